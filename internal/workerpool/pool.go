@@ -1,0 +1,127 @@
+// Package workerpool runs data-parallel loops on one process-wide set of
+// goroutines sized to GOMAXPROCS, so kernels never start a goroutine per
+// element or per row.
+package workerpool
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+type task struct {
+	fn     func(lo, hi int)
+	lo, hi int
+	g      *group
+}
+
+// group tracks the chunks of one For call.
+type group struct {
+	pending atomic.Int64
+	done    chan struct{}
+}
+
+func (g *group) finish() {
+	if g.pending.Add(-1) == 0 {
+		close(g.done)
+	}
+}
+
+func (t task) run() {
+	t.fn(t.lo, t.hi)
+	t.g.finish()
+}
+
+var (
+	once  sync.Once
+	tasks chan task
+	nwork int
+)
+
+func start() {
+	nwork = runtime.GOMAXPROCS(0)
+	tasks = make(chan task, 4*nwork)
+	for i := 0; i < nwork; i++ {
+		go func() {
+			for t := range tasks {
+				t.run()
+			}
+		}()
+	}
+}
+
+// Workers returns the number of pool goroutines (GOMAXPROCS at first use).
+func Workers() int {
+	once.Do(start)
+	return nwork
+}
+
+// For splits [0, n) into contiguous chunks of at least grain iterations and
+// runs fn on each chunk, using at most Workers() chunks at once; the calling
+// goroutine runs one chunk itself. It returns when every chunk is done, or
+// ctx.Err() if ctx was cancelled before all chunks started (chunks already
+// running are finished first). fn must be safe to call concurrently on
+// disjoint ranges.
+func For(ctx context.Context, n, grain int, fn func(lo, hi int)) error {
+	return ForN(ctx, n, grain, Workers(), fn)
+}
+
+// ForN is For with an explicit upper bound on the number of chunks, for
+// callers that size per-chunk scratch buffers.
+func ForN(ctx context.Context, n, grain, maxChunks int, fn func(lo, hi int)) error {
+	if n <= 0 {
+		return ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if grain < 1 {
+		grain = 1
+	}
+	chunks := (n + grain - 1) / grain
+	if w := Workers(); chunks > w {
+		chunks = w
+	}
+	if maxChunks > 0 && chunks > maxChunks {
+		chunks = maxChunks
+	}
+	if chunks <= 1 {
+		fn(0, n)
+		return nil
+	}
+	g := &group{done: make(chan struct{})}
+	g.pending.Store(int64(chunks))
+	per := n / chunks
+	rem := n % chunks
+	lo := 0
+	var first task
+	for c := 0; c < chunks; c++ {
+		hi := lo + per
+		if c < rem {
+			hi++
+		}
+		t := task{fn: fn, lo: lo, hi: hi, g: g}
+		if c == 0 {
+			first = t
+		} else {
+			select {
+			case tasks <- t:
+			default:
+				t.run() // queue full: run inline
+			}
+		}
+		lo = hi
+	}
+	first.run()
+	// Help with queued work while waiting, so nested For calls from inside a
+	// chunk cannot deadlock the pool.
+	for {
+		select {
+		case <-g.done:
+			return ctx.Err()
+		case t := <-tasks:
+			t.run()
+		}
+	}
+}
