@@ -1,0 +1,72 @@
+package workerpool
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+)
+
+func TestForCoversRangeOnce(t *testing.T) {
+	for _, tc := range []struct{ n, grain int }{{0, 1}, {1, 1}, {7, 1}, {100, 3}, {1000, 1000}, {1001, 10}, {5, 0}} {
+		hits := make([]int32, tc.n)
+		err := For(context.Background(), tc.n, tc.grain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				atomic.AddInt32(&hits[i], 1)
+			}
+		})
+		if err != nil {
+			t.Fatalf("For(n=%d, grain=%d): %v", tc.n, tc.grain, err)
+		}
+		for i, h := range hits {
+			if h != 1 {
+				t.Fatalf("For(n=%d, grain=%d): index %d visited %d times, want 1", tc.n, tc.grain, i, h)
+			}
+		}
+	}
+}
+
+func TestForNLimitsChunks(t *testing.T) {
+	var chunks atomic.Int32
+	if err := ForN(context.Background(), 1000, 1, 1, func(lo, hi int) { chunks.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := chunks.Load(); got != 1 {
+		t.Fatalf("ForN(maxChunks=1) ran %d chunks, want 1", got)
+	}
+}
+
+func TestNestedForDoesNotDeadlock(t *testing.T) {
+	var total atomic.Int64
+	err := For(context.Background(), 64, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			_ = For(context.Background(), 64, 1, func(lo, hi int) { total.Add(int64(hi - lo)) })
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := total.Load(); got != 64*64 {
+		t.Fatalf("nested For summed %d, want %d", got, 64*64)
+	}
+}
+
+func TestForCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := For(ctx, 100, 1, func(lo, hi int) { ran = true })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("For on cancelled ctx returned %v, want context.Canceled", err)
+	}
+	if ran {
+		t.Fatal("For on cancelled ctx ran work")
+	}
+}
+
+func BenchmarkForOverhead(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		_ = For(ctx, 1024, 1, func(lo, hi int) {})
+	}
+}
