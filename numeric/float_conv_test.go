@@ -28,7 +28,7 @@ type refFormat struct {
 	inf  float64   // the value that rounds like Inf (max + ulp), if any
 }
 
-func (f *refFormat) nbits() uint    { return 1 + f.eBits + f.mBits }
+func (f *refFormat) nbits() uint     { return 1 + f.eBits + f.mBits }
 func (f *refFormat) signBit() uint16 { return 1 << (f.eBits + f.mBits) }
 func (f *refFormat) quietBit() uint16 {
 	if f.finiteOnly {
