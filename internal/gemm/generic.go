@@ -1,0 +1,146 @@
+package gemm
+
+// kernelGeneric is the pure-Go 4×4 micro-kernel and the specification of
+// every micro-kernel: for r < mr and j < nr,
+//
+//	t[r][j] = Σ_{p<k} a[p·mr+r]·b[p·nr+j]
+//	c[r·ldc+j] = t[r][j]            (acc false)
+//	c[r·ldc+j] = c[r·ldc+j]+t[r][j] (acc true)
+//
+// with mr = nr = 4 here. The accumulators live in locals so the compiler
+// keeps them in registers.
+func kernelGeneric(k int, ap, bp, cp *float32, ldc int, acc bool) {
+	const mr, nr = 4, 4
+	a := floats(ap, k*mr)
+	b := floats(bp, k*nr)
+	c := floats(cp, 3*ldc+nr)
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for p := range k {
+		av := a[p*mr : p*mr+mr : p*mr+mr]
+		bv := b[p*nr : p*nr+nr : p*nr+nr]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		a0 := av[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := av[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := av[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := av[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	t := [mr][nr]float32{
+		{c00, c01, c02, c03},
+		{c10, c11, c12, c13},
+		{c20, c21, c22, c23},
+		{c30, c31, c32, c33},
+	}
+	for r := range mr {
+		row := c[r*ldc : r*ldc+nr : r*ldc+nr]
+		if acc {
+			for j := range nr {
+				row[j] += t[r][j]
+			}
+		} else {
+			copy(row, t[r][:])
+		}
+	}
+}
+
+// gemvNGeneric computes y[j] += Σ_{p<k} x[p]·b[p·ldb+j] for j < n (B is k×n).
+func gemvNGeneric(n, k int, x, b []float32, ldb int, y []float32) {
+	y = y[:n]
+	for p := range k {
+		xp := x[p]
+		row := b[p*ldb : p*ldb+n]
+		for j, bv := range row {
+			y[j] += xp * bv
+		}
+	}
+}
+
+// gemvTGeneric computes y[j] += Σ_{p<k} x[p]·b[j·ldb+p] for j < n (B is n×k).
+func gemvTGeneric(n, k int, x, b []float32, ldb int, y []float32) {
+	x = x[:k]
+	for j := range n {
+		row := b[j*ldb : j*ldb+k]
+		var s0, s1, s2, s3 float32
+		p := 0
+		for ; p+4 <= k; p += 4 {
+			s0 += x[p] * row[p]
+			s1 += x[p+1] * row[p+1]
+			s2 += x[p+2] * row[p+2]
+			s3 += x[p+3] * row[p+3]
+		}
+		for ; p < k; p++ {
+			s0 += x[p] * row[p]
+		}
+		y[j] += (s0 + s1) + (s2 + s3)
+	}
+}
+
+// packA writes alpha·op(A)[i0:i0+rows, p0:p0+kc] into dst as kc steps of mr
+// values (dst[p·mr+r]), zero-padding rows rows..mr-1.
+func packA(dst, a []float32, lda int, transA bool, i0, rows, p0, kc int, alpha float32, mr int) {
+	dst = dst[:kc*mr]
+	if transA {
+		// op(A)[i][p] = a[p·lda+i]: each step is a contiguous run.
+		for p := range kc {
+			src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+rows]
+			d := dst[p*mr : p*mr+mr]
+			for r, v := range src {
+				d[r] = alpha * v
+			}
+			clear(d[rows:])
+		}
+		return
+	}
+	for r := range rows {
+		src := a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc]
+		for p, v := range src {
+			dst[p*mr+r] = alpha * v
+		}
+	}
+	if rows < mr {
+		for p := range kc {
+			clear(dst[p*mr+rows : p*mr+mr])
+		}
+	}
+}
+
+// packB writes op(B)[p0:p0+kc, j0:j0+cols] into dst as kc steps of nr
+// values (dst[p·nr+j]), zero-padding columns cols..nr-1.
+func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, cols, nr int) {
+	dst = dst[:kc*nr]
+	if !transB {
+		for p := range kc {
+			d := dst[p*nr : p*nr+nr]
+			copy(d, b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+cols])
+			clear(d[cols:])
+		}
+		return
+	}
+	// op(B)[p][j] = b[j·ldb+p].
+	for j := range cols {
+		src := b[(j0+j)*ldb+p0 : (j0+j)*ldb+p0+kc]
+		for p, v := range src {
+			dst[p*nr+j] = v
+		}
+	}
+	if cols < nr {
+		for p := range kc {
+			clear(dst[p*nr+cols : p*nr+nr])
+		}
+	}
+}
