@@ -106,10 +106,24 @@ func packA(dst, a []float32, lda int, transA bool, i0, rows, p0, kc int, alpha f
 		}
 		return
 	}
-	for r := range rows {
-		src := a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc]
-		for p, v := range src {
-			dst[p*mr+r] = alpha * v
+	// op(A)[i][p] = a[i·lda+p]: transpose blocks of 4 steps so that each
+	// source row is read 16 bytes at a time and dst is written in order.
+	src := a[i0*lda+p0:]
+	p := 0
+	for ; p+4 <= kc; p += 4 {
+		d := dst[p*mr : p*mr+4*mr]
+		for r := range rows {
+			s := src[r*lda+p : r*lda+p+4]
+			d[r] = alpha * s[0]
+			d[mr+r] = alpha * s[1]
+			d[2*mr+r] = alpha * s[2]
+			d[3*mr+r] = alpha * s[3]
+		}
+	}
+	for ; p < kc; p++ {
+		d := dst[p*mr : p*mr+mr]
+		for r := range rows {
+			d[r] = alpha * src[r*lda+p]
 		}
 	}
 	if rows < mr {
@@ -132,10 +146,22 @@ func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, cols, nr int) {
 		return
 	}
 	// op(B)[p][j] = b[j·ldb+p].
-	for j := range cols {
-		src := b[(j0+j)*ldb+p0 : (j0+j)*ldb+p0+kc]
-		for p, v := range src {
-			dst[p*nr+j] = v
+	src := b[j0*ldb+p0:]
+	p := 0
+	for ; p+4 <= kc; p += 4 {
+		d := dst[p*nr : p*nr+4*nr]
+		for j := range cols {
+			s := src[j*ldb+p : j*ldb+p+4]
+			d[j] = s[0]
+			d[nr+j] = s[1]
+			d[2*nr+j] = s[2]
+			d[3*nr+j] = s[3]
+		}
+	}
+	for ; p < kc; p++ {
+		d := dst[p*nr : p*nr+nr]
+		for j := range cols {
+			d[j] = src[j*ldb+p]
 		}
 	}
 	if cols < nr {

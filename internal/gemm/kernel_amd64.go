@@ -41,6 +41,7 @@ func gemvNAVX2(n, k int, x, b []float32, ldb int, y []float32) {
 	p := 0
 	if n16 > 0 {
 		for ; p+4 <= k; p += 4 {
+			_ = b[(p+3)*ldb+n16-1] // the four rows read by the kernel
 			gemvN4AVX2(n16, &x[p], &b[p*ldb], ldb, &y[0])
 		}
 	}
@@ -58,6 +59,7 @@ func gemvTAVX2(n, k int, x, b []float32, ldb int, y []float32) {
 	j := 0
 	if k16 > 0 {
 		for ; j+4 <= n; j += 4 {
+			_ = b[(j+3)*ldb+k16-1] // the four rows read by the kernel
 			gemvT4AVX2(k16, &x[0], &b[j*ldb], ldb, &out[0])
 			for r := range 4 {
 				s := out[r]
@@ -82,7 +84,7 @@ var archVariants = func() []variant {
 			kernel: kernel6x16AVX2, gemvN: gemvNAVX2, gemvT: gemvTAVX2})
 	}
 	if hasAVX512 {
-		vs = append(vs, variant{name: "avx512", mr: 12, nr: 32, kc: 256, mc: 144, nc: 3072,
+		vs = append(vs, variant{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 96, nc: 3072,
 			kernel: kernel12x32AVX512, gemvN: gemvNAVX2, gemvT: gemvTAVX2})
 	}
 	return vs
