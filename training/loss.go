@@ -118,7 +118,9 @@ type MSELoss[T tensor.Numeric] struct {
 }
 
 // NewMSELoss returns an MSE loss node.
-func NewMSELoss[T tensor.Numeric](ops numeric.Arithmetic[T]) *MSELoss[T] { return &MSELoss[T]{ops: ops} }
+func NewMSELoss[T tensor.Numeric](ops numeric.Arithmetic[T]) *MSELoss[T] {
+	return &MSELoss[T]{ops: ops}
+}
 
 var (
 	_ graph.Node[float32]      = (*MSELoss[float32])(nil)
