@@ -11,8 +11,9 @@ import (
 
 // Forward computes Y = A · Wᵀ + bias for the single input A of shape
 // [..., K] (rank ≥ 1), returning [..., N]. At accuracy level 4 (without
-// float zero points or g_idx, and except bits 2 with block size 16) A is
-// quantized to int8 per row and block as ONNX Runtime's CompInt8 path does.
+// float zero points or g_idx, and except bits 2 with block size 16 or 256)
+// A is quantized to int8 per row and block as ONNX Runtime's CompInt8 path
+// does.
 // Errors wrap tensor.ErrShape for a missing input or a last dimension ≠ K.
 func (l *MatMulNBits[T]) Forward(ctx context.Context, inputs ...*tensor.Tensor[T]) (*tensor.Tensor[T], error) {
 	if len(inputs) != 1 {
@@ -50,8 +51,10 @@ func (l *MatMulNBits[T]) Backward(ctx context.Context, outputGradient *tensor.Te
 // (T), where an absent optional input may be nil or an empty tensor. With
 // weight inputs the layer's attributes (Attrs) apply to them instead of the
 // stored weights, so a Constant[uint8] can feed B; they are validated as by
-// NewMatMulNBitsONNX on every call and never cached. Wrong element types
-// give an error wrapping graph.ErrDType.
+// NewMatMulNBitsONNX on every call and never cached. As in ONNX Runtime,
+// whose int8 kernels need prepacked initializers, weights given as inputs
+// always take the float32 path, whatever the accuracy level. Wrong element
+// types give an error wrapping graph.ErrDType.
 func (l *MatMulNBits[T]) ForwardAny(ctx context.Context, inputs ...tensor.Any) (*tensor.Tensor[T], error) {
 	a, q, bias, own, err := l.unpackInputs("ForwardAny", inputs)
 	if err != nil {
@@ -217,7 +220,7 @@ func (l *MatMulNBits[T]) forward(ctx context.Context, q *qweights, a, bias *tens
 		bf = toFloat32(l.ops, bias.Data(), false)
 	}
 	y := make([]float32, m*q.n)
-	if q.useInt8() {
+	if own && q.useInt8() {
 		err = q.gemmInt8(ctx, af, m, bf, y)
 	} else {
 		var w []float32

@@ -31,10 +31,10 @@ func (q *qweights) derive() {
 
 // useInt8 reports whether Forward takes ONNX Runtime's CompInt8 path:
 // accuracy level 4 with integer zero points and no g_idx, for every (bits,
-// block size) ORT 1.30.0 has an int8 kernel for (all but bits 2 with block
-// size 16, which falls back to float32).
+// block size) ORT 1.30.0 has an int8 kernel for on x86-64 (all but bits 2
+// with block size 16 or 256, which fall back to float32).
 func (q *qweights) useInt8() bool {
-	return q.level == 4 && q.zpFloat == nil && q.gIdx == nil && !(q.bits == 2 && q.blockSize == 16)
+	return q.level == 4 && q.zpFloat == nil && q.gIdx == nil && !(q.bits == 2 && (q.blockSize == 16 || q.blockSize == 256))
 }
 
 // code returns the code of W[n][k].
