@@ -26,6 +26,8 @@ type refFormat struct {
 
 	vals []float64 // non-negative finite values, ascending, index = bits
 	inf  float64   // the value that rounds like Inf (max + ulp), if any
+
+	valsInf []float64 // vals, then inf if the format has one
 }
 
 func (f *refFormat) nbits() uint     { return 1 + f.eBits + f.mBits }
@@ -82,6 +84,10 @@ func (f *refFormat) init() {
 	if !f.finiteOnly {
 		n := len(f.vals)
 		f.inf = f.vals[n-1] + (f.vals[n-1] - f.vals[n-2])
+	}
+	f.valsInf = f.vals
+	if !f.finiteOnly {
+		f.valsInf = append(f.vals[:len(f.vals):len(f.vals)], f.inf)
 	}
 }
 
