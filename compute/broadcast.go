@@ -116,12 +116,8 @@ func runBroadcast[T any](ctx context.Context, out, as, bs []int, dst, a, b []T, 
 	}
 	p := planBroadcast(out, as, bs)
 	inner, outer := p.inner(), p.outer()
+	// outer > 1 here: a single merged axis would have hit the fast path.
 	ia, ib := p.sa[len(p.sa)-1], p.sb[len(p.sb)-1]
-	if outer == 1 {
-		return parallel(ctx, inner, grain, cost, func(lo, hi int) {
-			kern(dst[lo:hi], runOf(a, 0, ia, lo, hi), runOf(b, 0, ib, lo, hi))
-		})
-	}
 	od := p.dims[:len(p.dims)-1]
 	osa, osb := p.sa[:len(od)], p.sb[:len(od)]
 	return parallel(ctx, outer, rowGrain(inner, grain), inner*cost, func(lo, hi int) {
@@ -136,7 +132,7 @@ func runBroadcast[T any](ctx context.Context, out, as, bs []int, dst, a, b []T, 
 			boff += idx[ax] * osb[ax]
 		}
 		for row := lo; row < hi; row++ {
-			kern(dst[row*inner:(row+1)*inner], runOf(a, aoff, ia, 0, inner), runOf(b, boff, ib, 0, inner))
+			kern(dst[row*inner:(row+1)*inner], runOf(a, aoff, ia, inner), runOf(b, boff, ib, inner))
 			for ax := len(od) - 1; ax >= 0; ax-- {
 				idx[ax]++
 				aoff += osa[ax]
@@ -160,13 +156,13 @@ func sub[T any](x []T, lo, hi int) []T {
 	return x[lo:hi]
 }
 
-// runOf returns elements [lo, hi) of the run starting at off with inner
-// stride st (1: contiguous, 0: one broadcast element).
-func runOf[T any](x []T, off, st, lo, hi int) []T {
+// runOf returns the run of n elements starting at off with inner stride st
+// (1: contiguous, 0: one broadcast element).
+func runOf[T any](x []T, off, st, n int) []T {
 	if st == 0 {
 		return x[off : off+1]
 	}
-	return x[off+lo : off+hi]
+	return x[off : off+n]
 }
 
 // broadcastOp checks a and b's shapes and returns the broadcast shape.

@@ -117,15 +117,13 @@ func refIndex(flat int, shape []int) []int {
 // refAt reads data of shape at idx, broadcasting idx (aligned right; size-1
 // axes read index 0).
 func refAt(data []float64, shape, idx []int) float64 {
-	off := 0
-	st := tensor.Strides(shape)
+	off, st := 0, 1
 	for i := 1; i <= len(shape); i++ {
 		ax := len(shape) - i
-		x := idx[len(idx)-i]
-		if shape[ax] == 1 {
-			x = 0
+		if shape[ax] != 1 {
+			off += idx[len(idx)-i] * st
 		}
-		off += x * st[ax]
+		st *= shape[ax]
 	}
 	return data[off]
 }
@@ -138,9 +136,15 @@ func refBroadcast(out, as []int, a []float64, bs []int, b []float64, f func(x, y
 		n *= d
 	}
 	r := make([]float64, n)
+	idx := make([]int, len(out))
 	for i := range r {
-		idx := refIndex(i, out)
 		r[i] = f(refAt(a, as, idx), refAt(b, bs, idx))
+		for ax := len(out) - 1; ax >= 0; ax-- { // next index, row-major
+			if idx[ax]++; idx[ax] < out[ax] {
+				break
+			}
+			idx[ax] = 0
+		}
 	}
 	return r
 }
