@@ -29,6 +29,14 @@ func seq(shape ...int) *tensor.Tensor[float64] {
 	return t
 }
 
+func mustScatter(e compute.Engine[float64], idx ...int64) *ScatterAdd[float64] {
+	n, err := NewScatterAdd(e, tensor.Must(tensor.New([]int{len(idx)}, idx)))
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
 // TestForwardValues checks outputs against hand-computed values (the
 // gradient checks only show Backward agrees with Forward).
 func TestForwardValues(t *testing.T) {
@@ -57,6 +65,9 @@ func TestForwardValues(t *testing.T) {
 		{"Split", NewSplit[float64](e, 0, []int{1, 2}, 1), []*tensor.Tensor[float64]{seq(3, 2)}, []int{2, 2}, []float64{2, 3, 4, 5}},
 		{"Slice/negative", NewSlice[float64](e, []int{-2}, []int{math.MaxInt}, []int{1}), []*tensor.Tensor[float64]{seq(2, 3)}, []int{2, 2}, []float64{1, 2, 4, 5}},
 		{"Slice/clamped", NewSlice[float64](e, []int{-10, 1}, []int{1, 10}, nil), []*tensor.Tensor[float64]{seq(2, 3)}, []int{1, 2}, []float64{1, 2}},
+		{"ScatterAdd", mustScatter(e, 2, 0, 2), []*tensor.Tensor[float64]{seq(3, 1), ten([]int{3, 1}, 10, 20, 30)}, []int{3, 1}, []float64{20, 1, 42}},
+		{"MulScalar", NewMulScalar(e, 3.0), []*tensor.Tensor[float64]{seq(2)}, []int{2}, []float64{0, 3}},
+		{"AddScalar", NewAddScalar(e, 3.0), []*tensor.Tensor[float64]{seq(2)}, []int{2}, []float64{3, 4}},
 		{"Reshape/zero", NewReshape[float64](e, []int{0, -1}), []*tensor.Tensor[float64]{seq(2, 3, 1)}, []int{2, 3}, []float64{0, 1, 2, 3, 4, 5}},
 	}
 	for _, tc := range tests {
@@ -180,6 +191,8 @@ func TestErrors(t *testing.T) {
 		{"Split/sizes", NewSplit[float64](e, 0, []int{1, 2}, 0), []*tensor.Tensor[float64]{a}, tensor.ErrShape},
 		{"Split/index", NewSplit[float64](e, 0, []int{1, 1}, 2), []*tensor.Tensor[float64]{a}, tensor.ErrIndex},
 		{"Slice/lengths", NewSlice[float64](e, []int{0}, []int{1, 2}, nil), []*tensor.Tensor[float64]{a}, tensor.ErrShape},
+		{"ScatterAdd/index", mustScatter(e, 3), []*tensor.Tensor[float64]{seq(3, 1), seq(1, 1)}, tensor.ErrIndex},
+		{"ScatterAdd/updates", mustScatter(e, 0), []*tensor.Tensor[float64]{seq(3, 2), seq(1, 1)}, tensor.ErrShape},
 		{"Reshape/size", NewReshape[float64](e, []int{4, -1}), []*tensor.Tensor[float64]{a}, tensor.ErrShape},
 	}
 	for _, tc := range fwd {
@@ -209,6 +222,9 @@ func TestErrors(t *testing.T) {
 				t.Errorf("%s.Backward with gradient %v: got %v, want an error wrapping %v", n.OpType(), g, err, want)
 			}
 		}
+	}
+	if _, err := NewScatterAdd(e, tensor.Must(tensor.New([]int{1, 1}, []int64{0}))); !errors.Is(err, graph.ErrInput) {
+		t.Errorf("NewScatterAdd with rank-2 indices: got %v, want an error wrapping graph.ErrInput", err)
 	}
 	if _, err := NewGelu(e, "erf"); !errors.Is(err, graph.ErrInput) {
 		t.Errorf("NewGelu(\"erf\"): got %v, want an error wrapping graph.ErrInput", err)

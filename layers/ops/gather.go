@@ -264,3 +264,92 @@ func (n *Gather[T]) scatter(ctx context.Context, g *tensor.Tensor[T], idx []int6
 	}
 	return dst, nil
 }
+
+// ScatterAdd is the engine's ScatterAdd as a node, with its int64 indices
+// (rank 1) fixed at construction: for inputs data [d, ...] and updates
+// [k, ...] the output is a copy of data with updates[i] added to row
+// indices[i] (repeated indices accumulate; negative ones count from the
+// end). It matches ONNX ScatterND with indices of shape [k, 1] and
+// reduction "add", but its op type is "ScatterAdd".
+type ScatterAdd[T tensor.Numeric] struct {
+	base[T]
+	indices *tensor.Tensor[int64]
+}
+
+var (
+	_ graph.Node[float32] = (*ScatterAdd[float32])(nil)
+	_ graph.ShapeInferer  = (*ScatterAdd[float32])(nil)
+)
+
+// NewScatterAdd returns a ScatterAdd node with the given rank-1 indices
+// (copied). Nil or higher-rank indices are an error wrapping graph.ErrInput.
+func NewScatterAdd[T tensor.Numeric](e compute.Engine[T], indices *tensor.Tensor[int64]) (*ScatterAdd[T], error) {
+	n := &ScatterAdd[T]{base: base[T]{e: e, op: "ScatterAdd"}}
+	if indices == nil || indices.Dims() != 1 {
+		return nil, n.errf(graph.ErrInput, "indices must be a rank-1 tensor")
+	}
+	n.indices = indices.Copy()
+	return n, nil
+}
+
+// Attributes returns an empty map.
+func (n *ScatterAdd[T]) Attributes() map[string]any { return map[string]any{} }
+
+// InferShape returns the data shape after checking the updates shape and
+// the indices.
+func (n *ScatterAdd[T]) InferShape(in ...[]int) ([]int, error) {
+	if len(in) != 2 {
+		return nil, n.errf(graph.ErrArity, "got %d input shapes, want 2", len(in))
+	}
+	if anyUnknown(in) {
+		return nil, nil
+	}
+	d, u := in[0], in[1]
+	if len(d) == 0 || len(u) != len(d) {
+		return nil, n.errf(tensor.ErrShape, "data %v and updates %v: want equal ranks ≥ 1", d, u)
+	}
+	if u[0] >= 0 && u[0] != n.indices.Size() {
+		return nil, n.errf(tensor.ErrShape, "updates %v for %d indices", u, n.indices.Size())
+	}
+	for i := 1; i < len(d); i++ {
+		if d[i] >= 0 && u[i] >= 0 && d[i] != u[i] {
+			return nil, n.errf(tensor.ErrShape, "data %v and updates %v differ in row shape", d, u)
+		}
+	}
+	if d[0] >= 0 {
+		for i, x := range n.indices.Data() {
+			if x < -int64(d[0]) || x >= int64(d[0]) {
+				return nil, n.errf(tensor.ErrIndex, "index %d (at %d) out of range for %d rows", x, i, d[0])
+			}
+		}
+	}
+	return append([]int(nil), d...), nil
+}
+
+// Forward returns data with the updates added at the indices.
+func (n *ScatterAdd[T]) Forward(ctx context.Context, inputs ...*tensor.Tensor[T]) (*tensor.Tensor[T], error) {
+	if err := n.arity(inputs, 2); err != nil {
+		return nil, err
+	}
+	if _, err := n.InferShape(shapes(inputs)...); err != nil {
+		return nil, err
+	}
+	y := inputs[0].Copy()
+	return y, n.wrap(n.e.ScatterAdd(ctx, y, n.indices, inputs[1]))
+}
+
+// Backward returns a copy of outputGradient for data and its rows at the
+// indices (a Gather) for updates.
+func (n *ScatterAdd[T]) Backward(ctx context.Context, g *tensor.Tensor[T], inputs ...*tensor.Tensor[T]) ([]*tensor.Tensor[T], error) {
+	if err := n.arity(inputs, 2); err != nil {
+		return nil, err
+	}
+	if err := n.checkGrad(n, g, inputs); err != nil {
+		return nil, err
+	}
+	gu, err := n.e.Gather(ctx, g, n.indices, 0)
+	if err != nil {
+		return nil, n.wrap(err)
+	}
+	return []*tensor.Tensor[T]{g.Copy(), gu}, nil
+}

@@ -79,6 +79,13 @@ func gradCases[T float]() []gradCase[T] {
 		}
 	}
 	idx := tensor.Must(tensor.New([]int{2, 3}, []int64{2, 0, -1, 2, 1, 2}))
+	scatter := func(e E) N {
+		n, err := NewScatterAdd(e, tensor.Must(tensor.New([]int{4}, []int64{1, -1, 1, 0})))
+		if err != nil {
+			panic(err)
+		}
+		return n
+	}
 	return []gradCase[T]{
 		{"Add", func(e E) N { return NewAdd(e) }, []input{in(anyVal, 2, 3), in(anyVal, 2, 3)}},
 		{"Add/broadcast", func(e E) N { return NewAdd(e) }, []input{in(anyVal, 2, 1, 3), in(anyVal, 4, 1)}},
@@ -123,6 +130,9 @@ func gradCases[T float]() []gradCase[T] {
 		{"Gather/axis0", func(e E) N { return NewGather(e, idx, 0) }, []input{in(anyVal, 3, 4)}},
 		{"Gather/axis1", func(e E) N { return NewGather(e, idx, 1) }, []input{in(anyVal, 2, 3, 2)}},
 		{"Gather/axisLast", func(e E) N { return NewGather(e, idx, -1) }, []input{in(anyVal, 2, 3)}},
+		{"ScatterAdd", scatter, []input{in(anyVal, 3, 2), in(anyVal, 4, 2)}},
+		{"AddScalar", func(e E) N { return NewAddScalar(e, T(0.5)) }, []input{in(anyVal, 2, 3)}},
+		{"MulScalar", func(e E) N { return NewMulScalar(e, T(-1.5)) }, []input{in(anyVal, 2, 3)}},
 		{"Concat", func(e E) N { return NewConcat[T](e, 1) }, []input{in(anyVal, 2, 1, 2), in(anyVal, 2, 3, 2), in(anyVal, 2, 2, 2)}},
 		{"Concat/one", func(e E) N { return NewConcat[T](e, 0) }, []input{in(anyVal, 2, 3)}},
 		{"Split/first", func(e E) N { return NewSplit[T](e, 1, []int{1, 3}, 0) }, []input{in(anyVal, 2, 4, 2)}},

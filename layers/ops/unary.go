@@ -192,3 +192,74 @@ func (n *Unary[T]) Backward(ctx context.Context, g *tensor.Tensor[T], inputs ...
 	}
 	return []*tensor.Tensor[T]{gx}, nil
 }
+
+// Scalar is an elementwise node combining its one input with a constant
+// fixed at construction: AddScalar (x + s) or MulScalar (x · s). These are
+// engine ops, not ONNX ops; an ONNX importer expresses them as Add or Mul
+// with a constant input.
+type Scalar[T tensor.Numeric] struct {
+	base[T]
+	s T
+}
+
+var (
+	_ graph.Node[float32] = (*Scalar[float32])(nil)
+	_ graph.ShapeInferer  = (*Scalar[float32])(nil)
+)
+
+// NewAddScalar returns a node computing x + s.
+func NewAddScalar[T tensor.Numeric](e compute.Engine[T], s T) *Scalar[T] {
+	return &Scalar[T]{base: base[T]{e: e, op: "AddScalar"}, s: s}
+}
+
+// NewMulScalar returns a node computing x · s.
+func NewMulScalar[T tensor.Numeric](e compute.Engine[T], s T) *Scalar[T] {
+	return &Scalar[T]{base: base[T]{e: e, op: "MulScalar"}, s: s}
+}
+
+// Attributes returns "scalar" (the constant).
+func (n *Scalar[T]) Attributes() map[string]any { return map[string]any{"scalar": n.s} }
+
+// InferShape returns the input shape.
+func (n *Scalar[T]) InferShape(in ...[]int) ([]int, error) {
+	if len(in) != 1 {
+		return nil, n.errf(graph.ErrArity, "got %d input shapes, want 1", len(in))
+	}
+	return append([]int(nil), in[0]...), nil
+}
+
+// Forward computes x + s or x · s.
+func (n *Scalar[T]) Forward(ctx context.Context, inputs ...*tensor.Tensor[T]) (*tensor.Tensor[T], error) {
+	if err := n.arity(inputs, 1); err != nil {
+		return nil, err
+	}
+	var (
+		y   *tensor.Tensor[T]
+		err error
+	)
+	if n.op == "AddScalar" {
+		y, err = n.e.AddScalar(ctx, inputs[0], n.s)
+	} else {
+		y, err = n.e.MulScalar(ctx, inputs[0], n.s)
+	}
+	return y, n.wrap(err)
+}
+
+// Backward returns a copy of outputGradient (AddScalar) or
+// outputGradient · s (MulScalar).
+func (n *Scalar[T]) Backward(ctx context.Context, g *tensor.Tensor[T], inputs ...*tensor.Tensor[T]) ([]*tensor.Tensor[T], error) {
+	if err := n.arity(inputs, 1); err != nil {
+		return nil, err
+	}
+	if err := n.checkGrad(n, g, inputs); err != nil {
+		return nil, err
+	}
+	if n.op == "AddScalar" {
+		return []*tensor.Tensor[T]{g.Copy()}, nil
+	}
+	gx, err := n.e.MulScalar(ctx, g, n.s)
+	if err != nil {
+		return nil, n.wrap(err)
+	}
+	return []*tensor.Tensor[T]{gx}, nil
+}
