@@ -229,6 +229,16 @@ func TestQuantizeBlockwiseHandWorked(t *testing.T) {
 		t.Errorf("asymmetric: B %x scale %v zp %x; want B %x scale %v zp [85]", q.B, q.Scales[0], q.ZeroPoints, wantB, float32(3)/15)
 	}
 
+	// The reciprocal matters: [1, 0.1, 0...] asymmetric gives scale 1/15 and
+	// r = 1/scale; float32(0.1*r) = 1.4999999 -> code 1, while 0.1/scale is
+	// 1.5 -> 2. MLAS multiplies by the reciprocal.
+	w = make([]float32, 16)
+	w[0], w[1] = 1, 0.1
+	q, _ = QuantizeBlockwise(w, 1, 16, BlockOptions{Bits: 4, BlockSize: 16})
+	if q.Code(0, 1) != 1 || q.Code(0, 0) != 15 || q.ZeroPoint(0, 0) != 0 {
+		t.Errorf("reciprocal: codes %d %d zp %d, want 15 1 0", q.Code(0, 0), q.Code(0, 1), q.ZeroPoint(0, 0))
+	}
+
 	// 8-bit symmetric: extreme -2 -> scale 2/128; 1 -> 64 + 128 = 192.
 	w = make([]float32, 16)
 	w[0], w[1] = -2, 1
