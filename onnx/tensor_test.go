@@ -227,10 +227,10 @@ func TestTensorErrors(t *testing.T) {
 		return &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(dt)), Dims: dims, RawData: b}
 	}
 	tests := []struct {
-		name    string
-		decode  func() error
+		name     string
+		decode   func() error
 		sentinel error
-		want    []string // substrings of the message
+		want     []string // substrings of the message
 	}{
 		{"raw too short", func() error {
 			_, err := TensorData[float32](nil, raw("w", Float32, []int64{2, 2}, make([]byte, 12)))
