@@ -41,7 +41,7 @@ type variant struct {
 }
 
 // genericVariant is the pure-Go implementation; it always works.
-var genericVariant = variant{name: "generic", mr: 4, nr: 4, kc: 256, mc: 128, nc: 2048,
+var genericVariant = variant{name: "generic", mr: 3, nr: 3, kc: 256, mc: 120, nc: 2048,
 	kernel: kernelGeneric, gemvN: gemvNGeneric, gemvT: gemvTGeneric}
 
 // variants lists every implementation usable on this CPU, slowest first;
@@ -139,7 +139,7 @@ func blocked(ctx context.Context, v *variant, transA, transB bool, m, n, k int, 
 	}
 	mc := ceilDiv(ceilDiv(m, nb), mr) * mr
 	nb = ceilDiv(m, mc)
-	ncMax := min(v.nc, ceilDiv(n, nr)*nr)
+	ncMax := min(max(v.nc/nr, 1)*nr, ceilDiv(n, nr)*nr) // whole panels
 	kcMax := min(v.kc, k)
 
 	bbuf := bPool.Get().(*[]float32)

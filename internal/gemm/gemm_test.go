@@ -89,7 +89,7 @@ func testVariants() []variant {
 		vs = append(vs, v)
 		t := v
 		t.name += "-tinyblocks"
-		t.kc, t.mc, t.nc = 7, 2*v.mr, 2*v.nr
+		t.kc, t.mc, t.nc = 7, 2*v.mr+1, 2*v.nr+1 // not multiples of the tile
 		vs = append(vs, t)
 	}
 	return vs
