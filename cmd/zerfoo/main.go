@@ -1,0 +1,49 @@
+// Command zerfoo runs quantized models and Zerfoo's standard workloads.
+//
+// Usage:
+//
+//	zerfoo bench [--size MxNxK,...] [--min-time 1s] [--threads N]
+//	zerfoo version
+//
+// Run any command with --help for its flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type cli struct {
+	Bench   benchCmd   `cmd:"" help:"Run the standard matrix-multiplication workloads and print GFLOP/s."`
+	Version versionCmd `cmd:"" help:"Print the zerfoo version."`
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(ctx context.Context) error {
+	fmt.Println("zerfoo", version)
+	return nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var c cli
+	k := kong.Parse(&c,
+		kong.Name("zerfoo"),
+		kong.Description("Zerfoo: quantized neural networks in pure Go."),
+		kong.UsageOnError(),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+	)
+	if err := k.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "zerfoo:", err)
+		os.Exit(1)
+	}
+}
