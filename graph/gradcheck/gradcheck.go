@@ -70,13 +70,16 @@ type Converter[T tensor.Numeric] interface {
 
 // Defaults returns the tolerances Check uses for element type T when the
 // corresponding Options fields are zero: for float64 Eps 1e-6, ATol 1e-7,
-// RTol 1e-5; for every other type (float32 and narrower) Eps 1e-2,
-// ATol 1e-3, RTol 1e-2.
+// RTol 1e-5; for float32 Eps 1e-2, ATol 1e-3, RTol 1e-2; for the 16- and
+// 8-bit types (a coarse check only) Eps 0.125, ATol 0.05, RTol 0.1.
 func Defaults[T tensor.Numeric]() Options {
-	if numeric.DTypeOf[T]() == numeric.Float64 {
+	switch numeric.DTypeOf[T]() {
+	case numeric.Float64:
 		return Options{Eps: 1e-6, ATol: 1e-7, RTol: 1e-5, Report: 5}
+	case numeric.Float32:
+		return Options{Eps: 1e-2, ATol: 1e-3, RTol: 1e-2, Report: 5}
 	}
-	return Options{Eps: 1e-2, ATol: 1e-3, RTol: 1e-2, Report: 5}
+	return Options{Eps: 0.125, ATol: 0.05, RTol: 0.1, Report: 5}
 }
 
 // Func is a differentiable function given as closures, for layers not shaped

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/zerfoo/zerfoo/graph"
+	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
@@ -204,4 +205,46 @@ func TestNeedsConverter(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "needs a Converter") {
 		t.Fatalf("got %v, want an error asking for a Converter", err)
 	}
+}
+
+// cubic returns a Func computing y = x³/3 − x in element type T through
+// conv, with a derivative x² − 1 that is off by bug.
+func cubic[T tensor.Numeric](conv Converter[T], bug float64) Func[T] {
+	return Func[T]{
+		Forward: func(_ context.Context, in ...*tensor.Tensor[T]) (*tensor.Tensor[T], error) {
+			y := make([]T, in[0].Size())
+			for i, v := range in[0].Data() {
+				x := conv.ToFloat64(v)
+				y[i] = conv.FromFloat64(x*x*x/3 - x)
+			}
+			return tensor.New(in[0].Shape(), y)
+		},
+		Backward: func(_ context.Context, g *tensor.Tensor[T], in ...*tensor.Tensor[T]) ([]*tensor.Tensor[T], error) {
+			gx := make([]T, in[0].Size())
+			for i, v := range in[0].Data() {
+				x := conv.ToFloat64(v)
+				gx[i] = conv.FromFloat64(conv.ToFloat64(g.Data()[i]) * (x*x - 1 + bug))
+			}
+			gt, err := tensor.New(in[0].Shape(), gx)
+			return []*tensor.Tensor[T]{gt}, err
+		},
+	}
+}
+
+func checkReduced[T tensor.Numeric](t *testing.T, conv Converter[T]) {
+	x := tensor.Must(tensor.New[T]([]int{5}, nil))
+	for i, v := range []float64{-1.5, -0.75, 0.25, 1, 1.75} {
+		x.Data()[i] = conv.FromFloat64(v)
+	}
+	if err := CheckFunc(context.Background(), cubic(conv, 0), []*tensor.Tensor[T]{x}, conv, Options{}); err != nil {
+		t.Errorf("correct derivative: got %v, want nil", err)
+	}
+	if err := CheckFunc(context.Background(), cubic(conv, 0.5), []*tensor.Tensor[T]{x}, conv, Options{}); !errors.Is(err, ErrMismatch) {
+		t.Errorf("derivative off by 0.5: got %v, want ErrMismatch", err)
+	}
+}
+
+func TestCheckReducedPrecision(t *testing.T) {
+	t.Run("Float16", func(t *testing.T) { checkReduced[numeric.Float16](t, numeric.Float16Ops{}) })
+	t.Run("BFloat16", func(t *testing.T) { checkReduced[numeric.BFloat16](t, numeric.BFloat16Ops{}) })
 }
