@@ -124,7 +124,7 @@ func quantizeBlockwise(w []float32, n, k, strideN, strideK int, opts BlockOption
 			valid := min(bs, k-lo)
 			for j := 0; j < valid; j++ {
 				x := w[row*strideN+(lo+j)*strideK]
-				if x != x || math.IsInf(float64(x), 0) {
+				if math.Float32bits(x)&0x7f800000 == 0x7f800000 { // NaN or ±Inf
 					return nil, fmt.Errorf("numeric: block quantization: weight [%d][%d] (row %d, column %d of the [N][K] matrix) is %v: %w",
 						row, lo+j, row, lo+j, x, ErrQuantization)
 				}
