@@ -126,19 +126,16 @@ func (f Float16) Bits() uint16 { return f.bits }
 // Float32 returns f as a float32 (exact; NaN payloads are kept).
 func (f Float16) Float32() float32 {
 	h := uint32(f.bits)
-	sign := h >> 15 << 31
-	exp := h >> 10 & 0x1f
-	man := h & f16ManMask
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case exp != 0:
-		return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
-	case man == 0:
-		return math.Float32frombits(sign)
+	o := (h & 0x7fff) << 13 // exponent and mantissa in float32 position
+	exp := o & 0x0f800000
+	o += (127 - 15) << 23 // rebias
+	switch exp {
+	case 0x0f800000: // Inf or NaN
+		o += (128 - 16) << 23
+	case 0: // zero or subnormal: build 2^-14 + m·2^-24 and subtract 2^-14 (exact)
+		o = math.Float32bits(math.Float32frombits(o+1<<23) - 0x1p-14)
 	}
-	// Subnormal: man·2^-24, exact in float32.
-	return math.Float32frombits(sign | math.Float32bits(float32(man)*(1.0/(1<<24))))
+	return math.Float32frombits(o | (h&f16SignMask)<<16)
 }
 
 // Float64 returns f as a float64 (exact).
