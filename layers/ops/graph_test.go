@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -80,5 +81,53 @@ func TestGraphShapeError(t *testing.T) {
 	_, err := b.Build()
 	if !errors.Is(err, tensor.ErrShape) || !strings.Contains(err.Error(), `"proj"`) {
 		t.Fatalf("got %v, want a shape error naming node \"proj\"", err)
+	}
+}
+
+// TestConcurrent runs Forward and Backward of shared nodes from 8
+// goroutines and checks that every goroutine gets the same results.
+func TestConcurrent(t *testing.T) {
+	e := eng()
+	idx := tensor.Must(tensor.New([]int{3}, []int64{0, 2, 0}))
+	nodes := []graph.Node[float64]{NewMatMul(e), NewSoftmax(e, -1), NewGather(e, idx, 1), NewReduceMax(e, []int{0}, false)}
+	rng := rand.New(rand.NewPCG(1, 1))
+	a, b := fill[float64](rng, in(distinct, 3, 3)), fill[float64](rng, in(anyVal, 3, 3))
+	inputs := [][]*tensor.Tensor[float64]{{a, b}, {a}, {a}, {a}}
+	run := func() [][]float64 {
+		var out [][]float64
+		for i, n := range nodes {
+			y, err := n.Forward(context.Background(), inputs[i]...)
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			gs, err := n.Backward(context.Background(), y, inputs[i]...)
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			out = append(out, y.Data())
+			for _, g := range gs {
+				out = append(out, g.Data())
+			}
+		}
+		return out
+	}
+	want := run()
+	results := make([][][]float64, 8)
+	done := make(chan int)
+	for w := range results {
+		go func() {
+			results[w] = run()
+			done <- w
+		}()
+	}
+	for range results {
+		<-done
+	}
+	for w, got := range results {
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("goroutine %d got different results", w)
+		}
 	}
 }

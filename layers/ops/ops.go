@@ -3,7 +3,21 @@
 // (Add, MatMul, Softmax, Gather, ...).
 //
 // A node is built with the engine it runs on, e.g. ops.NewAdd(engine), plus
-// the op's attributes (axis, perm, keepdims, ...). Nodes hold no mutable
+// the op's attributes (axis, perm, keepdims, ...):
+//
+//   - Binary (broadcasting): NewAdd, NewSub, NewMul, NewDiv, NewPow
+//   - Unary: NewNeg, NewAbs, NewExp, NewLog, NewSqrt, NewRsqrt, NewTanh,
+//     NewErf, NewSigmoid, NewGelu (approximate "none" or "tanh"), NewSilu,
+//     NewRelu; Scalar: NewAddScalar, NewMulScalar
+//   - Linear: NewMatMul (NumPy batch broadcasting), NewTranspose
+//   - Reduce: NewReduceSum, NewReduceMean, NewReduceMax; Softmax:
+//     NewSoftmax, NewLogSoftmax
+//   - Data movement: NewGather (also a graph.MixedNode with int64 indices
+//     as an input), NewScatterAdd, NewConcat, NewSplit (one node per
+//     output), NewSlice, NewReshape
+//
+// Every node's Backward is checked against finite differences with
+// graph/gradcheck in float32 and float64. Nodes hold no mutable
 // state: Forward and Backward are safe for concurrent use, and Backward
 // recomputes what it needs from the inputs instead of caching activations.
 //
