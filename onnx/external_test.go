@@ -16,7 +16,7 @@ import (
 
 // mlp builds y = relu(x·w1)·w2 with w1 [4,512] and w2 [512,2] float32
 // (8 KiB and 4 KiB) and a small bias b [2].
-func mlp(t *testing.T) (*onnxpb.ModelProto, []float32, []float32) {
+func mlp(t testing.TB) (*onnxpb.ModelProto, []float32, []float32) {
 	t.Helper()
 	w1 := make([]float32, 4*512)
 	for i := range w1 {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 )
 
@@ -47,6 +48,10 @@ func (m *Model) TensorBytes(t *onnxpb.TensorProto) ([]byte, error) {
 // checkTensor checks that t's data is present and matches its dims and
 // data type, without encoding typed fields.
 func (m *Model) checkTensor(t *onnxpb.TensorProto) error {
+	if DataType(t.GetDataType()) == String && !IsExternal(t) {
+		_, err := m.TensorStrings(t)
+		return err
+	}
 	_, err := m.tensorBytes(t, false)
 	return err
 }
@@ -291,3 +296,47 @@ var littleEndian = func() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
+
+// DecodeTensor decodes t into a new slice of the Go type for its data type
+// (see Element): []float32 for FLOAT, []numeric.Float16 for FLOAT16, []int8
+// for INT8 and INT4, []uint8 for UINT8, BOOL and UINT4, and so on; [][]byte
+// for STRING. m may be nil for tensors without external data.
+func DecodeTensor(m *Model, t *onnxpb.TensorProto) (any, error) {
+	switch DataType(t.GetDataType()) {
+	case Float32:
+		return TensorData[float32](m, t)
+	case Float64:
+		return TensorData[float64](m, t)
+	case Float16:
+		return TensorData[numeric.Float16](m, t)
+	case BFloat16:
+		return TensorData[numeric.BFloat16](m, t)
+	case Float8E4M3FN:
+		return TensorData[numeric.Float8E4M3FN](m, t)
+	case Float8E5M2:
+		return TensorData[numeric.Float8E5M2](m, t)
+	case Int8, Int4:
+		return TensorData[int8](m, t)
+	case Uint8, Bool, Uint4, Float4E2M1, Float8E4M3FNUZ, Float8E5M2FNUZ:
+		return TensorData[uint8](m, t)
+	case Int16:
+		return TensorData[int16](m, t)
+	case Uint16:
+		return TensorData[uint16](m, t)
+	case Int32:
+		return TensorData[int32](m, t)
+	case Uint32:
+		return TensorData[uint32](m, t)
+	case Int64:
+		return TensorData[int64](m, t)
+	case Uint64:
+		return TensorData[uint64](m, t)
+	case String:
+		return m.TensorStrings(t)
+	}
+	_, err := m.TensorBytes(t) // reports the unsupported type or bad layout
+	if err == nil {
+		err = m.tensorErr(t, ErrUnsupported, "cannot decode %v elements", DataType(t.GetDataType()))
+	}
+	return nil, err
+}
