@@ -132,9 +132,15 @@ func blocked(ctx context.Context, v *variant, transA, transB bool, m, n, k int, 
 	if m*n*k < parallelWork {
 		workers = 1
 	}
-	// Split M into blocks of at most mc rows, balanced across workers.
+	// Split M into blocks of at most mc rows, balanced across workers. Up
+	// to two blocks' worth of rows stay in one block, and the workers split
+	// the B panels instead: with few MR panels an M split is uneven (128
+	// rows are 11 panels of 12).
 	nb := ceilDiv(m, v.mc)
-	if nb >= workers {
+	switch {
+	case nb <= 2:
+		nb = 1
+	case nb >= workers:
 		nb = ceilDiv(nb, workers) * workers
 	}
 	mc := ceilDiv(ceilDiv(m, nb), mr) * mr
