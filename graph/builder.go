@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -418,13 +419,22 @@ func (b *Builder[T]) topoSort(ins [][]int) ([]int, error) {
 			}
 		}
 	}
-	// path runs consumer to producer; print it in data-flow order.
+	// path runs consumer to producer; print it in data-flow order, starting
+	// from the node added first.
+	slices.Reverse(path)
+	lo := 0
+	for j, k := range path {
+		if k < path[lo] {
+			lo = j
+		}
+	}
+	path = append(path[lo:], path[:lo]...)
 	desc := ""
-	for j := len(path) - 1; j >= 0; j-- {
-		e := b.entries[path[j]]
+	for _, k := range path {
+		e := b.entries[k]
 		desc += fmt.Sprintf("%q (%s) -> ", e.name, e.opType)
 	}
-	first := b.entries[path[len(path)-1]]
+	first := b.entries[path[0]]
 	desc += fmt.Sprintf("%q (%s)", first.name, first.opType)
 	return nil, &NodeError{Graph: b.name, Node: first.name, OpType: first.opType, Op: "build",
 		Err: fmt.Errorf("%w: %s", ErrCycle, desc)}

@@ -227,6 +227,9 @@ func TestRuntimeErrors(t *testing.T) {
 		cancel()
 		_, err := g.Forward(c, xv)
 		checkErr(t, err, context.Canceled, `forward: node "fc"`)
+		tape, _ := g.Forward(ctx, xv)
+		_, err = g.Backward(c, tape)
+		checkErr(t, err, context.Canceled, `backward: node "loss"`)
 	})
 }
 
