@@ -75,20 +75,27 @@ func roundMagnitude(a uint64, manBits uint, bias int) uint64 {
 // of magnitude at least 65520 become ±Inf and NaN stays NaN.
 func Float16FromFloat32(f float32) Float16 {
 	x := math.Float32bits(f)
+	a := x &^ (1 << 31)
+	// Fast path, small enough to inline: the result is a normal Float16
+	// (2^-14 <= |f| < 65520).
+	if a-0x38800000 < 0x477ff000-0x38800000 {
+		a -= (127 - 15) << 23  // rebias the exponent
+		a += 0xfff + (a>>13)&1 // round to nearest even; may carry into the exponent
+		return Float16{uint16(x>>16)&f16SignMask | uint16(a>>13)}
+	}
+	return float16FromFloat32Slow(x)
+}
+
+// float16FromFloat32Slow converts the float32 with bits x when the result is
+// not a normal Float16: NaN, infinity, overflow, subnormal or zero.
+func float16FromFloat32Slow(x uint32) Float16 {
 	sign := uint16(x>>16) & f16SignMask
 	x &^= 1 << 31
 	switch {
-	case x >= 0x7f800000: // Inf or NaN
-		if x > 0x7f800000 {
-			return Float16{sign | f16QuietNaN | uint16(x>>13)&f16ManMask}
-		}
+	case x > 0x7f800000: // NaN
+		return Float16{sign | f16QuietNaN | uint16(x>>13)&f16ManMask}
+	case x >= 0x477ff000: // 65520 = 65504 + ulp/2 and above: Inf
 		return Float16{sign | f16Inf}
-	case x >= 0x477ff000: // 65520 = 65504 + ulp/2: rounds to Inf
-		return Float16{sign | f16Inf}
-	case x >= 0x38800000: // 2^-14, the smallest normal Float16
-		x -= (127 - 15) << 23 // rebias the exponent
-		x += 0xfff + (x>>13)&1
-		return Float16{sign | uint16(x>>13)}
 	case x <= 0x33000000: // 2^-25 (half the smallest subnormal) ties to 0
 		return Float16{sign}
 	}

@@ -13,7 +13,8 @@ func TestSliceConversions(t *testing.T) {
 	for i := range src {
 		src[i] = float32(rng.NormFloat64() * 100)
 	}
-	src[0], src[1] = float32(math.Inf(-1)), 1e6
+	src[0], src[1], src[2], src[3] = float32(math.Inf(-1)), 1e6, 3e-7, float32(math.NaN())
+	src[4], src[5], src[6] = 65519, -65520, float32(math.Copysign(0, -1))
 	for _, n := range []int{0, 1, 36, 37} {
 		h := make([]Float16, n+1) // one guard element
 		b := make([]BFloat16, n+1)
@@ -33,7 +34,7 @@ func TestSliceConversions(t *testing.T) {
 			t.Errorf("Float16SliceToFloat32(n=%d): got count %d, want %d", n, got, n)
 		}
 		for i := range n {
-			if want := Float16FromFloat32(src[i]); h[i] != want || back[i] != want.Float32() {
+			if want := Float16FromFloat32(src[i]); h[i] != want || !sameFloat32(back[i], want.Float32()) {
 				t.Errorf("float16 [%d] of %v: got %#x → %v, want %#x → %v", i, src[i], h[i].Bits(), back[i], want.Bits(), want.Float32())
 			}
 		}
@@ -41,7 +42,7 @@ func TestSliceConversions(t *testing.T) {
 			t.Errorf("BFloat16SliceToFloat32(n=%d): got count %d, want %d", n, got, n)
 		}
 		for i := range n {
-			if want := BFloat16FromFloat32(src[i]); b[i] != want || back[i] != want.Float32() {
+			if want := BFloat16FromFloat32(src[i]); b[i] != want || !sameFloat32(back[i], want.Float32()) {
 				t.Errorf("bfloat16 [%d] of %v: got %#x → %v, want %#x → %v", i, src[i], b[i].Bits(), back[i], want.Bits(), want.Float32())
 			}
 		}
@@ -51,6 +52,9 @@ func TestSliceConversions(t *testing.T) {
 		}
 	}
 }
+
+// sameFloat32 reports whether a and b have the same bits.
+func sameFloat32(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
 
 func benchSrc() []float32 {
 	rng := rand.New(rand.NewPCG(13, 14))

@@ -25,7 +25,7 @@ func (f *refFormat) encodeBig(x *big.Float) uint16 {
 		return sign | uint16(i)
 	}
 	mid := new(big.Float).SetPrec(80).Add(big.NewFloat(vals[i-1]), big.NewFloat(vals[i]))
-	mid.Quo(mid, big.NewFloat(2))
+	mid.SetMantExp(mid, -1) // halve exactly
 	switch c := x.Cmp(mid); {
 	case c < 0, c == 0 && i%2 == 1:
 		return sign | uint16(i-1)
