@@ -239,7 +239,7 @@ func (g *Graph[T]) run(ctx context.Context, inputs []tensor.Any, release bool) (
 		if err := n.check(v); err != nil {
 			return nil, g.nodeErr(n, "forward", err)
 		}
-		if !shapeMatches(n.static, v.Shape()) {
+		if !valueMatches(n.static, v) {
 			return nil, g.nodeErr(n, "forward", fmt.Errorf("%w: got shape %v, want %s", tensor.ErrShape, v.Shape(), fmtShape(n.static)))
 		}
 		vals[k] = v
@@ -259,7 +259,7 @@ func (g *Graph[T]) run(ctx context.Context, inputs []tensor.Any, release bool) (
 		if err != nil {
 			return nil, g.nodeErr(n, "forward", err)
 		}
-		if !shapeMatches(n.static, out.Shape()) {
+		if !valueMatches(n.static, out) {
 			return nil, g.nodeErr(n, "forward", fmt.Errorf("%w: output has shape %v, the node declared %s", tensor.ErrShape, out.Shape(), fmtShape(n.static)))
 		}
 		vals[i] = out
@@ -425,6 +425,23 @@ func (g *Graph[T]) inputNames() []string {
 		s[j] = g.nodes[k].name
 	}
 	return s
+}
+
+// valueMatches is shapeMatches for a value, without copying its shape.
+func valueMatches(want []int, v tensor.Any) bool {
+	d, ok := v.(interface{ Dim(int) int })
+	if want == nil || !ok {
+		return want == nil || shapeMatches(want, v.Shape())
+	}
+	if v.Dims() != len(want) {
+		return false
+	}
+	for i, w := range want {
+		if w >= 0 && w != d.Dim(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // shapeMatches reports whether got fits the static shape want (nil: any;
