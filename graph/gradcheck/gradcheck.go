@@ -233,9 +233,7 @@ func check[T tensor.Numeric](ctx context.Context, op string, f Func[T], inputs [
 		return fmt.Errorf("gradcheck: %s: %w", op, err)
 	}
 	for _, p := range f.Parameters {
-		if p.Gradient != nil {
-			clear(p.Gradient.Data())
-		}
+		p.ZeroGradient()
 	}
 	grads, err := f.Backward(ctx, rTensor, inputs...)
 	if err != nil {
