@@ -114,11 +114,11 @@ func Strides(shape []int) []int {
 	return st
 }
 
-// Shape returns a copy of t's dimensions.
-func (t *Tensor[T]) Shape() []int { return append([]int(nil), t.shape...) }
+// Shape returns a copy of t's dimensions; for a scalar it is empty, not nil.
+func (t *Tensor[T]) Shape() []int { return append(make([]int, 0, len(t.shape)), t.shape...) }
 
 // Strides returns a copy of t's row-major strides in elements.
-func (t *Tensor[T]) Strides() []int { return append([]int(nil), t.strides...) }
+func (t *Tensor[T]) Strides() []int { return append(make([]int, 0, len(t.strides)), t.strides...) }
 
 // Dims returns the rank of t.
 func (t *Tensor[T]) Dims() int { return len(t.shape) }
