@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -471,4 +472,29 @@ func TestString(t *testing.T) {
 			t.Fatalf("Float16(%#x).String() = %q reads back as %#x", i, h.String(), back.Bits())
 		}
 	}
+}
+
+// sharedFormats is refFormats built once, for the fuzz target.
+var sharedFormats = sync.OnceValue(refFormats)
+
+// FuzzConversions checks float64 and float32 inputs against the reference
+// rounding for every format.
+func FuzzConversions(f *testing.F) {
+	for _, x := range []float64{0, 1, -1.5, 65504, 65520, 0x1p-25, 448, 464, 57344, 61440, 1.0 / 3, 1 + 0x1p-11 + 0x1p-40, 1e-300, math.Inf(-1)} {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) {
+		if math.IsNaN(x) {
+			return // NaNs are covered by TestNaNConversions
+		}
+		x32 := float32(x)
+		for _, r := range sharedFormats() {
+			if got, want := r.enc64(x), r.encode(x); got != want {
+				t.Errorf("%s from64(%v): got %#x, want %#x", r.name, x, got, want)
+			}
+			if got, want := r.enc32(x32), r.encode(float64(x32)); got != want {
+				t.Errorf("%s from32(%v): got %#x, want %#x", r.name, x32, got, want)
+			}
+		}
+	})
 }
