@@ -1,0 +1,104 @@
+package qgemm
+
+import "unsafe"
+
+// kargs are the arguments of one kernel call: rows [0, mr) of A against the
+// 16 columns of one group, over all KBlocks blocks. The assembly reads the
+// fields at fixed offsets: keep the order and the 8-byte size of each.
+type kargs struct {
+	codes  *uint8         // 0: first block of the group
+	scales *float32       // 8: [kb][16]
+	zps    *uint8         // 16: [kb][16], or nil for zpdef everywhere
+	a      unsafe.Pointer // 24: row 0 of A (float32) or of its int8 quantization, at k = 0
+	lda    int            // 32: bytes between rows of a
+	sa     *float32       // 40: int8: scale of row 0, block 0; [kb][lds/4], rows consecutive
+	suma   *int32         // 48: int8: Σ qa of row 0, block 0; same layout as sa
+	lds    int            // 56: bytes between blocks of sa and suma
+	out    *float32       // 64: row 0 of the 16 outputs
+	ldo    int            // 72: bytes between rows of out
+	kb     int            // 80: blocks
+	steps  int            // 88: 64-byte code vectors per block
+	zpdef  int            // 96: default zero point (float 2/4-bit: replicated in each byte of a dword)
+}
+
+// kernelGeneric is the specification of every kernel. With i8 false it
+// computes, for r < mr and c < 16,
+//
+//	out[r][c] = Σ_k a[r][k] · float32(code(c,k) − zp(c,b))·scale(c,b)
+//
+// over k < kb·blockSize (A must be zero or finite past K: padding codes are
+// the zero point). With i8 true, a holds int8 codes and
+//
+//	out[r][c] = Σ_b float32(Σ_j qa[r][k]·code(c,k) − zp(c,b)·suma[b][r]) · (sa[b][r]·scale(c,b))
+//
+// accumulated in float32 in block order.
+func kernelGeneric(p *kargs, i8 bool, bits, mr int) {
+	bs := p.steps * 64 * 8 / bits / GroupCols
+	bb := p.steps * 64
+	codes := unsafe.Slice(p.codes, p.kb*bb)
+	scales := unsafe.Slice(p.scales, p.kb*GroupCols)
+	var zps []uint8
+	if p.zps != nil {
+		zps = unsafe.Slice(p.zps, p.kb*GroupCols)
+	}
+	zpdef := uint8(p.zpdef)
+	var acc [8][GroupCols]float32
+	for b := 0; b < p.kb; b++ {
+		blk := codes[b*bb : (b+1)*bb]
+		for c := 0; c < GroupCols; c++ {
+			zp := zpdef
+			if zps != nil {
+				zp = zps[b*GroupCols+c]
+			}
+			s := scales[b*GroupCols+c]
+			for r := 0; r < mr; r++ {
+				if i8 {
+					qa := unsafe.Slice((*int8)(unsafe.Add(p.a, r*p.lda+b*bs)), bs)
+					var d int32
+					for j, x := range qa {
+						d += int32(x) * int32(code(blk, bits, c, j))
+					}
+					sa := *(*float32)(unsafe.Add(unsafe.Pointer(p.sa), b*p.lds+4*r))
+					sum := *(*int32)(unsafe.Add(unsafe.Pointer(p.suma), b*p.lds+4*r))
+					d -= int32(zp) * sum
+					acc[r][c] += float32(d) * (sa * s)
+					continue
+				}
+				a := unsafe.Slice((*float32)(unsafe.Add(p.a, r*p.lda+4*b*bs)), bs)
+				var t float32
+				for j, x := range a {
+					t += x * (float32(int32(code(blk, bits, c, j))-int32(zp)) * s)
+				}
+				acc[r][c] += t
+			}
+		}
+	}
+	for r := 0; r < mr; r++ {
+		copy(unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.out), r*p.ldo)), GroupCols), acc[r][:])
+	}
+}
+
+// variant is one implementation of the kernels, by name.
+type variant struct {
+	name string
+	id   int
+}
+
+const (
+	idGeneric = iota
+	idAVX512
+)
+
+// generic is the pure-Go variant.
+var generic = variant{name: "generic", id: idGeneric}
+
+// call runs the kernel of variant v. It switches over static calls so that
+// p does not escape (no allocation per call).
+func (v variant) call(p *kargs, i8 bool, bits, mr int) {
+	switch v.id {
+	case idAVX512:
+		callAVX512(p, i8, bits, mr)
+	default:
+		kernelGeneric(p, i8, bits, mr)
+	}
+}

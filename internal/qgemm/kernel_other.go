@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package qgemm
+
+// archVariants is empty without assembly.
+var archVariants []variant
+
+// best is the variant MatMul uses.
+var best = generic
+
+func callAVX512(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }

@@ -1,0 +1,160 @@
+package qgemm
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+)
+
+// Activations selects the compute path of MatMul.
+type Activations int
+
+const (
+	// Float32 multiplies float32 activations by the dequantized weights
+	// (ONNX Runtime accuracy levels 0–3).
+	Float32 Activations = iota
+	// Int8 quantizes the activations per row and block to int8 and uses
+	// integer block dot products (accuracy level 4).
+	Int8
+)
+
+// Options tunes MatMul.
+type Options struct {
+	Activations Activations
+	// Threads bounds the number of parallel chunks; 0 uses every worker of
+	// the process-wide pool.
+	Threads int
+}
+
+// rowTile is the most rows of A one kernel call handles.
+const rowTile = 8
+
+// MatMul computes y[r][n] = Σ_k a[r][k]·W[n][k] + bias[n] for r < rows, n <
+// N, where a is rows×K and y rows×N (row-major) and bias is nil or has N
+// values. It never materializes W: extra memory is O(rows·K) for the
+// quantized or padded activations, reused across calls. The error wraps
+// ErrArgs for short slices, or is ctx.Err().
+func (m *Matrix) MatMul(ctx context.Context, y, a []float32, rows int, bias []float32, opt Options) error {
+	return m.matmul(ctx, y, a, rows, bias, opt, best)
+}
+
+func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []float32, opt Options, v variant) error {
+	if rows < 0 || len(a) < rows*m.K || len(y) < rows*m.N || (bias != nil && len(bias) < m.N) {
+		return fmt.Errorf("qgemm: MatMul rows=%d K=%d N=%d: len(a)=%d len(y)=%d len(bias)=%d: %w",
+			rows, m.K, m.N, len(a), len(y), len(bias), ErrArgs)
+	}
+	if rows == 0 {
+		return ctx.Err()
+	}
+	s := scratchPool.Get().(*scratch)
+	defer func() {
+		s.m, s.y, s.a, s.bias = nil, nil, nil, nil
+		scratchPool.Put(s)
+	}()
+	s.m, s.y, s.rows, s.bias, s.v = m, y, rows, bias, v
+	s.i8 = opt.Activations == Int8
+	kp := m.KBlocks * m.BlockSize
+	switch {
+	case s.i8:
+		s.qa = grow(s.qa, rows*kp)
+		s.sa = grow(s.sa, rows*m.KBlocks)
+		s.suma = grow(s.suma, rows*m.KBlocks)
+		quantizeRows(a, rows, m.K, m.BlockSize, s.qa, s.sa, s.suma)
+		s.lda = kp
+	case kp != m.K:
+		// The kernels read whole blocks: give them zero-padded rows.
+		s.apad = grow(s.apad, rows*kp)
+		for r := 0; r < rows; r++ {
+			copy(s.apad[r*kp:], a[r*m.K:(r+1)*m.K])
+			clear(s.apad[r*kp+m.K : (r+1)*kp])
+		}
+		s.a, s.lda = s.apad, 4*kp
+	default:
+		s.a, s.lda = a, 4*m.K
+	}
+	grain := max(1, 65536/(rows*m.K*GroupCols))
+	return workerpool.ForN(ctx, m.Groups, grain, opt.Threads, s.run)
+}
+
+// scratch holds the per-call state and reusable buffers of MatMul.
+type scratch struct {
+	m       *Matrix
+	y, a    []float32
+	bias    []float32
+	rows    int
+	lda     int
+	i8      bool
+	v       variant
+	qa      []int8
+	sa      []float32
+	suma    []int32
+	apad    []float32
+	run     func(lo, hi int) // s.compute, bound once
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	s := new(scratch)
+	s.run = s.compute
+	return s
+}}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// compute runs the kernels for groups [lo, hi), all rows.
+func (s *scratch) compute(lo, hi int) {
+	m := s.m
+	N := m.N
+	var tmp [rowTile * GroupCols]float32
+	p := kargs{kb: m.KBlocks, steps: m.steps(), zpdef: int(m.DefaultZeroPoint())}
+	if !s.i8 && m.Bits != 8 {
+		p.zpdef *= 0x01010101
+	}
+	bb := m.KBlocks * m.BlockBytes()
+	for r0 := 0; r0 < s.rows; r0 += rowTile {
+		mr := min(rowTile, s.rows-r0)
+		if s.i8 {
+			p.a = unsafe.Pointer(&s.qa[r0*s.lda])
+			p.sa, p.suma, p.lds = &s.sa[r0], &s.suma[r0], 4*s.rows
+		} else {
+			p.a = unsafe.Pointer(&s.a[r0*s.lda/4])
+		}
+		p.lda = s.lda
+		for g := lo; g < hi; g++ {
+			blk := g * m.KBlocks
+			p.codes = &m.Codes[g*bb]
+			p.scales = &m.Scales[blk*GroupCols]
+			p.zps = nil
+			if m.ZeroPoints != nil {
+				p.zps = &m.ZeroPoints[blk*GroupCols]
+			}
+			c0 := g * GroupCols
+			full := c0+GroupCols <= N
+			if full {
+				p.out, p.ldo = &s.y[r0*N+c0], 4*N
+			} else {
+				p.out, p.ldo = &tmp[0], 4*GroupCols
+			}
+			s.v.call(&p, s.i8, m.Bits, mr)
+			nc := min(GroupCols, N-c0)
+			for r := 0; r < mr; r++ {
+				dst := s.y[(r0+r)*N+c0 : (r0+r)*N+c0+nc]
+				if !full {
+					copy(dst, tmp[r*GroupCols:])
+				}
+				if s.bias != nil {
+					for j, b := range s.bias[c0 : c0+nc] {
+						dst[j] += b
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package qgemm
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// GroupCols is the number of output columns (rows of W) interleaved in one
+// group of a Matrix.
+const GroupCols = 16
+
+// ErrArgs is wrapped by the errors of this package for bad arguments.
+var ErrArgs = errors.New("qgemm: bad arguments")
+
+// Source is a block-quantized N×K weight matrix that Pack can read, one
+// (row, block) at a time. It separates the decoding of a storage format
+// from the kernels.
+type Source interface {
+	// Dims returns N, K, the bits per code (2, 4 or 8) and the block size.
+	Dims() (n, k, bits, blockSize int)
+	// Block writes the unsigned codes of block b of row n (min(blockSize,
+	// K−b·blockSize) of them) into codes and returns the block's scale and
+	// zero point (in code units).
+	Block(n, b int, codes []uint8) (scale float32, zeroPoint uint8)
+	// HasZeroPoints reports whether any zero point may differ from the
+	// default 2^(bits−1).
+	HasZeroPoints() bool
+}
+
+// Matrix is a quantized weight matrix repacked for the kernels (see the
+// package documentation for the layout). It is read-only after Pack.
+type Matrix struct {
+	N, K, Bits, BlockSize int
+	KBlocks, Groups       int
+	// Codes holds [Groups][KBlocks][BlockBytes()] interleaved codes.
+	Codes []uint8
+	// Scales holds [Groups][KBlocks][16] float32 scales (0 for padding columns).
+	Scales []float32
+	// ZeroPoints is nil (every zero point is 2^(Bits−1)) or
+	// [Groups][KBlocks][16] zero points.
+	ZeroPoints []uint8
+}
+
+// BlockBytes returns the bytes of codes of one block of one group.
+func (m *Matrix) BlockBytes() int { return m.BlockSize * GroupCols * m.Bits / 8 }
+
+// steps returns the 64-byte code vectors per block.
+func (m *Matrix) steps() int { return m.BlockBytes() / 64 }
+
+// DefaultZeroPoint returns 2^(Bits−1).
+func (m *Matrix) DefaultZeroPoint() uint8 { return 1 << (m.Bits - 1) }
+
+// Footprint returns the resident bytes of the repacked matrix: codes,
+// scales and zero points.
+func (m *Matrix) Footprint() int {
+	return len(m.Codes) + 4*len(m.Scales) + len(m.ZeroPoints)
+}
+
+// Pack repacks src into a Matrix. It returns an error wrapping ErrArgs if
+// the dimensions, bits or block size are not supported.
+func Pack(src Source) (*Matrix, error) {
+	n, k, bits, bs := src.Dims()
+	if err := numeric.ValidateBlockParams(bits, bs); err != nil {
+		return nil, fmt.Errorf("qgemm: Pack: %w: %w", ErrArgs, err)
+	}
+	if n <= 0 || k <= 0 {
+		return nil, fmt.Errorf("qgemm: Pack: N=%d K=%d must be positive: %w", n, k, ErrArgs)
+	}
+	m := &Matrix{N: n, K: k, Bits: bits, BlockSize: bs}
+	m.KBlocks = (k + bs - 1) / bs
+	m.Groups = (n + GroupCols - 1) / GroupCols
+	nb := m.Groups * m.KBlocks
+	m.Codes = make([]uint8, nb*m.BlockBytes())
+	m.Scales = make([]float32, nb*GroupCols)
+	if src.HasZeroPoints() {
+		m.ZeroPoints = make([]uint8, nb*GroupCols)
+	}
+	codes := make([]uint8, bs)
+	zpDef := m.DefaultZeroPoint()
+	for g := 0; g < m.Groups; g++ {
+		for b := 0; b < m.KBlocks; b++ {
+			blk := g*m.KBlocks + b
+			out := m.Codes[blk*m.BlockBytes() : (blk+1)*m.BlockBytes()]
+			valid := min(bs, k-b*bs)
+			for c := 0; c < GroupCols; c++ {
+				col := g*GroupCols + c
+				zp := zpDef
+				var s float32
+				if col < n {
+					s, zp = src.Block(col, b, codes[:valid])
+				}
+				if !src.HasZeroPoints() {
+					zp = zpDef
+				}
+				for j := valid; j < bs; j++ {
+					codes[j] = zp // padding contributes (zp − zp)·s = 0
+				}
+				if col >= n {
+					for j := range codes {
+						codes[j] = zp
+					}
+				}
+				m.Scales[blk*GroupCols+c] = s
+				if m.ZeroPoints != nil {
+					m.ZeroPoints[blk*GroupCols+c] = zp
+				}
+				for j, code := range codes {
+					setCode(out, bits, c, j, code)
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+// codeOffset returns the byte offset and bit shift of code j (0 ≤ j <
+// BlockSize) of column c within a packed block.
+func codeOffset(bits, c, j int) (off int, shift uint) {
+	q, t := j/4, j%4
+	qps := 8 / bits // quads per 64-byte step
+	s, i := q/qps, q%qps
+	return s*64 + c*4 + t, uint(i * bits)
+}
+
+func setCode(blk []uint8, bits, c, j int, code uint8) {
+	off, sh := codeOffset(bits, c, j)
+	mask := uint8(1<<bits-1) << sh
+	blk[off] = blk[off]&^mask | (code<<sh)&mask
+}
+
+// code returns code j of column c of a packed block.
+func code(blk []uint8, bits, c, j int) uint8 {
+	off, sh := codeOffset(bits, c, j)
+	return blk[off] >> sh & uint8(1<<bits-1)
+}
+
+// zeroPoint returns the zero point of column c in block blk (group-major
+// block index).
+func (m *Matrix) zeroPoint(blk, c int) uint8 {
+	if m.ZeroPoints == nil {
+		return m.DefaultZeroPoint()
+	}
+	return m.ZeroPoints[blk*GroupCols+c]
+}
+
+// NBits adapts a numeric.BlockQuantized (the ONNX MatMulNBits layout) to
+// Source.
+type NBits struct{ Q *numeric.BlockQuantized }
+
+// Dims implements Source.
+func (s NBits) Dims() (n, k, bits, blockSize int) { return s.Q.N, s.Q.K, s.Q.Bits, s.Q.BlockSize }
+
+// HasZeroPoints implements Source.
+func (s NBits) HasZeroPoints() bool { return s.Q.ZeroPoints != nil }
+
+// Block implements Source.
+func (s NBits) Block(n, b int, codes []uint8) (float32, uint8) {
+	q := s.Q
+	blob := q.BlobSize()
+	off := (n*q.KBlocks() + b) * blob
+	data := q.B[off : off+blob]
+	for j := range codes {
+		codes[j] = numeric.PackedCode(data, q.Bits, j)
+	}
+	return q.Scales[n*q.KBlocks()+b], q.ZeroPoint(n, b)
+}
+
+// PackNBits validates q and repacks it (Pack(NBits{q})).
+func PackNBits(q *numeric.BlockQuantized) (*Matrix, error) {
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("qgemm: PackNBits: %w", err)
+	}
+	return Pack(NBits{q})
+}

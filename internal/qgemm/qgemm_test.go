@@ -1,0 +1,216 @@
+package qgemm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// randQuant returns a random valid BlockQuantized (random codes, scales of
+// both signs, and random packed zero points when zp is set).
+func randQuant(rng *rand.Rand, n, k, bits, bs int, zp bool) *numeric.BlockQuantized {
+	q := &numeric.BlockQuantized{N: n, K: k, Bits: bits, BlockSize: bs}
+	kb := q.KBlocks()
+	q.B = make([]uint8, n*kb*q.BlobSize())
+	for i := range q.B {
+		q.B[i] = uint8(rng.IntN(256))
+	}
+	q.Scales = make([]float32, n*kb)
+	for i := range q.Scales {
+		q.Scales[i] = (rng.Float32()*2 - 1) * 0.1
+	}
+	if zp {
+		q.ZeroPoints = make([]uint8, n*q.ZeroPointRowBytes())
+		for i := range q.ZeroPoints {
+			q.ZeroPoints[i] = uint8(rng.IntN(256))
+		}
+	}
+	if err := q.Validate(); err != nil {
+		panic(err)
+	}
+	return q
+}
+
+func randA(rng *rand.Rand, n int) []float32 {
+	a := make([]float32, n)
+	for i := range a {
+		a[i] = rng.Float32()*2 - 1
+	}
+	// Exact ties and zero blocks exercise the int8 rounding.
+	if n > 3 {
+		a[1], a[2] = 0.5, -0.25
+	}
+	return a
+}
+
+// refFloat returns y = a·Wᵀ + bias in float64 from the reference
+// dequantizer, and Σ|a·w| per output for the tolerance.
+func refFloat(q *numeric.BlockQuantized, a []float32, rows int, bias []float32) (y, mag []float64) {
+	w, err := q.Dequantize()
+	if err != nil {
+		panic(err)
+	}
+	y = make([]float64, rows*q.N)
+	mag = make([]float64, rows*q.N)
+	for r := 0; r < rows; r++ {
+		for n := 0; n < q.N; n++ {
+			var s, m float64
+			for k := 0; k < q.K; k++ {
+				x := float64(a[r*q.K+k]) * float64(w[n*q.K+k])
+				s += x
+				m += math.Abs(x)
+			}
+			if bias != nil {
+				s += float64(bias[n])
+				m += math.Abs(float64(bias[n]))
+			}
+			y[r*q.N+n], mag[r*q.N+n] = s, m
+		}
+	}
+	return y, mag
+}
+
+// refInt8 is the accuracy-level-4 emulation (ORT CompInt8, matmul-nbits.md
+// §12) in float64 block sums with the float32 block scales of ORT.
+func refInt8(q *numeric.BlockQuantized, a []float32, rows int, bias []float32) (y, mag []float64) {
+	kb, bs := q.KBlocks(), q.BlockSize
+	y = make([]float64, rows*q.N)
+	mag = make([]float64, rows*q.N)
+	for r := 0; r < rows; r++ {
+		for b := 0; b < kb; b++ {
+			src := a[r*q.K+b*bs : r*q.K+min((b+1)*bs, q.K)]
+			var amax float32
+			for _, v := range src {
+				amax = max(amax, float32(math.Abs(float64(v))))
+			}
+			sa := amax / 127
+			var inv float32
+			if amax != 0 {
+				inv = 127 / amax
+			}
+			qa := make([]int32, len(src))
+			for j, v := range src {
+				qa[j] = int32(math.Max(-128, math.Min(127, math.RoundToEven(float64(v*inv)))))
+			}
+			for n := 0; n < q.N; n++ {
+				zp := int32(q.ZeroPoint(n, b))
+				var d int32
+				for j, x := range qa {
+					d += x * (int32(q.Code(n, b*bs+j)) - zp)
+				}
+				t := float64(float32(d) * (sa * q.Scale(n, b)))
+				y[r*q.N+n] += t
+				mag[r*q.N+n] += math.Abs(t)
+			}
+		}
+		if bias != nil {
+			for n := 0; n < q.N; n++ {
+				y[r*q.N+n] += float64(bias[n])
+				mag[r*q.N+n] += math.Abs(float64(bias[n]))
+			}
+		}
+	}
+	return y, mag
+}
+
+func allVariants() []variant { return append([]variant{generic}, archVariants...) }
+
+func TestPackLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, bits := range []int{2, 4, 8} {
+		for _, bs := range []int{16, 32, 256} {
+			q := randQuant(rng, 21, 2*bs+3, bits, bs, bits != 8)
+			m, err := PackNBits(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < 2*GroupCols; n++ {
+				g, c := n/GroupCols, n%GroupCols
+				for k := 0; k < m.KBlocks*bs; k++ {
+					b := k / bs
+					blk := g*m.KBlocks + b
+					got := code(m.Codes[blk*m.BlockBytes():], bits, c, k%bs)
+					wantZP, wantS := q.DefaultZeroPoint(), float32(0)
+					want := wantZP
+					if n < q.N {
+						wantZP, wantS = q.ZeroPoint(n, b), q.Scale(n, b)
+						want = wantZP
+						if k < q.K {
+							want = q.Code(n, k)
+						}
+					}
+					if got != want || m.zeroPoint(blk, c) != wantZP || m.Scales[blk*GroupCols+c] != wantS {
+						t.Fatalf("bits %d bs %d (n=%d,k=%d): got code %d zp %d scale %g, want %d %d %g",
+							bits, bs, n, k, got, m.zeroPoint(blk, c), m.Scales[blk*GroupCols+c], want, wantZP, wantS)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestMatMulVariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	for _, v := range allVariants() {
+		for _, bits := range []int{2, 4, 8} {
+			for _, bs := range []int{16, 32, 64, 128, 256} {
+				for _, zp := range []bool{false, true} {
+					// K ragged (not a multiple of bs), N ragged, M = 1..20.
+					k := bs*2 + 1 + rng.IntN(bs-1)
+					if bs >= 128 {
+						k = bs + 7
+					}
+					n := GroupCols*2 + 1 + rng.IntN(GroupCols-1)
+					q := randQuant(rng, n, k, bits, bs, zp)
+					m, err := PackNBits(q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, rows := range []int{1, 3, 9, 20} {
+						a := randA(rng, rows*k)
+						bias := randA(rng, n)
+						for _, act := range []Activations{Float32, Int8} {
+							name := fmt.Sprintf("%s/bits%d/bs%d/zp%v/K%d/N%d/M%d/act%d", v.name, bits, bs, zp, k, n, rows, act)
+							ref, tol := refFloat, 1e-5
+							if act == Int8 {
+								ref, tol = refInt8, 1e-6
+							}
+							want, mag := ref(q, a, rows, bias)
+							y := make([]float32, rows*n+5)
+							for i := range y {
+								y[i] = 12345
+							}
+							if err := m.matmul(ctx, y[:rows*n], a, rows, bias, Options{Activations: act}, v); err != nil {
+								t.Fatalf("%s: %v", name, err)
+							}
+							for i, w := range want {
+								if d := math.Abs(float64(y[i]) - w); d > tol*(mag[i]+1e-6) {
+									t.Fatalf("%s: y[%d] got %g, want %g (|diff| %.3g, Σ|terms| %.3g)", name, i, y[i], w, d, mag[i])
+								}
+							}
+							for i := rows * n; i < len(y); i++ {
+								if y[i] != 12345 {
+									t.Fatalf("%s: guard y[%d] written: %g", name, i, y[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestRoundEven(t *testing.T) {
+	for _, x := range []float32{0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, 127, 127.49, -127.5, 0.49999997, 3.7, -3.7} {
+		want := int32(math.Max(-128, math.Min(127, math.RoundToEven(float64(x)))))
+		if got := roundEven(x); got != want {
+			t.Errorf("roundEven(%g) got %d, want %d", x, got, want)
+		}
+	}
+}
