@@ -81,18 +81,18 @@ func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []fl
 
 // scratch holds the per-call state and reusable buffers of MatMul.
 type scratch struct {
-	m       *Matrix
-	y, a    []float32
-	bias    []float32
-	rows    int
-	lda     int
-	i8      bool
-	v       variant
-	qa      []int8
-	sa      []float32
-	suma    []int32
-	apad    []float32
-	run     func(lo, hi int) // s.compute, bound once
+	m    *Matrix
+	y, a []float32
+	bias []float32
+	rows int
+	lda  int
+	i8   bool
+	v    variant
+	qa   []int8
+	sa   []float32
+	suma []int32
+	apad []float32
+	run  func(lo, hi int) // s.compute, bound once
 }
 
 var scratchPool = sync.Pool{New: func() any {
