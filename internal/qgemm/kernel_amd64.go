@@ -1,0 +1,28 @@
+//go:build !purego
+
+package qgemm
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gen_asm.go
+
+// hasAVX512 reports the AVX-512 subsets the kernels use: F and BW for the
+// float32 path, VNNI (VPDPBUSD) for the int8 path.
+var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
+
+// archVariants lists the assembly variants this CPU supports, slowest first.
+var archVariants = func() []variant {
+	var vs []variant
+	if hasAVX512 {
+		vs = append(vs, variant{name: "avx512", id: idAVX512})
+	}
+	return vs
+}()
+
+// best is the variant MatMul uses: the last of archVariants, or generic.
+var best = func() variant {
+	if len(archVariants) > 0 {
+		return archVariants[len(archVariants)-1]
+	}
+	return generic
+}()
