@@ -3,8 +3,6 @@ package tensor
 import (
 	"fmt"
 	"strings"
-
-	"github.com/zerfoo/zerfoo/numeric"
 )
 
 // maxPrint is the number of elements per axis shown before eliding.
@@ -50,14 +48,8 @@ func formatElem[T Numeric](v T) string {
 	switch x := any(v).(type) {
 	case float32, float64, int8, uint8, int16, int32, int64:
 		return fmt.Sprint(x)
-	case numeric.Float16:
-		return fmt.Sprint(x.Float32())
-	case numeric.BFloat16:
-		return fmt.Sprint(x.Float32())
-	case numeric.Float8E4M3FN:
-		return fmt.Sprint(x.Float32())
-	case numeric.Float8E5M2:
-		return fmt.Sprint(x.Float32())
+	case fmt.Stringer: // Float16, BFloat16, Float8E4M3FN, Float8E5M2: shortest round-trip decimal
+		return x.String()
 	}
 	return fmt.Sprint(v)
 }
