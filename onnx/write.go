@@ -50,7 +50,9 @@ type WriteOptions struct {
 	// all data is stored inside the model file.
 	ExternalData string
 	// ExternalThreshold is the size in bytes from which an initializer goes
-	// to ExternalData; 0 means 1024.
+	// to ExternalData; 0 means 1024. Keep it well above the size of shape
+	// tensors (Reshape's shape, Slice's starts, ...): ONNX Runtime's shape
+	// inference cannot read external data and rejects such models.
 	ExternalThreshold int
 }
 
