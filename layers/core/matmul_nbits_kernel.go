@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/gemm"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 )
@@ -76,13 +77,43 @@ func (q *qweights) dequantRange(n, k0, k1 int, dst []float32) {
 		blk := q.b[(n*kb+b)*q.blobSize : (n*kb+b+1)*q.blobSize]
 		out := dst[b*bs-k0 : min(k1, (b+1)*bs)-k0]
 		if q.zpFloat == nil {
-			numeric.DequantizeBlock(out, blk, q.bits, s, uint8(q.intZeroPoint(n, b)))
+			z := q.intZeroPoint(n, b)
+			if q.bits == 4 {
+				dequant4(out, blk, float32(z), s)
+			} else {
+				numeric.DequantizeBlock(out, blk, q.bits, s, uint8(z))
+			}
 			continue
 		}
 		sz := s * q.zpFloat[n*kb+b]
 		for j := range out {
 			out[j] = float32(codeAt(blk, j, q.bits))*s - sz
 		}
+	}
+}
+
+// nibbles holds the two 4-bit codes of every byte as float32 (low, high).
+var nibbles = func() (t [256][2]float32) {
+	for i := range t {
+		t[i] = [2]float32{float32(i & 15), float32(i >> 4)}
+	}
+	return t
+}()
+
+// dequant4 is numeric.DequantizeBlock for 4 bits with a table lookup
+// instead of integer conversions; the results are identical, since
+// float32(c) − float32(z) is exact.
+func dequant4(dst []float32, blob []uint8, z, s float32) {
+	pairs := len(dst) / 2
+	blob = blob[:(len(dst)+1)/2]
+	for i, c := range blob[:pairs] {
+		p := &nibbles[c]
+		d := dst[2*i : 2*i+2 : 2*i+2]
+		d[0] = (p[0] - z) * s
+		d[1] = (p[1] - z) * s
+	}
+	if len(dst)%2 == 1 {
+		dst[len(dst)-1] = (nibbles[blob[pairs]][0] - z) * s
 	}
 }
 
@@ -99,35 +130,68 @@ func (q *qweights) dequantAll(ctx context.Context, w []float32) error {
 // a chunk around 64 K multiply-adds.
 func rowGrain(k, m int) int { return max(1, 65536/(k*max(m, 1))) }
 
+// gemmTileRows is the number of rows of W the float32 path dequantizes at
+// once for multi-row inputs (a transient 4·gemmTileRows·K-byte buffer).
+const gemmTileRows = 64
+
 // gemmF32 computes y[m][n] = a[m]·W[n] + bias[n] in float32. w is the
-// dequantized weight cache ([n][k]) or nil, in which case each row of W is
-// dequantized from the packed blocks into a per-chunk buffer.
+// dequantized weight cache ([n][k]) or nil. With the cache, or with m ≥ 4
+// rows, it multiplies with internal/gemm's Sgemm (dequantizing W a tile of
+// rows at a time when there is no cache), as ONNX Runtime does; for fewer
+// rows it dequantizes each row of W into a per-chunk buffer and takes dot
+// products.
 //
 // This is the one function a fused kernel replaces for the float32 path.
 func (q *qweights) gemmF32(ctx context.Context, a []float32, m int, bias, w, y []float32) error {
 	K, N := q.k, q.n
-	return workerpool.For(ctx, N, rowGrain(K, m), func(lo, hi int) {
-		var buf []float32
-		if w == nil {
-			buf = make([]float32, K)
+	if m == 0 {
+		return ctx.Err()
+	}
+	switch {
+	case w != nil:
+		if err := gemm.Sgemm(ctx, false, true, m, N, K, 1, a, K, w, K, 0, y, N); err != nil {
+			return err
 		}
-		for n := lo; n < hi; n++ {
-			var row []float32
-			if w != nil {
-				row = w[n*K : (n+1)*K]
-			} else {
+	case m >= 4:
+		tile := make([]float32, min(gemmTileRows, N)*K)
+		for n0 := 0; n0 < N; n0 += gemmTileRows {
+			rows := min(gemmTileRows, N-n0)
+			err := workerpool.For(ctx, rows, max(1, 8192/K), func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					q.dequantRange(n0+r, 0, K, tile[r*K:(r+1)*K])
+				}
+			})
+			if err != nil {
+				return err
+			}
+			if err := gemm.Sgemm(ctx, false, true, m, rows, K, 1, a, K, tile, K, 0, y[n0:], N); err != nil {
+				return err
+			}
+		}
+	default:
+		return workerpool.For(ctx, N, rowGrain(K, m), func(lo, hi int) {
+			buf := make([]float32, K)
+			for n := lo; n < hi; n++ {
 				q.dequantRange(n, 0, K, buf)
-				row = buf
+				var bv float32
+				if bias != nil {
+					bv = bias[n]
+				}
+				for r := 0; r < m; r++ {
+					y[r*N+n] = dot(a[r*K:(r+1)*K], buf) + bv
+				}
 			}
-			var bv float32
-			if bias != nil {
-				bv = bias[n]
-			}
-			for r := 0; r < m; r++ {
-				y[r*N+n] = dot(a[r*K:(r+1)*K], row) + bv
+		})
+	}
+	if bias != nil {
+		for r := 0; r < m; r++ {
+			row := y[r*N : (r+1)*N]
+			for n, v := range bias {
+				row[n] += v
 			}
 		}
-	})
+	}
+	return nil
 }
 
 // quantizeA quantizes row blocks of A to int8 as ONNX Runtime's CompInt8
@@ -173,9 +237,18 @@ func (q *qweights) gemmInt8(ctx context.Context, a []float32, m int, bias, y []f
 		for n := lo; n < hi; n++ {
 			for b := 0; b < kb; b++ {
 				z := q.intZeroPoint(n, b)
-				blk := q.b[(n*kb+b)*q.blobSize:]
-				for j := 0; j < bs; j++ {
-					qb[b*bs+j] = int16(codeAt(blk, j, q.bits) - z)
+				blk := q.b[(n*kb+b)*q.blobSize : (n*kb+b+1)*q.blobSize]
+				dst := qb[b*bs : (b+1)*bs]
+				if q.bits == 4 {
+					for i, c := range blk {
+						d := dst[2*i : 2*i+2 : 2*i+2]
+						d[0] = int16(c&15) - int16(z)
+						d[1] = int16(c>>4) - int16(z)
+					}
+					continue
+				}
+				for j := range dst {
+					dst[j] = int16(codeAt(blk, j, q.bits) - z)
 				}
 			}
 			var bv float32
@@ -187,10 +260,7 @@ func (q *qweights) gemmInt8(ctx context.Context, a []float32, m int, bias, y []f
 				for b := 0; b < kb; b++ {
 					xa := qa[(r*kb+b)*bs : (r*kb+b+1)*bs]
 					xb := qb[b*bs : (b+1)*bs]
-					var d int32
-					for j, v := range xa {
-						d += int32(v) * int32(xb[j])
-					}
+					d := dotInt8(xa, xb)
 					acc += float32(d) * (sa[r*kb+b] * q.scales[n*kb+b])
 				}
 				y[r*N+n] = acc + bv
@@ -229,21 +299,44 @@ func (q *qweights) gemmBackward(ctx context.Context, dy []float32, m int, w, da 
 	})
 }
 
+// dotInt8 returns Σ a[i]·b[i] in int32 (len(b) ≥ len(a)).
+func dotInt8(a []int8, b []int16) int32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	for len(a) >= 4 {
+		x, y := a[:4:4], b[:4:4]
+		s0 += int32(x[0]) * int32(y[0])
+		s1 += int32(x[1]) * int32(y[1])
+		s2 += int32(x[2]) * int32(y[2])
+		s3 += int32(x[3]) * int32(y[3])
+		a, b = a[4:], b[4:]
+	}
+	for i, v := range a {
+		s0 += int32(v) * int32(b[i])
+	}
+	return s0 + s1 + s2 + s3
+}
+
 // dot returns Σ a[i]·b[i] over len(a) elements (len(b) ≥ len(a)).
 func dot(a, b []float32) float32 {
 	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	for len(a) >= 8 {
+		x, y := a[:8:8], b[:8:8]
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
+		s4 += x[4] * y[4]
+		s5 += x[5] * y[5]
+		s6 += x[6] * y[6]
+		s7 += x[7] * y[7]
+		a, b = a[8:], b[8:]
 	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
+	for i, v := range a {
+		s0 += v * b[i]
 	}
-	return (s0 + s1) + (s2 + s3)
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }

@@ -182,7 +182,7 @@ func TestMatMulNBitsConcurrent(t *testing.T) {
 			if cached {
 				opts = append(opts, WithDequantCache())
 			}
-			ref := c.layer(t)
+			ref := c.layer(t, opts...)
 			a := tensor.Must(tensor.New(c.aShape, c.a))
 			want, err := ref.Forward(ctx, a)
 			if err != nil {
@@ -228,8 +228,13 @@ func TestMatMulNBitsConcurrent(t *testing.T) {
 			}
 			wg.Wait()
 			close(errs)
+			failed := false
 			for err := range errs {
 				t.Errorf("level %d cached %v: %v", level, cached, err)
+				failed = true
+			}
+			if failed {
+				continue
 			}
 			// 8 goroutines × 5 Backward calls accumulated into the bias gradient.
 			bg := l.Parameters()[0].Gradient.Data()
