@@ -1,0 +1,165 @@
+package quant
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// checkRow validates that n elements of t fill exactly nb bytes.
+func checkRow(op string, t Type, n, nb int) error {
+	tr, ok := typeTraits[t]
+	if !ok || !tr.supported {
+		return fmt.Errorf("quant: %s: %v: %w", op, t, ErrType)
+	}
+	want, err := t.RowBytes(n)
+	if err != nil {
+		return fmt.Errorf("quant: %s: %w", op, err)
+	}
+	if nb != want {
+		return fmt.Errorf("quant: %s: %v: %d elements need %d bytes, got %d: %w", op, t, n, want, nb, ErrSize)
+	}
+	return nil
+}
+
+// Dequantize decodes len(dst) elements of type t from src, which must hold
+// exactly their encoding (t.RowBytes(len(dst)) bytes). The result is
+// bit-identical to ggml's dequantize_row functions.
+func Dequantize(t Type, dst []float32, src []byte) error {
+	if err := checkRow("dequantize", t, len(dst), len(src)); err != nil {
+		return err
+	}
+	switch t {
+	case F32:
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	case F16:
+		for i := range dst {
+			dst[i] = numeric.Float16FromBits(binary.LittleEndian.Uint16(src[2*i:])).Float32()
+		}
+	case BF16:
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+		}
+	case Q4_0:
+		dequantizeBlocks[BlockQ4_0](dst, src, t)
+	case Q4_1:
+		dequantizeBlocks[BlockQ4_1](dst, src, t)
+	case Q5_0:
+		dequantizeBlocks[BlockQ5_0](dst, src, t)
+	case Q5_1:
+		dequantizeBlocks[BlockQ5_1](dst, src, t)
+	case Q8_0:
+		dequantizeBlocks[BlockQ8_0](dst, src, t)
+	case Q4_K:
+		dequantizeBlocks[BlockQ4_K](dst, src, t)
+	case Q5_K:
+		dequantizeBlocks[BlockQ5_K](dst, src, t)
+	case Q6_K:
+		dequantizeBlocks[BlockQ6_K](dst, src, t)
+	case Q8_K:
+		dequantizeBlocks[BlockQ8_K](dst, src, t)
+	}
+	return nil
+}
+
+// Quantize encodes src as type t into dst, which must have exactly
+// t.RowBytes(len(src)) bytes, with ggml's reference quantizers (F16 and BF16
+// round to nearest even).
+func Quantize(t Type, dst []byte, src []float32) error {
+	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+		return err
+	}
+	switch t {
+	case F32:
+		for i, v := range src {
+			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+		}
+	case F16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], numeric.Float16FromFloat32(v).Bits())
+		}
+	case BF16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], numeric.BFloat16FromFloat32(v).Bits())
+		}
+	case Q4_0:
+		quantizeBlocks[BlockQ4_0](dst, src, t)
+	case Q4_1:
+		quantizeBlocks[BlockQ4_1](dst, src, t)
+	case Q5_0:
+		quantizeBlocks[BlockQ5_0](dst, src, t)
+	case Q5_1:
+		quantizeBlocks[BlockQ5_1](dst, src, t)
+	case Q8_0:
+		quantizeBlocks[BlockQ8_0](dst, src, t)
+	case Q4_K:
+		quantizeBlocks[BlockQ4_K](dst, src, t)
+	case Q5_K:
+		quantizeBlocks[BlockQ5_K](dst, src, t)
+	case Q6_K:
+		quantizeBlocks[BlockQ6_K](dst, src, t)
+	case Q8_K:
+		quantizeBlocks[BlockQ8_K](dst, src, t)
+	}
+	return nil
+}
+
+func dequantizeBlocks[B any, P interface {
+	*B
+	Block
+}](dst []float32, src []byte, t Type) {
+	n, nb := t.BlockSize(), t.BlockBytes()
+	var b B
+	p := P(&b)
+	for i := 0; i*n < len(dst); i++ {
+		p.Load(src[i*nb : (i+1)*nb])
+		p.Dequantize(dst[i*n : (i+1)*n])
+	}
+}
+
+func quantizeBlocks[B any, P interface {
+	*B
+	Block
+}](dst []byte, src []float32, t Type) {
+	n, nb := t.BlockSize(), t.BlockBytes()
+	var b B
+	p := P(&b)
+	for i := 0; i*n < len(src); i++ {
+		p.Quantize(src[i*n : (i+1)*n])
+		p.Store(dst[i*nb : (i+1)*nb])
+	}
+}
+
+// DotRows is the scalar reference of a matrix-vector product with a matrix
+// W of type t: W has len(dst) rows of K = len(x) elements stored back to back
+// in w (each row t.RowBytes(K) bytes, GGUF's layout with ne[0] = K), and
+// DotRows sets dst[r] = Σ_k W[r][k]·x[k]. Each row is dequantized exactly
+// and accumulated in float64, then rounded once to float32.
+//
+// Fused kernels that never dequantize whole rows replace this on the hot
+// path; they agree with it up to their own (documented) rounding.
+func DotRows(t Type, dst, x []float32, w []byte) error {
+	rb, err := t.RowBytes(len(x))
+	if err != nil {
+		return fmt.Errorf("quant: dot rows: %w", err)
+	}
+	if err := checkRow("dot rows", t, len(x)*len(dst), len(w)); err != nil {
+		return err
+	}
+	row := make([]float32, len(x))
+	for r := range dst {
+		if err := Dequantize(t, row, w[r*rb:(r+1)*rb]); err != nil {
+			return err
+		}
+		var s float64
+		for k, v := range row {
+			s += float64(v) * float64(x[k])
+		}
+		dst[r] = float32(s)
+	}
+	return nil
+}
