@@ -18,7 +18,8 @@ type kargs struct {
 	ldo    int            // 72: bytes between rows of out
 	kb     int            // 80: blocks
 	steps  int            // 88: 64-byte code vectors per block
-	zpdef  int            // 96: default zero point (float 2/4-bit: replicated in each byte of a dword)
+	zpdef  int            // 96: default zero point
+	table  *float32       // 104: float path, bits 2/4: [16] code → code − zp (or code with zero points)
 }
 
 // kernelGeneric is the specification of every kernel. With i8 false it

@@ -124,6 +124,86 @@ func kF32b8m7AVX512(p *kargs)
 //go:noescape
 func kF32b8m8AVX512(p *kargs)
 
+// kF32Zb2m1AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 1 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m1AVX512(p *kargs)
+
+// kF32Zb2m2AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 2 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m2AVX512(p *kargs)
+
+// kF32Zb2m3AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 3 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m3AVX512(p *kargs)
+
+// kF32Zb2m4AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 4 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m4AVX512(p *kargs)
+
+// kF32Zb2m5AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 5 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m5AVX512(p *kargs)
+
+// kF32Zb2m6AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 6 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m6AVX512(p *kargs)
+
+// kF32Zb2m7AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 7 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m7AVX512(p *kargs)
+
+// kF32Zb2m8AVX512 is kernelGeneric for float32 activations with zero points, bits 2, mr 8 (AVX-512).
+//
+//go:noescape
+func kF32Zb2m8AVX512(p *kargs)
+
+// kF32Zb4m1AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 1 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m1AVX512(p *kargs)
+
+// kF32Zb4m2AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 2 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m2AVX512(p *kargs)
+
+// kF32Zb4m3AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 3 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m3AVX512(p *kargs)
+
+// kF32Zb4m4AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 4 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m4AVX512(p *kargs)
+
+// kF32Zb4m5AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 5 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m5AVX512(p *kargs)
+
+// kF32Zb4m6AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 6 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m6AVX512(p *kargs)
+
+// kF32Zb4m7AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 7 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m7AVX512(p *kargs)
+
+// kF32Zb4m8AVX512 is kernelGeneric for float32 activations with zero points, bits 4, mr 8 (AVX-512).
+//
+//go:noescape
+func kF32Zb4m8AVX512(p *kargs)
+
 // kI8b2m1AVX512 is kernelGeneric for int8 activations (VNNI), bits 2, mr 1 (AVX-512).
 //
 //go:noescape
@@ -247,7 +327,10 @@ func kI8b8m8AVX512(p *kargs)
 // callAVX512 runs the AVX-512 kernel for (i8, bits, mr).
 func callAVX512(p *kargs, i8 bool, bits, mr int) {
 	i := 0
-	if i8 {
+	switch {
+	case i8:
+		i = 6
+	case p.zps != nil:
 		i = 3
 	}
 	switch bits {
@@ -306,52 +389,100 @@ func callAVX512(p *kargs, i8 bool, bits, mr int) {
 	case 23:
 		kF32b8m8AVX512(p)
 	case 24:
-		kI8b2m1AVX512(p)
+		kF32Zb2m1AVX512(p)
 	case 25:
-		kI8b2m2AVX512(p)
+		kF32Zb2m2AVX512(p)
 	case 26:
-		kI8b2m3AVX512(p)
+		kF32Zb2m3AVX512(p)
 	case 27:
-		kI8b2m4AVX512(p)
+		kF32Zb2m4AVX512(p)
 	case 28:
-		kI8b2m5AVX512(p)
+		kF32Zb2m5AVX512(p)
 	case 29:
-		kI8b2m6AVX512(p)
+		kF32Zb2m6AVX512(p)
 	case 30:
-		kI8b2m7AVX512(p)
+		kF32Zb2m7AVX512(p)
 	case 31:
-		kI8b2m8AVX512(p)
+		kF32Zb2m8AVX512(p)
 	case 32:
-		kI8b4m1AVX512(p)
+		kF32Zb4m1AVX512(p)
 	case 33:
-		kI8b4m2AVX512(p)
+		kF32Zb4m2AVX512(p)
 	case 34:
-		kI8b4m3AVX512(p)
+		kF32Zb4m3AVX512(p)
 	case 35:
-		kI8b4m4AVX512(p)
+		kF32Zb4m4AVX512(p)
 	case 36:
-		kI8b4m5AVX512(p)
+		kF32Zb4m5AVX512(p)
 	case 37:
-		kI8b4m6AVX512(p)
+		kF32Zb4m6AVX512(p)
 	case 38:
-		kI8b4m7AVX512(p)
+		kF32Zb4m7AVX512(p)
 	case 39:
-		kI8b4m8AVX512(p)
+		kF32Zb4m8AVX512(p)
 	case 40:
-		kI8b8m1AVX512(p)
+		kF32b8m1AVX512(p)
 	case 41:
-		kI8b8m2AVX512(p)
+		kF32b8m2AVX512(p)
 	case 42:
-		kI8b8m3AVX512(p)
+		kF32b8m3AVX512(p)
 	case 43:
-		kI8b8m4AVX512(p)
+		kF32b8m4AVX512(p)
 	case 44:
-		kI8b8m5AVX512(p)
+		kF32b8m5AVX512(p)
 	case 45:
-		kI8b8m6AVX512(p)
+		kF32b8m6AVX512(p)
 	case 46:
-		kI8b8m7AVX512(p)
+		kF32b8m7AVX512(p)
 	case 47:
+		kF32b8m8AVX512(p)
+	case 48:
+		kI8b2m1AVX512(p)
+	case 49:
+		kI8b2m2AVX512(p)
+	case 50:
+		kI8b2m3AVX512(p)
+	case 51:
+		kI8b2m4AVX512(p)
+	case 52:
+		kI8b2m5AVX512(p)
+	case 53:
+		kI8b2m6AVX512(p)
+	case 54:
+		kI8b2m7AVX512(p)
+	case 55:
+		kI8b2m8AVX512(p)
+	case 56:
+		kI8b4m1AVX512(p)
+	case 57:
+		kI8b4m2AVX512(p)
+	case 58:
+		kI8b4m3AVX512(p)
+	case 59:
+		kI8b4m4AVX512(p)
+	case 60:
+		kI8b4m5AVX512(p)
+	case 61:
+		kI8b4m6AVX512(p)
+	case 62:
+		kI8b4m7AVX512(p)
+	case 63:
+		kI8b4m8AVX512(p)
+	case 64:
+		kI8b8m1AVX512(p)
+	case 65:
+		kI8b8m2AVX512(p)
+	case 66:
+		kI8b8m3AVX512(p)
+	case 67:
+		kI8b8m4AVX512(p)
+	case 68:
+		kI8b8m5AVX512(p)
+	case 69:
+		kI8b8m6AVX512(p)
+	case 70:
+		kI8b8m7AVX512(p)
+	case 71:
 		kI8b8m8AVX512(p)
 	default:
 		kernelGeneric(p, i8, bits, mr)

@@ -113,10 +113,7 @@ func (s *scratch) compute(lo, hi int) {
 	m := s.m
 	N := m.N
 	var tmp [rowTile * GroupCols]float32
-	p := kargs{kb: m.KBlocks, steps: m.steps(), zpdef: int(m.DefaultZeroPoint())}
-	if !s.i8 && m.Bits != 8 {
-		p.zpdef *= 0x01010101
-	}
+	p := kargs{kb: m.KBlocks, steps: m.steps(), zpdef: int(m.DefaultZeroPoint()), table: &m.table[0]}
 	bb := m.KBlocks * m.BlockBytes()
 	for r0 := 0; r0 < s.rows; r0 += rowTile {
 		mr := min(rowTile, s.rows-r0)

@@ -41,6 +41,10 @@ type Matrix struct {
 	// ZeroPoints is nil (every zero point is 2^(Bits−1)) or
 	// [Groups][KBlocks][16] zero points.
 	ZeroPoints []uint8
+	// table maps the low 4 bits of an index to float32(code − default zp),
+	// or float32(code) when ZeroPoints is present (bits 2 and 4; the
+	// assembly looks codes up with VPERMPS).
+	table [16]float32
 }
 
 // BlockBytes returns the bytes of codes of one block of one group.
@@ -79,6 +83,12 @@ func Pack(src Source) (*Matrix, error) {
 	}
 	codes := make([]uint8, bs)
 	zpDef := m.DefaultZeroPoint()
+	for i := range m.table {
+		m.table[i] = float32(i & (1<<bits - 1))
+		if m.ZeroPoints == nil {
+			m.table[i] -= float32(zpDef)
+		}
+	}
 	for g := 0; g < m.Groups; g++ {
 		for b := 0; b < m.KBlocks; b++ {
 			blk := g*m.KBlocks + b

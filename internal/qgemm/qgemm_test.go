@@ -171,7 +171,7 @@ func TestMatMulVariants(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, rows := range []int{1, 3, 9, 20} {
+					for _, rows := range []int{1, 2, 3, 4, 5, 6, 7, 8, 13, 20} {
 						a := randA(rng, rows*k)
 						bias := randA(rng, n)
 						for _, act := range []Activations{Float32, Int8} {
