@@ -300,7 +300,7 @@ func TestQuantizedVersusFullPrecision(t *testing.T) {
 			}
 		}
 		// Smaller blocks track the weights more closely.
-		if results[fmt.Sprintf("bits4_bs32_symtrue")].rel > results[fmt.Sprintf("bits4_bs128_symtrue")].rel {
+		if results["bits4_bs32_symtrue"].rel > results["bits4_bs128_symtrue"].rel {
 			t.Errorf("4-bit symmetric: block 32 error exceeds block 128 error")
 		}
 	}

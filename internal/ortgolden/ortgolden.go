@@ -207,7 +207,7 @@ func (c *Case) validate() error {
 		return fmt.Errorf("dtype %q, want float32 or float16", c.DType)
 	}
 	if len(c.A.Shape) == 0 {
-		return errors.New("A: missing shape")
+		return errors.New("input A: missing shape")
 	}
 	type lenCheck struct {
 		what  string
@@ -266,7 +266,7 @@ func (c *Case) validate() error {
 	}
 	wantY := append(slices.Clone(c.A.Shape[:len(c.A.Shape)-1]), c.Attrs.N)
 	if !slices.Equal(c.Y.Shape, wantY) {
-		return fmt.Errorf("Y shape %v, want %v for A %v and N %d", c.Y.Shape, wantY, c.A.Shape, c.Attrs.N)
+		return fmt.Errorf("output Y shape %v, want %v for A %v and N %d", c.Y.Shape, wantY, c.A.Shape, c.Attrs.N)
 	}
 	switch c.ORTPath {
 	case PathFP32, PathInt8, PathFP32ZPIgnored:
