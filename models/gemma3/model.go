@@ -1,0 +1,115 @@
+package gemma3
+
+import (
+	"fmt"
+)
+
+// Layer holds the weights of one decoder block. Norm weights are used as
+// stored: a GGUF file already holds Gemma's 1 + w.
+type Layer struct {
+	AttnNorm     []float32 // [Hidden] input_layernorm
+	QNorm, KNorm []float32 // [HeadDim] per-head q/k norms
+	PostAttnNorm []float32 // [Hidden]
+	FFNNorm      []float32 // [Hidden] pre_feedforward_layernorm
+	PostFFNNorm  []float32 // [Hidden]
+
+	Q, K, V, O     Matrix // QDim×Hidden, KVDim×Hidden, KVDim×Hidden, Hidden×QDim
+	Gate, Up, Down Matrix // FFN×Hidden, FFN×Hidden, Hidden×FFN
+}
+
+// Weights holds every tensor of a Gemma 3 text decoder.
+type Weights struct {
+	Embed  Matrix // Vocab×Hidden token embedding
+	Output Matrix // Vocab×Hidden LM head, or nil: tied to Embed
+	Norm   []float32
+	Layers []Layer
+}
+
+// Model is a Gemma 3 text decoder ready to run. It is read-only and safe
+// for concurrent use; each conversation runs in its own State.
+type Model struct {
+	Config  Config
+	Weights *Weights
+
+	local, global rope
+	closer        func() error
+}
+
+// New checks the shapes of w against c and returns the model. The weights
+// are not copied.
+func New(c Config, w *Weights) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if len(w.Layers) != c.Layers {
+		return nil, fmt.Errorf("gemma3: %d layers of weights, config says %d: %w", len(w.Layers), c.Layers, ErrConfig)
+	}
+	H, Q, KV, F := c.Hidden, c.QDim(), c.KVDim(), c.FFN
+	checkM := func(name string, m Matrix, n, k int) error {
+		if m == nil {
+			return fmt.Errorf("gemma3: tensor %s is missing: %w", name, ErrConfig)
+		}
+		if gn, gk := m.Dims(); gn != n || gk != k {
+			return fmt.Errorf("gemma3: tensor %s is %d×%d (out×in), want %d×%d: %w", name, gn, gk, n, k, ErrConfig)
+		}
+		return nil
+	}
+	checkV := func(name string, v []float32, n int) error {
+		if len(v) != n {
+			return fmt.Errorf("gemma3: tensor %s has %d values, want %d: %w", name, len(v), n, ErrConfig)
+		}
+		return nil
+	}
+	if err := checkM("token_embd", w.Embed, c.Vocab, H); err != nil {
+		return nil, err
+	}
+	if w.Output != nil {
+		if err := checkM("output", w.Output, c.Vocab, H); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkV("output_norm", w.Norm, H); err != nil {
+		return nil, err
+	}
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		p := fmt.Sprintf("blk.%d.", i)
+		for _, e := range []error{
+			checkV(p+"attn_norm", l.AttnNorm, H), checkV(p+"attn_q_norm", l.QNorm, c.HeadDim),
+			checkV(p+"attn_k_norm", l.KNorm, c.HeadDim), checkV(p+"post_attention_norm", l.PostAttnNorm, H),
+			checkV(p+"ffn_norm", l.FFNNorm, H), checkV(p+"post_ffw_norm", l.PostFFNNorm, H),
+			checkM(p+"attn_q", l.Q, Q, H), checkM(p+"attn_k", l.K, KV, H), checkM(p+"attn_v", l.V, KV, H),
+			checkM(p+"attn_output", l.O, H, Q), checkM(p+"ffn_gate", l.Gate, F, H),
+			checkM(p+"ffn_up", l.Up, F, H), checkM(p+"ffn_down", l.Down, H, F),
+		} {
+			if e != nil {
+				return nil, e
+			}
+		}
+	}
+	geluOnce.Do(initGelu)
+	return &Model{
+		Config: c, Weights: w,
+		local:  newRope(c.LocalBase, 1, c.HeadDim),
+		global: newRope(c.GlobalBase, c.GlobalScale, c.HeadDim),
+	}, nil
+}
+
+// Close releases the file mapping behind the weights, if any. The model
+// must not be used afterwards.
+func (m *Model) Close() error {
+	if m.closer == nil {
+		return nil
+	}
+	err := m.closer()
+	m.closer = nil
+	return err
+}
+
+// lmHead returns the output matrix (the embedding when tied).
+func (m *Model) lmHead() Matrix {
+	if m.Weights.Output != nil {
+		return m.Weights.Output
+	}
+	return m.Weights.Embed
+}

@@ -1,0 +1,125 @@
+package gemma3
+
+import (
+	"math"
+	"sync"
+
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// rmsNorm sets y = x / sqrt(mean(x²) + eps) · w with llama.cpp's order of
+// operations: squares in float32 summed in float64, the mean and the scale
+// in float32, then x·scale, then ·w. The weights are used as stored (GGUF
+// already holds Gemma's 1 + w). y may alias x.
+func rmsNorm(y, x, w []float32, eps float32) {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v * v)
+	}
+	mean := float32(sum / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	w = w[:len(x)]
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = (v * scale) * w[i]
+	}
+}
+
+// rope holds the inverse-frequency recurrence of one RoPE flavour.
+type rope struct {
+	thetaScale float32 // base^(−2/d), as ggml's powf
+	freqScale  float32 // 1/linear scaling factor
+}
+
+func newRope(base, scale float64, headDim int) rope {
+	ts := float32(math.Pow(float64(float32(base)), float64(float32(-2)/float32(headDim))))
+	return rope{thetaScale: ts, freqScale: float32(1 / scale)}
+}
+
+// table writes cos and sin of the angles of position pos into cs[:d/2] and
+// sn[:d/2] with ggml's float32 recurrence θ_i = freqScale·(pos·ts^i).
+func (r rope) table(cs, sn []float32, pos int) {
+	theta := float32(pos)
+	for i := range cs {
+		t := float64(r.freqScale * theta)
+		cs[i] = float32(math.Cos(t))
+		sn[i] = float32(math.Sin(t))
+		theta *= r.thetaScale
+	}
+}
+
+// applyRope rotates one head vector in place, NeoX style: element i pairs
+// with element i + d/2.
+func applyRope(x, cs, sn []float32) {
+	h := len(cs)
+	lo, hi := x[:h], x[h:2*h]
+	for i, c := range cs {
+		s := sn[i]
+		a, b := lo[i], hi[i]
+		lo[i] = a*c - b*s
+		hi[i] = a*s + b*c
+	}
+}
+
+// geluTable is ggml's ggml_table_gelu_f16: fp16(gelu_tanh(x)) for every
+// fp16 x, built on first use.
+var (
+	geluOnce  sync.Once
+	geluTable []float32
+)
+
+func geluTanh32(x float32) float32 {
+	const sqrt2OverPi, coefA = 0.79788456080286535587989211986876, 0.044715
+	t := float32(math.Tanh(float64(float32(sqrt2OverPi) * x * (1 + float32(coefA)*x*x))))
+	return 0.5 * x * (1 + t)
+}
+
+func initGelu() {
+	geluTable = make([]float32, 1<<16)
+	for i := range geluTable {
+		x := numeric.Float16FromBits(uint16(i)).Float32()
+		geluTable[i] = numeric.Float16FromFloat32(geluTanh32(x)).Float32()
+	}
+}
+
+// geglu sets g[i] = gelu(g[i])·u[i] the way ggml's CPU backend does:
+// gelu goes through the fp16 table for −10 < x < 10.
+func geglu(g, u []float32) {
+	u = u[:len(g)]
+	for i, x := range g {
+		var y float32
+		switch {
+		case x <= -10:
+			y = 0
+		case x >= 10:
+			y = x
+		default:
+			y = geluTable[numeric.Float16FromFloat32(x).Bits()]
+		}
+		g[i] = y * u[i]
+	}
+}
+
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy sets y += a·x.
+func axpy(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}

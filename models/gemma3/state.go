@@ -1,0 +1,304 @@
+package gemma3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+)
+
+// ErrContext is wrapped by the error of a Forward call that would run past
+// the State's maximum length.
+var ErrContext = errors.New("gemma3: context length exceeded")
+
+// ErrToken is wrapped by the error for a token id outside the vocabulary.
+var ErrToken = errors.New("gemma3: token out of range")
+
+// StateOptions tunes NewState.
+type StateOptions struct {
+	// MaxLen bounds the positions the State holds (prompt plus generated
+	// tokens); 0 or more than Config.Context means Config.Context.
+	MaxLen int
+	// Batch is the most prompt tokens one prefill step runs through the
+	// GEMM kernels at once (0: 128). It sizes the scratch buffers.
+	Batch int
+	// Threads bounds the parallel chunks of every kernel (0: the whole
+	// worker pool).
+	Threads int
+}
+
+// State is one sequence being decoded: its KV cache, its position and the
+// scratch buffers of the forward pass, all allocated by NewState so that
+// decoding allocates nothing per token. A State is not safe for concurrent
+// use.
+type State struct {
+	m       *Model
+	pos     int
+	maxLen  int
+	batch   int
+	threads int
+
+	// keys[l], vals[l]: caps[l] slots of KVDim values; position p lives in
+	// slot p % caps[l]. Global layers hold maxLen slots, local layers a
+	// ring of Window + Batch − 1 (enough for a whole prefill batch).
+	keys, vals [][]float32
+	caps       []int
+
+	x, a, q, k, v, att, o, g, u []float32
+	cosL, sinL, cosG, sinG      []float32
+	last                        []float32
+	scores                      chan []float32
+
+	// arguments of the attention loop, set before each call
+	cur struct {
+		layer, rows, p0 int
+		global          bool
+	}
+	attnFn func(lo, hi int)
+}
+
+// NewState allocates a sequence for m.
+func (m *Model) NewState(opt StateOptions) *State {
+	c := &m.Config
+	s := &State{m: m, maxLen: opt.MaxLen, batch: opt.Batch, threads: opt.Threads}
+	if s.maxLen <= 0 || s.maxLen > c.Context {
+		s.maxLen = c.Context
+	}
+	if s.batch <= 0 {
+		s.batch = 128
+	}
+	s.batch = min(s.batch, s.maxLen)
+	H, Q, KV, B, hd2 := c.Hidden, c.QDim(), c.KVDim(), s.batch, c.HeadDim/2
+	maxCap := 0
+	for l := 0; l < c.Layers; l++ {
+		cp := s.maxLen
+		if !c.Global(l) {
+			cp = min(cp, c.Window+B-1)
+		}
+		maxCap = max(maxCap, cp)
+		s.caps = append(s.caps, cp)
+		s.keys = append(s.keys, make([]float32, cp*KV))
+		s.vals = append(s.vals, make([]float32, cp*KV))
+	}
+	s.x, s.a, s.o = make([]float32, B*H), make([]float32, B*H), make([]float32, B*H)
+	s.q, s.att = make([]float32, B*Q), make([]float32, B*Q)
+	s.k, s.v = make([]float32, B*KV), make([]float32, B*KV)
+	s.g, s.u = make([]float32, B*c.FFN), make([]float32, B*c.FFN)
+	s.cosL, s.sinL = make([]float32, B*hd2), make([]float32, B*hd2)
+	s.cosG, s.sinG = make([]float32, B*hd2), make([]float32, B*hd2)
+	s.last = make([]float32, H)
+	nw := workerpool.Workers() + 1
+	s.scores = make(chan []float32, nw)
+	for i := 0; i < nw; i++ {
+		s.scores <- make([]float32, maxCap)
+	}
+	s.attnFn = s.attention
+	return s
+}
+
+// Pos returns the number of positions already in the cache.
+func (s *State) Pos() int { return s.pos }
+
+// MaxLen returns the most positions the State can hold.
+func (s *State) MaxLen() int { return s.maxLen }
+
+// Reset empties the cache; the next Forward starts at position 0.
+func (s *State) Reset() { s.pos = 0 }
+
+// Rewind drops the last positions so that Pos() == pos. Only positions
+// still in every local ring can be kept: it fails if tokens after pos
+// overwrote slots a local layer still needs.
+func (s *State) Rewind(pos int) error {
+	if pos < 0 || pos > s.pos {
+		return fmt.Errorf("gemma3: rewind to %d outside [0, %d]", pos, s.pos)
+	}
+	for l, cp := range s.caps {
+		if cp < s.maxLen && s.pos-cp > max(0, pos-s.m.Config.Window+1) {
+			return fmt.Errorf("gemma3: rewind to %d: layer %d no longer holds the window: %w", pos, l, ErrContext)
+		}
+	}
+	s.pos = pos
+	return nil
+}
+
+// Forward appends tokens to the sequence and, if logits is not nil, writes
+// the Vocab logits of the last position into it. Prompts run in batches
+// through the GEMM kernels; a single token is one decode step.
+func (s *State) Forward(ctx context.Context, tokens []int32, logits []float32) error {
+	c := &s.m.Config
+	if len(tokens) == 0 {
+		return fmt.Errorf("gemma3: Forward with no tokens")
+	}
+	if s.pos+len(tokens) > s.maxLen {
+		return fmt.Errorf("gemma3: %d tokens after %d cached exceed the maximum length %d: %w",
+			len(tokens), s.pos, s.maxLen, ErrContext)
+	}
+	if logits != nil && len(logits) < c.Vocab {
+		return fmt.Errorf("gemma3: logits buffer has %d values, vocabulary %d", len(logits), c.Vocab)
+	}
+	for i, t := range tokens {
+		if t < 0 || int(t) >= c.Vocab {
+			return fmt.Errorf("gemma3: token %d at index %d is outside the vocabulary [0, %d): %w", t, i, c.Vocab, ErrToken)
+		}
+	}
+	start := s.pos
+	for i := 0; i < len(tokens); i += s.batch {
+		n := min(s.batch, len(tokens)-i)
+		if err := s.step(ctx, tokens[i:i+n]); err != nil {
+			s.pos = start
+			return err
+		}
+	}
+	if logits == nil {
+		return nil
+	}
+	n := (len(tokens)-1)%s.batch + 1 // rows of the last batch
+	H := c.Hidden
+	rmsNorm(s.last, s.x[(n-1)*H:n*H], s.m.Weights.Norm, c.Eps)
+	return s.m.lmHead().MatMul(ctx, logits, s.last, 1, s.threads)
+}
+
+// step runs one batch of tokens at positions s.pos… through every layer,
+// leaving the final hidden states in s.x.
+func (s *State) step(ctx context.Context, toks []int32) error {
+	m, c := s.m, &s.m.Config
+	T, H, Q, KV, hd := len(toks), c.Hidden, c.QDim(), c.KVDim(), c.HeadDim
+	hd2 := hd / 2
+	w := m.Weights
+	for t, tok := range toks {
+		row := s.x[t*H : (t+1)*H]
+		w.Embed.Row(int(tok), row)
+		for i := range row {
+			row[i] *= c.EmbedScale
+		}
+		p := s.pos + t
+		m.local.table(s.cosL[t*hd2:(t+1)*hd2], s.sinL[t*hd2:(t+1)*hd2], p)
+		m.global.table(s.cosG[t*hd2:(t+1)*hd2], s.sinG[t*hd2:(t+1)*hd2], p)
+	}
+	x, a, o := s.x[:T*H], s.a[:T*H], s.o[:T*H]
+	for l := range w.Layers {
+		lw := &w.Layers[l]
+		global := c.Global(l)
+		cs, sn := s.cosL, s.sinL
+		if global {
+			cs, sn = s.cosG, s.sinG
+		}
+		for t := 0; t < T; t++ {
+			rmsNorm(a[t*H:(t+1)*H], x[t*H:(t+1)*H], lw.AttnNorm, c.Eps)
+		}
+		q, k, v := s.q[:T*Q], s.k[:T*KV], s.v[:T*KV]
+		if err := lw.Q.MatMul(ctx, q, a, T, s.threads); err != nil {
+			return err
+		}
+		if err := lw.K.MatMul(ctx, k, a, T, s.threads); err != nil {
+			return err
+		}
+		if err := lw.V.MatMul(ctx, v, a, T, s.threads); err != nil {
+			return err
+		}
+		cp, kc, vc := s.caps[l], s.keys[l], s.vals[l]
+		for t := 0; t < T; t++ {
+			ct, st := cs[t*hd2:(t+1)*hd2], sn[t*hd2:(t+1)*hd2]
+			for h := 0; h < c.Heads; h++ {
+				qh := q[t*Q+h*hd : t*Q+(h+1)*hd]
+				rmsNorm(qh, qh, lw.QNorm, c.Eps)
+				applyRope(qh, ct, st)
+				for i := range qh {
+					qh[i] *= c.QueryScale
+				}
+			}
+			slot := (s.pos + t) % cp
+			for h := 0; h < c.KVHeads; h++ {
+				kh := k[t*KV+h*hd : t*KV+(h+1)*hd]
+				rmsNorm(kh, kh, lw.KNorm, c.Eps)
+				applyRope(kh, ct, st)
+			}
+			copy(kc[slot*KV:(slot+1)*KV], k[t*KV:(t+1)*KV])
+			copy(vc[slot*KV:(slot+1)*KV], v[t*KV:(t+1)*KV])
+		}
+		s.cur.layer, s.cur.rows, s.cur.p0, s.cur.global = l, T, s.pos, global
+		if err := workerpool.ForN(ctx, T*c.Heads, 1, s.threads, s.attnFn); err != nil {
+			return err
+		}
+		if err := lw.O.MatMul(ctx, o, s.att[:T*Q], T, s.threads); err != nil {
+			return err
+		}
+		s.addNormed(x, o, lw.PostAttnNorm, T)
+		for t := 0; t < T; t++ {
+			rmsNorm(a[t*H:(t+1)*H], x[t*H:(t+1)*H], lw.FFNNorm, c.Eps)
+		}
+		g, u := s.g[:T*c.FFN], s.u[:T*c.FFN]
+		if err := lw.Gate.MatMul(ctx, g, a, T, s.threads); err != nil {
+			return err
+		}
+		if err := lw.Up.MatMul(ctx, u, a, T, s.threads); err != nil {
+			return err
+		}
+		geglu(g, u)
+		if err := lw.Down.MatMul(ctx, o, g, T, s.threads); err != nil {
+			return err
+		}
+		s.addNormed(x, o, lw.PostFFNNorm, T)
+	}
+	s.pos += T
+	return nil
+}
+
+// addNormed sets x[t] += RMSNorm(o[t])·w for each of the T rows (o is
+// overwritten).
+func (s *State) addNormed(x, o, w []float32, T int) {
+	H, eps := s.m.Config.Hidden, s.m.Config.Eps
+	for t := 0; t < T; t++ {
+		ot, xt := o[t*H:(t+1)*H], x[t*H:(t+1)*H]
+		rmsNorm(ot, ot, w, eps)
+		for i, v := range ot {
+			xt[i] += v
+		}
+	}
+}
+
+// attention computes the attention output of jobs [lo, hi), job = t·Heads
+// + h: query row t, head h, against the cached keys its layer may see.
+func (s *State) attention(lo, hi int) {
+	c := &s.m.Config
+	l, p0 := s.cur.layer, s.cur.p0
+	hd, Q, KV := c.HeadDim, c.QDim(), c.KVDim()
+	cp, kc, vc := s.caps[l], s.keys[l], s.vals[l]
+	group := c.Heads / c.KVHeads
+	sc := <-s.scores
+	defer func() { s.scores <- sc }()
+	for job := lo; job < hi; job++ {
+		t, h := job/c.Heads, job%c.Heads
+		p := p0 + t
+		first := 0
+		if !s.cur.global {
+			first = max(0, p-c.Window+1)
+		}
+		qh := s.q[t*Q+h*hd : t*Q+(h+1)*hd]
+		off := (h / group) * hd
+		n := p - first + 1
+		scores := sc[:n]
+		mx := float32(math.Inf(-1))
+		for j := range scores {
+			slot := (first + j) % cp
+			v := dot(qh, kc[slot*KV+off:slot*KV+off+hd])
+			scores[j] = v
+			mx = max(mx, v)
+		}
+		var sum float64
+		for j, v := range scores {
+			e := float32(math.Exp(float64(v - mx)))
+			scores[j] = e
+			sum += float64(e)
+		}
+		inv := float32(1 / sum)
+		out := s.att[t*Q+h*hd : t*Q+(h+1)*hd]
+		clear(out)
+		for j, e := range scores {
+			slot := (first + j) % cp
+			axpy(out, e*inv, vc[slot*KV+off:slot*KV+off+hd])
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package gemma3
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/gemm"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// Matrix is an N×K weight matrix whose row j holds the K input weights of
+// output feature j (a GGUF tensor with ne0 = K, ne1 = N), in any storage
+// format. Implementations are read-only after construction and safe for
+// concurrent use.
+type Matrix interface {
+	// Dims returns N (output features) and K (input features).
+	Dims() (n, k int)
+	// MatMul sets y[r·N+j] = Σ_i x[r·K+i]·W[j][i] for r < rows, using at
+	// most threads parallel chunks (0: the whole worker pool).
+	MatMul(ctx context.Context, y, x []float32, rows, threads int) error
+	// Row writes row j of W, dequantized, to dst[:K].
+	Row(j int, dst []float32)
+}
+
+var (
+	_ Matrix = (*Dense)(nil)
+	_ Matrix = (*Blocks)(nil)
+	_ Matrix = (*Packed)(nil)
+)
+
+// Dense is a float32 Matrix multiplied with the float32 GEMM.
+type Dense struct {
+	N, K int
+	Data []float32 // N×K row-major
+}
+
+// Dims returns N and K.
+func (d *Dense) Dims() (int, int) { return d.N, d.K }
+
+// MatMul computes y = x·Wᵀ with internal/gemm.
+func (d *Dense) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
+	return gemm.Sgemm(ctx, false, true, rows, d.N, d.K, 1, x, d.K, d.Data, d.K, 0, y, d.N)
+}
+
+// Row copies row j.
+func (d *Dense) Row(j int, dst []float32) { copy(dst[:d.K], d.Data[j*d.K:(j+1)*d.K]) }
+
+// Blocks is a Matrix kept in its GGUF encoding (any type quant supports)
+// and multiplied the way llama.cpp's CPU backend does: every activation row
+// is first rounded to the weight type's vec_dot type (Q8_0 blocks with an
+// fp16 scale for Q4_0/Q4_1/Q5_x/Q8_0, Q8_K for K-quants, fp16 for F16,
+// bf16 for BF16, nothing for F32), then each output is the dot product of
+// the exactly dequantized weight row with the rounded activations,
+// accumulated in float64. It is the accuracy reference of this package;
+// Packed is the fast path.
+type Blocks struct {
+	Type     quant.Type
+	N, K     int
+	Data     []byte // N rows of Type.RowBytes(K) bytes
+	rowBytes int
+}
+
+// NewBlocks checks the size of data and returns the Blocks matrix over it
+// (data is not copied).
+func NewBlocks(t quant.Type, n, k int, data []byte) (*Blocks, error) {
+	rb, err := t.RowBytes(k)
+	if err != nil || !t.Supported() {
+		return nil, fmt.Errorf("gemma3: %v matrix %d×%d: type not supported (%v): %w", t, n, k, err, ErrConfig)
+	}
+	if len(data) != rb*n {
+		return nil, fmt.Errorf("gemma3: %v matrix %d×%d needs %d bytes, got %d: %w", t, n, k, rb*n, len(data), ErrConfig)
+	}
+	return &Blocks{Type: t, N: n, K: k, Data: data, rowBytes: rb}, nil
+}
+
+// Dims returns N and K.
+func (b *Blocks) Dims() (int, int) { return b.N, b.K }
+
+// Row dequantizes row j.
+func (b *Blocks) Row(j int, dst []float32) {
+	if err := quant.Dequantize(b.Type, dst[:b.K], b.Data[j*b.rowBytes:(j+1)*b.rowBytes]); err != nil {
+		panic(err) // sizes were checked by NewBlocks
+	}
+}
+
+// MatMul computes y = round(x)·Wᵀ as described on Blocks. It allocates
+// its scratch per call: it is the reference, not the hot path.
+func (b *Blocks) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
+	if len(x) < rows*b.K || len(y) < rows*b.N {
+		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d len(y)=%d", b.N, b.K, rows, len(x), len(y))
+	}
+	xr := make([]float64, rows*b.K)
+	tmp := make([]float32, b.K)
+	for r := 0; r < rows; r++ {
+		roundActivations(b.Type, tmp, x[r*b.K:(r+1)*b.K])
+		for i, v := range tmp {
+			xr[r*b.K+i] = float64(v)
+		}
+	}
+	chunks := workerpool.Workers()
+	if threads > 0 {
+		chunks = min(chunks, threads)
+	}
+	return workerpool.ForN(ctx, b.N, 16, chunks, func(lo, hi int) {
+		w := make([]float32, b.K)
+		for j := lo; j < hi; j++ {
+			b.Row(j, w)
+			for r := 0; r < rows; r++ {
+				xs := xr[r*b.K : (r+1)*b.K]
+				var s float64
+				for i, v := range w {
+					s += float64(v) * xs[i]
+				}
+				y[r*b.N+j] = float32(s)
+			}
+		}
+	})
+}
+
+// roundActivations writes x rounded to the vec_dot type llama.cpp pairs
+// with weight type t (see Blocks) into dst.
+func roundActivations(t quant.Type, dst, x []float32) {
+	switch t {
+	case quant.F32:
+		copy(dst, x)
+	case quant.F16:
+		for i, v := range x {
+			dst[i] = numeric.Float16FromFloat32(v).Float32()
+		}
+	case quant.BF16:
+		for i, v := range x {
+			dst[i] = numeric.BFloat16FromFloat32(v).Float32()
+		}
+	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		var blk quant.BlockQ8_K
+		for i := 0; i < len(x); i += quant.QKK {
+			blk.Quantize(x[i : i+quant.QKK])
+			blk.Dequantize(dst[i : i+quant.QKK])
+		}
+	default: // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0: Q8_0 / Q8_1 activations
+		roundQ8_0(dst, x)
+	}
+}
+
+// roundQ8_0 rounds x to Q8_0 blocks as ggml's x86 quantize_row_q8_0 does
+// (d = fp16(amax/127), q = rint(x·127/amax)) and writes q·d back.
+func roundQ8_0(dst, x []float32) {
+	for i := 0; i < len(x); i += quant.QK {
+		blk := x[i : i+quant.QK]
+		var amax float32
+		for _, v := range blk {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		d := numeric.Float16FromFloat32(amax / 127).Float32()
+		var id float32
+		if amax != 0 {
+			id = 127 / amax
+		}
+		for j, v := range blk {
+			dst[i+j] = float32(math.RoundToEven(float64(v*id))) * d
+		}
+	}
+}
+
+// Packed is a Q4_0 or Q8_0 Matrix repacked for the fused int8 kernels of
+// internal/qgemm (activations quantized to int8 per 32-block with a float32
+// scale, exact integer block dots). It keeps the raw encoding for Row.
+type Packed struct {
+	raw *Blocks
+	m   *qgemm.Matrix
+}
+
+// NewPacked repacks a Q4_0 or Q8_0 matrix.
+func NewPacked(b *Blocks) (*Packed, error) {
+	if b.Type != quant.Q4_0 && b.Type != quant.Q8_0 {
+		return nil, fmt.Errorf("gemma3: no packed kernel for %v: %w", b.Type, ErrConfig)
+	}
+	m, err := qgemm.Pack(ggmlSource{b})
+	if err != nil {
+		return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", b.Type, b.N, b.K, err)
+	}
+	return &Packed{raw: b, m: m}, nil
+}
+
+// Dims returns N and K.
+func (p *Packed) Dims() (int, int) { return p.raw.N, p.raw.K }
+
+// Row dequantizes row j from the raw encoding.
+func (p *Packed) Row(j int, dst []float32) { p.raw.Row(j, dst) }
+
+// MatMul computes y = x·Wᵀ with the int8-activation qgemm kernels.
+func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
+	return p.m.MatMul(ctx, y, x, rows, nil, qgemm.Options{Activations: qgemm.Int8, Threads: threads})
+}
+
+// ggmlSource reads Q4_0 / Q8_0 blocks as qgemm unsigned codes.
+type ggmlSource struct{ b *Blocks }
+
+func (s ggmlSource) Dims() (n, k, bits, blockSize int) {
+	if s.b.Type == quant.Q8_0 {
+		return s.b.N, s.b.K, 8, quant.QK
+	}
+	return s.b.N, s.b.K, 4, quant.QK
+}
+
+func (s ggmlSource) HasZeroPoints() bool { return false }
+
+func (s ggmlSource) Block(n, blk int, codes []uint8) (float32, uint8) {
+	bb := s.b.Type.BlockBytes()
+	p := s.b.Data[n*s.b.rowBytes+blk*bb:]
+	d := numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32()
+	if s.b.Type == quant.Q8_0 {
+		for j := range codes {
+			codes[j] = uint8(int8(p[2+j])) + 128
+		}
+		return d, 128
+	}
+	for j := 0; j < quant.QK/2; j++ {
+		codes[j] = p[2+j] & 0xf
+		codes[j+quant.QK/2] = p[2+j] >> 4
+	}
+	return d, 8
+}
