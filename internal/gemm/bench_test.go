@@ -54,3 +54,25 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMulTransB times C = A·Bᵀ with B stored n×k (the layout of
+// model weights) for decode-sized and prefill-sized m.
+func BenchmarkMatMulTransB(b *testing.B) {
+	const n, k = 2048, 2048
+	rng := rand.New(rand.NewPCG(7, 8))
+	bm := randMat(rng, n, k, k)
+	for _, m := range []int{1, 4, 16, 64, 256} {
+		a := randMat(rng, m, k, k)
+		c := make([]float32, m*n)
+		b.Run(fmt.Sprintf("m=%d/k=%d/n=%d", m, k, n), func(b *testing.B) {
+			for b.Loop() {
+				if err := Sgemm(context.Background(), false, true, m, n, k, 1, a, k, bm, k, 0, c, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(2*float64(m*n*k)/sec/1e9, "GFLOP/s")
+			b.ReportMetric(4*float64(m*k+n*k+m*n)/sec/1e9, "GB/s")
+		})
+	}
+}

@@ -3,7 +3,6 @@ package gemm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -251,5 +250,5 @@ func TestKernelName(t *testing.T) {
 	if got := Kernel(); got != names[len(names)-1] {
 		t.Errorf("Kernel() = %q, want the last of %v", got, names)
 	}
-	t.Log(fmt.Sprintf("variants %v, using %s", names, Kernel()))
+	t.Logf("variants %v, using %s", names, Kernel())
 }

@@ -140,8 +140,19 @@ func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, cols, nr int) {
 		return
 	}
 	// op(B)[p][j] = b[j·ldb+p].
+	// Read 16 steps (one cache line) of each source row at a time; the
+	// strided writes stay within a 16·nr window of dst in L1.
 	src := b[j0*ldb+p0:]
 	p := 0
+	for ; p+16 <= kc; p += 16 {
+		d := dst[p*nr : p*nr+16*nr]
+		for j := range cols {
+			s := src[j*ldb+p : j*ldb+p+16]
+			for q, v := range s {
+				d[q*nr+j] = v
+			}
+		}
+	}
 	for ; p+4 <= kc; p += 4 {
 		d := dst[p*nr : p*nr+4*nr]
 		for j := range cols {
