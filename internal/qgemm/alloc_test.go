@@ -1,0 +1,63 @@
+package qgemm
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestMatMulAllocs checks that steady-state calls do not allocate: the
+// scratch buffers come from a pool and the kernels take their arguments on
+// the stack. With more than one chunk, workerpool.ForN itself allocates its
+// completion group (two objects per call, independent of the sizes).
+func TestMatMulAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	m, err := PackNBits(randQuant(rng, 64, 256, 4, 32, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		rows, threads int
+		act           Activations
+		want          float64
+	}{
+		{1, 1, Float32, 0}, {1, 1, Int8, 0}, {9, 1, Float32, 0}, {9, 1, Int8, 0},
+		{64, 0, Int8, 2}, {64, 0, Float32, 2},
+	} {
+		a := randA(rng, tc.rows*m.K)
+		y := make([]float32, tc.rows*m.N)
+		opt := Options{Activations: tc.act, Threads: tc.threads}
+		got := testing.AllocsPerRun(50, func() {
+			if err := m.MatMul(ctx, y, a, tc.rows, nil, opt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if got > tc.want {
+			t.Errorf("rows %d threads %d act %d: got %v allocs per call, want ≤ %v", tc.rows, tc.threads, tc.act, got, tc.want)
+		}
+	}
+}
+
+// TestFootprint checks the repacked size: codes plus float32 scales (plus
+// zero points) per weight, e.g. ≤ 0.6 bytes per 4-bit weight from block
+// size 64 up (0.625 at block size 32 with float32 scales).
+func TestFootprint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct {
+		bits, bs int
+		zp       bool
+		want     float64
+	}{
+		{4, 32, false, 0.625}, {4, 64, false, 0.5625}, {4, 128, false, 0.53125}, {4, 128, true, 0.5390625},
+		{8, 32, false, 1.125}, {2, 64, false, 0.3125},
+	} {
+		m, err := PackNBits(randQuant(rng, 64, 512, tc.bits, tc.bs, tc.zp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := float64(m.Footprint()) / float64(m.N*m.K); got != tc.want {
+			t.Errorf("bits %d bs %d zp %v: got %v bytes per weight, want %v", tc.bits, tc.bs, tc.zp, got, tc.want)
+		}
+	}
+}
