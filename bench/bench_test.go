@@ -27,3 +27,20 @@ func TestMatMulCancelled(t *testing.T) {
 		t.Fatal("MatMul on a cancelled context returned nil error")
 	}
 }
+
+func TestMatMulNBitsChecksAndTimes(t *testing.T) {
+	for _, level := range []int{0, 4} {
+		for _, zp := range []bool{false, true} {
+			r, err := MatMulNBits(context.Background(), NBitsConfig{M: 3, K: 100, N: 40, Bits: 4, BlockSize: 32, AccuracyLevel: level, ZeroPoints: zp, Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Reps < 5 || r.MedianNs <= 0 || r.GFLOPS <= 0 || r.GBps <= 0 {
+				t.Fatalf("level %d: result %+v: want ≥5 timed repetitions and positive rates", level, r)
+			}
+		}
+	}
+	if _, err := MatMulNBits(context.Background(), NBitsConfig{M: 1, K: 64, N: 16, Bits: 3, BlockSize: 32}); err == nil {
+		t.Fatal("bits 3: got nil error, want one")
+	}
+}

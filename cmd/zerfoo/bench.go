@@ -2,20 +2,28 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
 	"time"
 
 	"github.com/zerfoo/zerfoo/bench"
 )
 
+// benchCmd groups the benchmark workloads; bare `zerfoo bench` runs matmul.
 type benchCmd struct {
+	Matmul      matmulCmd      `cmd:"" default:"withargs" help:"Float32 matrix multiplication through the CPU engine (the default)."`
+	Matmulnbits matmulNBitsCmd `cmd:"" name:"matmulnbits" help:"Fused quantized matmul (ONNX MatMulNBits layout): median time, GFLOP/s, weight GB/s."`
+}
+
+type matmulCmd struct {
 	Size    []string      `help:"Matrix sizes as MxNxK, comma-separated." default:"512x512x512,1x4096x4096,128x2048x2048"`
 	MinTime time.Duration `help:"Minimum time to repeat each workload." default:"1s"`
 	Threads int           `help:"Worker threads (GOMAXPROCS); 0 keeps the default." default:"0"`
 }
 
-func (c *benchCmd) Run(ctx context.Context) error {
+func (c *matmulCmd) Run(ctx context.Context) error {
 	if c.Threads > 0 {
 		runtime.GOMAXPROCS(c.Threads)
 	}
@@ -31,5 +39,36 @@ func (c *benchCmd) Run(ctx context.Context) error {
 		}
 		fmt.Println(r)
 	}
+	return nil
+}
+
+type matmulNBitsCmd struct {
+	M             int           `help:"Rows of A (1 = decode, >1 = prefill)." default:"1"`
+	K             int           `help:"Input features." default:"4096"`
+	N             int           `help:"Output features." default:"4096"`
+	Bits          int           `help:"Bits per weight: 2, 4 or 8." default:"4"`
+	BlockSize     int           `help:"Quantization block size: 16..256, a power of two." default:"32"`
+	Threads       int           `help:"Threads (also GOMAXPROCS); 0 uses all cores." default:"0"`
+	AccuracyLevel int           `help:"0-3: float32 activations; 4: int8 activations (ONNX Runtime CompInt8)." default:"0"`
+	ZeroPoints    bool          `help:"Use random packed zero points instead of the default 2^(bits-1)."`
+	MinTime       time.Duration `help:"Minimum time to repeat the workload (at least 5 repetitions)." default:"1s"`
+	JSON          bool          `name:"json" help:"Print one JSON object (keys include median_ns, gflops, gbps)."`
+}
+
+func (c *matmulNBitsCmd) Run(ctx context.Context) error {
+	if c.Threads > 0 {
+		runtime.GOMAXPROCS(c.Threads)
+	}
+	r, err := bench.MatMulNBits(ctx, bench.NBitsConfig{
+		M: c.M, K: c.K, N: c.N, Bits: c.Bits, BlockSize: c.BlockSize, Threads: c.Threads,
+		AccuracyLevel: c.AccuracyLevel, ZeroPoints: c.ZeroPoints, MinTime: c.MinTime,
+	})
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	fmt.Println(r)
 	return nil
 }

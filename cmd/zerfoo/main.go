@@ -2,7 +2,8 @@
 //
 // Usage:
 //
-//	zerfoo bench [--size MxNxK,...] [--min-time 1s] [--threads N]
+//	zerfoo bench [matmul] [--size MxNxK,...] [--min-time 1s] [--threads N]
+//	zerfoo bench matmulnbits --m M --k K --n N --bits B --block-size S --threads T [--accuracy-level L] [--zero-points] [--json]
 //	zerfoo version
 //
 // Run any command with --help for its flags.
@@ -21,7 +22,7 @@ import (
 var version = "dev"
 
 type cli struct {
-	Bench   benchCmd   `cmd:"" help:"Run the standard matrix-multiplication workloads and print GFLOP/s."`
+	Bench   benchCmd   `cmd:"" help:"Run the standard workloads (float32 matmul by default, matmulnbits) and print their speed."`
 	Version versionCmd `cmd:"" help:"Print the zerfoo version."`
 }
 
