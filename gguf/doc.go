@@ -1,0 +1,27 @@
+// Package gguf reads and writes GGUF files (versions 2 and 3), the model
+// format of llama.cpp and Ollama.
+//
+// A file is a header (magic "GGUF", version, counts), typed metadata
+// key/value pairs (KV, Value, Array; arrays may nest), tensor infos
+// (TensorInfo: name, ggml-order dims, quant.Type, offset) and a data section
+// that starts at the next multiple of general.alignment (default 32) after
+// the infos. Tensor offsets are relative to the data section.
+//
+// Open memory-maps the file (read into memory where mmap is unavailable)
+// and parses only the header, so opening a multi-gigabyte model takes
+// milliseconds; TensorData returns slices of the mapping, valid until
+// Close. Read parses a file already in memory.
+//
+// The reader trusts nothing: every count and length is checked against the
+// bytes that remain before anything is allocated, tensors must be aligned,
+// inside the file and non-overlapping, and keys and tensor names unique.
+// Errors are *FormatError values (wrapping ErrFormat) that say what is
+// wrong and at which file offset.
+//
+// Builder writes files the way ggml does (tensors back to back in
+// declaration order, each padded to the alignment), which llama.cpp loads.
+//
+// Dims follow ggml: Dims[0] (ne[0]) is the contiguous axis, so a PyTorch
+// weight [out, in] appears as [in, out] and each of its rows is one
+// contiguous run of quantized blocks.
+package gguf
