@@ -11,9 +11,9 @@ import (
 // enc is a little-endian byte builder for hand-made (and broken) headers.
 type enc struct{ bytes.Buffer }
 
-func (e *enc) u32(v uint32) *enc { binary.Write(e, binary.LittleEndian, v); return e }
-func (e *enc) u64(v uint64) *enc { binary.Write(e, binary.LittleEndian, v); return e }
-func (e *enc) str(s string) *enc { e.u64(uint64(len(s))); e.WriteString(s); return e }
+func (e *enc) u32(v uint32) *enc  { binary.Write(e, binary.LittleEndian, v); return e }
+func (e *enc) u64(v uint64) *enc  { binary.Write(e, binary.LittleEndian, v); return e }
+func (e *enc) str(s string) *enc  { e.u64(uint64(len(s))); e.WriteString(s); return e }
 func (e *enc) raw(b ...byte) *enc { e.Write(b); return e }
 
 // header starts a v3 file with nt tensors and nkv metadata entries.
