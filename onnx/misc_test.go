@@ -127,7 +127,9 @@ func TestDecodeTensor(t *testing.T) {
 		{Uint64, func() (any, error) { return tensorOf(Uint64, []uint64{1}) }},
 		{Int16, func() (any, error) { return tensorOf(Int16, []int16{7}) }},
 		{Uint32, func() (any, error) { return tensorOf(Uint32, []uint32{7}) }},
-		{Float8E4M3FN, func() (any, error) { return tensorOf(Float8E4M3FN, []numeric.Float8E4M3FN{numeric.Float8E4M3FNFromBits(0x40)}) }},
+		{Float8E4M3FN, func() (any, error) {
+			return tensorOf(Float8E4M3FN, []numeric.Float8E4M3FN{numeric.Float8E4M3FNFromBits(0x40)})
+		}},
 	}
 	for _, c := range cases {
 		got, err := c.make()
