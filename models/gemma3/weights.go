@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/gemm"
@@ -168,8 +169,12 @@ func roundQ8_0(dst, x []float32) {
 }
 
 // Packed is a Q4_0 or Q8_0 Matrix repacked for the fused int8 kernels of
-// internal/qgemm (activations quantized to int8 per 32-block with a float32
-// scale, exact integer block dots). It keeps the raw encoding for Row.
+// internal/qgemm (activations quantized to int8 per 32-block, exact integer
+// block dots). It keeps the raw encoding for Row.
+//
+// MatMul first rounds the activations to llama.cpp's Q8_0 values q·fp16(d);
+// qgemm's own quantizer then recovers exactly those codes and scales, so
+// the products equal llama.cpp's up to float32 summation order.
 type Packed struct {
 	raw *Blocks
 	m   *qgemm.Matrix
@@ -195,8 +200,22 @@ func (p *Packed) Row(j int, dst []float32) { p.raw.Row(j, dst) }
 
 // MatMul computes y = x·Wᵀ with the int8-activation qgemm kernels.
 func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
-	return p.m.MatMul(ctx, y, x, rows, nil, qgemm.Options{Activations: qgemm.Int8, Threads: threads})
+	K := p.raw.K
+	if rows < 0 || len(x) < rows*K {
+		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d: %w", p.raw.N, K, rows, len(x), qgemm.ErrArgs)
+	}
+	bp := roundPool.Get().(*[]float32)
+	defer roundPool.Put(bp)
+	if cap(*bp) < rows*K {
+		*bp = make([]float32, rows*K)
+	}
+	xr := (*bp)[:rows*K]
+	roundQ8_0(xr, x[:rows*K])
+	return p.m.MatMul(ctx, y, xr, rows, nil, qgemm.Options{Activations: qgemm.Int8, Threads: threads})
 }
+
+// roundPool holds activation buffers for Packed.MatMul.
+var roundPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // ggmlSource reads Q4_0 / Q8_0 blocks as qgemm unsigned codes.
 type ggmlSource struct{ b *Blocks }

@@ -1,0 +1,217 @@
+package gemma3
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/zerfoo/zerfoo/gguf"
+	"github.com/zerfoo/zerfoo/gguf/quant"
+)
+
+// LoadOptions tunes Load and FromFile.
+type LoadOptions struct {
+	// Exact keeps every quantized matrix as Blocks, llama.cpp's numerics
+	// with a scalar kernel (slow; for conformance checks). Otherwise Q4_0
+	// and Q8_0 matrices are repacked for the fused int8 kernels, F16/BF16
+	// are widened to float32, and other block types use Blocks.
+	Exact bool
+	// Progress, if set, is called after each tensor with the bytes of
+	// tensor data prepared so far and the total.
+	Progress func(done, total int64)
+	// Notice, if set, receives one-line messages about ignored content
+	// (for example vision-tower tensors).
+	Notice func(msg string)
+}
+
+// Load opens the GGUF file at path and builds the model. Close the model
+// to release the file mapping.
+func Load(path string, opt LoadOptions) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromFile(f, opt)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	m.closer = f.Close
+	return m, nil
+}
+
+// fileMeta adapts a gguf.File to Metadata.
+type fileMeta struct{ f *gguf.File }
+
+func (m fileMeta) String(key string) (string, bool) {
+	s, err := m.f.String(key)
+	return s, err == nil
+}
+
+func (m fileMeta) Int(key string) (int64, bool) {
+	v, ok := m.f.Lookup(key)
+	if !ok {
+		return 0, false
+	}
+	return v.Int()
+}
+
+func (m fileMeta) Float(key string) (float64, bool) {
+	v, ok := m.f.Lookup(key)
+	if !ok {
+		return 0, false
+	}
+	return v.Float()
+}
+
+// FromFile builds the model from a parsed GGUF file. Matrices refer to the
+// file's data (or copies of it); the file must stay open while the model
+// is used.
+func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
+	emb, err := f.Tensor("token_embd.weight")
+	if err != nil {
+		if arch, _ := f.String(gguf.KeyArchitecture); arch != "gemma3" {
+			return nil, fmt.Errorf("gemma3: architecture %q is not supported (supported: %s): %w",
+				arch, strings.Join(Architectures, ", "), ErrArchitecture)
+		}
+		return nil, fmt.Errorf("gemma3: tensor token_embd.weight is missing: %w", ErrConfig)
+	}
+	if len(emb.Dims) != 2 {
+		return nil, fmt.Errorf("gemma3: token_embd.weight has dims %v, want 2: %w", emb.Dims, ErrConfig)
+	}
+	c, err := FromMetadata(fileMeta{f}, int(emb.Dims[1]))
+	if err != nil {
+		return nil, err
+	}
+	if got := int(emb.Dims[0]); got != c.Hidden {
+		return nil, fmt.Errorf("gemma3: token_embd.weight rows have %d values, embedding_length is %d: %w", got, c.Hidden, ErrConfig)
+	}
+	l := loader{f: f, opt: opt}
+	for _, t := range f.Tensors {
+		l.total += t.Size
+	}
+	w := &Weights{}
+	used := map[string]bool{}
+	mat := func(name string, n, k int) Matrix {
+		used[name] = true
+		return l.matrix(name, n, k)
+	}
+	vec := func(name string, n int) []float32 {
+		used[name] = true
+		return l.vector(name, n)
+	}
+	H, F := c.Hidden, c.FFN
+	w.Embed = mat("token_embd.weight", c.Vocab, H)
+	if _, err := f.Tensor("output.weight"); err == nil {
+		w.Output = mat("output.weight", c.Vocab, H)
+	}
+	w.Norm = vec("output_norm.weight", H)
+	for i := 0; i < c.Layers && l.err == nil; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		w.Layers = append(w.Layers, Layer{
+			AttnNorm: vec(p+"attn_norm.weight", H), QNorm: vec(p+"attn_q_norm.weight", c.HeadDim),
+			KNorm: vec(p+"attn_k_norm.weight", c.HeadDim), PostAttnNorm: vec(p+"post_attention_norm.weight", H),
+			FFNNorm: vec(p+"ffn_norm.weight", H), PostFFNNorm: vec(p+"post_ffw_norm.weight", H),
+			Q: mat(p+"attn_q.weight", c.QDim(), H), K: mat(p+"attn_k.weight", c.KVDim(), H),
+			V: mat(p+"attn_v.weight", c.KVDim(), H), O: mat(p+"attn_output.weight", H, c.QDim()),
+			Gate: mat(p+"ffn_gate.weight", F, H), Up: mat(p+"ffn_up.weight", F, H), Down: mat(p+"ffn_down.weight", H, F),
+		})
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	var ignored int
+	for _, t := range f.Tensors {
+		if !used[t.Name] {
+			ignored++
+		}
+	}
+	if ignored > 0 && opt.Notice != nil {
+		opt.Notice(fmt.Sprintf("gemma3: ignoring %d tensors that are not part of the text decoder (vision tower or extras)", ignored))
+	}
+	return New(c, w)
+}
+
+// loader converts tensors, remembering the first error.
+type loader struct {
+	f           *gguf.File
+	opt         LoadOptions
+	done, total int64
+	err         error
+}
+
+func (l *loader) info(name string, n, k int) (*gguf.TensorInfo, []byte) {
+	if l.err != nil {
+		return nil, nil
+	}
+	t, err := l.f.Tensor(name)
+	if err != nil {
+		l.err = fmt.Errorf("gemma3: tensor %s is missing: %w", name, ErrConfig)
+		return nil, nil
+	}
+	want := []uint64{uint64(k), uint64(n)}
+	if n == 1 {
+		want = want[:1]
+	}
+	if fmt.Sprint(t.Dims) != fmt.Sprint(want) {
+		l.err = fmt.Errorf("gemma3: tensor %s has dims %v, want %v: %w", name, t.Dims, want, ErrConfig)
+		return nil, nil
+	}
+	data, err := l.f.TensorData(name)
+	if err != nil {
+		l.err = fmt.Errorf("gemma3: %w", err)
+		return nil, nil
+	}
+	return t, data
+}
+
+func (l *loader) progress(t *gguf.TensorInfo) {
+	l.done += t.Size
+	if l.opt.Progress != nil {
+		l.opt.Progress(l.done, l.total)
+	}
+}
+
+func (l *loader) vector(name string, n int) []float32 {
+	t, data := l.info(name, 1, n)
+	if t == nil {
+		return nil
+	}
+	defer l.progress(t)
+	v := make([]float32, n)
+	if err := quant.Dequantize(t.Type, v, data); err != nil {
+		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+	}
+	return v
+}
+
+func (l *loader) matrix(name string, n, k int) Matrix {
+	t, data := l.info(name, n, k)
+	if t == nil {
+		return nil
+	}
+	defer l.progress(t)
+	b, err := NewBlocks(t.Type, n, k, data)
+	if err != nil {
+		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		return nil
+	}
+	if l.opt.Exact {
+		return b
+	}
+	switch t.Type {
+	case quant.Q4_0, quant.Q8_0:
+		p, err := NewPacked(b)
+		if err != nil {
+			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+			return nil
+		}
+		return p
+	case quant.F32, quant.F16, quant.BF16:
+		d := &Dense{N: n, K: k, Data: make([]float32, n*k)}
+		if err := quant.Dequantize(t.Type, d.Data, data); err != nil {
+			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		}
+		return d
+	}
+	return b
+}
