@@ -85,6 +85,9 @@ func sgemm(ctx context.Context, v *variant, transA, transB bool, m, n, k int, al
 	if m == 1 || n == 1 {
 		return gemv(ctx, v, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
+	if transB && m <= smallM {
+		return dots(ctx, v, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
 	return blocked(ctx, v, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
@@ -314,6 +317,46 @@ func gemv(ctx context.Context, v *variant, transA, transB bool, m, n, k int, alp
 		}
 	}
 	return err
+}
+
+// smallM is the largest m for which a product with B transposed skips
+// packing: transposing B into panels costs more than the multiply then.
+const smallM = 16
+
+// dots computes C = alpha·op(A)·Bᵀ + beta·C for small m without packing B:
+// every C element is a dot product of an A row and a B row, both contiguous
+// in k. B is read once, in blocks of rows that stay in cache while each A
+// row passes over them.
+func dots(ctx context.Context, v *variant, transA bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	w := workPool.Get().(*workBuf)
+	defer workPool.Put(w)
+	w.x = grow(w.x, m*k)
+	x := w.x
+	for i := range m {
+		xi := x[i*k : i*k+k]
+		for p := range xi {
+			if transA {
+				xi[p] = alpha * a[p*lda+i]
+			} else {
+				xi[p] = alpha * a[i*lda+p]
+			}
+		}
+	}
+	scale(m, n, beta, c, ldc)
+	const block = 16 // B rows per step: 16·k floats, in L1/L2 for typical k
+	workers := workerpool.Workers()
+	if m*n*k < parallelWork {
+		workers = 1
+	}
+	return workerpool.ForN(ctx, ceilDiv(n, block), 1, workers, func(lo, hi int) {
+		for jb := lo; jb < hi; jb++ {
+			j0, j1 := jb*block, min((jb+1)*block, n)
+			for i := range m {
+				v.gemvT(j1-j0, k, x[i*k:i*k+k], b[j0*ldb:], ldb, c[i*ldc+j0:i*ldc+j1])
+			}
+		}
+	})
 }
 
 // checkArgs validates sizes, leading dimensions and slice lengths.
