@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/workerpool"
@@ -75,29 +76,43 @@ func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []fl
 	default:
 		s.a, s.lda = a, 4*m.K
 	}
-	grain := max(1, 65536/(rows*m.K*GroupCols))
-	return workerpool.ForN(ctx, m.Groups, grain, opt.Threads, s.run)
+	// Participants take pieces of about 64 K multiply-adds (at least 8 per
+	// participant) from a shared counter, so that a thread the OS preempts
+	// holds up only a small piece.
+	parts := opt.Threads
+	if parts <= 0 || parts > workerpool.Workers() {
+		parts = workerpool.Workers()
+	}
+	s.piece = max(1, min(65536/(rows*m.K*GroupCols), m.Groups/(8*parts)))
+	s.next.Store(0)
+	if parts == 1 || m.Groups <= s.piece {
+		s.compute(0, m.Groups)
+		return ctx.Err()
+	}
+	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
 
 // scratch holds the per-call state and reusable buffers of MatMul.
 type scratch struct {
-	m    *Matrix
-	y, a []float32
-	bias []float32
-	rows int
-	lda  int
-	i8   bool
-	v    variant
-	qa   []int8
-	sa   []float32
-	suma []int32
-	apad []float32
-	run  func(lo, hi int) // s.compute, bound once
+	m     *Matrix
+	y, a  []float32
+	bias  []float32
+	rows  int
+	lda   int
+	i8    bool
+	v     variant
+	qa    []int8
+	sa    []float32
+	suma  []int32
+	apad  []float32
+	piece int              // groups per piece of work
+	next  atomic.Int64     // next group to take
+	run   func(lo, hi int) // s.participate, bound once
 }
 
 var scratchPool = sync.Pool{New: func() any {
 	s := new(scratch)
-	s.run = s.compute
+	s.run = s.participate
 	return s
 }}
 
@@ -106,6 +121,17 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
+}
+
+// participate computes pieces of groups until none is left.
+func (s *scratch) participate(_, _ int) {
+	for {
+		lo := int(s.next.Add(int64(s.piece))) - s.piece
+		if lo >= s.m.Groups {
+			return
+		}
+		s.compute(lo, min(lo+s.piece, s.m.Groups))
+	}
 }
 
 // compute runs the kernels for groups [lo, hi), all rows.
