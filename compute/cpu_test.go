@@ -139,3 +139,48 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGenericMatchesFast runs float32 through the per-element ops path (the
+// one every non-native type takes) and checks it against the fast path.
+func TestGenericMatchesFast(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(21, 22))
+	fast := f32()
+	for _, kind := range []kind{kindInt, kindReduced} {
+		gen := &CPUEngine[float32]{ops: numeric.Float32Ops{}, kind: kind}
+		a, b := randF32(t, rng, 3, 40, 50), randF32(t, rng, 40, 1)
+		w := randF32(t, rng, 50, 7)
+		type op func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error)
+		ops := map[string]op{
+			"Add":     func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Add(ctx, a, b) },
+			"Div":     func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Div(ctx, b, a) },
+			"Exp":     func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Exp(ctx, a) },
+			"Sigmoid": func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Sigmoid(ctx, a) },
+			"Silu":    func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Silu(ctx, a) },
+			"Gelu":    func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Gelu(ctx, a) },
+			"Relu":    func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Relu(ctx, a) },
+			"Sum0":    func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Sum(ctx, a, 0, false) },
+			"Sum2":    func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Sum(ctx, a, 2, true) },
+			"Mean1":   func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Mean(ctx, a, 1, false) },
+			"Max1":    func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Max(ctx, a, 1, false) },
+			"Softmax": func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.Softmax(ctx, a, -1) },
+			"LogSm1":  func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.LogSoftmax(ctx, a, 1) },
+			"MatMul":  func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) { return e.MatMul(ctx, a, w) },
+			"Scatter": func(e *CPUEngine[float32]) (*tensor.Tensor[float32], error) {
+				d := mk[float32](t, []int{4, 40, 50}, nil)
+				return d, e.ScatterAdd(ctx, d, i64([]int{3}, 1, 3, 1), a)
+			},
+		}
+		for name, run := range ops {
+			want, err := run(fast)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := run(gen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkClose(t, fmt.Sprintf("%s (kind %d)", name, kind), got.Data(), to64(want.Data()), 1e-5)
+		}
+	}
+}

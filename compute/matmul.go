@@ -134,14 +134,14 @@ type mmKernel func(ctx context.Context, m, n, k, aoff, boff, coff int) error
 
 // matmulKernel returns the matrix kernel for T over the given storage.
 func (e *CPUEngine[T]) matmulKernel(a, b, c []T) mmKernel {
-	switch x := any(a).(type) {
-	case []float32:
-		y, z := any(b).([]float32), any(c).([]float32)
+	switch e.kind {
+	case kindFloat32:
+		x, y, z := any(a).([]float32), any(b).([]float32), any(c).([]float32)
 		return func(ctx context.Context, m, n, k, ao, bo, co int) error {
 			return gemm.Sgemm(ctx, false, false, m, n, k, 1, x[ao:], k, y[bo:], n, 0, z[co:], n)
 		}
-	case []float64:
-		y, z := any(b).([]float64), any(c).([]float64)
+	case kindFloat64:
+		x, y, z := any(a).([]float64), any(b).([]float64), any(c).([]float64)
 		return func(ctx context.Context, m, n, k, ao, bo, co int) error {
 			return gemm64(ctx, m, n, k, x[ao:], y[bo:], z[co:])
 		}

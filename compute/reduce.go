@@ -101,11 +101,11 @@ func (e *CPUEngine[T]) Mean(ctx context.Context, a *tensor.Tensor[T], axis int, 
 
 // sum writes the sums (or means) of a's lanes to d.
 func (e *CPUEngine[T]) sum(ctx context.Context, r reduction, a, d []T, mean bool) error {
-	switch x := any(a).(type) {
-	case []float32:
-		return sumNative(ctx, r, x, any(d).([]float32), mean)
-	case []float64:
-		return sumNative(ctx, r, x, any(d).([]float64), mean)
+	switch e.kind {
+	case kindFloat32:
+		return sumNative(ctx, r, any(a).([]float32), any(d).([]float32), mean)
+	case kindFloat64:
+		return sumNative(ctx, r, any(a).([]float64), any(d).([]float64), mean)
 	}
 	ops := e.ops
 	if e.kind == kindInt && !mean {
@@ -197,11 +197,11 @@ func (e *CPUEngine[T]) Max(ctx context.Context, a *tensor.Tensor[T], axis int, k
 		return nil, shapeErr("Max", fmt.Sprintf("axis %d has length 0", axis), a.Shape())
 	}
 	ad, d := a.Data(), out.Data()
-	switch x := any(ad).(type) {
-	case []float32:
-		err = maxNative(ctx, r, x, any(d).([]float32))
-	case []float64:
-		err = maxNative(ctx, r, x, any(d).([]float64))
+	switch e.kind {
+	case kindFloat32:
+		err = maxNative(ctx, r, any(ad).([]float32), any(d).([]float32))
+	case kindFloat64:
+		err = maxNative(ctx, r, any(ad).([]float64), any(d).([]float64))
 	default:
 		ops := e.ops
 		err = forLanes(ctx, r, 2, noScratch, func(_ struct{}, o, j0, j1 int) {
@@ -318,8 +318,8 @@ func (e *CPUEngine[T]) softmax(ctx context.Context, op string, a *tensor.Tensor[
 		return nil, err
 	}
 	ad, d := a.Data(), out.Data()
-	if x, ok := any(ad).([]float32); ok && r.inner == 1 {
-		y := any(d).([]float32)
+	if e.kind == kindFloat32 && r.inner == 1 {
+		x, y := any(ad).([]float32), any(d).([]float32)
 		err = forLanes(ctx, r, 8, noScratch, func(_ struct{}, o, _, _ int) {
 			softmaxRow32(y[o*r.n:(o+1)*r.n], x[o*r.n:(o+1)*r.n], logOut)
 		})
@@ -343,9 +343,9 @@ func (e *CPUEngine[T]) softmax(ctx context.Context, op string, a *tensor.Tensor[
 // laneIO returns functions that copy the lane of a starting at base with the
 // given stride into a float64 buffer, and a buffer back into d.
 func (e *CPUEngine[T]) laneIO(a, d []T) (load, store func(buf []float64, base, stride int)) {
-	switch x := any(a).(type) {
-	case []float32:
-		y := any(d).([]float32)
+	switch e.kind {
+	case kindFloat32:
+		x, y := any(a).([]float32), any(d).([]float32)
 		return func(buf []float64, base, st int) {
 				for k := range buf {
 					buf[k] = float64(x[base+k*st])
@@ -355,8 +355,8 @@ func (e *CPUEngine[T]) laneIO(a, d []T) (load, store func(buf []float64, base, s
 					y[base+k*st] = float32(v)
 				}
 			}
-	case []float64:
-		y := any(d).([]float64)
+	case kindFloat64:
+		x, y := any(a).([]float64), any(d).([]float64)
 		return func(buf []float64, base, st int) {
 				for k := range buf {
 					buf[k] = x[base+k*st]
@@ -442,6 +442,3 @@ func softmaxRow32(y, x []float32, logOut bool) {
 	}
 }
 
-// exp32 returns e^x for float32 x (via float64, so it is correctly rounded
-// in practice).
-func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }

@@ -151,6 +151,9 @@ func (e *CPUEngine[T]) runUnary(ctx context.Context, name string, a *tensor.Tens
 func (e *CPUEngine[T]) unKernel(op unOp) unKernel[T] {
 	switch e.kind {
 	case kindFloat32:
+		if k := float32Unary(op); k != nil {
+			return any(k).(unKernel[T])
+		}
 		return any(nativeUnary[float32](op)).(unKernel[T])
 	case kindFloat64:
 		return any(nativeUnary[float64](op)).(unKernel[T])
@@ -302,9 +305,79 @@ func gelu64(x float64) float64 {
 // sqrt2OverPi is √(2/π).
 const sqrt2OverPi = 0.7978845608028654
 
+// geluTanh64 uses 0.5·(1+tanh(u)) = sigmoid(2u), which avoids the slower
+// math.Tanh and the cancellation of 1+tanh(u) for negative u.
 func geluTanh64(x float64) float64 {
 	if math.IsInf(x, -1) {
 		return 0
 	}
-	return 0.5 * x * (1 + math.Tanh(sqrt2OverPi*(x+0.044715*x*x*x)))
+	return x * sigmoid64(2*sqrt2OverPi*(x+0.044715*x*x*x))
+}
+
+// float32Unary returns float32 kernels built on exp32, or nil for ops that
+// use the float64 path.
+func float32Unary(op unOp) unKernel[float32] {
+	switch op {
+	case opExp:
+		return func(dst, a []float32) {
+			a = a[:len(dst)]
+			for i := range dst {
+				dst[i] = exp32(a[i])
+			}
+		}
+	case opSigmoid:
+		return func(dst, a []float32) {
+			a = a[:len(dst)]
+			for i := range dst {
+				dst[i] = sigmoid32(a[i])
+			}
+		}
+	case opSilu:
+		return func(dst, a []float32) {
+			a = a[:len(dst)]
+			for i := range dst {
+				x := a[i]
+				if x < -math.MaxFloat32 { // -Inf: the limit 0, not -Inf·0 = NaN
+					dst[i] = 0
+					continue
+				}
+				dst[i] = x * sigmoid32(x)
+			}
+		}
+	}
+	return nil
+}
+
+// sigmoid32 returns 1/(1+e^-x) without overflow for either sign.
+func sigmoid32(x float32) float32 {
+	if x >= 0 {
+		return 1 / (1 + exp32(-x))
+	}
+	z := exp32(x)
+	return z / (1 + z)
+}
+
+// exp32 returns e^x for float32 x within 1 ulp (checked against math.Exp by
+// TestExp32). It reduces x = n·ln2 + r with |r| ≤ ln2/2 and evaluates the
+// Cephes expf polynomial for e^r in float32, then scales by 2^n. Inputs
+// outside the range where 2^n is a normal float32 (and NaN) go to math.Exp.
+func exp32(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375 // ln 2 split so that n·ln2hi is exact
+		ln2lo = -2.12194440e-4
+		magic = 12582912 // 1.5·2^23: adding and subtracting rounds to an integer
+	)
+	if !(x >= -87.33654 && x <= 88.72283) {
+		return float32(math.Exp(float64(x)))
+	}
+	fn := (x*log2e + magic) - magic
+	r := x - fn*ln2hi - fn*ln2lo
+	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	y = y*r*r + r + 1
+	n := int32(fn)
+	if n > 127 { // 2^128 is not a float32: scale in two steps
+		return y * 2 * math.Float32frombits(uint32(n+126)<<23)
+	}
+	return y * math.Float32frombits(uint32(n+127)<<23)
 }

@@ -205,3 +205,38 @@ func TestUnaryIntegers(t *testing.T) {
 		}
 	}
 }
+
+// TestExp32 checks exp32 against math.Exp rounded to float32 on a spread of
+// float32 bit patterns covering the reduced range, the edges and beyond.
+func TestExp32(t *testing.T) {
+	maxULP := 0.0
+	check := func(x float32) {
+		got, want := exp32(x), math.Exp(float64(x))
+		if math.IsInf(want, 0) || want == 0 || float32(want) == 0 || math.IsInf(float64(float32(want)), 0) {
+			if got != float32(want) {
+				t.Fatalf("exp32(%v) = %v, want %v", x, got, float32(want))
+			}
+			return
+		}
+		w32 := float32(want)
+		ulp := float64(math.Nextafter32(w32, float32(math.Inf(1))) - w32)
+		if u := math.Abs(float64(got)-want) / ulp; u > maxULP {
+			maxULP = u
+			if u > 1 {
+				t.Fatalf("exp32(%v) = %v, want %v: %.2f ulp", x, got, want, u)
+			}
+		}
+	}
+	for b := uint64(0); b < 1<<32; b += 1 << 13 {
+		if x := math.Float32frombits(uint32(b)); x == x {
+			check(x)
+		}
+	}
+	for _, x := range []float32{0, -0, 1, -1, 88.72283, 88.72284, 88.5, 88.38, -87.33654, -87.34, -100, -104, 1e-8, -1e-8} {
+		check(x)
+	}
+	if g := exp32(float32(math.NaN())); g == g {
+		t.Fatalf("exp32(NaN) = %v, want NaN", g)
+	}
+	t.Logf("max error %.3f ulp", maxULP)
+}
