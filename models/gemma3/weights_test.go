@@ -24,7 +24,7 @@ func TestMatrices(t *testing.T) {
 		x[i] = float32(r.NormFloat64())
 	}
 	for _, tc := range []struct {
-		typ        quant.Type
+		typ         quant.Type
 		exact, fast float64 // tolerances relative to the output RMS
 	}{{quant.F32, 1e-6, 1e-6}, {quant.Q8_0, 2e-2, 2e-2}, {quant.Q4_0, 2e-2, 2e-2}} {
 		kk := k

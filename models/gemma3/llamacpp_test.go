@@ -1,0 +1,203 @@
+package gemma3_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
+)
+
+var update = flag.Bool("update", false, "rerun llama.cpp (node tools/llamacpp/gemma3_logits.mjs) and rewrite testdata/gemma3 goldens")
+
+// golden is what llama.cpp recorded for one tiny model.
+type golden struct {
+	Type     string    `json:"type"`
+	Seed     uint64    `json:"seed"`
+	Prompt   []int32   `json:"prompt"`
+	LogProbs []float64 `json:"logprobs"` // log softmax at the last prompt position
+	Greedy   []int32   `json:"greedy"`   // greedy continuation
+}
+
+// llamaPrompt is 40 tokens: BOS then vocabulary words, longer than the
+// tiny model's sliding window of 8.
+func llamaPrompt() []int32 {
+	p := []int32{2}
+	for i := 0; len(p) < 40; i++ {
+		p = append(p, int32(363+(i*37)%190))
+	}
+	return p
+}
+
+const nGreedy = 32
+
+// TestLlamaCpp compares Zerfoo with llama.cpp on the tiny random Gemma 3
+// model in four formats. Tolerances (max |Δ log p| over the vocabulary,
+// relative to the standard deviation of llama.cpp's log-probs):
+//   - F32 1e-2: llama.cpp keeps K/V in fp16 and rounds q·k and softmax·v
+//     inputs to fp16; Zerfoo keeps them in float32.
+//   - Q8_0, Q4_0 1e-1, Q4_K 1.5e-1: on top of that, one activation crossing a
+//     Q8_0/Q8_K rounding boundary differently is amplified by the random
+//     network.
+//
+// Greedy continuations must be identical for F32 and Q8_0, and the top-1
+// token identical for every format.
+func TestLlamaCpp(t *testing.T) {
+	for _, tc := range []struct {
+		typ    quant.Type
+		tol    float64
+		greedy bool
+	}{{quant.F32, 1e-2, true}, {quant.Q8_0, 1e-1, true}, {quant.Q4_0, 1e-1, false}, {quant.Q4_K, 1.5e-1, false}} {
+		t.Run(tc.typ.String(), func(t *testing.T) {
+			path := writeTiny(t, tc.typ)
+			gpath := filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_"+tc.typ.String()+".json")
+			if *update {
+				recordGolden(t, path, gpath, tc.typ)
+			}
+			raw, err := os.ReadFile(gpath)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestLlamaCpp -update with node and tools/llamacpp installed)", err)
+			}
+			var g golden
+			if err := json.Unmarshal(raw, &g); err != nil {
+				t.Fatal(err)
+			}
+			for _, exact := range []bool{false, true} {
+				if exact && tc.typ == quant.Q4_K {
+					continue // both modes use Blocks for K-quants
+				}
+				m, err := gemma3.Load(path, gemma3.LoadOptions{Exact: exact})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				n := len(g.Greedy)
+				if exact || !tc.greedy {
+					n = 1 // the scalar reference path is slow; check its logits only
+				}
+				lp, greedy := runGreedy(t, m, g.Prompt, n)
+				d, std := maxDiff(lp, g.LogProbs)
+				t.Logf("exact=%v: max |Δ log p| = %.3g (%.3g·std), greedy %v", exact, d, d/std, greedy)
+				if d/std > tc.tol {
+					t.Errorf("exact=%v: max |Δ log p| / std = %.3g, want ≤ %g", exact, d/std, tc.tol)
+				}
+				if argmax(lp) != argmax64(g.LogProbs) {
+					t.Errorf("exact=%v: top-1 %d, llama.cpp %d", exact, argmax(lp), argmax64(g.LogProbs))
+				}
+				if n > 1 && fmt.Sprint(greedy) != fmt.Sprint(g.Greedy) {
+					t.Errorf("exact=%v: greedy\n got %v\nwant %v", exact, greedy, g.Greedy)
+				}
+			}
+		})
+	}
+}
+
+func recordGolden(t *testing.T, model, gpath string, typ quant.Type) {
+	prompt := llamaPrompt()
+	pj, _ := json.Marshal(prompt)
+	_, _, types := gemma3test.Vocabulary()
+	cmd := exec.Command("node", "gemma3_logits.mjs", model, string(pj), fmt.Sprint(nGreedy), fmt.Sprint(len(types)))
+	cmd.Dir = filepath.Join("..", "..", "tools", "llamacpp")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node gemma3_logits.mjs: %v", err)
+	}
+	g := golden{Type: typ.String(), Seed: 1, Prompt: prompt}
+	if err := json.Unmarshal(out, &g); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range g.LogProbs { // 7 significant digits are plenty
+		g.LogProbs[i] = float64(float32(v))
+	}
+	b, _ := json.Marshal(g)
+	if err := os.MkdirAll(filepath.Dir(gpath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gpath, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runGreedy returns the log-softmax at the last prompt position and the
+// greedy continuation of n tokens.
+func runGreedy(t *testing.T, m *gemma3.Model, prompt []int32, n int) ([]float64, []int32) {
+	s := m.NewState(gemma3.StateOptions{MaxLen: len(prompt) + n, Batch: 16})
+	logits := make([]float32, m.Config.Vocab)
+	ctx := context.Background()
+	if err := s.Forward(ctx, prompt, logits); err != nil {
+		t.Fatal(err)
+	}
+	lp := logSoftmax(logits)
+	var out []int32
+	for len(out) < n {
+		tok := int32(argmax(lp))
+		out = append(out, tok)
+		if len(out) == n {
+			break
+		}
+		if err := s.Forward(ctx, []int32{tok}, logits); err != nil {
+			t.Fatal(err)
+		}
+		lp = logSoftmax(logits)
+	}
+	return logSoftmaxFirst(m, prompt), out
+}
+
+func logSoftmaxFirst(m *gemma3.Model, prompt []int32) []float64 {
+	s := m.NewState(gemma3.StateOptions{MaxLen: len(prompt), Batch: 16})
+	logits := make([]float32, m.Config.Vocab)
+	if err := s.Forward(context.Background(), prompt, logits); err != nil {
+		panic(err)
+	}
+	return logSoftmax(logits)
+}
+
+func logSoftmax(x []float32) []float64 {
+	mx := math.Inf(-1)
+	for _, v := range x {
+		mx = math.Max(mx, float64(v))
+	}
+	var s float64
+	for _, v := range x {
+		s += math.Exp(float64(v) - mx)
+	}
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v) - mx - math.Log(s)
+	}
+	return out
+}
+
+func maxDiff(a, b []float64) (mx, std float64) {
+	var mean float64
+	for _, v := range b {
+		mean += v
+	}
+	mean /= float64(len(b))
+	for i, v := range b {
+		std += (v - mean) * (v - mean)
+		mx = math.Max(mx, math.Abs(a[i]-v))
+	}
+	return mx, math.Sqrt(std / float64(len(b)))
+}
+
+func argmax(x []float64) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func argmax64(x []float64) int { return argmax(x) }
