@@ -7,7 +7,8 @@
 // multiplies one A micro-panel by one B micro-panel into an MR×NR tile of C.
 // The micro-kernel is chosen once at init from the variants this CPU supports
 // (AVX-512 > AVX2+FMA > pure Go); see kernel_amd64.go. Products with one row
-// or one column take a GEMV path that packs nothing.
+// or one column take a GEMV path that packs nothing, and so do products with
+// B transposed and at most 16 rows (dot products of A rows and B rows).
 //
 // C must not alias A or B. Work runs on the process-wide worker pool.
 package gemm
