@@ -441,4 +441,3 @@ func softmaxRow32(y, x []float32, logOut bool) {
 		y[i] *= inv
 	}
 }
-
