@@ -1,0 +1,364 @@
+package tokenizer
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// TokenType is a vocabulary entry's type (tokenizer.ggml.token_type).
+type TokenType int32
+
+// The token types of tokenizer.ggml.token_type.
+const (
+	Undefined   TokenType = 0
+	Normal      TokenType = 1
+	Unknown     TokenType = 2
+	Control     TokenType = 3
+	UserDefined TokenType = 4
+	Unused      TokenType = 5
+	Byte        TokenType = 6
+)
+
+// ErrVocab is wrapped by errors about an unusable vocabulary.
+var ErrVocab = errors.New("tokenizer: bad vocabulary")
+
+// ErrToken is wrapped by errors about a token id outside the vocabulary.
+var ErrToken = errors.New("tokenizer: token out of range")
+
+// Vocab is a SentencePiece-style vocabulary as GGUF stores it
+// (tokenizer.ggml.model = "llama").
+type Vocab struct {
+	Tokens []string    // piece text, with U+2581 (▁) for spaces
+	Scores []float32   // merge priority: higher merges first; nil means all 0
+	Types  []TokenType // nil means all Normal
+	// Special token ids; -1 when absent.
+	BOS, EOS, Unknown, Padding int32
+	// AddBOS and AddEOS say whether Encode with addSpecial adds them.
+	AddBOS, AddEOS bool
+	// AddSpacePrefix prepends a space to text that starts the input or
+	// follows a special token (SentencePiece's dummy prefix; false for Gemma).
+	AddSpacePrefix bool
+}
+
+// Tokenizer encodes text to token ids and back, exactly as llama.cpp's
+// SentencePiece (SPM) tokenizer does. It is safe for concurrent use.
+type Tokenizer struct {
+	v       Vocab
+	byText  map[string]int32
+	special []int32 // Control, UserDefined and Unknown tokens, longest first
+	bytes   [256]int32
+}
+
+// spaceEsc is SentencePiece's visible space, U+2581.
+const spaceEsc = "\u2581"
+
+// New checks v and returns a Tokenizer for it. Every byte must be encodable
+// (a <0xNN> byte token or a one-byte piece) so that no text is unencodable.
+func New(v Vocab) (*Tokenizer, error) {
+	n := len(v.Tokens)
+	if n == 0 {
+		return nil, fmt.Errorf("tokenizer: empty vocabulary: %w", ErrVocab)
+	}
+	if v.Scores != nil && len(v.Scores) != n {
+		return nil, fmt.Errorf("tokenizer: %d scores for %d tokens: %w", len(v.Scores), n, ErrVocab)
+	}
+	if v.Types != nil && len(v.Types) != n {
+		return nil, fmt.Errorf("tokenizer: %d token types for %d tokens: %w", len(v.Types), n, ErrVocab)
+	}
+	if v.Scores == nil {
+		v.Scores = make([]float32, n)
+	}
+	if v.Types == nil {
+		v.Types = make([]TokenType, n)
+		for i := range v.Types {
+			v.Types[i] = Normal
+		}
+	}
+	for _, id := range []int32{v.BOS, v.EOS, v.Unknown, v.Padding} {
+		if id < -1 || id >= int32(n) {
+			return nil, fmt.Errorf("tokenizer: special token id %d outside the %d-token vocabulary: %w", id, n, ErrVocab)
+		}
+	}
+	t := &Tokenizer{v: v, byText: make(map[string]int32, n)}
+	for i, s := range v.Tokens {
+		t.byText[s] = int32(i) // the last of duplicate texts wins, as in llama.cpp
+		switch v.Types[i] {
+		case Control, UserDefined, Unknown:
+			if s != "" {
+				t.special = append(t.special, int32(i))
+			}
+		}
+	}
+	sort.SliceStable(t.special, func(a, b int) bool { return len(v.Tokens[t.special[a]]) > len(v.Tokens[t.special[b]]) })
+	for b := 0; b < 256; b++ {
+		id, ok := t.byText[fmt.Sprintf("<0x%02X>", b)]
+		if !ok {
+			id, ok = t.byText[string([]byte{byte(b)})]
+		}
+		if !ok {
+			return nil, fmt.Errorf("tokenizer: no token for byte 0x%02X (no byte fallback): %w", b, ErrVocab)
+		}
+		t.bytes[b] = id
+	}
+	return t, nil
+}
+
+// Vocab returns the tokenizer's vocabulary (shared; do not modify).
+func (t *Tokenizer) Vocab() *Vocab { return &t.v }
+
+// Len returns the number of tokens in the vocabulary.
+func (t *Tokenizer) Len() int { return len(t.v.Tokens) }
+
+// Piece returns the vocabulary text of token id (with ▁ for spaces).
+func (t *Tokenizer) Piece(id int32) (string, error) {
+	if id < 0 || int(id) >= len(t.v.Tokens) {
+		return "", fmt.Errorf("tokenizer: token %d of %d: %w", id, len(t.v.Tokens), ErrToken)
+	}
+	return t.v.Tokens[id], nil
+}
+
+// Type returns the type of token id (Undefined if out of range).
+func (t *Tokenizer) Type(id int32) TokenType {
+	if id < 0 || int(id) >= len(t.v.Types) {
+		return Undefined
+	}
+	return t.v.Types[id]
+}
+
+// fragment is a run of raw text or an already matched special token.
+type fragment struct {
+	text  string
+	token int32 // -1 for raw text
+}
+
+// Encode tokenizes text like llama.cpp's llama_tokenize(text, addSpecial,
+// parseSpecial): user-defined tokens are matched as whole strings first (and
+// control and unknown tokens too when parseSpecial is set), then each
+// remaining run of text has its spaces replaced by ▁ and is split into
+// UTF-8 characters that are merged pairwise, highest piece score first
+// (ties: leftmost), as long as the merged text is a vocabulary piece.
+// Characters left outside the vocabulary become byte tokens <0xNN>. With
+// addSpecial, BOS and EOS are added as the vocabulary says.
+func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
+	frags := t.partition(text, parseSpecial)
+	var out []int32
+	prevSpecial := true
+	if addSpecial && t.v.AddBOS && t.v.BOS >= 0 {
+		out = append(out, t.v.BOS)
+	}
+	var s session
+	for _, f := range frags {
+		if f.token >= 0 {
+			out = append(out, f.token)
+			prevSpecial = true
+			continue
+		}
+		raw := f.text
+		if t.v.AddSpacePrefix && prevSpecial {
+			raw = " " + raw
+		}
+		out = s.encode(t, strings.ReplaceAll(raw, " ", spaceEsc), out)
+		prevSpecial = false
+	}
+	if addSpecial && t.v.AddEOS && t.v.EOS >= 0 {
+		out = append(out, t.v.EOS)
+	}
+	return out
+}
+
+// partition splits text at occurrences of the special tokens, longest
+// token first, each token's matches left to right.
+func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
+	frags := []fragment{{text: text, token: -1}}
+	if text == "" {
+		return nil
+	}
+	for _, id := range t.special {
+		typ := t.v.Types[id]
+		if !parseSpecial && (typ == Control || typ == Unknown) {
+			continue
+		}
+		tok := t.v.Tokens[id]
+		var next []fragment
+		for _, f := range frags {
+			if f.token >= 0 || !strings.Contains(f.text, tok) {
+				next = append(next, f)
+				continue
+			}
+			rest := f.text
+			for {
+				i := strings.Index(rest, tok)
+				if i < 0 {
+					break
+				}
+				if i > 0 {
+					next = append(next, fragment{text: rest[:i], token: -1})
+				}
+				next = append(next, fragment{token: id})
+				rest = rest[i+len(tok):]
+			}
+			if rest != "" {
+				next = append(next, fragment{text: rest, token: -1})
+			}
+		}
+		frags = next
+	}
+	return frags
+}
+
+// symbol is a run of bytes in the merge list.
+type symbol struct {
+	start, n   int
+	prev, next int
+}
+
+type bigram struct {
+	left, right int
+	score       float32
+	size        int
+}
+
+type bigramQueue []bigram
+
+func (q bigramQueue) Len() int { return len(q) }
+func (q bigramQueue) Less(i, j int) bool {
+	return q[i].score > q[j].score || q[i].score == q[j].score && q[i].left < q[j].left
+}
+func (q bigramQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *bigramQueue) Push(x any)   { *q = append(*q, x.(bigram)) }
+func (q *bigramQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
+// session holds the scratch state of one raw-text encoding.
+type session struct {
+	text    string
+	symbols []symbol
+	queue   bigramQueue
+}
+
+// utf8Len is llama.cpp's unicode_len_utf8: the sequence length announced by
+// a lead byte (continuation and invalid bytes count as 1).
+func utf8Len(b byte) int {
+	return [16]int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}[b>>4]
+}
+
+func (s *session) encode(t *Tokenizer, text string, out []int32) []int32 {
+	s.text, s.symbols, s.queue = text, s.symbols[:0], s.queue[:0]
+	for off := 0; off < len(text); {
+		n := min(utf8Len(text[off]), len(text)-off)
+		i := len(s.symbols)
+		next := i + 1
+		if off+n == len(text) {
+			next = -1
+		}
+		s.symbols = append(s.symbols, symbol{start: off, n: n, prev: i - 1, next: next})
+		off += n
+	}
+	for i := 1; i < len(s.symbols); i++ {
+		s.tryAdd(t, i-1, i)
+	}
+	for s.queue.Len() > 0 {
+		bg := heap.Pop(&s.queue).(bigram)
+		l, r := &s.symbols[bg.left], &s.symbols[bg.right]
+		if l.n == 0 || r.n == 0 || l.n+r.n != bg.size {
+			continue
+		}
+		l.n += r.n
+		r.n = 0
+		l.next = r.next
+		if r.next >= 0 {
+			s.symbols[r.next].prev = bg.left
+		}
+		s.tryAdd(t, l.prev, bg.left)
+		s.tryAdd(t, bg.left, l.next)
+	}
+	for i := 0; i != -1 && len(s.symbols) > 0; i = s.symbols[i].next {
+		sym := s.symbols[i]
+		piece := text[sym.start : sym.start+sym.n]
+		if id, ok := t.byText[piece]; ok {
+			out = append(out, id)
+			continue
+		}
+		// Every merge produced a vocabulary piece, so only unmerged
+		// characters can be missing: they fall back to bytes.
+		for j := 0; j < len(piece); j++ {
+			out = append(out, t.bytes[piece[j]])
+		}
+	}
+	return out
+}
+
+func (s *session) tryAdd(t *Tokenizer, left, right int) {
+	if left < 0 || right < 0 {
+		return
+	}
+	l, r := s.symbols[left], s.symbols[right]
+	piece := s.text[l.start : l.start+l.n+r.n]
+	id, ok := t.byText[piece]
+	if !ok {
+		return
+	}
+	heap.Push(&s.queue, bigram{left: left, right: right, score: t.v.Scores[id], size: len(piece)})
+}
+
+// Decode returns the text of ids, as llama.cpp's detokenizer renders it:
+// ▁ becomes a space in normal pieces, byte tokens become their byte,
+// user-defined pieces appear verbatim, and control and unknown tokens
+// appear as their text only with renderSpecial. Unused and undefined
+// tokens render as nothing.
+func (t *Tokenizer) Decode(ids []int32, renderSpecial bool) (string, error) {
+	var b strings.Builder
+	for _, id := range ids {
+		if id < 0 || int(id) >= len(t.v.Tokens) {
+			return "", fmt.Errorf("tokenizer: decode: token %d of %d: %w", id, len(t.v.Tokens), ErrToken)
+		}
+		piece := t.v.Tokens[id]
+		switch t.v.Types[id] {
+		case Normal:
+			b.WriteString(strings.ReplaceAll(piece, spaceEsc, " "))
+		case UserDefined:
+			b.WriteString(piece)
+		case Control, Unknown:
+			if renderSpecial {
+				b.WriteString(piece)
+			}
+		case Byte:
+			if v, ok := parseByte(piece); ok {
+				b.WriteByte(v)
+			}
+		}
+	}
+	s := b.String()
+	if t.v.AddSpacePrefix && len(ids) > 0 && strings.HasPrefix(s, " ") && t.v.Types[ids[0]] == Normal {
+		s = s[1:]
+	}
+	return s, nil
+}
+
+// parseByte returns the byte of a "<0xNN>" piece.
+func parseByte(p string) (byte, bool) {
+	if len(p) != 6 || p[:3] != "<0x" || p[5] != '>' {
+		return 0, false
+	}
+	var v byte
+	for _, c := range p[3:5] {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | byte(c-'0')
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | byte(c-'A'+10)
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | byte(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
