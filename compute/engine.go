@@ -9,7 +9,8 @@
 // Most operations accept an optional destination as their last argument. When
 // given, the result is written into it (its shape must equal the result
 // shape) and it is returned; otherwise a new tensor is allocated. A
-// destination may alias an input only for elementwise operations.
+// destination may be one of the inputs (the very same tensor, not an
+// overlapping view) only for elementwise operations and Softmax/LogSoftmax.
 package compute
 
 import (
