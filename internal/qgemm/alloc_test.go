@@ -61,3 +61,17 @@ func TestFootprint(t *testing.T) {
 		}
 	}
 }
+
+func TestXorWords(t *testing.T) {
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 1000} {
+		buf := make([]uint64, n)
+		var want uint64
+		for i := range buf {
+			buf[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+			want ^= buf[i]
+		}
+		if got := xorWords(buf); got != want {
+			t.Errorf("xorWords(len %d) got %#x, want %#x", n, got, want)
+		}
+	}
+}

@@ -40,6 +40,8 @@ func main() {
 			}
 		}
 	}
+	streamRead()
+	call.WriteString("// xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple\n// of 4): a plain streaming read, the bandwidth bound of M=1 MatMul in the\n// benchmarks.\n//\n//go:noescape\nfunc xorWordsAVX512(p *uint64, n int) uint64\n\n")
 	call.WriteString("// callAVX512 runs the AVX-512 kernel for (i8, bits, mr).\nfunc callAVX512(p *kargs, i8 bool, bits, mr int) {\n")
 	call.WriteString("\ti := 0\n\tswitch {\n\tcase i8:\n\t\ti = 6\n\tcase p.zps != nil:\n\t\ti = 3\n\t}\n\tswitch bits {\n\tcase 4:\n\t\ti++\n\tcase 8:\n\t\ti += 2\n\t}\n")
 	call.WriteString("\tswitch i*8 + mr - 1 {\n")
@@ -58,6 +60,41 @@ const (
 	pathF32Z
 	pathI8
 )
+
+// streamRead emits xorWordsAVX512: four independent 64-byte loads per
+// iteration folded with VPXORQ.
+func streamRead() {
+	fmt.Fprintf(&out, "\n// func xorWordsAVX512(p *uint64, n int) uint64\n")
+	fmt.Fprintf(&out, "TEXT ·xorWordsAVX512(SB), NOSPLIT, $0-24\n")
+	p("MOVQ p+0(FP), SI")
+	p("MOVQ n+8(FP), CX")
+	for i := 0; i < 4; i++ {
+		p("VPXORQ Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("SHRQ $2, CX")
+	p("JZ done")
+	label("loop")
+	for i := 0; i < 4; i++ {
+		p("VPXORQ %d(SI), Z%d, Z%d", 64*i, i, i)
+	}
+	p("ADDQ $256, SI")
+	p("DECQ CX")
+	p("JNZ loop")
+	label("done")
+	p("VPXORQ Z1, Z0, Z0")
+	p("VPXORQ Z3, Z2, Z2")
+	p("VPXORQ Z2, Z0, Z0")
+	p("VEXTRACTI64X4 $1, Z0, Y1")
+	p("VPXORQ Y1, Y0, Y0")
+	p("VEXTRACTI128 $1, Y0, X1")
+	p("VPXORQ X1, X0, X0")
+	p("VPEXTRQ $1, X0, AX")
+	p("VMOVQ X0, DX")
+	p("XORQ DX, AX")
+	p("MOVQ AX, ret+16(FP)")
+	p("VZEROUPPER")
+	p("RET")
+}
 
 func kernelName(path, bits, mr int) string {
 	return fmt.Sprintf("k%sb%dm%dAVX512", [...]string{"F32", "F32Z", "I8"}[path], bits, mr)

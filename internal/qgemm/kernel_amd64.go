@@ -26,3 +26,16 @@ var best = func() variant {
 	}
 	return generic
 }()
+
+// xorWords returns the XOR of the words of buf (a streaming read).
+func xorWords(buf []uint64) uint64 {
+	n := len(buf) / 32 * 4 // 64-byte vectors, a multiple of 4
+	var x uint64
+	if hasAVX512 && n > 0 {
+		x = xorWordsAVX512(&buf[0], n)
+	}
+	for _, w := range buf[n*8:] {
+		x ^= w
+	}
+	return x
+}

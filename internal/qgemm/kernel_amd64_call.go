@@ -324,6 +324,13 @@ func kI8b8m7AVX512(p *kargs)
 //go:noescape
 func kI8b8m8AVX512(p *kargs)
 
+// xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple
+// of 4): a plain streaming read, the bandwidth bound of M=1 MatMul in the
+// benchmarks.
+//
+//go:noescape
+func xorWordsAVX512(p *uint64, n int) uint64
+
 // callAVX512 runs the AVX-512 kernel for (i8, bits, mr).
 func callAVX512(p *kargs, i8 bool, bits, mr int) {
 	i := 0
