@@ -22,8 +22,10 @@ import (
 var version = "dev"
 
 type cli struct {
-	Bench   benchCmd   `cmd:"" help:"Run the standard workloads (float32 matmul by default, matmulnbits) and print their speed."`
-	Version versionCmd `cmd:"" help:"Print the zerfoo version."`
+	Bench    benchCmd    `cmd:"" help:"Run the standard workloads (float32 matmul by default, matmulnbits) and print their speed."`
+	Generate generateCmd `cmd:"" help:"Generate text from a Gemma 3 GGUF model."`
+	Chat     chatCmd     `cmd:"" help:"Chat with a Gemma 3 GGUF model."`
+	Version  versionCmd  `cmd:"" help:"Print the zerfoo version."`
 }
 
 type versionCmd struct{}
