@@ -43,8 +43,15 @@ type Dense struct {
 // Dims returns N and K.
 func (d *Dense) Dims() (int, int) { return d.N, d.K }
 
-// MatMul computes y = x·Wᵀ with internal/gemm.
+// MatMul computes y = x·Wᵀ with internal/gemm (one thread and one row:
+// a serial dot-product loop, which allocates nothing).
 func (d *Dense) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
+	if rows == 1 && threads == 1 && len(x) >= d.K && len(y) >= d.N {
+		for j := 0; j < d.N; j++ {
+			y[j] = dot(x[:d.K], d.Data[j*d.K:(j+1)*d.K])
+		}
+		return ctx.Err()
+	}
 	return gemm.Sgemm(ctx, false, true, rows, d.N, d.K, 1, x, d.K, d.Data, d.K, 0, y, d.N)
 }
 
@@ -82,8 +89,32 @@ func NewBlocks(t quant.Type, n, k int, data []byte) (*Blocks, error) {
 // Dims returns N and K.
 func (b *Blocks) Dims() (int, int) { return b.N, b.K }
 
-// Row dequantizes row j.
+// Row dequantizes row j (bit-identical to quant.Dequantize; Q4_0 and Q8_0
+// are decoded here without allocating).
 func (b *Blocks) Row(j int, dst []float32) {
+	row := b.Data[j*b.rowBytes : (j+1)*b.rowBytes]
+	switch b.Type {
+	case quant.Q8_0:
+		for i := 0; i < b.K/quant.QK; i++ {
+			p := row[i*34 : (i+1)*34]
+			d := numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32()
+			for k, q := range p[2:34] {
+				dst[i*quant.QK+k] = float32(int8(q)) * d
+			}
+		}
+		return
+	case quant.Q4_0:
+		for i := 0; i < b.K/quant.QK; i++ {
+			p := row[i*18 : (i+1)*18]
+			d := numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32()
+			y := dst[i*quant.QK : (i+1)*quant.QK]
+			for k, q := range p[2:18] {
+				y[k] = float32(int(q&0xf)-8) * d
+				y[k+16] = float32(int(q>>4)-8) * d
+			}
+		}
+		return
+	}
 	if err := quant.Dequantize(b.Type, dst[:b.K], b.Data[j*b.rowBytes:(j+1)*b.rowBytes]); err != nil {
 		panic(err) // sizes were checked by NewBlocks
 	}
