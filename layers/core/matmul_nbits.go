@@ -31,6 +31,16 @@ type MatMulNBitsOption func(*matMulNBitsConfig)
 
 type matMulNBitsConfig struct {
 	dequantCache bool
+	reference    bool
+}
+
+// WithReferenceKernels makes Forward use the simple reference loops
+// (dequantize a row, then dot products) instead of the fused SIMD kernels
+// of internal/qgemm. The results agree within float32 rounding (the int8
+// path exactly up to the order of the float32 block sums); it exists for
+// testing and debugging.
+func WithReferenceKernels() MatMulNBitsOption {
+	return func(c *matMulNBitsConfig) { c.reference = true }
 }
 
 // WithDequantCache makes the layer dequantize all weights to float32 once, on

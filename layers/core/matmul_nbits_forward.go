@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/zerfoo/zerfoo/graph"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -220,14 +221,28 @@ func (l *MatMulNBits[T]) forward(ctx context.Context, q *qweights, a, bias *tens
 		bf = toFloat32(l.ops, bias.Data(), false)
 	}
 	y := make([]float32, m*q.n)
+	// The fused kernels serve the layer's own weights (packed once); weights
+	// given as inputs and the reference option use the reference loops.
+	var fused *qgemm.Matrix
+	if own && !l.cfg.reference {
+		fused = q.fusedMatrix()
+	}
 	if own && q.useInt8() {
-		err = q.gemmInt8(ctx, af, m, bf, y)
+		if fused != nil {
+			err = fused.MatMul(ctx, y, af, m, bf, qgemm.Options{Activations: qgemm.Int8})
+		} else {
+			err = q.gemmInt8(ctx, af, m, bf, y)
+		}
 	} else {
 		var w []float32
 		if own {
 			w, err = l.weightCache(ctx)
 		}
-		if err == nil {
+		switch {
+		case err != nil:
+		case w == nil && fused != nil:
+			err = fused.MatMul(ctx, y, af, m, bf, qgemm.Options{Activations: qgemm.Float32})
+		default:
 			err = q.gemmF32(ctx, af, m, bf, w, y)
 		}
 	}

@@ -3,8 +3,10 @@ package core
 import (
 	"context"
 	"math"
+	"sync"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 )
@@ -21,6 +23,28 @@ type qweights struct {
 	zpPacked []uint8   // nil, or [n][zpRowBytes] codes packed along the blocks of each row
 	zpFloat  []float32 // nil, or [n][kBlocks] float zero points
 	gIdx     []int32   // nil, or [k] block index of every input row
+
+	fusedOnce sync.Once
+	fused     *qgemm.Matrix // the weights repacked for the fused kernels, built on first use
+}
+
+// fusedMatrix returns the weights repacked for internal/qgemm's fused
+// kernels, packing them on the first call, or nil when the kernels do not
+// apply (float zero points or g_idx) or packing failed.
+func (q *qweights) fusedMatrix() *qgemm.Matrix {
+	if q.zpFloat != nil || q.gIdx != nil {
+		return nil
+	}
+	q.fusedOnce.Do(func() {
+		m, err := qgemm.Pack(qgemm.NBits{Q: &numeric.BlockQuantized{
+			N: q.n, K: q.k, Bits: q.bits, BlockSize: q.blockSize,
+			B: q.b, Scales: q.scales, ZeroPoints: q.zpPacked,
+		}})
+		if err == nil {
+			q.fused = m
+		}
+	})
+	return q.fused
 }
 
 // derive fills the sizes that follow from k, bits and blockSize.

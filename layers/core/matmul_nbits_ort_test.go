@@ -26,28 +26,35 @@ func TestMatMulNBitsORT(t *testing.T) {
 	if len(cases) < 40 {
 		t.Fatalf("golden file has %d cases, want ≥ 40", len(cases))
 	}
-	var worstFP32, worstInt8 float64
-	for _, gc := range cases {
-		t.Run(gc.Name, func(t *testing.T) {
-			var rel float64
-			if gc.DType == "float16" {
-				rel = runORTCase(t, gc, numeric.Float16Ops{})
-			} else {
-				rel = runORTCase(t, gc, numeric.Float32Ops{})
-			}
-			if gc.ORTPath == ortgolden.PathInt8 {
-				worstInt8 = max(worstInt8, rel)
-			} else if gc.DType == "float32" {
-				worstFP32 = max(worstFP32, rel)
-			}
-		})
+	// Both the fused kernels (internal/qgemm, the default) and the
+	// reference loops must match ORT.
+	for _, kernels := range []struct {
+		name string
+		opts []MatMulNBitsOption
+	}{{"fused", nil}, {"reference", []MatMulNBitsOption{WithReferenceKernels()}}} {
+		var worstFP32, worstInt8 float64
+		for _, gc := range cases {
+			t.Run(kernels.name+"/"+gc.Name, func(t *testing.T) {
+				var rel float64
+				if gc.DType == "float16" {
+					rel = runORTCase(t, gc, numeric.Float16Ops{}, kernels.opts...)
+				} else {
+					rel = runORTCase(t, gc, numeric.Float32Ops{}, kernels.opts...)
+				}
+				if gc.ORTPath == ortgolden.PathInt8 {
+					worstInt8 = max(worstInt8, rel)
+				} else if gc.DType == "float32" {
+					worstFP32 = max(worstFP32, rel)
+				}
+			})
+		}
+		t.Logf("%s kernels: %d ORT cases; worst |diff|/Σ|a·w|: float32 path %.3g, int8 path %.3g", kernels.name, len(cases), worstFP32, worstInt8)
 	}
-	t.Logf("%d ORT cases; worst |diff|/Σ|a·w|: float32 path %.3g, int8 path %.3g", len(cases), worstFP32, worstInt8)
 }
 
 // runORTCase checks one golden case and returns the worst relative
 // difference (to Σ|a·w|) of a float32 case.
-func runORTCase[T tensor.Numeric](t *testing.T, gc ortgolden.Case, ops numeric.Arithmetic[T]) float64 {
+func runORTCase[T tensor.Numeric](t *testing.T, gc ortgolden.Case, ops numeric.Arithmetic[T], opts ...MatMulNBitsOption) float64 {
 	ctx := context.Background()
 	conv := func(f ortgolden.Floats) *tensor.Tensor[T] {
 		v := make([]T, len(f.Values))
@@ -76,7 +83,7 @@ func runORTCase[T tensor.Numeric](t *testing.T, gc ortgolden.Case, ops numeric.A
 	}
 	a := conv(gc.A)
 	engine := compute.NewCPUEngine[T](ops)
-	l, err := NewMatMulNBitsONNX(gc.Name, engine, ops, at, b, scales, zp, gIdx, bias)
+	l, err := NewMatMulNBitsONNX(gc.Name, engine, ops, at, b, scales, zp, gIdx, bias, opts...)
 	if gc.ExpectError {
 		if err == nil {
 			_, err = l.Forward(ctx, a)
