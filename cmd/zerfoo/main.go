@@ -25,6 +25,8 @@ type cli struct {
 	Bench    benchCmd    `cmd:"" help:"Run the standard workloads (float32 matmul by default, matmulnbits) and print their speed."`
 	Generate generateCmd `cmd:"" help:"Generate text from a Gemma 3 GGUF model."`
 	Chat     chatCmd     `cmd:"" help:"Chat with a Gemma 3 GGUF model."`
+	GGUF     ggufCmd     `cmd:"" name:"gguf" help:"Inspect GGUF model files."`
+	Tokenize tokenizeCmd `cmd:"" help:"Tokenize text with a GGUF file's tokenizer and print ids and pieces."`
 	Version  versionCmd  `cmd:"" help:"Print the zerfoo version."`
 }
 
