@@ -2,429 +2,193 @@ package numeric
 
 import "math"
 
-// Float16Ops is the Arithmetic for Float16. Each operation decodes its operands
-// exactly to float64, computes there and rounds the result once to Float16 (ties
-// to even, overflow to ±Inf). Because float64 has more than twice Float16's precision
-// plus two bits, Add, Sub, Mul, Div and Sqrt are correctly rounded; Exp,
-// Log, Tanh, Sigmoid and the gradients are as accurate as the math package
-// plus one rounding. Neg and Abs only change the sign bit. Comparisons
-// are false when either operand is NaN, and +0 equals -0.
-type Float16Ops struct{}
+// reduced is implemented by the reduced-precision float types: exact
+// widening, and sign-bit manipulation.
+type reduced[T any] interface {
+	Float32() float32
+	Float64() float64
+	negate() T
+	absolute() T
+	isZero() bool
+}
+
+// codec rounds float32 and float64 values to T and names T's one. It is a
+// zero-size type so that an Ops struct stays a usable zero value.
+type codec[T any] interface {
+	fromFloat32(float32) T
+	fromFloat64(float64) T
+	one() T
+}
+
+// viaFloat64 implements Arithmetic[T] for a reduced-precision float type T:
+// each operation decodes its operands exactly to float64, computes there and
+// rounds the result once to T. Because float64 has more than twice T's
+// precision plus two bits, Add, Sub, Mul, Div and Sqrt are correctly rounded;
+// Exp, Log, Tanh, Sigmoid and the gradients are as accurate as the math
+// package plus one rounding. Neg and Abs only change the sign bit.
+// Comparisons are false when either operand is NaN, and +0 equals -0.
+type viaFloat64[T reduced[T], C codec[T]] struct{}
+
+func (viaFloat64[T, C]) round(f float64) T { var c C; return c.fromFloat64(f) }
 
 // Add returns a + b, correctly rounded.
-func (Float16Ops) Add(a, b Float16) Float16 { return Float16FromFloat64(a.Float64() + b.Float64()) }
+func (o viaFloat64[T, C]) Add(a, b T) T { return o.round(a.Float64() + b.Float64()) }
 
 // Sub returns a - b, correctly rounded.
-func (Float16Ops) Sub(a, b Float16) Float16 { return Float16FromFloat64(a.Float64() - b.Float64()) }
+func (o viaFloat64[T, C]) Sub(a, b T) T { return o.round(a.Float64() - b.Float64()) }
 
 // Mul returns a * b, correctly rounded.
-func (Float16Ops) Mul(a, b Float16) Float16 { return Float16FromFloat64(a.Float64() * b.Float64()) }
+func (o viaFloat64[T, C]) Mul(a, b T) T { return o.round(a.Float64() * b.Float64()) }
 
-// Div returns a / b, correctly rounded (x/0 is ±Inf, or NaN for 0/0).
-func (Float16Ops) Div(a, b Float16) Float16 { return Float16FromFloat64(a.Float64() / b.Float64()) }
+// Div returns a / b, correctly rounded (x/0 is ±Inf where T has infinities,
+// or NaN for 0/0).
+func (o viaFloat64[T, C]) Div(a, b T) T { return o.round(a.Float64() / b.Float64()) }
 
 // Neg returns -a (the sign bit flipped).
-func (Float16Ops) Neg(a Float16) Float16 { return Float16{a.bits ^ 0x8000} }
+func (viaFloat64[T, C]) Neg(a T) T { return a.negate() }
 
 // Abs returns |a| (the sign bit cleared).
-func (Float16Ops) Abs(a Float16) Float16 { return Float16{a.bits &^ 0x8000} }
+func (viaFloat64[T, C]) Abs(a T) T { return a.absolute() }
 
 // Exp returns e^a.
-func (Float16Ops) Exp(a Float16) Float16 { return Float16FromFloat64(math.Exp(a.Float64())) }
+func (o viaFloat64[T, C]) Exp(a T) T { return o.round(math.Exp(a.Float64())) }
 
 // Log returns ln a (-Inf at 0, NaN below 0).
-func (Float16Ops) Log(a Float16) Float16 { return Float16FromFloat64(math.Log(a.Float64())) }
+func (o viaFloat64[T, C]) Log(a T) T { return o.round(math.Log(a.Float64())) }
 
 // Sqrt returns √a, correctly rounded (NaN below 0).
-func (Float16Ops) Sqrt(a Float16) Float16 { return Float16FromFloat64(math.Sqrt(a.Float64())) }
+func (o viaFloat64[T, C]) Sqrt(a T) T { return o.round(math.Sqrt(a.Float64())) }
 
 // Tanh returns tanh a.
-func (Float16Ops) Tanh(a Float16) Float16 { return Float16FromFloat64(math.Tanh(a.Float64())) }
+func (o viaFloat64[T, C]) Tanh(a T) T { return o.round(math.Tanh(a.Float64())) }
 
 // Sigmoid returns 1 / (1 + e^-a).
-func (Float16Ops) Sigmoid(a Float16) Float16 { return Float16FromFloat64(sigmoid(a.Float64())) }
+func (o viaFloat64[T, C]) Sigmoid(a T) T { return o.round(sigmoid(a.Float64())) }
 
 // AbsGrad returns the sign of x (0 at ±0, NaN at NaN).
-func (Float16Ops) AbsGrad(x Float16) Float16 { return Float16FromFloat64(sign(x.Float64())) }
+func (o viaFloat64[T, C]) AbsGrad(x T) T { return o.round(sign(x.Float64())) }
 
 // ExpGrad returns e^x.
-func (Float16Ops) ExpGrad(x Float16) Float16 { return Float16FromFloat64(expGrad(x.Float64())) }
+func (o viaFloat64[T, C]) ExpGrad(x T) T { return o.round(expGrad(x.Float64())) }
 
 // LogGrad returns 1/x.
-func (Float16Ops) LogGrad(x Float16) Float16 { return Float16FromFloat64(logGrad(x.Float64())) }
+func (o viaFloat64[T, C]) LogGrad(x T) T { return o.round(logGrad(x.Float64())) }
 
 // SqrtGrad returns 1/(2√x).
-func (Float16Ops) SqrtGrad(x Float16) Float16 { return Float16FromFloat64(sqrtGrad(x.Float64())) }
+func (o viaFloat64[T, C]) SqrtGrad(x T) T { return o.round(sqrtGrad(x.Float64())) }
 
 // TanhGrad returns 1 - tanh(x)².
-func (Float16Ops) TanhGrad(x Float16) Float16 { return Float16FromFloat64(tanhGrad(x.Float64())) }
+func (o viaFloat64[T, C]) TanhGrad(x T) T { return o.round(tanhGrad(x.Float64())) }
 
 // SigmoidGrad returns s(1-s) with s = sigmoid(x).
-func (Float16Ops) SigmoidGrad(x Float16) Float16 { return Float16FromFloat64(sigmoidGrad(x.Float64())) }
+func (o viaFloat64[T, C]) SigmoidGrad(x T) T { return o.round(sigmoidGrad(x.Float64())) }
 
-// FromFloat32 returns Float16FromFloat32(f).
-func (Float16Ops) FromFloat32(f float32) Float16 { return Float16FromFloat32(f) }
+// FromFloat32 rounds f to T (to nearest, ties to even).
+func (viaFloat64[T, C]) FromFloat32(f float32) T { var c C; return c.fromFloat32(f) }
 
-// ToFloat32 returns a.Float32() (exact).
-func (Float16Ops) ToFloat32(a Float16) float32 { return a.Float32() }
+// ToFloat32 returns a as a float32 (exact).
+func (viaFloat64[T, C]) ToFloat32(a T) float32 { return a.Float32() }
 
-// FromFloat64 returns Float16FromFloat64(f).
-func (Float16Ops) FromFloat64(f float64) Float16 { return Float16FromFloat64(f) }
+// FromFloat64 rounds f to T once (to nearest, ties to even).
+func (o viaFloat64[T, C]) FromFloat64(f float64) T { return o.round(f) }
 
-// ToFloat64 returns a.Float64() (exact).
-func (Float16Ops) ToFloat64(a Float16) float64 { return a.Float64() }
-
-// Zero returns +0.
-func (Float16Ops) Zero() Float16 { return Float16{} }
-
-// One returns 1.
-func (Float16Ops) One() Float16 { return Float16{0x3c00} }
-
-// IsZero reports whether a is +0 or -0.
-func (Float16Ops) IsZero(a Float16) bool { return a.bits&^0x8000 == 0 }
-
-// Equal reports whether a == b (false if either is NaN; +0 equals -0).
-func (Float16Ops) Equal(a, b Float16) bool { return a.Float32() == b.Float32() }
-
-// Less reports whether a < b (false if either is NaN).
-func (Float16Ops) Less(a, b Float16) bool { return a.Float32() < b.Float32() }
-
-// Greater reports whether a > b (false if either is NaN).
-func (Float16Ops) Greater(a, b Float16) bool { return a.Float32() > b.Float32() }
-
-// BFloat16Ops is the Arithmetic for BFloat16. Each operation decodes its operands
-// exactly to float64, computes there and rounds the result once to BFloat16 (ties
-// to even, overflow to ±Inf). Because float64 has more than twice BFloat16's precision
-// plus two bits, Add, Sub, Mul, Div and Sqrt are correctly rounded; Exp,
-// Log, Tanh, Sigmoid and the gradients are as accurate as the math package
-// plus one rounding. Neg and Abs only change the sign bit. Comparisons
-// are false when either operand is NaN, and +0 equals -0.
-type BFloat16Ops struct{}
-
-// Add returns a + b, correctly rounded.
-func (BFloat16Ops) Add(a, b BFloat16) BFloat16 { return BFloat16FromFloat64(a.Float64() + b.Float64()) }
-
-// Sub returns a - b, correctly rounded.
-func (BFloat16Ops) Sub(a, b BFloat16) BFloat16 { return BFloat16FromFloat64(a.Float64() - b.Float64()) }
-
-// Mul returns a * b, correctly rounded.
-func (BFloat16Ops) Mul(a, b BFloat16) BFloat16 { return BFloat16FromFloat64(a.Float64() * b.Float64()) }
-
-// Div returns a / b, correctly rounded (x/0 is ±Inf, or NaN for 0/0).
-func (BFloat16Ops) Div(a, b BFloat16) BFloat16 { return BFloat16FromFloat64(a.Float64() / b.Float64()) }
-
-// Neg returns -a (the sign bit flipped).
-func (BFloat16Ops) Neg(a BFloat16) BFloat16 { return BFloat16{a.bits ^ 0x8000} }
-
-// Abs returns |a| (the sign bit cleared).
-func (BFloat16Ops) Abs(a BFloat16) BFloat16 { return BFloat16{a.bits &^ 0x8000} }
-
-// Exp returns e^a.
-func (BFloat16Ops) Exp(a BFloat16) BFloat16 { return BFloat16FromFloat64(math.Exp(a.Float64())) }
-
-// Log returns ln a (-Inf at 0, NaN below 0).
-func (BFloat16Ops) Log(a BFloat16) BFloat16 { return BFloat16FromFloat64(math.Log(a.Float64())) }
-
-// Sqrt returns √a, correctly rounded (NaN below 0).
-func (BFloat16Ops) Sqrt(a BFloat16) BFloat16 { return BFloat16FromFloat64(math.Sqrt(a.Float64())) }
-
-// Tanh returns tanh a.
-func (BFloat16Ops) Tanh(a BFloat16) BFloat16 { return BFloat16FromFloat64(math.Tanh(a.Float64())) }
-
-// Sigmoid returns 1 / (1 + e^-a).
-func (BFloat16Ops) Sigmoid(a BFloat16) BFloat16 { return BFloat16FromFloat64(sigmoid(a.Float64())) }
-
-// AbsGrad returns the sign of x (0 at ±0, NaN at NaN).
-func (BFloat16Ops) AbsGrad(x BFloat16) BFloat16 { return BFloat16FromFloat64(sign(x.Float64())) }
-
-// ExpGrad returns e^x.
-func (BFloat16Ops) ExpGrad(x BFloat16) BFloat16 { return BFloat16FromFloat64(expGrad(x.Float64())) }
-
-// LogGrad returns 1/x.
-func (BFloat16Ops) LogGrad(x BFloat16) BFloat16 { return BFloat16FromFloat64(logGrad(x.Float64())) }
-
-// SqrtGrad returns 1/(2√x).
-func (BFloat16Ops) SqrtGrad(x BFloat16) BFloat16 { return BFloat16FromFloat64(sqrtGrad(x.Float64())) }
-
-// TanhGrad returns 1 - tanh(x)².
-func (BFloat16Ops) TanhGrad(x BFloat16) BFloat16 { return BFloat16FromFloat64(tanhGrad(x.Float64())) }
-
-// SigmoidGrad returns s(1-s) with s = sigmoid(x).
-func (BFloat16Ops) SigmoidGrad(x BFloat16) BFloat16 {
-	return BFloat16FromFloat64(sigmoidGrad(x.Float64()))
-}
-
-// FromFloat32 returns BFloat16FromFloat32(f).
-func (BFloat16Ops) FromFloat32(f float32) BFloat16 { return BFloat16FromFloat32(f) }
-
-// ToFloat32 returns a.Float32() (exact).
-func (BFloat16Ops) ToFloat32(a BFloat16) float32 { return a.Float32() }
-
-// FromFloat64 returns BFloat16FromFloat64(f).
-func (BFloat16Ops) FromFloat64(f float64) BFloat16 { return BFloat16FromFloat64(f) }
-
-// ToFloat64 returns a.Float64() (exact).
-func (BFloat16Ops) ToFloat64(a BFloat16) float64 { return a.Float64() }
+// ToFloat64 returns a as a float64 (exact).
+func (viaFloat64[T, C]) ToFloat64(a T) float64 { return a.Float64() }
 
 // Zero returns +0.
-func (BFloat16Ops) Zero() BFloat16 { return BFloat16{} }
+func (viaFloat64[T, C]) Zero() T { var z T; return z }
 
 // One returns 1.
-func (BFloat16Ops) One() BFloat16 { return BFloat16{0x3f80} }
+func (viaFloat64[T, C]) One() T { var c C; return c.one() }
 
 // IsZero reports whether a is +0 or -0.
-func (BFloat16Ops) IsZero(a BFloat16) bool { return a.bits&^0x8000 == 0 }
+func (viaFloat64[T, C]) IsZero(a T) bool { return a.isZero() }
 
 // Equal reports whether a == b (false if either is NaN; +0 equals -0).
-func (BFloat16Ops) Equal(a, b BFloat16) bool { return a.Float32() == b.Float32() }
+func (viaFloat64[T, C]) Equal(a, b T) bool { return a.Float32() == b.Float32() }
 
 // Less reports whether a < b (false if either is NaN).
-func (BFloat16Ops) Less(a, b BFloat16) bool { return a.Float32() < b.Float32() }
+func (viaFloat64[T, C]) Less(a, b T) bool { return a.Float32() < b.Float32() }
 
 // Greater reports whether a > b (false if either is NaN).
-func (BFloat16Ops) Greater(a, b BFloat16) bool { return a.Float32() > b.Float32() }
+func (viaFloat64[T, C]) Greater(a, b T) bool { return a.Float32() > b.Float32() }
 
-// Float8E4M3FNOps is the Arithmetic for Float8E4M3FN. Each operation decodes its operands
-// exactly to float64, computes there and rounds the result once to Float8E4M3FN (ties
-// to even, saturating at ±448 since the format has no infinities). Because float64 has more than twice Float8E4M3FN's precision
-// plus two bits, Add, Sub, Mul, Div and Sqrt are correctly rounded; Exp,
-// Log, Tanh, Sigmoid and the gradients are as accurate as the math package
-// plus one rounding. Neg and Abs only change the sign bit. Comparisons
-// are false when either operand is NaN, and +0 equals -0.
-type Float8E4M3FNOps struct{}
-
-// Add returns a + b, correctly rounded.
-func (Float8E4M3FNOps) Add(a, b Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(a.Float64() + b.Float64())
+// Float16Ops is the Arithmetic for Float16: every operation computes in
+// float64 and rounds once to Float16 (ties to even, overflow to ±Inf), so
+// Add, Sub, Mul, Div and Sqrt are correctly rounded. Comparisons are false
+// when either operand is NaN, and +0 equals -0.
+type Float16Ops struct {
+	viaFloat64[Float16, float16Codec]
 }
 
-// Sub returns a - b, correctly rounded.
-func (Float8E4M3FNOps) Sub(a, b Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(a.Float64() - b.Float64())
+// BFloat16Ops is the Arithmetic for BFloat16: every operation computes in
+// float64 and rounds once to BFloat16 (ties to even, overflow to ±Inf), so
+// Add, Sub, Mul, Div and Sqrt are correctly rounded. Comparisons are false
+// when either operand is NaN, and +0 equals -0.
+type BFloat16Ops struct {
+	viaFloat64[BFloat16, bfloat16Codec]
 }
 
-// Mul returns a * b, correctly rounded.
-func (Float8E4M3FNOps) Mul(a, b Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(a.Float64() * b.Float64())
+// Float8E4M3FNOps is the Arithmetic for Float8E4M3FN: every operation
+// computes in float64 and rounds once to E4M3FN (ties to even; results past
+// ±448 saturate to ±448, as the format has no infinities; NaN stays NaN).
+type Float8E4M3FNOps struct {
+	viaFloat64[Float8E4M3FN, e4m3Codec]
 }
-
-// Div returns a / b, correctly rounded (x/0 is ±448, or NaN for 0/0).
-func (Float8E4M3FNOps) Div(a, b Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(a.Float64() / b.Float64())
-}
-
-// Neg returns -a (the sign bit flipped).
-func (Float8E4M3FNOps) Neg(a Float8E4M3FN) Float8E4M3FN { return Float8E4M3FN{a.bits ^ 0x80} }
-
-// Abs returns |a| (the sign bit cleared).
-func (Float8E4M3FNOps) Abs(a Float8E4M3FN) Float8E4M3FN { return Float8E4M3FN{a.bits &^ 0x80} }
-
-// Exp returns e^a.
-func (Float8E4M3FNOps) Exp(a Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(math.Exp(a.Float64()))
-}
-
-// Log returns ln a (-448 at 0, NaN below 0).
-func (Float8E4M3FNOps) Log(a Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(math.Log(a.Float64()))
-}
-
-// Sqrt returns √a, correctly rounded (NaN below 0).
-func (Float8E4M3FNOps) Sqrt(a Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(math.Sqrt(a.Float64()))
-}
-
-// Tanh returns tanh a.
-func (Float8E4M3FNOps) Tanh(a Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(math.Tanh(a.Float64()))
-}
-
-// Sigmoid returns 1 / (1 + e^-a).
-func (Float8E4M3FNOps) Sigmoid(a Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(sigmoid(a.Float64()))
-}
-
-// AbsGrad returns the sign of x (0 at ±0, NaN at NaN).
-func (Float8E4M3FNOps) AbsGrad(x Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(sign(x.Float64()))
-}
-
-// ExpGrad returns e^x.
-func (Float8E4M3FNOps) ExpGrad(x Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(expGrad(x.Float64()))
-}
-
-// LogGrad returns 1/x.
-func (Float8E4M3FNOps) LogGrad(x Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(logGrad(x.Float64()))
-}
-
-// SqrtGrad returns 1/(2√x).
-func (Float8E4M3FNOps) SqrtGrad(x Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(sqrtGrad(x.Float64()))
-}
-
-// TanhGrad returns 1 - tanh(x)².
-func (Float8E4M3FNOps) TanhGrad(x Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(tanhGrad(x.Float64()))
-}
-
-// SigmoidGrad returns s(1-s) with s = sigmoid(x).
-func (Float8E4M3FNOps) SigmoidGrad(x Float8E4M3FN) Float8E4M3FN {
-	return Float8E4M3FNFromFloat64(sigmoidGrad(x.Float64()))
-}
-
-// FromFloat32 returns Float8E4M3FNFromFloat32(f).
-func (Float8E4M3FNOps) FromFloat32(f float32) Float8E4M3FN { return Float8E4M3FNFromFloat32(f) }
-
-// ToFloat32 returns a.Float32() (exact).
-func (Float8E4M3FNOps) ToFloat32(a Float8E4M3FN) float32 { return a.Float32() }
-
-// FromFloat64 returns Float8E4M3FNFromFloat64(f).
-func (Float8E4M3FNOps) FromFloat64(f float64) Float8E4M3FN { return Float8E4M3FNFromFloat64(f) }
-
-// ToFloat64 returns a.Float64() (exact).
-func (Float8E4M3FNOps) ToFloat64(a Float8E4M3FN) float64 { return a.Float64() }
-
-// Zero returns +0.
-func (Float8E4M3FNOps) Zero() Float8E4M3FN { return Float8E4M3FN{} }
-
-// One returns 1.
-func (Float8E4M3FNOps) One() Float8E4M3FN { return Float8E4M3FN{0x38} }
-
-// IsZero reports whether a is +0 or -0.
-func (Float8E4M3FNOps) IsZero(a Float8E4M3FN) bool { return a.bits&^0x80 == 0 }
-
-// Equal reports whether a == b (false if either is NaN; +0 equals -0).
-func (Float8E4M3FNOps) Equal(a, b Float8E4M3FN) bool { return a.Float32() == b.Float32() }
-
-// Less reports whether a < b (false if either is NaN).
-func (Float8E4M3FNOps) Less(a, b Float8E4M3FN) bool { return a.Float32() < b.Float32() }
-
-// Greater reports whether a > b (false if either is NaN).
-func (Float8E4M3FNOps) Greater(a, b Float8E4M3FN) bool { return a.Float32() > b.Float32() }
 
 // Float8Ops is the Arithmetic for Float8E4M3FN, the 8-bit float most models
-// use for weights and activations; it is the same type as Float8E4M3FNOps.
-// Use Float8E5M2Ops for E5M2.
+// store weights and activations in. It is the same type as Float8E4M3FNOps;
+// use Float8E5M2Ops for the E5M2 format.
 type Float8Ops = Float8E4M3FNOps
 
-// Float8E5M2Ops is the Arithmetic for Float8E5M2. Each operation decodes its operands
-// exactly to float64, computes there and rounds the result once to Float8E5M2 (ties
-// to even, overflow to ±Inf). Because float64 has more than twice Float8E5M2's precision
-// plus two bits, Add, Sub, Mul, Div and Sqrt are correctly rounded; Exp,
-// Log, Tanh, Sigmoid and the gradients are as accurate as the math package
-// plus one rounding. Neg and Abs only change the sign bit. Comparisons
-// are false when either operand is NaN, and +0 equals -0.
-type Float8E5M2Ops struct{}
-
-// Add returns a + b, correctly rounded.
-func (Float8E5M2Ops) Add(a, b Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(a.Float64() + b.Float64())
+// Float8E5M2Ops is the Arithmetic for Float8E5M2: every operation computes
+// in float64 and rounds once to E5M2 (ties to even, overflow to ±Inf).
+type Float8E5M2Ops struct {
+	viaFloat64[Float8E5M2, e5m2Codec]
 }
 
-// Sub returns a - b, correctly rounded.
-func (Float8E5M2Ops) Sub(a, b Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(a.Float64() - b.Float64())
-}
+var (
+	_ Arithmetic[Float16]      = Float16Ops{}
+	_ Arithmetic[BFloat16]     = BFloat16Ops{}
+	_ Arithmetic[Float8E4M3FN] = Float8E4M3FNOps{}
+	_ Arithmetic[Float8E5M2]   = Float8E5M2Ops{}
+)
 
-// Mul returns a * b, correctly rounded.
-func (Float8E5M2Ops) Mul(a, b Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(a.Float64() * b.Float64())
-}
+type (
+	float16Codec  struct{}
+	bfloat16Codec struct{}
+	e4m3Codec     struct{}
+	e5m2Codec     struct{}
+)
 
-// Div returns a / b, correctly rounded (x/0 is ±Inf, or NaN for 0/0).
-func (Float8E5M2Ops) Div(a, b Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(a.Float64() / b.Float64())
-}
+func (float16Codec) fromFloat32(f float32) Float16 { return Float16FromFloat32(f) }
+func (float16Codec) fromFloat64(f float64) Float16 { return Float16FromFloat64(f) }
+func (float16Codec) one() Float16                  { return Float16{0x3c00} }
 
-// Neg returns -a (the sign bit flipped).
-func (Float8E5M2Ops) Neg(a Float8E5M2) Float8E5M2 { return Float8E5M2{a.bits ^ 0x80} }
+func (bfloat16Codec) fromFloat32(f float32) BFloat16 { return BFloat16FromFloat32(f) }
+func (bfloat16Codec) fromFloat64(f float64) BFloat16 { return BFloat16FromFloat64(f) }
+func (bfloat16Codec) one() BFloat16                  { return BFloat16{0x3f80} }
 
-// Abs returns |a| (the sign bit cleared).
-func (Float8E5M2Ops) Abs(a Float8E5M2) Float8E5M2 { return Float8E5M2{a.bits &^ 0x80} }
+func (e4m3Codec) fromFloat32(f float32) Float8E4M3FN { return Float8E4M3FNFromFloat32(f) }
+func (e4m3Codec) fromFloat64(f float64) Float8E4M3FN { return Float8E4M3FNFromFloat64(f) }
+func (e4m3Codec) one() Float8E4M3FN                  { return Float8E4M3FN{0x38} }
 
-// Exp returns e^a.
-func (Float8E5M2Ops) Exp(a Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(math.Exp(a.Float64()))
-}
+func (e5m2Codec) fromFloat32(f float32) Float8E5M2 { return Float8E5M2FromFloat32(f) }
+func (e5m2Codec) fromFloat64(f float64) Float8E5M2 { return Float8E5M2FromFloat64(f) }
+func (e5m2Codec) one() Float8E5M2                  { return Float8E5M2{0x3c} }
 
-// Log returns ln a (-Inf at 0, NaN below 0).
-func (Float8E5M2Ops) Log(a Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(math.Log(a.Float64()))
-}
+func (f Float16) negate() Float16   { return Float16{f.bits ^ 0x8000} }
+func (f Float16) absolute() Float16 { return Float16{f.bits &^ 0x8000} }
+func (f Float16) isZero() bool      { return f.bits&^0x8000 == 0 }
 
-// Sqrt returns √a, correctly rounded (NaN below 0).
-func (Float8E5M2Ops) Sqrt(a Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(math.Sqrt(a.Float64()))
-}
+func (b BFloat16) negate() BFloat16   { return BFloat16{b.bits ^ 0x8000} }
+func (b BFloat16) absolute() BFloat16 { return BFloat16{b.bits &^ 0x8000} }
+func (b BFloat16) isZero() bool       { return b.bits&^0x8000 == 0 }
 
-// Tanh returns tanh a.
-func (Float8E5M2Ops) Tanh(a Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(math.Tanh(a.Float64()))
-}
+func (f Float8E4M3FN) negate() Float8E4M3FN   { return Float8E4M3FN{f.bits ^ 0x80} }
+func (f Float8E4M3FN) absolute() Float8E4M3FN { return Float8E4M3FN{f.bits &^ 0x80} }
+func (f Float8E4M3FN) isZero() bool           { return f.bits&^0x80 == 0 }
 
-// Sigmoid returns 1 / (1 + e^-a).
-func (Float8E5M2Ops) Sigmoid(a Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(sigmoid(a.Float64()))
-}
-
-// AbsGrad returns the sign of x (0 at ±0, NaN at NaN).
-func (Float8E5M2Ops) AbsGrad(x Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(sign(x.Float64()))
-}
-
-// ExpGrad returns e^x.
-func (Float8E5M2Ops) ExpGrad(x Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(expGrad(x.Float64()))
-}
-
-// LogGrad returns 1/x.
-func (Float8E5M2Ops) LogGrad(x Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(logGrad(x.Float64()))
-}
-
-// SqrtGrad returns 1/(2√x).
-func (Float8E5M2Ops) SqrtGrad(x Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(sqrtGrad(x.Float64()))
-}
-
-// TanhGrad returns 1 - tanh(x)².
-func (Float8E5M2Ops) TanhGrad(x Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(tanhGrad(x.Float64()))
-}
-
-// SigmoidGrad returns s(1-s) with s = sigmoid(x).
-func (Float8E5M2Ops) SigmoidGrad(x Float8E5M2) Float8E5M2 {
-	return Float8E5M2FromFloat64(sigmoidGrad(x.Float64()))
-}
-
-// FromFloat32 returns Float8E5M2FromFloat32(f).
-func (Float8E5M2Ops) FromFloat32(f float32) Float8E5M2 { return Float8E5M2FromFloat32(f) }
-
-// ToFloat32 returns a.Float32() (exact).
-func (Float8E5M2Ops) ToFloat32(a Float8E5M2) float32 { return a.Float32() }
-
-// FromFloat64 returns Float8E5M2FromFloat64(f).
-func (Float8E5M2Ops) FromFloat64(f float64) Float8E5M2 { return Float8E5M2FromFloat64(f) }
-
-// ToFloat64 returns a.Float64() (exact).
-func (Float8E5M2Ops) ToFloat64(a Float8E5M2) float64 { return a.Float64() }
-
-// Zero returns +0.
-func (Float8E5M2Ops) Zero() Float8E5M2 { return Float8E5M2{} }
-
-// One returns 1.
-func (Float8E5M2Ops) One() Float8E5M2 { return Float8E5M2{0x3c} }
-
-// IsZero reports whether a is +0 or -0.
-func (Float8E5M2Ops) IsZero(a Float8E5M2) bool { return a.bits&^0x80 == 0 }
-
-// Equal reports whether a == b (false if either is NaN; +0 equals -0).
-func (Float8E5M2Ops) Equal(a, b Float8E5M2) bool { return a.Float32() == b.Float32() }
-
-// Less reports whether a < b (false if either is NaN).
-func (Float8E5M2Ops) Less(a, b Float8E5M2) bool { return a.Float32() < b.Float32() }
-
-// Greater reports whether a > b (false if either is NaN).
-func (Float8E5M2Ops) Greater(a, b Float8E5M2) bool { return a.Float32() > b.Float32() }
+func (f Float8E5M2) negate() Float8E5M2   { return Float8E5M2{f.bits ^ 0x80} }
+func (f Float8E5M2) absolute() Float8E5M2 { return Float8E5M2{f.bits &^ 0x80} }
+func (f Float8E5M2) isZero() bool         { return f.bits&^0x80 == 0 }
