@@ -110,3 +110,21 @@ func deepArray(depth int) []byte {
 	}
 	return e.u32(uint32(TypeUint8)).u64(0).Bytes()
 }
+
+// TestReadAllocBound checks that hostile counts and lengths cannot make
+// Read allocate more than a small multiple of the file size.
+func TestReadAllocBound(t *testing.T) {
+	for _, file := range [][]byte{
+		header(1<<40, 1<<40).Bytes(),
+		header(0, 1).str("k").u32(uint32(TypeArray)).u32(uint32(TypeString)).u64(1 << 60).Bytes(),
+		header(0, 1).str("k").u32(uint32(TypeArray)).u32(uint32(TypeArray)).u64(1 << 59).Bytes(),
+		header(0, 1).str("k").u32(uint32(TypeString)).u64(1<<64 - 1).Bytes(),
+		header(1000, 0).tensor("t", 0, 0, 1<<30).Bytes(),
+	} {
+		before := totalAlloc()
+		_, err := Read(file)
+		if got := totalAlloc() - before; err == nil || got > allocBound(len(file)) {
+			t.Errorf("Read(%d bytes): err %v, allocated %d bytes (bound %d)", len(file), err, got, allocBound(len(file)))
+		}
+	}
+}
