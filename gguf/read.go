@@ -216,11 +216,31 @@ func (p *parser) array(key string, depth int) Array {
 		}
 		return Array{et, v}
 	case TypeString:
-		v := make([]string, n)
-		for i := range v {
-			if v[i] = p.str("metadata " + quote(key) + " string element"); p.err != nil {
+		// Validate all lengths first, then copy the whole run once and
+		// slice the strings out of it: one allocation instead of n (a
+		// Gemma vocabulary has 262144 pieces).
+		start := p.off
+		ends := make([]int, n)
+		what := "metadata " + quote(key) + " string element length"
+		for i := range ends {
+			off := p.off
+			l := p.u64(what)
+			if p.err != nil {
 				return Array{}
 			}
+			if l > uint64(p.left()) {
+				p.fail(off, "metadata %q: string element %d length %d runs past the end of the file (%d bytes left)", key, i, l, p.left())
+				return Array{}
+			}
+			p.off += int(l)
+			ends[i] = p.off
+		}
+		all := string(p.b[start:p.off])
+		v := make([]string, n)
+		pos := start
+		for i, e := range ends {
+			v[i] = all[pos+8-start : e-start]
+			pos = e
 		}
 		return Array{et, v}
 	default: // TypeArray
