@@ -1,6 +1,6 @@
 //go:build ignore
 
-// gen_asm writes kernel_amd64.s and kernel_amd64_call.go: the AVX-512
+// gen_asm writes kernel_amd64.s and kernel_call_amd64.go: the AVX-512
 // kernels (float32 and VNNI int8 activations) for bits 2, 4 and 8 and 1..8
 // rows, and the switch that calls them. Run with `go generate` in
 // internal/qgemm (see kernel_amd64.go).
@@ -40,6 +40,27 @@ func main() {
 			}
 		}
 	}
+	// AVX2+FMA kernels: 8 columns (half a group) and up to 4 rows (2 for
+	// 8-bit int8); callAVX2 splits calls into halves and row chunks.
+	var sw2 bytes.Buffer
+	for pi, i8 := range []bool{false, true} {
+		for bi, bits := range []int{2, 4, 8} {
+			for mr := 1; mr <= 4; mr++ {
+				if i8 && bits == 8 && mr > 2 {
+					continue
+				}
+				name := fmt.Sprintf("k%sb%dm%dAVX2", map[bool]string{false: "F32", true: "I8"}[i8], bits, mr)
+				avx2Kernel(name, i8, bits, mr)
+				fmt.Fprintf(&call, "// %s is kernelGeneric for 8 columns, int8 activations %v, bits %d, mr %d (AVX2+FMA).\n//\n//go:noescape\nfunc %s(p *kargs)\n\n", name, i8, bits, mr, name)
+				fmt.Fprintf(&sw2, "\tcase %d:\n\t\t%s(p)\n", (pi*3+bi)*4+mr-1, name)
+			}
+		}
+	}
+	call.WriteString("// callAVX2Half runs the AVX2 kernel for 8 columns and mr ≤ 4 rows (≤ 2 for\n// 8-bit int8).\nfunc callAVX2Half(p *kargs, i8 bool, bits, mr int) {\n")
+	call.WriteString("\ti := 0\n\tif i8 {\n\t\ti = 3\n\t}\n\tswitch bits {\n\tcase 4:\n\t\ti++\n\tcase 8:\n\t\ti += 2\n\t}\n")
+	call.WriteString("\tswitch i*4 + mr - 1 {\n")
+	call.Write(sw2.Bytes())
+	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n\n")
 	streamRead()
 	call.WriteString("// xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple\n// of 4): a plain streaming read, the bandwidth bound of M=1 MatMul in the\n// benchmarks.\n//\n//go:noescape\nfunc xorWordsAVX512(p *uint64, n int) uint64\n\n")
 	call.WriteString("// callAVX512 runs the AVX-512 kernel for (i8, bits, mr).\nfunc callAVX512(p *kargs, i8 bool, bits, mr int) {\n")
@@ -50,7 +71,7 @@ func main() {
 	if err := os.WriteFile("kernel_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile("kernel_amd64_call.go", call.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile("kernel_call_amd64.go", call.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -60,6 +81,203 @@ const (
 	pathF32Z
 	pathI8
 )
+
+// avx2Kernel emits an AVX2+FMA kernel for 8 columns (the caller offsets
+// codes, scales, zero points and out to the half group; the strides stay
+// those of 16 columns). Registers: Y0–Y3 float accumulators, Y4–Y7 int32
+// block accumulators (8-bit int8: Y4–Y5 low nibbles, Y6–Y7 high nibbles),
+// Y8 int16 ones (int8) or the extraction mask (float), Y9 nibble mask
+// (int8) or 0x01010101 (float), Y10 zero points, Y11 scales, Y12–Y15
+// temporaries.
+//
+// Float path: each code is decoded as float32(code − zp)·scale (signed
+// byte extraction after VPSUBB for 2/4 bits) and multiplied into the
+// accumulators. Int8 path: VPMADDUBSW(code, qa) then VPMADDWD with ones;
+// 8-bit codes are split into nibbles so the int16 pair sums cannot
+// saturate.
+func avx2Kernel(name string, i8 bool, bits, mr int) {
+	quads := 8 / bits
+	fmt.Fprintf(&out, "\n// func %s(p *kargs)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
+	p("MOVQ p+0(FP), AX")
+	p("MOVQ 0(AX), DI")
+	p("MOVQ 8(AX), BX")
+	p("MOVQ 16(AX), R11")
+	p("MOVQ 24(AX), SI")
+	p("MOVQ 32(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	if i8 {
+		p("MOVQ 40(AX), R12")
+		p("MOVQ 48(AX), R13")
+		p("MOVQ 56(AX), R14")
+	}
+	p("MOVQ 80(AX), CX")
+	for r := 0; r < mr; r++ {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	bcast := func(v uint32, reg string) {
+		p("MOVL $0x%x, DX", v)
+		p("MOVQ DX, X15")
+		p("VPBROADCASTD X15, %s", reg)
+	}
+	nib := uint32(0x0f0f0f0f)
+	if bits == 2 {
+		nib = 0x03030303
+	}
+	if i8 {
+		bcast(0x00010001, "Y8")
+		bcast(0x0f0f0f0f, "Y9")
+		if bits == 2 {
+			bcast(nib, "Y9")
+		}
+	} else if bits == 8 {
+		bcast(0xff, "Y8")
+	} else {
+		bcast(nib, "Y8")
+		bcast(0x01010101, "Y9")
+	}
+	p("MOVQ 96(AX), DX")
+	p("MOVQ DX, X15")
+	p("VPBROADCASTD X15, Y10")
+	if !i8 && bits != 8 {
+		p("VPMULLD Y9, Y10, Y10")
+	}
+
+	label("block")
+	p("VMOVUPS (BX), Y11")
+	p("ADDQ $64, BX")
+	p("TESTQ R11, R11")
+	p("JZ defzp")
+	p("VPMOVZXBD (R11), Y10")
+	if !i8 && bits != 8 {
+		p("VPMULLD Y9, Y10, Y10")
+	}
+	p("ADDQ $16, R11")
+	label("defzp")
+	nacc := mr
+	if i8 && bits == 8 {
+		nacc = 4
+	}
+	if i8 {
+		for r := 0; r < nacc; r++ {
+			p("VPXOR Y%d, Y%d, Y%d", 4+r, 4+r, 4+r)
+		}
+	}
+	p("MOVQ 88(AX), DX")
+	label("step")
+	p("VMOVDQU (DI), Y12")
+	adv := 4 * quads
+	if !i8 {
+		adv *= 4
+	}
+	if i8 {
+		// One or two code vectors per quad, each multiplied by the rows.
+		type part struct {
+			reg string // decoded codes
+			acc int    // first accumulator
+		}
+		for i := 0; i < quads; i++ {
+			var parts []part
+			switch bits {
+			case 8:
+				p("VPAND Y9, Y12, Y13")
+				p("VPSRLW $4, Y12, Y12")
+				p("VPAND Y9, Y12, Y12")
+				parts = []part{{"Y13", 4}, {"Y12", 6}}
+			default:
+				if i == 0 {
+					p("VPAND Y9, Y12, Y13")
+				} else {
+					p("VPSRLW $%d, Y12, Y13", bits*i)
+					p("VPAND Y9, Y13, Y13")
+				}
+				parts = []part{{"Y13", 4}}
+			}
+			for r := 0; r < mr; r++ {
+				p("VPBROADCASTD %s, Y14", row("SI", "", r, 4*i))
+				for _, pt := range parts {
+					p("VPMADDUBSW Y14, %s, Y15", pt.reg)
+					p("VPMADDWD Y8, Y15, Y15")
+					p("VPADDD Y15, Y%d, Y%d", pt.acc+r, pt.acc+r)
+				}
+			}
+		}
+	} else {
+		for i := 0; i < quads; i++ {
+			q := "Y12"
+			if bits != 8 {
+				q = "Y13"
+				if i == 0 {
+					p("VPAND Y8, Y12, Y13")
+				} else {
+					p("VPSRLW $%d, Y12, Y13", bits*i)
+					p("VPAND Y8, Y13, Y13")
+				}
+				p("VPSUBB Y10, Y13, Y13")
+			}
+			for t := 0; t < 4; t++ {
+				if bits != 8 {
+					if t < 3 {
+						p("VPSLLD $%d, %s, Y14", 24-8*t, q)
+						p("VPSRAD $24, Y14, Y14")
+					} else {
+						p("VPSRAD $24, %s, Y14", q)
+					}
+				} else {
+					switch t {
+					case 0:
+						p("VPAND Y8, %s, Y14", q)
+					case 3:
+						p("VPSRLD $24, %s, Y14", q)
+					default:
+						p("VPSRLD $%d, %s, Y14", 8*t, q)
+						p("VPAND Y8, Y14, Y14")
+					}
+					p("VPSUBD Y10, Y14, Y14")
+				}
+				p("VCVTDQ2PS Y14, Y14")
+				p("VMULPS Y11, Y14, Y14")
+				for r := 0; r < mr; r++ {
+					p("VBROADCASTSS %s, Y15", row("SI", "", r, 4*(4*i+t)))
+					p("VFMADD231PS Y15, Y14, Y%d", r)
+				}
+			}
+		}
+	}
+	p("ADDQ $64, DI")
+	p("ADDQ $%d, SI", adv)
+	p("DECQ DX")
+	p("JNZ step")
+	if i8 {
+		for r := 0; r < mr; r++ {
+			acc := fmt.Sprintf("Y%d", 4+r)
+			if bits == 8 {
+				p("VPSLLD $4, Y%d, Y%d", 6+r, 6+r)
+				p("VPADDD Y%d, %s, %s", 6+r, acc, acc)
+			}
+			p("VPBROADCASTD %d(R13), Y14", 4*r)
+			p("VPMULLD Y10, Y14, Y14")
+			p("VPSUBD Y14, %s, %s", acc, acc)
+			p("VCVTDQ2PS %s, %s", acc, acc)
+			p("VBROADCASTSS %d(R12), Y14", 4*r)
+			p("VMULPS Y11, Y14, Y14")
+			p("VFMADD231PS Y14, %s, Y%d", acc, r)
+		}
+		p("ADDQ R14, R12")
+		p("ADDQ R14, R13")
+	}
+	p("DECQ CX")
+	p("JNZ block")
+
+	p("MOVQ 64(AX), SI")
+	p("MOVQ 72(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	for r := 0; r < mr; r++ {
+		p("VMOVUPS Y%d, %s", r, row("SI", "", r, 0))
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
 
 // streamRead emits xorWordsAVX512: four independent 64-byte loads per
 // iteration folded with VPXORQ.

@@ -87,6 +87,7 @@ type variant struct {
 
 const (
 	idGeneric = iota
+	idAVX2
 	idAVX512
 )
 
@@ -99,6 +100,8 @@ func (v variant) call(p *kargs, i8 bool, bits, mr int) {
 	switch v.id {
 	case idAVX512:
 		callAVX512(p, i8, bits, mr)
+	case idAVX2:
+		callAVX2(p, i8, bits, mr)
 	default:
 		kernelGeneric(p, i8, bits, mr)
 	}

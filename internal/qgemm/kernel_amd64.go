@@ -2,9 +2,16 @@
 
 package qgemm
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate go run gen_asm.go
+
+// hasAVX2 reports AVX2 and FMA, the fallback tier.
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // hasAVX512 reports the AVX-512 subsets the kernels use: F and BW for the
 // float32 path, VNNI (VPDPBUSD) for the int8 path.
@@ -13,7 +20,10 @@ var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VN
 // archVariants lists the assembly variants this CPU supports, slowest first.
 var archVariants = func() []variant {
 	var vs []variant
-	if hasAVX512 {
+	if hasAVX2 {
+		vs = append(vs, variant{name: "avx2", id: idAVX2})
+	}
+	if hasAVX512 && hasAVX2 {
 		vs = append(vs, variant{name: "avx512", id: idAVX512})
 	}
 	return vs
@@ -38,4 +48,31 @@ func xorWords(buf []uint64) uint64 {
 		x ^= w
 	}
 	return x
+}
+
+// callAVX2 runs the AVX2 kernels: each half group of 8 columns, in chunks
+// of up to 4 rows (2 for 8-bit int8).
+func callAVX2(p *kargs, i8 bool, bits, mr int) {
+	step := 4
+	if i8 && bits == 8 {
+		step = 2
+	}
+	q := *p
+	for r0 := 0; r0 < mr; r0 += step {
+		n := min(step, mr-r0)
+		q.a = unsafe.Add(p.a, r0*p.lda)
+		if i8 {
+			q.sa = (*float32)(unsafe.Add(unsafe.Pointer(p.sa), 4*r0))
+			q.suma = (*int32)(unsafe.Add(unsafe.Pointer(p.suma), 4*r0))
+		}
+		for h := 0; h < 2; h++ {
+			q.codes = (*uint8)(unsafe.Add(unsafe.Pointer(p.codes), 32*h))
+			q.scales = (*float32)(unsafe.Add(unsafe.Pointer(p.scales), 32*h))
+			if p.zps != nil {
+				q.zps = (*uint8)(unsafe.Add(unsafe.Pointer(p.zps), 8*h))
+			}
+			q.out = (*float32)(unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo+32*h))
+			callAVX2Half(&q, i8, bits, n)
+		}
+	}
 }

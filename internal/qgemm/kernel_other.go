@@ -10,6 +10,8 @@ var best = generic
 
 func callAVX512(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
 
+func callAVX2(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
+
 // xorWords returns the XOR of the words of buf (a streaming read).
 func xorWords(buf []uint64) uint64 {
 	var x0, x1, x2, x3 uint64
