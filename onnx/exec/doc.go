@@ -1,0 +1,48 @@
+// Package exec compiles ONNX models (package onnx) into runnable programs
+// and runs them on the CPU with ONNX Runtime's semantics.
+//
+// # Why not graph.Builder
+//
+// ONNX nodes have several outputs (Split, LayerNormalization,
+// GroupQueryAttention), absent optional inputs, and element types and
+// shapes that are only known at run time (Shape → Gather → Reshape chains,
+// Cast). A Program is therefore a dedicated executor: the model's node
+// list (already in topological order) with one Kernel per node, values held
+// in slots as tensor.Any and each intermediate dropped after its last use.
+// Kernels reuse Zerfoo's layers where they exist: MatMulNBits is
+// layers/core.MatMulNBits (built once, at compile time, from the
+// initializers) and MatMul is compute's float32 GEMM.
+//
+// # Values and element types
+//
+// Values are *tensor.Tensor[T] for float32, float64, numeric.Float16,
+// numeric.BFloat16, int8, uint8, int16, int32 and int64. ONNX BOOL is uint8
+// (0 or 1), INT4 initializers are unpacked to int8 and UINT4 to uint8.
+// Float16 and bfloat16 tensors are computed in float32 (transcendental
+// functions in float64) and rounded back after each op, as ONNX Runtime's
+// CPU kernels do. Initializers are decoded with onnx.TensorView, so raw and
+// memory-mapped external data are aliased, not copied: kernels never modify
+// their inputs.
+//
+// # Ops
+//
+// Builders are registered per (domain, op type, opset range) with Register
+// from init functions; Compile picks the one matching the model's opset
+// import for the node's domain and lets it read and check the attributes.
+// Opset differences are handled there: Squeeze/Unsqueeze/ReduceSum axes and
+// Split sizes as attributes before opset 13 and inputs after, ReduceMean/Max
+// axes as inputs from opset 18, Softmax's 2-D coercion before opset 13, Slice
+// attributes before opset 10. An op without a builder is an error wrapping
+// ErrUnsupportedOp naming the op, its domain, the opset and the node.
+//
+// # Shapes
+//
+// Input shapes are checked by Run against the model's declared shapes:
+// fixed dims must match and a symbolic dim (dim_param) must have one size
+// across all inputs. Everything else is computed at run time.
+//
+// # Concurrency
+//
+// A Program holds no per-run state: Run may be called concurrently. It must
+// not be used after the onnx.Model it was compiled from is closed.
+package exec

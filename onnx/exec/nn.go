@@ -1,0 +1,297 @@
+package exec
+
+import (
+	"context"
+	"math"
+
+	"github.com/zerfoo/zerfoo/compute"
+	"github.com/zerfoo/zerfoo/numeric"
+	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/tensor"
+)
+
+// engine computes float32 matrix products (its MatMul has NumPy semantics).
+var engine = compute.NewCPUEngine[float32](numeric.Float32Ops{})
+
+func init() {
+	Register("", "MatMul", 1, 0, func(*Node) (Kernel, error) { return one(matmul), nil })
+	Register("", "Gemm", 7, 0, buildGemm)
+	Register("", "LayerNormalization", 17, 0, buildLayerNorm(false, false))
+	Register("", "SimplifiedLayerNormalization", 1, 0, buildLayerNorm(true, false))
+	Register(onnx.MicrosoftDomain, "SkipSimplifiedLayerNormalization", 1, 0, buildLayerNorm(true, true))
+	Register(onnx.MicrosoftDomain, "SkipLayerNormalization", 1, 0, buildLayerNorm(false, true))
+}
+
+// f32Tensor returns x as a float32 tensor (converting other float types).
+func f32Tensor(x tensor.Any) (*tensor.Tensor[float32], error) {
+	if t, ok := x.(*tensor.Tensor[float32]); ok {
+		return t, nil
+	}
+	if !isFloat(x.DType()) {
+		return nil, typeErr("element type %s, want a float type", x.DType())
+	}
+	d, err := floats(x)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.New(x.Shape(), d)
+}
+
+func matmul(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
+	if err := need(in, 2); err != nil {
+		return nil, err
+	}
+	if in[0].DType() != in[1].DType() {
+		return nil, typeErr("MatMul of %s and %s", in[0].DType(), in[1].DType())
+	}
+	a, err := f32Tensor(in[0])
+	if err != nil {
+		return nil, err
+	}
+	b, err := f32Tensor(in[1])
+	if err != nil {
+		return nil, err
+	}
+	y, err := engine.MatMul(ctx, a, b)
+	if err != nil {
+		return nil, err
+	}
+	if in[0].DType() == numeric.Float32 {
+		return y, nil
+	}
+	return fromFloats(in[0].DType(), y.Shape(), y.Data())
+}
+
+func buildGemm(n *Node) (Kernel, error) {
+	alpha, err := n.Float("alpha", 1)
+	if err != nil {
+		return nil, err
+	}
+	beta, err := n.Float("beta", 1)
+	if err != nil {
+		return nil, err
+	}
+	ta, err := n.Int("transA", 0)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := n.Int("transB", 0)
+	if err != nil {
+		return nil, err
+	}
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
+		if err := need(in, 2); err != nil {
+			return nil, err
+		}
+		if in[0].Dims() != 2 || in[1].Dims() != 2 {
+			return nil, shapeErr("Gemm of shapes %v and %v, want matrices", in[0].Shape(), in[1].Shape())
+		}
+		a, b := in[0], in[1]
+		if ta != 0 {
+			if a, err = transpose(a, []int{1, 0}); err != nil {
+				return nil, err
+			}
+		}
+		if tb != 0 {
+			if b, err = transpose(b, []int{1, 0}); err != nil {
+				return nil, err
+			}
+		}
+		y, err := matmul(ctx, []tensor.Any{a, b})
+		if err != nil {
+			return nil, err
+		}
+		yd, err := floats(y)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float32, len(yd))
+		for i, v := range yd {
+			out[i] = alpha * v
+		}
+		if c := opt(in, 2); c != nil && beta != 0 {
+			cd, err := floats(c)
+			if err != nil {
+				return nil, err
+			}
+			ys := y.Shape()
+			if _, err := broadcastShape(c.Shape(), ys); err != nil || c.Dims() > 2 {
+				return nil, shapeErr("Gemm C of shape %v does not broadcast to %v", c.Shape(), ys)
+			}
+			ci := bcastIndex(c.Shape(), ys)
+			for i := range out {
+				out[i] += beta * cd[ci[i]]
+			}
+		}
+		return fromFloats(in[0].DType(), y.Shape(), out)
+	}), nil
+}
+
+// buildLayerNorm builds LayerNormalization (simplified=false: mean
+// subtracted, bias added) and the RMS variants (simplified=true), with the
+// com.microsoft Skip* forms adding skip (and bias) first. Math is in
+// float64 per row and rounds to the input's type at the end.
+//
+// Outputs: LayerNormalization (Y, Mean, InvStdDev);
+// SimplifiedLayerNormalization (Y, InvStdDev);
+// Skip*LayerNormalization (Y, Mean, InvStdDev, input+skip+bias).
+func buildLayerNorm(simplified, skip bool) BuildFunc {
+	return func(n *Node) (Kernel, error) {
+		def := float32(1e-5)
+		if skip {
+			def = 1e-12
+		}
+		eps, err := n.Float("epsilon", def)
+		if err != nil {
+			return nil, err
+		}
+		axis, err := n.Int("axis", -1)
+		if err != nil {
+			return nil, err
+		}
+		if skip {
+			axis = -1
+		}
+		return func(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
+			x := in[0]
+			var scale, bias, sk, sbias tensor.Any
+			if skip {
+				if err := need(in, 3); err != nil {
+					return nil, err
+				}
+				sk, scale = in[1], in[2]
+				if simplified {
+					sbias = opt(in, 3)
+				} else {
+					bias, sbias = opt(in, 3), opt(in, 4)
+				}
+			} else {
+				if err := need(in, 2); err != nil {
+					return nil, err
+				}
+				scale, bias = in[1], opt(in, 2)
+			}
+			s := x.Shape()
+			a, err := normAxis(axis, len(s))
+			if err != nil {
+				return nil, err
+			}
+			rows, cols := prod(s[:a]), prod(s[a:])
+			xv, err := floats(x)
+			if err != nil {
+				return nil, err
+			}
+			var sum []float32
+			if skip {
+				if sk.Size() != x.Size() && sk.Size() != cols {
+					return nil, shapeErr("skip of shape %v for input %v", sk.Shape(), s)
+				}
+				kv, err := floats(sk)
+				if err != nil {
+					return nil, err
+				}
+				var bv []float32
+				if sbias != nil {
+					if sbias.Size() != cols {
+						return nil, shapeErr("bias of shape %v for input %v", sbias.Shape(), s)
+					}
+					if bv, err = floats(sbias); err != nil {
+						return nil, err
+					}
+				}
+				sum = make([]float32, len(xv))
+				for i := range xv {
+					v := xv[i] + kv[i%len(kv)]
+					if bv != nil {
+						v += bv[i%cols]
+					}
+					sum[i] = v
+				}
+				if x.DType() != numeric.Float32 { // round the sum to the I/O type
+					t, err := fromFloats(x.DType(), s, sum)
+					if err != nil {
+						return nil, err
+					}
+					if sum, err = floats(t); err != nil {
+						return nil, err
+					}
+				}
+				xv = sum
+			}
+			var gv, bv []float32
+			if gv, err = paramRow(scale, s, a); err != nil {
+				return nil, err
+			}
+			if bias != nil {
+				if bv, err = paramRow(bias, s, a); err != nil {
+					return nil, err
+				}
+			}
+			y := make([]float32, len(xv))
+			mean := make([]float32, rows)
+			inv := make([]float32, rows)
+			for r := 0; r < rows; r++ {
+				row := xv[r*cols : (r+1)*cols]
+				mu := 0.0
+				if !simplified {
+					for _, v := range row {
+						mu += float64(v)
+					}
+					mu /= float64(cols)
+				}
+				ss := 0.0
+				for _, v := range row {
+					d := float64(v) - mu
+					ss += d * d
+				}
+				is := 1 / math.Sqrt(ss/float64(cols)+float64(eps))
+				mean[r], inv[r] = float32(mu), float32(is)
+				out := y[r*cols : (r+1)*cols]
+				for j, v := range row {
+					o := (float64(v) - mu) * is * float64(gv[j%len(gv)])
+					if bv != nil {
+						o += float64(bv[j%len(bv)])
+					}
+					out[j] = float32(o)
+				}
+			}
+			yt, err := fromFloats(x.DType(), s, y)
+			if err != nil {
+				return nil, err
+			}
+			statShape := append([]int(nil), s...)
+			for i := a; i < len(statShape); i++ {
+				statShape[i] = 1
+			}
+			mt, err := fromFloats(numeric.Float32, statShape, mean)
+			if err != nil {
+				return nil, err
+			}
+			it, err := fromFloats(numeric.Float32, statShape, inv)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case skip:
+				st, err := fromFloats(x.DType(), s, sum)
+				if err != nil {
+					return nil, err
+				}
+				return []tensor.Any{yt, mt, it, st}, nil
+			case simplified:
+				return []tensor.Any{yt, it}, nil
+			}
+			return []tensor.Any{yt, mt, it}, nil
+		}, nil
+	}
+}
+
+// paramRow returns a scale or bias that must broadcast to x's trailing
+// dims from axis a; only the trailing-dims layout is supported.
+func paramRow(p tensor.Any, s []int, a int) ([]float32, error) {
+	cols := prod(s[a:])
+	if p.Size() != cols {
+		return nil, shapeErr("scale/bias of shape %v for input %v normalized from axis %d", p.Shape(), s, a)
+	}
+	return floats(p)
+}

@@ -1,0 +1,198 @@
+package exec
+
+import (
+	"context"
+	"math"
+
+	"github.com/zerfoo/zerfoo/numeric"
+	"github.com/zerfoo/zerfoo/tensor"
+)
+
+type reducer struct {
+	init  float64
+	f     func(acc, x float64) float64
+	mean  bool
+	since int64 // opset from which axes is an input
+}
+
+var reduceOps = map[string]reducer{
+	"ReduceSum":       {0, func(a, x float64) float64 { return a + x }, false, 13},
+	"ReduceMean":      {0, func(a, x float64) float64 { return a + x }, true, 18},
+	"ReduceMax":       {math.Inf(-1), math.Max, false, 18},
+	"ReduceMin":       {math.Inf(1), math.Min, false, 18},
+	"ReduceProd":      {1, func(a, x float64) float64 { return a * x }, false, 18},
+	"ReduceSumSquare": {0, func(a, x float64) float64 { return a + x*x }, false, 18},
+}
+
+func init() {
+	for name, r := range reduceOps {
+		Register("", name, 1, 0, buildReduce(r))
+	}
+	Register("", "Softmax", 1, 0, buildSoftmax(false))
+	Register("", "LogSoftmax", 1, 0, buildSoftmax(true))
+}
+
+func buildReduce(r reducer) BuildFunc {
+	return func(n *Node) (Kernel, error) {
+		keep, err := n.Int("keepdims", 1)
+		if err != nil {
+			return nil, err
+		}
+		noop, err := n.Int("noop_with_empty_axes", 0)
+		if err != nil {
+			return nil, err
+		}
+		axesOf := axesArg(n, r.since, "axes")
+		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+			if err := need(in, 1); err != nil {
+				return nil, err
+			}
+			axes, err := axesOf(in)
+			if err != nil {
+				return nil, err
+			}
+			x := in[0]
+			s := x.Shape()
+			if len(axes) == 0 && noop != 0 {
+				return x, nil
+			}
+			red := make([]bool, len(s))
+			for _, a := range axes {
+				i, err := normAxis(a, len(s))
+				if err != nil {
+					return nil, err
+				}
+				red[i] = true
+			}
+			if len(axes) == 0 {
+				for i := range red {
+					red[i] = true
+				}
+			}
+			ks := make([]int, len(s)) // keepdims shape
+			var os []int
+			for i, d := range s {
+				ks[i] = d
+				if red[i] {
+					ks[i] = 1
+					if keep != 0 {
+						os = append(os, 1)
+					}
+				} else {
+					os = append(os, d)
+				}
+			}
+			oi := bcastIndex(ks, s)
+			count := float64(x.Size() / max(1, prod(ks)))
+			acc := make([]float64, prod(ks))
+			for i := range acc {
+				acc[i] = r.init
+			}
+			if isFloat(x.DType()) {
+				v, err := floats(x)
+				if err != nil {
+					return nil, err
+				}
+				for i, e := range v {
+					acc[oi[i]] = r.f(acc[oi[i]], float64(e))
+				}
+				out := make([]float32, len(acc))
+				for i, a := range acc {
+					if r.mean {
+						a /= count
+					}
+					out[i] = float32(a)
+				}
+				return fromFloats(x.DType(), os, out)
+			}
+			v, err := ints(x)
+			if err != nil {
+				return nil, err
+			}
+			if x.DType() == numeric.Int64 && !r.mean && r.init == 0 && reduceOps["ReduceSum"].since == r.since {
+				// exact int64 sums
+				iacc := make([]int64, len(acc))
+				for i, e := range v {
+					iacc[oi[i]] += e
+				}
+				return tensor.New(os, iacc)
+			}
+			for i, e := range v {
+				acc[oi[i]] = r.f(acc[oi[i]], float64(e))
+			}
+			out := make([]int64, len(acc))
+			for i, a := range acc {
+				if r.mean {
+					a /= count
+				}
+				out[i] = int64(a)
+			}
+			return intsAs(x.DType(), os, out)
+		}), nil
+	}
+}
+
+func buildSoftmax(logSoftmax bool) BuildFunc {
+	return func(n *Node) (Kernel, error) {
+		def := int64(-1)
+		if n.Opset < 13 {
+			def = 1
+		}
+		axis, err := n.Int("axis", def)
+		if err != nil {
+			return nil, err
+		}
+		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+			if err := need(in, 1); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			s := x.Shape()
+			if !isFloat(x.DType()) {
+				return nil, typeErr("Softmax of %s", x.DType())
+			}
+			a, err := normAxis(axis, max(len(s), 1))
+			if err != nil {
+				return nil, err
+			}
+			v, err := floats(x)
+			if err != nil {
+				return nil, err
+			}
+			var outer, dim, inner int
+			if n.Opset < 13 {
+				outer, dim, inner = prod(s[:a]), prod(s[a:]), 1
+			} else if len(s) == 0 {
+				outer, dim, inner = 1, 1, 1
+			} else {
+				outer, dim, inner = prod(s[:a]), s[a], prod(s[a+1:])
+			}
+			out := make([]float32, len(v))
+			for o := 0; o < outer; o++ {
+				for j := 0; j < inner; j++ {
+					base := o*dim*inner + j
+					m := float32(math.Inf(-1))
+					for k := 0; k < dim; k++ {
+						m = max(m, v[base+k*inner])
+					}
+					sum := 0.0
+					for k := 0; k < dim; k++ {
+						e := math.Exp(float64(v[base+k*inner] - m))
+						sum += e
+						if !logSoftmax {
+							out[base+k*inner] = float32(e)
+						}
+					}
+					for k := 0; k < dim; k++ {
+						if logSoftmax {
+							out[base+k*inner] = v[base+k*inner] - m - float32(math.Log(sum))
+						} else {
+							out[base+k*inner] = float32(float64(out[base+k*inner]) / sum)
+						}
+					}
+				}
+			}
+			return fromFloats(x.DType(), s, out)
+		}), nil
+	}
+}

@@ -1,0 +1,229 @@
+package exec
+
+import (
+	"context"
+	"math"
+
+	"github.com/zerfoo/zerfoo/numeric"
+	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/tensor"
+)
+
+const sqrt2OverPi = 0.7978845608028654 // √(2/π)
+
+func geluTanh(x float32) float32 {
+	v := float64(x)
+	return float32(0.5 * v * (1 + math.Tanh(sqrt2OverPi*(v+0.044715*v*v*v))))
+}
+
+func geluErf(x float32) float32 {
+	v := float64(x)
+	return float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+}
+
+// floatUnary are the unary ops on float tensors, computed in float32 (via
+// float64 for transcendental functions) and rounded to the input type.
+var floatUnary = map[string]func(float32) float32{
+	"Sqrt":       func(x float32) float32 { return float32(math.Sqrt(float64(x))) },
+	"Reciprocal": func(x float32) float32 { return 1 / x },
+	"Exp":        func(x float32) float32 { return float32(math.Exp(float64(x))) },
+	"Log":        func(x float32) float32 { return float32(math.Log(float64(x))) },
+	"Tanh":       func(x float32) float32 { return float32(math.Tanh(float64(x))) },
+	"Sigmoid":    func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) },
+	"Erf":        func(x float32) float32 { return float32(math.Erf(float64(x))) },
+	"Sin":        func(x float32) float32 { return float32(math.Sin(float64(x))) },
+	"Cos":        func(x float32) float32 { return float32(math.Cos(float64(x))) },
+	"Floor":      func(x float32) float32 { return float32(math.Floor(float64(x))) },
+	"Ceil":       func(x float32) float32 { return float32(math.Ceil(float64(x))) },
+	"Softplus":   func(x float32) float32 { return float32(math.Log1p(math.Exp(float64(x)))) },
+}
+
+// signedUnary work on floats and integers.
+var signedUnary = map[string]struct {
+	f func(float32) float32
+	i func(int64) int64
+}{
+	"Neg": {func(x float32) float32 { return -x }, func(x int64) int64 { return -x }},
+	"Abs": {func(x float32) float32 { return float32(math.Abs(float64(x))) }, func(x int64) int64 {
+		if x < 0 {
+			return -x
+		}
+		return x
+	}},
+	"Relu": {func(x float32) float32 { return max(x, 0) }, func(x int64) int64 { return max(x, 0) }},
+}
+
+func init() {
+	for name, f := range floatUnary {
+		Register("", name, 6, 0, unaryBuilder(f, nil))
+	}
+	for name, f := range signedUnary {
+		Register("", name, 6, 0, unaryBuilder(f.f, f.i))
+	}
+	Register("", "Gelu", 20, 0, func(n *Node) (Kernel, error) {
+		a, err := n.String("approximate", "none")
+		if err != nil {
+			return nil, err
+		}
+		switch a {
+		case "none":
+			return unaryKernel(geluErf, nil), nil
+		case "tanh":
+			return unaryKernel(geluTanh, nil), nil
+		}
+		return nil, attrErr("approximate %q, want none or tanh", a)
+	})
+	Register(onnx.MicrosoftDomain, "Gelu", 1, 0, func(*Node) (Kernel, error) { return unaryKernel(geluErf, nil), nil })
+	Register(onnx.MicrosoftDomain, "FastGelu", 1, 0, func(*Node) (Kernel, error) {
+		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
+			if err := need(in, 1); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			if b := opt(in, 1); b != nil {
+				var err error
+				if x, err = binaryArith("Add", arithOps["Add"], x, b); err != nil {
+					return nil, err
+				}
+			}
+			return unaryApply(x, geluTanh, nil)
+		}), nil
+	})
+	Register("", "Identity", 1, 0, func(*Node) (Kernel, error) {
+		return func(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
+			if err := need(in, 1); err != nil {
+				return nil, err
+			}
+			return []tensor.Any{in[0]}, nil
+		}, nil
+	})
+	Register("", "Cast", 6, 0, buildCast)
+}
+
+func unaryBuilder(f func(float32) float32, i func(int64) int64) BuildFunc {
+	return func(*Node) (Kernel, error) { return unaryKernel(f, i), nil }
+}
+
+func unaryKernel(f func(float32) float32, i func(int64) int64) Kernel {
+	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		if err := need(in, 1); err != nil {
+			return nil, err
+		}
+		return unaryApply(in[0], f, i)
+	})
+}
+
+func unaryApply(x tensor.Any, f func(float32) float32, i func(int64) int64) (tensor.Any, error) {
+	dt := x.DType()
+	if !isFloat(dt) {
+		if i == nil {
+			return nil, typeErr("element type %s, want a float type", dt)
+		}
+		v, err := ints(x)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]int64, len(v))
+		for k, e := range v {
+			out[k] = i(e)
+		}
+		return intsAs(dt, x.Shape(), out)
+	}
+	if dt == numeric.Float64 {
+		v := x.(*tensor.Tensor[float64]).Data()
+		out := make([]float64, len(v))
+		for k, e := range v {
+			out[k] = float64(f(float32(e)))
+		}
+		return tensor.New(x.Shape(), out)
+	}
+	v, err := floats(x)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(v))
+	for k, e := range v {
+		out[k] = f(e)
+	}
+	return fromFloats(dt, x.Shape(), out)
+}
+
+func buildCast(n *Node) (Kernel, error) {
+	to, err := n.Int("to", 0)
+	if err != nil {
+		return nil, err
+	}
+	odt := onnx.DataType(to)
+	dt, err := dtypeOf(odt)
+	if err != nil {
+		return nil, attrErr("to = %d: %v", to, err)
+	}
+	toBool := odt == onnx.Bool
+	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		if err := need(in, 1); err != nil {
+			return nil, err
+		}
+		return cast(in[0], dt, toBool)
+	}), nil
+}
+
+// cast converts x to element type dt (to 0/1 when toBool). Floats become
+// integers by truncation toward zero, as a C cast does.
+func cast(x tensor.Any, dt numeric.DType, toBool bool) (tensor.Any, error) {
+	shape := x.Shape()
+	if x.DType() == dt && !toBool {
+		return x, nil
+	}
+	if !isFloat(x.DType()) {
+		v, err := ints(x)
+		if err != nil {
+			return nil, err
+		}
+		if toBool {
+			out := make([]uint8, len(v))
+			for i, e := range v {
+				out[i] = b2u(e != 0)
+			}
+			return tensor.New(shape, out)
+		}
+		if isFloat(dt) {
+			if dt == numeric.Float64 {
+				return tensor.New(shape, convSlice[int64, float64](v))
+			}
+			return fromFloats(dt, shape, convSlice[int64, float32](v))
+		}
+		return intsAs(dt, shape, v)
+	}
+	var f []float64
+	if x.DType() == numeric.Float64 {
+		f = x.(*tensor.Tensor[float64]).Data()
+	} else {
+		v, err := floats(x)
+		if err != nil {
+			return nil, err
+		}
+		if isFloat(dt) && dt != numeric.Float64 {
+			return fromFloats(dt, shape, append([]float32(nil), v...))
+		}
+		f = convSlice[float32, float64](v)
+	}
+	switch {
+	case toBool:
+		out := make([]uint8, len(f))
+		for i, e := range f {
+			out[i] = b2u(e != 0)
+		}
+		return tensor.New(shape, out)
+	case dt == numeric.Float64:
+		return tensor.New(shape, append([]float64(nil), f...))
+	case isFloat(dt):
+		return fromFloats(dt, shape, convSlice[float64, float32](f))
+	}
+	iv := make([]int64, len(f))
+	for i, e := range f {
+		if !math.IsNaN(e) && e > -9.3e18 && e < 9.3e18 {
+			iv[i] = int64(e)
+		}
+	}
+	return intsAs(dt, shape, iv)
+}
