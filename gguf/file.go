@@ -2,9 +2,9 @@ package gguf
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/mmap"
 )
 
 // Well-known metadata keys.
@@ -60,27 +60,23 @@ type File struct {
 	data    []byte
 	index   map[string]int
 	tensors map[string]int
-	mapping *mapping
+	mapping *mmap.File
 }
 
 // Open memory-maps the GGUF file at path and parses its header. Opening
 // does not read tensor data, so a file of many gigabytes opens in
 // milliseconds. Close releases the mapping.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	m, err := mmap.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	m, err := mapFile(fd)
+	f, err := parse(m.Data())
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %s: %w", path, err)
-	}
-	f, err := parse(m.data)
-	if err != nil {
-		m.close()
+		m.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f.data, f.mapping = m.data, m
+	f.data, f.mapping = m.Data(), m
 	return f, nil
 }
 
@@ -103,7 +99,7 @@ func (f *File) Close() error {
 	}
 	m := f.mapping
 	f.mapping, f.data = nil, nil
-	return m.close()
+	return m.Close()
 }
 
 // Lookup returns the metadata value of key.

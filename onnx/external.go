@@ -2,10 +2,10 @@ package onnx
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 )
 
@@ -88,7 +88,7 @@ func (m *Model) externalBytes(t *onnxpb.TensorProto) ([]byte, error) {
 	if err != nil {
 		return fail(err, "open %q", ed.Location)
 	}
-	size := int64(len(f.data))
+	size := int64(len(f.Data()))
 	if ed.Offset > size {
 		return fail(ErrInvalid, "offset %d is past the end of %q (%d bytes)", ed.Offset, ed.Location, size)
 	}
@@ -99,27 +99,23 @@ func (m *Model) externalBytes(t *onnxpb.TensorProto) ([]byte, error) {
 		}
 		end = ed.Offset + ed.Length
 	}
-	return f.data[ed.Offset:end:end], nil
+	return f.Data()[ed.Offset:end:end], nil
 }
 
 // externalFile returns the mapped external file, opening it on first use.
-func (m *Model) externalFile(loc string) (*mappedFile, error) {
+func (m *Model) externalFile(loc string) (*mmap.File, error) {
 	key := filepath.Clean(filepath.FromSlash(loc))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if f, ok := m.files[key]; ok {
 		return f, nil
 	}
-	fh, err := os.Open(filepath.Join(m.Dir, key))
-	if err != nil {
-		return nil, err
-	}
-	f, err := mapFile(fh)
+	f, err := mmap.Open(filepath.Join(m.Dir, key))
 	if err != nil {
 		return nil, err
 	}
 	if m.files == nil {
-		m.files = make(map[string]*mappedFile)
+		m.files = make(map[string]*mmap.File)
 	}
 	m.files[key] = f
 	return f, nil

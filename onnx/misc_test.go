@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -80,35 +78,6 @@ func TestSwapBytes(t *testing.T) {
 	swapBytes(b, 2)
 	if want := []byte{3, 4, 1, 2, 7, 8, 5, 6}; !bytes.Equal(b, want) {
 		t.Errorf("swapBytes(2): got %v, want %v", b, want)
-	}
-}
-
-func TestReadAllFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(path, []byte("abcdef"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, _ := os.Open(path)
-	defer f.Close()
-	mf, err := readAllFile(f, 6)
-	if err != nil || string(mf.data) != "abcdef" {
-		t.Fatalf("readAllFile: got %q, %v", mf.data, err)
-	}
-	if err := mf.close(); err != nil || mf.data != nil {
-		t.Errorf("close: %v", err)
-	}
-	f2, _ := os.Open(path)
-	defer f2.Close()
-	if _, err := readAllFile(f2, 7); err == nil {
-		t.Errorf("readAllFile past the end: got nil error")
-	}
-	// Empty files are read, not mapped.
-	empty := filepath.Join(t.TempDir(), "e")
-	os.WriteFile(empty, nil, 0o644)
-	fe, _ := os.Open(empty)
-	mf, err = mapFile(fe)
-	if err != nil || len(mf.data) != 0 {
-		t.Errorf("mapFile(empty): got %d bytes, %v", len(mf.data), err)
 	}
 }
 

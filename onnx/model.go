@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 
-	"google.golang.org/protobuf/proto"
-
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // DefaultDomain is the ONNX operator set domain "ai.onnx", written as ""
@@ -36,7 +35,7 @@ type Model struct {
 	Name string
 
 	mu    sync.Mutex
-	files map[string]*mappedFile // external data files by clean location
+	files map[string]*mmap.File // external data files by clean location
 }
 
 // ReadOptions configures Read and Parse.
@@ -102,7 +101,7 @@ func (m *Model) Close() error {
 	defer m.mu.Unlock()
 	var first error
 	for k, f := range m.files {
-		if err := f.close(); err != nil && first == nil {
+		if err := f.Close(); err != nil && first == nil {
 			first = &Error{File: m.Name, Msg: "close external data " + k, Err: err}
 		}
 	}
@@ -236,14 +235,9 @@ func TensorType(vi *onnxpb.ValueInfoProto) (dt DataType, shape []Dim, hasShape b
 
 // readFile returns the contents of path and a function that releases them.
 func readFile(path string) ([]byte, func(), error) {
-	f, err := os.Open(path)
+	mf, err := mmap.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	mf, err := mapFile(f)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return mf.data, func() { mf.close() }, nil
+	return mf.Data(), func() { mf.Close() }, nil
 }
