@@ -159,6 +159,15 @@ func TestORTGoldens(t *testing.T) {
 	all := allCases()
 	if *update {
 		writeCases(t, all)
+		for name, b := range map[string]*onnx.Builder{"mlp_nbits.onnx": buildMLP(), "gemma3_tiny.onnx": buildGemma()} {
+			p, err := b.Model()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := onnx.Save(filepath.Join(filepath.Dir(casesFile), "..", name), p, onnx.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		return
 	}
 	tol := map[string]opCase{}
@@ -250,6 +259,8 @@ func compareValue(t *testing.T, name string, got tensor.Any, want jsonValue, rto
 		return
 	}
 	bad := 0
+	maxErr, maxRel := 0.0, 0.0
+	defer func() { t.Logf("%s: max |got−want| %.3g, max |got−want|/|want| %.3g over %d elements", name, maxErr, maxRel, len(g.Data)) }()
 	for i := range g.Data {
 		x, y := g.Data[i], want.Data[i]
 		if want.Type == "float16" {
@@ -258,6 +269,10 @@ func compareValue(t *testing.T, name string, got tensor.Any, want jsonValue, rto
 		}
 		if math.IsNaN(x) && math.IsNaN(y) || x == y {
 			continue
+		}
+		maxErr = max(maxErr, math.Abs(x-y))
+		if y != 0 {
+			maxRel = max(maxRel, math.Abs(x-y)/math.Abs(y))
 		}
 		if math.Abs(x-y) > atol+rtol*math.Abs(y) || math.IsNaN(x) != math.IsNaN(y) {
 			if bad < 5 {
