@@ -1,0 +1,277 @@
+package serve
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zerfoo/zerfoo/generate"
+)
+
+// Options configures a Server. The zero value serves one request at a time
+// with no queue, no API key and the model's full context.
+type Options struct {
+	// ModelName is the model id listed by /v1/models and echoed in
+	// responses; requests naming another model get 404 (an empty "model"
+	// field is accepted). Default "zerfoo".
+	ModelName string
+	// Parallel is the number of slots: requests generating at once, each
+	// with its own KV cache, sharing the weights (0: 1).
+	Parallel int
+	// MaxQueue is the number of requests that may wait for a slot; beyond
+	// it requests get 429 at once (0: none wait).
+	MaxQueue int
+	// CtxSize bounds the tokens of one request, prompt plus generation;
+	// longer prompts get 413 (0 or more than the model's: the model's
+	// context).
+	CtxSize int
+	// APIKey, if not empty, is required on /v1/ as "Authorization: Bearer
+	// KEY" (401 otherwise). /health and /metrics stay open.
+	APIKey string
+	// Threads bounds the parallel chunks of each request's kernels (0: the
+	// whole worker pool, shared by all slots).
+	Threads int
+	// MaxBodyBytes bounds a request body; larger ones get 413 (0: 4 MiB).
+	MaxBodyBytes int64
+	// Logger receives one structured line per request (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server is an http.Handler speaking the OpenAI API for one Gemma 3 model.
+// It answers 503 until SetModel is called. It is safe for concurrent use.
+type Server struct {
+	opt     Options
+	log     *slog.Logger
+	model   atomic.Pointer[generate.Model]
+	sched   *scheduler
+	met     *metrics
+	created int64
+
+	// base is cancelled when Shutdown gives up waiting: every generation
+	// stops.
+	base   context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	draining bool
+	inflight sync.WaitGroup
+
+	// hook, if set (tests only), runs before each generated piece is sent.
+	hook func(ctx context.Context, piece string) error
+}
+
+// New returns a Server without a model: it answers 503 until SetModel.
+func New(opt Options) *Server {
+	if opt.ModelName == "" {
+		opt.ModelName = "zerfoo"
+	}
+	if opt.Parallel <= 0 {
+		opt.Parallel = 1
+	}
+	opt.MaxQueue = max(opt.MaxQueue, 0)
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 4 << 20
+	}
+	s := &Server{opt: opt, log: opt.Logger, sched: newScheduler(opt.Parallel, opt.MaxQueue), met: newMetrics(), created: time.Now().Unix()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// SetModel makes the server answer with m. The caller keeps ownership of m:
+// close it only after Shutdown has returned.
+func (s *Server) SetModel(m *generate.Model) {
+	s.model.Store(m)
+	s.log.Info("model ready", "model", s.opt.ModelName, "context", s.ctxSize(m), "parallel", s.opt.Parallel, "max_queue", s.opt.MaxQueue)
+}
+
+// ctxSize is the token budget of one request.
+func (s *Server) ctxSize(m *generate.Model) int {
+	c := m.Model.Config.Context
+	if s.opt.CtxSize > 0 && s.opt.CtxSize < c {
+		c = s.opt.CtxSize
+	}
+	return c
+}
+
+// Shutdown stops accepting completion requests (503), waits for the ones in
+// flight to finish, and when ctx ends first, cancels them and waits for
+// them to stop (they stop within one kernel call). It returns ctx.Err() if
+// it had to cancel. Call it before http.Server.Shutdown so that streams end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.log.Warn("shutdown deadline: cancelling requests in flight")
+		s.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// enter registers a generation unless the server is draining.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
+}
+
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// recorder captures the status and the per-request facts logged at the end.
+type recorder struct {
+	http.ResponseWriter
+	status  int
+	id      string
+	attrs   []slog.Attr
+	started time.Time
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *recorder) add(attrs ...slog.Attr) { r.attrs = append(r.attrs, attrs...) }
+
+// requestID returns the client's X-Request-Id if it is short and plain, a
+// new random one otherwise.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && strings.IndexFunc(id, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
+	}) < 0 {
+		return id
+	}
+	return strconv.FormatUint(rand.Uint64(), 36)
+}
+
+// ServeHTTP routes /v1/chat/completions, /v1/completions, /v1/models,
+// /v1/models/{id}, /health and /metrics; anything else is a JSON 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w, id: requestID(r), started: time.Now()}
+	w.Header().Set("X-Request-Id", rec.id)
+	defer func() {
+		if rec.status == 0 {
+			rec.status = 499 // client went away before an answer
+		}
+		d := time.Since(rec.started)
+		s.met.request(r.URL.Path, rec.status, d)
+		attrs := append([]slog.Attr{
+			slog.String("id", rec.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr),
+		}, rec.attrs...)
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	}()
+	path := r.URL.Path
+	if strings.HasPrefix(path, "/v1/") && s.opt.APIKey != "" && !s.authorized(r) {
+		writeError(rec, errUnauthorized())
+		return
+	}
+	switch {
+	case path == "/v1/chat/completions":
+		s.completion(rec, r, true)
+	case path == "/v1/completions":
+		s.completion(rec, r, false)
+	case path == "/v1/models" || strings.HasPrefix(path, "/v1/models/"):
+		s.models(rec, r)
+	case path == "/health":
+		s.health(rec, r)
+	case path == "/metrics":
+		s.metrics(rec, r)
+	default:
+		writeError(rec, errNotFound(path))
+	}
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(key)), []byte(s.opt.APIKey)) == 1
+}
+
+func (s *Server) models(w *recorder, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, errMethod(r.Method, "GET"))
+		return
+	}
+	m := modelObject{ID: s.opt.ModelName, Object: "model", Created: s.created, OwnedBy: "zerfoo"}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/v1/models/"); ok {
+		if id != m.ID {
+			writeError(w, errModelNotFound(id))
+			return
+		}
+		writeJSON(w, m)
+		return
+	}
+	writeJSON(w, struct {
+		Object string        `json:"object"`
+		Data   []modelObject `json:"data"`
+	}{"list", []modelObject{m}})
+}
+
+func (s *Server) health(w *recorder, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(w, errMethod(r.Method, "GET"))
+		return
+	}
+	switch {
+	case s.model.Load() == nil:
+		writeError(w, errLoading())
+	case s.isDraining():
+		writeError(w, errShuttingDown())
+	default:
+		q, busy := s.sched.depth()
+		writeJSON(w, map[string]any{"status": "ok", "slots": s.opt.Parallel, "slots_busy": busy, "queued": q})
+	}
+}
+
+func (s *Server) metrics(w *recorder, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, errMethod(r.Method, "GET"))
+		return
+	}
+	q, busy := s.sched.depth()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	s.met.write(w, gauges{queued: q, busy: busy, slots: s.opt.Parallel, ready: s.model.Load() != nil}, time.Now())
+}
