@@ -123,7 +123,7 @@ func TestONNXGoldenModels(t *testing.T) {
 type ortGolden struct {
 	ORTVersion string `json:"ort_version"`
 	Cases      []struct {
-		Model  string `json:"model"`
+		Model  string    `json:"model"`
 		Input  ortTensor `json:"x"`
 		Output ortTensor `json:"y"`
 	} `json:"cases"`
