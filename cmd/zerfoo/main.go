@@ -26,6 +26,7 @@ type cli struct {
 	Generate generateCmd `cmd:"" help:"Generate text from a Gemma 3 GGUF model."`
 	Chat     chatCmd     `cmd:"" help:"Chat with a Gemma 3 GGUF model."`
 	GGUF     ggufCmd     `cmd:"" name:"gguf" help:"Inspect GGUF model files."`
+	Onnx     onnxCmd     `cmd:"" name:"onnx" help:"Inspect and run ONNX models."`
 	Tokenize tokenizeCmd `cmd:"" help:"Tokenize text with a GGUF file's tokenizer and print ids and pieces."`
 	Version  versionCmd  `cmd:"" help:"Print the zerfoo version."`
 }

@@ -200,7 +200,9 @@ func modelCases() []opCase {
 		}
 	}
 	gemma := func(seed uint64, batch, seq, past int) func() (*onnx.Builder, map[string]tensor.Any) {
-		return func() (*onnx.Builder, map[string]tensor.Any) { return buildGemma(), gemmaInputs(seed, batch, seq, past) }
+		return func() (*onnx.Builder, map[string]tensor.Any) {
+			return buildGemma(), gemmaInputs(seed, batch, seq, past)
+		}
 	}
 	return []opCase{
 		{name: "model/mlp_nbits/batch1", model: mlp(1), rtol: 1e-5, atol: 1e-6},

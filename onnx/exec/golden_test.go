@@ -260,7 +260,9 @@ func compareValue(t *testing.T, name string, got tensor.Any, want jsonValue, rto
 	}
 	bad := 0
 	maxErr, maxRel := 0.0, 0.0
-	defer func() { t.Logf("%s: max |got−want| %.3g, max |got−want|/|want| %.3g over %d elements", name, maxErr, maxRel, len(g.Data)) }()
+	defer func() {
+		t.Logf("%s: max |got−want| %.3g, max |got−want|/|want| %.3g over %d elements", name, maxErr, maxRel, len(g.Data))
+	}()
 	for i := range g.Data {
 		x, y := g.Data[i], want.Data[i]
 		if want.Type == "float16" {

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zerfoo/zerfoo/npy"
+	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/onnx/exec"
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
+	"github.com/zerfoo/zerfoo/tensor"
+)
+
+// onnxCmd groups the ONNX model commands.
+type onnxCmd struct {
+	Inspect onnxInspectCmd `cmd:"" help:"Print a model's opsets, inputs, outputs, op histogram and initializer sizes; exit non-zero if it uses ops Zerfoo does not support."`
+	Run     onnxRunCmd     `cmd:"" help:"Run a model on .npy inputs and write every output as DIR/<name>.npy."`
+}
+
+type onnxInspectCmd struct {
+	Model string `arg:"" help:"Path to the .onnx file." type:"existingfile"`
+}
+
+func (c *onnxInspectCmd) Run(ctx context.Context) error {
+	m, err := onnx.Load(c.Model)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	p := m.Proto
+	fmt.Printf("model: %s\nir_version: %d\nproducer: %s %s\n", c.Model, p.GetIrVersion(), p.GetProducerName(), p.GetProducerVersion())
+	fmt.Println("opsets:")
+	for _, o := range m.Opsets() {
+		d := o.Domain
+		if d == "" {
+			d = "ai.onnx"
+		}
+		fmt.Printf("  %s %d\n", d, o.Version)
+	}
+	printValues := func(title string, vis []*onnxValue) {
+		fmt.Println(title)
+		for _, v := range vis {
+			fmt.Printf("  %s: %s %s\n", v.name, v.typ, v.shape)
+		}
+	}
+	ins, err := describe(m.Inputs())
+	if err != nil {
+		return err
+	}
+	outs, err := describe(m.Outputs())
+	if err != nil {
+		return err
+	}
+	printValues("inputs:", ins)
+	printValues("outputs:", outs)
+	var total, external int64
+	inits := m.Initializers()
+	for _, t := range inits {
+		n, err := onnx.NumElements(t.GetDims())
+		if err != nil {
+			continue
+		}
+		b := int64(onnx.DataType(t.GetDataType()).ByteSize(n))
+		if b < 0 {
+			continue
+		}
+		total += b
+		if onnx.IsExternal(t) {
+			external += b
+		}
+	}
+	fmt.Printf("initializers: %d, %d bytes (%d in external data)\n", len(inits), total, external)
+	fmt.Println("ops:")
+	var unsupported []string
+	for _, o := range exec.Ops(m) {
+		d := o.Domain
+		if d == "" {
+			d = "ai.onnx"
+		}
+		mark := ""
+		if !o.Supported {
+			mark = "  UNSUPPORTED"
+			unsupported = append(unsupported, d+"."+o.Op)
+		}
+		fmt.Printf("  %6d  %s.%s%s\n", o.Count, d, o.Op, mark)
+	}
+	if len(unsupported) > 0 {
+		return fmt.Errorf("onnx inspect: %d unsupported op(s): %s", len(unsupported), strings.Join(unsupported, ", "))
+	}
+	return nil
+}
+
+type onnxValue struct{ name, typ, shape string }
+
+type onnxValueInfo = onnxpb.ValueInfoProto
+
+func describe(vis []*onnxValueInfo) ([]*onnxValue, error) {
+	var res []*onnxValue
+	for _, vi := range vis {
+		dt, shape, hasShape, err := onnx.TensorType(vi)
+		if err != nil {
+			return nil, err
+		}
+		s := "[?]"
+		if hasShape {
+			parts := make([]string, len(shape))
+			for i, d := range shape {
+				parts[i] = d.String()
+			}
+			s = "[" + strings.Join(parts, ", ") + "]"
+		}
+		res = append(res, &onnxValue{vi.GetName(), dt.String(), s})
+	}
+	return res, nil
+}
+
+type onnxRunCmd struct {
+	Model     string   `arg:"" help:"Path to the .onnx file." type:"existingfile"`
+	Input     []string `help:"An input as NAME=FILE.npy (repeat for each input)." placeholder:"NAME=FILE.npy"`
+	OutputDir string   `help:"Directory for the outputs (created if missing)." required:"" placeholder:"DIR"`
+}
+
+// sanitize maps an output name to a file name: characters outside
+// [A-Za-z0-9_.-] become '_'.
+func sanitize(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	s := string(b)
+	if s == "" || s == "." || s == ".." {
+		s = strings.Repeat("_", max(1, len(s)))
+	}
+	return s
+}
+
+func (c *onnxRunCmd) Run(ctx context.Context) error {
+	m, err := onnx.Load(c.Model)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	p, err := exec.Compile(m)
+	if err != nil {
+		return err
+	}
+	declared := map[string]onnx.DataType{}
+	for _, in := range p.Inputs() {
+		declared[in.Name] = in.Type
+	}
+	feeds := map[string]tensor.Any{}
+	for _, spec := range c.Input {
+		name, file, ok := strings.Cut(spec, "=")
+		if !ok || name == "" || file == "" {
+			return fmt.Errorf("onnx run: --input wants NAME=FILE.npy, got %q", spec)
+		}
+		typ, ok := declared[name]
+		if !ok {
+			return fmt.Errorf("onnx run: the model has no input %q", name)
+		}
+		if _, dup := feeds[name]; dup {
+			return fmt.Errorf("onnx run: input %q given twice", name)
+		}
+		a, err := readNpy(file)
+		if err != nil {
+			return err
+		}
+		if a.Bool != (typ == onnx.Bool) {
+			return fmt.Errorf("onnx run: input %q: %s holds %s, the model wants %s", name, file, npyType(a), typ)
+		}
+		feeds[name] = a.Tensor
+	}
+	for name := range declared {
+		if _, ok := feeds[name]; !ok {
+			return fmt.Errorf("onnx run: missing --input %s=FILE.npy", name)
+		}
+	}
+	outs, err := p.Run(ctx, feeds)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.OutputDir, 0o755); err != nil {
+		return fmt.Errorf("onnx run: %w", err)
+	}
+	seen := map[string]string{}
+	for _, o := range p.Outputs() {
+		fn := sanitize(o.Name) + ".npy"
+		if prev, ok := seen[fn]; ok {
+			return fmt.Errorf("onnx run: outputs %q and %q both map to %s", prev, o.Name, fn)
+		}
+		seen[fn] = o.Name
+		path := filepath.Join(c.OutputDir, fn)
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("onnx run: %w", err)
+		}
+		err = npy.Write(f, outs[o.Name], o.Type == onnx.Bool)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("onnx run: output %q: %w", o.Name, err)
+		}
+		fmt.Printf("%s: %s %v -> %s\n", o.Name, outs[o.Name].DType(), outs[o.Name].Shape(), path)
+	}
+	return nil
+}
+
+func npyType(a *npy.Array) string {
+	if a.Bool {
+		return "bool"
+	}
+	return a.Tensor.DType().String()
+}
+
+func readNpy(path string) (*npy.Array, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx run: %w", err)
+	}
+	defer f.Close()
+	a, err := npy.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("onnx run: %s: %w", path, err)
+	}
+	return a, nil
+}
