@@ -105,6 +105,9 @@ func ONNX(ctx context.Context, m *onnx.Model, opts Options) (*Report, error) {
 			tr.Shape = append([]int64(nil), t.GetDims()...)
 		}
 		if tr.Skipped != "" {
+			if t != nil {
+				tr.Type = onnx.DataType(t.GetDataType()).String()
+			}
 			r.Tensors = append(r.Tensors, tr)
 			continue
 		}
@@ -159,6 +162,7 @@ func ONNX(ctx context.Context, m *onnx.Model, opts Options) (*Report, error) {
 		}
 		g.Node[i] = np
 		g.Initializer = append(g.Initializer, newInits...)
+		tr.Type = fmt.Sprintf("MatMulNBits %d-bit", bits)
 		tr.After = int64(len(q.B) + 4*len(q.Scales) + len(q.ZeroPoints))
 		if uses[bName]--; uses[bName] == 0 {
 			removed[bName] = true

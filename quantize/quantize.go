@@ -84,6 +84,10 @@ type TensorReport struct {
 	// Quantized is false for a tensor left as it was; Skipped says why.
 	Quantized bool
 	Skipped   string
+	// Type is the format the tensor was written in ("MatMulNBits 4-bit",
+	// "Q4_K", or the kept type); Note explains a fallback.
+	Type string
+	Note string
 	// RMSE, MaxAbs and RelRMSE compare the dequantized tensor with the
 	// float values (0 when not quantized).
 	RMSE, MaxAbs, RelRMSE float64
