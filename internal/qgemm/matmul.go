@@ -76,14 +76,15 @@ func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []fl
 	default:
 		s.a, s.lda = a, 4*m.K
 	}
-	// Participants take pieces of about 64 K multiply-adds (at least 8 per
-	// participant) from a shared counter, so that a thread the OS preempts
-	// holds up only a small piece.
+	// Participants take pieces (about 8 per participant, each at least 256 K
+	// multiply-adds) from a shared counter, so that a thread the OS preempts
+	// or wakes late holds up only a small piece.
 	parts := opt.Threads
 	if parts <= 0 || parts > workerpool.Workers() {
 		parts = workerpool.Workers()
 	}
-	s.piece = max(1, min(65536/(rows*m.K*GroupCols), m.Groups/(8*parts)))
+	minPiece := (1<<18 + rows*m.K*GroupCols - 1) / (rows * m.K * GroupCols)
+	s.piece = min(max(minPiece, m.Groups/(8*parts)), (m.Groups+parts-1)/parts)
 	s.next.Store(0)
 	if parts == 1 || m.Groups <= s.piece {
 		s.compute(0, m.Groups)
