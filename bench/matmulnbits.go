@@ -39,8 +39,8 @@ type NBitsResult struct {
 	MedianNs int64   `json:"median_ns"`
 	MinNs    int64   `json:"min_ns"`      // fastest repetition
 	BestGF   float64 `json:"best_gflops"` // GFLOP/s of the fastest repetition
-	GFLOPS   float64 `json:"gflops"` // 2·M·N·K / median
-	GBps     float64 `json:"gbps"`   // repacked weight bytes / median
+	GFLOPS   float64 `json:"gflops"`      // 2·M·N·K / median
+	GBps     float64 `json:"gbps"`        // repacked weight bytes / median
 	Bytes    int     `json:"weight_bytes"`
 	Checked  string  `json:"checked"`
 }
