@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/zerfoo/zerfoo/quantize"
+)
+
+type quantizeCmd struct {
+	In            string `required:"" type:"existingfile" help:"Input model (.onnx or .gguf)."`
+	Out           string `required:"" type:"path" help:"Output model (same format)."`
+	Type          string `required:"" enum:"q4_0,q4_k,q8_0,mnb4,mnb8" help:"Target: q4_0, q4_k, q8_0 (GGUF) or mnb4, mnb8 (ONNX MatMulNBits)."`
+	BlockSize     int    `default:"0" help:"MatMulNBits block size along K: 16, 32, 64, 128 or 256 (0: 32). GGUF types have fixed blocks."`
+	Asymmetric    bool   `help:"MatMulNBits: store a zero point per block."`
+	AccuracyLevel int    `default:"0" help:"MatMulNBits accuracy_level attribute (0: omitted; 4: int8 activations)."`
+	Force         bool   `help:"Overwrite the output if it exists."`
+}
+
+func (q *quantizeCmd) Run(ctx context.Context) error {
+	typ, err := quantize.ParseType(q.Type)
+	if err != nil {
+		return err
+	}
+	var bar *progressbar.ProgressBar
+	opts := quantize.Options{Type: typ, BlockSize: q.BlockSize, Asymmetric: q.Asymmetric, AccuracyLevel: q.AccuracyLevel,
+		Progress: func(done, total int, name string) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionSetDescription("quantizing"), progressbar.OptionShowCount(),
+					progressbar.OptionClearOnFinish())
+			}
+			if name != "" {
+				bar.Describe("quantizing " + name)
+			}
+			_ = bar.Set(done)
+		}}
+	r, err := quantize.File(ctx, q.In, q.Out, q.Force, opts)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	printReport(os.Stdout, r)
+	return nil
+}
+
+// printReport writes the per-tensor table and the totals.
+func printReport(w io.Writer, r *quantize.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tensor\tshape\ttype\tRMSE\tmax abs\trel RMSE\tbefore\tafter\t\tnote")
+	for _, t := range r.Tensors {
+		if !t.Quantized {
+			fmt.Fprintf(tw, "%s\t%v\t%s\t\t\t\t%d\t%d\t\tkept: %s\n", t.Name, t.Shape, t.Type, t.Before, t.After, t.Skipped)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%.3g\t%.3g\t%.4f\t%d\t%d\t\t%s\n", t.Name, t.Shape, t.Type, t.RMSE, t.MaxAbs, t.RelRMSE, t.Before, t.After, t.Note)
+	}
+	tw.Flush()
+	before, after, n := r.Totals()
+	ratio := 0.0
+	if after > 0 {
+		ratio = float64(before) / float64(after)
+	}
+	fmt.Fprintf(w, "%d tensors quantized to %s: %d → %d bytes (%.2f×); file %d → %d bytes\n",
+		n, r.Type, before, after, ratio, r.FileBefore, r.FileAfter)
+}
