@@ -272,6 +272,13 @@ func avx2Kernel(name string, i8 bool, bits, mr int) {
 	p("MOVQ 64(AX), SI")
 	p("MOVQ 72(AX), R8")
 	p("LEAQ (R8)(R8*2), R9")
+	p("MOVQ 112(AX), DX")
+	p("TESTQ DX, DX")
+	p("JZ store")
+	for r := 0; r < mr; r++ {
+		p("VADDPS %s, Y%d, Y%d", row("SI", "", r, 0), r, r)
+	}
+	label("store")
 	for r := 0; r < mr; r++ {
 		p("VMOVUPS Y%d, %s", r, row("SI", "", r, 0))
 	}
@@ -520,6 +527,13 @@ func kernel(name string, path, bits, mr int) {
 	p("MOVQ 72(AX), R8")
 	p("LEAQ (R8)(R8*2), R9")
 	p("LEAQ (SI)(R8*4), R10")
+	p("MOVQ 112(AX), DX")
+	p("TESTQ DX, DX")
+	p("JZ store")
+	for r := 0; r < mr; r++ {
+		p("VADDPS %s, Z%d, Z%d", row("SI", "R10", r, 0), r, r)
+	}
+	label("store")
 	for r := 0; r < mr; r++ {
 		p("VMOVUPS Z%d, %s", r, row("SI", "R10", r, 0))
 	}

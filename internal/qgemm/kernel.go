@@ -20,6 +20,7 @@ type kargs struct {
 	steps  int            // 88: 64-byte code vectors per block
 	zpdef  int            // 96: default zero point
 	table  *float32       // 104: float path, bits 2/4: [16] code → code − zp (or code with zero points)
+	accum  int            // 112: nonzero: add the result to out instead of storing it
 }
 
 // kernelGeneric is the specification of every kernel. With i8 false it
@@ -32,7 +33,8 @@ type kargs struct {
 //
 //	out[r][c] = Σ_b float32(Σ_j qa[r][k]·code(c,k) − zp(c,b)·suma[b][r]) · (sa[b][r]·scale(c,b))
 //
-// accumulated in float32 in block order.
+// accumulated in float32 in block order. With accum set, the result is
+// added to out.
 func kernelGeneric(p *kargs, i8 bool, bits, mr int) {
 	bs := p.steps * 64 * 8 / bits / GroupCols
 	bb := p.steps * 64
@@ -75,7 +77,13 @@ func kernelGeneric(p *kargs, i8 bool, bits, mr int) {
 		}
 	}
 	for r := 0; r < mr; r++ {
-		copy(unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.out), r*p.ldo)), GroupCols), acc[r][:])
+		out := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.out), r*p.ldo)), GroupCols)
+		for c, v := range acc[r] {
+			if p.accum != 0 {
+				v += out[c]
+			}
+			out[c] = v
+		}
 	}
 }
 

@@ -140,45 +140,71 @@ func (s *scratch) compute(lo, hi int) {
 	m := s.m
 	N := m.N
 	var tmp [rowTile * GroupCols]float32
-	p := kargs{kb: m.KBlocks, steps: m.steps(), zpdef: int(m.DefaultZeroPoint()), table: &m.table[0]}
-	bb := m.KBlocks * m.BlockBytes()
+	p := kargs{steps: m.steps(), zpdef: int(m.DefaultZeroPoint()), table: &m.table[0], lda: s.lda}
+	bs, bb := m.BlockSize, m.BlockBytes()
+	// For long K, K is cut into chunks whose activations (rowTile rows)
+	// take at most chunkBytes, so they stay in L2 while the groups stream
+	// by; the kernels add into out after the first chunk. (Chunks sized for
+	// L1 measured no faster at K = 4096.)
+	elem := 4
+	if s.i8 {
+		elem = 1
+	}
+	kc := max(1, chunkBytes/(rowTile*elem*bs))
+	if s.rows == 1 {
+		kc = m.KBlocks // a single row: no reuse, one pass
+	}
 	for r0 := 0; r0 < s.rows; r0 += rowTile {
 		mr := min(rowTile, s.rows-r0)
-		if s.i8 {
-			p.a = unsafe.Pointer(&s.qa[r0*s.lda])
-			p.sa, p.suma, p.lds = &s.sa[r0], &s.suma[r0], 4*s.rows
-		} else {
-			p.a = unsafe.Pointer(&s.a[r0*s.lda/4])
-		}
-		p.lda = s.lda
-		for g := lo; g < hi; g++ {
-			blk := g * m.KBlocks
-			p.codes = &m.Codes[g*bb]
-			p.scales = &m.Scales[blk*GroupCols]
-			p.zps = nil
-			if m.ZeroPoints != nil {
-				p.zps = &m.ZeroPoints[blk*GroupCols]
+		for b0 := 0; b0 < m.KBlocks; b0 += kc {
+			p.kb = min(kc, m.KBlocks-b0)
+			p.accum = 0
+			if b0 > 0 {
+				p.accum = 1
 			}
-			c0 := g * GroupCols
-			full := c0+GroupCols <= N
-			if full {
-				p.out, p.ldo = &s.y[r0*N+c0], 4*N
+			if s.i8 {
+				p.a = unsafe.Pointer(&s.qa[r0*s.lda+b0*bs])
+				p.sa, p.suma, p.lds = &s.sa[b0*s.rows+r0], &s.suma[b0*s.rows+r0], 4*s.rows
 			} else {
-				p.out, p.ldo = &tmp[0], 4*GroupCols
+				p.a = unsafe.Pointer(&s.a[r0*s.lda/4+b0*bs])
 			}
-			s.v.call(&p, s.i8, m.Bits, mr)
-			nc := min(GroupCols, N-c0)
-			for r := 0; r < mr; r++ {
-				dst := s.y[(r0+r)*N+c0 : (r0+r)*N+c0+nc]
-				if !full {
-					copy(dst, tmp[r*GroupCols:])
+			last := b0+p.kb == m.KBlocks
+			for g := lo; g < hi; g++ {
+				blk := g*m.KBlocks + b0
+				p.codes = &m.Codes[blk*bb]
+				p.scales = &m.Scales[blk*GroupCols]
+				p.zps = nil
+				if m.ZeroPoints != nil {
+					p.zps = &m.ZeroPoints[blk*GroupCols]
 				}
-				if s.bias != nil {
-					for j, b := range s.bias[c0 : c0+nc] {
-						dst[j] += b
+				c0 := g * GroupCols
+				full := c0+GroupCols <= N
+				if full {
+					p.out, p.ldo = &s.y[r0*N+c0], 4*N
+				} else {
+					p.out, p.ldo = &tmp[0], 4*GroupCols
+				}
+				s.v.call(&p, s.i8, m.Bits, mr)
+				if !last {
+					continue
+				}
+				nc := min(GroupCols, N-c0)
+				for r := 0; r < mr; r++ {
+					dst := s.y[(r0+r)*N+c0 : (r0+r)*N+c0+nc]
+					if !full {
+						copy(dst, tmp[r*GroupCols:])
+					}
+					if s.bias != nil {
+						for j, b := range s.bias[c0 : c0+nc] {
+							dst[j] += b
+						}
 					}
 				}
 			}
 		}
 	}
 }
+
+// chunkBytes bounds the activation bytes of one row tile per K chunk (a
+// variable only so that tests can force several chunks).
+var chunkBytes = 128 << 10

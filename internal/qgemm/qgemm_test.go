@@ -214,3 +214,40 @@ func TestRoundEven(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulLongK covers K split into several L1-sized chunks (the kernels
+// then add into the output) for both activation types.
+func TestMatMulLongK(t *testing.T) {
+	defer func(c int) { chunkBytes = c }(chunkBytes)
+	chunkBytes = 16 << 10
+	rng := rand.New(rand.NewPCG(9, 10))
+	ctx := context.Background()
+	for _, v := range allVariants() {
+		for _, c := range []struct{ bits, bs, k int }{{4, 16, 4200}, {8, 32, 2100}, {2, 64, 4500}} {
+			q := randQuant(rng, 20, c.k, c.bits, c.bs, c.bits == 8)
+			m, err := PackNBits(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const rows = 10
+			a := randA(rng, rows*c.k)
+			bias := randA(rng, q.N)
+			for _, act := range []Activations{Float32, Int8} {
+				ref, tol := refFloat, 1e-5
+				if act == Int8 {
+					ref, tol = refInt8, 1e-6
+				}
+				want, mag := ref(q, a, rows, bias)
+				y := make([]float32, rows*q.N)
+				if err := m.matmul(ctx, y, a, rows, bias, Options{Activations: act}, v); err != nil {
+					t.Fatal(err)
+				}
+				for i, w := range want {
+					if d := math.Abs(float64(y[i]) - w); d > tol*(mag[i]+1e-6) {
+						t.Fatalf("%s bits %d bs %d K %d act %d: y[%d] got %g, want %g", v.name, c.bits, c.bs, c.k, act, i, y[i], w)
+					}
+				}
+			}
+		}
+	}
+}
