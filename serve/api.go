@@ -150,7 +150,8 @@ func decode(body []byte, v any) *apiError {
 		if typ.Field == "" {
 			return badRequest("", "the request body must be a JSON object, got %s", typ.Value)
 		}
-		return badRequest(typ.Field, "%s must be %s, got %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		field := strings.TrimPrefix(typ.Field, "params.") // the embedded struct
+		return badRequest(field, "%s must be %s, got %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	}
 	return badRequest("", "invalid JSON: %v", err)
 }

@@ -126,32 +126,38 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 				Choices: []chatChoice{{Delta: &chatDelta{Role: "assistant", Content: new(string)}}}})
 		}
 	}
-	res, err := m.RunTokens(ctx, ids, generate.Options{
-		Sampling:  req.sampling,
-		MaxTokens: maxTokens,
-		Threads:   s.opt.Threads,
-		OnText: func(piece string) error {
-			if g.first.IsZero() {
-				g.first = time.Now()
-				s.met.firstToken(g.first.Sub(w.started))
-			}
-			g.pieces++
-			s.met.tokens(time.Now(), 1)
-			if s.hook != nil {
-				if err := s.hook(ctx, piece); err != nil {
+	var res generate.Result
+	if s.hook != nil {
+		err = s.hook(ctx, "")
+	}
+	if err == nil {
+		res, err = m.RunTokens(ctx, ids, generate.Options{
+			Sampling:  req.sampling,
+			MaxTokens: maxTokens,
+			Threads:   s.opt.Threads,
+			OnText: func(piece string) error {
+				if g.first.IsZero() {
+					g.first = time.Now()
+					s.met.firstToken(g.first.Sub(w.started))
+				}
+				g.pieces++
+				s.met.tokens(time.Now(), 1)
+				if s.hook != nil {
+					if err := s.hook(ctx, piece); err != nil {
+						return err
+					}
+				}
+				out, stop := g.filter.push(piece)
+				if err := g.send(out); err != nil {
 					return err
 				}
-			}
-			out, stop := g.filter.push(piece)
-			if err := g.send(out); err != nil {
-				return err
-			}
-			if stop {
-				return errStop
-			}
-			return nil
-		},
-	})
+				if stop {
+					return errStop
+				}
+				return nil
+			},
+		})
+	}
 	if n := len(res.Tokens) - g.pieces; n > 0 {
 		s.met.tokens(time.Now(), n) // tokens that gave no text of their own
 	}

@@ -63,7 +63,8 @@ type Server struct {
 	draining bool
 	inflight sync.WaitGroup
 
-	// hook, if set (tests only), runs before each generated piece is sent.
+	// hook, if set (tests only), runs once with piece "" when a request
+	// gets its slot, then before each generated piece is sent.
 	hook func(ctx context.Context, piece string) error
 }
 

@@ -1,0 +1,83 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestErrors(t *testing.T) {
+	_, ts := start(t, Options{CtxSize: 64, MaxBodyBytes: 1 << 20})
+	long := strings.Repeat("word ", 200) // far past 64 tokens
+	big := `{"messages":[{"role":"user","content":"` + strings.Repeat("a", 10<<20) + `"}]}`
+	tests := []struct {
+		name, path, body string
+		status           int
+		code, param      string // want error.code / error.param ("" : null)
+	}{
+		{"malformed JSON", "/v1/chat/completions", `{"messages":[`, 400, "", ""},
+		{"not an object", "/v1/chat/completions", `[1,2]`, 400, "", ""},
+		{"empty body", "/v1/chat/completions", ``, 400, "", ""},
+		{"trailing data", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}]} {}`, 400, "", ""},
+		{"wrong type max_tokens", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":"ten"}`, 400, "", "max_tokens"},
+		{"wrong type messages", "/v1/chat/completions", `{"messages":"hi"}`, 400, "", "messages"},
+		{"wrong type content", "/v1/chat/completions", `{"messages":[{"role":"user","content":5}]}`, 400, "", "messages"},
+		{"negative max_tokens", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":-1}`, 400, "", "max_tokens"},
+		{"zero max_tokens", "/v1/completions", `{"prompt":"hi","max_tokens":0}`, 400, "", "max_tokens"},
+		{"temperature", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"temperature":2.5}`, 400, "", "temperature"},
+		{"top_p", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"top_p":1.5}`, 400, "", "top_p"},
+		{"n", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"n":2}`, 400, "", "n"},
+		{"five stops", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"stop":["a","b","c","d","e"]}`, 400, "", "stop"},
+		{"stop type", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"stop":5}`, 400, "", "stop"},
+		{"no messages", "/v1/chat/completions", `{"messages":[]}`, 400, "", "messages"},
+		{"bad role", "/v1/chat/completions", `{"messages":[{"role":"tool","content":"x"}]}`, 400, "", "messages[0].role"},
+		{"roles out of order", "/v1/chat/completions", `{"messages":[{"role":"assistant","content":"x"}]}`, 400, "", "messages"},
+		{"image part", "/v1/chat/completions", `{"messages":[{"role":"user","content":[{"type":"image_url"}]}]}`, 400, "", "messages"},
+		{"stream_options alone", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`, 400, "", "stream_options"},
+		{"no prompt", "/v1/completions", `{"model":"tiny"}`, 400, "", "prompt"},
+		{"two prompts", "/v1/completions", `{"prompt":["a","b"]}`, 400, "", "prompt"},
+		{"token out of vocab", "/v1/completions", `{"prompt":[1,2,999999]}`, 400, "", "prompt"},
+		{"echo", "/v1/completions", `{"prompt":"a","echo":true}`, 400, "", "echo"},
+		{"unknown model", "/v1/chat/completions", `{"model":"gpt-4","messages":[{"role":"user","content":"hi"}]}`, 404, "model_not_found", "model"},
+		{"unknown path", "/v1/embeddings", `{}`, 404, "not_found", ""},
+		{"10 MB body", "/v1/chat/completions", big, 413, "request_too_large", ""},
+		{"prompt past context", "/v1/chat/completions", `{"messages":[{"role":"user","content":"` + long + `"}]}`, 413, "context_length_exceeded", "messages"},
+		{"completion past context", "/v1/completions", `{"prompt":"` + long + `"}`, 413, "context_length_exceeded", "prompt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, h, b := post(t, context.Background(), ts.URL+tc.path, tc.body)
+			var out struct {
+				Error *struct {
+					Message string `json:"message"`
+					Type    string `json:"type"`
+					Param   any    `json:"param"`
+					Code    any    `json:"code"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(b, &out); err != nil || out.Error == nil {
+				t.Fatalf("got %d %q, want an OpenAI error object", code, b)
+			}
+			e := out.Error
+			wantCode, wantParam := any(nil), any(nil)
+			if tc.code != "" {
+				wantCode = tc.code
+			}
+			if tc.param != "" {
+				wantParam = tc.param
+			}
+			if code != tc.status || e.Code != wantCode || e.Param != wantParam || e.Message == "" || e.Type == "" {
+				t.Errorf("got %d code %v param %v (%s), want %d code %v param %v", code, e.Code, e.Param, e.Message, tc.status, wantCode, wantParam)
+			}
+			if h.Get("Content-Type") != "application/json" {
+				t.Errorf("got Content-Type %q, want application/json", h.Get("Content-Type"))
+			}
+		})
+	}
+	// The server is still fine.
+	code, _, b := post(t, context.Background(), ts.URL+"/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":3}`)
+	if code != 200 {
+		t.Errorf("after the bad requests: got %d %s, want 200", code, b)
+	}
+}
