@@ -28,6 +28,7 @@ type cli struct {
 	GGUF     ggufCmd     `cmd:"" name:"gguf" help:"Inspect GGUF model files."`
 	Onnx     onnxCmd     `cmd:"" name:"onnx" help:"Inspect and run ONNX models."`
 	Tokenize tokenizeCmd `cmd:"" help:"Tokenize text with a GGUF file's tokenizer and print ids and pieces."`
+	Serve    serveCmd    `cmd:"" help:"Serve a Gemma 3 GGUF model over the OpenAI HTTP API."`
 	Quantize quantizeCmd `cmd:"" help:"Quantize a model's float weights (GGUF → Q4_0/Q4_K/Q8_0, ONNX MatMul → MatMulNBits)."`
 	Version  versionCmd  `cmd:"" help:"Print the zerfoo version."`
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zerfoo/zerfoo/generate"
+	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/serve"
+)
+
+type serveCmd struct {
+	Model           string        `required:"" type:"existingfile" help:"GGUF model file (Gemma 3)."`
+	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
+	Parallel        int           `default:"2" help:"Requests generating at once, each with its own KV cache."`
+	MaxQueue        int           `default:"16" help:"Requests that may wait for a slot; more get 429."`
+	CtxSize         int           `default:"4096" help:"Tokens per request, prompt plus generation (0: the model's context)."`
+	APIKey          string        `env:"ZERFOO_API_KEY" help:"Require \"Authorization: Bearer KEY\" on /v1/ (also from $ZERFOO_API_KEY)."`
+	Name            string        `help:"Model id served by /v1/models (default: the file name without .gguf)."`
+	Threads         int           `default:"0" help:"Kernel parallelism per request (0: all cores, shared by the slots)."`
+	ShutdownTimeout time.Duration `default:"10s" help:"On SIGTERM/SIGINT, time left to requests in flight before they are cancelled."`
+	LogFormat       string        `default:"text" enum:"text,json" help:"Log format on stderr: text or json."`
+	Pprof           bool          `help:"Serve /debug/pprof/ (profiles and goroutine dumps)."`
+}
+
+func (c *serveCmd) Run(ctx context.Context) error {
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if c.LogFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	log := slog.New(h)
+	name := c.Name
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(c.Model), filepath.Ext(c.Model))
+	}
+	s := serve.New(serve.Options{ModelName: name, Parallel: c.Parallel, MaxQueue: c.MaxQueue, CtxSize: c.CtxSize,
+		APIKey: c.APIKey, Threads: c.Threads, Logger: log})
+	mux := http.NewServeMux()
+	mux.Handle("/", s)
+	if c.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", "http://"+ln.Addr().String(), "model", name)
+
+	// Load after listening, so that /health answers 503 meanwhile.
+	loaded := make(chan error, 1)
+	var m *generate.Model
+	go func() {
+		t0 := time.Now()
+		var err error
+		m, err = generate.Load(c.Model, gemma3.LoadOptions{Notice: func(msg string) { log.Info(msg) }})
+		if err == nil {
+			log.Info("loaded", "file", c.Model, "duration", time.Since(t0).Round(time.Millisecond))
+			s.SetModel(m)
+		}
+		loaded <- err
+	}()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var runErr error
+	for waiting := true; waiting; {
+		select {
+		case err := <-loaded:
+			if err != nil {
+				runErr, waiting = err, false
+			}
+			loaded = nil
+		case err := <-served:
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+			waiting = false
+		}
+	}
+	log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		log.Warn("requests cancelled at the shutdown deadline")
+	}
+	// Generations are over; give handlers a moment to write their last bytes.
+	hctx, hcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer hcancel()
+	if err := srv.Shutdown(hctx); err != nil {
+		srv.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("server", "err", err)
+	}
+	if loaded == nil && m != nil {
+		m.Close()
+	}
+	log.Info("stopped")
+	return runErr
+}
