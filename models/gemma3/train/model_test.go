@@ -189,4 +189,3 @@ func TestLossFalls(t *testing.T) {
 		t.Errorf("loss fell from %.3f to %.3f, want at most 60%% of the start", first, last)
 	}
 }
-

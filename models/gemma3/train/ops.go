@@ -188,7 +188,7 @@ func attnBwd(ctx context.Context, s attnShape, dq, dk, dv, dout, p, q, k, v []fl
 				qo := b*T*Q + h*D
 				pm := p[(b*s.Heads+h)*T*T : (b*s.Heads+h+1)*T*T]
 				errs := []error{
-					gemm.Sgemm(ctx, false, true, T, T, D, 1, dout[qo:], Q, v[ko:], KV, 0, ds, T), // dP
+					gemm.Sgemm(ctx, false, true, T, T, D, 1, dout[qo:], Q, v[ko:], KV, 0, ds, T),  // dP
 					gemm.Sgemm(ctx, true, false, T, D, T, 1, pm, T, dout[qo:], Q, 1, dv[ko:], KV), // dV += Pᵀ·dO
 				}
 				for t := 0; t < T; t++ {
@@ -203,7 +203,7 @@ func attnBwd(ctx context.Context, s attnShape, dq, dk, dv, dout, p, q, k, v []fl
 				}
 				errs = append(errs,
 					gemm.Sgemm(ctx, false, false, T, D, T, 1, ds, T, k[ko:], KV, 0, dq[qo:], Q), // dQ = dS·K
-					gemm.Sgemm(ctx, true, false, T, D, T, 1, ds, T, q[qo:], Q, 1, dk[ko:], KV)) // dK += dSᵀ·Q
+					gemm.Sgemm(ctx, true, false, T, D, T, 1, ds, T, q[qo:], Q, 1, dk[ko:], KV))  // dK += dSᵀ·Q
 				for _, e := range errs {
 					if e != nil {
 						firstErr = e

@@ -45,17 +45,17 @@ func Preset(name string, vocab int) (gemma3.Config, error) {
 
 // Options configures Run.
 type Options struct {
-	Steps   int // last optimizer step (the schedule's total)
-	Start   int // steps already done (a resumed checkpoint's step)
-	Batch   int // sequences per step (default 8)
-	SeqLen  int // tokens per sequence, BOS included (default 128)
-	BOS     int32
-	Seed    uint64
-	LR      float64 // peak learning rate (default 3e-3)
-	MinLR   float64 // floor of the cosine decay (default LR/10)
-	Warmup  int     // warm-up steps (default min(100, Steps/10))
-	Decay   float64 // AdamW weight decay of matrices (default 0.01; norms none)
-	Clip    float64 // global gradient-norm bound (default 1)
+	Steps  int // last optimizer step (the schedule's total)
+	Start  int // steps already done (a resumed checkpoint's step)
+	Batch  int // sequences per step (default 8)
+	SeqLen int // tokens per sequence, BOS included (default 128)
+	BOS    int32
+	Seed   uint64
+	LR     float64 // peak learning rate (default 3e-3)
+	MinLR  float64 // floor of the cosine decay (default LR/10)
+	Warmup int     // warm-up steps (default min(100, Steps/10))
+	Decay  float64 // AdamW weight decay of matrices (default 0.01; norms none)
+	Clip   float64 // global gradient-norm bound (default 1)
 	// Progress, if set, is called after every step.
 	Progress func(Progress)
 	// Checkpoint, if set, is called every CheckpointEvery steps and after
