@@ -106,7 +106,14 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		}
 		return // the client left while queued
 	}
-	defer s.sched.release(slot)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			s.sched.release(slot)
+		}
+	}
+	defer release()
 	w.add(slog.Int("slot", slot), slog.Duration("queued", time.Since(queued)))
 
 	g := &generation{s: s, w: w, req: req, chat: chat, id: w.id, created: time.Now().Unix(), filter: stopFilter{stops: req.stop}}
@@ -158,6 +165,7 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 			},
 		})
 	}
+	release() // the answer is complete: the next request may start now
 	if n := len(res.Tokens) - g.pieces; n > 0 {
 		s.met.tokens(time.Now(), n) // tokens that gave no text of their own
 	}

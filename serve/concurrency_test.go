@@ -278,3 +278,44 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Errorf("stream: got %d %q, want an error event then [DONE]", streamCode, ev)
 	}
 }
+
+// TestSchedulerOrder checks first-come, first-served hand-off, the queue
+// bound and a waiter leaving.
+func TestSchedulerOrder(t *testing.T) {
+	s := newScheduler(1, 2)
+	slot, err := s.acquire(context.Background())
+	if err != nil || slot != 0 {
+		t.Fatalf("first acquire: got %d %v, want 0 nil", slot, err)
+	}
+	order := make(chan int, 2)
+	ctx2, leave := context.WithCancel(context.Background())
+	for i, ctx := range []context.Context{context.Background(), ctx2} {
+		go func() {
+			if j, err := s.acquire(ctx); err == nil {
+				order <- i
+				s.release(j)
+			} else {
+				order <- -1
+			}
+		}()
+		waitFor(t, fmt.Sprintf("waiter %d", i), func() bool { q, _ := s.depth(); return q == i+1 })
+	}
+	if _, err := s.acquire(context.Background()); err == nil {
+		t.Fatal("third waiter: got a slot, want queue_full")
+	}
+	leave()
+	if got := <-order; got != -1 {
+		t.Fatalf("waiter that left: got %d, want -1", got)
+	}
+	if q, b := s.depth(); q != 1 || b != 1 {
+		t.Fatalf("after a waiter left: got queued %d busy %d, want 1 1", q, b)
+	}
+	s.release(slot)
+	if q, _ := s.depth(); q != 0 {
+		t.Errorf("after release: got %d queued, want 0 (handed off at once)", q)
+	}
+	if got := <-order; got != 0 {
+		t.Errorf("got waiter %d served, want 0", got)
+	}
+	waitFor(t, "idle", func() bool { q, b := s.depth(); return q == 0 && b == 0 })
+}

@@ -28,6 +28,7 @@ var (
 	loadParallel = flag.Int("load.parallel", 2, "TestLoad: slots")
 	loadQueue    = flag.Int("load.queue", -1, "TestLoad: max queue (-1: 3×parallel, so nobody gets 429)")
 	loadTokens   = flag.Int("load.tokens", 64, "TestLoad: max_tokens per request")
+	loadThreads  = flag.Int("load.threads", 0, "TestLoad: kernel threads per request (0: the whole pool)")
 )
 
 // TestLoad drives the server on loopback with 4×parallel concurrent
@@ -62,7 +63,7 @@ func TestLoad(t *testing.T) {
 	if queue < 0 {
 		queue = 3 * par
 	}
-	s := New(Options{ModelName: "load", Parallel: par, MaxQueue: queue, CtxSize: 1024, Logger: quiet()})
+	s := New(Options{ModelName: "load", Parallel: par, MaxQueue: queue, CtxSize: 1024, Threads: *loadThreads, Logger: quiet()})
 	s.SetModel(m)
 	ts := httptest.NewServer(s)
 	defer ts.Close()
@@ -134,8 +135,8 @@ func TestLoad(t *testing.T) {
 		}
 		return d[min(len(d)-1, int(p*float64(len(d))))].Round(time.Millisecond)
 	}
-	t.Logf("model %s, %d slots, queue %d, %d concurrent streams, max_tokens %d, %v",
-		filepath.Base(path), par, queue, clients, *loadTokens, elapsed.Round(time.Second))
+	t.Logf("model %s, %d slots, queue %d, threads/slot %d, %d concurrent streams, max_tokens %d, %v",
+		filepath.Base(path), par, queue, *loadThreads, clients, *loadTokens, elapsed.Round(time.Second))
 	t.Logf("requests: %d ok, %d × 429, %d failed", ok, limited, failed)
 	t.Logf("time to first token: p50 %v, p99 %v; request latency: p50 %v, p99 %v", q(ttfts, 0.5), q(ttfts, 0.99), q(lats, 0.5), q(lats, 0.99))
 	t.Logf("aggregate: %.1f generated tokens/s, %.2f requests/s", float64(tokens)/elapsed.Seconds(), float64(ok)/elapsed.Seconds())

@@ -2,24 +2,28 @@ package serve
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
 // scheduler hands out the Parallel slots in arrival order and bounds the
-// requests waiting for one.
+// requests waiting for one. A released slot goes straight to the first
+// waiter, so the queue count is exact at every moment: a client that sends
+// its next request as soon as the previous one ends is never refused
+// because of a hand-off still in progress.
 type scheduler struct {
-	free     chan int // indices of idle slots
 	slots    int
 	maxQueue int
 
 	mu      sync.Mutex
-	waiting int
+	free    []int      // idle slot indices
+	waiters []chan int // FIFO; each buffered (1)
 }
 
 func newScheduler(slots, maxQueue int) *scheduler {
-	s := &scheduler{free: make(chan int, slots), slots: slots, maxQueue: maxQueue}
+	s := &scheduler{slots: slots, maxQueue: maxQueue}
 	for i := range slots {
-		s.free <- i
+		s.free = append(s.free, i)
 	}
 	return s
 }
@@ -28,39 +32,52 @@ func newScheduler(slots, maxQueue int) *scheduler {
 // room. It fails with errQueueFull at once when it has none, or with
 // ctx.Err() if ctx ends while waiting.
 func (s *scheduler) acquire(ctx context.Context) (int, error) {
-	select {
-	case i := <-s.free:
-		return i, nil
-	default:
-	}
 	s.mu.Lock()
-	if s.waiting >= s.maxQueue {
+	if n := len(s.free); n > 0 {
+		i := s.free[n-1]
+		s.free = s.free[:n-1]
+		s.mu.Unlock()
+		return i, nil
+	}
+	if len(s.waiters) >= s.maxQueue {
 		s.mu.Unlock()
 		return -1, errQueueFull()
 	}
-	s.waiting++
+	ch := make(chan int, 1)
+	s.waiters = append(s.waiters, ch)
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.waiting--
-		s.mu.Unlock()
-	}()
-	// Receivers blocked on a channel are served first come, first served.
 	select {
-	case i := <-s.free:
+	case i := <-ch:
 		return i, nil
 	case <-ctx.Done():
+		s.mu.Lock()
+		if k := slices.Index(s.waiters, ch); k >= 0 {
+			s.waiters = slices.Delete(s.waiters, k, k+1)
+			s.mu.Unlock()
+			return -1, ctx.Err()
+		}
+		s.mu.Unlock()
+		s.release(<-ch) // a slot was handed over meanwhile: pass it on
 		return -1, ctx.Err()
 	}
 }
 
-// release returns slot i.
-func (s *scheduler) release(i int) { s.free <- i }
+// release returns slot i: to the first waiter, or to the idle set.
+func (s *scheduler) release(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.waiters) > 0 {
+		ch := s.waiters[0]
+		s.waiters = slices.Delete(s.waiters, 0, 1)
+		ch <- i
+		return
+	}
+	s.free = append(s.free, i)
+}
 
 // depth returns the requests waiting and the slots busy.
 func (s *scheduler) depth() (queued, busy int) {
 	s.mu.Lock()
-	queued = s.waiting
-	s.mu.Unlock()
-	return queued, s.slots - len(s.free)
+	defer s.mu.Unlock()
+	return len(s.waiters), s.slots - len(s.free)
 }
