@@ -30,6 +30,7 @@ type cli struct {
 	Tokenize tokenizeCmd `cmd:"" help:"Tokenize text with a GGUF file's tokenizer and print ids and pieces."`
 	Serve    serveCmd    `cmd:"" help:"Serve a Gemma 3 GGUF model over the OpenAI HTTP API."`
 	Quantize quantizeCmd `cmd:"" help:"Quantize a model's float weights (GGUF → Q4_0/Q4_K/Q8_0, ONNX MatMul → MatMulNBits)."`
+	Train    trainCmd    `cmd:"" help:"Train a Gemma 3 architecture model and its tokenizer on a text corpus (GGUF F32 checkpoints)."`
 	Version  versionCmd  `cmd:"" help:"Print the zerfoo version."`
 }
 
