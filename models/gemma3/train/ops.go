@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
@@ -126,14 +127,14 @@ func (s attnShape) first(t int) int {
 func attnFwd(ctx context.Context, s attnShape, out, p, q, k, v []float32) error {
 	Q, KV, D, T := s.Heads*s.D, s.KVHeads*s.D, s.D, s.T
 	group := s.Heads / s.KVHeads
-	var firstErr error
+	errs := make([]error, s.B*s.Heads)
 	err := workerpool.For(ctx, s.B*s.Heads, 1, func(lo, hi int) {
 		for job := lo; job < hi; job++ {
 			b, h := job/s.Heads, job%s.Heads
 			qo, ko := b*T*Q+h*D, b*T*KV+(h/group)*D
 			pm := p[job*T*T : (job+1)*T*T]
 			if err := gemm.Sgemm(ctx, false, true, T, T, D, 1, q[qo:], Q, k[ko:], KV, 0, pm, T); err != nil {
-				firstErr = err
+				errs[job] = err
 				return
 			}
 			for t := 0; t < T; t++ {
@@ -157,7 +158,7 @@ func attnFwd(ctx context.Context, s attnShape, out, p, q, k, v []float32) error 
 				}
 			}
 			if err := gemm.Sgemm(ctx, false, false, T, D, T, 1, pm, T, v[ko:], KV, 0, out[qo:], Q); err != nil {
-				firstErr = err
+				errs[job] = err
 				return
 			}
 		}
@@ -165,7 +166,7 @@ func attnFwd(ctx context.Context, s attnShape, out, p, q, k, v []float32) error 
 	if err != nil {
 		return err
 	}
-	return firstErr
+	return errors.Join(errs...)
 }
 
 // attnBwd sets dq, dk, dv from dout through attnFwd (p from the forward).
@@ -174,7 +175,7 @@ func attnFwd(ctx context.Context, s attnShape, out, p, q, k, v []float32) error 
 func attnBwd(ctx context.Context, s attnShape, dq, dk, dv, dout, p, q, k, v []float32) error {
 	Q, KV, D, T := s.Heads*s.D, s.KVHeads*s.D, s.D, s.T
 	group := s.Heads / s.KVHeads
-	var firstErr error
+	jobErrs := make([]error, s.B*s.KVHeads)
 	err := workerpool.For(ctx, s.B*s.KVHeads, 1, func(lo, hi int) {
 		ds := make([]float32, T*T)
 		for job := lo; job < hi; job++ {
@@ -204,11 +205,9 @@ func attnBwd(ctx context.Context, s attnShape, dq, dk, dv, dout, p, q, k, v []fl
 				errs = append(errs,
 					gemm.Sgemm(ctx, false, false, T, D, T, 1, ds, T, k[ko:], KV, 0, dq[qo:], Q), // dQ = dS·K
 					gemm.Sgemm(ctx, true, false, T, D, T, 1, ds, T, q[qo:], Q, 1, dk[ko:], KV))  // dK += dSᵀ·Q
-				for _, e := range errs {
-					if e != nil {
-						firstErr = e
-						return
-					}
+				if e := errors.Join(errs...); e != nil {
+					jobErrs[job] = e
+					return
 				}
 			}
 		}
@@ -216,7 +215,7 @@ func attnBwd(ctx context.Context, s attnShape, dq, dk, dv, dout, p, q, k, v []fl
 	if err != nil {
 		return err
 	}
-	return firstErr
+	return errors.Join(jobErrs...)
 }
 
 // gelu returns GELU with the tanh approximation and its derivative.
