@@ -488,6 +488,12 @@ func kernel(name string, path, bits, mr int) {
 			}
 		}
 	}
+	if mr == 1 {
+		// A single row is bandwidth-bound: fetch the codes ahead.
+		for u := 0; u < unroll; u++ {
+			p("PREFETCHT0 %d(DI)", 1024+64*u)
+		}
+	}
 	p("ADDQ $%d, DI", 64*unroll)
 	p("ADDQ $%d, SI", adv*unroll)
 	if mr > 4 {
