@@ -32,8 +32,12 @@
 // K rows, each packing the N output features — with a per-tensor or
 // per-output-feature scale, and repacks them into the form above (see its
 // documentation). Either way the layer keeps the weights packed: a 4-bit
-// layer holds N·K/2 bytes plus the scales. WithDequantCache trades 4·N·K
-// bytes of float32 weights for speed.
+// layer holds N·K/2 bytes plus the scales. Forward computes with the fused
+// SIMD kernels of internal/qgemm (never materializing W), which need a
+// second, repacked copy of the weights made on the first call (about the
+// same size; float zero points and g_idx keep the reference loops).
+// WithReferenceKernels selects the reference loops; WithDequantCache
+// trades 4·N·K bytes of float32 weights for Sgemm speed at levels 0–3.
 //
 // # Numerics
 //

@@ -10,8 +10,8 @@ import (
 )
 
 // BenchmarkMatMulNBitsForward measures Forward for K = N = 2048, 4 bits,
-// block size 32 (the reference kernels; the fused SIMD ones are later
-// work). GFLOP/s counts 2·M·N·K; weight-GB/s counts the packed weights and
+// block size 32 (the fused internal/qgemm kernels; level0_cached uses the
+// dequantized cache and Sgemm). GFLOP/s counts 2·M·N·K; weight-GB/s counts the packed weights and
 // scales read once per call.
 func BenchmarkMatMulNBitsForward(b *testing.B) {
 	const k, n = 2048, 2048
