@@ -28,6 +28,8 @@ var (
 	loadParallel = flag.Int("load.parallel", 2, "TestLoad: slots")
 	loadQueue    = flag.Int("load.queue", -1, "TestLoad: max queue (-1: 3×parallel, so nobody gets 429)")
 	loadTokens   = flag.Int("load.tokens", 64, "TestLoad: max_tokens per request")
+	loadClients  = flag.Int("load.clients", 0, "TestLoad: concurrent streams (0: 4×parallel)")
+	loadTemp     = flag.Float64("load.temperature", 0, "TestLoad: sampling temperature (random weights at T > 0 emit byte tokens that hold back text)")
 	loadThreads  = flag.Int("load.threads", 0, "TestLoad: kernel threads per request (0: the whole pool)")
 )
 
@@ -74,6 +76,9 @@ func TestLoad(t *testing.T) {
 	g0, h0 := settle()
 
 	clients := 4 * par
+	if *loadClients > 0 {
+		clients = *loadClients
+	}
 	type result struct {
 		status         int
 		ttft, duration time.Duration
@@ -167,7 +172,7 @@ func settle() (int, uint64) {
 // oneRequest streams one chat completion and returns the status, the time
 // to the first content chunk and the completion tokens from usage.
 func oneRequest(ctx context.Context, url string, seed, maxTokens int) (int, time.Duration, int, error) {
-	body := fmt.Sprintf(`{"model":"load","messages":[{"role":"user","content":"Write a short story about request %d."}],"max_tokens":%d,"seed":%d,"temperature":0.8,"stream":true}`, seed, maxTokens, seed)
+	body := fmt.Sprintf(`{"model":"load","messages":[{"role":"user","content":"Write a short story about request %d."}],"max_tokens":%d,"seed":%d,"temperature":%g,"stream":true}`, seed, maxTokens, seed, *loadTemp)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/chat/completions", strings.NewReader(body))
 	if err != nil {
 		return 0, 0, 0, err
