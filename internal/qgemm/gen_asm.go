@@ -354,15 +354,22 @@ func kernel(name string, path, bits, mr int) {
 	if i8 && mr <= 2 && bits != 2 {
 		unroll = 2 // two steps per iteration for more independent chains
 	}
-	// Independent accumulator chains per row.
+	// Independent accumulator chains per row. The float path also uses the
+	// registers the int8 path decodes into (Z16–Z20) and Z29–Z31: 16 block
+	// accumulators, so 8 rows get two chains each (FMA latency × throughput
+	// needs more than 8 in flight).
+	regs := []int{8, 9, 10, 11, 12, 13, 14, 15}
+	if !i8 && bits != 8 {
+		regs = append(regs, 16, 17, 18, 19, 20, 29, 30, 31)
+	}
 	cpr := 1
-	for c := 2; c <= 4 && c*mr <= 8; c *= 2 {
+	for c := 2; c <= 4 && c*mr <= len(regs); c *= 2 {
 		cpr = c
 	}
 	if i8 {
 		cpr = min(cpr, quads*unroll)
 	}
-	acc := func(r, u int) string { return fmt.Sprintf("Z%d", 8+r*cpr+u%cpr) }
+	acc := func(r, u int) string { return fmt.Sprintf("Z%d", regs[r*cpr+u%cpr]) }
 	fmt.Fprintf(&out, "\n// func %s(p *kargs)\n", name)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
 	p("MOVQ p+0(FP), AX")
@@ -410,7 +417,7 @@ func kernel(name string, path, bits, mr int) {
 	}
 	p("ADDQ $16, R11")
 	label("defzp")
-	for i := 8; i < 8+mr*cpr; i++ {
+	for _, i := range regs[:mr*cpr] {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	p("MOVQ 88(AX), DX")
