@@ -42,25 +42,27 @@ func TestMatMulAllocs(t *testing.T) {
 	}
 }
 
-// TestFootprint checks the repacked size: codes plus float32 scales (plus
-// zero points) per weight, e.g. ≤ 0.6 bytes per 4-bit weight from block
-// size 64 up (0.625 at block size 32 with float32 scales).
+// TestFootprint checks the repacked size: codes plus scales (plus zero
+// points) per weight: ≤ 0.6 bytes per 4-bit weight from block size 64 up,
+// and at block size 32 when the scales are float16 values (GGUF, float16
+// models); 0.625 at block size 32 with general float32 scales.
 func TestFootprint(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tc := range []struct {
 		bits, bs int
-		zp       bool
+		zp, f16  bool
 		want     float64
 	}{
-		{4, 32, false, 0.625}, {4, 64, false, 0.5625}, {4, 128, false, 0.53125}, {4, 128, true, 0.5390625},
-		{8, 32, false, 1.125}, {2, 64, false, 0.3125},
+		{4, 32, false, true, 0.5625}, {4, 64, false, true, 0.53125},
+		{4, 32, false, false, 0.625}, {4, 64, false, false, 0.5625}, {4, 128, false, false, 0.53125}, {4, 128, true, false, 0.5390625},
+		{8, 32, false, false, 1.125}, {2, 64, false, false, 0.3125},
 	} {
-		m, err := PackNBits(randQuant(rng, 64, 512, tc.bits, tc.bs, tc.zp))
+		m, err := PackNBits(randQuant(rng, 64, 512, tc.bits, tc.bs, tc.zp, tc.f16))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := float64(m.Footprint()) / float64(m.N*m.K); got != tc.want {
-			t.Errorf("bits %d bs %d zp %v: got %v bytes per weight, want %v", tc.bits, tc.bs, tc.zp, got, tc.want)
+			t.Errorf("bits %d bs %d zp %v f16 %v: got %v bytes per weight, want %v", tc.bits, tc.bs, tc.zp, tc.f16, got, tc.want)
 		}
 	}
 }

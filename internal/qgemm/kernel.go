@@ -1,13 +1,17 @@
 package qgemm
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/zerfoo/zerfoo/numeric"
+)
 
 // kargs are the arguments of one kernel call: rows [0, mr) of A against the
 // 16 columns of one group, over all KBlocks blocks. The assembly reads the
 // fields at fixed offsets: keep the order and the 8-byte size of each.
 type kargs struct {
 	codes  *uint8         // 0: first block of the group
-	scales *float32       // 8: [kb][16]
+	scales unsafe.Pointer // 8: [kb][16] float32, or float16 bits when f16 is set
 	zps    *uint8         // 16: [kb][16], or nil for zpdef everywhere
 	a      unsafe.Pointer // 24: row 0 of A (float32) or of its int8 quantization, at k = 0
 	lda    int            // 32: bytes between rows of a
@@ -21,6 +25,7 @@ type kargs struct {
 	zpdef  int            // 96: default zero point
 	table  *float32       // 104: float path, bits 2/4: [16] code → code − zp (or code with zero points)
 	accum  int            // 112: nonzero: add the result to out instead of storing it
+	f16    int            // 120: nonzero: scales are float16
 }
 
 // kernelGeneric is the specification of every kernel. With i8 false it
@@ -39,7 +44,12 @@ func kernelGeneric(p *kargs, i8 bool, bits, mr int) {
 	bs := p.steps * 64 * 8 / bits / GroupCols
 	bb := p.steps * 64
 	codes := unsafe.Slice(p.codes, p.kb*bb)
-	scales := unsafe.Slice(p.scales, p.kb*GroupCols)
+	scale := func(i int) float32 {
+		if p.f16 != 0 {
+			return numeric.Float16FromBits(*(*uint16)(unsafe.Add(p.scales, 2*i))).Float32()
+		}
+		return *(*float32)(unsafe.Add(p.scales, 4*i))
+	}
 	var zps []uint8
 	if p.zps != nil {
 		zps = unsafe.Slice(p.zps, p.kb*GroupCols)
@@ -53,7 +63,7 @@ func kernelGeneric(p *kargs, i8 bool, bits, mr int) {
 			if zps != nil {
 				zp = zps[b*GroupCols+c]
 			}
-			s := scales[b*GroupCols+c]
+			s := scale(b*GroupCols + c)
 			for r := 0; r < mr; r++ {
 				if i8 {
 					qa := unsafe.Slice((*int8)(unsafe.Add(p.a, r*p.lda+b*bs)), bs)

@@ -10,8 +10,8 @@ import (
 
 //go:generate go run gen_asm.go
 
-// hasAVX2 reports AVX2 and FMA, the fallback tier.
-var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// hasAVX2 reports AVX2, FMA and F16C, the fallback tier.
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
 // hasAVX512 reports the AVX-512 subsets the kernels use: F and BW for the
 // float32 path, VNNI (VPDPBUSD) for the int8 path.
@@ -67,7 +67,11 @@ func callAVX2(p *kargs, i8 bool, bits, mr int) {
 		}
 		for h := 0; h < 2; h++ {
 			q.codes = (*uint8)(unsafe.Add(unsafe.Pointer(p.codes), 32*h))
-			q.scales = (*float32)(unsafe.Add(unsafe.Pointer(p.scales), 32*h))
+			if p.f16 != 0 {
+				q.scales = unsafe.Add(p.scales, 16*h) // 8 float16
+			} else {
+				q.scales = unsafe.Add(p.scales, 32*h) // 8 float32
+			}
 			if p.zps != nil {
 				q.zps = (*uint8)(unsafe.Add(unsafe.Pointer(p.zps), 8*h))
 			}

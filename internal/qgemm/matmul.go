@@ -172,7 +172,11 @@ func (s *scratch) compute(lo, hi int) {
 			for g := lo; g < hi; g++ {
 				blk := g*m.KBlocks + b0
 				p.codes = &m.Codes[blk*bb]
-				p.scales = &m.Scales[blk*GroupCols]
+				if m.Scales16 != nil {
+					p.scales, p.f16 = unsafe.Pointer(&m.Scales16[blk*GroupCols]), 1
+				} else {
+					p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
+				}
 				p.zps = nil
 				if m.ZeroPoints != nil {
 					p.zps = &m.ZeroPoints[blk*GroupCols]

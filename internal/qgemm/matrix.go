@@ -3,6 +3,7 @@ package qgemm
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/zerfoo/zerfoo/numeric"
 )
@@ -36,8 +37,12 @@ type Matrix struct {
 	KBlocks, Groups       int
 	// Codes holds [Groups][KBlocks][BlockBytes()] interleaved codes.
 	Codes []uint8
-	// Scales holds [Groups][KBlocks][16] float32 scales (0 for padding columns).
-	Scales []float32
+	// Scales holds [Groups][KBlocks][16] float32 scales (0 for padding
+	// columns), or is nil when every scale is exactly a float16 value: then
+	// Scales16 holds them as float16 bits (GGUF, float16 ONNX models),
+	// halving their size.
+	Scales   []float32
+	Scales16 []uint16
 	// ZeroPoints is nil (every zero point is 2^(Bits−1)) or
 	// [Groups][KBlocks][16] zero points.
 	ZeroPoints []uint8
@@ -59,7 +64,7 @@ func (m *Matrix) DefaultZeroPoint() uint8 { return 1 << (m.Bits - 1) }
 // Footprint returns the resident bytes of the repacked matrix: codes,
 // scales and zero points.
 func (m *Matrix) Footprint() int {
-	return len(m.Codes) + 4*len(m.Scales) + len(m.ZeroPoints)
+	return len(m.Codes) + 4*len(m.Scales) + 2*len(m.Scales16) + len(m.ZeroPoints)
 }
 
 // Pack repacks src into a Matrix. It returns an error wrapping ErrArgs if
@@ -122,7 +127,26 @@ func Pack(src Source) (*Matrix, error) {
 			}
 		}
 	}
+	// Keep float16 scales when that loses nothing.
+	s16 := make([]uint16, len(m.Scales))
+	for i, s := range m.Scales {
+		h := numeric.Float16FromFloat32(s)
+		if h.Float32() != s || (s == 0 && math.Signbit(float64(s))) {
+			return m, nil
+		}
+		s16[i] = h.Bits()
+	}
+	m.Scales, m.Scales16 = nil, s16
 	return m, nil
+}
+
+// scale returns the scale of column c in block blk (group-major block
+// index).
+func (m *Matrix) scale(blk, c int) float32 {
+	if m.Scales16 != nil {
+		return numeric.Float16FromBits(m.Scales16[blk*GroupCols+c]).Float32()
+	}
+	return m.Scales[blk*GroupCols+c]
 }
 
 // codeOffset returns the byte offset and bit shift of code j (0 ≤ j <

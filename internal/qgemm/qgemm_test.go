@@ -12,7 +12,7 @@ import (
 
 // randQuant returns a random valid BlockQuantized (random codes, scales of
 // both signs, and random packed zero points when zp is set).
-func randQuant(rng *rand.Rand, n, k, bits, bs int, zp bool) *numeric.BlockQuantized {
+func randQuant(rng *rand.Rand, n, k, bits, bs int, zp bool, f16 ...bool) *numeric.BlockQuantized {
 	q := &numeric.BlockQuantized{N: n, K: k, Bits: bits, BlockSize: bs}
 	kb := q.KBlocks()
 	q.B = make([]uint8, n*kb*q.BlobSize())
@@ -22,6 +22,9 @@ func randQuant(rng *rand.Rand, n, k, bits, bs int, zp bool) *numeric.BlockQuanti
 	q.Scales = make([]float32, n*kb)
 	for i := range q.Scales {
 		q.Scales[i] = (rng.Float32()*2 - 1) * 0.1
+		if len(f16) > 0 && f16[0] {
+			q.Scales[i] = numeric.Float16FromFloat32(q.Scales[i]).Float32()
+		}
 	}
 	if zp {
 		q.ZeroPoints = make([]uint8, n*q.ZeroPointRowBytes())
@@ -123,8 +126,11 @@ func TestPackLayout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, bits := range []int{2, 4, 8} {
 		for _, bs := range []int{16, 32, 256} {
-			q := randQuant(rng, 21, 2*bs+3, bits, bs, bits != 8)
+			q := randQuant(rng, 21, 2*bs+3, bits, bs, bits != 8, bs == 32)
 			m, err := PackNBits(q)
+			if (m.Scales16 != nil) != (bs == 32) {
+				t.Fatalf("bits %d bs %d: float16 scales %v, want %v", bits, bs, m.Scales16 != nil, bs == 32)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,9 +149,9 @@ func TestPackLayout(t *testing.T) {
 							want = q.Code(n, k)
 						}
 					}
-					if got != want || m.zeroPoint(blk, c) != wantZP || m.Scales[blk*GroupCols+c] != wantS {
+					if got != want || m.zeroPoint(blk, c) != wantZP || m.scale(blk, c) != wantS {
 						t.Fatalf("bits %d bs %d (n=%d,k=%d): got code %d zp %d scale %g, want %d %d %g",
-							bits, bs, n, k, got, m.zeroPoint(blk, c), m.Scales[blk*GroupCols+c], want, wantZP, wantS)
+							bits, bs, n, k, got, m.zeroPoint(blk, c), m.scale(blk, c), want, wantZP, wantS)
 					}
 				}
 			}
@@ -166,7 +172,8 @@ func TestMatMulVariants(t *testing.T) {
 						k = bs + 7
 					}
 					n := GroupCols*2 + 1 + rng.IntN(GroupCols-1)
-					q := randQuant(rng, n, k, bits, bs, zp)
+					// Block sizes 32 and 128 get float16-exact scales (packed as float16).
+					q := randQuant(rng, n, k, bits, bs, zp, bs == 32 || bs == 128)
 					m, err := PackNBits(q)
 					if err != nil {
 						t.Fatal(err)
@@ -175,7 +182,7 @@ func TestMatMulVariants(t *testing.T) {
 						a := randA(rng, rows*k)
 						bias := randA(rng, n)
 						for _, act := range []Activations{Float32, Int8} {
-							name := fmt.Sprintf("%s/bits%d/bs%d/zp%v/K%d/N%d/M%d/act%d", v.name, bits, bs, zp, k, n, rows, act)
+							name := fmt.Sprintf("%s/bits%d/bs%d/zp%v/f16%v/K%d/N%d/M%d/act%d", v.name, bits, bs, zp, m.Scales16 != nil, k, n, rows, act)
 							ref, tol := refFloat, 1e-5
 							if act == Int8 {
 								ref, tol = refInt8, 1e-6
@@ -224,7 +231,7 @@ func TestMatMulLongK(t *testing.T) {
 	ctx := context.Background()
 	for _, v := range allVariants() {
 		for _, c := range []struct{ bits, bs, k int }{{4, 16, 4200}, {8, 32, 2100}, {2, 64, 4500}} {
-			q := randQuant(rng, 20, c.k, c.bits, c.bs, c.bits == 8)
+			q := randQuant(rng, 20, c.k, c.bits, c.bs, c.bits == 8, c.bits == 4)
 			m, err := PackNBits(q)
 			if err != nil {
 				t.Fatal(err)
