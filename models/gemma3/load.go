@@ -2,10 +2,12 @@ package gemma3
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/mmap"
 )
 
 // LoadOptions tunes Load and FromFile.
@@ -25,17 +27,36 @@ type LoadOptions struct {
 
 // Load opens the GGUF file at path and builds the model. Close the model
 // to release the file mapping.
+//
+// Where the file is memory-mapped, the pages of every tensor that is
+// converted (repacked Q4_0/Q8_0, widened F16/BF16, F32, norm vectors) are
+// released from the process's resident set once converted, so that peak
+// memory stays near the converted size rather than file + copy; they are
+// read back from the page cache only if touched again (embedding rows, one
+// per token), and the metadata's memory is returned to the OS.
 func Load(path string, opt LoadOptions) (*Model, error) {
-	f, err := gguf.Open(path)
+	mf, err := mmap.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gemma3: %w", err)
 	}
-	m, err := FromFile(f, opt)
+	f, err := gguf.Read(mf.Data())
 	if err != nil {
-		f.Close()
+		mf.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
-	m.closer = f.Close
+	m, err := fromFile(f, opt, mf.Mapped())
+	if err != nil {
+		mf.Close()
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	if mf.Mapped() {
+		// Everything Load needed from the mapping is converted (or read
+		// back on demand); the parsed metadata (tokenizer arrays) is
+		// garbage. Hand both back before the caller allocates its caches.
+		releasePages(mf.Data())
+		debug.FreeOSMemory()
+	}
+	m.closer = mf.Close
 	return m, nil
 }
 
@@ -66,7 +87,11 @@ func (m fileMeta) Float(key string) (float64, bool) {
 // FromFile builds the model from a parsed GGUF file. Matrices refer to the
 // file's data (or copies of it); the file must stay open while the model
 // is used.
-func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
+func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) { return fromFile(f, opt, false) }
+
+// fromFile is FromFile; mapped says that f's data is a read-only file
+// mapping whose converted pages may be released.
+func fromFile(f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
 	emb, err := f.Tensor("token_embd.weight")
 	if err != nil {
 		if arch, _ := f.String(gguf.KeyArchitecture); arch != "gemma3" {
@@ -85,7 +110,7 @@ func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
 	if got := int(emb.Dims[0]); got != c.Hidden {
 		return nil, fmt.Errorf("gemma3: token_embd.weight rows have %d values, embedding_length is %d: %w", got, c.Hidden, ErrConfig)
 	}
-	l := loader{f: f, opt: opt}
+	l := loader{f: f, opt: opt, mapped: mapped}
 	for _, t := range f.Tensors {
 		l.total += t.Size
 	}
@@ -135,6 +160,7 @@ func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
 type loader struct {
 	f           *gguf.File
 	opt         LoadOptions
+	mapped      bool // tensor data is a read-only file mapping (see releasePages)
 	done, total int64
 	err         error
 }
@@ -181,6 +207,9 @@ func (l *loader) vector(name string, n int) []float32 {
 	if err := quant.Dequantize(t.Type, v, data); err != nil {
 		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 	}
+	if l.mapped {
+		releasePages(data)
+	}
 	return v
 }
 
@@ -200,7 +229,7 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	}
 	switch t.Type {
 	case quant.Q4_0, quant.Q8_0:
-		p, err := NewPacked(b)
+		p, err := newPacked(b, l.mapped)
 		if err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 			return nil
@@ -210,6 +239,9 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		d := &Dense{N: n, K: k, Data: make([]float32, n*k)}
 		if err := quant.Dequantize(t.Type, d.Data, data); err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		}
+		if l.mapped {
+			releasePages(data)
 		}
 		return d
 	}

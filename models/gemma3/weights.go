@@ -212,11 +212,24 @@ type Packed struct {
 }
 
 // NewPacked repacks a Q4_0 or Q8_0 matrix.
-func NewPacked(b *Blocks) (*Packed, error) {
+func NewPacked(b *Blocks) (*Packed, error) { return newPacked(b, false) }
+
+// newPacked repacks b; with release, b.Data is part of a read-only file
+// mapping whose pages are handed back to the kernel as they are packed
+// (see releasePages), so that the file and its repacked copy are never
+// resident together.
+func newPacked(b *Blocks, release bool) (*Packed, error) {
 	if b.Type != quant.Q4_0 && b.Type != quant.Q8_0 {
 		return nil, fmt.Errorf("gemma3: no packed kernel for %v: %w", b.Type, ErrConfig)
 	}
-	m, err := qgemm.Pack(ggmlSource{b})
+	src := ggmlSource{b: b}
+	if release {
+		src.released = new(int)
+	}
+	m, err := qgemm.Pack(src)
+	if release {
+		releasePages(b.Data)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", b.Type, b.N, b.K, err)
 	}
@@ -248,8 +261,18 @@ func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) 
 // roundPool holds activation buffers for Packed.MatMul.
 var roundPool = sync.Pool{New: func() any { return new([]float32) }}
 
-// ggmlSource reads Q4_0 / Q8_0 blocks as qgemm unsigned codes.
-type ggmlSource struct{ b *Blocks }
+// ggmlSource reads Q4_0 / Q8_0 blocks as qgemm unsigned codes. If
+// released is not nil, rows already packed are released from the file
+// mapping in steps of releaseStep bytes (*released: bytes done so far).
+// qgemm.Pack reads the rows in order, one group of 16 rows at a time; were
+// it to read them in another order, released rows would only be read back
+// from the page cache.
+type ggmlSource struct {
+	b        *Blocks
+	released *int
+}
+
+const releaseStep = 1 << 20
 
 func (s ggmlSource) Dims() (n, k, bits, blockSize int) {
 	if s.b.Type == quant.Q8_0 {
@@ -261,6 +284,12 @@ func (s ggmlSource) Dims() (n, k, bits, blockSize int) {
 func (s ggmlSource) HasZeroPoints() bool { return false }
 
 func (s ggmlSource) Block(n, blk int, codes []uint8) (float32, uint8) {
+	if s.released != nil && blk == 0 && n%qgemm.GroupCols == 0 {
+		if off := n * s.b.rowBytes; off-*s.released >= releaseStep {
+			releasePages(s.b.Data[*s.released:off])
+			*s.released = off
+		}
+	}
 	bb := s.b.Type.BlockBytes()
 	p := s.b.Data[n*s.b.rowBytes+blk*bb:]
 	d := numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32()

@@ -24,6 +24,10 @@ type Options struct {
 	// when Type is a K-quant as llama-quantize does).
 	Type, EmbedType quant.Type
 	Seed            uint64
+	// Vocab, if larger than the built-in vocabulary, pads it with
+	// "<unusedN>" pieces up to Vocab tokens (a realistic embedding size for
+	// speed and memory measurements: Gemma 3 has 262144).
+	Vocab int
 }
 
 // Config returns the default tiny configuration: 6 layers (layer 5
@@ -99,10 +103,23 @@ func buildVocab() []piece {
 // Vocabulary returns the pieces, scores and token types of the tiny
 // vocabulary, as written to tokenizer.ggml.*.
 func Vocabulary() (tokens []string, scores []float32, types []int32) {
+	return vocabulary(0)
+}
+
+// vocabulary returns the tiny vocabulary padded with unused pieces to n
+// tokens (n ≤ len(vocab): not padded).
+func vocabulary(n int) (tokens []string, scores []float32, types []int32) {
+	n = max(n, len(vocab))
+	tokens, scores, types = make([]string, 0, n), make([]float32, 0, n), make([]int32, 0, n)
 	for _, p := range vocab {
 		tokens = append(tokens, p.text)
 		scores = append(scores, p.score)
 		types = append(types, p.typ)
+	}
+	for i := len(vocab); i < n; i++ {
+		tokens = append(tokens, fmt.Sprintf("<unused%d>", i))
+		scores = append(scores, 0)
+		types = append(types, typeUnused)
 	}
 	return tokens, scores, types
 }
@@ -122,7 +139,8 @@ func Build(o Options) (*gguf.Builder, error) {
 	if c.Layers == 0 {
 		c = Config()
 	}
-	c.Vocab = len(vocab)
+	tokens, scores, types := vocabulary(o.Vocab)
+	c.Vocab = len(tokens)
 	typ, et := o.Type, o.EmbedType
 	if et == 0 && typ != quant.F32 {
 		et = typ
@@ -132,7 +150,6 @@ func Build(o Options) (*gguf.Builder, error) {
 	}
 	r := rand.New(rand.NewPCG(o.Seed, 0x6a3))
 	b := gguf.NewBuilder()
-	tokens, scores, types := Vocabulary()
 	for _, kv := range []struct {
 		k string
 		v any

@@ -1,0 +1,215 @@
+package gemma3_test
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
+)
+
+var (
+	benchDir   = flag.String("gemma3.dir", "", "directory for the 270m-shaped benchmark GGUF files, written if absent and kept (default: a temporary directory)")
+	benchVocab = flag.Int("gemma3.vocab", 262144, "vocabulary size of the 270m-shaped benchmark model")
+	benchTypes = flag.String("gemma3.types", "Q4_0,Q8_0", "weight types of BenchmarkGemma270m")
+)
+
+// Sizes of the speed measurement, mirrored by tools/llamacpp/bench_gemma3.mjs.
+const (
+	benchPrompt = 128 // prompt tokens, one batch
+	benchCtx    = 512 // positions per sequence
+)
+
+// bench270mConfig is gemma-3-270m's shape (18 layers, hidden 640, 4 heads,
+// 1 KV head of 256, FFN 2048, window 512).
+func bench270mConfig(b testing.TB) gemma3.Config {
+	c, err := gemma3.Preset("270m")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// bench270mFile returns the path of the random 270m-shaped model of type
+// typ, writing it first if needed.
+func bench270mFile(b *testing.B, typ quant.Type) string {
+	dir := *benchDir
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	path := filepath.Join(dir, fmt.Sprintf("gemma3-270m-%v-v%d.gguf", typ, *benchVocab))
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	o := gemma3test.Options{Config: bench270mConfig(b), Type: typ, EmbedType: typ, Seed: 1, Vocab: *benchVocab}
+	if err := gemma3test.Write(path+".tmp", o); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// benchPromptTokens returns BOS then vocabulary words.
+func benchPromptTokens(n int) []int32 {
+	p := []int32{2}
+	for i := 0; len(p) < n; i++ {
+		p = append(p, int32(363+(i*37)%190))
+	}
+	return p
+}
+
+// greedy returns the index of the largest value (greedy sampling).
+func greedy(v []float32) int32 {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
+
+// resetPeakRSS returns freed heap memory to the OS and resets the
+// process's peak resident set (VmHWM); false where that is not possible.
+func resetPeakRSS() bool {
+	runtime.GC()
+	debug.FreeOSMemory()
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// peakRSS returns VmHWM from /proc/self/status in bytes (0 if unknown).
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// kvBytes returns the float32 KV cache of a State of maxLen positions and
+// prefill batch batch (global layers hold maxLen positions, local ones
+// Window + batch − 1).
+func kvBytes(c gemma3.Config, maxLen, batch int) int64 {
+	var n int64
+	for l := 0; l < c.Layers; l++ {
+		cp := maxLen
+		if !c.Global(l) {
+			cp = min(cp, c.Window+batch-1)
+		}
+		n += int64(cp * c.KVDim() * 2 * 4)
+	}
+	return n
+}
+
+// BenchmarkGemma270m measures the random gemma-3-270m-shaped model (vocab
+// -gemma3.vocab) at Q4_0 and Q8_0 on 1 and 2 threads: prompt tokens/s (a
+// 128-token prompt in one batch, logits of its last position) and decode
+// tokens/s (one token per step with greedy argmax over the logits, as
+// llama.cpp's sampler does). The memory sub-benchmark reports the peak RSS
+// of loading the model and running a 128-token prompt and 64 decode steps
+// against 1.2 × file size + KV cache (the bound).
+// tools/llamacpp/bench_gemma3.sh runs it next to llama.cpp.
+func BenchmarkGemma270m(b *testing.B) {
+	ctx := context.Background()
+	for _, name := range strings.Split(*benchTypes, ",") {
+		typ, err := quant.ParseType(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		path := bench270mFile(b, typ)
+		st, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		canPeak := resetPeakRSS()
+		m, err := gemma3.Load(path, gemma3.LoadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		prompt := benchPromptTokens(benchPrompt)
+		logits := make([]float32, m.Config.Vocab)
+		b.Run(typ.String()+"/memory", func(b *testing.B) {
+			s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: 1})
+			for b.Loop() {
+				s.Reset()
+				if err := s.Forward(ctx, prompt, logits); err != nil {
+					b.Fatal(err)
+				}
+				for range 64 {
+					if err := s.Forward(ctx, []int32{greedy(logits)}, logits); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if !canPeak {
+				b.Skip("no /proc/self/clear_refs: peak RSS unknown")
+			}
+			kv := kvBytes(m.Config, benchCtx, benchPrompt)
+			peak := peakRSS()
+			b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+			b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
+			b.ReportMetric(float64(kv)/(1<<20), "kv-MiB")
+			b.ReportMetric(float64(peak)/(1.2*float64(st.Size())+float64(kv)), "peak/bound")
+		})
+		for _, threads := range []int{1, 2} {
+			pre := fmt.Sprintf("%v/threads=%d/", typ, threads)
+			b.Run(pre+"prompt", func(b *testing.B) {
+				s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: threads})
+				for b.Loop() {
+					s.Reset()
+					if err := s.Forward(ctx, prompt, logits); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
+			})
+			b.Run(pre+"decode", func(b *testing.B) {
+				s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: threads})
+				start := prompt[:16]
+				if err := s.Forward(ctx, start, logits); err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for b.Loop() {
+					if s.Pos() == s.MaxLen() {
+						b.StopTimer()
+						s.Reset()
+						if err := s.Forward(ctx, start, logits); err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+					}
+					if err := s.Forward(ctx, []int32{greedy(logits)}, logits); err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tokens/s")
+			})
+		}
+		m.Close()
+	}
+}
