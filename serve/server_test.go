@@ -361,3 +361,47 @@ func TestAPIKey(t *testing.T) {
 		t.Errorf("/health with a key set: got %d, want 200 (health stays open)", code)
 	}
 }
+
+// TestMetricsCounts checks the counters against the usage of the answers.
+func TestMetricsCounts(t *testing.T) {
+	_, ts := start(t, Options{})
+	var prompt, completion int
+	for _, body := range []string{
+		`{"messages":[{"role":"user","content":"one"}],"max_tokens":5,"temperature":0}`,
+		`{"prompt":"two","max_tokens":7,"temperature":0,"stream":true}`,
+	} {
+		path := "/v1/chat/completions"
+		if strings.Contains(body, "prompt") {
+			path = "/v1/completions"
+		}
+		code, _, b := post(t, context.Background(), ts.URL+path, body)
+		if code != 200 {
+			t.Fatalf("got %d %s", code, b)
+		}
+		chunks := []string{string(b)}
+		if strings.Contains(body, "stream") {
+			chunks = events(t, b)
+		}
+		for _, c := range chunks {
+			var out chatOut
+			if json.Unmarshal([]byte(c), &out) == nil && out.Usage != nil {
+				prompt += out.Usage.PromptTokens
+				completion += out.Usage.CompletionTokens
+			}
+		}
+	}
+	_, m := get(t, ts.URL+"/metrics")
+	for _, want := range []string{
+		fmt.Sprintf("zerfoo_prompt_tokens_total %d\n", prompt),
+		fmt.Sprintf("zerfoo_generated_tokens_total %d\n", completion),
+		`zerfoo_requests_total{path="/v1/chat/completions",code="200"} 1`,
+		`zerfoo_requests_total{path="/v1/completions",code="200"} 1`,
+		"zerfoo_request_duration_seconds_count 2\n",
+		"# TYPE zerfoo_time_to_first_token_seconds histogram\n",
+		"zerfoo_model_ready 1\n",
+	} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, m)
+		}
+	}
+}
