@@ -13,11 +13,12 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/zerfoo/zerfoo/generate"
+	"github.com/zerfoo/zerfoo/internal/defaultmodel"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 )
 
 type generateCmd struct {
-	Model         string  `required:"" type:"existingfile" help:"GGUF model file (Gemma 3)."`
+	Model         string  `type:"existingfile" help:"GGUF model file (Gemma 3); default: the built-in tiny model trained by Zerfoo on the Go documentation."`
 	Prompt        string  `required:"" help:"Prompt text."`
 	Chat          bool    `help:"Wrap the prompt in the Gemma chat template."`
 	MaxTokens     int     `default:"256" help:"Tokens to generate."`
@@ -65,6 +66,13 @@ func loadModel(path string, threads int, exact bool) (*generate.Model, error) {
 }
 
 func (g *generateCmd) Run(ctx context.Context) error {
+	if g.Model == "" {
+		p, err := defaultmodel.Path()
+		if err != nil {
+			return err
+		}
+		g.Model = p
+	}
 	m, err := loadModel(g.Model, g.Threads, g.Exact)
 	if err != nil {
 		return err
