@@ -2,11 +2,23 @@
 //
 // Usage:
 //
+//	zerfoo generate [--model F.gguf] --prompt TEXT [--chat] [--max-tokens N] [--temperature T] ...
+//	zerfoo chat [--model F.gguf]
+//	zerfoo serve --model F.gguf [--addr 127.0.0.1:8080] [--parallel N] [--max-queue Q] ...
 //	zerfoo bench [matmul] [--size MxNxK,...] [--min-time 1s] [--threads N]
-//	zerfoo bench matmulnbits --m M --k K --n N --bits B --block-size S --threads T [--accuracy-level L] [--zero-points] [--json]
+//	zerfoo bench matmulnbits --m M --k K --n N --bits B --block-size S [--accuracy-level L] [--json]
+//	zerfoo gguf inspect FILE
+//	zerfoo tokenize --model F.gguf TEXT
+//	zerfoo onnx inspect MODEL
+//	zerfoo onnx run MODEL --input NAME=FILE.npy ... --output-dir DIR
+//	zerfoo quantize --in MODEL --out MODEL --type q4_0|q4_k|q8_0|mnb4|mnb8 [--block-size S] [--asymmetric]
+//	zerfoo train --corpus DIR|FILE --out MODEL.gguf [--config tiny] [--steps N] [--qat-bits 4] [--resume]
 //	zerfoo version
 //
-// Run any command with --help for its flags.
+// Without --model, generate and chat use the small model embedded in the
+// binary. Run any command with --help for its flags. The commands are thin
+// wrappers over the library packages (generate, serve, bench, gguf,
+// tokenizer, onnx/exec, quantize, models/gemma3/train).
 package main
 
 import (
