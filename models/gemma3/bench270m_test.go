@@ -178,6 +178,7 @@ func BenchmarkGemma270m(b *testing.B) {
 			pre := fmt.Sprintf("%v/threads=%d/", typ, threads)
 			b.Run(pre+"prompt", func(b *testing.B) {
 				s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: threads})
+				cpu0 := cpuSeconds()
 				for b.Loop() {
 					s.Reset()
 					if err := s.Forward(ctx, prompt, logits); err != nil {
@@ -185,6 +186,7 @@ func BenchmarkGemma270m(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
+				b.ReportMetric(float64(b.N*len(prompt))/(cpuSeconds()-cpu0), "tokens/cpu-s")
 			})
 			b.Run(pre+"decode", func(b *testing.B) {
 				s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: threads})
@@ -193,6 +195,7 @@ func BenchmarkGemma270m(b *testing.B) {
 					b.Fatal(err)
 				}
 				n := 0
+				cpu0 := cpuSeconds()
 				for b.Loop() {
 					if s.Pos() == s.MaxLen() {
 						b.StopTimer()
@@ -208,6 +211,7 @@ func BenchmarkGemma270m(b *testing.B) {
 					n++
 				}
 				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tokens/s")
+				b.ReportMetric(float64(n)/(cpuSeconds()-cpu0), "tokens/cpu-s")
 			})
 		}
 		m.Close()

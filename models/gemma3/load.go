@@ -136,10 +136,19 @@ func fromFile(f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
 			AttnNorm: vec(p+"attn_norm.weight", H), QNorm: vec(p+"attn_q_norm.weight", c.HeadDim),
 			KNorm: vec(p+"attn_k_norm.weight", c.HeadDim), PostAttnNorm: vec(p+"post_attention_norm.weight", H),
 			FFNNorm: vec(p+"ffn_norm.weight", H), PostFFNNorm: vec(p+"post_ffw_norm.weight", H),
-			Q: mat(p+"attn_q.weight", c.QDim(), H), K: mat(p+"attn_k.weight", c.KVDim(), H),
-			V: mat(p+"attn_v.weight", c.KVDim(), H), O: mat(p+"attn_output.weight", H, c.QDim()),
-			Gate: mat(p+"ffn_gate.weight", F, H), Up: mat(p+"ffn_up.weight", F, H), Down: mat(p+"ffn_down.weight", H, F),
 		})
+		lw := &w.Layers[i]
+		for _, n := range []string{"attn_q", "attn_k", "attn_v", "ffn_gate", "ffn_up"} {
+			used[p+n+".weight"] = true
+		}
+		var qkv, gu []Matrix
+		qkv, lw.qkv = l.stack(stackSpec{p + "attn_q.weight", c.QDim(), H}, stackSpec{p + "attn_k.weight", c.KVDim(), H},
+			stackSpec{p + "attn_v.weight", c.KVDim(), H})
+		gu, lw.gateUp = l.stack(stackSpec{p + "ffn_gate.weight", F, H}, stackSpec{p + "ffn_up.weight", F, H})
+		if l.err == nil {
+			lw.Q, lw.K, lw.V, lw.Gate, lw.Up = qkv[0], qkv[1], qkv[2], gu[0], gu[1]
+		}
+		lw.O, lw.Down = mat(p+"attn_output.weight", H, c.QDim()), mat(p+"ffn_down.weight", H, F)
 	}
 	if l.err != nil {
 		return nil, l.err
@@ -229,7 +238,7 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	}
 	switch t.Type {
 	case quant.Q4_0, quant.Q8_0:
-		p, err := newPacked(b, l.mapped)
+		p, err := newPacked([]*Blocks{b}, l.mapped)
 		if err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 			return nil
@@ -246,4 +255,53 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		return d
 	}
 	return b
+}
+
+// stackSpec names one matrix of a stack and its N×K shape.
+type stackSpec struct {
+	name string
+	n, k int
+}
+
+// stack loads matrices that read the same input (Q, K, V; Gate, Up). When
+// all are Q4_0 or all Q8_0 (and not Exact) they are packed together into
+// one Packed and returned individually as their raw Blocks (the reference
+// kernels, for direct use); otherwise each is converted as by matrix and
+// the stack is nil.
+func (l *loader) stack(specs ...stackSpec) ([]Matrix, *Packed) {
+	out := make([]Matrix, len(specs))
+	var blocks []*Blocks
+	var infos []*gguf.TensorInfo
+	for _, sp := range specs {
+		t, data := l.info(sp.name, sp.n, sp.k)
+		if t == nil {
+			return nil, nil
+		}
+		if t.Type != quant.Q4_0 && t.Type != quant.Q8_0 || len(infos) > 0 && t.Type != infos[0].Type || l.opt.Exact {
+			blocks = nil
+			break
+		}
+		b, err := NewBlocks(t.Type, sp.n, sp.k, data)
+		if err != nil {
+			l.err = fmt.Errorf("gemma3: tensor %s: %w", sp.name, err)
+			return nil, nil
+		}
+		blocks, infos = append(blocks, b), append(infos, t)
+	}
+	if blocks == nil {
+		for i, sp := range specs {
+			out[i] = l.matrix(sp.name, sp.n, sp.k)
+		}
+		return out, nil
+	}
+	p, err := newPacked(blocks, l.mapped)
+	if err != nil {
+		l.err = fmt.Errorf("gemma3: tensors %s…: %w", specs[0].name, err)
+		return nil, nil
+	}
+	for i, b := range blocks {
+		out[i] = b
+		l.progress(infos[i])
+	}
+	return out, p
 }

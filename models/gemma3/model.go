@@ -15,6 +15,11 @@ type Layer struct {
 
 	Q, K, V, O     Matrix // QDim×Hidden, KVDim×Hidden, KVDim×Hidden, Hidden×QDim
 	Gate, Up, Down Matrix // FFN×Hidden, FFN×Hidden, Hidden×FFN
+
+	// qkv (Q|K|V) and gateUp (Gate|Up) are set by Load for Q4_0/Q8_0
+	// weights: stacked and packed so that each is one kernel call. Q, K,
+	// V, Gate and Up then hold the file's blocks (reference kernels).
+	qkv, gateUp *Packed
 }
 
 // Weights holds every tensor of a Gemma 3 text decoder.

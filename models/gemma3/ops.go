@@ -82,10 +82,10 @@ func initGelu() {
 	}
 }
 
-// geglu sets g[i] = gelu(g[i])·u[i] the way ggml's CPU backend does:
-// gelu goes through the fp16 table for −10 < x < 10.
-func geglu(g, u []float32) {
-	u = u[:len(g)]
+// geglu sets out[i] = gelu(g[i])·u[i] the way ggml's CPU backend does:
+// gelu goes through the fp16 table for −10 < x < 10. out may be g.
+func geglu(out, g, u []float32) {
+	u, out = u[:len(g)], out[:len(g)]
 	for i, x := range g {
 		var y float32
 		switch {
@@ -96,11 +96,13 @@ func geglu(g, u []float32) {
 		default:
 			y = geluTable[numeric.Float16FromFloat32(x).Bits()]
 		}
-		g[i] = y * u[i]
+		out[i] = y * u[i]
 	}
 }
 
-func dot(a, b []float32) float32 {
+// dotGeneric returns Σ a[i]·b[i] (len(b) ≥ len(a)); the specification of
+// dot's assembly variant.
+func dotGeneric(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0
@@ -116,8 +118,9 @@ func dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// axpy sets y += a·x.
-func axpy(y []float32, a float32, x []float32) {
+// axpyGeneric sets y += a·x (len(x) ≥ len(y)); the specification of
+// axpy's assembly variant.
+func axpyGeneric(y []float32, a float32, x []float32) {
 	x = x[:len(y)]
 	for i := range y {
 		y[i] += a * x[i]

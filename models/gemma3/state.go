@@ -46,10 +46,11 @@ type State struct {
 	keys, vals [][]float32
 	caps       []int
 
-	x, a, q, k, v, att, o, g, u []float32
-	cosL, sinL, cosG, sinG      []float32
-	last                        []float32
-	scores                      chan []float32
+	x, a, q, k, v, att, o, gu []float32
+	qkv                       []float32 // output of stacked Q|K|V (nil if no layer has one)
+	cosL, sinL, cosG, sinG    []float32
+	last                      []float32
+	scores                    chan []float32
 
 	// arguments of the attention loop, set before each call
 	cur struct {
@@ -85,7 +86,13 @@ func (m *Model) NewState(opt StateOptions) *State {
 	s.x, s.a, s.o = make([]float32, B*H), make([]float32, B*H), make([]float32, B*H)
 	s.q, s.att = make([]float32, B*Q), make([]float32, B*Q)
 	s.k, s.v = make([]float32, B*KV), make([]float32, B*KV)
-	s.g, s.u = make([]float32, B*c.FFN), make([]float32, B*c.FFN)
+	s.gu = make([]float32, 2*B*c.FFN)
+	for l := range m.Weights.Layers {
+		if m.Weights.Layers[l].qkv != nil {
+			s.qkv = make([]float32, B*(Q+2*KV))
+			break
+		}
+	}
 	s.cosL, s.sinL = make([]float32, B*hd2), make([]float32, B*hd2)
 	s.cosG, s.sinG = make([]float32, B*hd2), make([]float32, B*hd2)
 	s.last = make([]float32, H)
@@ -189,13 +196,7 @@ func (s *State) step(ctx context.Context, toks []int32) error {
 			rmsNorm(a[t*H:(t+1)*H], x[t*H:(t+1)*H], lw.AttnNorm, c.Eps)
 		}
 		q, k, v := s.q[:T*Q], s.k[:T*KV], s.v[:T*KV]
-		if err := lw.Q.MatMul(ctx, q, a, T, s.threads); err != nil {
-			return err
-		}
-		if err := lw.K.MatMul(ctx, k, a, T, s.threads); err != nil {
-			return err
-		}
-		if err := lw.V.MatMul(ctx, v, a, T, s.threads); err != nil {
+		if err := s.projectQKV(ctx, lw, q, k, v, a, T); err != nil {
 			return err
 		}
 		cp, kc, vc := s.caps[l], s.keys[l], s.vals[l]
@@ -229,14 +230,10 @@ func (s *State) step(ctx context.Context, toks []int32) error {
 		for t := 0; t < T; t++ {
 			rmsNorm(a[t*H:(t+1)*H], x[t*H:(t+1)*H], lw.FFNNorm, c.Eps)
 		}
-		g, u := s.g[:T*c.FFN], s.u[:T*c.FFN]
-		if err := lw.Gate.MatMul(ctx, g, a, T, s.threads); err != nil {
+		g, err := s.gatedFFN(ctx, lw, a, T)
+		if err != nil {
 			return err
 		}
-		if err := lw.Up.MatMul(ctx, u, a, T, s.threads); err != nil {
-			return err
-		}
-		geglu(g, u)
 		if err := lw.Down.MatMul(ctx, o, g, T, s.threads); err != nil {
 			return err
 		}
@@ -244,6 +241,60 @@ func (s *State) step(ctx context.Context, toks []int32) error {
 	}
 	s.pos += T
 	return nil
+}
+
+// projectQKV computes the T rows of q, k and v from the normed input a,
+// with the stacked matrix when the layer has one.
+func (s *State) projectQKV(ctx context.Context, lw *Layer, q, k, v, a []float32, T int) error {
+	if lw.qkv == nil {
+		if err := lw.Q.MatMul(ctx, q, a, T, s.threads); err != nil {
+			return err
+		}
+		if err := lw.K.MatMul(ctx, k, a, T, s.threads); err != nil {
+			return err
+		}
+		return lw.V.MatMul(ctx, v, a, T, s.threads)
+	}
+	Q, KV := s.m.Config.QDim(), s.m.Config.KVDim()
+	W := Q + 2*KV
+	out := s.qkv[:T*W]
+	if err := lw.qkv.MatMul(ctx, out, a, T, s.threads); err != nil {
+		return err
+	}
+	for t := 0; t < T; t++ {
+		row := out[t*W : (t+1)*W]
+		copy(q[t*Q:(t+1)*Q], row[:Q])
+		copy(k[t*KV:(t+1)*KV], row[Q:Q+KV])
+		copy(v[t*KV:(t+1)*KV], row[Q+KV:])
+	}
+	return nil
+}
+
+// gatedFFN returns the T rows of gelu(a·Gateᵀ)·(a·Upᵀ), computed in s.gu
+// (with the stacked matrix when the layer has one).
+func (s *State) gatedFFN(ctx context.Context, lw *Layer, a []float32, T int) ([]float32, error) {
+	F := s.m.Config.FFN
+	if lw.gateUp == nil {
+		g, u := s.gu[:T*F], s.gu[s.batch*F:s.batch*F+T*F]
+		if err := lw.Gate.MatMul(ctx, g, a, T, s.threads); err != nil {
+			return nil, err
+		}
+		if err := lw.Up.MatMul(ctx, u, a, T, s.threads); err != nil {
+			return nil, err
+		}
+		geglu(g, g, u)
+		return g, nil
+	}
+	gu := s.gu[:2*T*F]
+	if err := lw.gateUp.MatMul(ctx, gu, a, T, s.threads); err != nil {
+		return nil, err
+	}
+	// Row t of the result lands on [t·F, (t+1)·F): in place for t = 0 and
+	// below every unread input row otherwise.
+	for t := 0; t < T; t++ {
+		geglu(gu[t*F:(t+1)*F], gu[2*t*F:(2*t+1)*F], gu[(2*t+1)*F:(2*t+2)*F])
+	}
+	return gu[:T*F], nil
 }
 
 // addNormed sets x[t] += RMSNorm(o[t])·w for each of the T rows (o is

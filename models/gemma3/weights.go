@@ -180,73 +180,112 @@ func roundActivations(t quant.Type, dst, x []float32) {
 }
 
 // roundQ8_0 rounds x to Q8_0 blocks as ggml's x86 quantize_row_q8_0 does
-// (d = fp16(amax/127), q = rint(x·127/amax)) and writes q·d back.
+// (d = fp16(amax/127), q = rint(x·127/amax)) and writes q·d back. The
+// rounding is float32 round-half-even by the 1.5·2²³ trick (|x·127/amax|
+// ≤ 127), without branches.
 func roundQ8_0(dst, x []float32) {
-	for i := 0; i < len(x); i += quant.QK {
+	const magic = 1.5 * (1 << 23)
+	for i := 0; i+quant.QK <= len(x); i += quant.QK {
 		blk := x[i : i+quant.QK]
-		var amax float32
+		out := dst[i : i+quant.QK]
+		var amax uint32 // |v| as bits: ordered like the values
 		for _, v := range blk {
-			amax = max(amax, float32(math.Abs(float64(v))))
+			amax = max(amax, math.Float32bits(v)&0x7fffffff)
 		}
-		d := numeric.Float16FromFloat32(amax / 127).Float32()
+		am := math.Float32frombits(amax)
+		d := numeric.Float16FromFloat32(am / 127).Float32()
 		var id float32
-		if amax != 0 {
-			id = 127 / amax
+		if am != 0 {
+			id = 127 / am
 		}
 		for j, v := range blk {
-			dst[i+j] = float32(math.RoundToEven(float64(v*id))) * d
+			t := float32(v * id)
+			out[j] = (float32(t+magic) - magic) * d
 		}
 	}
 }
 
 // Packed is a Q4_0 or Q8_0 Matrix repacked for the fused int8 kernels of
 // internal/qgemm (activations quantized to int8 per 32-block, exact integer
-// block dots). It keeps the raw encoding for Row.
+// block dots). It may stack several matrices of one type and K row-wise
+// (NewPackedStack: Q|K|V, Gate|Up), so that one call quantizes the
+// activations once and runs one parallel loop. It keeps the raw encodings
+// for Row.
 //
 // MatMul first rounds the activations to llama.cpp's Q8_0 values q·fp16(d);
 // qgemm's own quantizer then recovers exactly those codes and scales, so
 // the products equal llama.cpp's up to float32 summation order.
 type Packed struct {
-	raw *Blocks
-	m   *qgemm.Matrix
+	parts []*Blocks
+	start []int // first row of each part
+	n, k  int
+	m     *qgemm.Matrix
 }
 
 // NewPacked repacks a Q4_0 or Q8_0 matrix.
-func NewPacked(b *Blocks) (*Packed, error) { return newPacked(b, false) }
+func NewPacked(b *Blocks) (*Packed, error) { return newPacked([]*Blocks{b}, false) }
 
-// newPacked repacks b; with release, b.Data is part of a read-only file
-// mapping whose pages are handed back to the kernel as they are packed
-// (see releasePages), so that the file and its repacked copy are never
-// resident together.
-func newPacked(b *Blocks, release bool) (*Packed, error) {
-	if b.Type != quant.Q4_0 && b.Type != quant.Q8_0 {
-		return nil, fmt.Errorf("gemma3: no packed kernel for %v: %w", b.Type, ErrConfig)
+// NewPackedStack repacks Q4_0 or Q8_0 matrices of one type and K stacked
+// row-wise: row j of the result is row j of parts[0], then the rows of
+// parts[1], and so on.
+func NewPackedStack(parts ...*Blocks) (*Packed, error) { return newPacked(parts, false) }
+
+// newPacked repacks parts; with release, their data is part of a read-only
+// file mapping whose pages are handed back to the kernel as they are
+// packed (see releasePages), so that the file and its repacked copy are
+// never resident together.
+func newPacked(parts []*Blocks, release bool) (*Packed, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("gemma3: packing no matrices: %w", ErrConfig)
 	}
-	src := ggmlSource{b: b}
-	if release {
-		src.released = new(int)
+	p := &Packed{parts: parts, k: parts[0].K}
+	for _, b := range parts {
+		if b.Type != quant.Q4_0 && b.Type != quant.Q8_0 {
+			return nil, fmt.Errorf("gemma3: no packed kernel for %v: %w", b.Type, ErrConfig)
+		}
+		if b.Type != parts[0].Type || b.K != p.k {
+			return nil, fmt.Errorf("gemma3: cannot stack %v %d×%d on %v with K=%d: %w", b.Type, b.N, b.K, parts[0].Type, p.k, ErrConfig)
+		}
+		p.start = append(p.start, p.n)
+		p.n += b.N
 	}
+	src := &packSource{p: p, release: release}
 	m, err := qgemm.Pack(src)
 	if release {
-		releasePages(b.Data)
+		for _, b := range parts {
+			releasePages(b.Data)
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", b.Type, b.N, b.K, err)
+		return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", parts[0].Type, p.n, p.k, err)
 	}
-	return &Packed{raw: b, m: m}, nil
+	p.m = m
+	return p, nil
 }
 
 // Dims returns N and K.
-func (p *Packed) Dims() (int, int) { return p.raw.N, p.raw.K }
+func (p *Packed) Dims() (int, int) { return p.n, p.k }
+
+// part returns the index of the part holding row j.
+func (p *Packed) part(j int) int {
+	i := len(p.start) - 1
+	for i > 0 && p.start[i] > j {
+		i--
+	}
+	return i
+}
 
 // Row dequantizes row j from the raw encoding.
-func (p *Packed) Row(j int, dst []float32) { p.raw.Row(j, dst) }
+func (p *Packed) Row(j int, dst []float32) {
+	i := p.part(j)
+	p.parts[i].Row(j-p.start[i], dst)
+}
 
 // MatMul computes y = x·Wᵀ with the int8-activation qgemm kernels.
 func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
-	K := p.raw.K
+	K := p.k
 	if rows < 0 || len(x) < rows*K {
-		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d: %w", p.raw.N, K, rows, len(x), qgemm.ErrArgs)
+		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d: %w", p.n, K, rows, len(x), qgemm.ErrArgs)
 	}
 	bp := roundPool.Get().(*[]float32)
 	defer roundPool.Put(bp)
@@ -261,39 +300,52 @@ func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) 
 // roundPool holds activation buffers for Packed.MatMul.
 var roundPool = sync.Pool{New: func() any { return new([]float32) }}
 
-// ggmlSource reads Q4_0 / Q8_0 blocks as qgemm unsigned codes. If
-// released is not nil, rows already packed are released from the file
-// mapping in steps of releaseStep bytes (*released: bytes done so far).
-// qgemm.Pack reads the rows in order, one group of 16 rows at a time; were
-// it to read them in another order, released rows would only be read back
-// from the page cache.
-type ggmlSource struct {
-	b        *Blocks
-	released *int
+// packSource reads the Q4_0 / Q8_0 blocks of a Packed's parts as qgemm
+// unsigned codes. With release, rows already packed are released from the
+// file mapping in steps of releaseStep bytes. qgemm.Pack reads the rows in
+// order, one group of 16 at a time; were it to read them in another order,
+// released rows would only be read back from the page cache.
+type packSource struct {
+	p        *Packed
+	release  bool
+	cur      int // part of the last row read
+	released int // bytes of parts[cur] released so far
 }
 
 const releaseStep = 1 << 20
 
-func (s ggmlSource) Dims() (n, k, bits, blockSize int) {
-	if s.b.Type == quant.Q8_0 {
-		return s.b.N, s.b.K, 8, quant.QK
+func (s *packSource) Dims() (n, k, bits, blockSize int) {
+	if s.p.parts[0].Type == quant.Q8_0 {
+		return s.p.n, s.p.k, 8, quant.QK
 	}
-	return s.b.N, s.b.K, 4, quant.QK
+	return s.p.n, s.p.k, 4, quant.QK
 }
 
-func (s ggmlSource) HasZeroPoints() bool { return false }
+func (s *packSource) HasZeroPoints() bool { return false }
 
-func (s ggmlSource) Block(n, blk int, codes []uint8) (float32, uint8) {
-	if s.released != nil && blk == 0 && n%qgemm.GroupCols == 0 {
-		if off := n * s.b.rowBytes; off-*s.released >= releaseStep {
-			releasePages(s.b.Data[*s.released:off])
-			*s.released = off
+func (s *packSource) Block(n, blk int, codes []uint8) (float32, uint8) {
+	i := s.cur
+	if n < s.p.start[i] || (i+1 < len(s.p.start) && n >= s.p.start[i+1]) {
+		i = s.p.part(n)
+	}
+	b := s.p.parts[i]
+	r := n - s.p.start[i]
+	if s.release && blk == 0 {
+		if i != s.cur {
+			if i > s.cur {
+				releasePages(s.p.parts[s.cur].Data)
+			}
+			s.cur, s.released = i, 0
+		}
+		if off := r * b.rowBytes; off-s.released >= releaseStep {
+			releasePages(b.Data[s.released:off])
+			s.released = off
 		}
 	}
-	bb := s.b.Type.BlockBytes()
-	p := s.b.Data[n*s.b.rowBytes+blk*bb:]
+	bb := b.Type.BlockBytes()
+	p := b.Data[r*b.rowBytes+blk*bb:]
 	d := numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32()
-	if s.b.Type == quant.Q8_0 {
+	if b.Type == quant.Q8_0 {
 		for j := range codes {
 			codes[j] = uint8(int8(p[2+j])) + 128
 		}

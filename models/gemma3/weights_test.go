@@ -60,6 +60,33 @@ func TestMatrices(t *testing.T) {
 				t.Fatal(err)
 			}
 			mats["packed"] = p
+			st, err := NewPackedStack(b, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, rows*2*n)
+			if err := st.MatMul(context.Background(), got, x, rows, 0); err != nil {
+				t.Fatal(err)
+			}
+			want1 := make([]float32, rows*n)
+			p.MatMul(context.Background(), want1, x, rows, 0)
+			row, row1 := make([]float32, k), make([]float32, k)
+			for i := 0; i < rows; i++ {
+				for j := 0; j < 2*n; j++ {
+					if w := want1[i*n+j%n]; got[i*2*n+j] != w {
+						t.Fatalf("%v stacked [b; b]: y[%d][%d] = %v, want %v", tc.typ, i, j, got[i*2*n+j], w)
+					}
+				}
+			}
+			for j := 0; j < 2*n; j++ {
+				st.Row(j, row)
+				b.Row(j%n, row1)
+				for c := range row {
+					if row[c] != row1[c] {
+						t.Fatalf("%v stacked Row(%d)[%d] = %v, want %v", tc.typ, j, c, row[c], row1[c])
+					}
+				}
+			}
 		}
 		for name, m := range mats {
 			got := make([]float32, rows*n)

@@ -1,0 +1,87 @@
+package gemma3
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// TestDotAxpy checks dot and axpy (the assembly variant where the CPU has
+// it) against float64 loops for every length up to 70 and unaligned starts,
+// with guard elements after y that must stay untouched.
+func TestDotAxpy(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const guard = 8
+	for off := 0; off < 3; off++ {
+		for n := 0; n <= 70; n++ {
+			a := make([]float32, off+n)
+			b := make([]float32, off+n+guard)
+			for i := range a {
+				a[i] = float32(r.NormFloat64())
+			}
+			for i := range b {
+				b[i] = float32(r.NormFloat64())
+			}
+			x, y := a[off:], b[off:off+n]
+			var want float64
+			for i := range x {
+				want += float64(x[i]) * float64(y[i])
+			}
+			if got := dot(x, y); math.Abs(float64(got)-want) > 1e-5*float64(n+1) {
+				t.Errorf("dot(n=%d, off=%d) = %v, want %v", n, off, got, want)
+			}
+			alpha := float32(0.75)
+			wantY := make([]float64, n)
+			for i := range y {
+				wantY[i] = float64(y[i]) + float64(alpha)*float64(x[i])
+			}
+			tail := append([]float32(nil), b[off+n:]...)
+			axpy(y, alpha, x)
+			for i := range y {
+				if math.Abs(float64(y[i])-wantY[i]) > 1e-6 {
+					t.Errorf("axpy(n=%d, off=%d): y[%d] = %v, want %v", n, off, i, y[i], wantY[i])
+				}
+			}
+			for i, v := range b[off+n:] {
+				if v != tail[i] {
+					t.Errorf("axpy(n=%d, off=%d) wrote guard element %d: got %v, want %v", n, off, i, v, tail[i])
+				}
+			}
+		}
+	}
+}
+
+// TestRoundQ8_0 checks the branch-free rounding against ggml's
+// quantize_row_q8_0 written out with float64 rint.
+func TestRoundQ8_0(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, 32*64)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * math.Pow(10, float64(i/32%8-4)))
+	}
+	for i := 32 * 5; i < 32*6; i++ {
+		x[i] = 0 // an all-zero block
+	}
+	copy(x[32*6:], []float32{127, 0.5, 1.5, 2.5, -2.5, -0.5}) // ties: id = 1
+	got := make([]float32, len(x))
+	roundQ8_0(got, x)
+	for i := 0; i < len(x); i += 32 {
+		var amax float32
+		for _, v := range x[i : i+32] {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		d := numeric.Float16FromFloat32(amax / 127).Float32()
+		var id float32
+		if amax != 0 {
+			id = 127 / amax
+		}
+		for j, v := range x[i : i+32] {
+			want := float32(math.RoundToEven(float64(v*id))) * d
+			if got[i+j] != want {
+				t.Fatalf("roundQ8_0: x[%d] = %v: got %v, want %v", i+j, v, got[i+j], want)
+			}
+		}
+	}
+}
