@@ -3,7 +3,6 @@ package train
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
@@ -241,10 +240,4 @@ func (m meta) Float(key string) (float64, bool) {
 		return 0, false
 	}
 	return v.Float()
-}
-
-// exists reports whether path names an existing file or directory.
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
