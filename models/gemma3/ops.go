@@ -126,3 +126,24 @@ func axpyGeneric(y []float32, a float32, x []float32) {
 		y[i] += a * x[i]
 	}
 }
+
+// scores4Generic is the specification of scores4: out[4j+h] = q[h]·k_j.
+func scores4Generic(q *[4][]float32, k []float32, ldk, n int, out []float32) {
+	hd := len(q[0])
+	for j := 0; j < n; j++ {
+		kj := k[j*ldk : j*ldk+hd]
+		for h := range q {
+			out[4*j+h] = dotGeneric(q[h], kj)
+		}
+	}
+}
+
+// values4Generic is the specification of values4: out_h += Σ_j p[4j+h]·v_j.
+func values4Generic(p, v []float32, ldv, hd, n int, out []float32) {
+	for j := 0; j < n; j++ {
+		vj := v[j*ldv : j*ldv+hd]
+		for h := 0; h < 4; h++ {
+			axpyGeneric(out[h*hd:(h+1)*hd], p[4*j+h], vj)
+		}
+	}
+}

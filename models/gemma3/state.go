@@ -56,6 +56,7 @@ type State struct {
 	cur struct {
 		layer, rows, p0 int
 		global          bool
+		perJob          int // query heads per attention job (≤ 4)
 	}
 	attnFn func(lo, hi int)
 }
@@ -99,7 +100,7 @@ func (m *Model) NewState(opt StateOptions) *State {
 	nw := workerpool.Workers() + 1
 	s.scores = make(chan []float32, nw)
 	for i := 0; i < nw; i++ {
-		s.scores <- make([]float32, maxCap)
+		s.scores <- make([]float32, 4*maxCap+4*c.HeadDim)
 	}
 	s.attnFn = s.attention
 	return s
@@ -220,7 +221,7 @@ func (s *State) step(ctx context.Context, toks []int32) error {
 			copy(vc[slot*KV:(slot+1)*KV], v[t*KV:(t+1)*KV])
 		}
 		s.cur.layer, s.cur.rows, s.cur.p0, s.cur.global = l, T, s.pos, global
-		if err := workerpool.ForN(ctx, T*c.Heads, 1, s.threads, s.attnFn); err != nil {
+		if err := workerpool.ForN(ctx, s.attentionJobs(T), 1, s.threads, s.attnFn); err != nil {
 			return err
 		}
 		if err := lw.O.MatMul(ctx, o, s.att[:T*Q], T, s.threads); err != nil {
@@ -310,46 +311,99 @@ func (s *State) addNormed(x, o, w []float32, T int) {
 	}
 }
 
-// attention computes the attention output of jobs [lo, hi), job = t·Heads
-// + h: query row t, head h, against the cached keys its layer may see.
+// attentionJobs sets s.cur.perJob and returns the number of attention
+// jobs for T query rows: each job is one query row and up to four query
+// heads of one KV head (sharing its keys and values), split further when
+// there would be fewer jobs than threads (decode with one KV head).
+func (s *State) attentionJobs(T int) int {
+	c := &s.m.Config
+	G := c.Heads / c.KVHeads
+	workers := workerpool.Workers()
+	if s.threads > 0 {
+		workers = min(workers, s.threads)
+	}
+	per := min(4, G)
+	for per > 1 && T*c.KVHeads*((G+per-1)/per) < workers {
+		per = (per + 1) / 2
+	}
+	s.cur.perJob = per
+	return T * c.KVHeads * ((G + per - 1) / per)
+}
+
+// attention computes the attention output of jobs [lo, hi) (see
+// attentionJobs) against the cached keys each query row may see.
 func (s *State) attention(lo, hi int) {
+	c := &s.m.Config
+	G := c.Heads / c.KVHeads
+	per := s.cur.perJob
+	chunks := (G + per - 1) / per // jobs per KV head and row
+	buf := <-s.scores
+	defer func() { s.scores <- buf }()
+	for job := lo; job < hi; job++ {
+		t, r := job/(c.KVHeads*chunks), job%(c.KVHeads*chunks)
+		g := r / chunks
+		h0 := g*G + (r%chunks)*per
+		s.attend(buf, t, g, h0, min(per, g*G+G-h0))
+	}
+}
+
+// attend computes query row t's attention output for the m ≤ 4 query
+// heads h0… of KV head g, with buf as scratch (4·cap scores and a 4×HeadDim
+// output tile).
+func (s *State) attend(buf []float32, t, g, h0, m int) {
 	c := &s.m.Config
 	l, p0 := s.cur.layer, s.cur.p0
 	hd, Q, KV := c.HeadDim, c.QDim(), c.KVDim()
 	cp, kc, vc := s.caps[l], s.keys[l], s.vals[l]
-	group := c.Heads / c.KVHeads
-	sc := <-s.scores
-	defer func() { s.scores <- sc }()
-	for job := lo; job < hi; job++ {
-		t, h := job/c.Heads, job%c.Heads
-		p := p0 + t
-		first := 0
-		if !s.cur.global {
-			first = max(0, p-c.Window+1)
+	p := p0 + t
+	first := 0
+	if !s.cur.global {
+		first = max(0, p-c.Window+1)
+	}
+	n := p - first + 1
+	var qs [4][]float32
+	for h := range qs {
+		hh := h0 + min(h, m-1) // unused rows repeat the last head
+		qs[h] = s.q[t*Q+hh*hd : t*Q+(hh+1)*hd]
+	}
+	off := g * hd
+	// Positions first…p live in slots first%cp…: at most two runs.
+	a := first % cp
+	n1 := min(n, cp-a)
+	sc := buf[:4*n]
+	scores4(&qs, kc[a*KV+off:], KV, n1, sc)
+	if n1 < n {
+		scores4(&qs, kc[off:], KV, n-n1, sc[4*n1:])
+	}
+	for h := 0; h < 4; h++ {
+		if h >= m {
+			for j := 0; j < n; j++ {
+				sc[4*j+h] = 0
+			}
+			continue
 		}
-		qh := s.q[t*Q+h*hd : t*Q+(h+1)*hd]
-		off := (h / group) * hd
-		n := p - first + 1
-		scores := sc[:n]
 		mx := float32(math.Inf(-1))
-		for j := range scores {
-			slot := (first + j) % cp
-			v := dot(qh, kc[slot*KV+off:slot*KV+off+hd])
-			scores[j] = v
-			mx = max(mx, v)
+		for j := 0; j < n; j++ {
+			mx = max(mx, sc[4*j+h])
 		}
 		var sum float64
-		for j, v := range scores {
-			e := float32(math.Exp(float64(v - mx)))
-			scores[j] = e
+		for j := 0; j < n; j++ {
+			e := float32(math.Exp(float64(sc[4*j+h] - mx)))
+			sc[4*j+h] = e
 			sum += float64(e)
 		}
 		inv := float32(1 / sum)
-		out := s.att[t*Q+h*hd : t*Q+(h+1)*hd]
-		clear(out)
-		for j, e := range scores {
-			slot := (first + j) % cp
-			axpy(out, e*inv, vc[slot*KV+off:slot*KV+off+hd])
+		for j := 0; j < n; j++ {
+			sc[4*j+h] *= inv
 		}
+	}
+	tile := buf[len(buf)-4*hd:]
+	clear(tile)
+	values4(sc, vc[a*KV+off:], KV, hd, n1, tile)
+	if n1 < n {
+		values4(sc[4*n1:], vc[off:], KV, hd, n-n1, tile)
+	}
+	for h := 0; h < m; h++ {
+		copy(s.att[t*Q+(h0+h)*hd:t*Q+(h0+h+1)*hd], tile[h*hd:(h+1)*hd])
 	}
 }

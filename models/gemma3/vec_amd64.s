@@ -93,3 +93,120 @@ axpy8:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func scores4AVX2(q0, q1, q2, q3, k *float32, ldk, hd, n int, out *float32)
+// out[4j+h] = Σ_{d<hd} qh[d]·k[j·ldk+d] for j < n, h < 4 (hd a multiple of 8).
+TEXT ·scores4AVX2(SB), NOSPLIT, $0-72
+	MOVQ q0+0(FP), R8
+	MOVQ q1+8(FP), R9
+	MOVQ q2+16(FP), R10
+	MOVQ q3+24(FP), R11
+	MOVQ k+32(FP), SI
+	MOVQ ldk+40(FP), BX
+	SHLQ $2, BX
+	MOVQ hd+48(FP), DX
+	SHLQ $2, DX
+	MOVQ n+56(FP), CX
+	MOVQ out+64(FP), DI
+
+sckey:
+	TESTQ  CX, CX
+	JZ     scdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+
+scd:
+	VMOVUPS     (SI)(AX*1), Y4
+	VFMADD231PS (R8)(AX*1), Y4, Y0
+	VFMADD231PS (R9)(AX*1), Y4, Y1
+	VFMADD231PS (R10)(AX*1), Y4, Y2
+	VFMADD231PS (R11)(AX*1), Y4, Y3
+	ADDQ        $32, AX
+	CMPQ        AX, DX
+	JL          scd
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	ADDQ         $16, DI
+	ADDQ         BX, SI
+	DECQ         CX
+	JMP          sckey
+
+scdone:
+	VZEROUPPER
+	RET
+
+// func values4AVX2(p, v *float32, ldv, hd, n int, out *float32)
+// out[h·hd+d] += Σ_{j<n} p[4j+h]·v[j·ldv+d] for h < 4, d < hd (hd a
+// multiple of 16).
+TEXT ·values4AVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), R8
+	MOVQ v+8(FP), SI
+	MOVQ ldv+16(FP), BX
+	SHLQ $2, BX
+	MOVQ hd+24(FP), DX
+	SHLQ $2, DX
+	MOVQ n+32(FP), R12
+	MOVQ out+40(FP), DI
+	LEAQ (DX)(DX*2), R10 // 3·hd bytes
+	XORQ AX, AX
+
+vachunk:
+	CMPQ    AX, DX
+	JGE     vadone
+	LEAQ    (DI)(AX*1), R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS (R9)(DX*1), Y2
+	VMOVUPS 32(R9)(DX*1), Y3
+	VMOVUPS (R9)(DX*2), Y4
+	VMOVUPS 32(R9)(DX*2), Y5
+	VMOVUPS (R9)(R10*1), Y6
+	VMOVUPS 32(R9)(R10*1), Y7
+	MOVQ    R8, R11
+	LEAQ    (SI)(AX*1), R13
+	MOVQ    R12, CX
+
+vaj:
+	TESTQ        CX, CX
+	JZ           vastore
+	VMOVUPS      (R13), Y8
+	VMOVUPS      32(R13), Y9
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R11), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	VBROADCASTSS 8(R11), Y12
+	VFMADD231PS  Y8, Y12, Y4
+	VFMADD231PS  Y9, Y12, Y5
+	VBROADCASTSS 12(R11), Y13
+	VFMADD231PS  Y8, Y13, Y6
+	VFMADD231PS  Y9, Y13, Y7
+	ADDQ         $16, R11
+	ADDQ         BX, R13
+	DECQ         CX
+	JMP          vaj
+
+vastore:
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	VMOVUPS Y2, (R9)(DX*1)
+	VMOVUPS Y3, 32(R9)(DX*1)
+	VMOVUPS Y4, (R9)(DX*2)
+	VMOVUPS Y5, 32(R9)(DX*2)
+	VMOVUPS Y6, (R9)(R10*1)
+	VMOVUPS Y7, 32(R9)(R10*1)
+	ADDQ    $64, AX
+	JMP     vachunk
+
+vadone:
+	VZEROUPPER
+	RET

@@ -85,3 +85,59 @@ func TestRoundQ8_0(t *testing.T) {
 		}
 	}
 }
+
+// TestScoresValues4 checks scores4 and values4 (assembly where the CPU
+// has it) against float64 loops, with a key/value stride larger than the
+// head dimension.
+func TestScoresValues4(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	randn := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	for _, hd := range []int{16, 64, 256, 24} {
+		for _, n := range []int{0, 1, 5, 33} {
+			ld := hd + 16
+			var q [4][]float32
+			for h := range q {
+				q[h] = randn(hd)
+			}
+			k, v, p := randn(n*ld+hd), randn(n*ld+hd), randn(4*n)
+			out := make([]float32, 4*n)
+			scores4(&q, k, ld, n, out)
+			for j := 0; j < n; j++ {
+				for h := 0; h < 4; h++ {
+					var want float64
+					for d := 0; d < hd; d++ {
+						want += float64(q[h][d]) * float64(k[j*ld+d])
+					}
+					if math.Abs(float64(out[4*j+h])-want) > 1e-4*float64(hd) {
+						t.Errorf("scores4(hd=%d, n=%d)[%d][%d] = %v, want %v", hd, n, j, h, out[4*j+h], want)
+					}
+				}
+			}
+			tile := randn(4*hd + 4)
+			init := append([]float32(nil), tile...)
+			values4(p, v, ld, hd, n, tile)
+			for h := 0; h < 4; h++ {
+				for d := 0; d < hd; d++ {
+					want := float64(init[h*hd+d])
+					for j := 0; j < n; j++ {
+						want += float64(p[4*j+h]) * float64(v[j*ld+d])
+					}
+					if got := tile[h*hd+d]; math.Abs(float64(got)-want) > 1e-4*float64(n+1) {
+						t.Errorf("values4(hd=%d, n=%d) out[%d][%d] = %v, want %v", hd, n, h, d, got, want)
+					}
+				}
+			}
+			for i := 4 * hd; i < len(tile); i++ {
+				if tile[i] != init[i] {
+					t.Errorf("values4(hd=%d, n=%d) wrote past the tile at %d", hd, n, i)
+				}
+			}
+		}
+	}
+}
