@@ -16,15 +16,20 @@ type task struct {
 	g      *group
 }
 
-// group tracks the chunks of one For call.
+// group tracks the chunks of one For call. The chunk that finishes last
+// sends on done (buffered, so it never blocks); the caller receives once and
+// returns the group to groupPool, so a steady stream of For calls does not
+// allocate.
 type group struct {
 	pending atomic.Int64
 	done    chan struct{}
 }
 
+var groupPool = sync.Pool{New: func() any { return &group{done: make(chan struct{}, 1)} }}
+
 func (g *group) finish() {
 	if g.pending.Add(-1) == 0 {
-		close(g.done)
+		g.done <- struct{}{}
 	}
 }
 
@@ -90,7 +95,7 @@ func ForN(ctx context.Context, n, grain, maxChunks int, fn func(lo, hi int)) err
 		fn(0, n)
 		return nil
 	}
-	g := &group{done: make(chan struct{})}
+	g := groupPool.Get().(*group)
 	g.pending.Store(int64(chunks))
 	per := n / chunks
 	rem := n % chunks
@@ -119,6 +124,7 @@ func ForN(ctx context.Context, n, grain, maxChunks int, fn func(lo, hi int)) err
 	for {
 		select {
 		case <-g.done:
+			groupPool.Put(g)
 			return ctx.Err()
 		case t := <-tasks:
 			t.run()

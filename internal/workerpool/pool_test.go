@@ -70,3 +70,16 @@ func BenchmarkForOverhead(b *testing.B) {
 		_ = For(ctx, 1024, 1, func(lo, hi int) {})
 	}
 }
+
+func TestForDoesNotAllocate(t *testing.T) {
+	if Workers() < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 to split work")
+	}
+	ctx := context.Background()
+	var sink atomic.Int64
+	fn := func(lo, hi int) { sink.Add(int64(hi - lo)) }
+	_ = For(ctx, 1024, 1, fn) // warm the group pool
+	if got := testing.AllocsPerRun(100, func() { _ = For(ctx, 1024, 1, fn) }); got > 0 {
+		t.Fatalf("For allocated %v times per call, want 0", got)
+	}
+}
