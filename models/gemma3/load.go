@@ -165,12 +165,19 @@ func fromFile(f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
 	return New(c, w)
 }
 
+// freeEvery is the tensor bytes after which Load returns the garbage of
+// conversion (qgemm's transient float32 scales, dequantization buffers) to
+// the OS rather than leaving it to the next GC, which may come only when
+// the heap has doubled.
+const freeEvery = 32 << 20
+
 // loader converts tensors, remembering the first error.
 type loader struct {
 	f           *gguf.File
 	opt         LoadOptions
 	mapped      bool // tensor data is a read-only file mapping (see releasePages)
 	done, total int64
+	freed       int64 // l.done at the last debug.FreeOSMemory
 	err         error
 }
 
@@ -201,6 +208,10 @@ func (l *loader) info(name string, n, k int) (*gguf.TensorInfo, []byte) {
 
 func (l *loader) progress(t *gguf.TensorInfo) {
 	l.done += t.Size
+	if l.mapped && l.done-l.freed >= freeEvery {
+		debug.FreeOSMemory()
+		l.freed = l.done
+	}
 	if l.opt.Progress != nil {
 		l.opt.Progress(l.done, l.total)
 	}
