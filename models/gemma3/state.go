@@ -46,18 +46,22 @@ type State struct {
 	keys, vals [][]float32
 	caps       []int
 
-	x, a, q, k, v, att, o, gu []float32
-	qkv                       []float32 // output of stacked Q|K|V (nil if no layer has one)
-	cosL, sinL, cosG, sinG    []float32
-	last                      []float32
-	scores                    chan []float32
+	x, a, q, k, v, att, o, gu, g []float32
+	qkv                          []float32 // output of stacked Q|K|V (nil if no layer has one)
+	cosL, sinL, cosG, sinG       []float32
+	last                         []float32
+	scores                       chan []float32
 
 	// arguments of the attention loop, set before each call
 	cur struct {
 		layer, rows, p0 int
 		global          bool
 		perJob          int // query heads per attention job (≤ 4)
+		lw              *Layer
+		op              int
+		gStride, uBase  int // gate row t at gu[t·gStride], up row at gu[uBase+t·gStride]
 	}
+	rowFn  func(lo, hi int)
 	attnFn func(lo, hi int)
 }
 
@@ -87,7 +91,7 @@ func (m *Model) NewState(opt StateOptions) *State {
 	s.x, s.a, s.o = make([]float32, B*H), make([]float32, B*H), make([]float32, B*H)
 	s.q, s.att = make([]float32, B*Q), make([]float32, B*Q)
 	s.k, s.v = make([]float32, B*KV), make([]float32, B*KV)
-	s.gu = make([]float32, 2*B*c.FFN)
+	s.gu, s.g = make([]float32, 2*B*c.FFN), make([]float32, B*c.FFN)
 	for l := range m.Weights.Layers {
 		if m.Weights.Layers[l].qkv != nil {
 			s.qkv = make([]float32, B*(Q+2*KV))
@@ -102,7 +106,7 @@ func (m *Model) NewState(opt StateOptions) *State {
 	for i := 0; i < nw; i++ {
 		s.scores <- make([]float32, 4*maxCap+4*c.HeadDim)
 	}
-	s.attnFn = s.attention
+	s.attnFn, s.rowFn = s.attention, s.runRows
 	return s
 }
 
@@ -185,63 +189,119 @@ func (s *State) step(ctx context.Context, toks []int32) error {
 		m.local.table(s.cosL[t*hd2:(t+1)*hd2], s.sinL[t*hd2:(t+1)*hd2], p)
 		m.global.table(s.cosG[t*hd2:(t+1)*hd2], s.sinG[t*hd2:(t+1)*hd2], p)
 	}
-	x, a, o := s.x[:T*H], s.a[:T*H], s.o[:T*H]
+	o := s.o[:T*H]
+	s.cur.rows, s.cur.p0 = T, s.pos
 	for l := range w.Layers {
 		lw := &w.Layers[l]
-		global := c.Global(l)
-		cs, sn := s.cosL, s.sinL
-		if global {
-			cs, sn = s.cosG, s.sinG
-		}
-		for t := 0; t < T; t++ {
-			rmsNorm(a[t*H:(t+1)*H], x[t*H:(t+1)*H], lw.AttnNorm, c.Eps)
-		}
-		q, k, v := s.q[:T*Q], s.k[:T*KV], s.v[:T*KV]
-		if err := s.projectQKV(ctx, lw, q, k, v, a, T); err != nil {
+		s.cur.layer, s.cur.global, s.cur.lw = l, c.Global(l), lw
+		if err := s.forRows(ctx, opAttnNorm); err != nil {
 			return err
 		}
-		cp, kc, vc := s.caps[l], s.keys[l], s.vals[l]
-		for t := 0; t < T; t++ {
-			ct, st := cs[t*hd2:(t+1)*hd2], sn[t*hd2:(t+1)*hd2]
-			for h := 0; h < c.Heads; h++ {
-				qh := q[t*Q+h*hd : t*Q+(h+1)*hd]
-				rmsNorm(qh, qh, lw.QNorm, c.Eps)
-				applyRope(qh, ct, st)
-				for i := range qh {
-					qh[i] *= c.QueryScale
-				}
-			}
-			slot := (s.pos + t) % cp
-			for h := 0; h < c.KVHeads; h++ {
-				kh := k[t*KV+h*hd : t*KV+(h+1)*hd]
-				rmsNorm(kh, kh, lw.KNorm, c.Eps)
-				applyRope(kh, ct, st)
-			}
-			copy(kc[slot*KV:(slot+1)*KV], k[t*KV:(t+1)*KV])
-			copy(vc[slot*KV:(slot+1)*KV], v[t*KV:(t+1)*KV])
+		if err := s.projectQKV(ctx, lw, s.q[:T*Q], s.k[:T*KV], s.v[:T*KV], s.a[:T*H], T); err != nil {
+			return err
 		}
-		s.cur.layer, s.cur.rows, s.cur.p0, s.cur.global = l, T, s.pos, global
+		if err := s.forRows(ctx, opQK); err != nil {
+			return err
+		}
 		if err := workerpool.ForN(ctx, s.attentionJobs(T), 1, s.threads, s.attnFn); err != nil {
 			return err
 		}
 		if err := lw.O.MatMul(ctx, o, s.att[:T*Q], T, s.threads); err != nil {
 			return err
 		}
-		s.addNormed(x, o, lw.PostAttnNorm, T)
-		for t := 0; t < T; t++ {
-			rmsNorm(a[t*H:(t+1)*H], x[t*H:(t+1)*H], lw.FFNNorm, c.Eps)
-		}
-		g, err := s.gatedFFN(ctx, lw, a, T)
-		if err != nil {
+		if err := s.forRows(ctx, opMid); err != nil {
 			return err
 		}
-		if err := lw.Down.MatMul(ctx, o, g, T, s.threads); err != nil {
+		if err := s.gatedFFN(ctx, lw, T); err != nil {
 			return err
 		}
-		s.addNormed(x, o, lw.PostFFNNorm, T)
+		if err := lw.Down.MatMul(ctx, o, s.g[:T*c.FFN], T, s.threads); err != nil {
+			return err
+		}
+		if err := s.forRows(ctx, opOut); err != nil {
+			return err
+		}
 	}
 	s.pos += T
 	return nil
+}
+
+// Row-wise steps of a layer, run by rowOp over query rows.
+const (
+	opAttnNorm = iota // a = RMSNorm(x)·AttnNorm
+	opQK              // per-head q/k norms, RoPE, q scale; k, v into the cache
+	opMid             // x += RMSNorm(o)·PostAttnNorm; a = RMSNorm(x)·FFNNorm
+	opGeglu           // g = gelu(gate)·up
+	opOut             // x += RMSNorm(o)·PostFFNNorm
+)
+
+// forRows runs rowOp(op) over the s.cur.rows query rows, in parallel for
+// prompt batches (decode steps run inline and allocate nothing).
+func (s *State) forRows(ctx context.Context, op int) error {
+	T := s.cur.rows
+	if T < rowsPerPart || s.threads == 1 {
+		s.rowOp(op, 0, T)
+		return ctx.Err()
+	}
+	s.cur.op = op
+	return workerpool.ForN(ctx, T, 4, s.threads, s.rowFn)
+}
+
+// runRows is forRows's parallel body.
+func (s *State) runRows(lo, hi int) { s.rowOp(s.cur.op, lo, hi) }
+
+// rowOp runs step op of layer s.cur.lw on query rows [lo, hi).
+func (s *State) rowOp(op, lo, hi int) {
+	c := &s.m.Config
+	lw := s.cur.lw
+	H, Q, KV, hd, F := c.Hidden, c.QDim(), c.KVDim(), c.HeadDim, c.FFN
+	hd2 := hd / 2
+	for t := lo; t < hi; t++ {
+		xt, at, ot := s.x[t*H:(t+1)*H], s.a[t*H:(t+1)*H], s.o[t*H:(t+1)*H]
+		switch op {
+		case opAttnNorm:
+			rmsNorm(at, xt, lw.AttnNorm, c.Eps)
+		case opQK:
+			cs, sn := s.cosL, s.sinL
+			if s.cur.global {
+				cs, sn = s.cosG, s.sinG
+			}
+			ct, st := cs[t*hd2:(t+1)*hd2], sn[t*hd2:(t+1)*hd2]
+			for h := 0; h < c.Heads; h++ {
+				qh := s.q[t*Q+h*hd : t*Q+(h+1)*hd]
+				rmsNorm(qh, qh, lw.QNorm, c.Eps)
+				applyRope(qh, ct, st)
+				for i := range qh {
+					qh[i] *= c.QueryScale
+				}
+			}
+			l := s.cur.layer
+			slot := (s.cur.p0 + t) % s.caps[l]
+			kt := s.k[t*KV : (t+1)*KV]
+			for h := 0; h < c.KVHeads; h++ {
+				kh := kt[h*hd : (h+1)*hd]
+				rmsNorm(kh, kh, lw.KNorm, c.Eps)
+				applyRope(kh, ct, st)
+			}
+			copy(s.keys[l][slot*KV:(slot+1)*KV], kt)
+			copy(s.vals[l][slot*KV:(slot+1)*KV], s.v[t*KV:(t+1)*KV])
+		case opMid:
+			rmsNorm(ot, ot, lw.PostAttnNorm, c.Eps)
+			for i, v := range ot {
+				xt[i] += v
+			}
+			rmsNorm(at, xt, lw.FFNNorm, c.Eps)
+		case opGeglu:
+			g := s.gu[t*s.cur.gStride:]
+			u := s.gu[s.cur.uBase+t*s.cur.gStride:]
+			geglu(s.g[t*F:(t+1)*F], g[:F], u[:F])
+		case opOut:
+			rmsNorm(ot, ot, lw.PostFFNNorm, c.Eps)
+			for i, v := range ot {
+				xt[i] += v
+			}
+		}
+	}
 }
 
 // projectQKV computes the T rows of q, k and v from the normed input a,
@@ -271,44 +331,26 @@ func (s *State) projectQKV(ctx context.Context, lw *Layer, q, k, v, a []float32,
 	return nil
 }
 
-// gatedFFN returns the T rows of gelu(a·Gateᵀ)·(a·Upᵀ), computed in s.gu
-// (with the stacked matrix when the layer has one).
-func (s *State) gatedFFN(ctx context.Context, lw *Layer, a []float32, T int) ([]float32, error) {
+// gatedFFN sets the T rows of s.g to gelu(a·Gateᵀ)·(a·Upᵀ), with the
+// stacked matrix when the layer has one.
+func (s *State) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 	F := s.m.Config.FFN
+	a := s.a[:T*s.m.Config.Hidden]
 	if lw.gateUp == nil {
-		g, u := s.gu[:T*F], s.gu[s.batch*F:s.batch*F+T*F]
-		if err := lw.Gate.MatMul(ctx, g, a, T, s.threads); err != nil {
-			return nil, err
+		s.cur.gStride, s.cur.uBase = F, s.batch*F
+		if err := lw.Gate.MatMul(ctx, s.gu[:T*F], a, T, s.threads); err != nil {
+			return err
 		}
-		if err := lw.Up.MatMul(ctx, u, a, T, s.threads); err != nil {
-			return nil, err
+		if err := lw.Up.MatMul(ctx, s.gu[s.batch*F:s.batch*F+T*F], a, T, s.threads); err != nil {
+			return err
 		}
-		geglu(g, g, u)
-		return g, nil
-	}
-	gu := s.gu[:2*T*F]
-	if err := lw.gateUp.MatMul(ctx, gu, a, T, s.threads); err != nil {
-		return nil, err
-	}
-	// Row t of the result lands on [t·F, (t+1)·F): in place for t = 0 and
-	// below every unread input row otherwise.
-	for t := 0; t < T; t++ {
-		geglu(gu[t*F:(t+1)*F], gu[2*t*F:(2*t+1)*F], gu[(2*t+1)*F:(2*t+2)*F])
-	}
-	return gu[:T*F], nil
-}
-
-// addNormed sets x[t] += RMSNorm(o[t])·w for each of the T rows (o is
-// overwritten).
-func (s *State) addNormed(x, o, w []float32, T int) {
-	H, eps := s.m.Config.Hidden, s.m.Config.Eps
-	for t := 0; t < T; t++ {
-		ot, xt := o[t*H:(t+1)*H], x[t*H:(t+1)*H]
-		rmsNorm(ot, ot, w, eps)
-		for i, v := range ot {
-			xt[i] += v
+	} else {
+		s.cur.gStride, s.cur.uBase = 2*F, F
+		if err := lw.gateUp.MatMul(ctx, s.gu[:2*T*F], a, T, s.threads); err != nil {
+			return err
 		}
 	}
+	return s.forRows(ctx, opGeglu)
 }
 
 // attentionJobs sets s.cur.perJob and returns the number of attention

@@ -281,12 +281,39 @@ func (p *Packed) Row(j int, dst []float32) {
 	p.parts[i].Row(j-p.start[i], dst)
 }
 
-// MatMul computes y = x·Wᵀ with the int8-activation qgemm kernels.
+// MatMul computes y = x·Wᵀ with the int8-activation qgemm kernels. With
+// several threads and at least 8 rows per thread (prompt batches), each
+// thread rounds and multiplies its own block of rows against the whole
+// matrix, so that the activation quantization runs in parallel too; fewer
+// rows (decode) split the output columns instead.
 func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
 	K := p.k
-	if rows < 0 || len(x) < rows*K {
-		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d: %w", p.n, K, rows, len(x), qgemm.ErrArgs)
+	if rows < 0 || len(x) < rows*K || len(y) < rows*p.n {
+		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d len(y)=%d: %w", p.n, K, rows, len(x), len(y), qgemm.ErrArgs)
 	}
+	parts := workerpool.Workers()
+	if threads > 0 {
+		parts = min(parts, threads)
+	}
+	parts = min(parts, rows/rowsPerPart)
+	if parts <= 1 {
+		return p.matmul(ctx, y, x, rows, threads)
+	}
+	// Blocks of whole 8-row kernel tiles, as even as possible.
+	tiles := (rows + 7) / 8
+	return workerpool.ForN(ctx, tiles, 1, parts, func(lo, hi int) {
+		r0, r1 := lo*8, min(hi*8, rows)
+		// Errors can only be ctx.Err(), which ForN reports.
+		_ = p.matmul(ctx, y[r0*p.n:r1*p.n], x[r0*K:r1*K], r1-r0, 1)
+	})
+}
+
+// rowsPerPart is the fewest rows per thread for which MatMul splits rows.
+const rowsPerPart = 16
+
+// matmul rounds rows of x to Q8_0 values and multiplies them with qgemm.
+func (p *Packed) matmul(ctx context.Context, y, x []float32, rows, threads int) error {
+	K := p.k
 	bp := roundPool.Get().(*[]float32)
 	defer roundPool.Put(bp)
 	if cap(*bp) < rows*K {
