@@ -1,0 +1,123 @@
+package gemma3_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
+)
+
+// mapMeta is Metadata from a map (string, int64 or float64 values).
+type mapMeta map[string]any
+
+func (m mapMeta) String(k string) (string, bool) { v, ok := m[k].(string); return v, ok }
+func (m mapMeta) Int(k string) (int64, bool)     { v, ok := m[k].(int64); return v, ok }
+func (m mapMeta) Float(k string) (float64, bool) {
+	switch v := m[k].(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
+}
+
+func meta270m() mapMeta {
+	return mapMeta{
+		"general.architecture":                    "gemma3",
+		"gemma3.block_count":                      int64(18),
+		"gemma3.embedding_length":                 int64(640),
+		"gemma3.feed_forward_length":              int64(2048),
+		"gemma3.attention.head_count":             int64(4),
+		"gemma3.attention.head_count_kv":          int64(1),
+		"gemma3.context_length":                   int64(32768),
+		"gemma3.attention.layer_norm_rms_epsilon": 1e-6,
+		"gemma3.attention.sliding_window":         int64(512),
+	}
+}
+
+// TestMetadataErrors removes each required key in turn and sets a
+// non-Gemma architecture: each is an error naming the key (ErrConfig) or
+// listing the supported architectures (ErrArchitecture).
+func TestMetadataErrors(t *testing.T) {
+	if _, err := gemma3.FromMetadata(meta270m(), 262144); err != nil {
+		t.Fatalf("complete metadata: %v", err)
+	}
+	for _, key := range []string{"gemma3.block_count", "gemma3.embedding_length", "gemma3.feed_forward_length",
+		"gemma3.attention.head_count", "gemma3.context_length", "gemma3.attention.layer_norm_rms_epsilon"} {
+		md := meta270m()
+		delete(md, key)
+		_, err := gemma3.FromMetadata(md, 262144)
+		if !errors.Is(err, gemma3.ErrConfig) || !strings.Contains(err.Error(), key+" is missing") {
+			t.Errorf("without %s: got %v, want ErrConfig naming the key", key, err)
+		}
+	}
+	for _, arch := range []string{"llama", "gemma2", ""} {
+		md := meta270m()
+		md["general.architecture"] = arch
+		_, err := gemma3.FromMetadata(md, 262144)
+		if !errors.Is(err, gemma3.ErrArchitecture) || !strings.Contains(err.Error(), "unsupported architecture") ||
+			!strings.Contains(err.Error(), "supported: gemma3") || !strings.Contains(err.Error(), `"`+arch+`"`) {
+			t.Errorf("architecture %q: got %v, want ErrArchitecture naming it and listing gemma3", arch, err)
+		}
+	}
+}
+
+// TestLoadBadFiles checks Load on files that are not usable Gemma 3
+// models.
+func TestLoadBadFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, key string
+		value     any
+		want      error
+		text      string
+	}{
+		{"llama", "general.architecture", "llama", gemma3.ErrArchitecture, `architecture "llama" is not supported (supported: gemma3)`},
+		{"no-layers", "gemma3.block_count", "eighteen", gemma3.ErrConfig, "gemma3.block_count is missing"},
+		{"no-eps", "gemma3.attention.layer_norm_rms_epsilon", "tiny", gemma3.ErrConfig, "layer_norm_rms_epsilon is missing"},
+		{"value-length", "gemma3.attention.value_length", uint32(32), gemma3.ErrConfig, "value_length 32 differs"},
+		{"too-many-layers", "gemma3.block_count", uint32(7), gemma3.ErrConfig, "blk.6.attn_norm.weight is missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := gemma3test.Build(gemma3test.Options{Seed: 1, Type: quant.Q8_0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Set(tc.key, tc.value); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), tc.name+".gguf")
+			if err := b.WriteFile(path); err != nil {
+				t.Fatal(err)
+			}
+			_, err = gemma3.Load(path, gemma3.LoadOptions{})
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("%s = %v: got %v, want %v containing %q", tc.key, tc.value, err, tc.want, tc.text)
+			}
+		})
+	}
+}
+
+// TestPromptLongerThanContext feeds the model (MaxLen 0: the model's whole
+// context) a prompt one token longer than gemma3.context_length.
+func TestPromptLongerThanContext(t *testing.T) {
+	m, err := gemma3.Load(writeTiny(t, quant.Q8_0), gemma3.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s := m.NewState(gemma3.StateOptions{})
+	prompt := make([]int32, m.Config.Context+1)
+	err = s.Forward(context.Background(), prompt, nil)
+	if !errors.Is(err, gemma3.ErrContext) || !strings.Contains(err.Error(), "exceed the maximum length 256") {
+		t.Errorf("%d tokens into context %d: got %v, want ErrContext naming the length", len(prompt), m.Config.Context, err)
+	}
+	if s.Pos() != 0 {
+		t.Errorf("after the failed prompt Pos() = %d, want 0", s.Pos())
+	}
+}
