@@ -12,16 +12,27 @@ import (
 // in float32, then x·scale, then ·w. The weights are used as stored (GGUF
 // already holds Gemma's 1 + w). y may alias x.
 func rmsNorm(y, x, w []float32, eps float32) {
+	sum := sumSquares(x)
+	mean := float32(sum / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	scaleMul(y, x, w, scale)
+}
+
+// sumSquaresGeneric is the specification of sumSquares.
+func sumSquaresGeneric(x []float32) float64 {
 	var sum float64
 	for _, v := range x {
 		sum += float64(v * v)
 	}
-	mean := float32(sum / float64(len(x)))
-	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	return sum
+}
+
+// scaleMulGeneric is the specification of scaleMul: y[i] = (x[i]·scale)·w[i].
+func scaleMulGeneric(y, x, w []float32, scale float32) {
 	w = w[:len(x)]
 	y = y[:len(x)]
 	for i, v := range x {
-		y[i] = (v * scale) * w[i]
+		y[i] = float32(v*scale) * w[i]
 	}
 }
 
@@ -82,9 +93,10 @@ func initGelu() {
 	}
 }
 
-// geglu sets out[i] = gelu(g[i])·u[i] the way ggml's CPU backend does:
-// gelu goes through the fp16 table for −10 < x < 10. out may be g.
-func geglu(out, g, u []float32) {
+// gegluGeneric sets out[i] = gelu(g[i])·u[i] the way ggml's CPU backend
+// does: gelu goes through the fp16 table for −10 < x < 10. out may be g.
+// It is the specification of geglu.
+func gegluGeneric(out, g, u []float32) {
 	u, out = u[:len(g)], out[:len(g)]
 	for i, x := range g {
 		var y float32

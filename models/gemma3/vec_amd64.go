@@ -85,3 +85,70 @@ func values4(p, v []float32, ldv, hd, n int, out []float32) {
 	}
 	values4AVX2(&p[0], &v[0], ldv, hd, n, &out[0])
 }
+
+// useF16C adds the F16C conversions gegluAVX2 needs.
+var useF16C = useAVX2 && cpu.X86.HasF16C
+
+// gegluAVX2 sets out[i] = t(gate[i])·u[i], t as in geglu (n a multiple of 8).
+//
+//go:noescape
+func gegluAVX2(out, gate, u *float32, n int, table *float32)
+
+// sumSquaresAVX2 returns Σ float64(x[i]·x[i]) (n a multiple of 8).
+//
+//go:noescape
+func sumSquaresAVX2(x *float32, n int) float64
+
+// scaleMulAVX2 sets y[i] = (x[i]·scale)·w[i] (n a multiple of 8).
+//
+//go:noescape
+func scaleMulAVX2(y, x, w *float32, scale float32, n int)
+
+// geglu sets out[i] = gelu(g[i])·u[i] (see gegluGeneric). out may be g.
+func geglu(out, g, u []float32) {
+	u, out = u[:len(g)], out[:len(g)]
+	n := len(g) &^ 7
+	if !useF16C || n == 0 {
+		gegluGeneric(out, g, u)
+		return
+	}
+	gegluAVX2(&out[0], &g[0], &u[0], n, &geluTable[0])
+	gegluGeneric(out[n:], g[n:], u[n:])
+}
+
+// sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32.
+func sumSquares(x []float32) float64 {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return sumSquaresGeneric(x)
+	}
+	return sumSquaresAVX2(&x[0], n) + sumSquaresGeneric(x[n:])
+}
+
+// scaleMul sets y[i] = (x[i]·scale)·w[i]; y may be x.
+func scaleMul(y, x, w []float32, scale float32) {
+	y, w = y[:len(x)], w[:len(x)]
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		scaleMulGeneric(y, x, w, scale)
+		return
+	}
+	scaleMulAVX2(&y[0], &x[0], &w[0], scale, n)
+	scaleMulGeneric(y[n:], x[n:], w[n:], scale)
+}
+
+// roundQ8AVX2 rounds blocks of 32 values as roundQ8_0Generic.
+//
+//go:noescape
+func roundQ8AVX2(dst, x *float32, blocks int)
+
+// roundQ8_0 rounds x to Q8_0 values (see roundQ8_0Generic).
+func roundQ8_0(dst, x []float32) {
+	nb := len(x) / 32
+	if !useF16C || nb == 0 {
+		roundQ8_0Generic(dst, x)
+		return
+	}
+	_ = dst[32*nb-1]
+	roundQ8AVX2(&dst[0], &x[0], nb)
+}

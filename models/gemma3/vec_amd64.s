@@ -210,3 +210,170 @@ vastore:
 vadone:
 	VZEROUPPER
 	RET
+
+// func gegluAVX2(out, gate, u *float32, n int, table *float32)
+// out[i] = t(gate[i])·u[i] with t(x) = table[fp16bits(x)] for −10 < x < 10, x for
+// x ≥ 10, 0 for x ≤ −10 (n a multiple of 8). Needs F16C.
+TEXT ·gegluAVX2(SB), NOSPLIT, $0-40
+	MOVQ         out+0(FP), DI
+	MOVQ         gate+8(FP), SI
+	MOVQ         u+16(FP), DX
+	MOVQ         n+24(FP), CX
+	MOVQ         table+32(FP), AX
+	MOVL         $0x41200000, BX // 10.0
+	MOVQ         BX, X15
+	VBROADCASTSS X15, Y15
+	MOVL         $0xc1200000, BX // −10.0
+	MOVQ         BX, X14
+	VBROADCASTSS X14, Y14
+
+geloop:
+	CMPQ       CX, $8
+	JL         gedone
+	VMOVUPS    (SI), Y0
+	VCVTPS2PH  $0, Y0, X1
+	VPMOVZXWD  X1, Y2
+	VPCMPEQD   Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VGATHERDPS Y3, (AX)(Y2*4), Y4
+	VCMPPS     $0x1d, Y15, Y0, Y5 // x ≥ 10
+	VBLENDVPS  Y5, Y0, Y4, Y4
+	VCMPPS     $0x12, Y14, Y0, Y6 // x ≤ −10
+	VANDNPS    Y4, Y6, Y4
+	VMULPS     (DX), Y4, Y4
+	VMOVUPS    Y4, (DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DX
+	ADDQ       $32, DI
+	SUBQ       $8, CX
+	JMP        geloop
+
+gedone:
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX2(x *float32, n int) float64
+// Σ float64(x[i]·x[i]) (squares rounded to float32, summed in float64; n a
+// multiple of 8).
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+
+ssloop:
+	CMPQ         CX, $8
+	JL           ssdone
+	VMOVUPS      (SI), Y2
+	VMULPS       Y2, Y2, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $1, Y2, X4
+	VCVTPS2PD    X4, Y5
+	VADDPD       Y3, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JMP          ssloop
+
+ssdone:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+16(FP)
+	RET
+
+// func scaleMulAVX2(y, x, w *float32, scale float32, n int)
+// y[i] = (x[i]·scale)·w[i], two rounded products (n a multiple of 8).
+TEXT ·scaleMulAVX2(SB), NOSPLIT, $0-40
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         w+16(FP), DX
+	VBROADCASTSS scale+24(FP), Y0
+	MOVQ         n+32(FP), CX
+
+smloop:
+	CMPQ    CX, $8
+	JL      smdone
+	VMULPS  (SI), Y0, Y1
+	VMULPS  (DX), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     smloop
+
+smdone:
+	VZEROUPPER
+	RET
+
+// func roundQ8AVX2(dst, x *float32, blocks int)
+// Rounds each block of 32 values to Q8_0 as roundQ8_0Generic does: d =
+// fp16(amax/127), q = rint(x·(127/amax)), dst = q·d. Needs F16C.
+TEXT ·roundQ8AVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         blocks+16(FP), CX
+	MOVQ         $0x7fffffff, AX
+	MOVQ         AX, X15
+	VBROADCASTSS X15, Y15
+	MOVQ         $0x42fe0000, AX // 127.0
+	MOVQ         AX, X14
+
+rqloop:
+	TESTQ        CX, CX
+	JZ           rqdone
+	VMOVUPS      (SI), Y0
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      96(SI), Y3
+	VANDPS       Y15, Y0, Y4
+	VANDPS       Y15, Y1, Y5
+	VANDPS       Y15, Y2, Y6
+	VANDPS       Y15, Y3, Y7
+	VMAXPS       Y5, Y4, Y4
+	VMAXPS       Y7, Y6, Y6
+	VMAXPS       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x4e, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0xb1, X4, X5
+	VMAXPS       X5, X4, X4     // every lane: amax
+	VDIVSS       X14, X4, X6    // amax/127
+	VCVTPS2PH    $0, X6, X7
+	VCVTPH2PS    X7, X7         // d
+	VBROADCASTSS X7, Y7
+	VXORPS       Y9, Y9, Y9
+	VUCOMISS     X9, X4
+	JEQ          rqscale        // amax = 0: id = 0
+	VDIVSS       X4, X14, X9    // 127/amax
+	VBROADCASTSS X9, Y9
+
+rqscale:
+	VMULPS   Y9, Y0, Y0
+	VMULPS   Y9, Y1, Y1
+	VMULPS   Y9, Y2, Y2
+	VMULPS   Y9, Y3, Y3
+	VROUNDPS $8, Y0, Y0
+	VROUNDPS $8, Y1, Y1
+	VROUNDPS $8, Y2, Y2
+	VROUNDPS $8, Y3, Y3
+	VMULPS   Y7, Y0, Y0
+	VMULPS   Y7, Y1, Y1
+	VMULPS   Y7, Y2, Y2
+	VMULPS   Y7, Y3, Y3
+	VMOVUPS  Y0, (DI)
+	VMOVUPS  Y1, 32(DI)
+	VMOVUPS  Y2, 64(DI)
+	VMOVUPS  Y3, 96(DI)
+	ADDQ     $128, SI
+	ADDQ     $128, DI
+	DECQ     CX
+	JMP      rqloop
+
+rqdone:
+	VZEROUPPER
+	RET

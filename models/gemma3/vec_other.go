@@ -17,3 +17,15 @@ func scores4(q *[4][]float32, k []float32, ldk, n int, out []float32) {
 func values4(p, v []float32, ldv, hd, n int, out []float32) {
 	values4Generic(p, v, ldv, hd, n, out)
 }
+
+// geglu sets out[i] = gelu(g[i])·u[i] (see gegluGeneric). out may be g.
+func geglu(out, g, u []float32) { gegluGeneric(out, g, u) }
+
+// sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32.
+func sumSquares(x []float32) float64 { return sumSquaresGeneric(x) }
+
+// scaleMul sets y[i] = (x[i]·scale)·w[i]; y may be x.
+func scaleMul(y, x, w []float32, scale float32) { scaleMulGeneric(y, x, w, scale) }
+
+// roundQ8_0 rounds x to Q8_0 values (see roundQ8_0Generic).
+func roundQ8_0(dst, x []float32) { roundQ8_0Generic(dst, x) }

@@ -141,3 +141,41 @@ func TestScoresValues4(t *testing.T) {
 		}
 	}
 }
+
+// TestGegluNorm checks geglu and scaleMul (assembly where the CPU has it)
+// bit for bit against their generic versions, and sumSquares against a
+// float64 loop, for lengths 0..40 and values around GELU's ±10 cut-offs.
+func TestGegluNorm(t *testing.T) {
+	geluOnce.Do(initGelu)
+	r := rand.New(rand.NewPCG(9, 9))
+	special := []float32{-10, 10, -9.999, 9.999, -10.001, 10.001, 0, float32(math.Copysign(0, -1)), 1e-6, -1e-6,
+		1e-9, 65504, -1e5, 3.14159, -0.5}
+	for n := 0; n <= 40; n++ {
+		g, u, w := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range g {
+			g[i] = float32(r.NormFloat64() * 4)
+			if r.IntN(3) == 0 {
+				g[i] = special[r.IntN(len(special))]
+			}
+			u[i], w[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		geglu(got, g, u)
+		gegluGeneric(want, g, u)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Errorf("geglu(n=%d)[%d]: g=%v u=%v: got %v, want %v", n, i, g[i], u[i], got[i], want[i])
+			}
+		}
+		scaleMul(got, g, w, 0.37)
+		scaleMulGeneric(want, g, w, 0.37)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Errorf("scaleMul(n=%d)[%d]: got %v, want %v", n, i, got[i], want[i])
+			}
+		}
+		if gs, ws := sumSquares(g), sumSquaresGeneric(g); math.Abs(gs-ws) > 1e-12*math.Abs(ws) {
+			t.Errorf("sumSquares(n=%d) = %v, want %v", n, gs, ws)
+		}
+	}
+}

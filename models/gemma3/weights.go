@@ -179,11 +179,12 @@ func roundActivations(t quant.Type, dst, x []float32) {
 	}
 }
 
-// roundQ8_0 rounds x to Q8_0 blocks as ggml's x86 quantize_row_q8_0 does
-// (d = fp16(amax/127), q = rint(x·127/amax)) and writes q·d back. The
-// rounding is float32 round-half-even by the 1.5·2²³ trick (|x·127/amax|
-// ≤ 127), without branches.
-func roundQ8_0(dst, x []float32) {
+// roundQ8_0Generic rounds x to Q8_0 blocks as ggml's x86
+// quantize_row_q8_0 does (d = fp16(amax/127), q = rint(x·127/amax)) and
+// writes q·d back. The rounding is float32 round-half-even by the 1.5·2²³
+// trick (|x·127/amax| ≤ 127), without branches. It is the specification of
+// roundQ8_0 (len(x) a multiple of 32).
+func roundQ8_0Generic(dst, x []float32) {
 	const magic = 1.5 * (1 << 23)
 	for i := 0; i+quant.QK <= len(x); i += quant.QK {
 		blk := x[i : i+quant.QK]
