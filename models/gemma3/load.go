@@ -86,8 +86,28 @@ func (m fileMeta) Float(key string) (float64, bool) {
 
 // FromFile builds the model from a parsed GGUF file. Matrices refer to the
 // file's data (or copies of it); the file must stay open while the model
-// is used.
-func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) { return fromFile(f, opt, false) }
+// is used. When the tensor data is a read-only file mapping (gguf.Open on
+// Linux, found in /proc/self/maps), converted tensors' pages are released
+// as Load does.
+func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
+	return fromFile(f, opt, tensorsMapped(f))
+}
+
+// tensorsMapped reports whether the first and last tensors' data lie in
+// read-only file mappings (then all of the data section does).
+func tensorsMapped(f *gguf.File) bool {
+	if len(f.Tensors) == 0 {
+		return false
+	}
+	rs := fileRegions()
+	for _, t := range []gguf.TensorInfo{f.Tensors[0], f.Tensors[len(f.Tensors)-1]} {
+		data, err := f.TensorData(t.Name)
+		if err != nil || !fileMapped(rs, data) {
+			return false
+		}
+	}
+	return true
+}
 
 // fromFile is FromFile; mapped says that f's data is a read-only file
 // mapping whose converted pages may be released.
