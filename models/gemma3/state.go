@@ -203,7 +203,11 @@ func (s *State) step(ctx context.Context, toks []int32) error {
 		if err := s.forRows(ctx, opQK); err != nil {
 			return err
 		}
-		if err := workerpool.ForN(ctx, s.attentionJobs(T), 1, s.threads, s.attnFn); err != nil {
+		if jobs := s.attentionJobs(T); T < rowsPerPart {
+			if err := workerpool.ForN(ctx, jobs, 1, s.threads, s.attnFn); err != nil {
+				return err
+			}
+		} else if err := pieces(ctx, jobs, 8, s.threads, s.attnFn); err != nil {
 			return err
 		}
 		if err := lw.O.MatMul(ctx, o, s.att[:T*Q], T, s.threads); err != nil {
@@ -244,7 +248,7 @@ func (s *State) forRows(ctx context.Context, op int) error {
 		return ctx.Err()
 	}
 	s.cur.op = op
-	return workerpool.ForN(ctx, T, 4, s.threads, s.rowFn)
+	return pieces(ctx, T, 8, s.threads, s.rowFn)
 }
 
 // runRows is forRows's parallel body.

@@ -300,10 +300,8 @@ func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) 
 	if parts <= 1 {
 		return p.matmul(ctx, y, x, rows, threads)
 	}
-	// Blocks of whole 8-row kernel tiles, as even as possible.
-	tiles := (rows + 7) / 8
-	return workerpool.ForN(ctx, tiles, 1, parts, func(lo, hi int) {
-		r0, r1 := lo*8, min(hi*8, rows)
+	// Pieces of rowsPerPart rows (whole 8-row kernel tiles).
+	return pieces(ctx, rows, rowsPerPart, parts, func(r0, r1 int) {
 		// Errors can only be ctx.Err(), which ForN reports.
 		_ = p.matmul(ctx, y[r0*p.n:r1*p.n], x[r0*K:r1*K], r1-r0, 1)
 	})
