@@ -40,6 +40,9 @@ func scaleMulGeneric(y, x, w []float32, scale float32) {
 type rope struct {
 	thetaScale float32 // base^(−2/d), as ggml's powf
 	freqScale  float32 // 1/linear scaling factor
+	// cos and sin, when set, are precomputed tables of d/2 values per
+	// position (an ONNX export's cos_cache/sin_cache) used instead.
+	cos, sin []float32
 }
 
 func newRope(base, scale float64, headDim int) rope {
@@ -50,6 +53,12 @@ func newRope(base, scale float64, headDim int) rope {
 // table writes cos and sin of the angles of position pos into cs[:d/2] and
 // sn[:d/2] with ggml's float32 recurrence θ_i = freqScale·(pos·ts^i).
 func (r rope) table(cs, sn []float32, pos int) {
+	if r.cos != nil {
+		h := len(cs)
+		copy(cs, r.cos[pos*h:(pos+1)*h])
+		copy(sn, r.sin[pos*h:(pos+1)*h])
+		return
+	}
 	theta := float32(pos)
 	for i := range cs {
 		t := float64(r.freqScale * theta)
