@@ -24,8 +24,20 @@
 // # Weights
 //
 // Every matrix is a Matrix: Dense (float32, multiplied with internal/gemm),
-// Blocks (any GGUF block type, the llama.cpp-exact reference) or Packed
-// (Q4_0 / Q8_0 repacked for the int8 kernels of internal/qgemm).
+// Blocks (any GGUF block type, the llama.cpp-exact reference), Packed
+// (Q4_0 / Q8_0 repacked for the int8 kernels of internal/qgemm; Load stacks
+// Q|K|V and Gate|Up into one Packed each) or NBits (ONNX MatMulNBits
+// weights, from FromONNX).
+//
+// Load releases the file pages of every converted tensor (madvise) as it
+// goes, so that peak memory stays near the converted size.
+//
+// # ONNX
+//
+// FromONNX builds the same decoder from an onnxruntime-genai Gemma 3 export
+// (2025 layout: separate q/k/v MatMulNBits, RotaryEmbedding nodes,
+// GroupQueryAttention without rotary), keeping the export's embedding
+// scale, RoPE tables and window.
 //
 // # State
 //
