@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,13 +83,13 @@ func TestLlamaCpp(t *testing.T) {
 					n = 1 // the scalar reference path is slow; check its logits only
 				}
 				lp, greedy := runGreedy(t, m, g.Prompt, n)
-				d, std := maxDiff(lp, g.LogProbs)
+				d, std := gemma3test.MaxDiff(lp, g.LogProbs)
 				t.Logf("exact=%v: max |Δ log p| = %.3g (%.3g·std), greedy %v", exact, d, d/std, greedy)
 				if d/std > tc.tol {
 					t.Errorf("exact=%v: max |Δ log p| / std = %.3g, want ≤ %g", exact, d/std, tc.tol)
 				}
-				if argmax(lp) != argmax64(g.LogProbs) {
-					t.Errorf("exact=%v: top-1 %d, llama.cpp %d", exact, argmax(lp), argmax64(g.LogProbs))
+				if gemma3test.Argmax(lp) != gemma3test.Argmax(g.LogProbs) {
+					t.Errorf("exact=%v: top-1 %d, llama.cpp %d", exact, gemma3test.Argmax(lp), gemma3test.Argmax(g.LogProbs))
 				}
 				if n > 1 && fmt.Sprint(greedy) != fmt.Sprint(g.Greedy) {
 					t.Errorf("exact=%v: greedy\n got %v\nwant %v", exact, greedy, g.Greedy)
@@ -136,10 +135,10 @@ func runGreedy(t *testing.T, m *gemma3.Model, prompt []int32, n int) ([]float64,
 	if err := s.Forward(ctx, prompt, logits); err != nil {
 		t.Fatal(err)
 	}
-	lp := logSoftmax(logits)
+	lp := gemma3test.LogSoftmax(logits)
 	var out []int32
 	for len(out) < n {
-		tok := int32(argmax(lp))
+		tok := int32(gemma3test.Argmax(lp))
 		out = append(out, tok)
 		if len(out) == n {
 			break
@@ -147,7 +146,7 @@ func runGreedy(t *testing.T, m *gemma3.Model, prompt []int32, n int) ([]float64,
 		if err := s.Forward(ctx, []int32{tok}, logits); err != nil {
 			t.Fatal(err)
 		}
-		lp = logSoftmax(logits)
+		lp = gemma3test.LogSoftmax(logits)
 	}
 	return logSoftmaxFirst(m, prompt), out
 }
@@ -158,46 +157,5 @@ func logSoftmaxFirst(m *gemma3.Model, prompt []int32) []float64 {
 	if err := s.Forward(context.Background(), prompt, logits); err != nil {
 		panic(err)
 	}
-	return logSoftmax(logits)
+	return gemma3test.LogSoftmax(logits)
 }
-
-func logSoftmax(x []float32) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - mx)
-	}
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - mx - math.Log(s)
-	}
-	return out
-}
-
-func maxDiff(a, b []float64) (mx, std float64) {
-	var mean float64
-	for _, v := range b {
-		mean += v
-	}
-	mean /= float64(len(b))
-	for i, v := range b {
-		std += (v - mean) * (v - mean)
-		mx = math.Max(mx, math.Abs(a[i]-v))
-	}
-	return mx, math.Sqrt(std / float64(len(b)))
-}
-
-func argmax(x []float64) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-func argmax64(x []float64) int { return argmax(x) }

@@ -8,13 +8,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 	"github.com/zerfoo/zerfoo/quantize"
 	"github.com/zerfoo/zerfoo/tokenizer"
 )
@@ -128,12 +128,12 @@ func TestLlamaCppTrained(t *testing.T) {
 				}
 				defer m.Close()
 				lp, greedy := trainedGreedy(t, m, g.Prompt, len(g.Greedy))
-				d, std := maxLogDiff(lp, g.LogProbs)
-				t.Logf("exact=%v: max |Δ log p| = %.3g (%.3g·std), top-1 %d, greedy %v", exact, d, d/std, argmaxF64(lp), greedy)
+				d, std := gemma3test.MaxDiff(lp, g.LogProbs)
+				t.Logf("exact=%v: max |Δ log p| = %.3g (%.3g·std), top-1 %d, greedy %v", exact, d, d/std, gemma3test.Argmax(lp), greedy)
 				if d/std > tc.tol {
 					t.Errorf("exact=%v: max |Δ log p| / std = %.3g, want ≤ %g", exact, d/std, tc.tol)
 				}
-				if got, want := argmaxF64(lp), argmaxF64(g.LogProbs); got != want {
+				if got, want := gemma3test.Argmax(lp), gemma3test.Argmax(g.LogProbs); got != want {
 					t.Errorf("exact=%v: top-1 %d, llama.cpp %d", exact, got, want)
 				}
 				if fmt.Sprint(greedy) != fmt.Sprint(g.Greedy) {
@@ -213,11 +213,11 @@ func trainedGreedy(t *testing.T, m *gemma3.Model, prompt []int32, n int) ([]floa
 	if err := s.Forward(ctx, prompt, logits); err != nil {
 		t.Fatal(err)
 	}
-	first := logSoftmax64(logits)
+	first := gemma3test.LogSoftmax(logits)
 	lp := first
 	var out []int32
 	for {
-		tok := int32(argmaxF64(lp))
+		tok := int32(gemma3test.Argmax(lp))
 		out = append(out, tok)
 		if len(out) == n {
 			return first, out
@@ -225,46 +225,6 @@ func trainedGreedy(t *testing.T, m *gemma3.Model, prompt []int32, n int) ([]floa
 		if err := s.Forward(ctx, []int32{tok}, logits); err != nil {
 			t.Fatal(err)
 		}
-		lp = logSoftmax64(logits)
+		lp = gemma3test.LogSoftmax(logits)
 	}
-}
-
-func logSoftmax64(x []float32) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - mx)
-	}
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - mx - math.Log(s)
-	}
-	return out
-}
-
-// maxLogDiff returns max |a − b| and the standard deviation of b.
-func maxLogDiff(a, b []float64) (mx, std float64) {
-	var mean float64
-	for _, v := range b {
-		mean += v
-	}
-	mean /= float64(len(b))
-	for i, v := range b {
-		std += (v - mean) * (v - mean)
-		mx = math.Max(mx, math.Abs(a[i]-v))
-	}
-	return mx, math.Sqrt(std / float64(len(b)))
-}
-
-func argmaxF64(x []float64) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }
