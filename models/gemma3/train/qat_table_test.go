@@ -3,8 +3,9 @@ package train
 import (
 	"context"
 	"math"
+	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
@@ -26,7 +27,11 @@ import (
 //	go test ./models/gemma3/train -run TestQATGemma3CloserThanRTN -v
 func TestQATGemma3CloserThanRTN(t *testing.T) {
 	ctx := t.Context()
-	text, err := ReadCorpus(filepath.Join(runtime.GOROOT(), "doc", "go_spec.html"))
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("no go command to locate GOROOT: %v", err)
+	}
+	text, err := ReadCorpus(filepath.Join(strings.TrimSpace(string(goroot)), "doc", "go_spec.html"))
 	if err != nil {
 		t.Skipf("no Go specification to train on: %v", err)
 	}
