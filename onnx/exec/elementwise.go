@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/compute"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -24,6 +25,19 @@ var arithOps = map[string]arith{
 	"Pow": {powf32, math.Pow, func(a, b int64) int64 { return int64(math.Pow(float64(a), float64(b))) }, false},
 	"Max": {func(a, b float32) float32 { return max(a, b) }, math.Max, func(a, b int64) int64 { return max(a, b) }, false},
 	"Min": {func(a, b float32) float32 { return min(a, b) }, math.Min, func(a, b int64) int64 { return min(a, b) }, false},
+}
+
+// f32Engine does the float32 (and float16/bfloat16, widened) arithmetic the
+// engine implements, so the executor shares its broadcasting, vectorized
+// loops and worker pool instead of running a second implementation.
+var f32Engine = compute.NewCPUEngine[float32](numeric.Float32Ops{})
+
+var f32EngineOps = map[string]func(context.Context, *tensor.Tensor[float32], *tensor.Tensor[float32], ...*tensor.Tensor[float32]) (*tensor.Tensor[float32], error){
+	"Add": f32Engine.Add,
+	"Sub": f32Engine.Sub,
+	"Mul": f32Engine.Mul,
+	"Div": f32Engine.Div,
+	"Pow": f32Engine.Pow,
 }
 
 func powf32(a, b float32) float32 {
@@ -68,26 +82,26 @@ func init() {
 
 func buildArith(name string, op arith) BuildFunc {
 	return func(n *Node) (Kernel, error) {
-		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if (name == "Max" || name == "Min") && len(in) == 1 && in[0] != nil {
 				return in[0], nil
 			}
 			if err := need(in, 2); err != nil {
 				return nil, err
 			}
-			acc, err := binaryArith(name, op, in[0], in[1])
+			acc, err := binaryArith(ctx, name, op, in[0], in[1])
 			for _, x := range in[2:] { // Max and Min are variadic
 				if err != nil || x == nil {
 					break
 				}
-				acc, err = binaryArith(name, op, acc, x)
+				acc, err = binaryArith(ctx, name, op, acc, x)
 			}
 			return acc, err
 		}), nil
 	}
 }
 
-func binaryArith(name string, op arith, a, b tensor.Any) (tensor.Any, error) {
+func binaryArith(ctx context.Context, name string, op arith, a, b tensor.Any) (tensor.Any, error) {
 	as, bs := a.Shape(), b.Shape()
 	os, err := broadcastShape(as, bs)
 	if err != nil {
@@ -106,6 +120,21 @@ func binaryArith(name string, op arith, a, b tensor.Any) (tensor.Any, error) {
 		y, err := floats(b)
 		if err != nil {
 			return nil, err
+		}
+		if f, ok := f32EngineOps[name]; ok {
+			xt, err := tensor.New(as, x)
+			if err != nil {
+				return nil, err
+			}
+			yt, err := tensor.New(bs, y)
+			if err != nil {
+				return nil, err
+			}
+			r, err := f(ctx, xt, yt)
+			if err != nil {
+				return nil, err
+			}
+			return fromFloats(dt, os, r.Data())
 		}
 		return fromFloats(dt, os, binLoop(x, y, as, bs, os, op.f32))
 	case numeric.Float64:

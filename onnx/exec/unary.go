@@ -82,7 +82,7 @@ func init() {
 			x := in[0]
 			if b := opt(in, 1); b != nil {
 				var err error
-				if x, err = binaryArith("Add", arithOps["Add"], x, b); err != nil {
+				if x, err = binaryArith(ctx, "Add", arithOps["Add"], x, b); err != nil {
 					return nil, err
 				}
 			}
