@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
@@ -97,4 +98,51 @@ func streamRead(buf []uint64, threads int) {
 		sums[lo%64] = xorWords(buf[lo*32 : hi*32])
 	})
 	streamSink += sums[0]
+}
+
+// BenchmarkBandwidth is the bandwidth check in one run: on the
+// larger-than-cache 4096×14336 bits-4 matrix it alternates an M=1 MatMul
+// and a plain streaming read of the same number of bytes with the same
+// threads, so that both see the same machine load, and reports both rates
+// and their ratio ("%stream"; the target is ≥ 70).
+// Example: go test -run - -bench Bandwidth -benchtime 2s ./internal/qgemm
+func BenchmarkBandwidth(b *testing.B) {
+	ctx := context.Background()
+	const k, n = 4096, 14336
+	for _, threads := range []int{1, 2} {
+		for _, level := range []int{0, 4} {
+			for _, bs := range []int{32, 128} {
+				b.Run(fmt.Sprintf("K%dxN%d/M1/T%d/L%d/bs%d", k, n, threads, level, bs), func(b *testing.B) {
+					m := benchMatrix(b, k, n, 4, bs)
+					a := randA(rand.New(rand.NewPCG(2, 2)), k)
+					y := make([]float32, n)
+					buf := make([]uint64, m.Footprint()/8/32*32)
+					for i := range buf {
+						buf[i] = uint64(i)
+					}
+					opt := Options{Threads: threads}
+					if level == 4 {
+						opt.Activations = Int8
+					}
+					var tm, ts time.Duration
+					b.ResetTimer()
+					for b.Loop() {
+						t0 := time.Now()
+						if err := m.MatMul(ctx, y, a, 1, nil, opt); err != nil {
+							b.Fatal(err)
+						}
+						t1 := time.Now()
+						streamRead(buf, threads)
+						tm += t1.Sub(t0)
+						ts += time.Since(t1)
+					}
+					wgbs := float64(m.Footprint()) * float64(b.N) / tm.Seconds() / 1e9
+					sgbs := float64(8*len(buf)) * float64(b.N) / ts.Seconds() / 1e9
+					b.ReportMetric(wgbs, "weightGB/s")
+					b.ReportMetric(sgbs, "streamGB/s")
+					b.ReportMetric(100*wgbs/sgbs, "%stream")
+				})
+			}
+		}
+	}
 }

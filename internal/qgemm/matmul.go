@@ -85,9 +85,15 @@ func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []fl
 	}
 	minPiece := (1<<18 + rows*m.K*GroupCols - 1) / (rows * m.K * GroupCols)
 	s.piece = min(max(minPiece, m.Groups/(8*parts)), (m.Groups+parts-1)/parts)
+	if rows > rowTile {
+		// Several row tiles read each piece's weights: keep a piece small
+		// enough to stay in L2 between them, also on one thread (else a
+		// matrix larger than the cache streams from memory once per tile).
+		s.piece = max(1, min(s.piece, pieceBytes/m.groupBytes()))
+	}
 	s.next.Store(0)
 	if parts == 1 || m.Groups <= s.piece {
-		s.compute(0, m.Groups)
+		s.participate(0, 0)
 		return ctx.Err()
 	}
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
@@ -208,6 +214,10 @@ func (s *scratch) compute(lo, hi int) {
 		}
 	}
 }
+
+// pieceBytes bounds the weight bytes of one piece of groups when several
+// row tiles share it (half of a 1 MiB L2, leaving room for activations).
+const pieceBytes = 512 << 10
 
 // chunkBytes bounds the activation bytes of one row tile per K chunk (a
 // variable only so that tests can force several chunks).

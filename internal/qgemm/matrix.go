@@ -61,6 +61,19 @@ func (m *Matrix) steps() int { return m.BlockBytes() / 64 }
 // DefaultZeroPoint returns 2^(Bits−1).
 func (m *Matrix) DefaultZeroPoint() uint8 { return 1 << (m.Bits - 1) }
 
+// groupBytes returns the bytes of codes, scales and zero points of one
+// group over all of K.
+func (m *Matrix) groupBytes() int {
+	per := m.BlockBytes() + 4*GroupCols
+	if m.Scales16 != nil {
+		per -= 2 * GroupCols
+	}
+	if m.ZeroPoints != nil {
+		per += GroupCols
+	}
+	return m.KBlocks * per
+}
+
 // Footprint returns the resident bytes of the repacked matrix: codes,
 // scales and zero points.
 func (m *Matrix) Footprint() int {
