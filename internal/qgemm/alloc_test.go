@@ -44,25 +44,34 @@ func TestMatMulAllocs(t *testing.T) {
 
 // TestFootprint checks the repacked size: codes plus scales (plus zero
 // points) per weight: ≤ 0.6 bytes per 4-bit weight from block size 64 up,
-// and at block size 32 when the scales are float16 values (GGUF, float16
-// models); 0.625 at block size 32 with general float32 scales.
+// at block size 32 when the scales are float16 values (GGUF, float16
+// models) or stored compact (24 bits); 0.625 at block size 32 with exact
+// general float32 scales.
 func TestFootprint(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tc := range []struct {
-		bits, bs int
-		zp, f16  bool
-		want     float64
+		bits, bs         int
+		zp, f16, compact bool
+		want             float64
 	}{
-		{4, 32, false, true, 0.5625}, {4, 64, false, true, 0.53125},
-		{4, 32, false, false, 0.625}, {4, 64, false, false, 0.5625}, {4, 128, false, false, 0.53125}, {4, 128, true, false, 0.5390625},
-		{8, 32, false, false, 1.125}, {2, 64, false, false, 0.3125},
+		{4, 32, false, true, false, 0.5625}, {4, 64, false, true, false, 0.53125},
+		{4, 32, false, false, false, 0.625}, {4, 64, false, false, false, 0.5625}, {4, 128, false, false, false, 0.53125},
+		{4, 128, true, false, false, 0.5390625},
+		{4, 32, false, false, true, 0.59375}, {4, 32, true, false, true, 0.625}, {4, 64, false, false, true, 0.546875},
+		{4, 32, false, true, true, 0.5625}, // float16 values stay float16
+		{8, 32, false, false, false, 1.125}, {2, 64, false, false, false, 0.3125},
 	} {
-		m, err := PackNBits(randQuant(rng, 64, 512, tc.bits, tc.bs, tc.zp, tc.f16))
+		var opts []PackOption
+		if tc.compact {
+			opts = append(opts, CompactScales())
+		}
+		m, err := PackNBits(randQuant(rng, 64, 512, tc.bits, tc.bs, tc.zp, tc.f16), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := float64(m.Footprint()) / float64(m.N*m.K); got != tc.want {
-			t.Errorf("bits %d bs %d zp %v f16 %v: got %v bytes per weight, want %v", tc.bits, tc.bs, tc.zp, tc.f16, got, tc.want)
+			t.Errorf("bits %d bs %d zp %v f16 %v compact %v: got %v bytes per weight, want %v",
+				tc.bits, tc.bs, tc.zp, tc.f16, tc.compact, got, tc.want)
 		}
 	}
 }

@@ -16,12 +16,12 @@ var benchShapes = [][2]int{{1152, 6912}, {2560, 10240}, {4096, 4096}, {4096, 143
 
 var benchMats = map[string]*Matrix{}
 
-func benchMatrix(b *testing.B, k, n, bits, bs int) *Matrix {
-	key := fmt.Sprint(k, n, bits, bs)
+func benchMatrix(b *testing.B, k, n, bits, bs int, opts ...PackOption) *Matrix {
+	key := fmt.Sprint(k, n, bits, bs, len(opts))
 	if m := benchMats[key]; m != nil {
 		return m
 	}
-	m, err := PackNBits(randQuant(rand.New(rand.NewPCG(1, 1)), n, k, bits, bs, false))
+	m, err := PackNBits(randQuant(rand.New(rand.NewPCG(1, 1)), n, k, bits, bs, false), opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func BenchmarkMatMul(b *testing.B) {
 					for _, bs := range []int{32, 128} {
 						name := fmt.Sprintf("K%dxN%d/M%d/T%d/L%d/bs%d", k, n, rows, threads, level, bs)
 						b.Run(name, func(b *testing.B) {
-							m := benchMatrix(b, k, n, 4, bs)
+							m := benchMatrix(b, k, n, 4, bs, levelPack(level)...)
 							a := randA(rand.New(rand.NewPCG(2, 2)), rows*k)
 							y := make([]float32, rows*n)
 							opt := Options{Threads: threads}
@@ -113,7 +113,7 @@ func BenchmarkBandwidth(b *testing.B) {
 		for _, level := range []int{0, 4} {
 			for _, bs := range []int{32, 128} {
 				b.Run(fmt.Sprintf("K%dxN%d/M1/T%d/L%d/bs%d", k, n, threads, level, bs), func(b *testing.B) {
-					m := benchMatrix(b, k, n, 4, bs)
+					m := benchMatrix(b, k, n, 4, bs, levelPack(level)...)
 					a := randA(rand.New(rand.NewPCG(2, 2)), k)
 					y := make([]float32, n)
 					buf := make([]uint64, m.Footprint()/8/32*32)
@@ -145,4 +145,13 @@ func BenchmarkBandwidth(b *testing.B) {
 			}
 		}
 	}
+}
+
+// levelPack returns the pack options the MatMulNBits layer uses at an
+// accuracy level: 24-bit scales with int8 activations.
+func levelPack(level int) []PackOption {
+	if level == 4 {
+		return []PackOption{CompactScales()}
+	}
+	return nil
 }

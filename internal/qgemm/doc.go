@@ -12,7 +12,10 @@
 // quad is column c, k = 4q+t). A 4-bit step of 64 bytes holds two quads
 // (low nibbles quad 2s, high nibbles 2s+1), a 2-bit step four (bit fields
 // 0, 2, 4, 6), an 8-bit step one. Scales are [group][block][16], float32 or,
-// when every scale is exactly a float16 value, float16; zero points, when
+// when every scale is exactly a float16 value, float16, or with
+// CompactScales 24 bits (high halves and a byte array of bits 8–15, the
+// float32 scale rounded to nearest even: 0.59375 bytes per 4-bit weight at
+// block size 32 instead of 0.625); zero points, when
 // not the default 2^(bits−1), are bytes [group][block][16].
 // Padding codes (k ≥ K, columns ≥ N) are the zero point and padding scales 0,
 // so they contribute exactly 0.

@@ -112,6 +112,7 @@ func avx2Kernel(name string, i8 bool, bits, mr int) {
 		p("MOVQ 56(AX), R14")
 	}
 	p("MOVQ 80(AX), CX")
+	p("MOVQ 128(AX), R15")
 	for r := 0; r < mr; r++ {
 		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
 	}
@@ -151,8 +152,20 @@ func avx2Kernel(name string, i8 bool, bits, mr int) {
 	p("ADDQ $64, BX")
 	p("JMP scaled")
 	label("f16")
+	p("CMPQ DX, $1")
+	p("JNE f24")
 	p("VCVTPH2PS (BX), Y11")
 	p("ADDQ $32, BX")
+	p("JMP scaled")
+	label("f24")
+	// High 16 bits and bits 8–15 of float32 scales.
+	p("VPMOVZXWD (BX), Y11")
+	p("VPSLLD $16, Y11, Y11")
+	p("VPMOVZXBD (R15), Y12")
+	p("VPSLLD $8, Y12, Y12")
+	p("VPOR Y12, Y11, Y11")
+	p("ADDQ $32, BX")
+	p("ADDQ $16, R15")
 	label("scaled")
 	p("TESTQ R11, R11")
 	p("JZ defzp")
@@ -394,6 +407,7 @@ func kernel(name string, path, bits, mr int) {
 		p("MOVQ 56(AX), R14")
 	}
 	p("MOVQ 80(AX), CX")
+	p("MOVQ 128(AX), R15")
 	for r := 0; r < mr; r++ {
 		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
@@ -422,8 +436,20 @@ func kernel(name string, path, bits, mr int) {
 	p("ADDQ $64, BX")
 	p("JMP scaled")
 	label("f16")
+	p("CMPQ DX, $1")
+	p("JNE f24")
 	p("VCVTPH2PS (BX), Z22")
 	p("ADDQ $32, BX")
+	p("JMP scaled")
+	label("f24")
+	// High 16 bits and bits 8–15 of float32 scales.
+	p("VPMOVZXWD (BX), Z22")
+	p("VPSLLD $16, Z22, Z22")
+	p("VPMOVZXBD (R15), Z23")
+	p("VPSLLD $8, Z23, Z23")
+	p("VPORD Z23, Z22, Z22")
+	p("ADDQ $32, BX")
+	p("ADDQ $16, R15")
 	label("scaled")
 	p("TESTQ R11, R11")
 	p("JZ defzp")

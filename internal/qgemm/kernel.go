@@ -1,6 +1,7 @@
 package qgemm
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/numeric"
@@ -25,7 +26,10 @@ type kargs struct {
 	zpdef  int            // 96: default zero point
 	table  *float32       // 104: float path, bits 2/4: [16] code → code − zp (or code with zero points)
 	accum  int            // 112: nonzero: add the result to out instead of storing it
-	f16    int            // 120: nonzero: scales are float16
+	f16    int            // 120: scale format: 0 float32, 1 float16 bits, 2 the high 16 bits of float32 scales (low bytes in scalesLo)
+	// scalesLo holds, with f16 = 2, bits 8–15 of each scale: [kb][16]
+	// (bits 0–7 are zero).
+	scalesLo *uint8 // 128
 }
 
 // kernelGeneric is the specification of every kernel. With i8 false it
@@ -45,8 +49,13 @@ func kernelGeneric(p *kargs, i8 bool, bits, mr int) {
 	bb := p.steps * 64
 	codes := unsafe.Slice(p.codes, p.kb*bb)
 	scale := func(i int) float32 {
-		if p.f16 != 0 {
+		switch p.f16 {
+		case 1:
 			return numeric.Float16FromBits(*(*uint16)(unsafe.Add(p.scales, 2*i))).Float32()
+		case 2:
+			hi := uint32(*(*uint16)(unsafe.Add(p.scales, 2*i)))
+			lo := uint32(*(*uint8)(unsafe.Add(unsafe.Pointer(p.scalesLo), i)))
+			return math.Float32frombits(hi<<16 | lo<<8)
 		}
 		return *(*float32)(unsafe.Add(p.scales, 4*i))
 	}

@@ -68,7 +68,10 @@ func callAVX2(p *kargs, i8 bool, bits, mr int) {
 		for h := 0; h < 2; h++ {
 			q.codes = (*uint8)(unsafe.Add(unsafe.Pointer(p.codes), 32*h))
 			if p.f16 != 0 {
-				q.scales = unsafe.Add(p.scales, 16*h) // 8 float16
+				q.scales = unsafe.Add(p.scales, 16*h) // 8 float16 or high halves
+				if p.f16 == 2 {
+					q.scalesLo = (*uint8)(unsafe.Add(unsafe.Pointer(p.scalesLo), 8*h))
+				}
 			} else {
 				q.scales = unsafe.Add(p.scales, 32*h) // 8 float32
 			}

@@ -178,9 +178,13 @@ func (s *scratch) compute(lo, hi int) {
 			for g := lo; g < hi; g++ {
 				blk := g*m.KBlocks + b0
 				p.codes = &m.Codes[blk*bb]
-				if m.Scales16 != nil {
+				switch {
+				case m.ScalesLo != nil:
+					p.scales, p.f16 = unsafe.Pointer(&m.Scales16[blk*GroupCols]), 2
+					p.scalesLo = &m.ScalesLo[blk*GroupCols]
+				case m.Scales16 != nil:
 					p.scales, p.f16 = unsafe.Pointer(&m.Scales16[blk*GroupCols]), 1
-				} else {
+				default:
 					p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
 				}
 				p.zps = nil

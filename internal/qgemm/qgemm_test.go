@@ -174,15 +174,25 @@ func TestMatMulVariants(t *testing.T) {
 					n := GroupCols*2 + 1 + rng.IntN(GroupCols-1)
 					// Block sizes 32 and 128 get float16-exact scales (packed as float16).
 					q := randQuant(rng, n, k, bits, bs, zp, bs == 32 || bs == 128)
-					m, err := PackNBits(q)
+					var opts []PackOption
+					if bs == 16 || bs == 64 {
+						// General float32 scales stored in 24 bits: the
+						// reference uses the rounded scales.
+						opts = append(opts, CompactScales())
+						q = roundedScales(q)
+					}
+					m, err := PackNBits(q, opts...)
 					if err != nil {
 						t.Fatal(err)
+					}
+					if want := map[int]int{16: 24, 32: 16, 64: 24, 128: 16, 256: 32}[bs]; m.ScaleBits() != want {
+						t.Fatalf("bits %d bs %d: scales stored in %d bits, want %d", bits, bs, m.ScaleBits(), want)
 					}
 					for _, rows := range []int{1, 2, 3, 4, 5, 6, 7, 8, 13, 20} {
 						a := randA(rng, rows*k)
 						bias := randA(rng, n)
 						for _, act := range []Activations{Float32, Int8} {
-							name := fmt.Sprintf("%s/bits%d/bs%d/zp%v/f16%v/K%d/N%d/M%d/act%d", v.name, bits, bs, zp, m.Scales16 != nil, k, n, rows, act)
+							name := fmt.Sprintf("%s/bits%d/bs%d/zp%v/scalebits%d/K%d/N%d/M%d/act%d", v.name, bits, bs, zp, m.ScaleBits(), k, n, rows, act)
 							ref, tol := refFloat, 1e-5
 							if act == Int8 {
 								ref, tol = refInt8, 1e-6
@@ -257,4 +267,84 @@ func TestMatMulLongK(t *testing.T) {
 			}
 		}
 	}
+}
+
+// roundedScales returns a copy of q whose scales are rounded as
+// CompactScales stores them.
+func roundedScales(q *numeric.BlockQuantized) *numeric.BlockQuantized {
+	c := *q
+	c.Scales = make([]float32, len(q.Scales))
+	for i, s := range q.Scales {
+		r, _ := round24(s)
+		c.Scales[i] = math.Float32frombits(r)
+	}
+	return &c
+}
+
+func TestRound24(t *testing.T) {
+	f := math.Float32frombits
+	for _, tc := range []struct {
+		in   uint32
+		want uint32
+		ok   bool
+	}{
+		{0x3f800000, 0x3f800000, true}, // 1 is exact
+		{0x3f80007f, 0x3f800000, true}, // below half: down
+		{0x3f800080, 0x3f800000, true}, // tie, even: down
+		{0x3f800180, 0x3f800200, true}, // tie, odd: up
+		{0x3f800081, 0x3f800100, true}, // above half: up
+		{0xbf8000ff, 0xbf800100, true}, // negative, magnitude rounds up
+		{0x3f7fffff, 0x3f800000, true}, // carries into the exponent
+		{0x00000081, 0x00000100, true}, // subnormal
+		{0x7f800000, 0x7f800000, true}, // +Inf stays
+		{0x7f7fffff, 0, false},         // MaxFloat32 would overflow
+		{0x7f7fff7f, 0x7f7fff00, true}, // just below: fine
+		{0x7f800001, 0x7fc00000, true}, // NaN with a low payload stays NaN
+		{0x80000000, 0x80000000, true}, // −0
+	} {
+		got, ok := round24(f(tc.in))
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("round24(%#08x) got %#08x, %v, want %#08x, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 100000 {
+		s := float32(rng.NormFloat64()) * float32(math.Pow(2, float64(rng.IntN(40)-20)))
+		r, _ := round24(s)
+		if d := math.Abs(float64(f(r)) - float64(s)); d > math.Abs(float64(s))/(1<<16) {
+			t.Fatalf("round24(%g) = %g: relative change %g > 2^-16", s, f(r), d/math.Abs(float64(s)))
+		}
+	}
+}
+
+// TestCompactScalesError checks the price of CompactScales against the
+// exact int8 path: at most 2⁻¹⁶ of Σ|terms| (the scale rounding bound) plus
+// float32 rounding.
+func TestCompactScalesError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	ctx := context.Background()
+	q := randQuant(rng, 40, 1000, 4, 32, false)
+	m, err := PackNBits(q, CompactScales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ScaleBits() != 24 {
+		t.Fatalf("got %d-bit scales, want 24", m.ScaleBits())
+	}
+	const rows = 3
+	a := randA(rng, rows*q.K)
+	want, mag := refInt8(q, a, rows, nil)
+	y := make([]float32, rows*q.N)
+	if err := m.MatMul(ctx, y, a, rows, nil, Options{Activations: Int8}); err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i, w := range want {
+		d := math.Abs(float64(y[i])-w) / mag[i]
+		worst = max(worst, d)
+		if d > 1.0/(1<<16)+1e-6 {
+			t.Fatalf("y[%d] got %g, exact-scale reference %g: %.3g of Σ|terms|", i, y[i], w, d)
+		}
+	}
+	t.Logf("worst deviation from exact scales: %.3g of Σ|terms|", worst)
 }
