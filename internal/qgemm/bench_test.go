@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
 // benchShapes are the K×N shapes of issue 6 (Gemma 3 projections and a
@@ -92,13 +90,7 @@ func BenchmarkStream(b *testing.B) {
 var streamSink uint64
 
 // streamRead reads every word of buf, split over threads chunks.
-func streamRead(buf []uint64, threads int) {
-	var sums [64]uint64
-	_ = workerpool.ForN(context.Background(), len(buf)/32, 4096, threads, func(lo, hi int) {
-		sums[lo%64] = xorWords(buf[lo*32 : hi*32])
-	})
-	streamSink += sums[0]
-}
+func streamRead(buf []uint64, threads int) { streamSink += StreamRead(buf, threads) }
 
 // BenchmarkBandwidth is the issue's bandwidth check in one run: on the
 // larger-than-cache 4096×14336 bits-4 matrix it alternates an M=1 MatMul

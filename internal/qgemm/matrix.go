@@ -294,3 +294,25 @@ func PackNBits(q *numeric.BlockQuantized, opts ...PackOption) (*Matrix, error) {
 	}
 	return Pack(NBits{q}, opts...)
 }
+
+// Dims implements Source: a Matrix can be read back block by block (and
+// repacked, or turned back into another layout).
+func (m *Matrix) Dims() (n, k, bits, blockSize int) { return m.N, m.K, m.Bits, m.BlockSize }
+
+// HasZeroPoints implements Source.
+func (m *Matrix) HasZeroPoints() bool { return m.ZeroPoints != nil }
+
+// Block implements Source: it writes the codes of block b of row n
+// (min(BlockSize, K−b·BlockSize) of them, as far as codes is long) and
+// returns the block's scale (as stored: rounded with CompactScales) and
+// zero point. n and b must be in range.
+func (m *Matrix) Block(n, b int, codes []uint8) (scale float32, zeroPoint uint8) {
+	g, c := n/GroupCols, n%GroupCols
+	blk := g*m.KBlocks + b
+	data := m.Codes[blk*m.BlockBytes() : (blk+1)*m.BlockBytes()]
+	valid := min(m.BlockSize, m.K-b*m.BlockSize, len(codes))
+	for j := range valid {
+		codes[j] = code(data, m.Bits, c, j)
+	}
+	return m.scale(blk, c), m.zeroPoint(blk, c)
+}

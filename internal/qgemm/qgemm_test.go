@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/numeric"
@@ -347,4 +348,52 @@ func TestCompactScalesError(t *testing.T) {
 		}
 	}
 	t.Logf("worst deviation from exact scales: %.3g of Σ|terms|", worst)
+}
+
+// TestMatrixAsSource reads a Matrix back through Source and repacks it: the
+// codes, scales and zero points must survive unchanged, in every scale
+// format.
+func TestMatrixAsSource(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, tc := range []struct {
+		bits, bs     int
+		zp, f16, cmp bool
+	}{{4, 32, false, false, true}, {4, 32, true, true, false}, {2, 64, true, false, false}, {8, 16, false, false, true}} {
+		var opts []PackOption
+		if tc.cmp {
+			opts = append(opts, CompactScales())
+		}
+		q := randQuant(rng, 37, 3*tc.bs+5, tc.bits, tc.bs, tc.zp, tc.f16)
+		m, err := PackNBits(q, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := Pack(m, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m2.ScaleBits() != m.ScaleBits() || !slices.Equal(m2.Codes, m.Codes) || !slices.Equal(m2.Scales, m.Scales) ||
+			!slices.Equal(m2.Scales16, m.Scales16) || !slices.Equal(m2.ScalesLo, m.ScalesLo) || !slices.Equal(m2.ZeroPoints, m.ZeroPoints) {
+			t.Errorf("bits %d bs %d zp %v: repacking the Matrix changed it", tc.bits, tc.bs, tc.zp)
+		}
+		codes := make([]uint8, tc.bs)
+		for n := 0; n < q.N; n++ {
+			for b := 0; b < q.KBlocks(); b++ {
+				s, z := m.Block(n, b, codes)
+				want := q.Scale(n, b)
+				if tc.cmp {
+					r, _ := round24(want)
+					want = math.Float32frombits(r)
+				}
+				if s != want || z != q.ZeroPoint(n, b) {
+					t.Fatalf("bits %d bs %d: Block(%d, %d) scale %g zp %d, want %g %d", tc.bits, tc.bs, n, b, s, z, want, q.ZeroPoint(n, b))
+				}
+				for j := 0; j < min(tc.bs, q.K-b*tc.bs); j++ {
+					if codes[j] != q.Code(n, b*tc.bs+j) {
+						t.Fatalf("bits %d bs %d: code (%d, %d) got %d, want %d", tc.bits, tc.bs, n, b*tc.bs+j, codes[j], q.Code(n, b*tc.bs+j))
+					}
+				}
+			}
+		}
+	}
 }

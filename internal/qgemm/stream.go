@@ -1,0 +1,24 @@
+package qgemm
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+)
+
+// StreamRead reads every 64-bit word of buf once, split into contiguous
+// chunks over up to threads workers (0: all), and returns a checksum: a plain
+// streaming read, the bandwidth bound that an M=1 MatMul over the same
+// number of bytes is measured against.
+func StreamRead(buf []uint64, threads int) uint64 {
+	if threads <= 0 || threads > workerpool.Workers() {
+		threads = workerpool.Workers()
+	}
+	var sum atomic.Uint64
+	n := len(buf) / 32 // 256-byte pieces
+	_ = workerpool.ForN(context.Background(), n, 4096, threads, func(lo, hi int) {
+		sum.Add(xorWords(buf[lo*32 : hi*32]))
+	})
+	return sum.Load() + xorWords(buf[n*32:])
+}
