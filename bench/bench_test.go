@@ -31,12 +31,18 @@ func TestMatMulCancelled(t *testing.T) {
 func TestMatMulNBitsChecksAndTimes(t *testing.T) {
 	for _, level := range []int{0, 4} {
 		for _, zp := range []bool{false, true} {
-			r, err := MatMulNBits(context.Background(), NBitsConfig{M: 3, K: 100, N: 40, Bits: 4, BlockSize: 32, AccuracyLevel: level, ZeroPoints: zp, Threads: 1})
+			r, err := MatMulNBits(context.Background(), NBitsConfig{M: 3, K: 100, N: 40, Bits: 4, BlockSize: 32, AccuracyLevel: level, ZeroPoints: zp, Threads: 1, Stream: zp})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if r.Reps < 5 || r.MedianNs <= 0 || r.GFLOPS <= 0 || r.GBps <= 0 {
 				t.Fatalf("level %d: result %+v: want ≥5 timed repetitions and positive rates", level, r)
+			}
+			if zp && (r.StreamGBps <= 0 || r.StreamRatio <= 0) {
+				t.Fatalf("level %d: result %+v: want a streaming rate and ratio", level, r)
+			}
+			if want := map[int]int{0: 32, 4: 24}[level]; r.ScaleBits != want {
+				t.Errorf("level %d: scales stored in %d bits, want %d", level, r.ScaleBits, want)
 			}
 		}
 	}

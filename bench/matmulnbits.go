@@ -22,6 +22,11 @@ type NBitsConfig struct {
 	AccuracyLevel int // 0–3: float32 activations; 4: int8 activations
 	ZeroPoints    bool
 	MinTime       time.Duration // repeat for at least this long (and 5 times)
+	// Stream alternates every repetition with a plain streaming read of as
+	// many bytes as the repacked weights, with the same threads, and
+	// reports its rate and the ratio (both then see the same machine load
+	// and, for matrices larger than the cache, cold caches).
+	Stream bool
 }
 
 // NBitsResult is the outcome of MatMulNBits.
@@ -42,13 +47,25 @@ type NBitsResult struct {
 	GFLOPS   float64 `json:"gflops"`      // 2·M·N·K / median
 	GBps     float64 `json:"gbps"`        // repacked weight bytes / median
 	Bytes    int     `json:"weight_bytes"`
-	Checked  string  `json:"checked"`
+	// ScaleBits is how the repacked scales are stored: 32, 24 (accuracy
+	// level 4, as layers/core stores them) or 16.
+	ScaleBits   int     `json:"scale_bits"`
+	StreamGBps  float64 `json:"stream_gbps,omitempty"`  // median streaming read of Bytes, with Stream
+	StreamRatio float64 `json:"stream_ratio,omitempty"` // GBps / StreamGBps
+	Checked     string  `json:"checked"`
 }
 
 func (r NBitsResult) String() string {
-	return fmt.Sprintf("%-44s %9.3f ms  %7.1f GFLOP/s  %6.1f weight GB/s  (best %.1f GFLOP/s; %s)",
+	s := fmt.Sprintf("%-44s %9.3f ms  %7.1f GFLOP/s  %6.1f weight GB/s  (best %.1f GFLOP/s; %s)",
 		r.Name, float64(r.MedianNs)/1e6, r.GFLOPS, r.GBps, r.BestGF, r.Checked)
+	if r.StreamGBps > 0 {
+		s += fmt.Sprintf("\n%-44s %6.1f GB/s streaming read of %d bytes: weights at %.0f%% of it", "", r.StreamGBps, r.Bytes, 100*r.StreamRatio)
+	}
+	return s
 }
+
+// streamSink keeps the streaming reads from being optimized away.
+var streamSink uint64
 
 // MatMulNBits times the fused quantized matmul (internal/qgemm) on random
 // weights and activations and checks 16 outputs against a float64
@@ -77,7 +94,11 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 			q.ZeroPoints[i] = uint8(rng.Uint32())
 		}
 	}
-	m, err := qgemm.PackNBits(q)
+	var popts []qgemm.PackOption
+	if c.AccuracyLevel == 4 {
+		popts = append(popts, qgemm.CompactScales()) // as layers/core packs level 4
+	}
+	m, err := qgemm.PackNBits(q, popts...)
 	if err != nil {
 		return NBitsResult{}, fmt.Errorf("bench: %w", err)
 	}
@@ -90,13 +111,21 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 	r := NBitsResult{
 		Name: fmt.Sprintf("matmulnbits m%d k%d n%d b%d bs%d L%d t%d", c.M, c.K, c.N, c.Bits, c.BlockSize, c.AccuracyLevel, c.Threads),
 		M:    c.M, K: c.K, N: c.N, Bits: c.Bits, Block: c.BlockSize, Threads: c.Threads, Level: c.AccuracyLevel,
-		ZP: c.ZeroPoints, Bytes: m.Footprint(),
+		ZP: c.ZeroPoints, Bytes: m.Footprint(), ScaleBits: m.ScaleBits(),
 	}
 	if c.ZeroPoints {
 		r.Name += " zp"
 	}
 	if err := m.MatMul(ctx, y, a, c.M, nil, opt); err != nil { // warm-up
 		return r, err
+	}
+	var buf []uint64
+	var stimes []time.Duration
+	if c.Stream {
+		buf = make([]uint64, m.Footprint()/8)
+		for i := range buf {
+			buf[i] = uint64(i)
+		}
 	}
 	var times []time.Duration
 	start := time.Now()
@@ -106,6 +135,18 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 			return r, err
 		}
 		times = append(times, time.Since(t0))
+		if c.Stream {
+			t1 := time.Now()
+			streamSink += qgemm.StreamRead(buf, c.Threads)
+			stimes = append(stimes, time.Since(t1))
+		}
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+	}
+	if c.Stream {
+		slices.Sort(stimes)
+		r.StreamGBps = float64(8*len(buf)) / stimes[len(stimes)/2].Seconds() / 1e9
 	}
 	slices.Sort(times)
 	med := times[len(times)/2]
@@ -113,6 +154,9 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 	r.BestGF = 2 * float64(c.M) * float64(c.N) * float64(c.K) / times[0].Seconds() / 1e9
 	r.GFLOPS = 2 * float64(c.M) * float64(c.N) * float64(c.K) / med.Seconds() / 1e9
 	r.GBps = float64(m.Footprint()) / med.Seconds() / 1e9
+	if r.StreamGBps > 0 {
+		r.StreamRatio = r.GBps / r.StreamGBps
+	}
 
 	tol := 1e-5
 	if c.AccuracyLevel == 4 {

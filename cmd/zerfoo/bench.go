@@ -53,6 +53,7 @@ type matmulNBitsCmd struct {
 	ZeroPoints    bool          `help:"Use random packed zero points instead of the default 2^(bits-1)."`
 	MinTime       time.Duration `help:"Minimum time to repeat the workload (at least 5 repetitions)." default:"1s"`
 	JSON          bool          `name:"json" help:"Print one JSON object (keys include median_ns, gflops, gbps)."`
+	Stream        bool          `help:"Alternate each repetition with a streaming read of the same bytes and report the weights' share of its bandwidth (stream_gbps, stream_ratio)."`
 }
 
 func (c *matmulNBitsCmd) Run(ctx context.Context) error {
@@ -61,7 +62,7 @@ func (c *matmulNBitsCmd) Run(ctx context.Context) error {
 	}
 	r, err := bench.MatMulNBits(ctx, bench.NBitsConfig{
 		M: c.M, K: c.K, N: c.N, Bits: c.Bits, BlockSize: c.BlockSize, Threads: c.Threads,
-		AccuracyLevel: c.AccuracyLevel, ZeroPoints: c.ZeroPoints, MinTime: c.MinTime,
+		AccuracyLevel: c.AccuracyLevel, ZeroPoints: c.ZeroPoints, MinTime: c.MinTime, Stream: c.Stream,
 	})
 	if err != nil {
 		return err

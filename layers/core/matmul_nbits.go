@@ -32,6 +32,19 @@ type MatMulNBitsOption func(*matMulNBitsConfig)
 type matMulNBitsConfig struct {
 	dequantCache bool
 	reference    bool
+	exactScales  bool
+}
+
+// WithExactScales keeps float32 scales exact at accuracy level 4. By
+// default a level-4 layer (int8 activations) stores float32 scales that are
+// not float16 values in 24 bits, rounded to nearest even (a relative change
+// of at most 2⁻¹⁶ ≈ 1.5e-5, far below the ≈2⁻⁸ rounding of the int8
+// activations themselves): 0.59375 instead of 0.625 bytes per 4-bit weight
+// at block size 32. With this option the layer matches ONNX Runtime's int8
+// path to float32 rounding (≈1e-7 of Σ|a·w|); without it, to ≈2⁻¹⁶.
+// Levels 0–3 always keep exact scales.
+func WithExactScales() MatMulNBitsOption {
+	return func(c *matMulNBitsConfig) { c.exactScales = true }
 }
 
 // WithReferenceKernels makes Forward use the simple reference loops
@@ -47,9 +60,9 @@ func WithReferenceKernels() MatMulNBitsOption {
 // the first Forward or Backward (safely under concurrent calls), and reuse
 // them afterwards. It is the spec's "on-demand dequantization with caching".
 //
-// It costs 4·N·K bytes of memory in addition to the packed weights (which
-// are kept for Backward and introspection): 8 times the size of 4-bit
-// weights, so it erases the memory saving of quantization. It speeds up the
+// It costs 4·N·K bytes of memory in addition to the packed weights: 8
+// times the size of 4-bit weights, so it erases the memory saving of
+// quantization (Footprint counts it). It speeds up the
 // float32 path only; at accuracy level 4 the int8 path reads the packed
 // weights and the cache is not built.
 func WithDequantCache() MatMulNBitsOption {
@@ -338,6 +351,9 @@ func newMatMulNBits[T tensor.Numeric](name string, engine compute.Engine[T], ops
 			o(&l.cfg)
 		}
 	}
+	if !l.cfg.reference {
+		q.pack(q.useInt8() && !l.cfg.exactScales)
+	}
 	return l
 }
 
@@ -446,10 +462,36 @@ func (l *MatMulNBits[T]) Parameters() []*graph.Parameter[T] {
 	return []*graph.Parameter[T]{l.bias}
 }
 
-// PackedWeights returns the packed weights in the ONNX layout
-// [N][k_blocks][blob] (shared storage: do not modify).
+// PackedWeights returns the weight codes in the ONNX layout
+// [N][k_blocks][blob]. Once the layer has repacked its weights for the
+// fused kernels (the default) it keeps only that form, and this rebuilds
+// the ONNX bytes (a new N·K·bits/8-byte tensor); with WithReferenceKernels
+// it shares the layer's storage (do not modify).
 func (l *MatMulNBits[T]) PackedWeights() *tensor.Tensor[uint8] {
-	return tensor.Must(tensor.New([]int{l.q.n, l.q.kBlocks, l.q.blobSize}, l.q.b))
+	b := l.q.b
+	if b == nil {
+		b = l.q.onnxCodes()
+	}
+	return tensor.Must(tensor.New([]int{l.q.n, l.q.kBlocks, l.q.blobSize}, b))
+}
+
+// Footprint returns the bytes the layer keeps for its weights: the codes,
+// scales and zero points in the form its kernels read (repacked for the
+// fused kernels by default: ≤ 0.6 bytes per 4-bit weight at block size ≥ 64,
+// and at block size 32 at accuracy level 4 or with float16 scales), plus
+// the dequantization cache once WithDequantCache has built it. It does not
+// count the bias.
+func (l *MatMulNBits[T]) Footprint() int {
+	q := l.q
+	n := len(q.b) + 4*len(q.scales) + len(q.zpPacked) + 4*len(q.zpFloat) + 4*len(q.gIdx)
+	if q.fused != nil {
+		n += q.fused.Footprint()
+	}
+	if l.cfg.dequantCache {
+		l.cacheOnce.Do(func() {}) // the cache is immutable once built; wait for a build in progress
+		n += 4 * len(l.cache)
+	}
+	return n
 }
 
 // DequantizedWeights returns W as a new float32 [N, K] tensor (4·N·K bytes).

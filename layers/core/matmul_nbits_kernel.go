@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"math"
-	"sync"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
@@ -24,27 +23,57 @@ type qweights struct {
 	zpFloat  []float32 // nil, or [n][kBlocks] float zero points
 	gIdx     []int32   // nil, or [k] block index of every input row
 
-	fusedOnce sync.Once
-	fused     *qgemm.Matrix // the weights repacked for the fused kernels, built on first use
+	// fused is the matrix repacked for internal/qgemm's fused kernels, or
+	// nil (reference kernels, float zero points, g_idx). Once it exists, b,
+	// scales and zpPacked are released (nil) and the accessors below read
+	// fused instead, so the layer holds one copy of its weights.
+	fused *qgemm.Matrix
 }
 
-// fusedMatrix returns the weights repacked for internal/qgemm's fused
-// kernels, packing them on the first call, or nil when the kernels do not
-// apply (float zero points or g_idx) or packing failed.
-func (q *qweights) fusedMatrix() *qgemm.Matrix {
-	if q.zpFloat != nil || q.gIdx != nil {
-		return nil
+// pack repacks the weights for the fused kernels when they apply, with
+// 24-bit scales when compact, and releases the ONNX-layout arrays. It runs
+// once, in the layer's constructor, before q is shared.
+func (q *qweights) pack(compact bool) {
+	if q.zpFloat != nil || q.gIdx != nil || q.fused != nil {
+		return
 	}
-	q.fusedOnce.Do(func() {
-		m, err := qgemm.Pack(qgemm.NBits{Q: &numeric.BlockQuantized{
-			N: q.n, K: q.k, Bits: q.bits, BlockSize: q.blockSize,
-			B: q.b, Scales: q.scales, ZeroPoints: q.zpPacked,
-		}})
-		if err == nil {
-			q.fused = m
+	var opts []qgemm.PackOption
+	if compact {
+		opts = append(opts, qgemm.CompactScales())
+	}
+	m, err := qgemm.Pack(qgemm.NBits{Q: &numeric.BlockQuantized{
+		N: q.n, K: q.k, Bits: q.bits, BlockSize: q.blockSize,
+		B: q.b, Scales: q.scales, ZeroPoints: q.zpPacked,
+	}}, opts...)
+	if err != nil {
+		return // the reference loops serve the layer
+	}
+	q.fused, q.b, q.scales, q.zpPacked = m, nil, nil, nil
+}
+
+// fusedMatrix returns the repacked weights, or nil when the reference loops
+// serve the layer.
+func (q *qweights) fusedMatrix() *qgemm.Matrix { return q.fused }
+
+// onnxCodes rebuilds the ONNX [n][kBlocks][blobSize] codes from the
+// repacked matrix.
+func (q *qweights) onnxCodes() []uint8 {
+	b := make([]uint8, q.n*q.kBlocks*q.blobSize)
+	codes := make([]uint8, q.blockSize)
+	for n := 0; n < q.n; n++ {
+		for blk := 0; blk < q.kBlocks; blk++ {
+			valid := min(q.blockSize, q.k-blk*q.blockSize)
+			_, z := q.fused.Block(n, blk, codes[:valid])
+			for j := valid; j < q.blockSize; j++ {
+				codes[j] = z // the padding of a partial last block, as the constructors write it
+			}
+			dst := b[(n*q.kBlocks+blk)*q.blobSize:]
+			for j, c := range codes {
+				dst[j*q.bits/8] |= c << (j * q.bits % 8)
+			}
 		}
-	})
-	return q.fused
+	}
+	return b
 }
 
 // derive fills the sizes that follow from k, bits and blockSize.
@@ -62,7 +91,8 @@ func (q *qweights) useInt8() bool {
 	return q.level == 4 && q.zpFloat == nil && q.gIdx == nil && !(q.bits == 2 && (q.blockSize == 16 || q.blockSize == 256))
 }
 
-// code returns the code of W[n][k].
+// code returns the code of W[n][k] (not for repacked weights: their
+// readers go through dequantRange).
 func (q *qweights) code(n, k int) int {
 	return codeAt(q.b[(n*q.kBlocks+k/q.blockSize)*q.blobSize:], k%q.blockSize, q.bits)
 }
@@ -70,6 +100,11 @@ func (q *qweights) code(n, k int) int {
 // intZeroPoint returns the integer zero point of block b of row n: the
 // packed one or the default 2^(bits−1).
 func (q *qweights) intZeroPoint(n, b int) int {
+	if q.fused != nil {
+		var none [0]uint8
+		_, z := q.fused.Block(n, b, none[:])
+		return int(z)
+	}
 	if q.zpPacked == nil {
 		return 1 << (q.bits - 1)
 	}
@@ -82,6 +117,17 @@ func (q *qweights) intZeroPoint(n, b int) int {
 // with a float one, ONNX Runtime's formula in each case.
 func (q *qweights) dequantRange(n, k0, k1 int, dst []float32) {
 	kb, bs := q.kBlocks, q.blockSize
+	if q.fused != nil {
+		var codes [256]uint8 // block sizes are at most 256
+		for b := k0 / bs; b*bs < k1; b++ {
+			out := dst[b*bs-k0 : min(k1, (b+1)*bs)-k0]
+			s, z := q.fused.Block(n, b, codes[:len(out)])
+			for j, c := range codes[:len(out)] {
+				out[j] = float32(int(c)-int(z)) * s
+			}
+		}
+		return
+	}
 	if q.gIdx != nil {
 		def := float32(int(1) << (q.bits - 1))
 		for k := k0; k < k1; k++ {

@@ -14,17 +14,24 @@ import (
 )
 
 // workedExample is matmul-nbits.md §9: K=18, N=1, bits 4, block 16.
-func workedExample(level int, zp tensor.Any) (*MatMulNBits[float32], error) {
-	b := []uint8{
+func workedExample(level int, zp tensor.Any, opts ...MatMulNBitsOption) (*MatMulNBits[float32], error) {
+	return workedExampleBytes(level, zp, workedB(), opts...)
+}
+
+func workedB() []uint8 {
+	return []uint8{
 		0x98, 0x7F, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88,
 		0x3C, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88,
 	}
+}
+
+func workedExampleBytes(level int, zp tensor.Any, b []uint8, opts ...MatMulNBitsOption) (*MatMulNBits[float32], error) {
 	attrs := MatMulNBitsAttrs{K: 18, N: 1, Bits: 4, BlockSize: 16, AccuracyLevel: level}
 	return NewMatMulNBitsONNX(
 		"worked", f32eng, f32ops, attrs,
 		tensor.Must(tensor.New([]int{1, 2, 8}, b)),
 		tensor.Must(tensor.New([]int{1, 2}, []float32{0.5, 0.25})),
-		zp, nil, nil)
+		zp, nil, nil, opts...)
 }
 
 var workedA = []float32{1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 4}
@@ -70,19 +77,26 @@ func TestMatMulNBitsWorkedExample(t *testing.T) {
 	}
 }
 
-// The padding codes of a partial last block must never be read.
+// The padding codes of a partial last block must never be read, by the
+// fused kernels (which repack them) or by the reference loops.
 func TestMatMulNBitsPaddingIgnored(t *testing.T) {
-	for _, level := range []int{0, 4} {
-		l, err := workedExample(level, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := runForward(t, l, []int{18}, workedA).Data()[0]
-		for i := 9; i < 16; i++ {
-			l.q.b[i] = uint8(0x13 * i) // overwrite the padding bytes of block 1
-		}
-		if got := runForward(t, l, []int{18}, workedA).Data()[0]; got != want {
-			t.Errorf("level %d: padding changed the output: got %v, want %v", level, got, want)
+	for _, opts := range [][]MatMulNBitsOption{nil, {WithReferenceKernels()}} {
+		for _, level := range []int{0, 4} {
+			l, err := workedExample(level, nil, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := runForward(t, l, []int{18}, workedA).Data()[0]
+			b := workedB()
+			for i := 9; i < 16; i++ {
+				b[i] = uint8(0x13 * i) // overwrite the padding bytes of block 1
+			}
+			if l, err = workedExampleBytes(level, nil, b, opts...); err != nil {
+				t.Fatal(err)
+			}
+			if got := runForward(t, l, []int{18}, workedA).Data()[0]; got != want {
+				t.Errorf("level %d reference %v: padding changed the output: got %v, want %v", level, opts != nil, got, want)
+			}
 		}
 	}
 }

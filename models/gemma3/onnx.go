@@ -181,14 +181,17 @@ func (g *ox) nbits(n *onnxpb.NodeProto) Matrix {
 	if g.err != nil {
 		return nil
 	}
-	pm, err := qgemm.PackNBits(q)
+	act := qgemm.Float32
+	var opts []qgemm.PackOption
+	if attr(g, n, "accuracy_level", int64(0)) == 4 {
+		// Int8 activations; 24-bit scales as layers/core stores them.
+		act = qgemm.Int8
+		opts = append(opts, qgemm.CompactScales())
+	}
+	pm, err := qgemm.PackNBits(q, opts...)
 	if err != nil {
 		g.err = fmt.Errorf("gemma3: ONNX MatMulNBits %s: %w", n.GetName(), err)
 		return nil
-	}
-	act := qgemm.Float32
-	if attr(g, n, "accuracy_level", int64(0)) == 4 {
-		act = qgemm.Int8
 	}
 	return &NBits{Q: q, m: pm, act: act}
 }

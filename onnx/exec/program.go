@@ -99,13 +99,32 @@ func (p *Program) Inputs() []ValueInfo { return append([]ValueInfo(nil), p.input
 // Outputs returns the values Run produces, in graph order.
 func (p *Program) Outputs() []ValueInfo { return append([]ValueInfo(nil), p.outputs...) }
 
+// CompileOption configures Compile.
+type CompileOption func(*compileConfig)
+
+type compileConfig struct{ exactScales bool }
+
+// ExactScales makes accuracy-level-4 MatMulNBits nodes keep exact float32
+// scales: their results then match ONNX Runtime's int8 path to float32
+// rounding (≈1e-7 of Σ|a·w|) instead of ≈2⁻¹⁶, and a 4-bit block-32
+// weight takes 0.625 instead of 0.59375 bytes.
+func ExactScales() CompileOption { return func(c *compileConfig) { c.exactScales = true } }
+
 // Compile turns a model's main graph into a Program. Initializers become
 // constant tensors without copying their data when it is raw and aligned
 // (onnx.TensorView); every node gets the kernel registered for its domain,
 // op type and the model's opset version of that domain. An unknown op is an
 // error wrapping ErrUnsupportedOp that names the op, its domain and the
 // node; so are attribute errors (ErrAttribute).
-func Compile(m *onnx.Model) (*Program, error) {
+//
+// By default accuracy-level-4 MatMulNBits nodes store their float32 scales
+// in 24 bits (core.WithExactScales explains the trade); ExactScales keeps
+// them exact.
+func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
+	var cfg compileConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	g := m.Graph()
 	if g == nil {
 		return nil, &Error{Msg: "model has no graph", Err: onnx.ErrInvalid}
@@ -170,7 +189,7 @@ func Compile(m *onnx.Model) (*Program, error) {
 				Err: ErrUnsupportedOp}
 		}
 		st := step{name: name, op: op}
-		nc := &Node{Proto: n, Name: name, Opset: version, Model: m}
+		nc := &Node{Proto: n, Name: name, Opset: version, Model: m, cfg: cfg}
 		for _, in := range n.GetInput() {
 			if in == "" {
 				st.inputs = append(st.inputs, -1)

@@ -79,7 +79,11 @@ func buildMatMulNBits(n *Node) (Kernel, error) {
 			}
 			bias = bias.Copy() // the layer's bias is a trainable parameter
 		}
-		layer, err = core.NewMatMulNBitsONNX(n.Name, engine, numeric.Float32Ops{}, attrs, b, scales, zp, gIdx, bias)
+		var opts []core.MatMulNBitsOption
+		if n.cfg.exactScales {
+			opts = append(opts, core.WithExactScales())
+		}
+		layer, err = core.NewMatMulNBitsONNX(n.Name, engine, numeric.Float32Ops{}, attrs, b, scales, zp, gIdx, bias, opts...)
 		if err != nil {
 			return nil, attrErr("%v", err)
 		}

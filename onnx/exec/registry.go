@@ -25,6 +25,7 @@ type Node struct {
 	Opset int64       // the model's opset version of the node's domain
 	Model *onnx.Model // for tensor attributes with external data
 
+	cfg    compileConfig
 	consts []tensor.Any    // per input: the initializer, or nil
 	ctypes []onnx.DataType // per input: the initializer's ONNX type, or Undefined
 }
