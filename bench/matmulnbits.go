@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"time"
 
@@ -64,9 +65,6 @@ func (r NBitsResult) String() string {
 	return s
 }
 
-// streamSink keeps the streaming reads from being optimized away.
-var streamSink uint64
-
 // MatMulNBits times the fused quantized matmul (internal/qgemm) on random
 // weights and activations and checks 16 outputs against a float64
 // reference: within 1e-5 of Σ|a·w| at levels 0–3, 5e-2 at level 4 (int8
@@ -120,6 +118,8 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 		return r, err
 	}
 	var buf []uint64
+	var sink uint64 // keeps the streaming reads
+	defer runtime.KeepAlive(sink)
 	var stimes []time.Duration
 	if c.Stream {
 		buf = make([]uint64, m.Footprint()/8)
@@ -137,7 +137,7 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 		times = append(times, time.Since(t0))
 		if c.Stream {
 			t1 := time.Now()
-			streamSink += qgemm.StreamRead(buf, c.Threads)
+			sink += qgemm.StreamRead(buf, c.Threads)
 			stimes = append(stimes, time.Since(t1))
 		}
 		if err := ctx.Err(); err != nil {
