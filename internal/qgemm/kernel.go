@@ -116,6 +116,8 @@ const (
 	idGeneric = iota
 	idAVX2
 	idAVX512
+	idNEON
+	idNEONDot
 )
 
 // generic is the pure-Go variant.
@@ -129,6 +131,10 @@ func (v variant) call(p *kargs, i8 bool, bits, mr int) {
 		callAVX512(p, i8, bits, mr)
 	case idAVX2:
 		callAVX2(p, i8, bits, mr)
+	case idNEON:
+		callNEON(p, i8, bits, mr)
+	case idNEONDot:
+		callNEONDot(p, i8, bits, mr)
 	default:
 		kernelGeneric(p, i8, bits, mr)
 	}

@@ -1,0 +1,116 @@
+//go:build !purego
+
+package qgemm
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run gen_asm_arm64.go
+
+// The WORD-encoded instructions of kernel_arm64.s carry the instruction in
+// their comment; to check the encodings, assemble the comments with
+// aarch64-linux-gnu-as and compare.
+
+// hasDotProd reports the ARMv8.2 dot product instructions (SDOT).
+var hasDotProd = cpu.ARM64.HasASIMDDP
+
+// archVariants lists the assembly variants this CPU supports, slowest first:
+// ARMv8.0 NEON (Advanced SIMD is mandatory on arm64), then SDOT.
+var archVariants = func() []variant {
+	vs := []variant{{name: "neon", id: idNEON}}
+	if hasDotProd {
+		vs = append(vs, variant{name: "neondot", id: idNEONDot})
+	}
+	return vs
+}()
+
+// best is the variant MatMul uses: the last of archVariants.
+var best = archVariants[len(archVariants)-1]
+
+func callAVX512(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
+
+func callAVX2(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
+
+// callNEON runs the ARMv8.0 NEON kernels.
+func callNEON(p *kargs, i8 bool, bits, mr int) {
+	path := 0
+	if i8 {
+		path = 1
+	}
+	callNEONPath(p, path, bits, mr)
+}
+
+// callNEONDot runs the NEON kernels with SDOT for int8 activations (the
+// float path is that of callNEON).
+func callNEONDot(p *kargs, i8 bool, bits, mr int) {
+	path := 0
+	if i8 {
+		path = 2
+	}
+	callNEONPath(p, path, bits, mr)
+}
+
+// callNEONPath runs the NEON kernels of path (0 float32, 1 int8, 2 int8
+// SDOT) in chunks of up to 4 rows: 1 or 2 rows over all 16 columns, 3 or
+// 4 rows as two halves of 8 columns (the accumulators of 4 rows × 16
+// columns would not fit in the 32 vector registers).
+func callNEONPath(p *kargs, path, bits, mr int) {
+	bi := 0
+	switch bits {
+	case 4:
+		bi = 1
+	case 8:
+		bi = 2
+	}
+	base := (path*3 + bi) * 4
+	q := *p
+	for r0 := 0; r0 < mr; r0 += 4 {
+		n := min(4, mr-r0)
+		q.a = unsafe.Add(p.a, r0*p.lda)
+		if path != 0 {
+			q.sa = (*float32)(unsafe.Add(unsafe.Pointer(p.sa), 4*r0))
+			q.suma = (*int32)(unsafe.Add(unsafe.Pointer(p.suma), 4*r0))
+		}
+		if n <= 2 {
+			q.out = (*float32)(unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo))
+			neonKernel(&q, base+n-1)
+			continue
+		}
+		for h := 0; h < 2; h++ {
+			q.codes = (*uint8)(unsafe.Add(unsafe.Pointer(p.codes), 32*h))
+			if p.f16 != 0 {
+				q.scales = unsafe.Add(p.scales, 16*h) // 8 float16 or high halves
+				if p.f16 == 2 {
+					q.scalesLo = (*uint8)(unsafe.Add(unsafe.Pointer(p.scalesLo), 8*h))
+				}
+			} else {
+				q.scales = unsafe.Add(p.scales, 32*h) // 8 float32
+			}
+			if p.zps != nil {
+				q.zps = (*uint8)(unsafe.Add(unsafe.Pointer(p.zps), 8*h))
+			}
+			q.out = (*float32)(unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo+32*h))
+			neonKernel(&q, base+n-1)
+		}
+		q.codes, q.scales, q.scalesLo, q.zps = p.codes, p.scales, p.scalesLo, p.zps
+	}
+}
+
+// xorWords returns the XOR of the words of buf (a streaming read).
+func xorWords(buf []uint64) uint64 {
+	var x0, x1, x2, x3 uint64
+	i := 0
+	for ; i+4 <= len(buf); i += 4 {
+		x0 ^= buf[i]
+		x1 ^= buf[i+1]
+		x2 ^= buf[i+2]
+		x3 ^= buf[i+3]
+	}
+	for ; i < len(buf); i++ {
+		x0 ^= buf[i]
+	}
+	return x0 ^ x1 ^ x2 ^ x3
+}
