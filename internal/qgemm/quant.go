@@ -14,20 +14,31 @@ import "math"
 func quantizeRows(a []float32, rows, k, bs int, qa []int8, sa []float32, suma []int32) {
 	kb := (k + bs - 1) / bs
 	for r := 0; r < rows; r++ {
-		row := a[r*k : (r+1)*k]
-		dst := qa[r*kb*bs : (r+1)*kb*bs]
-		for b := 0; b < kb; b++ {
-			src := row[b*bs : min((b+1)*bs, k)]
-			am := absMax(src)
-			sa[b*rows+r] = am / 127
-			var inv float32
-			if am != 0 {
-				inv = 127 / am
-			}
-			out := dst[b*bs : (b+1)*bs]
-			suma[b*rows+r] = quantizeBlock(out[:len(src)], src, inv)
-			clear(out[len(src):])
+		quantizeRowFn(a[r*k:(r+1)*k], bs, qa[r*kb*bs:(r+1)*kb*bs], sa[r:], suma[r:], rows)
+	}
+}
+
+// quantizeRowFn quantizes one row (quantizeRowGo, or its AVX-512 version
+// where the CPU has it: bit-identical). sa and suma advance by stride per
+// block.
+var quantizeRowFn = quantizeRowGo
+
+// quantizeRowGo quantizes row into dst ([kb·bs]) block by block, writing
+// the scale and code sum of block b to sa[b·stride] and suma[b·stride].
+func quantizeRowGo(row []float32, bs int, dst []int8, sa []float32, suma []int32, stride int) {
+	k := len(row)
+	kb := (k + bs - 1) / bs
+	for b := 0; b < kb; b++ {
+		src := row[b*bs : min((b+1)*bs, k)]
+		am := absMax(src)
+		sa[b*stride] = am / 127
+		var inv float32
+		if am != 0 {
+			inv = 127 / am
 		}
+		out := dst[b*bs : (b+1)*bs]
+		suma[b*stride] = quantizeBlock(out[:len(src)], src, inv)
+		clear(out[len(src):])
 	}
 }
 

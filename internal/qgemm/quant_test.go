@@ -190,3 +190,53 @@ func BenchmarkQuantizeRows(b *testing.B) {
 		})
 	}
 }
+
+// TestQuantizeRowFnMatchesGo compares the dispatched row quantizer (AVX-512
+// where present) with the pure-Go one bit for bit, including NaN, ±Inf,
+// ±0, subnormals and huge values, ragged lengths and stale output.
+func TestQuantizeRowFnMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)),
+		1e-45, -3e-39, 3e38, -3.4e38, math.Float32frombits(0xffc00001)}
+	for _, bs := range []int{16, 32, 64, 128, 256} {
+		for _, k := range []int{1, 5, 15, 16, 17, 31, 33, bs - 1, bs, bs + 1, 3*bs + 7, 1000} {
+			if k < 1 {
+				continue
+			}
+			for trial := 0; trial < 6; trial++ {
+				var row []float32
+				if trial < 3 {
+					row = quantInput(rng, 1, k, bs)
+				} else {
+					row = make([]float32, k)
+					for i := range row {
+						row[i] = float32(rng.NormFloat64()) * float32(math.Exp(rng.Float64()*40-20))
+						if rng.IntN(3*trial) == 0 {
+							row[i] = special[rng.IntN(len(special))]
+						}
+					}
+				}
+				kb := (k + bs - 1) / bs
+				const stride = 3
+				got, want := make([]int8, kb*bs), make([]int8, kb*bs)
+				for i := range got {
+					got[i], want[i] = 77, 77
+				}
+				gs, ws := make([]float32, kb*stride), make([]float32, kb*stride)
+				gu, wu := make([]int32, kb*stride), make([]int32, kb*stride)
+				quantizeRowFn(row, bs, got, gs, gu, stride)
+				quantizeRowGo(row, bs, want, ws, wu, stride)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("bs %d k %d trial %d: qa[%d] got %d, want %d (x = %g)", bs, k, trial, i, got[i], want[i], row[min(i, k-1)])
+					}
+				}
+				for i := range gs {
+					if math.Float32bits(gs[i]) != math.Float32bits(ws[i]) || gu[i] != wu[i] {
+						t.Fatalf("bs %d k %d trial %d: block %d: scale %g sum %d, want %g %d", bs, k, trial, i/stride, gs[i], gu[i], ws[i], wu[i])
+					}
+				}
+			}
+		}
+	}
+}
