@@ -3,16 +3,20 @@
 // gen_asm_arm64 writes kernel_arm64.s and kernel_call_arm64.go: the NEON
 // kernels (float32 activations, int8 activations with ARMv8.0 widening
 // multiplies, int8 activations with SDOT) for bits 2, 4 and 8, and the
-// switch that calls them. Run with `go generate` in internal/qgemm on any
-// machine (see kernel_arm64.go).
+// switch that calls them. Run `GOARCH=arm64 go generate` in internal/qgemm
+// on any machine (go generate skips the files of other architectures).
 //
 // Each kernel computes mr rows against 4·nj columns: 16 columns (nj = 4)
 // for mr ≤ 2, 8 columns (nj = 2, half a group; the caller offsets the
 // pointers) for mr 3 and 4, so that the float accumulators and the per-block
 // accumulators (mr·nj each) fit in V0–V15. The Go assembler lacks most of
 // the widening and by-element NEON instructions: they are emitted as WORD
-// with the instruction in the comment (check them with
-// `aarch64-linux-gnu-as`, see the package tests' notes in kernel_arm64.go).
+// with the instruction in the comment. To check the encodings, assemble the
+// comments with GNU as and compare the words, in order:
+//
+//	grep -o 'WORD .*' kernel_arm64.s | sort -u > w.txt
+//	sed 's,.*// ,,' w.txt | aarch64-linux-gnu-as -march=armv8.2-a+dotprod -o w.o
+//	aarch64-linux-gnu-objdump -d w.o
 package main
 
 import (
@@ -170,7 +174,8 @@ func list(rs []int, arr string) string {
 //
 // Vector registers: V0–V15 float accumulators facc(r, j) = V(r·nj + j) and
 // per-block accumulators bacc(r, j) = V(8 + r·nj + j) (int32 for int8,
-// float32 Σ a·(code − zp) for float); codes, zero points, activations,
+// float32 Σ a·(code − zp) for float; a single row also uses V12–V15 as a
+// second chain, bacc2, folded at the end of the block); codes, zero points, activations,
 // scales and temporaries from V16.
 //
 // Float path: each byte field is decoded to code − zp (a signed byte for 2/4
@@ -186,7 +191,15 @@ func kernel(name string, path, bits, mr, nj int) {
 	i8 := path != pathF32
 	quads := 8 / bits
 	facc := func(r, j int) int { return r*nj + j }
-	bacc := func(r, j int) int { return 8 + r*nj + j }
+	// With one row, two accumulator chains per column vector hide the
+	// latency of SDOT/FMLA (chain c: V(8 + c·4 + j)).
+	// (The ARMv8.0 int8 path has one SADALP per step for bits 4 and 8.)
+	chains := 1
+	if mr == 1 && (path != pathI8 || bits == 2) {
+		chains = 2
+	}
+	baccC := func(r, j, c int) int { return 8 + c*mr*nj + r*nj + j }
+	bacc := func(r, j int) int { return baccC(r, j, 0) }
 	rows := []string{"R4", "R12", "R13", "R14"}
 
 	fmt.Fprintf(&out, "\n// func %s(p *kargs)\n", name)
@@ -254,7 +267,10 @@ func kernel(name string, path, bits, mr, nj int) {
 	}
 	for r := 0; r < mr; r++ {
 		for j := 0; j < nj; j++ {
-			p("VEOR V%d.B16, V%d.B16, V%d.B16", bacc(r, j), bacc(r, j), bacc(r, j))
+			for ch := 0; ch < chains; ch++ {
+				b := baccC(r, j, ch)
+				p("VEOR V%d.B16, V%d.B16, V%d.B16", b, b, b)
+			}
 		}
 	}
 	p("MOVD 88(R0), R10")
@@ -322,7 +338,7 @@ func kernel(name string, path, bits, mr, nj int) {
 						}
 						scvtf(wt, wt)
 						for r := 0; r < mr; r++ {
-							fmlaElem(bacc(r, j), wt, a[r], tt)
+							fmlaElem(baccC(r, j, tt%chains), wt, a[r], tt)
 						}
 					}
 				}
@@ -364,7 +380,7 @@ func kernel(name string, path, bits, mr, nj int) {
 						smull(tmp[1], f0, q0[r], true)
 						smlal(tmp[1], f1, q1[r], true)
 						p("VADDP V%d.H8, V%d.H8, V%d.H8", tmp[1], tmp[0], tmp[0])
-						sadalp(bacc(r, j), tmp[0])
+						sadalp(baccC(r, j, (i/2)%chains), tmp[0])
 					}
 				}
 			}
@@ -390,7 +406,7 @@ func kernel(name string, path, bits, mr, nj int) {
 						p("VEOR V%d.B16, V%d.B16, V%d.B16", mask, c[j], c[j])
 					}
 					for r := 0; r < mr; r++ {
-						sdot(bacc(r, j), f, q[r], i)
+						sdot(baccC(r, j, i%chains), f, q[r], i)
 					}
 				}
 			}
@@ -400,6 +416,17 @@ func kernel(name string, path, bits, mr, nj int) {
 	p("BNE step")
 
 	// Block epilogue.
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nj; j++ {
+			for ch := 1; ch < chains; ch++ {
+				if i8 {
+					p("VADD V%d.S4, V%d.S4, V%d.S4", baccC(r, j, ch), bacc(r, j), bacc(r, j))
+				} else {
+					fadd(bacc(r, j), bacc(r, j), baccC(r, j, ch))
+				}
+			}
+		}
+	}
 	t := free
 	s := t.get(nj)
 	scaleLoad(t, s, nj)

@@ -10,10 +10,6 @@ import (
 
 //go:generate go run gen_asm_arm64.go
 
-// The WORD-encoded instructions of kernel_arm64.s carry the instruction in
-// their comment; to check the encodings, assemble the comments with
-// aarch64-linux-gnu-as and compare.
-
 // hasDotProd reports the ARMv8.2 dot product instructions (SDOT).
 var hasDotProd = cpu.ARM64.HasASIMDDP
 
