@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 type task struct {
@@ -48,11 +49,44 @@ func start() {
 	nwork = runtime.GOMAXPROCS(0)
 	tasks = make(chan task, 4*nwork)
 	for i := 0; i < nwork; i++ {
-		go func() {
-			for t := range tasks {
+		go worker()
+	}
+}
+
+// spin is how long an idle worker keeps polling for work (yielding its P
+// between polls) before it blocks on the channel. A blocked goroutine
+// whose thread went to sleep takes tens of microseconds to wake (more in a
+// VM); kernels that run for ~100 µs, such as an M=1 matrix-vector product
+// during decoding, would otherwise spend a good part of their time waiting
+// for the second thread. ONNX Runtime's and llama.cpp's pools spin too.
+const spin = 200 * time.Microsecond
+
+func worker() {
+	for {
+		select {
+		case t := <-tasks:
+			t.run()
+			continue
+		default:
+		}
+		start := time.Now()
+		polled := false
+		for i := 1; !polled; i++ {
+			select {
+			case t := <-tasks:
 				t.run()
+				polled = true
+				continue
+			default:
 			}
-		}()
+			if i%16 == 0 && time.Since(start) > spin {
+				break
+			}
+			runtime.Gosched()
+		}
+		if !polled {
+			(<-tasks).run()
+		}
 	}
 }
 

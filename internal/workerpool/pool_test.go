@@ -83,3 +83,33 @@ func TestForDoesNotAllocate(t *testing.T) {
 		t.Fatalf("For allocated %v times per call, want 0", got)
 	}
 }
+
+// BenchmarkForSmall measures the overhead of one small parallel loop (two
+// chunks of ~1 µs) issued every ~20 µs, as a decoder issues its
+// matrix-vector products: with idle workers polling (spin) the second chunk
+// starts at once instead of after a thread wake-up.
+// Example: go test -run - -bench ForSmall ./internal/workerpool
+func BenchmarkForSmall(b *testing.B) {
+	ctx := context.Background()
+	var sink [2]float64
+	work := func(lo, hi int) {
+		x := 1.0
+		for i := 0; i < 300; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+		sink[lo%2] += x
+	}
+	serial := func() {
+		x := 1.0
+		for i := 0; i < 6000; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+		sink[0] += x
+	}
+	for b.Loop() {
+		serial()
+		if err := ForN(ctx, 2, 1, 2, work); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
