@@ -28,6 +28,11 @@ type NBitsConfig struct {
 	// reports its rate and the ratio (both then see the same machine load
 	// and, for matrices larger than the cache, cold caches).
 	Stream bool
+	// Cold reads 64 MiB before every repetition (untimed), so that each
+	// starts with the weights evicted from the caches, as in a decoder where
+	// the other layers' weights pass through the caches between two uses of
+	// this one.
+	Cold bool
 }
 
 // NBitsResult is the outcome of MatMulNBits.
@@ -126,9 +131,20 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 			buf[i] = uint64(i)
 		}
 	}
+	var flush []uint64
+	if c.Cold {
+		flush = make([]uint64, 8<<20)
+		for i := range flush {
+			flush[i] = uint64(i)
+		}
+		r.Name += " cold"
+	}
 	var times []time.Duration
 	start := time.Now()
 	for len(times) < 5 || time.Since(start) < c.MinTime {
+		if c.Cold {
+			sink += qgemm.StreamRead(flush, c.Threads)
+		}
 		t0 := time.Now()
 		if err := m.MatMul(ctx, y, a, c.M, nil, opt); err != nil {
 			return r, err
@@ -143,8 +159,8 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 			return r, err
 		}
 	}
+	runtime.KeepAlive(sink)
 	if c.Stream {
-		runtime.KeepAlive(sink)
 		slices.Sort(stimes)
 		r.StreamGBps = float64(8*len(buf)) / stimes[len(stimes)/2].Seconds() / 1e9
 	}

@@ -14,7 +14,7 @@
 #
 # Variables: SHAPES (KxN list), MS, THREADS, LEVELS, BLOCKS, BITS (default 4),
 # MIN_TIME_MS (per measurement, default 500), REPEAT, ZP=1 for random zero
-# points. Needs Go and Node ≥ 20 with tools/ort/node_modules (cd tools/ort &&
+# points, COLD=1 for cold caches. Needs Go and Node ≥ 20 with tools/ort/node_modules (cd tools/ort &&
 # npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,10 @@ MIN_TIME_MS=${MIN_TIME_MS:-500}
 REPEAT=${REPEAT:-2}
 zpflag=""
 [[ "${ZP:-0}" == 1 ]] && zpflag="--zero-points"
+# COLD=1 reads 64 MiB before every repetition on both sides (untimed): the
+# weights start evicted from the caches, as in a decoder.
+coldflag=""
+[[ "${COLD:-0}" == 1 ]] && coldflag="--cold"
 
 bin=$(mktemp -d)/zerfoo
 go build -o "$bin" ./cmd/zerfoo
@@ -39,7 +43,7 @@ echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for shape in $SHAPES; do
   k=${shape%x*}; n=${shape#*x}
   for m in $MS; do for t in $THREADS; do for l in $LEVELS; do for bs in $BLOCKS; do
-    args="--m $m --k $k --n $n --bits $BITS --block-size $bs --threads $t --accuracy-level $l $zpflag --json"
+    args="--m $m --k $k --n $n --bits $BITS --block-size $bs --threads $t --accuracy-level $l $zpflag $coldflag --json"
     zg=0; og=0; zB=0; oB=0; zb=0; ob=0
     for _ in $(seq "$REPEAT"); do
       z=$("$bin" bench matmulnbits $args --min-time "${MIN_TIME_MS}ms")

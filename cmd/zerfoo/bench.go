@@ -54,6 +54,7 @@ type matmulNBitsCmd struct {
 	MinTime       time.Duration `help:"Minimum time to repeat the workload (at least 5 repetitions)." default:"1s"`
 	JSON          bool          `name:"json" help:"Print one JSON object (keys include median_ns, gflops, gbps)."`
 	Stream        bool          `help:"Alternate each repetition with a streaming read of the same bytes and report the weights' share of its bandwidth (stream_gbps, stream_ratio)."`
+	Cold          bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches, as when a decoder's other layers pass through."`
 }
 
 func (c *matmulNBitsCmd) Run(ctx context.Context) error {
@@ -62,7 +63,7 @@ func (c *matmulNBitsCmd) Run(ctx context.Context) error {
 	}
 	r, err := bench.MatMulNBits(ctx, bench.NBitsConfig{
 		M: c.M, K: c.K, N: c.N, Bits: c.Bits, BlockSize: c.BlockSize, Threads: c.Threads,
-		AccuracyLevel: c.AccuracyLevel, ZeroPoints: c.ZeroPoints, MinTime: c.MinTime, Stream: c.Stream,
+		AccuracyLevel: c.AccuracyLevel, ZeroPoints: c.ZeroPoints, MinTime: c.MinTime, Stream: c.Stream, Cold: c.Cold,
 	})
 	if err != nil {
 		return err
