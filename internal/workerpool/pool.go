@@ -5,6 +5,8 @@ package workerpool
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,10 @@ var (
 )
 
 func start() {
+	var err error
+	if spin, err = parseSpin(os.Getenv("ZERFOO_POOL_SPIN")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	nwork = runtime.GOMAXPROCS(0)
 	tasks = make(chan task, 4*nwork)
 	for i := 0; i < nwork; i++ {
@@ -59,34 +65,51 @@ func start() {
 // VM); kernels that run for ~100 µs, such as an M=1 matrix-vector product
 // during decoding, would otherwise spend a good part of their time waiting
 // for the second thread. ONNX Runtime's and llama.cpp's pools spin too.
-const spin = 200 * time.Microsecond
+//
+// The environment variable ZERFOO_POOL_SPIN overrides it with a Go duration
+// ("0" turns polling off, for machines shared with other work); it is read
+// once, when the pool starts.
+var spin = DefaultSpin
+
+// DefaultSpin is the polling time of idle workers without ZERFOO_POOL_SPIN.
+const DefaultSpin = 200 * time.Microsecond
+
+// parseSpin returns the polling time for the value of ZERFOO_POOL_SPIN.
+func parseSpin(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultSpin, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > time.Second {
+		return DefaultSpin, fmt.Errorf("workerpool: ZERFOO_POOL_SPIN=%q: want a duration from 0 to 1s such as 200us or 0; using %v", v, DefaultSpin)
+	}
+	return d, nil
+}
 
 func worker() {
 	for {
-		select {
-		case t := <-tasks:
+		if t, ok := poll(); ok {
 			t.run()
 			continue
+		}
+		(<-tasks).run()
+	}
+}
+
+// poll returns a task if one arrives within spin, yielding the P between
+// polls so that other goroutines run; ok is false after spin without one.
+func poll() (t task, ok bool) {
+	since := time.Now()
+	for i := 0; ; i++ {
+		select {
+		case t := <-tasks:
+			return t, true
 		default:
 		}
-		start := time.Now()
-		polled := false
-		for i := 1; !polled; i++ {
-			select {
-			case t := <-tasks:
-				t.run()
-				polled = true
-				continue
-			default:
-			}
-			if i%16 == 0 && time.Since(start) > spin {
-				break
-			}
-			runtime.Gosched()
+		if spin <= 0 || (i%16 == 15 && time.Since(since) > spin) {
+			return task{}, false
 		}
-		if !polled {
-			(<-tasks).run()
-		}
+		runtime.Gosched()
 	}
 }
 

@@ -3,8 +3,10 @@ package workerpool
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestForCoversRangeOnce(t *testing.T) {
@@ -110,6 +112,25 @@ func BenchmarkForSmall(b *testing.B) {
 		serial()
 		if err := ForN(ctx, 2, 1, 2, work); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestParseSpin(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		bad  bool
+	}{
+		{"", DefaultSpin, false}, {"0", 0, false}, {"50us", 50 * time.Microsecond, false}, {"1s", time.Second, false},
+		{"fast", DefaultSpin, true}, {"-1ms", DefaultSpin, true}, {"2s", DefaultSpin, true}, {"100", DefaultSpin, true},
+	} {
+		got, err := parseSpin(tc.in)
+		if got != tc.want || (err != nil) != tc.bad {
+			t.Errorf("parseSpin(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.bad)
+		}
+		if err != nil && !strings.Contains(err.Error(), "ZERFOO_POOL_SPIN") {
+			t.Errorf("parseSpin(%q) error %q does not name the variable", tc.in, err)
 		}
 	}
 }
