@@ -52,6 +52,6 @@
 // purego build tag forces the generic one; the tests run every variant.
 //
 // With int8 activations the rows of A are quantized by quantizeRows (AVX-512
-// where present, bit-identical to the Go version).
+// or AVX2 where present, bit-identical to the Go version).
 // A Matrix is read-only after Pack and safe for concurrent use.
 package qgemm

@@ -10,9 +10,32 @@ import "unsafe"
 //go:noescape
 func quantizeRowAVX512(src *float32, k, bs int, qa *int8, sa *float32, suma *int32, stride int)
 
+// quantizeRowAVX2 quantizes nblocks whole blocks of bs elements (bs a
+// multiple of 8) on AVX2.
+//
+//go:noescape
+func quantizeRowAVX2(src *float32, nblocks, bs int, qa *int8, sa *float32, suma *int32, stride int)
+
 func init() {
-	if hasAVX512 {
+	switch {
+	case hasAVX512:
 		quantizeRowFn = quantizeRowAsm
+	case hasAVX2:
+		quantizeRowFn = quantizeRowAsmAVX2
+	}
+}
+
+// quantizeRowAsmAVX2 is quantizeRowGo on AVX2 for the whole blocks, in Go
+// for a partial last one (bit-identical).
+func quantizeRowAsmAVX2(row []float32, bs int, dst []int8, sa []float32, suma []int32, stride int) {
+	full := len(row) / bs
+	if full > 0 {
+		_, _ = dst[full*bs-1], sa[(full-1)*stride]
+		_ = suma[(full-1)*stride]
+		quantizeRowAVX2(unsafe.SliceData(row), full, bs, unsafe.SliceData(dst), unsafe.SliceData(sa), unsafe.SliceData(suma), stride)
+	}
+	if full*bs < len(row) {
+		quantizeRowGo(row[full*bs:], bs, dst[full*bs:], sa[full*stride:], suma[full*stride:], stride)
 	}
 }
 

@@ -191,8 +191,9 @@ func BenchmarkQuantizeRows(b *testing.B) {
 	}
 }
 
-// TestQuantizeRowFnMatchesGo compares the dispatched row quantizer (AVX-512
-// where present) with the pure-Go one bit for bit, including NaN, ±Inf,
+// TestQuantizeRowFnMatchesGo compares every row quantizer this CPU can run
+// (the dispatched one, and the AVX2 and AVX-512 ones) with the pure-Go one
+// bit for bit, including NaN, ±Inf,
 // ±0, subnormals and huge values, ragged lengths and stale output.
 func TestQuantizeRowFnMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
@@ -224,19 +225,46 @@ func TestQuantizeRowFnMatchesGo(t *testing.T) {
 				}
 				gs, ws := make([]float32, kb*stride), make([]float32, kb*stride)
 				gu, wu := make([]int32, kb*stride), make([]int32, kb*stride)
-				quantizeRowFn(row, bs, got, gs, gu, stride)
 				quantizeRowGo(row, bs, want, ws, wu, stride)
-				for i := range got {
-					if got[i] != want[i] {
-						t.Fatalf("bs %d k %d trial %d: qa[%d] got %d, want %d (x = %g)", bs, k, trial, i, got[i], want[i], row[min(i, k-1)])
+				for _, impl := range quantizeRowImpls() {
+					for i := range got {
+						got[i] = 77
 					}
-				}
-				for i := range gs {
-					if math.Float32bits(gs[i]) != math.Float32bits(ws[i]) || gu[i] != wu[i] {
-						t.Fatalf("bs %d k %d trial %d: block %d: scale %g sum %d, want %g %d", bs, k, trial, i/stride, gs[i], gu[i], ws[i], wu[i])
+					impl.fn(row, bs, got, gs, gu, stride)
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("%s: bs %d k %d trial %d: qa[%d] got %d, want %d (x = %g)", impl.name, bs, k, trial, i, got[i], want[i], row[min(i, k-1)])
+						}
+					}
+					for i := range gs {
+						if math.Float32bits(gs[i]) != math.Float32bits(ws[i]) || gu[i] != wu[i] {
+							t.Fatalf("%s: bs %d k %d trial %d: block %d: scale %g sum %d, want %g %d", impl.name, bs, k, trial, i/stride, gs[i], gu[i], ws[i], wu[i])
+						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkQuantizeRow times each row quantizer this CPU can run against
+// the pure-Go one on one 4096-element row (block size 32).
+func BenchmarkQuantizeRow(b *testing.B) {
+	const k, bs = 4096, 32
+	rng := rand.New(rand.NewPCG(3, 4))
+	row := make([]float32, k)
+	for i := range row {
+		row[i] = float32(rng.NormFloat64())
+	}
+	qa := make([]int8, k)
+	sa, su := make([]float32, k/bs), make([]int32, k/bs)
+	impls := append(quantizeRowImpls(), rowQuantizer{"go", quantizeRowGo})
+	for _, impl := range impls {
+		b.Run(impl.name, func(b *testing.B) {
+			for b.Loop() {
+				impl.fn(row, bs, qa, sa, su, 1)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/k, "ns/element")
+		})
 	}
 }

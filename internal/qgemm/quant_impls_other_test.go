@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package qgemm
+
+type rowQuantizer struct {
+	name string
+	fn   func(row []float32, bs int, dst []int8, sa []float32, suma []int32, stride int)
+}
+
+// quantizeRowImpls lists the row quantizers this build has.
+func quantizeRowImpls() []rowQuantizer { return []rowQuantizer{{"dispatched", quantizeRowFn}} }
