@@ -139,3 +139,25 @@ func (v variant) call(p *kargs, i8 bool, bits, mr int) {
 		kernelGeneric(p, i8, bits, mr)
 	}
 }
+
+// half returns q pointed at the half group h (0: columns 0–7, 1: columns
+// 8–15) of p's group, with output rows starting at row r0: the kernels that
+// work on 8 columns (AVX2, NEON for 3–4 rows) take their arguments this
+// way. It works on values so that nothing escapes to the heap.
+func half(q kargs, p *kargs, h, r0 int) kargs {
+	q.codes = (*uint8)(unsafe.Add(unsafe.Pointer(p.codes), 32*h))
+	switch p.f16 {
+	case 0:
+		q.scales = unsafe.Add(p.scales, 32*h) // 8 float32
+	default:
+		q.scales = unsafe.Add(p.scales, 16*h) // 8 float16, or high halves
+		if p.f16 == 2 {
+			q.scalesLo = (*uint8)(unsafe.Add(unsafe.Pointer(p.scalesLo), 8*h))
+		}
+	}
+	if p.zps != nil {
+		q.zps = (*uint8)(unsafe.Add(unsafe.Pointer(p.zps), 8*h))
+	}
+	q.out = (*float32)(unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo+32*h))
+	return q
+}

@@ -66,19 +66,7 @@ func callAVX2(p *kargs, i8 bool, bits, mr int) {
 			q.suma = (*int32)(unsafe.Add(unsafe.Pointer(p.suma), 4*r0))
 		}
 		for h := 0; h < 2; h++ {
-			q.codes = (*uint8)(unsafe.Add(unsafe.Pointer(p.codes), 32*h))
-			if p.f16 != 0 {
-				q.scales = unsafe.Add(p.scales, 16*h) // 8 float16 or high halves
-				if p.f16 == 2 {
-					q.scalesLo = (*uint8)(unsafe.Add(unsafe.Pointer(p.scalesLo), 8*h))
-				}
-			} else {
-				q.scales = unsafe.Add(p.scales, 32*h) // 8 float32
-			}
-			if p.zps != nil {
-				q.zps = (*uint8)(unsafe.Add(unsafe.Pointer(p.zps), 8*h))
-			}
-			q.out = (*float32)(unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo+32*h))
+			q = half(q, p, h, r0)
 			callAVX2Half(&q, i8, bits, n)
 		}
 	}

@@ -76,19 +76,7 @@ func callNEONPath(p *kargs, path, bits, mr int) {
 			continue
 		}
 		for h := 0; h < 2; h++ {
-			q.codes = (*uint8)(unsafe.Add(unsafe.Pointer(p.codes), 32*h))
-			if p.f16 != 0 {
-				q.scales = unsafe.Add(p.scales, 16*h) // 8 float16 or high halves
-				if p.f16 == 2 {
-					q.scalesLo = (*uint8)(unsafe.Add(unsafe.Pointer(p.scalesLo), 8*h))
-				}
-			} else {
-				q.scales = unsafe.Add(p.scales, 32*h) // 8 float32
-			}
-			if p.zps != nil {
-				q.zps = (*uint8)(unsafe.Add(unsafe.Pointer(p.zps), 8*h))
-			}
-			q.out = (*float32)(unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo+32*h))
+			q = half(q, p, h, r0)
 			neonKernel(&q, base+n-1)
 		}
 		q.codes, q.scales, q.scalesLo, q.zps = p.codes, p.scales, p.scalesLo, p.zps
@@ -96,17 +84,4 @@ func callNEONPath(p *kargs, path, bits, mr int) {
 }
 
 // xorWords returns the XOR of the words of buf (a streaming read).
-func xorWords(buf []uint64) uint64 {
-	var x0, x1, x2, x3 uint64
-	i := 0
-	for ; i+4 <= len(buf); i += 4 {
-		x0 ^= buf[i]
-		x1 ^= buf[i+1]
-		x2 ^= buf[i+2]
-		x3 ^= buf[i+3]
-	}
-	for ; i < len(buf); i++ {
-		x0 ^= buf[i]
-	}
-	return x0 ^ x1 ^ x2 ^ x3
-}
+func xorWords(buf []uint64) uint64 { return xorWordsGo(buf) }

@@ -22,3 +22,19 @@ func StreamRead(buf []uint64, threads int) uint64 {
 	})
 	return sum.Load() + xorWords(buf[n*32:])
 }
+
+// xorWordsGo returns the XOR of the words of buf, in four chains.
+func xorWordsGo(buf []uint64) uint64 {
+	var x0, x1, x2, x3 uint64
+	i := 0
+	for ; i+4 <= len(buf); i += 4 {
+		x0 ^= buf[i]
+		x1 ^= buf[i+1]
+		x2 ^= buf[i+2]
+		x3 ^= buf[i+3]
+	}
+	for ; i < len(buf); i++ {
+		x0 ^= buf[i]
+	}
+	return x0 ^ x1 ^ x2 ^ x3
+}
