@@ -311,8 +311,77 @@ func (m *Matrix) Block(n, b int, codes []uint8) (scale float32, zeroPoint uint8)
 	blk := g*m.KBlocks + b
 	data := m.Codes[blk*m.BlockBytes() : (blk+1)*m.BlockBytes()]
 	valid := min(m.BlockSize, m.K-b*m.BlockSize, len(codes))
-	for j := range valid {
-		codes[j] = code(data, m.Bits, c, j)
+	// Quad q (4 consecutive codes) of column c sits in the bytes 4c..4c+3
+	// of step q/qps, at bit field q%qps (see codeOffset).
+	qps := 8 / m.Bits
+	mask := uint8(1<<m.Bits - 1)
+	for j := 0; j < valid; j += 4 {
+		q := j / 4
+		src := data[(q/qps)*64+4*c:]
+		src = src[:4]
+		sh := uint(q%qps) * uint(m.Bits)
+		dst := codes[j:min(j+4, valid)]
+		for t := range dst {
+			dst[t] = src[t] >> sh & mask
+		}
 	}
 	return m.scale(blk, c), m.zeroPoint(blk, c)
+}
+
+// DequantizeRow writes W[n][k0:k1] = float32(code − zero point)·scale into
+// dst[:k1−k0], decoding the repacked blocks directly; k0 must be a multiple
+// of BlockSize and 0 ≤ k0 ≤ k1 ≤ K. It returns an error wrapping ErrArgs
+// otherwise.
+func (m *Matrix) DequantizeRow(n, k0, k1 int, dst []float32) error {
+	if n < 0 || n >= m.N || k0 < 0 || k0%m.BlockSize != 0 || k1 < k0 || k1 > m.K || len(dst) < k1-k0 {
+		return fmt.Errorf("qgemm: DequantizeRow(n=%d, k=%d..%d) of an N=%d K=%d matrix (block size %d) into %d values: %w",
+			n, k0, k1, m.N, m.K, m.BlockSize, len(dst), ErrArgs)
+	}
+	g, c := n/GroupCols, n%GroupCols
+	qps := 8 / m.Bits
+	mask := uint8(1<<m.Bits - 1)
+	bb := m.BlockBytes()
+	for b := k0 / m.BlockSize; b*m.BlockSize < k1; b++ {
+		blk := g*m.KBlocks + b
+		data := m.Codes[blk*bb : (blk+1)*bb]
+		s, z := m.scale(blk, c), int32(m.zeroPoint(blk, c))
+		out := dst[b*m.BlockSize-k0 : min(k1, (b+1)*m.BlockSize)-k0]
+		if m.Bits == 4 {
+			// A 16-entry table of the block's values (the same float32
+			// products) and one byte read per two quads' worth of codes.
+			var tab [16]float32
+			for v := range tab {
+				tab[v] = float32(int32(v)-z) * s
+			}
+			for j := 0; j < len(out); j += 8 {
+				src := data[(j/8)*64+4*c:]
+				src = src[:4]
+				if j+8 <= len(out) {
+					o := out[j : j+8 : j+8]
+					o[0], o[1], o[2], o[3] = tab[src[0]&15], tab[src[1]&15], tab[src[2]&15], tab[src[3]&15]
+					o[4], o[5], o[6], o[7] = tab[src[0]>>4], tab[src[1]>>4], tab[src[2]>>4], tab[src[3]>>4]
+					continue
+				}
+				for t := range out[j:] {
+					if t < 4 {
+						out[j+t] = tab[src[t]&15]
+					} else {
+						out[j+t] = tab[src[t-4]>>4]
+					}
+				}
+			}
+			continue
+		}
+		for j := 0; j < len(out); j += 4 {
+			q := j / 4
+			src := data[(q/qps)*64+4*c:]
+			src = src[:4]
+			sh := uint(q%qps) * uint(m.Bits)
+			o := out[j:min(j+4, len(out))]
+			for t := range o {
+				o[t] = float32(int32(src[t]>>sh&mask)-z) * s
+			}
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package qgemm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -393,6 +394,39 @@ func TestMatrixAsSource(t *testing.T) {
 						t.Fatalf("bits %d bs %d: code (%d, %d) got %d, want %d", tc.bits, tc.bs, n, b*tc.bs+j, codes[j], q.Code(n, b*tc.bs+j))
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestDequantizeRow checks DequantizeRow against the source's codes,
+// scales and zero points, on ragged ranges, and its argument errors.
+func TestDequantizeRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, tc := range []struct{ bits, bs int }{{4, 32}, {2, 16}, {8, 64}, {4, 128}} {
+		q := randQuant(rng, 19, 3*tc.bs+5, tc.bits, tc.bs, true)
+		m, err := PackNBits(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := make([]float32, q.K)
+		for n := 0; n < q.N; n++ {
+			for _, r := range [][2]int{{0, q.K}, {tc.bs, q.K}, {0, 1}, {tc.bs, 2*tc.bs + 3}} {
+				if err := m.DequantizeRow(n, r[0], r[1], dst); err != nil {
+					t.Fatal(err)
+				}
+				for k := r[0]; k < r[1]; k++ {
+					b := k / tc.bs
+					want := float32(int32(q.Code(n, k))-int32(q.ZeroPoint(n, b))) * q.Scale(n, b)
+					if dst[k-r[0]] != want {
+						t.Fatalf("bits %d bs %d: W[%d][%d] got %g, want %g", tc.bits, tc.bs, n, k, dst[k-r[0]], want)
+					}
+				}
+			}
+		}
+		for _, bad := range [][3]int{{-1, 0, 1}, {q.N, 0, 1}, {0, 1, 2}, {0, 0, q.K + 1}, {0, tc.bs, 0}} {
+			if err := m.DequantizeRow(bad[0], bad[1], bad[2], dst); !errors.Is(err, ErrArgs) {
+				t.Errorf("DequantizeRow(%v): got %v, want ErrArgs", bad, err)
 			}
 		}
 	}

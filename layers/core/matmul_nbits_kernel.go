@@ -118,13 +118,9 @@ func (q *qweights) intZeroPoint(n, b int) int {
 func (q *qweights) dequantRange(n, k0, k1 int, dst []float32) {
 	kb, bs := q.kBlocks, q.blockSize
 	if q.fused != nil {
-		var codes [256]uint8 // block sizes are at most 256
-		for b := k0 / bs; b*bs < k1; b++ {
-			out := dst[b*bs-k0 : min(k1, (b+1)*bs)-k0]
-			s, z := q.fused.Block(n, b, codes[:len(out)])
-			for j, c := range codes[:len(out)] {
-				out[j] = float32(int(c)-int(z)) * s
-			}
+		// The arguments are the layer's own (n < N, k0 a block start).
+		if err := q.fused.DequantizeRow(n, k0, k1, dst); err != nil {
+			panic(err)
 		}
 		return
 	}
