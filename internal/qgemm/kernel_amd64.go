@@ -44,10 +44,7 @@ func xorWords(buf []uint64) uint64 {
 	if hasAVX512 && n > 0 {
 		x = xorWordsAVX512(&buf[0], n)
 	}
-	for _, w := range buf[n*8:] {
-		x ^= w
-	}
-	return x
+	return x ^ xorWordsGo(buf[n*8:])
 }
 
 // callAVX2 runs the AVX2 kernels: each half group of 8 columns, in chunks
