@@ -55,26 +55,28 @@ func BenchmarkMatMulNBitsForward(b *testing.B) {
 // a block range at a time) for K = N = 2048, 4 bits, block size 32, from
 // the repacked weights (default) and from the ONNX layout (reference).
 func BenchmarkMatMulNBitsBackward(b *testing.B) {
-	const k, n, m = 2048, 2048, 4
+	const k, n = 2048, 2048
 	rng := rand.New(rand.NewPCG(3, 4))
 	at := MatMulNBitsAttrs{K: k, N: n, Bits: 4, BlockSize: 32}
-	base := genCase(rng, at, []int{m}, zpNone, false, false)
-	for _, v := range []struct {
-		name string
-		opts []MatMulNBitsOption
-	}{{"repacked", nil}, {"reference", []MatMulNBitsOption{WithReferenceKernels()}}} {
-		b.Run(v.name, func(b *testing.B) {
-			l := base.layer(b, v.opts...)
-			a := tensor.Must(tensor.New([]int{m, k}, base.a[:m*k]))
-			dy := tensor.Must(tensor.New([]int{m, n}, base.a[:m*n]))
-			ctx := context.Background()
-			for b.Loop() {
-				if _, err := l.Backward(ctx, dy, a); err != nil {
-					b.Fatal(err)
+	base := genCase(rng, at, []int{64}, zpNone, false, false)
+	for _, m := range []int{1, 64} {
+		for _, v := range []struct {
+			name string
+			opts []MatMulNBitsOption
+		}{{"repacked", nil}, {"reference", []MatMulNBitsOption{WithReferenceKernels()}}} {
+			b.Run(fmt.Sprintf("M%d/%s", m, v.name), func(b *testing.B) {
+				l := base.layer(b, v.opts...)
+				a := tensor.Must(tensor.New([]int{m, k}, base.a[:m*k]))
+				dy := tensor.Must(tensor.New([]int{m, n}, base.a[:m*n]))
+				ctx := context.Background()
+				for b.Loop() {
+					if _, err := l.Backward(ctx, dy, a); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			sec := b.Elapsed().Seconds() / float64(b.N)
-			b.ReportMetric(2*float64(m*n*k)/sec/1e9, "GFLOP/s")
-		})
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(2*float64(m*n*k)/sec/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

@@ -335,34 +335,35 @@ func (q *qweights) gemmInt8(ctx context.Context, a []float32, m int, bias, y []f
 	})
 }
 
-// gemmBackward computes da[m][k] = Σ_n dy[m][n]·W[n][k], parallel over
-// blocks of K so that chunks write disjoint columns of da. w is the
-// dequantized weight cache or nil.
+// gemmBackward computes da[m][k] = Σ_n dy[m][n]·W[n][k] (da must be zero
+// on entry) with internal/gemm's Sgemm: against the dequantized weight
+// cache w when there is one, otherwise against tiles of gemmTileRows rows
+// of W dequantized in parallel (a transient 4·gemmTileRows·K-byte buffer).
 func (q *qweights) gemmBackward(ctx context.Context, dy []float32, m int, w, da []float32) error {
-	K, N, bs := q.k, q.n, q.blockSize
-	grain := max(1, 65536/(bs*N*max(m, 1)))
-	return workerpool.For(ctx, q.kBlocks, grain, func(lo, hi int) {
-		k0, k1 := lo*bs, min(hi*bs, K)
-		buf := make([]float32, k1-k0)
-		for n := 0; n < N; n++ {
-			row := buf
-			if w != nil {
-				row = w[n*K+k0 : n*K+k1]
-			} else {
-				q.dequantRange(n, k0, k1, buf)
+	K, N := q.k, q.n
+	if m == 0 {
+		return ctx.Err()
+	}
+	if w != nil {
+		return gemm.Sgemm(ctx, false, false, m, K, N, 1, dy, N, w, K, 0, da, K)
+	}
+	tile := make([]float32, min(gemmTileRows, N)*K)
+	for n0 := 0; n0 < N; n0 += gemmTileRows {
+		rows := min(gemmTileRows, N-n0)
+		err := workerpool.For(ctx, rows, max(1, 8192/K), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				q.dequantRange(n0+r, 0, K, tile[r*K:(r+1)*K])
 			}
-			for r := 0; r < m; r++ {
-				g := dy[r*N+n]
-				if g == 0 {
-					continue
-				}
-				out := da[r*K+k0 : r*K+k1]
-				for j, v := range row {
-					out[j] += g * v
-				}
-			}
+		})
+		if err != nil {
+			return err
 		}
-	})
+		// da += dy[:, n0:n0+rows] · tile
+		if err := gemm.Sgemm(ctx, false, false, m, K, rows, 1, dy[n0:], N, tile, K, 1, da, K); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dotInt8 returns Σ a[i]·b[i] in int32 (len(b) ≥ len(a)).
