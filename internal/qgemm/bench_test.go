@@ -92,6 +92,47 @@ var streamSink uint64
 // streamRead reads every word of buf, split over threads chunks.
 func streamRead(buf []uint64, threads int) { streamSink += StreamRead(buf, threads) }
 
+// BenchmarkBandwidthVariants is BenchmarkBandwidth (block size 32) for
+// every kernel variant this CPU runs, such as the AVX2 tier on an AVX-512
+// machine.
+// Example: go test -run - -bench BandwidthVariants ./internal/qgemm
+func BenchmarkBandwidthVariants(b *testing.B) {
+	ctx := context.Background()
+	const k, n = 4096, 14336
+	for _, v := range allVariants() {
+		for _, threads := range []int{1, 2} {
+			for _, level := range []int{0, 4} {
+				b.Run(fmt.Sprintf("%s/T%d/L%d", v.name, threads, level), func(b *testing.B) {
+					m := benchMatrix(b, k, n, 4, 32, levelPack(level)...)
+					a := randA(rand.New(rand.NewPCG(2, 2)), k)
+					y := make([]float32, n)
+					buf := make([]uint64, m.Footprint()/8/32*32)
+					opt := Options{Threads: threads}
+					if level == 4 {
+						opt.Activations = Int8
+					}
+					var tm, ts time.Duration
+					for b.Loop() {
+						t0 := time.Now()
+						if err := m.matmul(ctx, y, a, 1, nil, opt, v); err != nil {
+							b.Fatal(err)
+						}
+						t1 := time.Now()
+						streamRead(buf, threads)
+						tm += t1.Sub(t0)
+						ts += time.Since(t1)
+					}
+					w := float64(m.Footprint()) * float64(b.N) / tm.Seconds() / 1e9
+					s := float64(8*len(buf)) * float64(b.N) / ts.Seconds() / 1e9
+					b.ReportMetric(w, "weightGB/s")
+					b.ReportMetric(s, "streamGB/s")
+					b.ReportMetric(100*w/s, "%stream")
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkBandwidth is the bandwidth check in one run: on the
 // larger-than-cache 4096×14336 bits-4 matrix it alternates an M=1 MatMul
 // and a plain streaming read of the same number of bytes with the same
