@@ -220,7 +220,8 @@ func (o *AdamW[T]) Step(ctx context.Context) error {
 // ZeroGrad zeroes every parameter's gradient.
 func (o *AdamW[T]) ZeroGrad() { zeroGrad(o.st) }
 
-// Steps returns the number of Step calls so far.
+// Steps returns the step count: the number of Step calls so far, counted
+// from the Step of a state restored with SetState.
 func (o *AdamW[T]) Steps() int { return o.t }
 
 func zeroGrad[T tensor.Numeric](st []state[T]) {
