@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"time"
@@ -21,7 +22,7 @@ type trainCmd struct {
 	Config    string  `default:"tiny" enum:"nano,tiny,small" help:"Model shape: nano, tiny or small."`
 	Steps     int     `default:"1000" help:"Total optimizer steps (a resumed run continues up to this step)."`
 	Out       string  `required:"" type:"path" help:"Checkpoint to write (GGUF, F32); --resume continues from it."`
-	Resume    bool    `help:"Continue training the checkpoint at --out (its tokenizer and step)."`
+	Resume    bool    `help:"Continue training the checkpoint at --out (its tokenizer and step) and its AdamW state in --out.optim (written beside every checkpoint; without it the moments restart at zero)."`
 	Force     bool    `help:"Overwrite --out if it exists."`
 	QATBits   int     `name:"qat-bits" default:"0" enum:"0,4,8" help:"Quantization-aware training: fake-quantize every layer matrix to this many bits (blocks of 32, symmetric) in the forward pass."`
 	Vocab     int     `default:"1024" help:"Vocabulary size of the tokenizer trained on the corpus (new models only)."`
@@ -57,6 +58,7 @@ func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
 		m     *train.Model
 		vocab *tokenizer.Vocab
 		start int
+		optim *train.OptimState
 	)
 	if c.Resume {
 		ck, err := train.Load(c.Out)
@@ -64,6 +66,9 @@ func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
 			return err
 		}
 		m, vocab, start = ck.Model, ck.Vocab, ck.Step
+		if optim, err = loadOptim(m, c.Out, start, log); err != nil {
+			return err
+		}
 		fmt.Fprintf(log, "resuming %s at step %d\n", c.Out, start)
 	} else {
 		t0 := time.Now()
@@ -107,7 +112,7 @@ func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
 	var last float64
 	opt := train.Options{
 		Steps: c.Steps, Start: start, Batch: c.Batch, SeqLen: c.SeqLen, BOS: vocab.BOS, Seed: c.Seed,
-		LR: c.LR, Warmup: c.Warmup, Clip: c.Clip, CheckpointEvery: c.SaveEvery,
+		LR: c.LR, Warmup: c.Warmup, Clip: c.Clip, CheckpointEvery: c.SaveEvery, Optim: optim,
 		Progress: func(p train.Progress) {
 			last = p.Loss
 			rate := float64(p.Tokens) / p.Elapsed.Seconds()
@@ -117,7 +122,7 @@ func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
 				fmt.Fprintf(log, "\nstep %d/%d loss %.4f lr %.2e grad-norm %.3f %.0f tok/s\n", p.Step, p.Steps, p.Loss, p.LR, p.GradNorm, rate)
 			}
 		},
-		Checkpoint: func(step int) error { return save(m, vocab, c.Out, step) },
+		Checkpoint: func(step int, st *train.OptimState) error { return save(m, vocab, c.Out, step, st) },
 	}
 	_, err = train.Run(ctx, m, data, opt)
 	bar.Finish()
@@ -133,11 +138,35 @@ func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
 }
 
 // save writes the checkpoint next to path and renames it over path, so an
-// interrupted write never leaves a broken checkpoint.
-func save(m *train.Model, v *tokenizer.Vocab, path string, step int) error {
+// interrupted write never leaves a broken checkpoint; then the optimizer
+// state to path.optim the same way.
+func save(m *train.Model, v *tokenizer.Vocab, path string, step int, st *train.OptimState) error {
 	tmp := path + ".tmp"
 	if err := m.Save(tmp, v, step); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return m.SaveOptim(path+train.OptimSuffix, st)
+}
+
+// loadOptim reads the optimizer state beside the checkpoint path at step.
+// A missing file gives a warning on log and nil (the moments restart at
+// zero); one that cannot be read or does not match is an error.
+func loadOptim(m *train.Model, path string, step int, log io.Writer) (*train.OptimState, error) {
+	op := path + train.OptimSuffix
+	if _, err := os.Stat(op); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(log, "warning: no optimizer state at %s: moments restart at zero\n", op)
+		return nil, nil
+	}
+	st, err := m.LoadOptim(op)
+	if err != nil {
+		return nil, fmt.Errorf("train: --resume: %w (delete it to restart the moments at zero)", err)
+	}
+	if st.Step != step {
+		return nil, fmt.Errorf("train: --resume: optimizer state %s is at step %d, the checkpoint %s at step %d (delete it to restart the moments at zero): %w",
+			op, st.Step, path, step, train.ErrCheckpoint)
+	}
+	return st, nil
 }

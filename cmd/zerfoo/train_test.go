@@ -56,6 +56,63 @@ func TestTrainCommand(t *testing.T) {
 	if ck, _ = train.Load(out); ck.Step != 8 {
 		t.Errorf("resumed checkpoint step: got %d, want 8", ck.Step)
 	}
+	if st, err := ck.Model.LoadOptim(out + ".optim"); err != nil || st.Step != 8 || st.Decay.Step != 8 {
+		t.Errorf("optimizer state beside the resumed checkpoint: %v (step %v)", err, st)
+	}
+}
+
+// TestTrainResumeOptim checks --resume with the optimizer state file
+// missing (a warning, moments at zero), from another checkpoint (an error
+// naming the file and the steps) and corrupt (an error naming the file).
+func TestTrainResumeOptim(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeFile(t, dir, "c.txt", trainCorpus)
+	out := filepath.Join(dir, "m.gguf")
+	c := trainCmd{Corpus: corpus, Config: "nano", Steps: 2, Out: out, Vocab: 320, Batch: 1, SeqLen: 16, LR: 3e-3, Clip: 1, Seed: 1, SaveEvery: 1}
+	if err := c.run(context.Background(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	optim := out + ".optim"
+	atStep2, err := os.ReadFile(optim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Resume = true
+
+	if err := os.Remove(optim); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	c.Steps = 3
+	if err := c.run(context.Background(), &log); err != nil {
+		t.Fatal(err)
+	}
+	if want := "warning: no optimizer state at " + optim + ": moments restart at zero\n"; !strings.Contains(log.String(), want) {
+		t.Errorf("log without %s:\n%s\nwant the line %q", optim, log.String(), want)
+	}
+	if _, err := os.Stat(optim); err != nil {
+		t.Errorf("the resumed run did not write %s: %v", optim, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"older state", atStep2, "optimizer state " + optim + " is at step 2, the checkpoint " + out + " at step 3"},
+		{"corrupt", []byte("GGUF junk"), optim},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(optim, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c.Steps = 4
+			err := c.run(context.Background(), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "delete it to restart the moments at zero") {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
 }
 
 func TestTrainCommandErrors(t *testing.T) {

@@ -24,5 +24,8 @@
 // the parameters) then an optimizer Step; Run does this for a token stream
 // with AdamW, a cosine schedule and clipping, and calls back for progress
 // and checkpoints. Save writes an F32 checkpoint, Load reads one back;
-// Builder exports with quantized matrices.
+// Builder exports with quantized matrices. The AdamW state goes to a
+// separate GGUF file beside the checkpoint (SaveOptim, LoadOptim,
+// OptimSuffix), so the checkpoint stays a model llama.cpp loads and a
+// resumed run continues as if it had not stopped.
 package train

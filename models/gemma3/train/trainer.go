@@ -58,9 +58,14 @@ type Options struct {
 	Clip   float64 // global gradient-norm bound (default 1)
 	// Progress, if set, is called after every step.
 	Progress func(Progress)
+	// Optim, if set, is the optimizer state to resume from (its Step must
+	// equal Start, and its parameters be the model's); nil starts the
+	// AdamW moments at zero.
+	Optim *OptimState
 	// Checkpoint, if set, is called every CheckpointEvery steps and after
-	// the last one with the number of steps done.
-	Checkpoint      func(step int) error
+	// the last one with the number of steps done and a copy of the
+	// optimizer state after that step (to save with Model.SaveOptim).
+	Checkpoint      func(step int, optim *OptimState) error
 	CheckpointEvery int
 }
 
@@ -105,8 +110,9 @@ func (o *Options) defaults() {
 // global gradient-norm clipping, for steps Start+1 … Steps. Each sequence
 // is BOS followed by SeqLen−1 tokens of data from an offset drawn from
 // (Seed, step), so a resumed run sees the batches it would have seen.
-// Optimizer moments start at zero on resume. It returns the loss of every
-// step it ran.
+// The AdamW step counts and moments come from opt.Optim (a resumed run
+// then continues bit for bit as if it had not stopped) or start at zero.
+// It returns the loss of every step it ran.
 func Run(ctx context.Context, m *Model, data []int32, opt Options) ([]float64, error) {
 	opt.defaults()
 	T := opt.SeqLen - 1
@@ -140,6 +146,17 @@ func Run(ctx context.Context, m *Model, data []int32, opt Options) ([]float64, e
 	noDecay, err := training.NewAdamW(m.Norms(), ops, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if o := opt.Optim; o != nil {
+		if o.Step != opt.Start {
+			return nil, fmt.Errorf("train: the optimizer state is at step %d, the run starts after step %d: %w", o.Step, opt.Start, ErrCheckpoint)
+		}
+		if err := withDecay.SetState(o.Decay); err != nil {
+			return nil, fmt.Errorf("train: optimizer state of the matrices: %w (%w)", err, ErrCheckpoint)
+		}
+		if err := noDecay.SetState(o.NoDecay); err != nil {
+			return nil, fmt.Errorf("train: optimizer state of the norms: %w (%w)", err, ErrCheckpoint)
+		}
 	}
 	params := m.Params()
 	B, S := opt.Batch, opt.SeqLen
@@ -182,7 +199,8 @@ func Run(ctx context.Context, m *Model, data []int32, opt Options) ([]float64, e
 				Tokens: (step - opt.Start) * B * S, Elapsed: time.Since(start)})
 		}
 		if opt.Checkpoint != nil && (step == opt.Steps || (opt.CheckpointEvery > 0 && step%opt.CheckpointEvery == 0)) {
-			if err := opt.Checkpoint(step); err != nil {
+			st := &OptimState{Step: step, Decay: withDecay.State(), NoDecay: noDecay.State()}
+			if err := opt.Checkpoint(step, st); err != nil {
 				return losses, err
 			}
 		}
