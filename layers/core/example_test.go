@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/zerfoo/zerfoo/compute"
 	"github.com/zerfoo/zerfoo/layers/core"
@@ -74,4 +75,34 @@ func ExampleNewConstantFromData() {
 	fmt.Println(constant.OpType(), output.Shape(), constant.DType(), constant.Size(), output.Data()[7])
 	// Output:
 	// Constant [4 2] uint8 8 240
+}
+
+// A 4-bit layer keeps one repacked copy of its weights. At accuracy level
+// 4 (int8 activations) its float32 scales are stored in 24 bits, which
+// brings block size 32 under 0.6 bytes per weight; WithExactScales keeps
+// them exact, as levels 0–3 do.
+func ExampleMatMulNBits_Footprint() {
+	ops := numeric.Float32Ops{}
+	engine := compute.NewCPUEngine[float32](ops)
+	const n, k = 64, 256
+	w := make([]float32, n*k)
+	for i := range w {
+		w[i] = float32(math.Sin(float64(i))) * 0.37 // any float weights
+	}
+	q, _ := numeric.QuantizeBlockwise(w, n, k, numeric.BlockOptions{Bits: 4, BlockSize: 32, Symmetric: true})
+	for _, c := range []struct {
+		level int
+		opts  []core.MatMulNBitsOption
+	}{{0, nil}, {4, nil}, {4, []core.MatMulNBitsOption{core.WithExactScales()}}} {
+		layer, err := core.NewMatMulNBitsQuantized("fc", engine, ops, q, c.level, nil, c.opts...)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("level %d, exact scales %v: %.5f bytes per weight\n", c.level, c.opts != nil, float64(layer.Footprint())/(n*k))
+	}
+	// Output:
+	// level 0, exact scales false: 0.62500 bytes per weight
+	// level 4, exact scales false: 0.59375 bytes per weight
+	// level 4, exact scales true: 0.62500 bytes per weight
 }
