@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/compute"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -21,8 +22,38 @@ func geluErf(x float32) float32 {
 	return float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
 }
 
+// engineFn is a float32 unary method of compute.Engine.
+type engineFn = func(context.Context, *tensor.Tensor[float32], ...*tensor.Tensor[float32]) (*tensor.Tensor[float32], error)
+
+// engineUnary are the ops f32Engine computes with the executor's semantics:
+// NaN in gives NaN out, Abs and Neg only touch the sign bit, and Sqrt, Log,
+// Tanh and Erf are the float64 functions rounded once to float32. Exp and
+// Sigmoid use the engine's float32 exponential (within 1 ulp of math.Exp;
+// NaN and the overflow range go through math.Exp).
+//
+// Two stay off this list and go through the engine's Map instead: Relu,
+// because the engine's keeps -0 where ONNX's max(0, x) (and ORT's maxps)
+// gives +0; and Gelu, because the engine's Gelu and GeluTanh return 0 at
+// -Inf (the limit) where ONNX's 0.5·x·(1+erf(x/√2)) and ORT give -Inf·0 = NaN.
+var engineUnary = map[string]engineFn{
+	"Neg":     f32Engine.Neg,
+	"Abs":     f32Engine.Abs,
+	"Sqrt":    f32Engine.Sqrt,
+	"Exp":     f32Engine.Exp,
+	"Log":     f32Engine.Log,
+	"Tanh":    f32Engine.Tanh,
+	"Erf":     f32Engine.Erf,
+	"Sigmoid": f32Engine.Sigmoid,
+}
+
+// f64Engine runs the float64 unary ops through Map (in parallel), keeping
+// their float32 evaluation.
+var f64Engine = compute.NewCPUEngine[float64](numeric.Float64Ops{})
+
 // floatUnary are the unary ops on float tensors, computed in float32 (via
-// float64 for transcendental functions) and rounded to the input type.
+// float64 for transcendental functions) and rounded to the input type. Those
+// in engineUnary use the engine's kernel for float32, float16 and bfloat16;
+// the rest go through the engine's Map.
 var floatUnary = map[string]func(float32) float32{
 	"Sqrt":       func(x float32) float32 { return float32(math.Sqrt(float64(x))) },
 	"Reciprocal": func(x float32) float32 { return 1 / x },
@@ -55,10 +86,10 @@ var signedUnary = map[string]struct {
 
 func init() {
 	for name, f := range floatUnary {
-		Register("", name, 6, 0, unaryBuilder(f, nil))
+		Register("", name, 6, 0, unaryBuilder(unaryOp{f: f, eng: engineUnary[name]}))
 	}
 	for name, f := range signedUnary {
-		Register("", name, 6, 0, unaryBuilder(f.f, f.i))
+		Register("", name, 6, 0, unaryBuilder(unaryOp{f: f.f, eng: engineUnary[name], i: f.i}))
 	}
 	Register("", "Gelu", 20, 0, func(n *Node) (Kernel, error) {
 		a, err := n.String("approximate", "none")
@@ -67,13 +98,13 @@ func init() {
 		}
 		switch a {
 		case "none":
-			return unaryKernel(geluErf, nil), nil
+			return unaryKernel(unaryOp{f: geluErf}), nil
 		case "tanh":
-			return unaryKernel(geluTanh, nil), nil
+			return unaryKernel(unaryOp{f: geluTanh}), nil
 		}
 		return nil, attrErr("approximate %q, want none or tanh", a)
 	})
-	Register(onnx.MicrosoftDomain, "Gelu", 1, 0, func(*Node) (Kernel, error) { return unaryKernel(geluErf, nil), nil })
+	Register(onnx.MicrosoftDomain, "Gelu", 1, 0, func(*Node) (Kernel, error) { return unaryKernel(unaryOp{f: geluErf}), nil })
 	Register(onnx.MicrosoftDomain, "FastGelu", 1, 0, func(*Node) (Kernel, error) {
 		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if err := need(in, 1); err != nil {
@@ -86,7 +117,7 @@ func init() {
 					return nil, err
 				}
 			}
-			return unaryApply(x, geluTanh, nil)
+			return unaryApply(ctx, x, unaryOp{f: geluTanh})
 		}), nil
 	})
 	Register("", "Identity", 1, 0, func(*Node) (Kernel, error) {
@@ -100,23 +131,35 @@ func init() {
 	Register("", "Cast", 6, 0, buildCast)
 }
 
-func unaryBuilder(f func(float32) float32, i func(int64) int64) BuildFunc {
-	return func(*Node) (Kernel, error) { return unaryKernel(f, i), nil }
+// unaryOp is a unary op: f on floats (the reference for every float type),
+// eng the engine method with the same semantics on float32 (nil: the engine
+// maps f), i on integers (nil: floats only).
+type unaryOp struct {
+	f   func(float32) float32
+	eng engineFn
+	i   func(int64) int64
 }
 
-func unaryKernel(f func(float32) float32, i func(int64) int64) Kernel {
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+func unaryBuilder(op unaryOp) BuildFunc {
+	return func(*Node) (Kernel, error) { return unaryKernel(op), nil }
+}
+
+func unaryKernel(op unaryOp) Kernel {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
-		return unaryApply(in[0], f, i)
+		return unaryApply(ctx, in[0], op)
 	})
 }
 
-func unaryApply(x tensor.Any, f func(float32) float32, i func(int64) int64) (tensor.Any, error) {
+// unaryApply runs op on x. Floats go through the engine: float16 and
+// bfloat16 widened to float32 and rounded back, float64 rounded to float32
+// for f and widened back (as the integer and float64 paths always did).
+func unaryApply(ctx context.Context, x tensor.Any, op unaryOp) (tensor.Any, error) {
 	dt := x.DType()
 	if !isFloat(dt) {
-		if i == nil {
+		if op.i == nil {
 			return nil, typeErr("element type %s, want a float type", dt)
 		}
 		v, err := ints(x)
@@ -125,27 +168,32 @@ func unaryApply(x tensor.Any, f func(float32) float32, i func(int64) int64) (ten
 		}
 		out := make([]int64, len(v))
 		for k, e := range v {
-			out[k] = i(e)
+			out[k] = op.i(e)
 		}
 		return intsAs(dt, x.Shape(), out)
 	}
 	if dt == numeric.Float64 {
-		v := x.(*tensor.Tensor[float64]).Data()
-		out := make([]float64, len(v))
-		for k, e := range v {
-			out[k] = float64(f(float32(e)))
-		}
-		return tensor.New(x.Shape(), out)
+		f := op.f
+		return f64Engine.Map(ctx, x.(*tensor.Tensor[float64]), func(v float64) float64 { return float64(f(float32(v))) })
 	}
 	v, err := floats(x)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, len(v))
-	for k, e := range v {
-		out[k] = f(e)
+	xt, err := tensor.New(x.Shape(), v)
+	if err != nil {
+		return nil, err
 	}
-	return fromFloats(dt, x.Shape(), out)
+	var r *tensor.Tensor[float32]
+	if op.eng != nil {
+		r, err = op.eng(ctx, xt)
+	} else {
+		r, err = f32Engine.Map(ctx, xt, op.f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fromFloats(dt, x.Shape(), r.Data())
 }
 
 func buildCast(n *Node) (Kernel, error) {
