@@ -2,10 +2,12 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/numeric"
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
@@ -71,6 +73,88 @@ func TestUnaryNaN(t *testing.T) {
 			want := numeric.Float16FromFloat32(f(v)).Float32()
 			if math.IsNaN(float64(want)) != math.IsNaN(float64(g)) || !math.IsNaN(float64(want)) && g != want {
 				t.Errorf("float16 %s(%v) = %v, want %v", op, v, g, want)
+			}
+		}
+	}
+}
+
+// reduceKernels builds op's kernel (opset 18, axes as input) twice: through
+// the engine and through the executor's loop, the reference.
+func reduceKernels(t *testing.T, op string, keep int64) (eng, loop Kernel) {
+	t.Helper()
+	name, typ := "keepdims", onnxpb.AttributeProto_INT
+	n := &Node{Proto: &onnxpb.NodeProto{OpType: &op, Attribute: []*onnxpb.AttributeProto{{Name: &name, Type: &typ, I: &keep}}}, Opset: 18}
+	r := reduceOps[op]
+	eng, err := buildReduce(r)(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eng = nil
+	loop, err = buildReduce(r)(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, loop
+}
+
+// TestReduceEngine checks the engine path of ReduceSum, ReduceMean and
+// ReduceMax against the executor's loop: adjacent and single axes, keepdims,
+// empty axes (0, NaN and -Inf), NaN, signed zeros and float16.
+func TestReduceEngine(t *testing.T) {
+	nan, negz := float32(math.NaN()), float32(math.Copysign(0, -1))
+	x := randF32(rnd(3), 3, 4, 5)
+	zeros := tensor.Must(tensor.New([]int{2, 3}, []float32{negz, 0, negz, negz, negz, negz}))
+	special := tensor.Must(tensor.New([]int{2, 3}, []float32{1, nan, 2, float32(math.Inf(-1)), -5, -7}))
+	empty := tensor.Must(tensor.New[float32]([]int{2, 0, 3}, nil))
+	h := make([]numeric.Float16, x.Size())
+	numeric.Float32SliceToFloat16(h, x.Data())
+	xh := tensor.Must(tensor.New(x.Shape(), h))
+	cases := []struct {
+		name string
+		x    tensor.Any
+		axes []int64
+	}{
+		{"last", x, []int64{-1}},
+		{"middle", x, []int64{1}},
+		{"first_two", x, []int64{1, 0}},
+		{"last_two", x, []int64{-2, 2}},
+		{"all", x, nil},
+		{"split", x, []int64{0, 2}},
+		{"zeros", zeros, []int64{1}},
+		{"special", special, []int64{1}},
+		{"empty", empty, []int64{1}},
+		{"f16", xh, []int64{1, 2}},
+	}
+	for _, op := range []string{"ReduceSum", "ReduceMean", "ReduceMax"} {
+		for _, keep := range []int64{0, 1} {
+			eng, loop := reduceKernels(t, op, keep)
+			for _, c := range cases {
+				t.Run(fmt.Sprintf("%s/keep%d/%s", op, keep, c.name), func(t *testing.T) {
+					in := []tensor.Any{c.x, nil}
+					if c.axes != nil {
+						in[1] = i64s([]int{len(c.axes)}, c.axes...)
+					}
+					got, err := eng(context.Background(), in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := loop(context.Background(), in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					g, w := got[0], want[0]
+					if fmt.Sprint(g.Shape()) != fmt.Sprint(w.Shape()) || g.DType() != w.DType() {
+						t.Fatalf("got %v %v, want %v %v", g.DType(), g.Shape(), w.DType(), w.Shape())
+					}
+					gf, _ := floats(g)
+					wf, _ := floats(w)
+					for i := range wf {
+						a, b := float64(gf[i]), float64(wf[i])
+						if math.IsNaN(a) != math.IsNaN(b) || !math.IsNaN(b) && (math.Abs(a-b) > 1e-6*math.Abs(b) || math.Signbit(a) != math.Signbit(b)) {
+							t.Errorf("element %d: got %v, want %v", i, a, b)
+						}
+					}
+				})
 			}
 		}
 	}

@@ -13,15 +13,33 @@ type reducer struct {
 	f     func(acc, x float64) float64
 	mean  bool
 	since int64 // opset from which axes is an input
+	// eng is the engine's reduction with the same semantics on float32
+	// (float64 accumulation, one rounding), used when the reduced axes are
+	// adjacent (they become one axis). It needs at least one element per
+	// lane (the engine rejects an empty Mean or Max axis; the loop gives NaN
+	// and -Inf as ONNX does) except for Sum.
+	eng       engineReduce
+	emptyOK   bool
+	zeroFixup bool // make a -0 maximum +0 when the lane holds a +0 (math.Max)
 }
 
+// engineReduce is a float32 reduction method of compute.Engine.
+type engineReduce = func(context.Context, *tensor.Tensor[float32], int, bool, ...*tensor.Tensor[float32]) (*tensor.Tensor[float32], error)
+
+// reduceOps are the reductions. ReduceSum, ReduceMean and ReduceMax on
+// floats go through the engine (see reducer.eng); ReduceMean there scales by
+// 1/n where the loop divides by n (both in float64 before the rounding to
+// float32, so at most a last-bit difference in float32). The engine has no
+// Min, Prod or SumSquare (Sum of Mul would round x² to float32 before
+// accumulating), so those keep the loop, as do non-adjacent axes and
+// integers (exact int64 sums, truncation of float means).
 var reduceOps = map[string]reducer{
-	"ReduceSum":       {0, func(a, x float64) float64 { return a + x }, false, 13},
-	"ReduceMean":      {0, func(a, x float64) float64 { return a + x }, true, 18},
-	"ReduceMax":       {math.Inf(-1), math.Max, false, 18},
-	"ReduceMin":       {math.Inf(1), math.Min, false, 18},
-	"ReduceProd":      {1, func(a, x float64) float64 { return a * x }, false, 18},
-	"ReduceSumSquare": {0, func(a, x float64) float64 { return a + x*x }, false, 18},
+	"ReduceSum":       {0, func(a, x float64) float64 { return a + x }, false, 13, f32Engine.Sum, true, false},
+	"ReduceMean":      {0, func(a, x float64) float64 { return a + x }, true, 18, f32Engine.Mean, false, false},
+	"ReduceMax":       {math.Inf(-1), math.Max, false, 18, f32Engine.Max, false, true},
+	"ReduceMin":       {math.Inf(1), math.Min, false, 18, nil, false, false},
+	"ReduceProd":      {1, func(a, x float64) float64 { return a * x }, false, 18, nil, false, false},
+	"ReduceSumSquare": {0, func(a, x float64) float64 { return a + x*x }, false, 18, nil, false, false},
 }
 
 func init() {
@@ -43,7 +61,7 @@ func buildReduce(r reducer) BuildFunc {
 			return nil, err
 		}
 		axesOf := axesArg(n, r.since, "axes")
-		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if err := need(in, 1); err != nil {
 				return nil, err
 			}
@@ -80,6 +98,12 @@ func buildReduce(r reducer) BuildFunc {
 					}
 				} else {
 					os = append(os, d)
+				}
+			}
+			if r.eng != nil && isFloat(x.DType()) {
+				lo, hi, ok := adjacent(red)
+				if n := prod(s[lo:hi]); ok && (n > 0 || r.emptyOK) {
+					return engineReduceApply(ctx, r, x, []int{prod(s[:lo]), n, prod(s[hi:])}, os)
 				}
 			}
 			oi := bcastIndex(ks, s)
@@ -130,6 +154,59 @@ func buildReduce(r reducer) BuildFunc {
 			return intsAs(x.DType(), os, out)
 		}), nil
 	}
+}
+
+// adjacent returns the range [lo, hi) of the reduced axes and whether they
+// are adjacent (no reduced axis: lo = hi = 0).
+func adjacent(red []bool) (lo, hi int, ok bool) {
+	lo = -1
+	for i, r := range red {
+		if r {
+			if lo < 0 {
+				lo = i
+			} else if !red[i-1] {
+				return 0, 0, false
+			}
+			hi = i + 1
+		}
+	}
+	return max(lo, 0), hi, true
+}
+
+// engineReduceApply reduces float tensor x, viewed as lanes [outer, n,
+// inner], along n with r.eng and returns it with shape os in x's type.
+func engineReduceApply(ctx context.Context, r reducer, x tensor.Any, lanes, os []int) (tensor.Any, error) {
+	v, err := floats(x)
+	if err != nil {
+		return nil, err
+	}
+	xt, err := tensor.New(lanes, v)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.eng(ctx, xt, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	out := res.Data()
+	if r.zeroFixup {
+		// The engine keeps the first of equal zeros; math.Max (the loop,
+		// and IEEE 754-2019 maximum) prefers +0.
+		n, inner := lanes[1], lanes[2]
+		for i, m := range out {
+			if m != 0 || !math.Signbit(float64(m)) {
+				continue
+			}
+			o, j := i/inner, i%inner
+			for k := 0; k < n; k++ {
+				if e := v[(o*n+k)*inner+j]; e == 0 && !math.Signbit(float64(e)) {
+					out[i] = 0
+					break
+				}
+			}
+		}
+	}
+	return fromFloats(x.DType(), os, out)
 }
 
 func buildSoftmax(logSoftmax bool) BuildFunc {
