@@ -159,3 +159,67 @@ func TestReduceEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxEngine checks Softmax and LogSoftmax (opsets 11 and 13, every
+// axis) against a float64 reference, and NaN for a lane holding NaN or only
+// -Inf. No ORT golden covers LogSoftmax.
+func TestSoftmaxEngine(t *testing.T) {
+	x := randF32(rnd(4), 2, 3, 4)
+	nan, inf := float32(math.NaN()), float32(math.Inf(-1))
+	for _, logOut := range []bool{false, true} {
+		for _, opset := range []int64{11, 13} {
+			for axis := int64(-3); axis < 3; axis++ {
+				name, typ := "axis", onnxpb.AttributeProto_INT
+				a := axis
+				k, err := buildSoftmax(logOut)(&Node{Proto: &onnxpb.NodeProto{Attribute: []*onnxpb.AttributeProto{{Name: &name, Type: &typ, I: &a}}}, Opset: opset})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := k(context.Background(), []tensor.Any{x})
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := got[0].(*tensor.Tensor[float32]).Data()
+				ax := int((axis + 3) % 3)
+				s := x.Shape()
+				outer, dim, inner := prod(s[:ax]), s[ax], prod(s[ax+1:])
+				if opset < 13 {
+					outer, dim, inner = prod(s[:ax]), prod(s[ax:]), 1
+				}
+				for o := 0; o < outer; o++ {
+					for j := 0; j < inner; j++ {
+						var sum float64
+						for c := 0; c < dim; c++ {
+							sum += math.Exp(float64(x.Data()[(o*dim+c)*inner+j]))
+						}
+						for c := 0; c < dim; c++ {
+							i := (o*dim+c)*inner + j
+							v := float64(x.Data()[i])
+							want := math.Exp(v) / sum
+							if logOut {
+								want = v - math.Log(sum)
+							}
+							if math.Abs(float64(g[i])-want) > 1e-6*(1+math.Abs(want)) {
+								t.Errorf("log=%v opset %d axis %d [%d]: got %v, want %v", logOut, opset, axis, i, g[i], want)
+							}
+						}
+					}
+				}
+			}
+		}
+		k, _ := buildSoftmax(logOut)(&Node{Proto: &onnxpb.NodeProto{}, Opset: 13})
+		got, err := k(context.Background(), []tensor.Any{tensor.Must(tensor.New([]int{3, 2}, []float32{1, nan, inf, inf, 0, 0}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got[0].(*tensor.Tensor[float32]).Data()
+		for i, want := range []float64{math.NaN(), math.NaN(), math.NaN(), math.NaN(), 0.5, math.Log(0.5)} {
+			if i == 4 && logOut || i == 5 && !logOut {
+				continue
+			}
+			if math.IsNaN(want) != math.IsNaN(float64(g[i])) || !math.IsNaN(want) && math.Abs(float64(g[i])-want) > 1e-6 {
+				t.Errorf("log=%v special [%d]: got %v, want %v", logOut, i, g[i], want)
+			}
+		}
+	}
+}

@@ -209,6 +209,11 @@ func engineReduceApply(ctx context.Context, r reducer, x tensor.Any, lanes, os [
 	return fromFloats(x.DType(), os, out)
 }
 
+// buildSoftmax makes Softmax and LogSoftmax, computed by the engine on a
+// [outer, dim, inner] view: before opset 13 the input is coerced to 2-D at
+// axis (dim is the product of axes axis..r-1), from 13 on dim is axis alone.
+// A scalar is one lane of one element. NaN (and a lane of -Inf, whose max
+// minus itself is NaN) gives NaN throughout the lane, as the formula does.
 func buildSoftmax(logSoftmax bool) BuildFunc {
 	return func(n *Node) (Kernel, error) {
 		def := int64(-1)
@@ -219,7 +224,7 @@ func buildSoftmax(logSoftmax bool) BuildFunc {
 		if err != nil {
 			return nil, err
 		}
-		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if err := need(in, 1); err != nil {
 				return nil, err
 			}
@@ -244,32 +249,20 @@ func buildSoftmax(logSoftmax bool) BuildFunc {
 			} else {
 				outer, dim, inner = prod(s[:a]), s[a], prod(s[a+1:])
 			}
-			out := make([]float32, len(v))
-			for o := 0; o < outer; o++ {
-				for j := 0; j < inner; j++ {
-					base := o*dim*inner + j
-					m := float32(math.Inf(-1))
-					for k := 0; k < dim; k++ {
-						m = max(m, v[base+k*inner])
-					}
-					sum := 0.0
-					for k := 0; k < dim; k++ {
-						e := math.Exp(float64(v[base+k*inner] - m))
-						sum += e
-						if !logSoftmax {
-							out[base+k*inner] = float32(e)
-						}
-					}
-					for k := 0; k < dim; k++ {
-						if logSoftmax {
-							out[base+k*inner] = v[base+k*inner] - m - float32(math.Log(sum))
-						} else {
-							out[base+k*inner] = float32(float64(out[base+k*inner]) / sum)
-						}
-					}
-				}
+			xt, err := tensor.New([]int{outer, dim, inner}, v)
+			if err != nil {
+				return nil, err
 			}
-			return fromFloats(x.DType(), s, out)
+			var r *tensor.Tensor[float32]
+			if logSoftmax {
+				r, err = f32Engine.LogSoftmax(ctx, xt, 1)
+			} else {
+				r, err = f32Engine.Softmax(ctx, xt, 1)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return fromFloats(x.DType(), s, r.Data())
 		}), nil
 	}
 }
