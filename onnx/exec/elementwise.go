@@ -32,6 +32,10 @@ var arithOps = map[string]arith{
 // loops and worker pool instead of running a second implementation.
 var f32Engine = compute.NewCPUEngine[float32](numeric.Float32Ops{})
 
+// f32EngineOps are the float32 binary ops the engine has. Max and Min (and
+// the comparisons) keep binLoop: compute.Engine has no elementwise max, min
+// or compare, and integers keep ONNX's wrap-around arithmetic, which differs
+// from numeric's saturating integer ops.
 var f32EngineOps = map[string]func(context.Context, *tensor.Tensor[float32], *tensor.Tensor[float32], ...*tensor.Tensor[float32]) (*tensor.Tensor[float32], error){
 	"Add": f32Engine.Add,
 	"Sub": f32Engine.Sub,
