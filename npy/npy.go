@@ -87,7 +87,8 @@ func Read(r io.Reader) (*Array, error) {
 		return nil, fmt.Errorf("%w: unsupported dtype %q (want little-endian float32, float64, float16, int64, int32, int16, int8, uint8 or bool)", ErrFormat, descr)
 	}
 	n, err := tensor.SizeOf(shape)
-	if err != nil || n > 1<<34/dt.Size() {
+	// At most 16 GiB of data, and no more than an int can count (32-bit).
+	if err != nil || int64(n) > min(int64(1)<<34, int64(math.MaxInt))/int64(dt.Size()) {
 		return nil, fmt.Errorf("%w: bad shape %v", ErrFormat, shape)
 	}
 	raw := make([]byte, 0, min(n*dt.Size(), 1<<20))

@@ -91,7 +91,7 @@ func TestBlockQuantizedValidate(t *testing.T) {
 		{"short B", func(q *BlockQuantized) { q.B = q.B[:15] }, "B has 15 bytes, want N*k_blocks*blob_size = 1*2*8 = 16"},
 		{"long scales", func(q *BlockQuantized) { q.Scales = append(q.Scales, 1) }, "3 scales, want N*k_blocks = 1*2 = 2"},
 		{"zp 2 bytes", func(q *BlockQuantized) { q.ZeroPoints = []uint8{1, 2} }, "2 zero-point bytes, want N*ceil(k_blocks*bits/8) = 1*1 = 1"},
-		{"huge", func(q *BlockQuantized) { q.N = 1 << 40 }, "too large"},
+		{"huge", func(q *BlockQuantized) { q.N = math.MaxInt / 4 }, "too large"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -105,17 +104,8 @@ func printStats(res generate.Result) {
 		}
 		return float64(n) / d.Seconds()
 	}
-	fmt.Fprintf(os.Stderr, "prompt: %d tokens, %.1f tokens/s; generation: %d tokens, %.1f tokens/s; peak RSS %.1f MiB\n",
-		res.PromptTokens, rate(res.PromptTokens, res.Prompt), len(res.Tokens), rate(len(res.Tokens), res.Decode), peakRSSMiB())
-}
-
-// peakRSSMiB returns the process's peak resident set size.
-func peakRSSMiB() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return math.NaN()
-	}
-	return float64(ru.Maxrss) / 1024 // Linux: KiB
+	fmt.Fprintf(os.Stderr, "prompt: %d tokens, %.1f tokens/s; generation: %d tokens, %.1f tokens/s; peak RSS %s\n",
+		res.PromptTokens, rate(res.PromptTokens, res.Prompt), len(res.Tokens), rate(len(res.Tokens), res.Decode), peakRSS())
 }
 
 // writeNpy writes a 1-D float32 NumPy array (format version 1.0).
