@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zerfoo/zerfoo/compute"
 	"github.com/zerfoo/zerfoo/graph"
@@ -90,8 +91,9 @@ type MatMulNBits[T tensor.Numeric] struct {
 	bias   *graph.Parameter[T]
 	cfg    matMulNBitsConfig
 
-	cacheOnce sync.Once
-	cache     []float32 // [N][K] dequantized weights, when cfg.dequantCache
+	cacheOnce  sync.Once
+	cache      []float32    // [N][K] dequantized weights, when cfg.dequantCache
+	cacheBytes atomic.Int64 // 4·len(cache), set once the cache is built
 
 	mu        sync.Mutex
 	lastShape []int // output shape of the latest Forward
@@ -487,11 +489,7 @@ func (l *MatMulNBits[T]) Footprint() int {
 	if q.fused != nil {
 		n += q.fused.Footprint()
 	}
-	if l.cfg.dequantCache {
-		l.cacheOnce.Do(func() {}) // the cache is immutable once built; wait for a build in progress
-		n += 4 * len(l.cache)
-	}
-	return n
+	return n + int(l.cacheBytes.Load())
 }
 
 // DequantizedWeights returns W as a new float32 [N, K] tensor (4·N·K bytes).
@@ -517,6 +515,7 @@ func (l *MatMulNBits[T]) weightCache(ctx context.Context) ([]float32, error) {
 		err = l.q.dequantAll(context.WithoutCancel(ctx), w)
 		if err == nil {
 			l.cache = w
+			l.cacheBytes.Store(int64(4 * len(w)))
 		}
 	})
 	return l.cache, err

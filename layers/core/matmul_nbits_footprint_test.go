@@ -75,8 +75,16 @@ func TestMatMulNBitsFootprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Asking for the footprint first must not keep the cache from being
+	// built later.
+	if got := float64(l.Footprint()) / (n * k); got != 0.5625 {
+		t.Errorf("before the cache is built: got %v bytes per weight, want 0.5625", got)
+	}
 	if _, err := l.weightCache(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if l.cache == nil {
+		t.Fatal("the dequantization cache was not built after Footprint")
 	}
 	if got := float64(l.Footprint()) / (n * k); got != 4.5625 {
 		t.Errorf("with the dequantization cache: got %v bytes per weight, want 4.5625", got)
