@@ -311,18 +311,29 @@ func avx2Kernel(name string, i8 bool, bits, mr int) {
 	p("DECQ CX")
 	p("JNZ block")
 
+	storeOut(mr, "Y", "")
+}
+
+// storeOut emits the end of a kernel: rows [0, mr) of the accumulators
+// (vector registers prefix+"0", prefix+"1", …) are stored to out, or added
+// to it when accum is set. r10 names the register for rows 4–7 ("" when
+// the kernel has at most 4 rows).
+func storeOut(mr int, prefix, r10 string) {
 	p("MOVQ 64(AX), SI")
 	p("MOVQ 72(AX), R8")
 	p("LEAQ (R8)(R8*2), R9")
+	if r10 != "" {
+		p("LEAQ (SI)(R8*4), %s", r10)
+	}
 	p("MOVQ 112(AX), DX")
 	p("TESTQ DX, DX")
 	p("JZ store")
 	for r := 0; r < mr; r++ {
-		p("VADDPS %s, Y%d, Y%d", row("SI", "", r, 0), r, r)
+		p("VADDPS %s, %s%d, %s%d", row("SI", r10, r, 0), prefix, r, prefix, r)
 	}
 	label("store")
 	for r := 0; r < mr; r++ {
-		p("VMOVUPS Y%d, %s", r, row("SI", "", r, 0))
+		p("VMOVUPS %s%d, %s", prefix, r, row("SI", r10, r, 0))
 	}
 	p("VZEROUPPER")
 	p("RET")
@@ -601,21 +612,5 @@ func kernel(name string, path, bits, mr int) {
 	p("DECQ CX")
 	p("JNZ block")
 
-	// Store.
-	p("MOVQ 64(AX), SI")
-	p("MOVQ 72(AX), R8")
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (SI)(R8*4), R10")
-	p("MOVQ 112(AX), DX")
-	p("TESTQ DX, DX")
-	p("JZ store")
-	for r := 0; r < mr; r++ {
-		p("VADDPS %s, Z%d, Z%d", row("SI", "R10", r, 0), r, r)
-	}
-	label("store")
-	for r := 0; r < mr; r++ {
-		p("VMOVUPS Z%d, %s", r, row("SI", "R10", r, 0))
-	}
-	p("VZEROUPPER")
-	p("RET")
+	storeOut(mr, "Z", "R10")
 }
