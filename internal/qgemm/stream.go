@@ -2,25 +2,31 @@ package qgemm
 
 import (
 	"context"
-	"sync/atomic"
+	"sync"
 
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
 // StreamRead reads every 64-bit word of buf once, split into contiguous
-// chunks over up to threads workers (0: all), and returns a checksum: a plain
+// chunks over up to threads workers (0: all), and returns their XOR: a plain
 // streaming read, the bandwidth bound that an M=1 MatMul over the same
 // number of bytes is measured against.
 func StreamRead(buf []uint64, threads int) uint64 {
 	if threads <= 0 || threads > workerpool.Workers() {
 		threads = workerpool.Workers()
 	}
-	var sum atomic.Uint64
+	var (
+		mu sync.Mutex
+		x  uint64
+	)
 	n := len(buf) / 32 // 256-byte pieces
 	_ = workerpool.ForN(context.Background(), n, 4096, threads, func(lo, hi int) {
-		sum.Add(xorWords(buf[lo*32 : hi*32]))
+		c := xorWords(buf[lo*32 : hi*32])
+		mu.Lock() // once per chunk
+		x ^= c
+		mu.Unlock()
 	})
-	return sum.Load() + xorWords(buf[n*32:])
+	return x ^ xorWords(buf[n*32:])
 }
 
 // xorWordsGo returns the XOR of the words of buf, in four chains.
