@@ -67,10 +67,8 @@ func (q *qweights) onnxCodes() []uint8 {
 			for j := valid; j < q.blockSize; j++ {
 				codes[j] = z // the padding of a partial last block, as the constructors write it
 			}
-			dst := b[(n*q.kBlocks+blk)*q.blobSize:]
-			for j, c := range codes {
-				dst[j*q.bits/8] |= c << (j * q.bits % 8)
-			}
+			// The codes came out of a valid matrix, so packing cannot fail.
+			_, _ = numeric.PackBits(b[(n*q.kBlocks+blk)*q.blobSize:], codes, q.bits)
 		}
 	}
 	return b
@@ -99,12 +97,8 @@ func (q *qweights) code(n, k int) int {
 
 // intZeroPoint returns the integer zero point of block b of row n: the
 // packed one or the default 2^(bits−1).
+// Only the reference loops call it (q.fused is nil).
 func (q *qweights) intZeroPoint(n, b int) int {
-	if q.fused != nil {
-		var none [0]uint8
-		_, z := q.fused.Block(n, b, none[:])
-		return int(z)
-	}
 	if q.zpPacked == nil {
 		return 1 << (q.bits - 1)
 	}
