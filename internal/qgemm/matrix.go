@@ -68,20 +68,8 @@ func (m *Matrix) steps() int { return m.BlockBytes() / 64 }
 func (m *Matrix) DefaultZeroPoint() uint8 { return 1 << (m.Bits - 1) }
 
 // groupBytes returns the bytes of codes, scales and zero points of one
-// group over all of K.
-func (m *Matrix) groupBytes() int {
-	per := m.BlockBytes() + 4*GroupCols
-	if m.Scales16 != nil {
-		per -= 2 * GroupCols
-	}
-	if m.ScalesLo != nil {
-		per += GroupCols
-	}
-	if m.ZeroPoints != nil {
-		per += GroupCols
-	}
-	return m.KBlocks * per
-}
+// group over all of K (every group takes the same).
+func (m *Matrix) groupBytes() int { return m.Footprint() / m.Groups }
 
 // Footprint returns the resident bytes of the repacked matrix: codes,
 // scales and zero points.
@@ -338,8 +326,6 @@ func (m *Matrix) DequantizeRow(n, k0, k1 int, dst []float32) error {
 			n, k0, k1, m.N, m.K, m.BlockSize, len(dst), ErrArgs)
 	}
 	g, c := n/GroupCols, n%GroupCols
-	qps := 8 / m.Bits
-	mask := uint8(1<<m.Bits - 1)
 	bb := m.BlockBytes()
 	for b := k0 / m.BlockSize; b*m.BlockSize < k1; b++ {
 		blk := g*m.KBlocks + b
@@ -372,15 +358,10 @@ func (m *Matrix) DequantizeRow(n, k0, k1 int, dst []float32) error {
 			}
 			continue
 		}
-		for j := 0; j < len(out); j += 4 {
-			q := j / 4
-			src := data[(q/qps)*64+4*c:]
-			src = src[:4]
-			sh := uint(q%qps) * uint(m.Bits)
-			o := out[j:min(j+4, len(out))]
-			for t := range o {
-				o[t] = float32(int32(src[t]>>sh&mask)-z) * s
-			}
+		var codes [256]uint8 // block sizes are at most 256
+		m.Block(n, b, codes[:len(out)])
+		for j, code := range codes[:len(out)] {
+			out[j] = float32(int32(code)-z) * s
 		}
 	}
 	return nil
