@@ -225,7 +225,7 @@ func (l *MatMulNBits[T]) forward(ctx context.Context, q *qweights, a, bias *tens
 	// given as inputs and the reference option use the reference loops.
 	var fused *qgemm.Matrix
 	if own && !l.cfg.reference {
-		fused = q.fusedMatrix()
+		fused = q.fused
 	}
 	if own && q.useInt8() {
 		if fused != nil {

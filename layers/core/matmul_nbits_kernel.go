@@ -51,10 +51,6 @@ func (q *qweights) pack(compact bool) {
 	q.fused, q.b, q.scales, q.zpPacked = m, nil, nil, nil
 }
 
-// fusedMatrix returns the repacked weights, or nil when the reference loops
-// serve the layer.
-func (q *qweights) fusedMatrix() *qgemm.Matrix { return q.fused }
-
 // onnxCodes rebuilds the ONNX [n][kBlocks][blobSize] codes from the
 // repacked matrix.
 func (q *qweights) onnxCodes() []uint8 {
