@@ -1,0 +1,220 @@
+package hgemm
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+)
+
+// MatMul computes y[r][n] = Σ_k x16[r][k]·W[n][k] for r < rows and n < N,
+// where x is rows×K and y rows×N, both row-major, and x16 is x rounded to
+// the format of W (nearest even; NaN stays NaN, overflow becomes ±Inf), as
+// llama.cpp's CPU backend rounds activations before ggml_vec_dot_f16 and
+// ggml_vec_dot_bf16. Products are summed in float32, in an unspecified
+// order. W is read in place; the rounded activations go to a scratch buffer
+// reused across calls (O(rows·K) memory).
+//
+// threads bounds the number of goroutines of the process-wide worker pool
+// that share the work; 0 (or more than the pool has) uses all of them. The
+// error wraps ErrShape when rows < 0, len(x) < rows·K or len(y) < rows·N,
+// or is ctx.Err().
+func (m *Matrix) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
+	return m.matmul(ctx, y, x, rows, threads, &best)
+}
+
+func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, v *variant) error {
+	if rows < 0 || len(x)/m.k < rows || len(y)/m.n < rows {
+		return fmt.Errorf("hgemm: MatMul rows=%d K=%d N=%d: len(x)=%d len(y)=%d: %w",
+			rows, m.k, m.n, len(x), len(y), ErrShape)
+	}
+	if rows == 0 {
+		return ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := scratchPool.Get().(*scratch)
+	defer func() {
+		s.m, s.y, s.v = nil, nil, nil
+		scratchPool.Put(s)
+	}()
+	s.m, s.y, s.rows, s.v = m, y, rows, v
+	K := m.k
+	kp := (K + tailStride - 1) &^ (tailStride - 1) // rows padded with zeros
+	elem := 4
+	s.bf16x = v.bf16x && m.format == BF16
+	if s.bf16x {
+		elem = 2
+		s.x16 = grow(s.x16, rows*kp)
+		for r := 0; r < rows; r++ {
+			packBF16(s.x16[r*kp:r*kp+K], x[r*K:(r+1)*K])
+			clear(s.x16[r*kp+K : (r+1)*kp])
+		}
+	} else {
+		s.x32 = grow(s.x32, rows*kp)
+		for r := 0; r < rows; r++ {
+			round(m.format, s.x32[r*kp:r*kp+K], x[r*K:(r+1)*K])
+			clear(s.x32[r*kp+K : (r+1)*kp])
+		}
+	}
+	s.ldx = kp * elem
+	// Cache blocking: a block of mc activation rows × kc columns stays in
+	// L2 while the 4-row weight tiles pass over it, each tile staying in L1
+	// for the mc/mr kernel calls that read it.
+	s.kc, s.mc = kp, rows
+	if rows*kp*elem > xBlockBytes {
+		s.mc = min(rows, 16*v.mr)
+		s.kc = min(kp, max(minKC, xBlockBytes/(s.mc*elem))&^(tailStride-1))
+	}
+	// Participants take pieces of 4-row tiles (about 8 per participant,
+	// each at least 64 Ki multiply-adds) from a shared counter, so that a
+	// thread the OS preempts or wakes late holds up only a small piece.
+	s.tiles = (m.n + nr - 1) / nr
+	parts := threads
+	if parts <= 0 || parts > workerpool.Workers() {
+		parts = workerpool.Workers()
+	}
+	minPiece := (1<<16 + rows*K*nr - 1) / (rows * K * nr)
+	s.piece = min(max(minPiece, s.tiles/(8*parts)), (s.tiles+parts-1)/parts)
+	if rows > s.mc {
+		// Several row blocks read each piece's weights: keep a piece small
+		// enough to stay in L2 between them.
+		s.piece = max(1, min(s.piece, pieceBytes/(nr*2*s.kc)))
+	}
+	s.next.Store(0)
+	if parts == 1 || s.tiles <= s.piece {
+		s.participate(0, 0)
+		return ctx.Err()
+	}
+	return workerpool.ForN(ctx, parts, 1, parts, s.run)
+}
+
+// xBlockBytes bounds the rounded activations of one cache block (a
+// variable only so that tests can force several blocks).
+var xBlockBytes = 384 << 10
+
+// minKC is the fewest columns of a cache block (below, the horizontal sums
+// at the end of each kernel call would cost more than the block).
+var minKC = 256
+
+// pieceBytes bounds the weight bytes of a piece of tiles per cache block
+// when several row blocks read it.
+const pieceBytes = 256 << 10
+
+// scratch holds the per-call state and reusable buffers of MatMul.
+type scratch struct {
+	m      *Matrix
+	v      *variant
+	y      []float32
+	x32    []float32 // rounded activations, rows × kp
+	x16    []uint16  // or their bfloat16 bits (bf16x)
+	bf16x  bool
+	rows   int
+	ldx    int              // bytes between rows of x32 or x16
+	kc, mc int              // cache block: columns, rows
+	tiles  int              // 4-row weight tiles
+	piece  int              // tiles per piece of work
+	next   atomic.Int64     // next tile to take
+	run    func(lo, hi int) // s.participate, bound once
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	s := new(scratch)
+	s.run = s.participate
+	return s
+}}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// participate computes pieces of tiles until none is left.
+func (s *scratch) participate(_, _ int) {
+	for {
+		lo := int(s.next.Add(int64(s.piece))) - s.piece
+		if lo >= s.tiles {
+			return
+		}
+		s.compute(lo, min(lo+s.piece, s.tiles))
+	}
+}
+
+// compute runs the kernels for tiles [lo, hi) (outputs [4lo, 4hi)), all
+// rows.
+func (s *scratch) compute(lo, hi int) {
+	m, v := s.m, s.v
+	N, K := m.n, m.k
+	f := m.format
+	kb := v.kb[f]
+	xbase := unsafe.Pointer(unsafe.SliceData(s.x32))
+	elem := 4
+	if s.bf16x {
+		xbase, elem = unsafe.Pointer(unsafe.SliceData(s.x16)), 2
+	}
+	var (
+		p    kargs
+		tail [nr][tailStride]uint16
+		tmp  [8 * nr]float32 // outputs of a partial tile (v.mr ≤ 8)
+	)
+	p.ldx = s.ldx
+	for k0 := 0; k0 < K; k0 += s.kc {
+		kn := min(s.kc, K-k0)
+		p.steps = kn / kb
+		rem := kn - p.steps*kb // only in the last block: kc is a multiple of every kb
+		p.tail = nil
+		if rem > 0 {
+			p.tail = &tail[0][0]
+		}
+		accum := 0
+		if k0 > 0 {
+			accum = 1
+		}
+		for r0 := 0; r0 < s.rows; r0 += s.mc {
+			r1 := min(r0+s.mc, s.rows)
+			for t := lo; t < hi; t++ {
+				n0 := nr * t
+				nn := min(nr, N-n0)
+				for j := range nr {
+					// A partial tile repeats its last row (the extra sums are dropped).
+					row := n0 + min(j, nn-1)
+					p.w[j] = unsafe.Pointer(&m.data[2*(row*K+k0)])
+					if rem > 0 {
+						off := 2 * (row*K + k0 + p.steps*kb)
+						for k := range rem {
+							tail[j][k] = uint16(m.data[off+2*k]) | uint16(m.data[off+2*k+1])<<8
+						}
+						clear(tail[j][rem:kb])
+					}
+				}
+				for r := r0; r < r1; r += v.mr {
+					mr := min(v.mr, r1-r)
+					p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
+					if nn == nr {
+						p.y, p.ldy, p.accum = &s.y[r*N+n0], 4*N, accum
+						v.call(&p, f, mr)
+						continue
+					}
+					p.y, p.ldy, p.accum = &tmp[0], 4*nr, 0
+					v.call(&p, f, mr)
+					for i := range mr {
+						dst := s.y[(r+i)*N+n0 : (r+i)*N+n0+nn]
+						for j := range dst {
+							if accum != 0 {
+								dst[j] += tmp[i*nr+j]
+							} else {
+								dst[j] = tmp[i*nr+j]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
