@@ -1,0 +1,414 @@
+package qgemm
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// This file holds the super-block family: the ggml block types whose
+// weights are y = d·sc·(u − zp) − dmin·m (legacy Q4_1, Q5_0, Q5_1, IQ4_NL
+// and the K-quants Q2_K … Q6_K, IQ4_XS), repacked once into tiles that the
+// int8 kernels of ggml_kernel.go multiply with llama.cpp's activation
+// rounding (Q8_0/Q8_1 blocks for the legacy types, Q8_K for the rest).
+
+// act is the activation type llama.cpp pairs with a weight type
+// (vec_dot_type).
+type act int
+
+const (
+	actQ8_0 act = iota // d = fp16(amax/127), q = rint(x·127/amax)
+	actQ8_1            // Q8_0 plus s = fp16(d·Σq), d unrounded
+	actQ8_K            // 256-blocks, d = max/−127 (float32), bsums
+)
+
+// mins says how a format's offsets enter the dot product.
+const (
+	minsNone = iota
+	minsHalf           // Q4_1, Q5_1: + m·s per 32-block (fp16 m, Q8_1 s)
+	minsSub            // K-quants: − dmin·da·Σ_sub m_sub·bsum_sub
+)
+
+// format describes how a ggml type maps onto the super-block kernels.
+type format struct {
+	t         quant.Type
+	low, high int  // bits of the interleaved code plane (2, 4, 8) and extra bit planes (0–2)
+	lut       bool // codes index the IQ4 table (kvalues+128)
+	zp        int32
+	sb, sub   int  // super-block size (elements per d) and sub-block size
+	subScales bool // int8 scale per sub-block and column
+	mins      int
+	act       act
+}
+
+var formats = map[quant.Type]*format{
+	quant.Q4_1:   {t: quant.Q4_1, low: 4, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
+	quant.Q5_0:   {t: quant.Q5_0, low: 4, high: 1, zp: 16, sb: 32, sub: 32, act: actQ8_0},
+	quant.Q5_1:   {t: quant.Q5_1, low: 4, high: 1, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
+	quant.IQ4_NL: {t: quant.IQ4_NL, low: 4, lut: true, zp: 128, sb: 32, sub: 32, act: actQ8_0},
+	quant.Q2_K:   {t: quant.Q2_K, low: 2, sb: 256, sub: 16, subScales: true, mins: minsSub, act: actQ8_K},
+	quant.Q3_K:   {t: quant.Q3_K, low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+	quant.Q4_K:   {t: quant.Q4_K, low: 4, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
+	quant.Q5_K:   {t: quant.Q5_K, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
+	quant.Q6_K:   {t: quant.Q6_K, low: 4, high: 2, zp: 32, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+	quant.IQ4_XS: {t: quant.IQ4_XS, low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K},
+}
+
+// kvaluesIQ4 is ggml's kvalues_iq4nl, the 16 levels of IQ4_NL and IQ4_XS.
+var kvaluesIQ4 = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+
+// lutIQ4 holds kvaluesIQ4 + 128 (the unsigned codes the kernels multiply),
+// four times over so that VPSHUFB finds it in every 128-bit lane.
+var lutIQ4 = func() (t [64]uint8) {
+	for i := range t {
+		t[i] = uint8(int(kvaluesIQ4[i%16]) + 128)
+	}
+	return t
+}()
+
+func (f *format) nsub() int      { return f.sb / f.sub }
+func (f *format) lowBytes() int  { return f.sb * GroupCols * f.low / 8 }
+func (f *format) highBytes() int { return f.high * f.sb * GroupCols / 8 }
+func (f *format) scOff() int     { return f.lowBytes() + f.highBytes() }
+func (f *format) minOff() int {
+	if f.subScales {
+		return f.scOff() + f.nsub()*GroupCols
+	}
+	return f.scOff()
+}
+func (f *format) dOff() int {
+	if f.mins == minsSub {
+		return f.minOff() + f.nsub()*GroupCols
+	}
+	return f.minOff()
+}
+
+// tileBytes is the size of one tile: one super-block of 16 columns.
+func (f *format) tileBytes() int {
+	n := f.dOff() + 2*GroupCols
+	if f.mins != minsNone {
+		n += 2 * GroupCols
+	}
+	return n
+}
+
+// vectors returns the 64-code vectors (one quad of 16 columns) per
+// sub-block.
+func (f *format) vectors() int { return f.sub / 4 }
+
+// auxBytes is the size of one activation record (row, super-block): da
+// float32, s float32 (Q8_1), zp·Σqa per sub-block (int32) when zp ≠ 0, and
+// the Q8_K sums of each pair of sub-blocks as int16 pairs when mins are
+// per sub-block.
+func (f *format) auxBytes() int {
+	n := 8
+	if f.zp != 0 {
+		n += 4 * f.nsub()
+	}
+	if f.mins == minsSub {
+		n += 2 * f.nsub()
+	}
+	return n
+}
+
+func (f *format) zpOff() int   { return 8 }
+func (f *format) bsumOff() int { return 8 + map[bool]int{true: 4 * f.nsub()}[f.zp != 0] }
+
+// GGML is an N×K ggml-typed weight matrix repacked into tiles for the
+// super-block kernels. Each group of 16 rows (output columns) holds
+// K/sb tiles; a tile stores, for one super-block:
+//
+//	codes   the low bits of the 16 columns' unsigned codes, interleaved
+//	        as Matrix does (one 64-byte step = 64/low·... quads)
+//	planes  per extra bit and per 64-code vector, a 64-bit mask (bit
+//	        4c+t is that bit of column c's code at k = 4q+t)
+//	sc      int8 sub-block scales [sub][16] (K-quants)
+//	m       uint8 sub-block mins, [sub/2][16][2] (K-quants with mins)
+//	d       float16 [16], then dmin or m float16 [16] (types with mins)
+//
+// Tiles hold the file's information and nothing else: the repacked
+// matrix is the size of the GGUF tensor (to within 3 % for Q4_K and Q5_K,
+// whose 6-bit scales and mins take a byte each, and 19 % for Q2_K's
+// nibble scales). It is read-only after PackGGML and safe for concurrent
+// use.
+type GGML struct {
+	N, K   int
+	Groups int
+	f      *format
+	tiles  []uint8 // [Groups][K/sb][tileBytes]
+}
+
+// GGMLSupported reports whether PackGGML takes type t.
+func GGMLSupported(t quant.Type) bool { return formats[t] != nil }
+
+// Type returns the matrix's ggml type.
+func (m *GGML) Type() quant.Type { return m.f.t }
+
+// Footprint returns the resident bytes of the repacked matrix.
+func (m *GGML) Footprint() int { return len(m.tiles) }
+
+// PackGGML repacks an N×K matrix of ggml type t whose row n is row(n)
+// (t.RowBytes(K) bytes; row is called for n = 0, 1, …, N−1 in order, once
+// each, so that a caller may release what it has handed over). It returns
+// an error wrapping ErrArgs if t has no super-block kernel, K is not a
+// multiple of t's block size or a row has the wrong length.
+func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
+	f := formats[t]
+	if f == nil {
+		return nil, fmt.Errorf("qgemm: PackGGML: no super-block kernel for %v: %w", t, ErrArgs)
+	}
+	rb, err := t.RowBytes(k)
+	if n <= 0 || k <= 0 || err != nil || k%f.sb != 0 {
+		return nil, fmt.Errorf("qgemm: PackGGML: %v %d×%d (rows must be a positive multiple of %d): %w", t, n, k, f.sb, ErrArgs)
+	}
+	m := &GGML{N: n, K: k, f: f, Groups: (n + GroupCols - 1) / GroupCols}
+	nsb := k / f.sb
+	tb := f.tileBytes()
+	m.tiles = make([]uint8, m.Groups*nsb*tb)
+	var blk superBlock
+	for j := 0; j < n; j++ {
+		r := row(j)
+		if len(r) != rb {
+			return nil, fmt.Errorf("qgemm: PackGGML: %v row %d has %d bytes, want %d: %w", t, j, len(r), rb, ErrArgs)
+		}
+		g, c := j/GroupCols, j%GroupCols
+		bb := t.BlockBytes() * f.sb / t.BlockSize()
+		for s := 0; s < nsb; s++ {
+			decodeSuper(f, r[s*bb:(s+1)*bb], &blk)
+			m.putTile(m.tiles[(g*nsb+s)*tb:(g*nsb+s+1)*tb], c, &blk)
+		}
+	}
+	// Padding columns (N not a multiple of 16) keep zero codes, scales and
+	// d: they contribute 0 (u − zp is multiplied by d = 0).
+	return m, nil
+}
+
+// superBlock is one super-block of one row in kernel terms.
+type superBlock struct {
+	u        [256]uint8 // unsigned codes (IQ4: table indices)
+	sc       [16]int8
+	m        [16]uint8
+	d, dm    uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
+	nsub     int
+	sb       int
+	lowMask  uint8
+	highBits int
+}
+
+// decodeSuper decodes one super-block of f's type from p (exactly its
+// bytes) into b.
+func decodeSuper(f *format, p []byte, b *superBlock) {
+	le16 := binary.LittleEndian.Uint16
+	switch f.t {
+	case quant.Q4_1:
+		b.d, b.dm = le16(p), le16(p[2:])
+		for j := 0; j < 16; j++ {
+			b.u[j], b.u[j+16] = p[4+j]&15, p[4+j]>>4
+		}
+	case quant.Q5_0, quant.Q5_1:
+		o := 2
+		b.d = le16(p)
+		if f.t == quant.Q5_1 {
+			b.dm, o = le16(p[2:]), 4
+		}
+		qh := binary.LittleEndian.Uint32(p[o:])
+		qs := p[o+4:]
+		for j := 0; j < 16; j++ {
+			b.u[j] = qs[j]&15 | uint8(qh>>j&1)<<4
+			b.u[j+16] = qs[j]>>4 | uint8(qh>>(j+16)&1)<<4
+		}
+	case quant.IQ4_NL:
+		b.d = le16(p)
+		for j := 0; j < 16; j++ {
+			b.u[j], b.u[j+16] = p[2+j]&15, p[2+j]>>4
+		}
+	case quant.Q4_K, quant.Q5_K:
+		b.d, b.dm = le16(p), le16(p[2:])
+		var sc [12]uint8
+		copy(sc[:], p[4:16])
+		for j := 0; j < 8; j++ {
+			s, m := scaleMinK4(j, &sc)
+			b.sc[j], b.m[j] = int8(s), m
+		}
+		qs, qh := p[16:], []byte(nil)
+		if f.t == quant.Q5_K {
+			qh, qs = p[16:48], p[48:]
+		}
+		for j := 0; j < 4; j++ {
+			for l := 0; l < 32; l++ {
+				lo, hi := qs[32*j+l]&15, qs[32*j+l]>>4
+				if qh != nil {
+					lo |= (qh[l] >> (2 * j) & 1) << 4
+					hi |= (qh[l] >> (2*j + 1) & 1) << 4
+				}
+				b.u[64*j+l], b.u[64*j+32+l] = lo, hi
+			}
+		}
+	case quant.Q6_K:
+		ql, qh, sc := p[:128], p[128:192], p[192:208]
+		b.d = le16(p[208:])
+		for i := range 16 {
+			b.sc[i] = int8(sc[i])
+		}
+		for h := 0; h < 2; h++ {
+			l0, h0 := ql[64*h:], qh[32*h:]
+			for l := 0; l < 32; l++ {
+				e := 128 * h
+				b.u[e+l] = l0[l]&15 | (h0[l]>>0&3)<<4
+				b.u[e+l+32] = l0[l+32]&15 | (h0[l]>>2&3)<<4
+				b.u[e+l+64] = l0[l]>>4 | (h0[l]>>4&3)<<4
+				b.u[e+l+96] = l0[l+32]>>4 | (h0[l]>>6&3)<<4
+			}
+		}
+	case quant.Q3_K:
+		hm, qs, raw := p[:32], p[32:96], p[96:108]
+		b.d = le16(p[108:])
+		for i := range 16 {
+			b.sc[i] = int8(q3kScale(raw, i)) - 32
+		}
+		for e := 0; e < 256; e++ {
+			n, j, l := e/128, e%128/32, e%32
+			lo := qs[32*n+l] >> (2 * j) & 3
+			h := hm[l] >> (4*n + j) & 1
+			b.u[e] = lo | h<<2
+		}
+	case quant.Q2_K:
+		sc, qs := p[:16], p[16:80]
+		b.d, b.dm = le16(p[80:]), le16(p[82:])
+		for i := range 16 {
+			b.sc[i], b.m[i] = int8(sc[i]&15), sc[i]>>4
+		}
+		for e := 0; e < 256; e++ {
+			n, j, l := e/128, e%128/32, e%32
+			b.u[e] = qs[32*n+l] >> (2 * j) & 3
+		}
+	case quant.IQ4_XS:
+		b.d = le16(p)
+		sh := le16(p[2:])
+		sl, qs := p[4:8], p[8:136]
+		for ib := 0; ib < 8; ib++ {
+			ls := sl[ib/2]>>(4*(ib%2))&15 | uint8(sh>>(2*ib)&3)<<4
+			b.sc[ib] = int8(ls) - 32
+			for j := 0; j < 16; j++ {
+				b.u[32*ib+j], b.u[32*ib+16+j] = qs[16*ib+j]&15, qs[16*ib+j]>>4
+			}
+		}
+	}
+}
+
+// scaleMinK4 returns the 6-bit scale and min of sub-block j (0..7) packed
+// in the 12 scale bytes of a Q4_K or Q5_K block (ggml's get_scale_min_k4).
+func scaleMinK4(j int, q *[12]uint8) (sc, m uint8) {
+	if j < 4 {
+		return q[j] & 63, q[j+4] & 63
+	}
+	return q[j+4]&0xf | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
+}
+
+// q3kScale returns the 6-bit scale i (0..15, before −32) of a Q3_K block:
+// the low 4 bits come from the nibbles of bytes 0–7, the high 2 bits from
+// bytes 8–11.
+func q3kScale(raw []byte, i int) uint8 {
+	lo := raw[i%8] >> (4 * (i / 8)) & 15
+	hi := raw[8+i%4] >> (2 * (i / 4)) & 3
+	return lo | hi<<4
+}
+
+// putTile stores column c's super-block b into tile.
+func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
+	f := m.f
+	mask := uint8(1)<<f.low - 1
+	for j := 0; j < f.sb; j++ {
+		setCode(tile, f.low, c, j, b.u[j]&mask)
+		for h := 0; h < f.high; h++ {
+			if b.u[j]>>(f.low+h)&1 != 0 {
+				off, bit := planeBit(f, h, c, j)
+				tile[off] |= 1 << bit
+			}
+		}
+	}
+	if f.subScales {
+		for s := 0; s < f.nsub(); s++ {
+			tile[f.scOff()+s*GroupCols+c] = uint8(b.sc[s])
+		}
+	}
+	if f.mins == minsSub {
+		for s := 0; s < f.nsub(); s++ {
+			tile[f.minOff()+(s/2)*2*GroupCols+2*c+s%2] = b.m[s]
+		}
+	}
+	binary.LittleEndian.PutUint16(tile[f.dOff()+2*c:], b.d)
+	if f.mins != minsNone {
+		binary.LittleEndian.PutUint16(tile[f.dOff()+2*GroupCols+2*c:], b.dm)
+	}
+}
+
+// planeBit returns where extra bit h of code j of column c lives in a
+// tile: vector v = j/4 (the quad), byte v·high·8 + h·8 + (4c+t)/8.
+func planeBit(f *format, h, c, j int) (off int, bit uint) {
+	v, t := j/4, j%4
+	i := 4*c + t
+	return f.lowBytes() + (v*f.high+h)*8 + i/8, uint(i % 8)
+}
+
+// tileCode returns the full unsigned code of column c, element j of a
+// tile (low plane and extra bits).
+func (f *format) tileCode(tile []uint8, c, j int) uint8 {
+	u := code(tile, f.low, c, j)
+	for h := 0; h < f.high; h++ {
+		off, bit := planeBit(f, h, c, j)
+		u |= (tile[off] >> bit & 1) << (f.low + h)
+	}
+	return u
+}
+
+// value returns the integer weight level of code u: u − zp, or the IQ4
+// table value.
+func (f *format) value(u uint8) int32 {
+	if f.lut {
+		return int32(kvaluesIQ4[u&15])
+	}
+	return int32(u) - f.zp
+}
+
+// DequantizeRow writes row n of W to dst[:K] from the tiles, bit-identical
+// to ggml's dequantize_row for the type. n must be in range and dst hold K
+// values.
+func (m *GGML) DequantizeRow(n int, dst []float32) {
+	f := m.f
+	g, c := n/GroupCols, n%GroupCols
+	nsb, tb := m.K/f.sb, f.tileBytes()
+	for s := 0; s < nsb; s++ {
+		tile := m.tiles[(g*nsb+s)*tb : (g*nsb+s+1)*tb]
+		d := f16(tile[f.dOff()+2*c:])
+		var dm float32
+		if f.mins != minsNone {
+			dm = f16(tile[f.dOff()+2*GroupCols+2*c:])
+		}
+		out := dst[s*f.sb : (s+1)*f.sb]
+		for sub := 0; sub < f.nsub(); sub++ {
+			dl, ml := d, float32(0)
+			if f.subScales {
+				dl = d * float32(int8(tile[f.scOff()+sub*GroupCols+c]))
+			}
+			if f.mins == minsSub {
+				ml = dm * float32(tile[f.minOff()+(sub/2)*2*GroupCols+2*c+sub%2])
+			}
+			for j := sub * f.sub; j < (sub+1)*f.sub; j++ {
+				v := float32(f.value(f.tileCode(tile, c, j)))
+				switch f.mins {
+				case minsHalf:
+					out[j] = v*dl + dm
+				case minsSub:
+					out[j] = dl*v - ml
+				default:
+					out[j] = dl * v
+				}
+			}
+		}
+	}
+}
+
+func f16(p []byte) float32 { return numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32() }

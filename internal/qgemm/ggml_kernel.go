@@ -1,0 +1,226 @@
+package qgemm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+)
+
+// gargs are the arguments of one super-block kernel call: rows [0, mr) of
+// the quantized activations against the 16 columns of one group, over nsb
+// super-blocks. The assembly reads the fields at fixed offsets: keep the
+// order and the 8-byte size of each.
+type gargs struct {
+	tile  *uint8         // 0: first tile
+	a     unsafe.Pointer // 8: int8 activations of row 0 at the first super-block
+	lda   int            // 16: bytes between rows of a
+	aux   unsafe.Pointer // 24: activation record (first super-block, row 0)
+	ldaux int            // 32: bytes between super-blocks of aux
+	out   *float32       // 40: row 0 of the 16 outputs
+	ldo   int            // 48: bytes between rows of out
+	nsb   int            // 56: super-blocks
+	accum int            // 64: nonzero: add to out instead of storing
+	lut   *uint8         // 72: IQ4 table (lutIQ4)
+}
+
+// ggmlKernelGeneric is the specification of every super-block kernel: for
+// r < mr and c < 16,
+//
+//	out[r][c] = Σ_sb fma(float32(isum), d·da, acc) + minterm
+//	isum      = Σ_sub sc·(Σ_k qa·u − zp·Σ_k qa)        (sc = 1 without sub-scales)
+//	minterm   = + m·s_a                                 (Q4_1, Q5_1)
+//	          − float32(Σ_sub m_sub·bsum_sub)·(dmin·da)  (K-quants with mins)
+//
+// accumulated in float32 in super-block order, as llama.cpp's vec_dot
+// functions do.
+func ggmlKernelGeneric(f *format, p *gargs, mr int) {
+	tb := f.tileBytes()
+	ab := f.auxBytes()
+	tiles := unsafe.Slice(p.tile, p.nsb*tb)
+	var acc [8][GroupCols]float32
+	for sb := 0; sb < p.nsb; sb++ {
+		tile := tiles[sb*tb : (sb+1)*tb]
+		for r := 0; r < mr; r++ {
+			qa := unsafe.Slice((*int8)(unsafe.Add(p.a, r*p.lda+sb*f.sb)), f.sb)
+			rec := unsafe.Slice((*byte)(unsafe.Add(p.aux, sb*p.ldaux+r*ab)), ab)
+			da, sa := getF32(rec), getF32(rec[4:])
+			for c := 0; c < GroupCols; c++ {
+				var isum, msum int32
+				for sub := 0; sub < f.nsub(); sub++ {
+					var dot int32
+					for j := sub * f.sub; j < (sub+1)*f.sub; j++ {
+						u := f.tileCode(tile, c, j)
+						if f.lut {
+							u = lutIQ4[u]
+						}
+						dot += int32(qa[j]) * int32(u)
+					}
+					if f.zp != 0 {
+						dot -= getI32(rec[f.zpOff()+4*sub:])
+					}
+					if f.subScales {
+						dot *= int32(int8(tile[f.scOff()+sub*GroupCols+c]))
+					}
+					isum += dot
+					if f.mins == minsSub {
+						msum += int32(tile[f.minOff()+(sub/2)*2*GroupCols+2*c+sub%2]) * int32(getI16(rec[f.bsumOff()+2*sub:]))
+					}
+				}
+				d := f16(tile[f.dOff()+2*c:])
+				v := fma32(float32(isum), d*da, acc[r][c])
+				switch f.mins {
+				case minsHalf:
+					v = fma32(f16(tile[f.dOff()+2*GroupCols+2*c:]), sa, v)
+				case minsSub:
+					v = fma32(-float32(msum), f16(tile[f.dOff()+2*GroupCols+2*c:])*da, v)
+				}
+				acc[r][c] = v
+			}
+		}
+	}
+	for r := 0; r < mr; r++ {
+		out := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.out), r*p.ldo)), GroupCols)
+		for c, v := range acc[r] {
+			if p.accum != 0 {
+				v += out[c]
+			}
+			out[c] = v
+		}
+	}
+}
+
+func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+
+func getF32(p []byte) float32 { return math.Float32frombits(getU32(p)) }
+func getI32(p []byte) int32   { return int32(getU32(p)) }
+func getI16(p []byte) int16   { return int16(uint16(p[0]) | uint16(p[1])<<8) }
+func getU32(p []byte) uint32 {
+	_ = p[3]
+	return uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24
+}
+
+// ggmlRowTile is the most rows one super-block kernel call takes.
+const ggmlRowTile = 8
+
+// MatMul computes y[r][n] = Σ_k a[r][k]·W[n][k] for r < rows, n < N (a is
+// rows×K, y rows×N, row-major), rounding the activations as llama.cpp
+// does for the type (Q8_0, Q8_1 or Q8_K) and multiplying them by the
+// tiles with integer dot products. threads bounds the parallel pieces (0:
+// every worker of the pool). The error wraps ErrArgs for short slices, or
+// is ctx.Err().
+func (m *GGML) MatMul(ctx context.Context, y, a []float32, rows, threads int) error {
+	return m.matmul(ctx, y, a, rows, threads, ggmlBest)
+}
+
+func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v ggmlVariant) error {
+	if rows < 0 || len(a) < rows*m.K || len(y) < rows*m.N {
+		return fmt.Errorf("qgemm: %v MatMul rows=%d K=%d N=%d: len(a)=%d len(y)=%d: %w",
+			m.f.t, rows, m.K, m.N, len(a), len(y), ErrArgs)
+	}
+	if rows == 0 {
+		return ctx.Err()
+	}
+	s := ggmlScratchPool.Get().(*ggmlScratch)
+	defer func() {
+		s.m, s.y = nil, nil
+		ggmlScratchPool.Put(s)
+	}()
+	s.m, s.y, s.rows, s.v = m, y, rows, v
+	quantizeActs(m.f, a, rows, m.K, &s.acts)
+	parts := threads
+	if parts <= 0 || parts > workerpool.Workers() {
+		parts = workerpool.Workers()
+	}
+	tileGroup := m.K / m.f.sb * m.f.tileBytes()
+	minPiece := (1<<18 + rows*m.K*GroupCols - 1) / (rows * m.K * GroupCols)
+	s.piece = min(max(minPiece, m.Groups/(8*parts)), (m.Groups+parts-1)/parts)
+	if rows > ggmlRowTile {
+		s.piece = max(1, min(s.piece, pieceBytes/tileGroup))
+	}
+	s.next.Store(0)
+	if parts == 1 || m.Groups <= s.piece {
+		s.participate(0, 0)
+		return ctx.Err()
+	}
+	return workerpool.ForN(ctx, parts, 1, parts, s.run)
+}
+
+// ggmlScratch holds the per-call state and buffers of GGML.MatMul.
+type ggmlScratch struct {
+	m     *GGML
+	y     []float32
+	rows  int
+	v     ggmlVariant
+	acts  ggmlActs
+	piece int
+	next  atomic.Int64
+	run   func(lo, hi int)
+}
+
+var ggmlScratchPool = sync.Pool{New: func() any {
+	s := new(ggmlScratch)
+	s.run = s.participate
+	return s
+}}
+
+func (s *ggmlScratch) participate(_, _ int) {
+	for {
+		lo := int(s.next.Add(int64(s.piece))) - s.piece
+		if lo >= s.m.Groups {
+			return
+		}
+		s.compute(lo, min(lo+s.piece, s.m.Groups))
+	}
+}
+
+// compute runs the kernels for groups [lo, hi), all rows.
+func (s *ggmlScratch) compute(lo, hi int) {
+	m, f := s.m, s.m.f
+	N := m.N
+	nsb := m.K / f.sb
+	tb := f.tileBytes()
+	var tmp [ggmlRowTile * GroupCols]float32
+	p := gargs{lda: m.K, ldaux: s.rows * f.auxBytes(), nsb: nsb, lut: &lutIQ4[0]}
+	for r0 := 0; r0 < s.rows; r0 += ggmlRowTile {
+		mr := min(ggmlRowTile, s.rows-r0)
+		p.a = unsafe.Pointer(&s.acts.qa[r0*m.K])
+		p.aux = unsafe.Pointer(&s.acts.aux[r0*f.auxBytes()])
+		for g := lo; g < hi; g++ {
+			p.tile = &m.tiles[g*nsb*tb]
+			c0 := g * GroupCols
+			full := c0+GroupCols <= N
+			if full {
+				p.out, p.ldo = &s.y[r0*N+c0], 4*N
+			} else {
+				p.out, p.ldo = &tmp[0], 4*GroupCols
+			}
+			s.v.call(f, &p, mr)
+			if !full {
+				nc := N - c0
+				for r := 0; r < mr; r++ {
+					copy(s.y[(r0+r)*N+c0:(r0+r)*N+c0+nc], tmp[r*GroupCols:])
+				}
+			}
+		}
+	}
+}
+
+// ggmlVariant is one implementation of the super-block kernels.
+type ggmlVariant struct {
+	name string
+	id   int
+}
+
+var ggmlGeneric = ggmlVariant{name: "generic", id: idGeneric}
+
+func (v ggmlVariant) call(f *format, p *gargs, mr int) {
+	if v.id == idAVX512 && ggmlCallAVX512(f, p, mr) {
+		return
+	}
+	ggmlKernelGeneric(f, p, mr)
+}

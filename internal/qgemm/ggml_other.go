@@ -1,0 +1,12 @@
+//go:build !amd64 || purego
+
+package qgemm
+
+// ggmlVariants holds the generic kernel only: the super-block kernels have
+// no assembly for this architecture yet.
+var ggmlVariants = []ggmlVariant{ggmlGeneric}
+
+// ggmlBest is the variant GGML.MatMul uses.
+var ggmlBest = ggmlGeneric
+
+func ggmlCallAVX512(*format, *gargs, int) bool { return false }

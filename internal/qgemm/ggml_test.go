@@ -1,0 +1,190 @@
+package qgemm
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// ggmlTypes are the types of the super-block family, in test order.
+var ggmlTypes = []quant.Type{quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL,
+	quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS}
+
+// halfOffsets are the byte offsets of the float16 fields of one block of
+// each type (d, and dmin or m).
+var halfOffsets = map[quant.Type][]int{
+	quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
+	quant.Q2_K: {80, 82}, quant.Q3_K: {108}, quant.Q4_K: {0, 2}, quant.Q5_K: {0, 2},
+	quant.Q6_K: {208}, quant.IQ4_XS: {0},
+}
+
+// randGGML returns n rows of k elements of type t: random bytes with
+// finite float16 scales of both signs.
+func randGGML(rng *rand.Rand, t quant.Type, n, k int) []byte {
+	rb, err := t.RowBytes(k)
+	if err != nil {
+		panic(err)
+	}
+	data := make([]byte, n*rb)
+	for i := range data {
+		data[i] = uint8(rng.IntN(256))
+	}
+	bb := t.BlockBytes()
+	for b := 0; b < len(data)/bb; b++ {
+		for _, o := range halfOffsets[t] {
+			v := (rng.Float32()*2 - 1) * 0.02
+			binary.LittleEndian.PutUint16(data[b*bb+o:], numeric.Float16FromFloat32(v).Bits())
+		}
+	}
+	return data
+}
+
+func packRows(t *testing.T, typ quant.Type, n, k int, data []byte) *GGML {
+	t.Helper()
+	rb, _ := typ.RowBytes(k)
+	m, err := PackGGML(typ, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestGGMLDequantize checks that the tiles hold the file's exact values:
+// DequantizeRow is bit-identical to quant.Dequantize.
+func TestGGMLDequantize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, typ := range ggmlTypes {
+		if !typ.Supported() {
+			t.Logf("%v: quant has no reference decoder yet; tile layout checked by TestGGMLMatMul only", typ)
+			continue
+		}
+		f := formats[typ]
+		n, k := 19, 2*f.sb
+		if f.sb == 32 {
+			k = 7 * 32
+		}
+		data := randGGML(rng, typ, n, k)
+		m := packRows(t, typ, n, k, data)
+		rb, _ := typ.RowBytes(k)
+		got, want := make([]float32, k), make([]float32, k)
+		for j := 0; j < n; j++ {
+			if err := quant.Dequantize(typ, want, data[j*rb:(j+1)*rb]); err != nil {
+				t.Fatal(err)
+			}
+			m.DequantizeRow(j, got)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v row %d [%d]: got %v, want %v", typ, j, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// refGGML returns y = dequant(acts)·Wᵀ in float64 from the tiles'
+// dequantized rows and the quantized activations, and Σ|a·w| per output.
+func refGGML(m *GGML, a []float32, rows int) (y, mag []float64) {
+	var s ggmlActs
+	quantizeActs(m.f, a, rows, m.K, &s)
+	f := m.f
+	ab := f.auxBytes()
+	ad := make([]float64, rows*m.K)
+	for r := 0; r < rows; r++ {
+		for sb := 0; sb < m.K/f.sb; sb++ {
+			rec := s.aux[(sb*rows+r)*ab:]
+			da := float64(getF32(rec))
+			for j := sb * f.sb; j < (sb+1)*f.sb; j++ {
+				ad[r*m.K+j] = float64(s.qa[r*m.K+j]) * da
+			}
+		}
+	}
+	w := make([]float32, m.K)
+	y, mag = make([]float64, rows*m.N), make([]float64, rows*m.N)
+	for n := 0; n < m.N; n++ {
+		m.DequantizeRow(n, w)
+		for r := 0; r < rows; r++ {
+			var sum, abs float64
+			for k, wv := range w {
+				v := float64(wv) * ad[r*m.K+k]
+				sum += v
+				abs += math.Abs(v)
+			}
+			y[r*m.N+n], mag[r*m.N+n] = sum, abs
+		}
+	}
+	return y, mag
+}
+
+// TestGGMLMatMul runs every variant of every type against the float64
+// product of the dequantized weights and the quantized activations (the
+// Q8_1 s term is rounded to float16 as llama.cpp does: tolerance 2⁻¹⁰ of
+// Σ|a·w| covers it), and the variants against the generic kernel.
+func TestGGMLMatMul(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	for _, typ := range ggmlTypes {
+		f := formats[typ]
+		for _, n := range []int{1, 16, 17, 40} {
+			for _, kb := range []int{1, 3} {
+				k := kb * f.sb
+				if f.sb == 32 {
+					k = kb * 5 * 32
+				}
+				m := packRows(t, typ, n, k, randGGML(rng, typ, n, k))
+				for _, rows := range []int{1, 2, 3, 5, 8, 9, 17} {
+					a := randA(rng, rows*k)
+					want, mag := refGGML(m, a, rows)
+					var gen []float32
+					for _, v := range ggmlVariants {
+						y := make([]float32, rows*n+3)
+						y[rows*n], y[rows*n+1], y[rows*n+2] = 7, 7, 7
+						if err := m.matmul(ctx, y, a, rows, 0, v); err != nil {
+							t.Fatal(err)
+						}
+						name := fmt.Sprintf("%v/%s N=%d K=%d rows=%d", typ, v.name, n, k, rows)
+						if y[rows*n] != 7 || y[rows*n+2] != 7 {
+							t.Fatalf("%s: wrote past y", name)
+						}
+						tol := 1.0 / 1024
+						if f.mins != minsHalf {
+							tol = 1e-5
+						}
+						for i := 0; i < rows*n; i++ {
+							if d := math.Abs(float64(y[i]) - want[i]); d > tol*mag[i]+1e-6 {
+								t.Fatalf("%s: y[%d] = %v, want %v (Σ|a·w| %v)", name, i, y[i], want[i], mag[i])
+							}
+						}
+						if gen == nil {
+							gen = y
+							continue
+						}
+						for i := 0; i < rows*n; i++ {
+							if d := math.Abs(float64(y[i] - gen[i])); d > 1e-6*mag[i]+1e-7 {
+								t.Fatalf("%s: y[%d] = %v, generic %v", name, i, y[i], gen[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackGGMLErrors checks the argument errors.
+func TestPackGGMLErrors(t *testing.T) {
+	row := func(int) []byte { return make([]byte, 144) }
+	for _, c := range []struct {
+		typ  quant.Type
+		n, k int
+	}{{quant.Q4_0, 1, 32}, {quant.Q4_K, 1, 128}, {quant.Q4_K, 0, 256}, {quant.Q4_K, 1, 512}} {
+		if _, err := PackGGML(c.typ, c.n, c.k, row); err == nil {
+			t.Errorf("PackGGML(%v, %d, %d): no error", c.typ, c.n, c.k)
+		}
+	}
+}
