@@ -143,7 +143,7 @@ func kernel(name string, f format, mr int) {
 	dot := func(r, ch int) string { return fmt.Sprintf("Z%d", 16+r*chains+ch) }
 	isum := func(r int) string { return fmt.Sprintf("Z%d", 8+r) }
 	ab := f.auxBytes()
-	qps := 8 / f.low                       // quads (vectors) per 64-byte step
+	qps := 8 / f.low                            // quads (vectors) per 64-byte step
 	steps := f.sub * groupCols * f.low / 8 / 64 // steps per sub-block
 	if steps == 0 {
 		log.Fatalf("%s: sub-block smaller than a step", name)

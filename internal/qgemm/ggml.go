@@ -27,8 +27,8 @@ const (
 // mins says how a format's offsets enter the dot product.
 const (
 	minsNone = iota
-	minsHalf           // Q4_1, Q5_1: + m·s per 32-block (fp16 m, Q8_1 s)
-	minsSub            // K-quants: − dmin·da·Σ_sub m_sub·bsum_sub
+	minsHalf // Q4_1, Q5_1: + m·s per 32-block (fp16 m, Q8_1 s)
+	minsSub  // K-quants: − dmin·da·Σ_sub m_sub·bsum_sub
 )
 
 // format describes how a ggml type maps onto the super-block kernels.

@@ -267,15 +267,15 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	if l.opt.Exact {
 		return b
 	}
-	switch t.Type {
-	case quant.Q4_0, quant.Q8_0:
+	switch {
+	case PackedType(t.Type):
 		p, err := newPacked([]*Blocks{b}, l.mapped)
 		if err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 			return nil
 		}
 		return p
-	case quant.F32, quant.F16, quant.BF16:
+	case t.Type == quant.F32 || t.Type == quant.F16 || t.Type == quant.BF16:
 		d := &Dense{N: n, K: k, Data: make([]float32, n*k)}
 		if err := quant.Dequantize(t.Type, d.Data, data); err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
@@ -295,7 +295,7 @@ type stackSpec struct {
 }
 
 // stack loads matrices that read the same input (Q, K, V; Gate, Up). When
-// all are Q4_0 or all Q8_0 (and not Exact) they are packed together into
+// all have one PackedType (and not Exact) they are packed together into
 // one Packed and returned individually as their raw Blocks (the reference
 // kernels, for direct use); otherwise each is converted as by matrix and
 // the stack is nil.
@@ -308,7 +308,7 @@ func (l *loader) stack(specs ...stackSpec) ([]Matrix, *Packed) {
 		if t == nil {
 			return nil, nil
 		}
-		if t.Type != quant.Q4_0 && t.Type != quant.Q8_0 || len(infos) > 0 && t.Type != infos[0].Type || l.opt.Exact {
+		if !PackedType(t.Type) || len(infos) > 0 && t.Type != infos[0].Type || l.opt.Exact {
 			blocks = nil
 			break
 		}

@@ -206,27 +206,36 @@ func roundQ8_0Generic(dst, x []float32) {
 	}
 }
 
-// Packed is a Q4_0 or Q8_0 Matrix repacked for the fused int8 kernels of
-// internal/qgemm (activations quantized to int8 per 32-block, exact integer
-// block dots). It may stack several matrices of one type and K row-wise
-// (NewPackedStack: Q|K|V, Gate|Up), so that one call quantizes the
-// activations once and runs one parallel loop. It keeps the raw encodings
-// for Row.
+// Packed is a quantized Matrix repacked for the fused int8 kernels of
+// internal/qgemm: Q4_0 and Q8_0 into qgemm.Matrix, every other type with
+// a packed kernel (PackedType: Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K … Q6_K,
+// IQ4_XS) into qgemm.GGML's super-block tiles. It may stack several
+// matrices of one type and K row-wise (NewPackedStack: Q|K|V, Gate|Up), so
+// that one call quantizes the activations once and runs one parallel loop.
 //
-// MatMul first rounds the activations to llama.cpp's Q8_0 values q·fp16(d);
-// qgemm's own quantizer then recovers exactly those codes and scales, so
-// the products equal llama.cpp's up to float32 summation order.
+// The activations are rounded as llama.cpp rounds them for the type (Q8_0
+// or Q8_1 blocks, Q8_K super-blocks) and multiplied with exact integer
+// block dot products, so the products equal llama.cpp's up to float32
+// summation order. For Q4_0/Q8_0, MatMul first rounds the activations to
+// llama.cpp's Q8_0 values q·fp16(d); qgemm's own quantizer then recovers
+// exactly those codes and scales.
 type Packed struct {
 	parts []*Blocks
 	start []int // first row of each part
 	n, k  int
-	m     *qgemm.Matrix
+	m     *qgemm.Matrix // Q4_0, Q8_0
+	g     *qgemm.GGML   // the super-block types
 }
 
-// NewPacked repacks a Q4_0 or Q8_0 matrix.
+// PackedType reports whether matrices of type t have a packed kernel.
+func PackedType(t quant.Type) bool {
+	return t == quant.Q4_0 || t == quant.Q8_0 || qgemm.GGMLSupported(t)
+}
+
+// NewPacked repacks a matrix of a PackedType.
 func NewPacked(b *Blocks) (*Packed, error) { return newPacked([]*Blocks{b}, false) }
 
-// NewPackedStack repacks Q4_0 or Q8_0 matrices of one type and K stacked
+// NewPackedStack repacks matrices of one PackedType and K stacked
 // row-wise: row j of the result is row j of parts[0], then the rows of
 // parts[1], and so on.
 func NewPackedStack(parts ...*Blocks) (*Packed, error) { return newPacked(parts, false) }
@@ -241,7 +250,7 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 	}
 	p := &Packed{parts: parts, k: parts[0].K}
 	for _, b := range parts {
-		if b.Type != quant.Q4_0 && b.Type != quant.Q8_0 {
+		if !PackedType(b.Type) {
 			return nil, fmt.Errorf("gemma3: no packed kernel for %v: %w", b.Type, ErrConfig)
 		}
 		if b.Type != parts[0].Type || b.K != p.k {
@@ -251,6 +260,19 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 		p.n += b.N
 	}
 	src := &packSource{p: p, release: release}
+	if t := parts[0].Type; qgemm.GGMLSupported(t) {
+		g, err := qgemm.PackGGML(t, p.n, p.k, src.row)
+		if release {
+			for _, b := range parts {
+				releasePages(b.Data)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", t, p.n, p.k, err)
+		}
+		p.g = g
+		return p, nil
+	}
 	m, err := qgemm.Pack(src)
 	if release {
 		for _, b := range parts {
@@ -276,8 +298,13 @@ func (p *Packed) part(j int) int {
 	return i
 }
 
-// Row dequantizes row j from the raw encoding.
+// Row dequantizes row j (bit-identical to quant.Dequantize): from the
+// tiles for the super-block types, else from the raw encoding.
 func (p *Packed) Row(j int, dst []float32) {
+	if p.g != nil {
+		p.g.DequantizeRow(j, dst)
+		return
+	}
 	i := p.part(j)
 	p.parts[i].Row(j-p.start[i], dst)
 }
@@ -310,8 +337,12 @@ func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) 
 // rowsPerPart is the fewest rows per thread for which MatMul splits rows.
 const rowsPerPart = 16
 
-// matmul rounds rows of x to Q8_0 values and multiplies them with qgemm.
+// matmul rounds rows of x to Q8_0 values and multiplies them with qgemm
+// (the super-block kernels round the activations themselves).
 func (p *Packed) matmul(ctx context.Context, y, x []float32, rows, threads int) error {
+	if p.g != nil {
+		return p.g.MatMul(ctx, y, x, rows, threads)
+	}
 	K := p.k
 	bp := roundPool.Get().(*[]float32)
 	defer roundPool.Put(bp)
@@ -340,6 +371,38 @@ type packSource struct {
 
 const releaseStep = 1 << 20
 
+// row returns the raw bytes of row n (for qgemm.PackGGML, which reads the
+// rows in order), releasing what was packed as Block does.
+func (s *packSource) row(n int) []byte {
+	i := s.cur
+	if n < s.p.start[i] || (i+1 < len(s.p.start) && n >= s.p.start[i+1]) {
+		i = s.p.part(n)
+	}
+	b := s.p.parts[i]
+	r := n - s.p.start[i]
+	s.release1(i, r)
+	return b.Data[r*b.rowBytes : (r+1)*b.rowBytes]
+}
+
+// release1 hands back the file pages of part i before row r once a
+// releaseStep of them has been packed (with release set).
+func (s *packSource) release1(i, r int) {
+	if !s.release {
+		return
+	}
+	if i != s.cur {
+		if i > s.cur {
+			releasePages(s.p.parts[s.cur].Data)
+		}
+		s.cur, s.released = i, 0
+	}
+	b := s.p.parts[i]
+	if off := r * b.rowBytes; off-s.released >= releaseStep {
+		releasePages(b.Data[s.released:off])
+		s.released = off
+	}
+}
+
 func (s *packSource) Dims() (n, k, bits, blockSize int) {
 	if s.p.parts[0].Type == quant.Q8_0 {
 		return s.p.n, s.p.k, 8, quant.QK
@@ -356,17 +419,8 @@ func (s *packSource) Block(n, blk int, codes []uint8) (float32, uint8) {
 	}
 	b := s.p.parts[i]
 	r := n - s.p.start[i]
-	if s.release && blk == 0 {
-		if i != s.cur {
-			if i > s.cur {
-				releasePages(s.p.parts[s.cur].Data)
-			}
-			s.cur, s.released = i, 0
-		}
-		if off := r * b.rowBytes; off-s.released >= releaseStep {
-			releasePages(b.Data[s.released:off])
-			s.released = off
-		}
+	if blk == 0 {
+		s.release1(i, r)
 	}
 	bb := b.Type.BlockBytes()
 	p := b.Data[r*b.rowBytes+blk*bb:]
