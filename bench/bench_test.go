@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/zerfoo/zerfoo/gguf/quant"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +49,24 @@ func TestMatMulNBitsChecksAndTimes(t *testing.T) {
 	}
 	if _, err := MatMulNBits(context.Background(), NBitsConfig{M: 1, K: 64, N: 16, Bits: 3, BlockSize: 32}); err == nil {
 		t.Fatal("bits 3: got nil error, want one")
+	}
+}
+
+func TestGGUFChecksAndTimes(t *testing.T) {
+	for _, typ := range GGUFTypes() {
+		k := 512
+		r, err := GGUF(context.Background(), GGUFConfig{Type: typ, M: 3, K: k, N: 40, Threads: 1, Stream: typ == quant.Q4_K})
+		if err != nil {
+			t.Fatalf("%v: %v", typ, err)
+		}
+		if r.Reps < 5 || r.MedianNs <= 0 || r.GFLOPS <= 0 || r.GBps <= 0 || r.Bytes < r.FileBytes*9/10 {
+			t.Fatalf("%v: result %+v: want ≥5 timed repetitions, positive rates and about the file's bytes", typ, r)
+		}
+	}
+	if _, err := GGUF(context.Background(), GGUFConfig{Type: quant.Q4_K, M: 1, K: 100, N: 16}); err == nil {
+		t.Fatal("Q4_K with K=100: got nil error, want one")
+	}
+	if _, err := GGUF(context.Background(), GGUFConfig{Type: quant.F32, M: 1, K: 256, N: 16}); err == nil {
+		t.Fatal("F32: got nil error, want one")
 	}
 }

@@ -6,15 +6,50 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/zerfoo/zerfoo/bench"
+	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
 // benchCmd groups the benchmark workloads; bare `zerfoo bench` runs matmul.
 type benchCmd struct {
 	Matmul      matmulCmd      `cmd:"" default:"withargs" help:"Float32 matrix multiplication through the CPU engine (the default)."`
 	Matmulnbits matmulNBitsCmd `cmd:"" name:"matmulnbits" help:"Fused quantized matmul (ONNX MatMulNBits layout): median time, GFLOP/s, weight GB/s."`
+	GGUF        ggufBenchCmd   `cmd:"" name:"gguf" help:"Fused matmul of one GGUF weight type (--type Q4_K …) as Zerfoo runs GGUF models: median time, GFLOP/s, weight GB/s."`
+}
+
+type ggufBenchCmd struct {
+	Type    string        `help:"ggml weight type: Q4_0, Q8_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS." required:""`
+	M       int           `help:"Rows of A (1 = decode, >1 = prefill)." default:"1"`
+	K       int           `help:"Input features (a multiple of the type's block size)." default:"14336"`
+	N       int           `help:"Output features." default:"4096"`
+	Threads int           `help:"Threads (also GOMAXPROCS); 0 uses all cores." default:"0"`
+	MinTime time.Duration `help:"Minimum time to repeat the workload (at least 5 repetitions)." default:"1s"`
+	JSON    bool          `name:"json" help:"Print one JSON object (keys include median_ns, gflops, gbps)."`
+	Stream  bool          `help:"Alternate each repetition with a streaming read of the same bytes and report the weights' share of its bandwidth."`
+	Cold    bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches."`
+}
+
+func (c *ggufBenchCmd) Run(ctx context.Context) error {
+	t, err := quant.ParseType(strings.ToUpper(c.Type))
+	if err != nil {
+		return fmt.Errorf("bench: --type: %w", err)
+	}
+	if c.Threads > 0 {
+		runtime.GOMAXPROCS(c.Threads)
+	}
+	r, err := bench.GGUF(ctx, bench.GGUFConfig{Type: t, M: c.M, K: c.K, N: c.N, Threads: c.Threads,
+		MinTime: c.MinTime, Stream: c.Stream, Cold: c.Cold})
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	fmt.Println(r)
+	return nil
 }
 
 type matmulCmd struct {

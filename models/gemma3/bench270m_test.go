@@ -22,6 +22,8 @@ var (
 	benchDir   = flag.String("gemma3.dir", "", "directory for the 270m-shaped benchmark GGUF files, written if absent and kept (default: a temporary directory)")
 	benchVocab = flag.Int("gemma3.vocab", 262144, "vocabulary size of the 270m-shaped benchmark model")
 	benchTypes = flag.String("gemma3.types", "Q4_0,Q8_0", "weight types of BenchmarkGemma270m")
+	benchFiles = flag.String("gemma3.files", "", "comma-separated GGUF files BenchmarkGemma270m measures instead of -gemma3.types (e.g. llama-quantize mixes; named by file name)")
+	benchThr   = flag.String("gemma3.threads", "1,2", "thread counts of BenchmarkGemma270m")
 )
 
 // Sizes of the speed measurement, mirrored by tools/llamacpp/bench_gemma3.mjs.
@@ -136,12 +138,31 @@ func kvBytes(c gemma3.Config, maxLen, batch int) int64 {
 // tools/llamacpp/bench_gemma3.sh runs it next to llama.cpp.
 func BenchmarkGemma270m(b *testing.B) {
 	ctx := context.Background()
-	for _, name := range strings.Split(*benchTypes, ",") {
-		typ, err := quant.ParseType(name)
+	type model struct{ name, path string }
+	var models []model
+	if *benchFiles != "" {
+		for _, p := range strings.Split(*benchFiles, ",") {
+			models = append(models, model{strings.TrimSuffix(filepath.Base(p), ".gguf"), p})
+		}
+	} else {
+		for _, name := range strings.Split(*benchTypes, ",") {
+			typ, err := quant.ParseType(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			models = append(models, model{typ.String(), bench270mFile(b, typ)})
+		}
+	}
+	var threadList []int
+	for _, t := range strings.Split(*benchThr, ",") {
+		n, err := strconv.Atoi(t)
 		if err != nil {
 			b.Fatal(err)
 		}
-		path := bench270mFile(b, typ)
+		threadList = append(threadList, n)
+	}
+	for _, mod := range models {
+		path := mod.path
 		st, err := os.Stat(path)
 		if err != nil {
 			b.Fatal(err)
@@ -153,7 +174,7 @@ func BenchmarkGemma270m(b *testing.B) {
 		}
 		prompt := benchPromptTokens(benchPrompt)
 		logits := make([]float32, m.Config.Vocab)
-		b.Run(typ.String()+"/memory", func(b *testing.B) {
+		b.Run(mod.name+"/memory", func(b *testing.B) {
 			s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: 1})
 			for b.Loop() {
 				s.Reset()
@@ -176,8 +197,8 @@ func BenchmarkGemma270m(b *testing.B) {
 			b.ReportMetric(float64(kv)/(1<<20), "kv-MiB")
 			b.ReportMetric(float64(peak)/(1.2*float64(st.Size())+float64(kv)), "peak/bound")
 		})
-		for _, threads := range []int{1, 2} {
-			pre := fmt.Sprintf("%v/threads=%d/", typ, threads)
+		for _, threads := range threadList {
+			pre := fmt.Sprintf("%s/threads=%d/", mod.name, threads)
 			b.Run(pre+"prompt", func(b *testing.B) {
 				s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: threads})
 				cpu0 := cpuSeconds()

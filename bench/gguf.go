@@ -1,0 +1,232 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// GGUFConfig describes a GGUF weight-type workload: Y[M][N] = A[M][K]·Wᵀ
+// with W an N×K tensor of a ggml type, multiplied the way Zerfoo runs
+// GGUF models (activations rounded as llama.cpp rounds them for the type,
+// integer block dot products).
+type GGUFConfig struct {
+	Type    quant.Type
+	M, K, N int
+	Threads int           // parallel chunks; 0 = all workers
+	MinTime time.Duration // repeat for at least this long (and 5 times)
+	// Stream and Cold are as in NBitsConfig.
+	Stream, Cold bool
+}
+
+// GGUFResult is the outcome of GGUF.
+type GGUFResult struct {
+	Name        string  `json:"name"`
+	Type        string  `json:"type"`
+	M           int     `json:"m"`
+	K           int     `json:"k"`
+	N           int     `json:"n"`
+	Threads     int     `json:"threads"`
+	Reps        int     `json:"reps"`
+	MedianNs    int64   `json:"median_ns"`
+	MinNs       int64   `json:"min_ns"`
+	BestGF      float64 `json:"best_gflops"`
+	GFLOPS      float64 `json:"gflops"`
+	GBps        float64 `json:"gbps"`         // packed weight bytes / median
+	Bytes       int     `json:"weight_bytes"` // packed weight bytes
+	FileBytes   int     `json:"file_bytes"`   // the tensor's bytes in a GGUF file
+	StreamGBps  float64 `json:"stream_gbps,omitempty"`
+	StreamRatio float64 `json:"stream_ratio,omitempty"`
+	Checked     string  `json:"checked"`
+}
+
+func (r GGUFResult) String() string {
+	s := fmt.Sprintf("%-36s %9.3f ms  %7.1f GFLOP/s  %6.1f weight GB/s  (best %.1f GFLOP/s; %s)",
+		r.Name, float64(r.MedianNs)/1e6, r.GFLOPS, r.GBps, r.BestGF, r.Checked)
+	if r.StreamGBps > 0 {
+		s += fmt.Sprintf("\n%-36s %6.1f GB/s streaming read of %d bytes: weights at %.0f%% of it", "", r.StreamGBps, r.Bytes, 100*r.StreamRatio)
+	}
+	return s
+}
+
+// ggufMatrix is the packed form of one weight type.
+type ggufMatrix interface {
+	matmul(ctx context.Context, y, a []float32, rows, threads int) error
+	footprint() int
+}
+
+type legacyMatrix struct{ m *qgemm.Matrix }
+
+func (l legacyMatrix) matmul(ctx context.Context, y, a []float32, rows, threads int) error {
+	return l.m.MatMul(ctx, y, a, rows, nil, qgemm.Options{Activations: qgemm.Int8, Threads: threads})
+}
+func (l legacyMatrix) footprint() int { return l.m.Footprint() }
+
+type superMatrix struct{ m *qgemm.GGML }
+
+func (s superMatrix) matmul(ctx context.Context, y, a []float32, rows, threads int) error {
+	return s.m.MatMul(ctx, y, a, rows, threads)
+}
+func (s superMatrix) footprint() int { return s.m.Footprint() }
+
+// GGUFTypes lists the types GGUF measures.
+func GGUFTypes() []quant.Type {
+	ts := []quant.Type{quant.Q4_0, quant.Q8_0}
+	for _, t := range []quant.Type{quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL, quant.Q2_K,
+		quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS} {
+		if qgemm.GGMLSupported(t) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// halfFields are the byte offsets of the float16 fields (d, and dmin or
+// m) in one block of each type: random tensors get finite scales there.
+var halfFields = map[quant.Type][]int{
+	quant.Q4_0: {0}, quant.Q8_0: {0},
+	quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
+	quant.Q2_K: {80, 82}, quant.Q3_K: {108}, quant.Q4_K: {0, 2}, quant.Q5_K: {0, 2},
+	quant.Q6_K: {208}, quant.IQ4_XS: {0},
+}
+
+// GGUF times the fused kernel of c.Type on a random tensor (random codes,
+// random float16 scales of both signs) and random activations, and checks
+// 16 outputs against a float64 product of the tensor dequantized from the
+// packed form and the unrounded activations: within 5e-2 of Σ|a·w| (the
+// activations' 8-bit rounding is lossy by design).
+func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
+	offs, ok := halfFields[c.Type]
+	if !ok {
+		return GGUFResult{}, fmt.Errorf("bench: gguf: no kernel for type %v (have %v)", c.Type, GGUFTypes())
+	}
+	rb, err := c.Type.RowBytes(c.K)
+	if c.M <= 0 || c.N <= 0 || c.K <= 0 || err != nil || c.K%c.Type.BlockSize() != 0 {
+		return GGUFResult{}, fmt.Errorf("bench: gguf %v m=%d k=%d n=%d: sizes must be positive and K a multiple of %d",
+			c.Type, c.M, c.K, c.N, c.Type.BlockSize())
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	data := make([]byte, c.N*rb)
+	for i := range data {
+		data[i] = uint8(rng.Uint32())
+	}
+	bb := c.Type.BlockBytes()
+	for b := 0; b < len(data)/bb; b++ {
+		for _, o := range offs {
+			v := (rng.Float32()*2 - 1) / 64
+			binary.LittleEndian.PutUint16(data[b*bb+o:], numeric.Float16FromFloat32(v).Bits())
+		}
+	}
+	var (
+		m   ggufMatrix
+		row func(j int, dst []float32) error
+	)
+	switch c.Type {
+	case quant.Q4_0, quant.Q8_0:
+		var src qgemm.Source = qgemm.Q40{N: c.N, K: c.K, Data: data}
+		if c.Type == quant.Q8_0 {
+			src = qgemm.Q80{N: c.N, K: c.K, Data: data}
+		}
+		pm, err := qgemm.PackGGUF(src)
+		if err != nil {
+			return GGUFResult{}, fmt.Errorf("bench: %w", err)
+		}
+		m = legacyMatrix{pm}
+		row = func(j int, dst []float32) error { return pm.DequantizeRow(j, 0, c.K, dst) }
+	default:
+		g, err := qgemm.PackGGML(c.Type, c.N, c.K, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+		if err != nil {
+			return GGUFResult{}, fmt.Errorf("bench: %w", err)
+		}
+		m = superMatrix{g}
+		row = func(j int, dst []float32) error { g.DequantizeRow(j, dst); return nil }
+	}
+	a := randSlice(rng, c.M*c.K)
+	y := make([]float32, c.M*c.N)
+	r := GGUFResult{
+		Name: fmt.Sprintf("gguf %v m%d k%d n%d t%d", c.Type, c.M, c.K, c.N, c.Threads),
+		Type: c.Type.String(), M: c.M, K: c.K, N: c.N, Threads: c.Threads,
+		Bytes: m.footprint(), FileBytes: len(data),
+	}
+	if err := m.matmul(ctx, y, a, c.M, c.Threads); err != nil { // warm-up
+		return r, err
+	}
+	var buf, flush []uint64
+	var sink uint64
+	var times, stimes []time.Duration
+	if c.Stream {
+		buf = make([]uint64, m.footprint()/8)
+		for i := range buf {
+			buf[i] = uint64(i)
+		}
+	}
+	if c.Cold {
+		flush = make([]uint64, 8<<20)
+		for i := range flush {
+			flush[i] = uint64(i)
+		}
+		r.Name += " cold"
+	}
+	start := time.Now()
+	for len(times) < 5 || time.Since(start) < c.MinTime {
+		if c.Cold {
+			sink += qgemm.StreamRead(flush, c.Threads)
+		}
+		t0 := time.Now()
+		if err := m.matmul(ctx, y, a, c.M, c.Threads); err != nil {
+			return r, err
+		}
+		times = append(times, time.Since(t0))
+		if c.Stream {
+			t1 := time.Now()
+			sink += qgemm.StreamRead(buf, c.Threads)
+			stimes = append(stimes, time.Since(t1))
+		}
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+	}
+	runtime.KeepAlive(sink)
+	flops := 2 * float64(c.M) * float64(c.N) * float64(c.K)
+	slices.Sort(times)
+	med := times[len(times)/2]
+	r.Reps, r.MedianNs, r.MinNs = len(times), med.Nanoseconds(), times[0].Nanoseconds()
+	r.BestGF, r.GFLOPS = flops/times[0].Seconds()/1e9, flops/med.Seconds()/1e9
+	r.GBps = float64(r.Bytes) / med.Seconds() / 1e9
+	if c.Stream {
+		slices.Sort(stimes)
+		r.StreamGBps = float64(8*len(buf)) / stimes[len(stimes)/2].Seconds() / 1e9
+		r.StreamRatio = r.GBps / r.StreamGBps
+	}
+	w := make([]float32, c.K)
+	worst := 0.0
+	for s := 0; s < 16; s++ {
+		i, j := rng.IntN(c.M), rng.IntN(c.N)
+		if err := row(j, w); err != nil {
+			return r, fmt.Errorf("bench: %w", err)
+		}
+		var want, mag float64
+		for k, wv := range w {
+			x := float64(a[i*c.K+k]) * float64(wv)
+			want += x
+			mag += math.Abs(x)
+		}
+		if e := math.Abs(float64(y[i*c.N+j])-want) / (mag + 1e-30); e > worst {
+			worst = e
+		}
+	}
+	if worst > 5e-2 {
+		return r, fmt.Errorf("bench: %s: result differs from the float64 reference (relative error %.3g > 5e-2)", r.Name, worst)
+	}
+	r.Checked = fmt.Sprintf("16 entries within %.1e of float64", worst)
+	return r, nil
+}
