@@ -320,13 +320,18 @@ func q3kScale(raw []byte, i int) uint8 {
 func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
 	f := m.f
 	mask := uint8(1)<<f.low - 1
-	for j := 0; j < f.sb; j++ {
-		setCode(tile, f.low, c, j, b.u[j]&mask)
-		for h := 0; h < f.high; h++ {
-			if b.u[j]>>(f.low+h)&1 != 0 {
-				off, bit := planeBit(f, h, c, j)
-				tile[off] |= 1 << bit
-			}
+	var low [256]uint8
+	for j, u := range b.u[:f.sb] {
+		low[j] = u & mask
+	}
+	putCodes(tile, f.low, c, low[:f.sb])
+	for h := 0; h < f.high; h++ {
+		sh := uint(f.low + h)
+		for v := 0; v < f.sb/4; v++ {
+			u := b.u[4*v : 4*v+4]
+			nib := u[0]>>sh&1 | (u[1]>>sh&1)<<1 | (u[2]>>sh&1)<<2 | (u[3]>>sh&1)<<3
+			// Bits 4c..4c+3 of the vector's 64-bit mask (planeBit).
+			tile[f.lowBytes()+(v*f.high+h)*8+c/2] |= nib << (4 * uint(c%2))
 		}
 	}
 	if f.subScales {

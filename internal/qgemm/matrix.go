@@ -148,9 +148,7 @@ func Pack(src Source, opts ...PackOption) (*Matrix, error) {
 				if m.ZeroPoints != nil {
 					m.ZeroPoints[blk*GroupCols+c] = zp
 				}
-				for j, code := range codes {
-					setCode(out, bits, c, j, code)
-				}
+				putCodes(out, bits, c, codes)
 			}
 		}
 	}
@@ -230,6 +228,30 @@ func codeOffset(bits, c, j int) (off int, shift uint) {
 	qps := 8 / bits // quads per 64-byte step
 	s, i := q/qps, q%qps
 	return s*64 + c*4 + t, uint(i * bits)
+}
+
+// putCodes ORs the codes of column c (codes[j] for k = j, every code
+// below 2^bits) into a zeroed packed block: setCode for all j at once.
+func putCodes(blk []uint8, bits, c int, codes []uint8) {
+	switch bits {
+	case 8:
+		for q := 0; 4*q < len(codes); q++ {
+			copy(blk[q*64+4*c:q*64+4*c+4], codes[4*q:min(4*q+4, len(codes))])
+		}
+	case 4, 2:
+		qps := 8 / bits
+		for q := 0; 4*q < len(codes); q++ {
+			dst := blk[(q/qps)*64+4*c:][:4]
+			sh := uint(q%qps) * uint(bits)
+			for t, v := range codes[4*q : min(4*q+4, len(codes))] {
+				dst[t] |= v << sh
+			}
+		}
+	default:
+		for j, code := range codes {
+			setCode(blk, bits, c, j, code)
+		}
+	}
 }
 
 func setCode(blk []uint8, bits, c, j int, code uint8) {
