@@ -13,8 +13,9 @@ import (
 // Inspect writes a human-readable description of f to w: header facts,
 // every metadata entry (arrays summarized to their type, length and first
 // elements), a table of tensors (name, type, ggml-order shape, bytes), and
-// totals: parameter count, data size, bits per weight and the bytes held
-// by each tensor type.
+// totals (parameter count, data size, bits per weight) and a table by
+// tensor type (see TypeStats) with each type's share of the data bytes and
+// its bits per weight.
 func Inspect(w io.Writer, f *File) error {
 	ew := &errWriter{w: w}
 	ew.printf("GGUF v%d, %d metadata entries, %d tensors, alignment %d, data at offset %d\n\n",
@@ -33,18 +34,14 @@ func Inspect(w io.Writer, f *File) error {
 	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  name\ttype\tshape\tbytes\t\n")
 	var params, bytes int64
-	perType := map[quant.Type][2]int64{}
 	for _, t := range f.Tensors {
 		dims := make([]string, len(t.Dims))
 		for i, d := range t.Dims {
 			dims[i] = fmt.Sprint(d)
 		}
 		fmt.Fprintf(tw, "  %s\t%v\t[%s]\t%d\t\n", t.Name, t.Type, strings.Join(dims, " "), t.Size)
-		n := t.Elements()
-		params += n
+		params += t.Elements()
 		bytes += t.Size
-		c := perType[t.Type]
-		perType[t.Type] = [2]int64{c[0] + n, c[1] + t.Size}
 	}
 	tw.Flush()
 	bpw := 0.0
@@ -52,16 +49,51 @@ func Inspect(w io.Writer, f *File) error {
 		bpw = float64(8*bytes) / float64(params)
 	}
 	ew.printf("\nTotal: %d parameters, %d bytes (%.2f MiB), %.3f bits per weight\n", params, bytes, float64(bytes)/(1<<20), bpw)
-	types := make([]quant.Type, 0, len(perType))
-	for t := range perType {
-		types = append(types, t)
+	ew.printf("\nBy type:\n")
+	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  %-8s\ttensors\telements\tbytes\tshare\tbits/weight\t\n", "type")
+	for _, s := range TypeStats(f) {
+		share := 0.0
+		if bytes > 0 {
+			share = 100 * float64(s.Bytes) / float64(bytes)
+		}
+		fmt.Fprintf(tw, "  %-8v\t%d\t%d\t%d\t%.1f %%\t%.3f\t\n", s.Type, s.Tensors, s.Elements, s.Bytes, share, float64(8*s.Bytes)/float64(max(s.Elements, 1)))
 	}
-	sort.Slice(types, func(a, b int) bool { return perType[types[a]][1] > perType[types[b]][1] })
-	for _, t := range types {
-		c := perType[t]
-		ew.printf("  %-8v %12d parameters %14d bytes\n", t, c[0], c[1])
-	}
+	tw.Flush()
 	return ew.err
+}
+
+// TypeStat sums the tensors of one ggml type.
+type TypeStat struct {
+	Type     quant.Type
+	Tensors  int
+	Elements int64
+	Bytes    int64
+}
+
+// TypeStats returns the tensor count, elements and data bytes of f per
+// tensor type, largest byte count first (ties by type id).
+func TypeStats(f *File) []TypeStat {
+	idx := map[quant.Type]int{}
+	var out []TypeStat
+	for _, t := range f.Tensors {
+		i, ok := idx[t.Type]
+		if !ok {
+			i = len(out)
+			idx[t.Type] = i
+			out = append(out, TypeStat{Type: t.Type})
+		}
+		out[i].Tensors++
+		out[i].Elements += t.Elements()
+		out[i].Bytes += t.Size
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Bytes != out[b].Bytes {
+			return out[a].Bytes > out[b].Bytes
+		}
+		return out[a].Type < out[b].Type
+	})
+	return out
 }
 
 type errWriter struct {

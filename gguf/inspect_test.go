@@ -25,6 +25,9 @@ func TestInspect(t *testing.T) {
 		"w.q4_0  Q4_0  [64 2]",
 		"Total: 387 parameters, 228 bytes",
 		"4.713 bits per weight",
+		"  Q4_K            1       256    144  63.2 %        4.500",
+		"  Q4_0            1       128     72  31.6 %        4.500",
+		"  F32             1         3     12   5.3 %       32.000",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

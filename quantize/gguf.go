@@ -4,98 +4,96 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
-// ggufTarget maps a GGUF Type to its ggml type and llama.cpp's
-// general.file_type (LLAMA_FTYPE_MOSTLY_Q4_0 = 2, _Q8_0 = 7, _Q4_K_S = 14).
-func ggufTarget(t Type) (quant.Type, uint32, error) {
-	switch t {
-	case Q4_0:
-		return quant.Q4_0, 2, nil
-	case Q8_0:
-		return quant.Q8_0, 7, nil
-	case Q4_K:
-		return quant.Q4_K, 14, nil
-	}
-	return 0, 0, fmt.Errorf("%w: type %q is not a GGUF type (q4_0, q4_k, q8_0)", ErrInput, t)
-}
-
-// GGUF writes to b a copy of f with its weight matrices quantized to
-// opts.Type: every F32, F16 or BF16 tensor of rank ≥ 2 whose name ends in
-// "weight" and whose row length ne[0] is a multiple of the type's block
-// (32, or 256 for Q4_K). Fallback, per tensor: Q4_K rows whose length is a
-// multiple of 32 but not of 256 become Q8_0; other rows that fit no block
-// keep their type and are reported as skipped, like rank-1 tensors (norms,
-// biases). Metadata is copied, with general.file_type set to llama.cpp's
-// value for the type (Q4_K: MOSTLY_Q4_K_S) and general.quantization_version
-// to 2. Already quantized tensors are copied as they are.
+// GGUF writes to b what llama-quantize writes for f and the llama.cpp file
+// type opts.Type (a Mix), without an importance matrix:
+//
+//   - tensors in llama.cpp's order (see Order), each given its type by
+//     Mix.TensorType: norms, rank-1 tensors and the other names llama.cpp
+//     excludes are copied as they are; the rest are converted from F32, F16
+//     or BF16 with gguf/quant's reference quantizers (ggml's *_ref
+//     functions, row by row);
+//   - dimensions written without trailing 1s, as ggml does;
+//   - the metadata copied in order, except general.quantization_version
+//     (2) and general.file_type (the mix's LLAMA_FTYPE value), which move to
+//     the end.
+//
+// It fails, before writing anything to b, with an error wrapping ErrInput
+// for an ONNX type, block-size options, Falcon or mixture-of-experts
+// models, or an already quantized tensor the mix would convert
+// (llama-quantize refuses requantizing too), and with an error wrapping
+// quant.ErrType when the mix needs a type gguf/quant cannot quantize yet.
 func GGUF(ctx context.Context, f *gguf.File, b *gguf.Builder, opts Options) (*Report, error) {
-	target, ftype, err := ggufTarget(opts.Type)
+	m, ok := LookupMix(opts.Type)
+	if !ok {
+		return nil, fmt.Errorf("%w: type %q is not a GGUF type (a llama.cpp file type such as Q4_K_M)", ErrInput, opts.Type)
+	}
+	if opts.BlockSize != 0 || opts.Asymmetric {
+		return nil, fmt.Errorf("%w: GGUF type %s has fixed blocks; --block-size and --asymmetric apply to mnb4/mnb8 only", ErrInput, opts.Type)
+	}
+	g, err := geometryOf(f)
 	if err != nil {
 		return nil, err
 	}
-	if opts.BlockSize != 0 || opts.Asymmetric {
-		return nil, fmt.Errorf("%w: GGUF type %s has a fixed block; --block-size and --asymmetric apply to mnb4/mnb8 only", ErrInput, opts.Type)
+	tensors := plan(m, f.Tensors, g)
+	for _, p := range tensors {
+		switch {
+		case p.typ == p.info.Type:
+		case !isFloat(p.info.Type):
+			return nil, fmt.Errorf("%w: tensor %s is already %v; %s would convert it to %v (requantizing is not supported)", ErrInput, p.info.Name, p.info.Type, m.Name, p.typ)
+		case !p.typ.Supported():
+			return nil, fmt.Errorf("quantize: %s needs %v for tensor %s: %w", m.Name, p.typ, p.info.Name, quant.ErrType)
+		}
 	}
 	for _, kv := range f.Metadata {
-		v := kv.Value
-		switch kv.Key {
-		case "general.file_type":
-			v = gguf.Value{Type: gguf.TypeUint32, V: ftype}
-		case "general.quantization_version":
-			v = gguf.Value{Type: gguf.TypeUint32, V: uint32(2)}
+		if kv.Key == gguf.KeyQuantizationVersion || kv.Key == gguf.KeyFileType {
+			continue
 		}
-		if err := b.Set(kv.Key, v); err != nil {
+		if err := b.Set(kv.Key, kv.Value); err != nil {
 			return nil, fmt.Errorf("quantize: metadata %q: %w", kv.Key, err)
 		}
 	}
-	if err := b.Set("general.file_type", ftype); err != nil {
+	if err := b.Set(gguf.KeyQuantizationVersion, uint32(2)); err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
-	if err := b.Set("general.quantization_version", uint32(2)); err != nil {
+	if err := b.Set(gguf.KeyFileType, m.FileType); err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
-	r := &Report{Type: opts.Type}
-	for i := range f.Tensors {
+	r := &Report{Type: m.Name}
+	for i, p := range tensors {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ti := &f.Tensors[i]
+		ti := p.info
 		if opts.Progress != nil {
-			opts.Progress(i, len(f.Tensors), ti.Name)
+			opts.Progress(i, len(tensors), ti.Name)
 		}
+		dims := ti.Dims[:nDims(ti.Dims)]
 		tr := TensorReport{Name: ti.Name, Before: ti.Size}
 		for _, d := range ti.Dims {
 			tr.Shape = append(tr.Shape, int64(d))
 		}
-		typ := target
-		isFloat := ti.Type == quant.F32 || ti.Type == quant.F16 || ti.Type == quant.BF16
-		switch {
-		case !isFloat:
-			tr.Skipped = fmt.Sprintf("already %s", ti.Type)
-		case len(ti.Dims) < 2:
-			tr.Skipped = fmt.Sprintf("rank %d (kept %s)", len(ti.Dims), ti.Type)
-		case !strings.HasSuffix(ti.Name, "weight"):
-			tr.Skipped = fmt.Sprintf("not a weight (kept %s)", ti.Type)
-		case ti.Dims[0]%uint64(typ.BlockSize()) != 0 && typ == quant.Q4_K && ti.Dims[0]%quant.QK == 0:
-			typ = quant.Q8_0
-		case ti.Dims[0]%uint64(typ.BlockSize()) != 0:
-			tr.Skipped = fmt.Sprintf("row length %d is not a multiple of %s's block %d (kept %s)", ti.Dims[0], typ, typ.BlockSize(), ti.Type)
-		}
-		if tr.Skipped != "" {
+		if p.typ == ti.Type {
 			data, err := f.TensorData(ti.Name)
 			if err != nil {
 				return nil, fmt.Errorf("quantize: %w", err)
 			}
-			if err := b.AddTensor(ti.Name, ti.Type, ti.Dims, data); err != nil {
+			if err := b.AddTensor(ti.Name, ti.Type, dims, data); err != nil {
 				return nil, fmt.Errorf("quantize: %w", err)
 			}
-			tr.After = tr.Before
-			tr.Type = ti.Type.String()
+			tr.After, tr.Type = tr.Before, ti.Type.String()
+			switch {
+			case !p.rule && len(dims) < 2:
+				tr.Skipped = fmt.Sprintf("rank %d (kept %s)", len(dims), ti.Type)
+			case !p.rule:
+				tr.Skipped = fmt.Sprintf("never quantized by llama.cpp (kept %s)", ti.Type)
+			default:
+				tr.Skipped = fmt.Sprintf("already %s", ti.Type)
+			}
 			r.Tensors = append(r.Tensors, tr)
 			continue
 		}
@@ -103,35 +101,40 @@ func GGUF(ctx context.Context, f *gguf.File, b *gguf.Builder, opts Options) (*Re
 		if err != nil {
 			return nil, fmt.Errorf("quantize: %w", err)
 		}
-		nb, err := typ.RowBytes(len(w))
+		nb, err := p.typ.RowBytes(len(w))
 		if err != nil {
 			return nil, fmt.Errorf("quantize: tensor %q: %w", ti.Name, err)
 		}
 		enc := make([]byte, nb)
-		if err := quant.Quantize(typ, enc, w); err != nil {
+		if err := quant.Quantize(p.typ, enc, w); err != nil {
 			return nil, fmt.Errorf("quantize: tensor %q: %w", ti.Name, err)
 		}
 		dq := make([]float32, len(w))
-		if err := quant.Dequantize(typ, dq, enc); err != nil {
+		if err := quant.Dequantize(p.typ, dq, enc); err != nil {
 			return nil, fmt.Errorf("quantize: tensor %q: %w", ti.Name, err)
 		}
-		if err := b.AddTensor(ti.Name, typ, ti.Dims, enc); err != nil {
+		if err := b.AddTensor(ti.Name, p.typ, dims, enc); err != nil {
 			return nil, fmt.Errorf("quantize: %w", err)
 		}
 		tr.Quantized = true
-		tr.Type = typ.String()
-		if typ != target {
-			tr.Note = fmt.Sprintf("fallback to %s: row length %d is not a multiple of %d", typ, ti.Dims[0], target.BlockSize())
+		tr.Type = p.typ.String()
+		switch {
+		case p.typ != p.want:
+			tr.Note = fmt.Sprintf("fallback from %s: row length %d is not a multiple of %d", p.want, ti.Dims[0], p.want.BlockSize())
+		case p.typ != m.Default:
+			tr.Note = fmt.Sprintf("%s rule (default %s)", m.Name, m.Default)
 		}
 		tr.RMSE, tr.MaxAbs, tr.RelRMSE = errorStats(w, dq)
 		tr.After = int64(nb)
 		r.Tensors = append(r.Tensors, tr)
 	}
 	if opts.Progress != nil {
-		opts.Progress(len(f.Tensors), len(f.Tensors), "")
+		opts.Progress(len(tensors), len(tensors), "")
 	}
 	return r, nil
 }
+
+func isFloat(t quant.Type) bool { return t == quant.F32 || t == quant.F16 || t == quant.BF16 }
 
 // errorStats returns the RMSE, maximum absolute error and RMSE relative to
 // the root mean square of w, in float64.

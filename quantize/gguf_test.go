@@ -15,7 +15,8 @@ import (
 
 // tinyGGUF writes an F32 model: two weight matrices (row lengths 256 and
 // 64), one with row length 48 (fits no block), a rank-1 norm and an F16
-// matrix, and returns the path and the float values by name.
+// token embedding (tied: also the output matrix), and returns the path and
+// the float values by name.
 func tinyGGUF(t *testing.T, dir string) (string, map[string][]float32) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(9, 9))
@@ -23,8 +24,11 @@ func tinyGGUF(t *testing.T, dir string) (string, map[string][]float32) {
 	if err := b.Set("general.architecture", "gemma3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Set("general.file_type", uint32(0)); err != nil {
-		t.Fatal(err)
+	for k, v := range map[string]any{"general.file_type": uint32(0), "gemma3.block_count": uint32(1),
+		"gemma3.attention.head_count": uint32(4), "gemma3.attention.head_count_kv": uint32(1)} {
+		if err := b.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	vals := map[string][]float32{}
 	add := func(name string, typ quant.Type, dims ...uint64) {
@@ -66,9 +70,13 @@ func TestGGUF(t *testing.T) {
 		typ  Type
 		want map[string]quant.Type
 	}{
-		{Q4_0, map[string]quant.Type{"blk.0.ffn_up.weight": quant.Q4_0, "blk.0.attn_q.weight": quant.Q4_0, "blk.0.odd.weight": quant.F32, "blk.0.attn_norm.weight": quant.F32, "token_embd.weight": quant.Q4_0}},
-		{Q8_0, map[string]quant.Type{"blk.0.ffn_up.weight": quant.Q8_0, "blk.0.attn_q.weight": quant.Q8_0, "blk.0.odd.weight": quant.F32, "blk.0.attn_norm.weight": quant.F32, "token_embd.weight": quant.Q8_0}},
-		{Q4_K, map[string]quant.Type{"blk.0.ffn_up.weight": quant.Q4_K, "blk.0.attn_q.weight": quant.Q8_0, "blk.0.odd.weight": quant.F32, "blk.0.attn_norm.weight": quant.F32, "token_embd.weight": quant.Q4_K}},
+		// Rows of 48 fit no block: F16, as llama-quantize does. The tied
+		// embedding gets Q6_K unless the mix is Q8_0.
+		{Q4_0, map[string]quant.Type{"blk.0.ffn_up.weight": quant.Q4_0, "blk.0.attn_q.weight": quant.Q4_0, "blk.0.odd.weight": quant.F16, "blk.0.attn_norm.weight": quant.F32, "token_embd.weight": quant.Q6_K}},
+		{Q8_0, map[string]quant.Type{"blk.0.ffn_up.weight": quant.Q8_0, "blk.0.attn_q.weight": quant.Q8_0, "blk.0.odd.weight": quant.F16, "blk.0.attn_norm.weight": quant.F32, "token_embd.weight": quant.Q8_0}},
+		// Q4_K is Q4_K_M: rows of 64 fall back to Q5_0.
+		{Q4_K, map[string]quant.Type{"blk.0.ffn_up.weight": quant.Q4_K, "blk.0.attn_q.weight": quant.Q5_0, "blk.0.odd.weight": quant.F16, "blk.0.attn_norm.weight": quant.F32, "token_embd.weight": quant.Q6_K}},
+		{F16, map[string]quant.Type{"blk.0.ffn_up.weight": quant.F16, "blk.0.attn_q.weight": quant.F16, "blk.0.odd.weight": quant.F16, "blk.0.attn_norm.weight": quant.F32, "token_embd.weight": quant.F16}},
 	}
 	for _, c := range cases {
 		out := filepath.Join(dir, string(c.typ)+".gguf")
@@ -80,8 +88,12 @@ func TestGGUF(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ft, err := f.Uint("general.file_type"); err != nil || ft == 0 {
-			t.Errorf("%s: general.file_type %v, %v: want the llama.cpp value", c.typ, ft, err)
+		m, _ := LookupMix(c.typ)
+		if ft, err := f.Uint("general.file_type"); err != nil || ft != uint64(m.FileType) {
+			t.Errorf("%s: general.file_type %v, %v: want %d", c.typ, ft, err, m.FileType)
+		}
+		if n := len(f.Metadata); n < 2 || f.Metadata[n-2].Key != "general.quantization_version" || f.Metadata[n-1].Key != "general.file_type" {
+			t.Errorf("%s: metadata does not end with general.quantization_version, general.file_type", c.typ)
 		}
 		if a, _ := f.String("general.architecture"); a != "gemma3" {
 			t.Errorf("%s: architecture %q not copied", c.typ, a)
@@ -109,9 +121,11 @@ func TestGGUF(t *testing.T) {
 			if math.Abs(rmse-tr.RMSE) > 1e-12 || maxAbs != tr.MaxAbs {
 				t.Errorf("%s: %s: reported RMSE %g max %g, file gives %g and %g", c.typ, tr.Name, tr.RMSE, tr.MaxAbs, rmse, maxAbs)
 			}
-			// Weights σ = 0.05: 4-bit RMSE stays below 0.01, 8-bit below 0.001;
-			// kept tensors are exact.
-			limit := map[quant.Type]float64{quant.Q4_0: 0.01, quant.Q4_K: 0.01, quant.Q8_0: 0.001, quant.F32: 0}[ti.Type]
+			// Weights σ = 0.05: 4-bit RMSE stays below 0.01, 5- and 6-bit
+			// below 0.005, 8-bit below 0.001, F16 below 1e-4; kept tensors
+			// are exact.
+			limit := map[quant.Type]float64{quant.Q4_0: 0.01, quant.Q4_K: 0.01, quant.Q5_0: 0.005, quant.Q6_K: 0.005,
+				quant.Q8_0: 0.001, quant.F16: 1e-4, quant.F32: 0}[ti.Type]
 			if rmse > limit {
 				t.Errorf("%s: %s: RMSE %g above %g", c.typ, tr.Name, rmse, limit)
 			}
@@ -123,6 +137,28 @@ func TestGGUF(t *testing.T) {
 	}
 	if _, err := File(ctx, in, filepath.Join(dir, "x.gguf"), false, Options{Type: MNB4}); !errors.Is(err, ErrInput) {
 		t.Errorf("mnb4 for a GGUF model: got %v, want ErrInput", err)
+	}
+	_, err := File(ctx, in, filepath.Join(dir, "x.gguf"), false, Options{Type: Q3_K_M})
+	if quant.Q3_K.Supported() {
+		if err != nil {
+			t.Errorf("Q3_K_M: %v", err)
+		}
+		os.Remove(filepath.Join(dir, "x.gguf"))
+	} else if !errors.Is(err, quant.ErrType) {
+		t.Errorf("Q3_K_M without a Q3_K quantizer: got %v, want quant.ErrType", err)
+	}
+	// A quantized input tensor the mix would convert is refused, as
+	// llama-quantize refuses without --allow-requantize.
+	q8 := filepath.Join(dir, string(Q8_0)+".gguf")
+	if _, err := File(ctx, q8, filepath.Join(dir, "x.gguf"), false, Options{Type: Q4_0}); !errors.Is(err, ErrInput) {
+		t.Errorf("requantizing Q8_0 to Q4_0: got %v, want ErrInput", err)
+	}
+	if _, err := File(ctx, q8, filepath.Join(dir, "x.gguf"), false, Options{Type: Q8_0}); err != nil {
+		t.Errorf("Q8_0 file to Q8_0 (copy): %v", err)
+	}
+	os.Remove(filepath.Join(dir, "x.gguf"))
+	if _, err := File(ctx, in, filepath.Join(dir, "x.gguf"), false, Options{Type: Q4_0, BlockSize: 32}); err == nil {
+		t.Errorf("--block-size 32 with a GGUF type: no error")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.gguf")); err == nil {
 		t.Errorf("a failed conversion left an output file")

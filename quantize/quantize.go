@@ -2,8 +2,10 @@
 // quantized format: ONNX MatMul weights to com.microsoft.MatMulNBits
 // (ONNX Runtime's layout, quantized by numeric.QuantizeBlockwise, byte for
 // byte as ONNX Runtime's own MatMulNBitsQuantizer) and GGUF F32/F16/BF16
-// tensors to ggml block types (gguf/quant's reference quantizers, as
-// llama-quantize without an importance matrix).
+// tensors to one of llama.cpp's file types (Q4_K_M, Q8_0, …): its
+// per-tensor rules, tensor order and metadata with gguf/quant's reference
+// quantizers, so that the output is byte for byte what llama-quantize
+// writes without an importance matrix.
 //
 // Every quantized tensor is reported with its error against the float
 // values (RMSE, maximum absolute error, relative RMSE) and its size before
@@ -19,31 +21,35 @@ import (
 	"strings"
 )
 
-// Type is a target format.
+// Type is a target format: a llama.cpp file type for GGUF models (its
+// llama-quantize name, such as Q4_K_M; see Mix) or an ONNX MatMulNBits
+// width.
 type Type string
 
-// The supported targets. MNB4 and MNB8 are ONNX com.microsoft.MatMulNBits
-// with 4- or 8-bit codes; Q4_0, Q4_K and Q8_0 are GGUF (ggml) block types.
+// The ONNX targets: com.microsoft.MatMulNBits with 4- or 8-bit codes. The
+// GGUF targets are declared with Mix.
 const (
 	MNB4 Type = "mnb4"
 	MNB8 Type = "mnb8"
-	Q4_0 Type = "q4_0"
-	Q4_K Type = "q4_k"
-	Q8_0 Type = "q8_0"
 )
 
 // Types lists the targets in the order the command documents them.
-var Types = []Type{Q4_0, Q4_K, Q8_0, MNB4, MNB8}
+var Types = []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M,
+	Q5_K_S, Q5_K_M, Q6_K, IQ4_NL, IQ4_XS, F16, BF16, F32, MNB4, MNB8}
 
 // ErrInput is wrapped by errors about bad options, files or types.
 var ErrInput = errors.New("quantize: invalid input")
 
-// ParseType returns the Type named s (case-insensitive).
+// ParseType returns the Type named s, ignoring case; Q3_K, Q4_K and Q5_K
+// are accepted as llama-quantize's aliases of the _M mixes.
 func ParseType(s string) (Type, error) {
-	t := Type(strings.ToLower(s))
+	u := strings.ToUpper(s)
+	if t, ok := mixAliases[u]; ok {
+		return t, nil
+	}
 	for _, k := range Types {
-		if t == k {
-			return t, nil
+		if strings.ToUpper(string(k)) == u {
+			return k, nil
 		}
 	}
 	return "", fmt.Errorf("%w: unknown type %q (want one of %v)", ErrInput, s, Types)
@@ -119,13 +125,15 @@ func (r *Report) Totals() (before, after int64, n int) {
 }
 
 // File converts the model at in and writes it to out: .onnx models need an
-// MNB type, .gguf models a GGUF type. out must not exist unless force is
+// MNB type, .gguf models a GGUF type (a Mix). out must not exist unless force is
 // set. It returns an error wrapping ErrInput for a mismatched type and
 // extension, an existing output, or a type the model cannot take.
 func File(ctx context.Context, in, out string, force bool, opts Options) (*Report, error) {
-	if _, err := ParseType(string(opts.Type)); err != nil {
+	t, err := ParseType(string(opts.Type))
+	if err != nil {
 		return nil, err
 	}
+	opts.Type = t
 	if in == "" || out == "" {
 		return nil, fmt.Errorf("%w: need both an input and an output path", ErrInput)
 	}
@@ -145,7 +153,7 @@ func File(ctx context.Context, in, out string, force bool, opts Options) (*Repor
 	case ext == ".onnx":
 		return nil, fmt.Errorf("%w: type %s is a GGUF type; ONNX models take mnb4 or mnb8", ErrInput, opts.Type)
 	case ext == ".gguf":
-		return nil, fmt.Errorf("%w: type %s is an ONNX type; GGUF models take q4_0, q4_k or q8_0", ErrInput, opts.Type)
+		return nil, fmt.Errorf("%w: type %s is an ONNX type; GGUF models take a llama.cpp file type such as Q4_K_M", ErrInput, opts.Type)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown model format %q (want .onnx or .gguf)", ErrInput, in, ext)
 	}

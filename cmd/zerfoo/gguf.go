@@ -9,7 +9,7 @@ import (
 
 // ggufCmd groups commands on GGUF files.
 type ggufCmd struct {
-	Inspect ggufInspectCmd `cmd:"" help:"Print a GGUF file's metadata, tensor table, totals and bits per weight."`
+	Inspect ggufInspectCmd `cmd:"" help:"Print a GGUF file's metadata, tensor table, totals, bits per weight and a breakdown by tensor type."`
 }
 
 type ggufInspectCmd struct {

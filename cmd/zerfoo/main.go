@@ -11,7 +11,7 @@
 //	zerfoo tokenize --model F.gguf TEXT
 //	zerfoo onnx inspect MODEL
 //	zerfoo onnx run MODEL --input NAME=FILE.npy ... --output-dir DIR
-//	zerfoo quantize --in MODEL --out MODEL --type q4_0|q4_k|q8_0|mnb4|mnb8 [--block-size S] [--asymmetric]
+//	zerfoo quantize --in MODEL --out MODEL --type Q4_K_M|Q8_0|...|mnb4|mnb8 [--block-size S] [--asymmetric]
 //	zerfoo train --corpus DIR|FILE --out MODEL.gguf [--config tiny] [--steps N] [--qat-bits 4] [--resume]
 //	zerfoo version
 //

@@ -15,7 +15,7 @@ import (
 type quantizeCmd struct {
 	In            string `required:"" type:"existingfile" help:"Input model (.onnx or .gguf)."`
 	Out           string `required:"" type:"path" help:"Output model (same format)."`
-	Type          string `required:"" enum:"q4_0,q4_k,q8_0,mnb4,mnb8" help:"Target: q4_0, q4_k, q8_0 (GGUF) or mnb4, mnb8 (ONNX MatMulNBits)."`
+	Type          string `required:"" help:"Target, any case. GGUF: a llama-quantize file type, applied with llama.cpp's per-tensor rules: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M (Q3_K), Q3_K_L, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, Q5_K_M (Q5_K), Q6_K, IQ4_NL, IQ4_XS, F16, BF16, F32. ONNX: mnb4, mnb8 (MatMulNBits)."`
 	BlockSize     int    `default:"0" help:"MatMulNBits block size along K: 16, 32, 64, 128 or 256 (0: 32). GGUF types have fixed blocks."`
 	Asymmetric    bool   `help:"MatMulNBits: store a zero point per block."`
 	AccuracyLevel int    `default:"0" help:"MatMulNBits accuracy_level attribute (0: omitted; 4: int8 activations)."`
