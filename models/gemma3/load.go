@@ -275,7 +275,14 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 			return nil
 		}
 		return p
-	case t.Type == quant.F32 || t.Type == quant.F16 || t.Type == quant.BF16:
+	case t.Type == quant.F16 || t.Type == quant.BF16:
+		h, err := NewHalf(t.Type, n, k, data) // read in place: the pages stay mapped
+		if err != nil {
+			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+			return nil
+		}
+		return h
+	case t.Type == quant.F32:
 		d := &Dense{N: n, K: k, Data: make([]float32, n*k)}
 		if err := quant.Dequantize(t.Type, d.Data, data); err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)

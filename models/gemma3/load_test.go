@@ -66,9 +66,15 @@ func TestLoadFormats(t *testing.T) {
 		// activation across a Q8_0 rounding boundary, and the random tiny
 		// model amplifies that by the last layer.
 		{quant.Q8_0, 5e-2}, {quant.Q4_0, 5e-2},
-		// Q4_K: the super-block kernels (integer sub-block sums) against
-		// the float64 Blocks reference, the same rounding-boundary effect.
-		{quant.Q4_K, 5e-2},
+		// F16/BF16: internal/hgemm's float32 sums against float64 dots of
+		// the same rounded activations, amplified by the random model.
+		{quant.F16, 5e-3}, {quant.BF16, 2e-2},
+		// The super-block kernels (integer sub-block sums) against the
+		// float64 Blocks reference: the same rounding-boundary effect.
+		// Q4_1 and Q5_1 also round the activation sums to float16 as
+		// llama.cpp's Q8_1 does (the reference does not).
+		{quant.Q4_1, 1e-1}, {quant.Q5_0, 5e-2}, {quant.Q5_1, 1e-1},
+		{quant.Q4_K, 5e-2}, {quant.Q5_K, 5e-2}, {quant.Q6_K, 5e-2},
 	} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
 			path := writeTiny(t, tc.typ)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/gemm"
+	"github.com/zerfoo/zerfoo/internal/hgemm"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -29,6 +30,7 @@ type Matrix interface {
 }
 
 var (
+	_ Matrix = (*Half)(nil)
 	_ Matrix = (*Dense)(nil)
 	_ Matrix = (*Blocks)(nil)
 	_ Matrix = (*Packed)(nil)
@@ -57,6 +59,45 @@ func (d *Dense) MatMul(ctx context.Context, y, x []float32, rows, threads int) e
 
 // Row copies row j.
 func (d *Dense) Row(j int, dst []float32) { copy(dst[:d.K], d.Data[j*d.K:(j+1)*d.K]) }
+
+// Half is an F16 or BF16 Matrix multiplied straight from its 16-bit GGUF
+// encoding, read in place (internal/hgemm): the activations are rounded to
+// the weight type first and the products accumulated in float32, as
+// llama.cpp's CPU backend does.
+type Half struct{ m *hgemm.Matrix }
+
+// NewHalf returns the Half matrix over data (n rows of k F16 or BF16
+// values; not copied).
+func NewHalf(t quant.Type, n, k int, data []byte) (*Half, error) {
+	f := hgemm.F16
+	switch t {
+	case quant.F16:
+	case quant.BF16:
+		f = hgemm.BF16
+	default:
+		return nil, fmt.Errorf("gemma3: %v matrix %d×%d is not F16 or BF16: %w", t, n, k, ErrConfig)
+	}
+	m, err := hgemm.New(f, n, k, data)
+	if err != nil {
+		return nil, fmt.Errorf("gemma3: %v matrix %d×%d: %v: %w", t, n, k, err, ErrConfig)
+	}
+	return &Half{m}, nil
+}
+
+// Dims returns N and K.
+func (h *Half) Dims() (int, int) { return h.m.N(), h.m.K() }
+
+// MatMul computes y = round16(x)·Wᵀ.
+func (h *Half) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
+	return h.m.MatMul(ctx, y, x, rows, threads)
+}
+
+// Row widens row j (exactly).
+func (h *Half) Row(j int, dst []float32) {
+	if err := h.m.Row(j, dst); err != nil {
+		panic(err) // j is in range: callers check token ids
+	}
+}
 
 // Blocks is a Matrix kept in its GGUF encoding (any type quant supports)
 // and multiplied the way llama.cpp's CPU backend does: every activation row
