@@ -19,9 +19,11 @@ var (
 const groupMaxEps = 1e-15
 
 // nearestInt rounds f to the nearest integer, ties to even, with ggml's
-// float trick (valid for |f| ≤ 4194303).
+// float trick (valid for |f| ≤ 4194303). The explicit conversion keeps a
+// caller's nearestInt(a*b) from fusing into an FMA (which Go may do on
+// arm64 and GOAMD64=v3), so f is rounded to float32 first, as in C.
 func nearestInt(f float32) int {
-	v := f + 12582912
+	v := float32(f) + 12582912
 	i := int32(math.Float32bits(v))
 	return int(i&0x007fffff - 0x00400000)
 }
@@ -201,9 +203,9 @@ func (b *BlockQ4_K) Dequantize(y []float32) {
 	d, dmin := b.D.Float32(), b.Dmin.Float32()
 	for c := 0; c < 4; c++ {
 		sc, m := scaleMinK4(2*c, &b.Scales)
-		d1, m1 := d*float32(sc), dmin*float32(m)
+		d1, m1 := d*float32(sc), float32(dmin*float32(m))
 		sc, m = scaleMinK4(2*c+1, &b.Scales)
-		d2, m2 := d*float32(sc), dmin*float32(m)
+		d2, m2 := d*float32(sc), float32(dmin*float32(m))
 		q := b.Qs[32*c : 32*c+32]
 		out := y[64*c : 64*c+64]
 		for l, v := range q {
@@ -259,7 +261,7 @@ func quantizeK(x []float32, nmax int, rmin, rdelta float32, nstep int, d, dmin *
 		if dd == 0 {
 			continue
 		}
-		dm := dminf * float32(m)
+		dm := float32(dminf * float32(m))
 		for i := 0; i < 32; i++ {
 			l[32*j+i] = uint8(max(0, min(nmax, nearestInt((x[32*j+i]+dm)/dd))))
 		}
@@ -312,9 +314,9 @@ func (b *BlockQ5_K) Dequantize(y []float32) {
 	d, dmin := b.D.Float32(), b.Dmin.Float32()
 	for c := 0; c < 4; c++ {
 		sc, m := scaleMinK4(2*c, &b.Scales)
-		d1, m1 := d*float32(sc), dmin*float32(m)
+		d1, m1 := d*float32(sc), float32(dmin*float32(m))
 		sc, m = scaleMinK4(2*c+1, &b.Scales)
-		d2, m2 := d*float32(sc), dmin*float32(m)
+		d2, m2 := d*float32(sc), float32(dmin*float32(m))
 		u1, u2 := uint8(1)<<(2*c), uint8(2)<<(2*c)
 		q := b.Qs[32*c : 32*c+32]
 		out := y[64*c : 64*c+64]

@@ -102,8 +102,8 @@ func (b *BlockQ4_0) Quantize(x []float32) {
 	id := inv(d)
 	b.D = toF16(d)
 	for j := range b.Qs {
-		q0 := min(15, trunc8(x[j]*id+8.5))
-		q1 := min(15, trunc8(x[j+QK/2]*id+8.5))
+		q0 := min(15, trunc8(float32(x[j]*id)+8.5))
+		q1 := min(15, trunc8(float32(x[j+QK/2]*id)+8.5))
 		b.Qs[j] = uint8(q0) | uint8(q1)<<4
 	}
 }
@@ -149,8 +149,8 @@ func (b *BlockQ4_1) Quantize(x []float32) {
 	id := inv(d)
 	b.D, b.M = toF16(d), toF16(lo)
 	for j := range b.Qs {
-		q0 := min(15, trunc8((x[j]-lo)*id+0.5))
-		q1 := min(15, trunc8((x[j+QK/2]-lo)*id+0.5))
+		q0 := min(15, trunc8(float32((x[j]-lo)*id)+0.5))
+		q1 := min(15, trunc8(float32((x[j+QK/2]-lo)*id)+0.5))
 		b.Qs[j] = uint8(q0) | uint8(q1)<<4
 	}
 }
@@ -214,8 +214,8 @@ func (b *BlockQ5_0) Quantize(x []float32) {
 	b.D = toF16(d)
 	var qh uint32
 	for j := range b.Qs {
-		q0 := min(31, trunc8(x[j]*id+16.5))
-		q1 := min(31, trunc8(x[j+QK/2]*id+16.5))
+		q0 := min(31, trunc8(float32(x[j]*id)+16.5))
+		q1 := min(31, trunc8(float32(x[j+QK/2]*id)+16.5))
 		var h uint32
 		b.Qs[j], h = pack5(q0, q1, j)
 		qh |= h
@@ -270,8 +270,8 @@ func (b *BlockQ5_1) Quantize(x []float32) {
 	b.D, b.M = toF16(d), toF16(lo)
 	var qh uint32
 	for j := range b.Qs {
-		q0 := int(uint8(int32((x[j]-lo)*id + 0.5)))
-		q1 := int(uint8(int32((x[j+QK/2]-lo)*id + 0.5)))
+		q0 := int(uint8(int32(float32((x[j]-lo)*id) + 0.5)))
+		q1 := int(uint8(int32(float32((x[j+QK/2]-lo)*id) + 0.5)))
 		var h uint32
 		b.Qs[j], h = pack5(q0, q1, j)
 		qh |= h
