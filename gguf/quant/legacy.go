@@ -7,14 +7,22 @@ import (
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
-// Block is implemented by a pointer to every block struct of this package.
-// Load and Store panic if p is shorter than the type's BlockBytes;
-// Dequantize and Quantize panic if the slice is shorter than the block's
-// element count (QK or QKK).
-type Block interface {
+// Decoder is implemented by a pointer to every block struct of this
+// package: the block's file encoding and ggml's reference decoder. Load and
+// Store panic if p is shorter than the type's BlockBytes; Dequantize panics
+// if y is shorter than the block's element count (QK or QKK). Any bytes
+// decode without panicking.
+type Decoder interface {
 	Load(p []byte)
 	Store(p []byte)
 	Dequantize(y []float32)
+}
+
+// Block is implemented by a pointer to every block struct whose type can
+// be encoded (Type.CanQuantize): a Decoder plus ggml's reference quantizer.
+// Quantize panics if x is shorter than the block's element count.
+type Block interface {
+	Decoder
 	Quantize(x []float32)
 }
 

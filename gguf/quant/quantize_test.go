@@ -213,7 +213,8 @@ func TestRowErrors(t *testing.T) {
 		err  error
 		call func() error
 	}{
-		{"unsupported", ErrType, func() error { return Dequantize(Q2_K, make([]float32, 256), make([]byte, 84)) }},
+		{"unsupported", ErrType, func() error { return Dequantize(MXFP4, make([]float32, 32), make([]byte, 17)) }},
+		{"decode only", ErrType, func() error { return Quantize(IQ2_XXS, make([]byte, 66), make([]float32, 256)) }},
 		{"unknown", ErrType, func() error { return Quantize(Type(4), make([]byte, 18), make([]float32, 32)) }},
 		{"partial block", ErrSize, func() error { return Dequantize(Q4_0, make([]float32, 31), make([]byte, 18)) }},
 		{"short bytes", ErrSize, func() error { return Dequantize(Q4_K, make([]float32, 256), make([]byte, 143)) }},

@@ -8,11 +8,15 @@ import (
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
-// checkRow validates that n elements of t fill exactly nb bytes.
-func checkRow(op string, t Type, n, nb int) error {
+// checkRow validates that t can be decoded (and encoded, if encode is set)
+// and that n elements of t fill exactly nb bytes.
+func checkRow(op string, t Type, n, nb int, encode bool) error {
 	tr, ok := typeTraits[t]
 	if !ok || !tr.supported {
 		return fmt.Errorf("quant: %s: %v: %w", op, t, ErrType)
+	}
+	if encode && !tr.quantize {
+		return fmt.Errorf("quant: %s: %v can be decoded but not encoded: %w", op, t, ErrType)
 	}
 	want, err := t.RowBytes(n)
 	if err != nil {
@@ -26,9 +30,11 @@ func checkRow(op string, t Type, n, nb int) error {
 
 // Dequantize decodes len(dst) elements of type t from src, which must hold
 // exactly their encoding (t.RowBytes(len(dst)) bytes). The result is
-// bit-identical to ggml's dequantize_row functions.
+// bit-identical to ggml's dequantize_row functions for any bytes. It fails
+// with ErrType if t cannot be decoded (t.Supported() is false), ErrSize if
+// the sizes do not fit.
 func Dequantize(t Type, dst []float32, src []byte) error {
-	if err := checkRow("dequantize", t, len(dst), len(src)); err != nil {
+	if err := checkRow("dequantize", t, len(dst), len(src), false); err != nil {
 		return err
 	}
 	switch t {
@@ -68,9 +74,11 @@ func Dequantize(t Type, dst []float32, src []byte) error {
 
 // Quantize encodes src as type t into dst, which must have exactly
 // t.RowBytes(len(src)) bytes, with ggml's reference quantizers (F16 and BF16
-// round to nearest even).
+// round to nearest even): the bytes llama-quantize writes without an
+// importance matrix. It fails with ErrType if t cannot be encoded
+// (t.CanQuantize() is false), ErrSize if the sizes do not fit.
 func Quantize(t Type, dst []byte, src []float32) error {
-	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+	if err := checkRow("quantize", t, len(src), len(dst), true); err != nil {
 		return err
 	}
 	switch t {
@@ -110,7 +118,7 @@ func Quantize(t Type, dst []byte, src []float32) error {
 
 func dequantizeBlocks[B any, P interface {
 	*B
-	Block
+	Decoder
 }](dst []float32, src []byte, t Type) {
 	n, nb := t.BlockSize(), t.BlockBytes()
 	var b B
@@ -147,7 +155,7 @@ func DotRows(t Type, dst, x []float32, w []byte) error {
 	if err != nil {
 		return fmt.Errorf("quant: dot rows: %w", err)
 	}
-	if err := checkRow("dot rows", t, len(x)*len(dst), len(w)); err != nil {
+	if err := checkRow("dot rows", t, len(x)*len(dst), len(w), false); err != nil {
 		return err
 	}
 	row := make([]float32, len(x))
