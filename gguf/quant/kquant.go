@@ -51,10 +51,12 @@ func putScaleMinK4(q *[12]uint8, ls, lm *[8]uint8) {
 	}
 }
 
-// makeQKX2Quants is ggml's make_qkx2_quants with use_mad false: it fits
-// x ≈ scale·L − min (L in 0..nmax, min ≥ 0) by weighted least squares,
-// trying nstep+1 inverse scales, and returns scale and min.
-func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelta float32, nstep int) (scale, theMin float32) {
+// makeQKX2Quants is ggml's make_qkx2_quants: it fits x ≈ scale·L − min
+// (L in 0..nmax, min ≥ 0) by weighted least squares, trying nstep+1 inverse
+// scales, and returns scale and min. Candidates are ranked by their
+// weighted squared error, or by their weighted absolute error if mad is set
+// (ggml's use_mad).
+func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelta float32, nstep int, mad bool) (scale, theMin float32) {
 	n := len(x)
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
@@ -81,7 +83,7 @@ func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelt
 		q := max(0, min(nmax, nearestInt(iscale*(x[i]-lo))))
 		l[i] = uint8(q)
 		diff := float32(scale*float32(q)) + lo - x[i]
-		bestError += float32(weights[i] * float32(diff*diff))
+		bestError += float32(weights[i] * errTerm(diff, mad))
 	}
 	for is := 0; is <= nstep; is++ {
 		iscale = (rmin + float32(rdelta*float32(is)) + fmax) / (hi - lo)
@@ -106,7 +108,7 @@ func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelt
 			var cur float32
 			for i := 0; i < n; i++ {
 				diff := float32(thisScale*float32(laux[i])) + thisMin - x[i]
-				cur += float32(weights[i] * float32(diff*diff))
+				cur += float32(weights[i] * errTerm(diff, mad))
 			}
 			if cur < bestError {
 				copy(l[:n], laux[:n])
@@ -117,6 +119,14 @@ func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelt
 		}
 	}
 	return scale, -lo
+}
+
+// errTerm is |diff| if mad is set, else diff².
+func errTerm(diff float32, mad bool) float32 {
+	if mad {
+		return abs32(diff)
+	}
+	return diff * diff
 }
 
 // makeQXQuants is ggml's make_qx_quants with rmse_type 1 and no importance
@@ -234,7 +244,7 @@ func quantizeK(x []float32, nmax int, rmin, rdelta float32, nstep int, d, dmin *
 		for i, v := range xs {
 			weights[i] = avX + abs32(v)
 		}
-		scs[j], mins[j] = makeQKX2Quants(nmax, xs, weights[:], l[32*j:32*j+32], laux[:], rmin, rdelta, nstep)
+		scs[j], mins[j] = makeQKX2Quants(nmax, xs, weights[:], l[32*j:32*j+32], laux[:], rmin, rdelta, nstep, false)
 		maxScale = max(maxScale, scs[j])
 		maxM = max(maxM, mins[j])
 	}

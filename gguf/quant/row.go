@@ -68,6 +68,10 @@ func Dequantize(t Type, dst []float32, src []byte) error {
 		dequantizeBlocks[BlockQ6_K](dst, src, t)
 	case Q8_K:
 		dequantizeBlocks[BlockQ8_K](dst, src, t)
+	case Q2_K:
+		dequantizeBlocks[BlockQ2_K](dst, src, t)
+	case Q3_K:
+		dequantizeBlocks[BlockQ3_K](dst, src, t)
 	}
 	return nil
 }
@@ -112,6 +116,10 @@ func Quantize(t Type, dst []byte, src []float32) error {
 		quantizeBlocks[BlockQ6_K](dst, src, t)
 	case Q8_K:
 		quantizeBlocks[BlockQ8_K](dst, src, t)
+	case Q2_K:
+		quantizeBlocks[BlockQ2_K](dst, src, t)
+	case Q3_K:
+		quantizeBlocks[BlockQ3_K](dst, src, t)
 	}
 	return nil
 }
