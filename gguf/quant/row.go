@@ -72,6 +72,10 @@ func Dequantize(t Type, dst []float32, src []byte) error {
 		dequantizeBlocks[BlockQ2_K](dst, src, t)
 	case Q3_K:
 		dequantizeBlocks[BlockQ3_K](dst, src, t)
+	case IQ4_NL:
+		dequantizeBlocks[BlockIQ4_NL](dst, src, t)
+	case IQ4_XS:
+		dequantizeBlocks[BlockIQ4_XS](dst, src, t)
 	}
 	return nil
 }
@@ -120,6 +124,10 @@ func Quantize(t Type, dst []byte, src []float32) error {
 		quantizeBlocks[BlockQ2_K](dst, src, t)
 	case Q3_K:
 		quantizeBlocks[BlockQ3_K](dst, src, t)
+	case IQ4_NL:
+		quantizeBlocks[BlockIQ4_NL](dst, src, t)
+	case IQ4_XS:
+		quantizeBlocks[BlockIQ4_XS](dst, src, t)
 	}
 	return nil
 }
