@@ -76,6 +76,10 @@ func Dequantize(t Type, dst []float32, src []byte) error {
 		dequantizeBlocks[BlockIQ4_NL](dst, src, t)
 	case IQ4_XS:
 		dequantizeBlocks[BlockIQ4_XS](dst, src, t)
+	case TQ1_0:
+		dequantizeBlocks[BlockTQ1_0](dst, src, t)
+	case TQ2_0:
+		dequantizeBlocks[BlockTQ2_0](dst, src, t)
 	}
 	return nil
 }
@@ -128,6 +132,10 @@ func Quantize(t Type, dst []byte, src []float32) error {
 		quantizeBlocks[BlockIQ4_NL](dst, src, t)
 	case IQ4_XS:
 		quantizeBlocks[BlockIQ4_XS](dst, src, t)
+	case TQ1_0:
+		quantizeBlocks[BlockTQ1_0](dst, src, t)
+	case TQ2_0:
+		quantizeBlocks[BlockTQ2_0](dst, src, t)
 	}
 	return nil
 }

@@ -101,8 +101,8 @@ var typeTraits = map[Type]traits{
 	F64:     {"F64", 1, 8, false, false},
 	IQ1_M:   {"IQ1_M", QKK, 56, false, false},
 	BF16:    {"BF16", 1, 2, true, true},
-	TQ1_0:   {"TQ1_0", QKK, 54, false, false},
-	TQ2_0:   {"TQ2_0", QKK, 66, false, false},
+	TQ1_0:   {"TQ1_0", QKK, 54, true, true},
+	TQ2_0:   {"TQ2_0", QKK, 66, true, true},
 	MXFP4:   {"MXFP4", QK, 17, false, false},
 }
 
