@@ -80,6 +80,20 @@ func Dequantize(t Type, dst []float32, src []byte) error {
 		dequantizeBlocks[BlockTQ1_0](dst, src, t)
 	case TQ2_0:
 		dequantizeBlocks[BlockTQ2_0](dst, src, t)
+	case IQ2_XXS:
+		dequantizeBlocks[BlockIQ2_XXS](dst, src, t)
+	case IQ2_XS:
+		dequantizeBlocks[BlockIQ2_XS](dst, src, t)
+	case IQ2_S:
+		dequantizeBlocks[BlockIQ2_S](dst, src, t)
+	case IQ3_XXS:
+		dequantizeBlocks[BlockIQ3_XXS](dst, src, t)
+	case IQ3_S:
+		dequantizeBlocks[BlockIQ3_S](dst, src, t)
+	case IQ1_S:
+		dequantizeBlocks[BlockIQ1_S](dst, src, t)
+	case IQ1_M:
+		dequantizeBlocks[BlockIQ1_M](dst, src, t)
 	}
 	return nil
 }
