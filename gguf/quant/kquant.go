@@ -19,9 +19,11 @@ var (
 const groupMaxEps = 1e-15
 
 // nearestInt rounds f to the nearest integer, ties to even, with ggml's
-// float trick (valid for |f| ≤ 4194303).
+// float trick (valid for |f| ≤ 4194303). The explicit conversion keeps a
+// caller's nearestInt(a*b) from fusing into an FMA (which Go may do on
+// arm64 and GOAMD64=v3), so f is rounded to float32 first, as in C.
 func nearestInt(f float32) int {
-	v := f + 12582912
+	v := float32(f) + 12582912
 	i := int32(math.Float32bits(v))
 	return int(i&0x007fffff - 0x00400000)
 }
@@ -49,10 +51,12 @@ func putScaleMinK4(q *[12]uint8, ls, lm *[8]uint8) {
 	}
 }
 
-// makeQKX2Quants is ggml's make_qkx2_quants with use_mad false: it fits
-// x ≈ scale·L − min (L in 0..nmax, min ≥ 0) by weighted least squares,
-// trying nstep+1 inverse scales, and returns scale and min.
-func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelta float32, nstep int) (scale, theMin float32) {
+// makeQKX2Quants is ggml's make_qkx2_quants: it fits x ≈ scale·L − min
+// (L in 0..nmax, min ≥ 0) by weighted least squares, trying nstep+1 inverse
+// scales, and returns scale and min. Candidates are ranked by their
+// weighted squared error, or by their weighted absolute error if mad is set
+// (ggml's use_mad).
+func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelta float32, nstep int, mad bool) (scale, theMin float32) {
 	n := len(x)
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
@@ -79,7 +83,7 @@ func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelt
 		q := max(0, min(nmax, nearestInt(iscale*(x[i]-lo))))
 		l[i] = uint8(q)
 		diff := float32(scale*float32(q)) + lo - x[i]
-		bestError += float32(weights[i] * float32(diff*diff))
+		bestError += float32(weights[i] * errTerm(diff, mad))
 	}
 	for is := 0; is <= nstep; is++ {
 		iscale = (rmin + float32(rdelta*float32(is)) + fmax) / (hi - lo)
@@ -104,7 +108,7 @@ func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelt
 			var cur float32
 			for i := 0; i < n; i++ {
 				diff := float32(thisScale*float32(laux[i])) + thisMin - x[i]
-				cur += float32(weights[i] * float32(diff*diff))
+				cur += float32(weights[i] * errTerm(diff, mad))
 			}
 			if cur < bestError {
 				copy(l[:n], laux[:n])
@@ -115,6 +119,14 @@ func makeQKX2Quants(nmax int, x, weights []float32, l, laux []uint8, rmin, rdelt
 		}
 	}
 	return scale, -lo
+}
+
+// errTerm is |diff| if mad is set, else diff².
+func errTerm(diff float32, mad bool) float32 {
+	if mad {
+		return abs32(diff)
+	}
+	return diff * diff
 }
 
 // makeQXQuants is ggml's make_qx_quants with rmse_type 1 and no importance
@@ -201,9 +213,9 @@ func (b *BlockQ4_K) Dequantize(y []float32) {
 	d, dmin := b.D.Float32(), b.Dmin.Float32()
 	for c := 0; c < 4; c++ {
 		sc, m := scaleMinK4(2*c, &b.Scales)
-		d1, m1 := d*float32(sc), dmin*float32(m)
+		d1, m1 := d*float32(sc), float32(dmin*float32(m))
 		sc, m = scaleMinK4(2*c+1, &b.Scales)
-		d2, m2 := d*float32(sc), dmin*float32(m)
+		d2, m2 := d*float32(sc), float32(dmin*float32(m))
 		q := b.Qs[32*c : 32*c+32]
 		out := y[64*c : 64*c+64]
 		for l, v := range q {
@@ -232,7 +244,7 @@ func quantizeK(x []float32, nmax int, rmin, rdelta float32, nstep int, d, dmin *
 		for i, v := range xs {
 			weights[i] = avX + abs32(v)
 		}
-		scs[j], mins[j] = makeQKX2Quants(nmax, xs, weights[:], l[32*j:32*j+32], laux[:], rmin, rdelta, nstep)
+		scs[j], mins[j] = makeQKX2Quants(nmax, xs, weights[:], l[32*j:32*j+32], laux[:], rmin, rdelta, nstep, false)
 		maxScale = max(maxScale, scs[j])
 		maxM = max(maxM, mins[j])
 	}
@@ -259,7 +271,7 @@ func quantizeK(x []float32, nmax int, rmin, rdelta float32, nstep int, d, dmin *
 		if dd == 0 {
 			continue
 		}
-		dm := dminf * float32(m)
+		dm := float32(dminf * float32(m))
 		for i := 0; i < 32; i++ {
 			l[32*j+i] = uint8(max(0, min(nmax, nearestInt((x[32*j+i]+dm)/dd))))
 		}
@@ -312,9 +324,9 @@ func (b *BlockQ5_K) Dequantize(y []float32) {
 	d, dmin := b.D.Float32(), b.Dmin.Float32()
 	for c := 0; c < 4; c++ {
 		sc, m := scaleMinK4(2*c, &b.Scales)
-		d1, m1 := d*float32(sc), dmin*float32(m)
+		d1, m1 := d*float32(sc), float32(dmin*float32(m))
 		sc, m = scaleMinK4(2*c+1, &b.Scales)
-		d2, m2 := d*float32(sc), dmin*float32(m)
+		d2, m2 := d*float32(sc), float32(dmin*float32(m))
 		u1, u2 := uint8(1)<<(2*c), uint8(2)<<(2*c)
 		q := b.Qs[32*c : 32*c+32]
 		out := y[64*c : 64*c+64]

@@ -7,14 +7,22 @@ import (
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
-// Block is implemented by a pointer to every block struct of this package.
-// Load and Store panic if p is shorter than the type's BlockBytes;
-// Dequantize and Quantize panic if the slice is shorter than the block's
-// element count (QK or QKK).
-type Block interface {
+// Decoder is implemented by a pointer to every block struct of this
+// package: the block's file encoding and ggml's reference decoder. Load and
+// Store panic if p is shorter than the type's BlockBytes; Dequantize panics
+// if y is shorter than the block's element count (QK or QKK). Any bytes
+// decode without panicking.
+type Decoder interface {
 	Load(p []byte)
 	Store(p []byte)
 	Dequantize(y []float32)
+}
+
+// Block is implemented by a pointer to every block struct whose type can
+// be encoded (Type.CanQuantize): a Decoder plus ggml's reference quantizer.
+// Quantize panics if x is shorter than the block's element count.
+type Block interface {
+	Decoder
 	Quantize(x []float32)
 }
 
@@ -102,8 +110,8 @@ func (b *BlockQ4_0) Quantize(x []float32) {
 	id := inv(d)
 	b.D = toF16(d)
 	for j := range b.Qs {
-		q0 := min(15, trunc8(x[j]*id+8.5))
-		q1 := min(15, trunc8(x[j+QK/2]*id+8.5))
+		q0 := min(15, trunc8(float32(x[j]*id)+8.5))
+		q1 := min(15, trunc8(float32(x[j+QK/2]*id)+8.5))
 		b.Qs[j] = uint8(q0) | uint8(q1)<<4
 	}
 }
@@ -149,8 +157,8 @@ func (b *BlockQ4_1) Quantize(x []float32) {
 	id := inv(d)
 	b.D, b.M = toF16(d), toF16(lo)
 	for j := range b.Qs {
-		q0 := min(15, trunc8((x[j]-lo)*id+0.5))
-		q1 := min(15, trunc8((x[j+QK/2]-lo)*id+0.5))
+		q0 := min(15, trunc8(float32((x[j]-lo)*id)+0.5))
+		q1 := min(15, trunc8(float32((x[j+QK/2]-lo)*id)+0.5))
 		b.Qs[j] = uint8(q0) | uint8(q1)<<4
 	}
 }
@@ -214,8 +222,8 @@ func (b *BlockQ5_0) Quantize(x []float32) {
 	b.D = toF16(d)
 	var qh uint32
 	for j := range b.Qs {
-		q0 := min(31, trunc8(x[j]*id+16.5))
-		q1 := min(31, trunc8(x[j+QK/2]*id+16.5))
+		q0 := min(31, trunc8(float32(x[j]*id)+16.5))
+		q1 := min(31, trunc8(float32(x[j+QK/2]*id)+16.5))
 		var h uint32
 		b.Qs[j], h = pack5(q0, q1, j)
 		qh |= h
@@ -270,8 +278,8 @@ func (b *BlockQ5_1) Quantize(x []float32) {
 	b.D, b.M = toF16(d), toF16(lo)
 	var qh uint32
 	for j := range b.Qs {
-		q0 := int(uint8(int32((x[j]-lo)*id + 0.5)))
-		q1 := int(uint8(int32((x[j+QK/2]-lo)*id + 0.5)))
+		q0 := int(uint8(int32(float32((x[j]-lo)*id) + 0.5)))
+		q1 := int(uint8(int32(float32((x[j+QK/2]-lo)*id) + 0.5)))
 		var h uint32
 		b.Qs[j], h = pack5(q0, q1, j)
 		qh |= h

@@ -8,11 +8,15 @@ import (
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
-// checkRow validates that n elements of t fill exactly nb bytes.
-func checkRow(op string, t Type, n, nb int) error {
+// checkRow validates that t can be decoded (and encoded, if encode is set)
+// and that n elements of t fill exactly nb bytes.
+func checkRow(op string, t Type, n, nb int, encode bool) error {
 	tr, ok := typeTraits[t]
 	if !ok || !tr.supported {
 		return fmt.Errorf("quant: %s: %v: %w", op, t, ErrType)
+	}
+	if encode && !tr.quantize {
+		return fmt.Errorf("quant: %s: %v can be decoded but not encoded: %w", op, t, ErrType)
 	}
 	want, err := t.RowBytes(n)
 	if err != nil {
@@ -26,9 +30,11 @@ func checkRow(op string, t Type, n, nb int) error {
 
 // Dequantize decodes len(dst) elements of type t from src, which must hold
 // exactly their encoding (t.RowBytes(len(dst)) bytes). The result is
-// bit-identical to ggml's dequantize_row functions.
+// bit-identical to ggml's dequantize_row functions for any bytes. It fails
+// with ErrType if t cannot be decoded (t.Supported() is false), ErrSize if
+// the sizes do not fit.
 func Dequantize(t Type, dst []float32, src []byte) error {
-	if err := checkRow("dequantize", t, len(dst), len(src)); err != nil {
+	if err := checkRow("dequantize", t, len(dst), len(src), false); err != nil {
 		return err
 	}
 	switch t {
@@ -62,15 +68,43 @@ func Dequantize(t Type, dst []float32, src []byte) error {
 		dequantizeBlocks[BlockQ6_K](dst, src, t)
 	case Q8_K:
 		dequantizeBlocks[BlockQ8_K](dst, src, t)
+	case Q2_K:
+		dequantizeBlocks[BlockQ2_K](dst, src, t)
+	case Q3_K:
+		dequantizeBlocks[BlockQ3_K](dst, src, t)
+	case IQ4_NL:
+		dequantizeBlocks[BlockIQ4_NL](dst, src, t)
+	case IQ4_XS:
+		dequantizeBlocks[BlockIQ4_XS](dst, src, t)
+	case TQ1_0:
+		dequantizeBlocks[BlockTQ1_0](dst, src, t)
+	case TQ2_0:
+		dequantizeBlocks[BlockTQ2_0](dst, src, t)
+	case IQ2_XXS:
+		dequantizeBlocks[BlockIQ2_XXS](dst, src, t)
+	case IQ2_XS:
+		dequantizeBlocks[BlockIQ2_XS](dst, src, t)
+	case IQ2_S:
+		dequantizeBlocks[BlockIQ2_S](dst, src, t)
+	case IQ3_XXS:
+		dequantizeBlocks[BlockIQ3_XXS](dst, src, t)
+	case IQ3_S:
+		dequantizeBlocks[BlockIQ3_S](dst, src, t)
+	case IQ1_S:
+		dequantizeBlocks[BlockIQ1_S](dst, src, t)
+	case IQ1_M:
+		dequantizeBlocks[BlockIQ1_M](dst, src, t)
 	}
 	return nil
 }
 
 // Quantize encodes src as type t into dst, which must have exactly
 // t.RowBytes(len(src)) bytes, with ggml's reference quantizers (F16 and BF16
-// round to nearest even).
+// round to nearest even): the bytes llama-quantize writes without an
+// importance matrix. It fails with ErrType if t cannot be encoded
+// (t.CanQuantize() is false), ErrSize if the sizes do not fit.
 func Quantize(t Type, dst []byte, src []float32) error {
-	if err := checkRow("quantize", t, len(src), len(dst)); err != nil {
+	if err := checkRow("quantize", t, len(src), len(dst), true); err != nil {
 		return err
 	}
 	switch t {
@@ -104,13 +138,25 @@ func Quantize(t Type, dst []byte, src []float32) error {
 		quantizeBlocks[BlockQ6_K](dst, src, t)
 	case Q8_K:
 		quantizeBlocks[BlockQ8_K](dst, src, t)
+	case Q2_K:
+		quantizeBlocks[BlockQ2_K](dst, src, t)
+	case Q3_K:
+		quantizeBlocks[BlockQ3_K](dst, src, t)
+	case IQ4_NL:
+		quantizeBlocks[BlockIQ4_NL](dst, src, t)
+	case IQ4_XS:
+		quantizeBlocks[BlockIQ4_XS](dst, src, t)
+	case TQ1_0:
+		quantizeBlocks[BlockTQ1_0](dst, src, t)
+	case TQ2_0:
+		quantizeBlocks[BlockTQ2_0](dst, src, t)
 	}
 	return nil
 }
 
 func dequantizeBlocks[B any, P interface {
 	*B
-	Block
+	Decoder
 }](dst []float32, src []byte, t Type) {
 	n, nb := t.BlockSize(), t.BlockBytes()
 	var b B
@@ -147,7 +193,7 @@ func DotRows(t Type, dst, x []float32, w []byte) error {
 	if err != nil {
 		return fmt.Errorf("quant: dot rows: %w", err)
 	}
-	if err := checkRow("dot rows", t, len(x)*len(dst), len(w)); err != nil {
+	if err := checkRow("dot rows", t, len(x)*len(dst), len(w), false); err != nil {
 		return err
 	}
 	row := make([]float32, len(x))

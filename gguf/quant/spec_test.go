@@ -11,7 +11,8 @@ import (
 
 // specDecode decodes one block of t from p following the formulas of the
 // GGUF spec notes (shared/specs/gguf.md §3), element by element in float64.
-// It shares no code with the package's decoders.
+// It shares no code with the package's decoders. It returns nil for the
+// types it does not cover (the i-quants, checked against ggml's goldens).
 func specDecode(t Type, p []byte) []float64 {
 	h := func(o int) float64 {
 		return float64(numeric.Float16FromBits(uint16(p[o]) | uint16(p[o+1])<<8).Float32())
@@ -111,11 +112,91 @@ func specDecode(t Type, p []byte) []float64 {
 			y[j] = float64(int8(p[4+j])) * d
 		}
 		return y
+	case Q2_K:
+		y := make([]float64, 256)
+		d, dmin := h(80), h(82)
+		for i := range y {
+			q := int(p[16+32*(i/128)+i%32]>>(2*(i%128/32))) & 3
+			sc := p[i/16]
+			y[i] = d*float64(sc&15)*float64(q) - dmin*float64(sc>>4)
+		}
+		return y
+	case Q3_K:
+		// ggml's own formulation: four little-endian words of 6-bit scales.
+		y := make([]float64, 256)
+		d := h(108)
+		w := [3]uint32{binary.LittleEndian.Uint32(p[96:]), binary.LittleEndian.Uint32(p[100:]), binary.LittleEndian.Uint32(p[104:])}
+		var sw [16]byte
+		for k, v := range [4]uint32{
+			w[0]&0x0f0f0f0f | (w[2]&0x03030303)<<4,
+			w[1]&0x0f0f0f0f | (w[2]>>2&0x03030303)<<4,
+			w[0]>>4&0x0f0f0f0f | (w[2]>>4&0x03030303)<<4,
+			w[1]>>4&0x0f0f0f0f | (w[2]>>6&0x03030303)<<4,
+		} {
+			binary.LittleEndian.PutUint32(sw[4*k:], v)
+		}
+		for i := range y {
+			q := int(p[32+32*(i/128)+i%32]>>(2*(i%128/32))) & 3
+			if p[i%32]>>(i/32)&1 == 0 {
+				q -= 4
+			}
+			y[i] = d * float64(int(sw[i/16])-32) * float64(q)
+		}
+		return y
+	case IQ4_NL, IQ4_XS:
+		T := [16]float64{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+		n, off := 32, 2
+		if t == IQ4_XS {
+			n, off = 256, 8
+		}
+		y := make([]float64, n)
+		for i := range y {
+			b := p[off+16*(i/32)+i%16]
+			v := T[lo(b)]
+			if i%32 >= 16 {
+				v = T[hi(b)]
+			}
+			s := 1.0
+			if t == IQ4_XS {
+				ib := i / 32
+				sh := binary.LittleEndian.Uint16(p[2:])
+				ls := int(p[4+ib/2]>>(4*(ib%2))&15) | int(sh>>(2*ib)&3)<<4
+				s = float64(ls - 32)
+			}
+			y[i] = h(0) * s * v
+		}
+		return y
+	case TQ1_0:
+		y := make([]float64, 256)
+		digit := func(q byte, k int) int { // k-th base-3 digit of the fraction q/256
+			v := int(q)
+			for ; k > 0; k-- {
+				v = v * 3 % 256
+			}
+			return v * 3 / 256
+		}
+		i := 0
+		for _, g := range []struct{ off, n, digits int }{{0, 32, 5}, {32, 16, 5}, {48, 4, 4}} {
+			for k := 0; k < g.digits; k++ {
+				for m := 0; m < g.n; m++ {
+					y[i] = float64(digit(p[g.off+m], k)-1) * h(52)
+					i++
+				}
+			}
+		}
+		return y
+	case TQ2_0:
+		y := make([]float64, 256)
+		for i := range y {
+			q := int(p[32*(i/128)+i%32]>>(2*(i%128/32))) & 3
+			y[i] = float64(q-1) * h(64)
+		}
+		return y
 	}
-	panic("no spec decoder for " + t.String())
+	return nil
 }
 
-var blockTypes = []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, Q8_K}
+var blockTypes = []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, Q8_K, Q2_K, Q3_K, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0}
 
 // randomBlock returns random block bytes of t whose scale fields are finite
 // fp16/fp32 values of moderate size.
@@ -128,11 +209,20 @@ func randomBlock(t Type, r *rand.Rand) []byte {
 		binary.LittleEndian.PutUint16(p[o:], numeric.Float16FromFloat32(float32(r.NormFloat64())).Bits())
 	}
 	switch t {
-	case Q4_0, Q5_0, Q8_0:
+	case Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S:
 		f16(0)
 	case Q4_1, Q5_1, Q4_K, Q5_K:
 		f16(0)
 		f16(2)
+	case Q2_K:
+		f16(80)
+		f16(82)
+	case Q3_K:
+		f16(108)
+	case TQ1_0:
+		f16(52)
+	case TQ2_0:
+		f16(64)
 	case Q6_K:
 		f16(208)
 	case Q8_K:
@@ -188,8 +278,16 @@ func TestDequantizeWorkedExample(t *testing.T) {
 
 func TestBlockLoadStore(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	blocks := map[Type]Block{Q4_0: new(BlockQ4_0), Q4_1: new(BlockQ4_1), Q5_0: new(BlockQ5_0), Q5_1: new(BlockQ5_1),
-		Q8_0: new(BlockQ8_0), Q4_K: new(BlockQ4_K), Q5_K: new(BlockQ5_K), Q6_K: new(BlockQ6_K), Q8_K: new(BlockQ8_K)}
+	blocks := map[Type]Decoder{Q4_0: new(BlockQ4_0), Q4_1: new(BlockQ4_1), Q5_0: new(BlockQ5_0), Q5_1: new(BlockQ5_1),
+		Q8_0: new(BlockQ8_0), Q4_K: new(BlockQ4_K), Q5_K: new(BlockQ5_K), Q6_K: new(BlockQ6_K), Q8_K: new(BlockQ8_K),
+		Q2_K: new(BlockQ2_K), Q3_K: new(BlockQ3_K), IQ4_NL: new(BlockIQ4_NL), IQ4_XS: new(BlockIQ4_XS),
+		TQ1_0: new(BlockTQ1_0), TQ2_0: new(BlockTQ2_0), IQ2_XXS: new(BlockIQ2_XXS), IQ2_XS: new(BlockIQ2_XS),
+		IQ2_S: new(BlockIQ2_S), IQ3_XXS: new(BlockIQ3_XXS), IQ3_S: new(BlockIQ3_S), IQ1_S: new(BlockIQ1_S), IQ1_M: new(BlockIQ1_M)}
+	for typ := range typeTraits {
+		if _, ok := blocks[typ]; typ.Supported() && typ.BlockSize() > 1 && !ok {
+			t.Errorf("%v: no block struct in this test", typ)
+		}
+	}
 	for typ, b := range blocks {
 		p := randomBlock(typ, r)
 		b.Load(p)

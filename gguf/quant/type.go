@@ -11,7 +11,8 @@ type Type uint32
 
 // The ggml types. Ids 4, 5 and 31–33, 36–38 are retired and never valid in
 // a file. Only the types for which Supported reports true can be converted
-// to and from float32; the others are known by geometry only.
+// to float32 (and only those for which CanQuantize reports true from
+// float32); the others are known by geometry only.
 const (
 	F32     Type = 0
 	F16     Type = 1
@@ -64,51 +65,57 @@ var ErrSize = errors.New("quant: size mismatch")
 
 type traits struct {
 	name       string
-	blockSize  int // elements per block
-	blockBytes int // bytes per block
-	supported  bool
+	blockSize  int  // elements per block
+	blockBytes int  // bytes per block
+	supported  bool // Dequantize handles it
+	quantize   bool // Quantize handles it
 }
 
 var typeTraits = map[Type]traits{
-	F32:     {"F32", 1, 4, true},
-	F16:     {"F16", 1, 2, true},
-	Q4_0:    {"Q4_0", QK, 18, true},
-	Q4_1:    {"Q4_1", QK, 20, true},
-	Q5_0:    {"Q5_0", QK, 22, true},
-	Q5_1:    {"Q5_1", QK, 24, true},
-	Q8_0:    {"Q8_0", QK, 34, true},
-	Q8_1:    {"Q8_1", QK, 36, false},
-	Q2_K:    {"Q2_K", QKK, 84, false},
-	Q3_K:    {"Q3_K", QKK, 110, false},
-	Q4_K:    {"Q4_K", QKK, 144, true},
-	Q5_K:    {"Q5_K", QKK, 176, true},
-	Q6_K:    {"Q6_K", QKK, 210, true},
-	Q8_K:    {"Q8_K", QKK, 292, true},
-	IQ2_XXS: {"IQ2_XXS", QKK, 66, false},
-	IQ2_XS:  {"IQ2_XS", QKK, 74, false},
-	IQ3_XXS: {"IQ3_XXS", QKK, 98, false},
-	IQ1_S:   {"IQ1_S", QKK, 50, false},
-	IQ4_NL:  {"IQ4_NL", QK, 18, false},
-	IQ3_S:   {"IQ3_S", QKK, 110, false},
-	IQ2_S:   {"IQ2_S", QKK, 82, false},
-	IQ4_XS:  {"IQ4_XS", QKK, 136, false},
-	I8:      {"I8", 1, 1, false},
-	I16:     {"I16", 1, 2, false},
-	I32:     {"I32", 1, 4, false},
-	I64:     {"I64", 1, 8, false},
-	F64:     {"F64", 1, 8, false},
-	IQ1_M:   {"IQ1_M", QKK, 56, false},
-	BF16:    {"BF16", 1, 2, true},
-	TQ1_0:   {"TQ1_0", QKK, 54, false},
-	TQ2_0:   {"TQ2_0", QKK, 66, false},
-	MXFP4:   {"MXFP4", QK, 17, false},
+	F32:     {"F32", 1, 4, true, true},
+	F16:     {"F16", 1, 2, true, true},
+	Q4_0:    {"Q4_0", QK, 18, true, true},
+	Q4_1:    {"Q4_1", QK, 20, true, true},
+	Q5_0:    {"Q5_0", QK, 22, true, true},
+	Q5_1:    {"Q5_1", QK, 24, true, true},
+	Q8_0:    {"Q8_0", QK, 34, true, true},
+	Q8_1:    {"Q8_1", QK, 36, false, false},
+	Q2_K:    {"Q2_K", QKK, 84, true, true},
+	Q3_K:    {"Q3_K", QKK, 110, true, true},
+	Q4_K:    {"Q4_K", QKK, 144, true, true},
+	Q5_K:    {"Q5_K", QKK, 176, true, true},
+	Q6_K:    {"Q6_K", QKK, 210, true, true},
+	Q8_K:    {"Q8_K", QKK, 292, true, true},
+	IQ2_XXS: {"IQ2_XXS", QKK, 66, true, false},
+	IQ2_XS:  {"IQ2_XS", QKK, 74, true, false},
+	IQ3_XXS: {"IQ3_XXS", QKK, 98, true, false},
+	IQ1_S:   {"IQ1_S", QKK, 50, true, false},
+	IQ4_NL:  {"IQ4_NL", QK, 18, true, true},
+	IQ3_S:   {"IQ3_S", QKK, 110, true, false},
+	IQ2_S:   {"IQ2_S", QKK, 82, true, false},
+	IQ4_XS:  {"IQ4_XS", QKK, 136, true, true},
+	I8:      {"I8", 1, 1, false, false},
+	I16:     {"I16", 1, 2, false, false},
+	I32:     {"I32", 1, 4, false, false},
+	I64:     {"I64", 1, 8, false, false},
+	F64:     {"F64", 1, 8, false, false},
+	IQ1_M:   {"IQ1_M", QKK, 56, true, false},
+	BF16:    {"BF16", 1, 2, true, true},
+	TQ1_0:   {"TQ1_0", QKK, 54, true, true},
+	TQ2_0:   {"TQ2_0", QKK, 66, true, true},
+	MXFP4:   {"MXFP4", QK, 17, false, false},
 }
 
 // Known reports whether t is a ggml type whose block geometry is known.
 func (t Type) Known() bool { _, ok := typeTraits[t]; return ok }
 
-// Supported reports whether Dequantize and Quantize handle t.
+// Supported reports whether Dequantize handles t.
 func (t Type) Supported() bool { return typeTraits[t].supported }
+
+// CanQuantize reports whether Quantize handles t. It implies Supported; the
+// IQ1, IQ2 and IQ3 types decode but do not encode (their quantizers need
+// search tables and, in practice, an importance matrix).
+func (t Type) CanQuantize() bool { return typeTraits[t].quantize }
 
 // String returns ggml's name of t ("Q4_K"), or "type(N)" if t is unknown.
 func (t Type) String() string {
