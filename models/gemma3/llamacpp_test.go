@@ -49,7 +49,8 @@ const nGreedy = 32
 //     that, one activation crossing a Q8_0/Q8_1/Q8_K rounding boundary
 //     differently is amplified by the random network (the float64
 //     reference path, which rounds Q4_1/Q5_1 activations without Q8_1's
-//     float16 sum, differs as much).
+//     float16 sum, differs as much). IQ4_XS 2e-1: the reference and the
+//     fast path agree to 3e-7 and both differ from llama.cpp by 0.153.
 //
 // Greedy continuations must be identical for F32 and Q8_0, and the top-1
 // token identical for every format.
@@ -63,6 +64,13 @@ func TestLlamaCpp(t *testing.T) {
 		{quant.Q8_0, 1e-1, true}, {quant.Q4_0, 1e-1, false}, {quant.Q4_1, 1e-1, false},
 		{quant.Q5_0, 1e-1, false}, {quant.Q5_1, 1.5e-1, false},
 		{quant.Q4_K, 1.5e-1, false}, {quant.Q5_K, 1.5e-1, false}, {quant.Q6_K, 1.5e-1, false},
+		{quant.Q2_K, 1.5e-1, false}, {quant.Q3_K, 1.5e-1, false},
+		{quant.IQ4_NL, 1.5e-1, false}, {quant.IQ4_XS, 2e-1, false},
+		// The decode-only types (random blocks) and the ternary ones run
+		// through Blocks, the float64 reference.
+		{quant.IQ1_S, 1.5e-1, false}, {quant.IQ1_M, 1.5e-1, false}, {quant.IQ2_XXS, 1.5e-1, false},
+		{quant.IQ2_XS, 1.5e-1, false}, {quant.IQ2_S, 1.5e-1, false}, {quant.IQ3_XXS, 1.5e-1, false},
+		{quant.IQ3_S, 1.5e-1, false}, {quant.TQ1_0, 1.5e-1, false}, {quant.TQ2_0, 1.5e-1, false},
 	} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
 			path := writeTiny(t, tc.typ)

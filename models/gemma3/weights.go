@@ -102,7 +102,8 @@ func (h *Half) Row(j int, dst []float32) {
 // Blocks is a Matrix kept in its GGUF encoding (any type quant supports)
 // and multiplied the way llama.cpp's CPU backend does: every activation row
 // is first rounded to the weight type's vec_dot type (Q8_0 blocks with an
-// fp16 scale for Q4_0/Q4_1/Q5_x/Q8_0, Q8_K for K-quants, fp16 for F16,
+// fp16 scale for Q4_0/Q4_1/Q5_x/Q8_0/IQ4_NL, Q8_K for the K-, i- and
+// ternary quants, fp16 for F16,
 // bf16 for BF16, nothing for F32), then each output is the dot product of
 // the exactly dequantized weight row with the rounded activations,
 // accumulated in float64. It is the accuracy reference of this package;
@@ -209,14 +210,14 @@ func roundActivations(t quant.Type, dst, x []float32) {
 		for i, v := range x {
 			dst[i] = numeric.BFloat16FromFloat32(v).Float32()
 		}
-	case quant.Q4_K, quant.Q5_K, quant.Q6_K:
+	case quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0, quant.IQ4_NL: // Q8_0 / Q8_1 activations
+		roundQ8_0(dst, x)
+	default: // the K-quants, i-quants and ternary types pair with Q8_K
 		var blk quant.BlockQ8_K
 		for i := 0; i < len(x); i += quant.QKK {
 			blk.Quantize(x[i : i+quant.QKK])
 			blk.Dequantize(dst[i : i+quant.QKK])
 		}
-	default: // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0: Q8_0 / Q8_1 activations
-		roundQ8_0(dst, x)
 	}
 }
 

@@ -4,6 +4,7 @@
 package gemma3test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/numeric"
 )
 
 // Options describes a tiny model.
@@ -144,7 +146,7 @@ func Build(o Options) (*gguf.Builder, error) {
 	typ, et := o.Type, o.EmbedType
 	if et == 0 && typ != quant.F32 {
 		et = typ
-		if typ == quant.Q4_K || typ == quant.Q5_K || typ == quant.Q6_K {
+		if typ.BlockSize() == quant.QKK {
 			et = quant.Q8_0
 		}
 	}
@@ -188,6 +190,9 @@ func Build(o Options) (*gguf.Builder, error) {
 		}
 	}
 	mat := func(name string, t quant.Type, n, k int, std float64) error {
+		if t.Supported() && !t.CanQuantize() {
+			return b.AddTensor(name, t, []uint64{uint64(k), uint64(n)}, randomBlocks(r, t, n, k, std))
+		}
 		v := make([]float32, n*k)
 		for i := range v {
 			v[i] = float32(r.NormFloat64() * std)
@@ -228,4 +233,45 @@ func Build(o Options) (*gguf.Builder, error) {
 		}
 	}
 	return b, nil
+}
+
+// scaleOffsets are the byte offsets of the float16 scale of one block of
+// the types Zerfoo decodes but cannot encode (IQ1_M packs it into the top
+// nibbles of its last four uint16s, see randomBlocks).
+var scaleOffsets = map[quant.Type]int{
+	quant.IQ2_XXS: 0, quant.IQ2_XS: 0, quant.IQ2_S: 0, quant.IQ3_XXS: 0, quant.IQ3_S: 0,
+	quant.IQ1_S: 0, quant.IQ1_M: -1,
+}
+
+// randomBlocks returns n rows of k elements of a decode-only type t: random
+// grid indices, signs and sub-block scales, and a block scale of about
+// std/8 (the grids' magnitudes are a few units), so that the weights are of
+// the order of std.
+func randomBlocks(r *rand.Rand, t quant.Type, n, k int, std float64) []byte {
+	rb, err := t.RowBytes(k)
+	if err != nil {
+		panic(err)
+	}
+	data := make([]byte, n*rb)
+	for i := range data {
+		data[i] = uint8(r.Uint32())
+	}
+	bb := t.BlockBytes()
+	for o := 0; o < len(data); o += bb {
+		d := numeric.Float16FromFloat32(float32(std / 8 * (0.5 + r.Float64()))).Bits()
+		blk := data[o : o+bb]
+		switch off, ok := scaleOffsets[t]; {
+		case !ok:
+			panic(fmt.Sprintf("gemma3test: no random blocks for %v", t))
+		case off >= 0:
+			binary.LittleEndian.PutUint16(blk[off:], d)
+		default: // IQ1_M: bits 12–15 of scales[0..3] hold the float16 scale
+			for i := 0; i < 4; i++ {
+				p := blk[bb-8+2*i:]
+				v := binary.LittleEndian.Uint16(p)&0x0fff | (d>>(4*uint(i))&15)<<12
+				binary.LittleEndian.PutUint16(p, v)
+			}
+		}
+	}
+	return data
 }
