@@ -22,6 +22,10 @@ import (
 //     (2) and general.file_type (the mix's LLAMA_FTYPE value), which move to
 //     the end.
 //
+// One deliberate difference: an input with a general.alignment other than
+// 32 keeps its alignment (llama-quantize copies the key but lays the data
+// out at 32).
+//
 // It fails, before writing anything to b, with an error wrapping ErrInput
 // for an ONNX type, block-size options, Falcon or mixture-of-experts
 // models, or an already quantized tensor the mix would convert

@@ -277,13 +277,10 @@ func (m Mix) rule(name string, dims []uint64, g Geometry, pos int) (quant.Type, 
 			t = quant.Q6_K
 		}
 	case cat == catAttnV:
-		if g.GQA >= 4 {
-			if r, ok := attnVGQA4Rules[m.Name]; ok {
-				t = r
-				break
-			}
-		}
+		r, gqa4 := attnVGQA4Rules[m.Name]
 		switch {
+		case gqa4 && g.GQA >= 4:
+			t = r
 		case m.Name == Q2_K:
 			t = quant.Q3_K
 		case m.Name == Q3_K_M && pos < 2:

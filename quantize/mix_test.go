@@ -123,6 +123,7 @@ func TestTensorType(t *testing.T) {
 	untied.Tied = false
 	gqa2 := g270
 	gqa2.GQA = 2
+	big70 := Geometry{Layers: 80, AttnV: 80, GQA: 8, Tied: false, Is70B: true}
 	for _, tc := range []struct {
 		mix  Type
 		name string
@@ -181,6 +182,13 @@ func TestTensorType(t *testing.T) {
 		{Q2_K, "blk.9.attn_v.weight", sv(c270), g270, 9, quant.Q5_0},   // GQA 4: Q4_K
 		{Q2_K, "blk.9.attn_v.weight", sv(c270), gqa2, 9, quant.Q4_0},   // GQA 2: Q3_K
 		{IQ4_NL, "blk.9.attn_v.weight", sv(c270), g270, 9, quant.Q5_1}, // GQA 4: Q5_K
+		// A 70B model's attn_v gets Q5_K for Q3_K or Q4_K.
+		{Q2_K, "blk.9.attn_v.weight", []uint64{8192, 1024}, big70, 9, quant.Q5_K},
+		{Q3_K_S, "blk.9.attn_v.weight", []uint64{8192, 1024}, big70, 9, quant.Q5_K},
+		{Q4_K_M, "blk.11.attn_v.weight", []uint64{8192, 1024}, big70, 11, quant.Q5_K},
+		{Q4_K_M, "blk.0.attn_v.weight", []uint64{8192, 1024}, big70, 0, quant.Q6_K},
+		{Q5_K_S, "blk.9.attn_v.weight", []uint64{8192, 1024}, big70, 9, quant.Q5_K},
+		{Q4_0, "blk.9.attn_v.weight", []uint64{8192, 1024}, big70, 9, quant.Q4_0},
 		{IQ4_XS, "blk.9.attn_v.weight", sv(c270), gqa2, 9, quant.IQ4_NL},
 		{Q6_K, "blk.0.attn_v.weight", sv(c270), g270, 0, quant.Q8_0},
 		// attn_qkv follows the attn_v rules (its own rules in llama.cpp are

@@ -49,6 +49,13 @@ var wreg = [...]string{"R8", "R9", "R10", "R11"}
 const (
 	maxMR512 = 6
 	maxMR2   = 3
+	// wstep is the bytes of each weight row one loop step reads: blocks of
+	// 32 weights in every kernel (kb in kernel_amd64.go).
+	wstep = 64
+	// prefetchDist is how far ahead the kernels for at most prefetchMaxMR
+	// rows prefetch each weight row.
+	prefetchDist  = 2048
+	prefetchMaxMR = 2
 )
 
 func main() {
@@ -89,7 +96,7 @@ func main() {
 
 // prologue loads the row pointers, zeroes the accumulators and leaves BX =
 // 0 and CX = steps·wstep.
-func prologue(name string, mr, wstep int, zero func()) {
+func prologue(name string, mr int, zero func()) {
 	fmt.Fprintf(&out, "\n// func %s(p *kargs)\n", name)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
 	p("MOVQ p+0(FP), AX")
@@ -111,9 +118,9 @@ func prologue(name string, mr, wstep int, zero func()) {
 
 // loopAndTail emits the main loop over the full blocks and the optional
 // last block read from the zero-padded tail rows (64 bytes apart).
-func loopAndTail(wstep int, body func()) {
+func loopAndTail(body func(prefetch bool)) {
 	label("loop")
-	body()
+	body(true)
 	p("ADDQ $%d, BX", wstep)
 	p("CMPQ BX, CX")
 	p("JLT loop")
@@ -125,7 +132,7 @@ func loopAndTail(wstep int, body func()) {
 	p("LEAQ 64(R8), R9")
 	p("LEAQ 128(R8), R10")
 	p("LEAQ 192(R8), R11")
-	body()
+	body(false)
 	label("reduce")
 	p("MOVQ %d(AX), DI", offY)
 	p("MOVQ %d(AX), DX", offLdy)
@@ -156,55 +163,66 @@ func hsum4(a [4]int) {
 }
 
 // kernel512 emits an AVX-512 kernel: Z0–Z5 activations, Z6–Z7 weights,
-// Z8–Z31 the accumulators acc(r, j) = Z(8+4r+j), 16 float32 lanes each,
-// reduced horizontally at the end.
+// Z8–Z31 the accumulators, 16 float32 lanes each, reduced horizontally at
+// the end. One step reads 64 bytes (32 weights) of each weight row, in
+// subs sub-steps; with few rows each sub-step has its own set of
+// accumulators, so that enough independent FMA chains hide the latency.
 func kernel512(name string, fam, mr int) {
-	kb := 16 // elements per block
-	if fam == famBF16DP {
-		kb = 32
-	}
-	wstep := 2 * kb
+	subs := 2   // 16-lane vectors per block of 32
 	xscale := 2 // float32 activations: twice the weight offset
 	if fam == famBF16DP {
-		xscale = 1
+		subs, xscale = 1, 1
 	}
-	acc := func(r, j int) int { return 8 + 4*r + j }
-	prologue(name, mr, wstep, func() {
-		for r := 0; r < mr; r++ {
-			for j := 0; j < 4; j++ {
-				p("VPXORD Z%d, Z%d, Z%d", acc(r, j), acc(r, j), acc(r, j))
-			}
+	sets := 1
+	if 4*mr*subs <= 24 && mr <= 2 {
+		sets = subs
+	}
+	acc0 := func(set, r, j int) int { return 8 + 4*mr*set + 4*r + j }
+	acc := func(r, j int) int { return acc0(0, r, j) }
+	prologue(name, mr, func() {
+		for a := acc(0, 0); a < acc0(sets, 0, 0); a++ {
+			p("VPXORD Z%d, Z%d, Z%d", a, a, a)
 		}
 	})
-	body := func() {
-		for r := 0; r < mr; r++ {
-			if fam == famBF16DP {
-				p("VMOVDQU64 (%s)(BX*1), Z%d", xreg[r], r)
-			} else {
-				p("VMOVUPS (%s)(BX*%d), Z%d", xreg[r], xscale, r)
-			}
+	body := func(prefetch bool) {
+		if prefetch {
+			prefetchRows(mr)
 		}
-		for j := 0; j < 4; j++ {
-			w := 6 + j%2
-			switch fam {
-			case famF16:
-				p("VCVTPH2PS (%s)(BX*1), Z%d", wreg[j], w)
-			case famBF16:
-				p("VPMOVZXWD (%s)(BX*1), Z%d", wreg[j], w)
-				p("VPSLLD $16, Z%d, Z%d", w, w)
-			case famBF16DP:
-				p("VMOVDQU64 (%s)(BX*1), Z%d", wreg[j], w)
-			}
+		for s := 0; s < subs; s++ {
+			wd := 64 / subs * s // weight byte offset of this sub-step
 			for r := 0; r < mr; r++ {
 				if fam == famBF16DP {
-					dpbf16(acc(r, j), r, w)
+					p("VMOVDQU64 %d(%s)(BX*1), Z%d", wd, xreg[r], r)
 				} else {
-					p("VFMADD231PS Z%d, Z%d, Z%d", w, r, acc(r, j))
+					p("VMOVUPS %d(%s)(BX*%d), Z%d", wd*xscale, xreg[r], xscale, r)
+				}
+			}
+			for j := 0; j < 4; j++ {
+				w := 6 + j%2
+				switch fam {
+				case famF16:
+					p("VCVTPH2PS %d(%s)(BX*1), Z%d", wd, wreg[j], w)
+				case famBF16:
+					p("VPMOVZXWD %d(%s)(BX*1), Z%d", wd, wreg[j], w)
+					p("VPSLLD $16, Z%d, Z%d", w, w)
+				case famBF16DP:
+					p("VMOVDQU64 %d(%s)(BX*1), Z%d", wd, wreg[j], w)
+				}
+				for r := 0; r < mr; r++ {
+					a := acc0(s%sets, r, j)
+					if fam == famBF16DP {
+						dpbf16(a, r, w)
+					} else {
+						p("VFMADD231PS Z%d, Z%d, Z%d", w, r, a)
+					}
 				}
 			}
 		}
 	}
-	loopAndTail(wstep, body)
+	loopAndTail(body)
+	for a := acc0(1, 0, 0); a < acc0(sets, 0, 0); a++ {
+		p("VADDPS Z%d, Z%d, Z%d", a, a-4*mr, a-4*mr)
+	}
 	for r := 0; r < mr; r++ {
 		// Fold each accumulator to 8 lanes in Y2–Y5 (VHADDPS is VEX-only:
 		// registers below 16).
@@ -217,6 +235,17 @@ func kernel512(name string, fam, mr int) {
 	}
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// prefetchRows prefetches the 4 weight rows prefetchDist bytes ahead, in
+// the kernels for few rows (where the weights stream from memory once).
+func prefetchRows(mr int) {
+	if mr > prefetchMaxMR {
+		return
+	}
+	for _, w := range wreg {
+		p("PREFETCHT0 %d(%s)(BX*1)", prefetchDist, w)
+	}
 }
 
 // dpbf16 emits VDPBF16PS zmm(dst), zmm(a), zmm(b) (dst += pairwise bf16
@@ -232,36 +261,47 @@ func dpbf16(dst, a, b int) {
 }
 
 // kernel2 emits an AVX2 kernel: Y0–Y2 activations, Y3 weights, Y4–Y15 the
-// accumulators acc(r, j) = Y(4+4r+j), 8 lanes each.
+// accumulators, 8 lanes each. One step reads 64 bytes (32 weights) of each
+// weight row in 4 sub-steps; one row alternates two sets of accumulators.
 func kernel2(name string, fam, mr int) {
-	const kb = 8
-	wstep := 2 * kb
-	acc := func(r, j int) int { return 4 + 4*r + j }
-	prologue(name, mr, wstep, func() {
-		for r := 0; r < mr; r++ {
-			for j := 0; j < 4; j++ {
-				p("VPXOR Y%d, Y%d, Y%d", acc(r, j), acc(r, j), acc(r, j))
-			}
+	sets := 1
+	if mr == 1 {
+		sets = 2
+	}
+	acc0 := func(set, r, j int) int { return 4 + 4*mr*set + 4*r + j }
+	acc := func(r, j int) int { return acc0(0, r, j) }
+	prologue(name, mr, func() {
+		for a := acc(0, 0); a < acc0(sets, 0, 0); a++ {
+			p("VPXOR Y%d, Y%d, Y%d", a, a, a)
 		}
 	})
-	body := func() {
-		for r := 0; r < mr; r++ {
-			p("VMOVUPS (%s)(BX*2), Y%d", xreg[r], r)
+	body := func(prefetch bool) {
+		if prefetch {
+			prefetchRows(mr)
 		}
-		for j := 0; j < 4; j++ {
-			switch fam {
-			case famF16:
-				p("VCVTPH2PS (%s)(BX*1), Y3", wreg[j])
-			case famBF16:
-				p("VPMOVZXWD (%s)(BX*1), Y3", wreg[j])
-				p("VPSLLD $16, Y3, Y3")
-			}
+		for s := 0; s < 4; s++ {
+			wd := 16 * s
 			for r := 0; r < mr; r++ {
-				p("VFMADD231PS Y3, Y%d, Y%d", r, acc(r, j))
+				p("VMOVUPS %d(%s)(BX*2), Y%d", 2*wd, xreg[r], r)
+			}
+			for j := 0; j < 4; j++ {
+				switch fam {
+				case famF16:
+					p("VCVTPH2PS %d(%s)(BX*1), Y3", wd, wreg[j])
+				case famBF16:
+					p("VPMOVZXWD %d(%s)(BX*1), Y3", wd, wreg[j])
+					p("VPSLLD $16, Y3, Y3")
+				}
+				for r := 0; r < mr; r++ {
+					p("VFMADD231PS Y3, Y%d, Y%d", r, acc0(s%sets, r, j))
+				}
 			}
 		}
 	}
-	loopAndTail(wstep, body)
+	loopAndTail(body)
+	for a := acc0(1, 0, 0); a < acc0(sets, 0, 0); a++ {
+		p("VADDPS Y%d, Y%d, Y%d", a, a-4*mr, a-4*mr)
+	}
 	for r := 0; r < mr; r++ {
 		hsum4([4]int{acc(r, 0), acc(r, 1), acc(r, 2), acc(r, 3)})
 		store(r, mr)

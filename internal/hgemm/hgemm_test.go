@@ -159,11 +159,11 @@ func TestMatMulReal(t *testing.T) {
 	}
 }
 
-// TestMatMulBlocks forces small cache blocks (several K blocks, each added
-// to y, and several row blocks) and compares with the exact reference.
+// TestMatMulBlocks forces small K blocks (each added to y) and compares
+// with the exact reference.
 func TestMatMulBlocks(t *testing.T) {
-	defer func(b, k int) { xBlockBytes, minKC = b, k }(xBlockBytes, minKC)
-	xBlockBytes, minKC = 4<<10, 32
+	defer func(b, k int) { panelBytes, minKC = b, k }(panelBytes, minKC)
+	panelBytes, minKC = 1<<10, 32
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, f := range formats {
 		for _, sh := range [][3]int{{64, 33, 1152}, {100, 17, 100}, {13, 15, 640}, {3, 16, 1000}} {

@@ -20,13 +20,13 @@ var (
 var archVariants = func() []variant {
 	var vs []variant
 	if hasAVX2 {
-		vs = append(vs, variant{name: "avx2", id: idAVX2, mr: 3, kb: [3]int{F16: 8, BF16: 8}})
+		vs = append(vs, variant{name: "avx2", id: idAVX2, mr: 3, kb: [3]int{F16: 32, BF16: 32}})
 	}
 	if hasAVX512 {
-		vs = append(vs, variant{name: "avx512", id: idAVX512, mr: 6, kb: [3]int{F16: 16, BF16: 16}})
+		vs = append(vs, variant{name: "avx512", id: idAVX512, mr: 6, kb: [3]int{F16: 32, BF16: 32}})
 	}
 	if hasAVX512BF16 {
-		vs = append(vs, variant{name: "avx512bf16", id: idAVX512BF16, mr: 6, kb: [3]int{F16: 16, BF16: 32}, bf16x: true})
+		vs = append(vs, variant{name: "avx512bf16", id: idAVX512BF16, mr: 6, kb: [3]int{F16: 32, BF16: 32}, bf16x: true})
 	}
 	return vs
 }()

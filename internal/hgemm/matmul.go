@@ -62,13 +62,12 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 		}
 	}
 	s.ldx = kp * elem
-	// Cache blocking: a block of mc activation rows × kc columns stays in
-	// L2 while the 4-row weight tiles pass over it, each tile staying in L1
-	// for the mc/mr kernel calls that read it.
-	s.kc, s.mc = kp, rows
-	if rows*kp*elem > xBlockBytes {
-		s.mc = min(rows, 16*v.mr)
-		s.kc = min(kp, max(minKC, xBlockBytes/(s.mc*elem))&^(tailStride-1))
+	// Cache blocking: with several row tiles, K is cut into blocks of kc
+	// columns so that a panel of v.mr activation rows (≤ panelBytes) stays
+	// in L1 while a piece of weight tiles, kept in L2, passes over it.
+	s.kc = kp
+	if rows > v.mr {
+		s.kc = min(kp, max(minKC, panelBytes/(v.mr*elem))&^(tailStride-1))
 	}
 	// Participants take pieces of 4-row tiles (about 8 per participant,
 	// each at least 64 Ki multiply-adds) from a shared counter, so that a
@@ -80,9 +79,8 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	}
 	minPiece := (1<<16 + rows*K*nr - 1) / (rows * K * nr)
 	s.piece = min(max(minPiece, s.tiles/(8*parts)), (s.tiles+parts-1)/parts)
-	if rows > s.mc {
-		// Several row blocks read each piece's weights: keep a piece small
-		// enough to stay in L2 between them.
+	if rows > v.mr {
+		// Every row tile reads the piece's weights: keep them in L2.
 		s.piece = max(1, min(s.piece, pieceBytes/(nr*2*s.kc)))
 	}
 	s.next.Store(0)
@@ -93,33 +91,35 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
 
-// xBlockBytes bounds the rounded activations of one cache block (a
+// panelBytes bounds the rounded activations of one row tile in a K block,
+// to stay in a 32 KiB L1 data cache with the weight tile being read (a
 // variable only so that tests can force several blocks).
-var xBlockBytes = 384 << 10
+var panelBytes = 24 << 10
 
-// minKC is the fewest columns of a cache block (below, the horizontal sums
-// at the end of each kernel call would cost more than the block).
+// minKC is the fewest columns of a K block (below, the horizontal sums at
+// the end of each kernel call would cost more than the block; a variable
+// only for tests).
 var minKC = 256
 
-// pieceBytes bounds the weight bytes of a piece of tiles per cache block
-// when several row blocks read it.
+// pieceBytes bounds the weight bytes of a piece of tiles in a K block when
+// several row tiles read it (a quarter of a 1 MiB L2).
 const pieceBytes = 256 << 10
 
 // scratch holds the per-call state and reusable buffers of MatMul.
 type scratch struct {
-	m      *Matrix
-	v      *variant
-	y      []float32
-	x32    []float32 // rounded activations, rows × kp
-	x16    []uint16  // or their bfloat16 bits (bf16x)
-	bf16x  bool
-	rows   int
-	ldx    int              // bytes between rows of x32 or x16
-	kc, mc int              // cache block: columns, rows
-	tiles  int              // 4-row weight tiles
-	piece  int              // tiles per piece of work
-	next   atomic.Int64     // next tile to take
-	run    func(lo, hi int) // s.participate, bound once
+	m     *Matrix
+	v     *variant
+	y     []float32
+	x32   []float32 // rounded activations, rows × kp
+	x16   []uint16  // or their bfloat16 bits (bf16x)
+	bf16x bool
+	rows  int
+	ldx   int              // bytes between rows of x32 or x16
+	kc    int              // columns of a K block
+	tiles int              // 4-row weight tiles
+	piece int              // tiles per piece of work
+	next  atomic.Int64     // next tile to take
+	run   func(lo, hi int) // s.participate, bound once
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -176,8 +176,9 @@ func (s *scratch) compute(lo, hi int) {
 		if k0 > 0 {
 			accum = 1
 		}
-		for r0 := 0; r0 < s.rows; r0 += s.mc {
-			r1 := min(r0+s.mc, s.rows)
+		for r := 0; r < s.rows; r += v.mr {
+			mr := min(v.mr, s.rows-r)
+			p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
 			for t := lo; t < hi; t++ {
 				n0 := nr * t
 				nn := min(nr, N-n0)
@@ -193,24 +194,20 @@ func (s *scratch) compute(lo, hi int) {
 						clear(tail[j][rem:kb])
 					}
 				}
-				for r := r0; r < r1; r += v.mr {
-					mr := min(v.mr, r1-r)
-					p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
-					if nn == nr {
-						p.y, p.ldy, p.accum = &s.y[r*N+n0], 4*N, accum
-						v.call(&p, f, mr)
-						continue
-					}
-					p.y, p.ldy, p.accum = &tmp[0], 4*nr, 0
+				if nn == nr {
+					p.y, p.ldy, p.accum = &s.y[r*N+n0], 4*N, accum
 					v.call(&p, f, mr)
-					for i := range mr {
-						dst := s.y[(r+i)*N+n0 : (r+i)*N+n0+nn]
-						for j := range dst {
-							if accum != 0 {
-								dst[j] += tmp[i*nr+j]
-							} else {
-								dst[j] = tmp[i*nr+j]
-							}
+					continue
+				}
+				p.y, p.ldy, p.accum = &tmp[0], 4*nr, 0
+				v.call(&p, f, mr)
+				for i := range mr {
+					dst := s.y[(r+i)*N+n0 : (r+i)*N+n0+nn]
+					for j := range dst {
+						if accum != 0 {
+							dst[j] += tmp[i*nr+j]
+						} else {
+							dst[j] = tmp[i*nr+j]
 						}
 					}
 				}
