@@ -77,6 +77,7 @@ func TestBadFiles(t *testing.T) {
 		{"too many dims", header(1, 0).tensor("t", 0, 0, 1, 1, 1, 1, 1).data(4).Bytes(), `tensor "t" has 5 dimensions`},
 		{"zero dims", header(1, 0).tensor("t", 0, 0).data(4).Bytes(), `tensor "t" has 0 dimensions`},
 		{"partial block", header(1, 0).tensor("t", 2, 0, 48).data(36).Bytes(), `tensor "t": ne[0] = 48 is not a multiple of the Q4_0 block size 32`},
+		{"K-quant row not a multiple of 256", header(1, 0).tensor("blk.0.attn_q.weight", 12, 0, 640).data(640).Bytes(), `tensor "blk.0.attn_q.weight": ne[0] = 640 is not a multiple of the Q4_K block size 256`},
 		{"dims overflow", header(1, 0).tensor("t", 0, 0, 1<<40, 1<<40).data(4).Bytes(), `tensor "t": dimensions [1099511627776 1099511627776] overflow`},
 		{"misaligned offset", header(2, 0).tensor("a", 0, 0, 1).tensor("b", 0, 4, 1).data(64).Bytes(), `tensor "b": data offset 4 is not a multiple of the alignment 32`},
 		{"offset past end", header(1, 0).tensor("t", 0, 1<<62, 4).data(16).Bytes(), `tensor "t": 16 bytes at data offset 4611686018427387904 run past the end`},
