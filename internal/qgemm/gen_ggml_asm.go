@@ -136,10 +136,10 @@ func row(b0, b4 string, r, disp int) string {
 // the sub-block scales), Z28 IQ4 table, Z29/Z30 the extra-bit values,
 // Z31 the low-bit mask.
 func kernel(name string, f format, mr int) {
+	// One dot-product register per row: each sub-block zeroes it, so
+	// register renaming overlaps consecutive sub-blocks without extra
+	// chains (folding 2–4 chains per sub-block cost more than it hid).
 	chains := 1
-	for chains*2*mr <= 8 && chains < 4 {
-		chains *= 2
-	}
 	dot := func(r, ch int) string { return fmt.Sprintf("Z%d", 16+r*chains+ch) }
 	isum := func(r int) string { return fmt.Sprintf("Z%d", 8+r) }
 	ab := f.auxBytes()
@@ -197,9 +197,10 @@ func kernel(name string, f format, mr int) {
 	if mr == 1 {
 		p("LEAQ 4096(R15), R14")
 	}
-	p("MOVQ $%d, DX", f.nsub())
-
-	label("sub")
+	if f.nsub() > 1 {
+		p("MOVQ $%d, DX", f.nsub())
+		label("sub")
+	}
 	for r := 0; r < mr; r++ {
 		for ch := 0; ch < chains; ch++ {
 			p("VPXORD %s, %s, %s", dot(r, ch), dot(r, ch), dot(r, ch))
@@ -258,22 +259,26 @@ func kernel(name string, f format, mr int) {
 		}
 		p("VPADDD %s, %s, %s", d0, isum(r), isum(r))
 	}
-	p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
-	if f.high > 0 {
-		p("ADDQ $%d, BX", f.sub/4*f.high*8)
-	}
-	if f.subScales {
-		p("ADDQ $%d, R11", groupCols)
-	}
-	if f.zp != 0 {
-		p("ADDQ $4, R13")
+	if f.nsub() > 1 {
+		p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
+		if f.high > 0 {
+			p("ADDQ $%d, BX", f.sub/4*f.high*8)
+		}
+		if f.subScales {
+			p("ADDQ $%d, R11", groupCols)
+		}
+		if f.zp != 0 {
+			p("ADDQ $4, R13")
+		}
 	}
 	p("ADDQ $%d, SI", f.sub)
 	if mr > 4 {
 		p("ADDQ $%d, R10", f.sub)
 	}
-	p("DECQ DX")
-	p("JNZ sub")
+	if f.nsub() > 1 {
+		p("DECQ DX")
+		p("JNZ sub")
+	}
 
 	// Super-block epilogue: acc += float(isum)·(d·da), then the mins.
 	if mr == 1 {

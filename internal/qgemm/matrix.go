@@ -235,8 +235,13 @@ func codeOffset(bits, c, j int) (off int, shift uint) {
 func putCodes(blk []uint8, bits, c int, codes []uint8) {
 	switch bits {
 	case 8:
-		for q := 0; 4*q < len(codes); q++ {
-			copy(blk[q*64+4*c:q*64+4*c+4], codes[4*q:min(4*q+4, len(codes))])
+		q := 0
+		for ; 4*q+4 <= len(codes); q++ {
+			d, s := blk[q*64+4*c:][:4:4], codes[4*q:][:4:4]
+			d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+		}
+		for j := 4 * q; j < len(codes); j++ {
+			blk[q*64+4*c+j-4*q] = codes[j]
 		}
 	case 4, 2:
 		qps := 8 / bits
