@@ -49,7 +49,7 @@ func GGUF(ctx context.Context, f *gguf.File, b *gguf.Builder, opts Options) (*Re
 		case p.typ == p.info.Type:
 		case !isFloat(p.info.Type):
 			return nil, fmt.Errorf("%w: tensor %s is already %v; %s would convert it to %v (requantizing is not supported)", ErrInput, p.info.Name, p.info.Type, m.Name, p.typ)
-		case !p.typ.Supported():
+		case !p.typ.CanQuantize():
 			return nil, fmt.Errorf("quantize: %s needs %v for tensor %s: %w", m.Name, p.typ, p.info.Name, quant.ErrType)
 		}
 	}

@@ -33,6 +33,7 @@ var (
 	mixesDir    = flag.String("mixes.dir", "", "working directory of tools/llamacpp/quantize_mixes.sh")
 	mixesWrite  = flag.Bool("mixes.write", false, "write the oracle's input models into -mixes.dir")
 	mixesRecord = flag.Bool("mixes.record", false, "rewrite "+mixesGolden+" from the llama-quantize outputs in -mixes.dir")
+	mixesAll    = flag.Bool("mixes.all", false, "TestLlamaQuantizeGolden: check every golden file byte for byte, not a sample")
 )
 
 const mixesGolden = "../testdata/quantize/llamacpp_mixes.json"
@@ -60,12 +61,14 @@ func tiny640() gemma3.Config {
 func oracleModels(t *testing.T) []oracleModel {
 	c270, _ := preset(t, "270m")
 	c1b, _ := preset(t, "1b")
+	c4b, _ := preset(t, "4b")
 	return []oracleModel{
 		{Name: "tiny640-F32", config: tiny640(), typ: quant.F32},
 		{Name: "tiny640-F16", config: tiny640(), typ: quant.F16},
 		{Name: "tiny256-F32", config: gemma3test.Config(), typ: quant.F32},
 		{Name: "270m-F16", DryRun: true, config: c270, typ: quant.F16},
 		{Name: "1b-F16", DryRun: true, config: c1b, typ: quant.F16},
+		{Name: "4b-F16", DryRun: true, config: c4b, typ: quant.F16},
 	}
 }
 
@@ -469,10 +472,28 @@ func blockDiff(t quant.Type, a, b []byte) string {
 	return s
 }
 
+// checkBytes chooses the byte-for-byte checks TestLlamaQuantizeGolden
+// makes without -mixes.all, to keep the test to seconds: every mix once,
+// IQ4_NL and IQ4_XS (slow quantizers) on the smaller tiny256 only; on the
+// F16 input, which adds only its decoding, four mixes; with -short, Q4_K_M
+// and Q8_0 on tiny640-F32.
+func checkBytes(m oracleModel, mix Type) bool {
+	switch {
+	case testing.Short():
+		return m.Name == "tiny640-F32" && (mix == Q4_K_M || mix == Q8_0)
+	case m.typ == quant.F16:
+		return mix == Q4_K_M || mix == Q8_0 || mix == F32 || mix == BF16
+	case mix == IQ4_NL || mix == IQ4_XS:
+		return m.Name == "tiny256-F32"
+	}
+	return true
+}
+
 // TestLlamaQuantizeGolden checks Zerfoo against what llama-quantize wrote
 // when the golden file was recorded, without llama.cpp: every plan against
 // llama-quantize's tensor types, and, for the mixes that were
-// byte-identical, the SHA-256 of the whole file.
+// byte-identical, the SHA-256 of the whole file (a sample of them, see
+// checkBytes; all with -mixes.all).
 func TestLlamaQuantizeGolden(t *testing.T) {
 	raw, err := os.ReadFile(mixesGolden)
 	if errors.Is(err, os.ErrNotExist) {
@@ -538,10 +559,7 @@ func TestLlamaQuantizeGolden(t *testing.T) {
 					t.Logf("%s: not byte-identical to llama-quantize when recorded: %s", r.Mix, r.Note)
 					continue
 				}
-				// The F16 input adds only its decoding to what the F32 input
-				// checks: a few mixes cover it. -short keeps two mixes.
-				few := r.Mix == Q4_K_M || r.Mix == Q8_0
-				if (testing.Short() || m.typ == quant.F16) && !few && r.Mix != F32 && r.Mix != BF16 {
+				if !*mixesAll && !checkBytes(m, r.Mix) {
 					continue
 				}
 				b := gguf.NewBuilder()

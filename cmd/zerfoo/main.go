@@ -41,7 +41,7 @@ type cli struct {
 	Onnx     onnxCmd     `cmd:"" name:"onnx" help:"Inspect and run ONNX models."`
 	Tokenize tokenizeCmd `cmd:"" help:"Tokenize text with a GGUF file's tokenizer and print ids and pieces."`
 	Serve    serveCmd    `cmd:"" help:"Serve a Gemma 3 GGUF model over the OpenAI HTTP API."`
-	Quantize quantizeCmd `cmd:"" help:"Quantize a model's float weights (GGUF → Q4_0/Q4_K/Q8_0, ONNX MatMul → MatMulNBits)."`
+	Quantize quantizeCmd `cmd:"" help:"Quantize a model's float weights (GGUF → a llama.cpp file type as llama-quantize writes it, ONNX MatMul → MatMulNBits)."`
 	Train    trainCmd    `cmd:"" help:"Train a Gemma 3 architecture model and its tokenizer on a text corpus (GGUF F32 checkpoints)."`
 	Version  versionCmd  `cmd:"" help:"Print the zerfoo version."`
 }

@@ -8,8 +8,9 @@
 #    temporary directory), random-weight Gemma 3 GGUF files: tiny640-F32 and
 #    tiny640-F16 (hidden 640 as gemma-3-270m, so rows of 640 take the
 #    fallback types; 8 layers, 4 query heads sharing 1 KV head) and
-#    tiny256-F32 (hidden 256); and two full-size tables of zeros, 270m-F16
-#    and 1b-F16, as sparse files, for --dry-run only.
+#    tiny256-F32 (hidden 256); and full-size tables of zeros, 270m-F16,
+#    1b-F16 and 4b-F16 (hidden 2560, 2 query heads per KV head), as sparse
+#    files, for --dry-run only.
 # 2. For every model and mix it runs `llama-quantize IN OUT MIX` and
 #    `zerfoo quantize --in IN --out OUT --type MIX`, and compares the two
 #    outputs with cmp. For the dry-run models it runs
@@ -54,7 +55,7 @@ for model in tiny640-F32 tiny640-F16 tiny256-F32; do
 		fi
 	done
 done
-for model in 270m-F16 1b-F16; do
+for model in 270m-F16 1b-F16 4b-F16; do
 	for mix in $mixes; do
 		"$lq" --dry-run "$dir/$model.gguf" "$mix" >"$dir/$model.dry.$mix.log" 2>&1 ||
 			echo "llama-quantize --dry-run $model $mix failed: $dir/$model.dry.$mix.log" >&2
