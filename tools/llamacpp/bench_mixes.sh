@@ -1,0 +1,49 @@
+#!/bin/sh
+# Zerfoo vs real llama.cpp (llama-bench) on llama-quantize's standard mixes of
+# random Gemma 3 models with the real 262144-token vocabulary size:
+# prompt (128 tokens, one batch) and generation (64 tokens) speed at 1 and 2
+# threads, Zerfoo's peak RSS against the file, and a Markdown table of
+# both and their ratios (the tables in docs/PERFORMANCE.md).
+#
+#   tools/llamacpp/bench_mixes.sh LLAMA_BIN_DIR [DIR]
+#
+# LLAMA_BIN_DIR holds llama-quantize and llama-bench, built by
+# ../shared/tools/build-llamacpp.sh. The models are written into DIR
+# (default: a new temporary directory) once and reused. Env: PRESETS
+# (default "270m 1b"), MIXES (default "Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M
+# IQ4_XS Q8_0 F16 BF16"), THREADS (default 1,2), BENCHTIME (Go, default
+# 3s), REPS (llama-bench repetitions, default 5).
+set -eu
+bin=$(cd "${1:?usage: bench_mixes.sh LLAMA_BIN_DIR [DIR]}" && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+dir=${2:-$(mktemp -d)}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+presets=${PRESETS:-"270m 1b"}
+mixes=${MIXES:-"Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M IQ4_XS Q8_0 F16 BF16"}
+threads=${THREADS:-1,2}
+cd "$root"
+go test -c -o "$dir/gemma3.test" ./models/gemma3
+files=""
+for p in $presets; do
+	src="$dir/gemma3-$p-F16.gguf"
+	[ -f "$src" ] || go run ./tools/llamacpp/mkmodel --preset "$p" --type F16 --out "$src"
+	for mix in $mixes; do
+		f="$dir/gemma3-$p-$mix.gguf"
+		if [ ! -f "$f" ]; then
+			if [ "$mix" = F16 ]; then
+				cp "$src" "$f"
+			else
+				"$bin/llama-quantize" "$src" "$f" "$mix" 2 >"$f.log" 2>&1
+			fi
+		fi
+		files="$files${files:+,}$f"
+	done
+done
+"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m' -test.benchtime "${BENCHTIME:-3s}" \
+	-gemma3.files "$files" -gemma3.threads "$threads" | tee "$dir/zerfoo.txt"
+: >"$dir/llama.jsonl"
+for f in $(echo "$files" | tr , ' '); do
+	"$bin/llama-bench" -m "$f" -p 128 -n 64 -t "$threads" -r "${REPS:-5}" -o jsonl >>"$dir/llama.jsonl"
+done
+node "$root/tools/llamacpp/compare_mixes.mjs" "$dir/zerfoo.txt" "$dir/llama.jsonl"

@@ -1,0 +1,66 @@
+// Joins Zerfoo's BenchmarkGemma270m output (-gemma3.files) and llama-bench's
+// JSON lines on the same files into one Markdown table: prompt (pp128) and
+// generation (tg64) tokens/s at each thread count, their ratios, and
+// Zerfoo's peak RSS against the file and KV cache.
+//
+//   node compare_mixes.mjs ZERFOO.txt LLAMA.jsonl
+import {readFileSync} from "node:fs";
+import {basename} from "node:path";
+
+const [zfile, lfile] = process.argv.slice(2);
+if (!lfile) {
+    console.error("usage: node compare_mixes.mjs ZERFOO.txt LLAMA.jsonl");
+    process.exit(2);
+}
+const z = {}; // z[name][key] = value
+for (const line of readFileSync(zfile, "utf8").split("\n")) {
+    const m = line.match(/^BenchmarkGemma270m\/([^/\s]+)\/(\S+?)-\d+\s/);
+    if (!m) continue;
+    const [, name, what] = m;
+    const rec = (z[name] ??= {});
+    const metric = (unit) => {
+        const r = line.match(new RegExp(`([0-9.]+) ${unit}(\\s|$)`));
+        return r ? Number(r[1]) : undefined;
+    };
+    if (what === "memory") {
+        rec.peak = metric("peak-MiB");
+        rec.file = metric("file-MiB");
+        rec.kv = metric("kv-MiB");
+    } else {
+        const t = what.match(/threads=(\d+)\/(prompt|decode)/);
+        if (t) rec[`${t[2]}${t[1]}`] = metric("tokens/s");
+    }
+}
+const l = {}; // l[name][pp|tg + threads] = avg tokens/s
+for (const line of readFileSync(lfile, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line);
+    const name = basename(r.model_filename).replace(/\.gguf$/, "");
+    const rec = (l[name] ??= {});
+    const key = r.n_gen > 0 ? `decode${r.n_threads}` : `prompt${r.n_threads}`;
+    rec[key] = r.avg_ts;
+}
+const threads = [...new Set(Object.values(z).flatMap((r) => Object.keys(r)).map((k) => k.match(/^(?:prompt|decode)(\d+)$/)?.[1]).filter(Boolean))].sort();
+const f = (x) => (x === undefined ? "–" : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const ratio = (a, b) => (a === undefined || b === undefined ? "–" : `**${(a / b).toFixed(2)}×**`);
+let head = "| model |";
+let sep = "|---|";
+for (const t of threads) {
+    head += ` tg T${t} Zerfoo | llama.cpp | ratio | pp128 T${t} Zerfoo | llama.cpp | ratio |`;
+    sep += "---:|---:|---:|---:|---:|---:|";
+}
+head += " peak RSS MiB | file MiB | peak ÷ (file + KV) |";
+sep += "---:|---:|---:|";
+console.log(head);
+console.log(sep);
+for (const name of Object.keys(z)) {
+    const a = z[name], b = l[name] ?? {};
+    let row = `| ${name} |`;
+    for (const t of threads) {
+        row += ` ${f(a[`decode${t}`])} | ${f(b[`decode${t}`])} | ${ratio(a[`decode${t}`], b[`decode${t}`])} |`;
+        row += ` ${f(a[`prompt${t}`])} | ${f(b[`prompt${t}`])} | ${ratio(a[`prompt${t}`], b[`prompt${t}`])} |`;
+    }
+    const bound = a.file !== undefined ? a.file + a.kv : undefined;
+    row += ` ${f(a.peak)} | ${f(a.file)} | ${bound ? (a.peak / bound).toFixed(2) : "–"} |`;
+    console.log(row);
+}
