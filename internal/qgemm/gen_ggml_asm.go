@@ -33,6 +33,8 @@ type format struct {
 }
 
 var formats = []format{
+	{name: "Q4_0", low: 4, zp: 8, sb: 32, sub: 32},
+	{name: "Q8_0", low: 8, zp: 128, sb: 32, sub: 32},
 	{name: "Q4_1", low: 4, sb: 32, sub: 32, mins: 1},
 	{name: "Q5_0", low: 4, high: 1, zp: 16, sb: 32, sub: 32},
 	{name: "Q5_1", low: 4, high: 1, sb: 32, sub: 32, mins: 1},
@@ -195,7 +197,7 @@ func kernel(name string, f format, mr int) {
 		p("LEAQ 8(R12), R13")
 	}
 	if mr == 1 {
-		p("LEAQ 4096(R15), R14")
+		p("LEAQ %d(R15), R14", pfDist)
 	}
 	if f.nsub() > 1 {
 		p("MOVQ $%d, DX", f.nsub())
@@ -208,9 +210,7 @@ func kernel(name string, f format, mr int) {
 	}
 	u := 0
 	for s := 0; s < steps; s++ {
-		if f.low == 8 {
-			p("VMOVDQU64 %d(DI), Z26", 64*s)
-		} else {
+		if f.low != 8 {
 			p("VMOVDQU64 %d(DI), Z24", 64*s)
 		}
 		if mr == 1 {
@@ -222,6 +222,7 @@ func kernel(name string, f format, mr int) {
 			zv := []string{"Z26", "Z27"}[v%2]
 			switch {
 			case f.low == 8:
+				p("VMOVDQU64 %d(DI), %s", 64*s, zv)
 			case i == 0:
 				p("VPANDD Z31, Z24, %s", zv)
 			default:
@@ -283,7 +284,7 @@ func kernel(name string, f format, mr int) {
 	// Super-block epilogue: acc += float(isum)·(d·da), then the mins.
 	if mr == 1 {
 		for o := f.lowBytes(); o < f.tileBytes(); o += 64 {
-			p("PREFETCHT0 %d(R15)", 4096+o)
+			p("PREFETCHT0 %d(R15)", pfDist+o)
 		}
 	}
 	p("VCVTPH2PS %d(R15), Z26", f.dOff())
@@ -334,3 +335,7 @@ func kernel(name string, f format, mr int) {
 	p("VZEROUPPER")
 	p("RET")
 }
+
+// pfDist is how far ahead of the tile being read a one-row kernel
+// prefetches (the distance the older kernels measured best at M=1).
+const pfDist = 4096

@@ -44,6 +44,8 @@ type format struct {
 }
 
 var formats = map[quant.Type]*format{
+	quant.Q4_0:   {t: quant.Q4_0, low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
+	quant.Q8_0:   {t: quant.Q8_0, low: 8, zp: 128, sb: 32, sub: 32, act: actQ8_0},
 	quant.Q4_1:   {t: quant.Q4_1, low: 4, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
 	quant.Q5_0:   {t: quant.Q5_0, low: 4, high: 1, zp: 16, sb: 32, sub: 32, act: actQ8_0},
 	quant.Q5_1:   {t: quant.Q5_1, low: 4, high: 1, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
@@ -202,6 +204,16 @@ type superBlock struct {
 func decodeSuper(f *format, p []byte, b *superBlock) {
 	le16 := binary.LittleEndian.Uint16
 	switch f.t {
+	case quant.Q4_0:
+		b.d = le16(p)
+		for j := 0; j < 16; j++ {
+			b.u[j], b.u[j+16] = p[2+j]&15, p[2+j]>>4
+		}
+	case quant.Q8_0:
+		b.d = le16(p)
+		for j := 0; j < 32; j++ {
+			b.u[j] = p[2+j] ^ 0x80 // int8 + 128
+		}
 	case quant.Q4_1:
 		b.d, b.dm = le16(p), le16(p[2:])
 		for j := 0; j < 16; j++ {

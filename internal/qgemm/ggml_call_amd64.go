@@ -6,6 +6,86 @@ package qgemm
 
 import "github.com/zerfoo/zerfoo/gguf/quant"
 
+// gQ4_0m1AVX512 is ggmlKernelGeneric for Q4_0, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m1AVX512(p *gargs)
+
+// gQ4_0m2AVX512 is ggmlKernelGeneric for Q4_0, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m2AVX512(p *gargs)
+
+// gQ4_0m3AVX512 is ggmlKernelGeneric for Q4_0, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m3AVX512(p *gargs)
+
+// gQ4_0m4AVX512 is ggmlKernelGeneric for Q4_0, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m4AVX512(p *gargs)
+
+// gQ4_0m5AVX512 is ggmlKernelGeneric for Q4_0, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m5AVX512(p *gargs)
+
+// gQ4_0m6AVX512 is ggmlKernelGeneric for Q4_0, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m6AVX512(p *gargs)
+
+// gQ4_0m7AVX512 is ggmlKernelGeneric for Q4_0, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m7AVX512(p *gargs)
+
+// gQ4_0m8AVX512 is ggmlKernelGeneric for Q4_0, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0m8AVX512(p *gargs)
+
+// gQ8_0m1AVX512 is ggmlKernelGeneric for Q8_0, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m1AVX512(p *gargs)
+
+// gQ8_0m2AVX512 is ggmlKernelGeneric for Q8_0, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m2AVX512(p *gargs)
+
+// gQ8_0m3AVX512 is ggmlKernelGeneric for Q8_0, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m3AVX512(p *gargs)
+
+// gQ8_0m4AVX512 is ggmlKernelGeneric for Q8_0, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m4AVX512(p *gargs)
+
+// gQ8_0m5AVX512 is ggmlKernelGeneric for Q8_0, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m5AVX512(p *gargs)
+
+// gQ8_0m6AVX512 is ggmlKernelGeneric for Q8_0, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m6AVX512(p *gargs)
+
+// gQ8_0m7AVX512 is ggmlKernelGeneric for Q8_0, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m7AVX512(p *gargs)
+
+// gQ8_0m8AVX512 is ggmlKernelGeneric for Q8_0, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0m8AVX512(p *gargs)
+
 // gQ4_1m1AVX512 is ggmlKernelGeneric for Q4_1, mr 1 (AVX-512 VNNI).
 //
 //go:noescape
@@ -410,6 +490,48 @@ func gIQ4_XSm8AVX512(p *gargs)
 // false when there is none.
 func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 	switch f.t {
+	case quant.Q4_0:
+		switch mr {
+		case 1:
+			gQ4_0m1AVX512(p)
+		case 2:
+			gQ4_0m2AVX512(p)
+		case 3:
+			gQ4_0m3AVX512(p)
+		case 4:
+			gQ4_0m4AVX512(p)
+		case 5:
+			gQ4_0m5AVX512(p)
+		case 6:
+			gQ4_0m6AVX512(p)
+		case 7:
+			gQ4_0m7AVX512(p)
+		case 8:
+			gQ4_0m8AVX512(p)
+		default:
+			return false
+		}
+	case quant.Q8_0:
+		switch mr {
+		case 1:
+			gQ8_0m1AVX512(p)
+		case 2:
+			gQ8_0m2AVX512(p)
+		case 3:
+			gQ8_0m3AVX512(p)
+		case 4:
+			gQ8_0m4AVX512(p)
+		case 5:
+			gQ8_0m5AVX512(p)
+		case 6:
+			gQ8_0m6AVX512(p)
+		case 7:
+			gQ8_0m7AVX512(p)
+		case 8:
+			gQ8_0m8AVX512(p)
+		default:
+			return false
+		}
 	case quant.Q4_1:
 		switch mr {
 		case 1:

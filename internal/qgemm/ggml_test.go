@@ -13,13 +13,13 @@ import (
 )
 
 // ggmlTypes are the types of the super-block family, in test order.
-var ggmlTypes = []quant.Type{quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL,
+var ggmlTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL,
 	quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS}
 
 // halfOffsets are the byte offsets of the float16 fields of one block of
 // each type (d, and dmin or m).
 var halfOffsets = map[quant.Type][]int{
-	quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
+	quant.Q4_0: {0}, quant.Q8_0: {0}, quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
 	quant.Q2_K: {80, 82}, quant.Q3_K: {108}, quant.Q4_K: {0, 2}, quant.Q5_K: {0, 2},
 	quant.Q6_K: {208}, quant.IQ4_XS: {0},
 }

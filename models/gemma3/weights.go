@@ -302,7 +302,9 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 		p.n += b.N
 	}
 	src := &packSource{p: p, release: release}
-	if t := parts[0].Type; qgemm.GGMLSupported(t) {
+	// Q4_0 and Q8_0 keep qgemm.Matrix, whose AVX2 and NEON kernels the
+	// super-block family does not have yet.
+	if t := parts[0].Type; t != quant.Q4_0 && t != quant.Q8_0 && qgemm.GGMLSupported(t) {
 		g, err := qgemm.PackGGML(t, p.n, p.k, src.row)
 		if release {
 			for _, b := range parts {
