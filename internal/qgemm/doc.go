@@ -1,7 +1,7 @@
 // Package qgemm computes Y = A·Wᵀ (+ bias) with a block-quantized weight
 // matrix W straight from its packed codes, never materializing W in float32.
-// It is the fused kernel family behind the MatMulNBits layer and, later, the
-// GGUF Q4_0/Q8_0 tensors.
+// It is the fused kernel family behind the MatMulNBits layer and the GGUF
+// quantized tensors.
 //
 // # Layout
 //
@@ -34,6 +34,26 @@
 // row of A is quantized per block to int8 with scaleA = max|a|/127, round
 // half to even, and Y = Σ_blocks scaleA·scaleB·Σ qa·(code − zp) with exact
 // int32 block dot products (VPDPBUSD on AVX-512 VNNI).
+//
+// # GGUF types: the super-block family
+//
+// GGML (ggml.go) holds the other ggml block types — Q4_1, Q5_0, Q5_1,
+// IQ4_NL and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (and Q4_0
+// and Q8_0, which the Gemma loader still runs through Matrix) — as
+// y = d·sc·(u − zp) − dmin·m with an unsigned code u. PackGGML repacks a
+// tensor once into tiles of one super-block (32 or 256 elements) of 16
+// columns: the low 2, 4 or 8 bits of the codes interleaved as above, each
+// higher bit as a 64-bit mask per 64-code vector, int8 sub-block scales,
+// uint8 sub-block mins and the float16 d and dmin. A tile holds exactly the
+// file's information, so the packed tensor is the size of the GGUF one
+// (2–3 % more for Q4_K/Q5_K, whose 6-bit scales take a byte). The
+// activations are rounded as llama.cpp pairs them with the type (Q8_0,
+// Q8_1 or Q8_K) and the kernels sum exact int32 sub-block dot products
+// (VPDPBUSD; the extra bits added under a mask, IQ4 codes looked up with
+// VPSHUFB), multiply them by the integer sub-block scales, and convert to
+// float once per super-block: y = Σ_sb d·da·isum − dmin·da·Σ m·bsum, the
+// arithmetic of llama.cpp's vec_dot functions. GGML.DequantizeRow is
+// bit-identical to ggml's dequantize_row.
 //
 // # Kernels
 //
