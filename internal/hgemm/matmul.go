@@ -91,6 +91,28 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
 
+// prefetchDist returns how far ahead of each of the 4 weight rows being
+// read the kernels prefetch, for rows of K weights. Long rows are
+// prefetched prefetchAhead bytes ahead in the row (the last bytes of a row
+// prefetch the next row, which rows 0–2 have read already: at most a
+// quarter wasted from K = 4096 up). Shorter rows are prefetched at the same
+// offset in a later tile, at least prefetchAhead bytes of the row later
+// (at a fixed distance a row shorter than the distance would prefetch lines
+// of its own tile already read).
+func prefetchDist(K int) int {
+	row := 2 * K
+	if row >= 4*prefetchAhead {
+		return prefetchAhead
+	}
+	return nr * row * ((prefetchAhead + row - 1) / row)
+}
+
+// prefetchAhead is the prefetch distance along a weight row (bytes).
+const prefetchAhead = 2048
+
+// runTiles is the most tiles of one kernel call over 4 runs of rows.
+const runTiles = 64
+
 // panelBytes bounds the rounded activations of one row tile in a K block,
 // to stay in a 32 KiB L1 data cache with the weight tile being read (a
 // variable only so that tests can force several blocks).
@@ -162,8 +184,10 @@ func (s *scratch) compute(lo, hi int) {
 		p    kargs
 		tail [nr][tailStride]uint16
 		tmp  [8 * nr]float32 // outputs of a partial tile (v.mr ≤ 8)
+		run  [8 * nr * runTiles]float32
 	)
 	p.ldx = s.ldx
+	p.prefetch = prefetchDist(K)
 	for k0 := 0; k0 < K; k0 += s.kc {
 		kn := min(s.kc, K-k0)
 		p.steps = kn / kb
@@ -179,7 +203,49 @@ func (s *scratch) compute(lo, hi int) {
 		for r := 0; r < s.rows; r += v.mr {
 			mr := min(v.mr, s.rows-r)
 			p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
-			for t := lo; t < hi; t++ {
+			t := lo
+			if rem == 0 {
+				// Full tiles in one call.
+				full := min(hi, N/nr) - lo
+				if full > 0 && s.rows <= v.mr {
+					// One row tile: read the 4 rows of each call from 4
+					// long runs of consecutive rows (4 sequential streams).
+					for c := 0; c < full; c += runTiles {
+						cn := min(runTiles, full-c)
+						for j := range nr {
+							p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j*full+c)*K+k0)])
+						}
+						p.y, p.ldy, p.accum = &run[0], 4*nr*runTiles, 0
+						p.tiles, p.tileBytes, p.prefetch = cn, 2*K, prefetchAhead
+						v.call(&p, f, mr)
+						for i := range mr {
+							out := run[i*nr*runTiles:]
+							for j := range nr {
+								dst := s.y[(r+i)*N+nr*lo+j*full+c:][:cn]
+								for t := range dst {
+									if accum != 0 {
+										dst[t] += out[nr*t+j]
+									} else {
+										dst[t] = out[nr*t+j]
+									}
+								}
+							}
+						}
+					}
+					t += full
+				}
+				p.prefetch = prefetchDist(K)
+				if full > 0 && s.rows > v.mr {
+					for j := range nr {
+						p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j)*K+k0)])
+					}
+					p.y, p.ldy, p.accum = &s.y[r*N+nr*lo], 4*N, accum
+					p.tiles, p.tileBytes = full, 2*nr*K
+					v.call(&p, f, mr)
+					t += full
+				}
+			}
+			for ; t < hi; t++ {
 				n0 := nr * t
 				nn := min(nr, N-n0)
 				for j := range nr {
@@ -194,6 +260,7 @@ func (s *scratch) compute(lo, hi int) {
 						clear(tail[j][rem:kb])
 					}
 				}
+				p.tiles = 1
 				if nn == nr {
 					p.y, p.ldy, p.accum = &s.y[r*N+n0], 4*N, accum
 					v.call(&p, f, mr)
