@@ -40,7 +40,6 @@ const (
 	offAccum = 80
 	offTiles = 88
 	offTileB = 96
-	offPf    = 104
 )
 
 // Row pointers of the activations (mr ≤ 6) and of the 4 weight rows; BX is
@@ -49,18 +48,16 @@ const (
 var xreg = [...]string{"SI", "DI", "R12", "R13", "R14", "R15"}
 var wreg = [...]string{"R8", "R9", "R10", "R11"}
 
-// pfreg are the prefetch pointers of the weight rows.
-var pfreg = [...]string{"R12", "R13", "R14", "R15"}
-
 const (
 	maxMR512 = 6
 	maxMR2   = 3
 	// wstep is the bytes of each weight row one loop step reads: blocks of
 	// 32 weights in every kernel (kb in kernel_amd64.go).
 	wstep = 64
-	// prefetchMaxMR is the most rows of a kernel that prefetches its
-	// weights (p.prefetch bytes ahead).
-	prefetchMaxMR = 2
+	// prefetchDist is how far ahead the kernels for at most prefetchMaxMR
+	// rows prefetch each weight row (bytes).
+	prefetchDist  = 2048
+	prefetchMaxMR = 6
 )
 
 func main() {
@@ -108,14 +105,6 @@ func prologue(name string, mr int, zero func()) {
 	label("tile")
 	for j, r := range wreg {
 		p("MOVQ %d(AX), %s", offW+8*j, r)
-	}
-	if mr <= prefetchMaxMR {
-		// Prefetch pointers (the rows of fewer than 3 activations leave
-		// R12–R15 free).
-		p("MOVQ %d(AX), DX", offPf)
-		for j, r := range wreg {
-			p("LEAQ (%s)(DX*1), %s", r, pfreg[j])
-		}
 	}
 	p("MOVQ %d(AX), SI", offX)
 	p("MOVQ %d(AX), DX", offLdx)
@@ -269,14 +258,14 @@ func kernel512(name string, fam, mr int) {
 	nextTile()
 }
 
-// prefetchRows prefetches the 4 weight rows p.prefetch bytes ahead, in the
-// kernels for few rows (where the weights stream from memory once).
+// prefetchRows prefetches the 4 weight rows prefetchDist bytes ahead (the
+// caller passes rows that continue into the next rows of the same run).
 func prefetchRows(mr int) {
 	if mr > prefetchMaxMR {
 		return
 	}
-	for _, r := range pfreg {
-		p("PREFETCHT0 (%s)(BX*1)", r)
+	for _, r := range wreg {
+		p("PREFETCHT0 %d(%s)(BX*1)", prefetchDist, r)
 	}
 }
 

@@ -35,9 +35,6 @@ type kargs struct {
 	// tileBytes is the distance between the first weight rows of
 	// consecutive tiles.
 	tileBytes int // 96
-	// prefetch is how far ahead of each weight row the kernels for few
-	// rows prefetch (bytes; any value is safe).
-	prefetch int // 104
 }
 
 // kernelGeneric is the specification of every kernel. For each tile

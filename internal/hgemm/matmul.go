@@ -39,7 +39,7 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	}
 	s := scratchPool.Get().(*scratch)
 	defer func() {
-		s.m, s.y, s.v = nil, nil, nil
+		s.m, s.y, s.x, s.v = nil, nil, nil, nil
 		scratchPool.Put(s)
 	}()
 	s.m, s.y, s.rows, s.v = m, y, rows, v
@@ -50,16 +50,18 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	if s.bf16x {
 		elem = 2
 		s.x16 = grow(s.x16, rows*kp)
-		for r := 0; r < rows; r++ {
-			packBF16(s.x16[r*kp:r*kp+K], x[r*K:(r+1)*K])
-			clear(s.x16[r*kp+K : (r+1)*kp])
-		}
 	} else {
 		s.x32 = grow(s.x32, rows*kp)
-		for r := 0; r < rows; r++ {
-			round(m.format, s.x32[r*kp:r*kp+K], x[r*K:(r+1)*K])
-			clear(s.x32[r*kp+K : (r+1)*kp])
-		}
+	}
+	s.x, s.kp = x, kp
+	parts := threads
+	if parts <= 0 || parts > workerpool.Workers() {
+		parts = workerpool.Workers()
+	}
+	// Rounding costs about as much as reading the activations: split it
+	// over the pool from 64 Ki values.
+	if err := workerpool.ForN(ctx, rows, (1<<16+K-1)/K, parts, s.roundRows); err != nil {
+		return err
 	}
 	s.ldx = kp * elem
 	// Cache blocking: with several row tiles, K is cut into blocks of kc
@@ -73,15 +75,15 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	// each at least 64 Ki multiply-adds) from a shared counter, so that a
 	// thread the OS preempts or wakes late holds up only a small piece.
 	s.tiles = (m.n + nr - 1) / nr
-	parts := threads
-	if parts <= 0 || parts > workerpool.Workers() {
-		parts = workerpool.Workers()
-	}
 	minPiece := (1<<16 + rows*K*nr - 1) / (rows * K * nr)
 	s.piece = min(max(minPiece, s.tiles/(8*parts)), (s.tiles+parts-1)/parts)
 	if rows > v.mr {
-		// Every row tile reads the piece's weights: keep them in L2.
-		s.piece = max(1, min(s.piece, pieceBytes/(nr*2*s.kc)))
+		// Every row tile reads the piece's weights: keep them in L2, and
+		// otherwise make pieces large (each piece reads all activations
+		// again), in a number of pieces that is a multiple of parts.
+		most := max(1, pieceBytes/(nr*2*s.kc))
+		n := parts * ((s.tiles + parts*most - 1) / (parts * most))
+		s.piece = (s.tiles + n - 1) / n
 	}
 	s.next.Store(0)
 	if parts == 1 || s.tiles <= s.piece {
@@ -90,25 +92,6 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	}
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
-
-// prefetchDist returns how far ahead of each of the 4 weight rows being
-// read the kernels prefetch, for rows of K weights. Long rows are
-// prefetched prefetchAhead bytes ahead in the row (the last bytes of a row
-// prefetch the next row, which rows 0–2 have read already: at most a
-// quarter wasted from K = 4096 up). Shorter rows are prefetched at the same
-// offset in a later tile, at least prefetchAhead bytes of the row later
-// (at a fixed distance a row shorter than the distance would prefetch lines
-// of its own tile already read).
-func prefetchDist(K int) int {
-	row := 2 * K
-	if row >= 4*prefetchAhead {
-		return prefetchAhead
-	}
-	return nr * row * ((prefetchAhead + row - 1) / row)
-}
-
-// prefetchAhead is the prefetch distance along a weight row (bytes).
-const prefetchAhead = 2048
 
 // runTiles is the most tiles of one kernel call over 4 runs of rows.
 const runTiles = 64
@@ -132,6 +115,8 @@ type scratch struct {
 	m     *Matrix
 	v     *variant
 	y     []float32
+	x     []float32 // the activations
+	kp    int       // K rounded up to a multiple of tailStride
 	x32   []float32 // rounded activations, rows × kp
 	x16   []uint16  // or their bfloat16 bits (bf16x)
 	bf16x bool
@@ -142,13 +127,31 @@ type scratch struct {
 	piece int              // tiles per piece of work
 	next  atomic.Int64     // next tile to take
 	run   func(lo, hi int) // s.participate, bound once
+	// roundRows is s.round, bound once.
+	roundRows func(lo, hi int)
 }
 
 var scratchPool = sync.Pool{New: func() any {
 	s := new(scratch)
 	s.run = s.participate
+	s.roundRows = s.round
 	return s
 }}
+
+// round writes rows [lo, hi) of the rounded activations, zero padded to kp
+// columns.
+func (s *scratch) round(lo, hi int) {
+	K, kp := s.m.k, s.kp
+	for r := lo; r < hi; r++ {
+		if s.bf16x {
+			packBF16(s.x16[r*kp:r*kp+K], s.x[r*K:(r+1)*K])
+			clear(s.x16[r*kp+K : (r+1)*kp])
+		} else {
+			round(s.m.format, s.x32[r*kp:r*kp+K], s.x[r*K:(r+1)*K])
+			clear(s.x32[r*kp+K : (r+1)*kp])
+		}
+	}
+}
 
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -187,7 +190,6 @@ func (s *scratch) compute(lo, hi int) {
 		run  [8 * nr * runTiles]float32
 	)
 	p.ldx = s.ldx
-	p.prefetch = prefetchDist(K)
 	for k0 := 0; k0 < K; k0 += s.kc {
 		kn := min(s.kc, K-k0)
 		p.steps = kn / kb
@@ -203,47 +205,34 @@ func (s *scratch) compute(lo, hi int) {
 		for r := 0; r < s.rows; r += v.mr {
 			mr := min(v.mr, s.rows-r)
 			p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
+			// Full tiles: the 4 rows of each kernel call come from 4 runs
+			// of consecutive rows, so that the kernels read (and prefetch
+			// along) 4 sequential streams.
 			t := lo
-			if rem == 0 {
-				// Full tiles in one call.
-				full := min(hi, N/nr) - lo
-				if full > 0 && s.rows <= v.mr {
-					// One row tile: read the 4 rows of each call from 4
-					// long runs of consecutive rows (4 sequential streams).
-					for c := 0; c < full; c += runTiles {
-						cn := min(runTiles, full-c)
+			if full := min(hi, N/nr) - lo; rem == 0 && full > 0 {
+				for c := 0; c < full; c += runTiles {
+					cn := min(runTiles, full-c)
+					for j := range nr {
+						p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j*full+c)*K+k0)])
+					}
+					p.y, p.ldy, p.accum = &run[0], 4*nr*runTiles, 0
+					p.tiles, p.tileBytes = cn, 2*K
+					v.call(&p, f, mr)
+					for i := range mr {
+						out := run[i*nr*runTiles:]
 						for j := range nr {
-							p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j*full+c)*K+k0)])
-						}
-						p.y, p.ldy, p.accum = &run[0], 4*nr*runTiles, 0
-						p.tiles, p.tileBytes, p.prefetch = cn, 2*K, prefetchAhead
-						v.call(&p, f, mr)
-						for i := range mr {
-							out := run[i*nr*runTiles:]
-							for j := range nr {
-								dst := s.y[(r+i)*N+nr*lo+j*full+c:][:cn]
-								for t := range dst {
-									if accum != 0 {
-										dst[t] += out[nr*t+j]
-									} else {
-										dst[t] = out[nr*t+j]
-									}
+							dst := s.y[(r+i)*N+nr*lo+j*full+c:][:cn]
+							for t := range dst {
+								if accum != 0 {
+									dst[t] += out[nr*t+j]
+								} else {
+									dst[t] = out[nr*t+j]
 								}
 							}
 						}
 					}
-					t += full
 				}
-				p.prefetch = prefetchDist(K)
-				if full > 0 && s.rows > v.mr {
-					for j := range nr {
-						p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j)*K+k0)])
-					}
-					p.y, p.ldy, p.accum = &s.y[r*N+nr*lo], 4*N, accum
-					p.tiles, p.tileBytes = full, 2*nr*K
-					v.call(&p, f, mr)
-					t += full
-				}
+				t += full
 			}
 			for ; t < hi; t++ {
 				n0 := nr * t
