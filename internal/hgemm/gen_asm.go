@@ -38,6 +38,8 @@ const (
 	offSteps = 64
 	offTail  = 72
 	offAccum = 80
+	offTiles = 88
+	offTileB = 96
 )
 
 // Row pointers of the activations (mr ≤ 6) and of the 4 weight rows; BX is
@@ -53,9 +55,9 @@ const (
 	// 32 weights in every kernel (kb in kernel_amd64.go).
 	wstep = 64
 	// prefetchDist is how far ahead the kernels for at most prefetchMaxMR
-	// rows prefetch each weight row.
+	// rows prefetch each weight row (bytes).
 	prefetchDist  = 2048
-	prefetchMaxMR = 2
+	prefetchMaxMR = 6
 )
 
 func main() {
@@ -94,12 +96,13 @@ func main() {
 	}
 }
 
-// prologue loads the row pointers, zeroes the accumulators and leaves BX =
-// 0 and CX = steps·wstep.
+// prologue starts a tile: it loads the row pointers, zeroes the
+// accumulators and leaves BX = 0 and CX = steps·wstep.
 func prologue(name string, mr int, zero func()) {
 	fmt.Fprintf(&out, "\n// func %s(p *kargs)\n", name)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
 	p("MOVQ p+0(FP), AX")
+	label("tile")
 	for j, r := range wreg {
 		p("MOVQ %d(AX), %s", offW+8*j, r)
 	}
@@ -137,6 +140,25 @@ func loopAndTail(body func(prefetch bool)) {
 	p("MOVQ %d(AX), DI", offY)
 	p("MOVQ %d(AX), DX", offLdy)
 	p("MOVQ %d(AX), CX", offAccum)
+}
+
+// nextTile ends a tile: while p.tiles > 1 it decrements p.tiles, moves
+// p.w and p.y to the next tile (so they never point past the last one) and
+// starts over; then it returns.
+func nextTile() {
+	p("MOVQ %d(AX), CX", offTiles)
+	p("DECQ CX")
+	p("JLE done")
+	p("MOVQ CX, %d(AX)", offTiles)
+	p("MOVQ %d(AX), DX", offTileB)
+	for j := range wreg {
+		p("ADDQ DX, %d(AX)", offW+8*j)
+	}
+	p("ADDQ $16, %d(AX)", offY)
+	p("JMP tile")
+	label("done")
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // store writes (or, with accum, adds) X0, the 4 sums of row r, at DI and
@@ -233,18 +255,17 @@ func kernel512(name string, fam, mr int) {
 		hsum4([4]int{2, 3, 4, 5})
 		store(r, mr)
 	}
-	p("VZEROUPPER")
-	p("RET")
+	nextTile()
 }
 
-// prefetchRows prefetches the 4 weight rows prefetchDist bytes ahead, in
-// the kernels for few rows (where the weights stream from memory once).
+// prefetchRows prefetches the 4 weight rows prefetchDist bytes ahead (the
+// caller passes rows that continue into the next rows of the same run).
 func prefetchRows(mr int) {
 	if mr > prefetchMaxMR {
 		return
 	}
-	for _, w := range wreg {
-		p("PREFETCHT0 %d(%s)(BX*1)", prefetchDist, w)
+	for _, r := range wreg {
+		p("PREFETCHT0 %d(%s)(BX*1)", prefetchDist, r)
 	}
 }
 
@@ -306,8 +327,7 @@ func kernel2(name string, fam, mr int) {
 		hsum4([4]int{acc(r, 0), acc(r, 1), acc(r, 2), acc(r, 3)})
 		store(r, mr)
 	}
-	p("VZEROUPPER")
-	p("RET")
+	nextTile()
 }
 
 // helpers emits the AVX2 activation rounding and weight widening loops.

@@ -17,9 +17,11 @@ const tailStride = 32
 
 // kargs are the arguments of one kernel call: rows [0, mr) of the rounded
 // activations against the 4 weight rows w[0..3], over steps blocks of kb
-// elements and then, when tail is set, one more block read from tail. The
+// elements and then, when tail is set, one more block read from tail; then
+// the same for tiles−1 more tiles of 4 weight rows, each tileBytes further
+// on (outputs 4 further on), when tiles > 1 (tail must be nil then). The
 // assembly reads the fields at fixed offsets: keep the order and the
-// 8-byte size of each.
+// 8-byte size of each. It may change w, y and tiles.
 type kargs struct {
 	w     [nr]unsafe.Pointer // 0: the 16-bit weight rows at the first k
 	x     unsafe.Pointer     // 32: activation row 0 at the first k (float32, or bfloat16 bits for famBF16DP)
@@ -29,12 +31,16 @@ type kargs struct {
 	steps int                // 64: full blocks of kb elements
 	tail  *uint16            // 72: nil, or [nr][tailStride] weights of the last (partial) block, zero padded
 	accum int                // 80: nonzero: add the sums to out instead of storing them
+	tiles int                // 88: tiles to compute (≥ 1)
+	// tileBytes is the distance between the first weight rows of
+	// consecutive tiles.
+	tileBytes int // 96
 }
 
-// kernelGeneric is the specification of every kernel. For r < mr and
-// j < 4 it computes
+// kernelGeneric is the specification of every kernel. For each tile
+// t < tiles, r < mr and j < 4 it computes
 //
-//	out[r][j] = Σ_{k < steps·kb} x[r][k]·w[j][k]  (+ Σ_{k < kb} x[r][steps·kb+k]·tail[j][k])
+//	out[r][4t+j] = Σ_{k < steps·kb} x[r][k]·w[j][t·tileBytes/2 + k]  (+ Σ_{k < kb} x[r][steps·kb+k]·tail[j][k])
 //
 // in float32, where w[j][k] is the weight decoded exactly to float32, and
 // stores it to out (or adds it, with accum). The assembly kernels may sum
@@ -44,35 +50,37 @@ type kargs struct {
 func kernelGeneric(p *kargs, f Format, mr, kb int) {
 	n := p.steps * kb
 	bf := f == BF16
-	var w [nr][]byte
-	for j := range w {
-		w[j] = unsafe.Slice((*byte)(p.w[j]), 2*n)
-	}
 	var tail []uint16
 	if p.tail != nil {
 		tail = unsafe.Slice(p.tail, nr*tailStride)
 	}
-	for r := 0; r < mr; r++ {
-		m := n
-		if tail != nil {
-			m += kb
+	m := n
+	if tail != nil {
+		m += kb
+	}
+	for t := range max(1, p.tiles) {
+		var w [nr][]byte
+		for j := range w {
+			w[j] = unsafe.Slice((*byte)(unsafe.Add(p.w[j], t*p.tileBytes)), 2*n)
 		}
-		x := unsafe.Slice((*float32)(unsafe.Add(p.x, r*p.ldx)), m)
-		out := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.y), r*p.ldy)), nr)
-		for j := range nr {
-			var s float32
-			for k, v := range x[:n] {
-				s += v * decode(bf, binary.LittleEndian.Uint16(w[j][2*k:]))
-			}
-			if tail != nil {
-				for k, v := range x[n:] {
-					s += v * decode(bf, tail[j*tailStride+k])
+		for r := 0; r < mr; r++ {
+			x := unsafe.Slice((*float32)(unsafe.Add(p.x, r*p.ldx)), m)
+			out := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.y), r*p.ldy+4*nr*t)), nr)
+			for j := range nr {
+				var s float32
+				for k, v := range x[:n] {
+					s += v * decode(bf, binary.LittleEndian.Uint16(w[j][2*k:]))
 				}
+				if tail != nil {
+					for k, v := range x[n:] {
+						s += v * decode(bf, tail[j*tailStride+k])
+					}
+				}
+				if p.accum != 0 {
+					s += out[j]
+				}
+				out[j] = s
 			}
-			if p.accum != 0 {
-				s += out[j]
-			}
-			out[j] = s
 		}
 	}
 }

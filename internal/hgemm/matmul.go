@@ -39,7 +39,7 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	}
 	s := scratchPool.Get().(*scratch)
 	defer func() {
-		s.m, s.y, s.v = nil, nil, nil
+		s.m, s.y, s.x, s.v = nil, nil, nil, nil
 		scratchPool.Put(s)
 	}()
 	s.m, s.y, s.rows, s.v = m, y, rows, v
@@ -50,16 +50,18 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	if s.bf16x {
 		elem = 2
 		s.x16 = grow(s.x16, rows*kp)
-		for r := 0; r < rows; r++ {
-			packBF16(s.x16[r*kp:r*kp+K], x[r*K:(r+1)*K])
-			clear(s.x16[r*kp+K : (r+1)*kp])
-		}
 	} else {
 		s.x32 = grow(s.x32, rows*kp)
-		for r := 0; r < rows; r++ {
-			round(m.format, s.x32[r*kp:r*kp+K], x[r*K:(r+1)*K])
-			clear(s.x32[r*kp+K : (r+1)*kp])
-		}
+	}
+	s.x, s.kp = x, kp
+	parts := threads
+	if parts <= 0 || parts > workerpool.Workers() {
+		parts = workerpool.Workers()
+	}
+	// Rounding costs about as much as reading the activations: split it
+	// over the pool from 64 Ki values.
+	if err := workerpool.ForN(ctx, rows, (1<<16+K-1)/K, parts, s.roundRows); err != nil {
+		return err
 	}
 	s.ldx = kp * elem
 	// Cache blocking: with several row tiles, K is cut into blocks of kc
@@ -73,15 +75,15 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	// each at least 64 Ki multiply-adds) from a shared counter, so that a
 	// thread the OS preempts or wakes late holds up only a small piece.
 	s.tiles = (m.n + nr - 1) / nr
-	parts := threads
-	if parts <= 0 || parts > workerpool.Workers() {
-		parts = workerpool.Workers()
-	}
 	minPiece := (1<<16 + rows*K*nr - 1) / (rows * K * nr)
 	s.piece = min(max(minPiece, s.tiles/(8*parts)), (s.tiles+parts-1)/parts)
 	if rows > v.mr {
-		// Every row tile reads the piece's weights: keep them in L2.
-		s.piece = max(1, min(s.piece, pieceBytes/(nr*2*s.kc)))
+		// Every row tile reads the piece's weights: keep them in L2, and
+		// otherwise make pieces large (each piece reads all activations
+		// again), in a number of pieces that is a multiple of parts.
+		most := max(1, pieceBytes/(nr*2*s.kc))
+		n := parts * ((s.tiles + parts*most - 1) / (parts * most))
+		s.piece = (s.tiles + n - 1) / n
 	}
 	s.next.Store(0)
 	if parts == 1 || s.tiles <= s.piece {
@@ -90,6 +92,9 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	}
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
+
+// runTiles is the most tiles of one kernel call over 4 runs of rows.
+const runTiles = 64
 
 // panelBytes bounds the rounded activations of one row tile in a K block,
 // to stay in a 32 KiB L1 data cache with the weight tile being read (a
@@ -110,6 +115,8 @@ type scratch struct {
 	m     *Matrix
 	v     *variant
 	y     []float32
+	x     []float32 // the activations
+	kp    int       // K rounded up to a multiple of tailStride
 	x32   []float32 // rounded activations, rows × kp
 	x16   []uint16  // or their bfloat16 bits (bf16x)
 	bf16x bool
@@ -120,13 +127,31 @@ type scratch struct {
 	piece int              // tiles per piece of work
 	next  atomic.Int64     // next tile to take
 	run   func(lo, hi int) // s.participate, bound once
+	// roundRows is s.round, bound once.
+	roundRows func(lo, hi int)
 }
 
 var scratchPool = sync.Pool{New: func() any {
 	s := new(scratch)
 	s.run = s.participate
+	s.roundRows = s.round
 	return s
 }}
+
+// round writes rows [lo, hi) of the rounded activations, zero padded to kp
+// columns.
+func (s *scratch) round(lo, hi int) {
+	K, kp := s.m.k, s.kp
+	for r := lo; r < hi; r++ {
+		if s.bf16x {
+			packBF16(s.x16[r*kp:r*kp+K], s.x[r*K:(r+1)*K])
+			clear(s.x16[r*kp+K : (r+1)*kp])
+		} else {
+			round(s.m.format, s.x32[r*kp:r*kp+K], s.x[r*K:(r+1)*K])
+			clear(s.x32[r*kp+K : (r+1)*kp])
+		}
+	}
+}
 
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -162,6 +187,7 @@ func (s *scratch) compute(lo, hi int) {
 		p    kargs
 		tail [nr][tailStride]uint16
 		tmp  [8 * nr]float32 // outputs of a partial tile (v.mr ≤ 8)
+		run  [8 * nr * runTiles]float32
 	)
 	p.ldx = s.ldx
 	for k0 := 0; k0 < K; k0 += s.kc {
@@ -179,7 +205,36 @@ func (s *scratch) compute(lo, hi int) {
 		for r := 0; r < s.rows; r += v.mr {
 			mr := min(v.mr, s.rows-r)
 			p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
-			for t := lo; t < hi; t++ {
+			// Full tiles: the 4 rows of each kernel call come from 4 runs
+			// of consecutive rows, so that the kernels read (and prefetch
+			// along) 4 sequential streams.
+			t := lo
+			if full := min(hi, N/nr) - lo; rem == 0 && full > 0 {
+				for c := 0; c < full; c += runTiles {
+					cn := min(runTiles, full-c)
+					for j := range nr {
+						p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j*full+c)*K+k0)])
+					}
+					p.y, p.ldy, p.accum = &run[0], 4*nr*runTiles, 0
+					p.tiles, p.tileBytes = cn, 2*K
+					v.call(&p, f, mr)
+					for i := range mr {
+						out := run[i*nr*runTiles:]
+						for j := range nr {
+							dst := s.y[(r+i)*N+nr*lo+j*full+c:][:cn]
+							for t := range dst {
+								if accum != 0 {
+									dst[t] += out[nr*t+j]
+								} else {
+									dst[t] = out[nr*t+j]
+								}
+							}
+						}
+					}
+				}
+				t += full
+			}
+			for ; t < hi; t++ {
 				n0 := nr * t
 				nn := min(nr, N-n0)
 				for j := range nr {
@@ -194,6 +249,7 @@ func (s *scratch) compute(lo, hi int) {
 						clear(tail[j][rem:kb])
 					}
 				}
+				p.tiles = 1
 				if nn == nr {
 					p.y, p.ldy, p.accum = &s.y[r*N+n0], 4*N, accum
 					v.call(&p, f, mr)

@@ -73,5 +73,26 @@
 //
 // With int8 activations the rows of A are quantized by quantizeRows (AVX-512
 // or AVX2 where present, bit-identical to the Go version).
+//
+// # Super-block kernels
+//
+// GGML (ggml.go) holds the ggml types with sub-block scales, mins, extra
+// bit planes or a level table (Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K–Q6_K,
+// IQ4_XS) in tiles of one super-block of 16 columns; ggmlKernelGeneric is
+// their specification, ggml_amd64.s (gen_ggml_asm.go) the AVX-512 VNNI
+// variant and ggml_avx2_amd64.s (gen_ggml_avx2.go) the AVX2 (+FMA, F16C)
+// tier for CPUs without AVX-512, such as Intel's 12th–14th generation
+// desktop parts and AMD Zen 2/3. An AVX2 register holds half a group (8
+// columns: bytes 32h..32h+31 of each 64-byte code step, bits 32h..32h+31
+// of each plane mask, entries 8h..8h+7 of the scales): VPMADDUBSW
+// multiplies the unsigned codes by the broadcast activations, VPADDW adds
+// as many of its pair sums as cannot overflow int16, and VPMADDWD widens
+// them with the sub-block scale as its second operand; IQ4 codes are
+// looked up as signed levels v and multiplied as |v|·(qa·sign v); an extra
+// bit plane is spread to bytes with VPSHUFB and VPCMPEQB. Up to 2 rows one
+// kernel covers both halves of a group (the tile is read once), more rows
+// run per half, 4 (IQ4: 5) at a time. The integer sums are the generic
+// kernel's and the float32 operations come in its order, so the results
+// match it bit for bit (but for fma32's rare double rounding).
 // A Matrix is read-only after Pack and safe for concurrent use.
 package qgemm

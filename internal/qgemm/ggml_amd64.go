@@ -2,12 +2,18 @@
 
 package qgemm
 
+import "unsafe"
+
 //go:generate go run gen_ggml_asm.go
+//go:generate go run gen_ggml_avx2.go
 
 // ggmlVariants lists the super-block kernel variants this CPU supports,
 // slowest first (the generic one always).
 var ggmlVariants = func() []ggmlVariant {
 	vs := []ggmlVariant{ggmlGeneric}
+	if hasAVX2 {
+		vs = append(vs, ggmlVariant{name: "avx2", id: idAVX2})
+	}
 	if hasAVX512 {
 		vs = append(vs, ggmlVariant{name: "avx512", id: idAVX512})
 	}
@@ -16,3 +22,44 @@ var ggmlVariants = func() []ggmlVariant {
 
 // ggmlBest is the variant GGML.MatMul uses.
 var ggmlBest = ggmlVariants[len(ggmlVariants)-1]
+
+// gargsAVX2 are the arguments of an AVX2 super-block kernel: gargs (for a
+// half kernel, out points at the half's 8 columns) and 4·h, the half of
+// the group a half kernel reads.
+type gargsAVX2 struct {
+	gargs
+	h4 int // 80
+}
+
+// ggmlCallAVX2 runs the AVX2 kernels for f and mr rows; it reports false
+// when f has none. Up to the group row count of ggmlAVX2Rows one kernel
+// takes the whole group; more rows go in chunks of the half row count,
+// each as two half kernels (or one group kernel for a short last chunk).
+func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
+	group, half := ggmlAVX2Rows(f.t)
+	if half == 0 {
+		return false
+	}
+	q := gargsAVX2{gargs: *p}
+	if mr <= group {
+		ggmlAVX2Group(f, &q, mr)
+		return true
+	}
+	ab := f.auxBytes()
+	for r0 := 0; r0 < mr; r0 += half {
+		n := min(half, mr-r0)
+		q.a = unsafe.Add(p.a, r0*p.lda)
+		q.aux = unsafe.Add(p.aux, r0*ab)
+		out := unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo)
+		if n <= group {
+			q.out, q.h4 = (*float32)(out), 0
+			ggmlAVX2Group(f, &q, n)
+			continue
+		}
+		for h := 0; h < 2; h++ {
+			q.out, q.h4 = (*float32)(unsafe.Add(out, 32*h)), 4*h
+			ggmlAVX2Half(f, &q, n)
+		}
+	}
+	return true
+}

@@ -77,3 +77,31 @@ func BenchmarkGGML(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGGMLVariants runs every super-block kernel variant this CPU
+// has (such as the AVX2 tier on an AVX-512 machine) on the BenchmarkGGML
+// matrix at 1 and 64 rows, one thread, and reports GFLOP/s and the weight
+// bytes read per second.
+// Example: go test -run - -bench 'GGMLVariants/Q4_K/' ./internal/qgemm
+func BenchmarkGGMLVariants(b *testing.B) {
+	ctx := context.Background()
+	for _, t := range ggmlTypes {
+		for _, rows := range []int{1, 64} {
+			for _, v := range ggmlVariants {
+				b.Run(fmt.Sprintf("%v/M%d/%s", t, rows, v.name), func(b *testing.B) {
+					m := ggmlBenchMatrix(b, t)
+					a := randA(rand.New(rand.NewPCG(2, 2)), rows*m.K)
+					y := make([]float32, rows*m.N)
+					for b.Loop() {
+						if err := m.matmul(ctx, y, a, rows, 1, v); err != nil {
+							b.Fatal(err)
+						}
+					}
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					b.ReportMetric(2*float64(rows*m.K*m.N)/sec/1e9, "GFLOP/s")
+					b.ReportMetric(float64(m.Footprint())/sec/1e9, "weightGB/s")
+				})
+			}
+		}
+	}
+}

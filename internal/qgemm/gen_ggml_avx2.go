@@ -1,0 +1,522 @@
+//go:build ignore
+
+// gen_ggml_avx2 writes ggml_avx2_amd64.s and ggml_avx2_call_amd64.go: the
+// AVX2 (+FMA, F16C) super-block kernels (ggml_kernel.go) for every format
+// of ggml.go, and the switches that call them. Run with `go generate` in
+// internal/qgemm (see ggml_amd64.go).
+//
+// A 256-bit vector holds half a group: bytes 32h..32h+31 of each 64-byte
+// code step are columns 8h..8h+7, bytes 4h..4h+3 of each 64-bit plane mask
+// their extra bits, and entries 8h..8h+7 of the sc, m and d arrays their
+// scales. Two kernel shapes cover a group: "group" kernels run both halves
+// for few rows (a tile is read once), "half" kernels run one half (4h in
+// gargsAVX2.h4) for more rows (the codes are decoded once per more rows).
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log"
+	"os"
+)
+
+var out bytes.Buffer
+
+func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
+func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
+
+const groupCols = 16
+
+// format mirrors ggml.go's format (the generator cannot import the
+// package it writes).
+type format struct {
+	name      string // quant.Type constant
+	low, high int
+	lut       bool
+	zp        int
+	sb, sub   int
+	subScales bool
+	mins      int // 0 none, 1 half (Q4_1/Q5_1), 2 per sub-block
+}
+
+var formats = []format{
+	{name: "Q4_1", low: 4, sb: 32, sub: 32, mins: 1},
+	{name: "Q5_0", low: 4, high: 1, zp: 16, sb: 32, sub: 32},
+	{name: "Q5_1", low: 4, high: 1, sb: 32, sub: 32, mins: 1},
+	{name: "IQ4_NL", low: 4, lut: true, zp: 128, sb: 32, sub: 32},
+	{name: "Q2_K", low: 2, sb: 256, sub: 16, subScales: true, mins: 2},
+	{name: "Q3_K", low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true},
+	{name: "Q4_K", low: 4, sb: 256, sub: 32, subScales: true, mins: 2},
+	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
+	{name: "Q6_K", low: 4, high: 2, zp: 32, sb: 256, sub: 16, subScales: true},
+	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
+}
+
+func (f format) nsub() int      { return f.sb / f.sub }
+func (f format) lowBytes() int  { return f.sb * groupCols * f.low / 8 }
+func (f format) highBytes() int { return f.high * f.sb * groupCols / 8 }
+func (f format) scOff() int     { return f.lowBytes() + f.highBytes() }
+func (f format) minOff() int {
+	if f.subScales {
+		return f.scOff() + f.nsub()*groupCols
+	}
+	return f.scOff()
+}
+func (f format) dOff() int {
+	if f.mins == 2 {
+		return f.minOff() + f.nsub()*groupCols
+	}
+	return f.minOff()
+}
+func (f format) tileBytes() int {
+	n := f.dOff() + 2*groupCols
+	if f.mins != 0 {
+		n += 2 * groupCols
+	}
+	return n
+}
+func (f format) auxBytes() int {
+	n := 8
+	if f.zp != 0 {
+		n += 4 * f.nsub()
+	}
+	if f.mins == 2 {
+		n += 2 * f.nsub()
+	}
+	return n
+}
+func (f format) bsumOff() int {
+	if f.zp != 0 {
+		return 8 + 4*f.nsub()
+	}
+	return 8
+}
+
+// temps returns how many vector registers a kernel needs besides the two
+// per row and half (float accumulator, int32 super-block sum): the
+// broadcast activations, the decoded codes, the loaded code step, the
+// sub-block scale pairs (sub-scales), the table and the absolute values
+// (IQ4).
+func (f format) temps() int {
+	n := 3
+	if f.subScales {
+		n++
+	}
+	if f.lut {
+		n += 2
+	}
+	return n
+}
+
+// span returns how many code vectors' VPMADDUBSW pair sums a kernel adds
+// in int16 (VPADDW) before widening them with VPMADDWD: as many as
+// cannot overflow (span·2·(2^bits−1)·127 < 2^15), at most a sub-block's.
+// IQ4 pair sums (up to 2·127·127) take one vector each.
+func (f format) span() int {
+	if f.lut {
+		return 1
+	}
+	n := (1<<15 - 1) / (2 * (1<<(f.low+f.high) - 1) * 127)
+	n = min(n, f.sub/4)
+	for f.sub/4%n != 0 {
+		n--
+	}
+	return n
+}
+
+// acc16 reports whether a kernel sums pair sums in int16 (span > 1).
+func (f format) acc16() bool { return f.span() > 1 }
+
+// regs returns the vector registers a kernel over halves halves and mr
+// rows needs besides temps: per row and half an accumulator and an int32
+// super-block sum, and with acc16 an int16 sub-block sum per row.
+func (f format) regs(mr, halves int) int {
+	n := 2 * halves * mr
+	if f.acc16() {
+		n += mr
+	}
+	return n
+}
+
+// maxRows returns the most rows of a kernel over halves halves.
+func (f format) maxRows(halves int) int {
+	mr := 0
+	for f.regs(mr+1, halves)+f.temps() <= 16 {
+		mr++
+	}
+	return mr
+}
+
+// Constant table (ggmlAVX2Const<>), 32-byte entries.
+const (
+	cMask4  = 0   // 0x0f bytes
+	cMask2  = 32  // 0x03 bytes
+	cOnes   = 64  // int16 ones
+	cSpread = 96  // VPSHUFB control: byte i ← byte i/8 of a broadcast dword
+	cBitSel = 128 // 1 << (i%8) at byte i
+	cVal    = 160 // 1<<2, 1<<4, 1<<5 bytes (extra-bit values), 32 bytes each
+	cKv     = 256 // kvalues_iq4nl, signed, in both lanes
+	cSize   = 288
+)
+
+var kvalues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+
+func constTable() {
+	var t [cSize]byte
+	for i := 0; i < 32; i++ {
+		t[cMask4+i] = 0x0f
+		t[cMask2+i] = 0x03
+		if i%2 == 0 {
+			t[cOnes+i] = 1
+		}
+		t[cSpread+i] = byte(i / 8) // lane 1 reads bytes 2, 3 of its own copy
+		t[cBitSel+i] = 1 << (i % 8)
+		t[cVal+i] = 1 << 2
+		t[cVal+32+i] = 1 << 4
+		t[cVal+64+i] = 1 << 5
+		t[cKv+i] = byte(kvalues[i%16])
+	}
+	out.WriteString("\n// ggmlAVX2Const<> holds the kernels' constants (see gen_ggml_avx2.go).\n")
+	for o := 0; o < cSize; o += 8 {
+		var v uint64
+		for j := 7; j >= 0; j-- {
+			v = v<<8 | uint64(t[o+j])
+		}
+		fmt.Fprintf(&out, "DATA ggmlAVX2Const<>+%d(SB)/8, $0x%016x\n", o, v)
+	}
+	fmt.Fprintf(&out, "GLOBL ggmlAVX2Const<>(SB), RODATA|NOPTR, $%d\n", cSize)
+}
+
+func cst(off int) string { return fmt.Sprintf("ggmlAVX2Const<>+%d(SB)", off) }
+
+// valOff returns the constant of extra bit h's value 1 << (low+h).
+func valOff(f format, h int) int {
+	switch f.low + h {
+	case 2:
+		return cVal
+	case 4:
+		return cVal + 32
+	case 5:
+		return cVal + 64
+	}
+	log.Fatalf("%s: no constant for bit %d", f.name, f.low+h)
+	return 0
+}
+
+func main() {
+	out.WriteString("// Code generated by gen_ggml_avx2.go; DO NOT EDIT.\n\n//go:build !purego\n\n#include \"textflag.h\"\n")
+	constTable()
+	var call bytes.Buffer
+	call.WriteString("// Code generated by gen_ggml_avx2.go; DO NOT EDIT.\n\n//go:build !purego\n\npackage qgemm\n\nimport \"github.com/zerfoo/zerfoo/gguf/quant\"\n\n")
+	var sw [2]bytes.Buffer
+	var rows bytes.Buffer
+	for _, f := range formats {
+		fmt.Fprintf(&rows, "\tcase quant.%s:\n\t\treturn %d, %d\n", f.name, f.maxRows(2), f.maxRows(1))
+		for hi, halves := range []int{2, 1} {
+			fmt.Fprintf(&sw[hi], "\tcase quant.%s:\n\t\tswitch mr {\n", f.name)
+			for mr := 1; mr <= f.maxRows(halves); mr++ {
+				if halves == 1 && mr <= f.maxRows(2) {
+					continue // the group kernel serves these rows
+				}
+				shape := map[int]string{2: "", 1: "h"}[halves]
+				name := fmt.Sprintf("g%sm%d%sAVX2", f.name, mr, shape)
+				kernel(name, f, mr, halves)
+				what := map[int]string{2: "16 columns", 1: "the 8 columns of half p.h4/4"}[halves]
+				fmt.Fprintf(&call, "// %s is ggmlKernelGeneric for %s, %s, mr %d (AVX2).\n//\n//go:noescape\nfunc %s(p *gargsAVX2)\n\n", name, f.name, what, mr, name)
+				fmt.Fprintf(&sw[hi], "\t\tcase %d:\n\t\t\t%s(p)\n", mr, name)
+			}
+			sw[hi].WriteString("\t\tdefault:\n\t\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t\t}\n")
+		}
+	}
+	call.WriteString("// ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both\n// halves) and half kernels; 0, 0 when t has none.\nfunc ggmlAVX2Rows(t quant.Type) (group, half int) {\n\tswitch t {\n")
+	call.Write(rows.Bytes())
+	call.WriteString("\t}\n\treturn 0, 0\n}\n\n")
+	call.WriteString("// ggmlAVX2Group runs f's AVX2 kernel over both halves of a group for\n// mr rows (1 ≤ mr ≤ the group row count of ggmlAVX2Rows).\nfunc ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {\n\tswitch f.t {\n")
+	call.Write(sw[0].Bytes())
+	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n\n")
+	call.WriteString("// ggmlAVX2Half runs f's AVX2 kernel over half p.h4/4 of a group for mr\n// rows (group rows < mr ≤ half rows of ggmlAVX2Rows).\nfunc ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {\n\tswitch f.t {\n")
+	call.Write(sw[1].Bytes())
+	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n")
+	if err := os.WriteFile("ggml_avx2_amd64.s", out.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("ggml_avx2_call_amd64.go", call.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// row returns the address of activation row r at byte displacement disp,
+// for rows based at b0 (rows 0–3) and b4 (rows 4–7) with stride R8 (R9 =
+// 3·R8).
+func row(b0, b4 string, r, disp int) string {
+	base := b0
+	if r >= 4 {
+		base = b4
+	}
+	idx := [4]string{"", "(R8*1)", "(R8*2)", "(R9*1)"}[r%4]
+	return fmt.Sprintf("%d(%s)%s", disp, base, idx)
+}
+
+// kernel emits one super-block kernel over halves halves (2: the whole
+// group, 1: the half at p.h4) and mr rows.
+//
+// General registers: AX args, R15 tile, DI codes, BX bit planes, R11
+// sub-block scales, SI/R10 activation rows 0/4 with stride R8 (R9 =
+// 3·R8), R12 the activation records of the super-block, R13 the zp·Σqa of
+// the sub-block, R14 4·h (half kernels) or the prefetch pointer (one-row
+// group kernels), CX super-blocks left, DX sub-blocks left.
+//
+// Vector registers: per half hh and row r an accumulator Y(hh·mr+r) and
+// an int32 super-block sum Y(halves·mr+hh·mr+r), per row an int16 sum
+// Y(2·halves·mr+r) (acc16); from the top Y15 broadcast activations and
+// products, Y14 decoded codes, Y13 the loaded code step, Y12 the
+// sub-block scale pairs (sc in both words of each dword: VPMADDWD applies
+// the scale) or int16 ones, Y11 the IQ4 table and Y10 the absolute IQ4
+// values. Constants the loop needs less often are memory operands.
+//
+// Each code vector (4 k of 8 columns) is multiplied by the broadcast
+// activations with VPMADDUBSW: codes below 64 keep every pair sum below
+// 2·63·127 < 2^15, and span vectors' pair sums are added with VPADDW
+// before VPMADDWD widens (and scales) them into the int32 sums. IQ4 codes
+// are looked up as signed table values v and multiplied as |v|·(qa·sign
+// v), which stays below 2·127·127 (span 1); the zp·Σqa term is then
+// skipped (Σ qa·v = Σ qa·(v+128) − 128·Σqa). An extra bit plane's 32
+// mask bits are broadcast, spread to one byte each (VPSHUFB), tested
+// against their bit (VPAND, VPCMPEQB) and its value ORed into the codes.
+func kernel(name string, f format, mr, halves int) {
+	acc := func(hh, r int) string { return fmt.Sprintf("Y%d", hh*mr+r) }
+	isum := func(hh, r int) string { return fmt.Sprintf("Y%d", halves*mr+hh*mr+r) }
+	w := func(r int) string { return fmt.Sprintf("Y%d", 2*halves*mr+r) }
+	if f.regs(mr, halves)+f.temps() > 16 {
+		log.Fatalf("%s: out of registers", name)
+	}
+	onesReg := !f.subScales && f.regs(mr, halves)+f.temps() < 16
+	ab := f.auxBytes()
+	qps := 8 / f.low                            // quads (vectors) per 64-byte step
+	steps := f.sub * groupCols * f.low / 8 / 64 // steps per sub-block
+	prefetch := halves == 2 && mr == 1
+	// ta returns the address of a tile field at disp (for half 0) whose
+	// half 1 lies scale·4 bytes further.
+	ta := func(base string, disp, scale int) string {
+		if halves == 1 {
+			return fmt.Sprintf("%d(%s)(R14*%d)", disp, base, scale)
+		}
+		return fmt.Sprintf("%d(%s)", disp, base)
+	}
+	fmt.Fprintf(&out, "\n// func %s(p *gargsAVX2)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
+	p("MOVQ p+0(FP), AX")
+	p("MOVQ 0(AX), R15")
+	p("MOVQ 8(AX), SI")
+	p("MOVQ 16(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (SI)(R8*4), R10")
+	p("MOVQ 24(AX), R12")
+	p("MOVQ 56(AX), CX")
+	if halves == 1 {
+		p("MOVQ 80(AX), R14")
+	}
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VPXOR %s, %s, %s", acc(hh, r), acc(hh, r), acc(hh, r))
+		}
+	}
+	ones := cst(cOnes)
+	if onesReg {
+		p("VMOVDQU %s, Y12", ones)
+		ones = "Y12"
+	}
+	if f.lut {
+		p("VMOVDQU %s, Y11", cst(cKv))
+	}
+	mask := cst(cMask4)
+	if f.low == 2 {
+		mask = cst(cMask2)
+	}
+
+	label("sb")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VPXOR %s, %s, %s", isum(hh, r), isum(hh, r), isum(hh, r))
+		}
+	}
+	p("MOVQ R15, DI")
+	if f.high > 0 {
+		p("LEAQ %d(R15), BX", f.lowBytes())
+	}
+	if f.subScales {
+		p("LEAQ %d(R15), R11", f.scOff())
+	}
+	if f.zp != 0 && !f.lut {
+		p("LEAQ 8(R12), R13")
+	}
+	if prefetch {
+		p("LEAQ 4096(R15), R14")
+	}
+	p("MOVQ $%d, DX", f.nsub())
+
+	label("sub")
+	for hh := 0; hh < halves; hh++ {
+		scale := ones
+		if f.subScales {
+			// (sc, sc) int16 pairs: VPMADDWD scales the pair sums.
+			p("VPMOVSXBD %s, Y12", ta("R11", 8*hh, 2))
+			p("VPSLLD $16, Y12, Y14")
+			p("VPBLENDW $0xaa, Y14, Y12, Y12")
+			scale = "Y12"
+		}
+		for s := 0; s < steps; s++ {
+			p("VMOVDQU %s, Y13", ta("DI", 64*s+32*hh, 8))
+			if prefetch && hh == 0 {
+				p("PREFETCHT0 (R14)")
+				p("ADDQ $64, R14")
+			}
+			for i := 0; i < qps; i++ {
+				v := s*qps + i
+				if i == 0 {
+					p("VPAND %s, Y13, Y14", mask)
+				} else {
+					p("VPSRLW $%d, Y13, Y14", i*f.low)
+					p("VPAND %s, Y14, Y14", mask)
+				}
+				for h := 0; h < f.high; h++ {
+					p("VPBROADCASTD %s, Y15", ta("BX", (v*f.high+h)*8+4*hh, 1))
+					p("VPSHUFB %s, Y15, Y15", cst(cSpread))
+					p("VPAND %s, Y15, Y15", cst(cBitSel))
+					p("VPCMPEQB %s, Y15, Y15", cst(cBitSel))
+					p("VPAND %s, Y15, Y15", cst(valOff(f, h)))
+					p("VPOR Y15, Y14, Y14")
+				}
+				u := "Y14"
+				if f.lut {
+					p("VPSHUFB Y14, Y11, Y14")
+					p("VPABSB Y14, Y10")
+					u = "Y10"
+				}
+				for r := 0; r < mr; r++ {
+					p("VPBROADCASTD %s, Y15", row("SI", "R10", r, 4*v))
+					if f.lut {
+						p("VPSIGNB Y14, Y15, Y15")
+					}
+					switch {
+					case !f.acc16():
+						p("VPMADDUBSW Y15, %s, Y15", u)
+						p("VPMADDWD %s, Y15, Y15", scale)
+						p("VPADDD Y15, %s, %s", isum(hh, r), isum(hh, r))
+					case v%f.span() == 0:
+						p("VPMADDUBSW Y15, %s, %s", u, w(r))
+					default:
+						p("VPMADDUBSW Y15, %s, Y15", u)
+						p("VPADDW Y15, %s, %s", w(r), w(r))
+					}
+				}
+				if f.acc16() && (v+1)%f.span() == 0 {
+					for r := 0; r < mr; r++ {
+						p("VPMADDWD %s, %s, %s", scale, w(r), w(r))
+						p("VPADDD %s, %s, %s", w(r), isum(hh, r), isum(hh, r))
+					}
+				}
+			}
+		}
+		// isum −= sc·zp·Σqa (IQ4: already signed).
+		if f.zp != 0 && !f.lut {
+			if f.subScales {
+				p("VPMOVSXBD %s, Y14", ta("R11", 8*hh, 2))
+			}
+			for r := 0; r < mr; r++ {
+				p("VPBROADCASTD %d(R13), Y15", r*ab)
+				if f.subScales {
+					p("VPMULLD Y14, Y15, Y15")
+				}
+				p("VPSUBD Y15, %s, %s", isum(hh, r), isum(hh, r))
+			}
+		}
+	}
+	if f.nsub() > 1 {
+		p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
+		if f.high > 0 {
+			p("ADDQ $%d, BX", f.sub/4*f.high*8)
+		}
+		if f.subScales {
+			p("ADDQ $%d, R11", groupCols)
+		}
+		if f.zp != 0 && !f.lut {
+			p("ADDQ $4, R13")
+		}
+	}
+	p("ADDQ $%d, SI", f.sub)
+	if mr > 4 {
+		p("ADDQ $%d, R10", f.sub)
+	}
+	p("DECQ DX")
+	p("JNZ sub")
+
+	// Super-block epilogue: acc += float(isum)·(d·da), then the mins.
+	if prefetch {
+		for o := f.lowBytes(); o < f.tileBytes(); o += 64 {
+			p("PREFETCHT0 %d(R15)", 4096+o)
+		}
+	}
+	for hh := 0; hh < halves; hh++ {
+		p("VCVTPH2PS %s, Y13", ta("R15", f.dOff()+16*hh, 4))
+		switch f.mins {
+		case 1:
+			p("VCVTPH2PS %s, Y14", ta("R15", f.dOff()+2*groupCols+16*hh, 4))
+		case 2:
+			p("VCVTPH2PS %s, Y12", ta("R15", f.dOff()+2*groupCols+16*hh, 4))
+		}
+		for r := 0; r < mr; r++ {
+			a, s := acc(hh, r), isum(hh, r)
+			p("VCVTDQ2PS %s, %s", s, s)
+			p("VBROADCASTSS %d(R12), Y15", r*ab)
+			p("VMULPS Y15, Y13, Y15")
+			p("VFMADD231PS Y15, %s, %s", s, a)
+			switch f.mins {
+			case 1:
+				p("VBROADCASTSS %d(R12), Y15", r*ab+4)
+				p("VFMADD231PS Y15, Y14, %s", a)
+			case 2:
+				for pp := 0; pp < f.nsub()/2; pp++ {
+					p("VPMOVZXBW %s, Y14", ta("R15", f.minOff()+32*pp+16*hh, 4))
+					p("VPBROADCASTD %d(R12), Y15", r*ab+f.bsumOff()+4*pp)
+					if pp == 0 {
+						p("VPMADDWD Y15, Y14, %s", s)
+					} else {
+						p("VPMADDWD Y15, Y14, Y14")
+						p("VPADDD Y14, %s, %s", s, s)
+					}
+				}
+				p("VCVTDQ2PS %s, %s", s, s)
+				p("VBROADCASTSS %d(R12), Y15", r*ab)
+				p("VMULPS Y15, Y12, Y15")
+				p("VFNMADD231PS Y15, %s, %s", s, a)
+			}
+		}
+	}
+	p("ADDQ $%d, R15", f.tileBytes())
+	p("ADDQ 32(AX), R12")
+	p("DECQ CX")
+	p("JNZ sb")
+
+	// Store (or add) the rows.
+	p("MOVQ 40(AX), SI")
+	p("MOVQ 48(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (SI)(R8*4), R10")
+	p("MOVQ 64(AX), DX")
+	p("TESTQ DX, DX")
+	p("JZ store")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VADDPS %s, %s, %s", row("SI", "R10", r, 32*hh), acc(hh, r), acc(hh, r))
+		}
+	}
+	label("store")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VMOVUPS %s, %s", acc(hh, r), row("SI", "R10", r, 32*hh))
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
