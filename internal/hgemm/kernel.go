@@ -63,19 +63,23 @@ func kernelGeneric(p *kargs, f Format, mr, kb int) {
 	)
 	for t := range max(1, p.tiles) {
 		clear(acc[:mr])
-		for k0 := 0; k0 < n || tail != nil && k0 == n; k0 += chunk {
-			kn := min(chunk, n-k0)
-			if k0 == n { // the tail block
+		end := n
+		if tail != nil {
+			end += kb
+		}
+		for k0, kn := 0, 0; k0 < end; k0 += kn {
+			if k0 < n {
+				kn = min(chunk, n-k0)
+				for j := range nr {
+					src := unsafe.Slice((*byte)(unsafe.Add(p.w[j], t*p.tileBytes+2*k0)), 2*kn)
+					widenGeneric(f, w[j][:kn], src)
+				}
+			} else { // the tail block
 				kn = kb
 				for j := range nr {
 					for k, b := range tail[j*tailStride : j*tailStride+kb] {
 						w[j][k] = decode(f, b)
 					}
-				}
-			} else {
-				for j := range nr {
-					src := unsafe.Slice((*byte)(unsafe.Add(p.w[j], t*p.tileBytes+2*k0)), 2*kn)
-					widenGeneric(f, w[j][:kn], src)
 				}
 			}
 			w0, w1, w2, w3 := w[0][:kn], w[1][:kn], w[2][:kn], w[3][:kn]
