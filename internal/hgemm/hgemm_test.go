@@ -19,7 +19,14 @@ var (
 	formats  = []Format{F16, BF16}
 )
 
-func allVariants() []variant { return append([]variant{generic}, archVariants...) }
+// allVariants returns the variants this CPU runs: the generic one, the
+// generic one on blocks of 32 (as the assembly, which exercises its tail
+// block), and the assembly ones.
+func allVariants() []variant {
+	g32 := generic
+	g32.name, g32.kb = "generic32", [3]int{F16: 32, BF16: 32}
+	return append([]variant{generic, g32}, archVariants...)
+}
 
 // bits16 returns the 16-bit code of v in format f (nearest even).
 func bits16(f Format, v float32) uint16 {
@@ -30,7 +37,7 @@ func bits16(f Format, v float32) uint16 {
 }
 
 // round16 returns v rounded to format f, as float32.
-func round16(f Format, v float32) float32 { return decode(f == BF16, bits16(f, v)) }
+func round16(f Format, v float32) float32 { return decode(f, bits16(f, v)) }
 
 // encode returns vals in format f, little-endian, starting at an odd
 // address (the kernels must not assume alignment).

@@ -3,6 +3,7 @@ package hgemm
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/numeric"
@@ -43,39 +44,60 @@ type kargs struct {
 //	out[r][4t+j] = Σ_{k < steps·kb} x[r][k]·w[j][t·tileBytes/2 + k]  (+ Σ_{k < kb} x[r][steps·kb+k]·tail[j][k])
 //
 // in float32, where w[j][k] is the weight decoded exactly to float32, and
-// stores it to out (or adds it, with accum). The assembly kernels may sum
-// in any order; the VDPBF16PS kernels (family famBF16DP) read x as
+// stores it to out (or adds it, with accum). It sums in k order; the
+// assembly kernels may sum in any order; the VDPBF16PS kernels (family famBF16DP) read x as
 // bfloat16 bits and, as that instruction does, treat subnormal inputs as
 // zero and flush subnormal results.
 func kernelGeneric(p *kargs, f Format, mr, kb int) {
 	n := p.steps * kb
-	bf := f == BF16
 	var tail []uint16
 	if p.tail != nil {
 		tail = unsafe.Slice(p.tail, nr*tailStride)
 	}
-	m := n
-	if tail != nil {
-		m += kb
-	}
+	// The 4 weight rows are decoded a chunk at a time (once for all mr
+	// rows), then multiplied in float32.
+	const chunk = 256
+	var (
+		w   [nr][chunk]float32
+		acc [8][nr]float32
+	)
 	for t := range max(1, p.tiles) {
-		var w [nr][]byte
-		for j := range w {
-			w[j] = unsafe.Slice((*byte)(unsafe.Add(p.w[j], t*p.tileBytes)), 2*n)
+		clear(acc[:mr])
+		end := n
+		if tail != nil {
+			end += kb
 		}
-		for r := 0; r < mr; r++ {
-			x := unsafe.Slice((*float32)(unsafe.Add(p.x, r*p.ldx)), m)
-			out := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.y), r*p.ldy+4*nr*t)), nr)
-			for j := range nr {
-				var s float32
-				for k, v := range x[:n] {
-					s += v * decode(bf, binary.LittleEndian.Uint16(w[j][2*k:]))
+		for k0, kn := 0, 0; k0 < end; k0 += kn {
+			if k0 < n {
+				kn = min(chunk, n-k0)
+				for j := range nr {
+					src := unsafe.Slice((*byte)(unsafe.Add(p.w[j], t*p.tileBytes+2*k0)), 2*kn)
+					widenGeneric(f, w[j][:kn], src)
 				}
-				if tail != nil {
-					for k, v := range x[n:] {
-						s += v * decode(bf, tail[j*tailStride+k])
+			} else { // the tail block
+				kn = kb
+				for j := range nr {
+					for k, b := range tail[j*tailStride : j*tailStride+kb] {
+						w[j][k] = decode(f, b)
 					}
 				}
+			}
+			w0, w1, w2, w3 := w[0][:kn], w[1][:kn], w[2][:kn], w[3][:kn]
+			for r := 0; r < mr; r++ {
+				x := unsafe.Slice((*float32)(unsafe.Add(p.x, r*p.ldx+4*k0)), kn)
+				s0, s1, s2, s3 := acc[r][0], acc[r][1], acc[r][2], acc[r][3]
+				for k, v := range x {
+					s0 += v * w0[k]
+					s1 += v * w1[k]
+					s2 += v * w2[k]
+					s3 += v * w3[k]
+				}
+				acc[r] = [nr]float32{s0, s1, s2, s3}
+			}
+		}
+		for r := 0; r < mr; r++ {
+			out := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p.y), r*p.ldy+4*nr*t)), nr)
+			for j, s := range acc[r] {
 				if p.accum != 0 {
 					s += out[j]
 				}
@@ -85,14 +107,23 @@ func kernelGeneric(p *kargs, f Format, mr, kb int) {
 	}
 }
 
-// decode returns the exact float32 value of a bfloat16 (bf) or float16
-// code.
-func decode(bf bool, b uint16) float32 {
-	if bf {
+// decode returns the exact float32 value of a 16-bit code of format f.
+func decode(f Format, b uint16) float32 {
+	if f == BF16 {
 		return math.Float32frombits(uint32(b) << 16)
 	}
-	return numeric.Float16FromBits(b).Float32()
+	return math.Float32frombits(f16Table()[b])
 }
+
+// f16Table returns the float32 bits of every float16 code (256 KiB, made
+// on first use by the pure-Go kernels).
+var f16Table = sync.OnceValue(func() *[1 << 16]uint32 {
+	t := new([1 << 16]uint32)
+	for i := range t {
+		t[i] = math.Float32bits(numeric.Float16FromBits(uint16(i)).Float32())
+	}
+	return t
+})
 
 // variant is one implementation of the kernels, by name.
 type variant struct {
@@ -160,9 +191,15 @@ func packBF16Generic(dst []uint16, src []float32) {
 // widenGeneric sets dst[i] to the 16-bit little-endian value of format f
 // at src[2i:] as float32.
 func widenGeneric(f Format, dst []float32, src []byte) {
-	bf := f == BF16
 	src = src[:2*len(dst)]
+	if f == BF16 {
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+		}
+		return
+	}
+	t := f16Table()
 	for i := range dst {
-		dst[i] = decode(bf, binary.LittleEndian.Uint16(src[2*i:]))
+		dst[i] = math.Float32frombits(t[binary.LittleEndian.Uint16(src[2*i:])])
 	}
 }

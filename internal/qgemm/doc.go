@@ -73,6 +73,7 @@
 //
 // With int8 activations the rows of A are quantized by quantizeRows (AVX-512
 // or AVX2 where present, bit-identical to the Go version).
+// A Matrix is read-only after Pack and safe for concurrent use.
 //
 // # Super-block kernels
 //
@@ -90,9 +91,10 @@
 // them with the sub-block scale as its second operand; IQ4 codes are
 // looked up as signed levels v and multiplied as |v|·(qa·sign v); an extra
 // bit plane is spread to bytes with VPSHUFB and VPCMPEQB. Up to 2 rows one
-// kernel covers both halves of a group (the tile is read once), more rows
-// run per half, 4 (IQ4: 5) at a time. The integer sums are the generic
-// kernel's and the float32 operations come in its order, so the results
-// match it bit for bit (but for fma32's rare double rounding).
-// A Matrix is read-only after Pack and safe for concurrent use.
+// kernel covers both halves of a group (the tile is read once); more rows
+// run per half, 4 at a time for Q4_1, Q2_K and Q4_K, and 8 (the float
+// accumulators then live in the stack frame) for the types whose bit
+// planes or table make decoding the dearer part. The integer sums are the
+// generic kernel's and the float32 operations come in its order, so the
+// results match it bit for bit (but for fma32's rare double rounding).
 package qgemm

@@ -8,9 +8,10 @@
 // A 256-bit vector holds half a group: bytes 32h..32h+31 of each 64-byte
 // code step are columns 8h..8h+7, bytes 4h..4h+3 of each 64-bit plane mask
 // their extra bits, and entries 8h..8h+7 of the sc, m and d arrays their
-// scales. Two kernel shapes cover a group: "group" kernels run both halves
+// scales. Two kernel kinds cover a group: "group" kernels run both halves
 // for few rows (a tile is read once), "half" kernels run one half (4h in
-// gargsAVX2.h4) for more rows (the codes are decoded once per more rows).
+// gargsAVX2.h4) for more rows (the codes are decoded once per more rows);
+// format.rows says how many and shapeFor how each lays out its registers.
 package main
 
 import (
@@ -92,11 +93,10 @@ func (f format) bsumOff() int {
 	return 8
 }
 
-// temps returns how many vector registers a kernel needs besides the two
-// per row and half (float accumulator, int32 super-block sum): the
-// broadcast activations, the decoded codes, the loaded code step, the
-// sub-block scale pairs (sub-scales), the table and the absolute values
-// (IQ4).
+// temps returns how many vector registers a kernel needs besides its
+// per-row sums and accumulators: the broadcast activations, the decoded
+// codes, the loaded code step, the sub-block scale pairs (sub-scales),
+// the table and the absolute values (IQ4).
 func (f format) temps() int {
 	n := 3
 	if f.subScales {
@@ -108,8 +108,8 @@ func (f format) temps() int {
 	return n
 }
 
-// span returns how many code vectors' VPMADDUBSW pair sums a kernel adds
-// in int16 (VPADDW) before widening them with VPMADDWD: as many as
+// span returns how many code vectors' VPMADDUBSW pair sums a kernel may
+// add in int16 (VPADDW) before widening them with VPMADDWD: as many as
 // cannot overflow (span·2·(2^bits−1)·127 < 2^15), at most a sub-block's.
 // IQ4 pair sums (up to 2·127·127) take one vector each.
 func (f format) span() int {
@@ -124,27 +124,61 @@ func (f format) span() int {
 	return n
 }
 
-// acc16 reports whether a kernel sums pair sums in int16 (span > 1).
-func (f format) acc16() bool { return f.span() > 1 }
+// shape is the register layout of one kernel: halves (2: the whole group,
+// 1: the half at p.h4) and mr rows, int16 sums per row (acc16: span > 1),
+// and the float accumulators in registers or in the stack frame (spill;
+// they change once per super-block).
+type shape struct {
+	halves, mr   int
+	acc16, spill bool
+}
 
-// regs returns the vector registers a kernel over halves halves and mr
-// rows needs besides temps: per row and half an accumulator and an int32
-// super-block sum, and with acc16 an int16 sub-block sum per row.
-func (f format) regs(mr, halves int) int {
-	n := 2 * halves * mr
-	if f.acc16() {
-		n += mr
+// regs returns the vector registers of s besides the temps: per row and
+// half an int32 super-block sum and (unless spilled) an accumulator, and
+// per row an int16 sum (acc16).
+func (s shape) regs() int {
+	n := s.halves * s.mr
+	if !s.spill {
+		n += s.halves * s.mr
+	}
+	if s.acc16 {
+		n += s.mr
 	}
 	return n
 }
 
-// maxRows returns the most rows of a kernel over halves halves.
-func (f format) maxRows(halves int) int {
-	mr := 0
-	for f.regs(mr+1, halves)+f.temps() <= 16 {
-		mr++
+// shapeFor returns the layout of f's kernel over halves and mr rows: int16
+// sums where f allows them, accumulators in registers where they fit;
+// false when nothing fits.
+func (f format) shapeFor(halves, mr int) (shape, bool) {
+	for _, c := range [][2]bool{{true, false}, {true, true}, {false, false}, {false, true}} {
+		s := shape{halves: halves, mr: mr, acc16: c[0], spill: c[1]}
+		if (!s.acc16 || f.span() > 1) && s.regs()+f.temps() <= 16 {
+			return s, true
+		}
 	}
-	return mr
+	return shape{}, false
+}
+
+// rows returns the most rows of f's group kernels (both halves, the
+// accumulators in registers) and of its half kernels: 8 (ggmlRowTile) for
+// the formats with bit planes or a table, whose decoding then serves 8
+// rows, and otherwise as many as keep int16 sums and accumulators in
+// registers (decoding is cheap, the int16 sums save a VPMADDWD and VPADDD
+// per row and vector).
+func (f format) rows() (group, half int) {
+	fits := func(halves, mr int, any bool) bool {
+		s, ok := f.shapeFor(halves, mr)
+		return ok && (any || !s.spill && s.acc16 == (f.span() > 1))
+	}
+	for fits(2, group+1, false) {
+		group++
+	}
+	decode := f.high > 0 || f.lut
+	for half < 8 && fits(1, half+1, decode) {
+		half++
+	}
+	return group, half
 }
 
 // Constant table (ggmlAVX2Const<>), 32-byte entries.
@@ -211,16 +245,18 @@ func main() {
 	var sw [2]bytes.Buffer
 	var rows bytes.Buffer
 	for _, f := range formats {
-		fmt.Fprintf(&rows, "\tcase quant.%s:\n\t\treturn %d, %d\n", f.name, f.maxRows(2), f.maxRows(1))
+		group, half := f.rows()
+		fmt.Fprintf(&rows, "\tcase quant.%s:\n\t\treturn %d, %d\n", f.name, group, half)
 		for hi, halves := range []int{2, 1} {
 			fmt.Fprintf(&sw[hi], "\tcase quant.%s:\n\t\tswitch mr {\n", f.name)
-			for mr := 1; mr <= f.maxRows(halves); mr++ {
-				if halves == 1 && mr <= f.maxRows(2) {
-					continue // the group kernel serves these rows
-				}
-				shape := map[int]string{2: "", 1: "h"}[halves]
-				name := fmt.Sprintf("g%sm%d%sAVX2", f.name, mr, shape)
-				kernel(name, f, mr, halves)
+			lo, hi2 := 1, group
+			if halves == 1 {
+				lo, hi2 = group+1, half // the group kernels serve fewer rows
+			}
+			for mr := lo; mr <= hi2; mr++ {
+				sh, _ := f.shapeFor(halves, mr)
+				name := fmt.Sprintf("g%sm%d%sAVX2", f.name, mr, map[int]string{2: "", 1: "h"}[halves])
+				kernel(name, f, sh)
 				what := map[int]string{2: "16 columns", 1: "the 8 columns of half p.h4/4"}[halves]
 				fmt.Fprintf(&call, "// %s is ggmlKernelGeneric for %s, %s, mr %d (AVX2).\n//\n//go:noescape\nfunc %s(p *gargsAVX2)\n\n", name, f.name, what, mr, name)
 				fmt.Fprintf(&sw[hi], "\t\tcase %d:\n\t\t\t%s(p)\n", mr, name)
@@ -257,8 +293,7 @@ func row(b0, b4 string, r, disp int) string {
 	return fmt.Sprintf("%d(%s)%s", disp, base, idx)
 }
 
-// kernel emits one super-block kernel over halves halves (2: the whole
-// group, 1: the half at p.h4) and mr rows.
+// kernel emits one super-block kernel of layout sh.
 //
 // General registers: AX args, R15 tile, DI codes, BX bit planes, R11
 // sub-block scales, SI/R10 activation rows 0/4 with stride R8 (R9 =
@@ -266,31 +301,88 @@ func row(b0, b4 string, r, disp int) string {
 // the sub-block, R14 4·h (half kernels) or the prefetch pointer (one-row
 // group kernels), CX super-blocks left, DX sub-blocks left.
 //
-// Vector registers: per half hh and row r an accumulator Y(hh·mr+r) and
-// an int32 super-block sum Y(halves·mr+hh·mr+r), per row an int16 sum
-// Y(2·halves·mr+r) (acc16); from the top Y15 broadcast activations and
-// products, Y14 decoded codes, Y13 the loaded code step, Y12 the
-// sub-block scale pairs (sc in both words of each dword: VPMADDWD applies
-// the scale) or int16 ones, Y11 the IQ4 table and Y10 the absolute IQ4
-// values. Constants the loop needs less often are memory operands.
+// Vector registers: from Y0 up, per half hh and row r an int32
+// super-block sum, then (unless spilled to the frame) a float
+// accumulator, then per row an int16 sum (acc16); from Y15 down the
+// broadcast activations and products, the decoded codes, the loaded code
+// step, the sub-block scale pairs (sc in both words of each dword:
+// VPMADDWD applies the scale), the IQ4 table and absolute values, and
+// int16 ones where a register is left. Constants the loop needs less
+// often are memory operands.
 //
 // Each code vector (4 k of 8 columns) is multiplied by the broadcast
 // activations with VPMADDUBSW: codes below 64 keep every pair sum below
-// 2·63·127 < 2^15, and span vectors' pair sums are added with VPADDW
-// before VPMADDWD widens (and scales) them into the int32 sums. IQ4 codes
-// are looked up as signed table values v and multiplied as |v|·(qa·sign
-// v), which stays below 2·127·127 (span 1); the zp·Σqa term is then
-// skipped (Σ qa·v = Σ qa·(v+128) − 128·Σqa). An extra bit plane's 32
-// mask bits are broadcast, spread to one byte each (VPSHUFB), tested
-// against their bit (VPAND, VPCMPEQB) and its value ORed into the codes.
-func kernel(name string, f format, mr, halves int) {
-	acc := func(hh, r int) string { return fmt.Sprintf("Y%d", hh*mr+r) }
-	isum := func(hh, r int) string { return fmt.Sprintf("Y%d", halves*mr+hh*mr+r) }
-	w := func(r int) string { return fmt.Sprintf("Y%d", 2*halves*mr+r) }
-	if f.regs(mr, halves)+f.temps() > 16 {
+// 2·63·127 < 2^15, and with acc16 span vectors' pair sums are added with
+// VPADDW before VPMADDWD widens (and scales) them into the int32 sums.
+// IQ4 codes are looked up as signed table values v and multiplied as
+// |v|·(qa·sign v), which stays below 2·127·127; the zp·Σqa term is then
+// skipped (Σ qa·v = Σ qa·(v+128) − 128·Σqa). An extra bit plane's 32 mask
+// bits are broadcast, spread to one byte each (VPSHUFB), tested against
+// their bit (VPAND, VPCMPEQB) and its value ORed into the codes.
+func kernel(name string, f format, sh shape) {
+	halves, mr := sh.halves, sh.mr
+	reg := func(i int) string { return fmt.Sprintf("Y%d", i) }
+	isum := func(hh, r int) string { return reg(hh*mr + r) }
+	acc := func(hh, r int) string { return reg(halves*mr + hh*mr + r) }
+	if sh.spill {
+		acc = isum // only after the super-block loop
+	}
+	w := func(r int) string { return reg(sh.regs() - mr + r) }
+	top := 15
+	take := func() string { top--; return reg(top + 1) }
+	yb, yd, yraw := take(), take(), take()
+	var ysc, ylut, yabs string
+	if f.subScales {
+		ysc = take()
+	}
+	if f.lut {
+		ylut, yabs = take(), take()
+	}
+	if sh.regs() > top+1 {
 		log.Fatalf("%s: out of registers", name)
 	}
-	onesReg := !f.subScales && f.regs(mr, halves)+f.temps() < 16
+	var free []string
+	for i := sh.regs(); i <= top; i++ {
+		free = append(free, reg(i))
+	}
+	var msum string // the K-quant mins' sum when the accumulators are spilled
+	if sh.spill && !sh.acc16 && f.mins == 2 {
+		msum, free = free[0], free[1:]
+	}
+	// Constants go into the registers left, the most used first.
+	konst := map[int]string{}
+	var want []int
+	if !f.subScales {
+		want = append(want, cOnes)
+	}
+	if f.high > 0 {
+		want = append(want, cBitSel, cSpread)
+		for h := 0; h < f.high; h++ {
+			want = append(want, valOff(f, h))
+		}
+	}
+	mask := cMask4
+	if f.low == 2 {
+		mask = cMask2
+	}
+	want = append(want, mask)
+	for _, c := range want {
+		if len(free) > 0 {
+			konst[c], free = free[len(free)-1], free[:len(free)-1]
+		}
+	}
+	k := func(c int) string {
+		if r, ok := konst[c]; ok {
+			return r
+		}
+		return cst(c)
+	}
+	ones := k(cOnes)
+	slot := func(hh, r int) string { return fmt.Sprintf("%d(SP)", 32*(hh*mr+r)) }
+	frame := 0
+	if sh.spill {
+		frame = 32 * halves * mr
+	}
 	ab := f.auxBytes()
 	qps := 8 / f.low                            // quads (vectors) per 64-byte step
 	steps := f.sub * groupCols * f.low / 8 / 64 // steps per sub-block
@@ -304,7 +396,7 @@ func kernel(name string, f format, mr, halves int) {
 		return fmt.Sprintf("%d(%s)", disp, base)
 	}
 	fmt.Fprintf(&out, "\n// func %s(p *gargsAVX2)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $%d-8\n", name, frame)
 	p("MOVQ p+0(FP), AX")
 	p("MOVQ 0(AX), R15")
 	p("MOVQ 8(AX), SI")
@@ -316,26 +408,32 @@ func kernel(name string, f format, mr, halves int) {
 	if halves == 1 {
 		p("MOVQ 80(AX), R14")
 	}
+	if sh.spill {
+		p("VPXOR %s, %s, %s", yb, yb, yb)
+	}
 	for hh := 0; hh < halves; hh++ {
 		for r := 0; r < mr; r++ {
-			p("VPXOR %s, %s, %s", acc(hh, r), acc(hh, r), acc(hh, r))
+			if sh.spill {
+				p("VMOVUPS %s, %s", yb, slot(hh, r))
+			} else {
+				p("VPXOR %s, %s, %s", acc(hh, r), acc(hh, r), acc(hh, r))
+			}
 		}
 	}
-	ones := cst(cOnes)
-	if onesReg {
-		p("VMOVDQU %s, Y12", ones)
-		ones = "Y12"
+	for _, c := range want {
+		if r, ok := konst[c]; ok {
+			p("VMOVDQU %s, %s", cst(c), r)
+		}
 	}
 	if f.lut {
-		p("VMOVDQU %s, Y11", cst(cKv))
-	}
-	mask := cst(cMask4)
-	if f.low == 2 {
-		mask = cst(cMask2)
+		p("VMOVDQU %s, %s", cst(cKv), ylut)
 	}
 
+	// With one sub-block per super-block the first int32 sum is written,
+	// not added, and there is no sub-block loop.
+	one := f.nsub() == 1
 	label("sb")
-	for hh := 0; hh < halves; hh++ {
+	for hh := 0; hh < halves && !one; hh++ {
 		for r := 0; r < mr; r++ {
 			p("VPXOR %s, %s, %s", isum(hh, r), isum(hh, r), isum(hh, r))
 		}
@@ -353,20 +451,21 @@ func kernel(name string, f format, mr, halves int) {
 	if prefetch {
 		p("LEAQ 4096(R15), R14")
 	}
-	p("MOVQ $%d, DX", f.nsub())
-
-	label("sub")
+	if !one {
+		p("MOVQ $%d, DX", f.nsub())
+		label("sub")
+	}
 	for hh := 0; hh < halves; hh++ {
 		scale := ones
 		if f.subScales {
 			// (sc, sc) int16 pairs: VPMADDWD scales the pair sums.
-			p("VPMOVSXBD %s, Y12", ta("R11", 8*hh, 2))
-			p("VPSLLD $16, Y12, Y14")
-			p("VPBLENDW $0xaa, Y14, Y12, Y12")
-			scale = "Y12"
+			p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), ysc)
+			p("VPSLLD $16, %s, %s", ysc, yd)
+			p("VPBLENDW $0xaa, %s, %s, %s", yd, ysc, ysc)
+			scale = ysc
 		}
 		for s := 0; s < steps; s++ {
-			p("VMOVDQU %s, Y13", ta("DI", 64*s+32*hh, 8))
+			p("VMOVDQU %s, %s", ta("DI", 64*s+32*hh, 8), yraw)
 			if prefetch && hh == 0 {
 				p("PREFETCHT0 (R14)")
 				p("ADDQ $64, R14")
@@ -374,44 +473,51 @@ func kernel(name string, f format, mr, halves int) {
 			for i := 0; i < qps; i++ {
 				v := s*qps + i
 				if i == 0 {
-					p("VPAND %s, Y13, Y14", mask)
+					p("VPAND %s, %s, %s", k(mask), yraw, yd)
 				} else {
-					p("VPSRLW $%d, Y13, Y14", i*f.low)
-					p("VPAND %s, Y14, Y14", mask)
+					p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
+					p("VPAND %s, %s, %s", k(mask), yd, yd)
 				}
 				for h := 0; h < f.high; h++ {
-					p("VPBROADCASTD %s, Y15", ta("BX", (v*f.high+h)*8+4*hh, 1))
-					p("VPSHUFB %s, Y15, Y15", cst(cSpread))
-					p("VPAND %s, Y15, Y15", cst(cBitSel))
-					p("VPCMPEQB %s, Y15, Y15", cst(cBitSel))
-					p("VPAND %s, Y15, Y15", cst(valOff(f, h)))
-					p("VPOR Y15, Y14, Y14")
+					p("VPBROADCASTD %s, %s", ta("BX", (v*f.high+h)*8+4*hh, 1), yb)
+					p("VPSHUFB %s, %s, %s", k(cSpread), yb, yb)
+					p("VPAND %s, %s, %s", k(cBitSel), yb, yb)
+					p("VPCMPEQB %s, %s, %s", k(cBitSel), yb, yb)
+					p("VPAND %s, %s, %s", k(valOff(f, h)), yb, yb)
+					p("VPOR %s, %s, %s", yb, yd, yd)
 				}
-				u := "Y14"
+				u := yd
 				if f.lut {
-					p("VPSHUFB Y14, Y11, Y14")
-					p("VPABSB Y14, Y10")
-					u = "Y10"
+					p("VPSHUFB %s, %s, %s", yd, ylut, yd)
+					p("VPABSB %s, %s", yd, yabs)
+					u = yabs
 				}
 				for r := 0; r < mr; r++ {
-					p("VPBROADCASTD %s, Y15", row("SI", "R10", r, 4*v))
+					p("VPBROADCASTD %s, %s", row("SI", "R10", r, 4*v), yb)
 					if f.lut {
-						p("VPSIGNB Y14, Y15, Y15")
+						p("VPSIGNB %s, %s, %s", yd, yb, yb)
 					}
 					switch {
-					case !f.acc16():
-						p("VPMADDUBSW Y15, %s, Y15", u)
-						p("VPMADDWD %s, Y15, Y15", scale)
-						p("VPADDD Y15, %s, %s", isum(hh, r), isum(hh, r))
+					case !sh.acc16 && one && v == 0:
+						p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+						p("VPMADDWD %s, %s, %s", scale, yb, isum(hh, r))
+					case !sh.acc16:
+						p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+						p("VPMADDWD %s, %s, %s", scale, yb, yb)
+						p("VPADDD %s, %s, %s", yb, isum(hh, r), isum(hh, r))
 					case v%f.span() == 0:
-						p("VPMADDUBSW Y15, %s, %s", u, w(r))
+						p("VPMADDUBSW %s, %s, %s", yb, u, w(r))
 					default:
-						p("VPMADDUBSW Y15, %s, Y15", u)
-						p("VPADDW Y15, %s, %s", w(r), w(r))
+						p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+						p("VPADDW %s, %s, %s", yb, w(r), w(r))
 					}
 				}
-				if f.acc16() && (v+1)%f.span() == 0 {
+				if sh.acc16 && (v+1)%f.span() == 0 {
 					for r := 0; r < mr; r++ {
+						if one && v+1 == f.span() {
+							p("VPMADDWD %s, %s, %s", scale, w(r), isum(hh, r))
+							continue
+						}
 						p("VPMADDWD %s, %s, %s", scale, w(r), w(r))
 						p("VPADDD %s, %s, %s", w(r), isum(hh, r), isum(hh, r))
 					}
@@ -421,18 +527,18 @@ func kernel(name string, f format, mr, halves int) {
 		// isum −= sc·zp·Σqa (IQ4: already signed).
 		if f.zp != 0 && !f.lut {
 			if f.subScales {
-				p("VPMOVSXBD %s, Y14", ta("R11", 8*hh, 2))
+				p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), yd)
 			}
 			for r := 0; r < mr; r++ {
-				p("VPBROADCASTD %d(R13), Y15", r*ab)
+				p("VPBROADCASTD %d(R13), %s", r*ab, yb)
 				if f.subScales {
-					p("VPMULLD Y14, Y15, Y15")
+					p("VPMULLD %s, %s, %s", yd, yb, yb)
 				}
-				p("VPSUBD Y15, %s, %s", isum(hh, r), isum(hh, r))
+				p("VPSUBD %s, %s, %s", yb, isum(hh, r), isum(hh, r))
 			}
 		}
 	}
-	if f.nsub() > 1 {
+	if !one {
 		p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
 		if f.high > 0 {
 			p("ADDQ $%d, BX", f.sub/4*f.high*8)
@@ -448,8 +554,10 @@ func kernel(name string, f format, mr, halves int) {
 	if mr > 4 {
 		p("ADDQ $%d, R10", f.sub)
 	}
-	p("DECQ DX")
-	p("JNZ sub")
+	if !one {
+		p("DECQ DX")
+		p("JNZ sub")
+	}
 
 	// Super-block epilogue: acc += float(isum)·(d·da), then the mins.
 	if prefetch {
@@ -457,39 +565,56 @@ func kernel(name string, f format, mr, halves int) {
 			p("PREFETCHT0 %d(R15)", 4096+o)
 		}
 	}
+	yd16, ym16 := yraw, yd // d and the Q4_1/Q5_1 m, converted
 	for hh := 0; hh < halves; hh++ {
-		p("VCVTPH2PS %s, Y13", ta("R15", f.dOff()+16*hh, 4))
+		p("VCVTPH2PS %s, %s", ta("R15", f.dOff()+16*hh, 4), yd16)
 		switch f.mins {
 		case 1:
-			p("VCVTPH2PS %s, Y14", ta("R15", f.dOff()+2*groupCols+16*hh, 4))
+			p("VCVTPH2PS %s, %s", ta("R15", f.dOff()+2*groupCols+16*hh, 4), ym16)
 		case 2:
-			p("VCVTPH2PS %s, Y12", ta("R15", f.dOff()+2*groupCols+16*hh, 4))
+			p("VCVTPH2PS %s, %s", ta("R15", f.dOff()+2*groupCols+16*hh, 4), ysc)
 		}
 		for r := 0; r < mr; r++ {
-			a, s := acc(hh, r), isum(hh, r)
+			s, a := isum(hh, r), acc(hh, r)
 			p("VCVTDQ2PS %s, %s", s, s)
-			p("VBROADCASTSS %d(R12), Y15", r*ab)
-			p("VMULPS Y15, Y13, Y15")
-			p("VFMADD231PS Y15, %s, %s", s, a)
+			p("VBROADCASTSS %d(R12), %s", r*ab, yb)
+			p("VMULPS %s, %s, %s", yb, yd16, yb)
+			if sh.spill {
+				p("VFMADD213PS %s, %s, %s", slot(hh, r), yb, s)
+				a = s
+			} else {
+				p("VFMADD231PS %s, %s, %s", yb, s, a)
+			}
 			switch f.mins {
 			case 1:
-				p("VBROADCASTSS %d(R12), Y15", r*ab+4)
-				p("VFMADD231PS Y15, Y14, %s", a)
+				p("VBROADCASTSS %d(R12), %s", r*ab+4, yb)
+				p("VFMADD231PS %s, %s, %s", yb, ym16, a)
 			case 2:
-				for pp := 0; pp < f.nsub()/2; pp++ {
-					p("VPMOVZXBW %s, Y14", ta("R15", f.minOff()+32*pp+16*hh, 4))
-					p("VPBROADCASTD %d(R12), Y15", r*ab+f.bsumOff()+4*pp)
-					if pp == 0 {
-						p("VPMADDWD Y15, Y14, %s", s)
+				m := s
+				if sh.spill {
+					if sh.acc16 {
+						m = w(r)
 					} else {
-						p("VPMADDWD Y15, Y14, Y14")
-						p("VPADDD Y14, %s, %s", s, s)
+						m = msum
 					}
 				}
-				p("VCVTDQ2PS %s, %s", s, s)
-				p("VBROADCASTSS %d(R12), Y15", r*ab)
-				p("VMULPS Y15, Y12, Y15")
-				p("VFNMADD231PS Y15, %s, %s", s, a)
+				for pp := 0; pp < f.nsub()/2; pp++ {
+					p("VPMOVZXBW %s, %s", ta("R15", f.minOff()+32*pp+16*hh, 4), yd)
+					p("VPBROADCASTD %d(R12), %s", r*ab+f.bsumOff()+4*pp, yb)
+					if pp == 0 {
+						p("VPMADDWD %s, %s, %s", yb, yd, m)
+					} else {
+						p("VPMADDWD %s, %s, %s", yb, yd, yd)
+						p("VPADDD %s, %s, %s", yd, m, m)
+					}
+				}
+				p("VCVTDQ2PS %s, %s", m, m)
+				p("VBROADCASTSS %d(R12), %s", r*ab, yb)
+				p("VMULPS %s, %s, %s", yb, ysc, yb)
+				p("VFNMADD231PS %s, %s, %s", yb, m, a)
+			}
+			if sh.spill {
+				p("VMOVUPS %s, %s", a, slot(hh, r))
 			}
 		}
 	}
@@ -499,6 +624,13 @@ func kernel(name string, f format, mr, halves int) {
 	p("JNZ sb")
 
 	// Store (or add) the rows.
+	if sh.spill {
+		for hh := 0; hh < halves; hh++ {
+			for r := 0; r < mr; r++ {
+				p("VMOVUPS %s, %s", slot(hh, r), acc(hh, r))
+			}
+		}
+	}
 	p("MOVQ 40(AX), SI")
 	p("MOVQ 48(AX), R8")
 	p("LEAQ (R8)(R8*2), R9")

@@ -46,6 +46,26 @@ func gQ5_0m3hAVX2(p *gargsAVX2)
 //go:noescape
 func gQ5_0m4hAVX2(p *gargsAVX2)
 
+// gQ5_0m5hAVX2 is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ5_0m5hAVX2(p *gargsAVX2)
+
+// gQ5_0m6hAVX2 is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ5_0m6hAVX2(p *gargsAVX2)
+
+// gQ5_0m7hAVX2 is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ5_0m7hAVX2(p *gargsAVX2)
+
+// gQ5_0m8hAVX2 is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ5_0m8hAVX2(p *gargsAVX2)
+
 // gQ5_1m1AVX2 is ggmlKernelGeneric for Q5_1, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -65,6 +85,26 @@ func gQ5_1m3hAVX2(p *gargsAVX2)
 //
 //go:noescape
 func gQ5_1m4hAVX2(p *gargsAVX2)
+
+// gQ5_1m5hAVX2 is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ5_1m5hAVX2(p *gargsAVX2)
+
+// gQ5_1m6hAVX2 is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ5_1m6hAVX2(p *gargsAVX2)
+
+// gQ5_1m7hAVX2 is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ5_1m7hAVX2(p *gargsAVX2)
+
+// gQ5_1m8hAVX2 is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ5_1m8hAVX2(p *gargsAVX2)
 
 // gIQ4_NLm1AVX2 is ggmlKernelGeneric for IQ4_NL, 16 columns, mr 1 (AVX2).
 //
@@ -90,6 +130,21 @@ func gIQ4_NLm4hAVX2(p *gargsAVX2)
 //
 //go:noescape
 func gIQ4_NLm5hAVX2(p *gargsAVX2)
+
+// gIQ4_NLm6hAVX2 is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gIQ4_NLm6hAVX2(p *gargsAVX2)
+
+// gIQ4_NLm7hAVX2 is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gIQ4_NLm7hAVX2(p *gargsAVX2)
+
+// gIQ4_NLm8hAVX2 is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gIQ4_NLm8hAVX2(p *gargsAVX2)
 
 // gQ2_Km1AVX2 is ggmlKernelGeneric for Q2_K, 16 columns, mr 1 (AVX2).
 //
@@ -131,6 +186,26 @@ func gQ3_Km3hAVX2(p *gargsAVX2)
 //go:noescape
 func gQ3_Km4hAVX2(p *gargsAVX2)
 
+// gQ3_Km5hAVX2 is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ3_Km5hAVX2(p *gargsAVX2)
+
+// gQ3_Km6hAVX2 is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ3_Km6hAVX2(p *gargsAVX2)
+
+// gQ3_Km7hAVX2 is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ3_Km7hAVX2(p *gargsAVX2)
+
+// gQ3_Km8hAVX2 is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ3_Km8hAVX2(p *gargsAVX2)
+
 // gQ4_Km1AVX2 is ggmlKernelGeneric for Q4_K, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -171,6 +246,26 @@ func gQ5_Km3hAVX2(p *gargsAVX2)
 //go:noescape
 func gQ5_Km4hAVX2(p *gargsAVX2)
 
+// gQ5_Km5hAVX2 is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ5_Km5hAVX2(p *gargsAVX2)
+
+// gQ5_Km6hAVX2 is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ5_Km6hAVX2(p *gargsAVX2)
+
+// gQ5_Km7hAVX2 is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ5_Km7hAVX2(p *gargsAVX2)
+
+// gQ5_Km8hAVX2 is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ5_Km8hAVX2(p *gargsAVX2)
+
 // gQ6_Km1AVX2 is ggmlKernelGeneric for Q6_K, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -190,6 +285,26 @@ func gQ6_Km3hAVX2(p *gargsAVX2)
 //
 //go:noescape
 func gQ6_Km4hAVX2(p *gargsAVX2)
+
+// gQ6_Km5hAVX2 is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ6_Km5hAVX2(p *gargsAVX2)
+
+// gQ6_Km6hAVX2 is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ6_Km6hAVX2(p *gargsAVX2)
+
+// gQ6_Km7hAVX2 is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ6_Km7hAVX2(p *gargsAVX2)
+
+// gQ6_Km8hAVX2 is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ6_Km8hAVX2(p *gargsAVX2)
 
 // gIQ4_XSm1AVX2 is ggmlKernelGeneric for IQ4_XS, 16 columns, mr 1 (AVX2).
 //
@@ -216,6 +331,21 @@ func gIQ4_XSm4hAVX2(p *gargsAVX2)
 //go:noescape
 func gIQ4_XSm5hAVX2(p *gargsAVX2)
 
+// gIQ4_XSm6hAVX2 is ggmlKernelGeneric for IQ4_XS, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gIQ4_XSm6hAVX2(p *gargsAVX2)
+
+// gIQ4_XSm7hAVX2 is ggmlKernelGeneric for IQ4_XS, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gIQ4_XSm7hAVX2(p *gargsAVX2)
+
+// gIQ4_XSm8hAVX2 is ggmlKernelGeneric for IQ4_XS, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gIQ4_XSm8hAVX2(p *gargsAVX2)
+
 // ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both
 // halves) and half kernels; 0, 0 when t has none.
 func ggmlAVX2Rows(t quant.Type) (group, half int) {
@@ -223,23 +353,23 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 	case quant.Q4_1:
 		return 2, 4
 	case quant.Q5_0:
-		return 2, 4
+		return 2, 8
 	case quant.Q5_1:
-		return 2, 4
+		return 2, 8
 	case quant.IQ4_NL:
-		return 2, 5
+		return 2, 8
 	case quant.Q2_K:
 		return 2, 4
 	case quant.Q3_K:
-		return 2, 4
+		return 2, 8
 	case quant.Q4_K:
 		return 2, 4
 	case quant.Q5_K:
-		return 2, 4
+		return 2, 8
 	case quant.Q6_K:
-		return 2, 4
+		return 2, 8
 	case quant.IQ4_XS:
-		return 2, 5
+		return 2, 8
 	}
 	return 0, 0
 }
@@ -362,6 +492,14 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gQ5_0m3hAVX2(p)
 		case 4:
 			gQ5_0m4hAVX2(p)
+		case 5:
+			gQ5_0m5hAVX2(p)
+		case 6:
+			gQ5_0m6hAVX2(p)
+		case 7:
+			gQ5_0m7hAVX2(p)
+		case 8:
+			gQ5_0m8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -371,6 +509,14 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gQ5_1m3hAVX2(p)
 		case 4:
 			gQ5_1m4hAVX2(p)
+		case 5:
+			gQ5_1m5hAVX2(p)
+		case 6:
+			gQ5_1m6hAVX2(p)
+		case 7:
+			gQ5_1m7hAVX2(p)
+		case 8:
+			gQ5_1m8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -382,6 +528,12 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gIQ4_NLm4hAVX2(p)
 		case 5:
 			gIQ4_NLm5hAVX2(p)
+		case 6:
+			gIQ4_NLm6hAVX2(p)
+		case 7:
+			gIQ4_NLm7hAVX2(p)
+		case 8:
+			gIQ4_NLm8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -400,6 +552,14 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gQ3_Km3hAVX2(p)
 		case 4:
 			gQ3_Km4hAVX2(p)
+		case 5:
+			gQ3_Km5hAVX2(p)
+		case 6:
+			gQ3_Km6hAVX2(p)
+		case 7:
+			gQ3_Km7hAVX2(p)
+		case 8:
+			gQ3_Km8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -418,6 +578,14 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gQ5_Km3hAVX2(p)
 		case 4:
 			gQ5_Km4hAVX2(p)
+		case 5:
+			gQ5_Km5hAVX2(p)
+		case 6:
+			gQ5_Km6hAVX2(p)
+		case 7:
+			gQ5_Km7hAVX2(p)
+		case 8:
+			gQ5_Km8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -427,6 +595,14 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gQ6_Km3hAVX2(p)
 		case 4:
 			gQ6_Km4hAVX2(p)
+		case 5:
+			gQ6_Km5hAVX2(p)
+		case 6:
+			gQ6_Km6hAVX2(p)
+		case 7:
+			gQ6_Km7hAVX2(p)
+		case 8:
+			gQ6_Km8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -438,6 +614,12 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gIQ4_XSm4hAVX2(p)
 		case 5:
 			gIQ4_XSm5hAVX2(p)
+		case 6:
+			gIQ4_XSm6hAVX2(p)
+		case 7:
+			gIQ4_XSm7hAVX2(p)
+		case 8:
+			gIQ4_XSm8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
