@@ -219,8 +219,10 @@ type ggmlVariant struct {
 var ggmlGeneric = ggmlVariant{name: "generic", id: idGeneric}
 
 func (v ggmlVariant) call(f *format, p *gargs, mr int) {
-	if v.id == idAVX512 && ggmlCallAVX512(f, p, mr) {
-		return
+	switch {
+	case v.id == idAVX512 && ggmlCallAVX512(f, p, mr):
+	case v.id == idAVX2 && ggmlCallAVX2(f, p, mr):
+	default:
+		ggmlKernelGeneric(f, p, mr)
 	}
-	ggmlKernelGeneric(f, p, mr)
 }

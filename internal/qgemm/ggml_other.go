@@ -10,3 +10,5 @@ var ggmlVariants = []ggmlVariant{ggmlGeneric}
 var ggmlBest = ggmlGeneric
 
 func ggmlCallAVX512(*format, *gargs, int) bool { return false }
+
+func ggmlCallAVX2(*format, *gargs, int) bool { return false }
