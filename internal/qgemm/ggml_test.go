@@ -188,3 +188,74 @@ func TestPackGGMLErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestGGMLExtremes runs every variant against the generic kernel on
+// saturated tiles (every code byte 0xFF, 0x00, 0x0F or 0xF0) with all-±1
+// activations: the largest integer sums a kernel must keep exact (a kernel
+// adding int16 pair sums past their safe bound passes the random tests but
+// not this one).
+func TestGGMLExtremes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	ctx := context.Background()
+	for _, typ := range ggmlTypes {
+		f := formats[typ]
+		n, k := 17, 2*f.sb
+		bb := typ.BlockBytes()
+		half := map[int]bool{}
+		for _, o := range halfOffsets[typ] {
+			half[o], half[o+1] = true, true
+		}
+		for _, fill := range []byte{0xff, 0x00, 0x0f, 0xf0} {
+			data := randGGML(rng, typ, n, k)
+			for i := range data {
+				if !half[i%bb] {
+					data[i] = fill
+				}
+			}
+			m := packRows(t, typ, n, k, data)
+			for _, sgn := range []float32{1, -1} {
+				for rows := 1; rows <= 9; rows++ {
+					a := make([]float32, rows*k)
+					for i := range a {
+						a[i] = sgn
+					}
+					want := make([]float32, rows*n)
+					if err := m.matmul(ctx, want, a, rows, 1, ggmlGeneric); err != nil {
+						t.Fatal(err)
+					}
+					for _, v := range ggmlVariants[1:] {
+						got := make([]float32, rows*n)
+						if err := m.matmul(ctx, got, a, rows, 1, v); err != nil {
+							t.Fatal(err)
+						}
+						for i := range got {
+							if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*math.Abs(float64(want[i]))+1e-7 {
+								t.Fatalf("%v/%s fill %#x a=%v rows %d: y[%d] = %v, generic %v", typ, v.name, fill, sgn, rows, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGGMLAllocs checks that a product allocates nothing once its
+// scratch is warm, for every variant.
+func TestGGMLAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under -race")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	m := packRows(t, quant.Q4_K, 64, 512, randGGML(rng, quant.Q4_K, 64, 512))
+	for _, v := range ggmlVariants {
+		for _, rows := range []int{1, 3, 9} {
+			a := randA(rng, rows*512)
+			y := make([]float32, rows*64)
+			got := testing.AllocsPerRun(20, func() { _ = m.matmul(context.Background(), y, a, rows, 1, v) })
+			if got != 0 {
+				t.Errorf("%s rows %d: %v allocations per product, want 0", v.name, rows, got)
+			}
+		}
+	}
+}

@@ -243,7 +243,29 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 		for j := 4 * q; j < len(codes); j++ {
 			blk[q*64+4*c+j-4*q] = codes[j]
 		}
-	case 4, 2:
+	case 4:
+		// A byte holds quads 2s (low nibble) and 2s+1 of the column: whole
+		// 8-code runs are assigned directly.
+		s := 0
+		for ; 8*s+8 <= len(codes); s++ {
+			d, v := blk[s*64+4*c:][:4:4], codes[8*s:][:8:8]
+			d[0], d[1], d[2], d[3] = v[0]|v[4]<<4, v[1]|v[5]<<4, v[2]|v[6]<<4, v[3]|v[7]<<4
+		}
+		for j := 8 * s; j < len(codes); j++ {
+			blk[s*64+4*c+j%4] |= codes[j] << (4 * uint(j%8/4))
+		}
+	case 2:
+		s := 0
+		for ; 16*s+16 <= len(codes); s++ {
+			d, v := blk[s*64+4*c:][:4:4], codes[16*s:][:16:16]
+			for t := range 4 {
+				d[t] = v[t] | v[4+t]<<2 | v[8+t]<<4 | v[12+t]<<6
+			}
+		}
+		for j := 16 * s; j < len(codes); j++ {
+			blk[s*64+4*c+j%4] |= codes[j] << (2 * uint(j%16/4))
+		}
+	case -1:
 		qps := 8 / bits
 		for q := 0; 4*q < len(codes); q++ {
 			dst := blk[(q/qps)*64+4*c:][:4]
