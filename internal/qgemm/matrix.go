@@ -265,15 +265,6 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 		for j := 16 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << (2 * uint(j%16/4))
 		}
-	case -1:
-		qps := 8 / bits
-		for q := 0; 4*q < len(codes); q++ {
-			dst := blk[(q/qps)*64+4*c:][:4]
-			sh := uint(q%qps) * uint(bits)
-			for t, v := range codes[4*q : min(4*q+4, len(codes))] {
-				dst[t] |= v << sh
-			}
-		}
 	default:
 		for j, code := range codes {
 			setCode(blk, bits, c, j, code)
