@@ -97,8 +97,9 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 const runTiles = 64
 
 // panelBytes bounds the rounded activations of one row tile in a K block,
-// to stay in a 32 KiB L1 data cache with the weight tile being read (a
-// variable only so that tests can force several blocks).
+// so that they stay in a 32 KiB L1 data cache while the weight tiles of a
+// piece pass from L2 (a variable only so that tests can force several
+// blocks).
 var panelBytes = 24 << 10
 
 // minKC is the fewest columns of a K block (below, the horizontal sums at
