@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/hgemm"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/numeric"
 )
@@ -71,6 +72,13 @@ func (l legacyMatrix) matmul(ctx context.Context, y, a []float32, rows, threads 
 }
 func (l legacyMatrix) footprint() int { return l.m.Footprint() }
 
+type halfMatrix struct{ m *hgemm.Matrix }
+
+func (h halfMatrix) matmul(ctx context.Context, y, a []float32, rows, threads int) error {
+	return h.m.MatMul(ctx, y, a, rows, threads)
+}
+func (h halfMatrix) footprint() int { return len(h.m.Data()) }
+
 type superMatrix struct{ m *qgemm.GGML }
 
 func (s superMatrix) matmul(ctx context.Context, y, a []float32, rows, threads int) error {
@@ -80,7 +88,7 @@ func (s superMatrix) footprint() int { return s.m.Footprint() }
 
 // GGUFTypes lists the types GGUF measures.
 func GGUFTypes() []quant.Type {
-	ts := []quant.Type{quant.Q4_0, quant.Q8_0}
+	ts := []quant.Type{quant.F16, quant.BF16, quant.Q4_0, quant.Q8_0}
 	for _, t := range []quant.Type{quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL, quant.Q2_K,
 		quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS} {
 		if qgemm.GGMLSupported(t) {
@@ -93,14 +101,15 @@ func GGUFTypes() []quant.Type {
 // halfFields are the byte offsets of the float16 fields (d, and dmin or
 // m) in one block of each type: random tensors get finite scales there.
 var halfFields = map[quant.Type][]int{
-	quant.Q4_0: {0}, quant.Q8_0: {0},
+	quant.F16: nil, quant.BF16: nil, quant.Q4_0: {0}, quant.Q8_0: {0},
 	quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
 	quant.Q2_K: {80, 82}, quant.Q3_K: {108}, quant.Q4_K: {0, 2}, quant.Q5_K: {0, 2},
 	quant.Q6_K: {208}, quant.IQ4_XS: {0},
 }
 
 // GGUF times the fused kernel of c.Type on a random tensor (random codes,
-// random float16 scales of both signs) and random activations, and checks
+// random float16 scales of both signs; F16/BF16: random values) and random
+// activations, and checks
 // 16 outputs against a float64 product of the tensor dequantized from the
 // packed form and the unrounded activations: within 5e-2 of Σ|a·w| (the
 // activations' 8-bit rounding is lossy by design).
@@ -119,8 +128,17 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 	for i := range data {
 		data[i] = uint8(rng.Uint32())
 	}
+	if c.Type == quant.F16 || c.Type == quant.BF16 {
+		w := make([]float32, c.N*c.K)
+		for i := range w {
+			w[i] = (rng.Float32()*2 - 1) / 8
+		}
+		if err := quant.Quantize(c.Type, data, w); err != nil {
+			return GGUFResult{}, fmt.Errorf("bench: %w", err)
+		}
+	}
 	bb := c.Type.BlockBytes()
-	for b := 0; b < len(data)/bb; b++ {
+	for b := 0; b < len(data)/bb && len(offs) > 0; b++ {
 		for _, o := range offs {
 			v := (rng.Float32()*2 - 1) / 64
 			binary.LittleEndian.PutUint16(data[b*bb+o:], numeric.Float16FromFloat32(v).Bits())
@@ -131,6 +149,17 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 		row func(j int, dst []float32) error
 	)
 	switch c.Type {
+	case quant.F16, quant.BF16:
+		f := hgemm.F16
+		if c.Type == quant.BF16 {
+			f = hgemm.BF16
+		}
+		hm, err := hgemm.New(f, c.N, c.K, data)
+		if err != nil {
+			return GGUFResult{}, fmt.Errorf("bench: %w", err)
+		}
+		m = halfMatrix{hm}
+		row = hm.Row
 	case quant.Q4_0, quant.Q8_0:
 		var src qgemm.Source = qgemm.Q40{N: c.N, K: c.K, Data: data}
 		if c.Type == quant.Q8_0 {

@@ -21,7 +21,7 @@ type benchCmd struct {
 }
 
 type ggufBenchCmd struct {
-	Type    string        `help:"ggml weight type: Q4_0, Q8_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS." required:""`
+	Type    string        `help:"ggml weight type: F16, BF16, Q4_0, Q8_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS." required:""`
 	M       int           `help:"Rows of A (1 = decode, >1 = prefill)." default:"1"`
 	K       int           `help:"Input features (a multiple of the type's block size)." default:"14336"`
 	N       int           `help:"Output features." default:"4096"`

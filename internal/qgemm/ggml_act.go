@@ -18,11 +18,18 @@ type ggmlActs struct {
 // quantizeActs quantizes rows [0, rows) of a (K values each) for format
 // f into s, reusing its buffers.
 func quantizeActs(f *format, a []float32, rows, k int, s *ggmlActs) {
+	s.qa = grow(s.qa, rows*k)
+	s.aux = grow(s.aux, k/f.sb*rows*f.auxBytes())
+	quantizeActRows(f, a, 0, rows, rows, k, s)
+}
+
+// quantizeActRows quantizes rows [r0, r1) of the rows of a into s, whose
+// buffers hold all rows already (rows from different calls may be
+// quantized concurrently).
+func quantizeActRows(f *format, a []float32, r0, r1, rows, k int, s *ggmlActs) {
 	nsb := k / f.sb
 	ab := f.auxBytes()
-	s.qa = grow(s.qa, rows*k)
-	s.aux = grow(s.aux, nsb*rows*ab)
-	for r := 0; r < rows; r++ {
+	for r := r0; r < r1; r++ {
 		x := a[r*k : (r+1)*k]
 		qa := s.qa[r*k : (r+1)*k]
 		for sb := 0; sb < nsb; sb++ {

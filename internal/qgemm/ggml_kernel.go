@@ -131,10 +131,22 @@ func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v 
 		ggmlScratchPool.Put(s)
 	}()
 	s.m, s.y, s.rows, s.v = m, y, rows, v
-	quantizeActs(m.f, a, rows, m.K, &s.acts)
 	parts := threads
 	if parts <= 0 || parts > workerpool.Workers() {
 		parts = workerpool.Workers()
+	}
+	if rows >= 16 && parts > 1 {
+		// Prompt batches: quantize the rows in parallel too.
+		f, acts := m.f, &s.acts
+		acts.qa = grow(acts.qa, rows*m.K)
+		acts.aux = grow(acts.aux, m.K/f.sb*rows*f.auxBytes())
+		if err := workerpool.ForN(ctx, rows, 8, parts, func(lo, hi int) {
+			quantizeActRows(f, a, lo, hi, rows, m.K, acts)
+		}); err != nil {
+			return err
+		}
+	} else {
+		quantizeActs(m.f, a, rows, m.K, &s.acts)
 	}
 	tileGroup := m.K / m.f.sb * m.f.tileBytes()
 	minPiece := (1<<18 + rows*m.K*GroupCols - 1) / (rows * m.K * GroupCols)

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Per weight type: Zerfoo's fused matmul (`zerfoo bench gguf`) against
+# llama.cpp's `test-backend-ops perf -o MUL_MAT` on its m=4096, k=14336 case
+# at n=1 (GEMV) and n=512 (GEMM), GFLOP/s, and a Markdown table of both and
+# their ratios. test-backend-ops uses all cores; Zerfoo is measured at 1 and
+# at all threads.
+#
+#   tools/llamacpp/bench_types.sh LLAMA_BIN_DIR [TYPES]
+#
+# TYPES defaults to every type with a fused kernel.
+set -eu
+bin=$(cd "${1:?usage: bench_types.sh LLAMA_BIN_DIR [TYPES]}" && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+types=${2:-"F16 BF16 Q4_0 Q8_0 Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS"}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$root"
+go build -o "$tmp/zerfoo" ./cmd/zerfoo
+all=$(nproc)
+for t in $types; do
+	lt=$(echo "$t" | sed 's/_K$/_K/; s/^F16$/f16/; s/^BF16$/bf16/' | sed 's/^Q/q/; s/^IQ/iq/; s/_NL$/_nl/; s/_XS$/_xs/')
+	"$bin/test-backend-ops" perf -o MUL_MAT -b CPU -p "type_a=$lt,type_b=f32,m=4096,n=(1|512),k=14336," 2>&1 |
+		sed -n "s/.*type_a=$lt,type_b=f32,m=4096,n=\([0-9]*\),k=14336,.*[m ]\([0-9.][0-9.]*\) \(G\|T\)FLOPS.*/llama $t \1 \2 \3/p" >>"$tmp/llama.txt"
+	for m in 1 512; do
+		for th in 1 $all; do
+			printf 'zerfoo %s %s %s ' "$t" "$m" "$th" >>"$tmp/zerfoo.txt"
+			"$tmp/zerfoo" bench gguf --type "$t" --m "$m" --k 14336 --n 4096 --threads "$th" --min-time 2s --json >>"$tmp/zerfoo.txt"
+		done
+	done
+done
+node - "$tmp/llama.txt" "$tmp/zerfoo.txt" "$all" <<'JS'
+const fs = require("node:fs");
+const [lfile, zfile, all] = process.argv.slice(2);
+const l = {}, z = {};
+for (const line of fs.readFileSync(lfile, "utf8").split("\n")) {
+    const m = line.match(/^llama (\S+) (\d+) ([0-9.]+) (G|T)/);
+    if (m) l[`${m[1]} ${m[2]}`] = Number(m[3]) * (m[4] === "T" ? 1000 : 1);
+}
+for (const line of fs.readFileSync(zfile, "utf8").split("\n")) {
+    const m = line.match(/^zerfoo (\S+) (\d+) (\d+) (\{.*\})$/);
+    if (m) z[`${m[1]} ${m[2]} ${m[3]}`] = JSON.parse(m[4]);
+}
+const types = [...new Set(Object.keys(z).map((k) => k.split(" ")[0]))];
+console.log(`| type | n | llama.cpp (${all} threads) GFLOP/s | Zerfoo T1 | ratio | Zerfoo T${all} | ratio | Zerfoo T${all} weight GB/s |`);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+for (const t of types) {
+    for (const n of [1, 512]) {
+        const ll = l[`${t} ${n}`], z1 = z[`${t} ${n} 1`], za = z[`${t} ${n} ${all}`];
+        const r = (a) => (a && ll ? `**${(a.gflops / ll).toFixed(2)}×**` : "–");
+        console.log(`| ${t} | ${n} | ${ll?.toFixed(1) ?? "–"} | ${z1?.gflops.toFixed(1) ?? "–"} | ${r(z1)} | ${za?.gflops.toFixed(1) ?? "–"} | ${r(za)} | ${za?.gbps.toFixed(1) ?? "–"} |`);
+    }
+}
+JS
