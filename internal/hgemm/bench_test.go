@@ -6,9 +6,63 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 )
+
+// Measured figures (commit bb6c34a; the kernels and driver as measured).
+// Machine: 2 vCPUs of an AMD EPYC VM (grep 'model name' /proc/cpuinfo:
+// "model name : AMD EPYC"; go test prints "cpu: Oxide Virtual Turin-like
+// Processor"), AVX-512 with AVX512_BF16, 24 GB; Go 1.26.8. The machine was
+// shared with other jobs (llama.cpp builds and benchmarks, other packages'
+// tests: load average 1.2–3.7 during the runs, often one core fully taken),
+// so figures are ranges over several runs or the best of them, as stated.
+//
+// Decode (rows = 1): the product against a streaming read of as many bytes
+// (qgemm.StreamRead), alternated, fastest iteration of each, two runs of
+// -count 2:
+//
+//	go test -run '^$' -bench Bandwidth -benchtime 30x -count 2 ./internal/hgemm/
+//
+//	format  N×K            threads  weights GB/s  stream GB/s  weights/stream
+//	F16     4096×14336     1        38–41         41–46         90–96 % (median 93)
+//	F16     4096×14336     2        40–41         43–51         78–95 % (median 94)
+//	F16     262144×640     1        37–39         35–39        100–105 %
+//	F16     262144×640     2        38–51         34–45         96–150 %
+//	BF16    4096×14336     1        38–46         35–43        101–115 %
+//	BF16    4096×14336     2        37–74         37–73         68–101 % (median 101)
+//	BF16    262144×640     1        30–39         35–43         87–104 % (median 94)
+//	BF16    262144×640     2        30–50         33–50         91–128 %
+//	F16     640×2048       1        91–92        106–114        80–87 % (2.6 MB: from L3)
+//	F16     640×2048       2        85–128       103–200        64–84 %
+//	BF16    640×2048       1        86–94        109–114        76–85 %
+//	BF16    640×2048       2       129–133       174–189        68–74 %
+//
+// (Above 100 %: four prefetched streams read faster than StreamRead's one.
+// The second core was rarely free, hence the spread at 2 threads.)
+//
+// Prefill (rows = 128), GFLOP/s, best mean of 8 runs of -benchtime 5x
+// (in brackets: the fastest single iteration):
+//
+//	go test -run '^$' -bench 'MatMul$/.*/.*/M128/' -benchtime 5x ./internal/hgemm/
+//
+//	format  N×K            1 thread        2 threads
+//	F16     4096×14336     171 (186)       292 (311)
+//	F16     640×2048       188 (195)       247 (301)
+//	F16     262144×640     177 (182)       319 (322)
+//	BF16    4096×14336     275 (277)       486 (498)
+//	BF16    640×2048       366 (383)       569 (646)
+//	BF16    262144×640     290 (305)       473 (484)
+//
+// The compute bound, one kernel call on cache-resident data (go test -run
+// '^$' -bench Kernel -count 3 -benchtime 200ms ./internal/hgemm/, best):
+// avx512 6 rows 209 GFLOP/s for F16 and for BF16 by shifting (about 2
+// 16-lane FMAs per cycle: the conversions cost nothing: a float32-weight
+// kernel, tried, measured the same), avx512bf16 BF16 433 GFLOP/s (VDPBF16PS), avx2
+// 3 rows 74 (F16) and 88 (BF16), generic 4.0–4.4. One row: avx512 F16
+// 80–117, avx512bf16 BF16 168, avx2 47–60, generic 1.4–1.8 GFLOP/s (the
+// purego and arm64 path decodes at about 1.3–1.7 GB/s of weights).
 
 // benchShapes are N×K: a Gemma-3-sized MLP matrix (larger than any cache),
 // a small projection and a 262144-token embedding used as the output
@@ -164,6 +218,40 @@ func BenchmarkBandwidth(b *testing.B) {
 					b.ReportMetric(w, "weightGB/s")
 					b.ReportMetric(s, "streamGB/s")
 					b.ReportMetric(100*w/s, "%stream")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkKernel runs one kernel call of every variant on cache-resident
+// data (4 weight rows of K = 2048, mr rows): the compute bound of the
+// products.
+// Example: go test -run - -bench Kernel ./internal/hgemm
+func BenchmarkKernel(b *testing.B) {
+	const k = 2048
+	for _, v := range allVariants() {
+		for _, f := range formats {
+			for _, mr := range []int{1, v.mr} {
+				b.Run(fmt.Sprintf("%s/%v/mr%d", v.name, f, mr), func(b *testing.B) {
+					w := encode(f, randReals(rand.New(rand.NewPCG(1, 1)), nr*k))
+					x32 := make([]float32, mr*k)
+					x16 := make([]uint16, mr*k)
+					var out [8 * nr]float32
+					p := kargs{x: unsafe.Pointer(&x32[0]), ldx: 4 * k, y: &out[0], ldy: 4 * nr, steps: k / v.kb[f]}
+					if v.bf16x && f == BF16 {
+						p.x, p.ldx = unsafe.Pointer(&x16[0]), 2*k
+					}
+					b.ResetTimer()
+					for b.Loop() {
+						for j := range nr {
+							p.w[j] = unsafe.Pointer(&w[2*j*k])
+						}
+						p.tiles = 1
+						v.call(&p, f, mr)
+					}
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					b.ReportMetric(2*float64(mr*nr*k)/sec/1e9, "GFLOP/s")
 				})
 			}
 		}
