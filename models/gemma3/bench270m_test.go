@@ -12,8 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 )
@@ -233,10 +235,37 @@ func BenchmarkGemma270m(b *testing.B) {
 					}
 					n++
 				}
-				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tokens/s")
+				tps := float64(n) / b.Elapsed().Seconds()
+				b.ReportMetric(tps, "tokens/s")
 				b.ReportMetric(float64(n)/(cpuSeconds()-cpu0), "tokens/cpu-s")
+				// The physical limit: the weight bytes a step reads against
+				// a streaming read of as many bytes with the same threads.
+				b.StopTimer()
+				wb := m.DecodeBytes()
+				bound := streamGBps(wb, threads)
+				b.ReportMetric(float64(wb)*tps/1e9, "weightGB/s")
+				b.ReportMetric(bound, "streamGB/s")
+				b.ReportMetric(100*float64(wb)*tps/1e9/bound, "%bound")
 			})
 		}
 		m.Close()
 	}
+}
+
+// streamGBps returns the best of five streaming reads of n bytes with the
+// given threads (qgemm.StreamRead), in GB/s.
+func streamGBps(n int64, threads int) float64 {
+	buf := make([]uint64, n/8)
+	for i := range buf {
+		buf[i] = uint64(i)
+	}
+	best := 0.0
+	var sink uint64
+	for range 5 {
+		t0 := time.Now()
+		sink += qgemm.StreamRead(buf, threads)
+		best = max(best, float64(8*len(buf))/time.Since(t0).Seconds()/1e9)
+	}
+	runtime.KeepAlive(sink)
+	return best
 }

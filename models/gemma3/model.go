@@ -112,6 +112,38 @@ func (m *Model) Close() error {
 }
 
 // lmHead returns the output matrix (the embedding when tied).
+// DecodeBytes returns the weight bytes one decode step reads: every layer
+// matrix and the LM head, as stored for the kernels (a memory-bound decode
+// step cannot take less than DecodeBytes ÷ the machine's streaming-read
+// bandwidth).
+func (m *Model) DecodeBytes() int64 {
+	size := func(ms ...Matrix) int64 {
+		var n int64
+		for _, x := range ms {
+			if b, ok := x.(interface{ Bytes() int64 }); ok {
+				n += b.Bytes()
+			}
+		}
+		return n
+	}
+	n := size(m.lmHead())
+	for i := range m.Weights.Layers {
+		l := &m.Weights.Layers[i]
+		if l.qkv != nil {
+			n += l.qkv.Bytes()
+		} else {
+			n += size(l.Q, l.K, l.V)
+		}
+		if l.gateUp != nil {
+			n += l.gateUp.Bytes()
+		} else {
+			n += size(l.Gate, l.Up)
+		}
+		n += size(l.O, l.Down)
+	}
+	return n
+}
+
 func (m *Model) lmHead() Matrix {
 	if m.Weights.Output != nil {
 		return m.Weights.Output

@@ -60,6 +60,9 @@ func (d *Dense) MatMul(ctx context.Context, y, x []float32, rows, threads int) e
 // Row copies row j.
 func (d *Dense) Row(j int, dst []float32) { copy(dst[:d.K], d.Data[j*d.K:(j+1)*d.K]) }
 
+// Bytes returns the weight bytes a product reads.
+func (d *Dense) Bytes() int64 { return 4 * int64(len(d.Data)) }
+
 // Half is an F16 or BF16 Matrix multiplied straight from its 16-bit GGUF
 // encoding, read in place (internal/hgemm): the activations are rounded to
 // the weight type first and the products accumulated in float32, as
@@ -86,6 +89,9 @@ func NewHalf(t quant.Type, n, k int, data []byte) (*Half, error) {
 
 // Dims returns N and K.
 func (h *Half) Dims() (int, int) { return h.m.N(), h.m.K() }
+
+// Bytes returns the weight bytes a product reads (the file's).
+func (h *Half) Bytes() int64 { return int64(len(h.m.Data())) }
 
 // MatMul computes y = round16(x)·Wᵀ.
 func (h *Half) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
@@ -130,6 +136,9 @@ func NewBlocks(t quant.Type, n, k int, data []byte) (*Blocks, error) {
 
 // Dims returns N and K.
 func (b *Blocks) Dims() (int, int) { return b.N, b.K }
+
+// Bytes returns the weight bytes a product reads (the file's).
+func (b *Blocks) Bytes() int64 { return int64(len(b.Data)) }
 
 // Row dequantizes row j (bit-identical to quant.Dequantize; Q4_0 and Q8_0
 // are decoded here without allocating).
@@ -332,6 +341,14 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 
 // Dims returns N and K.
 func (p *Packed) Dims() (int, int) { return p.n, p.k }
+
+// Bytes returns the weight bytes a product reads (the repacked matrix).
+func (p *Packed) Bytes() int64 {
+	if p.g != nil {
+		return int64(p.g.Footprint())
+	}
+	return int64(p.m.Footprint())
+}
 
 // part returns the index of the part holding row j.
 func (p *Packed) part(j int) int {

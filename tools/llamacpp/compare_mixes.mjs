@@ -1,7 +1,8 @@
 // Joins Zerfoo's BenchmarkGemma270m output (-gemma3.files) and llama-bench's
 // JSON lines on the same files into one Markdown table: prompt (pp128) and
-// generation (tg64) tokens/s at each thread count, their ratios, and
-// Zerfoo's peak RSS against the file and KV cache.
+// generation (tg64) tokens/s at each thread count, their ratios, Zerfoo's
+// decode weight bytes per second against a streaming read of as many bytes
+// (the bound), and Zerfoo's peak RSS against the file and KV cache.
 //
 //   node compare_mixes.mjs ZERFOO.txt LLAMA.jsonl
 import {readFileSync} from "node:fs";
@@ -29,6 +30,11 @@ for (const line of readFileSync(zfile, "utf8").split("\n")) {
     } else {
         const t = what.match(/threads=(\d+)\/(prompt|decode)/);
         if (t) rec[`${t[2]}${t[1]}`] = metric("tokens/s");
+        if (t && t[2] === "decode") {
+            rec[`bound${t[1]}`] = metric("%bound");
+            rec[`stream${t[1]}`] = metric("streamGB/s");
+            rec[`wgbps${t[1]}`] = metric("weightGB/s");
+        }
     }
 }
 const l = {}; // l[name][pp|tg + threads] = avg tokens/s
@@ -46,8 +52,8 @@ const ratio = (a, b) => (a === undefined || b === undefined ? "–" : `**${(a / 
 let head = "| model |";
 let sep = "|---|";
 for (const t of threads) {
-    head += ` tg T${t} Zerfoo | llama.cpp | ratio | pp128 T${t} Zerfoo | llama.cpp | ratio |`;
-    sep += "---:|---:|---:|---:|---:|---:|";
+    head += ` tg T${t} Zerfoo | llama.cpp | ratio | Zerfoo GB/s ÷ stream GB/s | pp128 T${t} Zerfoo | llama.cpp | ratio |`;
+    sep += "---:|---:|---:|---:|---:|---:|---:|";
 }
 head += " peak RSS MiB | file MiB | peak ÷ (file + KV) |";
 sep += "---:|---:|---:|";
@@ -58,6 +64,7 @@ for (const name of Object.keys(z)) {
     let row = `| ${name} |`;
     for (const t of threads) {
         row += ` ${f(a[`decode${t}`])} | ${f(b[`decode${t}`])} | ${ratio(a[`decode${t}`], b[`decode${t}`])} |`;
+        row += a[`bound${t}`] === undefined ? " – |" : ` ${f(a[`wgbps${t}`])} ÷ ${f(a[`stream${t}`])} = ${a[`bound${t}`].toFixed(0)} % |`;
         row += ` ${f(a[`prompt${t}`])} | ${f(b[`prompt${t}`])} | ${ratio(a[`prompt${t}`], b[`prompt${t}`])} |`;
     }
     const bound = a.file !== undefined ? a.file + a.kv : undefined;
