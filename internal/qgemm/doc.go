@@ -97,4 +97,18 @@
 // planes or table make decoding the dearer part. The integer sums are the
 // generic kernel's and the float32 operations come in its order, so the
 // results match it bit for bit (but for fma32's rare double rounding).
+//
+// On arm64, ggml_arm64.s (gen_ggml_arm64.go) holds the NEON tier: an
+// ARMv8.0 variant and, where the CPU has the dot-product extension, one
+// with SDOT, for 1–4 rows (more rows go in chunks of 4). A 128-bit register
+// holds 4 columns of a code vector; a kernel covers 16, 8 or 4 columns,
+// as many as its per-row sums fit in the 32 registers (the float sums, which
+// change once per super-block, in the stack frame if need be). An extra bit
+// plane is spread to bytes with TBL and CMTST and added with MLS; IQ4 codes
+// are looked up as signed levels and Q8_0 codes made signed (code − 128),
+// which drops the zp·Σqa term from the same integer sum. SDOT multiplies
+// the codes as signed bytes (all others are below 128); without it
+// SMULL/SMLAL add as many products in int16 as cannot overflow and SADALP
+// widens them. The sums and the float32 operations are the generic
+// kernel's, in its order.
 package qgemm

@@ -1,9 +1,9 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package qgemm
 
 // ggmlVariants holds the generic kernel only: the super-block kernels have
-// no assembly for this architecture yet.
+// no assembly for this architecture (or the purego tag forbids it).
 var ggmlVariants = []ggmlVariant{ggmlGeneric}
 
 // ggmlBest is the variant GGML.MatMul uses.

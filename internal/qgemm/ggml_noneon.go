@@ -1,0 +1,5 @@
+//go:build !arm64 || purego
+
+package qgemm
+
+func ggmlCallNEON(*format, *gargs, int, bool) bool { return false }
