@@ -76,7 +76,7 @@ func TestLlamaCpp(t *testing.T) {
 			path := writeTiny(t, tc.typ)
 			gpath := filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_"+tc.typ.String()+".json")
 			if *update {
-				recordGolden(t, path, gpath, tc.typ)
+				recordGolden(t, path, gpath, tc.typ.String())
 			}
 			raw, err := os.ReadFile(gpath)
 			if err != nil {
@@ -113,7 +113,7 @@ func TestLlamaCpp(t *testing.T) {
 	}
 }
 
-func recordGolden(t *testing.T, model, gpath string, typ quant.Type) {
+func recordGolden(t *testing.T, model, gpath, label string) {
 	prompt := llamaPrompt()
 	pj, _ := json.Marshal(prompt)
 	_, _, types := gemma3test.Vocabulary()
@@ -124,7 +124,7 @@ func recordGolden(t *testing.T, model, gpath string, typ quant.Type) {
 	if err != nil {
 		t.Fatalf("node gemma3_logits.mjs: %v", err)
 	}
-	g := golden{Type: typ.String(), Seed: 1, Prompt: prompt}
+	g := golden{Type: label, Seed: 1, Prompt: prompt}
 	if err := json.Unmarshal(out, &g); err != nil {
 		t.Fatal(err)
 	}

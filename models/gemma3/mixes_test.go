@@ -1,0 +1,77 @@
+package gemma3_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
+	"github.com/zerfoo/zerfoo/quantize"
+)
+
+// mixConfig is the tiny model with gemma-3-270m's hidden size: 640 is not
+// a multiple of 256, so llama.cpp's mixes fall back to Q5_0, Q5_1, Q8_0,
+// IQ4_NL or Q4_0 for most tensors, as in the real small Gemmas.
+func mixConfig() gemma3.Config {
+	c := gemma3test.Config()
+	c.Layers, c.Hidden, c.FFN, c.Heads, c.KVHeads, c.HeadDim = 8, 640, 256, 4, 1, 64
+	return c
+}
+
+// TestLlamaCppMixes checks Zerfoo against llama.cpp on llama.cpp's standard
+// mixes of one random model: the F32 model is quantized by `zerfoo
+// quantize` (byte-identical to llama-quantize, see quantize's
+// TestLlamaQuantizeGolden), and the last-position log-probs must agree with
+// llama.cpp's on the same file to the per-type tolerances of TestLlamaCpp,
+// with the same top-1.
+func TestLlamaCppMixes(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tiny640-F32.gguf")
+	if err := gemma3test.Write(src, gemma3test.Options{Config: mixConfig(), Type: quant.F32, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mix string
+		tol float64
+	}{
+		{"Q4_K_M", 1.5e-1}, {"Q4_K_S", 1.5e-1}, {"Q5_K_M", 1.5e-1}, {"Q5_K_S", 1.5e-1},
+		{"Q6_K", 1.5e-1}, {"Q3_K_M", 1.5e-1}, {"Q2_K", 2e-1}, {"IQ4_XS", 2e-1}, {"IQ4_NL", 1.5e-1},
+	} {
+		t.Run(tc.mix, func(t *testing.T) {
+			path := filepath.Join(dir, "tiny640-"+tc.mix+".gguf")
+			if _, err := quantize.File(context.Background(), src, path, false, quantize.Options{Type: quantize.Type(tc.mix)}); err != nil {
+				t.Fatal(err)
+			}
+			gpath := filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_mix_"+tc.mix+".json")
+			if *update {
+				recordGolden(t, path, gpath, tc.mix)
+			}
+			raw, err := os.ReadFile(gpath)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestLlamaCppMixes -update with node and tools/llamacpp installed)", err)
+			}
+			var g golden
+			if err := json.Unmarshal(raw, &g); err != nil {
+				t.Fatal(err)
+			}
+			m, err := gemma3.Load(path, gemma3.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			lp, _ := runGreedy(t, m, g.Prompt, 1)
+			d, std := gemma3test.MaxDiff(lp, g.LogProbs)
+			t.Logf("%s: max |Δ log p| = %.3g (%.3g·std)", tc.mix, d, d/std)
+			if d/std > tc.tol {
+				t.Errorf("%s: max |Δ log p| / std = %.3g, want ≤ %g", tc.mix, d/std, tc.tol)
+			}
+			if a, b := gemma3test.Argmax(lp), gemma3test.Argmax(g.LogProbs); a != b {
+				t.Errorf("%s: top-1 %d, llama.cpp %d", tc.mix, a, b)
+			}
+		})
+	}
+}
