@@ -12,7 +12,7 @@
 # (default: a new temporary directory) once and reused. Env: PRESETS
 # (default "270m 1b"), MIXES (default "Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M
 # IQ4_XS Q8_0 F16 BF16"), THREADS (default 1,2), BENCHTIME (Go, default
-# 3s), REPS (llama-bench repetitions, default 5).
+# 3s), REPS (llama-bench repetitions, default 5), PASSES (default 1).
 set -eu
 bin=$(cd "${1:?usage: bench_mixes.sh LLAMA_BIN_DIR [DIR]}" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,10 +40,17 @@ for p in $presets; do
 		files="$files${files:+,}$f"
 	done
 done
-"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m' -test.benchtime "${BENCHTIME:-3s}" \
-	-gemma3.files "$files" -gemma3.threads "$threads" | tee "$dir/zerfoo.txt"
+# Zerfoo and llama-bench alternate file by file, PASSES times (default 1),
+# so that both see the same machine; the table keeps each side's best.
+: >"$dir/zerfoo.txt"
 : >"$dir/llama.jsonl"
-for f in $(echo "$files" | tr , ' '); do
-	"$bin/llama-bench" -m "$f" -p 128 -n 64 -t "$threads" -r "${REPS:-5}" -o jsonl >>"$dir/llama.jsonl"
+pass=0
+while [ "$pass" -lt "${PASSES:-1}" ]; do
+	for f in $(echo "$files" | tr , ' '); do
+		"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m' -test.benchtime "${BENCHTIME:-3s}" \
+			-gemma3.files "$f" -gemma3.threads "$threads" | tee -a "$dir/zerfoo.txt"
+		"$bin/llama-bench" -m "$f" -p 128 -n 64 -t "$threads" -r "${REPS:-5}" -o jsonl | tee -a "$dir/llama.jsonl"
+	done
+	pass=$((pass + 1))
 done
 node "$root/tools/llamacpp/compare_mixes.mjs" "$dir/zerfoo.txt" "$dir/llama.jsonl"
