@@ -26,72 +26,6 @@ var out bytes.Buffer
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
 func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 
-const groupCols = 16
-
-// format mirrors ggml.go's format (the generator cannot import the
-// package it writes).
-type format struct {
-	name      string // quant.Type constant
-	low, high int
-	lut       bool
-	zp        int
-	sb, sub   int
-	subScales bool
-	mins      int // 0 none, 1 half (Q4_1/Q5_1), 2 per sub-block
-}
-
-var formats = []format{
-	{name: "Q4_1", low: 4, sb: 32, sub: 32, mins: 1},
-	{name: "Q5_0", low: 4, high: 1, zp: 16, sb: 32, sub: 32},
-	{name: "Q5_1", low: 4, high: 1, sb: 32, sub: 32, mins: 1},
-	{name: "IQ4_NL", low: 4, lut: true, zp: 128, sb: 32, sub: 32},
-	{name: "Q2_K", low: 2, sb: 256, sub: 16, subScales: true, mins: 2},
-	{name: "Q3_K", low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true},
-	{name: "Q4_K", low: 4, sb: 256, sub: 32, subScales: true, mins: 2},
-	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
-	{name: "Q6_K", low: 4, high: 2, zp: 32, sb: 256, sub: 16, subScales: true},
-	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
-}
-
-func (f format) nsub() int      { return f.sb / f.sub }
-func (f format) lowBytes() int  { return f.sb * groupCols * f.low / 8 }
-func (f format) highBytes() int { return f.high * f.sb * groupCols / 8 }
-func (f format) scOff() int     { return f.lowBytes() + f.highBytes() }
-func (f format) minOff() int {
-	if f.subScales {
-		return f.scOff() + f.nsub()*groupCols
-	}
-	return f.scOff()
-}
-func (f format) dOff() int {
-	if f.mins == 2 {
-		return f.minOff() + f.nsub()*groupCols
-	}
-	return f.minOff()
-}
-func (f format) tileBytes() int {
-	n := f.dOff() + 2*groupCols
-	if f.mins != 0 {
-		n += 2 * groupCols
-	}
-	return n
-}
-func (f format) auxBytes() int {
-	n := 8
-	if f.zp != 0 {
-		n += 4 * f.nsub()
-	}
-	if f.mins == 2 {
-		n += 2 * f.nsub()
-	}
-	return n
-}
-func (f format) bsumOff() int {
-	if f.zp != 0 {
-		return 8 + 4*f.nsub()
-	}
-	return 8
-}
 
 // temps returns how many vector registers a kernel needs besides its
 // per-row sums and accumulators: the broadcast activations, the decoded
@@ -245,6 +179,9 @@ func main() {
 	var sw [2]bytes.Buffer
 	var rows bytes.Buffer
 	for _, f := range formats {
+		if f.name == "Q4_0" || f.name == "Q8_0" {
+			continue // qgemm.Matrix runs them on AVX2
+		}
 		group, half := f.rows()
 		fmt.Fprintf(&rows, "\tcase quant.%s:\n\t\treturn %d, %d\n", f.name, group, half)
 		for hi, halves := range []int{2, 1} {

@@ -4,8 +4,8 @@ package qgemm
 
 import "unsafe"
 
-//go:generate go run gen_ggml_asm.go
-//go:generate go run gen_ggml_avx2.go
+//go:generate go run gen_ggml_asm.go gen_ggml_formats.go
+//go:generate go run gen_ggml_avx2.go gen_ggml_formats.go
 
 // ggmlVariants lists the super-block kernel variants this CPU supports,
 // slowest first (the generic one always).

@@ -4,7 +4,7 @@ package qgemm
 
 import "unsafe"
 
-//go:generate env -u GOOS -u GOARCH go run gen_ggml_arm64.go
+//go:generate env -u GOOS -u GOARCH go run gen_ggml_arm64.go gen_ggml_formats.go
 
 // ggmlVariants lists the super-block kernel variants this CPU supports,
 // slowest first: generic, ARMv8.0 NEON (Advanced SIMD is mandatory on
