@@ -117,7 +117,6 @@ func fcvtl(d, n int, hi bool) {
 	}
 }
 
-
 // signedCodes reports whether the kernels decode f's codes as signed
 // values (IQ4 levels, Q8_0 code − 128) and skip the zp·Σqa term.
 func (f format) signedCodes() bool { return f.lut || f.low == 8 }

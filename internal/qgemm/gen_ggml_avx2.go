@@ -26,7 +26,6 @@ var out bytes.Buffer
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
 func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 
-
 // temps returns how many vector registers a kernel needs besides its
 // per-row sums and accumulators: the broadcast activations, the decoded
 // codes, the loaded code step, the sub-block scale pairs (sub-scales),
