@@ -96,10 +96,6 @@ func (f *format) tileBytes() int {
 	return n
 }
 
-// vectors returns the 64-code vectors (one quad of 16 columns) per
-// sub-block.
-func (f *format) vectors() int { return f.sub / 4 }
-
 // auxBytes is the size of one activation record (row, super-block): da
 // float32, s float32 (Q8_1), zp·Σqa per sub-block (int32) when zp ≠ 0, and
 // the Q8_K sums of each pair of sub-blocks as int16 pairs when mins are
@@ -189,14 +185,10 @@ func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
 
 // superBlock is one super-block of one row in kernel terms.
 type superBlock struct {
-	u        [256]uint8 // unsigned codes (IQ4: table indices)
-	sc       [16]int8
-	m        [16]uint8
-	d, dm    uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
-	nsub     int
-	sb       int
-	lowMask  uint8
-	highBits int
+	u     [256]uint8 // unsigned codes (IQ4: table indices)
+	sc    [16]int8
+	m     [16]uint8
+	d, dm uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
 }
 
 // decodeSuper decodes one super-block of f's type from p (exactly its

@@ -89,9 +89,7 @@ func quantizeQ8_0(x []float32, q []int8) (d, da float32) {
 func quantizeQ8K(x []float32, q []int8) float32 {
 	var b quant.BlockQ8_K
 	b.Quantize(x)
-	for j, v := range b.Qs {
-		q[j] = v
-	}
+	copy(q, b.Qs[:])
 	return b.D
 }
 
