@@ -18,12 +18,12 @@ var pow3 = [6]uint8{1, 3, 9, 27, 81, 243}
 // lround is C's lroundf as x86-64 computes it: round half away from zero,
 // and the "integer indefinite" value (math.MinInt64) for NaN and values out
 // of int64 range.
-func lround(f float32) int {
+func lround(f float32) int64 {
 	r := math.Round(float64(f))
 	if r != r || r >= 1<<63 || r < -(1<<63) {
 		return math.MinInt64
 	}
-	return int(r)
+	return int64(r)
 }
 
 // ternaryScale returns the largest |x[i]| (ggml's MAX macro, which lets a
@@ -41,7 +41,7 @@ func ternaryScale(x []float32) (d, id float32) {
 }
 
 // trit returns the ternary code (0, 1, 2 for −1, 0, 1) of x·id.
-func trit(x, id float32) int { return lround(x*id) + 1 }
+func trit(x, id float32) int { return int(lround(x*id) + 1) } // callers keep the low bits
 
 // BlockTQ1_0 is a TQ1_0 super-block (54 bytes, D last): 256 ternary
 // elements y = D·(t − 1), t in 0..2, packed five to a byte as a base-3
