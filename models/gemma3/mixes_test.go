@@ -3,8 +3,12 @@ package gemma3_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
@@ -71,6 +75,47 @@ func TestLlamaCppMixes(t *testing.T) {
 			}
 			if a, b := gemma3test.Argmax(lp), gemma3test.Argmax(g.LogProbs); a != b {
 				t.Errorf("%s: top-1 %d, llama.cpp %d", tc.mix, a, b)
+			}
+		})
+	}
+}
+
+var checkFiles = flag.String("gemma3.check", "", "comma-separated GGUF files that TestLlamaCppFiles compares with llama.cpp (needs node and tools/llamacpp; e.g. the 270m/1b mixes of tools/llamacpp/bench_mixes.sh)")
+
+// TestLlamaCppFiles compares Zerfoo's last-position log-probs with
+// llama.cpp's on the GGUF files of -gemma3.check (any size; not committed,
+// so not run by default): max |Δ log p| relative to the standard deviation
+// of llama.cpp's log-probs, and the top-1 token.
+func TestLlamaCppFiles(t *testing.T) {
+	if *checkFiles == "" {
+		t.Skip("no -gemma3.check files")
+	}
+	for _, path := range strings.Split(*checkFiles, ",") {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			m, err := gemma3.Load(path, gemma3.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			prompt := llamaPrompt()
+			pj, _ := json.Marshal(prompt)
+			cmd := exec.Command("node", "gemma3_logits.mjs", path, string(pj), "1", fmt.Sprint(m.Config.Vocab))
+			cmd.Dir = filepath.Join("..", "..", "tools", "llamacpp")
+			cmd.Stderr = os.Stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("node gemma3_logits.mjs: %v", err)
+			}
+			var g golden
+			if err := json.Unmarshal(out, &g); err != nil {
+				t.Fatal(err)
+			}
+			lp, _ := runGreedy(t, m, prompt, 1)
+			d, std := gemma3test.MaxDiff(lp, g.LogProbs)
+			top, want := gemma3test.Argmax(lp), gemma3test.Argmax(g.LogProbs)
+			t.Logf("max |Δ log p| = %.3g (%.3g·std), top-1 %d, llama.cpp %d", d, d/std, top, want)
+			if d/std > 0.2 || top != want {
+				t.Errorf("max |Δ log p| / std = %.3g (want ≤ 0.2), top-1 %d vs llama.cpp %d", d/std, top, want)
 			}
 		})
 	}
