@@ -73,7 +73,6 @@ func kernel(name string, f format, mr int) {
 	// register renaming overlaps consecutive sub-blocks without extra
 	// chains (folding 2–4 chains per sub-block cost more than it hid).
 	chains := 1
-	dot := func(r, ch int) string { return fmt.Sprintf("Z%d", 16+r*chains+ch) }
 	isum := func(r int) string { return fmt.Sprintf("Z%d", 8+r) }
 	ab := f.auxBytes()
 	qps := 8 / f.low                            // quads (vectors) per 64-byte step
@@ -130,82 +129,94 @@ func kernel(name string, f format, mr int) {
 	if mr == 1 {
 		p("LEAQ %d(R15), R14", pfDist)
 	}
+	// 16-element sub-blocks at one or two rows: two per iteration, halving
+	// the loop's pointer and counter work.
+	unroll := 1
+	if f.sub == 16 && mr <= 2 {
+		unroll = 2
+	}
 	if f.nsub() > 1 {
-		p("MOVQ $%d, DX", f.nsub())
+		p("MOVQ $%d, DX", f.nsub()/unroll)
 		label("sub")
 	}
-	for r := 0; r < mr; r++ {
-		for ch := 0; ch < chains; ch++ {
-			p("VPXORD %s, %s, %s", dot(r, ch), dot(r, ch), dot(r, ch))
-		}
-	}
-	u := 0
-	for s := 0; s < steps; s++ {
-		if f.low != 8 {
-			p("VMOVDQU64 %d(DI), Z24", 64*s)
-		}
-		if mr == 1 {
-			p("PREFETCHT0 (R14)")
-			p("ADDQ $64, R14")
-		}
-		for i := 0; i < qps; i++ {
-			v := s*qps + i
-			zv := []string{"Z26", "Z27"}[v%2]
-			switch {
-			case f.low == 8:
-				p("VMOVDQU64 %d(DI), %s", 64*s, zv)
-			case i == 0:
-				p("VPANDD Z31, Z24, %s", zv)
-			default:
-				p("VPSRLW $%d, Z24, %s", i*f.low, zv)
-				p("VPANDD Z31, %s, %s", zv, zv)
+	lowStep, highStep := f.sub*groupCols*f.low/8, f.sub/4*f.high*8
+	for rep := 0; rep < unroll; rep++ {
+		// Sub-block rep of this iteration: its own dot registers, its data
+		// at fixed displacements from the iteration's pointers.
+		dotR := func(r, ch int) string { return fmt.Sprintf("Z%d", 16+(rep*mr+r)*chains+ch) }
+		for r := 0; r < mr; r++ {
+			for ch := 0; ch < chains; ch++ {
+				p("VPXORD %s, %s, %s", dotR(r, ch), dotR(r, ch), dotR(r, ch))
 			}
-			for h := 0; h < f.high; h++ {
-				p("KMOVQ %d(BX), K1", (v*f.high+h)*8)
-				p("VPADDB Z%d, %s, K1, %s", 30-h, zv, zv)
-			}
-			if f.lut {
-				p("VPSHUFB %s, Z28, %s", zv, zv)
-			}
-			for r := 0; r < mr; r++ {
-				p("VPDPBUSD.BCST %s, %s, %s", row("SI", "R10", r, 4*v), zv, dot(r, u%chains))
-			}
-			u++
 		}
-	}
-	// Sub-block epilogue: fold the chains, subtract zp·Σqa, scale into
-	// the super-block sums.
-	if f.subScales {
-		p("VPMOVSXBD (R11), Z25")
-	}
-	for r := 0; r < mr; r++ {
-		d0 := dot(r, 0)
-		for ch := 1; ch < chains; ch++ {
-			p("VPADDD %s, %s, %s", dot(r, ch), d0, d0)
+		u := 0
+		for s := 0; s < steps; s++ {
+			if f.low != 8 {
+				p("VMOVDQU64 %d(DI), Z24", 64*s+rep*lowStep)
+			}
+			if mr == 1 {
+				p("PREFETCHT0 (R14)")
+				p("ADDQ $64, R14")
+			}
+			for i := 0; i < qps; i++ {
+				v := s*qps + i
+				zv := []string{"Z26", "Z27"}[v%2]
+				switch {
+				case f.low == 8:
+					p("VMOVDQU64 %d(DI), %s", 64*s+rep*lowStep, zv)
+				case i == 0:
+					p("VPANDD Z31, Z24, %s", zv)
+				default:
+					p("VPSRLW $%d, Z24, %s", i*f.low, zv)
+					p("VPANDD Z31, %s, %s", zv, zv)
+				}
+				for h := 0; h < f.high; h++ {
+					p("KMOVQ %d(BX), K1", (v*f.high+h)*8+rep*highStep)
+					p("VPADDB Z%d, %s, K1, %s", 30-h, zv, zv)
+				}
+				if f.lut {
+					p("VPSHUFB %s, Z28, %s", zv, zv)
+				}
+				for r := 0; r < mr; r++ {
+					p("VPDPBUSD.BCST %s, %s, %s", row("SI", "R10", r, 4*v+rep*f.sub), zv, dotR(r, u%chains))
+				}
+				u++
+			}
 		}
-		if f.zp != 0 {
-			p("VPSUBD.BCST %d(R13), %s, %s", r*ab, d0, d0)
-		}
+		// Sub-block epilogue: fold the chains, subtract zp·Σqa, scale into
+		// the super-block sums.
 		if f.subScales {
-			p("VPMULLD Z25, %s, %s", d0, d0)
+			p("VPMOVSXBD %d(R11), Z25", rep*groupCols)
 		}
-		p("VPADDD %s, %s, %s", d0, isum(r), isum(r))
+		for r := 0; r < mr; r++ {
+			d0 := dotR(r, 0)
+			for ch := 1; ch < chains; ch++ {
+				p("VPADDD %s, %s, %s", dotR(r, ch), d0, d0)
+			}
+			if f.zp != 0 {
+				p("VPSUBD.BCST %d(R13), %s, %s", r*ab+4*rep, d0, d0)
+			}
+			if f.subScales {
+				p("VPMULLD Z25, %s, %s", d0, d0)
+			}
+			p("VPADDD %s, %s, %s", d0, isum(r), isum(r))
+		}
 	}
 	if f.nsub() > 1 {
-		p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
+		p("ADDQ $%d, DI", unroll*lowStep)
 		if f.high > 0 {
-			p("ADDQ $%d, BX", f.sub/4*f.high*8)
+			p("ADDQ $%d, BX", unroll*highStep)
 		}
 		if f.subScales {
-			p("ADDQ $%d, R11", groupCols)
+			p("ADDQ $%d, R11", unroll*groupCols)
 		}
 		if f.zp != 0 {
-			p("ADDQ $4, R13")
+			p("ADDQ $%d, R13", 4*unroll)
 		}
 	}
-	p("ADDQ $%d, SI", f.sub)
+	p("ADDQ $%d, SI", unroll*f.sub)
 	if mr > 4 {
-		p("ADDQ $%d, R10", f.sub)
+		p("ADDQ $%d, R10", unroll*f.sub)
 	}
 	if f.nsub() > 1 {
 		p("DECQ DX")
