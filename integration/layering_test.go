@@ -27,7 +27,7 @@ func TestLayering(t *testing.T) {
 		t.Fatal(err)
 	}
 	pos := map[string]int{}
-	cell := regexp.MustCompile("^\\| ([^|]*) \\|")
+	cell := regexp.MustCompile(`^\| ([^|]*) \|`)
 	for _, line := range strings.Split(string(doc), "\n") {
 		m := cell.FindStringSubmatch(line)
 		if m == nil {
