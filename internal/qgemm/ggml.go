@@ -1,10 +1,12 @@
 package qgemm
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
@@ -147,9 +149,15 @@ func (m *GGML) Type() quant.Type { return m.f.t }
 // Footprint returns the resident bytes of the repacked matrix.
 func (m *GGML) Footprint() int { return len(m.tiles) }
 
+// PackChunkRows is how many rows PackGGML fetches before it packs them (in
+// parallel): the bytes row(n) returned must stay readable until row has
+// been called for n + PackChunkRows (or PackGGML has returned).
+const PackChunkRows = 1024
+
 // PackGGML repacks an N×K matrix of ggml type t whose row n is row(n)
 // (t.RowBytes(K) bytes; row is called for n = 0, 1, …, N−1 in order, once
-// each, so that a caller may release what it has handed over). It returns
+// each, so that a caller may release what has been packed: see
+// PackChunkRows). It returns
 // an error wrapping ErrArgs if t has no super-block kernel, K is not a
 // multiple of t's block size or a row has the wrong length.
 func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
@@ -165,18 +173,32 @@ func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
 	nsb := k / f.sb
 	tb := f.tileBytes()
 	m.tiles = make([]uint8, m.Groups*nsb*tb)
-	var blk superBlock
-	for j := 0; j < n; j++ {
-		r := row(j)
-		if len(r) != rb {
-			return nil, fmt.Errorf("qgemm: PackGGML: %v row %d has %d bytes, want %d: %w", t, j, len(r), rb, ErrArgs)
+	// Rows are fetched in order, a chunk at a time, and the chunk's groups
+	// are packed over the worker pool (each group's tiles by one worker).
+	bb := t.BlockBytes() * f.sb / t.BlockSize()
+	rows := make([][]byte, min(n, PackChunkRows))
+	for c0 := 0; c0 < n; c0 += PackChunkRows {
+		c1 := min(n, c0+PackChunkRows)
+		for j := c0; j < c1; j++ {
+			r := row(j)
+			if len(r) != rb {
+				return nil, fmt.Errorf("qgemm: PackGGML: %v row %d has %d bytes, want %d: %w", t, j, len(r), rb, ErrArgs)
+			}
+			rows[j-c0] = r
 		}
-		g, c := j/GroupCols, j%GroupCols
-		bb := t.BlockBytes() * f.sb / t.BlockSize()
-		for s := 0; s < nsb; s++ {
-			decodeSuper(f, r[s*bb:(s+1)*bb], &blk)
-			m.putTile(m.tiles[(g*nsb+s)*tb:(g*nsb+s+1)*tb], c, &blk)
-		}
+		g0, g1 := c0/GroupCols, (c1+GroupCols-1)/GroupCols
+		_ = workerpool.ForN(context.Background(), g1-g0, 4, 0, func(lo, hi int) {
+			var blk superBlock
+			for g := g0 + lo; g < g0+hi; g++ {
+				for j := g * GroupCols; j < min(c1, (g+1)*GroupCols); j++ {
+					r := rows[j-c0]
+					for s := 0; s < nsb; s++ {
+						decodeSuper(f, r[s*bb:(s+1)*bb], &blk)
+						m.putTile(m.tiles[(g*nsb+s)*tb:(g*nsb+s+1)*tb], j%GroupCols, &blk)
+					}
+				}
+			}
+		})
 	}
 	// Padding columns (N not a multiple of 16) keep zero codes, scales and
 	// d: they contribute 0 (u − zp is multiplied by d = 0).

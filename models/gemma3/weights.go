@@ -458,7 +458,9 @@ func (s *packSource) release1(i, r int) {
 		s.cur, s.released = i, 0
 	}
 	b := s.p.parts[i]
-	if off := r * b.rowBytes; off-s.released >= releaseStep {
+	// qgemm.PackGGML may still read the last PackChunkRows rows it was
+	// handed; qgemm.Pack reads in order.
+	if off := max(0, r-qgemm.PackChunkRows) * b.rowBytes; off-s.released >= releaseStep {
 		releasePages(b.Data[s.released:off])
 		s.released = off
 	}
