@@ -1,10 +1,12 @@
 package qgemm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
@@ -91,7 +93,11 @@ type packConfig struct{ compact bool }
 func CompactScales() PackOption { return func(c *packConfig) { c.compact = true } }
 
 // Pack repacks src into a Matrix. It returns an error wrapping ErrArgs if
-// the dimensions, bits or block size are not supported.
+// the dimensions, bits or block size are not supported. Block may be
+// called concurrently for different rows (groups of 16 are packed over the
+// worker pool); a source that also has a PrepareRows(lo, hi int) method
+// is told, in order and before any Block call for them, of each chunk of
+// rows [lo, hi) about to be packed.
 func Pack(src Source, opts ...PackOption) (*Matrix, error) {
 	var cfg packConfig
 	for _, o := range opts {
@@ -113,7 +119,6 @@ func Pack(src Source, opts ...PackOption) (*Matrix, error) {
 	if src.HasZeroPoints() {
 		m.ZeroPoints = make([]uint8, nb*GroupCols)
 	}
-	codes := make([]uint8, bs)
 	zpDef := m.DefaultZeroPoint()
 	for i := range m.table {
 		m.table[i] = float32(i & (1<<bits - 1))
@@ -121,36 +126,21 @@ func Pack(src Source, opts ...PackOption) (*Matrix, error) {
 			m.table[i] -= float32(zpDef)
 		}
 	}
-	for g := 0; g < m.Groups; g++ {
-		for b := 0; b < m.KBlocks; b++ {
-			blk := g*m.KBlocks + b
-			out := m.Codes[blk*m.BlockBytes() : (blk+1)*m.BlockBytes()]
-			valid := min(bs, k-b*bs)
-			for c := 0; c < GroupCols; c++ {
-				col := g*GroupCols + c
-				zp := zpDef
-				var s float32
-				if col < n {
-					s, zp = src.Block(col, b, codes[:valid])
-				}
-				if !src.HasZeroPoints() {
-					zp = zpDef
-				}
-				for j := valid; j < bs; j++ {
-					codes[j] = zp // padding contributes (zp − zp)·s = 0
-				}
-				if col >= n {
-					for j := range codes {
-						codes[j] = zp
-					}
-				}
-				m.Scales[blk*GroupCols+c] = s
-				if m.ZeroPoints != nil {
-					m.ZeroPoints[blk*GroupCols+c] = zp
-				}
-				putCodes(out, bits, c, codes)
-			}
+	// Groups are packed over the worker pool, PackChunkRows rows at a time;
+	// a source with PrepareRows hears of each chunk first, in order.
+	prep, _ := src.(interface{ PrepareRows(lo, hi int) })
+	chunk := PackChunkRows / GroupCols
+	for c0 := 0; c0 < m.Groups; c0 += chunk {
+		c1 := min(m.Groups, c0+chunk)
+		if prep != nil {
+			prep.PrepareRows(c0*GroupCols, min(n, c1*GroupCols))
 		}
+		_ = workerpool.ForN(context.Background(), c1-c0, 4, 0, func(lo, hi int) {
+			codes := make([]uint8, bs)
+			for g := c0 + lo; g < c0+hi; g++ {
+				m.packGroup(src, g, codes)
+			}
+		})
 	}
 	// Keep float16 scales when that loses nothing.
 	s16 := make([]uint16, len(m.Scales))
@@ -179,6 +169,42 @@ func Pack(src Source, opts ...PackOption) (*Matrix, error) {
 		m.Scales, m.Scales16, m.ScalesLo = nil, s16, lo
 	}
 	return m, nil
+}
+
+// packGroup repacks the 16 columns of group g (codes is scratch of
+// BlockSize bytes). Groups write disjoint parts of m.
+func (m *Matrix) packGroup(src Source, g int, codes []uint8) {
+	n, k, bs, bits := m.N, m.K, m.BlockSize, m.Bits
+	zpDef := m.DefaultZeroPoint()
+	for b := 0; b < m.KBlocks; b++ {
+		blk := g*m.KBlocks + b
+		out := m.Codes[blk*m.BlockBytes() : (blk+1)*m.BlockBytes()]
+		valid := min(bs, k-b*bs)
+		for c := 0; c < GroupCols; c++ {
+			col := g*GroupCols + c
+			zp := zpDef
+			var s float32
+			if col < n {
+				s, zp = src.Block(col, b, codes[:valid])
+			}
+			if !src.HasZeroPoints() {
+				zp = zpDef
+			}
+			for j := valid; j < bs; j++ {
+				codes[j] = zp // padding contributes (zp − zp)·s = 0
+			}
+			if col >= n {
+				for j := range codes {
+					codes[j] = zp
+				}
+			}
+			m.Scales[blk*GroupCols+c] = s
+			if m.ZeroPoints != nil {
+				m.ZeroPoints[blk*GroupCols+c] = zp
+			}
+			putCodes(out, bits, c, codes)
+		}
+	}
 }
 
 // round24 rounds s to the nearest float32 whose low 8 bits are zero (ties

@@ -466,6 +466,14 @@ func (s *packSource) release1(i, r int) {
 	}
 }
 
+// PrepareRows releases, for qgemm.Pack, what was packed before the chunk
+// of rows starting at lo (Block itself keeps no state: Pack calls it
+// concurrently).
+func (s *packSource) PrepareRows(lo, _ int) {
+	i := s.p.part(lo)
+	s.release1(i, lo-s.p.start[i])
+}
+
 func (s *packSource) Dims() (n, k, bits, blockSize int) {
 	if s.p.parts[0].Type == quant.Q8_0 {
 		return s.p.n, s.p.k, 8, quant.QK
@@ -482,9 +490,6 @@ func (s *packSource) Block(n, blk int, codes []uint8) (float32, uint8) {
 	}
 	b := s.p.parts[i]
 	r := n - s.p.start[i]
-	if blk == 0 {
-		s.release1(i, r)
-	}
 	bb := b.Type.BlockBytes()
 	p := b.Data[r*b.rowBytes+blk*bb:]
 	d := numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32()
