@@ -418,15 +418,18 @@ func (p *Packed) matmul(ctx context.Context, y, x []float32, rows, threads int) 
 // roundPool holds activation buffers for Packed.MatMul.
 var roundPool = sync.Pool{New: func() any { return new([]float32) }}
 
-// packSource reads the Q4_0 / Q8_0 blocks of a Packed's parts as qgemm
-// unsigned codes. With release, rows already packed are released from the
-// file mapping in steps of releaseStep bytes. qgemm.Pack reads the rows in
-// order, one group of 16 at a time; were it to read them in another order,
-// released rows would only be read back from the page cache.
+// packSource reads the blocks of a Packed's parts: as qgemm unsigned
+// codes for qgemm.Pack (Q4_0/Q8_0, Block), as raw rows for
+// qgemm.PackGGML (row). With release, rows already packed are released
+// from the file mapping in steps of releaseStep bytes, PackChunkRows
+// behind the rows being packed: both packers take chunks of that many rows
+// in order (PrepareRows, row) and pack each chunk in parallel; were they to
+// read in another order, released rows would only be read back from the
+// page cache.
 type packSource struct {
 	p        *Packed
 	release  bool
-	cur      int // part of the last row read
+	cur      int // part of the last chunk or row handed out
 	released int // bytes of parts[cur] released so far
 }
 
@@ -458,8 +461,7 @@ func (s *packSource) release1(i, r int) {
 		s.cur, s.released = i, 0
 	}
 	b := s.p.parts[i]
-	// qgemm.PackGGML may still read the last PackChunkRows rows it was
-	// handed; qgemm.Pack reads in order.
+	// The packers may still read the last PackChunkRows rows.
 	if off := max(0, r-qgemm.PackChunkRows) * b.rowBytes; off-s.released >= releaseStep {
 		releasePages(b.Data[s.released:off])
 		s.released = off
