@@ -175,8 +175,7 @@ func (b *BlockIQ4_XS) Dequantize(y []float32) {
 	_ = y[QKK-1]
 	d := b.D.Float32()
 	for ib := 0; ib < 8; ib++ {
-		ls := int(b.ScalesL[ib/2]>>(4*(ib%2))&0xf) | int(b.ScalesH>>(2*ib)&3)<<4
-		dl := d * float32(ls-32)
+		dl := d * float32(b.Scale(ib)-32)
 		out := y[32*ib : 32*ib+32]
 		for j, q := range b.Qs[16*ib : 16*ib+16] {
 			out[j] = dl * float32(kvaluesIQ4NL[q&0xf])

@@ -60,14 +60,11 @@ var formats = map[quant.Type]*format{
 	quant.IQ4_XS: {t: quant.IQ4_XS, low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K},
 }
 
-// kvaluesIQ4 is ggml's kvalues_iq4nl, the 16 levels of IQ4_NL and IQ4_XS.
-var kvaluesIQ4 = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
-
-// lutIQ4 holds kvaluesIQ4 + 128 (the unsigned codes the kernels multiply),
+// lutIQ4 holds the IQ4 levels + 128 (the unsigned codes the kernels multiply),
 // four times over so that VPSHUFB finds it in every 128-bit lane.
 var lutIQ4 = func() (t [64]uint8) {
 	for i := range t {
-		t[i] = uint8(int(kvaluesIQ4[i%16]) + 128)
+		t[i] = uint8(int(quant.IQ4Level(uint8(i))) + 128)
 	}
 	return t
 }()
@@ -255,7 +252,7 @@ func decodeSuper(f *format, p []byte, b *superBlock) {
 		var sc [12]uint8
 		copy(sc[:], p[4:16])
 		for j := 0; j < 8; j++ {
-			s, m := scaleMinK4(j, &sc)
+			s, m := quant.ScaleMinK4(j, &sc)
 			b.sc[j], b.m[j] = int8(s), m
 		}
 		qs, qh := p[16:], []byte(nil)
@@ -289,10 +286,10 @@ func decodeSuper(f *format, p []byte, b *superBlock) {
 			}
 		}
 	case quant.Q3_K:
-		hm, qs, raw := p[:32], p[32:96], p[96:108]
+		hm, qs, raw := p[:32], p[32:96], (*[12]uint8)(p[96:108])
 		b.d = le16(p[108:])
 		for i := range 16 {
-			b.sc[i] = int8(q3kScale(raw, i)) - 32
+			b.sc[i] = int8(quant.Q3KScale(i, raw) - 32)
 		}
 		for e := 0; e < 256; e++ {
 			n, j, l := e/128, e%128/32, e%32
@@ -311,35 +308,17 @@ func decodeSuper(f *format, p []byte, b *superBlock) {
 			b.u[e] = qs[32*n+l] >> (2 * j) & 3
 		}
 	case quant.IQ4_XS:
+		var x quant.BlockIQ4_XS
+		x.Load(p)
 		b.d = le16(p)
-		sh := le16(p[2:])
-		sl, qs := p[4:8], p[8:136]
+		qs := p[8:136]
 		for ib := 0; ib < 8; ib++ {
-			ls := sl[ib/2]>>(4*(ib%2))&15 | uint8(sh>>(2*ib)&3)<<4
-			b.sc[ib] = int8(ls) - 32
+			b.sc[ib] = int8(x.Scale(ib) - 32)
 			for j := 0; j < 16; j++ {
 				b.u[32*ib+j], b.u[32*ib+16+j] = qs[16*ib+j]&15, qs[16*ib+j]>>4
 			}
 		}
 	}
-}
-
-// scaleMinK4 returns the 6-bit scale and min of sub-block j (0..7) packed
-// in the 12 scale bytes of a Q4_K or Q5_K block (ggml's get_scale_min_k4).
-func scaleMinK4(j int, q *[12]uint8) (sc, m uint8) {
-	if j < 4 {
-		return q[j] & 63, q[j+4] & 63
-	}
-	return q[j+4]&0xf | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
-}
-
-// q3kScale returns the 6-bit scale i (0..15, before −32) of a Q3_K block:
-// the low 4 bits come from the nibbles of bytes 0–7, the high 2 bits from
-// bytes 8–11.
-func q3kScale(raw []byte, i int) uint8 {
-	lo := raw[i%8] >> (4 * (i / 8)) & 15
-	hi := raw[8+i%4] >> (2 * (i / 4)) & 3
-	return lo | hi<<4
 }
 
 // putTile stores column c's super-block b into tile.
@@ -399,7 +378,7 @@ func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 // table value.
 func (f *format) value(u uint8) int32 {
 	if f.lut {
-		return int32(kvaluesIQ4[u&15])
+		return int32(quant.IQ4Level(u))
 	}
 	return int32(u) - f.zp
 }
