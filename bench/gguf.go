@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"time"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
@@ -186,54 +184,24 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 		Type: c.Type.String(), M: c.M, K: c.K, N: c.N, Threads: c.Threads,
 		Bytes: m.footprint(), FileBytes: len(data),
 	}
-	if err := m.matmul(ctx, y, a, c.M, c.Threads); err != nil { // warm-up
-		return r, err
-	}
-	var buf, flush []uint64
-	var sink uint64
-	var times, stimes []time.Duration
-	if c.Stream {
-		buf = make([]uint64, m.footprint()/8)
-		for i := range buf {
-			buf[i] = uint64(i)
-		}
-	}
 	if c.Cold {
-		flush = make([]uint64, 8<<20)
-		for i := range flush {
-			flush[i] = uint64(i)
-		}
 		r.Name += " cold"
 	}
-	start := time.Now()
-	for len(times) < 5 || time.Since(start) < c.MinTime {
-		if c.Cold {
-			sink += qgemm.StreamRead(flush, c.Threads)
-		}
-		t0 := time.Now()
-		if err := m.matmul(ctx, y, a, c.M, c.Threads); err != nil {
-			return r, err
-		}
-		times = append(times, time.Since(t0))
-		if c.Stream {
-			t1 := time.Now()
-			sink += qgemm.StreamRead(buf, c.Threads)
-			stimes = append(stimes, time.Since(t1))
-		}
-		if err := ctx.Err(); err != nil {
-			return r, err
-		}
+	stream := 0
+	if c.Stream {
+		stream = m.footprint()
 	}
-	runtime.KeepAlive(sink)
+	rr, err := repeat(ctx, c.MinTime, c.Threads, stream, c.Cold, func() error { return m.matmul(ctx, y, a, c.M, c.Threads) })
+	if err != nil {
+		return r, err
+	}
 	flops := 2 * float64(c.M) * float64(c.N) * float64(c.K)
-	slices.Sort(times)
-	med := times[len(times)/2]
-	r.Reps, r.MedianNs, r.MinNs = len(times), med.Nanoseconds(), times[0].Nanoseconds()
-	r.BestGF, r.GFLOPS = flops/times[0].Seconds()/1e9, flops/med.Seconds()/1e9
+	med := rr.median()
+	r.Reps, r.MedianNs, r.MinNs = len(rr.times), med.Nanoseconds(), rr.best().Nanoseconds()
+	r.BestGF, r.GFLOPS = flops/rr.best().Seconds()/1e9, flops/med.Seconds()/1e9
 	r.GBps = float64(r.Bytes) / med.Seconds() / 1e9
 	if c.Stream {
-		slices.Sort(stimes)
-		r.StreamGBps = float64(8*len(buf)) / stimes[len(stimes)/2].Seconds() / 1e9
+		r.StreamGBps = rr.streamGBps()
 		r.StreamRatio = r.GBps / r.StreamGBps
 	}
 	w := make([]float32, c.K)

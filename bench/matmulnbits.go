@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"time"
 
 	"github.com/zerfoo/zerfoo/internal/qgemm"
@@ -119,58 +117,25 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 	if c.ZeroPoints {
 		r.Name += " zp"
 	}
-	if err := m.MatMul(ctx, y, a, c.M, nil, opt); err != nil { // warm-up
-		return r, err
-	}
-	var buf []uint64
-	var sink uint64 // the streaming reads' checksum
-	var stimes []time.Duration
-	if c.Stream {
-		buf = make([]uint64, m.Footprint()/8)
-		for i := range buf {
-			buf[i] = uint64(i)
-		}
-	}
-	var flush []uint64
 	if c.Cold {
-		flush = make([]uint64, 8<<20)
-		for i := range flush {
-			flush[i] = uint64(i)
-		}
 		r.Name += " cold"
 	}
-	var times []time.Duration
-	start := time.Now()
-	for len(times) < 5 || time.Since(start) < c.MinTime {
-		if c.Cold {
-			sink += qgemm.StreamRead(flush, c.Threads)
-		}
-		t0 := time.Now()
-		if err := m.MatMul(ctx, y, a, c.M, nil, opt); err != nil {
-			return r, err
-		}
-		times = append(times, time.Since(t0))
-		if c.Stream {
-			t1 := time.Now()
-			sink += qgemm.StreamRead(buf, c.Threads)
-			stimes = append(stimes, time.Since(t1))
-		}
-		if err := ctx.Err(); err != nil {
-			return r, err
-		}
-	}
-	runtime.KeepAlive(sink)
+	stream := 0
 	if c.Stream {
-		slices.Sort(stimes)
-		r.StreamGBps = float64(8*len(buf)) / stimes[len(stimes)/2].Seconds() / 1e9
+		stream = m.Footprint()
 	}
-	slices.Sort(times)
-	med := times[len(times)/2]
-	r.Reps, r.MedianNs, r.MinNs = len(times), med.Nanoseconds(), times[0].Nanoseconds()
-	r.BestGF = 2 * float64(c.M) * float64(c.N) * float64(c.K) / times[0].Seconds() / 1e9
-	r.GFLOPS = 2 * float64(c.M) * float64(c.N) * float64(c.K) / med.Seconds() / 1e9
+	rr, err := repeat(ctx, c.MinTime, c.Threads, stream, c.Cold, func() error { return m.MatMul(ctx, y, a, c.M, nil, opt) })
+	if err != nil {
+		return r, err
+	}
+	flops := 2 * float64(c.M) * float64(c.N) * float64(c.K)
+	med := rr.median()
+	r.Reps, r.MedianNs, r.MinNs = len(rr.times), med.Nanoseconds(), rr.best().Nanoseconds()
+	r.BestGF = flops / rr.best().Seconds() / 1e9
+	r.GFLOPS = flops / med.Seconds() / 1e9
 	r.GBps = float64(m.Footprint()) / med.Seconds() / 1e9
-	if r.StreamGBps > 0 {
+	if c.Stream {
+		r.StreamGBps = rr.streamGBps()
 		r.StreamRatio = r.GBps / r.StreamGBps
 	}
 

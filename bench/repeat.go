@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/zerfoo/zerfoo/internal/qgemm"
+)
+
+// runs are the sorted timings of repeat: the workload, and with a stream
+// the streaming read of as many bytes alternated with it.
+type runs struct {
+	times, stimes []time.Duration
+	streamBytes   int
+}
+
+func (r runs) median() time.Duration { return r.times[len(r.times)/2] }
+func (r runs) best() time.Duration   { return r.times[0] }
+
+// streamGBps returns the median streaming-read rate (0 without a stream).
+func (r runs) streamGBps() float64 {
+	if len(r.stimes) == 0 {
+		return 0
+	}
+	return float64(r.streamBytes) / r.stimes[len(r.stimes)/2].Seconds() / 1e9
+}
+
+// repeat runs fn once to warm up, then at least 5 times and for at least
+// minTime. With streamBytes > 0 each repetition is followed by a streaming
+// read of that many bytes with the same threads (so both see the same
+// machine load); with cold, 64 MiB are read before each repetition,
+// untimed, so that it starts with the weights evicted from the caches.
+func repeat(ctx context.Context, minTime time.Duration, threads, streamBytes int, cold bool, fn func() error) (runs, error) {
+	var r runs
+	if err := fn(); err != nil {
+		return r, err
+	}
+	fill := func(n int) []uint64 {
+		b := make([]uint64, n)
+		for i := range b {
+			b[i] = uint64(i)
+		}
+		return b
+	}
+	var buf, flush []uint64
+	if streamBytes > 0 {
+		buf = fill(streamBytes / 8)
+		r.streamBytes = 8 * len(buf)
+	}
+	if cold {
+		flush = fill(8 << 20)
+	}
+	var sink uint64 // the reads' checksum
+	start := time.Now()
+	for len(r.times) < 5 || time.Since(start) < minTime {
+		if cold {
+			sink += qgemm.StreamRead(flush, threads)
+		}
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			return r, err
+		}
+		r.times = append(r.times, time.Since(t0))
+		if buf != nil {
+			t1 := time.Now()
+			sink += qgemm.StreamRead(buf, threads)
+			r.stimes = append(r.stimes, time.Since(t1))
+		}
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+	}
+	runtime.KeepAlive(sink)
+	slices.Sort(r.times)
+	slices.Sort(r.stimes)
+	return r, nil
+}
