@@ -77,11 +77,9 @@
 //
 // # Super-block kernels
 //
-// GGML (ggml.go) holds the ggml types with sub-block scales, mins, extra
-// bit planes or a level table (Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K–Q6_K,
-// IQ4_XS) in tiles of one super-block of 16 columns; ggmlKernelGeneric is
-// their specification, ggml_amd64.s (gen_ggml_asm.go) the AVX-512 VNNI
-// variant and ggml_avx2_amd64.s (gen_ggml_avx2.go) the AVX2 (+FMA, F16C)
+// For the GGML tiles described above, ggmlKernelGeneric is the
+// specification, ggml_amd64.s (gen_ggml_asm.go) the AVX-512 VNNI variant
+// and ggml_avx2_amd64.s (gen_ggml_avx2.go) the AVX2 (+FMA, F16C)
 // tier for CPUs without AVX-512, such as Intel's 12th–14th generation
 // desktop parts and AMD Zen 2/3. An AVX2 register holds half a group (8
 // columns: bytes 32h..32h+31 of each 64-byte code step, bits 32h..32h+31
