@@ -110,8 +110,13 @@ func (f *format) auxBytes() int {
 	return n
 }
 
-func (f *format) zpOff() int   { return 8 }
-func (f *format) bsumOff() int { return 8 + map[bool]int{true: 4 * f.nsub()}[f.zp != 0] }
+func (f *format) zpOff() int { return 8 }
+func (f *format) bsumOff() int {
+	if f.zp != 0 {
+		return 8 + 4*f.nsub()
+	}
+	return 8
+}
 
 // GGML is an N×K ggml-typed weight matrix repacked into tiles for the
 // super-block kernels. Each group of 16 rows (output columns) holds

@@ -58,8 +58,9 @@ func quantizeActRows(f *format, a []float32, r0, r1, rows, k int, s *ggmlActs) {
 				}
 			}
 			if f.mins == minsSub {
+				bo := f.bsumOff()
 				for j := 0; j < f.nsub(); j++ {
-					putI16(rec[f.bsumOff()+2*j:], int16(sumI8(qs[j*f.sub:(j+1)*f.sub])))
+					putI16(rec[bo+2*j:], int16(sumI8(qs[j*f.sub:(j+1)*f.sub])))
 				}
 			}
 		}
