@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -255,6 +256,41 @@ func TestGGMLAllocs(t *testing.T) {
 			got := testing.AllocsPerRun(20, func() { _ = m.matmul(context.Background(), y, a, rows, 1, v) })
 			if got != 0 {
 				t.Errorf("%s rows %d: %v allocations per product, want 0", v.name, rows, got)
+			}
+		}
+	}
+}
+
+// TestGGMLAccumulate runs every variant's kernels with accum set (add to
+// out instead of storing; the MatMul driver does not use it yet) against
+// the generic kernel on one group, rows 1..9.
+func TestGGMLAccumulate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, typ := range ggmlTypes {
+		f := formats[typ]
+		k := 2 * f.sb
+		m := packRows(t, typ, GroupCols, k, randGGML(rng, typ, GroupCols, k))
+		for mr := 1; mr <= ggmlRowTile; mr++ {
+			var acts ggmlActs
+			quantizeActs(f, randA(rng, mr*k), mr, k, &acts)
+			run := func(v ggmlVariant) []float32 {
+				out := make([]float32, mr*GroupCols)
+				for i := range out {
+					out[i] = float32(i%7) - 3
+				}
+				p := gargs{tile: &m.tiles[0], a: unsafe.Pointer(&acts.qa[0]), lda: k, aux: unsafe.Pointer(&acts.aux[0]),
+					ldaux: mr * f.auxBytes(), out: &out[0], ldo: 4 * GroupCols, nsb: k / f.sb, accum: 1, lut: &lutIQ4[0]}
+				v.call(f, &p, mr)
+				return out
+			}
+			want := run(ggmlGeneric)
+			for _, v := range ggmlVariants[1:] {
+				got := run(v)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Abs(float64(want[i]))+1e-6 {
+						t.Fatalf("%v/%s rows %d: out[%d] = %v, generic %v", typ, v.name, mr, i, got[i], want[i])
+					}
+				}
 			}
 		}
 	}
