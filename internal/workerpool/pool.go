@@ -5,13 +5,47 @@ package workerpool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// ErrPanic matches (with errors.Is) the *PanicError that For and ForN
+// return when a chunk panicked.
+var ErrPanic = errors.New("workerpool: panic in parallel loop")
+
+// PanicError is the error For and ForN return when a chunk of the loop
+// panicked: the pool recovers the panic wherever the chunk ran (a pool
+// worker, or the calling goroutine), keeps the worker, skips the loop's
+// chunks that had not started, waits for those running and returns the
+// first panic of the loop. It matches ErrPanic and unwraps to Value when
+// Value is an error (a runtime.Error for an index out of range, say).
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the panicking goroutine's stack (debug.Stack at recovery)
+}
+
+// Error returns one line: "workerpool: panic in parallel loop: " and the
+// value (newlines replaced by spaces).
+func (e *PanicError) Error() string {
+	v := strings.ReplaceAll(fmt.Sprint(e.Value), "\n", " ")
+	return ErrPanic.Error() + ": " + v
+}
+
+// Is reports whether target is ErrPanic.
+func (e *PanicError) Is(target error) bool { return target == ErrPanic }
+
+// Unwrap returns Value if it is an error, else nil.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
 
 type task struct {
 	fn     func(lo, hi int)
@@ -22,10 +56,12 @@ type task struct {
 // group tracks the chunks of one For call. The chunk that finishes last
 // sends on done (buffered, so it never blocks); the caller receives once and
 // returns the group to groupPool, so a steady stream of For calls does not
-// allocate.
+// allocate. panicked holds the loop's first panic; chunks that start after
+// it is set skip their work.
 type group struct {
-	pending atomic.Int64
-	done    chan struct{}
+	pending  atomic.Int64
+	panicked atomic.Pointer[PanicError]
+	done     chan struct{}
 }
 
 var groupPool = sync.Pool{New: func() any { return &group{done: make(chan struct{}, 1)} }}
@@ -36,9 +72,42 @@ func (g *group) finish() {
 	}
 }
 
+// run runs the chunk unless the loop already panicked. A panic in fn is
+// recovered (by end) and kept in the group, so that the goroutine running
+// the chunk, a pool worker or the loop's caller, carries on.
 func (t task) run() {
-	t.fn(t.lo, t.hi)
+	defer t.end()
+	if t.g.panicked.Load() == nil {
+		t.fn(t.lo, t.hi)
+	}
+}
+
+// end records a panic of the chunk (the first of the loop is kept) and
+// counts the chunk done. It must be deferred by run: recover only stops a
+// panic when called by a deferred function.
+func (t task) end() {
+	if r := recover(); r != nil {
+		t.g.panicked.CompareAndSwap(nil, newPanicError(r))
+	}
 	t.g.finish()
+}
+
+// newPanicError wraps a recovered value with the stack of the goroutine
+// that is panicking.
+func newPanicError(r any) *PanicError {
+	return &PanicError{Value: r, Stack: debug.Stack()}
+}
+
+// runInline runs a loop of one chunk on the calling goroutine, recovering
+// a panic the way run does.
+func runInline(n int, fn func(lo, hi int)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = newPanicError(r)
+		}
+	}()
+	fn(0, n)
+	return nil
 }
 
 var (
@@ -130,6 +199,11 @@ func Workers() int {
 // ctx.Err() if ctx was cancelled before all chunks started (chunks already
 // running are finished first). fn must be safe to call concurrently on
 // disjoint ranges.
+//
+// A panic in fn does not reach the goroutine that ran the chunk: For
+// recovers it, lets the chunks already running finish, skips the others
+// and returns a *PanicError (matching ErrPanic) holding the first panic's
+// value and stack. The pool keeps all its workers.
 func For(ctx context.Context, n, grain int, fn func(lo, hi int)) error {
 	return ForN(ctx, n, grain, Workers(), fn)
 }
@@ -154,8 +228,7 @@ func ForN(ctx context.Context, n, grain, maxChunks int, fn func(lo, hi int)) err
 		chunks = maxChunks
 	}
 	if chunks <= 1 {
-		fn(0, n)
-		return nil
+		return runInline(n, fn)
 	}
 	g := groupPool.Get().(*group)
 	g.pending.Store(int64(chunks))
@@ -186,6 +259,11 @@ func ForN(ctx context.Context, n, grain, maxChunks int, fn func(lo, hi int)) err
 	for {
 		select {
 		case <-g.done:
+			if p := g.panicked.Load(); p != nil {
+				g.panicked.Store(nil)
+				groupPool.Put(g)
+				return p
+			}
 			groupPool.Put(g)
 			return ctx.Err()
 		case t := <-tasks:

@@ -3,7 +3,10 @@ package workerpool
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,5 +135,184 @@ func TestParseSpin(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "ZERFOO_POOL_SPIN") {
 			t.Errorf("parseSpin(%q) error %q does not name the variable", tc.in, err)
 		}
+	}
+}
+
+// panicky returns a loop body over n indices that panics with v in the
+// chunk holding index bad and counts the indices it ran.
+func panicky(bad int, v any, ran *atomic.Int64) func(lo, hi int) {
+	return func(lo, hi int) {
+		if lo <= bad && bad < hi {
+			panic(v)
+		}
+		ran.Add(int64(hi - lo))
+	}
+}
+
+func TestForPanicReturnsError(t *testing.T) {
+	if Workers() < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 to run chunks on workers")
+	}
+	sentinel := errors.New("boom")
+	for _, tc := range []struct {
+		name     string
+		n, grain int
+		bad      int
+		v        any
+	}{
+		{"worker chunk", 1000, 1, 999, "last chunk"},  // the last chunk is queued for a worker
+		{"caller chunk", 1000, 1, 0, "first chunk"},   // the first chunk runs on the caller
+		{"single chunk", 10, 100, 3, "inline"},        // one chunk: no group at all
+		{"error value", 1000, 1, 500, sentinel},       // unwraps to the value
+		{"multi-line value", 1000, 1, 999, "a\nb\nc"}, // Error stays one line
+		{"runtime error", 1000, 1, 999, []int{}},      // replaced below by a real index panic
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ran atomic.Int64
+			fn := panicky(tc.bad, tc.v, &ran)
+			if tc.name == "runtime error" {
+				fn = func(lo, hi int) {
+					var s []int
+					if lo <= tc.bad && tc.bad < hi {
+						_ = s[tc.bad]
+					}
+				}
+			}
+			err := For(context.Background(), tc.n, tc.grain, fn)
+			var pe *PanicError
+			if !errors.As(err, &pe) {
+				t.Fatalf("For(n=%d) with a panicking chunk returned %v, want a *PanicError", tc.n, err)
+			}
+			if !errors.Is(err, ErrPanic) {
+				t.Errorf("errors.Is(%v, ErrPanic) = false, want true", err)
+			}
+			if !strings.HasPrefix(err.Error(), "workerpool: panic in parallel loop: ") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("Error() = %q, want one line starting with %q", err.Error(), "workerpool: panic in parallel loop: ")
+			}
+			if len(pe.Stack) == 0 || !strings.Contains(string(pe.Stack), "workerpool") {
+				t.Errorf("PanicError.Stack = %q, want the panicking goroutine's stack", pe.Stack)
+			}
+			switch tc.name {
+			case "error value":
+				if !errors.Is(err, sentinel) {
+					t.Errorf("errors.Is(%v, value) = false, want true", err)
+				}
+			case "runtime error":
+				var re runtime.Error
+				if !errors.As(err, &re) {
+					t.Errorf("errors.As(%v, runtime.Error) = false, want true", err)
+				}
+			default:
+				if pe.Value != tc.v {
+					t.Errorf("PanicError.Value = %v, want %v", pe.Value, tc.v)
+				}
+				if errors.Unwrap(err) != nil {
+					t.Errorf("Unwrap of a non-error value = %v, want nil", errors.Unwrap(err))
+				}
+			}
+		})
+	}
+}
+
+// TestForPanicKeepsPool panics in many loops, from several goroutines at
+// once beside loops that do not panic, and checks that the pool still runs
+// every later loop in full on all its workers.
+func TestForPanicKeepsPool(t *testing.T) {
+	if Workers() < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 to run chunks on workers")
+	}
+	ctx := context.Background()
+	const loops = 200
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*loops)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < loops; i++ {
+				var ran atomic.Int64
+				if g%2 == 0 { // panicking loops
+					err := For(ctx, 256, 1, panicky(i%256, i, &ran))
+					var pe *PanicError
+					if !errors.As(err, &pe) {
+						errs <- fmt.Sprintf("panicking loop %d returned %v, want a *PanicError", i, err)
+					} else if pe.Value != i {
+						errs <- fmt.Sprintf("panicking loop %d returned the panic of value %v, want %d", i, pe.Value, i)
+					}
+					continue
+				}
+				if err := For(ctx, 256, 1, panicky(-1, nil, &ran)); err != nil {
+					errs <- fmt.Sprintf("clean loop %d returned %v", i, err)
+				} else if got := ran.Load(); got != 256 {
+					errs <- fmt.Sprintf("clean loop %d ran %d indices, want 256", i, got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	// Every worker is still serving: Workers() chunks that each wait for
+	// all the others can only finish if each runs on its own goroutine.
+	w := Workers()
+	var arrived atomic.Int64
+	err := ForN(ctx, w, 1, w, func(lo, hi int) {
+		arrived.Add(1)
+		deadline := time.Now().Add(10 * time.Second)
+		for arrived.Load() < int64(w) && time.Now().Before(deadline) {
+			runtime.Gosched()
+		}
+	})
+	if err != nil || arrived.Load() != int64(w) {
+		t.Fatalf("after panics, %d chunks met (err %v), want all %d workers serving", arrived.Load(), err, w)
+	}
+}
+
+// TestPanicSkipsRest checks that a chunk that starts after its loop
+// panicked skips its work but still counts as done.
+func TestPanicSkipsRest(t *testing.T) {
+	g := &group{done: make(chan struct{}, 1)}
+	g.pending.Store(2)
+	var ran atomic.Int64
+	task{fn: panicky(0, "first", &ran), lo: 0, hi: 1, g: g}.run()
+	if g.panicked.Load() == nil {
+		t.Fatal("the panicking chunk left no PanicError in its group")
+	}
+	task{fn: panicky(0, "first", &ran), lo: 1, hi: 2, g: g}.run()
+	if got := ran.Load(); got != 0 {
+		t.Fatalf("a chunk after the panic ran %d indices, want 0", got)
+	}
+	select {
+	case <-g.done:
+	default:
+		t.Fatal("the loop was not signalled done after both chunks")
+	}
+}
+
+func TestForPanicNested(t *testing.T) {
+	var ran atomic.Int64
+	var inner atomic.Int64
+	err := For(context.Background(), 16, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if err := For(context.Background(), 16, 1, panicky(i, i, &ran)); errors.Is(err, ErrPanic) {
+				inner.Add(1)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("outer For returned %v, want nil (inner loops got the panics)", err)
+	}
+	if got := inner.Load(); got != 16 {
+		t.Fatalf("%d inner loops returned ErrPanic, want 16", got)
+	}
+}
+
+func TestForPanicDoesNotAllocateWithoutPanic(t *testing.T) {
+	ctx := context.Background()
+	fn := func(lo, hi int) {}
+	if got := testing.AllocsPerRun(100, func() { _ = For(ctx, 1, 1, fn) }); got > 0 {
+		t.Fatalf("one-chunk For allocated %v times per call, want 0", got)
 	}
 }
