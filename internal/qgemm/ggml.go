@@ -189,7 +189,7 @@ func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
 			rows[j-c0] = r
 		}
 		g0, g1 := c0/GroupCols, (c1+GroupCols-1)/GroupCols
-		_ = workerpool.ForN(context.Background(), g1-g0, 4, 0, func(lo, hi int) {
+		err := workerpool.ForN(context.Background(), g1-g0, 4, 0, func(lo, hi int) {
 			var blk superBlock
 			for g := g0 + lo; g < g0+hi; g++ {
 				for j := g * GroupCols; j < min(c1, (g+1)*GroupCols); j++ {
@@ -201,6 +201,9 @@ func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
 				}
 			}
 		})
+		if err != nil {
+			return nil, fmt.Errorf("qgemm: PackGGML: %v rows %d–%d: %w", t, c0, c1, err)
+		}
 	}
 	// Padding columns (N not a multiple of 16) keep zero codes, scales and
 	// d: they contribute 0 (u − zp is multiplied by d = 0).

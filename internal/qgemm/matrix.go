@@ -93,7 +93,8 @@ type packConfig struct{ compact bool }
 func CompactScales() PackOption { return func(c *packConfig) { c.compact = true } }
 
 // Pack repacks src into a Matrix. It returns an error wrapping ErrArgs if
-// the dimensions, bits or block size are not supported. Block may be
+// the dimensions, bits or block size are not supported, and a
+// *workerpool.PanicError if src panicked while a row was packed. Block may be
 // called concurrently for different rows (groups of 16 are packed over the
 // worker pool); a source that also has a PrepareRows(lo, hi int) method
 // is told, in order and before any Block call for them, of each chunk of
@@ -135,12 +136,15 @@ func Pack(src Source, opts ...PackOption) (*Matrix, error) {
 		if prep != nil {
 			prep.PrepareRows(c0*GroupCols, min(n, c1*GroupCols))
 		}
-		_ = workerpool.ForN(context.Background(), c1-c0, 4, 0, func(lo, hi int) {
+		err := workerpool.ForN(context.Background(), c1-c0, 4, 0, func(lo, hi int) {
 			codes := make([]uint8, bs)
 			for g := c0 + lo; g < c0+hi; g++ {
 				m.packGroup(src, g, codes)
 			}
 		})
+		if err != nil {
+			return nil, fmt.Errorf("qgemm: Pack: rows %d–%d: %w", c0*GroupCols, min(n, c1*GroupCols), err)
+		}
 	}
 	// Keep float16 scales when that loses nothing.
 	s16 := make([]uint16, len(m.Scales))

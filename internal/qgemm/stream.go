@@ -10,7 +10,8 @@ import (
 // StreamRead reads every 64-bit word of buf once, split into contiguous
 // chunks over up to threads workers (0: all), and returns their XOR: a plain
 // streaming read, the bandwidth bound that an M=1 MatMul over the same
-// number of bytes is measured against.
+// number of bytes is measured against. A panic in a chunk (a bug) is
+// re-raised on the calling goroutine as a *workerpool.PanicError.
 func StreamRead(buf []uint64, threads int) uint64 {
 	if threads <= 0 || threads > workerpool.Workers() {
 		threads = workerpool.Workers()
@@ -20,12 +21,19 @@ func StreamRead(buf []uint64, threads int) uint64 {
 		x  uint64
 	)
 	n := len(buf) / 32 // 256-byte pieces
-	_ = workerpool.ForN(context.Background(), n, 4096, threads, func(lo, hi int) {
+	err := workerpool.ForN(context.Background(), n, 4096, threads, func(lo, hi int) {
 		c := xorWords(buf[lo*32 : hi*32])
 		mu.Lock() // once per chunk
 		x ^= c
 		mu.Unlock()
 	})
+	if err != nil {
+		// Only a bug in xorWords can panic (the chunks index buf within its
+		// length); the pool recovered it on whichever goroutine ran the
+		// chunk, and StreamRead, which has no error result, re-raises it
+		// here, on its caller's goroutine, with the original stack inside.
+		panic(err)
+	}
 	return x ^ xorWords(buf[n*32:])
 }
 
