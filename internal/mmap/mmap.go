@@ -1,6 +1,10 @@
 // Package mmap gives read-only access to a whole file: memory-mapped where
 // the platform allows, otherwise read into memory. Model loaders use it so
 // that multi-gigabyte weights are not copied.
+//
+// Only regular files are opened: OpenRegular (behind Open) refuses
+// directories, named pipes, sockets and devices without blocking, so a
+// path naming a FIFO cannot hang a loader.
 package mmap
 
 import (
@@ -34,9 +38,10 @@ func (f *File) Close() error {
 	return u(data)
 }
 
-// Open maps the file at path.
+// Open maps the regular file at path. It refuses anything else (see
+// OpenRegular) without blocking.
 func Open(path string) (*File, error) {
-	fh, err := os.Open(path)
+	fh, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
