@@ -31,7 +31,18 @@
 // locations must be relative paths inside the model's directory ("..",
 // absolute paths are rejected; symbolic links are followed). External files
 // are memory-mapped read-only on Unix and read into memory elsewhere; they
-// stay mapped until Model.Close.
+// stay mapped until Model.Close. Model files and external data must be
+// regular files: a directory, named pipe or device is refused at once,
+// without blocking.
+//
+// # Budget
+//
+// Sizes in a file are not trusted: ReadOptions.Budget (by default
+// budget.Default(), ZERFOO_MAX_ALLOC or ¾ of physical memory) bounds the
+// serialized model and what each tensor decodes to, whether its data is in
+// raw_data, in the typed fields or external. Validate checks every
+// initializer against it, so a 7 KB file that declares a 64 GiB tensor gets
+// an error naming the tensor and the size, wrapping budget.ErrExceeded.
 //
 // # Aliasing
 //

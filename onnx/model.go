@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"google.golang.org/protobuf/proto"
@@ -34,6 +35,7 @@ type Model struct {
 	// error messages.
 	Name string
 
+	limit budget.Limit // what one tensor may decode to; 0 is budget.Default()
 	mu    sync.Mutex
 	files map[string]*mmap.File // external data files by clean location
 }
@@ -46,12 +48,21 @@ type ReadOptions struct {
 	Name string
 	// NoValidate skips Validate; the model is then only parsed.
 	NoValidate bool
+	// Budget bounds the bytes read and decoded: the serialized model, and
+	// each tensor's data as decoded (dims × element size, 4-bit types one
+	// byte per element), whether it is in the file, in the typed fields or
+	// external. The zero Budget is budget.Default() (ZERFOO_MAX_ALLOC, or ¾
+	// of physical memory). Errors wrap budget.ErrExceeded and name the
+	// tensor.
+	Budget budget.Limit
 }
 
 // Load reads the ONNX model file at path, with external data resolved
-// relative to the file's directory, and validates it (see Model.Validate).
-// The file is memory-mapped while it is parsed where the platform allows,
-// so a large model is not held in memory twice.
+// relative to the file's directory, and validates it (see Model.Validate)
+// against the default budget. The file is memory-mapped while it is parsed
+// where the platform allows, so a large model is not held in memory twice.
+// Only regular files are read: a directory, named pipe or device is refused
+// at once, without blocking.
 func Load(path string) (*Model, error) {
 	data, release, err := readFile(path)
 	if err != nil {
@@ -61,18 +72,27 @@ func Load(path string) (*Model, error) {
 	return Parse(data, ReadOptions{Dir: filepath.Dir(path), Name: path})
 }
 
-// Read reads a whole model from r and parses it like Parse.
+// Read reads a whole model from r and parses it like Parse. It stops
+// reading once the model is larger than opts.Budget.
 func Read(r io.Reader, opts ReadOptions) (*Model, error) {
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
+	max := opts.Budget.Bytes()
+	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return nil, &Error{File: opts.Name, Msg: "read model", Err: err}
+	}
+	if int64(buf.Len()) > max {
+		return nil, &Error{File: opts.Name, Msg: "read model", Err: &budget.Error{What: "the model", Bytes: uint64(buf.Len()), Limit: max}}
 	}
 	return Parse(buf.Bytes(), opts)
 }
 
 // Parse decodes a serialized ModelProto and, unless opts.NoValidate is set,
-// validates it. The returned model does not alias data.
+// validates it. The returned model does not alias data. A model larger
+// than opts.Budget is refused before it is decoded (decoding copies it).
 func Parse(data []byte, opts ReadOptions) (*Model, error) {
+	if err := opts.Budget.Check("the model", int64(len(data))); err != nil {
+		return nil, &Error{File: opts.Name, Msg: "parse", Err: err}
+	}
 	p := new(onnxpb.ModelProto)
 	if err := proto.Unmarshal(data, p); err != nil {
 		return nil, &Error{File: opts.Name, Msg: fmt.Sprintf("parse %d bytes: %v (truncated, or not an ONNX model?)", len(data), err), Err: ErrInvalid}
@@ -90,7 +110,16 @@ func Parse(data []byte, opts ReadOptions) (*Model, error) {
 // its tensors can be read; opts.Dir resolves external data. New does not
 // validate.
 func New(p *onnxpb.ModelProto, opts ReadOptions) *Model {
-	return &Model{Proto: p, Dir: opts.Dir, Name: opts.Name}
+	return &Model{Proto: p, Dir: opts.Dir, Name: opts.Name, limit: opts.Budget}
+}
+
+// Budget returns the budget the model's tensors are decoded against (the
+// one given in ReadOptions, resolved to the default when zero).
+func (m *Model) Budget() budget.Limit {
+	if m == nil {
+		return budget.Limit(budget.Default())
+	}
+	return budget.Limit(m.limit.Bytes())
 }
 
 // Close unmaps the external data files the model has opened. Slices

@@ -87,7 +87,10 @@ func (m *Model) tensorBytes(t *onnxpb.TensorProto, encode bool) ([]byte, error) 
 	case t.RawData != nil:
 		b, where = t.RawData, "raw_data"
 	default:
-		if _, err := m.typedBytes(t, dt, n, nil); err != nil || !encode {
+		if _, err := m.typedBytes(t, dt, n, nil); err != nil {
+			return nil, err
+		}
+		if err := m.checkBudget(t, dt, n); err != nil || !encode {
 			return nil, err
 		}
 		return m.typedBytes(t, dt, n, make([]byte, want))
@@ -95,7 +98,19 @@ func (m *Model) tensorBytes(t *onnxpb.TensorProto, encode bool) ([]byte, error) 
 	if len(b) != want {
 		return nil, m.tensorErr(t, ErrInvalid, "%s has %d bytes, want %d for %v %v", where, len(b), want, dt, t.GetDims())
 	}
+	if err := m.checkBudget(t, dt, n); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// checkBudget checks what n elements of dt decode to (TensorData's slice:
+// one byte per element for the 4-bit types) against the model's budget.
+func (m *Model) checkBudget(t *onnxpb.TensorProto, dt DataType, n int) error {
+	if err := m.Budget().CheckElems("its data", max(1, dt.Bits()/8), n); err != nil {
+		return m.tensorErr(t, err, "%v %v", dt, t.GetDims())
+	}
+	return nil
 }
 
 // typedBytes encodes the typed repeated field that holds t's data into out

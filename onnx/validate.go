@@ -23,7 +23,9 @@ const maxValidateErrors = 20
 //     shadows an input or initializer, duplicate inputs or initializers);
 //   - every graph output is defined;
 //   - every initializer and tensor attribute has data that matches its dims
-//     and data type, and external data files exist and are long enough.
+//     and data type, and external data files exist and are long enough;
+//   - every such tensor decodes to no more than the model's budget
+//     (ReadOptions.Budget; the error wraps budget.ErrExceeded).
 func (m *Model) Validate() error {
 	v := &validator{m: m}
 	p := m.Proto
