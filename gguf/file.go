@@ -2,7 +2,9 @@ package gguf
 
 import (
 	"fmt"
+	"math"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/mmap"
 )
@@ -61,33 +63,62 @@ type File struct {
 	index   map[string]int
 	tensors map[string]int
 	mapping *mmap.File
+	limit   budget.Limit
+}
+
+// Options tunes Open and Read.
+type Options struct {
+	// Budget bounds what parsing the header allocates (metadata strings
+	// and arrays, tensor infos; their running total) and each
+	// TensorFloat32 result. The zero Budget means budget.Default().
+	// Tensor data is not counted: it stays in the file's mapping.
+	Budget budget.Limit
+}
+
+// options returns the last of opts, or the zero Options.
+func options(opts []Options) Options {
+	if len(opts) == 0 {
+		return Options{}
+	}
+	return opts[len(opts)-1]
 }
 
 // Open memory-maps the GGUF file at path and parses its header. Opening
 // does not read tensor data, so a file of many gigabytes opens in
-// milliseconds. Close releases the mapping.
-func Open(path string) (*File, error) {
+// milliseconds. Close releases the mapping. opts (at most one) sets the
+// memory budget.
+//
+// A path that is not a regular file (a directory, named pipe, socket or
+// device) is refused at once, without blocking, with an error wrapping
+// mmap.ErrNotRegular ("gguf: PATH: not a regular file (named pipe)"). A
+// header that would allocate more than the budget fails with an error
+// wrapping budget.ErrExceeded that names the metadata key or tensor count
+// and the size.
+func Open(path string, opts ...Options) (*File, error) {
+	o := options(opts)
 	m, err := mmap.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	f, err := parse(m.Data())
+	f, err := parse(m.Data(), o.Budget)
 	if err != nil {
 		m.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f.data, f.mapping = m.Data(), m
+	f.data, f.mapping, f.limit = m.Data(), m, o.Budget
 	return f, nil
 }
 
 // Read parses a GGUF file held in data. The File refers to data without
-// copying; data must not change while the File is in use.
-func Read(data []byte) (*File, error) {
-	f, err := parse(data)
+// copying; data must not change while the File is in use. opts (at most
+// one) sets the memory budget, as for Open.
+func Read(data []byte, opts ...Options) (*File, error) {
+	o := options(opts)
+	f, err := parse(data, o.Budget)
 	if err != nil {
 		return nil, err
 	}
-	f.data = data
+	f.data, f.limit = data, o.Budget
 	return f, nil
 }
 
@@ -202,7 +233,9 @@ func (f *File) TensorData(name string) ([]byte, error) {
 }
 
 // TensorFloat32 decodes the tensor called name into a new float32 slice of
-// Elements() values in ggml order. It fails for types quant cannot decode.
+// Elements() values in ggml order. It fails for types quant cannot decode,
+// and with an error wrapping budget.ErrExceeded if the slice would exceed
+// the File's budget (see Options).
 func (f *File) TensorFloat32(name string) ([]float32, error) {
 	t, err := f.Tensor(name)
 	if err != nil {
@@ -211,11 +244,18 @@ func (f *File) TensorFloat32(name string) ([]float32, error) {
 	if !t.Type.Supported() {
 		return nil, fmt.Errorf("gguf: tensor %q: cannot decode %v: %w", name, t.Type, quant.ErrType)
 	}
+	n := t.Elements() // ≤ MaxInt64/8: parse checked the dims
+	if err := f.limit.Check(fmt.Sprintf("tensor %q as float32", name), 4*n); err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
+	if n > math.MaxInt/4 {
+		return nil, fmt.Errorf("gguf: tensor %q: %d float32 values do not fit this platform's address space", name, n)
+	}
 	b, err := f.TensorData(name)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, t.Elements())
+	out := make([]float32, n)
 	if err := quant.Dequantize(t.Type, out, b); err != nil {
 		return nil, fmt.Errorf("gguf: tensor %q: %w", name, err)
 	}

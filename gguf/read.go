@@ -2,10 +2,14 @@ package gguf
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/bits"
 	"sort"
+	"strconv"
+	"unsafe"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
@@ -27,11 +31,46 @@ const (
 // parser reads a GGUF header from an in-memory image of the file. Every
 // length and count is checked against the bytes left before anything is
 // allocated, so a hostile header cannot make it allocate more than a small
-// multiple of the file size.
+// multiple of the file size, and the running total of what it allocates is
+// checked against a memory budget (charge) before each allocation.
 type parser struct {
-	b   []byte
-	off int
-	err error
+	b     []byte
+	off   int
+	err   error
+	limit budget.Limit
+	max   uint64 // limit in bytes
+	used  uint64 // bytes charged so far
+}
+
+// Go sizes charged for the parsed header: a KV or TensorInfo with its
+// index map entry (keys and names are charged as strings), a string
+// header, an Array.
+const (
+	kvCost     = uint64(unsafe.Sizeof(KV{})) + 48
+	tensorCost = uint64(unsafe.Sizeof(TensorInfo{})) + 48 + 8*maxDims + 8 // + dims, + checkLayout's order
+	strCost    = uint64(unsafe.Sizeof(""))
+	arrayCost  = uint64(unsafe.Sizeof(Array{}))
+)
+
+// charge adds n bytes to the header's allocations and records an error
+// wrapping budget.ErrExceeded if the total exceeds the budget. what (called
+// only then) names the allocation.
+func (p *parser) charge(n uint64, what func() string) bool {
+	if p.err != nil {
+		return false
+	}
+	if p.used += n; p.used < n { // saturate
+		p.used = math.MaxUint64
+	}
+	if p.used > p.max {
+		used := int64(p.used)
+		if p.used > math.MaxInt64 {
+			used = -1
+		}
+		p.err = fmt.Errorf("gguf: %w (at offset %d)", p.limit.Check("the header through "+what(), used), p.off)
+		return false
+	}
+	return true
 }
 
 func (p *parser) fail(off int, format string, args ...any) {
@@ -95,6 +134,9 @@ func (p *parser) str(what string) string {
 	}
 	if n > uint64(p.left()) {
 		p.fail(start, "%s length %d runs past the end of the file (%d bytes left)", what, n, p.left())
+		return ""
+	}
+	if !p.charge(n, func() string { return fmt.Sprintf("%s of %d bytes", what, n) }) {
 		return ""
 	}
 	s := string(p.b[p.off : p.off+int(n)])
@@ -184,6 +226,19 @@ func (p *parser) array(key string, depth int) Array {
 	if p.err != nil {
 		return Array{}
 	}
+	// The Go representation: n elements of the type's size, strings
+	// (with their index, one copy of their bytes, charged below) and
+	// nested arrays as headers.
+	cost := uint64(et.size())
+	switch et {
+	case TypeString:
+		cost = strCost + 8
+	case TypeArray:
+		cost = arrayCost
+	}
+	if !p.charge(uint64(n)*cost, func() string { return fmt.Sprintf("metadata %s (array of %d %s)", quote(key), n, et) }) {
+		return Array{}
+	}
 	switch et {
 	case TypeUint8:
 		return Array{et, readScalars(p, n, 1, func(b []byte) uint8 { return b[0] })}
@@ -235,6 +290,9 @@ func (p *parser) array(key string, depth int) Array {
 			p.off += int(l)
 			ends[i] = p.off
 		}
+		if !p.charge(uint64(p.off-start), func() string { return fmt.Sprintf("metadata %s (%d bytes of strings)", quote(key), p.off-start) }) {
+			return Array{}
+		}
 		all := string(p.b[start:p.off])
 		v := make([]string, n)
 		pos := start
@@ -264,17 +322,20 @@ func readScalars[T any](p *parser, n, size int, dec func([]byte) T) []T {
 	return v
 }
 
+// quote quotes s for an error message, escaped so that the message stays
+// one line, and shortened to its first 80 bytes.
 func quote(s string) string {
 	if len(s) > 80 {
-		s = s[:80] + "…"
+		return strconv.Quote(s[:80]) + "…"
 	}
-	return `"` + s + `"`
+	return strconv.Quote(s)
 }
 
 // parse decodes the header, metadata and tensor infos of the file image b
-// and validates the tensor layout against len(b).
-func parse(b []byte) (*File, error) {
-	p := &parser{b: b}
+// and validates the tensor layout against len(b). What it allocates is
+// checked against limit.
+func parse(b []byte, limit budget.Limit) (*File, error) {
+	p := &parser{b: b, limit: limit, max: uint64(limit.Bytes())}
 	if len(b) < 4 || string(b[:4]) != Magic {
 		n := min(len(b), 4)
 		return nil, formatErr(0, "bad magic %q, want %q", b[:n], Magic)
@@ -291,6 +352,8 @@ func parse(b []byte) (*File, error) {
 	}
 	nt := p.count("tensor count", 32)
 	nkv := p.count("metadata count", 13)
+	p.charge(uint64(nt)*tensorCost, func() string { return fmt.Sprintf("%d tensor infos", nt) })
+	p.charge(uint64(nkv)*kvCost, func() string { return fmt.Sprintf("%d metadata entries", nkv) })
 	if p.err != nil {
 		return nil, p.err
 	}
