@@ -2,9 +2,14 @@
 // describe with tokenizer.ggml.model = "llama" (Gemma, Llama 1/2), matching
 // llama.cpp token for token, and the Gemma 3 chat template.
 //
+// Token types are llama.cpp's after loading: like llama.cpp, New re-types
+// control-looking tokens by their text (Gemma 3's user-defined </s>
+// becomes control; see retype.go).
+//
 // Encoding (Tokenizer.Encode) follows llama.cpp's SPM path: special tokens
 // are cut out of the text first (user-defined tokens always, control and
-// unknown tokens on request), spaces in the remaining runs become ▁
+// unknown tokens on request; longest first, in one pass over the text,
+// see special.go), spaces in the remaining runs become ▁
 // (U+2581), each run is split into UTF-8 characters, adjacent symbols are
 // merged while their concatenation is a vocabulary piece — highest piece
 // score first, leftmost on ties — and characters that never became a piece

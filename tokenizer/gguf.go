@@ -78,6 +78,18 @@ func FromGGUF(md Metadata) (*Tokenizer, error) {
 			*k.dst = int32(id)
 		}
 	}
+	// The fill-in-the-middle roles whose id the file gives are not looked
+	// up by text (see retype); ids outside the vocabulary are ignored, as
+	// llama.cpp ignores them.
+	for r, keys := range fimKeys {
+		for _, key := range keys {
+			if val, ok := md.Lookup(key); ok {
+				if id, ok := val.Int(); ok && id >= 0 && id < int64(len(v.Tokens)) {
+					v.fimGiven |= 1 << r
+				}
+			}
+		}
+	}
 	for _, k := range []struct {
 		key string
 		dst *bool

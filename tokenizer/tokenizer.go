@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -41,22 +42,35 @@ type Vocab struct {
 	// AddSpacePrefix prepends a space to text that starts the input or
 	// follows a special token (SentencePiece's dummy prefix; false for Gemma).
 	AddSpacePrefix bool
+
+	// fimGiven has bit r set when the GGUF metadata gave the id of
+	// fill-in-the-middle role r (see retype).
+	fimGiven uint8
 }
 
 // Tokenizer encodes text to token ids and back, exactly as llama.cpp's
 // SentencePiece (SPM) tokenizer does. It is safe for concurrent use.
 type Tokenizer struct {
-	v       Vocab
-	byText  map[string]int32
-	special []int32 // Control, UserDefined and Unknown tokens, longest first
-	bytes   [256]int32
+	v      Vocab
+	types  []TokenType // as llama.cpp types the tokens after loading (see retype)
+	byText map[string]int32
+	match  *matcher // the special pieces (see partition); nil if none
+	bytes  [256]int32
 }
 
 // spaceEsc is SentencePiece's visible space, U+2581.
 const spaceEsc = "\u2581"
 
-// New checks v and returns a Tokenizer for it. Every byte must be encodable
-// (a <0xNN> byte token or a one-byte piece) so that no text is unencodable.
+// New checks v and returns a Tokenizer for it. It returns an error wrapping
+// ErrVocab if v has no tokens, a scores or types slice of the wrong length,
+// a special token id outside the vocabulary, two tokens with the same text
+// (llama.cpp refuses such a file) or a byte that no token encodes (every
+// byte needs a <0xNN> byte token or a one-byte piece, so that no text is
+// unencodable).
+//
+// Like llama.cpp, New names an empty piece "[EMPTY_<id>]" and re-types
+// control-looking tokens by their text: </s>, typed user-defined in Gemma
+// 3, becomes a control token (see Type).
 func New(v Vocab) (*Tokenizer, error) {
 	n := len(v.Tokens)
 	if n == 0 {
@@ -82,17 +96,22 @@ func New(v Vocab) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: special token id %d outside the %d-token vocabulary: %w", id, n, ErrVocab)
 		}
 	}
-	t := &Tokenizer{v: v, byText: make(map[string]int32, n)}
-	for i, s := range v.Tokens {
-		t.byText[s] = int32(i) // the last of duplicate texts wins, as in llama.cpp
-		switch v.Types[i] {
-		case Control, UserDefined, Unknown:
-			if s != "" {
-				t.special = append(t.special, int32(i))
-			}
-		}
+	if slices.Contains(v.Tokens, "") {
+		v.Tokens = slices.Clone(v.Tokens) // empty pieces are renamed below, not in the caller's slice
 	}
-	sort.SliceStable(t.special, func(a, b int) bool { return len(v.Tokens[t.special[a]]) > len(v.Tokens[t.special[b]]) })
+	t := &Tokenizer{v: v, byText: make(map[string]int32, n)}
+	for i, s := range t.v.Tokens {
+		if s == "" {
+			s = fmt.Sprintf("[EMPTY_%d]", i)
+			t.v.Tokens[i] = s
+		}
+		if j, dup := t.byText[s]; dup {
+			return nil, fmt.Errorf("tokenizer: tokens %d and %d are both %q: %w", j, i, s, ErrVocab)
+		}
+		t.byText[s] = int32(i)
+	}
+	t.types = retype(v.Types, t.byText, v.fimGiven)
+	t.match = t.newMatcher()
 	for b := 0; b < 256; b++ {
 		id, ok := t.byText[fmt.Sprintf("<0x%02X>", b)]
 		if !ok {
@@ -104,6 +123,28 @@ func New(v Vocab) (*Tokenizer, error) {
 		t.bytes[b] = id
 	}
 	return t, nil
+}
+
+// newMatcher returns the matcher of t's special pieces (control,
+// user-defined and unknown tokens, longest first, ties by id), or nil if
+// there are none.
+func (t *Tokenizer) newMatcher() *matcher {
+	var ids []int32
+	for i, typ := range t.types {
+		switch typ {
+		case Control, UserDefined, Unknown:
+			ids = append(ids, int32(i))
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	sort.SliceStable(ids, func(a, b int) bool { return len(t.v.Tokens[ids[a]]) > len(t.v.Tokens[ids[b]]) })
+	onlyParsed := make([]bool, len(ids))
+	for r, id := range ids {
+		onlyParsed[r] = t.types[id] != UserDefined
+	}
+	return newMatcher(t.v.Tokens, ids, onlyParsed)
 }
 
 // Vocab returns the tokenizer's vocabulary (shared; do not modify).
@@ -120,12 +161,16 @@ func (t *Tokenizer) Piece(id int32) (string, error) {
 	return t.v.Tokens[id], nil
 }
 
-// Type returns the type of token id (Undefined if out of range).
+// Type returns the type of token id as llama.cpp has it after loading
+// (Undefined if out of range): the vocabulary's type, except for tokens
+// llama.cpp re-types by their text, such as Gemma 3's </s>, typed
+// UserDefined in the file and Control here (see New); a type value
+// outside the known ones is Undefined.
 func (t *Tokenizer) Type(id int32) TokenType {
-	if id < 0 || int(id) >= len(t.v.Types) {
+	if id < 0 || int(id) >= len(t.types) {
 		return Undefined
 	}
-	return t.v.Types[id]
+	return t.types[id]
 }
 
 // fragment is a run of raw text or an already matched special token.
@@ -135,8 +180,11 @@ type fragment struct {
 }
 
 // Encode tokenizes text like llama.cpp's llama_tokenize(text, addSpecial,
-// parseSpecial): user-defined tokens are matched as whole strings first (and
-// control and unknown tokens too when parseSpecial is set), then each
+// parseSpecial): user-defined tokens are cut out of the text first (and
+// control and unknown tokens too when parseSpecial is set; types as Type
+// reports them), longest piece first, each piece's occurrences left to
+// right in what the longer ones left, in time linear in the text whatever
+// the number of special pieces; then each
 // remaining run of text has its spaces replaced by ▁ and is split into
 // UTF-8 characters that are merged pairwise, highest piece score first
 // (ties: leftmost), as long as the merged text is a vocabulary piece.
@@ -167,46 +215,6 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 		out = append(out, t.v.EOS)
 	}
 	return out
-}
-
-// partition splits text at occurrences of the special tokens, longest
-// token first, each token's matches left to right.
-func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
-	frags := []fragment{{text: text, token: -1}}
-	if text == "" {
-		return nil
-	}
-	for _, id := range t.special {
-		typ := t.v.Types[id]
-		if !parseSpecial && (typ == Control || typ == Unknown) {
-			continue
-		}
-		tok := t.v.Tokens[id]
-		var next []fragment
-		for _, f := range frags {
-			if f.token >= 0 || !strings.Contains(f.text, tok) {
-				next = append(next, f)
-				continue
-			}
-			rest := f.text
-			for {
-				i := strings.Index(rest, tok)
-				if i < 0 {
-					break
-				}
-				if i > 0 {
-					next = append(next, fragment{text: rest[:i], token: -1})
-				}
-				next = append(next, fragment{token: id})
-				rest = rest[i+len(tok):]
-			}
-			if rest != "" {
-				next = append(next, fragment{text: rest, token: -1})
-			}
-		}
-		frags = next
-	}
-	return frags
 }
 
 // symbol is a run of bytes in the merge list.
@@ -320,7 +328,7 @@ func (t *Tokenizer) Decode(ids []int32, renderSpecial bool) (string, error) {
 			return "", fmt.Errorf("tokenizer: decode: token %d of %d: %w", id, len(t.v.Tokens), ErrToken)
 		}
 		piece := t.v.Tokens[id]
-		switch t.v.Types[id] {
+		switch t.types[id] {
 		case Normal:
 			b.WriteString(strings.ReplaceAll(piece, spaceEsc, " "))
 		case UserDefined:
@@ -336,7 +344,7 @@ func (t *Tokenizer) Decode(ids []int32, renderSpecial bool) (string, error) {
 		}
 	}
 	s := b.String()
-	if t.v.AddSpacePrefix && len(ids) > 0 && strings.HasPrefix(s, " ") && t.v.Types[ids[0]] == Normal {
+	if t.v.AddSpacePrefix && len(ids) > 0 && strings.HasPrefix(s, " ") && t.types[ids[0]] == Normal {
 		s = s[1:]
 	}
 	return s, nil

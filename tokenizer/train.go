@@ -16,8 +16,9 @@ type TrainOptions struct {
 	// piece (default 2); rarer characters are encoded as byte tokens.
 	MinCharCount int
 	// Specials are control tokens appended after the fixed ones (<pad> 0,
-	// <eos> 1, <bos> 2, <unk> 3); nil means <start_of_turn> and
-	// <end_of_turn>, which the Gemma chat template uses.
+	// <eos> 1, <bos> 2, <unk> 3), each non-empty, distinct and not a fixed
+	// or byte token; nil means <start_of_turn> and <end_of_turn>, which the
+	// Gemma chat template uses.
 	Specials []string
 }
 
@@ -46,6 +47,14 @@ func Train(text string, opt TrainOptions) (Vocab, error) {
 	specials := opt.Specials
 	if specials == nil {
 		specials = []string{"<start_of_turn>", "<end_of_turn>"}
+	}
+	seen := map[string]bool{"<pad>": true, "<eos>": true, "<bos>": true, "<unk>": true}
+	for _, sp := range specials {
+		b, isByte := parseByte(sp)
+		if sp == "" || seen[sp] || isByte && sp == fmt.Sprintf("<0x%02X>", b) {
+			return Vocab{}, fmt.Errorf("tokenizer: train: special %q is empty, repeated or a fixed token: %w", sp, ErrVocab)
+		}
+		seen[sp] = true
 	}
 	fixed := 4 + len(specials) + 256
 	if opt.VocabSize <= fixed {

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -103,5 +104,13 @@ func TestTrainErrors(t *testing.T) {
 		if _, err := Train(tc.text, TrainOptions{VocabSize: tc.size}); err == nil || !strings.Contains(err.Error(), "tokenizer: train") {
 			t.Errorf("Train(%q, %d): got %v, want a tokenizer: train error", tc.text, tc.size, err)
 		}
+	}
+	for _, specials := range [][]string{{""}, {"<x>", "<x>"}, {"<bos>"}, {"<0x0A>"}} {
+		if _, err := Train("abc abc", TrainOptions{VocabSize: 400, Specials: specials}); !errors.Is(err, ErrVocab) {
+			t.Errorf("Train with specials %q: got %v, want ErrVocab", specials, err)
+		}
+	}
+	if _, err := Train("abc abc", TrainOptions{VocabSize: 400, Specials: []string{"<0x0a>", "<x>"}}); err != nil {
+		t.Errorf("Train with specials <0x0a> (not a byte token's text) and <x>: %v", err)
 	}
 }
