@@ -16,7 +16,11 @@
 // bytes that remain before anything is allocated, tensors must be aligned,
 // inside the file and non-overlapping, and keys and tensor names unique.
 // Errors are *FormatError values (wrapping ErrFormat) that say what is
-// wrong and at which file offset.
+// wrong and at which file offset. What parsing allocates is also checked,
+// as a running total, against a memory budget (Options.Budget, default
+// budget.Default()); going over it is an error wrapping
+// budget.ErrExceeded. Open takes only regular files: a named pipe,
+// socket, device or directory is refused at once, without blocking.
 //
 // Builder writes files the way ggml does (tensors back to back in
 // declaration order, each padded to the alignment), which llama.cpp loads.
