@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
+
+	"github.com/zerfoo/zerfoo/gguf"
 )
 
 // ErrConfig is wrapped by every error about missing or inconsistent model
@@ -89,24 +92,59 @@ func (c *Config) QDim() int { return c.Heads * c.HeadDim }
 // KVDim returns KVHeads·HeadDim, the width of the key and value projections.
 func (c *Config) KVDim() int { return c.KVHeads * c.HeadDim }
 
-// Validate checks that every field is in range.
+// Bounds on the Config fields, documented maxima that Validate and
+// FromMetadata enforce. They are far above any released Gemma 3 (the 27B
+// has 62 layers, width 5376, FFN 21504 and 32 heads of 128; every size has
+// a 262144-token vocabulary and at most 131072 positions) yet small enough
+// that every size computed from them — QDim and KVDim (at most 2²⁰), a
+// cache of Context × KVDim values (2⁴⁰), a scratch row of Batch × FFN —
+// fits an int64, so that no value from a file can overflow the arithmetic
+// that sizes the model's buffers. Memory is bounded separately, by the
+// budget (LoadOptions.Budget, StateOptions.Budget).
+const (
+	MaxContext = 1 << 20 // positions (Context) and window (Window)
+	MaxLayers  = 1 << 10 // decoder blocks; also the largest Period
+	MaxHidden  = 1 << 16 // model width
+	MaxFFN     = 1 << 18 // gate/up width
+	MaxHeads   = 1 << 10 // query heads and KV heads, each
+	MaxHeadDim = 1 << 10 // width per head
+	MaxVocab   = 1 << 22 // embedding rows (token ids stay far inside int32)
+)
+
+// Validate checks that every field is in range: the sizes between 1 and
+// their Max constant, Heads a multiple of KVHeads, HeadDim even, Window at
+// most Context, Period ≥ 0, and the floats finite, positive and (those
+// used as float32) within float32 range. The error wraps ErrConfig and
+// names the field and its value.
 func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("gemma3: "+format+": %w", append(args, ErrConfig)...)
 	}
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{
+		{"layer count", c.Layers, MaxLayers}, {"hidden size", c.Hidden, MaxHidden}, {"FFN size", c.FFN, MaxFFN},
+		{"head count", c.Heads, MaxHeads}, {"KV head count", c.KVHeads, MaxHeads}, {"head dim", c.HeadDim, MaxHeadDim},
+		{"vocabulary size", c.Vocab, MaxVocab}, {"context length", c.Context, MaxContext},
+		{"sliding window", c.Window, c.Context},
+	} {
+		if f.v < 1 || f.v > f.max {
+			return bad("%s %d is out of range [1, %d]", f.name, f.v, f.max)
+		}
+	}
+	finite := func(x float64) bool { return x > 0 && x <= math.MaxFloat32 } // false for NaN and ±Inf
 	switch {
-	case c.Layers <= 0 || c.Hidden <= 0 || c.FFN <= 0 || c.Vocab <= 0:
-		return bad("layers %d, hidden %d, ffn %d and vocab %d must be positive", c.Layers, c.Hidden, c.FFN, c.Vocab)
-	case c.Heads <= 0 || c.KVHeads <= 0 || c.Heads%c.KVHeads != 0:
-		return bad("head count %d must be a positive multiple of kv head count %d", c.Heads, c.KVHeads)
-	case c.HeadDim <= 0 || c.HeadDim%2 != 0:
-		return bad("head dim %d must be positive and even", c.HeadDim)
-	case c.Context <= 0 || c.Window <= 0:
-		return bad("context length %d and sliding window %d must be positive", c.Context, c.Window)
-	case !(c.Eps > 0) || !(c.GlobalBase > 0) || !(c.LocalBase > 0) || !(c.GlobalScale > 0):
-		return bad("eps %g, rope bases %g/%g and scale %g must be positive", c.Eps, c.GlobalBase, c.LocalBase, c.GlobalScale)
-	case !(c.QueryScale > 0) || !(c.EmbedScale > 0):
-		return bad("query scale %g and embedding scale %g must be positive", c.QueryScale, c.EmbedScale)
+	case c.Heads%c.KVHeads != 0:
+		return bad("head count %d must be a multiple of kv head count %d", c.Heads, c.KVHeads)
+	case c.HeadDim%2 != 0:
+		return bad("head dim %d must be even", c.HeadDim)
+	case c.Period < 0 || c.Period > MaxLayers:
+		return bad("sliding window pattern %d is out of range [0, %d]", c.Period, MaxLayers)
+	case !finite(float64(c.Eps)) || !finite(c.GlobalBase) || !finite(c.LocalBase) || !finite(c.GlobalScale):
+		return bad("eps %g, rope bases %g/%g and scale %g must be finite and positive", c.Eps, c.GlobalBase, c.LocalBase, c.GlobalScale)
+	case !finite(float64(c.QueryScale)) || !finite(float64(c.EmbedScale)):
+		return bad("query scale %g and embedding scale %g must be finite and positive", c.QueryScale, c.EmbedScale)
 	}
 	return nil
 }
@@ -122,10 +160,16 @@ type Metadata interface {
 // FromMetadata builds a Config from GGUF metadata (llama.cpp's gemma3 keys)
 // and the number of embedding rows. It fails with ErrArchitecture for a
 // file that is not Gemma 3 and with ErrConfig naming the first missing
-// required key. Optional keys default as in llama.cpp's gemma3 loader:
-// head_count_kv = head_count, key_length 256, no sliding_window key means
-// every layer is global, rope.freq_base 1e6, local base 10000
-// (gemma3.rope.freq_base_swa overrides it), rope scaling factor 1 (none).
+// required key, or the key and value of the first integer that is out of
+// its range (see the Max constants; an unsigned value too large for an
+// int64 is out of range, not missing) or is not an integer. Optional keys
+// default as in llama.cpp's gemma3 loader: head_count_kv = head_count,
+// key_length 256, no sliding_window key (or 0) means every layer is
+// global, rope.freq_base 1e6, local base 10000 (gemma3.rope.freq_base_swa
+// overrides it), rope scaling factor 1 (none). A sliding window longer
+// than the context is clamped to the context: no position could see
+// further back anyway, so the model computes the same (llama.cpp's mask
+// behaves the same way).
 func FromMetadata(md Metadata, vocab int) (Config, error) {
 	arch, _ := md.String("general.architecture")
 	if arch != "gemma3" {
@@ -133,52 +177,70 @@ func FromMetadata(md Metadata, vocab int) (Config, error) {
 			arch, strings.Join(Architectures, ", "), ErrArchitecture)
 	}
 	var c Config
-	req := []struct {
+	for _, r := range []struct {
 		key string
 		dst *int
+		max int
 	}{
-		{"gemma3.block_count", &c.Layers},
-		{"gemma3.embedding_length", &c.Hidden},
-		{"gemma3.feed_forward_length", &c.FFN},
-		{"gemma3.attention.head_count", &c.Heads},
-		{"gemma3.context_length", &c.Context},
-	}
-	for _, r := range req {
-		v, ok := md.Int(r.key)
+		{"gemma3.block_count", &c.Layers, MaxLayers},
+		{"gemma3.embedding_length", &c.Hidden, MaxHidden},
+		{"gemma3.feed_forward_length", &c.FFN, MaxFFN},
+		{"gemma3.attention.head_count", &c.Heads, MaxHeads},
+		{"gemma3.context_length", &c.Context, MaxContext},
+	} {
+		ok, err := intKey(md, r.key, 1, r.max, r.dst)
+		if err != nil {
+			return Config{}, err
+		}
 		if !ok {
 			return Config{}, fmt.Errorf("gemma3: metadata key %s is missing: %w", r.key, ErrConfig)
 		}
-		*r.dst = int(v)
 	}
-	eps, ok := md.Float("gemma3.attention.layer_norm_rms_epsilon")
+	eps, ok, err := floatKey(md, "gemma3.attention.layer_norm_rms_epsilon")
+	if err != nil {
+		return Config{}, err
+	}
 	if !ok {
 		return Config{}, fmt.Errorf("gemma3: metadata key gemma3.attention.layer_norm_rms_epsilon is missing: %w", ErrConfig)
 	}
 	c.Eps = float32(eps)
-	intOr := func(key string, def int) int {
-		if v, ok := md.Int(key); ok {
-			return int(v)
+	c.KVHeads, c.HeadDim, c.Period = c.Heads, 256, 6
+	vd := -1
+	for _, r := range []struct {
+		key      string
+		dst      *int
+		min, max int
+	}{
+		{"gemma3.attention.head_count_kv", &c.KVHeads, 1, MaxHeads},
+		{"gemma3.attention.key_length", &c.HeadDim, 1, MaxHeadDim},
+		{"gemma3.attention.value_length", &vd, 1, MaxHeadDim},
+		{"gemma3.attention.sliding_window_pattern", &c.Period, 0, MaxLayers},
+		{"gemma3.attention.sliding_window", &c.Window, 0, MaxContext},
+	} {
+		if _, err := intKey(md, r.key, r.min, r.max, r.dst); err != nil {
+			return Config{}, err
 		}
-		return def
 	}
-	floatOr := func(key string, def float64) float64 {
-		if v, ok := md.Float(key); ok {
-			return v
-		}
-		return def
-	}
-	c.KVHeads = intOr("gemma3.attention.head_count_kv", c.Heads)
-	c.HeadDim = intOr("gemma3.attention.key_length", 256)
-	if vd := intOr("gemma3.attention.value_length", c.HeadDim); vd != c.HeadDim {
+	if vd >= 0 && vd != c.HeadDim {
 		return Config{}, fmt.Errorf("gemma3: value_length %d differs from key_length %d: %w", vd, c.HeadDim, ErrConfig)
 	}
-	c.Period = intOr("gemma3.attention.sliding_window_pattern", 6)
-	c.Window = intOr("gemma3.attention.sliding_window", 0)
-	if c.Window <= 0 { // llama.cpp: no window key means every layer is global
+	if c.Window == 0 { // llama.cpp: no window key means every layer is global
 		c.Window, c.Period = c.Context, 1
 	}
-	c.GlobalBase = floatOr("gemma3.rope.freq_base", 1e6)
-	c.LocalBase = floatOr("gemma3.rope.freq_base_swa", 1e4)
+	c.Window = min(c.Window, c.Context)
+	c.GlobalBase, c.LocalBase = 1e6, 1e4
+	for _, r := range []struct {
+		key string
+		dst *float64
+	}{{"gemma3.rope.freq_base", &c.GlobalBase}, {"gemma3.rope.freq_base_swa", &c.LocalBase}} {
+		v, ok, err := floatKey(md, r.key)
+		if err != nil {
+			return Config{}, err
+		}
+		if ok {
+			*r.dst = v
+		}
+	}
 	c.GlobalScale = 1
 	if t, _ := md.String("gemma3.rope.scaling.type"); t == "" || t == "linear" || t == "none" {
 		if f, ok := md.Float("gemma3.rope.scaling.factor"); ok && f > 0 && t != "none" {
@@ -200,4 +262,75 @@ func FromMetadata(md Metadata, vocab int) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// valuer is implemented by Metadata that can also return the raw GGUF
+// value of a key (the adapter Load uses), for exact error messages.
+type valuer interface {
+	Value(key string) (gguf.Value, bool)
+}
+
+// intKey reads key as an integer in [lo, hi] into *dst and reports whether
+// the key is present. A present value that is out of range (an unsigned
+// value beyond int64 included) or not an integer is an error naming the
+// key and the value; *dst is left as it was for an absent key.
+func intKey(md Metadata, key string, lo, hi int, dst *int) (bool, error) {
+	outOfRange := func(v string) error {
+		return fmt.Errorf("gemma3: metadata key %s = %s is out of range [%d, %d]: %w", key, v, lo, hi, ErrConfig)
+	}
+	if v, ok := md.Int(key); ok {
+		if v < int64(lo) || v > int64(hi) {
+			return true, outOfRange(strconv.FormatInt(v, 10))
+		}
+		*dst = int(v)
+		return true, nil
+	}
+	if vm, ok := md.(valuer); ok {
+		v, ok := vm.Value(key)
+		if !ok {
+			return false, nil
+		}
+		if u, ok := v.Uint(); ok { // beyond int64
+			return true, outOfRange(strconv.FormatUint(u, 10))
+		}
+		return true, fmt.Errorf("gemma3: metadata key %s is %s %s, want an integer: %w", key, v.Type, short(v.String()), ErrConfig)
+	}
+	if f, ok := md.Float(key); ok {
+		if f == math.Trunc(f) && math.Abs(f) >= 1<<63 {
+			return true, outOfRange(strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		return true, fmt.Errorf("gemma3: metadata key %s is %g, want an integer: %w", key, f, ErrConfig)
+	}
+	if s, ok := md.String(key); ok {
+		return true, fmt.Errorf("gemma3: metadata key %s is the string %s, want an integer: %w", key, short(strconv.Quote(s)), ErrConfig)
+	}
+	return false, nil
+}
+
+// floatKey reads key as a number and reports whether it is present; a
+// present value that is not a number is an error naming the key.
+func floatKey(md Metadata, key string) (float64, bool, error) {
+	if f, ok := md.Float(key); ok {
+		return f, true, nil
+	}
+	desc := ""
+	if vm, ok := md.(valuer); ok {
+		if v, ok := vm.Value(key); ok {
+			desc = v.Type.String() + " " + short(v.String())
+		}
+	} else if s, ok := md.String(key); ok {
+		desc = "the string " + short(strconv.Quote(s))
+	}
+	if desc == "" {
+		return 0, false, nil
+	}
+	return 0, true, fmt.Errorf("gemma3: metadata key %s is %s, want a number: %w", key, desc, ErrConfig)
+}
+
+// short cuts a value's description for an error message.
+func short(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
 }

@@ -32,6 +32,20 @@
 // Load releases the file pages of every converted tensor (madvise) as it
 // goes, so that peak memory stays near the converted size.
 //
+// # Hostile files
+//
+// Nothing read from a file is trusted. FromMetadata bounds every integer
+// by what the architecture can mean (MaxContext, MaxLayers, MaxHidden,
+// MaxFFN, MaxHeads, MaxHeadDim, MaxVocab; a sliding window longer than the
+// context is clamped to it) and every float to finite positive values, so
+// that no size computed from a Config overflows; the tensors must then
+// match the Config exactly. What loading allocates (the GGUF header, the
+// converted weights) and what NewState allocates (the KV cache, scratch)
+// is checked against a memory budget (LoadOptions.Budget,
+// StateOptions.Budget) before it is allocated. A bad file gets a one-line
+// error wrapping ErrConfig, gguf.ErrFormat or budget.ErrExceeded that
+// names the key or tensor.
+//
 // # ONNX
 //
 // FromONNX builds the same decoder from an onnxruntime-genai Gemma 3 export

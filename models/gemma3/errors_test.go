@@ -78,8 +78,8 @@ func TestLoadBadFiles(t *testing.T) {
 		text      string
 	}{
 		{"llama", "general.architecture", "llama", gemma3.ErrArchitecture, `architecture "llama" is not supported (supported: gemma3)`},
-		{"no-layers", "gemma3.block_count", "eighteen", gemma3.ErrConfig, "gemma3.block_count is missing"},
-		{"no-eps", "gemma3.attention.layer_norm_rms_epsilon", "tiny", gemma3.ErrConfig, "layer_norm_rms_epsilon is missing"},
+		{"no-layers", "gemma3.block_count", "eighteen", gemma3.ErrConfig, `gemma3.block_count is string "eighteen", want an integer`},
+		{"no-eps", "gemma3.attention.layer_norm_rms_epsilon", "tiny", gemma3.ErrConfig, `layer_norm_rms_epsilon is string "tiny", want a number`},
 		{"value-length", "gemma3.attention.value_length", uint32(32), gemma3.ErrConfig, "value_length 32 differs"},
 		{"too-many-layers", "gemma3.block_count", uint32(7), gemma3.ErrConfig, "blk.6.attn_norm.weight is missing"},
 	} {

@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/mmap"
@@ -23,6 +24,16 @@ type LoadOptions struct {
 	// Notice, if set, receives one-line messages about ignored content
 	// (for example vision-tower tensors).
 	Notice func(msg string)
+	// Budget bounds the memory that loading allocates: the parsed GGUF
+	// header (Load only; FromFile's caller opened the file) and the
+	// converted weights (repacked, widened and norm tensors; weights read
+	// in place from the mapping cost nothing). It is also the default
+	// budget of the model's States (StateOptions.Budget). The zero Budget
+	// means budget.Default(): three quarters of physical memory, or
+	// ZERFOO_MAX_ALLOC. Going over it is an error wrapping
+	// budget.ErrExceeded that names the tensor (or metadata key) and the
+	// size.
+	Budget budget.Limit
 }
 
 // Load opens the GGUF file at path and builds the model. Close the model
@@ -39,7 +50,7 @@ func Load(path string, opt LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gemma3: %w", err)
 	}
-	f, err := gguf.Read(mf.Data())
+	f, err := gguf.Read(mf.Data(), gguf.Options{Budget: opt.Budget})
 	if err != nil {
 		mf.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
@@ -75,6 +86,8 @@ func (m fileMeta) Int(key string) (int64, bool) {
 	}
 	return v.Int()
 }
+
+func (m fileMeta) Value(key string) (gguf.Value, bool) { return m.f.Lookup(key) }
 
 func (m fileMeta) Float(key string) (float64, bool) {
 	v, ok := m.f.Lookup(key)
@@ -123,11 +136,14 @@ func fromFile(f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
 	if len(emb.Dims) != 2 {
 		return nil, fmt.Errorf("gemma3: token_embd.weight has dims %v, want 2: %w", emb.Dims, ErrConfig)
 	}
+	if v := emb.Dims[1]; v < 1 || v > MaxVocab {
+		return nil, fmt.Errorf("gemma3: token_embd.weight has %d rows (the vocabulary size), out of range [1, %d]: %w", v, MaxVocab, ErrConfig)
+	}
 	c, err := FromMetadata(fileMeta{f}, int(emb.Dims[1]))
 	if err != nil {
 		return nil, err
 	}
-	if got := int(emb.Dims[0]); got != c.Hidden {
+	if got := emb.Dims[0]; got != uint64(c.Hidden) {
 		return nil, fmt.Errorf("gemma3: token_embd.weight rows have %d values, embedding_length is %d: %w", got, c.Hidden, ErrConfig)
 	}
 	l := loader{f: f, opt: opt, mapped: mapped}
@@ -182,7 +198,12 @@ func fromFile(f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
 	if ignored > 0 && opt.Notice != nil {
 		opt.Notice(fmt.Sprintf("gemma3: ignoring %d tensors that are not part of the text decoder (vision tower or extras)", ignored))
 	}
-	return New(c, w)
+	m, err := New(c, w)
+	if err != nil {
+		return nil, err
+	}
+	m.budget = opt.Budget
+	return m, nil
 }
 
 // freeEvery is the tensor bytes after which Load returns the garbage of
@@ -198,7 +219,22 @@ type loader struct {
 	mapped      bool // tensor data is a read-only file mapping (see releasePages)
 	done, total int64
 	freed       int64 // l.done at the last debug.FreeOSMemory
+	converted   int64 // bytes allocated for converted weights so far
 	err         error
+}
+
+// charge checks n more bytes of converted weights for tensor name against
+// the budget before they are allocated and, if they fit, counts them.
+func (l *loader) charge(name string, n int64) bool {
+	if l.err != nil {
+		return false
+	}
+	if err := l.opt.Budget.Check("converted weights through tensor "+name, l.converted+n); err != nil {
+		l.err = fmt.Errorf("gemma3: %w", err)
+		return false
+	}
+	l.converted += n
+	return true
 }
 
 func (l *loader) info(name string, n, k int) (*gguf.TensorInfo, []byte) {
@@ -242,6 +278,9 @@ func (l *loader) vector(name string, n int) []float32 {
 	if t == nil {
 		return nil
 	}
+	if !l.charge(name, 4*int64(n)) {
+		return nil
+	}
 	defer l.progress(t)
 	v := make([]float32, n)
 	if err := quant.Dequantize(t.Type, v, data); err != nil {
@@ -269,9 +308,8 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	}
 	switch {
 	case PackedType(t.Type):
-		p, err := newPacked([]*Blocks{b}, l.mapped)
-		if err != nil {
-			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		p := l.pack(name, []*Blocks{b})
+		if p == nil {
 			return nil
 		}
 		return p
@@ -283,6 +321,9 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		}
 		return h
 	case t.Type == quant.F32:
+		if !l.charge(name, t.Size) { // the file's float32 values, copied
+			return nil
+		}
 		d := &Dense{N: n, K: k, Data: make([]float32, n*k)}
 		if err := quant.Dequantize(t.Type, d.Data, data); err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
@@ -293,6 +334,30 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		return d
 	}
 	return b
+}
+
+// pack repacks blocks (one matrix, or a stack named by its first) after
+// checking their encoded size, about the repacked size, against the
+// budget; the repacked matrix's real size is what is counted.
+func (l *loader) pack(name string, blocks []*Blocks) *Packed {
+	var raw int64
+	for _, b := range blocks {
+		raw += int64(len(b.Data))
+	}
+	if !l.charge(name, raw) {
+		return nil
+	}
+	p, err := newPacked(blocks, l.mapped)
+	if err != nil {
+		what := "tensor " + name
+		if len(blocks) > 1 {
+			what = "tensors " + name + "…"
+		}
+		l.err = fmt.Errorf("gemma3: %s: %w", what, err)
+		return nil
+	}
+	l.converted += p.Bytes() - raw
+	return p
 }
 
 // stackSpec names one matrix of a stack and its N×K shape.
@@ -332,9 +397,8 @@ func (l *loader) stack(specs ...stackSpec) ([]Matrix, *Packed) {
 		}
 		return out, nil
 	}
-	p, err := newPacked(blocks, l.mapped)
-	if err != nil {
-		l.err = fmt.Errorf("gemma3: tensors %s…: %w", specs[0].name, err)
+	p := l.pack(specs[0].name, blocks)
+	if p == nil {
 		return nil, nil
 	}
 	for i, b := range blocks {

@@ -2,6 +2,8 @@ package gemma3
 
 import (
 	"fmt"
+
+	"github.com/zerfoo/zerfoo/budget"
 )
 
 // Layer holds the weights of one decoder block. Norm weights are used as
@@ -38,6 +40,7 @@ type Model struct {
 
 	local, global rope
 	closer        func() error
+	budget        budget.Limit // the default of StateOptions.Budget
 }
 
 // New checks the shapes of w against c and returns the model. The weights

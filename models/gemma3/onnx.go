@@ -434,6 +434,7 @@ func (g *ox) build(opt LoadOptions) (*Model, error) {
 	if c.Window == 0 {
 		c.Window = c.Context
 	}
+	c.Window = min(c.Window, c.Context) // as FromMetadata: a longer window sees no more
 	for _, l := range layers {
 		w.Layers = append(w.Layers, l.Layer)
 	}
@@ -448,6 +449,7 @@ func (g *ox) build(opt LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.budget = opt.Budget
 	if lr.cos != nil {
 		m.local = lr
 	}

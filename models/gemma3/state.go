@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -27,6 +28,10 @@ type StateOptions struct {
 	// Threads bounds the parallel chunks of every kernel (0: the whole
 	// worker pool).
 	Threads int
+	// Budget bounds the memory NewState allocates: the KV cache and the
+	// scratch buffers. 0 means the model's budget (LoadOptions.Budget,
+	// itself budget.Default() when 0).
+	Budget budget.Limit
 }
 
 // State is one sequence being decoded: its KV cache, its position and the
@@ -63,12 +68,26 @@ type State struct {
 	}
 	rowFn  func(lo, hi int)
 	attnFn func(lo, hi int)
+
+	err error // why NewState allocated nothing (see Err)
 }
 
-// NewState allocates a sequence for m.
+// NewState allocates a sequence for m: a KV cache of MaxLen positions
+// (local layers: a ring of Window + Batch − 1) and the scratch buffers of
+// a Batch-row step.
+//
+// If those would exceed the budget (StateOptions.Budget), or m.Config is
+// no longer valid, NewState allocates nothing and returns a State whose
+// Err and Forward report why: an error wrapping budget.ErrExceeded that
+// names the KV cache and its size, or ErrConfig. A smaller MaxLen needs
+// less memory.
 func (m *Model) NewState(opt StateOptions) *State {
 	c := &m.Config
 	s := &State{m: m, maxLen: opt.MaxLen, batch: opt.Batch, threads: opt.Threads}
+	if err := c.Validate(); err != nil {
+		s.err = err
+		return s
+	}
 	if s.maxLen <= 0 || s.maxLen > c.Context {
 		s.maxLen = c.Context
 	}
@@ -77,6 +96,8 @@ func (m *Model) NewState(opt StateOptions) *State {
 	}
 	s.batch = min(s.batch, s.maxLen)
 	H, Q, KV, B, hd2 := c.Hidden, c.QDim(), c.KVDim(), s.batch, c.HeadDim/2
+	// Validate bounds every factor (positions ≤ 2²⁰, KV ≤ 2²⁰, ≤ 2¹⁰
+	// layers…), so these int64 sums cannot overflow; int may be 32 bits.
 	maxCap := 0
 	for l := 0; l < c.Layers; l++ {
 		cp := s.maxLen
@@ -85,6 +106,25 @@ func (m *Model) NewState(opt StateOptions) *State {
 		}
 		maxCap = max(maxCap, cp)
 		s.caps = append(s.caps, cp)
+	}
+	nw := workerpool.Workers() + 1
+	var cache, scratch int64
+	for _, cp := range s.caps {
+		cache += 2 * int64(cp) * int64(KV)
+	}
+	scratch = int64(B)*int64(3*H+2*Q+2*KV+3*c.FFN+Q+2*KV+4*hd2) + int64(H) +
+		int64(nw)*int64(4*maxCap+4*c.HeadDim)
+	lim := opt.Budget
+	if lim == 0 {
+		lim = m.budget
+	}
+	lim = budget.Limit(min(lim.Bytes(), math.MaxInt)) // a 32-bit address space holds less
+	if err := lim.Check(fmt.Sprintf("KV cache of %d positions × %d layers × %d values (K and V) and scratch buffers",
+		s.maxLen, c.Layers, KV), 4*(cache+scratch)); err != nil {
+		s.caps, s.err = nil, fmt.Errorf("gemma3: %w", err)
+		return s
+	}
+	for _, cp := range s.caps {
 		s.keys = append(s.keys, make([]float32, cp*KV))
 		s.vals = append(s.vals, make([]float32, cp*KV))
 	}
@@ -101,7 +141,6 @@ func (m *Model) NewState(opt StateOptions) *State {
 	s.cosL, s.sinL = make([]float32, B*hd2), make([]float32, B*hd2)
 	s.cosG, s.sinG = make([]float32, B*hd2), make([]float32, B*hd2)
 	s.last = make([]float32, H)
-	nw := workerpool.Workers() + 1
 	s.scores = make(chan []float32, nw)
 	for i := 0; i < nw; i++ {
 		s.scores <- make([]float32, 4*maxCap+4*c.HeadDim)
@@ -109,6 +148,10 @@ func (m *Model) NewState(opt StateOptions) *State {
 	s.attnFn, s.rowFn = s.attention, s.runRows
 	return s
 }
+
+// Err returns the reason NewState allocated nothing (see NewState), or
+// nil for a usable State.
+func (s *State) Err() error { return s.err }
 
 // Pos returns the number of positions already in the cache.
 func (s *State) Pos() int { return s.pos }
@@ -140,6 +183,9 @@ func (s *State) Rewind(pos int) error {
 // through the GEMM kernels; a single token is one decode step.
 func (s *State) Forward(ctx context.Context, tokens []int32, logits []float32) error {
 	c := &s.m.Config
+	if s.err != nil {
+		return s.err
+	}
 	if len(tokens) == 0 {
 		return fmt.Errorf("gemma3: Forward with no tokens")
 	}
