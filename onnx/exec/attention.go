@@ -49,11 +49,14 @@ func buildRotary(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 4); err != nil {
 			return nil, err
 		}
 		x, pos, cosT, sinT := in[0], in[1], in[2], in[3]
+		if err := checkLike(ctx, workBytes(x.DType()), x); err != nil {
+			return nil, err
+		}
 		s := x.Shape()
 		cs := cosT.Shape()
 		if len(cs) != 2 || !tensor.SameShape(cs, sinT.Shape()) {
@@ -198,7 +201,7 @@ func buildGQA(n *Node) (Kernel, error) {
 // positions total−S … total−1 and zeros after. With local_window_size W > 0
 // a query at position p sees keys max(0, p−W+1) … p: W keys, as ONNX Runtime
 // 1.30.0 does (older CPU kernels kept W+1; the goldens settle it).
-func (g gqa) run(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
+func (g gqa) run(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 	if err := need(in, 1); err != nil {
 		return nil, err
 	}
@@ -210,6 +213,11 @@ func (g gqa) run(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
 		return nil, shapeErr("query of shape %v, want [batch, sequence, hidden]", qs)
 	}
 	b, seq := qs[0], qs[1]
+	dt := in[0].DType()
+	// query, output and the new key and value, per head, in float32
+	if err := checkWork(ctx, 4*4+dt.Size(), dt, qs); err != nil {
+		return nil, err
+	}
 	qv, err := floats(in[0])
 	if err != nil {
 		return nil, err
@@ -296,6 +304,10 @@ func (g gqa) run(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
 		return nil, shapeErr("total_sequence_length %d for sequence length %d", total, seq)
 	}
 	present := max(past, total)
+	// present key and value in float32 and as outputs
+	if err := checkWork(ctx, 2*(4+dt.Size()), dt, []int{b, g.kvHeads, present, hs}); err != nil {
+		return nil, err
+	}
 	pastLen := make([]int, b)
 	for bi, s := range sl {
 		t := int(s) + 1
@@ -413,7 +425,6 @@ func (g gqa) run(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
 			}
 		}
 	}
-	dt := in[0].DType()
 	ot, err := fromFloats(dt, []int{b, seq, g.heads * hs}, out)
 	if err != nil {
 		return nil, err

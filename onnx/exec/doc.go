@@ -35,11 +35,33 @@
 // attributes before opset 10. An op without a builder is an error wrapping
 // ErrUnsupportedOp naming the op, its domain, the opset and the node.
 //
+// Opset imports newer than this package knows (ai.onnx after MaxOpset,
+// com.microsoft after 1) are refused with an error wrapping
+// onnx.ErrUnsupported, rather than run with semantics nobody has defined.
+//
 // # Shapes
 //
 // Input shapes are checked by Run against the model's declared shapes:
 // fixed dims must match and a symbolic dim (dim_param) must have one size
 // across all inputs. Everything else is computed at run time.
+//
+// # Memory budget
+//
+// A model decides how much its kernels allocate: ConstantOfShape, Expand,
+// Range, a broadcast, a MatMul outer product, Concat or Gather can ask for
+// any size from a few bytes of file. Every such size is checked against
+// the Program's budget (WithBudget; budget.Default() otherwise) before the
+// allocation: constants and attribute tensors at compile time, and at run
+// time each kernel's output with the scratch it needs (checkWork, called
+// by the shared allocation helpers move, expand and newTensor and by each
+// kernel before it converts or allocates), on top of the values the run
+// holds. Run counts those values, each storage once however many views
+// (Reshape, Identity) share it and feeds and constants not at all, and
+// fails a step whose outputs take it over the budget. A tensor without
+// elements is checked as if its zero dims were 1, so that no loop over its
+// other dims runs long. The errors wrap budget.ErrExceeded and read
+// "exec: node NAME (OP): output float32[2147483647 8] needs 64 GiB, over
+// the memory budget of …".
 //
 // # Concurrency
 //

@@ -65,13 +65,16 @@ func init() {
 	}
 	Register("", "Where", 9, 0, func(*Node) (Kernel, error) { return one(where), nil })
 	Register("", "Not", 1, 0, func(*Node) (Kernel, error) {
-		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if err := need(in, 1); err != nil {
 				return nil, err
 			}
 			b, ok := in[0].(*tensor.Tensor[uint8])
 			if !ok {
 				return nil, typeErr("Not of %s, want bool", in[0].DType())
+			}
+			if err := checkLike(ctx, 1, b); err != nil {
+				return nil, err
 			}
 			d := make([]uint8, b.Size())
 			for i, v := range b.Data() {
@@ -114,6 +117,9 @@ func binaryArith(ctx context.Context, name string, op arith, a, b tensor.Any) (t
 	dt := a.DType()
 	if dt != b.DType() && !(name == "Pow" && isFloat(dt)) {
 		return nil, typeErr("%s of %s and %s: element types differ", name, dt, b.DType())
+	}
+	if err := checkWork(ctx, workBytes(dt), dt, os); err != nil {
+		return nil, err
 	}
 	switch dt {
 	case numeric.Float32, numeric.Float16Type, numeric.BFloat16Type:
@@ -172,6 +178,19 @@ func binaryArith(ctx context.Context, name string, op arith, a, b tensor.Any) (t
 	return intsAs(dt, os, r)
 }
 
+// workBytes is what an elementwise op of element type dt needs per output
+// element: the output and the float32 (float64, int64) form it is computed
+// in, inputs converted to that form included.
+func workBytes(dt numeric.DType) int {
+	switch dt {
+	case numeric.Float32, numeric.Float64:
+		return dt.Size()
+	case numeric.Float16Type, numeric.BFloat16Type:
+		return 3*4 + dt.Size()
+	}
+	return 3*8 + dt.Size()
+}
+
 // intsAs converts int64 values to integer element type dt.
 func intsAs(dt numeric.DType, shape []int, r []int64) (tensor.Any, error) {
 	switch dt {
@@ -211,7 +230,7 @@ func b2u(v bool) uint8 {
 
 func buildCompare(c compare) BuildFunc {
 	return func(n *Node) (Kernel, error) {
-		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if err := need(in, 2); err != nil {
 				return nil, err
 			}
@@ -222,6 +241,9 @@ func buildCompare(c compare) BuildFunc {
 			as, bs := a.Shape(), b.Shape()
 			os, err := broadcastShape(as, bs)
 			if err != nil {
+				return nil, err
+			}
+			if err := checkWork(ctx, 1+workBytes(a.DType()), numeric.Uint8, os); err != nil {
 				return nil, err
 			}
 			if isFloat(a.DType()) {
@@ -248,7 +270,7 @@ func buildCompare(c compare) BuildFunc {
 	}
 }
 
-func where(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+func where(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 	if err := need(in, 3); err != nil {
 		return nil, err
 	}
@@ -260,9 +282,12 @@ func where(_ context.Context, in []tensor.Any) (tensor.Any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkWork(ctx, 3*8+in[1].DType().Size(), in[1].DType(), os); err != nil { // three index tables
+		return nil, err
+	}
 	ic, ix, iy := bcastIndex(c.Shape(), os), bcastIndex(in[1].Shape(), os), bcastIndex(in[2].Shape(), os)
 	cd := c.Data()
-	return move(in[1:3], os, func(emit func(int, int, int)) {
+	return move(ctx, in[1:3], os, func(emit func(int, int, int)) {
 		for i := range ic {
 			if cd[ic[i]] != 0 {
 				emit(0, ix[i], 1)

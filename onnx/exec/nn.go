@@ -44,6 +44,16 @@ func matmul(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 	if in[0].DType() != in[1].DType() {
 		return nil, typeErr("MatMul of %s and %s", in[0].DType(), in[1].DType())
 	}
+	if os := matmulShape(in[0].Shape(), in[1].Shape()); os != nil {
+		dt := in[0].DType()
+		per := 4 // the float32 product
+		if dt != numeric.Float32 {
+			per += dt.Size()
+		}
+		if err := checkWork(ctx, per, dt, os); err != nil {
+			return nil, err
+		}
+	}
 	a, err := f32Tensor(in[0])
 	if err != nil {
 		return nil, err
@@ -60,6 +70,35 @@ func matmul(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		return y, nil
 	}
 	return fromFloats(in[0].DType(), y.Shape(), y.Data())
+}
+
+// matmulShape returns the shape of the NumPy matrix product of shapes a
+// and b, or nil when they do not multiply (the engine reports why).
+func matmulShape(a, b []int) []int {
+	if len(a) == 0 || len(b) == 0 {
+		return nil
+	}
+	pa, pb := a, b
+	if len(pa) == 1 {
+		pa = []int{1, pa[0]}
+	}
+	if len(pb) == 1 {
+		pb = []int{pb[0], 1}
+	}
+	if pa[len(pa)-1] != pb[len(pb)-2] {
+		return nil
+	}
+	os, err := broadcastShape(pa[:len(pa)-2], pb[:len(pb)-2])
+	if err != nil {
+		return nil
+	}
+	if len(a) > 1 {
+		os = append(os, pa[len(pa)-2])
+	}
+	if len(b) > 1 {
+		os = append(os, pb[len(pb)-1])
+	}
+	return os
 }
 
 func buildGemm(n *Node) (Kernel, error) {
@@ -87,13 +126,24 @@ func buildGemm(n *Node) (Kernel, error) {
 			return nil, shapeErr("Gemm of shapes %v and %v, want matrices", in[0].Shape(), in[1].Shape())
 		}
 		a, b := in[0], in[1]
+		m, nn := a.Shape()[0], b.Shape()[1]
 		if ta != 0 {
-			if a, err = transpose(a, []int{1, 0}); err != nil {
+			m = a.Shape()[1]
+		}
+		if tb != 0 {
+			nn = b.Shape()[0]
+		}
+		// the product, its scaled copy, C's index table, the output
+		if err := checkWork(ctx, 4+4+8+a.DType().Size(), a.DType(), []int{m, nn}); err != nil {
+			return nil, err
+		}
+		if ta != 0 {
+			if a, err = transpose(ctx, a, []int{1, 0}); err != nil {
 				return nil, err
 			}
 		}
 		if tb != 0 {
-			if b, err = transpose(b, []int{1, 0}); err != nil {
+			if b, err = transpose(ctx, b, []int{1, 0}); err != nil {
 				return nil, err
 			}
 		}
@@ -152,7 +202,10 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 		if skip {
 			axis = -1
 		}
-		return func(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
+		return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
+			if err := need(in, 1); err != nil {
+				return nil, err
+			}
 			x := in[0]
 			var scale, bias, sk, sbias tensor.Any
 			if skip {
@@ -174,6 +227,10 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 			s := x.Shape()
 			a, err := normAxis(axis, len(s))
 			if err != nil {
+				return nil, err
+			}
+			// x and the sum in float32, y, and the outputs
+			if err := checkLike(ctx, 3*4+2*x.DType().Size(), x); err != nil {
 				return nil, err
 			}
 			rows, cols := prod(s[:a]), prod(s[a:])

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unsafe"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
@@ -91,6 +93,7 @@ type Program struct {
 	outputs []ValueInfo
 	outSlot []int
 	keep    []bool // slots that are graph outputs or constants (never freed)
+	limit   budget.Limit
 }
 
 // Inputs returns the values Run needs, in graph order.
@@ -102,7 +105,10 @@ func (p *Program) Outputs() []ValueInfo { return append([]ValueInfo(nil), p.outp
 // CompileOption configures Compile.
 type CompileOption func(*compileConfig)
 
-type compileConfig struct{ exactScales bool }
+type compileConfig struct {
+	exactScales bool
+	budget      budget.Limit
+}
 
 // ExactScales makes accuracy-level-4 MatMulNBits nodes keep exact float32
 // scales: their results then match ONNX Runtime's int8 path to float32
@@ -120,6 +126,11 @@ func ExactScales() CompileOption { return func(c *compileConfig) { c.exactScales
 // By default accuracy-level-4 MatMulNBits nodes store their float32 scales
 // in 24 bits (core.WithExactScales explains the trade); ExactScales keeps
 // them exact.
+//
+// The model's opset imports must be ones this package knows: ai.onnx up
+// to MaxOpset and com.microsoft version 1; a newer one is an error wrapping
+// onnx.ErrUnsupported that names the domain and version. Constants larger
+// than the budget (WithBudget) are errors wrapping budget.ErrExceeded.
 func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 	var cfg compileConfig
 	for _, o := range opts {
@@ -129,7 +140,10 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 	if g == nil {
 		return nil, &Error{Msg: "model has no graph", Err: onnx.ErrInvalid}
 	}
-	p := &Program{model: m, consts: map[int]tensor.Any{}, ctypes: map[int]onnx.DataType{}}
+	if err := checkOpsets(m); err != nil {
+		return nil, err
+	}
+	p := &Program{model: m, consts: map[int]tensor.Any{}, ctypes: map[int]onnx.DataType{}, limit: cfg.budget}
 	slot := map[string]int{}
 	newSlot := func(name string) int {
 		s := p.slots
@@ -138,7 +152,7 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 		return s
 	}
 	for _, t := range g.GetInitializer() {
-		v, err := decodeTensor(m, t)
+		v, err := decodeTensor(m, t, cfg.budget)
 		if err != nil {
 			return nil, &Error{Value: t.GetName(), Msg: "initializer", Err: err}
 		}
@@ -276,8 +290,17 @@ func valueInfo(vi *onnxpb.ValueInfoProto) (ValueInfo, error) {
 // name. Inputs are checked against their declared element type and shape:
 // fixed dims must match and a symbolic dim (dim_param) must have the same
 // size wherever it appears. Errors name the node that failed.
+//
+// The values a run holds (intermediates until their last use, and the
+// graph outputs) count against the Program's budget (WithBudget): each
+// kernel checks what it is about to allocate against what is left, and a
+// step whose outputs take the run over the budget fails. Those errors wrap
+// budget.ErrExceeded.
 func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[string]tensor.Any, error) {
+	meter := &meter{limit: p.limit.Bytes(), refs: map[unsafe.Pointer]*held{}}
+	ctx = withMeter(ctx, meter)
 	vals := make([]tensor.Any, p.slots)
+	ptrs := make([]unsafe.Pointer, p.slots) // counted storage per slot
 	for s, v := range p.consts {
 		vals[s] = v
 	}
@@ -287,7 +310,7 @@ func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[str
 		if !ok || v == nil {
 			return nil, &Error{Value: info.Name, Msg: "missing input", Err: ErrInput}
 		}
-		if err := checkInput(info, v, syms); err != nil {
+		if err := checkInput(ctx, info, v, syms); err != nil {
 			return nil, err
 		}
 		vals[p.inSlot[i]] = v
@@ -302,16 +325,17 @@ func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[str
 		}
 	}
 	in := make([]tensor.Any, 0, 16)
+	inPtr := make([]unsafe.Pointer, 0, 16)
 	for _, st := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		in = in[:0]
+		in, inPtr = in[:0], inPtr[:0]
 		for _, s := range st.inputs {
 			if s < 0 {
-				in = append(in, nil)
+				in, inPtr = append(in, nil), append(inPtr, nil)
 			} else {
-				in = append(in, vals[s])
+				in, inPtr = append(in, vals[s]), append(inPtr, ptrs[s])
 			}
 		}
 		outs, err := st.kernel(ctx, in)
@@ -330,10 +354,20 @@ func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[str
 			if j >= len(outs) || outs[j] == nil {
 				return nil, &Error{Node: st.name, Op: st.op, Msg: fmt.Sprintf("output %d was not produced", j), Err: ErrAttribute}
 			}
+			if outs[j].Size() == 0 { // a view may have no elements but huge dims
+				if err := checkOut(ctx, outs[j].DType(), outs[j].Shape()); err != nil {
+					return nil, &Error{Node: st.name, Op: st.op, Err: err}
+				}
+			}
 			vals[s] = outs[j]
+			ptrs[s] = meter.hold(outs[j], in, inPtr)
+		}
+		if meter.live > meter.limit {
+			return nil, &Error{Node: st.name, Op: st.op, Err: &budget.Error{What: "its outputs with the values held", Bytes: uint64(meter.live), Limit: meter.limit}}
 		}
 		for _, s := range st.free {
-			vals[s] = nil
+			meter.release(ptrs[s])
+			vals[s], ptrs[s] = nil, nil
 		}
 	}
 	res := make(map[string]tensor.Any, len(p.outputs))
@@ -343,7 +377,13 @@ func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[str
 	return res, nil
 }
 
-func checkInput(info ValueInfo, v tensor.Any, syms map[string]int) error {
+func checkInput(ctx context.Context, info ValueInfo, v tensor.Any, syms map[string]int) error {
+	if v.Size() == 0 {
+		if err := checkOut(ctx, v.DType(), v.Shape()); err != nil {
+			return &Error{Value: info.Name, Msg: fmt.Sprintf("shape %v has no elements, but its other dims exceed the memory budget", v.Shape()),
+				Err: fmt.Errorf("%w: %w", ErrInput, budget.ErrExceeded)}
+		}
+	}
 	want, ok := info.Type.NumericDType()
 	if info.Type == onnx.Bool {
 		want, ok = numeric.Uint8, true

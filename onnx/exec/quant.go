@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/layers/core"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -39,8 +40,8 @@ func buildMatMulNBits(n *Node) (Kernel, error) {
 		}
 		*a.dst = int(v)
 	}
-	if n.NumInputs() < 3 {
-		return nil, attrErr("%d inputs, want at least 3 (A, B, scales)", n.NumInputs())
+	if n.NumInputs() < 3 || n.Proto.GetInput()[1] == "" || n.Proto.GetInput()[2] == "" {
+		return nil, attrErr("inputs %q, want at least A, B and scales", n.Proto.GetInput())
 	}
 	allConst := true
 	for i := 1; i < n.NumInputs(); i++ {
@@ -85,20 +86,26 @@ func buildMatMulNBits(n *Node) (Kernel, error) {
 		}
 		layer, err = core.NewMatMulNBitsONNX(n.Name, engine, numeric.Float32Ops{}, attrs, b, scales, zp, gIdx, bias, opts...)
 		if err != nil {
-			return nil, attrErr("%v", err)
+			return nil, attrWrap(err, "")
 		}
 	} else {
 		// A layer whose weights come in at run time; its own weights are
 		// never used (ForwardAny with weight inputs).
 		var err error
-		layer, err = dummyNBits(n.Name, attrs)
+		layer, err = dummyNBits(n.Name, attrs, n.cfg.budget)
 		if err != nil {
-			return nil, attrErr("%v", err)
+			return nil, attrWrap(err, "")
 		}
 	}
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
+		}
+		if s := in[0].Shape(); len(s) > 0 {
+			os := append(s[:len(s)-1:len(s)-1], attrs.N)
+			if err := checkWork(ctx, 4+in[0].DType().Size(), in[0].DType(), os); err != nil {
+				return nil, err
+			}
 		}
 		a, err := f32Tensor(in[0])
 		if err != nil {
@@ -133,12 +140,16 @@ func buildMatMulNBits(n *Node) (Kernel, error) {
 	}), nil
 }
 
-func dummyNBits(name string, a core.MatMulNBitsAttrs) (*core.MatMulNBits[float32], error) {
+func dummyNBits(name string, a core.MatMulNBitsAttrs, limit budget.Limit) (*core.MatMulNBits[float32], error) {
 	if a.K <= 0 || a.N <= 0 || a.BlockSize <= 0 || a.Bits <= 0 || a.Bits > 8 {
 		return nil, fmt.Errorf("bad attributes %+v", a)
 	}
 	kb := (a.K + a.BlockSize - 1) / a.BlockSize
 	blob := a.BlockSize * a.Bits / 8
+	// B and the scales, then the layer's packed copy of them
+	if err := limit.CheckElems(fmt.Sprintf("weights of N=%d, K=%d, block_size %d", a.N, a.K, a.BlockSize), 2*(blob+4), a.N, kb); err != nil {
+		return nil, err
+	}
 	b, err := tensor.New([]int{a.N, kb, blob}, make([]uint8, a.N*kb*blob))
 	if err != nil {
 		return nil, err
@@ -214,11 +225,15 @@ func buildGatherBlockQuantized(n *Node) (Kernel, error) {
 		dtyp = onnx.Uint8
 	}
 	zptyp := n.ConstType(3)
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 3); err != nil {
 			return nil, err
 		}
 		packed := dtyp == onnx.Uint8
+		// the codes (up to four per packed byte) as int32
+		if err := checkLike(ctx, 4*4, in[0]); err != nil {
+			return nil, err
+		}
 		b := int(bits)
 		if !packed {
 			b = 8
@@ -290,6 +305,9 @@ func buildGatherBlockQuantized(n *Node) (Kernel, error) {
 		}
 		dim := int64(ls[g])
 		os := append(append(append([]int(nil), ls[:g]...), in[1].Shape()...), ls[g+1:]...)
+		if err := checkWork(ctx, 4+scales.DType().Size(), scales.DType(), os); err != nil {
+			return nil, err
+		}
 		outer, inner := prod(ls[:g]), prod(ls[g+1:])
 		out := make([]float32, 0, prod(os))
 		lst, sst := tensor.Strides(ls), tensor.Strides(ss)
@@ -385,11 +403,15 @@ func buildDequantizeLinear(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
 		}
 		x, scale := in[0], in[1]
+		// codes, scale index, float32 values, output
+		if err := checkWork(ctx, 4+8+4+scale.DType().Size(), scale.DType(), x.Shape()); err != nil {
+			return nil, err
+		}
 		codes, xs, err := codesOf(x, onnx.Uint4, 8) // never packed
 		if err != nil {
 			return nil, err
@@ -440,11 +462,15 @@ func buildQuantizeLinear(n *Node) (Kernel, error) {
 	if zt := n.ConstType(2); zt != onnx.Undefined {
 		outType = zt
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
 		}
 		x, scale := in[0], in[1]
+		// float32 values, scale index, int64 codes, output
+		if err := checkLike(ctx, 4+8+8+2, x); err != nil {
+			return nil, err
+		}
 		typ := outType
 		if z := opt(in, 2); z != nil && typ == onnx.Undefined {
 			switch z.DType() {

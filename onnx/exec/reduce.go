@@ -74,6 +74,11 @@ func buildReduce(r reducer) BuildFunc {
 			if len(axes) == 0 && noop != 0 {
 				return x, nil
 			}
+			// the input as float32 or int64, its output index, the
+			// accumulators
+			if err := checkLike(ctx, 3*8, x); err != nil {
+				return nil, err
+			}
 			red := make([]bool, len(s))
 			for _, a := range axes {
 				i, err := normAxis(a, len(s))
@@ -232,6 +237,9 @@ func buildSoftmax(logSoftmax bool) BuildFunc {
 			s := x.Shape()
 			if !isFloat(x.DType()) {
 				return nil, typeErr("Softmax of %s", x.DType())
+			}
+			if err := checkLike(ctx, workBytes(x.DType()), x); err != nil {
+				return nil, err
 			}
 			a, err := normAxis(axis, max(len(s), 1))
 			if err != nil {

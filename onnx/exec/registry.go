@@ -2,8 +2,10 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -72,6 +74,27 @@ func (n *Node) String(name, def string) (string, error) { return onnx.AttrOr(n.P
 // Has reports whether the node has attribute name.
 func (n *Node) Has(name string) bool { return onnx.FindAttr(n.Proto, name) != nil }
 
+// MaxOpset is the newest ai.onnx opset this package knows, that of ONNX
+// 1.20. Kernels are registered for opset ranges open at the top, so a model
+// of any opset up to it runs; one that imports a newer opset (or a
+// com.microsoft version other than 1) is refused by Compile rather than
+// run with semantics nobody has defined yet.
+const MaxOpset = 25
+
+// maxVersion is the newest version of each domain that has kernels.
+var maxVersion = map[string]int64{"": MaxOpset, onnx.MicrosoftDomain: 1}
+
+// checkOpsets refuses opset imports newer than this package knows.
+func checkOpsets(m *onnx.Model) error {
+	for _, o := range m.Opsets() {
+		if newest, ok := maxVersion[o.Domain]; ok && o.Version > newest {
+			return &Error{Msg: fmt.Sprintf("model imports opset %s version %d; the newest this executor knows is %d", domainName(o.Domain), o.Version, newest),
+				Err: onnx.ErrUnsupported}
+		}
+	}
+	return nil
+}
+
 type regEntry struct {
 	since, until int64 // opset range [since, until]; until 0 = open
 	build        BuildFunc
@@ -115,6 +138,19 @@ func SupportedOps() []string {
 // attrErr is an attribute error.
 func attrErr(format string, args ...any) error {
 	return &Error{Msg: fmt.Sprintf(format, args...), Err: ErrAttribute}
+}
+
+// attrWrap reports err, met while reading an attribute (format and args
+// say which): an error wrapping ErrAttribute, or the budget error as it is.
+func attrWrap(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if errors.Is(err, budget.ErrExceeded) {
+		return &Error{Msg: msg, Err: err}
+	}
+	if msg == "" {
+		return attrErr("%v", err)
+	}
+	return attrErr("%s: %v", msg, err)
 }
 
 // shapeErr is a run-time shape error.

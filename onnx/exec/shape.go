@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -21,7 +22,7 @@ func init() {
 	Register("", "Gather", 1, 0, buildGather)
 	Register("", "Shape", 1, 0, buildShape)
 	Register("", "Size", 1, 0, func(*Node) (Kernel, error) {
-		return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if err := need(in, 1); err != nil {
 				return nil, err
 			}
@@ -64,7 +65,7 @@ func buildReshape(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
 		}
@@ -110,7 +111,7 @@ func buildFlatten(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -127,7 +128,7 @@ func buildFlatten(n *Node) (Kernel, error) {
 }
 
 // transpose permutes the axes of x.
-func transpose(x tensor.Any, perm []int) (tensor.Any, error) {
+func transpose(ctx context.Context, x tensor.Any, perm []int) (tensor.Any, error) {
 	s := x.Shape()
 	r := len(s)
 	if len(perm) != r {
@@ -144,7 +145,7 @@ func transpose(x tensor.Any, perm []int) (tensor.Any, error) {
 	}
 	st := tensor.Strides(s)
 	if r == 0 || prod(os) == 0 {
-		return move([]tensor.Any{x}, os, func(emit func(int, int, int)) {
+		return move(ctx, []tensor.Any{x}, os, func(emit func(int, int, int)) {
 			if r == 0 {
 				emit(0, 0, 1)
 			}
@@ -154,7 +155,7 @@ func transpose(x tensor.Any, perm []int) (tensor.Any, error) {
 	for i, p := range perm {
 		pst[i] = st[p]
 	}
-	return move([]tensor.Any{x}, os, func(emit func(int, int, int)) {
+	return move(ctx, []tensor.Any{x}, os, func(emit func(int, int, int)) {
 		idx := make([]int, r-1)
 		off := 0
 		inner, ist := os[r-1], pst[r-1]
@@ -184,7 +185,7 @@ func buildTranspose(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -196,13 +197,13 @@ func buildTranspose(n *Node) (Kernel, error) {
 		if p != nil {
 			perm = intsToShape(p)
 		}
-		return transpose(in[0], perm)
+		return transpose(ctx, in[0], perm)
 	}), nil
 }
 
 func buildSqueeze(n *Node) (Kernel, error) {
 	axes := axesArg(n, 13, "axes")
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -239,7 +240,7 @@ func buildSqueeze(n *Node) (Kernel, error) {
 
 func buildUnsqueeze(n *Node) (Kernel, error) {
 	axes := axesArg(n, 13, "axes")
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -282,12 +283,12 @@ func buildConcat(n *Node) (Kernel, error) {
 	if axis == math.MinInt64 {
 		return nil, attrErr("attribute axis is required")
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
-		return concat(in, axis)
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
+		return concat(ctx, in, axis)
 	}), nil
 }
 
-func concat(in []tensor.Any, axis int64) (tensor.Any, error) {
+func concat(ctx context.Context, in []tensor.Any, axis int64) (tensor.Any, error) {
 	if err := need(in, 1); err != nil {
 		return nil, err
 	}
@@ -318,7 +319,7 @@ func concat(in []tensor.Any, axis int64) (tensor.Any, error) {
 		inner[i] = prod(s[a:])
 	}
 	outer := prod(s0[:a])
-	return move(in, os, func(emit func(int, int, int)) {
+	return move(ctx, in, os, func(emit func(int, int, int)) {
 		for o := 0; o < outer; o++ {
 			for i, k := range inner {
 				if k > 0 {
@@ -336,7 +337,7 @@ func buildSplit(n *Node) (Kernel, error) {
 	}
 	splitArg := axesArg(n, 13, "split")
 	numOut := len(n.Proto.GetOutput())
-	return func(_ context.Context, in []tensor.Any) ([]tensor.Any, error) {
+	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -362,8 +363,8 @@ func buildSplit(n *Node) (Kernel, error) {
 		}
 		total := int64(0)
 		for _, v := range sizes {
-			if v < 0 {
-				return nil, shapeErr("negative split %v", sizes)
+			if v < 0 || v > int64(s[a]) {
+				return nil, shapeErr("split %v of dim %d of %v", sizes, a, s)
 			}
 			total += v
 		}
@@ -377,7 +378,7 @@ func buildSplit(n *Node) (Kernel, error) {
 			os := append([]int(nil), s...)
 			os[a] = int(sz)
 			k, st := int(sz)*after, start*after
-			v, err := move(in[:1], os, func(emit func(int, int, int)) {
+			v, err := move(ctx, in[:1], os, func(emit func(int, int, int)) {
 				for o := 0; o < outer && k > 0; o++ {
 					emit(0, o*s[a]*after+st, k)
 				}
@@ -406,7 +407,7 @@ func buildSlice(n *Node) (Kernel, error) {
 			return nil, err
 		}
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		starts, ends, axes := attrStarts, attrEnds, attrAxes
 		var steps []int64
 		if n.Opset >= 10 {
@@ -433,13 +434,13 @@ func buildSlice(n *Node) (Kernel, error) {
 		} else if err := need(in, 1); err != nil {
 			return nil, err
 		}
-		return slice(in[0], starts, ends, axes, steps)
+		return slice(ctx, in[0], starts, ends, axes, steps)
 	}), nil
 }
 
 func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
 
-func slice(x tensor.Any, starts, ends, axes, steps []int64) (tensor.Any, error) {
+func slice(ctx context.Context, x tensor.Any, starts, ends, axes, steps []int64) (tensor.Any, error) {
 	s := x.Shape()
 	r := len(s)
 	if len(starts) != len(ends) || (axes != nil && len(axes) != len(starts)) || (steps != nil && len(steps) != len(starts)) {
@@ -494,7 +495,7 @@ func slice(x tensor.Any, starts, ends, axes, steps []int64) (tensor.Any, error) 
 	if r == 0 {
 		return reshape(x, nil)
 	}
-	return move([]tensor.Any{x}, os, func(emit func(int, int, int)) {
+	return move(ctx, []tensor.Any{x}, os, func(emit func(int, int, int)) {
 		if prod(os) == 0 {
 			return
 		}
@@ -536,15 +537,15 @@ func buildGather(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
 		}
-		return gather(in[0], in[1], axis)
+		return gather(ctx, in[0], in[1], axis)
 	}), nil
 }
 
-func gather(data, indices tensor.Any, axis int64) (tensor.Any, error) {
+func gather(ctx context.Context, data, indices tensor.Any, axis int64) (tensor.Any, error) {
 	s := data.Shape()
 	a, err := normAxis(axis, len(s))
 	if err != nil {
@@ -567,7 +568,7 @@ func gather(data, indices tensor.Any, axis int64) (tensor.Any, error) {
 	}
 	os := append(append(append([]int(nil), s[:a]...), indices.Shape()...), s[a+1:]...)
 	outer, inner := prod(s[:a]), prod(s[a+1:])
-	return move([]tensor.Any{data}, os, func(emit func(int, int, int)) {
+	return move(ctx, []tensor.Any{data}, os, func(emit func(int, int, int)) {
 		if inner == 0 {
 			return
 		}
@@ -588,7 +589,7 @@ func buildShape(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -611,7 +612,7 @@ func buildShape(n *Node) (Kernel, error) {
 }
 
 func buildExpand(n *Node) (Kernel, error) {
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
 		}
@@ -628,27 +629,60 @@ func buildExpand(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return expand(in[0], os)
+		return expand(ctx, in[0], os)
 	}), nil
 }
 
-// expand broadcasts x to shape os.
-func expand(x tensor.Any, os []int) (tensor.Any, error) {
-	return move([]tensor.Any{x}, os, func(emit func(int, int, int)) {
-		bcastRuns(os, [][]int{x.Shape()}, func(_ int, offs, st []int, n int) {
-			if st[0] == 1 {
-				emit(0, offs[0], n)
-				return
-			}
-			for j := 0; j < n; j++ {
-				emit(0, offs[0], 1)
-			}
-		})
+// expand broadcasts x to shape os (which x must broadcast to).
+func expand(ctx context.Context, x tensor.Any, os []int) (tensor.Any, error) {
+	if err := checkOut(ctx, x.DType(), os); err != nil {
+		return nil, err
+	}
+	switch v := x.(type) {
+	case *tensor.Tensor[float32]:
+		return expandT(v, os)
+	case *tensor.Tensor[float64]:
+		return expandT(v, os)
+	case *tensor.Tensor[numeric.Float16]:
+		return expandT(v, os)
+	case *tensor.Tensor[numeric.BFloat16]:
+		return expandT(v, os)
+	case *tensor.Tensor[int8]:
+		return expandT(v, os)
+	case *tensor.Tensor[uint8]:
+		return expandT(v, os)
+	case *tensor.Tensor[int16]:
+		return expandT(v, os)
+	case *tensor.Tensor[int32]:
+		return expandT(v, os)
+	case *tensor.Tensor[int64]:
+		return expandT(v, os)
+	}
+	return nil, typeErr("element type %s is not supported", x.DType())
+}
+
+func expandT[T tensor.Numeric](x *tensor.Tensor[T], os []int) (tensor.Any, error) {
+	n, err := tensor.SizeOf(os)
+	if err != nil {
+		return nil, err
+	}
+	out, d := make([]T, n), x.Data()
+	bcastRuns(os, [][]int{x.Shape()}, func(o int, offs, st []int, k int) {
+		dst := out[o : o+k]
+		if st[0] == 1 {
+			copy(dst, d[offs[0]:offs[0]+k])
+			return
+		}
+		v := d[offs[0]]
+		for j := range dst {
+			dst[j] = v
+		}
 	})
+	return tensor.New(os, out)
 }
 
 func buildRange(*Node) (Kernel, error) {
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 3); err != nil {
 			return nil, err
 		}
@@ -674,6 +708,9 @@ func buildRange(*Node) (Kernel, error) {
 			if cnt > 1<<28 {
 				return nil, shapeErr("Range of %d elements", cnt)
 			}
+			if err := checkWork(ctx, 4+dt.Size(), dt, []int{cnt}); err != nil {
+				return nil, err
+			}
 			out := make([]float32, cnt)
 			for i := range out {
 				out[i] = v[0] + float32(i)*v[2]
@@ -695,6 +732,9 @@ func buildRange(*Node) (Kernel, error) {
 		if cnt > 1<<28 {
 			return nil, shapeErr("Range of %d elements", cnt)
 		}
+		if err := checkWork(ctx, 8+dt.Size(), dt, []int{int(cnt)}); err != nil {
+			return nil, err
+		}
 		out := make([]int64, cnt)
 		for i := range out {
 			out[i] = v[0] + int64(i)*v[2]
@@ -708,7 +748,7 @@ func buildTrilu(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -728,12 +768,12 @@ func buildTrilu(n *Node) (Kernel, error) {
 		if len(s) < 2 {
 			return nil, shapeErr("Trilu of rank %d, want ≥ 2", len(s))
 		}
-		zero, err := newTensor(x.DType(), []int{1})
+		zero, err := newTensor(ctx, x.DType(), []int{1})
 		if err != nil {
 			return nil, err
 		}
 		rows, cols := s[len(s)-2], s[len(s)-1]
-		return move([]tensor.Any{x, zero}, s, func(emit func(int, int, int)) {
+		return move(ctx, []tensor.Any{x, zero}, s, func(emit func(int, int, int)) {
 			for m := 0; m < prod(s[:len(s)-2]); m++ {
 				for i := 0; i < rows; i++ {
 					for j := 0; j < cols; j++ {
@@ -756,9 +796,9 @@ func buildTrilu(n *Node) (Kernel, error) {
 func buildConstantOfShape(n *Node) (Kernel, error) {
 	var val tensor.Any = tensor.Must(tensor.New([]int{1}, []float32{0}))
 	if a := onnx.FindAttr(n.Proto, "value"); a != nil {
-		v, err := decodeTensor(n.Model, a.GetT())
+		v, err := decodeTensor(n.Model, a.GetT(), n.cfg.budget)
 		if err != nil {
-			return nil, attrErr("value: %v", err)
+			return nil, attrWrap(err, "value")
 		}
 		if v.Size() != 1 {
 			return nil, attrErr("value has %d elements, want 1", v.Size())
@@ -767,7 +807,7 @@ func buildConstantOfShape(n *Node) (Kernel, error) {
 			return nil, err
 		}
 	}
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
@@ -784,7 +824,7 @@ func buildConstantOfShape(n *Node) (Kernel, error) {
 		if _, err := tensor.SizeOf(shape); err != nil {
 			return nil, err
 		}
-		return expand(val, shape)
+		return expand(ctx, val, shape)
 	}), nil
 }
 
@@ -794,7 +834,7 @@ func buildConstant(n *Node) (Kernel, error) {
 	for _, a := range n.Proto.GetAttribute() {
 		switch a.GetName() {
 		case "value":
-			v, err = decodeTensor(n.Model, a.GetT())
+			v, err = decodeTensor(n.Model, a.GetT(), n.cfg.budget)
 		case "value_float":
 			v = tensor.Scalar(a.GetF())
 		case "value_floats":
@@ -807,7 +847,7 @@ func buildConstant(n *Node) (Kernel, error) {
 			return nil, attrErr("attribute %q is not supported", a.GetName())
 		}
 		if err != nil {
-			return nil, attrErr("%s: %v", a.GetName(), err)
+			return nil, attrWrap(err, "%s", a.GetName())
 		}
 	}
 	if v == nil {

@@ -158,6 +158,9 @@ func unaryKernel(op unaryOp) Kernel {
 // for f and widened back (as the integer and float64 paths always did).
 func unaryApply(ctx context.Context, x tensor.Any, op unaryOp) (tensor.Any, error) {
 	dt := x.DType()
+	if err := checkLike(ctx, workBytes(dt), x); err != nil {
+		return nil, err
+	}
 	if !isFloat(dt) {
 		if op.i == nil {
 			return nil, typeErr("element type %s, want a float type", dt)
@@ -207,9 +210,15 @@ func buildCast(n *Node) (Kernel, error) {
 		return nil, attrErr("to = %d: %v", to, err)
 	}
 	toBool := odt == onnx.Bool
-	return one(func(_ context.Context, in []tensor.Any) (tensor.Any, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
+		}
+		if in[0].DType() != dt || toBool {
+			// the int64 or float64 form and the output
+			if err := checkWork(ctx, 2*8+dt.Size(), dt, in[0].Shape()); err != nil {
+				return nil, err
+			}
 		}
 		return cast(in[0], dt, toBool)
 	}), nil

@@ -1,8 +1,10 @@
 package exec
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
@@ -25,19 +27,26 @@ func viewTensor[T elem](m *onnx.Model, t *onnxpb.TensorProto, shape []int) (tens
 
 // decodeTensor turns a TensorProto into a tensor, aliasing the model's
 // memory when onnx.TensorView can. BOOL becomes uint8, INT4 int8 and UINT4
-// uint8 (one element per value).
-func decodeTensor(m *onnx.Model, t *onnxpb.TensorProto) (tensor.Any, error) {
+// uint8 (one element per value). A tensor that would decode to more than
+// limit (counting a tensor without elements as if its zero dims were 1) is
+// an error wrapping budget.ErrExceeded.
+func decodeTensor(m *onnx.Model, t *onnxpb.TensorProto, limit budget.Limit) (tensor.Any, error) {
 	shape := make([]int, len(t.GetDims()))
+	extent := make([]int, len(t.GetDims()))
 	for i, d := range t.GetDims() {
 		if d < 0 || d > 1<<40 {
 			return nil, fmt.Errorf("exec: tensor %q: bad dim %d: %w", t.GetName(), d, onnx.ErrInvalid)
 		}
-		shape[i] = int(d)
+		shape[i], extent[i] = int(d), max(int(d), 1)
 	}
 	if _, err := onnx.NumElements(t.GetDims()); err != nil {
 		return nil, err
 	}
-	switch dt := onnx.DataType(t.GetDataType()); dt {
+	dt := onnx.DataType(t.GetDataType())
+	if err := limit.CheckElems(fmt.Sprintf("tensor %q (%s%v)", t.GetName(), dt, shape), max(1, dt.Bits()/8), extent...); err != nil {
+		return nil, err
+	}
+	switch dt {
 	case onnx.Float32:
 		return viewTensor[float32](m, t, shape)
 	case onnx.Float64:
@@ -161,8 +170,12 @@ func ints(t tensor.Any) ([]int64, error) {
 	return nil, typeErr("element type %s, want an integer type", t.DType())
 }
 
-// newTensor makes a zero tensor of element type dt.
-func newTensor(dt numeric.DType, shape []int) (tensor.Any, error) {
+// newTensor makes a zero tensor of element type dt, checked against the
+// run's budget.
+func newTensor(ctx context.Context, dt numeric.DType, shape []int) (tensor.Any, error) {
+	if err := checkOut(ctx, dt, shape); err != nil {
+		return nil, err
+	}
 	n, err := tensor.SizeOf(shape)
 	if err != nil {
 		return nil, err
@@ -192,8 +205,12 @@ func newTensor(dt numeric.DType, shape []int) (tensor.Any, error) {
 
 // move builds a tensor of the given shape from runs of consecutive elements
 // of srcs (which share an element type): plan calls emit(src, off, n) for
-// each run, in output order.
-func move(srcs []tensor.Any, shape []int, plan func(emit func(src, off, n int))) (tensor.Any, error) {
+// each run, in output order. The output is checked against the run's
+// budget first; plan is not called for an output without elements.
+func move(ctx context.Context, srcs []tensor.Any, shape []int, plan func(emit func(src, off, n int))) (tensor.Any, error) {
+	if err := checkOut(ctx, srcs[0].DType(), shape); err != nil {
+		return nil, err
+	}
 	switch srcs[0].(type) {
 	case *tensor.Tensor[float32]:
 		return moveT[float32](srcs, shape, plan)
@@ -229,6 +246,9 @@ func moveT[T tensor.Numeric](srcs []tensor.Any, shape []int, plan func(emit func
 	n, err := tensor.SizeOf(shape)
 	if err != nil {
 		return nil, err
+	}
+	if n == 0 {
+		return tensor.New(shape, []T{})
 	}
 	out := make([]T, 0, n)
 	plan(func(src, off, k int) { out = append(out, ss[src][off:off+k]...) })
