@@ -1,13 +1,14 @@
 // Package generate turns a Gemma 3 GGUF file into text: load, generate,
 // close.
 //
-//	m, err := generate.Load("gemma-3-270m-it-Q4_0.gguf")
+//	m, err := generate.Load(ctx, "gemma-3-270m-it-Q4_0.gguf")
 //	text, err := m.Generate(ctx, "Why is the sky blue?", generate.Options{MaxTokens: 64})
 //	m.Close()
 //
-// Generation stops at MaxTokens, at the vocabulary's EOS or
-// <end_of_turn>, or when the context is cancelled. Options.OnText streams
-// the text as it is produced. Session keeps a chat conversation.
+// Generation stops at the vocabulary's EOS or <end_of_turn>, at one of
+// Options.Stop, after Options.MaxTokens tokens, when the context is full,
+// or when ctx is cancelled; Result.Finish says which. Options.OnText
+// streams the text as it is produced. Session keeps a chat conversation.
 package generate
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/tokenizer"
@@ -29,72 +31,85 @@ type Model struct {
 	Tokenizer *tokenizer.Tokenizer
 	stops     []int32
 	file      *gguf.File
-}
-
-// Load opens a Gemma 3 GGUF file. opts (at most one) tunes loading.
-func Load(path string, opts ...gemma3.LoadOptions) (*Model, error) {
-	var o gemma3.LoadOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := gemma3.FromFile(f, o)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w (file %s)", err, path)
-	}
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("generate: %s: %w", path, err)
-	}
-	g := &Model{Model: m, Tokenizer: tok, file: f}
-	v := tok.Vocab()
-	if v.EOS >= 0 {
-		g.stops = append(g.stops, v.EOS)
-	}
-	for i, p := range v.Tokens {
-		if p == "<end_of_turn>" {
-			g.stops = append(g.stops, int32(i))
-		}
-	}
-	return g, nil
-}
-
-// Close releases the file mapping.
-func (m *Model) Close() error {
-	if m.file == nil {
-		return nil
-	}
-	err := m.file.Close()
-	m.file = nil
-	return err
+	threads   int          // WithThreads
+	budget    budget.Limit // WithBudget
 }
 
 // Options tunes a generation.
 type Options struct {
 	Sampling
-	MaxTokens int // tokens to generate (0: 256)
+	// MaxTokens bounds the tokens generated; 0 means no bound but the
+	// context: generation runs until the end of the turn, a stop string or
+	// a full context (MaxLen). Negative is an error wrapping ErrOptions.
+	MaxTokens int
+	// MaxLen bounds the positions, prompt plus generated tokens, that Run
+	// and RunTokens keep in the KV cache (0: the model's context). The
+	// cache is sized to min(MaxLen, prompt + MaxTokens) and checked against
+	// the model's budget (WithBudget) before it is allocated. A Session has
+	// its own length and ignores MaxLen.
+	MaxLen int
+	// Stop lists strings that end the generation, as OpenAI's stop: when
+	// the text contains one, generation stops, and that string and all
+	// after it are left out of Result.Text and of OnText. Text that could
+	// be the start of a stop string is held back from OnText until the
+	// next tokens tell. Empty strings are an error wrapping ErrOptions.
+	Stop []string
 	// Chat wraps the prompt in the Gemma chat template as one user turn.
 	Chat bool
 	// OnText, if set, receives the generated text piece by piece; an error
 	// stops generation and is returned.
 	OnText func(piece string) error
-	// Threads bounds the kernels' parallelism (0: all workers).
+	// Threads bounds the kernels' parallelism (0: the model's WithThreads,
+	// else all workers).
 	Threads int
 }
 
+// validate reports an invalid option.
+func (o *Options) validate() error {
+	if err := o.Sampling.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.MaxTokens < 0:
+		return fmt.Errorf("generate: max tokens %d must be ≥ 0: %w", o.MaxTokens, ErrOptions)
+	case o.MaxLen < 0:
+		return fmt.Errorf("generate: max length %d must be ≥ 0: %w", o.MaxLen, ErrOptions)
+	case o.Threads < 0:
+		return fmt.Errorf("generate: threads %d must be ≥ 0: %w", o.Threads, ErrOptions)
+	}
+	for i, s := range o.Stop {
+		if s == "" {
+			return fmt.Errorf("generate: stop string %d is empty: %w", i, ErrOptions)
+		}
+	}
+	return nil
+}
+
+// FinishReason says why a generation ended.
+type FinishReason string
+
+// The reasons a generation ends without an error.
+const (
+	// FinishStop: the model ended its turn (EOS or <end_of_turn>) or wrote
+	// one of Options.Stop.
+	FinishStop FinishReason = "stop"
+	// FinishLength: Options.MaxTokens tokens were generated.
+	FinishLength FinishReason = "length"
+	// FinishContext: the KV cache is full (Options.MaxLen, the model's
+	// context, or the Session's length).
+	FinishContext FinishReason = "context"
+)
+
 // Result describes a finished generation.
 type Result struct {
-	Text         string
-	Tokens       []int32 // generated tokens, the stop token excluded
+	Text string // the generated text, without a stop string and what followed it
+	// Tokens are the generated tokens, the EOS or end-of-turn token
+	// excluded; they include the tokens of a stop string.
+	Tokens       []int32
 	PromptTokens int
 	Prompt       time.Duration // prefill time
 	Decode       time.Duration // time of the generation steps
-	Stopped      string        // "eos", "max_tokens"
+	Finish       FinishReason  // why generation ended; "" when it ended with an error
 }
 
 // Generate returns the text generated after prompt.
@@ -117,6 +132,9 @@ func (m *Model) Encode(prompt string, chat bool) ([]int32, error) {
 
 // Run generates after prompt and reports timings.
 func (m *Model) Run(ctx context.Context, prompt string, opt Options) (Result, error) {
+	if err := opt.validate(); err != nil {
+		return Result{}, err
+	}
 	ids, err := m.Encode(prompt, opt.Chat)
 	if err != nil {
 		return Result{}, err
@@ -124,35 +142,36 @@ func (m *Model) Run(ctx context.Context, prompt string, opt Options) (Result, er
 	return m.RunTokens(ctx, ids, opt)
 }
 
-// RunTokens generates after the prompt token ids.
+// RunTokens generates after the prompt token ids. A prompt that fills the
+// context (Options.MaxLen or the model's) is an error wrapping
+// gemma3.ErrContext.
 func (m *Model) RunTokens(ctx context.Context, prompt []int32, opt Options) (Result, error) {
-	if err := opt.Validate(); err != nil {
+	if err := opt.validate(); err != nil {
 		return Result{}, err
 	}
-	if opt.MaxTokens < 0 {
-		return Result{}, fmt.Errorf("generate: max tokens %d must be ≥ 0: %w", opt.MaxTokens, ErrOptions)
-	}
-	if opt.MaxTokens == 0 {
-		opt.MaxTokens = 256
-	}
-	c := m.Model.Config
 	if len(prompt) == 0 {
 		return Result{}, fmt.Errorf("generate: empty prompt: %w", ErrOptions)
 	}
-	if len(prompt) >= c.Context {
-		return Result{}, fmt.Errorf("generate: prompt of %d tokens does not fit the context of %d: %w", len(prompt), c.Context, gemma3.ErrContext)
+	maxLen := m.Model.Config.Context
+	if opt.MaxLen > 0 {
+		maxLen = min(maxLen, opt.MaxLen)
 	}
-	maxLen := min(c.Context, len(prompt)+opt.MaxTokens)
-	st := m.Model.NewState(gemma3.StateOptions{MaxLen: maxLen, Threads: opt.Threads})
+	if len(prompt) >= maxLen {
+		return Result{}, fmt.Errorf("generate: prompt of %d tokens does not fit the context of %d: %w", len(prompt), maxLen, gemma3.ErrContext)
+	}
+	if opt.MaxTokens > 0 && opt.MaxTokens < maxLen-len(prompt) {
+		maxLen = len(prompt) + opt.MaxTokens
+	}
+	st, err := m.newState(maxLen, opt.Threads)
+	if err != nil {
+		return Result{}, err
+	}
 	return m.continueState(ctx, st, prompt, nil, opt)
 }
 
 // continueState feeds prompt to st, then samples until a stop. history is
 // the tokens already in st (for the repetition penalty).
 func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, history []int32, opt Options) (Result, error) {
-	if opt.MaxTokens == 0 {
-		opt.MaxTokens = 256
-	}
 	res := Result{PromptTokens: len(prompt)}
 	logits := make([]float32, m.Model.Config.Vocab)
 	t0 := time.Now()
@@ -161,58 +180,80 @@ func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, his
 	}
 	res.Prompt = time.Since(t0)
 	t1 := time.Now()
-	hist := append(append(make([]int32, 0, len(history)+len(prompt)+opt.MaxTokens), history...), prompt...)
+	// The cache bounds the tokens: at most MaxLen fed, one more sampled.
+	hist := append(append(make([]int32, 0, st.MaxLen()+1), history...), prompt...)
 	smp := newSampler(opt.Sampling, len(logits))
+	filter := stopFilter{stops: opt.Stop}
 	var text strings.Builder
-	emitted := 0
-	flush := func(final bool) error {
-		s, err := m.Tokenizer.Decode(res.Tokens, false)
-		if err != nil {
-			return err
-		}
-		if !final && !utf8.ValidString(s[emitted:]) {
-			return nil // wait for the rest of a multi-byte character
-		}
-		piece := s[emitted:]
-		emitted = len(s)
-		text.WriteString(piece)
-		if opt.OnText != nil && piece != "" {
-			return opt.OnText(piece)
+	emit := func(s string) error {
+		text.WriteString(s)
+		if opt.OnText != nil && s != "" {
+			return opt.OnText(s)
 		}
 		return nil
 	}
-	res.Stopped = "max_tokens"
-	for len(res.Tokens) < opt.MaxTokens {
+	decoded := 0
+	// flush passes on the text of the new tokens; stop reports a stop string.
+	flush := func(final bool) (stop bool, err error) {
+		s, err := m.Tokenizer.Decode(res.Tokens, false)
+		if err != nil {
+			return false, err
+		}
+		if !final && !utf8.ValidString(s[decoded:]) {
+			return false, nil // wait for the rest of a multi-byte character
+		}
+		out, stop := filter.push(s[decoded:])
+		decoded = len(s)
+		if final && !stop {
+			out += filter.flush()
+		}
+		return stop, emit(out)
+	}
+	finish := func(r FinishReason) (Result, error) {
+		var err error
+		if !filter.done {
+			var stop bool
+			if stop, err = flush(true); stop {
+				r = FinishStop // the last bytes completed a stop string
+			}
+		}
+		res.Decode = time.Since(t1)
+		res.Text = text.String()
+		if err == nil {
+			res.Finish = r
+		}
+		return res, err
+	}
+	for {
 		tok := smp.sample(logits, hist)
 		if m.isStop(tok) {
-			res.Stopped = "eos"
-			if st.Pos() < st.MaxLen() { // keep the stop token in the cache for chat
+			if st.Pos() < st.MaxLen() { // keep the end-of-turn token in the cache for chat
 				if err := st.Forward(ctx, []int32{tok}, nil); err != nil {
+					res.Text = text.String()
 					return res, err
 				}
 			}
-			break
+			return finish(FinishStop)
 		}
 		res.Tokens = append(res.Tokens, tok)
 		hist = append(hist, tok)
-		if err := flush(false); err != nil {
+		stop, err := flush(false)
+		switch {
+		case err != nil:
+			res.Text = text.String()
 			return res, err
-		}
-		if len(res.Tokens) == opt.MaxTokens || st.Pos() >= st.MaxLen() {
-			if st.Pos() >= st.MaxLen() {
-				res.Stopped = "context"
-			}
-			break
+		case stop:
+			return finish(FinishStop)
+		case len(res.Tokens) == opt.MaxTokens:
+			return finish(FinishLength)
+		case st.Pos() >= st.MaxLen():
+			return finish(FinishContext)
 		}
 		if err := st.Forward(ctx, []int32{tok}, logits); err != nil {
 			res.Text = text.String()
 			return res, err
 		}
 	}
-	err := flush(true)
-	res.Decode = time.Since(t1)
-	res.Text = text.String()
-	return res, err
 }
 
 func (m *Model) isStop(t int32) bool {
@@ -235,26 +276,43 @@ type Session struct {
 
 // NewSession starts a conversation holding at most maxLen tokens (0: 4096,
 // capped at the model's context). system, if not empty, is the system
-// prompt.
-func (m *Model) NewSession(system string, maxLen int) *Session {
-	if maxLen <= 0 {
+// prompt. The KV cache is checked against the model's budget (WithBudget).
+func (m *Model) NewSession(system string, maxLen int) (*Session, error) {
+	if maxLen < 0 {
+		return nil, fmt.Errorf("generate: session length %d must be ≥ 0: %w", maxLen, ErrOptions)
+	}
+	if maxLen == 0 {
 		maxLen = 4096
 	}
-	s := &Session{m: m, st: m.Model.NewState(gemma3.StateOptions{MaxLen: maxLen})}
+	st, err := m.newState(maxLen, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{m: m, st: st}
 	if system != "" {
 		s.msgs = append(s.msgs, tokenizer.Message{Role: "system", Content: system})
 	}
-	return s
+	return s, nil
 }
 
 // Send adds a user message, generates the model's answer and keeps both.
+// The answer ends as Run's do; with MaxTokens 0 or more than the room left,
+// it may end because the session is full (FinishContext), and the next
+// Send fails with an error wrapping gemma3.ErrContext. Options.MaxLen and
+// Options.Threads are ignored (the session has its own).
 func (s *Session) Send(ctx context.Context, user string, opt Options) (Result, error) {
+	if err := opt.validate(); err != nil {
+		return Result{}, err
+	}
 	msgs := append(s.msgs, tokenizer.Message{Role: "user", Content: user})
 	text, err := tokenizer.GemmaChat(msgs, true)
 	if err != nil {
 		return Result{}, err
 	}
 	ids := s.m.Tokenizer.Encode(text, false, true)
+	if len(ids) >= s.st.MaxLen() {
+		return Result{}, fmt.Errorf("generate: conversation of %d tokens fills the session length %d: %w", len(ids), s.st.MaxLen(), gemma3.ErrContext)
+	}
 	// Reuse the cached prefix.
 	n := 0
 	for n < len(s.cached) && n < len(ids) && s.cached[n] == ids[n] {
@@ -266,15 +324,6 @@ func (s *Session) Send(ctx context.Context, user string, opt Options) (Result, e
 	if err := s.st.Rewind(n); err != nil {
 		s.st.Reset()
 		n = 0
-	}
-	if len(ids)+max(opt.MaxTokens, 1) > s.st.MaxLen() {
-		return Result{}, fmt.Errorf("generate: conversation of %d tokens exceeds the session length %d: %w", len(ids), s.st.MaxLen(), gemma3.ErrContext)
-	}
-	if opt.MaxTokens == 0 {
-		opt.MaxTokens = min(256, s.st.MaxLen()-len(ids))
-	}
-	if err := opt.Validate(); err != nil {
-		return Result{}, err
 	}
 	res, err := s.m.continueState(ctx, s.st, ids[n:], ids[:n], opt)
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,28 +23,10 @@ func tinyModel(t testing.TB) string {
 	return path
 }
 
-func Example() {
-	dir, _ := os.MkdirTemp("", "zerfoo")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "tiny.gguf")
-	if err := gemma3test.Write(path, gemma3test.Options{Type: quant.Q8_0, Seed: 1}); err != nil {
-		panic(err)
-	}
-
-	m, err := generate.Load(path)
-	if err != nil {
-		panic(err)
-	}
-	defer m.Close()
-	text, err := m.Generate(context.Background(), "hello world", generate.Options{MaxTokens: 8})
-	fmt.Println(len(text) > 0, err)
-	// Output: true <nil>
-}
-
 // TestGreedyMatchesModel checks that greedy generation emits exactly the
 // argmax continuation computed directly with the decoder.
 func TestGreedyMatchesModel(t *testing.T) {
-	m, err := generate.Load(tinyModel(t))
+	m, err := generate.Load(context.Background(), tinyModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +66,7 @@ func TestGreedyMatchesModel(t *testing.T) {
 }
 
 func TestSamplingSeeded(t *testing.T) {
-	m, err := generate.Load(tinyModel(t))
+	m, err := generate.Load(context.Background(), tinyModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +91,7 @@ func TestSamplingSeeded(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	m, err := generate.Load(tinyModel(t))
+	m, err := generate.Load(context.Background(), tinyModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,12 +120,15 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSession(t *testing.T) {
-	m, err := generate.Load(tinyModel(t))
+	m, err := generate.Load(context.Background(), tinyModel(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s := m.NewSession("", 256)
+	s, err := m.NewSession("", 256)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{"hello", "what is the water", "and the people"} {
 		if _, err := s.Send(context.Background(), q, generate.Options{MaxTokens: 6}); err != nil {
 			t.Fatalf("turn %q: %v", q, err)

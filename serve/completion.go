@@ -180,7 +180,7 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 	case errors.Is(err, errStop):
 		finish = "stop"
 	case err == nil:
-		if res.Stopped == "eos" {
+		if res.Finish == generate.FinishStop {
 			finish = "stop"
 		}
 		if err := g.send(g.filter.flush()); err != nil {

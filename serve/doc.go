@@ -3,7 +3,7 @@
 //
 //	s := serve.New(serve.Options{ModelName: "gemma-3-270m-it", Parallel: 2, MaxQueue: 8})
 //	mux.Handle("/", s) // 503 while loading
-//	m, err := generate.Load("gemma-3-270m-it-Q4_0.gguf")
+//	m, err := generate.Load(ctx, "gemma-3-270m-it-Q4_0.gguf")
 //	s.SetModel(m)
 //	...
 //	s.Shutdown(ctx) // drain, then cancel what is left when ctx ends

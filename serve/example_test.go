@@ -23,7 +23,7 @@ func Example() {
 	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: mux}
 	go srv.ListenAndServe()
 
-	m, err := generate.Load("gemma-3-270m-it-Q4_0.gguf")
+	m, err := generate.Load(context.Background(), "gemma-3-270m-it-Q4_0.gguf")
 	if err != nil {
 		log.Fatal(err)
 	}

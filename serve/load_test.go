@@ -55,7 +55,7 @@ func TestLoad(t *testing.T) {
 		}
 		t.Logf("wrote %s in %v", path, time.Since(t0))
 	}
-	m, err := generate.Load(path)
+	m, err := generate.Load(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/zerfoo/zerfoo/bench"
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
@@ -32,7 +33,25 @@ type ggufBenchCmd struct {
 	Cold    bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches."`
 }
 
-func (c *ggufBenchCmd) Run(ctx context.Context) error {
+// Validate checks the flags before anything is allocated or printed.
+func (c *ggufBenchCmd) Validate() error {
+	var ck checks
+	t, err := quant.ParseType(strings.ToUpper(c.Type))
+	ck.check(err == nil || c.Type == "", "--type", c.Type, fmt.Sprintf("not a ggml type (%v)", err))
+	sizes(&ck, c.M, c.K, c.N)
+	ck.atLeast("--threads", c.Threads, 0, " (0: all cores)")
+	ck.check(c.MinTime >= 0, "--min-time", c.MinTime, "must be ≥ 0")
+	if ck.err == nil && err == nil {
+		rb, rerr := t.RowBytes(c.K)
+		ck.check(rerr == nil && c.K%t.BlockSize() == 0, "--k", c.K, fmt.Sprintf("must be a multiple of %v's block size %d", t, t.BlockSize()))
+		if ck.err == nil {
+			ck.err = budget.CheckElems("bench: the weights", rb, c.N)
+		}
+	}
+	return ck.err
+}
+
+func (c *ggufBenchCmd) Run(ctx context.Context, s *streams) error {
 	t, err := quant.ParseType(strings.ToUpper(c.Type))
 	if err != nil {
 		return fmt.Errorf("bench: --type: %w", err)
@@ -46,10 +65,10 @@ func (c *ggufBenchCmd) Run(ctx context.Context) error {
 		return err
 	}
 	if c.JSON {
-		return json.NewEncoder(os.Stdout).Encode(r)
+		return json.NewEncoder(s.out).Encode(r)
 	}
-	fmt.Println(r)
-	return nil
+	_, err = fmt.Fprintln(s.out, r)
+	return err
 }
 
 type matmulCmd struct {
@@ -58,21 +77,58 @@ type matmulCmd struct {
 	Threads int           `help:"Worker threads (GOMAXPROCS); 0 keeps the default." default:"0"`
 }
 
-func (c *matmulCmd) Run(ctx context.Context) error {
+// Validate checks the flags before anything is allocated or printed.
+func (c *matmulCmd) Validate() error {
+	var ck checks
+	for _, sz := range c.Size {
+		_, err := parseSize(sz)
+		if err != nil && ck.err == nil {
+			ck.err = err
+		}
+	}
+	ck.check(c.MinTime >= 0, "--min-time", c.MinTime, "must be ≥ 0")
+	ck.atLeast("--threads", c.Threads, 0, " (0: the default)")
+	return ck.err
+}
+
+// parseSize reads MxNxK and checks the three matrices against the memory
+// budget.
+func parseSize(s string) ([3]int, error) {
+	var d [3]int
+	parts := strings.Split(s, "x")
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if len(parts) != 3 || err != nil || v <= 0 {
+			return d, fmt.Errorf("--size %q: want MxNxK with positive sizes (512x512x512)", s)
+		}
+		d[i] = v
+	}
+	m, n, k := d[0], d[1], d[2]
+	for _, d := range [][2]int{{m, k}, {k, n}, {m, n}} {
+		if err := budget.CheckElems("bench: a "+s+" operand", 4, d[0], d[1]); err != nil {
+			return [3]int{}, fmt.Errorf("--size %s: %w", s, err)
+		}
+	}
+	return d, nil
+}
+
+func (c *matmulCmd) Run(ctx context.Context, s *streams) error {
 	if c.Threads > 0 {
 		runtime.GOMAXPROCS(c.Threads)
 	}
-	fmt.Printf("zerfoo bench: %d threads, best of repetitions over %v each\n", runtime.GOMAXPROCS(0), c.MinTime)
-	for _, s := range c.Size {
-		var m, n, k int
-		if _, err := fmt.Sscanf(s, "%dx%dx%d", &m, &n, &k); err != nil || m <= 0 || n <= 0 || k <= 0 {
-			return fmt.Errorf("bench: --size wants MxNxK with positive sizes, got %q", s)
-		}
-		r, err := bench.MatMul(ctx, m, n, k, c.MinTime)
+	fmt.Fprintf(s.out, "zerfoo bench: %d threads, best of repetitions over %v each\n", runtime.GOMAXPROCS(0), c.MinTime)
+	for _, sz := range c.Size {
+		d, err := parseSize(sz)
 		if err != nil {
 			return err
 		}
-		fmt.Println(r)
+		r, err := bench.MatMul(ctx, d[0], d[1], d[2], c.MinTime)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintln(s.out, r); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -92,7 +148,32 @@ type matmulNBitsCmd struct {
 	Cold          bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches, as when a decoder's other layers pass through."`
 }
 
-func (c *matmulNBitsCmd) Run(ctx context.Context) error {
+// Validate checks the flags before anything is allocated or printed.
+func (c *matmulNBitsCmd) Validate() error {
+	var ck checks
+	sizes(&ck, c.M, c.K, c.N)
+	ck.check(c.Bits == 2 || c.Bits == 4 || c.Bits == 8, "--bits", c.Bits, "must be 2, 4 or 8")
+	ck.check(c.BlockSize >= 16 && c.BlockSize <= 256 && c.BlockSize&(c.BlockSize-1) == 0, "--block-size", c.BlockSize, "must be a power of two in [16, 256]")
+	ck.check(c.AccuracyLevel >= 0 && c.AccuracyLevel <= 4, "--accuracy-level", c.AccuracyLevel, "must be in [0, 4]")
+	ck.atLeast("--threads", c.Threads, 0, " (0: all cores)")
+	ck.check(c.MinTime >= 0, "--min-time", c.MinTime, "must be ≥ 0")
+	if ck.err == nil {
+		ck.err = budget.CheckElems("bench: the weights", c.Bits, c.N, c.K/8+1)
+	}
+	return ck.err
+}
+
+// sizes checks the --m, --k and --n of a matmul.
+func sizes(ck *checks, m, k, n int) {
+	ck.atLeast("--m", m, 1, "")
+	ck.atLeast("--k", k, 1, "")
+	ck.atLeast("--n", n, 1, "")
+	if ck.err == nil {
+		ck.err = budget.CheckElems("bench: the activations", 4, m, k)
+	}
+}
+
+func (c *matmulNBitsCmd) Run(ctx context.Context, s *streams) error {
 	if c.Threads > 0 {
 		runtime.GOMAXPROCS(c.Threads)
 	}
@@ -104,8 +185,8 @@ func (c *matmulNBitsCmd) Run(ctx context.Context) error {
 		return err
 	}
 	if c.JSON {
-		return json.NewEncoder(os.Stdout).Encode(r)
+		return json.NewEncoder(s.out).Encode(r)
 	}
-	fmt.Println(r)
-	return nil
+	_, err = fmt.Fprintln(s.out, r)
+	return err
 }

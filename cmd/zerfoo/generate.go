@@ -9,77 +9,84 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/zerfoo/zerfoo/generate"
 	"github.com/zerfoo/zerfoo/internal/defaultmodel"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 )
 
 type generateCmd struct {
-	Model         string  `type:"existingfile" help:"GGUF model file (Gemma 3); default: the built-in tiny model trained by Zerfoo on the Go documentation."`
-	Prompt        string  `required:"" help:"Prompt text."`
-	Chat          bool    `help:"Wrap the prompt in the Gemma chat template."`
-	MaxTokens     int     `default:"256" help:"Tokens to generate."`
-	Temperature   float64 `default:"0" help:"Sampling temperature (0: greedy)."`
-	TopK          int     `default:"40" help:"Top-k cut (0: off)."`
-	TopP          float64 `default:"0.95" help:"Top-p (nucleus) cut (1: off)."`
-	MinP          float64 `default:"0.05" help:"Min-p cut (0: off)."`
-	RepeatPenalty float64 `default:"1" help:"Repetition penalty over the last 64 tokens (1: off)."`
-	Seed          uint64  `default:"0" help:"Sampling seed."`
-	Threads       int     `default:"0" help:"Worker threads (0: all cores)."`
-	DumpLogits    string  `type:"path" help:"Write the float32 logits of the last prompt position to this .npy file and exit."`
-	Exact         bool    `help:"Use the scalar llama.cpp-exact reference kernels (slow)."`
+	Model         string   `help:"GGUF model file (Gemma 3); default: the built-in tiny model trained by Zerfoo on the Go documentation."`
+	Prompt        string   `required:"" help:"Prompt text; - reads it from stdin."`
+	Chat          bool     `help:"Wrap the prompt in the Gemma chat template."`
+	MaxTokens     int      `default:"256" help:"Most tokens to generate (0: until the end of the turn or a full context)."`
+	CtxSize       int      `default:"4096" help:"Most tokens, prompt plus generated, kept in the KV cache (0: the model's context)."`
+	Stop          []string `sep:"none" help:"Stop when the text contains this string (not printed); repeat for several."`
+	Temperature   float64  `default:"0" help:"Sampling temperature (0: greedy)."`
+	TopK          int      `default:"40" help:"Top-k cut (0: off)."`
+	TopP          float64  `default:"0.95" help:"Top-p (nucleus) cut, in (0, 1] (1: off)."`
+	MinP          float64  `default:"0.05" help:"Min-p cut (0: off)."`
+	RepeatPenalty float64  `default:"1" help:"Repetition penalty over the last 64 tokens (1: off)."`
+	Seed          uint64   `default:"0" help:"Sampling seed."`
+	Threads       int      `default:"0" help:"Worker threads (0: all cores)."`
+	DumpLogits    string   `type:"path" help:"Write the float32 logits of the last prompt position to this .npy file and exit."`
+	Exact         bool     `help:"Use the scalar llama.cpp-exact reference kernels (slow)."`
+}
+
+// Validate checks the flags before anything is loaded.
+func (g *generateCmd) Validate() error {
+	var c checks
+	c.sampling(g.Temperature, g.TopK, g.TopP, g.MinP, g.RepeatPenalty)
+	c.atLeast("--max-tokens", g.MaxTokens, 0, " (0: until the end of the turn or a full context)")
+	c.atLeast("--ctx-size", g.CtxSize, 0, " (0: the model's context)")
+	c.atLeast("--threads", g.Threads, 0, " (0: all cores)")
+	for _, s := range g.Stop {
+		c.check(s != "", "--stop", `""`, "must not be empty")
+	}
+	c.file("--model", g.Model)
+	return c.err
 }
 
 func (g *generateCmd) options() generate.Options {
 	return generate.Options{
 		Sampling: generate.Sampling{Temperature: g.Temperature, TopK: g.TopK, TopP: g.TopP, MinP: g.MinP,
 			RepetitionPenalty: g.RepeatPenalty, Seed: g.Seed},
-		MaxTokens: g.MaxTokens, Chat: g.Chat, Threads: g.Threads,
+		MaxTokens: g.MaxTokens, MaxLen: g.CtxSize, Stop: g.Stop, Chat: g.Chat, Threads: g.Threads,
 	}
 }
 
-// loadModel loads path with a progress bar on stderr.
-func loadModel(path string, threads int, exact bool) (*generate.Model, error) {
+// loadModel loads path (the built-in model when empty), reporting progress
+// and notices on stderr.
+func loadModel(ctx context.Context, s *streams, path string, threads int, exact bool) (*generate.Model, error) {
+	if path == "" {
+		p, err := defaultmodel.Path()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
 	if threads > 0 {
-		runtime.GOMAXPROCS(threads)
+		runtime.GOMAXPROCS(threads) // before the worker pool starts
 	}
-	var bar *progressbar.ProgressBar
-	opt := gemma3.LoadOptions{
-		Exact:  exact,
-		Notice: func(msg string) { fmt.Fprintln(os.Stderr, msg) },
-		Progress: func(done, total int64) {
-			if bar == nil {
-				bar = progressbar.DefaultBytes(total, "loading")
-			}
-			bar.Set64(done)
-		},
-	}
-	m, err := generate.Load(path, opt)
-	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(os.Stderr)
-	}
+	bar := s.progress("loading", 0, true)
+	m, err := generate.Load(ctx, path, generate.WithThreads(threads), generate.WithExact(exact),
+		generate.WithNotice(func(msg string) { fmt.Fprintln(s.err, msg) }),
+		generate.WithProgress(bar.set))
+	bar.finish()
 	return m, err
 }
 
-func (g *generateCmd) Run(ctx context.Context) error {
-	if g.Model == "" {
-		p, err := defaultmodel.Path()
-		if err != nil {
-			return err
-		}
-		g.Model = p
+func (g *generateCmd) Run(ctx context.Context, s *streams) error {
+	prompt, err := readText(s, g.Prompt)
+	if err != nil {
+		return err
 	}
-	m, err := loadModel(g.Model, g.Threads, g.Exact)
+	m, err := loadModel(ctx, s, g.Model, g.Threads, g.Exact)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	opt := g.options()
 	if g.DumpLogits != "" {
-		ids, err := m.Encode(g.Prompt, g.Chat)
+		ids, err := m.Encode(prompt, g.Chat)
 		if err != nil {
 			return err
 		}
@@ -90,21 +97,35 @@ func (g *generateCmd) Run(ctx context.Context) error {
 		}
 		return writeNpy(g.DumpLogits, logits)
 	}
-	opt.OnText = func(s string) error { _, err := fmt.Print(s); return err }
-	res, err := m.Run(ctx, g.Prompt, opt)
-	fmt.Println()
-	printStats(res)
+	opt := g.options()
+	opt.OnText = func(p string) error { _, err := fmt.Fprint(s.out, p); return err }
+	res, err := m.Run(ctx, prompt, opt)
+	fmt.Fprintln(s.out)
+	printStats(s, res)
+	if res.Finish == generate.FinishContext {
+		contextNotice(s, res.PromptTokens+len(res.Tokens)-1, m.Model.Config.Context, "--ctx-size")
+	}
 	return err
 }
 
-func printStats(res generate.Result) {
+// contextNotice tells on stderr that generation stopped because the KV
+// cache of n positions is full; flag raises n up to the model's context.
+func contextNotice(s *streams, n, model int, flag string) {
+	if n < model {
+		fmt.Fprintf(s.err, "zerfoo: generation stopped: the context of %d tokens is full (%s raises it, up to the model's %d)\n", n, flag, model)
+	} else {
+		fmt.Fprintf(s.err, "zerfoo: generation stopped: the model's context of %d tokens is full\n", n)
+	}
+}
+
+func printStats(s *streams, res generate.Result) {
 	rate := func(n int, d time.Duration) float64 {
 		if d <= 0 {
 			return 0
 		}
 		return float64(n) / d.Seconds()
 	}
-	fmt.Fprintf(os.Stderr, "prompt: %d tokens, %.1f tokens/s; generation: %d tokens, %.1f tokens/s; peak RSS %s\n",
+	fmt.Fprintf(s.err, "prompt: %d tokens, %.1f tokens/s; generation: %d tokens, %.1f tokens/s; peak RSS %s\n",
 		res.PromptTokens, rate(res.PromptTokens, res.Prompt), len(res.Tokens), rate(len(res.Tokens), res.Decode), peakRSS())
 }
 

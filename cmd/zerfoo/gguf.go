@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/zerfoo/zerfoo/gguf"
 )
@@ -13,14 +12,21 @@ type ggufCmd struct {
 }
 
 type ggufInspectCmd struct {
-	File string `arg:"" type:"existingfile" help:"GGUF file."`
+	File string `arg:"" help:"GGUF file."`
 }
 
-func (c *ggufInspectCmd) Run(ctx context.Context) error {
+// Validate checks the argument before the file is read.
+func (c *ggufInspectCmd) Validate() error {
+	var ck checks
+	ck.file("", c.File)
+	return ck.err
+}
+
+func (c *ggufInspectCmd) Run(ctx context.Context, s *streams) error {
 	f, err := gguf.Open(c.File)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return gguf.Inspect(os.Stdout, f)
+	return gguf.Inspect(s.out, f)
 }

@@ -21,29 +21,37 @@ type onnxCmd struct {
 }
 
 type onnxInspectCmd struct {
-	Model string `arg:"" help:"Path to the .onnx file." type:"existingfile"`
+	Model string `arg:"" help:"Path to the .onnx file."`
 }
 
-func (c *onnxInspectCmd) Run(ctx context.Context) error {
+// Validate checks the argument before the model is read.
+func (c *onnxInspectCmd) Validate() error {
+	var ck checks
+	ck.file("", c.Model)
+	return ck.err
+}
+
+func (c *onnxInspectCmd) Run(ctx context.Context, s *streams) error {
+	out := s.out
 	m, err := onnx.Load(c.Model)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	p := m.Proto
-	fmt.Printf("model: %s\nir_version: %d\nproducer: %s %s\n", c.Model, p.GetIrVersion(), p.GetProducerName(), p.GetProducerVersion())
-	fmt.Println("opsets:")
+	fmt.Fprintf(out, "model: %s\nir_version: %d\nproducer: %s %s\n", c.Model, p.GetIrVersion(), p.GetProducerName(), p.GetProducerVersion())
+	fmt.Fprintln(out, "opsets:")
 	for _, o := range m.Opsets() {
 		d := o.Domain
 		if d == "" {
 			d = "ai.onnx"
 		}
-		fmt.Printf("  %s %d\n", d, o.Version)
+		fmt.Fprintf(out, "  %s %d\n", d, o.Version)
 	}
 	printValues := func(title string, vis []*onnxValue) {
-		fmt.Println(title)
+		fmt.Fprintln(out, title)
 		for _, v := range vis {
-			fmt.Printf("  %s: %s %s\n", v.name, v.typ, v.shape)
+			fmt.Fprintf(out, "  %s: %s %s\n", v.name, v.typ, v.shape)
 		}
 	}
 	ins, err := describe(m.Inputs())
@@ -72,8 +80,8 @@ func (c *onnxInspectCmd) Run(ctx context.Context) error {
 			external += b
 		}
 	}
-	fmt.Printf("initializers: %d, %d bytes (%d in external data)\n", len(inits), total, external)
-	fmt.Println("ops:")
+	fmt.Fprintf(out, "initializers: %d, %d bytes (%d in external data)\n", len(inits), total, external)
+	fmt.Fprintln(out, "ops:")
 	var unsupported []string
 	for _, o := range exec.Ops(m) {
 		d := o.Domain
@@ -85,7 +93,7 @@ func (c *onnxInspectCmd) Run(ctx context.Context) error {
 			mark = "  UNSUPPORTED"
 			unsupported = append(unsupported, d+"."+o.Op)
 		}
-		fmt.Printf("  %6d  %s.%s%s\n", o.Count, d, o.Op, mark)
+		fmt.Fprintf(out, "  %6d  %s.%s%s\n", o.Count, d, o.Op, mark)
 	}
 	if len(unsupported) > 0 {
 		return fmt.Errorf("onnx inspect: %d unsupported op(s): %s", len(unsupported), strings.Join(unsupported, ", "))
@@ -118,7 +126,7 @@ func describe(vis []*onnxValueInfo) ([]*onnxValue, error) {
 }
 
 type onnxRunCmd struct {
-	Model     string   `arg:"" help:"Path to the .onnx file." type:"existingfile"`
+	Model     string   `arg:"" help:"Path to the .onnx file."`
 	Input     []string `help:"An input as NAME=FILE.npy (repeat for each input)." placeholder:"NAME=FILE.npy"`
 	OutputDir string   `help:"Directory for the outputs (created if missing)." required:"" placeholder:"DIR"`
 	// ExactScales is exec.ExactScales.
@@ -141,7 +149,22 @@ func sanitize(name string) string {
 	return s
 }
 
-func (c *onnxRunCmd) Run(ctx context.Context) error {
+// Validate checks the flags before the model is read.
+func (c *onnxRunCmd) Validate() error {
+	var ck checks
+	ck.file("", c.Model)
+	seen := map[string]bool{}
+	for _, spec := range c.Input {
+		name, file, ok := strings.Cut(spec, "=")
+		ck.check(ok && name != "" && file != "", "--input", spec, "want NAME=FILE.npy")
+		ck.check(!seen[name], "--input", spec, fmt.Sprintf("input %q given twice", name))
+		seen[name] = true
+		ck.file("--input "+name, file)
+	}
+	return ck.err
+}
+
+func (c *onnxRunCmd) Run(ctx context.Context, s *streams) error {
 	m, err := onnx.Load(c.Model)
 	if err != nil {
 		return err
@@ -212,7 +235,7 @@ func (c *onnxRunCmd) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("onnx run: output %q: %w", o.Name, err)
 		}
-		fmt.Printf("%s: %s %v -> %s\n", o.Name, outs[o.Name].DType(), outs[o.Name].Shape(), path)
+		fmt.Fprintf(s.out, "%s: %s %v -> %s\n", o.Name, outs[o.Name].DType(), outs[o.Name].Shape(), path)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func TestOnnxRun(t *testing.T) {
 	f.Close()
 	out := filepath.Join(dir, "out")
 	cmd := &onnxRunCmd{Model: model, Input: []string{"x=" + in}, OutputDir: out}
-	if err := cmd.Run(context.Background()); err != nil {
+	if err := cmd.Run(context.Background(), quiet()); err != nil {
 		t.Fatal(err)
 	}
 	// The files hold what the library computes.
@@ -81,7 +81,7 @@ func TestOnnxRun(t *testing.T) {
 		{[]string{"x=" + filepath.Join(dir, "nope.npy")}, "nope.npy"},
 		{[]string{"x=" + model}, "npy"},
 	} {
-		err := (&onnxRunCmd{Model: model, Input: tc.inputs, OutputDir: out}).Run(context.Background())
+		err := (&onnxRunCmd{Model: model, Input: tc.inputs, OutputDir: out}).Run(context.Background(), quiet())
 		if err == nil || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("inputs %v: got %v, want an error containing %q", tc.inputs, err, tc.text)
 		}
@@ -89,7 +89,7 @@ func TestOnnxRun(t *testing.T) {
 }
 
 func TestOnnxInspect(t *testing.T) {
-	if err := (&onnxInspectCmd{Model: filepath.Join("..", "..", "testdata", "onnx", "gemma3_tiny.onnx")}).Run(context.Background()); err != nil {
+	if err := (&onnxInspectCmd{Model: filepath.Join("..", "..", "testdata", "onnx", "gemma3_tiny.onnx")}).Run(context.Background(), quiet()); err != nil {
 		t.Errorf("inspect gemma3_tiny.onnx: %v", err)
 	}
 	dir := t.TempDir()
@@ -105,7 +105,7 @@ func TestOnnxInspect(t *testing.T) {
 	if err := onnx.Save(path, p, onnx.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&onnxInspectCmd{Model: path}).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "ai.onnx.Mish") {
+	if err := (&onnxInspectCmd{Model: path}).Run(context.Background(), quiet()); err == nil || !strings.Contains(err.Error(), "ai.onnx.Mish") {
 		t.Errorf("inspect with Mish: got %v, want an error naming ai.onnx.Mish", err)
 	}
 }

@@ -16,12 +16,11 @@ import (
 	"time"
 
 	"github.com/zerfoo/zerfoo/generate"
-	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/serve"
 )
 
 type serveCmd struct {
-	Model           string        `required:"" type:"existingfile" help:"GGUF model file (Gemma 3)."`
+	Model           string        `required:"" help:"GGUF model file (Gemma 3)."`
 	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
 	Parallel        int           `default:"2" help:"Requests generating at once, each with its own KV cache."`
 	MaxQueue        int           `default:"16" help:"Requests that may wait for a slot; more get 429."`
@@ -34,10 +33,24 @@ type serveCmd struct {
 	Pprof           bool          `help:"Serve /debug/pprof/ (profiles and goroutine dumps)."`
 }
 
-func (c *serveCmd) Run(ctx context.Context) error {
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+// Validate checks the flags before anything is loaded or listened on.
+func (c *serveCmd) Validate() error {
+	var ck checks
+	ck.atLeast("--parallel", c.Parallel, 1, "")
+	ck.atLeast("--max-queue", c.MaxQueue, 0, "")
+	ck.atLeast("--ctx-size", c.CtxSize, 0, " (0: the model's context)")
+	ck.atLeast("--threads", c.Threads, 0, " (0: all cores)")
+	ck.check(c.ShutdownTimeout >= 0, "--shutdown-timeout", c.ShutdownTimeout, "must be ≥ 0")
+	ck.file("--model", c.Model)
+	return ck.err
+}
+
+// Run logs to stderr and exits 0 after a graceful shutdown on SIGINT or
+// SIGTERM.
+func (c *serveCmd) Run(ctx context.Context, st *streams) error {
+	var h slog.Handler = slog.NewTextHandler(st.err, nil)
 	if c.LogFormat == "json" {
-		h = slog.NewJSONHandler(os.Stderr, nil)
+		h = slog.NewJSONHandler(st.err, nil)
 	}
 	log := slog.New(h)
 	name := c.Name
@@ -64,13 +77,16 @@ func (c *serveCmd) Run(ctx context.Context) error {
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", "http://"+ln.Addr().String(), "model", name)
 
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	// Load after listening, so that /health answers 503 meanwhile.
 	loaded := make(chan error, 1)
 	var m *generate.Model
 	go func() {
 		t0 := time.Now()
 		var err error
-		m, err = generate.Load(c.Model, gemma3.LoadOptions{Notice: func(msg string) { log.Info(msg) }})
+		m, err = generate.Load(ctx, c.Model, generate.WithThreads(c.Threads), generate.WithNotice(func(msg string) { log.Info(msg) }))
 		if err == nil {
 			log.Info("loaded", "file", c.Model, "duration", time.Since(t0).Round(time.Millisecond))
 			s.SetModel(m)
@@ -78,14 +94,15 @@ func (c *serveCmd) Run(ctx context.Context) error {
 		loaded <- err
 	}()
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var runErr error
 	for waiting := true; waiting; {
 		select {
 		case err := <-loaded:
+			if err != nil && ctx.Err() == nil { // else the load was cut short by the shutdown
+				runErr = err
+			}
 			if err != nil {
-				runErr, waiting = err, false
+				waiting = false
 			}
 			loaded = nil
 		case err := <-served:

@@ -10,13 +10,24 @@ import (
 )
 
 type tokenizeCmd struct {
-	Model        string `required:"" type:"existingfile" help:"GGUF file whose tokenizer.ggml.* metadata defines the vocabulary."`
-	Text         string `arg:"" help:"Text to tokenize."`
+	Model        string `required:"" help:"GGUF file whose tokenizer.ggml.* metadata defines the vocabulary."`
+	Text         string `arg:"" help:"Text to tokenize; - reads it from stdin. Put -- before text that starts with -."`
 	AddSpecial   bool   `default:"true" negatable:"" help:"Add BOS/EOS as the vocabulary asks."`
 	ParseSpecial bool   `default:"true" negatable:"" help:"Match control tokens such as <start_of_turn> in the text."`
 }
 
-func (c *tokenizeCmd) Run(ctx context.Context) error {
+// Validate checks the flags before the file is read.
+func (c *tokenizeCmd) Validate() error {
+	var ck checks
+	ck.file("--model", c.Model)
+	return ck.err
+}
+
+func (c *tokenizeCmd) Run(ctx context.Context, s *streams) error {
+	text, err := readText(s, c.Text)
+	if err != nil {
+		return err
+	}
 	f, err := gguf.Open(c.Model)
 	if err != nil {
 		return err
@@ -26,11 +37,11 @@ func (c *tokenizeCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ids := tok.Encode(c.Text, c.AddSpecial, c.ParseSpecial)
-	fmt.Printf("%d tokens\n", len(ids))
+	ids := tok.Encode(text, c.AddSpecial, c.ParseSpecial)
+	fmt.Fprintf(s.out, "%d tokens\n", len(ids))
 	for _, id := range ids {
 		p, _ := tok.Piece(id)
-		fmt.Printf("%8d  %s\n", id, strconv.Quote(p))
+		fmt.Fprintf(s.out, "%8d  %s\n", id, strconv.Quote(p))
 	}
 	return nil
 }

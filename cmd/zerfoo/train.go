@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"runtime"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/zerfoo/zerfoo/models/gemma3/train"
 	"github.com/zerfoo/zerfoo/qat"
@@ -37,11 +36,32 @@ type trainCmd struct {
 	Threads   int     `default:"0" help:"Worker threads (0: all cores)."`
 }
 
-func (c *trainCmd) Run(ctx context.Context) error {
-	return c.run(ctx, os.Stderr)
+// Validate checks the flags before anything is read or printed.
+func (c *trainCmd) Validate() error {
+	var ck checks
+	ck.atLeast("--steps", c.Steps, 1, "")
+	ck.atLeast("--vocab", c.Vocab, 1, "")
+	ck.atLeast("--batch", c.Batch, 1, "")
+	ck.atLeast("--seq-len", c.SeqLen, 2, " (BOS and one token)")
+	ck.check(c.LR > 0 && !math.IsInf(c.LR, 0), "--lr", c.LR, "must be a number > 0")
+	ck.atLeast("--warmup", c.Warmup, 0, " (0: min(100, steps/10))")
+	ck.float("--clip", c.Clip, 0, math.Inf(1), "")
+	ck.atLeast("--save-every", c.SaveEvery, 0, "")
+	ck.atLeast("--log-every", c.LogEvery, 0, " (0: never)")
+	ck.atLeast("--threads", c.Threads, 0, " (0: all cores)")
+	if _, err := os.Stat(c.Corpus); err != nil && ck.err == nil && c.Corpus != "" {
+		ck.err = fmt.Errorf("--corpus: %w", err)
+	}
+	return ck.err
 }
 
-func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
+func (c *trainCmd) Run(ctx context.Context, s *streams) error {
+	return c.run(ctx, s)
+}
+
+// run trains, writing its log (and progress) to s.err.
+func (c *trainCmd) run(ctx context.Context, s *streams) error {
+	log := s.err
 	if c.Threads > 0 {
 		runtime.GOMAXPROCS(c.Threads)
 	}
@@ -100,15 +120,7 @@ func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
 	if start >= c.Steps {
 		return fmt.Errorf("train: %s is already at step %d of %d", c.Out, start, c.Steps)
 	}
-	bar := progressbar.NewOptions(c.Steps-start,
-		progressbar.OptionSetWriter(log),
-		progressbar.OptionSetDescription("training"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetWidth(20),
-	)
+	bar := s.progress("training", int64(c.Steps-start), false)
 	var last float64
 	opt := train.Options{
 		Steps: c.Steps, Start: start, Batch: c.Batch, SeqLen: c.SeqLen, BOS: vocab.BOS, Seed: c.Seed,
@@ -116,17 +128,19 @@ func (c *trainCmd) run(ctx context.Context, log io.Writer) error {
 		Progress: func(p train.Progress) {
 			last = p.Loss
 			rate := float64(p.Tokens) / p.Elapsed.Seconds()
-			bar.Describe(fmt.Sprintf("loss %.3f  %.0f tok/s", p.Loss, rate))
-			bar.Add(1)
+			bar.describe(fmt.Sprintf("loss %.3f  %.0f tok/s", p.Loss, rate))
+			bar.set(int64(p.Step-start), 0)
 			if c.LogEvery > 0 && p.Step%c.LogEvery == 0 {
-				fmt.Fprintf(log, "\nstep %d/%d loss %.4f lr %.2e grad-norm %.3f %.0f tok/s\n", p.Step, p.Steps, p.Loss, p.LR, p.GradNorm, rate)
+				if bar.drawn() {
+					fmt.Fprintln(log) // below the bar's line
+				}
+				fmt.Fprintf(log, "step %d/%d loss %.4f lr %.2e grad-norm %.3f %.0f tok/s\n", p.Step, p.Steps, p.Loss, p.LR, p.GradNorm, rate)
 			}
 		},
 		Checkpoint: func(step int, st *train.OptimState) error { return save(m, vocab, c.Out, step, st) },
 	}
 	_, err = train.Run(ctx, m, data, opt)
-	bar.Finish()
-	fmt.Fprintln(log)
+	bar.finish()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("train: interrupted (the last checkpoint in %s can be resumed): %w", c.Out, err)

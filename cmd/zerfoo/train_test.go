@@ -33,7 +33,7 @@ func TestTrainCommand(t *testing.T) {
 	corpus := writeFile(t, dir, "c.txt", trainCorpus)
 	out := filepath.Join(dir, "m.gguf")
 	c := trainCmd{Corpus: corpus, Config: "nano", Steps: 6, Out: out, Vocab: 320, Batch: 2, SeqLen: 16, LR: 3e-3, Clip: 1, Seed: 1, SaveEvery: 3}
-	if err := c.run(context.Background(), io.Discard); err != nil {
+	if err := c.run(context.Background(), quiet()); err != nil {
 		t.Fatal(err)
 	}
 	ck, err := train.Load(out)
@@ -50,7 +50,7 @@ func TestTrainCommand(t *testing.T) {
 	m.Close()
 	// --resume continues up to the new --steps.
 	c.Resume, c.Steps = true, 8
-	if err := c.run(context.Background(), io.Discard); err != nil {
+	if err := c.run(context.Background(), quiet()); err != nil {
 		t.Fatal(err)
 	}
 	if ck, _ = train.Load(out); ck.Step != 8 {
@@ -69,7 +69,7 @@ func TestTrainResumeOptim(t *testing.T) {
 	corpus := writeFile(t, dir, "c.txt", trainCorpus)
 	out := filepath.Join(dir, "m.gguf")
 	c := trainCmd{Corpus: corpus, Config: "nano", Steps: 2, Out: out, Vocab: 320, Batch: 1, SeqLen: 16, LR: 3e-3, Clip: 1, Seed: 1, SaveEvery: 1}
-	if err := c.run(context.Background(), io.Discard); err != nil {
+	if err := c.run(context.Background(), quiet()); err != nil {
 		t.Fatal(err)
 	}
 	optim := out + ".optim"
@@ -84,7 +84,7 @@ func TestTrainResumeOptim(t *testing.T) {
 	}
 	var log strings.Builder
 	c.Steps = 3
-	if err := c.run(context.Background(), &log); err != nil {
+	if err := c.run(context.Background(), &streams{in: strings.NewReader(""), out: io.Discard, err: &log}); err != nil {
 		t.Fatal(err)
 	}
 	if want := "warning: no optimizer state at " + optim + ": moments restart at zero\n"; !strings.Contains(log.String(), want) {
@@ -107,7 +107,7 @@ func TestTrainResumeOptim(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Steps = 4
-			err := c.run(context.Background(), io.Discard)
+			err := c.run(context.Background(), quiet())
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "delete it to restart the moments at zero") {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
@@ -137,7 +137,7 @@ func TestTrainCommandErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := trainCmd{Corpus: tc.corpus, Config: "nano", Steps: 2, Out: tc.out, Vocab: 300, Batch: 1, SeqLen: tc.seqLen, LR: 1e-3, Clip: 1}
-			err := c.run(context.Background(), io.Discard)
+			err := c.run(context.Background(), quiet())
 			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
 				t.Fatalf("got %v, want an error containing %q (wrapping %v)", err, tc.want, tc.is)
 			}

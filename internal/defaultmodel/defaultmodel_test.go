@@ -45,7 +45,7 @@ func TestModelKnowsItsCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := generate.Load(p)
+	m, err := generate.Load(ctx, p)
 	if err != nil {
 		t.Fatal(err)
 	}

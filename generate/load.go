@@ -1,0 +1,197 @@
+package generate
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/zerfoo/zerfoo/budget"
+	"github.com/zerfoo/zerfoo/gguf"
+	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/tokenizer"
+)
+
+// LoadOption tunes Load.
+type LoadOption func(*loadConfig)
+
+type loadConfig struct {
+	threads  int
+	progress func(done, total int64)
+	notice   func(msg string)
+	budget   budget.Limit
+	exact    bool
+}
+
+// WithThreads bounds the kernels' parallelism of every generation and
+// session of the model whose Options.Threads is 0 (n = 0: the whole worker
+// pool). The pool itself has GOMAXPROCS workers, fixed at its first use;
+// loading uses all of them. Load reports a negative n as an error wrapping
+// ErrOptions.
+func WithThreads(n int) LoadOption { return func(c *loadConfig) { c.threads = n } }
+
+// WithProgress makes Load call fn after each tensor with the bytes of
+// tensor data converted so far and the total. fn is called on one
+// goroutine at a time and never after Load has returned.
+func WithProgress(fn func(done, total int64)) LoadOption {
+	return func(c *loadConfig) { c.progress = fn }
+}
+
+// WithNotice makes Load pass one-line messages about ignored content (for
+// example a vision tower's tensors) to fn, never after Load has returned.
+func WithNotice(fn func(msg string)) LoadOption { return func(c *loadConfig) { c.notice = fn } }
+
+// WithBudget sets the memory budget that the file's header and the KV
+// caches of the model's generations are checked against before they are
+// allocated (0, the default: budget.Default()). Going over it is an error
+// wrapping budget.ErrExceeded.
+func WithBudget(l budget.Limit) LoadOption { return func(c *loadConfig) { c.budget = l } }
+
+// WithExact keeps every quantized matrix in its file layout and runs it
+// through the scalar llama.cpp-exact reference kernels (slow; for
+// conformance checks): gemma3.LoadOptions.Exact.
+func WithExact(exact bool) LoadOption { return func(c *loadConfig) { c.exact = exact } }
+
+// Load opens a Gemma 3 GGUF file and builds the model and its tokenizer.
+// Close the model to release the file mapping.
+//
+// Load returns ctx.Err() as soon as ctx is done. models/gemma3 converts the
+// tensors without a context, so a conversion under way when ctx is
+// cancelled runs on in the background until it ends, then is released
+// (its progress and notices are no longer reported); a process that exits
+// does not wait for it.
+func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) {
+	var c loadConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.threads < 0 {
+		return nil, fmt.Errorf("generate: threads %d must be ≥ 0: %w", c.threads, ErrOptions)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := gguf.Open(path, gguf.Options{Budget: c.budget})
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		f.Close()
+		return nil, err
+	}
+
+	// The callbacks run under mu and stop once Load has returned.
+	var (
+		mu       sync.Mutex
+		returned bool
+	)
+	guard := func(fn func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !returned {
+			fn()
+		}
+	}
+	lo := gemma3.LoadOptions{Exact: c.exact}
+	if c.progress != nil {
+		lo.Progress = func(done, total int64) { guard(func() { c.progress(done, total) }) }
+	}
+	if c.notice != nil {
+		lo.Notice = func(msg string) { guard(func() { c.notice(msg) }) }
+	}
+	type built struct {
+		m   *Model
+		err error
+	}
+	ch := make(chan built, 1)
+	go func() {
+		m, err := build(f, path, lo)
+		ch <- built{m, err}
+	}()
+	select {
+	case b := <-ch:
+		guard(func() { returned = true })
+		if b.err != nil {
+			f.Close()
+			return nil, b.err
+		}
+		b.m.threads, b.m.budget = c.threads, c.budget
+		return b.m, nil
+	case <-ctx.Done():
+		guard(func() { returned = true })
+		go func() {
+			if b := <-ch; b.err == nil {
+				b.m.Close()
+			} else {
+				f.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// build converts the tensors of f and reads its tokenizer.
+func build(f *gguf.File, path string, lo gemma3.LoadOptions) (*Model, error) {
+	m, err := gemma3.FromFile(f, lo)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("generate: %s: %w", path, err)
+	}
+	g := &Model{Model: m, Tokenizer: tok, file: f}
+	v := tok.Vocab()
+	if v.EOS >= 0 {
+		g.stops = append(g.stops, v.EOS)
+	}
+	for i, p := range v.Tokens {
+		if p == "<end_of_turn>" {
+			g.stops = append(g.stops, int32(i))
+		}
+	}
+	return g, nil
+}
+
+// Close releases the file mapping.
+func (m *Model) Close() error {
+	if m.file == nil {
+		return nil
+	}
+	err := m.file.Close()
+	m.file = nil
+	return err
+}
+
+// kvBytes is the memory of gemma3.NewState's KV cache for maxLen positions
+// and prefill batches of batch tokens: global layers keep maxLen positions,
+// local ones a ring of Window + batch − 1.
+func kvBytes(c *gemma3.Config, maxLen, batch int) int64 {
+	batch = min(batch, maxLen)
+	var n int64
+	for l := 0; l < c.Layers; l++ {
+		cp := maxLen
+		if !c.Global(l) {
+			cp = min(cp, c.Window+batch-1)
+		}
+		n += 2 * 4 * int64(cp) * int64(c.KVDim())
+	}
+	return n
+}
+
+// newState allocates a State of maxLen positions after checking its KV
+// cache against the model's budget.
+func (m *Model) newState(maxLen, threads int) (*gemma3.State, error) {
+	c := &m.Model.Config
+	maxLen = min(maxLen, c.Context)
+	if err := m.budget.Check(fmt.Sprintf("generate: KV cache of %d positions", maxLen), kvBytes(c, maxLen, defaultBatch)); err != nil {
+		return nil, err
+	}
+	if threads == 0 {
+		threads = m.threads
+	}
+	return m.Model.NewState(gemma3.StateOptions{MaxLen: maxLen, Batch: defaultBatch, Threads: threads}), nil
+}
+
+// defaultBatch is the prefill batch of the States generate makes
+// (gemma3.StateOptions.Batch).
+const defaultBatch = 128
