@@ -19,7 +19,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/tokenizer"
@@ -31,8 +30,7 @@ type Model struct {
 	Tokenizer *tokenizer.Tokenizer
 	stops     []int32
 	file      *gguf.File
-	threads   int          // WithThreads
-	budget    budget.Limit // WithBudget
+	threads   int // WithThreads
 }
 
 // Options tunes a generation.

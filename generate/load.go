@@ -40,8 +40,9 @@ func WithProgress(fn func(done, total int64)) LoadOption {
 // example a vision tower's tensors) to fn, never after Load has returned.
 func WithNotice(fn func(msg string)) LoadOption { return func(c *loadConfig) { c.notice = fn } }
 
-// WithBudget sets the memory budget that the file's header and the KV
-// caches of the model's generations are checked against before they are
+// WithBudget sets the memory budget that the file's header, the converted
+// weights (gemma3.LoadOptions.Budget) and the KV cache of each of the
+// model's generations and sessions are checked against before they are
 // allocated (0, the default: budget.Default()). Going over it is an error
 // wrapping budget.ErrExceeded.
 func WithBudget(l budget.Limit) LoadOption { return func(c *loadConfig) { c.budget = l } }
@@ -91,7 +92,7 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 			fn()
 		}
 	}
-	lo := gemma3.LoadOptions{Exact: c.exact}
+	lo := gemma3.LoadOptions{Exact: c.exact, Budget: c.budget}
 	if c.progress != nil {
 		lo.Progress = func(done, total int64) { guard(func() { c.progress(done, total) }) }
 	}
@@ -114,7 +115,7 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 			f.Close()
 			return nil, b.err
 		}
-		b.m.threads, b.m.budget = c.threads, c.budget
+		b.m.threads = c.threads
 		return b.m, nil
 	case <-ctx.Done():
 		guard(func() { returned = true })
@@ -162,36 +163,15 @@ func (m *Model) Close() error {
 	return err
 }
 
-// kvBytes is the memory of gemma3.NewState's KV cache for maxLen positions
-// and prefill batches of batch tokens: global layers keep maxLen positions,
-// local ones a ring of Window + batch − 1.
-func kvBytes(c *gemma3.Config, maxLen, batch int) int64 {
-	batch = min(batch, maxLen)
-	var n int64
-	for l := 0; l < c.Layers; l++ {
-		cp := maxLen
-		if !c.Global(l) {
-			cp = min(cp, c.Window+batch-1)
-		}
-		n += 2 * 4 * int64(cp) * int64(c.KVDim())
-	}
-	return n
-}
-
-// newState allocates a State of maxLen positions after checking its KV
-// cache against the model's budget.
+// newState allocates a State of maxLen positions (at most the model's
+// context) within the model's budget.
 func (m *Model) newState(maxLen, threads int) (*gemma3.State, error) {
-	c := &m.Model.Config
-	maxLen = min(maxLen, c.Context)
-	if err := m.budget.Check(fmt.Sprintf("generate: KV cache of %d positions", maxLen), kvBytes(c, maxLen, defaultBatch)); err != nil {
-		return nil, err
-	}
 	if threads == 0 {
 		threads = m.threads
 	}
-	return m.Model.NewState(gemma3.StateOptions{MaxLen: maxLen, Batch: defaultBatch, Threads: threads}), nil
+	st := m.Model.NewState(gemma3.StateOptions{MaxLen: maxLen, Threads: threads})
+	if err := st.Err(); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
-
-// defaultBatch is the prefill batch of the States generate makes
-// (gemma3.StateOptions.Batch).
-const defaultBatch = 128
