@@ -103,8 +103,10 @@ func hostileModels() []hostile {
 		}, feeds: func() map[string]tensor.Any { return map[string]tensor.Any{"x": f32Zeros(1 << 21)} }},
 		{name: "Gather of many indices", node: "g1", op: "Gather", build: func(b *onnx.Builder) {
 			shapeInit(b, "shape", 10, 10000)
-			onnx.Initializer(b, "idx", onnx.Int64, []int64{20000}, make([]int64, 20000))
+			shapeInit(b, "n", 20000)
 			b.AddNode(onnx.Node{Name: "c0", Op: "ConstantOfShape", Inputs: []string{"shape"}, Outputs: []string{"data"}})
+			b.AddNode(onnx.Node{Name: "c1", Op: "ConstantOfShape", Inputs: []string{"n"}, Outputs: []string{"idx"},
+				Attrs: []onnx.Attr{{Name: "value", Value: mustTensor(onnx.NewTensor("v", onnx.Int64, []int64{1}, []int64{0}))}}})
 			b.AddNode(onnx.Node{Name: "g1", Op: "Gather", Inputs: []string{"data", "idx"}, Outputs: []string{"y"}})
 		}},
 		{name: "Cast widening", node: "cast", op: "Cast", build: func(b *onnx.Builder) {
@@ -137,9 +139,9 @@ func hostileModels() []hostile {
 			b.AddNode(onnx.Node{Name: "mm", Op: "MatMulNBits", Domain: onnx.MicrosoftDomain, Inputs: []string{"x", "w", "s"}, Outputs: []string{"y"},
 				Attrs: []onnx.Attr{{Name: "K", Value: int64(maxI32)}, {Name: "N", Value: int64(maxI32)}, {Name: "block_size", Value: int64(32)}}})
 		}},
-		{name: "Constant attribute", node: "k", op: "Constant", compile: true, limit: 1 << 20, build: func(b *onnx.Builder) {
+		{name: "Constant attribute", node: "k", op: "Constant", compile: true, limit: 2 << 10, build: func(b *onnx.Builder) {
 			b.AddNode(onnx.Node{Name: "k", Op: "Constant", Outputs: []string{"y"},
-				Attrs: []onnx.Attr{{Name: "value", Value: mustTensor(onnx.NewTensor("v", onnx.Float32, []int64{1 << 19}, make([]float32, 1<<19)))}}})
+				Attrs: []onnx.Attr{{Name: "value", Value: mustTensor(onnx.NewTensor("v", onnx.Float32, []int64{1024}, make([]float32, 1024)))}}})
 		}},
 	}
 }
