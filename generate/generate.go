@@ -222,13 +222,17 @@ func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, his
 		}
 		return res, err
 	}
+	fail := func(err error) (Result, error) {
+		res.Decode = time.Since(t1)
+		res.Text = text.String()
+		return res, err
+	}
 	for {
 		tok := smp.sample(logits, hist)
 		if m.isStop(tok) {
 			if st.Pos() < st.MaxLen() { // keep the end-of-turn token in the cache for chat
 				if err := st.Forward(ctx, []int32{tok}, nil); err != nil {
-					res.Text = text.String()
-					return res, err
+					return fail(err)
 				}
 			}
 			return finish(FinishStop)
@@ -238,8 +242,7 @@ func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, his
 		stop, err := flush(false)
 		switch {
 		case err != nil:
-			res.Text = text.String()
-			return res, err
+			return fail(err)
 		case stop:
 			return finish(FinishStop)
 		case len(res.Tokens) == opt.MaxTokens:
@@ -248,8 +251,7 @@ func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, his
 			return finish(FinishContext)
 		}
 		if err := st.Forward(ctx, []int32{tok}, logits); err != nil {
-			res.Text = text.String()
-			return res, err
+			return fail(err)
 		}
 	}
 }
