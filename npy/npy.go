@@ -16,6 +16,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -41,7 +42,9 @@ var descrs = map[string]numeric.DType{
 
 const maxHeader = 1 << 20
 
-// Read decodes one .npy file from r.
+// Read decodes one .npy file from r. An array whose data (read, then
+// decoded: twice its size) would exceed budget.Default() is refused with an
+// error wrapping budget.ErrExceeded before anything is allocated for it.
 func Read(r io.Reader) (*Array, error) {
 	br := bufio.NewReader(r)
 	head := make([]byte, 8)
@@ -86,9 +89,18 @@ func Read(r io.Reader) (*Array, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: unsupported dtype %q (want little-endian float32, float64, float16, int64, int32, int16, int8, uint8 or bool)", ErrFormat, descr)
 	}
+	// The data is read into a buffer and then decoded: two copies. An array
+	// without elements is checked as if its zero dims were 1, so that its
+	// other dims stay within what a real array could have.
+	ext := make([]int, len(shape))
+	for i, d := range shape {
+		ext[i] = max(d, 1)
+	}
+	if err := budget.CheckElems(fmt.Sprintf("npy: array %s%v", descr, shape), 2*dt.Size(), ext...); err != nil {
+		return nil, err
+	}
 	n, err := tensor.SizeOf(shape)
-	// At most 16 GiB of data, and no more than an int can count (32-bit).
-	if err != nil || int64(n) > min(int64(1)<<34, int64(math.MaxInt))/int64(dt.Size()) {
+	if err != nil || int64(n) > int64(math.MaxInt)/int64(dt.Size()) { // 32-bit ints
 		return nil, fmt.Errorf("%w: bad shape %v", ErrFormat, shape)
 	}
 	raw := make([]byte, 0, min(n*dt.Size(), 1<<20))

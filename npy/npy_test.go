@@ -3,8 +3,10 @@ package npy
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -75,6 +77,20 @@ func TestReadNumPy(t *testing.T) {
 	for name, b := range bad {
 		if _, err := Read(bytes.NewReader(b)); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: got %v, want ErrFormat", name, err)
+		}
+	}
+}
+
+// TestReadBudget checks that shapes larger than the memory budget are
+// refused before their data is read, also when they have no elements.
+func TestReadBudget(t *testing.T) {
+	for _, shape := range []string{"(2147483647, 2147483647)", "(0, 2147483647, 2147483647)"} {
+		h := "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }\n"
+		file := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), 0)
+		file = append(file, h...)
+		_, err := Read(bytes.NewReader(file))
+		if !errors.Is(err, budget.ErrExceeded) || !strings.HasPrefix(err.Error(), "npy: array <f8[") {
+			t.Errorf("shape %s: got %v, want an error wrapping budget.ErrExceeded naming the array", shape, err)
 		}
 	}
 }
