@@ -325,8 +325,17 @@ func (g *ox) build(opt LoadOptions) (*Model, error) {
 		g.fail("embedding %q is not a 2-D initializer", emb.GetInput()[0])
 		return nil, g.err
 	}
-	vocab, hidden := int(table.GetDims()[0]), int(table.GetDims()[1])
-	w := &Weights{Embed: &Dense{N: vocab, K: hidden, Data: g.floats(emb.GetInput()[0])}}
+	d0, d1 := table.GetDims()[0], table.GetDims()[1]
+	if d0 < 1 || d0 > MaxVocab || d1 < 1 || d1 > MaxHidden {
+		g.fail("embedding %q is %d×%d, outside [1, %d]×[1, %d]", emb.GetInput()[0], d0, d1, MaxVocab, MaxHidden)
+		return nil, g.err
+	}
+	vocab, hidden := int(d0), int(d1)
+	embed := &Dense{N: vocab, K: hidden, Data: g.floats(emb.GetInput()[0])}
+	if g.err == nil && len(embed.Data) != vocab*hidden {
+		g.fail("embedding %q has %d values, want %d×%d", emb.GetInput()[0], len(embed.Data), vocab, hidden)
+	}
+	w := &Weights{Embed: embed}
 	var c Config
 	if mul := g.consumer(emb.GetOutput()[0], "Mul"); mul != nil {
 		if s := g.floats(mul.GetInput()[1]); len(s) == 1 {
