@@ -346,3 +346,32 @@ func TestCheckWork(t *testing.T) {
 		}
 	}
 }
+
+// TestSliceEdges covers what random op models found: a negative step over
+// an empty axis selected one element that is not there, and steps near
+// ±2^63 overflowed the element count.
+func TestSliceEdges(t *testing.T) {
+	x := tensor.Must(tensor.New([]int{5}, []int32{0, 1, 2, 3, 4}))
+	empty := tensor.Must(tensor.New([]int{0, 1}, []int32{}))
+	for _, tc := range []struct {
+		x                tensor.Any
+		start, end, step int64
+		want             []int32
+	}{
+		{empty, 0, -1, -1, nil},
+		{empty, 3, 0, 1, nil},
+		{x, 0, 5, 1<<63 - 1, []int32{0}},
+		{x, 4, -6, -1 << 63, []int32{4}},
+		{x, -1, -1 << 63, -2, []int32{4, 2, 0}},
+	} {
+		got, err := slice(context.Background(), tc.x, []int64{tc.start}, []int64{tc.end}, []int64{0}, []int64{tc.step})
+		if err != nil {
+			t.Errorf("slice %v [%d:%d:%d]: %v", tc.x.Shape(), tc.start, tc.end, tc.step, err)
+			continue
+		}
+		d := got.(*tensor.Tensor[int32]).Data()
+		if fmt.Sprint(d) != fmt.Sprint(append([]int32{}, tc.want...)) {
+			t.Errorf("slice %v [%d:%d:%d]: got %v, want %v", tc.x.Shape(), tc.start, tc.end, tc.step, d, tc.want)
+		}
+	}
+}

@@ -482,10 +482,13 @@ func slice(ctx context.Context, x tensor.Any, starts, ends, axes, steps []int64)
 			e += d
 		}
 		var cnt int64
-		if p > 0 {
+		p = clamp(p, -d-1, d+1) // a longer step takes the same one element; no overflow below
+		switch {
+		case d == 0:
+		case p > 0:
 			b, e = clamp(b, 0, d), clamp(e, 0, d)
 			cnt = max(0, (e-b+p-1)/p)
-		} else {
+		default:
 			b, e = clamp(b, 0, d-1), clamp(e, -1, d-1)
 			cnt = max(0, (b-e-p-1)/(-p))
 		}
@@ -667,6 +670,12 @@ func expandT[T tensor.Numeric](x *tensor.Tensor[T], os []int) (tensor.Any, error
 		return nil, err
 	}
 	out, d := make([]T, n), x.Data()
+	if len(d) == 1 { // ConstantOfShape: one value everywhere
+		for i := range out {
+			out[i] = d[0]
+		}
+		return tensor.New(os, out)
+	}
 	bcastRuns(os, [][]int{x.Shape()}, func(o int, offs, st []int, k int) {
 		dst := out[o : o+k]
 		if st[0] == 1 {
