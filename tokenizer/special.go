@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Special pieces (control, user-defined and unknown tokens) are cut out of
@@ -34,12 +35,14 @@ import (
 // specials; matcher breaks ties by token id, which is what libstdc++ does
 // for up to 16 special pieces.
 type matcher struct {
-	root     [256]int32 // child of the root (node 0) for each byte; 0: none
-	edgeOff  []int32    // edges of node u: edgeByte/edgeNode[edgeOff[u]:edgeOff[u+1]], by byte
-	edgeByte []byte
-	edgeNode []int32
-	fail     []int32 // longest proper suffix of node u's text that is a node
-	rank     []int32 // rank of the piece that node u spells, or -1
+	// Nodes are numbered breadth first, so the children of node u are the
+	// consecutive nodes kids[u] … kids[u+1]−1, sorted by their label (the
+	// byte that leads to them); node 0 is the root.
+	kids  []int32
+	label []byte
+	root  [256]int32 // child of the root for each byte; 0: none
+	fail  []int32    // longest proper suffix of node u's text that is a node
+	rank  []int32    // rank of the piece that node u spells, or -1
 	// out[m][u] is the node of the longest piece matched in mode m
 	// (0: user-defined only, 1: all specials) that is a suffix of node
 	// u's text, u included; -1 if none.
@@ -49,77 +52,95 @@ type matcher struct {
 	any  [2]bool // whether mode m matches any piece
 }
 
+// matcherNodeBytes is what the automaton keeps per node (kids, label,
+// fail, rank, out), and what it needs at most while it is built.
+const (
+	matcherNodeBytes  = 4 + 1 + 4 + 4 + 2*4
+	matcherBuildBytes = matcherNodeBytes + 4*4 + 1
+)
+
 // newMatcher builds the automaton over pieces[ids[r]] (each non-empty and
 // distinct), ids being in llama.cpp's order; onlyParsed[r] says whether
 // rank r is matched only when special tokens are parsed (control and
-// unknown tokens).
+// unknown tokens). Its size is one node per distinct prefix of the
+// pieces, at most their total length plus one.
 func newMatcher(pieces []string, ids []int32, onlyParsed []bool) *matcher {
 	m := &matcher{ids: ids, lens: make([]int, len(ids))}
-	// The trie, children kept per node as (byte, node) pairs.
-	type edge struct {
-		b byte
-		n int32
-	}
-	kids := [][]edge{nil}
-	m.rank = []int32{-1}
+	size := 1
 	for r, id := range ids {
-		p := pieces[id]
-		m.lens[r] = len(p)
+		m.lens[r] = len(pieces[id])
+		size += m.lens[r]
+	}
+	// A trie in first-child/next-sibling form, built from the pieces in
+	// lexical order: a byte's child, if any, is then its parent's last.
+	byText := make([]int32, len(ids))
+	for r := range byText {
+		byText[r] = int32(r)
+	}
+	slices.SortFunc(byText, func(a, b int32) int { return strings.Compare(pieces[ids[a]], pieces[ids[b]]) })
+	first, last, sibling, rank := make([]int32, 1, size), make([]int32, 1, size), make([]int32, 1, size), make([]int32, 1, size)
+	first[0], last[0], sibling[0], rank[0] = -1, -1, -1, -1
+	label := make([]byte, 1, size)
+	for _, r := range byText {
+		p := pieces[ids[r]]
 		u := int32(0)
 		for i := 0; i < len(p); i++ {
-			next := int32(-1)
-			for _, e := range kids[u] {
-				if e.b == p[i] {
-					next = e.n
-					break
-				}
+			if l := last[u]; l >= 0 && label[l] == p[i] {
+				u = l
+				continue
 			}
-			if next < 0 {
-				next = int32(len(kids))
-				kids = append(kids, nil)
-				m.rank = append(m.rank, -1)
-				kids[u] = append(kids[u], edge{p[i], next})
+			v := int32(len(label))
+			first, last, sibling, rank = append(first, -1), append(last, -1), append(sibling, -1), append(rank, -1)
+			label = append(label, p[i])
+			if last[u] >= 0 {
+				sibling[last[u]] = v
+			} else {
+				first[u] = v
 			}
-			u = next
+			last[u] = v
+			u = v
 		}
-		if m.rank[u] < 0 { // pieces are distinct; keep the first rank anyway
-			m.rank[u] = int32(r)
+		rank[u] = r
+	}
+	// Number the nodes breadth first.
+	n := len(label)
+	order := make([]int32, 0, n) // order[new] = old
+	order = append(order, 0)
+	m.kids = make([]int32, n+1)
+	for i := 0; i < len(order); i++ {
+		m.kids[i] = int32(len(order))
+		for c := first[order[i]]; c >= 0; c = sibling[c] {
+			order = append(order, c)
 		}
 	}
-	n := len(kids)
-	m.edgeOff = make([]int32, n+1)
-	for u, ks := range kids {
-		slices.SortFunc(ks, func(a, b edge) int { return int(a.b) - int(b.b) })
-		m.edgeOff[u+1] = m.edgeOff[u] + int32(len(ks))
-		for _, e := range ks {
-			m.edgeByte = append(m.edgeByte, e.b)
-			m.edgeNode = append(m.edgeNode, e.n)
-		}
+	m.kids[n] = int32(n)
+	first, last, sibling = nil, nil, nil
+	m.label, m.rank = make([]byte, n), make([]int32, n)
+	for v, old := range order {
+		m.label[v], m.rank[v] = label[old], rank[old]
 	}
-	for _, e := range kids[0] {
-		m.root[e.b] = e.n
+	order, label, rank = nil, nil, nil
+	for v := m.kids[0]; v < m.kids[1]; v++ {
+		m.root[m.label[v]] = v
 	}
-	// Failure and output links in breadth-first order.
+	// Failure and output links, breadth first.
 	m.fail = make([]int32, n)
 	m.out[0], m.out[1] = make([]int32, n), make([]int32, n)
 	m.out[0][0], m.out[1][0] = -1, -1
-	queue := make([]int32, 0, n)
-	for _, e := range kids[0] {
-		queue = append(queue, e.n)
-	}
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
-		for _, e := range kids[u] {
-			m.fail[e.n] = m.step(m.fail[u], e.b)
-			queue = append(queue, e.n)
+	for u := int32(0); u < int32(n); u++ {
+		if u > 0 {
+			f := m.fail[u]
+			for mode := range m.out {
+				m.out[mode][u] = m.out[mode][f]
+				if r := m.rank[u]; r >= 0 && (mode == 1 || !onlyParsed[r]) {
+					m.out[mode][u] = u
+					m.any[mode] = true
+				}
+			}
 		}
-		f := m.fail[u]
-		for mode := range m.out {
-			m.out[mode][u] = m.out[mode][f]
-			if r := m.rank[u]; r >= 0 && (mode == 1 || !onlyParsed[r]) {
-				m.out[mode][u] = u
-				m.any[mode] = true
+		for v := m.kids[u]; v < m.kids[u+1]; v++ {
+			if u > 0 {
+				m.fail[v] = m.step(m.fail[u], m.label[v])
 			}
 		}
 	}
@@ -129,12 +150,12 @@ func newMatcher(pieces []string, ids []int32, onlyParsed []bool) *matcher {
 // step returns the node reached from u on byte c.
 func (m *matcher) step(u int32, c byte) int32 {
 	for u != 0 {
-		lo, hi := m.edgeOff[u], m.edgeOff[u+1]
-		for lo < hi { // binary search of the sorted edge bytes
+		lo, hi := m.kids[u], m.kids[u+1]
+		for lo < hi { // binary search of the children's labels
 			mid := int32(uint32(lo+hi) >> 1)
-			switch b := m.edgeByte[mid]; {
+			switch b := m.label[mid]; {
 			case b == c:
-				return m.edgeNode[mid]
+				return mid
 			case b < c:
 				lo = mid + 1
 			default:

@@ -192,6 +192,23 @@ func TestPartitionLinear(t *testing.T) {
 	}
 }
 
+// TestHugeSpecialPieces builds the matcher over 1 MB of special text (a
+// hostile vocabulary) and still finds the pieces.
+func TestHugeSpecialPieces(t *testing.T) {
+	a, b := strings.Repeat("ab", 1<<17), strings.Repeat("ba", 1<<17)+"x"
+	tok, err := New(withSpecials(a, UserDefined, b, Control, a+"a", Unknown))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "c" + a + "c" + b + "c"
+	if got, want := fragString(tok.partition(text, true)), `"c" 271 "c" 272 "c"`; got != want {
+		t.Errorf("partition with huge pieces = %s, want %s", got, want)
+	}
+	if got, want := fragString(tok.partition(text, false)), fragString(partitionLoop(tok, text, false)); got != want {
+		t.Errorf("partition with huge pieces, parseSpecial false = %.80s, llama.cpp's loop gives %.80s", got, want)
+	}
+}
+
 func TestRetype(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

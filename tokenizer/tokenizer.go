@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/zerfoo/zerfoo/budget"
 )
 
 // TokenType is a vocabulary entry's type (tokenizer.ggml.token_type).
@@ -66,7 +68,9 @@ const spaceEsc = "\u2581"
 // a special token id outside the vocabulary, two tokens with the same text
 // (llama.cpp refuses such a file) or a byte that no token encodes (every
 // byte needs a <0xNN> byte token or a one-byte piece, so that no text is
-// unencodable).
+// unencodable), and one that also wraps budget.ErrExceeded if the special
+// pieces are too long for the memory budget (their matcher takes some 40
+// bytes per byte of special text while it is built).
 //
 // Like llama.cpp, New names an empty piece "[EMPTY_<id>]" and re-types
 // control-looking tokens by their text: </s>, typed user-defined in Gemma
@@ -111,7 +115,10 @@ func New(v Vocab) (*Tokenizer, error) {
 		t.byText[s] = int32(i)
 	}
 	t.types = retype(v.Types, t.byText, v.fimGiven)
-	t.match = t.newMatcher()
+	var err error
+	if t.match, err = t.newMatcher(); err != nil {
+		return nil, err
+	}
 	for b := 0; b < 256; b++ {
 		id, ok := t.byText[fmt.Sprintf("<0x%02X>", b)]
 		if !ok {
@@ -127,24 +134,30 @@ func New(v Vocab) (*Tokenizer, error) {
 
 // newMatcher returns the matcher of t's special pieces (control,
 // user-defined and unknown tokens, longest first, ties by id), or nil if
-// there are none.
-func (t *Tokenizer) newMatcher() *matcher {
+// there are none. Its size, some 40 bytes per byte of special text while
+// it is built, is checked against the memory budget first.
+func (t *Tokenizer) newMatcher() (*matcher, error) {
 	var ids []int32
+	size := int64(1)
 	for i, typ := range t.types {
 		switch typ {
 		case Control, UserDefined, Unknown:
 			ids = append(ids, int32(i))
+			size += int64(len(t.v.Tokens[i]))
 		}
 	}
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
+	}
+	if err := budget.Check(fmt.Sprintf("tokenizer: automaton of %d special pieces (%d bytes)", len(ids), size-1), size*matcherBuildBytes); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, ErrVocab)
 	}
 	sort.SliceStable(ids, func(a, b int) bool { return len(t.v.Tokens[ids[a]]) > len(t.v.Tokens[ids[b]]) })
 	onlyParsed := make([]bool, len(ids))
 	for r, id := range ids {
 		onlyParsed[r] = t.types[id] != UserDefined
 	}
-	return newMatcher(t.v.Tokens, ids, onlyParsed)
+	return newMatcher(t.v.Tokens, ids, onlyParsed), nil
 }
 
 // Vocab returns the tokenizer's vocabulary (shared; do not modify).
