@@ -42,11 +42,12 @@ func FromGGUF(md Metadata) (*Tokenizer, error) {
 	}
 	v := Vocab{BOS: 1, EOS: 2, Unknown: 0, Padding: -1, AddBOS: true, AddSpacePrefix: true}
 	tv, ok := md.Lookup(KeyTokens)
-	arr, isArr := tv.V.(gguf.Array)
-	if !ok || !isArr || arr.Elem != gguf.TypeString {
+	arr, _ := tv.V.(gguf.Array)
+	tokens, isStrings := arr.Values.([]string)
+	if !ok || !isStrings {
 		return nil, fmt.Errorf("tokenizer: %s must be an array of strings: %w", KeyTokens, ErrVocab)
 	}
-	v.Tokens = arr.Values.([]string)
+	v.Tokens = tokens
 	if sv, ok := md.Lookup(KeyScores); ok {
 		a, _ := sv.V.(gguf.Array)
 		s, ok := a.Values.([]float32)
