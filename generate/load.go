@@ -3,7 +3,6 @@ package generate
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
@@ -55,11 +54,9 @@ func WithExact(exact bool) LoadOption { return func(c *loadConfig) { c.exact = e
 // Load opens a Gemma 3 GGUF file and builds the model and its tokenizer.
 // Close the model to release the file mapping.
 //
-// Load returns ctx.Err() as soon as ctx is done. models/gemma3 converts the
-// tensors without a context, so a conversion under way when ctx is
-// cancelled runs on in the background until it ends, then is released
-// (its progress and notices are no longer reported); a process that exits
-// does not wait for it.
+// Load stops when ctx is done: the conversion checks it before each
+// tensor, and Load then returns an error wrapping ctx.Err() with nothing
+// left open.
 func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) {
 	var c loadConfig
 	for _, o := range opts {
@@ -75,64 +72,19 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
+	lo := gemma3.LoadOptions{Exact: c.exact, Budget: c.budget, Progress: c.progress, Notice: c.notice}
+	m, err := build(ctx, f, path, lo)
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-
-	// The callbacks run under mu and stop once Load has returned.
-	var (
-		mu       sync.Mutex
-		returned bool
-	)
-	guard := func(fn func()) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !returned {
-			fn()
-		}
-	}
-	lo := gemma3.LoadOptions{Exact: c.exact, Budget: c.budget}
-	if c.progress != nil {
-		lo.Progress = func(done, total int64) { guard(func() { c.progress(done, total) }) }
-	}
-	if c.notice != nil {
-		lo.Notice = func(msg string) { guard(func() { c.notice(msg) }) }
-	}
-	type built struct {
-		m   *Model
-		err error
-	}
-	ch := make(chan built, 1)
-	go func() {
-		m, err := build(f, path, lo)
-		ch <- built{m, err}
-	}()
-	select {
-	case b := <-ch:
-		guard(func() { returned = true })
-		if b.err != nil {
-			f.Close()
-			return nil, b.err
-		}
-		b.m.threads = c.threads
-		return b.m, nil
-	case <-ctx.Done():
-		guard(func() { returned = true })
-		go func() {
-			if b := <-ch; b.err == nil {
-				b.m.Close()
-			} else {
-				f.Close()
-			}
-		}()
-		return nil, ctx.Err()
-	}
+	m.threads = c.threads
+	return m, nil
 }
 
 // build converts the tensors of f and reads its tokenizer.
-func build(f *gguf.File, path string, lo gemma3.LoadOptions) (*Model, error) {
-	m, err := gemma3.FromFile(f, lo)
+func build(ctx context.Context, f *gguf.File, path string, lo gemma3.LoadOptions) (*Model, error) {
+	m, err := gemma3.FromFileContext(ctx, f, lo)
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}

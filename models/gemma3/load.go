@@ -1,6 +1,7 @@
 package gemma3
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -46,6 +47,14 @@ type LoadOptions struct {
 // read back from the page cache only if touched again (embedding rows, one
 // per token), and the metadata's memory is returned to the OS.
 func Load(path string, opt LoadOptions) (*Model, error) {
+	return LoadContext(context.Background(), path, opt)
+}
+
+// LoadContext is Load that stops when ctx is done: it is checked before
+// each tensor is converted, and a cancelled load returns an error wrapping
+// ctx.Err() that names the tensor it stopped at, having released what it
+// built.
+func LoadContext(ctx context.Context, path string, opt LoadOptions) (*Model, error) {
 	mf, err := mmap.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gemma3: %w", err)
@@ -55,7 +64,7 @@ func Load(path string, opt LoadOptions) (*Model, error) {
 		mf.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
-	m, err := fromFile(f, opt, mf.Mapped())
+	m, err := fromFile(ctx, f, opt, mf.Mapped())
 	if err != nil {
 		mf.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
@@ -103,7 +112,13 @@ func (m fileMeta) Float(key string) (float64, bool) {
 // Linux, found in /proc/self/maps), converted tensors' pages are released
 // as Load does.
 func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
-	return fromFile(f, opt, tensorsMapped(f))
+	return FromFileContext(context.Background(), f, opt)
+}
+
+// FromFileContext is FromFile that stops, as LoadContext does, when ctx is
+// done.
+func FromFileContext(ctx context.Context, f *gguf.File, opt LoadOptions) (*Model, error) {
+	return fromFile(ctx, f, opt, tensorsMapped(f))
 }
 
 // tensorsMapped reports whether the first and last tensors' data lie in
@@ -124,7 +139,7 @@ func tensorsMapped(f *gguf.File) bool {
 
 // fromFile is FromFile; mapped says that f's data is a read-only file
 // mapping whose converted pages may be released.
-func fromFile(f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
+func fromFile(ctx context.Context, f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
 	emb, err := f.Tensor("token_embd.weight")
 	if err != nil {
 		if arch, _ := f.String(gguf.KeyArchitecture); arch != "gemma3" {
@@ -146,7 +161,7 @@ func fromFile(f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
 	if got := emb.Dims[0]; got != uint64(c.Hidden) {
 		return nil, fmt.Errorf("gemma3: token_embd.weight rows have %d values, embedding_length is %d: %w", got, c.Hidden, ErrConfig)
 	}
-	l := loader{f: f, opt: opt, mapped: mapped}
+	l := loader{ctx: ctx, f: f, opt: opt, mapped: mapped}
 	for _, t := range f.Tensors {
 		l.total += t.Size
 	}
@@ -214,6 +229,7 @@ const freeEvery = 32 << 20
 
 // loader converts tensors, remembering the first error.
 type loader struct {
+	ctx         context.Context
 	f           *gguf.File
 	opt         LoadOptions
 	mapped      bool // tensor data is a read-only file mapping (see releasePages)
@@ -239,6 +255,10 @@ func (l *loader) charge(name string, n int64) bool {
 
 func (l *loader) info(name string, n, k int) (*gguf.TensorInfo, []byte) {
 	if l.err != nil {
+		return nil, nil
+	}
+	if err := l.ctx.Err(); err != nil {
+		l.err = fmt.Errorf("gemma3: loading stopped before tensor %s: %w", name, err)
 		return nil, nil
 	}
 	t, err := l.f.Tensor(name)

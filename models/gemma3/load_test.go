@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
@@ -116,5 +117,28 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := gemma3.Load(p2, gemma3.LoadOptions{}); !errors.Is(err, gemma3.ErrArchitecture) {
 		t.Errorf("architecture llama: got %v, want ErrArchitecture", err)
+	}
+}
+
+// TestLoadContext: a cancelled context stops the conversion before the next
+// tensor with an error naming it.
+func TestLoadContext(t *testing.T) {
+	path := writeTiny(t, quant.Q8_0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := gemma3.LoadContext(ctx, path, gemma3.LoadOptions{})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "token_embd.weight") {
+		t.Errorf("LoadContext(cancelled) = %v, want context.Canceled naming token_embd.weight", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	tensors := 0
+	_, err = gemma3.LoadContext(ctx, path, gemma3.LoadOptions{Progress: func(done, total int64) {
+		if tensors++; tensors == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || tensors != 3 {
+		t.Errorf("cancelled after 3 tensors: err %v after %d tensors, want context.Canceled after 3", err, tensors)
 	}
 }
