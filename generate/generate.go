@@ -228,6 +228,9 @@ func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, his
 		return res, err
 	}
 	for {
+		if i := nanAt(logits); i >= 0 {
+			return fail(fmt.Errorf("generate: the model's logit for token %d after %d tokens is NaN (corrupt or overflowing weights): %w", i, st.Pos(), ErrNaN))
+		}
 		tok := smp.sample(logits, hist)
 		if m.isStop(tok) {
 			if st.Pos() < st.MaxLen() { // keep the end-of-turn token in the cache for chat

@@ -2,13 +2,17 @@ package generate_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/generate"
+	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
@@ -132,6 +136,43 @@ func TestSession(t *testing.T) {
 	for _, q := range []string{"hello", "what is the water", "and the people"} {
 		if _, err := s.Send(context.Background(), q, generate.Options{MaxTokens: 6}); err != nil {
 			t.Fatalf("turn %q: %v", q, err)
+		}
+	}
+}
+
+// TestNaNLogits: a model whose weights make the logits NaN is an error
+// wrapping ErrNaN, not a token picked from a meaningless ranking.
+func TestNaNLogits(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "f32.gguf")
+	if err := gemma3test.Write(src, gemma3test.Options{Type: quant.F32, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm, err := f.TensorData("output_norm.weight") // a view of data
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(norm, math.Float32bits(float32(math.NaN())))
+	path := filepath.Join(t.TempDir(), "nan.gguf")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := generate.Load(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, temp := range []float64{0, 0.8} {
+		_, err := m.Generate(context.Background(), "hello", generate.Options{MaxTokens: 4, Sampling: generate.Sampling{Temperature: temp}})
+		if !errors.Is(err, generate.ErrNaN) {
+			t.Errorf("temperature %g: got %v, want ErrNaN", temp, err)
 		}
 	}
 }

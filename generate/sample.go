@@ -41,6 +41,20 @@ func (s *Sampling) Validate() error {
 	return nil
 }
 
+// ErrNaN is wrapped by the error a generation returns when the model's
+// logits hold a NaN, which no sampling can rank.
+var ErrNaN = errors.New("generate: NaN logits")
+
+// nanAt returns the index of the first NaN in logits, or -1.
+func nanAt(logits []float32) int {
+	for i, v := range logits {
+		if v != v {
+			return i
+		}
+	}
+	return -1
+}
+
 // penaltyWindow is the number of recent tokens the repetition penalty sees.
 const penaltyWindow = 64
 
