@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
@@ -283,6 +286,28 @@ func TestBudgetModels(t *testing.T) {
 	}
 	if _, err := Compile(m, WithBudget(1<<10)); !errors.Is(err, budget.ErrExceeded) || !strings.Contains(err.Error(), "initializer") {
 		t.Errorf("gemma3_tiny's initializers in 1 KiB: got %v, want budget.ErrExceeded naming an initializer", err)
+	}
+}
+
+// TestBudgetTypedConstants checks that constants decoded from typed fields
+// (copies, unlike raw and external data) count together against the budget.
+func TestBudgetTypedConstants(t *testing.T) {
+	b := onnx.NewBuilder("typed", onnx.Opset{Domain: "", Version: 21})
+	for i := range 3 {
+		b.AddInitializer(&onnxpb.TensorProto{Name: proto.String(fmt.Sprint("c", i)), DataType: proto.Int32(int32(onnx.Int64)),
+			Dims: []int64{1000}, Int64Data: make([]int64, 1000)}) // 8000 bytes each
+		b.Output(fmt.Sprint("c", i), onnx.Int64, 1000)
+	}
+	p, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(onnx.New(p, onnx.ReadOptions{}), WithBudget(24000)); err != nil {
+		t.Errorf("24000 bytes of constants in a budget of 24000: %v", err)
+	}
+	_, err = Compile(onnx.New(p, onnx.ReadOptions{}), WithBudget(20000))
+	if !errors.Is(err, budget.ErrExceeded) || !strings.Contains(err.Error(), `value "c2"`) {
+		t.Errorf("24000 bytes of constants in a budget of 20000: got %v, want budget.ErrExceeded naming c2", err)
 	}
 }
 

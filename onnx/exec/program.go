@@ -151,10 +151,18 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 		slot[name] = s
 		return s
 	}
+	var decoded int64 // bytes of constants decoded from typed fields (copies, not views)
 	for _, t := range g.GetInitializer() {
 		v, err := decodeTensor(m, t, cfg.budget)
 		if err != nil {
 			return nil, &Error{Value: t.GetName(), Msg: "initializer", Err: err}
+		}
+		if t.RawData == nil && !onnx.IsExternal(t) {
+			_, n := storage(v)
+			if decoded += n; decoded > cfg.budget.Bytes() {
+				return nil, &Error{Value: t.GetName(), Msg: "initializer",
+					Err: &budget.Error{What: "the constants decoded from typed fields up to it", Bytes: uint64(decoded), Limit: cfg.budget.Bytes()}}
+			}
 		}
 		s := newSlot(t.GetName())
 		p.consts[s] = v
