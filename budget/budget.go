@@ -176,5 +176,8 @@ func FormatBytes(n int64) string {
 		f /= unit
 		i++
 	}
+	if f >= 999.5 { // %.3g would write 1e+03
+		return fmt.Sprintf("%.0f %ciB", f, "KMGTPE"[i])
+	}
 	return fmt.Sprintf("%.3g %ciB", f, "KMGTPE"[i])
 }

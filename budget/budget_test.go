@@ -74,3 +74,14 @@ func TestDefault(t *testing.T) {
 		t.Error("the zero Limit should mean Default()")
 	}
 }
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0 B", 1023: "1023 B", 1024: "1 KiB", 1536: "1.5 KiB", 64 << 30: "64 GiB",
+		1000 << 20: "1000 MiB", 1023 << 20: "1023 MiB", 1<<20 - 1: "1024 KiB", math.MaxInt64: "8 EiB",
+	} {
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
