@@ -73,6 +73,8 @@ type cliRun struct {
 	name string   // variant description, for the failure message
 	file []byte   // the variant's bytes, kept for a reproducer
 	args []string // command line; "{}" is replaced by the variant's path
+	// wantFail: the run must end in a clean error (exit 1), not succeed.
+	wantFail bool
 }
 
 // runCorrupt runs every case through the CLI, a few at a time, and reports
@@ -94,7 +96,11 @@ func runCorrupt(t *testing.T, ext string, runs []cliRun) {
 					t.Error(err)
 					continue
 				}
-				if msg := runOne(bin, path, r.args, dir); msg != "" {
+				msg := runOne(bin, path, r.args, dir)
+				if msg == "" && r.wantFail && !failed(bin, path, r.args, dir) {
+					msg = "succeeded, want an error"
+				}
+				if msg != "" {
 					t.Errorf("variant %d (%s), kept as %s: %s", i, r.name, path, msg)
 				} else {
 					os.Remove(path)
@@ -168,6 +174,33 @@ func TestMain(m *testing.M) {
 	}
 	fmt.Println(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024)
 	os.Exit(cmd.ProcessState.ExitCode())
+}
+
+// writeTemp writes b to a new file in dir and returns its path.
+func writeTemp(t *testing.T, dir string, b []byte) string {
+	f, err := os.CreateTemp(dir, "model*.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
+}
+
+// failed reruns a command and reports whether it exited 1.
+func failed(bin, path string, args []string, dir string) bool {
+	a := make([]string, len(args))
+	for i, s := range args {
+		a[i] = strings.ReplaceAll(s, "{}", path)
+	}
+	cmd := exec.Command(bin, a...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("ZERFOO_MAX_ALLOC=%d", corruptBudget))
+	err := cmd.Run()
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == 1
 }
 
 func tail(s string, n int) string {
@@ -443,31 +476,54 @@ func TestCorruptONNX(t *testing.T) {
 	}
 	dir := t.TempDir()
 	type model struct {
-		src   []byte
-		input string // the npy file's flag
+		src    []byte
+		inputs []string // --input flags
 	}
-	var models []model
-	for _, name := range []string{"mlp_nbits.onnx", "tiny.onnx"} {
+	writeNpy := func(name string, x tensor.Any) string {
+		path := filepath.Join(dir, name+".npy")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := npy.Write(f, x, false); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	read := func(name string) []byte {
 		src, err := os.ReadFile(filepath.Join("../testdata/onnx", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Both models take x: FLOAT [batch, K]; feed batch 2.
-		k := map[string]int{"mlp_nbits.onnx": 32, "tiny.onnx": 4}[name]
-		x := tensor.Must(tensor.New[float32]([]int{2, k}, nil))
-		for i := range x.Data() {
-			x.Data()[i] = float32(i%7) - 3
+		return src
+	}
+	// mlp_nbits.onnx: x FLOAT [batch, 32] through MatMulNBits, Gelu, Softmax.
+	x := tensor.Must(tensor.New[float32]([]int{2, 32}, nil))
+	for i := range x.Data() {
+		x.Data()[i] = float32(i%7) - 3
+	}
+	mlp := model{read("mlp_nbits.onnx"), []string{"--input", "x=" + writeNpy("x", x)}}
+	// gemma3_tiny.onnx: a two-layer decoder in onnxruntime-genai's layout,
+	// three tokens with an empty past.
+	ids := tensor.Must(tensor.New([]int{1, 3}, []int64{1, 5, 9}))
+	mask := tensor.Must(tensor.New([]int{1, 3}, []int64{1, 1, 1}))
+	pos := tensor.Must(tensor.New([]int{1, 3}, []int64{0, 1, 2}))
+	past := tensor.Must(tensor.New[float32]([]int{1, 1, 0, 16}, nil))
+	dec := model{read("gemma3_tiny.onnx"), []string{
+		"--input", "input_ids=" + writeNpy("ids", ids), "--input", "attention_mask=" + writeNpy("mask", mask),
+		"--input", "position_ids=" + writeNpy("pos", pos)}}
+	for l := 0; l < 2; l++ {
+		for _, kv := range []string{"key", "value"} {
+			dec.inputs = append(dec.inputs, "--input", fmt.Sprintf("past_key_values.%d.%s=%s", l, kv, writeNpy(fmt.Sprintf("past%d%s", l, kv), past)))
 		}
-		xp := filepath.Join(dir, name+".x.npy")
-		f, err := os.Create(xp)
-		if err != nil {
-			t.Fatal(err)
+	}
+	models := []model{mlp, dec}
+	// Both run as they are.
+	for _, m := range models {
+		if msg := runOne(zerfooBinary(t), writeTemp(t, dir, m.src), append([]string{"onnx", "run", "{}", "--output-dir", filepath.Join(dir, "ok")}, m.inputs...), dir); msg != "" {
+			t.Fatalf("unmodified model: %s", msg)
 		}
-		if err := npy.Write(f, x, false); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		models = append(models, model{src, "x=" + xp})
 	}
 	rng := rand.New(rand.NewPCG(16, 201))
 	var runs []cliRun
@@ -499,11 +555,47 @@ func TestCorruptONNX(t *testing.T) {
 			}
 			name = strings.Join(parts, ", ")
 		}
-		args := []string{"onnx", "run", "{}", "--input", m.input, "--output-dir", filepath.Join(dir, fmt.Sprintf("out%03d", i))}
+		args := append([]string{"onnx", "run", "{}", "--output-dir", filepath.Join(dir, fmt.Sprintf("out%03d", i))}, m.inputs...)
 		if i%4 == 3 {
 			args = []string{"onnx", "inspect", "{}"}
 		}
 		runs = append(runs, cliRun{name: name, file: b, args: args})
 	}
+	// And the reproducers: ConstantOfShape and Expand to
+	// [2³¹−1, 2³¹−1] (a makeslice panic once) and [2³¹−1, 8] (64 GiB).
+	for _, op := range []string{"ConstantOfShape", "Expand"} {
+		for _, dims := range [][]int64{{1<<31 - 1, 1<<31 - 1}, {1<<31 - 1, 8}} {
+			b := hostileShapeModel(t, mlp.src, op, dims)
+			runs = append(runs, cliRun{name: fmt.Sprintf("%s to %v", op, dims), file: b, wantFail: true,
+				args: append([]string{"onnx", "run", "{}", "--output-dir", filepath.Join(dir, "out-"+op)}, mlp.inputs...)})
+		}
+	}
 	runCorrupt(t, ".onnx", runs)
+}
+
+// hostileShapeModel adds to the model in src a node op (ConstantOfShape or
+// Expand of a one-element float) whose target shape is the constant dims,
+// as an extra graph output.
+func hostileShapeModel(t *testing.T, src []byte, op string, dims []int64) []byte {
+	var pb onnxpb.ModelProto
+	if err := proto.Unmarshal(src, &pb); err != nil {
+		t.Fatal(err)
+	}
+	g := pb.Graph
+	int64s, floats := int32(onnxpb.TensorProto_INT64), int32(onnxpb.TensorProto_FLOAT)
+	g.Initializer = append(g.Initializer,
+		&onnxpb.TensorProto{Name: proto.String("hostile_shape"), DataType: &int64s, Dims: []int64{int64(len(dims))}, Int64Data: dims},
+		&onnxpb.TensorProto{Name: proto.String("hostile_one"), DataType: &floats, Dims: []int64{1}, FloatData: []float32{1}})
+	in := []string{"hostile_shape"}
+	if op == "Expand" {
+		in = []string{"hostile_one", "hostile_shape"}
+	}
+	g.Node = append(g.Node, &onnxpb.NodeProto{Name: proto.String("hostile"), OpType: proto.String(op), Input: in, Output: []string{"hostile_out"}})
+	g.Output = append(g.Output, &onnxpb.ValueInfoProto{Name: proto.String("hostile_out"), Type: &onnxpb.TypeProto{
+		Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{ElemType: &floats}}}})
+	b, err := proto.Marshal(&pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
