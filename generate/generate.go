@@ -28,9 +28,13 @@ import (
 type Model struct {
 	Model     *gemma3.Model
 	Tokenizer *tokenizer.Tokenizer
-	stops     []int32
-	file      *gguf.File
-	threads   int // WithThreads
+	// ChatTemplate is the file's tokenizer.chat_template ("" if none).
+	// Chat prompts are rendered with Gemma's template when this is empty
+	// or Gemma's (see EncodeChat).
+	ChatTemplate string
+	stops        []int32
+	file         *gguf.File
+	threads      int // WithThreads
 }
 
 // Options tunes a generation.
@@ -52,11 +56,25 @@ type Options struct {
 	// be the start of a stop string is held back from OnText until the
 	// next tokens tell. Empty strings are an error wrapping ErrOptions.
 	Stop []string
-	// Chat wraps the prompt in the Gemma chat template as one user turn.
+	// Chat wraps the prompt in the Gemma chat template as one user turn;
+	// control-token text in the prompt stays text (see Model.EncodeChat).
 	Chat bool
+	// Literal tokenizes control-token text in a raw (not Chat) prompt,
+	// such as "<start_of_turn>", as plain text. By default it becomes the
+	// control tokens, as llama.cpp's tools parse it, so that a prompt
+	// already in the chat template runs as the model was trained.
+	Literal bool
 	// OnText, if set, receives the generated text piece by piece; an error
 	// stops generation and is returned.
 	OnText func(piece string) error
+	// OnToken, if set, receives each generated token (the end-of-turn or
+	// EOS token that ends the generation excepted) with its
+	// log-probability, before the token's text reaches OnText; an error
+	// stops generation and is returned.
+	OnToken func(Token) error
+	// TopLogprobs is the number of most likely tokens each Token passed to
+	// OnToken lists in Top (0 to MaxTopLogprobs).
+	TopLogprobs int
 	// Threads bounds the kernels' parallelism (0: the model's WithThreads,
 	// else all workers).
 	Threads int
@@ -74,6 +92,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("generate: max length %d must be ≥ 0: %w", o.MaxLen, ErrOptions)
 	case o.Threads < 0:
 		return fmt.Errorf("generate: threads %d must be ≥ 0: %w", o.Threads, ErrOptions)
+	case o.TopLogprobs < 0 || o.TopLogprobs > MaxTopLogprobs:
+		return fmt.Errorf("generate: top logprobs %d must be in [0, %d]: %w", o.TopLogprobs, MaxTopLogprobs, ErrOptions)
 	}
 	for i, s := range o.Stop {
 		if s == "" {
@@ -116,16 +136,14 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt Options) (strin
 	return r.Text, err
 }
 
-// Encode tokenizes a prompt (with BOS), or a single chat user turn.
+// Encode tokenizes a raw prompt (with BOS, control-token text such as
+// "<start_of_turn>" parsed into the control tokens), or a single chat user
+// turn (see EncodeChat).
 func (m *Model) Encode(prompt string, chat bool) ([]int32, error) {
 	if !chat {
-		return m.Tokenizer.Encode(prompt, true, false), nil
+		return m.Tokenizer.Encode(prompt, true, true), nil
 	}
-	s, err := tokenizer.GemmaChat([]tokenizer.Message{{Role: "user", Content: prompt}}, true)
-	if err != nil {
-		return nil, err
-	}
-	return m.Tokenizer.Encode(s, false, true), nil
+	return m.EncodeChat([]tokenizer.Message{{Role: "user", Content: prompt}})
 }
 
 // Run generates after prompt and reports timings.
@@ -133,7 +151,14 @@ func (m *Model) Run(ctx context.Context, prompt string, opt Options) (Result, er
 	if err := opt.validate(); err != nil {
 		return Result{}, err
 	}
-	ids, err := m.Encode(prompt, opt.Chat)
+	var ids []int32
+	var err error
+	switch {
+	case opt.Chat:
+		ids, err = m.Encode(prompt, true)
+	default:
+		ids = m.Tokenizer.Encode(prompt, true, !opt.Literal)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -145,6 +170,9 @@ func (m *Model) Run(ctx context.Context, prompt string, opt Options) (Result, er
 // gemma3.ErrContext.
 func (m *Model) RunTokens(ctx context.Context, prompt []int32, opt Options) (Result, error) {
 	if err := opt.validate(); err != nil {
+		return Result{}, err
+	}
+	if err := opt.checkVocab(m.Model.Config.Vocab); err != nil {
 		return Result{}, err
 	}
 	if len(prompt) == 0 {
@@ -227,10 +255,15 @@ func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, his
 		res.Text = text.String()
 		return res, err
 	}
+	var raw []float32 // the logits before sampling changes them, for OnToken
+	if opt.OnToken != nil {
+		raw = make([]float32, len(logits))
+	}
 	for {
 		if i := nanAt(logits); i >= 0 {
 			return fail(fmt.Errorf("generate: the model's logit for token %d after %d tokens is NaN (corrupt or overflowing weights): %w", i, st.Pos(), ErrNaN))
 		}
+		copy(raw, logits)
 		tok := smp.sample(logits, hist)
 		if m.isStop(tok) {
 			if st.Pos() < st.MaxLen() { // keep the end-of-turn token in the cache for chat
@@ -242,6 +275,11 @@ func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, his
 		}
 		res.Tokens = append(res.Tokens, tok)
 		hist = append(hist, tok)
+		if opt.OnToken != nil {
+			if err := opt.OnToken(logprobs(raw, tok, opt.TopLogprobs)); err != nil {
+				return fail(err)
+			}
+		}
 		stop, err := flush(false)
 		switch {
 		case err != nil:
@@ -307,12 +345,14 @@ func (s *Session) Send(ctx context.Context, user string, opt Options) (Result, e
 	if err := opt.validate(); err != nil {
 		return Result{}, err
 	}
+	if err := opt.checkVocab(s.m.Model.Config.Vocab); err != nil {
+		return Result{}, err
+	}
 	msgs := append(s.msgs, tokenizer.Message{Role: "user", Content: user})
-	text, err := tokenizer.GemmaChat(msgs, true)
+	ids, err := s.m.EncodeChat(msgs)
 	if err != nil {
 		return Result{}, err
 	}
-	ids := s.m.Tokenizer.Encode(text, false, true)
 	if len(ids) >= s.st.MaxLen() {
 		return Result{}, fmt.Errorf("generate: conversation of %d tokens fills the session length %d: %w", len(ids), s.st.MaxLen(), gemma3.ErrContext)
 	}

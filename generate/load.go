@@ -93,6 +93,9 @@ func build(ctx context.Context, f *gguf.File, path string, lo gemma3.LoadOptions
 		return nil, fmt.Errorf("generate: %s: %w", path, err)
 	}
 	g := &Model{Model: m, Tokenizer: tok, file: f}
+	if v, ok := f.Lookup(tokenizer.KeyChatTemplate); ok {
+		g.ChatTemplate, _ = v.V.(string)
+	}
 	v := tok.Vocab()
 	if v.EOS >= 0 {
 		g.stops = append(g.stops, v.EOS)

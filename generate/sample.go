@@ -19,9 +19,22 @@ type Sampling struct {
 	TopP        float64 // keep the smallest set with probability ≥ TopP (0 or 1: all)
 	MinP        float64 // drop tokens with p < MinP·p_max (0: none)
 	// RepetitionPenalty divides positive (multiplies negative) logits of
-	// tokens among the last 64 ones (llama.cpp's rule); 0 or 1: off.
+	// tokens among the last 64 ones, prompt included (llama.cpp's
+	// repeat_penalty and repeat_last_n 64); 0 or 1: off.
 	RepetitionPenalty float64
-	Seed              uint64
+	// PresencePenalty and FrequencyPenalty are OpenAI's: the logit of a
+	// token generated c > 0 times so far in this generation is lowered by
+	// PresencePenalty + c·FrequencyPenalty. They count the generated
+	// tokens only, all of them (llama.cpp counts the last repeat_last_n
+	// tokens, prompt included). Each in [-2, 2]; 0: off.
+	PresencePenalty, FrequencyPenalty float64
+	// LogitBias adds its value to the logit of its token id before
+	// sampling (OpenAI's logit_bias): values in [-100, 100], where -100
+	// bans the token (its probability becomes 0) and 100 all but forces
+	// it. Ids outside the vocabulary are an error wrapping ErrOptions
+	// when the generation starts.
+	LogitBias map[int32]float64
+	Seed      uint64
 }
 
 // Validate reports an invalid option.
@@ -37,6 +50,25 @@ func (s *Sampling) Validate() error {
 		return fmt.Errorf("generate: min-p %g must be in [0, 1]: %w", s.MinP, ErrOptions)
 	case s.RepetitionPenalty < 0 || math.IsNaN(s.RepetitionPenalty) || math.IsInf(s.RepetitionPenalty, 0):
 		return fmt.Errorf("generate: repetition penalty %g must be ≥ 0: %w", s.RepetitionPenalty, ErrOptions)
+	case !(s.PresencePenalty >= -2 && s.PresencePenalty <= 2):
+		return fmt.Errorf("generate: presence penalty %g must be in [-2, 2]: %w", s.PresencePenalty, ErrOptions)
+	case !(s.FrequencyPenalty >= -2 && s.FrequencyPenalty <= 2):
+		return fmt.Errorf("generate: frequency penalty %g must be in [-2, 2]: %w", s.FrequencyPenalty, ErrOptions)
+	}
+	for id, b := range s.LogitBias {
+		if !(b >= -100 && b <= 100) {
+			return fmt.Errorf("generate: logit bias %g of token %d must be in [-100, 100]: %w", b, id, ErrOptions)
+		}
+	}
+	return nil
+}
+
+// checkVocab reports a LogitBias token outside a vocabulary of n tokens.
+func (s *Sampling) checkVocab(n int) error {
+	for id := range s.LogitBias {
+		if id < 0 || int(id) >= n {
+			return fmt.Errorf("generate: logit bias for token %d outside the vocabulary of %d: %w", id, n, ErrOptions)
+		}
 	}
 	return nil
 }
@@ -64,15 +96,45 @@ type sampler struct {
 	rng  *rand.Rand
 	idx  []int32
 	prob []float64
+	// seen counts the tokens sample returned (presence and frequency
+	// penalties); nil when both are off.
+	seen map[int32]int
 }
 
 func newSampler(opt Sampling, vocab int) *sampler {
-	return &sampler{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), idx: make([]int32, vocab), prob: make([]float64, vocab)}
+	s := &sampler{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), idx: make([]int32, vocab), prob: make([]float64, vocab)}
+	if opt.PresencePenalty != 0 || opt.FrequencyPenalty != 0 {
+		s.seen = make(map[int32]int)
+	}
+	return s
 }
 
-// sample picks the next token; it modifies logits (penalty).
+// sample picks the next token; it modifies logits (bias and penalties).
+// Tokens it returns count for the presence and frequency penalties of the
+// next calls.
 func (s *sampler) sample(logits []float32, history []int32) int32 {
+	t := s.pick(logits, history)
+	if s.seen != nil {
+		s.seen[t]++
+	}
+	return t
+}
+
+func (s *sampler) pick(logits []float32, history []int32) int32 {
 	o := &s.opt
+	for id, b := range o.LogitBias {
+		if id < 0 || int(id) >= len(logits) {
+			continue
+		}
+		if b <= -100 {
+			logits[id] = float32(math.Inf(-1))
+		} else {
+			logits[id] += float32(b)
+		}
+	}
+	for t, c := range s.seen {
+		logits[t] -= float32(o.PresencePenalty + float64(c)*o.FrequencyPenalty)
+	}
 	if o.RepetitionPenalty > 0 && o.RepetitionPenalty != 1 {
 		p := float32(o.RepetitionPenalty)
 		h := history[max(0, len(history)-penaltyWindow):]
@@ -118,6 +180,9 @@ func (s *sampler) sample(logits []float32, history []int32) int32 {
 	// top-p and min-p on the untempered distribution.
 	prob := s.prob[:len(idx)]
 	mx := float64(logits[idx[0]])
+	if math.IsInf(mx, -1) {
+		return idx[0] // every token banned: no distribution to draw from
+	}
 	var sum float64
 	for i, t := range idx {
 		prob[i] = math.Exp(float64(logits[t]) - mx)
