@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/zerfoo/zerfoo/generate"
@@ -14,6 +16,10 @@ import (
 
 // maxStops is the most stop sequences a request may give (OpenAI's limit).
 const maxStops = 4
+
+// maxLogprobs is the most alternatives top_logprobs (chat) or logprobs
+// (completions) may ask for.
+const maxLogprobs = generate.MaxTopLogprobs
 
 // request is a parsed and validated chat or text completion request.
 type request struct {
@@ -30,30 +36,63 @@ type request struct {
 	stop         []string
 	stream       bool
 	includeUsage bool
+	// logprobs asks for the log-probabilities of the generated tokens,
+	// with topLogprobs alternatives each.
+	logprobs    bool
+	topLogprobs int
+	// parseSpecial, for a text prompt, overrides the server's default
+	// (Options.NoParseSpecial); nil: the default.
+	parseSpecial *bool
 }
+
+// The fields each endpoint knows; any other is a 400 naming it. Fields
+// accepted and ignored (informational) are listed in doc.go.
+var (
+	sharedFields = []string{
+		"model", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p",
+		"repeat_penalty", "presence_penalty", "frequency_penalty", "logit_bias", "seed", "stop",
+		"stream", "stream_options", "n", "user", "store", "metadata", "service_tier", "cache_prompt",
+		"response_format", "tools", "tool_choice", "parallel_tool_calls",
+	}
+	chatFields       = append(slices.Clip(sharedFields), "messages", "logprobs", "top_logprobs")
+	completionFields = append(slices.Clip(sharedFields), "prompt", "echo", "suffix", "best_of", "logprobs", "parse_special")
+	messageFields    = []string{"role", "content", "name"}
+	partFields       = []string{"type", "text"}
+	streamFields     = []string{"include_usage", "include_obfuscation"}
+	formatFields     = []string{"type", "json_schema"}
+)
 
 // params are the fields shared by both completion endpoints. Pointers tell
-// a missing field from a zero one. top_k, min_p and repeat_penalty are
-// llama.cpp's extensions.
+// a missing field from a zero one. top_k, min_p, repeat_penalty and
+// cache_prompt are llama.cpp's extensions.
 type params struct {
-	Model               string         `json:"model"`
-	MaxTokens           *int           `json:"max_tokens"`
-	MaxCompletionTokens *int           `json:"max_completion_tokens"`
-	Temperature         *float64       `json:"temperature"`
-	TopP                *float64       `json:"top_p"`
-	TopK                *int           `json:"top_k"`
-	MinP                *float64       `json:"min_p"`
-	RepeatPenalty       *float64       `json:"repeat_penalty"`
-	Seed                *int64         `json:"seed"`
-	Stop                stopList       `json:"stop"`
-	Stream              bool           `json:"stream"`
-	StreamOptions       *streamOptions `json:"stream_options"`
-	N                   *int           `json:"n"`
-	Logprobs            any            `json:"logprobs"`
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
+	Model               string             `json:"model"`
+	MaxTokens           *int               `json:"max_tokens"`
+	MaxCompletionTokens *int               `json:"max_completion_tokens"`
+	Temperature         *float64           `json:"temperature"`
+	TopP                *float64           `json:"top_p"`
+	TopK                *int               `json:"top_k"`
+	MinP                *float64           `json:"min_p"`
+	RepeatPenalty       *float64           `json:"repeat_penalty"`
+	PresencePenalty     *float64           `json:"presence_penalty"`
+	FrequencyPenalty    *float64           `json:"frequency_penalty"`
+	LogitBias           map[string]float64 `json:"logit_bias"`
+	Seed                *int64             `json:"seed"`
+	Stop                stopList           `json:"stop"`
+	Stream              bool               `json:"stream"`
+	StreamOptions       json.RawMessage    `json:"stream_options"`
+	N                   *int               `json:"n"`
+	// Informational: checked for type, then ignored.
+	User        string            `json:"user"`
+	Store       bool              `json:"store"`
+	Metadata    map[string]string `json:"metadata"`
+	ServiceTier string            `json:"service_tier"`
+	CachePrompt bool              `json:"cache_prompt"`
+	// Not supported yet beyond their no-op values.
+	ResponseFormat    json.RawMessage `json:"response_format"`
+	Tools             json.RawMessage `json:"tools"`
+	ToolChoice        json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
 }
 
 // stopList is OpenAI's stop: a string, an array of strings, or null.
@@ -91,15 +130,22 @@ func (c *content) UnmarshalJSON(b []byte) error {
 		*c = content(s)
 		return nil
 	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
+	var parts []json.RawMessage
 	if err := json.Unmarshal(b, &parts); err != nil {
 		return badRequest("messages", "message content must be a string or an array of text parts")
 	}
 	var sb strings.Builder
-	for _, p := range parts {
+	for _, raw := range parts {
+		if e := knownFields(raw, "messages", partFields); e != nil {
+			return e
+		}
+		var p struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return badRequest("messages", "a content part must be {\"type\": \"text\", \"text\": string}")
+		}
 		if p.Type != "text" {
 			return badRequest("messages", "content part type %q is not supported (text only)", p.Type)
 		}
@@ -109,20 +155,52 @@ func (c *content) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+type message struct {
+	Role    string  `json:"role"`
+	Content content `json:"content"`
+	Name    string  `json:"name"` // informational
+}
+
 type chatBody struct {
 	params
-	Messages []struct {
-		Role    string  `json:"role"`
-		Content content `json:"content"`
-	} `json:"messages"`
+	Messages    []json.RawMessage `json:"messages"`
+	Logprobs    *bool             `json:"logprobs"`
+	TopLogprobs *int              `json:"top_logprobs"`
 }
 
 type completionBody struct {
 	params
-	Prompt json.RawMessage `json:"prompt"`
-	Echo   bool            `json:"echo"`
-	Suffix *string         `json:"suffix"`
-	BestOf *int            `json:"best_of"`
+	Prompt       json.RawMessage `json:"prompt"`
+	Echo         bool            `json:"echo"`
+	Suffix       *string         `json:"suffix"`
+	BestOf       *int            `json:"best_of"`
+	Logprobs     *int            `json:"logprobs"`
+	ParseSpecial *bool           `json:"parse_special"`
+}
+
+// knownFields returns a 400 naming the first field of the JSON object raw
+// that is not in known (where is the object's path, "" at the top level),
+// or nil; a raw that is not an object is left to the decoder.
+func knownFields(raw []byte, where string, known []string) *apiError {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil
+	}
+	var unknown []string
+	for k := range obj {
+		if !slices.Contains(known, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	name := unknown[0]
+	if where != "" {
+		name = where + "." + name
+	}
+	return badRequest(name, "unknown field %q: this server does not support it (known: %s)", name, strings.Join(known, ", "))
 }
 
 // decode unmarshals one JSON object from body into v, mapping JSON errors
@@ -178,27 +256,63 @@ func parseChat(body []byte) (*request, *apiError) {
 	if e := decode(body, &b); e != nil {
 		return nil, e
 	}
+	if e := knownFields(body, "", chatFields); e != nil {
+		return nil, e
+	}
 	r := &request{chat: true}
 	if e := b.params.apply(r); e != nil {
 		return nil, e
 	}
+	if b.Logprobs != nil {
+		r.logprobs = *b.Logprobs
+	}
+	if k := b.TopLogprobs; k != nil {
+		switch {
+		case *k < 0 || *k > maxLogprobs:
+			return nil, badRequest("top_logprobs", "top_logprobs must be in [0, %d], got %d", maxLogprobs, *k)
+		case !r.logprobs:
+			return nil, badRequest("top_logprobs", "top_logprobs needs logprobs: true")
+		}
+		r.topLogprobs = *k
+	}
 	if len(b.Messages) == 0 {
 		return nil, badRequest("messages", "messages must be a non-empty array")
 	}
-	for i, m := range b.Messages {
+	for i, raw := range b.Messages {
+		where := fmt.Sprintf("messages[%d]", i)
+		var m message
+		if e := decode(raw, &m); e != nil {
+			switch p, _ := e.Param.(string); {
+			case p == "":
+				e.Param = "messages"
+			case !strings.HasPrefix(p, "messages"):
+				e.Param = where + "." + p
+			}
+			return nil, e
+		}
+		if e := knownFields(raw, where, messageFields); e != nil {
+			return nil, e
+		}
 		role := m.Role
 		switch role {
 		case "system", "developer":
 			role = "system"
 		case "user", "assistant", "model":
 		case "":
-			return nil, badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d] has no role", i)
+			return nil, badRequest(where+".role", "%s has no role", where)
+		case "tool", "function":
+			return nil, badRequest(where+".role", "%s has role %q: tools are not supported yet", where, m.Role)
 		default:
-			return nil, badRequest(fmt.Sprintf("messages[%d].role", i), "messages[%d] has role %q; supported: system, developer, user, assistant", i, m.Role)
+			return nil, badRequest(where+".role", "%s has role %q; supported: system, developer, user, assistant", where, m.Role)
 		}
 		r.messages = append(r.messages, tokenizer.Message{Role: role, Content: string(m.Content)})
 	}
-	if _, err := tokenizer.GemmaChat(r.messages, true); err != nil {
+	// The roles' order, checked without copying the contents.
+	roles := make([]tokenizer.Message, len(r.messages))
+	for i, m := range r.messages {
+		roles[i].Role = m.Role
+	}
+	if _, err := tokenizer.GemmaChat(roles, true); err != nil {
 		return nil, badRequest("messages", "%v", err)
 	}
 	return r, nil
@@ -210,7 +324,10 @@ func parseCompletion(body []byte) (*request, *apiError) {
 	if e := decode(body, &b); e != nil {
 		return nil, e
 	}
-	r := &request{}
+	if e := knownFields(body, "", completionFields); e != nil {
+		return nil, e
+	}
+	r := &request{parseSpecial: b.ParseSpecial}
 	if e := b.params.apply(r); e != nil {
 		return nil, e
 	}
@@ -221,6 +338,12 @@ func parseCompletion(body []byte) (*request, *apiError) {
 		return nil, badRequest("suffix", "suffix is not supported")
 	case b.BestOf != nil && *b.BestOf != 1:
 		return nil, badRequest("best_of", "best_of must be 1")
+	}
+	if k := b.Logprobs; k != nil {
+		if *k < 0 || *k > maxLogprobs {
+			return nil, badRequest("logprobs", "logprobs must be in [0, %d], got %d", maxLogprobs, *k)
+		}
+		r.logprobs, r.topLogprobs = true, *k
 	}
 	p := bytes.TrimSpace(b.Prompt)
 	if len(p) == 0 || bytes.Equal(p, []byte("null")) {
@@ -242,6 +365,9 @@ func parseCompletion(body []byte) (*request, *apiError) {
 	default:
 		return nil, badRequest("prompt", "prompt must be a string, an array of one string, or an array of token ids (one prompt per request)")
 	}
+	if r.tokens != nil && r.parseSpecial != nil {
+		return nil, badRequest("parse_special", "parse_special applies to a text prompt, not to token ids")
+	}
 	return r, nil
 }
 
@@ -259,10 +385,10 @@ func (p *params) apply(r *request) *apiError {
 		r.maxTokens = *mt
 	}
 	if p.N != nil && *p.N != 1 {
-		return badRequest("n", "n must be 1, got %d", *p.N)
+		return badRequest("n", "n must be 1 (one choice per request), got %d", *p.N)
 	}
-	if p.Logprobs != nil && p.Logprobs != false && p.Logprobs != float64(0) {
-		return badRequest("logprobs", "logprobs are not supported")
+	if e := p.unsupported(); e != nil {
+		return e
 	}
 	s := generate.Sampling{Temperature: 1} // OpenAI's default
 	if t := p.Temperature; t != nil {
@@ -300,6 +426,31 @@ func (p *params) apply(r *request) *apiError {
 		}
 		s.RepetitionPenalty = *rp
 	}
+	for _, pen := range []struct {
+		name string
+		v    *float64
+		dst  *float64
+	}{{"presence_penalty", p.PresencePenalty, &s.PresencePenalty}, {"frequency_penalty", p.FrequencyPenalty, &s.FrequencyPenalty}} {
+		if pen.v != nil {
+			if *pen.v < -2 || *pen.v > 2 {
+				return badRequest(pen.name, "%s must be in [-2, 2], got %g", pen.name, *pen.v)
+			}
+			*pen.dst = *pen.v
+		}
+	}
+	if len(p.LogitBias) > 0 {
+		s.LogitBias = make(map[int32]float64, len(p.LogitBias))
+		for k, v := range p.LogitBias {
+			id, err := strconv.ParseInt(k, 10, 32)
+			if err != nil || id < 0 {
+				return badRequest("logit_bias", "logit_bias keys must be token ids (decimal strings), got %q", k)
+			}
+			if v < -100 || v > 100 {
+				return badRequest("logit_bias", "logit_bias of token %s must be in [-100, 100], got %g", k, v)
+			}
+			s.LogitBias[int32(id)] = v
+		}
+	}
 	if p.Seed != nil {
 		s.Seed = uint64(*p.Seed)
 		r.seeded = true
@@ -317,70 +468,63 @@ func (p *params) apply(r *request) *apiError {
 		}
 	}
 	r.stream = p.Stream
-	if p.StreamOptions != nil {
+	if so := bytes.TrimSpace(p.StreamOptions); len(so) > 0 && !bytes.Equal(so, []byte("null")) {
 		if !p.Stream {
 			return badRequest("stream_options", "stream_options is only allowed with stream: true")
 		}
-		r.includeUsage = p.StreamOptions.IncludeUsage
+		var o struct {
+			IncludeUsage       bool `json:"include_usage"`
+			IncludeObfuscation bool `json:"include_obfuscation"`
+		}
+		if e := decode(so, &o); e != nil {
+			e.Param = "stream_options"
+			return e
+		}
+		if e := knownFields(so, "stream_options", streamFields); e != nil {
+			return e
+		}
+		r.includeUsage = o.IncludeUsage
 	}
 	return nil
 }
 
-// Response bodies.
-
-type usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
-}
-
-type chatMessage struct {
-	Role    string `json:"role,omitempty"`
-	Content string `json:"content"`
-}
-
-// chatDelta is a streamed message piece; the last one is empty ({}).
-type chatDelta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
-}
-
-type chatChoice struct {
-	Index        int          `json:"index"`
-	Message      *chatMessage `json:"message,omitempty"`
-	Delta        *chatDelta   `json:"delta,omitempty"`
-	Logprobs     any          `json:"logprobs"`
-	FinishReason *string      `json:"finish_reason"`
-}
-
-type chatResponse struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
-	Choices []chatChoice `json:"choices"`
-	Usage   *usage       `json:"usage,omitempty"`
-}
-
-type textChoice struct {
-	Text         string  `json:"text"`
-	Index        int     `json:"index"`
-	Logprobs     any     `json:"logprobs"`
-	FinishReason *string `json:"finish_reason"`
-}
-
-type textResponse struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
-	Choices []textChoice `json:"choices"`
-	Usage   *usage       `json:"usage,omitempty"`
-}
-
-type modelObject struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	OwnedBy string `json:"owned_by"`
+// unsupported returns a 400 for a response_format, tools or tool_choice
+// that asks for more than plain text.
+func (p *params) unsupported() *apiError {
+	if rf := bytes.TrimSpace(p.ResponseFormat); len(rf) > 0 && !bytes.Equal(rf, []byte("null")) {
+		var f struct {
+			Type       string          `json:"type"`
+			JSONSchema json.RawMessage `json:"json_schema"`
+		}
+		if e := decode(rf, &f); e != nil {
+			e.Param = "response_format"
+			return e
+		}
+		if e := knownFields(rf, "response_format", formatFields); e != nil {
+			return e
+		}
+		switch f.Type {
+		case "text":
+		case "json_object", "json_schema":
+			return badRequest("response_format", "response_format %q is not supported yet (only \"text\")", f.Type)
+		default:
+			return badRequest("response_format", "response_format type must be \"text\", \"json_object\" or \"json_schema\", got %q", f.Type)
+		}
+	}
+	var tools []json.RawMessage
+	if t := bytes.TrimSpace(p.Tools); len(t) > 0 {
+		if json.Unmarshal(t, &tools) != nil {
+			return badRequest("tools", "tools must be an array")
+		}
+		if len(tools) > 0 {
+			return badRequest("tools", "tools are not supported yet")
+		}
+	}
+	if tc := bytes.TrimSpace(p.ToolChoice); len(tc) > 0 && !bytes.Equal(tc, []byte("null")) {
+		var s string
+		if json.Unmarshal(tc, &s) != nil || s != "none" && s != "auto" {
+			return badRequest("tool_choice", "tool_choice %s needs tools, which are not supported yet (\"none\" and \"auto\" are accepted)", tc)
+		}
+	}
+	return nil
 }

@@ -12,19 +12,20 @@ import (
 	"time"
 
 	"github.com/zerfoo/zerfoo/generate"
-	"github.com/zerfoo/zerfoo/tokenizer"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
-
-// errStop ends a generation that produced a stop sequence.
-var errStop = errors.New("serve: stop sequence")
 
 // defaultCompletionTokens is OpenAI's max_tokens default for /v1/completions.
 const defaultCompletionTokens = 16
 
 // completion answers /v1/chat/completions (chat) or /v1/completions.
+//
+// The work a request costs before it holds a slot is bounded: the body
+// (Options.MaxBodyBytes) is read and parsed, and the prompt's length is
+// checked against a lower bound of its tokens (see minTokens); the prompt
+// is tokenized only once the request holds its slot.
 func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
-	if r.Method != http.MethodPost {
-		writeError(w, errMethod(r.Method, "POST"))
+	if !postJSON(w, r) {
 		return
 	}
 	m := s.model.Load()
@@ -36,14 +37,12 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		writeError(w, errShuttingDown())
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, errTooLarge(s.opt.MaxBodyBytes))
-		} else {
-			writeError(w, badRequest("", "reading the body: %v", err))
-		}
+	if q, busy := s.sched.depth(); busy >= s.opt.Parallel && q >= s.opt.MaxQueue {
+		writeError(w, errQueueFull()) // before reading a body that could not be served
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
 		return
 	}
 	var req *request
@@ -61,31 +60,18 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		writeError(w, errModelNotFound(req.model))
 		return
 	}
-	ids, e := encode(m, req)
-	if e != nil {
+	if e := s.check(m, req); e != nil {
 		writeError(w, e)
 		return
 	}
 	ctxSize := s.ctxSize(m)
-	if len(ids) >= ctxSize {
-		e := errContext(len(ids), ctxSize)
-		if !chat {
-			e.Param = "prompt"
-		}
-		writeError(w, e)
+	if n := s.minTokens(m, req); n >= ctxSize {
+		writeError(w, errContext(req, fmt.Sprintf("at least %d", n), ctxSize))
 		return
-	}
-	maxTokens := req.maxTokens
-	if maxTokens == 0 && !chat {
-		maxTokens = defaultCompletionTokens
-	}
-	if room := ctxSize - len(ids); maxTokens == 0 || maxTokens > room {
-		maxTokens = room
 	}
 	if !req.seeded {
 		req.sampling.Seed = rand.Uint64()
 	}
-	w.add(slog.Int("prompt_tokens", len(ids)), slog.Int("max_tokens", maxTokens), slog.Bool("stream", req.stream))
 
 	if !s.enter() {
 		writeError(w, errShuttingDown())
@@ -110,17 +96,64 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 	release := func() {
 		if !released {
 			released = true
+			s.slots.end(slot)
 			s.sched.release(slot)
 		}
 	}
 	defer release()
+	s.slots.begin(slot, w.id)
 	w.add(slog.Int("slot", slot), slog.Duration("queued", time.Since(queued)))
 
-	g := &generation{s: s, w: w, req: req, chat: chat, id: w.id, created: time.Now().Unix(), filter: stopFilter{stops: req.stop}}
+	ids, e := s.encode(m, req)
+	if e == nil && len(ids) >= ctxSize {
+		e = errContext(req, fmt.Sprint(len(ids)), ctxSize)
+	}
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	s.slots.prompt(slot, len(ids))
+	maxTokens := req.maxTokens
+	if maxTokens == 0 && !chat {
+		maxTokens = defaultCompletionTokens
+	}
+	if c := s.opt.MaxTokens; c > 0 && (maxTokens == 0 || maxTokens > c) {
+		maxTokens = c
+	}
+	if room := ctxSize - len(ids); maxTokens == 0 || maxTokens > room {
+		maxTokens = room
+	}
+	w.add(slog.Int("prompt_tokens", len(ids)), slog.Int("max_tokens", maxTokens), slog.Bool("stream", req.stream))
+
+	g := &generation{s: s, w: w, req: req, chat: chat, id: w.id, created: time.Now().Unix()}
 	if chat {
 		g.id = "chatcmpl-" + w.id
 	} else {
 		g.id = "cmpl-" + w.id
+	}
+	opt := generate.Options{
+		Sampling:  req.sampling,
+		MaxTokens: maxTokens,
+		Threads:   s.opt.Threads,
+		Stop:      req.stop,
+		OnText: func(piece string) error {
+			if g.first.IsZero() {
+				g.first = time.Now()
+				s.met.firstToken(g.first.Sub(w.started))
+			}
+			g.pieces++
+			s.met.tokens(time.Now(), 1)
+			if s.hook != nil {
+				if err := s.hook(ctx, piece); err != nil {
+					return err
+				}
+			}
+			return g.send(piece)
+		},
+	}
+	if req.logprobs {
+		g.log = newTokenLog(m.Tokenizer)
+		opt.OnToken, opt.TopLogprobs = g.log.add, req.topLogprobs
 	}
 	if req.stream {
 		h := w.Header()
@@ -128,6 +161,7 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Accel-Buffering", "no")
 		w.WriteHeader(http.StatusOK)
+		w.sse = true
 		if chat {
 			g.event(chatResponse{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: s.opt.ModelName,
 				Choices: []chatChoice{{Delta: &chatDelta{Role: "assistant", Content: new(string)}}}})
@@ -138,32 +172,7 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		err = s.hook(ctx, "")
 	}
 	if err == nil {
-		res, err = m.RunTokens(ctx, ids, generate.Options{
-			Sampling:  req.sampling,
-			MaxTokens: maxTokens,
-			Threads:   s.opt.Threads,
-			OnText: func(piece string) error {
-				if g.first.IsZero() {
-					g.first = time.Now()
-					s.met.firstToken(g.first.Sub(w.started))
-				}
-				g.pieces++
-				s.met.tokens(time.Now(), 1)
-				if s.hook != nil {
-					if err := s.hook(ctx, piece); err != nil {
-						return err
-					}
-				}
-				out, stop := g.filter.push(piece)
-				if err := g.send(out); err != nil {
-					return err
-				}
-				if stop {
-					return errStop
-				}
-				return nil
-			},
-		})
+		res, err = m.RunTokens(ctx, ids, opt)
 	}
 	release() // the answer is complete: the next request may start now
 	if n := len(res.Tokens) - g.pieces; n > 0 {
@@ -175,18 +184,8 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 	if !g.first.IsZero() {
 		w.add(slog.Duration("ttft", g.first.Sub(w.started)))
 	}
-	finish := "length"
 	switch {
-	case errors.Is(err, errStop):
-		finish = "stop"
 	case err == nil:
-		if res.Finish == generate.FinishStop {
-			finish = "stop"
-		}
-		if err := g.send(g.filter.flush()); err != nil {
-			w.add(slog.String("error", err.Error()))
-			return
-		}
 	case r.Context().Err() != nil || g.writeErr != nil:
 		w.add(slog.String("error", "client disconnected"))
 		w.status = 499 // for the log and metrics; a stream already sent 200
@@ -195,33 +194,81 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		g.fail(errShuttingDown())
 		return
 	default:
-		s.log.Error("generation failed", "id", w.id, "err", err)
+		var pe *workerpool.PanicError
+		if errors.As(err, &pe) {
+			s.log.Error("generation panicked", "id", w.id, "err", err, "stack", string(pe.Stack))
+		} else {
+			s.log.Error("generation failed", "id", w.id, "err", err)
+		}
 		g.fail(errInternal(err))
 		return
+	}
+	finish := "length"
+	if res.Finish == generate.FinishStop {
+		finish = "stop"
 	}
 	w.add(slog.String("finish", finish))
 	g.finish(finish, u)
 }
 
-// encode tokenizes the request's prompt.
-func encode(m *generate.Model, req *request) ([]int32, *apiError) {
-	tok := m.Tokenizer
+// check validates the parts of req that depend on the model: the chat
+// template, the logit_bias ids and the prompt's token ids.
+func (s *Server) check(m *generate.Model, req *request) *apiError {
+	if req.chat {
+		if err := m.TemplateError(); err != nil {
+			return errTemplate(err)
+		}
+	}
+	vocab := m.Model.Config.Vocab
+	for id := range req.sampling.LogitBias {
+		if int(id) >= vocab {
+			return badRequest("logit_bias", "logit_bias token %d is outside the vocabulary of %d", id, vocab)
+		}
+	}
+	for i, t := range req.tokens {
+		if t < 0 || int(t) >= vocab {
+			return badRequest("prompt", "prompt token %d at index %d is outside the vocabulary of %d", t, i, vocab)
+		}
+	}
+	return nil
+}
+
+// minTokens returns a lower bound of the prompt's tokens, found without
+// tokenizing: each token covers at most maxCover bytes of text.
+func (s *Server) minTokens(m *generate.Model, req *request) int {
+	c := s.maxCover(m)
+	switch {
+	case req.tokens != nil:
+		return len(req.tokens)
+	case req.chat:
+		n := 0
+		for _, msg := range req.messages {
+			n += len(msg.Content)
+		}
+		return (n + c - 1) / c
+	}
+	return (len(req.prompt) + c - 1) / c
+}
+
+// encode tokenizes the request's prompt: a chat through the Gemma template
+// (message contents as text), a text prompt with BOS and, unless turned off
+// by the request or Options.NoParseSpecial, control-token text parsed.
+func (s *Server) encode(m *generate.Model, req *request) ([]int32, *apiError) {
 	switch {
 	case req.chat:
-		text, err := tokenizer.GemmaChat(req.messages, true)
+		ids, err := m.EncodeChat(req.messages)
 		if err != nil {
 			return nil, badRequest("messages", "%v", err)
 		}
-		return tok.Encode(text, false, true), nil
+		return ids, nil
 	case req.tokens != nil:
-		for i, t := range req.tokens {
-			if t < 0 || int(t) >= m.Model.Config.Vocab {
-				return nil, badRequest("prompt", "prompt token %d at index %d is outside the vocabulary of %d", t, i, m.Model.Config.Vocab)
-			}
-		}
 		return req.tokens, nil
 	}
-	return tok.Encode(req.prompt, true, false), nil
+	parse := !s.opt.NoParseSpecial
+	if req.parseSpecial != nil {
+		parse = *req.parseSpecial
+	}
+	return m.Tokenizer.Encode(req.prompt, true, parse), nil
 }
 
 // generation writes one response, streamed or whole.
@@ -232,8 +279,9 @@ type generation struct {
 	chat     bool
 	id       string
 	created  int64
-	filter   stopFilter
 	text     []byte // the whole answer (not streamed)
+	sent     int    // bytes of text passed to send
+	log      *tokenLog
 	first    time.Time
 	pieces   int
 	writeErr error
@@ -244,16 +292,21 @@ func (g *generation) send(text string) error {
 	if text == "" {
 		return nil
 	}
+	g.sent += len(text)
 	if !g.req.stream {
 		g.text = append(g.text, text...)
 		return nil
 	}
+	var entries []logEntry
+	if g.log != nil {
+		entries = g.log.take(g.sent, false)
+	}
 	if g.chat {
 		return g.event(chatResponse{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: g.s.opt.ModelName,
-			Choices: []chatChoice{{Delta: &chatDelta{Content: &text}}}})
+			Choices: []chatChoice{{Delta: &chatDelta{Content: &text}, Logprobs: chatFormat(entries)}}})
 	}
 	return g.event(textResponse{ID: g.id, Object: "text_completion", Created: g.created, Model: g.s.opt.ModelName,
-		Choices: []textChoice{{Text: text}}})
+		Choices: []textChoice{{Text: text, Logprobs: textFormat(entries)}}})
 }
 
 // event writes one Server-Sent Event and flushes it.
@@ -275,28 +328,40 @@ func (g *generation) event(v any) error {
 	return g.writeErr
 }
 
-// finish writes the final chunk (or the whole answer) with usage.
+// rest returns the log entries not sent yet, as at the end of the text;
+// nil without logprobs. (Non-nil but empty when there are none left, so
+// that a final chunk still says logprobs were asked for.)
+func (g *generation) rest() []logEntry {
+	if g.log == nil {
+		return nil
+	}
+	return append([]logEntry{}, g.log.take(g.sent, true)...)
+}
+
+// finish writes the final chunk (or the whole answer). A whole answer
+// carries usage; a stream carries it on a last chunk without choices when
+// the request set stream_options.include_usage, as OpenAI's does.
 func (g *generation) finish(reason string, u usage) {
 	name := g.s.opt.ModelName
 	if !g.req.stream {
 		if g.chat {
 			writeJSON(g.w, chatResponse{ID: g.id, Object: "chat.completion", Created: g.created, Model: name,
-				Choices: []chatChoice{{Message: &chatMessage{Role: "assistant", Content: string(g.text)}, FinishReason: &reason}}, Usage: &u})
+				Choices: []chatChoice{{Message: &chatMessage{Role: "assistant", Content: string(g.text)}, Logprobs: chatFormat(g.rest()), FinishReason: &reason}}, Usage: &u})
 		} else {
 			writeJSON(g.w, textResponse{ID: g.id, Object: "text_completion", Created: g.created, Model: name,
-				Choices: []textChoice{{Text: string(g.text), FinishReason: &reason}}, Usage: &u})
+				Choices: []textChoice{{Text: string(g.text), Logprobs: textFormat(g.rest()), FinishReason: &reason}}, Usage: &u})
 		}
 		return
 	}
 	if g.chat {
 		g.event(chatResponse{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: name,
-			Choices: []chatChoice{{Delta: &chatDelta{}, FinishReason: &reason}}, Usage: &u})
+			Choices: []chatChoice{{Delta: &chatDelta{}, Logprobs: chatFormat(g.rest()), FinishReason: &reason}}})
 		if g.req.includeUsage {
 			g.event(chatResponse{ID: g.id, Object: "chat.completion.chunk", Created: g.created, Model: name, Choices: []chatChoice{}, Usage: &u})
 		}
 	} else {
 		g.event(textResponse{ID: g.id, Object: "text_completion", Created: g.created, Model: name,
-			Choices: []textChoice{{FinishReason: &reason}}, Usage: &u})
+			Choices: []textChoice{{Logprobs: textFormat(g.rest()), FinishReason: &reason}}})
 		if g.req.includeUsage {
 			g.event(textResponse{ID: g.id, Object: "text_completion", Created: g.created, Model: name, Choices: []textChoice{}, Usage: &u})
 		}
@@ -325,4 +390,5 @@ func (g *generation) fail(e *apiError) {
 		Error *apiError `json:"error"`
 	}{e})
 	g.done()
+	g.w.status = e.Status // for the log and metrics; the stream sent 200
 }

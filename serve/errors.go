@@ -3,6 +3,7 @@ package serve
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -56,9 +57,31 @@ func errTooLarge(limit int64) *apiError {
 		Message: fmt.Sprintf("The request body exceeds %d bytes.", limit)}
 }
 
-func errContext(prompt, ctx int) *apiError {
-	return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Param: "messages", Code: "context_length_exceeded",
-		Message: fmt.Sprintf("The prompt has %d tokens; this server's context holds %d (the prompt must leave room for at least one generated token).", prompt, ctx)}
+// errContext is the 413 for a prompt of n tokens ("123" or "at least
+// 123") that leaves no room in a context of ctx.
+func errContext(req *request, n string, ctx int) *apiError {
+	param := "prompt"
+	if req.chat {
+		param = "messages"
+	}
+	return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Param: param, Code: "context_length_exceeded",
+		Message: fmt.Sprintf("The prompt has %s tokens; this server's context holds %d (the prompt must leave room for at least one generated token).", n, ctx)}
+}
+
+func errMediaType(ct string) *apiError {
+	return &apiError{Status: http.StatusUnsupportedMediaType, Type: "invalid_request_error", Code: "unsupported_media_type",
+		Message: fmt.Sprintf("Content-Type %q is not supported: send the body as JSON with \"Content-Type: application/json\" (curl: -H 'Content-Type: application/json').", ct)}
+}
+
+// errTemplate is the 501 for a chat when the model's chat template is not
+// one the server can render.
+func errTemplate(err error) *apiError {
+	return &apiError{Status: http.StatusNotImplemented, Type: "not_supported_error", Code: "unsupported_chat_template",
+		Message: err.Error() + " (/v1/completions takes such a prompt)"}
+}
+
+func errNotImplemented(msg string) *apiError {
+	return &apiError{Status: http.StatusNotImplemented, Type: "not_supported_error", Code: "not_implemented", Message: msg}
 }
 
 func errQueueFull() *apiError {
@@ -89,7 +112,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(struct {
+	_ = encoder(w).Encode(struct {
 		Error *apiError `json:"error"`
 	}{e})
 }
@@ -97,5 +120,13 @@ func writeError(w http.ResponseWriter, e *apiError) {
 // writeJSON answers v with status 200.
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	_ = encoder(w).Encode(v)
+}
+
+// encoder writes JSON with <, > and & as they are (chat templates and
+// generated text are full of them).
+func encoder(w io.Writer) *json.Encoder {
+	e := json.NewEncoder(w)
+	e.SetEscapeHTML(false)
+	return e
 }

@@ -102,7 +102,7 @@ const fuzzKey = "sekret"
 const fuzzDeadline = 5 * time.Second
 
 // documented are the statuses serve's doc lists.
-var documented = map[int]bool{200: true, 400: true, 401: true, 404: true, 405: true, 413: true, 429: true, 503: true}
+var documented = map[int]bool{200: true, 400: true, 401: true, 404: true, 405: true, 413: true, 415: true, 429: true, 501: true, 503: true}
 
 // FuzzHandler drives the whole handler with fuzzed method, path, headers and
 // body and checks what a client may rely on: no panic, a documented status,
@@ -146,12 +146,12 @@ func FuzzHandler(f *testing.F) {
 		if ctx.Err() != nil {
 			t.Fatalf("%q %q: the answer took %v, more than %v", method, path, time.Since(start).Round(time.Millisecond), fuzzDeadline)
 		}
-		checkAnswer(t, method, path, rec)
+		checkAnswer(t, method, path, rec, includeUsage(body))
 	})
 }
 
 // checkAnswer asserts the invariants of one answer of the handler.
-func checkAnswer(t *testing.T, method, path string, rec *httptest.ResponseRecorder) {
+func checkAnswer(t *testing.T, method, path string, rec *httptest.ResponseRecorder, wantUsage bool) {
 	t.Helper()
 	code, h, body := rec.Code, rec.Header(), rec.Body.Bytes()
 	where := fmt.Sprintf("%q %q: %d", method, path, code)
@@ -186,7 +186,12 @@ func checkAnswer(t *testing.T, method, path string, rec *httptest.ResponseRecord
 			t.Fatalf("%s: metrics with Content-Type %q", where, ct)
 		}
 	case ct == "text/event-stream":
-		checkStream(t, where, path, body)
+		checkStream(t, where, path, body, wantUsage)
+	case ct == "application/json" && path == "/slots":
+		var v []map[string]any
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("%s: body %.300q is not a JSON array of objects: %v", where, body, err)
+		}
 	case ct == "application/json":
 		var v map[string]any
 		if err := json.Unmarshal(body, &v); err != nil {
@@ -228,9 +233,20 @@ func checkCompletion(t *testing.T, where string, body []byte) {
 	checkUsage(t, where, a.Usage)
 }
 
+// includeUsage reports whether a request body asks for a stream's usage.
+func includeUsage(body []byte) bool {
+	var b struct {
+		StreamOptions *struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
+	}
+	return json.Unmarshal(body, &b) == nil && b.StreamOptions != nil && b.StreamOptions.IncludeUsage
+}
+
 // checkStream checks an SSE answer: JSON events, exactly one with a
-// finish_reason (and usage), no error event, then data: [DONE].
-func checkStream(t *testing.T, where, path string, body []byte) {
+// finish_reason, then one with usage and no choices if the request asked
+// for it (wantUsage) and none else, no error event, then data: [DONE].
+func checkStream(t *testing.T, where, path string, body []byte, wantUsage bool) {
 	t.Helper()
 	if path != "/v1/chat/completions" && path != "/v1/completions" {
 		t.Fatalf("%s: event stream on %s", where, path)
@@ -240,7 +256,7 @@ func checkStream(t *testing.T, where, path string, body []byte) {
 	if !ok {
 		t.Fatalf("%s: stream does not end with data: [DONE]: %.300q", where, text)
 	}
-	finishes := 0
+	finishes, usages := 0, 0
 	for _, ev := range strings.Split(strings.TrimSuffix(rest, "\n\n"), "\n\n") {
 		data, ok := strings.CutPrefix(ev, "data: ")
 		if !ok {
@@ -255,13 +271,19 @@ func checkStream(t *testing.T, where, path string, body []byte) {
 		}
 		if len(a.Choices) == 1 && a.Choices[0].FinishReason != nil {
 			finishes++
-			if a.Usage == nil {
-				t.Fatalf("%s: final chunk %.200q without usage", where, data)
+		}
+		if a.Usage != nil {
+			usages++
+			if len(a.Choices) != 0 || finishes != 1 {
+				t.Fatalf("%s: usage on chunk %.200q: want it on a chunk without choices after the last", where, data)
 			}
 			checkUsage(t, where, a.Usage)
 		}
 	}
 	if finishes != 1 {
 		t.Fatalf("%s: %d chunks with a finish_reason, want 1: %.500q", where, finishes, text)
+	}
+	if want := map[bool]int{false: 0, true: 1}[wantUsage]; usages != want {
+		t.Fatalf("%s: %d chunks with usage, want %d (include_usage %v): %.500q", where, usages, want, wantUsage, text)
 	}
 }

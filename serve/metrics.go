@@ -40,7 +40,7 @@ func newMetrics() *metrics {
 
 // knownPaths are the path label values; anything else is "other", so that
 // scanners cannot grow the label set.
-var knownPaths = []string{"/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics"}
+var knownPaths = []string{"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/embeddings", "/tokenize", "/detokenize", "/props", "/slots", "/health", "/metrics"}
 
 func (m *metrics) request(path string, code int, d time.Duration) {
 	if !slices.Contains(knownPaths, path) {

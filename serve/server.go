@@ -3,9 +3,11 @@ package serve
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +42,20 @@ type Options struct {
 	Threads int
 	// MaxBodyBytes bounds a request body; larger ones get 413 (0: 4 MiB).
 	MaxBodyBytes int64
+	// MaxTokens caps the tokens a request generates, whatever its
+	// max_tokens asks (0: no cap but the context; llama-server's
+	// --n-predict).
+	MaxTokens int
+	// NoParseSpecial makes a /v1/completions text prompt's control-token
+	// text, such as "<start_of_turn>", plain text by default; a request's
+	// parse_special still decides for itself. Chat message contents are
+	// always text.
+	NoParseSpecial bool
+	// CORSOrigins lists the origins browsers may call the API from ("*":
+	// any); empty: no CORS headers, so browsers refuse cross-origin calls.
+	CORSOrigins []string
+	// ModelPath is the model file reported by /props.
+	ModelPath string
 	// Logger receives one structured line per request (nil: slog.Default()).
 	Logger *slog.Logger
 }
@@ -63,6 +79,9 @@ type Server struct {
 	draining bool
 	inflight sync.WaitGroup
 
+	slots slotTable
+	cover coverCache
+
 	// hook, if set (tests only), runs once with piece "" when a request
 	// gets its slot, then before each generated piece is sent.
 	hook func(ctx context.Context, piece string) error
@@ -80,7 +99,9 @@ func New(opt Options) *Server {
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 4 << 20
 	}
+	opt.MaxTokens = max(opt.MaxTokens, 0)
 	s := &Server{opt: opt, log: opt.Logger, sched: newScheduler(opt.Parallel, opt.MaxQueue), met: newMetrics(), created: time.Now().Unix()}
+	s.slots.init(opt.Parallel)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -93,6 +114,9 @@ func New(opt Options) *Server {
 func (s *Server) SetModel(m *generate.Model) {
 	s.model.Store(m)
 	s.log.Info("model ready", "model", s.opt.ModelName, "context", s.ctxSize(m), "parallel", s.opt.Parallel, "max_queue", s.opt.MaxQueue)
+	if err := m.TemplateError(); err != nil {
+		s.log.Warn("chat completions will fail (501); raw completions work", "err", err)
+	}
 }
 
 // ctxSize is the token budget of one request.
@@ -152,6 +176,7 @@ type recorder struct {
 	id      string
 	attrs   []slog.Attr
 	started time.Time
+	sse     bool // an event stream has started
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -184,12 +209,19 @@ func requestID(r *http.Request) string {
 	return strconv.FormatUint(rand.Uint64(), 36)
 }
 
-// ServeHTTP routes /v1/chat/completions, /v1/completions, /v1/models,
-// /v1/models/{id}, /health and /metrics; anything else is a JSON 404.
+// ServeHTTP routes the endpoints listed in the package doc; anything else
+// is a JSON 404. A panic while answering becomes a 500 for that request
+// (an error event if a stream had started); the server keeps running.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, id: requestID(r), started: time.Now()}
 	w.Header().Set("X-Request-Id", rec.id)
 	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.recovered(rec, v)
+		}
 		if rec.status == 0 {
 			rec.status = 499 // client went away before an answer
 		}
@@ -206,7 +238,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	}()
 	path := r.URL.Path
-	if strings.HasPrefix(path, "/v1/") && s.opt.APIKey != "" && !s.authorized(r) {
+	if s.cors(rec, r) {
+		return // a preflight request, answered
+	}
+	if path != "/health" && path != "/metrics" && s.opt.APIKey != "" && !s.authorized(r) {
 		writeError(rec, errUnauthorized())
 		return
 	}
@@ -217,6 +252,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.completion(rec, r, false)
 	case path == "/v1/models" || strings.HasPrefix(path, "/v1/models/"):
 		s.models(rec, r)
+	case path == "/v1/embeddings":
+		s.embeddings(rec, r)
+	case path == "/tokenize":
+		s.tokenize(rec, r)
+	case path == "/detokenize":
+		s.detokenize(rec, r)
+	case path == "/props":
+		s.props(rec, r)
+	case path == "/slots":
+		s.slotsInfo(rec, r)
 	case path == "/health":
 		s.health(rec, r)
 	case path == "/metrics":
@@ -224,6 +269,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(rec, errNotFound(path))
 	}
+}
+
+// recovered answers a request whose handler panicked with v.
+func (s *Server) recovered(w *recorder, v any) {
+	s.log.Error("panic while answering", "id", w.id, "panic", v, "stack", string(debug.Stack()))
+	e := errInternal(fmt.Errorf("serve: internal error (panic: %v)", v))
+	switch {
+	case w.status == 0:
+		writeError(w, e)
+	case w.sse:
+		g := generation{w: w, req: &request{stream: true}}
+		g.fail(e)
+	}
+	w.status = http.StatusInternalServerError // for the log and metrics
 }
 
 func (s *Server) authorized(r *http.Request) bool {

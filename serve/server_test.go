@@ -196,7 +196,7 @@ func TestCompletions(t *testing.T) {
 		{"string", fmt.Sprintf(`{"model":"tiny","prompt":%q,"temperature":0}`, prompt)},
 		{"array", fmt.Sprintf(`{"prompt":[%q],"temperature":0}`, prompt)},
 		{"tokens", fmt.Sprintf(`{"prompt":%s,"temperature":0}`, tokJSON)},
-		{"stream", fmt.Sprintf(`{"prompt":%q,"temperature":0,"stream":true}`, prompt)},
+		{"stream", fmt.Sprintf(`{"prompt":%q,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}`, prompt)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, b := post(t, context.Background(), ts.URL+"/v1/completions", tc.body)
@@ -285,44 +285,6 @@ func TestStop(t *testing.T) {
 	}
 }
 
-func TestStopFilter(t *testing.T) {
-	tests := []struct {
-		stops  []string
-		pieces []string
-		want   string
-		stop   bool
-	}{
-		{nil, []string{"ab", "cd"}, "abcd", false},
-		{[]string{"cd"}, []string{"ab", "cd", "ef"}, "ab", true},
-		{[]string{"cd"}, []string{"abc", "def"}, "ab", true},          // split across pieces
-		{[]string{"cde"}, []string{"abc", "dx"}, "abcdx", false},      // a false start is released
-		{[]string{"xyz", "b"}, []string{"aab", "c"}, "aa", true},      // earliest match wins
-		{[]string{"éa"}, []string{"hé", "é", "a"}, "hé", true},        // multi-byte
-		{[]string{"longer"}, []string{"lon"}, "lon", false},           // flushed at the end
-		{[]string{"a", "ab"}, []string{"xab"}, "x", true},             // overlapping stops
-		{[]string{"\n\n"}, []string{"a\n", "\nb"}, "a", true},         // newline stop
-		{[]string{"zz"}, []string{"z", "z", "z"}, "", true},           // stop at the start
-		{[]string{"ab"}, []string{"a", "a", "a", "c"}, "aaac", false}, // partial repeated
-	}
-	for _, tc := range tests {
-		f := stopFilter{stops: tc.stops}
-		var got strings.Builder
-		stopped := false
-		for _, p := range tc.pieces {
-			out, s := f.push(p)
-			got.WriteString(out)
-			if s {
-				stopped = true
-				break
-			}
-		}
-		got.WriteString(f.flush())
-		if got.String() != tc.want || stopped != tc.stop {
-			t.Errorf("stops %q pieces %q: got %q stop %v, want %q stop %v", tc.stops, tc.pieces, got.String(), stopped, tc.want, tc.stop)
-		}
-	}
-}
-
 func TestSeedReproducible(t *testing.T) {
 	_, ts := start(t, Options{Parallel: 2})
 	body := `{"messages":[{"role":"user","content":"Hi"}],"max_tokens":24,"seed":77,"temperature":1.2}`
@@ -368,7 +330,7 @@ func TestMetricsCounts(t *testing.T) {
 	var prompt, completion int
 	for _, body := range []string{
 		`{"messages":[{"role":"user","content":"one"}],"max_tokens":5,"temperature":0}`,
-		`{"prompt":"two","max_tokens":7,"temperature":0,"stream":true}`,
+		`{"prompt":"two","max_tokens":7,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}`,
 	} {
 		path := "/v1/chat/completions"
 		if strings.Contains(body, "prompt") {

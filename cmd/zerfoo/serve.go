@@ -25,9 +25,12 @@ type serveCmd struct {
 	Parallel        int           `default:"2" help:"Requests generating at once, each with its own KV cache."`
 	MaxQueue        int           `default:"16" help:"Requests that may wait for a slot; more get 429."`
 	CtxSize         int           `default:"4096" help:"Tokens per request, prompt plus generation (0: the model's context)."`
-	APIKey          string        `env:"ZERFOO_API_KEY" help:"Require \"Authorization: Bearer KEY\" on /v1/ (also from $ZERFOO_API_KEY)."`
+	APIKey          string        `env:"ZERFOO_API_KEY" help:"Require \"Authorization: Bearer KEY\" on every path but /health and /metrics."`
 	Name            string        `help:"Model id served by /v1/models (default: the file name without .gguf)."`
 	Threads         int           `default:"0" help:"Kernel parallelism per request (0: all cores, shared by the slots)."`
+	MaxTokens       int           `default:"-1" help:"Most tokens a request generates, whatever its max_tokens asks (-1: no cap but the context; llama-server's --n-predict)."`
+	ParseSpecial    bool          `default:"true" negatable:"" help:"Parse control-token text such as <start_of_turn> in /v1/completions prompts into control tokens (a request's parse_special overrides; chat message contents are always text)."`
+	CORSOrigin      []string      `name:"cors-origin" sep:"none" help:"Allow browsers on this origin (scheme://host[:port], or * for any) to call the API; repeat for several. Default: none."`
 	ShutdownTimeout time.Duration `default:"10s" help:"On SIGTERM/SIGINT, time left to requests in flight before they are cancelled."`
 	LogFormat       string        `default:"text" enum:"text,json" help:"Log format on stderr: text or json."`
 	Pprof           bool          `help:"Serve /debug/pprof/ (profiles and goroutine dumps)."`
@@ -40,6 +43,10 @@ func (c *serveCmd) Validate() error {
 	ck.atLeast("--max-queue", c.MaxQueue, 0, "")
 	ck.atLeast("--ctx-size", c.CtxSize, 0, " (0: the model's context)")
 	ck.atLeast("--threads", c.Threads, 0, " (0: all cores)")
+	ck.check(c.MaxTokens == -1 || c.MaxTokens >= 1, "--max-tokens", c.MaxTokens, "must be -1 (no cap) or ≥ 1")
+	for _, o := range c.CORSOrigin {
+		ck.check(o == "*" || strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://"), "--cors-origin", o, "must be * or an origin such as https://app.example.com")
+	}
 	ck.check(c.ShutdownTimeout >= 0, "--shutdown-timeout", c.ShutdownTimeout, "must be ≥ 0")
 	ck.file("--model", c.Model)
 	return ck.err
@@ -58,7 +65,8 @@ func (c *serveCmd) Run(ctx context.Context, st *streams) error {
 		name = strings.TrimSuffix(filepath.Base(c.Model), filepath.Ext(c.Model))
 	}
 	s := serve.New(serve.Options{ModelName: name, Parallel: c.Parallel, MaxQueue: c.MaxQueue, CtxSize: c.CtxSize,
-		APIKey: c.APIKey, Threads: c.Threads, Logger: log})
+		APIKey: c.APIKey, Threads: c.Threads, Logger: log, MaxTokens: max(c.MaxTokens, 0), NoParseSpecial: !c.ParseSpecial,
+		CORSOrigins: c.CORSOrigin, ModelPath: c.Model})
 	mux := http.NewServeMux()
 	mux.Handle("/", s)
 	if c.Pprof {

@@ -196,3 +196,55 @@ func TestServeClient(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// TestServeFlags checks the request-shaping flags: bad values are usage
+// errors, good ones reach the server (/props, the CORS headers).
+func TestServeFlags(t *testing.T) {
+	model := builtin(t)
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--max-tokens", "0"}, "--max-tokens 0: must be -1 (no cap) or ≥ 1"},
+		{[]string{"--max-tokens", "-2"}, "--max-tokens -2"},
+		{[]string{"--cors-origin", "app.example"}, "--cors-origin app.example: must be * or an origin"},
+	} {
+		code, out, errs := zerfoo(t, context.Background(), "", append([]string{"serve", "--model", model}, tc.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, tc.msg) {
+			t.Errorf("zerfoo serve %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errs, tc.msg)
+		}
+	}
+
+	s := startServe(t, "--max-tokens", "3", "--no-parse-special", "--cors-origin", "https://a.example", "--cors-origin", "https://b.example")
+	defer s.stop(t)
+	resp, err := http.Get(s.url + "/props")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var props struct {
+		DGS struct {
+			Params struct {
+				MaxTokens    int  `json:"max_tokens"`
+				ParseSpecial bool `json:"parse_special"`
+			} `json:"params"`
+		} `json:"default_generation_settings"`
+		ModelPath string   `json:"model_path"`
+		Origins   []string `json:"cors_allowed_origins"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&props)
+	resp.Body.Close()
+	if err != nil || props.DGS.Params.MaxTokens != 3 || props.DGS.Params.ParseSpecial || !strings.HasSuffix(props.ModelPath, "tiny.gguf") || len(props.Origins) != 2 {
+		t.Errorf("/props: got %+v (%v), want max_tokens 3, parse_special false, the model path and 2 origins", props, err)
+	}
+	req, _ := http.NewRequest("OPTIONS", s.url+"/v1/chat/completions", nil)
+	req.Header.Set("Origin", "https://b.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://b.example" {
+		t.Errorf("preflight: got %d, Allow-Origin %q; want 204 for https://b.example", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
