@@ -8,32 +8,67 @@
 //	...
 //	s.Shutdown(ctx) // drain, then cancel what is left when ctx ends
 //
+// docs/SERVE.md is the reference of every endpoint and field.
+//
 // # Endpoints
 //
 //   - POST /v1/chat/completions: messages through the Gemma chat template
-//     (system/developer, user, assistant; text content only).
-//   - POST /v1/completions: a prompt string (BOS added) or token ids.
+//     (system/developer, user, assistant; text content only). The
+//     template's markers are control tokens; message contents are always
+//     text, so "<end_of_turn>" in a message cannot forge a turn. A model
+//     file whose tokenizer.chat_template is not Gemma's gets 501 here
+//     (generate.Model.TemplateError).
+//   - POST /v1/completions: a prompt string (BOS added; control-token text
+//     such as "<start_of_turn>" parsed into control tokens unless
+//     parse_special is false or Options.NoParseSpecial) or token ids.
 //   - GET /v1/models, GET /v1/models/{id}: the one model.
+//   - POST /tokenize, POST /detokenize: llama-server's shapes.
+//   - GET /props: default generation settings, slots, model path, chat
+//     template; GET /slots: each slot's state.
+//   - POST /v1/embeddings: 501 (the decoder does not expose its hidden
+//     states yet).
 //   - GET /health: 200 when ready, 503 while loading or shutting down.
 //   - GET /metrics: Prometheus text format.
 //
-// Both completion endpoints take max_tokens (or max_completion_tokens),
-// temperature (default 1), top_p, seed, stop (up to 4 sequences, never
-// sent back), stream and stream_options.include_usage, plus llama.cpp's
-// top_k, min_p and repeat_penalty. Every answer carries usage; a stream
-// carries it on the chunk with finish_reason (and on a separate chunk with
-// no choices when include_usage is set), then ends with "data: [DONE]".
+// Both completion endpoints take max_tokens (or max_completion_tokens,
+// capped by Options.MaxTokens), temperature (default 1), top_p, seed, stop
+// (up to 4 sequences, never sent back), presence_penalty and
+// frequency_penalty (OpenAI's, over the generated tokens), logit_bias,
+// stream and stream_options.include_usage, n (1 only), plus llama.cpp's
+// top_k, min_p and repeat_penalty; chat takes logprobs and top_logprobs,
+// completions logprobs (the legacy format) and parse_special. user,
+// store, metadata, service_tier and cache_prompt are accepted and
+// ignored; response_format "text", an empty tools and tool_choice
+// "none"/"auto" are accepted, anything more is a 400. Any other field is a
+// 400 naming it. A whole answer carries usage; a stream carries it only
+// on a last chunk without choices when include_usage is set, then ends
+// with "data: [DONE]".
 //
 // # Errors
 //
 // Errors use the OpenAI shape {"error": {"message", "type", "param",
-// "code"}}: 400 for bad JSON, wrong types and bad values; 401 for a
-// missing or wrong API key; 404 for an unknown path or model; 405 for a
-// wrong method; 413 for a body over MaxBodyBytes (code request_too_large)
-// or a prompt that leaves no room in the context (context_length_exceeded);
-// 429 when every slot is busy and the queue is full (Retry-After: 1); 503
-// while the model loads or the server shuts down. An error after a stream
-// has started is sent as a final data: {"error": ...} event.
+// "code"}}: 400 for bad JSON, wrong types, bad values and unknown or
+// unsupported fields (param names the field); 401 for a missing or wrong
+// API key (every path but /health and /metrics); 404 for an unknown path
+// or model; 405 for a wrong method; 413 for a body over MaxBodyBytes
+// (code request_too_large) or a prompt that leaves no room in the context
+// (context_length_exceeded); 415 for a POST body that is not JSON; 429
+// when every slot is busy and the queue is full (Retry-After: 1); 500
+// when the request's work fails or panics (the server keeps running); 501
+// for what the server cannot do (unsupported_chat_template,
+// not_implemented); 503 while the model loads or the server shuts down.
+// An error after a stream has started is sent as a final
+// data: {"error": ...} event.
+//
+// # Limits
+//
+// A request holds no slot while its body is read and parsed; then its
+// prompt is checked against a lower bound of its tokens (its bytes over
+// the longest piece of the vocabulary), so a prompt too long for the
+// context is refused (413) without being tokenized. The prompt is
+// tokenized once the request holds its slot, as /tokenize's text is. When
+// every slot is busy and the queue full, a request is refused (429) before
+// its body is read.
 //
 // # Concurrency
 //
@@ -46,6 +81,12 @@
 // first-come queue of Options.MaxQueue; more get 429. A request's context
 // is the client's connection: when the client goes away, its generation
 // stops at the next kernel call and its slot (or queue place) is freed.
+//
+// # Browsers
+//
+// CORS is off by default. Options.CORSOrigins lists the origins allowed
+// (or "*"): their requests get Access-Control-Allow-Origin, and their
+// preflight OPTIONS requests a 204 without needing the API key.
 //
 // # Observability
 //
