@@ -39,18 +39,22 @@ func llamaPrompt() []int32 {
 const nGreedy = 32
 
 // TestLlamaCpp compares Zerfoo with llama.cpp on the tiny random Gemma 3
-// model in four formats. Tolerances (max |Δ log p| over the vocabulary,
-// relative to the standard deviation of llama.cpp's log-probs):
-//   - F32, F16 1e-2: llama.cpp keeps K/V in fp16 and rounds q·k and
-//     softmax·v inputs to fp16; Zerfoo keeps them in float32. BF16 2e-2:
-//     the float64 reference (exact) differs by as much as the fast path,
-//     1.4–1.7e-2 (llama.cpp's VDPBF16PS rounds pair sums).
-//   - Q8_0, Q4_0, Q4_1, Q5_0 1e-1, Q5_1 and the K-quants 1.5e-1: on top of
-//     that, one activation crossing a Q8_0/Q8_1/Q8_K rounding boundary
-//     differently is amplified by the random network (the float64
-//     reference path, which rounds Q4_1/Q5_1 activations without Q8_1's
-//     float16 sum, differs as much). IQ4_XS 2e-1: the reference and the
-//     fast path agree to 3e-7 and both differ from llama.cpp by 0.153.
+// model in four formats. The goldens were recorded with llama.cpp's
+// default F16 KV cache and flash attention off, and Zerfoo runs with its
+// default F16 cache, which rounds as that path does (keys, values,
+// queries and attention weights to fp16). Tolerances (max |Δ log p| over
+// the vocabulary, relative to the standard deviation of llama.cpp's
+// log-probs):
+//   - F32, F16 5e-3 (measured 1.8e-3 and 2.2–2.9e-3). BF16 2e-2: the
+//     float64 reference (exact) differs by as much as the fast path,
+//     1.2–1.4e-2 (llama.cpp's VDPBF16PS rounds pair sums).
+//   - Q8_0, Q4_0, Q4_1, Q5_0 1e-1, Q5_1, the K-quants and the rest 1.5e-1
+//     (measured at most 8.9e-2): on top of that, one activation crossing a
+//     Q8_0/Q8_1/Q8_K rounding boundary differently is amplified by the
+//     random network (the float64 reference path, which rounds Q4_1/Q5_1
+//     activations without Q8_1's float16 sum, differs as much). With a
+//     float32 cache these differences were about twice as large (IQ4_XS
+//     0.153, now 0.03–0.04).
 //
 // Greedy continuations must be identical for F32 and Q8_0, and the top-1
 // token identical for every format.
@@ -60,12 +64,12 @@ func TestLlamaCpp(t *testing.T) {
 		tol    float64
 		greedy bool
 	}{
-		{quant.F32, 1e-2, true}, {quant.F16, 1e-2, true}, {quant.BF16, 2e-2, true},
+		{quant.F32, 5e-3, true}, {quant.F16, 5e-3, true}, {quant.BF16, 2e-2, true},
 		{quant.Q8_0, 1e-1, true}, {quant.Q4_0, 1e-1, false}, {quant.Q4_1, 1e-1, false},
 		{quant.Q5_0, 1e-1, false}, {quant.Q5_1, 1.5e-1, false},
 		{quant.Q4_K, 1.5e-1, false}, {quant.Q5_K, 1.5e-1, false}, {quant.Q6_K, 1.5e-1, false},
 		{quant.Q2_K, 1.5e-1, false}, {quant.Q3_K, 1.5e-1, false},
-		{quant.IQ4_NL, 1.5e-1, false}, {quant.IQ4_XS, 2e-1, false},
+		{quant.IQ4_NL, 1.5e-1, false}, {quant.IQ4_XS, 1.5e-1, false},
 		// The decode-only types (random blocks) and the ternary ones run
 		// through Blocks, the float64 reference.
 		{quant.IQ1_S, 1.5e-1, false}, {quant.IQ1_M, 1.5e-1, false}, {quant.IQ2_XXS, 1.5e-1, false},

@@ -23,9 +23,13 @@ func writeTiny(t testing.TB, typ quant.Type) string {
 	return path
 }
 
+// lastLogits returns the logits of the last of toks, with an F32 KV cache:
+// the tests using it compare weight kernels, and an F16 cache's roundings
+// (queries and attention weights too, as llama.cpp) would amplify their
+// differences.
 func lastLogits(t testing.TB, m *gemma3.Model, toks []int32) []float32 {
 	t.Helper()
-	s := m.NewState(gemma3.StateOptions{MaxLen: 64, Batch: 16})
+	s := m.NewState(gemma3.StateOptions{MaxLen: 64, Batch: 16, CacheType: gemma3.CacheF32})
 	logits := make([]float32, m.Config.Vocab)
 	if err := s.Forward(context.Background(), toks, logits); err != nil {
 		t.Fatal(err)

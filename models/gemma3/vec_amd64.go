@@ -152,3 +152,114 @@ func roundQ8_0(dst, x []float32) {
 	_ = dst[32*nb-1]
 	roundQ8AVX2(&dst[0], &x[0], nb)
 }
+
+// toF16AVX2 rounds n float32 values to binary16 (n a multiple of 8).
+//
+//go:noescape
+func toF16AVX2(dst *uint16, src *float32, n int)
+
+// scores4F16AVX2 is scores4AVX2 over binary16 keys (hd a multiple of 8).
+//
+//go:noescape
+func scores4F16AVX2(q0, q1, q2, q3 *float32, k *uint16, ldk, hd, n int, out *float32)
+
+// values4F16AVX2 is values4AVX2 over binary16 values (hd a multiple of 16).
+//
+//go:noescape
+func values4F16AVX2(p *float32, v *uint16, ldv, hd, n int, out *float32)
+
+// scores4Q8AVX2 is scores4AVX2 over Q8_0 keys (ldk in bytes, hd a multiple
+// of 32).
+//
+//go:noescape
+func scores4Q8AVX2(q0, q1, q2, q3 *float32, k *byte, ldk, hd, n int, out *float32)
+
+// values4Q8AVX2 is values4AVX2 over Q8_0 values (ldv in bytes, hd a
+// multiple of 32).
+//
+//go:noescape
+func values4Q8AVX2(p *float32, v *byte, ldv, hd, n int, out *float32)
+
+// toF16 rounds src to binary16 into dst (see toF16Generic).
+func toF16(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	n := len(src) &^ 7
+	if !useF16C || n == 0 {
+		toF16Generic(dst, src)
+		return
+	}
+	toF16AVX2(&dst[0], &src[0], n)
+	toF16Generic(dst[n:], src[n:])
+}
+
+// scores4F16 is scores4 over binary16 keys (see scores4F16Generic).
+func scores4F16(q *[4][]float32, k []uint16, ldk, n int, out []float32) {
+	hd := len(q[0])
+	if n == 0 {
+		return
+	}
+	_, _, _ = k[(n-1)*ldk+hd-1], out[4*n-1], q[3][hd-1]
+	if !useF16C || hd%16 != 0 {
+		scores4F16Generic(q, k, ldk, n, out)
+		return
+	}
+	scores4F16AVX2(&q[0][0], &q[1][0], &q[2][0], &q[3][0], &k[0], ldk, hd, n, &out[0])
+}
+
+// values4F16 is values4 over binary16 values (see values4F16Generic).
+func values4F16(p []float32, v []uint16, ldv, hd, n int, out []float32) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = p[4*n-1], v[(n-1)*ldv+hd-1], out[4*hd-1]
+	if !useF16C || hd%16 != 0 {
+		values4F16Generic(p, v, ldv, hd, n, out)
+		return
+	}
+	values4F16AVX2(&p[0], &v[0], ldv, hd, n, &out[0])
+}
+
+// scores4Q8 is scores4 over Q8_0 keys (see scores4Q8Generic).
+func scores4Q8(q *[4][]float32, k []byte, ldk, n int, out []float32) {
+	hd := len(q[0])
+	if n == 0 {
+		return
+	}
+	_, _, _ = k[(n-1)*ldk+hd/32*34-1], out[4*n-1], q[3][hd-1]
+	if !useF16C || hd%32 != 0 {
+		scores4Q8Generic(q, k, ldk, n, out)
+		return
+	}
+	scores4Q8AVX2(&q[0][0], &q[1][0], &q[2][0], &q[3][0], &k[0], ldk, hd, n, &out[0])
+}
+
+// values4Q8 is values4 over Q8_0 values (see values4Q8Generic).
+func values4Q8(p []float32, v []byte, ldv, hd, n int, out []float32) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = p[4*n-1], v[(n-1)*ldv+hd/32*34-1], out[4*hd-1]
+	if !useF16C || hd%32 != 0 {
+		values4Q8Generic(p, v, ldv, hd, n, out)
+		return
+	}
+	values4Q8AVX2(&p[0], &v[0], ldv, hd, n, &out[0])
+}
+
+// roundF16AVX2 rounds n float32 values to binary16 values (n a multiple
+// of 8).
+//
+//go:noescape
+func roundF16AVX2(dst, src *float32, n int)
+
+// roundF16 rounds src to binary16 values into dst (see roundF16Generic).
+func roundF16(dst, src []float32) {
+	dst = dst[:len(src)]
+	n := len(src) &^ 7
+	if !useF16C || n == 0 {
+		roundF16Generic(dst, src)
+		return
+	}
+	roundF16AVX2(&dst[0], &src[0], n)
+	roundF16Generic(dst[n:], src[n:])
+}

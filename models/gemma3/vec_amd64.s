@@ -377,3 +377,334 @@ rqscale:
 rqdone:
 	VZEROUPPER
 	RET
+
+// func toF16AVX2(dst *uint16, src *float32, n int)
+// dst[i] = binary16(src[i]), rounded to nearest even (n a multiple of 8).
+// Needs F16C.
+TEXT ·toF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+h16loop:
+	CMPQ      CX, $8
+	JL        h16done
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X1
+	VMOVUPS   X1, (DI)
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	SUBQ      $8, CX
+	JMP       h16loop
+
+h16done:
+	VZEROUPPER
+	RET
+
+// func scores4F16AVX2(q0, q1, q2, q3 *float32, k *uint16, ldk, hd, n int, out *float32)
+// out[4j+h] = Σ_{d<hd} qh[d]·widen(k[j·ldk+d]) for j < n, h < 4 (hd a
+// multiple of 8): scores4AVX2 with each key widened from binary16 as it is
+// loaded. Needs F16C.
+TEXT ·scores4F16AVX2(SB), NOSPLIT, $0-72
+	MOVQ q0+0(FP), R8
+	MOVQ q1+8(FP), R9
+	MOVQ q2+16(FP), R10
+	MOVQ q3+24(FP), R11
+	MOVQ k+32(FP), SI
+	MOVQ ldk+40(FP), BX
+	SHLQ $1, BX
+	MOVQ hd+48(FP), DX
+	SHLQ $1, DX          // bytes of one key head
+	MOVQ n+56(FP), CX
+	MOVQ out+64(FP), DI
+
+shkey:
+	TESTQ  CX, CX
+	JZ     shdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX        // key bytes; the queries' offset is 2·AX
+
+shd:
+	VCVTPH2PS   (SI)(AX*1), Y4
+	VFMADD231PS (R8)(AX*2), Y4, Y0
+	VFMADD231PS (R9)(AX*2), Y4, Y1
+	VFMADD231PS (R10)(AX*2), Y4, Y2
+	VFMADD231PS (R11)(AX*2), Y4, Y3
+	ADDQ        $16, AX
+	CMPQ        AX, DX
+	JL          shd
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	ADDQ         $16, DI
+	ADDQ         BX, SI
+	DECQ         CX
+	JMP          shkey
+
+shdone:
+	VZEROUPPER
+	RET
+
+// func values4F16AVX2(p *float32, v *uint16, ldv, hd, n int, out *float32)
+// out[h·hd+d] += Σ_{j<n} p[4j+h]·widen(v[j·ldv+d]) for h < 4, d < hd (hd a
+// multiple of 16): values4AVX2 with each value widened from binary16 as it
+// is loaded. Needs F16C.
+TEXT ·values4F16AVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), R8
+	MOVQ v+8(FP), SI
+	MOVQ ldv+16(FP), BX
+	SHLQ $1, BX
+	MOVQ hd+24(FP), DX
+	SHLQ $2, DX
+	MOVQ n+32(FP), R12
+	MOVQ out+40(FP), DI
+	LEAQ (DX)(DX*2), R10 // 3·hd bytes
+	XORQ AX, AX          // output bytes; the values' offset is AX/2
+
+vhchunk:
+	CMPQ    AX, DX
+	JGE     vhdone
+	LEAQ    (DI)(AX*1), R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS (R9)(DX*1), Y2
+	VMOVUPS 32(R9)(DX*1), Y3
+	VMOVUPS (R9)(DX*2), Y4
+	VMOVUPS 32(R9)(DX*2), Y5
+	VMOVUPS (R9)(R10*1), Y6
+	VMOVUPS 32(R9)(R10*1), Y7
+	MOVQ    R8, R11
+	MOVQ    AX, R14
+	SHRQ    $1, R14
+	LEAQ    (SI)(R14*1), R13
+	MOVQ    R12, CX
+
+vhj:
+	TESTQ        CX, CX
+	JZ           vhstore
+	VCVTPH2PS    (R13), Y8
+	VCVTPH2PS    16(R13), Y9
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R11), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	VBROADCASTSS 8(R11), Y12
+	VFMADD231PS  Y8, Y12, Y4
+	VFMADD231PS  Y9, Y12, Y5
+	VBROADCASTSS 12(R11), Y13
+	VFMADD231PS  Y8, Y13, Y6
+	VFMADD231PS  Y9, Y13, Y7
+	ADDQ         $16, R11
+	ADDQ         BX, R13
+	DECQ         CX
+	JMP          vhj
+
+vhstore:
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	VMOVUPS Y2, (R9)(DX*1)
+	VMOVUPS Y3, 32(R9)(DX*1)
+	VMOVUPS Y4, (R9)(DX*2)
+	VMOVUPS Y5, 32(R9)(DX*2)
+	VMOVUPS Y6, (R9)(R10*1)
+	VMOVUPS Y7, 32(R9)(R10*1)
+	ADDQ    $64, AX
+	JMP     vhchunk
+
+vhdone:
+	VZEROUPPER
+	RET
+
+// func scores4Q8AVX2(q0, q1, q2, q3 *float32, k *byte, ldk, hd, n int, out *float32)
+// out[4j+h] = Σ_{d<hd} qh[d]·key_j[d] for j < n, h < 4, where key_j is the
+// Q8_0 blocks at k + j·ldk (34 bytes per 32 values, hd a multiple of 32),
+// each value code·fp16 scale: scores4AVX2 over the dequantized keys. Needs
+// F16C.
+TEXT ·scores4Q8AVX2(SB), NOSPLIT, $0-72
+	MOVQ q0+0(FP), R8
+	MOVQ q1+8(FP), R9
+	MOVQ q2+16(FP), R10
+	MOVQ q3+24(FP), R11
+	MOVQ k+32(FP), SI
+	MOVQ ldk+40(FP), BX
+	MOVQ hd+48(FP), DX
+	SHLQ $2, DX          // bytes of one query head
+	MOVQ n+56(FP), CX
+	MOVQ out+64(FP), DI
+
+sqkey:
+	TESTQ  CX, CX
+	JZ     sqdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX        // block bytes
+	XORQ   R14, R14      // query bytes
+
+sqblk:
+	VPBROADCASTW (SI)(AX*1), X10
+	VCVTPH2PS    X10, Y10          // the block's scale in every lane
+	VPMOVSXBD    2(SI)(AX*1), Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y10, Y4, Y4
+	VFMADD231PS  (R8)(R14*1), Y4, Y0
+	VFMADD231PS  (R9)(R14*1), Y4, Y1
+	VFMADD231PS  (R10)(R14*1), Y4, Y2
+	VFMADD231PS  (R11)(R14*1), Y4, Y3
+	VPMOVSXBD    10(SI)(AX*1), Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y10, Y4, Y4
+	VFMADD231PS  32(R8)(R14*1), Y4, Y0
+	VFMADD231PS  32(R9)(R14*1), Y4, Y1
+	VFMADD231PS  32(R10)(R14*1), Y4, Y2
+	VFMADD231PS  32(R11)(R14*1), Y4, Y3
+	VPMOVSXBD    18(SI)(AX*1), Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y10, Y4, Y4
+	VFMADD231PS  64(R8)(R14*1), Y4, Y0
+	VFMADD231PS  64(R9)(R14*1), Y4, Y1
+	VFMADD231PS  64(R10)(R14*1), Y4, Y2
+	VFMADD231PS  64(R11)(R14*1), Y4, Y3
+	VPMOVSXBD    26(SI)(AX*1), Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y10, Y4, Y4
+	VFMADD231PS  96(R8)(R14*1), Y4, Y0
+	VFMADD231PS  96(R9)(R14*1), Y4, Y1
+	VFMADD231PS  96(R10)(R14*1), Y4, Y2
+	VFMADD231PS  96(R11)(R14*1), Y4, Y3
+	ADDQ         $34, AX
+	ADDQ         $128, R14
+	CMPQ         R14, DX
+	JL           sqblk
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	ADDQ         $16, DI
+	ADDQ         BX, SI
+	DECQ         CX
+	JMP          sqkey
+
+sqdone:
+	VZEROUPPER
+	RET
+
+// func values4Q8AVX2(p *float32, v *byte, ldv, hd, n int, out *float32)
+// out[h·hd+d] += Σ_{j<n} p[4j+h]·value_j[d] for h < 4, d < hd, where
+// value_j is the Q8_0 blocks at v + j·ldv (hd a multiple of 32), each value
+// code·fp16 scale: values4AVX2 over the dequantized values. Needs F16C.
+TEXT ·values4Q8AVX2(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), R8
+	MOVQ v+8(FP), SI     // the block of the current chunk of 16 columns
+	MOVQ ldv+16(FP), BX
+	MOVQ hd+24(FP), DX
+	SHLQ $2, DX
+	MOVQ n+32(FP), R12
+	MOVQ out+40(FP), DI
+	LEAQ (DX)(DX*2), R10 // 3·hd bytes
+	XORQ AX, AX          // output bytes (64 per chunk, two chunks per block)
+
+vqchunk:
+	CMPQ    AX, DX
+	JGE     vqdone
+	LEAQ    (DI)(AX*1), R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS (R9)(DX*1), Y2
+	VMOVUPS 32(R9)(DX*1), Y3
+	VMOVUPS (R9)(DX*2), Y4
+	VMOVUPS 32(R9)(DX*2), Y5
+	VMOVUPS (R9)(R10*1), Y6
+	VMOVUPS 32(R9)(R10*1), Y7
+	MOVQ    R8, R11
+	MOVQ    AX, R14
+	ANDQ    $64, R14
+	SHRQ    $2, R14              // 16 for the second half of a block
+	LEAQ    2(SI)(R14*1), R13    // the chunk's codes in row 0
+	MOVQ    SI, R14              // the block's scale in row 0
+	MOVQ    R12, CX
+
+vqj:
+	TESTQ        CX, CX
+	JZ           vqstore
+	VPBROADCASTW (R14), X14
+	VCVTPH2PS    X14, Y14
+	VPMOVSXBD    (R13), Y8
+	VPMOVSXBD    8(R13), Y9
+	VCVTDQ2PS    Y8, Y8
+	VCVTDQ2PS    Y9, Y9
+	VMULPS       Y14, Y8, Y8
+	VMULPS       Y14, Y9, Y9
+	VBROADCASTSS (R11), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R11), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	VBROADCASTSS 8(R11), Y12
+	VFMADD231PS  Y8, Y12, Y4
+	VFMADD231PS  Y9, Y12, Y5
+	VBROADCASTSS 12(R11), Y13
+	VFMADD231PS  Y8, Y13, Y6
+	VFMADD231PS  Y9, Y13, Y7
+	ADDQ         $16, R11
+	ADDQ         BX, R13
+	ADDQ         BX, R14
+	DECQ         CX
+	JMP          vqj
+
+vqstore:
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	VMOVUPS Y2, (R9)(DX*1)
+	VMOVUPS Y3, 32(R9)(DX*1)
+	VMOVUPS Y4, (R9)(DX*2)
+	VMOVUPS Y5, 32(R9)(DX*2)
+	VMOVUPS Y6, (R9)(R10*1)
+	VMOVUPS Y7, 32(R9)(R10*1)
+	TESTQ   $64, AX
+	JZ      vqnext
+	ADDQ    $34, SI              // both halves done: the next block
+
+vqnext:
+	ADDQ $64, AX
+	JMP  vqchunk
+
+vqdone:
+	VZEROUPPER
+	RET
+
+// func roundF16AVX2(dst, src *float32, n int)
+// dst[i] = widen(binary16(src[i])), rounded to nearest even (n a multiple
+// of 8). Needs F16C.
+TEXT ·roundF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+r16loop:
+	CMPQ      CX, $8
+	JL        r16done
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X1
+	VCVTPH2PS X1, Y1
+	VMOVUPS   Y1, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JMP       r16loop
+
+r16done:
+	VZEROUPPER
+	RET

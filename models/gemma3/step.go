@@ -1,0 +1,422 @@
+package gemma3
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+)
+
+// runner runs forward steps over rows that may belong to different
+// sequences: row t of a step is token toks[t] at position pos[t] of
+// sequence seq[t], whose KV cache it writes and reads. It owns the scratch
+// buffers of up to maxRows rows, so that a step allocates nothing. A State
+// runs its own prompt batches through one (all rows of one sequence); a
+// Batch runs the rows of many States through another. Not safe for
+// concurrent use.
+type runner struct {
+	m       *Model
+	maxRows int
+	threads int
+
+	x, a, q, k, v, att, o, gu, g []float32
+	qkv                          []float32 // output of stacked Q|K|V (nil if no layer has one)
+	cosL, sinL, cosG, sinG       []float32
+	scores                       chan []float32 // per participant: 4·visible scores, 4×HeadDim queries and a 4×HeadDim tile
+
+	// per row of the step in progress
+	seq []*State
+	pos []int
+
+	// arguments of the row and attention loops, set before each call
+	cur struct {
+		layer, rows    int
+		global         bool
+		perJob         int // query heads per attention job (≤ 4)
+		lw             *Layer
+		op             int
+		gStride, uBase int // gate row t at gu[t·gStride], up row at gu[uBase+t·gStride]
+	}
+	rowFn, attnFn func(lo, hi int)
+	loop          parLoop
+}
+
+// runnerFloats returns the float32 values of a runner's scratch for rows
+// rows whose attention sees at most visible positions (int64: the factors
+// are bounded by Config.Validate).
+func runnerFloats(c *Config, rows, visible int) int64 {
+	H, Q, KV, hd2 := int64(c.Hidden), int64(c.QDim()), int64(c.KVDim()), int64(c.HeadDim/2)
+	nw := int64(workerpool.Workers() + 1)
+	// x, a, o; q, att; k, v; gu (2F), g; qkv; four RoPE tables; seq and pos
+	return int64(rows)*(3*H+2*Q+2*KV+3*int64(c.FFN)+Q+2*KV+4*hd2+4) +
+		nw*(4*int64(visible)+8*int64(c.HeadDim))
+}
+
+// newRunner allocates a runner (sizes checked by the caller).
+func newRunner(m *Model, rows, visible, threads int) *runner {
+	c := &m.Config
+	H, Q, KV, B, hd2 := c.Hidden, c.QDim(), c.KVDim(), rows, c.HeadDim/2
+	r := &runner{m: m, maxRows: rows, threads: threads}
+	r.x, r.a, r.o = make([]float32, B*H), make([]float32, B*H), make([]float32, B*H)
+	r.q, r.att = make([]float32, B*Q), make([]float32, B*Q)
+	r.k, r.v = make([]float32, B*KV), make([]float32, B*KV)
+	r.gu, r.g = make([]float32, 2*B*c.FFN), make([]float32, B*c.FFN)
+	for l := range m.Weights.Layers {
+		if m.Weights.Layers[l].qkv != nil {
+			r.qkv = make([]float32, B*(Q+2*KV))
+			break
+		}
+	}
+	r.cosL, r.sinL = make([]float32, B*hd2), make([]float32, B*hd2)
+	r.cosG, r.sinG = make([]float32, B*hd2), make([]float32, B*hd2)
+	r.seq, r.pos = make([]*State, B), make([]int, B)
+	nw := workerpool.Workers() + 1
+	r.scores = make(chan []float32, nw)
+	for i := 0; i < nw; i++ {
+		r.scores <- make([]float32, 4*visible+8*c.HeadDim)
+	}
+	r.attnFn, r.rowFn = r.attention, r.runRows
+	return r
+}
+
+// step runs rows toks (with r.seq and r.pos set for each) through every
+// layer, writing their keys and values into their sequences' caches and
+// leaving the final hidden states in r.x. It moves no position.
+func (r *runner) step(ctx context.Context, toks []int32) error {
+	m, c := r.m, &r.m.Config
+	T, H, Q, KV, hd := len(toks), c.Hidden, c.QDim(), c.KVDim(), c.HeadDim
+	hd2 := hd / 2
+	w := m.Weights
+	for t, tok := range toks {
+		row := r.x[t*H : (t+1)*H]
+		w.Embed.Row(int(tok), row)
+		for i := range row {
+			row[i] *= c.EmbedScale
+		}
+		p := r.pos[t]
+		m.local.table(r.cosL[t*hd2:(t+1)*hd2], r.sinL[t*hd2:(t+1)*hd2], p)
+		m.global.table(r.cosG[t*hd2:(t+1)*hd2], r.sinG[t*hd2:(t+1)*hd2], p)
+	}
+	o := r.o[:T*H]
+	r.cur.rows = T
+	for l := range w.Layers {
+		lw := &w.Layers[l]
+		r.cur.layer, r.cur.global, r.cur.lw = l, c.Global(l), lw
+		if err := r.forRows(ctx, opAttnNorm); err != nil {
+			return err
+		}
+		if err := r.projectQKV(ctx, lw, r.q[:T*Q], r.k[:T*KV], r.v[:T*KV], r.a[:T*H], T); err != nil {
+			return err
+		}
+		if err := r.forRows(ctx, opQK); err != nil {
+			return err
+		}
+		piece := 1
+		if T >= rowsPerPart {
+			piece = 8
+		}
+		if err := r.loop.run(ctx, r.attentionJobs(T), piece, r.threads, r.attnFn); err != nil {
+			return err
+		}
+		if err := lw.O.MatMul(ctx, o, r.att[:T*Q], T, r.threads); err != nil {
+			return err
+		}
+		if err := r.forRows(ctx, opMid); err != nil {
+			return err
+		}
+		if err := r.gatedFFN(ctx, lw, T); err != nil {
+			return err
+		}
+		if err := lw.Down.MatMul(ctx, o, r.g[:T*c.FFN], T, r.threads); err != nil {
+			return err
+		}
+		if err := r.forRows(ctx, opOut); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Row-wise steps of a layer, run by rowOp over query rows.
+const (
+	opAttnNorm = iota // a = RMSNorm(x)·AttnNorm
+	opQK              // per-head q/k norms, RoPE, q scale; k, v into the cache
+	opMid             // x += RMSNorm(o)·PostAttnNorm; a = RMSNorm(x)·FFNNorm
+	opGeglu           // g = gelu(gate)·up
+	opOut             // x += RMSNorm(o)·PostFFNNorm
+)
+
+// forRows runs rowOp(op) over the r.cur.rows query rows, in parallel for
+// 16 rows or more (fewer run inline).
+func (r *runner) forRows(ctx context.Context, op int) error {
+	T := r.cur.rows
+	if T < rowsPerPart || r.threads == 1 {
+		r.rowOp(op, 0, T)
+		return ctx.Err()
+	}
+	r.cur.op = op
+	return r.loop.run(ctx, T, 8, r.threads, r.rowFn)
+}
+
+// runRows is forRows's parallel body.
+func (r *runner) runRows(lo, hi int) { r.rowOp(r.cur.op, lo, hi) }
+
+// rowOp runs step op of layer r.cur.lw on query rows [lo, hi).
+func (r *runner) rowOp(op, lo, hi int) {
+	c := &r.m.Config
+	lw := r.cur.lw
+	H, Q, KV, hd, F := c.Hidden, c.QDim(), c.KVDim(), c.HeadDim, c.FFN
+	hd2 := hd / 2
+	for t := lo; t < hi; t++ {
+		xt, at, ot := r.x[t*H:(t+1)*H], r.a[t*H:(t+1)*H], r.o[t*H:(t+1)*H]
+		switch op {
+		case opAttnNorm:
+			rmsNorm(at, xt, lw.AttnNorm, c.Eps)
+		case opQK:
+			cs, sn := r.cosL, r.sinL
+			if r.cur.global {
+				cs, sn = r.cosG, r.sinG
+			}
+			ct, st := cs[t*hd2:(t+1)*hd2], sn[t*hd2:(t+1)*hd2]
+			for h := 0; h < c.Heads; h++ {
+				qh := r.q[t*Q+h*hd : t*Q+(h+1)*hd]
+				rmsNorm(qh, qh, lw.QNorm, c.Eps)
+				applyRope(qh, ct, st)
+				for i := range qh {
+					qh[i] *= c.QueryScale
+				}
+			}
+			kt := r.k[t*KV : (t+1)*KV]
+			for h := 0; h < c.KVHeads; h++ {
+				kh := kt[h*hd : (h+1)*hd]
+				rmsNorm(kh, kh, lw.KNorm, c.Eps)
+				applyRope(kh, ct, st)
+			}
+			s, l := r.seq[t], r.cur.layer
+			s.kv[l].store(r.pos[t]%s.caps[l], kt, r.v[t*KV:(t+1)*KV])
+		case opMid:
+			rmsNorm(ot, ot, lw.PostAttnNorm, c.Eps)
+			for i, v := range ot {
+				xt[i] += v
+			}
+			rmsNorm(at, xt, lw.FFNNorm, c.Eps)
+		case opGeglu:
+			g := r.gu[t*r.cur.gStride:]
+			u := r.gu[r.cur.uBase+t*r.cur.gStride:]
+			geglu(r.g[t*F:(t+1)*F], g[:F], u[:F])
+		case opOut:
+			rmsNorm(ot, ot, lw.PostFFNNorm, c.Eps)
+			for i, v := range ot {
+				xt[i] += v
+			}
+		}
+	}
+}
+
+// projectQKV computes the T rows of q, k and v from the normed input a,
+// with the stacked matrix when the layer has one.
+func (r *runner) projectQKV(ctx context.Context, lw *Layer, q, k, v, a []float32, T int) error {
+	if lw.qkv == nil {
+		if err := lw.Q.MatMul(ctx, q, a, T, r.threads); err != nil {
+			return err
+		}
+		if err := lw.K.MatMul(ctx, k, a, T, r.threads); err != nil {
+			return err
+		}
+		return lw.V.MatMul(ctx, v, a, T, r.threads)
+	}
+	Q, KV := r.m.Config.QDim(), r.m.Config.KVDim()
+	W := Q + 2*KV
+	out := r.qkv[:T*W]
+	if err := lw.qkv.MatMul(ctx, out, a, T, r.threads); err != nil {
+		return err
+	}
+	for t := 0; t < T; t++ {
+		row := out[t*W : (t+1)*W]
+		copy(q[t*Q:(t+1)*Q], row[:Q])
+		copy(k[t*KV:(t+1)*KV], row[Q:Q+KV])
+		copy(v[t*KV:(t+1)*KV], row[Q+KV:])
+	}
+	return nil
+}
+
+// gatedFFN sets the T rows of r.g to gelu(a·Gateᵀ)·(a·Upᵀ), with the
+// stacked matrix when the layer has one.
+func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
+	F := r.m.Config.FFN
+	a := r.a[:T*r.m.Config.Hidden]
+	if lw.gateUp == nil {
+		B := r.maxRows
+		r.cur.gStride, r.cur.uBase = F, B*F
+		if err := lw.Gate.MatMul(ctx, r.gu[:T*F], a, T, r.threads); err != nil {
+			return err
+		}
+		if err := lw.Up.MatMul(ctx, r.gu[B*F:B*F+T*F], a, T, r.threads); err != nil {
+			return err
+		}
+	} else {
+		r.cur.gStride, r.cur.uBase = 2*F, F
+		if err := lw.gateUp.MatMul(ctx, r.gu[:2*T*F], a, T, r.threads); err != nil {
+			return err
+		}
+	}
+	return r.forRows(ctx, opGeglu)
+}
+
+// attentionJobs sets r.cur.perJob and returns the number of attention
+// jobs for T query rows: each job is one query row and up to four query
+// heads of one KV head (sharing its keys and values), split further when
+// there would be fewer jobs than threads (decode with one KV head).
+func (r *runner) attentionJobs(T int) int {
+	c := &r.m.Config
+	G := c.Heads / c.KVHeads
+	workers := workerpool.Workers()
+	if r.threads > 0 {
+		workers = min(workers, r.threads)
+	}
+	per := min(4, G)
+	for per > 1 && T*c.KVHeads*((G+per-1)/per) < workers {
+		per = (per + 1) / 2
+	}
+	r.cur.perJob = per
+	return T * c.KVHeads * ((G + per - 1) / per)
+}
+
+// attention computes the attention output of jobs [lo, hi) (see
+// attentionJobs) against the cached keys each query row may see.
+func (r *runner) attention(lo, hi int) {
+	c := &r.m.Config
+	G := c.Heads / c.KVHeads
+	per := r.cur.perJob
+	chunks := (G + per - 1) / per // jobs per KV head and row
+	buf := <-r.scores
+	defer func() { r.scores <- buf }()
+	for job := lo; job < hi; job++ {
+		t, j := job/(c.KVHeads*chunks), job%(c.KVHeads*chunks)
+		g := j / chunks
+		h0 := g*G + (j%chunks)*per
+		r.attend(buf, t, g, h0, min(per, g*G+G-h0))
+	}
+}
+
+// attend computes query row t's attention output for the m ≤ 4 query
+// heads h0… of KV head g against its own sequence's cache: positions 0…p
+// (global layers) or the last Window of them (local layers), where p is
+// the row's position. buf is scratch: 4·n scores, then 4×HeadDim
+// queries and a 4×HeadDim tile at its end.
+//
+// With an F16 cache, the queries and the attention weights are rounded to
+// F16 as well, as llama.cpp multiplies an F16 cache (its mul_mat rounds
+// the float32 operand to the F16 one's vec_dot type).
+func (r *runner) attend(buf []float32, t, g, h0, m int) {
+	c := &r.m.Config
+	l := r.cur.layer
+	hd, Q := c.HeadDim, c.QDim()
+	s, p := r.seq[t], r.pos[t]
+	cp, kv := s.caps[l], &s.kv[l]
+	first := 0
+	if !r.cur.global {
+		first = max(0, p-c.Window+1)
+	}
+	n := p - first + 1
+	var qs [4][]float32
+	for h := range qs {
+		hh := h0 + min(h, m-1) // unused rows repeat the last head
+		qs[h] = r.q[t*Q+hh*hd : t*Q+(hh+1)*hd]
+	}
+	f16 := kv.typ == CacheF16
+	if f16 {
+		qr := buf[len(buf)-8*hd : len(buf)-4*hd]
+		for h := range qs {
+			roundF16(qr[h*hd:(h+1)*hd], qs[h])
+			qs[h] = qr[h*hd : (h+1)*hd]
+		}
+	}
+	off := g * hd
+	// Positions first…p live in slots first%cp…: at most two runs.
+	a := first % cp
+	n1 := min(n, cp-a)
+	sc := buf[:4*n]
+	kv.scores(&qs, a, off, n1, sc)
+	if n1 < n {
+		kv.scores(&qs, 0, off, n-n1, sc[4*n1:])
+	}
+	for h := 0; h < 4; h++ {
+		if h >= m {
+			for j := 0; j < n; j++ {
+				sc[4*j+h] = 0
+			}
+			continue
+		}
+		mx := float32(math.Inf(-1))
+		for j := 0; j < n; j++ {
+			mx = max(mx, sc[4*j+h])
+		}
+		var sum float64
+		for j := 0; j < n; j++ {
+			e := float32(math.Exp(float64(sc[4*j+h] - mx)))
+			sc[4*j+h] = e
+			sum += float64(e)
+		}
+		inv := float32(1 / sum)
+		for j := 0; j < n; j++ {
+			sc[4*j+h] *= inv
+		}
+	}
+	if f16 {
+		roundF16(sc, sc)
+	}
+	tile := buf[len(buf)-4*hd:]
+	clear(tile)
+	kv.values(sc, a, off, hd, n1, tile)
+	if n1 < n {
+		kv.values(sc[4*n1:], 0, off, hd, n-n1, tile)
+	}
+	for h := 0; h < m; h++ {
+		copy(r.att[t*Q+(h0+h)*hd:t*Q+(h0+h+1)*hd], tile[h*hd:(h+1)*hd])
+	}
+}
+
+// parLoop is pieces without the per-call allocation: the counter and the
+// arguments live in the loop, which one runner reuses for every parallel
+// row and attention loop of a step (they never nest).
+type parLoop struct {
+	next         atomic.Int64
+	n, piece, np int
+	fn           func(lo, hi int)
+	body         func(lo, hi int) // l.take, bound once
+}
+
+// run runs fn over [0, n) in pieces of size piece that up to threads
+// participants (0: the whole worker pool) take from the shared counter.
+func (l *parLoop) run(ctx context.Context, n, piece, threads int, fn func(lo, hi int)) error {
+	parts := workerpool.Workers()
+	if threads > 0 {
+		parts = min(parts, threads)
+	}
+	np := (n + piece - 1) / piece
+	if parts = min(parts, np); parts <= 1 {
+		fn(0, n)
+		return ctx.Err()
+	}
+	if l.body == nil {
+		l.body = l.take
+	}
+	l.next.Store(0)
+	l.n, l.piece, l.np, l.fn = n, piece, np, fn
+	err := workerpool.ForN(ctx, parts, 1, parts, l.body)
+	l.fn = nil
+	return err
+}
+
+// take is run's body on each participant.
+func (l *parLoop) take(_, _ int) {
+	for {
+		i := int(l.next.Add(1)) - 1
+		if i >= l.np {
+			return
+		}
+		l.fn(i*l.piece, min((i+1)*l.piece, l.n))
+	}
+}
