@@ -52,7 +52,9 @@
 // Supported keywords: type (one or a list), properties, required,
 // additionalProperties, items, prefixItems, additionalItems, minItems,
 // maxItems, enum, const, anyOf, oneOf, allOf, $ref (local JSON pointers:
-// #/$defs/…, #/definitions/…, #, recursion allowed), minLength, maxLength,
+// #/$defs/…, #/definitions/…, #, recursion allowed; resolved in the
+// innermost enclosing subschema with an $id, so that schemas embed with
+// their own $defs), minLength, maxLength,
 // pattern (RE2 syntax; anchors only leading ^ and trailing $), format,
 // minimum, maximum, exclusiveMinimum, exclusiveMaximum (draft-4 booleans
 // too), nullable, uniqueItems false. Refused with a *SchemaError naming

@@ -38,12 +38,32 @@ func FromJSONSchema(schema []byte) (*Grammar, error) {
 type compiler struct {
 	b     *builder
 	root  *jnode
-	refs  map[string]int32 // $ref pointer → its rule
+	refs  map[refKey]int32 // $ref → its rule
 	depth int
 }
 
+// refKey is a $ref in the schema resource it resolves in.
+type refKey struct {
+	base *jnode
+	ref  string
+}
+
 func newCompiler(root *jnode) *compiler {
-	return &compiler{b: newBuilder(), root: root, refs: map[string]int32{}}
+	return &compiler{b: newBuilder(), root: root, refs: map[refKey]int32{}}
+}
+
+// resource makes s the base that local $refs resolve against while its
+// subschemas are compiled, if s has an "$id" (an embedded schema
+// resource, as JSON Schema's compound documents have); call the function
+// it returns when done with s.
+func (c *compiler) resource(s *jnode) func() {
+	id := s.get("$id")
+	if id == nil || id.t != jString || strings.HasPrefix(id.s, "#") || s == c.root {
+		return func() {}
+	}
+	old := c.root
+	c.root = s
+	return func() { c.root = old }
 }
 
 // unsupported lists the validation keywords that are refused, with why.
@@ -137,6 +157,7 @@ func (c *compiler) visit(s *jnode, path string) (int32, error) {
 	if err := checkUnsupported(s, path); err != nil {
 		return 0, err
 	}
+	defer c.resource(s)()
 	if r := s.get("$ref"); r != nil {
 		if !hasValidation(s, "$ref") {
 			return c.ref(r, path)
@@ -318,7 +339,8 @@ func (c *compiler) ref(r *jnode, path string) (int32, error) {
 	if r.t != jString {
 		return 0, errf(path, "$ref", ErrSchema, "$ref must be a string")
 	}
-	if rule, ok := c.refs[r.s]; ok {
+	key := refKey{c.root, r.s}
+	if rule, ok := c.refs[key]; ok {
 		return rule, nil
 	}
 	target, err := c.resolvePointer(r.s, path)
@@ -326,7 +348,7 @@ func (c *compiler) ref(r *jnode, path string) (int32, error) {
 		return 0, err
 	}
 	rule := c.b.newRule(r.s)
-	c.refs[r.s] = rule
+	c.refs[key] = rule
 	t, err := c.visit(target, r.s)
 	if err != nil {
 		return 0, err
@@ -334,7 +356,9 @@ func (c *compiler) ref(r *jnode, path string) (int32, error) {
 	return rule, c.b.setAlts(rule, one(ref(t)))
 }
 
-// resolvePointer returns the schema at a local reference "#/a/b".
+// resolvePointer returns the schema at a local reference "#/a/b" in the
+// current schema resource (the root, or the innermost subschema with an
+// $id).
 func (c *compiler) resolvePointer(p, path string) (*jnode, error) {
 	frag, ok := strings.CutPrefix(p, "#")
 	if !ok {

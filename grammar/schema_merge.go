@@ -42,6 +42,7 @@ func (c *compiler) resolve(s *jnode, path string) (*jnode, error) {
 	if err := checkUnsupported(s, path); err != nil {
 		return nil, err
 	}
+	defer c.resource(s)()
 	if r := s.get("$ref"); r != nil {
 		if r.t != jString {
 			return nil, errf(path, "$ref", ErrSchema, "$ref must be a string")

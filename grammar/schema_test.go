@@ -77,6 +77,8 @@ func TestSchemaAccepts(t *testing.T) {
 		{`{"type":"array"}`, []string{`[1,"a",[]]`}, []string{`{}`}},
 		{`{"type":"array","maxItems":0}`, []string{`[]`}, []string{`[1]`}},
 		{`{"type":"boolean","uniqueItems":false}`, []string{`true`}, nil},
+		{`{"$defs":{"d":{"type":"string"}},"type":"array","prefixItems":[{"$ref":"#/$defs/d"},{"$id":"urn:x","$defs":{"d":{"type":"integer"}},"type":"object","properties":{"q":{"$ref":"#/$defs/d"},"r":{"$ref":"#"}}}],"items":false}`,
+			[]string{`["s",{"q":1}]`, `["s",{"r":{"r":{}}}]`}, []string{`[1,{"q":1}]`, `["s",{"q":"s"}]`}},
 	} {
 		g, err := FromJSONSchema([]byte(tc.schema))
 		if err != nil {

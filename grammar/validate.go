@@ -35,6 +35,7 @@ func (c *compiler) valid(v, s *jnode, depth int) bool {
 	if checkUnsupported(s, "#") != nil {
 		return false
 	}
+	defer c.resource(s)()
 	if n := s.get("nullable"); n != nil && n.t == jBool && n.b && v.t == jNull {
 		return true
 	}
