@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/zerfoo/zerfoo/generate"
+	"github.com/zerfoo/zerfoo/grammar"
 	"github.com/zerfoo/zerfoo/tokenizer"
 )
 
@@ -43,6 +44,11 @@ type request struct {
 	// parseSpecial, for a text prompt, overrides the server's default
 	// (Options.NoParseSpecial); nil: the default.
 	parseSpecial *bool
+	// grammar constrains the answer (response_format json_object); nil:
+	// free text, or the grammar of schema, compiled once the request
+	// holds its slot (compiling is work).
+	grammar *grammar.Grammar
+	schema  []byte
 }
 
 // The fields each endpoint knows; any other is a 400 naming it. Fields
@@ -59,7 +65,8 @@ var (
 	messageFields    = []string{"role", "content", "name"}
 	partFields       = []string{"type", "text"}
 	streamFields     = []string{"include_usage", "include_obfuscation"}
-	formatFields     = []string{"type", "json_schema"}
+	formatFields     = []string{"type", "json_schema", "schema"}
+	schemaFields     = []string{"name", "description", "schema", "strict"}
 )
 
 // params are the fields shared by both completion endpoints. Pointers tell
@@ -83,13 +90,13 @@ type params struct {
 	StreamOptions       json.RawMessage    `json:"stream_options"`
 	N                   *int               `json:"n"`
 	// Informational: checked for type, then ignored.
-	User        string            `json:"user"`
-	Store       bool              `json:"store"`
-	Metadata    map[string]string `json:"metadata"`
-	ServiceTier string            `json:"service_tier"`
-	CachePrompt bool              `json:"cache_prompt"`
+	User           string            `json:"user"`
+	Store          bool              `json:"store"`
+	Metadata       map[string]string `json:"metadata"`
+	ServiceTier    string            `json:"service_tier"`
+	CachePrompt    bool              `json:"cache_prompt"`
+	ResponseFormat json.RawMessage   `json:"response_format"`
 	// Not supported yet beyond their no-op values.
-	ResponseFormat    json.RawMessage `json:"response_format"`
 	Tools             json.RawMessage `json:"tools"`
 	ToolChoice        json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
@@ -387,6 +394,9 @@ func (p *params) apply(r *request) *apiError {
 	if p.N != nil && *p.N != 1 {
 		return badRequest("n", "n must be 1 (one choice per request), got %d", *p.N)
 	}
+	if e := p.format(r); e != nil {
+		return e
+	}
 	if e := p.unsupported(); e != nil {
 		return e
 	}
@@ -488,29 +498,88 @@ func (p *params) apply(r *request) *apiError {
 	return nil
 }
 
-// unsupported returns a 400 for a response_format, tools or tool_choice
-// that asks for more than plain text.
-func (p *params) unsupported() *apiError {
-	if rf := bytes.TrimSpace(p.ResponseFormat); len(rf) > 0 && !bytes.Equal(rf, []byte("null")) {
-		var f struct {
-			Type       string          `json:"type"`
-			JSONSchema json.RawMessage `json:"json_schema"`
-		}
-		if e := decode(rf, &f); e != nil {
-			e.Param = "response_format"
-			return e
-		}
-		if e := knownFields(rf, "response_format", formatFields); e != nil {
-			return e
-		}
-		switch f.Type {
-		case "text":
-		case "json_object", "json_schema":
-			return badRequest("response_format", "response_format %q is not supported yet (only \"text\")", f.Type)
-		default:
-			return badRequest("response_format", "response_format type must be \"text\", \"json_object\" or \"json_schema\", got %q", f.Type)
-		}
+// format reads response_format into r.grammar or r.schema: "text" is
+// free text, "json_object" any JSON object (or, as llama-server takes it,
+// the JSON texts of its "schema"), "json_schema" those of
+// json_schema.schema.
+func (p *params) format(r *request) *apiError {
+	rf := bytes.TrimSpace(p.ResponseFormat)
+	if len(rf) == 0 || bytes.Equal(rf, []byte("null")) {
+		return nil
 	}
+	var f struct {
+		Type       string          `json:"type"`
+		JSONSchema json.RawMessage `json:"json_schema"`
+		Schema     json.RawMessage `json:"schema"`
+	}
+	if e := decode(rf, &f); e != nil {
+		e.Param = "response_format"
+		return e
+	}
+	if e := knownFields(rf, "response_format", formatFields); e != nil {
+		return e
+	}
+	var schema json.RawMessage
+	switch f.Type {
+	case "text":
+		if f.JSONSchema != nil || f.Schema != nil {
+			return badRequest("response_format", "response_format \"text\" takes no schema")
+		}
+		return nil
+	case "json_object":
+		if f.JSONSchema != nil {
+			return badRequest("response_format", "response_format \"json_object\" takes no json_schema (use type \"json_schema\")")
+		}
+		if len(f.Schema) == 0 || bytes.Equal(f.Schema, []byte("null")) {
+			r.grammar = grammar.JSONObject()
+			return nil
+		}
+		schema = f.Schema
+	case "json_schema":
+		js := bytes.TrimSpace(f.JSONSchema)
+		if len(js) == 0 || bytes.Equal(js, []byte("null")) {
+			return badRequest("response_format.json_schema", "response_format \"json_schema\" needs json_schema: {\"name\": …, \"schema\": {…}}")
+		}
+		var o struct {
+			Name        string          `json:"name"`
+			Description string          `json:"description"`
+			Schema      json.RawMessage `json:"schema"`
+			Strict      *bool           `json:"strict"`
+		}
+		if e := decode(js, &o); e != nil {
+			e.Param = "response_format.json_schema"
+			return e
+		}
+		if e := knownFields(js, "response_format.json_schema", schemaFields); e != nil {
+			return e
+		}
+		if len(o.Schema) == 0 || bytes.Equal(o.Schema, []byte("null")) {
+			return badRequest("response_format.json_schema.schema", "response_format.json_schema.schema (a JSON Schema object) is required")
+		}
+		schema = o.Schema
+	default:
+		return badRequest("response_format", "response_format type must be \"text\", \"json_object\" or \"json_schema\", got %q", f.Type)
+	}
+	r.schema = schema
+	return nil
+}
+
+// compile compiles r.schema into r.grammar.
+func (r *request) compile() *apiError {
+	if r.schema == nil {
+		return nil
+	}
+	g, err := grammar.FromJSONSchema(r.schema)
+	if err != nil {
+		return badRequest("response_format", "response_format schema: %v", err)
+	}
+	r.grammar = g
+	return nil
+}
+
+// unsupported returns a 400 for tools or tool_choice that ask for more
+// than plain text.
+func (p *params) unsupported() *apiError {
 	var tools []json.RawMessage
 	if t := bytes.TrimSpace(p.Tools); len(t) > 0 {
 		if json.Unmarshal(t, &tools) != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zerfoo/zerfoo/generate"
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/grammar"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 	"github.com/zerfoo/zerfoo/tokenizer"
 )
@@ -467,5 +468,66 @@ func TestContentTypeAndCORS(t *testing.T) {
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.want {
 			t.Errorf("Allow-Origin: got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestResponseFormat asks for JSON, by schema and as any object, streamed
+// and not, on both endpoints: every answer that the grammar completed
+// (finish stop) parses and satisfies the schema.
+func TestResponseFormat(t *testing.T) {
+	_, ts := start(t, Options{})
+	const schema = `{"type":"object","properties":{"ok":{"type":"boolean"},"n":{"type":"integer","minimum":0,"maximum":9}},"required":["ok","n"]}`
+	formats := map[string]string{
+		"json_schema":        `{"type":"json_schema","json_schema":{"name":"answer","strict":true,"schema":` + schema + `}}`,
+		"json_object schema": `{"type":"json_object","schema":` + schema + `}`,
+		"json_object":        `{"type":"json_object"}`,
+	}
+	stops := 0
+	for name, rf := range formats {
+		for _, path := range []string{"/v1/chat/completions", "/v1/completions"} {
+			for seed := range 3 {
+				stream := seed == 1
+				body := fmt.Sprintf(`{"messages":[{"role":"user","content":"JSON please"}],"max_tokens":200,"seed":%d,"stream":%v,"response_format":%s}`, seed, stream, rf)
+				if path == "/v1/completions" {
+					body = strings.Replace(body, `"messages":[{"role":"user","content":"JSON please"}]`, `"prompt":"JSON please"`, 1)
+				}
+				code, _, b := post(t, context.Background(), ts.URL+path, body)
+				if code != 200 {
+					t.Fatalf("%s %s: got %d %s", name, path, code, b)
+				}
+				var text strings.Builder
+				finish := ""
+				for _, c := range chunks(t, stream, b) {
+					for _, ch := range c.Choices {
+						text.WriteString(ch.Text + ch.Message.Content)
+						if ch.Delta.Content != nil {
+							text.WriteString(*ch.Delta.Content)
+						}
+						if ch.FinishReason != nil {
+							finish = *ch.FinishReason
+						}
+					}
+				}
+				out := text.String()
+				if finish != "stop" {
+					t.Logf("%s %s seed %d: finish %s before the grammar completed: %q", name, path, seed, finish, out)
+					continue
+				}
+				stops++
+				var v map[string]any
+				if err := json.Unmarshal([]byte(out), &v); err != nil {
+					t.Errorf("%s %s seed %d: %q is not a JSON object: %v", name, path, seed, out, err)
+					continue
+				}
+				if name != "json_object" {
+					if ok, err := grammar.Valid([]byte(schema), []byte(out)); !ok || err != nil {
+						t.Errorf("%s %s seed %d: %q does not satisfy the schema (%v)", name, path, seed, out, err)
+					}
+				}
+			}
+		}
+	}
+	if stops < 6 {
+		t.Errorf("only %d of 18 constrained answers completed their JSON", stops)
 	}
 }

@@ -23,7 +23,8 @@ const defaultCompletionTokens = 16
 // The work a request costs before it holds a slot is bounded: the body
 // (Options.MaxBodyBytes) is read and parsed, and the prompt's length is
 // checked against a lower bound of its tokens (see minTokens); the prompt
-// is tokenized only once the request holds its slot.
+// is tokenized, and a response_format schema compiled, only once the
+// request holds its slot.
 func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 	if !postJSON(w, r) {
 		return
@@ -104,7 +105,11 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 	s.slots.begin(slot, w.id)
 	w.add(slog.Int("slot", slot), slog.Duration("queued", time.Since(queued)))
 
-	ids, e := s.encode(m, req)
+	e = req.compile()
+	var ids []int32
+	if e == nil {
+		ids, e = s.encode(m, req)
+	}
 	if e == nil && len(ids) >= ctxSize {
 		e = errContext(req, fmt.Sprint(len(ids)), ctxSize)
 	}
@@ -136,6 +141,7 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		MaxTokens: maxTokens,
 		Threads:   s.opt.Threads,
 		Stop:      req.stop,
+		Grammar:   req.grammar,
 		OnText: func(piece string) error {
 			if g.first.IsZero() {
 				g.first = time.Now()

@@ -36,11 +36,12 @@
 // frequency_penalty (OpenAI's, over the generated tokens), logit_bias,
 // stream and stream_options.include_usage, n (1 only), plus llama.cpp's
 // top_k, min_p and repeat_penalty; chat takes logprobs and top_logprobs,
-// completions logprobs (the legacy format) and parse_special. user,
-// store, metadata, service_tier and cache_prompt are accepted and
-// ignored; response_format "text", an empty tools and tool_choice
-// "none"/"auto" are accepted, anything more is a 400. Any other field is a
-// 400 naming it. A whole answer carries usage; a stream carries it only
+// completions logprobs (the legacy format) and parse_special.
+// response_format json_object and json_schema constrain sampling to the
+// schema's grammar (generate.Options.Grammar), so a completed answer
+// always parses. user, store, metadata, service_tier and cache_prompt are
+// accepted and ignored; an empty tools and tool_choice "none"/"auto" are
+// accepted, any tool is a 400. Any other field is a 400 naming it. A whole answer carries usage; a stream carries it only
 // on a last chunk without choices when include_usage is set, then ends
 // with "data: [DONE]".
 //
