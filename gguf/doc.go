@@ -24,6 +24,11 @@
 //
 // Builder writes files the way ggml does (tensors back to back in
 // declaration order, each padded to the alignment), which llama.cpp loads.
+// AddTensorFunc adds a tensor whose bytes are produced only while the
+// file is written, one at a time. Builder.View returns a File of what a
+// Builder holds without writing it: tensor data stays where it was given
+// (another file's mapping, say), so that a model in another format can be
+// handed to code that reads GGUF files.
 //
 // Dims follow ggml: Dims[0] (ne[0]) is the contiguous axis, so a PyTorch
 // weight [out, in] appears as [in, out] and each of its rows is one

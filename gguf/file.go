@@ -64,6 +64,7 @@ type File struct {
 	tensors map[string]int
 	mapping *mmap.File
 	limit   budget.Limit
+	view    *view // set for a File from Builder.View: per-tensor data
 }
 
 // Options tunes Open and Read.
@@ -123,8 +124,12 @@ func Read(data []byte, opts ...Options) (*File, error) {
 }
 
 // Close releases the memory mapping of a File returned by Open (a no-op for
-// Read). Tensor data slices must not be used afterwards.
+// Read; for a File from Builder.View it calls the release function given
+// there, once). Tensor data slices must not be used afterwards.
 func (f *File) Close() error {
+	if f.view != nil {
+		return f.view.close()
+	}
 	if f.mapping == nil {
 		return nil
 	}
@@ -219,11 +224,16 @@ func (f *File) Tensor(name string) (*TensorInfo, error) {
 
 // TensorData returns the encoded bytes of the tensor called name, without
 // copying: for a File from Open they are the mapped file and stay valid
-// until Close.
+// until Close; for a File from Builder.View they are the slice given to
+// AddTensor (a tensor added with AddTensorFunc is produced into a new
+// buffer, checked against the File's budget, on every call).
 func (f *File) TensorData(name string) ([]byte, error) {
 	t, err := f.Tensor(name)
 	if err != nil {
 		return nil, err
+	}
+	if f.view != nil {
+		return f.view.tensorData(f, f.tensors[name])
 	}
 	if f.data == nil {
 		return nil, fmt.Errorf("gguf: tensor %q: file is closed", name)

@@ -20,6 +20,7 @@ type Builder struct {
 	keys    map[string]int
 	tensors []TensorInfo
 	data    [][]byte
+	fills   []func(dst []byte) error // per tensor: nil, or AddTensorFunc's producer
 	names   map[string]bool
 	size    uint64 // data section size so far
 }
@@ -103,38 +104,72 @@ func (b *Builder) alignment() uint64 {
 // the contiguous axis) whose encoded bytes are data. The Builder keeps data
 // until WriteTo; do not modify it before then.
 func (b *Builder) AddTensor(name string, typ quant.Type, dims []uint64, data []byte) error {
+	size, err := b.checkTensor(name, typ, dims)
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) != size {
+		return fmt.Errorf("gguf: tensor %q: %v %v needs %d bytes, got %d", name, typ, dims, size, len(data))
+	}
+	b.add(name, typ, dims, size, data, nil)
+	return nil
+}
+
+// AddTensorFunc appends a tensor whose bytes are produced only when they
+// are needed: WriteTo calls fill with a buffer of exactly the tensor's
+// size (reused between tensors: fill must not keep it) just before
+// writing the tensor, so that a file of converted tensors is written
+// holding one tensor at a time. An error from fill stops WriteTo and is
+// returned, wrapped with the tensor's name. A File from View calls fill
+// on every TensorData.
+func (b *Builder) AddTensorFunc(name string, typ quant.Type, dims []uint64, fill func(dst []byte) error) error {
+	size, err := b.checkTensor(name, typ, dims)
+	if err != nil {
+		return err
+	}
+	if fill == nil {
+		return fmt.Errorf("gguf: tensor %q: nil fill function", name)
+	}
+	b.add(name, typ, dims, size, nil, fill)
+	return nil
+}
+
+// checkTensor validates a tensor to be added and returns its size in
+// bytes.
+func (b *Builder) checkTensor(name string, typ quant.Type, dims []uint64) (int64, error) {
 	if len(name) >= maxNameLen {
-		return fmt.Errorf("gguf: tensor name %q is longer than %d bytes", name, maxNameLen-1)
+		return 0, fmt.Errorf("gguf: tensor name %q is longer than %d bytes", name, maxNameLen-1)
 	}
 	if b.names[name] {
-		return fmt.Errorf("gguf: duplicate tensor name %q", name)
+		return 0, fmt.Errorf("gguf: duplicate tensor name %q", name)
 	}
 	if len(dims) == 0 || len(dims) > maxDims {
-		return fmt.Errorf("gguf: tensor %q: %d dimensions, want 1 to %d", name, len(dims), maxDims)
+		return 0, fmt.Errorf("gguf: tensor %q: %d dimensions, want 1 to %d", name, len(dims), maxDims)
 	}
 	if !typ.Known() {
-		return fmt.Errorf("gguf: tensor %q: %w", name, quant.ErrType)
+		return 0, fmt.Errorf("gguf: tensor %q: %w", name, quant.ErrType)
 	}
 	n := uint64(1)
 	for _, d := range dims {
 		if d != 0 && n > math.MaxInt32*uint64(math.MaxInt32)/d {
-			return fmt.Errorf("gguf: tensor %q: dimensions %v overflow", name, dims)
+			return 0, fmt.Errorf("gguf: tensor %q: dimensions %v overflow", name, dims)
 		}
 		n *= d
 	}
 	if dims[0]%uint64(typ.BlockSize()) != 0 {
-		return fmt.Errorf("gguf: tensor %q: ne[0] = %d is not a multiple of the %v block size %d", name, dims[0], typ, typ.BlockSize())
+		return 0, fmt.Errorf("gguf: tensor %q: ne[0] = %d is not a multiple of the %v block size %d", name, dims[0], typ, typ.BlockSize())
 	}
-	want := n / uint64(typ.BlockSize()) * uint64(typ.BlockBytes())
-	if uint64(len(data)) != want {
-		return fmt.Errorf("gguf: tensor %q: %v %v needs %d bytes, got %d", name, typ, dims, want, len(data))
-	}
+	return int64(n / uint64(typ.BlockSize()) * uint64(typ.BlockBytes())), nil
+}
+
+// add appends a checked tensor.
+func (b *Builder) add(name string, typ quant.Type, dims []uint64, size int64, data []byte, fill func([]byte) error) {
 	al := b.alignment()
 	b.names[name] = true
-	b.tensors = append(b.tensors, TensorInfo{Name: name, Dims: append([]uint64(nil), dims...), Type: typ, Offset: b.size, Size: int64(want)})
+	b.tensors = append(b.tensors, TensorInfo{Name: name, Dims: append([]uint64(nil), dims...), Type: typ, Offset: b.size, Size: size})
 	b.data = append(b.data, data)
-	b.size += (want + al - 1) / al * al
-	return nil
+	b.fills = append(b.fills, fill)
+	b.size += (uint64(size) + al - 1) / al * al
 }
 
 // AddFloat32 quantizes values (ggml order, len = product of dims) to typ
@@ -224,9 +259,45 @@ func (c *countWriter) array(a Array) {
 }
 
 // WriteTo writes the file to w and returns the number of bytes written.
+// It fails on a write error or an error from an AddTensorFunc producer.
 func (b *Builder) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	c := &countWriter{w: bw}
+	b.writeHeader(c)
+	al := int64(b.alignment())
+	c.pad(al)
+	var buf []byte
+	for i, d := range b.data {
+		if fill := b.fills[i]; fill != nil {
+			if _, err := bw.Write(nil); err != nil { // a write already failed: produce nothing more
+				return c.n, fmt.Errorf("gguf: write: %w", err)
+			}
+			size := b.tensors[i].Size
+			if int64(cap(buf)) < size {
+				buf = make([]byte, size)
+			}
+			d = buf[:size]
+			if err := fill(d); err != nil {
+				bw.Flush()
+				return c.n, fmt.Errorf("gguf: tensor %q: %w", b.tensors[i].Name, err)
+			}
+		}
+		c.write(d)
+		if i < len(b.data)-1 {
+			c.pad(al)
+		}
+	}
+	if len(b.data) > 0 {
+		c.pad(al)
+	}
+	if err := bw.Flush(); err != nil {
+		return c.n, fmt.Errorf("gguf: write: %w", err)
+	}
+	return c.n, nil
+}
+
+// writeHeader writes everything before the data section's padding.
+func (b *Builder) writeHeader(c *countWriter) {
 	c.write([]byte(Magic))
 	c.u32(3)
 	c.u64(uint64(len(b.tensors)))
@@ -245,21 +316,6 @@ func (b *Builder) WriteTo(w io.Writer) (int64, error) {
 		c.u32(uint32(t.Type))
 		c.u64(t.Offset)
 	}
-	al := int64(b.alignment())
-	c.pad(al)
-	for i, d := range b.data {
-		c.write(d)
-		if i < len(b.data)-1 {
-			c.pad(al)
-		}
-	}
-	if len(b.data) > 0 {
-		c.pad(al)
-	}
-	if err := bw.Flush(); err != nil {
-		return c.n, fmt.Errorf("gguf: write: %w", err)
-	}
-	return c.n, nil
 }
 
 // WriteFile writes the file to path.
