@@ -64,7 +64,8 @@ func LoadContext(ctx context.Context, path string, opt LoadOptions) (*Model, err
 		mf.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
-	m, err := fromFile(ctx, f, opt, mf.Mapped())
+	all := mf.Mapped()
+	m, err := fromFile(ctx, f, opt, func([]byte) bool { return all })
 	if err != nil {
 		mf.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
@@ -108,9 +109,10 @@ func (m fileMeta) Float(key string) (float64, bool) {
 
 // FromFile builds the model from a parsed GGUF file. Matrices refer to the
 // file's data (or copies of it); the file must stay open while the model
-// is used. When the tensor data is a read-only file mapping (gguf.Open on
-// Linux, found in /proc/self/maps), converted tensors' pages are released
-// as Load does.
+// is used. The pages of each converted tensor whose data lies in a
+// read-only file mapping (gguf.Open on Linux, found in /proc/self/maps)
+// are released as Load does; tensors held elsewhere (such as the in-memory
+// parts of a gguf.Builder.View) are left alone.
 func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
 	return FromFileContext(context.Background(), f, opt)
 }
@@ -118,28 +120,22 @@ func FromFile(f *gguf.File, opt LoadOptions) (*Model, error) {
 // FromFileContext is FromFile that stops, as LoadContext does, when ctx is
 // done.
 func FromFileContext(ctx context.Context, f *gguf.File, opt LoadOptions) (*Model, error) {
-	return fromFile(ctx, f, opt, tensorsMapped(f))
+	return fromFile(ctx, f, opt, mappedData(f))
 }
 
-// tensorsMapped reports whether the first and last tensors' data lie in
-// read-only file mappings (then all of the data section does).
-func tensorsMapped(f *gguf.File) bool {
-	if len(f.Tensors) == 0 {
-		return false
+// mappedData returns whether a tensor's data lies in one of the process's
+// read-only file mappings (those of f's tensors are listed once, now).
+func mappedData(f *gguf.File) func([]byte) bool {
+	var rs []region
+	if len(f.Tensors) > 0 {
+		rs = fileRegions()
 	}
-	rs := fileRegions()
-	for _, t := range []gguf.TensorInfo{f.Tensors[0], f.Tensors[len(f.Tensors)-1]} {
-		data, err := f.TensorData(t.Name)
-		if err != nil || !fileMapped(rs, data) {
-			return false
-		}
-	}
-	return true
+	return func(b []byte) bool { return fileMapped(rs, b) }
 }
 
-// fromFile is FromFile; mapped says that f's data is a read-only file
-// mapping whose converted pages may be released.
-func fromFile(ctx context.Context, f *gguf.File, opt LoadOptions, mapped bool) (*Model, error) {
+// fromFile is FromFile; mapped says whether a tensor's data lies in a
+// read-only file mapping whose pages may be released once converted.
+func fromFile(ctx context.Context, f *gguf.File, opt LoadOptions, mapped func([]byte) bool) (*Model, error) {
 	emb, err := f.Tensor("token_embd.weight")
 	if err != nil {
 		if arch, _ := f.String(gguf.KeyArchitecture); arch != "gemma3" {
@@ -232,7 +228,7 @@ type loader struct {
 	ctx         context.Context
 	f           *gguf.File
 	opt         LoadOptions
-	mapped      bool // tensor data is a read-only file mapping (see releasePages)
+	mapped      func([]byte) bool // whether tensor data is a read-only file mapping (see releasePages)
 	done, total int64
 	freed       int64 // l.done at the last debug.FreeOSMemory
 	converted   int64 // bytes allocated for converted weights so far
@@ -284,7 +280,7 @@ func (l *loader) info(name string, n, k int) (*gguf.TensorInfo, []byte) {
 
 func (l *loader) progress(t *gguf.TensorInfo) {
 	l.done += t.Size
-	if l.mapped && l.done-l.freed >= freeEvery {
+	if l.done-l.freed >= freeEvery {
 		debug.FreeOSMemory()
 		l.freed = l.done
 	}
@@ -306,7 +302,7 @@ func (l *loader) vector(name string, n int) []float32 {
 	if err := quant.Dequantize(t.Type, v, data); err != nil {
 		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 	}
-	if l.mapped {
+	if l.mapped(data) {
 		releasePages(data)
 	}
 	return v
@@ -348,7 +344,7 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		if err := quant.Dequantize(t.Type, d.Data, data); err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 		}
-		if l.mapped {
+		if l.mapped(data) {
 			releasePages(data)
 		}
 		return d
@@ -367,7 +363,11 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 	if !l.charge(name, raw) {
 		return nil
 	}
-	p, err := newPacked(blocks, l.mapped)
+	release := true
+	for _, b := range blocks {
+		release = release && l.mapped(b.Data)
+	}
+	p, err := newPacked(blocks, release)
 	if err != nil {
 		what := "tensor " + name
 		if len(blocks) > 1 {

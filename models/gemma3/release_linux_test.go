@@ -11,7 +11,8 @@ import (
 
 // TestTensorsMapped checks that FromFile's page release is enabled for a
 // memory-mapped file (gguf.Open) and never for bytes on the heap
-// (gguf.Read), where releasing pages would zero them.
+// (gguf.Read, or the in-memory tensors of a gguf.Builder.View), where
+// releasing pages would zero them.
 func TestTensorsMapped(t *testing.T) {
 	b := gguf.NewBuilder()
 	b.Set(gguf.KeyArchitecture, "gemma3")
@@ -33,8 +34,15 @@ func TestTensorsMapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if !tensorsMapped(f) {
-		t.Error("gguf.Open: tensorsMapped = false, want true")
+	mapped := func(f *gguf.File, name string) bool {
+		data, err := f.TensorData(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mappedData(f)(data)
+	}
+	if !mapped(f, "a") || !mapped(f, "b") {
+		t.Error("gguf.Open: mappedData = false, want true")
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -44,8 +52,21 @@ func TestTensorsMapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tensorsMapped(g) {
-		t.Error("gguf.Read of a heap buffer: tensorsMapped = true, want false")
+	if mapped(g, "a") || mapped(g, "b") {
+		t.Error("gguf.Read of a heap buffer: mappedData = true, want false")
+	}
+	// A view of one mapped and one heap tensor.
+	vb := gguf.NewBuilder()
+	for _, src := range []*gguf.File{f, g} {
+		name := map[*gguf.File]string{f: "a", g: "b"}[src]
+		data, _ := src.TensorData(name)
+		if err := vb.AddTensor(name, quant.F32, []uint64{4096}, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := vb.View(nil)
+	if !mapped(v, "a") || mapped(v, "b") {
+		t.Errorf("view: mappedData a (mapped) %v, b (heap) %v; want true, false", mapped(v, "a"), mapped(v, "b"))
 	}
 	// Released pages of a mapping read back unchanged.
 	data, _ := f.TensorData("a")
