@@ -3,9 +3,11 @@ package generate
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
+	"github.com/zerfoo/zerfoo/hf"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/tokenizer"
 )
@@ -51,8 +53,13 @@ func WithBudget(l budget.Limit) LoadOption { return func(c *loadConfig) { c.budg
 // conformance checks): gemma3.LoadOptions.Exact.
 func WithExact(exact bool) LoadOption { return func(c *loadConfig) { c.exact = exact } }
 
-// Load opens a Gemma 3 GGUF file and builds the model and its tokenizer.
-// Close the model to release the file mapping.
+// Load opens a Gemma 3 model and builds it with its tokenizer: a GGUF
+// file, or a Hugging Face checkpoint folder (a directory with config.json:
+// see hf.Open), whose safetensors are memory-mapped and run as they are —
+// BF16, F16 and F32 matrices read in place, only the norm weights
+// converted (hf.Folder.View) — with the folder's tokenizer.json and chat
+// template, and generation_config.json's eos_token_id among the stop
+// tokens. Close the model to release the mappings.
 //
 // Load stops when ctx is done: the conversion checks it before each
 // tensor, and Load then returns an error wrapping ctx.Err() with nothing
@@ -68,15 +75,34 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := gguf.Open(path, gguf.Options{Budget: c.budget})
-	if err != nil {
-		return nil, err
+	var f *gguf.File
+	var eos []int32
+	if hf.IsFolder(path) {
+		dir, err := hf.Open(path, hf.Options{Budget: c.budget, Notice: c.notice})
+		if err != nil {
+			return nil, err
+		}
+		if f, err = dir.View(); err != nil {
+			dir.Close()
+			return nil, err
+		}
+		eos = dir.EOS()
+	} else {
+		var err error
+		if f, err = gguf.Open(path, gguf.Options{Budget: c.budget}); err != nil {
+			return nil, err
+		}
 	}
 	lo := gemma3.LoadOptions{Exact: c.exact, Budget: c.budget, Progress: c.progress, Notice: c.notice}
 	m, err := build(ctx, f, path, lo)
 	if err != nil {
 		f.Close()
 		return nil, err
+	}
+	for _, id := range eos {
+		if int(id) < m.Model.Config.Vocab && !slices.Contains(m.stops, id) {
+			m.stops = append(m.stops, id)
+		}
 	}
 	m.threads = c.threads
 	return m, nil
