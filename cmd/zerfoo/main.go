@@ -53,6 +53,7 @@ type cli struct {
 	Tokenize tokenizeCmd `cmd:"" help:"Tokenize text with a GGUF file's tokenizer and print ids and pieces."`
 	Serve    serveCmd    `cmd:"" help:"Serve a Gemma 3 GGUF model over the OpenAI HTTP API."`
 	Quantize quantizeCmd `cmd:"" help:"Quantize a model's float weights (GGUF → a llama.cpp file type as llama-quantize writes it, ONNX MatMul → MatMulNBits)."`
+	Convert  convertCmd  `cmd:"" help:"Convert a Hugging Face Gemma 3 checkpoint folder (safetensors) to GGUF, as convert_hf_to_gguf.py (and llama-quantize) would."`
 	Train    trainCmd    `cmd:"" help:"Train a Gemma 3 architecture model and its tokenizer on a text corpus (GGUF F32 checkpoints)."`
 	Version  versionCmd  `cmd:"" help:"Print the zerfoo version, VCS revision and Go version."`
 }
