@@ -17,9 +17,12 @@
 //
 // Where llama.cpp's CPU backend rounds, this package rounds the same way
 // so that logits agree closely: GELU goes through ggml's fp16 table, RMSNorm
-// sums squares in float64, RoPE angles use ggml's float32 recurrence, and
+// sums squares in float64, RoPE angles use ggml's float32 recurrence,
 // quantized weights see activations rounded to their vec_dot type (Blocks
-// exactly, Packed with a float32 instead of an fp16 block scale).
+// exactly, Packed with a float32 instead of an fp16 block scale), and the
+// default F16 KV cache rounds the queries and the attention weights to
+// fp16 too, as llama.cpp multiplies its default F16 cache (flash attention
+// off).
 //
 // # Weights
 //
@@ -56,8 +59,57 @@
 // # State
 //
 // A Model is read-only; each sequence runs in a State that owns its KV cache
-// and scratch buffers. Global layers cache every position; local layers keep
-// a ring of Window + Batch − 1 positions. Prompts run in batches through the
-// GEMM kernels; each generated token is one GEMV step that allocates nothing
-// beyond what the worker pool needs for a parallel loop.
+// and, unless StateOptions.CacheOnly, the scratch buffers of its own
+// Forward. Global layers cache every position; local layers keep a ring of
+// Window + Batch − 1 positions. The cache holds F16 values by default
+// (StateOptions.CacheType: F32, or Q8_0 blocks of 32 codes and an fp16
+// scale), read in that type by the attention kernels. Prompts run in
+// batches through the GEMM kernels; each generated token is one GEMV step
+// that allocates nothing beyond what the worker pool needs for a parallel
+// loop.
+//
+// # Batches: serving many sequences
+//
+// A Batch runs one forward step over tokens of many States at once: all
+// rows are stacked into one matrix for every weight product, so a decode
+// step of N sequences reads each weight once, and each row attends only to
+// its own State's cache at its own position. Results equal each State's own
+// Forward (bit for bit with quantized weights; float weights may sum in
+// another order). A server drives it like this:
+//
+//   - One State per slot, NewState(StateOptions{MaxLen: per-slot context,
+//     Batch: prefill chunk, CacheType: …, CacheOnly: true}): the slots
+//     hold only their caches (State.Bytes), and one Batch,
+//     NewBatch(BatchOptions{MaxRows: tokens per step, MaxSeqs: slots,
+//     MaxLen: per-slot context}), holds the scratch (Batch.Bytes).
+//   - Each step, one Batch.Forward: every decoding slot contributes its
+//     last sampled token (Tokens of length 1, Logits set); the remaining
+//     rows, up to MaxRows, go to slots still prefilling, each a chunk of at
+//     most State.Batch() prompt tokens, with Logits only on the chunk that
+//     ends the prompt. A long prompt thus spreads over several steps
+//     without stalling the streams of the others (chunked prefill). Each
+//     Seq.Logits then holds its sequence's next-token logits: sample,
+//     append the token, repeat.
+//   - Forward checks every sequence before running anything and names the
+//     first bad one (a full context wraps ErrContext, a chunk too big
+//     ErrBatch): nothing has changed then, so the scheduler can finish or
+//     drop that sequence and run the step again without it. A failed step
+//     (a cancelled ctx) moves no position.
+//   - A State may also run on its own (State.Forward) between batched
+//     steps; it allocates its own scratch on first use.
+//
+// Prompt cache: a slot keeps the token ids it has run. For a new request,
+// let L be the length of the longest common prefix of those ids and the new
+// prompt, at most len(prompt) − 1 so that at least one token runs and gives
+// logits. State.Rewind(L) keeps that prefix and the request prefills only
+// the rest. Global layers keep every position, but a local layer's ring
+// holds the last Window + Batch − 1 positions written, so Rewind(L)
+// succeeds exactly when the slot has written at most Window + Batch − 1
+// positions since its last Reset, or L ≥ hw − Batch, where hw is one past
+// the highest position written (Pos(), unless an earlier Rewind or a failed
+// step went back): a slot can always drop its last Batch tokens, which is
+// what the next turn of a chat needs (the previous prompt and reply are
+// the prefix). When Rewind fails, Reset and prefill the whole prompt. A
+// larger StateOptions.Batch reaches further back at a small cost (Batch − 1
+// more ring positions per local layer).
 package gemma3

@@ -45,12 +45,16 @@ type Dense struct {
 // Dims returns N and K.
 func (d *Dense) Dims() (int, int) { return d.N, d.K }
 
-// MatMul computes y = x·Wᵀ with internal/gemm (one thread and one row:
-// a serial dot-product loop, which allocates nothing).
+// MatMul computes y = x·Wᵀ with internal/gemm (one thread and up to 16
+// rows, as a decode step of a Batch: a serial dot-product loop that reads
+// each weight row once for all rows and allocates nothing).
 func (d *Dense) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
-	if rows == 1 && threads == 1 && len(x) >= d.K && len(y) >= d.N {
+	if rows >= 1 && rows <= 16 && threads == 1 && len(x) >= rows*d.K && len(y) >= rows*d.N {
 		for j := 0; j < d.N; j++ {
-			y[j] = dot(x[:d.K], d.Data[j*d.K:(j+1)*d.K])
+			w := d.Data[j*d.K : (j+1)*d.K]
+			for r := 0; r < rows; r++ {
+				y[r*d.N+j] = dot(x[r*d.K:(r+1)*d.K], w)
+			}
 		}
 		return ctx.Err()
 	}
