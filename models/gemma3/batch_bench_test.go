@@ -67,9 +67,10 @@ func BenchmarkBatchDecode(b *testing.B) {
 				b.Run(fmt.Sprintf("%v/threads=%d/seqs=%d", typ, threads, n), func(b *testing.B) {
 					seqs := make([]gemma3.Seq, n)
 					prompts := make([][]int32, n)
+					logits := make([]float32, n*V) // rows of one array: written in place
 					for i := range seqs {
 						s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: 16, CacheType: ct, CacheOnly: true})
-						seqs[i] = gemma3.Seq{State: s, Tokens: make([]int32, 1), Logits: make([]float32, V)}
+						seqs[i] = gemma3.Seq{State: s, Tokens: make([]int32, 1), Logits: logits[i*V : (i+1)*V]}
 						prompts[i] = benchPromptTokens(16 + i)[i:] // distinct prompts
 					}
 					prefill := func() {

@@ -31,6 +31,7 @@ type runner struct {
 
 	// arguments of the row and attention loops, set before each call
 	cur struct {
+		toks           []int32 // the step's tokens, for opEmbed
 		layer, rows    int
 		global         bool
 		perJob         int // query heads per attention job (≤ 4)
@@ -84,22 +85,16 @@ func newRunner(m *Model, rows, visible, threads int) *runner {
 // layer, writing their keys and values into their sequences' caches and
 // leaving the final hidden states in r.x. It moves no position.
 func (r *runner) step(ctx context.Context, toks []int32) error {
-	m, c := r.m, &r.m.Config
-	T, H, Q, KV, hd := len(toks), c.Hidden, c.QDim(), c.KVDim(), c.HeadDim
-	hd2 := hd / 2
-	w := m.Weights
-	for t, tok := range toks {
-		row := r.x[t*H : (t+1)*H]
-		w.Embed.Row(int(tok), row)
-		for i := range row {
-			row[i] *= c.EmbedScale
-		}
-		p := r.pos[t]
-		m.local.table(r.cosL[t*hd2:(t+1)*hd2], r.sinL[t*hd2:(t+1)*hd2], p)
-		m.global.table(r.cosG[t*hd2:(t+1)*hd2], r.sinG[t*hd2:(t+1)*hd2], p)
+	c := &r.m.Config
+	T, H, Q, KV := len(toks), c.Hidden, c.QDim(), c.KVDim()
+	w := r.m.Weights
+	r.cur.rows, r.cur.toks = T, toks
+	err := r.forRows(ctx, opEmbed)
+	r.cur.toks = nil
+	if err != nil {
+		return err
 	}
 	o := r.o[:T*H]
-	r.cur.rows = T
 	for l := range w.Layers {
 		lw := &w.Layers[l]
 		r.cur.layer, r.cur.global, r.cur.lw = l, c.Global(l), lw
@@ -140,7 +135,8 @@ func (r *runner) step(ctx context.Context, toks []int32) error {
 
 // Row-wise steps of a layer, run by rowOp over query rows.
 const (
-	opAttnNorm = iota // a = RMSNorm(x)·AttnNorm
+	opEmbed    = iota // x = scaled embedding of the row's token; its RoPE tables
+	opAttnNorm        // a = RMSNorm(x)·AttnNorm
 	opQK              // per-head q/k norms, RoPE, q scale; k, v into the cache
 	opMid             // x += RMSNorm(o)·PostAttnNorm; a = RMSNorm(x)·FFNNorm
 	opGeglu           // g = gelu(gate)·up
@@ -171,6 +167,14 @@ func (r *runner) rowOp(op, lo, hi int) {
 	for t := lo; t < hi; t++ {
 		xt, at, ot := r.x[t*H:(t+1)*H], r.a[t*H:(t+1)*H], r.o[t*H:(t+1)*H]
 		switch op {
+		case opEmbed:
+			r.m.Weights.Embed.Row(int(r.cur.toks[t]), xt)
+			for i := range xt {
+				xt[i] *= c.EmbedScale
+			}
+			p := r.pos[t]
+			r.m.local.table(r.cosL[t*hd2:(t+1)*hd2], r.sinL[t*hd2:(t+1)*hd2], p)
+			r.m.global.table(r.cosG[t*hd2:(t+1)*hd2], r.sinG[t*hd2:(t+1)*hd2], p)
 		case opAttnNorm:
 			rmsNorm(at, xt, lw.AttnNorm, c.Eps)
 		case opQK:
