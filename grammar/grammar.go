@@ -3,6 +3,7 @@ package grammar
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrSchema is wrapped by the error for a schema that is not valid JSON
@@ -214,46 +215,28 @@ func seq(parts ...[]item) []item {
 // one wraps items as a list.
 func one(it ...item) []item { return it }
 
-// compile lays out the rules reachable from root as a Grammar: it drops
-// the alternatives that cannot match any finite string, and rejects an
-// empty language, a repetition of a rule that matches the empty string and
-// left recursion.
+// compile lays out the rules as a Grammar: it drops the alternatives that
+// cannot match any finite string, and rejects an empty language, a
+// repetition of a rule that matches the empty string and left recursion.
+// It takes time linear in the size of the rules.
 func (b *builder) compile(root int32) (*Grammar, error) {
 	n := len(b.rules)
-	// Productive rules: some alternative matches a finite string.
-	prod := make([]bool, n)
-	itemProd := func(it item) bool {
-		switch it.kind {
-		case kRef:
-			return prod[it.arg]
-		case kRepeat:
-			return it.min == 0 || prod[it.arg]
+	// Productive rules: some alternative matches a finite string. An item
+	// blocks its alternative until the rule it needs is productive.
+	prod := horn(b.rules, func(it item) (needs int32, never bool) {
+		if it.kind == kRef || it.kind == kRepeat && it.min > 0 {
+			return it.arg, false
 		}
-		return true
-	}
-	for changed := true; changed; {
-		changed = false
-		for r, alts := range b.rules {
-			if prod[r] {
-				continue
-			}
-		alt:
-			for _, a := range alts {
-				for _, it := range a {
-					if !itemProd(it) {
-						continue alt
-					}
-				}
-				prod[r], changed = true, true
-				break
-			}
-		}
-	}
+		return -1, false
+	})
 	if !prod[root] {
-		return nil, &SchemaError{Path: b.names[root], Msg: "no JSON value satisfies the schema", Err: ErrEmpty}
+		return nil, &SchemaError{Path: b.emptyPath(root, prod), Msg: "no JSON value satisfies the schema", Err: ErrEmpty}
+	}
+	itemProd := func(it item) bool {
+		return it.kind == kByte || it.kind == kRef && prod[it.arg] || it.kind == kRepeat && (it.min == 0 || prod[it.arg])
 	}
 	// Drop what cannot match: alternatives with an unproductive item, and
-	// repetitions (of min 0) of an unproductive rule.
+	// repetitions that can only match nothing.
 	for r, alts := range b.rules {
 		kept := alts[:0:0]
 	next:
@@ -263,8 +246,8 @@ func (b *builder) compile(root int32) (*Grammar, error) {
 				if !itemProd(it) {
 					continue next
 				}
-				if it.kind == kRepeat && !prod[it.arg] || it.kind == kRepeat && it.max == 0 {
-					continue // matches only the empty string
+				if it.kind == kRepeat && (!prod[it.arg] || it.max == 0) {
+					continue
 				}
 				out = append(out, it)
 			}
@@ -272,26 +255,15 @@ func (b *builder) compile(root int32) (*Grammar, error) {
 		}
 		b.rules[r] = kept
 	}
-	// Nullable rules.
-	null := make([]bool, n)
-	for changed := true; changed; {
-		changed = false
-		for r, alts := range b.rules {
-			if null[r] {
-				continue
-			}
-		nalt:
-			for _, a := range alts {
-				for _, it := range a {
-					if it.kind == kByte || it.kind == kRef && !null[it.arg] || it.kind == kRepeat && it.min > 0 && !null[it.arg] {
-						continue nalt
-					}
-				}
-				null[r], changed = true, true
-				break
-			}
+	null := horn(b.rules, func(it item) (needs int32, never bool) {
+		switch {
+		case it.kind == kByte:
+			return -1, true
+		case it.kind == kRef || it.kind == kRepeat && it.min > 0:
+			return it.arg, false
 		}
-	}
+		return -1, false
+	})
 	for _, alts := range b.rules {
 		for _, a := range alts {
 			for _, it := range a {
@@ -301,44 +273,58 @@ func (b *builder) compile(root int32) (*Grammar, error) {
 			}
 		}
 	}
-	// Left recursion: r derives s first without consuming a byte.
+	// Left recursion: a rule reached again before a byte is consumed. The
+	// depth-first walk of these "starts with" edges also orders the rules
+	// so that each comes after those its FIRST set needs.
 	state := make([]uint8, n) // 0 new, 1 on the path, 2 done
-	var visit func(r int32) error
-	visit = func(r int32) error {
-		state[r] = 1
-		for _, a := range b.rules[r] {
-			for _, it := range a {
+	order := make([]int32, 0, n)
+	type frame struct{ r, alt, it int32 }
+	var stack []frame
+	for start := range n {
+		if state[start] != 0 {
+			continue
+		}
+		state[start] = 1
+		stack = append(stack[:0], frame{r: int32(start)})
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			alts := b.rules[f.r]
+			var dep int32 = -1
+			for dep < 0 && int(f.alt) < len(alts) {
+				a := alts[f.alt]
+				if int(f.it) >= len(a) {
+					f.alt, f.it = f.alt+1, 0
+					continue
+				}
+				it := a[f.it]
 				if it.kind == kByte {
-					break
+					f.alt, f.it = f.alt+1, 0
+					continue
 				}
-				switch state[it.arg] {
-				case 1:
-					return &SchemaError{Path: b.names[it.arg], Msg: "a $ref cycle reaches itself before any output (left recursion)", Err: ErrUnsupported}
-				case 0:
-					if err := visit(it.arg); err != nil {
-						return err
-					}
-				}
-				if it.kind == kRef && !null[it.arg] || it.kind == kRepeat && it.min > 0 {
-					break
+				dep = it.arg
+				if it.kind == kRef && null[it.arg] || it.kind == kRepeat && it.min == 0 {
+					f.it++
+				} else {
+					f.alt, f.it = f.alt+1, 0
 				}
 			}
-		}
-		state[r] = 2
-		return nil
-	}
-	if err := visit(root); err != nil {
-		return nil, err
-	}
-	for r := range n {
-		if state[r] == 0 {
-			if err := visit(int32(r)); err != nil {
-				return nil, err
+			if dep < 0 {
+				state[f.r] = 2
+				order = append(order, f.r)
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			switch state[dep] {
+			case 1:
+				return nil, &SchemaError{Path: b.names[dep], Msg: "a $ref cycle reaches itself before any output (left recursion)", Err: ErrUnsupported}
+			case 0:
+				state[dep] = 1
+				stack = append(stack, frame{r: dep})
 			}
 		}
 	}
 	// Layout: the start alternative, then every rule's alternatives.
-	g := &Grammar{sets: b.sets, alts: make([][]int32, n)}
+	g := &Grammar{sets: b.sets, alts: make([][]int32, n), ruleNull: null, ruleFirst: make([]byteSet, n)}
 	g.elems = append(g.elems, elem{kind: kRef, arg: root}, elem{kind: kEnd})
 	g.start = 0
 	for r, alts := range b.rules {
@@ -350,63 +336,52 @@ func (b *builder) compile(root int32) (*Grammar, error) {
 			g.elems = append(g.elems, elem{kind: kEnd})
 		}
 	}
-	g.firstSets(null)
-	g.plain = make([]bool, n)
-	for _, name := range []string{"json:char", "json:key-char"} {
-		if r, ok := b.memo[name]; ok {
-			g.plain[r] = true
+	// FIRST sets of the rules, dependencies first, then of every position.
+	for _, r := range order {
+		var f byteSet
+		for _, a := range b.rules[r] {
+			for _, it := range a {
+				if it.kind == kByte {
+					f = f.union(b.sets[it.arg])
+					break
+				}
+				if it.kind == kRef || it.max != 0 {
+					f = f.union(g.ruleFirst[it.arg])
+				}
+				if it.kind == kRef && !null[it.arg] || it.kind == kRepeat && it.min > 0 {
+					break
+				}
+			}
 		}
+		g.ruleFirst[r] = f
 	}
-	return g, nil
-}
-
-// firstSets computes the FIRST set and nullability of every position and
-// rule.
-func (g *Grammar) firstSets(ruleNull []bool) {
 	np := len(g.elems)
 	first := make([]byteSet, np)
 	g.null = make([]bool, np)
-	g.ruleNull = ruleNull
-	g.ruleFirst = make([]byteSet, len(g.alts))
-	for changed := true; changed; {
-		changed = false
-		for p := np - 1; p >= 0; p-- {
-			e := g.elems[p]
-			var f byteSet
-			nl := false
-			switch e.kind {
-			case kEnd:
-				nl = true
-			case kByte:
-				f = g.sets[e.arg]
-			case kRef:
+	for p := np - 1; p >= 0; p-- {
+		e := g.elems[p]
+		var f byteSet
+		nl := false
+		switch e.kind {
+		case kEnd:
+			nl = true
+		case kByte:
+			f = g.sets[e.arg]
+		case kRef:
+			f = g.ruleFirst[e.arg]
+			if null[e.arg] {
+				f, nl = f.union(first[p+1]), g.null[p+1]
+			}
+		case kRepeat:
+			if e.max != 0 {
 				f = g.ruleFirst[e.arg]
-				if ruleNull[e.arg] {
-					f = f.union(first[p+1])
-					nl = g.null[p+1]
-				}
-			case kRepeat:
-				if e.max != 0 {
-					f = g.ruleFirst[e.arg]
-				}
-				if e.min == 0 || ruleNull[e.arg] {
-					f = f.union(first[p+1])
-					nl = g.null[p+1]
-				}
 			}
-			first[p], g.null[p] = f, nl
-		}
-		for r, starts := range g.alts {
-			var f byteSet
-			for _, s := range starts {
-				f = f.union(first[s])
-			}
-			if f != g.ruleFirst[r] {
-				g.ruleFirst[r], changed = f, true
+			if e.min == 0 {
+				f, nl = f.union(first[p+1]), g.null[p+1]
 			}
 		}
+		first[p], g.null[p] = f, nl
 	}
-	// Share equal sets.
 	idx := map[byteSet]int32{}
 	g.firstOf = make([]int32, np)
 	for p, f := range first {
@@ -418,6 +393,87 @@ func (g *Grammar) firstSets(ruleNull []bool) {
 		}
 		g.firstOf[p] = i
 	}
+	g.plain = make([]bool, n)
+	for _, name := range []string{"json:char", "json:key-char"} {
+		if r, ok := b.memo[name]; ok {
+			g.plain[r] = true
+		}
+	}
+	return g, nil
+}
+
+// horn returns, for each rule, whether one of its alternatives has every
+// item satisfied, where need says which rule an item waits for (-1: none)
+// or that it never is: the least fixpoint, by counting the items each
+// alternative still waits for (linear time).
+func horn(rules [][][]item, need func(item) (int32, bool)) []bool {
+	ok := make([]bool, len(rules))
+	type altRef struct{ r, a int32 }
+	waiting := make([][]altRef, len(rules)) // rule → the alternatives waiting for it
+	var count [][]int32
+	var queue []int32
+	done := func(r int32) {
+		if !ok[r] {
+			ok[r] = true
+			queue = append(queue, r)
+		}
+	}
+	count = make([][]int32, len(rules))
+	for r, alts := range rules {
+		count[r] = make([]int32, len(alts))
+	alt:
+		for a, items := range alts {
+			for _, it := range items {
+				dep, never := need(it)
+				if never {
+					count[r][a] = -1
+					continue alt
+				}
+				if dep >= 0 {
+					count[r][a]++
+					waiting[dep] = append(waiting[dep], altRef{int32(r), int32(a)})
+				}
+			}
+			if count[r][a] == 0 {
+				done(int32(r))
+			}
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, w := range waiting[s] {
+			if count[w.r][w.a]--; count[w.r][w.a] == 0 {
+				done(w.r)
+			}
+		}
+	}
+	return ok
+}
+
+// emptyPath returns the schema path of the innermost rule that makes root
+// match nothing: following unproductive references from root, the one
+// with the longest path.
+func (b *builder) emptyPath(root int32, prod []bool) string {
+	best := b.names[root]
+	seen := map[int32]bool{root: true}
+	queue := []int32{root}
+	for len(queue) > 0 {
+		r := queue[0]
+		queue = queue[1:]
+		if len(b.names[r]) > len(best) && !strings.HasPrefix(b.names[r], "json:") {
+			best = b.names[r]
+		}
+		for _, a := range b.rules[r] {
+			for _, it := range a {
+				if (it.kind == kRef || it.kind == kRepeat && it.min > 0) && !prod[it.arg] && !seen[it.arg] {
+					seen[it.arg] = true
+					queue = append(queue, it.arg)
+				}
+			}
+		}
+	}
+	return best
 }
 
 // Size returns the number of elements of the grammar.

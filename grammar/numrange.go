@@ -162,8 +162,8 @@ func (c *compiler) uintAlts(lo, hi *big.Int, path string) ([][]item, error) {
 	if err != nil {
 		return nil, err
 	}
-	for n := len(ls) + 1; n < len(hs); n++ {
-		alts = append(alts, one(c.b.set(rangeSet('1', '9')), rep(c.b.digit(), int32(n-1), int32(n-1))))
+	if len(ls)+1 < len(hs) { // every number of the lengths between
+		alts = append(alts, one(c.b.set(rangeSet('1', '9')), rep(c.b.digit(), int32(len(ls)), int32(len(hs)-2))))
 	}
 	top, err := c.sameLen("1"+strings.Repeat("0", len(hs)-1), hs, path)
 	return append(alts, top...), err

@@ -427,3 +427,21 @@ func walk(t testing.TB, m *Matcher, rng *rand.Rand, limit int) string {
 		out = append(out, c)
 	}
 }
+
+// TestTooLarge checks that a schema whose grammar would pass MaxElements
+// is refused.
+func TestTooLarge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"type":"object","properties":{`)
+	for i := range 40000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"p%d":{"type":"integer","minimum":%d,"maximum":%d}`, i, i, 7*i+123456)
+	}
+	b.WriteString(`}}`)
+	_, err := FromJSONSchema([]byte(b.String()))
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("err %v, want ErrTooLarge", err)
+	}
+}
