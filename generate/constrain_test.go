@@ -193,3 +193,31 @@ func TestTokenBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestConstrainedConcurrent runs constrained generations of one model from
+// several goroutines: the vocabulary index is built once and shared, each
+// generation has its own matcher.
+func TestConstrainedConcurrent(t *testing.T) {
+	m := constrainModels(t)["builtin"]
+	g, err := grammar.FromJSONSchema([]byte(constrainSchemas[0].schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			res, err := m.Run(context.Background(), "JSON please", generate.Options{Grammar: g, Sampling: generate.Sampling{Temperature: 1, Seed: uint64(i)}})
+			if err == nil {
+				if ok, _ := grammar.Valid([]byte(constrainSchemas[0].schema), []byte(res.Text)); !ok {
+					err = fmt.Errorf("seed %d: %q does not satisfy the schema", i, res.Text)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
