@@ -50,7 +50,7 @@ func (c *chatCmd) Validate() error {
 	ck.atLeast("--max-tokens", c.MaxTokens, 0, " (0: until the end of the turn or a full conversation)")
 	ck.atLeast("--context", c.Context, 0, " (0: 4096)")
 	ck.atLeast("--threads", c.Threads, 0, " (0: all cores)")
-	ck.file("--model", c.Model)
+	ck.model("--model", c.Model)
 	return ck.err
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/zerfoo/zerfoo/hf"
 	"io"
 	"math"
 	"os"
@@ -64,6 +65,19 @@ func (c *checks) file(flag, path string) {
 	case !fi.Mode().IsRegular():
 		c.err = fmt.Errorf("%s %s: not a regular file", flag, path)
 	}
+}
+
+// model checks a --model value: a regular file, or a Hugging Face
+// checkpoint folder (a directory with a config.json, see hf.IsFolder).
+func (c *checks) model(flag, path string) {
+	if c.err != nil || path == "" || hf.IsFolder(path) {
+		return
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		c.err = fmt.Errorf("%s %s: not a regular file, nor a Hugging Face checkpoint folder (no %s)", flag, path, hf.ConfigFile)
+		return
+	}
+	c.file(flag, path)
 }
 
 // readText returns text, or all of stdin when text is "-".

@@ -42,7 +42,7 @@ func (g *generateCmd) Validate() error {
 	for _, s := range g.Stop {
 		c.check(s != "", "--stop", `""`, "must not be empty")
 	}
-	c.file("--model", g.Model)
+	c.model("--model", g.Model)
 	return c.err
 }
 

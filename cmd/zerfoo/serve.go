@@ -48,7 +48,7 @@ func (c *serveCmd) Validate() error {
 		ck.check(o == "*" || strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://"), "--cors-origin", o, "must be * or an origin such as https://app.example.com")
 	}
 	ck.check(c.ShutdownTimeout >= 0, "--shutdown-timeout", c.ShutdownTimeout, "must be ≥ 0")
-	ck.file("--model", c.Model)
+	ck.model("--model", c.Model)
 	return ck.err
 }
 
