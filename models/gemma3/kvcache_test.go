@@ -175,7 +175,7 @@ func TestCacheTypeHeads(t *testing.T) {
 func BenchmarkCacheAttention(b *testing.B) {
 	const hd = 256
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, n := range []int{512, 4096} {
+	for _, n := range []int{512, 4096, 32768} {
 		for _, typ := range []CacheType{CacheF32, CacheF16, CacheQ8_0} {
 			b.Run(fmt.Sprintf("n=%d/%v", n, typ), func(b *testing.B) {
 				c := newKVCache(typ, n, hd)
