@@ -15,9 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/grammar"
@@ -132,6 +130,9 @@ type Result struct {
 	// excluded; they include the tokens of a stop string.
 	Tokens       []int32
 	PromptTokens int
+	// CachedTokens are the prompt tokens taken from a cache rather than
+	// prefilled (Batcher.Run's prompt cache); 0 for RunTokens.
+	CachedTokens int
 	Prompt       time.Duration // prefill time
 	Decode       time.Duration // time of the generation steps
 	Finish       FinishReason  // why generation ended; "" when it ended with an error
@@ -205,105 +206,29 @@ func (m *Model) RunTokens(ctx context.Context, prompt []int32, opt Options) (Res
 // continueState feeds prompt to st, then samples until a stop. history is
 // the tokens already in st (for the repetition penalty).
 func (m *Model) continueState(ctx context.Context, st *gemma3.State, prompt, history []int32, opt Options) (Result, error) {
-	res := Result{PromptTokens: len(prompt)}
+	sp := m.newStepper(&opt, callbacks{&opt}, prompt, history, st.MaxLen())
 	logits := make([]float32, m.Model.Config.Vocab)
 	t0 := time.Now()
 	if err := st.Forward(ctx, prompt, logits); err != nil {
-		return res, err
+		return sp.res, err
 	}
-	res.Prompt = time.Since(t0)
-	t1 := time.Now()
-	// The cache bounds the tokens: at most MaxLen fed, one more sampled.
-	hist := append(append(make([]int32, 0, st.MaxLen()+1), history...), prompt...)
-	smp := newSampler(opt.Sampling, len(logits))
-	con := m.newConstraint(opt.Grammar, len(logits))
-	filter := stopFilter{stops: opt.Stop}
-	var text strings.Builder
-	emit := func(s string) error {
-		text.WriteString(s)
-		if opt.OnText != nil && s != "" {
-			return opt.OnText(s)
-		}
-		return nil
-	}
-	decoded := 0
-	// flush passes on the text of the new tokens; stop reports a stop string.
-	flush := func(final bool) (stop bool, err error) {
-		s, err := m.Tokenizer.Decode(res.Tokens, false)
-		if err != nil {
-			return false, err
-		}
-		if !final && !utf8.ValidString(s[decoded:]) {
-			return false, nil // wait for the rest of a multi-byte character
-		}
-		out, stop := filter.push(s[decoded:])
-		decoded = len(s)
-		if final && !stop {
-			out += filter.flush()
-		}
-		return stop, emit(out)
-	}
-	finish := func(r FinishReason) (Result, error) {
-		var err error
-		if !filter.done {
-			var stop bool
-			if stop, err = flush(true); stop {
-				r = FinishStop // the last bytes completed a stop string
-			}
-		}
-		res.Decode = time.Since(t1)
-		res.Text = text.String()
-		if err == nil {
-			res.Finish = r
-		}
-		return res, err
-	}
-	fail := func(err error) (Result, error) {
-		res.Decode = time.Since(t1)
-		res.Text = text.String()
-		return res, err
-	}
-	var raw []float32 // the logits before sampling changes them, for OnToken
-	if opt.OnToken != nil {
-		raw = make([]float32, len(logits))
-	}
+	sp.res.Prompt = time.Since(t0)
+	sp.start = time.Now()
 	for {
-		if i := nanAt(logits); i >= 0 {
-			return fail(fmt.Errorf("generate: the model's logit for token %d after %d tokens is NaN (corrupt or overflowing weights): %w", i, st.Pos(), ErrNaN))
-		}
-		copy(raw, logits)
-		tok, err := con.sample(smp, logits, hist)
+		tok, done, err := sp.next(logits, st.Pos(), st.MaxLen())
 		if err != nil {
-			return fail(err)
+			return sp.res, err
 		}
-		if m.isStop(tok) {
-			if st.Pos() < st.MaxLen() { // keep the end-of-turn token in the cache for chat
+		if done {
+			if sp.endTurn && st.Pos() < st.MaxLen() { // keep the end-of-turn token in the cache for chat
 				if err := st.Forward(ctx, []int32{tok}, nil); err != nil {
-					return fail(err)
+					return sp.res, sp.fail(err)
 				}
 			}
-			return finish(FinishStop)
-		}
-		res.Tokens = append(res.Tokens, tok)
-		hist = append(hist, tok)
-		if opt.OnToken != nil {
-			if err := opt.OnToken(logprobs(raw, tok, opt.TopLogprobs)); err != nil {
-				return fail(err)
-			}
-		}
-		stop, err := flush(false)
-		switch {
-		case err != nil:
-			return fail(err)
-		case stop, con.done():
-			return finish(FinishStop)
-		case len(res.Tokens) == opt.MaxTokens:
-			return finish(FinishLength)
-		case st.Pos() >= st.MaxLen():
-			return finish(FinishContext)
+			return sp.res, nil
 		}
 		if err := st.Forward(ctx, []int32{tok}, logits); err != nil {
-			return fail(err)
+			return sp.res, sp.fail(err)
 		}
 	}
 }
