@@ -13,6 +13,7 @@ import (
 	"github.com/zerfoo/zerfoo/generate"
 	"github.com/zerfoo/zerfoo/grammar"
 	"github.com/zerfoo/zerfoo/tokenizer"
+	"github.com/zerfoo/zerfoo/toolcall"
 )
 
 // maxStops is the most stop sequences a request may give (OpenAI's limit).
@@ -49,6 +50,17 @@ type request struct {
 	// holds its slot (compiling is work).
 	grammar *grammar.Grammar
 	schema  []byte
+	// Tools (chat): see tools.go. messages are then the conversation
+	// rendered without the tools' system text; compile renders it again
+	// under the plan.
+	tools      []toolcall.Tool
+	choice     toolcall.Choice
+	parallel   bool
+	toolMsgs   []toolcall.Message // nil when no message has tool fields and no tool is offered
+	toolsLen   int                // bytes of the compact tools array (a lower bound of their prompt text)
+	plan       *toolcall.Plan     // set by compile when tools are offered
+	jsonAnswer bool               // response_format json_object without a schema
+	shown      int                // bytes of a tool plan's response content streamed
 }
 
 // The fields each endpoint knows; any other is a 400 naming it. Fields
@@ -62,7 +74,7 @@ var (
 	}
 	chatFields       = append(slices.Clip(sharedFields), "messages", "logprobs", "top_logprobs")
 	completionFields = append(slices.Clip(sharedFields), "prompt", "echo", "suffix", "best_of", "logprobs", "parse_special")
-	messageFields    = []string{"role", "content", "name"}
+	messageFields    = []string{"role", "content", "name", "tool_calls", "tool_call_id"}
 	partFields       = []string{"type", "text"}
 	streamFields     = []string{"include_usage", "include_obfuscation"}
 	formatFields     = []string{"type", "json_schema", "schema"}
@@ -96,7 +108,7 @@ type params struct {
 	ServiceTier    string            `json:"service_tier"`
 	CachePrompt    bool              `json:"cache_prompt"`
 	ResponseFormat json.RawMessage   `json:"response_format"`
-	// Not supported yet beyond their no-op values.
+	// Chat only (tools.go).
 	Tools             json.RawMessage `json:"tools"`
 	ToolChoice        json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
@@ -163,9 +175,11 @@ func (c *content) UnmarshalJSON(b []byte) error {
 }
 
 type message struct {
-	Role    string  `json:"role"`
-	Content content `json:"content"`
-	Name    string  `json:"name"` // informational
+	Role       string          `json:"role"`
+	Content    content         `json:"content"`
+	Name       string          `json:"name"` // informational, or a tool result's function
+	ToolCalls  json.RawMessage `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
 }
 
 type chatBody struct {
@@ -304,16 +318,22 @@ func parseChat(body []byte) (*request, *apiError) {
 		switch role {
 		case "system", "developer":
 			role = "system"
-		case "user", "assistant", "model":
+		case "user", "assistant", "model", "tool":
 		case "":
 			return nil, badRequest(where+".role", "%s has no role", where)
-		case "tool", "function":
-			return nil, badRequest(where+".role", "%s has role %q: tools are not supported yet", where, m.Role)
 		default:
-			return nil, badRequest(where+".role", "%s has role %q; supported: system, developer, user, assistant", where, m.Role)
+			return nil, badRequest(where+".role", "%s has role %q; supported: system, developer, user, assistant, tool", where, m.Role)
 		}
-		r.messages = append(r.messages, tokenizer.Message{Role: role, Content: string(m.Content)})
+		tm, e := toolMessage(where, role, m)
+		if e == nil {
+			e = answers(where, r.toolMsgs, tm)
+		}
+		if e != nil {
+			return nil, e
+		}
+		r.toolMsgs = append(r.toolMsgs, tm)
 	}
+	r.render(nil)
 	// The roles' order, checked without copying the contents.
 	roles := make([]tokenizer.Message, len(r.messages))
 	for i, m := range r.messages {
@@ -336,6 +356,9 @@ func parseCompletion(body []byte) (*request, *apiError) {
 	}
 	r := &request{parseSpecial: b.ParseSpecial}
 	if e := b.params.apply(r); e != nil {
+		return nil, e
+	}
+	if e := r.noTools(); e != nil {
 		return nil, e
 	}
 	switch {
@@ -397,7 +420,7 @@ func (p *params) apply(r *request) *apiError {
 	if e := p.format(r); e != nil {
 		return e
 	}
-	if e := p.unsupported(); e != nil {
+	if e := p.toolFields(r); e != nil {
 		return e
 	}
 	s := generate.Sampling{Temperature: 1} // OpenAI's default
@@ -532,6 +555,7 @@ func (p *params) format(r *request) *apiError {
 		}
 		if len(f.Schema) == 0 || bytes.Equal(f.Schema, []byte("null")) {
 			r.grammar = grammar.JSONObject()
+			r.jsonAnswer = true
 			return nil
 		}
 		schema = f.Schema
@@ -564,8 +588,12 @@ func (p *params) format(r *request) *apiError {
 	return nil
 }
 
-// compile compiles r.schema into r.grammar.
+// compile compiles r.schema into r.grammar, or, when the request offers
+// tools, prepares their plan (tools.go).
 func (r *request) compile() *apiError {
+	if len(r.tools) > 0 || r.choice.Mode == toolcall.Required || r.choice.Mode == toolcall.Function {
+		return r.prepareTools()
+	}
 	if r.schema == nil {
 		return nil
 	}
@@ -574,26 +602,5 @@ func (r *request) compile() *apiError {
 		return badRequest("response_format", "response_format schema: %v", err)
 	}
 	r.grammar = g
-	return nil
-}
-
-// unsupported returns a 400 for tools or tool_choice that ask for more
-// than plain text.
-func (p *params) unsupported() *apiError {
-	var tools []json.RawMessage
-	if t := bytes.TrimSpace(p.Tools); len(t) > 0 {
-		if json.Unmarshal(t, &tools) != nil {
-			return badRequest("tools", "tools must be an array")
-		}
-		if len(tools) > 0 {
-			return badRequest("tools", "tools are not supported yet")
-		}
-	}
-	if tc := bytes.TrimSpace(p.ToolChoice); len(tc) > 0 && !bytes.Equal(tc, []byte("null")) {
-		var s string
-		if json.Unmarshal(tc, &s) != nil || s != "none" && s != "auto" {
-			return badRequest("tool_choice", "tool_choice %s needs tools, which are not supported yet (\"none\" and \"auto\" are accepted)", tc)
-		}
-	}
 	return nil
 }

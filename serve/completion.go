@@ -247,7 +247,7 @@ func (s *Server) minTokens(m *generate.Model, req *request) int {
 	case req.tokens != nil:
 		return len(req.tokens)
 	case req.chat:
-		n := 0
+		n := req.toolsLen // the tools' prompt text (tools.go) is longer
 		for _, msg := range req.messages {
 			n += len(msg.Content)
 		}
@@ -297,6 +297,9 @@ type generation struct {
 func (g *generation) send(text string) error {
 	if text == "" {
 		return nil
+	}
+	if g.tooling() {
+		return g.toolText(text) // tools.go
 	}
 	g.sent += len(text)
 	if !g.req.stream {
@@ -348,6 +351,10 @@ func (g *generation) rest() []logEntry {
 // carries usage; a stream carries it on a last chunk without choices when
 // the request set stream_options.include_usage, as OpenAI's does.
 func (g *generation) finish(reason string, u usage) {
+	if g.tooling() {
+		g.toolFinish(reason, u) // tools.go
+		return
+	}
 	name := g.s.opt.ModelName
 	if !g.req.stream {
 		if g.chat {

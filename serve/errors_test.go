@@ -70,7 +70,7 @@ func TestErrors(t *testing.T) {
 		{"json_object with json_schema", "/v1/completions", `{"prompt":"hi","response_format":{"type":"json_object","json_schema":{}}}`, 400, "", "response_format"},
 		{"unknown response_format field", "/v1/completions", `{"prompt":"hi","response_format":{"type":"text","x":1}}`, 400, "", "response_format.x"},
 		{"response_format type", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}`, 400, "", "response_format"},
-		{"tools", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, 400, "", "tools"},
+		{"tools", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"retrieval"}]}`, 400, "", "tools"},
 		{"tool_choice", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"tool_choice":"required"}`, 400, "", "tool_choice"},
 		{"parse_special with ids", "/v1/completions", `{"prompt":[1,2],"parse_special":false}`, 400, "", "parse_special"},
 		{"parse_special on chat", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"parse_special":false}`, 400, "", "parse_special"},

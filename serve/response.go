@@ -16,14 +16,18 @@ type usage struct {
 }
 
 type chatMessage struct {
-	Role    string `json:"role,omitempty"`
-	Content string `json:"content"`
+	Role      string     `json:"role,omitempty"`
+	Content   string     `json:"content"`
+	ToolCalls []toolCall `json:"tool_calls,omitempty"` // content is then null (tools.go)
 }
 
 // chatDelta is a streamed message piece; the last one is empty ({}).
 type chatDelta struct {
 	Role    string  `json:"role,omitempty"`
 	Content *string `json:"content,omitempty"`
+	// ToolCalls are the calls of an answer under tools, each whole in one
+	// chunk (tools.go).
+	ToolCalls []toolCall `json:"tool_calls,omitempty"`
 }
 
 type chatChoice struct {
