@@ -123,11 +123,14 @@ func TestChatLogprobs(t *testing.T) {
 		}
 		var joined []byte
 		for i, e := range got.Content {
-			if math.Abs(e.Logprob-toks[i].Logprob) > 1e-9 || len(e.TopLogprobs) != 3 {
+			// The server runs the batched step, which sums the tiny model's
+			// float32 weights in another order than RunTokens: logprobs
+			// agree closely, not bit for bit.
+			if math.Abs(e.Logprob-toks[i].Logprob) > 2e-3 || len(e.TopLogprobs) != 3 {
 				t.Errorf("stream=%v entry %d: logprob %g with %d alternatives, want %g with 3", stream, i, e.Logprob, len(e.TopLogprobs), toks[i].Logprob)
 			}
 			for j, alt := range e.TopLogprobs {
-				if math.Abs(alt.Logprob-toks[i].Top[j].Logprob) > 1e-9 {
+				if math.Abs(alt.Logprob-toks[i].Top[j].Logprob) > 2e-3 {
 					t.Errorf("stream=%v entry %d alternative %d: %g, want %g", stream, i, j, alt.Logprob, toks[i].Top[j].Logprob)
 				}
 			}

@@ -178,14 +178,16 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		err = s.hook(ctx, "")
 	}
 	if err == nil {
-		res, err = m.RunTokens(ctx, ids, opt)
+		res, err = s.run(ctx, m, ids, opt)
+		s.slots.cached(slot, res.CachedTokens)
 	}
 	release() // the answer is complete: the next request may start now
 	if n := len(res.Tokens) - g.pieces; n > 0 {
 		s.met.tokens(time.Now(), n) // tokens that gave no text of their own
 	}
 	s.met.generation(res.PromptTokens, len(res.Tokens), res.Prompt, res.Decode)
-	u := usage{PromptTokens: len(ids), CompletionTokens: len(res.Tokens), TotalTokens: len(ids) + len(res.Tokens)}
+	u := usage{PromptTokens: len(ids), CompletionTokens: len(res.Tokens), TotalTokens: len(ids) + len(res.Tokens),
+		PromptTokensDetails: promptTokensDetails{CachedTokens: res.CachedTokens}}
 	w.add(slog.Int("completion_tokens", u.CompletionTokens), slog.Duration("prefill", res.Prompt), slog.Duration("decode", res.Decode))
 	if !g.first.IsZero() {
 		w.add(slog.Duration("ttft", g.first.Sub(w.started)))

@@ -21,6 +21,7 @@ type slotState struct {
 	busy   bool
 	task   string // the request id of the last request
 	prompt int    // its prompt tokens (0 until tokenized)
+	cached int    // of them, those taken from the prompt cache
 }
 
 func (t *slotTable) init(n int) { t.slots = make([]slotState, n) }
@@ -35,6 +36,12 @@ func (t *slotTable) begin(i int, id string) {
 func (t *slotTable) prompt(i, n int) {
 	t.mu.Lock()
 	t.slots[i].prompt = n
+	t.mu.Unlock()
+}
+
+func (t *slotTable) cached(i, n int) {
+	t.mu.Lock()
+	t.slots[i].cached = n
 	t.mu.Unlock()
 }
 
@@ -288,17 +295,31 @@ func (s *Server) slotsInfo(w *recorder, r *http.Request) {
 		NCtx         int    `json:"n_ctx"`
 		Task         string `json:"id_task,omitempty"`
 		PromptTokens int    `json:"n_prompt_tokens"`
-		// CachedTokens are the prompt tokens reused from the slot's
-		// cache: always 0 until the server has a prompt cache.
+		// CachedTokens are the prompt tokens of the request reused from
+		// a cache (the prompt cache).
 		CachedTokens int `json:"n_prompt_tokens_cache"`
+		// CacheTokens are the tokens held in the i-th KV cache of the
+		// continuous batch, reusable by the next request sharing their
+		// prefix (-1 while a request changes them). A request may run in
+		// any free cache: the i-th cache is not the i-th slot's.
+		CacheTokens int `json:"n_cache_tokens"`
+	}
+	var held []int
+	if b := s.batcher.Load(); b != nil {
+		held = b.Stats().SlotTokens
 	}
 	out := []slotJSON{}
 	for i, st := range s.slots.snapshot() {
+		c := 0
+		if i < len(held) {
+			c = held[i]
+		}
 		state := "idle"
 		if st.busy {
 			state = "processing"
 		}
-		out = append(out, slotJSON{ID: i, State: state, IsProcessing: st.busy, NCtx: s.ctxSize(m), Task: st.task, PromptTokens: st.prompt})
+		out = append(out, slotJSON{ID: i, State: state, IsProcessing: st.busy, NCtx: s.ctxSize(m), Task: st.task, PromptTokens: st.prompt,
+			CachedTokens: st.cached, CacheTokens: c})
 	}
 	writeJSON(w, out)
 }

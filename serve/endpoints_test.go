@@ -113,7 +113,7 @@ func TestPropsSlots(t *testing.T) {
 	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &props) != nil {
 		t.Fatalf("/props: got %d %s", rec.Code, rec.Body)
 	}
-	if props.DGS.NCtx != 128 || props.TotalSlots != 2 || props.ModelPath != "/models/tiny.gguf" || props.ModelAlias != "tiny" || props.BOS != "<bos>" || props.DGS.Params["max_tokens"] != 64.0 {
+	if props.DGS.NCtx != 64 || props.TotalSlots != 2 || props.ModelPath != "/models/tiny.gguf" || props.ModelAlias != "tiny" || props.BOS != "<bos>" || props.DGS.Params["max_tokens"] != 64.0 {
 		t.Errorf("/props: got %+v", props)
 	}
 
@@ -147,8 +147,8 @@ func TestPropsSlots(t *testing.T) {
 	}
 	busy := 0
 	for _, sl := range slots {
-		if sl.NCtx != 128 || (sl.State == "processing") != sl.IsProcessing {
-			t.Errorf("slot %+v: want n_ctx 128 and a consistent state", sl)
+		if sl.NCtx != 64 || (sl.State == "processing") != sl.IsProcessing { // --ctx-size 128 shared by 2 slots
+			t.Errorf("slot %+v: want n_ctx 64 and a consistent state", sl)
 		}
 		if sl.IsProcessing {
 			busy++

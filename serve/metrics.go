@@ -22,6 +22,7 @@ type metrics struct {
 	prefill   float64 // seconds spent on prompts
 	ttft      histogram
 	duration  histogram
+	batch     histogram // sequences per batch step
 	rate      rateWindow
 }
 
@@ -35,6 +36,7 @@ func newMetrics() *metrics {
 		requests: make(map[requestKey]uint64),
 		ttft:     newHistogram(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 		duration: newHistogram(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+		batch:    newHistogram(1, 2, 4, 8, 16, 32, 64),
 	}
 }
 
@@ -73,6 +75,13 @@ func (m *metrics) generation(prompt, generated int, prefill, decode time.Duratio
 	m.mu.Unlock()
 }
 
+// step records a batch step of seqs sequences (the Batcher's OnStep).
+func (m *metrics) step(seqs, _ int) {
+	m.mu.Lock()
+	m.batch.observe(float64(seqs))
+	m.mu.Unlock()
+}
+
 // tokens counts n generated tokens for the tokens/s gauge.
 func (m *metrics) tokens(now time.Time, n int) {
 	m.mu.Lock()
@@ -84,6 +93,10 @@ func (m *metrics) tokens(now time.Time, n int) {
 type gauges struct {
 	queued, busy, slots int
 	ready               bool
+	// prefilled and cached count the prompt tokens run through the model
+	// and those taken from the slots' caches; kvBytes is the slots' KV
+	// caches.
+	prefilled, cached, kvBytes int64
 }
 
 func (m *metrics) write(w io.Writer, g gauges, now time.Time) {
@@ -120,6 +133,10 @@ func (m *metrics) write(w io.Writer, g gauges, now time.Time) {
 	p("# HELP zerfoo_prefill_seconds_total Time spent on prompts, summed over requests.\n# TYPE zerfoo_prefill_seconds_total counter\nzerfoo_prefill_seconds_total %s\n", fmtFloat(m.prefill))
 	p("# HELP zerfoo_decode_seconds_total Time spent generating, summed over requests.\n# TYPE zerfoo_decode_seconds_total counter\nzerfoo_decode_seconds_total %s\n", fmtFloat(m.decode))
 	p("# HELP zerfoo_tokens_per_second Tokens generated per second over the last %d seconds, all slots together.\n# TYPE zerfoo_tokens_per_second gauge\nzerfoo_tokens_per_second %s\n", rateSeconds, fmtFloat(m.rate.perSecond(now)))
+	p("# HELP zerfoo_prompt_tokens_prefilled_total Prompt tokens run through the model.\n# TYPE zerfoo_prompt_tokens_prefilled_total counter\nzerfoo_prompt_tokens_prefilled_total %d\n", g.prefilled)
+	p("# HELP zerfoo_prompt_tokens_cached_total Prompt tokens taken from a slot's cache (prompt cache).\n# TYPE zerfoo_prompt_tokens_cached_total counter\nzerfoo_prompt_tokens_cached_total %d\n", g.cached)
+	p("# HELP zerfoo_kv_cache_bytes Memory of the slots' KV caches.\n# TYPE zerfoo_kv_cache_bytes gauge\nzerfoo_kv_cache_bytes %d\n", g.kvBytes)
+	m.batch.write(w, "zerfoo_batch_sequences", "Sequences advanced by each batch step (continuous batching).")
 	m.ttft.write(w, "zerfoo_time_to_first_token_seconds", "Time from the request's arrival to its first generated token (queueing and prompt included).")
 	m.duration.write(w, "zerfoo_request_duration_seconds", "Duration of completion requests.")
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zerfoo/zerfoo/generate"
+	"github.com/zerfoo/zerfoo/models/gemma3"
 )
 
 // Options configures a Server. The zero value serves one request at a time
@@ -30,10 +31,15 @@ type Options struct {
 	// MaxQueue is the number of requests that may wait for a slot; beyond
 	// it requests get 429 at once (0: none wait).
 	MaxQueue int
-	// CtxSize bounds the tokens of one request, prompt plus generation;
-	// longer prompts get 413 (0 or more than the model's: the model's
-	// context).
+	// CtxSize is the KV cache positions of all slots together, as
+	// llama-server's --ctx-size: each slot, and so each request (prompt
+	// plus generation), gets CtxSize/Parallel of them, at most the
+	// model's context; longer prompts get 413 (0: the model's context,
+	// shared by the slots).
 	CtxSize int
+	// CacheType is the slots' KV cache element type (the zero value: F16,
+	// as llama.cpp's default; F32 or Q8_0).
+	CacheType gemma3.CacheType
 	// APIKey, if not empty, is required on /v1/ as "Authorization: Bearer
 	// KEY" (401 otherwise). /health and /metrics stay open.
 	APIKey string
@@ -63,9 +69,12 @@ type Options struct {
 // Server is an http.Handler speaking the OpenAI API for one Gemma 3 model.
 // It answers 503 until SetModel is called. It is safe for concurrent use.
 type Server struct {
-	opt     Options
-	log     *slog.Logger
-	model   atomic.Pointer[generate.Model]
+	opt   Options
+	log   *slog.Logger
+	model atomic.Pointer[generate.Model]
+	// batcher runs every generation of the model in one continuous batch
+	// (nil if it could not be allocated: each request then runs alone).
+	batcher atomic.Pointer[generate.Batcher]
 	sched   *scheduler
 	met     *metrics
 	created int64
@@ -112,6 +121,13 @@ func New(opt Options) *Server {
 // SetModel makes the server answer with m. The caller keeps ownership of m:
 // close it only after Shutdown has returned.
 func (s *Server) SetModel(m *generate.Model) {
+	b, err := m.NewBatcher(generate.BatcherOptions{Slots: s.opt.Parallel, Context: s.ctxTotal(m), CacheType: s.opt.CacheType,
+		Threads: s.opt.Threads, OnStep: s.met.step})
+	if err != nil {
+		s.log.Warn("no continuous batching: each request runs alone", "err", err)
+	} else if old := s.batcher.Swap(b); old != nil {
+		old.Close()
+	}
 	s.model.Store(m)
 	s.log.Info("model ready", "model", s.opt.ModelName, "context", s.ctxSize(m), "parallel", s.opt.Parallel, "max_queue", s.opt.MaxQueue)
 	if err := m.TemplateError(); err != nil {
@@ -119,13 +135,30 @@ func (s *Server) SetModel(m *generate.Model) {
 	}
 }
 
-// ctxSize is the token budget of one request.
-func (s *Server) ctxSize(m *generate.Model) int {
-	c := m.Model.Config.Context
-	if s.opt.CtxSize > 0 && s.opt.CtxSize < c {
-		c = s.opt.CtxSize
+// ctxTotal is the KV cache positions of all slots together.
+func (s *Server) ctxTotal(m *generate.Model) int {
+	if s.opt.CtxSize > 0 {
+		return s.opt.CtxSize
 	}
-	return c
+	return m.Model.Config.Context
+}
+
+// ctxSize is the token budget of one request: a slot's share of the
+// context.
+func (s *Server) ctxSize(m *generate.Model) int {
+	if b := s.batcher.Load(); b != nil {
+		return b.SlotLen()
+	}
+	return max(min(m.Model.Config.Context, s.ctxTotal(m)/s.opt.Parallel), 2)
+}
+
+// run generates after ids: in the continuous batch, or alone when there
+// is none.
+func (s *Server) run(ctx context.Context, m *generate.Model, ids []int32, opt generate.Options) (generate.Result, error) {
+	if b := s.batcher.Load(); b != nil {
+		return b.Run(ctx, ids, opt)
+	}
+	return m.RunTokens(ctx, ids, opt)
 }
 
 // Shutdown stops accepting completion requests (503), waits for the ones in
@@ -140,6 +173,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() {
 		s.inflight.Wait()
 		close(done)
+	}()
+	defer func() {
+		if b := s.batcher.Swap(nil); b != nil {
+			b.Close()
+		}
 	}()
 	select {
 	case <-done:
@@ -333,5 +371,10 @@ func (s *Server) metrics(w *recorder, r *http.Request) {
 	}
 	q, busy := s.sched.depth()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.met.write(w, gauges{queued: q, busy: busy, slots: s.opt.Parallel, ready: s.model.Load() != nil}, time.Now())
+	g := gauges{queued: q, busy: busy, slots: s.opt.Parallel, ready: s.model.Load() != nil}
+	if b := s.batcher.Load(); b != nil {
+		st := b.Stats()
+		g.prefilled, g.cached, g.kvBytes = st.Prefilled, st.Cached, st.KVBytes
+	}
+	s.met.write(w, g, time.Now())
 }

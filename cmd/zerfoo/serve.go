@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zerfoo/zerfoo/generate"
+	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/serve"
 )
 
@@ -24,7 +25,8 @@ type serveCmd struct {
 	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
 	Parallel        int           `default:"2" help:"Requests generating at once, each with its own KV cache."`
 	MaxQueue        int           `default:"16" help:"Requests that may wait for a slot; more get 429."`
-	CtxSize         int           `default:"4096" help:"Tokens per request, prompt plus generation (0: the model's context)."`
+	CtxSize         int           `default:"4096" help:"KV cache positions of all slots together, as llama-server's: each request (prompt plus generation) gets --ctx-size/--parallel (0: the model's context, shared)."`
+	CacheType       string        `default:"f16" enum:"f32,f16,q8_0" help:"KV cache element type: f32, f16 (llama.cpp's default) or q8_0."`
 	APIKey          string        `env:"ZERFOO_API_KEY" help:"Require \"Authorization: Bearer KEY\" on every path but /health and /metrics."`
 	Name            string        `help:"Model id served by /v1/models (default: the file name without .gguf)."`
 	Threads         int           `default:"0" help:"Kernel parallelism per request (0: all cores, shared by the slots)."`
@@ -64,7 +66,11 @@ func (c *serveCmd) Run(ctx context.Context, st *streams) error {
 	if name == "" {
 		name = strings.TrimSuffix(filepath.Base(c.Model), filepath.Ext(c.Model))
 	}
-	s := serve.New(serve.Options{ModelName: name, Parallel: c.Parallel, MaxQueue: c.MaxQueue, CtxSize: c.CtxSize,
+	ct, err := gemma3.ParseCacheType(c.CacheType)
+	if err != nil {
+		return fmt.Errorf("serve: --cache-type: %w", err)
+	}
+	s := serve.New(serve.Options{ModelName: name, Parallel: c.Parallel, MaxQueue: c.MaxQueue, CtxSize: c.CtxSize, CacheType: ct,
 		APIKey: c.APIKey, Threads: c.Threads, Logger: log, MaxTokens: max(c.MaxTokens, 0), NoParseSpecial: !c.ParseSpecial,
 		CORSOrigins: c.CORSOrigin, ModelPath: c.Model})
 	mux := http.NewServeMux()
