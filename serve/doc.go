@@ -40,8 +40,12 @@
 // response_format json_object and json_schema constrain sampling to the
 // schema's grammar (generate.Options.Grammar), so a completed answer
 // always parses. user, store, metadata, service_tier and cache_prompt are
-// accepted and ignored; an empty tools and tool_choice "none"/"auto" are
-// accepted, any tool is a 400. Any other field is a 400 naming it. A whole answer carries usage; a stream carries it only
+// accepted and ignored. Chat takes tools, tool_choice and
+// parallel_tool_calls (tools.go, package toolcall): the tools go into the
+// system prompt, the answer is constrained to a call or a response and
+// read back into message.tool_calls (finish_reason "tool_calls"); assistant
+// tool_calls and tool messages are accepted. Any other field is a 400
+// naming it. A whole answer carries usage; a stream carries it only
 // on a last chunk without choices when include_usage is set, then ends
 // with "data: [DONE]".
 //

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 )
 
@@ -50,8 +51,14 @@ var listening = regexp.MustCompile(`msg=listening addr=(http://127\.0\.0\.1:\d+)
 // loopback port with args, waiting until the model is loaded.
 func startServe(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServeModel(t, gemma3test.Options{Seed: 11}, args...)
+}
+
+// startServeModel is startServe with the tiny model written with opt.
+func startServeModel(t *testing.T, opt gemma3test.Options, args ...string) *server {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := gemma3test.Write(path, gemma3test.Options{Seed: 11}); err != nil {
+	if err := gemma3test.Write(path, opt); err != nil {
 		t.Fatal(err)
 	}
 	args = append([]string{"--model", path, "--addr", "127.0.0.1:0", "--name", "tiny"}, args...)
@@ -183,8 +190,14 @@ func TestServeClient(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openai", "package.json")); err != nil {
 		t.Skip("tools/client/node_modules is missing: run `npm ci` in tools/client to enable the openai npm client test")
 	}
-	s := startServe(t, "--parallel", "2", "--max-queue", "0", "--ctx-size", "128", "--api-key", "test-key")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// A context of 4096 for the tools' system prompt (the tiny vocabulary
+	// spends about 800 tokens on it); 2048 per slot still refuses the
+	// client's 4000-word prompt.
+	cfg := gemma3test.Config()
+	cfg.Context = 4096
+	s := startServeModel(t, gemma3test.Options{Config: cfg, Type: quant.Q8_0, Seed: 11},
+		"--parallel", "2", "--max-queue", "0", "--ctx-size", "4096", "--api-key", "test-key")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "client.mjs")
 	cmd.Dir = dir
