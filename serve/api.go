@@ -594,6 +594,11 @@ func (r *request) compile() *apiError {
 	if len(r.tools) > 0 || r.choice.Mode == toolcall.Required || r.choice.Mode == toolcall.Function {
 		return r.prepareTools()
 	}
+	return r.compileSchema()
+}
+
+// compileSchema compiles r.schema, if any, into r.grammar.
+func (r *request) compileSchema() *apiError {
 	if r.schema == nil {
 		return nil
 	}

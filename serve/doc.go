@@ -77,15 +77,20 @@
 //
 // # Concurrency
 //
-// Options.Parallel slots generate at once. Each request runs in its own
-// gemma3.State (its KV cache, sized to prompt plus max_tokens) and shares
-// the read-only weights; the slots' kernels share the process-wide worker
-// pool. Decode steps of different slots are not batched into one matrix
-// product: the model runs one sequence per Forward call, so slots run side
-// by side, each a GEMV per token. Requests beyond the slots wait in a
-// first-come queue of Options.MaxQueue; more get 429. A request's context
-// is the client's connection: when the client goes away, its generation
-// stops at the next kernel call and its slot (or queue place) is freed.
+// Options.Parallel slots generate at once, all in one generate.Batcher:
+// one engine goroutine runs batched steps over every active request (one
+// token per decoding request, prompt chunks for those prefilling), so a
+// step reads each weight once however many slots it advances. The slots
+// share Options.CtxSize positions evenly (llama-server's --ctx-size), in
+// KV caches of Options.CacheType; each cache keeps its tokens, and a
+// request takes the free cache sharing the longest prefix with its prompt
+// and prefills only the rest (prompt cache; usage reports the cached
+// tokens). Responses are written on the request's goroutine, never the
+// engine's, so a slow client delays only itself. Requests beyond the
+// slots wait in a first-come queue of Options.MaxQueue; more get 429. A
+// request's context is the client's connection: when the client goes
+// away, its sequence leaves the batch at the next step and its slot (or
+// queue place) is freed.
 //
 // # Browsers
 //

@@ -151,6 +151,13 @@ func (r *request) render(plan *toolcall.Plan) {
 // with the tools in the system prompt; it runs inside the slot.
 func (r *request) prepareTools() *apiError {
 	resp := json.RawMessage(r.schema)
+	if r.schema != nil && r.choice.Mode != toolcall.Required && r.choice.Mode != toolcall.Function {
+		// The response's schema alone first, so that its error names
+		// response_format (and tool_choice none uses its grammar).
+		if e := r.compileSchema(); e != nil {
+			return e
+		}
+	}
 	if r.jsonAnswer {
 		resp = json.RawMessage(`{"type":"object"}`)
 	}
@@ -158,9 +165,6 @@ func (r *request) prepareTools() *apiError {
 	if err != nil {
 		if errors.Is(err, toolcall.ErrRequest) {
 			return badRequest("tool_choice", "%v", err)
-		}
-		if r.schema != nil {
-			return badRequest("tools", "tools or response_format schema: %v", err)
 		}
 		return badRequest("tools", "%v", err)
 	}
@@ -170,14 +174,9 @@ func (r *request) prepareTools() *apiError {
 		r.grammar = plan.Grammar
 		return nil
 	}
-	if r.schema != nil { // tool_choice none: response_format applies as without tools
-		r.plan = nil
-		tools := r.tools
-		r.tools, r.choice.Mode = nil, toolcall.Auto
-		e := r.compile()
-		r.tools = tools
-		return e
-	}
+	// tool_choice none: response_format applies as without tools (its
+	// grammar, compiled above, or json_object's, set by format).
+	r.plan = nil
 	return nil
 }
 

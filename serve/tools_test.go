@@ -393,3 +393,41 @@ func TestToolLimits(t *testing.T) {
 		t.Fatalf("got %d %s, want 413", code, b)
 	}
 }
+
+// TestToolResponseFormat: with tools, response_format is the schema of a
+// response that calls no tool; with tool_choice none it constrains the
+// answer as without tools.
+func TestToolResponseFormat(t *testing.T) {
+	ts := startTools(t)
+	schema := `{"type":"object","properties":{"n":{"type":"integer","minimum":0,"maximum":9}},"required":["n"],"additionalProperties":false}`
+	rf := json.RawMessage(`{"type":"json_schema","json_schema":{"name":"n","schema":` + schema + `}}`)
+	replies := 0
+	for seed := range 6 {
+		for _, choice := range []string{"auto", "none"} {
+			r, raw := toolChat(t, ts.URL, map[string]any{"seed": seed, "tool_choice": choice, "max_tokens": 200, "response_format": rf})
+			c := r.Choices[0]
+			switch {
+			case c.FinishReason == "tool_calls":
+				if choice == "none" {
+					t.Fatalf("tool_choice none called: %s", raw)
+				}
+				checkCalls(t, r, raw)
+			case c.FinishReason == "stop":
+				ok, err := grammar.Valid([]byte(schema), []byte(*c.Message.Content))
+				if err != nil || !ok {
+					t.Fatalf("tool_choice %s: content %q does not follow response_format (%v): %s", choice, *c.Message.Content, err, raw)
+				}
+				replies++
+			}
+		}
+	}
+	if replies == 0 {
+		t.Fatal("no complete response")
+	}
+	code, _, b := post(t, context.Background(), ts.URL+"/v1/chat/completions", map[string]any{
+		"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "tools": json.RawMessage(testTools),
+		"response_format": json.RawMessage(`{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"$ref":"#/nowhere"}}}}}`)})
+	if code != 400 || !strings.Contains(string(b), `"param":"response_format"`) {
+		t.Fatalf("bad response_format schema with tools: %d %s", code, b)
+	}
+}
