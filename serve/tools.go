@@ -249,11 +249,13 @@ func (g *generation) toolFinish(reason string, u usage) {
 	var calls []toolCall
 	if err == nil && len(reply.Calls) > 0 {
 		reason = "tool_calls"
+		seen := map[string]bool{}
 		for i, c := range reply.Calls {
 			id := c.ID
-			if id == "" {
-				id = callID()
+			if id == "" || seen[id] {
+				id = callID() // a tool result names its call by id: ids must differ
 			}
+			seen[id] = true
 			calls = append(calls, toolCall{Index: &i, ID: id, Type: "function", Function: toolFunction{Name: c.Name, Arguments: c.Arguments}})
 		}
 	}

@@ -195,7 +195,12 @@ func TestToolParallel(t *testing.T) {
 		}
 		ok++
 		checkCalls(t, r, raw)
+		ids := map[string]bool{}
 		for _, c := range r.Choices[0].Message.ToolCalls {
+			if ids[c.ID] {
+				t.Errorf("call id %q given twice: %s", c.ID, raw)
+			}
+			ids[c.ID] = true
 			if len(c.ID) < 4 || len(c.ID) > 40 {
 				t.Errorf("parallel call id %q: the model's, 4 to 40 characters", c.ID)
 			}
