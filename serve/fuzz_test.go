@@ -22,6 +22,9 @@ var fuzzSeeds = []string{
 	`{"prompt":[[1,2]],"echo":false,"suffix":""}`,
 	`{"messages":[{"role":"user","content":"hi"}],"max_tokens":-1}`,
 	`{"messages":"x"}`, `[]`, `{`, ``, `null`, `{"stop":[1]}`, `{"seed":1e30}`,
+	`{"messages":[{"role":"user","content":"w"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"c1","content":"2"}],` +
+		`"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a":{"type":"integer"}}}}}],"tool_choice":"auto","parallel_tool_calls":true}`,
+	`{"messages":[{"role":"user","content":"w"}],"tools":[{"type":"function","function":{"name":"g"}}],"tool_choice":{"type":"function","function":{"name":"g"}},"response_format":{"type":"json_object"}}`,
 }
 
 // checkRequest asserts the invariants of a request the parser accepted.
@@ -58,6 +61,13 @@ func FuzzParseChat(f *testing.F) {
 			return
 		}
 		checkRequest(t, r, true)
+		// Inside the slot: the tools' plan (or the schema) compiles or is a 400.
+		if e := r.compile(); e != nil && (e.Status != 400 || e.Message == "") {
+			t.Fatalf("compile: got error %+v, want a 400 with a message", e)
+		}
+		if len(r.messages) == 0 || r.plan != nil && r.plan.Active() && r.grammar != r.plan.Grammar {
+			t.Fatalf("compiled request breaks an invariant: %+v", r)
+		}
 	})
 }
 
