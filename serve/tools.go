@@ -42,6 +42,9 @@ func (p *params) toolFields(r *request) *apiError {
 		return badRequest("tool_choice", "%v", err)
 	}
 	r.choice = choice
+	if choice.Mode == toolcall.None {
+		r.toolsLen = 0 // no tools text in the prompt
+	}
 	switch choice.Mode {
 	case toolcall.Required, toolcall.Function:
 		if len(r.tools) == 0 {

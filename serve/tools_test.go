@@ -397,6 +397,12 @@ func TestToolLimits(t *testing.T) {
 	if code != 413 {
 		t.Fatalf("got %d %s, want 413", code, b)
 	}
+	// tool_choice none puts no tools text in the prompt.
+	code, _, b = post(t, context.Background(), ts.URL+"/v1/chat/completions",
+		`{"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"tool_choice":"none","tools":[`+strings.Join(tools, ",")+`]}`)
+	if code != 200 {
+		t.Fatalf("tool_choice none: got %d %s, want 200", code, b)
+	}
 }
 
 // TestToolResponseFormat: with tools, response_format is the schema of a
