@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,8 +87,9 @@ type Batcher struct {
 	lastSeqs          atomic.Int64
 	steps             atomic.Int64
 
-	seqs []gemma3.Seq // engine scratch
-	in   []*bseq
+	seqs     []gemma3.Seq // engine scratch
+	in       []*bseq
+	sampling []*bseq
 
 	// hook, if set, runs before each step's Forward (tests).
 	hook func([]gemma3.Seq)
@@ -230,6 +232,8 @@ type bseq struct {
 	decode  bool
 	t0      time.Time
 	logits  []float32 // this step's row, or nil
+	fin     bool      // the stepper ended the generation
+	err     error     // its error
 	stopped atomic.Bool
 
 	qmu   sync.Mutex
@@ -490,6 +494,7 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 		b.onStep(len(seqs), rows)
 	}
 	done := map[*bseq]bool{}
+	sample := b.sampling[:0]
 	for i, s := range in {
 		sl := s.slot
 		if err != nil {
@@ -513,14 +518,17 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 			s.sp.res.Prompt = time.Since(s.t0)
 			s.sp.start = time.Now()
 		}
-		tok, fin, err := b.sample(s)
-		if err != nil || fin {
-			b.end(s, err)
-			done[s] = true
-			continue
-		}
-		s.tok[0] = tok
+		sample = append(sample, s)
 	}
+	b.sampleAll(sample)
+	for _, s := range sample {
+		if s.err != nil || s.fin {
+			b.end(s, s.err)
+			done[s] = true
+		}
+	}
+	clear(sample)
+	b.sampling = sample
 	clear(seqs)
 	clear(in)
 	if len(done) == 0 {
@@ -536,14 +544,42 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 	return keep
 }
 
+// sampleAll runs the steppers of seqs on their logits, on up to
+// GOMAXPROCS goroutines (each sequence's sampling is its own: a grammar's
+// vocabulary walk in one does not wait for the others'), setting each
+// one's tok, fin and err.
+func (b *Batcher) sampleAll(seqs []*bseq) {
+	workers := min(len(seqs), runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for _, s := range seqs {
+			b.sample(s)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(seqs)); i = next.Add(1) - 1 {
+				b.sample(seqs[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // sample runs s's stepper on its logits, a panic becoming an error.
-func (b *Batcher) sample(s *bseq) (tok int32, fin bool, err error) {
+func (b *Batcher) sample(s *bseq) {
 	defer func() {
 		if r := recover(); r != nil {
-			tok, fin, err = 0, true, s.sp.fail(fmt.Errorf("generate: sampling panicked: %v", r))
+			s.fin, s.err = true, s.sp.fail(fmt.Errorf("generate: sampling panicked: %v", r))
 		}
 	}()
-	return s.sp.next(s.logits, s.slot.st.Pos(), s.maxLen)
+	var tok int32
+	tok, s.fin, s.err = s.sp.next(s.logits, s.slot.st.Pos(), s.maxLen)
+	if !s.fin && s.err == nil {
+		s.tok[0] = tok
+	}
 }
 
 // forward runs one step, a panic becoming an error.

@@ -116,16 +116,22 @@ func TestBatcherMatchesRunTokens(t *testing.T) {
 }
 
 // TestBatcherConcurrent runs more requests than slots at once: each gives
-// the tokens it gives alone (greedy).
+// the tokens it gives alone (greedy, or seeded sampling for every other
+// one, sampled on parallel goroutines).
 func TestBatcherConcurrent(t *testing.T) {
 	m := builtinModel(t)
 	ctx := context.Background()
 	prompts := []string{"The sky is", "Once upon a time there was", "A", "In the beginning", "Water is wet because", "Go is a language", "Red", "The cat sat on the mat and"}
 	want := make([][]int32, len(prompts))
 	ids := make([][]int32, len(prompts))
+	opts := make([]generate.Options, len(prompts))
 	for i, p := range prompts {
 		ids[i], _ = m.Encode(p, false)
-		res, err := m.RunTokens(ctx, ids[i], generate.Options{MaxTokens: 12 + i})
+		opts[i] = generate.Options{MaxTokens: 12 + i}
+		if i%2 == 1 {
+			opts[i].Temperature, opts[i].Seed = 0.8, uint64(i)
+		}
+		res, err := m.RunTokens(ctx, ids[i], opts[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +147,7 @@ func TestBatcherConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range prompts {
 		wg.Go(func() {
-			res, err := b.Run(ctx, ids[i], generate.Options{MaxTokens: 12 + i})
+			res, err := b.Run(ctx, ids[i], opts[i])
 			if err != nil {
 				t.Errorf("%q: %v", prompts[i], err)
 				return
