@@ -57,7 +57,8 @@ type BatcherOptions struct {
 //
 // Each slot keeps the tokens in its KV cache; a new Run takes the free
 // slot whose cache shares the longest prefix with its prompt (ties: the
-// least recently used), rewinds to it and prefills only the rest (prompt
+// least recently used; the least recently used slot when no prefix reaches
+// a tenth of the prompt), rewinds to it and prefills only the rest (prompt
 // cache), so turn k of a chat prefills only its new tokens.
 //
 // Run is safe for concurrent use. Callbacks run on Run's goroutine, never
@@ -377,18 +378,28 @@ func (s *bseq) drain(opt *Options) (Result, error) {
 }
 
 // pick returns the free slot sharing the longest prefix with prompt, the
-// least recently used among equals (b.mu held, a slot free).
+// least recently used among equals (b.mu held, a slot free). A prefix
+// under a tenth of the prompt (a shared chat template's start) does not
+// count, as llama-server's --slot-prompt-similarity: the least recently
+// used slot is taken, so that an unrelated request does not evict a long
+// conversation's cache while an older one could go.
 func (b *Batcher) pick(prompt []int32) *slot {
-	var best *slot
+	var best, lru *slot
 	bestN := -1
 	for _, sl := range b.slots {
 		if sl.busy {
 			continue
 		}
+		if lru == nil || sl.used < lru.used {
+			lru = sl
+		}
 		n := commonPrefix(sl.tokens, prompt)
 		if n > bestN || n == bestN && sl.used < best.used {
 			best, bestN = sl, n
 		}
+	}
+	if 10*bestN < len(prompt) {
+		return lru
 	}
 	return best
 }

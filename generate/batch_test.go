@@ -208,6 +208,29 @@ func TestBatcherPromptCache(t *testing.T) {
 	}
 }
 
+// TestBatcherSlotChoice checks that an unrelated prompt, sharing only the
+// BOS token, takes the least recently used slot and leaves the other
+// slot's cache for the conversation that fills it.
+func TestBatcherSlotChoice(t *testing.T) {
+	m := builtinModel(t)
+	ctx := context.Background()
+	b := newBatcher(t, m, generate.BatcherOptions{Slots: 2})
+	chat, _ := m.Encode("The sky is blue because the air scatters the short waves of the light of the sun", false)
+	other, _ := m.Encode("Water boils at one hundred degrees at the level of the sea, which is why", false)
+	for _, p := range [][]int32{chat, other} {
+		if _, err := b.Run(ctx, p, generate.Options{MaxTokens: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := b.Run(ctx, chat, generate.Options{MaxTokens: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CachedTokens != len(chat)-1 {
+		t.Errorf("the conversation again: %d cached tokens, want %d (its slot kept)", res.CachedTokens, len(chat)-1)
+	}
+}
+
 // TestBatcherCancel stops generations mid-stream (ctx cancelled, a
 // callback error): Run returns the error and the slot serves the next
 // request.
