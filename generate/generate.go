@@ -9,6 +9,8 @@
 // Options.Stop, after Options.MaxTokens tokens, when the context is full,
 // or when ctx is cancelled; Result.Finish says which. Options.OnText
 // streams the text as it is produced. Session keeps a chat conversation.
+// Batcher serves many requests at once (continuous batching over one
+// gemma3.Batch, with a prompt cache per slot), with RunTokens' semantics.
 package generate
 
 import (
