@@ -99,10 +99,14 @@ type sampler struct {
 	// seen counts the tokens sample returned (presence and frequency
 	// penalties); nil when both are off.
 	seen map[int32]int
+	// nan is the index of a NaN logit that pick found, or -1: a NaN
+	// cannot be ranked, so the token pick returned beside it means
+	// nothing. Callers reset it before sampling.
+	nan int
 }
 
 func newSampler(opt Sampling, vocab int) *sampler {
-	s := &sampler{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), idx: make([]int32, vocab), prob: make([]float64, vocab)}
+	s := &sampler{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), idx: make([]int32, vocab), prob: make([]float64, vocab), nan: -1}
 	if opt.PresencePenalty != 0 || opt.FrequencyPenalty != 0 {
 		s.seen = make(map[int32]int)
 	}
@@ -150,13 +154,21 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 		}
 	}
 	if o.Temperature == 0 {
-		best := 0
+		// The first largest logit; the NaN test rides in the same pass.
+		best, mx := 0, float32(math.Inf(-1))
 		for i, v := range logits {
-			if v > logits[best] {
-				best = i
+			if v > mx {
+				best, mx = i, v
+			} else if v != v {
+				s.nan = i
+				return 0
 			}
 		}
 		return int32(best)
+	}
+	if i := nanAt(logits); i >= 0 { // negligible beside the ranking below
+		s.nan = i
+		return 0
 	}
 	// Candidates sorted by logit, cut by top-k.
 	n := len(logits)

@@ -131,11 +131,12 @@ func (s *stepper) fail(err error) error {
 // in the cache if endTurn is set, else nothing to feed). An error ends the
 // generation.
 func (s *stepper) next(logits []float32, pos, maxLen int) (tok int32, done bool, err error) {
-	if i := nanAt(logits); i >= 0 {
+	copy(s.raw, logits)
+	s.smp.nan = -1
+	tok, err = s.con.sample(s.smp, logits, s.hist)
+	if i := s.smp.nan; i >= 0 {
 		return 0, true, s.fail(fmt.Errorf("generate: the model's logit for token %d after %d tokens is NaN (corrupt or overflowing weights): %w", i, pos, ErrNaN))
 	}
-	copy(s.raw, logits)
-	tok, err = s.con.sample(s.smp, logits, s.hist)
 	if err != nil {
 		return 0, true, s.fail(err)
 	}
