@@ -43,8 +43,8 @@ type Options struct {
 	// APIKey, if not empty, is required on /v1/ as "Authorization: Bearer
 	// KEY" (401 otherwise). /health and /metrics stay open.
 	APIKey string
-	// Threads bounds the parallel chunks of each request's kernels (0: the
-	// whole worker pool, shared by all slots).
+	// Threads bounds the parallel chunks of each batched step's kernels; a
+	// step runs every active request at once (0: the whole worker pool).
 	Threads int
 	// MaxBodyBytes bounds a request body; larger ones get 413 (0: 4 MiB).
 	MaxBodyBytes int64

@@ -29,7 +29,7 @@ type serveCmd struct {
 	CacheType       string        `default:"f16" enum:"f32,f16,q8_0" help:"KV cache element type: f32, f16 (llama.cpp's default) or q8_0."`
 	APIKey          string        `env:"ZERFOO_API_KEY" help:"Require \"Authorization: Bearer KEY\" on every path but /health and /metrics."`
 	Name            string        `help:"Model id served by /v1/models (default: the file name without .gguf)."`
-	Threads         int           `default:"0" help:"Kernel parallelism per request (0: all cores, shared by the slots)."`
+	Threads         int           `default:"0" help:"Kernel parallelism of each batched step, which runs every active request at once (0: all cores)."`
 	MaxTokens       int           `default:"-1" help:"Most tokens a request generates, whatever its max_tokens asks (-1: no cap but the context; llama-server's --n-predict)."`
 	ParseSpecial    bool          `default:"true" negatable:"" help:"Parse control-token text such as <start_of_turn> in /v1/completions prompts into control tokens (a request's parse_special overrides; chat message contents are always text)."`
 	CORSOrigin      []string      `name:"cors-origin" sep:"none" help:"Allow browsers on this origin (scheme://host[:port], or * for any) to call the API; repeat for several. Default: none."`
