@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 )
 
@@ -555,28 +555,17 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 	return keep
 }
 
-// sampleAll runs the steppers of seqs on their logits, on up to
-// GOMAXPROCS goroutines (each sequence's sampling is its own: a grammar's
-// vocabulary walk in one does not wait for the others'), setting each
-// one's tok, fin and err.
+// sampleAll runs the steppers of seqs on their logits over the worker pool
+// (idle between forward steps; each sequence's sampling is its own, so a
+// grammar's vocabulary walk in one does not wait for the others'), setting
+// each one's tok, fin and err. sample recovers its own panics, so the loop
+// returns no error.
 func (b *Batcher) sampleAll(seqs []*bseq) {
-	workers := min(len(seqs), runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for _, s := range seqs {
+	_ = workerpool.ForN(context.Background(), len(seqs), 1, 0, func(lo, hi int) {
+		for _, s := range seqs[lo:hi] {
 			b.sample(s)
 		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(seqs)); i = next.Add(1) - 1 {
-				b.sample(seqs[i])
-			}
-		})
-	}
-	wg.Wait()
+	})
 }
 
 // sample runs s's stepper on its logits, a panic becoming an error.
