@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/zerfoo/zerfoo/grammar"
@@ -29,44 +28,7 @@ type grammarVocab struct {
 // unknown and unused tokens add nothing (nil). (Decode drops the space
 // that begins the whole text when the vocabulary adds a space prefix;
 // a JSON grammar never starts with one.)
-func TokenBytes(t *tokenizer.Tokenizer) [][]byte {
-	v := t.Vocab()
-	out := make([][]byte, len(v.Tokens))
-	for id, p := range v.Tokens {
-		switch t.Type(int32(id)) {
-		case tokenizer.Normal:
-			out[id] = []byte(strings.ReplaceAll(p, "▁", " "))
-		case tokenizer.UserDefined:
-			out[id] = []byte(p)
-		case tokenizer.Byte:
-			if b, ok := byteToken(p); ok {
-				out[id] = []byte{b}
-			}
-		}
-	}
-	return out
-}
-
-// byteToken returns the byte of a "<0xXX>" piece.
-func byteToken(p string) (byte, bool) {
-	if len(p) != 6 || p[:3] != "<0x" || p[5] != '>' {
-		return 0, false
-	}
-	var v byte
-	for _, c := range []byte(p[3:5]) {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | (c - '0')
-		case c >= 'A' && c <= 'F':
-			v = v<<4 | (c - 'A' + 10)
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | (c - 'a' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
-}
+func TokenBytes(t *tokenizer.Tokenizer) [][]byte { return t.TokenBytes() }
 
 // grammarVocab returns the model's indexed vocabulary.
 func (m *Model) grammarVocab() *grammar.Vocab {

@@ -340,27 +340,50 @@ func (t *Tokenizer) Decode(ids []int32, renderSpecial bool) (string, error) {
 		if id < 0 || int(id) >= len(t.v.Tokens) {
 			return "", fmt.Errorf("tokenizer: decode: token %d of %d: %w", id, len(t.v.Tokens), ErrToken)
 		}
-		piece := t.v.Tokens[id]
-		switch t.types[id] {
-		case Normal:
-			b.WriteString(strings.ReplaceAll(piece, spaceEsc, " "))
-		case UserDefined:
-			b.WriteString(piece)
-		case Control, Unknown:
-			if renderSpecial {
-				b.WriteString(piece)
-			}
-		case Byte:
-			if v, ok := parseByte(piece); ok {
-				b.WriteByte(v)
-			}
-		}
+		t.writePiece(&b, id, renderSpecial)
 	}
 	s := b.String()
 	if t.v.AddSpacePrefix && len(ids) > 0 && strings.HasPrefix(s, " ") && t.types[ids[0]] == Normal {
 		s = s[1:]
 	}
 	return s, nil
+}
+
+// writePiece writes the text of token id (in range) to b, by Decode's
+// rules for one token.
+func (t *Tokenizer) writePiece(b *strings.Builder, id int32, renderSpecial bool) {
+	piece := t.v.Tokens[id]
+	switch t.types[id] {
+	case Normal:
+		b.WriteString(strings.ReplaceAll(piece, spaceEsc, " "))
+	case UserDefined:
+		b.WriteString(piece)
+	case Control, Unknown:
+		if renderSpecial {
+			b.WriteString(piece)
+		}
+	case Byte:
+		if v, ok := parseByte(piece); ok {
+			b.WriteByte(v)
+		}
+	}
+}
+
+// TokenBytes returns the bytes each token adds to decoded text, indexed by
+// id, by Decode's rules without special tokens (control, unknown and
+// unused tokens add nothing) and without the leading-space rule of a
+// text's first token.
+func (t *Tokenizer) TokenBytes() [][]byte {
+	out := make([][]byte, len(t.v.Tokens))
+	var b strings.Builder
+	for id := range out {
+		b.Reset()
+		t.writePiece(&b, int32(id), false)
+		if b.Len() > 0 {
+			out[id] = []byte(b.String())
+		}
+	}
+	return out
 }
 
 // parseByte returns the byte of a "<0xNN>" piece.
