@@ -118,10 +118,7 @@ func runCorrupt(t *testing.T, ext string, runs []cliRun) {
 func runOne(bin, path string, args []string, dir string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), corruptTimeout)
 	defer cancel()
-	a := make([]string, len(args))
-	for i, s := range args {
-		a[i] = strings.ReplaceAll(s, "{}", path)
-	}
+	a := expand(args, path)
 	// The CLI runs under a copy of this test binary (see TestMain), so that
 	// its peak RSS is its own: a child forked straight from this large
 	// process would report this process's peak as its own.
@@ -191,16 +188,22 @@ func writeTemp(t *testing.T, dir string, b []byte) string {
 
 // failed reruns a command and reports whether it exited 1.
 func failed(bin, path string, args []string, dir string) bool {
-	a := make([]string, len(args))
-	for i, s := range args {
-		a[i] = strings.ReplaceAll(s, "{}", path)
-	}
+	a := expand(args, path)
 	cmd := exec.Command(bin, a...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), fmt.Sprintf("ZERFOO_MAX_ALLOC=%d", corruptBudget))
 	err := cmd.Run()
 	var ee *exec.ExitError
 	return errors.As(err, &ee) && ee.ExitCode() == 1
+}
+
+// expand replaces "{}" in args by path.
+func expand(args []string, path string) []string {
+	a := make([]string, len(args))
+	for i, s := range args {
+		a[i] = strings.ReplaceAll(s, "{}", path)
+	}
+	return a
 }
 
 func tail(s string, n int) string {
