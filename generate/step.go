@@ -50,8 +50,11 @@ type stepper struct {
 	res    Result
 	text   strings.Builder
 	start  time.Time // of the decode
-	// decoded is the length of the text of res.Tokens already filtered.
+	// decoded counts the tokens of res.Tokens whose text is in pending or
+	// already filtered; pending is text not yet filtered (an incomplete
+	// UTF-8 character).
 	decoded int
+	pending string
 	// endTurn is set when the generation ended with an end-of-turn or EOS
 	// token (the token returned last), which is not in res.Tokens.
 	endTurn bool
@@ -85,15 +88,25 @@ func (s *stepper) emit(t string) error {
 
 // flush passes on the text of the new tokens; stop reports a stop string.
 func (s *stepper) flush(final bool) (stop bool, err error) {
-	t, err := s.m.Tokenizer.Decode(s.res.Tokens, false)
+	// Only the new tokens are decoded: the first flush drops the text's
+	// space prefix as Decode does, later ones continue it.
+	decode := s.m.Tokenizer.DecodeMore
+	if s.decoded == 0 {
+		decode = s.m.Tokenizer.Decode
+	}
+	t, err := decode(s.res.Tokens[s.decoded:], false)
 	if err != nil {
 		return false, err
 	}
-	if !final && !utf8.ValidString(t[s.decoded:]) {
+	if s.decoded < len(s.res.Tokens) {
+		s.decoded = len(s.res.Tokens)
+		s.pending += t
+	}
+	if !final && !utf8.ValidString(s.pending) {
 		return false, nil // wait for the rest of a multi-byte character
 	}
-	out, stop := s.filter.push(t[s.decoded:])
-	s.decoded = len(t)
+	out, stop := s.filter.push(s.pending)
+	s.pending = ""
 	if final && !stop {
 		out += s.filter.flush()
 	}

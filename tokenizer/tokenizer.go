@@ -349,6 +349,21 @@ func (t *Tokenizer) Decode(ids []int32, renderSpecial bool) (string, error) {
 	return s, nil
 }
 
+// DecodeMore returns the text of ids that continue a text already begun:
+// Decode's rules, but no space prefix is dropped, so that Decode(a) +
+// DecodeMore(b) == Decode(a + b) for a non-empty a. It lets a generation
+// decode each new token once instead of its whole output again.
+func (t *Tokenizer) DecodeMore(ids []int32, renderSpecial bool) (string, error) {
+	var b strings.Builder
+	for _, id := range ids {
+		if id < 0 || int(id) >= len(t.v.Tokens) {
+			return "", fmt.Errorf("tokenizer: decode: token %d of %d: %w", id, len(t.v.Tokens), ErrToken)
+		}
+		t.writePiece(&b, id, renderSpecial)
+	}
+	return b.String(), nil
+}
+
 // writePiece writes the text of token id (in range) to b, by Decode's
 // rules for one token.
 func (t *Tokenizer) writePiece(b *strings.Builder, id int32, renderSpecial bool) {
