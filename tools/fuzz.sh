@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${1:-3s}"
 pattern="${2:-.}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . |
   while read -r file; do
     dir=$(dirname "$file")
@@ -17,7 +19,18 @@ grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . 
   done | sort | grep -E -- "$pattern" |
   while read -r dir name; do
     echo "-- $dir $name ($fuzztime)"
-    go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$dir" >/tmp/zerfoo-fuzz.$$ 2>&1 || {
-      cat /tmp/zerfoo-fuzz.$$; rm -f /tmp/zerfoo-fuzz.$$; exit 1; }
+    for try in 1 2 3; do
+      if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$dir" >"$log" 2>&1; then
+        break
+      fi
+      # Go's fuzz coordinator (go1.26 and older) can fail a target with a bare
+      # "context deadline exceeded" when -fuzztime expires while a worker is
+      # mid-input (go.dev/issue/75804): no input failed and none was written.
+      # Only that exact shape is retried; any written input fails the run.
+      if grep -q 'Failing input written to' "$log" || ! grep -q '^    context deadline exceeded$' "$log"; then
+        cat "$log"; exit 1
+      fi
+      echo "   fuzz coordinator deadline race (go.dev/issue/75804), no failing input; retry $try"
+      if [ "$try" = 3 ]; then cat "$log"; exit 1; fi
+    done
   done
-rm -f /tmp/zerfoo-fuzz.$$
