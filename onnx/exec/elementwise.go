@@ -115,6 +115,16 @@ func binaryArith(ctx context.Context, name string, op arith, a, b tensor.Any) (t
 		return nil, err
 	}
 	dt := a.DType()
+	if name == "Pow" && !isFloat(dt) {
+		return powInt(ctx, a, b, os)
+	}
+	if (name == "Max" || name == "Min") && !isFloat(dt) {
+		k, w, _, os, err := binaryTyped(ctx, name, a, b)
+		if err != nil {
+			return nil, err
+		}
+		return k.minMaxK(w[0], w[1], os, name == "Max")
+	}
 	if dt != b.DType() && !(name == "Pow" && isFloat(dt)) {
 		return nil, typeErr("%s of %s and %s: element types differ", name, dt, b.DType())
 	}
@@ -296,4 +306,35 @@ func where(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			}
 		}
 	})
+}
+
+// powInt is Pow of an integer base: to an integer exponent exactly (with
+// wrap-around), to a float one in float64, truncated to the base's type as
+// the reference's astype does.
+func powInt(ctx context.Context, a, b tensor.Any, os []int) (tensor.Any, error) {
+	dt := a.DType()
+	if err := checkWork(ctx, workBytes(dt), dt, os); err != nil {
+		return nil, err
+	}
+	k, ok := kernelsOf[dt]
+	if !ok {
+		return nil, typeErr("Pow of %s is not supported", dt)
+	}
+	if !isFloat(b.DType()) {
+		return k.powIntK(a, b, os)
+	}
+	x, err := cast(a, numeric.Float64, false)
+	if err != nil {
+		return nil, err
+	}
+	y, err := cast(b, numeric.Float64, false)
+	if err != nil {
+		return nil, err
+	}
+	p := binLoop(x.(*tensor.Tensor[float64]).Data(), y.(*tensor.Tensor[float64]).Data(), a.Shape(), b.Shape(), os, math.Pow)
+	pt, err := tensor.New(os, p)
+	if err != nil {
+		return nil, err
+	}
+	return cast(pt, dt, false)
 }

@@ -12,23 +12,27 @@ import (
 )
 
 // TestUnaryFloat64 checks the float64 path (no ORT golden covers it): the
-// op is evaluated in float32 and widened, element by element.
+// floatUnary ops are evaluated in float64, the others in float32 and
+// widened, element by element.
 func TestUnaryFloat64(t *testing.T) {
-	in := []float64{4, 2, -1, 0.5, math.Inf(1), math.NaN()}
-	for _, op := range []string{"Sqrt", "Exp", "Neg", "Relu", "Floor"} {
+	in := []float64{4, 2, -1, 0.5, math.Inf(1), math.NaN(), 0.1}
+	for _, op := range []string{"Sqrt", "Exp", "Neg", "Relu", "Floor", "Acos", "Round"} {
 		t.Run(op, func(t *testing.T) {
-			f := floatUnary[op]
-			if f == nil {
-				f = signedUnary[op].f
+			u := unaryOp{eng: engineUnary[op]}
+			want := func(v float64) float64 { return float64(u.f(float32(v))) }
+			if d := floatUnary[op]; d != nil {
+				u.f, u.d, want = f32(d), d, d
+			} else {
+				u.f = signedUnary[op].f
 			}
-			x := tensor.Must(tensor.New([]int{2, 3}, append([]float64(nil), in...)))
-			got, err := unaryApply(context.Background(), x, unaryOp{f: f, eng: engineUnary[op]})
+			x := tensor.Must(tensor.New([]int{7}, append([]float64(nil), in...)))
+			got, err := unaryApply(context.Background(), x, u)
 			if err != nil {
 				t.Fatal(err)
 			}
 			g := got.(*tensor.Tensor[float64]).Data()
 			for i, v := range in {
-				want := float64(f(float32(v)))
+				want := want(v)
 				if g[i] != want && !(math.IsNaN(g[i]) && math.IsNaN(want)) {
 					t.Errorf("%s(%v) = %v, want %v", op, v, g[i], want)
 				}
@@ -42,9 +46,9 @@ func TestUnaryFloat64(t *testing.T) {
 func TestUnaryNaN(t *testing.T) {
 	in := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), -3, 2}
 	for op, eng := range engineUnary {
-		f := floatUnary[op]
-		if f == nil {
-			f = signedUnary[op].f
+		f := signedUnary[op].f
+		if d := floatUnary[op]; d != nil {
+			f = f32(d)
 		}
 		x := tensor.Must(tensor.New([]int{len(in)}, append([]float32(nil), in...)))
 		got, err := unaryApply(context.Background(), x, unaryOp{f: f, eng: eng})

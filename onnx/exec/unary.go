@@ -50,23 +50,48 @@ var engineUnary = map[string]engineFn{
 // their float32 evaluation.
 var f64Engine = compute.NewCPUEngine[float64](numeric.Float64Ops{})
 
-// floatUnary are the unary ops on float tensors, computed in float32 (via
-// float64 for transcendental functions) and rounded to the input type. Those
-// in engineUnary use the engine's kernel for float32, float16 and bfloat16;
-// the rest go through the engine's Map.
-var floatUnary = map[string]func(float32) float32{
-	"Sqrt":       func(x float32) float32 { return float32(math.Sqrt(float64(x))) },
-	"Reciprocal": func(x float32) float32 { return 1 / x },
-	"Exp":        func(x float32) float32 { return float32(math.Exp(float64(x))) },
-	"Log":        func(x float32) float32 { return float32(math.Log(float64(x))) },
-	"Tanh":       func(x float32) float32 { return float32(math.Tanh(float64(x))) },
-	"Sigmoid":    func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) },
-	"Erf":        func(x float32) float32 { return float32(math.Erf(float64(x))) },
-	"Sin":        func(x float32) float32 { return float32(math.Sin(float64(x))) },
-	"Cos":        func(x float32) float32 { return float32(math.Cos(float64(x))) },
-	"Floor":      func(x float32) float32 { return float32(math.Floor(float64(x))) },
-	"Ceil":       func(x float32) float32 { return float32(math.Ceil(float64(x))) },
-	"Softplus":   func(x float32) float32 { return float32(math.Log1p(math.Exp(float64(x)))) },
+// floatUnary are the unary ops on float tensors, computed in float64 and
+// rounded once to the input type. Those in engineUnary use the engine's
+// kernel for float32, float16 and bfloat16; the rest go through the
+// engine's Map.
+var floatUnary = map[string]func(float64) float64{
+	"Sqrt":       math.Sqrt,
+	"Reciprocal": func(x float64) float64 { return 1 / x },
+	"Exp":        math.Exp,
+	"Log":        math.Log,
+	"Tanh":       math.Tanh,
+	"Sigmoid":    func(x float64) float64 { return 1 / (1 + math.Exp(-x)) },
+	"Erf":        math.Erf,
+	"Sin":        math.Sin,
+	"Cos":        math.Cos,
+	"Tan":        math.Tan,
+	"Asin":       math.Asin,
+	"Acos":       math.Acos,
+	"Atan":       math.Atan,
+	"Sinh":       math.Sinh,
+	"Cosh":       math.Cosh,
+	"Asinh":      math.Asinh,
+	"Acosh":      math.Acosh,
+	"Atanh":      math.Atanh,
+	"Floor":      math.Floor,
+	"Ceil":       math.Ceil,
+	"Round":      math.RoundToEven,
+	"Softplus":   func(x float64) float64 { return math.Log1p(math.Exp(x)) },
+	"Softsign":   func(x float64) float64 { return x / (1 + math.Abs(x)) },
+}
+
+// floatUnarySince is the first opset of the floatUnary ops newer than 1
+// (the opset-1 versions of the others differ only by the ignored legacy
+// attribute consumed_inputs).
+var floatUnarySince = map[string]int64{
+	"Sin": 7, "Cos": 7, "Tan": 7, "Asin": 7, "Acos": 7, "Atan": 7,
+	"Sinh": 9, "Cosh": 9, "Asinh": 9, "Acosh": 9, "Atanh": 9, "Erf": 9,
+	"Round": 11,
+}
+
+// f32 is f on float32: computed in float64, rounded once.
+func f32(f func(float64) float64) func(float32) float32 {
+	return func(x float32) float32 { return float32(f(float64(x))) }
 }
 
 // signedUnary work on floats and integers.
@@ -86,7 +111,11 @@ var signedUnary = map[string]struct {
 
 func init() {
 	for name, f := range floatUnary {
-		Register("", name, 6, 0, unaryBuilder(unaryOp{f: f, eng: engineUnary[name]}))
+		since := int64(1)
+		if v, ok := floatUnarySince[name]; ok {
+			since = v
+		}
+		Register("", name, since, 0, unaryBuilder(unaryOp{f: f32(f), d: f, eng: engineUnary[name]}))
 	}
 	for name, f := range signedUnary {
 		Register("", name, 6, 0, unaryBuilder(unaryOp{f: f.f, eng: engineUnary[name], i: f.i}))
@@ -133,11 +162,13 @@ func init() {
 
 // unaryOp is a unary op: f on floats (the reference for every float type),
 // eng the engine method with the same semantics on float32 (nil: the engine
-// maps f), i on integers (nil: floats only).
+// maps f), i on integers (nil: floats only), d on float64 (nil: f, via
+// float32).
 type unaryOp struct {
 	f   func(float32) float32
 	eng engineFn
 	i   func(int64) int64
+	d   func(float64) float64
 }
 
 func unaryBuilder(op unaryOp) BuildFunc {
@@ -154,8 +185,8 @@ func unaryKernel(op unaryOp) Kernel {
 }
 
 // unaryApply runs op on x. Floats go through the engine: float16 and
-// bfloat16 widened to float32 and rounded back, float64 rounded to float32
-// for f and widened back (as the integer and float64 paths always did).
+// bfloat16 widened to float32 and rounded back, float64 through op.d (or,
+// without one, rounded to float32 for f and widened back).
 func unaryApply(ctx context.Context, x tensor.Any, op unaryOp) (tensor.Any, error) {
 	dt := x.DType()
 	if err := checkLike(ctx, workBytes(dt), x); err != nil {
@@ -176,6 +207,9 @@ func unaryApply(ctx context.Context, x tensor.Any, op unaryOp) (tensor.Any, erro
 		return intsAs(dt, x.Shape(), out)
 	}
 	if dt == numeric.Float64 {
+		if op.d != nil {
+			return f64Engine.Map(ctx, x.(*tensor.Tensor[float64]), op.d)
+		}
 		f := op.f
 		return f64Engine.Map(ctx, x.(*tensor.Tensor[float64]), func(v float64) float64 { return float64(f(float32(v))) })
 	}
