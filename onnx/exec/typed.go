@@ -25,6 +25,8 @@ type kernels interface {
 	minMaxK(a, b tensor.Any, os []int, isMax bool) (tensor.Any, error)
 	powIntK(a, b tensor.Any, os []int) (tensor.Any, error)
 	shiftK(a, b tensor.Any, os []int, left bool) (tensor.Any, error)
+	shrinkK(x tensor.Any, bias, lambd float64) (tensor.Any, error)
+	preluK(x, slope tensor.Any, os []int) (tensor.Any, error)
 }
 
 // kernelsOf maps an element type to its typed kernels. The half-precision
