@@ -21,6 +21,12 @@ type reducer struct {
 	eng       engineReduce
 	emptyOK   bool
 	zeroFixup bool // make a -0 maximum +0 when the lane holds a +0 (math.Max)
+	// post maps a lane's accumulator to its result (nil: as it is).
+	post func(float64) float64
+	// shift: the accumulator sees x minus the lane's maximum, which post
+	// gets back as its second argument (ReduceLogSumExp, for range).
+	shift bool
+	sum   bool // an exact int64 sum for int64 inputs
 }
 
 // engineReduce is a float32 reduction method of compute.Engine.
@@ -34,13 +40,19 @@ type engineReduce = func(context.Context, *tensor.Tensor[float32], int, bool, ..
 // accumulating), so those keep the loop, as do non-adjacent axes and
 // integers (exact int64 sums, truncation of float means).
 var reduceOps = map[string]reducer{
-	"ReduceSum":       {0, func(a, x float64) float64 { return a + x }, false, 13, f32Engine.Sum, true, false},
-	"ReduceMean":      {0, func(a, x float64) float64 { return a + x }, true, 18, f32Engine.Mean, false, false},
-	"ReduceMax":       {math.Inf(-1), math.Max, false, 18, f32Engine.Max, false, true},
-	"ReduceMin":       {math.Inf(1), math.Min, false, 18, nil, false, false},
-	"ReduceProd":      {1, func(a, x float64) float64 { return a * x }, false, 18, nil, false, false},
-	"ReduceSumSquare": {0, func(a, x float64) float64 { return a + x*x }, false, 18, nil, false, false},
+	"ReduceSum":       {init: 0, f: add, since: 13, eng: f32Engine.Sum, emptyOK: true, sum: true},
+	"ReduceMean":      {init: 0, f: add, mean: true, since: 18, eng: f32Engine.Mean},
+	"ReduceMax":       {init: math.Inf(-1), f: math.Max, since: 18, eng: f32Engine.Max, zeroFixup: true},
+	"ReduceMin":       {init: math.Inf(1), f: math.Min, since: 18},
+	"ReduceProd":      {init: 1, f: func(a, x float64) float64 { return a * x }, since: 18},
+	"ReduceSumSquare": {init: 0, f: func(a, x float64) float64 { return a + x*x }, since: 18},
+	"ReduceL1":        {init: 0, f: func(a, x float64) float64 { return a + math.Abs(x) }, since: 18},
+	"ReduceL2":        {init: 0, f: func(a, x float64) float64 { return a + x*x }, since: 18, post: math.Sqrt},
+	"ReduceLogSum":    {init: 0, f: add, since: 18, post: math.Log},
+	"ReduceLogSumExp": {init: 0, f: func(a, x float64) float64 { return a + math.Exp(x) }, since: 18, post: math.Log, shift: true},
 }
+
+func add(a, x float64) float64 { return a + x }
 
 func init() {
 	for name, r := range reduceOps {
@@ -118,27 +130,27 @@ func buildReduce(r reducer) BuildFunc {
 				acc[i] = r.init
 			}
 			if isFloat(x.DType()) {
-				v, err := floats(x)
-				if err != nil {
-					return nil, err
-				}
-				for i, e := range v {
-					acc[oi[i]] = r.f(acc[oi[i]], float64(e))
-				}
-				out := make([]float32, len(acc))
-				for i, a := range acc {
-					if r.mean {
-						a /= count
+				var v []float64
+				if d, ok := x.(*tensor.Tensor[float64]); ok {
+					v = d.Data()
+				} else {
+					f, err := floats(x)
+					if err != nil {
+						return nil, err
 					}
-					out[i] = float32(a)
+					v = convSlice[float32, float64](f)
 				}
-				return fromFloats(x.DType(), os, out)
+				res := reduceLoop(r, v, oi, acc, count)
+				if x.DType() == numeric.Float64 {
+					return tensor.New(os, res)
+				}
+				return fromFloats(x.DType(), os, convSlice[float64, float32](res))
 			}
 			v, err := ints(x)
 			if err != nil {
 				return nil, err
 			}
-			if x.DType() == numeric.Int64 && !r.mean && r.init == 0 && reduceOps["ReduceSum"].since == r.since {
+			if x.DType() == numeric.Int64 && r.sum {
 				// exact int64 sums
 				iacc := make([]int64, len(acc))
 				for i, e := range v {
@@ -146,19 +158,53 @@ func buildReduce(r reducer) BuildFunc {
 				}
 				return tensor.New(os, iacc)
 			}
-			for i, e := range v {
-				acc[oi[i]] = r.f(acc[oi[i]], float64(e))
-			}
-			out := make([]int64, len(acc))
-			for i, a := range acc {
-				if r.mean {
-					a /= count
-				}
+			res := reduceLoop(r, convSlice[int64, float64](v), oi, acc, count)
+			out := make([]int64, len(res))
+			for i, a := range res {
 				out[i] = int64(a)
 			}
 			return intsAs(x.DType(), os, out)
 		}), nil
 	}
+}
+
+// reduceLoop reduces v into acc (initialized to r.init), element i into
+// acc[oi[i]], and returns the lanes' results, acc itself.
+func reduceLoop(r reducer, v []float64, oi []int, acc []float64, count float64) []float64 {
+	var shift []float64
+	if r.shift {
+		shift = make([]float64, len(acc))
+		for i := range shift {
+			shift[i] = math.Inf(-1)
+		}
+		for i, e := range v {
+			shift[oi[i]] = max(shift[oi[i]], e)
+		}
+		for i, m := range shift {
+			if math.IsInf(m, 0) || math.IsNaN(m) {
+				shift[i] = 0 // a lane of infinities (or none): nothing to gain
+			}
+		}
+	}
+	for i, e := range v {
+		if shift != nil {
+			e -= shift[oi[i]]
+		}
+		acc[oi[i]] = r.f(acc[oi[i]], e)
+	}
+	for i, a := range acc {
+		if r.mean {
+			a /= count
+		}
+		if r.post != nil {
+			a = r.post(a)
+		}
+		if shift != nil {
+			a += shift[i]
+		}
+		acc[i] = a
+	}
+	return acc
 }
 
 // adjacent returns the range [lo, hi) of the reduced axes and whether they
