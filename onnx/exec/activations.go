@@ -109,7 +109,7 @@ func buildShrink(n *Node) (Kernel, error) {
 		if err := checkLike(ctx, workBytes(in[0].DType()), in[0]); err != nil {
 			return nil, err
 		}
-		k, w, dt, err := widen("Shrink", in[0])
+		k, w, dt, err := typedArgs("Shrink", in[0])
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +148,7 @@ func buildPRelu(*Node) (Kernel, error) {
 		if len(os) != x.Dims() || prod(os) != x.Size() {
 			return nil, shapeErr("slope of shape %v does not broadcast to the input's %v", slope.Shape(), x.Shape())
 		}
-		k, w, dt, err := widen("PRelu", x, slope)
+		k, w, dt, err := typedArgs("PRelu", x, slope)
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ func init() {
 			if err := checkLike(ctx, workBytes(in[0].DType()), in[0]); err != nil {
 				return nil, err
 			}
-			k, w, dt, err := widen("Sign", in[0])
+			k, w, dt, err := typedArgs("Sign", in[0])
 			if err != nil {
 				return nil, err
 			}
@@ -115,7 +115,7 @@ func binaryTyped(ctx context.Context, op string, a, b tensor.Any) (kernels, []te
 	if err != nil {
 		return nil, nil, 0, nil, err
 	}
-	k, w, dt, err := widen(op, a, b)
+	k, w, dt, err := typedArgs(op, a, b)
 	if err != nil {
 		return nil, nil, 0, nil, err
 	}
@@ -326,7 +326,7 @@ func clip(ctx context.Context, x, lo, hi tensor.Any) (tensor.Any, error) {
 	if err := checkLike(ctx, workBytes(x.DType()), x); err != nil {
 		return nil, err
 	}
-	k, w, dt, err := widen("Clip", x, lo, hi)
+	k, w, dt, err := typedArgs("Clip", x, lo, hi)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ type kernels interface {
 }
 
 // kernelsOf maps an element type to its typed kernels. The half-precision
-// floats have none: they are widened to float32 (see widen) and rounded
+// floats have none: they are widened to float32 (see typedArgs) and rounded
 // back (narrow), as the engine does for them.
 var kernelsOf = map[numeric.DType]kernels{
 	numeric.Float32: typed[float32]{},
@@ -48,11 +48,11 @@ func isHalf(dt numeric.DType) bool {
 	return dt == numeric.Float16Type || dt == numeric.BFloat16Type
 }
 
-// widen returns the typed kernels for the element type of the non-nil
+// typedArgs returns the typed kernels for the element type of the non-nil
 // tensors in, which must all have the same one, and the tensors with
 // float16 and bfloat16 widened to float32. Call narrow with the returned
 // dtype on a result of the widened type.
-func widen(op string, in ...tensor.Any) (kernels, []tensor.Any, numeric.DType, error) {
+func typedArgs(op string, in ...tensor.Any) (kernels, []tensor.Any, numeric.DType, error) {
 	dt := numeric.Invalid
 	for _, x := range in {
 		if x == nil {
@@ -88,7 +88,7 @@ func widen(op string, in ...tensor.Any) (kernels, []tensor.Any, numeric.DType, e
 }
 
 // narrow rounds v, a float32 result computed for element type dt by the
-// kernels widen returned, back to dt. Other results are returned as they
+// kernels typedArgs returned, back to dt. Other results are returned as they
 // are.
 func narrow(dt numeric.DType, v tensor.Any, err error) (tensor.Any, error) {
 	if err != nil || !isHalf(dt) {
