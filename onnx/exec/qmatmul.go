@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"fmt"
 	"math"
 
 	"github.com/zerfoo/zerfoo/internal/qgemm"
@@ -302,16 +301,3 @@ func packConstB(b tensor.Any, trans bool) ([]*qmat, error) {
 	}
 	return out, nil
 }
-
-// checkQShapes checks the run-time B shape against a compile-time pack.
-func checkQShapes(cst []*qmat, b tensor.Any, what string) error {
-	if cst == nil {
-		return nil
-	}
-	if b.DType() != numeric.Uint8 && b.DType() != numeric.Int8 {
-		return typeErr("%s has element type %s, want uint8 or int8", what, b.DType())
-	}
-	return nil
-}
-
-func qshapeStr(s []int) string { return fmt.Sprint(s) }
