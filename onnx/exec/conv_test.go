@@ -52,12 +52,10 @@ func randN(r *rand.Rand, shape ...int) *tensor.Tensor[float32] {
 
 // convCase is a convolution with explicit pads.
 type convCase struct {
-	x, w                    []int // shapes
-	strides, dil, pads      []int // pads: begins then ends
-	group                   int
-	bias                    bool
-	outPad                  []int // ConvTranspose
-	transposeOK, integerOut bool
+	x, w               []int // shapes
+	strides, dil, pads []int // pads: begins then ends
+	group              int
+	bias               bool
 }
 
 func i64(v []int) []int64 {
