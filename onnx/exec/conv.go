@@ -387,8 +387,8 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-// biasOf returns bias input b (nil or m values) as float32.
-func biasOf(op string, b tensor.Any, m int) ([]float32, error) {
+// convBias returns bias input b (nil or m values) as float32.
+func convBias(op string, b tensor.Any, m int) ([]float32, error) {
 	if b == nil {
 		return nil, nil
 	}
@@ -421,7 +421,7 @@ func buildConv(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		m := ws[0]
-		bias, err := biasOf("Conv", opt(in, 2), m)
+		bias, err := convBias("Conv", opt(in, 2), m)
 		if err != nil {
 			return nil, err
 		}
@@ -582,7 +582,7 @@ func buildConvTranspose(n *Node) (Kernel, error) {
 		}
 		cg, mg, K := c/w.group, ws[1], prod(ws[2:])
 		m := mg * w.group
-		bias, err := biasOf("ConvTranspose", opt(in, 2), m)
+		bias, err := convBias("ConvTranspose", opt(in, 2), m)
 		if err != nil {
 			return nil, err
 		}
@@ -642,9 +642,9 @@ func buildConvTranspose(n *Node) (Kernel, error) {
 	}), nil
 }
 
-// zeroPoints returns zero point input zp (nil: 0) as int32 values: one,
+// convZeroPoints returns zero point input zp (nil: 0) as int32 values: one,
 // or one per channel (n) when perChannel.
-func zeroPoints(op, name string, zp tensor.Any, want numeric.DType, n int, perChannel bool) ([]int32, error) {
+func convZeroPoints(op, name string, zp tensor.Any, want numeric.DType, n int, perChannel bool) ([]int32, error) {
 	if zp == nil {
 		return []int32{0}, nil
 	}
@@ -661,8 +661,8 @@ func zeroPoints(op, name string, zp tensor.Any, want numeric.DType, n int, perCh
 	return convSlice[int64, int32](v), nil
 }
 
-// scalesOf returns scale input s as float32: one, or n when perChannel.
-func scalesOf(op, name string, s tensor.Any, n int, perChannel bool) ([]float32, error) {
+// convScales returns scale input s as float32: one, or n when perChannel.
+func convScales(op, name string, s tensor.Any, n int, perChannel bool) ([]float32, error) {
 	if s.DType() != numeric.Float32 {
 		return nil, typeErr("%s %s of type %s, want float32", op, name, s.DType())
 	}
@@ -733,11 +733,11 @@ func buildConvInteger(q bool) BuildFunc {
 				return nil, err
 			}
 			m := ws[0]
-			xzp, err := zeroPoints(op, "x_zero_point", xzpT, x.DType(), 1, false)
+			xzp, err := convZeroPoints(op, "x_zero_point", xzpT, x.DType(), 1, false)
 			if err != nil {
 				return nil, err
 			}
-			wzp, err := zeroPoints(op, "w_zero_point", wzpT, wt.DType(), m, true)
+			wzp, err := convZeroPoints(op, "w_zero_point", wzpT, wt.DType(), m, true)
 			if err != nil {
 				return nil, err
 			}
@@ -750,18 +750,18 @@ func buildConvInteger(q bool) BuildFunc {
 					return nil, typeErr("%s y_zero_point of type %s, want int8 or uint8", op, yzpT.DType())
 				}
 				outDT = yzpT.DType()
-				if yzp, err = zeroPoints(op, "y_zero_point", yzpT, outDT, 1, false); err != nil {
+				if yzp, err = convZeroPoints(op, "y_zero_point", yzpT, outDT, 1, false); err != nil {
 					return nil, err
 				}
-				xsc, err := scalesOf(op, "x_scale", xsT, 1, false)
+				xsc, err := convScales(op, "x_scale", xsT, 1, false)
 				if err != nil {
 					return nil, err
 				}
-				wsc, err := scalesOf(op, "w_scale", wsT, m, true)
+				wsc, err := convScales(op, "w_scale", wsT, m, true)
 				if err != nil {
 					return nil, err
 				}
-				ysc, err := scalesOf(op, "y_scale", ysT, 1, false)
+				ysc, err := convScales(op, "y_scale", ysT, 1, false)
 				if err != nil {
 					return nil, err
 				}
