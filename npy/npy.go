@@ -1,7 +1,14 @@
 // Package npy reads and writes NumPy .npy files (format versions 1.0, 2.0
 // and 3.0 on read; 1.0, or 2.0 when the header needs it, on write):
-// little-endian, C order, element types float32, float64, float16, int64,
-// int32, int16, int8, uint8 and bool.
+// little-endian, C order, element types float32, float64, float16,
+// bfloat16, int64, int32, int16, int8, uint64, uint32, uint16, uint8 and
+// bool.
+//
+// NumPy has no bfloat16. ml_dtypes' bfloat16 is saved by np.save with the
+// descr '<V2' (a 2-byte void: NumPy's type codes are not extensible), which
+// np.load reads back as void; arr.view(ml_dtypes.bfloat16) recovers it.
+// Read takes '<V2' and '|V2' as bfloat16, and so the descr 'bfloat16' that
+// some tools write by hand; Write writes bfloat16 as '<V2'.
 package npy
 
 import (
@@ -38,6 +45,8 @@ var descrs = map[string]numeric.DType{
 	"<i8": numeric.Int64, "<i4": numeric.Int32, "<i2": numeric.Int16,
 	"|i1": numeric.Int8, "|u1": numeric.Uint8, "|b1": numeric.Uint8,
 	"<i1": numeric.Int8, "<u1": numeric.Uint8, "<b1": numeric.Uint8,
+	"<u2": numeric.Uint16, "<u4": numeric.Uint32, "<u8": numeric.Uint64,
+	"<V2": numeric.BFloat16Type, "|V2": numeric.BFloat16Type, "bfloat16": numeric.BFloat16Type,
 }
 
 const maxHeader = 1 << 20
@@ -87,7 +96,7 @@ func Read(r io.Reader) (*Array, error) {
 	}
 	dt, ok := descrs[descr]
 	if !ok {
-		return nil, fmt.Errorf("%w: unsupported dtype %q (want little-endian float32, float64, float16, int64, int32, int16, int8, uint8 or bool)", ErrFormat, descr)
+		return nil, fmt.Errorf("%w: unsupported dtype %q (want little-endian float32, float64, float16, bfloat16 (<V2), int64, int32, int16, int8, uint64, uint32, uint16, uint8 or bool)", ErrFormat, descr)
 	}
 	// The data is read into a buffer and then decoded: two copies. An array
 	// without elements is checked as if its zero dims were 1, so that its
@@ -125,6 +134,14 @@ func Read(r io.Reader) (*Array, error) {
 		a.Tensor, err = tensor.New(shape, decode[int16](data, n))
 	case numeric.Int8:
 		a.Tensor, err = tensor.New(shape, decode[int8](data, n))
+	case numeric.BFloat16Type:
+		a.Tensor, err = tensor.New(shape, decode[numeric.BFloat16](data, n))
+	case numeric.Uint64:
+		a.Tensor, err = tensor.New(shape, decode[uint64](data, n))
+	case numeric.Uint32:
+		a.Tensor, err = tensor.New(shape, decode[uint32](data, n))
+	case numeric.Uint16:
+		a.Tensor, err = tensor.New(shape, decode[uint16](data, n))
 	case numeric.Uint8:
 		d := decode[uint8](data, n)
 		if a.Bool {
@@ -215,7 +232,8 @@ func parseHeader(h string) (descr string, fortran bool, shape []int, err error) 
 }
 
 // Write encodes t as an .npy file (bool marks a uint8 tensor as NumPy
-// bool). Float16 is written as '<f2'; bfloat16 and float8 are not supported.
+// bool). Float16 is written as '<f2' and bfloat16 as '<V2' (see the package
+// doc); float8 is not supported.
 func Write(w io.Writer, t tensor.Any, isBool bool) error {
 	var descr string
 	var data []byte
@@ -234,6 +252,14 @@ func Write(w io.Writer, t tensor.Any, isBool bool) error {
 		descr, data = "<i2", bytesOf(v.Data())
 	case *tensor.Tensor[int8]:
 		descr, data = "|i1", bytesOf(v.Data())
+	case *tensor.Tensor[numeric.BFloat16]:
+		descr, data = "<V2", bytesOf(v.Data())
+	case *tensor.Tensor[uint64]:
+		descr, data = "<u8", bytesOf(v.Data())
+	case *tensor.Tensor[uint32]:
+		descr, data = "<u4", bytesOf(v.Data())
+	case *tensor.Tensor[uint16]:
+		descr, data = "<u2", bytesOf(v.Data())
 	case *tensor.Tensor[uint8]:
 		descr, data = "|u1", v.Data()
 		if isBool {

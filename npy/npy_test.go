@@ -25,6 +25,10 @@ func TestRoundTrip(t *testing.T) {
 		{"int8", tensor.Must(tensor.New([]int{2}, []int8{-128, 127})), false, "|i1"},
 		{"uint8 empty", tensor.Must(tensor.New([]int{0, 4}, []uint8{})), false, "|u1"},
 		{"bool", tensor.Must(tensor.New([]int{3}, []uint8{1, 0, 1})), true, "|b1"},
+		{"uint16", tensor.Must(tensor.New([]int{2}, []uint16{0, 65535})), false, "<u2"},
+		{"uint32", tensor.Must(tensor.New([]int{2}, []uint32{7, 1<<32 - 1})), false, "<u4"},
+		{"uint64", tensor.Must(tensor.New([]int{1, 2}, []uint64{1 << 63, 1<<64 - 1})), false, "<u8"},
+		{"bfloat16", tensor.Must(tensor.New([]int{2}, []numeric.BFloat16{numeric.BFloat16FromFloat32(1.5), numeric.BFloat16FromFloat32(-3)})), false, "<V2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,4 +104,23 @@ func FuzzRead(f *testing.F) {
 	_ = Write(&buf, tensor.Must(tensor.New([]int{2, 2}, []float32{1, 2, 3, 4})), false)
 	f.Add(buf.Bytes())
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = Read(bytes.NewReader(b)) })
+}
+
+// TestReadBFloat16 reads bfloat16 as ml_dtypes' arrays are saved by np.save
+// ('<V2') and as tools that write the dtype's name do ('bfloat16').
+func TestReadBFloat16(t *testing.T) {
+	for _, descr := range []string{"<V2", "|V2", "bfloat16"} {
+		h := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (2,), }\n"
+		file := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), 0)
+		file = append(file, h...)
+		file = append(file, 0xc0, 0x3f, 0x40, 0xc0) // 1.5, -3
+		a, err := Read(bytes.NewReader(file))
+		if err != nil {
+			t.Fatalf("%s: %v", descr, err)
+		}
+		got, ok := a.Tensor.(*tensor.Tensor[numeric.BFloat16])
+		if !ok || got.Data()[0].Float32() != 1.5 || got.Data()[1].Float32() != -3 {
+			t.Errorf("%s: got %v, want bfloat16 [1.5 -3]", descr, a.Tensor)
+		}
+	}
 }

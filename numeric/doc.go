@@ -6,7 +6,7 @@
 // Number is the constraint for tensor elements: float32, float64, the
 // reduced-precision floats Float16 (IEEE binary16), BFloat16, Float8E4M3FN
 // and Float8E5M2 (OCP 8-bit floats), and the integers int8, uint8, int16,
-// int32 and int64. The reduced floats are structs over their bit pattern so
+// uint16, int32, uint32, int64 and uint64. The reduced floats are structs over their bit pattern so
 // that generic code cannot use integer operators on them by accident;
 // conversions from float32 and float64 round to nearest even (E4M3FN, which
 // has no infinities, saturates as ONNX Cast does). DType names an element
@@ -17,7 +17,8 @@
 // Arithmetic[T] is the element arithmetic generic kernels use: Float32Ops{},
 // Float64Ops{}, Float16Ops{}, BFloat16Ops{}, Float8Ops{} (E4M3FN),
 // Float8E5M2Ops{}, Int8Ops{}, Uint8Ops{}, Int16Ops{}, Int32Ops{} and
-// Int64Ops{}. Reduced floats compute in float64 and round once. Integer
+// Int64Ops{} (uint16, uint32 and uint64 have none: they are storage types
+// for file formats and the ONNX executor). Reduced floats compute in float64 and round once. Integer
 // operations saturate to the type's range; integer division truncates and
 // x/0 is the type's maximum for x > 0, minimum for x < 0, and 0 for 0/0.
 //

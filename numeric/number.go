@@ -27,7 +27,7 @@ type Float8E5M2 struct{ bits uint8 }
 // (or specializes on a concrete type for speed).
 type Number interface {
 	float32 | float64 | Float16 | BFloat16 | Float8E4M3FN | Float8E5M2 |
-		int8 | uint8 | int16 | int32 | int64
+		int8 | uint8 | int16 | uint16 | int32 | uint32 | int64 | uint64
 }
 
 // DType names an element type at run time. Use it at boundaries (file
@@ -48,6 +48,9 @@ const (
 	Int16
 	Int32
 	Int64
+	Uint16
+	Uint32
+	Uint64
 )
 
 var dtypeNames = [...]string{
@@ -63,11 +66,15 @@ var dtypeNames = [...]string{
 	Int16:            "int16",
 	Int32:            "int32",
 	Int64:            "int64",
+	Uint16:           "uint16",
+	Uint32:           "uint32",
+	Uint64:           "uint64",
 }
 
 var dtypeSizes = [...]int{
 	Float32: 4, Float64: 8, Float16Type: 2, BFloat16Type: 2,
 	Float8E4M3FNType: 1, Float8E5M2Type: 1, Int8: 1, Uint8: 1, Int16: 2, Int32: 4, Int64: 8,
+	Uint16: 2, Uint32: 4, Uint64: 8,
 }
 
 // String returns the lower-case name of d, such as "float32".
@@ -112,6 +119,12 @@ func DTypeOf[T Number]() DType {
 		return Int32
 	case int64:
 		return Int64
+	case uint16:
+		return Uint16
+	case uint32:
+		return Uint32
+	case uint64:
+		return Uint64
 	}
 	return Invalid
 }

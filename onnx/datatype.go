@@ -119,6 +119,12 @@ func (d DataType) NumericDType() (numeric.DType, bool) {
 		return numeric.Int32, true
 	case Int64:
 		return numeric.Int64, true
+	case Uint16:
+		return numeric.Uint16, true
+	case Uint32:
+		return numeric.Uint32, true
+	case Uint64:
+		return numeric.Uint64, true
 	}
 	return numeric.Invalid, false
 }

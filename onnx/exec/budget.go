@@ -120,6 +120,12 @@ func storage(v tensor.Any) (unsafe.Pointer, int64) {
 		return storageOf(t)
 	case *tensor.Tensor[int64]:
 		return storageOf(t)
+	case *tensor.Tensor[uint16]:
+		return storageOf(t)
+	case *tensor.Tensor[uint32]:
+		return storageOf(t)
+	case *tensor.Tensor[uint64]:
+		return storageOf(t)
 	}
 	return nil, 0
 }

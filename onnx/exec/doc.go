@@ -16,7 +16,10 @@
 // # Values and element types
 //
 // Values are *tensor.Tensor[T] for float32, float64, numeric.Float16,
-// numeric.BFloat16, int8, uint8, int16, int32 and int64. ONNX BOOL is uint8
+// numeric.BFloat16, int8, uint8, int16, uint16, int32, uint32, int64 and
+// uint64. Integer kernels compute in int64; uint64 keeps its bits there and
+// the ops whose result depends on order (division, comparison, Max, Min,
+// Cast to a float) treat it as unsigned. ONNX BOOL is uint8
 // (0 or 1), INT4 initializers are unpacked to int8 and UINT4 to uint8.
 // Float16 and bfloat16 tensors are computed in float32 (transcendental
 // functions in float64) and rounded back after each op, as ONNX Runtime's

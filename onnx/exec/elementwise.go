@@ -184,6 +184,9 @@ func binaryArith(ctx context.Context, name string, op arith, a, b tensor.Any) (t
 			}
 		}
 	}
+	if dt == numeric.Uint64 {
+		return binaryUint64(name, op, x, y, as, bs, os)
+	}
 	r := binLoop(x, y, as, bs, os, op.i64)
 	return intsAs(dt, os, r)
 }
@@ -214,6 +217,12 @@ func intsAs(dt numeric.DType, shape []int, r []int64) (tensor.Any, error) {
 		return tensor.New(shape, convSlice[int64, int8](r))
 	case numeric.Uint8:
 		return tensor.New(shape, convSlice[int64, uint8](r))
+	case numeric.Uint16:
+		return tensor.New(shape, convSlice[int64, uint16](r))
+	case numeric.Uint32:
+		return tensor.New(shape, convSlice[int64, uint32](r))
+	case numeric.Uint64:
+		return tensor.New(shape, convSlice[int64, uint64](r))
 	}
 	return nil, typeErr("element type %s is not supported", dt)
 }
@@ -274,6 +283,10 @@ func buildCompare(c compare) BuildFunc {
 			y, err := ints(b)
 			if err != nil {
 				return nil, err
+			}
+			if a.DType() == numeric.Uint64 {
+				flipSign(x)
+				flipSign(y)
 			}
 			return tensor.New(os, binLoop(x, y, as, bs, os, func(p, q int64) uint8 { return b2u(c.i(p, q)) }))
 		}), nil

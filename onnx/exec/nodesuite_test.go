@@ -40,6 +40,16 @@ const (
 // an error instead of hanging the suite.
 const nodeTimeout = 2 * time.Minute
 
+// nodeRefDiffs are tests whose reference outputs contradict the op's
+// current specification. When one of them mismatches it is counted as
+// skipped, with the reason, instead of wrong; when it passes it is a pass.
+var nodeRefDiffs = map[string]string{
+	"test_cast_FLOAT_to_BFLOAT16": "onnx 1.12's reference truncates float32 to bfloat16; Cast rounds to nearest even " +
+		"since onnx 1.13 (onnx/onnx#3876, #4193), as Zerfoo, ONNX Runtime and ml_dtypes do",
+	"test_castlike_FLOAT_to_BFLOAT16_expanded": "as test_cast_FLOAT_to_BFLOAT16",
+	"test_castlike_FLOAT_to_BFLOAT16":          "as test_cast_FLOAT_to_BFLOAT16",
+}
+
 // nodeStatus classifies a node test.
 type nodeStatus int
 
@@ -93,6 +103,9 @@ func TestNodeSuite(t *testing.T) {
 		name := e.Name()
 		t.Run(name, func(t *testing.T) {
 			r := runNodeTest(filepath.Join(dir, name))
+			if why, ok := nodeRefDiffs[name]; ok && r.status == nodeWrong {
+				r = nodeResult{status: nodeSkipped, op: r.op, detail: "reference differs from the spec: " + why + " (" + r.detail + ")"}
+			}
 			counts[r.status]++
 			if r.status != nodePass {
 				c := perOp[r.op]
@@ -210,6 +223,7 @@ func runNodeTest(dir string) (r nodeResult) {
 			if i >= len(inputs) {
 				return nodeResult{status: nodeError, op: r.op, detail: fmt.Sprintf("%s: input_%d.pb, but the model has %d inputs", set, i, len(inputs))}
 			}
+			bfloat16Bits(tp, inputs[i].Type)
 			v, err := decodeTensor(nil, tp, 0)
 			if err != nil {
 				return classify(r.op, "input "+inputs[i].Name, err)
@@ -227,6 +241,7 @@ func runNodeTest(dir string) (r nodeResult) {
 			if err != nil {
 				return classify(r.op, "reference output", err)
 			}
+			bfloat16Bits(tp, out.Type)
 			if msg, unsupported := compareNodeOutput(got[out.Name], tp); msg != "" {
 				st := nodeWrong
 				if unsupported {
@@ -282,6 +297,15 @@ func readTensorProto(path string) (*onnxpb.TensorProto, error) {
 		return nil, fmt.Errorf("%s: %w: %w", path, onnx.ErrInvalid, err)
 	}
 	return tp, nil
+}
+
+// bfloat16Bits retypes a UINT16 tensor of a value the model declares
+// BFLOAT16 as BFLOAT16: numpy has no bfloat16, so onnx 1.12 writes the
+// bit patterns of bfloat16 test data as UINT16 tensors (the Cast tests).
+func bfloat16Bits(tp *onnxpb.TensorProto, declared onnx.DataType) {
+	if declared == onnx.BFloat16 && onnx.DataType(tp.GetDataType()) == onnx.Uint16 {
+		tp.DataType = proto.Int32(int32(onnx.BFloat16))
+	}
 }
 
 // compareNodeOutput compares got with the reference tensor want. It returns

@@ -660,6 +660,12 @@ func expand(ctx context.Context, x tensor.Any, os []int) (tensor.Any, error) {
 		return expandT(v, os)
 	case *tensor.Tensor[int64]:
 		return expandT(v, os)
+	case *tensor.Tensor[uint16]:
+		return expandT(v, os)
+	case *tensor.Tensor[uint32]:
+		return expandT(v, os)
+	case *tensor.Tensor[uint64]:
+		return expandT(v, os)
 	}
 	return nil, typeErr("element type %s is not supported", x.DType())
 }

@@ -278,6 +278,13 @@ func cast(x tensor.Any, dt numeric.DType, toBool bool) (tensor.Any, error) {
 			return tensor.New(shape, out)
 		}
 		if isFloat(dt) {
+			if x.DType() == numeric.Uint64 { // v holds the bits (see ints)
+				u := convSlice[int64, uint64](v)
+				if dt == numeric.Float64 {
+					return tensor.New(shape, convSlice[uint64, float64](u))
+				}
+				return fromFloats(dt, shape, convSlice[uint64, float32](u))
+			}
 			if dt == numeric.Float64 {
 				return tensor.New(shape, convSlice[int64, float64](v))
 			}
@@ -312,7 +319,10 @@ func cast(x tensor.Any, dt numeric.DType, toBool bool) (tensor.Any, error) {
 	}
 	iv := make([]int64, len(f))
 	for i, e := range f {
-		if !math.IsNaN(e) && e > -9.3e18 && e < 9.3e18 {
+		switch {
+		case dt == numeric.Uint64 && e >= 1<<63 && e < 1<<64:
+			iv[i] = int64(uint64(e)) // the bits, as intsAs expects
+		case !math.IsNaN(e) && e > -9.3e18 && e < 9.3e18:
 			iv[i] = int64(e)
 		}
 	}

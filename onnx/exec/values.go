@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -65,6 +66,12 @@ func decodeTensor(m *onnx.Model, t *onnxpb.TensorProto, limit budget.Limit) (ten
 		return viewTensor[int32](m, t, shape)
 	case onnx.Int64:
 		return viewTensor[int64](m, t, shape)
+	case onnx.Uint16:
+		return viewTensor[uint16](m, t, shape)
+	case onnx.Uint32:
+		return viewTensor[uint32](m, t, shape)
+	case onnx.Uint64:
+		return viewTensor[uint64](m, t, shape)
 	default:
 		return nil, fmt.Errorf("exec: tensor %q: element type %s: %w", t.GetName(), dt, onnx.ErrUnsupported)
 	}
@@ -80,6 +87,15 @@ func dtypeOf(dt onnx.DataType) (numeric.DType, error) {
 		return numeric.Invalid, fmt.Errorf("element type %s: %w", dt, onnx.ErrUnsupported)
 	}
 	return d, nil
+}
+
+// isUnsigned reports whether d is an unsigned integer type (bool included).
+func isUnsigned(d numeric.DType) bool {
+	switch d {
+	case numeric.Uint8, numeric.Uint16, numeric.Uint32, numeric.Uint64:
+		return true
+	}
+	return false
 }
 
 func isFloat(d numeric.DType) bool {
@@ -116,6 +132,12 @@ func floats(t tensor.Any) ([]float32, error) {
 		return convSlice[int8, float32](v.Data()), nil
 	case *tensor.Tensor[uint8]:
 		return convSlice[uint8, float32](v.Data()), nil
+	case *tensor.Tensor[uint16]:
+		return convSlice[uint16, float32](v.Data()), nil
+	case *tensor.Tensor[uint32]:
+		return convSlice[uint32, float32](v.Data()), nil
+	case *tensor.Tensor[uint64]:
+		return convSlice[uint64, float32](v.Data()), nil
 	}
 	return nil, typeErr("element type %s is not numeric here", t.DType())
 }
@@ -141,7 +163,7 @@ func fromFloats(dt numeric.DType, shape []int, d []float32) (tensor.Any, error) 
 }
 
 type real interface {
-	~int8 | ~uint8 | ~int16 | ~int32 | ~int64 | ~float32 | ~float64
+	~int8 | ~uint8 | ~int16 | ~uint16 | ~int32 | ~uint32 | ~int64 | ~uint64 | ~float32 | ~float64
 }
 
 func convSlice[S, D real](s []S) []D {
@@ -152,8 +174,12 @@ func convSlice[S, D real](s []S) []D {
 	return d
 }
 
-// ints returns t's elements as int64 (for shapes, axes, indices). For an
-// int64 tensor it returns the tensor's own slice.
+// ints returns t's elements as int64 (for shapes, axes, indices, and the
+// integer arithmetic). For an int64 tensor it returns the tensor's own
+// slice. uint64 elements keep their bits: values from 2⁶³ up become
+// negative, which addition, subtraction, multiplication and the conversion
+// back by intsAs preserve; kernels whose result depends on the order of
+// the values (division, comparison, Max) use uints for uint64 instead.
 func ints(t tensor.Any) ([]int64, error) {
 	switch v := t.(type) {
 	case *tensor.Tensor[int64]:
@@ -166,6 +192,12 @@ func ints(t tensor.Any) ([]int64, error) {
 		return convSlice[int8, int64](v.Data()), nil
 	case *tensor.Tensor[uint8]:
 		return convSlice[uint8, int64](v.Data()), nil
+	case *tensor.Tensor[uint16]:
+		return convSlice[uint16, int64](v.Data()), nil
+	case *tensor.Tensor[uint32]:
+		return convSlice[uint32, int64](v.Data()), nil
+	case *tensor.Tensor[uint64]:
+		return convSlice[uint64, int64](v.Data()), nil
 	}
 	return nil, typeErr("element type %s, want an integer type", t.DType())
 }
@@ -199,6 +231,12 @@ func newTensor(ctx context.Context, dt numeric.DType, shape []int) (tensor.Any, 
 		return tensor.New(shape, make([]int32, n))
 	case numeric.Int64:
 		return tensor.New(shape, make([]int64, n))
+	case numeric.Uint16:
+		return tensor.New(shape, make([]uint16, n))
+	case numeric.Uint32:
+		return tensor.New(shape, make([]uint32, n))
+	case numeric.Uint64:
+		return tensor.New(shape, make([]uint64, n))
 	}
 	return nil, typeErr("element type %s is not supported", dt)
 }
@@ -230,6 +268,12 @@ func move(ctx context.Context, srcs []tensor.Any, shape []int, plan func(emit fu
 		return moveT[int32](srcs, shape, plan)
 	case *tensor.Tensor[int64]:
 		return moveT[int64](srcs, shape, plan)
+	case *tensor.Tensor[uint16]:
+		return moveT[uint16](srcs, shape, plan)
+	case *tensor.Tensor[uint32]:
+		return moveT[uint32](srcs, shape, plan)
+	case *tensor.Tensor[uint64]:
+		return moveT[uint64](srcs, shape, plan)
 	}
 	return nil, typeErr("element type %s is not supported", srcs[0].DType())
 }
@@ -258,6 +302,33 @@ func moveT[T tensor.Numeric](srcs []tensor.Any, shape []int, plan func(emit func
 	return tensor.New(shape, out)
 }
 
+// flipSign maps uint64 values held in int64 (as ints returns them) to int64
+// values in the same order, in place: x ↦ x − 2⁶³. It is its own inverse.
+func flipSign(v []int64) {
+	for i := range v {
+		v[i] ^= math.MinInt64
+	}
+}
+
+// binaryUint64 is binaryArith's integer path for uint64, whose elements x
+// and y hold as ints returns them: addition, subtraction and
+// multiplication keep their bits in int64; Max and Min compare after
+// flipSign; division divides unsigned.
+func binaryUint64(name string, op arith, x, y []int64, as, bs, os []int) (tensor.Any, error) {
+	switch name {
+	case "Max", "Min":
+		flipSign(x)
+		flipSign(y)
+		r := binLoop(x, y, as, bs, os, op.i64)
+		flipSign(r)
+		return tensor.New(os, convSlice[int64, uint64](r))
+	case "Div":
+		u, v := convSlice[int64, uint64](x), convSlice[int64, uint64](y)
+		return tensor.New(os, binLoop(u, v, as, bs, os, func(p, q uint64) uint64 { return p / q }))
+	}
+	return tensor.New(os, convSlice[int64, uint64](binLoop(x, y, as, bs, os, op.i64)))
+}
+
 // reshape returns t with a new shape, sharing its data.
 func reshape(t tensor.Any, shape []int) (tensor.Any, error) {
 	switch v := t.(type) {
@@ -278,6 +349,12 @@ func reshape(t tensor.Any, shape []int) (tensor.Any, error) {
 	case *tensor.Tensor[int32]:
 		return v.Reshape(shape...)
 	case *tensor.Tensor[int64]:
+		return v.Reshape(shape...)
+	case *tensor.Tensor[uint16]:
+		return v.Reshape(shape...)
+	case *tensor.Tensor[uint32]:
+		return v.Reshape(shape...)
+	case *tensor.Tensor[uint64]:
 		return v.Reshape(shape...)
 	}
 	return nil, typeErr("element type %s is not supported", t.DType())
