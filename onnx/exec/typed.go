@@ -13,7 +13,7 @@ type typed[T num] struct{}
 // num are the element types with typed kernels: the real element types
 // tensors hold.
 type num interface {
-	float32 | float64 | int8 | uint8 | int16 | int32 | int64
+	float32 | float64 | int8 | uint8 | int16 | uint16 | int32 | uint32 | int64 | uint64
 }
 
 // kernels are the typed kernels, one instance per real element type; the
@@ -40,6 +40,9 @@ var kernelsOf = map[numeric.DType]kernels{
 	numeric.Int16:   typed[int16]{},
 	numeric.Int32:   typed[int32]{},
 	numeric.Int64:   typed[int64]{},
+	numeric.Uint16:  typed[uint16]{},
+	numeric.Uint32:  typed[uint32]{},
+	numeric.Uint64:  typed[uint64]{},
 }
 
 // isHalf reports whether dt is one of the 16-bit float types computed in

@@ -89,15 +89,6 @@ func dtypeOf(dt onnx.DataType) (numeric.DType, error) {
 	return d, nil
 }
 
-// isUnsigned reports whether d is an unsigned integer type (bool included).
-func isUnsigned(d numeric.DType) bool {
-	switch d {
-	case numeric.Uint8, numeric.Uint16, numeric.Uint32, numeric.Uint64:
-		return true
-	}
-	return false
-}
-
 func isFloat(d numeric.DType) bool {
 	switch d {
 	case numeric.Float32, numeric.Float64, numeric.Float16Type, numeric.BFloat16Type:
@@ -179,7 +170,8 @@ func convSlice[S, D real](s []S) []D {
 // slice. uint64 elements keep their bits: values from 2⁶³ up become
 // negative, which addition, subtraction, multiplication and the conversion
 // back by intsAs preserve; kernels whose result depends on the order of
-// the values (division, comparison, Max) use uints for uint64 instead.
+// the values (division, comparison) treat uint64 apart (flipSign,
+// binaryUint64) or use the typed kernels.
 func ints(t tensor.Any) ([]int64, error) {
 	switch v := t.(type) {
 	case *tensor.Tensor[int64]:
@@ -312,16 +304,10 @@ func flipSign(v []int64) {
 
 // binaryUint64 is binaryArith's integer path for uint64, whose elements x
 // and y hold as ints returns them: addition, subtraction and
-// multiplication keep their bits in int64; Max and Min compare after
-// flipSign; division divides unsigned.
+// multiplication keep their bits in int64; division divides unsigned.
+// (Max, Min and Pow have typed kernels.)
 func binaryUint64(name string, op arith, x, y []int64, as, bs, os []int) (tensor.Any, error) {
 	switch name {
-	case "Max", "Min":
-		flipSign(x)
-		flipSign(y)
-		r := binLoop(x, y, as, bs, os, op.i64)
-		flipSign(r)
-		return tensor.New(os, convSlice[int64, uint64](r))
 	case "Div":
 		u, v := convSlice[int64, uint64](x), convSlice[int64, uint64](y)
 		return tensor.New(os, binLoop(u, v, as, bs, os, func(p, q uint64) uint64 { return p / q }))
