@@ -27,6 +27,7 @@ type kernels interface {
 	shiftK(a, b tensor.Any, os []int, left bool) (tensor.Any, error)
 	shrinkK(x tensor.Any, bias, lambd float64) (tensor.Any, error)
 	preluK(x, slope tensor.Any, os []int) (tensor.Any, error)
+	scatterK(data tensor.Any, at []int, upd tensor.Any, reduction string) (tensor.Any, error)
 }
 
 // kernelsOf maps an element type to its typed kernels. The half-precision
