@@ -28,6 +28,10 @@ type kernels interface {
 	shrinkK(x tensor.Any, bias, lambd float64) (tensor.Any, error)
 	preluK(x, slope tensor.Any, os []int) (tensor.Any, error)
 	scatterK(data tensor.Any, at []int, upd tensor.Any, reduction string) (tensor.Any, error)
+	argK(x tensor.Any, outer, n, inner int, isMax, last bool) []int64
+	topKK(x tensor.Any, os []int, outer, n, inner, k int, largest bool) (tensor.Any, []int64, error)
+	cumSumK(x tensor.Any, outer, n, inner int, exclusive, reverse bool) (tensor.Any, error)
+	cmpK(x tensor.Any) func(i, j int) int
 }
 
 // kernelsOf maps an element type to its typed kernels. The half-precision
