@@ -89,7 +89,7 @@ func floatAct(mk func(n *Node) (func(float64) float64, error)) BuildFunc {
 		if err != nil {
 			return nil, err
 		}
-		return unaryKernel(unaryOp{f: f32(d), d: d}), nil
+		return unaryKernel(unaryOp{f: viaF64(d), d: d}), nil
 	}
 }
 
@@ -121,7 +121,7 @@ func buildShrink(n *Node) (Kernel, error) {
 // shrinkK is x+bias below -lambd, x-bias above lambd, 0 between, computed
 // in float64 and converted to T.
 func (typed[T]) shrinkK(x tensor.Any, bias, lambd float64) (tensor.Any, error) {
-	v := data[T](x)
+	v := elemsOf[T](x)
 	out := make([]T, len(v))
 	for i, e := range v {
 		f := float64(e)
@@ -162,7 +162,7 @@ func buildPRelu(*Node) (Kernel, error) {
 
 // preluK is slope·x for negative x, x otherwise.
 func (typed[T]) preluK(x, slope tensor.Any, os []int) (tensor.Any, error) {
-	return tensor.New(os, binLoop(data[T](x), data[T](slope), x.Shape(), slope.Shape(), os, func(p, s T) T {
+	return tensor.New(os, binLoop(elemsOf[T](x), elemsOf[T](slope), x.Shape(), slope.Shape(), os, func(p, s T) T {
 		if p < 0 {
 			return p * s
 		}

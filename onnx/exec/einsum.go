@@ -497,7 +497,7 @@ func buildDet(*Node) (Kernel, error) {
 		a := make([]float64, m*m)
 		for i := range out {
 			copy(a, v[i*m*m:(i+1)*m*m])
-			out[i] = det(a, m)
+			out[i] = detLU(a, m)
 		}
 		t, err := tensor.New(os, out)
 		if err != nil {
@@ -507,9 +507,9 @@ func buildDet(*Node) (Kernel, error) {
 	}), nil
 }
 
-// det is the determinant of the m×m matrix a (overwritten), by LU
+// detLU is the determinant of the m×m matrix a (overwritten), by LU
 // decomposition with partial pivoting.
-func det(a []float64, m int) float64 {
+func detLU(a []float64, m int) float64 {
 	d := 1.0
 	for c := range m {
 		p := c

@@ -21,7 +21,7 @@ func TestUnaryFloat64(t *testing.T) {
 			u := unaryOp{eng: engineUnary[op]}
 			want := func(v float64) float64 { return float64(u.f(float32(v))) }
 			if d := floatUnary[op]; d != nil {
-				u.f, u.d, want = f32(d), d, d
+				u.f, u.d, want = viaF64(d), d, d
 			} else {
 				u.f = signedUnary[op].f
 			}
@@ -48,7 +48,7 @@ func TestUnaryNaN(t *testing.T) {
 	for op, eng := range engineUnary {
 		f := signedUnary[op].f
 		if d := floatUnary[op]; d != nil {
-			f = f32(d)
+			f = viaF64(d)
 		}
 		x := tensor.Must(tensor.New([]int{len(in)}, append([]float32(nil), in...)))
 		got, err := unaryApply(context.Background(), x, unaryOp{f: f, eng: eng})

@@ -160,7 +160,7 @@ func buildScatterElements(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return scatter(in[0], at, in[2], red)
+		return scatterInto(in[0], at, in[2], red)
 	}), nil
 }
 
@@ -188,9 +188,9 @@ func equalShape(a, b []int) bool {
 	return true
 }
 
-// scatter returns a copy of data with updates' element j combined into
+// scatterInto returns a copy of data with updates' element j combined into
 // flat offset at[j] by reduction (none: replaced), in order.
-func scatter(data tensor.Any, at []int, upd tensor.Any, reduction string) (tensor.Any, error) {
+func scatterInto(data tensor.Any, at []int, upd tensor.Any, reduction string) (tensor.Any, error) {
 	k, w, dt, err := typedArgs("Scatter", data, upd)
 	if err != nil {
 		return nil, err
@@ -200,8 +200,8 @@ func scatter(data tensor.Any, at []int, upd tensor.Any, reduction string) (tenso
 }
 
 func (typed[T]) scatterK(x tensor.Any, at []int, upd tensor.Any, reduction string) (tensor.Any, error) {
-	out := append([]T(nil), data[T](x)...)
-	u := data[T](upd)
+	out := append([]T(nil), elemsOf[T](x)...)
+	u := elemsOf[T](upd)
 	for j, o := range at {
 		switch reduction {
 		case "add":
@@ -329,7 +329,7 @@ func buildScatterND(n *Node) (Kernel, error) {
 				at = append(at, o+k)
 			}
 		}
-		return scatter(in[0], at, in[2], red)
+		return scatterInto(in[0], at, in[2], red)
 	}), nil
 }
 

@@ -92,7 +92,7 @@ func floatPredicate(f func(float64) bool) Kernel {
 }
 
 func (typed[T]) signK(x tensor.Any) (tensor.Any, error) {
-	v := data[T](x)
+	v := elemsOf[T](x)
 	out := make([]T, len(v))
 	for i, e := range v {
 		switch {
@@ -152,7 +152,7 @@ func buildMod(n *Node) (Kernel, error) {
 // modK is C's fmod (fmod, the sign of the dividend) or Python's % (the sign
 // of the divisor). An integer divisor of zero is an error.
 func (typed[T]) modK(a, b tensor.Any, os []int, fmod bool) (tensor.Any, error) {
-	x, y := data[T](a), data[T](b)
+	x, y := elemsOf[T](a), elemsOf[T](b)
 	if isFloatT[T]() {
 		return tensor.New(os, binLoop(x, y, a.Shape(), b.Shape(), os, func(p, q T) T {
 			return T(math.Mod(float64(p), float64(q)))
@@ -201,7 +201,7 @@ func (typed[T]) shiftK(a, b tensor.Any, os []int, left bool) (tensor.Any, error)
 	if isFloatT[T]() || isSignedT[T]() {
 		return nil, typeErr("BitShift of %s, want an unsigned integer type", a.DType())
 	}
-	x, y := data[T](a), data[T](b)
+	x, y := elemsOf[T](a), elemsOf[T](b)
 	return tensor.New(os, binLoop(x, y, a.Shape(), b.Shape(), os, func(p, q T) T {
 		if left {
 			return T(uint64(p) << uint64(q))
@@ -301,7 +301,7 @@ func buildClip6(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return clip(ctx, x, l, h)
+		return clipTensor(ctx, x, l, h)
 	}), nil
 }
 
@@ -318,11 +318,11 @@ func buildClip(*Node) (Kernel, error) {
 				return nil, shapeErr("bound %d has shape %v, want a scalar", i+1, b.Shape())
 			}
 		}
-		return clip(ctx, in[0], lo, hi)
+		return clipTensor(ctx, in[0], lo, hi)
 	}), nil
 }
 
-func clip(ctx context.Context, x, lo, hi tensor.Any) (tensor.Any, error) {
+func clipTensor(ctx context.Context, x, lo, hi tensor.Any) (tensor.Any, error) {
 	if err := checkLike(ctx, workBytes(x.DType()), x); err != nil {
 		return nil, err
 	}
@@ -337,11 +337,11 @@ func clip(ctx context.Context, x, lo, hi tensor.Any) (tensor.Any, error) {
 // clipK is min(max(x, lo), hi), NaN kept, as numpy.clip; a nil bound is
 // none.
 func (typed[T]) clipK(x, lo, hi tensor.Any) (tensor.Any, error) {
-	v := data[T](x)
+	v := elemsOf[T](x)
 	out := make([]T, len(v))
 	copy(out, v)
 	if lo != nil {
-		l := data[T](lo)[0]
+		l := elemsOf[T](lo)[0]
 		for i, e := range out {
 			if e < l {
 				out[i] = l
@@ -349,7 +349,7 @@ func (typed[T]) clipK(x, lo, hi tensor.Any) (tensor.Any, error) {
 		}
 	}
 	if hi != nil {
-		h := data[T](hi)[0]
+		h := elemsOf[T](hi)[0]
 		for i, e := range out {
 			if e > h {
 				out[i] = h
@@ -401,7 +401,7 @@ func valueType(n *Node, i int) onnx.DataType {
 
 // minMaxK is the element-wise maximum or minimum; NaN wins, as in NumPy.
 func (typed[T]) minMaxK(a, b tensor.Any, os []int, isMax bool) (tensor.Any, error) {
-	x, y := data[T](a), data[T](b)
+	x, y := elemsOf[T](a), elemsOf[T](b)
 	if isMax {
 		return tensor.New(os, binLoop(x, y, a.Shape(), b.Shape(), os, func(p, q T) T { return max(p, q) }))
 	}
@@ -412,7 +412,7 @@ func (typed[T]) minMaxK(a, b tensor.Any, os []int, isMax bool) (tensor.Any, erro
 // here), exact with wrap-around; a negative exponent gives the truncation
 // of the real power (1, -1 or 0).
 func (typed[T]) powIntK(a, b tensor.Any, os []int) (tensor.Any, error) {
-	x := data[T](a)
+	x := elemsOf[T](a)
 	y, err := ints(b)
 	if err != nil {
 		return nil, err

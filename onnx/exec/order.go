@@ -37,8 +37,8 @@ func cmpT[T num](a, b T) int {
 	return -1
 }
 
-// lanes splits shape s at axis a into [outer, n, inner].
-func lanes(s []int, a int) (outer, n, inner int) {
+// axisLanes splits shape s at axis a into [outer, n, inner].
+func axisLanes(s []int, a int) (outer, n, inner int) {
 	return prod(s[:a]), s[a], prod(s[a+1:])
 }
 
@@ -65,7 +65,7 @@ func buildArg(isMax bool) BuildFunc {
 			if err != nil {
 				return nil, err
 			}
-			outer, dim, inner := lanes(s, a)
+			outer, dim, inner := axisLanes(s, a)
 			if dim == 0 {
 				return nil, shapeErr("ArgMax/ArgMin along an empty axis of %v", s)
 			}
@@ -89,7 +89,7 @@ func buildArg(isMax bool) BuildFunc {
 // argK returns the index of the maximum (minimum) of each lane of x viewed
 // as [outer, n, inner]: the first (last) of equal ones; NaN is the maximum.
 func (typed[T]) argK(x tensor.Any, outer, n, inner int, isMax, last bool) []int64 {
-	v := data[T](x)
+	v := elemsOf[T](x)
 	out := make([]int64, outer*inner)
 	for o := range outer {
 		for j := range inner {
@@ -164,7 +164,7 @@ func buildTopK(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		outer, dim, inner := lanes(s, a)
+		outer, dim, inner := axisLanes(s, a)
 		vals, idx, err := kr.topKK(w[0], os, outer, dim, inner, int(k), largest != 0)
 		if err != nil {
 			return nil, err
@@ -185,7 +185,7 @@ func buildTopK(n *Node) (Kernel, error) {
 // as [outer, n, inner], sorted, equal ones in index order, as a tensor of
 // shape os, and their indices.
 func (typed[T]) topKK(x tensor.Any, os []int, outer, n, inner, k int, largest bool) (tensor.Any, []int64, error) {
-	v := data[T](x)
+	v := elemsOf[T](x)
 	vals := make([]T, outer*k*inner)
 	idx := make([]int64, outer*k*inner)
 	order := make([]int, n)
@@ -245,7 +245,7 @@ func buildCumSum(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		outer, dim, inner := lanes(s, a)
+		outer, dim, inner := axisLanes(s, a)
 		v, err := k.cumSumK(w[0], outer, dim, inner, excl != 0, rev != 0)
 		return narrow(dt, v, err)
 	}), nil
@@ -255,7 +255,7 @@ func buildCumSum(n *Node) (Kernel, error) {
 // inner], in T, from the end when reverse, without the element itself when
 // exclusive.
 func (typed[T]) cumSumK(x tensor.Any, outer, n, inner int, exclusive, reverse bool) (tensor.Any, error) {
-	v := data[T](x)
+	v := elemsOf[T](x)
 	out := make([]T, len(v))
 	for o := range outer {
 		for j := range inner {
@@ -314,7 +314,7 @@ func buildUnique(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		outer, dim, inner := lanes(s, a)
+		outer, dim, inner := axisLanes(s, a)
 		cmpElem := k.cmpK(w[0])
 		cmpItem := func(p, q int) int {
 			for o := range outer {
@@ -384,6 +384,6 @@ func buildUnique(n *Node) (Kernel, error) {
 
 // cmpK returns the order (cmpT) of x's elements at two flat offsets.
 func (typed[T]) cmpK(x tensor.Any) func(i, j int) int {
-	v := data[T](x)
+	v := elemsOf[T](x)
 	return func(i, j int) int { return cmpT(v[i], v[j]) }
 }

@@ -109,8 +109,8 @@ func narrow(dt numeric.DType, v tensor.Any, err error) (tensor.Any, error) {
 	return fromFloats(dt, f.Shape(), f.Data())
 }
 
-// data returns the elements of x, a tensor of element type T.
-func data[T num](x tensor.Any) []T {
+// elemsOf returns the elements of x, a tensor of element type T.
+func elemsOf[T num](x tensor.Any) []T {
 	return x.(*tensor.Tensor[T]).Data()
 }
 

@@ -89,8 +89,8 @@ var floatUnarySince = map[string]int64{
 	"Round": 11,
 }
 
-// f32 is f on float32: computed in float64, rounded once.
-func f32(f func(float64) float64) func(float32) float32 {
+// viaF64 is f on float32: computed in float64, rounded once.
+func viaF64(f func(float64) float64) func(float32) float32 {
 	return func(x float32) float32 { return float32(f(float64(x))) }
 }
 
@@ -115,7 +115,7 @@ func init() {
 		if v, ok := floatUnarySince[name]; ok {
 			since = v
 		}
-		Register("", name, since, 0, unaryBuilder(unaryOp{f: f32(f), d: f, eng: engineUnary[name]}))
+		Register("", name, since, 0, unaryBuilder(unaryOp{f: viaF64(f), d: f, eng: engineUnary[name]}))
 	}
 	for name, f := range signedUnary {
 		Register("", name, 6, 0, unaryBuilder(unaryOp{f: f.f, eng: engineUnary[name], i: f.i}))
