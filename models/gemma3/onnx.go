@@ -1,12 +1,10 @@
 package gemma3
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
 
-	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
@@ -18,28 +16,46 @@ var ErrONNXLayout = errors.New("gemma3: unsupported ONNX layout")
 
 // FromONNX builds the decoder from an onnxruntime-genai export of a Gemma 3
 // text model (shared/specs/ort-genai-gemma3.md §1), found by the graph's
-// structure rather than by names: a float Gather embedding of input_ids
-// followed by a Mul by the embedding scale; per layer the input norm,
-// MatMulNBits q, k and v projections, per-head q/k SimplifiedLayerNormalization,
-// com.microsoft.RotaryEmbedding with the layer's cos/sin caches,
-// GroupQueryAttention (do_rotary 0), the o projection, post-attention and
-// pre-FFN norms, gate and up projections, FastGelu or tanh Gelu, down
-// projection and post-FFN norm; the final norm and the MatMulNBits LM head
-// producing "logits". The export's own numbers are kept: its embedding
-// scale (round(√H, 2)), its RoPE tables (the cos/sin caches, so the
-// builder's scaling choices carry over), and local_window_size as the
-// window (the keys a local layer sees, the current one included: what
-// onnx/exec and ONNX Runtime 1.30 compute on the tiny export, not the W + 1
-// that ort-genai-gemma3.md §1.4 read from ORT's source). Norm weights already hold
-// Gemma's 1 + w. MatMulNBits weights are packed for internal/qgemm
-// (accuracy_level 4: int8 activations, otherwise float32).
+// structure rather than by names, in either builder's layout:
 //
-// Not supported (ErrONNXLayout): the 2026 builder's packed qkv_proj + Split
-// and GroupQueryAttention with do_rotary 1, GatherBlockQuantized (shared
-// int4) embeddings, inputs_embeds graphs (4b+), MatMulNBits biases and
-// g_idx. The weights are copied; m may be closed afterwards.
+//   - 2025: a float Gather embedding of input_ids followed by a Mul by the
+//     embedding scale; per layer MatMulNBits q, k and v projections,
+//     per-head q/k SimplifiedLayerNormalization and
+//     com.microsoft.RotaryEmbedding with the layer's cos/sin caches, then
+//     GroupQueryAttention with do_rotary 0; FastGelu or tanh Gelu.
+//   - 2026: the embedding a com.microsoft.GatherBlockQuantized of int4
+//     blocks (when they are the LM head's MatMulNBits bytes and scales,
+//     possibly through a Reshape, the embedding is tied to the LM head);
+//     one packed qkv_proj MatMulNBits cut by a Split into q, k and v, the
+//     q/k norms, and GroupQueryAttention with do_rotary 1 reading the
+//     cos/sin caches itself.
+//
+// Around the attention: the input norm, the o projection, post-attention
+// and pre-FFN norms, gate and up projections, the activation, down
+// projection and post-FFN norm; the final norm and the MatMulNBits LM head
+// producing "logits". A graph that takes inputs_embeds instead of
+// input_ids (the builder's exclude_embeds, Gemma 3 4B+) has no embedding:
+// for text-only use tokens are embedded with the LM head's rows (Gemma 3
+// ties them) times round(√H, 2), the builder's embedding scale, with a
+// notice. MatMulNBits biases are added to the products; a g_idx that maps
+// column k to block k/block_size is dropped, any other is applied by
+// dequantizing that matrix to float32 (its packed zero points ignored, as
+// ONNX Runtime 1.30 ignores them with a g_idx).
+//
+// The export's own numbers are kept: its embedding scale (round(√H, 2)),
+// its RoPE tables (the cos/sin caches, so the builder's scaling choices
+// carry over), and local_window_size as the window (the keys a local
+// layer sees, the current one included: what onnx/exec and ONNX Runtime
+// 1.30 compute, not the W + 1 that ort-genai-gemma3.md §1.4 read from
+// ORT's source). Norm weights already hold Gemma's 1 + w. MatMulNBits
+// weights are packed for internal/qgemm (accuracy_level 4: int8
+// activations, otherwise float32).
+//
+// Other graphs fail with an error wrapping ErrONNXLayout that names the
+// node: packed QKV GroupQueryAttention inputs, interleaved RoPE, softcap,
+// float zero points. The weights are copied; m may be closed afterwards.
 func FromONNX(m *onnx.Model, opt LoadOptions) (*Model, error) {
-	g := ox{m: m, prod: map[string]*onnxpb.NodeProto{}, cons: map[string][]*onnxpb.NodeProto{}}
+	g := ox{m: m, prod: map[string]*onnxpb.NodeProto{}, cons: map[string][]*onnxpb.NodeProto{}, packed: map[*onnxpb.NodeProto]*nbitsNode{}}
 	for _, n := range m.Graph().GetNode() {
 		for _, o := range n.GetOutput() {
 			g.prod[o] = n
@@ -56,7 +72,9 @@ type ox struct {
 	m    *onnx.Model
 	prod map[string]*onnxpb.NodeProto
 	cons map[string][]*onnxpb.NodeProto
-	err  error
+	// packed holds the MatMulNBits nodes read for a Split (qkv_proj).
+	packed map[*onnxpb.NodeProto]*nbitsNode
+	err    error
 }
 
 func (g *ox) fail(format string, args ...any) {
@@ -144,206 +162,57 @@ func (g *ox) norm(n *onnxpb.NodeProto) ([]float32, float32) {
 	return g.floats(w), attr(g, n, "epsilon", float32(1e-5))
 }
 
-// nbits packs a MatMulNBits node's weights.
-func (g *ox) nbits(n *onnxpb.NodeProto) Matrix {
-	if g.err != nil {
-		return nil
+// hasInput reports whether the graph has an input called name.
+func (g *ox) hasInput(name string) bool {
+	for _, in := range g.m.Graph().GetInput() {
+		if in.GetName() == name {
+			return true
+		}
 	}
+	return false
+}
+
+// quantEmbedding reads a GatherBlockQuantized embedding of hidden
+// columns: its data (an initializer, or a Reshape of one such as the LM
+// head's MatMulNBits bytes), scales and zero points. It returns the
+// blocks and the data and scales initializers' names.
+func (g *ox) quantEmbedding(n *onnxpb.NodeProto, hidden int) (*nbitsNode, string, string) {
 	in := n.GetInput()
-	if len(in) > 5 && in[5] != "" || len(in) > 4 && in[4] != "" {
-		g.fail("MatMulNBits %s has a g_idx or bias input", n.GetName())
-		return nil
+	if len(in) < 3 || in[0] == "" || in[2] == "" {
+		g.fail("GatherBlockQuantized %s has no data or scales", n.GetName())
+		return nil, "", ""
 	}
-	q := &numeric.BlockQuantized{N: int(attr(g, n, "N", int64(0))), K: int(attr(g, n, "K", int64(0))),
-		Bits: int(attr(g, n, "bits", int64(4))), BlockSize: int(attr(g, n, "block_size", int64(0)))}
-	bt := g.m.Initializer(in[1])
-	if bt == nil {
-		g.fail("MatMulNBits %s: weights %q are not an initializer", n.GetName(), in[1])
-		return nil
+	if ga := attr(g, n, "gather_axis", int64(0)); ga != 0 {
+		g.fail("GatherBlockQuantized %s gathers along axis %d", n.GetName(), ga)
 	}
-	var err error
-	if q.B, err = onnx.TensorData[uint8](g.m, bt); err != nil {
-		g.err = fmt.Errorf("gemma3: ONNX %s: %w", in[1], err)
-		return nil
+	data := in[0]
+	if r := g.prod[data]; r != nil && r.GetOpType() == "Reshape" {
+		data = r.GetInput()[0]
 	}
+	q := &numeric.BlockQuantized{K: hidden, Bits: int(attr(g, n, "bits", int64(4))), BlockSize: int(attr(g, n, "block_size", int64(128)))}
+	q.B = g.quantBytes("GatherBlockQuantized "+n.GetName()+" data", data)
 	q.Scales = g.floats(in[2])
 	if len(in) > 3 && in[3] != "" {
-		zt := g.m.Initializer(in[3])
-		if zt == nil || zt.GetDataType() != int32(onnx.Uint8) {
-			g.fail("MatMulNBits %s: zero points %q are not a uint8 initializer", n.GetName(), in[3])
-			return nil
-		}
-		if q.ZeroPoints, err = onnx.TensorData[uint8](g.m, zt); err != nil {
-			g.err = fmt.Errorf("gemma3: ONNX %s: %w", in[3], err)
-			return nil
-		}
+		q.ZeroPoints = g.quantBytes("GatherBlockQuantized "+n.GetName()+" zero points", in[3])
 	}
 	if g.err != nil {
-		return nil
+		return nil, "", ""
 	}
-	act := qgemm.Float32
-	var opts []qgemm.PackOption
-	if attr(g, n, "accuracy_level", int64(0)) == 4 {
-		// Int8 activations; 24-bit scales as layers/core stores them.
-		act = qgemm.Int8
-		opts = append(opts, qgemm.CompactScales())
+	if t := g.m.Initializer(data); len(t.GetDims()) > 0 {
+		q.N = int(min(t.GetDims()[0], MaxVocab+1))
 	}
-	pm, err := qgemm.PackNBits(q, opts...)
-	if err != nil {
-		g.err = fmt.Errorf("gemma3: ONNX MatMulNBits %s: %w", n.GetName(), err)
-		return nil
+	if q.N < 1 || q.N > MaxVocab {
+		g.fail("GatherBlockQuantized %s: data %q of %d rows, outside [1, %d]", n.GetName(), data, q.N, MaxVocab)
+		return nil, "", ""
 	}
-	return &NBits{Q: q, m: pm, act: act}
-}
-
-// layer reads one decoder block around its GroupQueryAttention node.
-type oxLayer struct {
-	Layer
-	window   int64 // local_window_size (−1: global)
-	cos, sin string
-	out      string // value holding the block's post-FFN norm output
-	heads    int
-	kvHeads  int
-	scale    float32
-	eps      float32
-}
-
-// qk follows q or k from GroupQueryAttention back to its projection:
-// MatMulNBits → Reshape → SimplifiedLayerNormalization → Reshape → RotaryEmbedding.
-func (g *ox) qk(v string, l *oxLayer) (Matrix, []float32) {
-	rot := g.producer(v, "RotaryEmbedding")
-	if rot == nil {
-		return nil, nil
+	if err := q.Validate(); err != nil {
+		g.err = fmt.Errorf("gemma3: ONNX GatherBlockQuantized %s: %w", n.GetName(), err)
+		return nil, "", ""
 	}
-	if attr(g, rot, "interleaved", int64(0)) != 0 {
-		g.fail("RotaryEmbedding %s is interleaved", rot.GetName())
-	}
-	l.cos, l.sin = rot.GetInput()[2], rot.GetInput()[3]
-	flat := g.producer(rot.GetInput()[0], "Reshape")
-	var nrm, heads, proj *onnxpb.NodeProto
-	if flat != nil {
-		nrm = g.producer(flat.GetInput()[0], "SimplifiedLayerNormalization")
-	}
-	if nrm != nil {
-		heads = g.producer(nrm.GetInput()[0], "Reshape")
-	}
-	if heads != nil {
-		proj = g.producer(heads.GetInput()[0], "MatMulNBits")
-	}
-	if proj == nil {
-		return nil, nil
-	}
-	w, _ := g.norm(nrm)
-	return g.nbits(proj), w
-}
-
-func (g *ox) layer(gqa *onnxpb.NodeProto) *oxLayer {
-	l := &oxLayer{}
-	if attr(g, gqa, "do_rotary", int64(0)) != 0 {
-		g.fail("GroupQueryAttention %s applies RoPE itself (do_rotary=1, the 2026 builder's layout)", gqa.GetName())
-		return l
-	}
-	if sc := attr(g, gqa, "softcap", float32(0)); sc != 0 {
-		g.fail("GroupQueryAttention %s has softcap %g", gqa.GetName(), sc)
-	}
-	l.heads, l.kvHeads = int(attr(g, gqa, "num_heads", int64(0))), int(attr(g, gqa, "kv_num_heads", int64(0)))
-	l.scale, l.window = attr(g, gqa, "scale", float32(0)), attr(g, gqa, "local_window_size", int64(-1))
-	in := gqa.GetInput()
-	l.Q, l.QNorm = g.qk(in[0], l)
-	cos, sin := l.cos, l.sin
-	l.K, l.KNorm = g.qk(in[1], l)
-	if g.err == nil && (cos != l.cos || sin != l.sin) {
-		g.fail("GroupQueryAttention %s: q and k use different RoPE caches", gqa.GetName())
-	}
-	if vp := g.producer(in[2], "MatMulNBits"); vp != nil {
-		l.V = g.nbits(vp)
-		if n := g.producer(vp.GetInput()[0], "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization"); n != nil {
-			l.AttnNorm, l.eps = g.norm(n)
-		}
-	}
-	o := g.consumer(gqa.GetOutput()[0], "MatMulNBits")
-	l.O = g.nbits(o)
-	var post, pre, act, mul, down, postFFN *onnxpb.NodeProto
-	if o != nil {
-		post = g.consumer(o.GetOutput()[0], "SimplifiedLayerNormalization")
-	}
-	if post != nil {
-		l.PostAttnNorm, _ = g.norm(post)
-		pre = g.consumer(post.GetOutput()[0], "SkipSimplifiedLayerNormalization")
-	}
-	if pre != nil {
-		l.FFNNorm, _ = g.norm(pre)
-		for _, mm := range g.cons[pre.GetOutput()[0]] {
-			if mm.GetOpType() != "MatMulNBits" {
-				continue
-			}
-			if a := g.find(mm.GetOutput()[0], "FastGelu", "Gelu"); a != nil {
-				act, l.Gate = a, g.nbits(mm)
-			} else { // the up projection feeds the Mul directly
-				l.Up = g.nbits(mm)
-			}
-		}
-	}
-	if act != nil {
-		if act.GetOpType() == "Gelu" && attr(g, act, "approximate", "none") != "tanh" {
-			g.fail("Gelu %s is not the tanh approximation", act.GetName())
-		}
-		mul = g.consumer(act.GetOutput()[0], "Mul")
-	} else if pre != nil {
-		g.fail("no gate projection with FastGelu or Gelu after %s", pre.GetName())
-	}
-	if mul != nil {
-		down = g.consumer(mul.GetOutput()[0], "MatMulNBits")
-	}
-	if down != nil {
-		l.Down = g.nbits(down)
-		postFFN = g.consumer(down.GetOutput()[0], "SimplifiedLayerNormalization")
-	}
-	if postFFN != nil {
-		l.PostFFNNorm, _ = g.norm(postFFN)
-		l.out = postFFN.GetOutput()[0]
-	}
-	return l
+	return &nbitsNode{q: q}, data, in[2]
 }
 
 func (g *ox) build(opt LoadOptions) (*Model, error) {
-	var emb *onnxpb.NodeProto
-	for _, n := range g.cons["input_ids"] {
-		switch n.GetOpType() {
-		case "Gather":
-			emb = n
-		case "GatherBlockQuantized":
-			g.fail("int4 shared embedding (GatherBlockQuantized %s)", n.GetName())
-		}
-	}
-	if emb == nil {
-		g.fail("no Gather of input_ids (inputs_embeds graphs of 4b+ exports are not supported)")
-		return nil, g.err
-	}
-	table := g.m.Initializer(emb.GetInput()[0])
-	if table == nil || len(table.GetDims()) != 2 {
-		g.fail("embedding %q is not a 2-D initializer", emb.GetInput()[0])
-		return nil, g.err
-	}
-	d0, d1 := table.GetDims()[0], table.GetDims()[1]
-	if d0 < 1 || d0 > MaxVocab || d1 < 1 || d1 > MaxHidden {
-		g.fail("embedding %q is %d×%d, outside [1, %d]×[1, %d]", emb.GetInput()[0], d0, d1, MaxVocab, MaxHidden)
-		return nil, g.err
-	}
-	vocab, hidden := int(d0), int(d1)
-	embed := &Dense{N: vocab, K: hidden, Data: g.floats(emb.GetInput()[0])}
-	if g.err == nil && len(embed.Data) != vocab*hidden {
-		g.fail("embedding %q has %d values, want %d×%d", emb.GetInput()[0], len(embed.Data), vocab, hidden)
-	}
-	w := &Weights{Embed: embed}
-	var c Config
-	if mul := g.consumer(emb.GetOutput()[0], "Mul"); mul != nil {
-		if s := g.floats(mul.GetInput()[1]); len(s) == 1 {
-			c.EmbedScale = s[0]
-		} else if g.err == nil {
-			g.fail("embedding scale %q is not a scalar", mul.GetInput()[1])
-		}
-	}
 	var layers []*oxLayer
 	for _, n := range g.m.Graph().GetNode() {
 		if n.GetOpType() == "GroupQueryAttention" && g.err == nil {
@@ -357,16 +226,89 @@ func (g *ox) build(opt LoadOptions) (*Model, error) {
 		g.fail("no GroupQueryAttention nodes")
 		return nil, g.err
 	}
+	w := &Weights{}
+	var c Config
 	// Final norm and LM head.
 	last := layers[len(layers)-1]
+	var head *onnxpb.NodeProto
 	if fn := g.consumer(last.out, "SkipSimplifiedLayerNormalization"); fn != nil {
 		w.Norm, _ = g.norm(fn)
-		if head := g.consumer(fn.GetOutput()[0], "MatMulNBits"); head != nil {
+		if head = g.consumer(fn.GetOutput()[0], "MatMulNBits"); head != nil {
 			if head.GetOutput()[0] != "logits" {
 				g.fail("the LM head writes %q, not logits", head.GetOutput()[0])
 			}
 			w.Output = g.nbits(head)
 		}
+	}
+	if g.err != nil {
+		return nil, g.err
+	}
+	vocab, hidden := w.Output.Dims()
+	if vocab > MaxVocab || hidden > MaxHidden {
+		g.fail("the LM head is %d×%d, outside [1, %d]×[1, %d]", vocab, hidden, MaxVocab, MaxHidden)
+		return nil, g.err
+	}
+	// The embedding: a float32 Gather of input_ids, a GatherBlockQuantized
+	// (the 2026 builder's shared int4 table), or none (inputs_embeds).
+	var emb *onnxpb.NodeProto
+	for _, n := range g.cons["input_ids"] {
+		if op := n.GetOpType(); op == "Gather" || op == "GatherBlockQuantized" {
+			emb = n
+		}
+	}
+	switch {
+	case emb == nil && g.hasInput("inputs_embeds") && !g.hasInput("input_ids"):
+		// Text-only use of a graph fed with embeddings: Gemma 3 ties them
+		// to the LM head; the builder scales by round(√H, 2).
+		w.Embed, w.Output = w.Output, nil
+		c.EmbedScale = float32(math.Round(math.Sqrt(float64(hidden))*100) / 100)
+		if opt.Notice != nil {
+			opt.Notice(fmt.Sprintf("gemma3: ONNX graph takes inputs_embeds: tokens embedded with the LM head's rows × %g", c.EmbedScale))
+		}
+	case emb == nil:
+		g.fail("no Gather or GatherBlockQuantized of input_ids, and no inputs_embeds input")
+	case emb.GetOpType() == "GatherBlockQuantized":
+		nb, data, scales := g.quantEmbedding(emb, hidden)
+		if nb == nil {
+			break
+		}
+		if nb.q.N != vocab {
+			g.fail("embedding %q has %d rows, the LM head %d", data, nb.q.N, vocab)
+			break
+		}
+		if hi := head.GetInput(); len(hi) > 2 && hi[1] == data && hi[2] == scales {
+			w.Embed, w.Output = w.Output, nil // tied: the LM head's bytes
+		} else {
+			w.Embed = g.matrix(nb, emb.GetName())
+		}
+	default:
+		table := g.m.Initializer(emb.GetInput()[0])
+		if table == nil || len(table.GetDims()) != 2 {
+			g.fail("embedding %q is not a 2-D initializer", emb.GetInput()[0])
+			break
+		}
+		d0, d1 := table.GetDims()[0], table.GetDims()[1]
+		if d0 != int64(vocab) || d1 != int64(hidden) {
+			g.fail("embedding %q is %d×%d, the LM head %d×%d", emb.GetInput()[0], d0, d1, vocab, hidden)
+			break
+		}
+		embed := &Dense{N: vocab, K: hidden, Data: g.floats(emb.GetInput()[0])}
+		if g.err == nil && len(embed.Data) != vocab*hidden {
+			g.fail("embedding %q has %d values, want %d×%d", emb.GetInput()[0], len(embed.Data), vocab, hidden)
+		}
+		w.Embed = embed
+	}
+	if emb != nil && g.err == nil {
+		if mul := g.consumer(emb.GetOutput()[0], "Mul"); mul != nil {
+			if s := g.floats(mul.GetInput()[1]); len(s) == 1 {
+				c.EmbedScale = s[0]
+			} else if g.err == nil {
+				g.fail("embedding scale %q is not a scalar", mul.GetInput()[1])
+			}
+		}
+	}
+	if g.err != nil {
+		return nil, g.err
 	}
 	l0 := layers[0]
 	c.Layers, c.Hidden, c.Vocab = len(layers), hidden, vocab
@@ -424,7 +366,7 @@ func (g *ox) build(opt LoadOptions) (*Model, error) {
 			return rope{}, 1
 		}
 		cs, sn := g.floats(names[0]), g.floats(names[1])
-		if g.err == nil && (len(cs) != len(sn) || len(cs)%half != 0 || len(cs) < 2*half) {
+		if g.err == nil && (len(cs) != len(sn) || half == 0 || len(cs)%half != 0 || len(cs) < 2*half) {
 			g.fail("RoPE cache %s has %d values, want positions × %d", names[0], len(cs), half)
 		}
 		if g.err != nil {
@@ -466,30 +408,4 @@ func (g *ox) build(opt LoadOptions) (*Model, error) {
 		m.global = gr
 	}
 	return m, nil
-}
-
-// NBits is a Matrix in ONNX Runtime's MatMulNBits layout (from an ONNX
-// export), packed for internal/qgemm. MatMul uses float32 activations, or
-// int8 ones for accuracy_level 4, as ONNX Runtime does.
-type NBits struct {
-	Q   *numeric.BlockQuantized
-	m   *qgemm.Matrix
-	act qgemm.Activations
-}
-
-var _ Matrix = (*NBits)(nil)
-
-// Dims returns N and K.
-func (b *NBits) Dims() (int, int) { return b.Q.N, b.Q.K }
-
-// Row dequantizes row j.
-func (b *NBits) Row(j int, dst []float32) {
-	if err := b.Q.DequantizeRow(dst[:b.Q.K], j); err != nil {
-		panic(err) // validated by PackNBits
-	}
-}
-
-// MatMul computes y = x·Wᵀ with qgemm.
-func (b *NBits) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
-	return b.m.MatMul(ctx, y, x, rows, nil, qgemm.Options{Activations: b.act, Threads: threads})
 }
