@@ -36,6 +36,7 @@ type Model struct {
 	stops        []int32
 	file         *gguf.File
 	threads      int // WithThreads
+	sampling     SamplingConfig
 	gvocab       grammarVocab
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/hf"
 	"github.com/zerfoo/zerfoo/models/gemma3"
+	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tokenizer"
 )
 
@@ -53,13 +54,25 @@ func WithBudget(l budget.Limit) LoadOption { return func(c *loadConfig) { c.budg
 // conformance checks): gemma3.LoadOptions.Exact.
 func WithExact(exact bool) LoadOption { return func(c *loadConfig) { c.exact = exact } }
 
-// Load opens a Gemma 3 model and builds it with its tokenizer: a GGUF
-// file, or a Hugging Face checkpoint folder (a directory with config.json:
-// see hf.Open), whose safetensors are memory-mapped and run as they are —
-// BF16, F16 and F32 matrices read in place, only the norm weights
-// converted (hf.Folder.View) — with the folder's tokenizer.json and chat
-// template, and generation_config.json's eos_token_id among the stop
-// tokens. Close the model to release the mappings.
+// Load opens a Gemma 3 model and builds it with its tokenizer. path is
+//
+//   - a GGUF file;
+//   - an onnxruntime-genai export folder (a directory with
+//     genai_config.json: see hf.OpenGenAI), whose decoder ONNX file is
+//     read by gemma3.FromONNX (either builder's layout; weights copied,
+//     the file closed before Load returns), with the folder's
+//     tokenizer.json and chat template, model.eos_token_id among the stop
+//     tokens and the search object's sampling (SamplingConfig);
+//   - or a Hugging Face checkpoint folder (a directory with config.json:
+//     see hf.Open), whose safetensors are memory-mapped and run as they
+//     are — BF16, F16 and F32 matrices read in place, only the norm
+//     weights converted (hf.Folder.View) — with the folder's
+//     tokenizer.json and chat template, generation_config.json's
+//     eos_token_id among the stop tokens and its sampling keys
+//     (SamplingConfig).
+//
+// A folder with both configuration files is taken as an onnxruntime-genai
+// export. Close the model to release the mappings.
 //
 // Load stops when ctx is done: the conversion checks it before each
 // tensor, and Load then returns an error wrapping ctx.Err() with nothing
@@ -75,8 +88,12 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if hf.IsGenAIFolder(path) {
+		return loadGenAI(ctx, path, c)
+	}
 	var f *gguf.File
 	var eos []int32
+	var doSample *bool
 	if hf.IsFolder(path) {
 		dir, err := hf.Open(path, hf.Options{Budget: c.budget, Notice: c.notice})
 		if err != nil {
@@ -87,6 +104,9 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 			return nil, err
 		}
 		eos = dir.EOS()
+		if dir.Generation != nil {
+			doSample = dir.Generation.DoSample
+		}
 	} else {
 		var err error
 		if f, err = gguf.Open(path, gguf.Options{Budget: c.budget}); err != nil {
@@ -99,12 +119,10 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 		f.Close()
 		return nil, err
 	}
-	for _, id := range eos {
-		if int(id) < m.Model.Config.Vocab && !slices.Contains(m.stops, id) {
-			m.stops = append(m.stops, id)
-		}
-	}
+	m.addStops(eos)
 	m.threads = c.threads
+	m.sampling = fromGGUF(f)
+	m.sampling.DoSample = doSample
 	return m, nil
 }
 
@@ -122,16 +140,27 @@ func build(ctx context.Context, f *gguf.File, path string, lo gemma3.LoadOptions
 	if v, ok := f.Lookup(tokenizer.KeyChatTemplate); ok {
 		g.ChatTemplate, _ = v.V.(string)
 	}
-	v := tok.Vocab()
+	g.addStops(nil)
+	return g, nil
+}
+
+// addStops makes the vocabulary's EOS, <end_of_turn> and the ids in eos
+// that lie inside the model's vocabulary stop tokens, each once.
+func (m *Model) addStops(eos []int32) {
+	v := m.Tokenizer.Vocab()
 	if v.EOS >= 0 {
-		g.stops = append(g.stops, v.EOS)
+		eos = append([]int32{v.EOS}, eos...)
 	}
 	for i, p := range v.Tokens {
 		if p == "<end_of_turn>" {
-			g.stops = append(g.stops, int32(i))
+			eos = append(eos, int32(i))
 		}
 	}
-	return g, nil
+	for _, id := range eos {
+		if id >= 0 && int(id) < m.Model.Config.Vocab && !slices.Contains(m.stops, id) {
+			m.stops = append(m.stops, id)
+		}
+	}
 }
 
 // Close releases the file mapping.
@@ -155,4 +184,41 @@ func (m *Model) newState(maxLen, threads int) (*gemma3.State, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// loadGenAI loads an onnxruntime-genai export folder: genai_config.json,
+// its decoder (gemma3.FromONNX, which copies the weights, so the ONNX
+// model is closed before returning) and its tokenizer files.
+func loadGenAI(ctx context.Context, dir string, c loadConfig) (*Model, error) {
+	g, err := hf.OpenGenAI(dir, hf.Options{Budget: c.budget, Notice: c.notice})
+	if err != nil {
+		return nil, err
+	}
+	om, err := onnx.Load(g.Decoder)
+	if err != nil {
+		return nil, err
+	}
+	defer om.Close()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	gm, err := gemma3.FromONNX(om, gemma3.LoadOptions{Budget: c.budget, Notice: c.notice})
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, g.Decoder)
+	}
+	v := g.Tokenizer.Vocab
+	if n := gm.Config.Vocab; len(v.Tokens) != n {
+		if g.VocabSize != 0 {
+			return nil, fmt.Errorf("generate: %s: genai_config.json's vocab_size %d is not the decoder's %d: %w", dir, g.VocabSize, n, hf.ErrConfig)
+		}
+		hf.FitVocab(&v, n) // to the decoder, as to a config.json vocab_size
+	}
+	tok, err := tokenizer.New(v)
+	if err != nil {
+		return nil, fmt.Errorf("generate: %s: %w", dir, err)
+	}
+	m := &Model{Model: gm, Tokenizer: tok, ChatTemplate: g.Tokenizer.ChatTemplate, threads: c.threads,
+		sampling: fromGeneration(g.Generation)}
+	m.addStops(g.Generation.EOS)
+	return m, nil
 }

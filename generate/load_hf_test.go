@@ -12,10 +12,10 @@ import (
 
 // TestLoadFolder: a Hugging Face folder loads straight from its
 // safetensors with its own tokenizer (fitted to config.json's vocab_size)
-// and generation_config.json's eos_token_id among the stop tokens; Close
-// releases it.
+// and generation_config.json's eos_token_id among the stop tokens and its
+// sampling keys as SamplingConfig; Close releases it.
 func TestLoadFolder(t *testing.T) {
-	o := hftest.Options{Generation: `{"eos_token_id": [1, 7, 106, 9999], "top_k": 40}`}
+	o := hftest.Options{Generation: `{"eos_token_id": [1, 7, 106, 9999], "top_k": 40, "top_p": 0.95, "do_sample": true}`}
 	var err error
 	if o.Tokenizer, err = os.ReadFile("../testdata/hf/tokenizer.json"); err != nil {
 		t.Fatal(err)
@@ -41,6 +41,9 @@ func TestLoadFolder(t *testing.T) {
 		if !slices.Contains(m.stops, id) {
 			t.Errorf("stop tokens %v lack generation_config.json's %d", m.stops, id)
 		}
+	}
+	if sc := m.SamplingConfig(); sc.TopK == nil || *sc.TopK != 40 || sc.TopP == nil || *sc.TopP != 0.95 || sc.DoSample == nil || !*sc.DoSample || sc.Temperature != nil {
+		t.Errorf("SamplingConfig %+v: want generation_config.json's top_k 40, top_p 0.95, do_sample true", sc)
 	}
 	if slices.Contains(m.stops, 9999) {
 		t.Errorf("stop tokens %v hold 9999, outside the vocabulary", m.stops)

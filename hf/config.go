@@ -338,7 +338,14 @@ func parseGeneration(data []byte, file string) (*Generation, error) {
 	if err != nil {
 		return nil, fail("%s", err)
 	}
-	p := reader{m, "", fail}
+	return readGeneration(reader{m, "", fail})
+}
+
+// readGeneration reads the generation keys of an object (generation_config.json,
+// or genai_config.json's search object).
+func readGeneration(p reader) (*Generation, error) {
+	m, fail := p.m, p.fail
+	var err error
 	g := &Generation{}
 	if v, ok := m["eos_token_id"]; ok && v != nil {
 		if g.EOS, err = tokenIDs("eos_token_id", v); err != nil {
@@ -348,7 +355,7 @@ func parseGeneration(data []byte, file string) (*Generation, error) {
 	if v, ok := m["do_sample"]; ok && v != nil {
 		b, ok := v.(bool)
 		if !ok {
-			return nil, fail("do_sample is %s, want true or false", describe(v))
+			return nil, fail("%sdo_sample is %s, want true or false", p.prefix, describe(v))
 		}
 		g.DoSample = &b
 	}

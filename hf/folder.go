@@ -208,7 +208,7 @@ func readFile(path string, max int64, limit budget.Limit) ([]byte, error) {
 }
 
 // readTokenizer reads the tokenizer files and fits the vocabulary to n
-// tokens.
+// tokens (n > 0).
 func readTokenizer(dir string, n int, o Options) (*tokenizer.HF, error) {
 	tj, err := readFile(filepath.Join(dir, TokenizerFile), maxTokenizerFile, o.Budget)
 	if err != nil {
@@ -222,15 +222,17 @@ func readTokenizer(dir string, n int, o Options) (*tokenizer.HF, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hf: %s: %w", dir, err)
 	}
-	fitVocab(&h.Vocab, n)
+	if n > 0 {
+		FitVocab(&h.Vocab, n)
+	}
 	return h, nil
 }
 
-// fitVocab cuts v to n tokens or pads it with unused "[PADi]" tokens of
+// FitVocab cuts v to n tokens or pads it with unused "[PADi]" tokens of
 // score −10000, as convert_hf_to_gguf.py's _create_vocab_sentencepiece
 // sizes the vocabulary to config.json's vocab_size; special ids that fall
 // outside are dropped (-1), as its SpecialVocab drops them.
-func fitVocab(v *tokenizer.Vocab, n int) {
+func FitVocab(v *tokenizer.Vocab, n int) {
 	if len(v.Tokens) > n {
 		v.Tokens, v.Scores, v.Types = v.Tokens[:n:n], v.Scores[:n:n], v.Types[:n:n]
 	}

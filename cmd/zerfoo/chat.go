@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/zerfoo/zerfoo/generate"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 )
@@ -24,6 +26,8 @@ type chatCmd struct {
 	Seed        uint64  `default:"0" help:"Sampling seed."`
 	Context     int     `default:"4096" help:"Most tokens kept in the conversation (0: 4096; at most the model's context); older turns are dropped to stay within it."`
 	Threads     int     `default:"0" help:"Worker threads (0: all cores)."`
+
+	penalty float64 // the model's repetition_penalty (no flag)
 }
 
 // chatCommands is the text of /help.
@@ -57,12 +61,14 @@ func (c *chatCmd) Validate() error {
 // Run loads the model and chats (see Help). Ctrl-C during the load
 // cancels it as in every command; after the load the chat takes Ctrl-C
 // over.
-func (c *chatCmd) Run(ctx context.Context, s *streams) error {
+func (c *chatCmd) Run(ctx context.Context, k *kong.Context, s *streams) error {
 	m, err := loadModel(ctx, s, c.Model, c.Threads, false)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	d := folderSampling(k, s, m, generate.Sampling{Temperature: c.Temperature, TopK: c.TopK, TopP: c.TopP, MinP: c.MinP, RepetitionPenalty: 1})
+	c.Temperature, c.TopK, c.TopP, c.MinP, c.penalty = d.Temperature, d.TopK, d.TopP, d.MinP, d.RepetitionPenalty
 	if err := m.TemplateError(); err != nil {
 		return err // before the first message, not at it
 	}
@@ -182,7 +188,8 @@ func (c *chatCmd) turn(ctx context.Context, s *streams, sess *generate.Session, 
 	answer := make(chan sent, 1)
 	go func() {
 		res, err := sess.Send(actx, line, generate.Options{
-			Sampling:  generate.Sampling{Temperature: c.Temperature, TopK: c.TopK, TopP: c.TopP, MinP: c.MinP, Seed: c.Seed},
+			Sampling: generate.Sampling{Temperature: c.Temperature, TopK: c.TopK, TopP: c.TopP, MinP: c.MinP,
+				RepetitionPenalty: c.penalty, Seed: c.Seed},
 			MaxTokens: c.MaxTokens,
 			OnText:    func(p string) error { _, err := fmt.Fprint(s.out, p); return err },
 		})

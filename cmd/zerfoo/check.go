@@ -70,11 +70,11 @@ func (c *checks) file(flag, path string) {
 // model checks a --model value: a regular file, or a Hugging Face
 // checkpoint folder (a directory with a config.json, see hf.IsFolder).
 func (c *checks) model(flag, path string) {
-	if c.err != nil || path == "" || hf.IsFolder(path) {
+	if c.err != nil || path == "" || hf.IsFolder(path) || hf.IsGenAIFolder(path) {
 		return
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		c.err = fmt.Errorf("%s %s: not a regular file, nor a Hugging Face checkpoint folder (no %s)", flag, path, hf.ConfigFile)
+		c.err = fmt.Errorf("%s %s: not a regular file, nor a Hugging Face checkpoint folder (no %s) or an onnxruntime-genai export (no %s)", flag, path, hf.ConfigFile, hf.GenAIConfigFile)
 		return
 	}
 	c.file(flag, path)

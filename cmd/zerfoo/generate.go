@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/zerfoo/zerfoo/generate"
 	"github.com/zerfoo/zerfoo/internal/defaultmodel"
 	"github.com/zerfoo/zerfoo/models/gemma3"
@@ -75,7 +77,7 @@ func loadModel(ctx context.Context, s *streams, path string, threads int, exact 
 	return m, err
 }
 
-func (g *generateCmd) Run(ctx context.Context, s *streams) error {
+func (g *generateCmd) Run(ctx context.Context, k *kong.Context, s *streams) error {
 	prompt, err := readText(s, g.Prompt)
 	if err != nil {
 		return err
@@ -98,6 +100,7 @@ func (g *generateCmd) Run(ctx context.Context, s *streams) error {
 		return writeNpy(g.DumpLogits, logits)
 	}
 	opt := g.options()
+	opt.Sampling = folderSampling(k, s, m, opt.Sampling)
 	opt.OnText = func(p string) error { _, err := fmt.Fprint(s.out, p); return err }
 	res, err := m.Run(ctx, prompt, opt)
 	fmt.Fprintln(s.out)
