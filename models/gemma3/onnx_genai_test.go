@@ -47,9 +47,10 @@ var genaiVariants = []struct {
 	{"b2026-bias-gidx", hftest.GenAIOptions{Layout: hftest.GenAI2026, Bias: true, GIdx: true, Seed: 5}, 3e-3},
 }
 
+// genaiPrompt is the prompt the goldens were made with:
+//
+//	node genai_logits.mjs DIR/* --prompt 2,17,5,200,33,91,140,7,64,250 --steps 6 --out ../../testdata/ort/genai_tiny.json
 var genaiPrompt = []int32{2, 17, 5, 200, 33, 91, 140, 7, 64, 250}
-
-const genaiSteps = 6
 
 type genaiResult struct {
 	Prompt []int32     `json:"prompt"`
