@@ -159,6 +159,28 @@ func scores4Generic(q *[4][]float32, k []float32, ldk, n int, out []float32) {
 	}
 }
 
+// softmax4Generic is the specification of softmax4: for each of the four
+// interleaved rows h < 4, p[4j+h] = exp(p[4j+h] − m) / Σ_{j<n} exp(p[4j+h]
+// − m) with m = max_{j<n} p[4j+h], the sum in float64.
+func softmax4Generic(p []float32, n int) {
+	for h := 0; h < 4; h++ {
+		mx := float32(math.Inf(-1))
+		for j := 0; j < n; j++ {
+			mx = max(mx, p[4*j+h])
+		}
+		var sum float64
+		for j := 0; j < n; j++ {
+			e := float32(math.Exp(float64(p[4*j+h] - mx)))
+			p[4*j+h] = e
+			sum += float64(e)
+		}
+		inv := float32(1 / sum)
+		for j := 0; j < n; j++ {
+			p[4*j+h] *= inv
+		}
+	}
+}
+
 // values4Generic is the specification of values4: out_h += Σ_j p[4j+h]·v_j.
 func values4Generic(p, v []float32, ldv, hd, n int, out []float32) {
 	for j := 0; j < n; j++ {

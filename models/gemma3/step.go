@@ -2,7 +2,6 @@ package gemma3
 
 import (
 	"context"
-	"math"
 	"sync/atomic"
 
 	"github.com/zerfoo/zerfoo/internal/workerpool"
@@ -346,26 +345,10 @@ func (r *runner) attend(buf []float32, t, g, h0, m int) {
 	if n1 < n {
 		kv.scores(&qs, 0, off, n-n1, sc[4*n1:])
 	}
-	for h := 0; h < 4; h++ {
-		if h >= m {
-			for j := 0; j < n; j++ {
-				sc[4*j+h] = 0
-			}
-			continue
-		}
-		mx := float32(math.Inf(-1))
+	softmax4(sc, n)
+	for h := m; h < 4; h++ {
 		for j := 0; j < n; j++ {
-			mx = max(mx, sc[4*j+h])
-		}
-		var sum float64
-		for j := 0; j < n; j++ {
-			e := float32(math.Exp(float64(sc[4*j+h] - mx)))
-			sc[4*j+h] = e
-			sum += float64(e)
-		}
-		inv := float32(1 / sum)
-		for j := 0; j < n; j++ {
-			sc[4*j+h] *= inv
+			sc[4*j+h] = 0
 		}
 	}
 	if f16 {

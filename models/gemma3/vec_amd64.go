@@ -263,3 +263,23 @@ func roundF16(dst, src []float32) {
 	roundF16AVX2(&dst[0], &src[0], n)
 	roundF16Generic(dst[n:], src[n:])
 }
+
+// softmax4AVX2 is softmax4 for n ≥ 1, its exp a polynomial within a few
+// units in the last place of math.Exp's (see softmax_amd64.s).
+//
+//go:noescape
+func softmax4AVX2(p *float32, n int)
+
+// softmax4 normalizes the four interleaved score rows p[4j+h], j < n (see
+// softmax4Generic).
+func softmax4(p []float32, n int) {
+	if n == 0 {
+		return
+	}
+	_ = p[4*n-1]
+	if !useAVX2 {
+		softmax4Generic(p, n)
+		return
+	}
+	softmax4AVX2(&p[0], n)
+}

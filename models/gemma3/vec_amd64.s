@@ -418,6 +418,57 @@ TEXT ·scores4F16AVX2(SB), NOSPLIT, $0-72
 	MOVQ n+56(FP), CX
 	MOVQ out+64(FP), DI
 
+	// Two keys at a time: eight independent accumulator chains, the
+	// queries loaded once for both.
+shpair:
+	CMPQ   CX, $2
+	JL     shkey
+	LEAQ   (SI)(BX*1), R12 // the second key
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   AX, AX
+
+shpd:
+	VCVTPH2PS   (SI)(AX*1), Y8
+	VCVTPH2PS   (R12)(AX*1), Y9
+	VMOVUPS     (R8)(AX*2), Y10
+	VMOVUPS     (R9)(AX*2), Y11
+	VMOVUPS     (R10)(AX*2), Y12
+	VMOVUPS     (R11)(AX*2), Y13
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y11, Y8, Y1
+	VFMADD231PS Y12, Y8, Y2
+	VFMADD231PS Y13, Y8, Y3
+	VFMADD231PS Y10, Y9, Y4
+	VFMADD231PS Y11, Y9, Y5
+	VFMADD231PS Y12, Y9, Y6
+	VFMADD231PS Y13, Y9, Y7
+	ADDQ        $16, AX
+	CMPQ        AX, DX
+	JL          shpd
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	VHADDPS      Y5, Y4, Y4
+	VHADDPS      Y7, Y6, Y6
+	VHADDPS      Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS       X5, X4, X4
+	VMOVUPS      X4, 16(DI)
+	ADDQ         $32, DI
+	LEAQ         (R12)(BX*1), SI
+	SUBQ         $2, CX
+	JMP          shpair
+
 shkey:
 	TESTQ  CX, CX
 	JZ     shdone

@@ -55,3 +55,7 @@ func values4Q8(p []float32, v []byte, ldv, hd, n int, out []float32) {
 
 // roundF16 rounds src to binary16 values into dst (see roundF16Generic).
 func roundF16(dst, src []float32) { roundF16Generic(dst, src) }
+
+// softmax4 normalizes the four interleaved score rows p[4j+h], j < n (see
+// softmax4Generic).
+func softmax4(p []float32, n int) { softmax4Generic(p, n) }

@@ -179,3 +179,38 @@ func TestGegluNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmax4 checks softmax4 (assembly where the CPU has it) against
+// softmax4Generic for 0..40 keys, odd and even, scores spread wide enough
+// that some underflow, and a NaN score, and that nothing past 4n values is
+// written.
+func TestSoftmax4(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, scale := range []float64{0.1, 5, 60} {
+		for n := 0; n <= 40; n++ {
+			p := make([]float32, 4*n+4)
+			for i := range p {
+				p[i] = float32(scale * r.NormFloat64())
+			}
+			want := append([]float32(nil), p...)
+			softmax4Generic(want, n)
+			got := append([]float32(nil), p...)
+			softmax4(got, n)
+			for i := 0; i < 4*n; i++ {
+				if d := math.Abs(float64(got[i] - want[i])); d > 4e-7*float64(want[i])+1e-37 {
+					t.Errorf("softmax4(scale %v, n %d)[%d] = %v, want %v", scale, n, i, got[i], want[i])
+				}
+			}
+			for i := 4 * n; i < len(p); i++ {
+				if got[i] != p[i] {
+					t.Errorf("softmax4(scale %v, n %d) wrote %v past the scores at %d", scale, n, got[i], i)
+				}
+			}
+		}
+	}
+	p := []float32{1, 2, 3, 4, float32(math.NaN()), 0, 0, 0, 2, 1, 0, -1}
+	softmax4(p, 3)
+	if !math.IsNaN(float64(p[0])) || math.IsNaN(float64(p[1])) {
+		t.Errorf("softmax4 with a NaN in row 0: got %v, want row 0 NaN and row 1 not", p)
+	}
+}
