@@ -233,6 +233,8 @@ type bseq struct {
 	decode  bool
 	t0      time.Time
 	logits  []float32 // this step's row, or nil
+	pool    *pooler   // an embedding (Embed): its pooled states; sp is nil
+	hidden  []float32 // an embedding's chunk of hidden states
 	fin     bool      // the stepper ended the generation
 	err     error     // its error
 	stopped atomic.Bool
@@ -336,6 +338,53 @@ func (b *Batcher) Run(ctx context.Context, prompt []int32, opt Options) (Result,
 	return s.drain(&opt)
 }
 
+// Embed runs the prompt token ids through the model in a slot of b, as
+// part of the continuous batch, and returns their final hidden states
+// pooled into one vector (see Model.Embed, whose errors it shares; the
+// context is the slot's). It waits for a free slot and takes the least
+// recently used one; every token is run (the states of cached tokens are
+// not kept), and the slot's cache then holds the prompt for a later Run.
+// When ctx is cancelled the sequence leaves at the next step.
+func (b *Batcher) Embed(ctx context.Context, prompt []int32, pool Pooling) ([]float32, error) {
+	if err := b.m.checkEmbed(prompt, b.slotLen, pool); err != nil {
+		return nil, err
+	}
+	select {
+	case b.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-b.quit:
+		return nil, ErrClosed
+	}
+	H := b.m.Model.Config.Hidden
+	s := &bseq{ctx: ctx, prompt: prompt, maxLen: len(prompt), t0: time.Now(), ready: make(chan struct{}, 1),
+		pool: newPooler(pool, len(prompt), H), hidden: make([]float32, min(b.chunk, len(prompt))*H)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		<-b.sem
+		return nil, ErrClosed
+	}
+	for _, sl := range b.slots {
+		if !sl.busy && (s.slot == nil || sl.used < s.slot.used) {
+			s.slot = sl
+		}
+	}
+	s.slot.busy = true
+	s.slot.st.Reset()
+	s.slot.tokens = s.slot.tokens[:0]
+	b.pending = append(b.pending, s)
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	if _, err := s.drain(&Options{}); err != nil {
+		return nil, err
+	}
+	return s.pool.result(), nil
+}
+
 // drain runs the callbacks of s's events until its end.
 func (s *bseq) drain(opt *Options) (Result, error) {
 	var (
@@ -416,7 +465,11 @@ func commonPrefix(a, prompt []int32) int {
 
 // end finishes s with err (nil: its stepper's result) and frees its slot.
 func (b *Batcher) end(s *bseq, err error) {
-	s.push(event{kind: evEnd, res: s.sp.res, err: err})
+	var res Result
+	if s.sp != nil {
+		res = s.sp.res
+	}
+	s.push(event{kind: evEnd, res: res, err: err})
 	b.mu.Lock()
 	b.uses++
 	s.slot.busy, s.slot.used = false, b.uses
@@ -489,11 +542,14 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 		}
 		k := min(len(s.prompt)-s.fed, b.chunk, b.stepTokens-rows)
 		s.logits = nil
-		if s.fed+k == len(s.prompt) {
+		var hidden []float32
+		if s.pool != nil {
+			hidden = s.hidden[:k*len(s.pool.out)]
+		} else if s.fed+k == len(s.prompt) {
 			s.logits = b.logits[n*V : (n+1)*V]
 			n++
 		}
-		seqs = append(seqs, gemma3.Seq{State: s.slot.st, Tokens: s.prompt[s.fed : s.fed+k], Logits: s.logits})
+		seqs = append(seqs, gemma3.Seq{State: s.slot.st, Tokens: s.prompt[s.fed : s.fed+k], Logits: s.logits, Hidden: hidden})
 		in = append(in, s)
 		rows += k
 	}
@@ -511,7 +567,9 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 		if err != nil {
 			sl.st.Reset()
 			sl.tokens = sl.tokens[:0]
-			s.sp.fail(err)
+			if s.sp != nil {
+				s.sp.fail(err)
+			}
 			b.end(s, err)
 			done[s] = true
 			continue
@@ -520,6 +578,14 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 		if !s.decode {
 			s.fed += len(seqs[i].Tokens)
 			b.prefilled.Add(int64(len(seqs[i].Tokens)))
+		}
+		if s.pool != nil {
+			s.pool.add(seqs[i].Hidden)
+			if s.fed == len(s.prompt) {
+				b.end(s, nil)
+				done[s] = true
+			}
+			continue
 		}
 		if s.logits == nil {
 			continue

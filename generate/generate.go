@@ -11,6 +11,8 @@
 // streams the text as it is produced. Session keeps a chat conversation.
 // Batcher serves many requests at once (continuous batching over one
 // gemma3.Batch, with a prompt cache per slot), with RunTokens' semantics.
+// Model.Embed and Batcher.Embed pool a prompt's final hidden states into
+// an embedding (mean, last or cls, as llama-server's --pooling).
 package generate
 
 import (

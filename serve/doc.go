@@ -25,8 +25,9 @@
 //   - POST /tokenize, POST /detokenize: llama-server's shapes.
 //   - GET /props: default generation settings, slots, model path, chat
 //     template; GET /slots: each slot's state.
-//   - POST /v1/embeddings: 501 (the decoder does not expose its hidden
-//     states yet).
+//   - POST /v1/embeddings: each input's final-normed hidden states, pooled
+//     (Options.Pooling: mean, last or cls) and normalized to unit length,
+//     as llama-server --embeddings; float or base64.
 //   - GET /health: 200 when ready, 503 while loading or shutting down.
 //   - GET /metrics: Prometheus text format.
 //

@@ -263,7 +263,7 @@ func (s *Server) props(w *recorder, r *http.Request) {
 		"endpoint_slots":       true,
 		"endpoint_props":       true,
 		"endpoint_metrics":     true,
-		"endpoint_embeddings":  false,
+		"endpoint_embeddings":  true,
 		"max_queue":            s.opt.MaxQueue,
 		"cors_allowed_origins": nonNilStrings(s.opt.CORSOrigins),
 	})
@@ -322,13 +322,4 @@ func (s *Server) slotsInfo(w *recorder, r *http.Request) {
 			CachedTokens: st.cached, CacheTokens: c})
 	}
 	writeJSON(w, out)
-}
-
-// embeddings answers POST /v1/embeddings with 501: the decoder does not
-// expose its final hidden states yet.
-func (s *Server) embeddings(w *recorder, r *http.Request) {
-	if !postJSON(w, r) {
-		return
-	}
-	writeError(w, errNotImplemented("Embeddings are not available yet: the Gemma 3 decoder (models/gemma3.State) returns logits only, not the final normed hidden states that embeddings pool."))
 }

@@ -42,7 +42,7 @@ func TestErrors(t *testing.T) {
 		{"echo", "/v1/completions", `{"prompt":"a","echo":true}`, 400, "", "echo"},
 		{"unknown model", "/v1/chat/completions", `{"model":"gpt-4","messages":[{"role":"user","content":"hi"}]}`, 404, "model_not_found", "model"},
 		{"unknown path", "/v1/nothing", `{}`, 404, "not_found", ""},
-		{"embeddings", "/v1/embeddings", `{"input":"x"}`, 501, "not_implemented", ""},
+		{"embeddings empty input", "/v1/embeddings", `{"input":""}`, 400, "", "input"},
 		{"unknown field", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low"}`, 400, "", "reasoning_effort"},
 		{"unknown completion field", "/v1/completions", `{"prompt":"hi","top_logprobs":2}`, 400, "", "top_logprobs"},
 		{"field in the wrong case", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"Max_Tokens":3}`, 400, "", "Max_Tokens"},

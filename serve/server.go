@@ -60,6 +60,10 @@ type Options struct {
 	// CORSOrigins lists the origins browsers may call the API from ("*":
 	// any); empty: no CORS headers, so browsers refuse cross-origin calls.
 	CORSOrigins []string
+	// Pooling is how /v1/embeddings reduces an input's final hidden
+	// states to one vector (the zero value: mean, as llama-server's
+	// --pooling mean).
+	Pooling generate.Pooling
 	// ModelPath is the model file reported by /props.
 	ModelPath string
 	// Logger receives one structured line per request (nil: slog.Default()).

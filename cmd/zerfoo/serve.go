@@ -32,6 +32,7 @@ type serveCmd struct {
 	Threads         int           `default:"0" help:"Kernel parallelism of each batched step, which runs every active request at once (0: all cores)."`
 	MaxTokens       int           `default:"-1" help:"Most tokens a request generates, whatever its max_tokens asks (-1: no cap but the context; llama-server's --n-predict)."`
 	ParseSpecial    bool          `default:"true" negatable:"" help:"Parse control-token text such as <start_of_turn> in /v1/completions prompts into control tokens (a request's parse_special overrides; chat message contents are always text)."`
+	Pooling         string        `default:"mean" enum:"mean,last,cls" help:"How /v1/embeddings pools an input's final hidden states: mean, last (token) or cls (first token), as llama-server's --pooling."`
 	CORSOrigin      []string      `name:"cors-origin" sep:"none" help:"Allow browsers on this origin (scheme://host[:port], or * for any) to call the API; repeat for several. Default: none."`
 	ShutdownTimeout time.Duration `default:"10s" help:"On SIGTERM/SIGINT, time left to requests in flight before they are cancelled."`
 	LogFormat       string        `default:"text" enum:"text,json" help:"Log format on stderr: text or json."`
@@ -70,9 +71,13 @@ func (c *serveCmd) Run(ctx context.Context, st *streams) error {
 	if err != nil {
 		return fmt.Errorf("serve: --cache-type: %w", err)
 	}
+	pool, err := generate.ParsePooling(c.Pooling)
+	if err != nil {
+		return fmt.Errorf("serve: --pooling: %w", err)
+	}
 	s := serve.New(serve.Options{ModelName: name, Parallel: c.Parallel, MaxQueue: c.MaxQueue, CtxSize: c.CtxSize, CacheType: ct,
 		APIKey: c.APIKey, Threads: c.Threads, Logger: log, MaxTokens: max(c.MaxTokens, 0), NoParseSpecial: !c.ParseSpecial,
-		CORSOrigins: c.CORSOrigin, ModelPath: c.Model})
+		CORSOrigins: c.CORSOrigin, ModelPath: c.Model, Pooling: pool})
 	mux := http.NewServeMux()
 	mux.Handle("/", s)
 	if c.Pprof {

@@ -75,6 +75,10 @@ type Seq struct {
 	// MaxSeqs × Vocab slice), the LM head writes them in place; otherwise
 	// they are copied from the Batch's own buffer.
 	Logits []float32
+	// Hidden, if not nil, receives the final-normed hidden state of each
+	// of the step's Tokens (the input of the LM head; what embeddings
+	// pool): len(Tokens) rows of Config.Hidden values.
+	Hidden []float32
 }
 
 // NewBatch allocates a Batch for m. If its buffers would exceed the budget
@@ -136,8 +140,8 @@ func (b *Batch) Bytes() int64 { return b.bytes }
 // another Model, no tokens, a token outside the vocabulary (ErrToken),
 // tokens past the State's MaxLen (ErrContext), more tokens than the
 // State's Batch, a State longer than the Batch's MaxLen, more than MaxRows
-// tokens or MaxSeqs sequences in all (ErrBatch), a short Logits buffer, or
-// a State given twice. Nothing has changed then. If the step itself fails
+// tokens or MaxSeqs sequences in all (ErrBatch), a short Logits or Hidden
+// buffer, or a State given twice. Nothing has changed then. If the step itself fails
 // (ctx cancelled, a kernel panic), no position moves, but the caches
 // beyond the positions may have been written (see State.Rewind).
 func (b *Batch) Forward(ctx context.Context, seqs []Seq) error {
@@ -169,6 +173,7 @@ func (b *Batch) Forward(ctx context.Context, seqs []Seq) error {
 	}
 	err := r.step(ctx, b.toks[:rows])
 	if err == nil {
+		b.hidden(seqs)
 		err = b.lmHead(ctx, seqs)
 	}
 	clear(r.seq[:rows]) // hold no State past the step
@@ -204,6 +209,8 @@ func (b *Batch) check(seqs []Seq, i int) error {
 		return fmt.Errorf("gemma3: sequence %d: its State's MaxLen %d exceeds the Batch's MaxLen %d: %w", i, s.maxLen, b.maxLen, ErrBatch)
 	case sq.Logits != nil && len(sq.Logits) < c.Vocab:
 		return fmt.Errorf("gemma3: sequence %d: logits buffer has %d values, vocabulary %d", i, len(sq.Logits), c.Vocab)
+	case sq.Hidden != nil && len(sq.Hidden) < n*c.Hidden:
+		return fmt.Errorf("gemma3: sequence %d: hidden-state buffer has %d values, %d tokens need %d", i, len(sq.Hidden), n, n*c.Hidden)
 	}
 	for k, t := range sq.Tokens {
 		if t < 0 || int(t) >= c.Vocab {
@@ -216,6 +223,24 @@ func (b *Batch) check(seqs []Seq, i int) error {
 		}
 	}
 	return nil
+}
+
+// hidden writes the final-normed hidden states of the sequences that want
+// them.
+func (b *Batch) hidden(seqs []Seq) {
+	c := &b.m.Config
+	H := c.Hidden
+	x := b.run.x
+	row := 0
+	for i := range seqs {
+		n := len(seqs[i].Tokens)
+		if h := seqs[i].Hidden; h != nil {
+			for k := 0; k < n; k++ {
+				rmsNorm(h[k*H:(k+1)*H], x[(row+k)*H:(row+k+1)*H], b.m.Weights.Norm, c.Eps)
+			}
+		}
+		row += n
+	}
 }
 
 // lmHead writes the logits of the sequences that want them: their last

@@ -310,3 +310,76 @@ func TestBatchDecodeAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchHidden checks Seq.Hidden: each row, put through the LM head
+// (the tied embedding), gives the logits of the sequence's prefix ending
+// at that token run alone with State.Forward, and the last row gives the
+// step's own Logits bit for bit (same kernel, same input). A short buffer
+// is an error.
+func TestBatchHidden(t *testing.T) {
+	ctx := context.Background()
+	m, err := gemma3.Load(writeTiny(t, quant.F32), gemma3.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c := m.Config
+	H, V := c.Hidden, c.Vocab
+	lm := m.Weights.Embed
+	if m.Weights.Output != nil {
+		lm = m.Weights.Output
+	}
+	toks := randTokens(rand.New(rand.NewPCG(5, 6)), 7, V)
+	b, err := m.NewBatch(gemma3.BatchOptions{MaxRows: 16, MaxSeqs: 2, MaxLen: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.NewState(gemma3.StateOptions{MaxLen: 64, Batch: 16, CacheType: gemma3.CacheF32, CacheOnly: true})
+	other := m.NewState(gemma3.StateOptions{MaxLen: 64, Batch: 16, CacheType: gemma3.CacheF32, CacheOnly: true})
+	if err := b.Forward(ctx, []gemma3.Seq{{State: st, Tokens: toks[:2], Hidden: make([]float32, H)}}); err == nil {
+		t.Errorf("Forward with a hidden buffer of %d values for 2 tokens: got no error", H)
+	}
+	hidden := make([]float32, len(toks)*H)
+	logits := make([]float32, V)
+	// Another sequence in the same step, so that the rows are not the
+	// Batch's first.
+	seqs := []gemma3.Seq{{State: other, Tokens: toks[:3]}, {State: st, Tokens: toks, Logits: logits, Hidden: hidden}}
+	if err := b.Forward(ctx, seqs); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, V)
+	for k := range toks {
+		if err := lm.MatMul(ctx, got, hidden[k*H:(k+1)*H], 1, 0); err != nil {
+			t.Fatal(err)
+		}
+		ref := m.NewState(gemma3.StateOptions{MaxLen: 64, CacheType: gemma3.CacheF32})
+		want := make([]float32, V)
+		if err := ref.Forward(ctx, toks[:k+1], want); err != nil {
+			t.Fatal(err)
+		}
+		if d := maxRelDiff(got, want); d > batchTol(quant.F32) {
+			t.Errorf("row %d: LM head of the hidden state differs from the logits of its prefix by %.3g·std", k, d)
+		}
+		if k == len(toks)-1 {
+			for v := range got {
+				if got[v] != logits[v] {
+					t.Fatalf("last row: LM head of the hidden state [%d] = %v, the step's logits %v", v, got[v], logits[v])
+				}
+			}
+		}
+	}
+}
+
+// maxRelDiff returns max |a−b| over the standard deviation of b.
+func maxRelDiff(a, b []float32) float64 {
+	var mean, sq, worst float64
+	for _, v := range b {
+		mean += float64(v)
+	}
+	mean /= float64(len(b))
+	for i, v := range b {
+		sq += (float64(v) - mean) * (float64(v) - mean)
+		worst = math.Max(worst, math.Abs(float64(a[i])-float64(v)))
+	}
+	return worst / math.Sqrt(sq/float64(len(b)))
+}
