@@ -3,7 +3,7 @@
 // sampling fields (penalties, logit_bias, seed, stop), logprobs,
 // response_format json_object and json_schema (each answer parsed and
 // checked against the schema), a tool call round trip (plain and
-// streamed), /tokenize, /detokenize, /props, /slots, the error statuses
+// streamed), embeddings (base64 and float), /tokenize, /detokenize, /props, /slots, the error statuses
 // and shapes (unknown field, content type), an aborted stream, and 429s
 // under concurrent load. Exits non-zero after the checks if one failed.
 //
@@ -362,6 +362,25 @@ await check('400 bad tools, tool_choice', async () => {
     assert(r.status === 400 && r.body.error.param === param, `want 400 naming ${param}: ${JSON.stringify(r)}`);
   }
   return `${a}, ${b}`;
+});
+
+await check('embeddings.create: base64 (the client default) and float, string and array', async () => {
+  const one = await client.embeddings.create({ model, input: 'The sky is blue.' });
+  assert(one.object === 'list' && one.data.length === 1 && one.data[0].object === 'embedding' && one.data[0].index === 0, JSON.stringify(one).slice(0, 300));
+  const v = one.data[0].embedding;
+  assert(Array.isArray(v) && v.length > 0 && v.every(Number.isFinite), `embedding: ${JSON.stringify(v).slice(0, 200)}`);
+  const norm = Math.hypot(...v);
+  assert(Math.abs(norm - 1) < 1e-4, `embedding norm ${norm}, want 1`);
+  assert(one.usage.prompt_tokens > 1 && one.usage.total_tokens === one.usage.prompt_tokens, JSON.stringify(one.usage));
+  const many = await client.embeddings.create({ model, input: ['The sky is blue.', 'Grass is green.'], encoding_format: 'float' });
+  assert(many.data.length === 2 && many.data[1].index === 1, JSON.stringify(many).slice(0, 300));
+  const w = many.data[0].embedding;
+  const cos = v.reduce((a, x, i) => a + x * w[i], 0);
+  assert(cos > 0.9999, `the same text as base64 and float: cosine ${cos}`);
+  const other = many.data[1].embedding.reduce((a, x, i) => a + x * v[i], 0);
+  assert(other < 0.9999, `two different texts: cosine ${other}`);
+  await expectStatus(400, OpenAI.BadRequestError, () => client.embeddings.create({ model, input: '' }));
+  return `${v.length} dims, ${one.usage.prompt_tokens} tokens, cos(other text) ${other.toFixed(3)}`;
 });
 
 await check('/tokenize, /detokenize', async () => {
