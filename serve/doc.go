@@ -61,8 +61,9 @@
 // (context_length_exceeded); 415 for a POST body that is not JSON; 429
 // when every slot is busy and the queue is full (Retry-After: 1); 500
 // when the request's work fails or panics (the server keeps running); 501
-// for what the server cannot do (unsupported_chat_template,
-// not_implemented); 503 while the model loads or the server shuts down.
+// for a chat with a template the server cannot render
+// (unsupported_chat_template); 503 while the model loads or the server
+// shuts down.
 // An error after a stream has started is sent as a final
 // data: {"error": ...} event.
 //

@@ -80,10 +80,6 @@ func errTemplate(err error) *apiError {
 		Message: err.Error() + " (/v1/completions takes such a prompt)"}
 }
 
-func errNotImplemented(msg string) *apiError {
-	return &apiError{Status: http.StatusNotImplemented, Type: "not_supported_error", Code: "not_implemented", Message: msg}
-}
-
 func errQueueFull() *apiError {
 	return &apiError{Status: http.StatusTooManyRequests, Type: "rate_limit_error", Code: "queue_full", RetryAfter: 1,
 		Message: "Every slot is busy and the queue is full; retry later."}

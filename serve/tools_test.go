@@ -8,11 +8,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/zerfoo/zerfoo/generate"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/grammar"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
+	"github.com/zerfoo/zerfoo/toolcall"
 )
 
 // testTools are offered by the tool tests: bounded arguments, so that a
@@ -201,8 +203,9 @@ func TestToolParallel(t *testing.T) {
 				t.Errorf("call id %q given twice: %s", c.ID, raw)
 			}
 			ids[c.ID] = true
-			if len(c.ID) < 4 || len(c.ID) > 40 {
-				t.Errorf("parallel call id %q: the model's, 4 to 40 characters", c.ID)
+			// JSON Schema's minLength and maxLength count characters.
+			if n := utf8.RuneCountInString(c.ID); n < 4 || n > toolcall.MaxIDLength {
+				t.Errorf("parallel call id %q: %d characters, want the model's, 4 to %d", c.ID, n, toolcall.MaxIDLength)
 			}
 		}
 		t.Logf("seed %d: %d calls", seed, len(r.Choices[0].Message.ToolCalls))
