@@ -82,7 +82,7 @@ func (n *Node) Has(name string) bool { return onnx.FindAttr(n.Proto, name) != ni
 const MaxOpset = 25
 
 // maxVersion is the newest version of each domain that has kernels.
-var maxVersion = map[string]int64{"": MaxOpset, onnx.MicrosoftDomain: 1}
+var maxVersion = map[string]int64{"": MaxOpset, onnx.MicrosoftDomain: 1, TrainingDomain: 1}
 
 // checkOpsets refuses opset imports newer than this package knows.
 func checkOpsets(m *onnx.Model) error {
