@@ -50,10 +50,14 @@ func runNode(t *testing.T, op, domain string, opset int64, ins []in, outs []out,
 }
 
 // f64T makes a float64 tensor.
-func f64T(shape []int, v ...float64) *tensor.Tensor[float64] { return tensor.Must(tensor.New(shape, v)) }
+func f64T(shape []int, v ...float64) *tensor.Tensor[float64] {
+	return tensor.Must(tensor.New(shape, v))
+}
 
 // f32T makes a float32 tensor.
-func f32T(shape []int, v ...float32) *tensor.Tensor[float32] { return tensor.Must(tensor.New(shape, v)) }
+func f32T(shape []int, v ...float32) *tensor.Tensor[float32] {
+	return tensor.Must(tensor.New(shape, v))
+}
 
 // checkClose compares got with want element-wise: |g−w| ≤ atol + rtol·|w|.
 func checkClose(t *testing.T, what string, got tensor.Any, want []float64, shape []int, rtol, atol float64) {
