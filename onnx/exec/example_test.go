@@ -58,9 +58,9 @@ func Example() {
 
 // An op without a kernel is reported at compile time, naming the node.
 func ExampleCompile_unsupported() {
-	b := onnx.NewBuilder("odd", onnx.Opset{Domain: "", Version: 21})
+	b := onnx.NewBuilder("odd", onnx.Opset{Domain: "", Version: 21}, onnx.Opset{Domain: "com.example", Version: 1})
 	b.Input("x", onnx.Float32, 4)
-	b.AddNode(onnx.Node{Name: "fft", Op: "DFT", Inputs: []string{"x"}, Outputs: []string{"y"}})
+	b.AddNode(onnx.Node{Name: "warp", Op: "Warp", Domain: "com.example", Inputs: []string{"x"}, Outputs: []string{"y"}})
 	b.Output("y", onnx.Float32, 4)
 	proto, err := b.Model()
 	if err != nil {
@@ -70,6 +70,6 @@ func ExampleCompile_unsupported() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, exec.ErrUnsupportedOp))
 	// Output:
-	// exec: node fft (DFT): no kernel for op "DFT" in domain "ai.onnx" at opset 21: unsupported op
+	// exec: node warp (com.example.Warp): no kernel for op "Warp" in domain "com.example" at opset 1: unsupported op
 	// true
 }
