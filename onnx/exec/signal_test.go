@@ -102,7 +102,6 @@ func TestDFT(t *testing.T) {
 		inverse     bool
 		attrs       []onnx.Attr
 		extra       []in
-		outer, n, i int
 	}
 	cases := []dcase{
 		{name: "real_axis1", x: realX, opset: 17, axis: 1, attrs: nil},
