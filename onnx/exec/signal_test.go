@@ -93,15 +93,15 @@ func TestDFT(t *testing.T) {
 		return c
 	}
 	type dcase struct {
-		name        string
-		x           *tensor.Tensor[float32]
-		opset       int64
-		axis        int // the axis as normalized
-		length      int
-		onesided    bool
-		inverse     bool
-		attrs       []onnx.Attr
-		extra       []in
+		name     string
+		x        *tensor.Tensor[float32]
+		opset    int64
+		axis     int // the axis as normalized
+		length   int
+		onesided bool
+		inverse  bool
+		attrs    []onnx.Attr
+		extra    []in
 	}
 	cases := []dcase{
 		{name: "real_axis1", x: realX, opset: 17, axis: 1, attrs: nil},
