@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -68,7 +69,7 @@ func (a lossAttrs) run(ctx context.Context, in []tensor.Any, softmax bool) ([]te
 	if len(xs) < 2 {
 		return nil, shapeErr("input has shape %v, want [N, C, d1..dk]", xs)
 	}
-	if len(ts) != len(xs)-1 || ts[0] != xs[0] || !sameShape(ts[1:], xs[2:]) {
+	if len(ts) != len(xs)-1 || ts[0] != xs[0] || !slices.Equal(ts[1:], xs[2:]) {
 		return nil, shapeErr("target has shape %v for input %v, want the input's shape without dim 1", ts, xs)
 	}
 	if target.DType() != numeric.Int32 && target.DType() != numeric.Int64 {

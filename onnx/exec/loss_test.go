@@ -8,10 +8,10 @@ import (
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
-// lossRef is the ONNX reference's loss (negativeloglikelihoodloss.py,
+// seqLossRef is the ONNX reference's loss (negativeloglikelihoodloss.py,
 // softmaxcrossentropy.py) written as plain loops: x [n, c, inner] (already
 // log-softmaxed for SoftmaxCrossEntropyLoss), target [n, inner].
-func lossRef(x []float64, target []int64, w []float64, n, c, inner int, reduction string, ignore *int64) []float64 {
+func seqLossRef(x []float64, target []int64, w []float64, n, c, inner int, reduction string, ignore *int64) []float64 {
 	loss := make([]float64, n*inner)
 	var sum, wsum float64
 	for b := 0; b < n; b++ {
@@ -87,37 +87,37 @@ func TestLosses(t *testing.T) {
 				xv := convSlice[float32, float64](xs.Data())
 				outs := f32Out
 				if op == "SoftmaxCrossEntropyLoss" {
-					xv = logSoftmaxRef(xv, n, cl, inner)
+					xv = seqLogSoftmaxRef(xv, n, cl, inner)
 					outs = []out{{"z", onnx.Float32}, {"lp", onnx.Float32}}
 				}
-				res, err := runNode(t, op, "", 13, ins, outs, attrs...)
+				res, err := runSeqNode(t, op, "", 13, ins, outs, attrs...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := lossRef(xv, target, wv, n, cl, inner, c.reduction, c.ignore)
+				want := seqLossRef(xv, target, wv, n, cl, inner, c.reduction, c.ignore)
 				ws := []int{}
 				if c.reduction == "none" {
 					ws = tshape
 				}
-				checkClose(t, "loss", res["z"], want, ws, 1e-5, 1e-6)
+				seqClose(t, "loss", res["z"], want, ws, 1e-5, 1e-6)
 				if op == "SoftmaxCrossEntropyLoss" {
-					checkClose(t, "log_prob", res["lp"], xv, c.shape, 1e-5, 1e-6)
+					seqClose(t, "log_prob", res["lp"], xv, c.shape, 1e-5, 1e-6)
 				}
 			})
 		}
 	}
 	xs := randF32(r, 2, 3)
-	_, err := runNode(t, "NegativeLogLikelihoodLoss", "", 13, []in{x(xs), y(i64s([]int{2}, 0, 3))}, f32Out)
-	wantRunErr(t, err, "target 3 of 3 classes", tensor.ErrShape)
-	_, err = runNode(t, "NegativeLogLikelihoodLoss", "", 13, []in{x(xs), y(i64s([]int{3}, 0, 1, 2))}, f32Out)
-	wantRunErr(t, err, "target of the wrong shape", tensor.ErrShape)
-	_, err = runNode(t, "SoftmaxCrossEntropyLoss", "", 13, []in{x(xs), y(i64s([]int{2}, 0, 1))}, f32Out, at("reduction", "max"))
-	wantAttrErr(t, err, "reduction max")
-	_, err = runNode(t, "SoftmaxCrossEntropyLoss", "", 13, []in{x(xs), y(i64s([]int{2}, 0, 1)), inp("w", randF32(r, 2))}, f32Out)
-	wantRunErr(t, err, "weight of 2 for 3 classes", tensor.ErrShape)
+	_, err := runSeqNode(t, "NegativeLogLikelihoodLoss", "", 13, []in{x(xs), y(i64s([]int{2}, 0, 3))}, f32Out)
+	seqRunErr(t, err, "target 3 of 3 classes", tensor.ErrShape)
+	_, err = runSeqNode(t, "NegativeLogLikelihoodLoss", "", 13, []in{x(xs), y(i64s([]int{3}, 0, 1, 2))}, f32Out)
+	seqRunErr(t, err, "target of the wrong shape", tensor.ErrShape)
+	_, err = runSeqNode(t, "SoftmaxCrossEntropyLoss", "", 13, []in{x(xs), y(i64s([]int{2}, 0, 1))}, f32Out, at("reduction", "max"))
+	seqAttrErr(t, err, "reduction max")
+	_, err = runSeqNode(t, "SoftmaxCrossEntropyLoss", "", 13, []in{x(xs), y(i64s([]int{2}, 0, 1)), inp("w", randF32(r, 2))}, f32Out)
+	seqRunErr(t, err, "weight of 2 for 3 classes", tensor.ErrShape)
 }
 
-func logSoftmaxRef(x []float64, n, c, inner int) []float64 {
+func seqLogSoftmaxRef(x []float64, n, c, inner int) []float64 {
 	y := make([]float64, len(x))
 	for b := 0; b < n; b++ {
 		for d := 0; d < inner; d++ {

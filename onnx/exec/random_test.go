@@ -10,8 +10,8 @@ import (
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
-// moments returns the mean and standard deviation of v.
-func moments(v []float64) (mean, std float64) {
+// seqMoments returns the mean and standard deviation of v.
+func seqMoments(v []float64) (mean, std float64) {
 	for _, x := range v {
 		mean += x
 	}
@@ -43,19 +43,19 @@ func TestRandom(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := []out{{"z", c.typ}}
-			res, err := runNode(t, c.op, "", 17, c.ins, o, c.attrs...)
+			res, err := runSeqNode(t, c.op, "", 17, c.ins, o, c.attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			z := res["z"]
-			if !sameShape(z.Shape(), c.shape) {
+			if !slices.Equal(z.Shape(), c.shape) {
 				t.Fatalf("shape %v, want %v", z.Shape(), c.shape)
 			}
 			v, err := f64vals(z)
 			if err != nil {
 				t.Fatal(err)
 			}
-			mean, std := moments(v)
+			mean, std := seqMoments(v)
 			if c.normal {
 				if math.Abs(mean-c.lo) > c.withinTol || math.Abs(std-c.hi) > c.withinTol {
 					t.Errorf("mean %g std %g, want %g and %g", mean, std, c.lo, c.hi)
@@ -66,7 +66,7 @@ func TestRandom(t *testing.T) {
 					t.Errorf("values in [%g, %g] with mean %g, want within [%g, %g) around %g", lo, hi, mean, c.lo, c.hi, (c.lo+c.hi)/2)
 				}
 			}
-			again, err := runNode(t, c.op, "", 17, c.ins, o, c.attrs...)
+			again, err := runSeqNode(t, c.op, "", 17, c.ins, o, c.attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,12 +76,12 @@ func TestRandom(t *testing.T) {
 			}
 		})
 	}
-	_, err := runNode(t, "RandomUniform", "", 17, nil, f32Out)
-	wantAttrErr(t, err, "RandomUniform without shape")
-	_, err = runNode(t, "RandomNormal", "", 17, nil, f32Out, at("shape", []int64{2}), at("dtype", int(onnx.Int32)))
-	wantAttrErr(t, err, "RandomNormal of int32")
-	_, err = runNode(t, "RandomUniformLike", "", 17, []in{x(i64s([]int{2}, 1, 2))}, f32Out)
-	wantRunErr(t, err, "RandomUniformLike of int64 without dtype", ErrInput)
+	_, err := runSeqNode(t, "RandomUniform", "", 17, nil, f32Out)
+	seqAttrErr(t, err, "RandomUniform without shape")
+	_, err = runSeqNode(t, "RandomNormal", "", 17, nil, f32Out, at("shape", []int64{2}), at("dtype", int(onnx.Int32)))
+	seqAttrErr(t, err, "RandomNormal of int32")
+	_, err = runSeqNode(t, "RandomUniformLike", "", 17, []in{x(i64s([]int{2}, 1, 2))}, f32Out)
+	seqRunErr(t, err, "RandomUniformLike of int64 without dtype", ErrInput)
 }
 
 func TestBernoulli(t *testing.T) {
@@ -89,7 +89,7 @@ func TestBernoulli(t *testing.T) {
 	for i := range p {
 		p[i] = []float32{0, 1, 0.25, 0.5}[i%4]
 	}
-	pt := f32T([]int{1000, 4}, p...)
+	pt := seqF32([]int{1000, 4}, p...)
 	for _, c := range []struct {
 		name string
 		typ  onnx.DataType
@@ -100,12 +100,12 @@ func TestBernoulli(t *testing.T) {
 			if c.typ != onnx.Float32 {
 				attrs = append(attrs, at("dtype", int(c.typ)))
 			}
-			res, err := runNode(t, "Bernoulli", "", 15, []in{x(pt)}, []out{{"z", c.typ}}, attrs...)
+			res, err := runSeqNode(t, "Bernoulli", "", 15, []in{x(pt)}, []out{{"z", c.typ}}, attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			z := res["z"]
-			if z.DType() != c.dt || !sameShape(z.Shape(), []int{1000, 4}) {
+			if z.DType() != c.dt || !slices.Equal(z.Shape(), []int{1000, 4}) {
 				t.Fatalf("got %s%v, want %s[1000 4]", z.DType(), z.Shape(), c.dt)
 			}
 			var v []float64
@@ -126,19 +126,19 @@ func TestBernoulli(t *testing.T) {
 			}
 		})
 	}
-	_, err := runNode(t, "Bernoulli", "", 15, []in{x(f32T([]int{2}, 0.5, 1.5))}, f32Out)
-	wantRunErr(t, err, "probability 1.5", tensor.ErrShape)
+	_, err := runSeqNode(t, "Bernoulli", "", 15, []in{x(seqF32([]int{2}, 0.5, 1.5))}, f32Out)
+	seqRunErr(t, err, "probability 1.5", tensor.ErrShape)
 }
 
 func TestMultinomial(t *testing.T) {
 	// row 0 always class 2; row 1 classes 0 and 1 equally likely, never 2
-	logits := f32T([]int{2, 3}, -50, -50, 10, 0, 0, float32(math.Inf(-1)))
-	res, err := runNode(t, "Multinomial", "", 17, []in{x(logits)}, i64Out, at("sample_size", 2000), at("dtype", int(onnx.Int64)), at("seed", 3.0))
+	logits := seqF32([]int{2, 3}, -50, -50, 10, 0, 0, float32(math.Inf(-1)))
+	res, err := runSeqNode(t, "Multinomial", "", 17, []in{x(logits)}, i64Out, at("sample_size", 2000), at("dtype", int(onnx.Int64)), at("seed", 3.0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	z := res["z"].(*tensor.Tensor[int64])
-	if !sameShape(z.Shape(), []int{2, 2000}) {
+	if !slices.Equal(z.Shape(), []int{2, 2000}) {
 		t.Fatalf("shape %v, want [2 2000]", z.Shape())
 	}
 	var counts [2][3]int
@@ -148,15 +148,15 @@ func TestMultinomial(t *testing.T) {
 	if counts[0][2] != 2000 || counts[1][2] != 0 || counts[1][0] < 900 || counts[1][1] < 900 {
 		t.Errorf("class counts %v, want row 0 all class 2, row 1 about 1000 each of 0 and 1", counts)
 	}
-	res, err = runNode(t, "Multinomial", "", 17, []in{x(logits)}, []out{{"z", onnx.Int32}})
+	res, err = runSeqNode(t, "Multinomial", "", 17, []in{x(logits)}, []out{{"z", onnx.Int32}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if z := res["z"]; z.DType() != numeric.Int32 || !sameShape(z.Shape(), []int{2, 1}) {
+	if z := res["z"]; z.DType() != numeric.Int32 || !slices.Equal(z.Shape(), []int{2, 1}) {
 		t.Errorf("default: got %s%v, want int32[2 1]", z.DType(), z.Shape())
 	}
-	_, err = runNode(t, "Multinomial", "", 17, []in{x(logits)}, f32Out, at("dtype", int(onnx.Float32)))
-	wantAttrErr(t, err, "Multinomial of float")
-	_, err = runNode(t, "Multinomial", "", 17, []in{x(logits)}, i64Out, at("sample_size", 0))
-	wantAttrErr(t, err, "sample_size 0")
+	_, err = runSeqNode(t, "Multinomial", "", 17, []in{x(logits)}, f32Out, at("dtype", int(onnx.Float32)))
+	seqAttrErr(t, err, "Multinomial of float")
+	_, err = runSeqNode(t, "Multinomial", "", 17, []in{x(logits)}, i64Out, at("sample_size", 0))
+	seqAttrErr(t, err, "sample_size 0")
 }

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
@@ -276,10 +277,10 @@ func (r *recurrent) run(ctx context.Context, in []tensor.Any) ([]tensor.Any, err
 		return nil, shapeErr("R has shape %v for hidden_size %d", rs, r.hidden)
 	}
 	gh := d.gates * d.hidden
-	if !sameShape(rs, []int{r.dirs, gh, d.hidden}) {
+	if !slices.Equal(rs, []int{r.dirs, gh, d.hidden}) {
 		return nil, shapeErr("R has shape %v, want %v", rs, []int{r.dirs, gh, d.hidden})
 	}
-	if !sameShape(w.Shape(), []int{r.dirs, gh, d.input}) {
+	if !slices.Equal(w.Shape(), []int{r.dirs, gh, d.input}) {
 		return nil, shapeErr("W has shape %v, want %v", w.Shape(), []int{r.dirs, gh, d.input})
 	}
 	stateShape := []int{r.dirs, d.batch, d.hidden}
@@ -289,7 +290,7 @@ func (r *recurrent) run(ctx context.Context, in []tensor.Any) ([]tensor.Any, err
 	want := map[int][]int{3: {r.dirs, 2 * gh}, 5: stateShape, 6: stateShape, 7: {r.dirs, 3 * d.hidden}}
 	names := map[int]string{3: "B", 5: "initial_h", 6: "initial_c", 7: "P"}
 	for i, s := range want {
-		if t := opt(in, i); t != nil && (r.kind == cellLSTM || i < 6) && !sameShape(t.Shape(), s) {
+		if t := opt(in, i); t != nil && (r.kind == cellLSTM || i < 6) && !slices.Equal(t.Shape(), s) {
 			return nil, shapeErr("%s has shape %v, want %v", names[i], t.Shape(), s)
 		}
 	}

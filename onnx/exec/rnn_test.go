@@ -10,8 +10,8 @@ import (
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
-// actRef is the ONNX definition of an RNN activation function.
-func actRef(name string, alpha, beta, x float64) float64 {
+// seqActRef is the ONNX definition of an RNN activation function.
+func seqActRef(name string, alpha, beta, x float64) float64 {
 	switch strings.ToLower(name) {
 	case "sigmoid":
 		return 1 / (1 + math.Exp(-x))
@@ -84,7 +84,7 @@ func (c rnnCase) ref(x, w, r, b, h0, c0, p []float64) (y, yh, yc []float64) {
 			if d*nf+k < len(c.betas) {
 				bb = c.betas[d*nf+k]
 			}
-			return actRef(c.acts[d*nf+k], a, bb, v)
+			return seqActRef(c.acts[d*nf+k], a, bb, v)
 		}
 		// mat(m, row, vec): row `row` of gate matrix m (g·h rows) times vec
 		dot := func(m []float64, cols, row int, vec []float64) float64 {
@@ -160,7 +160,7 @@ func (c rnnCase) ref(x, w, r, b, h0, c0, p []float64) (y, yh, yc []float64) {
 						}
 						nc[j] = f*cs[j] + i*act(1, pre(3*h+j, hs))
 						o := act(0, pre(h+j, hs)+po*nc[j])
-						nh[j] = o * actRef(c.acts[d*nf+2], 0, 0, nc[j])
+						nh[j] = o * seqActRef(c.acts[d*nf+2], 0, 0, nc[j])
 					}
 					cs = nc
 				}
@@ -174,8 +174,8 @@ func (c rnnCase) ref(x, w, r, b, h0, c0, p []float64) (y, yh, yc []float64) {
 	return y, yh, yc
 }
 
-// swap01 transposes the first two of the dims [a, b, rest].
-func swap01(v []float64, a, b, rest int) []float64 {
+// seqSwap01 transposes the first two of the dims [a, b, rest].
+func seqSwap01(v []float64, a, b, rest int) []float64 {
 	o := make([]float64, len(v))
 	for i := 0; i < a; i++ {
 		for j := 0; j < b; j++ {
@@ -185,7 +185,7 @@ func swap01(v []float64, a, b, rest int) []float64 {
 	return o
 }
 
-func randVals(r *rand.Rand, n int, scale float64) []float64 {
+func seqRand(r *rand.Rand, n int, scale float64) []float64 {
 	v := make([]float64, n)
 	for i := range v {
 		v[i] = scale * r.NormFloat64()
@@ -193,7 +193,7 @@ func randVals(r *rand.Rand, n int, scale float64) []float64 {
 	return v
 }
 
-func f32Of(shape []int, v []float64) *tensor.Tensor[float32] {
+func seqF32Of(shape []int, v []float64) *tensor.Tensor[float32] {
 	return tensor.Must(tensor.New(shape, convSlice[float64, float32](v)))
 }
 
@@ -217,14 +217,14 @@ func TestRecurrent(t *testing.T) {
 		c.seq, c.batch, c.input, c.hid = 4, 3, 3, 5
 		t.Run(c.name, func(t *testing.T) {
 			g, h, dirs := c.gates(), c.hid, c.dirs()
-			xv := randVals(r, c.seq*c.batch*c.input, 1)
-			wv := randVals(r, dirs*g*h*c.input, 0.5)
-			rv := randVals(r, dirs*g*h*h, 0.5)
+			xv := seqRand(r, c.seq*c.batch*c.input, 1)
+			wv := seqRand(r, dirs*g*h*c.input, 0.5)
+			rv := seqRand(r, dirs*g*h*h, 0.5)
 			var bv, h0, c0, pv []float64
-			ins := []in{{name: "x"}, cst("w", f32Of([]int{dirs, g * h, c.input}, wv)), cst("r", f32Of([]int{dirs, g * h, h}, rv))}
+			ins := []in{{name: "x"}, cst("w", seqF32Of([]int{dirs, g * h, c.input}, wv)), cst("r", seqF32Of([]int{dirs, g * h, h}, rv))}
 			if c.bias {
-				bv = randVals(r, dirs*2*g*h, 0.5)
-				ins = append(ins, cst("b", f32Of([]int{dirs, 2 * g * h}, bv)))
+				bv = seqRand(r, dirs*2*g*h, 0.5)
+				ins = append(ins, cst("b", seqF32Of([]int{dirs, 2 * g * h}, bv)))
 			} else {
 				ins = append(ins, absent())
 			}
@@ -235,37 +235,37 @@ func TestRecurrent(t *testing.T) {
 			}
 			state := func(v []float64) *tensor.Tensor[float32] {
 				if c.layout == 1 {
-					return f32Of([]int{c.batch, dirs, h}, swap01(v, dirs, c.batch, h))
+					return seqF32Of([]int{c.batch, dirs, h}, seqSwap01(v, dirs, c.batch, h))
 				}
-				return f32Of([]int{dirs, c.batch, h}, v)
+				return seqF32Of([]int{dirs, c.batch, h}, v)
 			}
 			if c.h0 {
-				h0 = randVals(r, dirs*c.batch*h, 1)
+				h0 = seqRand(r, dirs*c.batch*h, 1)
 				ins = append(ins, inp("h0", state(h0)))
 			} else {
 				ins = append(ins, absent())
 			}
 			if c.c0 {
-				c0 = randVals(r, dirs*c.batch*h, 1)
+				c0 = seqRand(r, dirs*c.batch*h, 1)
 				ins = append(ins, inp("c0", state(c0)))
 			} else if c.op == "LSTM" {
 				ins = append(ins, absent())
 			}
 			if c.peep {
-				pv = randVals(r, dirs*3*h, 0.5)
-				ins = append(ins, cst("p", f32Of([]int{dirs, 3 * h}, pv)))
+				pv = seqRand(r, dirs*3*h, 0.5)
+				ins = append(ins, cst("p", seqF32Of([]int{dirs, 3 * h}, pv)))
 			}
 			if c.layout == 1 {
-				ins[0] = x(f32Of([]int{c.batch, c.seq, c.input}, swap01(xv, c.seq, c.batch, c.input)))
+				ins[0] = x(seqF32Of([]int{c.batch, c.seq, c.input}, seqSwap01(xv, c.seq, c.batch, c.input)))
 			} else {
-				ins[0] = x(f32Of([]int{c.seq, c.batch, c.input}, xv))
+				ins[0] = x(seqF32Of([]int{c.seq, c.batch, c.input}, xv))
 			}
 			attrs := []onnx.Attr{at("hidden_size", h), at("direction", c.dir), at("activations", c.acts), at("layout", c.layout)}
 			if c.alphas != nil {
-				attrs = append(attrs, at("activation_alpha", toF32(nonZeroFor(c.acts, c.alphas, true))))
+				attrs = append(attrs, at("activation_alpha", seqToF32(seqAlphas(c.acts, c.alphas, true))))
 			}
 			if c.betas != nil {
-				attrs = append(attrs, at("activation_beta", toF32(nonZeroFor(c.acts, c.betas, false))))
+				attrs = append(attrs, at("activation_beta", seqToF32(seqAlphas(c.acts, c.betas, false))))
 			}
 			if c.clip > 0 {
 				attrs = append(attrs, at("clip", c.clip))
@@ -280,28 +280,28 @@ func TestRecurrent(t *testing.T) {
 			if c.op == "LSTM" {
 				outs = append(outs, out{"yc", onnx.Float32})
 			}
-			res, err := runNode(t, c.op, "", 14, ins, outs, attrs...)
+			res, err := runSeqNode(t, c.op, "", 14, ins, outs, attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			y, yh, yc := c.ref(xv, wv, rv, bv, h0, c0, pv)
 			yShape, sShape := []int{c.seq, dirs, c.batch, h}, []int{dirs, c.batch, h}
 			if c.layout == 1 {
-				y = layout1Y(c, y)
-				yh, yc = swap01(yh, dirs, c.batch, h), swap01(yc, dirs, c.batch, h)
+				y = seqLayout1Y(c, y)
+				yh, yc = seqSwap01(yh, dirs, c.batch, h), seqSwap01(yc, dirs, c.batch, h)
 				yShape, sShape = []int{c.batch, c.seq, dirs, h}, []int{c.batch, dirs, h}
 			}
-			checkClose(t, "Y", res["y"], y, yShape, 1e-4, 1e-5)
-			checkClose(t, "Y_h", res["yh"], yh, sShape, 1e-4, 1e-5)
+			seqClose(t, "Y", res["y"], y, yShape, 1e-4, 1e-5)
+			seqClose(t, "Y_h", res["yh"], yh, sShape, 1e-4, 1e-5)
 			if c.op == "LSTM" {
-				checkClose(t, "Y_c", res["yc"], yc, sShape, 1e-4, 1e-5)
+				seqClose(t, "Y_c", res["yc"], yc, sShape, 1e-4, 1e-5)
 			}
 		})
 	}
 }
 
-// layout1Y turns Y [seq, dirs, batch, hid] into [batch, seq, dirs, hid].
-func layout1Y(c rnnCase, v []float64) []float64 {
+// seqLayout1Y turns Y [seq, dirs, batch, hid] into [batch, seq, dirs, hid].
+func seqLayout1Y(c rnnCase, v []float64) []float64 {
 	dirs, h := c.dirs(), c.hid
 	o := make([]float64, len(v))
 	for d := 0; d < dirs; d++ {
@@ -314,9 +314,9 @@ func layout1Y(c rnnCase, v []float64) []float64 {
 	return o
 }
 
-// nonZeroFor lists the alpha (or beta) values of the functions that take
+// seqAlphas lists the alpha (or beta) values of the functions that take
 // one, in order: the form of activation_alpha and activation_beta.
-func nonZeroFor(acts []string, v []float64, alpha bool) []float64 {
+func seqAlphas(acts []string, v []float64, alpha bool) []float64 {
 	var res []float64
 	for i, a := range acts {
 		a = strings.ToLower(a)
@@ -331,23 +331,23 @@ func nonZeroFor(acts []string, v []float64, alpha bool) []float64 {
 	return res
 }
 
-func toF32(v []float64) []float32 { return convSlice[float64, float32](v) }
+func seqToF32(v []float64) []float32 { return convSlice[float64, float32](v) }
 
 func TestRecurrentErrors(t *testing.T) {
 	r := rnd(9)
 	xv := randF32(r, 2, 1, 3)
 	ins := []in{x(xv), cst("w", randF32(r, 1, 4, 3)), cst("r", randF32(r, 1, 4, 4))}
 	o := []out{{"y", onnx.Float32}}
-	_, err := runNode(t, "RNN", "", 14, ins, o, at("direction", "sideways"))
-	wantAttrErr(t, err, "direction sideways")
-	_, err = runNode(t, "RNN", "", 14, ins, o, at("activations", []string{"Cubic"}))
-	wantAttrErr(t, err, "activation Cubic")
-	_, err = runNode(t, "RNN", "", 14, ins, o, at("layout", 2))
-	wantAttrErr(t, err, "layout 2")
-	_, err = runNode(t, "LSTM", "", 14, ins, o, at("hidden_size", 1))
-	wantRunErr(t, err, "LSTM with RNN weights", tensor.ErrShape)
-	_, err = runNode(t, "RNN", "", 14, []in{x(xv), cst("w", randF32(r, 1, 4, 2)), cst("r", randF32(r, 1, 4, 4))}, o)
-	wantRunErr(t, err, "W of the wrong input size", tensor.ErrShape)
-	_, err = runNode(t, "RNN", "", 14, append(ins, absent(), inp("lens", i32s([]int{1}, 3))), o)
-	wantRunErr(t, err, "sequence_lens past the sequence", tensor.ErrShape)
+	_, err := runSeqNode(t, "RNN", "", 14, ins, o, at("direction", "sideways"))
+	seqAttrErr(t, err, "direction sideways")
+	_, err = runSeqNode(t, "RNN", "", 14, ins, o, at("activations", []string{"Cubic"}))
+	seqAttrErr(t, err, "activation Cubic")
+	_, err = runSeqNode(t, "RNN", "", 14, ins, o, at("layout", 2))
+	seqAttrErr(t, err, "layout 2")
+	_, err = runSeqNode(t, "LSTM", "", 14, ins, o, at("hidden_size", 1))
+	seqRunErr(t, err, "LSTM with RNN weights", tensor.ErrShape)
+	_, err = runSeqNode(t, "RNN", "", 14, []in{x(xv), cst("w", randF32(r, 1, 4, 2)), cst("r", randF32(r, 1, 4, 4))}, o)
+	seqRunErr(t, err, "W of the wrong input size", tensor.ErrShape)
+	_, err = runSeqNode(t, "RNN", "", 14, append(ins, absent(), inp("lens", i32s([]int{1}, 3))), o)
+	seqRunErr(t, err, "sequence_lens past the sequence", tensor.ErrShape)
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
-// naiveDFT is the O(n²) definition, the reference for fftPlan.
-func naiveDFT(x []complex128, inverse bool) []complex128 {
+// seqNaiveDFT is the O(n²) definition, the reference for fftPlan.
+func seqNaiveDFT(x []complex128, inverse bool) []complex128 {
 	n := len(x)
 	sign := -1.0
 	if inverse {
@@ -37,7 +37,7 @@ func TestFFTPlan(t *testing.T) {
 		}
 		p := newFFTPlan(n)
 		for _, inv := range []bool{false, true} {
-			want := naiveDFT(x, inv)
+			want := seqNaiveDFT(x, inv)
 			got := append([]complex128(nil), x...)
 			p.transform(got, make([]complex128, p.m), inv)
 			for k := range want {
@@ -50,9 +50,9 @@ func TestFFTPlan(t *testing.T) {
 	}
 }
 
-// dftRef transforms x, of shape [outer, n, inner] complex, along its
+// seqDFTRef transforms x, of shape [outer, n, inner] complex, along its
 // middle axis, padded or cut to length, keeping nOut frequencies.
-func dftRef(x []complex128, outer, n, inner, length, nOut int, inverse bool) []float64 {
+func seqDFTRef(x []complex128, outer, n, inner, length, nOut int, inverse bool) []float64 {
 	var res []float64
 	out := make([]complex128, outer*nOut*inner)
 	for o := 0; o < outer; o++ {
@@ -61,7 +61,7 @@ func dftRef(x []complex128, outer, n, inner, length, nOut int, inverse bool) []f
 			for j := 0; j < min(n, length); j++ {
 				seq[j] = x[(o*n+j)*inner+i]
 			}
-			y := naiveDFT(seq, inverse)
+			y := seqNaiveDFT(seq, inverse)
 			for k := 0; k < nOut; k++ {
 				if inverse {
 					y[k] /= complex(float64(length), 0)
@@ -126,24 +126,24 @@ func TestDFT(t *testing.T) {
 			if c.onesided {
 				nOut = length/2 + 1
 			}
-			want := dftRef(toC(c.x), outer, n, inner, length, nOut, c.inverse)
+			want := seqDFTRef(toC(c.x), outer, n, inner, length, nOut, c.inverse)
 			ws := append([]int(nil), s...)
 			ws[c.axis], ws[3] = nOut, 2
 			ins := append([]in{x(c.x)}, c.extra...)
-			res, err := runNode(t, "DFT", "", c.opset, ins, f32Out, c.attrs...)
+			res, err := runSeqNode(t, "DFT", "", c.opset, ins, f32Out, c.attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkClose(t, "y", res["z"], want, ws, 1e-5, 1e-5)
+			seqClose(t, "y", res["z"], want, ws, 1e-5, 1e-5)
 		})
 	}
 	// errors name the node
-	_, err := runNode(t, "DFT", "", 17, []in{x(realX)}, f32Out, at("axis", 3))
-	wantRunErr(t, err, "axis on the complex dim", tensor.ErrShape)
-	_, err = runNode(t, "DFT", "", 17, []in{x(randF32(r, 2, 3, 3))}, f32Out)
-	wantRunErr(t, err, "last dim 3", tensor.ErrShape)
-	_, err = runNode(t, "DFT", "", 17, []in{x(realX), cst("len", i64s(nil, 0))}, f32Out)
-	wantRunErr(t, err, "dft_length 0", tensor.ErrShape)
+	_, err := runSeqNode(t, "DFT", "", 17, []in{x(realX)}, f32Out, at("axis", 3))
+	seqRunErr(t, err, "axis on the complex dim", tensor.ErrShape)
+	_, err = runSeqNode(t, "DFT", "", 17, []in{x(randF32(r, 2, 3, 3))}, f32Out)
+	seqRunErr(t, err, "last dim 3", tensor.ErrShape)
+	_, err = runSeqNode(t, "DFT", "", 17, []in{x(realX), cst("len", i64s(nil, 0))}, f32Out)
+	seqRunErr(t, err, "dft_length 0", tensor.ErrShape)
 }
 
 func TestSTFT(t *testing.T) {
@@ -179,25 +179,25 @@ func TestSTFT(t *testing.T) {
 						}
 						frame[j] = complex(v, 0)
 					}
-					y := naiveDFT(frame, false)
+					y := seqNaiveDFT(frame, false)
 					for k := 0; k < bins; k++ {
 						want = append(want, cmplx.Abs(y[k])*math.Cos(cmplx.Phase(y[k])), imag(y[k]))
 					}
 				}
 			}
-			res, err := runNode(t, "STFT", "", 17, c.ins, f32Out, c.attrs...)
+			res, err := runSeqNode(t, "STFT", "", 17, c.ins, f32Out, c.attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkClose(t, "y", res["z"], want, []int{2, frames, bins, 2}, 1e-5, 1e-5)
+			seqClose(t, "y", res["z"], want, []int{2, frames, bins, 2}, 1e-5, 1e-5)
 		})
 	}
-	_, err := runNode(t, "STFT", "", 17, []in{x(sig), cst("step", i64s(nil, 4))}, f32Out)
-	wantRunErr(t, err, "no window nor frame_length", tensor.ErrShape)
-	_, err = runNode(t, "STFT", "", 17, []in{x(sig), cst("step", i64s(nil, 4)), cst("w", win), cst("fl", i64s(nil, 5))}, f32Out)
-	wantRunErr(t, err, "window and frame_length disagree", tensor.ErrShape)
-	_, err = runNode(t, "STFT", "", 17, []in{x(sig), cst("step", i64s(nil, 0)), cst("w", win)}, f32Out)
-	wantRunErr(t, err, "frame_step 0", tensor.ErrShape)
+	_, err := runSeqNode(t, "STFT", "", 17, []in{x(sig), cst("step", i64s(nil, 4))}, f32Out)
+	seqRunErr(t, err, "no window nor frame_length", tensor.ErrShape)
+	_, err = runSeqNode(t, "STFT", "", 17, []in{x(sig), cst("step", i64s(nil, 4)), cst("w", win), cst("fl", i64s(nil, 5))}, f32Out)
+	seqRunErr(t, err, "window and frame_length disagree", tensor.ErrShape)
+	_, err = runSeqNode(t, "STFT", "", 17, []in{x(sig), cst("step", i64s(nil, 0)), cst("w", win)}, f32Out)
+	seqRunErr(t, err, "frame_step 0", tensor.ErrShape)
 }
 
 func TestWindows(t *testing.T) {
@@ -224,32 +224,32 @@ func TestWindows(t *testing.T) {
 				want[i] += a * math.Cos(2*math.Pi*float64(k*i)/n)
 			}
 		}
-		res, err := runNode(t, c.op, "", 17, []in{x(i32s(nil, int32(c.size)))}, []out{{"z", onnx.Float64}},
+		res, err := runSeqNode(t, c.op, "", 17, []in{x(i32s(nil, int32(c.size)))}, []out{{"z", onnx.Float64}},
 			at("periodic", c.periodic), at("output_datatype", int(onnx.Float64)))
 		if err != nil {
 			t.Fatalf("%s: %v", c.op, err)
 		}
-		checkClose(t, c.op, res["z"], want, []int{c.size}, 1e-12, 1e-12)
+		seqClose(t, c.op, res["z"], want, []int{c.size}, 1e-12, 1e-12)
 	}
-	res, err := runNode(t, "HannWindow", "", 17, []in{x(i64s(nil, 4))}, []out{{"z", onnx.Int32}}, at("output_datatype", int(onnx.Int32)))
+	res, err := runSeqNode(t, "HannWindow", "", 17, []in{x(i64s(nil, 4))}, []out{{"z", onnx.Int32}}, at("output_datatype", int(onnx.Int32)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := res["z"].(*tensor.Tensor[int32]).Data(); got[0] != 0 || got[1] != 0 || got[2] != 1 || got[3] != 0 {
 		t.Errorf("int32 Hann window of 4: got %v, want [0 0 1 0]", got)
 	}
-	_, err = runNode(t, "HannWindow", "", 17, []in{x(i64s(nil, 4))}, f32Out, at("output_datatype", 99))
-	wantAttrErr(t, err, "output_datatype 99")
-	_, err = runNode(t, "HannWindow", "", 17, []in{x(i64s(nil, -1))}, f32Out)
-	wantRunErr(t, err, "size -1", tensor.ErrShape)
+	_, err = runSeqNode(t, "HannWindow", "", 17, []in{x(i64s(nil, 4))}, f32Out, at("output_datatype", 99))
+	seqAttrErr(t, err, "output_datatype 99")
+	_, err = runSeqNode(t, "HannWindow", "", 17, []in{x(i64s(nil, -1))}, f32Out)
+	seqRunErr(t, err, "size -1", tensor.ErrShape)
 }
 
 // TestMelWeightMatrix checks the matrix of the ONNX test case (8 mel bins,
 // a 16-point DFT at 8192 Hz, 0 to 4096 Hz), whose values the ONNX reference
 // lists in onnx/backend/test/case/node/melweightmatrix.py.
 func TestMelWeightMatrix(t *testing.T) {
-	res, err := runNode(t, "MelWeightMatrix", "", 17, []in{
-		cst("m", i32s(nil, 8)), cst("d", i32s(nil, 16)), cst("s", i32s(nil, 8192)), cst("l", f32T(nil, 0)), cst("u", f32T(nil, 4096)),
+	res, err := runSeqNode(t, "MelWeightMatrix", "", 17, []in{
+		cst("m", i32s(nil, 8)), cst("d", i32s(nil, 16)), cst("s", i32s(nil, 8192)), cst("l", seqF32(nil, 0)), cst("u", seqF32(nil, 4096)),
 	}, f32Out)
 	if err != nil {
 		t.Fatal(err)
@@ -260,9 +260,9 @@ func TestMelWeightMatrix(t *testing.T) {
 			want[i*8+j] = 1
 		}
 	}
-	checkClose(t, "mel", res["z"], want, []int{9, 8}, 0, 0)
-	_, err = runNode(t, "MelWeightMatrix", "", 17, []in{
-		cst("m", i32s(nil, 8)), cst("d", i32s(nil, 16)), cst("s", i32s(nil, 8192)), cst("l", f32T(nil, 100)), cst("u", f32T(nil, 50)),
+	seqClose(t, "mel", res["z"], want, []int{9, 8}, 0, 0)
+	_, err = runSeqNode(t, "MelWeightMatrix", "", 17, []in{
+		cst("m", i32s(nil, 8)), cst("d", i32s(nil, 16)), cst("s", i32s(nil, 8192)), cst("l", seqF32(nil, 100)), cst("u", seqF32(nil, 50)),
 	}, f32Out)
-	wantRunErr(t, err, "upper below lower", tensor.ErrShape)
+	seqRunErr(t, err, "upper below lower", tensor.ErrShape)
 }

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -102,7 +103,7 @@ func optimizerArgs(ctx context.Context, in []tensor.Any, groups int) (r float64,
 		}
 		for g := 1; g < groups; g++ {
 			y := in[2+g*n+i]
-			if y.DType() != x.DType() || !sameShape(y.Shape(), x.Shape()) {
+			if y.DType() != x.DType() || !slices.Equal(y.Shape(), x.Shape()) {
 				return 0, 0, 0, shapeErr("input %d is %s%v, input %d %s%v; want the same", 2+g*n+i, y.DType(), y.Shape(), 2+i, x.DType(), x.Shape())
 			}
 		}
@@ -112,18 +113,6 @@ func optimizerArgs(ctx context.Context, in []tensor.Any, groups int) (r float64,
 		}
 	}
 	return r, t, n, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // optimizerRun converts each group of the inputs after R and T to float64,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,9 +12,9 @@ import (
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
-// runNode builds a one-node model (node "n"; ai.onnx at opset and the
+// runSeqNode builds a one-node model (node "n"; ai.onnx at opset and the
 // training domain at version 1 imported), compiles and runs it.
-func runNode(t *testing.T, op, domain string, opset int64, ins []in, outs []out, attrs ...onnx.Attr) (map[string]tensor.Any, error) {
+func runSeqNode(t *testing.T, op, domain string, opset int64, ins []in, outs []out, attrs ...onnx.Attr) (map[string]tensor.Any, error) {
 	t.Helper()
 	b := onnx.NewBuilder("case", onnx.Opset{Domain: "", Version: opset}, onnx.Opset{Domain: TrainingDomain, Version: 1})
 	feeds := map[string]tensor.Any{}
@@ -49,24 +50,24 @@ func runNode(t *testing.T, op, domain string, opset int64, ins []in, outs []out,
 	return p.Run(context.Background(), feeds)
 }
 
-// f64T makes a float64 tensor.
-func f64T(shape []int, v ...float64) *tensor.Tensor[float64] {
+// seqF64 makes a float64 tensor.
+func seqF64(shape []int, v ...float64) *tensor.Tensor[float64] {
 	return tensor.Must(tensor.New(shape, v))
 }
 
-// f32T makes a float32 tensor.
-func f32T(shape []int, v ...float32) *tensor.Tensor[float32] {
+// seqF32 makes a float32 tensor.
+func seqF32(shape []int, v ...float32) *tensor.Tensor[float32] {
 	return tensor.Must(tensor.New(shape, v))
 }
 
-// checkClose compares got with want element-wise: |g−w| ≤ atol + rtol·|w|.
-func checkClose(t *testing.T, what string, got tensor.Any, want []float64, shape []int, rtol, atol float64) {
+// seqClose compares got with want element-wise: |g−w| ≤ atol + rtol·|w|.
+func seqClose(t *testing.T, what string, got tensor.Any, want []float64, shape []int, rtol, atol float64) {
 	t.Helper()
 	if got == nil {
 		t.Errorf("%s: no output", what)
 		return
 	}
-	if !sameShape(got.Shape(), shape) {
+	if !slices.Equal(got.Shape(), shape) {
 		t.Errorf("%s: shape %v, want %v", what, got.Shape(), shape)
 		return
 	}
@@ -88,14 +89,14 @@ func checkClose(t *testing.T, what string, got tensor.Any, want []float64, shape
 	}
 }
 
-func wantAttrErr(t *testing.T, err error, what string) {
+func seqAttrErr(t *testing.T, err error, what string) {
 	t.Helper()
 	if !errors.Is(err, ErrAttribute) || !strings.Contains(err.Error(), "node n ") {
 		t.Errorf("%s: got %v, want an ErrAttribute naming node n", what, err)
 	}
 }
 
-func wantRunErr(t *testing.T, err error, what string, sentinel error) {
+func seqRunErr(t *testing.T, err error, what string, sentinel error) {
 	t.Helper()
 	if !errors.Is(err, sentinel) || !strings.Contains(err.Error(), "node n ") {
 		t.Errorf("%s: got %v, want %v naming node n", what, err, sentinel)
@@ -106,7 +107,7 @@ func wantRunErr(t *testing.T, err error, what string, sentinel error) {
 // ONNX reference formulas (onnx/backend/test/case/node/{adagrad,adam,
 // momentum}.py, evaluated in float64).
 func TestOptimizers(t *testing.T) {
-	r, x, g, v := f64T(nil, 0.1), f64T([]int{2}, 1.2, 2.8), f64T([]int{2}, -0.94, -2.5), f64T([]int{2}, 1.7, 3.6)
+	r, x, g, v := seqF64(nil, 0.1), seqF64([]int{2}, 1.2, 2.8), seqF64([]int{2}, -0.94, -2.5), seqF64([]int{2}, 1.7, 3.6)
 	f64out := func(names ...string) []out {
 		var o []out
 		for _, n := range names {
@@ -122,13 +123,13 @@ func TestOptimizers(t *testing.T) {
 		attrs []onnx.Attr
 		want  [][]float64
 	}{
-		{"adagrad", "Adagrad", []in{inp("r", r), inp("t", i64s(nil, 3)), inp("x", f64T([]int{2}, 1, -2)), inp("g", f64T([]int{2}, -1, 0.5)), inp("h", f64T([]int{2}, 2, 0.25))},
+		{"adagrad", "Adagrad", []in{inp("r", r), inp("t", i64s(nil, 3)), inp("x", seqF64([]int{2}, 1, -2)), inp("g", seqF64([]int{2}, -1, 0.5)), inp("h", seqF64([]int{2}, 2, 0.25))},
 			[]string{"x_new", "h_new"}, []onnx.Attr{at("norm_coefficient", 0.001), at("epsilon", 1e-5), at("decay_factor", 0.1)},
 			[][]float64{{1.0443816803, -2.0542829474}, {2.998001, 0.498004}}},
-		{"adam_t0", "Adam", []in{inp("r", r), inp("t", i64s(nil, 0)), inp("x", x), inp("g", g), inp("v", v), inp("h", f64T([]int{2}, 0.1, 0.1))},
+		{"adam_t0", "Adam", []in{inp("r", r), inp("t", i64s(nil, 0)), inp("x", x), inp("g", g), inp("v", v), inp("h", seqF64([]int{2}, 0.1, 0.1))},
 			[]string{"x_new", "v_new", "h_new"}, []onnx.Attr{at("norm_coefficient", 0.001), at("alpha", 0.95), at("beta", 0.1), at("epsilon", 1e-7)},
 			[][]float64{{1.0250363491, 2.661032671}, {1.56806, 3.29514}, {0.803210896, 5.622407056}}},
-		{"adam_t5_post", "Adam", []in{inp("r", r), inp("t", i64s(nil, 5)), inp("x", x), inp("g", g), inp("v", v), inp("h", f64T([]int{2}, 0.1, 0.1))},
+		{"adam_t5_post", "Adam", []in{inp("r", r), inp("t", i64s(nil, 5)), inp("x", x), inp("g", g), inp("v", v), inp("h", seqF64([]int{2}, 0.1, 0.1))},
 			[]string{"x_new", "v_new", "h_new"}, []onnx.Attr{at("norm_coefficient", 0.001), at("norm_coefficient_post", 0.01), at("alpha", 0.95), at("beta", 0.1), at("epsilon", 1e-7)},
 			[][]float64{{0.4223123237, 2.1638418443}, {1.56806, 3.29514}, {0.803210896, 5.622407056}}},
 		{"momentum_t0", "Momentum", []in{inp("r", r), inp("t", i64s(nil, 0)), inp("x", x), inp("g", g), inp("v", v)},
@@ -143,28 +144,28 @@ func TestOptimizers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := runNode(t, c.op, TrainingDomain, 17, c.ins, f64out(c.outs...), c.attrs...)
+			res, err := runSeqNode(t, c.op, TrainingDomain, 17, c.ins, f64out(c.outs...), c.attrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i, name := range c.outs {
-				checkClose(t, name, res[name], c.want[i], []int{2}, 2e-6, 1e-9) // attributes are float32
+				seqClose(t, name, res[name], c.want[i], []int{2}, 2e-6, 1e-9) // attributes are float32
 			}
 		})
 	}
 }
 
 func TestOptimizerErrors(t *testing.T) {
-	r, tt, x := inp("r", f32T(nil, 0.1)), inp("t", i64s(nil, 1)), inp("x", f32T([]int{2}, 1, 2))
+	r, tt, x := inp("r", seqF32(nil, 0.1)), inp("t", i64s(nil, 1)), inp("x", seqF32([]int{2}, 1, 2))
 	o := []out{{"a", onnx.Float32}, {"b", onnx.Float32}}
-	_, err := runNode(t, "Momentum", TrainingDomain, 17, []in{r, tt, x, inp("g", f32T([]int{2}, 1, 2)), inp("v", f32T([]int{2}, 1, 2))}, o,
+	_, err := runSeqNode(t, "Momentum", TrainingDomain, 17, []in{r, tt, x, inp("g", seqF32([]int{2}, 1, 2)), inp("v", seqF32([]int{2}, 1, 2))}, o,
 		at("alpha", 0.9), at("beta", 0.1), at("norm_coefficient", 0.0))
-	wantAttrErr(t, err, "Momentum without mode")
-	_, err = runNode(t, "Momentum", TrainingDomain, 17, []in{r, tt, x, inp("g", f32T([]int{2}, 1, 2)), inp("v", f32T([]int{2}, 1, 2))}, o,
+	seqAttrErr(t, err, "Momentum without mode")
+	_, err = runSeqNode(t, "Momentum", TrainingDomain, 17, []in{r, tt, x, inp("g", seqF32([]int{2}, 1, 2)), inp("v", seqF32([]int{2}, 1, 2))}, o,
 		at("alpha", 0.9), at("beta", 0.1), at("norm_coefficient", 0.0), at("mode", "heavy"))
-	wantAttrErr(t, err, "Momentum mode heavy")
-	_, err = runNode(t, "Adagrad", TrainingDomain, 17, []in{r, tt, x, inp("g", f32T([]int{3}, 1, 2, 3)), inp("h", f32T([]int{2}, 1, 2))}, o)
-	wantRunErr(t, err, "Adagrad with G of another shape", tensor.ErrShape)
-	_, err = runNode(t, "Adagrad", TrainingDomain, 17, []in{r, tt, x, inp("g", f32T([]int{2}, 1, 2))}, o[:1])
-	wantRunErr(t, err, "Adagrad without H", tensor.ErrShape)
+	seqAttrErr(t, err, "Momentum mode heavy")
+	_, err = runSeqNode(t, "Adagrad", TrainingDomain, 17, []in{r, tt, x, inp("g", seqF32([]int{3}, 1, 2, 3)), inp("h", seqF32([]int{2}, 1, 2))}, o)
+	seqRunErr(t, err, "Adagrad with G of another shape", tensor.ErrShape)
+	_, err = runSeqNode(t, "Adagrad", TrainingDomain, 17, []in{r, tt, x, inp("g", seqF32([]int{2}, 1, 2))}, o[:1])
+	seqRunErr(t, err, "Adagrad without H", tensor.ErrShape)
 }
