@@ -27,6 +27,22 @@
 // memory-mapped external data are aliased, not copied: kernels never modify
 // their inputs.
 //
+// # Control flow, sequences and optionals
+//
+// If, Loop (opsets 1 to 16, loop-carried sequences and optionals
+// included), Scan (opset 8 with its batch axis, and 9 on) and SequenceMap
+// run subgraphs, compiled with their node. A subgraph sees the values of
+// the graphs around it (outer-scope values); the node receives the ones it
+// uses after its own inputs, so they live until it runs. Errors inside a
+// subgraph name the node, the subgraph and the inner node:
+// "exec: node loop (Loop): subgraph body ("loop_body"): exec: node add
+// (Add): …". A Loop without trip count or condition runs until its context
+// ends, as the spec allows.
+//
+// Sequence and Optional values travel in the same slots as tensors: they
+// implement tensor.Any (without being tensors: nil shape, DType Invalid)
+// and are fed and returned as *Sequence and *Optional.
+//
 // # Ops
 //
 // Builders are registered per (domain, op type, opset range) with Register

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/zerfoo/zerfoo/numeric"
@@ -196,11 +197,6 @@ func runNodeTest(dir string) (r nodeResult) {
 			r = nodeResult{status: nodeCrash, op: r.op, detail: fmt.Sprintf("panic: %v\n%s", p, debug.Stack())}
 		}
 	}()
-	for _, vi := range append(m.Inputs()[:len(m.Inputs()):len(m.Inputs())], m.Outputs()...) {
-		if vi.GetType().GetTensorType() == nil {
-			return nodeResult{status: nodeSkipped, op: r.op, detail: fmt.Sprintf("value %q is not a tensor (%v)", vi.GetName(), vi.GetType())}
-		}
-	}
 	p, err := Compile(m)
 	if err != nil {
 		return classify(r.op, "compile", err)
@@ -213,18 +209,18 @@ func runNodeTest(dir string) (r nodeResult) {
 	for _, set := range sets {
 		feeds := map[string]tensor.Any{}
 		for i := 0; ; i++ {
-			tp, err := readTensorProto(filepath.Join(set, fmt.Sprintf("input_%d.pb", i)))
-			if errors.Is(err, os.ErrNotExist) {
+			path := filepath.Join(set, fmt.Sprintf("input_%d.pb", i))
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 				break
-			}
-			if err != nil {
-				return classify(r.op, "input", err)
 			}
 			if i >= len(inputs) {
 				return nodeResult{status: nodeError, op: r.op, detail: fmt.Sprintf("%s: input_%d.pb, but the model has %d inputs", set, i, len(inputs))}
 			}
-			bfloat16Bits(tp, inputs[i].Type)
-			v, err := decodeTensor(nil, tp, 0)
+			ref, err := readRefValue(path, inputs[i].Kind)
+			if err != nil {
+				return classify(r.op, "input "+inputs[i].Name, err)
+			}
+			v, err := ref.value(inputs[i])
 			if err != nil {
 				return classify(r.op, "input "+inputs[i].Name, err)
 			}
@@ -237,12 +233,11 @@ func runNodeTest(dir string) (r nodeResult) {
 			return classify(r.op, "run", err)
 		}
 		for i, out := range outputs {
-			tp, err := readTensorProto(filepath.Join(set, fmt.Sprintf("output_%d.pb", i)))
+			ref, err := readRefValue(filepath.Join(set, fmt.Sprintf("output_%d.pb", i)), out.Kind)
 			if err != nil {
 				return classify(r.op, "reference output", err)
 			}
-			bfloat16Bits(tp, out.Type)
-			if msg, unsupported := compareNodeOutput(got[out.Name], tp); msg != "" {
+			if msg, unsupported := ref.compare(got[out.Name], out); msg != "" {
 				st := nodeWrong
 				if unsupported {
 					st = nodeUnsupported
@@ -287,16 +282,151 @@ func modelOps(m *onnx.Model) string {
 	return strings.Join(ops, "+")
 }
 
-func readTensorProto(path string) (*onnxpb.TensorProto, error) {
+// refValue is a value of a test data file: a TensorProto, or (from the
+// SequenceProto and OptionalProto of onnx-data.proto, which package onnxpb
+// does not generate) a sequence or an optional.
+type refValue struct {
+	kind   ValueKind
+	tensor *onnxpb.TensorProto
+	seq    []*refValue // the elements of a sequence
+	opt    *refValue   // the value of an optional; nil when empty
+}
+
+// readRefValue reads a test data file holding a value of the given kind.
+func readRefValue(path string, kind ValueKind) (*refValue, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	tp := new(onnxpb.TensorProto)
-	if err := proto.Unmarshal(b, tp); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", path, onnx.ErrInvalid, err)
+	v, err := parseRefValue(b, kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return tp, nil
+	return v, nil
+}
+
+// parseRefValue decodes a TensorProto, SequenceProto or OptionalProto.
+func parseRefValue(b []byte, kind ValueKind) (*refValue, error) {
+	if kind == TensorValue {
+		tp := new(onnxpb.TensorProto)
+		if err := proto.Unmarshal(b, tp); err != nil {
+			return nil, fmt.Errorf("%w: %w", onnx.ErrInvalid, err)
+		}
+		return &refValue{kind: TensorValue, tensor: tp}, nil
+	}
+	v := &refValue{kind: kind}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, fmt.Errorf("%w: %w", onnx.ErrInvalid, protowire.ParseError(n))
+		}
+		b = b[n:]
+		var field []byte
+		if typ == protowire.BytesType {
+			field, n = protowire.ConsumeBytes(b)
+		} else {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return nil, fmt.Errorf("%w: %w", onnx.ErrInvalid, protowire.ParseError(n))
+		}
+		b = b[n:]
+		var elem *refValue
+		var err error
+		switch {
+		case num == 3 && typ == protowire.BytesType:
+			elem, err = parseRefValue(field, TensorValue)
+		case num == 5 && typ == protowire.BytesType:
+			elem, err = parseRefValue(field, SequenceValue)
+		case num == 7 && typ == protowire.BytesType:
+			elem, err = parseRefValue(field, OptionalValue)
+		case num == 4 || num == 6:
+			return nil, fmt.Errorf("sparse tensors and maps: %w", onnx.ErrUnsupported)
+		default:
+			continue // name, elem_type
+		}
+		if err != nil {
+			return nil, err
+		}
+		if kind == SequenceValue {
+			v.seq = append(v.seq, elem)
+		} else {
+			v.opt = elem
+		}
+	}
+	return v, nil
+}
+
+// value turns a reference value into what Run takes for a value declared
+// as info.
+func (r *refValue) value(info ValueInfo) (tensor.Any, error) {
+	switch r.kind {
+	case SequenceValue:
+		elem, err := dtypeOf(info.Type)
+		if err != nil && info.Type != onnx.Undefined {
+			return nil, err
+		}
+		s := &Sequence{Elem: elem}
+		for _, e := range r.seq {
+			v, err := e.value(ValueInfo{Kind: e.kind, Type: info.Type})
+			if err != nil {
+				return nil, err
+			}
+			s.Values = append(s.Values, v)
+			s.Elem = v.DType()
+		}
+		return s, nil
+	case OptionalValue:
+		if r.opt == nil {
+			return &Optional{}, nil
+		}
+		v, err := r.opt.value(ValueInfo{Kind: r.opt.kind, Type: info.Type})
+		if err != nil {
+			return nil, err
+		}
+		return &Optional{Value: v}, nil
+	}
+	bfloat16Bits(r.tensor, info.Type)
+	return decodeTensor(nil, r.tensor, 0)
+}
+
+// compare compares got with the reference value r of an output declared as
+// info: "" when they match; unsupported says the mismatch is a type this
+// package cannot represent.
+func (r *refValue) compare(got tensor.Any, info ValueInfo) (msg string, unsupported bool) {
+	switch r.kind {
+	case SequenceValue:
+		s, ok := got.(*Sequence)
+		if !ok {
+			return fmt.Sprintf("got %s, want a sequence", valueKind(got)), false
+		}
+		if len(s.Values) != len(r.seq) {
+			return fmt.Sprintf("sequence of %d, want %d", len(s.Values), len(r.seq)), false
+		}
+		for i, e := range r.seq {
+			if msg, u := e.compare(s.Values[i], ValueInfo{Kind: e.kind, Type: info.Type}); msg != "" {
+				return fmt.Sprintf("element %d: %s", i, msg), u
+			}
+		}
+		return "", false
+	case OptionalValue:
+		o, ok := got.(*Optional)
+		if !ok {
+			return fmt.Sprintf("got %s, want an optional", valueKind(got)), false
+		}
+		if (o.Value == nil) != (r.opt == nil) {
+			return fmt.Sprintf("got %v, want an optional with value %v", o, r.opt != nil), false
+		}
+		if r.opt == nil {
+			return "", false
+		}
+		return r.opt.compare(o.Value, ValueInfo{Kind: r.opt.kind, Type: info.Type})
+	}
+	if got != nil && !isTensor(got) {
+		return fmt.Sprintf("got %s, want a tensor", valueKind(got)), false
+	}
+	bfloat16Bits(r.tensor, info.Type)
+	return compareNodeOutput(got, r.tensor)
 }
 
 // bfloat16Bits retypes a UINT16 tensor of a value the model declares

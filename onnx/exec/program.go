@@ -61,10 +61,13 @@ func (e *Error) Error() string {
 // Unwrap returns the wrapped error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// ValueInfo describes a graph input or output: its name, ONNX element type
-// and declared shape (nil when the rank is unknown).
+// ValueInfo describes a graph input or output: its name, kind, ONNX
+// element type (of the tensors of a sequence or optional) and declared
+// shape (nil when the rank is unknown, and for sequences and optionals).
 type ValueInfo struct {
 	Name  string
+	Kind  ValueKind
+	Elem  ValueKind // for an OptionalValue: what it holds, a TensorValue or a SequenceValue
 	Type  onnx.DataType
 	Shape []onnx.Dim
 }
@@ -73,17 +76,15 @@ type ValueInfo struct {
 type step struct {
 	name, op string
 	kernel   Kernel
-	inputs   []int // value slots; -1 for an absent optional input
+	inputs   []int // value slots; -1 for an absent optional input; then the values its subgraphs capture
 	outputs  []int // value slots; -1 for an unused optional output
 	free     []int // slots whose last use is this step
 }
 
-// Program is a compiled ONNX model: its constants decoded (aliasing the
-// model's memory where possible) and one kernel per node. A Program is
-// immutable and safe for concurrent Run calls; it must not be used after the
-// model it came from is closed.
-type Program struct {
-	model   *onnx.Model
+// graph is a compiled graph: the main graph of a Program or a subgraph
+// (the body of an If, Loop, Scan or SequenceMap node).
+type graph struct {
+	name    string
 	steps   []step
 	slots   int
 	consts  map[int]tensor.Any
@@ -93,14 +94,27 @@ type Program struct {
 	outputs []ValueInfo
 	outSlot []int
 	keep    []bool // slots that are graph outputs or constants (never freed)
-	limit   budget.Limit
+	// capSlot are the slots of the values a subgraph uses from enclosing
+	// graphs, capOuter the slots they have in the enclosing graph: the
+	// node that runs the subgraph passes them after its own inputs.
+	capSlot, capOuter []int
+}
+
+// Program is a compiled ONNX model: its constants decoded (aliasing the
+// model's memory where possible) and one kernel per node. A Program is
+// immutable and safe for concurrent Run calls; it must not be used after the
+// model it came from is closed.
+type Program struct {
+	model *onnx.Model
+	main  *graph
+	limit budget.Limit
 }
 
 // Inputs returns the values Run needs, in graph order.
-func (p *Program) Inputs() []ValueInfo { return append([]ValueInfo(nil), p.inputs...) }
+func (p *Program) Inputs() []ValueInfo { return append([]ValueInfo(nil), p.main.inputs...) }
 
 // Outputs returns the values Run produces, in graph order.
-func (p *Program) Outputs() []ValueInfo { return append([]ValueInfo(nil), p.outputs...) }
+func (p *Program) Outputs() []ValueInfo { return append([]ValueInfo(nil), p.main.outputs...) }
 
 // CompileOption configures Compile.
 type CompileOption func(*compileConfig)
@@ -121,7 +135,9 @@ func ExactScales() CompileOption { return func(c *compileConfig) { c.exactScales
 // (onnx.TensorView); every node gets the kernel registered for its domain,
 // op type and the model's opset version of that domain. An unknown op is an
 // error wrapping ErrUnsupportedOp that names the op, its domain and the
-// node; so are attribute errors (ErrAttribute).
+// node; so are attribute errors (ErrAttribute). Subgraphs (If, Loop, Scan,
+// SequenceMap bodies) are compiled with their node; they see the values of
+// the graphs around them, and their errors name the node and the subgraph.
 //
 // By default accuracy-level-4 MatMulNBits nodes store their float32 scales
 // in 24 bits (core.WithExactScales explains the trade); ExactScales keeps
@@ -143,15 +159,66 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 	if err := checkOpsets(m); err != nil {
 		return nil, err
 	}
-	p := &Program{model: m, consts: map[int]tensor.Any{}, ctypes: map[int]onnx.DataType{}, limit: cfg.budget}
-	slot := map[string]int{}
-	newSlot := func(name string) int {
-		s := p.slots
-		p.slots++
-		slot[name] = s
-		return s
+	c := &compiler{model: m, cfg: cfg}
+	main, err := c.graph(g, nil, false)
+	if err != nil {
+		return nil, err
 	}
-	var decoded int64 // bytes of constants decoded from typed fields (copies, not views)
+	return &Program{model: m, main: main, limit: cfg.budget}, nil
+}
+
+// compiler holds what every graph of one Compile shares.
+type compiler struct {
+	model   *onnx.Model
+	cfg     compileConfig
+	decoded int64 // bytes of constants decoded from typed fields (copies, not views)
+}
+
+// scope resolves value names while a graph compiles: the graph's own
+// values, then (for a subgraph) those of the enclosing graphs, which it
+// captures on first use. Constants of an enclosing graph become constants
+// of the subgraph.
+type scope struct {
+	g     *graph
+	slot  map[string]int
+	outer *scope
+}
+
+func (s *scope) newSlot(name string) int {
+	i := s.g.slots
+	s.g.slots++
+	s.slot[name] = i
+	return i
+}
+
+func (s *scope) lookup(name string) (int, bool) {
+	if i, ok := s.slot[name]; ok {
+		return i, true
+	}
+	if s.outer == nil {
+		return 0, false
+	}
+	o, ok := s.outer.lookup(name)
+	if !ok {
+		return 0, false
+	}
+	i := s.newSlot(name)
+	if v, ok := s.outer.g.consts[o]; ok {
+		s.g.consts[i] = v
+		s.g.ctypes[i] = s.outer.g.ctypes[o]
+	} else {
+		s.g.capSlot = append(s.g.capSlot, i)
+		s.g.capOuter = append(s.g.capOuter, o)
+	}
+	return i, true
+}
+
+// graph compiles g; outer is the scope of the enclosing graph for a
+// subgraph (sub), whose inputs may lack types.
+func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, error) {
+	m, cfg := c.model, c.cfg
+	p := &graph{name: g.GetName(), consts: map[int]tensor.Any{}, ctypes: map[int]onnx.DataType{}}
+	sc := &scope{g: p, slot: map[string]int{}, outer: outer}
 	for _, t := range g.GetInitializer() {
 		v, err := decodeTensor(m, t, cfg.budget)
 		if err != nil {
@@ -159,103 +226,54 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 		}
 		if t.RawData == nil && !onnx.IsExternal(t) {
 			_, n := storage(v)
-			if decoded += n; decoded > cfg.budget.Bytes() {
+			if c.decoded += n; c.decoded > cfg.budget.Bytes() {
 				return nil, &Error{Value: t.GetName(), Msg: "initializer",
-					Err: &budget.Error{What: "the constants decoded from typed fields up to it", Bytes: uint64(decoded), Limit: cfg.budget.Bytes()}}
+					Err: &budget.Error{What: "the constants decoded from typed fields up to it", Bytes: uint64(c.decoded), Limit: cfg.budget.Bytes()}}
 			}
 		}
-		s := newSlot(t.GetName())
+		s := sc.newSlot(t.GetName())
 		p.consts[s] = v
 		p.ctypes[s] = onnx.DataType(t.GetDataType())
 	}
-	for _, vi := range m.Inputs() {
-		info, err := valueInfo(vi)
+	ins := g.GetInput()
+	if !sub {
+		ins = m.Inputs()
+	}
+	for _, vi := range ins {
+		if _, ok := sc.slot[vi.GetName()]; ok {
+			continue
+		}
+		info, err := valueInfo(vi, sub)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := slot[vi.GetName()]; ok {
-			continue
-		}
 		p.inputs = append(p.inputs, info)
-		p.inSlot = append(p.inSlot, newSlot(vi.GetName()))
+		p.inSlot = append(p.inSlot, sc.newSlot(vi.GetName()))
 	}
 	for i, n := range g.GetNode() {
-		name := n.GetName()
-		if name == "" {
-			name = fmt.Sprintf("#%d", i)
-		}
-		op := n.GetOpType()
-		if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
-			op = n.GetDomain() + "." + op
-		}
-		nodeErr := func(err error) error {
-			var e *Error
-			if errors.As(err, &e) && e.Node == "" {
-				e.Node, e.Op = name, op
-				return e
-			}
-			return &Error{Node: name, Op: op, Err: err}
-		}
-		domain := n.GetDomain()
-		if domain == "ai.onnx" {
-			domain = ""
-		}
-		version, ok := m.OpsetVersion(domain)
-		if !ok {
-			return nil, nodeErr(fmt.Errorf("domain %q is not imported: %w", domain, onnx.ErrInvalid))
-		}
-		build := lookup(domain, n.GetOpType(), version)
-		if build == nil {
-			return nil, &Error{Node: name, Op: op,
-				Msg: fmt.Sprintf("no kernel for op %q in domain %q at opset %d", n.GetOpType(), domainName(domain), version),
-				Err: ErrUnsupportedOp}
-		}
-		st := step{name: name, op: op}
-		nc := &Node{Proto: n, Name: name, Opset: version, Model: m, cfg: cfg}
-		for _, in := range n.GetInput() {
-			if in == "" {
-				st.inputs = append(st.inputs, -1)
-				nc.consts = append(nc.consts, nil)
-				nc.ctypes = append(nc.ctypes, onnx.Undefined)
-				continue
-			}
-			s, ok := slot[in]
-			if !ok {
-				return nil, nodeErr(fmt.Errorf("input %q is not defined: %w", in, onnx.ErrInvalid))
-			}
-			st.inputs = append(st.inputs, s)
-			nc.consts = append(nc.consts, p.consts[s])
-			nc.ctypes = append(nc.ctypes, p.ctypes[s])
-		}
-		k, err := build(nc)
+		st, err := c.node(sc, n, i)
 		if err != nil {
-			return nil, nodeErr(err)
-		}
-		st.kernel = k
-		for _, out := range n.GetOutput() {
-			if out == "" {
-				st.outputs = append(st.outputs, -1)
-				continue
-			}
-			st.outputs = append(st.outputs, newSlot(out))
+			return nil, err
 		}
 		p.steps = append(p.steps, st)
 	}
-	p.keep = make([]bool, p.slots)
-	for s := range p.consts {
-		p.keep[s] = true
-	}
 	for _, vi := range g.GetOutput() {
-		info, err := valueInfo(vi)
+		info, err := valueInfo(vi, sub)
 		if err != nil {
 			return nil, err
 		}
-		s, ok := slot[vi.GetName()]
+		s, ok := sc.lookup(vi.GetName())
 		if !ok {
 			return nil, &Error{Value: vi.GetName(), Msg: "graph output is not defined", Err: onnx.ErrInvalid}
 		}
 		p.outputs = append(p.outputs, info)
 		p.outSlot = append(p.outSlot, s)
+	}
+	p.keep = make([]bool, p.slots)
+	for s := range p.consts {
+		p.keep[s] = true
+	}
+	for _, s := range p.outSlot {
 		p.keep[s] = true
 	}
 	// Free each intermediate after its last use.
@@ -278,6 +296,72 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 	return p, nil
 }
 
+// node compiles the i-th node n of the graph of scope sc.
+func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int) (step, error) {
+	m := c.model
+	name := n.GetName()
+	if name == "" {
+		name = fmt.Sprintf("#%d", i)
+	}
+	op := n.GetOpType()
+	if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
+		op = n.GetDomain() + "." + op
+	}
+	nodeErr := func(err error) error {
+		var e *Error
+		if errors.As(err, &e) && e.Node == "" {
+			e.Node, e.Op = name, op
+			return e
+		}
+		return &Error{Node: name, Op: op, Err: err}
+	}
+	domain := n.GetDomain()
+	if domain == "ai.onnx" {
+		domain = ""
+	}
+	version, ok := m.OpsetVersion(domain)
+	if !ok {
+		return step{}, nodeErr(fmt.Errorf("domain %q is not imported: %w", domain, onnx.ErrInvalid))
+	}
+	build := lookup(domain, n.GetOpType(), version)
+	if build == nil {
+		return step{}, &Error{Node: name, Op: op,
+			Msg: fmt.Sprintf("no kernel for op %q in domain %q at opset %d", n.GetOpType(), domainName(domain), version),
+			Err: ErrUnsupportedOp}
+	}
+	st := step{name: name, op: op}
+	nc := &Node{Proto: n, Name: name, Opset: version, Model: m, cfg: c.cfg, comp: c, scope: sc}
+	for _, in := range n.GetInput() {
+		if in == "" {
+			st.inputs = append(st.inputs, -1)
+			nc.consts = append(nc.consts, nil)
+			nc.ctypes = append(nc.ctypes, onnx.Undefined)
+			continue
+		}
+		s, ok := sc.lookup(in)
+		if !ok {
+			return step{}, nodeErr(fmt.Errorf("input %q is not defined: %w", in, onnx.ErrInvalid))
+		}
+		st.inputs = append(st.inputs, s)
+		nc.consts = append(nc.consts, sc.g.consts[s])
+		nc.ctypes = append(nc.ctypes, sc.g.ctypes[s])
+	}
+	k, err := build(nc)
+	if err != nil {
+		return step{}, nodeErr(err)
+	}
+	st.kernel = k
+	st.inputs = append(st.inputs, nc.captured...)
+	for _, out := range n.GetOutput() {
+		if out == "" {
+			st.outputs = append(st.outputs, -1)
+			continue
+		}
+		st.outputs = append(st.outputs, sc.newSlot(out))
+	}
+	return st, nil
+}
+
 func domainName(d string) string {
 	if d == "" {
 		return "ai.onnx"
@@ -285,19 +369,61 @@ func domainName(d string) string {
 	return d
 }
 
-func valueInfo(vi *onnxpb.ValueInfoProto) (ValueInfo, error) {
+// ValueKind is what a graph input or output holds.
+type ValueKind int
+
+// The kinds of values.
+const (
+	TensorValue   ValueKind = iota // a tensor.Any of element type Type
+	SequenceValue                  // a *Sequence of tensors of element type Type
+	OptionalValue                  // an *Optional (of a tensor, or of a sequence when Elem is SequenceValue)
+)
+
+func valueInfo(vi *onnxpb.ValueInfoProto, sub bool) (ValueInfo, error) {
+	t := vi.GetType()
+	info := ValueInfo{Name: vi.GetName()}
+	if t.GetSequenceType() != nil || t.GetOptionalType() != nil {
+		inner := t
+		if o := t.GetOptionalType(); o != nil {
+			info.Kind = OptionalValue
+			inner = o.GetElemType()
+		}
+		if s := inner.GetSequenceType(); s != nil {
+			if info.Kind == OptionalValue {
+				info.Elem = SequenceValue
+			} else {
+				info.Kind = SequenceValue
+			}
+			inner = s.GetElemType()
+		}
+		if tt := inner.GetTensorType(); tt != nil {
+			info.Type = onnx.DataType(tt.GetElemType())
+			return info, nil
+		}
+		if inner == nil && sub {
+			return info, nil
+		}
+		return ValueInfo{}, &Error{Value: vi.GetName(), Msg: fmt.Sprintf("type %v is not supported", t), Err: onnx.ErrUnsupported}
+	}
+	if sub && t.GetTensorType() == nil {
+		if t.GetValue() == nil { // a subgraph value of unspecified type
+			return info, nil
+		}
+	}
 	dt, shape, _, err := onnx.TensorType(vi)
 	if err != nil {
 		return ValueInfo{}, &Error{Value: vi.GetName(), Err: err}
 	}
-	return ValueInfo{Name: vi.GetName(), Type: dt, Shape: shape}, nil
+	info.Type, info.Shape = dt, shape
+	return info, nil
 }
 
 // Run executes the program on feeds (one tensor per input of Inputs; BOOL
-// inputs are uint8 tensors of 0 and 1) and returns every graph output by
-// name. Inputs are checked against their declared element type and shape:
-// fixed dims must match and a symbolic dim (dim_param) must have the same
-// size wherever it appears. Errors name the node that failed.
+// inputs are uint8 tensors of 0 and 1; a *Sequence or an *Optional for
+// inputs of those kinds) and returns every graph output by name. Inputs
+// are checked against their declared element type and shape: fixed dims
+// must match and a symbolic dim (dim_param) must have the same size
+// wherever it appears. Errors name the node that failed.
 //
 // The values a run holds (intermediates until their last use, and the
 // graph outputs) count against the Program's budget (WithBudget): each
@@ -307,13 +433,10 @@ func valueInfo(vi *onnxpb.ValueInfoProto) (ValueInfo, error) {
 func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[string]tensor.Any, error) {
 	meter := &meter{limit: p.limit.Bytes(), refs: map[unsafe.Pointer]*held{}}
 	ctx = withMeter(ctx, meter)
-	vals := make([]tensor.Any, p.slots)
-	ptrs := make([]unsafe.Pointer, p.slots) // counted storage per slot
-	for s, v := range p.consts {
-		vals[s] = v
-	}
+	g := p.main
+	vals := make([]tensor.Any, len(g.inputs))
 	syms := map[string]int{}
-	for i, info := range p.inputs {
+	for i, info := range g.inputs {
 		v, ok := feeds[info.Name]
 		if !ok || v == nil {
 			return nil, &Error{Value: info.Name, Msg: "missing input", Err: ErrInput}
@@ -321,20 +444,47 @@ func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[str
 		if err := checkInput(ctx, info, v, syms); err != nil {
 			return nil, err
 		}
-		vals[p.inSlot[i]] = v
+		vals[i] = v
 	}
 	for name := range feeds {
 		found := false
-		for _, info := range p.inputs {
+		for _, info := range g.inputs {
 			found = found || info.Name == name
 		}
 		if !found {
 			return nil, &Error{Value: name, Msg: "not an input of the model", Err: ErrInput}
 		}
 	}
+	outs, err := g.run(ctx, meter, vals, nil)
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[string]tensor.Any, len(g.outputs))
+	for i, info := range g.outputs {
+		res[info.Name] = outs[i]
+	}
+	return res, nil
+}
+
+// run executes g on its inputs (in order) and the values it captures from
+// the enclosing graphs, and returns its outputs in order. The values it
+// holds count in m until they are freed; its outputs are released from m
+// when g is a subgraph (the node that ran it holds what it keeps).
+func (g *graph) run(ctx context.Context, meter *meter, inputs, captured []tensor.Any) ([]tensor.Any, error) {
+	vals := make([]tensor.Any, g.slots)
+	ptrs := make([]unsafe.Pointer, g.slots) // counted storage per slot
+	for s, v := range g.consts {
+		vals[s] = v
+	}
+	for i, s := range g.inSlot {
+		vals[s] = inputs[i]
+	}
+	for i, s := range g.capSlot {
+		vals[s] = captured[i]
+	}
 	in := make([]tensor.Any, 0, 16)
 	inPtr := make([]unsafe.Pointer, 0, 16)
-	for _, st := range p.steps {
+	for _, st := range g.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -362,7 +512,7 @@ func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[str
 			if j >= len(outs) || outs[j] == nil {
 				return nil, &Error{Node: st.name, Op: st.op, Msg: fmt.Sprintf("output %d was not produced", j), Err: ErrAttribute}
 			}
-			if outs[j].Size() == 0 { // a view may have no elements but huge dims
+			if isTensor(outs[j]) && outs[j].Size() == 0 { // a view may have no elements but huge dims
 				if err := checkOut(ctx, outs[j].DType(), outs[j].Shape()); err != nil {
 					return nil, &Error{Node: st.name, Op: st.op, Err: err}
 				}
@@ -378,14 +528,32 @@ func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[str
 			vals[s], ptrs[s] = nil, nil
 		}
 	}
-	res := make(map[string]tensor.Any, len(p.outputs))
-	for i, info := range p.outputs {
-		res[info.Name] = vals[p.outSlot[i]]
+	res := make([]tensor.Any, len(g.outSlot))
+	for i, s := range g.outSlot {
+		res[i] = vals[s]
+	}
+	for _, p := range ptrs { // the caller holds what it keeps of the outputs
+		meter.release(p)
 	}
 	return res, nil
 }
 
 func checkInput(ctx context.Context, info ValueInfo, v tensor.Any, syms map[string]int) error {
+	switch info.Kind {
+	case SequenceValue:
+		if _, ok := v.(*Sequence); !ok {
+			return &Error{Value: info.Name, Msg: fmt.Sprintf("%T, want a *Sequence", v), Err: ErrInput}
+		}
+		return nil
+	case OptionalValue:
+		if _, ok := v.(*Optional); !ok {
+			return &Error{Value: info.Name, Msg: fmt.Sprintf("%T, want an *Optional", v), Err: ErrInput}
+		}
+		return nil
+	}
+	if !isTensor(v) {
+		return &Error{Value: info.Name, Msg: fmt.Sprintf("%T, want a tensor", v), Err: ErrInput}
+	}
 	if v.Size() == 0 {
 		if err := checkOut(ctx, v.DType(), v.Shape()); err != nil {
 			return &Error{Value: info.Name, Msg: fmt.Sprintf("shape %v has no elements, but its other dims exceed the memory budget", v.Shape()),

@@ -30,6 +30,10 @@ type Node struct {
 	cfg    compileConfig
 	consts []tensor.Any    // per input: the initializer, or nil
 	ctypes []onnx.DataType // per input: the initializer's ONNX type, or Undefined
+
+	comp     *compiler
+	scope    *scope
+	captured []int // enclosing-graph slots its subgraphs use, passed after its inputs
 }
 
 // ConstType returns the ONNX element type of input i when it is an
