@@ -550,8 +550,10 @@ func roundInts[T int8 | uint8 | int16 | int32 | int64](v []float64, lo, hi T) []
 // buildGridSample builds GridSample for 4-D inputs as ONNX Runtime computes
 // it: grid (N×Ho×Wo×2, x then y in [−1, 1]) is denormalized
 // (align_corners: −1 and 1 are the corner pixels' centers, else their
-// outer edges); out-of-range points are clamped (border) or reflected
-// (reflection) first, and pixels outside the image read 0 (zeros). Modes:
+// outer edges); for bilinear and nearest, out-of-range points are clamped
+// (border) or reflected (reflection) first; then every pixel read outside
+// the image is 0 (zeros), the nearest border pixel (border) or its
+// reflection (reflection) — bicubic's 4×4 neighbourhood only this way. Modes:
 // bilinear, nearest (round half to even) and bicubic (a = −0.75); opset 20
 // names them linear, nearest and cubic.
 func buildGridSample(n *Node) (Kernel, error) {
@@ -650,7 +652,7 @@ func buildGridSample(n *Node) (Kernel, error) {
 					if mode == "nearest" {
 						px, py = math.RoundToEven(px), math.RoundToEven(py)
 					}
-					if px < xmin || px > xmax || py < ymin || py > ymax {
+					if mode != "cubic" && (px < xmin || px > xmax || py < ymin || py > ymax) {
 						switch pad {
 						case "border":
 							px, py = min(max(px, 0), float64(w-1)), min(max(py, 0), float64(h-1))
