@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/zerfoo/zerfoo/budget"
+	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -24,7 +25,11 @@ func runSingle(op string, opset int64, ins []tensor.Any, nout int, attrs []onnx.
 		if v != nil {
 			name = fmt.Sprintf("x%d", i)
 		}
-		is = append(is, in{name: name, v: v})
+		typ := onnx.Undefined
+		if v != nil {
+			typ = map[numeric.DType]onnx.DataType{numeric.Uint16: onnx.Uint16, numeric.Uint32: onnx.Uint32, numeric.Uint64: onnx.Uint64}[v.DType()]
+		}
+		is = append(is, in{name: name, v: v, typ: typ})
 	}
 	var os []out
 	for i := range nout {
@@ -105,6 +110,10 @@ func TestOpSemantics(t *testing.T) {
 		{"NonZero", "NonZero", 13, []tensor.Any{tt[int32]([]int{2, 2}, 0, 3, 4, 0)}, nil, []string{fmt.Sprint(tt[int64]([]int{2, 2}, 0, 1, 1, 0))}},
 		{"EyeLike k", "EyeLike", 9, []tensor.Any{tt[int32]([]int{2, 3}, 0, 0, 0, 0, 0, 0)}, []onnx.Attr{at("k", -1)}, []string{fmt.Sprint(tt[int32]([]int{2, 3}, 0, 0, 0, 1, 0, 0))}},
 		{"Det", "Det", 11, []tensor.Any{tt[float64]([]int{3, 3}, 0, 2, 1, 1, 1, 1, 2, 0, 3)}, nil, []string{fmt.Sprint(tt[float64](nil, -4))}},
+		{"ReduceMax int64 exact", "ReduceMax", 18, []tensor.Any{vec[int64](9007199254740993, 9007199254740992)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[int64](nil, 9007199254740993))}},
+		{"ReduceMin uint64", "ReduceMin", 13, []tensor.Any{vec[uint64](1<<63+1, 1<<63)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[uint64](nil, 1<<63))}},
+		{"ReduceProd int64 exact", "ReduceProd", 13, []tensor.Any{vec[int64](3037000499, 3037000499)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[int64](nil, 9223372030926249001))}},
+		{"ReduceSum float64", "ReduceSum", 13, []tensor.Any{vec[float64](1, 1e-12)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[float64](nil, 1+1e-12))}},
 		{"ReduceL2 int", "ReduceL2", 18, []tensor.Any{vec[int32](3, 4)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[int32](nil, 5))}},
 		{"ReduceLogSumExp large", "ReduceLogSumExp", 13, []tensor.Any{vec[float32](1000, 1000)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[float32](nil, float32(1000+math.Ln2)))}},
 		{"NMS center", "NonMaxSuppression", 11, []tensor.Any{

@@ -26,7 +26,11 @@ type reducer struct {
 	// shift: the accumulator sees x minus the lane's maximum, which post
 	// gets back as its second argument (ReduceLogSumExp, for range).
 	shift bool
-	sum   bool // an exact int64 sum for int64 inputs
+	// i accumulates integers exactly, with wrap-around, from 0 (Sum,
+	// SumSquare, L1) or 1 (Prod); ext: Max or Min, in the input's type.
+	// Other integer reductions go through float64 and truncate.
+	i     func(acc, x int64) int64
+	ext   bool
 }
 
 // engineReduce is a float32 reduction method of compute.Engine.
@@ -40,13 +44,13 @@ type engineReduce = func(context.Context, *tensor.Tensor[float32], int, bool, ..
 // accumulating), so those keep the loop, as do non-adjacent axes and
 // integers (exact int64 sums, truncation of float means).
 var reduceOps = map[string]reducer{
-	"ReduceSum":       {init: 0, f: add, since: 13, eng: f32Engine.Sum, emptyOK: true, sum: true},
+	"ReduceSum":       {init: 0, f: add, since: 13, eng: f32Engine.Sum, emptyOK: true, i: func(a, x int64) int64 { return a + x }},
 	"ReduceMean":      {init: 0, f: add, mean: true, since: 18, eng: f32Engine.Mean},
-	"ReduceMax":       {init: math.Inf(-1), f: math.Max, since: 18, eng: f32Engine.Max, zeroFixup: true},
-	"ReduceMin":       {init: math.Inf(1), f: math.Min, since: 18},
-	"ReduceProd":      {init: 1, f: func(a, x float64) float64 { return a * x }, since: 18},
-	"ReduceSumSquare": {init: 0, f: func(a, x float64) float64 { return a + x*x }, since: 18},
-	"ReduceL1":        {init: 0, f: func(a, x float64) float64 { return a + math.Abs(x) }, since: 18},
+	"ReduceMax":       {init: math.Inf(-1), f: math.Max, since: 18, eng: f32Engine.Max, zeroFixup: true, ext: true},
+	"ReduceMin":       {init: math.Inf(1), f: math.Min, since: 18, ext: true},
+	"ReduceProd":      {init: 1, f: func(a, x float64) float64 { return a * x }, since: 18, i: func(a, x int64) int64 { return a * x }},
+	"ReduceSumSquare": {init: 0, f: func(a, x float64) float64 { return a + x*x }, since: 18, i: func(a, x int64) int64 { return a + x*x }},
+	"ReduceL1":        {init: 0, f: func(a, x float64) float64 { return a + math.Abs(x) }, since: 18, i: func(a, x int64) int64 { return a + max(x, -x) }},
 	"ReduceL2":        {init: 0, f: func(a, x float64) float64 { return a + x*x }, since: 18, post: math.Sqrt},
 	"ReduceLogSum":    {init: 0, f: add, since: 18, post: math.Log},
 	"ReduceLogSumExp": {init: 0, f: func(a, x float64) float64 { return a + math.Exp(x) }, since: 18, post: math.Log, shift: true},
@@ -117,7 +121,7 @@ func buildReduce(r reducer) BuildFunc {
 					os = append(os, d)
 				}
 			}
-			if r.eng != nil && isFloat(x.DType()) {
+			if r.eng != nil && isFloat(x.DType()) && x.DType() != numeric.Float64 {
 				lo, hi, ok := adjacent(red)
 				if n := prod(s[lo:hi]); ok && (n > 0 || r.emptyOK) {
 					return engineReduceApply(ctx, r, x, []int{prod(s[:lo]), n, prod(s[hi:])}, os)
@@ -146,17 +150,31 @@ func buildReduce(r reducer) BuildFunc {
 				}
 				return fromFloats(x.DType(), os, convSlice[float64, float32](res))
 			}
+			if r.ext {
+				if x.Size() == 0 && len(acc) > 0 {
+					return nil, shapeErr("%s over an empty axis of %v", n.Proto.GetOpType(), s)
+				}
+				k, ok := kernelsOf[x.DType()]
+				if !ok {
+					return nil, typeErr("element type %s is not supported", x.DType())
+				}
+				return k.extremaK(x, oi, len(acc), os, n.Proto.GetOpType() == "ReduceMax")
+			}
 			v, err := ints(x)
 			if err != nil {
 				return nil, err
 			}
-			if x.DType() == numeric.Int64 && r.sum {
-				// exact int64 sums
+			if r.i != nil {
 				iacc := make([]int64, len(acc))
-				for i, e := range v {
-					iacc[oi[i]] += e
+				if r.init == 1 {
+					for i := range iacc {
+						iacc[i] = 1
+					}
 				}
-				return tensor.New(os, iacc)
+				for i, e := range v {
+					iacc[oi[i]] = r.i(iacc[oi[i]], e)
+				}
+				return intsAs(x.DType(), os, iacc)
 			}
 			res := reduceLoop(r, convSlice[int64, float64](v), oi, acc, count)
 			out := make([]int64, len(res))
@@ -166,6 +184,25 @@ func buildReduce(r reducer) BuildFunc {
 			return intsAs(x.DType(), os, out)
 		}), nil
 	}
+}
+
+// extremaK is the maximum (minimum) of the elements of x going to each of
+// the n outputs (element i to oi[i]), in T: exact for every integer.
+func (typed[T]) extremaK(x tensor.Any, oi []int, n int, os []int, isMax bool) (tensor.Any, error) {
+	out := make([]T, n)
+	seen := make([]bool, n)
+	for i, e := range elemsOf[T](x) {
+		o := oi[i]
+		switch {
+		case !seen[o]:
+			out[o], seen[o] = e, true
+		case isMax:
+			out[o] = max(out[o], e)
+		default:
+			out[o] = min(out[o], e)
+		}
+	}
+	return tensor.New(os, out)
 }
 
 // reduceLoop reduces v into acc (initialized to r.init), element i into

@@ -32,6 +32,7 @@ type kernels interface {
 	topKK(x tensor.Any, os []int, outer, n, inner, k int, largest bool) (tensor.Any, []int64, error)
 	cumSumK(x tensor.Any, outer, n, inner int, exclusive, reverse bool) (tensor.Any, error)
 	cmpK(x tensor.Any) func(i, j int) int
+	extremaK(x tensor.Any, oi []int, n int, os []int, isMax bool) (tensor.Any, error)
 }
 
 // kernelsOf maps an element type to its typed kernels. The half-precision
