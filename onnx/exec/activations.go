@@ -9,10 +9,11 @@ import (
 
 // The activations: float functions of one element computed in float64 and
 // rounded once to the input type (see unaryApply), PRelu and Shrink, which
-// also take integers, and Hardmax.
+// also take integers, and Hardmax. Opset-1 versions differ from opset 6
+// only by the legacy attribute consumed_inputs, which is ignored.
 
 func init() {
-	Register("", "Elu", 6, 0, floatAct(func(n *Node) (func(float64) float64, error) {
+	Register("", "Elu", 1, 0, floatAct(func(n *Node) (func(float64) float64, error) {
 		alpha, err := n.Float("alpha", 1)
 		a := float64(alpha)
 		return func(x float64) float64 {
@@ -22,7 +23,7 @@ func init() {
 			return x
 		}, err
 	}))
-	Register("", "Selu", 6, 0, floatAct(func(n *Node) (func(float64) float64, error) {
+	Register("", "Selu", 1, 0, floatAct(func(n *Node) (func(float64) float64, error) {
 		alpha, err := n.Float("alpha", 1.67326319217681884765625)
 		if err != nil {
 			return nil, err
@@ -44,7 +45,7 @@ func init() {
 		a := float64(alpha)
 		return func(x float64) float64 { return max(0, x) + min(0, a*math.Expm1(x/a)) }, err
 	}))
-	Register("", "LeakyRelu", 6, 0, floatAct(func(n *Node) (func(float64) float64, error) {
+	Register("", "LeakyRelu", 1, 0, floatAct(func(n *Node) (func(float64) float64, error) {
 		alpha, err := n.Float("alpha", 0.01)
 		a := float64(alpha)
 		return func(x float64) float64 {
@@ -64,7 +65,7 @@ func init() {
 			return 0
 		}, err
 	}))
-	Register("", "HardSigmoid", 6, 0, floatAct(func(n *Node) (func(float64) float64, error) {
+	Register("", "HardSigmoid", 1, 0, floatAct(func(n *Node) (func(float64) float64, error) {
 		alpha, err := n.Float("alpha", 0.2)
 		if err != nil {
 			return nil, err
@@ -77,7 +78,7 @@ func init() {
 		return func(x float64) float64 { return x * max(0, min(1, x/6+0.5)) }, nil
 	}))
 	Register("", "Shrink", 9, 0, buildShrink)
-	Register("", "PRelu", 6, 0, buildPRelu)
+	Register("", "PRelu", 1, 0, buildPRelu)
 	Register("", "Hardmax", 1, 0, buildHardmax)
 }
 

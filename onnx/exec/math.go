@@ -53,9 +53,9 @@ func init() {
 	for name, f := range logicOps {
 		Register("", name, 7, 0, buildLogic(name, f))
 	}
-	Register("", "Sum", 6, 0, buildSumMean(false))
-	Register("", "Mean", 6, 0, buildSumMean(true))
-	Register("", "Clip", 6, 10, buildClip6)
+	Register("", "Sum", 1, 0, buildSumMean(false))
+	Register("", "Mean", 1, 0, buildSumMean(true))
+	Register("", "Clip", 1, 10, buildClip6)
 	Register("", "Clip", 11, 0, buildClip)
 	Register("", "CastLike", 15, 0, buildCastLike)
 }
@@ -241,7 +241,8 @@ func buildLogic(name string, f func(a, b bool) bool) BuildFunc {
 	}
 }
 
-// buildSumMean makes Sum and Mean of one or more inputs (broadcast),
+// buildSumMean makes Sum and Mean of one or more inputs (broadcast, as
+// from opset 8; earlier opsets require equal shapes, a special case),
 // added left to right in the inputs' type; Mean then divides by their
 // number.
 func buildSumMean(mean bool) BuildFunc {
@@ -275,7 +276,8 @@ func buildSumMean(mean bool) BuildFunc {
 	}
 }
 
-// buildClip6 is Clip before opset 11: the bounds are float attributes.
+// buildClip6 is Clip before opset 11: the bounds are float attributes
+// (opset 1 also has consumed_inputs, ignored).
 func buildClip6(n *Node) (Kernel, error) {
 	lo, err := n.Float("min", -math.MaxFloat32)
 	if err != nil {
