@@ -13,6 +13,7 @@ import (
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
@@ -330,4 +331,151 @@ func TestEinsum(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpsNoPanic runs the kernels of the ops above on random small inputs
+// (odd ranks, empty dims, mixed element types, absent inputs, indices and
+// attributes in and out of range): each must return a result or an error.
+func TestOpsNoPanic(t *testing.T) {
+	ints := []int64{-3, -1, 0, 1, 2, 5, 1 << 40}
+	attrs := map[string][]any{
+		"axis": {int64(-2), int64(0), int64(1), int64(3)}, "keepdims": {int64(0), int64(1)},
+		"select_last_index": {int64(1)}, "fmod": {int64(0), int64(1)}, "direction": {"LEFT", "RIGHT"},
+		"exclusive": {int64(1)}, "reverse": {int64(1)}, "largest": {int64(0)}, "sorted": {int64(0)},
+		"batch_dims": {int64(0), int64(1), int64(2)}, "reduction": {"add", "mul", "max", "min"},
+		"batch_axis": {int64(0)}, "time_axis": {int64(1)}, "k": {int64(-1), int64(1)}, "dtype": {int64(onnx.Int32), int64(onnx.Bool)},
+		"center_point_box": {int64(1)}, "equation": {"ij,jk->ik", "i,i", "...i->i", "ii->i", "ab...,b->...a", "i,j,k->ijk"},
+		"min": {float32(-1)}, "max": {float32(1)}, "alpha": {float32(0.5)}, "noop_with_empty_axes": {int64(1)}, "axes": {[]int64{0}, []int64{-1, 1}},
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range attrs {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	rnd := func(r *rand.Rand, dt numeric.DType, lo, hi int, shape ...int) tensor.Any {
+		v := make([]float64, prod(shape))
+		for j := range v {
+			v[j] = float64(lo + r.IntN(hi-lo+1))
+		}
+		x, err := cast(tensor.Must(tensor.New(shape, v)), dt, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	// shape-consistent inputs for the ops random shapes rarely fit
+	special := map[string]func(r *rand.Rand, dt numeric.DType) []tensor.Any{
+		"NonMaxSuppression": func(r *rand.Rand, dt numeric.DType) []tensor.Any {
+			b, c, n := r.IntN(3), r.IntN(3), r.IntN(5)
+			return []tensor.Any{rnd(r, numeric.Float32, -2, 2, b, n, 4), rnd(r, numeric.Float32, -1, 2, b, c, n),
+				rnd(r, numeric.Int64, -1, 3, 1), rnd(r, numeric.Float32, 0, 1, 1), rnd(r, numeric.Float32, -1, 1)}
+		},
+		"Einsum": func(r *rand.Rand, dt numeric.DType) []tensor.Any {
+			i, j, k := r.IntN(4), r.IntN(4), r.IntN(4)
+			return []tensor.Any{rnd(r, dt, -2, 2, i, j), rnd(r, dt, -2, 2, j, k)} // ij,jk->ik (others error)
+		},
+		"ScatterElements": func(r *rand.Rand, dt numeric.DType) []tensor.Any {
+			a, b := r.IntN(4), r.IntN(4)
+			return []tensor.Any{rnd(r, dt, -2, 2, a, b), rnd(r, numeric.Int64, -4, 4, a, b), rnd(r, dt, -2, 2, a, b)}
+		},
+		"ScatterND": func(r *rand.Rand, dt numeric.DType) []tensor.Any {
+			a, b, m := 1+r.IntN(3), r.IntN(4), r.IntN(3)
+			shape := []int{a, b}
+			return []tensor.Any{rnd(r, dt, -2, 2, shape...), rnd(r, numeric.Int64, -3, 3, 2, m), rnd(r, dt, -2, 2, append([]int{2}, shape[m:]...)...)}
+		},
+		"ReverseSequence": func(r *rand.Rand, dt numeric.DType) []tensor.Any {
+			a, b := r.IntN(4), r.IntN(4)
+			return []tensor.Any{rnd(r, dt, -2, 2, a, b, 2), rnd(r, numeric.Int64, -1, 4, []int{a, b}[r.IntN(2)])}
+		},
+	}
+	special["Scatter"] = special["ScatterElements"]
+	ops := []string{"Sign", "IsNaN", "IsInf", "Mod", "BitShift", "And", "Or", "Xor", "Sum", "Mean", "Clip", "CastLike",
+		"Elu", "Selu", "Celu", "LeakyRelu", "ThresholdedRelu", "HardSigmoid", "HardSwish", "Shrink", "PRelu", "Hardmax",
+		"ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceProd",
+		"GatherElements", "GatherND", "Scatter", "ScatterElements", "ScatterND", "Compress", "NonZero", "OneHot", "Tile",
+		"ReverseSequence", "EyeLike", "ArgMax", "ArgMin", "TopK", "Unique", "CumSum", "Einsum", "Det", "NonMaxSuppression", "Pow", "Max"}
+	dts := []numeric.DType{numeric.Float32, numeric.Float16Type, numeric.Float64, numeric.Int64, numeric.Int32, numeric.Uint8, numeric.Uint64}
+	r := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	ran := map[string]int{}
+	for it := range 8000 {
+		op := ops[it%len(ops)]
+		opset := []int64{9, 11, 13, 18}[r.IntN(4)]
+		build := lookup("", op, opset)
+		if build == nil {
+			continue
+		}
+		p := &onnxpb.NodeProto{OpType: &op}
+		for _, a := range names {
+			if r.IntN(4) == 0 {
+				vs := attrs[a]
+				ap, err := onnx.NewAttribute(a, vs[r.IntN(len(vs))])
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.Attribute = append(p.Attribute, ap)
+			}
+		}
+		if op == "Einsum" && r.IntN(2) == 0 {
+			p.Attribute = nil // the equation the special inputs fit
+			ap, _ := onnx.NewAttribute("equation", []string{"ij,jk->ik", "ij,jk", "ij,jk->", "ij,jk->ki"}[r.IntN(4)])
+			p.Attribute = append(p.Attribute, ap)
+		}
+		main := dts[r.IntN(len(dts))]
+		base := make([]int, r.IntN(4))
+		for d := range base {
+			base[d] = 1 + r.IntN(3)
+		}
+		var in []tensor.Any
+		for range 1 + r.IntN(5) {
+			if r.IntN(10) == 0 {
+				in = append(in, nil)
+				continue
+			}
+			dt := main
+			if r.IntN(4) == 0 {
+				dt = dts[r.IntN(len(dts))]
+			}
+			shape := base
+			if r.IntN(3) == 0 {
+				shape = make([]int, r.IntN(4))
+				for d := range shape {
+					shape[d] = r.IntN(4)
+				}
+			}
+			v := make([]float64, prod(shape))
+			for j := range v {
+				v[j] = float64(ints[r.IntN(len(ints))])
+				if r.IntN(3) != 0 {
+					v[j] = float64(r.IntN(2))
+				}
+			}
+			x, err := cast(tensor.Must(tensor.New(shape, v)), dt, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in = append(in, x)
+		}
+		if sp := special[op]; sp != nil && r.IntN(2) == 0 {
+			in = sp(r, main)
+		}
+		desc := fmt.Sprintf("%s opset %d %v inputs %v", op, opset, p.Attribute, in)
+		func() {
+			defer func() {
+				if e := recover(); e != nil {
+					t.Fatalf("panic %v: %s", e, desc)
+				}
+			}()
+			k, err := build(&Node{Proto: p, Name: "n", Opset: opset})
+			if err != nil {
+				return
+			}
+			if _, err := k(ctx, in); err == nil {
+				ran[op]++
+			}
+		}()
+	}
+	t.Logf("successful runs per op: %v", ran)
 }
