@@ -23,6 +23,10 @@ func init() {
 	Register("", "Det", 11, 0, buildDet)
 }
 
+// einsumEngineWork is the number of multiply-adds from which a float32
+// contraction goes through the engine's MatMul.
+const einsumEngineWork = 1 << 14
+
 // eterm is a dense float64 tensor whose dims carry einsum labels.
 type eterm struct {
 	labels []int
@@ -192,7 +196,7 @@ func buildEinsum(n *Node) (Kernel, error) {
 			}
 			terms[i] = &eterm{labels: sp.in[i], shape: x.Shape(), data: f.(*tensor.Tensor[float64]).Data()}
 		}
-		res, err := einsum(ctx, terms, sp.out, size)
+		res, err := einsum(ctx, terms, sp.out, size, isFloat(in[0].DType()) && in[0].DType() != numeric.Float64)
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +209,9 @@ func buildEinsum(n *Node) (Kernel, error) {
 }
 
 // einsum contracts terms to the labels out.
-func einsum(ctx context.Context, terms []*eterm, out []int, size map[int]int) (*eterm, error) {
+// With f32 (float32 or narrower inputs), large products go through the
+// float32 engine's MatMul.
+func einsum(ctx context.Context, terms []*eterm, out []int, size map[int]int, f32 bool) (*eterm, error) {
 	// needed(i) is the labels used by out or by terms after i
 	needed := func(i int) map[int]bool {
 		m := map[int]bool{}
@@ -245,7 +251,7 @@ func einsum(ctx context.Context, terms []*eterm, out []int, size map[int]int) (*
 		if acc, err = sumOut(ctx, acc, keep); err != nil {
 			return nil, err
 		}
-		if acc, err = contract(ctx, acc, t, needed(i), size); err != nil {
+		if acc, err = contract(ctx, acc, t, needed(i), size, f32); err != nil {
 			return nil, err
 		}
 	}
@@ -395,7 +401,7 @@ func expandTerm(ctx context.Context, t *eterm, size map[int]int) (*eterm, error)
 // contract multiplies a and b as a batched matrix product: batch labels
 // (in both and in keep), a's free labels, contracted labels (in both, not
 // in keep), b's free labels. Labels in one term only are kept.
-func contract(ctx context.Context, a, b *eterm, keep map[int]bool, size map[int]int) (*eterm, error) {
+func contract(ctx context.Context, a, b *eterm, keep map[int]bool, size map[int]int, f32 bool) (*eterm, error) {
 	var batch, free1, con, free2 []int
 	for _, l := range a.labels {
 		switch {
@@ -432,7 +438,19 @@ func contract(ctx context.Context, a, b *eterm, keep map[int]bool, size map[int]
 	if err := checkWork(ctx, 8, numeric.Float64, shape); err != nil {
 		return nil, err
 	}
-	out := &eterm{labels: catInts(batch, free1, free2), shape: shape, data: make([]float64, nb*m*nn)}
+	out := &eterm{labels: catInts(batch, free1, free2), shape: shape}
+	if f32 && nb*m*k*nn >= einsumEngineWork {
+		// float32 operands: the engine's blocked, parallel kernel
+		x := tensor.Must(tensor.New([]int{nb, m, k}, convSlice[float64, float32](a.data)))
+		y := tensor.Must(tensor.New([]int{nb, k, nn}, convSlice[float64, float32](b.data)))
+		z, err := f32Engine.MatMul(ctx, x, y)
+		if err != nil {
+			return nil, err
+		}
+		out.data = convSlice[float32, float64](z.Data())
+		return out, nil
+	}
+	out.data = make([]float64, nb*m*nn)
 	for p := range nb {
 		x, y, z := a.data[p*m*k:(p+1)*m*k], b.data[p*k*nn:(p+1)*k*nn], out.data[p*m*nn:(p+1)*m*nn]
 		for i := range m {

@@ -479,3 +479,38 @@ func TestOpsNoPanic(t *testing.T) {
 	}
 	t.Logf("successful runs per op: %v", ran)
 }
+
+// TestEinsumEngine checks a float32 contraction large enough for the
+// engine's MatMul against the float64 loop, with a diagonal and a summed
+// label on the way.
+func TestEinsumEngine(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	mk := func(s ...int) *tensor.Tensor[float32] {
+		v := make([]float32, prod(s))
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return tensor.Must(tensor.New(s, v))
+	}
+	eq := "bijj,bjkc->bki"
+	a, b := mk(3, 20, 30, 30), mk(3, 30, 40, 2)
+	got, err := runSingle("Einsum", 12, []tensor.Any{a, b}, 1, []onnx.Attr{at("equation", eq)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a64, _ := cast(a, numeric.Float64, false)
+	b64, _ := cast(b, numeric.Float64, false)
+	want, err := runSingle("Einsum", 12, []tensor.Any{a64, b64}, 1, []onnx.Attr{at("equation", eq)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, w := got[0].(*tensor.Tensor[float32]), want[0].(*tensor.Tensor[float64])
+	if !slices.Equal(g.Shape(), []int{3, 40, 20}) || !slices.Equal(w.Shape(), g.Shape()) {
+		t.Fatalf("shapes %v and %v, want [3 40 20]", g.Shape(), w.Shape())
+	}
+	for i, v := range w.Data() {
+		if d := math.Abs(float64(g.Data()[i]) - v); d > 1e-4*(1+math.Abs(v)) {
+			t.Fatalf("element %d = %v, want %v", i, g.Data()[i], v)
+		}
+	}
+}
