@@ -29,8 +29,8 @@ type reducer struct {
 	// i accumulates integers exactly, with wrap-around, from 0 (Sum,
 	// SumSquare, L1) or 1 (Prod); ext: Max or Min, in the input's type.
 	// Other integer reductions go through float64 and truncate.
-	i     func(acc, x int64) int64
-	ext   bool
+	i   func(acc, x int64) int64
+	ext bool
 }
 
 // engineReduce is a float32 reduction method of compute.Engine.
