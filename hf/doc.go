@@ -50,8 +50,7 @@
 // # Memory
 //
 // The weights stay in the safetensors mappings: a View's matrices are
-// slices of them (read in place by the F16/BF16 kernels; F32 ones are
-// copied by the model loader, which then releases their pages), and only
-// the norm weights are new. Convert writes float outputs one tensor at a
+// slices of them (read in place by the F16/BF16 kernels and, F32 ones,
+// by the float32 GEMM), and only the norm weights are new. Convert writes float outputs one tensor at a
 // time; quantized ones are built by package quantize in memory.
 package hf

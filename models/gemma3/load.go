@@ -2,9 +2,11 @@ package gemma3
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
@@ -40,8 +42,9 @@ type LoadOptions struct {
 // Load opens the GGUF file at path and builds the model. Close the model
 // to release the file mapping.
 //
-// Where the file is memory-mapped, the pages of every tensor that is
-// converted (repacked Q4_0/Q8_0, widened F16/BF16, F32, norm vectors) are
+// F16, BF16 and (4-byte aligned) F32 matrices are read in place. Where
+// the file is memory-mapped, the pages of every tensor that is converted
+// (repacked Q4_0/Q8_0, norm vectors, unaligned F32 chunk by chunk) are
 // released from the process's resident set once converted, so that peak
 // memory stays near the converted size rather than file + copy; they are
 // read back from the page cache only if touched again (embedding rows, one
@@ -337,15 +340,26 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		}
 		return h
 	case t.Type == quant.F32:
+		if v := float32View(data, n*k); v != nil {
+			// Read in place, as F16/BF16: copying would hold the
+			// mapped pages and the copy at once (a 262144×640
+			// embedding made an F32 folder's peak 1.29× its size).
+			return &Dense{N: n, K: k, Data: v}
+		}
 		if !l.charge(name, t.Size) { // the file's float32 values, copied
 			return nil
 		}
 		d := &Dense{N: n, K: k, Data: make([]float32, n*k)}
-		if err := quant.Dequantize(t.Type, d.Data, data); err != nil {
-			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
-		}
-		if l.mapped(data) {
-			releasePages(data)
+		// In chunks, each chunk's pages released once copied.
+		const chunk = 1 << 18
+		for lo := 0; lo < n*k && l.err == nil; lo += chunk {
+			hi := min(lo+chunk, n*k)
+			if err := quant.Dequantize(t.Type, d.Data[lo:hi], data[4*lo:4*hi]); err != nil {
+				l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+			}
+			if l.mapped(data) {
+				releasePages(data[4*lo : 4*hi])
+			}
 		}
 		return d
 	}
@@ -426,4 +440,14 @@ func (l *loader) stack(specs ...stackSpec) ([]Matrix, *Packed) {
 		l.progress(infos[i])
 	}
 	return out, p
+}
+
+// float32View returns data as n float32 values without copying when the
+// host is little-endian and data is 4-byte aligned, else nil.
+func float32View(data []byte, n int) []float32 {
+	if len(data) != 4*n || n == 0 || binary.NativeEndian.Uint16([]byte{1, 0}) != 1 ||
+		uintptr(unsafe.Pointer(unsafe.SliceData(data)))%4 != 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(data))), n)
 }
