@@ -5,7 +5,9 @@
 // llama.cpp's convert_hf_to_gguf.py makes of them: a GGUF file on disk
 // (Convert, behind `zerfoo convert`), or a GGUF view of the folder in
 // memory that the GGUF loaders run directly (Folder.View, behind
-// generate.Load of a folder).
+// generate.Load of a folder). It also reads onnxruntime-genai export
+// folders' genai_config.json and tokenizer (OpenGenAI; the decoder is
+// models/gemma3.FromONNX's).
 //
 // # What is read
 //

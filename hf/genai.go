@@ -66,6 +66,9 @@ func OpenGenAI(dir string, opts ...Options) (*GenAI, error) {
 	if err != nil {
 		return nil, fail("%s", err)
 	}
+	if _, ok := top["model"]; !ok {
+		return nil, fail("model is missing")
+	}
 	mo, ok := top["model"].(map[string]any)
 	if !ok {
 		return nil, fail("model is %s, want an object", describe(top["model"]))

@@ -4,18 +4,23 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/zerfoo/zerfoo/hf/hftest"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/exec"
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
@@ -202,4 +207,68 @@ func TestFromONNXGenAI(t *testing.T) {
 			v.tol = tol
 		})
 	}
+}
+
+// TestFromONNXGenAIErrors: 2026-layout exports with one part broken fail
+// with ErrONNXLayout naming the node.
+func TestFromONNXGenAIErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeGenAI(t, dir, hftest.GenAIOptions{Layout: hftest.GenAI2026})
+	for _, tc := range []struct {
+		name string
+		edit func(n *onnxpb.NodeProto, m *onnx.Model)
+		want string
+	}{
+		{"split sizes", func(n *onnxpb.NodeProto, m *onnx.Model) {
+			if n.GetOpType() == "Split" {
+				n.Input[1] = "/model/constants/INT64/[64 32 64]"
+				m.Proto.Graph.Initializer = append(m.Proto.Graph.Initializer, must(onnx.NewTensor(n.Input[1], onnx.Int64, []int64{3}, []int64{64, 32, 64})))
+			}
+		}, "do not cut the 128 rows"},
+		{"no caches", func(n *onnxpb.NodeProto, _ *onnx.Model) {
+			if n.GetOpType() == "GroupQueryAttention" {
+				n.Input = n.Input[:7]
+			}
+		}, "has do_rotary 1 but no cos/sin caches"},
+		{"gather axis", func(n *onnxpb.NodeProto, _ *onnx.Model) {
+			if n.GetOpType() == "GatherBlockQuantized" {
+				for _, a := range n.Attribute {
+					if a.GetName() == "gather_axis" {
+						a.I = proto.Int64(1)
+					}
+				}
+			}
+		}, "gathers along axis 1"},
+		{"interleaved", func(n *onnxpb.NodeProto, _ *onnx.Model) {
+			if n.GetOpType() == "GroupQueryAttention" {
+				for _, a := range n.Attribute {
+					if a.GetName() == "rotary_interleaved" {
+						a.I = proto.Int64(1)
+					}
+				}
+			}
+		}, "applies interleaved RoPE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			om, err := onnx.Load(filepath.Join(dir, hftest.GenAIModelFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer om.Close()
+			for _, n := range om.Graph().GetNode() {
+				tc.edit(n, om)
+			}
+			_, err = gemma3.FromONNX(om, gemma3.LoadOptions{})
+			if !errors.Is(err, gemma3.ErrONNXLayout) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want ErrONNXLayout containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
