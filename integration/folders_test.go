@@ -22,17 +22,17 @@ import (
 )
 
 var (
-	foldersShape = flag.String("folders.shape", "tiny", "TestFolderFormats' model: tiny or 270m (gemma-3-270m's shapes: 1 GB of F32 weights, minutes)")
-	foldersDir   = flag.String("folders.dir", "", "write TestFolderFormats' folders and files here and keep them (default: a temporary directory)")
+	foldersShape    = flag.String("folders.shape", "tiny", "TestFolderFormats' model: tiny or 270m (gemma-3-270m's shapes: 1 GB of F32 weights, minutes)")
+	foldersDir      = flag.String("folders.dir", "", "write TestFolderFormats' folders and files here and keep them (default: a temporary directory)")
 	foldersLlamaCpp = flag.Bool("folders.llamacpp", false, "run llama.cpp (node tools/llamacpp/gemma3_logits.mjs, npm ci there first) on TestFolderFormats' converted GGUFs; at the tiny shape rewrite testdata/hf/folders_llamacpp.json")
-	foldersLlama = flag.String("folders.llama-quantize", os.Getenv("LLAMA_QUANTIZE"), "llama-quantize binary: TestFolderFormats adds its --pure Q4_0 of the F32 GGUF (default $LLAMA_QUANTIZE; none: left out)")
+	foldersLlama    = flag.String("folders.llama-quantize", os.Getenv("LLAMA_QUANTIZE"), "llama-quantize binary: TestFolderFormats adds its --pure Q4_0 of the F32 GGUF (default $LLAMA_QUANTIZE; none: left out)")
 )
 
 // folderFormat is one form of TestFolderFormats' checkpoint.
 type folderFormat struct {
 	name string
 	make func(t *testing.T, c hftest.Config, ts []hftest.Tensor, dir string) string // returns the path generate.Load takes
-	tol  float64                                                                  // max |Δ log p| against the F32 folder
+	tol  float64                                                                    // max |Δ log p| against the F32 folder
 	// llamaTol, when not 0, compares the file with llama.cpp running it:
 	// greedy tokens and max |Δ log p| / std at the last prompt position.
 	llamaTol float64
