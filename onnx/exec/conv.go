@@ -323,16 +323,17 @@ func (g *geom) pointwise() bool {
 }
 
 // checkExtra checks an output of element type dt and the given shape
-// against the run's budget together with extra bytes of scratch.
+// against the run's budget together with extra bytes of scratch (a
+// negative extra, from an overflowed size, fails).
 func checkExtra(ctx context.Context, dt numeric.DType, shape []int, extra int64) error {
-	n := int64(1)
-	for _, d := range shape {
-		n *= int64(max(d, 1))
-		if n > math.MaxInt32*int64(1<<20) {
-			break // checkWork reports the overflow
-		}
+	if err := checkOut(ctx, dt, shape); err != nil {
+		return err // the output alone is too large (or its size overflows)
 	}
-	per := int64(dt.Size()) + (extra+n-1)/n
+	n := int64(max(prod(shape), 1)) // no overflow: the output fits the budget
+	if extra < 0 {
+		extra = math.MaxInt64 - n
+	}
+	per := int64(dt.Size()) + extra/n + 1
 	if per > math.MaxInt32 {
 		per = math.MaxInt32
 	}

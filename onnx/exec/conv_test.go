@@ -424,3 +424,39 @@ func BenchmarkConv(b *testing.B) {
 		})
 	}
 }
+
+// TestHostileWindows checks that attributes making enormous outputs are
+// budget errors, not panics or huge allocations.
+func TestHostileWindows(t *testing.T) {
+	ctx := context.Background()
+	r := rnd(15)
+	x := randN(r, 1, 1, 5, 5)
+	big := int64(1) << 31
+	for _, c := range []struct {
+		op    string
+		opset int64
+		attrs []onnx.Attr
+		in    []tensor.Any
+	}{
+		{"Conv", 11, []onnx.Attr{at("pads", []int64{big, big, big, big})}, []tensor.Any{x, randN(r, 1, 1, 3, 3)}},
+		{"ConvTranspose", 11, []onnx.Attr{at("strides", []int64{big, big})}, []tensor.Any{x, randN(r, 1, 1, 3, 3)}},
+		{"ConvTranspose", 11, []onnx.Attr{at("output_shape", []int64{big, big})}, []tensor.Any{x, randN(r, 1, 1, 3, 3)}},
+		{"MaxPool", 12, []onnx.Attr{at("kernel_shape", []int64{1, 1}), at("pads", []int64{big, big, big, big})}, []tensor.Any{x}},
+		{"RoiAlign", 16, []onnx.Attr{at("output_height", big), at("output_width", big)}, []tensor.Any{x, f32s([]int{1, 4}, 0, 0, 1, 1), i64s([]int{1}, 0)}},
+		{"Pad", 13, nil, []tensor.Any{x, i64s([]int{8}, big, big, big, big, big, big, big, big)}},
+		{"Resize", 13, nil, []tensor.Any{x, nil, nil, i64s([]int{4}, 1, 1, big, big)}},
+		{"MaxUnpool", 11, []onnx.Attr{at("kernel_shape", []int64{2, 2})}, []tensor.Any{x, tensor.Must(tensor.New([]int{1, 1, 5, 5}, make([]int64, 25))), i64s([]int{4}, 1, 1, big, big)}},
+		{"Col2Im", 18, nil, []tensor.Any{randN(r, 1, 1, 1), i64s([]int{2}, big, big), i64s([]int{2}, big, big)}},
+	} {
+		t.Run(c.op, func(t *testing.T) {
+			k, err := opKernel(t, c.op, c.opset, c.attrs...)
+			if err == nil {
+				_, err = k(ctx, c.in)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			t.Log(err)
+		})
+	}
+}

@@ -257,7 +257,7 @@ func poolT[T real](ctx context.Context, x []T, os []int, g *geom, sp poolSpec, i
 	grain := max(1, (1<<14)/max(1, outSp*K))
 	err := workerpool.For(ctx, planes, grain, func(lo, hi int) {
 		o := make([]int, nd)
-		kk := make([]int, nd)
+		kk, klo, khi := make([]int, nd), make([]int, nd), make([]int, nd)
 		start := make([]int, nd)
 		for pl := lo; pl < hi; pl++ {
 			src := x[pl*inSp : (pl+1)*inSp]
@@ -267,50 +267,54 @@ func poolT[T real](ctx context.Context, x []T, os []int, g *geom, sp poolSpec, i
 				for i := range nd {
 					start[i] = o[i]*g.s[i] - g.pb[i]
 				}
-				clear(kk)
+				// Per dim, the kernel offsets [klo, khi) that read the input,
+				// and how many read the padded extent (count_include_pad).
+				padded, empty := 1, false
+				for i := range nd {
+					klo[i], khi[i] = span(start[i], g.d[i], g.k[i], 0, g.in[i])
+					plo, phi := span(start[i], g.d[i], g.k[i], -g.pb[i], g.in[i]+g.pe[i])
+					padded *= phi - plo
+					empty = empty || klo[i] >= khi[i]
+				}
 				best, bestAt, found := low, -1, false
 				sum, cnt := 0.0, 0
-				for range K {
-					off, cm, ok := 0, 0, true
-					inPad := true
+				if sp.includePad {
+					cnt = padded
+				}
+				copy(kk, klo)
+				for !empty {
+					off, cm := 0, 0
 					for i := range nd {
 						p := start[i] + kk[i]*g.d[i]
-						if p < 0 || p >= g.in[i] {
-							ok = false
-							if p < -g.pb[i] || p >= g.in[i]+g.pe[i] {
-								inPad = false
-							}
-							continue
-						}
 						off += p * rowStride[i]
 						cm += p * colStride[i]
 					}
-					if ok {
-						v := src[off]
-						switch sp.kind {
-						case poolMax:
-							if v > best || !found && v == v {
-								best, found = v, true
-								bestAt = off
-								if sp.colMajor {
-									bestAt = cm
-								}
+					v := src[off]
+					switch sp.kind {
+					case poolMax:
+						if v > best || !found && v == v {
+							best, found = v, true
+							bestAt = off
+							if sp.colMajor {
+								bestAt = cm
 							}
-						case poolAvg:
-							sum += float64(v)
-							cnt++
-						case poolLp:
-							sum += math.Pow(math.Abs(float64(v)), sp.p)
 						}
-					} else if inPad && sp.includePad {
-						cnt++
+					case poolAvg:
+						sum += float64(v)
+						if !sp.includePad {
+							cnt++
+						}
+					case poolLp:
+						sum += math.Pow(math.Abs(float64(v)), sp.p)
 					}
-					for i := nd - 1; i >= 0; i-- {
-						if kk[i]++; kk[i] < g.k[i] {
+					i := nd - 1
+					for ; i >= 0; i-- {
+						if kk[i]++; kk[i] < khi[i] {
 							break
 						}
-						kk[i] = 0
+						kk[i] = klo[i]
 					}
+					empty = i < 0
 				}
 				switch sp.kind {
 				case poolMax:
@@ -353,6 +357,22 @@ func poolTo[T real](ctx context.Context, x []T, os []int, g *geom, sp poolSpec, 
 		return nil, err
 	}
 	return wrap(y)
+}
+
+// span returns the kernel offsets [lo, hi) of a window starting at start
+// with dilation d and k taps whose positions start+j·d lie in [a, b).
+func span(start, d, k, a, b int) (lo, hi int) {
+	// start + j·d >= a  ⇔  j >= ceil((a−start)/d)
+	if start < a {
+		lo = (a - start + d - 1) / d
+	}
+	// start + j·d < b  ⇔  j <= floor((b−1−start)/d)
+	if top := b - 1 - start; top < 0 {
+		hi = 0
+	} else {
+		hi = min(k, top/d+1)
+	}
+	return min(lo, k), max(hi, min(lo, k))
 }
 
 func buildMaxUnpool(n *Node) (Kernel, error) {

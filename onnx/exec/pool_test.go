@@ -156,3 +156,34 @@ func TestPoolErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolHugeWindow checks that a window far larger than its input costs
+// only the positions that read the input (here 2^62 kernel offsets, 25 of
+// them in the image).
+func TestPoolHugeWindow(t *testing.T) {
+	big := int64(1) << 31
+	x := randN(rnd(23), 1, 1, 5, 5)
+	for _, op := range []string{"MaxPool", "AveragePool"} {
+		k := mustKernel(t, op, 19, at("kernel_shape", []int64{big, big}), at("pads", []int64{big - 5, big - 5, big - 5, big - 5}),
+			at("strides", []int64{big, big}), at("count_include_pad", int64(0)))
+		if op == "MaxPool" {
+			k = mustKernel(t, op, 19, at("kernel_shape", []int64{big, big}), at("pads", []int64{big - 5, big - 5, big - 5, big - 5}), at("strides", []int64{big, big}))
+		}
+		got, err := k(context.Background(), []tensor.Any{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := math.Inf(-1)
+		sum := 0.0
+		for _, v := range x.Data() {
+			want = max(want, float64(v))
+			sum += float64(v)
+		}
+		if op == "AveragePool" {
+			want = sum / 25
+		}
+		if g := got[0].(*tensor.Tensor[float32]).Data(); len(g) != 1 || math.Abs(float64(g[0])-want) > 1e-5 {
+			t.Fatalf("%s: got %v, want [%v]", op, g, want)
+		}
+	}
+}

@@ -17,22 +17,30 @@ func init() {
 	Register("", "Col2Im", 18, 0, buildCol2Im)
 }
 
-// padTables returns, per dim, the source index of every output index (−1:
-// the constant) for pads pb, pe (negative pads crop) and mode constant,
-// reflect, edge or wrap (NumPy's pad semantics).
-func padTables(xs, pb, pe []int, mode string) ([][]int, []int, error) {
-	tabs := make([][]int, len(xs))
+// padShape returns the shape of x (shape xs) padded by pb, pe (negative
+// pads crop).
+func padShape(xs, pb, pe []int, mode string) ([]int, error) {
 	os := make([]int, len(xs))
 	for i, n := range xs {
 		o := n + pb[i] + pe[i]
 		if o < 0 {
-			return nil, nil, shapeErr("Pad pads %d, %d crop more than dim %d's %d elements", pb[i], pe[i], i, n)
+			return nil, shapeErr("Pad pads %d, %d crop more than dim %d's %d elements", pb[i], pe[i], i, n)
 		}
 		if n == 0 && o > 0 && mode != "constant" {
-			return nil, nil, shapeErr("Pad mode %s of the empty dim %d", mode, i)
+			return nil, shapeErr("Pad mode %s of the empty dim %d", mode, i)
 		}
 		os[i] = o
-		t := make([]int, o)
+	}
+	return os, nil
+}
+
+// padTables returns, per dim, the source index of every output index (−1:
+// the constant) for pads pb and output shape os (from padShape) and mode
+// constant, reflect, edge or wrap (NumPy's pad semantics).
+func padTables(xs, pb, os []int, mode string) [][]int {
+	tabs := make([][]int, len(xs))
+	for i, n := range xs {
+		t := make([]int, os[i])
 		for j := range t {
 			s := j - pb[i]
 			if s < 0 || s >= n {
@@ -59,7 +67,7 @@ func padTables(xs, pb, pe []int, mode string) ([][]int, []int, error) {
 		}
 		tabs[i] = t
 	}
-	return tabs, os, nil
+	return tabs
 }
 
 // padT builds the padded tensor from the tables of padTables.
@@ -255,14 +263,14 @@ func buildPad(n *Node) (Kernel, error) {
 			}
 			pb[ax], pe[ax] = int(b), int(e)
 		}
-		tabs, os, err := padTables(xs, pb, pe, mode)
+		os, err := padShape(xs, pb, pe, mode)
 		if err != nil {
 			return nil, err
 		}
 		if err := checkOut(ctx, x.DType(), os); err != nil {
 			return nil, err
 		}
-		return padAny(x, tabs, os, cv)
+		return padAny(x, padTables(xs, pb, os, mode), os, cv)
 	}), nil
 }
 
