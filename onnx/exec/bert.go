@@ -1,0 +1,736 @@
+package exec
+
+import (
+	"context"
+	"math"
+
+	"github.com/zerfoo/zerfoo/internal/gemm"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/tensor"
+)
+
+// The com.microsoft ops of BERT-class exports (ONNX Runtime's transformer
+// optimizer and quantizer write them): Attention, MultiHeadAttention,
+// QuickGelu, BiasGelu and EmbedLayerNormalization, in float32 (other float
+// types are widened and the results rounded back).
+
+func init() {
+	Register(onnx.MicrosoftDomain, "Attention", 1, 0, buildAttention)
+	Register(onnx.MicrosoftDomain, "MultiHeadAttention", 1, 0, buildMHA)
+	Register(onnx.MicrosoftDomain, "QuickGelu", 1, 0, buildQuickGelu)
+	Register(onnx.MicrosoftDomain, "BiasGelu", 1, 0, buildBiasGelu)
+	Register(onnx.MicrosoftDomain, "EmbedLayerNormalization", 1, 0, buildEmbedLayerNorm)
+}
+
+// attnMask is an attention's key mask in one of ONNX Runtime's forms, with
+// the value a masked score gets (mask_filter_value, added to the score).
+type attnMask struct {
+	v      []int64
+	shape  []int
+	filter float32
+	causal bool
+	two    bool // a 1-D mask of 2B values: ends, then starts
+}
+
+// row fills add[t] for batch bi, query si of seq queries over total keys
+// (past keys first): 0 or filter.
+func (m *attnMask) row(add []float32, bi, si, total, past int) {
+	clear(add)
+	switch len(m.shape) {
+	case 1:
+		nb := len(m.v)
+		if m.two {
+			nb /= 2
+		}
+		for t := max(0, int(m.v[bi])); t < total; t++ {
+			add[t] = m.filter
+		}
+		if m.two {
+			for t := 0; t < min(int(m.v[nb+bi]), total); t++ {
+				add[t] = m.filter
+			}
+		}
+	case 2:
+		row := m.v[bi*m.shape[1]:]
+		for t := range add {
+			if row[t] == 0 {
+				add[t] = m.filter
+			}
+		}
+	case 3:
+		row := m.v[(bi*m.shape[1]+si)*m.shape[2]:]
+		for t := range add {
+			if row[t] == 0 {
+				add[t] = m.filter
+			}
+		}
+	}
+	if m.causal {
+		for t := past + si + 1; t < total; t++ {
+			add[t] = m.filter
+		}
+	}
+}
+
+// newMask checks a mask of batch b, seq queries and total keys.
+func newMask(x tensor.Any, b, seq, total int, filter float32, causal bool) (*attnMask, error) {
+	m := &attnMask{filter: filter, causal: causal}
+	if x == nil {
+		return m, nil
+	}
+	v, err := ints(x)
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	switch {
+	case len(s) == 1 && s[0] == b:
+	case len(s) == 1 && s[0] == 2*b:
+		m.two = true
+	case len(s) == 2 && s[0] == b && s[1] == total:
+	case len(s) == 3 && s[0] == b && s[1] == seq && s[2] == total:
+	default:
+		return nil, shapeErr("mask of shape %v for batch %d, sequence %d, total sequence %d: want [B], [2B], [B, total] or [B, S, total]", s, b, seq, total)
+	}
+	m.v, m.shape = v, s
+	return m, nil
+}
+
+// attnBias checks an attention_bias of shape [B or 1, N or 1, S, T].
+func attnBias(x tensor.Any, b, n, seq, total int) ([]float32, []int, error) {
+	if x == nil {
+		return nil, nil, nil
+	}
+	s := x.Shape()
+	if len(s) != 4 || (s[0] != b && s[0] != 1) || (s[1] != n && s[1] != 1) || s[2] != seq || s[3] != total {
+		return nil, nil, shapeErr("attention_bias of shape %v, want [%d or 1, %d or 1, %d, %d]", s, b, n, seq, total)
+	}
+	v, err := floats(x)
+	return v, s, err
+}
+
+// attend computes softmax(scale·Q·Kᵀ + mask + bias)·V per batch and head:
+// q [B,N,S,H], k [B,N,T,H], v [B,N,T,Hv] (contiguous float32), keys
+// 0..past-1 being the past. It returns [B,S,N·Hv]. As ONNX Runtime does,
+// the mask and bias are the initial C of the GEMM C = scale·Q·Kᵀ + C.
+func attend(ctx context.Context, q, k, v []float32, b, n, seq, total, h, hv, past int, scale float32, mask *attnMask, bias []float32, bs []int) ([]float32, error) {
+	scores := make([]float32, b*n*seq*total)
+	ctxv := make([]float32, b*n*seq*hv)
+	err := workerpool.For(ctx, b*n*seq, 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			bh, si := r/seq, r%seq
+			bi, hh := bh/n, bh%n
+			row := scores[r*total : (r+1)*total]
+			mask.row(row, bi, si, total, past)
+			if bias != nil {
+				bb, bn := bi, hh
+				if bs[0] == 1 {
+					bb = 0
+				}
+				if bs[1] == 1 {
+					bn = 0
+				}
+				for t, x := range bias[((bb*bs[1]+bn)*seq+si)*total:][:total] {
+					row[t] += x
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for bh := 0; bh < b*n; bh++ {
+		if err := gemm.Sgemm(ctx, false, true, seq, total, h, scale, q[bh*seq*h:], h, k[bh*total*h:], h, 1, scores[bh*seq*total:], total); err != nil {
+			return nil, err
+		}
+	}
+	st, err := tensor.New([]int{b * n * seq, total}, scores)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f32Engine.Softmax(ctx, st, 1, st); err != nil {
+		return nil, err
+	}
+	for bh := 0; bh < b*n; bh++ {
+		if err := gemm.Sgemm(ctx, false, false, seq, hv, total, 1, scores[bh*seq*total:], total, v[bh*total*hv:], hv, 0, ctxv[bh*seq*hv:], hv); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]float32, len(ctxv))
+	for bh := 0; bh < b*n; bh++ {
+		bi, hh := bh/n, bh%n
+		for si := 0; si < seq; si++ {
+			copy(out[(bi*seq+si)*n*hv+hh*hv:][:hv], ctxv[(bh*seq+si)*hv:][:hv])
+		}
+	}
+	return out, nil
+}
+
+// heads copies x [B, L, N·H] (row stride ld, column offset off) into
+// [B, N, L, H].
+func heads(x []float32, b, l, n, h, ld, off int) []float32 {
+	o := make([]float32, b*n*l*h)
+	for bi := 0; bi < b; bi++ {
+		for li := 0; li < l; li++ {
+			row := x[(bi*l+li)*ld+off:]
+			for hi := 0; hi < n; hi++ {
+				copy(o[((bi*n+hi)*l+li)*h:][:h], row[hi*h:(hi+1)*h])
+			}
+		}
+	}
+	return o
+}
+
+// withPast prepends past [B, N, P, H] to cur [B, N, L, H].
+func withPast(past, cur []float32, b, n, p, l, h int) []float32 {
+	if p == 0 {
+		return cur
+	}
+	o := make([]float32, b*n*(p+l)*h)
+	for bh := 0; bh < b*n; bh++ {
+		dst := o[bh*(p+l)*h:]
+		copy(dst, past[bh*p*h:(bh+1)*p*h])
+		copy(dst[p*h:], cur[bh*l*h:(bh+1)*l*h])
+	}
+	return o
+}
+
+// attnAttrs are the attributes Attention and MultiHeadAttention share.
+type attnAttrs struct {
+	heads  int
+	filter float32
+	scale  float32
+	causal bool
+}
+
+func readAttnAttrs(n *Node) (attnAttrs, error) {
+	var a attnAttrs
+	h, err := n.Int("num_heads", 0)
+	if err != nil {
+		return a, err
+	}
+	if h <= 0 || h > 1<<16 {
+		return a, attrErr("num_heads %d, want positive", h)
+	}
+	a.heads = int(h)
+	if a.filter, err = n.Float("mask_filter_value", -10000); err != nil {
+		return a, err
+	}
+	if a.scale, err = n.Float("scale", 0); err != nil {
+		return a, err
+	}
+	u, err := n.Int("unidirectional", 0)
+	if err != nil {
+		return a, err
+	}
+	if u != 0 && u != 1 {
+		return a, attrErr("unidirectional %d, want 0 or 1", u)
+	}
+	a.causal = u == 1
+	return a, nil
+}
+
+func (a attnAttrs) scaleFor(h int) float32 {
+	if a.scale != 0 {
+		return a.scale
+	}
+	return float32(1 / math.Sqrt(float64(h)))
+}
+
+// buildAttention makes com.microsoft.Attention: input [B,S,D], weights
+// [D, Dq+Dk+Dv], bias, mask_index, past [2,B,N,P,H], attention_bias
+// [B|1,N|1,S,T]; outputs [B,S,Dv] and present [2,B,N,P+S,H].
+func buildAttention(n *Node) (Kernel, error) {
+	a, err := readAttnAttrs(n)
+	if err != nil {
+		return nil, err
+	}
+	qkv, err := n.Ints("qkv_hidden_sizes", nil)
+	if err != nil {
+		return nil, err
+	}
+	if qkv != nil && (len(qkv) != 3 || qkv[0] != qkv[1] || qkv[0] <= 0 || qkv[2] <= 0 || qkv[0]%int64(a.heads) != 0 || qkv[2]%int64(a.heads) != 0) {
+		return nil, attrErr("qkv_hidden_sizes %v for %d heads: want 3 positive sizes, Q and K equal, multiples of num_heads", qkv, a.heads)
+	}
+	if r, err := n.Int("do_rotary", 0); err != nil || r != 0 {
+		return nil, attrErr("do_rotary %d is not supported", r)
+	}
+	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
+		if err := need(in, 2); err != nil {
+			return nil, err
+		}
+		x, w := in[0], in[1]
+		xs, ws := x.Shape(), w.Shape()
+		if len(xs) != 3 || len(ws) != 2 || ws[0] != xs[2] {
+			return nil, shapeErr("input %v and weights %v, want [B, S, D] and [D, Dq+Dk+Dv]", xs, ws)
+		}
+		b, seq := xs[0], xs[1]
+		dq, dv := ws[1]/3, ws[1]/3
+		if qkv != nil {
+			dq, dv = int(qkv[0]), int(qkv[2])
+		}
+		if 2*dq+dv != ws[1] || dq%a.heads != 0 || dv%a.heads != 0 || dq == 0 {
+			return nil, shapeErr("weights %v for %d heads (qkv_hidden_sizes %v)", ws, a.heads, qkv)
+		}
+		h, hv := dq/a.heads, dv/a.heads
+		var pastV []float32
+		p := 0
+		if pt := opt(in, 4); pt != nil {
+			ps := pt.Shape()
+			if len(ps) != 5 || ps[0] != 2 || ps[1] != b || ps[2] != a.heads || ps[4] != h || h != hv {
+				return nil, shapeErr("past of shape %v, want [2, %d, %d, P, %d]", ps, b, a.heads, h)
+			}
+			p = ps[3]
+			if pastV, err = floats(pt); err != nil {
+				return nil, err
+			}
+		}
+		total := p + seq
+		if err := checkWork(ctx, 4*(ws[1]+2*dq+dv+2*a.heads*h), x.DType(), []int{b, total}); err != nil {
+			return nil, err
+		}
+		xf, err := f32Tensor(x)
+		if err != nil {
+			return nil, err
+		}
+		wf, err := f32Tensor(w)
+		if err != nil {
+			return nil, err
+		}
+		x2, err := xf.Reshape(b*seq, xs[2])
+		if err != nil {
+			return nil, err
+		}
+		proj, err := engine.MatMul(ctx, x2, wf)
+		if err != nil {
+			return nil, err
+		}
+		pv := proj.Data()
+		if bt := opt(in, 2); bt != nil {
+			bv, err := floats(bt)
+			if err != nil {
+				return nil, err
+			}
+			if len(bv) != ws[1] {
+				return nil, shapeErr("bias of shape %v, want [%d]", bt.Shape(), ws[1])
+			}
+			for r := 0; r < b*seq; r++ {
+				row := pv[r*ws[1] : (r+1)*ws[1]]
+				for j := range row {
+					row[j] += bv[j]
+				}
+			}
+		}
+		q := heads(pv, b, seq, a.heads, h, ws[1], 0)
+		k := heads(pv, b, seq, a.heads, h, ws[1], dq)
+		v := heads(pv, b, seq, a.heads, hv, ws[1], 2*dq)
+		if pastV != nil {
+			half := len(pastV) / 2
+			k = withPast(pastV[:half], k, b, a.heads, p, seq, h)
+			v = withPast(pastV[half:], v, b, a.heads, p, seq, hv)
+		}
+		mask, err := newMask(opt(in, 3), b, seq, total, a.filter, a.causal)
+		if err != nil {
+			return nil, err
+		}
+		bias, bs, err := attnBias(opt(in, 5), b, a.heads, seq, total)
+		if err != nil {
+			return nil, err
+		}
+		out, err := attend(ctx, q, k, v, b, a.heads, seq, total, h, hv, p, a.scaleFor(h), mask, bias, bs)
+		if err != nil {
+			return nil, err
+		}
+		y, err := fromFloats(x.DType(), []int{b, seq, dv}, out)
+		if err != nil {
+			return nil, err
+		}
+		if h != hv { // present needs equal head sizes; it is not produced
+			return []tensor.Any{y, nil}, nil
+		}
+		present, err := fromFloats(x.DType(), []int{2, b, a.heads, total, h}, append(k, v...))
+		if err != nil {
+			return nil, err
+		}
+		return []tensor.Any{y, present}, nil
+	}, nil
+}
+
+// buildMHA makes com.microsoft.MultiHeadAttention: query [B,S,D] (or
+// packed QKV [B,S,N,3,H] without key and value), key and value [B,L,D]
+// (or [B,N,L,H], already projected and split, which get no bias), bias
+// [Dq+Dk+Dv], key_padding_mask [B] or [B,T], attention_bias, past_key and
+// past_value [B,N,P,H]; outputs [B,S,Dv], present_key and present_value
+// [B,N,P+L,H].
+func buildMHA(n *Node) (Kernel, error) {
+	a, err := readAttnAttrs(n)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
+		if err := need(in, 1); err != nil {
+			return nil, err
+		}
+		qt := in[0]
+		qs := qt.Shape()
+		kt, vt := opt(in, 1), opt(in, 2)
+		if opt(in, 9) != nil {
+			return nil, typeErr("cache_indirection is not supported")
+		}
+		// query, keys, values and output per head in float32
+		if err := checkWork(ctx, 4*6, qt.DType(), qs); err != nil {
+			return nil, err
+		}
+		qv, err := floats(qt)
+		if err != nil {
+			return nil, err
+		}
+		var b, seq, l, h, hv int
+		var q, k, v []float32
+		var biasV []float32
+		if bt := opt(in, 3); bt != nil {
+			if biasV, err = floats(bt); err != nil {
+				return nil, err
+			}
+		}
+		addBias := func(x []float32, rows, width, off int) []float32 {
+			if biasV == nil {
+				return x
+			}
+			o := make([]float32, len(x))
+			for r := 0; r < rows; r++ {
+				for j := 0; j < width; j++ {
+					o[r*width+j] = x[r*width+j] + biasV[off+j]
+				}
+			}
+			return o
+		}
+		switch {
+		case kt == nil && vt == nil:
+			if len(qs) != 5 || qs[2] != a.heads || qs[3] != 3 {
+				return nil, shapeErr("query of shape %v without key and value, want packed [B, S, %d, 3, H]", qs, a.heads)
+			}
+			b, seq, h = qs[0], qs[1], qs[4]
+			l, hv = seq, h
+			d := a.heads * h
+			if biasV != nil && len(biasV) != 3*d {
+				return nil, shapeErr("bias of %d values, want %d", len(biasV), 3*d)
+			}
+			q = make([]float32, b*a.heads*seq*h)
+			k = make([]float32, len(q))
+			v = make([]float32, len(q))
+			for bi := 0; bi < b; bi++ {
+				for si := 0; si < seq; si++ {
+					for hi := 0; hi < a.heads; hi++ {
+						src := qv[(((bi*seq+si)*a.heads+hi)*3)*h:]
+						dst := ((bi*a.heads+hi)*seq + si) * h
+						for j := 0; j < h; j++ {
+							var bq, bk, bv float32
+							if biasV != nil {
+								bq, bk, bv = biasV[hi*h+j], biasV[d+hi*h+j], biasV[2*d+hi*h+j]
+							}
+							q[dst+j] = src[j] + bq
+							k[dst+j] = src[h+j] + bk
+							v[dst+j] = src[2*h+j] + bv
+						}
+					}
+				}
+			}
+		case kt != nil && vt != nil:
+			if len(qs) != 3 || qs[2]%a.heads != 0 {
+				return nil, shapeErr("query of shape %v, want [B, S, D] with D a multiple of %d", qs, a.heads)
+			}
+			b, seq = qs[0], qs[1]
+			dq := qs[2]
+			h = dq / a.heads
+			ks, vs := kt.Shape(), vt.Shape()
+			kf, err := floats(kt)
+			if err != nil {
+				return nil, err
+			}
+			vf, err := floats(vt)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case len(ks) == 3 && len(vs) == 3 && ks[0] == b && vs[0] == b && ks[1] == vs[1] && ks[2] == dq && vs[2]%a.heads == 0:
+				l, hv = ks[1], vs[2]/a.heads
+				if biasV != nil && len(biasV) != 2*dq+vs[2] {
+					return nil, shapeErr("bias of %d values, want %d", len(biasV), 2*dq+vs[2])
+				}
+				q = heads(addBias(qv, b*seq, dq, 0), b, seq, a.heads, h, dq, 0)
+				k = heads(addBias(kf, b*l, dq, dq), b, l, a.heads, h, dq, 0)
+				v = heads(addBias(vf, b*l, vs[2], 2*dq), b, l, a.heads, hv, vs[2], 0)
+			case len(ks) == 4 && len(vs) == 4 && ks[0] == b && ks[1] == a.heads && ks[3] == h && vs[0] == b && vs[1] == a.heads && vs[2] == ks[2]:
+				l, hv = ks[2], vs[3]
+				if biasV != nil && len(biasV) < dq {
+					return nil, shapeErr("bias of %d values, want at least %d", len(biasV), dq)
+				}
+				q = heads(addBias(qv, b*seq, dq, 0), b, seq, a.heads, h, dq, 0)
+				k, v = kf, vf
+			default:
+				return nil, shapeErr("query %v, key %v, value %v: want key and value [B, L, D] or [B, %d, L, H]", qs, ks, vs, a.heads)
+			}
+		default:
+			return nil, typeErr("key and value must both be given or both be absent")
+		}
+		p := 0
+		pk, pv := opt(in, 6), opt(in, 7)
+		if (pk == nil) != (pv == nil) {
+			return nil, typeErr("past_key and past_value must both be given")
+		}
+		if pk != nil {
+			ps, pvs := pk.Shape(), pv.Shape()
+			if len(ps) != 4 || ps[0] != b || ps[1] != a.heads || ps[3] != h || len(pvs) != 4 || pvs[2] != ps[2] || pvs[3] != hv {
+				return nil, shapeErr("past_key %v and past_value %v, want [%d, %d, P, %d]", ps, pvs, b, a.heads, h)
+			}
+			p = ps[2]
+			pkf, err := floats(pk)
+			if err != nil {
+				return nil, err
+			}
+			pvf, err := floats(pv)
+			if err != nil {
+				return nil, err
+			}
+			k = withPast(pkf, k, b, a.heads, p, l, h)
+			v = withPast(pvf, v, b, a.heads, p, l, hv)
+		}
+		total := p + l
+		if err := checkWork(ctx, 4*2*a.heads*(h+hv), qt.DType(), []int{b, total}); err != nil {
+			return nil, err
+		}
+		mask, err := newMask(opt(in, 4), b, seq, total, a.filter, a.causal)
+		if err != nil {
+			return nil, err
+		}
+		if mask.v != nil && len(mask.shape) == 1 && mask.two {
+			return nil, shapeErr("key_padding_mask of shape %v: want [B] or [B, %d]", mask.shape, total)
+		}
+		bias, bs, err := attnBias(opt(in, 5), b, a.heads, seq, total)
+		if err != nil {
+			return nil, err
+		}
+		out, err := attend(ctx, q, k, v, b, a.heads, seq, total, h, hv, p, a.scaleFor(h), mask, bias, bs)
+		if err != nil {
+			return nil, err
+		}
+		dt := qt.DType()
+		y, err := fromFloats(dt, []int{b, seq, a.heads * hv}, out)
+		if err != nil {
+			return nil, err
+		}
+		pkOut, err := fromFloats(dt, []int{b, a.heads, total, h}, k)
+		if err != nil {
+			return nil, err
+		}
+		pvOut, err := fromFloats(dt, []int{b, a.heads, total, hv}, v)
+		if err != nil {
+			return nil, err
+		}
+		return []tensor.Any{y, pkOut, pvOut}, nil
+	}, nil
+}
+
+func buildQuickGelu(n *Node) (Kernel, error) {
+	alpha, err := n.Float("alpha", 1.702)
+	if err != nil {
+		return nil, err
+	}
+	return unaryKernel(unaryOp{f: func(x float32) float32 {
+		return x * float32(1/(1+math.Exp(-float64(alpha*x))))
+	}}), nil
+}
+
+// buildBiasGelu makes com.microsoft.BiasGelu: the exact GELU of A + bias,
+// bias a 1-D tensor the size of A's last dim.
+func buildBiasGelu(*Node) (Kernel, error) {
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
+		if err := need(in, 2); err != nil {
+			return nil, err
+		}
+		x, bt := in[0], in[1]
+		xs := x.Shape()
+		if len(xs) == 0 || len(bt.Shape()) != 1 || bt.Shape()[0] != xs[len(xs)-1] {
+			return nil, shapeErr("A of shape %v and bias %v, want bias [%d]", xs, bt.Shape(), xs[len(xs)-1])
+		}
+		if x.DType() != bt.DType() {
+			return nil, typeErr("A is %s, bias %s", x.DType(), bt.DType())
+		}
+		if err := checkLike(ctx, 4+x.DType().Size(), x); err != nil {
+			return nil, err
+		}
+		xv, err := floats(x)
+		if err != nil {
+			return nil, err
+		}
+		bv, err := floats(bt)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float32, len(xv))
+		w := len(bv)
+		err = workerpool.For(ctx, len(xv)/max(1, w), max(1, 4096/max(1, w)), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				row, o := xv[r*w:(r+1)*w], out[r*w:(r+1)*w]
+				for j, v := range row {
+					o[j] = geluErf(v + bv[j])
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return fromFloats(x.DType(), xs, out)
+	}), nil
+}
+
+// buildEmbedLayerNorm makes com.microsoft.EmbedLayerNormalization:
+// LayerNorm(word[input_ids] + position[position_ids or s] +
+// segment[segment_ids]) · gamma + beta per token, mask_index the count of
+// ones in each row of mask (0 without a mask) and, as a third output, the
+// sum before normalization.
+func buildEmbedLayerNorm(n *Node) (Kernel, error) {
+	eps, err := n.Float("epsilon", 1e-12)
+	if err != nil {
+		return nil, err
+	}
+	if eps < 0 {
+		return nil, attrErr("epsilon %g, want ≥ 0", eps)
+	}
+	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
+		if err := need(in, 7); err != nil {
+			if len(in) < 7 || in[0] == nil || in[2] == nil || in[3] == nil || in[5] == nil || in[6] == nil {
+				return nil, typeErr("input_ids, word_embedding, position_embedding, gamma and beta are required")
+			}
+		}
+		ids, word, pos, gamma, beta := in[0], in[2], in[3], in[5], in[6]
+		is, wsh, ps := ids.Shape(), word.Shape(), pos.Shape()
+		if len(is) != 2 || len(wsh) != 2 || len(ps) != 2 || ps[1] != wsh[1] {
+			return nil, shapeErr("input_ids %v, word_embedding %v, position_embedding %v: want [B, S], [V, H], [P, H]", is, wsh, ps)
+		}
+		b, seq, hid := is[0], is[1], wsh[1]
+		if gamma.Size() != hid || beta.Size() != hid {
+			return nil, shapeErr("gamma %v and beta %v for hidden size %d", gamma.Shape(), beta.Shape(), hid)
+		}
+		if err := checkWork(ctx, 2*(4+word.DType().Size()), word.DType(), []int{b, seq, hid}); err != nil {
+			return nil, err
+		}
+		idv, err := ints(ids)
+		if err != nil {
+			return nil, err
+		}
+		var segv []int64
+		var seg []float32
+		segRows := 0
+		if st, se := in[1], opt(in, 4); st != nil || se != nil {
+			if st == nil || se == nil || !tensor.SameShape(st.Shape(), is) || len(se.Shape()) != 2 || se.Shape()[1] != hid {
+				return nil, shapeErr("segment_ids and segment_embedding must both be given, [B, S] and [G, %d]", hid)
+			}
+			if segv, err = ints(st); err != nil {
+				return nil, err
+			}
+			if seg, err = floats(se); err != nil {
+				return nil, err
+			}
+			segRows = se.Shape()[0]
+		}
+		var posv []int64
+		if pt := opt(in, 8); pt != nil {
+			s := pt.Shape()
+			if len(s) != 2 || s[1] != seq || (s[0] != b && s[0] != 1) {
+				return nil, shapeErr("position_ids of shape %v, want [%d or 1, %d]", s, b, seq)
+			}
+			if posv, err = ints(pt); err != nil {
+				return nil, err
+			}
+		}
+		wv, err := floats(word)
+		if err != nil {
+			return nil, err
+		}
+		pv, err := floats(pos)
+		if err != nil {
+			return nil, err
+		}
+		gv, err := floats(gamma)
+		if err != nil {
+			return nil, err
+		}
+		bv, err := floats(beta)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float32, b*seq*hid)
+		sum := make([]float32, len(out))
+		for t := 0; t < b*seq; t++ {
+			wi := idv[t]
+			pi := int64(t % seq)
+			if posv != nil {
+				pi = posv[t%len(posv)]
+			}
+			if wi < 0 || wi >= int64(wsh[0]) || pi < 0 || pi >= int64(ps[0]) {
+				return nil, &Error{Msg: "input or position id out of range of its embedding", Err: tensor.ErrIndex}
+			}
+			o, s := out[t*hid:(t+1)*hid], sum[t*hid:(t+1)*hid]
+			wr, pr := wv[int(wi)*hid:], pv[int(pi)*hid:]
+			var sr []float32
+			if segv != nil {
+				si := segv[t]
+				if si < 0 || si >= int64(segRows) {
+					return nil, &Error{Msg: "segment id out of range of its embedding", Err: tensor.ErrIndex}
+				}
+				sr = seg[int(si)*hid:]
+			}
+			var mean float64
+			for j := range s {
+				v := wr[j] + pr[j]
+				if sr != nil {
+					v += sr[j]
+				}
+				s[j] = v
+				mean += float64(v)
+			}
+			mean /= float64(hid)
+			var vr float64
+			for _, v := range s {
+				d := float64(v) - mean
+				vr += d * d
+			}
+			inv := 1 / math.Sqrt(vr/float64(hid)+float64(eps))
+			for j, v := range s {
+				o[j] = float32((float64(v)-mean)*inv)*gv[j] + bv[j]
+			}
+		}
+		dt := word.DType()
+		y, err := fromFloats(dt, []int{b, seq, hid}, out)
+		if err != nil {
+			return nil, err
+		}
+		mi := make([]int32, b)
+		if mt := opt(in, 7); mt != nil {
+			if !tensor.SameShape(mt.Shape(), is) {
+				return nil, shapeErr("mask of shape %v, want %v", mt.Shape(), is)
+			}
+			mv, err := ints(mt)
+			if err != nil {
+				return nil, err
+			}
+			for t, v := range mv {
+				if v == 1 {
+					mi[t/seq]++
+				}
+			}
+		}
+		mit, err := tensor.New([]int{b}, mi)
+		if err != nil {
+			return nil, err
+		}
+		es, err := fromFloats(dt, []int{b, seq, hid}, sum)
+		if err != nil {
+			return nil, err
+		}
+		return []tensor.Any{y, mit, es}, nil
+	}, nil
+}
