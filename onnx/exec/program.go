@@ -122,6 +122,7 @@ type CompileOption func(*compileConfig)
 type compileConfig struct {
 	exactScales bool
 	budget      budget.Limit
+	noQDQ       bool
 }
 
 // ExactScales makes accuracy-level-4 MatMulNBits nodes keep exact float32
@@ -250,7 +251,7 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 		p.inputs = append(p.inputs, info)
 		p.inSlot = append(p.inSlot, sc.newSlot(vi.GetName()))
 	}
-	for i, n := range g.GetNode() {
+	for i, n := range fuseQDQ(m, g, cfg) {
 		st, err := c.node(sc, n, i)
 		if err != nil {
 			return nil, err

@@ -150,10 +150,16 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 		return nil, err
 	}
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
-		if err := need(in, 8); err != nil {
+		if err := need(in, 2); err != nil {
 			return nil, err
 		}
-		a, sa, za, b, sb, zb, sy, zy := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
+		if len(in) < 7 || in[3] == nil || in[4] == nil || in[6] == nil {
+			return nil, typeErr("a, a_scale, b, b_scale and y_scale are required")
+		}
+		a, sa, za, b, sb, zb, sy, zy := in[0], in[1], in[2], in[3], in[4], in[5], in[6], opt(in, 7)
+		if zy == nil {
+			zy = tensor.Scalar(uint8(0))
+		}
 		q, err := prepQ(ctx, a, b, za, zb, cst, 1)
 		if err != nil {
 			return nil, err

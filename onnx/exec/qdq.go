@@ -1,0 +1,334 @@
+package exec
+
+import (
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
+)
+
+// QDQ fusion: a graph quantized in QDQ form (onnxruntime.quantization's
+// default) keeps float ops between DequantizeLinear and QuantizeLinear
+// nodes. Compile rewrites the matrix products among them into int8
+// kernels, as ONNX Runtime's QDQ transformer does:
+//
+//	DQ(a), DQ(b) → MatMul → Q        ⇒ QLinearMatMul
+//	DQ(a), DQ(b) → MatMul            ⇒ com.microsoft.MatMulIntegerToFloat
+//	DQ(a), DQ(b), [DQ(c)] → Gemm → Q ⇒ com.microsoft.QGemm (quantized output)
+//	DQ(a), DQ(b), [DQ(c)] → Gemm     ⇒ com.microsoft.QGemm (float output)
+//
+// A pattern is fused only when the result is exact in integers: the
+// quantized inputs are uint8 or int8 (an initializer of that type, or the
+// output of a QuantizeLinear to it), A's scale and zero point are
+// per-tensor constants, B's per tensor or per column (axis 1 of a 2-D B),
+// the Q's scale and zero point per-tensor constants, the product's output
+// feeds that Q alone and is no graph output; a Gemm needs transA 0, beta 1
+// and C (if any) the dequantization of an int32 initializer with scale
+// a_scale·b_scale (elementwise equal constants) and no zero point.
+// Patterns with a com.microsoft result need that domain imported. A
+// DequantizeLinear left without consumers is dropped. Fused nodes keep
+// the name of the MatMul or Gemm node.
+
+// NoQDQFusion compiles QDQ graphs as written, each DequantizeLinear,
+// float op and QuantizeLinear on its own (for tests and comparisons).
+func NoQDQFusion() CompileOption { return func(c *compileConfig) { c.noQDQ = true } }
+
+// qdqGraph indexes what the fusion needs to know about a graph.
+type qdqGraph struct {
+	inits    map[string]*onnxpb.TensorProto
+	producer map[string]*onnxpb.NodeProto
+	uses     map[string]int
+	outputs  map[string]bool
+	ms       bool // com.microsoft is imported
+	model    *onnx.Model
+}
+
+// constSize returns the number of elements of initializer name, or -1.
+func (g *qdqGraph) constSize(name string) int {
+	t, ok := g.inits[name]
+	if !ok {
+		return -1
+	}
+	n := 1
+	for _, d := range t.GetDims() {
+		n *= int(d)
+	}
+	return n
+}
+
+// q8Type reports whether name is uint8 or int8 data: an initializer of that
+// type or the output of a QuantizeLinear producing it.
+func (g *qdqGraph) q8Type(name string) bool {
+	if t, ok := g.inits[name]; ok {
+		dt := onnx.DataType(t.GetDataType())
+		return dt == onnx.Uint8 || dt == onnx.Int8
+	}
+	p := g.producer[name]
+	if p == nil || p.GetOpType() != "QuantizeLinear" || !defaultDomain(p) {
+		return false
+	}
+	return g.q8Params(p)
+}
+
+// q8Params reports whether a QuantizeLinear or DequantizeLinear node has a
+// per-tensor constant scale and a uint8/int8 (or absent) constant zero
+// point and no block size or output_dtype beyond those.
+func (g *qdqGraph) q8Params(n *onnxpb.NodeProto) bool {
+	in := n.GetInput()
+	if len(in) < 2 || g.constSize(in[1]) != 1 {
+		return false
+	}
+	if bs, _ := onnx.AttrOr(n, "block_size", int64(0)); bs != 0 {
+		return false
+	}
+	if od, _ := onnx.AttrOr(n, "output_dtype", int64(0)); od != 0 && od != int64(onnx.Uint8) && od != int64(onnx.Int8) {
+		return false
+	}
+	if len(in) > 2 && in[2] != "" {
+		t, ok := g.inits[in[2]]
+		if !ok || g.constSize(in[2]) != 1 {
+			return false
+		}
+		if dt := onnx.DataType(t.GetDataType()); dt != onnx.Uint8 && dt != onnx.Int8 {
+			return false
+		}
+	}
+	return true
+}
+
+func defaultDomain(n *onnxpb.NodeProto) bool {
+	return n.GetDomain() == "" || n.GetDomain() == "ai.onnx"
+}
+
+// dq returns the DequantizeLinear node producing name when its result is
+// used only by fusable consumers' inputs (the caller checks them), else nil.
+func (g *qdqGraph) dq(name string) *onnxpb.NodeProto {
+	p := g.producer[name]
+	if p == nil || p.GetOpType() != "DequantizeLinear" || !defaultDomain(p) || len(p.GetInput()) < 2 {
+		return nil
+	}
+	if !g.q8Type(p.GetInput()[0]) {
+		return nil
+	}
+	return p
+}
+
+// perColumnB reports whether a DequantizeLinear of a 2-D initializer B
+// [K, N] is per tensor or per column.
+func (g *qdqGraph) perColumnB(d *onnxpb.NodeProto) bool {
+	if g.q8Params(d) {
+		return true
+	}
+	in := d.GetInput()
+	b, ok := g.inits[in[0]]
+	if !ok || len(b.GetDims()) != 2 {
+		return false
+	}
+	n := int(b.GetDims()[1])
+	axis, _ := onnx.AttrOr(d, "axis", int64(1))
+	if bs, _ := onnx.AttrOr(d, "block_size", int64(0)); bs != 0 || (axis != 1 && axis != -1) || g.constSize(in[1]) != n {
+		return false
+	}
+	if len(in) > 2 && in[2] != "" {
+		t, ok := g.inits[in[2]]
+		if !ok || g.constSize(in[2]) != n || onnx.DataType(t.GetDataType()) != onnx.DataType(b.GetDataType()) {
+			return false
+		}
+	}
+	return true
+}
+
+// zp returns a DequantizeLinear's zero point input ("" when absent).
+func zp(d *onnxpb.NodeProto) string {
+	if len(d.GetInput()) > 2 {
+		return d.GetInput()[2]
+	}
+	return ""
+}
+
+// countUses counts the inputs of n and of every node of its subgraphs
+// (which may use any value of the enclosing graphs).
+func countUses(n *onnxpb.NodeProto, uses map[string]int) {
+	for _, in := range n.GetInput() {
+		uses[in]++
+	}
+	for _, a := range n.GetAttribute() {
+		gs := a.GetGraphs()
+		if a.GetG() != nil {
+			gs = append(gs, a.GetG())
+		}
+		for _, sg := range gs {
+			for _, sn := range sg.GetNode() {
+				countUses(sn, uses)
+			}
+			for _, o := range sg.GetOutput() {
+				uses[o.GetName()]++
+			}
+		}
+	}
+}
+
+// fuseQDQ returns the nodes of gp (a graph of m) with the QDQ patterns
+// above fused (the model is not modified).
+func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.NodeProto {
+	nodes := gp.GetNode()
+	if cfg.noQDQ {
+		return nodes
+	}
+	g := &qdqGraph{inits: map[string]*onnxpb.TensorProto{}, producer: map[string]*onnxpb.NodeProto{}, uses: map[string]int{}, outputs: map[string]bool{}, model: m}
+	_, g.ms = m.OpsetVersion(onnx.MicrosoftDomain)
+	for _, t := range gp.GetInitializer() {
+		g.inits[t.GetName()] = t
+	}
+	for _, n := range nodes {
+		for _, o := range n.GetOutput() {
+			g.producer[o] = n
+		}
+		countUses(n, g.uses)
+	}
+	for _, o := range gp.GetOutput() {
+		g.outputs[o.GetName()] = true
+	}
+	replaced := map[*onnxpb.NodeProto]*onnxpb.NodeProto{} // product node → fused node
+	dropped := map[*onnxpb.NodeProto]bool{}               // the Qs folded into fused nodes
+	fusedUses := map[string]int{}                         // DQ outputs consumed by fused nodes
+	for _, n := range nodes {
+		if !defaultDomain(n) || (n.GetOpType() != "MatMul" && n.GetOpType() != "Gemm") {
+			continue
+		}
+		in, outs := n.GetInput(), n.GetOutput()
+		if len(in) < 2 || len(outs) != 1 {
+			continue
+		}
+		da, db := g.dq(in[0]), g.dq(in[1])
+		if da == nil || db == nil || !g.q8Params(da) || !g.perColumnB(db) {
+			continue
+		}
+		// the Q consuming the product, if it is the only consumer
+		var q *onnxpb.NodeProto
+		if g.uses[outs[0]] == 1 && !g.outputs[outs[0]] {
+			for _, c := range nodes {
+				if len(c.GetInput()) > 0 && c.GetInput()[0] == outs[0] && c.GetOpType() == "QuantizeLinear" && defaultDomain(c) && g.q8Params(c) {
+					q = c
+				}
+			}
+		}
+		fused := &onnxpb.NodeProto{Name: n.Name, Attribute: nil}
+		aIn := []string{da.GetInput()[0], da.GetInput()[1], zp(da)}
+		bIn := []string{db.GetInput()[0], db.GetInput()[1], zp(db)}
+		switch n.GetOpType() {
+		case "MatMul":
+			if q != nil {
+				fused.OpType = proto.String("QLinearMatMul")
+				fused.Input = append(append(append([]string{}, aIn...), bIn...), q.GetInput()[1], qzp(q))
+				fused.Output = []string{q.GetOutput()[0]}
+			} else {
+				if !g.ms {
+					continue
+				}
+				fused.OpType, fused.Domain = proto.String("MatMulIntegerToFloat"), proto.String(onnx.MicrosoftDomain)
+				fused.Input = []string{aIn[0], bIn[0], aIn[1], bIn[1], aIn[2], bIn[2]}
+				fused.Output = outs
+			}
+		case "Gemm":
+			if !g.ms || !gemmFusable(g, n, da, db) {
+				continue
+			}
+			fused.OpType, fused.Domain = proto.String("QGemm"), proto.String(onnx.MicrosoftDomain)
+			fused.Input = append(append([]string{}, aIn...), bIn...)
+			if len(in) > 2 && in[2] != "" {
+				fused.Input = append(fused.Input, g.producer[in[2]].GetInput()[0])
+				fusedUses[in[2]]++
+			} else {
+				fused.Input = append(fused.Input, "")
+			}
+			for _, name := range []string{"alpha", "transB"} {
+				if a := onnx.FindAttr(n, name); a != nil {
+					fused.Attribute = append(fused.Attribute, a)
+				}
+			}
+			if q != nil {
+				fused.Input = append(fused.Input, q.GetInput()[1], qzp(q))
+				fused.Output = []string{q.GetOutput()[0]}
+			} else {
+				fused.Output = outs
+			}
+		}
+		replaced[n] = fused
+		fusedUses[in[0]]++
+		fusedUses[in[1]]++
+		if q != nil && len(fused.Output) == 1 && fused.Output[0] == q.GetOutput()[0] {
+			dropped[q] = true
+		}
+	}
+	if len(replaced) == 0 {
+		return nodes
+	}
+	out := make([]*onnxpb.NodeProto, 0, len(nodes))
+	for _, n := range nodes {
+		switch {
+		case dropped[n]:
+		case replaced[n] != nil:
+			out = append(out, replaced[n])
+		case n.GetOpType() == "DequantizeLinear" && defaultDomain(n) && len(n.GetOutput()) == 1 &&
+			fusedUses[n.GetOutput()[0]] == g.uses[n.GetOutput()[0]] && !g.outputs[n.GetOutput()[0]]:
+			// every consumer was fused
+		default:
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func qzp(q *onnxpb.NodeProto) string {
+	if len(q.GetInput()) > 2 {
+		return q.GetInput()[2]
+	}
+	return ""
+}
+
+// gemmFusable checks a Gemm's attributes and its bias for QGemm.
+func gemmFusable(g *qdqGraph, n, da, db *onnxpb.NodeProto) bool {
+	if ta, _ := onnx.AttrOr(n, "transA", int64(0)); ta != 0 {
+		return false
+	}
+	if beta, _ := onnx.AttrOr(n, "beta", float32(1)); beta != 1 {
+		return false
+	}
+	in := n.GetInput()
+	if len(in) < 3 || in[2] == "" {
+		return true
+	}
+	dc := g.producer[in[2]]
+	if dc == nil || dc.GetOpType() != "DequantizeLinear" || !defaultDomain(dc) || len(dc.GetInput()) < 2 || zp(dc) != "" {
+		return false
+	}
+	c, ok := g.inits[dc.GetInput()[0]]
+	if !ok || onnx.DataType(c.GetDataType()) != onnx.Int32 {
+		return false
+	}
+	// C's scale must be a_scale·b_scale: check the constants.
+	sa, sb, sc := f32Const(g, da.GetInput()[1]), f32Const(g, db.GetInput()[1]), f32Const(g, dc.GetInput()[1])
+	if sa == nil || sb == nil || sc == nil || len(sa) != 1 || (len(sc) != len(sb) && len(sc) != 1) {
+		return false
+	}
+	for i, s := range sc {
+		if s != sa[0]*sb[min(i, len(sb)-1)] {
+			return false
+		}
+	}
+	return true
+}
+
+// f32Const returns the values of a float32 initializer, or nil.
+func f32Const(g *qdqGraph, name string) []float32 {
+	t, ok := g.inits[name]
+	if !ok || onnx.DataType(t.GetDataType()) != onnx.Float32 {
+		return nil
+	}
+	v, err := onnx.TensorData[float32](g.model, t)
+	if err != nil {
+		return nil
+	}
+	return v
+}
