@@ -379,8 +379,10 @@ func compareRange(t testing.TB, name string, got tensor.Any, want jsonValue, tol
 		scale = max(scale, math.Abs(v))
 	}
 	bad := 0
+	var sq float64
 	for i, v := range want.Data {
 		d := math.Abs(float64(g[i]) - v)
+		sq += d * d
 		maxErr = max(maxErr, d)
 		if d > tol*scale {
 			if bad < 3 {
@@ -389,7 +391,7 @@ func compareRange(t testing.TB, name string, got tensor.Any, want jsonValue, tol
 			bad++
 		}
 	}
-	t.Logf("%s: max |zerfoo − ort| %.3g, max |ort| %.3g (%.2g of it) over %d values", name, maxErr, scale, maxErr/scale, len(g))
+	t.Logf("%s: max |zerfoo − ort| %.3g, rms %.3g, max |ort| %.3g (max %.2g of it) over %d values", name, maxErr, math.Sqrt(sq/float64(len(g))), scale, maxErr/scale, len(g))
 	if bad > 0 {
 		t.Errorf("%s: %d values beyond %g of the range", name, bad, tol)
 	}

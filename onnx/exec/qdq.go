@@ -262,7 +262,7 @@ func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.
 		}
 	}
 	if len(replaced) == 0 {
-		return nodes
+		return fuseDynamic(g, nodes)
 	}
 	out := make([]*onnxpb.NodeProto, 0, len(nodes))
 	for _, n := range nodes {
@@ -274,6 +274,94 @@ func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.
 			fusedUses[n.GetOutput()[0]] == g.uses[n.GetOutput()[0]] && !g.outputs[n.GetOutput()[0]]:
 			// every consumer was fused
 		default:
+			out = append(out, n)
+		}
+	}
+	return fuseDynamic(g, out)
+}
+
+// fuseDynamic rewrites what quantize_dynamic writes for a MatMul,
+//
+//	xq, xs, xz = DynamicQuantizeLinear(x)
+//	y = Mul(Cast(MatMulInteger(xq, W, xz, wz), FLOAT), Mul(xs, ws))
+//
+// with W and ws initializers, into com.microsoft.DynamicQuantizeMatMul(x,
+// W, ws, wz), as ONNX Runtime's MatMulIntegerToFloat and
+// DynamicQuantizeMatMul fusions do (the same arithmetic: float32(acc) ·
+// (xs·ws)). Every intermediate must have no other consumer and be no graph
+// output; the Muls may have their operands either way round.
+func fuseDynamic(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
+	if !g.ms {
+		return nodes
+	}
+	prod := map[string]*onnxpb.NodeProto{}
+	for _, n := range nodes {
+		for _, o := range n.GetOutput() {
+			prod[o] = n
+		}
+	}
+	private := func(name string, uses int) bool { return g.uses[name] == uses && !g.outputs[name] }
+	is := func(n *onnxpb.NodeProto, op string) bool { return n != nil && n.GetOpType() == op && defaultDomain(n) }
+	replaced := map[*onnxpb.NodeProto]*onnxpb.NodeProto{}
+	drop := map[*onnxpb.NodeProto]bool{}
+	for _, mul := range nodes {
+		if !is(mul, "Mul") || len(mul.GetInput()) != 2 || len(mul.GetOutput()) != 1 {
+			continue
+		}
+		for side := 0; side < 2; side++ {
+			cast, sc := prod[mul.GetInput()[side]], prod[mul.GetInput()[1-side]]
+			if !is(cast, "Cast") || !is(sc, "Mul") || len(cast.GetInput()) != 1 || len(sc.GetInput()) != 2 {
+				continue
+			}
+			if to, _ := onnx.AttrOr(cast, "to", int64(0)); to != int64(onnx.Float32) {
+				continue
+			}
+			mmi := prod[cast.GetInput()[0]]
+			if !is(mmi, "MatMulInteger") || len(mmi.GetInput()) < 3 || !private(cast.GetInput()[0], 1) || !private(cast.GetOutput()[0], 1) || !private(sc.GetOutput()[0], 1) {
+				continue
+			}
+			dql := prod[mmi.GetInput()[0]]
+			if !is(dql, "DynamicQuantizeLinear") || len(dql.GetOutput()) != 3 {
+				continue
+			}
+			xq, xs, xz := dql.GetOutput()[0], dql.GetOutput()[1], dql.GetOutput()[2]
+			if mmi.GetInput()[0] != xq || mmi.GetInput()[2] != xz || !private(xq, 1) || !private(xz, 1) || !private(xs, 1) {
+				continue
+			}
+			w := mmi.GetInput()[1]
+			wt, ok := g.inits[w]
+			if !ok || len(wt.GetDims()) != 2 || (onnx.DataType(wt.GetDataType()) != onnx.Int8 && onnx.DataType(wt.GetDataType()) != onnx.Uint8) {
+				continue
+			}
+			ws := ""
+			switch {
+			case sc.GetInput()[0] == xs:
+				ws = sc.GetInput()[1]
+			case sc.GetInput()[1] == xs:
+				ws = sc.GetInput()[0]
+			}
+			if n := g.constSize(ws); n != 1 && n != int(wt.GetDims()[1]) || f32Const(g, ws) == nil {
+				continue
+			}
+			wz := ""
+			if len(mmi.GetInput()) > 3 {
+				wz = mmi.GetInput()[3]
+			}
+			replaced[mul] = &onnxpb.NodeProto{Name: mmi.Name, OpType: proto.String("DynamicQuantizeMatMul"), Domain: proto.String(onnx.MicrosoftDomain),
+				Input: []string{dql.GetInput()[0], w, ws, wz}, Output: mul.GetOutput()}
+			drop[dql], drop[mmi], drop[cast], drop[sc] = true, true, true, true
+			break
+		}
+	}
+	if len(replaced) == 0 {
+		return nodes
+	}
+	out := make([]*onnxpb.NodeProto, 0, len(nodes))
+	for _, n := range nodes {
+		switch {
+		case replaced[n] != nil:
+			out = append(out, replaced[n])
+		case !drop[n]:
 			out = append(out, n)
 		}
 	}

@@ -26,8 +26,12 @@ func init() {
 func dynQuant(x []float32) (scale float32, zp int32) {
 	lo, hi := float32(0), float32(0)
 	for _, v := range x {
-		lo = min(lo, v)
-		hi = max(hi, v)
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
 	}
 	if hi == lo {
 		return 1, 0
@@ -37,14 +41,30 @@ func dynQuant(x []float32) (scale float32, zp int32) {
 	return scale, int32(math.RoundToEven(float64(z)))
 }
 
+// roundMagic is 1.5·2²³: for |f| ≤ 2²², (f + roundMagic) − roundMagic is f
+// rounded to the nearest integer, ties to even, in float32 arithmetic.
+const roundMagic = 12582912
+
 // quantizeU8 writes clamp(round(x/scale) + zp) to q (division, as ONNX
-// Runtime's MlasQuantizeLinear does), in parallel for long inputs.
+// Runtime's MlasQuantizeLinear does), in parallel for long inputs. NaN
+// becomes zp.
 func quantizeU8(ctx context.Context, q []uint8, x []float32, scale float32, zp int32) error {
 	lo, hi := float32(0-zp), float32(255-zp)
+	z := float32(zp)
 	return workerpool.For(ctx, len(x), 1<<15, func(s, e int) {
+		dst := q[s:e]
 		for i, v := range x[s:e] {
-			f := min(max(v/scale, lo), hi)
-			q[s+i] = uint8(int32(math.RoundToEven(float64(f))) + zp)
+			f := v / scale
+			if !(f >= lo) {
+				f = lo
+				if v != v {
+					f = 0
+				}
+			}
+			if f > hi {
+				f = hi
+			}
+			dst[i] = uint8(int32((f+roundMagic)-roundMagic+z))
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/zerfoo/zerfoo/budget"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/layers/core"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -408,6 +409,9 @@ func buildDequantizeLinear(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		x, scale := in[0], in[1]
+		if y, ok, err := dequantizeFast(ctx, x, scale, opt(in, 2)); ok || err != nil {
+			return y, err
+		}
 		// codes, scale index, float32 values, output
 		if err := checkWork(ctx, 4+8+4+scale.DType().Size(), scale.DType(), x.Shape()); err != nil {
 			return nil, err
@@ -467,6 +471,9 @@ func buildQuantizeLinear(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		x, scale := in[0], in[1]
+		if y, ok, err := quantizeFast(ctx, x, scale, opt(in, 2), outType); ok || err != nil {
+			return y, err
+		}
 		// float32 values, scale index, int64 codes, output
 		if err := checkLike(ctx, 4+8+8+2, x); err != nil {
 			return nil, err
@@ -533,4 +540,115 @@ func buildQuantizeLinear(n *Node) (Kernel, error) {
 		dt, _ := dtypeOf(typ)
 		return intsAs(dt, xs, out)
 	}), nil
+}
+
+// perTensor8 returns the scale and zero point of a per-tensor float32
+// quantization to uint8 or int8 codes of element type dt (z nil: 0), or
+// ok false when it is not one.
+func perTensor8(scale, z tensor.Any, dt numeric.DType) (float32, int32, bool) {
+	st, isF := scale.(*tensor.Tensor[float32])
+	if !isF || st.Size() != 1 || (z != nil && (z.Size() != 1 || z.DType() != dt)) {
+		return 0, 0, false
+	}
+	var zp int32
+	switch v := z.(type) {
+	case *tensor.Tensor[uint8]:
+		zp = int32(v.Data()[0])
+	case *tensor.Tensor[int8]:
+		zp = int32(v.Data()[0])
+	}
+	return st.Data()[0], zp, true
+}
+
+// dequantizeFast is DequantizeLinear's per-tensor path for uint8 and int8
+// codes and a float32 scale: (code − zp)·scale.
+func dequantizeFast(ctx context.Context, x, scale, z tensor.Any) (tensor.Any, bool, error) {
+	if x.DType() != numeric.Uint8 && x.DType() != numeric.Int8 {
+		return nil, false, nil
+	}
+	s, zp, ok := perTensor8(scale, z, x.DType())
+	if !ok {
+		return nil, false, nil
+	}
+	if err := checkOut(ctx, numeric.Float32, x.Shape()); err != nil {
+		return nil, true, err
+	}
+	var table [256]float32
+	lo, hi, _ := quantRange(x.DType())
+	for c := lo; c <= hi; c++ {
+		table[uint8(c)] = float32(c-zp) * s
+	}
+	out := make([]float32, x.Size())
+	switch v := x.(type) {
+	case *tensor.Tensor[uint8]:
+		for i, c := range v.Data() {
+			out[i] = table[c]
+		}
+	case *tensor.Tensor[int8]:
+		for i, c := range v.Data() {
+			out[i] = table[uint8(c)]
+		}
+	}
+	y, err := tensor.New(x.Shape(), out)
+	return y, true, err
+}
+
+// quantizeFast is QuantizeLinear's per-tensor path from float32 to uint8 or
+// int8: clamp(round(x/scale) + zp), ties to even.
+func quantizeFast(ctx context.Context, x, scale, z tensor.Any, typ onnx.DataType) (tensor.Any, bool, error) {
+	xt, ok := x.(*tensor.Tensor[float32])
+	if !ok {
+		return nil, false, nil
+	}
+	dt := numeric.Uint8
+	switch {
+	case typ == onnx.Int8 || (typ == onnx.Undefined && z != nil && z.DType() == numeric.Int8):
+		dt = numeric.Int8
+	case typ != onnx.Uint8 && typ != onnx.Undefined:
+		return nil, false, nil
+	case z != nil && z.DType() != numeric.Uint8:
+		return nil, false, nil
+	}
+	s, zp, ok := perTensor8(scale, z, dt)
+	if !ok {
+		return nil, false, nil
+	}
+	if err := checkOut(ctx, dt, x.Shape()); err != nil {
+		return nil, true, err
+	}
+	lo, hi, _ := quantRange(dt)
+	flo, fhi, fz := float32(lo), float32(hi), float32(zp)
+	xv := xt.Data()
+	code := func(v float32) int32 {
+		f := v / s
+		f = (f+roundMagic)-roundMagic + fz
+		if !(f >= flo) {
+			f = flo
+		}
+		return int32(min(f, fhi))
+	}
+	var y tensor.Any
+	var err error
+	if dt == numeric.Int8 {
+		out := make([]int8, len(xv))
+		err = workerpool.For(ctx, len(xv), 1<<15, func(a, b int) {
+			for i := a; i < b; i++ {
+				out[i] = int8(code(xv[i]))
+			}
+		})
+		if err == nil {
+			y, err = tensor.New(x.Shape(), out)
+		}
+	} else {
+		out := make([]uint8, len(xv))
+		err = workerpool.For(ctx, len(xv), 1<<15, func(a, b int) {
+			for i := a; i < b; i++ {
+				out[i] = uint8(code(xv[i]))
+			}
+		})
+		if err == nil {
+			y, err = tensor.New(x.Shape(), out)
+		}
+	}
+	return y, true, err
 }
