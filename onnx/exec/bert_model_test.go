@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
@@ -503,6 +504,60 @@ func BenchmarkBERT(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestBERTOpTimes prints the time per op type of one run of each form
+// (-bert-dir; -v), by running the program's steps one by one.
+func TestBERTOpTimes(t *testing.T) {
+	if *bertDir == "" {
+		t.Skip("-bert-dir not set")
+	}
+	for _, form := range bertForms[1:] {
+		p, feeds := loadBERT(t, form, 1)
+		ctx := context.Background()
+		for range 2 {
+			vals := make([]tensor.Any, p.slots)
+			for s, v := range p.consts {
+				vals[s] = v
+			}
+			for i, info := range p.inputs {
+				vals[p.inSlot[i]] = feeds[info.Name]
+			}
+			times := map[string]time.Duration{}
+			var total time.Duration
+			for _, st := range p.steps {
+				in := make([]tensor.Any, len(st.inputs))
+				for j, s := range st.inputs {
+					if s >= 0 {
+						in[j] = vals[s]
+					}
+				}
+				t0 := time.Now()
+				outs, err := st.kernel(ctx, in)
+				d := time.Since(t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				times[st.op] += d
+				total += d
+				for j, s := range st.outputs {
+					if s >= 0 {
+						vals[s] = outs[j]
+					}
+				}
+			}
+			ops := make([]string, 0, len(times))
+			for op := range times {
+				ops = append(ops, op)
+			}
+			sort.Slice(ops, func(i, j int) bool { return times[ops[i]] > times[ops[j]] })
+			msg := fmt.Sprintf("%s: %v:", form, total.Round(time.Millisecond))
+			for _, op := range ops {
+				msg += fmt.Sprintf(" %s %.1fms", op, times[op].Seconds()*1000)
+			}
+			t.Log(msg)
 		}
 	}
 }

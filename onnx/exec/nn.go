@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/zerfoo/zerfoo/compute"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -257,12 +258,19 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 					}
 				}
 				sum = make([]float32, len(xv))
-				for i := range xv {
-					v := xv[i] + kv[i%len(kv)]
-					if bv != nil {
-						v += bv[i%cols]
+				for r := 0; r < rows; r++ {
+					xr, sr := xv[r*cols:(r+1)*cols], sum[r*cols:(r+1)*cols]
+					kr := kv
+					if len(kv) != cols {
+						kr = kv[r*cols : (r+1)*cols]
 					}
-					sum[i] = v
+					for j, v := range xr {
+						v += kr[j]
+						if bv != nil {
+							v += bv[j]
+						}
+						sr[j] = v
+					}
 				}
 				if x.DType() != numeric.Float32 { // round the sum to the I/O type
 					t, err := fromFloats(x.DType(), s, sum)
@@ -287,30 +295,35 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 			y := make([]float32, len(xv))
 			mean := make([]float32, rows)
 			inv := make([]float32, rows)
-			for r := 0; r < rows; r++ {
-				row := xv[r*cols : (r+1)*cols]
-				mu := 0.0
-				if !simplified {
+			err = workerpool.For(ctx, rows, max(1, 4096/max(1, cols)), func(r0, r1 int) {
+				for r := r0; r < r1; r++ {
+					row := xv[r*cols : (r+1)*cols]
+					mu := 0.0
+					if !simplified {
+						for _, v := range row {
+							mu += float64(v)
+						}
+						mu /= float64(cols)
+					}
+					ss := 0.0
 					for _, v := range row {
-						mu += float64(v)
+						d := float64(v) - mu
+						ss += d * d
 					}
-					mu /= float64(cols)
-				}
-				ss := 0.0
-				for _, v := range row {
-					d := float64(v) - mu
-					ss += d * d
-				}
-				is := 1 / math.Sqrt(ss/float64(cols)+float64(eps))
-				mean[r], inv[r] = float32(mu), float32(is)
-				out := y[r*cols : (r+1)*cols]
-				for j, v := range row {
-					o := (float64(v) - mu) * is * float64(gv[j%len(gv)])
-					if bv != nil {
-						o += float64(bv[j%len(bv)])
+					is := 1 / math.Sqrt(ss/float64(cols)+float64(eps))
+					mean[r], inv[r] = float32(mu), float32(is)
+					out := y[r*cols : (r+1)*cols]
+					for j, v := range row {
+						o := (float64(v) - mu) * is * float64(gv[j])
+						if bv != nil {
+							o += float64(bv[j])
+						}
+						out[j] = float32(o)
 					}
-					out[j] = float32(o)
 				}
+			})
+			if err != nil {
+				return nil, err
 			}
 			yt, err := fromFloats(x.DType(), s, y)
 			if err != nil {

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"math"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -205,21 +206,44 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		z := zyv[0]
-		acc := make([]int32, prod(q.p.out))
+		// per column: a_scale·b_scale/y_scale, as ONNX Runtime computes it
+		mult := make([]float32, q.p.n)
+		out := make([]uint8, prod(q.p.out))
 		nn := q.p.n
+		flo, fhi := float32(lo-z), float32(hi-z)
+		acc := make([]int32, len(out))
+		for j := range mult {
+			mult[j] = sav[0] * at1(sbv, j) / syv[0]
+		}
 		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int) {
+			var rowMult []float32
+			if len(sav) != 1 {
+				rowMult = make([]float32, c1-c0)
+			}
 			for r := r0; r < r1; r++ {
-				s := at1(sav, aRow0+r-r0)
-				row := acc[r*nn : (r+1)*nn]
-				for j := c0; j < c1; j++ {
-					row[j] = requant(row[j], s*at1(sbv, j)/syv[0], z, lo, hi)
+				m := mult[c0:c1]
+				if rowMult != nil {
+					s := sav[aRow0+r-r0]
+					for j := range rowMult {
+						rowMult[j] = s * at1(sbv, c0+j) / syv[0]
+					}
+					m = rowMult
+				}
+				row, o := acc[r*nn+c0:r*nn+c1], out[r*nn+c0:r*nn+c1]
+				for j, v := range row {
+					f := min(max(float32(v)*m[j], flo), fhi)
+					o[j] = uint8(int32((f+roundMagic)-roundMagic) + z)
 				}
 			}
 		})
 		if err != nil {
 			return nil, err
 		}
-		return quantTensor(zy.DType(), q.p.out, acc)
+		sh := q.p.out
+		if zy.DType() == numeric.Int8 {
+			return tensor.New(sh, unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(out))), len(out)))
+		}
+		return tensor.New(sh, out)
 	}), nil
 }
 
