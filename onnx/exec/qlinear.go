@@ -65,7 +65,7 @@ func quantizeU8(ctx context.Context, q []uint8, x []float32, scale float32, zp i
 			if f > hi {
 				f = hi
 			}
-			dst[i] = uint8(int32((f+roundMagic)-roundMagic+z))
+			dst[i] = uint8(int32((f + roundMagic) - roundMagic + z))
 		}
 	})
 }

@@ -621,7 +621,7 @@ func quantizeFast(ctx context.Context, x, scale, z tensor.Any, typ onnx.DataType
 	xv := xt.Data()
 	code := func(v float32) int32 {
 		f := v / s
-		f = (f+roundMagic)-roundMagic + fz
+		f = (f + roundMagic) - roundMagic + fz
 		if !(f >= flo) {
 			f = flo
 		}
