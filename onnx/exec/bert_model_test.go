@@ -518,16 +518,16 @@ func TestBERTOpTimes(t *testing.T) {
 		p, feeds := loadBERT(t, form, 1)
 		ctx := context.Background()
 		for range 2 {
-			vals := make([]tensor.Any, p.slots)
-			for s, v := range p.consts {
+			vals := make([]tensor.Any, p.main.slots)
+			for s, v := range p.main.consts {
 				vals[s] = v
 			}
-			for i, info := range p.inputs {
-				vals[p.inSlot[i]] = feeds[info.Name]
+			for i, info := range p.main.inputs {
+				vals[p.main.inSlot[i]] = feeds[info.Name]
 			}
 			times := map[string]time.Duration{}
 			var total time.Duration
-			for _, st := range p.steps {
+			for _, st := range p.main.steps {
 				in := make([]tensor.Any, len(st.inputs))
 				for j, s := range st.inputs {
 					if s >= 0 {

@@ -38,7 +38,7 @@ func TestQDQFusion(t *testing.T) {
 			t.Fatal(err)
 		}
 		count := map[string]int{}
-		for _, st := range fused.steps {
+		for _, st := range fused.main.steps {
 			count[st.op]++
 		}
 		if count[c.want] != 4*bertSmall.layers {
