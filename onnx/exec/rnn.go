@@ -287,11 +287,13 @@ func (r *recurrent) run(ctx context.Context, in []tensor.Any) ([]tensor.Any, err
 	if r.layout == 1 {
 		stateShape = []int{d.batch, r.dirs, d.hidden}
 	}
-	want := map[int][]int{3: {r.dirs, 2 * gh}, 5: stateShape, 6: stateShape, 7: {r.dirs, 3 * d.hidden}}
-	names := map[int]string{3: "B", 5: "initial_h", 6: "initial_c", 7: "P"}
-	for i, s := range want {
-		if t := opt(in, i); t != nil && (r.kind == cellLSTM || i < 6) && !slices.Equal(t.Shape(), s) {
-			return nil, shapeErr("%s has shape %v, want %v", names[i], t.Shape(), s)
+	for _, c := range []struct {
+		i     int
+		name  string
+		shape []int
+	}{{3, "B", []int{r.dirs, 2 * gh}}, {5, "initial_h", stateShape}, {6, "initial_c", stateShape}, {7, "P", []int{r.dirs, 3 * d.hidden}}} {
+		if t := opt(in, c.i); t != nil && (r.kind == cellLSTM || c.i < 6) && !slices.Equal(t.Shape(), c.shape) {
+			return nil, shapeErr("%s has shape %v, want %v", c.name, t.Shape(), c.shape)
 		}
 	}
 	// the float32 X and the Y output; the input projection and Y in float32
@@ -335,7 +337,11 @@ func (r *recurrent) run(ctx context.Context, in []tensor.Any) ([]tensor.Any, err
 		xv = t
 	}
 	var opts [8][]float32
-	for i := 1; i < len(in) && i < 8; i++ {
+	last := 6 // RNN and GRU read X, W, R, B, sequence_lens, initial_h
+	if r.kind == cellLSTM {
+		last = 8 // LSTM also initial_c, P
+	}
+	for i := 1; i < len(in) && i < last; i++ {
 		if in[i] != nil && i != 4 {
 			if opts[i], err = floats(in[i]); err != nil {
 				return nil, err

@@ -222,6 +222,9 @@ func buildDFT(n *Node) (Kernel, error) {
 			}
 			length = int(v)
 		}
+		if length == 0 {
+			return nil, shapeErr("DFT of length 0 along axis %d of shape %v", a, x.Shape())
+		}
 		nOut := length
 		if onesided != 0 {
 			nOut = length/2 + 1
