@@ -1,6 +1,9 @@
 package numeric
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Float16 is an IEEE 754 binary16 value (1 sign, 5 exponent, 10 mantissa
 // bits). It is a struct so that generic code cannot apply integer arithmetic
@@ -51,6 +54,9 @@ const (
 	Uint16
 	Uint32
 	Uint64
+	// String is the element type of tensor.Strings (ONNX STRING tensors).
+	// It is not a Number; its Size is that of a Go string header.
+	String
 )
 
 var dtypeNames = [...]string{
@@ -69,12 +75,13 @@ var dtypeNames = [...]string{
 	Uint16:           "uint16",
 	Uint32:           "uint32",
 	Uint64:           "uint64",
+	String:           "string",
 }
 
 var dtypeSizes = [...]int{
 	Float32: 4, Float64: 8, Float16Type: 2, BFloat16Type: 2,
 	Float8E4M3FNType: 1, Float8E5M2Type: 1, Int8: 1, Uint8: 1, Int16: 2, Int32: 4, Int64: 8,
-	Uint16: 2, Uint32: 4, Uint64: 8,
+	Uint16: 2, Uint32: 4, Uint64: 8, String: int(unsafe.Sizeof("")),
 }
 
 // String returns the lower-case name of d, such as "float32".

@@ -94,7 +94,8 @@ const maxInt = int(^uint(0) >> 1)
 
 // NumericDType returns the numeric.DType that holds elements of d in Zerfoo
 // tensors and reports whether there is one. BOOL maps to Uint8, INT4 to Int8
-// and UINT4 to Uint8 (unpacked, one element per byte).
+// and UINT4 to Uint8 (unpacked, one element per byte), STRING to
+// numeric.String (a tensor.Strings).
 func (d DataType) NumericDType() (numeric.DType, bool) {
 	switch d {
 	case Float32:
@@ -125,6 +126,8 @@ func (d DataType) NumericDType() (numeric.DType, bool) {
 		return numeric.Uint32, true
 	case Uint64:
 		return numeric.Uint64, true
+	case String:
+		return numeric.String, true
 	}
 	return numeric.Invalid, false
 }

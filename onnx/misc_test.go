@@ -55,7 +55,7 @@ func TestDataTypeTables(t *testing.T) {
 		{Uint64, "UINT64", 80, numeric.Uint64},
 		{Float8E5M2, "FLOAT8E5M2", 10, numeric.Float8E5M2Type},
 		{Complex128, "COMPLEX128", 160, numeric.Invalid},
-		{String, "STRING", -1, numeric.Invalid},
+		{String, "STRING", -1, numeric.String},
 		{DataType(77), "DataType(77)", -1, numeric.Invalid},
 	}
 	for _, tc := range tests {

@@ -296,3 +296,27 @@ func ExampleNew() {
 	// Tensor[float32](3)[4 5 6] 3
 	// tensor: shape error: data has 2 elements, shape [2 3] needs 6
 }
+
+func TestStrings(t *testing.T) {
+	s, err := tensor.NewStrings([]int{2, 2}, []string{"a", "b", "c", "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Reshape(4)
+	if err != nil || r.Size() != 4 || r.Dims() != 1 || r.Data()[3] != "d" || s.Dims() != 2 {
+		t.Errorf("Reshape(4) = %v, %v", r, err)
+	}
+	if s.DType() != numeric.String || s.String() != `Strings(2x2)["a" "b" "c" "d"]` {
+		t.Errorf("DType %v, String %q", s.DType(), s.String())
+	}
+	if _, err := tensor.NewStrings([]int{3}, []string{"a"}); !errors.Is(err, tensor.ErrShape) {
+		t.Errorf("3 dims, 1 string: got %v, want tensor.ErrShape", err)
+	}
+	if _, err := s.Reshape(3); !errors.Is(err, tensor.ErrShape) {
+		t.Errorf("Reshape(3) of 4: got %v, want tensor.ErrShape", err)
+	}
+	e, err := tensor.NewStrings([]int{0, 2}, nil)
+	if err != nil || e.Size() != 0 {
+		t.Errorf("empty: got %v, %v", e, err)
+	}
+}

@@ -19,7 +19,10 @@
 // numeric.BFloat16, int8, uint8, int16, uint16, int32, uint32, int64 and
 // uint64. Integer kernels compute in int64; uint64 keeps its bits there and
 // the ops whose result depends on order (division, comparison, Max, Min,
-// Cast to a float) treat it as unsigned. ONNX BOOL is uint8
+// Cast to a float) treat it as unsigned. STRING tensors are *tensor.Strings
+// (Cast to and from numbers, StringNormalizer, and the ops that only move
+// elements: Identity, Reshape and those built on the shared copy helper).
+// ONNX BOOL is uint8
 // (0 or 1), INT4 initializers are unpacked to int8 and UINT4 to uint8.
 // Float16 and bfloat16 tensors are computed in float32 (transcendental
 // functions in float64) and rounded back after each op, as ONNX Runtime's

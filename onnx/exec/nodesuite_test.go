@@ -476,6 +476,15 @@ func compareNodeOutput(got tensor.Any, want *onnxpb.TensorProto) (msg string, un
 	if err != nil {
 		return err.Error(), errors.Is(err, onnx.ErrUnsupported)
 	}
+	if ws, ok := wv.([][]byte); ok {
+		gs := got.(*tensor.Strings).Data()
+		for k := range ws {
+			if gs[k] != string(ws[k]) {
+				return fmt.Sprintf("element %d is %q, want %q", k, gs[k], ws[k]), false
+			}
+		}
+		return "", false
+	}
 	gv := reflect.ValueOf(got).MethodByName("Data").Call(nil)[0].Interface()
 	gf, gi, gu, err := canonical(gv)
 	if err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -12,6 +15,7 @@ import (
 
 func init() {
 	Register("", "TfIdfVectorizer", 9, 0, buildTfIdfVectorizer)
+	Register("", "StringNormalizer", 10, 0, buildStringNormalizer)
 }
 
 // tfidf is a compiled TfIdfVectorizer: the n-gram pool as a map from the
@@ -184,4 +188,172 @@ func (t *tfidf) run(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		return nil, fmt.Errorf("exec: TfIdfVectorizer: %w", err)
 	}
 	return res, nil
+}
+
+// castStrings is Cast to or from STRING. Numbers become their shortest
+// decimal form that reads back to the same value of their type, positional
+// from 1e-4 to 1e16 ("0.6048455", "100.0") and scientific outside
+// ("1e-05"), as NumPy's str() writes them; infinities and NaN become
+// "INF", "-INF" and "NaN". Strings are parsed as decimal or scientific
+// numbers, "INF", "+INF", "-INF" and "NaN" in any case, and converted as
+// a float would be (integers truncate toward zero); anything else is an
+// error naming the element.
+func castStrings(x tensor.Any, dt numeric.DType, toBool bool) (tensor.Any, error) {
+	shape := x.Shape()
+	if dt == numeric.String {
+		if s, ok := x.(*tensor.Strings); ok {
+			return s, nil
+		}
+		out := make([]string, x.Size())
+		if isFloat(x.DType()) {
+			bits := 32
+			var f []float64
+			if x.DType() == numeric.Float64 {
+				f, bits = x.(*tensor.Tensor[float64]).Data(), 64
+			} else {
+				v, err := floats(x)
+				if err != nil {
+					return nil, err
+				}
+				f = convSlice[float32, float64](v)
+			}
+			for i, v := range f {
+				out[i] = formatFloat(v, bits)
+			}
+		} else {
+			v, err := ints(x)
+			if err != nil {
+				return nil, err
+			}
+			unsigned := x.DType() == numeric.Uint64
+			for i, e := range v {
+				if unsigned {
+					out[i] = strconv.FormatUint(uint64(e), 10)
+				} else {
+					out[i] = strconv.FormatInt(e, 10)
+				}
+			}
+		}
+		return tensor.NewStrings(shape, out)
+	}
+	s := x.(*tensor.Strings).Data()
+	f := make([]float64, len(s))
+	bits := 64
+	if dt == numeric.Float32 {
+		bits = 32 // one rounding, straight to float32
+	}
+	for i, e := range s {
+		v, err := parseFloat(e, bits)
+		if err != nil {
+			return nil, typeErr("element %d %q is not a number", i, e)
+		}
+		f[i] = v
+	}
+	v, err := tensor.New(shape, f)
+	if err != nil {
+		return nil, err
+	}
+	return cast(v, dt, toBool)
+}
+
+// formatFloat formats v, a value of a float type of the given bits, as
+// castStrings describes.
+func formatFloat(v float64, bits int) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "INF"
+	case math.IsInf(v, -1):
+		return "-INF"
+	}
+	if a := math.Abs(v); a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.FormatFloat(v, 'e', -1, bits)
+	}
+	s := strconv.FormatFloat(v, 'f', -1, bits)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// parseFloat reads a number as castStrings describes.
+func parseFloat(s string, bits int) (float64, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "INF", "+INF":
+		return math.Inf(1), nil
+	case "-INF":
+		return math.Inf(-1), nil
+	case "NAN":
+		return math.NaN(), nil
+	}
+	return strconv.ParseFloat(strings.TrimSpace(s), bits)
+}
+
+// buildStringNormalizer: drops the stopwords (compared after lower-casing
+// both when is_case_sensitive = 0), then applies case_change_action
+// (NONE, LOWER, UPPER) with Unicode case mapping; the locale attribute is
+// accepted and not used. The input is [C] or [1, C]; when every string is
+// dropped the output is [1] (or [1, 1]) holding "".
+func buildStringNormalizer(n *Node) (Kernel, error) {
+	action, err := n.String("case_change_action", "NONE")
+	if err != nil {
+		return nil, err
+	}
+	if action != "NONE" && action != "LOWER" && action != "UPPER" {
+		return nil, attrErr("case_change_action %q, want NONE, LOWER or UPPER", action)
+	}
+	sensitive, err := n.Int("is_case_sensitive", 0)
+	if err != nil {
+		return nil, err
+	}
+	stop, err := onnx.AttrOr(n.Proto, "stopwords", []string(nil))
+	if err != nil {
+		return nil, attrWrap(err, "stopwords")
+	}
+	fold := func(s string) string {
+		if sensitive == 0 {
+			return strings.ToLower(s)
+		}
+		return s
+	}
+	stops := map[string]bool{}
+	for _, w := range stop {
+		stops[fold(w)] = true
+	}
+	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
+		x, err := tensorArg(in, 0)
+		if err != nil {
+			return nil, err
+		}
+		s, ok := x.(*tensor.Strings)
+		if !ok {
+			return nil, typeErr("input of %s, want string", x.DType())
+		}
+		shape := s.Shape()
+		if !(len(shape) == 1 || len(shape) == 2 && shape[0] == 1) {
+			return nil, shapeErr("input has shape %v, want [C] or [1, C]", shape)
+		}
+		out := make([]string, 0, s.Size())
+		for _, v := range s.Data() {
+			if stops[fold(v)] {
+				continue
+			}
+			switch action {
+			case "LOWER":
+				v = strings.ToLower(v)
+			case "UPPER":
+				v = strings.ToUpper(v)
+			}
+			out = append(out, v)
+		}
+		if len(out) == 0 {
+			out = append(out, "")
+		}
+		os := []int{len(out)}
+		if len(shape) == 2 {
+			os = []int{1, len(out)}
+		}
+		return tensor.NewStrings(os, out)
+	}), nil
 }

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,4 +47,67 @@ func TestTfIdfVectorizerModes(t *testing.T) {
 	if _, err := runNode(t, "TfIdfVectorizer", onnx.Float32, bad, x); !errors.Is(err, ErrAttribute) || !strings.Contains(err.Error(), "node n (TfIdfVectorizer)") {
 		t.Errorf("bad ngram_counts: got %v, want ErrAttribute naming the node", err)
 	}
+}
+
+func TestCastStrings(t *testing.T) {
+	to := func(dt onnx.DataType) []onnx.Attr { return []onnx.Attr{{Name: "to", Value: int64(dt)}} }
+	strs := func(v ...string) tensor.Any { return mustStrings([]int{len(v)}, v) }
+	f := tensor.Must(tensor.New([]int{6}, []float32{0.6048455, 1234567, 1e-5, float32(math.Inf(-1)), float32(math.NaN()), -2.5}))
+	got, err := runNode(t, "Cast", onnx.String, to(onnx.String), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0.6048455", "1234567.0", "1e-05", "-INF", "NaN", "-2.5"}
+	if d := got.(*tensor.Strings).Data(); !reflect.DeepEqual(d, want) {
+		t.Errorf("float32 to string: got %q, want %q", d, want)
+	}
+	got, err = runNode(t, "Cast", onnx.Int32, to(onnx.Int32), strs("100.5", "-7", "1E3", "+inf"))
+	if err == nil {
+		if d := got.(*tensor.Tensor[int32]).Data(); d[0] != 100 || d[1] != -7 || d[2] != 1000 {
+			t.Errorf("string to int32: got %v, want [100 -7 1000 …]", d)
+		}
+	} else {
+		t.Fatal(err)
+	}
+	got, err = runNode(t, "Cast", onnx.Float32, to(onnx.Float32), strs("nan", "-INF", "0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.(*tensor.Tensor[float32]).Data(); !math.IsNaN(float64(d[0])) || !math.IsInf(float64(d[1]), -1) || d[2] != 0.1 {
+		t.Errorf("string to float32: got %v", d)
+	}
+	if _, err := runNode(t, "Cast", onnx.Float32, to(onnx.Float32), strs("1", "Hello")); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), `"Hello"`) {
+		t.Errorf("Cast of \"Hello\": got %v, want ErrInput naming the element", err)
+	}
+}
+
+func TestStringNormalizer(t *testing.T) {
+	in := mustStrings([]int{1, 3}, []string{"Straße", "MONDAY", "monday"})
+	attrs := []onnx.Attr{{Name: "stopwords", Value: []string{"Monday"}}, {Name: "case_change_action", Value: "UPPER"}}
+	got, err := runNode(t, "StringNormalizer", onnx.String, attrs, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.(*tensor.Strings); !reflect.DeepEqual(s.Shape(), []int{1, 1}) || s.Data()[0] != "STRASSE" && s.Data()[0] != "STRAßE" {
+		t.Errorf("got %v, want [[STRASSE]] (or STRAßE)", s)
+	}
+	attrs = append(attrs, onnx.Attr{Name: "is_case_sensitive", Value: int64(1)})
+	got, err = runNode(t, "StringNormalizer", onnx.String, attrs, mustStrings([]int{1}, []string{"Monday"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.(*tensor.Strings); !reflect.DeepEqual(s.Shape(), []int{1}) || s.Data()[0] != "" {
+		t.Errorf("everything dropped: got %v, want [\"\"]", s)
+	}
+	if _, err := runNode(t, "StringNormalizer", onnx.String, []onnx.Attr{{Name: "case_change_action", Value: "TITLE"}}, in); !errors.Is(err, ErrAttribute) {
+		t.Errorf("case_change_action TITLE: got %v, want ErrAttribute", err)
+	}
+}
+
+func mustStrings(shape []int, v []string) *tensor.Strings {
+	s, err := tensor.NewStrings(shape, v)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

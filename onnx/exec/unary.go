@@ -265,6 +265,9 @@ func cast(x tensor.Any, dt numeric.DType, toBool bool) (tensor.Any, error) {
 	if x.DType() == dt && !toBool {
 		return x, nil
 	}
+	if dt == numeric.String || x.DType() == numeric.String {
+		return castStrings(x, dt, toBool)
+	}
 	if !isFloat(x.DType()) {
 		v, err := ints(x)
 		if err != nil {

@@ -72,6 +72,16 @@ func decodeTensor(m *onnx.Model, t *onnxpb.TensorProto, limit budget.Limit) (ten
 		return viewTensor[uint32](m, t, shape)
 	case onnx.Uint64:
 		return viewTensor[uint64](m, t, shape)
+	case onnx.String:
+		b, err := m.TensorStrings(t)
+		if err != nil {
+			return nil, err
+		}
+		s := make([]string, len(b))
+		for i, v := range b {
+			s[i] = string(v)
+		}
+		return tensor.NewStrings(shape, s)
 	default:
 		return nil, fmt.Errorf("exec: tensor %q: element type %s: %w", t.GetName(), dt, onnx.ErrUnsupported)
 	}
@@ -242,6 +252,8 @@ func move(ctx context.Context, srcs []tensor.Any, shape []int, plan func(emit fu
 		return nil, err
 	}
 	switch srcs[0].(type) {
+	case *tensor.Strings:
+		return moveStrings(srcs, shape, plan)
 	case *tensor.Tensor[float32]:
 		return moveT[float32](srcs, shape, plan)
 	case *tensor.Tensor[float64]:
@@ -315,9 +327,35 @@ func binaryUint64(name string, op arith, x, y []int64, as, bs, os []int) (tensor
 	return tensor.New(os, convSlice[int64, uint64](binLoop(x, y, as, bs, os, op.i64)))
 }
 
+// moveStrings is moveT for string tensors.
+func moveStrings(srcs []tensor.Any, shape []int, plan func(emit func(src, off, n int))) (tensor.Any, error) {
+	ss := make([][]string, len(srcs))
+	for i, s := range srcs {
+		t, ok := s.(*tensor.Strings)
+		if !ok {
+			return nil, typeErr("input %d has element type %s, input 0 %s", i, s.DType(), srcs[0].DType())
+		}
+		ss[i] = t.Data()
+	}
+	n, err := tensor.SizeOf(shape)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, n)
+	if n > 0 {
+		plan(func(src, off, k int) { out = append(out, ss[src][off:off+k]...) })
+	}
+	if len(out) != n {
+		return nil, shapeErr("internal: produced %d elements for shape %v", len(out), shape)
+	}
+	return tensor.NewStrings(shape, out)
+}
+
 // reshape returns t with a new shape, sharing its data.
 func reshape(t tensor.Any, shape []int) (tensor.Any, error) {
 	switch v := t.(type) {
+	case *tensor.Strings:
+		return v.Reshape(shape...)
 	case *tensor.Tensor[float32]:
 		return v.Reshape(shape...)
 	case *tensor.Tensor[float64]:
