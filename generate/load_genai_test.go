@@ -12,7 +12,7 @@ import (
 )
 
 // TestLoadGenAI: an onnxruntime-genai export folder (either builder's
-// layout) loads with its tokenizer, model.eos_token_id among the stop
+// layout, or a graph taking inputs_embeds) loads with its tokenizer, model.eos_token_id among the stop
 // tokens and the search object as SamplingConfig, and gives the greedy
 // tokens of the Hugging Face folder holding the same (int4-grid) weights.
 func TestLoadGenAI(t *testing.T) {
@@ -47,11 +47,16 @@ func TestLoadGenAI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, layout := range []hftest.GenAILayout{hftest.GenAI2025, hftest.GenAI2026} {
-		t.Run(layout.String(), func(t *testing.T) {
-			dir := filepath.Join(root, "genai"+layout.String())
-			search := map[string]any{"do_sample": true, "top_k": 7, "top_p": 0.5, "temperature": 0.25}
-			if err := hftest.WriteGenAI(dir, c, ts, hftest.GenAIOptions{Layout: layout, Tokenizer: tj, TokenizerConfig: tc, Search: search}); err != nil {
+	for _, o := range []hftest.GenAIOptions{{Layout: hftest.GenAI2025}, {Layout: hftest.GenAI2026}, {Layout: hftest.GenAI2026, InputsEmbeds: true}} {
+		name := o.Layout.String()
+		if o.InputsEmbeds {
+			name += "-inputs_embeds"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, "genai"+name)
+			o.Tokenizer, o.TokenizerConfig = tj, tc
+			o.Search = map[string]any{"do_sample": true, "top_k": 7, "top_p": 0.5, "temperature": 0.25}
+			if err := hftest.WriteGenAI(dir, c, ts, o); err != nil {
 				t.Fatal(err)
 			}
 			m, err := Load(ctx, dir)
