@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/zerfoo/zerfoo/tokenizer"
 )
@@ -61,6 +60,23 @@ func OpenGenAI(dir string, opts ...Options) (*GenAI, error) {
 	if err != nil {
 		return nil, err
 	}
+	g, err := parseGenAI(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	g.Dir, g.Decoder = dir, filepath.Join(dir, g.Decoder)
+	if g.Tokenizer, err = readTokenizer(dir, g.VocabSize, o); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// ParseGenAIConfig reads genai_config.json as OpenGenAI does; Decoder is
+// then model.decoder.filename as written, and Tokenizer is nil.
+func ParseGenAIConfig(data []byte) (*GenAI, error) { return parseGenAI(data, GenAIConfigFile) }
+
+// parseGenAI is ParseGenAIConfig with the file's path for messages.
+func parseGenAI(raw []byte, path string) (*GenAI, error) {
 	fail := fileErr(path)
 	top, err := decodeObject(raw)
 	if err != nil {
@@ -74,7 +90,7 @@ func OpenGenAI(dir string, opts ...Options) (*GenAI, error) {
 		return nil, fail("model is %s, want an object", describe(top["model"]))
 	}
 	p := reader{mo, "model.", fail}
-	g := &GenAI{Dir: dir}
+	g := &GenAI{}
 	if g.Type, ok = mo["type"].(string); !ok || (g.Type != "gemma3_text" && g.Type != "gemma3") {
 		return nil, fmt.Errorf("hf: %s: model.type %s is not gemma3_text or gemma3: %w", path, describe(mo["type"]), ErrArchitecture)
 	}
@@ -89,10 +105,10 @@ func OpenGenAI(dir string, opts ...Options) (*GenAI, error) {
 		return nil, fail("model.decoder is %s, want an object", describe(mo["decoder"]))
 	}
 	name, ok := dec["filename"].(string)
-	if !ok || name == "" || filepath.IsAbs(name) || strings.Contains(filepath.ToSlash(name), "..") {
+	if !ok || !filepath.IsLocal(name) {
 		return nil, fail("model.decoder.filename %s is not a file name inside the folder", describe(dec["filename"]))
 	}
-	g.Decoder = filepath.Join(dir, name)
+	g.Decoder = name
 	search := map[string]any{}
 	if s, ok := top["search"]; ok && s != nil {
 		if search, ok = s.(map[string]any); !ok {
@@ -106,9 +122,6 @@ func OpenGenAI(dir string, opts ...Options) (*GenAI, error) {
 		if g.Generation.EOS, err = tokenIDs("model.eos_token_id", v); err != nil {
 			return nil, fail("%s", err)
 		}
-	}
-	if g.Tokenizer, err = readTokenizer(dir, g.VocabSize, o); err != nil {
-		return nil, err
 	}
 	return g, nil
 }
