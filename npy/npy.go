@@ -2,7 +2,7 @@
 // and 3.0 on read; 1.0, or 2.0 when the header needs it, on write):
 // little-endian, C order, element types float32, float64, float16,
 // bfloat16, int64, int32, int16, int8, uint64, uint32, uint16, uint8 and
-// bool.
+// bool, and strings (see strings.go: str, bytes and object arrays).
 //
 // NumPy has no bfloat16. ml_dtypes' bfloat16 is saved by np.save with the
 // descr '<V2' (a 2-byte void: NumPy's type codes are not extensible), which
@@ -94,9 +94,15 @@ func Read(r io.Reader) (*Array, error) {
 	if fortran {
 		return nil, fmt.Errorf("%w: Fortran order is not supported", ErrFormat)
 	}
+	if size, utf32, ok := stringWidth(descr); ok {
+		return readFixedStrings(br, descr, shape, size, utf32)
+	}
+	if descr == "|O" || descr == "<O" {
+		return readObjectStrings(br, shape)
+	}
 	dt, ok := descrs[descr]
 	if !ok {
-		return nil, fmt.Errorf("%w: unsupported dtype %q (want little-endian float32, float64, float16, bfloat16 (<V2), int64, int32, int16, int8, uint64, uint32, uint16, uint8 or bool)", ErrFormat, descr)
+		return nil, fmt.Errorf("%w: unsupported dtype %q (want little-endian float32, float64, float16, bfloat16 (<V2), int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool, str (<U), bytes (|S) or object arrays of strings)", ErrFormat, descr)
 	}
 	// The data is read into a buffer and then decoded: two copies. An array
 	// without elements is checked as if its zero dims were 1, so that its
@@ -260,6 +266,11 @@ func Write(w io.Writer, t tensor.Any, isBool bool) error {
 		descr, data = "<u4", bytesOf(v.Data())
 	case *tensor.Tensor[uint16]:
 		descr, data = "<u2", bytesOf(v.Data())
+	case *tensor.Strings:
+		var err error
+		if descr, data, err = writeStrings(v); err != nil {
+			return err
+		}
 	case *tensor.Tensor[uint8]:
 		descr, data = "|u1", v.Data()
 		if isBool {

@@ -2,6 +2,7 @@ package npy
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -103,6 +104,10 @@ func FuzzRead(f *testing.F) {
 	var buf bytes.Buffer
 	_ = Write(&buf, tensor.Must(tensor.New([]int{2, 2}, []float32{1, 2, 3, 4})), false)
 	f.Add(buf.Bytes())
+	for _, h := range []string{objectNpy, strNpy, bytesNpy} { // strings.go's readers
+		b, _ := hex.DecodeString(h)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = Read(bytes.NewReader(b)) })
 }
 
