@@ -171,8 +171,8 @@ func (typed[T]) preluK(x, slope tensor.Any, os []int) (tensor.Any, error) {
 	}))
 }
 
-// buildHardmax makes Hardmax: 1 at the first maximum of each lane, 0
-// elsewhere. Before opset 13 the input is coerced to 2-D at axis (default
+// buildHardmax makes Hardmax: 1 at the first maximum of each lane (NaN
+// counting as the largest, as in ArgMax), 0 elsewhere. Before opset 13 the input is coerced to 2-D at axis (default
 // 1); from 13 the lane is axis alone (default -1).
 func buildHardmax(n *Node) (Kernel, error) {
 	def := int64(-1)
@@ -216,26 +216,20 @@ func buildHardmax(n *Node) (Kernel, error) {
 				outer, dim, inner = prod(s[:a]), s[a], prod(s[a+1:])
 			}
 		}
-		v, err := floats(x)
+		if dim == 0 {
+			return x, nil
+		}
+		k, w, _, err := typedArgs("Hardmax", x)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]float32, len(v))
+		best := k.argK(w[0], outer, dim, inner, true, false)
+		out := make([]float64, x.Size())
 		for o := range outer {
 			for j := range inner {
-				base := o*dim*inner + j
-				best := -1
-				for i := range dim {
-					e := v[base+i*inner]
-					if best < 0 || e > v[base+best*inner] {
-						best = i
-					}
-				}
-				if best >= 0 {
-					out[base+best*inner] = 1
-				}
+				out[(o*dim+int(best[o*inner+j]))*inner+j] = 1
 			}
 		}
-		return fromFloats(x.DType(), s, out)
+		return cast(tensor.Must(tensor.New(s, out)), x.DType(), false)
 	}), nil
 }

@@ -96,6 +96,7 @@ func TestOpSemantics(t *testing.T) {
 		{"Shrink int", "Shrink", 9, []tensor.Any{vec[int32](-3, -1, 0, 1, 3)}, []onnx.Attr{at("lambd", float32(1.5)), at("bias", float32(1))}, []string{fmt.Sprint(vec[int32](-2, 0, 0, 0, 2))}},
 		{"PRelu int", "PRelu", 16, []tensor.Any{tt[int32]([]int{2, 2}, -3, 4, -5, 6), vec[int32](2, 3)}, nil, []string{fmt.Sprint(tt[int32]([]int{2, 2}, -6, 4, -10, 6))}},
 		{"Hardmax ties", "Hardmax", 13, []tensor.Any{tt[float32]([]int{2, 3}, 1, 3, 3, -1, -1, -2)}, nil, []string{fmt.Sprint(tt[float32]([]int{2, 3}, 0, 1, 0, 1, 0, 0))}},
+		{"Hardmax float64", "Hardmax", 13, []tensor.Any{vec[float64](1, 1+1e-12, 1)}, nil, []string{fmt.Sprint(vec[float64](0, 1, 0))}},
 		{"ArgMax last", "ArgMax", 13, []tensor.Any{tt[float32]([]int{2, 3}, 1, 3, 3, 2, 2, 1)}, []onnx.Attr{at("axis", 1), at("select_last_index", 1), at("keepdims", 0)}, []string{fmt.Sprint(vec[int64](2, 1))}},
 		{"ArgMin first int", "ArgMin", 13, []tensor.Any{tt[int64]([]int{2, 2}, 5, 1, 1, 7)}, nil, []string{fmt.Sprint(tt[int64]([]int{1, 2}, 1, 0))}},
 		{"TopK ties", "TopK", 11, []tensor.Any{vec[float32](1, 3, 3, 2), vec[int64](2)}, nil, []string{fmt.Sprint(vec[float32](3, 3)), fmt.Sprint(vec[int64](1, 2))}},
