@@ -19,10 +19,13 @@
 // numeric.BFloat16, int8, uint8, int16, uint16, int32, uint32, int64 and
 // uint64. Integer kernels compute in int64; uint64 keeps its bits there and
 // the ops whose result depends on order (division, comparison, Max, Min,
-// Cast to a float) treat it as unsigned. STRING tensors are *tensor.Strings
-// (Cast to and from numbers, StringNormalizer, and the ops that only move
-// elements: Identity, Reshape and those built on the shared copy helper).
-// ONNX BOOL is uint8
+// Cast to a float) treat it as unsigned. The typed kernels (typed.go: Max,
+// Min, Mod, Clip, Sign, BitShift, PRelu, Shrink, integer Pow, the scatters,
+// ArgMax/ArgMin, TopK, Unique, CumSum, integer ReduceMax/Min) are generic
+// over the element types and compute in the input's own type, exactly.
+// STRING tensors are *tensor.Strings (Cast to and from numbers,
+// StringNormalizer, and the ops that only move elements: Identity, Reshape
+// and those built on the shared copy helper). ONNX BOOL is uint8
 // (0 or 1), INT4 initializers are unpacked to int8 and UINT4 to uint8.
 // Float16 and bfloat16 tensors are computed in float32 (transcendental
 // functions in float64) and rounded back after each op, as ONNX Runtime's
@@ -52,9 +55,9 @@
 // from init functions; Compile picks the one matching the model's opset
 // import for the node's domain and lets it read and check the attributes.
 // Opset differences are handled there: Squeeze/Unsqueeze/ReduceSum axes and
-// Split sizes as attributes before opset 13 and inputs after, ReduceMean/Max
-// axes as inputs from opset 18, Softmax's 2-D coercion before opset 13, Slice
-// attributes before opset 10. An op without a builder is an error wrapping
+// Split sizes as attributes before opset 13 and inputs after, the axes of
+// the other reductions as inputs from opset 18, Softmax's and Hardmax's 2-D
+// coercion before opset 13, Slice attributes before opset 10. An op without a builder is an error wrapping
 // ErrUnsupportedOp naming the op, its domain, the opset and the node.
 //
 // Opset imports newer than this package knows (ai.onnx after MaxOpset,

@@ -116,6 +116,9 @@ func TestOpSemantics(t *testing.T) {
 		{"ReduceMin uint64", "ReduceMin", 13, []tensor.Any{vec[uint64](1<<63+1, 1<<63)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[uint64](nil, 1<<63))}},
 		{"ReduceProd int64 exact", "ReduceProd", 13, []tensor.Any{vec[int64](3037000499, 3037000499)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[int64](nil, 9223372030926249001))}},
 		{"ReduceSum float64", "ReduceSum", 13, []tensor.Any{vec[float64](1, 1e-12)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[float64](nil, 1+1e-12))}},
+		{"ReduceLogSum axes input", "ReduceLogSum", 18, []tensor.Any{tt[float32]([]int{2, 2}, 1, 2, 3, 4), vec[int64](-1)}, nil, []string{fmt.Sprint(tt[float32]([]int{2, 1}, float32(math.Log(3)), float32(math.Log(7))))}},
+		{"ReduceL1 noop", "ReduceL1", 18, []tensor.Any{vec[float32](-1, 2), vec[int64]()}, []onnx.Attr{at("noop_with_empty_axes", 1)}, []string{fmt.Sprint(vec[float32](-1, 2))}},
+		{"ReduceL1 attr axes", "ReduceL1", 13, []tensor.Any{tt[int32]([]int{2, 2}, -1, 2, -3, 4)}, []onnx.Attr{at("axes", []int64{0}), at("keepdims", 0)}, []string{fmt.Sprint(vec[int32](4, 6))}},
 		{"ReduceL2 int", "ReduceL2", 18, []tensor.Any{vec[int32](3, 4)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[int32](nil, 5))}},
 		{"ReduceLogSumExp large", "ReduceLogSumExp", 13, []tensor.Any{vec[float32](1000, 1000)}, []onnx.Attr{at("keepdims", 0)}, []string{fmt.Sprint(tt[float32](nil, float32(1000+math.Ln2)))}},
 		{"NMS center", "NonMaxSuppression", 11, []tensor.Any{
