@@ -518,3 +518,30 @@ func TestEinsumEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestTopRanked checks the small-k selection of TopK against a full sort,
+// on values with many ties.
+func TestTopRanked(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	before := func(a, b ranked[int32]) int {
+		if c := cmpT(b.v, a.v); c != 0 {
+			return c
+		}
+		return a.i - b.i
+	}
+	for _, n := range []int{1, 9, 100, 1000} {
+		lane := make([]ranked[int32], n)
+		for i := range lane {
+			lane[i] = ranked[int32]{int32(r.IntN(10)), i}
+		}
+		all := topRanked(nil, slices.Clone(lane), n, before)
+		for _, k := range []int{0, 1, 2, n / 9, n / 8, n - 1} {
+			if k > n {
+				continue
+			}
+			if got := topRanked(nil, slices.Clone(lane), k, before); !slices.Equal(got, all[:k]) {
+				t.Errorf("n %d k %d: got %v, want %v", n, k, got, all[:k])
+			}
+		}
+	}
+}

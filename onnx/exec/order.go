@@ -188,29 +188,64 @@ func (typed[T]) topKK(x tensor.Any, os []int, outer, n, inner, k int, largest bo
 	v := elemsOf[T](x)
 	vals := make([]T, outer*k*inner)
 	idx := make([]int64, outer*k*inner)
-	order := make([]int, n)
+	lane := make([]ranked[T], n)
+	top := make([]ranked[T], 0, n)
+	before := func(a, b ranked[T]) int {
+		c := cmpT(a.v, b.v)
+		if largest {
+			c = -c
+		}
+		if c == 0 {
+			c = a.i - b.i
+		}
+		return c
+	}
 	for o := range outer {
 		for j := range inner {
 			base := o*n*inner + j
-			for i := range order {
-				order[i] = i
+			for i := range lane {
+				lane[i] = ranked[T]{v[base+i*inner], i}
 			}
-			slices.SortStableFunc(order, func(p, q int) int {
-				c := cmpT(v[base+p*inner], v[base+q*inner])
-				if largest {
-					return -c
-				}
-				return c
-			})
-			for i := range k {
+			top = topRanked(top[:0], lane, k, before)
+			for i, e := range top {
 				at := (o*k+i)*inner + j
-				vals[at] = v[base+order[i]*inner]
-				idx[at] = int64(order[i])
+				vals[at], idx[at] = e.v, int64(e.i)
 			}
 		}
 	}
 	t, err := tensor.New(os, vals)
 	return t, idx, err
+}
+
+// ranked is an element of a lane and its index there.
+type ranked[T num] struct {
+	v T
+	i int
+}
+
+// topRanked appends to dst the first k elements of lane in the strict
+// order before (lane may be reordered). Small k keep a sorted buffer (n log
+// k comparisons), larger ones sort the lane.
+func topRanked[T num](dst, lane []ranked[T], k int, before func(a, b ranked[T]) int) []ranked[T] {
+	if k == 0 {
+		return dst
+	}
+	if k*8 >= len(lane) {
+		slices.SortFunc(lane, before)
+		return append(dst, lane[:k]...)
+	}
+	for _, e := range lane {
+		if len(dst) == k && before(e, dst[k-1]) > 0 {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(dst, e, before)
+		if len(dst) < k {
+			dst = append(dst, e)
+		}
+		copy(dst[at+1:], dst[at:])
+		dst[at] = e
+	}
+	return dst
 }
 
 func buildCumSum(n *Node) (Kernel, error) {
