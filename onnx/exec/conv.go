@@ -222,6 +222,16 @@ func (w *window) resolve(in, k []int) (*geom, error) {
 // positions of a run read the image s[last] elements apart. Positions that
 // fall in the padding are not visited. idx is scratch of len(in)-1.
 func (g *geom) runs(kk, idx []int, fn func(c0, img0, n int)) {
+	outer := 1
+	for _, d := range g.out[:len(g.out)-1] {
+		outer *= d
+	}
+	g.runsIn(kk, idx, 0, outer, fn)
+}
+
+// runsIn is runs over the outer positions (window positions less the last
+// dim) o0 ≤ o < o1 only; c0 still counts from position 0.
+func (g *geom) runsIn(kk, idx []int, o0, o1 int, fn func(c0, img0, n int)) {
 	nd := len(g.in)
 	last := nd - 1
 	nl, il, sl := g.out[last], g.in[last], g.s[last]
@@ -240,12 +250,11 @@ func (g *geom) runs(kk, idx []int, fn func(c0, img0, n int)) {
 	if lo >= hi {
 		return
 	}
-	outer := 1
-	for i := range last {
-		outer *= g.out[i]
-		idx[i] = 0
+	for i, r := last-1, o0; i >= 0; i-- {
+		idx[i] = r % g.out[i]
+		r /= g.out[i]
 	}
-	for o := range outer {
+	for o := o0; o < o1; o++ {
 		off, ok := 0, true
 		for i := range last {
 			p := idx[i]*g.s[i] + kk[i]*g.d[i] - g.pb[i]
@@ -279,19 +288,30 @@ func kernelIndex(k []int, r int, kk []int) {
 // prod(g.out) columns) from x (C channels of prod(g.in) elements), with
 // zeros where a window reads the padding. Rows are filled in parallel.
 func im2col[T any](ctx context.Context, x []T, c int, g *geom, col []T) error {
-	K, inSp, outSp := prod(g.k), prod(g.in), prod(g.out)
+	outer := prod(g.out) / max(g.out[len(g.out)-1], 1)
+	return im2colBlock(ctx, x, c, g, col, 0, outer)
+}
+
+// im2colBlock fills col with the im2col columns of the outer window
+// positions o0 ≤ o < o1 (each g.out[last] columns): C·K rows of
+// (o1−o0)·g.out[last] columns.
+func im2colBlock[T any](ctx context.Context, x []T, c int, g *geom, col []T, o0, o1 int) error {
+	K, inSp := prod(g.k), prod(g.in)
 	nd := len(g.in)
-	sl := g.s[nd-1]
-	grain := max(1, (1<<14)/max(outSp, 1))
+	sl, nl := g.s[nd-1], g.out[nd-1]
+	w := (o1 - o0) * nl // columns
+	base := o0 * nl
+	grain := max(1, (1<<14)/max(w, 1))
 	return workerpool.For(ctx, c*K, grain, func(lo, hi int) {
 		kk, idx := make([]int, nd), make([]int, nd)
 		for r := lo; r < hi; r++ {
 			ch := r / K
 			kernelIndex(g.k, r%K, kk)
-			row := col[r*outSp : (r+1)*outSp]
+			row := col[r*w : (r+1)*w]
 			src := x[ch*inSp : (ch+1)*inSp]
 			next := 0 // row[:next] is written
-			g.runs(kk, idx, func(c0, img0, n int) {
+			g.runsIn(kk, idx, o0, o1, func(c0, img0, n int) {
+				c0 -= base
 				clear(row[next:c0])
 				dst := row[c0 : c0+n]
 				next = c0 + n
@@ -306,6 +326,15 @@ func im2col[T any](ctx context.Context, x []T, c int, g *geom, col []T) error {
 			clear(row[next:])
 		}
 	})
+}
+
+// colBlock returns how many outer window positions (rows of g.out's last
+// dim) Conv turns into im2col columns and multiplies at once: about 256K
+// values, so that the block stays in cache between im2col and the GEMM's
+// packing, but at least 1024 columns, below which the GEMM runs slower.
+func colBlock(rows int, g *geom) (outerPerBlock int) {
+	nl := max(g.out[len(g.out)-1], 1)
+	return max(1, (1<<18)/max(rows*nl, 1), (1024+nl-1)/nl)
 }
 
 // colPool recycles im2col buffers between calls.
@@ -430,8 +459,9 @@ func buildConv(n *Node) (Kernel, error) {
 		cg, mg, K := c/w.group, m/w.group, prod(ws[2:])
 		inSp, outSp := prod(sp), prod(g.out)
 		extra := int64(4) * int64(prod(os)) // float32 result
-		if !g.pointwise() {
-			extra += 4 * int64(cg) * int64(K) * int64(outSp)
+		if !g.pointwise() {                 // one block of the im2col matrix
+			nl := int64(max(g.out[len(g.out)-1], 1))
+			extra += 4 * int64(cg) * int64(K) * min(int64(colBlock(cg*K, g))*nl, int64(outSp))
 		}
 		if x.DType() != numeric.Float32 {
 			extra += 4 * int64(x.Size()+wt.Size())
@@ -448,29 +478,39 @@ func buildConv(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		y := make([]float32, prod(os))
+		nl := g.out[len(g.out)-1]
+		outer := outSp / max(nl, 1)
+		per := colBlock(cg*K, g) // outer positions per im2col block
 		var col []float32
 		if !g.pointwise() && outSp > 0 {
+			n := cg * K * min(per, outer) * nl
 			buf := colPool.Get().(*[]float32)
 			defer colPool.Put(buf)
-			if cap(*buf) < cg*K*outSp {
-				*buf = make([]float32, cg*K*outSp)
+			if cap(*buf) < n {
+				*buf = make([]float32, n)
 			}
-			col = (*buf)[:cg*K*outSp]
+			col = (*buf)[:n]
 		}
 		for b := range nb {
 			for gi := range w.group {
 				xg := xv[(b*c+gi*cg)*inSp : (b*c+(gi+1)*cg)*inSp]
-				src := xg
-				if col != nil {
-					if err := im2col(ctx, xg, cg, g, col); err != nil {
-						return nil, err
-					}
-					src = col
-				}
 				yg := y[(b*m+gi*mg)*outSp : (b*m+(gi+1)*mg)*outSp]
 				wg := wv[gi*mg*cg*K : (gi+1)*mg*cg*K]
-				if err := gemm.Sgemm(ctx, false, false, mg, outSp, cg*K, 1, wg, cg*K, src, outSp, 0, yg, outSp); err != nil {
-					return nil, err
+				if col == nil { // pointwise: the input is the im2col matrix
+					if err := gemm.Sgemm(ctx, false, false, mg, outSp, cg*K, 1, wg, cg*K, xg, outSp, 0, yg, outSp); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				for o0 := 0; o0 < outer; o0 += per {
+					o1 := min(o0+per, outer)
+					cols := (o1 - o0) * nl
+					if err := im2colBlock(ctx, xg, cg, g, col, o0, o1); err != nil {
+						return nil, err
+					}
+					if err := gemm.Sgemm(ctx, false, false, mg, cols, cg*K, 1, wg, cg*K, col[:cg*K*cols], cols, 0, yg[o0*nl:], outSp); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}

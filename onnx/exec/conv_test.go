@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zerfoo/zerfoo/internal/gemm"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -421,6 +422,23 @@ func BenchmarkConv(b *testing.B) {
 				}
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		// The GEMM alone on the same shape (the im2col matrix given): Conv's
+		// ceiling with this algorithm.
+		b.Run(c.name+"_gemm_only", func(b *testing.B) {
+			r := rnd(14)
+			out := (c.h+2*(c.k/2)-c.k)/c.s + 1
+			kd, n := c.c*c.k*c.k, out*out
+			w, col := randN(r, c.m, kd), randN(r, kd, n)
+			y := make([]float32, c.m*n)
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := gemm.Sgemm(ctx, false, false, c.m, n, kd, 1, w.Data(), kd, col.Data(), n, 0, y, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(2*float64(c.m*n*kd)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

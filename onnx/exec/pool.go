@@ -684,7 +684,7 @@ func buildRoiAlign(n *Node) (Kernel, error) {
 				gh, gw = int(math.Ceil(rh/float64(ph))), int(math.Ceil(rw/float64(pw)))
 			}
 			gh, gw = max(gh, 0), max(gw, 0)
-			if gh > 1<<16 || gw > 1<<16 || ph*pw*gh*gw > 1<<26 {
+			if gh > 1<<16 || gw > 1<<16 || ph*pw*gh*gw > 1<<26 || ph*pw*gh*gw*c > 1<<30 {
 				return nil, shapeErr("RoiAlign roi %d %v gives %d×%d samples per bin", r, roi, gh, gw)
 			}
 			cnt := float64(max(gh*gw, 1))
