@@ -459,7 +459,8 @@ func buildConv(n *Node) (Kernel, error) {
 		cg, mg, K := c/w.group, m/w.group, prod(ws[2:])
 		inSp, outSp := prod(sp), prod(g.out)
 		extra := int64(4) * int64(prod(os)) // float32 result
-		if !g.pointwise() {                 // one block of the im2col matrix
+		if !g.pointwise() {
+			// one block of the im2col matrix
 			nl := int64(max(g.out[len(g.out)-1], 1))
 			extra += 4 * int64(cg) * int64(K) * min(int64(colBlock(cg*K, g))*nl, int64(outSp))
 		}
