@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -295,5 +297,71 @@ func TestSpatialErrors(t *testing.T) {
 				t.Fatalf("got %v, want an error about %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestCNNTypes checks that float16 and float64 inputs give the float32
+// result rounded to their type, and that integer inputs of the ops that
+// move or select values come out exact.
+func TestCNNTypes(t *testing.T) {
+	ctx := context.Background()
+	r := rnd(33)
+	x32 := randF32(r, 1, 2, 5, 6)
+	w32 := randF32(r, 3, 2, 3, 3)
+	to16, _ := fromFloats(numeric.Float16Type, x32.Shape(), x32.Data())
+	w16, _ := fromFloats(numeric.Float16Type, w32.Shape(), w32.Data())
+	x16, _ := floats(to16) // the float16 values as float32
+	wr, _ := floats(w16)
+	x64, _ := fromFloats(numeric.Float64, x32.Shape(), x32.Data())
+	for _, c := range []struct {
+		op    string
+		opset int64
+		attrs []onnx.Attr
+		in16  []tensor.Any
+		in32  []tensor.Any
+	}{
+		{"Conv", 11, []onnx.Attr{at("pads", []int64{1, 1, 1, 1})}, []tensor.Any{to16, w16}, []tensor.Any{f32s(x32.Shape(), x16...), f32s(w32.Shape(), wr...)}},
+		{"MaxPool", 12, []onnx.Attr{at("kernel_shape", []int64{2, 2})}, []tensor.Any{to16}, []tensor.Any{f32s(x32.Shape(), x16...)}},
+		{"AveragePool", 11, []onnx.Attr{at("kernel_shape", []int64{3, 2})}, []tensor.Any{x64}, []tensor.Any{x32}},
+		{"Resize", 13, []onnx.Attr{at("mode", "cubic")}, []tensor.Any{x64, nil, f32s([]int{4}, 1, 1, 1.5, 0.5)}, []tensor.Any{x32, nil, f32s([]int{4}, 1, 1, 1.5, 0.5)}},
+		{"InstanceNormalization", 6, nil, []tensor.Any{to16, f32s([]int{2}, 1, 2), f32s([]int{2}, 0, 1)}, []tensor.Any{f32s(x32.Shape(), x16...), f32s([]int{2}, 1, 2), f32s([]int{2}, 0, 1)}},
+	} {
+		t.Run(c.op, func(t *testing.T) {
+			k := mustKernel(t, c.op, c.opset, c.attrs...)
+			got, err := k(ctx, c.in16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := k(ctx, c.in32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[0].DType() != c.in16[0].DType() {
+				t.Fatalf("output type %s, want %s", got[0].DType(), c.in16[0].DType())
+			}
+			wt, err := fromFloats(got[0].DType(), want[0].Shape(), want[0].(*tensor.Tensor[float32]).Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ := floats(got[0])
+			w, _ := floats(wt)
+			closeTo(t, c.op, g, f64s(w), 1e-6)
+		})
+	}
+	// uint8 MaxPool and nearest Resize select input values exactly.
+	xu := tensor.Must(tensor.New([]int{1, 1, 3, 4}, []uint8{0, 255, 7, 9, 200, 3, 4, 250, 1, 2, 128, 127}))
+	got, err := mustKernel(t, "MaxPool", 12, at("kernel_shape", []int64{2, 2}), at("strides", []int64{1, 2}))(ctx, []tensor.Any{xu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := got[0].(*tensor.Tensor[uint8]).Data(); !slices.Equal(g, []uint8{255, 250, 200, 250}) {
+		t.Fatalf("uint8 MaxPool got %v, want [255 250 200 250]", g)
+	}
+	got, err = mustKernel(t, "Resize", 13, at("coordinate_transformation_mode", "asymmetric"), at("nearest_mode", "floor"))(ctx, []tensor.Any{xu, nil, f32s([]int{4}, 1, 1, 1, 0.5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := got[0].(*tensor.Tensor[uint8]).Data(); !slices.Equal(g, []uint8{0, 7, 200, 4, 1, 128}) {
+		t.Fatalf("uint8 Resize got %v, want [0 7 200 4 1 128]", g)
 	}
 }
