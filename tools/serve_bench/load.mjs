@@ -6,8 +6,8 @@
 //   go build -o /tmp/zerfoo ./cmd/zerfoo
 //   node tools/serve_bench/load.mjs --secs 120 --parallel 4 /work/mixes/gemma3-270m-Q4_0.gguf
 //
-// Each client loops: a fresh one-turn chat (prompts of 5 to ~300 words) or
-// the next turn of its own conversation, max_tokens 8 to 160, seeded
+// Each client loops: a fresh one-turn chat (prompts of 5 to 124 words) or
+// the next turn of its own conversation (up to 3 turns), max_tokens 8 to 96, seeded
 // sampling; every 7th request is aborted by the client after its first
 // chunk (a cancellation, counted apart). A request fails if it is neither a
 // 200 stream ending with a finish_reason and usage, a 429 (the configured
@@ -49,7 +49,9 @@ for (let t = 0; ; t++) {
   await sleep(200);
 }
 
-const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 600_000 });
+// No client timeout: on a loaded machine a queued request may wait minutes,
+// and the run's length bounds the test.
+const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
 const words = 'river mountain copper violet engine harbor lantern meadow silver thunder garden pocket window candle forest marble orbit saddle velvet canyon ember glacier hollow island jasmine kettle lemon mirror needle oyster pepper quartz ribbon shadow timber umbrella valley walnut yarrow zephyr'.split(' ');
 function text(seed, n) {
   const w = [];
@@ -75,10 +77,10 @@ async function settle() { // let connections close and the server go idle
 
 const stats = { ok: 0, limited: 0, aborted: 0, failed: 0, tokens: 0, ttft: [], errors: [] };
 async function one(c, i, convo, record) {
-  const fresh = convo.length === 0 || convo.length > 10 || i % 3 === 0;
+  const fresh = convo.length === 0 || convo.length > 4 || i % 3 === 0;
   if (fresh) convo.length = 0;
-  convo.push({ role: 'user', content: `Client ${c} request ${i}: ${text(c * 1000 + i, 5 + ((c * 31 + i * 17) % 300))}` });
-  const maxTokens = 8 + ((c * 13 + i * 29) % 153);
+  convo.push({ role: 'user', content: `Client ${c} request ${i}: ${text(c * 1000 + i, 5 + ((c * 31 + i * 17) % 120))}` });
+  const maxTokens = 8 + ((c * 13 + i * 29) % 89);
   const abort = (c + i) % 7 === 0;
   const ac = new AbortController();
   const t0 = performance.now();
