@@ -583,7 +583,10 @@ func buildBiasGelu(*Node) (Kernel, error) {
 		}
 		x, bt := in[0], in[1]
 		xs := x.Shape()
-		if len(xs) == 0 || len(bt.Shape()) != 1 || bt.Shape()[0] != xs[len(xs)-1] {
+		if len(xs) == 0 {
+			return nil, shapeErr("A is a scalar, want rank ≥ 1")
+		}
+		if len(bt.Shape()) != 1 || bt.Shape()[0] != xs[len(xs)-1] {
 			return nil, shapeErr("A of shape %v and bias %v, want bias [%d]", xs, bt.Shape(), xs[len(xs)-1])
 		}
 		if x.DType() != bt.DType() {

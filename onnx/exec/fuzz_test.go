@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -53,13 +56,20 @@ func fuzzFeeds(p *Program) (map[string]tensor.Any, bool) {
 			return nil, false
 		}
 		var v tensor.Any
-		if isFloat(dt) {
+		switch {
+		case dt == numeric.String:
+			d := make([]string, n)
+			for i := range d {
+				d[i] = []string{"a", "Bc", "1.5"}[i%3]
+			}
+			v, err = tensor.NewStrings(shape, d)
+		case isFloat(dt):
 			f := make([]float32, n)
 			for i := range f {
 				f[i] = float32(i%5-2) * 0.5
 			}
 			v, err = fromFloats(dt, shape, f)
-		} else {
+		default:
 			d := make([]int64, n)
 			for i := range d {
 				d[i] = int64(i % 3)
@@ -71,6 +81,15 @@ func fuzzFeeds(p *Program) (map[string]tensor.Any, bool) {
 		}
 		if err != nil {
 			return nil, false
+		}
+		switch in.Kind {
+		case SequenceValue:
+			v = &Sequence{Elem: dt, Values: []tensor.Any{v, v}}
+		case OptionalValue:
+			if in.Elem == SequenceValue {
+				v = &Sequence{Elem: dt, Values: []tensor.Any{v}}
+			}
+			v = &Optional{Value: v}
 		}
 		feeds[in.Name] = v
 	}
@@ -98,6 +117,14 @@ func fuzzRunSeeds(f testing.TB) [][]byte {
 	}
 	for _, h := range hostileModels() {
 		seeds = append(seeds, h.marshal(f))
+	}
+	// The committed ONNX node tests: every op that passes its node tests,
+	// control flow, sequences and strings included.
+	models, _ := filepath.Glob(filepath.Join("testdata", "node", "*", "model.onnx"))
+	for _, path := range models {
+		if b, err := os.ReadFile(path); err == nil {
+			seeds = append(seeds, b)
+		}
 	}
 	return seeds
 }
@@ -167,7 +194,8 @@ func opModel(r *rand.Rand) (*onnxpb.ModelProto, map[string]tensor.Any, string) {
 	}
 	slices.SortFunc(ops, func(a, b [2]string) int { return strings.Compare(a[0]+"."+a[1], b[0]+"."+b[1]) })
 	op := ops[r.IntN(len(ops))]
-	dts := []onnx.DataType{onnx.Float32, onnx.Float16, onnx.BFloat16, onnx.Float64, onnx.Int64, onnx.Int32, onnx.Int16, onnx.Int8, onnx.Uint8, onnx.Bool}
+	dts := []onnx.DataType{onnx.Float32, onnx.Float16, onnx.BFloat16, onnx.Float64, onnx.Int64, onnx.Int32, onnx.Int16, onnx.Int8, onnx.Uint8, onnx.Bool,
+		onnx.Uint16, onnx.Uint32, onnx.Uint64}
 	extreme := []int64{1 << 20, -1 << 20, 1 << 31, -1 << 31, 1<<31 - 1, 1<<63 - 1, -1 << 63}
 	someInt := func() int64 {
 		if r.IntN(5) == 0 {
@@ -218,7 +246,7 @@ func opModel(r *rand.Rand) (*onnxpb.ModelProto, map[string]tensor.Any, string) {
 		desc += fmt.Sprintf(" %s %s%v", name, dt, shape)
 		ins = append(ins, name)
 		switch dt {
-		case onnx.Int16, onnx.Float64, onnx.BFloat16: // tensorProto does not write them
+		case onnx.Int16, onnx.Float64, onnx.BFloat16, onnx.Uint16, onnx.Uint32, onnx.Uint64: // tensorProto does not write them
 		default:
 			if r.IntN(3) == 0 {
 				b.AddInitializer(tensorProto(name, v, dt))
@@ -236,12 +264,15 @@ func opModel(r *rand.Rand) (*onnxpb.ModelProto, map[string]tensor.Any, string) {
 	var attrs []onnx.Attr
 	for _, a := range []string{"allowzero", "axis", "bits", "block_size", "end", "gather_axis", "interleaved", "keepdims",
 		"kv_num_heads", "local_window_size", "noop_with_empty_axes", "num_heads", "output_dtype", "quantize_axis",
-		"rotary_embedding_dim", "start", "to", "transA", "transB", "upper", "K", "N", "accuracy_level", "do_rotary"} {
+		"rotary_embedding_dim", "start", "to", "transA", "transB", "upper", "K", "N", "accuracy_level", "do_rotary",
+		"seed", "is_test", "num_scan_inputs", "new_axis", "dtype", "min_gram_length", "max_gram_length", "max_skip_count",
+		"is_case_sensitive"} {
 		if r.IntN(6) == 0 {
 			attrs = append(attrs, onnx.Attr{Name: a, Value: someInt()})
 		}
 	}
-	for _, a := range []string{"axes", "ends", "perm", "starts", "split"} {
+	for _, a := range []string{"axes", "ends", "perm", "starts", "split", "scan_input_axes", "scan_input_directions",
+		"scan_output_axes", "scan_output_directions", "directions", "ngram_counts", "ngram_indexes", "pool_int64s"} {
 		if r.IntN(6) == 0 {
 			v := make([]int64, r.IntN(5))
 			for j := range v {
@@ -253,6 +284,16 @@ func opModel(r *rand.Rand) (*onnxpb.ModelProto, map[string]tensor.Any, string) {
 	for _, a := range []string{"alpha", "beta", "epsilon", "scale", "softcap"} {
 		if r.IntN(8) == 0 {
 			attrs = append(attrs, onnx.Attr{Name: a, Value: float32(r.NormFloat64() * 3)})
+		}
+	}
+	for _, a := range []string{"body", "then_branch", "else_branch"} { // If, Loop, Scan, SequenceMap
+		if r.IntN(3) == 0 {
+			attrs = append(attrs, onnx.Attr{Name: a, Value: fuzzBody(r)})
+		}
+	}
+	for _, a := range []string{"mode", "case_change_action"} {
+		if r.IntN(4) == 0 {
+			attrs = append(attrs, onnx.Attr{Name: a, Value: []string{"TF", "IDF", "TFIDF", "LOWER", "UPPER", "NONE", ""}[r.IntN(7)]})
 		}
 	}
 	desc += fmt.Sprintf(" attributes %v", attrs)
@@ -267,6 +308,32 @@ func opModel(r *rand.Rand) (*onnxpb.ModelProto, map[string]tensor.Any, string) {
 		return nil, nil, desc
 	}
 	return p, feeds, desc
+}
+
+// fuzzBody is a small subgraph for a graph attribute: k inputs (untyped
+// or float32), each passed through Identity or Add to an output, and
+// sometimes one more output that uses a main-graph value.
+func fuzzBody(r *rand.Rand) *onnxpb.GraphProto {
+	g := &onnxpb.GraphProto{Name: proto.String("body")}
+	k := r.IntN(4)
+	for i := range k {
+		in, out := fmt.Sprint("b_in", i), fmt.Sprint("b_out", i)
+		if r.IntN(2) == 0 {
+			g.Input = append(g.Input, &onnxpb.ValueInfoProto{Name: proto.String(in)})
+		} else {
+			vi, _ := onnx.ValueInfoProto(in, onnx.Float32)
+			g.Input = append(g.Input, vi)
+		}
+		n, _ := onnx.NodeProto(onnx.Node{Op: []string{"Identity", "Add"}[r.IntN(2)], Inputs: []string{in, in}[:1+r.IntN(2)], Outputs: []string{out}})
+		g.Node = append(g.Node, n)
+		g.Output = append(g.Output, &onnxpb.ValueInfoProto{Name: proto.String(out)})
+	}
+	if r.IntN(2) == 0 {
+		n, _ := onnx.NodeProto(onnx.Node{Op: "Identity", Inputs: []string{"in0"}, Outputs: []string{"b_outer"}})
+		g.Node = append(g.Node, n)
+		g.Output = append(g.Output, &onnxpb.ValueInfoProto{Name: proto.String("b_outer")})
+	}
+	return g
 }
 
 // FuzzOpModels compiles and runs random one-node models (see opModel),
