@@ -1,7 +1,8 @@
 // Package hftest writes small Gemma 3 Hugging Face checkpoint folders for
 // tests: config.json, generation_config.json, tokenizer files and
 // safetensors weights (one file or shards with an index), either random
-// or taken from a GGUF model. The same Options always give the same
+// or taken from a GGUF model, and onnxruntime-genai export folders of
+// the same weights (WriteGenAI). The same Options always give the same
 // files.
 package hftest
 
