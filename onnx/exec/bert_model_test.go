@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -558,6 +560,46 @@ func TestBERTOpTimes(t *testing.T) {
 				msg += fmt.Sprintf(" %s %.1fms", op, times[op].Seconds()*1000)
 			}
 			t.Log(msg)
+		}
+	}
+}
+
+var bertRuns = flag.Int("bert-runs", 0, "TestBERTLatency: timed runs per form and batch (0: skip)")
+
+// TestBERTLatency prints, as JSON lines like tools/ort/bert_quant.mjs
+// bench, the median and minimum wall time of -bert-runs runs (after 2
+// warm-up runs) of each quantized form at batch 1 and 8; threads are
+// GOMAXPROCS.
+//
+//	GOMAXPROCS=1 go test ./onnx/exec -run TestBERTLatency -v -bert-dir DIR -bert-runs 5
+func TestBERTLatency(t *testing.T) {
+	if *bertDir == "" || *bertRuns <= 0 {
+		t.Skip("-bert-dir or -bert-runs not set")
+	}
+	forms := bertForms[1:]
+	if f := os.Getenv("BERT_FORMS"); f != "" {
+		forms = strings.Split(f, ",")
+	}
+	for _, form := range forms {
+		for _, b := range []int{1, 8} {
+			p, feeds := loadBERT(t, form, b)
+			ctx := context.Background()
+			for range 2 {
+				if _, err := p.Run(ctx, feeds); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ms := make([]float64, *bertRuns)
+			for i := range ms {
+				t0 := time.Now()
+				if _, err := p.Run(ctx, feeds); err != nil {
+					t.Fatal(err)
+				}
+				ms[i] = float64(time.Since(t0).Microseconds()) / 1000
+			}
+			sort.Float64s(ms)
+			fmt.Printf("{\"engine\":\"zerfoo\",\"form\":%q,\"threads\":%d,\"batch\":%d,\"runs\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f}\n",
+				form, runtime.GOMAXPROCS(0), b, len(ms), ms[len(ms)/2], ms[0])
 		}
 	}
 }

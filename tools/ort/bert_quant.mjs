@@ -70,7 +70,7 @@ async function goldens(casesPath, outPath) {
 }
 
 async function bench(dir, args) {
-  let threads = [1, 2], batches = [1, 8], runs = 10, forms = ['float', 'dynamic', 'qoperator', 'qdq'];
+  let threads = [1, 2], batches = [1, 8], runs = 10, forms = ['dynamic', 'qoperator', 'qdq'];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--threads') threads = args[++i].split(',').map(Number);
     else if (args[i] === '--batches') batches = args[++i].split(',').map(Number);
