@@ -291,17 +291,25 @@ func bertModels(t testing.TB, w *bertW, feeds map[string]tensor.Any) map[string]
 }
 
 // bertTol is how far Zerfoo's output may be from ONNX Runtime's on the
-// same quantized model, relative to the output's largest magnitude: a
-// requantized activation that lands on the other side of a rounding tie
-// (float32 summation order in LayerNorm, Softmax, GELU) moves by one step
-// of its scale, and that step propagates; 2 % of the range covers a few
-// such steps through the layers. The float form matches to float32
-// rounding.
-func bertTol(form string) float64 {
-	if form == "float" {
+// same model, relative to the output's largest magnitude. The float form
+// matches to float32 rounding. In the quantized forms every float op
+// before a quantization (LayerNorm, Softmax, GELU: summation order, erf
+// approximations) can move a value across a rounding tie, which moves its
+// code by one; through the following layers such flips add up to noise
+// of the size of the quantization error itself. On the full-size encoder
+// ORT's own quantized output is 0.019–0.025 (rms) and up to 2.3 % of the
+// range from its float output, and Zerfoo's is 0.013–0.018 (rms) and up
+// to 2 % of the range from ORT's: the tolerance there is 3 %. The small
+// encoder (hidden 32) has few flips and matches to 1e-6, so its tolerance
+// (1e-3) catches any real difference.
+func bertTol(form string, full bool) float64 {
+	switch {
+	case form == "float":
 		return 1e-4
+	case full:
+		return 3e-2
 	}
-	return 2e-2
+	return 1e-3
 }
 
 // TestBERTSmallORT runs the four forms of a 2-layer BERT-shaped encoder
@@ -362,7 +370,7 @@ func TestBERTSmallORT(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := r.Outputs["last_hidden_state"]
-			compareRange(t, r.Name, got["last_hidden_state"], want, bertTol(r.Name))
+			compareRange(t, r.Name, got["last_hidden_state"], want, bertTol(r.Name, false))
 		})
 	}
 }
@@ -481,7 +489,7 @@ func TestBERTCompare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareRange(t, fmt.Sprintf("%s/b%d", form, b), got["last_hidden_state"], ort.Results[0].Outputs["last_hidden_state"], bertTol(form))
+			compareRange(t, fmt.Sprintf("%s/b%d", form, b), got["last_hidden_state"], ort.Results[0].Outputs["last_hidden_state"], bertTol(form, true))
 		}
 	}
 }
@@ -590,6 +598,7 @@ func TestBERTLatency(t *testing.T) {
 				}
 			}
 			ms := make([]float64, *bertRuns)
+			cpu0 := cpuTime()
 			for i := range ms {
 				t0 := time.Now()
 				if _, err := p.Run(ctx, feeds); err != nil {
@@ -597,9 +606,10 @@ func TestBERTLatency(t *testing.T) {
 				}
 				ms[i] = float64(time.Since(t0).Microseconds()) / 1000
 			}
+			cpu := cpuTime() - cpu0
 			sort.Float64s(ms)
-			fmt.Printf("{\"engine\":\"zerfoo\",\"form\":%q,\"threads\":%d,\"batch\":%d,\"runs\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f}\n",
-				form, runtime.GOMAXPROCS(0), b, len(ms), ms[len(ms)/2], ms[0])
+			fmt.Printf("{\"engine\":\"zerfoo\",\"form\":%q,\"threads\":%d,\"batch\":%d,\"runs\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"cpu_ms\":%.1f}\n",
+				form, runtime.GOMAXPROCS(0), b, len(ms), ms[len(ms)/2], ms[0], cpu.Seconds()*1000/float64(len(ms)))
 		}
 	}
 }
