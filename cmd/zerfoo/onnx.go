@@ -18,6 +18,7 @@ import (
 type onnxCmd struct {
 	Inspect onnxInspectCmd `cmd:"" help:"Print a model's opsets, inputs, outputs, op histogram and initializer sizes; exit non-zero if it uses ops Zerfoo does not support."`
 	Run     onnxRunCmd     `cmd:"" help:"Run a model on .npy inputs and write every output as DIR/<name>.npy."`
+	Bench   onnxBenchCmd   `cmd:"" help:"Time a model's runs (inputs from .npy files or generated from the declared shapes): latency percentiles and runs/s."`
 }
 
 type onnxInspectCmd struct {
@@ -178,36 +179,9 @@ func (c *onnxRunCmd) Run(ctx context.Context, s *streams) error {
 	if err != nil {
 		return err
 	}
-	declared := map[string]onnx.DataType{}
-	for _, in := range p.Inputs() {
-		declared[in.Name] = in.Type
-	}
-	feeds := map[string]tensor.Any{}
-	for _, spec := range c.Input {
-		name, file, ok := strings.Cut(spec, "=")
-		if !ok || name == "" || file == "" {
-			return fmt.Errorf("onnx run: --input wants NAME=FILE.npy, got %q", spec)
-		}
-		typ, ok := declared[name]
-		if !ok {
-			return fmt.Errorf("onnx run: the model has no input %q", name)
-		}
-		if _, dup := feeds[name]; dup {
-			return fmt.Errorf("onnx run: input %q given twice", name)
-		}
-		a, err := readNpy(file)
-		if err != nil {
-			return err
-		}
-		if a.Bool != (typ == onnx.Bool) {
-			return fmt.Errorf("onnx run: input %q: %s holds %s, the model wants %s", name, file, npyType(a), typ)
-		}
-		feeds[name] = a.Tensor
-	}
-	for name := range declared {
-		if _, ok := feeds[name]; !ok {
-			return fmt.Errorf("onnx run: missing --input %s=FILE.npy", name)
-		}
+	feeds, err := readFeeds("onnx run", p, c.Input, true)
+	if err != nil {
+		return err
 	}
 	outs, err := p.Run(ctx, feeds)
 	if err != nil {
@@ -240,6 +214,45 @@ func (c *onnxRunCmd) Run(ctx context.Context, s *streams) error {
 	return nil
 }
 
+// readFeeds reads the --input NAME=FILE.npy specs of p's inputs. With all,
+// every input must be given.
+func readFeeds(cmd string, p *exec.Program, specs []string, all bool) (map[string]tensor.Any, error) {
+	declared := map[string]onnx.DataType{}
+	for _, in := range p.Inputs() {
+		declared[in.Name] = in.Type
+	}
+	feeds := map[string]tensor.Any{}
+	for _, spec := range specs {
+		name, file, ok := strings.Cut(spec, "=")
+		if !ok || name == "" || file == "" {
+			return nil, fmt.Errorf("%s: --input wants NAME=FILE.npy, got %q", cmd, spec)
+		}
+		typ, ok := declared[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: the model has no input %q", cmd, name)
+		}
+		if _, dup := feeds[name]; dup {
+			return nil, fmt.Errorf("%s: input %q given twice", cmd, name)
+		}
+		a, err := readNpy(cmd, file)
+		if err != nil {
+			return nil, err
+		}
+		if a.Bool != (typ == onnx.Bool) {
+			return nil, fmt.Errorf("%s: input %q: %s holds %s, the model wants %s", cmd, name, file, npyType(a), typ)
+		}
+		feeds[name] = a.Tensor
+	}
+	if all {
+		for name := range declared {
+			if _, ok := feeds[name]; !ok {
+				return nil, fmt.Errorf("%s: missing --input %s=FILE.npy", cmd, name)
+			}
+		}
+	}
+	return feeds, nil
+}
+
 func npyType(a *npy.Array) string {
 	if a.Bool {
 		return "bool"
@@ -247,15 +260,15 @@ func npyType(a *npy.Array) string {
 	return a.Tensor.DType().String()
 }
 
-func readNpy(path string) (*npy.Array, error) {
+func readNpy(cmd, path string) (*npy.Array, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("onnx run: %w", err)
+		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	defer f.Close()
 	a, err := npy.Read(f)
 	if err != nil {
-		return nil, fmt.Errorf("onnx run: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %s: %w", cmd, path, err)
 	}
 	return a, nil
 }

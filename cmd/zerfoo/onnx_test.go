@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerfoo/zerfoo/npy"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -107,5 +109,77 @@ func TestOnnxInspect(t *testing.T) {
 	}
 	if err := (&onnxInspectCmd{Model: path}).Run(context.Background(), quiet()); err == nil || !strings.Contains(err.Error(), "ai.onnx.Mish") {
 		t.Errorf("inspect with Mish: got %v, want an error naming ai.onnx.Mish", err)
+	}
+}
+
+func TestOnnxBench(t *testing.T) {
+	model := filepath.Join("..", "..", "testdata", "onnx", "mlp_nbits.onnx")
+	dir := filepath.Join(t.TempDir(), "in")
+	code, out, errs := zerfoo(t, context.Background(), "", "onnx", "bench", model, "--dim", "batch=3",
+		"--runs", "4", "--warmup", "1", "--json", "--save-inputs", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r onnxBenchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if r.Runs != 4 || r.Threads < 1 || !(r.MinMs > 0 && r.MinMs <= r.P50Ms && r.P50Ms <= r.P90Ms && r.P90Ms <= r.P99Ms && r.P99Ms <= r.MaxMs) || r.RunsPerS <= 0 {
+		t.Errorf("result %+v", r)
+	}
+	// The saved input has the --dim size and the generated values.
+	f, err := os.Open(filepath.Join(dir, "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, err := npy.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, ok := a.Tensor.(*tensor.Tensor[float32])
+	if !ok || !tensor.SameShape(x.Shape(), []int{3, 32}) {
+		t.Fatalf("saved input %T %v, want float32 [3 32]", a.Tensor, a.Tensor.Shape())
+	}
+	nonzero := 0
+	for _, v := range x.Data() {
+		if v < -1 || v >= 1 {
+			t.Fatalf("generated value %v outside [-1, 1)", v)
+		}
+		if v != 0 {
+			nonzero++
+		}
+	}
+	if nonzero < 90 {
+		t.Errorf("%d of 96 generated values are non-zero", nonzero)
+	}
+	// Given inputs are used as they are; bad ones are errors naming them.
+	code, out, _ = zerfoo(t, context.Background(), "", "onnx", "bench", model, "--input", "x="+filepath.Join(dir, "x.npy"), "--runs", "1", "--warmup", "0")
+	if code != 0 || !strings.Contains(out, "1 runs: p50") {
+		t.Errorf("with --input: exit %d, %q", code, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--input", "y=" + filepath.Join(dir, "x.npy")}, `no input "y"`},
+		{[]string{"--dim", "batch"}, `--dim "batch"`},
+		{[]string{"--runs", "0"}, "--runs 0"},
+	} {
+		code, _, errs := zerfoo(t, context.Background(), "", append([]string{"onnx", "bench", model}, c.args...)...)
+		if code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want an error with %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	var times []time.Duration
+	for i := 100; i >= 1; i-- {
+		times = append(times, time.Duration(i)*time.Millisecond)
+	}
+	r := summarize(times)
+	if r.Runs != 100 || r.MinMs != 1 || r.MaxMs != 100 || r.P50Ms != 50 || r.P90Ms != 90 || r.P99Ms != 99 || r.MeanMs != 50.5 {
+		t.Errorf("%+v", r)
 	}
 }
