@@ -123,6 +123,7 @@ type compileConfig struct {
 	exactScales bool
 	budget      budget.Limit
 	noQDQ       bool
+	noFold      bool
 }
 
 // ExactScales makes accuracy-level-4 MatMulNBits nodes keep exact float32
@@ -139,6 +140,11 @@ func ExactScales() CompileOption { return func(c *compileConfig) { c.exactScales
 // node; so are attribute errors (ErrAttribute). Subgraphs (If, Loop, Scan,
 // SequenceMap bodies) are compiled with their node; they see the values of
 // the graphs around them, and their errors name the node and the subgraph.
+//
+// Nodes whose inputs are all constants are evaluated once, at compile time
+// (constant folding, as ONNX Runtime does; see NoConstantFolding): a
+// ConstantOfShape, Cast or Reshape of weights then costs nothing per run,
+// and the kernels after it see constants they can prepare.
 //
 // By default accuracy-level-4 MatMulNBits nodes store their float32 scales
 // in 24 bits (core.WithExactScales explains the trade); ExactScales keeps
@@ -251,10 +257,17 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 		p.inputs = append(p.inputs, info)
 		p.inSlot = append(p.inSlot, sc.newSlot(vi.GetName()))
 	}
+	graphOutputs := map[string]bool{}
+	for _, vi := range g.GetOutput() {
+		graphOutputs[vi.GetName()] = true
+	}
 	for i, n := range fuseQDQ(m, g, cfg) {
 		st, err := c.node(sc, n, i)
 		if err != nil {
 			return nil, err
+		}
+		if !cfg.noFold && c.fold(p, st, n, graphOutputs) {
+			continue
 		}
 		p.steps = append(p.steps, st)
 	}

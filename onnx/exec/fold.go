@@ -1,0 +1,101 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"unsafe"
+
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
+	"github.com/zerfoo/zerfoo/tensor"
+)
+
+// NoConstantFolding makes Compile keep every node as a step of the run,
+// even one whose inputs are all constants (see Compile).
+func NoConstantFolding() CompileOption { return func(c *compileConfig) { c.noFold = true } }
+
+// nondeterministic lists the ops whose outputs may differ between runs on
+// the same inputs; they are never folded.
+var nondeterministic = map[string]bool{
+	"RandomUniform": true, "RandomNormal": true, "RandomUniformLike": true, "RandomNormalLike": true,
+	"Bernoulli": true, "Multinomial": true, "Dropout": true,
+}
+
+// fold evaluates step st of node n at compile time when every input it
+// reads is a constant of graph g (a Constant node, ConstantOfShape of a
+// constant shape, a Reshape or Cast of an initializer, …), as ONNX
+// Runtime's constant folding does: its outputs become constants of g, so
+// the kernels built after it see them (a Conv gets its weights packed
+// once) and no run computes them again. It reports whether st was folded.
+//
+// A node is not folded when it has subgraphs, is nondeterministic, writes
+// a graph output (a caller may modify what Run returns), produces
+// something other than tensors, or fails (the error then comes from the
+// run, as it would unfolded). What it computes counts against the budget
+// of the compile, with the constants decoded from typed fields.
+func (c *compiler) fold(g *graph, st step, n *onnxpb.NodeProto, graphOutputs map[string]bool) bool {
+	if (n.GetDomain() == "" || n.GetDomain() == "ai.onnx") && nondeterministic[n.GetOpType()] {
+		return false
+	}
+	for _, a := range n.GetAttribute() {
+		if a.GetG() != nil || len(a.GetGraphs()) > 0 {
+			return false
+		}
+	}
+	for _, out := range n.GetOutput() {
+		if graphOutputs[out] {
+			return false
+		}
+	}
+	in := make([]tensor.Any, len(st.inputs))
+	for i, s := range st.inputs {
+		if s < 0 {
+			continue
+		}
+		v, ok := g.consts[s]
+		if !ok {
+			return false
+		}
+		in[i] = v
+	}
+	limit := c.cfg.budget.Bytes() - c.decoded
+	if limit <= 0 {
+		return false
+	}
+	ctx := withMeter(context.Background(), &meter{limit: limit, refs: map[unsafe.Pointer]*held{}})
+	outs, err := safeKernel(ctx, st.kernel, in)
+	if err != nil || len(outs) < len(st.outputs) {
+		return false
+	}
+	var bytes int64
+	for j, s := range st.outputs {
+		if s < 0 {
+			continue
+		}
+		if outs[j] == nil || !isTensor(outs[j]) {
+			return false
+		}
+		_, b := storage(outs[j])
+		bytes += b
+	}
+	if bytes > limit {
+		return false
+	}
+	c.decoded += bytes
+	for j, s := range st.outputs {
+		if s >= 0 {
+			g.consts[s] = outs[j]
+		}
+	}
+	return true
+}
+
+// safeKernel runs k, turning a panic into an error (folding must never
+// crash a compile: the run reports the failure with its node).
+func safeKernel(ctx context.Context, k Kernel, in []tensor.Any) (outs []tensor.Any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			outs, err = nil, errors.New("panic while folding")
+		}
+	}()
+	return k(ctx, in)
+}
