@@ -22,7 +22,10 @@ func opKernel(t testing.TB, op string, opset int64, attrs ...onnx.Attr) (Kernel,
 	if build == nil {
 		t.Fatalf("no kernel for %s opset %d", op, opset)
 	}
-	p := &onnxpb.NodeProto{OpType: &op}
+	p := &onnxpb.NodeProto{OpType: &op, Output: []string{"y"}}
+	if op == "MaxPool" { // with its Indices output
+		p.Output = append(p.Output, "indices")
+	}
 	for _, a := range attrs {
 		ap, err := onnx.NewAttribute(a.Name, a.Value)
 		if err != nil {

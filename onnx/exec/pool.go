@@ -89,6 +89,9 @@ func buildPool(kind poolKind) BuildFunc {
 				return nil, attrErr("LpPool p %v, want a positive number", sp.p)
 			}
 		}
+		// MaxPool's Indices only when the node asks for them.
+		outs := n.Proto.GetOutput()
+		indices := kind == poolMax && len(outs) > 1 && outs[1] != ""
 		return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 			if err := need(in, 1); err != nil {
 				return nil, err
@@ -102,7 +105,7 @@ func buildPool(kind poolKind) BuildFunc {
 			if err != nil {
 				return nil, err
 			}
-			return runPool(ctx, op, x, g, sp, kind == poolMax)
+			return runPool(ctx, op, x, g, sp, indices)
 		}, nil
 	}
 }
@@ -237,6 +240,9 @@ func lowest[T real]() T {
 // the whole window is NaN, as ONNX Runtime does; idx gets each maximum's
 // flat index in x (the first maximum, spatial dims row- or column-major).
 func poolT[T real](ctx context.Context, x []T, os []int, g *geom, sp poolSpec, idx []int64) ([]T, error) {
+	if len(g.in) == 2 && idx == nil && (sp.kind == poolMax || sp.kind == poolAvg) {
+		return pool2D(ctx, x, os[0]*os[1], g, sp)
+	}
 	planes := os[0] * os[1]
 	inSp, outSp := prod(g.in), prod(g.out)
 	y := make([]T, planes*outSp)
@@ -343,6 +349,78 @@ func poolT[T real](ctx context.Context, x []T, os []int, g *geom, sp poolSpec, i
 						break
 					}
 					o[i] = 0
+				}
+			}
+		}
+	})
+	return y, err
+}
+
+// pool2D is poolT for 2-D max and average pooling without indices, the
+// pools of CNNs: each window's row and column ranges are clipped to the
+// image once per output row and column, and the taps are read along
+// contiguous input rows. The results are poolT's.
+func pool2D[T real](ctx context.Context, x []T, planes int, g *geom, sp poolSpec) ([]T, error) {
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	y := make([]T, planes*OH*OW)
+	// Per output column: the kernel columns that read the image, and how
+	// many lie in the padded extent.
+	cLo, cHi, cPad := make([]int, OW), make([]int, OW), make([]int, OW)
+	for ow := range OW {
+		ws := ow*g.s[1] - g.pb[1]
+		cLo[ow], cHi[ow] = span(ws, g.d[1], g.k[1], 0, W)
+		plo, phi := span(ws, g.d[1], g.k[1], -g.pb[1], W+g.pe[1])
+		cPad[ow] = phi - plo
+	}
+	low := lowest[T]()
+	dh, dw := g.d[0], g.d[1]
+	grain := max(1, (1<<14)/max(1, OH*OW*g.k[0]*g.k[1]))
+	err := workerpool.For(ctx, planes, grain, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			src := x[pl*H*W : (pl+1)*H*W]
+			dst := y[pl*OH*OW : (pl+1)*OH*OW]
+			for oh := range OH {
+				hs := oh*g.s[0] - g.pb[0]
+				rlo, rhi := span(hs, dh, g.k[0], 0, H)
+				plo, phi := span(hs, dh, g.k[0], -g.pb[0], H+g.pe[0])
+				row := dst[oh*OW : (oh+1)*OW]
+				for ow := range OW {
+					ws := ow*g.s[1] - g.pb[1]
+					klo, khi := cLo[ow], cHi[ow]
+					switch sp.kind {
+					case poolMax:
+						best, found := low, false
+						for kh := rlo; kh < rhi; kh++ {
+							r := src[(hs+kh*dh)*W:]
+							for kw := klo; kw < khi; kw++ {
+								if v := r[ws+kw*dw]; v > best || !found && v == v {
+									best, found = v, true
+								}
+							}
+						}
+						if !found {
+							best = low
+						}
+						row[ow] = best
+					case poolAvg:
+						sum := 0.0
+						for kh := rlo; kh < rhi; kh++ {
+							r := src[(hs+kh*dh)*W:]
+							for kw := klo; kw < khi; kw++ {
+								sum += float64(r[ws+kw*dw])
+							}
+						}
+						cnt := max(0, rhi-rlo) * max(0, khi-klo)
+						if sp.includePad {
+							cnt = (phi - plo) * cPad[ow]
+						}
+						if cnt > 0 {
+							row[ow] = T(sum / float64(cnt))
+						} else {
+							row[ow] = T(math.NaN())
+						}
+					}
 				}
 			}
 		}

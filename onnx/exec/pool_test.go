@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/onnx/onnxpb"
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
@@ -105,6 +106,24 @@ func TestPoolAgainstNaive(t *testing.T) {
 						}
 					}
 				}
+				if kind != poolLp { // without Indices 2-D pools take pool2D
+					k := mustKernel(t, poolNames[kind], 19, a...)
+					var err error
+					if kind == poolMax {
+						k, err = maxPoolValuesOnly(a)
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+					got, err := k(ctx, []tensor.Any{x})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(got) != 1 && kind == poolMax {
+						t.Fatalf("MaxPool without an Indices output gave %d outputs", len(got))
+					}
+					closeTo(t, poolNames[kind]+" values only", got[0].(*tensor.Tensor[float32]).Data(), want, 1e-5)
+				}
 			}
 		}
 	}
@@ -186,4 +205,18 @@ func TestPoolHugeWindow(t *testing.T) {
 			t.Fatalf("%s: got %v, want [%v]", op, g, want)
 		}
 	}
+}
+
+// maxPoolValuesOnly builds a MaxPool node without its Indices output.
+func maxPoolValuesOnly(attrs []onnx.Attr) (Kernel, error) {
+	op := "MaxPool"
+	p := &onnxpb.NodeProto{OpType: &op, Output: []string{"y"}}
+	for _, a := range attrs {
+		ap, err := onnx.NewAttribute(a.Name, a.Value)
+		if err != nil {
+			return nil, err
+		}
+		p.Attribute = append(p.Attribute, ap)
+	}
+	return lookup("", op, 19)(&Node{Proto: p, Name: "n", Opset: 19})
 }

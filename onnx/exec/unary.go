@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/zerfoo/zerfoo/compute"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -31,9 +32,9 @@ type engineFn = func(context.Context, *tensor.Tensor[float32], ...*tensor.Tensor
 // Sigmoid use the engine's float32 exponential (within 1 ulp of math.Exp;
 // NaN and the overflow range go through math.Exp).
 //
-// Two stay off this list and go through the engine's Map instead: Relu,
-// because the engine's keeps -0 where ONNX's max(0, x) (and ORT's maxps)
-// gives +0; and Gelu, because the engine's Gelu and GeluTanh return 0 at
+// Relu has its own loop (relu32), because the engine's keeps -0 where
+// ONNX's max(0, x) (and ORT's maxps) gives +0. Gelu stays off this list and
+// goes through the engine's Map, because the engine's Gelu and GeluTanh return 0 at
 // -Inf (the limit) where ONNX's 0.5·x·(1+erf(x/√2)) and ORT give -Inf·0 = NaN.
 var engineUnary = map[string]engineFn{
 	"Neg":     f32Engine.Neg,
@@ -44,6 +45,28 @@ var engineUnary = map[string]engineFn{
 	"Tanh":    f32Engine.Tanh,
 	"Erf":     f32Engine.Erf,
 	"Sigmoid": f32Engine.Sigmoid,
+	"Relu":    relu32,
+}
+
+// relu32 is Relu over float32: max(x, 0) with +0 for ±0 and NaN kept, in
+// one pass over the worker pool (the engine's Map calls a function per
+// element, which made Relu a third of a CNN's run).
+func relu32(ctx context.Context, x *tensor.Tensor[float32], _ ...*tensor.Tensor[float32]) (*tensor.Tensor[float32], error) {
+	src := x.Data()
+	dst := make([]float32, len(src))
+	err := workerpool.For(ctx, len(src), 1<<14, func(lo, hi int) {
+		d, s := dst[lo:hi], src[lo:hi]
+		for i, v := range s {
+			if !(v > 0) && v == v {
+				v = 0
+			}
+			d[i] = v
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tensor.New(x.Shape(), dst)
 }
 
 // f64Engine runs the float64 unary ops through Map (in parallel), keeping
