@@ -271,8 +271,14 @@ func jsonKind(goKind string) string {
 	return "an object"
 }
 
-// parseChat parses and validates a /v1/chat/completions body.
-func parseChat(body []byte) (*request, *apiError) {
+// openAIDefault is the sampling of a request that sets none, before the
+// model's own defaults (generate.Model.DefaultSampling): OpenAI's
+// temperature 1.
+var openAIDefault = generate.Sampling{Temperature: 1}
+
+// parseChat parses and validates a /v1/chat/completions body; the sampling
+// settings it does not set are base's.
+func parseChat(body []byte, base generate.Sampling) (*request, *apiError) {
 	var b chatBody
 	if e := decode(body, &b); e != nil {
 		return nil, e
@@ -281,7 +287,7 @@ func parseChat(body []byte) (*request, *apiError) {
 		return nil, e
 	}
 	r := &request{chat: true}
-	if e := b.params.apply(r); e != nil {
+	if e := b.params.apply(r, base); e != nil {
 		return nil, e
 	}
 	if b.Logprobs != nil {
@@ -345,8 +351,9 @@ func parseChat(body []byte) (*request, *apiError) {
 	return r, nil
 }
 
-// parseCompletion parses and validates a /v1/completions body.
-func parseCompletion(body []byte) (*request, *apiError) {
+// parseCompletion parses and validates a /v1/completions body; the
+// sampling settings it does not set are base's.
+func parseCompletion(body []byte, base generate.Sampling) (*request, *apiError) {
 	var b completionBody
 	if e := decode(body, &b); e != nil {
 		return nil, e
@@ -355,7 +362,7 @@ func parseCompletion(body []byte) (*request, *apiError) {
 		return nil, e
 	}
 	r := &request{parseSpecial: b.ParseSpecial}
-	if e := b.params.apply(r); e != nil {
+	if e := b.params.apply(r, base); e != nil {
 		return nil, e
 	}
 	if e := r.noTools(); e != nil {
@@ -402,7 +409,7 @@ func parseCompletion(body []byte) (*request, *apiError) {
 }
 
 // apply validates the shared fields and copies them into r.
-func (p *params) apply(r *request) *apiError {
+func (p *params) apply(r *request, base generate.Sampling) *apiError {
 	r.model = p.Model
 	mt := p.MaxTokens
 	if p.MaxCompletionTokens != nil {
@@ -423,7 +430,7 @@ func (p *params) apply(r *request) *apiError {
 	if e := p.toolFields(r); e != nil {
 		return e
 	}
-	s := generate.Sampling{Temperature: 1} // OpenAI's default
+	s := base
 	if t := p.Temperature; t != nil {
 		if *t < 0 || *t > 2 {
 			return badRequest("temperature", "temperature must be in [0, 2], got %g", *t)
@@ -443,8 +450,10 @@ func (p *params) apply(r *request) *apiError {
 		if *k < 0 {
 			return badRequest("top_k", "top_k must be ≥ 0, got %d", *k)
 		}
-		if *k > 0 && (s.TopK == 0 || *k < s.TopK) {
-			s.TopK = *k
+		switch {
+		case p.TopP != nil && *p.TopP == 0: // top_k 1 already
+		default:
+			s.TopK = *k // 0: off, whatever the model's default
 		}
 	}
 	if m := p.MinP; m != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -532,5 +533,34 @@ func TestResponseFormat(t *testing.T) {
 	}
 	if stops < 6 {
 		t.Errorf("only %d of 18 constrained answers completed their JSON", stops)
+	}
+}
+
+// What a request leaves unset comes from the base the server derives from
+// the model's files; what it sets wins.
+func TestSamplingBase(t *testing.T) {
+	base := generate.Sampling{Temperature: 0.7, TopK: 64, TopP: 0.95, MinP: 0.05}
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	for _, c := range []struct {
+		body string
+		want generate.Sampling
+	}{
+		{`{` + msgs + `}`, base},
+		{`{` + msgs + `,"temperature":0.2}`, generate.Sampling{Temperature: 0.2, TopK: 64, TopP: 0.95, MinP: 0.05}},
+		{`{` + msgs + `,"top_k":0,"top_p":1,"min_p":0}`, generate.Sampling{Temperature: 0.7, TopP: 1}},
+		{`{` + msgs + `,"top_k":100}`, generate.Sampling{Temperature: 0.7, TopK: 100, TopP: 0.95, MinP: 0.05}},
+		{`{` + msgs + `,"top_p":0,"top_k":5}`, generate.Sampling{Temperature: 0.7, TopK: 1, MinP: 0.05}},
+	} {
+		r, e := parseChat([]byte(c.body), base)
+		if e != nil {
+			t.Fatalf("%s: %v", c.body, e)
+		}
+		if !reflect.DeepEqual(r.sampling, c.want) {
+			t.Errorf("%s: sampling %+v, want %+v", c.body, r.sampling, c.want)
+		}
+	}
+	r, e := parseCompletion([]byte(`{"prompt":"x"}`), base)
+	if e != nil || !reflect.DeepEqual(r.sampling, base) {
+		t.Errorf("completion: %+v, %v; want %+v", r, e, base)
 	}
 }

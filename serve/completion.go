@@ -48,10 +48,14 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 	}
 	var req *request
 	var e *apiError
+	// What a request leaves unset comes from the model's own files
+	// (generation_config.json, genai_config.json, general.sampling.*), then
+	// OpenAI's defaults.
+	base := m.DefaultSampling(openAIDefault)
 	if chat {
-		req, e = parseChat(body)
+		req, e = parseChat(body, base)
 	} else {
-		req, e = parseCompletion(body)
+		req, e = parseCompletion(body, base)
 	}
 	if e != nil {
 		writeError(w, e)

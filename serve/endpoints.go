@@ -242,11 +242,20 @@ func (s *Server) props(w *recorder, r *http.Request) {
 	if err := m.TemplateError(); err != nil {
 		tmplErr = err.Error()
 	}
+	// The defaults a request gets: the model's files', then OpenAI's.
+	def := m.DefaultSampling(openAIDefault)
+	topP, repeat := def.TopP, def.RepetitionPenalty
+	if topP == 0 {
+		topP = 1 // generate.Sampling's 0 is off
+	}
+	if repeat == 0 {
+		repeat = 1
+	}
 	writeJSON(w, map[string]any{
 		"default_generation_settings": map[string]any{
 			"n_ctx": s.ctxSize(m),
 			"params": map[string]any{
-				"temperature": 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0, "repeat_penalty": 1.0, "repeat_last_n": 64,
+				"temperature": def.Temperature, "top_k": def.TopK, "top_p": topP, "min_p": def.MinP, "repeat_penalty": repeat, "repeat_last_n": 64,
 				"presence_penalty": 0.0, "frequency_penalty": 0.0, "seed": -1, "max_tokens": maxTokens, "n_predict": maxTokens,
 				"parse_special": !s.opt.NoParseSpecial,
 			},

@@ -50,7 +50,7 @@ func FuzzParseChat(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, e := parseChat(body)
+		r, e := parseChat(body, openAIDefault)
 		if (r == nil) == (e == nil) {
 			t.Fatalf("got request %v and error %v, want exactly one", r, e)
 		}
@@ -76,7 +76,7 @@ func FuzzParseCompletion(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, e := parseCompletion(body)
+		r, e := parseCompletion(body, openAIDefault)
 		if (r == nil) == (e == nil) {
 			t.Fatalf("got request %v and error %v, want exactly one", r, e)
 		}
