@@ -119,6 +119,14 @@ func buildGemm(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A constant B^T (a fully connected layer's weights, as exporters write
+	// them) is transposed once here rather than on every run.
+	var bT tensor.Any
+	if b := n.Const(1); b != nil && tb != 0 && b.Dims() == 2 {
+		if bT, err = transpose(context.Background(), b, []int{1, 0}); err != nil {
+			return nil, err
+		}
+	}
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
@@ -127,6 +135,10 @@ func buildGemm(n *Node) (Kernel, error) {
 			return nil, shapeErr("Gemm of shapes %v and %v, want matrices", in[0].Shape(), in[1].Shape())
 		}
 		a, b := in[0], in[1]
+		tb := tb
+		if bT != nil {
+			b, tb = bT, 0
+		}
 		m, nn := a.Shape()[0], b.Shape()[1]
 		if ta != 0 {
 			m = a.Shape()[1]

@@ -143,15 +143,24 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 			mean, vr = bm, bv
 		}
 		y := make([]float32, len(xv))
-		for b := range nb {
-			for ch := range c {
-				k := float64(ps[0][ch]) / math.Sqrt(float64(vr[ch])+float64(eps))
-				off := float64(ps[1][ch]) - float64(mean[ch])*k
-				o := (b*c + ch) * inner
+		// Per channel y = x·k + off, planes (sample, channel) in parallel.
+		k, off := make([]float64, c), make([]float64, c)
+		for ch := range c {
+			k[ch] = float64(ps[0][ch]) / math.Sqrt(float64(vr[ch])+float64(eps))
+			off[ch] = float64(ps[1][ch]) - float64(mean[ch])*k[ch]
+		}
+		err = workerpool.For(ctx, nb*c, max(1, (1<<15)/max(inner, 1)), func(lo, hi int) {
+			for pl := lo; pl < hi; pl++ {
+				ch, o := pl%c, pl*inner
+				kc, oc := k[ch], off[ch]
+				dst := y[o : o+inner]
 				for i, v := range xv[o : o+inner] {
-					y[o+i] = float32(float64(v)*k + off)
+					dst[i] = float32(float64(v)*kc + oc)
 				}
 			}
+		})
+		if err != nil {
+			return nil, err
 		}
 		yt, err := fromFloats(x.DType(), xs, y)
 		if err != nil || !training {
