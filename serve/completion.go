@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,36 +77,13 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		req.sampling.Seed = rand.Uint64()
 	}
 
-	if !s.enter() {
-		writeError(w, errShuttingDown())
+	a, ok := s.admit(w, r)
+	if !ok {
 		return
 	}
-	defer s.inflight.Done()
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(s.base, cancel)()
-
-	queued := time.Now()
-	slot, err := s.sched.acquire(ctx)
-	if err != nil {
-		if errors.As(err, &e) {
-			writeError(w, e)
-		} else if s.base.Err() != nil {
-			writeError(w, errShuttingDown())
-		}
-		return // the client left while queued
-	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			s.slots.end(slot)
-			s.sched.release(slot)
-		}
-	}
-	defer release()
-	s.slots.begin(slot, w.id)
-	w.add(slog.Int("slot", slot), slog.Duration("queued", time.Since(queued)))
+	defer a.done()
+	ctx, slot, release := a.ctx, a.slot, a.release
+	w.add(slog.Int("slot", slot), slog.Duration("queued", a.queued))
 
 	e = req.compile()
 	var ids []int32
@@ -178,6 +154,7 @@ func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
 		}
 	}
 	var res generate.Result
+	var err error
 	if s.hook != nil {
 		err = s.hook(ctx, "")
 	}

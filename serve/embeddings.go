@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -170,28 +169,13 @@ func (s *Server) embeddings(w *recorder, r *http.Request) {
 		}
 	}
 
-	if !s.enter() {
-		writeError(w, errShuttingDown())
+	a, ok := s.admit(w, r)
+	if !ok {
 		return
 	}
-	defer s.inflight.Done()
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(s.base, cancel)()
-	queued := time.Now()
-	slot, err := s.sched.acquire(ctx)
-	if err != nil {
-		if errors.As(err, &e) {
-			writeError(w, e)
-		} else if s.base.Err() != nil {
-			writeError(w, errShuttingDown())
-		}
-		return // the client left while queued
-	}
-	defer s.sched.release(slot)
-	defer s.slots.end(slot)
-	s.slots.begin(slot, w.id)
-	w.add(slog.Int("slot", slot), slog.Duration("queued", time.Since(queued)), slog.Int("inputs", len(inputs)))
+	defer a.done()
+	ctx, slot := a.ctx, a.slot
+	w.add(slog.Int("slot", slot), slog.Duration("queued", a.queued), slog.Int("inputs", len(inputs)))
 
 	data := make([]embeddingData, len(inputs))
 	total := 0
@@ -207,6 +191,7 @@ func (s *Server) embeddings(w *recorder, r *http.Request) {
 		}
 		s.slots.prompt(slot, len(ids))
 		var v []float32
+		var err error
 		if s.hook != nil {
 			err = s.hook(ctx, "")
 		}

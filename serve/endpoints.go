@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/zerfoo/zerfoo/generate"
@@ -90,12 +91,36 @@ func (s *Server) work(w *recorder, r *http.Request) (m *generate.Model, release 
 		writeError(w, errLoading())
 		return nil, nil, false
 	}
+	a, ok := s.admit(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	return m, a.done, true
+}
+
+// admission is a request that admit let in: it counts as in flight and
+// holds a slot.
+type admission struct {
+	s      *Server
+	ctx    context.Context // the request's, also cancelled when Shutdown gives up
+	slot   int
+	queued time.Duration // time waited for the slot
+	cancel context.CancelFunc
+	stop   func() bool
+	freed  bool
+}
+
+// admit enters the server (503 while draining) and waits for a slot (429
+// when the queue is full); on failure it has answered w. The caller must
+// call done when the request ends.
+func (s *Server) admit(w *recorder, r *http.Request) (*admission, bool) {
 	if !s.enter() {
 		writeError(w, errShuttingDown())
-		return nil, nil, false
+		return nil, false
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	stop := context.AfterFunc(s.base, cancel)
+	queued := time.Now()
 	slot, err := s.sched.acquire(ctx)
 	if err != nil {
 		var e *apiError
@@ -103,20 +128,31 @@ func (s *Server) work(w *recorder, r *http.Request) (m *generate.Model, release 
 			writeError(w, e)
 		} else if s.base.Err() != nil {
 			writeError(w, errShuttingDown())
-		}
+		} // else the client left while queued
 		stop()
 		cancel()
 		s.inflight.Done()
-		return nil, nil, false
+		return nil, false
 	}
 	s.slots.begin(slot, w.id)
-	return m, func() {
-		s.slots.end(slot)
-		s.sched.release(slot)
-		stop()
-		cancel()
-		s.inflight.Done()
-	}, true
+	return &admission{s: s, ctx: ctx, slot: slot, queued: time.Since(queued), cancel: cancel, stop: stop}, true
+}
+
+// release frees the slot (once): the next request may start.
+func (a *admission) release() {
+	if !a.freed {
+		a.freed = true
+		a.s.slots.end(a.slot)
+		a.s.sched.release(a.slot)
+	}
+}
+
+// done ends the request: the slot, the context and the in-flight count.
+func (a *admission) done() {
+	a.release()
+	a.stop()
+	a.cancel()
+	a.s.inflight.Done()
 }
 
 // tokenize answers POST /tokenize as llama-server does: {"content": text,
