@@ -516,6 +516,11 @@ func buildConv(n *Node) (Kernel, error) {
 			}
 		}
 		addBias(y, bias, nb, m, outSp)
+		if n.relu {
+			if err := reluInPlace(ctx, y); err != nil {
+				return nil, err
+			}
+		}
 		return fromFloats(x.DType(), os, y)
 	}), nil
 }

@@ -9,8 +9,10 @@ import (
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
-// NoConstantFolding makes Compile keep every node as a step of the run,
-// even one whose inputs are all constants (see Compile).
+// NoConstantFolding makes Compile keep every node as a step of the run:
+// none is evaluated at compile time (even one whose inputs are all
+// constants; see Compile) or fused into the node before it (a Relu after a
+// Conv).
 func NoConstantFolding() CompileOption { return func(c *compileConfig) { c.noFold = true } }
 
 // nondeterministic lists the ops whose outputs may differ between runs on
@@ -98,4 +100,41 @@ func safeKernel(ctx context.Context, k Kernel, in []tensor.Any) (outs []tensor.A
 		}
 	}()
 	return k(ctx, in)
+}
+
+// reluAfter reports whether nodes[i] is a float Conv whose output only the
+// Relu right after it reads (not a graph output, no other node, no
+// subgraph in this graph that could capture it), so the Conv can apply the
+// Relu in its last pass over its output, as ONNX Runtime's Conv+activation
+// fusion does, and the Relu step disappears. Compile does this unless
+// NoConstantFolding is given.
+func reluAfter(nodes []*onnxpb.NodeProto, i int, graphOutputs map[string]bool) bool {
+	if i+1 >= len(nodes) {
+		return false
+	}
+	conv, relu := nodes[i], nodes[i+1]
+	if !defaultDomain(conv) || conv.GetOpType() != "Conv" || len(conv.GetOutput()) != 1 ||
+		!defaultDomain(relu) || relu.GetOpType() != "Relu" || len(relu.GetInput()) != 1 || len(relu.GetOutput()) != 1 {
+		return false
+	}
+	out := conv.GetOutput()[0]
+	if out == "" || relu.GetInput()[0] != out || relu.GetOutput()[0] == "" || graphOutputs[out] {
+		return false
+	}
+	for j, n := range nodes {
+		for _, a := range n.GetAttribute() {
+			if a.GetG() != nil || len(a.GetGraphs()) > 0 {
+				return false
+			}
+		}
+		if j == i+1 {
+			continue
+		}
+		for _, in := range n.GetInput() {
+			if in == out {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -100,3 +100,74 @@ func TestConstantFoldingError(t *testing.T) {
 		t.Fatalf("got %v, want an error from node reshape", err)
 	}
 }
+
+// A Conv read only by the Relu after it applies the Relu itself; one whose
+// output is read elsewhere too keeps both steps. Both give what the
+// unfused program gives.
+func TestConvReluFusion(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		b := onnx.NewBuilder("cr", onnx.Opset{Domain: "", Version: 21})
+		b.Input("x", onnx.Float32, 1, 2, 5, 5)
+		b.Output("y", onnx.Float32, nil)
+		w := make([]float32, 3*2*3*3)
+		for i := range w {
+			w[i] = float32(i%7) - 3
+		}
+		onnx.Initializer(b, "w", onnx.Float32, []int64{3, 2, 3, 3}, w)
+		onnx.Initializer(b, "bias", onnx.Float32, []int64{3}, []float32{0.5, -1, 0})
+		b.AddNode(onnx.Node{Name: "conv", Op: "Conv", Inputs: []string{"x", "w", "bias"}, Outputs: []string{"c"},
+			Attrs: []onnx.Attr{{Name: "pads", Value: []int64{1, 1, 1, 1}}}})
+		b.AddNode(onnx.Node{Name: "relu", Op: "Relu", Inputs: []string{"c"}, Outputs: []string{"r"}})
+		if shared {
+			b.AddNode(onnx.Node{Name: "add", Op: "Add", Inputs: []string{"r", "c"}, Outputs: []string{"y"}})
+		} else {
+			b.AddNode(onnx.Node{Name: "id", Op: "Identity", Inputs: []string{"r"}, Outputs: []string{"y"}})
+		}
+		p, err := b.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := onnx.New(p, onnx.ReadOptions{})
+		fused, err := Compile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := Compile(m, NoConstantFolding())
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasRelu := false
+		for _, st := range fused.main.steps {
+			hasRelu = hasRelu || st.name == "relu"
+		}
+		if hasRelu != shared {
+			t.Errorf("shared %v: Relu step present %v", shared, hasRelu)
+		}
+		xd := make([]float32, 50)
+		for i := range xd {
+			xd[i] = float32(i%11) - 5
+		}
+		x := tensor.Must(tensor.New([]int{1, 2, 5, 5}, xd))
+		got, err := fused.Run(context.Background(), map[string]tensor.Any{"x": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.Run(context.Background(), map[string]tensor.Any{"x": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, wv := got["y"].(*tensor.Tensor[float32]).Data(), want["y"].(*tensor.Tensor[float32]).Data()
+		neg := 0
+		for i := range wv {
+			if g[i] != wv[i] {
+				t.Fatalf("shared %v: y[%d] = %v, want %v", shared, i, g[i], wv[i])
+			}
+			if wv[i] < 0 {
+				neg++
+			}
+		}
+		if !shared && neg > 0 {
+			t.Errorf("Relu output has %d negative values", neg)
+		}
+	}
+}

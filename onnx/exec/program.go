@@ -144,7 +144,8 @@ func ExactScales() CompileOption { return func(c *compileConfig) { c.exactScales
 // Nodes whose inputs are all constants are evaluated once, at compile time
 // (constant folding, as ONNX Runtime does; see NoConstantFolding): a
 // ConstantOfShape, Cast or Reshape of weights then costs nothing per run,
-// and the kernels after it see constants they can prepare.
+// and the kernels after it see constants they can prepare. A Relu that
+// alone reads a Conv's output is applied by the Conv in its last pass.
 //
 // By default accuracy-level-4 MatMulNBits nodes store their float32 scales
 // in 24 bits (core.WithExactScales explains the trade); ExactScales keeps
@@ -261,10 +262,19 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 	for _, vi := range g.GetOutput() {
 		graphOutputs[vi.GetName()] = true
 	}
-	for i, n := range fuseQDQ(m, g, cfg) {
-		st, err := c.node(sc, n, i)
+	nodes := fuseQDQ(m, g, cfg)
+	for i := 0; i < len(nodes); i++ {
+		n := nodes[i]
+		relu := !cfg.noFold && reluAfter(nodes, i, graphOutputs)
+		st, err := c.node(sc, n, i, relu)
 		if err != nil {
 			return nil, err
+		}
+		if relu { // the Relu's output is the Conv's, computed in its last pass
+			if s := st.outputs[0]; s >= 0 {
+				sc.slot[nodes[i+1].GetOutput()[0]] = s
+			}
+			i++
 		}
 		if !cfg.noFold && c.fold(p, st, n, graphOutputs) {
 			continue
@@ -311,7 +321,7 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 }
 
 // node compiles the i-th node n of the graph of scope sc.
-func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int) (step, error) {
+func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int, relu bool) (step, error) {
 	m := c.model
 	name := n.GetName()
 	if name == "" {
@@ -344,7 +354,7 @@ func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int) (step, error) {
 			Err: ErrUnsupportedOp}
 	}
 	st := step{name: name, op: op}
-	nc := &Node{Proto: n, Name: name, Opset: version, Model: m, cfg: c.cfg, comp: c, scope: sc}
+	nc := &Node{Proto: n, Name: name, Opset: version, Model: m, cfg: c.cfg, comp: c, scope: sc, relu: relu}
 	for _, in := range n.GetInput() {
 		if in == "" {
 			st.inputs = append(st.inputs, -1)

@@ -34,6 +34,7 @@ type Node struct {
 	comp     *compiler
 	scope    *scope
 	captured []int // enclosing-graph slots its subgraphs use, passed after its inputs
+	relu     bool  // a Conv whose output goes only through the Relu after it (reluAfter): apply it
 }
 
 // ConstType returns the ONNX element type of input i when it is an

@@ -54,7 +54,19 @@ var engineUnary = map[string]engineFn{
 func relu32(ctx context.Context, x *tensor.Tensor[float32], _ ...*tensor.Tensor[float32]) (*tensor.Tensor[float32], error) {
 	src := x.Data()
 	dst := make([]float32, len(src))
-	err := workerpool.For(ctx, len(src), 1<<14, func(lo, hi int) {
+	if err := relu(ctx, dst, src); err != nil {
+		return nil, err
+	}
+	return tensor.New(x.Shape(), dst)
+}
+
+// reluInPlace applies Relu to y (a fused Conv's own output).
+func reluInPlace(ctx context.Context, y []float32) error { return relu(ctx, y, y) }
+
+// relu writes Relu(src) to dst (the same length; they may be the same
+// slice) over the worker pool.
+func relu(ctx context.Context, dst, src []float32) error {
+	return workerpool.For(ctx, len(src), 1<<14, func(lo, hi int) {
 		d, s := dst[lo:hi], src[lo:hi]
 		for i, v := range s {
 			if !(v > 0) && v == v {
@@ -63,10 +75,6 @@ func relu32(ctx context.Context, x *tensor.Tensor[float32], _ ...*tensor.Tensor[
 			d[i] = v
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
-	return tensor.New(x.Shape(), dst)
 }
 
 // f64Engine runs the float64 unary ops through Map (in parallel), keeping
