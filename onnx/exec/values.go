@@ -291,19 +291,28 @@ func moveT[T tensor.Numeric](srcs []tensor.Any, shape []int, plan func(emit func
 		}
 		ss[i] = t.Data()
 	}
+	out, err := moveData(ss, shape, plan)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.New(shape, out)
+}
+
+// moveData runs plan over the sources' element slices ss, collecting the
+// runs it emits into one slice of shape's size.
+func moveData[T any](ss [][]T, shape []int, plan func(emit func(src, off, n int))) ([]T, error) {
 	n, err := tensor.SizeOf(shape)
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 {
-		return tensor.New(shape, []T{})
-	}
 	out := make([]T, 0, n)
-	plan(func(src, off, k int) { out = append(out, ss[src][off:off+k]...) })
+	if n > 0 {
+		plan(func(src, off, k int) { out = append(out, ss[src][off:off+k]...) })
+	}
 	if len(out) != n {
 		return nil, shapeErr("internal: produced %d elements for shape %v", len(out), shape)
 	}
-	return tensor.New(shape, out)
+	return out, nil
 }
 
 // flipSign maps uint64 values held in int64 (as ints returns them) to int64
@@ -337,16 +346,9 @@ func moveStrings(srcs []tensor.Any, shape []int, plan func(emit func(src, off, n
 		}
 		ss[i] = t.Data()
 	}
-	n, err := tensor.SizeOf(shape)
+	out, err := moveData(ss, shape, plan)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]string, 0, n)
-	if n > 0 {
-		plan(func(src, off, k int) { out = append(out, ss[src][off:off+k]...) })
-	}
-	if len(out) != n {
-		return nil, shapeErr("internal: produced %d elements for shape %v", len(out), shape)
 	}
 	return tensor.NewStrings(shape, out)
 }
