@@ -72,21 +72,8 @@ func buildPool(kind poolKind) BuildFunc {
 			}
 			sp.colMajor = so == 1
 		case poolLp:
-			if n.Opset < 2 {
-				p, err := n.Float("p", 2)
-				if err != nil {
-					return nil, err
-				}
-				sp.p = float64(p)
-			} else {
-				p, err := n.Int("p", 2)
-				if err != nil {
-					return nil, err
-				}
-				sp.p = float64(p)
-			}
-			if !(sp.p > 0) || math.IsInf(sp.p, 0) {
-				return nil, attrErr("LpPool p %v, want a positive number", sp.p)
+			if sp.p, err = readLpP(n, op); err != nil {
+				return nil, err
 			}
 		}
 		// MaxPool's Indices only when the node asks for them.
@@ -110,6 +97,29 @@ func buildPool(kind poolKind) BuildFunc {
 	}
 }
 
+// readLpP reads an LpPool's p: a float before opset 2, an int after,
+// 2 when absent; it must be positive and finite.
+func readLpP(n *Node, op string) (float64, error) {
+	var p float64
+	if n.Opset < 2 {
+		f, err := n.Float("p", 2)
+		if err != nil {
+			return 0, err
+		}
+		p = float64(f)
+	} else {
+		i, err := n.Int("p", 2)
+		if err != nil {
+			return 0, err
+		}
+		p = float64(i)
+	}
+	if !(p > 0) || math.IsInf(p, 0) {
+		return 0, attrErr("%s p %v, want a positive number", op, p)
+	}
+	return p, nil
+}
+
 // buildGlobalPool pools every spatial position of each channel: a window
 // of the whole image.
 func buildGlobalPool(kind poolKind) BuildFunc {
@@ -117,22 +127,11 @@ func buildGlobalPool(kind poolKind) BuildFunc {
 	return func(n *Node) (Kernel, error) {
 		sp := poolSpec{kind: kind, p: 2}
 		if kind == poolLp {
-			if n.Opset < 2 {
-				p, err := n.Float("p", 2)
-				if err != nil {
-					return nil, err
-				}
-				sp.p = float64(p)
-			} else {
-				p, err := n.Int("p", 2)
-				if err != nil {
-					return nil, err
-				}
-				sp.p = float64(p)
+			p, err := readLpP(n, op)
+			if err != nil {
+				return nil, err
 			}
-			if !(sp.p > 0) || math.IsInf(sp.p, 0) {
-				return nil, attrErr("%s p %v, want a positive number", op, sp.p)
-			}
+			sp.p = p
 		}
 		return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 			if err := need(in, 1); err != nil {
