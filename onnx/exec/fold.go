@@ -38,10 +38,8 @@ func (c *compiler) fold(g *graph, st step, n *onnxpb.NodeProto, graphOutputs map
 	if (n.GetDomain() == "" || n.GetDomain() == "ai.onnx") && nondeterministic[n.GetOpType()] {
 		return false
 	}
-	for _, a := range n.GetAttribute() {
-		if a.GetG() != nil || len(a.GetGraphs()) > 0 {
-			return false
-		}
+	if hasSubgraph(n) {
+		return false
 	}
 	for _, out := range n.GetOutput() {
 		if graphOutputs[out] {
@@ -102,14 +100,42 @@ func safeKernel(ctx context.Context, k Kernel, in []tensor.Any) (outs []tensor.A
 	return k(ctx, in)
 }
 
+// uses counts how many node inputs of one graph read each value, and
+// whether a node of it has a subgraph (which may capture any value by
+// name); reluAfter asks it instead of scanning the graph per Conv.
+type uses struct {
+	reads    map[string]int
+	subgraph bool
+}
+
+func valueUses(nodes []*onnxpb.NodeProto) uses {
+	u := uses{reads: map[string]int{}}
+	for _, n := range nodes {
+		u.subgraph = u.subgraph || hasSubgraph(n)
+		for _, in := range n.GetInput() {
+			u.reads[in]++
+		}
+	}
+	return u
+}
+
+func hasSubgraph(n *onnxpb.NodeProto) bool {
+	for _, a := range n.GetAttribute() {
+		if a.GetG() != nil || len(a.GetGraphs()) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // reluAfter reports whether nodes[i] is a float Conv whose output only the
 // Relu right after it reads (not a graph output, no other node, no
 // subgraph in this graph that could capture it), so the Conv can apply the
 // Relu in its last pass over its output, as ONNX Runtime's Conv+activation
 // fusion does, and the Relu step disappears. Compile does this unless
 // NoConstantFolding is given.
-func reluAfter(nodes []*onnxpb.NodeProto, i int, graphOutputs map[string]bool) bool {
-	if i+1 >= len(nodes) {
+func (u uses) reluAfter(nodes []*onnxpb.NodeProto, i int, graphOutputs map[string]bool) bool {
+	if u.subgraph || i+1 >= len(nodes) {
 		return false
 	}
 	conv, relu := nodes[i], nodes[i+1]
@@ -118,23 +144,5 @@ func reluAfter(nodes []*onnxpb.NodeProto, i int, graphOutputs map[string]bool) b
 		return false
 	}
 	out := conv.GetOutput()[0]
-	if out == "" || relu.GetInput()[0] != out || relu.GetOutput()[0] == "" || graphOutputs[out] {
-		return false
-	}
-	for j, n := range nodes {
-		for _, a := range n.GetAttribute() {
-			if a.GetG() != nil || len(a.GetGraphs()) > 0 {
-				return false
-			}
-		}
-		if j == i+1 {
-			continue
-		}
-		for _, in := range n.GetInput() {
-			if in == out {
-				return false
-			}
-		}
-	}
-	return true
+	return out != "" && relu.GetInput()[0] == out && relu.GetOutput()[0] != "" && !graphOutputs[out] && u.reads[out] == 1
 }

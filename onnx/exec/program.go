@@ -179,7 +179,7 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 type compiler struct {
 	model   *onnx.Model
 	cfg     compileConfig
-	decoded int64 // bytes of constants decoded from typed fields (copies, not views)
+	decoded int64 // bytes of constants the compile made: decoded from typed fields (copies, not views) and folded
 }
 
 // scope resolves value names while a graph compiles: the graph's own
@@ -263,9 +263,10 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 		graphOutputs[vi.GetName()] = true
 	}
 	nodes := fuseQDQ(m, g, cfg)
+	u := valueUses(nodes)
 	for i := 0; i < len(nodes); i++ {
 		n := nodes[i]
-		relu := !cfg.noFold && reluAfter(nodes, i, graphOutputs)
+		relu := !cfg.noFold && u.reluAfter(nodes, i, graphOutputs)
 		st, err := c.node(sc, n, i, relu)
 		if err != nil {
 			return nil, err
