@@ -2,11 +2,8 @@ package exec
 
 import (
 	"context"
-	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -79,7 +76,7 @@ func TestLightModels(t *testing.T) {
 			if err := proto.Unmarshal(b, want); err != nil {
 				t.Fatal(err)
 			}
-			if msg := compareLight(got[outs[0].Name], want, lm.rtol, lm.atol); msg != "" {
+			if msg, _ := compareTensor(got[outs[0].Name], want, lm.rtol, lm.atol); msg != "" {
 				t.Errorf("%s: output %q: %s", lm.name, outs[0].Name, msg)
 			}
 		})
@@ -108,50 +105,4 @@ func lightInput(t *testing.T, dims []onnx.Dim) tensor.Any {
 		t.Fatal(err)
 	}
 	return x
-}
-
-// compareLight compares got with want elementwise: |g−w| ≤ atol + rtol·|w|,
-// as numpy.testing.assert_allclose, which the ONNX runner uses.
-func compareLight(got tensor.Any, want *onnxpb.TensorProto, rtol, atol float64) string {
-	if got == nil {
-		return "not produced"
-	}
-	wshape := make([]int, len(want.GetDims()))
-	for i, d := range want.GetDims() {
-		wshape[i] = int(d)
-	}
-	if !tensor.SameShape(got.Shape(), wshape) {
-		return fmt.Sprintf("shape %v, want %v", got.Shape(), wshape)
-	}
-	wv, err := onnx.DecodeTensor(nil, want)
-	if err != nil {
-		return err.Error()
-	}
-	gf, _, _, err := canonical(reflect.ValueOf(got).MethodByName("Data").Call(nil)[0].Interface())
-	if err != nil {
-		return err.Error()
-	}
-	wf, _, _, err := canonical(wv)
-	if err != nil {
-		return err.Error()
-	}
-	if gf == nil || wf == nil || len(gf) != len(wf) {
-		return fmt.Sprintf("got %d float values, want %d", len(gf), len(wf))
-	}
-	bad, worst := 0, 0.0
-	first := ""
-	for k := range wf {
-		d := math.Abs(gf[k] - wf[k])
-		if !(d <= atol+rtol*math.Abs(wf[k])) {
-			if bad == 0 {
-				first = fmt.Sprintf("[%d] got %g, want %g", k, gf[k], wf[k])
-			}
-			bad++
-			worst = max(worst, d)
-		}
-	}
-	if bad == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d of %d elements differ (rtol %g, atol %g; worst |diff| %g): first %s", bad, len(wf), rtol, atol, worst, first)
 }

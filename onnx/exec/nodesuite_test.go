@@ -450,10 +450,16 @@ func bfloat16Bits(tp *onnxpb.TensorProto, declared onnx.DataType) {
 	}
 }
 
-// compareNodeOutput compares got with the reference tensor want. It returns
-// "" when they match, and says whether a mismatch is an element type this
-// package cannot represent.
+// compareNodeOutput compares got with the reference tensor want at the
+// node-suite tolerances. It returns "" when they match, and says whether a
+// mismatch is an element type this package cannot represent.
 func compareNodeOutput(got tensor.Any, want *onnxpb.TensorProto) (msg string, unsupported bool) {
+	return compareTensor(got, want, nodeRtol, nodeAtol)
+}
+
+// compareTensor is compareNodeOutput with float tolerances rtol and atol
+// (|got−want| ≤ atol + rtol·|want|, numpy's assert_allclose).
+func compareTensor(got tensor.Any, want *onnxpb.TensorProto, rtol, atol float64) (msg string, unsupported bool) {
 	if got == nil {
 		return "not produced", false
 	}
@@ -505,7 +511,7 @@ func compareNodeOutput(got tensor.Any, want *onnxpb.TensorProto) (msg string, un
 	switch {
 	case f != nil:
 		for k := range f {
-			if !closeEnough(gf[k], f[k]) {
+			if !closeEnough(gf[k], f[k], rtol, atol) {
 				report(k, gf[k], f[k])
 			}
 		}
@@ -525,19 +531,19 @@ func compareNodeOutput(got tensor.Any, want *onnxpb.TensorProto) (msg string, un
 	if nbad == 0 {
 		return "", false
 	}
-	return fmt.Sprintf("%d of %d elements differ (rtol %g, atol %g): %s", nbad, got.Size(), nodeRtol, nodeAtol, strings.Join(bad, ", ")), false
+	return fmt.Sprintf("%d of %d elements differ (rtol %g, atol %g): %s", nbad, got.Size(), rtol, atol, strings.Join(bad, ", ")), false
 }
 
-// closeEnough applies the node-suite tolerance; NaN matches NaN and
-// infinities must be equal.
-func closeEnough(g, w float64) bool {
+// closeEnough applies a tolerance; NaN matches NaN and infinities must be
+// equal.
+func closeEnough(g, w, rtol, atol float64) bool {
 	switch {
 	case math.IsNaN(w) || math.IsNaN(g):
 		return math.IsNaN(w) && math.IsNaN(g)
 	case math.IsInf(w, 0) || math.IsInf(g, 0):
 		return g == w
 	}
-	return math.Abs(g-w) <= nodeAtol+nodeRtol*math.Abs(w)
+	return math.Abs(g-w) <= atol+rtol*math.Abs(w)
 }
 
 // canonical widens a slice of elements to float64 (float types), int64
