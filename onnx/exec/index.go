@@ -42,10 +42,14 @@ func normIndex(what string, i int64, n int) (int, error) {
 	return int(j), nil
 }
 
-// elemTargets returns, for each element of an indices tensor of shape is
+// elemTargets returns, for each element of indices (a tensor of shape is)
 // read along axis of a tensor of shape ds (GatherElements,
 // ScatterElements), the flat offset it addresses.
-func elemTargets(idx []int64, is, ds []int, axis int) ([]int, error) {
+func elemTargets(indices tensor.Any, is, ds []int, axis int) ([]int, error) {
+	idx, err := ints(indices)
+	if err != nil {
+		return nil, err
+	}
 	if len(is) != len(ds) {
 		return nil, shapeErr("indices of rank %d for data of rank %d", len(is), len(ds))
 	}
@@ -113,11 +117,7 @@ func buildGatherElements(n *Node) (Kernel, error) {
 		if err := checkWork(ctx, 16+in[0].DType().Size(), in[0].DType(), is); err != nil {
 			return nil, err
 		}
-		idx, err := ints(in[1])
-		if err != nil {
-			return nil, err
-		}
-		at, err := elemTargets(idx, is, ds, a)
+		at, err := elemTargets(in[1], is, ds, a)
 		if err != nil {
 			return nil, err
 		}
@@ -152,11 +152,7 @@ func buildScatterElements(n *Node) (Kernel, error) {
 		if err := checkWork(ctx, 2*in[0].DType().Size()+4, in[0].DType(), ds); err != nil {
 			return nil, err
 		}
-		idx, err := ints(in[1])
-		if err != nil {
-			return nil, err
-		}
-		at, err := elemTargets(idx, is, ds, a)
+		at, err := elemTargets(in[1], is, ds, a)
 		if err != nil {
 			return nil, err
 		}
