@@ -17,6 +17,32 @@ import (
 // defaultCompletionTokens is OpenAI's max_tokens default for /v1/completions.
 const defaultCompletionTokens = 16
 
+// accept takes a POST request that runs the model: it answers 503 while
+// the model loads or the server drains, and 429 when every slot is busy
+// and the queue full (before reading a body that could not be served),
+// then reads the body.
+func (s *Server) accept(w *recorder, r *http.Request) (m *generate.Model, body []byte, ok bool) {
+	if !postJSON(w, r) {
+		return nil, nil, false
+	}
+	if m = s.model.Load(); m == nil {
+		writeError(w, errLoading())
+		return nil, nil, false
+	}
+	if s.isDraining() {
+		writeError(w, errShuttingDown())
+		return nil, nil, false
+	}
+	if q, busy := s.sched.depth(); busy >= s.opt.Parallel && q >= s.opt.MaxQueue {
+		writeError(w, errQueueFull())
+		return nil, nil, false
+	}
+	if body, ok = s.readBody(w, r); !ok {
+		return nil, nil, false
+	}
+	return m, body, true
+}
+
 // completion answers /v1/chat/completions (chat) or /v1/completions.
 //
 // The work a request costs before it holds a slot is bounded: the body
@@ -25,23 +51,7 @@ const defaultCompletionTokens = 16
 // is tokenized, and a response_format schema compiled, only once the
 // request holds its slot.
 func (s *Server) completion(w *recorder, r *http.Request, chat bool) {
-	if !postJSON(w, r) {
-		return
-	}
-	m := s.model.Load()
-	if m == nil {
-		writeError(w, errLoading())
-		return
-	}
-	if s.isDraining() {
-		writeError(w, errShuttingDown())
-		return
-	}
-	if q, busy := s.sched.depth(); busy >= s.opt.Parallel && q >= s.opt.MaxQueue {
-		writeError(w, errQueueFull()) // before reading a body that could not be served
-		return
-	}
-	body, ok := s.readBody(w, r)
+	m, body, ok := s.accept(w, r)
 	if !ok {
 		return
 	}

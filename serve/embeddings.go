@@ -89,23 +89,7 @@ type embeddingData struct {
 // given. The request holds a slot while it tokenizes and runs its inputs,
 // one after the other, in the continuous batch.
 func (s *Server) embeddings(w *recorder, r *http.Request) {
-	if !postJSON(w, r) {
-		return
-	}
-	m := s.model.Load()
-	if m == nil {
-		writeError(w, errLoading())
-		return
-	}
-	if s.isDraining() {
-		writeError(w, errShuttingDown())
-		return
-	}
-	if q, busy := s.sched.depth(); busy >= s.opt.Parallel && q >= s.opt.MaxQueue {
-		writeError(w, errQueueFull())
-		return
-	}
-	body, ok := s.readBody(w, r)
+	m, body, ok := s.accept(w, r)
 	if !ok {
 		return
 	}
