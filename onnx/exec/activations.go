@@ -175,11 +175,7 @@ func (typed[T]) preluK(x, slope tensor.Any, os []int) (tensor.Any, error) {
 // counting as the largest, as in ArgMax), 0 elsewhere. Before opset 13 the input is coerced to 2-D at axis (default
 // 1); from 13 the lane is axis alone (default -1).
 func buildHardmax(n *Node) (Kernel, error) {
-	def := int64(-1)
-	if n.Opset < 13 {
-		def = 1
-	}
-	axis, err := n.Int("axis", def)
+	axis, err := softmaxAxis(n)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +209,7 @@ func buildHardmax(n *Node) (Kernel, error) {
 			if len(s) == 0 {
 				outer, dim, inner = 1, 1, 1
 			} else {
-				outer, dim, inner = prod(s[:a]), s[a], prod(s[a+1:])
+				outer, dim, inner = axisLanes(s, a)
 			}
 		}
 		if dim == 0 {

@@ -297,6 +297,17 @@ func engineReduceApply(ctx context.Context, r reducer, x tensor.Any, lanes, os [
 	return fromFloats(x.DType(), os, out)
 }
 
+// softmaxAxis reads the axis attribute of Softmax, LogSoftmax and Hardmax:
+// default 1 before opset 13 (the axis the input is coerced to 2-D at), -1
+// from 13 on (the lane's one axis).
+func softmaxAxis(n *Node) (int64, error) {
+	def := int64(-1)
+	if n.Opset < 13 {
+		def = 1
+	}
+	return n.Int("axis", def)
+}
+
 // buildSoftmax makes Softmax and LogSoftmax, computed by the engine on a
 // [outer, dim, inner] view: before opset 13 the input is coerced to 2-D at
 // axis (dim is the product of axes axis..r-1), from 13 on dim is axis alone.
@@ -304,11 +315,7 @@ func engineReduceApply(ctx context.Context, r reducer, x tensor.Any, lanes, os [
 // minus itself is NaN) gives NaN throughout the lane, as the formula does.
 func buildSoftmax(logSoftmax bool) BuildFunc {
 	return func(n *Node) (Kernel, error) {
-		def := int64(-1)
-		if n.Opset < 13 {
-			def = 1
-		}
-		axis, err := n.Int("axis", def)
+		axis, err := softmaxAxis(n)
 		if err != nil {
 			return nil, err
 		}
@@ -338,7 +345,7 @@ func buildSoftmax(logSoftmax bool) BuildFunc {
 			} else if len(s) == 0 {
 				outer, dim, inner = 1, 1, 1
 			} else {
-				outer, dim, inner = prod(s[:a]), s[a], prod(s[a+1:])
+				outer, dim, inner = axisLanes(s, a)
 			}
 			xt, err := tensor.New([]int{outer, dim, inner}, v)
 			if err != nil {
