@@ -126,6 +126,36 @@ func buildQLinearBinary(mul bool) BuildFunc {
 	}
 }
 
+// qUnary is what a one-input QLinear op reads from its inputs X,
+// x_scale, x_zero_point, y_scale, y_zero_point.
+type qUnary struct {
+	x      tensor.Any
+	dt     numeric.DType
+	lo, hi int32
+	sx, sy float32
+	zx, zy int32
+}
+
+// qUnaryIn checks a one-input QLinear op's inputs and reads the code range
+// and the X and Y quantization parameters.
+func qUnaryIn(in []tensor.Any) (qUnary, error) {
+	if err := need(in, 4); err != nil {
+		return qUnary{}, err
+	}
+	q := qUnary{x: in[0], dt: in[0].DType()}
+	var err error
+	if q.lo, q.hi, err = quantRange(q.dt); err != nil {
+		return qUnary{}, err
+	}
+	if q.sx, q.zx, err = qparam(in[1], opt(in, 2), q.dt, "X"); err != nil {
+		return qUnary{}, err
+	}
+	if q.sy, q.zy, err = qparam(in[3], opt(in, 4), q.dt, "Y"); err != nil {
+		return qUnary{}, err
+	}
+	return q, nil
+}
+
 // buildQLinearUnary makes an op y = quantize(f(dequantize(x))) through a
 // table; mk gets the node's alpha (default 0.01, used by LeakyRelu).
 func buildQLinearUnary(mk func(alpha float32) func(float32) float32) BuildFunc {
@@ -136,23 +166,11 @@ func buildQLinearUnary(mk func(alpha float32) func(float32) float32) BuildFunc {
 		}
 		f := mk(alpha)
 		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
-			if err := need(in, 4); err != nil {
-				return nil, err
-			}
-			x := in[0]
-			dt := x.DType()
-			lo, hi, err := quantRange(dt)
+			qp, err := qUnaryIn(in)
 			if err != nil {
 				return nil, err
 			}
-			sx, zx, err := qparam(in[1], opt(in, 2), dt, "X")
-			if err != nil {
-				return nil, err
-			}
-			sy, zy, err := qparam(in[3], opt(in, 4), dt, "Y")
-			if err != nil {
-				return nil, err
-			}
+			x, dt, lo, hi, sx, zx, sy, zy := qp.x, qp.dt, qp.lo, qp.hi, qp.sx, qp.zx, qp.sy, qp.zy
 			if err := checkLike(ctx, 4+1, x); err != nil {
 				return nil, err
 			}
@@ -182,23 +200,11 @@ func buildQLinearGlobalAveragePool(n *Node) (Kernel, error) {
 		return nil, attrErr("channels_last %d, want 0 or 1", cl)
 	}
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
-		if err := need(in, 4); err != nil {
-			return nil, err
-		}
-		x := in[0]
-		dt := x.DType()
-		lo, hi, err := quantRange(dt)
+		qp, err := qUnaryIn(in)
 		if err != nil {
 			return nil, err
 		}
-		sx, zx, err := qparam(in[1], opt(in, 2), dt, "X")
-		if err != nil {
-			return nil, err
-		}
-		sy, zy, err := qparam(in[3], opt(in, 4), dt, "Y")
-		if err != nil {
-			return nil, err
-		}
+		x, dt, lo, hi, sx, zx, sy, zy := qp.x, qp.dt, qp.lo, qp.hi, qp.sx, qp.zx, qp.sy, qp.zy
 		s := x.Shape()
 		if len(s) < 3 {
 			return nil, shapeErr("X of shape %v, want rank ≥ 3", s)
