@@ -437,10 +437,7 @@ func (r *recurrent) direction(ctx context.Context, d rnnDims, dir int, x []float
 			if s >= lens[b] {
 				continue
 			}
-			t := s
-			if rev {
-				t = lens[b] - 1 - s
-			}
+			t := stepTime(s, lens[b], rev)
 			xg, hg, g := xp[(t*d.batch+b)*gh:][:gh], hp[b*gh:][:gh], gate[b*gh:][:gh]
 			hb := hs[b*h:][:h]
 			switch r.kind {
@@ -471,10 +468,7 @@ func (r *recurrent) direction(ctx context.Context, d rnnDims, dir int, x []float
 				if s >= lens[b] {
 					continue
 				}
-				t := s
-				if rev {
-					t = lens[b] - 1 - s
-				}
+				t := stepTime(s, lens[b], rev)
 				xg, g, hb := xp[(t*d.batch+b)*gh:][:gh], gate[b*gh:][:gh], hs[b*h:][:h]
 				for j := 0; j < h; j++ {
 					ht := acts[1].apply(r.clipped(xg[2*h+j] + hh[b*h+j]))
@@ -487,16 +481,22 @@ func (r *recurrent) direction(ctx context.Context, d rnnDims, dir int, x []float
 			if s >= lens[b] {
 				continue
 			}
-			t := s
-			if rev {
-				t = lens[b] - 1 - s
-			}
+			t := stepTime(s, lens[b], rev)
 			copy(y[((t*d.dirs+dir)*d.batch+b)*h:][:h], hs[b*h:][:h])
 		}
 	}
 	copy(yh[dir*d.batch*h:][:d.batch*h], hs)
 	copy(yc[dir*d.batch*h:][:d.batch*h], cs)
 	return nil
+}
+
+// stepTime is the time index step s reads in a sequence of length n: s
+// itself, or counted from the end when rev.
+func stepTime(s, n int, rev bool) int {
+	if rev {
+		return n - 1 - s
+	}
+	return s
 }
 
 func (r *recurrent) clipped(v float32) float32 {
