@@ -54,6 +54,28 @@ func chanParam(op, what string, p tensor.Any, c, perElem int) ([]float32, error)
 	return floats(p)
 }
 
+// normInput checks a channel normalization's inputs: at least nIn of
+// them, the first of a float type and rank at least minRank (2: N×C×…,
+// 3: N×C×D1…).
+func normInput(op string, in []tensor.Any, nIn, minRank int) (tensor.Any, []int, error) {
+	if err := need(in, nIn); err != nil {
+		return nil, nil, err
+	}
+	x := in[0]
+	if err := floatIn(op, "input", x); err != nil {
+		return nil, nil, err
+	}
+	xs := x.Shape()
+	if len(xs) < minRank {
+		want := "N×C×…"
+		if minRank > 2 {
+			want = "N×C×D1…"
+		}
+		return nil, nil, shapeErr("%s input of shape %v, want %s", op, xs, want)
+	}
+	return x, xs, nil
+}
+
 func buildBatchNorm(n *Node) (Kernel, error) {
 	eps, err := n.Float("epsilon", 1e-5)
 	if err != nil {
@@ -77,16 +99,9 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 		return nil, attrErr("BatchNormalization has %d outputs, but running_mean and running_var exist only with training_mode 1", numOutputs(n))
 	}
 	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
-		if err := need(in, 5); err != nil {
+		x, xs, err := normInput("BatchNormalization", in, 5, 2)
+		if err != nil {
 			return nil, err
-		}
-		x := in[0]
-		if err := floatIn("BatchNormalization", "input", x); err != nil {
-			return nil, err
-		}
-		xs := x.Shape()
-		if len(xs) < 2 {
-			return nil, shapeErr("BatchNormalization input of shape %v, want N×C×…", xs)
 		}
 		c := xs[1]
 		per := prod(xs[1:]) // opset < 9 with spatial 0: parameters per element of a sample
@@ -212,16 +227,9 @@ func buildInstanceNorm(n *Node) (Kernel, error) {
 		return nil, err
 	}
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
-		if err := need(in, 3); err != nil {
+		x, xs, err := normInput("InstanceNormalization", in, 3, 3)
+		if err != nil {
 			return nil, err
-		}
-		x := in[0]
-		if err := floatIn("InstanceNormalization", "input", x); err != nil {
-			return nil, err
-		}
-		xs := x.Shape()
-		if len(xs) < 3 {
-			return nil, shapeErr("InstanceNormalization input of shape %v, want N×C×D1…", xs)
 		}
 		c := xs[1]
 		sc, err := chanParam("InstanceNormalization", "scale", in[1], c, 0)
@@ -268,16 +276,9 @@ func buildGroupNorm(n *Node) (Kernel, error) {
 	}
 	groups := int(ng)
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
-		if err := need(in, 3); err != nil {
+		x, xs, err := normInput("GroupNormalization", in, 3, 2)
+		if err != nil {
 			return nil, err
-		}
-		x := in[0]
-		if err := floatIn("GroupNormalization", "input", x); err != nil {
-			return nil, err
-		}
-		xs := x.Shape()
-		if len(xs) < 2 {
-			return nil, shapeErr("GroupNormalization input of shape %v, want N×C×…", xs)
 		}
 		c := xs[1]
 		if c%groups != 0 {
@@ -344,16 +345,9 @@ func buildLRN(n *Node) (Kernel, error) {
 	}
 	lo, hi := int((size-1)/2), int(size-1-(size-1)/2)
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
-		if err := need(in, 1); err != nil {
+		x, xs, err := normInput("LRN", in, 1, 3)
+		if err != nil {
 			return nil, err
-		}
-		x := in[0]
-		if err := floatIn("LRN", "input", x); err != nil {
-			return nil, err
-		}
-		xs := x.Shape()
-		if len(xs) < 3 {
-			return nil, shapeErr("LRN input of shape %v, want N×C×D1…", xs)
 		}
 		if err := checkLike(ctx, x.DType().Size()+8, x); err != nil {
 			return nil, err
