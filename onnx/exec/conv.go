@@ -417,6 +417,19 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
+// convGeom checks a (non-transposed) convolution's input and weight
+// shapes and resolves its geometry: batch, input channels, input spatial
+// shape and the window over it.
+func convGeom(w *window, xs, ws []int) (nb, c int, sp []int, g *geom, err error) {
+	if nb, c, sp, err = convShapes(w, xs, ws, false); err != nil {
+		return 0, 0, nil, nil, err
+	}
+	if g, err = w.resolve(sp, ws[2:]); err != nil {
+		return 0, 0, nil, nil, err
+	}
+	return nb, c, sp, g, nil
+}
+
 // convBias returns bias input b (nil or m values) as float32.
 func convBias(op string, b tensor.Any, m int) ([]float32, error) {
 	if b == nil {
@@ -442,11 +455,7 @@ func buildConv(n *Node) (Kernel, error) {
 			return nil, typeErr("Conv of %s and %s, want one float type", x.DType(), wt.DType())
 		}
 		xs, ws := x.Shape(), wt.Shape()
-		nb, c, sp, err := convShapes(w, xs, ws, false)
-		if err != nil {
-			return nil, err
-		}
-		g, err := w.resolve(sp, ws[2:])
+		nb, c, sp, g, err := convGeom(w, xs, ws)
 		if err != nil {
 			return nil, err
 		}
@@ -771,11 +780,7 @@ func buildConvInteger(q bool) BuildFunc {
 				}
 			}
 			xs, ws := x.Shape(), wt.Shape()
-			nb, c, sp, err := convShapes(w, xs, ws, false)
-			if err != nil {
-				return nil, err
-			}
-			g, err := w.resolve(sp, ws[2:])
+			nb, c, sp, g, err := convGeom(w, xs, ws)
 			if err != nil {
 				return nil, err
 			}
