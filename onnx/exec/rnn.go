@@ -35,7 +35,33 @@ func (k cellKind) funcs() int { return [...]int{1, 2, 3}[k] }
 // activation is one of the functions an RNN node may name.
 type activation struct {
 	name        string // lower case
+	op          actOp  // name, resolved once so apply switches on an int per element
 	alpha, beta float32
+}
+
+// actOp is an activation's function, by number.
+type actOp uint8
+
+const (
+	actNone actOp = iota
+	actSigmoid
+	actTanh
+	actRelu
+	actAffine
+	actLeakyRelu
+	actThresholdedRelu
+	actScaledTanh
+	actHardSigmoid
+	actElu
+	actSoftsign
+	actSoftplus
+)
+
+var actOps = map[string]actOp{
+	"sigmoid": actSigmoid, "tanh": actTanh, "relu": actRelu, "affine": actAffine,
+	"leakyrelu": actLeakyRelu, "thresholdedrelu": actThresholdedRelu,
+	"scaledtanh": actScaledTanh, "hardsigmoid": actHardSigmoid, "elu": actElu,
+	"softsign": actSoftsign, "softplus": actSoftplus,
 }
 
 // activationDefaults holds, per function that takes them, the defaults of
@@ -53,37 +79,37 @@ func (a activation) usesBeta() bool {
 }
 
 func (a activation) apply(x float32) float32 {
-	switch a.name {
-	case "sigmoid":
+	switch a.op {
+	case actSigmoid:
 		return float32(1 / (1 + math.Exp(-float64(x))))
-	case "tanh":
+	case actTanh:
 		return float32(math.Tanh(float64(x)))
-	case "relu":
+	case actRelu:
 		return max(x, 0)
-	case "affine":
+	case actAffine:
 		return a.alpha*x + a.beta
-	case "leakyrelu":
+	case actLeakyRelu:
 		if x >= 0 {
 			return x
 		}
 		return a.alpha * x
-	case "thresholdedrelu":
+	case actThresholdedRelu:
 		if x > a.alpha {
 			return x
 		}
 		return 0
-	case "scaledtanh":
+	case actScaledTanh:
 		return a.alpha * float32(math.Tanh(float64(a.beta*x)))
-	case "hardsigmoid":
+	case actHardSigmoid:
 		return max(0, min(1, a.alpha*x+a.beta))
-	case "elu":
+	case actElu:
 		if x >= 0 {
 			return x
 		}
 		return a.alpha * float32(math.Expm1(float64(x)))
-	case "softsign":
+	case actSoftsign:
 		return x / (1 + float32(math.Abs(float64(x))))
-	case "softplus":
+	case actSoftplus:
 		return float32(math.Log1p(math.Exp(float64(x))))
 	}
 	return x
@@ -222,6 +248,7 @@ func activations(n *Node, kind cellKind, dirs int) ([][]activation, error) {
 	for d := range res {
 		for f := 0; f < nf; f++ {
 			a := activation{name: strings.ToLower(names[d*nf+f])}
+			a.op = actOps[a.name]
 			def, ok := activationDefaults[a.name]
 			if !ok && !activationNames[a.name] {
 				return nil, attrErr("activation %q is not supported", names[d*nf+f])
