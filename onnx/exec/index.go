@@ -344,16 +344,9 @@ func buildCompress(n *Node) (Kernel, error) {
 		if !ok || cond.Dims() != 1 {
 			return nil, typeErr("condition of %s%v, want a 1-D bool tensor", in[1].DType(), in[1].Shape())
 		}
-		s := x.Shape()
-		if !hasAxis {
-			s = []int{x.Size()}
-		}
-		a, err := normAxis(axis, max(len(s), 1))
+		s, a, err := axisOrFlat(x, hasAxis, axis, "Compress")
 		if err != nil {
 			return nil, err
-		}
-		if len(s) == 0 {
-			return nil, shapeErr("Compress of a scalar along an axis")
 		}
 		var keep []int
 		for i, c := range cond.Data() {

@@ -42,6 +42,24 @@ func axisLanes(s []int, a int) (outer, n, inner int) {
 	return prod(s[:a]), s[a], prod(s[a+1:])
 }
 
+// axisOrFlat gives Compress and Unique the shape they work on and its
+// normalized axis: x's shape along axis, or x flattened to 1-D (axis 0)
+// without the attribute. A scalar has no axis to work along.
+func axisOrFlat(x tensor.Any, hasAxis bool, axis int64, op string) ([]int, int, error) {
+	s := x.Shape()
+	if !hasAxis {
+		s = []int{x.Size()}
+	}
+	a, err := normAxis(axis, max(len(s), 1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(s) == 0 {
+		return nil, 0, shapeErr("%s of a scalar along an axis", op)
+	}
+	return s, a, nil
+}
+
 func buildArg(isMax bool) BuildFunc {
 	return func(n *Node) (Kernel, error) {
 		axis, err := n.Int("axis", 0)
@@ -330,16 +348,9 @@ func buildUnique(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		s := x.Shape()
-		if !hasAxis {
-			s = []int{x.Size()}
-		}
-		a, err := normAxis(axis, max(len(s), 1))
+		s, a, err := axisOrFlat(x, hasAxis, axis, "Unique")
 		if err != nil {
 			return nil, err
-		}
-		if len(s) == 0 {
-			return nil, shapeErr("Unique of a scalar along an axis")
 		}
 		// the outputs are at most the input, plus four index tables
 		if err := checkLike(ctx, x.DType().Size()+4*8, x); err != nil {
