@@ -107,14 +107,11 @@ func buildShrink(n *Node) (Kernel, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
-		if err := checkLike(ctx, workBytes(in[0].DType()), in[0]); err != nil {
-			return nil, err
-		}
-		k, w, dt, err := typedArgs("Shrink", in[0])
+		k, x, dt, err := typedInput(ctx, "Shrink", in[0])
 		if err != nil {
 			return nil, err
 		}
-		v, err := k.shrinkK(w[0], float64(bias), float64(lambd))
+		v, err := k.shrinkK(x, float64(bias), float64(lambd))
 		return narrow(dt, v, err)
 	}), nil
 }

@@ -15,20 +15,31 @@ import (
 // exactly, in their own type with wrap-around; float16 and bfloat16 in
 // float32, rounded once.
 
+// typedInput checks that a result like x fits the work limit, then returns
+// the typed kernels for x, x as they compute on it, and x's element type
+// (for narrow): the shared opening of Sign, Shrink and CumSum.
+func typedInput(ctx context.Context, op string, x tensor.Any) (kernels, tensor.Any, numeric.DType, error) {
+	if err := checkLike(ctx, workBytes(x.DType()), x); err != nil {
+		return nil, nil, 0, err
+	}
+	k, w, dt, err := typedArgs(op, x)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return k, w[0], dt, nil
+}
+
 func init() {
 	Register("", "Sign", 9, 0, func(*Node) (Kernel, error) {
 		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			if err := need(in, 1); err != nil {
 				return nil, err
 			}
-			if err := checkLike(ctx, workBytes(in[0].DType()), in[0]); err != nil {
-				return nil, err
-			}
-			k, w, dt, err := typedArgs("Sign", in[0])
+			k, x, dt, err := typedInput(ctx, "Sign", in[0])
 			if err != nil {
 				return nil, err
 			}
-			v, err := k.signK(w[0])
+			v, err := k.signK(x)
 			return narrow(dt, v, err)
 		}), nil
 	})

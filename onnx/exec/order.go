@@ -291,15 +291,12 @@ func buildCumSum(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkLike(ctx, workBytes(in[0].DType()), in[0]); err != nil {
-			return nil, err
-		}
-		k, w, dt, err := typedArgs("CumSum", in[0])
+		k, x, dt, err := typedInput(ctx, "CumSum", in[0])
 		if err != nil {
 			return nil, err
 		}
 		outer, dim, inner := axisLanes(s, a)
-		v, err := k.cumSumK(w[0], outer, dim, inner, excl != 0, rev != 0)
+		v, err := k.cumSumK(x, outer, dim, inner, excl != 0, rev != 0)
 		return narrow(dt, v, err)
 	}), nil
 }
