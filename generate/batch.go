@@ -463,18 +463,20 @@ func commonPrefix(a, prompt []int32) int {
 	return n
 }
 
-// end finishes s with err (nil: its stepper's result) and frees its slot.
+// end frees s's slot, then finishes s with err (nil: its stepper's
+// result): in that order, so that a Run made after this one returns sees
+// the slot free, with its tokens for the prompt cache.
 func (b *Batcher) end(s *bseq, err error) {
 	var res Result
 	if s.sp != nil {
 		res = s.sp.res
 	}
-	s.push(event{kind: evEnd, res: res, err: err})
 	b.mu.Lock()
 	b.uses++
 	s.slot.busy, s.slot.used = false, b.uses
 	b.mu.Unlock()
 	<-b.sem
+	s.push(event{kind: evEnd, res: res, err: err})
 }
 
 // loop is the engine goroutine.
