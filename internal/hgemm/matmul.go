@@ -67,9 +67,13 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	// Cache blocking: with several row tiles, K is cut into blocks of kc
 	// columns so that a panel of v.mr activation rows (≤ panelBytes) stays
 	// in L1 while a piece of weight tiles, kept in L2, passes over it.
+	// The blocks are of equal size (to a multiple of tailStride): a short
+	// last block would cost the kernels' horizontal sums for little work.
 	s.kc = kp
 	if rows > v.mr {
-		s.kc = min(kp, max(minKC, panelBytes/(v.mr*elem))&^(tailStride-1))
+		most := min(kp, max(minKC, panelBytes/(v.mr*elem))&^(tailStride-1))
+		blocks := (kp + most - 1) / most
+		s.kc = ((kp+blocks-1)/blocks + tailStride - 1) &^ (tailStride - 1)
 	}
 	// Participants take pieces of 4-row tiles (about 8 per participant,
 	// each at least 64 Ki multiply-adds) from a shared counter, so that a
@@ -86,15 +90,15 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 		s.piece = (s.tiles + n - 1) / n
 	}
 	s.next.Store(0)
+	for len(s.sums) < parts {
+		s.sums = append(s.sums, nil)
+	}
 	if parts == 1 || s.tiles <= s.piece {
 		s.participate(0, 0)
 		return ctx.Err()
 	}
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
-
-// runTiles is the most tiles of one kernel call over 4 runs of rows.
-const runTiles = 64
 
 // panelBytes bounds the rounded activations of one row tile in a K block,
 // so that they stay in a 32 KiB L1 data cache while the weight tiles of a
@@ -130,6 +134,9 @@ type scratch struct {
 	run   func(lo, hi int) // s.participate, bound once
 	// roundRows is s.round, bound once.
 	roundRows func(lo, hi int)
+	// sums[i] is participant i's buffer for the sums of full tiles
+	// (compute), kept across calls.
+	sums [][]float32
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -161,20 +168,24 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// participate computes pieces of tiles until none is left.
-func (s *scratch) participate(_, _ int) {
+// participate computes pieces of tiles until none is left; id < parts
+// (the pool's chunk index) picks its buffer of sums.
+func (s *scratch) participate(id, _ int) {
+	sums := s.sums[id]
 	for {
 		lo := int(s.next.Add(int64(s.piece))) - s.piece
 		if lo >= s.tiles {
-			return
+			break
 		}
-		s.compute(lo, min(lo+s.piece, s.tiles))
+		sums = s.compute(lo, min(lo+s.piece, s.tiles), sums)
 	}
+	s.sums[id] = sums
 }
 
 // compute runs the kernels for tiles [lo, hi) (outputs [4lo, 4hi)), all
-// rows.
-func (s *scratch) compute(lo, hi int) {
+// rows. sums is the caller's buffer for the full tiles' sums (see
+// fullTiles); compute returns it, grown if it had to be.
+func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
 	m, v := s.m, s.v
 	N, K := m.n, m.k
 	f := m.format
@@ -188,8 +199,17 @@ func (s *scratch) compute(lo, hi int) {
 		p    kargs
 		tail [nr][tailStride]uint16
 		tmp  [8 * nr]float32 // outputs of a partial tile (v.mr ≤ 8)
-		run  [8 * nr * runTiles]float32
 	)
+	// The full tiles take their 4 rows from 4 runs of consecutive rows
+	// (rows nr·lo + j·full + c of run j), so that the kernels read (and
+	// prefetch along) 4 sequential streams. Their sums go to sums, row r
+	// at r·nr·full, tile c's 4 outputs at nr·c, added up there over the
+	// K blocks by the kernels and written to y once at the end.
+	full := max(0, min(hi, N/nr)-lo)
+	if full > 0 {
+		sums = grow(sums, s.rows*nr*full)
+	}
+	inSums := false // sums holds partial sums not yet in y
 	p.ldx = s.ldx
 	for k0 := 0; k0 < K; k0 += s.kc {
 		kn := min(s.kc, K-k0)
@@ -203,44 +223,36 @@ func (s *scratch) compute(lo, hi int) {
 		if k0 > 0 {
 			accum = 1
 		}
+		t0 := lo + full // first tile of the one-tile calls
+		if rem > 0 {
+			// The tail block goes tile by tile: add it to y directly.
+			if inSums {
+				s.flush(sums, lo, full)
+				inSums = false
+			}
+			t0 = lo
+		}
 		for r := 0; r < s.rows; r += v.mr {
 			mr := min(v.mr, s.rows-r)
 			p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
-			// Full tiles: the 4 rows of each kernel call come from 4 runs
-			// of consecutive rows, so that the kernels read (and prefetch
-			// along) 4 sequential streams.
-			t := lo
-			if full := min(hi, N/nr) - lo; rem == 0 && full > 0 {
-				for c := 0; c < full; c += runTiles {
-					cn := min(runTiles, full-c)
-					for j := range nr {
-						p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j*full+c)*K+k0)])
-					}
-					p.y, p.ldy, p.accum = &run[0], 4*nr*runTiles, 0
-					p.tiles, p.tileBytes = cn, 2*K
-					v.call(&p, f, mr)
-					for i := range mr {
-						out := run[i*nr*runTiles:]
-						for j := range nr {
-							dst := s.y[(r+i)*N+nr*lo+j*full+c:][:cn]
-							for t := range dst {
-								if accum != 0 {
-									dst[t] += out[nr*t+j]
-								} else {
-									dst[t] = out[nr*t+j]
-								}
-							}
-						}
-					}
+			if rem == 0 && full > 0 {
+				for j := range nr {
+					p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j*full)*K+k0)])
 				}
-				t += full
+				p.y, p.ldy, p.accum = &sums[r*nr*full], 4*nr*full, accum
+				p.tiles, p.tileBytes = full, 2*K
+				v.call(&p, f, mr)
+				inSums = true
 			}
-			for ; t < hi; t++ {
+			for t := t0; t < hi; t++ {
 				n0 := nr * t
 				nn := min(nr, N-n0)
 				for j := range nr {
 					// A partial tile repeats its last row (the extra sums are dropped).
 					row := n0 + min(j, nn-1)
+					if t < lo+full {
+						row = nr*lo + j*full + t - lo // a full tile: its rows as above
+					}
 					p.w[j] = unsafe.Pointer(&m.data[2*(row*K+k0)])
 					if rem > 0 {
 						off := 2 * (row*K + k0 + p.steps*kb)
@@ -251,23 +263,46 @@ func (s *scratch) compute(lo, hi int) {
 					}
 				}
 				p.tiles = 1
-				if nn == nr {
+				p.y, p.ldy, p.accum = &tmp[0], 4*nr, 0
+				if nn == nr && t >= lo+full {
 					p.y, p.ldy, p.accum = &s.y[r*N+n0], 4*N, accum
 					v.call(&p, f, mr)
 					continue
 				}
-				p.y, p.ldy, p.accum = &tmp[0], 4*nr, 0
 				v.call(&p, f, mr)
 				for i := range mr {
-					dst := s.y[(r+i)*N+n0 : (r+i)*N+n0+nn]
-					for j := range dst {
+					for j := range nn {
+						n := n0 + j
+						if t < lo+full {
+							n = nr*lo + j*full + t - lo
+						}
 						if accum != 0 {
-							dst[j] += tmp[i*nr+j]
+							s.y[(r+i)*N+n] += tmp[i*nr+j]
 						} else {
-							dst[j] = tmp[i*nr+j]
+							s.y[(r+i)*N+n] = tmp[i*nr+j]
 						}
 					}
 				}
+			}
+		}
+	}
+	if inSums {
+		s.flush(sums, lo, full)
+	}
+	return sums
+}
+
+// flush stores the full tiles' sums of compute in y: output
+// nr·lo + j·full + c of row r is sums[r·nr·full + nr·c + j].
+func (s *scratch) flush(sums []float32, lo, full int) {
+	N := s.m.n
+	for r := range s.rows {
+		src := sums[r*nr*full : (r+1)*nr*full]
+		dst := s.y[r*N+nr*lo : r*N+nr*(lo+full)]
+		for j := range nr {
+			d := dst[j*full : (j+1)*full]
+			for c := range d {
+				d[c] = src[nr*c+j]
 			}
 		}
 	}
