@@ -57,7 +57,30 @@ var (
 type Matrix struct {
 	format Format
 	n, k   int
-	data   []byte
+	data   []byte // nil for a stack
+	// parts are the row blocks of W, each with its own bytes: one for New,
+	// one per stacked matrix for Stack.
+	parts []part
+	tiles int // 4-row tiles of all parts
+}
+
+// part is a block of consecutive rows of W kept in its own bytes. Its
+// rows are cut into its own 4-row tiles (the last may be partial), so
+// that no kernel call reads rows of two parts.
+type part struct {
+	n     int    // rows
+	row0  int    // first row in W
+	tile0 int    // first tile in the Matrix's numbering
+	data  []byte // 2·n·K bytes
+}
+
+func (m *Matrix) setParts(ps []part) {
+	m.parts, m.tiles = ps, 0
+	for i := range ps {
+		ps[i].row0, ps[i].tile0 = m.n, m.tiles
+		m.n += ps[i].n
+		m.tiles += (ps[i].n + nr - 1) / nr
+	}
 }
 
 // New returns the n×k matrix of format f stored row-major in data, which it
@@ -70,7 +93,36 @@ func New(f Format, n, k int, data []byte) (*Matrix, error) {
 	if n < 1 || k < 1 || uint64(len(data)) != 2*uint64(n)*uint64(k) {
 		return nil, fmt.Errorf("hgemm: New %v N=%d K=%d: len(data)=%d, want 2·N·K: %w", f, n, k, len(data), ErrShape)
 	}
-	return &Matrix{format: f, n: n, k: k, data: data}, nil
+	m := &Matrix{format: f, k: k, data: data}
+	m.setParts([]part{{n: n, data: data}})
+	return m, nil
+}
+
+// Stack returns the matrix whose rows are the rows of ms, in order: row j
+// of ms[0], then the rows of ms[1], and so on. The matrices must have one
+// format and one K; Stack keeps their bytes without copying, so that one
+// MatMul call (one parallel launch, one rounding of the activations) does
+// the work of len(ms) calls. The error wraps ErrShape when ms is empty or
+// the formats or K differ.
+func Stack(ms ...*Matrix) (*Matrix, error) {
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("hgemm: Stack of no matrices: %w", ErrShape)
+	}
+	s := &Matrix{format: ms[0].format, k: ms[0].k}
+	var ps []part
+	for _, m := range ms {
+		if m.format != s.format || m.k != s.k {
+			return nil, fmt.Errorf("hgemm: Stack %v N=%d K=%d on %v K=%d: %w", m.format, m.n, m.k, s.format, s.k, ErrShape)
+		}
+		for _, p := range m.parts {
+			ps = append(ps, part{n: p.n, data: p.data})
+		}
+	}
+	s.setParts(ps)
+	if len(ps) == 1 {
+		s.data = ps[0].data
+	}
+	return s, nil
 }
 
 // Format returns the encoding of the weights.
@@ -82,8 +134,22 @@ func (m *Matrix) N() int { return m.n }
 // K returns the number of columns of W (inputs of MatMul).
 func (m *Matrix) K() int { return m.k }
 
-// Data returns the bytes of W, as given to New.
+// Data returns the bytes of W, as given to New (nil for a Stack of more
+// than one matrix).
 func (m *Matrix) Data() []byte { return m.data }
+
+// Bytes returns the number of bytes of W (2·N·K): what a product reads.
+func (m *Matrix) Bytes() int { return 2 * m.n * m.k }
+
+// part returns the part holding row j.
+func (m *Matrix) part(j int) *part {
+	for i := len(m.parts) - 1; i > 0; i-- {
+		if j >= m.parts[i].row0 {
+			return &m.parts[i]
+		}
+	}
+	return &m.parts[0]
+}
 
 // Row sets dst[k] = W[j][k] widened to float32 (exactly; a signalling
 // float16 NaN may come back quiet) for k < K: an embedding lookup. The error wraps ErrShape when j is not in [0, N) or
@@ -92,6 +158,8 @@ func (m *Matrix) Row(j int, dst []float32) error {
 	if j < 0 || j >= m.n || len(dst) < m.k {
 		return fmt.Errorf("hgemm: Row %d of N=%d K=%d: len(dst)=%d: %w", j, m.n, m.k, len(dst), ErrShape)
 	}
-	widen(m.format, dst[:m.k], m.data[2*j*m.k:2*(j+1)*m.k])
+	p := m.part(j)
+	j -= p.row0
+	widen(m.format, dst[:m.k], p.data[2*j*m.k:2*(j+1)*m.k])
 	return nil
 }

@@ -451,3 +451,73 @@ func roundImpls() []roundImpl {
 		{"dispatched", round, packBF16, widen},
 	}
 }
+
+// TestStack multiplies stacks of matrices (parts of N not a multiple of 4,
+// one and several K blocks) by every variant and compares with the exact
+// reference of the stacked rows; Row reads each part's rows.
+func TestStack(t *testing.T) {
+	defer func(b, k int) { panelBytes, minKC = b, k }(panelBytes, minKC)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, blocks := range []bool{false, true} {
+		if blocks {
+			panelBytes, minKC = 1<<10, 32
+		}
+		for _, f := range formats {
+			for _, sh := range []struct {
+				rows, k int
+				ns      []int
+			}{{1, 64, []int{5, 3, 9}}, {7, 100, []int{8, 4}}, {13, 96, []int{1, 17, 2, 12}}, {2, 40, []int{33}}} {
+				var ms []*Matrix
+				var w []float32
+				N := 0
+				for _, n := range sh.ns {
+					wi := randInts(rng, n*sh.k, 8)
+					m, err := New(f, n, sh.k, encode(f, wi))
+					if err != nil {
+						t.Fatal(err)
+					}
+					ms, w, N = append(ms, m), append(w, wi...), N+n
+				}
+				st, err := Stack(ms...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.N() != N || st.K() != sh.k || st.Bytes() != 2*N*sh.k {
+					t.Fatalf("Stack of %v×%d: N %d K %d Bytes %d", sh.ns, sh.k, st.N(), st.K(), st.Bytes())
+				}
+				x := randInts(rng, sh.rows*sh.k, 8)
+				want, _ := reference(f, w, x, sh.rows, N, sh.k)
+				for _, v := range allVariants() {
+					for _, threads := range []int{1, 2} {
+						got := run(t, st, &v, x, sh.rows, threads)
+						for i := range got {
+							if float64(got[i]) != want[i] {
+								t.Fatalf("%s %v stack %v K %d rows %d threads %d blocks %v: y[%d][%d] = %v, want %v",
+									v.name, f, sh.ns, sh.k, sh.rows, threads, blocks, i/N, i%N, got[i], want[i])
+							}
+						}
+					}
+				}
+				row := make([]float32, sh.k)
+				for j := range N {
+					if err := st.Row(j, row); err != nil {
+						t.Fatal(err)
+					}
+					for i, got := range row {
+						if want := round16(f, w[j*sh.k+i]); got != want {
+							t.Fatalf("%v stack %v: Row(%d)[%d] = %v, want %v", f, sh.ns, j, i, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	a, _ := New(F16, 2, 4, make([]byte, 16))
+	b, _ := New(BF16, 2, 4, make([]byte, 16))
+	c, _ := New(F16, 2, 8, make([]byte, 32))
+	for _, ms := range [][]*Matrix{nil, {a, b}, {a, c}} {
+		if _, err := Stack(ms...); !errors.Is(err, ErrShape) {
+			t.Errorf("Stack of %d matrices: err = %v, want ErrShape", len(ms), err)
+		}
+	}
+}

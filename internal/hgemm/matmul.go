@@ -78,7 +78,7 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	// Participants take pieces of 4-row tiles (about 8 per participant,
 	// each at least 64 Ki multiply-adds) from a shared counter, so that a
 	// thread the OS preempts or wakes late holds up only a small piece.
-	s.tiles = (m.n + nr - 1) / nr
+	s.tiles = m.tiles
 	minPiece := (1<<16 + rows*K*nr - 1) / (rows * K * nr)
 	s.piece = min(max(minPiece, s.tiles/(8*parts)), (s.tiles+parts-1)/parts)
 	if rows > v.mr {
@@ -182,12 +182,27 @@ func (s *scratch) participate(id, _ int) {
 	s.sums[id] = sums
 }
 
-// compute runs the kernels for tiles [lo, hi) (outputs [4lo, 4hi)), all
-// rows. sums is the caller's buffer for the full tiles' sums (see
-// fullTiles); compute returns it, grown if it had to be.
+// compute runs the kernels for tiles [lo, hi) of the Matrix, all rows,
+// part by part. sums is the caller's buffer for the full tiles' sums (see
+// computePart); compute returns it, grown if it had to be.
 func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
+	for i := range s.m.parts {
+		p := &s.m.parts[i]
+		plo, phi := max(lo, p.tile0), min(hi, p.tile0+(p.n+nr-1)/nr)
+		if plo < phi {
+			sums = s.computePart(p, plo-p.tile0, phi-p.tile0, sums)
+		}
+	}
+	return sums
+}
+
+// computePart runs the kernels for tiles [lo, hi) of part pt (its rows
+// [4lo, 4hi), outputs pt.row0 + [4lo, 4hi)), all rows.
+func (s *scratch) computePart(pt *part, lo, hi int, sums []float32) []float32 {
 	m, v := s.m, s.v
-	N, K := m.n, m.k
+	N, K := pt.n, m.k
+	ldy, y := m.n, s.y[pt.row0:] // y[r·ldy + n] is output n of the part for row r
+	data := pt.data
 	f := m.format
 	kb := v.kb[f]
 	xbase := unsafe.Pointer(unsafe.SliceData(s.x32))
@@ -227,7 +242,7 @@ func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
 		if rem > 0 {
 			// The tail block goes tile by tile: add it to y directly.
 			if inSums {
-				s.flush(sums, lo, full)
+				s.flush(y, sums, lo, full)
 				inSums = false
 			}
 			t0 = lo
@@ -237,7 +252,7 @@ func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
 			p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
 			if rem == 0 && full > 0 {
 				for j := range nr {
-					p.w[j] = unsafe.Pointer(&m.data[2*((nr*lo+j*full)*K+k0)])
+					p.w[j] = unsafe.Pointer(&data[2*((nr*lo+j*full)*K+k0)])
 				}
 				p.y, p.ldy, p.accum = &sums[r*nr*full], 4*nr*full, accum
 				p.tiles, p.tileBytes = full, 2*K
@@ -253,11 +268,11 @@ func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
 					if t < lo+full {
 						row = nr*lo + j*full + t - lo // a full tile: its rows as above
 					}
-					p.w[j] = unsafe.Pointer(&m.data[2*(row*K+k0)])
+					p.w[j] = unsafe.Pointer(&data[2*(row*K+k0)])
 					if rem > 0 {
 						off := 2 * (row*K + k0 + p.steps*kb)
 						for k := range rem {
-							tail[j][k] = uint16(m.data[off+2*k]) | uint16(m.data[off+2*k+1])<<8
+							tail[j][k] = uint16(data[off+2*k]) | uint16(data[off+2*k+1])<<8
 						}
 						clear(tail[j][rem:kb])
 					}
@@ -265,7 +280,7 @@ func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
 				p.tiles = 1
 				p.y, p.ldy, p.accum = &tmp[0], 4*nr, 0
 				if nn == nr && t >= lo+full {
-					p.y, p.ldy, p.accum = &s.y[r*N+n0], 4*N, accum
+					p.y, p.ldy, p.accum = &y[r*ldy+n0], 4*ldy, accum
 					v.call(&p, f, mr)
 					continue
 				}
@@ -277,9 +292,9 @@ func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
 							n = nr*lo + j*full + t - lo
 						}
 						if accum != 0 {
-							s.y[(r+i)*N+n] += tmp[i*nr+j]
+							y[(r+i)*ldy+n] += tmp[i*nr+j]
 						} else {
-							s.y[(r+i)*N+n] = tmp[i*nr+j]
+							y[(r+i)*ldy+n] = tmp[i*nr+j]
 						}
 					}
 				}
@@ -287,18 +302,19 @@ func (s *scratch) compute(lo, hi int, sums []float32) []float32 {
 		}
 	}
 	if inSums {
-		s.flush(sums, lo, full)
+		s.flush(y, sums, lo, full)
 	}
 	return sums
 }
 
-// flush stores the full tiles' sums of compute in y: output
-// nr·lo + j·full + c of row r is sums[r·nr·full + nr·c + j].
-func (s *scratch) flush(sums []float32, lo, full int) {
+// flush stores the full tiles' sums of computePart in y (a part's
+// outputs, rows N of the Matrix apart): output nr·lo + j·full + c of row r
+// is sums[r·nr·full + nr·c + j].
+func (s *scratch) flush(y, sums []float32, lo, full int) {
 	N := s.m.n
 	for r := range s.rows {
 		src := sums[r*nr*full : (r+1)*nr*full]
-		dst := s.y[r*N+nr*lo : r*N+nr*(lo+full)]
+		dst := y[r*N+nr*lo : r*N+nr*(lo+full)]
 		for j := range nr {
 			d := dst[j*full : (j+1)*full]
 			for c := range d {

@@ -403,9 +403,10 @@ type stackSpec struct {
 // stack loads matrices that read the same input (Q, K, V; Gate, Up). When
 // all have one PackedType (and not Exact) they are packed together into
 // one Packed and returned individually as their raw Blocks (the reference
-// kernels, for direct use); otherwise each is converted as by matrix and
-// the stack is nil.
-func (l *loader) stack(specs ...stackSpec) ([]Matrix, *Packed) {
+// kernels, for direct use); otherwise each is converted as by matrix, and
+// the stack is their Half stack when all are Half of one format (F16/BF16
+// read in place), else nil.
+func (l *loader) stack(specs ...stackSpec) ([]Matrix, stacked) {
 	out := make([]Matrix, len(specs))
 	var blocks []*Blocks
 	var infos []*gguf.TensorInfo
@@ -426,8 +427,19 @@ func (l *loader) stack(specs ...stackSpec) ([]Matrix, *Packed) {
 		blocks, infos = append(blocks, b), append(infos, t)
 	}
 	if blocks == nil {
+		// F16/BF16 matrices of one format stack without copying: one
+		// kernel call for the group instead of one each.
+		var hs []*Half
 		for i, sp := range specs {
 			out[i] = l.matrix(sp.name, sp.n, sp.k)
+			if h, ok := out[i].(*Half); ok && len(hs) == i {
+				hs = append(hs, h)
+			}
+		}
+		if len(hs) == len(specs) && len(hs) > 1 {
+			if h := stackHalf(hs...); h != nil {
+				return out, h
+			}
 		}
 		return out, nil
 	}

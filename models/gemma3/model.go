@@ -18,10 +18,13 @@ type Layer struct {
 	Q, K, V, O     Matrix // QDim×Hidden, KVDim×Hidden, KVDim×Hidden, Hidden×QDim
 	Gate, Up, Down Matrix // FFN×Hidden, FFN×Hidden, Hidden×FFN
 
-	// qkv (Q|K|V) and gateUp (Gate|Up) are set by Load for Q4_0/Q8_0
-	// weights: stacked and packed so that each is one kernel call. Q, K,
-	// V, Gate and Up then hold the file's blocks (reference kernels).
-	qkv, gateUp *Packed
+	// qkv (Q|K|V) and gateUp (Gate|Up) are set by Load when the matrices
+	// of each share one type with a fast kernel: stacked so that each is
+	// one kernel call (one parallel launch, one rounding of the
+	// activations). For the packed types Q, K, V, Gate and Up then hold
+	// the file's blocks (reference kernels); for F16/BF16 they are the
+	// same Half matrices the stack reads.
+	qkv, gateUp stacked
 }
 
 // Weights holds every tensor of a Gemma 3 text decoder.

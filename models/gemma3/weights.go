@@ -95,7 +95,34 @@ func NewHalf(t quant.Type, n, k int, data []byte) (*Half, error) {
 func (h *Half) Dims() (int, int) { return h.m.N(), h.m.K() }
 
 // Bytes returns the weight bytes a product reads (the file's).
-func (h *Half) Bytes() int64 { return int64(len(h.m.Data())) }
+func (h *Half) Bytes() int64 { return int64(h.m.Bytes()) }
+
+// stacked is a Matrix made of several stacked row-wise (Layer.qkv,
+// Layer.gateUp): a Packed stack or a Half stack.
+type stacked interface {
+	MatMul(ctx context.Context, y, x []float32, rows, threads int) error
+	Bytes() int64
+}
+
+var (
+	_ stacked = (*Packed)(nil)
+	_ stacked = (*Half)(nil)
+)
+
+// stackHalf returns the Half matrix whose rows are those of hs in order,
+// reading each one's bytes in place, or nil when hs is empty or the
+// matrices do not share one format and K.
+func stackHalf(hs ...*Half) *Half {
+	ms := make([]*hgemm.Matrix, len(hs))
+	for i, h := range hs {
+		ms[i] = h.m
+	}
+	m, err := hgemm.Stack(ms...)
+	if err != nil {
+		return nil
+	}
+	return &Half{m}
+}
 
 // MatMul computes y = round16(x)·Wᵀ.
 func (h *Half) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
