@@ -1,9 +1,6 @@
 package exec
 
 import (
-	"math"
-	"testing"
-
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -50,21 +47,4 @@ func bertCases() []opCase {
 		absent(), inp("m", i32t([]int{1}, 4)), inp("ab", randF32(r, 1, 2, 2, 5)), inp("pk", randF32(r, 1, 2, 3, 8)), inp("pv", randF32(r, 1, 2, 3, 8))},
 		[]out{{"y", onnx.Float32}, {"pko", onnx.Float32}, {"pvo", onnx.Float32}}, at("num_heads", 2)))
 	return cs
-}
-
-// TestErf32 checks erf32 against math.Erf over [−6, 6] and at the
-// special values.
-func TestErf32(t *testing.T) {
-	for i := -60000; i <= 60000; i++ {
-		x := float32(i) / 10000
-		got, want := float64(erf32(x)), math.Erf(float64(x))
-		if math.Abs(got-want) > 5e-7 {
-			t.Fatalf("erf32(%v) = %v, want %v", x, got, want)
-		}
-	}
-	for _, c := range []struct{ x, want float32 }{{0, 0}, {float32(math.Inf(1)), 1}, {float32(math.Inf(-1)), -1}, {100, 1}} {
-		if got := erf32(c.x); got != c.want {
-			t.Errorf("erf32(%v) = %v, want %v", c.x, got, c.want)
-		}
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -25,15 +26,7 @@ func init() {
 // range/255 (1 when the range is empty), zero point = round(−min/scale)
 // clamped to [0, 255]; NaNs are ignored by the range.
 func dynQuant(x []float32) (scale float32, zp int32) {
-	lo, hi := float32(0), float32(0)
-	for _, v := range x {
-		if v < lo {
-			lo = v
-		}
-		if v > hi {
-			hi = v
-		}
-	}
+	lo, hi := simd.MinMax(x)
 	if hi == lo {
 		return 1, 0
 	}
@@ -50,23 +43,8 @@ const roundMagic = 12582912
 // Runtime's MlasQuantizeLinear does), in parallel for long inputs. NaN
 // becomes zp.
 func quantizeU8(ctx context.Context, q []uint8, x []float32, scale float32, zp int32) error {
-	lo, hi := float32(0-zp), float32(255-zp)
-	z := float32(zp)
 	return workerpool.For(ctx, len(x), 1<<15, func(s, e int) {
-		dst := q[s:e]
-		for i, v := range x[s:e] {
-			f := v / scale
-			if !(f >= lo) {
-				f = lo
-				if v != v {
-					f = 0
-				}
-			}
-			if f > hi {
-				f = hi
-			}
-			dst[i] = uint8(int32((f + roundMagic) - roundMagic + z))
-		}
+		simd.Quantize(q[s:e], x[s:e], scale, zp, 0, 255, zp)
 	})
 }
 
@@ -211,29 +189,27 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 		out := make([]uint8, prod(q.p.out))
 		nn := q.p.n
 		flo, fhi := float32(lo-z), float32(hi-z)
-		acc := make([]int32, len(out))
+		acc := getInt32s(len(out))
+		defer putInt32s(acc)
 		for j := range mult {
 			mult[j] = sav[0] * at1(sbv, j) / syv[0]
 		}
-		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int) {
+		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int, fix *qfix) {
 			var rowMult []float32
 			if len(sav) != 1 {
 				rowMult = make([]float32, c1-c0)
 			}
 			for r := r0; r < r1; r++ {
+				aRow := aRow0 + r - r0
 				m := mult[c0:c1]
 				if rowMult != nil {
-					s := sav[aRow0+r-r0]
+					s := sav[aRow]
 					for j := range rowMult {
 						rowMult[j] = s * at1(sbv, c0+j) / syv[0]
 					}
 					m = rowMult
 				}
-				row, o := acc[r*nn+c0:r*nn+c1], out[r*nn+c0:r*nn+c1]
-				for j, v := range row {
-					f := min(max(float32(v)*m[j], flo), fhi)
-					o[j] = uint8(int32((f+roundMagic)-roundMagic) + z)
-				}
+				simd.Requant(out[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m, flo, fhi, z)
 			}
 		})
 		if err != nil {
@@ -251,28 +227,37 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 // bias[j], as ONNX Runtime's MatMulIntegerToFloat (the scale product
 // rounded to float32 first).
 func floatOut(ctx context.Context, q *qInputs, sav, sbv, bias []float32) ([]float32, error) {
-	acc := make([]int32, prod(q.p.out))
-	y := make([]float32, len(acc))
+	y := make([]float32, prod(q.p.out))
+	if len(y) == 0 {
+		return y, nil
+	}
+	// the accumulators share y's memory: each block is converted in place
+	acc := unsafe.Slice((*int32)(unsafe.Pointer(&y[0])), len(y))
 	nn := q.p.n
-	err := qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int) {
+	mult := make([]float32, nn)
+	fill := func(s float32) {
+		for j := range mult {
+			mult[j] = s * at1(sbv, j)
+		}
+	}
+	fill(sav[0])
+	err := qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int, fix *qfix) {
+		m := mult
+		if len(sav) != 1 {
+			m = make([]float32, nn)
+		}
+		var b []float32
+		if bias != nil {
+			b = bias[c0:c1]
+		}
 		for r := r0; r < r1; r++ {
-			s := at1(sav, aRow0+r-r0)
-			row, yr := acc[r*nn:(r+1)*nn], y[r*nn:(r+1)*nn]
-			switch {
-			case len(sbv) == 1 && bias == nil:
-				m := s * sbv[0]
+			aRow := aRow0 + r - r0
+			if len(sav) != 1 {
 				for j := c0; j < c1; j++ {
-					yr[j] = float32(row[j]) * m
-				}
-			case bias == nil:
-				for j := c0; j < c1; j++ {
-					yr[j] = float32(row[j]) * (s * sbv[j])
-				}
-			default:
-				for j := c0; j < c1; j++ {
-					yr[j] = float32(row[j])*(s*at1(sbv, j)) + bias[j]
+					m[j] = sav[aRow] * at1(sbv, j)
 				}
 			}
+			simd.AccF32(y[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m[c0:c1], b)
 		}
 	})
 	return y, err
@@ -493,11 +478,12 @@ func buildQGemm(n *Node) (Kernel, error) {
 		if !quant {
 			y = make([]float32, len(acc))
 		}
-		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, _, c0, c1 int) {
+		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int, fix *qfix) {
 			for r := r0; r < r1; r++ {
 				row := acc[r*nn : (r+1)*nn]
+				add := fix.add[aRow0+r-r0]
 				for j := c0; j < c1; j++ {
-					v := row[j]
+					v := row[j] + add - fix.sub[j]
 					if cv != nil {
 						v += cAt(r, j)
 					}

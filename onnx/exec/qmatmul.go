@@ -3,8 +3,10 @@ package exec
 import (
 	"context"
 	"math"
+	"sync"
 
 	"github.com/zerfoo/zerfoo/internal/qgemm"
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -153,15 +155,25 @@ func planQ(as, bs []int) (*qplan, error) {
 }
 
 // epilogue finishes one block of the product: rows [r0, r1) of the output
-// (whose rows of A start at aRow0 for r0), columns [c0, c1); acc holds
-// Σ a'·b' (the codes as packed) and the zero-point terms are still to be
-// applied, which corr does.
-type epilogue func(r0, r1, aRow0, c0, c1 int)
+// (whose rows of A start at aRow0 for r0), columns [c0, c1). acc holds
+// Σ a'·b' (the codes as packed) and the zero-point terms still to be
+// applied: the product of row r is acc[r][j] + fix.add[aRow] − fix.sub[j]
+// (wrapping), which simd.AccF32 and simd.Requant compute in their pass.
+type epilogue func(r0, r1, aRow0, c0, c1 int, fix *qfix)
+
+// qfix holds the zero-point terms of an integer product that qrun leaves
+// to the epilogue: Σ(a−za)(b−zb) = Σa'b' + add[row of A] − sub[column].
+type qfix struct {
+	add []int32 // per row of A
+	sub []int32 // per column
+}
 
 // qrun computes the product of plan p: for every output batch it gets the
 // packed B (pack: by its element offset), multiplies the batch's rows of A
-// and calls fin for every finished block with the corrected accumulators
-// in acc (row-major, N columns, one row per output row).
+// and calls fin for every finished block (row-major acc, N columns, one
+// row per output row). Without fin the zero-point terms are applied to
+// acc; with one they are left to fin when the zero points are per tensor
+// (fix.add and fix.sub hold them), else applied and fix's terms are 0.
 //
 // a holds the A codes as uint8, za the zero points of A (1, or one per row
 // of A) including the int8 shift, zb those of B (1 or N, in B's own
@@ -170,41 +182,50 @@ func qrun(ctx context.Context, p *qplan, a []uint8, za, zb []int32, acc []int32,
 	// Σ_k a over each row of A
 	rowSum := make([]int32, p.aRows)
 	for i := range rowSum {
-		var s int32
-		for _, v := range a[i*p.k : (i+1)*p.k] {
-			s += int32(v)
-		}
-		rowSum[i] = s
+		rowSum[i] = simd.SumU8(a[i*p.k : (i+1)*p.k])
 	}
 	k := int32(p.k)
+	perTensor := fin != nil && len(za) == 1 && len(zb) == 1
+	fix := &qfix{add: make([]int32, p.aRows), sub: make([]int32, p.n)}
 	for bt := 0; bt < p.batches; bt++ {
 		w, err := pack(p.bOff[bt])
 		if err != nil {
 			return err
 		}
 		cs := w.w.ColSums()
+		if perTensor {
+			t := w.off - zb[0]
+			for i, rs := range rowSum {
+				fix.add[i] = t*rs - za[0]*k*t
+			}
+			for j, v := range cs {
+				fix.sub[j] = za[0] * v
+			}
+		}
 		aRow, oRow := p.aOff[bt], bt*p.m
 		c := acc[oRow*p.n : (oRow+p.m)*p.n]
 		err = w.w.MulU8Then(ctx, c, p.n, a[aRow*p.k:(aRow+p.m)*p.k], p.k, p.m, func(r0, r1, c0, c1 int) {
-			for r := r0; r < r1; r++ {
-				zaR := at1(za, aRow+r)
-				rs := rowSum[aRow+r]
-				row := c[r*p.n : (r+1)*p.n]
-				if len(zb) == 1 {
-					t := w.off - zb[0]
-					base := t*rs - zaR*k*t
-					for j := c0; j < c1; j++ {
-						row[j] += base - zaR*cs[j]
+			if !perTensor {
+				for r := r0; r < r1; r++ {
+					zaR := at1(za, aRow+r)
+					rs := rowSum[aRow+r]
+					row := c[r*p.n : (r+1)*p.n]
+					if len(zb) == 1 {
+						t := w.off - zb[0]
+						base := t*rs - zaR*k*t
+						for j := c0; j < c1; j++ {
+							row[j] += base - zaR*cs[j]
+						}
+						continue
 					}
-					continue
-				}
-				for j := c0; j < c1; j++ {
-					t := w.off - zb[j]
-					row[j] += t*rs - zaR*cs[j] - zaR*k*t
+					for j := c0; j < c1; j++ {
+						t := w.off - zb[j]
+						row[j] += t*rs - zaR*cs[j] - zaR*k*t
+					}
 				}
 			}
 			if fin != nil {
-				fin(oRow+r0, oRow+r1, aRow+r0, c0, c1)
+				fin(oRow+r0, oRow+r1, aRow+r0, c0, c1, fix)
 			}
 		})
 		if err != nil {
@@ -213,6 +234,21 @@ func qrun(ctx context.Context, p *qplan, a []uint8, za, zb []int32, acc []int32,
 	}
 	return nil
 }
+
+// int32Pool recycles the int32 accumulators of integer products whose
+// output has another type.
+var int32Pool sync.Pool
+
+// getInt32s returns a slice of n int32s with unspecified contents.
+func getInt32s(n int) []int32 {
+	if p, ok := int32Pool.Get().(*[]int32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]int32, n)
+}
+
+// putInt32s returns s to the pool.
+func putInt32s(s []int32) { int32Pool.Put(&s) }
 
 // requant rounds v·mult to the nearest integer (ties to even), adds zp and
 // clamps to [lo, hi], as ONNX Runtime's MlasRequantizeOutput does.

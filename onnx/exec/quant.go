@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/budget"
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/layers/core"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -573,21 +575,18 @@ func dequantizeFast(ctx context.Context, x, scale, z tensor.Any) (tensor.Any, bo
 	if err := checkOut(ctx, numeric.Float32, x.Shape()); err != nil {
 		return nil, true, err
 	}
-	var table [256]float32
-	lo, hi, _ := quantRange(x.DType())
-	for c := lo; c <= hi; c++ {
-		table[uint8(c)] = float32(c-zp) * s
-	}
 	out := make([]float32, x.Size())
+	var err error
 	switch v := x.(type) {
 	case *tensor.Tensor[uint8]:
-		for i, c := range v.Data() {
-			out[i] = table[c]
-		}
+		d := v.Data()
+		err = workerpool.For(ctx, len(d), 1<<15, func(a, b int) { simd.DequantizeU8(out[a:b], d[a:b], zp, s) })
 	case *tensor.Tensor[int8]:
-		for i, c := range v.Data() {
-			out[i] = table[uint8(c)]
-		}
+		d := v.Data()
+		err = workerpool.For(ctx, len(d), 1<<15, func(a, b int) { simd.DequantizeI8(out[a:b], d[a:b], zp, s) })
+	}
+	if err != nil {
+		return nil, true, err
 	}
 	y, err := tensor.New(x.Shape(), out)
 	return y, true, err
@@ -617,38 +616,19 @@ func quantizeFast(ctx context.Context, x, scale, z tensor.Any, typ onnx.DataType
 		return nil, true, err
 	}
 	lo, hi, _ := quantRange(dt)
-	flo, fhi, fz := float32(lo), float32(hi), float32(zp)
 	xv := xt.Data()
-	code := func(v float32) int32 {
-		f := v / s
-		f = (f + roundMagic) - roundMagic + fz
-		if !(f >= flo) {
-			f = flo
-		}
-		return int32(min(f, fhi))
+	out := make([]uint8, len(xv))
+	err := workerpool.For(ctx, len(xv), 1<<15, func(a, b int) {
+		simd.Quantize(out[a:b], xv[a:b], s, zp, lo, hi, lo)
+	})
+	if err != nil {
+		return nil, true, err
 	}
 	var y tensor.Any
-	var err error
 	if dt == numeric.Int8 {
-		out := make([]int8, len(xv))
-		err = workerpool.For(ctx, len(xv), 1<<15, func(a, b int) {
-			for i := a; i < b; i++ {
-				out[i] = int8(code(xv[i]))
-			}
-		})
-		if err == nil {
-			y, err = tensor.New(x.Shape(), out)
-		}
+		y, err = tensor.New(x.Shape(), unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(out))), len(out)))
 	} else {
-		out := make([]uint8, len(xv))
-		err = workerpool.For(ctx, len(xv), 1<<15, func(a, b int) {
-			for i := a; i < b; i++ {
-				out[i] = uint8(code(xv[i]))
-			}
-		})
-		if err == nil {
-			y, err = tensor.New(x.Shape(), out)
-		}
+		y, err = tensor.New(x.Shape(), out)
 	}
 	return y, true, err
 }

@@ -1,0 +1,337 @@
+//go:build ignore
+
+// gen_asm writes simd_amd64.s and simd_decl_amd64.go: the AVX-512 kernels
+// of package simd, each performing its *Generic reference's float32
+// operations in the same order (no FMA), 16 elements per iteration. Run
+// with `go generate` in internal/simd (see simd_amd64.go).
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log"
+	"math"
+	"os"
+)
+
+var out, decl bytes.Buffer
+
+func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
+
+func label(l string) { fmt.Fprintf(&out, "%s:\n", l) }
+
+// bcast broadcasts the 32-bit pattern bits to register z.
+func bcast(z string, bits uint32) {
+	p("MOVL $0x%08x, AX", bits)
+	p("VPBROADCASTD AX, %s", z)
+}
+
+func f32(z string, v float32) { bcast(z, math.Float32bits(v)) }
+
+// fn starts a function: its Go declaration (doc, signature) and TEXT line.
+func fn(name, sig, doc string, frame int) {
+	fmt.Fprintf(&decl, "\n// %s %s\n//\n//go:noescape\nfunc %s%s\n", name, doc, name, sig)
+	fmt.Fprintf(&out, "\n// func %s%s\nTEXT ·%s(SB), NOSPLIT, $0-%d\n", name, sig, name, frame)
+}
+
+// Comparison predicates of VCMPPS.
+const (
+	cmpUnord = 0x03
+	cmpLTOQ  = 0x11
+	cmpGEOQ  = 0x1d
+)
+
+func biasGelu() {
+	fn("biasGeluAVX512", "(dst, x, bias *float32, blocks int)", "is biasGeluGeneric on blocks·16 elements.", 32)
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ bias+16(FP), DX")
+	p("MOVQ blocks+24(FP), CX")
+	// constants
+	f32("Z11", float32(1/math.Sqrt2))
+	bcast("Z12", 0x7fffffff) // |·|
+	bcast("Z13", 0x80000000) // sign
+	f32("Z14", 0.3275911)
+	f32("Z15", 1)
+	f32("Z16", 1.061405429)
+	f32("Z17", -1.453152027)
+	f32("Z18", 1.421413741)
+	f32("Z19", -0.284496736)
+	f32("Z20", 0.254829592)
+	f32("Z21", -87)
+	f32("Z22", 1.442695)
+	f32("Z23", 0.5)
+	f32("Z24", 0.693359375)
+	f32("Z25", -2.12194440e-4)
+	f32("Z26", float32(1.0/720))
+	f32("Z27", float32(1.0/120))
+	f32("Z28", float32(1.0/24))
+	f32("Z29", float32(1.0/6))
+	bcast("Z30", 127)
+	p("VPXORD Z31, Z31, Z31")
+	label("gelu_loop")
+	p("VMOVUPS (SI), Z0")
+	p("VADDPS (DX), Z0, Z0")                  // v = x + bias
+	p("VMULPS Z11, Z0, Z1")                   // z = v·(1/√2)
+	p("VPANDD Z12, Z1, Z2")                   // a = |z|
+	p("VMULPS Z14, Z2, Z3")                   // 0.3275911·a
+	p("VADDPS Z15, Z3, Z3")                   // 1 + ·
+	p("VDIVPS Z3, Z15, Z3")                   // t = 1 / ·
+	p("VMULPS Z16, Z3, Z4")                   // t·a5
+	p("VADDPS Z17, Z4, Z4")                   // a4 + ·
+	p("VMULPS Z3, Z4, Z4")                    // t·(·)
+	p("VADDPS Z18, Z4, Z4")                   // a3 + ·
+	p("VMULPS Z3, Z4, Z4")                    //
+	p("VADDPS Z19, Z4, Z4")                   // a2 + ·
+	p("VMULPS Z3, Z4, Z4")                    //
+	p("VADDPS Z20, Z4, Z4")                   // a1 + ·
+	p("VMULPS Z3, Z4, Z4")                    // t·poly
+	p("VMULPS Z2, Z2, Z5")                    // a·a
+	p("VPXORD Z13, Z5, Z5")                   // y = −a·a
+	p("VCMPPS $0x%02x, Z21, Z5, K1", cmpGEOQ) // y ≥ −87
+	p("VMULPS Z22, Z5, Z6")                   // y·log2e
+	p("VSUBPS Z23, Z6, Z6")                   // − 0.5
+	p("VCVTTPS2DQ Z6, Z7")                    // int32, truncated
+	p("VCVTDQ2PS Z7, Z6")                     // n
+	p("VMULPS Z24, Z6, Z8")                   // n·ln2hi
+	p("VSUBPS Z8, Z5, Z8")                    // y − ·
+	p("VMULPS Z25, Z6, Z9")                   // n·ln2lo
+	p("VSUBPS Z9, Z8, Z8")                    // r
+	p("VMULPS Z26, Z8, Z9")                   // r/720
+	p("VADDPS Z27, Z9, Z9")                   // 1/120 + ·
+	p("VMULPS Z8, Z9, Z9")                    //
+	p("VADDPS Z28, Z9, Z9")                   // 1/24 + ·
+	p("VMULPS Z8, Z9, Z9")                    //
+	p("VADDPS Z29, Z9, Z9")                   // 1/6 + ·
+	p("VMULPS Z8, Z9, Z9")                    //
+	p("VADDPS Z23, Z9, Z9")                   // 1/2 + ·
+	p("VMULPS Z8, Z9, Z9")                    //
+	p("VADDPS Z15, Z9, Z9")                   // 1 + ·
+	p("VMULPS Z8, Z9, Z9")                    //
+	p("VADDPS Z15, Z9, Z9")                   // 1 + ·
+	p("VPADDD Z30, Z7, Z7")                   // n + 127
+	p("VPSLLD $23, Z7, Z7")                   // 2^n
+	p("VMULPS.Z Z7, Z9, K1, Z9")              // e^y, 0 where not y ≥ −87
+	p("VMULPS Z9, Z4, Z4")                    // t·poly·e^y
+	p("VSUBPS Z4, Z15, Z4")                   // erf(|z|)
+	p("VCMPPS $0x%02x, Z31, Z1, K2", cmpLTOQ) // z < 0
+	p("VPXORD Z13, Z4, K2, Z4")               // erf(z)
+	p("VMULPS Z23, Z0, Z10")                  // 0.5·v
+	p("VADDPS Z15, Z4, Z4")                   // 1 + erf
+	p("VMULPS Z4, Z10, Z10")                  // GELU
+	p("VMOVUPS Z10, (DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $64, DX")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ gelu_loop")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func minMax() {
+	fn("minMaxAVX512", "(x *float32, blocks int, out *[32]float32)", "stores the per-lane minimum and maximum of 0 and blocks·16 elements (NaNs skipped) in out[:16] and out[16:].", 24)
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ blocks+8(FP), CX")
+	p("MOVQ out+16(FP), DI")
+	p("VPXORD Z1, Z1, Z1")
+	p("VPXORD Z2, Z2, Z2")
+	label("minmax_loop")
+	p("VMOVUPS (SI), Z0")
+	// (x < lo) ? x : lo and (x > hi) ? x : hi: a NaN x keeps lo, hi
+	p("VMINPS Z1, Z0, Z1")
+	p("VMAXPS Z2, Z0, Z2")
+	p("ADDQ $64, SI")
+	p("DECQ CX")
+	p("JNZ minmax_loop")
+	p("VMOVUPS Z1, (DI)")
+	p("VMOVUPS Z2, 64(DI)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func quantize() {
+	fn("quantizeAVX512", "(dst *uint8, x *float32, blocks int, p *quantArgs)", "is quantizeGeneric on blocks·16 elements.", 32)
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ blocks+16(FP), CX")
+	p("MOVQ p+24(FP), DX")
+	p("VBROADCASTSS 0(DX), Z10")  // scale
+	p("VBROADCASTSS 4(DX), Z11")  // z
+	p("VBROADCASTSS 8(DX), Z12")  // lo
+	p("VBROADCASTSS 12(DX), Z13") // hi
+	p("VPBROADCASTD 16(DX), Z14") // nan code
+	f32("Z15", 12582912)
+	label("quant_loop")
+	p("VMOVUPS (SI), Z0")
+	p("VDIVPS Z10, Z0, Z1") // f = v/scale
+	p("VADDPS Z15, Z1, Z1")
+	p("VSUBPS Z15, Z1, Z1")
+	p("VADDPS Z11, Z1, Z1") // round(f) + z
+	p("VCMPPS $0x%02x, Z12, Z1, K1", cmpGEOQ)
+	p("VMOVAPS Z12, Z2")
+	p("VMOVAPS Z1, K1, Z2") // f ≥ lo ? f : lo
+	p("VMINPS Z13, Z2, Z2") // min(f, hi)
+	p("VCVTTPS2DQ Z2, Z2")
+	p("VCMPPS $0x%02x, Z0, Z0, K2", cmpUnord)
+	p("VMOVDQA32 Z14, K2, Z2") // NaN input: nan code
+	p("VPMOVDB Z2, (DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $16, DI")
+	p("DECQ CX")
+	p("JNZ quant_loop")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func dequantize(signed bool) {
+	name, ext, typ := "dequantizeU8AVX512", "VPMOVZXBD", "uint8"
+	if signed {
+		name, ext, typ = "dequantizeI8AVX512", "VPMOVSXBD", "int8"
+	}
+	fn(name, fmt.Sprintf("(dst *float32, x *%s, blocks int, z int32, scale float32)", typ), fmt.Sprintf("is dequantize%sGeneric on blocks·16 elements.", map[bool]string{false: "U8", true: "I8"}[signed]), 32)
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ blocks+16(FP), CX")
+	p("MOVL z+24(FP), AX")
+	p("VPBROADCASTD AX, Z10")
+	p("VBROADCASTSS scale+28(FP), Z11")
+	l := name + "_loop"
+	label(l)
+	p("%s (SI), Z0", ext)
+	p("VPSUBD Z10, Z0, Z0")
+	p("VCVTDQ2PS Z0, Z0")
+	p("VMULPS Z11, Z0, Z0")
+	p("VMOVUPS Z0, (DI)")
+	p("ADDQ $16, SI")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ %s", l)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func sumU8() {
+	fn("sumU8AVX512", "(x *uint8, blocks int) int32", "is sumU8Generic on blocks·64 bytes.", 20)
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ blocks+8(FP), CX")
+	p("VPXORD Z1, Z1, Z1")
+	p("VPXORD Z2, Z2, Z2")
+	label("sum_loop")
+	p("VPSADBW (SI), Z1, Z0") // 8 sums of 8 bytes
+	p("VPADDQ Z0, Z2, Z2")
+	p("ADDQ $64, SI")
+	p("DECQ CX")
+	p("JNZ sum_loop")
+	p("VEXTRACTI64X4 $1, Z2, Y0")
+	p("VPADDQ Y0, Y2, Y2")
+	p("VEXTRACTI128 $1, Y2, X0")
+	p("VPADDQ X0, X2, X2")
+	p("VPSHUFD $0x4e, X2, X0")
+	p("VPADDQ X0, X2, X2")
+	p("VMOVD X2, AX")
+	p("MOVL AX, ret+16(FP)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func accF32() {
+	fn("accF32AVX512", "(dst *float32, acc *int32, blocks int, add int32, sub *int32, mult, bias *float32)", "is accF32Generic on blocks·16 elements (bias nil: none).", 56)
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ acc+8(FP), SI")
+	p("MOVQ blocks+16(FP), CX")
+	p("MOVL add+24(FP), AX")
+	p("VPBROADCASTD AX, Z10")
+	p("MOVQ sub+32(FP), R8")
+	p("MOVQ mult+40(FP), R9")
+	p("MOVQ bias+48(FP), DX")
+	p("TESTQ DX, DX")
+	p("JZ accf32_nobias")
+	label("accf32_bias")
+	p("VMOVDQU32 (SI), Z0")
+	p("VPADDD Z10, Z0, Z0")
+	p("VPSUBD (R8), Z0, Z0")
+	p("VCVTDQ2PS Z0, Z0")
+	p("VMULPS (R9), Z0, Z0")
+	p("VADDPS (DX), Z0, Z0")
+	p("VMOVUPS Z0, (DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $64, R8")
+	p("ADDQ $64, R9")
+	p("ADDQ $64, DX")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ accf32_bias")
+	p("VZEROUPPER")
+	p("RET")
+	label("accf32_nobias")
+	p("VMOVDQU32 (SI), Z0")
+	p("VPADDD Z10, Z0, Z0")
+	p("VPSUBD (R8), Z0, Z0")
+	p("VCVTDQ2PS Z0, Z0")
+	p("VMULPS (R9), Z0, Z0")
+	p("VMOVUPS Z0, (DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $64, R8")
+	p("ADDQ $64, R9")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ accf32_nobias")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func requant() {
+	fn("requantAVX512", "(dst *uint8, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs)", "is requantGeneric on blocks·16 elements.", 48)
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ acc+8(FP), SI")
+	p("MOVQ blocks+16(FP), CX")
+	p("MOVQ sub+24(FP), R8")
+	p("MOVQ mult+32(FP), R9")
+	p("MOVQ p+40(FP), DX")
+	p("VPBROADCASTD 0(DX), Z10")  // add
+	p("VPBROADCASTD 4(DX), Z11")  // z
+	p("VBROADCASTSS 8(DX), Z12")  // lo
+	p("VBROADCASTSS 12(DX), Z13") // hi
+	f32("Z15", 12582912)
+	label("requant_loop")
+	p("VMOVDQU32 (SI), Z0")
+	p("VPADDD Z10, Z0, Z0")
+	p("VPSUBD (R8), Z0, Z0")
+	p("VCVTDQ2PS Z0, Z0")
+	p("VMULPS (R9), Z0, Z0")
+	p("VMAXPS Z12, Z0, Z0") // (f > lo) ? f : lo
+	p("VMINPS Z13, Z0, Z0") // (f < hi) ? f : hi
+	p("VADDPS Z15, Z0, Z0")
+	p("VSUBPS Z15, Z0, Z0")
+	p("VCVTTPS2DQ Z0, Z0")
+	p("VPADDD Z11, Z0, Z0")
+	p("VPMOVDB Z0, (DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $64, R8")
+	p("ADDQ $64, R9")
+	p("ADDQ $16, DI")
+	p("DECQ CX")
+	p("JNZ requant_loop")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func main() {
+	out.WriteString("// Code generated by gen_asm.go; DO NOT EDIT.\n\n//go:build !purego\n\n#include \"textflag.h\"\n")
+	decl.WriteString("// Code generated by gen_asm.go; DO NOT EDIT.\n\n//go:build !purego\n\npackage simd\n")
+	biasGelu()
+	minMax()
+	quantize()
+	dequantize(false)
+	dequantize(true)
+	sumU8()
+	accF32()
+	requant()
+	if err := os.WriteFile("simd_amd64.s", out.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("simd_decl_amd64.go", decl.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}

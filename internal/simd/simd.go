@@ -1,0 +1,275 @@
+// Package simd holds the float32 element-wise kernels of the quantized
+// transformer ops in onnx/exec: the exact GELU of BiasGelu, the dynamic
+// quantization of activations to uint8, dequantization, the epilogues of
+// an int8 matrix product and uint8 row sums.
+//
+// Each kernel has a pure-Go reference in this file (the *Generic
+// functions) that is its specification; the exported functions run the
+// AVX-512 assembly on whole vectors of 16 elements where the CPU has it
+// and the reference on the rest. The assembly performs the reference's
+// float32 operations in the same order with the same rounding (no fused
+// multiply-add), so both give bit-identical results; the tests check that
+// on random data with extremes, infinities and NaNs.
+package simd
+
+import "math"
+
+// roundMagic is 1.5·2²³: for |f| ≤ 2²², (f + roundMagic) − roundMagic is f
+// rounded to the nearest integer, ties to even, in float32 arithmetic.
+const roundMagic = 12582912
+
+// ExpNeg returns e^y for y ≤ 0 in float32 (relative error below 3e-7),
+// 0 below −87 and for NaN: y = n·ln2 + r with |r| ≤ ln2/2, a degree-6
+// Taylor polynomial for e^r, scaled by 2^n through the exponent bits.
+func ExpNeg(y float32) float32 {
+	if !(y >= -87) {
+		return 0
+	}
+	const log2e, ln2hi, ln2lo = 1.442695, 0.693359375, -2.12194440e-4
+	n := float32(int32(y*log2e - 0.5))
+	r := y - n*ln2hi - n*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
+	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+// Erf is the error function in float32 with absolute error below 5e-7
+// (Abramowitz and Stegun 7.1.26 with ExpNeg).
+func Erf(x float32) float32 {
+	a := x
+	if a < 0 {
+		a = -a
+	}
+	t := 1 / (1 + 0.3275911*a)
+	y := 1 - t*(0.254829592+t*(-0.284496736+t*(1.421413741+t*(-1.453152027+t*1.061405429))))*ExpNeg(-a*a)
+	if x < 0 {
+		return -y
+	}
+	return y
+}
+
+// biasGeluGeneric sets dst[i] = GELU(x[i] + bias[i]) = ½·v·(1 + Erf(v/√2)).
+func biasGeluGeneric(dst, x, bias []float32) {
+	for i, v := range x {
+		v += bias[i]
+		dst[i] = 0.5 * v * (1 + Erf(v*(1/math.Sqrt2)))
+	}
+}
+
+// minMaxGeneric returns the least and greatest of 0 and the elements of x,
+// skipping NaNs.
+func minMaxGeneric(x []float32, lo, hi float32) (float32, float32) {
+	for _, v := range x {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
+// quantizeGeneric sets dst[i] = clamp(round(x[i]/scale) + z, lo, hi)
+// (ties to even; a NaN quotient gives lo) and nan where x[i] is NaN, as a
+// byte (uint8 codes, or int8 codes in two's complement).
+func quantizeGeneric(dst []uint8, x []float32, scale, z, lo, hi float32, nan int32) {
+	for i, v := range x {
+		f := v / scale
+		f = (f + roundMagic) - roundMagic + z
+		if !(f >= lo) {
+			f = lo
+		}
+		c := int32(min(f, hi))
+		if v != v {
+			c = nan
+		}
+		dst[i] = uint8(c)
+	}
+}
+
+// dequantizeU8Generic sets dst[i] = float32(x[i] − z)·scale.
+func dequantizeU8Generic(dst []float32, x []uint8, z int32, scale float32) {
+	for i, c := range x {
+		dst[i] = float32(int32(c)-z) * scale
+	}
+}
+
+// dequantizeI8Generic sets dst[i] = float32(x[i] − z)·scale.
+func dequantizeI8Generic(dst []float32, x []int8, z int32, scale float32) {
+	for i, c := range x {
+		dst[i] = float32(int32(c)-z) * scale
+	}
+}
+
+// sumU8Generic returns Σ x[i].
+func sumU8Generic(x []uint8) int32 {
+	var s int32
+	for _, v := range x {
+		s += int32(v)
+	}
+	return s
+}
+
+// accF32Generic sets dst[j] = float32(acc[j] + add − sub[j])·mult[j]
+// (+ bias[j] when bias is not nil), the integer part wrapping.
+func accF32Generic(dst []float32, acc []int32, add int32, sub []int32, mult, bias []float32) {
+	if bias == nil {
+		for j, v := range acc {
+			dst[j] = float32(v+add-sub[j]) * mult[j]
+		}
+		return
+	}
+	for j, v := range acc {
+		dst[j] = float32(v+add-sub[j])*mult[j] + bias[j]
+	}
+}
+
+// requantGeneric sets dst[j] = round(clamp(float32(acc[j] + add −
+// sub[j])·mult[j], lo, hi)) + z (ties to even) as a byte.
+func requantGeneric(dst []uint8, acc []int32, add int32, sub []int32, mult []float32, lo, hi float32, z int32) {
+	for j, v := range acc {
+		f := min(max(float32(v+add-sub[j])*mult[j], lo), hi)
+		dst[j] = uint8(int32((f+roundMagic)-roundMagic) + z)
+	}
+}
+
+// BiasGelu sets dst[i] = GELU(x[i] + bias[i]) with the exact (erf) GELU
+// computed by Erf. x, bias and dst have the same length (dst may be x).
+func BiasGelu(dst, x, bias []float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(x) &^ 15
+		if n > 0 {
+			_, _ = dst[n-1], bias[n-1]
+			biasGeluAVX512(&dst[0], &x[0], &bias[0], n/16)
+		}
+	}
+	biasGeluGeneric(dst[n:len(x)], x[n:], bias[n:len(x)])
+}
+
+// MinMax returns the least and greatest of 0 and the elements of x, NaNs
+// skipped (the range DynamicQuantizeLinear quantizes).
+func MinMax(x []float32) (lo, hi float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(x) &^ 15
+		if n > 0 {
+			var out [32]float32
+			minMaxAVX512(&x[0], n/16, &out)
+			lo, hi = minMaxGeneric(out[:16], 0, 0)
+			_, hi = minMaxGeneric(out[16:], 0, hi)
+		}
+	}
+	return minMaxGeneric(x[n:], lo, hi)
+}
+
+// Quantize sets dst[i] = clamp(round(x[i]/scale) + z, lo, hi) (ties to
+// even, as ONNX QuantizeLinear; a NaN quotient gives lo), and nan where
+// x[i] is NaN, stored as a byte: lo, hi, z and nan are uint8 or int8 codes
+// (int8 codes in two's complement). dst and x have the same length.
+func Quantize(dst []uint8, x []float32, scale float32, z, lo, hi, nan int32) {
+	n := 0
+	if hasAVX512 {
+		n = len(x) &^ 15
+		if n > 0 {
+			_ = dst[n-1]
+			p := quantArgs{scale: scale, z: float32(z), lo: float32(lo), hi: float32(hi), nan: nan}
+			quantizeAVX512(&dst[0], &x[0], n/16, &p)
+		}
+	}
+	quantizeGeneric(dst[n:len(x)], x[n:], scale, float32(z), float32(lo), float32(hi), nan)
+}
+
+// quantArgs are Quantize's parameters for the assembly (fixed offsets).
+type quantArgs struct {
+	scale, z, lo, hi float32
+	nan              int32
+}
+
+// DequantizeU8 sets dst[i] = float32(x[i] − z)·scale.
+func DequantizeU8(dst []float32, x []uint8, z int32, scale float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(x) &^ 15
+		if n > 0 {
+			_ = dst[n-1]
+			dequantizeU8AVX512(&dst[0], &x[0], n/16, z, scale)
+		}
+	}
+	dequantizeU8Generic(dst[n:len(x)], x[n:], z, scale)
+}
+
+// DequantizeI8 sets dst[i] = float32(x[i] − z)·scale.
+func DequantizeI8(dst []float32, x []int8, z int32, scale float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(x) &^ 15
+		if n > 0 {
+			_ = dst[n-1]
+			dequantizeI8AVX512(&dst[0], &x[0], n/16, z, scale)
+		}
+	}
+	dequantizeI8Generic(dst[n:len(x)], x[n:], z, scale)
+}
+
+// SumU8 returns Σ x[i] in int32.
+func SumU8(x []uint8) int32 {
+	n := 0
+	var s int32
+	if hasAVX512 {
+		n = len(x) &^ 63
+		if n > 0 {
+			s = sumU8AVX512(&x[0], n/64)
+		}
+	}
+	return s + sumU8Generic(x[n:])
+}
+
+// AccF32 sets dst[j] = float32(acc[j] + add − sub[j])·mult[j], plus
+// bias[j] when bias is not nil (the integer sum wrapping): the float
+// epilogue of an integer product with its zero-point terms. sub, mult,
+// bias and dst are at least as long as acc.
+func AccF32(dst []float32, acc []int32, add int32, sub []int32, mult, bias []float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(acc) &^ 15
+		if n > 0 {
+			_, _, _ = dst[n-1], sub[n-1], mult[n-1]
+			var b *float32
+			if bias != nil {
+				_ = bias[n-1]
+				b = &bias[0]
+			}
+			accF32AVX512(&dst[0], &acc[0], n/16, add, &sub[0], &mult[0], b)
+		}
+	}
+	m := len(acc)
+	if bias != nil {
+		bias = bias[n:m]
+	}
+	accF32Generic(dst[n:m], acc[n:], add, sub[n:m], mult[n:m], bias)
+}
+
+// Requant sets dst[j] = round(clamp(float32(acc[j] + add − sub[j])·mult[j],
+// lo, hi)) + z (ties to even, as ONNX Runtime's requantization), stored as
+// a byte: lo and hi bound the code minus z. sub, mult and dst are at least
+// as long as acc; mult must hold no NaN.
+func Requant(dst []uint8, acc []int32, add int32, sub []int32, mult []float32, lo, hi float32, z int32) {
+	n := 0
+	if hasAVX512 {
+		n = len(acc) &^ 15
+		if n > 0 {
+			_, _, _ = dst[n-1], sub[n-1], mult[n-1]
+			p := requantArgs{add: add, z: z, lo: lo, hi: hi}
+			requantAVX512(&dst[0], &acc[0], n/16, &sub[0], &mult[0], &p)
+		}
+	}
+	m := len(acc)
+	requantGeneric(dst[n:m], acc[n:], add, sub[n:m], mult[n:m], lo, hi, z)
+}
+
+// requantArgs are Requant's scalar parameters for the assembly.
+type requantArgs struct {
+	add, z int32
+	lo, hi float32
+}

@@ -1,0 +1,246 @@
+package simd
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// specials are inputs every float kernel test includes.
+var specials = []float32{0, float32(math.Copysign(0, -1)), 1, -1, 1e-30, -1e-30, 1e-45, 3, -3, 5.5, -5.5, 9, -9, 13, -13, 87, -87, 200, -200, 1e30, -1e30, math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+
+// randFloats returns n values: specials first, then a mix of scales.
+func randFloats(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		switch {
+		case i < len(specials) && n > 40:
+			x[i] = specials[i]
+		case i%3 == 0:
+			x[i] = float32(r.NormFloat64() * 100)
+		default:
+			x[i] = float32(r.NormFloat64() * 3)
+		}
+	}
+	r.Shuffle(n, func(i, j int) { x[i], x[j] = x[j], x[i] })
+	return x
+}
+
+// sameF32 reports bit equality, any NaN matching any NaN.
+func sameF32(a, b float32) bool {
+	if a != a || b != b {
+		return a != a && b != b
+	}
+	return math.Float32bits(a) == math.Float32bits(b)
+}
+
+// lengths covers the empty slice, tails of every size around whole
+// vectors, and a long run.
+var lengths = []int{0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000}
+
+// TestErf checks Erf against math.Erf over [−6, 6] and at the special
+// values, and ExpNeg against math.Exp.
+func TestErf(t *testing.T) {
+	for i := -60000; i <= 60000; i++ {
+		x := float32(i) / 10000
+		got, want := float64(Erf(x)), math.Erf(float64(x))
+		if math.Abs(got-want) > 5e-7 {
+			t.Fatalf("Erf(%v) = %v, want %v", x, got, want)
+		}
+	}
+	for _, c := range []struct{ x, want float32 }{{0, 0}, {float32(math.Inf(1)), 1}, {float32(math.Inf(-1)), -1}, {100, 1}} {
+		if got := Erf(c.x); got != c.want {
+			t.Errorf("Erf(%v) = %v, want %v", c.x, got, c.want)
+		}
+	}
+	for _, y := range []float32{0, -1e-3, -0.5, -1, -10, -50, -86.9} {
+		want := math.Exp(float64(y))
+		if d := math.Abs(float64(ExpNeg(y))-want) / want; d > 3e-7 {
+			t.Errorf("ExpNeg(%g) = %g, want %g (relative error %g)", y, ExpNeg(y), want, d)
+		}
+	}
+	if ExpNeg(-88) != 0 || ExpNeg(float32(math.NaN())) != 0 {
+		t.Errorf("ExpNeg(-88), ExpNeg(NaN) = %g, %g, want 0, 0", ExpNeg(-88), ExpNeg(float32(math.NaN())))
+	}
+}
+
+func TestBiasGelu(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range lengths {
+		x, b := randFloats(r, n+1)[1:], randFloats(r, n) // unaligned x
+		want := make([]float32, n)
+		biasGeluGeneric(want, x, b)
+		got := make([]float32, n+1)
+		got[n] = -7 // guard
+		BiasGelu(got[:n], x, b)
+		for i := range want {
+			if !sameF32(got[i], want[i]) {
+				t.Fatalf("n %d: BiasGelu(%g + %g) = %g, want %g", n, x[i], b[i], got[i], want[i])
+			}
+		}
+		if got[n] != -7 {
+			t.Fatalf("n %d: guard overwritten", n)
+		}
+	}
+	// the exact GELU within the erf approximation's error
+	x := []float32{-5, -2, -1, -0.5, 0, 0.5, 1, 2, 5}
+	got := make([]float32, len(x))
+	BiasGelu(got, x, make([]float32, len(x)))
+	for i, v := range x {
+		want := 0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2))
+		if math.Abs(float64(got[i])-want) > 1e-6*(1+math.Abs(want)) {
+			t.Errorf("GELU(%g) = %g, want %g", v, got[i], want)
+		}
+	}
+}
+
+func TestMinMax(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range lengths {
+		for _, shift := range []float32{0, 1000, -1000} {
+			x := randFloats(r, n)
+			for i := range x {
+				if !math.IsInf(float64(x[i]), 0) && x[i] < 1e29 && x[i] > -1e29 {
+					x[i] += shift
+				}
+			}
+			lo, hi := MinMax(x)
+			wlo, whi := minMaxGeneric(x, 0, 0)
+			if !sameF32(lo, wlo) || !sameF32(hi, whi) {
+				t.Fatalf("n %d shift %g: MinMax = %g, %g, want %g, %g", n, shift, lo, hi, wlo, whi)
+			}
+		}
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct {
+		scale        float32
+		z, lo, hi, n int32
+	}{{0.05, 128, 0, 255, 128}, {0.1, 0, -128, 127, -128}, {1e-3, 3, 0, 255, 3}, {7, -5, -128, 127, -128}, {0, 10, 0, 255, 10}} {
+		for _, n := range lengths {
+			x := randFloats(r, n+1)[1:]
+			want := make([]uint8, n)
+			quantizeGeneric(want, x, tc.scale, float32(tc.z), float32(tc.lo), float32(tc.hi), tc.n)
+			got := make([]uint8, n+1)
+			got[n] = 0xa5
+			Quantize(got[:n], x, tc.scale, tc.z, tc.lo, tc.hi, tc.n)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v n %d: Quantize(%g) = %d, want %d", tc, n, x[i], got[i], want[i])
+				}
+			}
+			if got[n] != 0xa5 {
+				t.Fatalf("%+v n %d: guard overwritten", tc, n)
+			}
+		}
+	}
+}
+
+func TestDequantize(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range lengths {
+		u := make([]uint8, n)
+		for i := range u {
+			u[i] = uint8(r.IntN(256))
+		}
+		s := make([]int8, n)
+		for i := range s {
+			s[i] = int8(u[i])
+		}
+		for _, z := range []int32{0, 128, -128, 5} {
+			want := make([]float32, n)
+			got := make([]float32, n+1)
+			got[n] = -7
+			dequantizeU8Generic(want, u, z, 0.37)
+			DequantizeU8(got[:n], u, z, 0.37)
+			for i := range want {
+				if !sameF32(got[i], want[i]) || got[n] != -7 {
+					t.Fatalf("n %d z %d: DequantizeU8(%d) = %g, want %g (guard %g)", n, z, u[i], got[i], want[i], got[n])
+				}
+			}
+			dequantizeI8Generic(want, s, z, 0.37)
+			DequantizeI8(got[:n], s, z, 0.37)
+			for i := range want {
+				if !sameF32(got[i], want[i]) || got[n] != -7 {
+					t.Fatalf("n %d z %d: DequantizeI8(%d) = %g, want %g (guard %g)", n, z, s[i], got[i], want[i], got[n])
+				}
+			}
+		}
+	}
+}
+
+func TestSumU8(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range append(lengths, 127, 128, 3072, 100000) {
+		x := make([]uint8, n+1)
+		for i := range x {
+			x[i] = uint8(r.IntN(256))
+		}
+		if got, want := SumU8(x[1:]), sumU8Generic(x[1:]); got != want {
+			t.Fatalf("n %d: SumU8 = %d, want %d", n, got, want)
+		}
+	}
+}
+
+func TestEpilogues(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range lengths {
+		acc, sub := make([]int32, n), make([]int32, n)
+		mult, bias := make([]float32, n), make([]float32, n)
+		for i := range acc {
+			acc[i] = r.Int32N(1<<24) - 1<<23
+			sub[i] = r.Int32N(1<<20) - 1<<19
+			mult[i] = float32(r.Float64()*1e-3) + 1e-6
+			bias[i] = float32(r.NormFloat64())
+		}
+		if n > 3 {
+			acc[0], acc[1], sub[1], mult[2] = math.MaxInt32, math.MinInt32, 5, 1e6 // wrapping, clamping
+		}
+		for _, b := range [][]float32{nil, bias} {
+			want := make([]float32, n)
+			got := make([]float32, n+1)
+			got[n] = -7
+			accF32Generic(want, acc, 12345, sub, mult, b)
+			AccF32(got[:n], acc, 12345, sub, mult, b)
+			for i := range want {
+				if !sameF32(got[i], want[i]) || got[n] != -7 {
+					t.Fatalf("n %d bias %v: AccF32[%d] = %g, want %g (guard %g)", n, b != nil, i, got[i], want[i], got[n])
+				}
+			}
+		}
+		for _, q := range []struct {
+			lo, hi float32
+			z      int32
+		}{{-128, 127, 128}, {0, 255, 0}, {-100, 155, 100}} {
+			want := make([]uint8, n)
+			got := make([]uint8, n+1)
+			got[n] = 0xa5
+			requantGeneric(want, acc, -777, sub, mult, q.lo, q.hi, q.z)
+			Requant(got[:n], acc, -777, sub, mult, q.lo, q.hi, q.z)
+			for i := range want {
+				if got[i] != want[i] || got[n] != 0xa5 {
+					t.Fatalf("n %d %+v: Requant[%d] = %d, want %d (guard %d)", n, q, i, got[i], want[i], got[n])
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkBiasGelu(b *testing.B) {
+	x := randFloats(rand.New(rand.NewPCG(1, 1)), 3072)
+	bias, dst := make([]float32, len(x)), make([]float32, len(x))
+	for _, v := range []struct {
+		name string
+		f    func(dst, x, b []float32)
+	}{{"generic", biasGeluGeneric}, {"best", BiasGelu}} {
+		b.Run(fmt.Sprintf("%s/n%d", v.name, len(x)), func(b *testing.B) {
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				v.f(dst, x, bias)
+			}
+		})
+	}
+}
