@@ -273,3 +273,110 @@ type requantArgs struct {
 	add, z int32
 	lo, hi float32
 }
+
+// Exp is e^x in float32 for every x (relative error about 1e-7): x = n·ln2
+// + r with |r| ≤ ln2/2, a degree-7 polynomial for e^r scaled by 2^n;
+// outside [−87.33654, 88.72283] (and for NaN) math.Exp rounded to float32.
+// It is the exponential of compute's Softmax, which SoftmaxRow matches.
+func Exp(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375 // ln 2 split so that n·ln2hi is exact
+		ln2lo = -2.12194440e-4
+		magic = 12582912 // 1.5·2^23: adding and subtracting rounds to an integer
+	)
+	if !(x >= -87.33654 && x <= 88.72283) {
+		return float32(math.Exp(float64(x)))
+	}
+	fn := (x*log2e + magic) - magic
+	r := x - fn*ln2hi - fn*ln2lo
+	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	y = y*r*r + r + 1
+	n := int32(fn)
+	if n > 127 { // 2^128 is not a float32: scale in two steps
+		return y * 2 * math.Float32frombits(uint32(n+126)<<23)
+	}
+	return y * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// softmaxGeneric sets y = softmax(x) over the row: m = max x (NaN if any
+// element is NaN), e_i = Exp(x_i − m), y_i = e_i·float32(1/Σe) with the
+// sum in float64.
+func softmaxGeneric(y, x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	y = y[:len(x)]
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	var s float64
+	for i, v := range x {
+		ev := Exp(v - m)
+		y[i] = ev
+		s += float64(ev)
+	}
+	inv := float32(1 / s)
+	for i := range y {
+		y[i] *= inv
+	}
+}
+
+// Softmax sets y = softmax(x) over the row as softmaxGeneric does, y and
+// x of the same length (y may be x). The vector path adds the float64
+// sum in another order (the result may differ from the reference's in
+// the last bit of 1/Σe, about once in 10⁸ rows); rows with a NaN or
+// infinite maximum go to the reference.
+func Softmax(y, x []float32) {
+	n := len(x) &^ 15
+	if !hasAVX512 || n == 0 {
+		softmaxGeneric(y, x)
+		return
+	}
+	_ = y[len(x)-1]
+	var lanes [16]float32
+	maxAVX512(&x[0], n/16, &lanes)
+	m := x[n-1]
+	for _, v := range lanes {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	for _, v := range x[n:] {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	if m != m || math.IsInf(float64(m), 0) {
+		softmaxGeneric(y, x)
+		return
+	}
+	var sums [16]float64
+	slow := expSubAVX512(&y[0], &x[0], n/16, m, &sums)
+	var s float64
+	for _, v := range sums {
+		s += v
+	}
+	if slow > 0 {
+		// lanes outside the polynomial's range hold x − m (< 0)
+		for i, v := range y[:n] {
+			if v < 0 {
+				y[i] = Exp(v)
+				s += float64(y[i])
+			}
+		}
+	}
+	for i, v := range x[n:] {
+		ev := Exp(v - m)
+		y[n+i] = ev
+		s += float64(ev)
+	}
+	inv := float32(1 / s)
+	scaleAVX512(&y[0], n/16, inv)
+	for i := n; i < len(x); i++ {
+		y[i] *= inv
+	}
+}

@@ -43,3 +43,18 @@ func accF32AVX512(dst *float32, acc *int32, blocks int, add int32, sub *int32, m
 //
 //go:noescape
 func requantAVX512(dst *uint8, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs)
+
+// maxAVX512 stores the per-lane maximum of blocks·16 elements in out, NaN in a lane that saw one.
+//
+//go:noescape
+func maxAVX512(x *float32, blocks int, out *[16]float32)
+
+// expSubAVX512 sets y = Exp(x − m) on blocks·16 elements and adds the results to sums by lane in float64; it returns the number of lanes with x − m in [−104, −87.33654), where Exp leaves its polynomial: those keep x − m in y (and add 0), lanes below are 0. x − m must not exceed 88.
+//
+//go:noescape
+func expSubAVX512(y, x *float32, blocks int, m float32, sums *[16]float64) int
+
+// scaleAVX512 multiplies blocks·16 elements of y by s.
+//
+//go:noescape
+func scaleAVX512(y *float32, blocks int, s float32)

@@ -21,3 +21,8 @@ func accF32AVX512(dst *float32, acc *int32, blocks int, add int32, sub *int32, m
 func requantAVX512(dst *uint8, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs) {
 	panic("simd: no assembly")
 }
+func maxAVX512(x *float32, blocks int, out *[16]float32) { panic("simd: no assembly") }
+func expSubAVX512(y, x *float32, blocks int, m float32, sums *[16]float64) int {
+	panic("simd: no assembly")
+}
+func scaleAVX512(y *float32, blocks int, s float32) { panic("simd: no assembly") }

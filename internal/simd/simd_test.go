@@ -244,3 +244,81 @@ func BenchmarkBiasGelu(b *testing.B) {
 		})
 	}
 }
+
+func TestSoftmax(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, n := range append(lengths, 128, 129) {
+		for _, kind := range []string{"normal", "masked", "nan", "inf", "edge", "-inf"} {
+			x := make([]float32, n+1)[1:]
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * 4)
+				if kind == "masked" && i%3 == 0 {
+					x[i] -= 10000
+				}
+			}
+			if n > 0 {
+				i := r.IntN(n)
+				switch kind {
+				case "nan":
+					x[i] = nan
+				case "inf":
+					x[i] = inf
+				case "-inf":
+					x[i] = -inf
+				case "edge": // Exp leaves its polynomial: the reference handles the row
+					x[i] = x[(i+1)%n] - 95
+					if n == 1 {
+						x[i] = 0
+					}
+				}
+			}
+			want := make([]float32, n)
+			softmaxGeneric(want, x)
+			got := make([]float32, n+1)
+			got[n] = -7
+			Softmax(got[:n], x)
+			for i := range want {
+				d := math.Abs(float64(got[i] - want[i]))
+				if !(sameF32(got[i], want[i]) || d <= 2.5e-7*math.Abs(float64(want[i]))) {
+					t.Fatalf("n %d %s: Softmax[%d] = %g, want %g (x %g)", n, kind, i, got[i], want[i], x[i])
+				}
+			}
+			if got[n] != -7 {
+				t.Fatalf("n %d %s: guard overwritten", n, kind)
+			}
+			Softmax(x, x) // in place
+			for i := range want {
+				d := math.Abs(float64(x[i] - want[i]))
+				if !(sameF32(x[i], want[i]) || d <= 2.5e-7*math.Abs(float64(want[i]))) {
+					t.Fatalf("n %d %s in place: Softmax[%d] = %g, want %g", n, kind, i, x[i], want[i])
+				}
+			}
+		}
+	}
+	for _, v := range []float32{-200, -104, -103.9, -100, -90, -87.4, -87.33654, -50, -1, 0, 1, 50, 88.7, 88.72283, 89, inf, -inf} {
+		want := math.Exp(float64(v))
+		if got := float64(Exp(v)); math.Abs(got-want) > max(2e-7*want, 0x1p-149) && !(math.IsInf(got, 1) && want > math.MaxFloat32) {
+			t.Errorf("Exp(%g) = %g, want %g", v, got, want)
+		}
+	}
+}
+
+func BenchmarkSoftmax(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, 128)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 3)
+	}
+	y := make([]float32, len(x))
+	for _, v := range []struct {
+		name string
+		f    func(y, x []float32)
+	}{{"generic", softmaxGeneric}, {"best", Softmax}} {
+		b.Run(v.name, func(b *testing.B) {
+			for b.Loop() {
+				v.f(y, x)
+			}
+		})
+	}
+}

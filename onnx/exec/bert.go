@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"math"
+	"sync"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
 	"github.com/zerfoo/zerfoo/internal/simd"
@@ -111,61 +112,74 @@ func attnBias(x tensor.Any, b, n, seq, total int) ([]float32, []int, error) {
 	return v, s, err
 }
 
+// headLayout locates one head of a float32 tensor of queries, keys or
+// values: row t of head hh of batch bi starts at bi·bs + hh·hs + t·ld.
+type headLayout struct{ bs, hs, ld int }
+
+func (l headLayout) at(bi, hh int) int { return bi*l.bs + hh*l.hs }
+
+// bnsh is the layout of a [B, N, T, H] tensor.
+func bnsh(n, t, h int) headLayout { return headLayout{bs: n * t * h, hs: t * h, ld: h} }
+
+// bsd is the layout of a [B, T, D] tensor whose rows hold the heads side
+// by side, h values each (D = N·h, or wider).
+func bsd(t, d, h int) headLayout { return headLayout{bs: t * d, hs: h, ld: d} }
+
 // attend computes softmax(scale·Q·Kᵀ + mask + bias)·V per batch and head:
-// q [B,N,S,H], k [B,N,T,H], v [B,N,T,Hv] (contiguous float32), keys
-// 0..past-1 being the past. It returns [B,S,N·Hv]. As ONNX Runtime does,
-// the mask and bias are the initial C of the GEMM C = scale·Q·Kᵀ + C.
-func attend(ctx context.Context, q, k, v []float32, b, n, seq, total, h, hv, past int, scale float32, mask *attnMask, bias []float32, bs []int) ([]float32, error) {
-	scores := make([]float32, b*n*seq*total)
-	ctxv := make([]float32, b*n*seq*hv)
-	err := workerpool.For(ctx, b*n*seq, 64, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			bh, si := r/seq, r%seq
+// q of S rows of H, k of T rows of H and v of T rows of Hv per head, laid
+// out as ql, kl and vl say, keys 0..past-1 being the past. It returns
+// [B,S,N·Hv]. As ONNX Runtime does, the mask and bias are the initial C of
+// the GEMM C = scale·Q·Kᵀ + C. Heads run in parallel, each reading its
+// rows in place and writing its columns of the output.
+func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl headLayout, v []float32, vl headLayout, b, n, seq, total, h, hv, past int, scale float32, mask *attnMask, bias []float32, bs []int) ([]float32, error) {
+	out := make([]float32, b*seq*n*hv)
+	var mu sync.Mutex
+	var first error
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	err := workerpool.For(ctx, b*n, 1, func(lo, hi int) {
+		scores := make([]float32, seq*total)
+		for bh := lo; bh < hi; bh++ {
 			bi, hh := bh/n, bh%n
-			row := scores[r*total : (r+1)*total]
-			mask.row(row, bi, si, total, past)
-			if bias != nil {
-				bb, bn := bi, hh
-				if bs[0] == 1 {
-					bb = 0
+			for si := 0; si < seq; si++ {
+				row := scores[si*total : (si+1)*total]
+				mask.row(row, bi, si, total, past)
+				if bias != nil {
+					bb, bn := bi, hh
+					if bs[0] == 1 {
+						bb = 0
+					}
+					if bs[1] == 1 {
+						bn = 0
+					}
+					for t, x := range bias[((bb*bs[1]+bn)*seq+si)*total:][:total] {
+						row[t] += x
+					}
 				}
-				if bs[1] == 1 {
-					bn = 0
-				}
-				for t, x := range bias[((bb*bs[1]+bn)*seq+si)*total:][:total] {
-					row[t] += x
-				}
+			}
+			if err := gemm.Sgemm(ctx, false, true, seq, total, h, scale, q[ql.at(bi, hh):], ql.ld, k[kl.at(bi, hh):], kl.ld, 1, scores, total); err != nil {
+				fail(err)
+				return
+			}
+			for si := 0; si < seq; si++ {
+				row := scores[si*total : (si+1)*total]
+				simd.Softmax(row, row)
+			}
+			if err := gemm.Sgemm(ctx, false, false, seq, hv, total, 1, scores, total, v[vl.at(bi, hh):], vl.ld, 0, out[bi*seq*n*hv+hh*hv:], n*hv); err != nil {
+				fail(err)
+				return
 			}
 		}
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = first
 	}
-	for bh := 0; bh < b*n; bh++ {
-		if err := gemm.Sgemm(ctx, false, true, seq, total, h, scale, q[bh*seq*h:], h, k[bh*total*h:], h, 1, scores[bh*seq*total:], total); err != nil {
-			return nil, err
-		}
-	}
-	st, err := tensor.New([]int{b * n * seq, total}, scores)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f32Engine.Softmax(ctx, st, 1, st); err != nil {
-		return nil, err
-	}
-	for bh := 0; bh < b*n; bh++ {
-		if err := gemm.Sgemm(ctx, false, false, seq, hv, total, 1, scores[bh*seq*total:], total, v[bh*total*hv:], hv, 0, ctxv[bh*seq*hv:], hv); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]float32, len(ctxv))
-	for bh := 0; bh < b*n; bh++ {
-		bi, hh := bh/n, bh%n
-		for si := 0; si < seq; si++ {
-			copy(out[(bi*seq+si)*n*hv+hh*hv:][:hv], ctxv[(bh*seq+si)*hv:][:hv])
-		}
-	}
-	return out, nil
+	return out, err
 }
 
 // heads copies x [B, L, N·H] (row stride ld, column offset off) into
@@ -339,7 +353,7 @@ func buildAttention(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := attend(ctx, q, k, v, b, a.heads, seq, total, h, hv, p, a.scaleFor(h), mask, bias, bs)
+		out, err := attend(ctx, q, bnsh(a.heads, seq, h), k, bnsh(a.heads, total, h), v, bnsh(a.heads, total, hv), b, a.heads, seq, total, h, hv, p, a.scaleFor(h), mask, bias, bs)
 		if err != nil {
 			return nil, err
 		}
@@ -369,6 +383,9 @@ func buildMHA(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	// the present key and value are made only when the node has them
+	outs := n.Proto.GetOutput()
+	present := len(outs) > 1 && outs[1] != "" || len(outs) > 2 && outs[2] != ""
 	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
@@ -389,6 +406,7 @@ func buildMHA(n *Node) (Kernel, error) {
 		}
 		var b, seq, l, h, hv int
 		var q, k, v []float32
+		var ql, kl, vl headLayout
 		var biasV []float32
 		if bt := opt(in, 3); bt != nil {
 			if biasV, err = floats(bt); err != nil {
@@ -421,6 +439,7 @@ func buildMHA(n *Node) (Kernel, error) {
 			q = make([]float32, b*a.heads*seq*h)
 			k = make([]float32, len(q))
 			v = make([]float32, len(q))
+			ql, kl, vl = bnsh(a.heads, seq, h), bnsh(a.heads, l, h), bnsh(a.heads, l, hv)
 			for bi := 0; bi < b; bi++ {
 				for si := 0; si < seq; si++ {
 					for hi := 0; hi < a.heads; hi++ {
@@ -460,16 +479,23 @@ func buildMHA(n *Node) (Kernel, error) {
 				if biasV != nil && len(biasV) != 2*dq+vs[2] {
 					return nil, shapeErr("bias of %d values, want %d", len(biasV), 2*dq+vs[2])
 				}
-				q = heads(addBias(qv, b*seq, dq, 0), b, seq, a.heads, h, dq, 0)
-				k = heads(addBias(kf, b*l, dq, dq), b, l, a.heads, h, dq, 0)
-				v = heads(addBias(vf, b*l, vs[2], 2*dq), b, l, a.heads, hv, vs[2], 0)
+				// read the heads in place unless a past or the present
+				// needs them [B, N, L, H]
+				q, ql = addBias(qv, b*seq, dq, 0), bsd(seq, dq, h)
+				k, kl = addBias(kf, b*l, dq, dq), bsd(l, dq, h)
+				v, vl = addBias(vf, b*l, vs[2], 2*dq), bsd(l, vs[2], hv)
+				if present || opt(in, 6) != nil {
+					k, kl = heads(k, b, l, a.heads, h, dq, 0), bnsh(a.heads, l, h)
+					v, vl = heads(v, b, l, a.heads, hv, vs[2], 0), bnsh(a.heads, l, hv)
+				}
 			case len(ks) == 4 && len(vs) == 4 && ks[0] == b && ks[1] == a.heads && ks[3] == h && vs[0] == b && vs[1] == a.heads && vs[2] == ks[2]:
 				l, hv = ks[2], vs[3]
 				if biasV != nil && len(biasV) < dq {
 					return nil, shapeErr("bias of %d values, want at least %d", len(biasV), dq)
 				}
-				q = heads(addBias(qv, b*seq, dq, 0), b, seq, a.heads, h, dq, 0)
+				q, ql = addBias(qv, b*seq, dq, 0), bsd(seq, dq, h)
 				k, v = kf, vf
+				kl, vl = bnsh(a.heads, l, h), bnsh(a.heads, l, hv)
 			default:
 				return nil, shapeErr("query %v, key %v, value %v: want key and value [B, L, D] or [B, %d, L, H]", qs, ks, vs, a.heads)
 			}
@@ -497,6 +523,7 @@ func buildMHA(n *Node) (Kernel, error) {
 			}
 			k = withPast(pkf, k, b, a.heads, p, l, h)
 			v = withPast(pvf, v, b, a.heads, p, l, hv)
+			kl, vl = bnsh(a.heads, p+l, h), bnsh(a.heads, p+l, hv)
 		}
 		total := p + l
 		if err := checkWork(ctx, 4*2*a.heads*(h+hv), qt.DType(), []int{b, total}); err != nil {
@@ -513,7 +540,7 @@ func buildMHA(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := attend(ctx, q, k, v, b, a.heads, seq, total, h, hv, p, a.scaleFor(h), mask, bias, bs)
+		out, err := attend(ctx, q, ql, k, kl, v, vl, b, a.heads, seq, total, h, hv, p, a.scaleFor(h), mask, bias, bs)
 		if err != nil {
 			return nil, err
 		}
@@ -521,6 +548,9 @@ func buildMHA(n *Node) (Kernel, error) {
 		y, err := fromFloats(dt, []int{b, seq, a.heads * hv}, out)
 		if err != nil {
 			return nil, err
+		}
+		if !present {
+			return []tensor.Any{y, nil, nil}, nil
 		}
 		pkOut, err := fromFloats(dt, []int{b, a.heads, total, h}, k)
 		if err != nil {
