@@ -380,3 +380,103 @@ func Softmax(y, x []float32) {
 		y[i] *= inv
 	}
 }
+
+// addGeneric sets dst[i] = x[i] + y[i].
+func addGeneric(dst, x, y []float32) {
+	for i, v := range x {
+		dst[i] = v + y[i]
+	}
+}
+
+// Add sets dst[i] = x[i] + y[i]; x, y and dst have the same length (dst
+// may be x or y).
+func Add(dst, x, y []float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(x) &^ 15
+		if n > 0 {
+			_, _ = dst[n-1], y[n-1]
+			addAVX512(&dst[0], &x[0], &y[0], n/16)
+		}
+	}
+	addGeneric(dst[n:len(x)], x[n:], y[n:len(x)])
+}
+
+// layerNormGeneric normalizes the row x into y: with μ the mean of x (0
+// when simplified) and σ² the mean of (x−μ)², both in float64, y[j] =
+// (x[j]−μ)·(1/√(σ²+eps))·g[j] + b[j] (b nil: no bias) rounded once to
+// float32. It returns μ and 1/√(σ²+eps).
+func layerNormGeneric(y, x, g, b []float32, eps float32, simplified bool) (mean, inv float64) {
+	mu := 0.0
+	if !simplified {
+		for _, v := range x {
+			mu += float64(v)
+		}
+		mu /= float64(len(x))
+	}
+	ss := 0.0
+	for _, v := range x {
+		d := float64(v) - mu
+		ss += d * d
+	}
+	is := 1 / math.Sqrt(ss/float64(len(x))+float64(eps))
+	normGeneric(y, x, g, b, mu, is)
+	return mu, is
+}
+
+// normGeneric sets y[j] = (x[j]−mu)·is·g[j] + b[j] in float64, rounded to
+// float32 (b nil: no bias).
+func normGeneric(y, x, g, b []float32, mu, is float64) {
+	for j, v := range x {
+		o := (float64(v) - mu) * is * float64(g[j])
+		if b != nil {
+			o += float64(b[j])
+		}
+		y[j] = float32(o)
+	}
+}
+
+// LayerNorm is layerNormGeneric with the sums of the mean and the variance
+// added eight lanes at a time (μ and σ² may differ from the reference's in
+// the last bits of their float64 values, which shows in a float32 output
+// about once in 10⁸ elements). y, x, g and b (unless nil) have the same
+// length.
+func LayerNorm(y, x, g, b []float32, eps float32, simplified bool) (mean, inv float64) {
+	n := len(x) &^ 15
+	if !hasAVX512 || n == 0 {
+		return layerNormGeneric(y, x, g, b, eps, simplified)
+	}
+	_, _ = y[len(x)-1], g[len(x)-1]
+	var lanes [16]float64
+	mu := 0.0
+	if !simplified {
+		sumF64AVX512(&x[0], n/16, &lanes)
+		for _, v := range lanes {
+			mu += v
+		}
+		for _, v := range x[n:] {
+			mu += float64(v)
+		}
+		mu /= float64(len(x))
+	}
+	lanes = [16]float64{}
+	sqDevF64AVX512(&x[0], n/16, mu, &lanes)
+	ss := 0.0
+	for _, v := range lanes {
+		ss += v
+	}
+	for _, v := range x[n:] {
+		d := float64(v) - mu
+		ss += d * d
+	}
+	is := 1 / math.Sqrt(ss/float64(len(x))+float64(eps))
+	var bp *float32
+	var bt []float32
+	if b != nil {
+		_ = b[len(x)-1]
+		bp, bt = &b[0], b[n:len(x)]
+	}
+	normF64AVX512(&y[0], &x[0], &g[0], bp, n/16, mu, is)
+	normGeneric(y[n:len(x)], x[n:], g[n:len(x)], bt, mu, is)
+	return mu, is
+}

@@ -58,3 +58,23 @@ func expSubAVX512(y, x *float32, blocks int, m float32, sums *[16]float64) int
 //
 //go:noescape
 func scaleAVX512(y *float32, blocks int, s float32)
+
+// addAVX512 is addGeneric on blocks·16 elements.
+//
+//go:noescape
+func addAVX512(dst, x, y *float32, blocks int)
+
+// sumF64AVX512 adds blocks·16 elements, widened to float64, to out by lane.
+//
+//go:noescape
+func sumF64AVX512(x *float32, blocks int, out *[16]float64)
+
+// sqDevF64AVX512 adds (x − mu)² in float64 over blocks·16 elements to out by lane.
+//
+//go:noescape
+func sqDevF64AVX512(x *float32, blocks int, mu float64, out *[16]float64)
+
+// normF64AVX512 is normGeneric on blocks·16 elements (bias nil: none).
+//
+//go:noescape
+func normF64AVX512(y, x, scale, bias *float32, blocks int, mu, is float64)

@@ -25,4 +25,10 @@ func maxAVX512(x *float32, blocks int, out *[16]float32) { panic("simd: no assem
 func expSubAVX512(y, x *float32, blocks int, m float32, sums *[16]float64) int {
 	panic("simd: no assembly")
 }
-func scaleAVX512(y *float32, blocks int, s float32) { panic("simd: no assembly") }
+func scaleAVX512(y *float32, blocks int, s float32)                       { panic("simd: no assembly") }
+func addAVX512(dst, x, y *float32, blocks int)                            { panic("simd: no assembly") }
+func sumF64AVX512(x *float32, blocks int, out *[16]float64)               { panic("simd: no assembly") }
+func sqDevF64AVX512(x *float32, blocks int, mu float64, out *[16]float64) { panic("simd: no assembly") }
+func normF64AVX512(y, x, scale, bias *float32, blocks int, mu, is float64) {
+	panic("simd: no assembly")
+}

@@ -322,3 +322,55 @@ func BenchmarkSoftmax(b *testing.B) {
 		})
 	}
 }
+
+func TestAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, n := range lengths {
+		x, y := randFloats(r, n+1)[1:], randFloats(r, n)
+		want := make([]float32, n)
+		addGeneric(want, x, y)
+		got := make([]float32, n+1)
+		got[n] = -7
+		Add(got[:n], x, y)
+		for i := range want {
+			if !sameF32(got[i], want[i]) || got[n] != -7 {
+				t.Fatalf("n %d: Add(%g, %g) = %g, want %g (guard %g)", n, x[i], y[i], got[i], want[i], got[n])
+			}
+		}
+	}
+}
+
+func TestLayerNorm(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, n := range append(lengths[1:], 768) {
+		for _, simplified := range []bool{false, true} {
+			for _, withBias := range []bool{false, true} {
+				x, g, b := make([]float32, n+1)[1:], make([]float32, n), make([]float32, n)
+				for i := range x {
+					x[i] = float32(r.NormFloat64()*2 + 5)
+					g[i] = float32(r.NormFloat64())
+					b[i] = float32(r.NormFloat64())
+				}
+				if !withBias {
+					b = nil
+				}
+				want := make([]float32, n)
+				wm, wi := layerNormGeneric(want, x, g, b, 1e-5, simplified)
+				got := make([]float32, n+1)
+				got[n] = -7
+				gm, gi := LayerNorm(got[:n], x, g, b, 1e-5, simplified)
+				if math.Abs(gm-wm) > 1e-12*math.Abs(wm)+1e-15 || math.Abs(gi-wi) > 1e-12*wi {
+					t.Fatalf("n %d simplified %v: mean, inv %g, %g, want %g, %g", n, simplified, gm, gi, wm, wi)
+				}
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1.2e-7*math.Abs(float64(want[i])) {
+						t.Fatalf("n %d simplified %v bias %v: y[%d] = %g, want %g", n, simplified, withBias, i, got[i], want[i])
+					}
+				}
+				if got[n] != -7 {
+					t.Fatalf("n %d: guard overwritten", n)
+				}
+			}
+		}
+	}
+}

@@ -419,9 +419,7 @@ func buildMHA(n *Node) (Kernel, error) {
 			}
 			o := make([]float32, len(x))
 			for r := 0; r < rows; r++ {
-				for j := 0; j < width; j++ {
-					o[r*width+j] = x[r*width+j] + biasV[off+j]
-				}
+				simd.Add(o[r*width:(r+1)*width], x[r*width:(r+1)*width], biasV[off:off+width])
 			}
 			return o
 		}

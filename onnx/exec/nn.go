@@ -2,9 +2,9 @@ package exec
 
 import (
 	"context"
-	"math"
 
 	"github.com/zerfoo/zerfoo/compute"
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -276,12 +276,9 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 					if len(kv) != cols {
 						kr = kv[r*cols : (r+1)*cols]
 					}
-					for j, v := range xr {
-						v += kr[j]
-						if bv != nil {
-							v += bv[j]
-						}
-						sr[j] = v
+					simd.Add(sr, xr, kr)
+					if bv != nil {
+						simd.Add(sr, sr, bv)
 					}
 				}
 				if x.DType() != numeric.Float32 { // round the sum to the I/O type
@@ -309,29 +306,8 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 			inv := make([]float32, rows)
 			err = workerpool.For(ctx, rows, max(1, 4096/max(1, cols)), func(r0, r1 int) {
 				for r := r0; r < r1; r++ {
-					row := xv[r*cols : (r+1)*cols]
-					mu := 0.0
-					if !simplified {
-						for _, v := range row {
-							mu += float64(v)
-						}
-						mu /= float64(cols)
-					}
-					ss := 0.0
-					for _, v := range row {
-						d := float64(v) - mu
-						ss += d * d
-					}
-					is := 1 / math.Sqrt(ss/float64(cols)+float64(eps))
+					mu, is := simd.LayerNorm(y[r*cols:(r+1)*cols], xv[r*cols:(r+1)*cols], gv, bv, eps, simplified)
 					mean[r], inv[r] = float32(mu), float32(is)
-					out := y[r*cols : (r+1)*cols]
-					for j, v := range row {
-						o := (float64(v) - mu) * is * float64(gv[j])
-						if bv != nil {
-							o += float64(bv[j])
-						}
-						out[j] = float32(o)
-					}
 				}
 			})
 			if err != nil {
