@@ -35,10 +35,6 @@ func dynQuant(x []float32) (scale float32, zp int32) {
 	return scale, int32(math.RoundToEven(float64(z)))
 }
 
-// roundMagic is 1.5·2²³: for |f| ≤ 2²², (f + roundMagic) − roundMagic is f
-// rounded to the nearest integer, ties to even, in float32 arithmetic.
-const roundMagic = 12582912
-
 // quantizeU8 writes clamp(round(x/scale) + zp) to q (division, as ONNX
 // Runtime's MlasQuantizeLinear does), in parallel for long inputs. NaN
 // becomes zp.
