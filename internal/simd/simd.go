@@ -268,10 +268,13 @@ func Requant(dst []uint8, acc []int32, add int32, sub []int32, mult []float32, l
 	requantGeneric(dst[n:m], acc[n:], add, sub[n:m], mult[n:m], lo, hi, z)
 }
 
-// requantArgs are Requant's scalar parameters for the assembly.
+// requantArgs are the scalar parameters of Requant and RequantDequant
+// for the assembly.
 type requantArgs struct {
 	add, z int32
 	lo, hi float32
+	z2     int32
+	s2     float32
 }
 
 // Exp is e^x in float32 for every x (relative error about 1e-7): x = n·ln2
@@ -479,4 +482,34 @@ func LayerNorm(y, x, g, b []float32, eps float32, simplified bool) (mean, inv fl
 	normF64AVX512(&y[0], &x[0], &g[0], bp, n/16, mu, is)
 	normGeneric(y[n:len(x)], x[n:], g[n:len(x)], bt, mu, is)
 	return mu, is
+}
+
+// requantDequantGeneric sets dst[j] = float32(q − z2)·s2 where q =
+// round(clamp(float32(acc[j] + add − sub[j])·mult[j], lo, hi)) + z: the
+// code requantGeneric makes, dequantized (a QLinearMatMul and the
+// DequantizeLinear of its output in one pass).
+func requantDequantGeneric(dst []float32, acc []int32, add int32, sub []int32, mult []float32, lo, hi float32, z, z2 int32, s2 float32) {
+	for j, v := range acc {
+		f := min(max(float32(v+add-sub[j])*mult[j], lo), hi)
+		q := int32((f+roundMagic)-roundMagic) + z
+		dst[j] = float32(q-z2) * s2
+	}
+}
+
+// RequantDequant sets dst[j] = float32(q − z2)·s2 with q the code Requant
+// makes for acc[j] (lo, hi and z as there, q not narrowed to a byte: it
+// lies in [lo+z, hi+z]). sub, mult and dst are at least as long as acc;
+// mult must hold no NaN.
+func RequantDequant(dst []float32, acc []int32, add int32, sub []int32, mult []float32, lo, hi float32, z, z2 int32, s2 float32) {
+	n := 0
+	if hasAVX512 {
+		n = len(acc) &^ 15
+		if n > 0 {
+			_, _, _ = dst[n-1], sub[n-1], mult[n-1]
+			p := requantArgs{add: add, z: z, lo: lo, hi: hi, z2: z2, s2: s2}
+			requantDequantAVX512(&dst[0], &acc[0], n/16, &sub[0], &mult[0], &p)
+		}
+	}
+	m := len(acc)
+	requantDequantGeneric(dst[n:m], acc[n:], add, sub[n:m], mult[n:m], lo, hi, z, z2, s2)
 }

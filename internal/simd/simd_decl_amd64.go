@@ -78,3 +78,8 @@ func sqDevF64AVX512(x *float32, blocks int, mu float64, out *[16]float64)
 //
 //go:noescape
 func normF64AVX512(y, x, scale, bias *float32, blocks int, mu, is float64)
+
+// requantDequantAVX512 is requantDequantGeneric on blocks·16 elements.
+//
+//go:noescape
+func requantDequantAVX512(dst *float32, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs)

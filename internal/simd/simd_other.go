@@ -32,3 +32,6 @@ func sqDevF64AVX512(x *float32, blocks int, mu float64, out *[16]float64) { pani
 func normF64AVX512(y, x, scale, bias *float32, blocks int, mu, is float64) {
 	panic("simd: no assembly")
 }
+func requantDequantAVX512(dst *float32, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs) {
+	panic("simd: no assembly")
+}

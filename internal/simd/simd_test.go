@@ -218,6 +218,16 @@ func TestEpilogues(t *testing.T) {
 			want := make([]uint8, n)
 			got := make([]uint8, n+1)
 			got[n] = 0xa5
+			wantF := make([]float32, n)
+			gotF := make([]float32, n+1)
+			gotF[n] = -7
+			requantDequantGeneric(wantF, acc, -777, sub, mult, q.lo, q.hi, q.z, q.z-3, 0.0123)
+			RequantDequant(gotF[:n], acc, -777, sub, mult, q.lo, q.hi, q.z, q.z-3, 0.0123)
+			for i := range wantF {
+				if !sameF32(gotF[i], wantF[i]) || gotF[n] != -7 {
+					t.Fatalf("n %d %+v: RequantDequant[%d] = %g, want %g (guard %g)", n, q, i, gotF[i], wantF[i], gotF[n])
+				}
+			}
 			requantGeneric(want, acc, -777, sub, mult, q.lo, q.hi, q.z)
 			Requant(got[:n], acc, -777, sub, mult, q.lo, q.hi, q.z)
 			for i := range want {

@@ -114,7 +114,30 @@ func attnBias(x tensor.Any, b, n, seq, total int) ([]float32, []int, error) {
 
 // headLayout locates one head of a float32 tensor of queries, keys or
 // values: row t of head hh of batch bi starts at bi·bs + hh·hs + t·ld.
-type headLayout struct{ bs, hs, ld int }
+// bias, when not nil, is added to the values as they are read: head hh's
+// w values of a row get bias[hh·w:(hh+1)·w].
+type headLayout struct {
+	bs, hs, ld int
+	bias       []float32
+}
+
+// rows returns the r rows of w values of head hh of batch bi and their
+// stride: in place, or with the bias added in buf (grown as needed).
+func (l headLayout) rows(x []float32, bi, hh, r, w int, buf *[]float32) ([]float32, int) {
+	at := l.at(bi, hh)
+	if l.bias == nil {
+		return x[at:], l.ld
+	}
+	if cap(*buf) < r*w {
+		*buf = make([]float32, r*w)
+	}
+	o := (*buf)[:r*w]
+	b := l.bias[hh*w : (hh+1)*w]
+	for t := 0; t < r; t++ {
+		simd.Add(o[t*w:(t+1)*w], x[at+t*l.ld:][:w], b)
+	}
+	return o, w
+}
 
 func (l headLayout) at(bi, hh int) int { return bi*l.bs + hh*l.hs }
 
@@ -144,6 +167,7 @@ func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl hea
 	}
 	err := workerpool.For(ctx, b*n, 1, func(lo, hi int) {
 		scores := make([]float32, seq*total)
+		var qb, kb, vb []float32
 		for bh := lo; bh < hi; bh++ {
 			bi, hh := bh/n, bh%n
 			for si := 0; si < seq; si++ {
@@ -162,7 +186,10 @@ func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl hea
 					}
 				}
 			}
-			if err := gemm.Sgemm(ctx, false, true, seq, total, h, scale, q[ql.at(bi, hh):], ql.ld, k[kl.at(bi, hh):], kl.ld, 1, scores, total); err != nil {
+			qh, ldq := ql.rows(q, bi, hh, seq, h, &qb)
+			kh, ldk := kl.rows(k, bi, hh, total, h, &kb)
+			vh, ldv := vl.rows(v, bi, hh, total, hv, &vb)
+			if err := gemm.Sgemm(ctx, false, true, seq, total, h, scale, qh, ldq, kh, ldk, 1, scores, total); err != nil {
 				fail(err)
 				return
 			}
@@ -170,7 +197,7 @@ func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl hea
 				row := scores[si*total : (si+1)*total]
 				simd.Softmax(row, row)
 			}
-			if err := gemm.Sgemm(ctx, false, false, seq, hv, total, 1, scores, total, v[vl.at(bi, hh):], vl.ld, 0, out[bi*seq*n*hv+hh*hv:], n*hv); err != nil {
+			if err := gemm.Sgemm(ctx, false, false, seq, hv, total, 1, scores, total, vh, ldv, 0, out[bi*seq*n*hv+hh*hv:], n*hv); err != nil {
 				fail(err)
 				return
 			}
@@ -479,19 +506,28 @@ func buildMHA(n *Node) (Kernel, error) {
 				}
 				// read the heads in place unless a past or the present
 				// needs them [B, N, L, H]
-				q, ql = addBias(qv, b*seq, dq, 0), bsd(seq, dq, h)
-				k, kl = addBias(kf, b*l, dq, dq), bsd(l, dq, h)
-				v, vl = addBias(vf, b*l, vs[2], 2*dq), bsd(l, vs[2], hv)
+				// read the heads in place (adding the bias per head)
+				// unless a past or the present needs them [B, N, L, H]
+				q, ql = qv, bsd(seq, dq, h)
+				k, kl = kf, bsd(l, dq, h)
+				v, vl = vf, bsd(l, vs[2], hv)
+				if biasV != nil {
+					ql.bias, kl.bias, vl.bias = biasV[:dq], biasV[dq:2*dq], biasV[2*dq:]
+				}
 				if present || opt(in, 6) != nil {
-					k, kl = heads(k, b, l, a.heads, h, dq, 0), bnsh(a.heads, l, h)
-					v, vl = heads(v, b, l, a.heads, hv, vs[2], 0), bnsh(a.heads, l, hv)
+					k = heads(addBias(kf, b*l, dq, dq), b, l, a.heads, h, dq, 0)
+					v = heads(addBias(vf, b*l, vs[2], 2*dq), b, l, a.heads, hv, vs[2], 0)
+					kl, vl = bnsh(a.heads, l, h), bnsh(a.heads, l, hv)
 				}
 			case len(ks) == 4 && len(vs) == 4 && ks[0] == b && ks[1] == a.heads && ks[3] == h && vs[0] == b && vs[1] == a.heads && vs[2] == ks[2]:
 				l, hv = ks[2], vs[3]
 				if biasV != nil && len(biasV) < dq {
 					return nil, shapeErr("bias of %d values, want at least %d", len(biasV), dq)
 				}
-				q, ql = addBias(qv, b*seq, dq, 0), bsd(seq, dq, h)
+				q, ql = qv, bsd(seq, dq, h)
+				if biasV != nil {
+					ql.bias = biasV[:dq]
+				}
 				k, v = kf, vf
 				kl, vl = bnsh(a.heads, l, h), bnsh(a.heads, l, hv)
 			default:

@@ -215,6 +215,9 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 		if skip {
 			axis = -1
 		}
+		// SkipLayerNormalization's sum output, made only when the node has it
+		outs := n.Proto.GetOutput()
+		sumOut := len(outs) > 3 && outs[3] != ""
 		return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 			if err := need(in, 1); err != nil {
 				return nil, err
@@ -269,7 +272,12 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 						return nil, err
 					}
 				}
-				sum = make([]float32, len(xv))
+				if sumOut || x.DType() != numeric.Float32 {
+					sum = make([]float32, len(xv))
+				} else {
+					sum = getFloat32s(len(xv))
+					defer putFloat32s(sum)
+				}
 				for r := 0; r < rows; r++ {
 					xr, sr := xv[r*cols:(r+1)*cols], sum[r*cols:(r+1)*cols]
 					kr := kv
@@ -330,6 +338,8 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 				return nil, err
 			}
 			switch {
+			case skip && !sumOut:
+				return []tensor.Any{yt, mt, it, nil}, nil
 			case skip:
 				st, err := fromFloats(x.DType(), s, sum)
 				if err != nil {

@@ -262,7 +262,7 @@ func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.
 		}
 	}
 	if len(replaced) == 0 {
-		return fuseDynamic(g, nodes)
+		return fuseEpilogues(g, fuseDynamic(g, nodes))
 	}
 	out := make([]*onnxpb.NodeProto, 0, len(nodes))
 	for _, n := range nodes {
@@ -277,7 +277,7 @@ func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.
 			out = append(out, n)
 		}
 	}
-	return fuseDynamic(g, out)
+	return fuseEpilogues(g, fuseDynamic(g, out))
 }
 
 // fuseDynamic rewrites what quantize_dynamic writes for a MatMul,
@@ -364,6 +364,114 @@ func fuseDynamic(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 		case !drop[n]:
 			out = append(out, n)
 		}
+	}
+	return out
+}
+
+// The private attributes fuseEpilogues sets on the integer products whose
+// epilogue does the work of the node after them.
+const (
+	// attrDequantize on a QLinearMatMul: inputs 8 and 9 are the scale and
+	// zero point of the DequantizeLinear of its result, which it outputs.
+	attrDequantize = "zerfoo.dequantize"
+	// attrBiasGelu on a product with a float result: its last input is the
+	// bias of the com.microsoft.BiasGelu of that result, which it outputs.
+	attrBiasGelu = "zerfoo.bias_gelu"
+)
+
+// Input positions of the fused operands (optional inputs before them are
+// padded with "").
+const (
+	qmmDQScale = 8  // QLinearMatMul: the DequantizeLinear's scale, then zero point
+	qmmGelu    = 10 // QLinearMatMul with attrDequantize: the BiasGelu's bias
+	dqmmGelu   = 5  // com.microsoft.DynamicQuantizeMatMul
+	mmiToFGelu = 7  // com.microsoft.MatMulIntegerToFloat
+)
+
+// fuseEpilogues folds into an integer product the nodes after it that its
+// epilogue can compute while the block of results is in cache, as ONNX
+// Runtime fuses activations into its kernels:
+//
+//	QLinearMatMul → DequantizeLinear ⇒ QLinearMatMul with attrDequantize
+//	(that, DynamicQuantizeMatMul or MatMulIntegerToFloat) → BiasGelu
+//	                                 ⇒ the product with attrBiasGelu
+//
+// The arithmetic is the same: the codes requantized then dequantized, the
+// GELU of the float result plus the bias. The DequantizeLinear must be per
+// tensor with constant parameters (q8Params), the BiasGelu's bias an
+// initializer; each intermediate has that one consumer and is no graph
+// output.
+func fuseEpilogues(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
+	uses := map[string]int{}
+	consumer := map[string]*onnxpb.NodeProto{}
+	for _, n := range nodes {
+		countUses(n, uses)
+		for _, in := range n.GetInput() {
+			consumer[in] = n
+		}
+	}
+	// next returns the only consumer of n's single output if it is op.
+	next := func(n *onnxpb.NodeProto, op, domain string) *onnxpb.NodeProto {
+		outs := n.GetOutput()
+		if len(outs) != 1 || uses[outs[0]] != 1 || g.outputs[outs[0]] {
+			return nil
+		}
+		c := consumer[outs[0]]
+		if c == nil || c.GetOpType() != op || len(c.GetOutput()) != 1 || len(c.GetInput()) == 0 || c.GetInput()[0] != outs[0] {
+			return nil
+		}
+		if d := c.GetDomain(); d != domain && (domain != "" || d != "ai.onnx") {
+			return nil
+		}
+		return c
+	}
+	pad := func(in []string, n int) []string {
+		in = append([]string(nil), in...)
+		for len(in) < n {
+			in = append(in, "")
+		}
+		return in
+	}
+	flag := func(n *onnxpb.NodeProto, name string) {
+		a, _ := onnx.NewAttribute(name, int64(1))
+		n.Attribute = append(n.Attribute, a)
+	}
+	drop := map[*onnxpb.NodeProto]bool{}
+	out := make([]*onnxpb.NodeProto, 0, len(nodes))
+	for _, n := range nodes {
+		if drop[n] {
+			continue
+		}
+		cur, gelu := n, -1
+		switch {
+		case n.GetOpType() == "QLinearMatMul" && defaultDomain(n) && len(n.GetInput()) <= 8:
+			d := next(n, "DequantizeLinear", "")
+			if d == nil || !g.q8Params(d) {
+				break
+			}
+			cur = proto.Clone(n).(*onnxpb.NodeProto)
+			cur.Input = append(pad(n.GetInput(), qmmDQScale), d.GetInput()[1], zp(d))
+			cur.Output = d.GetOutput()
+			flag(cur, attrDequantize)
+			drop[d] = true
+			gelu = qmmGelu
+		case n.GetOpType() == "DynamicQuantizeMatMul" && n.GetDomain() == onnx.MicrosoftDomain && len(n.GetInput()) <= dqmmGelu:
+			gelu = dqmmGelu
+		case n.GetOpType() == "MatMulIntegerToFloat" && n.GetDomain() == onnx.MicrosoftDomain && len(n.GetInput()) <= mmiToFGelu:
+			gelu = mmiToFGelu
+		}
+		if gelu >= 0 {
+			if bg := next(cur, "BiasGelu", onnx.MicrosoftDomain); bg != nil && len(bg.GetInput()) == 2 && g.inits[bg.GetInput()[1]] != nil {
+				if cur == n {
+					cur = proto.Clone(n).(*onnxpb.NodeProto)
+				}
+				cur.Input = append(pad(cur.GetInput(), gelu), bg.GetInput()[1])
+				cur.Output = bg.GetOutput()
+				flag(cur, attrBiasGelu)
+				drop[bg] = true
+			}
+		}
+		out = append(out, cur)
 	}
 	return out
 }

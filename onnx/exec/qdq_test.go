@@ -12,8 +12,10 @@ import (
 )
 
 // TestQDQFusion checks that Compile fuses the small BERT's QDQ MatMuls into
-// QLinearMatMul and its dynamic chains into DynamicQuantizeMatMul, and
-// that the fused programs compute what the unfused ones do (to a step of
+// QLinearMatMul and its dynamic chains into DynamicQuantizeMatMul, the
+// DequantizeLinear after each QLinearMatMul and every BiasGelu into the
+// product before it (fuseEpilogues), and that the fused programs compute
+// what the unfused ones do (to a step of
 // the output quantization: the unfused QDQ graph rounds the float product,
 // the fused one the exact integer one scaled in float32).
 func TestQDQFusion(t *testing.T) {
@@ -46,6 +48,18 @@ func TestQDQFusion(t *testing.T) {
 		}
 		if count[c.gone] != 0 {
 			t.Errorf("%s: %s left after fusion: %v", c.form, c.gone, count)
+		}
+		// the epilogue fusions: every BiasGelu, and the DequantizeLinear
+		// of each QLinearMatMul's result
+		plainCount := map[string]int{}
+		for _, st := range plain.main.steps {
+			plainCount[st.op]++
+		}
+		if count["com.microsoft.BiasGelu"] != 0 || plainCount["com.microsoft.BiasGelu"] != bertSmall.layers {
+			t.Errorf("%s: %d BiasGelu steps after fusion, %d before, want 0 and %d", c.form, count["com.microsoft.BiasGelu"], plainCount["com.microsoft.BiasGelu"], bertSmall.layers)
+		}
+		if c.form == "qoperator" && plainCount["DequantizeLinear"]-count["DequantizeLinear"] != 4*bertSmall.layers {
+			t.Errorf("%s: %d DequantizeLinear steps after fusion, %d before, want %d fewer", c.form, count["DequantizeLinear"], plainCount["DequantizeLinear"], 4*bertSmall.layers)
 		}
 		a, err := fused.Run(context.Background(), feeds)
 		if err != nil {

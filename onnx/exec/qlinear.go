@@ -144,6 +144,14 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	deq, err := n.Int(attrDequantize, 0)
+	if err != nil {
+		return nil, err
+	}
+	gelu, err := n.Int(attrBiasGelu, 0)
+	if err != nil {
+		return nil, err
+	}
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
@@ -182,30 +190,42 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 		z := zyv[0]
 		// per column: a_scale·b_scale/y_scale, as ONNX Runtime computes it
 		mult := make([]float32, q.p.n)
-		out := make([]uint8, prod(q.p.out))
 		nn := q.p.n
 		flo, fhi := float32(lo-z), float32(hi-z)
-		acc := getInt32s(len(out))
-		defer putInt32s(acc)
 		for j := range mult {
 			mult[j] = sav[0] * at1(sbv, j) / syv[0]
 		}
-		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int, fix *qfix) {
-			var rowMult []float32
-			if len(sav) != 1 {
-				rowMult = make([]float32, c1-c0)
+		// m returns the multipliers of columns [c0, c1) for a row of A
+		m := func(aRow, c0, c1 int, buf *[]float32) []float32 {
+			if len(sav) == 1 {
+				return mult[c0:c1]
 			}
+			if *buf == nil {
+				*buf = make([]float32, c1-c0)
+			}
+			rm := (*buf)[:c1-c0]
+			for j := range rm {
+				rm[j] = sav[aRow] * at1(sbv, c0+j) / syv[0]
+			}
+			return rm
+		}
+		if deq == 1 {
+			return qmmFloat(ctx, q, in, zy.DType(), gelu == 1, func(y []float32, acc []int32, aRow0, r0, r1, c0, c1 int, fix *qfix, s2 float32, z2 int32) {
+				var buf []float32
+				for r := r0; r < r1; r++ {
+					aRow := aRow0 + r - r0
+					simd.RequantDequant(y[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m(aRow, c0, c1, &buf), flo, fhi, z, z2, s2)
+				}
+			})
+		}
+		out := make([]uint8, prod(q.p.out))
+		acc := getInt32s(len(out))
+		defer putInt32s(acc)
+		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int, fix *qfix) {
+			var buf []float32
 			for r := r0; r < r1; r++ {
 				aRow := aRow0 + r - r0
-				m := mult[c0:c1]
-				if rowMult != nil {
-					s := sav[aRow]
-					for j := range rowMult {
-						rowMult[j] = s * at1(sbv, c0+j) / syv[0]
-					}
-					m = rowMult
-				}
-				simd.Requant(out[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m, flo, fhi, z)
+				simd.Requant(out[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m(aRow, c0, c1, &buf), flo, fhi, z)
 			}
 		})
 		if err != nil {
@@ -219,10 +239,104 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 	}), nil
 }
 
+// qmmFloat runs a QLinearMatMul fused with the DequantizeLinear of its
+// result (attrDequantize: that node's scale and zero point are inputs
+// qmmDQScale and qmmDQScale+1, the zero point of the codes' type zt) and,
+// with gelu, the com.microsoft.BiasGelu after it (bias input qmmGelu):
+// fin requantizes and dequantizes each block of rows [r0, r1) into y,
+// which holds the accumulators in its memory until then.
+func qmmFloat(ctx context.Context, q *qInputs, in []tensor.Any, zt numeric.DType, gelu bool, fin func(y []float32, acc []int32, aRow0, r0, r1, c0, c1 int, fix *qfix, s2 float32, z2 int32)) (tensor.Any, error) {
+	st := opt(in, qmmDQScale)
+	s2, err := scalesOf(st, 1, "the fused DequantizeLinear's scale")
+	if err != nil {
+		return nil, err
+	}
+	var z2 int32
+	if zt2 := opt(in, qmmDQScale+1); zt2 != nil {
+		zv, err := zeroPoints(zt2, zt, 1, "the fused DequantizeLinear's zero point")
+		if err != nil {
+			return nil, err
+		}
+		z2 = zv[0]
+	}
+	var gb []float32
+	if gelu {
+		if gb, err = geluBias(opt(in, qmmGelu), q.p.n); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkOut(ctx, numeric.Float32, q.p.out); err != nil {
+		return nil, err
+	}
+	y := make([]float32, prod(q.p.out))
+	if len(y) > 0 {
+		acc := unsafe.Slice((*int32)(unsafe.Pointer(&y[0])), len(y))
+		nn := q.p.n
+		err = qrun(ctx, q.p, q.a, q.za, q.zb, acc, q.pack, func(r0, r1, aRow0, c0, c1 int, fix *qfix) {
+			fin(y, acc, aRow0, r0, r1, c0, c1, fix, s2[0], z2)
+			if gb != nil && st.DType() == numeric.Float32 {
+				for r := r0; r < r1; r++ {
+					simd.BiasGelu(y[r*nn+c0:r*nn+c1], y[r*nn+c0:r*nn+c1], gb[c0:c1])
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if gb != nil && st.DType() != numeric.Float32 {
+		return geluAfter(ctx, st.DType(), q.p.out, y, gb)
+	}
+	return fromFloats(st.DType(), q.p.out, y)
+}
+
+// geluBias checks the bias of a fused BiasGelu: N float values.
+func geluBias(b tensor.Any, n int) ([]float32, error) {
+	if b == nil || !isFloat(b.DType()) || b.Size() != n || len(b.Shape()) != 1 {
+		return nil, shapeErr("the fused BiasGelu's bias %v, want [%d] floats", shapeOf(b), n)
+	}
+	return floats(b)
+}
+
+// shapeOf returns x's shape, nil for a missing input.
+func shapeOf(x tensor.Any) []int {
+	if x == nil {
+		return nil
+	}
+	return x.Shape()
+}
+
+// geluAfter finishes a fused BiasGelu whose input has type dt other than
+// float32 as the separate nodes do: y rounded to dt, the GELU of it plus
+// the bias in float32, rounded to dt.
+func geluAfter(ctx context.Context, dt numeric.DType, shape []int, y, gb []float32) (tensor.Any, error) {
+	t, err := fromFloats(dt, shape, y)
+	if err != nil {
+		return nil, err
+	}
+	if y, err = floats(t); err != nil {
+		return nil, err
+	}
+	w := len(gb)
+	out := make([]float32, len(y))
+	err = workerpool.For(ctx, len(y)/max(1, w), max(1, 4096/max(1, w)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			simd.BiasGelu(out[r*w:(r+1)*w], y[r*w:(r+1)*w], gb)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fromFloats(dt, shape, out)
+}
+
 // floatOut finishes a product in float32: y = float32(acc)·(sa·sb[j]) +
 // bias[j], as ONNX Runtime's MatMulIntegerToFloat (the scale product
 // rounded to float32 first).
-func floatOut(ctx context.Context, q *qInputs, sav, sbv, bias []float32) ([]float32, error) {
+//
+// gelu, when not nil, is the bias of a fused com.microsoft.BiasGelu
+// (attrBiasGelu) applied to each finished block.
+func floatOut(ctx context.Context, q *qInputs, sav, sbv, bias, gelu []float32) ([]float32, error) {
 	y := make([]float32, prod(q.p.out))
 	if len(y) == 0 {
 		return y, nil
@@ -254,6 +368,9 @@ func floatOut(ctx context.Context, q *qInputs, sav, sbv, bias []float32) ([]floa
 				}
 			}
 			simd.AccF32(y[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m[c0:c1], b)
+			if gelu != nil {
+				simd.BiasGelu(y[r*nn+c0:r*nn+c1], y[r*nn+c0:r*nn+c1], gelu[c0:c1])
+			}
 		}
 	})
 	return y, err
@@ -272,6 +389,10 @@ func biasOf(b tensor.Any, n int) ([]float32, error) {
 
 func buildMatMulIntegerToFloat(n *Node) (Kernel, error) {
 	cst, err := packConstB(n.Const(1), false)
+	if err != nil {
+		return nil, err
+	}
+	fused, err := n.Int(attrBiasGelu, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -295,16 +416,37 @@ func buildMatMulIntegerToFloat(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		y, err := floatOut(ctx, q, sav, sbv, bias)
+		var gb []float32
+		dt := in[2].DType()
+		if fused == 1 {
+			if gb, err = geluBias(opt(in, mmiToFGelu), q.p.n); err != nil {
+				return nil, err
+			}
+		}
+		if dt != numeric.Float32 {
+			gb = nil // the product is rounded to dt first: geluAfter
+		}
+		y, err := floatOut(ctx, q, sav, sbv, bias, gb)
 		if err != nil {
 			return nil, err
 		}
-		return fromFloats(in[2].DType(), q.p.out, y)
+		if fused == 1 && dt != numeric.Float32 {
+			bg, err := geluBias(opt(in, mmiToFGelu), q.p.n)
+			if err != nil {
+				return nil, err
+			}
+			return geluAfter(ctx, dt, q.p.out, y, bg)
+		}
+		return fromFloats(dt, q.p.out, y)
 	}), nil
 }
 
 func buildDynamicQuantizeMatMul(n *Node) (Kernel, error) {
 	cst, err := packConstB(n.Const(1), false)
+	if err != nil {
+		return nil, err
+	}
+	fused, err := n.Int(attrBiasGelu, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -343,11 +485,28 @@ func buildDynamicQuantizeMatMul(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		y, err := floatOut(ctx, q, []float32{scale}, sbv, bias)
+		var gb []float32
+		dt := in[0].DType()
+		if fused == 1 {
+			if gb, err = geluBias(opt(in, dqmmGelu), q.p.n); err != nil {
+				return nil, err
+			}
+		}
+		if dt != numeric.Float32 {
+			gb = nil // the product is rounded to dt first: geluAfter
+		}
+		y, err := floatOut(ctx, q, []float32{scale}, sbv, bias, gb)
 		if err != nil {
 			return nil, err
 		}
-		return fromFloats(in[0].DType(), q.p.out, y)
+		if fused == 1 && dt != numeric.Float32 {
+			bg, err := geluBias(opt(in, dqmmGelu), q.p.n)
+			if err != nil {
+				return nil, err
+			}
+			return geluAfter(ctx, dt, q.p.out, y, bg)
+		}
+		return fromFloats(dt, q.p.out, y)
 	}), nil
 }
 

@@ -250,6 +250,21 @@ func getInt32s(n int) []int32 {
 // putInt32s returns s to the pool.
 func putInt32s(s []int32) { int32Pool.Put(&s) }
 
+// float32Pool recycles float32 scratch buffers of the size of an op's
+// input (SkipLayerNormalization's sum when the node does not output it).
+var float32Pool sync.Pool
+
+// getFloat32s returns a slice of n float32s with unspecified contents.
+func getFloat32s(n int) []float32 {
+	if p, ok := float32Pool.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+// putFloat32s returns s to the pool.
+func putFloat32s(s []float32) { float32Pool.Put(&s) }
+
 // requant rounds v·mult to the nearest integer (ties to even), adds zp and
 // clamps to [lo, hi], as ONNX Runtime's MlasRequantizeOutput does.
 func requant(v int32, mult float32, zp, lo, hi int32) int32 {
