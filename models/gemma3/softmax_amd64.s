@@ -160,3 +160,117 @@ smscaletail:
 smdone:
 	VZEROUPPER
 	RET
+
+// EXPZ is EXP on Z registers, the constants in Z2…Z11.
+#define EXPZ(x, n, t, o) \
+	VMAXPS       x, Z2, x; \
+	VMULPS       Z3, x, n; \
+	VCVTPS2DQ    n, n; \
+	VCVTDQ2PS    n, t; \
+	VFNMADD231PS Z4, t, x; \
+	VFNMADD231PS Z5, t, x; \
+	VMOVAPS      Z6, o; \
+	VFMADD213PS  Z7, x, o; \
+	VFMADD213PS  Z8, x, o; \
+	VFMADD213PS  Z9, x, o; \
+	VFMADD213PS  Z10, x, o; \
+	VFMADD213PS  Z11, x, o; \
+	VMULPS       x, x, t; \
+	VFMADD213PS  x, t, o; \
+	VBROADCASTSS softmaxc<>+40(SB), t; \
+	VADDPS       t, o, o; \
+	VPSLLD       $23, n, n; \
+	VPADDD       t, n, n; \
+	VMULPS       n, o, o
+
+// LANES sets K3 to the lanes whose key range lo (Z16) … hi (Z17) holds
+// key j (Z19).
+#define LANES \
+	VPCMPGTD Z17, Z19, K1; \
+	VPCMPGTD Z19, Z16, K2; \
+	KORW     K1, K2, K3; \
+	KNOTW    K3, K3
+
+// func softmax16AVX512(p *float32, n int, lo, hi *int32, round bool)
+// Sixteen softmaxes, one per lane of the rows p[16j…16j+15], j < n: lane
+// i over its keys lo[i] ≤ j ≤ hi[i] (the other weights 0), the exp as
+// softmax4AVX2's, the sum in float32, the weights rounded to binary16
+// and back if round. Needs AVX-512F.
+TEXT ·softmax16AVX512(SB), NOSPLIT, $0-33
+	MOVQ         p+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         lo+16(FP), AX
+	MOVQ         hi+24(FP), BX
+	MOVBLZX      round+32(FP), DX
+	VMOVDQU32    (AX), Z16
+	VMOVDQU32    (BX), Z17
+	MOVL         $1, R8
+	VPBROADCASTD R8, Z18
+	VPXORD       Z19, Z19, Z19
+	VBROADCASTSS softmaxc<>+44(SB), Z0
+	MOVQ         DI, SI
+	MOVQ         CX, R9
+
+s16max:
+	LANES
+	VMAXPS (SI), Z0, K3, Z0
+	VPADDD Z18, Z19, Z19
+	ADDQ   $64, SI
+	DECQ   R9
+	JNZ    s16max
+
+	VBROADCASTSS softmaxc<>+0(SB), Z2
+	VBROADCASTSS softmaxc<>+4(SB), Z3
+	VBROADCASTSS softmaxc<>+8(SB), Z4
+	VBROADCASTSS softmaxc<>+12(SB), Z5
+	VBROADCASTSS softmaxc<>+16(SB), Z6
+	VBROADCASTSS softmaxc<>+20(SB), Z7
+	VBROADCASTSS softmaxc<>+24(SB), Z8
+	VBROADCASTSS softmaxc<>+28(SB), Z9
+	VBROADCASTSS softmaxc<>+32(SB), Z10
+	VBROADCASTSS softmaxc<>+36(SB), Z11
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	MOVQ         DI, SI
+	MOVQ         CX, R9
+
+s16exp:
+	LANES
+	VMOVUPS   (SI), Z12
+	VSUBPS    Z0, Z12, Z12
+	EXPZ(Z12, Z13, Z14, Z15)
+	VBLENDMPS Z15, Z20, K3, Z15
+	VMOVUPS   Z15, (SI)
+	VADDPS    Z15, Z1, Z1
+	VPADDD    Z18, Z19, Z19
+	ADDQ      $64, SI
+	DECQ      R9
+	JNZ       s16exp
+
+	VBROADCASTSS softmaxc<>+40(SB), Z14
+	VDIVPS       Z1, Z14, Z1
+	MOVQ         DI, SI
+	MOVQ         CX, R9
+	TESTQ        DX, DX
+	JNZ          s16round
+
+s16scale:
+	VMULPS  (SI), Z1, Z12
+	VMOVUPS Z12, (SI)
+	ADDQ    $64, SI
+	DECQ    R9
+	JNZ     s16scale
+	VZEROUPPER
+	RET
+
+s16round:
+	VMULPS    (SI), Z1, Z12
+	VCVTPS2PH $0, Z12, Y13
+	VCVTPH2PS Y13, Z12
+	VMOVUPS   Z12, (SI)
+	ADDQ      $64, SI
+	DECQ      R9
+	JNZ       s16round
+	VZEROUPPER
+	RET

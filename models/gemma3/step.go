@@ -22,7 +22,8 @@ type runner struct {
 	x, a, q, k, v, att, o, gu, g []float32
 	qkv                          []float32 // output of stacked Q|K|V (nil if no layer has one)
 	cosL, sinL, cosG, sinG       []float32
-	scores                       chan []float32 // per participant: 4·visible scores, 4×HeadDim queries and a 4×HeadDim tile
+	scores                       chan *attnScratch // per participant
+	jobs                         []attnJob         // the attention jobs of the layer in progress
 
 	// per row of the step in progress
 	seq []*State
@@ -33,7 +34,6 @@ type runner struct {
 		toks           []int32 // the step's tokens, for opEmbed
 		layer, rows    int
 		global         bool
-		perJob         int // query heads per attention job (≤ 4)
 		lw             *Layer
 		op             int
 		gStride, uBase int // gate row t at gu[t·gStride], up row at gu[uBase+t·gStride]
@@ -50,7 +50,19 @@ func runnerFloats(c *Config, rows, visible int) int64 {
 	nw := int64(workerpool.Workers() + 1)
 	// x, a, o; q, att; k, v; gu (2F), g; qkv; four RoPE tables; seq and pos
 	return int64(rows)*(3*H+2*Q+2*KV+3*int64(c.FFN)+Q+2*KV+4*hd2+4) +
-		nw*(4*int64(visible)+8*int64(c.HeadDim))
+		nw*scratchFloats(c, rows, visible)
+}
+
+// scratchFloats returns the float32 values of one participant's attention
+// scratch: 4·visible scores, 4×HeadDim queries and a 4×HeadDim tile for
+// one row's heads, or, with more than one row, a block's (see
+// blockFloats).
+func scratchFloats(c *Config, rows, visible int) int64 {
+	n := 4*int64(visible) + 8*int64(c.HeadDim)
+	if rows > 1 {
+		n = max(n, blockFloats(int64(visible), int64(c.HeadDim)))
+	}
+	return n
 }
 
 // newRunner allocates a runner (sizes checked by the caller).
@@ -72,10 +84,11 @@ func newRunner(m *Model, rows, visible, threads int) *runner {
 	r.cosG, r.sinG = make([]float32, B*hd2), make([]float32, B*hd2)
 	r.seq, r.pos = make([]*State, B), make([]int, B)
 	nw := workerpool.Workers() + 1
-	r.scores = make(chan []float32, nw)
+	r.scores = make(chan *attnScratch, nw)
 	for i := 0; i < nw; i++ {
-		r.scores <- make([]float32, 4*visible+8*c.HeadDim)
+		r.scores <- &attnScratch{f: make([]float32, scratchFloats(c, rows, visible))}
 	}
+	r.jobs = make([]attnJob, 0, rows*c.Heads)
 	r.attnFn, r.rowFn = r.attention, r.runRows
 	return r
 }
@@ -106,11 +119,8 @@ func (r *runner) step(ctx context.Context, toks []int32) error {
 		if err := r.forRows(ctx, opQK); err != nil {
 			return err
 		}
-		piece := 1
-		if T >= rowsPerPart {
-			piece = 8
-		}
-		if err := r.loop.run(ctx, r.attentionJobs(T), piece, r.threads, r.attnFn); err != nil {
+		jobs, piece := r.attentionJobs(T)
+		if err := r.loop.run(ctx, jobs, piece, r.threads, r.attnFn); err != nil {
 			return err
 		}
 		if err := lw.O.MatMul(ctx, o, r.att[:T*Q], T, r.threads); err != nil {
@@ -267,39 +277,90 @@ func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 	return r.forRows(ctx, opGeglu)
 }
 
-// attentionJobs sets r.cur.perJob and returns the number of attention
-// jobs for T query rows: each job is one query row and up to four query
-// heads of one KV head (sharing its keys and values), split further when
-// there would be fewer jobs than threads (decode with one KV head).
-func (r *runner) attentionJobs(T int) int {
+// attentionJobs fills r.jobs for T query rows and returns their number
+// and the piece size of the loop over them. A sequence with one row (or
+// too few query vectors per KV head for a block) gets row jobs: one query
+// row and up to four query heads of one KV head (sharing its keys and
+// values), split further when there would be fewer jobs than threads
+// (decode with one KV head). A sequence with more rows, where blockAttn,
+// gets block jobs of 16 query vectors per KV head, first in the list
+// (they are the large ones).
+func (r *runner) attentionJobs(T int) (int, int) {
 	c := &r.m.Config
 	G := c.Heads / c.KVHeads
 	workers := workerpool.Workers()
 	if r.threads > 0 {
 		workers = min(workers, r.threads)
 	}
+	useBlock := blockAttn && c.HeadDim%32 == 0
+	r.jobs = r.jobs[:0]
+	rowRows, blocks := 0, false
+	for t := 0; t < T; {
+		e := t + 1
+		for e < T && r.seq[e] == r.seq[t] {
+			e++
+		}
+		if nv := (e - t) * G; useBlock && nv >= blockMinVectors {
+			for g := 0; g < c.KVHeads; g++ {
+				for i0 := 0; i0 < nv; i0 += blockLanes {
+					r.jobs = append(r.jobs, attnJob{block: true, t: t, g: g, rows: e - t, i0: i0, nq: min(blockLanes, nv-i0)})
+				}
+			}
+			blocks = true
+		} else {
+			rowRows += e - t
+		}
+		t = e
+	}
 	per := min(4, G)
-	for per > 1 && T*c.KVHeads*((G+per-1)/per) < workers {
+	for per > 1 && rowRows*c.KVHeads*((G+per-1)/per) < workers {
 		per = (per + 1) / 2
 	}
-	r.cur.perJob = per
-	return T * c.KVHeads * ((G + per - 1) / per)
+	for t := 0; t < T; t++ {
+		if len(r.jobs) > 0 && blocks && r.inBlock(t) {
+			continue
+		}
+		for g := 0; g < c.KVHeads; g++ {
+			for h0 := g * G; h0 < g*G+G; h0 += per {
+				r.jobs = append(r.jobs, attnJob{t: t, g: g, h0: h0, m: min(per, g*G+G-h0)})
+			}
+		}
+	}
+	piece := 1
+	if !blocks && T >= rowsPerPart {
+		piece = 8
+	}
+	return len(r.jobs), piece
 }
 
-// attention computes the attention output of jobs [lo, hi) (see
-// attentionJobs) against the cached keys each query row may see.
+// inBlock reports whether row t belongs to a sequence whose rows run as
+// block jobs (r.jobs holds those first).
+func (r *runner) inBlock(t int) bool {
+	s := r.seq[t]
+	for i := range r.jobs {
+		j := &r.jobs[i]
+		if !j.block {
+			return false
+		}
+		if r.seq[j.t] == s {
+			return true
+		}
+	}
+	return false
+}
+
+// attention computes the attention output of jobs [lo, hi) of r.jobs
+// against the cached keys each query row may see.
 func (r *runner) attention(lo, hi int) {
-	c := &r.m.Config
-	G := c.Heads / c.KVHeads
-	per := r.cur.perJob
-	chunks := (G + per - 1) / per // jobs per KV head and row
-	buf := <-r.scores
-	defer func() { r.scores <- buf }()
-	for job := lo; job < hi; job++ {
-		t, j := job/(c.KVHeads*chunks), job%(c.KVHeads*chunks)
-		g := j / chunks
-		h0 := g*G + (j%chunks)*per
-		r.attend(buf, t, g, h0, min(per, g*G+G-h0))
+	sc := <-r.scores
+	defer func() { r.scores <- sc }()
+	for i := lo; i < hi; i++ {
+		j := &r.jobs[i]
+		if j.block {
+			r.attendBlock(sc, j)
+		} else {
+			r.attend(sc.f, j.t, j.g, j.h0, j.m)
+		}
 	}
 }
 

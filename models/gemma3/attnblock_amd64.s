@@ -1,0 +1,444 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Kernels of block attention (attnblock.go). Lane i of a Z register is
+// query vector i of the block. Need AVX-512F.
+
+// func gatherQTAVX512(qt, q *float32, idx *int32, hd int, round bool)
+// qt[16d+i] = q[idx[i]+d] for d < hd, rounded to binary16 and back if
+// round.
+TEXT ·gatherQTAVX512(SB), NOSPLIT, $0-33
+	MOVQ      qt+0(FP), DI
+	MOVQ      q+8(FP), SI
+	MOVQ      idx+16(FP), AX
+	MOVQ      hd+24(FP), CX
+	MOVBLZX   round+32(FP), DX
+	VMOVDQU32 (AX), Z1
+
+gqloop:
+	KXNORW     K1, K1, K1
+	VGATHERDPS (SI)(Z1*4), K1, Z2
+	TESTQ      DX, DX
+	JZ         gqstore
+	VCVTPS2PH  $0, Z2, Y3
+	VCVTPH2PS  Y3, Z2
+
+gqstore:
+	VMOVUPS Z2, (DI)
+	ADDQ    $64, DI
+	ADDQ    $4, SI
+	DECQ    CX
+	JNZ     gqloop
+	VZEROUPPER
+	RET
+
+// func scoresT16AVX512(qt, k *float32, ldk, hd, n int, out *float32)
+// out[16j+i] = Σ_{d<hd} qt[16d+i]·k[j·ldk+d]: twelve keys per pass (one
+// Z accumulator each, the key's value d broadcast from memory), then
+// four, then one.
+TEXT ·scoresT16AVX512(SB), NOSPLIT, $0-48
+	MOVQ qt+0(FP), DI
+	MOVQ k+8(FP), SI
+	MOVQ ldk+16(FP), BX
+	SHLQ $2, BX
+	MOVQ hd+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ out+40(FP), R15
+	LEAQ (BX)(BX*2), R10 // 3 rows
+
+st12:
+	CMPQ CX, $12
+	JLT  st4
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ SI, R8
+	LEAQ (SI)(BX*4), R11
+	LEAQ (R11)(BX*4), R12
+	MOVQ DI, R13
+	MOVQ DX, R14
+
+st12d:
+	VMOVUPS (R13), Z12
+	VFMADD231PS.BCST (R8), Z12, Z0
+	VFMADD231PS.BCST (R8)(BX*1), Z12, Z1
+	VFMADD231PS.BCST (R8)(BX*2), Z12, Z2
+	VFMADD231PS.BCST (R8)(R10*1), Z12, Z3
+	VFMADD231PS.BCST (R11), Z12, Z4
+	VFMADD231PS.BCST (R11)(BX*1), Z12, Z5
+	VFMADD231PS.BCST (R11)(BX*2), Z12, Z6
+	VFMADD231PS.BCST (R11)(R10*1), Z12, Z7
+	VFMADD231PS.BCST (R12), Z12, Z8
+	VFMADD231PS.BCST (R12)(BX*1), Z12, Z9
+	VFMADD231PS.BCST (R12)(BX*2), Z12, Z10
+	VFMADD231PS.BCST (R12)(R10*1), Z12, Z11
+	ADDQ $64, R13
+	ADDQ $4, R8
+	ADDQ $4, R11
+	ADDQ $4, R12
+	DECQ R14
+	JNZ  st12d
+	VMOVUPS Z0, 0(R15)
+	VMOVUPS Z1, 64(R15)
+	VMOVUPS Z2, 128(R15)
+	VMOVUPS Z3, 192(R15)
+	VMOVUPS Z4, 256(R15)
+	VMOVUPS Z5, 320(R15)
+	VMOVUPS Z6, 384(R15)
+	VMOVUPS Z7, 448(R15)
+	VMOVUPS Z8, 512(R15)
+	VMOVUPS Z9, 576(R15)
+	VMOVUPS Z10, 640(R15)
+	VMOVUPS Z11, 704(R15)
+	ADDQ $768, R15
+	LEAQ (SI)(BX*8), SI
+	LEAQ (SI)(BX*4), SI
+	SUBQ $12, CX
+	JMP  st12
+
+st4:
+	CMPQ CX, $4
+	JLT  st1
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ SI, R8
+	MOVQ DI, R13
+	MOVQ DX, R14
+
+st4d:
+	VMOVUPS (R13), Z12
+	VFMADD231PS.BCST (R8), Z12, Z0
+	VFMADD231PS.BCST (R8)(BX*1), Z12, Z1
+	VFMADD231PS.BCST (R8)(BX*2), Z12, Z2
+	VFMADD231PS.BCST (R8)(R10*1), Z12, Z3
+	ADDQ $64, R13
+	ADDQ $4, R8
+	DECQ R14
+	JNZ  st4d
+	VMOVUPS Z0, (R15)
+	VMOVUPS Z1, 64(R15)
+	VMOVUPS Z2, 128(R15)
+	VMOVUPS Z3, 192(R15)
+	ADDQ $256, R15
+	LEAQ (SI)(BX*4), SI
+	SUBQ $4, CX
+	JMP  st4
+
+st1:
+	TESTQ CX, CX
+	JZ    stdone
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, R8
+	MOVQ DI, R13
+	MOVQ DX, R14
+
+st1d:
+	VMOVUPS (R13), Z12
+	VFMADD231PS.BCST (R8), Z12, Z0
+	ADDQ $64, R13
+	ADDQ $4, R8
+	DECQ R14
+	JNZ  st1d
+	VMOVUPS Z0, (R15)
+	ADDQ $64, R15
+	ADDQ BX, SI
+	DECQ CX
+	JMP  st1
+
+stdone:
+	VZEROUPPER
+	RET
+
+// func values16F32AVX512(p *float32, v *float32, ldv, hd, n, nq int, out *float32)
+// out[i·hd+d] += Σ_{j<n} p[16j+i]·v[j·ldv+d] for i < nq rounded up to 8:
+// tiles of 8 lanes × 32 values (16 accumulators), each over all n keys.
+TEXT ·values16F32AVX512(SB), NOSPLIT, $0-56
+	MOVQ p+0(FP), R8
+	MOVQ v+8(FP), SI
+	MOVQ ldv+16(FP), BX
+	SHLQ $2, BX
+	MOVQ hd+24(FP), DX
+	SHLQ $2, DX          // out row bytes
+	MOVQ n+32(FP), CX
+	MOVQ out+48(FP), DI
+	LEAQ (DX)(DX*2), R13 // 3 out rows
+	XORQ R14, R14        // first lane of the tile
+
+values16F32AVX512q:
+	CMPQ R14, nq+40(FP)
+	JGE  values16F32AVX512done
+	XORQ AX, AX // out byte offset of the value tile
+
+values16F32AVX512d:
+	CMPQ AX, DX
+	JGE  values16F32AVX512next
+	MOVQ R14, R9
+	IMULQ DX, R9
+	ADDQ DI, R9
+	ADDQ AX, R9          // out row of lane R14, value AX/4
+	LEAQ (R9)(DX*4), R12 // lane R14+4
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS (R9)(DX*1), Z2
+	VMOVUPS 64(R9)(DX*1), Z3
+	VMOVUPS (R9)(DX*2), Z4
+	VMOVUPS 64(R9)(DX*2), Z5
+	VMOVUPS (R9)(R13*1), Z6
+	VMOVUPS 64(R9)(R13*1), Z7
+	VMOVUPS (R12), Z8
+	VMOVUPS 64(R12), Z9
+	VMOVUPS (R12)(DX*1), Z10
+	VMOVUPS 64(R12)(DX*1), Z11
+	VMOVUPS (R12)(DX*2), Z12
+	VMOVUPS 64(R12)(DX*2), Z13
+	VMOVUPS (R12)(R13*1), Z14
+	VMOVUPS 64(R12)(R13*1), Z15
+	LEAQ (SI)(AX*1), R10
+	LEAQ (R8)(R14*4), R11
+	MOVQ CX, R15
+
+values16F32AVX512j:
+	VMOVUPS (R10), Z16
+	VMOVUPS 64(R10), Z17
+	VBROADCASTSS 0(R11), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VBROADCASTSS 4(R11), Z19
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VBROADCASTSS 8(R11), Z20
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VBROADCASTSS 12(R11), Z21
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+	VBROADCASTSS 16(R11), Z22
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VBROADCASTSS 20(R11), Z23
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	VBROADCASTSS 24(R11), Z24
+	VFMADD231PS Z16, Z24, Z12
+	VFMADD231PS Z17, Z24, Z13
+	VBROADCASTSS 28(R11), Z25
+	VFMADD231PS Z16, Z25, Z14
+	VFMADD231PS Z17, Z25, Z15
+	ADDQ BX, R10
+	ADDQ $64, R11
+	DECQ R15
+	JNZ  values16F32AVX512j
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z1, 64(R9)
+	VMOVUPS Z2, (R9)(DX*1)
+	VMOVUPS Z3, 64(R9)(DX*1)
+	VMOVUPS Z4, (R9)(DX*2)
+	VMOVUPS Z5, 64(R9)(DX*2)
+	VMOVUPS Z6, (R9)(R13*1)
+	VMOVUPS Z7, 64(R9)(R13*1)
+	VMOVUPS Z8, (R12)
+	VMOVUPS Z9, 64(R12)
+	VMOVUPS Z10, (R12)(DX*1)
+	VMOVUPS Z11, 64(R12)(DX*1)
+	VMOVUPS Z12, (R12)(DX*2)
+	VMOVUPS Z13, 64(R12)(DX*2)
+	VMOVUPS Z14, (R12)(R13*1)
+	VMOVUPS Z15, 64(R12)(R13*1)
+	ADDQ $128, AX
+	JMP  values16F32AVX512d
+
+values16F32AVX512next:
+	ADDQ $8, R14
+	JMP  values16F32AVX512q
+
+values16F32AVX512done:
+	VZEROUPPER
+	RET
+
+// func values16F16AVX512(p *float32, v *uint16, ldv, hd, n, nq int, out *float32)
+// out[i·hd+d] += Σ_{j<n} p[16j+i]·v[j·ldv+d] for i < nq rounded up to 8:
+// tiles of 8 lanes × 32 values (16 accumulators), each over all n keys.
+TEXT ·values16F16AVX512(SB), NOSPLIT, $0-56
+	MOVQ p+0(FP), R8
+	MOVQ v+8(FP), SI
+	MOVQ ldv+16(FP), BX
+	SHLQ $1, BX
+	MOVQ hd+24(FP), DX
+	SHLQ $2, DX          // out row bytes
+	MOVQ n+32(FP), CX
+	MOVQ out+48(FP), DI
+	LEAQ (DX)(DX*2), R13 // 3 out rows
+	XORQ R14, R14        // first lane of the tile
+
+values16F16AVX512q:
+	CMPQ R14, nq+40(FP)
+	JGE  values16F16AVX512done
+	XORQ AX, AX // out byte offset of the value tile
+
+values16F16AVX512d:
+	CMPQ AX, DX
+	JGE  values16F16AVX512next
+	MOVQ R14, R9
+	IMULQ DX, R9
+	ADDQ DI, R9
+	ADDQ AX, R9          // out row of lane R14, value AX/4
+	LEAQ (R9)(DX*4), R12 // lane R14+4
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS (R9)(DX*1), Z2
+	VMOVUPS 64(R9)(DX*1), Z3
+	VMOVUPS (R9)(DX*2), Z4
+	VMOVUPS 64(R9)(DX*2), Z5
+	VMOVUPS (R9)(R13*1), Z6
+	VMOVUPS 64(R9)(R13*1), Z7
+	VMOVUPS (R12), Z8
+	VMOVUPS 64(R12), Z9
+	VMOVUPS (R12)(DX*1), Z10
+	VMOVUPS 64(R12)(DX*1), Z11
+	VMOVUPS (R12)(DX*2), Z12
+	VMOVUPS 64(R12)(DX*2), Z13
+	VMOVUPS (R12)(R13*1), Z14
+	VMOVUPS 64(R12)(R13*1), Z15
+	MOVQ AX, R10
+	SHRQ $1, R10
+	ADDQ SI, R10
+	LEAQ (R8)(R14*4), R11
+	MOVQ CX, R15
+
+values16F16AVX512j:
+	VCVTPH2PS (R10), Z16
+	VCVTPH2PS 32(R10), Z17
+	VBROADCASTSS 0(R11), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VBROADCASTSS 4(R11), Z19
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VBROADCASTSS 8(R11), Z20
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VBROADCASTSS 12(R11), Z21
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+	VBROADCASTSS 16(R11), Z22
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VBROADCASTSS 20(R11), Z23
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	VBROADCASTSS 24(R11), Z24
+	VFMADD231PS Z16, Z24, Z12
+	VFMADD231PS Z17, Z24, Z13
+	VBROADCASTSS 28(R11), Z25
+	VFMADD231PS Z16, Z25, Z14
+	VFMADD231PS Z17, Z25, Z15
+	ADDQ BX, R10
+	ADDQ $64, R11
+	DECQ R15
+	JNZ  values16F16AVX512j
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z1, 64(R9)
+	VMOVUPS Z2, (R9)(DX*1)
+	VMOVUPS Z3, 64(R9)(DX*1)
+	VMOVUPS Z4, (R9)(DX*2)
+	VMOVUPS Z5, 64(R9)(DX*2)
+	VMOVUPS Z6, (R9)(R13*1)
+	VMOVUPS Z7, 64(R9)(R13*1)
+	VMOVUPS Z8, (R12)
+	VMOVUPS Z9, 64(R12)
+	VMOVUPS Z10, (R12)(DX*1)
+	VMOVUPS Z11, 64(R12)(DX*1)
+	VMOVUPS Z12, (R12)(DX*2)
+	VMOVUPS Z13, 64(R12)(DX*2)
+	VMOVUPS Z14, (R12)(R13*1)
+	VMOVUPS Z15, 64(R12)(R13*1)
+	ADDQ $128, AX
+	JMP  values16F16AVX512d
+
+values16F16AVX512next:
+	ADDQ $8, R14
+	JMP  values16F16AVX512q
+
+values16F16AVX512done:
+	VZEROUPPER
+	RET
+
+// func widenF16RowsAVX512(dst *float32, src *uint16, lds, hd, n int)
+// n rows of hd binary16 values (hd a multiple of 16), lds apart, widened
+// into consecutive rows of dst.
+TEXT ·widenF16RowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), BX
+	SHLQ $1, BX
+	MOVQ hd+24(FP), DX
+	SHRQ $4, DX
+	MOVQ n+32(FP), CX
+
+wfrow:
+	MOVQ SI, R8
+	MOVQ DX, R9
+
+wfcol:
+	VCVTPH2PS (R8), Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $32, R8
+	ADDQ      $64, DI
+	DECQ      R9
+	JNZ       wfcol
+	ADDQ      BX, SI
+	DECQ      CX
+	JNZ       wfrow
+	VZEROUPPER
+	RET
+
+// func widenQ8RowsAVX512(dst *float32, src *byte, lds, hd, n int)
+// n rows of hd values (hd a multiple of 32) in Q8_0 blocks (an fp16 scale
+// d, 32 int8 codes), lds bytes apart, dequantized (code·d) into
+// consecutive rows of dst.
+TEXT ·widenQ8RowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), BX
+	MOVQ hd+24(FP), DX
+	SHRQ $5, DX
+	MOVQ n+32(FP), CX
+
+wqrow:
+	MOVQ SI, R8
+	MOVQ DX, R9
+
+wqblk:
+	MOVWLZX      (R8), AX
+	VMOVD        AX, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Z2
+	VPMOVSXBD    2(R8), Z0
+	VPMOVSXBD    18(R8), Z1
+	VCVTDQ2PS    Z0, Z0
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z2, Z1, Z1
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      Z1, 64(DI)
+	ADDQ         $34, R8
+	ADDQ         $128, DI
+	DECQ         R9
+	JNZ          wqblk
+	ADDQ         BX, SI
+	DECQ         CX
+	JNZ          wqrow
+	VZEROUPPER
+	RET

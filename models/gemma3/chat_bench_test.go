@@ -1,0 +1,102 @@
+package gemma3_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/models/gemma3"
+)
+
+var (
+	chatFile   = flag.String("gemma3.chatfile", "", "GGUF file of BenchmarkChatTurn (default: the random 270m-shaped Q4_0 model)")
+	chatCached = flag.String("gemma3.cached", "0,432", "cached positions before the step of BenchmarkChatTurn")
+)
+
+// BenchmarkChatTurn measures the step behind a chat turn's first token
+// with the prompt cache: one Batch.Forward of 49 new tokens, with the
+// logits of the last, after 0 or 432 cached positions (-gemma3.cached;
+// turn 1 and turn 10 of a 10-turn chat of 48-token turns) on the
+// -gemma3.chatfile model, for each KV cache type of -gemma3.cache and
+// thread count of -gemma3.threads. It reports cpu-ms/op, the CPU time of
+// the process per step (getrusage): the ratio of the two cached counts is
+// what issue 15's "turn 10 within 1.2× of turn 1" asks about, and CPU
+// time stays meaningful on a loaded machine where wall time does not.
+func BenchmarkChatTurn(b *testing.B) {
+	ctx := context.Background()
+	const newTokens = 49
+	path := *chatFile
+	if path == "" {
+		path = bench270mFile(b, quant.Q4_0)
+	}
+	m, err := gemma3.Load(path, gemma3.LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	var cached, threads []int
+	for _, list := range []struct {
+		s   string
+		out *[]int
+	}{{*chatCached, &cached}, {*benchThr, &threads}} {
+		for _, f := range strings.Split(list.s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*list.out = append(*list.out, n)
+		}
+	}
+	maxCached := 0
+	for _, n := range cached {
+		maxCached = max(maxCached, n)
+	}
+	maxLen := maxCached + newTokens
+	hist := benchPromptTokens(maxLen)
+	logits := make([]float32, m.Config.Vocab)
+	for _, ctName := range strings.Split(*benchCache, ",") {
+		ct, err := gemma3.ParseCacheType(ctName)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, th := range threads {
+			bt, err := m.NewBatch(gemma3.BatchOptions{MaxRows: 64, MaxSeqs: 1, MaxLen: maxLen, Threads: th})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := m.NewState(gemma3.StateOptions{MaxLen: maxLen, Batch: 64, CacheType: ct, CacheOnly: true})
+			if err := s.Err(); err != nil {
+				b.Fatal(err)
+			}
+			for _, n := range cached {
+				b.Run(fmt.Sprintf("cache=%v/threads=%d/cached=%d", ct, th, n), func(b *testing.B) {
+					// Fill the cache in 48-token turns, as a chat would.
+					s.Reset()
+					for p := 0; p < n; p += 48 {
+						seq := []gemma3.Seq{{State: s, Tokens: hist[p:min(p+48, n)]}}
+						if err := bt.Forward(ctx, seq); err != nil {
+							b.Fatal(err)
+						}
+					}
+					seq := []gemma3.Seq{{State: s, Tokens: hist[n : n+newTokens], Logits: logits}}
+					steps := 0
+					cpu0 := cpuSeconds()
+					for b.Loop() {
+						if err := s.Rewind(n); err != nil {
+							b.Fatal(err)
+						}
+						if err := bt.Forward(ctx, seq); err != nil {
+							b.Fatal(err)
+						}
+						steps++
+					}
+					b.ReportMetric((cpuSeconds()-cpu0)*1e3/float64(steps), "cpu-ms/op")
+				})
+			}
+		}
+	}
+}
