@@ -9,26 +9,29 @@ import (
 // Block attention: the attention of a prompt chunk as small matrix
 // products. The query vectors of a sequence's rows that share one KV head
 // (its G = Heads/KVHeads query heads of each row, so 4·T vectors for
-// gemma-3-270m's one KV head) are taken 16 at a time, one per lane of a
-// vector register: each key of the cache is then read (and widened from
-// F16 or Q8_0) once per 16 query vectors instead of once per row, and the
-// scores, the softmax and the weighted sum of values run lane-parallel
-// with no horizontal reductions. A sequence's single decode row keeps the
-// per-row kernels (attend), where 16 lanes would hold 4 live vectors.
+// gemma-3-270m's one KV head) are taken 32 (or, for a last few, 16) at a
+// time, one per lane of one or two vector registers: each key of the
+// cache is then read (and widened from F16 or Q8_0) once per block
+// instead of once per row, and the scores, the softmax and the weighted
+// sum of values run lane-parallel with no horizontal reductions. A
+// sequence's single decode row keeps the per-row kernels (attend), where
+// the lanes would hold 4 live vectors.
 //
-// Layout of one block of nq ≤ 16 query vectors (lane i is query vector
-// i0+i of the flattened (row, head) list: row i/G, head g·G + i%G):
+// Layout of one block of nq ≤ W query vectors in W lanes (lane i is
+// query vector i0+i of the flattened (row, head) list: row i/G, head
+// g·G + i%G):
 //
-//	qt[d·16 + i]  query i's value d (HeadDim×16, transposed)
-//	s[j·16 + i]   query i's score, then weight, of key j (keys × 16)
-//	out[i·hd + d] query i's output (16×HeadDim)
+//	qt[d·W + i]   query i's value d (HeadDim×W, transposed)
+//	s[j·W + i]    query i's score, then weight, of key j (keys × W)
+//	out[i·hd + d] query i's output (W×HeadDim)
 //
 // Key j is position lo+j of the sequence, lo the first position the
 // block's first row sees; lane i sees keys lo_i…hi_i of them (causal,
 // and the window on local layers).
 
-// blockLanes is the number of query vectors of one block.
-const blockLanes = 16
+// blockLanes is the most query vectors of one block: two registers of
+// 16 float32 lanes.
+const blockLanes = 32
 
 // blockChunk is the number of keys (or values) widened to float32 at a
 // time for the score (or, from a Q8_0 cache, the value) kernel.
@@ -55,19 +58,20 @@ func blockFloats(visible, hd int64) int64 {
 // attnJob is one job of the attention loop: query row t's heads h0…h0+m−1
 // of KV head g (m ≤ 4, the row path), or, when block, the nq query
 // vectors i0… of KV head g of the sequence whose rows start at t (rows
-// rows).
+// rows), in lanes lanes (16 or 32).
 type attnJob struct {
 	block        bool
 	t, g, h0, m  int
 	rows, i0, nq int
+	lanes        int
 }
 
-// attendBlock computes the attention output of job j (a block job)
-// against its sequence's cache.
+// attendBlock computes the attention output of j (a block job) against
+// its sequence's cache.
 func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 	c := &r.m.Config
 	l := r.cur.layer
-	hd, Q, G := c.HeadDim, c.QDim(), c.Heads/c.KVHeads
+	hd, Q, G, W := c.HeadDim, c.QDim(), c.Heads/c.KVHeads, j.lanes
 	s := r.seq[j.t]
 	cp, kv := s.caps[l], &s.kv[l]
 	first := func(p int) int {
@@ -80,7 +84,7 @@ func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 	lo := first(r.pos[rowOf(0)])
 	hi := r.pos[rowOf(j.nq-1)]
 	n := hi - lo + 1
-	for i := 0; i < blockLanes; i++ {
+	for i := 0; i < W; i++ {
 		if i >= j.nq { // padding lanes: a copy of lane 0's query, one key
 			sc.idx[i], sc.lo[i], sc.hi[i] = sc.idx[0], 0, 0
 			continue
@@ -91,11 +95,11 @@ func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 		sc.lo[i], sc.hi[i] = int32(first(r.pos[t])-lo), int32(r.pos[t]-lo)
 	}
 	f16 := kv.typ == CacheF16
-	qt := sc.f[:blockLanes*hd]
+	qt := sc.f[:W*hd]
 	out := sc.f[blockLanes*hd : 2*blockLanes*hd]
 	chunk := sc.f[2*blockLanes*hd : (2*blockLanes+blockChunk)*hd]
-	sv := sc.f[(2*blockLanes+blockChunk)*hd:][:blockLanes*n]
-	gatherQT(qt, r.q, &sc.idx, hd, f16)
+	sv := sc.f[(2*blockLanes+blockChunk)*hd:][:W*n]
+	gatherQT(qt, r.q, sc.idx[:W], hd, f16)
 
 	// Positions lo…hi live in slots lo%cp…: at most two runs.
 	off := j.g * hd
@@ -104,18 +108,24 @@ func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 	runs := [2][3]int{{a, 0, n1}, {0, n1, n - n1}} // slot, first key, keys
 	for _, run := range runs {
 		slot, k0, cnt := run[0], run[1], run[2]
+		if kv.typ == CacheF16 {
+			scoresTF16(qt, W, kv.k16[slot*kv.width+off:], kv.width, hd, cnt, sv[k0*W:], chunk)
+			continue
+		}
 		for done := 0; done < cnt; done += blockChunk {
 			m := min(blockChunk, cnt-done)
 			kp, ldk := kv.keysF32(slot+done, off, hd, m, chunk)
-			scoresT16(qt, kp, ldk, hd, m, sv[(k0+done)*blockLanes:])
+			scoresT(qt, W, kp, ldk, hd, m, sv[(k0+done)*W:])
 		}
 	}
-	softmax16(sv, n, &sc.lo, &sc.hi, f16)
+	for h := 0; h < W; h += 16 {
+		softmax16(sv[h:], W, n, sc.lo[h:h+16], sc.hi[h:h+16], f16)
+	}
 	clear(out)
 	for _, run := range runs {
 		slot, k0, cnt := run[0], run[1], run[2]
 		if cnt > 0 {
-			kv.values16(sv[k0*blockLanes:], slot, off, hd, cnt, j.nq, out, chunk)
+			kv.valuesT(sv[k0*W:], W, slot, off, hd, cnt, j.nq, out, chunk)
 		}
 	}
 	for i := 0; i < j.nq; i++ {
@@ -127,7 +137,8 @@ func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 
 // keysF32 returns the keys of slots slot…slot+n−1 (values off…off+hd−1 of
 // each) as float32 rows ldk apart: the cache itself for F32, else the
-// keys widened into chunk.
+// keys widened into chunk (F16 keys, which scoresT16F16 widens itself,
+// only for tests).
 func (c *kvCache) keysF32(slot, off, hd, n int, chunk []float32) (k []float32, ldk int) {
 	w := c.width
 	switch c.typ {
@@ -141,97 +152,128 @@ func (c *kvCache) keysF32(slot, off, hd, n int, chunk []float32) (k []float32, l
 	return chunk, hd
 }
 
-// values16 adds Σ_{j<n} p[16j+i]·value(slot+j)[off : off+hd] to
+// valuesT adds Σ_{j<n} p[W·j+i]·value(slot+j)[off : off+hd] to
 // out[i·hd : (i+1)·hd] for the lanes i < nq (rounded up to 8; the others
 // are scratch). A Q8_0 cache is widened into chunk first.
-func (c *kvCache) values16(p []float32, slot, off, hd, n, nq int, out, chunk []float32) {
+func (c *kvCache) valuesT(p []float32, W, slot, off, hd, n, nq int, out, chunk []float32) {
 	w := c.width
 	switch c.typ {
 	case CacheF32:
-		values16F32(p, c.v32[slot*w+off:], w, hd, n, nq, out)
+		valuesT(p, W, c.v32[slot*w+off:], w, hd, n, nq, out)
 	case CacheF16:
-		values16F16(p, c.v16[slot*w+off:], w, hd, n, nq, out)
+		valuesTF16(p, W, c.v16[slot*w+off:], w, hd, n, nq, out)
 	case CacheQ8_0:
 		for done := 0; done < n; done += blockChunk {
 			m := min(blockChunk, n-done)
 			widenQ8Rows(chunk, c.v8[(slot+done)*c.rowBytes+off/32*34:], c.rowBytes, hd, m)
-			values16F32(p[done*blockLanes:], chunk, hd, hd, m, nq, out)
+			valuesT(p[done*W:], W, chunk, hd, hd, m, nq, out)
 		}
 	}
 }
 
-// gatherQTGeneric is the specification of gatherQT: qt[d·16+i] =
-// q[idx[i]+d] for d < hd, i < 16, rounded to binary16 and back if round.
-func gatherQTGeneric(qt, q []float32, idx *[blockLanes]int32, hd int, round bool) {
-	qt = qt[:blockLanes*hd]
+// gatherQTGeneric is the specification of gatherQT: qt[d·W+i] =
+// q[idx[i]+d] for d < hd, i < W = len(idx), rounded to binary16 and back
+// if round.
+func gatherQTGeneric(qt, q []float32, idx []int32, hd int, round bool) {
+	W := len(idx)
+	qt = qt[:W*hd]
 	for i, o := range idx {
 		row := q[o : int(o)+hd]
 		for d, v := range row {
 			if round {
 				v = numeric.Float16FromFloat32(v).Float32()
 			}
-			qt[d*blockLanes+i] = v
+			qt[d*W+i] = v
 		}
 	}
 }
 
-// scoresT16Generic is the specification of scoresT16: out[16j+i] =
-// Σ_{d<hd} qt[16d+i]·k[j·ldk+d] for j < n, summed in order of d.
-func scoresT16Generic(qt, k []float32, ldk, hd, n int, out []float32) {
+// scoresTGeneric is the specification of scoresT: out[W·j+i] =
+// Σ_{d<hd} qt[W·d+i]·k[j·ldk+d] for j < n, i < W, summed in order of d.
+func scoresTGeneric(qt []float32, W int, k []float32, ldk, hd, n int, out []float32) {
 	for j := 0; j < n; j++ {
 		kj := k[j*ldk : j*ldk+hd]
-		var s [blockLanes]float32
+		s := out[j*W : (j+1)*W]
+		clear(s)
 		for d, x := range kj {
-			q := qt[d*blockLanes : (d+1)*blockLanes]
+			q := qt[d*W : (d+1)*W]
 			for i := range s {
 				s[i] += q[i] * x
 			}
 		}
-		copy(out[j*blockLanes:(j+1)*blockLanes], s[:])
+	}
+}
+
+// scoresTF16Generic is the specification of scoresTF16: scoresT over
+// keys widened from binary16 (ldk in values).
+func scoresTF16Generic(qt []float32, W int, k []uint16, ldk, hd, n int, out []float32) {
+	for j := 0; j < n; j++ {
+		kj := k[j*ldk : j*ldk+hd]
+		s := out[j*W : (j+1)*W]
+		clear(s)
+		for d, b := range kj {
+			x := f16(b)
+			q := qt[d*W : (d+1)*W]
+			for i := range s {
+				s[i] += q[i] * x
+			}
+		}
 	}
 }
 
 // softmax16Generic is the specification of softmax16: for each lane
-// i < 16, the weights p[16j+i] = exp(p[16j+i] − m) / Σ exp(p[16j'+i] − m)
-// over the keys lo[i] ≤ j ≤ hi[i] (m their largest score; the sum in
+// i < 16, the weights p[ld·j+i] = exp(p[ld·j+i] − m) / Σ exp(p[ld·j'+i] −
+// m) over the keys lo[i] ≤ j ≤ hi[i] (m their largest score; the sum in
 // float64), 0 for the other keys j < n; rounded to binary16 and back if
 // round. Every lane needs at least one key.
-func softmax16Generic(p []float32, n int, lo, hi *[blockLanes]int32, round bool) {
-	p = p[:blockLanes*n]
-	for i := 0; i < blockLanes; i++ {
+func softmax16Generic(p []float32, ld, n int, lo, hi []int32, round bool) {
+	for i := 0; i < 16; i++ {
 		a, b := int(lo[i]), int(hi[i])
 		mx := float32(math.Inf(-1))
 		for j := a; j <= b; j++ {
-			mx = max(mx, p[j*blockLanes+i])
+			mx = max(mx, p[j*ld+i])
 		}
 		var sum float64
 		for j := 0; j < n; j++ {
 			e := float32(0)
 			if j >= a && j <= b {
-				e = float32(math.Exp(float64(p[j*blockLanes+i] - mx)))
+				e = float32(math.Exp(float64(p[j*ld+i] - mx)))
 				sum += float64(e)
 			}
-			p[j*blockLanes+i] = e
+			p[j*ld+i] = e
 		}
 		inv := float32(1 / sum)
 		for j := a; j <= b; j++ {
-			v := p[j*blockLanes+i] * inv
+			v := p[j*ld+i] * inv
 			if round {
 				v = numeric.Float16FromFloat32(v).Float32()
 			}
-			p[j*blockLanes+i] = v
+			p[j*ld+i] = v
 		}
 	}
 }
 
-// values16Generic is the specification of values16F32 and values16F16
-// (over values already widened): out[i·hd+d] += Σ_{j<n}
-// p[16j+i]·v[j·ldv+d] for i < nq, d < hd.
-func values16Generic(p, v []float32, ldv, hd, n, nq int, out []float32) {
+// valuesTGeneric is the specification of valuesT: out[i·hd+d] +=
+// Σ_{j<n} p[W·j+i]·v[j·ldv+d] for i < nq, d < hd.
+func valuesTGeneric(p []float32, W int, v []float32, ldv, hd, n, nq int, out []float32) {
 	for j := 0; j < n; j++ {
 		vj := v[j*ldv : j*ldv+hd]
 		for i := 0; i < nq; i++ {
-			axpyGeneric(out[i*hd:(i+1)*hd], p[j*blockLanes+i], vj)
+			axpyGeneric(out[i*hd:(i+1)*hd], p[j*W+i], vj)
+		}
+	}
+}
+
+// valuesTF16Generic is the specification of valuesTF16: valuesT over
+// values widened from binary16.
+func valuesTF16Generic(p []float32, W int, v []uint16, ldv, hd, n, nq int, out []float32) {
+	for j := 0; j < n; j++ {
+		vj := v[j*ldv : j*ldv+hd]
+		for i := 0; i < nq; i++ {
+			pi, o := p[j*W+i], out[i*hd:(i+1)*hd]
+			for d, b := range vj {
+				o[d] += pi * f16(b)
+			}
 		}
 	}
 }
@@ -253,18 +295,5 @@ func widenF16RowsGeneric(dst []float32, src []uint16, lds, hd, n int) {
 func widenQ8RowsGeneric(dst []float32, src []byte, lds, hd, n int) {
 	for j := 0; j < n; j++ {
 		dequantizeQ8_0(dst[j*hd:(j+1)*hd], src[j*lds:])
-	}
-}
-
-// values16F16Generic is values16Generic over binary16 values.
-func values16F16Generic(p []float32, v []uint16, ldv, hd, n, nq int, out []float32) {
-	for j := 0; j < n; j++ {
-		vj := v[j*ldv : j*ldv+hd]
-		for i := 0; i < nq; i++ {
-			pi, o := p[j*blockLanes+i], out[i*hd:(i+1)*hd]
-			for d, b := range vj {
-				o[d] += pi * f16(b)
-			}
-		}
 	}
 }

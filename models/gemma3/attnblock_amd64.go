@@ -12,33 +12,60 @@ var useAVX512 = cpu.X86.HasAVX512F
 // block kernels, so prompt chunks keep them.
 var blockAttn = useAVX512
 
-// gatherQTAVX512 is gatherQT (hd ≥ 1).
+// gatherQTAVX512 is gatherQT for 16 lanes of a row of ld (hd ≥ 1).
 //
 //go:noescape
-func gatherQTAVX512(qt, q *float32, idx *int32, hd int, round bool)
+func gatherQTAVX512(qt, q *float32, idx *int32, hd, ld int, round bool)
 
-// scoresT16AVX512 is scoresT16 (hd ≥ 1): twelve keys per pass, then
-// four, then one.
+// scoresT16AVX512 is scoresT with 16 lanes (hd ≥ 1): twelve keys per
+// pass, then four, then one.
 //
 //go:noescape
 func scoresT16AVX512(qt, k *float32, ldk, hd, n int, out *float32)
+
+// scoresT32AVX512 is scoresT with 32 lanes (hd ≥ 1).
+//
+//go:noescape
+func scoresT32AVX512(qt, k *float32, ldk, hd, n int, out *float32)
+
+// scoresT16F16AVX512 is scoresTF16 with 16 lanes (hd a multiple of 16):
+// each pass widens its keys into buf (12·hd values) first.
+//
+//go:noescape
+func scoresT16F16AVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)
+
+// scoresT32F16AVX512 is scoresTF16 with 32 lanes (hd a multiple of 16).
+//
+//go:noescape
+func scoresT32F16AVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)
 
 // softmax16AVX512 is softmax16 (n ≥ 1), its exp that of softmax4AVX2 and
 // its sum in float32.
 //
 //go:noescape
-func softmax16AVX512(p *float32, n int, lo, hi *int32, round bool)
+func softmax16AVX512(p *float32, ld, n int, lo, hi *int32, round bool)
 
-// values16F32AVX512 is values16F32 (hd a multiple of 32, n ≥ 1): 32
-// values of 8 lanes per pass.
+// values16F32AVX512 is valuesT with 16 lanes (hd a multiple of 32,
+// n ≥ 1): 32 values of 8 lanes per pass.
 //
 //go:noescape
 func values16F32AVX512(p, v *float32, ldv, hd, n, nq int, out *float32)
 
-// values16F16AVX512 is values16F16 (hd a multiple of 32, n ≥ 1).
+// values32F32AVX512 is valuesT with 32 lanes.
+//
+//go:noescape
+func values32F32AVX512(p, v *float32, ldv, hd, n, nq int, out *float32)
+
+// values16F16AVX512 is valuesTF16 with 16 lanes (hd a multiple of 32,
+// n ≥ 1).
 //
 //go:noescape
 func values16F16AVX512(p *float32, v *uint16, ldv, hd, n, nq int, out *float32)
+
+// values32F16AVX512 is valuesTF16 with 32 lanes.
+//
+//go:noescape
+func values32F16AVX512(p *float32, v *uint16, ldv, hd, n, nq int, out *float32)
 
 // widenF16RowsAVX512 is widenF16Rows (hd a multiple of 16, n ≥ 1).
 //
@@ -50,79 +77,116 @@ func widenF16RowsAVX512(dst *float32, src *uint16, lds, hd, n int)
 //go:noescape
 func widenQ8RowsAVX512(dst *float32, src *byte, lds, hd, n int)
 
-// gatherQT sets qt[d·16+i] = q[idx[i]+d] for d < hd, i < 16, rounded to
-// binary16 and back if round (see gatherQTGeneric).
-func gatherQT(qt, q []float32, idx *[blockLanes]int32, hd int, round bool) {
-	if !useAVX512 || hd == 0 {
+// gatherQT sets qt[d·W+i] = q[idx[i]+d] for d < hd, i < W = len(idx) (16
+// or 32), rounded to binary16 and back if round (see gatherQTGeneric).
+func gatherQT(qt, q []float32, idx []int32, hd int, round bool) {
+	W := len(idx)
+	if !useAVX512 || hd == 0 || W%16 != 0 {
 		gatherQTGeneric(qt, q, idx, hd, round)
 		return
 	}
-	_ = qt[blockLanes*hd-1]
+	_ = qt[W*hd-1]
 	for _, o := range idx {
 		_ = q[int(o)+hd-1]
 	}
-	gatherQTAVX512(&qt[0], &q[0], &idx[0], hd, round)
+	for h := 0; h < W; h += 16 {
+		gatherQTAVX512(&qt[h], &q[0], &idx[h], hd, W, round)
+	}
 }
 
-// scoresT16 sets out[16j+i] = Σ_{d<hd} qt[16d+i]·k[j·ldk+d] for j < n (see
-// scoresT16Generic).
-func scoresT16(qt, k []float32, ldk, hd, n int, out []float32) {
+// scoresT sets out[W·j+i] = Σ_{d<hd} qt[W·d+i]·k[j·ldk+d] for j < n,
+// i < W (16 or 32; see scoresTGeneric).
+func scoresT(qt []float32, W int, k []float32, ldk, hd, n int, out []float32) {
 	if n == 0 {
 		return
 	}
-	_, _, _ = qt[blockLanes*hd-1], k[(n-1)*ldk+hd-1], out[blockLanes*n-1]
-	if !useAVX512 || hd == 0 {
-		scoresT16Generic(qt, k, ldk, hd, n, out)
-		return
+	_, _, _ = qt[W*hd-1], k[(n-1)*ldk+hd-1], out[W*n-1]
+	switch {
+	case !useAVX512 || hd == 0:
+		scoresTGeneric(qt, W, k, ldk, hd, n, out)
+	case W == 16:
+		scoresT16AVX512(&qt[0], &k[0], ldk, hd, n, &out[0])
+	case W == 32:
+		scoresT32AVX512(&qt[0], &k[0], ldk, hd, n, &out[0])
+	default:
+		scoresTGeneric(qt, W, k, ldk, hd, n, out)
 	}
-	scoresT16AVX512(&qt[0], &k[0], ldk, hd, n, &out[0])
 }
 
-// softmax16 turns the scores of 16 lanes over n keys into weights, each
-// lane over its keys lo[i]…hi[i] (see softmax16Generic).
-func softmax16(p []float32, n int, lo, hi *[blockLanes]int32, round bool) {
+// scoresTF16 is scoresT over binary16 keys (see scoresTF16Generic); buf
+// is scratch of 12·hd values.
+func scoresTF16(qt []float32, W int, k []uint16, ldk, hd, n int, out, buf []float32) {
 	if n == 0 {
 		return
 	}
-	_ = p[blockLanes*n-1]
-	for i := range lo {
+	_, _, _, _ = qt[W*hd-1], k[(n-1)*ldk+hd-1], out[W*n-1], buf[12*hd-1]
+	switch {
+	case !useAVX512 || hd%16 != 0 || hd == 0:
+		scoresTF16Generic(qt, W, k, ldk, hd, n, out)
+	case W == 16:
+		scoresT16F16AVX512(&qt[0], &k[0], ldk, hd, n, &out[0], &buf[0])
+	case W == 32:
+		scoresT32F16AVX512(&qt[0], &k[0], ldk, hd, n, &out[0], &buf[0])
+	default:
+		scoresTF16Generic(qt, W, k, ldk, hd, n, out)
+	}
+}
+
+// softmax16 turns the scores of 16 lanes p[ld·j+i] over n keys into
+// weights, each lane over its keys lo[i]…hi[i] (see softmax16Generic).
+func softmax16(p []float32, ld, n int, lo, hi []int32, round bool) {
+	if n == 0 {
+		return
+	}
+	_ = p[(n-1)*ld+15]
+	for i := range 16 {
 		if lo[i] < 0 || lo[i] > hi[i] || int(hi[i]) >= n {
 			panic("gemma3: softmax16 lane without keys")
 		}
 	}
 	if !useAVX512 {
-		softmax16Generic(p, n, lo, hi, round)
+		softmax16Generic(p, ld, n, lo, hi, round)
 		return
 	}
-	softmax16AVX512(&p[0], n, &lo[0], &hi[0], round)
+	softmax16AVX512(&p[0], ld, n, &lo[0], &hi[0], round)
 }
 
-// values16F32 adds Σ_{j<n} p[16j+i]·v[j·ldv : j·ldv+hd] to
-// out[i·hd : (i+1)·hd] for i < nq (see values16Generic). Rows of out up
-// to nq rounded up to 8 may be written.
-func values16F32(p, v []float32, ldv, hd, n, nq int, out []float32) {
+// valuesT adds Σ_{j<n} p[W·j+i]·v[j·ldv : j·ldv+hd] to out[i·hd : (i+1)·hd]
+// for i < nq (see valuesTGeneric). Rows of out up to nq rounded up to 8
+// may be written.
+func valuesT(p []float32, W int, v []float32, ldv, hd, n, nq int, out []float32) {
 	if n == 0 || nq == 0 {
 		return
 	}
-	_, _, _ = p[blockLanes*n-1], v[(n-1)*ldv+hd-1], out[min(blockLanes, (nq+7)&^7)*hd-1]
-	if !useAVX512 || hd%32 != 0 {
-		values16Generic(p, v, ldv, hd, n, nq, out)
-		return
+	_, _, _ = p[W*n-1], v[(n-1)*ldv+hd-1], out[min(W, (nq+7)&^7)*hd-1]
+	switch {
+	case !useAVX512 || hd%32 != 0:
+		valuesTGeneric(p, W, v, ldv, hd, n, nq, out)
+	case W == 16:
+		values16F32AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
+	case W == 32:
+		values32F32AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
+	default:
+		valuesTGeneric(p, W, v, ldv, hd, n, nq, out)
 	}
-	values16F32AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
 }
 
-// values16F16 is values16F32 over binary16 values.
-func values16F16(p []float32, v []uint16, ldv, hd, n, nq int, out []float32) {
+// valuesTF16 is valuesT over binary16 values (see valuesTF16Generic).
+func valuesTF16(p []float32, W int, v []uint16, ldv, hd, n, nq int, out []float32) {
 	if n == 0 || nq == 0 {
 		return
 	}
-	_, _, _ = p[blockLanes*n-1], v[(n-1)*ldv+hd-1], out[min(blockLanes, (nq+7)&^7)*hd-1]
-	if !useAVX512 || hd%32 != 0 {
-		values16F16Generic(p, v, ldv, hd, n, nq, out)
-		return
+	_, _, _ = p[W*n-1], v[(n-1)*ldv+hd-1], out[min(W, (nq+7)&^7)*hd-1]
+	switch {
+	case !useAVX512 || hd%32 != 0:
+		valuesTF16Generic(p, W, v, ldv, hd, n, nq, out)
+	case W == 16:
+		values16F16AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
+	case W == 32:
+		values32F16AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
+	default:
+		valuesTF16Generic(p, W, v, ldv, hd, n, nq, out)
 	}
-	values16F16AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
 }
 
 // widenF16Rows widens n rows of hd binary16 values, lds apart in src,

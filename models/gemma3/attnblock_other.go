@@ -9,30 +9,34 @@ var blockAttn = false
 // useAVX512 is false: there are no vector kernels to select.
 var useAVX512 = false
 
-// gatherQT sets qt[d·16+i] = q[idx[i]+d] (see gatherQTGeneric).
-func gatherQT(qt, q []float32, idx *[blockLanes]int32, hd int, round bool) {
+// gatherQT sets qt[d·W+i] = q[idx[i]+d] (see gatherQTGeneric).
+func gatherQT(qt, q []float32, idx []int32, hd int, round bool) {
 	gatherQTGeneric(qt, q, idx, hd, round)
 }
 
-// scoresT16 sets out[16j+i] = Σ_d qt[16d+i]·k[j·ldk+d] (see
-// scoresT16Generic).
-func scoresT16(qt, k []float32, ldk, hd, n int, out []float32) {
-	scoresT16Generic(qt, k, ldk, hd, n, out)
+// scoresT sets out[W·j+i] = Σ_d qt[W·d+i]·k[j·ldk+d] (see scoresTGeneric).
+func scoresT(qt []float32, W int, k []float32, ldk, hd, n int, out []float32) {
+	scoresTGeneric(qt, W, k, ldk, hd, n, out)
+}
+
+// scoresTF16 is scoresT over binary16 keys (see scoresTF16Generic).
+func scoresTF16(qt []float32, W int, k []uint16, ldk, hd, n int, out, _ []float32) {
+	scoresTF16Generic(qt, W, k, ldk, hd, n, out)
 }
 
 // softmax16 turns 16 lanes of scores into weights (see softmax16Generic).
-func softmax16(p []float32, n int, lo, hi *[blockLanes]int32, round bool) {
-	softmax16Generic(p, n, lo, hi, round)
+func softmax16(p []float32, ld, n int, lo, hi []int32, round bool) {
+	softmax16Generic(p, ld, n, lo, hi, round)
 }
 
-// values16F32 adds the weighted values to out (see values16Generic).
-func values16F32(p, v []float32, ldv, hd, n, nq int, out []float32) {
-	values16Generic(p, v, ldv, hd, n, nq, out)
+// valuesT adds the weighted values to out (see valuesTGeneric).
+func valuesT(p []float32, W int, v []float32, ldv, hd, n, nq int, out []float32) {
+	valuesTGeneric(p, W, v, ldv, hd, n, nq, out)
 }
 
-// values16F16 is values16F32 over binary16 values.
-func values16F16(p []float32, v []uint16, ldv, hd, n, nq int, out []float32) {
-	values16F16Generic(p, v, ldv, hd, n, nq, out)
+// valuesTF16 is valuesT over binary16 values (see valuesTF16Generic).
+func valuesTF16(p []float32, W int, v []uint16, ldv, hd, n, nq int, out []float32) {
+	valuesTF16Generic(p, W, v, ldv, hd, n, nq, out)
 }
 
 // widenF16Rows widens rows of binary16 values (see widenF16RowsGeneric).

@@ -50,120 +50,152 @@ func closeRel(got, want, scale, tol float64) bool {
 }
 
 // TestBlockKernels checks every kernel set of block attention against
-// float64 references on random data: odd key counts (every tail of the
-// twelve-key and four-key passes), strides wider than the head, partial
-// blocks, both roundings, and guard values past each output.
+// float64 references on random data, for 16 and 32 lanes: odd key counts
+// (every tail of the twelve-key and four-key passes), strides wider than
+// the head, partial blocks, both roundings, and guard values past each
+// output.
 func TestBlockKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	const guard = 7.5
 	for _, ks := range blockKernels() {
 		withKernels(t, ks.on, func() {
-			for _, hd := range []int{32, 64, 256} {
-				for _, n := range []int{1, 2, 3, 4, 5, 11, 12, 13, 16, 17, 25, 64, 100} {
-					ldk := hd + 32
-					qt, k := randF32(r, blockLanes*hd), randF32(r, n*ldk)
-					out := make([]float32, blockLanes*n+1)
-					out[blockLanes*n] = guard
-					scoresT16(qt, k, ldk, hd, n, out)
-					for j := 0; j < n; j++ {
-						for i := 0; i < blockLanes; i++ {
-							var want, scale float64
-							for d := 0; d < hd; d++ {
-								p := float64(qt[d*blockLanes+i]) * float64(k[j*ldk+d])
-								want, scale = want+p, scale+math.Abs(p)
-							}
-							if got := float64(out[j*blockLanes+i]); !closeRel(got, want, scale, 1e-6) {
-								t.Fatalf("%s: scoresT16(hd=%d, n=%d)[key %d, lane %d] = %v, want %v", ks.name, hd, n, j, i, got, want)
-							}
-						}
-					}
-					if out[blockLanes*n] != guard {
-						t.Fatalf("%s: scoresT16(hd=%d, n=%d) wrote past its output", ks.name, hd, n)
-					}
-
-					for _, round := range []bool{false, true} {
-						var lo, hi [blockLanes]int32
-						for i := range lo {
-							a := r.IntN(n)
-							lo[i], hi[i] = int32(a), int32(a+r.IntN(n-a))
-						}
-						p := randF32(r, blockLanes*n+1)
-						for i := range p {
-							p[i] *= 8
-						}
-						p[blockLanes*n] = guard
-						in := append([]float32(nil), p...)
-						softmax16(p, n, &lo, &hi, round)
-						for i := 0; i < blockLanes; i++ {
-							mx := math.Inf(-1)
-							for j := lo[i]; j <= hi[i]; j++ {
-								mx = math.Max(mx, float64(in[int(j)*blockLanes+i]))
-							}
-							var sum float64
-							for j := lo[i]; j <= hi[i]; j++ {
-								sum += math.Exp(float64(in[int(j)*blockLanes+i] - float32(mx)))
-							}
-							for j := 0; j < n; j++ {
-								want := 0.0
-								if j >= int(lo[i]) && j <= int(hi[i]) {
-									want = math.Exp(float64(in[j*blockLanes+i]-float32(mx))) / sum // the difference in float32, as the kernels
-								}
-								tol, abs := 2e-6, 0.0
-								if round { // binary16: 11 bits, subnormals below 6.1e-5
-									tol, abs = 1e-3, 3e-8
-								}
-								if got := float64(p[j*blockLanes+i]); math.Abs(got-want) > tol*want+abs {
-									t.Fatalf("%s: softmax16(n=%d, round=%v)[key %d, lane %d of keys %d…%d] = %v, want %v",
-										ks.name, n, round, j, i, lo[i], hi[i], got, want)
-								}
-							}
-						}
-						if p[blockLanes*n] != guard {
-							t.Fatalf("%s: softmax16(n=%d) wrote past its input", ks.name, n)
-						}
-					}
-
-					for _, nq := range []int{1, 5, 8, 9, 16} {
-						ldv := hd + 16
-						p, v32 := randF32(r, blockLanes*n), randF32(r, n*ldv)
-						v16 := make([]uint16, len(v32))
-						toF16(v16, v32)
-						vw := make([]float32, len(v16))
-						widenF16Rows(vw, v16, ldv, ldv, n)
-						for typ, run := range map[string]func(out []float32){
-							"f32": func(out []float32) { values16F32(p, v32, ldv, hd, n, nq, out) },
-							"f16": func(out []float32) { values16F16(p, v16, ldv, hd, n, nq, out) },
-						} {
-							v := v32
-							if typ == "f16" {
-								v = vw
-							}
-							out := randF32(r, blockLanes*hd+1)
-							out[blockLanes*hd] = guard
-							init := append([]float32(nil), out...)
-							run(out)
-							for i := 0; i < nq; i++ {
-								for d := 0; d < hd; d++ {
-									want, scale := float64(init[i*hd+d]), math.Abs(float64(init[i*hd+d]))
-									for j := 0; j < n; j++ {
-										x := float64(p[j*blockLanes+i]) * float64(v[j*ldv+d])
-										want, scale = want+x, scale+math.Abs(x)
-									}
-									if got := float64(out[i*hd+d]); !closeRel(got, want, scale, 1e-6) {
-										t.Fatalf("%s: values16%s(hd=%d, n=%d, nq=%d)[lane %d, %d] = %v, want %v", ks.name, typ, hd, n, nq, i, d, got, want)
-									}
-								}
-							}
-							for i := (nq + 7) &^ 7 * hd; i < len(out); i++ {
-								if out[i] != init[i] {
-									t.Fatalf("%s: values16%s(hd=%d, n=%d, nq=%d) wrote lane %d", ks.name, typ, hd, n, nq, i/hd)
-								}
-							}
-						}
+			for _, W := range []int{16, 32} {
+				for _, hd := range []int{32, 64, 256} {
+					for _, n := range []int{1, 2, 3, 4, 5, 11, 12, 13, 16, 17, 25, 64, 100} {
+						testScores(t, r, ks.name, W, hd, n)
+						testSoftmax(t, r, ks.name, W, n)
+						testValues(t, r, ks.name, W, hd, n)
 					}
 				}
 			}
 		})
+	}
+}
+
+func testScores(t *testing.T, r *rand.Rand, name string, W, hd, n int) {
+	const guard = 7.5
+	ldk := hd + 32
+	qt, k := randF32(r, W*hd), randF32(r, n*ldk)
+	kh := make([]uint16, len(k))
+	toF16(kh, k)
+	kw := make([]float32, len(k))
+	widenF16Rows(kw, kh, ldk, ldk, n)
+	for _, typ := range []string{"f32", "f16"} {
+		out := make([]float32, W*n+1)
+		out[W*n] = guard
+		keys := k
+		if typ == "f32" {
+			scoresT(qt, W, k, ldk, hd, n, out)
+		} else {
+			scoresTF16(qt, W, kh, ldk, hd, n, out, make([]float32, 12*hd))
+			keys = kw
+		}
+		for j := 0; j < n; j++ {
+			for i := 0; i < W; i++ {
+				var want, scale float64
+				for d := 0; d < hd; d++ {
+					p := float64(qt[d*W+i]) * float64(keys[j*ldk+d])
+					want, scale = want+p, scale+math.Abs(p)
+				}
+				if got := float64(out[j*W+i]); !closeRel(got, want, scale, 1e-6) {
+					t.Fatalf("%s: scoresT %s (W=%d, hd=%d, n=%d)[key %d, lane %d] = %v, want %v", name, typ, W, hd, n, j, i, got, want)
+				}
+			}
+		}
+		if out[W*n] != guard {
+			t.Fatalf("%s: scoresT %s (W=%d, hd=%d, n=%d) wrote past its output", name, typ, W, hd, n)
+		}
+	}
+}
+
+func testSoftmax(t *testing.T, r *rand.Rand, name string, W, n int) {
+	const guard = 7.5
+	for _, round := range []bool{false, true} {
+		lo, hi := make([]int32, W), make([]int32, W)
+		for i := range lo {
+			a := r.IntN(n)
+			lo[i], hi[i] = int32(a), int32(a+r.IntN(n-a))
+		}
+		p := randF32(r, W*n+1)
+		for i := range p {
+			p[i] *= 8
+		}
+		p[W*n] = guard
+		in := append([]float32(nil), p...)
+		for h := 0; h < W; h += 16 {
+			softmax16(p[h:], W, n, lo[h:h+16], hi[h:h+16], round)
+		}
+		for i := 0; i < W; i++ {
+			mx := math.Inf(-1)
+			for j := lo[i]; j <= hi[i]; j++ {
+				mx = math.Max(mx, float64(in[int(j)*W+i]))
+			}
+			var sum float64
+			for j := lo[i]; j <= hi[i]; j++ {
+				sum += math.Exp(float64(in[int(j)*W+i] - float32(mx)))
+			}
+			for j := 0; j < n; j++ {
+				want := 0.0
+				if j >= int(lo[i]) && j <= int(hi[i]) {
+					want = math.Exp(float64(in[j*W+i]-float32(mx))) / sum // the difference in float32, as the kernels
+				}
+				tol, abs := 2e-6, 0.0
+				if round { // binary16: 11 bits, subnormals below 6.1e-5
+					tol, abs = 1e-3, 3e-8
+				}
+				if got := float64(p[j*W+i]); math.Abs(got-want) > tol*want+abs {
+					t.Fatalf("%s: softmax16(W=%d, n=%d, round=%v)[key %d, lane %d of keys %d…%d] = %v, want %v",
+						name, W, n, round, j, i, lo[i], hi[i], got, want)
+				}
+			}
+		}
+		if p[W*n] != guard {
+			t.Fatalf("%s: softmax16(W=%d, n=%d) wrote past its input", name, W, n)
+		}
+	}
+}
+
+func testValues(t *testing.T, r *rand.Rand, name string, W, hd, n int) {
+	for _, nq := range []int{1, 5, 8, 9, 16, 17, 25, 32} {
+		if nq > W {
+			continue
+		}
+		ldv := hd + 16
+		p, v32 := randF32(r, W*n), randF32(r, n*ldv)
+		v16 := make([]uint16, len(v32))
+		toF16(v16, v32)
+		vw := make([]float32, len(v16))
+		widenF16Rows(vw, v16, ldv, ldv, n)
+		for _, typ := range []string{"f32", "f16"} {
+			v := v32
+			if typ == "f16" {
+				v = vw
+			}
+			out := randF32(r, W*hd+1)
+			out[W*hd] = 7.5
+			init := append([]float32(nil), out...)
+			if typ == "f32" {
+				valuesT(p, W, v32, ldv, hd, n, nq, out)
+			} else {
+				valuesTF16(p, W, v16, ldv, hd, n, nq, out)
+			}
+			for i := 0; i < nq; i++ {
+				for d := 0; d < hd; d++ {
+					want, scale := float64(init[i*hd+d]), math.Abs(float64(init[i*hd+d]))
+					for j := 0; j < n; j++ {
+						x := float64(p[j*W+i]) * float64(v[j*ldv+d])
+						want, scale = want+x, scale+math.Abs(x)
+					}
+					if got := float64(out[i*hd+d]); !closeRel(got, want, scale, 1e-6) {
+						t.Fatalf("%s: valuesT %s (W=%d, hd=%d, n=%d, nq=%d)[lane %d, %d] = %v, want %v", name, typ, W, hd, n, nq, i, d, got, want)
+					}
+				}
+			}
+			for i := (nq + 7) &^ 7 * hd; i < len(out); i++ {
+				if out[i] != init[i] {
+					t.Fatalf("%s: valuesT %s (W=%d, hd=%d, n=%d, nq=%d) wrote lane %d", name, typ, W, hd, n, nq, i/hd)
+				}
+			}
+		}
 	}
 }
 
@@ -204,18 +236,22 @@ func TestBlockWiden(t *testing.T) {
 					}
 				}
 				q := randF32(r, 40*hd)
-				var idx [blockLanes]int32
+				idx := make([]int32, 32)
 				for i := range idx {
 					idx[i] = int32(r.IntN(39*hd + 1))
 				}
-				for _, round := range []bool{false, true} {
-					qt := make([]float32, blockLanes*hd)
-					gatherQT(qt, q, &idx, hd, round)
+				for _, c := range []struct {
+					W     int
+					round bool
+				}{{16, false}, {16, true}, {32, false}, {32, true}} {
+					W, round := c.W, c.round
+					qt := make([]float32, W*hd)
+					gatherQT(qt, q, idx[:W], hd, round)
 					want := make([]float32, len(qt))
-					gatherQTGeneric(want, q, &idx, hd, round)
+					gatherQTGeneric(want, q, idx[:W], hd, round)
 					for i := range qt {
 						if qt[i] != want[i] {
-							t.Fatalf("%s: gatherQT(hd=%d, round=%v)[%d] = %v, want %v", ks.name, hd, round, i, qt[i], want[i])
+							t.Fatalf("%s: gatherQT(W=%d, hd=%d, round=%v)[%d] = %v, want %v", ks.name, W, hd, round, i, qt[i], want[i])
 						}
 					}
 				}
@@ -224,36 +260,37 @@ func TestBlockWiden(t *testing.T) {
 	}
 }
 
-// BenchmarkBlockKernels measures the kernels of one 16-vector block of
+// BenchmarkBlockKernels measures the kernels of one 32-vector block of
 // gemma-3-270m (head 256) against n keys and reports each kernel's
-// multiply-adds per second (widen and softmax: values per second).
+// multiply-adds per second (gather, widen and softmax: values per
+// second).
 func BenchmarkBlockKernels(b *testing.B) {
-	const hd = 256
+	const hd, W = 256, 32
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, n := range []int{64, 512} {
-		qt, k := randF32(r, blockLanes*hd), randF32(r, n*hd)
+		qt, k := randF32(r, W*hd), randF32(r, n*hd)
 		h := make([]uint16, len(k))
 		toF16(h, k)
-		s, out := make([]float32, blockLanes*n), make([]float32, blockLanes*hd)
-		var lo, hi [blockLanes]int32
+		s, out, buf := make([]float32, W*n), make([]float32, W*hd), make([]float32, 12*hd)
+		lo, hi, idx := make([]int32, W), make([]int32, W), make([]int32, W)
 		for i := range hi {
-			hi[i] = int32(n - 1)
-		}
-		var idx [blockLanes]int32
-		for i := range idx {
-			idx[i] = int32(i * hd)
+			hi[i], idx[i] = int32(n-1), int32(i*hd%len(k))
 		}
 		for _, bc := range []struct {
 			name string
 			ops  float64
 			f    func()
 		}{
-			{"gather", blockLanes * hd, func() { gatherQT(qt, k, &idx, hd, true) }},
+			{"gather", W * hd, func() { gatherQT(qt, k, idx, hd, true) }},
 			{"widenF16", float64(n * hd), func() { widenF16Rows(k, h, hd, hd, n) }},
-			{"scores", float64(blockLanes * n * hd), func() { scoresT16(qt, k, hd, hd, n, s) }},
-			{"softmax", float64(blockLanes * n), func() { softmax16(s, n, &lo, &hi, true) }},
-			{"valuesF16", float64(blockLanes * n * hd), func() { values16F16(s, h, hd, hd, n, blockLanes, out) }},
-			{"valuesF32", float64(blockLanes * n * hd), func() { values16F32(s, k, hd, hd, n, blockLanes, out) }},
+			{"scores", float64(W * n * hd), func() { scoresT(qt, W, k, hd, hd, n, s) }},
+			{"scoresF16", float64(W * n * hd), func() { scoresTF16(qt, W, h, hd, hd, n, s, buf) }},
+			{"softmax", float64(W * n), func() {
+				softmax16(s, W, n, lo[:16], hi[:16], true)
+				softmax16(s[16:], W, n, lo[16:], hi[16:], true)
+			}},
+			{"valuesF16", float64(W * n * hd), func() { valuesTF16(s, W, h, hd, hd, n, W, out) }},
+			{"valuesF32", float64(W * n * hd), func() { valuesT(s, W, k, hd, hd, n, W, out) }},
 		} {
 			b.Run(fmt.Sprintf("%s/n=%d", bc.name, n), func(b *testing.B) {
 				for b.Loop() {

@@ -191,17 +191,19 @@ smdone:
 	KORW     K1, K2, K3; \
 	KNOTW    K3, K3
 
-// func softmax16AVX512(p *float32, n int, lo, hi *int32, round bool)
-// Sixteen softmaxes, one per lane of the rows p[16j…16j+15], j < n: lane
-// i over its keys lo[i] ≤ j ≤ hi[i] (the other weights 0), the exp as
-// softmax4AVX2's, the sum in float32, the weights rounded to binary16
+// func softmax16AVX512(p *float32, ld, n int, lo, hi *int32, round bool)
+// Sixteen softmaxes, one per lane of the rows p[ld·j … ld·j+15], j < n:
+// lane i over its keys lo[i] ≤ j ≤ hi[i] (the other weights 0), the exp
+// as softmax4AVX2's, the sum in float32, the weights rounded to binary16
 // and back if round. Needs AVX-512F.
-TEXT ·softmax16AVX512(SB), NOSPLIT, $0-33
+TEXT ·softmax16AVX512(SB), NOSPLIT, $0-41
 	MOVQ         p+0(FP), DI
-	MOVQ         n+8(FP), CX
-	MOVQ         lo+16(FP), AX
-	MOVQ         hi+24(FP), BX
-	MOVBLZX      round+32(FP), DX
+	MOVQ         ld+8(FP), R10
+	SHLQ         $2, R10
+	MOVQ         n+16(FP), CX
+	MOVQ         lo+24(FP), AX
+	MOVQ         hi+32(FP), BX
+	MOVBLZX      round+40(FP), DX
 	VMOVDQU32    (AX), Z16
 	VMOVDQU32    (BX), Z17
 	MOVL         $1, R8
@@ -215,7 +217,7 @@ s16max:
 	LANES
 	VMAXPS (SI), Z0, K3, Z0
 	VPADDD Z18, Z19, Z19
-	ADDQ   $64, SI
+	ADDQ   R10, SI
 	DECQ   R9
 	JNZ    s16max
 
@@ -244,7 +246,7 @@ s16exp:
 	VMOVUPS   Z15, (SI)
 	VADDPS    Z15, Z1, Z1
 	VPADDD    Z18, Z19, Z19
-	ADDQ      $64, SI
+	ADDQ      R10, SI
 	DECQ      R9
 	JNZ       s16exp
 
@@ -258,7 +260,7 @@ s16exp:
 s16scale:
 	VMULPS  (SI), Z1, Z12
 	VMOVUPS Z12, (SI)
-	ADDQ    $64, SI
+	ADDQ    R10, SI
 	DECQ    R9
 	JNZ     s16scale
 	VZEROUPPER
@@ -269,7 +271,7 @@ s16round:
 	VCVTPS2PH $0, Z12, Y13
 	VCVTPH2PS Y13, Z12
 	VMOVUPS   Z12, (SI)
-	ADDQ      $64, SI
+	ADDQ      R10, SI
 	DECQ      R9
 	JNZ       s16round
 	VZEROUPPER

@@ -283,7 +283,8 @@ func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 // row and up to four query heads of one KV head (sharing its keys and
 // values), split further when there would be fewer jobs than threads
 // (decode with one KV head). A sequence with more rows, where blockAttn,
-// gets block jobs of 16 query vectors per KV head, first in the list
+// gets block jobs of 32 query vectors per KV head (16 lanes for a last
+// 16 or fewer), first in the list
 // (they are the large ones).
 func (r *runner) attentionJobs(T int) (int, int) {
 	c := &r.m.Config
@@ -303,7 +304,8 @@ func (r *runner) attentionJobs(T int) (int, int) {
 		if nv := (e - t) * G; useBlock && nv >= blockMinVectors {
 			for g := 0; g < c.KVHeads; g++ {
 				for i0 := 0; i0 < nv; i0 += blockLanes {
-					r.jobs = append(r.jobs, attnJob{block: true, t: t, g: g, rows: e - t, i0: i0, nq: min(blockLanes, nv-i0)})
+					nq := min(blockLanes, nv-i0)
+					r.jobs = append(r.jobs, attnJob{block: true, t: t, g: g, rows: e - t, i0: i0, nq: nq, lanes: (nq + 15) &^ 15})
 				}
 			}
 			blocks = true
