@@ -13,9 +13,9 @@ import (
 // time, one per lane of one or two vector registers: each key of the
 // cache is then read (and widened from F16 or Q8_0) once per block
 // instead of once per row, and the scores, the softmax and the weighted
-// sum of values run lane-parallel with no horizontal reductions. A
-// sequence's single decode row keeps the per-row kernels (attend), where
-// the lanes would hold 4 live vectors.
+// sum of values run lane-parallel with no horizontal reductions. Decode
+// rows run as blocks too (4 live lanes of 16 for one KV head), so that a
+// row's attention does not depend on how the rows were batched.
 //
 // Layout of one block of nq ≤ W query vectors in W lanes (lane i is
 // query vector i0+i of the flattened (row, head) list: row i/G, head
@@ -36,10 +36,6 @@ const blockLanes = 32
 // blockChunk is the number of keys (or values) widened to float32 at a
 // time for the score (or, from a Q8_0 cache, the value) kernel.
 const blockChunk = 64
-
-// blockMinVectors is the fewest query vectors of a sequence that run as
-// blocks: two rows of four heads.
-const blockMinVectors = 8
 
 // attnScratch is one participant's attention scratch: the row path's
 // 4·visible scores, queries and tile, or the block path's qt, s, out and

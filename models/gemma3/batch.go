@@ -25,7 +25,7 @@ type BatchOptions struct {
 	MaxSeqs int
 	// MaxLen bounds the MaxLen of the States the Batch runs (0 or more
 	// than Config.Context: Config.Context). It sizes the attention
-	// scratch: 16·MaxLen bytes per worker.
+	// scratch: 128·MaxLen bytes per worker.
 	MaxLen int
 	// Threads bounds the parallel chunks of every kernel (0: the whole
 	// worker pool).

@@ -15,12 +15,14 @@ import (
 var (
 	chatFile   = flag.String("gemma3.chatfile", "", "GGUF file of BenchmarkChatTurn (default: the random 270m-shaped Q4_0 model)")
 	chatCached = flag.String("gemma3.cached", "0,432", "cached positions before the step of BenchmarkChatTurn")
+	chatNew    = flag.String("gemma3.new", "49,1", "new tokens of the step of BenchmarkChatTurn")
 )
 
 // BenchmarkChatTurn measures the step behind a chat turn's first token
-// with the prompt cache: one Batch.Forward of 49 new tokens, with the
-// logits of the last, after 0 or 432 cached positions (-gemma3.cached;
-// turn 1 and turn 10 of a 10-turn chat of 48-token turns) on the
+// with the prompt cache: one Batch.Forward of 49 new tokens (-gemma3.new;
+// 1 is a decode step), with the logits of the last, after 0 or 432
+// cached positions (-gemma3.cached; turn 1 and turn 10 of a 10-turn chat
+// of 48-token turns) on the
 // -gemma3.chatfile model, for each KV cache type of -gemma3.cache and
 // thread count of -gemma3.threads. It reports cpu-ms/op, the CPU time of
 // the process per step (getrusage): the ratio of the two cached counts is
@@ -28,7 +30,6 @@ var (
 // time stays meaningful on a loaded machine where wall time does not.
 func BenchmarkChatTurn(b *testing.B) {
 	ctx := context.Background()
-	const newTokens = 49
 	path := *chatFile
 	if path == "" {
 		path = bench270mFile(b, quant.Q4_0)
@@ -38,11 +39,11 @@ func BenchmarkChatTurn(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	var cached, threads []int
+	var cached, threads, news []int
 	for _, list := range []struct {
 		s   string
 		out *[]int
-	}{{*chatCached, &cached}, {*benchThr, &threads}} {
+	}{{*chatCached, &cached}, {*benchThr, &threads}, {*chatNew, &news}} {
 		for _, f := range strings.Split(list.s, ",") {
 			n, err := strconv.Atoi(f)
 			if err != nil {
@@ -51,11 +52,14 @@ func BenchmarkChatTurn(b *testing.B) {
 			*list.out = append(*list.out, n)
 		}
 	}
-	maxCached := 0
+	maxCached, maxNew := 0, 0
 	for _, n := range cached {
 		maxCached = max(maxCached, n)
 	}
-	maxLen := maxCached + newTokens
+	for _, n := range news {
+		maxNew = max(maxNew, n)
+	}
+	maxLen := maxCached + maxNew
 	hist := benchPromptTokens(maxLen)
 	logits := make([]float32, m.Config.Vocab)
 	for _, ctName := range strings.Split(*benchCache, ",") {
@@ -64,38 +68,40 @@ func BenchmarkChatTurn(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, th := range threads {
-			bt, err := m.NewBatch(gemma3.BatchOptions{MaxRows: 64, MaxSeqs: 1, MaxLen: maxLen, Threads: th})
+			bt, err := m.NewBatch(gemma3.BatchOptions{MaxRows: max(64, maxNew), MaxSeqs: 1, MaxLen: maxLen, Threads: th})
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := m.NewState(gemma3.StateOptions{MaxLen: maxLen, Batch: 64, CacheType: ct, CacheOnly: true})
+			s := m.NewState(gemma3.StateOptions{MaxLen: maxLen, Batch: max(64, maxNew), CacheType: ct, CacheOnly: true})
 			if err := s.Err(); err != nil {
 				b.Fatal(err)
 			}
-			for _, n := range cached {
-				b.Run(fmt.Sprintf("cache=%v/threads=%d/cached=%d", ct, th, n), func(b *testing.B) {
-					// Fill the cache in 48-token turns, as a chat would.
-					s.Reset()
-					for p := 0; p < n; p += 48 {
-						seq := []gemma3.Seq{{State: s, Tokens: hist[p:min(p+48, n)]}}
-						if err := bt.Forward(ctx, seq); err != nil {
-							b.Fatal(err)
+			for _, newTokens := range news {
+				for _, n := range cached {
+					b.Run(fmt.Sprintf("cache=%v/threads=%d/new=%d/cached=%d", ct, th, newTokens, n), func(b *testing.B) {
+						// Fill the cache in 48-token turns, as a chat would.
+						s.Reset()
+						for p := 0; p < n; p += 48 {
+							seq := []gemma3.Seq{{State: s, Tokens: hist[p:min(p+48, n)]}}
+							if err := bt.Forward(ctx, seq); err != nil {
+								b.Fatal(err)
+							}
 						}
-					}
-					seq := []gemma3.Seq{{State: s, Tokens: hist[n : n+newTokens], Logits: logits}}
-					steps := 0
-					cpu0 := cpuSeconds()
-					for b.Loop() {
-						if err := s.Rewind(n); err != nil {
-							b.Fatal(err)
+						seq := []gemma3.Seq{{State: s, Tokens: hist[n : n+newTokens], Logits: logits}}
+						steps := 0
+						cpu0 := cpuSeconds()
+						for b.Loop() {
+							if err := s.Rewind(n); err != nil {
+								b.Fatal(err)
+							}
+							if err := bt.Forward(ctx, seq); err != nil {
+								b.Fatal(err)
+							}
+							steps++
 						}
-						if err := bt.Forward(ctx, seq); err != nil {
-							b.Fatal(err)
-						}
-						steps++
-					}
-					b.ReportMetric((cpuSeconds()-cpu0)*1e3/float64(steps), "cpu-ms/op")
-				})
+						b.ReportMetric((cpuSeconds()-cpu0)*1e3/float64(steps), "cpu-ms/op")
+					})
+				}
 			}
 		}
 	}

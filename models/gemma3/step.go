@@ -50,19 +50,14 @@ func runnerFloats(c *Config, rows, visible int) int64 {
 	nw := int64(workerpool.Workers() + 1)
 	// x, a, o; q, att; k, v; gu (2F), g; qkv; four RoPE tables; seq and pos
 	return int64(rows)*(3*H+2*Q+2*KV+3*int64(c.FFN)+Q+2*KV+4*hd2+4) +
-		nw*scratchFloats(c, rows, visible)
+		nw*scratchFloats(c, visible)
 }
 
 // scratchFloats returns the float32 values of one participant's attention
-// scratch: 4·visible scores, 4×HeadDim queries and a 4×HeadDim tile for
-// one row's heads, or, with more than one row, a block's (see
-// blockFloats).
-func scratchFloats(c *Config, rows, visible int) int64 {
-	n := 4*int64(visible) + 8*int64(c.HeadDim)
-	if rows > 1 {
-		n = max(n, blockFloats(int64(visible), int64(c.HeadDim)))
-	}
-	return n
+// scratch: a block's (see blockFloats), which also holds the per-row
+// kernels' 4·visible scores, 4×HeadDim queries and 4×HeadDim tile.
+func scratchFloats(c *Config, visible int) int64 {
+	return max(4*int64(visible)+8*int64(c.HeadDim), blockFloats(int64(visible), int64(c.HeadDim)))
 }
 
 // newRunner allocates a runner (sizes checked by the caller).
@@ -86,7 +81,7 @@ func newRunner(m *Model, rows, visible, threads int) *runner {
 	nw := workerpool.Workers() + 1
 	r.scores = make(chan *attnScratch, nw)
 	for i := 0; i < nw; i++ {
-		r.scores <- &attnScratch{f: make([]float32, scratchFloats(c, rows, visible))}
+		r.scores <- &attnScratch{f: make([]float32, scratchFloats(c, visible))}
 	}
 	r.jobs = make([]attnJob, 0, rows*c.Heads)
 	r.attnFn, r.rowFn = r.attention, r.runRows
@@ -278,14 +273,18 @@ func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 }
 
 // attentionJobs fills r.jobs for T query rows and returns their number
-// and the piece size of the loop over them. A sequence with one row (or
-// too few query vectors per KV head for a block) gets row jobs: one query
-// row and up to four query heads of one KV head (sharing its keys and
-// values), split further when there would be fewer jobs than threads
-// (decode with one KV head). A sequence with more rows, where blockAttn,
-// gets block jobs of 32 query vectors per KV head (16 lanes for a last
-// 16 or fewer), first in the list
-// (they are the large ones).
+// and the piece size of the loop over them.
+//
+// Where blockAttn, every sequence's rows run as block jobs (see
+// attnblock.go): up to 32 query vectors of one KV head each, fewer when
+// there would be fewer jobs than threads (decode). A row's attention then
+// comes out the same, bit for bit, whether its sequence's step has one row
+// or many and whatever else the step holds, as the per-row kernels'
+// results are too (each lane's sums run over its own keys in order).
+//
+// Otherwise each job is one query row and up to four query heads of one
+// KV head (sharing its keys and values), split further when there would
+// be fewer jobs than threads (decode with one KV head).
 func (r *runner) attentionJobs(T int) (int, int) {
 	c := &r.m.Config
 	G := c.Heads / c.KVHeads
@@ -293,35 +292,39 @@ func (r *runner) attentionJobs(T int) (int, int) {
 	if r.threads > 0 {
 		workers = min(workers, r.threads)
 	}
-	useBlock := blockAttn && c.HeadDim%32 == 0
 	r.jobs = r.jobs[:0]
-	rowRows, blocks := 0, false
-	for t := 0; t < T; {
-		e := t + 1
-		for e < T && r.seq[e] == r.seq[t] {
-			e++
+	if blockAttn && c.HeadDim%32 == 0 {
+		per, jobs := blockLanes, 0
+		for {
+			jobs = 0
+			for t := 0; t < T; {
+				e := r.seqEnd(t, T)
+				jobs += c.KVHeads * (((e-t)*G + per - 1) / per)
+				t = e
+			}
+			if jobs >= workers || per == 1 {
+				break
+			}
+			per /= 2
 		}
-		if nv := (e - t) * G; useBlock && nv >= blockMinVectors {
+		for t := 0; t < T; {
+			e := r.seqEnd(t, T)
+			nv := (e - t) * G
 			for g := 0; g < c.KVHeads; g++ {
-				for i0 := 0; i0 < nv; i0 += blockLanes {
-					nq := min(blockLanes, nv-i0)
+				for i0 := 0; i0 < nv; i0 += per {
+					nq := min(per, nv-i0)
 					r.jobs = append(r.jobs, attnJob{block: true, t: t, g: g, rows: e - t, i0: i0, nq: nq, lanes: (nq + 15) &^ 15})
 				}
 			}
-			blocks = true
-		} else {
-			rowRows += e - t
+			t = e
 		}
-		t = e
+		return len(r.jobs), 1
 	}
 	per := min(4, G)
-	for per > 1 && rowRows*c.KVHeads*((G+per-1)/per) < workers {
+	for per > 1 && T*c.KVHeads*((G+per-1)/per) < workers {
 		per = (per + 1) / 2
 	}
 	for t := 0; t < T; t++ {
-		if len(r.jobs) > 0 && blocks && r.inBlock(t) {
-			continue
-		}
 		for g := 0; g < c.KVHeads; g++ {
 			for h0 := g * G; h0 < g*G+G; h0 += per {
 				r.jobs = append(r.jobs, attnJob{t: t, g: g, h0: h0, m: min(per, g*G+G-h0)})
@@ -329,26 +332,20 @@ func (r *runner) attentionJobs(T int) (int, int) {
 		}
 	}
 	piece := 1
-	if !blocks && T >= rowsPerPart {
+	if T >= rowsPerPart {
 		piece = 8
 	}
 	return len(r.jobs), piece
 }
 
-// inBlock reports whether row t belongs to a sequence whose rows run as
-// block jobs (r.jobs holds those first).
-func (r *runner) inBlock(t int) bool {
-	s := r.seq[t]
-	for i := range r.jobs {
-		j := &r.jobs[i]
-		if !j.block {
-			return false
-		}
-		if r.seq[j.t] == s {
-			return true
-		}
+// seqEnd returns one past the last of the T rows that continue the
+// sequence of row t (a sequence's rows are consecutive).
+func (r *runner) seqEnd(t, T int) int {
+	e := t + 1
+	for e < T && r.seq[e] == r.seq[t] && r.pos[e] == r.pos[e-1]+1 {
+		e++
 	}
-	return false
+	return e
 }
 
 // attention computes the attention output of jobs [lo, hi) of r.jobs
