@@ -513,3 +513,78 @@ func RequantDequant(dst []float32, acc []int32, add int32, sub []int32, mult []f
 	m := len(acc)
 	requantDequantGeneric(dst[n:m], acc[n:], add, sub[n:m], mult[n:m], lo, hi, z, z2, s2)
 }
+
+// rowsArgs are the arguments of the row-block forms of the epilogues for
+// the assembly: rows rows of blocks·16 columns, strides in bytes.
+type rowsArgs struct {
+	dst    *float32
+	ldd    int
+	acc    *int32
+	lda    int
+	rows   int
+	blocks int
+	add    *int32 // one per row
+	sub    *int32
+	mult   *float32
+	bias   *float32 // AccF32Rows: nil for none
+	lo, hi float32
+	z, z2  int32
+	s2     float32
+	_      int32
+}
+
+// RequantDequantRows is RequantDequant on rows rows: row r of dst, acc
+// and add starts at r·ldd, r·lda and r; sub and mult (len(mult) columns)
+// are shared by the rows.
+func RequantDequantRows(dst []float32, ldd int, acc []int32, lda, rows int, add, sub []int32, mult []float32, lo, hi float32, z, z2 int32, s2 float32) {
+	cols := len(mult)
+	if rows <= 0 || cols == 0 {
+		return
+	}
+	_, _, _, _ = dst[(rows-1)*ldd+cols-1], acc[(rows-1)*lda+cols-1], add[rows-1], sub[cols-1]
+	n := 0
+	if hasAVX512 {
+		n = cols &^ 15
+		if n > 0 {
+			p := rowsArgs{dst: &dst[0], ldd: 4 * ldd, acc: &acc[0], lda: 4 * lda, rows: rows, blocks: n / 16, add: &add[0], sub: &sub[0], mult: &mult[0], lo: lo, hi: hi, z: z, z2: z2, s2: s2}
+			requantDequantRowsAVX512(&p)
+		}
+	}
+	if n < cols {
+		for r := 0; r < rows; r++ {
+			requantDequantGeneric(dst[r*ldd+n:r*ldd+cols], acc[r*lda+n:r*lda+cols], add[r], sub[n:cols], mult[n:cols], lo, hi, z, z2, s2)
+		}
+	}
+}
+
+// AccF32Rows is AccF32 on rows rows: row r of dst, acc and add starts at
+// r·ldd, r·lda and r; sub, mult and bias (len(mult) columns; bias may be
+// nil) are shared by the rows.
+func AccF32Rows(dst []float32, ldd int, acc []int32, lda, rows int, add, sub []int32, mult, bias []float32) {
+	cols := len(mult)
+	if rows <= 0 || cols == 0 {
+		return
+	}
+	_, _, _, _ = dst[(rows-1)*ldd+cols-1], acc[(rows-1)*lda+cols-1], add[rows-1], sub[cols-1]
+	n := 0
+	if hasAVX512 {
+		n = cols &^ 15
+		if n > 0 {
+			p := rowsArgs{dst: &dst[0], ldd: 4 * ldd, acc: &acc[0], lda: 4 * lda, rows: rows, blocks: n / 16, add: &add[0], sub: &sub[0], mult: &mult[0]}
+			if bias != nil {
+				_ = bias[cols-1]
+				p.bias = &bias[0]
+			}
+			accF32RowsAVX512(&p)
+		}
+	}
+	if n < cols {
+		var b []float32
+		if bias != nil {
+			b = bias[n:cols]
+		}
+		for r := 0; r < rows; r++ {
+			accF32Generic(dst[r*ldd+n:r*ldd+cols], acc[r*lda+n:r*lda+cols], add[r], sub[n:cols], mult[n:cols], b)
+		}
+	}
+}

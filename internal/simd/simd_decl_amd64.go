@@ -83,3 +83,13 @@ func normF64AVX512(y, x, scale, bias *float32, blocks int, mu, is float64)
 //
 //go:noescape
 func requantDequantAVX512(dst *float32, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs)
+
+// requantDequantRowsAVX512 is RequantDequantRows on whole vectors.
+//
+//go:noescape
+func requantDequantRowsAVX512(p *rowsArgs)
+
+// accF32RowsAVX512 is AccF32Rows on whole vectors.
+//
+//go:noescape
+func accF32RowsAVX512(p *rowsArgs)

@@ -35,3 +35,5 @@ func normF64AVX512(y, x, scale, bias *float32, blocks int, mu, is float64) {
 func requantDequantAVX512(dst *float32, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs) {
 	panic("simd: no assembly")
 }
+func requantDequantRowsAVX512(p *rowsArgs) { panic("simd: no assembly") }
+func accF32RowsAVX512(p *rowsArgs)         { panic("simd: no assembly") }

@@ -384,3 +384,62 @@ func TestLayerNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestEpilogueRows checks the row-block epilogues against the per-row
+// references, with strides wider than the rows and guards between them.
+func TestEpilogueRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, cols := range []int{1, 15, 16, 33, 64} {
+		for _, rows := range []int{1, 2, 6} {
+			ld := cols + 3
+			acc, add := make([]int32, rows*ld), make([]int32, rows)
+			sub, mult, bias := make([]int32, cols), make([]float32, cols), make([]float32, cols)
+			for i := range acc {
+				acc[i] = r.Int32N(1<<22) - 1<<21
+			}
+			for i := range add {
+				add[i] = r.Int32N(1<<16) - 1<<15
+			}
+			for i := range sub {
+				sub[i] = r.Int32N(1<<16) - 1<<15
+				mult[i] = float32(r.Float64()*1e-3) + 1e-6
+				bias[i] = float32(r.NormFloat64())
+			}
+			check := func(name string, got []float32, want func(row []float32, r int)) {
+				for i := 0; i < rows; i++ {
+					w := make([]float32, cols)
+					want(w, i)
+					for j := range w {
+						if !sameF32(got[i*ld+j], w[j]) {
+							t.Fatalf("%s cols %d rows %d: [%d][%d] = %g, want %g", name, cols, rows, i, j, got[i*ld+j], w[j])
+						}
+					}
+					for j := cols; j < ld; j++ {
+						if got[i*ld+j] != -7 {
+							t.Fatalf("%s cols %d rows %d: guard [%d][%d] overwritten", name, cols, rows, i, j)
+						}
+					}
+				}
+			}
+			guarded := func() []float32 {
+				d := make([]float32, rows*ld)
+				for i := range d {
+					d[i] = -7
+				}
+				return d
+			}
+			d := guarded()
+			RequantDequantRows(d, ld, acc, ld, rows, add, sub, mult, -128, 127, 128, 125, 0.02)
+			check("RequantDequantRows", d, func(w []float32, i int) {
+				requantDequantGeneric(w, acc[i*ld:i*ld+cols], add[i], sub, mult, -128, 127, 128, 125, 0.02)
+			})
+			for _, b := range [][]float32{nil, bias} {
+				d := guarded()
+				AccF32Rows(d, ld, acc, ld, rows, add, sub, mult, b)
+				check("AccF32Rows", d, func(w []float32, i int) {
+					accF32Generic(w, acc[i*ld:i*ld+cols], add[i], sub, mult, b)
+				})
+			}
+		}
+	}
+}

@@ -211,6 +211,10 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 		}
 		if deq == 1 {
 			return qmmFloat(ctx, q, in, zy.DType(), gelu == 1, func(y []float32, acc []int32, aRow0, r0, r1, c0, c1 int, fix *qfix, s2 float32, z2 int32) {
+				if len(sav) == 1 {
+					simd.RequantDequantRows(y[r0*nn+c0:], nn, acc[r0*nn+c0:], nn, r1-r0, fix.add[aRow0:aRow0+r1-r0], fix.sub[c0:c1], mult[c0:c1], flo, fhi, z, z2, s2)
+					return
+				}
 				var buf []float32
 				for r := r0; r < r1; r++ {
 					aRow := aRow0 + r - r0
@@ -360,14 +364,17 @@ func floatOut(ctx context.Context, q *qInputs, sav, sbv, bias, gelu []float32) (
 		if bias != nil {
 			b = bias[c0:c1]
 		}
+		if len(sav) == 1 {
+			simd.AccF32Rows(y[r0*nn+c0:], nn, acc[r0*nn+c0:], nn, r1-r0, fix.add[aRow0:aRow0+r1-r0], fix.sub[c0:c1], m[c0:c1], b)
+		}
 		for r := r0; r < r1; r++ {
 			aRow := aRow0 + r - r0
 			if len(sav) != 1 {
 				for j := c0; j < c1; j++ {
 					m[j] = sav[aRow] * at1(sbv, j)
 				}
+				simd.AccF32(y[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m[c0:c1], b)
 			}
-			simd.AccF32(y[r*nn+c0:r*nn+c1], acc[r*nn+c0:r*nn+c1], fix.add[aRow], fix.sub[c0:c1], m[c0:c1], b)
 			if gelu != nil {
 				simd.BiasGelu(y[r*nn+c0:r*nn+c1], y[r*nn+c0:r*nn+c1], gelu[c0:c1])
 			}
