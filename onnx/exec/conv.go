@@ -446,6 +446,8 @@ func buildConv(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	f := newConvFusion(n)
+	n.fuse = f
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
@@ -463,6 +465,9 @@ func buildConv(n *Node) (Kernel, error) {
 		bias, err := convBias("Conv", opt(in, 2), m)
 		if err != nil {
 			return nil, err
+		}
+		if f.w != nil {
+			bias = f.b
 		}
 		os := append([]int{nb, m}, g.out...)
 		cg, mg, K := c/w.group, m/w.group, prod(ws[2:])
@@ -486,6 +491,9 @@ func buildConv(n *Node) (Kernel, error) {
 		wv, err := floats(wt)
 		if err != nil {
 			return nil, err
+		}
+		if f.w != nil {
+			wv = f.w
 		}
 		y := make([]float32, prod(os))
 		nl := g.out[len(g.out)-1]
@@ -524,11 +532,22 @@ func buildConv(n *Node) (Kernel, error) {
 				}
 			}
 		}
-		addBias(y, bias, nb, m, outSp)
-		if n.relu {
-			if err := reluInPlace(ctx, y); err != nil {
+		var res []float32
+		if x.DType() == numeric.Float32 {
+			res = f.residual(in, os)
+		}
+		if f.res >= 0 && res == nil { // a residual the fused pass cannot add
+			if err := convEpilogue(ctx, y, bias, nil, false, nb, m, outSp); err != nil {
 				return nil, err
 			}
+			yt, err := fromFloats(x.DType(), os, y)
+			if err != nil {
+				return nil, err
+			}
+			return f.unfused(ctx, yt, in)
+		}
+		if err := convEpilogue(ctx, y, bias, res, f.relu, nb, m, outSp); err != nil {
+			return nil, err
 		}
 		return fromFloats(x.DType(), os, y)
 	}), nil

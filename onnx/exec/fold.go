@@ -11,8 +11,8 @@ import (
 
 // NoConstantFolding makes Compile keep every node as a step of the run:
 // none is evaluated at compile time (even one whose inputs are all
-// constants; see Compile) or fused into the node before it (a Relu after a
-// Conv).
+// constants; see Compile) or fused into the step that computes its input
+// (a BatchNormalization or Relu after a Conv; fuse.go).
 func NoConstantFolding() CompileOption { return func(c *compileConfig) { c.noFold = true } }
 
 // nondeterministic lists the ops whose outputs may differ between runs on
@@ -102,7 +102,7 @@ func safeKernel(ctx context.Context, k Kernel, in []tensor.Any) (outs []tensor.A
 
 // uses counts how many node inputs of one graph read each value, and
 // whether a node of it has a subgraph (which may capture any value by
-// name); reluAfter asks it instead of scanning the graph per Conv.
+// name); fusion (fuse.go) asks it instead of scanning the graph per node.
 type uses struct {
 	reads    map[string]int
 	subgraph bool
@@ -126,23 +126,4 @@ func hasSubgraph(n *onnxpb.NodeProto) bool {
 		}
 	}
 	return false
-}
-
-// reluAfter reports whether nodes[i] is a float Conv whose output only the
-// Relu right after it reads (not a graph output, no other node, no
-// subgraph in this graph that could capture it), so the Conv can apply the
-// Relu in its last pass over its output, as ONNX Runtime's Conv+activation
-// fusion does, and the Relu step disappears. Compile does this unless
-// NoConstantFolding is given.
-func (u uses) reluAfter(nodes []*onnxpb.NodeProto, i int, graphOutputs map[string]bool) bool {
-	if u.subgraph || i+1 >= len(nodes) {
-		return false
-	}
-	conv, relu := nodes[i], nodes[i+1]
-	if !defaultDomain(conv) || conv.GetOpType() != "Conv" || len(conv.GetOutput()) != 1 ||
-		!defaultDomain(relu) || relu.GetOpType() != "Relu" || len(relu.GetInput()) != 1 || len(relu.GetOutput()) != 1 {
-		return false
-	}
-	out := conv.GetOutput()[0]
-	return out != "" && relu.GetInput()[0] == out && relu.GetOutput()[0] != "" && !graphOutputs[out] && u.reads[out] == 1
 }

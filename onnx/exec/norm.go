@@ -98,6 +98,11 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 	if !training && numOutputs(n) > 1 {
 		return nil, attrErr("BatchNormalization has %d outputs, but running_mean and running_var exist only with training_mode 1", numOutputs(n))
 	}
+	var f *fusion // per-channel ops and a Relu fused after it (fuse.go)
+	if !training {
+		f = &fusion{res: -1}
+		n.fuse = f
+	}
 	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 		x, xs, err := normInput("BatchNormalization", in, 5, 2)
 		if err != nil {
@@ -128,7 +133,8 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 		}
 		nb := xs[0]
 		inner := prod(xs[2:]) // elements per (sample, channel)
-		if len(ps[0]) != c {  // per element: treat each element of a sample as a channel
+		perChan := len(ps[0]) == c
+		if !perChan { // per element: treat each element of a sample as a channel
 			c, inner = len(ps[0]), 1
 		}
 		mean, vr := ps[2], ps[3]
@@ -164,6 +170,9 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 			k[ch] = float64(ps[0][ch]) / math.Sqrt(float64(vr[ch])+float64(eps))
 			off[ch] = float64(ps[1][ch]) - float64(mean[ch])*k[ch]
 		}
+		fused := f != nil && (len(f.affine) > 0 || f.relu)
+		chain := fused && (!perChan || !fusedFloat32(x) || !f.chanAffine(k, off, len(xs), c))
+		relu := fused && !chain && f.relu
 		err = workerpool.For(ctx, nb*c, max(1, (1<<15)/max(inner, 1)), func(lo, hi int) {
 			for pl := lo; pl < hi; pl++ {
 				ch, o := pl%c, pl*inner
@@ -172,12 +181,18 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 				for i, v := range xv[o : o+inner] {
 					dst[i] = float32(float64(v)*kc + oc)
 				}
+				if relu {
+					reluRow(dst)
+				}
 			}
 		})
 		if err != nil {
 			return nil, err
 		}
 		yt, err := fromFloats(x.DType(), xs, y)
+		if err == nil && chain { // fused ops the fused pass cannot apply here
+			yt, err = f.chainAfter(ctx, yt, in)
+		}
 		if err != nil || !training {
 			return []tensor.Any{yt}, err
 		}

@@ -79,6 +79,7 @@ type step struct {
 	inputs   []int // value slots; -1 for an absent optional input; then the values its subgraphs capture
 	outputs  []int // value slots; -1 for an unused optional output
 	free     []int // slots whose last use is this step
+	fuse     *fusion // ops later nodes may fuse into this step (fuse.go), or nil
 }
 
 // graph is a compiled graph: the main graph of a Program or a subgraph
@@ -144,8 +145,11 @@ func ExactScales() CompileOption { return func(c *compileConfig) { c.exactScales
 // Nodes whose inputs are all constants are evaluated once, at compile time
 // (constant folding, as ONNX Runtime does; see NoConstantFolding): a
 // ConstantOfShape, Cast or Reshape of weights then costs nothing per run,
-// and the kernels after it see constants they can prepare. A Relu that
-// alone reads a Conv's output is applied by the Conv in its last pass.
+// and the kernels after it see constants they can prepare. The
+// BatchNormalization, per-channel Mul and Add, residual Add and Relu that
+// alone read a Conv's output are fused into it (its weights, bias and last
+// pass; fuse.go), and so are the per-channel ops and Relu after a
+// BatchNormalization.
 //
 // By default accuracy-level-4 MatMulNBits nodes store their float32 scales
 // in 24 bits (core.WithExactScales explains the trade); ExactScales keeps
@@ -263,24 +267,20 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 		graphOutputs[vi.GetName()] = true
 	}
 	nodes := fuseQDQ(m, g, cfg)
-	u := valueUses(nodes)
-	for i := 0; i < len(nodes); i++ {
-		n := nodes[i]
-		relu := !cfg.noFold && u.reluAfter(nodes, i, graphOutputs)
-		st, err := c.node(sc, n, i, relu)
+	fz := &fuser{u: valueUses(nodes), outputs: graphOutputs, sites: map[int]site{}, producer: map[int]int{}}
+	for i, n := range nodes {
+		st, err := c.node(sc, n, i)
 		if err != nil {
 			return nil, err
 		}
-		if relu { // the Relu's output is the Conv's, computed in its last pass
-			if s := st.outputs[0]; s >= 0 {
-				sc.slot[nodes[i+1].GetOutput()[0]] = s
-			}
-			i++
-		}
-		if !cfg.noFold && c.fold(p, st, n, graphOutputs) {
+		if !cfg.noFold && (fz.fuse(p, sc, st, n) || c.fold(p, st, n, graphOutputs)) {
 			continue
 		}
+		if cfg.noFold {
+			st.fuse = nil
+		}
 		p.steps = append(p.steps, st)
+		fz.added(st, len(p.steps)-1)
 	}
 	for _, vi := range g.GetOutput() {
 		info, err := valueInfo(vi, sub)
@@ -322,7 +322,7 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 }
 
 // node compiles the i-th node n of the graph of scope sc.
-func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int, relu bool) (step, error) {
+func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int) (step, error) {
 	m := c.model
 	name := n.GetName()
 	if name == "" {
@@ -355,7 +355,7 @@ func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int, relu bool) (step,
 			Err: ErrUnsupportedOp}
 	}
 	st := step{name: name, op: op}
-	nc := &Node{Proto: n, Name: name, Opset: version, Model: m, cfg: c.cfg, comp: c, scope: sc, relu: relu}
+	nc := &Node{Proto: n, Name: name, Opset: version, Model: m, cfg: c.cfg, comp: c, scope: sc}
 	for _, in := range n.GetInput() {
 		if in == "" {
 			st.inputs = append(st.inputs, -1)
@@ -375,7 +375,7 @@ func (c *compiler) node(sc *scope, n *onnxpb.NodeProto, i int, relu bool) (step,
 	if err != nil {
 		return step{}, nodeErr(err)
 	}
-	st.kernel = k
+	st.kernel, st.fuse = k, nc.fuse
 	st.inputs = append(st.inputs, nc.captured...)
 	for _, out := range n.GetOutput() {
 		if out == "" {

@@ -34,7 +34,7 @@ type Node struct {
 	comp     *compiler
 	scope    *scope
 	captured []int // enclosing-graph slots its subgraphs use, passed after its inputs
-	relu     bool  // a Conv whose output goes only through the Relu after it (reluAfter): apply it
+	fuse     *fusion // set by a builder whose step later nodes may fuse into (fuse.go)
 }
 
 // ConstType returns the ONNX element type of input i when it is an

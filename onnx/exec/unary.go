@@ -60,9 +60,6 @@ func relu32(ctx context.Context, x *tensor.Tensor[float32], _ ...*tensor.Tensor[
 	return tensor.New(x.Shape(), dst)
 }
 
-// reluInPlace applies Relu to y (a fused Conv's own output).
-func reluInPlace(ctx context.Context, y []float32) error { return relu(ctx, y, y) }
-
 // relu writes Relu(src) to dst (the same length; they may be the same
 // slice) over the worker pool.
 func relu(ctx context.Context, dst, src []float32) error {
