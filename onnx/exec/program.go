@@ -76,9 +76,9 @@ type ValueInfo struct {
 type step struct {
 	name, op string
 	kernel   Kernel
-	inputs   []int // value slots; -1 for an absent optional input; then the values its subgraphs capture
-	outputs  []int // value slots; -1 for an unused optional output
-	free     []int // slots whose last use is this step
+	inputs   []int   // value slots; -1 for an absent optional input; then the values its subgraphs capture
+	outputs  []int   // value slots; -1 for an unused optional output
+	free     []int   // slots whose last use is this step
 	fuse     *fusion // ops later nodes may fuse into this step (fuse.go), or nil
 }
 

@@ -33,7 +33,7 @@ type Node struct {
 
 	comp     *compiler
 	scope    *scope
-	captured []int // enclosing-graph slots its subgraphs use, passed after its inputs
+	captured []int   // enclosing-graph slots its subgraphs use, passed after its inputs
 	fuse     *fusion // set by a builder whose step later nodes may fuse into (fuse.go)
 }
 
