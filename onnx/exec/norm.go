@@ -358,7 +358,7 @@ func buildLRN(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := int((size-1)/2), int(size-1-(size-1)/2)
+	lo0, hi0 := int((size-1)/2), int(size-1-(size-1)/2)
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		x, xs, err := normInput("LRN", in, 1, 3)
 		if err != nil {
@@ -373,18 +373,22 @@ func buildLRN(n *Node) (Kernel, error) {
 		}
 		nb, c, inner := xs[0], xs[1], prod(xs[2:])
 		y := make([]float32, len(xv))
-		err = workerpool.For(ctx, nb*c, 1, func(a, b int) {
-			for pl := a; pl < b; pl++ {
+		a, b64, b := float64(alpha)/float64(size), float64(bias), float64(beta)
+		// y = x·t^−β with t = bias + α/size·Σ x² over the channel window,
+		// a plane at a time: the window's squares are summed row by row.
+		err = workerpool.For(ctx, nb*c, max(1, (1<<14)/max(inner, 1)), func(lo, hi int) {
+			s := make([]float64, inner)
+			for pl := lo; pl < hi; pl++ {
 				bn, ch := pl/c, pl%c
-				c0, c1 := max(0, ch-lo), min(c-1, ch+hi)
-				for i := range inner {
-					s := 0.0
-					for cc := c0; cc <= c1; cc++ {
-						v := float64(xv[(bn*c+cc)*inner+i])
-						s += v * v
+				clear(s)
+				for cc := max(0, ch-lo0); cc <= min(c-1, ch+hi0); cc++ {
+					for i, v := range xv[(bn*c+cc)*inner : (bn*c+cc+1)*inner] {
+						s[i] += float64(v) * float64(v)
 					}
-					o := pl*inner + i
-					y[o] = float32(float64(xv[o]) / math.Pow(float64(bias)+float64(alpha)/float64(size)*s, float64(beta)))
+				}
+				dst, src := y[pl*inner:(pl+1)*inner], xv[pl*inner:(pl+1)*inner]
+				for i, v := range src {
+					dst[i] = float32(float64(v) * powNeg(b64+a*s[i], b))
 				}
 			}
 		})
@@ -474,4 +478,14 @@ func buildMVN(n *Node) (Kernel, error) {
 		}
 		return fromFloats(x.DType(), xs, y)
 	}), nil
+}
+
+// powNeg returns t^−b: for LRN's usual β = 0.75 with square roots (exact
+// to float64 rounding, as math.Pow), otherwise with math.Pow.
+func powNeg(t, b float64) float64 {
+	if b == 0.75 && t > 0 && !math.IsInf(t, 0) {
+		r := math.Sqrt(t)
+		return 1 / (r * math.Sqrt(r))
+	}
+	return 1 / math.Pow(t, b)
 }

@@ -240,6 +240,10 @@ func lowest[T real]() T {
 // flat index in x (the first maximum, spatial dims row- or column-major).
 func poolT[T real](ctx context.Context, x []T, os []int, g *geom, sp poolSpec, idx []int64) ([]T, error) {
 	if len(g.in) == 2 && idx == nil && (sp.kind == poolMax || sp.kind == poolAvg) {
+		if xf, ok := any(x).([]float32); ok && sp.kind == poolMax {
+			y, err := maxPool2D(ctx, xf, os[0]*os[1], g)
+			return any(y).([]T), err
+		}
 		return pool2D(ctx, x, os[0]*os[1], g, sp)
 	}
 	planes := os[0] * os[1]
@@ -420,6 +424,57 @@ func pool2D[T real](ctx context.Context, x []T, planes int, g *geom, sp poolSpec
 							row[ow] = T(math.NaN())
 						}
 					}
+				}
+			}
+		}
+	})
+	return y, err
+}
+
+// maxPool2D is pool2D's max pooling for float32, separable: per output
+// row the maximum over the window's rows is taken for every column
+// (skipping NaNs, from −Inf: what pool2D gives), then over each window's
+// columns of that row.
+func maxPool2D(ctx context.Context, x []float32, planes int, g *geom) ([]float32, error) {
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	y := make([]float32, planes*OH*OW)
+	cLo, cHi := make([]int, OW), make([]int, OW)
+	for ow := range OW {
+		cLo[ow], cHi[ow] = span(ow*g.s[1]-g.pb[1], g.d[1], g.k[1], 0, W)
+	}
+	dh, dw := g.d[0], g.d[1]
+	low := float32(math.Inf(-1))
+	grain := max(1, (1<<14)/max(1, OH*OW*g.k[0]*g.k[1]))
+	err := workerpool.For(ctx, planes, grain, func(lo, hi int) {
+		col := make([]float32, W)
+		for pl := lo; pl < hi; pl++ {
+			src := x[pl*H*W : (pl+1)*H*W]
+			dst := y[pl*OH*OW : (pl+1)*OH*OW]
+			for oh := range OH {
+				hs := oh*g.s[0] - g.pb[0]
+				rlo, rhi := span(hs, dh, g.k[0], 0, H)
+				for i := range col {
+					col[i] = low
+				}
+				for kh := rlo; kh < rhi; kh++ {
+					r := src[(hs+kh*dh)*W : (hs+kh*dh+1)*W]
+					for i, v := range r {
+						if v > col[i] {
+							col[i] = v
+						}
+					}
+				}
+				row := dst[oh*OW : (oh+1)*OW]
+				for ow := range row {
+					ws := ow*g.s[1] - g.pb[1]
+					best := low
+					for kw := cLo[ow]; kw < cHi[ow]; kw++ {
+						if v := col[ws+kw*dw]; v > best {
+							best = v
+						}
+					}
+					row[ow] = best
 				}
 			}
 		}
