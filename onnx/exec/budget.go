@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/budget"
@@ -28,6 +29,12 @@ type meter struct {
 	limit int64
 	live  int64
 	refs  map[unsafe.Pointer]*held
+	// The run's arena (arena.go; nil: no recycling), the buffers it gave
+	// this run, and whether recycling stopped.
+	arena     *arena
+	mu        sync.Mutex
+	given     map[unsafe.Pointer][]float32
+	noRecycle bool
 }
 
 // held is one counted storage: its size and how many value slots use it.

@@ -447,6 +447,7 @@ func buildConv(n *Node) (Kernel, error) {
 		return nil, err
 	}
 	f := newConvFusion(n)
+	f.group = w.group
 	n.fuse = f
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
@@ -473,10 +474,10 @@ func buildConv(n *Node) (Kernel, error) {
 		cg, mg, K := c/w.group, m/w.group, prod(ws[2:])
 		inSp, outSp := prod(sp), prod(g.out)
 		extra := int64(4) * int64(prod(os)) // float32 result
-		if !g.pointwise() {
+		if !g.pointwise() && !(cg == 1 && len(sp) == 2 && w.group > 1) {
 			// one block of the im2col matrix
 			nl := int64(max(g.out[len(g.out)-1], 1))
-			extra += 4 * int64(cg) * int64(K) * min(int64(colBlock(cg*K, g))*nl, int64(outSp))
+			extra += 4 * int64(cg) * int64(K) * (min(int64(colBlock(cg*K, g))*nl, int64(outSp)) + 64) // + the GEMM's panel rounding
 		}
 		if x.DType() != numeric.Float32 {
 			extra += 4 * int64(x.Size()+wt.Size())
@@ -495,12 +496,19 @@ func buildConv(n *Node) (Kernel, error) {
 		if f.w != nil {
 			wv = f.w
 		}
-		y := make([]float32, prod(os))
+		y := newFloats(ctx, prod(os))
 		nl := g.out[len(g.out)-1]
 		outer := outSp / max(nl, 1)
 		per := colBlock(cg*K, g) // outer positions per im2col block
 		var col []float32
-		if !g.pointwise() && outSp > 0 {
+		depthwise := cg == 1 && len(sp) == 2 && w.group > 1 // one input channel per group
+		packed := f.packed != nil && !depthwise && x.DType() == numeric.Float32 && outSp > 0
+		if packed {
+			if err := convPacked(ctx, f.packed, xv, y, nb, c, m, w.group, g, per); err != nil {
+				return nil, err
+			}
+		}
+		if !g.pointwise() && outSp > 0 && !depthwise && !packed {
 			n := cg * K * min(per, outer) * nl
 			buf := colPool.Get().(*[]float32)
 			defer colPool.Put(buf)
@@ -509,8 +517,16 @@ func buildConv(n *Node) (Kernel, error) {
 			}
 			col = (*buf)[:n]
 		}
+		if depthwise {
+			if err := depthwise2D(ctx, xv, wv, y, nb, c, mg, g); err != nil {
+				return nil, err
+			}
+		}
 		for b := range nb {
 			for gi := range w.group {
+				if depthwise || packed {
+					break
+				}
 				xg := xv[(b*c+gi*cg)*inSp : (b*c+(gi+1)*cg)*inSp]
 				yg := y[(b*m+gi*mg)*outSp : (b*m+(gi+1)*mg)*outSp]
 				wg := wv[gi*mg*cg*K : (gi+1)*mg*cg*K]

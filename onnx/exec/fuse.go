@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/gemm"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -48,6 +49,11 @@ type fusion struct {
 	w, b   []float32
 	m      int
 	wRank  int
+	// wKernel is the weights' kernel size, group the Conv's groups and
+	// packed the weights packed per group (packWeights), or nil.
+	wKernel int
+	group   int
+	packed  []*gemm.PackedA
 	// A BatchNormalization's per-channel ops, applied at run time.
 	affine []chanOp
 	// res is the index in the step's inputs of the residual added after
@@ -367,7 +373,7 @@ func newConvFusion(n *Node) *fusion {
 		}
 		b = bt.Data()
 	}
-	f.wc, f.bc, f.m, f.wRank = w.Data(), b, m, w.Dims()
+	f.wc, f.bc, f.m, f.wRank, f.wKernel = w.Data(), b, m, w.Dims(), prod(w.Shape()[2:])
 	return f
 }
 

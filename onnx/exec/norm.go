@@ -163,7 +163,7 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 			}
 			mean, vr = bm, bv
 		}
-		y := make([]float32, len(xv))
+		y := newFloats(ctx, len(xv))
 		// Per channel y = x·k + off, planes (sample, channel) in parallel.
 		k, off := make([]float64, c), make([]float64, c)
 		for ch := range c {
@@ -372,7 +372,7 @@ func buildLRN(n *Node) (Kernel, error) {
 			return nil, err
 		}
 		nb, c, inner := xs[0], xs[1], prod(xs[2:])
-		y := make([]float32, len(xv))
+		y := newFloats(ctx, len(xv))
 		a, b64, b := float64(alpha)/float64(size), float64(bias), float64(beta)
 		// y = x·t^−β with t = bias + α/size·Σ x² over the channel window,
 		// a plane at a time: the window's squares are summed row by row.

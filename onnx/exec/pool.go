@@ -438,7 +438,7 @@ func pool2D[T real](ctx context.Context, x []T, planes int, g *geom, sp poolSpec
 func maxPool2D(ctx context.Context, x []float32, planes int, g *geom) ([]float32, error) {
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
-	y := make([]float32, planes*OH*OW)
+	y := newFloats(ctx, planes*OH*OW)
 	cLo, cHi := make([]int, OW), make([]int, OW)
 	for ow := range OW {
 		cLo[ow], cHi[ow] = span(ow*g.s[1]-g.pb[1], g.d[1], g.k[1], 0, W)

@@ -109,6 +109,7 @@ type Program struct {
 	model *onnx.Model
 	main  *graph
 	limit budget.Limit
+	arena *arena // float32 buffers recycled between steps and runs (arena.go)
 }
 
 // Inputs returns the values Run needs, in graph order.
@@ -125,6 +126,7 @@ type compileConfig struct {
 	budget      budget.Limit
 	noQDQ       bool
 	noFold      bool
+	noFuse      bool // fold constants but fuse nothing and pack no weights (tests, benchmarks)
 }
 
 // ExactScales makes accuracy-level-4 MatMulNBits nodes keep exact float32
@@ -176,7 +178,7 @@ func Compile(m *onnx.Model, opts ...CompileOption) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{model: m, main: main, limit: cfg.budget}, nil
+	return &Program{model: m, main: main, limit: cfg.budget, arena: newArena(min(cfg.budget.Bytes()/4, 1<<30))}, nil
 }
 
 // compiler holds what every graph of one Compile shares.
@@ -273,7 +275,7 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 		if err != nil {
 			return nil, err
 		}
-		if !cfg.noFold && (fz.fuse(p, sc, st, n) || c.fold(p, st, n, graphOutputs)) {
+		if !cfg.noFold && (!cfg.noFuse && fz.fuse(p, sc, st, n) || c.fold(p, st, n, graphOutputs)) {
 			continue
 		}
 		if cfg.noFold {
@@ -281,6 +283,11 @@ func (c *compiler) graph(g *onnxpb.GraphProto, outer *scope, sub bool) (*graph, 
 		}
 		p.steps = append(p.steps, st)
 		fz.added(st, len(p.steps)-1)
+	}
+	for i := range p.steps {
+		if f := p.steps[i].fuse; f != nil && f.conv && !cfg.noFuse {
+			c.packWeights(f)
+		}
 	}
 	for _, vi := range g.GetOutput() {
 		info, err := valueInfo(vi, sub)
@@ -456,7 +463,7 @@ func valueInfo(vi *onnxpb.ValueInfoProto, sub bool) (ValueInfo, error) {
 // step whose outputs take the run over the budget fails. Those errors wrap
 // budget.ErrExceeded.
 func (p *Program) Run(ctx context.Context, feeds map[string]tensor.Any) (map[string]tensor.Any, error) {
-	meter := &meter{limit: p.limit.Bytes(), refs: map[unsafe.Pointer]*held{}}
+	meter := &meter{limit: p.limit.Bytes(), refs: map[unsafe.Pointer]*held{}, arena: p.arena, given: map[unsafe.Pointer][]float32{}}
 	ctx = withMeter(ctx, meter)
 	g := p.main
 	vals := make([]tensor.Any, len(g.inputs))
@@ -544,12 +551,13 @@ func (g *graph) run(ctx context.Context, meter *meter, inputs, captured []tensor
 			}
 			vals[s] = outs[j]
 			ptrs[s] = meter.hold(outs[j], in, inPtr)
+			meter.noteValue(outs[j])
 		}
 		if meter.live > meter.limit {
 			return nil, &Error{Node: st.name, Op: st.op, Err: &budget.Error{What: "its outputs with the values held", Bytes: uint64(meter.live), Limit: meter.limit}}
 		}
 		for _, s := range st.free {
-			meter.release(ptrs[s])
+			meter.releaseFreed(ptrs[s])
 			vals[s], ptrs[s] = nil, nil
 		}
 	}

@@ -1,0 +1,142 @@
+package exec
+
+import (
+	"context"
+
+	"github.com/zerfoo/zerfoo/internal/gemm"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
+)
+
+// Conv with weights packed once: when a Conv's weights are float32
+// constants (with any BatchNormalization or per-channel op folded in),
+// Compile packs each group's weights into the GEMM micro-kernel's layout
+// after the graph is compiled (counted against the budget with the other
+// constants), and the runs multiply by them without packing them again.
+// A 1×1 convolution multiplies the input as it is; any other writes its
+// im2col matrix block by block straight in the layout of the GEMM's B
+// panels, so the columns are written once and not copied again.
+
+// packWeights packs the weights of a Conv step's fusion f for its groups,
+// within the compile's budget; it leaves f.packed nil when it cannot.
+func (c *compiler) packWeights(f *fusion) {
+	w := f.w
+	if w == nil {
+		w = f.wc
+	}
+	if w == nil || f.group < 1 || f.m%f.group != 0 || f.m == 0 {
+		return
+	}
+	per := len(w) / f.m // C/group · kernel size
+	if f.wRank == 4 && f.group > 1 && per == f.wKernel {
+		return // depthwise (one input channel per group): no GEMM
+	}
+	mg := f.m / f.group
+	limit := c.cfg.budget.Bytes() - c.decoded
+	if int64(len(w))*4+(1<<20) > limit {
+		return
+	}
+	packed := make([]*gemm.PackedA, f.group)
+	var bytes int64
+	for gi := range f.group {
+		p, err := gemm.PackA(w[gi*mg*per:(gi+1)*mg*per], per, mg, per)
+		if err != nil {
+			return
+		}
+		packed[gi] = p
+		bytes += p.Bytes()
+	}
+	if bytes > limit {
+		return
+	}
+	c.decoded += bytes
+	f.packed = packed
+}
+
+// im2colPacked writes the im2col columns of the outer window positions
+// o0 ≤ o < o1 (each g.out[last] columns) of x (c channels) into dst in the
+// layout gemm.PackedA.MulPacked reads: K blocks of kc rows, each a run of
+// nr-column panels. dst must hold PackedBLen of the block's columns.
+func im2colPacked(ctx context.Context, x []float32, c int, g *geom, dst []float32, o0, o1, nr, kc int) error {
+	K, inSp := prod(g.k), prod(g.in)
+	nd := len(g.in)
+	sl, nl := g.s[nd-1], g.out[nd-1]
+	w := (o1 - o0) * nl // columns
+	np := (w + nr - 1) / nr
+	rows := c * K
+	clear(dst[:np*nr*rows])
+	base0 := o0 * nl
+	grain := max(1, (1<<14)/max(w, 1))
+	return workerpool.For(ctx, rows, grain, func(lo, hi int) {
+		kk, idx := make([]int, nd), make([]int, nd)
+		for r := lo; r < hi; r++ {
+			ch := r / K
+			kernelIndex(g.k, r%K, kk)
+			q := r / kc
+			kq := min(kc, rows-q*kc)
+			row := dst[q*kc*np*nr+(r-q*kc)*nr:]
+			src := x[ch*inSp : (ch+1)*inSp]
+			g.runsIn(kk, idx, o0, o1, func(c0, img0, n int) {
+				j := c0 - base0
+				for n > 0 {
+					jj := j % nr
+					cnt := min(n, nr-jj)
+					d := row[(j/nr)*kq*nr+jj : (j/nr)*kq*nr+jj+cnt]
+					if sl == 1 {
+						copy(d, src[img0:img0+cnt])
+					} else {
+						for t := range d {
+							d[t] = src[img0+t*sl]
+						}
+					}
+					j += cnt
+					img0 += cnt * sl
+					n -= cnt
+				}
+			})
+		}
+	})
+}
+
+// convPacked runs a float32 Conv (not depthwise) with packed weights pa
+// (one per group): y (nb×m×outSp) is overwritten. per is the number of
+// outer window positions per im2col block.
+func convPacked(ctx context.Context, pa []*gemm.PackedA, xv, y []float32, nb, c, m, group int, g *geom, per int) error {
+	cg, mg := c/group, m/group
+	inSp, outSp := prod(g.in), prod(g.out)
+	nl := max(g.out[len(g.out)-1], 1)
+	outer := outSp / nl
+	var col []float32
+	if !g.pointwise() {
+		nr, _ := pa[0].PackedB()
+		n := pa[0].PackedBLen(min(per, outer)*nl + nr)
+		buf := colPool.Get().(*[]float32)
+		defer colPool.Put(buf)
+		if cap(*buf) < n {
+			*buf = make([]float32, n)
+		}
+		col = (*buf)[:n]
+	}
+	for b := range nb {
+		for gi := range group {
+			xg := xv[(b*c+gi*cg)*inSp : (b*c+(gi+1)*cg)*inSp]
+			yg := y[(b*m+gi*mg)*outSp : (b*m+(gi+1)*mg)*outSp]
+			if col == nil {
+				if err := pa[gi].MulB(ctx, xg, outSp, outSp, yg, outSp); err != nil {
+					return err
+				}
+				continue
+			}
+			nr, kc := pa[gi].PackedB()
+			for o0 := 0; o0 < outer; o0 += per {
+				o1 := min(o0+per, outer)
+				if err := im2colPacked(ctx, xg, cg, g, col, o0, o1, nr, kc); err != nil {
+					return err
+				}
+				if err := pa[gi].MulPacked(ctx, col, (o1-o0)*nl, yg[o0*nl:], outSp); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
