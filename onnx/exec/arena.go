@@ -24,8 +24,8 @@ import (
 
 // arena is a Program's free list of float32 buffers by length.
 type arena struct {
-	mu    sync.Mutex
-	free  map[int][][]float32
+	mu     sync.Mutex
+	free   map[int][][]float32
 	bytes  int64 // held in free
 	limit  int64 // most bytes held
 	reused int64 // buffers handed out again (tests)
