@@ -12,7 +12,8 @@ var useAVX512 = cpu.X86.HasAVX512F
 // block kernels, so prompt chunks keep them.
 var blockAttn = useAVX512
 
-// gatherQTAVX512 is gatherQT for 16 lanes of a row of ld (hd ≥ 1).
+// gatherQTAVX512 is gatherQT for 16 lanes of a row of ld (hd a multiple
+// of 16).
 //
 //go:noescape
 func gatherQTAVX512(qt, q *float32, idx *int32, hd, ld int, round bool)
@@ -81,7 +82,7 @@ func widenQ8RowsAVX512(dst *float32, src *byte, lds, hd, n int)
 // or 32), rounded to binary16 and back if round (see gatherQTGeneric).
 func gatherQT(qt, q []float32, idx []int32, hd int, round bool) {
 	W := len(idx)
-	if !useAVX512 || hd == 0 || W%16 != 0 {
+	if !useAVX512 || hd == 0 || hd%16 != 0 || W%16 != 0 {
 		gatherQTGeneric(qt, q, idx, hd, round)
 		return
 	}
