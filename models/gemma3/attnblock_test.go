@@ -386,10 +386,11 @@ func TestAttendBlock(t *testing.T) {
 	for _, ct := range []CacheType{CacheF32, CacheF16, CacheQ8_0} {
 		for _, ks := range blockKernels() {
 			withKernels(t, ks.on, func() {
-				for _, tc := range []struct{ rows, start, layer int }{
-					{4, 0, 0}, {7, 3, 0}, {13, 20, 0}, {9, 30, 5}, {13, 0, 5}, {5, 35, 1},
+				for _, tc := range []struct{ rows, start, layer, threads int }{
+					{4, 0, 0, 1}, {7, 3, 0, 1}, {13, 20, 0, 1}, {9, 30, 5, 1}, {13, 0, 5, 1}, {5, 35, 1, 1},
+					{1, 0, 0, 1}, {1, 25, 0, 4}, {1, 40, 5, 4}, {2, 12, 0, 4}, // decode rows, split by lanes for 4 threads
 				} {
-					run := newRunner(m, 16, 64, 1)
+					run := newRunner(m, 16, 64, tc.threads)
 					s := m.NewState(StateOptions{MaxLen: 64, Batch: 13, CacheType: ct, CacheOnly: true})
 					l := tc.layer
 					for p := 0; p < tc.start+tc.rows; p++ {
