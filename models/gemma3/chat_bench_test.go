@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,14 +21,18 @@ var (
 
 // BenchmarkChatTurn measures the step behind a chat turn's first token
 // with the prompt cache: one Batch.Forward of 49 new tokens (-gemma3.new;
-// 1 is a decode step), with the logits of the last, after 0 or 432
+// 1 is a decode step), with the logits of the last, after 0 and after 432
 // cached positions (-gemma3.cached; turn 1 and turn 10 of a 10-turn chat
-// of 48-token turns) on the
-// -gemma3.chatfile model, for each KV cache type of -gemma3.cache and
-// thread count of -gemma3.threads. It reports cpu-ms/op, the CPU time of
-// the process per step (getrusage): the ratio of the two cached counts is
-// what issue 15's "turn 10 within 1.2× of turn 1" asks about, and CPU
-// time stays meaningful on a loaded machine where wall time does not.
+// of 48-token turns), on the -gemma3.chatfile model, for each KV cache
+// type of -gemma3.cache and thread count of -gemma3.threads.
+//
+// Each iteration runs one step of every cached count, alternating (one
+// State per count, rewound before its step), and times each step by the
+// process's CPU time (getrusage), which stays meaningful on a loaded
+// machine where wall time does not. It reports the median CPU time of
+// each count's steps (cpu-ms@N) and the ratio of the last count's median
+// to the first's: what issue 15's "turn 10 within 1.2× of turn 1" asks
+// about.
 func BenchmarkChatTurn(b *testing.B) {
 	ctx := context.Background()
 	path := *chatFile
@@ -72,37 +77,52 @@ func BenchmarkChatTurn(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := m.NewState(gemma3.StateOptions{MaxLen: maxLen, Batch: max(64, maxNew), CacheType: ct, CacheOnly: true})
-			if err := s.Err(); err != nil {
-				b.Fatal(err)
+			// One State per cached count, filled in 48-token turns as a
+			// chat would.
+			states := make([]*gemma3.State, len(cached))
+			for i, n := range cached {
+				s := m.NewState(gemma3.StateOptions{MaxLen: maxLen, Batch: max(64, maxNew), CacheType: ct, CacheOnly: true})
+				if err := s.Err(); err != nil {
+					b.Fatal(err)
+				}
+				for p := 0; p < n; p += 48 {
+					if err := bt.Forward(ctx, []gemma3.Seq{{State: s, Tokens: hist[p:min(p+48, n)]}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				states[i] = s
 			}
 			for _, newTokens := range news {
-				for _, n := range cached {
-					b.Run(fmt.Sprintf("cache=%v/threads=%d/new=%d/cached=%d", ct, th, newTokens, n), func(b *testing.B) {
-						// Fill the cache in 48-token turns, as a chat would.
-						s.Reset()
-						for p := 0; p < n; p += 48 {
-							seq := []gemma3.Seq{{State: s, Tokens: hist[p:min(p+48, n)]}}
+				b.Run(fmt.Sprintf("cache=%v/threads=%d/new=%d", ct, th, newTokens), func(b *testing.B) {
+					ms := make([][]float64, len(cached))
+					for b.Loop() {
+						for i, n := range cached {
+							if err := states[i].Rewind(n); err != nil {
+								b.Fatal(err)
+							}
+							seq := []gemma3.Seq{{State: states[i], Tokens: hist[n : n+newTokens], Logits: logits}}
+							cpu0 := cpuSeconds()
 							if err := bt.Forward(ctx, seq); err != nil {
 								b.Fatal(err)
 							}
+							ms[i] = append(ms[i], (cpuSeconds()-cpu0)*1e3)
 						}
-						seq := []gemma3.Seq{{State: s, Tokens: hist[n : n+newTokens], Logits: logits}}
-						steps := 0
-						cpu0 := cpuSeconds()
-						for b.Loop() {
-							if err := s.Rewind(n); err != nil {
-								b.Fatal(err)
-							}
-							if err := bt.Forward(ctx, seq); err != nil {
-								b.Fatal(err)
-							}
-							steps++
-						}
-						b.ReportMetric((cpuSeconds()-cpu0)*1e3/float64(steps), "cpu-ms/op")
-					})
-				}
+					}
+					for i, n := range cached {
+						b.ReportMetric(median(ms[i]), fmt.Sprintf("cpu-ms@%d", n))
+					}
+					b.ReportMetric(median(ms[len(ms)-1])/median(ms[0]), "ratio")
+				})
 			}
 		}
 	}
+}
+
+// median returns the median of x (x is reordered).
+func median(x []float64) float64 {
+	slices.Sort(x)
+	if len(x)%2 == 1 {
+		return x[len(x)/2]
+	}
+	return (x[len(x)/2-1] + x[len(x)/2]) / 2
 }
