@@ -4,6 +4,8 @@ package gemma3
 
 import "golang.org/x/sys/cpu"
 
+//go:generate go run gen_attn_asm.go
+
 // useAVX512 selects the AVX-512 kernels of block attention, once at init.
 var useAVX512 = cpu.X86.HasAVX512F
 

@@ -1,0 +1,328 @@
+//go:build ignore
+
+// gen_attn_asm writes attnblock_amd64.s, the AVX-512 kernels of block
+// attention (attnblock.go): go generate (or go run gen_attn_asm.go) in
+// models/gemma3. The kernels are unrolled over registers, which is what
+// the generator spells out; the fixed parts are literal text.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log"
+	"os"
+)
+
+var b bytes.Buffer
+
+func w(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+
+func main() {
+	b.WriteString(head)
+	gather()
+	scores("scoresT16AVX512", false, 1)
+	scores("scoresT16F16AVX512", true, 1)
+	scores("scoresT32AVX512", false, 2)
+	scores("scoresT32F16AVX512", true, 2)
+	values("values16F32AVX512", false, 16)
+	values("values16F16AVX512", true, 16)
+	values("values32F32AVX512", false, 32)
+	values("values32F16AVX512", true, 32)
+	b.WriteString(tail)
+	if err := os.WriteFile("attnblock_amd64.s", b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// gather: sixteen rows of 16 values, transposed in registers.
+func gather() {
+	w("gqchunk:\n")
+	for i := 0; i < 16; i++ {
+		w("\tMOVLQSX %d(AX), R8\n\tVMOVUPS (SI)(R8*4), Z%d\n", 4*i, i)
+	}
+	w("\tTESTQ DX, DX\n\tJZ    gqtr\n")
+	for i := 0; i < 16; i++ {
+		w("\tVCVTPS2PH $0, Z%d, Y16\n\tVCVTPH2PS Y16, Z%d\n", i, i)
+	}
+	w("\ngqtr:\n")
+	// Rows 2k, 2k+1 interleaved by 32 bits, then rows 4m…4m+3 by 64 bits:
+	// Z(4m+c) lane L holds column 4L+c of rows 4m…4m+3.
+	for k := 0; k < 8; k++ {
+		w("\tVUNPCKLPS Z%d, Z%d, Z%d\n\tVUNPCKHPS Z%d, Z%d, Z%d\n", 2*k+1, 2*k, 16+2*k, 2*k+1, 2*k, 16+2*k+1)
+	}
+	for m := 0; m < 4; m++ {
+		a, bb, c, d := 16+4*m, 16+4*m+1, 16+4*m+2, 16+4*m+3
+		w("\tVUNPCKLPD Z%d, Z%d, Z%d\n\tVUNPCKHPD Z%d, Z%d, Z%d\n", c, a, 4*m, c, a, 4*m+1)
+		w("\tVUNPCKLPD Z%d, Z%d, Z%d\n\tVUNPCKHPD Z%d, Z%d, Z%d\n", d, bb, 4*m+2, d, bb, 4*m+3)
+	}
+	// Two rounds of 128-bit lane shuffles gather each column's four lanes.
+	for c := 0; c < 4; c++ {
+		w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d\n", 4+c, c, 16+c)
+		w("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d\n", 4+c, c, 20+c)
+		w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d\n", 12+c, 8+c, 24+c)
+		w("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d\n", 12+c, 8+c, 28+c)
+	}
+	for c := 0; c < 4; c++ {
+		w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d\n", 24+c, 16+c, c)
+		w("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d\n", 24+c, 16+c, 8+c)
+		w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d\n", 28+c, 20+c, 4+c)
+		w("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d\n", 28+c, 20+c, 12+c)
+	}
+	w("\tLEAQ (DI)(BX*4), R10\n\tLEAQ (R10)(BX*4), R11\n\tLEAQ (R11)(BX*4), R12\n")
+	for col := 0; col < 16; col++ {
+		w("\tVMOVUPS Z%d, %s\n", col, row4([]string{"DI", "R10", "R11", "R12"}[col/4], "BX", "R9", col%4))
+	}
+	w("\tLEAQ (R12)(BX*4), DI\n\tADDQ $64, SI\n\tDECQ CX\n\tJNZ  gqchunk\n\tVZEROUPPER\n\tRET\n")
+}
+
+// row4 returns the address of row r < 4 from base, rows stride bytes
+// apart (stride3 holds 3·stride).
+func row4(base, stride, stride3 string, r int) string {
+	switch r {
+	case 0:
+		return "(" + base + ")"
+	case 1:
+		return "(" + base + ")(" + stride + "*1)"
+	case 2:
+		return "(" + base + ")(" + stride + "*2)"
+	}
+	return "(" + base + ")(" + stride3 + "*1)"
+}
+
+// scores writes a score kernel of 16·L lanes over float32 (or, if f16,
+// binary16) keys: passes of 12, 4, then 1 key, each key's value d
+// broadcast against the L query registers of d.
+func scores(name string, f16 bool, L int) {
+	W := 16 * L
+	if f16 {
+		w("\n// func %s(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)\n", name)
+		w("// scoresT%dAVX512 over binary16 keys: each pass widens its keys into buf\n", W)
+		w("// (12 rows of hd values), then multiplies them from there.\n")
+		w("TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	} else {
+		w("\n// func %s(qt, k *float32, ldk, hd, n int, out *float32)\n", name)
+		w("// out[%dj+i] = Σ_{d<hd} qt[%dd+i]·k[j·ldk+d]: twelve keys per pass (%d Z\n", W, W, L)
+		w("// accumulator(s) each, the key's value d broadcast from memory), then\n")
+		w("// four, then one.\n")
+		w("TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	}
+	shift := 2
+	if f16 {
+		shift = 1
+	}
+	w("\tMOVQ qt+0(FP), DI\n\tMOVQ k+8(FP), SI\n\tMOVQ ldk+16(FP), BX\n\tSHLQ $%d, BX\n", shift)
+	w("\tMOVQ hd+24(FP), DX\n\tMOVQ n+32(FP), CX\n\tMOVQ out+40(FP), R15\n")
+	if f16 {
+		w("\tMOVQ DX, R10\n\tSHLQ $2, R10\n")
+	} else {
+		w("\tMOVQ BX, R10\n")
+	}
+	w("\tLEAQ (R10)(R10*2), AX\n")
+	for _, p := range []struct {
+		R    int
+		next string
+	}{{12, "t4"}, {4, "t1"}, {1, "done"}} {
+		R := p.R
+		lab := fmt.Sprintf("%st%d", name, R)
+		w("\n%s:\n", lab)
+		if R == 1 {
+			w("\tTESTQ CX, CX\n\tJZ    %sdone\n", name)
+		} else {
+			w("\tCMPQ CX, $%d\n\tJLT  %s%s\n", R, name, p.next)
+		}
+		if f16 {
+			w("\tMOVQ SI, R8\n\tMOVQ buf+48(FP), R9\n\tMOVQ $%d, R11\n\n", R)
+			w("%swr:\n\tMOVQ R8, R13\n\tMOVQ DX, R12\n\tSHRQ $4, R12\n\n", lab)
+			w("%swc:\n", lab)
+			w("\tVCVTPH2PS (R13), Z31\n\tVMOVUPS   Z31, (R9)\n\tADDQ      $32, R13\n\tADDQ      $64, R9\n")
+			w("\tDECQ      R12\n\tJNZ       %swc\n\tADDQ      BX, R8\n\tDECQ      R11\n\tJNZ       %swr\n", lab, lab)
+			w("\tMOVQ      buf+48(FP), R8\n")
+		} else {
+			w("\tMOVQ SI, R8\n")
+		}
+		for r := 0; r < R*L; r++ {
+			w("\tVPXORD Z%d, Z%d, Z%d\n", r, r, r)
+		}
+		if R == 12 {
+			w("\tLEAQ (R8)(R10*4), R11\n\tLEAQ (R11)(R10*4), R12\n")
+		}
+		w("\tMOVQ DI, R13\n\tMOVQ DX, R14\n\n%sd:\n", lab)
+		for l := 0; l < L; l++ {
+			w("\tVMOVUPS %d(R13), Z%d\n", 64*l, 30-l)
+		}
+		for r := 0; r < R; r++ {
+			a := row4([]string{"R8", "R11", "R12"}[r/4], "R10", "AX", r%4)
+			if L == 1 {
+				w("\tVFMADD231PS.BCST %s, Z30, Z%d\n", a, r)
+				continue
+			}
+			w("\tVBROADCASTSS %s, Z28\n", a)
+			for l := 0; l < L; l++ {
+				w("\tVFMADD231PS Z28, Z%d, Z%d\n", 30-l, r*L+l)
+			}
+		}
+		w("\tADDQ $%d, R13\n\tADDQ $4, R8\n", 4*W)
+		if R == 12 {
+			w("\tADDQ $4, R11\n\tADDQ $4, R12\n")
+		}
+		w("\tDECQ R14\n\tJNZ  %sd\n", lab)
+		for r := 0; r < R*L; r++ {
+			w("\tVMOVUPS Z%d, %d(R15)\n", r, 64*r)
+		}
+		w("\tADDQ $%d, R15\n", 64*R*L)
+		switch R {
+		case 12:
+			w("\tLEAQ (SI)(BX*8), SI\n\tLEAQ (SI)(BX*4), SI\n")
+		case 4:
+			w("\tLEAQ (SI)(BX*4), SI\n")
+		default:
+			w("\tADDQ BX, SI\n")
+		}
+		w("\tSUBQ $%d, CX\n\tJMP  %s\n", R, lab)
+	}
+	w("\n%sdone:\n\tVZEROUPPER\n\tRET\n", name)
+}
+
+// values writes a value kernel of W lanes over float32 (or, if f16,
+// binary16) values: tiles of 8 lanes × 32 values, each over all keys.
+func values(name string, f16 bool, W int) {
+	typ, shift := "float32", 2
+	if f16 {
+		typ, shift = "uint16", 1
+	}
+	w("\n// func %s(p *float32, v *%s, ldv, hd, n, nq int, out *float32)\n", name, typ)
+	w("// out[i·hd+d] += Σ_{j<n} p[%dj+i]·v[j·ldv+d] for i < nq rounded up to 8:\n", W)
+	w("// tiles of 8 lanes × 32 values (16 accumulators), each over all n keys.\n")
+	w("TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	w("\tMOVQ p+0(FP), R8\n\tMOVQ v+8(FP), SI\n\tMOVQ ldv+16(FP), BX\n\tSHLQ $%d, BX\n", shift)
+	w("\tMOVQ hd+24(FP), DX\n\tSHLQ $2, DX          // out row bytes\n\tMOVQ n+32(FP), CX\n\tMOVQ out+48(FP), DI\n")
+	w("\tLEAQ (DX)(DX*2), R13 // 3 out rows\n\tXORQ R14, R14        // first lane of the tile\n\n")
+	w("%sq:\n\tCMPQ R14, nq+40(FP)\n\tJGE  %sdone\n\tXORQ AX, AX // out byte offset of the value tile\n\n", name, name)
+	w("%sd:\n\tCMPQ AX, DX\n\tJGE  %snext\n\tMOVQ R14, R9\n\tIMULQ DX, R9\n\tADDQ DI, R9\n", name, name)
+	w("\tADDQ AX, R9          // out row of lane R14, value AX/4\n\tLEAQ (R9)(DX*4), R12 // lane R14+4\n")
+	rows := make([]string, 8)
+	for r := range rows {
+		rows[r] = row4([]string{"R9", "R12"}[r/4], "DX", "R13", r%4)
+	}
+	for r := 0; r < 8; r++ {
+		w("\tVMOVUPS %s, Z%d\n\tVMOVUPS 64%s, Z%d\n", rows[r], 2*r, rows[r], 2*r+1)
+	}
+	if f16 {
+		w("\tMOVQ AX, R10\n\tSHRQ $1, R10\n\tADDQ SI, R10\n")
+	} else {
+		w("\tLEAQ (SI)(AX*1), R10\n")
+	}
+	w("\tLEAQ (R8)(R14*4), R11\n\tMOVQ CX, R15\n\n%sj:\n", name)
+	if f16 {
+		w("\tVCVTPH2PS (R10), Z16\n\tVCVTPH2PS 32(R10), Z17\n")
+	} else {
+		w("\tVMOVUPS (R10), Z16\n\tVMOVUPS 64(R10), Z17\n")
+	}
+	for r := 0; r < 8; r++ {
+		w("\tVBROADCASTSS %d(R11), Z%d\n", 4*r, 18+r)
+		w("\tVFMADD231PS Z16, Z%d, Z%d\n", 18+r, 2*r)
+		w("\tVFMADD231PS Z17, Z%d, Z%d\n", 18+r, 2*r+1)
+	}
+	w("\tADDQ BX, R10\n\tADDQ $%d, R11\n\tDECQ R15\n\tJNZ  %sj\n", 4*W, name)
+	for r := 0; r < 8; r++ {
+		w("\tVMOVUPS Z%d, %s\n\tVMOVUPS Z%d, 64%s\n", 2*r, rows[r], 2*r+1, rows[r])
+	}
+	w("\tADDQ $128, AX\n\tJMP  %sd\n\n%snext:\n\tADDQ $8, R14\n\tJMP  %sq\n\n%sdone:\n\tVZEROUPPER\n\tRET\n", name, name, name, name)
+}
+
+const head = `// Code generated by gen_attn_asm.go; DO NOT EDIT.
+
+//go:build !purego
+
+#include "textflag.h"
+
+// Kernels of block attention (attnblock.go). Lane i of a Z register is
+// query vector i of the block. Need AVX-512F.
+
+// func gatherQTAVX512(qt, q *float32, idx *int32, hd, ld int, round bool)
+// qt[ld·d+i] = q[idx[i]+d] for d < hd (a multiple of 16), i < 16,
+// rounded to binary16 and back if round: sixteen rows of 16 values
+// loaded, transposed in registers (unpack by 32 and 64 bits, then two
+// rounds of 128-bit lane shuffles) and stored as 16 columns.
+TEXT ·gatherQTAVX512(SB), NOSPLIT, $0-41
+	MOVQ    qt+0(FP), DI
+	MOVQ    q+8(FP), SI
+	MOVQ    idx+16(FP), AX
+	MOVQ    hd+24(FP), CX
+	SHRQ    $4, CX
+	MOVQ    ld+32(FP), BX
+	SHLQ    $2, BX
+	MOVBLZX round+40(FP), DX
+	LEAQ    (BX)(BX*2), R9
+
+`
+
+const tail = `
+// func widenF16RowsAVX512(dst *float32, src *uint16, lds, hd, n int)
+// n rows of hd binary16 values (hd a multiple of 16), lds apart, widened
+// into consecutive rows of dst.
+TEXT ·widenF16RowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), BX
+	SHLQ $1, BX
+	MOVQ hd+24(FP), DX
+	SHRQ $4, DX
+	MOVQ n+32(FP), CX
+
+wfrow:
+	MOVQ SI, R8
+	MOVQ DX, R9
+
+wfcol:
+	VCVTPH2PS (R8), Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $32, R8
+	ADDQ      $64, DI
+	DECQ      R9
+	JNZ       wfcol
+	ADDQ      BX, SI
+	DECQ      CX
+	JNZ       wfrow
+	VZEROUPPER
+	RET
+
+// func widenQ8RowsAVX512(dst *float32, src *byte, lds, hd, n int)
+// n rows of hd values (hd a multiple of 32) in Q8_0 blocks (an fp16 scale
+// d, 32 int8 codes), lds bytes apart, dequantized (code·d) into
+// consecutive rows of dst.
+TEXT ·widenQ8RowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), BX
+	MOVQ hd+24(FP), DX
+	SHRQ $5, DX
+	MOVQ n+32(FP), CX
+
+wqrow:
+	MOVQ SI, R8
+	MOVQ DX, R9
+
+wqblk:
+	MOVWLZX      (R8), AX
+	VMOVD        AX, X2
+	VCVTPH2PS    X2, X2
+	VBROADCASTSS X2, Z2
+	VPMOVSXBD    2(R8), Z0
+	VPMOVSXBD    18(R8), Z1
+	VCVTDQ2PS    Z0, Z0
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z2, Z1, Z1
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      Z1, 64(DI)
+	ADDQ         $34, R8
+	ADDQ         $128, DI
+	DECQ         R9
+	JNZ          wqblk
+	ADDQ         BX, SI
+	DECQ         CX
+	JNZ          wqrow
+	VZEROUPPER
+	RET
+`
