@@ -413,6 +413,10 @@ func buildMHA(n *Node) (Kernel, error) {
 	// the present key and value are made only when the node has them
 	outs := n.Proto.GetOutput()
 	present := len(outs) > 1 && outs[1] != "" || len(outs) > 2 && outs[2] != ""
+	packed, err := n.Int(attrPackedQKV, 0)
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 		if err := need(in, 1); err != nil {
 			return nil, err
@@ -451,6 +455,23 @@ func buildMHA(n *Node) (Kernel, error) {
 			return o
 		}
 		switch {
+		case packed == 1:
+			// query, key and value side by side in [B, S, 3·D] (fuseEpilogues)
+			if len(qs) != 3 || qs[2]%(3*a.heads) != 0 || kt != nil || vt != nil || present || opt(in, 6) != nil {
+				return nil, shapeErr("packed query, key and value of shape %v, want [B, S, 3·D] with D a multiple of %d and no key, value, past or present", qs, a.heads)
+			}
+			b, seq = qs[0], qs[1]
+			dq := qs[2] / 3
+			h = dq / a.heads
+			l, hv = seq, h
+			if biasV != nil && len(biasV) != 3*dq {
+				return nil, shapeErr("bias of %d values, want %d", len(biasV), 3*dq)
+			}
+			q, k, v = qv, qv[dq:], qv[2*dq:]
+			ql, kl, vl = bsd(seq, 3*dq, h), bsd(l, 3*dq, h), bsd(l, 3*dq, hv)
+			if biasV != nil {
+				ql.bias, kl.bias, vl.bias = biasV[:dq], biasV[dq:2*dq], biasV[2*dq:]
+			}
 		case kt == nil && vt == nil:
 			if len(qs) != 5 || qs[2] != a.heads || qs[3] != 3 {
 				return nil, shapeErr("query of shape %v without key and value, want packed [B, S, %d, 3, H]", qs, a.heads)

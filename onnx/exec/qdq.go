@@ -388,6 +388,50 @@ const (
 	mmiToFGelu = 7  // com.microsoft.MatMulIntegerToFloat
 )
 
+// attrPackedQKV on a com.microsoft.MultiHeadAttention: its query input is
+// the tensor [B, S, 3·D] that a Split on the last axis cut into query, key
+// and value; the heads are read from it in place.
+const attrPackedQKV = "zerfoo.packed_qkv"
+
+// qkvSplit returns the Split whose three equal parts of the last axis are,
+// in order, the query, key and value of MultiHeadAttention n and nothing
+// else, when n has no past and outputs no present (else nil).
+func (g *qdqGraph) qkvSplit(n *onnxpb.NodeProto, uses map[string]int) *onnxpb.NodeProto {
+	if n.GetOpType() != "MultiHeadAttention" || n.GetDomain() != onnx.MicrosoftDomain || len(n.GetInput()) < 3 {
+		return nil
+	}
+	in, outs := n.GetInput(), n.GetOutput()
+	if len(in) > 6 && in[6] != "" || len(in) > 7 && in[7] != "" || len(outs) > 1 && outs[1] != "" || len(outs) > 2 && outs[2] != "" {
+		return nil
+	}
+	sp := g.producer[in[0]]
+	if sp == nil || sp.GetOpType() != "Split" || !defaultDomain(sp) || len(sp.GetOutput()) != 3 {
+		return nil
+	}
+	for i, o := range sp.GetOutput() {
+		if in[i] != o || uses[o] != 1 || g.outputs[o] {
+			return nil
+		}
+	}
+	if axis, _ := onnx.AttrOr(sp, "axis", int64(0)); axis != -1 {
+		return nil
+	}
+	if a := onnx.FindAttr(sp, "split"); a != nil {
+		return nil
+	}
+	if si := sp.GetInput(); len(si) > 1 && si[1] != "" {
+		t, ok := g.inits[si[1]]
+		if !ok || onnx.DataType(t.GetDataType()) != onnx.Int64 {
+			return nil
+		}
+		v, err := onnx.TensorData[int64](g.model, t)
+		if err != nil || len(v) != 3 || v[0] != v[1] || v[1] != v[2] {
+			return nil
+		}
+	}
+	return sp
+}
+
 // fuseEpilogues folds into an integer product the nodes after it that its
 // epilogue can compute while the block of results is in cache, as ONNX
 // Runtime fuses activations into its kernels:
@@ -437,9 +481,22 @@ func fuseEpilogues(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 		n.Attribute = append(n.Attribute, a)
 	}
 	drop := map[*onnxpb.NodeProto]bool{}
+	packed := map[*onnxpb.NodeProto]*onnxpb.NodeProto{} // MultiHeadAttention → its packed form
+	for _, n := range nodes {
+		if sp := g.qkvSplit(n, uses); sp != nil {
+			m := proto.Clone(n).(*onnxpb.NodeProto)
+			m.Input[0], m.Input[1], m.Input[2] = sp.GetInput()[0], "", ""
+			flag(m, attrPackedQKV)
+			packed[n], drop[sp] = m, true
+		}
+	}
 	out := make([]*onnxpb.NodeProto, 0, len(nodes))
 	for _, n := range nodes {
 		if drop[n] {
+			continue
+		}
+		if m := packed[n]; m != nil {
+			out = append(out, m)
 			continue
 		}
 		cur, gelu := n, -1

@@ -14,7 +14,8 @@ import (
 // TestQDQFusion checks that Compile fuses the small BERT's QDQ MatMuls into
 // QLinearMatMul and its dynamic chains into DynamicQuantizeMatMul, the
 // DequantizeLinear after each QLinearMatMul and every BiasGelu into the
-// product before it (fuseEpilogues), and that the fused programs compute
+// product before it and each query/key/value Split into its
+// MultiHeadAttention (fuseEpilogues), and that the fused programs compute
 // what the unfused ones do (to a step of
 // the output quantization: the unfused QDQ graph rounds the float product,
 // the fused one the exact integer one scaled in float32).
@@ -57,6 +58,9 @@ func TestQDQFusion(t *testing.T) {
 		}
 		if count["com.microsoft.BiasGelu"] != 0 || plainCount["com.microsoft.BiasGelu"] != bertSmall.layers {
 			t.Errorf("%s: %d BiasGelu steps after fusion, %d before, want 0 and %d", c.form, count["com.microsoft.BiasGelu"], plainCount["com.microsoft.BiasGelu"], bertSmall.layers)
+		}
+		if count["Split"] != 0 || plainCount["Split"] != bertSmall.layers {
+			t.Errorf("%s: %d Split steps after fusion, %d before, want 0 and %d (read in place by MultiHeadAttention)", c.form, count["Split"], plainCount["Split"], bertSmall.layers)
 		}
 		if c.form == "qoperator" && plainCount["DequantizeLinear"]-count["DequantizeLinear"] != 4*bertSmall.layers {
 			t.Errorf("%s: %d DequantizeLinear steps after fusion, %d before, want %d fewer", c.form, count["DequantizeLinear"], plainCount["DequantizeLinear"], 4*bertSmall.layers)
