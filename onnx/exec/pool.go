@@ -454,15 +454,20 @@ func maxPool2D(ctx context.Context, x []float32, planes int, g *geom) ([]float32
 			for oh := range OH {
 				hs := oh*g.s[0] - g.pb[0]
 				rlo, rhi := span(hs, dh, g.k[0], 0, H)
-				for i := range col {
-					col[i] = low
+				// max() propagates NaN where pool2D skips it: a NaN in the
+				// result sends that output back to the NaN-skipping loop.
+				if rlo < rhi {
+					copy(col, src[(hs+rlo*dh)*W:(hs+rlo*dh+1)*W])
+				} else {
+					for i := range col {
+						col[i] = low
+					}
 				}
-				for kh := rlo; kh < rhi; kh++ {
+				for kh := rlo + 1; kh < rhi; kh++ {
 					r := src[(hs+kh*dh)*W : (hs+kh*dh+1)*W]
+					r = r[:len(col)]
 					for i, v := range r {
-						if v > col[i] {
-							col[i] = v
-						}
+						col[i] = max(col[i], v)
 					}
 				}
 				row := dst[oh*OW : (oh+1)*OW]
@@ -470,8 +475,17 @@ func maxPool2D(ctx context.Context, x []float32, planes int, g *geom) ([]float32
 					ws := ow*g.s[1] - g.pb[1]
 					best := low
 					for kw := cLo[ow]; kw < cHi[ow]; kw++ {
-						if v := col[ws+kw*dw]; v > best {
-							best = v
+						best = max(best, col[ws+kw*dw])
+					}
+					if best != best {
+						best = low
+						for kh := rlo; kh < rhi; kh++ {
+							r := src[(hs+kh*dh)*W:]
+							for kw := cLo[ow]; kw < cHi[ow]; kw++ {
+								if v := r[ws+kw*dw]; v > best {
+									best = v
+								}
+							}
 						}
 					}
 					row[ow] = best

@@ -220,3 +220,33 @@ func maxPoolValuesOnly(attrs []onnx.Attr) (Kernel, error) {
 	}
 	return lookup("", op, 19)(&Node{Proto: p, Name: "n", Opset: 19})
 }
+
+// TestMaxPool2DNaN checks the float32 MaxPool fast path against pool2D on
+// windows with NaNs: a NaN is skipped, an all-NaN window gives −Inf.
+func TestMaxPool2DNaN(t *testing.T) {
+	r := rnd(23)
+	x := randN(r, 2, 3, 7, 8).Data()
+	for i := range x {
+		if i%5 == 0 || i >= 7*8 && i < 7*8+24 { // plane 1's first rows: all NaN
+			x[i] = float32(math.NaN())
+		}
+	}
+	w := &window{op: "MaxPool", kernel: []int{3, 2}, strides: []int{2, 1}, dilations: []int{1, 2}, pads: []int{1, 0, 1, 1}}
+	g, err := w.resolve([]int{7, 8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := maxPool2D(context.Background(), x, 6, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := pool2D(context.Background(), x, 6, g, poolSpec{kind: poolMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("y[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
