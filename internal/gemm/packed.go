@@ -65,31 +65,38 @@ func (p *PackedA) PackedB() (nr, kc int) { return p.v.nr, p.v.kc }
 // PackedBLen is the number of values a packed B of n columns takes.
 func (p *PackedA) PackedBLen(n int) int { return ceilDiv(n, p.v.nr) * p.v.nr * p.k }
 
+// Finish is called on each part of C a product has completed: rows
+// r0 ≤ r < r1, columns j0 ≤ j < j1, while they are still in cache (an
+// epilogue such as a bias and an activation). Calls for disjoint parts may
+// run concurrently.
+type Finish func(r0, r1, j0, j1 int)
+
 // MulB computes C = A·B for a row-major k×n matrix b (leading dimension
 // ldb) into c (m×n, leading dimension ldc; overwritten), packing B's panels
-// as Sgemm does.
-func (p *PackedA) MulB(ctx context.Context, b []float32, ldb, n int, c []float32, ldc int) error {
+// as Sgemm does, and calls fin (unless nil) on every part of C once done.
+func (p *PackedA) MulB(ctx context.Context, b []float32, ldb, n int, c []float32, ldc int, fin Finish) error {
 	if err := checkMat("b", p.k, n, b, ldb); err != nil {
 		return err
 	}
 	return p.mul(ctx, n, c, ldc, func(dst []float32, pc, kc, jp int) {
 		j0 := jp * p.v.nr
 		packB(dst, b, ldb, false, pc, kc, j0, min(p.v.nr, n-j0), p.v.nr)
-	}, nil)
+	}, nil, fin)
 }
 
 // MulPacked computes C = A·B for B packed as PackedA describes (n
-// columns) into c (m×n, leading dimension ldc; overwritten).
-func (p *PackedA) MulPacked(ctx context.Context, bp []float32, n int, c []float32, ldc int) error {
+// columns) into c (m×n, leading dimension ldc; overwritten), calling fin
+// as MulB does.
+func (p *PackedA) MulPacked(ctx context.Context, bp []float32, n int, c []float32, ldc int, fin Finish) error {
 	if len(bp) < p.PackedBLen(n) {
 		return fmt.Errorf("gemm: packed b has %d elements, need %d for %d columns", len(bp), p.PackedBLen(n), n)
 	}
-	return p.mul(ctx, n, c, ldc, nil, bp)
+	return p.mul(ctx, n, c, ldc, nil, bp, fin)
 }
 
 // mul runs the product over K blocks; B's panels come from bp (packed)
 // or are packed by pack into scratch.
-func (p *PackedA) mul(ctx context.Context, n int, c []float32, ldc int, pack func(dst []float32, pc, kc, jp int), bp []float32) error {
+func (p *PackedA) mul(ctx context.Context, n int, c []float32, ldc int, pack func(dst []float32, pc, kc, jp int), bp []float32, fin Finish) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -102,6 +109,9 @@ func (p *PackedA) mul(ctx context.Context, n int, c []float32, ldc int, pack fun
 	}
 	if k == 0 {
 		scale(m, n, 0, c, ldc)
+		if fin != nil {
+			fin(0, m, 0, n)
+		}
 		return nil
 	}
 	mr, nr := v.mr, v.nr
@@ -124,7 +134,7 @@ func (p *PackedA) mul(ctx context.Context, n int, c []float32, ldc int, pack fun
 	}
 	for pc := 0; pc < k; pc += v.kc {
 		kc := min(v.kc, k-pc)
-		first := pc == 0
+		first, last := pc == 0, pc+kc == k
 		blkA := p.data[pc*mp*mr:]
 		var blkB []float32
 		if pack != nil {
@@ -152,6 +162,9 @@ func (p *PackedA) mul(ctx context.Context, n int, c []float32, ldc int, pack fun
 				for ip := ib * blockPanels; ip < min(mp, (ib+1)*blockPanels); ip++ {
 					r0 := ip * mr
 					v.micro(kc, blkA[ip*kc*mr:], bpanel, c, r0, j0, min(mr, m-r0), cols, ldc, first, 0, w.tile)
+				}
+				if last && fin != nil {
+					fin(ib*blockPanels*mr, min(m, (ib+1)*blockPanels*mr), j0, j0+cols)
 				}
 			}
 		})

@@ -46,10 +46,18 @@ func TestPackedA(t *testing.T) {
 					for i := range c {
 						c[i] = guard
 					}
+					// fin adds 1000·(row+1) to every element once.
+					fin := func(r0, r1, j0, j1 int) {
+						for i := r0; i < r1; i++ {
+							for j := j0; j < j1; j++ {
+								c[i*ldc+j] += 1000 * float32(i+1)
+							}
+						}
+					}
 					if packed {
-						err = p.MulPacked(ctx, packBRef(&v, b, k, n), n, c, ldc)
+						err = p.MulPacked(ctx, packBRef(&v, b, k, n), n, c, ldc, fin)
 					} else {
-						err = p.MulB(ctx, b, n, n, c, ldc)
+						err = p.MulB(ctx, b, n, n, c, ldc, fin)
 					}
 					if err != nil {
 						t.Fatal(err)
@@ -63,8 +71,8 @@ func TestPackedA(t *testing.T) {
 								}
 								continue
 							}
-							w := want[i*n+j]
-							if math.Abs(float64(got)-w) > 1e-5*(1+mag[i*n+j]) {
+							w := want[i*n+j] + 1000*float64(i+1)
+							if math.Abs(float64(got)-w) > 1e-5*(1+mag[i*n+j]+math.Abs(w)) {
 								t.Fatalf("packed %v: c[%d][%d] = %v, want %v", packed, i, j, got, w)
 							}
 						}

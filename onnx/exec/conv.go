@@ -502,11 +502,18 @@ func buildConv(n *Node) (Kernel, error) {
 		per := colBlock(cg*K, g) // outer positions per im2col block
 		var col []float32
 		depthwise := cg == 1 && len(sp) == 2 && w.group > 1 // one input channel per group
+		var res []float32
+		if x.DType() == numeric.Float32 {
+			res = f.residual(in, os)
+		}
+		unfused := f.res >= 0 && res == nil // a residual the fused pass cannot add
 		packed := f.packed != nil && !depthwise && x.DType() == numeric.Float32 && outSp > 0
 		if packed {
-			if err := convPacked(ctx, f.packed, xv, y, nb, c, m, w.group, g, per); err != nil {
+			epi := &convEpi{bias: bias, res: res, relu: f.relu && !unfused}
+			if err := convPacked(ctx, f.packed, xv, y, nb, c, m, w.group, g, per, epi); err != nil {
 				return nil, err
 			}
+			bias = nil // applied
 		}
 		if !g.pointwise() && outSp > 0 && !depthwise && !packed {
 			n := cg * K * min(per, outer) * nl
@@ -548,11 +555,7 @@ func buildConv(n *Node) (Kernel, error) {
 				}
 			}
 		}
-		var res []float32
-		if x.DType() == numeric.Float32 {
-			res = f.residual(in, os)
-		}
-		if f.res >= 0 && res == nil { // a residual the fused pass cannot add
+		if unfused {
 			if err := convEpilogue(ctx, y, bias, nil, false, nb, m, outSp); err != nil {
 				return nil, err
 			}
@@ -562,8 +565,10 @@ func buildConv(n *Node) (Kernel, error) {
 			}
 			return f.unfused(ctx, yt, in)
 		}
-		if err := convEpilogue(ctx, y, bias, res, f.relu, nb, m, outSp); err != nil {
-			return nil, err
+		if !packed {
+			if err := convEpilogue(ctx, y, bias, res, f.relu, nb, m, outSp); err != nil {
+				return nil, err
+			}
 		}
 		return fromFloats(x.DType(), os, y)
 	}), nil

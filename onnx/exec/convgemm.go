@@ -97,10 +97,46 @@ func im2colPacked(ctx context.Context, x []float32, c int, g *geom, dst []float3
 	})
 }
 
+// convEpi is what a Conv adds to its GEMM's result: the bias (nil:
+// none), the residual (nil: none, else shaped like the output), then Relu.
+type convEpi struct {
+	bias, res []float32
+	relu      bool
+}
+
+// apply finishes rows r0 ≤ r < r1 (output channels ch0+r), columns
+// [j0, j1) of one image's output plane block c (row stride ld), whose
+// column j is position p0+j of the plane; off is the plane block's offset
+// in the output.
+func (e *convEpi) apply(c []float32, ld, ch0, off, r0, r1, j0, j1 int) {
+	for r := r0; r < r1; r++ {
+		row := c[r*ld+j0 : r*ld+j1]
+		var b float32
+		if e.bias != nil {
+			b = e.bias[ch0+r]
+		}
+		if e.res != nil {
+			o := off + r*ld + j0
+			rr := e.res[o : o+len(row)]
+			for i := range row {
+				row[i] += b + rr[i]
+			}
+		} else if b != 0 {
+			for i := range row {
+				row[i] += b
+			}
+		}
+		if e.relu {
+			reluRow(row)
+		}
+	}
+}
+
 // convPacked runs a float32 Conv (not depthwise) with packed weights pa
-// (one per group): y (nb×m×outSp) is overwritten. per is the number of
-// outer window positions per im2col block.
-func convPacked(ctx context.Context, pa []*gemm.PackedA, xv, y []float32, nb, c, m, group int, g *geom, per int) error {
+// (one per group): y (nb×m×outSp) is overwritten, and finished with epi
+// tile by tile as the GEMM completes them. per is the number of outer
+// window positions per im2col block.
+func convPacked(ctx context.Context, pa []*gemm.PackedA, xv, y []float32, nb, c, m, group int, g *geom, per int, epi *convEpi) error {
 	cg, mg := c/group, m/group
 	inSp, outSp := prod(g.in), prod(g.out)
 	nl := max(g.out[len(g.out)-1], 1)
@@ -120,8 +156,10 @@ func convPacked(ctx context.Context, pa []*gemm.PackedA, xv, y []float32, nb, c,
 		for gi := range group {
 			xg := xv[(b*c+gi*cg)*inSp : (b*c+(gi+1)*cg)*inSp]
 			yg := y[(b*m+gi*mg)*outSp : (b*m+(gi+1)*mg)*outSp]
+			yoff, ch0 := (b*m+gi*mg)*outSp, gi*mg
 			if col == nil {
-				if err := pa[gi].MulB(ctx, xg, outSp, outSp, yg, outSp); err != nil {
+				fin := func(r0, r1, j0, j1 int) { epi.apply(yg, outSp, ch0, yoff, r0, r1, j0, j1) }
+				if err := pa[gi].MulB(ctx, xg, outSp, outSp, yg, outSp, fin); err != nil {
 					return err
 				}
 				continue
@@ -132,7 +170,9 @@ func convPacked(ctx context.Context, pa []*gemm.PackedA, xv, y []float32, nb, c,
 				if err := im2colPacked(ctx, xg, cg, g, col, o0, o1, nr, kc); err != nil {
 					return err
 				}
-				if err := pa[gi].MulPacked(ctx, col, (o1-o0)*nl, yg[o0*nl:], outSp); err != nil {
+				cb := yg[o0*nl:]
+				fin := func(r0, r1, j0, j1 int) { epi.apply(cb, outSp, ch0, yoff+o0*nl, r0, r1, j0, j1) }
+				if err := pa[gi].MulPacked(ctx, col, (o1-o0)*nl, cb, outSp, fin); err != nil {
 					return err
 				}
 			}
