@@ -63,7 +63,6 @@ func im2colPacked(ctx context.Context, x []float32, c int, g *geom, dst []float3
 	w := (o1 - o0) * nl // columns
 	np := (w + nr - 1) / nr
 	rows := c * K
-	clear(dst[:np*nr*rows])
 	base0 := o0 * nl
 	grain := max(1, (1<<14)/max(w, 1))
 	return workerpool.For(ctx, rows, grain, func(lo, hi int) {
@@ -75,12 +74,26 @@ func im2colPacked(ctx context.Context, x []float32, c int, g *geom, dst []float3
 			kq := min(kc, rows-q*kc)
 			row := dst[q*kc*np*nr+(r-q*kc)*nr:]
 			src := x[ch*inSp : (ch+1)*inSp]
+			// panel returns the part of row holding columns [j, j+cnt)
+			// (within one panel).
+			panel := func(j, cnt int) []float32 {
+				o := (j/nr)*kq*nr + j%nr
+				return row[o : o+cnt]
+			}
+			next := 0 // columns before next are written
+			zero := func(to int) {
+				for next < to {
+					cnt := min(to-next, nr-next%nr)
+					clear(panel(next, cnt))
+					next += cnt
+				}
+			}
 			g.runsIn(kk, idx, o0, o1, func(c0, img0, n int) {
 				j := c0 - base0
+				zero(j)
 				for n > 0 {
-					jj := j % nr
-					cnt := min(n, nr-jj)
-					d := row[(j/nr)*kq*nr+jj : (j/nr)*kq*nr+jj+cnt]
+					cnt := min(n, nr-j%nr)
+					d := panel(j, cnt)
 					if sl == 1 {
 						copy(d, src[img0:img0+cnt])
 					} else {
@@ -92,7 +105,9 @@ func im2colPacked(ctx context.Context, x []float32, c int, g *geom, dst []float3
 					img0 += cnt * sl
 					n -= cnt
 				}
+				next = j
 			})
+			zero(np * nr) // and the last panel's padding columns
 		}
 	})
 }
