@@ -192,9 +192,9 @@ func fromFile(ctx context.Context, f *gguf.File, opt LoadOptions, mapped func([]
 			used[p+n+".weight"] = true
 		}
 		var qkv, gu []Matrix
-		qkv, lw.qkv = l.stack(stackSpec{p + "attn_q.weight", c.QDim(), H}, stackSpec{p + "attn_k.weight", c.KVDim(), H},
+		qkv, lw.qkv, lw.qkvN = l.stack(stackSpec{p + "attn_q.weight", c.QDim(), H}, stackSpec{p + "attn_k.weight", c.KVDim(), H},
 			stackSpec{p + "attn_v.weight", c.KVDim(), H})
-		gu, lw.gateUp = l.stack(stackSpec{p + "ffn_gate.weight", F, H}, stackSpec{p + "ffn_up.weight", F, H})
+		gu, lw.gateUp, _ = l.stack(stackSpec{p + "ffn_gate.weight", F, H}, stackSpec{p + "ffn_up.weight", F, H})
 		if l.err == nil {
 			lw.Q, lw.K, lw.V, lw.Gate, lw.Up = qkv[0], qkv[1], qkv[2], gu[0], gu[1]
 		}
@@ -400,58 +400,75 @@ type stackSpec struct {
 	n, k int
 }
 
-// stack loads matrices that read the same input (Q, K, V; Gate, Up). When
-// all have one PackedType (and not Exact) they are packed together into
-// one Packed and returned individually as their raw Blocks (the reference
-// kernels, for direct use); otherwise each is converted as by matrix, and
-// the stack is their Half stack when all are Half of one format (F16/BF16
-// read in place), else nil.
-func (l *loader) stack(specs ...stackSpec) ([]Matrix, stacked) {
-	out := make([]Matrix, len(specs))
-	var blocks []*Blocks
-	var infos []*gguf.TensorInfo
-	for _, sp := range specs {
-		t, data := l.info(sp.name, sp.n, sp.k)
-		if t == nil {
-			return nil, nil
+// stack loads matrices that read the same input (Q, K, V; Gate, Up). The
+// run of them from the first that shares one type, when at least two long
+// and not Exact, becomes one stacked matrix: for a PackedType the run is
+// packed together into one Packed and its matrices are returned
+// individually as their raw Blocks (the reference kernels, for direct
+// use); for F16/BF16 the stack reads the Half matrices in place, which are
+// returned as well. The other matrices are converted as by matrix. n is the
+// length of the run (0 when the stack is nil): with a Q4_0 Q and K and a
+// Q5_0 V, Q|K is one kernel call and V another.
+func (l *loader) stack(specs ...stackSpec) (out []Matrix, st stacked, n int) {
+	out = make([]Matrix, len(specs))
+	infos := make([]*gguf.TensorInfo, len(specs))
+	datas := make([][]byte, len(specs))
+	for i, sp := range specs {
+		if infos[i], datas[i] = l.info(sp.name, sp.n, sp.k); infos[i] == nil {
+			return nil, nil, 0
 		}
-		if !PackedType(t.Type) || len(infos) > 0 && t.Type != infos[0].Type || l.opt.Exact {
-			blocks = nil
-			break
-		}
-		b, err := NewBlocks(t.Type, sp.n, sp.k, data)
-		if err != nil {
-			l.err = fmt.Errorf("gemma3: tensor %s: %w", sp.name, err)
-			return nil, nil
-		}
-		blocks, infos = append(blocks, b), append(infos, t)
 	}
-	if blocks == nil {
-		// F16/BF16 matrices of one format stack without copying: one
-		// kernel call for the group instead of one each.
-		var hs []*Half
-		for i, sp := range specs {
+	n = 1
+	for n < len(specs) && infos[n].Type == infos[0].Type {
+		n++
+	}
+	switch t := infos[0].Type; {
+	case n < 2 || l.opt.Exact:
+		n = 0
+	case PackedType(t):
+		blocks := make([]*Blocks, n)
+		for i := range n {
+			b, err := NewBlocks(t, specs[i].n, specs[i].k, datas[i])
+			if err != nil {
+				l.err = fmt.Errorf("gemma3: tensor %s: %w", specs[i].name, err)
+				return nil, nil, 0
+			}
+			blocks[i] = b
+		}
+		p := l.pack(specs[0].name, blocks)
+		if p == nil {
+			return nil, nil, 0
+		}
+		for i, b := range blocks {
+			out[i] = b
+			l.progress(infos[i])
+		}
+		st = p
+	case t == quant.F16 || t == quant.BF16:
+		hs := make([]*Half, n)
+		for i := range n {
+			out[i] = l.matrix(specs[i].name, specs[i].n, specs[i].k)
+			if hs[i], _ = out[i].(*Half); hs[i] == nil {
+				return nil, nil, 0 // l.err is set
+			}
+		}
+		if h := stackHalf(hs...); h != nil {
+			st = h
+		} else {
+			n = 0
+		}
+	default:
+		n = 0
+	}
+	for i, sp := range specs {
+		if out[i] == nil {
 			out[i] = l.matrix(sp.name, sp.n, sp.k)
-			if h, ok := out[i].(*Half); ok && len(hs) == i {
-				hs = append(hs, h)
-			}
 		}
-		if len(hs) == len(specs) && len(hs) > 1 {
-			if h := stackHalf(hs...); h != nil {
-				return out, h
-			}
-		}
-		return out, nil
 	}
-	p := l.pack(specs[0].name, blocks)
-	if p == nil {
-		return nil, nil
+	if l.err != nil {
+		return nil, nil, 0
 	}
-	for i, b := range blocks {
-		out[i] = b
-		l.progress(infos[i])
-	}
-	return out, p
+	return out, st, n
 }
 
 // float32View returns data as n float32 values without copying when the

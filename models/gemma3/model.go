@@ -23,8 +23,11 @@ type Layer struct {
 	// one kernel call (one parallel launch, one rounding of the
 	// activations). For the packed types Q, K, V, Gate and Up then hold
 	// the file's blocks (reference kernels); for F16/BF16 they are the
-	// same Half matrices the stack reads.
+	// same Half matrices the stack reads. qkvN is how many of Q, K, V qkv
+	// holds: 3, or 2 (Q|K) when V has another type; Gate|Up is both or
+	// nothing.
 	qkv, gateUp stacked
+	qkvN        int
 }
 
 // Weights holds every tensor of a Gemma 3 text decoder.
@@ -137,6 +140,9 @@ func (m *Model) DecodeBytes() int64 {
 		l := &m.Weights.Layers[i]
 		if l.qkv != nil {
 			n += l.qkv.Bytes()
+			if l.qkvN == 2 {
+				n += size(l.V)
+			}
 		} else {
 			n += size(l.Q, l.K, l.V)
 		}

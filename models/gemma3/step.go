@@ -223,7 +223,8 @@ func (r *runner) rowOp(op, lo, hi int) {
 }
 
 // projectQKV computes the T rows of q, k and v from the normed input a,
-// with the stacked matrix when the layer has one.
+// with the stacked matrix when the layer has one (Q|K|V, or Q|K and then
+// V alone).
 func (r *runner) projectQKV(ctx context.Context, lw *Layer, q, k, v, a []float32, T int) error {
 	if lw.qkv == nil {
 		if err := lw.Q.MatMul(ctx, q, a, T, r.threads); err != nil {
@@ -235,7 +236,10 @@ func (r *runner) projectQKV(ctx context.Context, lw *Layer, q, k, v, a []float32
 		return lw.V.MatMul(ctx, v, a, T, r.threads)
 	}
 	Q, KV := r.m.Config.QDim(), r.m.Config.KVDim()
-	W := Q + 2*KV
+	W := Q + KV
+	if lw.qkvN == 3 {
+		W += KV
+	}
 	out := r.qkv[:T*W]
 	if err := lw.qkv.MatMul(ctx, out, a, T, r.threads); err != nil {
 		return err
@@ -244,7 +248,12 @@ func (r *runner) projectQKV(ctx context.Context, lw *Layer, q, k, v, a []float32
 		row := out[t*W : (t+1)*W]
 		copy(q[t*Q:(t+1)*Q], row[:Q])
 		copy(k[t*KV:(t+1)*KV], row[Q:Q+KV])
-		copy(v[t*KV:(t+1)*KV], row[Q+KV:])
+		if lw.qkvN == 3 {
+			copy(v[t*KV:(t+1)*KV], row[Q+KV:])
+		}
+	}
+	if lw.qkvN == 2 {
+		return lw.V.MatMul(ctx, v, a, T, r.threads)
 	}
 	return nil
 }
