@@ -321,11 +321,11 @@ func (s *scratch) flush(y, sums []float32, lo, full int) {
 	for r := range s.rows {
 		src := sums[r*nr*full : (r+1)*nr*full]
 		dst := y[r*N+nr*lo : r*N+nr*(lo+full)]
-		for j := range nr {
-			d := dst[j*full : (j+1)*full]
-			for c := range d {
-				d[c] = src[nr*c+j]
-			}
+		// One pass over the sums, into the 4 runs at once.
+		d0, d1, d2, d3 := dst[:full], dst[full:2*full], dst[2*full:3*full], dst[3*full:4*full]
+		for c := range d0 {
+			v := (*[nr]float32)(src[nr*c : nr*c+nr])
+			d0[c], d1[c], d2[c], d3[c] = v[0], v[1], v[2], v[3]
 		}
 	}
 }
