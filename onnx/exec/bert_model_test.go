@@ -576,8 +576,8 @@ var bertRuns = flag.Int("bert-runs", 0, "TestBERTLatency: timed runs per form an
 
 // TestBERTLatency prints, as JSON lines like tools/ort/bert_quant.mjs
 // bench, the median and minimum wall time of -bert-runs runs (after 2
-// warm-up runs) of each quantized form at batch 1 and 8; threads are
-// GOMAXPROCS.
+// warm-up runs and a garbage collection) of each quantized form at batch
+// 1 and 8, and the CPU time per run; threads are GOMAXPROCS.
 //
 //	GOMAXPROCS=1 go test ./onnx/exec -run TestBERTLatency -v -bert-dir DIR -bert-runs 5
 func TestBERTLatency(t *testing.T) {
@@ -597,6 +597,9 @@ func TestBERTLatency(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// collect the loading and compiling's garbage now, not during
+			// (and in the CPU time of) the timed runs
+			runtime.GC()
 			ms := make([]float64, *bertRuns)
 			cpu0 := cpuTime()
 			for i := range ms {
