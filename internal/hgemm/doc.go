@@ -8,6 +8,10 @@
 // New wraps N×K weights stored row-major as little-endian 16-bit values,
 // 2·N·K bytes at any address, for any N, K ≥ 1. The Matrix keeps the slice
 // (the caller must not change the bytes) and is safe for concurrent use.
+// Stack joins matrices of one format and K row-wise without copying (each
+// part keeps its own bytes and its own 4-row tiles), so that products that
+// read the same activations (a decoder's Q, K, V; Gate, Up) are one call:
+// one parallel launch, one rounding of the activations.
 // MatMul reads X (rows×K float32, row-major) and writes only Y[0:rows·N]
 // (rows×N, row-major); X and Y must not overlap. Row widens one row of W
 // (an embedding lookup).
@@ -66,5 +70,9 @@
 // activation rows (at most 24 KiB) stay in L1 while the weight tiles of a
 // piece (at most 256 KiB) stay in L2 for all row tiles: each weight comes
 // from memory once, then from L2 once per row tile, and the kernels run
-// near the FMA (or VDPBF16PS) peak. Measured figures are in bench_test.go.
+// near the FMA (or VDPBF16PS) peak. The blocks are of equal size, and K up
+// to 5/4 of the bound stays one block. The kernels add each K block's sums
+// of a piece's full tiles into a buffer of the participant (L2-resident,
+// in the kernels' tile order), which reaches Y once at the end of the
+// piece. Measured figures are in bench_test.go.
 package hgemm
