@@ -42,13 +42,14 @@ const blockChunk = 64
 // a chunk of widened keys, at the start of f.
 type attnScratch struct {
 	f           []float32
+	i           []int32 // Q8_0 queries: codes and offsets of 32 lanes
 	idx, lo, hi [blockLanes]int32
 }
 
-// blockFloats returns the float32 values of a block's scratch for
-// visible positions and head dim hd.
+// blockFloats returns the float32 values (4 bytes each) of a block's
+// scratch for visible positions and head dim hd, its int32 part included.
 func blockFloats(visible, hd int64) int64 {
-	return blockLanes*visible + (2*blockLanes+blockChunk)*hd
+	return blockLanes*visible + (2*blockLanes+blockChunk)*hd + hd/32*9*blockLanes // the last: attnScratch.i
 }
 
 // attnJob is one job of the attention loop: query row t's heads h0…h0+m−1
@@ -96,6 +97,17 @@ func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 	chunk := sc.f[2*blockLanes*hd : (2*blockLanes+blockChunk)*hd]
 	sv := sc.f[(2*blockLanes+blockChunk)*hd:][:W*n]
 	gatherQT(qt, r.q, sc.idx[:W], hd, f16)
+	// Against a Q8_0 cache with VNNI, the queries are quantized to Q8_0
+	// as llama.cpp does for a Q8_0 K (its vec_dot_type) and the scores
+	// are integer dot products of each 32-value block.
+	var q8, corr []int32
+	var dq []float32
+	if kv.typ == CacheQ8_0 && useVNNI {
+		nb := hd / 32
+		q8, corr = sc.i[:8*nb*W], sc.i[8*nb*W:9*nb*W]
+		dq = chunk[:nb*W] // chunk's keys are not needed: the kernel reads the cache
+		quantQT(qt, W, hd, q8, dq, corr)
+	}
 
 	// Positions lo…hi live in slots lo%cp…: at most two runs.
 	off := j.g * hd
@@ -104,8 +116,12 @@ func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 	runs := [2][3]int{{a, 0, n1}, {0, n1, n - n1}} // slot, first key, keys
 	for _, run := range runs {
 		slot, k0, cnt := run[0], run[1], run[2]
-		if kv.typ == CacheF16 {
+		switch {
+		case kv.typ == CacheF16:
 			scoresTF16(qt, W, kv.k16[slot*kv.width+off:], kv.width, hd, cnt, sv[k0*W:], chunk)
+			continue
+		case kv.typ == CacheQ8_0 && useVNNI:
+			scoresTQ8(q8, dq, corr, W, kv.k8[slot*kv.rowBytes+off/32*34:], kv.rowBytes, hd, cnt, sv[k0*W:])
 			continue
 		}
 		for done := 0; done < cnt; done += blockChunk {
@@ -270,6 +286,67 @@ func valuesTF16Generic(p []float32, W int, v []uint16, ldv, hd, n, nq int, out [
 			for d, b := range vj {
 				o[d] += pi * f16(b)
 			}
+		}
+	}
+}
+
+// quantQTGeneric is the specification of quantQT: each lane i < W of qt
+// (hd values, transposed) as Q8_0 blocks of 32 the way ggml's
+// quantize_row_q8_0 (and quantizeQ8_0) rounds: d = amax/127 rounded to
+// binary16 into dq[b·W+i], codes rint(x·(127/amax)) (0 for an all-zero
+// block) four to an int32 of q8[m·W+i] (values 4m…4m+3, lowest byte
+// first), and 128·Σ codes of the block into corr[b·W+i].
+func quantQTGeneric(qt []float32, W, hd int, q8 []int32, dq []float32, corr []int32) {
+	for i := 0; i < W; i++ {
+		for b := 0; b < hd/32; b++ {
+			var amax float32
+			for d := b * 32; d < b*32+32; d++ {
+				amax = max(amax, float32(math.Abs(float64(qt[d*W+i]))))
+			}
+			dq[b*W+i] = numeric.Float16FromFloat32(amax / 127).Float32()
+			var id float32
+			if amax != 0 {
+				id = 127 / amax
+			}
+			var sum int32
+			for m := b * 8; m < b*8+8; m++ {
+				var word uint32
+				for k := 0; k < 4; k++ {
+					c := int32(math.RoundToEven(float64(qt[(4*m+k)*W+i] * id)))
+					sum += c
+					word |= uint32(uint8(int8(c))) << (8 * k)
+				}
+				q8[m*W+i] = int32(word)
+			}
+			corr[b*W+i] = 128 * sum
+		}
+	}
+}
+
+// scoresTQ8Generic is the specification of scoresTQ8: out[W·j+i] = Σ over
+// the blocks b in order of fma(float32(Σ_{d in b} cq_id·ck_jd),
+// dq[b·W+i]·dk_jb, ·), where cq are the query codes of q8 and ck, dk the
+// codes and scale of key j's Q8_0 block b (rows ldk bytes apart in k): the
+// block products of ggml's vec_dot_q8_0_q8_0, accumulated per lane. (corr
+// is the kernels' offset term and cancels here.)
+func scoresTQ8Generic(q8 []int32, dq []float32, corr []int32, W int, k []byte, ldk, hd, n int, out []float32) {
+	for j := 0; j < n; j++ {
+		kj := k[j*ldk:]
+		for i := 0; i < W; i++ {
+			var acc float32
+			for b := 0; b < hd/32; b++ {
+				blk := kj[b*34 : b*34+34]
+				var isum int32
+				for m := 0; m < 8; m++ {
+					word := uint32(q8[(b*8+m)*W+i])
+					for t := 0; t < 4; t++ {
+						isum += int32(int8(word>>(8*t))) * int32(int8(blk[2+4*m+t]))
+					}
+				}
+				d := dq[b*W+i] * f16(uint16(blk[0])|uint16(blk[1])<<8)
+				acc = float32(math.FMA(float64(isum), float64(d), float64(acc)))
+			}
+			out[j*W+i] = acc
 		}
 	}
 }

@@ -9,6 +9,9 @@ import "golang.org/x/sys/cpu"
 // useAVX512 selects the AVX-512 kernels of block attention, once at init.
 var useAVX512 = cpu.X86.HasAVX512F
 
+// useVNNI selects the AVX-512 VNNI score kernels against a Q8_0 cache.
+var useVNNI = useAVX512 && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
+
 // blockAttn selects block attention for prompt chunks (see attnblock.go):
 // without AVX-512 the per-row AVX2 kernels are faster than the pure-Go
 // block kernels, so prompt chunks keep them.
@@ -79,6 +82,53 @@ func widenF16RowsAVX512(dst *float32, src *uint16, lds, hd, n int)
 //
 //go:noescape
 func widenQ8RowsAVX512(dst *float32, src *byte, lds, hd, n int)
+
+// quantQT16AVX512 is quantQT for 16 lanes of rows ld apart.
+//
+//go:noescape
+func quantQT16AVX512(qt *float32, ld, hd int, q8 *int32, dq *float32, corr *int32)
+
+// scoresT16Q8VNNI is scoresTQ8 with 16 lanes (hd a multiple of 32, n ≥ 1).
+//
+//go:noescape
+func scoresT16Q8VNNI(q8 *int32, dq *float32, corr *int32, k *byte, ldk, hd, n int, out *float32)
+
+// scoresT32Q8VNNI is scoresTQ8 with 32 lanes.
+//
+//go:noescape
+func scoresT32Q8VNNI(q8 *int32, dq *float32, corr *int32, k *byte, ldk, hd, n int, out *float32)
+
+// quantQT quantizes the W lanes of qt (hd a multiple of 32) to Q8_0 (see
+// quantQTGeneric).
+func quantQT(qt []float32, W, hd int, q8 []int32, dq []float32, corr []int32) {
+	_, _, _, _ = qt[W*hd-1], q8[hd/4*W-1], dq[hd/32*W-1], corr[hd/32*W-1]
+	if !useVNNI || W%16 != 0 {
+		quantQTGeneric(qt, W, hd, q8, dq, corr)
+		return
+	}
+	for h := 0; h < W; h += 16 {
+		quantQT16AVX512(&qt[h], W, hd, &q8[h], &dq[h], &corr[h])
+	}
+}
+
+// scoresTQ8 sets the scores of W lanes of Q8_0 queries against n Q8_0
+// keys ldk bytes apart (see scoresTQ8Generic).
+func scoresTQ8(q8 []int32, dq []float32, corr []int32, W int, k []byte, ldk, hd, n int, out []float32) {
+	if n == 0 {
+		return
+	}
+	_, _, _, _, _ = q8[hd/4*W-1], dq[hd/32*W-1], corr[hd/32*W-1], k[(n-1)*ldk+hd/32*34-1], out[W*n-1]
+	switch {
+	case !useVNNI:
+		scoresTQ8Generic(q8, dq, corr, W, k, ldk, hd, n, out)
+	case W == 16:
+		scoresT16Q8VNNI(&q8[0], &dq[0], &corr[0], &k[0], ldk, hd, n, &out[0])
+	case W == 32:
+		scoresT32Q8VNNI(&q8[0], &dq[0], &corr[0], &k[0], ldk, hd, n, &out[0])
+	default:
+		scoresTQ8Generic(q8, dq, corr, W, k, ldk, hd, n, out)
+	}
+}
 
 // gatherQT sets qt[d·W+i] = q[idx[i]+d] for d < hd, i < W = len(idx) (16
 // or 32), rounded to binary16 and back if round (see gatherQTGeneric).

@@ -9,6 +9,20 @@ var blockAttn = false
 // useAVX512 is false: there are no vector kernels to select.
 var useAVX512 = false
 
+// useVNNI is false: there are no vector kernels to select.
+var useVNNI = false
+
+// quantQT quantizes the lanes of qt to Q8_0 (see quantQTGeneric).
+func quantQT(qt []float32, W, hd int, q8 []int32, dq []float32, corr []int32) {
+	quantQTGeneric(qt, W, hd, q8, dq, corr)
+}
+
+// scoresTQ8 sets the scores of Q8_0 queries against Q8_0 keys (see
+// scoresTQ8Generic).
+func scoresTQ8(q8 []int32, dq []float32, corr []int32, W int, k []byte, ldk, hd, n int, out []float32) {
+	scoresTQ8Generic(q8, dq, corr, W, k, ldk, hd, n, out)
+}
+
 // gatherQT sets qt[d·W+i] = q[idx[i]+d] (see gatherQTGeneric).
 func gatherQT(qt, q []float32, idx []int32, hd int, round bool) {
 	gatherQTGeneric(qt, q, idx, hd, round)

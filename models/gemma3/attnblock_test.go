@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -30,9 +31,9 @@ func blockKernels() []struct {
 
 // withKernels runs f with the vector kernels on or off.
 func withKernels(t testing.TB, on bool, f func()) {
-	old := useAVX512
-	useAVX512 = on
-	defer func() { useAVX512 = old }()
+	old, oldVNNI := useAVX512, useVNNI
+	useAVX512, useVNNI = on && old, on && oldVNNI
+	defer func() { useAVX512, useVNNI = old, oldVNNI }()
 	f()
 }
 
@@ -260,6 +261,72 @@ func TestBlockWiden(t *testing.T) {
 	}
 }
 
+// TestBlockQ8 checks the Q8_0 query quantization of every kernel set
+// against its specification (exactly) and the integer scores against the
+// specification and against float products of the dequantized codes.
+func TestBlockQ8(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 1))
+	for _, ks := range blockKernels() {
+		withKernels(t, ks.on, func() { testBlockQ8(t, r, ks.name) })
+	}
+}
+
+func testBlockQ8(t *testing.T, r *rand.Rand, name string) {
+	{
+		for _, W := range []int{16, 32} {
+			for _, hd := range []int{32, 256} {
+				nb := hd / 32
+				qt := randF32(r, W*hd)
+				for d := 0; d < 32; d++ { // lane 3's first block all zero
+					qt[d*W+3] = 0
+				}
+				q8, corr, dq := make([]int32, 8*nb*W), make([]int32, nb*W), make([]float32, nb*W)
+				quantQT(qt, W, hd, q8, dq, corr)
+				q8w, corrw, dqw := make([]int32, len(q8)), make([]int32, len(corr)), make([]float32, len(dq))
+				quantQTGeneric(qt, W, hd, q8w, dqw, corrw)
+				if !slices.Equal(q8, q8w) || !slices.Equal(corr, corrw) || !slices.Equal(dq, dqw) {
+					t.Fatalf("%s: quantQT(W=%d, hd=%d) differs from quantQTGeneric", name, W, hd)
+				}
+				for _, n := range []int{1, 4, 5, 6, 9, 17} {
+					ldk := nb*34 + 6
+					kf := randF32(r, n*hd)
+					k := make([]byte, n*ldk)
+					for j := 0; j < n; j++ {
+						quantizeQ8_0(k[j*ldk:], kf[j*hd:(j+1)*hd])
+					}
+					out := make([]float32, W*n+1)
+					out[W*n] = 7.5
+					scoresTQ8(q8, dq, corr, W, k, ldk, hd, n, out)
+					want := make([]float32, W*n)
+					scoresTQ8Generic(q8, dq, corr, W, k, ldk, hd, n, want)
+					for j := 0; j < n; j++ {
+						kd := make([]float32, hd)
+						dequantizeQ8_0(kd, k[j*ldk:])
+						for i := 0; i < W; i++ {
+							var ref, scale float64
+							for b := 0; b < nb; b++ {
+								for d := b * 32; d < b*32+32; d++ {
+									c := float64(int8(q8[(d/4)*W+i] >> (8 * (d % 4))))
+									p := c * float64(dq[b*W+i]) * float64(kd[d])
+									ref, scale = ref+p, scale+math.Abs(p)
+								}
+							}
+							got := float64(out[j*W+i])
+							if !closeRel(got, float64(want[j*W+i]), scale, 1e-6) || !closeRel(got, ref, scale, 1e-5) {
+								t.Fatalf("%s: scoresTQ8(W=%d, hd=%d, n=%d)[key %d, lane %d] = %v, want %v (float %v)",
+									name, W, hd, n, j, i, got, want[j*W+i], ref)
+							}
+						}
+					}
+					if out[W*n] != 7.5 {
+						t.Fatalf("%s: scoresTQ8(W=%d, hd=%d, n=%d) wrote past its output", name, W, hd, n)
+					}
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkBlockKernels measures the kernels of one 32-vector block of
 // gemma-3-270m (head 256) against n keys and reports each kernel's
 // multiply-adds per second (gather, widen and softmax: values per
@@ -357,7 +424,10 @@ func TestBlockAttention(t *testing.T) {
 					// a rounding boundary now and then (~5e-4·std, as in
 					// TestForwardMatchesReference), and a Q8_0 code with it.
 					tol := 2e-3
-					if ct == CacheQ8_0 {
+					switch {
+					case ct == CacheQ8_0 && useVNNI: // queries quantized to Q8_0, as llama.cpp's for a Q8_0 K
+						tol = 0.1
+					case ct == CacheQ8_0:
 						tol = 2e-2
 					}
 					if rel, std := logitDiff(got[i], w); rel > tol || std < 0.1 {
@@ -398,6 +468,14 @@ func TestAttendBlock(t *testing.T) {
 					}
 					T := tc.rows
 					copy(run.q, randF32(r, T*Q))
+					for i := range run.q[:T*Q] { // as the model scales its queries
+						run.q[i] *= c.QueryScale
+					}
+					if ct == CacheQ8_0 && useVNNI {
+						// Queries already on the Q8_0 grid, which the block
+						// kernels' quantization then keeps as they are.
+						roundQ8_0Generic(run.q[:T*Q], run.q[:T*Q])
+					}
 					for i := 0; i < T; i++ {
 						run.seq[i], run.pos[i] = s, tc.start+i
 					}
@@ -413,8 +491,11 @@ func TestAttendBlock(t *testing.T) {
 						outs[k] = append([]float32(nil), run.att[:T*Q]...)
 					}
 					tol := 1e-5
-					if ct == CacheF16 { // a weight's sum may round it to the other side of an fp16 tie
+					switch {
+					case ct == CacheF16: // a weight's sum may round it to the other side of an fp16 tie
 						tol = 5e-4
+					case ct == CacheQ8_0 && useVNNI: // the block products of the codes, then the scales
+						tol = 1e-4
 					}
 					for i := range outs[0] {
 						if d := math.Abs(float64(outs[1][i] - outs[0][i])); d > tol*(1+math.Abs(float64(outs[0][i]))) {

@@ -28,6 +28,9 @@ func main() {
 	values("values16F16AVX512", true, 16)
 	values("values32F32AVX512", false, 32)
 	values("values32F16AVX512", true, 32)
+	quantQT()
+	scoresQ8("scoresT16Q8VNNI", 1, 8)
+	scoresQ8("scoresT32Q8VNNI", 2, 5)
 	b.WriteString(tail)
 	if err := os.WriteFile("attnblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
@@ -228,6 +231,173 @@ func values(name string, f16 bool, W int) {
 		w("\tVMOVUPS Z%d, %s\n\tVMOVUPS Z%d, 64%s\n", 2*r, rows[r], 2*r+1, rows[r])
 	}
 	w("\tADDQ $128, AX\n\tJMP  %sd\n\n%snext:\n\tADDQ $8, R14\n\tJMP  %sq\n\n%sdone:\n\tVZEROUPPER\n\tRET\n", name, name, name, name)
+}
+
+// quantQT writes quantQT16AVX512: 16 lanes of queries to Q8_0 codes.
+func quantQT() {
+	w(`
+// func quantQT16AVX512(qt *float32, ld, hd int, q8 *int32, dq *float32, corr *int32)
+// Sixteen lanes of qt (rows ld floats apart, hd a multiple of 32) as Q8_0
+// blocks of 32 values, as ggml's quantize_row_q8_0: per lane and block,
+// d = amax/127 rounded to binary16 into dq[b·ld+i], codes
+// rint(x·127/amax) (0 for an all-zero block) four to an int32 of
+// q8[m·ld+i] (values 4m…4m+3, lowest byte first), and 128·Σ codes into
+// corr[b·ld+i].
+TEXT ·quantQT16AVX512(SB), NOSPLIT, $0-48
+	MOVQ         qt+0(FP), SI
+	MOVQ         ld+8(FP), BX
+	SHLQ         $2, BX
+	LEAQ         (BX)(BX*2), R12
+	MOVQ         hd+16(FP), CX
+	SHRQ         $5, CX
+	MOVQ         q8+24(FP), DI
+	MOVQ         dq+32(FP), R8
+	MOVQ         corr+40(FP), R9
+	MOVL         $0x7fffffff, AX
+	VPBROADCASTD AX, Z20
+	MOVL         $0x42fe0000, AX
+	VPBROADCASTD AX, Z21 // 127
+	MOVL         $0xff, AX
+	VPBROADCASTD AX, Z22
+	VPXORD       Z23, Z23, Z23
+
+qqblock:
+	VPXORD Z0, Z0, Z0
+	MOVQ   SI, R10
+	MOVQ   $32, R11
+
+qqmax:
+	VANDPS (R10), Z20, Z1
+	VMAXPS Z1, Z0, Z0
+	ADDQ   BX, R10
+	DECQ   R11
+	JNZ    qqmax
+	VDIVPS    Z21, Z0, Z1 // d = amax/127
+	VCVTPS2PH $0, Z1, Y1
+	VCVTPH2PS Y1, Z1
+	VMOVUPS   Z1, (R8)
+	VCMPPS    $4, Z23, Z0, K1 // amax ≠ 0
+	VDIVPS    Z0, Z21, Z2     // id = 127/amax
+	VBLENDMPS Z2, Z23, K1, Z2
+	VPXORD    Z3, Z3, Z3      // Σ codes
+	MOVQ      SI, R10
+	MOVQ      $8, R11
+
+qqpack:
+	VMULPS    (R10), Z2, Z4
+	VMULPS    (R10)(BX*1), Z2, Z5
+	VMULPS    (R10)(BX*2), Z2, Z6
+	VMULPS    (R10)(R12*1), Z2, Z7
+	VCVTPS2DQ Z4, Z4
+	VCVTPS2DQ Z5, Z5
+	VCVTPS2DQ Z6, Z6
+	VCVTPS2DQ Z7, Z7
+	VPADDD    Z4, Z3, Z3
+	VPADDD    Z5, Z3, Z3
+	VPADDD    Z6, Z3, Z3
+	VPADDD    Z7, Z3, Z3
+	VPANDD    Z22, Z4, Z4
+	VPANDD    Z22, Z5, Z5
+	VPANDD    Z22, Z6, Z6
+	VPSLLD    $8, Z5, Z5
+	VPSLLD    $16, Z6, Z6
+	VPSLLD    $24, Z7, Z7
+	VPORD     Z5, Z4, Z4
+	VPORD     Z7, Z6, Z6
+	VPORD     Z6, Z4, Z4
+	VMOVDQU32 Z4, (DI)
+	ADDQ      BX, DI
+	LEAQ      (R10)(BX*4), R10
+	DECQ      R11
+	JNZ       qqpack
+	VPSLLD    $7, Z3, Z3
+	VMOVDQU32 Z3, (R9)
+	ADDQ      BX, R8
+	ADDQ      BX, R9
+	MOVQ      R10, SI
+	DECQ      CX
+	JNZ       qqblock
+	VZEROUPPER
+	RET
+`)
+}
+
+// scoresQ8 writes a VNNI score kernel of 16·L lanes against Q8_0 keys:
+// passes of R keys, then one. Each key's codes, offset by 128 to unsigned
+// bytes, are broadcast four at a time against the lanes' signed query
+// codes (VPDPBUSD); the offset comes back out through corr.
+func scoresQ8(name string, L, R int) {
+	W := 16 * L
+	w("\n// func %s(q8 *int32, dq *float32, corr *int32, k *byte, ldk, hd, n int, out *float32)\n", name)
+	w("// out[%dj+i] = Σ_b (dq[b·%d+i]·dk_jb)·float(Σ_{d in b} cq_id·ck_jd − corr…) for Q8_0\n", W, W)
+	w("// key rows ldk bytes apart, blocks in order (see scoresTQ8Generic).\n")
+	w("TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	w("\tMOVQ k+24(FP), SI\n\tMOVQ ldk+32(FP), BX\n\tLEAQ (BX)(BX*2), R10\n\tMOVQ n+48(FP), CX\n\tMOVQ out+56(FP), R15\n")
+	w("\tMOVL $0x80808080, AX\n\tVPBROADCASTD AX, Z27\n")
+	for _, RR := range []int{R, 1} {
+		lab := fmt.Sprintf("%st%d", name, RR)
+		w("\n%s:\n", lab)
+		if RR == 1 {
+			w("\tTESTQ CX, CX\n\tJZ    %sdone\n", name)
+		} else {
+			w("\tCMPQ CX, $%d\n\tJLT  %st1\n", RR, name)
+		}
+		// facc: Z(RR·L) … ; iacc: Z0 …
+		fa := func(r, l int) int { return RR*L + r*L + l }
+		for r := 0; r < RR; r++ {
+			for l := 0; l < L; l++ {
+				w("\tVPXORD Z%d, Z%d, Z%d\n", fa(r, l), fa(r, l), fa(r, l))
+			}
+		}
+		w("\tMOVQ SI, R8\n\tLEAQ (SI)(BX*4), R11\n")
+		w("\tMOVQ q8+0(FP), R12\n\tMOVQ dq+8(FP), R13\n\tMOVQ corr+16(FP), DX\n\tMOVQ hd+40(FP), R14\n\tSHRQ $5, R14\n\n%sb:\n", lab)
+		for r := 0; r < RR*L; r++ {
+			w("\tVPXORD Z%d, Z%d, Z%d\n", r, r, r)
+		}
+		for m := 0; m < 8; m++ {
+			for l := 0; l < L; l++ {
+				w("\tVMOVDQU32 %d(R12), Z%d\n", m*W*4+64*l, 30-l)
+			}
+			for r := 0; r < RR; r++ {
+				a := keyRow(r, 2+4*m)
+				w("\tVPBROADCASTD %s, Z28\n\tVPXORD Z27, Z28, Z28\n", a)
+				for l := 0; l < L; l++ {
+					w("\tVPDPBUSD Z%d, Z28, Z%d\n", 30-l, r*L+l)
+				}
+			}
+		}
+		for r := 0; r < RR; r++ {
+			w("\tVPBROADCASTW %s, Y26\n\tVCVTPH2PS Y26, Z26\n", keyRow(r, 0))
+			for l := 0; l < L; l++ {
+				i := r*L + l
+				w("\tVPSUBD %d(DX), Z%d, Z%d\n\tVCVTDQ2PS Z%d, Z%d\n", 64*l, i, i, i, i)
+				w("\tVMULPS %d(R13), Z26, Z25\n\tVFMADD231PS Z25, Z%d, Z%d\n", 64*l, i, fa(r, l))
+			}
+		}
+		w("\tADDQ $34, R8\n\tADDQ $34, R11\n\tADDQ $%d, R12\n\tADDQ $%d, R13\n\tADDQ $%d, DX\n", 8*W*4, W*4, W*4)
+		w("\tDECQ R14\n\tJNZ  %sb\n", lab)
+		for r := 0; r < RR; r++ {
+			for l := 0; l < L; l++ {
+				w("\tVMOVUPS Z%d, %d(R15)\n", fa(r, l), 64*(r*L+l))
+			}
+		}
+		w("\tADDQ $%d, R15\n", 64*RR*L)
+		for r := 0; r < RR; r++ {
+			w("\tADDQ BX, SI\n")
+		}
+		w("\tSUBQ $%d, CX\n\tJMP  %s\n", RR, lab)
+	}
+	w("\n%sdone:\n\tVZEROUPPER\n\tRET\n", name)
+}
+
+// keyRow returns the address of byte disp of key row r < 8: R8 holds row
+// 0's block, R11 row 4's, BX the row stride and R10 three of them.
+func keyRow(r, disp int) string {
+	base := "R8"
+	if r >= 4 {
+		base = "R11"
+	}
+	return fmt.Sprintf("%d%s", disp, row4(base, "BX", "R10", r%4))
 }
 
 const head = `// Code generated by gen_attn_asm.go; DO NOT EDIT.

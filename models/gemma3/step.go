@@ -81,7 +81,7 @@ func newRunner(m *Model, rows, visible, threads int) *runner {
 	nw := workerpool.Workers() + 1
 	r.scores = make(chan *attnScratch, nw)
 	for i := 0; i < nw; i++ {
-		r.scores <- &attnScratch{f: make([]float32, scratchFloats(c, visible))}
+		r.scores <- &attnScratch{f: make([]float32, scratchFloats(c, visible)), i: make([]int32, c.HeadDim/32*9*blockLanes)}
 	}
 	r.jobs = make([]attnJob, 0, rows*c.Heads)
 	r.attnFn, r.rowFn = r.attention, r.runRows
