@@ -525,9 +525,11 @@ func buildConv(n *Node) (Kernel, error) {
 			col = (*buf)[:n]
 		}
 		if depthwise {
-			if err := depthwise2D(ctx, xv, wv, y, nb, c, mg, g); err != nil {
+			epi := &convEpi{bias: bias, res: res, relu: f.relu && !unfused}
+			if err := depthwise2D(ctx, xv, wv, y, nb, c, mg, g, epi); err != nil {
 				return nil, err
 			}
+			bias = nil // applied
 		}
 		for b := range nb {
 			for gi := range w.group {
@@ -565,7 +567,7 @@ func buildConv(n *Node) (Kernel, error) {
 			}
 			return f.unfused(ctx, yt, in)
 		}
-		if !packed {
+		if !packed && !depthwise {
 			if err := convEpilogue(ctx, y, bias, res, f.relu, nb, m, outSp); err != nil {
 				return nil, err
 			}

@@ -11,8 +11,8 @@ import (
 // channel) straight from the image, without im2col: per output plane and
 // kernel tap, one multiply-add over the output row's positions that read
 // the image. x is nb×c×H×W, w is (c·mg)×1×kh×kw, y (nb×c·mg×OH×OW) is
-// overwritten.
-func depthwise2D(ctx context.Context, x, w, y []float32, nb, c, mg int, g *geom) error {
+// overwritten; each output plane is finished with epi once computed.
+func depthwise2D(ctx context.Context, x, w, y []float32, nb, c, mg int, g *geom, epi *convEpi) error {
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
 	KH, KW := g.k[0], g.k[1]
@@ -69,6 +69,7 @@ func depthwise2D(ctx context.Context, x, w, y []float32, nb, c, mg int, g *geom)
 					}
 				}
 			}
+			epi.apply(dst, OH*OW, oc, pl*OH*OW, 0, 1, 0, OH*OW)
 		}
 	})
 }

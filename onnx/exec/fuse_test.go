@@ -109,6 +109,16 @@ func TestFusion(t *testing.T) {
 			node("relu", "Relu", []string{"z"}, []string{"y"}),
 		}, cs, map[string]*tensor.Tensor[float32]{"x": randN(r, 1, 3, 6, 5)})
 	}
+	{ // depthwise Conv (bias) → BN → Add of the input → Relu
+		cs := map[string]*tensor.Tensor[float32]{"w": randN(r, 4, 1, 3, 3), "b": randN(r, 4)}
+		bn := bnParams(r, cs, "bn", 4)
+		add("depthwise_bn_add_relu", []string{"conv"}, []onnx.Node{
+			node("conv", "Conv", []string{"x", "w", "b"}, []string{"c"}, at("group", int64(4)), at("pads", []int64{1, 1, 1, 1})),
+			node("bn", "BatchNormalization", append([]string{"c"}, bn...), []string{"n"}),
+			node("add", "Add", []string{"n", "x"}, []string{"a"}),
+			node("relu", "Relu", []string{"a"}, []string{"y"}),
+		}, cs, map[string]*tensor.Tensor[float32]{"x": randN(r, 2, 4, 5, 6)})
+	}
 	{ // the residual is computed after the Conv: the Add stays; grouped 1-D conv, Mul by C×1
 		cs := map[string]*tensor.Tensor[float32]{"w": randN(r, 6, 2, 3), "s": randN(r, 6, 1)}
 		add("residual_after", []string{"conv", "sig", "add"}, []onnx.Node{
