@@ -127,6 +127,9 @@ func TestOnnxBench(t *testing.T) {
 	if r.Runs != 4 || r.Threads < 1 || !(r.MinMs > 0 && r.MinMs <= r.P50Ms && r.P50Ms <= r.P90Ms && r.P90Ms <= r.P99Ms && r.P99Ms <= r.MaxMs) || r.RunsPerS <= 0 {
 		t.Errorf("result %+v", r)
 	}
+	if r.CPUMs < 0 {
+		t.Errorf("result %s: want a CPU time per run", out)
+	}
 	// The saved input has the --dim size and the generated values.
 	f, err := os.Open(filepath.Join(dir, "x.npy"))
 	if err != nil {

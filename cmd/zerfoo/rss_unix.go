@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // peakRSS returns the process's peak resident set size, or "n/a".
@@ -19,4 +20,13 @@ func peakRSS() string {
 		kib /= 1024 // bytes on macOS
 	}
 	return fmt.Sprintf("%.1f MiB", kib/1024)
+}
+
+// cpuTime returns the process's user and system CPU time so far.
+func cpuTime() (time.Duration, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
 }

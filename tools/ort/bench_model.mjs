@@ -1,7 +1,9 @@
 // Times an ONNX model with ONNX Runtime (npm onnxruntime-node, CPU execution
 // provider) on the inputs `zerfoo onnx bench --save-inputs DIR` wrote, and
 // prints the same statistics as `zerfoo onnx bench --json`, so the two can be
-// compared as a ratio measured in one run (tools/ort/compare_bench.sh).
+// compared as a ratio measured in one run (tools/ort/compare_bench.sh), plus
+// cpu_ms: the process's CPU time per timed run (at one thread, the work
+// done, which a busy machine disturbs less than the latency).
 //
 //   node bench_model.mjs MODEL.onnx INPUT_DIR [--threads N] [--runs N] [--warmup N]
 import fs from 'node:fs';
@@ -83,11 +85,13 @@ for (const name of session.inputNames) {
 }
 for (let i = 0; i < opt.warmup; i++) await session.run(feeds);
 const times = [];
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < Math.max(1, opt.runs); i++) {
   const t0 = process.hrtime.bigint();
   await session.run(feeds);
   times.push(Number(process.hrtime.bigint() - t0) / 1e6);
 }
+const cpu = process.cpuUsage(cpu0); // user and system µs of the timed runs, all threads
 times.sort((a, b) => a - b);
 const pct = (q) => times[Math.min(Math.max(Math.ceil(q * times.length) - 1, 0), times.length - 1)];
 const total = times.reduce((a, b) => a + b, 0);
@@ -95,4 +99,5 @@ console.log(JSON.stringify({
   model: modelPath, peer: `onnxruntime-node ${ort.env.versions?.node ?? ''}`.trim(), threads: opt.threads, runs: times.length,
   min_ms: times[0], mean_ms: total / times.length, p50_ms: pct(0.5), p90_ms: pct(0.9), p99_ms: pct(0.99),
   max_ms: times[times.length - 1], runs_per_s: times.length / (total / 1000),
+  cpu_ms: (cpu.user + cpu.system) / 1000 / times.length,
 }));
