@@ -467,7 +467,7 @@ func buildConv(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if f.w != nil {
+		if f.b != nil { // folded
 			bias = f.b
 		}
 		os := append([]int{nb, m}, g.out...)

@@ -50,6 +50,7 @@ func (c *compiler) packWeights(f *fusion) {
 	}
 	c.decoded += bytes
 	f.packed = packed
+	f.w = nil // the packed copy is the one runs read; f.b keeps the folded bias
 }
 
 // im2colPacked writes the im2col columns of the outer window positions

@@ -44,7 +44,8 @@ type fusion struct {
 	conv bool
 	// A Conv's constant float32 weights and bias (wc, bc; bc nil without
 	// bias), m output channels; once an affine op is folded in, w and b
-	// hold the folded copies the step uses instead of its inputs.
+	// hold the folded copies the step uses instead of its inputs (w is
+	// dropped once packed: packWeights).
 	wc, bc []float32
 	w, b   []float32
 	m      int
