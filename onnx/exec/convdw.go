@@ -48,28 +48,63 @@ func depthwise2D(ctx context.Context, x, w, y []float32, nb, c, mg int, g *geom,
 						continue
 					}
 					in := src[ih*W : (ih+1)*W]
+					// With three kernel columns, the output columns all
+					// three read (il ≤ ow < ir) take the three taps in one
+					// pass; the loop below does the rest of each tap's range.
+					il, ir := 0, 0
+					if KW == 3 {
+						il, ir = max(oLo[0], oLo[1], oLo[2]), min(oHi[0], oHi[1], oHi[2])
+						ir = max(il, ir)
+						w0, w1, w2 := wk[kh*3], wk[kh*3+1], wk[kh*3+2]
+						off := -g.pb[1]
+						if sw == 1 && il < ir {
+							s0 := in[il+off : ir+off]
+							s1 := in[il+off+dw : ir+off+dw]
+							s2 := in[il+off+2*dw : ir+off+2*dw]
+							d := row[il:ir]
+							s1, s2 = s1[:len(d)], s2[:len(d)]
+							for i, v := range s0[:len(d)] {
+								d[i] += w0*v + w1*s1[i] + w2*s2[i]
+							}
+						} else {
+							for ow := il; ow < ir; ow++ {
+								p := ow*sw + off
+								row[ow] += w0*in[p] + w1*in[p+dw] + w2*in[p+2*dw]
+							}
+						}
+					}
 					for kw := range KW {
 						wv := wk[kh*KW+kw]
-						l, h := oLo[kw], oHi[kw]
-						if l >= h {
-							continue
-						}
 						off := kw*dw - g.pb[1]
-						if sw == 1 {
-							s := in[l+off : h+off]
-							d := row[l:h]
-							for i, v := range s {
-								d[i] += wv * v
-							}
+						l, h := oLo[kw], oHi[kw]
+						if il < ir { // [il, ir) is done: the parts before and after it
+							tapRange(row, in, wv, l, il, sw, off)
+							tapRange(row, in, wv, ir, h, sw, off)
 							continue
 						}
-						for ow := l; ow < h; ow++ {
-							row[ow] += wv * in[ow*sw+off]
-						}
+						tapRange(row, in, wv, l, h, sw, off)
 					}
 				}
 			}
 			epi.apply(dst, OH*OW, oc, pl*OH*OW, 0, 1, 0, OH*OW)
 		}
 	})
+}
+
+// tapRange adds wv·in[ow·sw+off] to row[ow] for l ≤ ow < h.
+func tapRange(row, in []float32, wv float32, l, h, sw, off int) {
+	if l >= h {
+		return
+	}
+	if sw == 1 {
+		s := in[l+off : h+off]
+		d := row[l:h]
+		for i, v := range s {
+			d[i] += wv * v
+		}
+		return
+	}
+	for ow := l; ow < h; ow++ {
+		row[ow] += wv * in[ow*sw+off]
+	}
 }
