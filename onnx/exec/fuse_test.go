@@ -214,3 +214,93 @@ func TestFusion(t *testing.T) {
 		})
 	}
 }
+
+// TestFusionRandom compares fused and unfused programs on random chains
+// after a Conv (random groups, strides, pads, with or without bias): the
+// ops that fuse (BatchNormalization, per-channel and other Mul/Add
+// constants, residual Add/Sum of the input or of an earlier Conv, Relu) in
+// random order, and ops that do not (Sigmoid).
+func TestFusionRandom(t *testing.T) {
+	r := rnd(77)
+	removed := 0
+	for it := range 40 {
+		c := 2 * (1 + r.IntN(3))
+		group := []int{1, 2, c}[r.IntN(3)]
+		m := c               // so that a residual of the input fits
+		k := 1 + 2*r.IntN(2) // odd: the output keeps the input's size, so residuals of x fit
+		h, w := 3+r.IntN(5), 3+r.IntN(5)
+		p := int64(k / 2)
+		cs := map[string]*tensor.Tensor[float32]{"w": randN(r, m, c/group, k, k), "w0": randN(r, m, c, 1, 1)}
+		ins := []string{"x", "w"}
+		if r.IntN(2) == 0 {
+			cs["b"] = randN(r, m)
+			ins = append(ins, "b")
+		}
+		nodes := []onnx.Node{
+			node("c0", "Conv", []string{"x", "w0"}, []string{"e"}),
+			node("conv", "Conv", ins, []string{"v0"}, at("group", int64(group)), at("pads", []int64{p, p, p, p})),
+		}
+		cur := "v0"
+		for j := range 1 + r.IntN(5) {
+			out := "v" + string(rune('1'+j))
+			name := "n" + string(rune('1'+j))
+			switch r.IntN(7) {
+			case 0:
+				bn := bnParams(r, cs, name, m)
+				nodes = append(nodes, node(name, "BatchNormalization", append([]string{cur}, bn...), []string{out}))
+			case 1:
+				cs[name+".k"] = randN(r, []int{m, 1, 1}...)
+				nodes = append(nodes, node(name, "Mul", []string{cur, name + ".k"}, []string{out}))
+			case 2:
+				cs[name+".k"] = randN(r, []int{1, m, 1, 1}...)
+				nodes = append(nodes, node(name, "Add", []string{name + ".k", cur}, []string{out}))
+			case 3:
+				cs[name+".k"] = randN(r, w) // along the last dim: not per channel
+				nodes = append(nodes, node(name, "Mul", []string{cur, name + ".k"}, []string{out}))
+			case 4:
+				other := []string{"x", "e"}[r.IntN(2)]
+				op := []string{"Add", "Sum"}[r.IntN(2)]
+				nodes = append(nodes, node(name, op, []string{cur, other}, []string{out}))
+			case 5:
+				nodes = append(nodes, node(name, "Relu", []string{cur}, []string{out}))
+			case 6:
+				nodes = append(nodes, node(name, "Sigmoid", []string{cur}, []string{out}))
+			}
+			cur = out
+		}
+		nodes = append(nodes, node("out", "Identity", []string{cur}, []string{"y"}))
+		fg := fuseGraph{nodes: nodes, consts: cs, inputs: map[string]*tensor.Tensor[float32]{"x": randN(r, 1, c, h, w)}}
+		mdl := fg.model(t)
+		fused, err := Compile(mdl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := Compile(mdl, NoConstantFolding())
+		if err != nil {
+			t.Fatal(err)
+		}
+		removed += len(plain.main.steps) - len(fused.main.steps)
+		feeds := map[string]tensor.Any{"x": fg.inputs["x"]}
+		got, err := fused.Run(context.Background(), feeds)
+		if err != nil {
+			t.Fatalf("graph %d: %v", it, err)
+		}
+		want, err := plain.Run(context.Background(), feeds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, wv := got["y"].(*tensor.Tensor[float32]).Data(), want["y"].(*tensor.Tensor[float32]).Data()
+		for i := range wv {
+			if d := math.Abs(float64(g[i] - wv[i])); d > 1e-4*(1+math.Abs(float64(wv[i]))) {
+				var ops []string
+				for _, n := range nodes {
+					ops = append(ops, n.Op)
+				}
+				t.Fatalf("graph %d %v (group %d, k %d, %d×%d): y[%d] = %v, want %v", it, ops, group, k, h, w, i, g[i], wv[i])
+			}
+		}
+	}
+	if removed < 20 {
+		t.Errorf("fusion removed %d steps from 40 graphs, want more", removed)
+	}
+}
