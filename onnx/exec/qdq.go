@@ -262,7 +262,7 @@ func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.
 		}
 	}
 	if len(replaced) == 0 {
-		return fuseEpilogues(g, fuseDynamic(g, nodes))
+		return fuseEpilogues(g, fuseDynamic(g, fuseQDQConv(g, nodes)))
 	}
 	out := make([]*onnxpb.NodeProto, 0, len(nodes))
 	for _, n := range nodes {
@@ -277,7 +277,7 @@ func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.
 			out = append(out, n)
 		}
 	}
-	return fuseEpilogues(g, fuseDynamic(g, out))
+	return fuseEpilogues(g, fuseDynamic(g, fuseQDQConv(g, out)))
 }
 
 // fuseDynamic rewrites what quantize_dynamic writes for a MatMul,

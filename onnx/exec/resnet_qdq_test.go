@@ -315,6 +315,22 @@ func resnetInput(c resnetCfg, batch int, seed uint64) map[string]tensor.Any {
 // resnetModels builds the float and QDQ models of w, calibrated on feeds.
 func resnetModels(t testing.TB, w *resnetW, feeds map[string]tensor.Any) map[string]*onnxpb.ModelProto {
 	t.Helper()
+	cal := resnetCalib(t, w, feeds)
+	ms := map[string]*onnxpb.ModelProto{}
+	for _, form := range []string{"float", "qdq"} {
+		b, _ := buildResNet(w, form, cal, false)
+		var err error
+		if ms[form], err = b.Model(); err != nil {
+			t.Fatalf("%s: %v", form, err)
+		}
+	}
+	return ms
+}
+
+// resnetCalib runs the float model on feeds and returns the uint8 range of
+// every activation.
+func resnetCalib(t testing.TB, w *resnetW, feeds map[string]tensor.Any) map[string]qrange {
+	t.Helper()
 	b, points := buildResNet(w, "float", nil, true)
 	p, err := b.Model()
 	if err != nil {
@@ -341,14 +357,7 @@ func resnetModels(t testing.TB, w *resnetW, feeds map[string]tensor.Any) map[str
 		cal[name] = rangeOf(lo, hi)
 	}
 	cal["logits_qdq"] = cal["logits"]
-	ms := map[string]*onnxpb.ModelProto{}
-	for _, form := range []string{"float", "qdq"} {
-		b, _ := buildResNet(w, form, cal, false)
-		if ms[form], err = b.Model(); err != nil {
-			t.Fatalf("%s: %v", form, err)
-		}
-	}
-	return ms
+	return cal
 }
 
 var resnetDir = flag.String("resnet-dir", "", "directory of the full-size ResNet-18 models (TestResNetWrite writes them; TestResNetCompare and TestResNetLatency read them)")
@@ -558,5 +567,51 @@ func TestResNetLatency(t *testing.T) {
 		sort.Float64s(ms)
 		fmt.Printf("{\"engine\":\"zerfoo\",\"form\":\"qdq\",\"threads\":%d,\"batch\":%d,\"runs\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"cpu_ms\":%.1f}\n",
 			runtime.GOMAXPROCS(0), b, len(ms), ms[len(ms)/2], ms[0], cpu.Seconds()*1000/float64(len(ms)))
+	}
+}
+
+// TestQDQConvFusion checks that Compile fuses the small ResNet's QDQ
+// convolutions into QLinearConv, its Adds into QLinearAdd, its
+// GlobalAveragePool into QLinearGlobalAveragePool and runs MaxPool and
+// Flatten on the codes, leaving no float Conv, Add or QuantizeLinear but
+// the input's, and that the fused program's logits are within one step of
+// the output quantization of the unfused one's.
+func TestQDQConvFusion(t *testing.T) {
+	w := newResNetWeights(resnetSmall, 1)
+	feeds := resnetInput(resnetSmall, 2, 2)
+	m := onnx.New(resnetModels(t, w, feeds)["qdq"], onnx.ReadOptions{})
+	fused, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Compile(m, NoQDQFusion())
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, st := range fused.main.steps {
+		count[st.op]++
+	}
+	convs := len(w.convs)
+	for op, want := range map[string]int{"QLinearConv": convs, "com.microsoft.QLinearAdd": 8, "com.microsoft.QLinearGlobalAveragePool": 1,
+		"Conv": 0, "Add": 0, "GlobalAveragePool": 0, "QuantizeLinear": 1, "MaxPool": 1, "Flatten": 1} {
+		if count[op] != want {
+			t.Errorf("%d %s steps after fusion, want %d (ops %v)", count[op], op, want, count)
+		}
+	}
+	a, err := fused.Run(context.Background(), feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := plain.Run(context.Background(), feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := a["logits"].(*tensor.Tensor[float32]).Data(), b["logits"].(*tensor.Tensor[float32]).Data()
+	step := float64(resnetCalib(t, w, feeds)["logits"].scale)
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > step*1.001 {
+			t.Errorf("logit %d: fused %v, unfused %v: more than one step (%g) apart", i, got[i], want[i], step)
+		}
 	}
 }
