@@ -803,6 +803,18 @@ func buildConvInteger(q bool) BuildFunc {
 		if err != nil {
 			return nil, err
 		}
+		var qc *qconv // the fast form, where the weights allow it
+		if q {
+			qc = newQConv(n, w)
+		}
+		if qc != nil {
+			return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
+				if err := need(in, 8); err != nil {
+					return nil, err
+				}
+				return qc.run(ctx, in[0])
+			}), nil
+		}
 		return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 			var x, wt, xzpT, wzpT, xsT, wsT, ysT, yzpT, bT tensor.Any
 			if q {

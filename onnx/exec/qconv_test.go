@@ -1,0 +1,136 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/onnx"
+	"github.com/zerfoo/zerfoo/tensor"
+)
+
+// TestQConvFast checks the packed QLinearConv (constant weights and
+// parameters: qconv) against the general kernel (the same node with every
+// input fed at run time) on random data: padding, strides, dilations, 1×1
+// and 7×7 kernels, odd channel counts, int8 and uint8 data and weights,
+// per-channel scales, a nonzero weight zero point, with and without bias.
+func TestQConvFast(t *testing.T) {
+	cases := []struct {
+		n, c, h, w, m, k, stride, pad, dil int
+		xU8, wU8, bias                     bool
+		wzp                                int
+	}{
+		{1, 3, 15, 13, 8, 7, 2, 3, 1, true, false, true, 0},
+		{2, 16, 9, 9, 20, 3, 1, 1, 1, true, false, true, 0},
+		{1, 16, 9, 9, 17, 3, 2, 1, 1, true, false, false, 0},
+		{2, 32, 8, 8, 16, 1, 1, 0, 1, true, false, true, 0},
+		{1, 32, 8, 8, 16, 1, 2, 0, 1, true, false, true, 0},
+		{1, 5, 10, 11, 6, 3, 1, 2, 2, false, false, true, 0},
+		{1, 6, 7, 7, 4, 3, 1, 1, 1, true, true, true, 130},
+		{1, 6, 7, 7, 4, 3, 1, 1, 1, false, false, true, -3},
+		{1, 64, 6, 6, 70, 3, 1, 1, 1, true, false, true, 0},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(tc.c), uint64(tc.m)))
+			xDT, wDT := onnx.Int8, onnx.Int8
+			if tc.xU8 {
+				xDT = onnx.Uint8
+			}
+			if tc.wU8 {
+				wDT = onnx.Uint8
+			}
+			codes := func(sh []int, u8 bool) tensor.Any {
+				n := prod(sh)
+				if u8 {
+					d := make([]uint8, n)
+					for i := range d {
+						d[i] = uint8(r.IntN(256))
+					}
+					return tensor.Must(tensor.New(sh, d))
+				}
+				d := make([]int8, n)
+				for i := range d {
+					d[i] = int8(r.IntN(255) - 127)
+				}
+				return tensor.Must(tensor.New(sh, d))
+			}
+			x := codes([]int{tc.n, tc.c, tc.h, tc.w}, tc.xU8)
+			wt := codes([]int{tc.m, tc.c, tc.k, tc.k}, tc.wU8)
+			ws := make([]float32, tc.m)
+			for i := range ws {
+				ws[i] = 0.001 + 0.01*r.Float32()
+			}
+			bias := make([]int32, tc.m)
+			for i := range bias {
+				bias[i] = int32(r.IntN(20000) - 10000)
+			}
+			xzp, wzp := []int8{3}, []int8{int8(tc.wzp)}
+			xzpU, wzpU := []uint8{117}, []uint8{uint8(tc.wzp)}
+			vals := map[string]tensor.Any{
+				"xs": tensor.Must(tensor.New([]int{}, []float32{0.02})), "w": wt,
+				"ws": tensor.Must(tensor.New([]int{tc.m}, ws)), "ys": tensor.Must(tensor.New([]int{}, []float32{0.5})),
+				"yz": tensor.Must(tensor.New([]int{}, []uint8{100})), "b": tensor.Must(tensor.New([]int{tc.m}, bias)),
+			}
+			types := map[string]onnx.DataType{"xs": onnx.Float32, "xz": xDT, "w": wDT, "ws": onnx.Float32, "wz": wDT, "ys": onnx.Float32, "yz": onnx.Uint8, "b": onnx.Int32}
+			if tc.xU8 {
+				vals["xz"] = tensor.Must(tensor.New([]int{}, xzpU))
+			} else {
+				vals["xz"] = tensor.Must(tensor.New([]int{}, xzp))
+			}
+			if tc.wU8 {
+				vals["wz"] = tensor.Must(tensor.New([]int{}, wzpU))
+			} else {
+				vals["wz"] = tensor.Must(tensor.New([]int{}, wzp))
+			}
+			names := []string{"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"}
+			if tc.bias {
+				names = append(names, "b")
+			}
+			run := func(consts bool) *tensor.Tensor[uint8] {
+				b := onnx.NewBuilder("qconv", onnx.Opset{Domain: "", Version: 13})
+				b.Input("x", xDT, tc.n, tc.c, tc.h, tc.w)
+				feeds := map[string]tensor.Any{"x": x}
+				for _, n := range names[1:] {
+					if consts {
+						b.AddInitializer(tensorProto(n, vals[n], types[n]))
+					} else {
+						var dims []any
+						for _, d := range vals[n].Shape() {
+							dims = append(dims, d)
+						}
+						b.Input(n, types[n], dims...)
+						feeds[n] = vals[n]
+					}
+				}
+				b.AddNode(onnx.Node{Name: "conv", Op: "QLinearConv", Inputs: names, Outputs: []string{"y"}, Attrs: []onnx.Attr{
+					{Name: "strides", Value: []int{tc.stride, tc.stride}}, {Name: "pads", Value: []int{tc.pad, tc.pad, tc.pad, tc.pad}},
+					{Name: "dilations", Value: []int{tc.dil, tc.dil}}}})
+				b.Output("y", onnx.Uint8)
+				mp, err := b.Model()
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := Compile(onnx.New(mp, onnx.ReadOptions{}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := p.Run(context.Background(), feeds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out["y"].(*tensor.Tensor[uint8])
+			}
+			g, w := run(true), run(false)
+			if !tensor.SameShape(g.Shape(), w.Shape()) {
+				t.Fatalf("shape %v, want %v", g.Shape(), w.Shape())
+			}
+			for i, v := range w.Data() {
+				if g.Data()[i] != v {
+					t.Fatalf("y[%d] = %d, general kernel %d", i, g.Data()[i], v)
+				}
+			}
+		})
+	}
+}
