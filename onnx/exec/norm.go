@@ -176,13 +176,25 @@ func buildBatchNorm(n *Node) (Kernel, error) {
 		err = workerpool.For(ctx, nb*c, max(1, (1<<15)/max(inner, 1)), func(lo, hi int) {
 			for pl := lo; pl < hi; pl++ {
 				ch, o := pl%c, pl*inner
-				kc, oc := k[ch], off[ch]
+				// The scale and offset are computed in float64 and applied
+				// in float32, as ONNX Runtime does (a few float32 roundings
+				// from the float64 evaluation).
+				kc, oc := float32(k[ch]), float32(off[ch])
 				dst := y[o : o+inner]
-				for i, v := range xv[o : o+inner] {
-					dst[i] = float32(float64(v)*kc + oc)
-				}
+				src := xv[o : o+inner]
+				src = src[:len(dst)]
 				if relu {
-					reluRow(dst)
+					for i, v := range src {
+						t := v*kc + oc
+						if !(t > 0) && t == t {
+							t = 0
+						}
+						dst[i] = t
+					}
+					continue
+				}
+				for i, v := range src {
+					dst[i] = v*kc + oc
 				}
 			}
 		})
