@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/tensor"
 )
 
@@ -358,26 +359,6 @@ func sigmoid32(x float32) float32 {
 }
 
 // exp32 returns e^x for float32 x within 1 ulp (checked against math.Exp by
-// TestExp32). It reduces x = n·ln2 + r with |r| ≤ ln2/2 and evaluates the
-// Cephes expf polynomial for e^r in float32, then scales by 2^n. Inputs
-// outside the range where 2^n is a normal float32 (and NaN) go to math.Exp.
-func exp32(x float32) float32 {
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375 // ln 2 split so that n·ln2hi is exact
-		ln2lo = -2.12194440e-4
-		magic = 12582912 // 1.5·2^23: adding and subtracting rounds to an integer
-	)
-	if !(x >= -87.33654 && x <= 88.72283) {
-		return float32(math.Exp(float64(x)))
-	}
-	fn := (x*log2e + magic) - magic
-	r := x - fn*ln2hi - fn*ln2lo
-	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
-	y = y*r*r + r + 1
-	n := int32(fn)
-	if n > 127 { // 2^128 is not a float32: scale in two steps
-		return y * 2 * math.Float32frombits(uint32(n+126)<<23)
-	}
-	return y * math.Float32frombits(uint32(n+127)<<23)
-}
+// TestExp32): simd.Exp, the exponential the quantized executor's softmax
+// kernels share with compute's, so both give the same bits.
+func exp32(x float32) float32 { return simd.Exp(x) }
