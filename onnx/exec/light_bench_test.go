@@ -29,7 +29,7 @@ func BenchmarkLight(b *testing.B) {
 			}
 			feeds := map[string]tensor.Any{}
 			for _, in := range p.Inputs() {
-				feeds[in.Name] = lightBenchInput(b, in.Shape)
+				feeds[in.Name] = lightInput(b, in.Shape)
 			}
 			ctx := context.Background()
 			if _, err := p.Run(ctx, feeds); err != nil { // warm-up
@@ -46,27 +46,6 @@ func BenchmarkLight(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu)/1e6/float64(b.N), "cpu-ms/op")
 		})
 	}
-}
-
-func lightBenchInput(b *testing.B, dims []onnx.Dim) tensor.Any {
-	shape := make([]int, len(dims))
-	n := 1
-	for i, d := range dims {
-		shape[i] = 1
-		if d.Param == "" && d.Value > 0 {
-			shape[i] = int(d.Value)
-		}
-		n *= shape[i]
-	}
-	data := make([]float32, n)
-	for i := range data {
-		data[i] = float32(i%97) / 97
-	}
-	x, err := tensor.New(shape, data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return x
 }
 
 // BenchmarkLightFusion alternates runs of one light CNN compiled with and
@@ -91,7 +70,7 @@ func BenchmarkLightFusion(b *testing.B) {
 			}
 			feeds := map[string]tensor.Any{}
 			for _, in := range fused.Inputs() {
-				feeds[in.Name] = lightBenchInput(b, in.Shape)
+				feeds[in.Name] = lightInput(b, in.Shape)
 			}
 			ctx := context.Background()
 			var cpu [2]time.Duration

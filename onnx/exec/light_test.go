@@ -85,7 +85,7 @@ func TestLightModels(t *testing.T) {
 
 // lightInput is the ONNX backend runner's dummy input for a light model:
 // arange(n)/n in float32, with unknown dims taken as 1.
-func lightInput(t *testing.T, dims []onnx.Dim) tensor.Any {
+func lightInput(t testing.TB, dims []onnx.Dim) tensor.Any {
 	shape := make([]int, len(dims))
 	n := 1
 	for i, d := range dims {
