@@ -186,6 +186,14 @@ func runPool(ctx context.Context, op string, x tensor.Any, g *geom, sp poolSpec,
 	if indices {
 		idx = make([]int64, prod(os))
 	}
+	if u, ok := x.(*tensor.Tensor[uint8]); ok && !indices && sp.kind == poolMax && len(g.in) == 2 {
+		d, err := maxPool2DU8(ctx, u.Data(), xs[0]*xs[1], g)
+		if err != nil {
+			return nil, err
+		}
+		y, err := tensor.New(os, d)
+		return []tensor.Any{y}, err
+	}
 	var y tensor.Any
 	var err error
 	switch t := x.(type) {

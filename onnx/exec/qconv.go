@@ -162,7 +162,8 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 		}
 	}
 	out := make([]uint8, nb*m*outSp)
-	nhwc := make([]uint8, inSp*c)
+	nhwc := getBytes(inSp * c)
+	defer putBytes(nhwc)
 	direct := q.ws[2] == 1 && q.ws[3] == 1 && g.s[0] == 1 && g.s[1] == 1 && g.pb[0] == 0 && g.pb[1] == 0 && g.pe[0] == 0 && g.pe[1] == 0
 	const rowsPer = 64
 	var mulErr error
@@ -170,7 +171,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	chunks := (outSp + rowsPer - 1) / rowsPer
 	lda := (q.kk + 3) &^ 3
 	for b := range nb {
-		transposeBytes(nhwc, codes[b*c*inSp:(b+1)*c*inSp], c, inSp)
+		transposeBytes(nhwc, c, codes[b*c*inSp:(b+1)*c*inSp], c, inSp)
 		ob := out[b*m*outSp : (b+1)*m*outSp]
 		err := workerpool.For(ctx, chunks, 1, func(lo, hi int) {
 			col := getBytes(rowsPer * lda)
@@ -200,12 +201,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 					simd.Requant(res[r*m:(r+1)*m], acc[r*m:(r+1)*m], add, sub, q.mult, q.lo, q.hi, q.yzp)
 				}
 				// res is rows×M; out is M×outSp
-				for j := range m {
-					dst := ob[j*outSp+p0 : j*outSp+p1]
-					for r := range dst {
-						dst[r] = res[r*m+j]
-					}
-				}
+				transposeBytes(ob[p0:], outSp, res, rows, m)
 			}
 		})
 		if err == nil {
@@ -269,19 +265,24 @@ func fillBytes(d []uint8, v uint8) {
 	}
 }
 
-// transposeBytes writes the r×n matrix src transposed (n×r) into dst, in
-// blocks of 16×16 so that both sides stay in cache.
-func transposeBytes(dst, src []uint8, r, n int) {
+// transposeBytes writes the r×n matrix src transposed (n×r, rows ldd
+// apart) into dst, through 16×16 tiles.
+func transposeBytes(dst []uint8, ldd int, src []uint8, r, n int) {
 	const bs = 16
+	var tile [bs][bs]uint8
 	for i0 := 0; i0 < r; i0 += bs {
-		i1 := min(i0+bs, r)
+		ni := min(bs, r-i0)
 		for j0 := 0; j0 < n; j0 += bs {
-			j1 := min(j0+bs, n)
-			for i := i0; i < i1; i++ {
-				s := src[i*n+j0 : i*n+j1]
-				for j, v := range s {
-					dst[(j0+j)*r+i] = v
+			nj := min(bs, n-j0)
+			for i := range ni {
+				copy(tile[i][:nj], src[(i0+i)*n+j0:(i0+i)*n+j0+nj])
+			}
+			for j := range nj {
+				var row [bs]uint8
+				for i := range bs {
+					row[i] = tile[i][j]
 				}
+				copy(dst[(j0+j)*ldd+i0:(j0+j)*ldd+i0+ni], row[:ni])
 			}
 		}
 	}

@@ -134,3 +134,83 @@ func TestQConvFast(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxPool2DU8 checks the uint8 MaxPool against the generic pooling
+// loop over strides, pads (with ceil mode) and dilations.
+func TestMaxPool2DU8(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct{ h, w, k, s, p, d int }{
+		{112, 112, 3, 2, 1, 1}, {7, 9, 3, 1, 1, 1}, {8, 8, 2, 2, 0, 1}, {9, 7, 3, 2, 2, 2}, {5, 6, 3, 3, 1, 1}, {4, 4, 1, 1, 0, 1},
+	} {
+		for _, ceil := range []bool{false, true} {
+			w := &window{op: "MaxPool", autoPad: "NOTSET", kernel: []int{tc.k, tc.k}, strides: []int{tc.s, tc.s}, dilations: []int{tc.d, tc.d},
+				pads: []int{tc.p, tc.p, tc.p, tc.p}, ceil: ceil}
+			g, err := w.resolve([]int{tc.h, tc.w}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := make([]uint8, 3*tc.h*tc.w)
+			for i := range x {
+				x[i] = uint8(r.IntN(256))
+			}
+			got, err := maxPool2DU8(context.Background(), x, 3, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := poolT(context.Background(), x, append([]int{1, 3}, g.out...), g, poolSpec{kind: poolMax}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range want {
+				if got[i] != v {
+					t.Fatalf("%+v ceil %v: y[%d] = %d, generic %d", tc, ceil, i, got[i], v)
+				}
+			}
+		}
+	}
+}
+
+// TestTransposeBytes checks the tiled byte transpose on sizes around the
+// tile size.
+func TestTransposeBytes(t *testing.T) {
+	for _, sz := range [][2]int{{1, 1}, {3, 50}, {16, 16}, {17, 33}, {64, 9}, {40, 40}} {
+		r, n := sz[0], sz[1]
+		src := make([]uint8, r*n)
+		for i := range src {
+			src[i] = uint8(i * 7)
+		}
+		ld := r + 3
+		dst := make([]uint8, n*ld)
+		transposeBytes(dst, ld, src, r, n)
+		for i := range ld {
+			for j := range n {
+				want := uint8(0)
+				if i < r {
+					want = src[i*n+j]
+				}
+				if dst[j*ld+i] != want {
+					t.Fatalf("%d×%d: dst[%d][%d] = %d, want %d", r, n, j, i, dst[j*ld+i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestMaxBytes checks the eight-bytes-at-a-time maximum on every pair of
+// byte values.
+func TestMaxBytes(t *testing.T) {
+	a, b := make([]uint8, 256*256+5), make([]uint8, 256*256+5)
+	for i := range 256 * 256 {
+		a[i], b[i] = uint8(i>>8), uint8(i)
+	}
+	want := make([]uint8, len(a))
+	for i := range a {
+		want[i] = max(a[i], b[i])
+	}
+	maxBytes(a, b)
+	for i := range a {
+		if a[i] != want[i] {
+			t.Fatalf("max at %d: got %d, want %d", i, a[i], want[i])
+		}
+	}
+}

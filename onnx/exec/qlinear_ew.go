@@ -97,6 +97,22 @@ func buildQLinearBinary(mul bool) BuildFunc {
 			if err := checkWork(ctx, 4*3+1, dt, os); err != nil {
 				return nil, err
 			}
+			if au, ok := a.(*tensor.Tensor[uint8]); ok && !mul && tensor.SameShape(a.Shape(), b.Shape()) {
+				// the same arithmetic as f below, without the int32 copies
+				bu := b.(*tensor.Tensor[uint8]).Data()
+				rac, rbc := sa/sc, sb/sc
+				base := float32(zc) - (rac*float32(za) + rbc*float32(zb))
+				out := make([]uint8, len(bu))
+				// clamping to the integer bounds first rounds the same; then
+				// |v| ≤ 255 and adding and taking 1.5·2²³ rounds to even
+				const magic = 12582912
+				flo, fhi := float32(lo), float32(hi)
+				for i, x := range au.Data()[:len(out)] {
+					v := min(max(rac*float32(x)+rbc*float32(bu[i])+base, flo), fhi)
+					out[i] = uint8(int32((v + magic) - magic))
+				}
+				return tensor.New(os, out)
+			}
 			av, err := qcodes(a)
 			if err != nil {
 				return nil, err
