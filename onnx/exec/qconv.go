@@ -274,6 +274,22 @@ func transposeBytes(dst []uint8, ldd int, src []uint8, r, n int) {
 		ni := min(bs, r-i0)
 		for j0 := 0; j0 < n; j0 += bs {
 			nj := min(bs, n-j0)
+			if ni == bs && nj == bs {
+				// whole tiles move as [16]byte values, without memmove calls
+				for i := range bs {
+					o := (i0+i)*n + j0
+					tile[i] = [bs]uint8(src[o : o+bs])
+				}
+				for j := range bs {
+					var row [bs]uint8
+					for i := range bs {
+						row[i] = tile[i][j]
+					}
+					o := (j0+j)*ldd + i0
+					*(*[bs]uint8)(dst[o : o+bs]) = row
+				}
+				continue
+			}
 			for i := range ni {
 				copy(tile[i][:nj], src[(i0+i)*n+j0:(i0+i)*n+j0+nj])
 			}
