@@ -3,7 +3,8 @@
 // first token for 1, 4, 8 and 16 concurrent streaming chat clients
 // (distinct ~64-token prompts, 128 tokens each, end of turn banned through
 // logit_bias so both generate the same count), then a 10-turn chat
-// (prompt tokens prefilled per turn, time to first token of turn 10 vs 1).
+// (prompt tokens prefilled per turn, time to first token of turn 10 vs 1;
+// --chats N runs N conversations and gives each turn its median TTFT).
 //
 //   go build -o /tmp/zerfoo ./cmd/zerfoo
 //   node tools/serve_bench/bench.mjs --zerfoo /tmp/zerfoo --llama /work/llama/bin/llama-server \
@@ -16,7 +17,7 @@ import OpenAI from '../client/node_modules/openai/index.mjs';
 
 const args = process.argv.slice(2);
 const opt = { zerfoo: '/tmp/zerfoo', llama: '/work/llama/bin/llama-server', threads: 2, parallel: 16, 'slot-ctx': 1024,
-  tokens: 128, levels: '1,4,8,16', turns: 10, port: 18080, only: '' };
+  tokens: 128, levels: '1,4,8,16', turns: 10, chats: 1, port: 18080, only: '' };
 const models = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i].startsWith('--')) opt[args[i].slice(2)] = args[++i];
@@ -83,12 +84,17 @@ async function load(url, clients) {
   return { tps: toks / secs, toks, p50: pct(rs.map((r) => r.ttft), 0.5), p99: pct(rs.map((r) => r.ttft), 0.99) };
 }
 
-async function chat(url) {
+function median(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+async function chat(url, k = 0) {
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 600_000 });
   const msgs = [];
   const out = [];
   for (let t = 1; t <= Number(opt.turns); t++) {
-    msgs.push({ role: 'user', content: `Turn ${t}: tell me one more short fact about ${words[t]}.` });
+    msgs.push({ role: 'user', content: `Turn ${t}: tell me one more short fact about ${words[(t + 7 * k) % words.length]}.` });
     const r = await stream(client, msgs, 32);
     msgs.push({ role: 'assistant', content: r.text });
     const cached = r.usage?.prompt_tokens_details?.cached_tokens ?? r.timings?.cache_n ?? 0;
@@ -108,7 +114,15 @@ for (const model of models) {
       res[kind] = { levels: [] };
       for (const c of levels) res[kind].levels.push({ c, ...(await load(s.url, c)) });
       try {
-        res[kind].chat = await chat(s.url);
+        // --chats N: N conversations one after the other; each turn's row is
+        // the median TTFT over them (prompt and prefilled counts of the first).
+        const runs = [];
+        for (let k = 0; k < Number(opt.chats); k++) runs.push(await chat(s.url, k));
+        res[kind].chat = runs[0].map((r, i) => ({ ...r, ttft: median(runs.map((c) => c[i].ttft)) }));
+        if (runs.length > 1) {
+          const ratios = runs.map((c) => c[c.length - 1].ttft / c[0].ttft).map((x) => x.toFixed(2));
+          console.error(`${kind}: turn ${runs[0].length} / turn 1 TTFT per conversation: ${ratios.join(' ')}`);
+        }
       } catch (e) {
         console.error(`${kind} chat: ${e}`);
       }
