@@ -171,9 +171,16 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	chunks := (outSp + rowsPer - 1) / rowsPer
 	lda := (q.kk + 3) &^ 3
 	for b := range nb {
-		transposeBytes(nhwc, c, codes[b*c*inSp:(b+1)*c*inSp], c, inSp)
+		img := codes[b*c*inSp : (b+1)*c*inSp]
+		err := workerpool.For(ctx, (inSp+63)/64, max(1, 4096/max(c, 1)), func(lo, hi int) {
+			p0, p1 := lo*64, min(hi*64, inSp)
+			transposeBytes(nhwc[p0*c:], c, img[p0:], inSp, c, p1-p0)
+		})
+		if err != nil {
+			return nil, err
+		}
 		ob := out[b*m*outSp : (b+1)*m*outSp]
-		err := workerpool.For(ctx, chunks, 1, func(lo, hi int) {
+		err = workerpool.For(ctx, chunks, 1, func(lo, hi int) {
 			col := getBytes(rowsPer * lda)
 			acc := getInt32s(rowsPer * m)
 			res := getBytes(rowsPer * m)
@@ -201,7 +208,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 					simd.Requant(res[r*m:(r+1)*m], acc[r*m:(r+1)*m], add, sub, q.mult, q.lo, q.hi, q.yzp)
 				}
 				// res is rows×M; out is M×outSp
-				transposeBytes(ob[p0:], outSp, res, rows, m)
+				transposeBytes(ob[p0:], outSp, res, m, rows, m)
 			}
 		})
 		if err == nil {
@@ -265,9 +272,9 @@ func fillBytes(d []uint8, v uint8) {
 	}
 }
 
-// transposeBytes writes the r×n matrix src transposed (n×r, rows ldd
-// apart) into dst, through 16×16 tiles.
-func transposeBytes(dst []uint8, ldd int, src []uint8, r, n int) {
+// transposeBytes writes the r×n matrix src (rows lds apart) transposed
+// (n×r, rows ldd apart) into dst, through 16×16 tiles.
+func transposeBytes(dst []uint8, ldd int, src []uint8, lds, r, n int) {
 	const bs = 16
 	var tile [bs][bs]uint8
 	for i0 := 0; i0 < r; i0 += bs {
@@ -277,7 +284,7 @@ func transposeBytes(dst []uint8, ldd int, src []uint8, r, n int) {
 			if ni == bs && nj == bs {
 				// whole tiles move as [16]byte values, without memmove calls
 				for i := range bs {
-					o := (i0+i)*n + j0
+					o := (i0+i)*lds + j0
 					tile[i] = [bs]uint8(src[o : o+bs])
 				}
 				for j := range bs {
@@ -291,7 +298,7 @@ func transposeBytes(dst []uint8, ldd int, src []uint8, r, n int) {
 				continue
 			}
 			for i := range ni {
-				copy(tile[i][:nj], src[(i0+i)*n+j0:(i0+i)*n+j0+nj])
+				copy(tile[i][:nj], src[(i0+i)*lds+j0:(i0+i)*lds+j0+nj])
 			}
 			for j := range nj {
 				var row [bs]uint8

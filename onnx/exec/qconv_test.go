@@ -181,7 +181,7 @@ func TestTransposeBytes(t *testing.T) {
 		}
 		ld := r + 3
 		dst := make([]uint8, n*ld)
-		transposeBytes(dst, ld, src, r, n)
+		transposeBytes(dst, ld, src, n, r, n)
 		for i := range ld {
 			for j := range n {
 				want := uint8(0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -107,9 +108,15 @@ func buildQLinearBinary(mul bool) BuildFunc {
 				// |v| ≤ 255 and adding and taking 1.5·2²³ rounds to even
 				const magic = 12582912
 				flo, fhi := float32(lo), float32(hi)
-				for i, x := range au.Data()[:len(out)] {
-					v := min(max(rac*float32(x)+rbc*float32(bu[i])+base, flo), fhi)
-					out[i] = uint8(int32((v + magic) - magic))
+				ad := au.Data()[:len(out)]
+				err := workerpool.For(ctx, (len(out)+4095)/4096, 4, func(lo, hi int) {
+					for i := lo * 4096; i < min(hi*4096, len(out)); i++ {
+						v := min(max(rac*float32(ad[i])+rbc*float32(bu[i])+base, flo), fhi)
+						out[i] = uint8(int32((v + magic) - magic))
+					}
+				})
+				if err != nil {
+					return nil, err
 				}
 				return tensor.New(os, out)
 			}
