@@ -443,3 +443,78 @@ func TestEpilogueRows(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxInto(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, n := range lengths {
+		d, x := randFloats(r, n+1), randFloats(r, n)
+		// equal pairs and signed zeros exercise the tie rule
+		for i := 0; i+1 < n; i += 5 {
+			x[i] = d[i]
+		}
+		if n > 3 {
+			d[2], x[2] = float32(math.Copysign(0, -1)), 0
+			d[3], x[3] = 0, float32(math.Copysign(0, -1))
+		}
+		want := append([]float32(nil), d...)
+		maxIntoGeneric(want[:n], x)
+		got := append([]float32(nil), d...)
+		MaxInto(got, x)
+		for i := range want {
+			if !sameF32(got[i], want[i]) {
+				t.Fatalf("n %d, i %d: MaxInto(%g, %g) = %g, want %g", n, i, d[i], x[i], got[i], want[i])
+			}
+		}
+	}
+	if got := []float32{1, float32(math.NaN()), 2}; true {
+		MaxInto(got, []float32{float32(math.NaN()), 0, 3})
+		if got[0] == got[0] || got[1] == got[1] || got[2] != 3 {
+			t.Errorf("MaxInto NaN propagation: got %v", got)
+		}
+	}
+}
+
+func TestMaxWindow(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, c := range []struct{ n, k, d int }{{0, 3, 1}, {1, 1, 1}, {17, 3, 1}, {40, 3, 2}, {54, 2, 1}, {100, 5, 3}} {
+		x := randFloats(r, c.n+(c.k-1)*c.d)
+		got := make([]float32, c.n)
+		MaxWindow(got, x, c.k, c.d)
+		for i := range got {
+			want := x[i]
+			for t := 1; t < c.k; t++ {
+				if v := x[i+t*c.d]; v > want || v != v {
+					want = v
+				}
+			}
+			if !sameF32(got[i], want) {
+				t.Fatalf("%+v: MaxWindow[%d] = %g, want %g", c, i, got[i], want)
+			}
+		}
+	}
+}
+
+func TestBiasResRelu(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, n := range lengths {
+		for _, withRes := range []bool{false, true} {
+			for _, relu := range []bool{false, true} {
+				for _, b := range []float32{0, 0.75, -3, float32(math.NaN())} {
+					row, res := randFloats(r, n), randFloats(r, n)
+					if !withRes {
+						res = nil
+					}
+					want := append([]float32(nil), row...)
+					biasResReluGeneric(want, res, b, relu)
+					got := append([]float32(nil), row...)
+					BiasResRelu(got, res, b, relu)
+					for i := range want {
+						if !sameF32(got[i], want[i]) {
+							t.Fatalf("n %d res %v relu %v b %g, i %d: got %g, want %g (row %g)", n, withRes, relu, b, i, got[i], want[i], row[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

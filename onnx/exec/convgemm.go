@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -131,20 +132,12 @@ func (e *convEpi) apply(c []float32, ld, ch0, off, r0, r1, j0, j1 int) {
 		if e.bias != nil {
 			b = e.bias[ch0+r]
 		}
+		var res []float32
 		if e.res != nil {
 			o := off + r*ld + j0
-			rr := e.res[o : o+len(row)]
-			for i := range row {
-				row[i] += b + rr[i]
-			}
-		} else if b != 0 {
-			for i := range row {
-				row[i] += b
-			}
+			res = e.res[o : o+len(row)]
 		}
-		if e.relu {
-			reluRow(row)
-		}
+		simd.BiasResRelu(row, res, b, e.relu)
 	}
 }
 

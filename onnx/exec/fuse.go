@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -155,31 +156,13 @@ func convEpilogue(ctx context.Context, y, bias, res []float32, relu bool, nb, m,
 			if bias != nil {
 				b = bias[pl%m]
 			}
+			var r []float32
 			if res != nil {
-				r := res[pl*sp : (pl+1)*sp]
-				r = r[:len(row)]
-				for i := range row {
-					row[i] += b + r[i]
-				}
-			} else if b != 0 {
-				for i := range row {
-					row[i] += b
-				}
+				r = res[pl*sp : (pl+1)*sp]
 			}
-			if relu {
-				reluRow(row)
-			}
+			simd.BiasResRelu(row, r, b, relu)
 		}
 	})
-}
-
-// reluRow applies Relu in place (NaN stays NaN).
-func reluRow(row []float32) {
-	for i, v := range row {
-		if !(v > 0) && v == v {
-			row[i] = 0
-		}
-	}
 }
 
 // fuser finds, while a graph compiles, the nodes that fuse into an earlier

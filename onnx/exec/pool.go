@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
@@ -442,7 +443,8 @@ func pool2D[T real](ctx context.Context, x []T, planes int, g *geom, sp poolSpec
 // maxPool2D is pool2D's max pooling for float32, separable: per output
 // row the maximum over the window's rows is taken for every column
 // (skipping NaNs, from −Inf: what pool2D gives), then over each window's
-// columns of that row.
+// columns of that row, both with simd.MaxInto; a NaN reaching an output
+// sends it back to a NaN-skipping loop.
 func maxPool2D(ctx context.Context, x []float32, planes int, g *geom) ([]float32, error) {
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
@@ -456,14 +458,16 @@ func maxPool2D(ctx context.Context, x []float32, planes int, g *geom) ([]float32
 	grain := max(1, (1<<14)/max(1, OH*OW*g.k[0]*g.k[1]))
 	err := workerpool.For(ctx, planes, grain, func(lo, hi int) {
 		col := make([]float32, W)
+		win := make([]float32, max(0, W-(g.k[1]-1)*dw))
 		for pl := lo; pl < hi; pl++ {
 			src := x[pl*H*W : (pl+1)*H*W]
 			dst := y[pl*OH*OW : (pl+1)*OH*OW]
 			for oh := range OH {
 				hs := oh*g.s[0] - g.pb[0]
 				rlo, rhi := span(hs, dh, g.k[0], 0, H)
-				// max() propagates NaN where pool2D skips it: a NaN in the
-				// result sends that output back to the NaN-skipping loop.
+				// MaxInto propagates NaN where pool2D skips it: a NaN in
+				// the result sends that output back to the NaN-skipping
+				// loop.
 				if rlo < rhi {
 					copy(col, src[(hs+rlo*dh)*W:(hs+rlo*dh+1)*W])
 				} else {
@@ -472,18 +476,22 @@ func maxPool2D(ctx context.Context, x []float32, planes int, g *geom) ([]float32
 					}
 				}
 				for kh := rlo + 1; kh < rhi; kh++ {
-					r := src[(hs+kh*dh)*W : (hs+kh*dh+1)*W]
-					r = r[:len(col)]
-					for i, v := range r {
-						col[i] = max(col[i], v)
-					}
+					simd.MaxInto(col, src[(hs+kh*dh)*W:(hs+kh*dh+1)*W])
 				}
+				// win[j]: the maximum over the whole window starting at
+				// column j, for the windows inside the image.
+				simd.MaxWindow(win, col, g.k[1], dw)
 				row := dst[oh*OW : (oh+1)*OW]
 				for ow := range row {
 					ws := ow*g.s[1] - g.pb[1]
-					best := low
-					for kw := cLo[ow]; kw < cHi[ow]; kw++ {
-						best = max(best, col[ws+kw*dw])
+					var best float32
+					if ws >= 0 && ws < len(win) {
+						best = win[ws]
+					} else {
+						best = low
+						for kw := cLo[ow]; kw < cHi[ow]; kw++ {
+							best = max(best, col[ws+kw*dw])
+						}
 					}
 					if best != best {
 						best = low

@@ -224,29 +224,39 @@ func maxPoolValuesOnly(attrs []onnx.Attr) (Kernel, error) {
 // TestMaxPool2DNaN checks the float32 MaxPool fast path against pool2D on
 // windows with NaNs: a NaN is skipped, an all-NaN window gives −Inf.
 func TestMaxPool2DNaN(t *testing.T) {
-	r := rnd(23)
-	x := randN(r, 2, 3, 7, 8).Data()
-	for i := range x {
-		if i%5 == 0 || i >= 7*8 && i < 7*8+24 { // plane 1's first rows: all NaN
-			x[i] = float32(math.NaN())
+	for _, c := range []struct {
+		h, w, nan int // every nan-th element is NaN
+		win       *window
+	}{
+		{7, 8, 5, &window{op: "MaxPool", kernel: []int{3, 2}, strides: []int{2, 1}, dilations: []int{1, 2}, pads: []int{1, 0, 1, 1}}},
+		// rows wide enough for whole vectors of simd.MaxInto
+		{9, 45, 29, &window{op: "MaxPool", kernel: []int{3, 3}, strides: []int{2, 2}, pads: []int{1, 1, 1, 1}}},
+		{6, 70, 41, &window{op: "MaxPool", kernel: []int{2, 3}, strides: []int{1, 2}, dilations: []int{1, 3}}},
+	} {
+		r := rnd(23)
+		hw := c.h * c.w
+		x := randN(r, 2, 3, c.h, c.w).Data()
+		for i := range x {
+			if i%c.nan == 0 || i >= hw && i < hw+3*c.w { // plane 1's first rows: all NaN
+				x[i] = float32(math.NaN())
+			}
 		}
-	}
-	w := &window{op: "MaxPool", kernel: []int{3, 2}, strides: []int{2, 1}, dilations: []int{1, 2}, pads: []int{1, 0, 1, 1}}
-	g, err := w.resolve([]int{7, 8}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := maxPool2D(context.Background(), x, 6, g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := pool2D(context.Background(), x, 6, g, poolSpec{kind: poolMax})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("y[%d] = %v, want %v", i, got[i], want[i])
+		g, err := c.win.resolve([]int{c.h, c.w}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := maxPool2D(context.Background(), x, 6, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := pool2D(context.Background(), x, 6, g, poolSpec{kind: poolMax})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%dx%d: y[%d] = %v, want %v", c.h, c.w, i, got[i], want[i])
+			}
 		}
 	}
 }
