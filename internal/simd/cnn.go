@@ -101,3 +101,40 @@ func BiasResRelu(row, res []float32, b float32, relu bool) {
 	}
 	biasResReluGeneric(row[n:], rest, b, relu)
 }
+
+// tap3Generic adds three taps of a convolution row: d[i] += w0·x[s·i] +
+// w1·x[s·i+dw] + w2·x[s·i+2·dw], the products summed left to right.
+func tap3Generic(d, x []float32, s, dw int, w0, w1, w2 float32) {
+	for i := range d {
+		p := s * i
+		d[i] += w0*x[p] + w1*x[p+dw] + w2*x[p+2*dw]
+	}
+}
+
+// evens indexes the even elements of two vectors for tap3S2AVX512.
+var evens = [16]int32{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}
+
+// Tap3 adds three taps of a convolution row with stride s (1 or 2) and
+// dilation dw: d[i] += w0·x[s·i] + w1·x[s·i+dw] + w2·x[s·i+2·dw], with
+// tap3Generic's rounding; x must hold x[s·(len(d)−1)+2·dw].
+func Tap3(d, x []float32, s, dw int, w0, w1, w2 float32) {
+	n := 0
+	if hasAVX512 && len(d) >= 16 {
+		switch s {
+		case 1:
+			n = len(d) &^ 15
+			_ = x[n-1+2*dw]
+			tap3AVX512(&d[0], &x[0], n/16, dw, nil, w0, w1, w2)
+		case 2:
+			// each block reads 32 elements from 2i+2dw: keep them in x
+			n = min(len(d), (len(x)-2*dw)/2) &^ 15
+			if n > 0 {
+				_ = x[2*n-1+2*dw]
+				tap3S2AVX512(&d[0], &x[0], n/16, dw, &evens, w0, w1, w2)
+			}
+		}
+	}
+	if n < len(d) {
+		tap3Generic(d[n:], x[s*n:], s, dw, w0, w1, w2)
+	}
+}

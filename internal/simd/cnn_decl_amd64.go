@@ -33,3 +33,13 @@ func biasResRowReluAVX512(row, res *float32, blocks int, b float32)
 //
 //go:noescape
 func reluRowAVX512(row *float32, blocks int)
+
+// tap3AVX512 is tap3Generic with stride 1 on blocks·16 elements (idx unused).
+//
+//go:noescape
+func tap3AVX512(d, x *float32, blocks, dw int, idx *[16]int32, w0, w1, w2 float32)
+
+// tap3S2AVX512 is tap3Generic with stride 2 on blocks·16 elements; idx holds 0, 2, …, 30.
+//
+//go:noescape
+func tap3S2AVX512(d, x *float32, blocks, dw int, idx *[16]int32, w0, w1, w2 float32)

@@ -518,3 +518,30 @@ func TestBiasResRelu(t *testing.T) {
 		}
 	}
 }
+
+func TestTap3(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, s := range []int{1, 2} {
+		for _, dw := range []int{1, 2} {
+			for _, n := range lengths {
+				for _, extra := range []int{0, 1, 40} { // x exactly long enough, or longer
+					m := 0
+					if n > 0 {
+						m = s*(n-1) + 2*dw + 1 + extra
+					}
+					x, d := randFloats(r, m), randFloats(r, n)
+					w := randFloats(r, 3)
+					want := append([]float32(nil), d...)
+					tap3Generic(want, x, s, dw, w[0], w[1], w[2])
+					got := append([]float32(nil), d...)
+					Tap3(got, x[:m:m], s, dw, w[0], w[1], w[2])
+					for i := range want {
+						if !sameF32(got[i], want[i]) {
+							t.Fatalf("s %d dw %d n %d extra %d, i %d: got %g, want %g", s, dw, n, extra, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

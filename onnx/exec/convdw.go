@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -57,15 +58,8 @@ func depthwise2D(ctx context.Context, x, w, y []float32, nb, c, mg int, g *geom,
 						ir = max(il, ir)
 						w0, w1, w2 := wk[kh*3], wk[kh*3+1], wk[kh*3+2]
 						off := -g.pb[1]
-						if sw == 1 && il < ir {
-							s0 := in[il+off : ir+off]
-							s1 := in[il+off+dw : ir+off+dw]
-							s2 := in[il+off+2*dw : ir+off+2*dw]
-							d := row[il:ir]
-							s1, s2 = s1[:len(d)], s2[:len(d)]
-							for i, v := range s0[:len(d)] {
-								d[i] += w0*v + w1*s1[i] + w2*s2[i]
-							}
+						if il < ir && (sw == 1 || sw == 2) {
+							simd.Tap3(row[il:ir], in[il*sw+off:], sw, dw, w0, w1, w2)
 						} else {
 							for ow := il; ow < ir; ow++ {
 								p := ow*sw + off
