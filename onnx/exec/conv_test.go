@@ -194,6 +194,7 @@ var convCases = []convCase{
 	{x: []int{1, 5, 7, 7}, w: []int{5, 1, 1, 1}, strides: []int{2, 2}, dil: []int{1, 1}, pads: []int{0, 0, 0, 0}, group: 5},
 	{x: []int{2, 3, 9, 11}, w: []int{3, 1, 3, 3}, strides: []int{2, 2}, dil: []int{1, 2}, pads: []int{1, 2, 0, 1}, group: 3, bias: true}, // depthwise 3×3, strided and dilated columns
 	{x: []int{1, 2, 5, 40}, w: []int{2, 1, 3, 3}, strides: []int{1, 1}, dil: []int{1, 1}, pads: []int{1, 1, 1, 1}, group: 2, bias: true}, // depthwise 3×3, rows of whole vectors (simd.Tap3)
+	{x: []int{2, 2, 6, 9}, w: []int{4, 1, 3, 3}, strides: []int{1, 1}, dil: []int{2, 2}, pads: []int{2, 1, 0, 3}, group: 2, bias: true},  // depthwise 3×3, stride 1, dilated, channel multiplier 2 (depthwiseFlat)
 	{x: []int{1, 2, 5, 71}, w: []int{2, 1, 3, 3}, strides: []int{2, 2}, dil: []int{1, 2}, pads: []int{1, 0, 1, 2}, group: 2},             // the same, stride 2, dilated
 	{x: []int{1, 2, 6, 2}, w: []int{2, 1, 3, 3}, strides: []int{1, 1}, dil: []int{1, 1}, pads: []int{1, 1, 1, 1}, group: 2},              // depthwise 3×3 narrower than its window                  // depthwise 1×1 strided
 }

@@ -34,6 +34,9 @@ func depthwise2D(ctx context.Context, x, w, y []float32, nb, c, mg int, g *geom,
 		oLo[kw], oHi[kw] = lo, max(lo, hi)
 	}
 	grain := max(1, (1<<15)/max(1, OH*OW*KH*KW))
+	if KW == 3 && sh == 1 && sw == 1 {
+		return depthwiseFlat(ctx, x, w, y, nb, c, mg, g, epi, grain)
+	}
 	return workerpool.For(ctx, nb*m, grain, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			b, oc := pl/m, pl%m
@@ -101,4 +104,46 @@ func tapRange(row, in []float32, wv float32, l, h, sw, off int) {
 	for ow := l; ow < h; ow++ {
 		row[ow] += wv * in[ow*sw+off]
 	}
+}
+
+// depthwiseFlat is depthwise2D for three kernel columns and stride 1:
+// each input plane is copied into a zero-padded plane of row length Wp,
+// so that an output plane laid out with that row length (the last
+// columns of each row unused) is KH passes of simd.Tap3 over the whole
+// plane, whatever its width; the rows are then copied out.
+func depthwiseFlat(ctx context.Context, x, w, y []float32, nb, c, mg int, g *geom, epi *convEpi, grain int) error {
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	KH, dh, dw := g.k[0], g.d[0], g.d[1]
+	Wp := W + g.pb[1] + g.pe[1]
+	Hp := H + g.pb[0] + g.pe[0]
+	m := c * mg
+	return workerpool.For(ctx, nb*m, grain, func(lo, hi int) {
+		// the taps of the unused columns of the last rows read up to
+		// 2·dw past the padded plane
+		xp := make([]float32, Hp*Wp+2*dw)
+		acc := make([]float32, OH*Wp)
+		cur := -1
+		for pl := lo; pl < hi; pl++ {
+			b, oc := pl/m, pl%m
+			if ic := b*c + oc/mg; ic != cur {
+				cur = ic
+				src := x[ic*H*W : (ic+1)*H*W]
+				for ih := range H {
+					o := (ih+g.pb[0])*Wp + g.pb[1]
+					copy(xp[o:o+W], src[ih*W:(ih+1)*W])
+				}
+			}
+			wk := w[oc*KH*3 : (oc+1)*KH*3]
+			clear(acc)
+			for kh := range KH {
+				simd.Tap3(acc, xp[kh*dh*Wp:], 1, dw, wk[kh*3], wk[kh*3+1], wk[kh*3+2])
+			}
+			dst := y[pl*OH*OW : (pl+1)*OH*OW]
+			for oh := range OH {
+				copy(dst[oh*OW:(oh+1)*OW], acc[oh*Wp:oh*Wp+OW])
+			}
+			epi.apply(dst, OH*OW, oc, pl*OH*OW, 0, 1, 0, OH*OW)
+		}
+	})
 }
