@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/models/gemma3"
@@ -95,23 +96,30 @@ func BenchmarkChatTurn(b *testing.B) {
 			for _, newTokens := range news {
 				b.Run(fmt.Sprintf("cache=%v/threads=%d/new=%d", ct, th, newTokens), func(b *testing.B) {
 					ms := make([][]float64, len(cached))
+					wall := make([][]float64, len(cached))
 					for b.Loop() {
 						for i, n := range cached {
 							if err := states[i].Rewind(n); err != nil {
 								b.Fatal(err)
 							}
 							seq := []gemma3.Seq{{State: states[i], Tokens: hist[n : n+newTokens], Logits: logits}}
-							cpu0 := cpuSeconds()
+							cpu0, t0 := cpuSeconds(), time.Now()
 							if err := bt.Forward(ctx, seq); err != nil {
 								b.Fatal(err)
 							}
 							ms[i] = append(ms[i], (cpuSeconds()-cpu0)*1e3)
+							wall[i] = append(wall[i], float64(time.Since(t0).Microseconds())/1e3)
 						}
 					}
 					for i, n := range cached {
 						b.ReportMetric(median(ms[i]), fmt.Sprintf("cpu-ms@%d", n))
 					}
 					b.ReportMetric(median(ms[len(ms)-1])/median(ms[0]), "ratio")
+					// wall time too: at 2 threads what a served turn waits for
+					for i, n := range cached {
+						b.ReportMetric(median(wall[i]), fmt.Sprintf("wall-ms@%d", n))
+					}
+					b.ReportMetric(median(wall[len(wall)-1])/median(wall[0]), "wall-ratio")
 				})
 			}
 		}

@@ -94,7 +94,10 @@ async function chat(url, k = 0) {
   const msgs = [];
   const out = [];
   for (let t = 1; t <= Number(opt.turns); t++) {
-    msgs.push({ role: 'user', content: `Turn ${t}: tell me one more short fact about ${words[(t + 7 * k) % words.length]}.` });
+    // Conversation k opens with its own word, so that its first turn shares
+    // only the chat template's start with the slots' earlier conversations
+    // (as a fresh conversation would) and prefills as much as the first's.
+    msgs.push({ role: 'user', content: `${words[(5 * k) % words.length]}, turn ${t}: tell me one more short fact about ${words[(t + 7 * k) % words.length]}.` });
     const r = await stream(client, msgs, 32);
     msgs.push({ role: 'assistant', content: r.text });
     const cached = r.usage?.prompt_tokens_details?.cached_tokens ?? r.timings?.cache_n ?? 0;
@@ -122,6 +125,7 @@ for (const model of models) {
         if (runs.length > 1) {
           const ratios = runs.map((c) => c[c.length - 1].ttft / c[0].ttft).map((x) => x.toFixed(2));
           console.error(`${kind}: turn ${runs[0].length} / turn 1 TTFT per conversation: ${ratios.join(' ')}`);
+          console.error(`${kind}: prefilled per turn per conversation: ${runs.map((c) => c.map((r) => r.prefilled).join(',')).join(' | ')}`);
         }
       } catch (e) {
         console.error(`${kind} chat: ${e}`);
