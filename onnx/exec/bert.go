@@ -155,7 +155,7 @@ func bsd(t, d, h int) headLayout { return headLayout{bs: t * d, hs: h, ld: d} }
 // the GEMM C = scale·Q·Kᵀ + C. Heads run in parallel, each reading its
 // rows in place and writing its columns of the output.
 func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl headLayout, v []float32, vl headLayout, b, n, seq, total, h, hv, past int, scale float32, mask *attnMask, bias []float32, bs []int) ([]float32, error) {
-	out := make([]float32, b*seq*n*hv)
+	out := newFloats(ctx, b*seq*n*hv) // every head writes its columns of every row
 	var mu sync.Mutex
 	var first error
 	fail := func(err error) {
@@ -660,8 +660,13 @@ func buildBiasGelu(*Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]float32, len(xv))
 		w := len(bv)
+		var out []float32
+		if w > 0 && len(xv)%w == 0 {
+			out = newFloats(ctx, len(xv)) // every row written
+		} else {
+			out = make([]float32, len(xv))
+		}
 		err = workerpool.For(ctx, len(xv)/max(1, w), max(1, 4096/max(1, w)), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				simd.BiasGelu(out[r*w:(r+1)*w], xv[r*w:(r+1)*w], bv)

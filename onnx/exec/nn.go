@@ -309,7 +309,7 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 					return nil, err
 				}
 			}
-			y := make([]float32, len(xv))
+			y := newFloats(ctx, len(xv)) // every row normalized
 			mean := make([]float32, rows)
 			inv := make([]float32, rows)
 			err = workerpool.For(ctx, rows, max(1, 4096/max(1, cols)), func(r0, r1 int) {

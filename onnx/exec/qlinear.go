@@ -272,7 +272,7 @@ func qmmFloat(ctx context.Context, q *qInputs, in []tensor.Any, zt numeric.DType
 	if err := checkOut(ctx, numeric.Float32, q.p.out); err != nil {
 		return nil, err
 	}
-	y := make([]float32, prod(q.p.out))
+	y := newFloats(ctx, prod(q.p.out)) // the kernels store (not add) every accumulator
 	if len(y) > 0 {
 		acc := unsafe.Slice((*int32)(unsafe.Pointer(&y[0])), len(y))
 		nn := q.p.n
@@ -341,7 +341,7 @@ func geluAfter(ctx context.Context, dt numeric.DType, shape []int, y, gb []float
 // gelu, when not nil, is the bias of a fused com.microsoft.BiasGelu
 // (attrBiasGelu) applied to each finished block.
 func floatOut(ctx context.Context, q *qInputs, sav, sbv, bias, gelu []float32) ([]float32, error) {
-	y := make([]float32, prod(q.p.out))
+	y := newFloats(ctx, prod(q.p.out)) // the kernels store (not add) every accumulator
 	if len(y) == 0 {
 		return y, nil
 	}
