@@ -395,7 +395,7 @@ func readObjectStrings(r io.Reader, shape []int) (*Array, error) {
 			if p.dtype != "dtype:O8" && p.dtype != "dtype:O4" {
 				return nil, bad("dtype %s, want object", strings.TrimPrefix(p.dtype, "dtype:"))
 			}
-			if !sameInts(p.shape, shape) {
+			if !tensor.SameShape(p.shape, shape) {
 				return nil, bad("pickled shape %v, header %v", p.shape, shape)
 			}
 			out := make([]string, len(p.data))
@@ -418,16 +418,4 @@ func readObjectStrings(r io.Reader, shape []int) (*Array, error) {
 			return nil, bad("unsupported pickle opcode %#x", op)
 		}
 	}
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
