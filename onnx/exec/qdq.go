@@ -168,6 +168,21 @@ func countUses(n *onnxpb.NodeProto, uses map[string]int) {
 	}
 }
 
+// usesAndConsumers counts the uses of every value of nodes (countUses) and
+// names, for each value, the last node reading it: the one consumer that
+// the fusions look for when the count says there is only one.
+func usesAndConsumers(nodes []*onnxpb.NodeProto) (map[string]int, map[string]*onnxpb.NodeProto) {
+	uses := map[string]int{}
+	consumer := map[string]*onnxpb.NodeProto{}
+	for _, n := range nodes {
+		countUses(n, uses)
+		for _, in := range n.GetInput() {
+			consumer[in] = n
+		}
+	}
+	return uses, consumer
+}
+
 // fuseQDQ returns the nodes of gp (a graph of m) with the QDQ patterns
 // above fused (the model is not modified).
 func fuseQDQ(m *onnx.Model, gp *onnxpb.GraphProto, cfg compileConfig) []*onnxpb.NodeProto {
@@ -446,14 +461,7 @@ func (g *qdqGraph) qkvSplit(n *onnxpb.NodeProto, uses map[string]int) *onnxpb.No
 // initializer; each intermediate has that one consumer and is no graph
 // output.
 func fuseEpilogues(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
-	uses := map[string]int{}
-	consumer := map[string]*onnxpb.NodeProto{}
-	for _, n := range nodes {
-		countUses(n, uses)
-		for _, in := range n.GetInput() {
-			consumer[in] = n
-		}
-	}
+	uses, consumer := usesAndConsumers(nodes)
 	// next returns the only consumer of n's single output if it is op.
 	next := func(n *onnxpb.NodeProto, op, domain string) *onnxpb.NodeProto {
 		outs := n.GetOutput()

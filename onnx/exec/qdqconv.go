@@ -25,14 +25,7 @@ import (
 // com.microsoft patterns need that domain imported. DequantizeLinear nodes
 // left without consumers are dropped. Fused nodes keep the float op's name.
 func fuseQDQConv(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
-	uses := map[string]int{}
-	consumer := map[string]*onnxpb.NodeProto{}
-	for _, n := range nodes {
-		countUses(n, uses)
-		for _, in := range n.GetInput() {
-			consumer[in] = n
-		}
-	}
+	uses, consumer := usesAndConsumers(nodes)
 	// qAfter returns the Q that is the only consumer of n's result.
 	qAfter := func(n *onnxpb.NodeProto) *onnxpb.NodeProto {
 		outs := n.GetOutput()
