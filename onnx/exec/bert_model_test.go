@@ -611,22 +611,29 @@ func TestBERTLatency(t *testing.T) {
 		}
 	}
 	for _, bn := range benches {
-		form, b, p, feeds := bn.form, bn.batch, bn.p, bn.feeds
-		// collect the loading and compiling's garbage now, not during
-		// (and in the CPU time of) the timed runs
-		runtime.GC()
-		ms := make([]float64, *bertRuns)
-		cpu0 := cpuTime()
-		for i := range ms {
-			t0 := time.Now()
-			if _, err := p.Run(ctx, feeds); err != nil {
-				t.Fatal(err)
-			}
-			ms[i] = float64(time.Since(t0).Microseconds()) / 1000
-		}
-		cpu := cpuTime() - cpu0
-		sort.Float64s(ms)
-		fmt.Printf("{\"engine\":\"zerfoo\",\"form\":%q,\"threads\":%d,\"batch\":%d,\"runs\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"cpu_ms\":%.1f}\n",
-			form, runtime.GOMAXPROCS(0), b, len(ms), ms[len(ms)/2], ms[0], cpu.Seconds()*1000/float64(len(ms)))
+		timeRuns(t, bn.p, bn.feeds, bn.form, bn.batch, *bertRuns)
 	}
+}
+
+// timeRuns prints, as a JSON line like tools/ort/bert_quant.mjs bench, the
+// median and minimum wall time of runs runs of p (warmed up by the caller)
+// and the CPU time per run; the loading and compiling's garbage is
+// collected first, not during (and in the CPU time of) the timed runs.
+func timeRuns(t *testing.T, p *Program, feeds map[string]tensor.Any, form string, batch, runs int) {
+	t.Helper()
+	ctx := context.Background()
+	runtime.GC()
+	ms := make([]float64, runs)
+	cpu0 := cpuTime()
+	for i := range ms {
+		t0 := time.Now()
+		if _, err := p.Run(ctx, feeds); err != nil {
+			t.Fatal(err)
+		}
+		ms[i] = float64(time.Since(t0).Microseconds()) / 1000
+	}
+	cpu := cpuTime() - cpu0
+	sort.Float64s(ms)
+	fmt.Printf("{\"engine\":\"zerfoo\",\"form\":%q,\"threads\":%d,\"batch\":%d,\"runs\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"cpu_ms\":%.1f}\n",
+		form, runtime.GOMAXPROCS(0), batch, len(ms), ms[len(ms)/2], ms[0], cpu.Seconds()*1000/float64(len(ms)))
 }

@@ -10,10 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"testing"
-	"time"
 
 	"github.com/zerfoo/zerfoo/onnx"
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
@@ -553,20 +550,7 @@ func TestResNetLatency(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		runtime.GC()
-		ms := make([]float64, *resnetRuns)
-		cpu0 := cpuTime()
-		for i := range ms {
-			t0 := time.Now()
-			if _, err := p.Run(ctx, feeds); err != nil {
-				t.Fatal(err)
-			}
-			ms[i] = float64(time.Since(t0).Microseconds()) / 1000
-		}
-		cpu := cpuTime() - cpu0
-		sort.Float64s(ms)
-		fmt.Printf("{\"engine\":\"zerfoo\",\"form\":\"qdq\",\"threads\":%d,\"batch\":%d,\"runs\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"cpu_ms\":%.1f}\n",
-			runtime.GOMAXPROCS(0), b, len(ms), ms[len(ms)/2], ms[0], cpu.Seconds()*1000/float64(len(ms)))
+		timeRuns(t, p, feeds, "qdq", b, *resnetRuns)
 	}
 }
 
