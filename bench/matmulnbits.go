@@ -55,7 +55,7 @@ type NBitsResult struct {
 	// level 4, as layers/core stores them) or 16.
 	ScaleBits   int     `json:"scale_bits"`
 	StreamGBps  float64 `json:"stream_gbps,omitempty"`  // median streaming read of Bytes, with Stream
-	StreamRatio float64 `json:"stream_ratio,omitempty"` // GBps / StreamGBps
+	StreamRatio float64 `json:"stream_ratio,omitempty"` // median of each repetition's rate ÷ the next read's
 	Checked     string  `json:"checked"`
 }
 
@@ -136,7 +136,7 @@ func MatMulNBits(ctx context.Context, c NBitsConfig) (NBitsResult, error) {
 	r.GBps = float64(m.Footprint()) / med.Seconds() / 1e9
 	if c.Stream {
 		r.StreamGBps = rr.streamGBps()
-		r.StreamRatio = r.GBps / r.StreamGBps
+		r.StreamRatio = rr.ratio(m.Footprint())
 	}
 
 	tol := 1e-5

@@ -13,7 +13,10 @@ import (
 // the streaming read of as many bytes alternated with it.
 type runs struct {
 	times, stimes []time.Duration
-	streamBytes   int
+	// pairs are stime/time of each repetition and the read right after
+	// it, sorted: both saw about the same machine load.
+	pairs       []float64
+	streamBytes int
 }
 
 func (r runs) median() time.Duration { return r.times[len(r.times)/2] }
@@ -25,6 +28,26 @@ func (r runs) streamGBps() float64 {
 		return 0
 	}
 	return float64(r.streamBytes) / r.stimes[len(r.stimes)/2].Seconds() / 1e9
+}
+
+// streamBestGBps returns the fastest streaming-read rate (0 without a
+// stream).
+func (r runs) streamBestGBps() float64 {
+	if len(r.stimes) == 0 {
+		return 0
+	}
+	return float64(r.streamBytes) / r.stimes[0].Seconds() / 1e9
+}
+
+// ratio returns the median over repetitions of the workload's rate over
+// the rate of the streaming read that followed it, for a workload of
+// bytes bytes (0 without a stream): pairing each repetition with its
+// neighbouring read cancels most of the drift of a shared machine.
+func (r runs) ratio(bytes int) float64 {
+	if len(r.pairs) == 0 {
+		return 0
+	}
+	return r.pairs[len(r.pairs)/2] * float64(bytes) / float64(r.streamBytes)
 }
 
 // repeat runs fn once to warm up, then at least 5 times and for at least
@@ -66,7 +89,9 @@ func repeat(ctx context.Context, minTime time.Duration, threads, streamBytes int
 		if buf != nil {
 			t1 := time.Now()
 			sink += qgemm.StreamRead(buf, threads)
-			r.stimes = append(r.stimes, time.Since(t1))
+			st := time.Since(t1)
+			r.stimes = append(r.stimes, st)
+			r.pairs = append(r.pairs, st.Seconds()/r.times[len(r.times)-1].Seconds())
 		}
 		if err := ctx.Err(); err != nil {
 			return r, err
@@ -75,5 +100,6 @@ func repeat(ctx context.Context, minTime time.Duration, threads, streamBytes int
 	runtime.KeepAlive(sink)
 	slices.Sort(r.times)
 	slices.Sort(r.stimes)
+	slices.Sort(r.pairs)
 	return r, nil
 }

@@ -77,7 +77,7 @@ func TestFootprint(t *testing.T) {
 }
 
 func TestXorWords(t *testing.T) {
-	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 1000} {
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 1000, 2*streamBlock + 100} {
 		buf := make([]uint64, n)
 		var want uint64
 		for i := range buf {

@@ -62,7 +62,7 @@ func main() {
 	call.Write(sw2.Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n\n")
 	streamRead()
-	call.WriteString("// xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple\n// of 4): a plain streaming read, the bandwidth bound of M=1 MatMul in the\n// benchmarks.\n//\n//go:noescape\nfunc xorWordsAVX512(p *uint64, n int) uint64\n\n")
+	call.WriteString("// xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple\n// of 4), read as four concurrent sequential streams (its quarters): the\n// streaming read that bounds M=1 MatMul in the benchmarks.\n//\n//go:noescape\nfunc xorWordsAVX512(p *uint64, n int) uint64\n\n")
 	call.WriteString("// callAVX512 runs the AVX-512 kernel for (i8, bits, mr).\nfunc callAVX512(p *kargs, i8 bool, bits, mr int) {\n")
 	call.WriteString("\ti := 0\n\tswitch {\n\tcase i8:\n\t\ti = 6\n\tcase p.zps != nil:\n\t\ti = 3\n\t}\n\tswitch bits {\n\tcase 4:\n\t\ti++\n\tcase 8:\n\t\ti += 2\n\t}\n")
 	call.WriteString("\tswitch i*8 + mr - 1 {\n")
@@ -339,8 +339,10 @@ func storeOut(mr int, prefix, r10 string) {
 	p("RET")
 }
 
-// streamRead emits xorWordsAVX512: four independent 64-byte loads per
-// iteration folded with VPXORQ.
+// streamRead emits xorWordsAVX512: the n vectors read as four quarters at
+// once, one 64-byte load from each per iteration folded with VPXORQ (four
+// concurrent sequential streams read memory 10–25 % faster here than one;
+// software prefetch added nothing to them).
 func streamRead() {
 	fmt.Fprintf(&out, "\n// func xorWordsAVX512(p *uint64, n int) uint64\n")
 	fmt.Fprintf(&out, "TEXT ·xorWordsAVX512(SB), NOSPLIT, $0-24\n")
@@ -351,11 +353,15 @@ func streamRead() {
 	}
 	p("SHRQ $2, CX")
 	p("JZ done")
+	p("MOVQ CX, R8")
+	p("SHLQ $6, R8") // bytes of a quarter
+	p("LEAQ (R8)(R8*2), R9")
 	label("loop")
-	for i := 0; i < 4; i++ {
-		p("VPXORQ %d(SI), Z%d, Z%d", 64*i, i, i)
-	}
-	p("ADDQ $256, SI")
+	p("VPXORQ (SI), Z0, Z0")
+	p("VPXORQ (SI)(R8*1), Z1, Z1")
+	p("VPXORQ (SI)(R8*2), Z2, Z2")
+	p("VPXORQ (SI)(R9*1), Z3, Z3")
+	p("ADDQ $64, SI")
 	p("DECQ CX")
 	p("JNZ loop")
 	label("done")

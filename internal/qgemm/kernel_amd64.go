@@ -37,14 +37,18 @@ var best = func() variant {
 	return generic
 }()
 
-// xorWords returns the XOR of the words of buf (a streaming read).
+// xorWords returns the XOR of the words of buf (a streaming read): blocks
+// of up to streamBlock words, each read as four concurrent streams.
 func xorWords(buf []uint64) uint64 {
-	n := len(buf) / 32 * 4 // 64-byte vectors, a multiple of 4
 	var x uint64
-	if hasAVX512 && n > 0 {
-		x = xorWordsAVX512(&buf[0], n)
+	if hasAVX512 {
+		for len(buf) >= 32 {
+			q := min(len(buf), streamBlock) / 32 // 64-byte vectors per quarter
+			x ^= xorWordsAVX512(&buf[0], 4*q)
+			buf = buf[32*q:]
+		}
 	}
-	return x ^ xorWordsGo(buf[n*8:])
+	return x ^ xorWordsGo(buf)
 }
 
 // callAVX2 runs the AVX2 kernels: each half group of 8 columns, in chunks

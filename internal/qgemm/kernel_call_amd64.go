@@ -498,8 +498,8 @@ func callAVX2Half(p *kargs, i8 bool, bits, mr int) {
 }
 
 // xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple
-// of 4): a plain streaming read, the bandwidth bound of M=1 MatMul in the
-// benchmarks.
+// of 4), read as four concurrent sequential streams (its quarters): the
+// streaming read that bounds M=1 MatMul in the benchmarks.
 //
 //go:noescape
 func xorWordsAVX512(p *uint64, n int) uint64

@@ -10,7 +10,11 @@ import (
 // StreamRead reads every 64-bit word of buf once, split into contiguous
 // chunks over up to threads workers (0: all), and returns their XOR: a plain
 // streaming read, the bandwidth bound that an M=1 MatMul over the same
-// number of bytes is measured against. A panic in a chunk (a bug) is
+// number of bytes is measured against. Each worker reads its chunk in
+// blocks of 4 MiB, each block as four concurrent sequential streams (its
+// quarters), as the M=1 kernels read several runs of weight rows at once:
+// on the 2-vCPU EPYC of docs/PERFORMANCE.md one stream per core reads
+// 10–25 % slower, so a one-stream bound would understate the machine. A panic in a chunk (a bug) is
 // re-raised on the calling goroutine as a *workerpool.PanicError.
 func StreamRead(buf []uint64, threads int) uint64 {
 	if threads <= 0 || threads > workerpool.Workers() {
@@ -36,6 +40,10 @@ func StreamRead(buf []uint64, threads int) uint64 {
 	}
 	return x ^ xorWords(buf[n*32:])
 }
+
+// streamBlock is the words of one block of xorWords (4 MiB: quarters of
+// 1 MiB, far enough apart to read as well as streams megabytes apart).
+const streamBlock = 512 << 10
 
 // xorWordsGo returns the XOR of the words of buf, in four chains.
 func xorWordsGo(buf []uint64) uint64 {
