@@ -36,6 +36,17 @@ func main() {
 	call.WriteString("// ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports\n// false when there is none.\nfunc ggmlCallAVX512(f *format, p *gargs, mr int) bool {\n\tswitch f.t {\n")
 	call.Write(sw.Bytes())
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
+	var swg bytes.Buffer
+	for _, f := range formats {
+		name := fmt.Sprintf("g%sx%dAVX512", f.name, ggmlGroups)
+		kernelGroups(name, f, ggmlGroups)
+		fmt.Fprintf(&call, "\n// %s is ggmlKernelGeneric for %s, one row, against %d groups\n// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).\n//\n//go:noescape\nfunc %s(p *gargsGroups)\n", name, f.name, ggmlGroups, name)
+		fmt.Fprintf(&swg, "\tcase quant.%s:\n\t\t%s(p)\n", f.name, name)
+	}
+	fmt.Fprintf(&call, "\n// ggmlGroupsAVX512 is the number of groups the one-row kernels of\n// ggmlCallAVX512Groups read at once.\nconst ggmlGroupsAVX512 = %d\n", ggmlGroups)
+	call.WriteString("\n// ggmlCallAVX512Groups runs the one-row AVX-512 kernel for f that reads\n// ggmlGroupsAVX512 groups at once; it reports false when there is none.\nfunc ggmlCallAVX512Groups(f *format, p *gargsGroups) bool {\n\tswitch f.t {\n")
+	call.Write(swg.Bytes())
+	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
 	if err := os.WriteFile("ggml_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -273,6 +284,212 @@ func kernel(name string, f format, mr int) {
 	label("store")
 	for r := 0; r < mr; r++ {
 		p("VMOVUPS Z%d, %s", r, row("SI", "R10", r, 0))
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// ggmlGroups is how many groups (concurrent streams of tiles) the one-row
+// kernelGroups kernels read at once.
+const ggmlGroups = 4
+
+// groupsPF: the kernelGroups kernels prefetch each group's tiles pfDist
+// ahead, as the one-row kernel does.
+const groupsPF = true
+
+// kernelGroups emits a one-row super-block kernel that multiplies the
+// activation row by ng ≤ 4 groups at once, group g's tiles g·p.gstride
+// bytes after group 0's, and stores group g's 16 outputs g·p.ldo bytes
+// after out: ng concurrent streams of tiles instead of one (a core reads
+// memory 10–25 % faster as several sequential streams than as one).
+//
+// Registers are those of kernel with the groups in place of the rows:
+// Z0–Z3 float accumulators, Z8–Z11 integer super-block sums, Z16–Z23
+// sub-block dot products of group g (and sub-block rep) — and R8 = gstride
+// (R9 = 3·gstride) indexes the tile pointers, as it indexes the
+// activation rows in kernel. No software prefetch: the hardware prefetcher
+// follows the ng streams.
+func kernelGroups(name string, f format, ng int) {
+	qps := 8 / f.low
+	steps := f.sub * groupCols * f.low / 8 / 64
+	isum := func(g int) string { return fmt.Sprintf("Z%d", 8+g) }
+	at := func(base string, g, disp int) string { return row(base, "", g, disp) }
+	fmt.Fprintf(&out, "\n// func %s(p *gargsGroups)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
+	p("MOVQ p+0(FP), AX")
+	p("MOVQ 0(AX), R15")
+	p("MOVQ 8(AX), SI")
+	p("MOVQ 80(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("MOVQ 24(AX), R12")
+	p("MOVQ 56(AX), CX")
+	for g := 0; g < ng; g++ {
+		p("VPXORD Z%d, Z%d, Z%d", g, g, g)
+	}
+	bcast := func(v uint32, reg string) {
+		p("MOVL $0x%x, DX", v)
+		p("VPBROADCASTD DX, %s", reg)
+	}
+	switch f.low {
+	case 4:
+		bcast(0x0f0f0f0f, "Z31")
+	case 2:
+		bcast(0x03030303, "Z31")
+	}
+	for h := 0; h < f.high; h++ {
+		v := uint32(1) << (f.low + h)
+		bcast(v*0x01010101, fmt.Sprintf("Z%d", 30-h))
+	}
+	if f.lut {
+		p("MOVQ 72(AX), DX")
+		p("VMOVDQU64 (DX), Z28")
+	}
+
+	label("sb")
+	for g := 0; g < ng; g++ {
+		p("VPXORD %s, %s, %s", isum(g), isum(g), isum(g))
+	}
+	p("MOVQ R15, DI")
+	if f.high > 0 {
+		p("LEAQ %d(R15), BX", f.lowBytes())
+	}
+	if f.subScales {
+		p("LEAQ %d(R15), R11", f.scOff())
+	}
+	if f.zp != 0 {
+		p("LEAQ 8(R12), R13")
+	}
+	if groupsPF {
+		p("LEAQ %d(R15), R14", pfDist)
+	}
+	unroll := 1
+	if f.sub == 16 {
+		unroll = 2
+	}
+	if f.nsub() > 1 {
+		p("MOVQ $%d, DX", f.nsub()/unroll)
+		label("sub")
+	}
+	lowStep, highStep := f.sub*groupCols*f.low/8, f.sub/4*f.high*8
+	for rep := 0; rep < unroll; rep++ {
+		dotR := func(g int) string { return fmt.Sprintf("Z%d", 16+rep*ng+g) }
+		for g := 0; g < ng; g++ {
+			p("VPXORD %s, %s, %s", dotR(g), dotR(g), dotR(g))
+		}
+		for s := 0; s < steps; s++ {
+			if groupsPF {
+				for g := 0; g < ng; g++ {
+					p("PREFETCHT0 %s", at("R14", g, 0))
+				}
+				p("ADDQ $64, R14")
+			}
+			for g := 0; g < ng; g++ {
+				if f.low != 8 {
+					p("VMOVDQU64 %s, Z24", at("DI", g, 64*s+rep*lowStep))
+				}
+				for i := 0; i < qps; i++ {
+					v := s*qps + i
+					zv := []string{"Z26", "Z27"}[v%2]
+					switch {
+					case f.low == 8:
+						p("VMOVDQU64 %s, %s", at("DI", g, 64*s+rep*lowStep), zv)
+					case i == 0:
+						p("VPANDD Z31, Z24, %s", zv)
+					default:
+						p("VPSRLW $%d, Z24, %s", i*f.low, zv)
+						p("VPANDD Z31, %s, %s", zv, zv)
+					}
+					for h := 0; h < f.high; h++ {
+						p("KMOVQ %s, K1", at("BX", g, (v*f.high+h)*8+rep*highStep))
+						p("VPADDB Z%d, %s, K1, %s", 30-h, zv, zv)
+					}
+					if f.lut {
+						p("VPSHUFB %s, Z28, %s", zv, zv)
+					}
+					p("VPDPBUSD.BCST %d(SI), %s, %s", 4*v+rep*f.sub, zv, dotR(g))
+				}
+			}
+		}
+		for g := 0; g < ng; g++ {
+			d0 := dotR(g)
+			if f.subScales {
+				p("VPMOVSXBD %s, Z25", at("R11", g, rep*groupCols))
+			}
+			if f.zp != 0 {
+				p("VPSUBD.BCST %d(R13), %s, %s", 4*rep, d0, d0)
+			}
+			if f.subScales {
+				p("VPMULLD Z25, %s, %s", d0, d0)
+			}
+			p("VPADDD %s, %s, %s", d0, isum(g), isum(g))
+		}
+	}
+	if f.nsub() > 1 {
+		p("ADDQ $%d, DI", unroll*lowStep)
+		if f.high > 0 {
+			p("ADDQ $%d, BX", unroll*highStep)
+		}
+		if f.subScales {
+			p("ADDQ $%d, R11", unroll*groupCols)
+		}
+		if f.zp != 0 {
+			p("ADDQ $%d, R13", 4*unroll)
+		}
+	}
+	p("ADDQ $%d, SI", unroll*f.sub)
+	if f.nsub() > 1 {
+		p("DECQ DX")
+		p("JNZ sub")
+	}
+
+	// Super-block epilogue, per group: acc += float(isum)·(d·da), then the
+	// mins.
+	if groupsPF {
+		for g := 0; g < ng; g++ {
+			for o := f.lowBytes(); o < f.tileBytes(); o += 64 {
+				p("PREFETCHT0 %s", at("R15", g, pfDist+o))
+			}
+		}
+	}
+	for g := 0; g < ng; g++ {
+		p("VCVTPH2PS %s, Z26", at("R15", g, f.dOff()))
+		p("VCVTDQ2PS %s, Z27", isum(g))
+		p("VMULPS.BCST (R12), Z26, Z24")
+		p("VFMADD231PS Z24, Z27, Z%d", g)
+		switch f.mins {
+		case 1:
+			p("VCVTPH2PS %s, Z26", at("R15", g, f.dOff()+2*groupCols))
+			p("VFMADD231PS.BCST 4(R12), Z26, Z%d", g)
+		case 2:
+			p("VCVTPH2PS %s, Z26", at("R15", g, f.dOff()+2*groupCols))
+			p("VPXORD Z27, Z27, Z27")
+			for pp := 0; pp < f.nsub()/2; pp++ {
+				p("VPMOVZXBW %s, Z24", at("R15", g, f.minOff()+32*pp))
+				p("VPDPWSSD.BCST %d(R12), Z24, Z27", f.bsumOff()+4*pp)
+			}
+			p("VCVTDQ2PS Z27, Z27")
+			p("VMULPS.BCST (R12), Z26, Z24")
+			p("VFNMADD231PS Z24, Z27, Z%d", g)
+		}
+	}
+	p("ADDQ $%d, R15", f.tileBytes())
+	p("ADDQ 32(AX), R12")
+	p("DECQ CX")
+	p("JNZ sb")
+
+	// Store (or add) the groups' outputs, p.ldo bytes apart.
+	p("MOVQ 40(AX), SI")
+	p("MOVQ 48(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("MOVQ 64(AX), DX")
+	p("TESTQ DX, DX")
+	p("JZ store")
+	for g := 0; g < ng; g++ {
+		p("VADDPS %s, Z%d, Z%d", at("SI", g, 0), g, g)
+	}
+	label("store")
+	for g := 0; g < ng; g++ {
+		p("VMOVUPS Z%d, %s", g, at("SI", g, 0))
 	}
 	p("VZEROUPPER")
 	p("RET")

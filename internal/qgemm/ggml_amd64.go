@@ -15,10 +15,31 @@ var ggmlVariants = func() []ggmlVariant {
 		vs = append(vs, ggmlVariant{name: "avx2", id: idAVX2})
 	}
 	if hasAVX512 {
-		vs = append(vs, ggmlVariant{name: "avx512", id: idAVX512})
+		vs = append(vs, ggmlVariant{name: "avx512", id: idAVX512},
+			ggmlVariant{name: "avx512x4", id: idAVX512, groups: ggmlGroupsAVX512})
 	}
 	return vs
 }()
+
+// gargsGroups are the arguments of a one-row AVX-512 kernel that reads
+// several groups at once: gargs for group 0 (out, ldo: its 16 outputs and
+// the bytes to the next group's), and the bytes between the groups'
+// first tiles.
+type gargsGroups struct {
+	gargs
+	gstride int // 80
+}
+
+// ggmlCallGroups runs the one-row kernel for f that multiplies the
+// activations by v.groups groups at once, gstride bytes of tiles apart; it
+// reports false when v has none for f.
+func ggmlCallGroups(v ggmlVariant, f *format, p *gargs, gstride int) bool {
+	if v.id != idAVX512 || v.groups != ggmlGroupsAVX512 {
+		return false
+	}
+	q := gargsGroups{gargs: *p, gstride: gstride}
+	return ggmlCallAVX512Groups(f, &q)
+}
 
 // ggmlBest is the variant GGML.MatMul uses.
 var ggmlBest = ggmlVariants[len(ggmlVariants)-1]

@@ -747,3 +747,113 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 	}
 	return true
 }
+
+// gQ4_0x4AVX512 is ggmlKernelGeneric for Q4_0, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_0x4AVX512(p *gargsGroups)
+
+// gQ8_0x4AVX512 is ggmlKernelGeneric for Q8_0, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ8_0x4AVX512(p *gargsGroups)
+
+// gQ4_1x4AVX512 is ggmlKernelGeneric for Q4_1, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_1x4AVX512(p *gargsGroups)
+
+// gQ5_0x4AVX512 is ggmlKernelGeneric for Q5_0, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0x4AVX512(p *gargsGroups)
+
+// gQ5_1x4AVX512 is ggmlKernelGeneric for Q5_1, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1x4AVX512(p *gargsGroups)
+
+// gIQ4_NLx4AVX512 is ggmlKernelGeneric for IQ4_NL, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ4_NLx4AVX512(p *gargsGroups)
+
+// gQ2_Kx4AVX512 is ggmlKernelGeneric for Q2_K, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ2_Kx4AVX512(p *gargsGroups)
+
+// gQ3_Kx4AVX512 is ggmlKernelGeneric for Q3_K, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ3_Kx4AVX512(p *gargsGroups)
+
+// gQ4_Kx4AVX512 is ggmlKernelGeneric for Q4_K, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ4_Kx4AVX512(p *gargsGroups)
+
+// gQ5_Kx4AVX512 is ggmlKernelGeneric for Q5_K, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_Kx4AVX512(p *gargsGroups)
+
+// gQ6_Kx4AVX512 is ggmlKernelGeneric for Q6_K, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gQ6_Kx4AVX512(p *gargsGroups)
+
+// gIQ4_XSx4AVX512 is ggmlKernelGeneric for IQ4_XS, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ4_XSx4AVX512(p *gargsGroups)
+
+// ggmlGroupsAVX512 is the number of groups the one-row kernels of
+// ggmlCallAVX512Groups read at once.
+const ggmlGroupsAVX512 = 4
+
+// ggmlCallAVX512Groups runs the one-row AVX-512 kernel for f that reads
+// ggmlGroupsAVX512 groups at once; it reports false when there is none.
+func ggmlCallAVX512Groups(f *format, p *gargsGroups) bool {
+	switch f.t {
+	case quant.Q4_0:
+		gQ4_0x4AVX512(p)
+	case quant.Q8_0:
+		gQ8_0x4AVX512(p)
+	case quant.Q4_1:
+		gQ4_1x4AVX512(p)
+	case quant.Q5_0:
+		gQ5_0x4AVX512(p)
+	case quant.Q5_1:
+		gQ5_1x4AVX512(p)
+	case quant.IQ4_NL:
+		gIQ4_NLx4AVX512(p)
+	case quant.Q2_K:
+		gQ2_Kx4AVX512(p)
+	case quant.Q3_K:
+		gQ3_Kx4AVX512(p)
+	case quant.Q4_K:
+		gQ4_Kx4AVX512(p)
+	case quant.Q5_K:
+		gQ5_Kx4AVX512(p)
+	case quant.Q6_K:
+		gQ6_Kx4AVX512(p)
+	case quant.IQ4_XS:
+		gIQ4_XSx4AVX512(p)
+	default:
+		return false
+	}
+	return true
+}

@@ -12,3 +12,5 @@ var ggmlBest = ggmlGeneric
 func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }
+
+func ggmlCallGroups(ggmlVariant, *format, *gargs, int) bool { return false }

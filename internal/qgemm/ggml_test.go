@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -131,14 +132,20 @@ func TestGGMLMatMul(t *testing.T) {
 	ctx := context.Background()
 	for _, typ := range ggmlTypes {
 		f := formats[typ]
-		for _, n := range []int{1, 16, 17, 40} {
+		// 100 and 200 rows: pieces with several full groups, for the
+		// one-row kernels that read several groups at once.
+		for _, n := range []int{1, 16, 17, 40, 100, 200} {
 			for _, kb := range []int{1, 3} {
 				k := kb * f.sb
 				if f.sb == 32 {
 					k = kb * 5 * 32
 				}
 				m := packRows(t, typ, n, k, randGGML(rng, typ, n, k))
-				for _, rows := range []int{1, 2, 3, 5, 8, 9, 17} {
+				rowList := []int{1, 2, 3, 5, 8, 9, 17}
+				if n > 40 {
+					rowList = []int{1, 9}
+				}
+				for _, rows := range rowList {
 					a := randA(rng, rows*k)
 					want, mag := refGGML(m, a, rows)
 					var gen []float32
@@ -200,13 +207,19 @@ func TestGGMLExtremes(t *testing.T) {
 	ctx := context.Background()
 	for _, typ := range ggmlTypes {
 		f := formats[typ]
-		n, k := 17, 2*f.sb
+		k := 2 * f.sb
 		bb := typ.BlockBytes()
 		half := map[int]bool{}
 		for _, o := range halfOffsets[typ] {
 			half[o], half[o+1] = true, true
 		}
-		for _, fill := range []byte{0xff, 0x00, 0x0f, 0xf0} {
+		// 129 rows at one row: 8 full groups, read as runs by the kernels
+		// that take several groups at once.
+		for i, fill := range []byte{0xff, 0x00, 0x0f, 0xf0, 0xff, 0x00, 0x0f, 0xf0} {
+			n, most := 17, 9
+			if i >= 4 {
+				n, most = 16*ggmlRowTile+1, 1
+			}
 			data := randGGML(rng, typ, n, k)
 			for i := range data {
 				if !half[i%bb] {
@@ -215,7 +228,7 @@ func TestGGMLExtremes(t *testing.T) {
 			}
 			m := packRows(t, typ, n, k, data)
 			for _, sgn := range []float32{1, -1} {
-				for rows := 1; rows <= 9; rows++ {
+				for rows := 1; rows <= most; rows++ {
 					a := make([]float32, rows*k)
 					for i := range a {
 						a[i] = sgn
@@ -290,6 +303,48 @@ func TestGGMLAccumulate(t *testing.T) {
 					if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Abs(float64(want[i]))+1e-6 {
 						t.Fatalf("%v/%s rows %d: out[%d] = %v, generic %v", typ, v.name, mr, i, got[i], want[i])
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestGGMLGroupsAccumulate runs the one-row kernels that read several
+// groups at once with accum set, on groups two apart (gstride two groups,
+// outputs two groups apart), against the generic kernel group by group.
+func TestGGMLGroupsAccumulate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, v := range ggmlVariants {
+		if v.groups <= 1 {
+			continue
+		}
+		for _, typ := range ggmlTypes {
+			f := formats[typ]
+			k := 2 * f.sb
+			nsb, tb := k/f.sb, f.tileBytes()
+			n := 2 * v.groups * GroupCols
+			m := packRows(t, typ, n, k, randGGML(rng, typ, n, k))
+			var acts ggmlActs
+			quantizeActs(f, randA(rng, k), 1, k, &acts)
+			start := make([]float32, n)
+			for i := range start {
+				start[i] = float32(i%7) - 3
+			}
+			p := gargs{a: unsafe.Pointer(&acts.qa[0]), lda: k, aux: unsafe.Pointer(&acts.aux[0]),
+				ldaux: f.auxBytes(), nsb: nsb, accum: 1, lut: &lutIQ4[0]}
+			want := slices.Clone(start)
+			for g := 0; g < 2*v.groups; g += 2 {
+				p.tile, p.out, p.ldo = &m.tiles[g*nsb*tb], &want[g*GroupCols], 4*GroupCols
+				ggmlKernelGeneric(f, &p, 1)
+			}
+			got := slices.Clone(start)
+			p.tile, p.out, p.ldo = &m.tiles[0], &got[0], 4*2*GroupCols
+			if !ggmlCallGroups(v, f, &p, 2*nsb*tb) {
+				t.Fatalf("%v/%s: no kernel", typ, v.name)
+			}
+			for i := range got {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Abs(float64(want[i]))+1e-6 {
+					t.Fatalf("%v/%s: out[%d] = %v, generic %v", typ, v.name, i, got[i], want[i])
 				}
 			}
 		}
