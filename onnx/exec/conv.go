@@ -27,7 +27,7 @@ func init() {
 	Register("", "Conv", 1, 0, buildConv)
 	Register("", "ConvTranspose", 1, 0, buildConvTranspose)
 	Register("", "ConvInteger", 10, 0, buildConvInteger(false))
-	Register("", "QLinearConv", 10, 0, buildConvInteger(true))
+	Register("", "QLinearConv", 10, 0, buildQLinearConv)
 }
 
 // maxAttr bounds the sizes read from window attributes (kernel, strides,

@@ -16,7 +16,7 @@ import (
 // in their own type. Averages and Lp norms accumulate in float64.
 
 func init() {
-	Register("", "MaxPool", 1, 0, buildPool(poolMax))
+	Register("", "MaxPool", 1, 0, buildMaxPool)
 	Register("", "AveragePool", 1, 0, buildPool(poolAvg))
 	Register("", "LpPool", 1, 0, buildPool(poolLp))
 	Register("", "GlobalMaxPool", 1, 0, buildGlobalPool(poolMax))

@@ -16,9 +16,10 @@ import (
 // where the CPU has it) as the K×M matrix B[(ky·kw + kx)·C + c][m] =
 // W[m][c][ky][kx], so that each row of A, one output position, is the
 // window read from the image in NHWC order: for every kernel row one run
-// of kw·C contiguous bytes. The image is transposed to NHWC once per run,
-// the products are requantized row by row (simd.Requant) and transposed
-// back to NCHW.
+// of kw·C contiguous bytes. An NCHW image is transposed to NHWC once per
+// run; the products are requantized row by row (simd.Requant) and, for an
+// NCHW output, transposed back. Inside a QDQ CNN the fused integer ops
+// pass NHWC codes to each other (qnhwc.go) and neither transpose runs.
 //
 // Σ_k (a−za)(b−zb) = Σ a·b' − t·Σa − za·Σb' + K·za·t with b' the packed
 // codes (b − off) and t = zb − off the same for every channel: the last
@@ -37,7 +38,9 @@ type qconv struct {
 	mult     []float32 // per channel: x_scale·w_scale/y_scale
 	bias     []int32   // per channel (nil: none)
 	colSum   []int32
-	kRow, kk int // kw·C; K
+	kRow, kk int // kw·C; K (b holds K rounded up to a multiple of 4)
+
+	inNHWC, outNHWC bool // the layouts of x and y (attrNHWC)
 }
 
 // newQConv returns the fast form of QLinearConv node n when its inputs
@@ -94,10 +97,16 @@ func newQConv(n *Node, w *window) *qconv {
 	}
 	q := &qconv{w: w, ws: ws, xDT: xdt, xzp: xzp[0], yzp: yzp[0], outDT: yzpT.DType(), kRow: kw * c, kk: c * kh * kw}
 	var off int32
+	// K padded with zero weights (the padding of each row of A is never
+	// read as data), so that the kernels take rows of A in place
+	kPad := (q.kk + 3) &^ 3
 	switch d := wt.(type) {
 	case *tensor.Tensor[int8]:
 		v := d.Data()
-		q.b = qgemm.PackI8(q.kk, m, func(k, j int) int8 {
+		q.b = qgemm.PackI8(kPad, m, func(k, j int) int8 {
+			if k >= q.kk {
+				return 0
+			}
 			ky, r := k/q.kRow, k%q.kRow
 			kx, ci := r/c, r%c
 			return v[((j*c+ci)*kh+ky)*kw+kx]
@@ -105,7 +114,10 @@ func newQConv(n *Node, w *window) *qconv {
 	case *tensor.Tensor[uint8]:
 		v := d.Data()
 		off = 128
-		q.b = qgemm.PackI8(q.kk, m, func(k, j int) int8 {
+		q.b = qgemm.PackI8(kPad, m, func(k, j int) int8 {
+			if k >= q.kk {
+				return 0
+			}
 			ky, r := k/q.kRow, k%q.kRow
 			kx, ci := r/c, r%c
 			return int8(v[((j*c+ci)*kh+ky)*kw+kx] ^ 0x80)
@@ -130,12 +142,24 @@ func newQConv(n *Node, w *window) *qconv {
 	return q
 }
 
-// run computes the convolution of x (int8 or uint8 [N, C, H, W]).
+// run computes the convolution of x (int8 or uint8): [N, C, H, W] in,
+// [N, M, OH, OW] out, or [N, H, W, C] in where q.inNHWC and [N, OH, OW, M]
+// out where q.outNHWC (attrNHWC). The rows of the product, output
+// positions, are cut into chunks of rowsPer within one image; each chunk
+// is gathered (im2row; a 1×1 convolution of stride 1 reads the NHWC image
+// in place), multiplied, requantized and stored.
 func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	if x.DType() != q.xDT {
 		return nil, typeErr("QLinearConv of %s input, its zero point %s", x.DType(), q.xDT)
 	}
-	nb, c, sp, g, err := convGeom(q.w, x.Shape(), q.ws)
+	xs := x.Shape()
+	if q.inNHWC {
+		if len(xs) != 4 {
+			return nil, shapeErr("QLinearConv NHWC input %v, want 4 dims", xs)
+		}
+		xs = []int{xs[0], xs[3], xs[1], xs[2]}
+	}
+	nb, c, sp, g, err := convGeom(q.w, xs, q.ws)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +168,11 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	}
 	m := q.ws[0]
 	os := []int{nb, m, g.out[0], g.out[1]}
+	if q.outNHWC {
+		os = []int{nb, g.out[0], g.out[1], m}
+	}
 	inSp, outSp := sp[0]*sp[1], g.out[0]*g.out[1]
-	if err := checkExtra(ctx, q.outDT, os, int64(x.Size())+int64(outSp)*int64(q.kk+5*m)); err != nil {
+	if err := checkExtra(ctx, q.outDT, os, 2*int64(x.Size())+int64(outSp)*int64(q.kk+5*m)); err != nil {
 		return nil, err
 	}
 	codes, shift, err := codesU8(x)
@@ -161,62 +188,85 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 			sub[j] -= q.bias[j]
 		}
 	}
-	out := make([]uint8, nb*m*outSp)
-	nhwc := getBytes(inSp * c)
-	defer putBytes(nhwc)
-	direct := q.ws[2] == 1 && q.ws[3] == 1 && g.s[0] == 1 && g.s[1] == 1 && g.pb[0] == 0 && g.pb[1] == 0 && g.pe[0] == 0 && g.pe[1] == 0
-	const rowsPer = 64
-	var mulErr error
-	var once sync.Once
-	chunks := (outSp + rowsPer - 1) / rowsPer
-	lda := (q.kk + 3) &^ 3
-	for b := range nb {
-		img := codes[b*c*inSp : (b+1)*c*inSp]
-		err := workerpool.For(ctx, (inSp+63)/64, max(1, 4096/max(c, 1)), func(lo, hi int) {
-			p0, p1 := lo*64, min(hi*64, inSp)
-			transposeBytes(nhwc[p0*c:], c, img[p0:], inSp, c, p1-p0)
-		})
-		if err != nil {
-			return nil, err
-		}
-		ob := out[b*m*outSp : (b+1)*m*outSp]
-		err = workerpool.For(ctx, chunks, 1, func(lo, hi int) {
-			col := getBytes(rowsPer * lda)
-			acc := getInt32s(rowsPer * m)
-			res := getBytes(rowsPer * m)
-			defer putBytes(col)
-			defer putInt32s(acc)
-			defer putBytes(res)
-			for ch := lo; ch < hi; ch++ {
-				p0, p1 := ch*rowsPer, min((ch+1)*rowsPer, outSp)
-				a, ld := col, lda
-				if direct {
-					a, ld = nhwc[p0*c:p1*c], c
-				} else {
-					q.im2row(col, lda, nhwc, c, sp, g, za, p0, p1)
-				}
-				rows := p1 - p0
-				if err := q.b.MulU8(ctx, acc, m, a, ld, rows); err != nil {
-					once.Do(func() { mulErr = err })
-					return
-				}
-				for r := range rows {
-					add := int32(0)
-					if q.t != 0 {
-						add = -q.t * simd.SumU8(a[r*ld:r*ld+q.kk])
+	img := codes // NHWC
+	if !q.inNHWC {
+		img = getBytes(nb * inSp * c)
+		defer putBytes(img)
+		blocks := (inSp + 63) / 64
+		err := workerpool.For(ctx, nb*blocks, max(1, 4096/max(c, 1)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				b, blk := i/blocks, i%blocks
+				p0, p1 := blk*64, min((blk+1)*64, inSp)
+				if c == 3 {
+					// an image's three planes (16-byte tiles would be mostly empty)
+					src := codes[b*c*inSp : (b+1)*c*inSp]
+					r, g, bl := src[p0:p1], src[inSp+p0:inSp+p1], src[2*inSp+p0:2*inSp+p1]
+					d := img[(b*inSp+p0)*3 : (b*inSp+p1)*3]
+					for j := range r {
+						d[3*j], d[3*j+1], d[3*j+2] = r[j], g[j], bl[j]
 					}
-					simd.Requant(res[r*m:(r+1)*m], acc[r*m:(r+1)*m], add, sub, q.mult, q.lo, q.hi, q.yzp)
+					continue
 				}
-				// res is rows×M; out is M×outSp
-				transposeBytes(ob[p0:], outSp, res, m, rows, m)
+				transposeBytes(img[(b*inSp+p0)*c:], c, codes[b*c*inSp+p0:], inSp, c, p1-p0)
 			}
 		})
-		if err == nil {
-			err = mulErr
-		}
 		if err != nil {
 			return nil, err
 		}
+	}
+	out := make([]uint8, nb*m*outSp)
+	direct := q.kk == q.b.K() && q.ws[2] == 1 && q.ws[3] == 1 && g.s[0] == 1 && g.s[1] == 1 &&
+		g.pb[0] == 0 && g.pb[1] == 0 && g.pe[0] == 0 && g.pe[1] == 0
+	rowsPer := qconvRows(nb, outSp)
+	var mulErr error
+	var once sync.Once
+	per := (outSp + rowsPer - 1) / rowsPer // chunks per image
+	lda := q.b.K()
+	err = workerpool.For(ctx, nb*per, 1, func(lo, hi int) {
+		col := getBytes(rowsPer*lda + im2rowSlack)
+		acc := getInt32s(rowsPer * m)
+		res := getBytes(rowsPer * m)
+		defer putBytes(col)
+		defer putInt32s(acc)
+		defer putBytes(res)
+		for ch := lo; ch < hi; ch++ {
+			b := ch / per
+			p0 := ch % per * rowsPer
+			p1 := min(p0+rowsPer, outSp)
+			bimg := img[b*inSp*c : (b+1)*inSp*c]
+			a, ld := col, lda
+			if direct {
+				a, ld = bimg[p0*c:p1*c], c
+			} else {
+				q.im2row(col, lda, bimg, c, sp, g, za, p0, p1)
+			}
+			rows := p1 - p0
+			if err := q.b.MulU8(ctx, acc, m, a, ld, rows); err != nil {
+				once.Do(func() { mulErr = err })
+				return
+			}
+			dst := res
+			if q.outNHWC {
+				dst = out[(b*outSp+p0)*m : (b*outSp+p1)*m]
+			}
+			for r := range rows {
+				add := int32(0)
+				if q.t != 0 {
+					add = -q.t * simd.SumU8(a[r*ld:r*ld+q.kk])
+				}
+				simd.Requant(dst[r*m:(r+1)*m], acc[r*m:(r+1)*m], add, sub, q.mult, q.lo, q.hi, q.yzp)
+			}
+			if !q.outNHWC {
+				// res is rows×M; the image's output is M×outSp
+				transposeBytes(out[b*m*outSp+p0:], outSp, res, m, rows, m)
+			}
+		}
+	})
+	if err == nil {
+		err = mulErr
+	}
+	if err != nil {
+		return nil, err
 	}
 	if q.outDT == numeric.Int8 {
 		o := make([]int8, len(out))
@@ -228,10 +278,27 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	return tensor.New(os, out)
 }
 
+// qconvRows is the number of output positions per chunk of a convolution
+// of nb images of outSp positions: 64, fewer where that
+// leaves a worker without a chunk (a multiple of the kernel's 6 rows).
+func qconvRows(nb, outSp int) int {
+	rows := 64
+	w := workerpool.Workers()
+	for rows > 12 && nb*((outSp+rows-1)/rows) < w {
+		rows = (rows/2 + 5) / 6 * 6
+	}
+	return rows
+}
+
+// im2rowSlack is the number of bytes im2row may write past the last row
+// of col.
+const im2rowSlack = 32
+
 // im2row writes the rows p0 ≤ p < p1 of the NHWC im2col matrix of image
-// x (NHWC, c channels, spatial dims sp) into col (row stride lda): for
-// each output position, kernel row by kernel row, the kw·c bytes the
-// window reads, za where it reads the padding.
+// x (NHWC, c channels, spatial dims sp) into col (row stride lda ≥ K, and
+// im2rowSlack bytes after the last row): for each output position, kernel
+// row by kernel row, the kw·c bytes the window reads, za where it reads
+// the padding. The bytes of a row past K are left unspecified.
 func (q *qconv) im2row(col []uint8, lda int, x []uint8, c int, sp []int, g *geom, za int32, p0, p1 int) {
 	kh, kw := q.ws[2], q.ws[3]
 	h, w, ow := sp[0], sp[1], g.out[1]
@@ -250,6 +317,14 @@ func (q *qconv) im2row(col []uint8, lda int, x []uint8, c int, sp []int, g *geom
 			}
 			src := x[iy*w*c : (iy+1)*w*c]
 			if dw == 1 && ix0 >= 0 && ix0+kw <= w {
+				if o := (iy*w + ix0) * c; q.kRow <= im2rowSlack && o+im2rowSlack <= len(x) {
+					// one 32-byte move (a memmove call costs more for
+					// the short rows of a first layer); what it writes
+					// past the row is written again after it, or is
+					// the slack after the last row
+					*(*[im2rowSlack]uint8)(col[(p-p0)*lda+ky*q.kRow:]) = *(*[im2rowSlack]uint8)(x[o:])
+					continue
+				}
 				copy(dst, src[ix0*c:(ix0+kw)*c])
 				continue
 			}

@@ -195,22 +195,3 @@ func TestTransposeBytes(t *testing.T) {
 		}
 	}
 }
-
-// TestMaxBytes checks the eight-bytes-at-a-time maximum on every pair of
-// byte values.
-func TestMaxBytes(t *testing.T) {
-	a, b := make([]uint8, 256*256+5), make([]uint8, 256*256+5)
-	for i := range 256 * 256 {
-		a[i], b[i] = uint8(i>>8), uint8(i)
-	}
-	want := make([]uint8, len(a))
-	for i := range a {
-		want[i] = max(a[i], b[i])
-	}
-	maxBytes(a, b)
-	for i := range a {
-		if a[i] != want[i] {
-			t.Fatalf("max at %d: got %d, want %d", i, a[i], want[i])
-		}
-	}
-}

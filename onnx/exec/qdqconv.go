@@ -24,6 +24,7 @@ import (
 // point and scale x_scale·w_scale (elementwise equal constants). The
 // com.microsoft patterns need that domain imported. DequantizeLinear nodes
 // left without consumers are dropped. Fused nodes keep the float op's name.
+// Last, layoutNHWC moves the integer ops to channels-last tensors.
 func fuseQDQConv(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 	uses, consumer := usesAndConsumers(nodes)
 	// qAfter returns the Q that is the only consumer of n's result.
@@ -118,7 +119,7 @@ func fuseQDQConv(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 		replaced[n], drop[q] = fused, true
 	}
 	if len(replaced) == 0 {
-		return nodes
+		return layoutNHWC(g, nodes)
 	}
 	out := make([]*onnxpb.NodeProto, 0, len(nodes))
 	for _, n := range nodes {
@@ -143,7 +144,7 @@ func fuseQDQConv(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 		}
 		kept = append(kept, n)
 	}
-	return kept
+	return layoutNHWC(g, kept)
 }
 
 // convWeight reports whether DequantizeLinear d dequantizes an int8 or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/onnx"
@@ -105,15 +106,12 @@ func buildQLinearBinary(mul bool) BuildFunc {
 				base := float32(zc) - (rac*float32(za) + rbc*float32(zb))
 				out := make([]uint8, len(bu))
 				// clamping to the integer bounds first rounds the same; then
-				// |v| ≤ 255 and adding and taking 1.5·2²³ rounds to even
-				const magic = 12582912
+				// |v| ≤ 255 and simd.AddU8 rounds to even
 				flo, fhi := float32(lo), float32(hi)
 				ad := au.Data()[:len(out)]
 				err := workerpool.For(ctx, (len(out)+4095)/4096, 4, func(lo, hi int) {
-					for i := lo * 4096; i < min(hi*4096, len(out)); i++ {
-						v := min(max(rac*float32(ad[i])+rbc*float32(bu[i])+base, flo), fhi)
-						out[i] = uint8(int32((v + magic) - magic))
-					}
+					lo, hi = lo*4096, min(hi*4096, len(out))
+					simd.AddU8(out[lo:hi], ad[lo:hi], bu[lo:hi], rac, rbc, base, flo, fhi)
 				})
 				if err != nil {
 					return nil, err

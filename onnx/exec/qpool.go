@@ -2,8 +2,8 @@ package exec
 
 import (
 	"context"
-	"encoding/binary"
 
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -36,7 +36,7 @@ func maxPool2DU8(ctx context.Context, x []uint8, planes int, g *geom) ([]uint8, 
 				copy(colMax, src[(hs+rlo*dh)*W:(hs+rlo*dh+1)*W])
 				for kh := rlo + 1; kh < rhi; kh++ {
 					r := src[(hs+kh*dh)*W : (hs+kh*dh+1)*W]
-					maxBytes(colMax, r)
+					simd.MaxU8(colMax, r)
 				}
 				row := dst[oh*OW : (oh+1)*OW]
 				ow0 := 0
@@ -67,25 +67,4 @@ func maxPool2DU8(ctx context.Context, x []uint8, planes int, g *geom) ([]uint8, 
 			}
 		}
 	})
-}
-
-// maxBytes sets dst[i] = max(dst[i], src[i]) (unsigned), eight bytes at a
-// time: per byte, a < b when the top bits differ and b has it, or they
-// agree and (a|0x80) − (b&0x7f) (which borrows from no other byte) clears
-// its top bit; the mask of those bytes selects b.
-func maxBytes(dst, src []uint8) {
-	const h = 0x8080808080808080
-	src = src[:len(dst)]
-	i := 0
-	for ; i+8 <= len(dst); i += 8 {
-		a, b := binary.LittleEndian.Uint64(dst[i:]), binary.LittleEndian.Uint64(src[i:])
-		x := (a | h) - (b &^ h)
-		hd := (a ^ b) & h
-		lt := (hd & b) | (^hd & ^x & h)
-		m := (lt >> 7) * 0xff
-		binary.LittleEndian.PutUint64(dst[i:], a^((a^b)&m))
-	}
-	for ; i < len(dst); i++ {
-		dst[i] = max(dst[i], src[i])
-	}
 }

@@ -558,7 +558,8 @@ func TestResNetLatency(t *testing.T) {
 // convolutions into QLinearConv, its Adds into QLinearAdd, its
 // GlobalAveragePool into QLinearGlobalAveragePool and runs MaxPool and
 // Flatten on the codes, leaving no float Conv, Add or QuantizeLinear but
-// the input's, and that the fused program's logits are within one step of
+// the input's, with one Transpose (layoutNHWC: the pooled codes back to
+// NCHW), and that the fused program's logits are within one step of
 // the output quantization of the unfused one's.
 func TestQDQConvFusion(t *testing.T) {
 	w := newResNetWeights(resnetSmall, 1)
@@ -578,7 +579,7 @@ func TestQDQConvFusion(t *testing.T) {
 	}
 	convs := len(w.convs)
 	for op, want := range map[string]int{"QLinearConv": convs, "com.microsoft.QLinearAdd": 8, "com.microsoft.QLinearGlobalAveragePool": 1,
-		"Conv": 0, "Add": 0, "GlobalAveragePool": 0, "QuantizeLinear": 1, "MaxPool": 1, "Flatten": 1} {
+		"Conv": 0, "Add": 0, "GlobalAveragePool": 0, "QuantizeLinear": 1, "MaxPool": 1, "Flatten": 1, "Transpose": 1} {
 		if count[op] != want {
 			t.Errorf("%d %s steps after fusion, want %d (ops %v)", count[op], op, want, count)
 		}
