@@ -57,3 +57,59 @@ func AddU8(dst, a, b []uint8, ra, rb, base, lo, hi float32) {
 	}
 	addU8Generic(dst[n:], a[n:], b[n:], &p)
 }
+
+// requantRowsArgs are RequantRows' arguments for the assembly (strides in
+// bytes); it reads the fields at fixed offsets.
+type requantRowsArgs struct {
+	dst     *uint8   // 0
+	ldd     int      // 8
+	acc     *int32   // 16
+	lda     int      // 24
+	rows    int      // 32
+	blocks  int      // 40
+	add     *int32   // 48
+	sub     *int32   // 56
+	mult    *float32 // 64
+	addStep int      // 72: 4, or 0 for one add shared by the rows
+	lo, hi  float32  // 80, 84
+	z       int32    // 88
+	_       int32
+}
+
+// RequantRows is Requant on rows rows: row r of dst and acc starts at
+// r·ldd and r·lda, with add[r] (add nil: 0 for every row); sub and mult
+// (len(mult) columns) are shared by the rows. mult must hold no NaN.
+func RequantRows(dst []uint8, ldd int, acc []int32, lda, rows int, add, sub []int32, mult []float32, lo, hi float32, z int32) {
+	cols := len(mult)
+	if rows <= 0 || cols == 0 {
+		return
+	}
+	_, _, _ = dst[(rows-1)*ldd+cols-1], acc[(rows-1)*lda+cols-1], sub[cols-1]
+	var zero int32
+	addAt := func(r int) int32 {
+		if add == nil {
+			return 0
+		}
+		return add[r]
+	}
+	if add != nil {
+		_ = add[rows-1]
+	}
+	n := 0
+	if hasAVX512 {
+		n = cols &^ 15
+		if n > 0 {
+			p := requantRowsArgs{dst: &dst[0], ldd: ldd, acc: &acc[0], lda: 4 * lda, rows: rows, blocks: n / 16,
+				add: &zero, sub: &sub[0], mult: &mult[0], lo: lo, hi: hi, z: z}
+			if add != nil {
+				p.add, p.addStep = &add[0], 4
+			}
+			requantRowsAVX512(&p)
+		}
+	}
+	if n < cols {
+		for r := 0; r < rows; r++ {
+			requantGeneric(dst[r*ldd+n:r*ldd+cols], acc[r*lda+n:r*lda+cols], addAt(r), sub[n:cols], mult[n:cols], lo, hi, z)
+		}
+	}
+}

@@ -13,3 +13,8 @@ func maxU8AVX512(dst, x *uint8, blocks int)
 //
 //go:noescape
 func addU8AVX512(dst, a, b *uint8, blocks int, p *addU8Args)
+
+// requantRowsAVX512 is RequantRows on whole vectors.
+//
+//go:noescape
+func requantRowsAVX512(p *requantRowsArgs)

@@ -65,3 +65,52 @@ func TestAddU8(t *testing.T) {
 		}
 	}
 }
+
+// TestRequantRows checks RequantRows against requantGeneric row by row
+// over column counts around the 16-element blocks, with and without the
+// per-row add, row strides wider than the columns and guard bytes between
+// the rows.
+func TestRequantRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, cols := range []int{1, 15, 16, 17, 64, 70} {
+		for _, rows := range []int{1, 2, 7} {
+			for _, withAdd := range []bool{false, true} {
+				ldd, lda := cols+5, cols+3
+				acc := make([]int32, rows*lda)
+				for i := range acc {
+					acc[i] = int32(r.IntN(1<<16) - 1<<15)
+				}
+				sub, mult := make([]int32, cols), make([]float32, cols)
+				for j := range sub {
+					sub[j] = int32(r.IntN(2000) - 1000)
+					mult[j] = 0.001 + 0.02*r.Float32()
+				}
+				mult[0] = 0.5 // ties
+				var add []int32
+				if withAdd {
+					add = make([]int32, rows)
+					for i := range add {
+						add[i] = int32(r.IntN(4000) - 2000)
+					}
+				}
+				want, got := make([]uint8, rows*ldd), make([]uint8, rows*ldd)
+				for i := range want {
+					want[i], got[i] = 0x5A, 0x5A
+				}
+				for i := range rows {
+					a := int32(0)
+					if add != nil {
+						a = add[i]
+					}
+					requantGeneric(want[i*ldd:i*ldd+cols], acc[i*lda:i*lda+cols], a, sub, mult, -100, 120, 100)
+				}
+				RequantRows(got, ldd, acc, lda, rows, add, sub, mult, -100, 120, 100)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("cols %d, rows %d, add %v: byte %d = %d, want %d", cols, rows, withAdd, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

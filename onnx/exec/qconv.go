@@ -226,6 +226,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 		col := getBytes(rowsPer*lda + im2rowSlack)
 		acc := getInt32s(rowsPer * m)
 		res := getBytes(rowsPer * m)
+		adds := make([]int32, rowsPer)
 		defer putBytes(col)
 		defer putInt32s(acc)
 		defer putBytes(res)
@@ -249,13 +250,14 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 			if q.outNHWC {
 				dst = out[(b*outSp+p0)*m : (b*outSp+p1)*m]
 			}
-			for r := range rows {
-				add := int32(0)
-				if q.t != 0 {
-					add = -q.t * simd.SumU8(a[r*ld:r*ld+q.kk])
+			var add []int32 // −t·Σa per row, where t ≠ 0
+			if q.t != 0 {
+				add = adds[:rows]
+				for r := range add {
+					add[r] = -q.t * simd.SumU8(a[r*ld:r*ld+q.kk])
 				}
-				simd.Requant(dst[r*m:(r+1)*m], acc[r*m:(r+1)*m], add, sub, q.mult, q.lo, q.hi, q.yzp)
 			}
+			simd.RequantRows(dst, m, acc, m, rows, add, sub, q.mult, q.lo, q.hi, q.yzp)
 			if !q.outNHWC {
 				// res is rows×M; the image's output is M×outSp
 				transposeBytes(out[b*m*outSp+p0:], outSp, res, m, rows, m)
