@@ -14,7 +14,8 @@ import (
 // parameters: qconv) against the general kernel (the same node with every
 // input fed at run time) on random data: padding, strides, dilations, 1×1
 // and 7×7 kernels, odd channel counts, int8 and uint8 data and weights,
-// per-channel scales, a nonzero weight zero point, with and without bias.
+// per-channel scales, a nonzero weight zero point, with and without bias;
+// and both on the channels-last layouts of attrNHWC.
 func TestQConvFast(t *testing.T) {
 	cases := []struct {
 		n, c, h, w, m, k, stride, pad, dil int
@@ -88,10 +89,21 @@ func TestQConvFast(t *testing.T) {
 			if tc.bias {
 				names = append(names, "b")
 			}
-			run := func(consts bool) *tensor.Tensor[uint8] {
+			// run runs the fast kernel (consts) or the general one, on the
+			// layouts of attrNHWC mode (the result back in NCHW)
+			run := func(consts bool, mode int) *tensor.Tensor[uint8] {
 				b := onnx.NewBuilder("qconv", onnx.Opset{Domain: "", Version: 13})
-				b.Input("x", xDT, tc.n, tc.c, tc.h, tc.w)
 				feeds := map[string]tensor.Any{"x": x}
+				if mode&nhwcIn != 0 {
+					b.Input("x", xDT, tc.n, tc.h, tc.w, tc.c)
+					xt, err := transpose(context.Background(), x, []int{0, 2, 3, 1})
+					if err != nil {
+						t.Fatal(err)
+					}
+					feeds["x"] = xt
+				} else {
+					b.Input("x", xDT, tc.n, tc.c, tc.h, tc.w)
+				}
 				for _, n := range names[1:] {
 					if consts {
 						b.AddInitializer(tensorProto(n, vals[n], types[n]))
@@ -106,7 +118,7 @@ func TestQConvFast(t *testing.T) {
 				}
 				b.AddNode(onnx.Node{Name: "conv", Op: "QLinearConv", Inputs: names, Outputs: []string{"y"}, Attrs: []onnx.Attr{
 					{Name: "strides", Value: []int{tc.stride, tc.stride}}, {Name: "pads", Value: []int{tc.pad, tc.pad, tc.pad, tc.pad}},
-					{Name: "dilations", Value: []int{tc.dil, tc.dil}}}})
+					{Name: "dilations", Value: []int{tc.dil, tc.dil}}, {Name: attrNHWC, Value: mode}}})
 				b.Output("y", onnx.Uint8)
 				mp, err := b.Model()
 				if err != nil {
@@ -120,15 +132,27 @@ func TestQConvFast(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return out["y"].(*tensor.Tensor[uint8])
+				y := out["y"]
+				if mode&nhwcOut != 0 {
+					if y, err = transpose(context.Background(), y, []int{0, 3, 1, 2}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return y.(*tensor.Tensor[uint8])
 			}
-			g, w := run(true), run(false)
-			if !tensor.SameShape(g.Shape(), w.Shape()) {
-				t.Fatalf("shape %v, want %v", g.Shape(), w.Shape())
-			}
-			for i, v := range w.Data() {
-				if g.Data()[i] != v {
-					t.Fatalf("y[%d] = %d, general kernel %d", i, g.Data()[i], v)
+			w := run(false, 0)
+			for _, v := range []struct {
+				consts bool
+				mode   int
+			}{{true, 0}, {true, 1}, {true, 2}, {true, 3}, {false, 3}} {
+				g := run(v.consts, v.mode)
+				if !tensor.SameShape(g.Shape(), w.Shape()) {
+					t.Fatalf("packed %v, %s %d: shape %v, want %v", v.consts, attrNHWC, v.mode, g.Shape(), w.Shape())
+				}
+				for i, want := range w.Data() {
+					if g.Data()[i] != want {
+						t.Fatalf("packed %v, %s %d: y[%d] = %d, general kernel %d", v.consts, attrNHWC, v.mode, i, g.Data()[i], want)
+					}
 				}
 			}
 		})

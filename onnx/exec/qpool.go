@@ -5,6 +5,7 @@ import (
 
 	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
+	"github.com/zerfoo/zerfoo/tensor"
 )
 
 // maxPool2DU8 is 2-D MaxPool over uint8 codes (what a QDQ graph's MaxPool
@@ -63,6 +64,92 @@ func maxPool2DU8(ctx context.Context, x []uint8, planes int, g *geom) ([]uint8, 
 						best = max(best, colMax[ws+kw*dw])
 					}
 					row[ow] = best
+				}
+			}
+		}
+	})
+}
+
+// maxPoolNHWC is 2-D MaxPool of uint8 or int8 codes x [N, H, W, C] over
+// window w: per output row the maxima of the window's image rows (runs
+// of W·C bytes), then per output position those of its columns (runs of
+// C bytes).
+func maxPoolNHWC(ctx context.Context, x tensor.Any, w *window) (tensor.Any, error) {
+	xs := x.Shape()
+	if len(xs) != 4 {
+		return nil, shapeErr("MaxPool NHWC input %v, want 4 dims", xs)
+	}
+	g, err := w.resolve(xs[1:3], nil)
+	if err != nil {
+		return nil, err
+	}
+	nb, c := xs[0], xs[3]
+	os := []int{nb, g.out[0], g.out[1], c}
+	if err := checkExtra(ctx, x.DType(), os, int64(xs[2]*c)); err != nil {
+		return nil, err
+	}
+	switch v := x.(type) {
+	case *tensor.Tensor[uint8]:
+		y, err := maxPoolRows(ctx, v.Data(), nb, c, g, simd.MaxU8)
+		if err != nil {
+			return nil, err
+		}
+		return tensor.New(os, y)
+	case *tensor.Tensor[int8]:
+		y, err := maxPoolRows(ctx, v.Data(), nb, c, g, func(d, s []int8) {
+			s = s[:len(d)]
+			for i := range d {
+				d[i] = max(d[i], s[i])
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return tensor.New(os, y)
+	}
+	return nil, typeErr("MaxPool NHWC of %s, want uint8 or int8", x.DType())
+}
+
+// maxPoolRows pools nb NHWC images x of c channels over g with maxInto
+// (dst[i] = max(dst[i], src[i])). Every window reads the image (resolve
+// checks it), so the padding never wins.
+func maxPoolRows[T uint8 | int8](ctx context.Context, x []T, nb, c int, g *geom, maxInto func(dst, src []T)) ([]T, error) {
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	y := make([]T, nb*OH*OW*c)
+	row := W * c
+	grain := max(1, (1<<14)/max(1, OW*c*g.k[0]*g.k[1]))
+	return y, workerpool.For(ctx, nb*OH, grain, func(lo, hi int) {
+		colMax := make([]T, row)
+		for i := lo; i < hi; i++ {
+			b, oh := i/OH, i%OH
+			src := x[b*H*row : (b+1)*H*row]
+			dst := y[i*OW*c : (i+1)*OW*c]
+			hs := oh*g.s[0] - g.pb[0]
+			rlo, rhi := span(hs, g.d[0], g.k[0], 0, H)
+			if rlo >= rhi {
+				clear(dst)
+				continue
+			}
+			r0 := hs + rlo*g.d[0]
+			copy(colMax, src[r0*row:(r0+1)*row])
+			for kh := rlo + 1; kh < rhi; kh++ {
+				r := hs + kh*g.d[0]
+				maxInto(colMax, src[r*row:(r+1)*row])
+			}
+			for ow := range OW {
+				ws := ow*g.s[1] - g.pb[1]
+				clo, chi := span(ws, g.d[1], g.k[1], 0, W)
+				d := dst[ow*c : (ow+1)*c]
+				if clo >= chi {
+					clear(d)
+					continue
+				}
+				p := ws + clo*g.d[1]
+				copy(d, colMax[p*c:(p+1)*c])
+				for kw := clo + 1; kw < chi; kw++ {
+					p := ws + kw*g.d[1]
+					maxInto(d, colMax[p*c:(p+1)*c])
 				}
 			}
 		}
