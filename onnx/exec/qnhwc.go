@@ -23,11 +23,8 @@ const (
 	nhwcOut = 2
 )
 
-// Permutations between the two layouts of a 4-D tensor.
-var (
-	permToNHWC = []int64{0, 2, 3, 1}
-	permToNCHW = []int64{0, 3, 1, 2}
-)
+// permToNCHW is the Transpose perm from NHWC to NCHW.
+var permToNCHW = []int64{0, 3, 1, 2}
 
 // layoutNHWC makes the integer ops of a fused QDQ CNN (fuseQDQConv) pass
 // channels-last codes to each other, as ONNX Runtime's NHWC transformer
