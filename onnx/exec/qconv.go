@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"sync"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/simd"
@@ -214,7 +215,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 			return nil, err
 		}
 	}
-	out := make([]uint8, nb*m*outSp)
+	out := newBytes(ctx, nb*m*outSp)
 	direct := q.kk == q.b.K() && q.ws[2] == 1 && q.ws[3] == 1 && g.s[0] == 1 && g.s[1] == 1 &&
 		g.pb[0] == 0 && g.pb[1] == 0 && g.pe[0] == 0 && g.pe[1] == 0
 	rowsPer := qconvRows(nb, outSp)
@@ -386,6 +387,15 @@ func transposeBytes(dst []uint8, ldd int, src []uint8, lds, r, n int) {
 			}
 		}
 	}
+}
+
+// newBytes returns a byte buffer of n elements for a kernel's output (its
+// contents are undefined: the kernel must write every byte): in a Run, the
+// bytes of a float32 buffer from the Program's arena (newFloats), which
+// recycles them once the run drops the value.
+func newBytes(ctx context.Context, n int) []uint8 {
+	f := newFloats(ctx, (n+3)/4)
+	return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(f))), n)
 }
 
 // bytePool recycles the byte scratch of integer convolutions.

@@ -104,7 +104,7 @@ func buildQLinearBinary(mul bool) BuildFunc {
 				bu := b.(*tensor.Tensor[uint8]).Data()
 				rac, rbc := sa/sc, sb/sc
 				base := float32(zc) - (rac*float32(za) + rbc*float32(zb))
-				out := make([]uint8, len(bu))
+				out := newBytes(ctx, len(bu))
 				// clamping to the integer bounds first rounds the same; then
 				// |v| ≤ 255 and simd.AddU8 rounds to even
 				flo, fhi := float32(lo), float32(hi)

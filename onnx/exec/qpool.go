@@ -90,13 +90,13 @@ func maxPoolNHWC(ctx context.Context, x tensor.Any, w *window) (tensor.Any, erro
 	}
 	switch v := x.(type) {
 	case *tensor.Tensor[uint8]:
-		y, err := maxPoolRows(ctx, v.Data(), nb, c, g, simd.MaxU8)
+		y, err := maxPoolRows(ctx, v.Data(), newBytes(ctx, prod(os)), nb, c, g, simd.MaxU8)
 		if err != nil {
 			return nil, err
 		}
 		return tensor.New(os, y)
 	case *tensor.Tensor[int8]:
-		y, err := maxPoolRows(ctx, v.Data(), nb, c, g, func(d, s []int8) {
+		y, err := maxPoolRows(ctx, v.Data(), make([]int8, prod(os)), nb, c, g, func(d, s []int8) {
 			s = s[:len(d)]
 			for i := range d {
 				d[i] = max(d[i], s[i])
@@ -110,13 +110,12 @@ func maxPoolNHWC(ctx context.Context, x tensor.Any, w *window) (tensor.Any, erro
 	return nil, typeErr("MaxPool NHWC of %s, want uint8 or int8", x.DType())
 }
 
-// maxPoolRows pools nb NHWC images x of c channels over g with maxInto
+// maxPoolRows pools nb NHWC images x of c channels over g into y with maxInto
 // (dst[i] = max(dst[i], src[i])). Every window reads the image (resolve
 // checks it), so the padding never wins.
-func maxPoolRows[T uint8 | int8](ctx context.Context, x []T, nb, c int, g *geom, maxInto func(dst, src []T)) ([]T, error) {
+func maxPoolRows[T uint8 | int8](ctx context.Context, x, y []T, nb, c int, g *geom, maxInto func(dst, src []T)) ([]T, error) {
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
-	y := make([]T, nb*OH*OW*c)
 	row := W * c
 	grain := max(1, (1<<14)/max(1, OW*c*g.k[0]*g.k[1]))
 	return y, workerpool.For(ctx, nb*OH, grain, func(lo, hi int) {
