@@ -174,6 +174,10 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 	grain := max(1, (1<<18)/max(1, work))
 	return workerpool.For(ctx, tiles, grain, func(lo, hi int) {
 		var tmp [i8MR * i8NP * i8PanelCols]int32
+		// one i8args for the chunk: the kernel call through v.call makes
+		// it escape, and a fresh one per call would be an allocation per
+		// i8MR rows
+		args := new(i8args)
 		for t := lo; t < hi; t++ {
 			p0 := t * i8NP
 			np := min(i8NP, m.panels-p0)
@@ -182,7 +186,7 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 			full := ncols == np*i8PanelCols
 			for r0 := 0; r0 < rows; r0 += i8MR {
 				mr := min(i8MR, rows-r0)
-				args := i8args{
+				*args = i8args{
 					a:     &a[r0*lda],
 					lda:   lda,
 					b:     &m.data[p0*ps],
@@ -191,10 +195,10 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 				}
 				if full {
 					args.c, args.ldc = &c[r0*ldc+col0], 4*ldc
-					v.call(&args, mr, np)
+					v.call(args, mr, np)
 				} else {
 					args.c, args.ldc = &tmp[0], 4*i8NP*i8PanelCols
-					v.call(&args, mr, np)
+					v.call(args, mr, np)
 					for r := 0; r < mr; r++ {
 						copy(c[(r0+r)*ldc+col0:(r0+r)*ldc+col0+ncols], tmp[r*i8NP*i8PanelCols:])
 					}
