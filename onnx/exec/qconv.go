@@ -282,15 +282,15 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 }
 
 // qconvRows is the number of output positions per chunk of a convolution
-// of nb images of outSp positions: 64, fewer where that
-// leaves a worker without a chunk (a multiple of the kernel's 6 rows).
+// of nb images of outSp positions: at most 60 (ten calls of the 6-row
+// kernel), the image cut into chunks of equal size, and at least as many
+// chunks as workers.
 func qconvRows(nb, outSp int) int {
-	rows := 64
-	w := workerpool.Workers()
-	for rows > 12 && nb*((outSp+rows-1)/rows) < w {
-		rows = (rows/2 + 5) / 6 * 6
+	chunks := (outSp + 59) / 60
+	if w := workerpool.Workers(); nb*chunks < w {
+		chunks = min(outSp, (w+nb-1)/nb)
 	}
-	return rows
+	return max(1, (outSp+chunks-1)/max(chunks, 1))
 }
 
 // im2rowSlack is the number of bytes im2row may write past the last row
@@ -303,43 +303,48 @@ const im2rowSlack = 32
 // row by kernel row, the kw·c bytes the window reads, za where it reads
 // the padding. The bytes of a row past K are left unspecified.
 func (q *qconv) im2row(col []uint8, lda int, x []uint8, c int, sp []int, g *geom, za int32, p0, p1 int) {
-	kh, kw := q.ws[2], q.ws[3]
+	kh, kw, kRow := q.ws[2], q.ws[3], q.kRow
 	h, w, ow := sp[0], sp[1], g.out[1]
 	pad := uint8(za)
 	dh, dw := g.d[0], g.d[1]
+	short := kRow <= im2rowSlack
+	oy, ox := p0/ow, p0%ow
 	for p := p0; p < p1; p++ {
-		oy, ox := p/ow, p%ow
-		row := col[(p-p0)*lda : (p-p0)*lda+q.kk]
+		base := (p - p0) * lda
 		iy0, ix0 := oy*g.s[0]-g.pb[0], ox*g.s[1]-g.pb[1]
+		inside := dw == 1 && ix0 >= 0 && ix0+kw <= w // each kernel row one run of the image row
 		for ky := range kh {
-			dst := row[ky*q.kRow : (ky+1)*q.kRow]
+			d := base + ky*kRow
 			iy := iy0 + ky*dh
 			if iy < 0 || iy >= h {
-				fillBytes(dst, pad)
+				fillBytes(col[d:d+kRow], pad)
 				continue
 			}
-			src := x[iy*w*c : (iy+1)*w*c]
-			if dw == 1 && ix0 >= 0 && ix0+kw <= w {
-				if o := (iy*w + ix0) * c; q.kRow <= im2rowSlack && o+im2rowSlack <= len(x) {
-					// one 32-byte move (a memmove call costs more for
-					// the short rows of a first layer); what it writes
-					// past the row is written again after it, or is
-					// the slack after the last row
-					*(*[im2rowSlack]uint8)(col[(p-p0)*lda+ky*q.kRow:]) = *(*[im2rowSlack]uint8)(x[o:])
-					continue
+			o := (iy*w + ix0) * c
+			if inside {
+				if short && o+im2rowSlack <= len(x) {
+					// one 32-byte move (a memmove call costs more for the
+					// short rows of a first layer); what it writes past
+					// the row is written again after it, or is the slack
+					// after the last row
+					*(*[im2rowSlack]uint8)(col[d:]) = *(*[im2rowSlack]uint8)(x[o:])
+				} else {
+					copy(col[d:d+kRow], x[o:o+kRow])
 				}
-				copy(dst, src[ix0*c:(ix0+kw)*c])
 				continue
 			}
 			for kx := range kw {
 				ix := ix0 + kx*dw
-				d := dst[kx*c : (kx+1)*c]
+				dd := col[d+kx*c : d+(kx+1)*c]
 				if ix < 0 || ix >= w {
-					fillBytes(d, pad)
+					fillBytes(dd, pad)
 				} else {
-					copy(d, src[ix*c:(ix+1)*c])
+					copy(dd, x[(iy*w+ix)*c:(iy*w+ix+1)*c])
 				}
 			}
+		}
+		if ox++; ox == ow {
+			ox, oy = 0, oy+1
 		}
 	}
 }
