@@ -110,6 +110,10 @@ func kernelGeneric(p *kargs, i8 bool, bits, mr int) {
 type variant struct {
 	name string
 	id   int
+	// groups > 1: at one row with int8 activations, float16 scales and
+	// the default zero point, the variant multiplies that many groups per
+	// kernel call, taken from as many runs of a piece (callGroups).
+	groups int
 }
 
 const (

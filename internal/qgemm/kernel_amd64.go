@@ -24,10 +24,33 @@ var archVariants = func() []variant {
 		vs = append(vs, variant{name: "avx2", id: idAVX2})
 	}
 	if hasAVX512 && hasAVX2 {
-		vs = append(vs, variant{name: "avx512", id: idAVX512})
+		vs = append(vs, variant{name: "avx512", id: idAVX512},
+			variant{name: "avx512x4", id: idAVX512, groups: groupsAVX512})
 	}
 	return vs
 }()
+
+// kargsGroups are the arguments of a one-row kernel that reads several
+// groups at once: kargs for group 0 (out, ldo: its 16 outputs and the
+// bytes to the next group's) and the bytes between the groups' codes and
+// between their scales.
+type kargsGroups struct {
+	kargs
+	cstride int // 136
+	sstride int // 144
+}
+
+// callGroups runs the one-row int8 kernel that multiplies the activations
+// by v.groups groups at once (codes cstride bytes apart, float16 scales
+// sstride bytes apart, the default zero point); it reports false when v
+// has none for bits.
+func callGroups(v variant, p *kargs, bits, cstride, sstride int) bool {
+	if v.id != idAVX512 || v.groups != groupsAVX512 {
+		return false
+	}
+	q := kargsGroups{kargs: *p, cstride: cstride, sstride: sstride}
+	return callAVX512Groups(&q, bits)
+}
 
 // best is the variant MatMul uses: the last of archVariants, or generic.
 var best = func() variant {

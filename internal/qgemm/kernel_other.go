@@ -10,6 +10,8 @@ var best = generic
 
 func callAVX512(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
 
+func callGroups(variant, *kargs, int, int, int) bool { return false }
+
 func callAVX2(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
 
 // xorWords returns the XOR of the words of buf (a streaming read).

@@ -160,6 +160,9 @@ func (s *scratch) compute(lo, hi int) {
 	if s.rows == 1 {
 		kc = m.KBlocks // a single row: no reuse, one pass
 	}
+	if ng := s.v.groups; s.rows == 1 && ng > 1 && s.i8 && m.Scales16 != nil && m.ScalesLo == nil && m.ZeroPoints == nil {
+		lo = s.computeGroups(lo, hi, ng, &p)
+	}
 	for r0 := 0; r0 < s.rows; r0 += rowTile {
 		mr := min(rowTile, s.rows-r0)
 		for b0 := 0; b0 < m.KBlocks; b0 += kc {
@@ -217,6 +220,36 @@ func (s *scratch) compute(lo, hi int) {
 			}
 		}
 	}
+}
+
+// computeGroups runs the one-row kernels that read ng groups at once on
+// the full groups of [lo, hi), as ng runs of consecutive groups (group c
+// of every run in one call, so that the codes stream from ng places at
+// once), and returns the first group it left to compute: the left-over
+// groups, or lo when the variant has no such kernel for the matrix.
+func (s *scratch) computeGroups(lo, hi, ng int, p *kargs) int {
+	m := s.m
+	run := max(0, min(hi, m.N/GroupCols)-lo) / ng
+	bb := m.BlockBytes()
+	p.kb, p.accum, p.f16, p.zps, p.scalesLo = m.KBlocks, 0, 1, nil, nil
+	p.a = unsafe.Pointer(&s.qa[0])
+	p.sa, p.suma, p.lds = &s.sa[0], &s.suma[0], 4
+	p.ldo = 4 * GroupCols * run
+	for c := 0; c < run; c++ {
+		blk := (lo + c) * m.KBlocks
+		p.codes = &m.Codes[blk*bb]
+		p.scales = unsafe.Pointer(&m.Scales16[blk*GroupCols])
+		p.out = &s.y[(lo+c)*GroupCols]
+		if !callGroups(s.v, p, m.Bits, run*m.KBlocks*bb, 2*run*m.KBlocks*GroupCols) {
+			return lo
+		}
+	}
+	if s.bias != nil {
+		for n := lo * GroupCols; n < (lo+ng*run)*GroupCols; n++ {
+			s.y[n] += s.bias[n]
+		}
+	}
+	return lo + ng*run
 }
 
 // pieceBytes bounds the weight bytes of one piece of groups when several

@@ -225,6 +225,52 @@ func TestMatMulVariants(t *testing.T) {
 	}
 }
 
+// TestMatMulGroups covers the one-row kernels that read several groups
+// at once (variants with groups > 1: int8 activations, float16 scales,
+// the default zero point): 9 full groups and a partial one, so that each
+// thread's piece holds runs of groups and left-over groups, with and
+// without bias, against the int8 reference.
+func TestMatMulGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ctx := context.Background()
+	for _, v := range allVariants() {
+		if v.groups <= 1 {
+			continue
+		}
+		for _, bits := range []int{4, 8} {
+			for _, bs := range []int{32, 128} {
+				const n = 9*GroupCols + 5
+				k := 3*bs + 7
+				q := randQuant(rng, n, k, bits, bs, false, true)
+				m, err := PackNBits(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a := randA(rng, k)
+				for _, threads := range []int{1, 2} {
+					for _, bias := range [][]float32{nil, randA(rng, n)} {
+						name := fmt.Sprintf("%s/bits%d/bs%d/threads%d/bias%v", v.name, bits, bs, threads, bias != nil)
+						want, mag := refInt8(q, a, 1, bias)
+						y := make([]float32, n+3)
+						y[n], y[n+1], y[n+2] = 7, 7, 7
+						if err := m.matmul(ctx, y[:n], a, 1, bias, Options{Activations: Int8, Threads: threads}, v); err != nil {
+							t.Fatalf("%s: %v", name, err)
+						}
+						for i, w := range want {
+							if d := math.Abs(float64(y[i]) - w); d > 1e-6*(mag[i]+1e-6) {
+								t.Fatalf("%s: y[%d] got %g, want %g (Σ|terms| %.3g)", name, i, y[i], w, mag[i])
+							}
+						}
+						if y[n] != 7 || y[n+2] != 7 {
+							t.Fatalf("%s: wrote past y", name)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestRoundEven(t *testing.T) {
 	for _, x := range []float32{0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, 127, 127.49, -127.5, 0.49999997, 3.7, -3.7} {
 		want := int32(math.Max(-128, math.Min(127, math.RoundToEven(float64(x)))))
