@@ -47,49 +47,77 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-type task struct {
-	fn     func(lo, hi int)
-	lo, hi int
-	g      *group
-}
-
-// group tracks the chunks of one For call. The chunk that finishes last
-// sends on done (buffered, so it never blocks); the caller receives once and
-// returns the group to groupPool, so a steady stream of For calls does not
-// allocate. panicked holds the loop's first panic; chunks that start after
-// it is set skip their work.
+// group is one parallel loop. Its chunks are numbered 0..chunks-1; the
+// calling goroutine and every pool worker that takes one of the loop's
+// tickets from the queue claim chunks in order from next until none is
+// left, so a worker that starts late (a thread wake-up, a vCPU the host
+// runs late) takes fewer chunks instead of holding the loop up by a fixed
+// share. The chunk that finishes last sends on done (buffered, so it never
+// blocks); the caller receives once. panicked holds the loop's first
+// panic; chunks claimed after it is set skip their work. refs counts the
+// goroutines that may still touch the group (the caller and each queued
+// ticket): the last to let go returns it to groupPool, so a steady stream
+// of loops does not allocate and a ticket taken after its loop ended finds
+// no chunk rather than another loop's.
 type group struct {
+	fn       func(lo, hi int)
+	n        int
+	chunks   int64
+	next     atomic.Int64
 	pending  atomic.Int64
+	refs     atomic.Int64
 	panicked atomic.Pointer[PanicError]
 	done     chan struct{}
 }
 
 var groupPool = sync.Pool{New: func() any { return &group{done: make(chan struct{}, 1)} }}
 
-func (g *group) finish() {
-	if g.pending.Add(-1) == 0 {
-		g.done <- struct{}{}
+// work runs chunks of the loop until every chunk has been claimed.
+func (g *group) work() {
+	for {
+		c := g.next.Add(1) - 1
+		if c >= g.chunks {
+			return
+		}
+		g.run(c)
 	}
 }
 
-// run runs the chunk unless the loop already panicked. A panic in fn is
+// bounds returns the iterations [lo, hi) of chunk c: the chunks' sizes
+// differ by at most one.
+func (g *group) bounds(c int64) (lo, hi int) {
+	n := int64(g.n)
+	return int(c * n / g.chunks), int((c + 1) * n / g.chunks)
+}
+
+// run runs chunk c unless the loop already panicked. A panic in fn is
 // recovered (by end) and kept in the group, so that the goroutine running
 // the chunk, a pool worker or the loop's caller, carries on.
-func (t task) run() {
-	defer t.end()
-	if t.g.panicked.Load() == nil {
-		t.fn(t.lo, t.hi)
+func (g *group) run(c int64) {
+	defer g.end()
+	if g.panicked.Load() == nil {
+		g.fn(g.bounds(c))
 	}
 }
 
 // end records a panic of the chunk (the first of the loop is kept) and
 // counts the chunk done. It must be deferred by run: recover only stops a
 // panic when called by a deferred function.
-func (t task) end() {
+func (g *group) end() {
 	if r := recover(); r != nil {
-		t.g.panicked.CompareAndSwap(nil, newPanicError(r))
+		g.panicked.CompareAndSwap(nil, newPanicError(r))
 	}
-	t.g.finish()
+	if g.pending.Add(-1) == 0 {
+		g.done <- struct{}{}
+	}
+}
+
+// release lets go of the group; the last holder returns it to groupPool.
+func (g *group) release() {
+	if g.refs.Add(-1) == 0 {
+		g.fn = nil
+		groupPool.Put(g)
+	}
 }
 
 // newPanicError wraps a recovered value with the stack of the goroutine
@@ -112,7 +140,7 @@ func runInline(n int, fn func(lo, hi int)) (err error) {
 
 var (
 	once  sync.Once
-	tasks chan task
+	tasks chan *group // tickets: each asks one worker to help with a loop
 	nwork int
 )
 
@@ -122,7 +150,7 @@ func start() {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	nwork = runtime.GOMAXPROCS(0)
-	tasks = make(chan task, 4*nwork)
+	tasks = make(chan *group, 4*nwork)
 	for i := 0; i < nwork; i++ {
 		go worker()
 	}
@@ -162,26 +190,27 @@ func parseSpin(v string) (time.Duration, error) {
 
 func worker() {
 	for {
-		if t, ok := poll(); ok {
-			t.run()
-			continue
+		g, ok := poll()
+		if !ok {
+			g = <-tasks
 		}
-		(<-tasks).run()
+		g.work()
+		g.release()
 	}
 }
 
-// poll returns a task if one arrives within spin, yielding the P between
+// poll returns a ticket if one arrives within spin, yielding the P between
 // polls so that other goroutines run; ok is false after spin without one.
-func poll() (t task, ok bool) {
+func poll() (g *group, ok bool) {
 	since := time.Now()
 	for i := 0; ; i++ {
 		select {
-		case t := <-tasks:
-			return t, true
+		case g := <-tasks:
+			return g, true
 		default:
 		}
 		if spin <= 0 || (i%16 == 15 && time.Since(since) > spin) {
-			return task{}, false
+			return nil, false
 		}
 		runtime.Gosched()
 	}
@@ -193,24 +222,58 @@ func Workers() int {
 	return nwork
 }
 
-// For splits [0, n) into contiguous chunks of at least grain iterations and
-// runs fn on each chunk, using at most Workers() chunks at once; the calling
-// goroutine runs one chunk itself. It returns when every chunk is done, or
-// ctx.Err() if ctx was cancelled before all chunks started (chunks already
-// running are finished first). fn must be safe to call concurrently on
-// disjoint ranges.
+// For splits [0, n) into at most ⌈n/grain⌉ contiguous chunks (their sizes
+// within one of each other) and runs fn on each chunk, on at most
+// Workers() goroutines at once: the calling goroutine and the pool
+// workers take chunks in order until none is left. There are up to
+// chunksPerWorker times as many chunks as workers, so that a worker that
+// starts late or a chunk that runs slow delays the loop by about one small
+// chunk. It returns when every chunk is done, or ctx.Err() if ctx was
+// cancelled before all chunks started (chunks already running are
+// finished first). fn must be safe to call concurrently on disjoint
+// ranges.
 //
 // A panic in fn does not reach the goroutine that ran the chunk: For
 // recovers it, lets the chunks already running finish, skips the others
 // and returns a *PanicError (matching ErrPanic) holding the first panic's
 // value and stack. The pool keeps all its workers.
 func For(ctx context.Context, n, grain int, fn func(lo, hi int)) error {
-	return ForN(ctx, n, grain, Workers(), fn)
+	return forChunks(ctx, n, grain, chunksPerWorker*Workers(), fn)
 }
 
-// ForN is For with an explicit upper bound on the number of chunks, for
-// callers that size per-chunk scratch buffers.
+// chunksPerWorker is how many chunks For makes per worker (when grain
+// allows): enough that the two threads of a 2-core machine still finish
+// together when one of them starts a chunk's worth late, few enough that
+// the per-chunk cost (an atomic claim, the body's set-up) stays small.
+const chunksPerWorker = 4
+
+// ForN is For with an explicit upper bound on the number of chunks (and so
+// on the calls of fn), for callers that size per-chunk scratch buffers or
+// split the work into parts themselves; maxChunks ≤ 0 means For's bound.
+// As in For, the chunks are taken in order by the caller and the workers.
 func ForN(ctx context.Context, n, grain, maxChunks int, fn func(lo, hi int)) error {
+	limit := chunksPerWorker * Workers()
+	if maxChunks > 0 {
+		limit = min(maxChunks, Workers())
+	}
+	return forChunks(ctx, n, grain, limit, fn)
+}
+
+// inlineKey marks a context made by Inline.
+type inlineKey struct{}
+
+// Inline returns a context under which For and ForN run the whole loop on
+// the calling goroutine. A parallel loop whose chunks call kernels that
+// are parallel themselves (one matrix product per attention head, say)
+// passes it to them: the outer loop already keeps every worker busy, and
+// nested loops would only add the cost of splitting and waiting.
+func Inline(ctx context.Context) context.Context {
+	return context.WithValue(ctx, inlineKey{}, true)
+}
+
+// forChunks runs fn over [0, n) in at most limit chunks of at least grain
+// iterations.
+func forChunks(ctx context.Context, n, grain, limit int, fn func(lo, hi int)) error {
 	if n <= 0 {
 		return ctx.Err()
 	}
@@ -220,54 +283,45 @@ func ForN(ctx context.Context, n, grain, maxChunks int, fn func(lo, hi int)) err
 	if grain < 1 {
 		grain = 1
 	}
-	chunks := (n + grain - 1) / grain
-	if w := Workers(); chunks > w {
-		chunks = w
-	}
-	if maxChunks > 0 && chunks > maxChunks {
-		chunks = maxChunks
-	}
-	if chunks <= 1 {
+	chunks := min((n+grain-1)/grain, limit)
+	w := Workers()
+	if chunks <= 1 || w <= 1 || ctx.Value(inlineKey{}) != nil {
 		return runInline(n, fn)
 	}
 	g := groupPool.Get().(*group)
+	g.fn, g.n, g.chunks = fn, n, int64(chunks)
+	g.next.Store(0)
 	g.pending.Store(int64(chunks))
-	per := n / chunks
-	rem := n % chunks
-	lo := 0
-	var first task
-	for c := 0; c < chunks; c++ {
-		hi := lo + per
-		if c < rem {
-			hi++
+	// One ticket per worker that can help: chunks-1 at most, the caller
+	// takes the rest. A ticket the full queue refuses is dropped; the
+	// caller and the workers already helping do its share.
+	helpers := min(chunks-1, w-1)
+	g.refs.Store(int64(1 + helpers))
+	for range helpers {
+		select {
+		case tasks <- g:
+		default:
+			g.refs.Add(-1)
 		}
-		t := task{fn: fn, lo: lo, hi: hi, g: g}
-		if c == 0 {
-			first = t
-		} else {
-			select {
-			case tasks <- t:
-			default:
-				t.run() // queue full: run inline
-			}
-		}
-		lo = hi
 	}
-	first.run()
-	// Help with queued work while waiting, so nested For calls from inside a
-	// chunk cannot deadlock the pool.
+	g.work()
+	// Help with queued loops while waiting, so nested For calls from
+	// inside a chunk cannot deadlock the pool.
 	for {
 		select {
 		case <-g.done:
-			if p := g.panicked.Load(); p != nil {
+			p := g.panicked.Load()
+			if p != nil {
 				g.panicked.Store(nil)
-				groupPool.Put(g)
+			}
+			g.release()
+			if p != nil {
 				return p
 			}
-			groupPool.Put(g)
 			return ctx.Err()
-		case t := <-tasks:
-			t.run()
+		case h := <-tasks:
+			h.work()
+			h.release()
 		}
 	}
 }

@@ -41,6 +41,132 @@ func TestForNLimitsChunks(t *testing.T) {
 	}
 }
 
+// TestForChunks checks how For and ForN cut a loop: For into
+// min(⌈n/grain⌉, chunksPerWorker·Workers()) chunks, ForN into at most
+// min(maxChunks, Workers()); the chunks cover [0, n) and their sizes are
+// within one of each other.
+func TestForChunks(t *testing.T) {
+	w := Workers()
+	for _, tc := range []struct {
+		name                string
+		n, grain, maxChunks int
+		forN                bool
+		wantChunks          int
+	}{
+		{"For fine", 10000, 1, 0, false, min(10000, chunksPerWorker*w)},
+		{"For grain", 1000, 400, 0, false, min(3, chunksPerWorker*w)},
+		{"For small", 3, 1, 0, false, min(3, chunksPerWorker*w)},
+		{"ForN parts", 1000, 1, 2, true, min(2, w)},
+		{"ForN one", 1000, 1, 1, true, 1},
+		{"ForN unbounded", 10000, 1, 0, true, min(10000, chunksPerWorker*w)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var sizes []int
+			fn := func(lo, hi int) {
+				mu.Lock()
+				sizes = append(sizes, hi-lo)
+				mu.Unlock()
+			}
+			var err error
+			if tc.forN {
+				err = ForN(context.Background(), tc.n, tc.grain, tc.maxChunks, fn)
+			} else {
+				err = For(context.Background(), tc.n, tc.grain, fn)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w == 1 {
+				tc.wantChunks = 1
+			}
+			if len(sizes) != tc.wantChunks {
+				t.Fatalf("n=%d grain=%d maxChunks=%d: %d chunks, want %d", tc.n, tc.grain, tc.maxChunks, len(sizes), tc.wantChunks)
+			}
+			lo, hi, total := tc.n, 0, 0
+			for _, s := range sizes {
+				lo, hi, total = min(lo, s), max(hi, s), total+s
+			}
+			if total != tc.n || hi-lo > 1 {
+				t.Fatalf("n=%d: chunk sizes %v, want %d in all, within one of each other", tc.n, sizes, tc.n)
+			}
+		})
+	}
+}
+
+// TestForWithoutFreeWorkers checks that a loop finishes on its caller
+// alone while every pool worker is stuck in another loop's chunk: the
+// caller takes every chunk no worker claims.
+func TestForWithoutFreeWorkers(t *testing.T) {
+	if Workers() < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 to run chunks on workers")
+	}
+	ctx := context.Background()
+	release := make(chan struct{})
+	var arrived atomic.Int64
+	var wg sync.WaitGroup
+	// Workers() loops of two chunks, each chunk waiting for release: their
+	// callers hold one chunk each and the pool workers the other.
+	w := Workers()
+	for range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = ForN(ctx, 2, 1, 2, func(lo, hi int) {
+				arrived.Add(1)
+				<-release
+			})
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for arrived.Load() < int64(2*w) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := arrived.Load(); got != int64(2*w) {
+		close(release)
+		t.Fatalf("%d blocking chunks started, want %d", got, 2*w)
+	}
+	var sum atomic.Int64
+	err := For(ctx, 1000, 1, func(lo, hi int) { sum.Add(int64(hi - lo)) })
+	close(release)
+	wg.Wait()
+	if err != nil || sum.Load() != 1000 {
+		t.Fatalf("For with every worker busy: %d of 1000 iterations, err %v", sum.Load(), err)
+	}
+}
+
+// TestInline checks that loops under an Inline context run in one chunk
+// on the calling goroutine, also when nested in a parallel loop.
+func TestInline(t *testing.T) {
+	ictx := Inline(context.Background())
+	var calls atomic.Int64
+	if err := For(ictx, 1000, 1, func(lo, hi int) {
+		calls.Add(1)
+		if lo != 0 || hi != 1000 {
+			t.Errorf("Inline For chunk [%d, %d), want [0, 1000)", lo, hi)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("Inline For ran %d chunks, want 1", got)
+	}
+	var inner atomic.Int64
+	err := For(context.Background(), 16, 1, func(lo, hi int) {
+		for range hi - lo {
+			_ = ForN(ictx, 64, 1, 0, func(lo, hi int) { inner.Add(1) })
+		}
+	})
+	if err != nil || inner.Load() != 16 {
+		t.Fatalf("16 nested Inline loops ran %d chunks (err %v), want 16", inner.Load(), err)
+	}
+	ctx, cancel := context.WithCancel(ictx)
+	cancel()
+	if err := For(ctx, 10, 1, func(lo, hi int) {}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Inline For on a cancelled context returned %v, want context.Canceled", err)
+	}
+}
+
 func TestNestedForDoesNotDeadlock(t *testing.T) {
 	var total atomic.Int64
 	err := For(context.Background(), 64, 1, func(lo, hi int) {
@@ -273,14 +399,14 @@ func TestForPanicKeepsPool(t *testing.T) {
 // TestPanicSkipsRest checks that a chunk that starts after its loop
 // panicked skips its work but still counts as done.
 func TestPanicSkipsRest(t *testing.T) {
-	g := &group{done: make(chan struct{}, 1)}
-	g.pending.Store(2)
 	var ran atomic.Int64
-	task{fn: panicky(0, "first", &ran), lo: 0, hi: 1, g: g}.run()
+	g := &group{fn: panicky(0, "first", &ran), n: 2, chunks: 2, done: make(chan struct{}, 1)}
+	g.pending.Store(2)
+	g.run(0)
 	if g.panicked.Load() == nil {
 		t.Fatal("the panicking chunk left no PanicError in its group")
 	}
-	task{fn: panicky(0, "first", &ran), lo: 1, hi: 2, g: g}.run()
+	g.run(1)
 	if got := ran.Load(); got != 0 {
 		t.Fatalf("a chunk after the panic ran %d indices, want 0", got)
 	}
