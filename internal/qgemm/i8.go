@@ -84,6 +84,11 @@ const (
 	i8NP = 4
 )
 
+// i8BlockBytes is about the most bytes of A one (row block, tile) pair of
+// MulU8 walks when A is larger than a core's L2: with a tile of B
+// (4·16·K bytes) it stays in L2.
+const i8BlockBytes = 256 << 10
+
 // i8KernelGeneric is the specification of every int8 kernel: for r < mr and
 // the 16·np columns of the panels,
 //
@@ -166,25 +171,38 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 		}
 		a, lda = pa, lp
 	}
-	// Tiles: i8NP panels wide; the parallel loop runs over tiles of
-	// columns, each walking all rows, so a tile of B stays in cache.
+	// Tiles: i8NP panels wide; each walks a block of rows, so a tile of B
+	// stays in cache. With up to 4·i8BlockBytes of A (about a core's L2)
+	// the block is all rows. With more (a batch of sequences: 1024 rows of
+	// 3072 bytes) the rows a tile walks would not stay in cache from one
+	// tile to the next, so the rows are cut into blocks of about
+	// i8BlockBytes of A and the parallel loop runs over
+	// (row block, tile) pairs, row block major: a thread's consecutive pairs
+	// reuse one block of A from its own cache, the tiles of B (read by every
+	// thread) come from the shared one.
 	tiles := (m.panels + i8NP - 1) / i8NP
 	ps := m.quads * 64
-	work := rows * 4 * m.quads * i8NP * i8PanelCols // multiply-adds per tile
+	rb := rows
+	if rows*lda > 4*i8BlockBytes {
+		rb = max(1, i8BlockBytes/lda/i8MR) * i8MR
+	}
+	blocks := (rows + rb - 1) / rb
+	work := rb * 4 * m.quads * i8NP * i8PanelCols // multiply-adds per (block, tile)
 	grain := max(1, (1<<18)/max(1, work))
-	return workerpool.For(ctx, tiles, grain, func(lo, hi int) {
+	return workerpool.For(ctx, blocks*tiles, grain, func(lo, hi int) {
 		var tmp [i8MR * i8NP * i8PanelCols]int32
 		// one i8args for the chunk: the kernel call through v.call makes
 		// it escape, and a fresh one per call would be an allocation per
 		// i8MR rows
 		args := new(i8args)
-		for t := lo; t < hi; t++ {
+		for u := lo; u < hi; u++ {
+			t, rb0 := u%tiles, u/tiles*rb
 			p0 := t * i8NP
 			np := min(i8NP, m.panels-p0)
 			col0 := p0 * i8PanelCols
 			ncols := min(np*i8PanelCols, m.n-col0)
 			full := ncols == np*i8PanelCols
-			for r0 := 0; r0 < rows; r0 += i8MR {
+			for r0 := rb0; r0 < min(rows, rb0+rb); r0 += i8MR {
 				mr := min(i8MR, rows-r0)
 				*args = i8args{
 					a:     &a[r0*lda],

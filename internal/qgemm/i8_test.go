@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -66,6 +67,65 @@ func TestI8Variants(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestI8RowBlocks checks products with more rows of A than one row block
+// (i8BlockBytes) against a plain loop for every variant, and that
+// MulU8Then reports every output element in exactly one block, after it
+// is computed.
+func TestI8RowBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const k, n, rows = 2050, 70, 600 // rows·K > 4·i8BlockBytes: five blocks, the last partial
+	if rows*k <= 4*i8BlockBytes || rows%(i8BlockBytes/k/i8MR*i8MR) == 0 {
+		t.Fatalf("rows·K = %d: want more than 4·%d bytes of A and a partial last block", rows*k, i8BlockBytes)
+	}
+	b := make([]int8, k*n)
+	for i := range b {
+		b[i] = int8(r.IntN(256) - 128)
+	}
+	m := PackI8(k, n, func(kk, j int) int8 { return b[kk*n+j] })
+	a := make([]uint8, rows*k)
+	for i := range a {
+		a[i] = uint8(r.IntN(256))
+	}
+	want := make([]int32, rows*n)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < n; j++ {
+			var s int32
+			for kk := 0; kk < k; kk++ {
+				s += int32(a[i*k+kk]) * int32(b[kk*n+j])
+			}
+			want[i*n+j] = s
+		}
+	}
+	for _, v := range i8Variants {
+		c := make([]int32, rows*n)
+		seen := make([]int32, rows*n) // the value each done call saw
+		var mu sync.Mutex
+		done := func(r0, r1, c0, c1 int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := r0; i < r1; i++ {
+				for j := c0; j < c1; j++ {
+					if seen[i*n+j] != 0 {
+						t.Errorf("%s: c[%d][%d] reported twice", v.name, i, j)
+					}
+					seen[i*n+j] = c[i*n+j] | 1<<30
+				}
+			}
+		}
+		if err := m.mulU8(context.Background(), c, n, a, k, rows, done, v); err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			if c[i] != w {
+				t.Fatalf("%s: c[%d][%d] = %d, want %d", v.name, i/n, i%n, c[i], w)
+			}
+			if seen[i] != w|1<<30 {
+				t.Fatalf("%s: done saw c[%d][%d] = %d, want %d reported once", v.name, i/n, i%n, seen[i]&^(1<<30), w)
 			}
 		}
 	}
