@@ -165,8 +165,15 @@ func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl hea
 		}
 		mu.Unlock()
 	}
+	// With a head for every worker the heads' products run on one thread
+	// each: splitting a 128×128 product again only adds waiting.
+	hctx := ctx
+	if b*n >= workerpool.Workers() {
+		hctx = workerpool.Inline(ctx)
+	}
 	err := workerpool.For(ctx, b*n, 1, func(lo, hi int) {
-		scores := make([]float32, seq*total)
+		scores := getFloat32s(seq * total)
+		defer putFloat32s(scores)
 		var qb, kb, vb []float32
 		for bh := lo; bh < hi; bh++ {
 			bi, hh := bh/n, bh%n
@@ -189,7 +196,7 @@ func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl hea
 			qh, ldq := ql.rows(q, bi, hh, seq, h, &qb)
 			kh, ldk := kl.rows(k, bi, hh, total, h, &kb)
 			vh, ldv := vl.rows(v, bi, hh, total, hv, &vb)
-			if err := gemm.Sgemm(ctx, false, true, seq, total, h, scale, qh, ldq, kh, ldk, 1, scores, total); err != nil {
+			if err := gemm.Sgemm(hctx, false, true, seq, total, h, scale, qh, ldq, kh, ldk, 1, scores, total); err != nil {
 				fail(err)
 				return
 			}
@@ -197,7 +204,7 @@ func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl hea
 				row := scores[si*total : (si+1)*total]
 				simd.Softmax(row, row)
 			}
-			if err := gemm.Sgemm(ctx, false, false, seq, hv, total, 1, scores, total, vh, ldv, 0, out[bi*seq*n*hv+hh*hv:], n*hv); err != nil {
+			if err := gemm.Sgemm(hctx, false, false, seq, hv, total, 1, scores, total, vh, ldv, 0, out[bi*seq*n*hv+hh*hv:], n*hv); err != nil {
 				fail(err)
 				return
 			}
@@ -755,46 +762,59 @@ func buildEmbedLayerNorm(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]float32, b*seq*hid)
-		sum := make([]float32, len(out))
-		for t := 0; t < b*seq; t++ {
-			wi := idv[t]
-			pi := int64(t % seq)
+		// the ids are checked first, so that the parallel loop cannot fail
+		rowOf := func(t int) (wi, pi, si int) {
+			wi, pi = int(idv[t]), t%seq
 			if posv != nil {
-				pi = posv[t%len(posv)]
+				pi = int(posv[t%len(posv)])
 			}
-			if wi < 0 || wi >= int64(wsh[0]) || pi < 0 || pi >= int64(ps[0]) {
+			if segv != nil {
+				si = int(segv[t])
+			}
+			return wi, pi, si
+		}
+		for t := 0; t < b*seq; t++ {
+			if idv[t] < 0 || idv[t] >= int64(wsh[0]) || (posv != nil && (posv[t%len(posv)] < 0 || posv[t%len(posv)] >= int64(ps[0]))) || (posv == nil && t%seq >= ps[0]) {
 				return nil, &Error{Msg: "input or position id out of range of its embedding", Err: tensor.ErrIndex}
 			}
-			o, s := out[t*hid:(t+1)*hid], sum[t*hid:(t+1)*hid]
-			wr, pr := wv[int(wi)*hid:], pv[int(pi)*hid:]
-			var sr []float32
-			if segv != nil {
-				si := segv[t]
-				if si < 0 || si >= int64(segRows) {
-					return nil, &Error{Msg: "segment id out of range of its embedding", Err: tensor.ErrIndex}
+			if segv != nil && (segv[t] < 0 || segv[t] >= int64(segRows)) {
+				return nil, &Error{Msg: "segment id out of range of its embedding", Err: tensor.ErrIndex}
+			}
+		}
+		out := make([]float32, b*seq*hid)
+		sum := make([]float32, len(out))
+		err = workerpool.For(ctx, b*seq, max(1, 4096/max(1, hid)), func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				wi, pi, si := rowOf(t)
+				o, s := out[t*hid:(t+1)*hid], sum[t*hid:(t+1)*hid]
+				wr, pr := wv[wi*hid:], pv[pi*hid:]
+				var sr []float32
+				if segv != nil {
+					sr = seg[si*hid:]
 				}
-				sr = seg[int(si)*hid:]
-			}
-			var mean float64
-			for j := range s {
-				v := wr[j] + pr[j]
-				if sr != nil {
-					v += sr[j]
+				var mean float64
+				for j := range s {
+					v := wr[j] + pr[j]
+					if sr != nil {
+						v += sr[j]
+					}
+					s[j] = v
+					mean += float64(v)
 				}
-				s[j] = v
-				mean += float64(v)
+				mean /= float64(hid)
+				var vr float64
+				for _, v := range s {
+					d := float64(v) - mean
+					vr += d * d
+				}
+				inv := 1 / math.Sqrt(vr/float64(hid)+float64(eps))
+				for j, v := range s {
+					o[j] = float32((float64(v)-mean)*inv)*gv[j] + bv[j]
+				}
 			}
-			mean /= float64(hid)
-			var vr float64
-			for _, v := range s {
-				d := float64(v) - mean
-				vr += d * d
-			}
-			inv := 1 / math.Sqrt(vr/float64(hid)+float64(eps))
-			for j, v := range s {
-				o[j] = float32((float64(v)-mean)*inv)*gv[j] + bv[j]
-			}
+		})
+		if err != nil {
+			return nil, err
 		}
 		dt := word.DType()
 		y, err := fromFloats(dt, []int{b, seq, hid}, out)

@@ -255,6 +255,9 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 				return nil, err
 			}
 			var sum []float32
+			// addSkip writes row r of the sum; float32 sums are made row by
+			// row in the parallel loop, just before each row is normalized.
+			var addSkip func(r int)
 			if skip {
 				if sk.Size() != x.Size() && sk.Size() != cols {
 					return nil, shapeErr("skip of shape %v for input %v", sk.Shape(), s)
@@ -278,11 +281,12 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 					sum = getFloat32s(len(xv))
 					defer putFloat32s(sum)
 				}
-				for r := 0; r < rows; r++ {
-					xr, sr := xv[r*cols:(r+1)*cols], sum[r*cols:(r+1)*cols]
-					kr := kv
-					if len(kv) != cols {
-						kr = kv[r*cols : (r+1)*cols]
+				xs, ks := xv, kv
+				addSkip = func(r int) {
+					xr, sr := xs[r*cols:(r+1)*cols], sum[r*cols:(r+1)*cols]
+					kr := ks
+					if len(ks) != cols {
+						kr = ks[r*cols : (r+1)*cols]
 					}
 					simd.Add(sr, xr, kr)
 					if bv != nil {
@@ -290,6 +294,10 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 					}
 				}
 				if x.DType() != numeric.Float32 { // round the sum to the I/O type
+					for r := 0; r < rows; r++ {
+						addSkip(r)
+					}
+					addSkip = nil
 					t, err := fromFloats(x.DType(), s, sum)
 					if err != nil {
 						return nil, err
@@ -314,6 +322,9 @@ func buildLayerNorm(simplified, skip bool) BuildFunc {
 			inv := make([]float32, rows)
 			err = workerpool.For(ctx, rows, max(1, 4096/max(1, cols)), func(r0, r1 int) {
 				for r := r0; r < r1; r++ {
+					if addSkip != nil {
+						addSkip(r)
+					}
 					mu, is := simd.LayerNorm(y[r*cols:(r+1)*cols], xv[r*cols:(r+1)*cols], gv, bv, eps, simplified)
 					mean[r], inv[r] = float32(mu), float32(is)
 				}

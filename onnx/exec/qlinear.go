@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/simd"
@@ -24,15 +25,34 @@ func init() {
 // dynQuant computes DynamicQuantizeLinear's parameters for x as ONNX
 // Runtime does: the range [min(0, min x), max(0, max x)], scale =
 // range/255 (1 when the range is empty), zero point = round(−min/scale)
-// clamped to [0, 255]; NaNs are ignored by the range.
-func dynQuant(x []float32) (scale float32, zp int32) {
-	lo, hi := simd.MinMax(x)
-	if hi == lo {
-		return 1, 0
+// clamped to [0, 255]; NaNs are ignored by the range. Long inputs are
+// scanned in parallel.
+func dynQuant(ctx context.Context, x []float32) (scale float32, zp int32, err error) {
+	lo, hi, err := minMax(ctx, x)
+	if err != nil || hi == lo {
+		return 1, 0, err
 	}
 	scale = (hi - lo) / 255
 	z := min(max(0-lo/scale, 0), 255)
-	return scale, int32(math.RoundToEven(float64(z)))
+	return scale, int32(math.RoundToEven(float64(z))), nil
+}
+
+// minMax is simd.MinMax of x, in parallel for long inputs: the range of
+// each chunk, then the least and greatest of those.
+func minMax(ctx context.Context, x []float32) (lo, hi float32, err error) {
+	const grain = 1 << 15
+	if len(x) < 2*grain {
+		lo, hi = simd.MinMax(x)
+		return lo, hi, nil
+	}
+	var mu sync.Mutex
+	err = workerpool.For(ctx, len(x), grain, func(a, b int) {
+		l, h := simd.MinMax(x[a:b])
+		mu.Lock()
+		lo, hi = min(lo, l), max(hi, h)
+		mu.Unlock()
+	})
+	return lo, hi, err
 }
 
 // quantizeU8 writes clamp(round(x/scale) + zp) to q (division, as ONNX
@@ -43,6 +63,21 @@ func quantizeU8(ctx context.Context, q []uint8, x []float32, scale float32, zp i
 		simd.Quantize(q[s:e], x[s:e], scale, zp, 0, 255, zp)
 	})
 }
+
+// uint8Pool recycles the quantized activations of DynamicQuantizeMatMul,
+// which no other op sees.
+var uint8Pool sync.Pool
+
+// getUint8s returns a slice of n bytes with unspecified contents.
+func getUint8s(n int) []uint8 {
+	if p, ok := uint8Pool.Get().(*[]uint8); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]uint8, n)
+}
+
+// putUint8s returns s to the pool.
+func putUint8s(s []uint8) { uint8Pool.Put(&s) }
 
 func buildDynamicQuantizeLinear(*Node) (Kernel, error) {
 	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
@@ -59,7 +94,10 @@ func buildDynamicQuantizeLinear(*Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		scale, zp := dynQuant(x)
+		scale, zp, err := dynQuant(ctx, x)
+		if err != nil {
+			return nil, err
+		}
 		q := make([]uint8, len(x))
 		if err := quantizeU8(ctx, q, x, scale, zp); err != nil {
 			return nil, err
@@ -471,8 +509,12 @@ func buildDynamicQuantizeMatMul(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		scale, zp := dynQuant(x)
-		qa := make([]uint8, len(x))
+		scale, zp, err := dynQuant(ctx, x)
+		if err != nil {
+			return nil, err
+		}
+		qa := getUint8s(len(x)) // every code written; only this product reads them
+		defer putUint8s(qa)
 		if err := quantizeU8(ctx, qa, x, scale, zp); err != nil {
 			return nil, err
 		}

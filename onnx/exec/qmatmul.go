@@ -7,6 +7,7 @@ import (
 
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/simd"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 	"github.com/zerfoo/zerfoo/tensor"
 )
@@ -181,8 +182,13 @@ type qfix struct {
 func qrun(ctx context.Context, p *qplan, a []uint8, za, zb []int32, acc []int32, pack func(bOff int) (*qmat, error), fin epilogue) error {
 	// Σ_k a over each row of A
 	rowSum := make([]int32, p.aRows)
-	for i := range rowSum {
-		rowSum[i] = simd.SumU8(a[i*p.k : (i+1)*p.k])
+	err := workerpool.For(ctx, p.aRows, max(1, (1<<16)/max(1, p.k)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			rowSum[i] = simd.SumU8(a[i*p.k : (i+1)*p.k])
+		}
+	})
+	if err != nil {
+		return err
 	}
 	k := int32(p.k)
 	perTensor := fin != nil && len(za) == 1 && len(zb) == 1
