@@ -64,21 +64,6 @@ func quantizeU8(ctx context.Context, q []uint8, x []float32, scale float32, zp i
 	})
 }
 
-// uint8Pool recycles the quantized activations of DynamicQuantizeMatMul,
-// which no other op sees.
-var uint8Pool sync.Pool
-
-// getUint8s returns a slice of n bytes with unspecified contents.
-func getUint8s(n int) []uint8 {
-	if p, ok := uint8Pool.Get().(*[]uint8); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]uint8, n)
-}
-
-// putUint8s returns s to the pool.
-func putUint8s(s []uint8) { uint8Pool.Put(&s) }
-
 func buildDynamicQuantizeLinear(*Node) (Kernel, error) {
 	return func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 		if err := need(in, 1); err != nil {
@@ -513,8 +498,8 @@ func buildDynamicQuantizeMatMul(n *Node) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		qa := getUint8s(len(x)) // every code written; only this product reads them
-		defer putUint8s(qa)
+		qa := getBytes(len(x)) // every code written; only this product reads them
+		defer putBytes(qa)
 		if err := quantizeU8(ctx, qa, x, scale, zp); err != nil {
 			return nil, err
 		}

@@ -617,7 +617,7 @@ func quantizeFast(ctx context.Context, x, scale, z tensor.Any, typ onnx.DataType
 	}
 	lo, hi, _ := quantRange(dt)
 	xv := xt.Data()
-	out := make([]uint8, len(xv))
+	out := newBytes(ctx, len(xv)) // every code written
 	err := workerpool.For(ctx, len(xv), 1<<15, func(a, b int) {
 		simd.Quantize(out[a:b], xv[a:b], s, zp, lo, hi, lo)
 	})
