@@ -190,7 +190,7 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 	work := rb * 4 * m.quads * i8NP * i8PanelCols // multiply-adds per (block, tile)
 	grain := max(1, (1<<18)/max(1, work))
 	return workerpool.For(ctx, blocks*tiles, grain, func(lo, hi int) {
-		var tmp [i8MR * i8NP * i8PanelCols]int32
+		var tmp *[i8MR * i8NP * i8PanelCols]int32 // for a last, partial tile; allocated when one comes
 		// one i8args for the chunk: the kernel call through v.call makes
 		// it escape, and a fresh one per call would be an allocation per
 		// i8MR rows
@@ -215,6 +215,9 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 					args.c, args.ldc = &c[r0*ldc+col0], 4*ldc
 					v.call(args, mr, np)
 				} else {
+					if tmp == nil {
+						tmp = new([i8MR * i8NP * i8PanelCols]int32)
+					}
 					args.c, args.ldc = &tmp[0], 4*i8NP*i8PanelCols
 					v.call(args, mr, np)
 					for r := 0; r < mr; r++ {
