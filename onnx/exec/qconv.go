@@ -223,6 +223,12 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	var once sync.Once
 	per := (outSp + rowsPer - 1) / rowsPer // chunks per image
 	lda := q.b.K()
+	// the products run on the goroutine of their chunk when the chunks
+	// keep every worker busy (splitting them again costs more than it gives)
+	mulCtx := ctx
+	if nb*per >= workerpool.Workers() {
+		mulCtx = workerpool.Inline(ctx)
+	}
 	err = workerpool.For(ctx, nb*per, 1, func(lo, hi int) {
 		col := getBytes(rowsPer*lda + im2rowSlack)
 		acc := getInt32s(rowsPer * m)
@@ -243,7 +249,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 				q.im2row(col, lda, bimg, c, sp, g, za, p0, p1)
 			}
 			rows := p1 - p0
-			if err := q.b.MulU8(ctx, acc, m, a, ld, rows); err != nil {
+			if err := q.b.MulU8(mulCtx, acc, m, a, ld, rows); err != nil {
 				once.Do(func() { mulErr = err })
 				return
 			}
