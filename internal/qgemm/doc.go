@@ -98,7 +98,7 @@
 //
 // At one row (decoding) the AVX-512 tier has a second variant, avx512x4,
 // the one GGML.MatMul uses (Matrix.MatMul too, with int8 activations,
-// float16 scales and the default zero point: the GGUF Q4_0 and Q8_0
+// float16 or float32 scales and the default zero point: the GGUF Q4_0 and Q8_0
 // tensors): its kernels multiply the activation row by 4
 // groups at once, taken from 4 runs of a thread's piece of groups, so that
 // the tiles stream from memory as 4 concurrent sequential streams (with

@@ -62,15 +62,20 @@ func main() {
 	call.Write(sw2.Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n\n")
 	streamRead()
-	for _, bits := range []int{4, 8} {
-		name := fmt.Sprintf("kI8b%dx%dAVX512", bits, matrixGroups)
-		kernelGroups(name, bits, matrixGroups)
-		fmt.Fprintf(&call, "// %s is kernelGeneric for int8 activations, bits %d, one row,\n// against %d groups read at once (p.cstride bytes of codes and p.sstride\n// bytes of float16 scales apart; default zero point; AVX-512).\n//\n//go:noescape\nfunc %s(p *kargsGroups)\n\n", name, bits, matrixGroups, name)
+	for _, f16 := range []bool{false, true} {
+		for _, bits := range []int{4, 8} {
+			name := groupsName(bits, f16)
+			kernelGroups(name, bits, matrixGroups, f16)
+			fmt.Fprintf(&call, "// %s is kernelGeneric for int8 activations, bits %d, %s scales,\n// one row, against %d groups read at once (p.cstride bytes of codes and\n// p.sstride bytes of scales apart; default zero point; AVX-512).\n//\n//go:noescape\nfunc %s(p *kargsGroups)\n\n",
+				name, bits, map[bool]string{false: "float32", true: "float16"}[f16], matrixGroups, name)
+		}
 	}
 	fmt.Fprintf(&call, "// groupsAVX512 is the number of groups the one-row kernels of\n// callAVX512Groups read at once.\nconst groupsAVX512 = %d\n\n", matrixGroups)
-	call.WriteString("// callAVX512Groups runs the one-row int8 kernel for bits that reads\n// groupsAVX512 groups at once; it reports false when there is none.\nfunc callAVX512Groups(p *kargsGroups, bits int) bool {\n\tswitch bits {\n")
-	for _, bits := range []int{4, 8} {
-		fmt.Fprintf(&call, "\tcase %d:\n\t\tkI8b%dx%dAVX512(p)\n", bits, bits, matrixGroups)
+	call.WriteString("// callAVX512Groups runs the one-row int8 kernel for bits and the scale\n// format (float16 or float32) that reads groupsAVX512 groups at once; it\n// reports false when there is none.\nfunc callAVX512Groups(p *kargsGroups, bits int, f16 bool) bool {\n\tswitch {\n")
+	for _, f16 := range []bool{false, true} {
+		for _, bits := range []int{4, 8} {
+			fmt.Fprintf(&call, "\tcase bits == %d && %sf16:\n\t\t%s(p)\n", bits, map[bool]string{false: "!", true: ""}[f16], groupsName(bits, f16))
+		}
 	}
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n\n")
 	call.WriteString("// xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple\n// of 4), read as four concurrent sequential streams (its quarters): the\n// streaming read that bounds M=1 MatMul in the benchmarks.\n//\n//go:noescape\nfunc xorWordsAVX512(p *uint64, n int) uint64\n\n")
@@ -395,8 +400,13 @@ func streamRead() {
 // at once.
 const matrixGroups = 4
 
-// kernelGroups emits a one-row int8 kernel (bits 4 or 8, float16 scales,
-// the default zero point) that multiplies the activation row by ng ≤ 4
+// groupsName names the kernelGroups kernel for bits and the scale format.
+func groupsName(bits int, f16 bool) string {
+	return fmt.Sprintf("kI8b%dx%d%sAVX512", bits, matrixGroups, map[bool]string{false: "F32", true: "F16"}[f16])
+}
+
+// kernelGroups emits a one-row int8 kernel (bits 4 or 8, float16 or float32
+// scales, the default zero point) that multiplies the activation row by ng ≤ 4
 // groups at once: group g's codes g·cstride (kargsGroups, 136(AX)) bytes
 // after group 0's and its scales g·sstride (144(AX)) bytes after, its 16
 // outputs g·ldo bytes after out. The tiles then stream from ng places at
@@ -409,7 +419,7 @@ const matrixGroups = 4
 // per-block sums (two chains per group), Z16–Z19 decoded quads, Z20 mask,
 // Z21 the zero point, Z22 and Z24–Z26 the groups' scales, Z23 and Z27
 // temporaries.
-func kernelGroups(name string, bits, ng int) {
+func kernelGroups(name string, bits, ng int, f16 bool) {
 	quads := 8 / bits
 	const unroll, cpr = 2, 2
 	acc := func(g, u int) string { return fmt.Sprintf("Z%d", 8+g*cpr+u%cpr) }
@@ -442,9 +452,17 @@ func kernelGroups(name string, bits, ng int) {
 
 	label("block")
 	for g := 0; g < ng; g++ {
-		p("VCVTPH2PS %s, %s", sidx(g), sc(g))
+		if f16 {
+			p("VCVTPH2PS %s, %s", sidx(g), sc(g))
+		} else {
+			p("VMOVUPS %s, %s", sidx(g), sc(g))
+		}
 	}
-	p("ADDQ $32, BX")
+	if f16 {
+		p("ADDQ $32, BX")
+	} else {
+		p("ADDQ $64, BX")
+	}
 	for g := 0; g < ng; g++ {
 		for c := 0; c < cpr; c++ {
 			p("VPXORD %s, %s, %s", acc(g, c), acc(g, c), acc(g, c))

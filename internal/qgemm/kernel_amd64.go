@@ -41,15 +41,15 @@ type kargsGroups struct {
 }
 
 // callGroups runs the one-row int8 kernel that multiplies the activations
-// by v.groups groups at once (codes cstride bytes apart, float16 scales
-// sstride bytes apart, the default zero point); it reports false when v
-// has none for bits.
+// by v.groups groups at once (codes cstride bytes apart, scales — float16
+// when p.f16 is 1, else float32 — sstride bytes apart, the default zero
+// point); it reports false when v has none for bits.
 func callGroups(v variant, p *kargs, bits, cstride, sstride int) bool {
 	if v.id != idAVX512 || v.groups != groupsAVX512 {
 		return false
 	}
 	q := kargsGroups{kargs: *p, cstride: cstride, sstride: sstride}
-	return callAVX512Groups(&q, bits)
+	return callAVX512Groups(&q, bits, p.f16 == 1)
 }
 
 // best is the variant MatMul uses: the last of archVariants, or generic.

@@ -497,32 +497,51 @@ func callAVX2Half(p *kargs, i8 bool, bits, mr int) {
 	}
 }
 
-// kI8b4x4AVX512 is kernelGeneric for int8 activations, bits 4, one row,
-// against 4 groups read at once (p.cstride bytes of codes and p.sstride
-// bytes of float16 scales apart; default zero point; AVX-512).
+// kI8b4x4F32AVX512 is kernelGeneric for int8 activations, bits 4, float32 scales,
+// one row, against 4 groups read at once (p.cstride bytes of codes and
+// p.sstride bytes of scales apart; default zero point; AVX-512).
 //
 //go:noescape
-func kI8b4x4AVX512(p *kargsGroups)
+func kI8b4x4F32AVX512(p *kargsGroups)
 
-// kI8b8x4AVX512 is kernelGeneric for int8 activations, bits 8, one row,
-// against 4 groups read at once (p.cstride bytes of codes and p.sstride
-// bytes of float16 scales apart; default zero point; AVX-512).
+// kI8b8x4F32AVX512 is kernelGeneric for int8 activations, bits 8, float32 scales,
+// one row, against 4 groups read at once (p.cstride bytes of codes and
+// p.sstride bytes of scales apart; default zero point; AVX-512).
 //
 //go:noescape
-func kI8b8x4AVX512(p *kargsGroups)
+func kI8b8x4F32AVX512(p *kargsGroups)
+
+// kI8b4x4F16AVX512 is kernelGeneric for int8 activations, bits 4, float16 scales,
+// one row, against 4 groups read at once (p.cstride bytes of codes and
+// p.sstride bytes of scales apart; default zero point; AVX-512).
+//
+//go:noescape
+func kI8b4x4F16AVX512(p *kargsGroups)
+
+// kI8b8x4F16AVX512 is kernelGeneric for int8 activations, bits 8, float16 scales,
+// one row, against 4 groups read at once (p.cstride bytes of codes and
+// p.sstride bytes of scales apart; default zero point; AVX-512).
+//
+//go:noescape
+func kI8b8x4F16AVX512(p *kargsGroups)
 
 // groupsAVX512 is the number of groups the one-row kernels of
 // callAVX512Groups read at once.
 const groupsAVX512 = 4
 
-// callAVX512Groups runs the one-row int8 kernel for bits that reads
-// groupsAVX512 groups at once; it reports false when there is none.
-func callAVX512Groups(p *kargsGroups, bits int) bool {
-	switch bits {
-	case 4:
-		kI8b4x4AVX512(p)
-	case 8:
-		kI8b8x4AVX512(p)
+// callAVX512Groups runs the one-row int8 kernel for bits and the scale
+// format (float16 or float32) that reads groupsAVX512 groups at once; it
+// reports false when there is none.
+func callAVX512Groups(p *kargsGroups, bits int, f16 bool) bool {
+	switch {
+	case bits == 4 && !f16:
+		kI8b4x4F32AVX512(p)
+	case bits == 8 && !f16:
+		kI8b8x4F32AVX512(p)
+	case bits == 4 && f16:
+		kI8b4x4F16AVX512(p)
+	case bits == 8 && f16:
+		kI8b8x4F16AVX512(p)
 	default:
 		return false
 	}

@@ -160,7 +160,7 @@ func (s *scratch) compute(lo, hi int) {
 	if s.rows == 1 {
 		kc = m.KBlocks // a single row: no reuse, one pass
 	}
-	if ng := s.v.groups; s.rows == 1 && ng > 1 && s.i8 && m.Scales16 != nil && m.ScalesLo == nil && m.ZeroPoints == nil {
+	if ng := s.v.groups; s.rows == 1 && ng > 1 && s.i8 && m.ScalesLo == nil && m.ZeroPoints == nil {
 		lo = s.computeGroups(lo, hi, ng, &p)
 	}
 	for r0 := 0; r0 < s.rows; r0 += rowTile {
@@ -222,7 +222,8 @@ func (s *scratch) compute(lo, hi int) {
 	}
 }
 
-// computeGroups runs the one-row kernels that read ng groups at once on
+// computeGroups runs the one-row kernels that read ng groups at once (int8
+// activations, float16 or float32 scales, the default zero point) on
 // the full groups of [lo, hi), as ng runs of consecutive groups (group c
 // of every run in one call, so that the codes stream from ng places at
 // once), and returns the first group it left to compute: the left-over
@@ -231,16 +232,25 @@ func (s *scratch) computeGroups(lo, hi, ng int, p *kargs) int {
 	m := s.m
 	run := max(0, min(hi, m.N/GroupCols)-lo) / ng
 	bb := m.BlockBytes()
-	p.kb, p.accum, p.f16, p.zps, p.scalesLo = m.KBlocks, 0, 1, nil, nil
+	p.kb, p.accum, p.zps, p.scalesLo = m.KBlocks, 0, nil, nil
 	p.a = unsafe.Pointer(&s.qa[0])
 	p.sa, p.suma, p.lds = &s.sa[0], &s.suma[0], 4
 	p.ldo = 4 * GroupCols * run
+	p.f16, p.scales = 0, nil
+	scaleBytes := 4
+	if m.Scales16 != nil {
+		p.f16, scaleBytes = 1, 2
+	}
 	for c := 0; c < run; c++ {
 		blk := (lo + c) * m.KBlocks
 		p.codes = &m.Codes[blk*bb]
-		p.scales = unsafe.Pointer(&m.Scales16[blk*GroupCols])
+		if p.f16 == 1 {
+			p.scales = unsafe.Pointer(&m.Scales16[blk*GroupCols])
+		} else {
+			p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
+		}
 		p.out = &s.y[(lo+c)*GroupCols]
-		if !callGroups(s.v, p, m.Bits, run*m.KBlocks*bb, 2*run*m.KBlocks*GroupCols) {
+		if !callGroups(s.v, p, m.Bits, run*m.KBlocks*bb, scaleBytes*run*m.KBlocks*GroupCols) {
 			return lo
 		}
 	}

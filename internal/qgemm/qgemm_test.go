@@ -226,8 +226,8 @@ func TestMatMulVariants(t *testing.T) {
 }
 
 // TestMatMulGroups covers the one-row kernels that read several groups
-// at once (variants with groups > 1: int8 activations, float16 scales,
-// the default zero point): 9 full groups and a partial one, so that each
+// at once (variants with groups > 1: int8 activations, float16 or float32
+// scales, the default zero point): 9 full groups and a partial one, so that each
 // thread's piece holds runs of groups and left-over groups, with and
 // without bias, against the int8 reference.
 func TestMatMulGroups(t *testing.T) {
@@ -238,10 +238,11 @@ func TestMatMulGroups(t *testing.T) {
 			continue
 		}
 		for _, bits := range []int{4, 8} {
-			for _, bs := range []int{32, 128} {
+			for _, bs := range []int{32, 128, 256} {
 				const n = 9*GroupCols + 5
 				k := 3*bs + 7
-				q := randQuant(rng, n, k, bits, bs, false, true)
+				// Block sizes 32 and 128 get float16 scales, 256 float32 ones.
+				q := randQuant(rng, n, k, bits, bs, false, bs != 256)
 				m, err := PackNBits(q)
 				if err != nil {
 					t.Fatal(err)
