@@ -98,14 +98,14 @@
 //
 // At one row (decoding) the AVX-512 tier has a second variant, avx512x4,
 // the one GGML.MatMul uses (Matrix.MatMul too, with int8 activations,
-// float16 or float32 scales and the default zero point: the GGUF Q4_0 and Q8_0
-// tensors): its kernels multiply the activation row by 4
-// groups at once, taken from 4 runs of a thread's piece of groups, so that
-// the tiles stream from memory as 4 concurrent sequential streams (with
-// software prefetch along each) instead of one: a core reads memory
-// 10–25 % faster that way here, and the kernels of the types with the
-// dearest decoding (Q3_K, IQ4_XS) hide its latency behind 4 independent
-// groups. docs/PERFORMANCE.md has the figures.
+// float16 or float32 scales and the default zero point: the GGUF Q4_0 and
+// Q8_0 tensors): its kernels multiply the activation row by 4 groups at
+// once, taken from 4 runs of a thread's piece of groups, so that the tiles
+// stream from memory as 4 concurrent sequential streams (with software
+// prefetch along each) instead of one: a core reads memory 10–25 % faster
+// that way here, and the kernels of the types with the dearest decoding
+// (Q3_K, IQ4_XS) hide its latency behind 4 independent groups.
+// docs/PERFORMANCE.md has the figures.
 //
 // On arm64, ggml_arm64.s (gen_ggml_arm64.go) holds the NEON tier: an
 // ARMv8.0 variant and, where the CPU has the dot-product extension, one
