@@ -392,6 +392,10 @@ const (
 	// attrBiasGelu on a product with a float result: its last input is the
 	// bias of the com.microsoft.BiasGelu of that result, which it outputs.
 	attrBiasGelu = "zerfoo.bias_gelu"
+	// attrBias on a QLinearMatMul with attrDequantize: input qmmBias is a
+	// bias added to its float result (the bias of the MultiHeadAttention
+	// that reads the result as its packed query, key and value).
+	attrBias = "zerfoo.bias"
 )
 
 // Input positions of the fused operands (optional inputs before them are
@@ -399,6 +403,9 @@ const (
 const (
 	qmmDQScale = 8  // QLinearMatMul: the DequantizeLinear's scale, then zero point
 	qmmGelu    = 10 // QLinearMatMul with attrDequantize: the BiasGelu's bias
+	qmmBias    = 11 // QLinearMatMul with attrDequantize and attrBias: the bias
+	dqmmBias   = 4  // com.microsoft.DynamicQuantizeMatMul's own bias input
+	mmiToFBias = 6  // com.microsoft.MatMulIntegerToFloat's own bias input
 	dqmmGelu   = 5  // com.microsoft.DynamicQuantizeMatMul
 	mmiToFGelu = 7  // com.microsoft.MatMulIntegerToFloat
 )
@@ -455,10 +462,16 @@ func (g *qdqGraph) qkvSplit(n *onnxpb.NodeProto, uses map[string]int) *onnxpb.No
 //	(that, DynamicQuantizeMatMul or MatMulIntegerToFloat) → BiasGelu
 //	                                 ⇒ the product with attrBiasGelu
 //
+//	(that, DynamicQuantizeMatMul or MatMulIntegerToFloat) → Split →
+//	MultiHeadAttention with a bias ⇒ the product adds the bias
+//	                                 (its own bias input, or attrBias)
+//
 // The arithmetic is the same: the codes requantized then dequantized, the
-// GELU of the float result plus the bias. The DequantizeLinear must be per
-// tensor with constant parameters (q8Params), the BiasGelu's bias an
-// initializer; each intermediate has that one consumer and is no graph
+// GELU of the float result plus the bias, the float result plus the
+// attention's bias (one float32 addition, as MultiHeadAttention does it
+// per head). The DequantizeLinear must be per tensor with constant
+// parameters (q8Params), the BiasGelu's and the attention's bias float32
+// initializers; each intermediate has that one consumer and is no graph
 // output.
 func fuseEpilogues(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 	uses, consumer := usesAndConsumers(nodes)
@@ -490,12 +503,17 @@ func fuseEpilogues(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 	}
 	drop := map[*onnxpb.NodeProto]bool{}
 	packed := map[*onnxpb.NodeProto]*onnxpb.NodeProto{} // MultiHeadAttention → its packed form
+	// packed forms with a float32 constant bias, by the tensor they read
+	biased := map[string]*onnxpb.NodeProto{}
 	for _, n := range nodes {
 		if sp := g.qkvSplit(n, uses); sp != nil {
 			m := proto.Clone(n).(*onnxpb.NodeProto)
 			m.Input[0], m.Input[1], m.Input[2] = sp.GetInput()[0], "", ""
 			flag(m, attrPackedQKV)
 			packed[n], drop[sp] = m, true
+			if in := m.GetInput(); len(in) > 3 && in[3] != "" && f32Const(g, in[3]) != nil && uses[in[0]] == 1 && !g.outputs[in[0]] {
+				biased[in[0]] = m
+			}
 		}
 	}
 	out := make([]*onnxpb.NodeProto, 0, len(nodes))
@@ -536,9 +554,43 @@ func fuseEpilogues(g *qdqGraph, nodes []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 				drop[bg] = true
 			}
 		}
+		if outs := cur.GetOutput(); gelu >= 0 && len(outs) == 1 && biased[outs[0]] != nil && (cur.GetOpType() != "QLinearMatMul" || f32Const(g, cur.GetInput()[qmmDQScale]) != nil) {
+			m := biased[outs[0]]
+			if cur == n {
+				cur = proto.Clone(n).(*onnxpb.NodeProto)
+			}
+			if fuseBias(cur, m.Input[3], pad, flag) {
+				m.Input[3] = ""
+			}
+		}
 		out = append(out, cur)
 	}
 	return out
+}
+
+// fuseBias gives product n (a float result, no BiasGelu) the bias b: its
+// own bias input when it has one and that is empty, else (QLinearMatMul
+// with attrDequantize) input qmmBias and attrBias. It reports whether it
+// did.
+func fuseBias(n *onnxpb.NodeProto, b string, pad func([]string, int) []string, flag func(*onnxpb.NodeProto, string)) bool {
+	if onnx.FindAttr(n, attrBiasGelu) != nil {
+		return false
+	}
+	at := dqmmBias
+	switch n.GetOpType() {
+	case "QLinearMatMul":
+		n.Input = append(pad(n.GetInput(), qmmBias), b)
+		flag(n, attrBias)
+		return true
+	case "MatMulIntegerToFloat":
+		at = mmiToFBias
+	}
+	if in := n.GetInput(); len(in) > at && in[at] != "" {
+		return false
+	}
+	n.Input = pad(n.GetInput(), at+1)
+	n.Input[at] = b
+	return true
 }
 
 func qzp(q *onnxpb.NodeProto) string {

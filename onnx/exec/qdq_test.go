@@ -62,6 +62,13 @@ func TestQDQFusion(t *testing.T) {
 		if count["Split"] != 0 || plainCount["Split"] != bertSmall.layers {
 			t.Errorf("%s: %d Split steps after fusion, %d before, want 0 and %d (read in place by MultiHeadAttention)", c.form, count["Split"], plainCount["Split"], bertSmall.layers)
 		}
+		// the attention's bias is added by the product that makes its
+		// packed query, key and value
+		for _, st := range fused.main.steps {
+			if st.op == "com.microsoft.MultiHeadAttention" && len(st.inputs) > 3 && st.inputs[3] >= 0 {
+				t.Errorf("%s: MultiHeadAttention still reads a bias after fusion", c.form)
+			}
+		}
 		if c.form == "qoperator" && plainCount["DequantizeLinear"]-count["DequantizeLinear"] != 4*bertSmall.layers {
 			t.Errorf("%s: %d DequantizeLinear steps after fusion, %d before, want %d fewer", c.form, count["DequantizeLinear"], plainCount["DequantizeLinear"], 4*bertSmall.layers)
 		}

@@ -175,6 +175,10 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	bias, err := n.Int(attrBias, 0)
+	if err != nil {
+		return nil, err
+	}
 	return one(func(ctx context.Context, in []tensor.Any) (tensor.Any, error) {
 		if err := need(in, 2); err != nil {
 			return nil, err
@@ -233,7 +237,7 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 			return rm
 		}
 		if deq == 1 {
-			return qmmFloat(ctx, q, in, zy.DType(), gelu == 1, func(y []float32, acc []int32, aRow0, r0, r1, c0, c1 int, fix *qfix, s2 float32, z2 int32) {
+			return qmmFloat(ctx, q, in, zy.DType(), gelu == 1, bias == 1, func(y []float32, acc []int32, aRow0, r0, r1, c0, c1 int, fix *qfix, s2 float32, z2 int32) {
 				if len(sav) == 1 {
 					simd.RequantDequantRows(y[r0*nn+c0:], nn, acc[r0*nn+c0:], nn, r1-r0, fix.add[aRow0:aRow0+r1-r0], fix.sub[c0:c1], mult[c0:c1], flo, fhi, z, z2, s2)
 					return
@@ -269,10 +273,11 @@ func buildQLinearMatMul(n *Node) (Kernel, error) {
 // qmmFloat runs a QLinearMatMul fused with the DequantizeLinear of its
 // result (attrDequantize: that node's scale and zero point are inputs
 // qmmDQScale and qmmDQScale+1, the zero point of the codes' type zt) and,
-// with gelu, the com.microsoft.BiasGelu after it (bias input qmmGelu):
-// fin requantizes and dequantizes each block of rows [r0, r1) into y,
-// which holds the accumulators in its memory until then.
-func qmmFloat(ctx context.Context, q *qInputs, in []tensor.Any, zt numeric.DType, gelu bool, fin func(y []float32, acc []int32, aRow0, r0, r1, c0, c1 int, fix *qfix, s2 float32, z2 int32)) (tensor.Any, error) {
+// with gelu, the com.microsoft.BiasGelu after it (bias input qmmGelu) or,
+// with bias, the addition of input qmmBias (attrBias; float32 results
+// only): fin requantizes and dequantizes each block of rows [r0, r1) into
+// y, which holds the accumulators in its memory until then.
+func qmmFloat(ctx context.Context, q *qInputs, in []tensor.Any, zt numeric.DType, gelu, bias bool, fin func(y []float32, acc []int32, aRow0, r0, r1, c0, c1 int, fix *qfix, s2 float32, z2 int32)) (tensor.Any, error) {
 	st := opt(in, qmmDQScale)
 	s2, err := scalesOf(st, 1, "the fused DequantizeLinear's scale")
 	if err != nil {
@@ -292,6 +297,15 @@ func qmmFloat(ctx context.Context, q *qInputs, in []tensor.Any, zt numeric.DType
 			return nil, err
 		}
 	}
+	var fb []float32
+	if bias {
+		if st.DType() != numeric.Float32 {
+			return nil, typeErr("the fused bias needs a float32 result, not %s", st.DType())
+		}
+		if fb, err = biasOf(opt(in, qmmBias), q.p.n); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkOut(ctx, numeric.Float32, q.p.out); err != nil {
 		return nil, err
 	}
@@ -304,6 +318,11 @@ func qmmFloat(ctx context.Context, q *qInputs, in []tensor.Any, zt numeric.DType
 			if gb != nil && st.DType() == numeric.Float32 {
 				for r := r0; r < r1; r++ {
 					simd.BiasGelu(y[r*nn+c0:r*nn+c1], y[r*nn+c0:r*nn+c1], gb[c0:c1])
+				}
+			}
+			if fb != nil {
+				for r := r0; r < r1; r++ {
+					simd.Add(y[r*nn+c0:r*nn+c1], y[r*nn+c0:r*nn+c1], fb[c0:c1])
 				}
 			}
 		})
