@@ -251,16 +251,23 @@ func buildQLinearGlobalAveragePool(n *Node) (Kernel, error) {
 		}
 		scale := sx / (sy * float32(img))
 		q := make([]int32, s[0]*c)
+		sums := make([]int32, c)
 		for b := 0; b < s[0]; b++ {
-			for ci := 0; ci < c; ci++ {
-				var sum int32
+			clear(sums)
+			if cl == 1 { // rows of c codes, one per position
 				for p := 0; p < img; p++ {
-					if cl == 1 {
-						sum += xv[(b*img+p)*c+ci]
-					} else {
-						sum += xv[(b*c+ci)*img+p]
+					for ci, v := range xv[(b*img+p)*c : (b*img+p+1)*c] {
+						sums[ci] += v
 					}
 				}
+			} else {
+				for ci := range sums {
+					for _, v := range xv[(b*c+ci)*img : (b*c+ci+1)*img] {
+						sums[ci] += v
+					}
+				}
+			}
+			for ci, sum := range sums {
 				q[b*c+ci] = requant(sum-zx*int32(img), scale, zy, lo, hi)
 			}
 		}
