@@ -245,34 +245,45 @@ func buildQLinearGlobalAveragePool(n *Node) (Kernel, error) {
 		if err := checkWork(ctx, 4+1, dt, os); err != nil {
 			return nil, err
 		}
-		xv, err := qcodes(x)
-		if err != nil {
-			return nil, err
+		var sums []int32
+		switch v := x.(type) {
+		case *tensor.Tensor[uint8]:
+			sums = poolSums(v.Data(), s[0], c, img, cl == 1)
+		case *tensor.Tensor[int8]:
+			sums = poolSums(v.Data(), s[0], c, img, cl == 1)
+		default:
+			return nil, typeErr("element type %s, want uint8 or int8", x.DType())
 		}
 		scale := sx / (sy * float32(img))
-		q := make([]int32, s[0]*c)
-		sums := make([]int32, c)
-		for b := 0; b < s[0]; b++ {
-			clear(sums)
-			if cl == 1 { // rows of c codes, one per position
-				for p := 0; p < img; p++ {
-					for ci, v := range xv[(b*img+p)*c : (b*img+p+1)*c] {
-						sums[ci] += v
-					}
-				}
-			} else {
-				for ci := range sums {
-					for _, v := range xv[(b*c+ci)*img : (b*c+ci+1)*img] {
-						sums[ci] += v
-					}
-				}
-			}
-			for ci, sum := range sums {
-				q[b*c+ci] = requant(sum-zx*int32(img), scale, zy, lo, hi)
-			}
+		q := make([]int32, len(sums))
+		for i, sum := range sums {
+			q[i] = requant(sum-zx*int32(img), scale, zy, lo, hi)
 		}
 		return quantTensor(dt, os, q)
 	}), nil
+}
+
+// poolSums returns the sum of the img codes of each of the c channels of
+// each of the nb images of x: [nb, c, img], or [nb, img, c] channels-last.
+func poolSums[T uint8 | int8](x []T, nb, c, img int, channelsLast bool) []int32 {
+	sums := make([]int32, nb*c)
+	for b := range nb {
+		s := sums[b*c : (b+1)*c]
+		if channelsLast { // rows of c codes, one per position
+			for p := range img {
+				for ci, v := range x[(b*img+p)*c : (b*img+p+1)*c] {
+					s[ci] += int32(v)
+				}
+			}
+			continue
+		}
+		for ci := range s {
+			for _, v := range x[(b*c+ci)*img : (b*c+ci+1)*img] {
+				s[ci] += int32(v)
+			}
+		}
+	}
+	return sums
 }
 
 func buildQLinearConcat(n *Node) (Kernel, error) {
