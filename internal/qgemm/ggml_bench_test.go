@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -102,6 +103,104 @@ func BenchmarkGGMLVariants(b *testing.B) {
 					b.ReportMetric(float64(m.Footprint())/sec/1e9, "weightGB/s")
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkOneRowGroups alternates, iteration by iteration, the one-row
+// product of the BenchmarkGGML matrix (test-backend-ops' 4096×14336) by
+// the AVX-512 kernels that read one group per call and by those that read
+// 4 groups at once (variants avx512 and avx512x4; for Q4_0 and Q8_0 also
+// the GGUF Matrix kernels), and a streaming read of as many bytes, so that all
+// three see the same machine load. It reports each one's weight bytes per
+// second from the median iteration, x4/x1 (the ratio of the two) and the
+// x4 product's share of the streaming read (%stream).
+// Example: go test -run - -bench 'OneRowGroups/Q6_K/T1' -benchtime 40x ./internal/qgemm
+func BenchmarkOneRowGroups(b *testing.B) {
+	ctx := context.Background()
+	var v1, v4 ggmlVariant
+	var m1, m4 variant
+	for _, v := range ggmlVariants {
+		switch {
+		case v.id == idAVX512 && v.groups <= 1:
+			v1 = v
+		case v.id == idAVX512:
+			v4 = v
+		}
+	}
+	for _, v := range archVariants {
+		switch {
+		case v.id == idAVX512 && v.groups <= 1:
+			m1 = v
+		case v.id == idAVX512:
+			m4 = v
+		}
+	}
+	if v4.groups <= 1 || m4.groups <= 1 {
+		b.Skip("no AVX-512 kernels that read several groups")
+	}
+	// Q4_0 and Q8_0 twice: as GGUF tensors run them (Matrix, named
+	// "-Matrix") and as GGML super-block tiles.
+	types := append([]quant.Type{quant.Q4_0, quant.Q8_0}, ggmlTypes...)
+	for i, t := range types {
+		matrix := i < 2
+		name := t.String()
+		if matrix {
+			name += "-Matrix"
+		}
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/T%d", name, threads), func(b *testing.B) {
+				const n, k = 4096, 14336
+				var run1, run4 func() error
+				var bytes int
+				a := randA(rand.New(rand.NewPCG(2, 2)), k)
+				y := make([]float32, n)
+				if matrix {
+					data := randGGML(rand.New(rand.NewPCG(1, 1)), t, n, k)
+					var src Source = Q80{N: n, K: k, Data: data}
+					if t == quant.Q4_0 {
+						src = Q40{N: n, K: k, Data: data}
+					}
+					m, err := PackGGUF(src)
+					if err != nil {
+						b.Fatal(err)
+					}
+					opt := Options{Activations: Int8, Threads: threads}
+					run1 = func() error { return m.matmul(ctx, y, a, 1, nil, opt, m1) }
+					run4 = func() error { return m.matmul(ctx, y, a, 1, nil, opt, m4) }
+					bytes = m.Footprint()
+				} else {
+					m := ggmlBenchMatrix(b, t)
+					run1 = func() error { return m.matmul(ctx, y, a, 1, threads, v1) }
+					run4 = func() error { return m.matmul(ctx, y, a, 1, threads, v4) }
+					bytes = m.Footprint()
+				}
+				buf := make([]uint64, bytes/8/32*32)
+				var t1, t4, ts []time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					if err := run1(); err != nil {
+						b.Fatal(err)
+					}
+					tm := time.Now()
+					if err := run4(); err != nil {
+						b.Fatal(err)
+					}
+					tn := time.Now()
+					streamRead(buf, threads)
+					t1, t4, ts = append(t1, tm.Sub(t0)), append(t4, tn.Sub(tm)), append(ts, time.Since(tn))
+				}
+				med := func(d []time.Duration) float64 {
+					slices.Sort(d)
+					return float64(bytes) / d[len(d)/2].Seconds() / 1e9
+				}
+				g1, g4, gs := med(t1), med(t4), med(ts)
+				b.ReportMetric(g1, "x1GB/s")
+				b.ReportMetric(g4, "x4GB/s")
+				b.ReportMetric(g4/g1, "x4/x1")
+				b.ReportMetric(gs, "streamGB/s")
+				b.ReportMetric(100*g4/gs, "%stream")
+			})
 		}
 	}
 }
