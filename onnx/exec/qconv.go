@@ -194,7 +194,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 		img = getBytes(nb * inSp * c)
 		defer putBytes(img)
 		blocks := (inSp + 63) / 64
-		err := workerpool.For(ctx, nb*blocks, max(1, 4096/max(c, 1)), func(lo, hi int) {
+		err := workerpool.For(ctx, nb*blocks, max(1, 16384/(64*max(c, 1))), func(lo, hi int) { // ≥ 16 KB a chunk
 			for i := lo; i < hi; i++ {
 				b, blk := i/blocks, i%blocks
 				p0, p1 := blk*64, min((blk+1)*64, inSp)
