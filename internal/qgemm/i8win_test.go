@@ -1,0 +1,88 @@
+package qgemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestI8WinVariants checks every windowed int8 kernel variant against a
+// plain loop over the windows on random data: one and several runs per
+// row, overlapping rows (lda smaller than a run), N with partial panels and
+// tiles, rows covering every kernel height, guard elements after each
+// output row.
+func TestI8WinVariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const guard = int32(-12345)
+	for _, v := range i8WinVariants {
+		for _, tc := range []struct{ run, segs, stride, lda int }{
+			{4, 1, 4, 4}, {8, 3, 20, 3}, {24, 7, 45, 6}, {192, 3, 640, 64}, {64, 1, 64, 128}, {12, 2, 12, 0},
+		} {
+			for _, n := range []int{1, 16, 17, 64, 65, 130} {
+				for _, rows := range []int{1, 5, 6, 7, 13} {
+					name := fmt.Sprintf("%s/run%d/segs%d/stride%d/lda%d/n%d/rows%d", v.name, tc.run, tc.segs, tc.stride, tc.lda, n, rows)
+					k := tc.run * tc.segs
+					b := make([]int8, k*n)
+					for i := range b {
+						b[i] = int8(r.IntN(256) - 128)
+					}
+					m := PackI8(k, n, func(kk, j int) int8 { return b[kk*n+j] })
+					a := make([]uint8, (rows-1)*tc.lda+(tc.segs-1)*tc.stride+tc.run+1)
+					for i := range a {
+						a[i] = uint8(r.IntN(256))
+					}
+					a = a[1:] // unaligned start
+					ldc := n + 2
+					c := make([]int32, rows*ldc)
+					for i := range c {
+						c[i] = guard
+					}
+					m.mulU8Win(c, ldc, a, tc.lda, rows, tc.segs, tc.stride, v)
+					for i := 0; i < rows; i++ {
+						for j := 0; j < ldc; j++ {
+							got := c[i*ldc+j]
+							if j >= n {
+								if got != guard {
+									t.Fatalf("%s: guard c[%d][%d] overwritten with %d", name, i, j, got)
+								}
+								continue
+							}
+							var want int32
+							for kk := 0; kk < k; kk++ {
+								s, o := kk/tc.run, kk%tc.run
+								want += int32(a[i*tc.lda+s*tc.stride+o]) * int32(b[kk*n+j])
+							}
+							if got != want {
+								t.Fatalf("%s: c[%d][%d] = %d, want %d", name, i, j, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestI8WinPanics checks that MulU8Win rejects runs that are not whole
+// quads, a short A and a short C.
+func TestI8WinPanics(t *testing.T) {
+	m := PackI8(24, 16, func(k, j int) int8 { return 1 })
+	for _, tc := range []struct {
+		name                    string
+		a, c, lda, segs, stride int
+	}{
+		{"run of 6", 100, 16, 8, 4, 8},
+		{"stride below run", 100, 16, 8, 2, 8},
+		{"short a", 30, 32, 8, 2, 12},
+		{"short c", 100, 20, 8, 2, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("MulU8Win did not panic")
+				}
+			}()
+			m.MulU8Win(make([]int32, tc.c), 16, make([]uint8, tc.a), tc.lda, 2, tc.segs, tc.stride)
+		})
+	}
+}
