@@ -59,30 +59,47 @@ var i8WinGeneric = i8WinVariant{name: "generic", call: i8WinKernelGeneric}
 // i8WinBest is the variant MulU8Win uses: the last of i8WinVariants.
 var i8WinBest = i8WinVariants[len(i8WinVariants)-1]
 
-// MulU8Win is MulU8 on the calling goroutine for a matrix A whose rows are
-// windows of a larger array, read in place: row i of A is the segs runs
-// a[i·lda + s·stride : i·lda + s·stride + K/segs] for s < segs, one after
-// the other (a convolution's rows of an NHWC image: lda the stride between
-// output positions, stride the distance between kernel rows, one run per
-// kernel row). K/segs must be a whole multiple of 4 (pack B with each
-// kernel row padded by zero weights) and stride ≥ K/segs. It panics if the
-// arguments do not satisfy this or a or c is too short.
-func (m *I8) MulU8Win(c []int32, ldc int, a []uint8, lda, rows, segs, stride int) {
-	m.mulU8Win(c, ldc, a, lda, rows, segs, stride, i8WinBest)
+// Win is a block of rows of A for MulU8Win, read in place from a larger
+// array: row i < Rows of the block is the Segs runs
+// A[i·Lda + s·Stride : i·Lda + s·Stride + K/Segs] for s < Segs, one after
+// the other (a convolution's rows of an NHWC image: Lda the stride between
+// output positions, Stride the distance between kernel rows, one run per
+// kernel row; or Segs 1 for an ordinary matrix). Its products go to rows
+// Row ≤ r < Row+Rows of c.
+type Win struct {
+	A                 []uint8
+	Lda, Rows         int
+	Segs, Stride, Row int
 }
 
-func (m *I8) mulU8Win(c []int32, ldc int, a []uint8, lda, rows, segs, stride int, v i8WinVariant) {
-	if rows == 0 || m.n == 0 {
+// MulU8Win is MulU8 on the calling goroutine for the rows of A given as
+// blocks: c[(w.Row+i)·ldc + j] = Σ_k (row i of w)[k]·B[k][j] for every
+// block w. The blocks share each tile of B while it is in cache (the
+// loop over tiles of columns is the outer one). K/Segs must be a whole
+// multiple of 4 (pack B with each kernel row padded by zero weights) and
+// Stride ≥ K/Segs. It panics if a block does not satisfy this or its A or
+// c is too short.
+func (m *I8) MulU8Win(c []int32, ldc int, ws []Win) {
+	m.mulU8Win(c, ldc, ws, i8WinBest)
+}
+
+func (m *I8) mulU8Win(c []int32, ldc int, ws []Win, v i8WinVariant) {
+	if m.n == 0 {
 		return
 	}
-	run := 0
-	if segs > 0 {
-		run = m.k / segs
-	}
-	if segs < 1 || m.k == 0 || run*segs != m.k || run%4 != 0 || stride < run || lda < 0 ||
-		len(a) < (rows-1)*lda+(segs-1)*stride+run || len(c) < (rows-1)*ldc+m.n || ldc < m.n {
-		panic(fmt.Sprintf("qgemm: MulU8Win with %d rows, K %d, N %d, %d runs %d apart: len(a) %d, lda %d, len(c) %d, ldc %d",
-			rows, m.k, m.n, segs, stride, len(a), lda, len(c), ldc))
+	for _, w := range ws {
+		if w.Rows == 0 {
+			continue
+		}
+		run := 0
+		if w.Segs > 0 {
+			run = m.k / w.Segs
+		}
+		if w.Segs < 1 || m.k == 0 || run*w.Segs != m.k || run%4 != 0 || w.Stride < run || w.Lda < 0 || w.Row < 0 || w.Rows < 0 ||
+			len(w.A) < (w.Rows-1)*w.Lda+(w.Segs-1)*w.Stride+run || len(c) < (w.Row+w.Rows-1)*ldc+m.n || ldc < m.n {
+			panic(fmt.Sprintf("qgemm: MulU8Win with K %d, N %d, rows %d..%d, %d runs %d apart: len(A) %d, Lda %d, len(c) %d, ldc %d",
+				m.k, m.n, w.Row, w.Row+w.Rows, w.Segs, w.Stride, len(w.A), w.Lda, len(c), ldc))
+		}
 	}
 	ps := m.quads * 64
 	var tmp *[i8MR * i8NP * i8PanelCols]int32
@@ -92,21 +109,25 @@ func (m *I8) mulU8Win(c []int32, ldc int, a []uint8, lda, rows, segs, stride int
 		col0 := p0 * i8PanelCols
 		ncols := min(np*i8PanelCols, m.n-col0)
 		full := ncols == np*i8PanelCols
-		for r0 := 0; r0 < rows; r0 += i8MR {
-			mr := min(i8MR, rows-r0)
-			*args = i8wargs{a: &a[r0*lda], lda: lda, b: &m.data[p0*ps], ps: ps, quads: run / 4, segs: segs, skip: stride - run}
-			if full {
-				args.c, args.ldc = &c[r0*ldc+col0], 4*ldc
+		for _, w := range ws {
+			run := m.k / w.Segs
+			for r0 := 0; r0 < w.Rows; r0 += i8MR {
+				mr := min(i8MR, w.Rows-r0)
+				*args = i8wargs{a: &w.A[r0*w.Lda], lda: w.Lda, b: &m.data[p0*ps], ps: ps, quads: run / 4, segs: w.Segs, skip: w.Stride - run}
+				cr := w.Row + r0
+				if full {
+					args.c, args.ldc = &c[cr*ldc+col0], 4*ldc
+					v.call(args, mr, np)
+					continue
+				}
+				if tmp == nil {
+					tmp = new([i8MR * i8NP * i8PanelCols]int32)
+				}
+				args.c, args.ldc = &tmp[0], 4*i8NP*i8PanelCols
 				v.call(args, mr, np)
-				continue
-			}
-			if tmp == nil {
-				tmp = new([i8MR * i8NP * i8PanelCols]int32)
-			}
-			args.c, args.ldc = &tmp[0], 4*i8NP*i8PanelCols
-			v.call(args, mr, np)
-			for r := 0; r < mr; r++ {
-				copy(c[(r0+r)*ldc+col0:(r0+r)*ldc+col0+ncols], tmp[r*i8NP*i8PanelCols:])
+				for r := 0; r < mr; r++ {
+					copy(c[(cr+r)*ldc+col0:(cr+r)*ldc+col0+ncols], tmp[r*i8NP*i8PanelCols:])
+				}
 			}
 		}
 	}

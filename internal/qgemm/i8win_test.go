@@ -9,8 +9,8 @@ import (
 // TestI8WinVariants checks every windowed int8 kernel variant against a
 // plain loop over the windows on random data: one and several runs per
 // row, overlapping rows (lda smaller than a run), N with partial panels and
-// tiles, rows covering every kernel height, guard elements after each
-// output row.
+// tiles, rows covering every kernel height in two blocks written out of
+// order around a guard row, guard elements after each output row.
 func TestI8WinVariants(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const guard = int32(-12345)
@@ -33,14 +33,33 @@ func TestI8WinVariants(t *testing.T) {
 					}
 					a = a[1:] // unaligned start
 					ldc := n + 2
-					c := make([]int32, rows*ldc)
+					c := make([]int32, (rows+1)*ldc)
 					for i := range c {
 						c[i] = guard
 					}
-					m.mulU8Win(c, ldc, a, tc.lda, rows, tc.segs, tc.stride, v)
-					for i := 0; i < rows; i++ {
+					// the rows in two blocks, the second first in c, and
+					// an empty one
+					h := rows / 2
+					m.mulU8Win(c, ldc, []Win{
+						{A: a, Lda: tc.lda, Rows: h, Segs: tc.segs, Stride: tc.stride, Row: rows - h + 1},
+						{A: a[h*tc.lda:], Lda: tc.lda, Rows: rows - h, Segs: tc.segs, Stride: tc.stride, Row: 0},
+						{Segs: tc.segs, Stride: tc.stride},
+					}, v)
+					for ci := 0; ci <= rows; ci++ {
+						if ci == rows-h {
+							for j := range ldc {
+								if c[ci*ldc+j] != guard {
+									t.Fatalf("%s: guard row c[%d][%d] overwritten", name, ci, j)
+								}
+							}
+							continue
+						}
+						i := ci + h // the row of A
+						if ci > rows-h {
+							i = ci - (rows - h + 1)
+						}
 						for j := 0; j < ldc; j++ {
-							got := c[i*ldc+j]
+							got := c[ci*ldc+j]
 							if j >= n {
 								if got != guard {
 									t.Fatalf("%s: guard c[%d][%d] overwritten with %d", name, i, j, got)
@@ -82,7 +101,7 @@ func TestI8WinPanics(t *testing.T) {
 					t.Errorf("MulU8Win did not panic")
 				}
 			}()
-			m.MulU8Win(make([]int32, tc.c), 16, make([]uint8, tc.a), tc.lda, 2, tc.segs, tc.stride)
+			m.MulU8Win(make([]int32, tc.c), 16, []Win{{A: make([]uint8, tc.a), Lda: tc.lda, Rows: 2, Segs: tc.segs, Stride: tc.stride}})
 		})
 	}
 }

@@ -40,6 +40,11 @@ type qconv struct {
 	bias     []int32   // per channel (nil: none)
 	colSum   []int32
 	kRow, kk int // kw·C; K (b holds K rounded up to a multiple of 4)
+	// bw is b with each kernel row padded by zero weights to kRowW bytes,
+	// a multiple of 4 (b itself where kRow is one), for the products that
+	// read the windows in place from the image (qgemm.I8.MulU8Win)
+	bw    *qgemm.I8
+	kRowW int
 
 	inNHWC, outNHWC bool // the layouts of x and y (attrNHWC)
 }
@@ -101,31 +106,33 @@ func newQConv(n *Node, w *window) *qconv {
 	// K padded with zero weights (the padding of each row of A is never
 	// read as data), so that the kernels take rows of A in place
 	kPad := (q.kk + 3) &^ 3
+	// wAt is element (k, j) of the K×M weight matrix, k < K
+	var wAt func(k, j int) int8
 	switch d := wt.(type) {
 	case *tensor.Tensor[int8]:
 		v := d.Data()
-		q.b = qgemm.PackI8(kPad, m, func(k, j int) int8 {
-			if k >= q.kk {
-				return 0
-			}
+		wAt = func(k, j int) int8 {
 			ky, r := k/q.kRow, k%q.kRow
 			kx, ci := r/c, r%c
 			return v[((j*c+ci)*kh+ky)*kw+kx]
-		})
+		}
 	case *tensor.Tensor[uint8]:
 		v := d.Data()
 		off = 128
-		q.b = qgemm.PackI8(kPad, m, func(k, j int) int8 {
-			if k >= q.kk {
-				return 0
-			}
+		wAt = func(k, j int) int8 {
 			ky, r := k/q.kRow, k%q.kRow
 			kx, ci := r/c, r%c
 			return int8(v[((j*c+ci)*kh+ky)*kw+kx] ^ 0x80)
-		})
+		}
 	default:
 		return nil
 	}
+	q.b = qgemm.PackI8(kPad, m, func(k, j int) int8 {
+		if k >= q.kk {
+			return 0
+		}
+		return wAt(k, j)
+	})
 	q.t = wzp[0] - off
 	lo, hi, _ := quantRange(q.outDT)
 	q.lo, q.hi = float32(lo-q.yzp), float32(hi-q.yzp)
@@ -140,6 +147,17 @@ func newQConv(n *Node, w *window) *qconv {
 		q.bias = b.(*tensor.Tensor[int32]).Data()
 	}
 	q.colSum = q.b.ColSums()
+	q.kRowW = (q.kRow + 3) &^ 3
+	q.bw = q.b
+	if q.kRowW != q.kRow {
+		q.bw = qgemm.PackI8(kh*q.kRowW, m, func(k, j int) int8 {
+			ky, r := k/q.kRowW, k%q.kRowW
+			if r >= q.kRow {
+				return 0
+			}
+			return wAt(ky*q.kRow+r, j)
+		})
+	}
 	return q
 }
 
@@ -191,7 +209,7 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	}
 	img := codes // NHWC
 	if !q.inNHWC {
-		img = getBytes(nb * inSp * c)
+		img = getBytes(nb*inSp*c + qconvSlack)
 		defer putBytes(img)
 		blocks := (inSp + 63) / 64
 		err := workerpool.For(ctx, nb*blocks, max(1, 16384/(64*max(c, 1))), func(lo, hi int) { // ≥ 16 KB a chunk
@@ -218,6 +236,12 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	out := newBytes(ctx, nb*m*outSp)
 	direct := q.kk == q.b.K() && q.ws[2] == 1 && q.ws[3] == 1 && g.s[0] == 1 && g.s[1] == 1 &&
 		g.pb[0] == 0 && g.pb[1] == 0 && g.pe[0] == 0 && g.pe[1] == 0
+	// the other convolutions of more than one tap read their windows in
+	// place where they lie inside the image (qgemm's windowed kernels),
+	// where the products need no sum of each row (t = 0) and a kernel row
+	// is one run of the image (a strided 1×1 convolution's rows are short
+	// runs one image row long: im2row and the plain kernel were faster)
+	win := qconvWindows && !direct && q.t == 0 && g.d[1] == 1 && q.ws[2]*q.ws[3] > 1
 	rowsPer := qconvRows(nb, outSp)
 	var mulErr error
 	var once sync.Once
@@ -230,10 +254,12 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 		mulCtx = workerpool.Inline(ctx)
 	}
 	err = workerpool.For(ctx, nb*per, 1, func(lo, hi int) {
-		col := getBytes(rowsPer*lda + im2rowSlack)
-		acc := getInt32s(rowsPer * m)
+		col := getBytes(rowsPer*max(lda, q.bw.K()) + im2rowSlack)
+		acc := getInt32s(2 * rowsPer * m) // the second half for winRows's border rows
 		res := getBytes(rowsPer * m)
 		adds := make([]int32, rowsPer)
+		var wins []qgemm.Win
+		var brs [][2]int
 		defer putBytes(col)
 		defer putInt32s(acc)
 		defer putBytes(res)
@@ -242,13 +268,25 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 			p0 := ch % per * rowsPer
 			p1 := min(p0+rowsPer, outSp)
 			bimg := img[b*inSp*c : (b+1)*inSp*c]
+			rows := p1 - p0
+			if win {
+				wins, brs = q.winRows(wins, brs, acc, m, rowsPer, col, img[b*inSp*c:], c, sp, g, za, p0, p1)
+				dst := res
+				if q.outNHWC {
+					dst = out[(b*outSp+p0)*m : (b*outSp+p1)*m]
+				}
+				simd.RequantRows(dst, m, acc, m, rows, nil, sub, q.mult, q.lo, q.hi, q.yzp)
+				if !q.outNHWC {
+					transposeBytes(out[b*m*outSp+p0:], outSp, res, m, rows, m)
+				}
+				continue
+			}
 			a, ld := col, lda
 			if direct {
 				a, ld = bimg[p0*c:p1*c], c
 			} else {
-				q.im2row(col, lda, bimg, c, sp, g, za, p0, p1)
+				q.im2row(col, lda, q.kRow, bimg, c, sp, g, za, p0, p1)
 			}
-			rows := p1 - p0
 			if err := q.b.MulU8(mulCtx, acc, m, a, ld, rows); err != nil {
 				once.Do(func() { mulErr = err })
 				return
@@ -287,6 +325,80 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 	return tensor.New(os, out)
 }
 
+// qconvWindows turns the in-place windowed products on (tests compare
+// both paths).
+var qconvWindows = true
+
+// qconvSlack is the number of bytes after an image the convolution
+// transposed itself, for the windowed products whose kernel rows are padded
+// (they read up to 3 bytes past a window).
+const qconvSlack = 4
+
+// winRows computes the products of the output positions p0 ≤ p < p1 of
+// one image into acc (rows ldc apart) with q.bw: the positions whose
+// window lies inside the image (x, the image's NHWC codes and whatever
+// follows them in its buffer) read it in place (lda the stride between
+// output positions, one run per kernel row); the others, at the borders,
+// are gathered into consecutive rows of col by im2row and multiplied as one
+// block into the rows of acc from spare on, then moved to their rows (so
+// that the kernel runs on 6 rows at a time there too). acc needs
+// spare + (the number of border positions) rows; ws and bs are scratch for
+// the blocks of rows and the border ranges, returned for reuse.
+func (q *qconv) winRows(ws []qgemm.Win, bs [][2]int, acc []int32, ldc, spare int, col, x []uint8, c int, sp []int, g *geom, za int32, p0, p1 int) ([]qgemm.Win, [][2]int) {
+	kh, kw := q.ws[2], q.ws[3]
+	h, w, ow := sp[0], sp[1], g.out[1]
+	kWin := q.bw.K()
+	lda, stride := g.s[1]*c, g.d[0]*w*c
+	// output columns [oxa, oxb) read no padding horizontally
+	oxa := (g.pb[1] + g.s[1] - 1) / g.s[1]
+	oxb := max(oxa, min(ow, (w-kw+g.pb[1])/g.s[1]+1))
+	ws, bs = ws[:0], bs[:0]
+	nb := 0 // border rows gathered
+	border := func(a, b int) {
+		if a >= b {
+			return
+		}
+		q.im2row(col[nb*kWin:], kWin, q.kRowW, x, c, sp, g, za, a, b)
+		nb += b - a
+		if n := len(bs) - 1; n >= 0 && bs[n][1] == a {
+			bs[n][1] = b
+			return
+		}
+		bs = append(bs, [2]int{a, b})
+	}
+	for p := p0; p < p1; {
+		oy := p / ow
+		end := min(p1, (oy+1)*ow)
+		iy0 := oy*g.s[0] - g.pb[0]
+		a, b := max(p, oy*ow+oxa), min(end, oy*ow+oxb)
+		if iy0 < 0 || iy0+(kh-1)*g.d[0] >= h || a >= b {
+			border(p, end)
+			p = end
+			continue
+		}
+		border(p, a)
+		o := (iy0*w + (a-oy*ow)*g.s[1] - g.pb[1]) * c
+		if o+(b-a-1)*lda+(kh-1)*stride+q.kRowW <= len(x) {
+			ws = append(ws, qgemm.Win{A: x[o:], Lda: lda, Rows: b - a, Segs: kh, Stride: stride, Row: a - p0})
+		} else {
+			border(a, b) // the padded last run would read past the buffer
+		}
+		border(b, end)
+		p = end
+	}
+	if nb > 0 {
+		ws = append(ws, qgemm.Win{A: col, Lda: kWin, Rows: nb, Segs: 1, Stride: kWin, Row: spare})
+	}
+	q.bw.MulU8Win(acc, ldc, ws)
+	r := spare
+	for _, br := range bs {
+		n := br[1] - br[0]
+		copy(acc[(br[0]-p0)*ldc:(br[1]-p0)*ldc], acc[r*ldc:(r+n)*ldc])
+		r += n
+	}
+	return ws, bs
+}
+
 // qconvRows is the number of output positions per chunk of a convolution
 // of nb images of outSp positions: at most 60 (ten calls of the 6-row
 // kernel), the image cut into chunks of equal size, and at least as many
@@ -304,11 +416,12 @@ func qconvRows(nb, outSp int) int {
 const im2rowSlack = 32
 
 // im2row writes the rows p0 ≤ p < p1 of the NHWC im2col matrix of image
-// x (NHWC, c channels, spatial dims sp) into col (row stride lda ≥ K, and
+// x (NHWC, c channels, spatial dims sp) into col (row stride lda, and
 // im2rowSlack bytes after the last row): for each output position, kernel
-// row by kernel row, the kw·c bytes the window reads, za where it reads
-// the padding. The bytes of a row past K are left unspecified.
-func (q *qconv) im2row(col []uint8, lda int, x []uint8, c int, sp []int, g *geom, za int32, p0, p1 int) {
+// row ky at offset ky·kStride (kStride ≥ kw·c), the kw·c bytes the window
+// reads, za where it reads the padding. The other bytes of a row up to
+// lda are left unspecified.
+func (q *qconv) im2row(col []uint8, lda, kStride int, x []uint8, c int, sp []int, g *geom, za int32, p0, p1 int) {
 	kh, kw, kRow := q.ws[2], q.ws[3], q.kRow
 	h, w, ow := sp[0], sp[1], g.out[1]
 	pad := uint8(za)
@@ -320,7 +433,7 @@ func (q *qconv) im2row(col []uint8, lda int, x []uint8, c int, sp []int, g *geom
 		iy0, ix0 := oy*g.s[0]-g.pb[0], ox*g.s[1]-g.pb[1]
 		inside := dw == 1 && ix0 >= 0 && ix0+kw <= w // each kernel row one run of the image row
 		for ky := range kh {
-			d := base + ky*kRow
+			d := base + ky*kStride
 			iy := iy0 + ky*dh
 			if iy < 0 || iy >= h {
 				fillBytes(col[d:d+kRow], pad)

@@ -23,6 +23,7 @@ func TestQConvFast(t *testing.T) {
 		wzp                                int
 	}{
 		{1, 3, 15, 13, 8, 7, 2, 3, 1, true, false, true, 0},
+		{2, 3, 13, 13, 8, 7, 2, 0, 1, true, false, true, 0}, // windows reaching the end of the image
 		{2, 16, 9, 9, 20, 3, 1, 1, 1, true, false, true, 0},
 		{1, 16, 9, 9, 17, 3, 2, 1, 1, true, false, false, 0},
 		{2, 32, 8, 8, 16, 1, 1, 0, 1, true, false, true, 0},

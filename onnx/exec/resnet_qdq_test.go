@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/onnx"
@@ -530,7 +532,10 @@ func TestResNetCompare(t *testing.T) {
 	}
 }
 
-var resnetRuns = flag.Int("resnet-runs", 0, "TestResNetLatency: timed runs per form and batch (0: skip)")
+var (
+	resnetRuns    = flag.Int("resnet-runs", 0, "TestResNetLatency: timed runs per form and batch (0: skip)")
+	resnetBatches = flag.String("resnet-batches", "1,8", "TestResNetLatency: the batch sizes, comma-separated (1 and 8 have inputs)")
+)
 
 // TestResNetLatency prints, as JSON lines like tools/ort/bert_quant.mjs
 // bench, the median and minimum wall time of -resnet-runs runs (after 2
@@ -542,7 +547,7 @@ func TestResNetLatency(t *testing.T) {
 	if *resnetDir == "" || *resnetRuns <= 0 {
 		t.Skip("-resnet-dir or -resnet-runs not set")
 	}
-	for _, b := range []int{1, 8} {
+	for _, b := range resnetBatchList(t) {
 		p, feeds := loadResNet(t, "qdq", b)
 		ctx := context.Background()
 		for range 2 {
@@ -552,6 +557,19 @@ func TestResNetLatency(t *testing.T) {
 		}
 		timeRuns(t, p, feeds, "qdq", b, *resnetRuns)
 	}
+}
+
+// resnetBatchList returns the batches of -resnet-batches.
+func resnetBatchList(t testing.TB) []int {
+	var bs []int
+	for _, f := range strings.Split(*resnetBatches, ",") {
+		b, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			t.Fatalf("-resnet-batches %q: %v", *resnetBatches, err)
+		}
+		bs = append(bs, b)
+	}
+	return bs
 }
 
 // TestQDQConvFusion checks that Compile fuses the small ResNet's QDQ
