@@ -468,8 +468,17 @@ func (q *qconv) im2row(col []uint8, lda, kStride int, x []uint8, c int, sp []int
 	}
 }
 
+// fillBytes sets every byte of d to v, 32 bytes a store where it can.
 func fillBytes(d []uint8, v uint8) {
-	for i := range d {
+	var pat [32]uint8
+	for i := range pat {
+		pat[i] = v
+	}
+	i := 0
+	for ; i+32 <= len(d); i += 32 {
+		*(*[32]uint8)(d[i:]) = pat
+	}
+	for ; i < len(d); i++ {
 		d[i] = v
 	}
 }
