@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"runtime/pprof"
 	"sort"
 	"testing"
 	"time"
@@ -31,7 +32,10 @@ func TestResNetSteps(t *testing.T) {
 			k := p.main.steps[i].kernel
 			p.main.steps[i].kernel = func(ctx context.Context, in []tensor.Any) ([]tensor.Any, error) {
 				t0 := time.Now()
-				out, err := k(ctx, in)
+				var out []tensor.Any
+				var err error
+				// labelled, for -test.cpuprofile and pprof -tagfocus=step=NAME
+				pprof.Do(ctx, pprof.Labels("step", p.main.steps[i].name), func(ctx context.Context) { out, err = k(ctx, in) })
 				if qconvWindows {
 					sum[i] += time.Since(t0)
 				} else {
