@@ -104,39 +104,10 @@ func kernel(name string, f format, mr int) {
 	for r := 0; r < mr; r++ {
 		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
-	bcast := func(v uint32, reg string) {
-		p("MOVL $0x%x, DX", v)
-		p("VPBROADCASTD DX, %s", reg)
-	}
-	switch f.low {
-	case 4:
-		bcast(0x0f0f0f0f, "Z31")
-	case 2:
-		bcast(0x03030303, "Z31")
-	}
-	for h := 0; h < f.high; h++ {
-		v := uint32(1) << (f.low + h)
-		bcast(v*0x01010101, fmt.Sprintf("Z%d", 30-h))
-	}
-	if f.lut {
-		p("MOVQ 72(AX), DX")
-		p("VMOVDQU64 (DX), Z28")
-	}
+	constants(f)
 
 	label("sb")
-	for r := 0; r < mr; r++ {
-		p("VPXORD %s, %s, %s", isum(r), isum(r), isum(r))
-	}
-	p("MOVQ R15, DI")
-	if f.high > 0 {
-		p("LEAQ %d(R15), BX", f.lowBytes())
-	}
-	if f.subScales {
-		p("LEAQ %d(R15), R11", f.scOff())
-	}
-	if f.zp != 0 {
-		p("LEAQ 8(R12), R13")
-	}
+	superBlockStart(f, mr, isum)
 	if mr == 1 {
 		p("LEAQ %d(R15), R14", pfDist)
 	}
@@ -329,39 +300,10 @@ func kernelGroups(name string, f format, ng int) {
 	for g := 0; g < ng; g++ {
 		p("VPXORD Z%d, Z%d, Z%d", g, g, g)
 	}
-	bcast := func(v uint32, reg string) {
-		p("MOVL $0x%x, DX", v)
-		p("VPBROADCASTD DX, %s", reg)
-	}
-	switch f.low {
-	case 4:
-		bcast(0x0f0f0f0f, "Z31")
-	case 2:
-		bcast(0x03030303, "Z31")
-	}
-	for h := 0; h < f.high; h++ {
-		v := uint32(1) << (f.low + h)
-		bcast(v*0x01010101, fmt.Sprintf("Z%d", 30-h))
-	}
-	if f.lut {
-		p("MOVQ 72(AX), DX")
-		p("VMOVDQU64 (DX), Z28")
-	}
+	constants(f)
 
 	label("sb")
-	for g := 0; g < ng; g++ {
-		p("VPXORD %s, %s, %s", isum(g), isum(g), isum(g))
-	}
-	p("MOVQ R15, DI")
-	if f.high > 0 {
-		p("LEAQ %d(R15), BX", f.lowBytes())
-	}
-	if f.subScales {
-		p("LEAQ %d(R15), R11", f.scOff())
-	}
-	if f.zp != 0 {
-		p("LEAQ 8(R12), R13")
-	}
+	superBlockStart(f, ng, isum)
 	if groupsPF {
 		p("LEAQ %d(R15), R14", pfDist)
 	}
@@ -501,3 +443,46 @@ func kernelGroups(name string, f format, ng int) {
 // pfDist is how far ahead of the tile being read a one-row kernel
 // prefetches (the distance the older kernels measured best at M=1).
 const pfDist = 4096
+
+// constants loads the format's constant registers: the low-bits mask in
+// Z31, the high-bit planes' bits in Z30 down, the code table in Z28 (AX
+// holds the kernel's argument block).
+func constants(f format) {
+	bcast := func(v uint32, reg string) {
+		p("MOVL $0x%x, DX", v)
+		p("VPBROADCASTD DX, %s", reg)
+	}
+	switch f.low {
+	case 4:
+		bcast(0x0f0f0f0f, "Z31")
+	case 2:
+		bcast(0x03030303, "Z31")
+	}
+	for h := 0; h < f.high; h++ {
+		v := uint32(1) << (f.low + h)
+		bcast(v*0x01010101, fmt.Sprintf("Z%d", 30-h))
+	}
+	if f.lut {
+		p("MOVQ 72(AX), DX")
+		p("VMOVDQU64 (DX), Z28")
+	}
+}
+
+// superBlockStart clears the n integer sums of a super-block and points
+// DI, BX (high bits), R11 (sub-block scales) and R13 (minimums) at the
+// tile's parts from R15 (and R12).
+func superBlockStart(f format, n int, isum func(int) string) {
+	for r := 0; r < n; r++ {
+		p("VPXORD %s, %s, %s", isum(r), isum(r), isum(r))
+	}
+	p("MOVQ R15, DI")
+	if f.high > 0 {
+		p("LEAQ %d(R15), BX", f.lowBytes())
+	}
+	if f.subScales {
+		p("LEAQ %d(R15), R11", f.scOff())
+	}
+	if f.zp != 0 {
+		p("LEAQ 8(R12), R13")
+	}
+}

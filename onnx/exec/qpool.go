@@ -130,12 +130,7 @@ func maxPoolRows[T uint8 | int8](ctx context.Context, x, y []T, nb, c int, g *ge
 				clear(dst)
 				continue
 			}
-			r0 := hs + rlo*g.d[0]
-			copy(colMax, src[r0*row:(r0+1)*row])
-			for kh := rlo + 1; kh < rhi; kh++ {
-				r := hs + kh*g.d[0]
-				maxInto(colMax, src[r*row:(r+1)*row])
-			}
+			maxRun(colMax, src, hs+rlo*g.d[0], g.d[0], rhi-rlo, row, maxInto)
 			for ow := range OW {
 				ws := ow*g.s[1] - g.pb[1]
 				clo, chi := span(ws, g.d[1], g.k[1], 0, W)
@@ -144,13 +139,18 @@ func maxPoolRows[T uint8 | int8](ctx context.Context, x, y []T, nb, c int, g *ge
 					clear(d)
 					continue
 				}
-				p := ws + clo*g.d[1]
-				copy(d, colMax[p*c:(p+1)*c])
-				for kw := clo + 1; kw < chi; kw++ {
-					p := ws + kw*g.d[1]
-					maxInto(d, colMax[p*c:(p+1)*c])
-				}
+				maxRun(d, colMax, ws+clo*g.d[1], g.d[1], chi-clo, c, maxInto)
 			}
 		}
 	})
+}
+
+// maxRun sets dst to the element-wise maximum of the n runs of w values of
+// src that start at runs first, first+step, … (n ≥ 1).
+func maxRun[T uint8 | int8](dst, src []T, first, step, n, w int, maxInto func(dst, src []T)) {
+	copy(dst, src[first*w:(first+1)*w])
+	for k := 1; k < n; k++ {
+		p := first + k*step
+		maxInto(dst, src[p*w:(p+1)*w])
+	}
 }
