@@ -781,8 +781,8 @@ func buildEmbedLayerNorm(n *Node) (Kernel, error) {
 				return nil, &Error{Msg: "segment id out of range of its embedding", Err: tensor.ErrIndex}
 			}
 		}
-		out := make([]float32, b*seq*hid)
-		sum := make([]float32, len(out))
+		out := newFloats(ctx, b*seq*hid) // every row written
+		sum := newFloats(ctx, len(out))
 		err = workerpool.For(ctx, b*seq, max(1, 4096/max(1, hid)), func(lo, hi int) {
 			for t := lo; t < hi; t++ {
 				wi, pi, si := rowOf(t)
