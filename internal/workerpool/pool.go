@@ -271,6 +271,23 @@ func Inline(ctx context.Context) context.Context {
 	return context.WithValue(ctx, inlineKey{}, true)
 }
 
+// reclaim takes tickets from the queue while the finished loop g still has
+// some there, so that the group returns to groupPool now instead of when
+// a late worker gets to its ticket (the next loop would otherwise allocate
+// a group). Tickets of other loops taken on the way are worked on, as a
+// waiting caller does.
+func reclaim(g *group) {
+	for g.refs.Load() > 1 {
+		select {
+		case h := <-tasks:
+			h.work()
+			h.release()
+		default:
+			return
+		}
+	}
+}
+
 // forChunks runs fn over [0, n) in at most limit chunks of at least grain
 // iterations.
 func forChunks(ctx context.Context, n, grain, limit int, fn func(lo, hi int)) error {
@@ -314,6 +331,7 @@ func forChunks(ctx context.Context, n, grain, limit int, fn func(lo, hi int)) er
 			if p != nil {
 				g.panicked.Store(nil)
 			}
+			reclaim(g)
 			g.release()
 			if p != nil {
 				return p
