@@ -2,7 +2,7 @@
 
 package qgemm
 
-//go:generate go run gen_i8_asm.go gen_i8_common.go
+//go:generate go run gen_i8_asm.go
 
 // i8Variants lists the int8 kernel variants this CPU supports, slowest
 // first; tests run each against the generic one.

@@ -2,7 +2,7 @@
 
 package qgemm
 
-//go:generate go run gen_i8win_asm.go gen_i8_common.go
+// The kernels are generated with i8_amd64.s by gen_i8_asm.go (see i8_amd64.go).
 
 // i8WinVariants lists the windowed int8 kernel variants this CPU supports,
 // slowest first; tests run each against the generic one.
