@@ -339,23 +339,10 @@ func TestBERTSmallORT(t *testing.T) {
 			}
 			cs = append(cs, jc)
 		}
-		data, err := json.Marshal(cs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(*bertCasesOut, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveCases(t, *bertCasesOut, cs)
 		return
 	}
-	raw, err := os.ReadFile(bertGoldens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ort ortFileT
-	if err := json.Unmarshal(raw, &ort); err != nil {
-		t.Fatal(err)
-	}
+	ort := readORT(t, bertGoldens)
 	for _, r := range ort.Results {
 		t.Run(r.Name, func(t *testing.T) {
 			if r.Error != "" {

@@ -53,6 +53,34 @@ type ortFileT struct {
 	Results    []ortResult `json:"results"`
 }
 
+// readORT reads a file of ONNX Runtime results written by
+// tools/ort (ort_*.json).
+func readORT(t *testing.T, path string) ortFileT {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ort ortFileT
+	if err := json.Unmarshal(raw, &ort); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return ort
+}
+
+// saveCases writes cases (compact) as the JSON file tools/ort runs
+// through ONNX Runtime.
+func saveCases(t *testing.T, path string, cs []jsonCase) {
+	t.Helper()
+	data, err := json.Marshal(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func toJSON(t tensor.Any, isBool bool) jsonValue {
 	v := jsonValue{Dims: t.Shape()}
 	switch x := t.(type) {
@@ -182,14 +210,7 @@ func TestORTGoldens(t *testing.T) {
 	if err := json.Unmarshal(raw, &cases); err != nil {
 		t.Fatal(err)
 	}
-	raw, err = os.ReadFile(ortFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ort ortFileT
-	if err := json.Unmarshal(raw, &ort); err != nil {
-		t.Fatal(err)
-	}
+	ort := readORT(t, ortFile)
 	results := map[string]ortResult{}
 	for _, r := range ort.Results {
 		results[r.Name] = r

@@ -140,14 +140,7 @@ func checkGoldens(t *testing.T, casesPath, ortPath string, table []opCase) {
 	if err := json.Unmarshal(raw, &cases); err != nil {
 		t.Fatal(err)
 	}
-	raw, err = os.ReadFile(ortPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ort ortFileT
-	if err := json.Unmarshal(raw, &ort); err != nil {
-		t.Fatal(err)
-	}
+	ort := readORT(t, ortPath)
 	results := map[string]ortResult{}
 	for _, r := range ort.Results {
 		results[r.Name] = r

@@ -387,23 +387,10 @@ func TestResNetSmallORT(t *testing.T) {
 			jc := jsonCase{Name: form, Model: base64.StdEncoding.EncodeToString(raw), Inputs: map[string]jsonValue{"input": toJSON(feeds["input"], false)}}
 			cs = append(cs, jc)
 		}
-		data, err := json.Marshal(cs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(*bertCasesOut, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveCases(t, *bertCasesOut, cs)
 		return
 	}
-	raw, err := os.ReadFile(resnetGoldens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ort ortFileT
-	if err := json.Unmarshal(raw, &ort); err != nil {
-		t.Fatal(err)
-	}
+	ort := readORT(t, resnetGoldens)
 	for _, r := range ort.Results {
 		t.Run(r.Name, func(t *testing.T) {
 			if r.Error != "" {

@@ -192,13 +192,7 @@ func TestCNNGoldens(t *testing.T) {
 	if err := json.Unmarshal(raw, &cases); err != nil {
 		t.Fatal(err)
 	}
-	if raw, err = os.ReadFile(cnnORTFile); err != nil {
-		t.Fatal(err)
-	}
-	var ort ortFileT
-	if err := json.Unmarshal(raw, &ort); err != nil {
-		t.Fatal(err)
-	}
+	ort := readORT(t, cnnORTFile)
 	results := map[string]ortResult{}
 	for _, r := range ort.Results {
 		results[r.Name] = r
