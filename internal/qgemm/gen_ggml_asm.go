@@ -185,16 +185,7 @@ func kernel(name string, f format, mr int) {
 		}
 	}
 	if f.nsub() > 1 {
-		p("ADDQ $%d, DI", unroll*lowStep)
-		if f.high > 0 {
-			p("ADDQ $%d, BX", unroll*highStep)
-		}
-		if f.subScales {
-			p("ADDQ $%d, R11", unroll*groupCols)
-		}
-		if f.zp != 0 {
-			p("ADDQ $%d, R13", 4*unroll)
-		}
+		nextSubBlocks(f, unroll, lowStep, highStep)
 	}
 	p("ADDQ $%d, SI", unroll*f.sub)
 	if mr > 4 {
@@ -370,16 +361,7 @@ func kernelGroups(name string, f format, ng int) {
 		}
 	}
 	if f.nsub() > 1 {
-		p("ADDQ $%d, DI", unroll*lowStep)
-		if f.high > 0 {
-			p("ADDQ $%d, BX", unroll*highStep)
-		}
-		if f.subScales {
-			p("ADDQ $%d, R11", unroll*groupCols)
-		}
-		if f.zp != 0 {
-			p("ADDQ $%d, R13", 4*unroll)
-		}
+		nextSubBlocks(f, unroll, lowStep, highStep)
 	}
 	p("ADDQ $%d, SI", unroll*f.sub)
 	if f.nsub() > 1 {
@@ -484,5 +466,20 @@ func superBlockStart(f format, n int, isum func(int) string) {
 	}
 	if f.zp != 0 {
 		p("LEAQ 8(R12), R13")
+	}
+}
+
+// nextSubBlocks advances the tile pointers (DI codes, BX high bits, R11
+// sub-block scales, R13 minimums) past unroll sub-blocks.
+func nextSubBlocks(f format, unroll, lowStep, highStep int) {
+	p("ADDQ $%d, DI", unroll*lowStep)
+	if f.high > 0 {
+		p("ADDQ $%d, BX", unroll*highStep)
+	}
+	if f.subScales {
+		p("ADDQ $%d, R11", unroll*groupCols)
+	}
+	if f.zp != 0 {
+		p("ADDQ $%d, R13", 4*unroll)
 	}
 }
