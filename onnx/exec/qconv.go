@@ -257,12 +257,13 @@ func (q *qconv) run(ctx context.Context, x tensor.Any) (tensor.Any, error) {
 		col := getBytes(rowsPer*max(lda, q.bw.K()) + im2rowSlack)
 		acc := getInt32s(2 * rowsPer * m) // the second half for winRows's border rows
 		res := getBytes(rowsPer * m)
-		adds := make([]int32, rowsPer)
+		adds := getInt32s(rowsPer)
 		var wins []qgemm.Win
 		var brs [][2]int
 		defer putBytes(col)
 		defer putInt32s(acc)
 		defer putBytes(res)
+		defer putInt32s(adds)
 		for ch := lo; ch < hi; ch++ {
 			b := ch / per
 			p0 := ch % per * rowsPer
