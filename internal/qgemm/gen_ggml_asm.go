@@ -40,7 +40,7 @@ func main() {
 	for _, f := range formats {
 		name := fmt.Sprintf("g%sx%dAVX512", f.name, ggmlGroups)
 		kernelGroups(name, f, ggmlGroups)
-		fmt.Fprintf(&call, "\n// %s is ggmlKernelGeneric for %s, one row, against %d groups\n// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).\n//\n//go:noescape\nfunc %s(p *gargsGroups)\n", name, f.name, ggmlGroups, name)
+		fmt.Fprintf(&call, "\n// %s is ggmlKernelGeneric for %s, one row, against %d groups\n// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1\n// consecutive groups (AVX-512 VNNI).\n//\n//go:noescape\nfunc %s(p *gargsGroups)\n", name, f.name, ggmlGroups, name)
 		fmt.Fprintf(&swg, "\tcase quant.%s:\n\t\t%s(p)\n", f.name, name)
 	}
 	fmt.Fprintf(&call, "\n// ggmlGroupsAVX512 is the number of groups the one-row kernels of\n// ggmlCallAVX512Groups read at once.\nconst ggmlGroupsAVX512 = %d\n", ggmlGroups)
@@ -266,14 +266,16 @@ const groupsPF = true
 // activation row by ng ≤ 4 groups at once, group g's tiles g·p.gstride
 // bytes after group 0's, and stores group g's 16 outputs g·p.ldo bytes
 // after out: ng concurrent streams of tiles instead of one (a core reads
-// memory 10–25 % faster as several sequential streams than as one).
+// memory 10–25 % faster as several sequential streams than as one). It
+// does so for p.cols consecutive groups of each stream (the next group's
+// tiles follow the last one's, its outputs 64 bytes after), so that one
+// call walks a whole run of groups, as gen_asm.go's kernelGroups does.
 //
 // Registers are those of kernel with the groups in place of the rows:
 // Z0–Z3 float accumulators, Z8–Z11 integer super-block sums, Z16–Z23
 // sub-block dot products of group g (and sub-block rep) — and R8 = gstride
 // (R9 = 3·gstride) indexes the tile pointers, as it indexes the
-// activation rows in kernel. No software prefetch: the hardware prefetcher
-// follows the ng streams.
+// activation rows in kernel; R10 counts the columns left.
 func kernelGroups(name string, f format, ng int) {
 	qps := 8 / f.low
 	steps := f.sub * groupCols * f.low / 8 / 64
@@ -283,15 +285,18 @@ func kernelGroups(name string, f format, ng int) {
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
 	p("MOVQ p+0(FP), AX")
 	p("MOVQ 0(AX), R15")
-	p("MOVQ 8(AX), SI")
 	p("MOVQ 80(AX), R8")
 	p("LEAQ (R8)(R8*2), R9")
+	p("MOVQ 88(AX), R10")
+	constants(f)
+
+	label("col")
+	p("MOVQ 8(AX), SI")
 	p("MOVQ 24(AX), R12")
 	p("MOVQ 56(AX), CX")
 	for g := 0; g < ng; g++ {
 		p("VPXORD Z%d, Z%d, Z%d", g, g, g)
 	}
-	constants(f)
 
 	label("sb")
 	superBlockStart(f, ng, isum)
@@ -418,6 +423,12 @@ func kernelGroups(name string, f format, ng int) {
 	for g := 0; g < ng; g++ {
 		p("VMOVUPS Z%d, %s", g, at("SI", g, 0))
 	}
+	// Next column: R15 already points at its tiles; its outputs follow.
+	p("ADDQ $64, 40(AX)")
+	p("MOVQ 80(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("DECQ R10")
+	p("JNZ col")
 	p("VZEROUPPER")
 	p("RET")
 }

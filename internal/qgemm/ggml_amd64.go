@@ -23,21 +23,23 @@ var ggmlVariants = func() []ggmlVariant {
 
 // gargsGroups are the arguments of a one-row AVX-512 kernel that reads
 // several groups at once: gargs for group 0 (out, ldo: its 16 outputs and
-// the bytes to the next group's), and the bytes between the groups'
-// first tiles.
+// the bytes to the next group's), the bytes between the groups' first
+// tiles, and how many consecutive groups of each it multiplies.
 type gargsGroups struct {
 	gargs
 	gstride int // 80
+	cols    int // 88
 }
 
 // ggmlCallGroups runs the one-row kernel for f that multiplies the
-// activations by v.groups groups at once, gstride bytes of tiles apart; it
-// reports false when v has none for f.
-func ggmlCallGroups(v ggmlVariant, f *format, p *gargs, gstride int) bool {
+// activations by v.groups groups at once, gstride bytes of tiles apart,
+// each for cols ≥ 1 consecutive groups; it reports false when v has none
+// for f.
+func ggmlCallGroups(v ggmlVariant, f *format, p *gargs, gstride, cols int) bool {
 	if v.id != idAVX512 || v.groups != ggmlGroupsAVX512 {
 		return false
 	}
-	q := gargsGroups{gargs: *p, gstride: gstride}
+	q := gargsGroups{gargs: *p, gstride: gstride, cols: cols}
 	return ggmlCallAVX512Groups(f, &q)
 }
 

@@ -749,73 +749,85 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 }
 
 // gQ4_0x4AVX512 is ggmlKernelGeneric for Q4_0, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ4_0x4AVX512(p *gargsGroups)
 
 // gQ8_0x4AVX512 is ggmlKernelGeneric for Q8_0, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ8_0x4AVX512(p *gargsGroups)
 
 // gQ4_1x4AVX512 is ggmlKernelGeneric for Q4_1, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ4_1x4AVX512(p *gargsGroups)
 
 // gQ5_0x4AVX512 is ggmlKernelGeneric for Q5_0, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ5_0x4AVX512(p *gargsGroups)
 
 // gQ5_1x4AVX512 is ggmlKernelGeneric for Q5_1, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ5_1x4AVX512(p *gargsGroups)
 
 // gIQ4_NLx4AVX512 is ggmlKernelGeneric for IQ4_NL, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gIQ4_NLx4AVX512(p *gargsGroups)
 
 // gQ2_Kx4AVX512 is ggmlKernelGeneric for Q2_K, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ2_Kx4AVX512(p *gargsGroups)
 
 // gQ3_Kx4AVX512 is ggmlKernelGeneric for Q3_K, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ3_Kx4AVX512(p *gargsGroups)
 
 // gQ4_Kx4AVX512 is ggmlKernelGeneric for Q4_K, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ4_Kx4AVX512(p *gargsGroups)
 
 // gQ5_Kx4AVX512 is ggmlKernelGeneric for Q5_K, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ5_Kx4AVX512(p *gargsGroups)
 
 // gQ6_Kx4AVX512 is ggmlKernelGeneric for Q6_K, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gQ6_Kx4AVX512(p *gargsGroups)
 
 // gIQ4_XSx4AVX512 is ggmlKernelGeneric for IQ4_XS, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once (AVX-512 VNNI).
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gIQ4_XSx4AVX512(p *gargsGroups)

@@ -199,23 +199,20 @@ func (s *ggmlScratch) compute(lo, hi int) {
 	var tmp [ggmlRowTile * GroupCols]float32
 	p := gargs{lda: m.K, ldaux: s.rows * f.auxBytes(), nsb: nsb, lut: &lutIQ4[0]}
 	if ng := s.v.groups; s.rows == 1 && ng > 1 {
-		// One row: the piece's full groups as ng runs, group c of every
-		// run in one call, so that the tiles stream from ng places at
-		// once; what is left over goes one group at a time below.
+		// One row: the piece's full groups as ng runs walked side by side
+		// in one call, so that the tiles stream from ng places at once;
+		// what is left over goes one group at a time below.
 		run := max(0, min(hi, N/GroupCols)-lo) / ng
 		p.a = unsafe.Pointer(&s.acts.qa[0])
 		p.aux = unsafe.Pointer(&s.acts.aux[0])
 		p.ldo = 4 * GroupCols * run
-		done := 0
-		for c := 0; c < run; c++ {
-			p.tile = &m.tiles[(lo+c)*nsb*tb]
-			p.out = &s.y[(lo+c)*GroupCols]
-			if !ggmlCallGroups(s.v, f, &p, run*nsb*tb) {
-				break // no such kernel for f
+		if run > 0 {
+			p.tile = &m.tiles[lo*nsb*tb]
+			p.out = &s.y[lo*GroupCols]
+			if ggmlCallGroups(s.v, f, &p, run*nsb*tb, run) {
+				lo += ng * run
 			}
-			done = ng * run
 		}
-		lo += done
 	}
 	for r0 := 0; r0 < s.rows; r0 += ggmlRowTile {
 		mr := min(ggmlRowTile, s.rows-r0)

@@ -132,9 +132,10 @@ func TestGGMLMatMul(t *testing.T) {
 	ctx := context.Background()
 	for _, typ := range ggmlTypes {
 		f := formats[typ]
-		// 100 and 200 rows: pieces with several full groups, for the
-		// one-row kernels that read several groups at once.
-		for _, n := range []int{1, 16, 17, 40, 100, 200} {
+		// 100, 200 and 400 rows: pieces with several full groups, for the
+		// one-row kernels that read several groups at once (400: runs of
+		// several groups, walked by one call, on two threads too).
+		for _, n := range []int{1, 16, 17, 40, 100, 200, 400} {
 			for _, kb := range []int{1, 3} {
 				k := kb * f.sb
 				if f.sb == 32 {
@@ -144,6 +145,9 @@ func TestGGMLMatMul(t *testing.T) {
 				rowList := []int{1, 2, 3, 5, 8, 9, 17}
 				if n > 40 {
 					rowList = []int{1, 9}
+				}
+				if n > 200 {
+					rowList = []int{1}
 				}
 				for _, rows := range rowList {
 					a := randA(rng, rows*k)
@@ -310,8 +314,10 @@ func TestGGMLAccumulate(t *testing.T) {
 }
 
 // TestGGMLGroupsAccumulate runs the one-row kernels that read several
-// groups at once with accum set, on groups two apart (gstride two groups,
-// outputs two groups apart), against the generic kernel group by group.
+// groups at once with accum set, against the generic kernel group by
+// group: with cols 1 on groups two apart (gstride two groups, outputs two
+// groups apart: every other group untouched), and with cols 2 on the same
+// strides (each stream walks two consecutive groups: all of them).
 func TestGGMLGroupsAccumulate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, v := range ggmlVariants {
@@ -319,32 +325,37 @@ func TestGGMLGroupsAccumulate(t *testing.T) {
 			continue
 		}
 		for _, typ := range ggmlTypes {
-			f := formats[typ]
-			k := 2 * f.sb
-			nsb, tb := k/f.sb, f.tileBytes()
-			n := 2 * v.groups * GroupCols
-			m := packRows(t, typ, n, k, randGGML(rng, typ, n, k))
-			var acts ggmlActs
-			quantizeActs(f, randA(rng, k), 1, k, &acts)
-			start := make([]float32, n)
-			for i := range start {
-				start[i] = float32(i%7) - 3
-			}
-			p := gargs{a: unsafe.Pointer(&acts.qa[0]), lda: k, aux: unsafe.Pointer(&acts.aux[0]),
-				ldaux: f.auxBytes(), nsb: nsb, accum: 1, lut: &lutIQ4[0]}
-			want := slices.Clone(start)
-			for g := 0; g < 2*v.groups; g += 2 {
-				p.tile, p.out, p.ldo = &m.tiles[g*nsb*tb], &want[g*GroupCols], 4*GroupCols
-				ggmlKernelGeneric(f, &p, 1)
-			}
-			got := slices.Clone(start)
-			p.tile, p.out, p.ldo = &m.tiles[0], &got[0], 4*2*GroupCols
-			if !ggmlCallGroups(v, f, &p, 2*nsb*tb) {
-				t.Fatalf("%v/%s: no kernel", typ, v.name)
-			}
-			for i := range got {
-				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Abs(float64(want[i]))+1e-6 {
-					t.Fatalf("%v/%s: out[%d] = %v, generic %v", typ, v.name, i, got[i], want[i])
+			for _, cols := range []int{1, 2} {
+				f := formats[typ]
+				k := 2 * f.sb
+				nsb, tb := k/f.sb, f.tileBytes()
+				n := 2 * v.groups * GroupCols
+				m := packRows(t, typ, n, k, randGGML(rng, typ, n, k))
+				var acts ggmlActs
+				quantizeActs(f, randA(rng, k), 1, k, &acts)
+				start := make([]float32, n)
+				for i := range start {
+					start[i] = float32(i%7) - 3
+				}
+				p := gargs{a: unsafe.Pointer(&acts.qa[0]), lda: k, aux: unsafe.Pointer(&acts.aux[0]),
+					ldaux: f.auxBytes(), nsb: nsb, accum: 1, lut: &lutIQ4[0]}
+				want := slices.Clone(start)
+				for g := 0; g < 2*v.groups; g++ {
+					if g%2 >= cols {
+						continue
+					}
+					p.tile, p.out, p.ldo = &m.tiles[g*nsb*tb], &want[g*GroupCols], 4*GroupCols
+					ggmlKernelGeneric(f, &p, 1)
+				}
+				got := slices.Clone(start)
+				p.tile, p.out, p.ldo = &m.tiles[0], &got[0], 4*2*GroupCols
+				if !ggmlCallGroups(v, f, &p, 2*nsb*tb, cols) {
+					t.Fatalf("%v/%s: no kernel", typ, v.name)
+				}
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Abs(float64(want[i]))+1e-6 {
+						t.Fatalf("%v/%s/cols%d: out[%d] = %v, generic %v", typ, v.name, cols, i, got[i], want[i])
+					}
 				}
 			}
 		}

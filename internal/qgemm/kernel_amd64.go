@@ -32,23 +32,26 @@ var archVariants = func() []variant {
 
 // kargsGroups are the arguments of a one-row kernel that reads several
 // groups at once: kargs for group 0 (out, ldo: its 16 outputs and the
-// bytes to the next group's) and the bytes between the groups' codes and
-// between their scales.
+// bytes to the next group's), the bytes between the groups' codes and
+// between their scales, and how many consecutive groups of each it
+// multiplies.
 type kargsGroups struct {
 	kargs
 	cstride int // 136
 	sstride int // 144
+	cols    int // 152
 }
 
 // callGroups runs the one-row int8 kernel that multiplies the activations
 // by v.groups groups at once (codes cstride bytes apart, scales — float16
 // when p.f16 is 1, else float32 — sstride bytes apart, the default zero
-// point); it reports false when v has none for bits.
-func callGroups(v variant, p *kargs, bits, cstride, sstride int) bool {
+// point), each for cols ≥ 1 consecutive groups; it reports false when v
+// has none for bits.
+func callGroups(v variant, p *kargs, bits, cstride, sstride, cols int) bool {
 	if v.id != idAVX512 || v.groups != groupsAVX512 {
 		return false
 	}
-	q := kargsGroups{kargs: *p, cstride: cstride, sstride: sstride}
+	q := kargsGroups{kargs: *p, cstride: cstride, sstride: sstride, cols: cols}
 	return callAVX512Groups(&q, bits, p.f16 == 1)
 }
 

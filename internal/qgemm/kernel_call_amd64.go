@@ -499,28 +499,36 @@ func callAVX2Half(p *kargs, i8 bool, bits, mr int) {
 
 // kI8b4x4F32AVX512 is kernelGeneric for int8 activations, bits 4, float32 scales,
 // one row, against 4 groups read at once (p.cstride bytes of codes and
-// p.sstride bytes of scales apart; default zero point; AVX-512).
+// p.sstride bytes of scales apart; default zero point; AVX-512), each for
+// p.cols consecutive groups (cols ≥ 1; p.out advances by 64 bytes per
+// group).
 //
 //go:noescape
 func kI8b4x4F32AVX512(p *kargsGroups)
 
 // kI8b8x4F32AVX512 is kernelGeneric for int8 activations, bits 8, float32 scales,
 // one row, against 4 groups read at once (p.cstride bytes of codes and
-// p.sstride bytes of scales apart; default zero point; AVX-512).
+// p.sstride bytes of scales apart; default zero point; AVX-512), each for
+// p.cols consecutive groups (cols ≥ 1; p.out advances by 64 bytes per
+// group).
 //
 //go:noescape
 func kI8b8x4F32AVX512(p *kargsGroups)
 
 // kI8b4x4F16AVX512 is kernelGeneric for int8 activations, bits 4, float16 scales,
 // one row, against 4 groups read at once (p.cstride bytes of codes and
-// p.sstride bytes of scales apart; default zero point; AVX-512).
+// p.sstride bytes of scales apart; default zero point; AVX-512), each for
+// p.cols consecutive groups (cols ≥ 1; p.out advances by 64 bytes per
+// group).
 //
 //go:noescape
 func kI8b4x4F16AVX512(p *kargsGroups)
 
 // kI8b8x4F16AVX512 is kernelGeneric for int8 activations, bits 8, float16 scales,
 // one row, against 4 groups read at once (p.cstride bytes of codes and
-// p.sstride bytes of scales apart; default zero point; AVX-512).
+// p.sstride bytes of scales apart; default zero point; AVX-512), each for
+// p.cols consecutive groups (cols ≥ 1; p.out advances by 64 bytes per
+// group).
 //
 //go:noescape
 func kI8b8x4F16AVX512(p *kargsGroups)

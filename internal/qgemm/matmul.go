@@ -224,9 +224,9 @@ func (s *scratch) compute(lo, hi int) {
 
 // computeGroups runs the one-row kernels that read ng groups at once (int8
 // activations, float16 or float32 scales, the default zero point) on
-// the full groups of [lo, hi), as ng runs of consecutive groups (group c
-// of every run in one call, so that the codes stream from ng places at
-// once), and returns the first group it left to compute: the left-over
+// the full groups of [lo, hi), as ng runs of consecutive groups (one call
+// walks the ng runs side by side, so that the codes stream from ng places
+// at once), and returns the first group it left to compute: the left-over
 // groups, or lo when the variant has no such kernel for the matrix.
 func (s *scratch) computeGroups(lo, hi, ng int, p *kargs) int {
 	m := s.m
@@ -241,18 +241,19 @@ func (s *scratch) computeGroups(lo, hi, ng int, p *kargs) int {
 	if m.Scales16 != nil {
 		p.f16, scaleBytes = 1, 2
 	}
-	for c := 0; c < run; c++ {
-		blk := (lo + c) * m.KBlocks
-		p.codes = &m.Codes[blk*bb]
-		if p.f16 == 1 {
-			p.scales = unsafe.Pointer(&m.Scales16[blk*GroupCols])
-		} else {
-			p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
-		}
-		p.out = &s.y[(lo+c)*GroupCols]
-		if !callGroups(s.v, p, m.Bits, run*m.KBlocks*bb, scaleBytes*run*m.KBlocks*GroupCols) {
-			return lo
-		}
+	if run == 0 {
+		return lo
+	}
+	blk := lo * m.KBlocks
+	p.codes = &m.Codes[blk*bb]
+	if p.f16 == 1 {
+		p.scales = unsafe.Pointer(&m.Scales16[blk*GroupCols])
+	} else {
+		p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
+	}
+	p.out = &s.y[lo*GroupCols]
+	if !callGroups(s.v, p, m.Bits, run*m.KBlocks*bb, scaleBytes*run*m.KBlocks*GroupCols, run) {
+		return lo
 	}
 	if s.bias != nil {
 		for n := lo * GroupCols; n < (lo+ng*run)*GroupCols; n++ {

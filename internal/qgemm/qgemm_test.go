@@ -227,9 +227,10 @@ func TestMatMulVariants(t *testing.T) {
 
 // TestMatMulGroups covers the one-row kernels that read several groups
 // at once (variants with groups > 1: int8 activations, float16 or float32
-// scales, the default zero point): 9 full groups and a partial one, so that each
-// thread's piece holds runs of groups and left-over groups, with and
-// without bias, against the int8 reference.
+// scales, the default zero point): 9 or 27 full groups and a partial one, so
+// that each thread's piece holds runs of one or several groups (one kernel
+// call walks a run) and left-over groups, with and without bias, against
+// the int8 reference.
 func TestMatMulGroups(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	ctx := context.Background()
@@ -238,8 +239,8 @@ func TestMatMulGroups(t *testing.T) {
 			continue
 		}
 		for _, bits := range []int{4, 8} {
-			for _, bs := range []int{32, 128, 256} {
-				const n = 9*GroupCols + 5
+			for _, c := range [][2]int{{32, 9}, {128, 9}, {256, 9}, {32, 27}} {
+				bs, n := c[0], c[1]*GroupCols+5
 				k := 3*bs + 7
 				// Block sizes 32 and 128 get float16 scales, 256 float32 ones.
 				q := randQuant(rng, n, k, bits, bs, false, bs != 256)
@@ -250,7 +251,7 @@ func TestMatMulGroups(t *testing.T) {
 				a := randA(rng, k)
 				for _, threads := range []int{1, 2} {
 					for _, bias := range [][]float32{nil, randA(rng, n)} {
-						name := fmt.Sprintf("%s/bits%d/bs%d/threads%d/bias%v", v.name, bits, bs, threads, bias != nil)
+						name := fmt.Sprintf("%s/bits%d/bs%d/n%d/threads%d/bias%v", v.name, bits, bs, n, threads, bias != nil)
 						want, mag := refInt8(q, a, 1, bias)
 						y := make([]float32, n+3)
 						y[n], y[n+1], y[n+2] = 7, 7, 7
