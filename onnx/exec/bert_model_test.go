@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -506,15 +507,28 @@ func BenchmarkBERT(b *testing.B) {
 }
 
 // TestBERTOpTimes prints the time per op type of one run of each form
-// (-bert-dir; -v), by running the program's steps one by one.
+// (-bert-dir; -v), by running the program's steps one by one; BERT_FORMS
+// (comma-separated) picks the forms, BERT_BATCH the batch (1 or 8), and
+// BERT_OPRUNS how many runs are printed after the first (default 1).
 func TestBERTOpTimes(t *testing.T) {
 	if *bertDir == "" {
 		t.Skip("-bert-dir not set")
 	}
-	for _, form := range bertForms[1:] {
-		p, feeds := loadBERT(t, form, 1)
+	forms := bertForms[1:]
+	if f := os.Getenv("BERT_FORMS"); f != "" {
+		forms = strings.Split(f, ",")
+	}
+	batch, runs := 1, 1
+	if b := os.Getenv("BERT_BATCH"); b != "" {
+		batch, _ = strconv.Atoi(b)
+	}
+	if r := os.Getenv("BERT_OPRUNS"); r != "" {
+		runs, _ = strconv.Atoi(r)
+	}
+	for _, form := range forms {
+		p, feeds := loadBERT(t, form, batch)
 		ctx := context.Background()
-		for range 2 {
+		for range 1 + runs {
 			vals := make([]tensor.Any, p.main.slots)
 			for s, v := range p.main.consts {
 				vals[s] = v
