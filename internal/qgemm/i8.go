@@ -213,6 +213,16 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 				}
 				if full {
 					args.c, args.ldc = &c[r0*ldc+col0], 4*ldc
+					// Fetch the next block's output lines for writing
+					// while this block computes: a large output (a
+					// batch's FFN activations, megabytes) is not in
+					// cache, and the kernel's stores of each block would
+					// otherwise wait for memory, which two threads share
+					// (BERT-base's four products at 1024 rows: 21 → 19 ms
+					// on one thread, 15 → 13 ms on two).
+					if nr := r0 + i8MR; nr < min(rows, rb0+rb) {
+						prefetchRows(unsafe.Pointer(&c[nr*ldc+col0]), 4*ldc, min(i8MR, rows-nr), (ncols+15)/16)
+					}
 					v.call(args, mr, np)
 				} else {
 					if tmp == nil {
