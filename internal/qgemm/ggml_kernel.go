@@ -138,8 +138,7 @@ func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v 
 	if rows >= 16 && parts > 1 {
 		// Prompt batches: quantize the rows in parallel too.
 		f, acts := m.f, &s.acts
-		acts.qa = grow(acts.qa, rows*m.K)
-		acts.aux = grow(acts.aux, m.K/f.sb*rows*f.auxBytes())
+		acts.grow(f, rows, m.K)
 		if err := workerpool.ForN(ctx, rows, 8, parts, func(lo, hi int) {
 			quantizeActRows(f, a, lo, hi, rows, m.K, acts)
 		}); err != nil {

@@ -16,7 +16,27 @@ func quantizeRowAVX512(src *float32, k, bs int, qa *int8, sa *float32, suma *int
 //go:noescape
 func quantizeRowAVX2(src *float32, nblocks, bs int, qa *int8, sa *float32, suma *int32, stride int)
 
+// quantizeQ8KAVX512 quantizes up to nsb 256-blocks of src to Q8_K (see
+// quant_amd64.s), stopping before the first block whose max|x| is not
+// finite; it returns the blocks done.
+//
+//go:noescape
+func quantizeQ8KAVX512(src *float32, nsb int, qa *int8, d *float32, bsums *int16) int
+
+// quantizeQ8KAsm is quantizeQ8KGo's contract on AVX-512.
+func quantizeQ8KAsm(x []float32, qa []int8, d []float32, bsums []int16) int {
+	n := len(x) / 256
+	if n == 0 {
+		return 0
+	}
+	_, _, _ = qa[n*256-1], d[n-1], bsums[n*16-1]
+	return quantizeQ8KAVX512(unsafe.SliceData(x), n, unsafe.SliceData(qa), unsafe.SliceData(d), unsafe.SliceData(bsums))
+}
+
 func init() {
+	if hasAVX512 {
+		quantizeQ8KFn = quantizeQ8KAsm
+	}
 	switch {
 	case hasAVX512:
 		quantizeRowFn = quantizeRowAsm

@@ -263,3 +263,221 @@ q8:
 done:
 	VZEROUPPER
 	RET
+
+// func quantizeQ8KAVX512(src *float32, nsb int, qa *int8, d *float32, bsums *int16) int
+//
+// quantizeQ8KGo on AVX-512 for nsb super-blocks of 256 values: for each,
+// am = max|x| (on the sign-cleared bits), vmax the first value with
+// |vmax| = am, iscale = −127/vmax, qa[i] = min(127, roundEven(x[i]·iscale))
+// (the float32 product rounded by VCVTPS2DQ in the default
+// round-to-nearest-even mode, as nearestInt rounds it), d = 1/iscale and
+// bsums[j] = the sum of qa[16j : 16j+16]; a block whose am is 0 gets
+// d = 0, qa = 0 and bsums = 0. It stops before the first block whose am
+// is not finite (an infinity or a NaN, left to the Go code) and returns the
+// number of blocks it quantized.
+TEXT ·quantizeQ8KAVX512(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), SI
+	MOVQ nsb+8(FP), CX
+	MOVQ qa+16(FP), DI
+	MOVQ d+24(FP), R8
+	MOVQ bsums+32(FP), R9
+	XORQ R11, R11 // blocks done
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z16
+	MOVL $127, AX
+	VPBROADCASTD AX, Z17
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z18
+	MOVL $0x00010001, AX
+	VPBROADCASTD AX, Z19
+	MOVL $2048, AX // 16·128: the bias of 16 codes read as unsigned
+	VPBROADCASTD AX, Z20
+	MOVL $0xc2fe0000, AX // −127.0
+	VMOVD AX, X21
+	MOVL $0x3f800000, AX // 1.0
+	VMOVD AX, X22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ q8kdone
+
+q8kblock:
+	// am = max over the block of the sign-cleared bits.
+	VPANDD (SI), Z16, Z0
+	VPANDD 64(SI), Z16, Z1
+	VPANDD 128(SI), Z16, Z2
+	VPANDD 192(SI), Z16, Z3
+	MOVQ $64, DX
+q8kmax:
+	VPANDD (SI)(DX*4), Z16, Z4
+	VPANDD 64(SI)(DX*4), Z16, Z5
+	VPANDD 128(SI)(DX*4), Z16, Z6
+	VPANDD 192(SI)(DX*4), Z16, Z7
+	VPMAXUD Z4, Z0, Z0
+	VPMAXUD Z5, Z1, Z1
+	VPMAXUD Z6, Z2, Z2
+	VPMAXUD Z7, Z3, Z3
+	ADDQ $64, DX
+	CMPQ DX, $256
+	JL q8kmax
+	VPMAXUD Z1, Z0, Z0
+	VPMAXUD Z3, Z2, Z2
+	VPMAXUD Z2, Z0, Z0
+	VEXTRACTI64X4 $1, Z0, Y1
+	VPMAXUD Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPMAXUD X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPMAXUD X1, X0, X0
+	VPSHUFD $0xb1, X0, X1
+	VPMAXUD X1, X0, X0 // X0 = am
+	VMOVD X0, AX
+	CMPL AX, $0x7f800000
+	JAE q8kdone // infinity or NaN: the caller's
+	TESTL AX, AX
+	JNZ q8kscale
+	// am = 0: zero codes, sums and scale.
+	MOVQ $0, DX
+q8kzero:
+	VMOVDQU64 Z23, (DI)(DX*1)
+	ADDQ $64, DX
+	CMPQ DX, $256
+	JL q8kzero
+	VMOVDQU64 Y23, (R9)
+	MOVL $0, (R8)
+	JMP q8knext
+
+q8kscale:
+	// vmax: the first value whose sign-cleared bits are am.
+	VPBROADCASTD X0, Z5
+	MOVQ SI, R10
+q8kfind:
+	VPANDD (R10), Z16, Z6
+	VPCMPEQD Z5, Z6, K1
+	KMOVW K1, AX
+	ADDQ $64, R10
+	TESTL AX, AX
+	JZ q8kfind
+	TZCNTL AX, AX
+	VMOVSS -64(R10)(AX*4), X7
+	VDIVSS X7, X21, X8 // iscale = −127/vmax
+	VDIVSS X8, X22, X9 // d = 1/iscale
+	VMOVSS X9, (R8)
+	VBROADCASTSS X8, Z8
+
+	// Four chunks of 64 codes: each 64-byte chunk, then its four 16-code
+	// sums as words of unsigned bytes (code + 128) summed by VPSADBW in
+	// halves of 8.
+	VMULPS 0(SI), Z8, Z0
+	VMULPS 64(SI), Z8, Z1
+	VMULPS 128(SI), Z8, Z2
+	VMULPS 192(SI), Z8, Z3
+	VCVTPS2DQ Z0, Z0
+	VCVTPS2DQ Z1, Z1
+	VCVTPS2DQ Z2, Z2
+	VCVTPS2DQ Z3, Z3
+	VPMINSD Z17, Z0, Z0
+	VPMINSD Z17, Z1, Z1
+	VPMINSD Z17, Z2, Z2
+	VPMINSD Z17, Z3, Z3
+	VPMOVDB Z0, X24
+	VPMOVDB Z1, X25
+	VPMOVDB Z2, X26
+	VPMOVDB Z3, X27
+	VINSERTI32X4 $1, X25, Z24, Z24
+	VINSERTI32X4 $2, X26, Z24, Z24
+	VINSERTI32X4 $3, X27, Z24, Z24
+	VMOVDQU64 Z24, 0(DI)
+	VPXORD Z18, Z24, Z24
+	VPSADBW Z23, Z24, Z24
+	VPMOVQW Z24, X12
+	VMULPS 256(SI), Z8, Z0
+	VMULPS 320(SI), Z8, Z1
+	VMULPS 384(SI), Z8, Z2
+	VMULPS 448(SI), Z8, Z3
+	VCVTPS2DQ Z0, Z0
+	VCVTPS2DQ Z1, Z1
+	VCVTPS2DQ Z2, Z2
+	VCVTPS2DQ Z3, Z3
+	VPMINSD Z17, Z0, Z0
+	VPMINSD Z17, Z1, Z1
+	VPMINSD Z17, Z2, Z2
+	VPMINSD Z17, Z3, Z3
+	VPMOVDB Z0, X24
+	VPMOVDB Z1, X25
+	VPMOVDB Z2, X26
+	VPMOVDB Z3, X27
+	VINSERTI32X4 $1, X25, Z24, Z24
+	VINSERTI32X4 $2, X26, Z24, Z24
+	VINSERTI32X4 $3, X27, Z24, Z24
+	VMOVDQU64 Z24, 64(DI)
+	VPXORD Z18, Z24, Z24
+	VPSADBW Z23, Z24, Z24
+	VPMOVQW Z24, X13
+	VMULPS 512(SI), Z8, Z0
+	VMULPS 576(SI), Z8, Z1
+	VMULPS 640(SI), Z8, Z2
+	VMULPS 704(SI), Z8, Z3
+	VCVTPS2DQ Z0, Z0
+	VCVTPS2DQ Z1, Z1
+	VCVTPS2DQ Z2, Z2
+	VCVTPS2DQ Z3, Z3
+	VPMINSD Z17, Z0, Z0
+	VPMINSD Z17, Z1, Z1
+	VPMINSD Z17, Z2, Z2
+	VPMINSD Z17, Z3, Z3
+	VPMOVDB Z0, X24
+	VPMOVDB Z1, X25
+	VPMOVDB Z2, X26
+	VPMOVDB Z3, X27
+	VINSERTI32X4 $1, X25, Z24, Z24
+	VINSERTI32X4 $2, X26, Z24, Z24
+	VINSERTI32X4 $3, X27, Z24, Z24
+	VMOVDQU64 Z24, 128(DI)
+	VPXORD Z18, Z24, Z24
+	VPSADBW Z23, Z24, Z24
+	VPMOVQW Z24, X14
+	VMULPS 768(SI), Z8, Z0
+	VMULPS 832(SI), Z8, Z1
+	VMULPS 896(SI), Z8, Z2
+	VMULPS 960(SI), Z8, Z3
+	VCVTPS2DQ Z0, Z0
+	VCVTPS2DQ Z1, Z1
+	VCVTPS2DQ Z2, Z2
+	VCVTPS2DQ Z3, Z3
+	VPMINSD Z17, Z0, Z0
+	VPMINSD Z17, Z1, Z1
+	VPMINSD Z17, Z2, Z2
+	VPMINSD Z17, Z3, Z3
+	VPMOVDB Z0, X24
+	VPMOVDB Z1, X25
+	VPMOVDB Z2, X26
+	VPMOVDB Z3, X27
+	VINSERTI32X4 $1, X25, Z24, Z24
+	VINSERTI32X4 $2, X26, Z24, Z24
+	VINSERTI32X4 $3, X27, Z24, Z24
+	VMOVDQU64 Z24, 192(DI)
+	VPXORD Z18, Z24, Z24
+	VPSADBW Z23, Z24, Z24
+	VPMOVQW Z24, X15
+	// Words [a0 b0 a1 b1 …] of the 16 groups' halves: pairwise sums, less
+	// the bias, narrowed to int16.
+	VINSERTI32X4 $1, X13, Z12, Z12
+	VINSERTI32X4 $2, X14, Z12, Z12
+	VINSERTI32X4 $3, X15, Z12, Z12
+	VPMADDWD Z19, Z12, Z12
+	VPSUBD Z20, Z12, Z12
+	VPMOVDW Z12, Y12
+	VMOVDQU Y12, (R9)
+
+q8knext:
+	ADDQ $1024, SI
+	ADDQ $256, DI
+	ADDQ $4, R8
+	ADDQ $32, R9
+	INCQ R11
+	DECQ CX
+	JNZ q8kblock
+q8kdone:
+	MOVQ R11, ret+40(FP)
+	VZEROUPPER
+	RET
