@@ -285,8 +285,12 @@ func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 // and the piece size of the loop over them.
 //
 // Where blockAttn, every sequence's rows run as block jobs (see
-// attnblock.go): up to 32 query vectors of one KV head each, fewer when
-// there would be fewer jobs than threads (decode). A row's attention then
+// attnblock.go): up to 32 query vectors of one KV head each, 16 when there
+// would be fewer jobs than threads. Never fewer: a block computes 16 lanes
+// whatever the live ones, so two jobs of 2 live lanes cost each as much as
+// one of 4 and the split only adds a fork (decode of gemma-3-270m, one KV
+// head: the attention took 16 µs per layer on two threads, 11.6 on one). A
+// row's attention then
 // comes out the same, bit for bit, whether its sequence's step has one row
 // or many and whatever else the step holds, as the per-row kernels'
 // results are too (each lane's sums run over its own keys in order).
@@ -311,7 +315,7 @@ func (r *runner) attentionJobs(T int) (int, int) {
 				jobs += c.KVHeads * (((e-t)*G + per - 1) / per)
 				t = e
 			}
-			if jobs >= workers || per == 1 {
+			if jobs >= workers || per == blockLanes/2 {
 				break
 			}
 			per /= 2
