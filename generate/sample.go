@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/zerfoo/zerfoo/internal/simd"
 )
 
 // ErrOptions is wrapped by the error for an invalid sampling option.
@@ -154,15 +156,11 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 		}
 	}
 	if o.Temperature == 0 {
-		// The first largest logit; the NaN test rides in the same pass.
-		best, mx := 0, float32(math.Inf(-1))
-		for i, v := range logits {
-			if v > mx {
-				best, mx = i, v
-			} else if v != v {
-				s.nan = i
-				return 0
-			}
+		// The first largest logit, or the first NaN.
+		best, nan := simd.Argmax(logits)
+		if nan {
+			s.nan = best
+			return 0
 		}
 		return int32(best)
 	}

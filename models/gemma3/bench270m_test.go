@@ -17,6 +17,7 @@ import (
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 )
@@ -79,15 +80,11 @@ func benchPromptTokens(n int) []int32 {
 	return p
 }
 
-// greedy returns the index of the largest value (greedy sampling).
+// greedy returns the index of the first largest value (greedy sampling,
+// as generate picks it: simd.Argmax).
 func greedy(v []float32) int32 {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return int32(best)
+	i, _ := simd.Argmax(v)
+	return int32(i)
 }
 
 // resetPeakRSS returns freed heap memory to the OS and resets the
