@@ -148,8 +148,7 @@ func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v 
 		quantizeActs(m.f, a, rows, m.K, &s.acts)
 	}
 	tileGroup := m.K / m.f.sb * m.f.tileBytes()
-	minPiece := (1<<18 + rows*m.K*GroupCols - 1) / (rows * m.K * GroupCols)
-	s.piece = min(max(minPiece, m.Groups/(8*parts)), (m.Groups+parts-1)/parts)
+	s.piece = pieceGroups(m.Groups, parts, rows, m.K)
 	if rows > ggmlRowTile {
 		s.piece = max(1, min(s.piece, pieceBytes/tileGroup))
 	}
