@@ -11,6 +11,9 @@ import (
 
 // A Batcher serves concurrent requests in one continuous batch; a second
 // turn that repeats the first's prompt takes it from the slot's cache.
+// The two prompts share only the start-of-text token (under a tenth of
+// either), so whichever finishes first, the other takes the unused slot
+// rather than evicting it: the third request finds its prefix cached.
 func ExampleBatcher() {
 	ctx := context.Background()
 	path, err := defaultmodel.Path()
@@ -27,7 +30,7 @@ func ExampleBatcher() {
 		panic(err)
 	}
 	defer b.Close()
-	prompts := []string{"A goroutine is", "A channel is"}
+	prompts := []string{"In the Go programming language, a goroutine is", "Unbuffered channels in the Go programming language are"}
 	out := make([]string, len(prompts))
 	var wg sync.WaitGroup
 	for i, p := range prompts {
@@ -44,14 +47,14 @@ func ExampleBatcher() {
 		})
 	}
 	wg.Wait()
-	ids, _ := m.Encode("A goroutine is"+out[0]+" because", false)
+	ids, _ := m.Encode(prompts[0]+out[0]+" because", false)
 	res, err := b.Run(ctx, ids, generate.Options{MaxTokens: 4})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Printf("%q\n%q\n%d of %d prompt tokens cached\n", out[0], out[1], res.CachedTokens, res.PromptTokens)
 	// Output:
-	// " not panicking or complete"
-	// " the element type of S is the element"
-	// 13 of 17 prompt tokens cached
+	// " panicking or completly"
+	// " not\nthatures a f"
+	// 24 of 28 prompt tokens cached
 }
