@@ -85,9 +85,21 @@ const (
 )
 
 // i8BlockBytes is about the most bytes of A one (row block, tile) pair of
-// MulU8 walks when A is larger than a core's L2: with a tile of B
-// (4·16·K bytes) it stays in L2.
+// MulU8 walks: with a tile of B (4·16·K bytes) and the rows of C it writes
+// it stays in a core's L2.
 const i8BlockBytes = 256 << 10
+
+// i8RowBlock returns the rows of A (lda bytes apart) in one row block of
+// MulU8: all rows when they take at most i8BlockBytes, else the rows cut
+// into as few near-equal blocks (whole kernel calls of i8MR rows but the
+// last) as keep each within about i8BlockBytes.
+func i8RowBlock(rows, lda int) int {
+	if rows*lda <= i8BlockBytes {
+		return rows
+	}
+	nb := (rows*lda + i8BlockBytes - 1) / i8BlockBytes
+	return ((rows+nb-1)/nb + i8MR - 1) / i8MR * i8MR
+}
 
 // i8KernelGeneric is the specification of every int8 kernel: for r < mr and
 // the 16·np columns of the panels,
@@ -172,20 +184,20 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 		a, lda = pa, lp
 	}
 	// Tiles: i8NP panels wide; each walks a block of rows, so a tile of B
-	// stays in cache. With up to 4·i8BlockBytes of A (about a core's L2)
-	// the block is all rows. With more (a batch of sequences: 1024 rows of
-	// 3072 bytes) the rows a tile walks would not stay in cache from one
-	// tile to the next, so the rows are cut into blocks of about
-	// i8BlockBytes of A and the parallel loop runs over
-	// (row block, tile) pairs, row block major: a thread's consecutive pairs
-	// reuse one block of A from its own cache, the tiles of B (read by every
-	// thread) come from the shared one.
+	// stays in cache. With up to i8BlockBytes of A the block is all rows.
+	// With more (a batch of sequences: 1024 rows of 768 or 3072 bytes) the
+	// rows a tile walks, with the rows of C it writes, would not stay in a
+	// core's L2 from one tile to the next, and every tile would read all
+	// of A again from the shared cache, so the rows are cut into equal
+	// blocks (whole kernel calls) of at most about i8BlockBytes of A and
+	// the parallel loop runs over (row block, tile) pairs, row block major:
+	// a thread's consecutive pairs reuse one block of A from its own cache,
+	// the tiles of B (read by every thread) come from the shared one. (The
+	// threshold was 4·i8BlockBytes: BERT-base at batch 8 took 0.96× the
+	// time at two threads with this one, the same at one.)
 	tiles := (m.panels + i8NP - 1) / i8NP
 	ps := m.quads * 64
-	rb := rows
-	if rows*lda > 4*i8BlockBytes {
-		rb = max(1, i8BlockBytes/lda/i8MR) * i8MR
-	}
+	rb := i8RowBlock(rows, lda)
 	blocks := (rows + rb - 1) / rb
 	work := rb * 4 * m.quads * i8NP * i8PanelCols // multiply-adds per (block, tile)
 	grain := max(1, (1<<18)/max(1, work))

@@ -78,9 +78,9 @@ func TestI8Variants(t *testing.T) {
 // is computed.
 func TestI8RowBlocks(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	const k, n, rows = 2050, 70, 600 // rows·K > 4·i8BlockBytes: five blocks, the last partial
-	if rows*k <= 4*i8BlockBytes || rows%(i8BlockBytes/k/i8MR*i8MR) == 0 {
-		t.Fatalf("rows·K = %d: want more than 4·%d bytes of A and a partial last block", rows*k, i8BlockBytes)
+	const k, n, rows = 2050, 70, 601 // rows·K > i8BlockBytes: five blocks, the last partial
+	if rb := i8RowBlock(rows, k+2); rb >= rows || rows%rb == 0 {
+		t.Fatalf("rows·K = %d, blocks of %d rows: want more than %d bytes of A and a partial last block", rows*k, rb, i8BlockBytes)
 	}
 	b := make([]int8, k*n)
 	for i := range b {
@@ -152,6 +152,23 @@ func BenchmarkI8(b *testing.B) {
 				}
 				b.ReportMetric(2*float64(rows*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 			})
+		}
+	}
+}
+
+// TestI8RowBlock checks the row blocks of MulU8: all rows up to
+// i8BlockBytes of A, else near-equal blocks of whole kernel calls that
+// cover the rows, none of more than about i8BlockBytes.
+func TestI8RowBlock(t *testing.T) {
+	for _, tc := range []struct{ rows, lda, want int }{
+		{1, 768, 1}, {128, 768, 128}, {341, 768, 341}, {128, 3072, 66}, {1024, 768, 342}, {1024, 3072, 90}, {601, 2052, 126},
+	} {
+		got := i8RowBlock(tc.rows, tc.lda)
+		if got != tc.want {
+			t.Errorf("i8RowBlock(%d, %d) = %d, want %d", tc.rows, tc.lda, got, tc.want)
+		}
+		if got < tc.rows && (got%i8MR != 0 || (got-i8MR)*tc.lda > i8BlockBytes) {
+			t.Errorf("i8RowBlock(%d, %d) = %d: want whole kernel calls of about %d bytes", tc.rows, tc.lda, got, i8BlockBytes)
 		}
 	}
 }
