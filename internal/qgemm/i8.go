@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -233,7 +234,7 @@ func (m *I8) mulU8(ctx context.Context, c []int32, ldc int, a []uint8, lda, rows
 					// (BERT-base's four products at 1024 rows: 21 → 19 ms
 					// on one thread, 15 → 13 ms on two).
 					if nr := r0 + i8MR; nr < min(rows, rb0+rb) {
-						prefetchRows(unsafe.Pointer(&c[nr*ldc+col0]), 4*ldc, min(i8MR, rows-nr), (ncols+15)/16)
+						simd.PrefetchRows(unsafe.Pointer(&c[nr*ldc+col0]), 4*ldc, min(i8MR, rows-nr), (ncols+15)/16)
 					}
 					v.call(args, mr, np)
 				} else {

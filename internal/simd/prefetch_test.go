@@ -1,4 +1,4 @@
-package qgemm
+package simd
 
 import (
 	"testing"
@@ -16,7 +16,7 @@ func TestPrefetchRows(t *testing.T) {
 		{0, 0, 0}, {256, 0, 4}, {256, 4, 0}, {256, -1, 4}, {64, 1, 1}, {1024, 6, 4}, {4096, 4, 16}, {-1024, 3, 2},
 	} {
 		p := unsafe.Pointer(&buf[2048])
-		prefetchRows(p, tc.stride, tc.rows, tc.lines)
+		PrefetchRows(p, tc.stride, tc.rows, tc.lines)
 		prefetchRowsGeneric(p, tc.stride, tc.rows, tc.lines)
 		for i, v := range buf {
 			if v != int32(i*7+1) {

@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// func prefetchRows(p unsafe.Pointer, stride, rows, lines int)
-TEXT ·prefetchRows(SB), NOSPLIT, $0-32
+// func PrefetchRows(p unsafe.Pointer, stride, rows, lines int)
+TEXT ·PrefetchRows(SB), NOSPLIT, $0-32
 	MOVQ p+0(FP), AX
 	MOVQ stride+8(FP), BX
 	MOVQ rows+16(FP), CX
