@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/gemm"
 	"github.com/zerfoo/zerfoo/internal/simd"
@@ -177,6 +178,15 @@ func attend(ctx context.Context, q []float32, ql headLayout, k []float32, kl hea
 		var qb, kb, vb []float32
 		for bh := lo; bh < hi; bh++ {
 			bi, hh := bh/n, bh%n
+			// The head's columns of the output (seq rows of hv values,
+			// n·hv apart) are written last, by the second product: fetch
+			// them for writing now, while the scores are computed, so
+			// that its stores do not wait for memory (a fresh output of a
+			// batch is megabytes: BERT-base at batch 8, 0.97-0.99x the
+			// time at two threads, 0.98-0.99x at one).
+			if w := hv * 4 / 64; w > 0 && seq > 0 {
+				simd.PrefetchRows(unsafe.Pointer(&out[bi*seq*n*hv+hh*hv]), 4*n*hv, seq, w)
+			}
 			for si := 0; si < seq; si++ {
 				row := scores[si*total : (si+1)*total]
 				mask.row(row, bi, si, total, past)
