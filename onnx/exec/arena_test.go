@@ -127,3 +127,56 @@ func TestArena(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestArenaUnusedOutput checks that an output no node reads goes back to
+// the arena after its step: EmbedLayerNormalization always computes its
+// embedding sum (output 2), which this graph leaves unnamed; its normalized
+// output is the graph's output (kept by the caller), so after a run the
+// arena must hold exactly the sum's buffer, and a second run reuses it.
+func TestArenaUnusedOutput(t *testing.T) {
+	const batch, seq, hid, vocab = 2, 8, 256, 16 // outputs of 4096 values: above arenaMin
+	r := rnd(52)
+	b := onnx.NewBuilder("unused", onnx.Opset{Domain: "", Version: 17}, onnx.Opset{Domain: onnx.MicrosoftDomain, Version: 1})
+	b.Input("ids", onnx.Int32, batch, seq)
+	b.Output("y", onnx.Float32, nil)
+	onnx.Initializer(b, "word", onnx.Float32, []int64{vocab, hid}, randN(r, vocab, hid).Data())
+	onnx.Initializer(b, "pos", onnx.Float32, []int64{seq, hid}, randN(r, seq, hid).Data())
+	onnx.Initializer(b, "gamma", onnx.Float32, []int64{hid}, randN(r, hid).Data())
+	onnx.Initializer(b, "beta", onnx.Float32, []int64{hid}, randN(r, hid).Data())
+	b.AddNode(onnx.Node{Name: "embed", Op: "EmbedLayerNormalization", Domain: onnx.MicrosoftDomain,
+		Inputs: []string{"ids", "", "word", "pos", "", "gamma", "beta"}, Outputs: []string{"y", "mask_index"}})
+	mp, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(onnx.New(mp, onnx.ReadOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int32, batch*seq)
+	for i := range ids {
+		ids[i] = int32(i % vocab)
+	}
+	x, err := tensor.New([]int{batch, seq}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := map[string]tensor.Any{"ids": x}
+	var outs [2][]float32
+	for run := range 2 {
+		got, err := p.Run(context.Background(), feeds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[run] = got["y"].(*tensor.Tensor[float32]).Data()
+		if n := len(p.arena.free[batch*seq*hid]); n != 1 {
+			t.Fatalf("run %d: the arena holds %d buffers of the output's size, want 1 (the unused embedding sum)", run, n)
+		}
+	}
+	if p.arena.reused < 1 {
+		t.Errorf("the second run reused %d buffers, want the first run's embedding sum", p.arena.reused)
+	}
+	if &outs[0][0] == &outs[1][0] || !slices.Equal(outs[0], outs[1]) {
+		t.Error("the second run's output shares the first's buffer or differs from it")
+	}
+}

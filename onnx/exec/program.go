@@ -553,6 +553,16 @@ func (g *graph) run(ctx context.Context, meter *meter, inputs, captured []tensor
 			ptrs[s] = meter.hold(outs[j], in, inPtr)
 			meter.noteValue(outs[j])
 		}
+		// An output no node reads (an optional output the graph leaves
+		// unnamed, such as EmbedLayerNormalization's embedding sum) goes
+		// back to the arena now, unless it shares storage with a value the
+		// run holds: otherwise every run would take a fresh buffer for it.
+		for j, o := range outs {
+			if j < len(st.outputs) && st.outputs[j] >= 0 || o == nil || !isTensor(o) {
+				continue
+			}
+			meter.recycle(storagePtr(o))
+		}
 		if meter.live > meter.limit {
 			return nil, &Error{Node: st.name, Op: st.op, Err: &budget.Error{What: "its outputs with the values held", Bytes: uint64(meter.live), Limit: meter.limit}}
 		}
