@@ -18,7 +18,9 @@ import (
 // got it frees the last value slot reading it (the meter's count drops to
 // zero), no value the run still holds lies inside it (a view that starts
 // elsewhere in it), and the run has produced no sequence or optional
-// (which hold tensors the meter does not count). Graph outputs are never
+// (which hold tensors the meter does not count). An output that no node
+// reads (an optional output the graph leaves unnamed) goes back right
+// after its step, under the same conditions. Graph outputs are never
 // freed, so what Run returns is never reused. Buffers from anywhere else
 // (constants, feeds, other kernels' allocations) are never recycled.
 
