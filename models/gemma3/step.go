@@ -289,11 +289,11 @@ func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 // would be fewer jobs than threads. Never fewer: a block computes 16 lanes
 // whatever the live ones, so two jobs of 2 live lanes cost each as much as
 // one of 4 and the split only adds a fork (decode of gemma-3-270m, one KV
-// head: the attention took 16 µs per layer on two threads, 11.6 on one). A
-// row's attention then
-// comes out the same, bit for bit, whether its sequence's step has one row
-// or many and whatever else the step holds, as the per-row kernels'
-// results are too (each lane's sums run over its own keys in order).
+// head: the attention took 16 µs per layer on two threads, 11.6 on one).
+// A row's attention then comes out the same, bit for bit, whether its
+// sequence's step has one row or many and whatever else the step holds,
+// as the per-row kernels' results are too (each lane's sums run over its
+// own keys in order).
 //
 // Otherwise each job is one query row and up to four query heads of one
 // KV head (sharing its keys and values), split further when there would
