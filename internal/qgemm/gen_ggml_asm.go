@@ -109,7 +109,7 @@ func kernel(name string, f format, mr int) {
 	label("sb")
 	superBlockStart(f, mr, isum)
 	if mr == 1 {
-		p("LEAQ %d(R15), R14", pfDist)
+		p("LEAQ %d(R15), R14", f.pfDist())
 	}
 	// 16-element sub-blocks at one or two rows: two per iteration, halving
 	// the loop's pointer and counter work.
@@ -199,7 +199,7 @@ func kernel(name string, f format, mr int) {
 	// Super-block epilogue: acc += float(isum)·(d·da), then the mins.
 	if mr == 1 {
 		for o := f.lowBytes(); o < f.tileBytes(); o += 64 {
-			p("PREFETCHT0 %d(R15)", pfDist+o)
+			p("PREFETCHT0 %d(R15)", f.pfDist()+o)
 		}
 	}
 	p("VCVTPH2PS %d(R15), Z26", f.dOff())
@@ -301,7 +301,7 @@ func kernelGroups(name string, f format, ng int) {
 	label("sb")
 	superBlockStart(f, ng, isum)
 	if groupsPF {
-		p("LEAQ %d(R15), R14", pfDist)
+		p("LEAQ %d(R15), R14", f.pfDist())
 	}
 	unroll := 1
 	if f.sub == 16 {
@@ -379,7 +379,7 @@ func kernelGroups(name string, f format, ng int) {
 	if groupsPF {
 		for g := 0; g < ng; g++ {
 			for o := f.lowBytes(); o < f.tileBytes(); o += 64 {
-				p("PREFETCHT0 %s", at("R15", g, pfDist+o))
+				p("PREFETCHT0 %s", at("R15", g, f.pfDist()+o))
 			}
 		}
 	}
@@ -433,9 +433,20 @@ func kernelGroups(name string, f format, ng int) {
 	p("RET")
 }
 
-// pfDist is how far ahead of the tile being read a one-row kernel
-// prefetches (the distance the older kernels measured best at M=1).
-const pfDist = 4096
+// pfDist returns how far ahead of the tile being read (bytes, in each
+// group's stream) a one-row kernel of format f prefetches. The 32-element
+// formats (Q4_1, Q5_0, Q5_1, IQ4_NL) do best at 2 KiB, the super-block
+// ones at 4 KiB: one thread, cold caches, alternated in one run on the
+// 2-vCPU EPYC of docs/PERFORMANCE.md, Q5_0 at 1152×13824 read 41.6 and
+// 47.1 GB/s at 2 KiB against 38.1 and 42.7 at 4 KiB (Q5_1 and IQ4_NL
+// alike, 640-wide rows too), while at 6912×1152 Q6_K lost 23 %, Q5_K 9 %
+// and Q3_K 5 % at 2 KiB, and 3 KiB did no better than 4 KiB.
+func (f format) pfDist() int {
+	if f.sb == 32 {
+		return 2048
+	}
+	return 4096
+}
 
 // constants loads the format's constant registers: the low-bits mask in
 // Z31, the high-bit planes' bits in Z30 down, the code table in Z28 (AX
