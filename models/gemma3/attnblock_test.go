@@ -508,3 +508,47 @@ func TestAttendBlock(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBlockF16 measures one block of 32 query vectors (hd 256)
+// against n F16 cache rows of one KV head, as a prompt chunk attends to a
+// cached prefix (gemma-3-270m's shapes; n=481 is turn 10 of a chat of
+// 48-token turns): the score and value kernels alone and the whole block
+// (scores, softmax, values), in GFLOP/s of their multiply-adds (2 flops
+// each; softmax's exps are not counted).
+func BenchmarkBlockF16(b *testing.B) {
+	const hd, W, ld = 256, 32, 256
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{49, 481} {
+		k, v := make([]uint16, n*ld), make([]uint16, n*ld)
+		toF16(k, randF32(r, n*ld))
+		toF16(v, randF32(r, n*ld))
+		qt := randF32(r, W*hd)
+		s, out, buf := make([]float32, W*n), make([]float32, W*hd), make([]float32, 12*hd)
+		lo, hi := make([]int32, W), make([]int32, W)
+		for i := range hi {
+			hi[i] = int32(n - 1)
+		}
+		for _, bc := range []struct {
+			name string
+			fmas float64
+			f    func()
+		}{
+			{"scores", W * float64(n) * hd, func() { scoresTF16(qt, W, k, ld, hd, n, s, buf) }},
+			{"values", W * float64(n) * hd, func() { valuesTF16(s, W, v, ld, hd, n, W, out) }},
+			{"block", 2 * W * float64(n) * hd, func() {
+				scoresTF16(qt, W, k, ld, hd, n, s, buf)
+				softmax16(s, W, n, lo[:16], hi[:16], true)
+				softmax16(s[16:], W, n, lo[16:], hi[16:], true)
+				clear(out)
+				valuesTF16(s, W, v, ld, hd, n, W, out)
+			}},
+		} {
+			b.Run(fmt.Sprintf("%s/n=%d", bc.name, n), func(b *testing.B) {
+				for b.Loop() {
+					bc.f()
+				}
+				b.ReportMetric(2*bc.fmas*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
