@@ -37,6 +37,12 @@ const blockLanes = 32
 // time for the score (or, from a Q8_0 cache, the value) kernel.
 const blockChunk = 64
 
+// scoresF16Pipe returns the float32 scratch of the F16 score kernels that
+// widen the keys of one twelve-key pass during the previous one (head dim
+// hd ≤ 256): two halves of twelve keys, the second 12·256 + 64 values
+// after the first.
+func scoresF16Pipe(hd int) int { return 12*256 + 64 + 12*hd }
+
 // attnScratch is one participant's attention scratch: the row path's
 // 4·visible scores, queries and tile, or the block path's qt, s, out and
 // a chunk of widened keys, at the start of f.

@@ -45,6 +45,18 @@ func scoresT16F16AVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *float3
 //go:noescape
 func scoresT32F16AVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)
 
+// scoresT16F16PipeAVX512 is scoresT16F16AVX512 with each twelve-key
+// pass's keys widened during the previous pass, into the other of buf's
+// two halves (hd ≤ 256, buf holds scoresF16Pipe floats).
+//
+//go:noescape
+func scoresT16F16PipeAVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)
+
+// scoresT32F16PipeAVX512 is scoresT16F16PipeAVX512 with 32 lanes.
+//
+//go:noescape
+func scoresT32F16PipeAVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)
+
 // softmax16AVX512 is softmax16 (n ≥ 1), its exp that of softmax4AVX2 and
 // its sum in float32.
 //
@@ -167,15 +179,21 @@ func scoresT(qt []float32, W int, k []float32, ldk, hd, n int, out []float32) {
 }
 
 // scoresTF16 is scoresT over binary16 keys (see scoresTF16Generic); buf
-// is scratch of 12·hd values.
+// is scratch of 12·hd values, or of scoresF16Pipe(hd) for the kernels
+// that widen the keys of one pass during the previous one.
 func scoresTF16(qt []float32, W int, k []uint16, ldk, hd, n int, out, buf []float32) {
 	if n == 0 {
 		return
 	}
 	_, _, _, _ = qt[W*hd-1], k[(n-1)*ldk+hd-1], out[W*n-1], buf[12*hd-1]
+	pipe := hd <= 256 && len(buf) >= scoresF16Pipe(hd)
 	switch {
 	case !useAVX512 || hd%16 != 0 || hd == 0:
 		scoresTF16Generic(qt, W, k, ldk, hd, n, out)
+	case W == 16 && pipe:
+		scoresT16F16PipeAVX512(&qt[0], &k[0], ldk, hd, n, &out[0], &buf[0])
+	case W == 32 && pipe:
+		scoresT32F16PipeAVX512(&qt[0], &k[0], ldk, hd, n, &out[0], &buf[0])
 	case W == 16:
 		scoresT16F16AVX512(&qt[0], &k[0], ldk, hd, n, &out[0], &buf[0])
 	case W == 32:

@@ -14,6 +14,9 @@ import (
 	"github.com/zerfoo/zerfoo/models/gemma3"
 )
 
+// cpuSeconds is the process's CPU time (see gemma3's internal tests).
+var cpuSeconds = gemma3.CPUSeconds
+
 var (
 	chatFile   = flag.String("gemma3.chatfile", "", "GGUF file of BenchmarkChatTurn (default: the random 270m-shaped Q4_0 model)")
 	chatCached = flag.String("gemma3.cached", "0,432", "cached positions before the step of BenchmarkChatTurn")

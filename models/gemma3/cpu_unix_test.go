@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package gemma3_test
+package gemma3
 
 import (
 	"math"

@@ -24,6 +24,8 @@ func main() {
 	scores("scoresT16F16AVX512", true, 1)
 	scores("scoresT32AVX512", false, 2)
 	scores("scoresT32F16AVX512", true, 2)
+	scoresPipe("scoresT16F16PipeAVX512", 1)
+	scoresPipe("scoresT32F16PipeAVX512", 2)
 	values("values16F32AVX512", false, 16)
 	values("values16F16AVX512", true, 16)
 	values("values32F32AVX512", false, 32)
@@ -179,6 +181,142 @@ func scores(name string, f16 bool, L int) {
 		case 4:
 			w("\tLEAQ (SI)(BX*4), SI\n")
 		default:
+			w("\tADDQ BX, SI\n")
+		}
+		w("\tSUBQ $%d, CX\n\tJMP  %s\n", R, lab)
+	}
+	w("\n%sdone:\n\tVZEROUPPER\n\tRET\n", name)
+}
+
+// pipeOff is the distance in bytes between the two halves of the
+// pipelined F16 score kernels' buffer: 12 rows of at most 256 float32
+// values, plus 256 bytes so that a store to one half does not alias a
+// load from the other modulo 4 KiB.
+const pipeOff = 12*256*4 + 256
+
+// scoresPipe writes a score kernel of 16·L lanes over binary16 keys whose
+// twelve-key passes widen the next pass's keys while they multiply: the
+// buffer has two halves pipeOff bytes apart, and each sixteen values of
+// d of a pass, sixteen of each of the next twelve keys are widened into
+// the other half. Four-key and one-key tails widen first, as scores
+// does.
+func scoresPipe(name string, L int) {
+	W := 16 * L
+	w("\n// func %s(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)\n", name)
+	w("// scoresT%dF16AVX512 with the widening of each twelve-key pass's keys done\n", W)
+	w("// during the previous pass (hd ≤ 256; buf holds %d + 12·hd floats).\n", pipeOff/4)
+	w("TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	w("\tMOVQ qt+0(FP), DI\n\tMOVQ k+8(FP), SI\n\tMOVQ ldk+16(FP), BX\n\tSHLQ $1, BX\n")
+	w("\tMOVQ hd+24(FP), DX\n\tMOVQ n+32(FP), CX\n\tMOVQ out+40(FP), R15\n")
+	w("\tMOVQ DX, R10\n\tSHLQ $2, R10\n\tLEAQ (R10)(R10*2), AX\n")
+	zero := func(R int) {
+		for r := 0; r < R*L; r++ {
+			w("\tVPXORD Z%d, Z%d, Z%d\n", r, r, r)
+		}
+	}
+	fmaBody := func(R int) {
+		for l := 0; l < L; l++ {
+			w("\tVMOVUPS %d(R13), Z%d\n", 64*l, 30-l)
+		}
+		for r := 0; r < R; r++ {
+			a := row4([]string{"R8", "R11", "R12"}[r/4], "R10", "AX", r%4)
+			if L == 1 {
+				w("\tVFMADD231PS.BCST %s, Z30, Z%d\n", a, r)
+				continue
+			}
+			w("\tVBROADCASTSS %s, Z28\n", a)
+			for l := 0; l < L; l++ {
+				w("\tVFMADD231PS Z28, Z%d, Z%d\n", 30-l, r*L+l)
+			}
+		}
+		w("\tADDQ $%d, R13\n\tADDQ $4, R8\n", 4*W)
+		if R == 12 {
+			w("\tADDQ $4, R11\n\tADDQ $4, R12\n")
+		}
+	}
+	store := func(R int) {
+		for r := 0; r < R*L; r++ {
+			w("\tVMOVUPS Z%d, %d(R15)\n", r, 64*r)
+		}
+		w("\tADDQ $%d, R15\n", 64*R*L)
+	}
+	// widen R keys from SI into buf (R9), as scores does.
+	widen := func(lab string, R int) {
+		w("\tMOVQ SI, R8\n\tMOVQ buf+48(FP), R9\n\tMOVQ $%d, R11\n\n", R)
+		w("%swr:\n\tMOVQ R8, R13\n\tMOVQ DX, R12\n\tSHRQ $4, R12\n\n", lab)
+		w("%swc:\n", lab)
+		w("\tVCVTPH2PS (R13), Z31\n\tVMOVUPS   Z31, (R9)\n\tADDQ      $32, R13\n\tADDQ      $64, R9\n")
+		w("\tDECQ      R12\n\tJNZ       %swc\n\tADDQ      BX, R8\n\tDECQ      R11\n\tJNZ       %swr\n", lab, lab)
+	}
+
+	// The first twelve-key pass widens its keys into half 0.
+	w("\n%st12:\n\tCMPQ CX, $12\n\tJLT  %st4\n", name, name)
+	widen(name+"t12", 12)
+	w("\tJMP  %sh0\n", name)
+	for h := 0; h < 2; h++ {
+		lab := fmt.Sprintf("%sh%d", name, h)
+		half := func() {
+			w("\tMOVQ buf+48(FP), R8\n")
+			if h == 1 {
+				w("\tADDQ $%d, R8\n", pipeOff)
+			}
+			w("\tLEAQ (R8)(R10*4), R11\n\tLEAQ (R11)(R10*4), R12\n\tMOVQ DI, R13\n")
+		}
+		disp := pipeOff
+		if h == 1 {
+			disp = -pipeOff
+		}
+		// Keys of this pass in half h; with a next full pass, widen it
+		// into the other half while multiplying.
+		w("\n%s:\n\tCMPQ CX, $24\n\tJLT  %sp\n", lab, lab)
+		zero(12)
+		half()
+		w("\tMOVQ CX, n+32(FP)\n\tLEAQ (BX)(BX*2), CX\n")
+		w("\tLEAQ (SI)(BX*4), SI\n\tLEAQ (SI)(BX*8), SI\n\tLEAQ (SI)(BX*4), DI\n\tLEAQ (DI)(BX*4), DX\n")
+		w("\tMOVQ hd+24(FP), R9\n\tSHRQ $4, R9\n\n%ss:\n", lab)
+		for r := 0; r < 12; r++ {
+			src := row4([]string{"SI", "DI", "DX"}[r/4], "BX", "CX", r%4)
+			dst := row4([]string{"R8", "R11", "R12"}[r/4], "R10", "AX", r%4)
+			w("\tVCVTPH2PS %s, Z31\n\tVMOVUPS   Z31, %d%s\n", src, disp, dst)
+		}
+		w("\tADDQ $32, SI\n\tADDQ $32, DI\n\tADDQ $32, DX\n\tMOVQ $16, R14\n\n%sd:\n", lab)
+		fmaBody(12)
+		w("\tDECQ R14\n\tJNZ  %sd\n\tDECQ R9\n\tJNZ  %ss\n", lab, lab)
+		store(12)
+		w("\tMOVQ hd+24(FP), DX\n\tMOVQ DX, R9\n\tSHLQ $1, R9\n\tSUBQ R9, SI\n")
+		w("\tMOVQ qt+0(FP), DI\n\tMOVQ n+32(FP), CX\n\tSUBQ $12, CX\n\tJMP  %sh%d\n", name, 1-h)
+		// The last twelve-key pass: its keys are in half h already.
+		w("\n%sp:\n\tCMPQ CX, $12\n\tJLT  %st4\n", lab, name)
+		zero(12)
+		half()
+		w("\tMOVQ DX, R14\n\n%spd:\n", lab)
+		fmaBody(12)
+		w("\tDECQ R14\n\tJNZ  %spd\n", lab)
+		store(12)
+		w("\tLEAQ (SI)(BX*8), SI\n\tLEAQ (SI)(BX*4), SI\n\tSUBQ $12, CX\n")
+	}
+	for _, p := range []struct {
+		R    int
+		next string
+	}{{4, "t1"}, {1, "done"}} {
+		R := p.R
+		lab := fmt.Sprintf("%st%d", name, R)
+		w("\n%s:\n", lab)
+		if R == 1 {
+			w("\tTESTQ CX, CX\n\tJZ    %sdone\n", name)
+		} else {
+			w("\tCMPQ CX, $%d\n\tJLT  %s%s\n", R, name, p.next)
+		}
+		widen(lab, R)
+		w("\tMOVQ buf+48(FP), R8\n")
+		zero(R)
+		w("\tMOVQ DI, R13\n\tMOVQ DX, R14\n\n%sd:\n", lab)
+		fmaBody(R)
+		w("\tDECQ R14\n\tJNZ  %sd\n", lab)
+		store(R)
+		if R == 4 {
+			w("\tLEAQ (SI)(BX*4), SI\n")
+		} else {
 			w("\tADDQ BX, SI\n")
 		}
 		w("\tSUBQ $%d, CX\n\tJMP  %s\n", R, lab)
