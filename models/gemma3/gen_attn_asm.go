@@ -324,6 +324,11 @@ func scoresPipe(name string, L int) {
 	w("\n%sdone:\n\tVZEROUPPER\n\tRET\n", name)
 }
 
+// valPrefetch is how many value rows ahead of the one it multiplies a
+// value kernel prefetches: the first tiles of a block read the rows from
+// beyond L2.
+const valPrefetch = 32
+
 // values writes a value kernel of W lanes over float32 (or, if f16,
 // binary16) values: tiles of 8 lanes × 32 values, each over all keys.
 func values(name string, f16 bool, W int) {
@@ -353,18 +358,22 @@ func values(name string, f16 bool, W int) {
 	} else {
 		w("\tLEAQ (SI)(AX*1), R10\n")
 	}
-	w("\tLEAQ (R8)(R14*4), R11\n\tMOVQ CX, R15\n\n%sj:\n", name)
+	// R12 (free until the stores) runs valPrefetch rows ahead of R10.
+	w("\tLEAQ (R8)(R14*4), R11\n\tMOVQ CX, R15\n\tMOVQ BX, R12\n\tIMULQ $%d, R12\n\tADDQ R10, R12\n\n%sj:\n", valPrefetch, name)
 	if f16 {
 		w("\tVCVTPH2PS (R10), Z16\n\tVCVTPH2PS 32(R10), Z17\n")
 	} else {
 		w("\tVMOVUPS (R10), Z16\n\tVMOVUPS 64(R10), Z17\n")
 	}
+	// The first tile of each value range reads the rows from beyond L2.
+	w("\tPREFETCHT0 (R12)\n\tADDQ BX, R12\n")
 	for r := 0; r < 8; r++ {
 		w("\tVBROADCASTSS %d(R11), Z%d\n", 4*r, 18+r)
 		w("\tVFMADD231PS Z16, Z%d, Z%d\n", 18+r, 2*r)
 		w("\tVFMADD231PS Z17, Z%d, Z%d\n", 18+r, 2*r+1)
 	}
 	w("\tADDQ BX, R10\n\tADDQ $%d, R11\n\tDECQ R15\n\tJNZ  %sj\n", 4*W, name)
+	w("\tLEAQ (R9)(DX*4), R12\n")
 	for r := 0; r < 8; r++ {
 		w("\tVMOVUPS Z%d, %s\n\tVMOVUPS Z%d, 64%s\n", 2*r, rows[r], 2*r+1, rows[r])
 	}
