@@ -1,6 +1,6 @@
 // Package workerpool runs data-parallel loops on one process-wide set of
-// goroutines sized to GOMAXPROCS, so kernels never start a goroutine per
-// element or per row.
+// goroutines (GOMAXPROCS−1 workers beside each loop's caller), so kernels
+// never start a goroutine per element or per row.
 package workerpool
 
 import (
@@ -151,7 +151,17 @@ func start() {
 	}
 	nwork = runtime.GOMAXPROCS(0)
 	tasks = make(chan *group, 4*nwork)
-	for i := 0; i < nwork; i++ {
+	// A loop's caller is one of its participants, so GOMAXPROCS−1
+	// workers make GOMAXPROCS. One more would do harm, not good: it gets
+	// no ticket in a steady run of loops, stops polling, blocks on tasks,
+	// and then takes the next ticket before the worker that polls for it
+	// (a channel hands a value to a blocked receiver first) — into the
+	// run queue of the caller's P, where it waits for the caller to finish
+	// while the polling worker keeps the other P: the loop runs on one
+	// thread. Two-thread streaming reads of 112 MiB ran at 35–40 GB/s
+	// (one thread: 38–43) with two workers, 67–72 with one, on the 2-vCPU
+	// EPYC of docs/PERFORMANCE.md.
+	for i := 0; i < nwork-1; i++ {
 		go worker()
 	}
 }
@@ -216,7 +226,8 @@ func poll() (g *group, ok bool) {
 	}
 }
 
-// Workers returns the number of pool goroutines (GOMAXPROCS at first use).
+// Workers returns the number of goroutines that can share a loop: the
+// caller and the GOMAXPROCS−1 pool workers (GOMAXPROCS at first use).
 func Workers() int {
 	once.Do(start)
 	return nwork
