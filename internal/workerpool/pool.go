@@ -1,6 +1,6 @@
 // Package workerpool runs data-parallel loops on one process-wide set of
-// goroutines (GOMAXPROCS−1 workers beside each loop's caller), so kernels
-// never start a goroutine per element or per row.
+// goroutines sized to GOMAXPROCS, so kernels never start a goroutine per
+// element or per row.
 package workerpool
 
 import (
@@ -141,6 +141,7 @@ func runInline(n int, fn func(lo, hi int)) (err error) {
 var (
 	once  sync.Once
 	tasks chan *group // tickets: each asks one worker to help with a loop
+	wake  chan struct{} // a token per ticket sent, for workers that sleep
 	nwork int
 )
 
@@ -151,23 +152,22 @@ func start() {
 	}
 	nwork = runtime.GOMAXPROCS(0)
 	tasks = make(chan *group, 4*nwork)
-	// A loop's caller is one of its participants, so GOMAXPROCS−1
-	// workers make GOMAXPROCS. One more would do harm, not good: it gets
-	// no ticket in a steady run of loops, stops polling, blocks on tasks,
-	// and then takes the next ticket before the worker that polls for it
-	// (a channel hands a value to a blocked receiver first) — into the
-	// run queue of the caller's P, where it waits for the caller to finish
-	// while the polling worker keeps the other P: the loop runs on one
-	// thread. Two-thread streaming reads of 112 MiB ran at 35–40 GB/s
-	// (one thread: 38–43) with two workers, 67–72 with one, on the 2-vCPU
-	// EPYC of docs/PERFORMANCE.md.
-	for i := 0; i < nwork-1; i++ {
+	// Workers that stopped polling sleep on wake, not on tasks: a channel
+	// hands a value to a blocked receiver first, so a sleeping worker
+	// would take the next ticket ahead of one that polls for it, and wait
+	// with it in the run queue of the caller's P while the polling worker
+	// keeps the other P: the loop would run on one thread. (With the
+	// workers receiving on tasks, two-thread streaming reads of 112 MiB
+	// ran at 35–40 GB/s, one thread's speed, on the 2-vCPU EPYC of
+	// docs/PERFORMANCE.md; 64–72 without.)
+	wake = make(chan struct{}, nwork)
+	for i := 0; i < nwork; i++ {
 		go worker()
 	}
 }
 
 // spin is how long an idle worker keeps polling for work (yielding its P
-// between polls) before it blocks on the channel. A blocked goroutine
+// between polls) before it sleeps until the next ticket. A blocked goroutine
 // whose thread went to sleep takes tens of microseconds to wake (more in a
 // VM); kernels that run for ~100 µs, such as an M=1 matrix-vector product
 // during decoding, would otherwise spend a good part of their time waiting
@@ -202,7 +202,8 @@ func worker() {
 	for {
 		g, ok := poll()
 		if !ok {
-			g = <-tasks
+			<-wake // then poll again: another worker may have the ticket
+			continue
 		}
 		g.work()
 		g.release()
@@ -226,8 +227,7 @@ func poll() (g *group, ok bool) {
 	}
 }
 
-// Workers returns the number of goroutines that can share a loop: the
-// caller and the GOMAXPROCS−1 pool workers (GOMAXPROCS at first use).
+// Workers returns the number of pool goroutines (GOMAXPROCS at first use).
 func Workers() int {
 	once.Do(start)
 	return nwork
@@ -359,6 +359,10 @@ func forChunks(ctx context.Context, n, grain, limit int, fn func(lo, hi int)) er
 	for range helpers {
 		select {
 		case tasks <- g:
+			select {
+			case wake <- struct{}{}:
+			default: // as many tokens wait as workers can sleep
+			}
 		default:
 			g.refs.Add(-1)
 		}

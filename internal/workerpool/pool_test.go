@@ -105,10 +105,9 @@ func TestForWithoutFreeWorkers(t *testing.T) {
 	release := make(chan struct{})
 	var arrived atomic.Int64
 	var wg sync.WaitGroup
-	// One loop of two chunks per pool worker (Workers()−1 of them), each
-	// chunk waiting for release: their callers hold one chunk each and the
-	// pool workers the other.
-	w := Workers() - 1
+	// Workers() loops of two chunks, each chunk waiting for release: their
+	// callers hold one chunk each and the pool workers the other.
+	w := Workers()
 	for range w {
 		wg.Add(1)
 		go func() {
