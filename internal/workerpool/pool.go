@@ -140,7 +140,7 @@ func runInline(n int, fn func(lo, hi int)) (err error) {
 
 var (
 	once  sync.Once
-	tasks chan *group // tickets: each asks one worker to help with a loop
+	tasks chan *group   // tickets: each asks one worker to help with a loop
 	wake  chan struct{} // a token per ticket sent, for workers that sleep
 	nwork int
 )
