@@ -152,24 +152,7 @@ func scores(name string, f16 bool, L int) {
 			w("\tLEAQ (R8)(R10*4), R11\n\tLEAQ (R11)(R10*4), R12\n")
 		}
 		w("\tMOVQ DI, R13\n\tMOVQ DX, R14\n\n%sd:\n", lab)
-		for l := 0; l < L; l++ {
-			w("\tVMOVUPS %d(R13), Z%d\n", 64*l, 30-l)
-		}
-		for r := 0; r < R; r++ {
-			a := row4([]string{"R8", "R11", "R12"}[r/4], "R10", "AX", r%4)
-			if L == 1 {
-				w("\tVFMADD231PS.BCST %s, Z30, Z%d\n", a, r)
-				continue
-			}
-			w("\tVBROADCASTSS %s, Z28\n", a)
-			for l := 0; l < L; l++ {
-				w("\tVFMADD231PS Z28, Z%d, Z%d\n", 30-l, r*L+l)
-			}
-		}
-		w("\tADDQ $%d, R13\n\tADDQ $4, R8\n", 4*W)
-		if R == 12 {
-			w("\tADDQ $4, R11\n\tADDQ $4, R12\n")
-		}
+		scoreFMAs(R, L)
 		w("\tDECQ R14\n\tJNZ  %sd\n", lab)
 		for r := 0; r < R*L; r++ {
 			w("\tVMOVUPS Z%d, %d(R15)\n", r, 64*r)
@@ -186,6 +169,31 @@ func scores(name string, f16 bool, L int) {
 		w("\tSUBQ $%d, CX\n\tJMP  %s\n", R, lab)
 	}
 	w("\n%sdone:\n\tVZEROUPPER\n\tRET\n", name)
+}
+
+// scoreFMAs writes one value d of a score pass over R keys (rows of the
+// float32 key buffer at R8, R11, R12, R10 bytes apart) for 16·L lanes:
+// the L query registers of d, then each key's value broadcast against
+// them into the R·L accumulators, and the pointers advanced to d+1.
+func scoreFMAs(R, L int) {
+	for l := 0; l < L; l++ {
+		w("\tVMOVUPS %d(R13), Z%d\n", 64*l, 30-l)
+	}
+	for r := 0; r < R; r++ {
+		a := row4([]string{"R8", "R11", "R12"}[r/4], "R10", "AX", r%4)
+		if L == 1 {
+			w("\tVFMADD231PS.BCST %s, Z30, Z%d\n", a, r)
+			continue
+		}
+		w("\tVBROADCASTSS %s, Z28\n", a)
+		for l := 0; l < L; l++ {
+			w("\tVFMADD231PS Z28, Z%d, Z%d\n", 30-l, r*L+l)
+		}
+	}
+	w("\tADDQ $%d, R13\n\tADDQ $4, R8\n", 64*L)
+	if R == 12 {
+		w("\tADDQ $4, R11\n\tADDQ $4, R12\n")
+	}
 }
 
 // pipeOff is the distance in bytes between the two halves of the
@@ -214,26 +222,7 @@ func scoresPipe(name string, L int) {
 			w("\tVPXORD Z%d, Z%d, Z%d\n", r, r, r)
 		}
 	}
-	fmaBody := func(R int) {
-		for l := 0; l < L; l++ {
-			w("\tVMOVUPS %d(R13), Z%d\n", 64*l, 30-l)
-		}
-		for r := 0; r < R; r++ {
-			a := row4([]string{"R8", "R11", "R12"}[r/4], "R10", "AX", r%4)
-			if L == 1 {
-				w("\tVFMADD231PS.BCST %s, Z30, Z%d\n", a, r)
-				continue
-			}
-			w("\tVBROADCASTSS %s, Z28\n", a)
-			for l := 0; l < L; l++ {
-				w("\tVFMADD231PS Z28, Z%d, Z%d\n", 30-l, r*L+l)
-			}
-		}
-		w("\tADDQ $%d, R13\n\tADDQ $4, R8\n", 4*W)
-		if R == 12 {
-			w("\tADDQ $4, R11\n\tADDQ $4, R12\n")
-		}
-	}
+	fmaBody := func(R int) { scoreFMAs(R, L) }
 	store := func(R int) {
 		for r := 0; r < R*L; r++ {
 			w("\tVMOVUPS Z%d, %d(R15)\n", r, 64*r)
