@@ -442,3 +442,43 @@ func TestForPanicDoesNotAllocateWithoutPanic(t *testing.T) {
 		t.Fatalf("one-chunk For allocated %v times per call, want 0", got)
 	}
 }
+
+// TestTwoChunksOverlap checks that the two chunks of a loop run at the
+// same time on two Ps while one worker polls and the other sleeps. A
+// sleeping worker that received tickets straight from the queue took the
+// ticket ahead of the polling one and waited with it behind the caller on
+// the caller's P, so the caller ran both chunks: loops ran on one thread
+// (two-thread streaming reads at one thread's speed). Each round lets both
+// workers fall asleep, wakes one with a loop, then runs a loop of two
+// chunks of about 1 ms of work that never yields and checks whether the
+// second chunk started before the first ended; a loaded machine can
+// delay a thread, so three rounds of five must overlap.
+func TestTwoChunksOverlap(t *testing.T) {
+	if Workers() != 2 || runtime.GOMAXPROCS(0) != 2 || spin <= 0 {
+		t.Skip("needs GOMAXPROCS=2, two pool workers and polling")
+	}
+	ctx := context.Background()
+	busy := func(d time.Duration) {
+		for t0 := time.Now(); time.Since(t0) < d; {
+		}
+	}
+	const rounds = 5
+	overlapped := 0
+	for range rounds {
+		time.Sleep(4 * spin)                        // both workers stop polling and sleep
+		_ = ForN(ctx, 2, 1, 2, func(lo, hi int) {}) // one wakes and polls
+		var running, overlap atomic.Int32
+		_ = ForN(ctx, 2, 1, 2, func(lo, hi int) {
+			if running.Add(1) == 2 {
+				overlap.Store(1)
+			}
+			busy(time.Millisecond)
+			running.Add(-1)
+		})
+		overlapped += int(overlap.Load())
+	}
+	t.Logf("%d of %d overlapped", overlapped, rounds)
+	if overlapped < 3 {
+		t.Fatalf("%d of %d two-chunk loops ran their chunks at the same time, want at least 3", overlapped, rounds)
+	}
+}
