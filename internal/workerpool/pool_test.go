@@ -451,8 +451,10 @@ func TestForPanicDoesNotAllocateWithoutPanic(t *testing.T) {
 // (two-thread streaming reads at one thread's speed). Each round lets both
 // workers fall asleep, wakes one with a loop, then runs a loop of two
 // chunks of about 1 ms of work that never yields and checks whether the
-// second chunk started before the first ended; a loaded machine can
-// delay a thread, so three rounds of five must overlap.
+// second chunk started before the first ended. Before the fix no round
+// of any attempt overlapped; after it, 4–6 of 6 on an idle machine. A
+// machine loaded by other processes delays threads, so an attempt passes
+// with 2 of 6, and the test with one attempt of 5.
 func TestTwoChunksOverlap(t *testing.T) {
 	if Workers() != 2 || runtime.GOMAXPROCS(0) != 2 || spin <= 0 {
 		t.Skip("needs GOMAXPROCS=2, two pool workers and polling")
@@ -462,23 +464,27 @@ func TestTwoChunksOverlap(t *testing.T) {
 		for t0 := time.Now(); time.Since(t0) < d; {
 		}
 	}
-	const rounds = 5
-	overlapped := 0
-	for range rounds {
-		time.Sleep(4 * spin)                        // both workers stop polling and sleep
-		_ = ForN(ctx, 2, 1, 2, func(lo, hi int) {}) // one wakes and polls
-		var running, overlap atomic.Int32
-		_ = ForN(ctx, 2, 1, 2, func(lo, hi int) {
-			if running.Add(1) == 2 {
-				overlap.Store(1)
-			}
-			busy(time.Millisecond)
-			running.Add(-1)
-		})
-		overlapped += int(overlap.Load())
+	const rounds = 6
+	var counts []int
+	for range 5 {
+		overlapped := 0
+		for range rounds {
+			time.Sleep(4 * spin)                        // both workers stop polling and sleep
+			_ = ForN(ctx, 2, 1, 2, func(lo, hi int) {}) // one wakes and polls
+			var running, overlap atomic.Int32
+			_ = ForN(ctx, 2, 1, 2, func(lo, hi int) {
+				if running.Add(1) == 2 {
+					overlap.Store(1)
+				}
+				busy(time.Millisecond)
+				running.Add(-1)
+			})
+			overlapped += int(overlap.Load())
+		}
+		if overlapped >= 2 {
+			return
+		}
+		counts = append(counts, overlapped)
 	}
-	t.Logf("%d of %d overlapped", overlapped, rounds)
-	if overlapped < 3 {
-		t.Fatalf("%d of %d two-chunk loops ran their chunks at the same time, want at least 3", overlapped, rounds)
-	}
+	t.Fatalf("two-chunk loops whose chunks ran at the same time, of %d per attempt: %v; want at least 2 in some attempt", rounds, counts)
 }
