@@ -515,9 +515,6 @@ func TestAttendBlock(t *testing.T) {
 	}
 }
 
-// CPUSeconds is cpuSeconds for the external tests.
-var CPUSeconds = cpuSeconds
-
 // BenchmarkBlockF16 measures one block of 32 query vectors (hd 256)
 // against n F16 cache rows of one KV head, as a prompt chunk attends to a
 // cached prefix (gemma-3-270m's shapes; n=481 is turn 10 of a chat of
