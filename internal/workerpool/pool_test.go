@@ -456,8 +456,8 @@ func TestForPanicDoesNotAllocateWithoutPanic(t *testing.T) {
 // machine loaded by other processes delays threads, so an attempt passes
 // with 2 of 6, and the test with one attempt of 5.
 func TestTwoChunksOverlap(t *testing.T) {
-	if Workers() != 2 || runtime.GOMAXPROCS(0) != 2 || spin <= 0 {
-		t.Skip("needs GOMAXPROCS=2, two pool workers and polling")
+	if Workers() != 2 || runtime.GOMAXPROCS(0) != 2 || spin <= 0 || spin > 10*time.Millisecond {
+		t.Skip("needs GOMAXPROCS=2, two pool workers and polling for at most 10ms (ZERFOO_POOL_SPIN)")
 	}
 	ctx := context.Background()
 	busy := func(d time.Duration) {
