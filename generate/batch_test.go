@@ -139,10 +139,20 @@ func TestBatcherConcurrent(t *testing.T) {
 	}
 	var steps, most int
 	var mu sync.Mutex
-	b := newBatcher(t, m, generate.BatcherOptions{Slots: 4, Chunk: 3, StepTokens: 8, OnStep: func(seqs, _ int) {
+	var b *generate.Batcher
+	b = newBatcher(t, m, generate.BatcherOptions{Slots: 4, Chunk: 3, StepTokens: 8, OnStep: func(seqs, _ int) {
 		mu.Lock()
 		steps, most = steps+1, max(most, seqs)
+		first := steps == 1
 		mu.Unlock()
+		if first {
+			// Hold the engine after its first step until every slot
+			// is taken, so that the next steps batch them even where
+			// a loaded machine starts the goroutines late (the first
+			// request alone could otherwise finish before the second
+			// arrives).
+			allBusy(t, b, 30*time.Second)
+		}
 	}})
 	var wg sync.WaitGroup
 	for i := range prompts {
@@ -302,5 +312,27 @@ func TestBatcherClose(t *testing.T) {
 	ids, _ := m.Encode("x", false)
 	if _, err := b.Run(context.Background(), ids, generate.Options{}); !errors.Is(err, generate.ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+// allBusy waits until every slot of b is taken by a request, or fails
+// the test after timeout.
+func allBusy(t *testing.T, b *generate.Batcher, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		busy := 0
+		for _, n := range b.Stats().SlotTokens {
+			if n < 0 {
+				busy++
+			}
+		}
+		if busy == len(b.Stats().SlotTokens) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d of %d slots taken after %v", busy, len(b.Stats().SlotTokens), timeout)
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
