@@ -69,9 +69,35 @@ type attnJob struct {
 	lanes        int
 }
 
+// blockPlan is what the phases of a block job share: its keys' range in
+// the cache, the two runs of cache slots they occupy, and its scratch (qt,
+// the scores and, for a Q8_0 cache, the quantized queries).
+type blockPlan struct {
+	j      *attnJob
+	sc     *attnScratch
+	kv     *kvCache
+	lo, n  int       // first position seen, keys
+	off    int       // the KV head's first value in a cache row
+	runs   [2][3]int // slot, first key, keys
+	qt, sv []float32
+	q8     []int32 // Q8_0 queries (with VNNI), corr after them
+	corr   []int32
+	dq     []float32
+}
+
 // attendBlock computes the attention output of j (a block job) against
 // its sequence's cache.
 func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
+	var b blockPlan
+	r.planBlock(&b, sc, j)
+	b.scores(sc, 0, b.n)
+	b.softmax()
+	r.blockValues(&b, sc, 0, r.m.Config.HeadDim)
+}
+
+// planBlock fills b for block job j with scratch sc: the lanes' queries
+// (quantized for a Q8_0 cache with VNNI) and key ranges.
+func (r *runner) planBlock(b *blockPlan, sc *attnScratch, j *attnJob) {
 	c := &r.m.Config
 	l := r.cur.layer
 	hd, Q, G, W := c.HeadDim, c.QDim(), c.Heads/c.KVHeads, j.lanes
@@ -97,59 +123,88 @@ func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 		sc.idx[i] = int32(t*Q + h*hd)
 		sc.lo[i], sc.hi[i] = int32(first(r.pos[t])-lo), int32(r.pos[t]-lo)
 	}
-	f16 := kv.typ == CacheF16
-	qt := sc.f[:W*hd]
-	out := sc.f[blockLanes*hd : 2*blockLanes*hd]
-	chunk := sc.f[2*blockLanes*hd : (2*blockLanes+blockChunk)*hd]
-	sv := sc.f[(2*blockLanes+blockChunk)*hd:][:W*n]
-	gatherQT(qt, r.q, sc.idx[:W], hd, f16)
+	*b = blockPlan{j: j, sc: sc, kv: kv, lo: lo, n: n, off: j.g * hd}
+	b.qt = sc.f[:W*hd]
+	b.sv = sc.f[(2*blockLanes+blockChunk)*hd:][:W*n]
+	gatherQT(b.qt, r.q, sc.idx[:W], hd, kv.typ == CacheF16)
 	// Against a Q8_0 cache with VNNI, the queries are quantized to Q8_0
 	// as llama.cpp does for a Q8_0 K (its vec_dot_type) and the scores
 	// are integer dot products of each 32-value block.
-	var q8, corr []int32
-	var dq []float32
 	if kv.typ == CacheQ8_0 && useVNNI {
 		nb := hd / 32
-		q8, corr = sc.i[:8*nb*W], sc.i[8*nb*W:9*nb*W]
-		dq = chunk[:nb*W] // chunk's keys are not needed: the kernel reads the cache
-		quantQT(qt, W, hd, q8, dq, corr)
+		b.q8, b.corr = sc.i[:8*nb*W], sc.i[8*nb*W:9*nb*W]
+		b.dq = sc.f[2*blockLanes*hd:][:nb*W] // the chunk's keys are not needed: the kernel reads the cache
+		quantQT(b.qt, W, hd, b.q8, b.dq, b.corr)
 	}
-
 	// Positions lo…hi live in slots lo%cp…: at most two runs.
-	off := j.g * hd
 	a := lo % cp
 	n1 := min(n, cp-a)
-	runs := [2][3]int{{a, 0, n1}, {0, n1, n - n1}} // slot, first key, keys
-	for _, run := range runs {
-		slot, k0, cnt := run[0], run[1], run[2]
+	b.runs = [2][3]int{{a, 0, n1}, {0, n1, n - n1}}
+}
+
+// scores writes the scores of keys k0…k1−1 into b.sv, widening keys
+// into the chunk of sc (b's own scratch or another participant's). A
+// key's score does not depend on the range it is computed in.
+func (b *blockPlan) scores(sc *attnScratch, k0, k1 int) {
+	kv, W, off := b.kv, b.j.lanes, b.off
+	hd := len(b.qt) / W
+	chunk := sc.f[2*blockLanes*hd : (2*blockLanes+blockChunk)*hd]
+	for _, run := range b.runs {
+		// The run's keys first…first+cnt−1, cut to k0…k1−1.
+		slot, first, cnt := run[0], run[1], run[2]
+		a, e := max(first, k0), min(first+cnt, k1)
+		if a >= e {
+			continue
+		}
+		slot, cnt = slot+a-first, e-a
 		switch {
 		case kv.typ == CacheF16:
-			scoresTF16(qt, W, kv.k16[slot*kv.width+off:], kv.width, hd, cnt, sv[k0*W:], chunk)
+			scoresTF16(b.qt, W, kv.k16[slot*kv.width+off:], kv.width, hd, cnt, b.sv[a*W:], chunk)
 			continue
 		case kv.typ == CacheQ8_0 && useVNNI:
-			scoresTQ8(q8, dq, corr, W, kv.k8[slot*kv.rowBytes+off/32*34:], kv.rowBytes, hd, cnt, sv[k0*W:])
+			scoresTQ8(b.q8, b.dq, b.corr, W, kv.k8[slot*kv.rowBytes+off/32*34:], kv.rowBytes, hd, cnt, b.sv[a*W:])
 			continue
 		}
 		for done := 0; done < cnt; done += blockChunk {
 			m := min(blockChunk, cnt-done)
 			kp, ldk := kv.keysF32(slot+done, off, hd, m, chunk)
-			scoresT(qt, W, kp, ldk, hd, m, sv[(k0+done)*W:])
+			scoresT(b.qt, W, kp, ldk, hd, m, b.sv[(a+done)*W:])
 		}
 	}
+}
+
+// softmax turns b's scores into weights.
+func (b *blockPlan) softmax() {
+	W, sc := b.j.lanes, b.sc
 	for h := 0; h < W; h += 16 {
-		softmax16(sv[h:], W, n, sc.lo[h:h+16], sc.hi[h:h+16], f16)
+		softmax16(b.sv[h:], W, b.n, sc.lo[h:h+16], sc.hi[h:h+16], b.kv.typ == CacheF16)
 	}
+}
+
+// blockValues writes values d0…d1−1 (multiples of 32) of the outputs of
+// b's query vectors into r.att, summing their weighted values in the
+// out part of sc (b's own scratch or another participant's). A value's
+// sum does not depend on the range it is computed in.
+func (r *runner) blockValues(b *blockPlan, sc *attnScratch, d0, d1 int) {
+	c := &r.m.Config
+	j, W, hd, dn := b.j, b.j.lanes, c.HeadDim, d1-d0
+	if dn <= 0 {
+		return
+	}
+	G, Q := c.Heads/c.KVHeads, c.QDim()
+	out := sc.f[blockLanes*hd : 2*blockLanes*hd][:min(W, (j.nq+7)&^7)*dn] // rows of dn values
+	chunk := sc.f[2*blockLanes*hd : (2*blockLanes+blockChunk)*hd]
 	clear(out)
-	for _, run := range runs {
+	for _, run := range b.runs {
 		slot, k0, cnt := run[0], run[1], run[2]
 		if cnt > 0 {
-			kv.valuesT(sv[k0*W:], W, slot, off, hd, cnt, j.nq, out, chunk)
+			b.kv.valuesT(b.sv[k0*W:], W, slot, b.off+d0, dn, cnt, j.nq, out, chunk)
 		}
 	}
 	for i := 0; i < j.nq; i++ {
-		t := rowOf(i)
+		t := j.t + (j.i0+i)/G
 		h := j.g*G + (j.i0+i)%G
-		copy(r.att[t*Q+h*hd:t*Q+(h+1)*hd], out[i*hd:(i+1)*hd])
+		copy(r.att[t*Q+h*hd+d0:t*Q+h*hd+d1], out[i*dn:(i+1)*dn])
 	}
 }
 

@@ -615,3 +615,80 @@ func BenchmarkBlockF16Step(b *testing.B) {
 	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/step")
 	b.ReportMetric(2*fmas*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// TestAttendSplit checks that a block job split over participants (the
+// scores by keys, the values by head dimension) gives attendBlock's
+// outputs to the bit: decode rows and short chunks of a model with one
+// KV head and a head dim of 128, on a global layer and on a local layer
+// whose ring has wrapped, every cache type and kernel set, 2 to 5 parts.
+func TestAttendSplit(t *testing.T) {
+	c := tinyConfig()
+	c.KVHeads, c.HeadDim, c.Context, c.Window = 1, 128, 400, 150
+	c.QueryScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
+	m, err := New(c, randomWeights(c, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blockAttn {
+		t.Skip("no block attention kernels on this machine")
+	}
+	old := splitKeys
+	splitKeys = 1
+	defer func() { splitKeys = old }()
+	r := rand.New(rand.NewPCG(11, 11))
+	Q, KV := c.QDim(), c.KVDim()
+	ctx := context.Background()
+	for _, ct := range []CacheType{CacheF32, CacheF16, CacheQ8_0} {
+		for _, ks := range blockKernels() {
+			withKernels(t, ks.on, func() {
+				for _, tc := range []struct{ rows, start, layer int }{
+					{1, 0, 0}, {1, 1, 0}, {1, 299, 5}, {1, 230, 0}, {2, 100, 0}, {3, 397, 0}, {1, 180, 5},
+				} {
+					run := newRunner(m, 4, 400, 0)
+					s := m.NewState(StateOptions{MaxLen: 400, Batch: 4, CacheType: ct, CacheOnly: true})
+					l := tc.layer
+					for p := 0; p < tc.start+tc.rows; p++ {
+						s.kv[l].store(p%s.caps[l], randF32(r, KV), randF32(r, KV))
+					}
+					T := tc.rows
+					copy(run.q, randF32(r, T*Q))
+					for i := range run.q[:T*Q] {
+						run.q[i] *= c.QueryScale
+					}
+					for i := 0; i < T; i++ {
+						run.seq[i], run.pos[i] = s, tc.start+i
+					}
+					run.cur.layer, run.cur.global, run.cur.rows = l, c.Global(l), T
+					clear(run.att)
+					n, _ := run.attentionJobs(T)
+					run.attention(0, n)
+					want := append([]float32(nil), run.att[:T*Q]...)
+					for parts := 2; parts <= 5; parts++ {
+						clear(run.att)
+						for i := range run.jobs {
+							if err := run.attendSplit(ctx, &run.jobs[i], parts); err != nil {
+								t.Fatal(err)
+							}
+						}
+						for i, w := range want {
+							if got := run.att[i]; math.Float32bits(got) != math.Float32bits(w) {
+								t.Fatalf("%v cache, %s, %d rows from %d, layer %d, %d parts: att[row %d, %d] = %v split, %v whole",
+									ct, ks.name, T, tc.start, l, parts, i/Q, i%Q, got, w)
+							}
+						}
+					}
+					if !raceBuild {
+						allocs := testing.AllocsPerRun(5, func() {
+							if err := run.attendSplit(ctx, &run.jobs[0], 2); err != nil {
+								t.Fatal(err)
+							}
+						})
+						if allocs != 0 {
+							t.Errorf("%v cache: %v allocations per split job, want 0", ct, allocs)
+						}
+					}
+				}
+			})
+		}
+	}
+}

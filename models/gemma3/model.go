@@ -120,7 +120,6 @@ func (m *Model) Close() error {
 	return err
 }
 
-// lmHead returns the output matrix (the embedding when tied).
 // DecodeBytes returns the weight bytes one decode step reads: every layer
 // matrix and the LM head, as stored for the kernels (a memory-bound decode
 // step cannot take less than DecodeBytes ÷ the machine's streaming-read
@@ -156,6 +155,7 @@ func (m *Model) DecodeBytes() int64 {
 	return n
 }
 
+// lmHead returns the output matrix (the embedding when tied).
 func (m *Model) lmHead() Matrix {
 	if m.Weights.Output != nil {
 		return m.Weights.Output

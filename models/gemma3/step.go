@@ -40,6 +40,14 @@ type runner struct {
 	}
 	rowFn, attnFn func(lo, hi int)
 	loop          parLoop
+
+	// a block job split over the participants (see attendSplit)
+	split struct {
+		b      blockPlan
+		parts  int
+		values bool // the phase: scores by keys, or values by head dim
+	}
+	splitFn func(lo, hi int)
 }
 
 // runnerFloats returns the float32 values of a runner's scratch for rows
@@ -84,7 +92,7 @@ func newRunner(m *Model, rows, visible, threads int) *runner {
 		r.scores <- &attnScratch{f: make([]float32, scratchFloats(c, visible)), i: make([]int32, c.HeadDim/32*9*blockLanes)}
 	}
 	r.jobs = make([]attnJob, 0, rows*c.Heads)
-	r.attnFn, r.rowFn = r.attention, r.runRows
+	r.attnFn, r.rowFn, r.splitFn = r.attention, r.runRows, r.splitPart
 	return r
 }
 
@@ -114,8 +122,7 @@ func (r *runner) step(ctx context.Context, toks []int32) error {
 		if err := r.forRows(ctx, opQK); err != nil {
 			return err
 		}
-		jobs, piece := r.attentionJobs(T)
-		if err := r.loop.run(ctx, jobs, piece, r.threads, r.attnFn); err != nil {
+		if err := r.attentionLayer(ctx, T); err != nil {
 			return err
 		}
 		if err := lw.O.MatMul(ctx, o, r.att[:T*Q], T, r.threads); err != nil {
@@ -359,6 +366,78 @@ func (r *runner) seqEnd(t, T int) int {
 		e++
 	}
 	return e
+}
+
+// splitKeys is the fewest keys for which a block job with fewer jobs
+// than participants is split over them (attendSplit): below it the two
+// extra parallel phases cost about what they save. On the 2-vCPU EPYC of
+// docs/PERFORMANCE.md, gemma-3-270m-shaped Q4_0 decoding at two threads
+// after 256 cached tokens went from 166 to 177–185 tokens/s with splits
+// from 64 or 128 keys, after 512 from 142–149 to 158–165, and after 64
+// tokens it did not change beyond noise. A variable for the tests.
+var splitKeys = 128
+
+// attentionLayer runs the attention of the step's T rows for the current
+// layer: the jobs in parallel, or, when there are fewer jobs than
+// participants (a decode step of a model with one KV head), each job
+// with many keys split over the participants.
+func (r *runner) attentionLayer(ctx context.Context, T int) error {
+	jobs, piece := r.attentionJobs(T)
+	parts := workerpool.Workers()
+	if r.threads > 0 {
+		parts = min(parts, r.threads)
+	}
+	if jobs >= parts || !r.jobs[0].block {
+		return r.loop.run(ctx, jobs, piece, r.threads, r.attnFn)
+	}
+	for i := range r.jobs {
+		if err := r.attendSplit(ctx, &r.jobs[i], parts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attendSplit computes block job j as attendBlock does, with its scores
+// split over parts participants by keys and its weighted sum of values by
+// head dimension, when it has splitKeys keys or more. Each key's score and
+// each output value is summed in the same order as by attendBlock, so the
+// outputs are the same to the bit.
+func (r *runner) attendSplit(ctx context.Context, j *attnJob, parts int) error {
+	sc := <-r.scores
+	defer func() { r.scores <- sc }()
+	b := &r.split.b
+	r.planBlock(b, sc, j)
+	hd := r.m.Config.HeadDim
+	if b.n < splitKeys || parts < 2 {
+		b.scores(sc, 0, b.n)
+		b.softmax()
+		r.blockValues(b, sc, 0, hd)
+		*b = blockPlan{}
+		return ctx.Err()
+	}
+	r.split.parts, r.split.values = parts, false
+	err := r.loop.run(ctx, parts, 1, parts, r.splitFn)
+	if err == nil {
+		b.softmax()
+		r.split.values = true
+		err = r.loop.run(ctx, parts, 1, parts, r.splitFn)
+	}
+	*b = blockPlan{} // hold no scratch or cache past the step
+	return err
+}
+
+// splitPart is attendSplit's parallel body: part lo of r.split.parts.
+func (r *runner) splitPart(lo, _ int) {
+	sc := <-r.scores
+	defer func() { r.scores <- sc }()
+	b, parts := &r.split.b, r.split.parts
+	if !r.split.values {
+		b.scores(sc, lo*b.n/parts, (lo+1)*b.n/parts)
+		return
+	}
+	nb := r.m.Config.HeadDim / 32
+	r.blockValues(b, sc, 32*(lo*nb/parts), 32*((lo+1)*nb/parts))
 }
 
 // attention computes the attention output of jobs [lo, hi) of r.jobs
