@@ -159,7 +159,15 @@ func (b *blockPlan) scores(sc *attnScratch, k0, k1 int) {
 		slot, cnt = slot+a-first, e-a
 		switch {
 		case kv.typ == CacheF16:
-			scoresTF16(b.qt, W, kv.k16[slot*kv.width+off:], kv.width, hd, cnt, b.sv[a*W:], chunk)
+			k := kv.k16[slot*kv.width+off:]
+			if m := narrowKeys(W, b.j.nq, hd, cnt); m > 0 {
+				scoresNarrowF16(b.qt, k, kv.width, hd, m, b.sv[a*W:])
+				if cnt == m { // k[m·width:] may lie past the cache's last row
+					continue
+				}
+				k, a, cnt = k[m*kv.width:], a+m, cnt-m
+			}
+			scoresTF16(b.qt, W, k, kv.width, hd, cnt, b.sv[a*W:], chunk)
 			continue
 		case kv.typ == CacheQ8_0 && useVNNI:
 			scoresTQ8(b.q8, b.dq, b.corr, W, kv.k8[slot*kv.rowBytes+off/32*34:], kv.rowBytes, hd, cnt, b.sv[a*W:])
@@ -176,6 +184,9 @@ func (b *blockPlan) scores(sc *attnScratch, k0, k1 int) {
 // softmax turns b's scores into weights.
 func (b *blockPlan) softmax() {
 	W, sc := b.j.lanes, b.sc
+	// The padding lanes see key 0 only, whose score the narrow kernel
+	// does not write for them: any finite value serves.
+	clear(b.sv[b.j.nq:W])
 	for h := 0; h < W; h += 16 {
 		softmax16(b.sv[h:], W, b.n, sc.lo[h:h+16], sc.hi[h:h+16], b.kv.typ == CacheF16)
 	}

@@ -57,6 +57,19 @@ func scoresT16F16PipeAVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *fl
 //go:noescape
 func scoresT32F16PipeAVX512(qt *float32, k *uint16, ldk, hd, n int, out, buf *float32)
 
+// scoresNarrowF16AVX512 is scoresTF16 with 16 lanes for lanes 0…3 only,
+// sixteen keys per pass (n a multiple of 16, hd of 16; see scoresNarrowF16 in
+// gen_attn_asm.go).
+//
+//go:noescape
+func scoresNarrowF16AVX512(qt *float32, k *uint16, ldk, hd, n int, out *float32)
+
+// valuesNarrowF16AVX512 is valuesTF16 with 16 lanes for lanes 0…3 only (hd a
+// multiple of 64, n ≥ 1).
+//
+//go:noescape
+func valuesNarrowF16AVX512(p *float32, v *uint16, ldv, hd, n int, out *float32)
+
 // softmax16AVX512 is softmax16 (n ≥ 1), its exp that of softmax4AVX2 and
 // its sum in float32.
 //
@@ -203,6 +216,28 @@ func scoresTF16(qt []float32, W int, k []uint16, ldk, hd, n int, out, buf []floa
 	}
 }
 
+// narrowKeys returns how many of n keys scoresNarrowF16
+// takes for a block of W lanes of which nq are live: all but the last
+// n%16 where a 16-lane block has at most four live lanes (a decode row of
+// a model with four query heads per KV head), else none.
+func narrowKeys(W, nq, hd, n int) int {
+	if !useAVX512 || W != 16 || nq > 4 || hd%16 != 0 {
+		return 0
+	}
+	return n &^ 15
+}
+
+// scoresNarrowF16 is scoresTF16 for lanes 0…3 of 16 over n keys, n a multiple
+// of 16 (see narrowKeys): out[16j+i] for i < 4, the same to the bit;
+// lanes 4…15 are not written.
+func scoresNarrowF16(qt []float32, k []uint16, ldk, hd, n int, out []float32) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = qt[16*hd-1], k[(n-1)*ldk+hd-1], out[16*n-1]
+	scoresNarrowF16AVX512(&qt[0], &k[0], ldk, hd, n, &out[0])
+}
+
 // softmax16 turns the scores of 16 lanes p[ld·j+i] over n keys into
 // weights, each lane over its keys lo[i]…hi[i] (see softmax16Generic).
 func softmax16(p []float32, ld, n int, lo, hi []int32, round bool) {
@@ -251,6 +286,8 @@ func valuesTF16(p []float32, W int, v []uint16, ldv, hd, n, nq int, out []float3
 	switch {
 	case !useAVX512 || hd%32 != 0:
 		valuesTF16Generic(p, W, v, ldv, hd, n, nq, out)
+	case W == 16 && nq <= 4 && hd%64 == 0:
+		valuesNarrowF16AVX512(&p[0], &v[0], ldv, hd, n, &out[0])
 	case W == 16:
 		values16F16AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
 	case W == 32:

@@ -62,3 +62,11 @@ func widenF16Rows(dst []float32, src []uint16, lds, hd, n int) {
 func widenQ8Rows(dst []float32, src []byte, lds, hd, n int) {
 	widenQ8RowsGeneric(dst, src, lds, hd, n)
 }
+
+// narrowKeys is 0: there is no narrow score kernel.
+func narrowKeys(W, nq, hd, n int) int { return 0 }
+
+// scoresNarrowF16 is never called (narrowKeys is 0).
+func scoresNarrowF16(qt []float32, k []uint16, ldk, hd, n int, out []float32) {
+	scoresTF16Generic(qt, 16, k, ldk, hd, n, out)
+}

@@ -465,6 +465,7 @@ func TestAttendBlock(t *testing.T) {
 				for _, tc := range []struct{ rows, start, layer, threads int }{
 					{4, 0, 0, 1}, {7, 3, 0, 1}, {13, 20, 0, 1}, {9, 30, 5, 1}, {13, 0, 5, 1}, {5, 35, 1, 1},
 					{1, 0, 0, 1}, {1, 25, 0, 4}, {1, 40, 5, 4}, {2, 12, 0, 4}, // decode rows, split by lanes for 4 threads
+					{1, 63, 5, 1}, {1, 47, 5, 1}, // every key of the (global) cache, a multiple of 16 (the narrow kernel reads the last row)
 				} {
 					run := newRunner(m, 16, 64, tc.threads)
 					s := m.NewState(StateOptions{MaxLen: 64, Batch: 13, CacheType: ct, CacheOnly: true})

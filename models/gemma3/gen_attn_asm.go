@@ -30,6 +30,8 @@ func main() {
 	values("values16F16AVX512", true, 16)
 	values("values32F32AVX512", false, 32)
 	values("values32F16AVX512", true, 32)
+	scoresNarrowF16()
+	valuesNarrowF16()
 	quantQT()
 	scoresQ8("scoresT16Q8VNNI", 1, 8)
 	scoresQ8("scoresT32Q8VNNI", 2, 5)
@@ -367,6 +369,207 @@ func values(name string, f16 bool, W int) {
 		w("\tVMOVUPS Z%d, %s\n\tVMOVUPS Z%d, 64%s\n", 2*r, rows[r], 2*r+1, rows[r])
 	}
 	w("\tADDQ $128, AX\n\tJMP  %sd\n\n%snext:\n\tADDQ $8, R14\n\tJMP  %sq\n\n%sdone:\n\tVZEROUPPER\n\tRET\n", name, name, name, name)
+}
+
+// scoresNarrowF16 writes scoresNarrowF16AVX512, the score kernel of a block with
+// at most four live lanes (a decode row of a model with four query heads
+// per KV head): sixteen keys per pass, one per lane, so that no lane
+// multiplies a padding query. Each chunk of 16 values of the 16 keys is
+// widened and transposed in registers; value d of the keys is then
+// multiplied by each query's value d, broadcast from qt. Every score is
+// the same chain of FMAs over d as in the 16-lane kernels, so the scores
+// are the same to the bit.
+func scoresNarrowF16() {
+	w(`
+// func scoresNarrowF16AVX512(qt *float32, k *uint16, ldk, hd, n int, out *float32)
+// out[16j+i] = Σ_{d<hd} qt[16d+i]·k[j·ldk+d] for i < 4, j < n (n a
+// multiple of 16, hd of 16), summed in order of d; lanes 4…15 of out are
+// not written.
+TEXT ·scoresNarrowF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ qt+0(FP), DI
+	MOVQ k+8(FP), SI
+	MOVQ ldk+16(FP), BX
+	SHLQ $1, BX
+	MOVQ hd+24(FP), DX
+	SHRQ $4, DX
+	MOVQ n+32(FP), CX
+	SHRQ $4, CX
+	MOVQ out+40(FP), R15
+
+s4pass:
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	MOVQ   DI, R13
+	XORQ   AX, AX
+	MOVQ   DX, R14
+
+s4chunk:
+	LEAQ (SI)(AX*1), R8
+`)
+	// reg maps a logical register (row, then stage results) to its Z
+	// register; free lists the Z registers not holding a live value.
+	reg := map[string]int{}
+	free := []int{}
+	for r := 0; r < 16; r++ {
+		reg[fmt.Sprintf("r%d", r)] = r
+		w("\tVCVTPH2PS (R8), Z%d\n", r)
+		if r < 15 {
+			w("\tADDQ      BX, R8\n")
+		}
+	}
+	for z := 16; z < 28; z++ {
+		free = append(free, z)
+	}
+	// pair replaces inputs a and b by lo and hi, two results of op.
+	pair := func(op string, imm [2]string, a, b, lo, hi string) {
+		za, zb := reg[a], reg[b]
+		t1, t2 := free[0], free[1]
+		free = free[2:]
+		w("\t%s%s Z%d, Z%d, Z%d\n", op+"L", imm[0], zb, za, t1)
+		w("\t%s%s Z%d, Z%d, Z%d\n", op+"H", imm[1], zb, za, t2)
+		delete(reg, a)
+		delete(reg, b)
+		free = append(free, za, zb)
+		reg[lo], reg[hi] = t1, t2
+	}
+	none := [2]string{"", ""}
+	n := func(p string, i int) string { return fmt.Sprintf("%s%d", p, i) }
+	for k := 0; k < 8; k++ {
+		pair("VUNPCK", [2]string{"PS", "PS"}, n("r", 2*k), n("r", 2*k+1), n("t", 2*k), n("t", 2*k+1))
+	}
+	for m := 0; m < 4; m++ {
+		pair("VUNPCK", [2]string{"PD", "PD"}, n("t", 4*m), n("t", 4*m+2), n("u", 4*m), n("u", 4*m+1))
+		pair("VUNPCK", [2]string{"PD", "PD"}, n("t", 4*m+1), n("t", 4*m+3), n("u", 4*m+2), n("u", 4*m+3))
+	}
+	shuf := func(a, b, lo, hi string) {
+		za, zb := reg[a], reg[b]
+		t1, t2 := free[0], free[1]
+		free = free[2:]
+		w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d\n", zb, za, t1)
+		w("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d\n", zb, za, t2)
+		delete(reg, a)
+		delete(reg, b)
+		free = append(free, za, zb)
+		reg[lo], reg[hi] = t1, t2
+	}
+	_ = none
+	for c := 0; c < 4; c++ {
+		shuf(n("u", c), n("u", 4+c), n("v", c), n("v", 4+c))
+		shuf(n("u", 8+c), n("u", 12+c), n("v", 8+c), n("v", 12+c))
+	}
+	for c := 0; c < 4; c++ {
+		shuf(n("v", c), n("v", 8+c), n("c", c), n("c", 8+c))
+		shuf(n("v", 4+c), n("v", 12+c), n("c", 4+c), n("c", 12+c))
+	}
+	// Column d of the chunk holds value d of the 16 keys.
+	for d := 0; d < 16; d++ {
+		for i := 0; i < 4; i++ {
+			w("\tVFMADD231PS.BCST %d(R13), Z%d, Z%d\n", 64*d+4*i, reg[n("c", d)], 28+i)
+		}
+	}
+	w(`	ADDQ $1024, R13
+	ADDQ $32, AX
+	DECQ R14
+	JNZ  s4chunk
+
+	// Lane L of Z(16+m) gets the four scores of key 4L+m.
+	VUNPCKLPS Z29, Z28, Z20
+	VUNPCKHPS Z29, Z28, Z21
+	VUNPCKLPS Z31, Z30, Z22
+	VUNPCKHPS Z31, Z30, Z23
+	VUNPCKLPD Z22, Z20, Z16
+	VUNPCKHPD Z22, Z20, Z17
+	VUNPCKLPD Z23, Z21, Z18
+	VUNPCKHPD Z23, Z21, Z19
+`)
+	for L := 0; L < 4; L++ {
+		for m := 0; m < 4; m++ {
+			w("\tVEXTRACTF32X4 $%d, Z%d, %d(R15)\n", L, 16+m, 64*(4*L+m))
+		}
+	}
+	w(`	ADDQ $1024, R15
+	LEAQ (SI)(BX*8), SI
+	LEAQ (SI)(BX*8), SI
+	DECQ CX
+	JNZ  s4pass
+	VZEROUPPER
+	RET
+`)
+}
+
+// valuesNarrowF16 writes valuesNarrowF16AVX512, the value kernel of a block with at
+// most four live lanes: tiles of 4 lanes × 64 values (16 accumulators),
+// each over all n keys, each weight broadcast from p by its FMA. Every
+// output is the same chain of FMAs over the keys as in values16F16AVX512.
+func valuesNarrowF16() {
+	w(`
+// func valuesNarrowF16AVX512(p *float32, v *uint16, ldv, hd, n int, out *float32)
+// out[i·hd+d] += Σ_{j<n} p[16j+i]·v[j·ldv+d] for i < 4, d < hd (a
+// multiple of 64), n ≥ 1.
+TEXT ·valuesNarrowF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), R8
+	MOVQ v+8(FP), SI
+	MOVQ ldv+16(FP), BX
+	SHLQ $1, BX
+	MOVQ hd+24(FP), DX
+	SHLQ $2, DX          // out row bytes
+	MOVQ n+32(FP), CX
+	MOVQ out+40(FP), DI
+	LEAQ (DX)(DX*2), R13 // 3 out rows
+	XORQ AX, AX          // out byte offset of the value tile
+
+v4d:
+	CMPQ AX, DX
+	JGE  v4done
+	LEAQ (DI)(AX*1), R9
+`)
+	for i := 0; i < 4; i++ {
+		for c := 0; c < 4; c++ {
+			w("\tVMOVUPS %d%s, Z%d\n", 64*c, row4("R9", "DX", "R13", i), 4*i+c)
+		}
+	}
+	w(`	MOVQ AX, R10
+	SHRQ $1, R10
+	ADDQ SI, R10
+	MOVQ R8, R11
+	MOVQ CX, R15
+	MOVQ BX, R12
+	IMULQ $%d, R12
+	ADDQ R10, R12
+
+v4j:
+	VCVTPH2PS (R10), Z16
+	VCVTPH2PS 32(R10), Z17
+	VCVTPH2PS 64(R10), Z18
+	VCVTPH2PS 96(R10), Z19
+	PREFETCHT0 (R12)
+	PREFETCHT0 64(R12)
+	ADDQ BX, R12
+`, valPrefetch)
+	for i := 0; i < 4; i++ {
+		for c := 0; c < 4; c++ {
+			w("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d\n", 4*i, 16+c, 4*i+c)
+		}
+	}
+	w(`	ADDQ BX, R10
+	ADDQ $64, R11
+	DECQ R15
+	JNZ  v4j
+`)
+	for i := 0; i < 4; i++ {
+		for c := 0; c < 4; c++ {
+			w("\tVMOVUPS Z%d, %d%s\n", 4*i+c, 64*c, row4("R9", "DX", "R13", i))
+		}
+	}
+	w(`	ADDQ $256, AX
+	JMP  v4d
+
+v4done:
+	VZEROUPPER
+	RET
+`)
 }
 
 // quantQT writes quantQT16AVX512: 16 lanes of queries to Q8_0 codes.

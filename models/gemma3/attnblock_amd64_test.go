@@ -1,0 +1,65 @@
+//go:build amd64 && !purego
+
+package gemma3
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/zerfoo/zerfoo/numeric"
+)
+
+// TestNarrowF16 checks that the narrow kernels of a block with at most
+// four live lanes give the 16-lane kernels' scores and outputs for those
+// lanes to the bit: head dims 16 to 256, rows wider than the head, key
+// counts from 1 to 517 (the narrow score kernel takes multiples of 16,
+// the wide one the rest), 1 to 4 live lanes.
+func TestNarrowF16(t *testing.T) {
+	if narrowKeys(16, 4, 16, 16) == 0 {
+		t.Skip("no narrow kernels on this machine")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, hd := range []int{16, 64, 128, 256} {
+		for _, n := range []int{1, 16, 31, 48, 160, 517} {
+			ld := hd + 32
+			k := make([]uint16, n*ld)
+			v := make([]uint16, n*ld)
+			for i := range k {
+				k[i] = numeric.Float16FromFloat32(float32(r.NormFloat64())).Bits()
+				v[i] = numeric.Float16FromFloat32(float32(r.NormFloat64())).Bits()
+			}
+			qt := randF32(r, 16*hd)
+			buf := make([]float32, blockChunk*hd)
+			want := make([]float32, 16*n)
+			scoresTF16(qt, 16, k, ld, hd, n, want, buf)
+			got := make([]float32, 16*n)
+			m := narrowKeys(16, 4, hd, n)
+			scoresNarrowF16(qt, k, ld, hd, m, got)
+			scoresTF16(qt, 16, k[m*ld:], ld, hd, n-m, got[16*m:], buf)
+			for j := 0; j < n; j++ {
+				for i := 0; i < 4; i++ {
+					if g, w := got[16*j+i], want[16*j+i]; math.Float32bits(g) != math.Float32bits(w) {
+						t.Fatalf("hd %d, n %d: score of key %d, lane %d = %v, want %v", hd, n, j, i, g, w)
+					}
+				}
+			}
+			if hd%32 != 0 {
+				continue
+			}
+			p := randF32(r, 16*n)
+			for nq := 1; nq <= 4; nq++ {
+				want := randF32(r, 8*hd) // outputs add to what is there
+				got := slices.Clone(want)
+				values16F16AVX512(&p[0], &v[0], ld, hd, n, nq, &want[0])
+				valuesTF16(p, 16, v, ld, hd, n, nq, got)
+				for i := 0; i < nq*hd; i++ {
+					if g, w := got[i], want[i]; math.Float32bits(g) != math.Float32bits(w) {
+						t.Fatalf("hd %d, n %d, %d lanes: output %d of lane %d = %v, want %v", hd, n, nq, i%hd, i/hd, g, w)
+					}
+				}
+			}
+		}
+	}
+}
