@@ -28,6 +28,7 @@ var (
 	benchTypes = flag.String("gemma3.types", "Q4_0,Q8_0", "weight types of BenchmarkGemma270m")
 	benchFiles = flag.String("gemma3.files", "", "comma-separated GGUF files BenchmarkGemma270m measures instead of -gemma3.types (e.g. llama-quantize mixes; named by file name)")
 	benchThr   = flag.String("gemma3.threads", "1,2", "thread counts of BenchmarkGemma270m")
+	benchDepth = flag.Int("gemma3.depth", 0, "cached tokens before each generated one in BenchmarkGemma270m's decode (llama-bench -d): its sequences restart at this depth after every 64 tokens")
 )
 
 // Sizes of the speed measurement, mirrored by tools/llamacpp/bench_gemma3.mjs.
@@ -211,12 +212,18 @@ func BenchmarkGemma270m(b *testing.B) {
 				b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
 				b.ReportMetric(float64(b.N*len(prompt))/(cpuSeconds()-cpu0), "tokens/cpu-s")
 			})
-			b.Run(pre+"decode", func(b *testing.B) {
-				s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: threads})
-				start := prompt[:16]
+			decode := "decode"
+			if *benchDepth > 0 {
+				decode = fmt.Sprintf("decode@d%d", *benchDepth)
+			}
+			b.Run(pre+decode, func(b *testing.B) {
+				depth := max(*benchDepth, 16) // a 16-token prompt without -gemma3.depth
+				s := m.NewState(gemma3.StateOptions{MaxLen: depth + benchGen, Batch: benchPrompt, Threads: threads})
+				start := benchPromptTokens(depth)
 				if err := s.Forward(ctx, start, logits); err != nil {
 					b.Fatal(err)
 				}
+				first := greedy(logits)
 				// The physical limit: after each step (untimed), a streaming
 				// read of as many bytes as the step's weights with the same
 				// threads, so that both see the same machine load; %bound is
@@ -235,15 +242,17 @@ func BenchmarkGemma270m(b *testing.B) {
 				cpu0 := cpuSeconds()
 				for b.Loop() {
 					if s.Pos() == len(start)+benchGen {
-						b.StopTimer()
-						s.Reset()
-						if err := s.Forward(ctx, start, logits); err != nil {
+						// Back to the prompt's end: its cache stays as it was.
+						if err := s.Rewind(len(start)); err != nil {
 							b.Fatal(err)
 						}
-						b.StartTimer()
 					}
 					stepT = time.Now()
-					if err := s.Forward(ctx, []int32{greedy(logits)}, logits); err != nil {
+					tok := first
+					if s.Pos() > len(start) {
+						tok = greedy(logits)
+					}
+					if err := s.Forward(ctx, []int32{tok}, logits); err != nil {
 						b.Fatal(err)
 					}
 					readT0 = time.Now()

@@ -12,7 +12,9 @@
 # (default: a new temporary directory) once and reused. Env: PRESETS
 # (default "270m 1b"), MIXES (default "Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M
 # IQ4_XS Q8_0 F16 BF16"), THREADS (default 1,2), BENCHTIME (Go, default
-# 3s), REPS (llama-bench repetitions, default 5), PASSES (default 1).
+# 3s), REPS (llama-bench repetitions, default 5), PASSES (default 1),
+# DEPTH (default 0: with N > 0 only generation runs, each token after N
+# cached ones: -gemma3.depth and llama-bench -d, the table's tg columns).
 set -eu
 bin=$(cd "${1:?usage: bench_mixes.sh LLAMA_BIN_DIR [DIR]}" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +24,13 @@ dir=$(cd "$dir" && pwd)
 presets=${PRESETS:-"270m 1b"}
 mixes=${MIXES:-"Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M IQ4_XS Q8_0 F16 BF16"}
 threads=${THREADS:-1,2}
+depth=${DEPTH:-0}
+zbench=Gemma270m
+lprompt=128
+if [ "$depth" -gt 0 ]; then
+	zbench='Gemma270m/.*/threads=.*/decode'
+	lprompt=0
+fi
 cd "$root"
 go test -c -o "$dir/gemma3.test" ./models/gemma3
 files=""
@@ -47,9 +56,9 @@ done
 pass=0
 while [ "$pass" -lt "${PASSES:-1}" ]; do
 	for f in $(echo "$files" | tr , ' '); do
-		"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m' -test.benchtime "${BENCHTIME:-3s}" \
-			-gemma3.files "$f" -gemma3.threads "$threads" | tee -a "$dir/zerfoo.txt"
-		"$bin/llama-bench" -m "$f" -p 128 -n 64 -t "$threads" -r "${REPS:-5}" -o jsonl | tee -a "$dir/llama.jsonl"
+		"$dir/gemma3.test" -test.run '^$' -test.bench "$zbench" -test.benchtime "${BENCHTIME:-3s}" \
+			-gemma3.files "$f" -gemma3.threads "$threads" -gemma3.depth "$depth" | tee -a "$dir/zerfoo.txt"
+		"$bin/llama-bench" -m "$f" -p "$lprompt" -n 64 -d "$depth" -t "$threads" -r "${REPS:-5}" -o jsonl | tee -a "$dir/llama.jsonl"
 	done
 	pass=$((pass + 1))
 done
