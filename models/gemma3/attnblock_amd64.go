@@ -70,6 +70,12 @@ func scoresNarrowF16AVX512(qt *float32, k *uint16, ldk, hd, n int, out *float32)
 //go:noescape
 func valuesNarrowF16AVX512(p *float32, v *uint16, ldv, hd, n int, out *float32)
 
+// valuesNarrowF32AVX512 is valuesT with 16 lanes for lanes 0…3 only (hd
+// a multiple of 64, n ≥ 1).
+//
+//go:noescape
+func valuesNarrowF32AVX512(p, v *float32, ldv, hd, n int, out *float32)
+
 // softmax16AVX512 is softmax16 (n ≥ 1), its exp that of softmax4AVX2 and
 // its sum in float32.
 //
@@ -268,6 +274,8 @@ func valuesT(p []float32, W int, v []float32, ldv, hd, n, nq int, out []float32)
 	switch {
 	case !useAVX512 || hd%32 != 0:
 		valuesTGeneric(p, W, v, ldv, hd, n, nq, out)
+	case W == 16 && nq <= 4 && hd%64 == 0:
+		valuesNarrowF32AVX512(&p[0], &v[0], ldv, hd, n, &out[0])
 	case W == 16:
 		values16F32AVX512(&p[0], &v[0], ldv, hd, n, nq, &out[0])
 	case W == 32:

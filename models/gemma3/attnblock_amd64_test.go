@@ -13,9 +13,10 @@ import (
 
 // TestNarrowF16 checks that the narrow kernels of a block with at most
 // four live lanes give the 16-lane kernels' scores and outputs for those
-// lanes to the bit: head dims 16 to 256, rows wider than the head, key
-// counts from 1 to 517 (the narrow score kernel takes multiples of 16,
-// the wide one the rest), 1 to 4 live lanes.
+// lanes to the bit (the values over float32 too): head dims 16 to 256,
+// rows wider than the head, key counts from 1 to 517 (the narrow score
+// kernel takes multiples of 16, the wide one the rest), 1 to 4 live
+// lanes.
 func TestNarrowF16(t *testing.T) {
 	if narrowKeys(16, 4, 16, 16) == 0 {
 		t.Skip("no narrow kernels on this machine")
@@ -57,6 +58,20 @@ func TestNarrowF16(t *testing.T) {
 				for i := 0; i < nq*hd; i++ {
 					if g, w := got[i], want[i]; math.Float32bits(g) != math.Float32bits(w) {
 						t.Fatalf("hd %d, n %d, %d lanes: output %d of lane %d = %v, want %v", hd, n, nq, i%hd, i/hd, g, w)
+					}
+				}
+				// The same over float32 values (an F32 cache, or Q8_0 rows widened).
+				v32 := make([]float32, len(v))
+				for i, h := range v {
+					v32[i] = f16(h)
+				}
+				want = randF32(r, 8*hd)
+				got = slices.Clone(want)
+				values16F32AVX512(&p[0], &v32[0], ld, hd, n, nq, &want[0])
+				valuesT(p, 16, v32, ld, hd, n, nq, got)
+				for i := 0; i < nq*hd; i++ {
+					if g, w := got[i], want[i]; math.Float32bits(g) != math.Float32bits(w) {
+						t.Fatalf("float32 values, hd %d, n %d, %d lanes: output %d of lane %d = %v, want %v", hd, n, nq, i%hd, i/hd, g, w)
 					}
 				}
 			}

@@ -31,7 +31,8 @@ func main() {
 	values("values32F32AVX512", false, 32)
 	values("values32F16AVX512", true, 32)
 	scoresNarrowF16()
-	valuesNarrowF16()
+	valuesNarrow("valuesNarrowF16AVX512", true)
+	valuesNarrow("valuesNarrowF32AVX512", false)
 	quantQT()
 	scoresQ8("scoresT16Q8VNNI", 1, 8)
 	scoresQ8("scoresT32Q8VNNI", 2, 5)
@@ -499,77 +500,60 @@ s4chunk:
 `)
 }
 
-// valuesNarrowF16 writes valuesNarrowF16AVX512, the value kernel of a block with at
-// most four live lanes: tiles of 4 lanes × 64 values (16 accumulators),
-// each over all n keys, each weight broadcast from p by its FMA. Every
-// output is the same chain of FMAs over the keys as in values16F16AVX512.
-func valuesNarrowF16() {
-	w(`
-// func valuesNarrowF16AVX512(p *float32, v *uint16, ldv, hd, n int, out *float32)
-// out[i·hd+d] += Σ_{j<n} p[16j+i]·v[j·ldv+d] for i < 4, d < hd (a
-// multiple of 64), n ≥ 1.
-TEXT ·valuesNarrowF16AVX512(SB), NOSPLIT, $0-48
-	MOVQ p+0(FP), R8
-	MOVQ v+8(FP), SI
-	MOVQ ldv+16(FP), BX
-	SHLQ $1, BX
-	MOVQ hd+24(FP), DX
-	SHLQ $2, DX          // out row bytes
-	MOVQ n+32(FP), CX
-	MOVQ out+40(FP), DI
-	LEAQ (DX)(DX*2), R13 // 3 out rows
-	XORQ AX, AX          // out byte offset of the value tile
-
-v4d:
-	CMPQ AX, DX
-	JGE  v4done
-	LEAQ (DI)(AX*1), R9
-`)
+// valuesNarrow writes a value kernel (over binary16 values if f16, else
+// float32) of a block with at most four live lanes: tiles of 4 lanes × 64
+// values (16 accumulators), each over all n keys, each weight broadcast
+// from p by its FMA. Every output is the same chain of FMAs over the keys
+// as in the 16-lane kernels.
+func valuesNarrow(name string, f16 bool) {
+	typ, shift := "float32", 2
+	if f16 {
+		typ, shift = "uint16", 1
+	}
+	w("\n// func %s(p *float32, v *%s, ldv, hd, n int, out *float32)\n", name, typ)
+	w("// out[i·hd+d] += Σ_{j<n} p[16j+i]·v[j·ldv+d] for i < 4, d < hd (a\n// multiple of 64), n ≥ 1.\n")
+	w("TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	w("\tMOVQ p+0(FP), R8\n\tMOVQ v+8(FP), SI\n\tMOVQ ldv+16(FP), BX\n\tSHLQ $%d, BX\n", shift)
+	w("\tMOVQ hd+24(FP), DX\n\tSHLQ $2, DX          // out row bytes\n\tMOVQ n+32(FP), CX\n\tMOVQ out+40(FP), DI\n")
+	w("\tLEAQ (DX)(DX*2), R13 // 3 out rows\n\tXORQ AX, AX          // out byte offset of the value tile\n\n")
+	w("%sd:\n\tCMPQ AX, DX\n\tJGE  %sdone\n\tLEAQ (DI)(AX*1), R9\n", name, name)
 	for i := 0; i < 4; i++ {
 		for c := 0; c < 4; c++ {
 			w("\tVMOVUPS %d%s, Z%d\n", 64*c, row4("R9", "DX", "R13", i), 4*i+c)
 		}
 	}
-	w(`	MOVQ AX, R10
-	SHRQ $1, R10
-	ADDQ SI, R10
-	MOVQ R8, R11
-	MOVQ CX, R15
-	MOVQ BX, R12
-	IMULQ $%d, R12
-	ADDQ R10, R12
-
-v4j:
-	VCVTPH2PS (R10), Z16
-	VCVTPH2PS 32(R10), Z17
-	VCVTPH2PS 64(R10), Z18
-	VCVTPH2PS 96(R10), Z19
-	PREFETCHT0 (R12)
-	PREFETCHT0 64(R12)
-	ADDQ BX, R12
-`, valPrefetch)
+	if f16 {
+		w("\tMOVQ AX, R10\n\tSHRQ $1, R10\n\tADDQ SI, R10\n")
+	} else {
+		w("\tLEAQ (SI)(AX*1), R10\n")
+	}
+	w("\tMOVQ R8, R11\n\tMOVQ CX, R15\n\tMOVQ BX, R12\n\tIMULQ $%d, R12\n\tADDQ R10, R12\n\n%sj:\n", valPrefetch, name)
+	if f16 {
+		for c := 0; c < 4; c++ {
+			w("\tVCVTPH2PS %d(R10), Z%d\n", 32*c, 16+c)
+		}
+		w("\tPREFETCHT0 (R12)\n\tPREFETCHT0 64(R12)\n")
+	} else {
+		for c := 0; c < 4; c++ {
+			w("\tVMOVUPS %d(R10), Z%d\n", 64*c, 16+c)
+		}
+		for c := 0; c < 4; c++ {
+			w("\tPREFETCHT0 %d(R12)\n", 64*c)
+		}
+	}
+	w("\tADDQ BX, R12\n")
 	for i := 0; i < 4; i++ {
 		for c := 0; c < 4; c++ {
 			w("\tVFMADD231PS.BCST %d(R11), Z%d, Z%d\n", 4*i, 16+c, 4*i+c)
 		}
 	}
-	w(`	ADDQ BX, R10
-	ADDQ $64, R11
-	DECQ R15
-	JNZ  v4j
-`)
+	w("\tADDQ BX, R10\n\tADDQ $64, R11\n\tDECQ R15\n\tJNZ  %sj\n", name)
 	for i := 0; i < 4; i++ {
 		for c := 0; c < 4; c++ {
 			w("\tVMOVUPS Z%d, %d%s\n", 4*i+c, 64*c, row4("R9", "DX", "R13", i))
 		}
 	}
-	w(`	ADDQ $256, AX
-	JMP  v4d
-
-v4done:
-	VZEROUPPER
-	RET
-`)
+	w("\tADDQ $256, AX\n\tJMP  %sd\n\n%sdone:\n\tVZEROUPPER\n\tRET\n", name, name)
 }
 
 // quantQT writes quantQT16AVX512: 16 lanes of queries to Q8_0 codes.
