@@ -458,7 +458,7 @@ func TestAttendBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(9, 9))
-	Q, KV := c.QDim(), c.KVDim()
+	Q := c.QDim()
 	for _, ct := range []CacheType{CacheF32, CacheF16, CacheQ8_0} {
 		for _, ks := range blockKernels() {
 			withKernels(t, ks.on, func() {
@@ -469,24 +469,13 @@ func TestAttendBlock(t *testing.T) {
 				} {
 					run := newRunner(m, 16, 64, tc.threads)
 					s := m.NewState(StateOptions{MaxLen: 64, Batch: 13, CacheType: ct, CacheOnly: true})
-					l := tc.layer
-					for p := 0; p < tc.start+tc.rows; p++ {
-						s.kv[l].store(p%s.caps[l], randF32(r, KV), randF32(r, KV))
-					}
-					T := tc.rows
-					copy(run.q, randF32(r, T*Q))
-					for i := range run.q[:T*Q] { // as the model scales its queries
-						run.q[i] *= c.QueryScale
-					}
+					l, T := tc.layer, tc.rows
+					setAttention(r, run, s, l, tc.start, T)
 					if ct == CacheQ8_0 && useVNNI {
 						// Queries already on the Q8_0 grid, which the block
 						// kernels' quantization then keeps as they are.
 						roundQ8_0Generic(run.q[:T*Q], run.q[:T*Q])
 					}
-					for i := 0; i < T; i++ {
-						run.seq[i], run.pos[i] = s, tc.start+i
-					}
-					run.cur.layer, run.cur.global, run.cur.rows = l, c.Global(l), T
 					outs := make([][]float32, 2)
 					for k, block := range []bool{false, true} {
 						old := blockAttn
@@ -637,7 +626,7 @@ func TestAttendSplit(t *testing.T) {
 	splitKeys = 1
 	defer func() { splitKeys = old }()
 	r := rand.New(rand.NewPCG(11, 11))
-	Q, KV := c.QDim(), c.KVDim()
+	Q := c.QDim()
 	ctx := context.Background()
 	for _, ct := range []CacheType{CacheF32, CacheF16, CacheQ8_0} {
 		for _, ks := range blockKernels() {
@@ -647,19 +636,8 @@ func TestAttendSplit(t *testing.T) {
 				} {
 					run := newRunner(m, 4, 400, 0)
 					s := m.NewState(StateOptions{MaxLen: 400, Batch: 4, CacheType: ct, CacheOnly: true})
-					l := tc.layer
-					for p := 0; p < tc.start+tc.rows; p++ {
-						s.kv[l].store(p%s.caps[l], randF32(r, KV), randF32(r, KV))
-					}
-					T := tc.rows
-					copy(run.q, randF32(r, T*Q))
-					for i := range run.q[:T*Q] {
-						run.q[i] *= c.QueryScale
-					}
-					for i := 0; i < T; i++ {
-						run.seq[i], run.pos[i] = s, tc.start+i
-					}
-					run.cur.layer, run.cur.global, run.cur.rows = l, c.Global(l), T
+					l, T := tc.layer, tc.rows
+					setAttention(r, run, s, l, tc.start, T)
 					clear(run.att)
 					n, _ := run.attentionJobs(T)
 					run.attention(0, n)
@@ -692,4 +670,24 @@ func TestAttendSplit(t *testing.T) {
 			})
 		}
 	}
+}
+
+// setAttention prepares run for the attention of layer l of rows rows of
+// s at positions start…: random keys and values in s's cache for every
+// position up to the last row's, and random queries, scaled as the
+// model scales them.
+func setAttention(r *rand.Rand, run *runner, s *State, l, start, rows int) {
+	c := &run.m.Config
+	Q, KV := c.QDim(), c.KVDim()
+	for p := 0; p < start+rows; p++ {
+		s.kv[l].store(p%s.caps[l], randF32(r, KV), randF32(r, KV))
+	}
+	copy(run.q, randF32(r, rows*Q))
+	for i := range run.q[:rows*Q] {
+		run.q[i] *= c.QueryScale
+	}
+	for i := 0; i < rows; i++ {
+		run.seq[i], run.pos[i] = s, start+i
+	}
+	run.cur.layer, run.cur.global, run.cur.rows = l, c.Global(l), rows
 }
