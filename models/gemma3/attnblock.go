@@ -170,7 +170,15 @@ func (b *blockPlan) scores(sc *attnScratch, k0, k1 int) {
 			scoresTF16(b.qt, W, k, kv.width, hd, cnt, b.sv[a*W:], chunk)
 			continue
 		case kv.typ == CacheQ8_0 && useVNNI:
-			scoresTQ8(b.q8, b.dq, b.corr, W, kv.k8[slot*kv.rowBytes+off/32*34:], kv.rowBytes, hd, cnt, b.sv[a*W:])
+			k := kv.k8[slot*kv.rowBytes+off/32*34:]
+			if m := narrowKeys(W, b.j.nq, hd, cnt); m > 0 {
+				scoresNarrowQ8(b.q8, b.dq, b.corr, k, kv.rowBytes, hd, m, b.sv[a*W:])
+				if cnt == m { // k[m·rowBytes:] may lie past the cache's last row
+					continue
+				}
+				k, a, cnt = k[m*kv.rowBytes:], a+m, cnt-m
+			}
+			scoresTQ8(b.q8, b.dq, b.corr, W, k, kv.rowBytes, hd, cnt, b.sv[a*W:])
 			continue
 		}
 		for done := 0; done < cnt; done += blockChunk {

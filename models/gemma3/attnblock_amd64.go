@@ -76,6 +76,13 @@ func valuesNarrowF16AVX512(p *float32, v *uint16, ldv, hd, n int, out *float32)
 //go:noescape
 func valuesNarrowF32AVX512(p, v *float32, ldv, hd, n int, out *float32)
 
+// scoresNarrowQ8VNNI is scoresTQ8 with 16 lanes for lanes 0…3 only,
+// sixteen keys per pass (n a multiple of 16, hd of 32; see
+// scoresNarrowQ8 in gen_attn_asm.go).
+//
+//go:noescape
+func scoresNarrowQ8VNNI(q8 *int32, dq *float32, corr *int32, k *byte, ldk, hd, n int, out *float32)
+
 // softmax16AVX512 is softmax16 (n ≥ 1), its exp that of softmax4AVX2 and
 // its sum in float32.
 //
@@ -242,6 +249,17 @@ func scoresNarrowF16(qt []float32, k []uint16, ldk, hd, n int, out []float32) {
 	}
 	_, _, _ = qt[16*hd-1], k[(n-1)*ldk+hd-1], out[16*n-1]
 	scoresNarrowF16AVX512(&qt[0], &k[0], ldk, hd, n, &out[0])
+}
+
+// scoresNarrowQ8 is scoresTQ8 for lanes 0…3 of 16 over n keys, n a
+// multiple of 16 (see narrowKeys), with VNNI: out[16j+i] for i < 4, the
+// same to the bit; lanes 4…15 are not written.
+func scoresNarrowQ8(q8 []int32, dq []float32, corr []int32, k []byte, ldk, hd, n int, out []float32) {
+	if n == 0 {
+		return
+	}
+	_, _, _, _, _ = q8[hd/4*16-1], dq[hd/32*16-1], corr[hd/32*16-1], k[(n-1)*ldk+hd/32*34-1], out[16*n-1]
+	scoresNarrowQ8VNNI(&q8[0], &dq[0], &corr[0], &k[0], ldk, hd, n, &out[0])
 }
 
 // softmax16 turns the scores of 16 lanes p[ld·j+i] over n keys into

@@ -78,3 +78,38 @@ func TestNarrowF16(t *testing.T) {
 		}
 	}
 }
+
+// TestNarrowQ8 checks that the narrow Q8_0 score kernel gives the 16-lane
+// VNNI kernel's scores for lanes 0…3 to the bit: head dims 32 to 256,
+// key rows wider than the head, 16 to 512 keys.
+func TestNarrowQ8(t *testing.T) {
+	if !useVNNI || narrowKeys(16, 4, 32, 16) == 0 {
+		t.Skip("no VNNI narrow kernel on this machine")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, hd := range []int{32, 64, 128, 256} {
+		nb := hd / 32
+		qt := randF32(r, 16*hd)
+		q8, corr := make([]int32, 8*nb*16), make([]int32, nb*16)
+		dq := make([]float32, nb*16)
+		quantQT(qt, 16, hd, q8, dq, corr)
+		for _, n := range []int{16, 48, 160, 512} {
+			ld := nb*34 + 2*34 // rows wider than the head's blocks
+			k := make([]byte, n*ld)
+			for j := 0; j < n; j++ {
+				quantizeQ8_0(k[j*ld:j*ld+nb*34], randF32(r, hd))
+			}
+			want := make([]float32, 16*n)
+			scoresTQ8(q8, dq, corr, 16, k, ld, hd, n, want)
+			got := make([]float32, 16*n)
+			scoresNarrowQ8(q8, dq, corr, k, ld, hd, n, got)
+			for j := 0; j < n; j++ {
+				for i := 0; i < 4; i++ {
+					if g, w := got[16*j+i], want[16*j+i]; math.Float32bits(g) != math.Float32bits(w) {
+						t.Fatalf("hd %d, n %d: score of key %d, lane %d = %v, want %v", hd, n, j, i, g, w)
+					}
+				}
+			}
+		}
+	}
+}

@@ -70,3 +70,8 @@ func narrowKeys(W, nq, hd, n int) int { return 0 }
 func scoresNarrowF16(qt []float32, k []uint16, ldk, hd, n int, out []float32) {
 	scoresTF16Generic(qt, 16, k, ldk, hd, n, out)
 }
+
+// scoresNarrowQ8 is never called (narrowKeys is 0).
+func scoresNarrowQ8(q8 []int32, dq []float32, corr []int32, k []byte, ldk, hd, n int, out []float32) {
+	scoresTQ8Generic(q8, dq, corr, 16, k, ldk, hd, n, out)
+}

@@ -36,6 +36,7 @@ func main() {
 	quantQT()
 	scoresQ8("scoresT16Q8VNNI", 1, 8)
 	scoresQ8("scoresT32Q8VNNI", 2, 5)
+	scoresNarrowQ8()
 	b.WriteString(tail)
 	if err := os.WriteFile("attnblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
@@ -711,6 +712,115 @@ func scoresQ8(name string, L, R int) {
 		w("\tSUBQ $%d, CX\n\tJMP  %s\n", RR, lab)
 	}
 	w("\n%sdone:\n\tVZEROUPPER\n\tRET\n", name)
+}
+
+// scoresNarrowQ8 writes scoresNarrowQ8VNNI, the Q8_0 score kernel of a
+// block with at most four live lanes: sixteen keys per pass, one per
+// lane. Each block's codes of the 16 keys are loaded two keys to a
+// register and transposed (dword m of every key in one register); the
+// queries' codes are broadcast by VPDPBUSD, the keys' scales gathered.
+// The integer sums are exact and each block's scaling is the same
+// multiply and FMA as in scoresT16Q8VNNI, so the scores are the same to
+// the bit.
+func scoresNarrowQ8() {
+	const name = "scoresNarrowQ8VNNI"
+	w("\n// func %s(q8 *int32, dq *float32, corr *int32, k *byte, ldk, hd, n int, out *float32)\n", name)
+	w("// scoresT16Q8VNNI for lanes 0…3 only (n a multiple of 16); lanes 4…15 of\n// out are not written.\n")
+	w("TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	w("\tMOVQ k+24(FP), SI\n\tMOVQ ldk+32(FP), BX\n\tMOVQ n+48(FP), CX\n\tSHRQ $4, CX\n\tMOVQ out+56(FP), R15\n")
+	w("\tMOVL $0x80808080, AX\n\tVPBROADCASTD AX, Z27\n")
+	// Z24: the byte offsets of the 16 key rows, for the scale gather.
+	w("\tVPBROADCASTD BX, Z26\n\tVMOVDQU32 narrowq8lanes<>(SB), Z23\n\tVPMULLD Z26, Z23, Z24\n")
+	w("\n%spass:\n", name)
+	for i := 0; i < 4; i++ {
+		w("\tVPXORD Z%d, Z%d, Z%d\n", 28+i, 28+i, 28+i)
+	}
+	w("\tMOVQ SI, R8\n\tMOVQ q8+0(FP), R12\n\tMOVQ dq+8(FP), R13\n\tMOVQ corr+16(FP), DX\n\tMOVQ hd+40(FP), R14\n\tSHRQ $5, R14\n\n%sb:\n", name)
+	// Z(r) for r < 4: keys r (low half) and r+4 (high half); Z(4+r):
+	// keys 8+r and 12+r. R9 walks the rows.
+	keyOf := func(z, half int) int {
+		if z < 4 {
+			return z + 4*half
+		}
+		return 8 + (z - 4) + 4*half
+	}
+	for z := 0; z < 8; z++ {
+		w("\tMOVQ BX, R9\n\tIMULQ $%d, R9\n\tVMOVDQU 2(R8)(R9*1), Y%d\n", keyOf(z, 0), z)
+		w("\tMOVQ BX, R9\n\tIMULQ $%d, R9\n\tVINSERTI64X4 $1, 2(R8)(R9*1), Z%d, Z%d\n", keyOf(z, 1), z, z)
+		w("\tVPXORD Z27, Z%d, Z%d\n", z, z)
+	}
+	// Transpose: dwords by 32 then 64 bits within 128-bit lanes, then
+	// 128-bit lanes, so that Q_m lane L holds dword m of key L.
+	reg := map[string]int{}
+	for z := 0; z < 8; z++ {
+		reg[fmt.Sprintf("z%d", z)] = z
+	}
+	free := []int{8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
+	pair := func(lo, hi string, a, b, outLo, outHi string) {
+		za, zb := reg[a], reg[b]
+		t1, t2 := free[0], free[1]
+		free = free[2:]
+		w("\t%s Z%d, Z%d, Z%d\n", lo, zb, za, t1)
+		w("\t%s Z%d, Z%d, Z%d\n", hi, zb, za, t2)
+		delete(reg, a)
+		delete(reg, b)
+		free = append(free, za, zb)
+		reg[outLo], reg[outHi] = t1, t2
+	}
+	for k := 0; k < 4; k++ {
+		pair("VPUNPCKLDQ", "VPUNPCKHDQ", fmt.Sprintf("z%d", 2*k), fmt.Sprintf("z%d", 2*k+1), fmt.Sprintf("t%d", 2*k), fmt.Sprintf("t%d", 2*k+1))
+	}
+	// t0: keys 0,1 (and 4,5) dwords 0,1 | 4,5; t1: dwords 2,3 | 6,7.
+	for g := 0; g < 2; g++ {
+		a, b := fmt.Sprintf("t%d", 4*g), fmt.Sprintf("t%d", 4*g+2)
+		pair("VPUNPCKLQDQ", "VPUNPCKHQDQ", a, b, fmt.Sprintf("u%d_0", g), fmt.Sprintf("u%d_1", g))
+		a, b = fmt.Sprintf("t%d", 4*g+1), fmt.Sprintf("t%d", 4*g+3)
+		pair("VPUNPCKLQDQ", "VPUNPCKHQDQ", a, b, fmt.Sprintf("u%d_2", g), fmt.Sprintf("u%d_3", g))
+	}
+	// u0_c lane 0: dword c of keys 0–3, lane 1: dword c+4 of keys 0–3,
+	// lanes 2, 3: the same of keys 4–7; u1_c likewise for keys 8–15.
+	for c := 0; c < 4; c++ {
+		a, b := fmt.Sprintf("u0_%d", c), fmt.Sprintf("u1_%d", c)
+		pair("VSHUFI32X4 $0x88,", "VSHUFI32X4 $0xDD,", a, b, fmt.Sprintf("q%d", c), fmt.Sprintf("q%d", c+4))
+	}
+	for i := 0; i < 4; i++ {
+		w("\tVPXORD Z%d, Z%d, Z%d\n", 20+i, 20+i, 20+i)
+	}
+	for m := 0; m < 8; m++ {
+		for i := 0; i < 4; i++ {
+			w("\tVPDPBUSD.BCST %d(R12), Z%d, Z%d\n", m*64+4*i, reg[fmt.Sprintf("q%d", m)], 20+i)
+		}
+	}
+	// The keys' scales: the low half of the dword at each row's block.
+	w("\tKXNORW K0, K0, K1\n\tVPGATHERDD (R8)(Z24*1), K1, Z25\n\tVPMOVDW Z25, Y25\n\tVCVTPH2PS Y25, Z25\n")
+	for i := 0; i < 4; i++ {
+		w("\tVPSUBD.BCST %d(DX), Z%d, Z%d\n\tVCVTDQ2PS Z%d, Z%d\n", 4*i, 20+i, 20+i, 20+i, 20+i)
+		w("\tVMULPS.BCST %d(R13), Z25, Z26\n\tVFMADD231PS Z26, Z%d, Z%d\n", 4*i, 20+i, 28+i)
+	}
+	w("\tADDQ $34, R8\n\tADDQ $512, R12\n\tADDQ $64, R13\n\tADDQ $64, DX\n\tDECQ R14\n\tJNZ  %sb\n", name)
+	w(`
+	VUNPCKLPS Z29, Z28, Z20
+	VUNPCKHPS Z29, Z28, Z21
+	VUNPCKLPS Z31, Z30, Z22
+	VUNPCKHPS Z31, Z30, Z23
+	VUNPCKLPD Z22, Z20, Z16
+	VUNPCKHPD Z22, Z20, Z17
+	VUNPCKLPD Z23, Z21, Z18
+	VUNPCKHPD Z23, Z21, Z19
+`)
+	for L := 0; L < 4; L++ {
+		for m := 0; m < 4; m++ {
+			w("\tVEXTRACTF32X4 $%d, Z%d, %d(R15)\n", L, 16+m, 64*(4*L+m))
+		}
+	}
+	w("\tADDQ $1024, R15\n\tMOVQ BX, R9\n\tSHLQ $4, R9\n\tADDQ R9, SI\n")
+	w("\tDECQ CX\n\tJNZ  %spass\n\tVZEROUPPER\n\tRET\n", name)
+	// The lane indices 0…15 (dwords).
+	w("\n")
+	for k := 0; k < 8; k++ {
+		w("DATA narrowq8lanes<>+%d(SB)/8, $0x%08x%08x\n", 8*k, 2*k+1, 2*k)
+	}
+	w("GLOBL narrowq8lanes<>(SB), RODATA|NOPTR, $64\n")
 }
 
 // keyRow returns the address of byte disp of key row r < 8: R8 holds row
