@@ -15,7 +15,13 @@ import (
 // instead of once per row, and the scores, the softmax and the weighted
 // sum of values run lane-parallel with no horizontal reductions. Decode
 // rows run as blocks too (4 live lanes of 16 for one KV head), so that a
-// row's attention does not depend on how the rows were batched.
+// row's attention does not depend on how the rows were batched; a block
+// with at most 4 live lanes takes narrow kernels that put one key per
+// lane for the scores and 4-lane tiles for the values, summing every
+// score and output in the same order (so the same to the bit) without
+// the padding lanes' work. A decode step with fewer jobs than threads
+// splits each job's keys, then its head dimension, over the threads
+// (attendSplit).
 //
 // Layout of one block of nq ≤ W query vectors in W lanes (lane i is
 // query vector i0+i of the flattened (row, head) list: row i/G, head
