@@ -2721,7 +2721,6 @@ s4chunk:
 	ADDQ $32, AX
 	DECQ R14
 	JNZ  s4chunk
-
 	// Lane L of Z(16+m) gets the four scores of key 4L+m.
 	VUNPCKLPS Z29, Z28, Z20
 	VUNPCKHPS Z29, Z28, Z21
@@ -3971,7 +3970,7 @@ scoresNarrowQ8VNNIb:
 	ADDQ $64, DX
 	DECQ R14
 	JNZ  scoresNarrowQ8VNNIb
-
+	// Lane L of Z(16+m) gets the four scores of key 4L+m.
 	VUNPCKLPS Z29, Z28, Z20
 	VUNPCKHPS Z29, Z28, Z21
 	VUNPCKLPS Z31, Z30, Z22

@@ -410,73 +410,61 @@ s4pass:
 s4chunk:
 	LEAQ (SI)(AX*1), R8
 `)
-	// reg maps a logical register (row, then stage results) to its Z
-	// register; free lists the Z registers not holding a live value.
-	reg := map[string]int{}
-	free := []int{}
+	// The 16 rows' chunks in Z0–Z15, transposed with Z16–Z27 free.
+	t := regs{at: map[string]int{}}
 	for r := 0; r < 16; r++ {
-		reg[fmt.Sprintf("r%d", r)] = r
+		t.at[fmt.Sprintf("r%d", r)] = r
 		w("\tVCVTPH2PS (R8), Z%d\n", r)
 		if r < 15 {
 			w("\tADDQ      BX, R8\n")
 		}
 	}
 	for z := 16; z < 28; z++ {
-		free = append(free, z)
+		t.free = append(t.free, z)
 	}
-	// pair replaces inputs a and b by lo and hi, two results of op.
-	pair := func(op string, imm [2]string, a, b, lo, hi string) {
-		za, zb := reg[a], reg[b]
-		t1, t2 := free[0], free[1]
-		free = free[2:]
-		w("\t%s%s Z%d, Z%d, Z%d\n", op+"L", imm[0], zb, za, t1)
-		w("\t%s%s Z%d, Z%d, Z%d\n", op+"H", imm[1], zb, za, t2)
-		delete(reg, a)
-		delete(reg, b)
-		free = append(free, za, zb)
-		reg[lo], reg[hi] = t1, t2
-	}
-	none := [2]string{"", ""}
 	n := func(p string, i int) string { return fmt.Sprintf("%s%d", p, i) }
 	for k := 0; k < 8; k++ {
-		pair("VUNPCK", [2]string{"PS", "PS"}, n("r", 2*k), n("r", 2*k+1), n("t", 2*k), n("t", 2*k+1))
+		t.pair("VUNPCKLPS", "VUNPCKHPS", n("r", 2*k), n("r", 2*k+1), n("t", 2*k), n("t", 2*k+1))
 	}
 	for m := 0; m < 4; m++ {
-		pair("VUNPCK", [2]string{"PD", "PD"}, n("t", 4*m), n("t", 4*m+2), n("u", 4*m), n("u", 4*m+1))
-		pair("VUNPCK", [2]string{"PD", "PD"}, n("t", 4*m+1), n("t", 4*m+3), n("u", 4*m+2), n("u", 4*m+3))
+		t.pair("VUNPCKLPD", "VUNPCKHPD", n("t", 4*m), n("t", 4*m+2), n("u", 4*m), n("u", 4*m+1))
+		t.pair("VUNPCKLPD", "VUNPCKHPD", n("t", 4*m+1), n("t", 4*m+3), n("u", 4*m+2), n("u", 4*m+3))
 	}
-	shuf := func(a, b, lo, hi string) {
-		za, zb := reg[a], reg[b]
-		t1, t2 := free[0], free[1]
-		free = free[2:]
-		w("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d\n", zb, za, t1)
-		w("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d\n", zb, za, t2)
-		delete(reg, a)
-		delete(reg, b)
-		free = append(free, za, zb)
-		reg[lo], reg[hi] = t1, t2
-	}
-	_ = none
+	const lo, hi = "VSHUFF32X4 $0x88,", "VSHUFF32X4 $0xDD,"
 	for c := 0; c < 4; c++ {
-		shuf(n("u", c), n("u", 4+c), n("v", c), n("v", 4+c))
-		shuf(n("u", 8+c), n("u", 12+c), n("v", 8+c), n("v", 12+c))
+		t.pair(lo, hi, n("u", c), n("u", 4+c), n("v", c), n("v", 4+c))
+		t.pair(lo, hi, n("u", 8+c), n("u", 12+c), n("v", 8+c), n("v", 12+c))
 	}
 	for c := 0; c < 4; c++ {
-		shuf(n("v", c), n("v", 8+c), n("c", c), n("c", 8+c))
-		shuf(n("v", 4+c), n("v", 12+c), n("c", 4+c), n("c", 12+c))
+		t.pair(lo, hi, n("v", c), n("v", 8+c), n("c", c), n("c", 8+c))
+		t.pair(lo, hi, n("v", 4+c), n("v", 12+c), n("c", 4+c), n("c", 12+c))
 	}
 	// Column d of the chunk holds value d of the 16 keys.
 	for d := 0; d < 16; d++ {
 		for i := 0; i < 4; i++ {
-			w("\tVFMADD231PS.BCST %d(R13), Z%d, Z%d\n", 64*d+4*i, reg[n("c", d)], 28+i)
+			w("\tVFMADD231PS.BCST %d(R13), Z%d, Z%d\n", 64*d+4*i, t.at[n("c", d)], 28+i)
 		}
 	}
 	w(`	ADDQ $1024, R13
 	ADDQ $32, AX
 	DECQ R14
 	JNZ  s4chunk
+`)
+	storeNarrow()
+	w(`	LEAQ (SI)(BX*8), SI
+	LEAQ (SI)(BX*8), SI
+	DECQ CX
+	JNZ  s4pass
+	VZEROUPPER
+	RET
+`)
+}
 
-	// Lane L of Z(16+m) gets the four scores of key 4L+m.
+// storeNarrow writes the end of a narrow score kernel's pass: the
+// scores of 16 keys for query i in Z(28+i) (lane = key) go to
+// out[16j+i] at R15, which then moves 16 rows on (Z16–Z23 are scratch).
+func storeNarrow() {
+	w(`	// Lane L of Z(16+m) gets the four scores of key 4L+m.
 	VUNPCKLPS Z29, Z28, Z20
 	VUNPCKHPS Z29, Z28, Z21
 	VUNPCKLPS Z31, Z30, Z22
@@ -491,14 +479,29 @@ s4chunk:
 			w("\tVEXTRACTF32X4 $%d, Z%d, %d(R15)\n", L, 16+m, 64*(4*L+m))
 		}
 	}
-	w(`	ADDQ $1024, R15
-	LEAQ (SI)(BX*8), SI
-	LEAQ (SI)(BX*8), SI
-	DECQ CX
-	JNZ  s4pass
-	VZEROUPPER
-	RET
-`)
+	w("\tADDQ $1024, R15\n")
+}
+
+// regs tracks which Z register holds each named value of an in-register
+// transpose, reusing the registers of consumed values.
+type regs struct {
+	at   map[string]int
+	free []int
+}
+
+// pair writes ops lo and hi (with any immediate, "VSHUFF32X4 $0x88,") of
+// the values named a and b into free registers, naming the results outLo
+// and outHi and freeing a's and b's registers.
+func (r *regs) pair(lo, hi, a, b, outLo, outHi string) {
+	za, zb := r.at[a], r.at[b]
+	t1, t2 := r.free[0], r.free[1]
+	r.free = r.free[2:]
+	w("\t%s Z%d, Z%d, Z%d\n", lo, zb, za, t1)
+	w("\t%s Z%d, Z%d, Z%d\n", hi, zb, za, t2)
+	delete(r.at, a)
+	delete(r.at, b)
+	r.free = append(r.free, za, zb)
+	r.at[outLo], r.at[outHi] = t1, t2
 }
 
 // valuesNarrow writes a value kernel (over binary16 values if f16, else
@@ -751,44 +754,32 @@ func scoresNarrowQ8() {
 	}
 	// Transpose: dwords by 32 then 64 bits within 128-bit lanes, then
 	// 128-bit lanes, so that Q_m lane L holds dword m of key L.
-	reg := map[string]int{}
+	t := regs{at: map[string]int{}, free: []int{8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}}
 	for z := 0; z < 8; z++ {
-		reg[fmt.Sprintf("z%d", z)] = z
-	}
-	free := []int{8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
-	pair := func(lo, hi string, a, b, outLo, outHi string) {
-		za, zb := reg[a], reg[b]
-		t1, t2 := free[0], free[1]
-		free = free[2:]
-		w("\t%s Z%d, Z%d, Z%d\n", lo, zb, za, t1)
-		w("\t%s Z%d, Z%d, Z%d\n", hi, zb, za, t2)
-		delete(reg, a)
-		delete(reg, b)
-		free = append(free, za, zb)
-		reg[outLo], reg[outHi] = t1, t2
+		t.at[fmt.Sprintf("z%d", z)] = z
 	}
 	for k := 0; k < 4; k++ {
-		pair("VPUNPCKLDQ", "VPUNPCKHDQ", fmt.Sprintf("z%d", 2*k), fmt.Sprintf("z%d", 2*k+1), fmt.Sprintf("t%d", 2*k), fmt.Sprintf("t%d", 2*k+1))
+		t.pair("VPUNPCKLDQ", "VPUNPCKHDQ", fmt.Sprintf("z%d", 2*k), fmt.Sprintf("z%d", 2*k+1), fmt.Sprintf("t%d", 2*k), fmt.Sprintf("t%d", 2*k+1))
 	}
 	// t0: keys 0,1 (and 4,5) dwords 0,1 | 4,5; t1: dwords 2,3 | 6,7.
 	for g := 0; g < 2; g++ {
 		a, b := fmt.Sprintf("t%d", 4*g), fmt.Sprintf("t%d", 4*g+2)
-		pair("VPUNPCKLQDQ", "VPUNPCKHQDQ", a, b, fmt.Sprintf("u%d_0", g), fmt.Sprintf("u%d_1", g))
+		t.pair("VPUNPCKLQDQ", "VPUNPCKHQDQ", a, b, fmt.Sprintf("u%d_0", g), fmt.Sprintf("u%d_1", g))
 		a, b = fmt.Sprintf("t%d", 4*g+1), fmt.Sprintf("t%d", 4*g+3)
-		pair("VPUNPCKLQDQ", "VPUNPCKHQDQ", a, b, fmt.Sprintf("u%d_2", g), fmt.Sprintf("u%d_3", g))
+		t.pair("VPUNPCKLQDQ", "VPUNPCKHQDQ", a, b, fmt.Sprintf("u%d_2", g), fmt.Sprintf("u%d_3", g))
 	}
 	// u0_c lane 0: dword c of keys 0–3, lane 1: dword c+4 of keys 0–3,
 	// lanes 2, 3: the same of keys 4–7; u1_c likewise for keys 8–15.
 	for c := 0; c < 4; c++ {
 		a, b := fmt.Sprintf("u0_%d", c), fmt.Sprintf("u1_%d", c)
-		pair("VSHUFI32X4 $0x88,", "VSHUFI32X4 $0xDD,", a, b, fmt.Sprintf("q%d", c), fmt.Sprintf("q%d", c+4))
+		t.pair("VSHUFI32X4 $0x88,", "VSHUFI32X4 $0xDD,", a, b, fmt.Sprintf("q%d", c), fmt.Sprintf("q%d", c+4))
 	}
 	for i := 0; i < 4; i++ {
 		w("\tVPXORD Z%d, Z%d, Z%d\n", 20+i, 20+i, 20+i)
 	}
 	for m := 0; m < 8; m++ {
 		for i := 0; i < 4; i++ {
-			w("\tVPDPBUSD.BCST %d(R12), Z%d, Z%d\n", m*64+4*i, reg[fmt.Sprintf("q%d", m)], 20+i)
+			w("\tVPDPBUSD.BCST %d(R12), Z%d, Z%d\n", m*64+4*i, t.at[fmt.Sprintf("q%d", m)], 20+i)
 		}
 	}
 	// The keys' scales: the low half of the dword at each row's block.
@@ -798,22 +789,8 @@ func scoresNarrowQ8() {
 		w("\tVMULPS.BCST %d(R13), Z25, Z26\n\tVFMADD231PS Z26, Z%d, Z%d\n", 4*i, 20+i, 28+i)
 	}
 	w("\tADDQ $34, R8\n\tADDQ $512, R12\n\tADDQ $64, R13\n\tADDQ $64, DX\n\tDECQ R14\n\tJNZ  %sb\n", name)
-	w(`
-	VUNPCKLPS Z29, Z28, Z20
-	VUNPCKHPS Z29, Z28, Z21
-	VUNPCKLPS Z31, Z30, Z22
-	VUNPCKHPS Z31, Z30, Z23
-	VUNPCKLPD Z22, Z20, Z16
-	VUNPCKHPD Z22, Z20, Z17
-	VUNPCKLPD Z23, Z21, Z18
-	VUNPCKHPD Z23, Z21, Z19
-`)
-	for L := 0; L < 4; L++ {
-		for m := 0; m < 4; m++ {
-			w("\tVEXTRACTF32X4 $%d, Z%d, %d(R15)\n", L, 16+m, 64*(4*L+m))
-		}
-	}
-	w("\tADDQ $1024, R15\n\tMOVQ BX, R9\n\tSHLQ $4, R9\n\tADDQ R9, SI\n")
+	storeNarrow()
+	w("\tMOVQ BX, R9\n\tSHLQ $4, R9\n\tADDQ R9, SI\n")
 	w("\tDECQ CX\n\tJNZ  %spass\n\tVZEROUPPER\n\tRET\n", name)
 	// The lane indices 0…15 (dwords).
 	w("\n")
