@@ -96,9 +96,15 @@ type blockPlan struct {
 func (r *runner) attendBlock(sc *attnScratch, j *attnJob) {
 	var b blockPlan
 	r.planBlock(&b, sc, j)
-	b.scores(sc, 0, b.n)
+	r.runBlock(&b)
+}
+
+// runBlock computes the attention output of planned block b on the
+// calling goroutine, in b's own scratch.
+func (r *runner) runBlock(b *blockPlan) {
+	b.scores(b.sc, 0, b.n)
 	b.softmax()
-	r.blockValues(&b, sc, 0, r.m.Config.HeadDim)
+	r.blockValues(b, b.sc, 0, r.m.Config.HeadDim)
 }
 
 // planBlock fills b for block job j with scratch sc: the lanes' queries

@@ -408,11 +408,8 @@ func (r *runner) attendSplit(ctx context.Context, j *attnJob, parts int) error {
 	defer func() { r.scores <- sc }()
 	b := &r.split.b
 	r.planBlock(b, sc, j)
-	hd := r.m.Config.HeadDim
 	if b.n < splitKeys || parts < 2 {
-		b.scores(sc, 0, b.n)
-		b.softmax()
-		r.blockValues(b, sc, 0, hd)
+		r.runBlock(b)
 		*b = blockPlan{}
 		return ctx.Err()
 	}
