@@ -171,26 +171,10 @@ func (b *blockPlan) scores(sc *attnScratch, k0, k1 int) {
 		slot, cnt = slot+a-first, e-a
 		switch {
 		case kv.typ == CacheF16:
-			k := kv.k16[slot*kv.width+off:]
-			if m := narrowKeys(W, b.j.nq, hd, cnt); m > 0 {
-				scoresNarrowF16(b.qt, k, kv.width, hd, m, b.sv[a*W:])
-				if cnt == m { // k[m·width:] may lie past the cache's last row
-					continue
-				}
-				k, a, cnt = k[m*kv.width:], a+m, cnt-m
-			}
-			scoresTF16(b.qt, W, k, kv.width, hd, cnt, b.sv[a*W:], chunk)
+			scoresF16Block(b.qt, W, b.j.nq, kv.k16[slot*kv.width+off:], kv.width, hd, cnt, b.sv[a*W:], chunk)
 			continue
 		case kv.typ == CacheQ8_0 && useVNNI:
-			k := kv.k8[slot*kv.rowBytes+off/32*34:]
-			if m := narrowKeys(W, b.j.nq, hd, cnt); m > 0 {
-				scoresNarrowQ8(b.q8, b.dq, b.corr, k, kv.rowBytes, hd, m, b.sv[a*W:])
-				if cnt == m { // k[m·rowBytes:] may lie past the cache's last row
-					continue
-				}
-				k, a, cnt = k[m*kv.rowBytes:], a+m, cnt-m
-			}
-			scoresTQ8(b.q8, b.dq, b.corr, W, k, kv.rowBytes, hd, cnt, b.sv[a*W:])
+			scoresQ8Block(b.q8, b.dq, b.corr, W, b.j.nq, kv.k8[slot*kv.rowBytes+off/32*34:], kv.rowBytes, hd, cnt, b.sv[a*W:])
 			continue
 		}
 		for done := 0; done < cnt; done += blockChunk {
@@ -199,6 +183,34 @@ func (b *blockPlan) scores(sc *attnScratch, k0, k1 int) {
 			scoresT(b.qt, W, kp, ldk, hd, m, b.sv[(a+done)*W:])
 		}
 	}
+}
+
+// scoresF16Block is scoresTF16 for a block of W lanes of which nq are
+// live: the narrow kernel takes the keys it can (see narrowKeys), the
+// W-lane kernel the rest; lanes nq… of the narrow kernel's keys are not
+// written.
+func scoresF16Block(qt []float32, W, nq int, k []uint16, ldk, hd, n int, out, buf []float32) {
+	if m := narrowKeys(W, nq, hd, n); m > 0 {
+		scoresNarrowF16(qt, k, ldk, hd, m, out)
+		if m == n { // k[m·ldk:] may lie past the cache's last row
+			return
+		}
+		k, out, n = k[m*ldk:], out[m*W:], n-m
+	}
+	scoresTF16(qt, W, k, ldk, hd, n, out, buf)
+}
+
+// scoresQ8Block is scoresTQ8 (with VNNI) for a block of W lanes of which
+// nq are live, as scoresF16Block.
+func scoresQ8Block(q8 []int32, dq []float32, corr []int32, W, nq int, k []byte, ldk, hd, n int, out []float32) {
+	if m := narrowKeys(W, nq, hd, n); m > 0 {
+		scoresNarrowQ8(q8, dq, corr, k, ldk, hd, m, out)
+		if m == n {
+			return
+		}
+		k, out, n = k[m*ldk:], out[m*W:], n-m
+	}
+	scoresTQ8(q8, dq, corr, W, k, ldk, hd, n, out)
 }
 
 // softmax turns b's scores into weights.

@@ -229,10 +229,11 @@ func scoresTF16(qt []float32, W int, k []uint16, ldk, hd, n int, out, buf []floa
 	}
 }
 
-// narrowKeys returns how many of n keys scoresNarrowF16
-// takes for a block of W lanes of which nq are live: all but the last
-// n%16 where a 16-lane block has at most four live lanes (a decode row of
-// a model with four query heads per KV head), else none.
+// narrowKeys returns how many of n keys the narrow score kernels
+// (scoresNarrowF16, scoresNarrowQ8) take for a block of W lanes of which
+// nq are live: all but the last n%16 where a 16-lane block has at most
+// four live lanes (a decode row of a model with four query heads per KV
+// head), else none.
 func narrowKeys(W, nq, hd, n int) int {
 	if !useAVX512 || W != 16 || nq > 4 || hd%16 != 0 {
 		return 0
