@@ -658,7 +658,7 @@ func TestAttendSplit(t *testing.T) {
 							}
 						}
 					}
-					if !raceBuild {
+					if !raceEnabled {
 						allocs := testing.AllocsPerRun(5, func() {
 							if err := run.attendSplit(ctx, &run.jobs[0], 2); err != nil {
 								t.Fatal(err)

@@ -17,6 +17,9 @@ import (
 // cpuSeconds is the process's CPU time (see gemma3's internal tests).
 var cpuSeconds = gemma3.CPUSeconds
 
+// raceEnabled reports a -race build (see gemma3's internal tests).
+const raceEnabled = gemma3.RaceEnabled
+
 var (
 	chatFile   = flag.String("gemma3.chatfile", "", "GGUF file of BenchmarkChatTurn (default: the random 270m-shaped Q4_0 model)")
 	chatCached = flag.String("gemma3.cached", "0,432", "cached positions before the step of BenchmarkChatTurn")

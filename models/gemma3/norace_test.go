@@ -1,6 +1,6 @@
 //go:build !race
 
-package gemma3_test
+package gemma3
 
 // raceEnabled reports a -race build (sync.Pool drops items at random there,
 // so allocation counts are meaningless).
