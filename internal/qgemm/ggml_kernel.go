@@ -153,9 +153,14 @@ func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v 
 		s.piece = max(1, min(s.piece, pieceBytes/tileGroup))
 	}
 	s.next.Store(0)
+	s.shared = false
 	if parts == 1 || m.Groups <= s.piece {
 		s.participate(0, 0)
 		return ctx.Err()
+	}
+	if rows == 1 && s.piece*tileGroup >= shareMinPiece {
+		s.shared = true
+		s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, max(1, s.v.groups), tileGroup)
 	}
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
@@ -170,6 +175,10 @@ type ggmlScratch struct {
 	piece int
 	next  atomic.Int64
 	run   func(lo, hi int)
+	// shared: a one-row product on several threads, whose participants
+	// share the work through share (participate's range is then pieces).
+	shared bool
+	share  rowShare
 }
 
 var ggmlScratchPool = sync.Pool{New: func() any {
@@ -178,7 +187,15 @@ var ggmlScratchPool = sync.Pool{New: func() any {
 	return s
 }}
 
-func (s *ggmlScratch) participate(_, _ int) {
+// participate computes pieces of groups until none is left; in a shared
+// one-row product, it runs the shares of participants [lo, hi).
+func (s *ggmlScratch) participate(lo, hi int) {
+	if s.shared {
+		for i := lo; i < hi; i++ {
+			s.share.work(i, s)
+		}
+		return
+	}
 	for {
 		lo := int(s.next.Add(int64(s.piece))) - s.piece
 		if lo >= s.m.Groups {
@@ -190,28 +207,52 @@ func (s *ggmlScratch) participate(_, _ int) {
 
 // compute runs the kernels for groups [lo, hi), all rows.
 func (s *ggmlScratch) compute(lo, hi int) {
+	if ng := s.v.groups; s.rows == 1 && ng > 1 {
+		// One row: the piece's full groups as ng runs walked side by side
+		// in one call, so that the tiles stream from ng places at once;
+		// what is left over goes one group at a time below.
+		if run := max(0, min(hi, s.m.N/GroupCols)-lo) / ng; run > 0 {
+			s.cols(lo, run, 0, run)
+			lo += ng * run
+		}
+	}
+	s.groups(lo, hi)
+}
+
+// cols multiplies the one row by columns [c0, c1) of the runs of run
+// groups that start at group lo (column c: group lo + i·run + c of each
+// run i < the variant's groups), with one call of the one-row kernel
+// where the variant has one for the type, else group by group.
+func (s *ggmlScratch) cols(lo, run, c0, c1 int) {
+	m, f := s.m, s.m.f
+	ng := max(1, s.v.groups)
+	if ng > 1 {
+		nsb, tb := m.K/f.sb, f.tileBytes()
+		p := gargs{lda: m.K, ldaux: f.auxBytes(), nsb: nsb, lut: &lutIQ4[0]}
+		p.a = unsafe.Pointer(&s.acts.qa[0])
+		p.aux = unsafe.Pointer(&s.acts.aux[0])
+		p.ldo = 4 * GroupCols * run
+		p.tile = &m.tiles[(lo+c0)*nsb*tb]
+		p.out = &s.y[(lo+c0)*GroupCols]
+		if ggmlCallGroups(s.v, f, &p, run*nsb*tb, c1-c0) {
+			return
+		}
+	}
+	for i := range ng {
+		g := lo + i*run
+		s.groups(g+c0, g+c1)
+	}
+}
+
+// groups runs the kernels for groups [lo, hi) one group at a time, all
+// rows.
+func (s *ggmlScratch) groups(lo, hi int) {
 	m, f := s.m, s.m.f
 	N := m.N
 	nsb := m.K / f.sb
 	tb := f.tileBytes()
 	var tmp [ggmlRowTile * GroupCols]float32
 	p := gargs{lda: m.K, ldaux: s.rows * f.auxBytes(), nsb: nsb, lut: &lutIQ4[0]}
-	if ng := s.v.groups; s.rows == 1 && ng > 1 {
-		// One row: the piece's full groups as ng runs walked side by side
-		// in one call, so that the tiles stream from ng places at once;
-		// what is left over goes one group at a time below.
-		run := max(0, min(hi, N/GroupCols)-lo) / ng
-		p.a = unsafe.Pointer(&s.acts.qa[0])
-		p.aux = unsafe.Pointer(&s.acts.aux[0])
-		p.ldo = 4 * GroupCols * run
-		if run > 0 {
-			p.tile = &m.tiles[lo*nsb*tb]
-			p.out = &s.y[lo*GroupCols]
-			if ggmlCallGroups(s.v, f, &p, run*nsb*tb, run) {
-				lo += ng * run
-			}
-		}
-	}
 	for r0 := 0; r0 < s.rows; r0 += ggmlRowTile {
 		mr := min(ggmlRowTile, s.rows-r0)
 		p.a = unsafe.Pointer(&s.acts.qa[r0*m.K])

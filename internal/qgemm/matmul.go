@@ -88,9 +88,14 @@ func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []fl
 		s.piece = max(1, min(s.piece, pieceBytes/m.groupBytes()))
 	}
 	s.next.Store(0)
+	s.shared = false
 	if parts == 1 || m.Groups <= s.piece {
 		s.participate(0, 0)
 		return ctx.Err()
+	}
+	if rows == 1 && s.piece*m.groupBytes() >= shareMinPiece {
+		s.shared = true
+		s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, s.oneRowGroups(), m.groupBytes())
 	}
 	return workerpool.ForN(ctx, parts, 1, parts, s.run)
 }
@@ -130,6 +135,10 @@ type scratch struct {
 	piece int              // groups per piece of work
 	next  atomic.Int64     // next group to take
 	run   func(lo, hi int) // s.participate, bound once
+	// shared: a one-row product on several threads, whose participants
+	// share the work through share (participate's range is then pieces).
+	shared bool
+	share  rowShare
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -145,8 +154,15 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// participate computes pieces of groups until none is left.
-func (s *scratch) participate(_, _ int) {
+// participate computes pieces of groups until none is left; in a shared
+// one-row product, it runs the shares of participants [lo, hi).
+func (s *scratch) participate(lo, hi int) {
+	if s.shared {
+		for i := lo; i < hi; i++ {
+			s.share.work(i, s)
+		}
+		return
+	}
 	for {
 		lo := int(s.next.Add(int64(s.piece))) - s.piece
 		if lo >= s.m.Groups {
@@ -158,6 +174,24 @@ func (s *scratch) participate(_, _ int) {
 
 // compute runs the kernels for groups [lo, hi), all rows.
 func (s *scratch) compute(lo, hi int) {
+	if ng := s.oneRowGroups(); s.rows == 1 && ng > 1 {
+		lo = s.computeGroups(lo, hi, ng)
+	}
+	s.tiles(lo, hi)
+}
+
+// oneRowGroups returns how many groups the one-row kernel of the variant
+// reads at once for the matrix: 1 if there is no such kernel.
+func (s *scratch) oneRowGroups() int {
+	m := s.m
+	if s.v.groups > 1 && s.i8 && m.ScalesLo == nil && m.ZeroPoints == nil {
+		return s.v.groups
+	}
+	return 1
+}
+
+// tiles runs the kernels for groups [lo, hi) one group at a time, all rows.
+func (s *scratch) tiles(lo, hi int) {
 	m := s.m
 	N := m.N
 	var tmp [rowTile * GroupCols]float32
@@ -174,9 +208,6 @@ func (s *scratch) compute(lo, hi int) {
 	kc := max(1, chunkBytes/(rowTile*elem*bs))
 	if s.rows == 1 {
 		kc = m.KBlocks // a single row: no reuse, one pass
-	}
-	if ng := s.v.groups; s.rows == 1 && ng > 1 && s.i8 && m.ScalesLo == nil && m.ZeroPoints == nil {
-		lo = s.computeGroups(lo, hi, ng, &p)
 	}
 	for r0 := 0; r0 < s.rows; r0 += rowTile {
 		mr := min(rowTile, s.rows-r0)
@@ -237,46 +268,63 @@ func (s *scratch) compute(lo, hi int) {
 	}
 }
 
-// computeGroups runs the one-row kernels that read ng groups at once (int8
-// activations, float16 or float32 scales, the default zero point) on
+// computeGroups runs the one-row kernels that read ng groups at once on
 // the full groups of [lo, hi), as ng runs of consecutive groups (one call
 // walks the ng runs side by side, so that the codes stream from ng places
 // at once), and returns the first group it left to compute: the left-over
-// groups, or lo when the variant has no such kernel for the matrix.
-func (s *scratch) computeGroups(lo, hi, ng int, p *kargs) int {
-	m := s.m
-	run := max(0, min(hi, m.N/GroupCols)-lo) / ng
-	bb := m.BlockBytes()
-	p.kb, p.accum, p.zps, p.scalesLo = m.KBlocks, 0, nil, nil
-	p.a = unsafe.Pointer(&s.qa[0])
-	p.sa, p.suma, p.lds = &s.sa[0], &s.suma[0], 4
-	p.ldo = 4 * GroupCols * run
-	p.f16, p.scales = 0, nil
-	scaleBytes := 4
-	if m.Scales16 != nil {
-		p.f16, scaleBytes = 1, 2
-	}
-	if run == 0 {
-		return lo
-	}
-	blk := lo * m.KBlocks
-	p.codes = &m.Codes[blk*bb]
-	if p.f16 == 1 {
-		p.scales = unsafe.Pointer(&m.Scales16[blk*GroupCols])
-	} else {
-		p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
-	}
-	p.out = &s.y[lo*GroupCols]
-	if !callGroups(s.v, p, m.Bits, run*m.KBlocks*bb, scaleBytes*run*m.KBlocks*GroupCols, run) {
-		return lo
-	}
-	if s.bias != nil {
-		for n := lo * GroupCols; n < (lo+ng*run)*GroupCols; n++ {
-			s.y[n] += s.bias[n]
-		}
+// groups.
+func (s *scratch) computeGroups(lo, hi, ng int) int {
+	run := max(0, min(hi, s.m.N/GroupCols)-lo) / ng
+	if run > 0 {
+		s.cols(lo, run, 0, run)
 	}
 	return lo + ng*run
 }
+
+// cols multiplies the one row by columns [c0, c1) of the runs of run
+// groups that start at group lo (column c: group lo + i·run + c of each
+// run i < oneRowGroups), with one call of the one-row kernel where the
+// variant has one, else group by group.
+func (s *scratch) cols(lo, run, c0, c1 int) {
+	m := s.m
+	ng := s.oneRowGroups()
+	if ng > 1 {
+		bb := m.BlockBytes()
+		p := kargs{steps: m.steps(), zpdef: int(m.DefaultZeroPoint()), table: &m.table[0], lda: s.lda}
+		p.kb = m.KBlocks
+		p.a = unsafe.Pointer(&s.qa[0])
+		p.sa, p.suma, p.lds = &s.sa[0], &s.suma[0], 4
+		p.ldo = 4 * GroupCols * run
+		scaleBytes := 4
+		blk := (lo + c0) * m.KBlocks
+		p.codes = &m.Codes[blk*bb]
+		if m.Scales16 != nil {
+			p.f16, scaleBytes = 1, 2
+			p.scales = unsafe.Pointer(&m.Scales16[blk*GroupCols])
+		} else {
+			p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
+		}
+		p.out = &s.y[(lo+c0)*GroupCols]
+		if callGroups(s.v, &p, m.Bits, run*m.KBlocks*bb, scaleBytes*run*m.KBlocks*GroupCols, c1-c0) {
+			if s.bias != nil {
+				for i := range ng {
+					g := lo + i*run
+					for n := (g + c0) * GroupCols; n < (g+c1)*GroupCols; n++ {
+						s.y[n] += s.bias[n]
+					}
+				}
+			}
+			return
+		}
+	}
+	for i := range ng {
+		g := lo + i*run
+		s.tiles(g+c0, g+c1)
+	}
+}
+
+// groups multiplies groups [lo, hi) one at a time (rowKernels).
+func (s *scratch) groups(lo, hi int) { s.tiles(lo, hi) }
 
 // pieceBytes bounds the weight bytes of one piece of groups when several
 // row tiles share it (half of a 1 MiB L2, leaving room for activations).
