@@ -12,12 +12,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/simd"
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 )
@@ -113,6 +115,27 @@ func peakRSS() int64 {
 	return 0
 }
 
+// readSplit is a streaming read of buf split into threads equal chunks,
+// one per thread, as a one-row product splits its matrix.
+func readSplit(buf []uint64, threads int) uint64 {
+	if threads <= 1 {
+		return qgemm.StreamRead(buf, 1)
+	}
+	var x atomic.Uint64
+	_ = workerpool.ForN(context.Background(), threads, 1, threads, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := qgemm.StreamRead(buf[i*len(buf)/threads:(i+1)*len(buf)/threads], 1)
+			for {
+				o := x.Load()
+				if x.CompareAndSwap(o, o^c) {
+					break
+				}
+			}
+		}
+	})
+	return x.Load()
+}
+
 // kvBytes returns the float32 KV cache of a State of maxLen positions and
 // prefill batch batch (global layers hold maxLen positions, local ones
 // Window + batch − 1).
@@ -133,7 +156,9 @@ func kvBytes(c gemma3.Config, maxLen, batch int) int64 {
 // 128-token prompt in one batch, logits of its last position) and decode
 // tokens/s (one token per step with greedy argmax over the logits, as
 // llama.cpp's sampler does; positions 16 to 79, then the sequence restarts
-// untimed). The memory sub-benchmark reports the peak RSS
+// untimed), its weight bytes per second against a streaming read of as
+// many bytes (%bound) and against a read of the same bytes in the step's
+// pieces, one per matrix product (%pieces). The memory sub-benchmark reports the peak RSS
 // of loading the model and running a 128-token prompt and 64 decode steps
 // against 1.2 × file size + KV cache (the bound).
 // tools/llamacpp/bench_gemma3.sh runs it next to llama.cpp.
@@ -228,14 +253,26 @@ func BenchmarkGemma270m(b *testing.B) {
 				// read of as many bytes as the step's weights with the same
 				// threads, so that both see the same machine load; %bound is
 				// the median over steps of the step's rate ÷ the next read's.
+				// Then the same bytes read again in the step's pieces (one
+				// read per matrix product, in order, each split over the
+				// threads as the products are): %pieces is the step's rate
+				// ÷ that read's, what the memory system gives a reader of
+				// this many separate matrices.
 				wb := m.DecodeBytes()
 				buf := make([]uint64, wb/8)
 				for i := range buf {
 					buf[i] = uint64(i)
 				}
+				var parts [][]uint64
+				off := 0
+				for _, p := range m.DecodePieces() {
+					parts = append(parts, buf[off:off+int(p/8)])
+					off += int(p / 8)
+				}
 				var (
 					sink          uint64
 					steps, reads  []time.Duration
+					preads        []time.Duration
 					stepT, readT0 time.Time
 				)
 				n := 0
@@ -261,6 +298,11 @@ func BenchmarkGemma270m(b *testing.B) {
 					cpuRead := cpuSeconds()
 					sink += qgemm.StreamRead(buf, threads)
 					reads = append(reads, time.Since(readT0))
+					t := time.Now()
+					for _, part := range parts {
+						sink += readSplit(part, threads)
+					}
+					preads = append(preads, time.Since(t))
 					cpu0 += cpuSeconds() - cpuRead // the reads are not the model's CPU time
 					b.StartTimer()
 					n++
@@ -270,14 +312,20 @@ func BenchmarkGemma270m(b *testing.B) {
 				b.ReportMetric(tps, "tokens/s")
 				b.ReportMetric(float64(n)/(cpuSeconds()-cpu0), "tokens/cpu-s")
 				ratios := make([]float64, len(steps))
+				pratios := make([]float64, len(steps))
 				for i := range steps {
 					ratios[i] = reads[i].Seconds() / steps[i].Seconds()
+					pratios[i] = preads[i].Seconds() / steps[i].Seconds()
 				}
 				slices.Sort(ratios)
+				slices.Sort(pratios)
 				slices.Sort(reads)
+				slices.Sort(preads)
 				b.ReportMetric(float64(wb)*tps/1e9, "weightGB/s")
 				b.ReportMetric(float64(8*len(buf))/reads[len(reads)/2].Seconds()/1e9, "streamGB/s")
 				b.ReportMetric(100*ratios[len(ratios)/2]*float64(wb)/float64(8*len(buf)), "%bound")
+				b.ReportMetric(float64(8*off)/preads[len(preads)/2].Seconds()/1e9, "piecesGB/s")
+				b.ReportMetric(100*pratios[len(pratios)/2]*float64(wb)/float64(8*off), "%pieces")
 			})
 		}
 		m.Close()

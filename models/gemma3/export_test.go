@@ -7,3 +7,7 @@ var CPUSeconds = cpuSeconds
 // RaceEnabled is raceEnabled (race_test.go, norace_test.go) for the
 // external tests.
 const RaceEnabled = raceEnabled
+
+// DecodePieces is decodePieces for the external benchmarks: the weight
+// bytes of each product of a decode step, in order.
+func (m *Model) DecodePieces() []int64 { return m.decodePieces() }

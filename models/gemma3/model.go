@@ -125,34 +125,47 @@ func (m *Model) Close() error {
 // step cannot take less than DecodeBytes ÷ the machine's streaming-read
 // bandwidth).
 func (m *Model) DecodeBytes() int64 {
-	size := func(ms ...Matrix) int64 {
-		var n int64
-		for _, x := range ms {
-			if b, ok := x.(interface{ Bytes() int64 }); ok {
-				n += b.Bytes()
-			}
-		}
-		return n
-	}
-	n := size(m.lmHead())
-	for i := range m.Weights.Layers {
-		l := &m.Weights.Layers[i]
-		if l.qkv != nil {
-			n += l.qkv.Bytes()
-			if l.qkvN == 2 {
-				n += size(l.V)
-			}
-		} else {
-			n += size(l.Q, l.K, l.V)
-		}
-		if l.gateUp != nil {
-			n += l.gateUp.Bytes()
-		} else {
-			n += size(l.Gate, l.Up)
-		}
-		n += size(l.O, l.Down)
+	var n int64
+	for _, p := range m.decodePieces() {
+		n += p
 	}
 	return n
+}
+
+// decodePieces returns the weight bytes of each matrix product of a decode
+// step, in the order the step runs them: per layer Q·K·V (fused, or
+// separate, with V apart when its type differs), O, gate·up and down, then
+// the LM head.
+func (m *Model) decodePieces() []int64 {
+	var ps []int64
+	add := func(ms ...Matrix) {
+		for _, x := range ms {
+			if b, ok := x.(interface{ Bytes() int64 }); ok {
+				ps = append(ps, b.Bytes())
+			}
+		}
+	}
+	for i := range m.Weights.Layers {
+		l := &m.Weights.Layers[i]
+		switch {
+		case l.qkv == nil:
+			add(l.Q, l.K, l.V)
+		case l.qkvN == 2:
+			ps = append(ps, l.qkv.Bytes())
+			add(l.V)
+		default:
+			ps = append(ps, l.qkv.Bytes())
+		}
+		add(l.O)
+		if l.gateUp != nil {
+			ps = append(ps, l.gateUp.Bytes())
+		} else {
+			add(l.Gate, l.Up)
+		}
+		add(l.Down)
+	}
+	add(m.lmHead())
+	return ps
 }
 
 // lmHead returns the output matrix (the embedding when tied).

@@ -3,7 +3,8 @@
 // Markdown table: prompt (pp128) and
 // generation (tg64) tokens/s at each thread count, their ratios, Zerfoo's
 // decode weight bytes per second against a streaming read of as many bytes
-// (the bound), and Zerfoo's peak RSS against the file and KV cache.
+// (the bound; in parentheses the decode's share of a read of the same bytes
+// in its matrices' pieces, %pieces), and Zerfoo's peak RSS against the file and KV cache.
 //
 //   node compare_mixes.mjs ZERFOO.txt LLAMA.jsonl
 import {readFileSync} from "node:fs";
@@ -38,6 +39,7 @@ for (const line of readFileSync(zfile, "utf8").split("\n")) {
             rec[`bound${t[1]}`] = metric("%bound");
             rec[`stream${t[1]}`] = metric("streamGB/s");
             rec[`wgbps${t[1]}`] = metric("weightGB/s");
+            rec[`pieces${t[1]}`] = metric("%pieces");
         }
     }
 }
@@ -56,7 +58,7 @@ const ratio = (a, b) => (a === undefined || b === undefined ? "–" : `**${(a / 
 let head = "| model |";
 let sep = "|---|";
 for (const t of threads) {
-    head += ` tg T${t} Zerfoo | llama.cpp | ratio | Zerfoo GB/s ÷ stream GB/s | pp128 T${t} Zerfoo | llama.cpp | ratio |`;
+    head += ` tg T${t} Zerfoo | llama.cpp | ratio | Zerfoo GB/s ÷ stream GB/s (÷ pieces) | pp128 T${t} Zerfoo | llama.cpp | ratio |`;
     sep += "---:|---:|---:|---:|---:|---:|---:|";
 }
 head += " peak RSS MiB | file MiB | peak ÷ (file + KV) |";
@@ -68,7 +70,8 @@ for (const name of Object.keys(z)) {
     let row = `| ${name} |`;
     for (const t of threads) {
         row += ` ${f(a[`decode${t}`])} | ${f(b[`decode${t}`])} | ${ratio(a[`decode${t}`], b[`decode${t}`])} |`;
-        row += a[`bound${t}`] === undefined ? " – |" : ` ${f(a[`wgbps${t}`])} ÷ ${f(a[`stream${t}`])} = ${a[`bound${t}`].toFixed(0)} % |`;
+        const pieces = a[`pieces${t}`] === undefined ? "" : ` (${a[`pieces${t}`].toFixed(0)} %)`;
+        row += a[`bound${t}`] === undefined ? " – |" : ` ${f(a[`wgbps${t}`])} ÷ ${f(a[`stream${t}`])} = ${a[`bound${t}`].toFixed(0)} %${pieces} |`;
         row += ` ${f(a[`prompt${t}`])} | ${f(b[`prompt${t}`])} | ${ratio(a[`prompt${t}`], b[`prompt${t}`])} |`;
     }
     const bound = a.file !== undefined ? a.file + a.kv : undefined;
