@@ -419,6 +419,14 @@ s4chunk:
 			w("\tADDQ      BX, R8\n")
 		}
 	}
+	// Every other chunk (a cache line of each row), the same line of the
+	// next pass's 16 rows: the keys of a pass are 16 short rows that the
+	// hardware prefetcher does not follow.
+	w("\tTESTQ $1, R14\n\tJNZ   s4nopf\n")
+	for r := 0; r < 16; r++ {
+		w("\tADDQ BX, R8\n\tPREFETCHT0 (R8)\n")
+	}
+	w("s4nopf:\n")
 	for z := 16; z < 28; z++ {
 		t.free = append(t.free, z)
 	}
@@ -734,6 +742,7 @@ func scoresNarrowQ8() {
 	w("\tMOVL $0x80808080, AX\n\tVPBROADCASTD AX, Z27\n")
 	// Z24: the byte offsets of the 16 key rows, for the scale gather.
 	w("\tVPBROADCASTD BX, Z26\n\tVMOVDQU32 narrowq8lanes<>(SB), Z23\n\tVPMULLD Z26, Z23, Z24\n")
+	w("\tMOVQ BX, R10\n\tSHLQ $4, R10\n") // a pass's 16 rows
 	w("\n%spass:\n", name)
 	for i := 0; i < 4; i++ {
 		w("\tVPXORD Z%d, Z%d, Z%d\n", 28+i, 28+i, 28+i)
@@ -788,6 +797,16 @@ func scoresNarrowQ8() {
 		w("\tVPSUBD.BCST %d(DX), Z%d, Z%d\n\tVCVTDQ2PS Z%d, Z%d\n", 4*i, 20+i, 20+i, 20+i, 20+i)
 		w("\tVMULPS.BCST %d(R13), Z25, Z26\n\tVFMADD231PS Z26, Z%d, Z%d\n", 4*i, 20+i, 28+i)
 	}
+	// Every other block, the same bytes of the next pass's 16 rows (as
+	// scoresNarrowF16).
+	w("\tTESTQ $1, R14\n\tJNZ   %snopf\n\tLEAQ (R8)(R10*1), R11\n", name)
+	for r := 0; r < 16; r++ {
+		w("\tPREFETCHT0 (R11)\n")
+		if r < 15 {
+			w("\tADDQ BX, R11\n")
+		}
+	}
+	w("%snopf:\n", name)
 	w("\tADDQ $34, R8\n\tADDQ $512, R12\n\tADDQ $64, R13\n\tADDQ $64, DX\n\tDECQ R14\n\tJNZ  %sb\n", name)
 	storeNarrow()
 	w("\tMOVQ BX, R9\n\tSHLQ $4, R9\n\tADDQ R9, SI\n")
