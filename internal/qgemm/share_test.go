@@ -17,9 +17,6 @@ import (
 type countKernels struct {
 	ng   int
 	seen []atomic.Int32
-	// slow delays every call of one participant's goroutine (by the
-	// goroutine's own flag), so that the others steal.
-	slow time.Duration
 }
 
 func (k *countKernels) cols(lo, run, c0, c1 int) {
@@ -39,6 +36,8 @@ func (k *countKernels) groups(lo, hi int) {
 	}
 }
 
+// slowKernels delays every call of one participant, so that the others
+// steal.
 type slowKernels struct {
 	*countKernels
 	d time.Duration
