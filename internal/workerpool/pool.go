@@ -52,8 +52,10 @@ func (e *PanicError) Unwrap() error {
 // tickets from the queue claim chunks in order from next until none is
 // left, so a worker that starts late (a thread wake-up, a vCPU the host
 // runs late) takes fewer chunks instead of holding the loop up by a fixed
-// share. The chunk that finishes last sends on done (buffered, so it never
-// blocks); the caller receives once. panicked holds the loop's first
+// share. The chunk that finishes last tells the caller through state: a
+// caller still polling pending needs nothing more, one parked on done gets
+// a message there (buffered, so the send never blocks). panicked holds the
+// loop's first
 // panic; chunks claimed after it is set skip their work. refs counts the
 // goroutines that may still touch the group (the caller and each queued
 // ticket): the last to let go returns it to groupPool, so a steady stream
@@ -67,8 +69,20 @@ type group struct {
 	pending  atomic.Int64
 	refs     atomic.Int64
 	panicked atomic.Pointer[PanicError]
-	done     chan struct{}
+	// state tells the last chunk how to report the end of the loop:
+	// running (the caller polls pending and needs no message) or parked
+	// (the caller gave up polling and waits on done); finished once the
+	// last chunk has ended.
+	state atomic.Int32
+	done  chan struct{}
 }
+
+// The states of a group.
+const (
+	running int32 = iota
+	parked
+	finished
+)
 
 var groupPool = sync.Pool{New: func() any { return &group{done: make(chan struct{}, 1)} }}
 
@@ -107,8 +121,8 @@ func (g *group) end() {
 	if r := recover(); r != nil {
 		g.panicked.CompareAndSwap(nil, newPanicError(r))
 	}
-	if g.pending.Add(-1) == 0 {
-		g.done <- struct{}{}
+	if g.pending.Add(-1) == 0 && !g.state.CompareAndSwap(running, finished) {
+		g.done <- struct{}{} // the caller is parked on done
 	}
 }
 
@@ -215,10 +229,14 @@ func worker() {
 func poll() (g *group, ok bool) {
 	since := time.Now()
 	for i := 0; ; i++ {
-		select {
-		case g := <-tasks:
-			return g, true
-		default:
+		// len reads the queue's count without taking its lock, which a
+		// poll that finds it empty then leaves to the callers.
+		if len(tasks) > 0 {
+			select {
+			case g := <-tasks:
+				return g, true
+			default:
+			}
 		}
 		if spin <= 0 || (i%16 == 15 && time.Since(since) > spin) {
 			return nil, false
@@ -310,10 +328,17 @@ func reclaim(g *group) {
 // longer (a late worker) falls back to blocking. Polling cannot deadlock:
 // every claimed chunk is being run by a goroutine that does not wait for
 // this one (a nested loop's caller runs its chunks itself if no worker
-// helps).
-func waitSpin(g *group) {
+// helps). It reports whether every chunk is done.
+//
+// A caller that sees the last chunk end here takes no message from it
+// (see group.state): the message on done, sent by the finishing goroutine
+// and received by the caller's select, and workers polling the queue
+// under its lock, made a two-chunk loop of 5 µs chunks take 0.85–0.94 µs
+// longer than its chunks on that EPYC, against 0.59–0.63 without
+// (BenchmarkForkJoin; an empty two-chunk loop 1.3–1.4 → 0.6 µs).
+func waitSpin(g *group) bool {
 	if spin <= 0 {
-		return
+		return false
 	}
 	var since time.Time
 	for i := 0; g.pending.Load() > 0; i++ {
@@ -321,10 +346,11 @@ func waitSpin(g *group) {
 			if since.IsZero() {
 				since = time.Now()
 			} else if time.Since(since) > doneSpin {
-				return
+				return false
 			}
 		}
 	}
+	return true
 }
 
 // doneSpin bounds waitSpin's polling.
@@ -351,6 +377,7 @@ func forChunks(ctx context.Context, n, grain, limit int, fn func(lo, hi int)) er
 	g.fn, g.n, g.chunks = fn, n, int64(chunks)
 	g.next.Store(0)
 	g.pending.Store(int64(chunks))
+	g.state.Store(running)
 	// One ticket per worker that can help: chunks-1 at most, the caller
 	// takes the rest. A ticket the full queue refuses is dropped; the
 	// caller and the workers already helping do its share.
@@ -368,25 +395,29 @@ func forChunks(ctx context.Context, n, grain, limit int, fn func(lo, hi int)) er
 		}
 	}
 	g.work()
-	waitSpin(g)
-	// Help with queued loops while waiting, so nested For calls from
-	// inside a chunk cannot deadlock the pool.
-	for {
-		select {
-		case <-g.done:
-			p := g.panicked.Load()
-			if p != nil {
-				g.panicked.Store(nil)
+	// Park unless the chunks ended while polling or before the park (then
+	// the last one's state change fails and it sends nothing).
+	if !waitSpin(g) && g.state.CompareAndSwap(running, parked) {
+		// Help with queued loops while waiting, so nested For calls from
+		// inside a chunk cannot deadlock the pool.
+		for waiting := true; waiting; {
+			select {
+			case <-g.done:
+				waiting = false
+			case h := <-tasks:
+				h.work()
+				h.release()
 			}
-			reclaim(g)
-			g.release()
-			if p != nil {
-				return p
-			}
-			return ctx.Err()
-		case h := <-tasks:
-			h.work()
-			h.release()
 		}
 	}
+	p := g.panicked.Load()
+	if p != nil {
+		g.panicked.Store(nil)
+	}
+	reclaim(g)
+	g.release()
+	if p != nil {
+		return p
+	}
+	return ctx.Err()
 }
