@@ -144,8 +144,9 @@ func (k stealCounter) cols(lo, run, c0, c1 int) {
 // columns (shareMinPiece lowered so that small matrices share) give the
 // same bits as one thread: every output is one kernel's sum whichever
 // participant computes it. Matrix (4- and 8-bit, with and without bias)
-// and GGML types, row counts that leave partial groups and groups outside
-// the runs; with an inline context too.
+// and GGML types, every kernel variant (those without a one-row kernel
+// share single groups), row counts that leave partial groups and groups
+// outside the runs; with an inline context too.
 func TestSharedMatMul(t *testing.T) {
 	if workerpool.Workers() < 2 {
 		t.Skip("one worker: no shared products")
@@ -165,19 +166,21 @@ func TestSharedMatMul(t *testing.T) {
 			}
 			a := randA(rng, k)
 			for _, bias := range [][]float32{nil, randA(rng, n)} {
-				want := make([]float32, n)
-				if err := m.MatMul(context.Background(), want, a, 1, bias, Options{Activations: Int8, Threads: 1}); err != nil {
-					t.Fatal(err)
-				}
-				for cn, ctx := range ctxs {
-					for range 20 {
-						got := make([]float32, n)
-						if err := m.MatMul(ctx, got, a, 1, bias, Options{Activations: Int8, Threads: 2}); err != nil {
-							t.Fatal(err)
-						}
-						for i := range want {
-							if got[i] != want[i] {
-								t.Fatalf("bits %d n %d bias %v %s: y[%d] = %g on two threads, %g on one", bits, n, bias != nil, cn, i, got[i], want[i])
+				for _, v := range allVariants() {
+					want := make([]float32, n)
+					if err := m.matmul(context.Background(), want, a, 1, bias, Options{Activations: Int8, Threads: 1}, v); err != nil {
+						t.Fatal(err)
+					}
+					for cn, ctx := range ctxs {
+						for range 10 {
+							got := make([]float32, n)
+							if err := m.matmul(ctx, got, a, 1, bias, Options{Activations: Int8, Threads: 2}, v); err != nil {
+								t.Fatal(err)
+							}
+							for i := range want {
+								if got[i] != want[i] {
+									t.Fatalf("%s bits %d n %d bias %v %s: y[%d] = %g on two threads, %g on one", v.name, bits, n, bias != nil, cn, i, got[i], want[i])
+								}
 							}
 						}
 					}
@@ -188,19 +191,21 @@ func TestSharedMatMul(t *testing.T) {
 			const k = 256
 			m := packRows(t, typ, n, k, randGGML(rng, typ, n, k))
 			a := randA(rng, k)
-			want := make([]float32, n)
-			if err := m.MatMul(context.Background(), want, a, 1, 1); err != nil {
-				t.Fatal(err)
-			}
-			for cn, ctx := range ctxs {
-				for range 20 {
-					got := make([]float32, n)
-					if err := m.MatMul(ctx, got, a, 1, 2); err != nil {
-						t.Fatal(err)
-					}
-					for i := range want {
-						if got[i] != want[i] {
-							t.Fatalf("%v n %d %s: y[%d] = %g on two threads, %g on one", typ, n, cn, i, got[i], want[i])
+			for _, v := range ggmlVariants {
+				want := make([]float32, n)
+				if err := m.matmul(context.Background(), want, a, 1, 1, v); err != nil {
+					t.Fatal(err)
+				}
+				for cn, ctx := range ctxs {
+					for range 10 {
+						got := make([]float32, n)
+						if err := m.matmul(ctx, got, a, 1, 2, v); err != nil {
+							t.Fatal(err)
+						}
+						for i := range want {
+							if got[i] != want[i] {
+								t.Fatalf("%s %v n %d %s: y[%d] = %g on two threads, %g on one", v.name, typ, n, cn, i, got[i], want[i])
+							}
 						}
 					}
 				}
