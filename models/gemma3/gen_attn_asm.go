@@ -419,14 +419,8 @@ s4chunk:
 			w("\tADDQ      BX, R8\n")
 		}
 	}
-	// Every other chunk (a cache line of each row), the same line of the
-	// next pass's 16 rows: the keys of a pass are 16 short rows that the
-	// hardware prefetcher does not follow.
-	w("\tTESTQ $1, R14\n\tJNZ   s4nopf\n")
-	for r := 0; r < 16; r++ {
-		w("\tADDQ BX, R8\n\tPREFETCHT0 (R8)\n")
-	}
-	w("s4nopf:\n")
+	// R8 is at the pass's last row: the next pass starts one row on.
+	prefetchNextPass("s4nopf", "(R8)(BX*1)")
 	for z := 16; z < 28; z++ {
 		t.free = append(t.free, z)
 	}
@@ -466,6 +460,24 @@ s4chunk:
 	VZEROUPPER
 	RET
 `)
+}
+
+// prefetchNextPass emits, for a narrow score kernel's inner loop (R14 its
+// count down, BX the bytes between key rows), a prefetch of the 16 rows of
+// the next pass at next (an address operand: the current offset in the
+// next pass's first row), every other iteration (a cache line of each
+// row): the keys of a pass are 16 short rows read across, which the
+// hardware prefetcher does not follow. R11 is its scratch; skip labels
+// the end.
+func prefetchNextPass(skip, next string) {
+	w("\tTESTQ $1, R14\n\tJNZ   %s\n\tLEAQ %s, R11\n", skip, next)
+	for r := 0; r < 16; r++ {
+		w("\tPREFETCHT0 (R11)\n")
+		if r < 15 {
+			w("\tADDQ BX, R11\n")
+		}
+	}
+	w("%s:\n", skip)
 }
 
 // storeNarrow writes the end of a narrow score kernel's pass: the
@@ -797,16 +809,7 @@ func scoresNarrowQ8() {
 		w("\tVPSUBD.BCST %d(DX), Z%d, Z%d\n\tVCVTDQ2PS Z%d, Z%d\n", 4*i, 20+i, 20+i, 20+i, 20+i)
 		w("\tVMULPS.BCST %d(R13), Z25, Z26\n\tVFMADD231PS Z26, Z%d, Z%d\n", 4*i, 20+i, 28+i)
 	}
-	// Every other block, the same bytes of the next pass's 16 rows (as
-	// scoresNarrowF16).
-	w("\tTESTQ $1, R14\n\tJNZ   %snopf\n\tLEAQ (R8)(R10*1), R11\n", name)
-	for r := 0; r < 16; r++ {
-		w("\tPREFETCHT0 (R11)\n")
-		if r < 15 {
-			w("\tADDQ BX, R11\n")
-		}
-	}
-	w("%snopf:\n", name)
+	prefetchNextPass(name+"nopf", "(R8)(R10*1)")
 	w("\tADDQ $34, R8\n\tADDQ $512, R12\n\tADDQ $64, R13\n\tADDQ $64, DX\n\tDECQ R14\n\tJNZ  %sb\n", name)
 	storeNarrow()
 	w("\tMOVQ BX, R9\n\tSHLQ $4, R9\n\tADDQ R9, SI\n")
