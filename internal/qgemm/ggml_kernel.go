@@ -191,9 +191,7 @@ var ggmlScratchPool = sync.Pool{New: func() any {
 // one-row product, it runs the shares of participants [lo, hi).
 func (s *ggmlScratch) participate(lo, hi int) {
 	if s.shared {
-		for i := lo; i < hi; i++ {
-			s.share.work(i, s)
-		}
+		s.share.run(lo, hi, s)
 		return
 	}
 	for {

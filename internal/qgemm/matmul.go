@@ -158,9 +158,7 @@ func grow[T any](s []T, n int) []T {
 // one-row product, it runs the shares of participants [lo, hi).
 func (s *scratch) participate(lo, hi int) {
 	if s.shared {
-		for i := lo; i < hi; i++ {
-			s.share.work(i, s)
-		}
+		s.share.run(lo, hi, s)
 		return
 	}
 	for {

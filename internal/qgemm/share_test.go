@@ -70,9 +70,7 @@ func TestRowShare(t *testing.T) {
 			k := &countKernels{ng: c.ng, seen: make([]atomic.Int32, c.groups)}
 			switch mode {
 			case "inline":
-				for i := range c.parts {
-					r.work(i, k)
-				}
+				r.run(0, c.parts, k)
 			default:
 				var wg sync.WaitGroup
 				for i := range c.parts {
