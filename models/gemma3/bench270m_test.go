@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,24 +115,22 @@ func peakRSS() int64 {
 }
 
 // readSplit is a streaming read of buf split into threads equal chunks,
-// one per thread, as a one-row product splits its matrix.
-func readSplit(buf []uint64, threads int) uint64 {
+// one per thread, as a one-row product splits its matrix; xs holds a
+// result per chunk (threads values).
+func readSplit(buf []uint64, threads int, xs []uint64) uint64 {
 	if threads <= 1 {
 		return qgemm.StreamRead(buf, 1)
 	}
-	var x atomic.Uint64
 	_ = workerpool.ForN(context.Background(), threads, 1, threads, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			c := qgemm.StreamRead(buf[i*len(buf)/threads:(i+1)*len(buf)/threads], 1)
-			for {
-				o := x.Load()
-				if x.CompareAndSwap(o, o^c) {
-					break
-				}
-			}
+			xs[i] = qgemm.StreamRead(buf[i*len(buf)/threads:(i+1)*len(buf)/threads], 1)
 		}
 	})
-	return x.Load()
+	var x uint64
+	for _, c := range xs[:threads] {
+		x ^= c
+	}
+	return x
 }
 
 // kvBytes returns the float32 KV cache of a State of maxLen positions and
@@ -264,6 +261,7 @@ func BenchmarkGemma270m(b *testing.B) {
 					buf[i] = uint64(i)
 				}
 				var parts [][]uint64
+				xs := make([]uint64, threads) // readSplit's results
 				off := 0
 				for _, p := range m.DecodePieces() {
 					parts = append(parts, buf[off:off+int(p/8)])
@@ -300,7 +298,7 @@ func BenchmarkGemma270m(b *testing.B) {
 					reads = append(reads, time.Since(readT0))
 					t := time.Now()
 					for _, part := range parts {
-						sink += readSplit(part, threads)
+						sink += readSplit(part, threads, xs)
 					}
 					preads = append(preads, time.Since(t))
 					cpu0 += cpuSeconds() - cpuRead // the reads are not the model's CPU time
