@@ -55,12 +55,12 @@ func (e *PanicError) Unwrap() error {
 // share. The chunk that finishes last tells the caller through state: a
 // caller still polling pending needs nothing more, one parked on done gets
 // a message there (buffered, so the send never blocks). panicked holds the
-// loop's first
-// panic; chunks claimed after it is set skip their work. refs counts the
-// goroutines that may still touch the group (the caller and each queued
-// ticket): the last to let go returns it to groupPool, so a steady stream
-// of loops does not allocate and a ticket taken after its loop ended finds
-// no chunk rather than another loop's.
+// loop's first panic; chunks claimed after it is set skip their work. refs
+// counts the goroutines that may still touch the group (the caller and
+// each queued ticket, whose holder lets go only after its chunks' end,
+// state change included): the last to let go returns it to groupPool, so a
+// steady stream of loops does not allocate and a ticket taken after its
+// loop ended finds no chunk rather than another loop's.
 type group struct {
 	fn       func(lo, hi int)
 	n        int
