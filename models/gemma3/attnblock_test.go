@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
 // blockKernels lists the kernel sets of block attention this CPU runs:
@@ -692,4 +694,66 @@ func setAttention(r *rand.Rand, run *runner, s *State, l, start, rows int) {
 		run.seq[i], run.pos[i] = s, start+i
 	}
 	run.cur.layer, run.cur.global, run.cur.rows = l, c.Global(l), rows
+}
+
+// TestAttentionJobsBalanced checks the cut of a prompt chunk's attention
+// into block jobs on two participants: 55 rows of one KV head after 432
+// cached positions (220 query vectors, gemma-3-270m's turn 10 of a chat)
+// make 7 blocks of 32 of about the same work, one too many for two
+// participants, so the last 28 vectors go in blocks of 16 and 12. Every query vector is in exactly one job, the estimate of the
+// slowest participant's work drops, and the outputs are the same to the
+// bit as those of the cut into blocks of 32.
+func TestAttentionJobsBalanced(t *testing.T) {
+	c := tinyConfig()
+	c.KVHeads, c.Context = 1, 1024
+	m, err := New(c, randomWeights(c, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := blockAttn
+	blockAttn = true
+	defer func() { blockAttn = old }()
+	const T, l, start = 55, 5, 432 // layer 5 is global: every row sees all earlier keys
+	G := c.Heads / c.KVHeads
+	for _, ct := range []CacheType{CacheF32, CacheF16, CacheQ8_0} {
+		for _, ks := range blockKernels() {
+			withKernels(t, ks.on, func() {
+				run := newRunner(m, T, start+T, 2)
+				if workerpool.Workers() < 2 {
+					t.Skip("needs two pool workers")
+				}
+				s := m.NewState(StateOptions{MaxLen: start + T, Batch: T, CacheType: ct, CacheOnly: true})
+				setAttention(rand.New(rand.NewPCG(4, 4)), run, s, l, start, T)
+				n, _ := run.attentionJobs(T)
+				jobs := slices.Clone(run.jobs[:n])
+				next := 0
+				for _, j := range jobs {
+					if !j.block || j.t != 0 || j.rows != T || j.i0 != next || j.nq < 1 || j.nq > j.lanes || j.lanes%16 != 0 || j.lanes > blockLanes {
+						t.Fatalf("%v, %s: job %+v after %d vectors", ct, ks.name, j, next)
+					}
+					next += j.nq
+				}
+				if next != T*G {
+					t.Fatalf("%v, %s: jobs hold %d query vectors, want %d", ct, ks.name, next, T*G)
+				}
+				wide := run.blockJobs(nil, T, blockLanes, blockLanes)
+				got, want := run.jobsMakespan(jobs, 2), run.jobsMakespan(wide, 2)
+				if len(jobs) != 8 || got >= want {
+					t.Fatalf("%v, %s: %d jobs with estimated time %.0f, want 8 (6 of 32, 16, 12) under the %.0f of 7 blocks of 32", ct, ks.name, len(jobs), got, want)
+				}
+				outs := make([][]float32, 2)
+				for k, cut := range [][]attnJob{jobs, wide} {
+					clear(run.att)
+					run.jobs = append(run.jobs[:0], cut...)
+					run.attention(0, len(cut))
+					outs[k] = slices.Clone(run.att[:T*c.QDim()])
+				}
+				for i := range outs[0] {
+					if math.Float32bits(outs[0][i]) != math.Float32bits(outs[1][i]) {
+						t.Fatalf("%v, %s: att[row %d, %d] = %v in the balanced cut, %v in blocks of 32", ct, ks.name, i/c.QDim(), i%c.QDim(), outs[0][i], outs[1][i])
+					}
+				}
+			})
+		}
+	}
 }

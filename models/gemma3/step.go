@@ -2,6 +2,7 @@ package gemma3
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 
 	"github.com/zerfoo/zerfoo/internal/workerpool"
@@ -24,6 +25,8 @@ type runner struct {
 	cosL, sinL, cosG, sinG       []float32
 	scores                       chan *attnScratch // per participant
 	jobs                         []attnJob         // the attention jobs of the layer in progress
+	altJobs                      []attnJob         // another cut of them (attentionJobs)
+	finish                       []float64         // per participant, for jobsMakespan
 
 	// per row of the step in progress
 	seq []*State
@@ -92,6 +95,8 @@ func newRunner(m *Model, rows, visible, threads int) *runner {
 		r.scores <- &attnScratch{f: make([]float32, scratchFloats(c, visible)), i: make([]int32, c.HeadDim/32*9*blockLanes)}
 	}
 	r.jobs = make([]attnJob, 0, rows*c.Heads)
+	r.altJobs = make([]attnJob, 0, rows*c.Heads)
+	r.finish = make([]float64, nw)
 	r.attnFn, r.rowFn, r.splitFn = r.attention, r.runRows, r.splitPart
 	return r
 }
@@ -293,7 +298,9 @@ func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 //
 // Where blockAttn, every sequence's rows run as block jobs (see
 // attnblock.go): up to 32 query vectors of one KV head each, 16 when there
-// would be fewer jobs than threads. Never fewer: a block computes 16 lanes
+// would be fewer jobs than threads, and 16 for the last vectors (or all)
+// where that shares the work between the threads more evenly (see
+// jobsMakespan). Never fewer: a block computes 16 lanes
 // whatever the live ones, so two jobs of 2 live lanes cost each as much as
 // one of 4 and the split only adds a fork (decode of gemma-3-270m, one KV
 // head: the attention took 16 µs per layer on two threads, 11.6 on one).
@@ -314,9 +321,9 @@ func (r *runner) attentionJobs(T int) (int, int) {
 	}
 	r.jobs = r.jobs[:0]
 	if blockAttn && c.HeadDim%32 == 0 {
-		per, jobs := blockLanes, 0
+		per := blockLanes
 		for {
-			jobs = 0
+			jobs := 0
 			for t := 0; t < T; {
 				e := r.seqEnd(t, T)
 				jobs += c.KVHeads * (((e-t)*G + per - 1) / per)
@@ -327,16 +334,28 @@ func (r *runner) attentionJobs(T int) (int, int) {
 			}
 			per /= 2
 		}
-		for t := 0; t < T; {
-			e := r.seqEnd(t, T)
-			nv := (e - t) * G
-			for g := 0; g < c.KVHeads; g++ {
-				for i0 := 0; i0 < nv; i0 += per {
-					nq := min(per, nv-i0)
-					r.jobs = append(r.jobs, attnJob{block: true, t: t, g: g, rows: e - t, i0: i0, nq: nq, lanes: (nq + 15) &^ 15})
+		r.jobs = r.blockJobs(r.jobs, T, per, per)
+		if per == blockLanes && workers > 1 {
+			// The jobs are claimed one at a time, so the slowest
+			// participant's share sets the layer's time. Where a cut of 32
+			// query vectors leaves one participant the last block alone
+			// (7 blocks on 2 threads: a 55-row turn of gemma-3-270m),
+			// blocks of 16 can share the work more evenly: take whichever
+			// cut the claim order finishes soonest.
+			best := r.jobsMakespan(r.jobs, workers)
+			for _, tail := range []int{blockLanes / 2, 0} {
+				full := blockLanes
+				if tail == 0 {
+					full, tail = blockLanes/2, blockLanes/2
+				}
+				alt := r.blockJobs(r.altJobs[:0], T, full, tail)
+				if m := r.jobsMakespan(alt, workers); m < best {
+					best = m
+					r.jobs, r.altJobs = alt, r.jobs
+				} else {
+					r.altJobs = alt
 				}
 			}
-			t = e
 		}
 		return len(r.jobs), 1
 	}
@@ -366,6 +385,78 @@ func (r *runner) seqEnd(t, T int) int {
 		e++
 	}
 	return e
+}
+
+// blockJobs appends to dst the block jobs of the step's T rows: each
+// sequence's query vectors of each KV head in blocks of full, the last
+// ones in blocks of at most tail (≤ full) when they do not fill a block of
+// full.
+func (r *runner) blockJobs(dst []attnJob, T, full, tail int) []attnJob {
+	c := &r.m.Config
+	G := c.Heads / c.KVHeads
+	for t := 0; t < T; {
+		e := r.seqEnd(t, T)
+		nv := (e - t) * G
+		for g := 0; g < c.KVHeads; g++ {
+			for i0 := 0; i0 < nv; {
+				per := full
+				if nv-i0 < full {
+					per = tail
+				}
+				nq := min(per, nv-i0)
+				dst = append(dst, attnJob{block: true, t: t, g: g, rows: e - t, i0: i0, nq: nq, lanes: (nq + 15) &^ 15})
+				i0 += nq
+			}
+		}
+		t = e
+	}
+	return dst
+}
+
+// Relative costs of one key of a block job, for jobsMakespan: a block of
+// 16 lanes does half the multiply-adds of one of 32 but reads and widens
+// each key as often (on the 2-vCPU EPYC of docs/PERFORMANCE.md, whose
+// 512-bit FMAs run at half rate, 16-lane blocks cost 0.48–0.5 of 32-lane
+// ones per key; 0.6 allows for CPUs where the reads weigh more); a block
+// with at most 4 live lanes runs the narrow kernels.
+const (
+	costLanes32 = 1.0
+	costLanes16 = 0.6
+	costNarrow  = 0.25
+)
+
+// jobsMakespan returns the estimated time until workers participants,
+// each taking the next job when done with its last (as the attention
+// loop's counter hands them out), finish the block jobs, in units of
+// costLanes32 per key.
+func (r *runner) jobsMakespan(jobs []attnJob, workers int) float64 {
+	c := &r.m.Config
+	G := c.Heads / c.KVHeads
+	fin := r.finish[:min(workers, len(r.finish))]
+	clear(fin)
+	for i := range jobs {
+		j := &jobs[i]
+		p0, p1 := r.pos[j.t+j.i0/G], r.pos[j.t+(j.i0+j.nq-1)/G]
+		lo := 0
+		if !r.cur.global {
+			lo = max(0, p0-c.Window+1)
+		}
+		cost := costLanes32
+		switch {
+		case j.nq <= 4:
+			cost = costNarrow
+		case j.lanes <= blockLanes/2:
+			cost = costLanes16
+		}
+		w := 0
+		for k := range fin {
+			if fin[k] < fin[w] {
+				w = k
+			}
+		}
+		fin[w] += cost * float64(p1-lo+1)
+	}
+	return slices.Max(fin)
 }
 
 // splitKeys is the fewest keys for which a block job with fewer jobs
