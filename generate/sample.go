@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/zerfoo/zerfoo/internal/simd"
 )
@@ -92,12 +93,15 @@ func nanAt(logits []float32) int {
 // penaltyWindow is the number of recent tokens the repetition penalty sees.
 const penaltyWindow = 64
 
-// sampler holds the reusable buffers of one generation.
+// sampler holds the sampling state of one generation.
 type sampler struct {
-	opt  Sampling
-	rng  *rand.Rand
-	idx  []int32
-	prob []float64
+	opt Sampling
+	rng *rand.Rand
+	// buf holds the candidate buffers, taken from bufPool on the first
+	// draw that needs them (greedy decoding never does) and given back by
+	// release: a vocabulary of 262,144 needs 2 MiB, which a server would
+	// otherwise allocate for every request.
+	buf *sampleBufs
 	// seen counts the tokens sample returned (presence and frequency
 	// penalties); nil when both are off.
 	seen map[int32]int
@@ -107,12 +111,43 @@ type sampler struct {
 	nan int
 }
 
+// sampleBufs are a sampler's candidate ids and their weights.
+type sampleBufs struct {
+	idx []int32
+	w   []float32
+}
+
+var bufPool sync.Pool // of *sampleBufs
+
 func newSampler(opt Sampling, vocab int) *sampler {
-	s := &sampler{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), idx: make([]int32, vocab), prob: make([]float64, vocab), nan: -1}
+	s := &sampler{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), nan: -1}
 	if opt.PresencePenalty != 0 || opt.FrequencyPenalty != 0 {
 		s.seen = make(map[int32]int)
 	}
 	return s
+}
+
+// bufs returns s's buffers for a vocabulary of n.
+func (s *sampler) bufs(n int) *sampleBufs {
+	if s.buf == nil {
+		s.buf, _ = bufPool.Get().(*sampleBufs)
+		if s.buf == nil {
+			s.buf = new(sampleBufs)
+		}
+	}
+	if len(s.buf.idx) < n {
+		s.buf.idx, s.buf.w = make([]int32, n), make([]float32, n)
+	}
+	return s.buf
+}
+
+// release gives s's buffers back for other generations; s may still
+// sample afterwards (it takes buffers again).
+func (s *sampler) release() {
+	if s.buf != nil {
+		bufPool.Put(s.buf)
+		s.buf = nil
+	}
 }
 
 // sample picks the next token; it modifies logits (bias and penalties).
@@ -164,102 +199,199 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 		}
 		return int32(best)
 	}
-	if i := nanAt(logits); i >= 0 { // negligible beside the ranking below
+	if i := nanAt(logits); i >= 0 {
 		s.nan = i
 		return 0
 	}
-	// Candidates sorted by logit, cut by top-k.
 	n := len(logits)
-	idx := s.idx[:n]
-	for i := range idx {
-		idx[i] = int32(i)
+	top, _ := simd.Argmax(logits)
+	mx := float64(logits[top])
+	if math.IsInf(mx, 0) {
+		// Every token banned (-Inf: no distribution to draw from), or an
+		// infinite logit, which takes all the mass.
+		return int32(top)
 	}
-	cmp := func(a, b int32) int {
-		if logits[a] != logits[b] {
-			if logits[a] > logits[b] {
-				return -1
-			}
-			return 1
+	b := s.bufs(n)
+	idx := s.candidates(b, logits, mx)
+	u := s.rng.Float64()
+	if idx == nil {
+		// Every token: softmax(logits/T) in float32 by the vector kernels.
+		w := b.w[:n]
+		inv := float32(1 / o.Temperature)
+		if math.IsInf(float64(inv), 0) {
+			return int32(top) // a temperature too small for float32: greedy
 		}
-		return int(a - b)
+		m := logits[top]
+		for i, l := range logits {
+			w[i] = (l - m) * inv
+		}
+		simd.Softmax(w, w)
+		var sum float64
+		for _, p := range w {
+			sum += float64(p)
+		}
+		r := u * sum
+		for i, p := range w {
+			r -= float64(p)
+			if r < 0 {
+				return int32(i)
+			}
+		}
+		return int32(top)
 	}
-	if o.TopK > 0 && o.TopK < n {
-		idx = topK(idx, logits, o.TopK)
-	}
-	slices.SortFunc(idx, cmp)
-	// top-p and min-p on the untempered distribution.
-	prob := s.prob[:len(idx)]
-	mx := float64(logits[idx[0]])
-	if math.IsInf(mx, -1) {
-		return idx[0] // every token banned: no distribution to draw from
-	}
+	// A cut set (usually tens of tokens): its weights in float64.
 	var sum float64
-	for i, t := range idx {
-		prob[i] = math.Exp(float64(logits[t]) - mx)
-		sum += prob[i]
+	for _, t := range idx {
+		sum += math.Exp((float64(logits[t]) - mx) / o.Temperature)
 	}
-	keep := len(idx)
-	if o.TopP > 0 && o.TopP < 1 {
-		var c float64
-		for i, p := range prob {
-			c += p / sum
-			if c >= o.TopP {
-				keep = i + 1
-				break
-			}
-		}
-	}
-	if o.MinP > 0 {
-		for i := 1; i < keep; i++ {
-			if prob[i] < o.MinP*prob[0] {
-				keep = i
-				break
-			}
-		}
-	}
-	idx, prob = idx[:keep], prob[:keep]
-	sum = 0
-	for i, t := range idx {
-		prob[i] = math.Exp((float64(logits[t]) - mx) / o.Temperature)
-		sum += prob[i]
-	}
-	r := s.rng.Float64() * sum
-	for i, p := range prob {
-		r -= p
+	r := u * sum
+	for _, t := range idx {
+		r -= math.Exp((float64(logits[t]) - mx) / o.Temperature)
 		if r < 0 {
-			return idx[i]
+			return t
 		}
 	}
 	return idx[len(idx)-1]
 }
 
-// topK moves the k largest logits to idx[:k] (unordered) by quickselect.
-func topK(idx []int32, logits []float32, k int) []int32 {
-	lo, hi := 0, len(idx)-1
-	for lo < hi {
-		p := logits[idx[(lo+hi)/2]]
-		i, j := lo, hi
-		for i <= j {
-			for logits[idx[i]] > p {
-				i++
-			}
-			for logits[idx[j]] < p {
-				j--
-			}
-			if i <= j {
-				idx[i], idx[j] = idx[j], idx[i]
-				i++
-				j--
-			}
-		}
+// candidates returns the tokens s draws from after logits (max mx): every
+// token (nil, in id order), or those that top-k, top-p and min-p keep,
+// ranked by logit (ties by id) where top-k or top-p had to rank them, in
+// b's memory. Nothing ranks the whole vocabulary: sorting 262,144 logits
+// took 40 ms per token.
+func (s *sampler) candidates(b *sampleBufs, logits []float32, mx float64) []int32 {
+	o, n := &s.opt, len(logits)
+	var idx []int32
+	ranked := false
+	if o.TopK > 0 && o.TopK < n {
+		idx, ranked = topK(b.idx[:0], logits, o.TopK), true
+	}
+	if o.TopP > 0 && o.TopP < 1 {
+		idx, ranked = topP(b, logits, idx, o.TopP, mx), true
+	}
+	if o.MinP > 0 {
+		// p < MinP·p_max: the logit is below mx + ln MinP (untempered).
+		lim := math.Log(o.MinP)
+		drop := func(t int32) bool { return float64(logits[t])-mx < lim }
 		switch {
-		case k-1 <= j:
-			hi = j
-		case k-1 >= i:
-			lo = i
+		case ranked:
+			if i := slices.IndexFunc(idx, drop); i > 0 {
+				idx = idx[:i]
+			}
 		default:
-			return idx[:k]
+			idx = b.idx[:0]
+			for t := range logits {
+				if !drop(int32(t)) {
+					idx = append(idx, int32(t))
+				}
+			}
 		}
 	}
-	return idx[:k]
+	return idx
+}
+
+// before reports whether token a ranks before token b: a higher logit,
+// or the same and a lower id.
+func before(logits []float32, a, b int32) bool {
+	return logits[a] > logits[b] || logits[a] == logits[b] && a < b
+}
+
+// rank sorts idx by logit, highest first, ties by id.
+func rank(idx []int32, logits []float32) {
+	slices.SortFunc(idx, func(a, b int32) int {
+		switch {
+		case before(logits, a, b):
+			return -1
+		case before(logits, b, a):
+			return 1
+		}
+		return 0
+	})
+}
+
+// topP returns the smallest ranked prefix of the candidates (idx, ranked;
+// nil: every token) whose untempered probabilities, normalized over the
+// candidates, sum to at least p, in dst's buffers. Over every token it
+// ranks only the tokens of probability ≥ a threshold that starts at
+// 2⁻¹⁰·p_max and drops 16-fold until their mass reaches p: they are the
+// whole prefix, since every other token ranks after them.
+func topP(b *sampleBufs, logits []float32, idx []int32, p, mx float64) []int32 {
+	if idx != nil {
+		var sum float64
+		for _, t := range idx {
+			sum += math.Exp(float64(logits[t]) - mx)
+		}
+		var c float64
+		for i, t := range idx {
+			if c += math.Exp(float64(logits[t])-mx) / sum; c >= p {
+				return idx[:i+1]
+			}
+		}
+		return idx
+	}
+	w := b.w[:len(logits)]
+	simd.Softmax(w, logits)
+	var wmax float32
+	for _, v := range w {
+		wmax = max(wmax, v)
+	}
+	for th := wmax / 1024; ; th /= 16 {
+		all := th < 1e-30
+		idx = b.idx[:0]
+		var mass float64
+		for t, v := range w {
+			if v >= th || all {
+				idx = append(idx, int32(t))
+				mass += float64(v)
+			}
+		}
+		if mass < p && !all {
+			continue
+		}
+		rank(idx, logits)
+		var c float64
+		for i, t := range idx {
+			if c += float64(w[t]); c >= p {
+				return idx[:i+1]
+			}
+		}
+		return idx
+	}
+}
+
+// topK returns the k tokens that rank first (see before), ranked, in
+// dst's memory (cap ≥ k): a heap of the best k so far, whose root is the
+// worst of them, so that most tokens cost one comparison.
+func topK(dst []int32, logits []float32, k int) []int32 {
+	h := dst[:0]
+	down := func(i int) { // restore the heap below i: a worse token above a better one
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && before(logits, h[c], h[c+1]) {
+				c++
+			}
+			if !before(logits, h[i], h[c]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for t := range logits {
+		switch {
+		case len(h) < k:
+			h = append(h, int32(t))
+			for i := len(h) - 1; i > 0 && before(logits, h[(i-1)/2], h[i]); i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+		case before(logits, int32(t), h[0]):
+			h[0] = int32(t)
+			down(0)
+		}
+	}
+	rank(h, logits)
+	return h
 }

@@ -122,6 +122,7 @@ func (s *stepper) finish(r FinishReason) error {
 			r = FinishStop // the last bytes completed a stop string
 		}
 	}
+	s.smp.release()
 	s.res.Decode = time.Since(s.start)
 	s.res.Text = s.text.String()
 	if err == nil {
@@ -132,6 +133,7 @@ func (s *stepper) finish(r FinishReason) error {
 
 // fail ends the generation with err, which it returns.
 func (s *stepper) fail(err error) error {
+	s.smp.release()
 	s.res.Decode = time.Since(s.start)
 	s.res.Text = s.text.String()
 	s.res.Finish = ""

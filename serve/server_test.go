@@ -246,15 +246,37 @@ func TestStop(t *testing.T) {
 	_, ts := start(t, Options{})
 	const user = "Count to ten."
 	ids := chatIDs(t, user)
-	sm := generate.Sampling{Temperature: 1, Seed: 5}
-	full := reference(t, ids, generate.Options{Sampling: sm, MaxTokens: 40}).Text
-	if len(full) < 8 || !utf8.ValidString(full) {
-		t.Fatalf("reference text %q: want at least 8 bytes of valid UTF-8 (pick another seed)", full)
+	// The first seed whose text is valid UTF-8 (a random-weight model's
+	// byte tokens may split characters), so that a stop string can be cut
+	// from it.
+	var full string
+	seed := uint64(0)
+	for s := uint64(1); s <= 50 && seed == 0; s++ {
+		full = reference(t, ids, generate.Options{Sampling: generate.Sampling{Temperature: 1, Seed: s}, MaxTokens: 40}).Text
+		if len(full) >= 8 && utf8.ValidString(full) {
+			seed = s
+		}
 	}
-	stop := full[len(full)/2 : len(full)/2+3]
+	if seed == 0 {
+		t.Fatalf("no seed of 1…50 gives at least 8 bytes of valid UTF-8 (the last: %q)", full)
+	}
+	// Three characters from the middle, whole ones.
+	i := len(full) / 2
+	for !utf8.RuneStart(full[i]) {
+		i--
+	}
+	j := i
+	for range 3 {
+		if j < len(full) {
+			_, n := utf8.DecodeRuneInString(full[j:])
+			j += n
+		}
+	}
+	stop := full[i:j]
+	stopJSON, _ := json.Marshal(stop)
 	want := full[:strings.Index(full, stop)]
 	for _, stream := range []bool{false, true} {
-		body := fmt.Sprintf(`{"messages":[{"role":"user","content":%q}],"max_tokens":40,"seed":5,"stop":[%q,"never-generated"],"stream":%v}`, user, stop, stream)
+		body := fmt.Sprintf(`{"messages":[{"role":"user","content":%q}],"max_tokens":40,"seed":%d,"stop":[%s,"never-generated"],"stream":%v}`, user, seed, stopJSON, stream)
 		code, _, b := post(t, context.Background(), ts.URL+"/v1/chat/completions", body)
 		if code != 200 {
 			t.Fatalf("stream=%v: got %d %s", stream, code, b)
