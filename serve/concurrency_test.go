@@ -319,3 +319,48 @@ func TestSchedulerOrder(t *testing.T) {
 	}
 	waitFor(t, "idle", func() bool { q, b := s.depth(); return q == 0 && b == 0 })
 }
+
+// TestSchedulerIdle checks that onIdle runs once after the last busy slot
+// is released and the delay passes, and not when a slot is taken again
+// within the delay.
+func TestSchedulerIdle(t *testing.T) {
+	s := newScheduler(2, 0)
+	var calls atomic.Int32
+	s.idleDelay, s.onIdle = 30*time.Millisecond, func() { calls.Add(1) }
+	ctx := context.Background()
+	a, _ := s.acquire(ctx)
+	b, _ := s.acquire(ctx)
+	s.release(a)
+	time.Sleep(60 * time.Millisecond)
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("one slot still busy: onIdle ran %d times, want 0", n)
+	}
+	s.release(b)
+	c, _ := s.acquire(ctx) // within the delay: the idle spell is over
+	time.Sleep(60 * time.Millisecond)
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("slot taken again within the delay: onIdle ran %d times, want 0", n)
+	}
+	s.release(c)
+	waitFor(t, "onIdle", func() bool { return calls.Load() == 1 })
+	time.Sleep(60 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("onIdle ran %d times after one idle spell, want 1", n)
+	}
+}
+
+// TestIdleRelease checks that the server returns its freed memory once
+// after a request, when it has been idle for Options.IdleRelease.
+func TestIdleRelease(t *testing.T) {
+	s, ts := start(t, Options{IdleRelease: 20 * time.Millisecond})
+	for range 2 {
+		if code, _, b := post(t, context.Background(), ts.URL+"/v1/chat/completions", greedyChat); code != 200 {
+			t.Fatalf("got %d %s", code, b)
+		}
+	}
+	waitFor(t, "an idle release", func() bool { return s.idleReleases.Load() >= 1 })
+	time.Sleep(100 * time.Millisecond)
+	if n := s.idleReleases.Load(); n > 2 {
+		t.Errorf("%d idle releases after two requests, want at most 2", n)
+	}
+}

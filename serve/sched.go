@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 )
 
 // scheduler hands out the Parallel slots in arrival order and bounds the
@@ -18,6 +19,13 @@ type scheduler struct {
 	mu      sync.Mutex
 	free    []int      // idle slot indices
 	waiters []chan int // FIFO; each buffered (1)
+
+	// onIdle, if set, runs once idleDelay after the last busy slot is
+	// released, unless a slot was taken meanwhile.
+	onIdle    func()
+	idleDelay time.Duration
+	taken     uint64 // slots handed out so far
+	idle      *time.Timer
 }
 
 func newScheduler(slots, maxQueue int) *scheduler {
@@ -36,6 +44,7 @@ func (s *scheduler) acquire(ctx context.Context) (int, error) {
 	if n := len(s.free); n > 0 {
 		i := s.free[n-1]
 		s.free = s.free[:n-1]
+		s.taken++
 		s.mu.Unlock()
 		return i, nil
 	}
@@ -73,6 +82,20 @@ func (s *scheduler) release(i int) {
 		return
 	}
 	s.free = append(s.free, i)
+	if len(s.free) == s.slots && s.onIdle != nil {
+		taken := s.taken
+		if s.idle != nil {
+			s.idle.Stop()
+		}
+		s.idle = time.AfterFunc(s.idleDelay, func() {
+			s.mu.Lock()
+			still := s.taken == taken && len(s.free) == s.slots
+			s.mu.Unlock()
+			if still {
+				s.onIdle()
+			}
+		})
+	}
 }
 
 // depth returns the requests waiting and the slots busy.

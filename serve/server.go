@@ -66,6 +66,14 @@ type Options struct {
 	Pooling generate.Pooling
 	// ModelPath is the model file reported by /props.
 	ModelPath string
+	// IdleRelease is how long the server waits, once its last request has
+	// ended, before it collects its garbage and returns the freed memory
+	// to the OS (debug.FreeOSMemory), so that the process shrinks back
+	// to the weights and caches between bursts (0: 1 s; negative: never).
+	// The weights make most of the Go heap, which lets a busy server grow
+	// by about their size again before the collector runs (GOGC=100);
+	// GOMEMLIMIT bounds that growth.
+	IdleRelease time.Duration
 	// Logger receives one structured line per request (nil: slog.Default()).
 	Logger *slog.Logger
 }
@@ -98,6 +106,8 @@ type Server struct {
 	// hook, if set (tests only), runs once with piece "" when a request
 	// gets its slot, then before each generated piece is sent.
 	hook func(ctx context.Context, piece string) error
+	// idleReleases counts releaseMemory's runs (for tests).
+	idleReleases atomic.Int64
 }
 
 // New returns a Server without a model: it answers 503 until SetModel.
@@ -113,13 +123,29 @@ func New(opt Options) *Server {
 		opt.MaxBodyBytes = 4 << 20
 	}
 	opt.MaxTokens = max(opt.MaxTokens, 0)
+	if opt.IdleRelease == 0 {
+		opt.IdleRelease = time.Second
+	}
 	s := &Server{opt: opt, log: opt.Logger, sched: newScheduler(opt.Parallel, opt.MaxQueue), met: newMetrics(), created: time.Now().Unix()}
 	s.slots.init(opt.Parallel)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if opt.IdleRelease > 0 {
+		s.sched.idleDelay, s.sched.onIdle = opt.IdleRelease, s.releaseMemory
+	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
+}
+
+// releaseMemory collects the garbage of the requests that ended and
+// returns the freed memory to the OS (the scheduler calls it once the
+// server has been idle for Options.IdleRelease).
+func (s *Server) releaseMemory() {
+	t0 := time.Now()
+	debug.FreeOSMemory()
+	s.idleReleases.Add(1)
+	s.log.Debug("idle: memory returned to the OS", "duration", time.Since(t0))
 }
 
 // SetModel makes the server answer with m. The caller keeps ownership of m:

@@ -71,7 +71,7 @@ async function settle() { // let connections close and the server go idle
     if (h.slots_busy === 0 && h.queued === 0) break;
     await sleep(100);
   }
-  await sleep(1500);
+  await sleep(3000); // past the server's idle release (1 s after its last request)
   return probe();
 }
 
