@@ -199,3 +199,18 @@ func BenchmarkSample(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogprobs measures the log-probability of a sampled token and
+// its 5 best alternatives over Gemma 3's 262,144-token vocabulary
+// (logprobs: true, top_logprobs: 5).
+func BenchmarkLogprobs(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	logits := make([]float32, 262144)
+	for i := range logits {
+		logits[i] = float32(r.NormFloat64() * 3)
+	}
+	scratch := make([]float32, len(logits))
+	for b.Loop() {
+		logprobs(logits, 17, 5, scratch)
+	}
+}

@@ -163,7 +163,7 @@ func (s *stepper) next(logits []float32, pos, maxLen int) (tok int32, done bool,
 	s.hist = append(s.hist, tok)
 	var t *Token
 	if s.opt.OnToken != nil {
-		lp := logprobs(s.raw, tok, s.opt.TopLogprobs)
+		lp := logprobs(s.raw, tok, s.opt.TopLogprobs, s.smp.bufs(len(s.raw)).w)
 		t = &lp
 	}
 	if err := s.out.token(tok, t); err != nil {

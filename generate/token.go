@@ -2,7 +2,7 @@ package generate
 
 import (
 	"container/heap"
-	"math"
+	"github.com/zerfoo/zerfoo/internal/simd"
 )
 
 // MaxTopLogprobs is the most alternatives Options.TopLogprobs may ask for
@@ -29,16 +29,8 @@ type TokenProb struct {
 }
 
 // logprobs computes the Token of id from the logits it was sampled from.
-func logprobs(logits []float32, id int32, top int) Token {
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - mx)
-	}
-	lse := mx + math.Log(sum)
+func logprobs(logits []float32, id int32, top int, scratch []float32) Token {
+	lse := simd.LogSumExp(logits, scratch[:len(logits)])
 	t := Token{ID: id, Logprob: float64(logits[id]) - lse}
 	if top <= 0 {
 		return t

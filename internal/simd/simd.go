@@ -334,15 +334,62 @@ func softmaxGeneric(y, x []float32) {
 // the last bit of 1/Σe, about once in 10⁸ rows); rows with a NaN or
 // infinite maximum go to the reference.
 func Softmax(y, x []float32) {
-	n := len(x) &^ 15
-	if !hasAVX512 || n == 0 {
+	if len(x) == 0 {
+		return
+	}
+	_, s, ok := expSum(y, x)
+	if !ok {
 		softmaxGeneric(y, x)
 		return
+	}
+	n := len(x) &^ 15
+	inv := float32(1 / s)
+	if n > 0 {
+		scaleAVX512(&y[0], n/16, inv)
+	}
+	for i := n; i < len(x); i++ {
+		y[i] *= inv
+	}
+}
+
+// LogSumExp returns log Σ e^x over the row (−Inf for an empty one), with
+// e^(x−max) as Softmax computes it into scratch (len(x) values) and the
+// sum in float64. A NaN gives NaN, an infinite maximum that maximum.
+func LogSumExp(x, scratch []float32) float64 {
+	if len(x) == 0 {
+		return math.Inf(-1)
+	}
+	m, s, ok := expSum(scratch, x)
+	if !ok {
+		m = x[0]
+		for _, v := range x[1:] {
+			if v > m || v != v {
+				m = v
+			}
+		}
+		if m != m || math.IsInf(float64(m), 0) {
+			return float64(m)
+		}
+		s = 0
+		for _, v := range x {
+			s += float64(Exp(v - m))
+		}
+	}
+	return float64(m) + math.Log(s)
+}
+
+// expSum sets y_i = Exp(x_i − m), m = max x, and returns m and Σ y_i in
+// float64, by the vector kernels; ok is false (and y unset) without
+// AVX-512, for rows shorter than 16 or with a NaN or infinite maximum.
+func expSum(y, x []float32) (m float32, s float64, ok bool) {
+	n := len(x) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0, 0, false
 	}
 	_ = y[len(x)-1]
 	var lanes [16]float32
 	maxAVX512(&x[0], n/16, &lanes)
-	m := x[n-1]
+	m = x[n-1]
 	for _, v := range lanes {
 		if v > m || v != v {
 			m = v
@@ -354,12 +401,10 @@ func Softmax(y, x []float32) {
 		}
 	}
 	if m != m || math.IsInf(float64(m), 0) {
-		softmaxGeneric(y, x)
-		return
+		return m, 0, false
 	}
 	var sums [16]float64
 	slow := expSubAVX512(&y[0], &x[0], n/16, m, &sums)
-	var s float64
 	for _, v := range sums {
 		s += v
 	}
@@ -377,11 +422,7 @@ func Softmax(y, x []float32) {
 		y[n+i] = ev
 		s += float64(ev)
 	}
-	inv := float32(1 / s)
-	scaleAVX512(&y[0], n/16, inv)
-	for i := n; i < len(x); i++ {
-		y[i] *= inv
-	}
+	return m, s, true
 }
 
 // addGeneric sets dst[i] = x[i] + y[i].
