@@ -80,16 +80,6 @@ func (s *Sampling) checkVocab(n int) error {
 // logits hold a NaN, which no sampling can rank.
 var ErrNaN = errors.New("generate: NaN logits")
 
-// nanAt returns the index of the first NaN in logits, or -1.
-func nanAt(logits []float32) int {
-	for i, v := range logits {
-		if v != v {
-			return i
-		}
-	}
-	return -1
-}
-
 // penaltyWindow is the number of recent tokens the repetition penalty sees.
 const penaltyWindow = 64
 
@@ -199,12 +189,12 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 		}
 		return int32(best)
 	}
-	if i := nanAt(logits); i >= 0 {
-		s.nan = i
+	n := len(logits)
+	top, nan := simd.Argmax(logits) // the first largest logit, or the first NaN
+	if nan {
+		s.nan = top
 		return 0
 	}
-	n := len(logits)
-	top, _ := simd.Argmax(logits)
 	mx := float64(logits[top])
 	if math.IsInf(mx, 0) {
 		// Every token banned (-Inf: no distribution to draw from), or an
@@ -215,21 +205,21 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 	idx := s.candidates(b, logits, mx)
 	u := s.rng.Float64()
 	if idx == nil {
-		// Every token: softmax(logits/T) in float32 by the vector kernels.
-		w := b.w[:n]
-		inv := float32(1 / o.Temperature)
-		if math.IsInf(float64(inv), 0) {
-			return int32(top) // a temperature too small for float32: greedy
+		// Every token: e^((l−mx)/T) in float32 by the vector kernels,
+		// drawn from in id order.
+		w, x := b.w[:n], logits
+		if o.Temperature != 1 {
+			inv := float32(1 / o.Temperature)
+			if math.IsInf(float64(inv), 0) {
+				return int32(top) // a temperature too small for float32: greedy
+			}
+			m := logits[top]
+			for i, l := range logits {
+				w[i] = (l - m) * inv
+			}
+			x = w
 		}
-		m := logits[top]
-		for i, l := range logits {
-			w[i] = (l - m) * inv
-		}
-		simd.Softmax(w, w)
-		var sum float64
-		for _, p := range w {
-			sum += float64(p)
-		}
+		_, sum := simd.ExpSub(w, x)
 		r := u * sum
 		for i, p := range w {
 			r -= float64(p)
@@ -380,16 +370,19 @@ func topK(dst []int32, logits []float32, k int) []int32 {
 			i = c
 		}
 	}
-	for t := range logits {
-		switch {
-		case len(h) < k:
-			h = append(h, int32(t))
-			for i := len(h) - 1; i > 0 && before(logits, h[(i-1)/2], h[i]); i = (i - 1) / 2 {
-				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
-			}
-		case before(logits, int32(t), h[0]):
+	for t := range logits[:k] {
+		h = append(h, int32(t))
+		for i := len(h) - 1; i > 0 && before(logits, h[(i-1)/2], h[i]); i = (i - 1) / 2 {
+			h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+		}
+	}
+	// A later token ranks before the root only with a higher logit.
+	worst := logits[h[0]]
+	for t := k; t < len(logits); t++ {
+		if logits[t] > worst {
 			h[0] = int32(t)
 			down(0)
+			worst = logits[h[0]]
 		}
 	}
 	rank(h, logits)

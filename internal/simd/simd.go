@@ -378,6 +378,34 @@ func LogSumExp(x, scratch []float32) float64 {
 	return float64(m) + math.Log(s)
 }
 
+// ExpSub sets y_i = e^(x_i − m), m = max x, as Softmax computes it (y may
+// be x), and returns m and Σ y_i in float64: an unnormalized softmax. A
+// row with a NaN or infinite maximum gives y unset and sum NaN or Inf.
+func ExpSub(y, x []float32) (m float32, sum float64) {
+	if len(x) == 0 {
+		return float32(math.Inf(-1)), 0
+	}
+	m, s, ok := expSum(y, x)
+	if ok {
+		return m, s
+	}
+	m = x[0]
+	for _, v := range x[1:] {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	if m != m || math.IsInf(float64(m), 0) {
+		return m, float64(m)
+	}
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = Exp(v - m)
+		s += float64(y[i])
+	}
+	return m, s
+}
+
 // expSum sets y_i = Exp(x_i − m), m = max x, and returns m and Σ y_i in
 // float64, by the vector kernels; ok is false (and y unset) without
 // AVX-512, for rows shorter than 16 or with a NaN or infinite maximum.

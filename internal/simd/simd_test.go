@@ -546,8 +546,9 @@ func TestTap3(t *testing.T) {
 	}
 }
 
-// TestLogSumExp compares LogSumExp with a float64 reference on rows of
-// every length up to 129 with masked, -Inf, +Inf and NaN entries.
+// TestLogSumExp compares LogSumExp and ExpSub with a float64 reference on
+// rows of every length up to 129 (and Gemma 3's vocabulary) with masked,
+// -Inf, +Inf and NaN entries.
 func TestLogSumExp(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	for _, n := range append(lengths, 128, 129, 262144) {
@@ -581,6 +582,20 @@ func TestLogSumExp(t *testing.T) {
 			got := LogSumExp(x, make([]float32, n))
 			if !(got == want || math.IsNaN(got) && math.IsNaN(want) || math.Abs(got-want) <= 1e-6*(1+math.Abs(want))) {
 				t.Fatalf("n %d %s: LogSumExp = %v, want %v", n, kind, got, want)
+			}
+			if n > 0 && !math.IsNaN(m) && !math.IsInf(m, 0) {
+				y := make([]float32, n)
+				mx, sum := ExpSub(y, x)
+				var ys float64
+				for i, v := range y {
+					ys += float64(v)
+					if e := math.Exp(float64(x[i]) - m); math.Abs(float64(v)-e) > 5e-6*e+1e-30 { // x−m rounded to float32
+						t.Fatalf("n %d %s: ExpSub y[%d] = %v, want %v", n, kind, i, v, e)
+					}
+				}
+				if float64(mx) != m || math.Abs(sum-ys) > 1e-9*ys || math.Abs(float64(mx)+math.Log(sum)-want) > 1e-6*(1+math.Abs(want)) {
+					t.Fatalf("n %d %s: ExpSub = %v, %v (Σy %v), want max %v and log-sum-exp %v", n, kind, mx, sum, ys, m, want)
+				}
 			}
 		}
 	}
