@@ -300,10 +300,10 @@ func (r *runner) gatedFFN(ctx context.Context, lw *Layer, T int) error {
 // attnblock.go): up to 32 query vectors of one KV head each, 16 when there
 // would be fewer jobs than threads, and 16 for the last vectors (or all)
 // where that shares the work between the threads more evenly (see
-// jobsMakespan). Never fewer: a block computes 16 lanes
-// whatever the live ones, so two jobs of 2 live lanes cost each as much as
-// one of 4 and the split only adds a fork (decode of gemma-3-270m, one KV
-// head: the attention took 16 µs per layer on two threads, 11.6 on one).
+// jobsMakespan). Never fewer: a block computes 16 lanes whatever the live
+// ones, so two jobs of 2 live lanes cost each as much as one of 4 and the
+// split only adds a fork (decode of gemma-3-270m, one KV head: the
+// attention took 16 µs per layer on two threads, 11.6 on one).
 // A row's attention then comes out the same, bit for bit, whether its
 // sequence's step has one row or many and whatever else the step holds,
 // as the per-row kernels' results are too (each lane's sums run over its
