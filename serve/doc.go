@@ -41,7 +41,7 @@
 // response_format json_object and json_schema constrain sampling to the
 // schema's grammar (generate.Options.Grammar), so a completed answer
 // always parses. user, store, metadata, service_tier and cache_prompt are
-// accepted and ignored. Chat takes tools, tool_choice and
+// accepted and ignored (the prompt cache is always on). Chat takes tools, tool_choice and
 // parallel_tool_calls (tools.go, package toolcall): the tools go into the
 // system prompt, the answer is constrained to a call or a response and
 // read back into message.tool_calls (finish_reason "tool_calls"); assistant
