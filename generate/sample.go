@@ -101,10 +101,12 @@ type sampler struct {
 	nan int
 }
 
-// sampleBufs are a sampler's candidate ids and their weights.
+// sampleBufs are a sampler's candidate ids and their weights: w over the
+// vocabulary, p over a cut set.
 type sampleBufs struct {
 	idx []int32
 	w   []float32
+	p   []float64
 }
 
 var bufPool sync.Pool // of *sampleBufs
@@ -180,15 +182,6 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 			}
 		}
 	}
-	if o.Temperature == 0 {
-		// The first largest logit, or the first NaN.
-		best, nan := simd.Argmax(logits)
-		if nan {
-			s.nan = best
-			return 0
-		}
-		return int32(best)
-	}
 	n := len(logits)
 	top, nan := simd.Argmax(logits) // the first largest logit, or the first NaN
 	if nan {
@@ -196,13 +189,13 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 		return 0
 	}
 	mx := float64(logits[top])
-	if math.IsInf(mx, 0) {
-		// Every token banned (-Inf: no distribution to draw from), or an
-		// infinite logit, which takes all the mass.
+	if o.Temperature == 0 || math.IsInf(mx, 0) {
+		// Greedy; or every token banned (-Inf: no distribution to draw
+		// from), or an infinite logit, which takes all the mass.
 		return int32(top)
 	}
 	b := s.bufs(n)
-	idx := s.candidates(b, logits, mx)
+	idx := s.candidates(b, logits, top)
 	u := s.rng.Float64()
 	if idx == nil {
 		// Every token: e^((l−mx)/T) in float32 by the vector kernels,
@@ -230,34 +223,36 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 		return int32(top)
 	}
 	// A cut set (usually tens of tokens): its weights in float64.
+	b.p = b.p[:0]
 	var sum float64
 	for _, t := range idx {
-		sum += math.Exp((float64(logits[t]) - mx) / o.Temperature)
+		e := math.Exp((float64(logits[t]) - mx) / o.Temperature)
+		b.p = append(b.p, e)
+		sum += e
 	}
 	r := u * sum
-	for _, t := range idx {
-		r -= math.Exp((float64(logits[t]) - mx) / o.Temperature)
-		if r < 0 {
-			return t
+	for i, e := range b.p {
+		if r -= e; r < 0 {
+			return idx[i]
 		}
 	}
 	return idx[len(idx)-1]
 }
 
-// candidates returns the tokens s draws from after logits (max mx): every
+// candidates returns the tokens s draws from after logits (largest at top): every
 // token (nil, in id order), or those that top-k, top-p and min-p keep,
 // ranked by logit (ties by id) where top-k or top-p had to rank them, in
 // b's memory. Nothing ranks the whole vocabulary: sorting 262,144 logits
 // took 40 ms per token.
-func (s *sampler) candidates(b *sampleBufs, logits []float32, mx float64) []int32 {
-	o, n := &s.opt, len(logits)
+func (s *sampler) candidates(b *sampleBufs, logits []float32, top int) []int32 {
+	o, n, mx := &s.opt, len(logits), float64(logits[top])
 	var idx []int32
 	ranked := false
 	if o.TopK > 0 && o.TopK < n {
 		idx, ranked = topK(b.idx[:0], logits, o.TopK), true
 	}
 	if o.TopP > 0 && o.TopP < 1 {
-		idx, ranked = topP(b, logits, idx, o.TopP, mx), true
+		idx, ranked = topP(b, logits, idx, o.TopP, top), true
 	}
 	if o.MinP > 0 {
 		// p < MinP·p_max: the logit is below mx + ln MinP (untempered).
@@ -300,13 +295,14 @@ func rank(idx []int32, logits []float32) {
 }
 
 // topP returns the smallest ranked prefix of the candidates (idx, ranked;
-// nil: every token) whose untempered probabilities, normalized over the
+// nil: every token; top the largest logit's token) whose untempered probabilities, normalized over the
 // candidates, sum to at least p, in dst's buffers. Over every token it
 // ranks only the tokens of probability ≥ a threshold that starts at
 // 2⁻¹⁰·p_max and drops 16-fold until their mass reaches p: they are the
 // whole prefix, since every other token ranks after them.
-func topP(b *sampleBufs, logits []float32, idx []int32, p, mx float64) []int32 {
+func topP(b *sampleBufs, logits []float32, idx []int32, p float64, top int) []int32 {
 	if idx != nil {
+		mx := float64(logits[top])
 		var sum float64
 		for _, t := range idx {
 			sum += math.Exp(float64(logits[t]) - mx)
@@ -321,11 +317,7 @@ func topP(b *sampleBufs, logits []float32, idx []int32, p, mx float64) []int32 {
 	}
 	w := b.w[:len(logits)]
 	simd.Softmax(w, logits)
-	var wmax float32
-	for _, v := range w {
-		wmax = max(wmax, v)
-	}
-	for th := wmax / 1024; ; th /= 16 {
+	for th := w[top] / 1024; ; th /= 16 { // w[top] is the largest probability
 		all := th < 1e-30
 		idx = b.idx[:0]
 		var mass float64

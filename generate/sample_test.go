@@ -94,8 +94,8 @@ func TestSamplerCandidates(t *testing.T) {
 			for _, o := range samplingCases {
 				s := newSampler(o, n)
 				b := s.bufs(n)
-				mx := float64(slices.Max(logits))
-				got := s.candidates(b, logits, mx)
+				top := slices.Index(logits, slices.Max(logits))
+				got := s.candidates(b, logits, top)
 				want := refCandidates(o, logits)
 				name := fmt.Sprintf("n=%d peaked=%v %+v", n, peaked, o)
 				if got == nil { // every token

@@ -353,27 +353,12 @@ func Softmax(y, x []float32) {
 }
 
 // LogSumExp returns log Σ e^x over the row (−Inf for an empty one), with
-// e^(x−max) as Softmax computes it into scratch (len(x) values) and the
+// e^(x−max) as ExpSub computes it into scratch (len(x) values) and the
 // sum in float64. A NaN gives NaN, an infinite maximum that maximum.
 func LogSumExp(x, scratch []float32) float64 {
-	if len(x) == 0 {
-		return math.Inf(-1)
-	}
-	m, s, ok := expSum(scratch, x)
-	if !ok {
-		m = x[0]
-		for _, v := range x[1:] {
-			if v > m || v != v {
-				m = v
-			}
-		}
-		if m != m || math.IsInf(float64(m), 0) {
-			return float64(m)
-		}
-		s = 0
-		for _, v := range x {
-			s += float64(Exp(v - m))
-		}
+	m, s := ExpSub(scratch, x)
+	if mf := float64(m); mf != mf || math.IsInf(mf, 0) {
+		return mf
 	}
 	return float64(m) + math.Log(s)
 }
