@@ -169,7 +169,11 @@ func TestChatInterrupt(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the chat did not end after two Ctrl-C at the prompt")
 	}
-	if got := strings.Count(errs.String(), "answer stopped"); got != 1 || sess.Turns() != 2 {
-		t.Errorf("%d answers stopped, %d turns; want 1 and 2:\n%s", got, sess.Turns(), errs.String())
+	// How far the first answer ran before the chat's cancel reached it is
+	// up to the scheduler: a long one leaves no room for the second turn,
+	// which then drops it (and says so).
+	dropped := strings.Count(errs.String(), "dropped the oldest turn")
+	if got := strings.Count(errs.String(), "answer stopped"); got != 1 || sess.Turns() != 2-dropped {
+		t.Errorf("%d answers stopped, %d turns, %d dropped; want 1 and %d:\n%s", got, sess.Turns(), dropped, 2-dropped, errs.String())
 	}
 }
