@@ -321,40 +321,27 @@ func (r *runner) attentionJobs(T int) (int, int) {
 	}
 	r.jobs = r.jobs[:0]
 	if blockAttn && c.HeadDim%32 == 0 {
-		per := blockLanes
-		for {
-			jobs := 0
-			for t := 0; t < T; {
-				e := r.seqEnd(t, T)
-				jobs += c.KVHeads * (((e-t)*G + per - 1) / per)
-				t = e
-			}
-			if jobs >= workers || per == blockLanes/2 {
-				break
-			}
-			per /= 2
-		}
-		r.jobs = r.blockJobs(r.jobs, T, per, per)
-		if per == blockLanes && workers > 1 {
+		const half = blockLanes / 2
+		r.jobs = r.blockJobs(r.jobs, T, blockLanes, blockLanes)
+		switch {
+		case len(r.jobs) < workers:
+			r.jobs = r.blockJobs(r.jobs[:0], T, half, half)
+		case workers > 1:
 			// The jobs are claimed one at a time, so the slowest
 			// participant's share sets the layer's time. Where a cut of 32
 			// query vectors leaves one participant the last block alone
 			// (7 blocks on 2 threads: a 55-row turn of gemma-3-270m),
 			// blocks of 16 can share the work more evenly: take whichever
-			// cut the claim order finishes soonest.
+			// cut the claim order finishes soonest (blocks of 32; of 32
+			// with the last vectors in 16s; of 16).
 			best := r.jobsMakespan(r.jobs, workers)
-			for _, tail := range []int{blockLanes / 2, 0} {
-				full := blockLanes
-				if tail == 0 {
-					full, tail = blockLanes/2, blockLanes/2
-				}
-				alt := r.blockJobs(r.altJobs[:0], T, full, tail)
+			for _, full := range []int{blockLanes, half} {
+				alt := r.blockJobs(r.altJobs[:0], T, full, half)
 				if m := r.jobsMakespan(alt, workers); m < best {
 					best = m
-					r.jobs, r.altJobs = alt, r.jobs
-				} else {
-					r.altJobs = alt
+					r.jobs, alt = alt, r.jobs
 				}
+				r.altJobs = alt
 			}
 		}
 		return len(r.jobs), 1
