@@ -140,6 +140,7 @@ const (
 	idAVX2
 	idAVX512
 	idAVX512BF16
+	idNEON
 )
 
 // generic is the pure-Go variant.
@@ -159,6 +160,8 @@ func (v *variant) call(p *kargs, f Format, mr int) {
 		callAVX512(p, f.fam(), mr)
 	case idAVX2:
 		callAVX2(p, f.fam(), mr)
+	case idNEON:
+		callNEON(p, f.fam(), mr)
 	default:
 		kernelGeneric(p, f, mr, v.kb[f])
 	}

@@ -1,4 +1,4 @@
-//go:build !amd64 || purego
+//go:build (!amd64 && !arm64) || purego
 
 package hgemm
 
@@ -20,3 +20,5 @@ func packBF16(dst []uint16, src []float32) { packBF16Generic(dst, src) }
 
 // widen sets dst[i] to the 16-bit value of format f at src[2i:].
 func widen(f Format, dst []float32, src []byte) { widenGeneric(f, dst, src) }
+
+func callNEON(p *kargs, fam, mr int) { panic("hgemm: no NEON kernels") }
