@@ -214,3 +214,52 @@ func TestSoftmax4(t *testing.T) {
 		t.Errorf("softmax4 with a NaN in row 0: got %v, want row 0 NaN and row 1 not", p)
 	}
 }
+
+// TestScoresValues4F16 checks scores4F16 and values4F16 (assembly where
+// the CPU has it) against their generic versions over binary16 keys and
+// values, within float32 rounding of the sums, and that values4F16 writes
+// nothing past the 4 output rows.
+func TestScoresValues4F16(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	randn := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	half := func(n int) []uint16 {
+		v := make([]uint16, n)
+		for i := range v {
+			v[i] = numeric.Float16FromFloat32(float32(r.NormFloat64())).Bits()
+		}
+		return v
+	}
+	for _, hd := range []int{8, 16, 64, 256, 24, 20} {
+		for _, n := range []int{0, 1, 5, 33} {
+			ld := hd + 8
+			var q [4][]float32
+			for h := range q {
+				q[h] = randn(hd)
+			}
+			k, v, p := half(n*ld+hd), half(n*ld+hd), randn(4*n)
+			got, want := make([]float32, 4*n), make([]float32, 4*n)
+			scores4F16(&q, k, ld, n, got)
+			scores4F16Generic(&q, k, ld, n, want)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*float64(hd) {
+					t.Errorf("scores4F16(hd=%d, n=%d)[%d] = %v, want %v", hd, n, i, got[i], want[i])
+				}
+			}
+			tile := randn(4*hd + 4)
+			ref := append([]float32(nil), tile...)
+			values4F16(p, v, ld, hd, n, tile)
+			values4F16Generic(p, v, ld, hd, n, ref[:4*hd])
+			for i := range tile {
+				if math.Abs(float64(tile[i]-ref[i])) > 1e-5*float64(n+1) {
+					t.Errorf("values4F16(hd=%d, n=%d)[%d] = %v, want %v", hd, n, i, tile[i], ref[i])
+				}
+			}
+		}
+	}
+}
