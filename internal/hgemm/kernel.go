@@ -167,6 +167,30 @@ func (v *variant) call(p *kargs, f Format, mr int) {
 	}
 }
 
+// callOne runs the one-row kernel of variant v for format f, with or
+// without software prefetch of the weight rows (see prefetchTuner); the
+// variants without prefetch in their kernels ignore the choice.
+func (v *variant) callOne(p *kargs, f Format, prefetch bool) {
+	if prefetch {
+		v.call(p, f, 1)
+		return
+	}
+	switch v.id {
+	case idAVX512BF16:
+		fam := f.fam()
+		if f == BF16 {
+			fam = famBF16DP
+		}
+		callAVX512NoPrefetch(p, fam)
+	case idAVX512:
+		callAVX512NoPrefetch(p, f.fam())
+	case idAVX2:
+		callAVX2NoPrefetch(p, f.fam())
+	default:
+		v.call(p, f, 1)
+	}
+}
+
 // roundGeneric sets dst[i] to src[i] rounded to format f (nearest even, as
 // numeric.Float16FromFloat32 and numeric.BFloat16FromFloat32) and widened
 // back to float32.

@@ -124,6 +124,31 @@ func kBF16m2AVX2(p *kargs)
 //go:noescape
 func kBF16m3AVX2(p *kargs)
 
+// kF16m1npAVX512 is kF16m1AVX512 without software prefetch.
+//
+//go:noescape
+func kF16m1npAVX512(p *kargs)
+
+// kBF16m1npAVX512 is kBF16m1AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16m1npAVX512(p *kargs)
+
+// kBF16DPm1npAVX512 is kBF16DPm1AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16DPm1npAVX512(p *kargs)
+
+// kF16m1npAVX2 is kF16m1AVX2 without software prefetch.
+//
+//go:noescape
+func kF16m1npAVX2(p *kargs)
+
+// kBF16m1npAVX2 is kBF16m1AVX2 without software prefetch.
+//
+//go:noescape
+func kBF16m1npAVX2(p *kargs)
+
 // roundF16AVX2 sets dst[i] to src[i] rounded to float16 (nearest even,
 // VCVTPS2PH) and widened back, for i < n (n > 0, a multiple of 8).
 //
@@ -153,6 +178,34 @@ func widenF16AVX2(dst *float32, src *byte, n int)
 //
 //go:noescape
 func widenBF16AVX2(dst *float32, src *byte, n int)
+
+// callAVX512NoPrefetch runs the one-row AVX-512 kernel of family fam
+// without software prefetch.
+func callAVX512NoPrefetch(p *kargs, fam int) {
+	switch fam {
+	case 0:
+		kF16m1npAVX512(p)
+	case 1:
+		kBF16m1npAVX512(p)
+	case 2:
+		kBF16DPm1npAVX512(p)
+	default:
+		panic("hgemm: no AVX-512 kernel")
+	}
+}
+
+// callAVX2NoPrefetch runs the one-row AVX2 kernel of family fam without
+// software prefetch.
+func callAVX2NoPrefetch(p *kargs, fam int) {
+	switch fam {
+	case 0:
+		kF16m1npAVX2(p)
+	case 1:
+		kBF16m1npAVX2(p)
+	default:
+		panic("hgemm: no AVX2 kernel")
+	}
+}
 
 // callAVX512 runs the AVX-512 kernel of family fam for mr ≤ 6 rows.
 func callAVX512(p *kargs, fam, mr int) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/workerpool"
@@ -99,11 +100,32 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	for len(s.sums) < parts {
 		s.sums = append(s.sums, nil)
 	}
+	// Decoding: with or without software prefetch, as this CPU reads
+	// faster (prefetchTuner).
+	s.prefetch = true
+	var (
+		tuner   *prefetchTuner
+		measure bool
+		t0      time.Time
+		bytes   = 2 * m.n * m.k
+	)
+	if rows == 1 {
+		tuner = tunerFor(parts)
+		if s.prefetch, measure = tuner.choose(bytes); measure {
+			t0 = time.Now()
+		}
+	}
+	var err error
 	if parts == 1 || s.tiles <= s.piece {
 		s.participate(0, 0)
-		return ctx.Err()
+		err = ctx.Err()
+	} else {
+		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
 	}
-	return workerpool.ForN(ctx, parts, 1, parts, s.run)
+	if measure && err == nil {
+		tuner.record(s.prefetch, time.Since(t0), bytes)
+	}
+	return err
 }
 
 // panelBytes bounds the rounded activations of one row tile in a K block,
@@ -131,13 +153,15 @@ type scratch struct {
 	x32   []float32 // rounded activations, rows × kp
 	x16   []uint16  // or their bfloat16 bits (bf16x)
 	bf16x bool
-	rows  int
-	ldx   int              // bytes between rows of x32 or x16
-	kc    int              // columns of a K block
-	tiles int              // 4-row weight tiles
-	piece int              // tiles per piece of work
-	next  atomic.Int64     // next tile to take
-	run   func(lo, hi int) // s.participate, bound once
+	// prefetch: the one-row kernels prefetch the weight rows.
+	prefetch bool
+	rows     int
+	ldx      int              // bytes between rows of x32 or x16
+	kc       int              // columns of a K block
+	tiles    int              // 4-row weight tiles
+	piece    int              // tiles per piece of work
+	next     atomic.Int64     // next tile to take
+	run      func(lo, hi int) // s.participate, bound once
 	// roundRows is s.round, bound once.
 	roundRows func(lo, hi int)
 	// sums[i] is participant i's buffer for the sums of full tiles
@@ -262,7 +286,11 @@ func (s *scratch) computePart(pt *part, lo, hi int, sums []float32) []float32 {
 				}
 				p.y, p.ldy, p.accum = &sums[r*nr*full], 4*nr*full, accum
 				p.tiles, p.tileBytes = full, 2*K
-				v.call(&p, f, mr)
+				if mr == 1 {
+					v.callOne(&p, f, s.prefetch)
+				} else {
+					v.call(&p, f, mr)
+				}
 				inSums = true
 			}
 			for t := t0; t < hi; t++ {
