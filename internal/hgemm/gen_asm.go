@@ -81,7 +81,7 @@ func main() {
 			fmt.Fprintf(&sw2, "\tcase %d:\n\t\t%s(p)\n", fam*maxMR2+mr-1, name)
 		}
 	}
-	// One-row kernels without software prefetch (prefetchTuner picks
+	// One-row kernels without software prefetch (tune.Prefetch picks
 	// between them and the ones above at run time).
 	var np512, np2 bytes.Buffer
 	noPrefetch = true

@@ -3,6 +3,8 @@ package hgemm
 import (
 	"errors"
 	"fmt"
+
+	"github.com/zerfoo/zerfoo/internal/tune"
 )
 
 // Format is the 16-bit encoding of a weight matrix.
@@ -62,6 +64,9 @@ type Matrix struct {
 	// one per stacked matrix for Stack.
 	parts []part
 	tiles int // 4-row tiles of all parts
+	// pf chooses the one-row kernels with or without software prefetch,
+	// for one thread and for several (tune.Prefetch).
+	pf [2]tune.Prefetch
 }
 
 // part is a block of consecutive rows of W kept in its own bytes. Its

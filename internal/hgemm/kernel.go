@@ -168,7 +168,7 @@ func (v *variant) call(p *kargs, f Format, mr int) {
 }
 
 // callOne runs the one-row kernel of variant v for format f, with or
-// without software prefetch of the weight rows (see prefetchTuner); the
+// without software prefetch of the weight rows (see tune.Prefetch); the
 // variants without prefetch in their kernels ignore the choice.
 func (v *variant) callOne(p *kargs, f Format, prefetch bool) {
 	if prefetch {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -101,17 +102,17 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 		s.sums = append(s.sums, nil)
 	}
 	// Decoding: with or without software prefetch, as this CPU reads
-	// faster (prefetchTuner).
+	// this matrix faster (tune.Prefetch).
 	s.prefetch = true
 	var (
-		tuner   *prefetchTuner
+		tuner   *tune.Prefetch
 		measure bool
 		t0      time.Time
 		bytes   = 2 * m.n * m.k
 	)
 	if rows == 1 {
-		tuner = tunerFor(parts)
-		if s.prefetch, measure = tuner.choose(bytes); measure {
+		tuner = &m.pf[tune.Class(parts)]
+		if s.prefetch, measure = tuner.Choose(bytes); measure {
 			t0 = time.Now()
 		}
 	}
@@ -123,7 +124,7 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
 	}
 	if measure && err == nil {
-		tuner.record(s.prefetch, time.Since(t0), bytes)
+		tuner.Record(s.prefetch, time.Since(t0), bytes)
 	}
 	return err
 }

@@ -101,11 +101,15 @@
 // float16 or float32 scales and the default zero point: the GGUF Q4_0 and
 // Q8_0 tensors): its kernels multiply the activation row by 4 groups at
 // once, taken from 4 runs of a thread's piece of groups, so that the tiles
-// stream from memory as 4 concurrent sequential streams (with software
-// prefetch along each) instead of one: a core reads memory 10–25 % faster
-// that way here, and the kernels of the types with the dearest decoding
-// (Q3_K, IQ4_XS) hide its latency behind 4 independent groups.
-// docs/PERFORMANCE.md has the figures.
+// stream from memory as 4 concurrent sequential streams instead of one: a
+// core reads memory 10–25 % faster that way here, and the kernels of the
+// types with the dearest decoding (Q3_K, IQ4_XS) hide its latency behind 4
+// independent groups. Each of these kernels exists with software prefetch
+// along each stream and without: which reads faster depends on the CPU
+// (and the type), so every matrix times both on its first one-row products
+// of at least 1 MiB and keeps the faster (internal/tune.Prefetch, one
+// choice for one thread and one for several). docs/PERFORMANCE.md has the
+// figures.
 //
 // On arm64, ggml_arm64.s (gen_ggml_arm64.go) holds the NEON tier: an
 // ARMv8.0 variant and, where the CPU has the dot-product extension, one

@@ -70,11 +70,26 @@ func main() {
 				name, bits, map[bool]string{false: "float32", true: "float16"}[f16], matrixGroups, name)
 		}
 	}
-	fmt.Fprintf(&call, "// groupsAVX512 is the number of groups the one-row kernels of\n// callAVX512Groups read at once.\nconst groupsAVX512 = %d\n\n", matrixGroups)
-	call.WriteString("// callAVX512Groups runs the one-row int8 kernel for bits and the scale\n// format (float16 or float32) that reads groupsAVX512 groups at once; it\n// reports false when there is none.\nfunc callAVX512Groups(p *kargsGroups, bits int, f16 bool) bool {\n\tswitch {\n")
+	groupsNoPF = true
 	for _, f16 := range []bool{false, true} {
 		for _, bits := range []int{4, 8} {
-			fmt.Fprintf(&call, "\tcase bits == %d && %sf16:\n\t\t%s(p)\n", bits, map[bool]string{false: "!", true: ""}[f16], groupsName(bits, f16))
+			name := groupsName(bits, f16) + "np"
+			kernelGroups(name, bits, matrixGroups, f16)
+			fmt.Fprintf(&call, "// %s is %s without software prefetch.\n//\n//go:noescape\nfunc %s(p *kargsGroups)\n\n", name, groupsName(bits, f16), name)
+		}
+	}
+	groupsNoPF = false
+	fmt.Fprintf(&call, "// groupsAVX512 is the number of groups the one-row kernels of\n// callAVX512Groups read at once.\nconst groupsAVX512 = %d\n\n", matrixGroups)
+	call.WriteString("// callAVX512Groups runs the one-row int8 kernel for bits and the scale\n// format (float16 or float32) that reads groupsAVX512 groups at once, with\n// or without software prefetch; it reports false when there is none.\nfunc callAVX512Groups(p *kargsGroups, bits int, f16, prefetch bool) bool {\n\tswitch {\n")
+	for _, pf := range []bool{true, false} {
+		for _, f16 := range []bool{false, true} {
+			for _, bits := range []int{4, 8} {
+				name := groupsName(bits, f16)
+				if !pf {
+					name += "np"
+				}
+				fmt.Fprintf(&call, "\tcase bits == %d && %sf16 && %sprefetch:\n\t\t%s(p)\n", bits, map[bool]string{false: "!", true: ""}[f16], map[bool]string{false: "!", true: ""}[pf], name)
+			}
 		}
 	}
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n\n")
@@ -407,6 +422,11 @@ const matrixGroups = 4
 const groupsPFDist = 1024
 
 // groupsName names the kernelGroups kernel for bits and the scale format.
+// groupsNoPF makes kernelGroups write its kernel without software prefetch
+// (the "np" kernels, which tune.Prefetch picks where this CPU reads faster
+// without).
+var groupsNoPF bool
+
 func groupsName(bits int, f16 bool) string {
 	return fmt.Sprintf("kI8b%dx%d%sAVX512", bits, matrixGroups, map[bool]string{false: "F32", true: "F16"}[f16])
 }
@@ -486,7 +506,7 @@ func kernelGroups(name string, bits, ng int, f16 bool) {
 	p("SHRQ $1, DX")
 	label("step")
 	adv := 4 * quads // bytes of A per step
-	for g := 0; g < ng; g++ {
+	for g := 0; g < ng && !groupsNoPF; g++ {
 		for u := 0; u < unroll; u++ {
 			p("PREFETCHT0 %s", cidx(g, groupsPFDist+64*u))
 		}

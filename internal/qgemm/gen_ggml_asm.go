@@ -43,8 +43,19 @@ func main() {
 		fmt.Fprintf(&call, "\n// %s is ggmlKernelGeneric for %s, one row, against %d groups\n// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1\n// consecutive groups (AVX-512 VNNI).\n//\n//go:noescape\nfunc %s(p *gargsGroups)\n", name, f.name, ggmlGroups, name)
 		fmt.Fprintf(&swg, "\tcase quant.%s:\n\t\t%s(p)\n", f.name, name)
 	}
+	groupsPF = false
+	var swnp bytes.Buffer
+	for _, f := range formats {
+		name := fmt.Sprintf("g%sx%dnpAVX512", f.name, ggmlGroups)
+		kernelGroups(name, f, ggmlGroups)
+		fmt.Fprintf(&call, "\n// %s is g%sx%dAVX512 without software prefetch.\n//\n//go:noescape\nfunc %s(p *gargsGroups)\n", name, f.name, ggmlGroups, name)
+		fmt.Fprintf(&swnp, "\t\tcase quant.%s:\n\t\t\t%s(p)\n", f.name, name)
+	}
+	groupsPF = true
 	fmt.Fprintf(&call, "\n// ggmlGroupsAVX512 is the number of groups the one-row kernels of\n// ggmlCallAVX512Groups read at once.\nconst ggmlGroupsAVX512 = %d\n", ggmlGroups)
-	call.WriteString("\n// ggmlCallAVX512Groups runs the one-row AVX-512 kernel for f that reads\n// ggmlGroupsAVX512 groups at once; it reports false when there is none.\nfunc ggmlCallAVX512Groups(f *format, p *gargsGroups) bool {\n\tswitch f.t {\n")
+	call.WriteString("\n// ggmlCallAVX512Groups runs the one-row AVX-512 kernel for f that reads\n// ggmlGroupsAVX512 groups at once, with or without software prefetch; it\n// reports false when there is none.\nfunc ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {\n\tif !prefetch {\n\t\tswitch f.t {\n")
+	call.Write(swnp.Bytes())
+	call.WriteString("\t\tdefault:\n\t\t\treturn false\n\t\t}\n\t\treturn true\n\t}\n\tswitch f.t {\n")
 	call.Write(swg.Bytes())
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
 	if err := os.WriteFile("ggml_amd64.s", out.Bytes(), 0o644); err != nil {
@@ -259,8 +270,10 @@ const ggmlGroups = 4
 // ahead, as the one-row kernel does (without prefetch the K-quant kernels
 // ran at 0.65–0.89× the one-group ones; 1 KiB ahead, which suits the
 // Matrix kernels, at 0.64–0.96×: their tiles keep codes, bit planes and
-// scales in separate regions).
-const groupsPF = true
+// scales in separate regions). main also writes the kernels without
+// prefetch (groupsPF false), which tune.Prefetch picks where this CPU
+// reads faster without.
+var groupsPF = true
 
 // kernelGroups emits a one-row super-block kernel that multiplies the
 // activation row by ng ≤ 4 groups at once, group g's tiles g·p.gstride

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 )
@@ -140,6 +141,9 @@ type GGML struct {
 	Groups int
 	f      *format
 	tiles  []uint8 // [Groups][K/sb][tileBytes]
+	// pf chooses the one-row kernels with or without software prefetch,
+	// for one thread and for several (tune.Prefetch).
+	pf [2]tune.Prefetch
 }
 
 // GGMLSupported reports whether PackGGML takes type t.

@@ -34,13 +34,13 @@ type gargsGroups struct {
 // ggmlCallGroups runs the one-row kernel for f that multiplies the
 // activations by v.groups groups at once, gstride bytes of tiles apart,
 // each for cols ≥ 1 consecutive groups; it reports false when v has none
-// for f.
-func ggmlCallGroups(v ggmlVariant, f *format, p *gargs, gstride, cols int) bool {
+// for f; prefetch picks the kernel with or without software prefetch.
+func ggmlCallGroups(v ggmlVariant, f *format, p *gargs, gstride, cols int, prefetch bool) bool {
 	if v.id != idAVX512 || v.groups != ggmlGroupsAVX512 {
 		return false
 	}
 	q := gargsGroups{gargs: *p, gstride: gstride, cols: cols}
-	return ggmlCallAVX512Groups(f, &q)
+	return ggmlCallAVX512Groups(f, &q, prefetch)
 }
 
 // ggmlBest is the variant GGML.MatMul uses.

@@ -24,7 +24,7 @@ func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }
 
-func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int) bool { return false }
+func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return false }
 
 // gargsNEON are the arguments of a NEON super-block kernel: gargs, with
 // out pointing at the kernel's first column, and the first of the group's

@@ -832,13 +832,105 @@ func gQ6_Kx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ4_XSx4AVX512(p *gargsGroups)
 
+// gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ4_0x4npAVX512(p *gargsGroups)
+
+// gQ8_0x4npAVX512 is gQ8_0x4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ8_0x4npAVX512(p *gargsGroups)
+
+// gQ4_1x4npAVX512 is gQ4_1x4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ4_1x4npAVX512(p *gargsGroups)
+
+// gQ5_0x4npAVX512 is gQ5_0x4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ5_0x4npAVX512(p *gargsGroups)
+
+// gQ5_1x4npAVX512 is gQ5_1x4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ5_1x4npAVX512(p *gargsGroups)
+
+// gIQ4_NLx4npAVX512 is gIQ4_NLx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ4_NLx4npAVX512(p *gargsGroups)
+
+// gQ2_Kx4npAVX512 is gQ2_Kx4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ2_Kx4npAVX512(p *gargsGroups)
+
+// gQ3_Kx4npAVX512 is gQ3_Kx4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ3_Kx4npAVX512(p *gargsGroups)
+
+// gQ4_Kx4npAVX512 is gQ4_Kx4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ4_Kx4npAVX512(p *gargsGroups)
+
+// gQ5_Kx4npAVX512 is gQ5_Kx4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ5_Kx4npAVX512(p *gargsGroups)
+
+// gQ6_Kx4npAVX512 is gQ6_Kx4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ6_Kx4npAVX512(p *gargsGroups)
+
+// gIQ4_XSx4npAVX512 is gIQ4_XSx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ4_XSx4npAVX512(p *gargsGroups)
+
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
 const ggmlGroupsAVX512 = 4
 
 // ggmlCallAVX512Groups runs the one-row AVX-512 kernel for f that reads
-// ggmlGroupsAVX512 groups at once; it reports false when there is none.
-func ggmlCallAVX512Groups(f *format, p *gargsGroups) bool {
+// ggmlGroupsAVX512 groups at once, with or without software prefetch; it
+// reports false when there is none.
+func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
+	if !prefetch {
+		switch f.t {
+		case quant.Q4_0:
+			gQ4_0x4npAVX512(p)
+		case quant.Q8_0:
+			gQ8_0x4npAVX512(p)
+		case quant.Q4_1:
+			gQ4_1x4npAVX512(p)
+		case quant.Q5_0:
+			gQ5_0x4npAVX512(p)
+		case quant.Q5_1:
+			gQ5_1x4npAVX512(p)
+		case quant.IQ4_NL:
+			gIQ4_NLx4npAVX512(p)
+		case quant.Q2_K:
+			gQ2_Kx4npAVX512(p)
+		case quant.Q3_K:
+			gQ3_Kx4npAVX512(p)
+		case quant.Q4_K:
+			gQ4_Kx4npAVX512(p)
+		case quant.Q5_K:
+			gQ5_Kx4npAVX512(p)
+		case quant.Q6_K:
+			gQ6_Kx4npAVX512(p)
+		case quant.IQ4_XS:
+			gIQ4_XSx4npAVX512(p)
+		default:
+			return false
+		}
+		return true
+	}
 	switch f.t {
 	case quant.Q4_0:
 		gQ4_0x4AVX512(p)

@@ -6,8 +6,10 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -154,15 +156,37 @@ func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v 
 	}
 	s.next.Store(0)
 	s.shared = false
-	if parts == 1 || m.Groups <= s.piece {
+	// Decoding: with or without software prefetch, as this CPU reads
+	// this matrix faster (tune.Prefetch).
+	s.prefetch = true
+	var (
+		tuner  *tune.Prefetch
+		timeIt bool
+		t0     time.Time
+		bytes  = m.Groups * tileGroup
+	)
+	if rows == 1 {
+		tuner = &m.pf[tune.Class(parts)]
+		if s.prefetch, timeIt = tuner.Choose(bytes); timeIt {
+			t0 = time.Now()
+		}
+	}
+	var err error
+	switch {
+	case parts == 1 || m.Groups <= s.piece:
 		s.participate(0, 0)
-		return ctx.Err()
+		err = ctx.Err()
+	default:
+		if rows == 1 && s.piece*tileGroup >= shareMinPiece {
+			s.shared = true
+			s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, max(1, s.v.groups), tileGroup)
+		}
+		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
 	}
-	if rows == 1 && s.piece*tileGroup >= shareMinPiece {
-		s.shared = true
-		s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, max(1, s.v.groups), tileGroup)
+	if timeIt && err == nil {
+		tuner.Record(s.prefetch, time.Since(t0), bytes)
 	}
-	return workerpool.ForN(ctx, parts, 1, parts, s.run)
+	return err
 }
 
 // ggmlScratch holds the per-call state and buffers of GGML.MatMul.
@@ -179,6 +203,8 @@ type ggmlScratch struct {
 	// share the work through share (participate's range is then pieces).
 	shared bool
 	share  rowShare
+	// prefetch: the one-row kernels prefetch the weights.
+	prefetch bool
 }
 
 var ggmlScratchPool = sync.Pool{New: func() any {
@@ -232,7 +258,7 @@ func (s *ggmlScratch) cols(lo, run, c0, c1 int) {
 		p.ldo = 4 * GroupCols * run
 		p.tile = &m.tiles[(lo+c0)*nsb*tb]
 		p.out = &s.y[(lo+c0)*GroupCols]
-		if ggmlCallGroups(s.v, f, &p, run*nsb*tb, c1-c0) {
+		if ggmlCallGroups(s.v, f, &p, run*nsb*tb, c1-c0, s.prefetch) {
 			return
 		}
 	}

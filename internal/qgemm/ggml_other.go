@@ -13,4 +13,4 @@ func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }
 
-func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int) bool { return false }
+func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return false }

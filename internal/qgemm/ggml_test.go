@@ -317,7 +317,8 @@ func TestGGMLAccumulate(t *testing.T) {
 // groups at once with accum set, against the generic kernel group by
 // group: with cols 1 on groups two apart (gstride two groups, outputs two
 // groups apart: every other group untouched), and with cols 2 on the same
-// strides (each stream walks two consecutive groups: all of them).
+// strides (each stream walks two consecutive groups: all of them), with
+// and without software prefetch.
 func TestGGMLGroupsAccumulate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, v := range ggmlVariants {
@@ -347,14 +348,16 @@ func TestGGMLGroupsAccumulate(t *testing.T) {
 					p.tile, p.out, p.ldo = &m.tiles[g*nsb*tb], &want[g*GroupCols], 4*GroupCols
 					ggmlKernelGeneric(f, &p, 1)
 				}
-				got := slices.Clone(start)
-				p.tile, p.out, p.ldo = &m.tiles[0], &got[0], 4*2*GroupCols
-				if !ggmlCallGroups(v, f, &p, 2*nsb*tb, cols) {
-					t.Fatalf("%v/%s: no kernel", typ, v.name)
-				}
-				for i := range got {
-					if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Abs(float64(want[i]))+1e-6 {
-						t.Fatalf("%v/%s/cols%d: out[%d] = %v, generic %v", typ, v.name, cols, i, got[i], want[i])
+				for _, prefetch := range []bool{true, false} {
+					got := slices.Clone(start)
+					p.tile, p.out, p.ldo = &m.tiles[0], &got[0], 4*2*GroupCols
+					if !ggmlCallGroups(v, f, &p, 2*nsb*tb, cols, prefetch) {
+						t.Fatalf("%v/%s: no kernel", typ, v.name)
+					}
+					for i := range got {
+						if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Abs(float64(want[i]))+1e-6 {
+							t.Fatalf("%v/%s/cols%d/prefetch %v: out[%d] = %v, generic %v", typ, v.name, cols, prefetch, i, got[i], want[i])
+						}
 					}
 				}
 			}

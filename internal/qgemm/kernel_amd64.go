@@ -46,13 +46,14 @@ type kargsGroups struct {
 // by v.groups groups at once (codes cstride bytes apart, scales — float16
 // when p.f16 is 1, else float32 — sstride bytes apart, the default zero
 // point), each for cols ≥ 1 consecutive groups; it reports false when v
-// has none for bits.
-func callGroups(v variant, p *kargs, bits, cstride, sstride, cols int) bool {
+// has none for bits; prefetch picks the kernel with or without software
+// prefetch.
+func callGroups(v variant, p *kargs, bits, cstride, sstride, cols int, prefetch bool) bool {
 	if v.id != idAVX512 || v.groups != groupsAVX512 {
 		return false
 	}
 	q := kargsGroups{kargs: *p, cstride: cstride, sstride: sstride, cols: cols}
-	return callAVX512Groups(&q, bits, p.f16 == 1)
+	return callAVX512Groups(&q, bits, p.f16 == 1, prefetch)
 }
 
 // best is the variant MatMul uses: the last of archVariants, or generic.

@@ -28,7 +28,7 @@ var best = archVariants[len(archVariants)-1]
 
 func callAVX512(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
 
-func callGroups(variant, *kargs, int, int, int, int) bool { return false }
+func callGroups(variant, *kargs, int, int, int, int, bool) bool { return false }
 
 func callAVX2(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
 

@@ -533,23 +533,51 @@ func kI8b4x4F16AVX512(p *kargsGroups)
 //go:noescape
 func kI8b8x4F16AVX512(p *kargsGroups)
 
+// kI8b4x4F32AVX512np is kI8b4x4F32AVX512 without software prefetch.
+//
+//go:noescape
+func kI8b4x4F32AVX512np(p *kargsGroups)
+
+// kI8b8x4F32AVX512np is kI8b8x4F32AVX512 without software prefetch.
+//
+//go:noescape
+func kI8b8x4F32AVX512np(p *kargsGroups)
+
+// kI8b4x4F16AVX512np is kI8b4x4F16AVX512 without software prefetch.
+//
+//go:noescape
+func kI8b4x4F16AVX512np(p *kargsGroups)
+
+// kI8b8x4F16AVX512np is kI8b8x4F16AVX512 without software prefetch.
+//
+//go:noescape
+func kI8b8x4F16AVX512np(p *kargsGroups)
+
 // groupsAVX512 is the number of groups the one-row kernels of
 // callAVX512Groups read at once.
 const groupsAVX512 = 4
 
 // callAVX512Groups runs the one-row int8 kernel for bits and the scale
-// format (float16 or float32) that reads groupsAVX512 groups at once; it
-// reports false when there is none.
-func callAVX512Groups(p *kargsGroups, bits int, f16 bool) bool {
+// format (float16 or float32) that reads groupsAVX512 groups at once, with
+// or without software prefetch; it reports false when there is none.
+func callAVX512Groups(p *kargsGroups, bits int, f16, prefetch bool) bool {
 	switch {
-	case bits == 4 && !f16:
+	case bits == 4 && !f16 && prefetch:
 		kI8b4x4F32AVX512(p)
-	case bits == 8 && !f16:
+	case bits == 8 && !f16 && prefetch:
 		kI8b8x4F32AVX512(p)
-	case bits == 4 && f16:
+	case bits == 4 && f16 && prefetch:
 		kI8b4x4F16AVX512(p)
-	case bits == 8 && f16:
+	case bits == 8 && f16 && prefetch:
 		kI8b8x4F16AVX512(p)
+	case bits == 4 && !f16 && !prefetch:
+		kI8b4x4F32AVX512np(p)
+	case bits == 8 && !f16 && !prefetch:
+		kI8b8x4F32AVX512np(p)
+	case bits == 4 && f16 && !prefetch:
+		kI8b4x4F16AVX512np(p)
+	case bits == 8 && f16 && !prefetch:
+		kI8b8x4F16AVX512np(p)
 	default:
 		return false
 	}

@@ -10,7 +10,7 @@ var best = generic
 
 func callAVX512(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
 
-func callGroups(variant, *kargs, int, int, int, int) bool { return false }
+func callGroups(variant, *kargs, int, int, int, int, bool) bool { return false }
 
 func callAVX2(p *kargs, i8 bool, bits, mr int) { kernelGeneric(p, i8, bits, mr) }
 

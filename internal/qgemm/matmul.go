@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
 
@@ -89,15 +91,37 @@ func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []fl
 	}
 	s.next.Store(0)
 	s.shared = false
-	if parts == 1 || m.Groups <= s.piece {
+	// Decoding: with or without software prefetch, as this CPU reads
+	// this matrix faster (tune.Prefetch).
+	s.prefetch = true
+	var (
+		tuner  *tune.Prefetch
+		timeIt bool
+		t0     time.Time
+		bytes  = m.Groups * m.groupBytes()
+	)
+	if rows == 1 {
+		tuner = &m.pf[tune.Class(parts)]
+		if s.prefetch, timeIt = tuner.Choose(bytes); timeIt {
+			t0 = time.Now()
+		}
+	}
+	var err error
+	switch {
+	case parts == 1 || m.Groups <= s.piece:
 		s.participate(0, 0)
-		return ctx.Err()
+		err = ctx.Err()
+	default:
+		if rows == 1 && s.piece*m.groupBytes() >= shareMinPiece {
+			s.shared = true
+			s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, s.oneRowGroups(), m.groupBytes())
+		}
+		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
 	}
-	if rows == 1 && s.piece*m.groupBytes() >= shareMinPiece {
-		s.shared = true
-		s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, s.oneRowGroups(), m.groupBytes())
+	if timeIt && err == nil {
+		tuner.Record(s.prefetch, time.Since(t0), bytes)
 	}
-	return workerpool.ForN(ctx, parts, 1, parts, s.run)
+	return err
 }
 
 // pieceGroups returns the groups of one piece of work of a product of
@@ -139,6 +163,8 @@ type scratch struct {
 	// share the work through share (participate's range is then pieces).
 	shared bool
 	share  rowShare
+	// prefetch: the one-row kernels prefetch the weights.
+	prefetch bool
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -303,7 +329,7 @@ func (s *scratch) cols(lo, run, c0, c1 int) {
 			p.scales = unsafe.Pointer(&m.Scales[blk*GroupCols])
 		}
 		p.out = &s.y[(lo+c0)*GroupCols]
-		if callGroups(s.v, &p, m.Bits, run*m.KBlocks*bb, scaleBytes*run*m.KBlocks*GroupCols, c1-c0) {
+		if callGroups(s.v, &p, m.Bits, run*m.KBlocks*bb, scaleBytes*run*m.KBlocks*GroupCols, c1-c0, s.prefetch) {
 			if s.bias != nil {
 				for i := range ng {
 					g := lo + i*run

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
 )
@@ -58,6 +59,9 @@ type Matrix struct {
 	// or float32(code) when ZeroPoints is present (bits 2 and 4; the
 	// assembly looks codes up with VPERMPS).
 	table [16]float32
+	// pf chooses the one-row kernels with or without software prefetch,
+	// for one thread and for several (tune.Prefetch).
+	pf [2]tune.Prefetch
 }
 
 // BlockBytes returns the bytes of codes of one block of one group.

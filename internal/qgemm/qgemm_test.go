@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
@@ -229,9 +230,10 @@ func TestMatMulVariants(t *testing.T) {
 // at once (variants with groups > 1: int8 activations, float16 or float32
 // scales, the default zero point): 9 or 27 full groups and a partial one, so
 // that each thread's piece holds runs of one or several groups (one kernel
-// call walks a run) and left-over groups, with and without bias, against
-// the int8 reference.
+// call walks a run) and left-over groups, with and without bias and
+// software prefetch, against the int8 reference.
 func TestMatMulGroups(t *testing.T) {
+	defer func(f int) { tune.Force = f }(tune.Force)
 	rng := rand.New(rand.NewPCG(5, 6))
 	ctx := context.Background()
 	for _, v := range allVariants() {
@@ -249,9 +251,11 @@ func TestMatMulGroups(t *testing.T) {
 					t.Fatal(err)
 				}
 				a := randA(rng, k)
-				for _, threads := range []int{1, 2} {
+				for _, tc := range [][2]int{{1, tune.On}, {2, tune.On}, {1, tune.Off}, {2, tune.Off}} {
+					threads := tc[0]
+					tune.Force = tc[1]
 					for _, bias := range [][]float32{nil, randA(rng, n)} {
-						name := fmt.Sprintf("%s/bits%d/bs%d/n%d/threads%d/bias%v", v.name, bits, bs, n, threads, bias != nil)
+						name := fmt.Sprintf("%s/bits%d/bs%d/n%d/threads%d/prefetch%v/bias%v", v.name, bits, bs, n, threads, tc[1] == tune.On, bias != nil)
 						want, mag := refInt8(q, a, 1, bias)
 						y := make([]float32, n+3)
 						y[n], y[n+1], y[n+2] = 7, 7, 7
