@@ -81,28 +81,32 @@ func main() {
 			fmt.Fprintf(&sw2, "\tcase %d:\n\t\t%s(p)\n", fam*maxMR2+mr-1, name)
 		}
 	}
-	// One-row kernels without software prefetch (tune.Prefetch picks
-	// between them and the ones above at run time).
+	// The kernels without software prefetch (tune.Prefetch picks between
+	// them and the ones above at run time).
 	var np512, np2 bytes.Buffer
 	noPrefetch = true
 	for fam := famF16; fam <= famBF16DP; fam++ {
-		name := fmt.Sprintf("k%sm1npAVX512", famName[fam])
-		kernel512(name, fam, 1)
-		fmt.Fprintf(&call, "// %s is k%sm1AVX512 without software prefetch.\n//\n//go:noescape\nfunc %s(p *kargs)\n\n", name, famName[fam], name)
-		fmt.Fprintf(&np512, "\tcase %d:\n\t\t%s(p)\n", fam, name)
+		for mr := 1; mr <= maxMR512; mr++ {
+			name := fmt.Sprintf("k%sm%dnpAVX512", famName[fam], mr)
+			kernel512(name, fam, mr)
+			fmt.Fprintf(&call, "// %s is k%sm%dAVX512 without software prefetch.\n//\n//go:noescape\nfunc %s(p *kargs)\n\n", name, famName[fam], mr, name)
+			fmt.Fprintf(&np512, "\tcase %d:\n\t\t%s(p)\n", fam*maxMR512+mr-1, name)
+		}
 	}
 	for fam := famF16; fam <= famBF16; fam++ {
-		name := fmt.Sprintf("k%sm1npAVX2", famName[fam])
-		kernel2(name, fam, 1)
-		fmt.Fprintf(&call, "// %s is k%sm1AVX2 without software prefetch.\n//\n//go:noescape\nfunc %s(p *kargs)\n\n", name, famName[fam], name)
-		fmt.Fprintf(&np2, "\tcase %d:\n\t\t%s(p)\n", fam, name)
+		for mr := 1; mr <= maxMR2; mr++ {
+			name := fmt.Sprintf("k%sm%dnpAVX2", famName[fam], mr)
+			kernel2(name, fam, mr)
+			fmt.Fprintf(&call, "// %s is k%sm%dAVX2 without software prefetch.\n//\n//go:noescape\nfunc %s(p *kargs)\n\n", name, famName[fam], mr, name)
+			fmt.Fprintf(&np2, "\tcase %d:\n\t\t%s(p)\n", fam*maxMR2+mr-1, name)
+		}
 	}
 	noPrefetch = false
 	helpers(&call)
-	call.WriteString("// callAVX512NoPrefetch runs the one-row AVX-512 kernel of family fam\n// without software prefetch.\nfunc callAVX512NoPrefetch(p *kargs, fam int) {\n\tswitch fam {\n")
+	fmt.Fprintf(&call, "// callAVX512NoPrefetch runs the AVX-512 kernel of family fam for mr ≤ %d\n// rows without software prefetch.\nfunc callAVX512NoPrefetch(p *kargs, fam, mr int) {\n\tswitch fam*%d + mr - 1 {\n", maxMR512, maxMR512)
 	call.Write(np512.Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"hgemm: no AVX-512 kernel\")\n\t}\n}\n\n")
-	call.WriteString("// callAVX2NoPrefetch runs the one-row AVX2 kernel of family fam without\n// software prefetch.\nfunc callAVX2NoPrefetch(p *kargs, fam int) {\n\tswitch fam {\n")
+	fmt.Fprintf(&call, "// callAVX2NoPrefetch runs the AVX2 kernel of family fam for mr ≤ %d rows\n// without software prefetch.\nfunc callAVX2NoPrefetch(p *kargs, fam, mr int) {\n\tswitch fam*%d + mr - 1 {\n", maxMR2, maxMR2)
 	call.Write(np2.Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"hgemm: no AVX2 kernel\")\n\t}\n}\n\n")
 	fmt.Fprintf(&call, "// callAVX512 runs the AVX-512 kernel of family fam for mr ≤ %d rows.\nfunc callAVX512(p *kargs, fam, mr int) {\n\tswitch fam*%d + mr - 1 {\n", maxMR512, maxMR512)

@@ -64,9 +64,10 @@ type Matrix struct {
 	// one per stacked matrix for Stack.
 	parts []part
 	tiles int // 4-row tiles of all parts
-	// pf chooses the one-row kernels with or without software prefetch,
-	// for one thread and for several (tune.Prefetch).
-	pf [2]tune.Prefetch
+	// pf chooses the kernels with or without software prefetch: one row
+	// on one thread, on several; more rows on one thread, on several
+	// (tune.Prefetch).
+	pf [4]tune.Prefetch
 }
 
 // part is a block of consecutive rows of W kept in its own bytes. Its

@@ -167,12 +167,12 @@ func (v *variant) call(p *kargs, f Format, mr int) {
 	}
 }
 
-// callOne runs the one-row kernel of variant v for format f, with or
+// callPF runs the kernel of variant v for format f and mr rows, with or
 // without software prefetch of the weight rows (see tune.Prefetch); the
 // variants without prefetch in their kernels ignore the choice.
-func (v *variant) callOne(p *kargs, f Format, prefetch bool) {
+func (v *variant) callPF(p *kargs, f Format, mr int, prefetch bool) {
 	if prefetch {
-		v.call(p, f, 1)
+		v.call(p, f, mr)
 		return
 	}
 	switch v.id {
@@ -181,13 +181,13 @@ func (v *variant) callOne(p *kargs, f Format, prefetch bool) {
 		if f == BF16 {
 			fam = famBF16DP
 		}
-		callAVX512NoPrefetch(p, fam)
+		callAVX512NoPrefetch(p, fam, mr)
 	case idAVX512:
-		callAVX512NoPrefetch(p, f.fam())
+		callAVX512NoPrefetch(p, f.fam(), mr)
 	case idAVX2:
-		callAVX2NoPrefetch(p, f.fam())
+		callAVX2NoPrefetch(p, f.fam(), mr)
 	default:
-		v.call(p, f, 1)
+		v.call(p, f, mr)
 	}
 }
 

@@ -129,25 +129,120 @@ func kBF16m3AVX2(p *kargs)
 //go:noescape
 func kF16m1npAVX512(p *kargs)
 
+// kF16m2npAVX512 is kF16m2AVX512 without software prefetch.
+//
+//go:noescape
+func kF16m2npAVX512(p *kargs)
+
+// kF16m3npAVX512 is kF16m3AVX512 without software prefetch.
+//
+//go:noescape
+func kF16m3npAVX512(p *kargs)
+
+// kF16m4npAVX512 is kF16m4AVX512 without software prefetch.
+//
+//go:noescape
+func kF16m4npAVX512(p *kargs)
+
+// kF16m5npAVX512 is kF16m5AVX512 without software prefetch.
+//
+//go:noescape
+func kF16m5npAVX512(p *kargs)
+
+// kF16m6npAVX512 is kF16m6AVX512 without software prefetch.
+//
+//go:noescape
+func kF16m6npAVX512(p *kargs)
+
 // kBF16m1npAVX512 is kBF16m1AVX512 without software prefetch.
 //
 //go:noescape
 func kBF16m1npAVX512(p *kargs)
+
+// kBF16m2npAVX512 is kBF16m2AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16m2npAVX512(p *kargs)
+
+// kBF16m3npAVX512 is kBF16m3AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16m3npAVX512(p *kargs)
+
+// kBF16m4npAVX512 is kBF16m4AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16m4npAVX512(p *kargs)
+
+// kBF16m5npAVX512 is kBF16m5AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16m5npAVX512(p *kargs)
+
+// kBF16m6npAVX512 is kBF16m6AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16m6npAVX512(p *kargs)
 
 // kBF16DPm1npAVX512 is kBF16DPm1AVX512 without software prefetch.
 //
 //go:noescape
 func kBF16DPm1npAVX512(p *kargs)
 
+// kBF16DPm2npAVX512 is kBF16DPm2AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16DPm2npAVX512(p *kargs)
+
+// kBF16DPm3npAVX512 is kBF16DPm3AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16DPm3npAVX512(p *kargs)
+
+// kBF16DPm4npAVX512 is kBF16DPm4AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16DPm4npAVX512(p *kargs)
+
+// kBF16DPm5npAVX512 is kBF16DPm5AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16DPm5npAVX512(p *kargs)
+
+// kBF16DPm6npAVX512 is kBF16DPm6AVX512 without software prefetch.
+//
+//go:noescape
+func kBF16DPm6npAVX512(p *kargs)
+
 // kF16m1npAVX2 is kF16m1AVX2 without software prefetch.
 //
 //go:noescape
 func kF16m1npAVX2(p *kargs)
 
+// kF16m2npAVX2 is kF16m2AVX2 without software prefetch.
+//
+//go:noescape
+func kF16m2npAVX2(p *kargs)
+
+// kF16m3npAVX2 is kF16m3AVX2 without software prefetch.
+//
+//go:noescape
+func kF16m3npAVX2(p *kargs)
+
 // kBF16m1npAVX2 is kBF16m1AVX2 without software prefetch.
 //
 //go:noescape
 func kBF16m1npAVX2(p *kargs)
+
+// kBF16m2npAVX2 is kBF16m2AVX2 without software prefetch.
+//
+//go:noescape
+func kBF16m2npAVX2(p *kargs)
+
+// kBF16m3npAVX2 is kBF16m3AVX2 without software prefetch.
+//
+//go:noescape
+func kBF16m3npAVX2(p *kargs)
 
 // roundF16AVX2 sets dst[i] to src[i] rounded to float16 (nearest even,
 // VCVTPS2PH) and widened back, for i < n (n > 0, a multiple of 8).
@@ -179,29 +274,67 @@ func widenF16AVX2(dst *float32, src *byte, n int)
 //go:noescape
 func widenBF16AVX2(dst *float32, src *byte, n int)
 
-// callAVX512NoPrefetch runs the one-row AVX-512 kernel of family fam
-// without software prefetch.
-func callAVX512NoPrefetch(p *kargs, fam int) {
-	switch fam {
+// callAVX512NoPrefetch runs the AVX-512 kernel of family fam for mr ≤ 6
+// rows without software prefetch.
+func callAVX512NoPrefetch(p *kargs, fam, mr int) {
+	switch fam*6 + mr - 1 {
 	case 0:
 		kF16m1npAVX512(p)
 	case 1:
-		kBF16m1npAVX512(p)
+		kF16m2npAVX512(p)
 	case 2:
+		kF16m3npAVX512(p)
+	case 3:
+		kF16m4npAVX512(p)
+	case 4:
+		kF16m5npAVX512(p)
+	case 5:
+		kF16m6npAVX512(p)
+	case 6:
+		kBF16m1npAVX512(p)
+	case 7:
+		kBF16m2npAVX512(p)
+	case 8:
+		kBF16m3npAVX512(p)
+	case 9:
+		kBF16m4npAVX512(p)
+	case 10:
+		kBF16m5npAVX512(p)
+	case 11:
+		kBF16m6npAVX512(p)
+	case 12:
 		kBF16DPm1npAVX512(p)
+	case 13:
+		kBF16DPm2npAVX512(p)
+	case 14:
+		kBF16DPm3npAVX512(p)
+	case 15:
+		kBF16DPm4npAVX512(p)
+	case 16:
+		kBF16DPm5npAVX512(p)
+	case 17:
+		kBF16DPm6npAVX512(p)
 	default:
 		panic("hgemm: no AVX-512 kernel")
 	}
 }
 
-// callAVX2NoPrefetch runs the one-row AVX2 kernel of family fam without
-// software prefetch.
-func callAVX2NoPrefetch(p *kargs, fam int) {
-	switch fam {
+// callAVX2NoPrefetch runs the AVX2 kernel of family fam for mr ≤ 3 rows
+// without software prefetch.
+func callAVX2NoPrefetch(p *kargs, fam, mr int) {
+	switch fam*3 + mr - 1 {
 	case 0:
 		kF16m1npAVX2(p)
 	case 1:
+		kF16m2npAVX2(p)
+	case 2:
+		kF16m3npAVX2(p)
+	case 3:
 		kBF16m1npAVX2(p)
+	case 4:
+		kBF16m2npAVX2(p)
+	case 5:
+		kBF16m3npAVX2(p)
 	default:
 		panic("hgemm: no AVX2 kernel")
 	}

@@ -12,9 +12,9 @@ func callAVX512(p *kargs, fam, mr int) { panic("hgemm: no AVX-512 kernels") }
 
 func callAVX2(p *kargs, fam, mr int) { panic("hgemm: no AVX2 kernels") }
 
-func callAVX512NoPrefetch(p *kargs, fam int) { panic("hgemm: no AVX-512 kernels") }
+func callAVX512NoPrefetch(p *kargs, fam, mr int) { panic("hgemm: no AVX-512 kernels") }
 
-func callAVX2NoPrefetch(p *kargs, fam int) { panic("hgemm: no AVX2 kernels") }
+func callAVX2NoPrefetch(p *kargs, fam, mr int) { panic("hgemm: no AVX2 kernels") }
 
 // round sets dst[i] to src[i] rounded to format f and widened back.
 func round(f Format, dst, src []float32) { roundGeneric(f, dst, src) }

@@ -101,20 +101,21 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	for len(s.sums) < parts {
 		s.sums = append(s.sums, nil)
 	}
-	// Decoding: with or without software prefetch, as this CPU reads
-	// this matrix faster (tune.Prefetch).
-	s.prefetch = true
+	// With or without software prefetch, as this CPU runs this matrix's
+	// products faster (tune.Prefetch; decoding and prompts apart, by
+	// weight bytes times rows).
 	var (
-		tuner   *tune.Prefetch
-		measure bool
-		t0      time.Time
-		bytes   = 2 * m.n * m.k
+		class = tune.Class(parts)
+		work  = 2 * m.n * m.k * rows
+		t0    time.Time
 	)
-	if rows == 1 {
-		tuner = &m.pf[tune.Class(parts)]
-		if s.prefetch, measure = tuner.Choose(bytes); measure {
-			t0 = time.Now()
-		}
+	if rows > 1 {
+		class += 2
+	}
+	tuner := &m.pf[class]
+	var measure bool
+	if s.prefetch, measure = tuner.Choose(work); measure {
+		t0 = time.Now()
 	}
 	var err error
 	if parts == 1 || s.tiles <= s.piece {
@@ -124,7 +125,7 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
 	}
 	if measure && err == nil {
-		tuner.Record(s.prefetch, time.Since(t0), bytes)
+		tuner.Record(s.prefetch, time.Since(t0), work)
 	}
 	return err
 }
@@ -287,11 +288,7 @@ func (s *scratch) computePart(pt *part, lo, hi int, sums []float32) []float32 {
 				}
 				p.y, p.ldy, p.accum = &sums[r*nr*full], 4*nr*full, accum
 				p.tiles, p.tileBytes = full, 2*K
-				if mr == 1 {
-					v.callOne(&p, f, s.prefetch)
-				} else {
-					v.call(&p, f, mr)
-				}
+				v.callPF(&p, f, mr, s.prefetch)
 				inSums = true
 			}
 			for t := t0; t < hi; t++ {
