@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zerfoo/zerfoo/internal/qgemm"
+	"github.com/zerfoo/zerfoo/internal/tune"
 )
 
 // runs are the sorted timings of repeat: the workload, and with a stream
@@ -50,15 +51,18 @@ func (r runs) ratio(bytes int) float64 {
 	return r.pairs[len(r.pairs)/2] * float64(bytes) / float64(r.streamBytes)
 }
 
-// repeat runs fn once to warm up, then at least 5 times and for at least
-// minTime. With streamBytes > 0 each repetition is followed by a streaming
+// repeat runs fn to warm up — 1 + 2·tune.Samples times, so that the
+// kernels' run-time choices (tune.Prefetch) are made before any run is
+// timed — then at least 5 times and for at least minTime. With streamBytes > 0 each repetition is followed by a streaming
 // read of that many bytes with the same threads (so both see the same
 // machine load); with cold, 64 MiB are read before each repetition,
 // untimed, so that it starts with the weights evicted from the caches.
 func repeat(ctx context.Context, minTime time.Duration, threads, streamBytes int, cold bool, fn func() error) (runs, error) {
 	var r runs
-	if err := fn(); err != nil {
-		return r, err
+	for range 1 + 2*tune.Samples {
+		if err := fn(); err != nil {
+			return r, err
+		}
 	}
 	fill := func(n int) []uint64 {
 		b := make([]uint64, n)
