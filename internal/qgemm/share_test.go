@@ -102,17 +102,19 @@ func TestRowShareSteals(t *testing.T) {
 	r.plan(2, 512, 1024, 1024, 4, 1<<10) // 128 columns per piece, claims of ≥ 8
 	k := &countKernels{ng: 4, seen: make([]atomic.Int32, 1024)}
 	var stolen atomic.Int32
+	// Participant 0 claims one slice before participant 1 starts (on a slow
+	// or emulated machine participant 1 could otherwise take all of piece 0
+	// first), then stalls until participant 1 has finished its own piece
+	// and the rest of this one.
+	c0, c1, ok := r.deques[0].take(false, r.minCols)
+	if !ok || c0 != 0 {
+		t.Fatalf("first claim: %d, %d, %v", c0, c1, ok)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		r.work(1, stealCounter{k, &stolen})
 	}()
-	// Participant 0 claims one slice, then stalls until participant 1 has
-	// finished its own piece and the rest of this one.
-	c0, c1, ok := r.deques[0].take(false, r.minCols)
-	if !ok || c0 != 0 {
-		t.Fatalf("first claim: %d, %d, %v", c0, c1, ok)
-	}
 	k.cols(0, 128, c0, c1)
 	<-done
 	r.work(0, k)
