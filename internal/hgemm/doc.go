@@ -70,11 +70,12 @@
 // pieces taken from a shared counter. One call reads its 4 weight rows
 // from 4 runs of consecutive rows, so the weights stream from memory in 4
 // sequential streams: at rows = 1 (decoding) the product runs at about the
-// speed of a plain streaming read of W. The one-row kernels exist with
-// software prefetch (2 KiB ahead in each stream) and without: which reads
-// faster depends on the CPU, so every Matrix times both on its first
-// one-row products of at least 1 MiB and keeps the faster
-// (internal/tune.Prefetch, one choice for one thread and one for several). With
+// speed of a plain streaming read of W. Every kernel exists with software
+// prefetch (2 KiB ahead in each stream) and without: which runs faster
+// depends on the CPU, so every Matrix times both on its first products of
+// at least 1 MiB of weights (times rows) and keeps the faster
+// (internal/tune.Prefetch; one choice each for one row and for more, on
+// one thread and on several). With
 // more rows than one call takes, K is cut into blocks so that one call's
 // activation rows (at most 24 KiB) stay in L1 while the weight tiles of a
 // piece (at most 256 KiB) stay in L2 for all row tiles: each weight comes

@@ -1,13 +1,15 @@
 // Package tune makes run-time choices between equivalent kernels that no
 // CPU feature flag can make, by timing them on the caller's own work.
 //
-// Prefetch chooses whether the one-row (decode) matrix kernels prefetch
-// their weights in software. Those products stream the weights from memory
-// once each, and whether PREFETCHT0 a few KiB ahead helps depends on the
-// CPU: on one 2-vCPU EPYC VM it made a 117 MB F16 product 1.14× faster at
+// Prefetch chooses whether matrix kernels prefetch their weights in
+// software: qgemm's one-row (decode) kernels and all of hgemm's. Decode
+// products stream the weights from memory once each, and whether
+// PREFETCHT0 a few KiB ahead helps depends on the CPU: on one 2-vCPU EPYC VM it made a 117 MB F16 product 1.14× faster at
 // one thread, on another the same kernels without it decoded a 270m-shaped
 // F16 model 1.12–1.22× faster and a Q4_0 one 1.13–1.19× faster, while
-// Q6_K's compute-bound kernel was better with it (docs/PERFORMANCE.md).
+// Q6_K's compute-bound kernel was better with it; there hgemm's prompt
+// kernels, whose weights come from L2, also ran faster without
+// (docs/PERFORMANCE.md).
 package tune
 
 import (
@@ -40,8 +42,9 @@ const (
 // Samples is the number of timed runs of each kind that Prefetch compares.
 const Samples = 4
 
-// MinBytes is the fewest weight bytes of a product worth timing: smaller
-// ones take a few microseconds, mostly call overhead.
+// MinBytes is the least work of a product worth timing, in weight bytes
+// (times rows, for callers that time products of several rows together):
+// smaller ones take a few microseconds, mostly call overhead.
 const MinBytes = 1 << 20
 
 // Force overrides every Prefetch when set to On or Off (tests and
@@ -55,9 +58,9 @@ const (
 	Off
 )
 
-// Choose reports whether a product of the given weight bytes should
-// prefetch, and whether the caller should time it and pass the time to
-// Record.
+// Choose reports whether a product of the given work (see MinBytes)
+// should prefetch, and whether the caller should time it and pass the time
+// to Record.
 func (t *Prefetch) Choose(bytes int) (prefetch, timeIt bool) {
 	switch Force {
 	case On:
@@ -79,8 +82,8 @@ func (t *Prefetch) Choose(bytes int) (prefetch, timeIt bool) {
 	return t.n[0] <= t.n[1], true
 }
 
-// Record adds one timed product: d for bytes of weights, with or without
-// prefetch. Once both kinds have Samples runs it makes the choice.
+// Record adds one timed product: d for bytes of work (as given to
+// Choose), with or without prefetch. Once both kinds have Samples runs it makes the choice.
 func (t *Prefetch) Record(prefetch bool, d time.Duration, bytes int) {
 	c := 1
 	if prefetch {
