@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/tune"
@@ -104,30 +103,18 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	// With or without software prefetch, as this CPU runs this matrix's
 	// products faster (tune.Prefetch; decoding and prompts apart, by
 	// weight bytes times rows).
-	var (
-		class = tune.Class(parts)
-		work  = 2 * m.n * m.k * rows
-		t0    time.Time
-	)
+	class := tune.Class(parts)
 	if rows > 1 {
 		class += 2
 	}
-	tuner := &m.pf[class]
-	var measure bool
-	if s.prefetch, measure = tuner.Choose(work); measure {
-		t0 = time.Now()
-	}
-	var err error
-	if parts == 1 || s.tiles <= s.piece {
-		s.participate(0, 0)
-		err = ctx.Err()
-	} else {
-		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
-	}
-	if measure && err == nil {
-		tuner.Record(s.prefetch, time.Since(t0), work)
-	}
-	return err
+	return m.pf[class].Run(2*m.n*m.k*rows, func(prefetch bool) error {
+		s.prefetch = prefetch
+		if parts == 1 || s.tiles <= s.piece {
+			s.participate(0, 0)
+			return ctx.Err()
+		}
+		return workerpool.ForN(ctx, parts, 1, parts, s.run)
+	})
 }
 
 // panelBytes bounds the rounded activations of one row tile in a K block,

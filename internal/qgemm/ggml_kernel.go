@@ -6,7 +6,6 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/tune"
@@ -156,37 +155,24 @@ func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v 
 	}
 	s.next.Store(0)
 	s.shared = false
-	// Decoding: with or without software prefetch, as this CPU reads
-	// this matrix faster (tune.Prefetch).
-	s.prefetch = true
-	var (
-		tuner  *tune.Prefetch
-		timeIt bool
-		t0     time.Time
-		bytes  = m.Groups * tileGroup
-	)
-	if rows == 1 {
-		tuner = &m.pf[tune.Class(parts)]
-		if s.prefetch, timeIt = tuner.Choose(bytes); timeIt {
-			t0 = time.Now()
+	product := func(prefetch bool) error {
+		s.prefetch = prefetch
+		if parts == 1 || m.Groups <= s.piece {
+			s.participate(0, 0)
+			return ctx.Err()
 		}
-	}
-	var err error
-	switch {
-	case parts == 1 || m.Groups <= s.piece:
-		s.participate(0, 0)
-		err = ctx.Err()
-	default:
 		if rows == 1 && s.piece*tileGroup >= shareMinPiece {
 			s.shared = true
 			s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, max(1, s.v.groups), tileGroup)
 		}
-		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
+		return workerpool.ForN(ctx, parts, 1, parts, s.run)
 	}
-	if timeIt && err == nil {
-		tuner.Record(s.prefetch, time.Since(t0), bytes)
+	if rows > 1 {
+		return product(true)
 	}
-	return err
+	// Decoding: with or without software prefetch, as this CPU reads this
+	// matrix faster (tune.Prefetch).
+	return m.pf[tune.Class(parts)].Run(m.Groups*tileGroup, product)
 }
 
 // ggmlScratch holds the per-call state and buffers of GGML.MatMul.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/internal/tune"
@@ -91,37 +90,24 @@ func (m *Matrix) matmul(ctx context.Context, y, a []float32, rows int, bias []fl
 	}
 	s.next.Store(0)
 	s.shared = false
-	// Decoding: with or without software prefetch, as this CPU reads
-	// this matrix faster (tune.Prefetch).
-	s.prefetch = true
-	var (
-		tuner  *tune.Prefetch
-		timeIt bool
-		t0     time.Time
-		bytes  = m.Groups * m.groupBytes()
-	)
-	if rows == 1 {
-		tuner = &m.pf[tune.Class(parts)]
-		if s.prefetch, timeIt = tuner.Choose(bytes); timeIt {
-			t0 = time.Now()
+	product := func(prefetch bool) error {
+		s.prefetch = prefetch
+		if parts == 1 || m.Groups <= s.piece {
+			s.participate(0, 0)
+			return ctx.Err()
 		}
-	}
-	var err error
-	switch {
-	case parts == 1 || m.Groups <= s.piece:
-		s.participate(0, 0)
-		err = ctx.Err()
-	default:
 		if rows == 1 && s.piece*m.groupBytes() >= shareMinPiece {
 			s.shared = true
 			s.share.plan(parts, s.piece, m.Groups, m.N/GroupCols, s.oneRowGroups(), m.groupBytes())
 		}
-		err = workerpool.ForN(ctx, parts, 1, parts, s.run)
+		return workerpool.ForN(ctx, parts, 1, parts, s.run)
 	}
-	if timeIt && err == nil {
-		tuner.Record(s.prefetch, time.Since(t0), bytes)
+	if rows > 1 {
+		return product(true)
 	}
-	return err
+	// Decoding: with or without software prefetch, as this CPU reads this
+	// matrix faster (tune.Prefetch).
+	return m.pf[tune.Class(parts)].Run(m.Groups*m.groupBytes(), product)
 }
 
 // pieceGroups returns the groups of one piece of work of a product of

@@ -108,6 +108,21 @@ func (t *Prefetch) Record(prefetch bool, d time.Duration, bytes int) {
 	}
 }
 
+// Run runs product with Choose(work)'s choice and, while t is measuring,
+// times it and passes the time to Record (not when product fails).
+func (t *Prefetch) Run(work int, product func(prefetch bool) error) error {
+	prefetch, timeIt := t.Choose(work)
+	if !timeIt {
+		return product(prefetch)
+	}
+	t0 := time.Now()
+	err := product(prefetch)
+	if err == nil {
+		t.Record(prefetch, time.Since(t0), work)
+	}
+	return err
+}
+
 // String reports the choice: "prefetch", "no prefetch" or "measuring".
 func (t *Prefetch) String() string {
 	switch t.state.Load() {

@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -64,5 +65,31 @@ func TestForce(t *testing.T) {
 		if pf, timeIt := p.Choose(1 << 30); pf != tc.want || timeIt {
 			t.Errorf("Force %d: prefetch %v, time %v", tc.force, pf, timeIt)
 		}
+	}
+}
+
+// TestRun checks that Run passes Choose's choice to the product, records
+// timed products that succeed (so that the choice is made after Samples
+// of each) and not the ones that fail.
+func TestRun(t *testing.T) {
+	var p Prefetch
+	fail := errors.New("fail")
+	if err := p.Run(MinBytes, func(bool) error { return fail }); err != fail {
+		t.Fatalf("Run returned %v, want the product's error", err)
+	}
+	if pf, _ := p.Choose(MinBytes); !pf {
+		t.Fatal("a failed product was recorded")
+	}
+	var got []bool
+	for p.String() == "measuring" {
+		if len(got) > 2*Samples {
+			t.Fatalf("no choice after %d runs", len(got))
+		}
+		if err := p.Run(MinBytes, func(pf bool) error { got = append(got, pf); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 2*Samples || !got[0] || got[1] {
+		t.Errorf("runs %v: want %d alternating, with prefetch first", got, 2*Samples)
 	}
 }
