@@ -4,37 +4,6 @@ package gemma3
 
 //go:generate env -u GOOS -u GOARCH go run gen_vec_arm64.go
 
-// dot returns Σ a[i]·b[i] (len(b) ≥ len(a)).
-func dot(a, b []float32) float32 { return dotGeneric(a, b) }
-
-// axpy sets y += a·x (len(x) ≥ len(y)).
-func axpy(y []float32, a float32, x []float32) { axpyGeneric(y, a, x) }
-
-// scores4 sets out[4j+h] = q[h]·k[j·ldk : j·ldk+hd] for j < n, h < 4.
-func scores4(q *[4][]float32, k []float32, ldk, n int, out []float32) {
-	scores4Generic(q, k, ldk, n, out)
-}
-
-// values4 adds Σ_{j<n} p[4j+h]·v[j·ldv : j·ldv+hd] to out[h·hd : (h+1)·hd].
-func values4(p, v []float32, ldv, hd, n int, out []float32) {
-	values4Generic(p, v, ldv, hd, n, out)
-}
-
-// geglu sets out[i] = gelu(g[i])·u[i] (see gegluGeneric). out may be g.
-func geglu(out, g, u []float32) { gegluGeneric(out, g, u) }
-
-// sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32.
-func sumSquares(x []float32) float64 { return sumSquaresGeneric(x) }
-
-// scaleMul sets y[i] = (x[i]·scale)·w[i]; y may be x.
-func scaleMul(y, x, w []float32, scale float32) { scaleMulGeneric(y, x, w, scale) }
-
-// roundQ8_0 rounds x to Q8_0 values (see roundQ8_0Generic).
-func roundQ8_0(dst, x []float32) { roundQ8_0Generic(dst, x) }
-
-// toF16 rounds src to binary16 into dst (see toF16Generic).
-func toF16(dst []uint16, src []float32) { toF16Generic(dst, src) }
-
 // scores4F16 is scores4 over binary16 keys (see scores4F16Generic).
 func scores4F16(q *[4][]float32, k []uint16, ldk, n int, out []float32) {
 	hd := len(q[0])
@@ -73,20 +42,3 @@ func scores4F16NEON(q0, q1, q2, q3 *float32, k *uint16, ldk, hd, n int, out *flo
 //
 //go:noescape
 func values4F16NEON(p *float32, v *uint16, ldv, hd, n int, out *float32)
-
-// scores4Q8 is scores4 over Q8_0 keys (see scores4Q8Generic).
-func scores4Q8(q *[4][]float32, k []byte, ldk, n int, out []float32) {
-	scores4Q8Generic(q, k, ldk, n, out)
-}
-
-// values4Q8 is values4 over Q8_0 values (see values4Q8Generic).
-func values4Q8(p []float32, v []byte, ldv, hd, n int, out []float32) {
-	values4Q8Generic(p, v, ldv, hd, n, out)
-}
-
-// roundF16 rounds src to binary16 values into dst (see roundF16Generic).
-func roundF16(dst, src []float32) { roundF16Generic(dst, src) }
-
-// softmax4 normalizes the four interleaved score rows p[4j+h], j < n (see
-// softmax4Generic).
-func softmax4(p []float32, n int) { softmax4Generic(p, n) }

@@ -1,4 +1,4 @@
-//go:build (!amd64 && !arm64) || purego
+//go:build !amd64 || purego
 
 package gemma3
 
@@ -32,16 +32,6 @@ func roundQ8_0(dst, x []float32) { roundQ8_0Generic(dst, x) }
 
 // toF16 rounds src to binary16 into dst (see toF16Generic).
 func toF16(dst []uint16, src []float32) { toF16Generic(dst, src) }
-
-// scores4F16 is scores4 over binary16 keys (see scores4F16Generic).
-func scores4F16(q *[4][]float32, k []uint16, ldk, n int, out []float32) {
-	scores4F16Generic(q, k, ldk, n, out)
-}
-
-// values4F16 is values4 over binary16 values (see values4F16Generic).
-func values4F16(p []float32, v []uint16, ldv, hd, n int, out []float32) {
-	values4F16Generic(p, v, ldv, hd, n, out)
-}
 
 // scores4Q8 is scores4 over Q8_0 keys (see scores4Q8Generic).
 func scores4Q8(q *[4][]float32, k []byte, ldk, n int, out []float32) {
