@@ -43,14 +43,17 @@
 // y = d·sc·(u − zp) − dmin·m with an unsigned code u. PackGGML repacks a
 // tensor once into tiles of one super-block (32 or 256 elements) of 16
 // columns: the low 2, 4 or 8 bits of the codes interleaved as above, each
-// higher bit as a 64-bit mask per 64-code vector, int8 sub-block scales,
+// higher bit as a 64-bit mask per 64-code vector (Q6_K's two higher bits
+// instead as a second, 2-bit plane interleaved like the codes, which the
+// kernels shift into place: GF2P8AFFINEQB on AVX-512, so the AVX-512
+// Q6_K kernels need GFNI and run on AVX2 without it), int8 sub-block scales,
 // uint8 sub-block mins and the float16 d and dmin. A tile holds exactly the
 // file's information, so the packed tensor is the size of the GGUF one
 // (2–3 % more for Q4_K/Q5_K, whose 6-bit scales take a byte). The
 // activations are rounded as llama.cpp pairs them with the type (Q8_0,
 // Q8_1 or Q8_K) and the kernels sum exact int32 sub-block dot products
-// (VPDPBUSD; the extra bits added under a mask, IQ4 codes looked up with
-// VPSHUFB), multiply them by the integer sub-block scales, and convert to
+// (VPDPBUSD; the extra bits added under a mask or ORed in, IQ4 codes
+// looked up with VPSHUFB), multiply them by the integer sub-block scales, and convert to
 // float once per super-block: y = Σ_sb d·da·isum − dmin·da·Σ m·bsum, the
 // arithmetic of llama.cpp's vec_dot functions. GGML.DequantizeRow is
 // bit-identical to ggml's dequantize_row.

@@ -21,7 +21,8 @@
 // Decoding a column vector of a quad: the low bits by AND/USHR; each extra
 // bit plane by TBL (the two mask bytes of the column vector replicated
 // over 8 lanes each), CMTST against 1, 2, 4, …, 128 and MLS with −(bit
-// value) (adds the bit where the mask is set); IQ4 codes by TBL with the
+// value) (adds the bit where the mask is set); Q6_K's two extra bits
+// (plane2) by a byte shift, AND 0x30 and ORR; IQ4 codes by TBL with the
 // signed kvalues (then the zp term is not subtracted: Σ qa·kv is the same
 // integer); Q8_0 codes by EOR 0x80 (code − 128, likewise). Every other
 // code is below 128, so SDOT multiplies it as a signed byte. Without SDOT,
@@ -367,10 +368,15 @@ func kernel(name string, f format, dot bool, s shape) {
 		mask = va.get()
 		p("VMOVI $%d, V%d.B16", 1<<f.low-1, mask)
 	}
-	if f.high > 0 || f.lut {
+	if f.high > 0 && !f.plane2 || f.lut {
 		p("MOVD $ggmlNEONConst<>(SB), R15")
 	}
-	if f.high > 0 {
+	mask30 := -1
+	if f.plane2 {
+		mask30 = va.get()
+		p("VMOVI $0x30, V%d.B16", mask30)
+	}
+	if f.high > 0 && !f.plane2 {
 		bitsel, idxA = va.get(), va.get()
 		p("FMOVQ %d(R15), F%d", cBitSel, bitsel)
 		p("FMOVQ %d(R15), F%d", cIdxA, idxA)
@@ -441,7 +447,11 @@ func kernel(name string, f format, dot bool, s shape) {
 		}
 	}
 	offset("R2", 0, "R19")
-	if f.high > 0 {
+	switch {
+	case f.plane2:
+		// Laid out as the codes: column vector q at 16q.
+		offset("R3", f.lowBytes(), "R19")
+	case f.high > 0:
 		offset("R3", f.lowBytes(), "R20")
 	}
 	if f.subScales {
@@ -479,7 +489,7 @@ func kernel(name string, f format, dot bool, s shape) {
 	// planes loads the bit planes of quad v of the sub-block: per plane,
 	// the masks of column vectors 0–1 (and of 2–3 shifted down, nj = 4).
 	planes := func(v int) (lo, hi []int) {
-		if f.high == 0 {
+		if f.high == 0 || f.plane2 {
 			return nil, nil
 		}
 		pm := va.get()
@@ -505,8 +515,23 @@ func kernel(name string, f format, dot bool, s shape) {
 	}
 	// decode completes the code of column vector j in x: extra bits, IQ4
 	// levels, Q8_0 sign.
-	decode := func(x, j int, lo, hi []int) {
-		for h := 0; h < f.high; h++ {
+	decode := func(x, j, v int, lo, hi []int) {
+		if f.plane2 {
+			// Quad v's two extra bits (bits 2v, 2v+1 of the sub-block's
+			// 2-bit step, column vector j at 16j) moved to bits 4–5.
+			t := va.get()
+			p("FMOVQ %d(R3), F%d", 16*j, t)
+			switch {
+			case v < 2:
+				p("VSHL $%d, V%d.B16, V%d.B16", 4-2*v, t, t)
+			case v == 3:
+				p("VUSHR $2, V%d.B16, V%d.B16", t, t)
+			}
+			p("VAND V%d.B16, V%d.B16, V%d.B16", mask30, t, t)
+			p("VORR V%d.B16, V%d.B16, V%d.B16", t, x, x)
+			va.put(t)
+		}
+		for h := 0; h < f.high && !f.plane2; h++ {
 			src := lo[h]
 			if j >= 2 {
 				src = hi[h]
@@ -552,7 +577,7 @@ func kernel(name string, f format, dot bool, s shape) {
 			lo, hi := planes(v)
 			for j := 0; j < nj; j++ {
 				x := field(c[j], i)
-				decode(x, j, lo, hi)
+				decode(x, j, v, lo, hi)
 				for r := 0; r < mr; r++ {
 					sdot(dacc[r][j], x, act[r], v%4)
 				}
@@ -573,7 +598,7 @@ func kernel(name string, f format, dot bool, s shape) {
 				lo, hi := planes(v + k)
 				for j := 0; j < nj; j++ {
 					x := field(c[j], i)
-					decode(x, j, lo, hi)
+					decode(x, j, v+k, lo, hi)
 					xs[k] = append(xs[k], x)
 				}
 				va.put(lo...)

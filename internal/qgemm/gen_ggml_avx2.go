@@ -123,7 +123,8 @@ const (
 	cBitSel = 128 // 1 << (i%8) at byte i
 	cVal    = 160 // 1<<2, 1<<4, 1<<5 bytes (extra-bit values), 32 bytes each
 	cKv     = 256 // kvalues_iq4nl, signed, in both lanes
-	cSize   = 288
+	cMask30 = 288 // 0x30 bytes (plane2: the two extra bits at bits 4–5)
+	cSize   = 320
 )
 
 var kvalues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
@@ -142,6 +143,7 @@ func constTable() {
 		t[cVal+32+i] = 1 << 4
 		t[cVal+64+i] = 1 << 5
 		t[cKv+i] = byte(kvalues[i%16])
+		t[cMask30+i] = 0x30
 	}
 	out.WriteString("\n// ggmlAVX2Const<> holds the kernels' constants (see gen_ggml_avx2.go).\n")
 	for o := 0; o < cSize; o += 8 {
@@ -254,7 +256,8 @@ func row(b0, b4 string, r, disp int) string {
 // |v|·(qa·sign v), which stays below 2·127·127; the zp·Σqa term is then
 // skipped (Σ qa·v = Σ qa·(v+128) − 128·Σqa). An extra bit plane's 32 mask
 // bits are broadcast, spread to one byte each (VPSHUFB), tested against
-// their bit (VPAND, VPCMPEQB) and its value ORed into the codes.
+// their bit (VPAND, VPCMPEQB) and its value ORed into the codes; Q6_K's
+// two extra bits (plane2) are shifted into place, masked and ORed.
 func kernel(name string, f format, sh shape) {
 	halves, mr := sh.halves, sh.mr
 	reg := func(i int) string { return fmt.Sprintf("Y%d", i) }
@@ -291,7 +294,10 @@ func kernel(name string, f format, sh shape) {
 	if !f.subScales {
 		want = append(want, cOnes)
 	}
-	if f.high > 0 {
+	switch {
+	case f.plane2:
+		want = append(want, cMask30)
+	case f.high > 0:
 		want = append(want, cBitSel, cSpread)
 		for h := 0; h < f.high; h++ {
 			want = append(want, valOff(f, h))
@@ -414,7 +420,20 @@ func kernel(name string, f format, sh shape) {
 					p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
 					p("VPAND %s, %s, %s", k(mask), yd, yd)
 				}
-				for h := 0; h < f.high; h++ {
+				if f.plane2 {
+					// Quad v's two extra bits, bits 2v and 2v+1 of the
+					// sub-block's 2-bit step, moved to bits 4–5.
+					p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
+					switch {
+					case v < 2:
+						p("VPSLLW $%d, %s, %s", 4-2*v, yb, yb)
+					case v == 3:
+						p("VPSRLW $2, %s, %s", yb, yb)
+					}
+					p("VPAND %s, %s, %s", k(cMask30), yb, yb)
+					p("VPOR %s, %s, %s", yb, yd, yd)
+				}
+				for h := 0; h < f.high && !f.plane2; h++ {
 					p("VPBROADCASTD %s, %s", ta("BX", (v*f.high+h)*8+4*hh, 1), yb)
 					p("VPSHUFB %s, %s, %s", k(cSpread), yb, yb)
 					p("VPAND %s, %s, %s", k(cBitSel), yb, yb)

@@ -12,6 +12,7 @@ const groupCols = 16
 type format struct {
 	name      string // quant.Type constant
 	low, high int
+	plane2    bool // the two extra bits as a 2-bit code plane (ggml.go)
 	lut       bool
 	zp        int
 	sb, sub   int
@@ -30,7 +31,7 @@ var formats = []format{
 	{name: "Q3_K", low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true},
 	{name: "Q4_K", low: 4, sb: 256, sub: 32, subScales: true, mins: 2},
 	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
-	{name: "Q6_K", low: 4, high: 2, zp: 32, sb: 256, sub: 16, subScales: true},
+	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true},
 	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
 }
 

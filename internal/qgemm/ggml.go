@@ -37,7 +37,12 @@ const (
 // format describes how a ggml type maps onto the super-block kernels.
 type format struct {
 	t         quant.Type
-	low, high int  // bits of the interleaved code plane (2, 4, 8) and extra bit planes (0–2)
+	low, high int // bits of the interleaved code plane (2, 4, 8) and extra bit planes (0–2)
+	// plane2: the two extra bits are a second interleaved code plane of
+	// 2-bit fields (as a 2-bit low plane is laid out) instead of two
+	// 64-bit masks per vector, so that a kernel moves them into place
+	// with a shift or an affine bit transform (Q6_K).
+	plane2    bool
 	lut       bool // codes index the IQ4 table (kvalues+128)
 	zp        int32
 	sb, sub   int  // super-block size (elements per d) and sub-block size
@@ -57,7 +62,7 @@ var formats = map[quant.Type]*format{
 	quant.Q3_K:   {t: quant.Q3_K, low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true, act: actQ8_K},
 	quant.Q4_K:   {t: quant.Q4_K, low: 4, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
 	quant.Q5_K:   {t: quant.Q5_K, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
-	quant.Q6_K:   {t: quant.Q6_K, low: 4, high: 2, zp: 32, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+	quant.Q6_K:   {t: quant.Q6_K, low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true, act: actQ8_K},
 	quant.IQ4_XS: {t: quant.IQ4_XS, low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K},
 }
 
@@ -126,7 +131,10 @@ func (f *format) bsumOff() int {
 //	codes   the low bits of the 16 columns' unsigned codes, interleaved
 //	        as Matrix does (one 64-byte step = 64/low·... quads)
 //	planes  per extra bit and per 64-code vector, a 64-bit mask (bit
-//	        4c+t is that bit of column c's code at k = 4q+t)
+//	        4c+t is that bit of column c's code at k = 4q+t); for
+//	        Q6_K (plane2) its two extra bits instead, as 2-bit codes
+//	        interleaved like a 2-bit low plane (one 64-byte step per
+//	        16-element sub-block, quad i of it in bits 2i and 2i+1)
 //	sc      int8 sub-block scales [sub][16] (K-quants)
 //	m       uint8 sub-block mins, [sub/2][16][2] (K-quants with mins)
 //	d       float16 [16], then dmin or m float16 [16] (types with mins)
@@ -342,7 +350,14 @@ func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
 		low[j] = u & mask
 	}
 	putCodes(tile, f.low, c, low[:f.sb])
-	for h := 0; h < f.high; h++ {
+	if f.plane2 {
+		var hi [256]uint8
+		for j, u := range b.u[:f.sb] {
+			hi[j] = u >> f.low
+		}
+		putCodes(tile[f.lowBytes():], 2, c, hi[:f.sb])
+	}
+	for h := 0; h < f.high && !f.plane2; h++ {
 		sh := uint(f.low + h)
 		for v := 0; v < f.sb/4; v++ {
 			u := b.u[4*v : 4*v+4]
@@ -379,6 +394,9 @@ func planeBit(f *format, h, c, j int) (off int, bit uint) {
 // tile (low plane and extra bits).
 func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 	u := code(tile, f.low, c, j)
+	if f.plane2 {
+		return u | code(tile[f.lowBytes():], 2, c, j)<<f.low
+	}
 	for h := 0; h < f.high; h++ {
 		off, bit := planeBit(f, h, c, j)
 		u |= (tile[off] >> bit & 1) << (f.low + h)

@@ -2,7 +2,15 @@
 
 package qgemm
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// hasGFNI reports the AVX-512 GFNI instructions, which the Q6_K (plane2)
+// AVX-512 kernels use; without them Q6_K runs the AVX2 kernels.
+var hasGFNI = cpu.X86.HasAVX512GFNI
 
 //go:generate go run gen_ggml_asm.go gen_ggml_formats.go
 //go:generate go run gen_ggml_avx2.go gen_ggml_formats.go

@@ -701,6 +701,9 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 			return false
 		}
 	case quant.Q6_K:
+		if !hasGFNI {
+			return false
+		}
 		switch mr {
 		case 1:
 			gQ6_Km1AVX512(p)
@@ -923,6 +926,9 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		case quant.Q5_K:
 			gQ5_Kx4npAVX512(p)
 		case quant.Q6_K:
+			if !hasGFNI {
+				return false
+			}
 			gQ6_Kx4npAVX512(p)
 		case quant.IQ4_XS:
 			gIQ4_XSx4npAVX512(p)
@@ -953,6 +959,9 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 	case quant.Q5_K:
 		gQ5_Kx4AVX512(p)
 	case quant.Q6_K:
+		if !hasGFNI {
+			return false
+		}
 		gQ6_Kx4AVX512(p)
 	case quant.IQ4_XS:
 		gIQ4_XSx4AVX512(p)

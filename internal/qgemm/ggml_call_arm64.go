@@ -411,10 +411,10 @@ func gQ5_Km4c8NEONDot(p *gargsNEON)
 //go:noescape
 func gQ6_Km1c16NEON(p *gargsNEON)
 
-// gQ6_Km2c8NEON is ggmlKernelGeneric for Q6_K, mr 2, 8 columns (ARMv8.0 NEON).
+// gQ6_Km2c16NEON is ggmlKernelGeneric for Q6_K, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
 //
 //go:noescape
-func gQ6_Km2c8NEON(p *gargsNEON)
+func gQ6_Km2c16NEON(p *gargsNEON)
 
 // gQ6_Km3c8NEON is ggmlKernelGeneric for Q6_K, mr 3, 8 columns (ARMv8.0 NEON).
 //
@@ -431,12 +431,12 @@ func gQ6_Km4c8NEON(p *gargsNEON)
 //go:noescape
 func gQ6_Km1c16NEONDot(p *gargsNEON)
 
-// gQ6_Km2c8NEONDot is ggmlKernelGeneric for Q6_K, mr 2, 8 columns (NEON with SDOT).
+// gQ6_Km2c16NEONDot is ggmlKernelGeneric for Q6_K, mr 2, 16 columns (NEON with SDOT, float sums in the frame).
 //
 //go:noescape
-func gQ6_Km2c8NEONDot(p *gargsNEON)
+func gQ6_Km2c16NEONDot(p *gargsNEON)
 
-// gQ6_Km3c8NEONDot is ggmlKernelGeneric for Q6_K, mr 3, 8 columns (NEON with SDOT, float sums in the frame).
+// gQ6_Km3c8NEONDot is ggmlKernelGeneric for Q6_K, mr 3, 8 columns (NEON with SDOT).
 //
 //go:noescape
 func gQ6_Km3c8NEONDot(p *gargsNEON)
@@ -542,8 +542,8 @@ var ggmlNEONCols = [...]uint8{
 	4, 4, 2, 2,
 	4, 2, 2, 2,
 	4, 4, 2, 2,
-	4, 2, 2, 2,
-	4, 2, 2, 2,
+	4, 4, 2, 2,
+	4, 4, 2, 2,
 	4, 4, 2, 2,
 	4, 4, 2, 2,
 }
@@ -714,7 +714,7 @@ func ggmlNEONKernel(i int, p *gargsNEON) {
 	case 80:
 		gQ6_Km1c16NEON(p)
 	case 81:
-		gQ6_Km2c8NEON(p)
+		gQ6_Km2c16NEON(p)
 	case 82:
 		gQ6_Km3c8NEON(p)
 	case 83:
@@ -722,7 +722,7 @@ func ggmlNEONKernel(i int, p *gargsNEON) {
 	case 84:
 		gQ6_Km1c16NEONDot(p)
 	case 85:
-		gQ6_Km2c8NEONDot(p)
+		gQ6_Km2c16NEONDot(p)
 	case 86:
 		gQ6_Km3c8NEONDot(p)
 	case 87:

@@ -301,7 +301,7 @@ var ggmlGeneric = ggmlVariant{name: "generic", id: idGeneric}
 func (v ggmlVariant) call(f *format, p *gargs, mr int) {
 	switch {
 	case v.id == idAVX512 && ggmlCallAVX512(f, p, mr):
-	case v.id == idAVX2 && ggmlCallAVX2(f, p, mr):
+	case (v.id == idAVX2 || v.id == idAVX512) && ggmlCallAVX2(f, p, mr):
 	case (v.id == idNEON || v.id == idNEONDot) && ggmlCallNEON(f, p, mr, v.id == idNEONDot):
 	default:
 		ggmlKernelGeneric(f, p, mr)

@@ -18,3 +18,7 @@ func quantizeRowImpls() []rowQuantizer {
 	}
 	return impls
 }
+
+// ggmlGroupsLack reports whether this CPU's AVX-512 group kernels leave f
+// out: the Q6_K (plane2) kernels need GFNI.
+func ggmlGroupsLack(f *format) bool { return f.plane2 && !hasGFNI }

@@ -9,3 +9,7 @@ type rowQuantizer struct {
 
 // quantizeRowImpls lists the row quantizers this build has.
 func quantizeRowImpls() []rowQuantizer { return []rowQuantizer{{"dispatched", quantizeRowFn}} }
+
+// ggmlGroupsLack reports whether this build's group kernels leave f out:
+// it has none.
+func ggmlGroupsLack(*format) bool { return true }
