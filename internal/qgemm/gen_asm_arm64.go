@@ -10,13 +10,9 @@
 // for mr ≤ 2, 8 columns (nj = 2, half a group; the caller offsets the
 // pointers) for mr 3 and 4, so that the float accumulators and the per-block
 // accumulators (mr·nj each) fit in V0–V15. The Go assembler lacks most of
-// the widening and by-element NEON instructions: they are emitted as WORD
-// with the instruction in the comment. To check the encodings, assemble the
-// comments with GNU as and compare the words, in order:
-//
-//	grep -o 'WORD .*' kernel_arm64.s | sort -u > w.txt
-//	sed 's,.*// ,,' w.txt | aarch64-linux-gnu-as -march=armv8.2-a+dotprod -o w.o
-//	aarch64-linux-gnu-objdump -d w.o
+// the widening and by-element NEON instructions: internal/neonasm writes
+// them as WORD with the instruction in the comment (its tests check every
+// encoding against GNU as).
 package main
 
 import (
@@ -24,77 +20,17 @@ import (
 	"fmt"
 	"log"
 	"os"
+
+	"github.com/zerfoo/zerfoo/internal/neonasm"
 )
 
 var out bytes.Buffer
 
+// asm writes the instructions the Go assembler lacks.
+var asm = neonasm.Writer{W: &out}
+
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
 func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
-
-// word emits an instruction the Go assembler does not know.
-func word(enc uint32, format string, args ...any) {
-	fmt.Fprintf(&out, "\tWORD $0x%08x // %s\n", enc, fmt.Sprintf(format, args...))
-}
-
-func rdn(enc uint32, d, n int) uint32 { return enc | uint32(n)<<5 | uint32(d) }
-
-func rdnm(enc uint32, d, n, m int) uint32 { return rdn(enc, d, n) | uint32(m)<<16 }
-
-// elem adds the by-element index fields (H:L, M:Rm for 32-bit elements).
-func elem(enc uint32, d, n, m, idx int) uint32 {
-	return rdn(enc, d, n) | uint32(idx&1)<<21 | uint32(m)<<16 | uint32(idx>>1)<<11
-}
-
-func smull(d, n, m int, hi bool) {
-	if hi {
-		word(rdnm(0x4e20c000, d, n, m), "SMULL2 V%d.8H, V%d.16B, V%d.16B", d, n, m)
-	} else {
-		word(rdnm(0x0e20c000, d, n, m), "SMULL V%d.8H, V%d.8B, V%d.8B", d, n, m)
-	}
-}
-
-func smlal(d, n, m int, hi bool) {
-	if hi {
-		word(rdnm(0x4e208000, d, n, m), "SMLAL2 V%d.8H, V%d.16B, V%d.16B", d, n, m)
-	} else {
-		word(rdnm(0x0e208000, d, n, m), "SMLAL V%d.8H, V%d.8B, V%d.8B", d, n, m)
-	}
-}
-
-func sadalp(d, n int)  { word(rdn(0x4e606800, d, n), "SADALP V%d.4S, V%d.8H", d, n) }
-func saddlp(d, n int)  { word(rdn(0x4e602800, d, n), "SADDLP V%d.4S, V%d.8H", d, n) }
-func scvtf(d, n int)   { word(rdn(0x4e21d800, d, n), "SCVTF V%d.4S, V%d.4S", d, n) }
-func fmul(d, n, m int) { word(rdnm(0x6e20dc00, d, n, m), "FMUL V%d.4S, V%d.4S, V%d.4S", d, n, m) }
-func fadd(d, n, m int) { word(rdnm(0x4e20d400, d, n, m), "FADD V%d.4S, V%d.4S, V%d.4S", d, n, m) }
-func mls(d, n, m int)  { word(rdnm(0x6ea09400, d, n, m), "MLS V%d.4S, V%d.4S, V%d.4S", d, n, m) }
-func sdot(d, n, m, idx int) {
-	word(elem(0x4f80e000, d, n, m, idx), "SDOT V%d.4S, V%d.16B, V%d.4B[%d]", d, n, m, idx)
-}
-
-func sshr(d, n, sh int) {
-	word(rdn(0x4f000400, d, n)|uint32(64-sh)<<16, "SSHR V%d.4S, V%d.4S, #%d", d, n, sh)
-}
-
-func fmlaElem(d, n, m, idx int) {
-	word(elem(0x4f801000, d, n, m, idx), "FMLA V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, idx)
-}
-
-func fcvtl(d, n int, hi bool) {
-	if hi {
-		word(rdn(0x4e217800, d, n), "FCVTL2 V%d.4S, V%d.8H", d, n)
-	} else {
-		word(rdn(0x0e217800, d, n), "FCVTL V%d.4S, V%d.4H", d, n)
-	}
-}
-
-// shll shifts halfwords left by 16 into words (USHLL only shifts up to 15).
-func shll(d, n int, hi bool) {
-	if hi {
-		word(rdn(0x6e613800, d, n), "SHLL2 V%d.4S, V%d.8H, #16", d, n)
-	} else {
-		word(rdn(0x2e613800, d, n), "SHLL V%d.4S, V%d.4H, #16", d, n)
-	}
-}
 
 const (
 	pathF32 = iota
@@ -332,13 +268,13 @@ func kernel(name string, path, bits, mr, nj int) {
 							p("VSUB V%d.S4, V%d.S4, V%d.S4", zr[j], wt, wt)
 						} else if tt < 3 {
 							p("VSHL $%d, V%d.S4, V%d.S4", 24-8*tt, xj, wt)
-							sshr(wt, wt, 24)
+							asm.SSHR(wt, wt, 24)
 						} else {
-							sshr(wt, xj, 24)
+							asm.SSHR(wt, xj, 24)
 						}
-						scvtf(wt, wt)
+						asm.SCVTF(wt, wt)
 						for r := 0; r < mr; r++ {
-							fmlaElem(baccC(r, j, tt%chains), wt, a[r], tt)
+							asm.FMLAElem(baccC(r, j, tt%chains), wt, a[r], tt)
 						}
 					}
 				}
@@ -353,10 +289,10 @@ func kernel(name string, path, bits, mr, nj int) {
 				for j := 0; j < nj; j++ {
 					p("VEOR V%d.B16, V%d.B16, V%d.B16", mask, c[j], c[j])
 					for r := 0; r < mr; r++ {
-						smull(tmp[0], c[j], q[r], false)
-						smull(tmp[1], c[j], q[r], true)
-						saddlp(tmp[0], tmp[0])
-						saddlp(tmp[1], tmp[1])
+						asm.SMULL(tmp[0], c[j], q[r], false)
+						asm.SMULL(tmp[1], c[j], q[r], true)
+						asm.SADDLP(tmp[0], tmp[0])
+						asm.SADDLP(tmp[1], tmp[1])
 						p("VADDP V%d.S4, V%d.S4, V%d.S4", tmp[1], tmp[0], tmp[0])
 						p("VADD V%d.S4, V%d.S4, V%d.S4", tmp[0], bacc(r, j), bacc(r, j))
 					}
@@ -375,12 +311,12 @@ func kernel(name string, path, bits, mr, nj int) {
 					f0 := field(j, i, x[0])
 					f1 := field(j, i+1, x[1])
 					for r := 0; r < mr; r++ {
-						smull(tmp[0], f0, q0[r], false)
-						smlal(tmp[0], f1, q1[r], false)
-						smull(tmp[1], f0, q0[r], true)
-						smlal(tmp[1], f1, q1[r], true)
+						asm.SMULL(tmp[0], f0, q0[r], false)
+						asm.SMLAL(tmp[0], f1, q1[r], false)
+						asm.SMULL(tmp[1], f0, q0[r], true)
+						asm.SMLAL(tmp[1], f1, q1[r], true)
 						p("VADDP V%d.H8, V%d.H8, V%d.H8", tmp[1], tmp[0], tmp[0])
-						sadalp(baccC(r, j, (i/2)%chains), tmp[0])
+						asm.SADALP(baccC(r, j, (i/2)%chains), tmp[0])
 					}
 				}
 			}
@@ -406,7 +342,7 @@ func kernel(name string, path, bits, mr, nj int) {
 						p("VEOR V%d.B16, V%d.B16, V%d.B16", mask, c[j], c[j])
 					}
 					for r := 0; r < mr; r++ {
-						sdot(baccC(r, j, i%chains), f, q[r], i)
+						asm.SDOT(baccC(r, j, i%chains), f, q[r], i)
 					}
 				}
 			}
@@ -422,7 +358,7 @@ func kernel(name string, path, bits, mr, nj int) {
 				if i8 {
 					p("VADD V%d.S4, V%d.S4, V%d.S4", baccC(r, j, ch), bacc(r, j), bacc(r, j))
 				} else {
-					fadd(bacc(r, j), bacc(r, j), baccC(r, j, ch))
+					asm.FADD(bacc(r, j), bacc(r, j), baccC(r, j, ch))
 				}
 			}
 		}
@@ -463,9 +399,9 @@ func kernel(name string, path, bits, mr, nj int) {
 			p("VLD1R.P 4(R17), [V%d.S4]", su)
 			for j := 0; j < nj; j++ {
 				b := bacc(r, j)
-				mls(b, z[j], su)
-				scvtf(b, b)
-				fmul(tmp, s[j], sa)
+				asm.MLS(b, z[j], su)
+				asm.SCVTF(b, b)
+				asm.FMUL(tmp, s[j], sa)
 				p("VFMLA V%d.S4, V%d.S4, V%d.S4", tmp, b, facc(r, j))
 			}
 		}
@@ -489,7 +425,7 @@ func kernel(name string, path, bits, mr, nj int) {
 		for r := 0; r < mr; r++ {
 			p("VLD1 (%s), %s", rows[r], list(o, "S4"))
 			for j := 0; j < nj; j++ {
-				fadd(facc(r, j), facc(r, j), o[j])
+				asm.FADD(facc(r, j), facc(r, j), o[j])
 			}
 		}
 	}
@@ -559,7 +495,7 @@ func scaleLoad(free regs, s []int, nj int) {
 	p("CMP $1, R11")
 	p("BNE sf24")
 	for j := range s {
-		fcvtl(s[j], h[j/2], j%2 == 1)
+		asm.FCVTL(s[j], h[j/2], j%2 == 1)
 	}
 	p("B sdone")
 	label("sf24")
@@ -578,10 +514,10 @@ func scaleLoad(free regs, s []int, nj int) {
 	x := t.get(1)[0]
 	for j := range s {
 		if j%2 == 0 {
-			shll(s[j], h[j/2], false)
+			asm.SHLL(s[j], h[j/2], false)
 			p("VUSHLL $8, V%d.H4, V%d.S4", lh[j/2], x)
 		} else {
-			shll(s[j], h[j/2], true)
+			asm.SHLL(s[j], h[j/2], true)
 			p("VUSHLL2 $8, V%d.H8, V%d.S4", lh[j/2], x)
 		}
 		p("VORR V%d.B16, V%d.B16, V%d.B16", x, s[j], s[j])

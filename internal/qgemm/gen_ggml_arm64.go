@@ -29,8 +29,8 @@
 // SMULL+SMLAL sum two quads in int16 (|qa|·|v| ≤ 128·127: two products fit)
 // and SADALP widens the pairs, after ADDP for codes below 64 (four
 // products fit). The Go assembler lacks most of these instructions: they
-// are WORDs with the instruction in the comment (encodings as in
-// gen_asm_arm64.go, which says how to check them with GNU as).
+// are WORDs with the instruction in the comment, written by
+// internal/neonasm (whose tests check the encodings against GNU as).
 package main
 
 import (
@@ -40,83 +40,17 @@ import (
 	gofmt "go/format"
 	"log"
 	"os"
+
+	"github.com/zerfoo/zerfoo/internal/neonasm"
 )
 
 var out bytes.Buffer
 
+// asm writes the instructions the Go assembler lacks.
+var asm = neonasm.Writer{W: &out}
+
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
 func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
-
-// word emits an instruction the Go assembler does not know.
-func word(enc uint32, format string, args ...any) {
-	fmt.Fprintf(&out, "\tWORD $0x%08x // %s\n", enc, fmt.Sprintf(format, args...))
-}
-
-func rdn(enc uint32, d, n int) uint32 { return enc | uint32(n)<<5 | uint32(d) }
-
-func rdnm(enc uint32, d, n, m int) uint32 { return rdn(enc, d, n) | uint32(m)<<16 }
-
-// elem adds the by-element index fields (H:L, M:Rm for 32-bit elements).
-func elem(enc uint32, d, n, m, idx int) uint32 {
-	return rdn(enc, d, n) | uint32(idx&1)<<21 | uint32(m)<<16 | uint32(idx>>1)<<11
-}
-
-func smull(d, n, m int, hi bool) {
-	if hi {
-		word(rdnm(0x4e20c000, d, n, m), "SMULL2 V%d.8H, V%d.16B, V%d.16B", d, n, m)
-	} else {
-		word(rdnm(0x0e20c000, d, n, m), "SMULL V%d.8H, V%d.8B, V%d.8B", d, n, m)
-	}
-}
-
-func smlal(d, n, m int, hi bool) {
-	if hi {
-		word(rdnm(0x4e208000, d, n, m), "SMLAL2 V%d.8H, V%d.16B, V%d.16B", d, n, m)
-	} else {
-		word(rdnm(0x0e208000, d, n, m), "SMLAL V%d.8H, V%d.8B, V%d.8B", d, n, m)
-	}
-}
-
-// smlalH multiplies halfwords into words.
-func smlalH(d, n, m int, hi bool) {
-	if hi {
-		word(rdnm(0x4e608000, d, n, m), "SMLAL2 V%d.4S, V%d.8H, V%d.8H", d, n, m)
-	} else {
-		word(rdnm(0x0e608000, d, n, m), "SMLAL V%d.4S, V%d.4H, V%d.4H", d, n, m)
-	}
-}
-
-// sxtl sign-extends bytes to halfwords (b) or halfwords to words.
-func sxtl(d, n int, b, hi bool) {
-	enc, what := uint32(0x0f10a400), [2]string{"SSHLL V%d.4S, V%d.4H, #0", "SSHLL2 V%d.4S, V%d.8H, #0"}
-	if b {
-		enc, what = 0x0f08a400, [2]string{"SSHLL V%d.8H, V%d.8B, #0", "SSHLL2 V%d.8H, V%d.16B, #0"}
-	}
-	if hi {
-		word(rdn(enc|1<<30, d, n), what[1], d, n)
-	} else {
-		word(rdn(enc, d, n), what[0], d, n)
-	}
-}
-
-func sadalp(d, n int)  { word(rdn(0x4e606800, d, n), "SADALP V%d.4S, V%d.8H", d, n) }
-func saddlp(d, n int)  { word(rdn(0x4e602800, d, n), "SADDLP V%d.4S, V%d.8H", d, n) }
-func scvtf(d, n int)   { word(rdn(0x4e21d800, d, n), "SCVTF V%d.4S, V%d.4S", d, n) }
-func fmul(d, n, m int) { word(rdnm(0x6e20dc00, d, n, m), "FMUL V%d.4S, V%d.4S, V%d.4S", d, n, m) }
-func fadd(d, n, m int) { word(rdnm(0x4e20d400, d, n, m), "FADD V%d.4S, V%d.4S, V%d.4S", d, n, m) }
-func mla(d, n, m int)  { word(rdnm(0x4ea09400, d, n, m), "MLA V%d.4S, V%d.4S, V%d.4S", d, n, m) }
-func mlsB(d, n, m int) { word(rdnm(0x6e209400, d, n, m), "MLS V%d.16B, V%d.16B, V%d.16B", d, n, m) }
-func sdot(d, n, m, idx int) {
-	word(elem(0x4f80e000, d, n, m, idx), "SDOT V%d.4S, V%d.16B, V%d.4B[%d]", d, n, m, idx)
-}
-
-func fcvtl(d, n int, hi bool) {
-	if hi {
-		word(rdn(0x4e217800, d, n), "FCVTL2 V%d.4S, V%d.8H", d, n)
-	} else {
-		word(rdn(0x0e217800, d, n), "FCVTL V%d.4S, V%d.4H", d, n)
-	}
-}
 
 // signedCodes reports whether the kernels decode f's codes as signed
 // values (IQ4 levels, Q8_0 code − 128) and skip the zp·Σqa term.
@@ -543,7 +477,7 @@ func kernel(name string, f format, dot bool, s shape) {
 			t := va.get()
 			p("VTBL V%d.B16, [V%d.B16], V%d.B16", ix, src, t)
 			p("VCMTST V%d.B16, V%d.B16, V%d.B16", bitsel, t, t)
-			mlsB(x, t, val[h])
+			asm.MLSB(x, t, val[h])
 			va.put(t)
 		}
 		if f.lut {
@@ -579,7 +513,7 @@ func kernel(name string, f format, dot bool, s shape) {
 				x := field(c[j], i)
 				decode(x, j, v, lo, hi)
 				for r := 0; r < mr; r++ {
-					sdot(dacc[r][j], x, act[r], v%4)
+					asm.SDOT(dacc[r][j], x, act[r], v%4)
 				}
 				va.put(x)
 			}
@@ -611,16 +545,16 @@ func kernel(name string, f format, dot bool, s shape) {
 				for j := 0; j < nj; j++ {
 					t0, t1 := va.get(), va.get()
 					x0, x1 := xs[0][j], xs[1][j]
-					smull(t0, x0, a0, false)
-					smlal(t0, x1, a1, false)
-					smull(t1, x0, a0, true)
-					smlal(t1, x1, a1, true)
+					asm.SMULL(t0, x0, a0, false)
+					asm.SMLAL(t0, x1, a1, false)
+					asm.SMULL(t1, x0, a0, true)
+					asm.SMLAL(t1, x1, a1, true)
 					if small {
 						p("VADDP V%d.H8, V%d.H8, V%d.H8", t1, t0, t0)
-						sadalp(dacc[r][j], t0)
+						asm.SADALP(dacc[r][j], t0)
 					} else {
-						saddlp(t0, t0)
-						saddlp(t1, t1)
+						asm.SADDLP(t0, t0)
+						asm.SADDLP(t1, t1)
 						p("VADDP V%d.S4, V%d.S4, V%d.S4", t1, t0, t0)
 						p("VADD V%d.S4, V%d.S4, V%d.S4", t0, dacc[r][j], dacc[r][j])
 					}
@@ -662,15 +596,15 @@ func kernel(name string, f format, dot bool, s shape) {
 		h := -1
 		if nj == 4 {
 			h = va.get()
-			sxtl(h, raw, true, true)
+			asm.SXTL(h, raw, true, true)
 		}
-		sxtl(raw, raw, true, false)
+		asm.SXTL(raw, raw, true, false)
 		for j := range sc {
 			src := raw
 			if j >= 2 {
 				src = h
 			}
-			sxtl(sc[j], src, false, j%2 == 1)
+			asm.SXTL(sc[j], src, false, j%2 == 1)
 		}
 		va.put(raw)
 		if h >= 0 {
@@ -682,7 +616,7 @@ func kernel(name string, f format, dot bool, s shape) {
 		}
 		for r := 0; r < mr; r++ {
 			for j := 0; j < nj; j++ {
-				mla(isum[r][j], dacc[r][j], sc[j])
+				asm.MLA(isum[r][j], dacc[r][j], sc[j])
 			}
 		}
 		va.put(sc...)
@@ -713,17 +647,17 @@ func kernel(name string, f format, dot bool, s shape) {
 		case 4:
 			p("FMOVQ %d(%s), F%d", off, tb, rs[1])
 			p("FMOVQ %d(%s), F%d", off+16, tb, rs[3])
-			fcvtl(rs[0], rs[1], false)
-			fcvtl(rs[1], rs[1], true)
-			fcvtl(rs[2], rs[3], false)
-			fcvtl(rs[3], rs[3], true)
+			asm.FCVTL(rs[0], rs[1], false)
+			asm.FCVTL(rs[1], rs[1], true)
+			asm.FCVTL(rs[2], rs[3], false)
+			asm.FCVTL(rs[3], rs[3], true)
 		case 2:
 			p("FMOVQ %d(%s), F%d", off, tb, rs[1])
-			fcvtl(rs[0], rs[1], false)
-			fcvtl(rs[1], rs[1], true)
+			asm.FCVTL(rs[0], rs[1], false)
+			asm.FCVTL(rs[1], rs[1], true)
 		case 1:
 			p("FMOVD %d(%s), F%d", off, tb, rs[0])
-			fcvtl(rs[0], rs[0], false)
+			asm.FCVTL(rs[0], rs[0], false)
 		}
 		return rs
 	}
@@ -761,8 +695,8 @@ func kernel(name string, f format, dot bool, s shape) {
 		t := va.get()
 		for j := 0; j < nj; j++ {
 			fr, store := sum(r, j)
-			fmul(t, dv[j], da)
-			scvtf(isum[r][j], isum[r][j])
+			asm.FMUL(t, dv[j], da)
+			asm.SCVTF(isum[r][j], isum[r][j])
 			p("VFMLA V%d.S4, V%d.S4, V%d.S4", t, isum[r][j], fr)
 			if f.mins == 1 {
 				p("VFMLA V%d.S4, V%d.S4, V%d.S4", sa, mv[j], fr)
@@ -808,8 +742,8 @@ func kernel(name string, f format, dot bool, s shape) {
 			for r := 0; r < mr; r++ {
 				bs := bcast(r*ab + f.bsumOff() + 4*pp)
 				for j := 0; j < nj; j++ {
-					smlalH(lo[r][j], m[j], bs, false)
-					smlalH(hi[r][j], m[j], bs, true)
+					asm.SMLALH(lo[r][j], m[j], bs, false)
+					asm.SMLALH(hi[r][j], m[j], bs, true)
 				}
 				va.put(bs)
 			}
@@ -822,8 +756,8 @@ func kernel(name string, f format, dot bool, s shape) {
 			for j := 0; j < nj; j++ {
 				fr, store := sum(r, j)
 				p("VADDP V%d.S4, V%d.S4, V%d.S4", hi[r][j], lo[r][j], lo[r][j])
-				scvtf(lo[r][j], lo[r][j])
-				fmul(t, dm[j], da)
+				asm.SCVTF(lo[r][j], lo[r][j])
+				asm.FMUL(t, dm[j], da)
 				p("VFMLS V%d.S4, V%d.S4, V%d.S4", t, lo[r][j], fr)
 				store()
 			}
@@ -864,7 +798,7 @@ func kernel(name string, f format, dot bool, s shape) {
 	for r := 0; r < mr; r++ {
 		p("VLD1 (%s), %s", rows[r], list(o, "S4"))
 		for j := 0; j < nj; j++ {
-			fadd(res[r][j], res[r][j], o[j])
+			asm.FADD(res[r][j], res[r][j], o[j])
 		}
 	}
 	label("store")

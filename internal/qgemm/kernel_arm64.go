@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-//go:generate go run gen_asm_arm64.go
+//go:generate env -u GOOS -u GOARCH go run gen_asm_arm64.go
 
 // hasDotProd reports the ARMv8.2 dot product instructions (SDOT).
 var hasDotProd = cpu.ARM64.HasASIMDDP

@@ -1,0 +1,188 @@
+// Package neonasm writes the AArch64 Advanced SIMD (NEON) instructions
+// that the Go assembler does not know as WORD directives, each with the
+// instruction in a comment. It serves the //go:build ignore generators of
+// the arm64 kernels (internal/qgemm, internal/hgemm, models/gemma3), so
+// that each encoding is written, and checked, once.
+//
+// Registers are numbers: d, n and m are Vd, Vn and Vm (t the first of a
+// load's or store's list), and a general register operand Xn of a load or
+// store is a number too. An encoding can be checked by assembling the
+// comment with GNU as (aarch64-linux-gnu-as) and comparing the word, as
+// TestEncodings does for one of each.
+package neonasm
+
+import (
+	"fmt"
+	"io"
+)
+
+// Writer writes instructions to W, one line each.
+type Writer struct{ W io.Writer }
+
+// Word writes one instruction word with its assembly text (format, args)
+// as the comment.
+func (a Writer) Word(enc uint32, format string, args ...any) {
+	fmt.Fprintf(a.W, "\tWORD $0x%08x // %s\n", enc, fmt.Sprintf(format, args...))
+}
+
+func rdn(enc uint32, d, n int) uint32 { return enc | uint32(n)<<5 | uint32(d) }
+
+func rdnm(enc uint32, d, n, m int) uint32 { return rdn(enc, d, n) | uint32(m)<<16 }
+
+// elem adds the by-element index fields (H:L, M:Rm for 32-bit elements).
+func elem(enc uint32, d, n, m, idx int) uint32 {
+	return rdn(enc, d, n) | uint32(idx&1)<<21 | uint32(m)<<16 | uint32(idx>>1)<<11
+}
+
+// SMULL multiplies the low (hi: high) 8 signed bytes of Vn and Vm into
+// halfwords.
+func (a Writer) SMULL(d, n, m int, hi bool) {
+	if hi {
+		a.Word(rdnm(0x4e20c000, d, n, m), "SMULL2 V%d.8H, V%d.16B, V%d.16B", d, n, m)
+	} else {
+		a.Word(rdnm(0x0e20c000, d, n, m), "SMULL V%d.8H, V%d.8B, V%d.8B", d, n, m)
+	}
+}
+
+// SMLAL is SMULL accumulated into Vd.
+func (a Writer) SMLAL(d, n, m int, hi bool) {
+	if hi {
+		a.Word(rdnm(0x4e208000, d, n, m), "SMLAL2 V%d.8H, V%d.16B, V%d.16B", d, n, m)
+	} else {
+		a.Word(rdnm(0x0e208000, d, n, m), "SMLAL V%d.8H, V%d.8B, V%d.8B", d, n, m)
+	}
+}
+
+// SMLALH multiplies signed halfwords into words, accumulated into Vd.
+func (a Writer) SMLALH(d, n, m int, hi bool) {
+	if hi {
+		a.Word(rdnm(0x4e608000, d, n, m), "SMLAL2 V%d.4S, V%d.8H, V%d.8H", d, n, m)
+	} else {
+		a.Word(rdnm(0x0e608000, d, n, m), "SMLAL V%d.4S, V%d.4H, V%d.4H", d, n, m)
+	}
+}
+
+// SXTL sign-extends bytes to halfwords (b) or halfwords to words, as
+// SSHLL #0.
+func (a Writer) SXTL(d, n int, b, hi bool) {
+	enc, what := uint32(0x0f10a400), [2]string{"SSHLL V%d.4S, V%d.4H, #0", "SSHLL2 V%d.4S, V%d.8H, #0"}
+	if b {
+		enc, what = 0x0f08a400, [2]string{"SSHLL V%d.8H, V%d.8B, #0", "SSHLL2 V%d.8H, V%d.16B, #0"}
+	}
+	if hi {
+		a.Word(rdn(enc|1<<30, d, n), what[1], d, n)
+	} else {
+		a.Word(rdn(enc, d, n), what[0], d, n)
+	}
+}
+
+// SADALP adds pairs of signed halfwords of Vn into the words of Vd.
+func (a Writer) SADALP(d, n int) { a.Word(rdn(0x4e606800, d, n), "SADALP V%d.4S, V%d.8H", d, n) }
+
+// SADDLP adds pairs of signed halfwords of Vn into words.
+func (a Writer) SADDLP(d, n int) { a.Word(rdn(0x4e602800, d, n), "SADDLP V%d.4S, V%d.8H", d, n) }
+
+// SCVTF converts signed words to float32.
+func (a Writer) SCVTF(d, n int) { a.Word(rdn(0x4e21d800, d, n), "SCVTF V%d.4S, V%d.4S", d, n) }
+
+// FMUL multiplies float32 lanes.
+func (a Writer) FMUL(d, n, m int) {
+	a.Word(rdnm(0x6e20dc00, d, n, m), "FMUL V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FADD adds float32 lanes.
+func (a Writer) FADD(d, n, m int) {
+	a.Word(rdnm(0x4e20d400, d, n, m), "FADD V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FADDP adds adjacent pairs of float32 lanes of Vn, then of Vm.
+func (a Writer) FADDP(d, n, m int) {
+	a.Word(rdnm(0x6e20d400, d, n, m), "FADDP V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FMLA is Vd += Vn·Vm on float32 lanes.
+func (a Writer) FMLA(d, n, m int) {
+	a.Word(rdnm(0x4e20cc00, d, n, m), "FMLA V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FMLAElem is Vd += Vn·Vm.S[idx].
+func (a Writer) FMLAElem(d, n, m, idx int) {
+	a.Word(elem(0x4f801000, d, n, m, idx), "FMLA V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, idx)
+}
+
+// MLA is Vd += Vn·Vm on 32-bit integer lanes.
+func (a Writer) MLA(d, n, m int) {
+	a.Word(rdnm(0x4ea09400, d, n, m), "MLA V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// MLS is Vd −= Vn·Vm on 32-bit integer lanes.
+func (a Writer) MLS(d, n, m int) {
+	a.Word(rdnm(0x6ea09400, d, n, m), "MLS V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// MLSB is Vd −= Vn·Vm on bytes.
+func (a Writer) MLSB(d, n, m int) {
+	a.Word(rdnm(0x6e209400, d, n, m), "MLS V%d.16B, V%d.16B, V%d.16B", d, n, m)
+}
+
+// SDOT adds to each word of Vd the dot product of its 4 signed bytes of Vn
+// with bytes 4idx..4idx+3 of Vm (the dot-product extension).
+func (a Writer) SDOT(d, n, m, idx int) {
+	a.Word(elem(0x4f80e000, d, n, m, idx), "SDOT V%d.4S, V%d.16B, V%d.4B[%d]", d, n, m, idx)
+}
+
+// SSHR shifts signed words right by sh (1–32).
+func (a Writer) SSHR(d, n, sh int) {
+	a.Word(rdn(0x4f000400, d, n)|uint32(64-sh)<<16, "SSHR V%d.4S, V%d.4S, #%d", d, n, sh)
+}
+
+// FCVTL widens the low (hi: high) 4 float16 lanes of Vn to float32.
+func (a Writer) FCVTL(d, n int, hi bool) {
+	if hi {
+		a.Word(rdn(0x4e217800, d, n), "FCVTL2 V%d.4S, V%d.8H", d, n)
+	} else {
+		a.Word(rdn(0x0e217800, d, n), "FCVTL V%d.4S, V%d.4H", d, n)
+	}
+}
+
+// SHLL shifts the low (hi: high) 4 halfwords left by 16 into words (USHLL
+// only shifts up to 15): bfloat16 to float32.
+func (a Writer) SHLL(d, n int, hi bool) {
+	if hi {
+		a.Word(rdn(0x6e613800, d, n), "SHLL2 V%d.4S, V%d.8H, #16", d, n)
+	} else {
+		a.Word(rdn(0x2e613800, d, n), "SHLL V%d.4S, V%d.4H, #16", d, n)
+	}
+}
+
+// MOVI0 clears Vd.
+func (a Writer) MOVI0(d int) { a.Word(0x6f00e400|uint32(d), "MOVI V%d.2D, #0", d) }
+
+// LD1H loads 8 halfwords from Xn into Vt, Xn += 16.
+func (a Writer) LD1H(t, n int) { a.Word(rdn(0x4cdf7400, t, n), "LD1 {V%d.8H}, [X%d], #16", t, n) }
+
+// LD1H2 loads 16 halfwords from Xn into Vt, Vt+1, Xn += Xm.
+func (a Writer) LD1H2(t, n, m int) {
+	a.Word(rdnm(0x4cc0a400, t, n, m), "LD1 {V%d.8H, V%d.8H}, [X%d], X%d", t, t+1, n, m)
+}
+
+// LD1S loads 4 words from Xn into Vt, Xn += 16.
+func (a Writer) LD1S(t, n int) { a.Word(rdn(0x4cdf7800, t, n), "LD1 {V%d.4S}, [X%d], #16", t, n) }
+
+// LD1S2 loads 8 words from Xn into Vt, Vt+1, Xn += 32.
+func (a Writer) LD1S2(t, n int) {
+	a.Word(rdn(0x4cdfa800, t, n), "LD1 {V%d.4S, V%d.4S}, [X%d], #32", t, t+1, n)
+}
+
+// LD1S4 loads 16 words from Xn into Vt..Vt+3.
+func (a Writer) LD1S4(t, n int) {
+	a.Word(rdn(0x4c402800, t, n), "LD1 {V%d.4S, V%d.4S, V%d.4S, V%d.4S}, [X%d]", t, t+1, t+2, t+3, n)
+}
+
+// ST1S4 stores Vt..Vt+3 (16 words) to Xn.
+func (a Writer) ST1S4(t, n int) {
+	a.Word(rdn(0x4c002800, t, n), "ST1 {V%d.4S, V%d.4S, V%d.4S, V%d.4S}, [X%d]", t, t+1, t+2, t+3, n)
+}
+
+// ST1S stores Vt (4 words) to Xn, Xn += 16.
+func (a Writer) ST1S(t, n int) { a.Word(rdn(0x4c9f7800, t, n), "ST1 {V%d.4S}, [X%d], #16", t, n) }
