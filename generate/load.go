@@ -22,6 +22,7 @@ type loadConfig struct {
 	notice   func(msg string)
 	budget   budget.Limit
 	exact    bool
+	mapped   bool
 }
 
 // WithThreads bounds the kernels' parallelism of every generation and
@@ -48,6 +49,10 @@ func WithNotice(fn func(msg string)) LoadOption { return func(c *loadConfig) { c
 // allocated (0, the default: budget.Default()). Going over it is an error
 // wrapping budget.ErrExceeded.
 func WithBudget(l budget.Limit) LoadOption { return func(c *loadConfig) { c.budget = l } }
+
+// WithMapped reads F16, BF16 and F32 matrices in place from the
+// memory-mapped file instead of copying them (gemma3.LoadOptions.Mapped).
+func WithMapped(mapped bool) LoadOption { return func(c *loadConfig) { c.mapped = mapped } }
 
 // WithExact keeps every quantized matrix in its file layout and runs it
 // through the scalar llama.cpp-exact reference kernels (slow; for
@@ -113,7 +118,7 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 			return nil, err
 		}
 	}
-	lo := gemma3.LoadOptions{Exact: c.exact, Budget: c.budget, Progress: c.progress, Notice: c.notice}
+	lo := gemma3.LoadOptions{Exact: c.exact, Mapped: c.mapped, Budget: c.budget, Progress: c.progress, Notice: c.notice}
 	m, err := build(ctx, f, path, lo)
 	if err != nil {
 		f.Close()

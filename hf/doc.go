@@ -52,7 +52,8 @@
 // # Memory
 //
 // The weights stay in the safetensors mappings: a View's matrices are
-// slices of them (read in place by the F16/BF16 kernels and, F32 ones,
-// by the float32 GEMM), and only the norm weights are new. Convert writes float outputs one tensor at a
+// slices of them (which models/gemma3 copies as they are, or with
+// LoadOptions.Mapped reads in place, for the F16/BF16 kernels and, F32
+// ones, the float32 GEMM), and only the norm weights are new. Convert writes float outputs one tensor at a
 // time; quantized ones are built by package quantize in memory.
 package hf

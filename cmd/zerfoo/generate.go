@@ -32,6 +32,7 @@ type generateCmd struct {
 	Threads       int      `default:"0" help:"Worker threads (0: all cores)."`
 	DumpLogits    string   `type:"path" help:"Write the float32 logits of the last prompt position to this .npy file and exit."`
 	Exact         bool     `help:"Use the scalar llama.cpp-exact reference kernels (slow)."`
+	Mmap          bool     `help:"Read F16/BF16/F32 weights in place from the memory-mapped file (shared, but the OS may drop the pages under memory pressure) instead of copying them."`
 }
 
 // Validate checks the flags before anything is loaded.
@@ -58,7 +59,7 @@ func (g *generateCmd) options() generate.Options {
 
 // loadModel loads path (the built-in model when empty), reporting progress
 // and notices on stderr.
-func loadModel(ctx context.Context, s *streams, path string, threads int, exact bool) (*generate.Model, error) {
+func loadModel(ctx context.Context, s *streams, path string, threads int, exact, mapped bool) (*generate.Model, error) {
 	if path == "" {
 		p, err := defaultmodel.Path()
 		if err != nil {
@@ -70,7 +71,7 @@ func loadModel(ctx context.Context, s *streams, path string, threads int, exact 
 		runtime.GOMAXPROCS(threads) // before the worker pool starts
 	}
 	bar := s.progress("loading", 0, true)
-	m, err := generate.Load(ctx, path, generate.WithThreads(threads), generate.WithExact(exact),
+	m, err := generate.Load(ctx, path, generate.WithThreads(threads), generate.WithExact(exact), generate.WithMapped(mapped),
 		generate.WithNotice(func(msg string) { fmt.Fprintln(s.err, msg) }),
 		generate.WithProgress(bar.set))
 	bar.finish()
@@ -82,7 +83,7 @@ func (g *generateCmd) Run(ctx context.Context, k *kong.Context, s *streams) erro
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, s, g.Model, g.Threads, g.Exact)
+	m, err := loadModel(ctx, s, g.Model, g.Threads, g.Exact, g.Mmap)
 	if err != nil {
 		return err
 	}

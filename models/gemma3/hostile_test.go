@@ -162,22 +162,22 @@ func TestLoadBadTensor(t *testing.T) {
 }
 
 // TestLoadBudget loads the tiny model with budgets too small for its
-// header and for its converted weights (Q8_0, Q4_K; F32 is read in
-// place), and starts a State whose KV cache
+// header and for its converted weights (F32 copied, Q8_0, Q4_K; F32 read
+// in place fits), and starts a State whose KV cache
 // is over its budget: each error names what and how much, and wraps
 // budget.ErrExceeded.
 func TestLoadBudget(t *testing.T) {
 	path := writeTiny(t, quant.F32)
 	_, err := gemma3.Load(path, gemma3.LoadOptions{Budget: 20 << 10})
 	wantOneLine(t, err, budget.ErrExceeded, `gguf: the header through metadata "tokenizer.ggml.tokens"`)
-	// F32 matrices are read in place from the mapping: only the norm
-	// vectors count.
-	if m, err := gemma3.Load(path, gemma3.LoadOptions{Budget: 1 << 20}); err != nil {
-		t.Errorf("F32 model in a 1 MiB budget: %v", err)
+	// With Mapped, F32 matrices are read in place from the mapping: only
+	// the norm vectors count. By default they are copied, and count.
+	if m, err := gemma3.Load(path, gemma3.LoadOptions{Budget: 1 << 20, Mapped: true}); err != nil {
+		t.Errorf("F32 model read in place in a 1 MiB budget: %v", err)
 	} else {
 		m.Close()
 	}
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_K} {
+	for _, typ := range []quant.Type{quant.F32, quant.Q8_0, quant.Q4_K} {
 		_, err = gemma3.Load(writeTiny(t, typ), gemma3.LoadOptions{Budget: 1 << 20})
 		wantOneLine(t, err, budget.ErrExceeded, "gemma3: converted weights through tensor blk.")
 	}

@@ -27,10 +27,19 @@ type LoadOptions struct {
 	// Notice, if set, receives one-line messages about ignored content
 	// (for example vision-tower tensors).
 	Notice func(msg string)
+	// Mapped reads F16, BF16 and F32 matrices in place from a memory-mapped
+	// file, as llama.cpp does by default: nothing is copied and the pages
+	// can be shared between processes, but the kernel may drop them under
+	// page-cache pressure (a container whose memory limit counts the page
+	// cache, a sandbox that trims it) and every decode step then reads
+	// them back. By default they are copied into the process's memory a
+	// chunk at a time, each chunk's file pages released once copied, so
+	// that the peak stays near the file size, as for the repacked types.
+	Mapped bool
 	// Budget bounds the memory that loading allocates: the parsed GGUF
 	// header (Load only; FromFile's caller opened the file) and the
-	// converted weights (repacked, widened and norm tensors; weights read
-	// in place from the mapping cost nothing). It is also the default
+	// converted weights (repacked, widened, copied and norm tensors;
+	// weights read in place from the mapping, with Mapped, cost nothing). It is also the default
 	// budget of the model's States (StateOptions.Budget). The zero Budget
 	// means budget.Default(): three quarters of physical memory, or
 	// ZERFOO_MAX_ALLOC. Going over it is an error wrapping
@@ -42,9 +51,10 @@ type LoadOptions struct {
 // Load opens the GGUF file at path and builds the model. Close the model
 // to release the file mapping.
 //
-// F16, BF16 and (4-byte aligned) F32 matrices are read in place. Where
-// the file is memory-mapped, the pages of every tensor that is converted
-// (repacked Q4_0/Q8_0, norm vectors, unaligned F32 chunk by chunk) are
+// F16, BF16 and F32 matrices are copied (LoadOptions.Mapped reads them in
+// place instead). Where the file is memory-mapped, the pages of every
+// tensor that is converted (repacked types, norm vectors, copied
+// matrices chunk by chunk) are
 // released from the process's resident set once converted, so that peak
 // memory stays near the converted size rather than file + copy; they are
 // read back from the page cache only if touched again (embedding rows, one
@@ -333,17 +343,20 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		}
 		return p
 	case t.Type == quant.F16 || t.Type == quant.BF16:
-		h, err := NewHalf(t.Type, n, k, data) // read in place: the pages stay mapped
+		if !l.opt.Mapped && l.mapped(data) {
+			if data = l.own(name, data); data == nil {
+				return nil
+			}
+		}
+		h, err := NewHalf(t.Type, n, k, data) // with Mapped, in place: the pages stay mapped
 		if err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 			return nil
 		}
 		return h
 	case t.Type == quant.F32:
-		if v := float32View(data, n*k); v != nil {
-			// Read in place, as F16/BF16: copying would hold the
-			// mapped pages and the copy at once (a 262144×640
-			// embedding made an F32 folder's peak 1.29× its size).
+		if v := float32View(data, n*k); v != nil && (l.opt.Mapped || !l.mapped(data)) {
+			// Read in place, as F16/BF16 with Mapped.
 			return &Dense{N: n, K: k, Data: v}
 		}
 		if !l.charge(name, t.Size) { // the file's float32 values, copied
@@ -364,6 +377,24 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		return d
 	}
 	return b
+}
+
+// own copies tensor name's file-mapped bytes into the process's memory, a
+// chunk at a time, releasing each chunk's file pages once copied, so that
+// the file's pages and the copy are not both resident (LoadOptions.Mapped).
+// It returns nil, with l.err set, when the copy does not fit the budget.
+func (l *loader) own(name string, data []byte) []byte {
+	if !l.charge(name, int64(len(data))) {
+		return nil
+	}
+	dst := make([]byte, len(data))
+	const chunk = 8 << 20
+	for lo := 0; lo < len(data); lo += chunk {
+		hi := min(lo+chunk, len(data))
+		copy(dst[lo:hi], data[lo:hi])
+		releasePages(data[lo:hi])
+	}
+	return dst
 }
 
 // pack repacks blocks (one matrix, or a stack named by its first) after
