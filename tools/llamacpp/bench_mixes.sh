@@ -15,6 +15,8 @@
 # 3s), REPS (llama-bench repetitions, default 5), PASSES (default 1),
 # DEPTH (default 0: with N > 0 only generation runs, each token after N
 # cached ones: -gemma3.depth and llama-bench -d, the table's tg columns).
+# LLAMA_ARGS adds llama-bench flags (e.g. "-mmp 0": weights read into memory
+# rather than mapped, as Zerfoo's loader copies them).
 set -eu
 bin=$(cd "${1:?usage: bench_mixes.sh LLAMA_BIN_DIR [DIR]}" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,7 +60,8 @@ while [ "$pass" -lt "${PASSES:-1}" ]; do
 	for f in $(echo "$files" | tr , ' '); do
 		"$dir/gemma3.test" -test.run '^$' -test.bench "$zbench" -test.benchtime "${BENCHTIME:-3s}" \
 			-gemma3.files "$f" -gemma3.threads "$threads" -gemma3.depth "$depth" | tee -a "$dir/zerfoo.txt"
-		"$bin/llama-bench" -m "$f" -p "$lprompt" -n 64 -d "$depth" -t "$threads" -r "${REPS:-5}" -o jsonl | tee -a "$dir/llama.jsonl"
+		# shellcheck disable=SC2086 # LLAMA_ARGS is a list of flags
+		"$bin/llama-bench" -m "$f" -p "$lprompt" -n 64 -d "$depth" -t "$threads" -r "${REPS:-5}" ${LLAMA_ARGS:-} -o jsonl | tee -a "$dir/llama.jsonl"
 	done
 	pass=$((pass + 1))
 done
