@@ -39,10 +39,10 @@ type LoadOptions struct {
 	// Budget bounds the memory that loading allocates: the parsed GGUF
 	// header (Load only; FromFile's caller opened the file) and the
 	// converted weights (repacked, widened, copied and norm tensors;
-	// weights read in place from the mapping, with Mapped, cost nothing). It is also the default
-	// budget of the model's States (StateOptions.Budget). The zero Budget
-	// means budget.Default(): three quarters of physical memory, or
-	// ZERFOO_MAX_ALLOC. Going over it is an error wrapping
+	// weights read in place from the mapping, with Mapped, cost
+	// nothing). It is also the default budget of the model's States
+	// (StateOptions.Budget). The zero Budget means budget.Default(): three
+	// quarters of physical memory, or ZERFOO_MAX_ALLOC. Going over it is an error wrapping
 	// budget.ErrExceeded that names the tensor (or metadata key) and the
 	// size.
 	Budget budget.Limit
@@ -53,12 +53,12 @@ type LoadOptions struct {
 //
 // F16, BF16 and F32 matrices are copied (LoadOptions.Mapped reads them in
 // place instead). Where the file is memory-mapped, the pages of every
-// tensor that is converted (repacked types, norm vectors, copied
-// matrices chunk by chunk) are
-// released from the process's resident set once converted, so that peak
-// memory stays near the converted size rather than file + copy; they are
-// read back from the page cache only if touched again (embedding rows, one
-// per token), and the metadata's memory is returned to the OS.
+// tensor that is converted (repacked types, norm vectors, copied matrices
+// chunk by chunk) are released from the process's resident set once
+// converted, so that peak memory stays near the converted size rather
+// than file + copy; they are read back from the page cache only if touched
+// again (embedding rows, one per token), and the metadata's memory is
+// returned to the OS.
 func Load(path string, opt LoadOptions) (*Model, error) {
 	return LoadContext(context.Background(), path, opt)
 }
