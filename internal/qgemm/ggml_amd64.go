@@ -12,6 +12,11 @@ import (
 // AVX-512 kernels use; without them Q6_K runs the AVX2 kernels.
 var hasGFNI = cpu.X86.HasAVX512GFNI
 
+// ggmlAVX512Takes reports whether this CPU runs f's AVX-512 kernels (the
+// plane2 ones need GFNI); ggmlCallAVX512 and ggmlCallAVX512Groups report
+// false for the others.
+func ggmlAVX512Takes(f *format) bool { return !f.plane2 || hasGFNI }
+
 //go:generate go run gen_ggml_asm.go gen_ggml_formats.go
 //go:generate go run gen_ggml_avx2.go gen_ggml_formats.go
 

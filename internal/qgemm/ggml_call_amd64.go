@@ -489,6 +489,9 @@ func gIQ4_XSm8AVX512(p *gargs)
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
 func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
+	if !ggmlAVX512Takes(f) {
+		return false
+	}
 	switch f.t {
 	case quant.Q4_0:
 		switch mr {
@@ -701,9 +704,6 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 			return false
 		}
 	case quant.Q6_K:
-		if !hasGFNI {
-			return false
-		}
 		switch mr {
 		case 1:
 			gQ6_Km1AVX512(p)
@@ -903,6 +903,9 @@ const ggmlGroupsAVX512 = 4
 // ggmlGroupsAVX512 groups at once, with or without software prefetch; it
 // reports false when there is none.
 func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
+	if !ggmlAVX512Takes(f) {
+		return false
+	}
 	if !prefetch {
 		switch f.t {
 		case quant.Q4_0:
@@ -926,9 +929,6 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		case quant.Q5_K:
 			gQ5_Kx4npAVX512(p)
 		case quant.Q6_K:
-			if !hasGFNI {
-				return false
-			}
 			gQ6_Kx4npAVX512(p)
 		case quant.IQ4_XS:
 			gIQ4_XSx4npAVX512(p)
@@ -959,9 +959,6 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 	case quant.Q5_K:
 		gQ5_Kx4AVX512(p)
 	case quant.Q6_K:
-		if !hasGFNI {
-			return false
-		}
 		gQ6_Kx4AVX512(p)
 	case quant.IQ4_XS:
 		gIQ4_XSx4AVX512(p)

@@ -21,4 +21,4 @@ func quantizeRowImpls() []rowQuantizer {
 
 // ggmlGroupsLack reports whether this CPU's AVX-512 group kernels leave f
 // out: the Q6_K (plane2) kernels need GFNI.
-func ggmlGroupsLack(f *format) bool { return f.plane2 && !hasGFNI }
+func ggmlGroupsLack(f *format) bool { return !ggmlAVX512Takes(f) }
