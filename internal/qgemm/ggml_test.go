@@ -27,7 +27,7 @@ var halfOffsets = map[quant.Type][]int{
 }
 
 // randGGML returns n rows of k elements of type t: random bytes with
-// finite float16 scales of both signs.
+// finite, nonzero float16 scales of both signs.
 func randGGML(rng *rand.Rand, t quant.Type, n, k int) []byte {
 	rb, err := t.RowBytes(k)
 	if err != nil {
@@ -40,8 +40,14 @@ func randGGML(rng *rand.Rand, t quant.Type, n, k int) []byte {
 	bb := t.BlockBytes()
 	for b := 0; b < len(data)/bb; b++ {
 		for _, o := range halfOffsets[t] {
-			v := (rng.Float32()*2 - 1) * 0.02
-			binary.LittleEndian.PutUint16(data[b*bb+o:], numeric.Float16FromFloat32(v).Bits())
+			// Never ±0: a −0 scale makes Pack keep float32 scales for
+			// the whole Matrix (Q4_0 and Q8_0 read through PackGGUF),
+			// and llama.cpp's quantizers write none (d = amax/127 ≥ +0).
+			h := numeric.Float16FromFloat32(0)
+			for h.Float32() == 0 {
+				h = numeric.Float16FromFloat32((rng.Float32()*2 - 1) * 0.02)
+			}
+			binary.LittleEndian.PutUint16(data[b*bb+o:], h.Bits())
 		}
 	}
 	return data
