@@ -68,13 +68,6 @@ type ggufMatrix interface {
 	footprint() int
 }
 
-type legacyMatrix struct{ m *qgemm.Matrix }
-
-func (l legacyMatrix) matmul(ctx context.Context, y, a []float32, rows, threads int) error {
-	return l.m.MatMul(ctx, y, a, rows, nil, qgemm.Options{Activations: qgemm.Int8, Threads: threads})
-}
-func (l legacyMatrix) footprint() int { return l.m.Footprint() }
-
 type halfMatrix struct{ m *hgemm.Matrix }
 
 func (h halfMatrix) matmul(ctx context.Context, y, a []float32, rows, threads int) error {
@@ -91,8 +84,8 @@ func (s superMatrix) footprint() int { return s.m.Footprint() }
 
 // GGUFTypes lists the types GGUF measures.
 func GGUFTypes() []quant.Type {
-	ts := []quant.Type{quant.F16, quant.BF16, quant.Q4_0, quant.Q8_0}
-	for _, t := range []quant.Type{quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL, quant.Q2_K,
+	ts := []quant.Type{quant.F16, quant.BF16}
+	for _, t := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL, quant.Q2_K,
 		quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS} {
 		if qgemm.GGMLSupported(t) {
 			ts = append(ts, t)
@@ -163,18 +156,7 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 		}
 		m = halfMatrix{hm}
 		row = hm.Row
-	case quant.Q4_0, quant.Q8_0:
-		var src qgemm.Source = qgemm.Q40{N: c.N, K: c.K, Data: data}
-		if c.Type == quant.Q8_0 {
-			src = qgemm.Q80{N: c.N, K: c.K, Data: data}
-		}
-		pm, err := qgemm.PackGGUF(src)
-		if err != nil {
-			return GGUFResult{}, fmt.Errorf("bench: %w", err)
-		}
-		m = legacyMatrix{pm}
-		row = func(j int, dst []float32) error { return pm.DequantizeRow(j, 0, c.K, dst) }
-	default:
+	default: // the super-block tiles Gemma 3 models are packed into
 		g, err := qgemm.PackGGML(c.Type, c.N, c.K, func(j int) []byte { return data[j*rb : (j+1)*rb] })
 		if err != nil {
 			return GGUFResult{}, fmt.Errorf("bench: %w", err)

@@ -27,10 +27,11 @@
 // # Weights
 //
 // Every matrix is a Matrix: Dense (float32, multiplied with internal/gemm),
-// Blocks (any GGUF block type, the llama.cpp-exact reference), Packed
-// (Q4_0 / Q8_0 repacked for the int8 kernels of internal/qgemm; Load stacks
-// Q|K|V and Gate|Up into one Packed each) or NBits (ONNX MatMulNBits
-// weights, from FromONNX).
+// Blocks (any GGUF block type, the llama.cpp-exact reference), Half
+// (F16/BF16 multiplied at 16 bits), Packed (Q4_0, Q8_0, Q4_1, Q5_0, Q5_1,
+// IQ4_NL, Q2_K … Q6_K and IQ4_XS repacked into the tiles of
+// internal/qgemm's int8 kernels; Load stacks Q|K|V and Gate|Up into one
+// Packed each) or NBits (ONNX MatMulNBits weights, from FromONNX).
 //
 // Load releases the file pages of every converted tensor (madvise) as it
 // goes, so that peak memory stays near the converted size. F16, BF16 and

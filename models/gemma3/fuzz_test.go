@@ -27,8 +27,8 @@ const stateBudget = 16 << 20
 
 // fuzzModels are the valid tiny models FuzzLoadDecode starts from (the
 // low 7 bits of its model byte, modulo the length; the top bit loads with
-// Exact): F32 (dense GEMM), Q8_0 and Q4_0 (stacked qgemm.Matrix), F16 and
-// BF16 (read in place), Q4_K and Q6_K (super-block tiles), IQ4_NL, and the
+// Exact): F32 (dense GEMM), Q8_0 and Q4_0 (stacked super-block tiles), F16
+// and BF16 (copied), Q4_K and Q6_K (super-block tiles), IQ4_NL, and the
 // decode-only IQ2_XXS and IQ1_M (Blocks). The super-block types need K a
 // multiple of 256. The order is part of the seed corpus's meaning: append,
 // never reorder.

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/gemm"
@@ -289,30 +288,27 @@ func roundQ8_0Generic(dst, x []float32) {
 }
 
 // Packed is a quantized Matrix repacked for the fused int8 kernels of
-// internal/qgemm: Q4_0 and Q8_0 into qgemm.Matrix, every other type with
-// a packed kernel (PackedType: Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K … Q6_K,
-// IQ4_XS) into qgemm.GGML's super-block tiles. It may stack several
-// matrices of one type and K row-wise (NewPackedStack: Q|K|V, Gate|Up), so
-// that one call quantizes the activations once and runs one parallel loop.
+// internal/qgemm: every type with a packed kernel (PackedType: Q4_0, Q8_0,
+// Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K … Q6_K, IQ4_XS) into qgemm.GGML's
+// super-block tiles, each tile holding its codes and scales together (a
+// one-row product then reads one sequential stream per run of rows). It
+// may stack several matrices of one type and K row-wise (NewPackedStack:
+// Q|K|V, Gate|Up), so that one call quantizes the activations once and
+// runs one parallel loop.
 //
 // The activations are rounded as llama.cpp rounds them for the type (Q8_0
 // or Q8_1 blocks, Q8_K super-blocks) and multiplied with exact integer
 // block dot products, so the products equal llama.cpp's up to float32
-// summation order. For Q4_0/Q8_0, MatMul first rounds the activations to
-// llama.cpp's Q8_0 values q·fp16(d); qgemm's own quantizer then recovers
-// exactly those codes and scales.
+// summation order.
 type Packed struct {
 	parts []*Blocks
 	start []int // first row of each part
 	n, k  int
-	m     *qgemm.Matrix // Q4_0, Q8_0
-	g     *qgemm.GGML   // the super-block types
+	g     *qgemm.GGML
 }
 
 // PackedType reports whether matrices of type t have a packed kernel.
-func PackedType(t quant.Type) bool {
-	return t == quant.Q4_0 || t == quant.Q8_0 || qgemm.GGMLSupported(t)
-}
+func PackedType(t quant.Type) bool { return qgemm.GGMLSupported(t) }
 
 // NewPacked repacks a matrix of a PackedType.
 func NewPacked(b *Blocks) (*Packed, error) { return newPacked([]*Blocks{b}, false) }
@@ -342,31 +338,17 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 		p.n += b.N
 	}
 	src := &packSource{p: p, release: release}
-	// Q4_0 and Q8_0 keep qgemm.Matrix, whose AVX2 and NEON kernels the
-	// super-block family does not have yet.
-	if t := parts[0].Type; t != quant.Q4_0 && t != quant.Q8_0 && qgemm.GGMLSupported(t) {
-		g, err := qgemm.PackGGML(t, p.n, p.k, src.row)
-		if release {
-			for _, b := range parts {
-				releasePages(b.Data)
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", t, p.n, p.k, err)
-		}
-		p.g = g
-		return p, nil
-	}
-	m, err := qgemm.Pack(src)
+	t := parts[0].Type
+	g, err := qgemm.PackGGML(t, p.n, p.k, src.row)
 	if release {
 		for _, b := range parts {
 			releasePages(b.Data)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", parts[0].Type, p.n, p.k, err)
+		return nil, fmt.Errorf("gemma3: pack %v %d×%d: %w", t, p.n, p.k, err)
 	}
-	p.m = m
+	p.g = g
 	return p, nil
 }
 
@@ -374,12 +356,7 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 func (p *Packed) Dims() (int, int) { return p.n, p.k }
 
 // Bytes returns the weight bytes a product reads (the repacked matrix).
-func (p *Packed) Bytes() int64 {
-	if p.g != nil {
-		return int64(p.g.Footprint())
-	}
-	return int64(p.m.Footprint())
-}
+func (p *Packed) Bytes() int64 { return int64(p.g.Footprint()) }
 
 // part returns the index of the part holding row j.
 func (p *Packed) part(j int) int {
@@ -390,16 +367,9 @@ func (p *Packed) part(j int) int {
 	return i
 }
 
-// Row dequantizes row j (bit-identical to quant.Dequantize): from the
-// tiles for the super-block types, else from the raw encoding.
-func (p *Packed) Row(j int, dst []float32) {
-	if p.g != nil {
-		p.g.DequantizeRow(j, dst)
-		return
-	}
-	i := p.part(j)
-	p.parts[i].Row(j-p.start[i], dst)
-}
+// Row dequantizes row j from the tiles (bit-identical to
+// quant.Dequantize).
+func (p *Packed) Row(j int, dst []float32) { p.g.DequantizeRow(j, dst) }
 
 // MatMul computes y = x·Wᵀ with the int8-activation qgemm kernels. With
 // several threads and at least 8 rows per thread (prompt batches), each
@@ -429,34 +399,18 @@ func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) 
 // rowsPerPart is the fewest rows per thread for which MatMul splits rows.
 const rowsPerPart = 16
 
-// matmul rounds rows of x to Q8_0 values and multiplies them with qgemm
-// (the super-block kernels round the activations themselves).
+// matmul multiplies rows of x with the tiles (the kernels round the
+// activations as llama.cpp does).
 func (p *Packed) matmul(ctx context.Context, y, x []float32, rows, threads int) error {
-	if p.g != nil {
-		return p.g.MatMul(ctx, y, x, rows, threads)
-	}
-	K := p.k
-	bp := roundPool.Get().(*[]float32)
-	defer roundPool.Put(bp)
-	if cap(*bp) < rows*K {
-		*bp = make([]float32, rows*K)
-	}
-	xr := (*bp)[:rows*K]
-	roundQ8_0(xr, x[:rows*K])
-	return p.m.MatMul(ctx, y, xr, rows, nil, qgemm.Options{Activations: qgemm.Int8, Threads: threads})
+	return p.g.MatMul(ctx, y, x, rows, threads)
 }
 
-// roundPool holds activation buffers for Packed.MatMul.
-var roundPool = sync.Pool{New: func() any { return new([]float32) }}
-
-// packSource reads the blocks of a Packed's parts: as qgemm unsigned
-// codes for qgemm.Pack (Q4_0/Q8_0, Block), as raw rows for
-// qgemm.PackGGML (row). With release, rows already packed are released
-// from the file mapping in steps of releaseStep bytes, PackChunkRows
-// behind the rows being packed: both packers take chunks of that many rows
-// in order (PrepareRows, row) and pack each chunk in parallel; were they to
-// read in another order, released rows would only be read back from the
-// page cache.
+// packSource reads the rows of a Packed's parts for qgemm.PackGGML. With
+// release, rows already packed are released from the file mapping in
+// steps of releaseStep bytes, PackChunkRows behind the rows being packed:
+// PackGGML takes chunks of that many rows in order and packs each chunk
+// in parallel; were it to read in another order, released rows would only
+// be read back from the page cache.
 type packSource struct {
 	p        *Packed
 	release  bool
@@ -467,7 +421,7 @@ type packSource struct {
 const releaseStep = 1 << 20
 
 // row returns the raw bytes of row n (for qgemm.PackGGML, which reads the
-// rows in order), releasing what was packed as Block does.
+// rows in order), releasing what was packed.
 func (s *packSource) row(n int) []byte {
 	i := s.cur
 	if n < s.p.start[i] || (i+1 < len(s.p.start) && n >= s.p.start[i+1]) {
@@ -497,44 +451,4 @@ func (s *packSource) release1(i, r int) {
 		releasePages(b.Data[s.released:off])
 		s.released = off
 	}
-}
-
-// PrepareRows releases, for qgemm.Pack, what was packed before the chunk
-// of rows starting at lo (Block itself keeps no state: Pack calls it
-// concurrently).
-func (s *packSource) PrepareRows(lo, _ int) {
-	i := s.p.part(lo)
-	s.release1(i, lo-s.p.start[i])
-}
-
-func (s *packSource) Dims() (n, k, bits, blockSize int) {
-	if s.p.parts[0].Type == quant.Q8_0 {
-		return s.p.n, s.p.k, 8, quant.QK
-	}
-	return s.p.n, s.p.k, 4, quant.QK
-}
-
-func (s *packSource) HasZeroPoints() bool { return false }
-
-func (s *packSource) Block(n, blk int, codes []uint8) (float32, uint8) {
-	i := s.cur
-	if n < s.p.start[i] || (i+1 < len(s.p.start) && n >= s.p.start[i+1]) {
-		i = s.p.part(n)
-	}
-	b := s.p.parts[i]
-	r := n - s.p.start[i]
-	bb := b.Type.BlockBytes()
-	p := b.Data[r*b.rowBytes+blk*bb:]
-	d := numeric.Float16FromBits(binary.LittleEndian.Uint16(p)).Float32()
-	if b.Type == quant.Q8_0 {
-		for j := range codes {
-			codes[j] = uint8(int8(p[2+j])) + 128
-		}
-		return d, 128
-	}
-	for j := 0; j < quant.QK/2; j++ {
-		codes[j] = p[2+j] & 0xf
-		codes[j+quant.QK/2] = p[2+j] >> 4
-	}
-	return d, 8
 }
