@@ -42,9 +42,20 @@ fuzz_one() {
 export -f fuzz_one
 export fuzztime parallel
 
-grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . |
+targets=$(grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . |
   while read -r file; do
     dir=$(dirname "$file")
     grep -oE '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //' | sed "s|^|$dir |"
-  done | sort | grep -E -- "$pattern" |
-  xargs -P "$jobs" -L 1 bash -c 'fuzz_one "$@"' _
+  done | sort | grep -E -- "$pattern")
+if [ "$jobs" -gt 1 ]; then
+  # Build each package's instrumented test binary first, one package at a
+  # time: targets run side by side would otherwise compile the same
+  # instrumented dependencies (the standard library first) twice over on
+  # a cold build cache.
+  bin=$(mktemp -d)
+  trap 'rm -rf "$bin"' EXIT
+  for dir in $(echo "$targets" | cut -d' ' -f1 | uniq); do
+    go test -c -fuzz=. -o "$bin/fuzz.test" "$dir"
+  done
+fi
+echo "$targets" | xargs -P "$jobs" -L 1 bash -c 'fuzz_one "$@"' _
