@@ -7,6 +7,10 @@ import (
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
+// Q40 and Q80 (test-only: Gemma 3 packs GGUF Q4_0 and Q8_0 tensors into
+// GGML tiles) run GGUF data through a Matrix, for the Matrix kernels' tests
+// and the benchmarks that compare the two layouts.
+
 // Q40 adapts a GGUF Q4_0 tensor to Source: N rows of K elements (K a
 // multiple of 32), each row ⌈K/32⌉ blocks of 18 bytes {d fp16, qs[16]}
 // where element j is the low nibble of qs[j] and element j+16 the high
