@@ -58,4 +58,4 @@ if [ "$jobs" -gt 1 ]; then
     go test -c -fuzz=. -o "$bin/fuzz.test" "$dir"
   done
 fi
-echo "$targets" | xargs -P "$jobs" -L 1 bash -c 'fuzz_one "$@"' _
+echo "$targets" | xargs -r -P "$jobs" -L 1 bash -c 'fuzz_one "$@"' _
