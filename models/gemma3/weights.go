@@ -301,10 +301,8 @@ func roundQ8_0Generic(dst, x []float32) {
 // block dot products, so the products equal llama.cpp's up to float32
 // summation order.
 type Packed struct {
-	parts []*Blocks
-	start []int // first row of each part
-	n, k  int
-	g     *qgemm.GGML
+	n, k int
+	g    *qgemm.GGML
 }
 
 // PackedType reports whether matrices of type t have a packed kernel.
@@ -326,7 +324,8 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("gemma3: packing no matrices: %w", ErrConfig)
 	}
-	p := &Packed{parts: parts, k: parts[0].K}
+	p := &Packed{k: parts[0].K}
+	src := &packSource{parts: parts, release: release}
 	for _, b := range parts {
 		if !PackedType(b.Type) {
 			return nil, fmt.Errorf("gemma3: no packed kernel for %v: %w", b.Type, ErrConfig)
@@ -334,10 +333,9 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 		if b.Type != parts[0].Type || b.K != p.k {
 			return nil, fmt.Errorf("gemma3: cannot stack %v %d×%d on %v with K=%d: %w", b.Type, b.N, b.K, parts[0].Type, p.k, ErrConfig)
 		}
-		p.start = append(p.start, p.n)
+		src.start = append(src.start, p.n)
 		p.n += b.N
 	}
-	src := &packSource{p: p, release: release}
 	t := parts[0].Type
 	g, err := qgemm.PackGGML(t, p.n, p.k, src.row)
 	if release {
@@ -357,15 +355,6 @@ func (p *Packed) Dims() (int, int) { return p.n, p.k }
 
 // Bytes returns the weight bytes a product reads (the repacked matrix).
 func (p *Packed) Bytes() int64 { return int64(p.g.Footprint()) }
-
-// part returns the index of the part holding row j.
-func (p *Packed) part(j int) int {
-	i := len(p.start) - 1
-	for i > 0 && p.start[i] > j {
-		i--
-	}
-	return i
-}
 
 // Row dequantizes row j from the tiles (bit-identical to
 // quant.Dequantize).
@@ -405,14 +394,17 @@ func (p *Packed) matmul(ctx context.Context, y, x []float32, rows, threads int) 
 	return p.g.MatMul(ctx, y, x, rows, threads)
 }
 
-// packSource reads the rows of a Packed's parts for qgemm.PackGGML. With
+// packSource reads the rows of the matrices a Packed stacks (parts, row
+// start[i] the first of parts[i]) for qgemm.PackGGML; the Packed keeps
+// only the tiles, not the encoded rows. With
 // release, rows already packed are released from the file mapping in
 // steps of releaseStep bytes, PackChunkRows behind the rows being packed:
 // PackGGML takes chunks of that many rows in order and packs each chunk
 // in parallel; were it to read in another order, released rows would only
 // be read back from the page cache.
 type packSource struct {
-	p        *Packed
+	parts    []*Blocks
+	start    []int
 	release  bool
 	cur      int // part of the last chunk or row handed out
 	released int // bytes of parts[cur] released so far
@@ -424,13 +416,22 @@ const releaseStep = 1 << 20
 // rows in order), releasing what was packed.
 func (s *packSource) row(n int) []byte {
 	i := s.cur
-	if n < s.p.start[i] || (i+1 < len(s.p.start) && n >= s.p.start[i+1]) {
-		i = s.p.part(n)
+	if n < s.start[i] || (i+1 < len(s.start) && n >= s.start[i+1]) {
+		i = s.part(n)
 	}
-	b := s.p.parts[i]
-	r := n - s.p.start[i]
+	b := s.parts[i]
+	r := n - s.start[i]
 	s.release1(i, r)
 	return b.Data[r*b.rowBytes : (r+1)*b.rowBytes]
+}
+
+// part returns the index of the part holding row j.
+func (s *packSource) part(j int) int {
+	i := len(s.start) - 1
+	for i > 0 && s.start[i] > j {
+		i--
+	}
+	return i
 }
 
 // release1 hands back the file pages of part i before row r once a
@@ -441,12 +442,12 @@ func (s *packSource) release1(i, r int) {
 	}
 	if i != s.cur {
 		if i > s.cur {
-			releasePages(s.p.parts[s.cur].Data)
+			releasePages(s.parts[s.cur].Data)
 		}
 		s.cur, s.released = i, 0
 	}
-	b := s.p.parts[i]
-	// The packers may still read the last PackChunkRows rows.
+	b := s.parts[i]
+	// PackGGML may still read the last PackChunkRows rows.
 	if off := max(0, r-qgemm.PackChunkRows) * b.rowBytes; off-s.released >= releaseStep {
 		releasePages(b.Data[s.released:off])
 		s.released = off
