@@ -15,8 +15,7 @@ cd "$(dirname "$0")/.."
 fuzztime="${1:-3s}"
 pattern="${2:-.}"
 jobs="${JOBS:-1}"
-cpus=$(go env GOMAXPROCS 2>/dev/null || true)
-[ -n "$cpus" ] || cpus=$(getconf _NPROCESSORS_ONLN)
+cpus=$(getconf _NPROCESSORS_ONLN)
 parallel=$(( cpus / jobs > 0 ? cpus / jobs : 1 ))
 
 # fuzz_one DIR NAME runs one target; its output is shown only if it fails.
