@@ -24,7 +24,8 @@
 // source only has to say, block by block, what its unsigned codes, scale
 // and zero point are. GGUF Q4_0 (fp16 scale, element j and j+16 share a
 // byte, zero point 8) and Q8_0 (signed codes: code+128 with zero point 128)
-// map onto the same Matrix.
+// map onto the same Matrix (the test-only Q40 and Q80 sources, which
+// compare the two layouts; models run GGUF tensors as GGML tiles).
 //
 // # Compute paths
 //
@@ -37,9 +38,8 @@
 //
 // # GGUF types: the super-block family
 //
-// GGML (ggml.go) holds the other ggml block types — Q4_1, Q5_0, Q5_1,
-// IQ4_NL and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (and Q4_0
-// and Q8_0, which the Gemma loader still runs through Matrix) — as
+// GGML (ggml.go) holds the ggml block types — Q4_0, Q8_0, Q4_1, Q5_0,
+// Q5_1, IQ4_NL and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS — as
 // y = d·sc·(u − zp) − dmin·m with an unsigned code u. PackGGML repacks a
 // tensor once into tiles of one super-block (32 or 256 elements) of 16
 // columns: the low 2, 4 or 8 bits of the codes interleaved as above, each
@@ -101,8 +101,8 @@
 //
 // At one row (decoding) the AVX-512 tier has a second variant, avx512x4,
 // the one GGML.MatMul uses (Matrix.MatMul too, with int8 activations,
-// float16 or float32 scales and the default zero point: the GGUF Q4_0 and
-// Q8_0 tensors): its kernels multiply the activation row by 4 groups at
+// float16 or float32 scales and the default zero point, such as
+// MatMulNBits weights without zero points): its kernels multiply the activation row by 4 groups at
 // once, taken from 4 runs of a thread's piece of groups, so that the tiles
 // stream from memory as 4 concurrent sequential streams instead of one: a
 // core reads memory 10–25 % faster that way here, and the kernels of the

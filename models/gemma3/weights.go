@@ -360,11 +360,12 @@ func (p *Packed) Bytes() int64 { return int64(p.g.Footprint()) }
 // quant.Dequantize).
 func (p *Packed) Row(j int, dst []float32) { p.g.DequantizeRow(j, dst) }
 
-// MatMul computes y = x·Wᵀ with the int8-activation qgemm kernels. With
-// several threads and at least 8 rows per thread (prompt batches), each
-// thread rounds and multiplies its own block of rows against the whole
-// matrix, so that the activation quantization runs in parallel too; fewer
-// rows (decode) split the output columns instead.
+// MatMul computes y = x·Wᵀ with the tiles' int8-activation kernels, which
+// round the activations as llama.cpp does. With several threads and at
+// least rowsPerPart rows per thread (prompt batches), each thread rounds
+// and multiplies its own block of rows against the whole matrix, so that
+// the activation quantization runs in parallel too; fewer rows (decode)
+// split the output columns instead.
 func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
 	K := p.k
 	if rows < 0 || len(x) < rows*K || len(y) < rows*p.n {
@@ -376,23 +377,17 @@ func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) 
 	}
 	parts = min(parts, rows/rowsPerPart)
 	if parts <= 1 {
-		return p.matmul(ctx, y, x, rows, threads)
+		return p.g.MatMul(ctx, y, x, rows, threads)
 	}
 	// Pieces of rowsPerPart rows (whole 8-row kernel tiles).
 	return pieces(ctx, rows, rowsPerPart, parts, func(r0, r1 int) {
 		// Errors can only be ctx.Err(), which ForN reports.
-		_ = p.matmul(ctx, y[r0*p.n:r1*p.n], x[r0*K:r1*K], r1-r0, 1)
+		_ = p.g.MatMul(ctx, y[r0*p.n:r1*p.n], x[r0*K:r1*K], r1-r0, 1)
 	})
 }
 
 // rowsPerPart is the fewest rows per thread for which MatMul splits rows.
 const rowsPerPart = 16
-
-// matmul multiplies rows of x with the tiles (the kernels round the
-// activations as llama.cpp does).
-func (p *Packed) matmul(ctx context.Context, y, x []float32, rows, threads int) error {
-	return p.g.MatMul(ctx, y, x, rows, threads)
-}
 
 // packSource reads the rows of the matrices a Packed stacks (parts, row
 // start[i] the first of parts[i]) for qgemm.PackGGML; the Packed keeps
