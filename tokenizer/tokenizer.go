@@ -1,12 +1,13 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/zerfoo/zerfoo/budget"
 )
@@ -58,6 +59,17 @@ type Tokenizer struct {
 	byText map[string]int32
 	match  *matcher // the special pieces (see partition); nil if none
 	bytes  [256]int32
+	// char1 holds the id of each one-byte piece (-1: none) and space that
+	// of ▁: the characters Encode starts from, looked up without the map.
+	char1    [256]int32
+	space    int32
+	sessions sync.Pool // *session
+	// bridges are the pieces across which a run of text may not be cut
+	// into words; cut is false when there are too many to check (see
+	// words.go).
+	bridges []bridge
+	cut     bool
+	words   wordCache
 }
 
 // spaceEsc is SentencePiece's visible space, U+2581.
@@ -128,7 +140,11 @@ func New(v Vocab) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: no token for byte 0x%02X (no byte fallback): %w", b, ErrVocab)
 		}
 		t.bytes[b] = id
+		t.char1[b] = t.lookup(string([]byte{byte(b)}))
 	}
+	t.space = t.lookup(spaceEsc)
+	t.bridges, t.cut = findBridges(t.v.Tokens)
+	t.words.seed = maphash.MakeSeed()
 	return t, nil
 }
 
@@ -201,6 +217,9 @@ type fragment struct {
 // remaining run of text has its spaces replaced by ▁ and is split into
 // UTF-8 characters that are merged pairwise, highest piece score first
 // (ties: leftmost), as long as the merged text is a vocabulary piece.
+// (The runs are merged word by word where no piece can join two words,
+// which gives the same ids; words seen before come from a cache. See
+// words.go.)
 // Characters left outside the vocabulary become byte tokens <0xNN>. With
 // addSpecial, BOS and EOS are added as the vocabulary says.
 func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
@@ -210,7 +229,11 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	if addSpecial && t.v.AddBOS && t.v.BOS >= 0 {
 		out = append(out, t.v.BOS)
 	}
-	var s session
+	s, _ := t.sessions.Get().(*session)
+	if s == nil {
+		s = new(session)
+	}
+	defer t.release(s)
 	for _, f := range frags {
 		if f.token >= 0 {
 			out = append(out, f.token)
@@ -221,7 +244,7 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 		if t.v.AddSpacePrefix && prevSpecial {
 			raw = " " + raw
 		}
-		out = s.encode(t, strings.ReplaceAll(raw, " ", spaceEsc), out)
+		out = t.encodeText(s, strings.ReplaceAll(raw, " ", spaceEsc), out)
 		prevSpecial = false
 	}
 	if addSpecial && t.v.AddEOS && t.v.EOS >= 0 {
@@ -230,38 +253,43 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	return out
 }
 
-// symbol is a run of bytes in the merge list.
+// symbol is a run of bytes in the merge list, with the vocabulary id of
+// its text (-1 for a character outside the vocabulary).
 type symbol struct {
 	start, n   int
 	prev, next int
+	id         int32
 }
 
+// bigram is a candidate merge of two adjacent symbols into piece id.
 type bigram struct {
 	left, right int
 	score       float32
 	size        int
+	id          int32
 }
 
-type bigramQueue []bigram
-
-func (q bigramQueue) Len() int { return len(q) }
-func (q bigramQueue) Less(i, j int) bool {
-	return q[i].score > q[j].score || q[i].score == q[j].score && q[i].left < q[j].left
-}
-func (q bigramQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *bigramQueue) Push(x any)   { *q = append(*q, x.(bigram)) }
-func (q *bigramQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+// before orders the merge queue: higher score first, then leftmost.
+func (a *bigram) before(b *bigram) bool {
+	return a.score > b.score || a.score == b.score && a.left < b.left
 }
 
-// session holds the scratch state of one raw-text encoding.
+// session holds the scratch state of one merge run. Sessions are reused
+// through the Tokenizer's pool.
 type session struct {
 	text    string
 	symbols []symbol
-	queue   bigramQueue
+	queue   []bigram // a binary heap under bigram.before
+}
+
+// release returns s to the pool, without its text and without buffers
+// grown past a long prompt's size.
+func (t *Tokenizer) release(s *session) {
+	s.text = ""
+	if cap(s.symbols) > 1<<16 {
+		s.symbols, s.queue = nil, nil
+	}
+	t.sessions.Put(s)
 }
 
 // utf8Len is llama.cpp's unicode_len_utf8: the sequence length announced by
@@ -270,7 +298,12 @@ func utf8Len(b byte) int {
 	return [16]int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}[b>>4]
 }
 
-func (s *session) encode(t *Tokenizer, text string, out []int32) []int32 {
+// noPiece is lookup's id for a text that is no vocabulary piece.
+const noPiece = -1
+
+// merge appends the ids of text (spaces already ▁) merged as Encode
+// describes.
+func (s *session) merge(t *Tokenizer, text string, out []int32) []int32 {
 	s.text, s.symbols, s.queue = text, s.symbols[:0], s.queue[:0]
 	for off := 0; off < len(text); {
 		n := min(utf8Len(text[off]), len(text)-off)
@@ -279,19 +312,20 @@ func (s *session) encode(t *Tokenizer, text string, out []int32) []int32 {
 		if off+n == len(text) {
 			next = -1
 		}
-		s.symbols = append(s.symbols, symbol{start: off, n: n, prev: i - 1, next: next})
+		s.symbols = append(s.symbols, symbol{start: off, n: n, prev: i - 1, next: next, id: t.charID(text[off : off+n])})
 		off += n
 	}
 	for i := 1; i < len(s.symbols); i++ {
 		s.tryAdd(t, i-1, i)
 	}
-	for s.queue.Len() > 0 {
-		bg := heap.Pop(&s.queue).(bigram)
+	for len(s.queue) > 0 {
+		bg := s.pop()
 		l, r := &s.symbols[bg.left], &s.symbols[bg.right]
 		if l.n == 0 || r.n == 0 || l.n+r.n != bg.size {
 			continue
 		}
 		l.n += r.n
+		l.id = bg.id
 		r.n = 0
 		l.next = r.next
 		if r.next >= 0 {
@@ -302,31 +336,91 @@ func (s *session) encode(t *Tokenizer, text string, out []int32) []int32 {
 	}
 	for i := 0; i != -1 && len(s.symbols) > 0; i = s.symbols[i].next {
 		sym := s.symbols[i]
-		piece := text[sym.start : sym.start+sym.n]
-		if id, ok := t.byText[piece]; ok {
-			out = append(out, id)
+		if sym.id >= 0 {
+			out = append(out, sym.id)
 			continue
 		}
 		// Every merge produced a vocabulary piece, so only unmerged
 		// characters can be missing: they fall back to bytes.
-		for j := 0; j < len(piece); j++ {
-			out = append(out, t.bytes[piece[j]])
+		for j := sym.start; j < sym.start+sym.n; j++ {
+			out = append(out, t.bytes[text[j]])
 		}
 	}
 	return out
 }
 
+// charID returns the id of the piece that is one character c, or -1.
+func (t *Tokenizer) charID(c string) int32 {
+	switch {
+	case len(c) == 1:
+		return t.char1[c[0]]
+	case c == spaceEsc:
+		return t.space
+	}
+	if id, ok := t.byText[c]; ok {
+		return id
+	}
+	return -1
+}
+
+// tryAdd queues the merge of symbols left and right if their joined text
+// is a vocabulary piece.
 func (s *session) tryAdd(t *Tokenizer, left, right int) {
 	if left < 0 || right < 0 {
 		return
 	}
-	l, r := s.symbols[left], s.symbols[right]
-	piece := s.text[l.start : l.start+l.n+r.n]
-	id, ok := t.byText[piece]
-	if !ok {
+	l, r := &s.symbols[left], &s.symbols[right]
+	id := t.lookup(s.text[l.start : l.start+l.n+r.n])
+	if id == noPiece {
 		return
 	}
-	heap.Push(&s.queue, bigram{left: left, right: right, score: t.v.Scores[id], size: len(piece)})
+	s.push(bigram{left: left, right: right, score: t.v.Scores[id], size: l.n + r.n, id: id})
+}
+
+// lookup returns the id of piece, or noPiece.
+func (t *Tokenizer) lookup(piece string) int32 {
+	if id, ok := t.byText[piece]; ok {
+		return id
+	}
+	return noPiece
+}
+
+// push adds b to the merge queue.
+func (s *session) push(b bigram) {
+	q := append(s.queue, b)
+	for j := len(q) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !q[j].before(&q[i]) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		j = i
+	}
+	s.queue = q
+}
+
+// pop removes and returns the first bigram of the merge queue.
+func (s *session) pop() bigram {
+	q := s.queue
+	n := len(q) - 1
+	q[0], q[n] = q[n], q[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j2 := j + 1; j2 < n && q[j2].before(&q[j]) {
+			j = j2
+		}
+		if !q[j].before(&q[i]) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		i = j
+	}
+	b := q[n]
+	s.queue = q[:n]
+	return b
 }
 
 // Decode returns the text of ids, as llama.cpp's detokenizer renders it:
