@@ -168,6 +168,19 @@ func (b *Batcher) Close() error {
 	return nil
 }
 
+// Forget empties the cache of every free slot, so that no later Run
+// reuses what earlier ones left (a warm-up run, say).
+func (b *Batcher) Forget() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, sl := range b.slots {
+		if !sl.busy {
+			sl.st.Reset()
+			sl.tokens = sl.tokens[:0]
+		}
+	}
+}
+
 // SlotLen returns the positions of one slot (the context of each Run).
 func (b *Batcher) SlotLen() int { return b.slotLen }
 

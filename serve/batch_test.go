@@ -56,3 +56,20 @@ func TestPromptCache(t *testing.T) {
 		t.Errorf("/slots: %d %s (%v), want %d cached, at least %d held", code, sl, err, c, second.Usage.PromptTokens)
 	}
 }
+
+// TestWarmup checks that SetModel runs one warm-up generation through the
+// batch unless NoWarmup, and leaves every slot's cache empty.
+func TestWarmup(t *testing.T) {
+	for _, no := range []bool{false, true} {
+		s, _ := start(t, Options{Parallel: 3, CtxSize: 384, NoWarmup: no})
+		st := s.batcher.Load().Stats()
+		if ran := st.Steps > 0; ran == no {
+			t.Errorf("NoWarmup %v: %d steps, %d tokens prefilled after SetModel", no, st.Steps, st.Prefilled)
+		}
+		for i, n := range st.SlotTokens {
+			if n != 0 {
+				t.Errorf("NoWarmup %v: slot %d holds %d tokens after SetModel, want 0", no, i, n)
+			}
+		}
+	}
+}

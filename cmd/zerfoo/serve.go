@@ -38,6 +38,7 @@ type serveCmd struct {
 	ShutdownTimeout time.Duration `default:"10s" help:"On SIGTERM/SIGINT, time left to requests in flight before they are cancelled."`
 	LogFormat       string        `default:"text" enum:"text,json" help:"Log format on stderr: text or json."`
 	Pprof           bool          `help:"Serve /debug/pprof/ (profiles and goroutine dumps)."`
+	Warmup          bool          `default:"true" negatable:"" help:"Run one short generation after loading, before answering (/health says 503 until then), so that the first request does not pay for first use; llama-server's --no-warmup turns it off likewise."`
 }
 
 // Validate checks the flags before anything is loaded or listened on.
@@ -78,7 +79,7 @@ func (c *serveCmd) Run(ctx context.Context, st *streams) error {
 	}
 	s := serve.New(serve.Options{ModelName: name, Parallel: c.Parallel, MaxQueue: c.MaxQueue, CtxSize: c.CtxSize, CacheType: ct,
 		APIKey: c.APIKey, Threads: c.Threads, Logger: log, MaxTokens: max(c.MaxTokens, 0), NoParseSpecial: !c.ParseSpecial,
-		CORSOrigins: c.CORSOrigin, ModelPath: c.Model, Pooling: pool})
+		CORSOrigins: c.CORSOrigin, ModelPath: c.Model, Pooling: pool, NoWarmup: !c.Warmup})
 	mux := http.NewServeMux()
 	mux.Handle("/", s)
 	if c.Pprof {
