@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"strconv"
@@ -38,10 +39,12 @@ func (c *tokenizeCmd) Run(ctx context.Context, s *streams) error {
 		return err
 	}
 	ids := tok.Encode(text, c.AddSpecial, c.ParseSpecial)
-	fmt.Fprintf(s.out, "%d tokens\n", len(ids))
+	// Buffered: a line per token, hundreds of thousands for a long text.
+	w := bufio.NewWriter(s.out)
+	fmt.Fprintf(w, "%d tokens\n", len(ids))
 	for _, id := range ids {
 		p, _ := tok.Piece(id)
-		fmt.Fprintf(s.out, "%8d  %s\n", id, strconv.Quote(p))
+		fmt.Fprintf(w, "%8d  %s\n", id, strconv.Quote(p))
 	}
-	return nil
+	return w.Flush()
 }
