@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -324,6 +325,44 @@ func BenchmarkFromHF(b *testing.B) {
 	for b.Loop() {
 		if _, err := FromHF(tokJSON, cfgJSON); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestHFGemma3Words checks that encoding word by word gives the ids of
+// encoding runs whole with the real Gemma 3 vocabulary (its one bridge,
+// ">▁</", and its runs of ▁ included), on the golden strings and on texts
+// of random pieces joined by spaces, newlines and the bridge's parts.
+func TestHFGemma3Words(t *testing.T) {
+	tokJSON, cfgJSON := gemma3Files(t)
+	h, err := ParseHF(tokJSON, cfgJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, cut := wholeAndCut(t, h.Vocab)
+	if len(cut.bridges) != 1 || cut.bridges[0].piece != ">▁</" {
+		t.Errorf("bridges %v, want one: >▁</", cut.bridges)
+	}
+	var texts []string
+	for _, c := range loadHFGoldens(t).Cases {
+		texts = append(texts, c.Text)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	seps := []string{"", " ", "  ", "   ", "\n", ">", " </", "> </", ">  </", "\t"}
+	for range 2000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(40) {
+			b.WriteString(strings.ReplaceAll(h.Vocab.Tokens[rng.IntN(len(h.Vocab.Tokens))], spaceEsc, " "))
+			b.WriteString(seps[rng.IntN(len(seps))])
+		}
+		texts = append(texts, b.String())
+	}
+	for _, s := range texts {
+		for _, special := range []bool{false, true} {
+			want := whole.Encode(s, true, special)
+			if got := cut.Encode(s, true, special); !slices.Equal(got, want) {
+				t.Fatalf("Encode(%q, %v):\ngot  %v\nwant %v", s, special, got, want)
+			}
 		}
 	}
 }
