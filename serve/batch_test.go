@@ -72,4 +72,9 @@ func TestWarmup(t *testing.T) {
 			}
 		}
 	}
+	// Two positions per slot: the warm-up prompt is cut to one token.
+	s, _ := start(t, Options{Parallel: 1, CtxSize: 2})
+	if st := s.batcher.Load().Stats(); st.Prefilled != 1 {
+		t.Errorf("two positions: the warm-up prefilled %d tokens, want 1", st.Prefilled)
+	}
 }

@@ -188,10 +188,11 @@ const warmupPrompt = "The quick brown fox jumps over the lazy dog, and the dog s
 func (s *Server) warmup(m *generate.Model) {
 	t0 := time.Now()
 	ids := m.Tokenizer.Encode(warmupPrompt, true, false)
-	ids = ids[:min(len(ids), s.ctxSize(m)-3)]
-	if len(ids) == 0 {
+	n := min(len(ids), s.ctxSize(m)-1) // a prompt must leave a position free
+	if n < 1 {
 		return
 	}
+	ids = ids[:n]
 	_, err := s.run(s.base, m, ids, generate.Options{MaxTokens: 2})
 	if b := s.batcher.Load(); b != nil {
 		b.Forget()

@@ -54,15 +54,11 @@ type Vocab struct {
 // Tokenizer encodes text to token ids and back, exactly as llama.cpp's
 // SentencePiece (SPM) tokenizer does. It is safe for concurrent use.
 type Tokenizer struct {
-	v      Vocab
-	types  []TokenType // as llama.cpp types the tokens after loading (see retype)
-	byText map[string]int32
-	match  *matcher // the special pieces (see partition); nil if none
-	bytes  [256]int32
-	// char1 holds the id of each one-byte piece (-1: none) and space that
-	// of ▁: the characters Encode starts from, looked up without the map.
-	char1    [256]int32
-	space    int32
+	v        Vocab
+	types    []TokenType // as llama.cpp types the tokens after loading (see retype)
+	byText   map[string]int32
+	match    *matcher // the special pieces (see partition); nil if none
+	bytes    [256]int32
 	sessions sync.Pool // *session
 	// bridges are the pieces across which a run of text may not be cut
 	// into words; cut is false when there are too many to check (see
@@ -140,9 +136,7 @@ func New(v Vocab) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: no token for byte 0x%02X (no byte fallback): %w", b, ErrVocab)
 		}
 		t.bytes[b] = id
-		t.char1[b] = t.lookup(string([]byte{byte(b)}))
 	}
-	t.space = t.lookup(spaceEsc)
 	t.bridges, t.cut = findBridges(t.v.Tokens)
 	t.words.seed = maphash.MakeSeed()
 	return t, nil
@@ -254,7 +248,8 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 }
 
 // symbol is a run of bytes in the merge list, with the vocabulary id of
-// its text (-1 for a character outside the vocabulary).
+// its text once a merge made it (noPiece for a character not yet looked
+// up).
 type symbol struct {
 	start, n   int
 	prev, next int
@@ -312,7 +307,7 @@ func (s *session) merge(t *Tokenizer, text string, out []int32) []int32 {
 		if off+n == len(text) {
 			next = -1
 		}
-		s.symbols = append(s.symbols, symbol{start: off, n: n, prev: i - 1, next: next, id: t.charID(text[off : off+n])})
+		s.symbols = append(s.symbols, symbol{start: off, n: n, prev: i - 1, next: next, id: noPiece})
 		off += n
 	}
 	for i := 1; i < len(s.symbols); i++ {
@@ -336,7 +331,10 @@ func (s *session) merge(t *Tokenizer, text string, out []int32) []int32 {
 	}
 	for i := 0; i != -1 && len(s.symbols) > 0; i = s.symbols[i].next {
 		sym := s.symbols[i]
-		if sym.id >= 0 {
+		if sym.id == noPiece { // a character no merge reached
+			sym.id = t.lookup(text[sym.start : sym.start+sym.n])
+		}
+		if sym.id != noPiece {
 			out = append(out, sym.id)
 			continue
 		}
@@ -347,20 +345,6 @@ func (s *session) merge(t *Tokenizer, text string, out []int32) []int32 {
 		}
 	}
 	return out
-}
-
-// charID returns the id of the piece that is one character c, or -1.
-func (t *Tokenizer) charID(c string) int32 {
-	switch {
-	case len(c) == 1:
-		return t.char1[c[0]]
-	case c == spaceEsc:
-		return t.space
-	}
-	if id, ok := t.byText[c]; ok {
-		return id
-	}
-	return -1
 }
 
 // tryAdd queues the merge of symbols left and right if their joined text
