@@ -105,6 +105,12 @@ type slot struct {
 	used   int64
 }
 
+// reset empties the slot's cache.
+func (sl *slot) reset() {
+	sl.st.Reset()
+	sl.tokens = sl.tokens[:0]
+}
+
 // NewBatcher allocates the slots' caches and the batch scratch and starts
 // the engine goroutine; Close stops it. Allocations beyond the model's
 // budget (WithBudget) fail with an error wrapping budget.ErrExceeded.
@@ -175,8 +181,7 @@ func (b *Batcher) Forget() {
 	defer b.mu.Unlock()
 	for _, sl := range b.slots {
 		if !sl.busy {
-			sl.st.Reset()
-			sl.tokens = sl.tokens[:0]
+			sl.reset()
 		}
 	}
 }
@@ -384,8 +389,7 @@ func (b *Batcher) Embed(ctx context.Context, prompt []int32, pool Pooling) ([]fl
 		}
 	}
 	s.slot.busy = true
-	s.slot.st.Reset()
-	s.slot.tokens = s.slot.tokens[:0]
+	s.slot.reset()
 	b.pending = append(b.pending, s)
 	b.mu.Unlock()
 	select {
@@ -580,8 +584,7 @@ func (b *Batcher) step(active []*bseq) []*bseq {
 	for i, s := range in {
 		sl := s.slot
 		if err != nil {
-			sl.st.Reset()
-			sl.tokens = sl.tokens[:0]
+			sl.reset()
 			if s.sp != nil {
 				s.sp.fail(err)
 			}

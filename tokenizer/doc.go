@@ -13,7 +13,9 @@
 // (U+2581), each run is split into UTF-8 characters, adjacent symbols are
 // merged while their concatenation is a vocabulary piece — highest piece
 // score first, leftmost on ties — and characters that never became a piece
-// are emitted as byte tokens <0xNN> (byte fallback).
+// are emitted as byte tokens <0xNN> (byte fallback). Runs are merged word
+// by word where no vocabulary piece can join two words, with the same ids
+// (see words.go).
 //
 // Decode inverts this for every valid UTF-8 string that does not itself
 // contain U+2581 (which SentencePiece cannot distinguish from a space).

@@ -17,13 +17,14 @@ if [[ -z ${2:-} ]]; then
 fi
 (cd "$root" && go test -count=1 -run TestHFGemma3GGUFPath ./tokenizer -args -hf-gguf "$work/vocab.gguf" >/dev/null)
 (cd "$root" && go build -o "$work/zerfoo" ./cmd/zerfoo)
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 t0=$(date +%s.%N)
 "$bin/llama-tokenize" -m "$work/vocab.gguf" -f "$text" --ids --no-escape --log-disable 2>/dev/null | tail -1 | tr -d '[] ' | tr ',' '\n' >"$work/llama.ids"
 t1=$(date +%s.%N)
 "$work/zerfoo" tokenize --model "$work/vocab.gguf" - <"$text" | tail -n +2 | awk '{print $1}' >"$work/zerfoo.ids"
 t2=$(date +%s.%N)
 n=$(wc -l <"$work/zerfoo.ids")
-echo "text: $(wc -c <"$text") bytes; llama-tokenize $(wc -l <"$work/llama.ids") tokens in $(echo "$t1 - $t0" | bc) s; zerfoo tokenize $n tokens in $(echo "$t2 - $t1" | bc) s"
+echo "text: $(wc -c <"$text") bytes; llama-tokenize $(wc -l <"$work/llama.ids") tokens in $(secs "$t0" "$t1") s; zerfoo tokenize $n tokens in $(secs "$t1" "$t2") s"
 if cmp -s "$work/llama.ids" "$work/zerfoo.ids"; then
 	echo "ids: identical"
 else
