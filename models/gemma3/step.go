@@ -592,9 +592,17 @@ func (r *runner) attend(buf []float32, t, g, h0, m int) {
 	}
 }
 
-// parLoop is pieces without the per-call allocation: the counter and the
-// arguments live in the loop, which one runner reuses for every parallel
-// row and attention loop of a step (they never nest).
+// rowsPerPart is the fewest query rows for which a step's row-wise work
+// (forRows) runs in parallel, and for which attention jobs are claimed 8 at
+// a time.
+const rowsPerPart = 16
+
+// parLoop runs a parallel loop whose participants take pieces from a
+// shared counter, so that a participant the OS runs late (other processes
+// on the cores) holds up at most one piece instead of a static share. It
+// allocates nothing per call: the counter and the arguments live in the
+// loop, which one runner reuses for every parallel row and attention loop
+// of a step (they never nest).
 type parLoop struct {
 	next         atomic.Int64
 	n, piece, np int

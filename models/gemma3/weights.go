@@ -361,33 +361,20 @@ func (p *Packed) Bytes() int64 { return int64(p.g.Footprint()) }
 func (p *Packed) Row(j int, dst []float32) { p.g.DequantizeRow(j, dst) }
 
 // MatMul computes y = x·Wᵀ with the tiles' int8-activation kernels, which
-// round the activations as llama.cpp does. With several threads and at
-// least rowsPerPart rows per thread (prompt batches), each thread rounds
-// and multiplies its own block of rows against the whole matrix, so that
-// the activation quantization runs in parallel too; fewer rows (decode)
-// split the output columns instead.
+// round the activations as llama.cpp does. qgemm splits the work by
+// output columns for any number of rows: prompt batches share pieces of
+// columns small enough to stay in L2 while every row tile reads them, so
+// that the weights come from memory once per product. (Splitting a batch's
+// rows between the threads instead, as this did before, made each thread
+// read the whole matrix once per 16 rows: a 128-token prompt of a
+// gemma-3-4b-shaped Q4_K_M file took 1.64 s on two threads against 1.03 s
+// now; see docs/PERFORMANCE.md.)
 func (p *Packed) MatMul(ctx context.Context, y, x []float32, rows, threads int) error {
-	K := p.k
-	if rows < 0 || len(x) < rows*K || len(y) < rows*p.n {
-		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d len(y)=%d: %w", p.n, K, rows, len(x), len(y), qgemm.ErrArgs)
+	if rows < 0 || len(x) < rows*p.k || len(y) < rows*p.n {
+		return fmt.Errorf("gemma3: MatMul %d×%d with %d rows: len(x)=%d len(y)=%d: %w", p.n, p.k, rows, len(x), len(y), qgemm.ErrArgs)
 	}
-	parts := workerpool.Workers()
-	if threads > 0 {
-		parts = min(parts, threads)
-	}
-	parts = min(parts, rows/rowsPerPart)
-	if parts <= 1 {
-		return p.g.MatMul(ctx, y, x, rows, threads)
-	}
-	// Pieces of rowsPerPart rows (whole 8-row kernel tiles).
-	return pieces(ctx, rows, rowsPerPart, parts, func(r0, r1 int) {
-		// Errors can only be ctx.Err(), which ForN reports.
-		_ = p.g.MatMul(ctx, y[r0*p.n:r1*p.n], x[r0*K:r1*K], r1-r0, 1)
-	})
+	return p.g.MatMul(ctx, y, x, rows, threads)
 }
-
-// rowsPerPart is the fewest rows per thread for which MatMul splits rows.
-const rowsPerPart = 16
 
 // packSource reads the rows of the matrices a Packed stacks (parts, row
 // start[i] the first of parts[i]) for qgemm.PackGGML; the Packed keeps
