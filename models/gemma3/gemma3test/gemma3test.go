@@ -30,6 +30,13 @@ type Options struct {
 	// "<unusedN>" pieces up to Vocab tokens (a realistic embedding size for
 	// speed and memory measurements: Gemma 3 has 262144).
 	Vocab int
+	// EmbedStd is the standard deviation of the token embedding (the tied
+	// LM head); 0 means 0.1. The residual stream keeps each token's
+	// embedding scaled by √Hidden, so with the head tied to it the current
+	// token's logit stands out by about EmbedStd²·Hidden: at 0.1 and a
+	// gemma-3-4b width (2560) every other token's probability is below
+	// float32's range, and llama.cpp's probabilities round them to 0.
+	EmbedStd float64
 }
 
 // Config returns the default tiny configuration: 6 layers (layer 5
@@ -208,7 +215,11 @@ func Build(o Options) (*gguf.Builder, error) {
 	}
 	H, Q, KV, F := c.Hidden, c.QDim(), c.KVDim(), c.FFN
 	sd := func(k int) float64 { return 1 / math.Sqrt(float64(k)) }
-	errs := []error{mat("token_embd.weight", et, c.Vocab, H, 0.1), vec("output_norm.weight", H)}
+	embedStd := o.EmbedStd
+	if embedStd == 0 {
+		embedStd = 0.1
+	}
+	errs := []error{mat("token_embd.weight", et, c.Vocab, H, embedStd), vec("output_norm.weight", H)}
 	for l := 0; l < c.Layers; l++ {
 		p := fmt.Sprintf("blk.%d.", l)
 		errs = append(errs,

@@ -20,14 +20,15 @@ func main() {
 	vocab := flag.Int("vocab", 262144, "vocabulary size")
 	seed := flag.Uint64("seed", 1, "random seed")
 	out := flag.String("out", "", "output GGUF path")
+	embedStd := flag.Float64("embed-std", 0.1, "standard deviation of the token embedding (the tied LM head); a 4b-wide model needs about 0.02 for llama.cpp's probabilities to stay above float32's range (gemma3test.Options.EmbedStd)")
 	flag.Parse()
-	if err := run(*preset, *typ, *vocab, *seed, *out); err != nil {
+	if err := run(*preset, *typ, *vocab, *seed, *embedStd, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "mkmodel:", err)
 		os.Exit(1)
 	}
 }
 
-func run(preset, typ string, vocab int, seed uint64, out string) error {
+func run(preset, typ string, vocab int, seed uint64, embedStd float64, out string) error {
 	if out == "" {
 		return fmt.Errorf("--out is required")
 	}
@@ -39,5 +40,5 @@ func run(preset, typ string, vocab int, seed uint64, out string) error {
 	if err != nil {
 		return err
 	}
-	return gemma3test.Write(out, gemma3test.Options{Config: c, Type: t, EmbedType: t, Seed: seed, Vocab: vocab})
+	return gemma3test.Write(out, gemma3test.Options{Config: c, Type: t, EmbedType: t, Seed: seed, Vocab: vocab, EmbedStd: embedStd})
 }
