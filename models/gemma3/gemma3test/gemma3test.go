@@ -33,9 +33,10 @@ type Options struct {
 	// EmbedStd is the standard deviation of the token embedding (the tied
 	// LM head); 0 means 0.1. The residual stream keeps each token's
 	// embedding scaled by √Hidden, so with the head tied to it the current
-	// token's logit stands out by about EmbedStd²·Hidden: at 0.1 and a
-	// gemma-3-4b width (2560) every other token's probability is below
-	// float32's range, and llama.cpp's probabilities round them to 0.
+	// token's logit stands out by up to about EmbedStd·Hidden (where the
+	// embedding dominates the residual): at 0.1 and a gemma-3-4b width
+	// (2560) every other token's probability is below float32's range, and
+	// llama.cpp's probabilities round them to 0.
 	EmbedStd float64
 }
 
