@@ -12,7 +12,11 @@
 # (default: a new temporary directory) once and reused. Env: PRESETS
 # (default "270m 1b"), MIXES (default "Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M
 # IQ4_XS Q8_0 F16 BF16"), THREADS (default 1,2), BENCHTIME (Go, default
-# 3s), REPS (llama-bench repetitions, default 5), PASSES (default 1),
+# 3s), DECODE_BENCHTIME (Go, for the decode sub-benchmarks; default
+# BENCHTIME: give a slow model's decode a step count such as 64x, as
+# llama-bench's tg64 has, since a few seconds of a 4b F16 decode are only a
+# handful of steps, all inside tune.Prefetch's trial of both kernels),
+# REPS (llama-bench repetitions, default 5), PASSES (default 1),
 # DEPTH (default 0: with N > 0 only generation runs, each token after N
 # cached ones: -gemma3.depth and llama-bench -d, the table's tg columns).
 # LLAMA_ARGS adds llama-bench flags (e.g. "-mmp 0": weights read into memory
@@ -58,8 +62,15 @@ done
 pass=0
 while [ "$pass" -lt "${PASSES:-1}" ]; do
 	for f in $(echo "$files" | tr , ' '); do
-		"$dir/gemma3.test" -test.run '^$' -test.bench "$zbench" -test.benchtime "${BENCHTIME:-3s}" \
-			-gemma3.files "$f" -gemma3.threads "$threads" -gemma3.depth "$depth" | tee -a "$dir/zerfoo.txt"
+		if [ -n "${DECODE_BENCHTIME:-}" ] && [ "$depth" -eq 0 ]; then
+			"$dir/gemma3.test" -test.run '^$' -test.bench Gemma270m -test.skip 'Gemma270m/.*/threads=.*/decode' \
+				-test.benchtime "${BENCHTIME:-3s}" -gemma3.files "$f" -gemma3.threads "$threads" | tee -a "$dir/zerfoo.txt"
+			"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m/.*/threads=.*/decode' \
+				-test.benchtime "$DECODE_BENCHTIME" -gemma3.files "$f" -gemma3.threads "$threads" | tee -a "$dir/zerfoo.txt"
+		else
+			"$dir/gemma3.test" -test.run '^$' -test.bench "$zbench" -test.benchtime "${BENCHTIME:-3s}" \
+				-gemma3.files "$f" -gemma3.threads "$threads" -gemma3.depth "$depth" | tee -a "$dir/zerfoo.txt"
+		fi
 		# shellcheck disable=SC2086 # LLAMA_ARGS is a list of flags
 		"$bin/llama-bench" -m "$f" -p "$lprompt" -n 64 -d "$depth" -t "$threads" -r "${REPS:-5}" ${LLAMA_ARGS:-} -o jsonl | tee -a "$dir/llama.jsonl"
 	done
