@@ -31,10 +31,8 @@ presets=${PRESETS:-"270m 1b"}
 mixes=${MIXES:-"Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M IQ4_XS Q8_0 F16 BF16"}
 threads=${THREADS:-1,2}
 depth=${DEPTH:-0}
-zbench=Gemma270m
 lprompt=128
 if [ "$depth" -gt 0 ]; then
-	zbench='Gemma270m/.*/threads=.*/decode'
 	lprompt=0
 fi
 cd "$root"
@@ -62,15 +60,15 @@ done
 pass=0
 while [ "$pass" -lt "${PASSES:-1}" ]; do
 	for f in $(echo "$files" | tr , ' '); do
-		if [ -n "${DECODE_BENCHTIME:-}" ] && [ "$depth" -eq 0 ]; then
+		# Prompt and memory (none with DEPTH), then decode with its own
+		# benchtime.
+		if [ "$depth" -eq 0 ]; then
 			"$dir/gemma3.test" -test.run '^$' -test.bench Gemma270m -test.skip 'Gemma270m/.*/threads=.*/decode' \
 				-test.benchtime "${BENCHTIME:-3s}" -gemma3.files "$f" -gemma3.threads "$threads" | tee -a "$dir/zerfoo.txt"
-			"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m/.*/threads=.*/decode' \
-				-test.benchtime "$DECODE_BENCHTIME" -gemma3.files "$f" -gemma3.threads "$threads" | tee -a "$dir/zerfoo.txt"
-		else
-			"$dir/gemma3.test" -test.run '^$' -test.bench "$zbench" -test.benchtime "${BENCHTIME:-3s}" \
-				-gemma3.files "$f" -gemma3.threads "$threads" -gemma3.depth "$depth" | tee -a "$dir/zerfoo.txt"
 		fi
+		"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m/.*/threads=.*/decode' \
+			-test.benchtime "${DECODE_BENCHTIME:-${BENCHTIME:-3s}}" -gemma3.files "$f" -gemma3.threads "$threads" \
+			-gemma3.depth "$depth" | tee -a "$dir/zerfoo.txt"
 		# shellcheck disable=SC2086 # LLAMA_ARGS is a list of flags
 		"$bin/llama-bench" -m "$f" -p "$lprompt" -n 64 -d "$depth" -t "$threads" -r "${REPS:-5}" ${LLAMA_ARGS:-} -o jsonl | tee -a "$dir/llama.jsonl"
 	done
