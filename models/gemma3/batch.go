@@ -262,12 +262,12 @@ func (b *Batch) lmHead(ctx context.Context, seqs []Seq) error {
 	case 0:
 		return nil
 	case 1:
-		return b.m.lmHead().MatMul(ctx, seqs[one].Logits, b.last[:H], 1, b.threads)
+		return b.m.logits(ctx, seqs[one].Logits, b.last[:H], 1, b.threads)
 	}
 	if out := rows(seqs, n, V); out != nil {
-		return b.m.lmHead().MatMul(ctx, out, b.last[:n*H], n, b.threads)
+		return b.m.logits(ctx, out, b.last[:n*H], n, b.threads)
 	}
-	if err := b.m.lmHead().MatMul(ctx, b.logits[:n*V], b.last[:n*H], n, b.threads); err != nil {
+	if err := b.m.logits(ctx, b.logits[:n*V], b.last[:n*H], n, b.threads); err != nil {
 		return err
 	}
 	n = 0

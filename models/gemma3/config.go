@@ -25,16 +25,19 @@ var Architectures = []string{"gemma3"}
 // value is not usable; build one with Preset or FromMetadata, or fill every
 // field and call Validate.
 type Config struct {
-	Layers     int // decoder blocks (gemma3.block_count)
-	Hidden     int // model width H (gemma3.embedding_length)
-	FFN        int // gate/up width (gemma3.feed_forward_length)
-	Heads      int // query heads (gemma3.attention.head_count)
-	KVHeads    int // key/value heads (gemma3.attention.head_count_kv)
-	HeadDim    int // key and value width per head (gemma3.attention.key_length)
-	Vocab      int // embedding rows
-	Context    int // maximum positions (gemma3.context_length)
-	Window     int // keys visible to a local layer, the current one included (gemma3.attention.sliding_window)
-	Period     int // layer i is global iff (i+1) % Period == 0 (6 for Gemma 3)
+	Layers  int // decoder blocks (gemma3.block_count)
+	Hidden  int // model width H (gemma3.embedding_length)
+	FFN     int // gate/up width (gemma3.feed_forward_length)
+	Heads   int // query heads (gemma3.attention.head_count)
+	KVHeads int // key/value heads (gemma3.attention.head_count_kv)
+	HeadDim int // key and value width per head (gemma3.attention.key_length)
+	Vocab   int // embedding rows
+	Context int // maximum positions (gemma3.context_length)
+	Window  int // keys visible to a local layer, the current one included (gemma3.attention.sliding_window)
+	// Period spaces the global layers: layer i is global iff (i+1) %
+	// Period == 0 (6 for Gemma 3); 1 makes every layer global and 0 every
+	// layer local, as llama.cpp reads gemma3.attention.sliding_window_pattern.
+	Period     int
 	Eps        float32
 	GlobalBase float64 // RoPE base of global layers (gemma3.rope.freq_base)
 	LocalBase  float64 // RoPE base of local layers (10000)
@@ -47,6 +50,10 @@ type Config struct {
 	// EmbedScale multiplies the embedding rows; llama.cpp uses the exact
 	// float32 √Hidden and so does this package (HF rounds it to bf16).
 	EmbedScale float32
+	// Softcap, if not 0, soft-caps the logits: each becomes
+	// Softcap·tanh(logit/Softcap) (gemma3.final_logit_softcapping, which
+	// Gemma 3's own checkpoints leave out; llama.cpp applies it when set).
+	Softcap float32
 }
 
 // Preset returns the configuration of a released Gemma 3 text checkpoint:
@@ -84,7 +91,7 @@ var presets = map[string]preset{
 
 // Global reports whether layer i attends to every earlier position (true)
 // or only to the last Window ones.
-func (c *Config) Global(i int) bool { return c.Period <= 1 || (i+1)%c.Period == 0 }
+func (c *Config) Global(i int) bool { return c.Period == 1 || c.Period > 1 && (i+1)%c.Period == 0 }
 
 // QDim returns Heads·HeadDim, the width of the query projection.
 func (c *Config) QDim() int { return c.Heads * c.HeadDim }
@@ -113,8 +120,8 @@ const (
 
 // Validate checks that every field is in range: the sizes between 1 and
 // their Max constant, Heads a multiple of KVHeads, HeadDim even, Window at
-// most Context, Period ≥ 0, and the floats finite, positive and (those
-// used as float32) within float32 range. The error wraps ErrConfig and
+// most Context, Period ≥ 0, the floats finite, positive and (those used
+// as float32) within float32 range, and Softcap 0 or such a float. The error wraps ErrConfig and
 // names the field and its value.
 func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
@@ -145,6 +152,8 @@ func (c *Config) Validate() error {
 		return bad("eps %g, rope bases %g/%g and scale %g must be finite and positive", c.Eps, c.GlobalBase, c.LocalBase, c.GlobalScale)
 	case !finite(float64(c.QueryScale)) || !finite(float64(c.EmbedScale)):
 		return bad("query scale %g and embedding scale %g must be finite and positive", c.QueryScale, c.EmbedScale)
+	case c.Softcap != 0 && !finite(float64(c.Softcap)):
+		return bad("logit soft-cap %g must be 0 (none) or finite and positive", c.Softcap)
 	}
 	return nil
 }
@@ -165,7 +174,8 @@ type Metadata interface {
 // int64 is out of range, not missing) or is not an integer. Optional keys
 // default as in llama.cpp's gemma3 loader: head_count_kv = head_count,
 // key_length 256, no sliding_window key (or 0) means every layer is
-// global, rope.freq_base 1e6, local base 10000 (gemma3.rope.freq_base_swa
+// global, else sliding_window_pattern 6 (0: every layer local; an array
+// counts as absent), no final_logit_softcapping, rope.freq_base 1e6, local base 10000 (gemma3.rope.freq_base_swa
 // overrides it), rope scaling factor 1 (none). A sliding window longer
 // than the context is clamped to the context: no position could see
 // further back anyway, so the model computes the same (llama.cpp's mask
@@ -217,6 +227,9 @@ func FromMetadata(md Metadata, vocab int) (Config, error) {
 		{"gemma3.attention.sliding_window_pattern", &c.Period, 0, MaxLayers},
 		{"gemma3.attention.sliding_window", &c.Window, 0, MaxContext},
 	} {
+		if isArray(md, r.key) && r.dst == &c.Period {
+			continue // llama.cpp's gemma3 loader reads only a number there
+		}
 		if _, err := intKey(md, r.key, r.min, r.max, r.dst); err != nil {
 			return Config{}, err
 		}
@@ -248,6 +261,12 @@ func FromMetadata(md Metadata, vocab int) (Config, error) {
 		}
 	} else {
 		return Config{}, fmt.Errorf("gemma3: rope scaling type %q is not supported (linear only): %w", t, ErrConfig)
+	}
+	// llama.cpp applies any nonzero cap; c·tanh(x/c) is the same for −c.
+	if v, ok, err := floatKey(md, "gemma3.final_logit_softcapping"); err != nil {
+		return Config{}, err
+	} else if ok {
+		c.Softcap = float32(math.Abs(v))
 	}
 	c.Vocab = vocab
 	// llama.cpp: f_attention_scale = 1/sqrt(n_embd/n_head) for the 27B
@@ -305,6 +324,16 @@ func intKey(md Metadata, key string, lo, hi int, dst *int) (bool, error) {
 		return true, fmt.Errorf("gemma3: metadata key %s is the string %s, want an integer: %w", key, short(strconv.Quote(s)), ErrConfig)
 	}
 	return false, nil
+}
+
+// isArray reports whether md holds key as a GGUF array.
+func isArray(md Metadata, key string) bool {
+	vm, ok := md.(valuer)
+	if !ok {
+		return false
+	}
+	v, ok := vm.Value(key)
+	return ok && v.Type == gguf.TypeArray
 }
 
 // floatKey reads key as a number and reports whether it is present; a

@@ -11,9 +11,13 @@
 // grouped-query attention scaled by query_pre_attn_scalar^−½, a causal mask
 // that local layers narrow to the last Window positions, post-attention
 // norm and residual, then the pre-FFN norm, the GELU-tanh gated MLP, the
-// post-FFN norm and residual. Layer i is global iff (i+1) % 6 == 0. A final
-// norm and the LM head (tied to the embedding when the file has no
-// output.weight) give the logits.
+// post-FFN norm and residual. Layer i is global iff (i+1) % 6 == 0
+// (gemma3.attention.sliding_window_pattern changes the 6; 0 makes every
+// layer local, as in llama.cpp). A final norm and the LM head (tied to the
+// embedding when the file has no output.weight) give the logits, which
+// gemma3.final_logit_softcapping, when a file sets it, caps as
+// c·tanh(x/c). The 62-layer 27B scales queries by (Hidden/Heads)^−½, as
+// llama.cpp decides from the layer count.
 //
 // Where llama.cpp's CPU backend rounds, this package rounds the same way
 // so that logits agree closely: GELU goes through ggml's fp16 table, RMSNorm

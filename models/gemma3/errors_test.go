@@ -3,6 +3,8 @@ package gemma3_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,5 +121,70 @@ func TestPromptLongerThanContext(t *testing.T) {
 	}
 	if s.Pos() != 0 {
 		t.Errorf("after the failed prompt Pos() = %d, want 0", s.Pos())
+	}
+}
+
+// TestMetadataLlamaCppKeys reads the gemma3 keys that Gemma 3's own files
+// leave out as llama.cpp's loader does: final_logit_softcapping (any
+// nonzero value caps; −c caps as c), sliding_window_pattern 0 (every
+// layer local) and 1 (every layer global), and an array there, which
+// llama.cpp ignores (every sixth layer global).
+func TestMetadataLlamaCppKeys(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want float32
+	}{{30.0, 30}, {-30.0, 30}, {int64(0), 0}} {
+		md := meta270m()
+		md["gemma3.final_logit_softcapping"] = tc.v
+		c, err := gemma3.FromMetadata(md, 262144)
+		if err != nil || c.Softcap != tc.want {
+			t.Errorf("softcap %v: got %v, %v; want %v", tc.v, c.Softcap, err, tc.want)
+		}
+	}
+	for _, v := range []any{"30", math.NaN(), math.Inf(1), 1e300} {
+		md := meta270m()
+		md["gemma3.final_logit_softcapping"] = v
+		if _, err := gemma3.FromMetadata(md, 262144); !errors.Is(err, gemma3.ErrConfig) || !strings.Contains(err.Error(), "soft") {
+			t.Errorf("softcap %v: got %v, want ErrConfig naming it", v, err)
+		}
+	}
+	for _, tc := range []struct {
+		period int64
+		global string
+	}{{0, "[]"}, {1, "[0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17]"}, {6, "[5 11 17]"}, {4, "[3 7 11 15]"}} {
+		md := meta270m()
+		md["gemma3.attention.sliding_window_pattern"] = tc.period
+		c, err := gemma3.FromMetadata(md, 262144)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g []int
+		for i := range c.Layers {
+			if c.Global(i) {
+				g = append(g, i)
+			}
+		}
+		if fmt.Sprint(g) != tc.global {
+			t.Errorf("pattern %d: global layers %v, want %s", tc.period, g, tc.global)
+		}
+	}
+	b, err := gemma3test.Build(gemma3test.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Set("gemma3.attention.sliding_window_pattern", []bool{true, true, true, true, true, false}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "array.gguf")
+	if err := b.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	m, err := gemma3.Load(path, gemma3.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Config.Period != 6 {
+		t.Errorf("array pattern: period %d, want 6 (llama.cpp ignores an array there)", m.Config.Period)
 	}
 }

@@ -78,18 +78,7 @@ func TestLlamaCpp(t *testing.T) {
 	} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
 			path := writeTiny(t, tc.typ)
-			gpath := filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_"+tc.typ.String()+".json")
-			if *update {
-				recordGolden(t, path, gpath, tc.typ.String())
-			}
-			raw, err := os.ReadFile(gpath)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestLlamaCpp -update with node and tools/llamacpp installed)", err)
-			}
-			var g golden
-			if err := json.Unmarshal(raw, &g); err != nil {
-				t.Fatal(err)
-			}
+			g := readGolden(t, path, filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_"+tc.typ.String()+".json"), tc.typ.String(), "TestLlamaCpp")
 			for _, exact := range []bool{false, true} {
 				m, err := gemma3.Load(path, gemma3.LoadOptions{Exact: exact})
 				if err != nil {
@@ -115,6 +104,69 @@ func TestLlamaCpp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLlamaCppConfigs compares Zerfoo with llama.cpp (F32 weights, F16
+// cache, tolerance and greedy check as TestLlamaCpp's F32 row) on tiny
+// models that take llama.cpp's less common gemma3 paths:
+//   - softcap: gemma3.final_logit_softcapping = 3, which llama.cpp applies
+//     to the logits as 3·tanh(x/3);
+//   - pattern0: gemma3.attention.sliding_window_pattern = 0, which makes
+//     every layer local (llama_hparams::set_swa_pattern);
+//   - 62layers: 62 layers make llama.cpp take the model for the 27B and
+//     scale queries by (Hidden/Heads)^−½ instead of HeadDim^−½; here
+//     Hidden/Heads is 32 and HeadDim 64, so the two differ.
+func TestLlamaCppConfigs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(c *gemma3.Config)
+	}{
+		{"softcap", func(c *gemma3.Config) { c.Softcap = 3 }},
+		{"pattern0", func(c *gemma3.Config) { c.Period = 0 }},
+		{"62layers", func(c *gemma3.Config) { c.Layers, c.Hidden, c.FFN = 62, 128, 256 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := gemma3test.Config()
+			tc.edit(&c)
+			path := filepath.Join(t.TempDir(), "tiny-"+tc.name+".gguf")
+			if err := gemma3test.Write(path, gemma3test.Options{Config: c, Type: quant.F32, Seed: 1}); err != nil {
+				t.Fatal(err)
+			}
+			g := readGolden(t, path, filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_cfg_"+tc.name+".json"), tc.name, "TestLlamaCppConfigs")
+			m, err := gemma3.Load(path, gemma3.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			lp, greedy := runGreedy(t, m, g.Prompt, len(g.Greedy))
+			d, std := gemma3test.MaxDiff(lp, g.LogProbs)
+			t.Logf("max |Δ log p| = %.3g (%.3g·std), greedy %v", d, d/std, greedy)
+			if d/std > 5e-3 {
+				t.Errorf("max |Δ log p| / std = %.3g, want ≤ 5e-3", d/std)
+			}
+			if fmt.Sprint(greedy) != fmt.Sprint(g.Greedy) {
+				t.Errorf("greedy\n got %v\nwant %v", greedy, g.Greedy)
+			}
+		})
+	}
+}
+
+// readGolden returns the llama.cpp golden at gpath for the model file
+// model, recording it first with -update (test names the test to rerun).
+func readGolden(t *testing.T, model, gpath, label, test string) golden {
+	t.Helper()
+	if *update {
+		recordGolden(t, model, gpath, label)
+	}
+	raw, err := os.ReadFile(gpath)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update with node and tools/llamacpp installed)", err, test)
+	}
+	var g golden
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 func recordGolden(t *testing.T, model, gpath, label string) {

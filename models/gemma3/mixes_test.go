@@ -50,18 +50,7 @@ func TestLlamaCppMixes(t *testing.T) {
 			if _, err := quantize.File(context.Background(), src, path, false, quantize.Options{Type: quantize.Type(tc.mix)}); err != nil {
 				t.Fatal(err)
 			}
-			gpath := filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_mix_"+tc.mix+".json")
-			if *update {
-				recordGolden(t, path, gpath, tc.mix)
-			}
-			raw, err := os.ReadFile(gpath)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestLlamaCppMixes -update with node and tools/llamacpp installed)", err)
-			}
-			var g golden
-			if err := json.Unmarshal(raw, &g); err != nil {
-				t.Fatal(err)
-			}
+			g := readGolden(t, path, filepath.Join("..", "..", "testdata", "gemma3", "llamacpp_mix_"+tc.mix+".json"), tc.mix, "TestLlamaCppMixes")
 			m, err := gemma3.Load(path, gemma3.LoadOptions{})
 			if err != nil {
 				t.Fatal(err)

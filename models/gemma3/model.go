@@ -1,9 +1,11 @@
 package gemma3
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/zerfoo/zerfoo/budget"
+	"github.com/zerfoo/zerfoo/internal/simd"
 )
 
 // Layer holds the weights of one decoder block. Norm weights are used as
@@ -174,4 +176,44 @@ func (m *Model) lmHead() Matrix {
 		return m.Weights.Output
 	}
 	return m.Weights.Embed
+}
+
+// logits writes the Vocab logits of each of the n final-normed rows of x
+// to out: the LM head's product, soft-capped where the model says so.
+func (m *Model) logits(ctx context.Context, out, x []float32, n, threads int) error {
+	if err := m.lmHead().MatMul(ctx, out, x, n, threads); err != nil {
+		return err
+	}
+	if c := m.Config.Softcap; c != 0 {
+		softcap(out[:n*m.Config.Vocab], c)
+	}
+	return nil
+}
+
+// softcap sets each x to c·tanh(x/c), as llama.cpp's final logit
+// soft-capping does, in float32 within a few units of the last place of
+// tanhf: below |t| = 1/4 tanh's odd Taylor series to t⁹ (the next term is
+// under 1e−8 relative there), above it sign(t)·(1 − e)/(1 + e) with
+// e = e^(−2|t|). NaN stays NaN.
+func softcap(x []float32, c float32) {
+	inv := 1 / c
+	for i, v := range x {
+		t := v * inv
+		a := t
+		if a < 0 {
+			a = -a
+		}
+		var th float32
+		if a < 0.25 {
+			t2 := t * t
+			th = t + t*t2*(-1.0/3+t2*(2.0/15+t2*(-17.0/315+t2*(62.0/2835))))
+		} else {
+			e := simd.Exp(-2 * a)
+			th = (1 - e) / (1 + e)
+			if t < 0 {
+				th = -th
+			}
+		}
+		x[i] = c * th
+	}
 }

@@ -268,7 +268,7 @@ func (s *State) Forward(ctx context.Context, tokens []int32, logits []float32) e
 	n := (len(tokens)-1)%s.batch + 1 // rows of the last batch
 	H := c.Hidden
 	rmsNorm(s.last, r.x[(n-1)*H:n*H], s.m.Weights.Norm, c.Eps)
-	if err := s.m.lmHead().MatMul(ctx, logits, s.last, 1, s.threads); err != nil {
+	if err := s.m.logits(ctx, logits, s.last, 1, s.threads); err != nil {
 		s.pos = start
 		return err
 	}

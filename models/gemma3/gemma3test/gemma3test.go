@@ -197,6 +197,18 @@ func Build(o Options) (*gguf.Builder, error) {
 			return nil, err
 		}
 	}
+	// Keys Gemma 3's files leave out, written only when the Config asks
+	// for other than their defaults.
+	if c.Period != 6 {
+		if err := b.Set("gemma3.attention.sliding_window_pattern", uint32(c.Period)); err != nil {
+			return nil, err
+		}
+	}
+	if c.Softcap != 0 {
+		if err := b.Set("gemma3.final_logit_softcapping", c.Softcap); err != nil {
+			return nil, err
+		}
+	}
 	mat := func(name string, t quant.Type, n, k int, std float64) error {
 		if t.Supported() && !t.CanQuantize() {
 			return b.AddTensor(name, t, []uint64{uint64(k), uint64(n)}, randomBlocks(r, t, n, k, std))

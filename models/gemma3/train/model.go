@@ -44,6 +44,9 @@ func New(c gemma3.Config, seed uint64) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if c.Softcap != 0 {
+		return nil, fmt.Errorf("train: final logit soft-capping (%g) is not supported in training: %w", c.Softcap, gemma3.ErrConfig)
+	}
 	r := rand.New(rand.NewPCG(seed, 0x7261696e))
 	m := &Model{Config: c}
 	mat := func(name string, n, k int, std float64) *graph.Parameter[float32] {

@@ -2,9 +2,11 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/graph/gradcheck"
@@ -190,5 +192,18 @@ func TestLossFalls(t *testing.T) {
 	}
 	if last > 0.6*first {
 		t.Errorf("loss fell from %.3f to %.3f, want at most 60%% of the start", first, last)
+	}
+}
+
+// TestNewRefusesSoftcap: training has no soft-capped logits, so a
+// checkpoint that asks for them is refused instead of trained without.
+func TestNewRefusesSoftcap(t *testing.T) {
+	c, err := gemma3.Preset("270m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Layers, c.Hidden, c.FFN, c.Vocab, c.Softcap = 1, 32, 64, 64, 30
+	if _, err := New(c, 1); !errors.Is(err, gemma3.ErrConfig) || !strings.Contains(err.Error(), "soft-capping") {
+		t.Errorf("got %v, want ErrConfig naming soft-capping", err)
 	}
 }
