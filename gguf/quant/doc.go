@@ -10,13 +10,16 @@
 //   - F32, F16, BF16;
 //   - 32-element blocks: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL;
 //   - 256-element super-blocks: Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_XS,
-//     TQ1_0, TQ2_0.
+//     TQ1_0, TQ2_0;
+//   - llama.cpp's newer types: MXFP4 (32 E2M1 codes, one E8M0 scale), NVFP4
+//     (64 codes, a UE4M3 scale per 16), Q1_0 (128 sign bits, one fp16
+//     scale) and Q2_0 (64 2-bit codes −1..2, one fp16 scale).
 //
 // Decoded only (Supported, not CanQuantize): the i-quants IQ1_S, IQ1_M,
 // IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S, whose grids of magnitude
 // patterns (iquant_tables.go, generated from ggml-common.h by
 // tools/ggmlref) are part of the file format. Quantize returns ErrType for
-// them. The other types (Q8_1, MXFP4, the integer types, F64) are known by
+// them. The other types (Q8_1, the integer types, F64) are known by
 // geometry only.
 //
 // # Blocks

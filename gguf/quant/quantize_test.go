@@ -219,7 +219,7 @@ func TestRowErrors(t *testing.T) {
 		err  error
 		call func() error
 	}{
-		{"unsupported", ErrType, func() error { return Dequantize(MXFP4, make([]float32, 32), make([]byte, 17)) }},
+		{"unsupported", ErrType, func() error { return Dequantize(Q8_1, make([]float32, 32), make([]byte, 36)) }},
 		{"decode only", ErrType, func() error { return Quantize(IQ2_XXS, make([]byte, 66), make([]float32, 256)) }},
 		{"unknown", ErrType, func() error { return Quantize(Type(4), make([]byte, 18), make([]float32, 32)) }},
 		{"partial block", ErrSize, func() error { return Dequantize(Q4_0, make([]float32, 31), make([]byte, 18)) }},

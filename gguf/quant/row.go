@@ -94,6 +94,14 @@ func Dequantize(t Type, dst []float32, src []byte) error {
 		dequantizeBlocks[BlockIQ1_S](dst, src, t)
 	case IQ1_M:
 		dequantizeBlocks[BlockIQ1_M](dst, src, t)
+	case MXFP4:
+		dequantizeBlocks[BlockMXFP4](dst, src, t)
+	case NVFP4:
+		dequantizeBlocks[BlockNVFP4](dst, src, t)
+	case Q1_0:
+		dequantizeBlocks[BlockQ1_0](dst, src, t)
+	case Q2_0:
+		dequantizeBlocks[BlockQ2_0](dst, src, t)
 	}
 	return nil
 }
@@ -150,6 +158,14 @@ func Quantize(t Type, dst []byte, src []float32) error {
 		quantizeBlocks[BlockTQ1_0](dst, src, t)
 	case TQ2_0:
 		quantizeBlocks[BlockTQ2_0](dst, src, t)
+	case MXFP4:
+		quantizeBlocks[BlockMXFP4](dst, src, t)
+	case NVFP4:
+		quantizeBlocks[BlockNVFP4](dst, src, t)
+	case Q1_0:
+		quantizeBlocks[BlockQ1_0](dst, src, t)
+	case Q2_0:
+		quantizeBlocks[BlockQ2_0](dst, src, t)
 	}
 	return nil
 }

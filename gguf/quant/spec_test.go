@@ -282,7 +282,8 @@ func TestBlockLoadStore(t *testing.T) {
 		Q8_0: new(BlockQ8_0), Q4_K: new(BlockQ4_K), Q5_K: new(BlockQ5_K), Q6_K: new(BlockQ6_K), Q8_K: new(BlockQ8_K),
 		Q2_K: new(BlockQ2_K), Q3_K: new(BlockQ3_K), IQ4_NL: new(BlockIQ4_NL), IQ4_XS: new(BlockIQ4_XS),
 		TQ1_0: new(BlockTQ1_0), TQ2_0: new(BlockTQ2_0), IQ2_XXS: new(BlockIQ2_XXS), IQ2_XS: new(BlockIQ2_XS),
-		IQ2_S: new(BlockIQ2_S), IQ3_XXS: new(BlockIQ3_XXS), IQ3_S: new(BlockIQ3_S), IQ1_S: new(BlockIQ1_S), IQ1_M: new(BlockIQ1_M)}
+		IQ2_S: new(BlockIQ2_S), IQ3_XXS: new(BlockIQ3_XXS), IQ3_S: new(BlockIQ3_S), IQ1_S: new(BlockIQ1_S), IQ1_M: new(BlockIQ1_M),
+		MXFP4: new(BlockMXFP4), NVFP4: new(BlockNVFP4), Q1_0: new(BlockQ1_0), Q2_0: new(BlockQ2_0)}
 	for typ := range typeTraits {
 		if _, ok := blocks[typ]; typ.Supported() && typ.BlockSize() > 1 && !ok {
 			t.Errorf("%v: no block struct in this test", typ)

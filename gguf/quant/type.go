@@ -46,6 +46,9 @@ const (
 	TQ1_0   Type = 34
 	TQ2_0   Type = 35
 	MXFP4   Type = 39
+	NVFP4   Type = 40
+	Q1_0    Type = 41
+	Q2_0    Type = 42
 )
 
 // Block sizes in elements.
@@ -103,7 +106,10 @@ var typeTraits = map[Type]traits{
 	BF16:    {"BF16", 1, 2, true, true},
 	TQ1_0:   {"TQ1_0", QKK, 54, true, true},
 	TQ2_0:   {"TQ2_0", QKK, 66, true, true},
-	MXFP4:   {"MXFP4", QK, 17, false, false},
+	MXFP4:   {"MXFP4", QK, 17, true, true},
+	NVFP4:   {"NVFP4", QKNVFP4, 36, true, true},
+	Q1_0:    {"Q1_0", QK1_0, 18, true, true},
+	Q2_0:    {"Q2_0", QK2_0, 18, true, true},
 }
 
 // Known reports whether t is a ggml type whose block geometry is known.

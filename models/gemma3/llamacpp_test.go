@@ -75,6 +75,8 @@ func TestLlamaCpp(t *testing.T) {
 		{quant.IQ1_S, 1.5e-1, false}, {quant.IQ1_M, 1.5e-1, false}, {quant.IQ2_XXS, 1.5e-1, false},
 		{quant.IQ2_XS, 1.5e-1, false}, {quant.IQ2_S, 1.5e-1, false}, {quant.IQ3_XXS, 1.5e-1, false},
 		{quant.IQ3_S, 1.5e-1, false}, {quant.TQ1_0, 1.5e-1, false}, {quant.TQ2_0, 1.5e-1, false},
+		// llama.cpp's newer types, also through Blocks.
+		{quant.MXFP4, 1.5e-1, false}, {quant.NVFP4, 1.5e-1, false}, {quant.Q1_0, 1.5e-1, false}, {quant.Q2_0, 1.5e-1, false},
 	} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
 			path := writeTiny(t, tc.typ)

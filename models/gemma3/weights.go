@@ -138,9 +138,9 @@ func (h *Half) Row(j int, dst []float32) {
 // Blocks is a Matrix kept in its GGUF encoding (any type quant supports)
 // and multiplied the way llama.cpp's CPU backend does: every activation row
 // is first rounded to the weight type's vec_dot type (Q8_0 blocks with an
-// fp16 scale for Q4_0/Q4_1/Q5_x/Q8_0/IQ4_NL, Q8_K for the K-, i- and
-// ternary quants, fp16 for F16,
-// bf16 for BF16, nothing for F32), then each output is the dot product of
+// fp16 scale for Q4_0/Q4_1/Q5_x/Q8_0/IQ4_NL/MXFP4/NVFP4/Q1_0/Q2_0, Q8_K
+// for the K-, i- and ternary quants, fp16 for F16, bf16 for BF16, nothing
+// for F32), then each output is the dot product of
 // the exactly dequantized weight row with the rounded activations,
 // accumulated in float64. It is the accuracy reference of this package;
 // Packed is the fast path.
@@ -249,7 +249,8 @@ func roundActivations(t quant.Type, dst, x []float32) {
 		for i, v := range x {
 			dst[i] = numeric.BFloat16FromFloat32(v).Float32()
 		}
-	case quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0, quant.IQ4_NL: // Q8_0 / Q8_1 activations
+	case quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q8_0, quant.IQ4_NL,
+		quant.MXFP4, quant.NVFP4, quant.Q1_0, quant.Q2_0: // Q8_0 / Q8_1 activations
 		roundQ8_0(dst, x)
 	default: // the K-quants, i-quants and ternary types pair with Q8_K
 		var blk quant.BlockQ8_K

@@ -82,6 +82,11 @@ static const struct tinfo types[] = {
     {"IQ1_M",   GGML_TYPE_IQ1_M,   QK_K,   sizeof(block_iq1_m),   NULL,           DQ(dequantize_row_iq1_m),   {-3, -1}, 1},
     {"TQ1_0",   GGML_TYPE_TQ1_0,   QK_K,   sizeof(block_tq1_0),   quantize_tq1_0, DQ(dequantize_row_tq1_0),   {52, -1}, 1},
     {"TQ2_0",   GGML_TYPE_TQ2_0,   QK_K,   sizeof(block_tq2_0),   quantize_tq2_0, DQ(dequantize_row_tq2_0),   {64, -1}, 1},
+    // Appended last: the random blocks above keep their bytes.
+    {"MXFP4",   GGML_TYPE_MXFP4,   QK_MXFP4, sizeof(block_mxfp4), quantize_mxfp4, DQ(dequantize_row_mxfp4),   {-1, -1}, 1},
+    {"NVFP4",   GGML_TYPE_NVFP4,   QK_NVFP4, sizeof(block_nvfp4), quantize_nvfp4, DQ(dequantize_row_nvfp4),   {-1, -1}, 1},
+    {"Q1_0",    GGML_TYPE_Q1_0,    QK1_0,  sizeof(block_q1_0),    quantize_q1_0,  DQ(dequantize_row_q1_0),    {0, -1}, 1},
+    {"Q2_0",    GGML_TYPE_Q2_0,    QK2_0,  sizeof(block_q2_0),    quantize_q2_0,  DQ(dequantize_row_q2_0),    {0, -1}, 1},
 };
 
 #define NTYPES ((int)(sizeof(types)/sizeof(types[0])))
