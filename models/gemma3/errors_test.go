@@ -188,3 +188,45 @@ func TestMetadataLlamaCppKeys(t *testing.T) {
 		t.Errorf("array pattern: period %d, want 6 (llama.cpp ignores an array there)", m.Config.Period)
 	}
 }
+
+// TestLoadUnsupportedTensors: tensors that llama.cpp would apply to the
+// decoder (biases, NVFP4 per-tensor scales, a fused attn_qkv) are an error
+// naming the tensor, not silently ignored; other extra tensors load.
+func TestLoadUnsupportedTensors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		want string // "" loads
+	}{
+		{"blk.0.attn_q.bias", 256, "matrix biases"},
+		{"blk.3.ffn_up.scale", 1, "per-tensor weight and input scales"},
+		{"output.input_scale", 1, "per-tensor weight and input scales"},
+		{"blk.1.attn_qkv.weight", 256, "fused Q/K/V"},
+		{"v.blk.0.attn_q.bias", 256, ""}, // a vision tower's
+		{"blk.0.attn_q.extra", 256, ""},
+	} {
+		b, err := gemma3test.Build(gemma3test.Options{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.AddFloat32(tc.name, quant.F32, []uint64{uint64(tc.n)}, make([]float32, tc.n)); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "extra.gguf")
+		if err := b.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		m, err := gemma3.Load(path, gemma3.LoadOptions{})
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want it to load", tc.name, err)
+			} else {
+				m.Close()
+			}
+			continue
+		}
+		if !errors.Is(err, gemma3.ErrConfig) || !strings.Contains(err.Error(), "tensor "+tc.name+": "+tc.want) {
+			t.Errorf("%s: got %v, want ErrConfig naming it and %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"unsafe"
@@ -173,6 +174,9 @@ func fromFile(ctx context.Context, f *gguf.File, opt LoadOptions, mapped func([]
 	l := loader{ctx: ctx, f: f, opt: opt, mapped: mapped}
 	for _, t := range f.Tensors {
 		l.total += t.Size
+		if why := unsupportedTensor(t.Name); why != "" {
+			return nil, fmt.Errorf("gemma3: tensor %s: %s are not supported: %w", t.Name, why, ErrConfig)
+		}
 	}
 	w := &Weights{}
 	used := map[string]bool{}
@@ -510,4 +514,28 @@ func float32View(data []byte, n int) []float32 {
 		return nil
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(data))), n)
+}
+
+// extraTensor matches the tensors llama.cpp's loader would use alongside
+// a Gemma 3 decoder's matrices but this package does not: biases,
+// per-tensor scales (NVFP4 checkpoints' weight_scale_2 and input scales)
+// and a fused attn_qkv.
+var extraTensor = regexp.MustCompile(`^(?:blk\.\d+\.)?(attn_q|attn_k|attn_v|attn_qkv|attn_output|ffn_gate|ffn_up|ffn_down|output|token_embd)\.(bias|scale|input_scale|weight)$`)
+
+// unsupportedTensor says what a tensor llama.cpp would apply to the
+// decoder but Load cannot is ("" for any other tensor): ignoring it would
+// give other logits than llama.cpp's.
+func unsupportedTensor(name string) string {
+	m := extraTensor.FindStringSubmatch(name)
+	switch {
+	case m == nil:
+		return ""
+	case m[2] == "bias":
+		return "matrix biases"
+	case m[2] == "scale" || m[2] == "input_scale":
+		return "per-tensor weight and input scales (NVFP4 checkpoints)"
+	case m[1] == "attn_qkv":
+		return "fused Q/K/V matrices (attn_qkv; separate attn_q, attn_k and attn_v expected)"
+	}
+	return ""
 }
