@@ -10,7 +10,11 @@
 // Open memory-maps the file (read into memory where mmap is unavailable)
 // and parses only the header, so opening a multi-gigabyte model takes
 // milliseconds; TensorData returns slices of the mapping, valid until
-// Close. Read parses a file already in memory.
+// Close. Read parses a file already in memory. A model that llama.cpp's
+// gguf-split cut into PREFIX-0000i-of-0000N.gguf files opens from its
+// first file: Open maps the rest and presents one File (TensorInfo.Split
+// says which file holds a tensor), checking each file's split.no, that no
+// tensor repeats and the total against split.tensors.count.
 //
 // The reader trusts nothing: every count and length is checked against the
 // bytes that remain before anything is allocated, tensors must be aligned,

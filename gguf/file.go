@@ -36,6 +36,10 @@ type TensorInfo struct {
 	Offset uint64
 	// Size is the tensor's size in bytes.
 	Size int64
+	// Split is the 0-based index of the file that holds the tensor's data
+	// in a model split into several files (see Open), else 0. Offset is
+	// from the start of that file's data section.
+	Split int
 
 	infoOffset int64 // file offset of the tensor info, for errors
 }
@@ -64,7 +68,8 @@ type File struct {
 	tensors map[string]int
 	mapping *mmap.File
 	limit   budget.Limit
-	view    *view // set for a File from Builder.View: per-tensor data
+	view    *view   // set for a File from Builder.View: per-tensor data
+	splits  []split // the further files of a split model (split.go)
 }
 
 // Options tunes Open and Read.
@@ -89,6 +94,11 @@ func options(opts []Options) Options {
 // milliseconds. Close releases the mapping. opts (at most one) sets the
 // memory budget.
 //
+// A model split by llama.cpp's gguf-split opens from its first file
+// (PREFIX-00001-of-0000N.gguf): Open maps the others, named as llama.cpp
+// names them, and the File holds the first file's metadata and every
+// file's tensors (TensorInfo.Split), as llama.cpp's loader does.
+//
 // A path that is not a regular file (a directory, named pipe, socket or
 // device) is refused at once, without blocking, with an error wrapping
 // mmap.ErrNotRegular ("gguf: PATH: not a regular file (named pipe)"). A
@@ -107,6 +117,10 @@ func Open(path string, opts ...Options) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.data, f.mapping, f.limit = m.Data(), m, o.Budget
+	if err := f.openSplits(path, o); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -135,7 +149,11 @@ func (f *File) Close() error {
 	}
 	m := f.mapping
 	f.mapping, f.data = nil, nil
-	return m.Close()
+	err := m.Close()
+	if e := f.closeSplits(); err == nil {
+		err = e
+	}
+	return err
 }
 
 // Lookup returns the metadata value of key.
@@ -235,11 +253,16 @@ func (f *File) TensorData(name string) ([]byte, error) {
 	if f.view != nil {
 		return f.view.tensorData(f, f.tensors[name])
 	}
-	if f.data == nil {
+	data, off := f.data, f.DataOffset
+	if t.Split > 0 {
+		s := &f.splits[t.Split-1]
+		data, off = s.data, s.dataOffset
+	}
+	if data == nil {
 		return nil, fmt.Errorf("gguf: tensor %q: file is closed", name)
 	}
-	start := f.DataOffset + int64(t.Offset)
-	return f.data[start : start+t.Size : start+t.Size], nil
+	start := off + int64(t.Offset)
+	return data[start : start+t.Size : start+t.Size], nil
 }
 
 // TensorFloat32 decodes the tensor called name into a new float32 slice of

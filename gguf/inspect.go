@@ -10,16 +10,22 @@ import (
 	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
-// Inspect writes a human-readable description of f to w: header facts,
-// every metadata entry (arrays summarized to their type, length and first
-// elements), a table of tensors (name, type, ggml-order shape, bytes), and
+// Inspect writes a human-readable description of f to w: header facts
+// (and how many files a split model spans), every metadata entry (arrays
+// summarized to their type, length and first elements), a table of tensors
+// (name, type, ggml-order shape, bytes, and the file of a split model),
 // totals (parameter count, data size, bits per weight) and a table by
 // tensor type (see TypeStats) with each type's share of the data bytes and
 // its bits per weight.
 func Inspect(w io.Writer, f *File) error {
 	ew := &errWriter{w: w}
-	ew.printf("GGUF v%d, %d metadata entries, %d tensors, alignment %d, data at offset %d\n\n",
+	ew.printf("GGUF v%d, %d metadata entries, %d tensors, alignment %d, data at offset %d",
 		f.Version, len(f.Metadata), len(f.Tensors), f.Alignment, f.DataOffset)
+	split := f.Splits() > 1
+	if split {
+		ew.printf(" (first file), split in %d files", f.Splits())
+	}
+	ew.printf("\n\n")
 	ew.printf("Metadata:\n")
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	for _, kv := range f.Metadata {
@@ -32,14 +38,20 @@ func Inspect(w io.Writer, f *File) error {
 	tw.Flush()
 	ew.printf("\nTensors:\n")
 	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  name\ttype\tshape\tbytes\t\n")
+	fileCol := func(t *TensorInfo) string { return "" }
+	if split {
+		fileCol = func(t *TensorInfo) string { return fmt.Sprintf("%d\t", t.Split+1) }
+		fmt.Fprintf(tw, "  name\ttype\tshape\tbytes\tfile\t\n")
+	} else {
+		fmt.Fprintf(tw, "  name\ttype\tshape\tbytes\t\n")
+	}
 	var params, bytes int64
 	for _, t := range f.Tensors {
 		dims := make([]string, len(t.Dims))
 		for i, d := range t.Dims {
 			dims[i] = fmt.Sprint(d)
 		}
-		fmt.Fprintf(tw, "  %s\t%v\t[%s]\t%d\t\n", t.Name, t.Type, strings.Join(dims, " "), t.Size)
+		fmt.Fprintf(tw, "  %s\t%v\t[%s]\t%d\t%s\n", t.Name, t.Type, strings.Join(dims, " "), t.Size, fileCol(&t))
 		params += t.Elements()
 		bytes += t.Size
 	}

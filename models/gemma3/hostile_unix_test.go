@@ -29,7 +29,7 @@ func TestLoadFIFO(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		wantOneLine(t, err, mmap.ErrNotRegular, "gemma3: "+p+": not a regular file (named pipe)")
+		wantOneLine(t, err, mmap.ErrNotRegular, "gguf: "+p+": not a regular file (named pipe)")
 	case <-time.After(time.Second):
 		t.Fatal("Load of a named pipe did not return within a second")
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
-	"github.com/zerfoo/zerfoo/internal/mmap"
 )
 
 // LoadOptions tunes Load and FromFile.
@@ -69,29 +68,26 @@ func Load(path string, opt LoadOptions) (*Model, error) {
 // ctx.Err() that names the tensor it stopped at, having released what it
 // built.
 func LoadContext(ctx context.Context, path string, opt LoadOptions) (*Model, error) {
-	mf, err := mmap.Open(path)
+	f, err := gguf.Open(path, gguf.Options{Budget: opt.Budget}) // every file of a split model
 	if err != nil {
-		return nil, fmt.Errorf("gemma3: %w", err)
+		return nil, err
 	}
-	f, err := gguf.Read(mf.Data(), gguf.Options{Budget: opt.Budget})
-	if err != nil {
-		mf.Close()
-		return nil, fmt.Errorf("%w (file %s)", err, path)
-	}
-	all := mf.Mapped()
+	all := f.Mapped()
 	m, err := fromFile(ctx, f, opt, func([]byte) bool { return all })
 	if err != nil {
-		mf.Close()
+		f.Close()
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
-	if mf.Mapped() {
-		// Everything Load needed from the mapping is converted (or read
+	if all {
+		// Everything Load needed from the mappings is converted (or read
 		// back on demand); the parsed metadata (tokenizer arrays) is
 		// garbage. Hand both back before the caller allocates its caches.
-		releasePages(mf.Data())
+		for _, r := range f.Regions() {
+			releasePages(r)
+		}
 		debug.FreeOSMemory()
 	}
-	m.closer = mf.Close
+	m.closer = f.Close
 	return m, nil
 }
 
