@@ -121,8 +121,8 @@ const (
 // Validate checks that every field is in range: the sizes between 1 and
 // their Max constant, Heads a multiple of KVHeads, HeadDim even, Window at
 // most Context, Period ≥ 0, the floats finite, positive and (those used
-// as float32) within float32 range, and Softcap 0 or such a float. The error wraps ErrConfig and
-// names the field and its value.
+// as float32) within float32 range, and Softcap 0 or such a float. The
+// error wraps ErrConfig and names the field and its value.
 func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("gemma3: "+format+": %w", append(args, ErrConfig)...)
@@ -175,8 +175,9 @@ type Metadata interface {
 // default as in llama.cpp's gemma3 loader: head_count_kv = head_count,
 // key_length 256, no sliding_window key (or 0) means every layer is
 // global, else sliding_window_pattern 6 (0: every layer local; an array
-// counts as absent), no final_logit_softcapping, rope.freq_base 1e6, local base 10000 (gemma3.rope.freq_base_swa
-// overrides it), rope scaling factor 1 (none). A sliding window longer
+// counts as absent), no final_logit_softcapping, rope.freq_base 1e6, local
+// base 10000 (gemma3.rope.freq_base_swa overrides it), rope scaling
+// factor 1 (none). A sliding window longer
 // than the context is clamped to the context: no position could see
 // further back anyway, so the model computes the same (llama.cpp's mask
 // behaves the same way).
@@ -227,7 +228,7 @@ func FromMetadata(md Metadata, vocab int) (Config, error) {
 		{"gemma3.attention.sliding_window_pattern", &c.Period, 0, MaxLayers},
 		{"gemma3.attention.sliding_window", &c.Window, 0, MaxContext},
 	} {
-		if isArray(md, r.key) && r.dst == &c.Period {
+		if r.key == "gemma3.attention.sliding_window_pattern" && isArray(md, r.key) {
 			continue // llama.cpp's gemma3 loader reads only a number there
 		}
 		if _, err := intKey(md, r.key, r.min, r.max, r.dst); err != nil {
