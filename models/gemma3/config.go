@@ -177,7 +177,10 @@ type Metadata interface {
 // global, else sliding_window_pattern 6 (0: every layer local; an array
 // counts as absent), no final_logit_softcapping, rope.freq_base 1e6, local
 // base 10000 (gemma3.rope.freq_base_swa overrides it), rope scaling
-// factor 1 (none). A sliding window longer
+// factor 1 (none; rope.scale_linear is read where rope.scaling.factor is
+// absent). A partial rotary dimension, other head sizes on local layers or
+// a RoPE attention factor other than 1, which llama.cpp would apply, are
+// ErrConfig naming the key. A sliding window longer
 // than the context is clamped to the context: no position could see
 // further back anyway, so the model computes the same (llama.cpp's mask
 // behaves the same way).
@@ -257,11 +260,36 @@ func FromMetadata(md Metadata, vocab int) (Config, error) {
 	}
 	c.GlobalScale = 1
 	if t, _ := md.String("gemma3.rope.scaling.type"); t == "" || t == "linear" || t == "none" {
-		if f, ok := md.Float("gemma3.rope.scaling.factor"); ok && f > 0 && t != "none" {
+		f, ok := md.Float("gemma3.rope.scaling.factor")
+		if !ok { // llama.cpp's older key
+			f, ok = md.Float("gemma3.rope.scale_linear")
+		}
+		if ok && f > 0 && t != "none" {
 			c.GlobalScale = f
 		}
 	} else {
 		return Config{}, fmt.Errorf("gemma3: rope scaling type %q is not supported (linear only): %w", t, ErrConfig)
+	}
+	// Keys llama.cpp reads whose other values change the computation in
+	// ways this package does not implement: partial rotary embeddings,
+	// other head sizes on the local layers, RoPE's attention factor.
+	for _, k := range []struct {
+		key  string
+		want float64
+	}{
+		{"gemma3.rope.dimension_count", float64(c.HeadDim)},
+		{"gemma3.rope.dimension_count_swa", float64(c.HeadDim)},
+		{"gemma3.attention.key_length_swa", float64(c.HeadDim)},
+		{"gemma3.attention.value_length_swa", float64(c.HeadDim)},
+		{"gemma3.rope.scaling.attn_factor", 1},
+	} {
+		v, ok, err := floatKey(md, k.key)
+		if err != nil {
+			return Config{}, err
+		}
+		if ok && v != k.want {
+			return Config{}, fmt.Errorf("gemma3: metadata key %s = %g is not supported (only %g): %w", k.key, v, k.want, ErrConfig)
+		}
 	}
 	// llama.cpp applies any nonzero cap; c·tanh(x/c) is the same for −c.
 	if v, ok, err := floatKey(md, "gemma3.final_logit_softcapping"); err != nil {

@@ -230,3 +230,34 @@ func TestLoadUnsupportedTensors(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadataUnsupportedKeys: keys llama.cpp would apply but this
+// package does not implement are errors naming them when they ask for
+// anything but the default; at the default they load.
+func TestMetadataUnsupportedKeys(t *testing.T) {
+	for _, tc := range []struct {
+		key      string
+		bad, def any
+	}{
+		{"gemma3.rope.dimension_count", int64(128), int64(256)},
+		{"gemma3.rope.dimension_count_swa", int64(64), int64(256)},
+		{"gemma3.attention.key_length_swa", int64(128), int64(256)},
+		{"gemma3.attention.value_length_swa", int64(512), int64(256)},
+		{"gemma3.rope.scaling.attn_factor", 0.5, 1.0},
+	} {
+		md := meta270m()
+		md[tc.key] = tc.bad
+		if _, err := gemma3.FromMetadata(md, 262144); !errors.Is(err, gemma3.ErrConfig) || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s = %v: got %v, want ErrConfig naming the key", tc.key, tc.bad, err)
+		}
+		md[tc.key] = tc.def
+		if _, err := gemma3.FromMetadata(md, 262144); err != nil {
+			t.Errorf("%s = %v: %v", tc.key, tc.def, err)
+		}
+	}
+	md := meta270m()
+	md["gemma3.rope.scale_linear"] = 8.0
+	if c, err := gemma3.FromMetadata(md, 262144); err != nil || c.GlobalScale != 8 {
+		t.Errorf("rope.scale_linear 8: scale %v, %v; want 8", c.GlobalScale, err)
+	}
+}
