@@ -171,19 +171,21 @@ type Metadata interface {
 // file that is not Gemma 3 and with ErrConfig naming the first missing
 // required key, or the key and value of the first integer that is out of
 // its range (see the Max constants; an unsigned value too large for an
-// int64 is out of range, not missing) or is not an integer. Optional keys
-// default as in llama.cpp's gemma3 loader: head_count_kv = head_count,
-// key_length 256, no sliding_window key (or 0) means every layer is
-// global, else sliding_window_pattern 6 (0: every layer local; an array
-// counts as absent), no final_logit_softcapping, rope.freq_base 1e6, local
-// base 10000 (gemma3.rope.freq_base_swa overrides it), rope scaling
-// factor 1 (none; rope.scale_linear is read where rope.scaling.factor is
-// absent). A partial rotary dimension, other head sizes on local layers or
-// a RoPE attention factor other than 1, which llama.cpp would apply, are
-// ErrConfig naming the key. A sliding window longer
-// than the context is clamped to the context: no position could see
-// further back anyway, so the model computes the same (llama.cpp's mask
-// behaves the same way).
+// int64 is out of range, not missing) or is not an integer.
+//
+// Optional keys default as in llama.cpp's gemma3 loader: head_count_kv =
+// head_count; key_length 256 (Gemma 3's own: llama.cpp's Hidden/Heads fits
+// no released Gemma 3's tensors, so it would refuse such a file); no
+// sliding_window key (or 0) means every layer is global, else
+// sliding_window_pattern 6 (0: every layer local; an array counts as
+// absent); no final_logit_softcapping; rope.freq_base 1e6, local base
+// 10000 (gemma3.rope.freq_base_swa overrides it); rope scaling factor 1
+// (none; rope.scale_linear is read where rope.scaling.factor is absent).
+// A partial rotary dimension, other head sizes on local layers or a RoPE
+// attention factor other than 1, which llama.cpp would apply, are
+// ErrConfig naming the key. A sliding window longer than the context is
+// clamped to the context: no position could see further back anyway, so
+// the model computes the same (llama.cpp's mask behaves the same way).
 func FromMetadata(md Metadata, vocab int) (Config, error) {
 	arch, _ := md.String("general.architecture")
 	if arch != "gemma3" {
