@@ -79,6 +79,11 @@ type Options struct {
 	// TensorFloat32 result. The zero Budget means budget.Default().
 	// Tensor data is not counted: it stays in the file's mapping.
 	Budget budget.Limit
+	// SplitPart lets Open read a file that is a later part of a split
+	// model on its own: its own tensors, and its split.* keys as the only
+	// metadata (Open otherwise refuses it with ErrSplitPart). The first
+	// file still opens the whole model.
+	SplitPart bool
 }
 
 // options returns the last of opts, or the zero Options.

@@ -1,6 +1,7 @@
 package gguf
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,6 +15,11 @@ import (
 // and the first says how many tensors all of them hold in
 // split.tensors.count. Open, given the first file, opens the others and
 // presents one File, as llama.cpp's model loader does.
+
+// ErrSplitPart is wrapped (with ErrFormat) by Open's error for a file that
+// is part of a split model but not its first: open the first, or set
+// Options.SplitPart to read this file alone.
+var ErrSplitPart = errors.New("gguf: not the first file of a split model")
 
 // Split metadata keys.
 const (
@@ -82,7 +88,10 @@ func (f *File) openSplits(path string, o Options) error {
 	}
 	suffix := SplitPath("", 0, n)
 	if no != 0 {
-		return fmt.Errorf("gguf: %s is file %d of a model split in %d: open the first, named …%s: %w", path, no+1, n, suffix, ErrFormat)
+		if o.SplitPart {
+			return nil
+		}
+		return fmt.Errorf("gguf: %s is file %d of a model split in %d: open the first, named …%s: %w: %w", path, no+1, n, suffix, ErrSplitPart, ErrFormat)
 	}
 	prefix, ok := strings.CutSuffix(path, suffix)
 	if !ok || prefix == "" {

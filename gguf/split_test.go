@@ -156,6 +156,34 @@ func TestOpenSplitsErrors(t *testing.T) {
 			if tc.name != "missing file" && !errors.Is(err, ErrFormat) {
 				t.Errorf("got %v, want ErrFormat", err)
 			}
+			if got := errors.Is(err, ErrSplitPart); got != (tc.name == "not the first") {
+				t.Errorf("errors.Is(err, ErrSplitPart) = %v", got)
+			}
 		})
+	}
+}
+
+// TestOpenSplitPart reads a later file of a split model alone with
+// Options.SplitPart: its own tensors only.
+func TestOpenSplitPart(t *testing.T) {
+	prefix := writeSplits(t, t.TempDir(), []splitPart{{[]string{"a"}, 0}, {[]string{"b", "c"}, 1}}, -1)
+	f, err := Open(SplitPath(prefix, 1, 2), Options{SplitPart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if len(f.Tensors) != 2 || f.Splits() != 1 {
+		t.Fatalf("%d tensors in %d files, want 2 in 1", len(f.Tensors), f.Splits())
+	}
+	if v, err := f.TensorFloat32("c"); err != nil || fmt.Sprint(v) != fmt.Sprint(splitValues("c")) {
+		t.Errorf("c: %v, %v", v, err)
+	}
+	g, err := Open(SplitPath(prefix, 0, 2), Options{SplitPart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if len(g.Tensors) != 3 {
+		t.Errorf("the first file with SplitPart: %d tensors, want the whole model's 3", len(g.Tensors))
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/zerfoo/zerfoo/gguf"
 )
@@ -24,6 +26,13 @@ func (c *ggufInspectCmd) Validate() error {
 
 func (c *ggufInspectCmd) Run(ctx context.Context, s *streams) error {
 	f, err := gguf.Open(c.File)
+	if errors.Is(err, gguf.ErrSplitPart) {
+		// A later file of a split model: show what it holds, and say so.
+		f, err = gguf.Open(c.File, gguf.Options{SplitPart: true})
+		if err == nil {
+			fmt.Fprintf(s.out, "(one part of a split model: only this file's tensors; open its -00001-of- file for the whole model)\n")
+		}
+	}
 	if err != nil {
 		return err
 	}
