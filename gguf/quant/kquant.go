@@ -456,6 +456,11 @@ func (b *BlockQ6_K) Quantize(x []float32) {
 			l[16*j+i] = int8(q + 32)
 		}
 	}
+	b.setCodes(&l)
+}
+
+// setCodes stores the 256 unsigned 6-bit codes l (q + 32) in Ql and Qh.
+func (b *BlockQ6_K) setCodes(l *[QKK]int8) {
 	for h := 0; h < 2; h++ {
 		ql, qh, lh := b.Ql[64*h:64*h+64], b.Qh[32*h:32*h+32], l[128*h:128*h+128]
 		for i := 0; i < 32; i++ {

@@ -354,6 +354,10 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 			return nil
 		}
 		return h
+	case quant.ToQ6KTypes(t.Type):
+		if p := l.packAsQ6K(name, b); p != nil || l.err != nil {
+			return p
+		}
 	case t.Type == quant.F32:
 		if v := float32View(data, n*k); v != nil && (l.opt.Mapped || !l.mapped(data)) {
 			// Read in place, as F16/BF16 with Mapped.
@@ -377,6 +381,39 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 		return d
 	}
 	return b
+}
+
+// packAsQ6K re-encodes b (a type with quant.ToQ6KTypes) as Q6_K blocks
+// that decode to the same floats and packs those for the Q6_K kernels. It
+// returns nil, with l.err unset, when some block has no such re-encoding
+// (a float16 scale that does not divide exactly): b then stays the
+// reference path.
+func (l *loader) packAsQ6K(name string, b *Blocks) Matrix {
+	size := int64(b.N) * int64(b.K/quant.QKK) * int64(quant.Q6_K.BlockBytes())
+	if !l.charge(name+" re-encoded as Q6_K", size) {
+		return nil
+	}
+	defer func() { l.converted -= size }() // q is garbage once packed: pack counts the tiles
+	q := make([]byte, size)
+	if ok, err := quant.ToQ6K(b.Type, q, b.Data); err != nil || !ok {
+		if err != nil {
+			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		}
+		return nil
+	}
+	qb, err := NewBlocks(quant.Q6_K, b.N, b.K, q)
+	if err != nil {
+		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		return nil
+	}
+	if l.mapped(b.Data) {
+		releasePages(b.Data)
+	}
+	p := l.pack(name, []*Blocks{qb})
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 // own copies tensor name's file-mapped bytes into the process's memory, a
