@@ -127,22 +127,17 @@ func q6kScales(t Type, p []byte, sc *[16]int, y []float32) (d numeric.Float16, e
 			sc[j] = 1 + 2*int(w>>(6*(ib%2)+3*(j%2))&7)
 		}
 		d, div = b.Scale(), 8
-	case TQ1_0:
-		var b BlockTQ1_0
+	case TQ1_0, TQ2_0:
+		var b Decoder = new(BlockTQ1_0)
+		if t == TQ2_0 {
+			b = new(BlockTQ2_0)
+		}
 		b.Load(p)
 		b.Dequantize(y)
 		for j := range sc {
 			sc[j] = 1
 		}
-		d = b.D
-	case TQ2_0:
-		var b BlockTQ2_0
-		b.Load(p)
-		b.Dequantize(y)
-		for j := range sc {
-			sc[j] = 1
-		}
-		d = b.D
+		d = f16(p[len(p)-2:]) // both store D last
 	}
 	if div == 1 {
 		return d, true
