@@ -22,6 +22,10 @@
 // them. The other types (Q8_1, the integer types, F64) are known by
 // geometry only.
 //
+// Reencode rewrites IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0, Q1_0, Q2_0
+// and MXFP4 blocks as Q6_K, Q4_0 or Q8_0 blocks that decode to the same
+// floats, for code that has fast kernels for those and none for them.
+//
 // # Blocks
 //
 // A quantized type stores its elements in fixed-size blocks along a row

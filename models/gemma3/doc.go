@@ -35,7 +35,11 @@
 // (F16/BF16 multiplied at 16 bits), Packed (Q4_0, Q8_0, Q4_1, Q5_0, Q5_1,
 // IQ4_NL, Q2_K … Q6_K and IQ4_XS repacked into the tiles of
 // internal/qgemm's int8 kernels; Load stacks Q|K|V and Gate|Up into one
-// Packed each) or NBits (ONNX MatMulNBits weights, from FromONNX).
+// Packed each; IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0, Q1_0, Q2_0 and
+// MXFP4 matrices are first rewritten as Q6_K, Q4_0 or Q8_0 blocks that
+// decode to the same floats, quant.Reencode, at those types' bits per
+// weight) or NBits (ONNX MatMulNBits weights, from FromONNX). IQ2_XXS,
+// IQ2_XS, IQ2_S and NVFP4, which fit none of them, stay Blocks: slow.
 //
 // Load releases the file pages of every converted tensor (madvise) as it
 // goes, so that peak memory stays near the converted size. F16, BF16 and

@@ -354,8 +354,8 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 			return nil
 		}
 		return h
-	case quant.ToQ6KTypes(t.Type):
-		if p := l.packAsQ6K(name, b); p != nil || l.err != nil {
+	case quant.Reencoded(t.Type) != 0:
+		if p := l.packReencoded(name, b); p != nil || l.err != nil {
 			return p
 		}
 	case t.Type == quant.F32:
@@ -383,25 +383,30 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	return b
 }
 
-// packAsQ6K re-encodes b (a type with quant.ToQ6KTypes) as Q6_K blocks
-// that decode to the same floats and packs those for the Q6_K kernels. It
-// returns nil, with l.err unset, when some block has no such re-encoding
-// (a float16 scale that does not divide exactly): b then stays the
-// reference path.
-func (l *loader) packAsQ6K(name string, b *Blocks) Matrix {
-	size := int64(b.N) * int64(b.K/quant.QKK) * int64(quant.Q6_K.BlockBytes())
-	if !l.charge(name+" re-encoded as Q6_K", size) {
+// packReencoded rewrites b (a type with a quant.Reencoded type) as blocks
+// of that type that decode to the same floats and packs those. It returns
+// nil, with l.err unset, when some block has no exact counterpart (a
+// scale that does not divide exactly): b then stays the reference path.
+func (l *loader) packReencoded(name string, b *Blocks) Matrix {
+	to := quant.Reencoded(b.Type)
+	rb, err := to.RowBytes(b.K)
+	if err != nil {
+		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		return nil
+	}
+	size := int64(b.N) * int64(rb)
+	if !l.charge(name+" re-encoded as "+to.String(), size) {
 		return nil
 	}
 	defer func() { l.converted -= size }() // q is garbage once packed: pack counts the tiles
 	q := make([]byte, size)
-	if ok, err := quant.ToQ6K(b.Type, q, b.Data); err != nil || !ok {
+	if ok, err := quant.Reencode(b.Type, q, b.Data); err != nil || !ok {
 		if err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 		}
 		return nil
 	}
-	qb, err := NewBlocks(quant.Q6_K, b.N, b.K, q)
+	qb, err := NewBlocks(to, b.N, b.K, q)
 	if err != nil {
 		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
 		return nil

@@ -6,15 +6,17 @@ import (
 	"testing"
 )
 
-// TestToQ6K re-encodes ggml's random blocks of each type (and, for the
-// ternary types, its quantizations of the input rows) as Q6_K: every
-// block ToQ6K accepts decodes to its source's floats, and it accepts every
-// block whose scale divides exactly (all of them where it need not divide;
-// at least 3/4 of the random float16 scales otherwise), and every block of
-// a quantized row that decodes to finite floats.
-func TestToQ6K(t *testing.T) {
+// TestReencode re-encodes ggml's random blocks of each type (and, for the
+// types with a quantizer, its quantizations of the input rows): every
+// block Reencode accepts decodes to its source's floats; it accepts every
+// block whose scale has an exact counterpart (all of them where none need
+// dividing; at least 3/4 of the random float16 scales, and for MXFP4
+// those whose 2^(e−128) is a float16), and every block of a
+// quantized row that decodes to finite floats (and, for MXFP4, whose scale
+// is a float16: 2^(e−128) for e from 104 to 143).
+func TestReencode(t *testing.T) {
 	in := ggmlInputs(t)
-	for _, typ := range []Type{IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0} {
+	for _, typ := range reencodedTypes {
 		t.Run(typ.String(), func(t *testing.T) {
 			g := readGGMLGolden(t, typ)
 			bb := typ.BlockBytes()
@@ -35,15 +37,18 @@ func TestToQ6K(t *testing.T) {
 					}
 				}
 			}
-			okRandom, y, z := 0, make([]float32, QKK), make([]float32, QKK)
+			to := Reencoded(typ)
+			n := typ.BlockSize()
+			size, _ := to.RowBytes(n)
+			okRandom, y, z := 0, make([]float32, n), make([]float32, n)
 			for i, src := range blocks {
-				dst := make([]byte, 210)
-				ok, err := ToQ6K(typ, dst, src)
+				dst := make([]byte, size)
+				ok, err := Reencode(typ, dst, src)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !ok {
-					if i >= random && finite(t, typ, src, y) {
+					if i >= random && finite(t, typ, src, y) && (typ != MXFP4 || src[0] >= 104 && src[0] <= 143) {
 						t.Fatalf("block %d of a quantized row: not re-encoded", i-random)
 					}
 					continue
@@ -54,18 +59,26 @@ func TestToQ6K(t *testing.T) {
 				if err := Dequantize(typ, y, src); err != nil {
 					t.Fatal(err)
 				}
-				if err := Dequantize(Q6_K, z, dst); err != nil {
+				if err := Dequantize(to, z, dst); err != nil {
 					t.Fatal(err)
 				}
 				for k := range y {
 					if y[k] != z[k] {
-						t.Fatalf("block %d: element %d decodes to %g as Q6_K, %g as %v", i, k, z[k], y[k], typ)
+						t.Fatalf("block %d: element %d decodes to %g as %v, %g as %v", i, k, z[k], to, y[k], typ)
 					}
 				}
 			}
 			need := random
-			if typ == IQ3_XXS || typ == IQ1_S || typ == IQ1_M {
+			switch typ {
+			case IQ3_XXS, IQ1_S, IQ1_M:
 				need = 3 * random / 4
+			case MXFP4: // every block whose scale is a float16
+				need = 0
+				for _, b := range blocks[:random] {
+					if b[0] >= 104 && b[0] <= 143 {
+						need++
+					}
+				}
 			}
 			if okRandom < need {
 				t.Errorf("%d of %d random blocks re-encoded, want at least %d", okRandom, random, need)
@@ -73,26 +86,28 @@ func TestToQ6K(t *testing.T) {
 			t.Logf("%d of %d random blocks re-encoded", okRandom, random)
 		})
 	}
-	if _, err := ToQ6K(IQ2_XXS, make([]byte, 210), make([]byte, 66)); !errors.Is(err, ErrType) {
+	if _, err := Reencode(IQ2_XXS, make([]byte, 210), make([]byte, 66)); !errors.Is(err, ErrType) {
 		t.Errorf("IQ2_XXS: got %v, want ErrType", err)
 	}
-	if _, err := ToQ6K(IQ3_S, make([]byte, 200), make([]byte, 110)); !errors.Is(err, ErrSize) {
+	if _, err := Reencode(IQ3_S, make([]byte, 200), make([]byte, 110)); !errors.Is(err, ErrSize) {
 		t.Errorf("short dst: got %v, want ErrSize", err)
 	}
 	// Arbitrary bytes never panic, and a block ToQ6K accepts still decodes
 	// to its source's floats.
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, typ := range []Type{IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0} {
+	for _, typ := range reencodedTypes {
+		to, n := Reencoded(typ), typ.BlockSize()
+		size, _ := to.RowBytes(n)
 		src := make([]byte, typ.BlockBytes())
-		y, z := make([]float32, QKK), make([]float32, QKK)
+		y, z := make([]float32, n), make([]float32, n)
 		for range 500 {
 			for i := range src {
 				src[i] = byte(r.Uint32())
 			}
-			dst := make([]byte, 210)
-			if ok, _ := ToQ6K(typ, dst, src); ok {
+			dst := make([]byte, size)
+			if ok, _ := Reencode(typ, dst, src); ok {
 				_ = Dequantize(typ, y, src)
-				_ = Dequantize(Q6_K, z, dst)
+				_ = Dequantize(to, z, dst)
 				for k := range y {
 					if y[k] != z[k] {
 						t.Fatalf("%v: arbitrary block re-encoded to other floats", typ)
@@ -102,6 +117,8 @@ func TestToQ6K(t *testing.T) {
 		}
 	}
 }
+
+var reencodedTypes = []Type{IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0, Q1_0, Q2_0, MXFP4}
 
 // finite reports whether block src of typ decodes to finite floats
 // (y is scratch).
