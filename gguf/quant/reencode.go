@@ -33,7 +33,8 @@ import (
 // to 143, which real weights' scales are).
 //
 // IQ2_XXS, IQ2_XS and IQ2_S (codes up to 43 with a 5-bit scale) and NVFP4
-// (a float scale per 16 elements) fit none of these.
+// (a float scale per 16 elements) fit none of these; IQ2Codes gives the
+// IQ2 types' 8-bit codes for a tile format that holds them.
 
 // Reencoded returns the type Reencode rewrites blocks of t as (Q6_K, Q4_0
 // or Q8_0), or 0 when there is none.
@@ -241,4 +242,58 @@ func q6kScales(t Type, p []byte, sc *[16]int, y []float32) (d numeric.Float16, e
 	}
 	q := toF16(d.Float32() / div)
 	return q, q.Float32()*div == d.Float32()
+}
+
+// IQ2Codes writes block p of type IQ2_XXS, IQ2_XS or IQ2_S (whose values
+// d·(0.5 + s)·0.25·(±grid), grid 8, 25 or 43, fit no 6-bit code) as signed
+// 8-bit codes and 16 int8 sub-block scales under one float16 scale D:
+// y = D·sc·code with D = d/8 and sc = 2s + 1. ok is false when d/8 is not
+// a float16 or some value is not D·sc·code exactly (a scale that is not
+// finite), for code that multiplies such tiles.
+func IQ2Codes(t Type, p []byte, codes *[QKK]int8, sc *[16]int8) (d numeric.Float16, ok bool) {
+	var y [QKK]float32
+	switch t {
+	case IQ2_XXS:
+		var b BlockIQ2_XXS
+		b.Load(p)
+		b.Dequantize(y[:])
+		d = b.D
+		for ib := range 8 {
+			s := int8(2*(p[2+8*ib+7]>>4) + 1) // bits 28–31 of the group's second word
+			sc[2*ib], sc[2*ib+1] = s, s
+		}
+	case IQ2_XS, IQ2_S:
+		var b Decoder = new(BlockIQ2_XS)
+		scales := p[66:74]
+		if t == IQ2_S {
+			b, scales = new(BlockIQ2_S), p[74:82]
+		}
+		b.Load(p)
+		b.Dequantize(y[:])
+		d = f16(p)
+		for ib, s := range scales {
+			sc[2*ib], sc[2*ib+1] = int8(2*(s&15)+1), int8(2*(s>>4)+1)
+		}
+	default:
+		return d, false
+	}
+	D := toF16(d.Float32() / 8)
+	if D.Float32()*8 != d.Float32() {
+		return D, false
+	}
+	df := D.Float32()
+	for j := range 16 {
+		s := float32(df * float32(sc[j]))
+		for k := 16 * j; k < 16*j+16; k++ {
+			c := 0
+			if s != 0 {
+				c = nearestInt(y[k] / s)
+			}
+			if c < -127 || c > 127 || float32(s*float32(c)) != y[k] {
+				return D, false
+			}
+			codes[k] = int8(c)
+		}
+	}
+	return D, true
 }

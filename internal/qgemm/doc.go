@@ -39,8 +39,11 @@
 // # GGUF types: the super-block family
 //
 // GGML (ggml.go) holds the ggml block types — Q4_0, Q8_0, Q4_1, Q5_0,
-// Q5_1, IQ4_NL and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS — as
-// y = d·sc·(u − zp) − dmin·m with an unsigned code u. PackGGML repacks a
+// Q5_1, IQ4_NL and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, and
+// IQ2_XXS, IQ2_XS, IQ2_S as 8-bit codes (quant.IQ2Codes: d/8 and 2s+1 per
+// 16; PackGGML fails with ErrInexact for a block they cannot hold, and
+// they have AVX-512 and NEON kernels only) — as y = d·sc·(u − zp) −
+// dmin·m with an unsigned code u. PackGGML repacks a
 // tensor once into tiles of one super-block (32 or 256 elements) of 16
 // columns: the low 2, 4 or 8 bits of the codes interleaved as above, each
 // higher bit as a 64-bit mask per 64-code vector (Q6_K's two higher bits

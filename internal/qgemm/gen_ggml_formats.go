@@ -33,6 +33,9 @@ var formats = []format{
 	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
 	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true},
 	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
+	{name: "IQ2_XXS", low: 8, zp: 128, sb: 256, sub: 16, subScales: true},
+	{name: "IQ2_XS", low: 8, zp: 128, sb: 256, sub: 16, subScales: true},
+	{name: "IQ2_S", low: 8, zp: 128, sb: 256, sub: 16, subScales: true},
 }
 
 func (f format) nsub() int      { return f.sb / f.sub }

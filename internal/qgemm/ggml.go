@@ -3,7 +3,9 @@ package qgemm
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/tune"
@@ -51,6 +53,11 @@ type format struct {
 	act       act
 }
 
+// ErrInexact is wrapped by PackGGML's error for an IQ2 matrix with a
+// block its tiles cannot hold exactly (a scale d whose d/8 is not a
+// float16): such a matrix needs another path.
+var ErrInexact = errors.New("qgemm: block not representable exactly")
+
 var formats = map[quant.Type]*format{
 	quant.Q4_0:   {t: quant.Q4_0, low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
 	quant.Q8_0:   {t: quant.Q8_0, low: 8, zp: 128, sb: 32, sub: 32, act: actQ8_0},
@@ -64,6 +71,12 @@ var formats = map[quant.Type]*format{
 	quant.Q5_K:   {t: quant.Q5_K, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
 	quant.Q6_K:   {t: quant.Q6_K, low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true, act: actQ8_K},
 	quant.IQ4_XS: {t: quant.IQ4_XS, low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K},
+	// The IQ2 types as signed 8-bit codes (+128) with their 2s+1 scale per
+	// 16 elements and d/8 (quant.IQ2Codes): 8.5 bits per weight against
+	// their 2.06–2.56, but the kernels of the K-quants.
+	quant.IQ2_XXS: {t: quant.IQ2_XXS, low: 8, zp: 128, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+	quant.IQ2_XS:  {t: quant.IQ2_XS, low: 8, zp: 128, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+	quant.IQ2_S:   {t: quant.IQ2_S, low: 8, zp: 128, sb: 256, sub: 16, subScales: true, act: actQ8_K},
 }
 
 // lutIQ4 holds the IQ4 levels + 128 (the unsigned codes the kernels multiply),
@@ -201,18 +214,25 @@ func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
 			rows[j-c0] = r
 		}
 		g0, g1 := c0/GroupCols, (c1+GroupCols-1)/GroupCols
+		var inexact atomic.Bool
 		err := workerpool.ForN(context.Background(), g1-g0, 4, 0, func(lo, hi int) {
 			var blk superBlock
 			for g := g0 + lo; g < g0+hi; g++ {
 				for j := g * GroupCols; j < min(c1, (g+1)*GroupCols); j++ {
 					r := rows[j-c0]
 					for s := 0; s < nsb; s++ {
-						decodeSuper(f, r[s*bb:(s+1)*bb], &blk)
+						if !decodeSuper(f, r[s*bb:(s+1)*bb], &blk) {
+							inexact.Store(true)
+							return
+						}
 						m.putTile(m.tiles[(g*nsb+s)*tb:(g*nsb+s+1)*tb], j%GroupCols, &blk)
 					}
 				}
 			}
 		})
+		if err == nil && inexact.Load() {
+			err = ErrInexact
+		}
 		if err != nil {
 			return nil, fmt.Errorf("qgemm: PackGGML: %v rows %d–%d: %w", t, c0, c1, err)
 		}
@@ -231,8 +251,9 @@ type superBlock struct {
 }
 
 // decodeSuper decodes one super-block of f's type from p (exactly its
-// bytes) into b.
-func decodeSuper(f *format, p []byte, b *superBlock) {
+// bytes) into b. It reports false for an IQ2 block whose values are not
+// the tile's d·sc·(u − 128) exactly (see quant.IQ2Codes).
+func decodeSuper(f *format, p []byte, b *superBlock) bool {
 	le16 := binary.LittleEndian.Uint16
 	switch f.t {
 	case quant.Q4_0:
@@ -338,7 +359,18 @@ func decodeSuper(f *format, p []byte, b *superBlock) {
 				b.u[32*ib+j], b.u[32*ib+16+j] = qs[16*ib+j]&15, qs[16*ib+j]>>4
 			}
 		}
+	case quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S:
+		var codes [256]int8
+		d, ok := quant.IQ2Codes(f.t, p, &codes, &b.sc)
+		if !ok {
+			return false
+		}
+		b.d = d.Bits()
+		for j, c := range codes {
+			b.u[j] = uint8(int(c) + 128)
+		}
 	}
+	return true
 }
 
 // putTile stores column c's super-block b into tile.

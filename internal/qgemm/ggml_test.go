@@ -16,7 +16,8 @@ import (
 
 // ggmlTypes are the types of the super-block family, in test order.
 var ggmlTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL,
-	quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS}
+	quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS,
+	quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S}
 
 // halfOffsets are the byte offsets of the float16 fields of one block of
 // each type (d, and dmin or m).
@@ -24,6 +25,7 @@ var halfOffsets = map[quant.Type][]int{
 	quant.Q4_0: {0}, quant.Q8_0: {0}, quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
 	quant.Q2_K: {80, 82}, quant.Q3_K: {108}, quant.Q4_K: {0, 2}, quant.Q5_K: {0, 2},
 	quant.Q6_K: {208}, quant.IQ4_XS: {0},
+	quant.IQ2_XXS: {0}, quant.IQ2_XS: {0}, quant.IQ2_S: {0},
 }
 
 // randGGML returns n rows of k elements of type t: random bytes with
@@ -43,8 +45,13 @@ func randGGML(rng *rand.Rand, t quant.Type, n, k int) []byte {
 			// Never ±0: a −0 scale makes Pack keep float32 scales for
 			// the whole Matrix (Q4_0 and Q8_0 read through PackGGUF),
 			// and llama.cpp's quantizers write none (d = amax/127 ≥ +0).
+			// The IQ2 tiles hold d/8: keep it a normal float16.
+			lo := float32(0)
+			if formats[t].low == 8 && t != quant.Q8_0 {
+				lo = 1.0 / 1024
+			}
 			h := numeric.Float16FromFloat32(0)
-			for h.Float32() == 0 {
+			for h.Float32() == 0 || h.Float32() < lo && h.Float32() > -lo {
 				h = numeric.Float16FromFloat32((rng.Float32()*2 - 1) * 0.02)
 			}
 			binary.LittleEndian.PutUint16(data[b*bb+o:], h.Bits())

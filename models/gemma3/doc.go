@@ -38,8 +38,11 @@
 // Packed each; IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0, Q1_0, Q2_0 and
 // MXFP4 matrices are first rewritten as Q6_K, Q4_0 or Q8_0 blocks that
 // decode to the same floats, quant.Reencode, at those types' bits per
-// weight) or NBits (ONNX MatMulNBits weights, from FromONNX). IQ2_XXS,
-// IQ2_XS, IQ2_S and NVFP4, which fit none of them, stay Blocks: slow.
+// weight; IQ2_XXS, IQ2_XS and IQ2_S become tiles of 8-bit codes,
+// quant.IQ2Codes, 8.5 bits per weight) or NBits (ONNX MatMulNBits weights,
+// from FromONNX). NVFP4 stays Blocks: slow. So does a matrix with a block
+// that has no exact counterpart (a float16 scale that does not divide
+// exactly).
 //
 // Load releases the file pages of every converted tensor (madvise) as it
 // goes, so that peak memory stays near the converted size. F16, BF16 and

@@ -3,6 +3,7 @@ package gemma3
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime/debug"
@@ -12,6 +13,7 @@ import (
 	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf"
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
 )
 
 // LoadOptions tunes Load and FromFile.
@@ -339,7 +341,10 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	case PackedType(t.Type):
 		p := l.pack(name, []*Blocks{b})
 		if p == nil {
-			return nil
+			if l.err != nil {
+				return nil
+			}
+			return b // not exactly representable in the tiles (IQ2)
 		}
 		return p
 	case t.Type == quant.F16 || t.Type == quant.BF16:
@@ -455,6 +460,10 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 		release = release && l.mapped(b.Data)
 	}
 	p, err := newPacked(blocks, release)
+	if errors.Is(err, qgemm.ErrInexact) {
+		l.converted -= raw // an IQ2 block the tiles cannot hold: the caller keeps Blocks
+		return nil
+	}
 	if err != nil {
 		what := "tensor " + name
 		if len(blocks) > 1 {
@@ -510,7 +519,11 @@ func (l *loader) stack(specs ...stackSpec) (out []Matrix, st stacked, n int) {
 		}
 		p := l.pack(specs[0].name, blocks)
 		if p == nil {
-			return nil, nil, 0
+			if l.err != nil {
+				return nil, nil, 0
+			}
+			n = 0 // not exactly representable stacked (IQ2): one by one below
+			break
 		}
 		for i, b := range blocks {
 			out[i] = b
