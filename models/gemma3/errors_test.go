@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/zerfoo/zerfoo/budget"
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
@@ -259,5 +261,32 @@ func TestMetadataUnsupportedKeys(t *testing.T) {
 	md["gemma3.rope.scale_linear"] = 8.0
 	if c, err := gemma3.FromMetadata(md, 262144); err != nil || c.GlobalScale != 8 {
 		t.Errorf("rope.scale_linear 8: scale %v, %v; want 8", c.GlobalScale, err)
+	}
+}
+
+// TestLoadIQ2OverBudget: IQ2 matrices whose 8-bit tiles (about 4 times
+// the file's bytes) would not fit the memory budget stay on the reference
+// path, with a notice, instead of failing the load.
+func TestLoadIQ2OverBudget(t *testing.T) {
+	path := writeTiny(t, quant.IQ2_XXS)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for b := 4 * st.Size(); b > st.Size()/4 && !found; b = b * 3 / 4 {
+		var notes []string
+		m, err := gemma3.Load(path, gemma3.LoadOptions{Budget: budget.Limit(b), Notice: func(s string) { notes = append(notes, s) }})
+		if err != nil {
+			continue
+		}
+		_, blocks := m.Weights.Layers[0].Down.(*gemma3.Blocks)
+		if blocks && len(notes) > 0 && strings.Contains(strings.Join(notes, "\n"), "stays on the slow reference path") {
+			found = true
+		}
+		m.Close()
+	}
+	if !found {
+		t.Error("no budget left the IQ2 matrices on the reference path with a notice")
 	}
 }

@@ -388,6 +388,20 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	return b
 }
 
+// fits reports whether n more bytes of converted weights stay within the
+// memory budget; where they do not, it says that tensor name (of type t,
+// whose packed form is larger than the file's) stays on the reference
+// path.
+func (l *loader) fits(name string, t quant.Type, n int64) bool {
+	if l.opt.Budget.Check("", l.converted+n) == nil {
+		return true
+	}
+	if l.opt.Notice != nil {
+		l.opt.Notice(fmt.Sprintf("gemma3: tensor %s (%v) stays on the slow reference path: its packed form (%d MiB) would exceed the memory budget", name, t, n>>20))
+	}
+	return false
+}
+
 // packReencoded rewrites b (a type with a quant.Reencoded type) as blocks
 // of that type that decode to the same floats and packs those. It returns
 // nil, with l.err unset, when some block has no exact counterpart (a
@@ -400,9 +414,10 @@ func (l *loader) packReencoded(name string, b *Blocks) Matrix {
 		return nil
 	}
 	size := int64(b.N) * int64(rb)
-	if !l.charge(name+" re-encoded as "+to.String(), size) {
+	if !l.fits(name, b.Type, 2*size) { // the rewritten blocks, then their tiles
 		return nil
 	}
+	l.converted += size
 	defer func() { l.converted -= size }() // q is garbage once packed: pack counts the tiles
 	q := make([]byte, size)
 	if ok, err := quant.Reencode(b.Type, q, b.Data); err != nil || !ok {
@@ -451,6 +466,19 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 	var raw int64
 	for _, b := range blocks {
 		raw += int64(len(b.Data))
+	}
+	if t := blocks[0].Type; t == quant.IQ2_XXS || t == quant.IQ2_XS || t == quant.IQ2_S {
+		// 8-bit code tiles: 1.07 bytes per weight, 3.3–4.2 times the
+		// file's. Where they do not fit, the file's blocks stay the
+		// (slow) reference path rather than fail the load.
+		var elems int64
+		for _, b := range blocks {
+			elems += int64(b.N) * int64(b.K)
+		}
+		if !l.fits(name, t, elems*274/256) {
+			return nil
+		}
+		raw = elems * 274 / 256
 	}
 	if !l.charge(name, raw) {
 		return nil
