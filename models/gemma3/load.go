@@ -224,6 +224,9 @@ func fromFile(ctx context.Context, f *gguf.File, opt LoadOptions, mapped func([]
 	if ignored > 0 && opt.Notice != nil {
 		opt.Notice(fmt.Sprintf("gemma3: ignoring %d tensors that are not part of the text decoder (vision tower or extras)", ignored))
 	}
+	if l.slow > 1 && opt.Notice != nil {
+		opt.Notice(fmt.Sprintf("gemma3: %d packings in all did not fit the memory budget; those tensors run on the slow reference path", l.slow))
+	}
 	m, err := New(c, w)
 	if err != nil {
 		return nil, err
@@ -244,6 +247,7 @@ type loader struct {
 	f           *gguf.File
 	opt         LoadOptions
 	mapped      func([]byte) bool // whether tensor data is a read-only file mapping (see releasePages)
+	slow        int               // packings fits refused (the first gets a notice)
 	done, total int64
 	freed       int64 // l.done at the last debug.FreeOSMemory
 	converted   int64 // bytes allocated for converted weights so far
@@ -396,9 +400,10 @@ func (l *loader) fits(name string, t quant.Type, n int64) bool {
 	if l.opt.Budget.Check("", l.converted+n) == nil {
 		return true
 	}
-	if l.opt.Notice != nil {
+	if l.slow == 0 && l.opt.Notice != nil {
 		l.opt.Notice(fmt.Sprintf("gemma3: tensor %s (%v) stays on the slow reference path: its packed form (%d MiB) would exceed the memory budget", name, t, n>>20))
 	}
+	l.slow++
 	return false
 }
 
