@@ -37,17 +37,17 @@ import (
 // IQ2 types' 8-bit codes for a tile format that holds them.
 
 // Reencoded returns the type Reencode rewrites blocks of t as (Q6_K, Q4_0
-// or Q8_0), or 0 when there is none.
-func Reencoded(t Type) Type {
+// or Q8_0); ok is false when there is none.
+func Reencoded(t Type) (to Type, ok bool) {
 	switch t {
 	case IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0:
-		return Q6_K
+		return Q6_K, true
 	case Q1_0, Q2_0:
-		return Q4_0
+		return Q4_0, true
 	case MXFP4:
-		return Q8_0
+		return Q8_0, true
 	}
-	return 0
+	return 0, false
 }
 
 // Reencode rewrites the blocks of type t in src as blocks of type
@@ -59,8 +59,8 @@ func Reencoded(t Type) Type {
 // unspecified. It fails with ErrType when t has no Reencoded type and
 // ErrSize for sizes that do not fit.
 func Reencode(t Type, dst, src []byte) (ok bool, err error) {
-	to := Reencoded(t)
-	if to == 0 {
+	to, ok := Reencoded(t)
+	if !ok {
 		return false, fmt.Errorf("quant: Reencode: %v: %w", t, ErrType)
 	}
 	bb, n := t.BlockBytes(), t.BlockSize()

@@ -37,7 +37,7 @@ func TestReencode(t *testing.T) {
 					}
 				}
 			}
-			to := Reencoded(typ)
+			to, _ := Reencoded(typ)
 			n := typ.BlockSize()
 			size, _ := to.RowBytes(n)
 			okRandom, y, z := 0, make([]float32, n), make([]float32, n)
@@ -96,7 +96,8 @@ func TestReencode(t *testing.T) {
 	// to its source's floats.
 	r := rand.New(rand.NewPCG(7, 7))
 	for _, typ := range reencodedTypes {
-		to, n := Reencoded(typ), typ.BlockSize()
+		to, _ := Reencoded(typ)
+		n := typ.BlockSize()
 		size, _ := to.RowBytes(n)
 		src := make([]byte, typ.BlockBytes())
 		y, z := make([]float32, n), make([]float32, n)

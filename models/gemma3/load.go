@@ -363,7 +363,7 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 			return nil
 		}
 		return h
-	case quant.Reencoded(t.Type) != 0:
+	case reencodable(t.Type):
 		if p := l.packReencoded(name, b); p != nil || l.err != nil {
 			return p
 		}
@@ -392,6 +392,9 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 	return b
 }
 
+// reencodable reports whether quant.Reencode rewrites type t.
+func reencodable(t quant.Type) bool { _, ok := quant.Reencoded(t); return ok }
+
 // fits reports whether n more bytes of converted weights stay within the
 // memory budget; where they do not, it says that tensor name (of type t,
 // whose packed form is larger than the file's) stays on the reference
@@ -412,7 +415,7 @@ func (l *loader) fits(name string, t quant.Type, n int64) bool {
 // nil, with l.err unset, when some block has no exact counterpart (a
 // scale that does not divide exactly): b then stays the reference path.
 func (l *loader) packReencoded(name string, b *Blocks) Matrix {
-	to := quant.Reencoded(b.Type)
+	to, _ := quant.Reencoded(b.Type)
 	rb, err := to.RowBytes(b.K)
 	if err != nil {
 		l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
