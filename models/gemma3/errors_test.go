@@ -281,7 +281,7 @@ func TestLoadIQ2OverBudget(t *testing.T) {
 			continue
 		}
 		_, blocks := m.Weights.Layers[0].Down.(*gemma3.Blocks)
-		if blocks && len(notes) > 0 && strings.Contains(strings.Join(notes, "\n"), "stays on the slow reference path") {
+		if blocks && len(notes) > 0 && strings.Contains(strings.Join(notes, "\n"), "runs on the slow reference path") {
 			found = true
 		}
 		m.Close()

@@ -396,15 +396,16 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 func reencodable(t quant.Type) bool { _, ok := quant.Reencoded(t); return ok }
 
 // fits reports whether n more bytes of converted weights stay within the
-// memory budget; where they do not, it says that tensor name (of type t,
-// whose packed form is larger than the file's) stays on the reference
-// path.
+// memory budget. The first time they do not, it says so, naming tensor
+// name (of type t, whose packed form is larger than the file's): the
+// caller keeps the file's blocks (a stack is then tried one matrix at a
+// time).
 func (l *loader) fits(name string, t quant.Type, n int64) bool {
 	if l.opt.Budget.Check("", l.converted+n) == nil {
 		return true
 	}
 	if l.slow == 0 && l.opt.Notice != nil {
-		l.opt.Notice(fmt.Sprintf("gemma3: tensor %s (%v) stays on the slow reference path: its packed form (%d MiB) would exceed the memory budget", name, t, n>>20))
+		l.opt.Notice(fmt.Sprintf("gemma3: packing tensor %s (%v, %d MiB packed) would exceed the memory budget: what does not fit runs on the slow reference path", name, t, n>>20))
 	}
 	l.slow++
 	return false
