@@ -170,6 +170,16 @@ type GGML struct {
 // GGMLSupported reports whether PackGGML takes type t.
 func GGMLSupported(t quant.Type) bool { return formats[t] != nil }
 
+// GGMLBytes returns the bytes PackGGML's tiles of an N×K matrix of type t
+// take (0 for a type it does not take or a K that does not fit).
+func GGMLBytes(t quant.Type, n, k int) int64 {
+	f := formats[t]
+	if f == nil || n <= 0 || k <= 0 || k%f.sb != 0 {
+		return 0
+	}
+	return int64((n+GroupCols-1)/GroupCols) * int64(k/f.sb) * int64(f.tileBytes())
+}
+
 // Type returns the matrix's ggml type.
 func (m *GGML) Type() quant.Type { return m.f.t }
 

@@ -380,3 +380,18 @@ func TestGGMLGroupsAccumulate(t *testing.T) {
 		}
 	}
 }
+
+// TestGGMLBytes: GGMLBytes predicts the packed footprint of every type.
+func TestGGMLBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, typ := range ggmlTypes {
+		n, k := 37, 2*formats[typ].sb
+		m := packRows(t, typ, n, k, randGGML(rng, typ, n, k))
+		if got, want := GGMLBytes(typ, n, k), int64(m.Footprint()); got != want {
+			t.Errorf("%v: GGMLBytes %d, footprint %d", typ, got, want)
+		}
+	}
+	if GGMLBytes(quant.IQ1_S, 16, 256) != 0 || GGMLBytes(quant.Q4_K, 16, 100) != 0 {
+		t.Error("GGMLBytes of an unpacked type or a K off the super-block: want 0")
+	}
+}

@@ -476,18 +476,18 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 	for _, b := range blocks {
 		raw += int64(len(b.Data))
 	}
-	if t := blocks[0].Type; t == quant.IQ2_XXS || t == quant.IQ2_XS || t == quant.IQ2_S {
-		// 8-bit code tiles: 1.07 bytes per weight, 3.3–4.2 times the
-		// file's. Where they do not fit, the file's blocks stay the
+	var tiles int64
+	for _, b := range blocks {
+		tiles += qgemm.GGMLBytes(b.Type, b.N, b.K)
+	}
+	if tiles > raw+raw/8 {
+		// Tiles much larger than the file's blocks (IQ2's 8-bit codes:
+		// 3.3–4.2 times): where they do not fit, the blocks stay the
 		// (slow) reference path rather than fail the load.
-		var elems int64
-		for _, b := range blocks {
-			elems += int64(b.N) * int64(b.K)
-		}
-		if !l.fits(name, t, elems*274/256) {
+		if !l.fits(name, blocks[0].Type, tiles) {
 			return nil
 		}
-		raw = elems * 274 / 256
+		raw = tiles
 	}
 	if !l.charge(name, raw) {
 		return nil
