@@ -100,45 +100,53 @@ func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 // to q; false when the scale does not divide exactly or a code is out of
 // range.
 func toQ6K(t Type, p, q []byte, y []float32) bool {
-	var sc [16]int
-	d, exact := q6kScales(t, p, &sc, y)
-	if !exact {
+	var (
+		q6    BlockQ6_K
+		codes [QKK]int8
+	)
+	d, exact := q6kScales(t, p, &q6.Scales, y)
+	if !exact || !scaledCodes(y, d.Float32(), &q6.Scales, 31, &codes) {
 		return false
 	}
-	var (
-		l  [QKK]int8
-		q6 BlockQ6_K
-	)
-	df := d.Float32()
+	for k, c := range codes {
+		codes[k] = c + 32
+	}
+	q6.D = d
+	q6.setCodes(&codes)
+	q6.Store(q)
+	return true
+}
+
+// scaledCodes sets codes[k] = y[k] / (d·sc[k/16]) (the product in float32,
+// as the decoders compute it) and reports whether each is an integer in
+// −lim−1…lim that gives y[k] back exactly.
+func scaledCodes(y []float32, d float32, sc *[16]int8, lim int, codes *[QKK]int8) bool {
 	for j := range 16 {
-		q6.Scales[j] = int8(sc[j])
-		s := float32(df * float32(sc[j]))
+		s := float32(d * float32(sc[j]))
 		for k := 16 * j; k < 16*j+16; k++ {
 			c := 0
 			if s != 0 {
 				c = nearestInt(y[k] / s)
 			}
-			if c < -32 || c > 31 {
+			if c < -lim-1 || c > lim || float32(s*float32(c)) != y[k] {
 				return false
 			}
-			l[k] = int8(c + 32)
+			codes[k] = int8(c)
 		}
 	}
-	q6.D = d
-	q6.setCodes(&l)
-	q6.Store(q)
 	return true
+}
+
+// divScale returns d/div as a float16 and whether it is exact.
+func divScale(d numeric.Float16, div float32) (numeric.Float16, bool) {
+	q := toF16(d.Float32() / div)
+	return q, q.Float32()*div == d.Float32()
 }
 
 // toQ4_0 decodes Q1_0 or Q2_0 block p into y and writes it as Q4_0
 // blocks (its d, codes −1…2 + 8) to q.
 func toQ4_0(t Type, p, q []byte, y []float32) bool {
-	var b Decoder = new(BlockQ1_0)
-	if t == Q2_0 {
-		b = new(BlockQ2_0)
-	}
-	b.Load(p)
-	b.Dequantize(y)
+	decodeBlock(t, y, p)
 	d := f16(p) // both store d first
 	df := d.Float32()
 	var q4 BlockQ4_0
@@ -186,62 +194,47 @@ func mxfp4ToQ8_0(p, q []byte, y []float32) bool {
 }
 
 // q6kScales decodes block p of type t into y and returns the Q6_K scale D
-// and the 16 sub-block scales of its re-encoding; exact is false when D is
+// and the 16 sub-block scales of its re-encoding (read from p's bytes:
+// the block layouts of iquant.go and ternary.go); exact is false when D is
 // not the source scale divided exactly.
-func q6kScales(t Type, p []byte, sc *[16]int, y []float32) (d numeric.Float16, exact bool) {
+func q6kScales(t Type, p []byte, sc *[16]int8, y []float32) (d numeric.Float16, exact bool) {
+	decodeBlock(t, y, p)
+	le32 := binary.LittleEndian.Uint32
 	var div float32 = 1
+	for j := range sc {
+		ib := j / 2 // the 32-element group
+		var s uint32
+		switch t {
+		case IQ3_S: // Scales at 106, a nibble per group
+			s = uint32(p[106+ib/2]) >> (4 * (ib % 2)) & 15
+		case IQ3_XXS: // the top 4 bits of the group's word at 2+64+4·ib
+			s = le32(p[66+4*ib:]) >> 28
+		case IQ1_S: // bits 12–14 of the group's uint16 at 34+2·ib
+			s = uint32(binary.LittleEndian.Uint16(p[34+2*ib:])) >> 12 & 7
+		case IQ1_M: // 3 bits per 16 elements in the scale words at 48
+			s = uint32(binary.LittleEndian.Uint16(p[48+2*(ib/2):])) >> (6*(ib%2) + 3*(j%2)) & 7
+		}
+		sc[j] = int8(2*s + 1) // TQ1_0, TQ2_0: 1
+	}
 	switch t {
-	case IQ3_S:
-		var b BlockIQ3_S
-		b.Load(p)
-		b.Dequantize(y)
-		for j := range sc {
-			sc[j] = 1 + 2*int(b.Scales[j/4]>>(4*(j/2%2))&0xf)
+	case IQ3_S, IQ3_XXS:
+		d = f16(p)
+		if t == IQ3_XXS {
+			div = 2
 		}
-		d = b.D
-	case IQ3_XXS:
-		var b BlockIQ3_XXS
-		b.Load(p)
-		b.Dequantize(y)
-		for j := range sc {
-			sc[j] = 1 + 2*int(binary.LittleEndian.Uint32(b.Qs[64+4*(j/2):])>>28)
-		}
-		d, div = b.D, 2
 	case IQ1_S:
-		var b BlockIQ1_S
-		b.Load(p)
-		b.Dequantize(y)
-		for j := range sc {
-			sc[j] = 1 + 2*int(b.Qh[j/2]>>12&7)
-		}
-		d, div = b.D, 8
+		d, div = f16(p), 8
 	case IQ1_M:
 		var b BlockIQ1_M
 		b.Load(p)
-		b.Dequantize(y)
-		for j := range sc {
-			ib := j / 2
-			w := binary.LittleEndian.Uint16(b.Scales[2*(ib/2):])
-			sc[j] = 1 + 2*int(w>>(6*(ib%2)+3*(j%2))&7)
-		}
 		d, div = b.Scale(), 8
 	case TQ1_0, TQ2_0:
-		var b Decoder = new(BlockTQ1_0)
-		if t == TQ2_0 {
-			b = new(BlockTQ2_0)
-		}
-		b.Load(p)
-		b.Dequantize(y)
-		for j := range sc {
-			sc[j] = 1
-		}
 		d = f16(p[len(p)-2:]) // both store D last
 	}
 	if div == 1 {
 		return d, true
 	}
-	q := toF16(d.Float32() / div)
-	return q, q.Float32()*div == d.Float32()
+	return divScale(d, div)
 }
 
 // IQ2Codes writes block p of type IQ2_XXS, IQ2_XS or IQ2_S (whose values
@@ -252,48 +245,78 @@ func q6kScales(t Type, p []byte, sc *[16]int, y []float32) (d numeric.Float16, e
 // finite), for code that multiplies such tiles.
 func IQ2Codes(t Type, p []byte, codes *[QKK]int8, sc *[16]int8) (d numeric.Float16, ok bool) {
 	var y [QKK]float32
-	switch t {
-	case IQ2_XXS:
-		var b BlockIQ2_XXS
-		b.Load(p)
-		b.Dequantize(y[:])
-		d = b.D
+	if t != IQ2_XXS && t != IQ2_XS && t != IQ2_S {
+		return d, false
+	}
+	decodeBlock(t, y[:], p)
+	if t == IQ2_XXS {
 		for ib := range 8 {
 			s := int8(2*(p[2+8*ib+7]>>4) + 1) // bits 28–31 of the group's second word
 			sc[2*ib], sc[2*ib+1] = s, s
 		}
-	case IQ2_XS, IQ2_S:
-		var b Decoder = new(BlockIQ2_XS)
-		scales := p[66:74]
+	} else {
+		scales := p[66:74] // IQ2_XS
 		if t == IQ2_S {
-			b, scales = new(BlockIQ2_S), p[74:82]
+			scales = p[74:82]
 		}
-		b.Load(p)
-		b.Dequantize(y[:])
-		d = f16(p)
 		for ib, s := range scales {
 			sc[2*ib], sc[2*ib+1] = int8(2*(s&15)+1), int8(2*(s>>4)+1)
 		}
+	}
+	d, ok = divScale(f16(p), 8)
+	return d, ok && scaledCodes(y[:], d.Float32(), sc, 127, codes)
+}
+
+// decodeBlock decodes one block of t (a type the re-encoders read) from p
+// into y with concrete block values, so that a loader decoding millions of
+// blocks allocates nothing (Dequantize's generic path allocates its block).
+func decodeBlock(t Type, y []float32, p []byte) {
+	switch t {
+	case IQ3_S:
+		var b BlockIQ3_S
+		b.Load(p)
+		b.Dequantize(y)
+	case IQ3_XXS:
+		var b BlockIQ3_XXS
+		b.Load(p)
+		b.Dequantize(y)
+	case IQ1_S:
+		var b BlockIQ1_S
+		b.Load(p)
+		b.Dequantize(y)
+	case IQ1_M:
+		var b BlockIQ1_M
+		b.Load(p)
+		b.Dequantize(y)
+	case TQ1_0:
+		var b BlockTQ1_0
+		b.Load(p)
+		b.Dequantize(y)
+	case TQ2_0:
+		var b BlockTQ2_0
+		b.Load(p)
+		b.Dequantize(y)
+	case IQ2_XXS:
+		var b BlockIQ2_XXS
+		b.Load(p)
+		b.Dequantize(y)
+	case IQ2_XS:
+		var b BlockIQ2_XS
+		b.Load(p)
+		b.Dequantize(y)
+	case IQ2_S:
+		var b BlockIQ2_S
+		b.Load(p)
+		b.Dequantize(y)
+	case Q1_0:
+		var b BlockQ1_0
+		b.Load(p)
+		b.Dequantize(y)
+	case Q2_0:
+		var b BlockQ2_0
+		b.Load(p)
+		b.Dequantize(y)
 	default:
-		return d, false
+		panic("quant: decodeBlock: " + t.String())
 	}
-	D := toF16(d.Float32() / 8)
-	if D.Float32()*8 != d.Float32() {
-		return D, false
-	}
-	df := D.Float32()
-	for j := range 16 {
-		s := float32(df * float32(sc[j]))
-		for k := 16 * j; k < 16*j+16; k++ {
-			c := 0
-			if s != 0 {
-				c = nearestInt(y[k] / s)
-			}
-			if c < -127 || c > 127 || float32(s*float32(c)) != y[k] {
-				return D, false
-			}
-			codes[k] = int8(c)
-		}
-	}
-	return D, true
 }

@@ -135,3 +135,23 @@ func finite(t *testing.T, typ Type, src []byte, y []float32) bool {
 	}
 	return true
 }
+
+// TestReencodeAllocs: the per-block work of the re-encoders allocates
+// nothing (a loader runs it for every block of a model).
+func TestReencodeAllocs(t *testing.T) {
+	var (
+		codes [QKK]int8
+		sc    [16]int8
+		y     = make([]float32, QKK)
+		q     = make([]byte, 210)
+		iq2   = make([]byte, IQ2_XXS.BlockBytes())
+		iq3   = make([]byte, IQ3_S.BlockBytes())
+	)
+	iq2[1] = 0x3c // d = 1
+	if n := testing.AllocsPerRun(50, func() { IQ2Codes(IQ2_XXS, iq2, &codes, &sc) }); n != 0 {
+		t.Errorf("IQ2Codes: %v allocations per block", n)
+	}
+	if n := testing.AllocsPerRun(50, func() { toQ6K(IQ3_S, iq3, q, y) }); n != 0 {
+		t.Errorf("toQ6K: %v allocations per block", n)
+	}
+}
