@@ -53,10 +53,11 @@ func Reencoded(t Type) (to Type, ok bool) {
 // Reencode rewrites the blocks of type t in src as blocks of type
 // Reencoded(t) in dst (as many elements; dst must have exactly their
 // size) and reports whether every one decodes to the floats its source
-// decodes to (== for each element). A block whose scale has no exact
-// counterpart (d/2 or d/8 not a float16, an MXFP4 scale outside float16,
-// a scale that is not finite) makes ok false; the bytes of dst are then
-// unspecified. It fails with ErrType when t has no Reencoded type and
+// decodes to (== for each element): each value is checked to be its code
+// times its scale as the target's decoder computes it. A block whose scale
+// has no exact counterpart (d/2 or d/8 not a float16, an MXFP4 scale
+// outside float16, a scale that is not finite) makes ok false; the bytes
+// of dst are then unspecified. It fails with ErrType when t has no Reencoded type and
 // ErrSize for sizes that do not fit.
 func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 	to, ok := Reencoded(t)
@@ -69,7 +70,7 @@ func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 		return false, fmt.Errorf("quant: Reencode: %d bytes of %v into %d bytes of %v: %w", len(src), t, len(dst), to, ErrSize)
 	}
 	tb := to.BlockBytes() * n / to.BlockSize() // target bytes per source block
-	y, z := make([]float32, n), make([]float32, n)
+	y := make([]float32, n)
 	for i := range nb {
 		p, q := src[i*bb:(i+1)*bb], dst[i*tb:(i+1)*tb]
 		var exact bool
@@ -84,21 +85,13 @@ func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 		if !exact {
 			return false, nil
 		}
-		if err := Dequantize(to, z, q); err != nil {
-			return false, err
-		}
-		for k := range y {
-			if y[k] != z[k] {
-				return false, nil
-			}
-		}
 	}
 	return true, nil
 }
 
 // toQ6K decodes block p of type t into y and writes its Q6_K re-encoding
-// to q; false when the scale does not divide exactly or a code is out of
-// range.
+// to q; false when the scale does not divide exactly or some value is not
+// (D·sc)·code exactly with a 6-bit code, as Q6_K's decoder computes it.
 func toQ6K(t Type, p, q []byte, y []float32) bool {
 	var (
 		q6    BlockQ6_K
@@ -144,7 +137,8 @@ func divScale(d numeric.Float16, div float32) (numeric.Float16, bool) {
 }
 
 // toQ4_0 decodes Q1_0 or Q2_0 block p into y and writes it as Q4_0
-// blocks (its d, codes −1…2 + 8) to q.
+// blocks (its d, codes −1…2 + 8) to q; false when some value is not
+// code·d exactly (a scale that is not finite).
 func toQ4_0(t Type, p, q []byte, y []float32) bool {
 	decodeBlock(t, y, p)
 	d := f16(p) // both store d first
@@ -158,7 +152,7 @@ func toQ4_0(t Type, p, q []byte, y []float32) bool {
 				if df != 0 {
 					c[h] = nearestInt(y[k] / df)
 				}
-				if c[h] < -8 || c[h] > 7 {
+				if c[h] < -8 || c[h] > 7 || float32(c[h])*df != y[k] {
 					return false
 				}
 			}
