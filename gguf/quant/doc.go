@@ -22,9 +22,12 @@
 // them. The other types (Q8_1, the integer types, F64) are known by
 // geometry only.
 //
-// Reencode rewrites IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0, Q1_0, Q2_0
-// and MXFP4 blocks as Q6_K, Q4_0 or Q8_0 blocks that decode to the same
-// floats, for code that has fast kernels for those and none for them.
+// For code with fast kernels for some types and none for others: Codes
+// gives the blocks of IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S,
+// IQ1_M, TQ1_0 and TQ2_0 as signed codes (at most 16 levels, CodeLevels)
+// under int8 sub-block scales and one float16 scale, exactly; Reencode
+// rewrites Q1_0, Q2_0 and MXFP4 blocks as Q4_0 or Q8_0 blocks that decode
+// to the same floats.
 //
 // # Blocks
 //

@@ -5,7 +5,8 @@ import "testing"
 // FuzzDequantize decodes arbitrary bytes as every type: it must never
 // panic, and must agree with the independent spec decoder on the first
 // block of each block type it covers. Quantizing the decoded values (which
-// may be huge, infinite or NaN) must not panic either.
+// may be huge, infinite or NaN) must not panic either, nor Codes, whose
+// codes must give the first block's values back where it accepts it.
 func FuzzDequantize(f *testing.F) {
 	f.Add(make([]byte, 292))
 	f.Add([]byte{0x00, 0x38, 0x9f, 0x88})
@@ -27,6 +28,17 @@ func FuzzDequantize(f *testing.F) {
 			}
 			if n == 0 || typ.BlockSize() == 1 {
 				continue
+			}
+			var (
+				codes [QKK]int8
+				sc    [16]int8
+			)
+			if d, ok := Codes(typ, data[:typ.BlockBytes()], &codes, &sc); ok {
+				for k, c := range codes {
+					if float32(d.Float32()*float32(sc[k/16]))*float32(c) != y[k] {
+						t.Fatalf("%v: Codes: element %d is not (D·sc)·code", typ, k)
+					}
+				}
 			}
 			want := specDecode(typ, data[:typ.BlockBytes()])
 			if want == nil {

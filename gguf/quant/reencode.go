@@ -3,45 +3,31 @@ package quant
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
-// Re-encoding: several types that have no fused kernel in Zerfoo store
-// their values as small integer codes times scales that another type's
-// blocks can hold exactly. Reencode rewrites their blocks as that type's,
-// decoding (with ggml's decoder of the target) to the same floats, so
-// that the target's kernels can multiply them, with the activation
-// rounding llama.cpp pairs with the source type (the targets pair the
-// same: Q8_K for the super-block types, Q8_0 for the others). It costs
-// memory, the target's bits per weight in place of the source's.
+// Re-encoding: several types that have no fused kernel of their own
+// store their values as small integer codes times scales. Codes gives
+// them as signed codes under int8 sub-block scales and one float16 scale,
+// for kernels that read codes through a table of levels (CodeLevels);
+// Reencode rewrites the blocks of the others as another type's, decoding
+// (with ggml's decoder of the target) to the same floats:
 //
-// Into Q6_K (y = D·sc·(q − 32), an int8 sc per 16 elements, 6-bit q):
+//	Q1_0, Q2_0 → Q4_0   y = d·(q − 8) per 32: codes ±1, or −1…2
+//	MXFP4      → Q8_0   y = d·q per 32: d = 2^(e−128) as a float16 (e from
+//	                    104 to 143, which real weights' scales are), q the
+//	                    doubled E2M1 value (−12…12)
 //
-//	IQ3_S    y = d·(2s+1)·(±grid)          grid ≤ 15
-//	IQ3_XXS  y = (d/2)·(2s+1)·(±grid/2)    grid even, ≤ 62
-//	IQ1_S    y = (d/8)·(2s+1)·(8g ± 1)     g ∈ {−1, 0, 1}
-//	IQ1_M    the same, s per 16 elements
-//	TQ1_0    y = d·1·(q − 1)               q ∈ {0, 1, 2}
-//	TQ2_0    the same
-//
-// Into Q4_0 (y = d·(q − 8) per 32): Q1_0 (y = ±d, code ±1) and Q2_0
-// (y = d·(q − 1), code −1…2), each 32 elements of a block with its d.
-//
-// Into Q8_0 (y = d·q per 32, int8 q): MXFP4, y = 2^(e−128)·kv with kv the
-// doubled E2M1 value (−12…12), where 2^(e−128) is a float16 (e from 104
-// to 143, which real weights' scales are).
-//
-// IQ2_XXS, IQ2_XS and IQ2_S (codes up to 43 with a 5-bit scale) and NVFP4
-// (a float scale per 16 elements) fit none of these; IQ2Codes gives the
-// IQ2 types' 8-bit codes for a tile format that holds them.
+// Both keep the activation rounding llama.cpp pairs with the source type
+// (the targets pair the same: Q8_K for the super-block types, Q8_0 for
+// the others). NVFP4 (a float scale per 16 elements) fits neither.
 
-// Reencoded returns the type Reencode rewrites blocks of t as (Q6_K, Q4_0
-// or Q8_0); ok is false when there is none.
+// Reencoded returns the type Reencode rewrites blocks of t as (Q4_0 or
+// Q8_0); ok is false when there is none.
 func Reencoded(t Type) (to Type, ok bool) {
 	switch t {
-	case IQ3_S, IQ3_XXS, IQ1_S, IQ1_M, TQ1_0, TQ2_0:
-		return Q6_K, true
 	case Q1_0, Q2_0:
 		return Q4_0, true
 	case MXFP4:
@@ -55,10 +41,10 @@ func Reencoded(t Type) (to Type, ok bool) {
 // size) and reports whether every one decodes to the floats its source
 // decodes to (== for each element): each value is checked to be its code
 // times its scale as the target's decoder computes it. A block whose scale
-// has no exact counterpart (d/2 or d/8 not a float16, an MXFP4 scale
-// outside float16, a scale that is not finite) makes ok false; the bytes
-// of dst are then unspecified. It fails with ErrType when t has no Reencoded type and
-// ErrSize for sizes that do not fit.
+// has no exact counterpart (an MXFP4 scale outside float16, a scale that
+// is not finite) makes ok false; the bytes of dst are then unspecified. It
+// fails with ErrType when t has no Reencoded type and ErrSize for sizes
+// that do not fit.
 func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 	to, ok := Reencoded(t)
 	if !ok {
@@ -75,8 +61,6 @@ func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 		p, q := src[i*bb:(i+1)*bb], dst[i*tb:(i+1)*tb]
 		var exact bool
 		switch to {
-		case Q6_K:
-			exact = toQ6K(t, p, q, y)
 		case Q4_0:
 			exact = toQ4_0(t, p, q, y)
 		case Q8_0:
@@ -87,47 +71,6 @@ func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 		}
 	}
 	return true, nil
-}
-
-// toQ6K decodes block p of type t into y and writes its Q6_K re-encoding
-// to q; false when the scale does not divide exactly or some value is not
-// (D·sc)·code exactly with a 6-bit code, as Q6_K's decoder computes it.
-func toQ6K(t Type, p, q []byte, y []float32) bool {
-	var (
-		q6    BlockQ6_K
-		codes [QKK]int8
-	)
-	d, exact := q6kScales(t, p, &q6.Scales, y)
-	if !exact || !scaledCodes(y, d.Float32(), &q6.Scales, 31, &codes) {
-		return false
-	}
-	for k, c := range codes {
-		codes[k] = c + 32
-	}
-	q6.D = d
-	q6.setCodes(&codes)
-	q6.Store(q)
-	return true
-}
-
-// scaledCodes sets codes[k] = y[k] / (d·sc[k/16]) (the product in float32,
-// as the decoders compute it) and reports whether each is an integer in
-// −lim−1…lim that gives y[k] back exactly.
-func scaledCodes(y []float32, d float32, sc *[16]int8, lim int, codes *[QKK]int8) bool {
-	for j := range 16 {
-		s := float32(d * float32(sc[j]))
-		for k := 16 * j; k < 16*j+16; k++ {
-			c := 0
-			if s != 0 {
-				c = nearestInt(y[k] / s)
-			}
-			if c < -lim-1 || c > lim || float32(s*float32(c)) != y[k] {
-				return false
-			}
-			codes[k] = int8(c)
-		}
-	}
-	return true
 }
 
 // divScale returns d/div as a float16 and whether it is exact.
@@ -187,78 +130,151 @@ func mxfp4ToQ8_0(p, q []byte, y []float32) bool {
 	return true
 }
 
-// q6kScales decodes block p of type t into y and returns the Q6_K scale D
-// and the 16 sub-block scales of its re-encoding (read from p's bytes:
-// the block layouts of iquant.go and ternary.go); exact is false when D is
-// not the source scale divided exactly.
-func q6kScales(t Type, p []byte, sc *[16]int8, y []float32) (d numeric.Float16, exact bool) {
-	decodeBlock(t, y, p)
-	le32 := binary.LittleEndian.Uint32
-	var div float32 = 1
+// Codes writes block p of type t — one of the i-quant and ternary types
+// whose values are small integers times scales — as signed codes from
+// CodeLevels(t) and 16 int8 sub-block scales (one per 16 elements) under
+// one float16 scale D, so that each value is (D·sc)·code exactly as
+// float32 computes it:
+//
+//	IQ3_S    D = d,    sc = 2s+1, code ±grid      grid odd, ≤ 15
+//	IQ3_XXS  D = d/2,  sc = 2s+1, code ±grid/2    grid even, ≤ 62
+//	IQ2_XXS  D = d/8,  sc = 2s+1, code ±grid      grid 8, 25 or 43
+//	IQ2_XS   the same, s per 16 elements
+//	IQ2_S    the same, s per 16 elements
+//	IQ1_S    D = d/8,  sc = 2s+1, code 8g ± 1     g ∈ {−1, 0, 1}
+//	IQ1_M    the same, s per 16 elements
+//	TQ1_0    D = d,    sc = 1,    code q − 1      q ∈ {0, 1, 2}
+//	TQ2_0    the same, q ∈ {0, 1, 2, 3}
+//
+// (s the block's sub-block scale field, d its float16 scale; where D·sc
+// is zero, each code is the level nearest 0 with the sign that gives the
+// value's zero back). ok is false when t is none of these, p is not one
+// block, D is not d divided exactly (d/2 or d/8 not a float16) or some
+// value is not (D·sc)·code (a scale that is not finite); codes and sc are
+// then unspecified.
+func Codes(t Type, p []byte, codes *[QKK]int8, sc *[16]int8) (d numeric.Float16, ok bool) {
+	lv := codeLevels(t)
+	if lv == nil || len(p) != t.BlockBytes() {
+		return d, false
+	}
+	var y [QKK]float32
+	decodeBlock(t, y[:], p)
+	le16, le32 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32
 	for j := range sc {
 		ib := j / 2 // the 32-element group
 		var s uint32
 		switch t {
-		case IQ3_S: // Scales at 106, a nibble per group
+		case IQ3_S: // a nibble per group at 106
 			s = uint32(p[106+ib/2]) >> (4 * (ib % 2)) & 15
 		case IQ3_XXS: // the top 4 bits of the group's word at 2+64+4·ib
 			s = le32(p[66+4*ib:]) >> 28
+		case IQ2_XXS: // the top 4 bits of the group's second word
+			s = uint32(p[2+8*ib+7]) >> 4
+		case IQ2_XS: // a nibble per 16 elements at 66
+			s = uint32(p[66+ib]) >> (4 * (j % 2)) & 15
+		case IQ2_S: // a nibble per 16 elements at 74
+			s = uint32(p[74+ib]) >> (4 * (j % 2)) & 15
 		case IQ1_S: // bits 12–14 of the group's uint16 at 34+2·ib
-			s = uint32(binary.LittleEndian.Uint16(p[34+2*ib:])) >> 12 & 7
+			s = uint32(le16(p[34+2*ib:])) >> 12 & 7
 		case IQ1_M: // 3 bits per 16 elements in the scale words at 48
-			s = uint32(binary.LittleEndian.Uint16(p[48+2*(ib/2):])) >> (6*(ib%2) + 3*(j%2)) & 7
+			s = uint32(le16(p[48+2*(ib/2):])) >> (6*(ib%2) + 3*(j%2)) & 7
 		}
 		sc[j] = int8(2*s + 1) // TQ1_0, TQ2_0: 1
 	}
+	var div float32 = 1
 	switch t {
-	case IQ3_S, IQ3_XXS:
+	case IQ3_S, TQ1_0, TQ2_0:
 		d = f16(p)
-		if t == IQ3_XXS {
-			div = 2
+		if t != IQ3_S {
+			d = f16(p[len(p)-2:]) // the ternary types store d last
 		}
-	case IQ1_S:
+	case IQ3_XXS:
+		d, div = f16(p), 2
+	case IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S:
 		d, div = f16(p), 8
 	case IQ1_M:
 		var b BlockIQ1_M
 		b.Load(p)
 		d, div = b.Scale(), 8
-	case TQ1_0, TQ2_0:
-		d = f16(p[len(p)-2:]) // both store D last
 	}
-	if div == 1 {
-		return d, true
+	if div != 1 {
+		if d, ok = divScale(d, div); !ok {
+			return d, false
+		}
 	}
-	return divScale(d, div)
+	return d, scaledCodes(y[:], d.Float32(), sc, lv, codes)
 }
 
-// IQ2Codes writes block p of type IQ2_XXS, IQ2_XS or IQ2_S (whose values
-// d·(0.5 + s)·0.25·(±grid), grid 8, 25 or 43, fit no 6-bit code) as signed
-// 8-bit codes and 16 int8 sub-block scales under one float16 scale D:
-// y = D·sc·code with D = d/8 and sc = 2s + 1. ok is false when d/8 is not
-// a float16 or some value is not D·sc·code exactly (a scale that is not
-// finite), for code that multiplies such tiles.
-func IQ2Codes(t Type, p []byte, codes *[QKK]int8, sc *[16]int8) (d numeric.Float16, ok bool) {
-	var y [QKK]float32
-	if t != IQ2_XXS && t != IQ2_XS && t != IQ2_S {
-		return d, false
+// CodeLevels returns the codes Codes writes for type t, ascending (nil
+// for a type Codes does not take). At most 16.
+func CodeLevels(t Type) []int8 { return append([]int8(nil), codeLevels(t)...) }
+
+var (
+	levelsIQ3S   = []int8{-15, -13, -11, -9, -7, -5, -3, -1, 1, 3, 5, 7, 9, 11, 13, 15}
+	levelsIQ3XXS = []int8{-31, -26, -22, -18, -14, -10, -6, -2, 2, 6, 10, 14, 18, 22, 26, 31}
+	levelsIQ2    = []int8{-43, -25, -8, 8, 25, 43}
+	levelsIQ1    = []int8{-9, -7, -1, 1, 7, 9}
+	levelsTQ1    = []int8{-1, 0, 1}
+	levelsTQ2    = []int8{-1, 0, 1, 2}
+)
+
+func codeLevels(t Type) []int8 {
+	switch t {
+	case IQ3_S:
+		return levelsIQ3S
+	case IQ3_XXS:
+		return levelsIQ3XXS
+	case IQ2_XXS, IQ2_XS, IQ2_S:
+		return levelsIQ2
+	case IQ1_S, IQ1_M:
+		return levelsIQ1
+	case TQ1_0:
+		return levelsTQ1
+	case TQ2_0:
+		return levelsTQ2
 	}
-	decodeBlock(t, y[:], p)
-	if t == IQ2_XXS {
-		for ib := range 8 {
-			s := int8(2*(p[2+8*ib+7]>>4) + 1) // bits 28–31 of the group's second word
-			sc[2*ib], sc[2*ib+1] = s, s
+	return nil
+}
+
+// scaledCodes sets codes[k] = y[k] / (d·sc[k/16]) (the product in float32,
+// as the decoders compute it) and reports whether each is one of levels
+// (ascending) that gives y[k] back exactly. Where d·sc is zero the code
+// is the level nearest 0 whose sign gives y[k]'s zero.
+func scaledCodes(y []float32, d float32, sc *[16]int8, levels []int8, codes *[QKK]int8) bool {
+	// The levels nearest 0 below it and at or above it.
+	neg, pos := levels[0], levels[len(levels)-1]
+	for _, l := range levels {
+		if l < 0 {
+			neg = l
 		}
-	} else {
-		scales := p[66:74] // IQ2_XS
-		if t == IQ2_S {
-			scales = p[74:82]
-		}
-		for ib, s := range scales {
-			sc[2*ib], sc[2*ib+1] = int8(2*(s&15)+1), int8(2*(s>>4)+1)
+		if l >= 0 && l < pos {
+			pos = l
 		}
 	}
-	d, ok = divScale(f16(p), 8)
-	return d, ok && scaledCodes(y[:], d.Float32(), sc, 127, codes)
+	var in [256]bool
+	for _, l := range levels {
+		in[uint8(l)] = true
+	}
+	for j := range 16 {
+		s := float32(d * float32(sc[j]))
+		for k := 16 * j; k < 16*j+16; k++ {
+			var c int
+			if s == 0 {
+				// (±0)·c is −0 when exactly one of s and c is negative.
+				c = int(pos)
+				if math.Signbit(float64(y[k])) != math.Signbit(float64(s)) {
+					c = int(neg)
+				}
+			} else {
+				c = nearestInt(y[k] / s)
+			}
+			if c < -128 || c > 127 || !in[uint8(c)] || float32(s*float32(c)) != y[k] {
+				return false
+			}
+			codes[k] = int8(c)
+		}
+	}
+	return true
 }
 
 // decodeBlock decodes one block of t (a type the re-encoders read) from p

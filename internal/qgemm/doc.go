@@ -40,10 +40,12 @@
 //
 // GGML (ggml.go) holds the ggml block types — Q4_0, Q8_0, Q4_1, Q5_0,
 // Q5_1, IQ4_NL and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, and
-// IQ2_XXS, IQ2_XS, IQ2_S as 8-bit codes (quant.IQ2Codes: d/8 and 2s+1 per
-// 16; PackGGML fails with ErrInexact for a block they cannot hold, and
-// they have AVX-512 and NEON kernels only) — as y = d·sc·(u − zp) −
-// dmin·m with an unsigned code u. PackGGML repacks a
+// the i-quant and ternary types IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S,
+// IQ1_S, IQ1_M, TQ1_0, TQ2_0 as 4-bit indices into a table of their levels
+// in IQ4_XS's tiles (quant.Codes: d, d/2 or d/8 and 2s+1 per 32 or 16
+// elements; PackGGML fails with ErrInexact for a block they cannot hold) —
+// as y = d·sc·(u − zp) − dmin·m with an unsigned code u (or a table's
+// level in place of u − zp). PackGGML repacks a
 // tensor once into tiles of one super-block (32 or 256 elements) of 16
 // columns: the low 2, 4 or 8 bits of the codes interleaved as above, each
 // higher bit as a 64-bit mask per 64-code vector (Q6_K's two higher bits
@@ -52,11 +54,13 @@
 // Q6_K kernels need GFNI and run on AVX2 without it), int8 sub-block scales,
 // uint8 sub-block mins and the float16 d and dmin. A tile holds exactly the
 // file's information, so the packed tensor is the size of the GGUF one
-// (2–3 % more for Q4_K/Q5_K, whose 6-bit scales take a byte). The
+// (2–3 % more for Q4_K/Q5_K, whose 6-bit scales take a byte; 1.25–2.8
+// times for the types held as table codes, whose grid indices the tiles
+// do not keep). The
 // activations are rounded as llama.cpp pairs them with the type (Q8_0,
 // Q8_1 or Q8_K) and the kernels sum exact int32 sub-block dot products
 // (VPDPBUSD; the extra bits added under a mask or ORed in, IQ4 codes
-// looked up with VPSHUFB), multiply them by the integer sub-block scales, and convert to
+// and table codes looked up with VPSHUFB), multiply them by the integer sub-block scales, and convert to
 // float once per super-block: y = Σ_sb d·da·isum − dmin·da·Σ m·bsum, the
 // arithmetic of llama.cpp's vec_dot functions. GGML.DequantizeRow is
 // bit-identical to ggml's dequantize_row.

@@ -22,8 +22,9 @@
 // bit plane by TBL (the two mask bytes of the column vector replicated
 // over 8 lanes each), CMTST against 1, 2, 4, …, 128 and MLS with −(bit
 // value) (adds the bit where the mask is set); Q6_K's two extra bits
-// (plane2) by a byte shift, AND 0x30 and ORR; IQ4 codes by TBL with the
-// signed kvalues (then the zp term is not subtracted: Σ qa·kv is the same
+// (plane2) by a byte shift, AND 0x30 and ORR; table codes (IQ4 and the
+// types held as codes) by TBL with the signed levels of the format's table
+// (gargs.lut + 64; then the zp term is not subtracted: Σ qa·kv is the same
 // integer); Q8_0 codes by EOR 0x80 (code − 128, likewise). Every other
 // code is below 128, so SDOT multiplies it as a signed byte. Without SDOT,
 // SMULL+SMLAL sum two quads in int16 (|qa|·|v| ≤ 128·127: two products fit)
@@ -53,7 +54,7 @@ func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...
 func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 
 // signedCodes reports whether the kernels decode f's codes as signed
-// values (IQ4 levels, Q8_0 code − 128) and skip the zp·Σqa term.
+// values (table levels, Q8_0 code − 128) and skip the zp·Σqa term.
 func (f format) signedCodes() bool { return f.lut || f.low == 8 }
 
 // Constant table (ggmlNEONConst<>), 16-byte entries.
@@ -61,11 +62,8 @@ const (
 	cIdxA   = 0  // TBL control: mask byte 0 into lanes 0–7, byte 1 into 8–15
 	cIdxB   = 16 // bytes 2 and 3
 	cBitSel = 32 // 1 << (i%8) at lane i
-	cKv     = 48 // kvalues_iq4nl, signed
-	cSize   = 64
+	cSize   = 48
 )
-
-var kvalues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
 func constTable() {
 	var t [cSize]byte
@@ -73,9 +71,8 @@ func constTable() {
 		t[cIdxA+i] = uint8(i / 8)
 		t[cIdxB+i] = uint8(2 + i/8)
 		t[cBitSel+i] = 1 << (i % 8)
-		t[cKv+i] = uint8(kvalues[i])
 	}
-	out.WriteString("\n// ggmlNEONConst<> holds the TBL controls that replicate plane mask bytes,\n// the bit-select vector and the signed IQ4 levels.\n")
+	out.WriteString("\n// ggmlNEONConst<> holds the TBL controls that replicate plane mask bytes\n// and the bit-select vector.\n")
 	for o := 0; o < cSize; o += 8 {
 		var v uint64
 		for i := 7; i >= 0; i-- {
@@ -302,7 +299,7 @@ func kernel(name string, f format, dot bool, s shape) {
 		mask = va.get()
 		p("VMOVI $%d, V%d.B16", 1<<f.low-1, mask)
 	}
-	if f.high > 0 && !f.plane2 || f.lut {
+	if f.high > 0 && !f.plane2 {
 		p("MOVD $ggmlNEONConst<>(SB), R15")
 	}
 	mask30 := -1
@@ -326,8 +323,10 @@ func kernel(name string, f format, dot bool, s shape) {
 		}
 	}
 	if f.lut {
+		// The signed levels of the format's table (gargs.lut + 64).
 		lut = va.get()
-		p("FMOVQ %d(R15), F%d", cKv, lut)
+		p("MOVD 72(R0), R15")
+		p("FMOVQ 64(R15), F%d", lut)
 	}
 	if f.low == 8 {
 		x80 = va.get()

@@ -34,7 +34,7 @@ func main() {
 		}
 		sw.WriteString("\t\tdefault:\n\t\t\treturn false\n\t\t}\n")
 	}
-	call.WriteString("// ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports\n// false when there is none.\nfunc ggmlCallAVX512(f *format, p *gargs, mr int) bool {\n\tif !ggmlAVX512Takes(f) {\n\t\treturn false\n\t}\n\tswitch f.t {\n")
+	call.WriteString("// ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports\n// false when there is none.\nfunc ggmlCallAVX512(f *format, p *gargs, mr int) bool {\n\tif !ggmlAVX512Takes(f) {\n\t\treturn false\n\t}\n\tswitch f.kern {\n")
 	call.Write(sw.Bytes())
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
 	var swg bytes.Buffer
@@ -54,9 +54,9 @@ func main() {
 	}
 	groupsPF = true
 	fmt.Fprintf(&call, "\n// ggmlGroupsAVX512 is the number of groups the one-row kernels of\n// ggmlCallAVX512Groups read at once.\nconst ggmlGroupsAVX512 = %d\n", ggmlGroups)
-	call.WriteString("\n// ggmlCallAVX512Groups runs the one-row AVX-512 kernel for f that reads\n// ggmlGroupsAVX512 groups at once, with or without software prefetch; it\n// reports false when there is none.\nfunc ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {\n\tif !ggmlAVX512Takes(f) {\n\t\treturn false\n\t}\n\tif !prefetch {\n\t\tswitch f.t {\n")
+	call.WriteString("\n// ggmlCallAVX512Groups runs the one-row AVX-512 kernel for f that reads\n// ggmlGroupsAVX512 groups at once, with or without software prefetch; it\n// reports false when there is none.\nfunc ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {\n\tif !ggmlAVX512Takes(f) {\n\t\treturn false\n\t}\n\tif !prefetch {\n\t\tswitch f.kern {\n")
 	call.Write(swnp.Bytes())
-	call.WriteString("\t\tdefault:\n\t\t\treturn false\n\t\t}\n\t\treturn true\n\t}\n\tswitch f.t {\n")
+	call.WriteString("\t\tdefault:\n\t\t\treturn false\n\t\t}\n\t\treturn true\n\t}\n\tswitch f.kern {\n")
 	call.Write(swg.Bytes())
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
 	if err := os.WriteFile("ggml_amd64.s", out.Bytes(), 0o644); err != nil {

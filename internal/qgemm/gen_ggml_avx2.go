@@ -122,12 +122,9 @@ const (
 	cSpread = 96  // VPSHUFB control: byte i ← byte i/8 of a broadcast dword
 	cBitSel = 128 // 1 << (i%8) at byte i
 	cVal    = 160 // 1<<2, 1<<4, 1<<5 bytes (extra-bit values), 32 bytes each
-	cKv     = 256 // kvalues_iq4nl, signed, in both lanes
-	cMask30 = 288 // 0x30 bytes (plane2: the two extra bits at bits 4–5)
-	cSize   = 320
+	cMask30 = 256 // 0x30 bytes (plane2: the two extra bits at bits 4–5)
+	cSize   = 288
 )
-
-var kvalues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
 func constTable() {
 	var t [cSize]byte
@@ -142,7 +139,6 @@ func constTable() {
 		t[cVal+i] = 1 << 2
 		t[cVal+32+i] = 1 << 4
 		t[cVal+64+i] = 1 << 5
-		t[cKv+i] = byte(kvalues[i%16])
 		t[cMask30+i] = 0x30
 	}
 	out.WriteString("\n// ggmlAVX2Const<> holds the kernels' constants (see gen_ggml_avx2.go).\n")
@@ -183,9 +179,6 @@ func main() {
 		if f.name == "Q4_0" || f.name == "Q8_0" {
 			continue // qgemm.Matrix runs them on AVX2
 		}
-		if f.low == 8 {
-			continue // the IQ2 tiles: AVX-512 only (the generic kernel elsewhere)
-		}
 		group, half := f.rows()
 		fmt.Fprintf(&rows, "\tcase quant.%s:\n\t\treturn %d, %d\n", f.name, group, half)
 		for hi, halves := range []int{2, 1} {
@@ -208,10 +201,10 @@ func main() {
 	call.WriteString("// ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both\n// halves) and half kernels; 0, 0 when t has none.\nfunc ggmlAVX2Rows(t quant.Type) (group, half int) {\n\tswitch t {\n")
 	call.Write(rows.Bytes())
 	call.WriteString("\t}\n\treturn 0, 0\n}\n\n")
-	call.WriteString("// ggmlAVX2Group runs f's AVX2 kernel over both halves of a group for\n// mr rows (1 ≤ mr ≤ the group row count of ggmlAVX2Rows).\nfunc ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {\n\tswitch f.t {\n")
+	call.WriteString("// ggmlAVX2Group runs f's AVX2 kernel over both halves of a group for\n// mr rows (1 ≤ mr ≤ the group row count of ggmlAVX2Rows).\nfunc ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {\n\tswitch f.kern {\n")
 	call.Write(sw[0].Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n\n")
-	call.WriteString("// ggmlAVX2Half runs f's AVX2 kernel over half p.h4/4 of a group for mr\n// rows (group rows < mr ≤ half rows of ggmlAVX2Rows).\nfunc ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {\n\tswitch f.t {\n")
+	call.WriteString("// ggmlAVX2Half runs f's AVX2 kernel over half p.h4/4 of a group for mr\n// rows (group rows < mr ≤ half rows of ggmlAVX2Rows).\nfunc ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {\n\tswitch f.kern {\n")
 	call.Write(sw[1].Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n")
 	if err := os.WriteFile("ggml_avx2_amd64.s", out.Bytes(), 0o644); err != nil {
@@ -371,7 +364,9 @@ func kernel(name string, f format, sh shape) {
 		}
 	}
 	if f.lut {
-		p("VMOVDQU %s, %s", cst(cKv), ylut)
+		// The signed levels of the format's table (gargs.lut + 64).
+		p("MOVQ 72(AX), DX")
+		p("VBROADCASTI128 64(DX), %s", ylut)
 	}
 
 	// With one sub-block per super-block the first int32 sum is written,

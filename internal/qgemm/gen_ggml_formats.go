@@ -10,7 +10,7 @@ const groupCols = 16
 
 // format mirrors ggml.go's format.
 type format struct {
-	name      string // quant.Type constant
+	name      string // quant.Type constant: the kernels' format.kern
 	low, high int
 	plane2    bool // the two extra bits as a 2-bit code plane (ggml.go)
 	lut       bool
@@ -33,9 +33,10 @@ var formats = []format{
 	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
 	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true},
 	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
-	{name: "IQ2_XXS", low: 8, zp: 128, sb: 256, sub: 16, subScales: true},
-	{name: "IQ2_XS", low: 8, zp: 128, sb: 256, sub: 16, subScales: true},
-	{name: "IQ2_S", low: 8, zp: 128, sb: 256, sub: 16, subScales: true},
+	// IQ4_XS's layout with a scale per 16 elements: the kernels of the
+	// types held as table codes with such scales (IQ2_XS, IQ2_S, IQ1_M;
+	// ggml.go's formats).
+	{name: "IQ2_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
 }
 
 func (f format) nsub() int      { return f.sb / f.sub }

@@ -38,14 +38,17 @@ const (
 
 // format describes how a ggml type maps onto the super-block kernels.
 type format struct {
-	t         quant.Type
+	t quant.Type
+	// kern is the type whose generated kernels multiply t's tiles (t
+	// itself, or a type with the same tile layout and another table).
+	kern      quant.Type
 	low, high int // bits of the interleaved code plane (2, 4, 8) and extra bit planes (0–2)
 	// plane2: the two extra bits are a second interleaved code plane of
 	// 2-bit fields (as a 2-bit low plane is laid out) instead of two
 	// 64-bit masks per vector, so that a kernel moves them into place
 	// with a shift or an affine bit transform (Q6_K).
 	plane2    bool
-	lut       bool // codes index the IQ4 table (kvalues+128)
+	lut       *lutTable // codes index this table of levels (then zp is 128)
 	zp        int32
 	sb, sub   int  // super-block size (elements per d) and sub-block size
 	subScales bool // int8 scale per sub-block and column
@@ -53,39 +56,94 @@ type format struct {
 	act       act
 }
 
-// ErrInexact is wrapped by PackGGML's error for an IQ2 matrix with a
-// block its tiles cannot hold exactly (a scale d whose d/8 is not a
-// float16): such a matrix needs another path.
+// ErrInexact is wrapped by PackGGML's error for a matrix of a type held
+// as codes (quant.Codes) with a block its tiles cannot hold exactly (a
+// scale d whose d/2 or d/8 is not a float16, one that is not finite):
+// such a matrix needs another path.
 var ErrInexact = errors.New("qgemm: block not representable exactly")
 
-var formats = map[quant.Type]*format{
-	quant.Q4_0:   {t: quant.Q4_0, low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
-	quant.Q8_0:   {t: quant.Q8_0, low: 8, zp: 128, sb: 32, sub: 32, act: actQ8_0},
-	quant.Q4_1:   {t: quant.Q4_1, low: 4, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
-	quant.Q5_0:   {t: quant.Q5_0, low: 4, high: 1, zp: 16, sb: 32, sub: 32, act: actQ8_0},
-	quant.Q5_1:   {t: quant.Q5_1, low: 4, high: 1, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
-	quant.IQ4_NL: {t: quant.IQ4_NL, low: 4, lut: true, zp: 128, sb: 32, sub: 32, act: actQ8_0},
-	quant.Q2_K:   {t: quant.Q2_K, low: 2, sb: 256, sub: 16, subScales: true, mins: minsSub, act: actQ8_K},
-	quant.Q3_K:   {t: quant.Q3_K, low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true, act: actQ8_K},
-	quant.Q4_K:   {t: quant.Q4_K, low: 4, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
-	quant.Q5_K:   {t: quant.Q5_K, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
-	quant.Q6_K:   {t: quant.Q6_K, low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true, act: actQ8_K},
-	quant.IQ4_XS: {t: quant.IQ4_XS, low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K},
-	// The IQ2 types as signed 8-bit codes (+128) with their 2s+1 scale per
-	// 16 elements and d/8 (quant.IQ2Codes): 8.5 bits per weight against
-	// their 2.06–2.56, but the kernels of the K-quants.
-	quant.IQ2_XXS: {t: quant.IQ2_XXS, low: 8, zp: 128, sb: 256, sub: 16, subScales: true, act: actQ8_K},
-	quant.IQ2_XS:  {t: quant.IQ2_XS, low: 8, zp: 128, sb: 256, sub: 16, subScales: true, act: actQ8_K},
-	quant.IQ2_S:   {t: quant.IQ2_S, low: 8, zp: 128, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+// The types without kernels of their own whose values are small integer
+// codes times scales (quant.Codes) are held as 4-bit indices into a table
+// of their levels, in the tiles of IQ4_XS (a scale per 32 elements, 4.31
+// bits per weight) or, where a type has a scale per 16 elements, of the
+// same layout with 16 sub-blocks (IQ2_XS's kernels, 4.56 bits per
+// weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but the
+// kernels of IQ4_XS.
+var formats = func() map[quant.Type]*format {
+	fs := map[quant.Type]*format{
+		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
+		quant.Q8_0:   {low: 8, zp: 128, sb: 32, sub: 32, act: actQ8_0},
+		quant.Q4_1:   {low: 4, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
+		quant.Q5_0:   {low: 4, high: 1, zp: 16, sb: 32, sub: 32, act: actQ8_0},
+		quant.Q5_1:   {low: 4, high: 1, sb: 32, sub: 32, mins: minsHalf, act: actQ8_1},
+		quant.IQ4_NL: {low: 4, lut: lutIQ4, zp: 128, sb: 32, sub: 32, act: actQ8_0},
+		quant.Q2_K:   {low: 2, sb: 256, sub: 16, subScales: true, mins: minsSub, act: actQ8_K},
+		quant.Q3_K:   {low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+		quant.Q4_K:   {low: 4, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
+		quant.Q5_K:   {low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
+		quant.Q6_K:   {low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true, act: actQ8_K},
+		quant.IQ4_XS: {low: 4, lut: lutIQ4, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K},
+	}
+	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
+		quant.IQ1_S, quant.IQ1_M, quant.TQ1_0, quant.TQ2_0} {
+		f := *fs[quant.IQ4_XS]
+		f.kern, f.lut = quant.IQ4_XS, newLUT(quant.CodeLevels(t))
+		switch t {
+		case quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M: // a scale per 16
+			f.kern, f.sub = quant.IQ2_XS, 16
+		}
+		fs[t] = &f
+	}
+	for t, f := range fs {
+		f.t = t
+		if f.kern == 0 {
+			f.kern = t
+		}
+	}
+	return fs
+}()
+
+// lutTable is a table of up to 16 levels that 4-bit codes index: the
+// levels + 128 (the unsigned codes the AVX-512 kernels multiply) four
+// times over, so that VPSHUFB finds them in every 128-bit lane, then the
+// signed levels (for the AVX2 and NEON kernels) at byte 64, and the index
+// of each level (by its uint8 bits; −1 for none) for packing.
+type lutTable struct {
+	u     [64]uint8
+	s     [16]int8
+	index [256]int8
 }
 
-// lutIQ4 holds the IQ4 levels + 128 (the unsigned codes the kernels multiply),
-// four times over so that VPSHUFB finds it in every 128-bit lane.
-var lutIQ4 = func() (t [64]uint8) {
-	for i := range t {
-		t[i] = uint8(int(quant.IQ4Level(uint8(i))) + 128)
+func newLUT(levels []int8) *lutTable {
+	t := &lutTable{}
+	for i := range t.index {
+		t.index[i] = -1
+	}
+	for i, l := range levels {
+		t.s[i] = l
+		t.index[uint8(l)] = int8(i)
+	}
+	for i := range t.u {
+		t.u[i] = uint8(int(t.s[i%16]) + 128)
 	}
 	return t
+}
+
+// lutArg is the table pointer of the kernels' arguments (gargs.lut).
+func (f *format) lutArg() *uint8 {
+	if f.lut == nil {
+		return nil
+	}
+	return &f.lut.u[0]
+}
+
+// lutIQ4 holds the IQ4 levels (kvalues_iq4nl).
+var lutIQ4 = func() *lutTable {
+	var l [16]int8
+	for i := range l {
+		l[i] = quant.IQ4Level(uint8(i))
+	}
+	return newLUT(l[:])
 }()
 
 func (f *format) nsub() int      { return f.sb / f.sub }
@@ -155,8 +213,10 @@ func (f *format) bsumOff() int {
 // Tiles hold the file's information and nothing else: the repacked
 // matrix is the size of the GGUF tensor (to within 3 % for Q4_K and Q5_K,
 // whose 6-bit scales and mins take a byte each, and 19 % for Q2_K's
-// nibble scales). It is read-only after PackGGML and safe for concurrent
-// use.
+// nibble scales), except for the types held as table codes, whose grids
+// of 8-element patterns (1.56–3.44 bits per weight) become 4-bit codes
+// (1.25–2.8 times the bytes). It is read-only after PackGGML and safe for
+// concurrent use.
 type GGML struct {
 	N, K   int
 	Groups int
@@ -254,15 +314,15 @@ func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
 
 // superBlock is one super-block of one row in kernel terms.
 type superBlock struct {
-	u     [256]uint8 // unsigned codes (IQ4: table indices)
+	u     [256]uint8 // unsigned codes (or table indices)
 	sc    [16]int8
 	m     [16]uint8
 	d, dm uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
 }
 
 // decodeSuper decodes one super-block of f's type from p (exactly its
-// bytes) into b. It reports false for an IQ2 block whose values are not
-// the tile's d·sc·(u − 128) exactly (see quant.IQ2Codes).
+// bytes) into b. It reports false for a block of a type held as codes
+// whose values are not the tile's (d·sc)·level exactly (quant.Codes).
 func decodeSuper(f *format, p []byte, b *superBlock) bool {
 	le16 := binary.LittleEndian.Uint16
 	switch f.t {
@@ -369,15 +429,20 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 				b.u[32*ib+j], b.u[32*ib+16+j] = qs[16*ib+j]&15, qs[16*ib+j]>>4
 			}
 		}
-	case quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S:
+	default: // the types held as codes (quant.Codes)
 		var codes [256]int8
-		d, ok := quant.IQ2Codes(f.t, p, &codes, &b.sc)
+		d, ok := quant.Codes(f.t, p, &codes, &b.sc)
 		if !ok {
 			return false
 		}
 		b.d = d.Bits()
 		for j, c := range codes {
-			b.u[j] = uint8(int(c) + 128)
+			b.u[j] = uint8(f.lut.index[uint8(c)]) // every code is a level
+		}
+		if f.sub == 32 { // Codes's scales per 16 come in equal pairs
+			for s := range 8 {
+				b.sc[s] = b.sc[2*s]
+			}
 		}
 	}
 	return true
@@ -446,11 +511,11 @@ func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 	return u
 }
 
-// value returns the integer weight level of code u: u − zp, or the IQ4
-// table value.
+// value returns the integer weight level of code u: u − zp, or the
+// table's level.
 func (f *format) value(u uint8) int32 {
-	if f.lut {
-		return int32(quant.IQ4Level(u))
+	if f.lut != nil {
+		return int32(f.lut.s[u])
 	}
 	return int32(u) - f.zp
 }

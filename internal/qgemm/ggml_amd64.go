@@ -72,7 +72,7 @@ type gargsAVX2 struct {
 // takes the whole group; more rows go in chunks of the half row count,
 // each as two half kernels (or one group kernel for a short last chunk).
 func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
-	group, half := ggmlAVX2Rows(f.t)
+	group, half := ggmlAVX2Rows(f.kern)
 	if half == 0 {
 		return false
 	}

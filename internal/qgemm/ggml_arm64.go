@@ -39,7 +39,7 @@ type gargsNEON struct {
 // kernel covers 16, 8 or 4 columns (ggmlNEONCols) and runs once per piece
 // of the group.
 func ggmlCallNEON(f *format, p *gargs, mr int, dot bool) bool {
-	fi := ggmlNEONFormat(f.t)
+	fi := ggmlNEONFormat(f.kern)
 	if fi < 0 {
 		return false
 	}

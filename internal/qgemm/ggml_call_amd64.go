@@ -486,46 +486,6 @@ func gIQ4_XSm7AVX512(p *gargs)
 //go:noescape
 func gIQ4_XSm8AVX512(p *gargs)
 
-// gIQ2_XXSm1AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 1 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm1AVX512(p *gargs)
-
-// gIQ2_XXSm2AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 2 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm2AVX512(p *gargs)
-
-// gIQ2_XXSm3AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 3 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm3AVX512(p *gargs)
-
-// gIQ2_XXSm4AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 4 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm4AVX512(p *gargs)
-
-// gIQ2_XXSm5AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 5 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm5AVX512(p *gargs)
-
-// gIQ2_XXSm6AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 6 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm6AVX512(p *gargs)
-
-// gIQ2_XXSm7AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 7 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm7AVX512(p *gargs)
-
-// gIQ2_XXSm8AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 8 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSm8AVX512(p *gargs)
-
 // gIQ2_XSm1AVX512 is ggmlKernelGeneric for IQ2_XS, mr 1 (AVX-512 VNNI).
 //
 //go:noescape
@@ -566,53 +526,13 @@ func gIQ2_XSm7AVX512(p *gargs)
 //go:noescape
 func gIQ2_XSm8AVX512(p *gargs)
 
-// gIQ2_Sm1AVX512 is ggmlKernelGeneric for IQ2_S, mr 1 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm1AVX512(p *gargs)
-
-// gIQ2_Sm2AVX512 is ggmlKernelGeneric for IQ2_S, mr 2 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm2AVX512(p *gargs)
-
-// gIQ2_Sm3AVX512 is ggmlKernelGeneric for IQ2_S, mr 3 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm3AVX512(p *gargs)
-
-// gIQ2_Sm4AVX512 is ggmlKernelGeneric for IQ2_S, mr 4 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm4AVX512(p *gargs)
-
-// gIQ2_Sm5AVX512 is ggmlKernelGeneric for IQ2_S, mr 5 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm5AVX512(p *gargs)
-
-// gIQ2_Sm6AVX512 is ggmlKernelGeneric for IQ2_S, mr 6 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm6AVX512(p *gargs)
-
-// gIQ2_Sm7AVX512 is ggmlKernelGeneric for IQ2_S, mr 7 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm7AVX512(p *gargs)
-
-// gIQ2_Sm8AVX512 is ggmlKernelGeneric for IQ2_S, mr 8 (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sm8AVX512(p *gargs)
-
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
 func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 	if !ggmlAVX512Takes(f) {
 		return false
 	}
-	switch f.t {
+	switch f.kern {
 	case quant.Q4_0:
 		switch mr {
 		case 1:
@@ -865,27 +785,6 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
-	case quant.IQ2_XXS:
-		switch mr {
-		case 1:
-			gIQ2_XXSm1AVX512(p)
-		case 2:
-			gIQ2_XXSm2AVX512(p)
-		case 3:
-			gIQ2_XXSm3AVX512(p)
-		case 4:
-			gIQ2_XXSm4AVX512(p)
-		case 5:
-			gIQ2_XXSm5AVX512(p)
-		case 6:
-			gIQ2_XXSm6AVX512(p)
-		case 7:
-			gIQ2_XXSm7AVX512(p)
-		case 8:
-			gIQ2_XXSm8AVX512(p)
-		default:
-			return false
-		}
 	case quant.IQ2_XS:
 		switch mr {
 		case 1:
@@ -904,27 +803,6 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 			gIQ2_XSm7AVX512(p)
 		case 8:
 			gIQ2_XSm8AVX512(p)
-		default:
-			return false
-		}
-	case quant.IQ2_S:
-		switch mr {
-		case 1:
-			gIQ2_Sm1AVX512(p)
-		case 2:
-			gIQ2_Sm2AVX512(p)
-		case 3:
-			gIQ2_Sm3AVX512(p)
-		case 4:
-			gIQ2_Sm4AVX512(p)
-		case 5:
-			gIQ2_Sm5AVX512(p)
-		case 6:
-			gIQ2_Sm6AVX512(p)
-		case 7:
-			gIQ2_Sm7AVX512(p)
-		case 8:
-			gIQ2_Sm8AVX512(p)
 		default:
 			return false
 		}
@@ -1018,26 +896,12 @@ func gQ6_Kx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ4_XSx4AVX512(p *gargsGroups)
 
-// gIQ2_XXSx4AVX512 is ggmlKernelGeneric for IQ2_XXS, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
-// consecutive groups (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_XXSx4AVX512(p *gargsGroups)
-
 // gIQ2_XSx4AVX512 is ggmlKernelGeneric for IQ2_XS, one row, against 4 groups
 // p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
 // consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
 func gIQ2_XSx4AVX512(p *gargsGroups)
-
-// gIQ2_Sx4AVX512 is ggmlKernelGeneric for IQ2_S, one row, against 4 groups
-// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
-// consecutive groups (AVX-512 VNNI).
-//
-//go:noescape
-func gIQ2_Sx4AVX512(p *gargsGroups)
 
 // gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
 //
@@ -1099,20 +963,10 @@ func gQ6_Kx4npAVX512(p *gargsGroups)
 //go:noescape
 func gIQ4_XSx4npAVX512(p *gargsGroups)
 
-// gIQ2_XXSx4npAVX512 is gIQ2_XXSx4AVX512 without software prefetch.
-//
-//go:noescape
-func gIQ2_XXSx4npAVX512(p *gargsGroups)
-
 // gIQ2_XSx4npAVX512 is gIQ2_XSx4AVX512 without software prefetch.
 //
 //go:noescape
 func gIQ2_XSx4npAVX512(p *gargsGroups)
-
-// gIQ2_Sx4npAVX512 is gIQ2_Sx4AVX512 without software prefetch.
-//
-//go:noescape
-func gIQ2_Sx4npAVX512(p *gargsGroups)
 
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
@@ -1126,7 +980,7 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		return false
 	}
 	if !prefetch {
-		switch f.t {
+		switch f.kern {
 		case quant.Q4_0:
 			gQ4_0x4npAVX512(p)
 		case quant.Q8_0:
@@ -1151,18 +1005,14 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gQ6_Kx4npAVX512(p)
 		case quant.IQ4_XS:
 			gIQ4_XSx4npAVX512(p)
-		case quant.IQ2_XXS:
-			gIQ2_XXSx4npAVX512(p)
 		case quant.IQ2_XS:
 			gIQ2_XSx4npAVX512(p)
-		case quant.IQ2_S:
-			gIQ2_Sx4npAVX512(p)
 		default:
 			return false
 		}
 		return true
 	}
-	switch f.t {
+	switch f.kern {
 	case quant.Q4_0:
 		gQ4_0x4AVX512(p)
 	case quant.Q8_0:
@@ -1187,12 +1037,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gQ6_Kx4AVX512(p)
 	case quant.IQ4_XS:
 		gIQ4_XSx4AVX512(p)
-	case quant.IQ2_XXS:
-		gIQ2_XXSx4AVX512(p)
 	case quant.IQ2_XS:
 		gIQ2_XSx4AVX512(p)
-	case quant.IQ2_S:
-		gIQ2_Sx4AVX512(p)
 	default:
 		return false
 	}

@@ -486,46 +486,6 @@ func gIQ4_XSm3c8NEONDot(p *gargsNEON)
 //go:noescape
 func gIQ4_XSm4c8NEONDot(p *gargsNEON)
 
-// gIQ2_XXSm1c16NEON is ggmlKernelGeneric for IQ2_XXS, mr 1, 16 columns (ARMv8.0 NEON).
-//
-//go:noescape
-func gIQ2_XXSm1c16NEON(p *gargsNEON)
-
-// gIQ2_XXSm2c16NEON is ggmlKernelGeneric for IQ2_XXS, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
-//
-//go:noescape
-func gIQ2_XXSm2c16NEON(p *gargsNEON)
-
-// gIQ2_XXSm3c8NEON is ggmlKernelGeneric for IQ2_XXS, mr 3, 8 columns (ARMv8.0 NEON).
-//
-//go:noescape
-func gIQ2_XXSm3c8NEON(p *gargsNEON)
-
-// gIQ2_XXSm4c8NEON is ggmlKernelGeneric for IQ2_XXS, mr 4, 8 columns (ARMv8.0 NEON, float sums in the frame).
-//
-//go:noescape
-func gIQ2_XXSm4c8NEON(p *gargsNEON)
-
-// gIQ2_XXSm1c16NEONDot is ggmlKernelGeneric for IQ2_XXS, mr 1, 16 columns (NEON with SDOT).
-//
-//go:noescape
-func gIQ2_XXSm1c16NEONDot(p *gargsNEON)
-
-// gIQ2_XXSm2c16NEONDot is ggmlKernelGeneric for IQ2_XXS, mr 2, 16 columns (NEON with SDOT, float sums in the frame).
-//
-//go:noescape
-func gIQ2_XXSm2c16NEONDot(p *gargsNEON)
-
-// gIQ2_XXSm3c8NEONDot is ggmlKernelGeneric for IQ2_XXS, mr 3, 8 columns (NEON with SDOT).
-//
-//go:noescape
-func gIQ2_XXSm3c8NEONDot(p *gargsNEON)
-
-// gIQ2_XXSm4c8NEONDot is ggmlKernelGeneric for IQ2_XXS, mr 4, 8 columns (NEON with SDOT, float sums in the frame).
-//
-//go:noescape
-func gIQ2_XXSm4c8NEONDot(p *gargsNEON)
-
 // gIQ2_XSm1c16NEON is ggmlKernelGeneric for IQ2_XS, mr 1, 16 columns (ARMv8.0 NEON).
 //
 //go:noescape
@@ -566,46 +526,6 @@ func gIQ2_XSm3c8NEONDot(p *gargsNEON)
 //go:noescape
 func gIQ2_XSm4c8NEONDot(p *gargsNEON)
 
-// gIQ2_Sm1c16NEON is ggmlKernelGeneric for IQ2_S, mr 1, 16 columns (ARMv8.0 NEON).
-//
-//go:noescape
-func gIQ2_Sm1c16NEON(p *gargsNEON)
-
-// gIQ2_Sm2c16NEON is ggmlKernelGeneric for IQ2_S, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
-//
-//go:noescape
-func gIQ2_Sm2c16NEON(p *gargsNEON)
-
-// gIQ2_Sm3c8NEON is ggmlKernelGeneric for IQ2_S, mr 3, 8 columns (ARMv8.0 NEON).
-//
-//go:noescape
-func gIQ2_Sm3c8NEON(p *gargsNEON)
-
-// gIQ2_Sm4c8NEON is ggmlKernelGeneric for IQ2_S, mr 4, 8 columns (ARMv8.0 NEON, float sums in the frame).
-//
-//go:noescape
-func gIQ2_Sm4c8NEON(p *gargsNEON)
-
-// gIQ2_Sm1c16NEONDot is ggmlKernelGeneric for IQ2_S, mr 1, 16 columns (NEON with SDOT).
-//
-//go:noescape
-func gIQ2_Sm1c16NEONDot(p *gargsNEON)
-
-// gIQ2_Sm2c16NEONDot is ggmlKernelGeneric for IQ2_S, mr 2, 16 columns (NEON with SDOT, float sums in the frame).
-//
-//go:noescape
-func gIQ2_Sm2c16NEONDot(p *gargsNEON)
-
-// gIQ2_Sm3c8NEONDot is ggmlKernelGeneric for IQ2_S, mr 3, 8 columns (NEON with SDOT).
-//
-//go:noescape
-func gIQ2_Sm3c8NEONDot(p *gargsNEON)
-
-// gIQ2_Sm4c8NEONDot is ggmlKernelGeneric for IQ2_S, mr 4, 8 columns (NEON with SDOT, float sums in the frame).
-//
-//go:noescape
-func gIQ2_Sm4c8NEONDot(p *gargsNEON)
-
 // ggmlNEONFormat returns the index of t's kernels, or −1 when it has none:
 // kernel (index·2 + dot)·4 + mr − 1 computes mr rows (1–4), dot selecting
 // the SDOT kernels.
@@ -635,12 +555,8 @@ func ggmlNEONFormat(t quant.Type) int {
 		return 10
 	case quant.IQ4_XS:
 		return 11
-	case quant.IQ2_XXS:
-		return 12
 	case quant.IQ2_XS:
-		return 13
-	case quant.IQ2_S:
-		return 14
+		return 12
 	}
 	return -1
 }
@@ -667,10 +583,6 @@ var ggmlNEONCols = [...]uint8{
 	4, 4, 2, 2,
 	4, 4, 2, 2,
 	4, 2, 2, 2,
-	4, 4, 2, 2,
-	4, 4, 2, 2,
-	4, 4, 2, 2,
-	4, 4, 2, 2,
 	4, 4, 2, 2,
 	4, 4, 2, 2,
 	4, 4, 2, 2,
@@ -876,53 +788,21 @@ func ggmlNEONKernel(i int, p *gargsNEON) {
 	case 95:
 		gIQ4_XSm4c8NEONDot(p)
 	case 96:
-		gIQ2_XXSm1c16NEON(p)
-	case 97:
-		gIQ2_XXSm2c16NEON(p)
-	case 98:
-		gIQ2_XXSm3c8NEON(p)
-	case 99:
-		gIQ2_XXSm4c8NEON(p)
-	case 100:
-		gIQ2_XXSm1c16NEONDot(p)
-	case 101:
-		gIQ2_XXSm2c16NEONDot(p)
-	case 102:
-		gIQ2_XXSm3c8NEONDot(p)
-	case 103:
-		gIQ2_XXSm4c8NEONDot(p)
-	case 104:
 		gIQ2_XSm1c16NEON(p)
-	case 105:
+	case 97:
 		gIQ2_XSm2c16NEON(p)
-	case 106:
+	case 98:
 		gIQ2_XSm3c8NEON(p)
-	case 107:
+	case 99:
 		gIQ2_XSm4c8NEON(p)
-	case 108:
+	case 100:
 		gIQ2_XSm1c16NEONDot(p)
-	case 109:
+	case 101:
 		gIQ2_XSm2c16NEONDot(p)
-	case 110:
+	case 102:
 		gIQ2_XSm3c8NEONDot(p)
-	case 111:
+	case 103:
 		gIQ2_XSm4c8NEONDot(p)
-	case 112:
-		gIQ2_Sm1c16NEON(p)
-	case 113:
-		gIQ2_Sm2c16NEON(p)
-	case 114:
-		gIQ2_Sm3c8NEON(p)
-	case 115:
-		gIQ2_Sm4c8NEON(p)
-	case 116:
-		gIQ2_Sm1c16NEONDot(p)
-	case 117:
-		gIQ2_Sm2c16NEONDot(p)
-	case 118:
-		gIQ2_Sm3c8NEONDot(p)
-	case 119:
-		gIQ2_Sm4c8NEONDot(p)
 	default:
 		panic("qgemm: no NEON super-block kernel")
 	}

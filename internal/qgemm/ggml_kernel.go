@@ -26,7 +26,7 @@ type gargs struct {
 	ldo   int            // 48: bytes between rows of out
 	nsb   int            // 56: super-blocks
 	accum int            // 64: nonzero: add to out instead of storing
-	lut   *uint8         // 72: IQ4 table (lutIQ4)
+	lut   *uint8         // 72: the format's lutTable (nil without one)
 }
 
 // ggmlKernelGeneric is the specification of every super-block kernel: for
@@ -56,8 +56,8 @@ func ggmlKernelGeneric(f *format, p *gargs, mr int) {
 					var dot int32
 					for j := sub * f.sub; j < (sub+1)*f.sub; j++ {
 						u := f.tileCode(tile, c, j)
-						if f.lut {
-							u = lutIQ4[u]
+						if f.lut != nil {
+							u = f.lut.u[u]
 						}
 						dot += int32(qa[j]) * int32(u)
 					}
@@ -238,7 +238,7 @@ func (s *ggmlScratch) cols(lo, run, c0, c1 int) {
 	ng := max(1, s.v.groups)
 	if ng > 1 {
 		nsb, tb := m.K/f.sb, f.tileBytes()
-		p := gargs{lda: m.K, ldaux: f.auxBytes(), nsb: nsb, lut: &lutIQ4[0]}
+		p := gargs{lda: m.K, ldaux: f.auxBytes(), nsb: nsb, lut: f.lutArg()}
 		p.a = unsafe.Pointer(&s.acts.qa[0])
 		p.aux = unsafe.Pointer(&s.acts.aux[0])
 		p.ldo = 4 * GroupCols * run
@@ -262,7 +262,7 @@ func (s *ggmlScratch) groups(lo, hi int) {
 	nsb := m.K / f.sb
 	tb := f.tileBytes()
 	var tmp [ggmlRowTile * GroupCols]float32
-	p := gargs{lda: m.K, ldaux: s.rows * f.auxBytes(), nsb: nsb, lut: &lutIQ4[0]}
+	p := gargs{lda: m.K, ldaux: s.rows * f.auxBytes(), nsb: nsb, lut: f.lutArg()}
 	for r0 := 0; r0 < s.rows; r0 += ggmlRowTile {
 		mr := min(ggmlRowTile, s.rows-r0)
 		p.a = unsafe.Pointer(&s.acts.qa[r0*m.K])

@@ -17,7 +17,25 @@ import (
 // ggmlTypes are the types of the super-block family, in test order.
 var ggmlTypes = []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL,
 	quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS,
-	quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S}
+	quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
+	quant.IQ1_S, quant.IQ1_M, quant.TQ1_0, quant.TQ2_0}
+
+// ggmlTestTypes returns the types a kernel test runs: all of them, or in
+// the qemu and race runs of .ci/run (-short, -race) one per kernel and
+// one type held as table codes (the others' tiles differ only in their
+// table's bytes).
+func ggmlTestTypes() []quant.Type {
+	if !testing.Short() && !raceEnabled {
+		return ggmlTypes
+	}
+	var ts []quant.Type
+	for _, t := range ggmlTypes {
+		if formats[t].kern == t || t == quant.IQ3_XXS {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
 
 // halfOffsets are the byte offsets of the float16 fields of one block of
 // each type (d, and dmin or m).
@@ -25,7 +43,32 @@ var halfOffsets = map[quant.Type][]int{
 	quant.Q4_0: {0}, quant.Q8_0: {0}, quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
 	quant.Q2_K: {80, 82}, quant.Q3_K: {108}, quant.Q4_K: {0, 2}, quant.Q5_K: {0, 2},
 	quant.Q6_K: {208}, quant.IQ4_XS: {0},
-	quant.IQ2_XXS: {0}, quant.IQ2_XS: {0}, quant.IQ2_S: {0},
+	quant.IQ3_S: {0}, quant.IQ3_XXS: {0}, quant.IQ2_XXS: {0}, quant.IQ2_XS: {0}, quant.IQ2_S: {0},
+	quant.IQ1_S: {0}, quant.IQ1_M: {}, quant.TQ1_0: {52}, quant.TQ2_0: {64},
+}
+
+// dividedScale reports whether the tiles of t hold its d divided (by 2
+// or 8, quant.Codes): random scales are then kept normal float16s.
+func dividedScale(t quant.Type) bool {
+	switch t {
+	case quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M:
+		return true
+	}
+	return false
+}
+
+// randHalf returns a random finite, nonzero float16 of either sign below
+// 0.02 in magnitude, at least 1/1024 when normal is set.
+func randHalf(rng *rand.Rand, normal bool) numeric.Float16 {
+	lo := float32(0)
+	if normal {
+		lo = 1.0 / 1024
+	}
+	h := numeric.Float16FromFloat32(0)
+	for h.Float32() == 0 || h.Float32() < lo && h.Float32() > -lo {
+		h = numeric.Float16FromFloat32((rng.Float32()*2 - 1) * 0.02)
+	}
+	return h
 }
 
 // randGGML returns n rows of k elements of type t: random bytes with
@@ -41,20 +84,20 @@ func randGGML(rng *rand.Rand, t quant.Type, n, k int) []byte {
 	}
 	bb := t.BlockBytes()
 	for b := 0; b < len(data)/bb; b++ {
+		// Never ±0: a −0 scale makes Pack keep float32 scales for the
+		// whole Matrix (Q4_0 and Q8_0 read through PackGGUF), and
+		// llama.cpp's quantizers write none (d = amax/127 ≥ +0).
 		for _, o := range halfOffsets[t] {
-			// Never ±0: a −0 scale makes Pack keep float32 scales for
-			// the whole Matrix (Q4_0 and Q8_0 read through PackGGUF),
-			// and llama.cpp's quantizers write none (d = amax/127 ≥ +0).
-			// The IQ2 tiles hold d/8: keep it a normal float16.
-			lo := float32(0)
-			if formats[t].low == 8 && t != quant.Q8_0 {
-				lo = 1.0 / 1024
+			binary.LittleEndian.PutUint16(data[b*bb+o:], randHalf(rng, dividedScale(t)).Bits())
+		}
+		if t == quant.IQ1_M {
+			// Its scale's four nibbles, low first, are the top nibbles
+			// of the uint16 scale words at 48, 50, 52 and 54.
+			h := randHalf(rng, true).Bits()
+			for i := range 4 {
+				o := b*bb + 48 + 2*i + 1
+				data[o] = data[o]&0x0f | uint8(h>>(4*i)&15)<<4
 			}
-			h := numeric.Float16FromFloat32(0)
-			for h.Float32() == 0 || h.Float32() < lo && h.Float32() > -lo {
-				h = numeric.Float16FromFloat32((rng.Float32()*2 - 1) * 0.02)
-			}
-			binary.LittleEndian.PutUint16(data[b*bb+o:], h.Bits())
 		}
 	}
 	return data
@@ -143,12 +186,16 @@ func refGGML(m *GGML, a []float32, rows int) (y, mag []float64) {
 func TestGGMLMatMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	ctx := context.Background()
-	for _, typ := range ggmlTypes {
+	for _, typ := range ggmlTestTypes() {
 		f := formats[typ]
 		// 100, 200 and 400 rows: pieces with several full groups, for the
 		// one-row kernels that read several groups at once (400: runs of
 		// several groups, walked by one call, on two threads too).
-		for _, n := range []int{1, 16, 17, 40, 100, 200, 400} {
+		ns := []int{1, 16, 17, 40, 100, 200, 400}
+		if raceEnabled { // the kernels' arithmetic is the plain run's
+			ns = []int{17, 400}
+		}
+		for _, n := range ns {
 			for _, kb := range []int{1, 3} {
 				k := kb * f.sb
 				if f.sb == 32 {
@@ -220,9 +267,12 @@ func TestPackGGMLErrors(t *testing.T) {
 // adding int16 pair sums past their safe bound passes the random tests but
 // not this one).
 func TestGGMLExtremes(t *testing.T) {
+	if raceEnabled {
+		t.Skip("one thread, the kernels' arithmetic: the plain run covers it")
+	}
 	rng := rand.New(rand.NewPCG(9, 9))
 	ctx := context.Background()
-	for _, typ := range ggmlTypes {
+	for _, typ := range ggmlTestTypes() {
 		f := formats[typ]
 		k := 2 * f.sb
 		bb := typ.BlockBytes()
@@ -240,7 +290,11 @@ func TestGGMLExtremes(t *testing.T) {
 			data := randGGML(rng, typ, n, k)
 			for i := range data {
 				if !half[i%bb] {
-					data[i] = fill
+					keep := uint8(0)
+					if typ == quant.IQ1_M && i%bb >= 48 && i%2 == 1 {
+						keep = 0xf0 // a nibble of its float16 scale
+					}
+					data[i] = data[i]&keep | fill&^keep
 				}
 			}
 			m := packRows(t, typ, n, k, data)
@@ -296,7 +350,7 @@ func TestGGMLAllocs(t *testing.T) {
 // the generic kernel on one group, rows 1..9.
 func TestGGMLAccumulate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, typ := range ggmlTypes {
+	for _, typ := range ggmlTestTypes() {
 		f := formats[typ]
 		k := 2 * f.sb
 		m := packRows(t, typ, GroupCols, k, randGGML(rng, typ, GroupCols, k))
@@ -309,7 +363,7 @@ func TestGGMLAccumulate(t *testing.T) {
 					out[i] = float32(i%7) - 3
 				}
 				p := gargs{tile: &m.tiles[0], a: unsafe.Pointer(&acts.qa[0]), lda: k, aux: unsafe.Pointer(&acts.aux[0]),
-					ldaux: mr * f.auxBytes(), out: &out[0], ldo: 4 * GroupCols, nsb: k / f.sb, accum: 1, lut: &lutIQ4[0]}
+					ldaux: mr * f.auxBytes(), out: &out[0], ldo: 4 * GroupCols, nsb: k / f.sb, accum: 1, lut: f.lutArg()}
 				v.call(f, &p, mr)
 				return out
 			}
@@ -338,7 +392,7 @@ func TestGGMLGroupsAccumulate(t *testing.T) {
 		if v.groups <= 1 {
 			continue
 		}
-		for _, typ := range ggmlTypes {
+		for _, typ := range ggmlTestTypes() {
 			for _, cols := range []int{1, 2} {
 				f := formats[typ]
 				k := 2 * f.sb
@@ -352,7 +406,7 @@ func TestGGMLGroupsAccumulate(t *testing.T) {
 					start[i] = float32(i%7) - 3
 				}
 				p := gargs{a: unsafe.Pointer(&acts.qa[0]), lda: k, aux: unsafe.Pointer(&acts.aux[0]),
-					ldaux: f.auxBytes(), nsb: nsb, accum: 1, lut: &lutIQ4[0]}
+					ldaux: f.auxBytes(), nsb: nsb, accum: 1, lut: f.lutArg()}
 				want := slices.Clone(start)
 				for g := 0; g < 2*v.groups; g++ {
 					if g%2 >= cols {
@@ -391,7 +445,7 @@ func TestGGMLBytes(t *testing.T) {
 			t.Errorf("%v: GGMLBytes %d, footprint %d", typ, got, want)
 		}
 	}
-	if GGMLBytes(quant.IQ1_S, 16, 256) != 0 || GGMLBytes(quant.Q4_K, 16, 100) != 0 {
+	if GGMLBytes(quant.NVFP4, 16, 256) != 0 || GGMLBytes(quant.Q4_K, 16, 100) != 0 {
 		t.Error("GGMLBytes of an unpacked type or a K off the super-block: want 0")
 	}
 }

@@ -348,7 +348,7 @@ func (l *loader) matrix(name string, n, k int) Matrix {
 			if l.err != nil {
 				return nil
 			}
-			return b // not exactly representable in the tiles (IQ2)
+			return b // not exactly representable in the tiles, or over the budget
 		}
 		return p
 	case t.Type == quant.F16 || t.Type == quant.BF16:
@@ -481,9 +481,10 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 		tiles += qgemm.GGMLBytes(b.Type, b.N, b.K)
 	}
 	if tiles > raw+raw/8 {
-		// Tiles much larger than the file's blocks (IQ2's 8-bit codes:
-		// 3.3–4.2 times): where they do not fit, the blocks stay the
-		// (slow) reference path rather than fail the load.
+		// Tiles much larger than the file's blocks (the types held as
+		// table codes: 1.25–2.8 times): where they do not fit, the
+		// blocks stay the (slow) reference path rather than fail the
+		// load.
 		if !l.fits(name, blocks[0].Type, tiles) {
 			return nil
 		}
