@@ -86,7 +86,8 @@ func (s superMatrix) footprint() int { return s.m.Footprint() }
 func GGUFTypes() []quant.Type {
 	ts := []quant.Type{quant.F16, quant.BF16}
 	for _, t := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL, quant.Q2_K,
-		quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS} {
+		quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS,
+		quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M, quant.TQ1_0, quant.TQ2_0} {
 		if qgemm.GGMLSupported(t) {
 			ts = append(ts, t)
 		}
@@ -101,6 +102,14 @@ var halfFields = map[quant.Type][]int{
 	quant.Q4_1: {0, 2}, quant.Q5_0: {0}, quant.Q5_1: {0, 2}, quant.IQ4_NL: {0},
 	quant.Q2_K: {80, 82}, quant.Q3_K: {108}, quant.Q4_K: {0, 2}, quant.Q5_K: {0, 2},
 	quant.Q6_K: {208}, quant.IQ4_XS: {0},
+	quant.IQ3_S: {0}, quant.IQ3_XXS: {0}, quant.IQ2_XXS: {0}, quant.IQ2_XS: {0}, quant.IQ2_S: {0},
+	quant.IQ1_S: {0}, quant.IQ1_M: {}, quant.TQ1_0: {52}, quant.TQ2_0: {64},
+}
+
+// randScale returns a random float16 scale (its bits) of either sign
+// below 2^-6 in magnitude.
+func randScale(rng *rand.Rand) uint16 {
+	return numeric.Float16FromFloat32((rng.Float32()*2 - 1) / 64).Bits()
 }
 
 // GGUF times the fused kernel of c.Type on a random tensor (random codes,
@@ -134,10 +143,16 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 		}
 	}
 	bb := c.Type.BlockBytes()
-	for b := 0; b < len(data)/bb && len(offs) > 0; b++ {
+	for b := 0; b < len(data)/bb && c.Type != quant.F16 && c.Type != quant.BF16; b++ {
 		for _, o := range offs {
-			v := (rng.Float32()*2 - 1) / 64
-			binary.LittleEndian.PutUint16(data[b*bb+o:], numeric.Float16FromFloat32(v).Bits())
+			binary.LittleEndian.PutUint16(data[b*bb+o:], randScale(rng))
+		}
+		if c.Type == quant.IQ1_M { // d's nibbles, low first, atop the scale words at 48
+			h := randScale(rng)
+			for i := range 4 {
+				o := b*bb + 48 + 2*i + 1
+				data[o] = data[o]&0x0f | uint8(h>>(4*i)&15)<<4
+			}
 		}
 	}
 	var (

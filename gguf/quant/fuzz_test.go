@@ -35,8 +35,8 @@ func FuzzDequantize(f *testing.F) {
 			)
 			if d, ok := Codes(typ, data[:typ.BlockBytes()], &codes, &sc); ok {
 				for k, c := range codes {
-					if float32(d.Float32()*float32(sc[k/16]))*float32(c) != y[k] {
-						t.Fatalf("%v: Codes: element %d is not (D·sc)·code", typ, k)
+					if float32(d.Float32()*float32(sc[k/16]))*CodeScale(typ)*float32(c) != y[k] {
+						t.Fatalf("%v: Codes: element %d is not ((d·sc)·CodeScale)·code", typ, k)
 					}
 				}
 			}

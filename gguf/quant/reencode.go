@@ -73,12 +73,6 @@ func Reencode(t Type, dst, src []byte) (ok bool, err error) {
 	return true, nil
 }
 
-// divScale returns d/div as a float16 and whether it is exact.
-func divScale(d numeric.Float16, div float32) (numeric.Float16, bool) {
-	q := toF16(d.Float32() / div)
-	return q, q.Float32()*div == d.Float32()
-}
-
 // toQ4_0 decodes Q1_0 or Q2_0 block p into y and writes it as Q4_0
 // blocks (its d, codes −1…2 + 8) to q; false when some value is not
 // code·d exactly (a scale that is not finite).
@@ -133,25 +127,25 @@ func mxfp4ToQ8_0(p, q []byte, y []float32) bool {
 // Codes writes block p of type t — one of the i-quant and ternary types
 // whose values are small integers times scales — as signed codes from
 // CodeLevels(t) and 16 int8 sub-block scales (one per 16 elements) under
-// one float16 scale D, so that each value is (D·sc)·code exactly as
-// float32 computes it:
+// the block's float16 scale d, so that each value is
+// ((d·sc)·CodeScale(t))·code exactly as float32 computes it (CodeScale
+// is a power of two):
 //
-//	IQ3_S    D = d,    sc = 2s+1, code ±grid      grid odd, ≤ 15
-//	IQ3_XXS  D = d/2,  sc = 2s+1, code ±grid/2    grid even, ≤ 62
-//	IQ2_XXS  D = d/8,  sc = 2s+1, code ±grid      grid 8, 25 or 43
+//	IQ3_S    scale 1,    sc = 2s+1, code ±grid      grid odd, ≤ 15
+//	IQ3_XXS  scale 1/2,  sc = 2s+1, code ±grid/2    grid even, ≤ 62
+//	IQ2_XXS  scale 1/8,  sc = 2s+1, code ±grid      grid 8, 25 or 43
 //	IQ2_XS   the same, s per 16 elements
 //	IQ2_S    the same, s per 16 elements
-//	IQ1_S    D = d/8,  sc = 2s+1, code 8g ± 1     g ∈ {−1, 0, 1}
+//	IQ1_S    scale 1/8,  sc = 2s+1, code 8g ± 1     g ∈ {−1, 0, 1}
 //	IQ1_M    the same, s per 16 elements
-//	TQ1_0    D = d,    sc = 1,    code q − 1      q ∈ {0, 1, 2}
+//	TQ1_0    scale 1,    sc = 1,    code q − 1      q ∈ {0, 1, 2}
 //	TQ2_0    the same, q ∈ {0, 1, 2, 3}
 //
-// (s the block's sub-block scale field, d its float16 scale; where D·sc
-// is zero, each code is the level nearest 0 with the sign that gives the
-// value's zero back). ok is false when t is none of these, p is not one
-// block, D is not d divided exactly (d/2 or d/8 not a float16) or some
-// value is not (D·sc)·code (a scale that is not finite); codes and sc are
-// then unspecified.
+// (s the block's sub-block scale field; where d·sc is zero, each code is
+// the level nearest 0 with the sign that gives the value's zero back). ok
+// is false when t is none of these, p is not one block or some value is
+// not that product (a scale that is not finite); codes and sc are then
+// unspecified.
 func Codes(t Type, p []byte, codes *[QKK]int8, sc *[16]int8) (d numeric.Float16, ok bool) {
 	lv := codeLevels(t)
 	if lv == nil || len(p) != t.BlockBytes() {
@@ -181,28 +175,29 @@ func Codes(t Type, p []byte, codes *[QKK]int8, sc *[16]int8) (d numeric.Float16,
 		}
 		sc[j] = int8(2*s + 1) // TQ1_0, TQ2_0: 1
 	}
-	var div float32 = 1
 	switch t {
-	case IQ3_S, TQ1_0, TQ2_0:
-		d = f16(p)
-		if t != IQ3_S {
-			d = f16(p[len(p)-2:]) // the ternary types store d last
-		}
-	case IQ3_XXS:
-		d, div = f16(p), 2
-	case IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S:
-		d, div = f16(p), 8
+	case TQ1_0, TQ2_0:
+		d = f16(p[len(p)-2:]) // the ternary types store d last
 	case IQ1_M:
 		var b BlockIQ1_M
 		b.Load(p)
-		d, div = b.Scale(), 8
+		d = b.Scale()
+	default:
+		d = f16(p)
 	}
-	if div != 1 {
-		if d, ok = divScale(d, div); !ok {
-			return d, false
-		}
+	return d, scaledCodes(y[:], d.Float32(), CodeScale(t), sc, lv, codes)
+}
+
+// CodeScale returns the power of two that Codes's products for type t
+// carry besides d and the sub-block scale (1 for a type it does not take).
+func CodeScale(t Type) float32 {
+	switch t {
+	case IQ3_XXS:
+		return 0.5
+	case IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M:
+		return 0.125
 	}
-	return d, scaledCodes(y[:], d.Float32(), sc, lv, codes)
+	return 1
 }
 
 // CodeLevels returns the codes Codes writes for type t, ascending (nil
@@ -236,11 +231,12 @@ func codeLevels(t Type) []int8 {
 	return nil
 }
 
-// scaledCodes sets codes[k] = y[k] / (d·sc[k/16]) (the product in float32,
-// as the decoders compute it) and reports whether each is one of levels
-// (ascending) that gives y[k] back exactly. Where d·sc is zero the code
-// is the level nearest 0 whose sign gives y[k]'s zero.
-func scaledCodes(y []float32, d float32, sc *[16]int8, levels []int8, codes *[QKK]int8) bool {
+// scaledCodes sets codes[k] = y[k] / ((d·sc[k/16])·f) (the products in
+// float32, as the decoders compute them; f a power of two) and reports
+// whether each is one of levels (ascending) that gives y[k] back exactly.
+// Where d·sc is zero the code is the level nearest 0 whose sign gives
+// y[k]'s zero.
+func scaledCodes(y []float32, d, f float32, sc *[16]int8, levels []int8, codes *[QKK]int8) bool {
 	// The levels nearest 0 below it and at or above it.
 	neg, pos := levels[0], levels[len(levels)-1]
 	for _, l := range levels {
@@ -256,7 +252,7 @@ func scaledCodes(y []float32, d float32, sc *[16]int8, levels []int8, codes *[QK
 		in[uint8(l)] = true
 	}
 	for j := range 16 {
-		s := float32(d * float32(sc[j]))
+		s := float32(d*float32(sc[j])) * f
 		for k := 16 * j; k < 16*j+16; k++ {
 			var c int
 			if s == 0 {

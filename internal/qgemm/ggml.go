@@ -54,12 +54,17 @@ type format struct {
 	subScales bool // int8 scale per sub-block and column
 	mins      int
 	act       act
+	// dscale is the power of two the weights carry besides d and the
+	// sub-block scales (quant.CodeScale; 1 for the others), applied to
+	// the activations' scale da, which each product quantizes for its
+	// matrix: d·(da·dscale) is d·da·dscale exactly, as ggml's float32
+	// products round it.
+	dscale float32
 }
 
 // ErrInexact is wrapped by PackGGML's error for a matrix of a type held
 // as codes (quant.Codes) with a block its tiles cannot hold exactly (a
-// scale d whose d/2 or d/8 is not a float16, one that is not finite):
-// such a matrix needs another path.
+// scale that is not finite): such a matrix needs another path.
 var ErrInexact = errors.New("qgemm: block not representable exactly")
 
 // The types without kernels of their own whose values are small integer
@@ -87,7 +92,7 @@ var formats = func() map[quant.Type]*format {
 	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
 		quant.IQ1_S, quant.IQ1_M, quant.TQ1_0, quant.TQ2_0} {
 		f := *fs[quant.IQ4_XS]
-		f.kern, f.lut = quant.IQ4_XS, newLUT(quant.CodeLevels(t))
+		f.kern, f.lut, f.dscale = quant.IQ4_XS, newLUT(quant.CodeLevels(t)), quant.CodeScale(t)
 		switch t {
 		case quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M: // a scale per 16
 			f.kern, f.sub = quant.IQ2_XS, 16
@@ -98,6 +103,9 @@ var formats = func() map[quant.Type]*format {
 		f.t = t
 		if f.kern == 0 {
 			f.kern = t
+		}
+		if f.dscale == 0 {
+			f.dscale = 1
 		}
 	}
 	return fs
@@ -322,7 +330,8 @@ type superBlock struct {
 
 // decodeSuper decodes one super-block of f's type from p (exactly its
 // bytes) into b. It reports false for a block of a type held as codes
-// whose values are not the tile's (d·sc)·level exactly (quant.Codes).
+// whose values are not the tile's ((d·sc)·dscale)·level exactly
+// (quant.Codes).
 func decodeSuper(f *format, p []byte, b *superBlock) bool {
 	le16 := binary.LittleEndian.Uint16
 	switch f.t {
@@ -538,7 +547,7 @@ func (m *GGML) DequantizeRow(n int, dst []float32) {
 		for sub := 0; sub < f.nsub(); sub++ {
 			dl, ml := d, float32(0)
 			if f.subScales {
-				dl = d * float32(int8(tile[f.scOff()+sub*GroupCols+c]))
+				dl = float32(d*float32(int8(tile[f.scOff()+sub*GroupCols+c]))) * f.dscale
 			}
 			if f.mins == minsSub {
 				ml = dm * float32(tile[f.minOff()+(sub/2)*2*GroupCols+2*c+sub%2])

@@ -91,7 +91,7 @@ func quantizeSuperBlockRef(f *format, x []float32, qa []int8, aux []byte, r, row
 			sa = numeric.Float16FromFloat32(d * float32(sum)).Float32()
 		}
 	}
-	putF32(rec[0:], da)
+	putF32(rec[0:], da*f.dscale)
 	putF32(rec[4:], sa)
 	if f.zp != 0 {
 		for j := 0; j < f.nsub(); j++ {
@@ -126,7 +126,7 @@ func quantizeRowQ8(f *format, x []float32, qa []int8, aux []byte, r, rows int, d
 				continue
 			}
 			rec := aux[(b*rows+r)*ab : (b*rows+r+1)*ab]
-			putF32(rec[0:], numeric.Float16FromFloat32(d[i]).Float32())
+			putF32(rec[0:], numeric.Float16FromFloat32(d[i]).Float32()*f.dscale)
 			var sa float32
 			if f.act == actQ8_1 {
 				sa = numeric.Float16FromFloat32(d[i] * float32(sum[i])).Float32()
@@ -155,7 +155,7 @@ func quantizeRowQ8K(f *format, x []float32, qa []int8, aux []byte, r, rows int, 
 		for i := 0; i < done; i++ {
 			sb := s0 + i
 			rec := aux[(sb*rows+r)*ab : (sb*rows+r+1)*ab]
-			putF32(rec[0:], d[i])
+			putF32(rec[0:], d[i]*f.dscale)
 			putF32(rec[4:], 0)
 			bs := bsums[i*quant.QKK/16 : (i+1)*quant.QKK/16]
 			for j := 0; j < f.nsub(); j++ {

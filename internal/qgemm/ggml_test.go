@@ -47,25 +47,15 @@ var halfOffsets = map[quant.Type][]int{
 	quant.IQ1_S: {0}, quant.IQ1_M: {}, quant.TQ1_0: {52}, quant.TQ2_0: {64},
 }
 
-// dividedScale reports whether the tiles of t hold its d divided (by 2
-// or 8, quant.Codes): random scales are then kept normal float16s.
-func dividedScale(t quant.Type) bool {
-	switch t {
-	case quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M:
-		return true
-	}
-	return false
-}
-
 // randHalf returns a random finite, nonzero float16 of either sign below
-// 0.02 in magnitude, at least 1/1024 when normal is set.
-func randHalf(rng *rand.Rand, normal bool) numeric.Float16 {
-	lo := float32(0)
-	if normal {
-		lo = 1.0 / 1024
+// 0.02 in magnitude; one in eight is subnormal (real i-quant files have
+// many: IQ2_XXS's d is about max|w|/166).
+func randHalf(rng *rand.Rand) numeric.Float16 {
+	if rng.IntN(8) == 0 {
+		return numeric.Float16FromBits(uint16(1+rng.IntN(0x3ff)) | uint16(rng.IntN(2))<<15)
 	}
 	h := numeric.Float16FromFloat32(0)
-	for h.Float32() == 0 || h.Float32() < lo && h.Float32() > -lo {
+	for h.Float32() == 0 {
 		h = numeric.Float16FromFloat32((rng.Float32()*2 - 1) * 0.02)
 	}
 	return h
@@ -88,12 +78,12 @@ func randGGML(rng *rand.Rand, t quant.Type, n, k int) []byte {
 		// whole Matrix (Q4_0 and Q8_0 read through PackGGUF), and
 		// llama.cpp's quantizers write none (d = amax/127 ≥ +0).
 		for _, o := range halfOffsets[t] {
-			binary.LittleEndian.PutUint16(data[b*bb+o:], randHalf(rng, dividedScale(t)).Bits())
+			binary.LittleEndian.PutUint16(data[b*bb+o:], randHalf(rng).Bits())
 		}
 		if t == quant.IQ1_M {
 			// Its scale's four nibbles, low first, are the top nibbles
 			// of the uint16 scale words at 48, 50, 52 and 54.
-			h := randHalf(rng, true).Bits()
+			h := randHalf(rng).Bits()
 			for i := range 4 {
 				o := b*bb + 48 + 2*i + 1
 				data[o] = data[o]&0x0f | uint8(h>>(4*i)&15)<<4
@@ -156,7 +146,7 @@ func refGGML(m *GGML, a []float32, rows int) (y, mag []float64) {
 	for r := 0; r < rows; r++ {
 		for sb := 0; sb < m.K/f.sb; sb++ {
 			rec := s.aux[(sb*rows+r)*ab:]
-			da := float64(getF32(rec))
+			da := float64(getF32(rec)) / float64(f.dscale) // the records carry the weights' dscale
 			for j := sb * f.sb; j < (sb+1)*f.sb; j++ {
 				ad[r*m.K+j] = float64(s.qa[r*m.K+j]) * da
 			}

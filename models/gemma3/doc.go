@@ -42,8 +42,8 @@
 // decode to the same floats, quant.Reencode) or NBits (ONNX MatMulNBits
 // weights, from FromONNX). Packings larger than the file's blocks are
 // made only where they fit the memory budget. NVFP4 stays Blocks: slow.
-// So does a matrix with a block that has no exact counterpart (a float16
-// scale that does not divide exactly) or whose packing does not fit.
+// So does a matrix with a block that has no exact counterpart (a scale
+// that is not finite) or whose packing does not fit.
 //
 // Load releases the file pages of every converted tensor (madvise) as it
 // goes, so that peak memory stays near the converted size. F16, BF16 and
