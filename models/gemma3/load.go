@@ -499,7 +499,12 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 	}
 	p, err := newPacked(blocks, release)
 	if errors.Is(err, qgemm.ErrInexact) {
-		l.converted -= raw // an IQ2 block the tiles cannot hold: the caller keeps Blocks
+		// A block the tiles cannot hold (a scale that is not finite): the
+		// caller keeps Blocks, which compute what llama.cpp would.
+		l.converted -= raw
+		if l.opt.Notice != nil && len(blocks) == 1 { // a stack is tried again matrix by matrix
+			l.opt.Notice(fmt.Sprintf("gemma3: tensor %s (%v) has a block with a scale that is not finite: it runs on the slow reference path", name, blocks[0].Type))
+		}
 		return nil
 	}
 	if err != nil {
@@ -560,7 +565,7 @@ func (l *loader) stack(specs ...stackSpec) (out []Matrix, st stacked, n int) {
 			if l.err != nil {
 				return nil, nil, 0
 			}
-			n = 0 // not exactly representable stacked (IQ2): one by one below
+			n = 0 // not representable stacked, or over the budget: one by one below
 			break
 		}
 		for i, b := range blocks {
