@@ -98,3 +98,28 @@ func ExampleParseType() {
 	// F16: blocks of 1 in 2 bytes, quantize true
 	// quant: unknown type name "Q9": quant: unsupported type
 }
+
+// An IQ2_XXS block (all grid index 0, every sign positive, sub-block
+// scale field 3, d = 0.5) as codes: each value is ((d·sc)·CodeScale)·code,
+// here ((0.5·7)·1/8)·8 = 3.5, the same float32 that Dequantize gives.
+func ExampleCodes() {
+	p := make([]byte, quant.IQ2_XXS.BlockBytes())
+	p[0], p[1] = 0x00, 0x38 // d = 0.5 as a float16
+	for ib := range 8 {
+		p[2+8*ib+7] = 3 << 4 // s = 3 in the top bits of each group's second word
+	}
+	var (
+		codes [quant.QKK]int8
+		sc    [16]int8
+	)
+	d, ok := quant.Codes(quant.IQ2_XXS, p, &codes, &sc)
+	y := make([]float32, quant.QKK)
+	if err := quant.Dequantize(quant.IQ2_XXS, y, p); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ok, d.Float32(), sc[0], quant.CodeScale(quant.IQ2_XXS), codes[0], y[0])
+	fmt.Println(quant.CodeLevels(quant.IQ2_XXS))
+	// Output:
+	// true 0.5 7 0.125 8 3.5
+	// [-43 -25 -8 8 25 43]
+}
