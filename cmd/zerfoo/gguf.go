@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"text/tabwriter"
 
 	"github.com/zerfoo/zerfoo/gguf"
+	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
 )
 
 // ggufCmd groups commands on GGUF files.
 type ggufCmd struct {
-	Inspect ggufInspectCmd `cmd:"" help:"Print a GGUF file's metadata, tensor table, totals, bits per weight and a breakdown by tensor type."`
+	Inspect ggufInspectCmd `cmd:"" help:"Print a GGUF file's metadata, tensor table, totals, bits per weight, a breakdown by tensor type and how Zerfoo runs each type."`
 }
 
 type ggufInspectCmd struct {
@@ -37,5 +40,35 @@ func (c *ggufInspectCmd) Run(ctx context.Context, s *streams) error {
 		return err
 	}
 	defer f.Close()
-	return gguf.Inspect(s.out, f)
+	if err := gguf.Inspect(s.out, f); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "\nHow Zerfoo runs each type's matrices:\n")
+	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+	for _, st := range gguf.TypeStats(f) {
+		fmt.Fprintf(tw, "  %v\t%s\n", st.Type, runsAs(st.Type))
+	}
+	return tw.Flush()
+}
+
+// runsAs says how a Gemma 3 model's matrices of type t are multiplied.
+func runsAs(t quant.Type) string {
+	switch {
+	case t == quant.F32:
+		return "float32"
+	case t == quant.F16 || t == quant.BF16:
+		return "16-bit kernels, as stored"
+	case qgemm.GGMLSupported(t):
+		const k = 256
+		tiles := float64(8*qgemm.GGMLBytes(t, qgemm.GroupCols, k)) / (qgemm.GroupCols * k)
+		file := float64(8*t.BlockBytes()) / float64(t.BlockSize())
+		if tiles > 1.125*file {
+			return fmt.Sprintf("int8 kernels, repacked at %.2f bits per weight (%.1f× the file's) where the memory budget allows, else the reference path (slow)", tiles, tiles/file)
+		}
+		return fmt.Sprintf("int8 kernels, repacked at %.2f bits per weight", tiles)
+	}
+	if to, ok := quant.Reencoded(t); ok {
+		return fmt.Sprintf("rewritten exactly as %v, then its int8 kernels", to)
+	}
+	return "the reference path (slow: no fused kernel)"
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
 // TestGGUFInspectSplit inspects the model llama-gguf-split cut into three
@@ -19,5 +21,26 @@ func TestGGUFInspectSplit(t *testing.T) {
 	code, out, errs = zerfoo(t, context.Background(), "", "gguf", "inspect", filepath.Join(dir, "tiny-00002-of-00003.gguf"))
 	if code != 0 || !strings.Contains(out, "one part of a split model") || !strings.Contains(out, "12 tensors") {
 		t.Errorf("second file: exit %d, stderr %q, stdout %.300q", code, errs, out)
+	}
+}
+
+// TestRunsAs: inspect says which path each type takes, with the tiles'
+// bits per weight where they outgrow the file's.
+func TestRunsAs(t *testing.T) {
+	for typ, want := range map[quant.Type]string{
+		quant.Q4_K:    "int8 kernels, repacked at 4.62 bits per weight",
+		quant.IQ2_XXS: "int8 kernels, repacked at 4.31 bits per weight (2.1× the file's) where the memory budget allows",
+		quant.MXFP4:   "rewritten exactly as Q8_0",
+		quant.NVFP4:   "the reference path",
+		quant.BF16:    "16-bit kernels",
+	} {
+		if got := runsAs(typ); !strings.HasPrefix(got, want) {
+			t.Errorf("%v: %q, want it to start %q", typ, got, want)
+		}
+	}
+	dir := filepath.Join("..", "..", "testdata", "gguf", "split")
+	code, out, _ := zerfoo(t, context.Background(), "", "gguf", "inspect", filepath.Join(dir, "tiny-00001-of-00003.gguf"))
+	if code != 0 || !strings.Contains(out, "How Zerfoo runs each type's matrices:") {
+		t.Errorf("exit %d, stdout %.300q", code, out)
 	}
 }
