@@ -202,18 +202,46 @@ func CodeScale(t Type) float32 {
 
 // CodeLevels returns the codes Codes writes for type t, ascending (nil
 // for a type Codes does not take). At most 16.
-func CodeLevels(t Type) []int8 { return append([]int8(nil), codeLevels(t)...) }
+func CodeLevels(t Type) []int8 {
+	if ls := codeLevels(t); ls != nil {
+		return append([]int8(nil), ls.levels...)
+	}
+	return nil
+}
+
+// levelSet is one type's code levels with what scaledCodes looks up per
+// element, made once: membership by a code's uint8 bits, and the levels
+// nearest 0 below it (neg) and at or above it (pos).
+type levelSet struct {
+	levels   []int8
+	in       [256]bool
+	neg, pos int8
+}
+
+func newLevelSet(levels ...int8) *levelSet {
+	ls := &levelSet{levels: levels, neg: levels[0], pos: levels[len(levels)-1]}
+	for _, l := range levels {
+		ls.in[uint8(l)] = true
+		if l < 0 {
+			ls.neg = l
+		}
+		if l >= 0 && l < ls.pos {
+			ls.pos = l
+		}
+	}
+	return ls
+}
 
 var (
-	levelsIQ3S   = []int8{-15, -13, -11, -9, -7, -5, -3, -1, 1, 3, 5, 7, 9, 11, 13, 15}
-	levelsIQ3XXS = []int8{-31, -26, -22, -18, -14, -10, -6, -2, 2, 6, 10, 14, 18, 22, 26, 31}
-	levelsIQ2    = []int8{-43, -25, -8, 8, 25, 43}
-	levelsIQ1    = []int8{-9, -7, -1, 1, 7, 9}
-	levelsTQ1    = []int8{-1, 0, 1}
-	levelsTQ2    = []int8{-1, 0, 1, 2}
+	levelsIQ3S   = newLevelSet(-15, -13, -11, -9, -7, -5, -3, -1, 1, 3, 5, 7, 9, 11, 13, 15)
+	levelsIQ3XXS = newLevelSet(-31, -26, -22, -18, -14, -10, -6, -2, 2, 6, 10, 14, 18, 22, 26, 31)
+	levelsIQ2    = newLevelSet(-43, -25, -8, 8, 25, 43)
+	levelsIQ1    = newLevelSet(-9, -7, -1, 1, 7, 9)
+	levelsTQ1    = newLevelSet(-1, 0, 1)
+	levelsTQ2    = newLevelSet(-1, 0, 1, 2)
 )
 
-func codeLevels(t Type) []int8 {
+func codeLevels(t Type) *levelSet {
 	switch t {
 	case IQ3_S:
 		return levelsIQ3S
@@ -233,38 +261,24 @@ func codeLevels(t Type) []int8 {
 
 // scaledCodes sets codes[k] = y[k] / ((d·sc[k/16])·f) (the products in
 // float32, as the decoders compute them; f a power of two) and reports
-// whether each is one of levels (ascending) that gives y[k] back exactly.
-// Where d·sc is zero the code is the level nearest 0 whose sign gives
-// y[k]'s zero.
-func scaledCodes(y []float32, d, f float32, sc *[16]int8, levels []int8, codes *[QKK]int8) bool {
-	// The levels nearest 0 below it and at or above it.
-	neg, pos := levels[0], levels[len(levels)-1]
-	for _, l := range levels {
-		if l < 0 {
-			neg = l
-		}
-		if l >= 0 && l < pos {
-			pos = l
-		}
-	}
-	var in [256]bool
-	for _, l := range levels {
-		in[uint8(l)] = true
-	}
+// whether each is one of ls's levels that gives y[k] back exactly. Where
+// d·sc is zero the code is the level nearest 0 whose sign gives y[k]'s
+// zero.
+func scaledCodes(y []float32, d, f float32, sc *[16]int8, ls *levelSet, codes *[QKK]int8) bool {
 	for j := range 16 {
 		s := float32(d*float32(sc[j])) * f
 		for k := 16 * j; k < 16*j+16; k++ {
 			var c int
 			if s == 0 {
 				// (±0)·c is −0 when exactly one of s and c is negative.
-				c = int(pos)
+				c = int(ls.pos)
 				if math.Signbit(float64(y[k])) != math.Signbit(float64(s)) {
-					c = int(neg)
+					c = int(ls.neg)
 				}
 			} else {
 				c = nearestInt(y[k] / s)
 			}
-			if c < -128 || c > 127 || !in[uint8(c)] || float32(s*float32(c)) != y[k] {
+			if c < -128 || c > 127 || !ls.in[uint8(c)] || float32(s*float32(c)) != y[k] {
 				return false
 			}
 			codes[k] = int8(c)
