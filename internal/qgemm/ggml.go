@@ -547,8 +547,9 @@ func (m *GGML) DequantizeRow(n int, dst []float32) {
 		for sub := 0; sub < f.nsub(); sub++ {
 			dl, ml := d, float32(0)
 			if f.subScales {
-				dl = float32(d*float32(int8(tile[f.scOff()+sub*GroupCols+c]))) * f.dscale
+				dl = d * float32(int8(tile[f.scOff()+sub*GroupCols+c]))
 			}
+			dl *= f.dscale // exact: a power of two
 			if f.mins == minsSub {
 				ml = dm * float32(tile[f.minOff()+(sub/2)*2*GroupCols+2*c+sub%2])
 			}

@@ -297,44 +297,54 @@ func TestLoadIQ2OverBudget(t *testing.T) {
 }
 
 // TestLoadNonFiniteScale: an IQ2_XXS matrix with one block whose scale is
-// infinite cannot be held as table codes; it stays on the reference path
+// infinite cannot be held as table codes, nor an MXFP4 one whose scale
+// 2^127 is no float16 rewritten as Q8_0: each stays on the reference path
 // with a notice naming it, and the other matrices are packed.
 func TestLoadNonFiniteScale(t *testing.T) {
-	path := writeTiny(t, quant.IQ2_XXS)
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const name = "blk.0.ffn_down.weight"
-	ti, err := f.Tensor(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := f.DataOffset + int64(ti.Offset)
-	f.Close()
-	w, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteAt([]byte{0x00, 0x7c}, off); err != nil { // d = +Inf
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var notes []string
-	m, err := gemma3.Load(path, gemma3.LoadOptions{Notice: func(s string) { notes = append(notes, s) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, ok := m.Weights.Layers[0].Down.(*gemma3.Blocks); !ok {
-		t.Errorf("%s: %T, want *gemma3.Blocks", name, m.Weights.Layers[0].Down)
-	}
-	if _, ok := m.Weights.Layers[1].Down.(*gemma3.Packed); !ok {
-		t.Errorf("blk.1.ffn_down.weight: %T, want *gemma3.Packed", m.Weights.Layers[1].Down)
-	}
-	if all := strings.Join(notes, "\n"); !strings.Contains(all, name) || !strings.Contains(all, "not finite") {
-		t.Errorf("notices %q: want one naming %s", notes, name)
+	for _, tc := range []struct {
+		typ   quant.Type
+		bytes []byte // at the start of the tensor's first block
+		note  string
+	}{
+		{quant.IQ2_XXS, []byte{0x00, 0x7c}, "not finite"}, // d = +Inf
+		{quant.MXFP4, []byte{255, 0x77}, "no exact Q8_0 counterpart"},
+	} {
+		path := writeTiny(t, tc.typ)
+		f, err := gguf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const name = "blk.0.ffn_down.weight"
+		ti, err := f.Tensor(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := f.DataOffset + int64(ti.Offset)
+		f.Close()
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.WriteAt(tc.bytes, off); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var notes []string
+		m, err := gemma3.Load(path, gemma3.LoadOptions{Notice: func(s string) { notes = append(notes, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.Weights.Layers[0].Down.(*gemma3.Blocks); !ok {
+			t.Errorf("%v %s: %T, want *gemma3.Blocks", tc.typ, name, m.Weights.Layers[0].Down)
+		}
+		if _, ok := m.Weights.Layers[1].Down.(*gemma3.Packed); !ok {
+			t.Errorf("%v blk.1.ffn_down.weight: %T, want *gemma3.Packed", tc.typ, m.Weights.Layers[1].Down)
+		}
+		if all := strings.Join(notes, "\n"); !strings.Contains(all, name) || !strings.Contains(all, tc.note) {
+			t.Errorf("%v: notices %q: want one naming %s", tc.typ, notes, name)
+		}
+		m.Close()
 	}
 }

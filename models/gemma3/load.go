@@ -414,7 +414,8 @@ func (l *loader) fits(name string, t quant.Type, n int64) bool {
 // packReencoded rewrites b (a type with a quant.Reencoded type) as blocks
 // of that type that decode to the same floats and packs those. It returns
 // nil, with l.err unset, when some block has no exact counterpart (a
-// scale that does not divide exactly): b then stays the reference path.
+// scale that is not finite, an MXFP4 scale outside float16) or the
+// rewrite does not fit the budget: b then stays the reference path.
 func (l *loader) packReencoded(name string, b *Blocks) Matrix {
 	to, _ := quant.Reencoded(b.Type)
 	rb, err := to.RowBytes(b.K)
@@ -432,6 +433,8 @@ func (l *loader) packReencoded(name string, b *Blocks) Matrix {
 	if ok, err := quant.Reencode(b.Type, q, b.Data); err != nil || !ok {
 		if err != nil {
 			l.err = fmt.Errorf("gemma3: tensor %s: %w", name, err)
+		} else if l.opt.Notice != nil {
+			l.opt.Notice(fmt.Sprintf("gemma3: tensor %s (%v) has a block with no exact %v counterpart: it runs on the slow reference path", name, b.Type, to))
 		}
 		return nil
 	}
