@@ -340,3 +340,21 @@ func decodeBlock(t Type, y []float32, p []byte) {
 		panic("quant: decodeBlock: " + t.String())
 	}
 }
+
+// Grid returns a copy of the grid of type t's 8-element patterns, one
+// entry per index as ggml stores it (8 magnitudes, the bytes of a uint64
+// from the lowest), for IQ2_XXS, IQ2_XS, IQ2_S and IQ1_S/IQ1_M; nil for
+// the others. Kernels that decode a block's indices themselves need it.
+func Grid(t Type) []uint64 {
+	switch t {
+	case IQ2_XXS:
+		return append([]uint64(nil), iq2xxsGrid[:]...)
+	case IQ2_XS:
+		return append([]uint64(nil), iq2xsGrid[:]...)
+	case IQ2_S:
+		return append([]uint64(nil), iq2sGrid[:]...)
+	case IQ1_S, IQ1_M:
+		return append([]uint64(nil), iq1sGrid[:]...)
+	}
+	return nil
+}

@@ -179,6 +179,9 @@ func main() {
 		if f.name == "Q4_0" || f.name == "Q8_0" {
 			continue // qgemm.Matrix runs them on AVX2
 		}
+		if f.grid {
+			continue // AVX-512 VBMI only
+		}
 		group, half := f.rows()
 		fmt.Fprintf(&rows, "\tcase quant.%s:\n\t\treturn %d, %d\n", f.name, group, half)
 		for hi, halves := range []int{2, 1} {

@@ -18,6 +18,10 @@ type format struct {
 	sb, sub   int
 	subScales bool
 	mins      int // 0 none, 1 half (Q4_1/Q5_1), 2 per sub-block
+	// grid: the tiles keep the file's grid indices and sign bits
+	// (ggml.go's gridFormat); AVX-512 VBMI kernels only, listed last so
+	// that the other generators, which skip them, keep their indices.
+	grid bool
 }
 
 var formats = []format{
@@ -37,6 +41,7 @@ var formats = []format{
 	// types held as table codes with such scales (IQ2_XS, IQ2_S, IQ1_M;
 	// ggml.go's formats).
 	{name: "IQ2_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
+	{name: "IQ2_XXS", grid: true, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 }
 
 func (f format) nsub() int      { return f.sb / f.sub }

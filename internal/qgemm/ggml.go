@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/tune"
@@ -54,6 +57,10 @@ type format struct {
 	subScales bool // int8 scale per sub-block and column
 	mins      int
 	act       act
+	// grid: the tiles keep the file's grid indices (gridFormat) instead
+	// of codes; lut then holds the signed levels of its codes
+	// (gridCode).
+	grid *gridTable
 	// dscale is the power of two the weights carry besides d and the
 	// sub-block scales (quant.CodeScale; 1 for the others), applied to
 	// the activations' scale da, which each product quantizes for its
@@ -91,13 +98,10 @@ var formats = func() map[quant.Type]*format {
 	}
 	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
 		quant.IQ1_S, quant.IQ1_M, quant.TQ1_0, quant.TQ2_0} {
-		f := *fs[quant.IQ4_XS]
-		f.kern, f.lut, f.dscale = quant.IQ4_XS, newLUT(quant.CodeLevels(t)), quant.CodeScale(t)
-		switch t {
-		case quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M: // a scale per 16
-			f.kern, f.sub = quant.IQ2_XS, 16
-		}
-		fs[t] = &f
+		fs[t] = codeFormat(fs[quant.IQ4_XS], t)
+	}
+	if ggmlGridKernels {
+		fs[quant.IQ2_XXS] = gridFormat(quant.IQ2_XXS)
 	}
 	for t, f := range fs {
 		f.t = t
@@ -110,6 +114,129 @@ var formats = func() map[quant.Type]*format {
 	}
 	return fs
 }()
+
+// gridTable is a grid of 8-element patterns (quant.Grid) whose magnitudes
+// are gridLevels, as 2-bit codes: bits 2j–2j+1 of words[i] are element j
+// of entry i's magnitude's index in gridLevels.
+type gridTable struct {
+	words [256]uint16
+	// kern is what the kernels look up, 64-byte aligned: the words' low
+	// bytes at 0 and high bytes at 256; at 512 + 64·g the VPMULTISHIFTQB
+	// control that moves the codes in byte g of every dword (column c's
+	// index for elements 8g…8g+7, after the lookup) to bytes 0–3 of that
+	// dword, two bits per byte; at 768 the unsigned level 128 + magnitude
+	// by a byte's low two bits (VPERMB).
+	kern *[832]uint8
+}
+
+// gridLevels are the magnitudes of the IQ2 grids.
+var gridLevels = [3]int8{8, 25, 43}
+
+// gridFormat returns the format that keeps type t's grid indices (IQ2_XXS)
+// where this CPU has kernels that look them up (ggmlGridKernels): a tile
+// holds, per sub-block of 32 elements, the 16 columns' indices (64 bytes:
+// byte 4c+g is column c's index for elements 8g…8g+7), then one 64-bit
+// sign mask per quad of 4 elements (bit 4c+t: element t of column c is
+// negative; the file's 7 sign bits and their parity), then as IQ4_XS's
+// tiles the int8 scales 2s+1 and d: 2.31 bits per weight against the
+// file's 2.06, where the table codes of the other CPUs take 4.31. The
+// weights are d·(2s+1)·grid·sign/8 (quant.CodeScale), as ggml computes
+// them.
+func gridFormat(t quant.Type) *format {
+	g := &gridTable{}
+	entries := quant.Grid(t)
+	if len(entries) != len(g.words) {
+		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
+	}
+	for i, e := range entries {
+		for j := 0; j < 8; j++ {
+			c := slices.Index(gridLevels[:], int8(e>>(8*j)))
+			if c < 0 {
+				panic(fmt.Sprintf("qgemm: %v: grid entry %d holds %d", t, i, uint8(e>>(8*j))))
+			}
+			g.words[i] |= uint16(c) << (2 * j)
+		}
+	}
+	buf := make([]uint8, 832+63)
+	g.kern = (*[832]uint8)(buf[(64-int(uintptr(unsafe.Pointer(&buf[0]))%64))%64:])
+	for i, w := range g.words {
+		g.kern[i], g.kern[256+i] = uint8(w), uint8(w>>8)
+	}
+	for grp := 0; grp < 4; grp++ {
+		for b := 0; b < 64; b++ {
+			g.kern[512+64*grp+b] = uint8(32*(b%8/4) + 8*grp + 2*(b%4))
+		}
+	}
+	for i := 0; i < 64; i++ {
+		g.kern[768+i] = 128
+		if i%4 < len(gridLevels) {
+			g.kern[768+i] += uint8(gridLevels[i%4])
+		}
+	}
+	l := gridLevels
+	return &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
+		lut: newLUT([]int8{l[0], l[1], l[2], 0, -l[0], -l[1], -l[2], 0}), dscale: quant.CodeScale(t)}
+}
+
+// gridCode returns the code of column c, element j of a grid tile: the
+// element's magnitude's index in gridLevels, plus 4 when it is negative
+// (the index of its level in f.lut).
+func (f *format) gridCode(tile []uint8, c, j int) uint8 {
+	sub, e := j/32, j%32
+	blk := tile[sub*128 : (sub+1)*128]
+	idx := blk[4*c+e/8]
+	code := uint8(f.grid.words[idx]>>(2*(e%8))) & 3
+	bit := 4*c + e%4
+	neg := blk[64+8*(e/4)+bit/8] >> (bit % 8) & 1
+	return code | neg<<2
+}
+
+// decodeGrid decodes an IQ2_XXS super-block (p: its 66 bytes) into b's
+// grid fields: per 32 elements four 8-bit indices and a 32-bit word of
+// four 7-bit sign fields and the 4-bit scale s (bits 28–31).
+func decodeGrid(p []byte, b *superBlock) {
+	b.d = binary.LittleEndian.Uint16(p)
+	for ib := 0; ib < 8; ib++ {
+		q := p[2+8*ib : 10+8*ib]
+		aux := binary.LittleEndian.Uint32(q[4:])
+		for l := 0; l < 4; l++ {
+			s := uint8(aux >> (7 * l) & 127)
+			if bits.OnesCount8(s)%2 == 1 {
+				s |= 128 // ggml's ksigns_iq2xs: even parity over 8
+			}
+			b.gi[4*ib+l], b.gs[4*ib+l] = q[l], s
+		}
+		b.sc[ib] = int8(2*(aux>>28) + 1)
+	}
+}
+
+// putGrid stores column c's grid fields of b into a grid tile's index
+// and sign planes (gridFormat).
+func putGrid(tile []uint8, c int, b *superBlock) {
+	for sub := 0; sub < 8; sub++ {
+		blk := tile[sub*128 : (sub+1)*128]
+		for g := 0; g < 4; g++ {
+			blk[4*c+g] = b.gi[4*sub+g]
+		}
+		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
+			nib := b.gs[4*sub+q/2] >> (4 * (q % 2)) & 15
+			blk[64+8*q+c/2] |= nib << (4 * (c % 2))
+		}
+	}
+}
+
+// codeFormat returns the format of type t held as table codes in the
+// tiles of iq4xs (the IQ4_XS format) or, for a scale per 16 elements, of
+// the same layout with 16 sub-blocks.
+func codeFormat(iq4xs *format, t quant.Type) *format {
+	f := *iq4xs
+	f.t, f.kern, f.lut, f.dscale = t, quant.IQ4_XS, newLUT(quant.CodeLevels(t)), quant.CodeScale(t)
+	switch t {
+	case quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M: // a scale per 16
+		f.kern, f.sub = quant.IQ2_XS, 16
+	}
+	return &f
+}
 
 // lutTable is a table of up to 16 levels that 4-bit codes index: the
 // levels + 128 (the unsigned codes the AVX-512 kernels multiply) four
@@ -139,6 +266,9 @@ func newLUT(levels []int8) *lutTable {
 
 // lutArg is the table pointer of the kernels' arguments (gargs.lut).
 func (f *format) lutArg() *uint8 {
+	if f.grid != nil {
+		return &f.grid.kern[0]
+	}
 	if f.lut == nil {
 		return nil
 	}
@@ -270,6 +400,12 @@ func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
 	if f == nil {
 		return nil, fmt.Errorf("qgemm: PackGGML: no super-block kernel for %v: %w", t, ErrArgs)
 	}
+	return packGGML(f, n, k, row)
+}
+
+// packGGML is PackGGML in format f (of type f.t).
+func packGGML(f *format, n, k int, row func(n int) []byte) (*GGML, error) {
+	t := f.t
 	rb, err := t.RowBytes(k)
 	if n <= 0 || k <= 0 || err != nil || k%f.sb != 0 {
 		return nil, fmt.Errorf("qgemm: PackGGML: %v %d×%d (rows must be a positive multiple of %d): %w", t, n, k, f.sb, ErrArgs)
@@ -326,6 +462,9 @@ type superBlock struct {
 	sc    [16]int8
 	m     [16]uint8
 	d, dm uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
+	// gi, gs: a grid format's index and sign bits per 8 elements
+	// (decodeGrid).
+	gi, gs [32]uint8
 }
 
 // decodeSuper decodes one super-block of f's type from p (exactly its
@@ -333,6 +472,10 @@ type superBlock struct {
 // whose values are not the tile's ((d·sc)·dscale)·level exactly
 // (quant.Codes).
 func decodeSuper(f *format, p []byte, b *superBlock) bool {
+	if f.grid != nil {
+		decodeGrid(p, b)
+		return true
+	}
 	le16 := binary.LittleEndian.Uint16
 	switch f.t {
 	case quant.Q4_0:
@@ -460,6 +603,30 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 // putTile stores column c's super-block b into tile.
 func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
 	f := m.f
+	if f.grid != nil {
+		putGrid(tile, c, b)
+	} else {
+		putPlanes(f, tile, c, b)
+	}
+	if f.subScales {
+		for s := 0; s < f.nsub(); s++ {
+			tile[f.scOff()+s*GroupCols+c] = uint8(b.sc[s])
+		}
+	}
+	if f.mins == minsSub {
+		for s := 0; s < f.nsub(); s++ {
+			tile[f.minOff()+(s/2)*2*GroupCols+2*c+s%2] = b.m[s]
+		}
+	}
+	binary.LittleEndian.PutUint16(tile[f.dOff()+2*c:], b.d)
+	if f.mins != minsNone {
+		binary.LittleEndian.PutUint16(tile[f.dOff()+2*GroupCols+2*c:], b.dm)
+	}
+}
+
+// putPlanes stores column c's codes of b into tile's code plane and extra
+// bit planes.
+func putPlanes(f *format, tile []uint8, c int, b *superBlock) {
 	mask := uint8(1)<<f.low - 1
 	var low [256]uint8
 	for j, u := range b.u[:f.sb] {
@@ -482,20 +649,6 @@ func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
 			tile[f.lowBytes()+(v*f.high+h)*8+c/2] |= nib << (4 * uint(c%2))
 		}
 	}
-	if f.subScales {
-		for s := 0; s < f.nsub(); s++ {
-			tile[f.scOff()+s*GroupCols+c] = uint8(b.sc[s])
-		}
-	}
-	if f.mins == minsSub {
-		for s := 0; s < f.nsub(); s++ {
-			tile[f.minOff()+(s/2)*2*GroupCols+2*c+s%2] = b.m[s]
-		}
-	}
-	binary.LittleEndian.PutUint16(tile[f.dOff()+2*c:], b.d)
-	if f.mins != minsNone {
-		binary.LittleEndian.PutUint16(tile[f.dOff()+2*GroupCols+2*c:], b.dm)
-	}
 }
 
 // planeBit returns where extra bit h of code j of column c lives in a
@@ -509,6 +662,9 @@ func planeBit(f *format, h, c, j int) (off int, bit uint) {
 // tileCode returns the full unsigned code of column c, element j of a
 // tile (low plane and extra bits).
 func (f *format) tileCode(tile []uint8, c, j int) uint8 {
+	if f.grid != nil {
+		return f.gridCode(tile, c, j)
+	}
 	u := code(tile, f.low, c, j)
 	if f.plane2 {
 		return u | code(tile[f.lowBytes():], 2, c, j)<<f.low

@@ -13,9 +13,11 @@ import (
 var hasGFNI = cpu.X86.HasAVX512GFNI
 
 // ggmlAVX512Takes reports whether this CPU runs f's AVX-512 kernels (the
-// plane2 ones need GFNI); ggmlCallAVX512 and ggmlCallAVX512Groups report
+// plane2 ones need GFNI, the grid ones VBMI); ggmlCallAVX512 and ggmlCallAVX512Groups report
 // false for the others.
-func ggmlAVX512Takes(f *format) bool { return !f.plane2 || hasGFNI }
+func ggmlAVX512Takes(f *format) bool {
+	return (!f.plane2 || hasGFNI) && (f.grid == nil || ggmlGridKernels)
+}
 
 //go:generate go run gen_ggml_asm.go gen_ggml_formats.go
 //go:generate go run gen_ggml_avx2.go gen_ggml_formats.go
@@ -99,3 +101,8 @@ func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
 	}
 	return true
 }
+
+// ggmlGridKernels: this CPU runs the kernels that look up IQ2_XXS's grid
+// indices in its tiles (gridFormat; AVX-512 VBMI's byte permutes and
+// VPMULTISHIFTQB).
+var ggmlGridKernels = hasAVX512 && cpu.X86.HasAVX512VBMI

@@ -62,3 +62,7 @@ func ggmlCallNEON(f *format, p *gargs, mr int, dot bool) bool {
 	}
 	return true
 }
+
+// ggmlGridKernels: no NEON kernels look up grid indices (gridFormat); the
+// IQ2 types run as table codes.
+const ggmlGridKernels = false

@@ -526,6 +526,46 @@ func gIQ2_XSm7AVX512(p *gargs)
 //go:noescape
 func gIQ2_XSm8AVX512(p *gargs)
 
+// gIQ2_XXSm1AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm1AVX512(p *gargs)
+
+// gIQ2_XXSm2AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm2AVX512(p *gargs)
+
+// gIQ2_XXSm3AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm3AVX512(p *gargs)
+
+// gIQ2_XXSm4AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm4AVX512(p *gargs)
+
+// gIQ2_XXSm5AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm5AVX512(p *gargs)
+
+// gIQ2_XXSm6AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm6AVX512(p *gargs)
+
+// gIQ2_XXSm7AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm7AVX512(p *gargs)
+
+// gIQ2_XXSm8AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSm8AVX512(p *gargs)
+
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
 func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
@@ -806,6 +846,27 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
+	case quant.IQ2_XXS:
+		switch mr {
+		case 1:
+			gIQ2_XXSm1AVX512(p)
+		case 2:
+			gIQ2_XXSm2AVX512(p)
+		case 3:
+			gIQ2_XXSm3AVX512(p)
+		case 4:
+			gIQ2_XXSm4AVX512(p)
+		case 5:
+			gIQ2_XXSm5AVX512(p)
+		case 6:
+			gIQ2_XXSm6AVX512(p)
+		case 7:
+			gIQ2_XXSm7AVX512(p)
+		case 8:
+			gIQ2_XXSm8AVX512(p)
+		default:
+			return false
+		}
 	default:
 		return false
 	}
@@ -903,6 +964,13 @@ func gIQ4_XSx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ2_XSx4AVX512(p *gargsGroups)
 
+// gIQ2_XXSx4AVX512 is ggmlKernelGeneric for IQ2_XXS, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XXSx4AVX512(p *gargsGroups)
+
 // gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
 //
 //go:noescape
@@ -968,6 +1036,11 @@ func gIQ4_XSx4npAVX512(p *gargsGroups)
 //go:noescape
 func gIQ2_XSx4npAVX512(p *gargsGroups)
 
+// gIQ2_XXSx4npAVX512 is gIQ2_XXSx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ2_XXSx4npAVX512(p *gargsGroups)
+
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
 const ggmlGroupsAVX512 = 4
@@ -1007,6 +1080,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gIQ4_XSx4npAVX512(p)
 		case quant.IQ2_XS:
 			gIQ2_XSx4npAVX512(p)
+		case quant.IQ2_XXS:
+			gIQ2_XXSx4npAVX512(p)
 		default:
 			return false
 		}
@@ -1039,6 +1114,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gIQ4_XSx4AVX512(p)
 	case quant.IQ2_XS:
 		gIQ2_XSx4AVX512(p)
+	case quant.IQ2_XXS:
+		gIQ2_XXSx4AVX512(p)
 	default:
 		return false
 	}

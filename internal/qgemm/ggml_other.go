@@ -14,3 +14,6 @@ func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }
 
 func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return false }
+
+// ggmlGridKernels: no kernels look up grid indices here (gridFormat).
+const ggmlGridKernels = false

@@ -439,3 +439,82 @@ func TestGGMLBytes(t *testing.T) {
 		t.Error("GGMLBytes of an unpacked type or a K off the super-block: want 0")
 	}
 }
+
+// TestGGMLIQ2Formats runs both forms of IQ2_XXS's tiles on every CPU,
+// whichever formats holds: the grid indices (gridFormat, which CPUs with
+// AVX-512 VBMI run) and the table codes (codeFormat, the others). Each
+// must decode bit-identically to ggml's decoder and multiply as the
+// float64 product does, through every kernel variant that takes it.
+func TestGGMLIQ2Formats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	typ := quant.IQ2_XXS
+	ctx := context.Background()
+	for _, f := range []*format{gridFormat(typ), codeFormat(formats[quant.IQ4_XS], typ)} {
+		name := "codes"
+		if f.grid != nil {
+			name = "grid"
+		}
+		n, k := 100, 3*f.sb
+		data := randGGML(rng, typ, n, k)
+		rb, _ := typ.RowBytes(k)
+		m, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.grid != nil && m.Footprint() != int(GGMLBytes(typ, n, k)) && formats[typ].grid != nil {
+			t.Errorf("grid: footprint %d, GGMLBytes %d", m.Footprint(), GGMLBytes(typ, n, k))
+		}
+		want := make([]float32, k)
+		got := make([]float32, k)
+		for j := 0; j < n; j++ {
+			if err := quant.Dequantize(typ, want, data[j*rb:(j+1)*rb]); err != nil {
+				t.Fatal(err)
+			}
+			m.DequantizeRow(j, got)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s: row %d [%d] = %v, ggml %v", name, j, i, got[i], want[i])
+				}
+			}
+		}
+		for _, rows := range []int{1, 5, 9} {
+			a := randA(rng, rows*k)
+			ref, mag := refGGML(m, a, rows)
+			for _, v := range ggmlVariants {
+				y := make([]float32, rows*n)
+				if err := m.matmul(ctx, y, a, rows, 0, v); err != nil {
+					t.Fatal(err)
+				}
+				for i := range y {
+					if d := math.Abs(float64(y[i]) - ref[i]); d > 1e-5*mag[i]+1e-6 {
+						t.Fatalf("%s/%s rows=%d: y[%d] = %v, want %v", name, v.name, rows, i, y[i], ref[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGridTable checks the kernels' grid table against the grid: every
+// entry's low and high code bytes name its magnitudes, the controls and
+// levels are in place, and the table is 64-byte aligned.
+func TestGridTable(t *testing.T) {
+	f := gridFormat(quant.IQ2_XXS)
+	g := f.grid
+	if uintptr(unsafe.Pointer(&g.kern[0]))%64 != 0 {
+		t.Error("grid table not 64-byte aligned")
+	}
+	for i, e := range quant.Grid(quant.IQ2_XXS) {
+		w := uint16(g.kern[i]) | uint16(g.kern[256+i])<<8
+		for j := 0; j < 8; j++ {
+			if m := gridLevels[w>>(2*j)&3]; uint8(m) != uint8(e>>(8*j)) {
+				t.Fatalf("entry %d element %d: %d, grid %d", i, j, m, uint8(e>>(8*j)))
+			}
+		}
+	}
+	for i := 0; i < 64; i++ {
+		if want := 128 + int(f.lut.s[i%4]); i%4 < 3 && int(g.kern[768+i]) != want {
+			t.Errorf("level %d: %d, want %d", i, g.kern[768+i], want)
+		}
+	}
+}
