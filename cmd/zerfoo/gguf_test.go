@@ -29,7 +29,7 @@ func TestGGUFInspectSplit(t *testing.T) {
 func TestRunsAs(t *testing.T) {
 	for typ, want := range map[quant.Type]string{
 		quant.Q4_K:    "int8 kernels, repacked at 4.62 bits per weight",
-		quant.IQ2_XXS: "int8 kernels, repacked at 4.31 bits per weight (2.1× the file's) where the memory budget allows",
+		quant.IQ3_XXS: "int8 kernels, repacked at 4.31 bits per weight (1.4× the file's) where the memory budget allows",
 		quant.MXFP4:   "rewritten exactly as Q8_0",
 		quant.NVFP4:   "the reference path",
 		quant.BF16:    "16-bit kernels",
