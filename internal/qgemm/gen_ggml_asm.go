@@ -60,6 +60,19 @@ func main() {
 	call.WriteString("\t\tdefault:\n\t\t\treturn false\n\t\t}\n\t\treturn true\n\t}\n\tswitch f.kern {\n")
 	call.Write(swg.Bytes())
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
+	var swx bytes.Buffer
+	for _, f := range formats {
+		if !f.grid {
+			continue
+		}
+		name := fmt.Sprintf("g%sexpandAVX512", f.name)
+		expandKernel(name, f)
+		fmt.Fprintf(&call, "\n// %s is expandGridGeneric for %s (AVX-512 VBMI).\n//\n//go:noescape\nfunc %s(p *gexpand)\n", name, f.name, name)
+		fmt.Fprintf(&swx, "\tcase quant.%s:\n\t\t%s(p)\n", f.name, name)
+	}
+	call.WriteString("\n// ggmlExpandAVX512 runs the grid expansion kernel for f; it reports false\n// when there is none.\nfunc ggmlExpandAVX512(f *format, p *gexpand) bool {\n\tif !ggmlAVX512Takes(f) {\n\t\treturn false\n\t}\n\tswitch f.kern {\n")
+	call.Write(swx.Bytes())
+	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n")
 	if err := os.WriteFile("ggml_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -534,7 +547,7 @@ func constants(f format) {
 		p("VMOVDQU64 (DX), Z28")
 	}
 	if f.grid {
-		gridConstants()
+		gridConstants(72) // gargs.lut
 	}
 }
 
@@ -554,9 +567,10 @@ const (
 // read them from BX.
 var gridRegs bool
 
-// gridConstants loads BX and, for gridRegs, the table registers.
-func gridConstants() {
-	p("MOVQ 72(AX), BX")
+// gridConstants loads BX with the table (at off(AX) in the arguments)
+// and, for gridRegs, the table registers.
+func gridConstants(off int) {
+	p("MOVQ %d(AX), BX", off)
 	p("VPXORD Z31, Z31, Z31")
 	if !gridRegs {
 		return
@@ -568,6 +582,59 @@ func gridConstants() {
 	for i, z := range []int{13, 14, 15, 20, 21, 22, 23} {
 		p("VMOVDQU64 %d(BX), Z%d", 64*i, z)
 	}
+}
+
+// expandKernel emits the kernel that expands a grid format's tiles into
+// its wide format's (ggml.go's gridTable.wide, expandGridGeneric): per
+// sub-block the indices looked up once, each pair of quads' codes (+ 4
+// where negative) packed as the nibbles of one 64-byte step, then the
+// scales and d copied. Arguments (gexpand): SI the wide tiles, DI the
+// grid tiles, CX their count, BX the grid's table.
+func expandKernel(name string, f format) {
+	gridRegs = true
+	defer func() { gridRegs = false }()
+	fmt.Fprintf(&out, "\n// func %s(p *gexpand)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
+	p("MOVQ p+0(FP), AX")
+	p("MOVQ 0(AX), SI")
+	p("MOVQ 8(AX), DI")
+	p("MOVQ 16(AX), CX")
+	gridConstants(24) // gexpand.tab
+	p("MOVL $0x03030303, DX")
+	p("VPBROADCASTD DX, Z10")
+	p("MOVL $0x04040404, DX")
+	p("VPBROADCASTD DX, Z11")
+	label("tile")
+	p("MOVQ $%d, DX", f.nsub())
+	label("sub")
+	gridLookup(f, "0(DI)")
+	for st := 0; st < 4; st++ {
+		for h, z := range []string{"Z26", "Z27"} {
+			p("VPMULTISHIFTQB %s, Z%d, %s", []string{"Z28", "Z29"}[h], 4+st, z)
+			p("VPANDD Z10, %s, %s", z, z)
+			p("KMOVQ %d(DI), K1", 64+8*(2*st+h))
+			p("VPADDB Z11, %s, K1, %s", z, z)
+		}
+		p("VPSLLW $4, Z27, Z27")
+		p("VPORD Z27, Z26, Z26")
+		p("VMOVDQU64 Z26, %d(SI)", 64*st)
+	}
+	p("ADDQ $128, DI")
+	p("ADDQ $256, SI")
+	p("DECQ DX")
+	p("JNZ sub")
+	// The scales and d: 16·nsub + 32 bytes, laid out alike.
+	rest := f.nsub()*groupCols + 2*groupCols
+	for o := 0; o < rest; o += 32 {
+		p("VMOVDQU64 %d(DI), Y26", o)
+		p("VMOVDQU64 Y26, %d(SI)", o)
+	}
+	p("ADDQ $%d, DI", rest)
+	p("ADDQ $%d, SI", rest)
+	p("DECQ CX")
+	p("JNZ tile")
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // gridLookup loads a grid sub-block's 64 index bytes from addr into Z24

@@ -80,7 +80,8 @@ var ErrInexact = errors.New("qgemm: block not representable exactly")
 // bits per weight) or, where a type has a scale per 16 elements, of the
 // same layout with 16 sub-blocks (IQ2_XS's kernels, 4.56 bits per
 // weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but the
-// kernels of IQ4_XS.
+// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS keeps its grid
+// indices instead (gridFormat: 2.31 bits per weight for the file's 2.06).
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -127,6 +128,12 @@ type gridTable struct {
 	// dword, two bits per byte; at 768 the unsigned level 128 + magnitude
 	// by a byte's low two bits (VPERMB).
 	kern *[832]uint8
+	// wide is the format the tiles expand into for products of several
+	// row tiles (expandGrid): IQ4_XS's layout, whose 4-bit codes index
+	// the grid format's lut (gridCode's codes), so that each tile is
+	// decoded once per product instead of once per 8 rows. Both give the
+	// same integer sums and so the same floats.
+	wide *format
 }
 
 // gridLevels are the magnitudes of the IQ2 grids.
@@ -174,8 +181,29 @@ func gridFormat(t quant.Type) *format {
 		}
 	}
 	l := gridLevels
-	return &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
+	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
 		lut: newLUT([]int8{l[0], l[1], l[2], 0, -l[0], -l[1], -l[2], 0}), dscale: quant.CodeScale(t)}
+	g.wide = &format{t: t, kern: quant.IQ4_XS, low: 4, lut: f.lut, zp: 128, sb: 256, sub: 32, subScales: true,
+		act: actQ8_K, dscale: f.dscale}
+	return f
+}
+
+// expandGridGeneric writes the wide tiles (gridTable.wide) of the n grid
+// tiles at src to dst.
+func expandGridGeneric(f *format, dst, src []uint8, n int) {
+	w := f.grid.wide
+	tb, wb := f.tileBytes(), w.tileBytes()
+	var codes [256]uint8
+	for i := 0; i < n; i++ {
+		t, d := src[i*tb:(i+1)*tb], dst[i*wb:(i+1)*wb]
+		for c := 0; c < GroupCols; c++ {
+			for j := range codes {
+				codes[j] = f.gridCode(t, c, j)
+			}
+			putCodes(d, w.low, c, codes[:])
+		}
+		copy(d[w.scOff():], t[f.scOff():]) // the scales and d, laid out alike
+	}
 }
 
 // gridCode returns the code of column c, element j of a grid tile: the
@@ -351,9 +379,9 @@ func (f *format) bsumOff() int {
 // Tiles hold the file's information and nothing else: the repacked
 // matrix is the size of the GGUF tensor (to within 3 % for Q4_K and Q5_K,
 // whose 6-bit scales and mins take a byte each, and 19 % for Q2_K's
-// nibble scales), except for the types held as table codes, whose grids
-// of 8-element patterns (1.56–3.44 bits per weight) become 4-bit codes
-// (1.25–2.8 times the bytes). It is read-only after PackGGML and safe for
+// nibble scales, 12 % for IQ2_XXS's grid tiles), except for the types held
+// as table codes, whose grids of 8-element patterns (1.56–3.44 bits per
+// weight) become 4-bit codes (1.25–2.8 times the bytes). It is read-only after PackGGML and safe for
 // concurrent use.
 type GGML struct {
 	N, K   int

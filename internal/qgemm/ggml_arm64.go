@@ -66,3 +66,5 @@ func ggmlCallNEON(f *format, p *gargs, mr int, dot bool) bool {
 // ggmlGridKernels: no NEON kernels look up grid indices (gridFormat); the
 // IQ2 types run as table codes.
 const ggmlGridKernels = false
+
+func ggmlExpandAVX512(*format, *gexpand) bool { return false }

@@ -1121,3 +1121,23 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 	}
 	return true
 }
+
+// gIQ2_XXSexpandAVX512 is expandGridGeneric for IQ2_XXS (AVX-512 VBMI).
+//
+//go:noescape
+func gIQ2_XXSexpandAVX512(p *gexpand)
+
+// ggmlExpandAVX512 runs the grid expansion kernel for f; it reports false
+// when there is none.
+func ggmlExpandAVX512(f *format, p *gexpand) bool {
+	if !ggmlAVX512Takes(f) {
+		return false
+	}
+	switch f.kern {
+	case quant.IQ2_XXS:
+		gIQ2_XXSexpandAVX512(p)
+	default:
+		return false
+	}
+	return true
+}

@@ -151,7 +151,11 @@ func (m *GGML) matmul(ctx context.Context, y, a []float32, rows, threads int, v 
 	tileGroup := m.K / m.f.sb * m.f.tileBytes()
 	s.piece = pieceGroups(m.Groups, parts, rows, m.K)
 	if rows > ggmlRowTile {
-		s.piece = max(1, min(s.piece, pieceBytes/tileGroup))
+		wideGroup := tileGroup // the bytes the row tiles read: a grid format's expanded
+		if m.f.grid != nil {
+			wideGroup = m.K / m.f.sb * m.f.grid.wide.tileBytes()
+		}
+		s.piece = max(1, min(s.piece, pieceBytes/wideGroup))
 	}
 	s.next.Store(0)
 	s.shared = false
@@ -254,10 +258,55 @@ func (s *ggmlScratch) cols(lo, run, c0, c1 int) {
 	}
 }
 
+// wideBufs holds the buffers of expanded grid tiles (ggmlScratch.groups).
+var wideBufs = sync.Pool{New: func() any { return new([]uint8) }}
+
+// gexpand are the arguments of a grid expansion kernel (expandGrid); the
+// assembly reads the fields at fixed offsets.
+type gexpand struct {
+	dst, src *uint8 // 0, 8
+	n        int    // 16: tiles
+	tab      *uint8 // 24: the grid's kernel table
+}
+
+// expandGrid writes the wide tiles of grid format f's n tiles at src to
+// dst, with v's kernel where it has one.
+func expandGrid(v ggmlVariant, f *format, dst, src []uint8, n int) {
+	if v.id == idAVX512 && n > 0 {
+		p := gexpand{dst: &dst[0], src: &src[0], n: n, tab: f.lutArg()}
+		if len(dst) >= n*f.grid.wide.tileBytes() && len(src) >= n*f.tileBytes() && ggmlExpandAVX512(f, &p) {
+			return
+		}
+	}
+	expandGridGeneric(f, dst, src, n)
+}
+
 // groups runs the kernels for groups [lo, hi) one group at a time, all
-// rows.
+// rows. A grid format's tiles, where several row tiles read them, are
+// first expanded into its wide format's (gridTable.wide).
 func (s *ggmlScratch) groups(lo, hi int) {
 	m, f := s.m, s.m.f
+	nsb := m.K / f.sb
+	if f.grid == nil || s.rows <= ggmlRowTile || hi <= lo {
+		s.groupsOf(f, m.tiles[lo*nsb*f.tileBytes():], lo, hi)
+		return
+	}
+	w := f.grid.wide
+	bp := wideBufs.Get().(*[]uint8)
+	need := (hi - lo) * nsb * w.tileBytes()
+	if cap(*bp) < need {
+		*bp = make([]uint8, need)
+	}
+	buf := (*bp)[:need]
+	expandGrid(s.v, f, buf, m.tiles[lo*nsb*f.tileBytes():hi*nsb*f.tileBytes()], (hi-lo)*nsb)
+	s.groupsOf(w, buf, lo, hi)
+	wideBufs.Put(bp)
+}
+
+// groupsOf runs the kernels of format f (the matrix's, or its wide
+// format) for groups [lo, hi), whose tiles start at tiles.
+func (s *ggmlScratch) groupsOf(f *format, tiles []uint8, lo, hi int) {
+	m := s.m
 	N := m.N
 	nsb := m.K / f.sb
 	tb := f.tileBytes()
@@ -268,7 +317,7 @@ func (s *ggmlScratch) groups(lo, hi int) {
 		p.a = unsafe.Pointer(&s.acts.qa[r0*m.K])
 		p.aux = unsafe.Pointer(&s.acts.aux[r0*f.auxBytes()])
 		for g := lo; g < hi; g++ {
-			p.tile = &m.tiles[g*nsb*tb]
+			p.tile = &tiles[(g-lo)*nsb*tb]
 			c0 := g * GroupCols
 			full := c0+GroupCols <= N
 			if full {

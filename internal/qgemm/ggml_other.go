@@ -17,3 +17,5 @@ func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return 
 
 // ggmlGridKernels: no kernels look up grid indices here (gridFormat).
 const ggmlGridKernels = false
+
+func ggmlExpandAVX512(*format, *gexpand) bool { return false }

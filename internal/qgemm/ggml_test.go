@@ -518,3 +518,47 @@ func TestGridTable(t *testing.T) {
 		}
 	}
 }
+
+// TestGridExpand checks the expansion of grid tiles into wide tiles: the
+// kernel's bytes are the generic expansion's, and the wide tiles hold the
+// file's values exactly.
+func TestGridExpand(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	typ := quant.IQ2_XXS
+	f := gridFormat(typ)
+	n, k := 37, 3*f.sb
+	data := randGGML(rng, typ, n, k)
+	rb, _ := typ.RowBytes(k)
+	m, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiles := m.Groups * k / f.sb
+	want := make([]uint8, tiles*f.grid.wide.tileBytes())
+	expandGridGeneric(f, want, m.tiles, tiles)
+	for _, v := range ggmlVariants {
+		got := make([]uint8, len(want))
+		expandGrid(v, f, got, m.tiles, tiles)
+		if i := slices.Compare(got, want); i != 0 {
+			for j := range got {
+				if got[j] != want[j] {
+					t.Fatalf("%s: byte %d (tile %d, offset %d) = %#x, generic %#x", v.name, j, j/f.grid.wide.tileBytes(), j%f.grid.wide.tileBytes(), got[j], want[j])
+				}
+			}
+		}
+	}
+	w := &GGML{N: n, K: k, Groups: m.Groups, f: f.grid.wide, tiles: want}
+	ref := make([]float32, k)
+	got := make([]float32, k)
+	for j := 0; j < n; j++ {
+		if err := quant.Dequantize(typ, ref, data[j*rb:(j+1)*rb]); err != nil {
+			t.Fatal(err)
+		}
+		w.DequantizeRow(j, got)
+		for i := range ref {
+			if math.Float32bits(got[i]) != math.Float32bits(ref[i]) {
+				t.Fatalf("wide row %d [%d] = %v, ggml %v", j, i, got[i], ref[i])
+			}
+		}
+	}
+}
