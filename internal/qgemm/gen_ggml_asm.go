@@ -143,6 +143,9 @@ func kernel(name string, f format, mr int) {
 	if f.sub == 16 && mr <= 2 {
 		unroll = 2
 	}
+	if f.grid {
+		unroll = 32 / f.sub // one lookup per 32 elements
+	}
 	if f.nsub() > 1 {
 		p("MOVQ $%d, DX", f.nsub()/unroll)
 		label("sub")
@@ -150,8 +153,13 @@ func kernel(name string, f format, mr int) {
 	lowStep, highStep := f.sub*groupCols*f.low/8, f.sub/4*f.high*8
 	for rep := 0; rep < unroll; rep++ {
 		// Sub-block rep of this iteration: its own dot registers, its data
-		// at fixed displacements from the iteration's pointers.
+		// at fixed displacements from the iteration's pointers. (A grid
+		// format's sub-blocks run one after the other in the same ones:
+		// rows take the registers.)
 		dotR := func(r, ch int) string { return fmt.Sprintf("Z%d", 16+(rep*mr+r)*chains+ch) }
+		if f.grid {
+			dotR = func(r, ch int) string { return fmt.Sprintf("Z%d", 16+r) }
+		}
 		for r := 0; r < mr; r++ {
 			for ch := 0; ch < chains; ch++ {
 				p("VPXORD %s, %s, %s", dotR(r, ch), dotR(r, ch), dotR(r, ch))
@@ -159,15 +167,18 @@ func kernel(name string, f format, mr int) {
 		}
 		u := 0
 		if f.grid {
-			gridLookup(f, "0(DI)")
-			if mr == 1 {
-				p("PREFETCHT0 (R14)")
-				p("PREFETCHT0 64(R14)")
-				p("ADDQ $128, R14")
+			if rep == 0 {
+				gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) })
+				if mr == 1 {
+					p("PREFETCHT0 (R14)")
+					p("PREFETCHT0 64(R14)")
+					p("ADDQ $%d, R14", f.gridStep())
+				}
 			}
-			for q := 0; q < 8; q++ {
+			qpr := f.sub / 4
+			for q := rep * qpr; q < (rep+1)*qpr; q++ {
 				zv := []string{"Z26", "Z27"}[q%2]
-				gridQuad(f, zv, q, fmt.Sprintf("%d(DI)", 64+8*q))
+				gridQuad(f, zv, q, fmt.Sprintf("%d(DI)", gridSigns(f)+8*q))
 				for r := 0; r < mr; r++ {
 					p("VPDPBUSD.BCST %s, %s, %s", row("SI", "R10", r, 4*q), zv, dotR(r, 0))
 				}
@@ -363,23 +374,31 @@ func kernelGroups(name string, f format, ng int) {
 	lowStep, highStep := f.sub*groupCols*f.low/8, f.sub/4*f.high*8
 	for rep := 0; rep < unroll; rep++ {
 		dotR := func(g int) string { return fmt.Sprintf("Z%d", 16+rep*ng+g) }
-		for g := 0; g < ng; g++ {
-			p("VPXORD %s, %s, %s", dotR(g), dotR(g), dotR(g))
+		if !f.grid {
+			for g := 0; g < ng; g++ {
+				p("VPXORD %s, %s, %s", dotR(g), dotR(g), dotR(g))
+			}
 		}
-		if f.grid {
+		if f.grid && rep == 0 {
+			// Every sub-block of the 32 elements at once, group by group
+			// (one lookup each): their dot registers are Z16 + rep·ng + g.
 			if groupsPF {
 				for g := 0; g < ng; g++ {
 					p("PREFETCHT0 %s", at("R14", g, 0))
 					p("PREFETCHT0 %s", at("R14", g, 64))
 				}
-				p("ADDQ $128, R14")
+				p("ADDQ $%d, R14", f.gridStep())
 			}
 			for g := 0; g < ng; g++ {
-				gridLookup(f, at("DI", g, 0))
+				gridLookup(f, func(d int) string { return at("DI", g, d) })
 				for q := 0; q < 8; q++ {
+					d := fmt.Sprintf("Z%d", 16+q/(f.sub/4)*ng+g)
+					if q%(f.sub/4) == 0 {
+						p("VPXORD %s, %s, %s", d, d, d)
+					}
 					zv := []string{"Z26", "Z27"}[q%2]
-					gridQuad(f, zv, q, at("DI", g, 64+8*q))
-					p("VPDPBUSD.BCST %d(SI), %s, %s", 4*q, zv, dotR(g))
+					gridQuad(f, zv, q, at("DI", g, gridSigns(f)+8*q))
+					p("VPDPBUSD.BCST %d(SI), %s, %s", 4*q, zv, d)
 				}
 			}
 		}
@@ -547,128 +566,101 @@ func constants(f format) {
 		p("VMOVDQU64 (DX), Z28")
 	}
 	if f.grid {
-		gridConstants(72) // gargs.lut
+		gridConstants(f, 72) // gargs.lut
 	}
 }
 
-// The grid kernels' tables (ggml.go's gridKernelTable), 64-byte aligned
-// at BX (gargs.lut): the entries' low code bytes at 0, the high ones at
-// 256, the VPMULTISHIFTQB controls at 512 + 64·g, the unsigned levels at
-// 768.
-const (
-	gridHi   = 256
-	gridCtrl = 512
-	gridLvl  = 768
-)
+// The grid kernels' tables (ggml.go's gridTable.kern), 64-byte aligned at
+// BX: for n = 2^bits entries, the entries' low code bytes at 0, the high
+// ones at n, the VPMULTISHIFTQB controls at 2n + 64·g, the unsigned levels
+// at 2n + 256.
+func gridCtrl(f format) int { return 2 << f.bits }
+func gridLvl(f format) int  { return 2<<f.bits + 256 }
 
-// gridRegs: the one-row groups kernels keep the grid tables in registers
-// (Z4–Z7 the controls, Z12 the levels, Z13–Z15 and Z20–Z23 seven of the
-// eight lookup quarters); the row kernels, whose registers hold rows,
-// read them from BX.
+// gridSigns is the offset of the sign masks in 32 elements of a grid tile.
+func gridSigns(f format) int { return 64 + 8*(f.bits-8) }
+
+// gridRegs: the one-row groups kernels and the expansion keep the grid's
+// controls (Z4–Z7) and levels (Z12) in registers, and for 8-bit indices
+// seven of the eight lookup quarters (Z13–Z15, Z20–Z23); the row kernels,
+// whose registers hold rows, read them from BX.
 var gridRegs bool
+
+// gridQuarters are the registers of the lookup quarters under gridRegs.
+var gridQuarters = []int{13, 14, 15, 20, 21, 22, 23}
 
 // gridConstants loads BX with the table (at off(AX) in the arguments)
 // and, for gridRegs, the table registers.
-func gridConstants(off int) {
+func gridConstants(f format, off int) {
 	p("MOVQ %d(AX), BX", off)
 	p("VPXORD Z31, Z31, Z31")
 	if !gridRegs {
 		return
 	}
 	for g := 0; g < 4; g++ {
-		p("VMOVDQU64 %d(BX), Z%d", gridCtrl+64*g, 4+g)
+		p("VMOVDQU64 %d(BX), Z%d", gridCtrl(f)+64*g, 4+g)
 	}
-	p("VMOVDQU64 %d(BX), Z12", gridLvl)
-	for i, z := range []int{13, 14, 15, 20, 21, 22, 23} {
-		p("VMOVDQU64 %d(BX), Z%d", 64*i, z)
-	}
-}
-
-// expandKernel emits the kernel that expands a grid format's tiles into
-// its wide format's (ggml.go's gridTable.wide, expandGridGeneric): per
-// sub-block the indices looked up once, each pair of quads' codes (+ 4
-// where negative) packed as the nibbles of one 64-byte step, then the
-// scales and d copied. Arguments (gexpand): SI the wide tiles, DI the
-// grid tiles, CX their count, BX the grid's table.
-func expandKernel(name string, f format) {
-	gridRegs = true
-	defer func() { gridRegs = false }()
-	fmt.Fprintf(&out, "\n// func %s(p *gexpand)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
-	p("MOVQ p+0(FP), AX")
-	p("MOVQ 0(AX), SI")
-	p("MOVQ 8(AX), DI")
-	p("MOVQ 16(AX), CX")
-	gridConstants(24) // gexpand.tab
-	p("MOVL $0x03030303, DX")
-	p("VPBROADCASTD DX, Z10")
-	p("MOVL $0x04040404, DX")
-	p("VPBROADCASTD DX, Z11")
-	label("tile")
-	p("MOVQ $%d, DX", f.nsub())
-	label("sub")
-	gridLookup(f, "0(DI)")
-	for st := 0; st < 4; st++ {
-		for h, z := range []string{"Z26", "Z27"} {
-			p("VPMULTISHIFTQB %s, Z%d, %s", []string{"Z28", "Z29"}[h], 4+st, z)
-			p("VPANDD Z10, %s, %s", z, z)
-			p("KMOVQ %d(DI), K1", 64+8*(2*st+h))
-			p("VPADDB Z11, %s, K1, %s", z, z)
+	p("VMOVDQU64 %d(BX), Z12", gridLvl(f))
+	if f.bits == 8 {
+		for i, z := range gridQuarters {
+			p("VMOVDQU64 %d(BX), Z%d", 64*i, z)
 		}
-		p("VPSLLW $4, Z27, Z27")
-		p("VPORD Z27, Z26, Z26")
-		p("VMOVDQU64 Z26, %d(SI)", 64*st)
 	}
-	p("ADDQ $128, DI")
-	p("ADDQ $256, SI")
-	p("DECQ DX")
-	p("JNZ sub")
-	// The scales and d: 16·nsub + 32 bytes, laid out alike.
-	rest := f.nsub()*groupCols + 2*groupCols
-	for o := 0; o < rest; o += 32 {
-		p("VMOVDQU64 %d(DI), Y26", o)
-		p("VMOVDQU64 Y26, %d(SI)", o)
-	}
-	p("ADDQ $%d, DI", rest)
-	p("ADDQ $%d, SI", rest)
-	p("DECQ CX")
-	p("JNZ tile")
-	p("VZEROUPPER")
-	p("RET")
 }
 
-// gridLookup loads a grid sub-block's 64 index bytes from addr into Z24
-// and looks them up: Z28 the low code bytes of each entry, Z29 the high
-// ones (VPERMI2B over 128 entries, then the upper half's where bit 7 is
-// set; K2, Z30 temporaries).
-func gridLookup(f format, addr string) {
-	p("VMOVDQU64 %s, Z24", addr)
+// gridLookup loads the 64 index bytes of 32 grid elements (at at(0)) into
+// Z24 and looks them up: Z28 the low code bytes of each entry, Z29 the
+// high ones. Each 128 entries take one VPERMI2B (or VPERMT2B); the
+// results are merged by index bit 7 (K2), 8 and 9 (K3, K4: the masks
+// after the index bytes). Z25, Z26 and Z30 are temporaries.
+func gridLookup(f format, at func(disp int) string) {
+	p("VMOVDQU64 %s, Z24", at(0))
 	p("VPMOVB2M Z24, K2")
-	quarter := func(i int) string { // table quarter i as an operand
-		if gridRegs && i < 7 {
-			return fmt.Sprintf("Z%d", []int{13, 14, 15, 20, 21, 22, 23}[i])
+	for b := 0; b < f.bits-8; b++ {
+		p("KMOVQ %s, K%d", at(64+8*b), 3+b)
+	}
+	n := 1 << f.bits
+	quarter := func(i int) string { // 64 table bytes as an operand
+		if gridRegs && f.bits == 8 && i < len(gridQuarters) {
+			return fmt.Sprintf("Z%d", gridQuarters[i])
 		}
-		return fmt.Sprintf("%d(BX)", 64*i)
+		return fmt.Sprintf("%d(BX)", i*64)
+	}
+	// perm looks up 128 entries (quarters 2k, 2k+1 of table base) into d.
+	perm := func(base, k int, d string) {
+		a, b := quarter(base/64+2*k), quarter(base/64+2*k+1)
+		if a[0] == 'Z' {
+			p("VMOVDQA64 Z24, %s", d)
+			p("VPERMI2B %s, %s, %s", b, a, d)
+			return
+		}
+		// VPERMI2B's first table must be a register: load it, and the
+		// index goes to the second operand instead (VPERMT2B).
+		p("VMOVDQU64 %s, %s", a, d)
+		p("VPERMT2B %s, Z24, %s", b, d)
+	}
+	// tree looks up pairs [k0, k0+np) into d, temporaries from free.
+	var tree func(base, k0, np int, d string, free []string)
+	tree = func(base, k0, np int, d string, free []string) {
+		if np == 1 {
+			perm(base, k0, d)
+			return
+		}
+		tree(base, k0, np/2, d, free)
+		tree(base, k0+np/2, np/2, free[0], free[1:])
+		level := 0 // log2(np) − 1: the index bit 7 + level tells the halves apart
+		for 2<<level < np {
+			level++
+		}
+		p("VMOVDQU8 %s, K%d, %s", free[0], 2+level, d)
 	}
 	for h, dst := range []string{"Z28", "Z29"} {
-		for half, d := range []string{dst, "Z30"} {
-			i := 4*h + 2*half
-			p("VMOVDQA64 Z24, %s", d)
-			if a := quarter(i); gridRegs {
-				p("VPERMI2B %s, %s, %s", quarter(i+1), a, d)
-			} else {
-				// VPERMI2B's first table must be a register: the index
-				// goes to the second operand instead (VPERMT2B).
-				p("VMOVDQU64 %s, %s", a, d)
-				p("VPERMT2B %s, Z24, %s", quarter(i+1), d)
-			}
-		}
-		p("VMOVDQU8 Z30, K2, %s", dst)
+		tree(h*n, 0, n/128, dst, []string{"Z30", "Z25", "Z26"})
 	}
 }
 
-// gridQuad decodes quad q (elements 4q…4q+3 of each column) of the
-// sub-block that gridLookup looked up into zv as unsigned codes (128 ±
+// gridQuad decodes quad q (elements 4q…4q+3 of each column) of the 32
+// elements that gridLookup looked up into zv as unsigned codes (128 ±
 // level): the 2-bit codes moved into bytes by VPMULTISHIFTQB, their
 // levels by VPERMB, and the negative ones (the 64-bit mask at signs)
 // negated, 256 − (128 + l) being 128 − l. Z31 is zero.
@@ -678,9 +670,9 @@ func gridQuad(f format, zv string, q int, signs string) {
 		p("VPMULTISHIFTQB %s, Z%d, %s", src, 4+q/2, zv)
 		p("VPERMB Z12, %s, %s", zv, zv)
 	} else {
-		p("VMOVDQU64 %d(BX), %s", gridCtrl+64*(q/2), zv)
+		p("VMOVDQU64 %d(BX), %s", gridCtrl(f)+64*(q/2), zv)
 		p("VPMULTISHIFTQB %s, %s, %s", src, zv, zv)
-		p("VPERMB %d(BX), %s, %s", gridLvl, zv, zv)
+		p("VPERMB %d(BX), %s, %s", gridLvl(f), zv, zv)
 	}
 	p("KMOVQ %s, K1", signs)
 	p("VPSUBB %s, Z31, K1, %s", zv, zv)
@@ -738,6 +730,9 @@ func superBlockStart(f format, n int, isum func(int) string) {
 // nextSubBlocks advances the tile pointers (DI codes, BX high bits, R11
 // sub-block scales, R13 minimums) past unroll sub-blocks.
 func nextSubBlocks(f format, unroll, lowStep, highStep int) {
+	if f.grid {
+		lowStep = f.gridStep() / unroll // unroll sub-blocks make 32 elements
+	}
 	p("ADDQ $%d, DI", unroll*lowStep)
 	if f.high > 0 {
 		p("ADDQ $%d, BX", unroll*highStep)
@@ -748,4 +743,57 @@ func nextSubBlocks(f format, unroll, lowStep, highStep int) {
 	if f.zp != 0 {
 		p("ADDQ $%d, R13", 4*unroll)
 	}
+}
+
+// expandKernel emits the kernel that expands a grid format's tiles into
+// its wide format's (ggml.go's gridTable.wide, expandGridGeneric): per 32
+// elements the indices looked up once, each pair of quads' codes (+ 4
+// where negative) packed as the nibbles of one 64-byte step, then the
+// scales and d copied. Arguments (gexpand): SI the wide tiles, DI the
+// grid tiles, CX their count, BX the grid's table.
+func expandKernel(name string, f format) {
+	gridRegs = true
+	defer func() { gridRegs = false }()
+	fmt.Fprintf(&out, "\n// func %s(p *gexpand)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
+	p("MOVQ p+0(FP), AX")
+	p("MOVQ 0(AX), SI")
+	p("MOVQ 8(AX), DI")
+	p("MOVQ 16(AX), CX")
+	gridConstants(f, 24) // gexpand.tab
+	p("MOVL $0x03030303, DX")
+	p("VPBROADCASTD DX, Z10")
+	p("MOVL $0x04040404, DX")
+	p("VPBROADCASTD DX, Z11")
+	label("tile")
+	p("MOVQ $%d, DX", f.sb/32)
+	label("sub")
+	gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) })
+	for st := 0; st < 4; st++ {
+		for h, z := range []string{"Z26", "Z27"} {
+			p("VPMULTISHIFTQB %s, Z%d, %s", []string{"Z28", "Z29"}[h], 4+st, z)
+			p("VPANDD Z10, %s, %s", z, z)
+			p("KMOVQ %d(DI), K1", gridSigns(f)+8*(2*st+h))
+			p("VPADDB Z11, %s, K1, %s", z, z)
+		}
+		p("VPSLLW $4, Z27, Z27")
+		p("VPORD Z27, Z26, Z26")
+		p("VMOVDQU64 Z26, %d(SI)", 64*st)
+	}
+	p("ADDQ $%d, DI", f.gridStep())
+	p("ADDQ $256, SI")
+	p("DECQ DX")
+	p("JNZ sub")
+	// The scales and d: 16·nsub + 32 bytes, laid out alike.
+	rest := f.nsub()*groupCols + 2*groupCols
+	for o := 0; o < rest; o += 32 {
+		p("VMOVDQU64 %d(DI), Y26", o)
+		p("VMOVDQU64 Y26, %d(SI)", o)
+	}
+	p("ADDQ $%d, DI", rest)
+	p("ADDQ $%d, SI", rest)
+	p("DECQ CX")
+	p("JNZ tile")
+	p("VZEROUPPER")
+	p("RET")
 }

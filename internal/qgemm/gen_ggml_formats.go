@@ -22,7 +22,12 @@ type format struct {
 	// (ggml.go's gridFormat); AVX-512 VBMI kernels only, listed last so
 	// that the other generators, which skip them, keep their indices.
 	grid bool
+	bits int // grid formats: bits of an index (8–10)
 }
+
+// gridStep is the bytes of 32 elements of a grid tile: the index bytes,
+// a mask per higher index bit, the sign masks.
+func (f format) gridStep() int { return 128 + 8*(f.bits-8) }
 
 var formats = []format{
 	{name: "Q4_0", low: 4, zp: 8, sb: 32, sub: 32},
@@ -38,14 +43,21 @@ var formats = []format{
 	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true},
 	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
 	// IQ4_XS's layout with a scale per 16 elements: the kernels of the
-	// types held as table codes with such scales (IQ2_XS, IQ2_S, IQ1_M;
-	// ggml.go's formats).
-	{name: "IQ2_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
-	{name: "IQ2_XXS", grid: true, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
+	// types held as table codes with such scales (IQ1_M, and IQ2_XS and
+	// IQ2_S without grid kernels; ggml.go's formats), named for IQ1_M.
+	{name: "IQ1_M", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
+	{name: "IQ2_XXS", grid: true, bits: 8, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
+	{name: "IQ2_XS", grid: true, bits: 9, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
+	{name: "IQ2_S", grid: true, bits: 10, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
 }
 
-func (f format) nsub() int      { return f.sb / f.sub }
-func (f format) lowBytes() int  { return f.sb * groupCols * f.low / 8 }
+func (f format) nsub() int { return f.sb / f.sub }
+func (f format) lowBytes() int {
+	if f.grid {
+		return f.sb / 32 * f.gridStep()
+	}
+	return f.sb * groupCols * f.low / 8
+}
 func (f format) highBytes() int { return f.high * f.sb * groupCols / 8 }
 func (f format) scOff() int     { return f.lowBytes() + f.highBytes() }
 func (f format) minOff() int {

@@ -78,7 +78,7 @@ var ErrInexact = errors.New("qgemm: block not representable exactly")
 // codes times scales (quant.Codes) are held as 4-bit indices into a table
 // of their levels, in the tiles of IQ4_XS (a scale per 32 elements, 4.31
 // bits per weight) or, where a type has a scale per 16 elements, of the
-// same layout with 16 sub-blocks (IQ2_XS's kernels, 4.56 bits per
+// same layout with 16 sub-blocks (the kernels named for IQ1_M, 4.56 bits per
 // weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but the
 // kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS keeps its grid
 // indices instead (gridFormat: 2.31 bits per weight for the file's 2.06).
@@ -102,7 +102,9 @@ var formats = func() map[quant.Type]*format {
 		fs[t] = codeFormat(fs[quant.IQ4_XS], t)
 	}
 	if ggmlGridKernels {
-		fs[quant.IQ2_XXS] = gridFormat(quant.IQ2_XXS)
+		for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S} {
+			fs[t] = gridFormat(t)
+		}
 	}
 	for t, f := range fs {
 		f.t = t
@@ -120,41 +122,50 @@ var formats = func() map[quant.Type]*format {
 // are gridLevels, as 2-bit codes: bits 2j–2j+1 of words[i] are element j
 // of entry i's magnitude's index in gridLevels.
 type gridTable struct {
-	words [256]uint16
+	words []uint16
+	bits  int // of an index: 8 (IQ2_XXS), 9 (IQ2_XS) or 10 (IQ2_S)
+	// step is the bytes of 32 elements of the 16 columns in a tile: the
+	// indices' low bytes (64), bits−8 masks of their higher bits (8
+	// each), the sign masks (64).
+	step int
 	// kern is what the kernels look up, 64-byte aligned: the words' low
-	// bytes at 0 and high bytes at 256; at 512 + 64·g the VPMULTISHIFTQB
-	// control that moves the codes in byte g of every dword (column c's
-	// index for elements 8g…8g+7, after the lookup) to bytes 0–3 of that
-	// dword, two bits per byte; at 768 the unsigned level 128 + magnitude
-	// by a byte's low two bits (VPERMB).
-	kern *[832]uint8
+	// bytes at 0 and high bytes at 2^bits; at 2^(bits+1) + 64·g the
+	// VPMULTISHIFTQB control that moves the codes in byte g of every
+	// dword (column c's index for elements 8g…8g+7, after the lookup) to
+	// bytes 0–3 of that dword, two bits per byte; 256 bytes later the
+	// unsigned level 128 + magnitude by a byte's low two bits (VPERMB).
+	kern []uint8
 	// wide is the format the tiles expand into for products of several
-	// row tiles (expandGrid): IQ4_XS's layout, whose 4-bit codes index
-	// the grid format's lut (gridCode's codes), so that each tile is
-	// decoded once per product instead of once per 8 rows. Both give the
-	// same integer sums and so the same floats.
+	// row tiles (expandGrid): IQ4_XS's layout (with f.sub-element scale
+	// blocks), whose 4-bit codes index the grid format's lut (gridCode's
+	// codes), so that each tile is decoded once per product instead of
+	// once per 8 rows. Both give the same integer sums and so the same
+	// floats.
 	wide *format
 }
 
 // gridLevels are the magnitudes of the IQ2 grids.
 var gridLevels = [3]int8{8, 25, 43}
 
-// gridFormat returns the format that keeps type t's grid indices (IQ2_XXS)
-// where this CPU has kernels that look them up (ggmlGridKernels): a tile
-// holds, per sub-block of 32 elements, the 16 columns' indices (64 bytes:
-// byte 4c+g is column c's index for elements 8g…8g+7), then one 64-bit
-// sign mask per quad of 4 elements (bit 4c+t: element t of column c is
-// negative; the file's 7 sign bits and their parity), then as IQ4_XS's
-// tiles the int8 scales 2s+1 and d: 2.31 bits per weight against the
-// file's 2.06, where the table codes of the other CPUs take 4.31. The
+// gridFormat returns the format that keeps type t's grid indices (IQ2_XXS,
+// IQ2_XS, IQ2_S) where this CPU has kernels that look them up
+// (ggmlGridKernels). A tile holds, per 32 elements of the 16 columns, the
+// indices' low bytes (64 bytes: byte 4c+g is column c's for elements
+// 8g…8g+7), a 64-bit mask per higher index bit (bit 4c+g), then one
+// 64-bit sign mask per quad of 4 elements (bit 4c+t: element t of column
+// c is negative; IQ2_XXS's and IQ2_XS's 7 sign bits and their parity, or
+// IQ2_S's 8), then as the table-code tiles the int8 scales 2s+1 (per 32
+// or 16 elements) and d: 2.31, 2.69 and 2.94 bits per weight against the
+// files' 2.06, 2.31 and 2.56, where the table codes take 4.31–4.56. The
 // weights are d·(2s+1)·grid·sign/8 (quant.CodeScale), as ggml computes
 // them.
 func gridFormat(t quant.Type) *format {
-	g := &gridTable{}
 	entries := quant.Grid(t)
-	if len(entries) != len(g.words) {
+	g := &gridTable{words: make([]uint16, len(entries)), bits: bits.Len(uint(len(entries) - 1))}
+	if len(entries) != 1<<g.bits || g.bits < 8 || g.bits > 10 {
 		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
 	}
+	g.step = 128 + 8*(g.bits-8)
 	for i, e := range entries {
 		for j := 0; j < 8; j++ {
 			c := slices.Index(gridLevels[:], int8(e>>(8*j)))
@@ -164,26 +175,35 @@ func gridFormat(t quant.Type) *format {
 			g.words[i] |= uint16(c) << (2 * j)
 		}
 	}
-	buf := make([]uint8, 832+63)
-	g.kern = (*[832]uint8)(buf[(64-int(uintptr(unsafe.Pointer(&buf[0]))%64))%64:])
+	n := len(entries)
+	buf := make([]uint8, 2*n+320+63)
+	g.kern = buf[(64-int(uintptr(unsafe.Pointer(&buf[0]))%64))%64:][: 2*n+320 : 2*n+320]
 	for i, w := range g.words {
-		g.kern[i], g.kern[256+i] = uint8(w), uint8(w>>8)
+		g.kern[i], g.kern[n+i] = uint8(w), uint8(w>>8)
 	}
 	for grp := 0; grp < 4; grp++ {
 		for b := 0; b < 64; b++ {
-			g.kern[512+64*grp+b] = uint8(32*(b%8/4) + 8*grp + 2*(b%4))
+			g.kern[2*n+64*grp+b] = uint8(32*(b%8/4) + 8*grp + 2*(b%4))
 		}
 	}
 	for i := 0; i < 64; i++ {
-		g.kern[768+i] = 128
+		g.kern[2*n+256+i] = 128
 		if i%4 < len(gridLevels) {
-			g.kern[768+i] += uint8(gridLevels[i%4])
+			g.kern[2*n+256+i] += uint8(gridLevels[i%4])
 		}
 	}
+	sub := 32
+	if t != quant.IQ2_XXS {
+		sub = 16
+	}
 	l := gridLevels
-	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
+	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: sub, subScales: true, act: actQ8_K,
 		lut: newLUT([]int8{l[0], l[1], l[2], 0, -l[0], -l[1], -l[2], 0}), dscale: quant.CodeScale(t)}
-	g.wide = &format{t: t, kern: quant.IQ4_XS, low: 4, lut: f.lut, zp: 128, sb: 256, sub: 32, subScales: true,
+	wk := quant.IQ4_XS
+	if sub == 16 {
+		wk = quant.IQ1_M // the table codes' kernels with a scale per 16
+	}
+	g.wide = &format{t: t, kern: wk, low: 4, lut: f.lut, zp: 128, sb: 256, sub: sub, subScales: true,
 		act: actQ8_K, dscale: f.dscale}
 	return f
 }
@@ -210,45 +230,75 @@ func expandGridGeneric(f *format, dst, src []uint8, n int) {
 // element's magnitude's index in gridLevels, plus 4 when it is negative
 // (the index of its level in f.lut).
 func (f *format) gridCode(tile []uint8, c, j int) uint8 {
-	sub, e := j/32, j%32
-	blk := tile[sub*128 : (sub+1)*128]
-	idx := blk[4*c+e/8]
-	code := uint8(f.grid.words[idx]>>(2*(e%8))) & 3
+	g := f.grid
+	e := j % 32
+	blk := tile[j/32*g.step:][:g.step]
+	pos := 4*c + e/8 // the index's byte, and its bit in the masks
+	idx := int(blk[pos])
+	for b := 0; b < g.bits-8; b++ {
+		idx |= int(blk[64+8*b+pos/8]>>(pos%8)&1) << (8 + b)
+	}
+	code := uint8(g.words[idx]>>(2*(e%8))) & 3
 	bit := 4*c + e%4
-	neg := blk[64+8*(e/4)+bit/8] >> (bit % 8) & 1
+	neg := blk[64+8*(g.bits-8)+8*(e/4)+bit/8] >> (bit % 8) & 1
 	return code | neg<<2
 }
 
-// decodeGrid decodes an IQ2_XXS super-block (p: its 66 bytes) into b's
-// grid fields: per 32 elements four 8-bit indices and a 32-bit word of
-// four 7-bit sign fields and the 4-bit scale s (bits 28–31).
-func decodeGrid(p []byte, b *superBlock) {
-	b.d = binary.LittleEndian.Uint16(p)
-	for ib := 0; ib < 8; ib++ {
-		q := p[2+8*ib : 10+8*ib]
-		aux := binary.LittleEndian.Uint32(q[4:])
-		for l := 0; l < 4; l++ {
-			s := uint8(aux >> (7 * l) & 127)
-			if bits.OnesCount8(s)%2 == 1 {
-				s |= 128 // ggml's ksigns_iq2xs: even parity over 8
-			}
-			b.gi[4*ib+l], b.gs[4*ib+l] = q[l], s
+// decodeGrid decodes a super-block of grid type t (p: its bytes) into b's
+// grid fields: per 8 elements the index and the 8 sign bits, and the
+// scales 2s+1.
+func decodeGrid(t quant.Type, p []byte, b *superBlock) {
+	le16, le32 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32
+	parity := func(s uint8) uint8 { // ggml's ksigns_iq2xs: even parity over 8
+		if bits.OnesCount8(s)%2 == 1 {
+			s |= 128
 		}
-		b.sc[ib] = int8(2*(aux>>28) + 1)
+		return s
+	}
+	b.d = le16(p)
+	for ib := 0; ib < 8; ib++ {
+		switch t {
+		case quant.IQ2_XXS: // 4 index bytes, then 4 7-bit sign fields and s
+			q := p[2+8*ib : 10+8*ib]
+			aux := le32(q[4:])
+			for l := 0; l < 4; l++ {
+				b.gi[4*ib+l], b.gs[4*ib+l] = uint16(q[l]), parity(uint8(aux>>(7*l)&127))
+			}
+			b.sc[ib] = int8(2*(aux>>28) + 1)
+		case quant.IQ2_XS: // 9-bit index and 7 sign bits per run
+			for l := 0; l < 4; l++ {
+				q := le16(p[2+2*(4*ib+l):])
+				b.gi[4*ib+l], b.gs[4*ib+l] = q&511, parity(uint8(q>>9))
+			}
+			sc := p[66+ib]
+			b.sc[2*ib], b.sc[2*ib+1] = int8(2*(sc&15)+1), int8(2*(sc>>4)+1)
+		case quant.IQ2_S: // low index bytes, sign bytes, 2 high bits per run
+			qs, qh, sc := p[2:66], p[66+ib], p[74+ib]
+			for l := 0; l < 4; l++ {
+				b.gi[4*ib+l] = uint16(qs[4*ib+l]) | uint16(qh)<<(8-2*l)&0x300
+				b.gs[4*ib+l] = qs[32+4*ib+l]
+			}
+			b.sc[2*ib], b.sc[2*ib+1] = int8(2*(sc&15)+1), int8(2*(sc>>4)+1)
+		}
 	}
 }
 
-// putGrid stores column c's grid fields of b into a grid tile's index
-// and sign planes (gridFormat).
-func putGrid(tile []uint8, c int, b *superBlock) {
-	for sub := 0; sub < 8; sub++ {
-		blk := tile[sub*128 : (sub+1)*128]
-		for g := 0; g < 4; g++ {
-			blk[4*c+g] = b.gi[4*sub+g]
+// putGrid stores column c's grid fields of b into a grid tile's index,
+// index bit and sign planes (gridFormat).
+func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
+	for ch := 0; ch < 8; ch++ {
+		blk := tile[ch*g.step:][:g.step]
+		for r := 0; r < 4; r++ { // run r: elements 8r…8r+7
+			idx, pos := b.gi[4*ch+r], 4*c+r
+			blk[pos] = uint8(idx)
+			for hb := 0; hb < g.bits-8; hb++ {
+				blk[64+8*hb+pos/8] |= uint8(idx>>(8+hb)&1) << (pos % 8)
+			}
 		}
+		signs := blk[64+8*(g.bits-8):]
 		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
-			nib := b.gs[4*sub+q/2] >> (4 * (q % 2)) & 15
-			blk[64+8*q+c/2] |= nib << (4 * (c % 2))
+			nib := b.gs[4*ch+q/2] >> (4 * (q % 2)) & 15
+			signs[8*q+c/2] |= nib << (4 * (c % 2))
 		}
 	}
 }
@@ -261,7 +311,7 @@ func codeFormat(iq4xs *format, t quant.Type) *format {
 	f.t, f.kern, f.lut, f.dscale = t, quant.IQ4_XS, newLUT(quant.CodeLevels(t)), quant.CodeScale(t)
 	switch t {
 	case quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M: // a scale per 16
-		f.kern, f.sub = quant.IQ2_XS, 16
+		f.kern, f.sub = quant.IQ1_M, 16
 	}
 	return &f
 }
@@ -312,8 +362,13 @@ var lutIQ4 = func() *lutTable {
 	return newLUT(l[:])
 }()
 
-func (f *format) nsub() int      { return f.sb / f.sub }
-func (f *format) lowBytes() int  { return f.sb * GroupCols * f.low / 8 }
+func (f *format) nsub() int { return f.sb / f.sub }
+func (f *format) lowBytes() int {
+	if f.grid != nil {
+		return f.sb / 32 * f.grid.step
+	}
+	return f.sb * GroupCols * f.low / 8
+}
 func (f *format) highBytes() int { return f.high * f.sb * GroupCols / 8 }
 func (f *format) scOff() int     { return f.lowBytes() + f.highBytes() }
 func (f *format) minOff() int {
@@ -492,7 +547,8 @@ type superBlock struct {
 	d, dm uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
 	// gi, gs: a grid format's index and sign bits per 8 elements
 	// (decodeGrid).
-	gi, gs [32]uint8
+	gi [32]uint16
+	gs [32]uint8
 }
 
 // decodeSuper decodes one super-block of f's type from p (exactly its
@@ -501,7 +557,7 @@ type superBlock struct {
 // (quant.Codes).
 func decodeSuper(f *format, p []byte, b *superBlock) bool {
 	if f.grid != nil {
-		decodeGrid(p, b)
+		decodeGrid(f.t, p, b)
 		return true
 	}
 	le16 := binary.LittleEndian.Uint16
@@ -632,7 +688,7 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
 	f := m.f
 	if f.grid != nil {
-		putGrid(tile, c, b)
+		putGrid(f.grid, tile, c, b)
 	} else {
 		putPlanes(f, tile, c, b)
 	}

@@ -346,45 +346,45 @@ func gIQ4_XSm7hAVX2(p *gargsAVX2)
 //go:noescape
 func gIQ4_XSm8hAVX2(p *gargsAVX2)
 
-// gIQ2_XSm1AVX2 is ggmlKernelGeneric for IQ2_XS, 16 columns, mr 1 (AVX2).
+// gIQ1_Mm1AVX2 is ggmlKernelGeneric for IQ1_M, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm1AVX2(p *gargsAVX2)
+func gIQ1_Mm1AVX2(p *gargsAVX2)
 
-// gIQ2_XSm2AVX2 is ggmlKernelGeneric for IQ2_XS, 16 columns, mr 2 (AVX2).
+// gIQ1_Mm2AVX2 is ggmlKernelGeneric for IQ1_M, 16 columns, mr 2 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm2AVX2(p *gargsAVX2)
+func gIQ1_Mm2AVX2(p *gargsAVX2)
 
-// gIQ2_XSm3hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 3 (AVX2).
+// gIQ1_Mm3hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 3 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm3hAVX2(p *gargsAVX2)
+func gIQ1_Mm3hAVX2(p *gargsAVX2)
 
-// gIQ2_XSm4hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 4 (AVX2).
+// gIQ1_Mm4hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 4 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm4hAVX2(p *gargsAVX2)
+func gIQ1_Mm4hAVX2(p *gargsAVX2)
 
-// gIQ2_XSm5hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 5 (AVX2).
+// gIQ1_Mm5hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 5 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm5hAVX2(p *gargsAVX2)
+func gIQ1_Mm5hAVX2(p *gargsAVX2)
 
-// gIQ2_XSm6hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 6 (AVX2).
+// gIQ1_Mm6hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 6 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm6hAVX2(p *gargsAVX2)
+func gIQ1_Mm6hAVX2(p *gargsAVX2)
 
-// gIQ2_XSm7hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 7 (AVX2).
+// gIQ1_Mm7hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 7 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm7hAVX2(p *gargsAVX2)
+func gIQ1_Mm7hAVX2(p *gargsAVX2)
 
-// gIQ2_XSm8hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 8 (AVX2).
+// gIQ1_Mm8hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 8 (AVX2).
 //
 //go:noescape
-func gIQ2_XSm8hAVX2(p *gargsAVX2)
+func gIQ1_Mm8hAVX2(p *gargsAVX2)
 
 // ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both
 // halves) and half kernels; 0, 0 when t has none.
@@ -410,7 +410,7 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 		return 2, 8
 	case quant.IQ4_XS:
 		return 2, 8
-	case quant.IQ2_XS:
+	case quant.IQ1_M:
 		return 2, 8
 	}
 	return 0, 0
@@ -510,12 +510,12 @@ func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
-	case quant.IQ2_XS:
+	case quant.IQ1_M:
 		switch mr {
 		case 1:
-			gIQ2_XSm1AVX2(p)
+			gIQ1_Mm1AVX2(p)
 		case 2:
-			gIQ2_XSm2AVX2(p)
+			gIQ1_Mm2AVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -674,20 +674,20 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
-	case quant.IQ2_XS:
+	case quant.IQ1_M:
 		switch mr {
 		case 3:
-			gIQ2_XSm3hAVX2(p)
+			gIQ1_Mm3hAVX2(p)
 		case 4:
-			gIQ2_XSm4hAVX2(p)
+			gIQ1_Mm4hAVX2(p)
 		case 5:
-			gIQ2_XSm5hAVX2(p)
+			gIQ1_Mm5hAVX2(p)
 		case 6:
-			gIQ2_XSm6hAVX2(p)
+			gIQ1_Mm6hAVX2(p)
 		case 7:
-			gIQ2_XSm7hAVX2(p)
+			gIQ1_Mm7hAVX2(p)
 		case 8:
-			gIQ2_XSm8hAVX2(p)
+			gIQ1_Mm8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}

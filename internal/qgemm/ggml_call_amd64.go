@@ -486,45 +486,45 @@ func gIQ4_XSm7AVX512(p *gargs)
 //go:noescape
 func gIQ4_XSm8AVX512(p *gargs)
 
-// gIQ2_XSm1AVX512 is ggmlKernelGeneric for IQ2_XS, mr 1 (AVX-512 VNNI).
+// gIQ1_Mm1AVX512 is ggmlKernelGeneric for IQ1_M, mr 1 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm1AVX512(p *gargs)
+func gIQ1_Mm1AVX512(p *gargs)
 
-// gIQ2_XSm2AVX512 is ggmlKernelGeneric for IQ2_XS, mr 2 (AVX-512 VNNI).
+// gIQ1_Mm2AVX512 is ggmlKernelGeneric for IQ1_M, mr 2 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm2AVX512(p *gargs)
+func gIQ1_Mm2AVX512(p *gargs)
 
-// gIQ2_XSm3AVX512 is ggmlKernelGeneric for IQ2_XS, mr 3 (AVX-512 VNNI).
+// gIQ1_Mm3AVX512 is ggmlKernelGeneric for IQ1_M, mr 3 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm3AVX512(p *gargs)
+func gIQ1_Mm3AVX512(p *gargs)
 
-// gIQ2_XSm4AVX512 is ggmlKernelGeneric for IQ2_XS, mr 4 (AVX-512 VNNI).
+// gIQ1_Mm4AVX512 is ggmlKernelGeneric for IQ1_M, mr 4 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm4AVX512(p *gargs)
+func gIQ1_Mm4AVX512(p *gargs)
 
-// gIQ2_XSm5AVX512 is ggmlKernelGeneric for IQ2_XS, mr 5 (AVX-512 VNNI).
+// gIQ1_Mm5AVX512 is ggmlKernelGeneric for IQ1_M, mr 5 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm5AVX512(p *gargs)
+func gIQ1_Mm5AVX512(p *gargs)
 
-// gIQ2_XSm6AVX512 is ggmlKernelGeneric for IQ2_XS, mr 6 (AVX-512 VNNI).
+// gIQ1_Mm6AVX512 is ggmlKernelGeneric for IQ1_M, mr 6 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm6AVX512(p *gargs)
+func gIQ1_Mm6AVX512(p *gargs)
 
-// gIQ2_XSm7AVX512 is ggmlKernelGeneric for IQ2_XS, mr 7 (AVX-512 VNNI).
+// gIQ1_Mm7AVX512 is ggmlKernelGeneric for IQ1_M, mr 7 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm7AVX512(p *gargs)
+func gIQ1_Mm7AVX512(p *gargs)
 
-// gIQ2_XSm8AVX512 is ggmlKernelGeneric for IQ2_XS, mr 8 (AVX-512 VNNI).
+// gIQ1_Mm8AVX512 is ggmlKernelGeneric for IQ1_M, mr 8 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSm8AVX512(p *gargs)
+func gIQ1_Mm8AVX512(p *gargs)
 
 // gIQ2_XXSm1AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 1 (AVX-512 VNNI).
 //
@@ -565,6 +565,86 @@ func gIQ2_XXSm7AVX512(p *gargs)
 //
 //go:noescape
 func gIQ2_XXSm8AVX512(p *gargs)
+
+// gIQ2_XSm1AVX512 is ggmlKernelGeneric for IQ2_XS, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm1AVX512(p *gargs)
+
+// gIQ2_XSm2AVX512 is ggmlKernelGeneric for IQ2_XS, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm2AVX512(p *gargs)
+
+// gIQ2_XSm3AVX512 is ggmlKernelGeneric for IQ2_XS, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm3AVX512(p *gargs)
+
+// gIQ2_XSm4AVX512 is ggmlKernelGeneric for IQ2_XS, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm4AVX512(p *gargs)
+
+// gIQ2_XSm5AVX512 is ggmlKernelGeneric for IQ2_XS, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm5AVX512(p *gargs)
+
+// gIQ2_XSm6AVX512 is ggmlKernelGeneric for IQ2_XS, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm6AVX512(p *gargs)
+
+// gIQ2_XSm7AVX512 is ggmlKernelGeneric for IQ2_XS, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm7AVX512(p *gargs)
+
+// gIQ2_XSm8AVX512 is ggmlKernelGeneric for IQ2_XS, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSm8AVX512(p *gargs)
+
+// gIQ2_Sm1AVX512 is ggmlKernelGeneric for IQ2_S, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm1AVX512(p *gargs)
+
+// gIQ2_Sm2AVX512 is ggmlKernelGeneric for IQ2_S, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm2AVX512(p *gargs)
+
+// gIQ2_Sm3AVX512 is ggmlKernelGeneric for IQ2_S, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm3AVX512(p *gargs)
+
+// gIQ2_Sm4AVX512 is ggmlKernelGeneric for IQ2_S, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm4AVX512(p *gargs)
+
+// gIQ2_Sm5AVX512 is ggmlKernelGeneric for IQ2_S, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm5AVX512(p *gargs)
+
+// gIQ2_Sm6AVX512 is ggmlKernelGeneric for IQ2_S, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm6AVX512(p *gargs)
+
+// gIQ2_Sm7AVX512 is ggmlKernelGeneric for IQ2_S, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm7AVX512(p *gargs)
+
+// gIQ2_Sm8AVX512 is ggmlKernelGeneric for IQ2_S, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sm8AVX512(p *gargs)
 
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
@@ -825,24 +905,24 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
-	case quant.IQ2_XS:
+	case quant.IQ1_M:
 		switch mr {
 		case 1:
-			gIQ2_XSm1AVX512(p)
+			gIQ1_Mm1AVX512(p)
 		case 2:
-			gIQ2_XSm2AVX512(p)
+			gIQ1_Mm2AVX512(p)
 		case 3:
-			gIQ2_XSm3AVX512(p)
+			gIQ1_Mm3AVX512(p)
 		case 4:
-			gIQ2_XSm4AVX512(p)
+			gIQ1_Mm4AVX512(p)
 		case 5:
-			gIQ2_XSm5AVX512(p)
+			gIQ1_Mm5AVX512(p)
 		case 6:
-			gIQ2_XSm6AVX512(p)
+			gIQ1_Mm6AVX512(p)
 		case 7:
-			gIQ2_XSm7AVX512(p)
+			gIQ1_Mm7AVX512(p)
 		case 8:
-			gIQ2_XSm8AVX512(p)
+			gIQ1_Mm8AVX512(p)
 		default:
 			return false
 		}
@@ -864,6 +944,48 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 			gIQ2_XXSm7AVX512(p)
 		case 8:
 			gIQ2_XXSm8AVX512(p)
+		default:
+			return false
+		}
+	case quant.IQ2_XS:
+		switch mr {
+		case 1:
+			gIQ2_XSm1AVX512(p)
+		case 2:
+			gIQ2_XSm2AVX512(p)
+		case 3:
+			gIQ2_XSm3AVX512(p)
+		case 4:
+			gIQ2_XSm4AVX512(p)
+		case 5:
+			gIQ2_XSm5AVX512(p)
+		case 6:
+			gIQ2_XSm6AVX512(p)
+		case 7:
+			gIQ2_XSm7AVX512(p)
+		case 8:
+			gIQ2_XSm8AVX512(p)
+		default:
+			return false
+		}
+	case quant.IQ2_S:
+		switch mr {
+		case 1:
+			gIQ2_Sm1AVX512(p)
+		case 2:
+			gIQ2_Sm2AVX512(p)
+		case 3:
+			gIQ2_Sm3AVX512(p)
+		case 4:
+			gIQ2_Sm4AVX512(p)
+		case 5:
+			gIQ2_Sm5AVX512(p)
+		case 6:
+			gIQ2_Sm6AVX512(p)
+		case 7:
+			gIQ2_Sm7AVX512(p)
+		case 8:
+			gIQ2_Sm8AVX512(p)
 		default:
 			return false
 		}
@@ -957,12 +1079,12 @@ func gQ6_Kx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ4_XSx4AVX512(p *gargsGroups)
 
-// gIQ2_XSx4AVX512 is ggmlKernelGeneric for IQ2_XS, one row, against 4 groups
+// gIQ1_Mx4AVX512 is ggmlKernelGeneric for IQ1_M, one row, against 4 groups
 // p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
 // consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ2_XSx4AVX512(p *gargsGroups)
+func gIQ1_Mx4AVX512(p *gargsGroups)
 
 // gIQ2_XXSx4AVX512 is ggmlKernelGeneric for IQ2_XXS, one row, against 4 groups
 // p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
@@ -970,6 +1092,20 @@ func gIQ2_XSx4AVX512(p *gargsGroups)
 //
 //go:noescape
 func gIQ2_XXSx4AVX512(p *gargsGroups)
+
+// gIQ2_XSx4AVX512 is ggmlKernelGeneric for IQ2_XS, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_XSx4AVX512(p *gargsGroups)
+
+// gIQ2_Sx4AVX512 is ggmlKernelGeneric for IQ2_S, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ2_Sx4AVX512(p *gargsGroups)
 
 // gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
 //
@@ -1031,15 +1167,25 @@ func gQ6_Kx4npAVX512(p *gargsGroups)
 //go:noescape
 func gIQ4_XSx4npAVX512(p *gargsGroups)
 
-// gIQ2_XSx4npAVX512 is gIQ2_XSx4AVX512 without software prefetch.
+// gIQ1_Mx4npAVX512 is gIQ1_Mx4AVX512 without software prefetch.
 //
 //go:noescape
-func gIQ2_XSx4npAVX512(p *gargsGroups)
+func gIQ1_Mx4npAVX512(p *gargsGroups)
 
 // gIQ2_XXSx4npAVX512 is gIQ2_XXSx4AVX512 without software prefetch.
 //
 //go:noescape
 func gIQ2_XXSx4npAVX512(p *gargsGroups)
+
+// gIQ2_XSx4npAVX512 is gIQ2_XSx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ2_XSx4npAVX512(p *gargsGroups)
+
+// gIQ2_Sx4npAVX512 is gIQ2_Sx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ2_Sx4npAVX512(p *gargsGroups)
 
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
@@ -1078,10 +1224,14 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gQ6_Kx4npAVX512(p)
 		case quant.IQ4_XS:
 			gIQ4_XSx4npAVX512(p)
-		case quant.IQ2_XS:
-			gIQ2_XSx4npAVX512(p)
+		case quant.IQ1_M:
+			gIQ1_Mx4npAVX512(p)
 		case quant.IQ2_XXS:
 			gIQ2_XXSx4npAVX512(p)
+		case quant.IQ2_XS:
+			gIQ2_XSx4npAVX512(p)
+		case quant.IQ2_S:
+			gIQ2_Sx4npAVX512(p)
 		default:
 			return false
 		}
@@ -1112,10 +1262,14 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gQ6_Kx4AVX512(p)
 	case quant.IQ4_XS:
 		gIQ4_XSx4AVX512(p)
-	case quant.IQ2_XS:
-		gIQ2_XSx4AVX512(p)
+	case quant.IQ1_M:
+		gIQ1_Mx4AVX512(p)
 	case quant.IQ2_XXS:
 		gIQ2_XXSx4AVX512(p)
+	case quant.IQ2_XS:
+		gIQ2_XSx4AVX512(p)
+	case quant.IQ2_S:
+		gIQ2_Sx4AVX512(p)
 	default:
 		return false
 	}
@@ -1127,6 +1281,16 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 //go:noescape
 func gIQ2_XXSexpandAVX512(p *gexpand)
 
+// gIQ2_XSexpandAVX512 is expandGridGeneric for IQ2_XS (AVX-512 VBMI).
+//
+//go:noescape
+func gIQ2_XSexpandAVX512(p *gexpand)
+
+// gIQ2_SexpandAVX512 is expandGridGeneric for IQ2_S (AVX-512 VBMI).
+//
+//go:noescape
+func gIQ2_SexpandAVX512(p *gexpand)
+
 // ggmlExpandAVX512 runs the grid expansion kernel for f; it reports false
 // when there is none.
 func ggmlExpandAVX512(f *format, p *gexpand) bool {
@@ -1136,6 +1300,10 @@ func ggmlExpandAVX512(f *format, p *gexpand) bool {
 	switch f.kern {
 	case quant.IQ2_XXS:
 		gIQ2_XXSexpandAVX512(p)
+	case quant.IQ2_XS:
+		gIQ2_XSexpandAVX512(p)
+	case quant.IQ2_S:
+		gIQ2_SexpandAVX512(p)
 	default:
 		return false
 	}

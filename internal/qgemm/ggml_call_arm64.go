@@ -486,45 +486,45 @@ func gIQ4_XSm3c8NEONDot(p *gargsNEON)
 //go:noescape
 func gIQ4_XSm4c8NEONDot(p *gargsNEON)
 
-// gIQ2_XSm1c16NEON is ggmlKernelGeneric for IQ2_XS, mr 1, 16 columns (ARMv8.0 NEON).
+// gIQ1_Mm1c16NEON is ggmlKernelGeneric for IQ1_M, mr 1, 16 columns (ARMv8.0 NEON).
 //
 //go:noescape
-func gIQ2_XSm1c16NEON(p *gargsNEON)
+func gIQ1_Mm1c16NEON(p *gargsNEON)
 
-// gIQ2_XSm2c16NEON is ggmlKernelGeneric for IQ2_XS, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
+// gIQ1_Mm2c16NEON is ggmlKernelGeneric for IQ1_M, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
 //
 //go:noescape
-func gIQ2_XSm2c16NEON(p *gargsNEON)
+func gIQ1_Mm2c16NEON(p *gargsNEON)
 
-// gIQ2_XSm3c8NEON is ggmlKernelGeneric for IQ2_XS, mr 3, 8 columns (ARMv8.0 NEON).
+// gIQ1_Mm3c8NEON is ggmlKernelGeneric for IQ1_M, mr 3, 8 columns (ARMv8.0 NEON).
 //
 //go:noescape
-func gIQ2_XSm3c8NEON(p *gargsNEON)
+func gIQ1_Mm3c8NEON(p *gargsNEON)
 
-// gIQ2_XSm4c8NEON is ggmlKernelGeneric for IQ2_XS, mr 4, 8 columns (ARMv8.0 NEON, float sums in the frame).
+// gIQ1_Mm4c8NEON is ggmlKernelGeneric for IQ1_M, mr 4, 8 columns (ARMv8.0 NEON, float sums in the frame).
 //
 //go:noescape
-func gIQ2_XSm4c8NEON(p *gargsNEON)
+func gIQ1_Mm4c8NEON(p *gargsNEON)
 
-// gIQ2_XSm1c16NEONDot is ggmlKernelGeneric for IQ2_XS, mr 1, 16 columns (NEON with SDOT).
+// gIQ1_Mm1c16NEONDot is ggmlKernelGeneric for IQ1_M, mr 1, 16 columns (NEON with SDOT).
 //
 //go:noescape
-func gIQ2_XSm1c16NEONDot(p *gargsNEON)
+func gIQ1_Mm1c16NEONDot(p *gargsNEON)
 
-// gIQ2_XSm2c16NEONDot is ggmlKernelGeneric for IQ2_XS, mr 2, 16 columns (NEON with SDOT, float sums in the frame).
+// gIQ1_Mm2c16NEONDot is ggmlKernelGeneric for IQ1_M, mr 2, 16 columns (NEON with SDOT, float sums in the frame).
 //
 //go:noescape
-func gIQ2_XSm2c16NEONDot(p *gargsNEON)
+func gIQ1_Mm2c16NEONDot(p *gargsNEON)
 
-// gIQ2_XSm3c8NEONDot is ggmlKernelGeneric for IQ2_XS, mr 3, 8 columns (NEON with SDOT).
+// gIQ1_Mm3c8NEONDot is ggmlKernelGeneric for IQ1_M, mr 3, 8 columns (NEON with SDOT).
 //
 //go:noescape
-func gIQ2_XSm3c8NEONDot(p *gargsNEON)
+func gIQ1_Mm3c8NEONDot(p *gargsNEON)
 
-// gIQ2_XSm4c8NEONDot is ggmlKernelGeneric for IQ2_XS, mr 4, 8 columns (NEON with SDOT, float sums in the frame).
+// gIQ1_Mm4c8NEONDot is ggmlKernelGeneric for IQ1_M, mr 4, 8 columns (NEON with SDOT, float sums in the frame).
 //
 //go:noescape
-func gIQ2_XSm4c8NEONDot(p *gargsNEON)
+func gIQ1_Mm4c8NEONDot(p *gargsNEON)
 
 // ggmlNEONFormat returns the index of t's kernels, or −1 when it has none:
 // kernel (index·2 + dot)·4 + mr − 1 computes mr rows (1–4), dot selecting
@@ -555,7 +555,7 @@ func ggmlNEONFormat(t quant.Type) int {
 		return 10
 	case quant.IQ4_XS:
 		return 11
-	case quant.IQ2_XS:
+	case quant.IQ1_M:
 		return 12
 	}
 	return -1
@@ -788,21 +788,21 @@ func ggmlNEONKernel(i int, p *gargsNEON) {
 	case 95:
 		gIQ4_XSm4c8NEONDot(p)
 	case 96:
-		gIQ2_XSm1c16NEON(p)
+		gIQ1_Mm1c16NEON(p)
 	case 97:
-		gIQ2_XSm2c16NEON(p)
+		gIQ1_Mm2c16NEON(p)
 	case 98:
-		gIQ2_XSm3c8NEON(p)
+		gIQ1_Mm3c8NEON(p)
 	case 99:
-		gIQ2_XSm4c8NEON(p)
+		gIQ1_Mm4c8NEON(p)
 	case 100:
-		gIQ2_XSm1c16NEONDot(p)
+		gIQ1_Mm1c16NEONDot(p)
 	case 101:
-		gIQ2_XSm2c16NEONDot(p)
+		gIQ1_Mm2c16NEONDot(p)
 	case 102:
-		gIQ2_XSm3c8NEONDot(p)
+		gIQ1_Mm3c8NEONDot(p)
 	case 103:
-		gIQ2_XSm4c8NEONDot(p)
+		gIQ1_Mm4c8NEONDot(p)
 	default:
 		panic("qgemm: no NEON super-block kernel")
 	}

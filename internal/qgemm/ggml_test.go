@@ -440,19 +440,23 @@ func TestGGMLBytes(t *testing.T) {
 	}
 }
 
-// TestGGMLIQ2Formats runs both forms of IQ2_XXS's tiles on every CPU,
+// TestGGMLIQ2Formats runs both forms of the IQ2 types' tiles on every CPU,
 // whichever formats holds: the grid indices (gridFormat, which CPUs with
 // AVX-512 VBMI run) and the table codes (codeFormat, the others). Each
 // must decode bit-identically to ggml's decoder and multiply as the
 // float64 product does, through every kernel variant that takes it.
 func TestGGMLIQ2Formats(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	typ := quant.IQ2_XXS
 	ctx := context.Background()
-	for _, f := range []*format{gridFormat(typ), codeFormat(formats[quant.IQ4_XS], typ)} {
-		name := "codes"
+	for _, f := range []*format{
+		gridFormat(quant.IQ2_XXS), codeFormat(formats[quant.IQ4_XS], quant.IQ2_XXS),
+		gridFormat(quant.IQ2_XS), codeFormat(formats[quant.IQ4_XS], quant.IQ2_XS),
+		gridFormat(quant.IQ2_S), codeFormat(formats[quant.IQ4_XS], quant.IQ2_S),
+	} {
+		typ := f.t
+		name := typ.String() + "/codes"
 		if f.grid != nil {
-			name = "grid"
+			name = typ.String() + "/grid"
 		}
 		n, k := 100, 3*f.sb
 		data := randGGML(rng, typ, n, k)
@@ -499,22 +503,26 @@ func TestGGMLIQ2Formats(t *testing.T) {
 // entry's low and high code bytes name its magnitudes, the controls and
 // levels are in place, and the table is 64-byte aligned.
 func TestGridTable(t *testing.T) {
-	f := gridFormat(quant.IQ2_XXS)
-	g := f.grid
-	if uintptr(unsafe.Pointer(&g.kern[0]))%64 != 0 {
-		t.Error("grid table not 64-byte aligned")
-	}
-	for i, e := range quant.Grid(quant.IQ2_XXS) {
-		w := uint16(g.kern[i]) | uint16(g.kern[256+i])<<8
-		for j := 0; j < 8; j++ {
-			if m := gridLevels[w>>(2*j)&3]; uint8(m) != uint8(e>>(8*j)) {
-				t.Fatalf("entry %d element %d: %d, grid %d", i, j, m, uint8(e>>(8*j)))
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S} {
+		f := gridFormat(typ)
+		g := f.grid
+		if uintptr(unsafe.Pointer(&g.kern[0]))%64 != 0 {
+			t.Errorf("%v: grid table not 64-byte aligned", typ)
+		}
+		grid := quant.Grid(typ)
+		n := len(grid)
+		for i, e := range grid {
+			w := uint16(g.kern[i]) | uint16(g.kern[n+i])<<8
+			for j := 0; j < 8; j++ {
+				if m := gridLevels[w>>(2*j)&3]; uint8(m) != uint8(e>>(8*j)) {
+					t.Fatalf("%v: entry %d element %d: %d, grid %d", typ, i, j, m, uint8(e>>(8*j)))
+				}
 			}
 		}
-	}
-	for i := 0; i < 64; i++ {
-		if want := 128 + int(f.lut.s[i%4]); i%4 < 3 && int(g.kern[768+i]) != want {
-			t.Errorf("level %d: %d, want %d", i, g.kern[768+i], want)
+		for i := 0; i < 64; i++ {
+			if want := 128 + int(f.lut.s[i%4]); i%4 < 3 && int(g.kern[2*n+256+i]) != want {
+				t.Errorf("%v: level %d: %d, want %d", typ, i, g.kern[2*n+256+i], want)
+			}
 		}
 	}
 }
@@ -523,8 +531,13 @@ func TestGridTable(t *testing.T) {
 // kernel's bytes are the generic expansion's, and the wide tiles hold the
 // file's values exactly.
 func TestGridExpand(t *testing.T) {
-	rng := rand.New(rand.NewPCG(23, 24))
-	typ := quant.IQ2_XXS
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S} {
+		testGridExpand(t, typ)
+	}
+}
+
+func testGridExpand(t *testing.T, typ quant.Type) {
+	rng := rand.New(rand.NewPCG(23, uint64(typ)))
 	f := gridFormat(typ)
 	n, k := 37, 3*f.sb
 	data := randGGML(rng, typ, n, k)
@@ -542,7 +555,7 @@ func TestGridExpand(t *testing.T) {
 		if i := slices.Compare(got, want); i != 0 {
 			for j := range got {
 				if got[j] != want[j] {
-					t.Fatalf("%s: byte %d (tile %d, offset %d) = %#x, generic %#x", v.name, j, j/f.grid.wide.tileBytes(), j%f.grid.wide.tileBytes(), got[j], want[j])
+					t.Fatalf("%v/%s: byte %d (tile %d, offset %d) = %#x, generic %#x", typ, v.name, j, j/f.grid.wide.tileBytes(), j%f.grid.wide.tileBytes(), got[j], want[j])
 				}
 			}
 		}
@@ -557,7 +570,7 @@ func TestGridExpand(t *testing.T) {
 		w.DequantizeRow(j, got)
 		for i := range ref {
 			if math.Float32bits(got[i]) != math.Float32bits(ref[i]) {
-				t.Fatalf("wide row %d [%d] = %v, ggml %v", j, i, got[i], ref[i])
+				t.Fatalf("%v: wide row %d [%d] = %v, ggml %v", typ, j, i, got[i], ref[i])
 			}
 		}
 	}
