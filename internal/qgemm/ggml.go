@@ -80,8 +80,9 @@ var ErrInexact = errors.New("qgemm: block not representable exactly")
 // bits per weight) or, where a type has a scale per 16 elements, of the
 // same layout with 16 sub-blocks (the kernels named for IQ1_M, 4.56 bits per
 // weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but the
-// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS keeps its grid
-// indices instead (gridFormat: 2.31 bits per weight for the file's 2.06).
+// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS, IQ2_XS and IQ2_S
+// keep their grid indices instead (gridFormat: 2.31–2.81 bits per weight,
+// 1.10–1.16 times the files').
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -155,7 +156,7 @@ var gridLevels = [3]int8{8, 25, 43}
 // 64-bit sign mask per quad of 4 elements (bit 4c+t: element t of column
 // c is negative; IQ2_XXS's and IQ2_XS's 7 sign bits and their parity, or
 // IQ2_S's 8), then as the table-code tiles the int8 scales 2s+1 (per 32
-// or 16 elements) and d: 2.31, 2.69 and 2.94 bits per weight against the
+// or 16 elements) and d: 2.31, 2.69 and 2.81 bits per weight against the
 // files' 2.06, 2.31 and 2.56, where the table codes take 4.31–4.56. The
 // weights are d·(2s+1)·grid·sign/8 (quant.CodeScale), as ggml computes
 // them.
@@ -434,10 +435,10 @@ func (f *format) bsumOff() int {
 // Tiles hold the file's information and nothing else: the repacked
 // matrix is the size of the GGUF tensor (to within 3 % for Q4_K and Q5_K,
 // whose 6-bit scales and mins take a byte each, and 19 % for Q2_K's
-// nibble scales, 12 % for IQ2_XXS's grid tiles), except for the types held
-// as table codes, whose grids of 8-element patterns (1.56–3.44 bits per
-// weight) become 4-bit codes (1.25–2.8 times the bytes). It is read-only after PackGGML and safe for
-// concurrent use.
+// nibble scales, 12–16 % for the IQ2 types' grid tiles), except for the
+// types held as table codes, whose grids of 8-element patterns (1.56–3.44
+// bits per weight) become 4-bit codes (1.25–2.8 times the bytes). It is
+// read-only after PackGGML and safe for concurrent use.
 type GGML struct {
 	N, K   int
 	Groups int
