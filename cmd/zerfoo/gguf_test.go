@@ -28,11 +28,11 @@ func TestGGUFInspectSplit(t *testing.T) {
 // bits per weight where they outgrow the file's.
 func TestRunsAs(t *testing.T) {
 	for typ, want := range map[quant.Type]string{
-		quant.Q4_K:    "int8 kernels, repacked at 4.62 bits per weight",
-		quant.IQ3_XXS: "int8 kernels, repacked at 4.31 bits per weight (1.4× the file's) where the memory budget allows",
-		quant.MXFP4:   "rewritten exactly as Q8_0",
-		quant.NVFP4:   "the reference path",
-		quant.BF16:    "16-bit kernels",
+		quant.Q4_K:  "int8 kernels, repacked at 4.62 bits per weight",
+		quant.IQ3_S: "int8 kernels, repacked at 4.31 bits per weight (1.3× the file's) where the memory budget allows",
+		quant.MXFP4: "rewritten exactly as Q8_0",
+		quant.NVFP4: "the reference path",
+		quant.BF16:  "16-bit kernels",
 	} {
 		if got := runsAs(typ); !strings.HasPrefix(got, want) {
 			t.Errorf("%v: %q, want it to start %q", typ, got, want)

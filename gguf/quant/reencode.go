@@ -358,3 +358,16 @@ func Grid(t Type) []uint64 {
 	}
 	return nil
 }
+
+// Grid4 returns a copy of the grid of type t's 4-element patterns (IQ3_XXS,
+// IQ3_S: 4 magnitudes as the bytes of a uint32, from the lowest), or nil
+// for the others.
+func Grid4(t Type) []uint32 {
+	switch t {
+	case IQ3_XXS:
+		return append([]uint32(nil), iq3xxsGrid[:]...)
+	case IQ3_S:
+		return append([]uint32(nil), iq3sGrid[:]...)
+	}
+	return nil
+}

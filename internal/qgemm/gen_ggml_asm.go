@@ -166,7 +166,26 @@ func kernel(name string, f format, mr int) {
 			}
 		}
 		u := 0
-		if f.grid {
+		if f.quad {
+			if mr == 1 {
+				for o := 0; o < f.gridStep(); o += 64 {
+					p("PREFETCHT0 %d(R14)", o)
+				}
+				p("ADDQ $%d, R14", f.gridStep())
+			}
+			for h := 0; h < 2; h++ {
+				outs := gridLookup3(f, fmt.Sprintf("%d(DI)", 64*h))
+				for g, o := range outs {
+					q := 4*h + g
+					p("KMOVQ %d(DI), K1", gridSigns(f)+8*q)
+					p("VPSUBB %s, Z31, K1, %s", o, o)
+					for r := 0; r < mr; r++ {
+						p("VPDPBUSD.BCST %s, %s, %s", row("SI", "R10", r, 4*q), o, dotR(r, 0))
+					}
+				}
+			}
+		}
+		if f.grid && !f.quad {
 			if rep == 0 {
 				gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) })
 				if mr == 1 {
@@ -379,7 +398,29 @@ func kernelGroups(name string, f format, ng int) {
 				p("VPXORD %s, %s, %s", dotR(g), dotR(g), dotR(g))
 			}
 		}
-		if f.grid && rep == 0 {
+		if f.quad {
+			if groupsPF {
+				for g := 0; g < ng; g++ {
+					for o := 0; o < f.gridStep(); o += 64 {
+						p("PREFETCHT0 %s", at("R14", g, o))
+					}
+				}
+				p("ADDQ $%d, R14", f.gridStep())
+			}
+			for g := 0; g < ng; g++ {
+				p("VPXORD %s, %s, %s", dotR(g), dotR(g), dotR(g))
+				for h := 0; h < 2; h++ {
+					outs := gridLookup3(f, at("DI", g, 64*h))
+					for k, o := range outs {
+						q := 4*h + k
+						p("KMOVQ %s, K1", at("DI", g, gridSigns(f)+8*q))
+						p("VPSUBB %s, Z31, K1, %s", o, o)
+						p("VPDPBUSD.BCST %d(SI), %s, %s", 4*q, o, dotR(g))
+					}
+				}
+			}
+		}
+		if f.grid && !f.quad && rep == 0 {
 			// Every sub-block of the 32 elements at once, group by group
 			// (one lookup each): their dot registers are Z16 + rep·ng + g.
 			if groupsPF {
@@ -578,7 +619,12 @@ func gridCtrl(f format) int { return 2 << f.bits }
 func gridLvl(f format) int  { return 2<<f.bits + 256 }
 
 // gridSigns is the offset of the sign masks in 32 elements of a grid tile.
-func gridSigns(f format) int { return 64 + 8*(f.bits-8) }
+func gridSigns(f format) int {
+	if f.quad {
+		return 128
+	}
+	return 64 + 8*(f.bits-8)
+}
 
 // gridRegs: the one-row groups kernels and the expansion keep the grid's
 // controls (Z4–Z7) and levels (Z12) in registers, and for 8-bit indices
@@ -594,7 +640,7 @@ var gridQuarters = []int{13, 14, 15, 20, 21, 22, 23}
 func gridConstants(f format, off int) {
 	p("MOVQ %d(AX), BX", off)
 	p("VPXORD Z31, Z31, Z31")
-	if !gridRegs {
+	if !gridRegs || f.quad {
 		return
 	}
 	for g := 0; g < 4; g++ {
@@ -760,16 +806,39 @@ func expandKernel(name string, f format) {
 	p("MOVQ 0(AX), SI")
 	p("MOVQ 8(AX), DI")
 	p("MOVQ 16(AX), CX")
-	gridConstants(f, 24) // gexpand.tab
-	p("MOVL $0x03030303, DX")
+	gridConstants(f, 24)                // gexpand.tab
+	mask, neg := 0x03030303, 0x04040404 // a code's bits, and what a sign adds
+	if f.quad {
+		mask, neg = 0x07070707, 0x08080808
+	}
+	p("MOVL $0x%x, DX", mask)
 	p("VPBROADCASTD DX, Z10")
-	p("MOVL $0x04040404, DX")
+	p("MOVL $0x%x, DX", neg)
 	p("VPBROADCASTD DX, Z11")
 	label("tile")
 	p("MOVQ $%d, DX", f.sb/32)
 	label("sub")
-	gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) })
-	for st := 0; st < 4; st++ {
+	for h := 0; h < 2 && f.quad; h++ {
+		// The looked-up levels are 128 + 8·code + 4 (62 for code 7): the
+		// code is bits 3–5 of the byte.
+		outs := gridLookup3(f, fmt.Sprintf("%d(DI)", 64*h))
+		for pr := 0; pr < 2; pr++ {
+			for k := 0; k < 2; k++ {
+				o := outs[2*pr+k]
+				p("VPSRLW $3, %s, %s", o, o)
+				p("VPANDD Z10, %s, %s", o, o)
+				p("KMOVQ %d(DI), K1", gridSigns(f)+8*(4*h+2*pr+k))
+				p("VPADDB Z11, %s, K1, %s", o, o)
+			}
+			p("VPSLLW $4, %s, %s", outs[2*pr+1], outs[2*pr+1])
+			p("VPORD %s, %s, %s", outs[2*pr+1], outs[2*pr], outs[2*pr])
+			p("VMOVDQU64 %s, %d(SI)", outs[2*pr], 64*(2*h+pr))
+		}
+	}
+	if !f.quad {
+		gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) })
+	}
+	for st := 0; st < 4 && !f.quad; st++ {
 		for h, z := range []string{"Z26", "Z27"} {
 			p("VPMULTISHIFTQB %s, Z%d, %s", []string{"Z28", "Z29"}[h], 4+st, z)
 			p("VPANDD Z10, %s, %s", z, z)
@@ -796,4 +865,36 @@ func expandKernel(name string, f format) {
 	p("JNZ tile")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// gridLookup3 looks up a block of 64 IQ3_XXS-style indices (at addr: one
+// per quad of 4 elements, byte 16·(c/4) + 4·g + c%4 for column c's quad g)
+// in the four element tables at BX (element t's levels 128 + magnitude at
+// 256·t; one VPERMT2B per 128 entries, merged by index bit 7), then
+// transposes the four results' bytes within each dword: it returns the
+// registers holding quads 0–3, each column's 4 levels in its dword. Z24
+// (the indices), Z25–Z30 and K2 are used.
+func gridLookup3(f format, addr string) [4]string {
+	p("VMOVDQU64 %s, Z24", addr)
+	p("VPMOVB2M Z24, K2")
+	rs := []string{"Z28", "Z29", "Z30", "Z25"}
+	for t, r := range rs {
+		p("VMOVDQU64 %d(BX), %s", 256*t, r)
+		p("VPERMT2B %d(BX), Z24, %s", 256*t+64, r)
+		p("VMOVDQU64 %d(BX), Z26", 256*t+128)
+		p("VPERMT2B %d(BX), Z24, Z26", 256*t+192)
+		p("VMOVDQU8 Z26, K2, %s", r)
+	}
+	// Bytes (R0, R1) and (R2, R3) interleaved, then their words: dword j of
+	// a 128-bit lane gathers byte i of the four, for i = j, 4 + j, 8 + j,
+	// 12 + j in the four outputs (quads 0–3: i = 4·g + c%4).
+	p("VPUNPCKLBW Z29, Z28, Z26")
+	p("VPUNPCKHBW Z29, Z28, Z27")
+	p("VPUNPCKLBW Z25, Z30, Z28")
+	p("VPUNPCKHBW Z25, Z30, Z29")
+	p("VPUNPCKLWD Z28, Z26, Z30")
+	p("VPUNPCKHWD Z28, Z26, Z25")
+	p("VPUNPCKLWD Z29, Z27, Z26")
+	p("VPUNPCKHWD Z29, Z27, Z28")
+	return [4]string{"Z30", "Z25", "Z26", "Z28"}
 }

@@ -23,11 +23,19 @@ type format struct {
 	// that the other generators, which skip them, keep their indices.
 	grid bool
 	bits int // grid formats: bits of an index (8–10)
+	// quad: a grid index per 4 elements, 8 magnitudes (IQ3_XXS; ggml.go's
+	// gridFormat3).
+	quad bool
 }
 
 // gridStep is the bytes of 32 elements of a grid tile: the index bytes,
 // a mask per higher index bit, the sign masks.
-func (f format) gridStep() int { return 128 + 8*(f.bits-8) }
+func (f format) gridStep() int {
+	if f.quad {
+		return 192 // two blocks of 64 indices, the sign masks
+	}
+	return 128 + 8*(f.bits-8)
+}
 
 var formats = []format{
 	{name: "Q4_0", low: 4, zp: 8, sb: 32, sub: 32},
@@ -49,6 +57,7 @@ var formats = []format{
 	{name: "IQ2_XXS", grid: true, bits: 8, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 	{name: "IQ2_XS", grid: true, bits: 9, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
 	{name: "IQ2_S", grid: true, bits: 10, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
+	{name: "IQ3_XXS", grid: true, quad: true, bits: 8, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 }
 
 func (f format) nsub() int { return f.sb / f.sub }

@@ -106,6 +106,7 @@ var formats = func() map[quant.Type]*format {
 		for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S} {
 			fs[t] = gridFormat(t)
 		}
+		fs[quant.IQ3_XXS] = gridFormat3(quant.IQ3_XXS)
 	}
 	for t, f := range fs {
 		f.t = t
@@ -125,6 +126,9 @@ var formats = func() map[quant.Type]*format {
 type gridTable struct {
 	words []uint16
 	bits  int // of an index: 8 (IQ2_XXS), 9 (IQ2_XS) or 10 (IQ2_S)
+	// quad: an index per 4 elements whose entries are 4 of the 8
+	// magnitudes grid3Levels, as 3-bit codes in words (IQ3_XXS; gridFormat3).
+	quad bool
 	// step is the bytes of 32 elements of the 16 columns in a tile: the
 	// indices' low bytes (64), bits−8 masks of their higher bits (8
 	// each), the sign masks (64).
@@ -147,6 +151,54 @@ type gridTable struct {
 
 // gridLevels are the magnitudes of the IQ2 grids.
 var gridLevels = [3]int8{8, 25, 43}
+
+// grid3Levels are the magnitudes of IQ3_XXS's grid: 8·c + 4, and 62.
+var grid3Levels = [8]int8{4, 12, 20, 28, 36, 44, 52, 62}
+
+// gridFormat3 returns the format that keeps IQ3_XXS's grid indices (an
+// index per 4 elements, whose entry is 4 of the magnitudes grid3Levels)
+// where this CPU has kernels that look them up (ggmlGridKernels). A tile
+// holds, per 32 elements of the 16 columns, two blocks of 64 index bytes
+// (quads 0–3, then 4–7 of the 32 elements: byte 16·(c/4) + 4·g + c%4 of
+// block h is column c's index for quad 4h + g, the order in which a 4×4
+// byte transpose of the looked-up magnitudes leaves each quad's 16
+// columns in place), then one 64-bit sign mask per quad (the file's 7
+// sign bits per 8 elements and their parity), then as the table-code
+// tiles the int8 scales 2s+1 and d: 3.31 bits per weight against the
+// file's 3.06 (the table codes take 4.31). The weights are
+// d·(2s+1)·grid·sign/4, as ggml computes them (d·(0.5+s)·0.5·grid).
+//
+// The kernels' table (gridTable.kern) holds, per element t of an entry,
+// the 256 entries' unsigned levels 128 + magnitude at 256·t.
+func gridFormat3(t quant.Type) *format {
+	entries := quant.Grid4(t)
+	if len(entries) != 256 {
+		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
+	}
+	g := &gridTable{words: make([]uint16, 256), bits: 8, quad: true, step: 192}
+	buf := make([]uint8, 1024+63)
+	g.kern = buf[(64-int(uintptr(unsafe.Pointer(&buf[0]))%64))%64:][:1024:1024]
+	for i, e := range entries {
+		for j := 0; j < 4; j++ {
+			m := int8(e >> (8 * j))
+			c := slices.Index(grid3Levels[:], m)
+			if c < 0 {
+				panic(fmt.Sprintf("qgemm: %v: grid entry %d holds %d", t, i, uint8(m)))
+			}
+			g.words[i] |= uint16(c) << (3 * j)
+			g.kern[256*j+i] = uint8(128 + int(m))
+		}
+	}
+	var levels [16]int8
+	for c, m := range grid3Levels {
+		levels[c], levels[8+c] = m, -m
+	}
+	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
+		lut: newLUT(levels[:]), dscale: 0.25}
+	g.wide = &format{t: t, kern: quant.IQ4_XS, low: 4, lut: f.lut, zp: 128, sb: 256, sub: 32, subScales: true,
+		act: actQ8_K, dscale: f.dscale}
+	return f
+}
 
 // gridFormat returns the format that keeps type t's grid indices (IQ2_XXS,
 // IQ2_XS, IQ2_S) where this CPU has kernels that look them up
@@ -234,6 +286,14 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 	g := f.grid
 	e := j % 32
 	blk := tile[j/32*g.step:][:g.step]
+	if g.quad { // the magnitude's index in grid3Levels, plus 8 when negative
+		q := e / 4
+		idx := blk[64*(q/4)+16*(c/4)+4*(q%4)+c%4]
+		code := uint8(g.words[idx]>>(3*(e%4))) & 7
+		bit := 4*c + e%4
+		neg := blk[128+8*q+bit/8] >> (bit % 8) & 1
+		return code | neg<<3
+	}
 	pos := 4*c + e/8 // the index's byte, and its bit in the masks
 	idx := int(blk[pos])
 	for b := 0; b < g.bits-8; b++ {
@@ -273,6 +333,15 @@ func decodeGrid(t quant.Type, p []byte, b *superBlock) {
 			}
 			sc := p[66+ib]
 			b.sc[2*ib], b.sc[2*ib+1] = int8(2*(sc&15)+1), int8(2*(sc>>4)+1)
+		case quant.IQ3_XXS: // 8 index bytes (one per quad), then signs and s
+			aux := le32(p[66+4*ib:])
+			for q := 0; q < 8; q++ {
+				b.gi[8*ib+q] = uint16(p[2+8*ib+q])
+			}
+			for l := 0; l < 4; l++ {
+				b.gs[4*ib+l] = parity(uint8(aux >> (7 * l) & 127))
+			}
+			b.sc[ib] = int8(2*(aux>>28) + 1)
 		case quant.IQ2_S: // low index bytes, sign bytes, 2 high bits per run
 			qs, qh, sc := p[2:66], p[66+ib], p[74+ib]
 			for l := 0; l < 4; l++ {
@@ -289,7 +358,10 @@ func decodeGrid(t quant.Type, p []byte, b *superBlock) {
 func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 	for ch := 0; ch < 8; ch++ {
 		blk := tile[ch*g.step:][:g.step]
-		for r := 0; r < 4; r++ { // run r: elements 8r…8r+7
+		for q := 0; q < 8 && g.quad; q++ { // gridFormat3's index order
+			blk[64*(q/4)+16*(c/4)+4*(q%4)+c%4] = uint8(b.gi[8*ch+q])
+		}
+		for r := 0; r < 4 && !g.quad; r++ { // run r: elements 8r…8r+7
 			idx, pos := b.gi[4*ch+r], 4*c+r
 			blk[pos] = uint8(idx)
 			for hb := 0; hb < g.bits-8; hb++ {
@@ -297,6 +369,9 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 			}
 		}
 		signs := blk[64+8*(g.bits-8):]
+		if g.quad {
+			signs = blk[128:]
+		}
 		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
 			nib := b.gs[4*ch+q/2] >> (4 * (q % 2)) & 15
 			signs[8*q+c/2] |= nib << (4 * (c % 2))
@@ -548,7 +623,7 @@ type superBlock struct {
 	d, dm uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
 	// gi, gs: a grid format's index and sign bits per 8 elements
 	// (decodeGrid).
-	gi [32]uint16
+	gi [64]uint16 // per 8 elements, or per 4 (IQ3_XXS)
 	gs [32]uint8
 }
 

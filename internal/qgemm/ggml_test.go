@@ -440,7 +440,7 @@ func TestGGMLBytes(t *testing.T) {
 	}
 }
 
-// TestGGMLIQ2Formats runs both forms of the IQ2 types' tiles on every CPU,
+// TestGGMLIQ2Formats runs both forms of the IQ2 and IQ3_XXS tiles on every CPU,
 // whichever formats holds: the grid indices (gridFormat, which CPUs with
 // AVX-512 VBMI run) and the table codes (codeFormat, the others). Each
 // must decode bit-identically to ggml's decoder and multiply as the
@@ -452,6 +452,7 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		gridFormat(quant.IQ2_XXS), codeFormat(formats[quant.IQ4_XS], quant.IQ2_XXS),
 		gridFormat(quant.IQ2_XS), codeFormat(formats[quant.IQ4_XS], quant.IQ2_XS),
 		gridFormat(quant.IQ2_S), codeFormat(formats[quant.IQ4_XS], quant.IQ2_S),
+		gridFormat3(quant.IQ3_XXS), codeFormat(formats[quant.IQ4_XS], quant.IQ3_XXS),
 	} {
 		typ := f.t
 		name := typ.String() + "/codes"
@@ -525,20 +526,34 @@ func TestGridTable(t *testing.T) {
 			}
 		}
 	}
+	f := gridFormat3(quant.IQ3_XXS)
+	g := f.grid
+	if uintptr(unsafe.Pointer(&g.kern[0]))%64 != 0 {
+		t.Error("IQ3_XXS: grid table not 64-byte aligned")
+	}
+	for i, e := range quant.Grid4(quant.IQ3_XXS) {
+		for j := 0; j < 4; j++ {
+			m := uint8(e >> (8 * j))
+			if g.kern[256*j+i] != 128+m || uint8(grid3Levels[g.words[i]>>(3*j)&7]) != m {
+				t.Fatalf("IQ3_XXS: entry %d element %d: table %d, code %d, grid %d", i, j, g.kern[256*j+i], g.words[i]>>(3*j)&7, m)
+			}
+		}
+	}
 }
 
 // TestGridExpand checks the expansion of grid tiles into wide tiles: the
 // kernel's bytes are the generic expansion's, and the wide tiles hold the
 // file's values exactly.
 func TestGridExpand(t *testing.T) {
-	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S} {
-		testGridExpand(t, typ)
+	for _, f := range []*format{gridFormat(quant.IQ2_XXS), gridFormat(quant.IQ2_XS), gridFormat(quant.IQ2_S),
+		gridFormat3(quant.IQ3_XXS)} {
+		testGridExpand(t, f)
 	}
 }
 
-func testGridExpand(t *testing.T, typ quant.Type) {
+func testGridExpand(t *testing.T, f *format) {
+	typ := f.t
 	rng := rand.New(rand.NewPCG(23, uint64(typ)))
-	f := gridFormat(typ)
 	n, k := 37, 3*f.sb
 	data := randGGML(rng, typ, n, k)
 	rb, _ := typ.RowBytes(k)
