@@ -614,7 +614,7 @@ func constants(f format) {
 // The grid kernels' tables (ggml.go's gridTable.kern), 64-byte aligned at
 // BX: for n = 2^bits entries, the entries' low code bytes at 0, the high
 // ones at n, the VPMULTISHIFTQB controls at 2n + 64·g, the unsigned levels
-// at 2n + 256.
+// at 2n + 256 (IQ3_XXS's are gridLookup3's instead).
 func gridCtrl(f format) int { return 2 << f.bits }
 func gridLvl(f format) int  { return 2<<f.bits + 256 }
 
@@ -632,15 +632,26 @@ func gridSigns(f format) int {
 // whose registers hold rows, read them from BX.
 var gridRegs bool
 
-// gridQuarters are the registers of the lookup quarters under gridRegs.
-var gridQuarters = []int{13, 14, 15, 20, 21, 22, 23}
+// gridQuarters are the registers of the lookup quarters under gridRegs;
+// grid3Quarters those of IQ3_XXS's (12 of its 16), whose one-row kernels
+// need no controls or levels.
+var (
+	gridQuarters  = []int{13, 14, 15, 20, 21, 22, 23}
+	grid3Quarters = []int{4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23}
+)
 
 // gridConstants loads BX with the table (at off(AX) in the arguments)
 // and, for gridRegs, the table registers.
 func gridConstants(f format, off int) {
 	p("MOVQ %d(AX), BX", off)
 	p("VPXORD Z31, Z31, Z31")
-	if !gridRegs || f.quad {
+	if !gridRegs {
+		return
+	}
+	if f.quad {
+		for i, z := range grid3Quarters {
+			p("VMOVDQU64 %d(BX), Z%d", 64*i, z)
+		}
 		return
 	}
 	for g := 0; g < 4; g++ {
@@ -793,10 +804,10 @@ func nextSubBlocks(f format, unroll, lowStep, highStep int) {
 
 // expandKernel emits the kernel that expands a grid format's tiles into
 // its wide format's (ggml.go's gridTable.wide, expandGridGeneric): per 32
-// elements the indices looked up once, each pair of quads' codes (+ 4
-// where negative) packed as the nibbles of one 64-byte step, then the
-// scales and d copied. Arguments (gexpand): SI the wide tiles, DI the
-// grid tiles, CX their count, BX the grid's table.
+// elements the indices looked up once, each pair of quads' codes (+ 4,
+// or + 8 for IQ3_XXS, where negative) packed as the nibbles of one 64-byte
+// step, then the scales and d copied. Arguments (gexpand): SI the wide
+// tiles, DI the grid tiles, CX their count, BX the grid's table.
 func expandKernel(name string, f format) {
 	gridRegs = true
 	defer func() { gridRegs = false }()
@@ -877,12 +888,25 @@ func expandKernel(name string, f format) {
 func gridLookup3(f format, addr string) [4]string {
 	p("VMOVDQU64 %s, Z24", addr)
 	p("VPMOVB2M Z24, K2")
+	quarter := func(i int) string { // 64 table bytes as an operand
+		if gridRegs && i < len(grid3Quarters) {
+			return fmt.Sprintf("Z%d", grid3Quarters[i])
+		}
+		return fmt.Sprintf("%d(BX)", 64*i)
+	}
+	perm := func(i int, d string) { // entries of quarters i, i+1 into d
+		if a := quarter(i); a[0] == 'Z' {
+			p("VMOVDQA64 Z24, %s", d)
+			p("VPERMI2B %s, %s, %s", quarter(i+1), a, d)
+			return
+		}
+		p("VMOVDQU64 %s, %s", quarter(i), d)
+		p("VPERMT2B %s, Z24, %s", quarter(i+1), d)
+	}
 	rs := []string{"Z28", "Z29", "Z30", "Z25"}
 	for t, r := range rs {
-		p("VMOVDQU64 %d(BX), %s", 256*t, r)
-		p("VPERMT2B %d(BX), Z24, %s", 256*t+64, r)
-		p("VMOVDQU64 %d(BX), Z26", 256*t+128)
-		p("VPERMT2B %d(BX), Z24, Z26", 256*t+192)
+		perm(4*t, r)
+		perm(4*t+2, "Z26")
 		p("VMOVDQU8 Z26, K2, %s", r)
 	}
 	// Bytes (R0, R1) and (R2, R3) interleaved, then their words: dword j of

@@ -80,9 +80,9 @@ var ErrInexact = errors.New("qgemm: block not representable exactly")
 // bits per weight) or, where a type has a scale per 16 elements, of the
 // same layout with 16 sub-blocks (the kernels named for IQ1_M, 4.56 bits per
 // weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but the
-// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS, IQ2_XS and IQ2_S
-// keep their grid indices instead (gridFormat: 2.31–2.81 bits per weight,
-// 1.10–1.16 times the files').
+// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS, IQ2_XS, IQ2_S and
+// IQ3_XXS keep their grid indices instead (gridFormat, gridFormat3:
+// 2.31–3.31 bits per weight, 1.08–1.16 times the files').
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -510,7 +510,7 @@ func (f *format) bsumOff() int {
 // Tiles hold the file's information and nothing else: the repacked
 // matrix is the size of the GGUF tensor (to within 3 % for Q4_K and Q5_K,
 // whose 6-bit scales and mins take a byte each, and 19 % for Q2_K's
-// nibble scales, 12–16 % for the IQ2 types' grid tiles), except for the
+// nibble scales, 8–16 % for the grid tiles of IQ2 and IQ3_XXS), except for the
 // types held as table codes, whose grids of 8-element patterns (1.56–3.44
 // bits per weight) become 4-bit codes (1.25–2.8 times the bytes). It is
 // read-only after PackGGML and safe for concurrent use.

@@ -446,6 +446,9 @@ func TestGGMLBytes(t *testing.T) {
 // must decode bit-identically to ggml's decoder and multiply as the
 // float64 product does, through every kernel variant that takes it.
 func TestGGMLIQ2Formats(t *testing.T) {
+	if raceEnabled {
+		t.Skip("one thread per kernel call, the kernels' arithmetic: the plain run covers it")
+	}
 	rng := rand.New(rand.NewPCG(21, 22))
 	ctx := context.Background()
 	for _, f := range []*format{
@@ -545,6 +548,9 @@ func TestGridTable(t *testing.T) {
 // kernel's bytes are the generic expansion's, and the wide tiles hold the
 // file's values exactly.
 func TestGridExpand(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the kernels' arithmetic: the plain run covers it")
+	}
 	for _, f := range []*format{gridFormat(quant.IQ2_XXS), gridFormat(quant.IQ2_XS), gridFormat(quant.IQ2_S),
 		gridFormat3(quant.IQ3_XXS)} {
 		testGridExpand(t, f)
