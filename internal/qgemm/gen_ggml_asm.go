@@ -684,18 +684,7 @@ func gridLookup(f format, at func(disp int) string) {
 		return fmt.Sprintf("%d(BX)", i*64)
 	}
 	// perm looks up 128 entries (quarters 2k, 2k+1 of table base) into d.
-	perm := func(base, k int, d string) {
-		a, b := quarter(base/64+2*k), quarter(base/64+2*k+1)
-		if a[0] == 'Z' {
-			p("VMOVDQA64 Z24, %s", d)
-			p("VPERMI2B %s, %s, %s", b, a, d)
-			return
-		}
-		// VPERMI2B's first table must be a register: load it, and the
-		// index goes to the second operand instead (VPERMT2B).
-		p("VMOVDQU64 %s, %s", a, d)
-		p("VPERMT2B %s, Z24, %s", b, d)
-	}
+	perm := func(base, k int, d string) { lookup128(quarter(base/64+2*k), quarter(base/64+2*k+1), d) }
 	// tree looks up pairs [k0, k0+np) into d, temporaries from free.
 	var tree func(base, k0, np int, d string, free []string)
 	tree = func(base, k0, np int, d string, free []string) {
@@ -894,15 +883,7 @@ func gridLookup3(f format, addr string) [4]string {
 		}
 		return fmt.Sprintf("%d(BX)", 64*i)
 	}
-	perm := func(i int, d string) { // entries of quarters i, i+1 into d
-		if a := quarter(i); a[0] == 'Z' {
-			p("VMOVDQA64 Z24, %s", d)
-			p("VPERMI2B %s, %s, %s", quarter(i+1), a, d)
-			return
-		}
-		p("VMOVDQU64 %s, %s", quarter(i), d)
-		p("VPERMT2B %s, Z24, %s", quarter(i+1), d)
-	}
+	perm := func(i int, d string) { lookup128(quarter(i), quarter(i+1), d) } // quarters i, i+1
 	rs := []string{"Z28", "Z29", "Z30", "Z25"}
 	for t, r := range rs {
 		perm(4*t, r)
@@ -921,4 +902,18 @@ func gridLookup3(f format, addr string) [4]string {
 	p("VPUNPCKLWD Z29, Z27, Z26")
 	p("VPUNPCKHWD Z29, Z27, Z28")
 	return [4]string{"Z30", "Z25", "Z26", "Z28"}
+}
+
+// lookup128 looks the index bytes in Z24 up in 128 table entries, the
+// 64-byte operands a and b (each a register or memory), into d: VPERMI2B
+// where a is a register (its first table must be), else a load of a and
+// VPERMT2B, whose index is the second operand.
+func lookup128(a, b, d string) {
+	if a[0] == 'Z' {
+		p("VMOVDQA64 Z24, %s", d)
+		p("VPERMI2B %s, %s, %s", b, a, d)
+		return
+	}
+	p("VMOVDQU64 %s, %s", a, d)
+	p("VPERMT2B %s, Z24, %s", b, d)
 }

@@ -149,6 +149,14 @@ type gridTable struct {
 	wide *format
 }
 
+// aligned64 returns n zero bytes that start on a 64-byte boundary (the
+// kernels' tables: a 64-byte load from them never splits a cache line).
+func aligned64(n int) []uint8 {
+	buf := make([]uint8, n+63)
+	o := (64 - int(uintptr(unsafe.Pointer(&buf[0]))%64)) % 64
+	return buf[o : o+n : o+n]
+}
+
 // gridLevels are the magnitudes of the IQ2 grids.
 var gridLevels = [3]int8{8, 25, 43}
 
@@ -176,8 +184,7 @@ func gridFormat3(t quant.Type) *format {
 		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
 	}
 	g := &gridTable{words: make([]uint16, 256), bits: 8, quad: true, step: 192}
-	buf := make([]uint8, 1024+63)
-	g.kern = buf[(64-int(uintptr(unsafe.Pointer(&buf[0]))%64))%64:][:1024:1024]
+	g.kern = aligned64(1024)
 	for i, e := range entries {
 		for j := 0; j < 4; j++ {
 			m := int8(e >> (8 * j))
@@ -229,8 +236,7 @@ func gridFormat(t quant.Type) *format {
 		}
 	}
 	n := len(entries)
-	buf := make([]uint8, 2*n+320+63)
-	g.kern = buf[(64-int(uintptr(unsafe.Pointer(&buf[0]))%64))%64:][: 2*n+320 : 2*n+320]
+	g.kern = aligned64(2*n + 320)
 	for i, w := range g.words {
 		g.kern[i], g.kern[n+i] = uint8(w), uint8(w>>8)
 	}
@@ -306,49 +312,66 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 }
 
 // decodeGrid decodes a super-block of grid type t (p: its bytes) into b's
-// grid fields: per 8 elements the index and the 8 sign bits, and the
-// scales 2s+1.
+// grid fields: per 8 elements (per 4 for IQ3_XXS) the index, per 8 the
+// sign bits (ggml's 7 and their parity, or IQ2_S's 8), and the scales
+// 2s+1.
 func decodeGrid(t quant.Type, p []byte, b *superBlock) {
-	le16, le32 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32
 	parity := func(s uint8) uint8 { // ggml's ksigns_iq2xs: even parity over 8
 		if bits.OnesCount8(s)%2 == 1 {
 			s |= 128
 		}
 		return s
 	}
-	b.d = le16(p)
-	for ib := 0; ib < 8; ib++ {
-		switch t {
-		case quant.IQ2_XXS: // 4 index bytes, then 4 7-bit sign fields and s
-			q := p[2+8*ib : 10+8*ib]
-			aux := le32(q[4:])
+	// aux: a 32-bit word of four 7-bit sign fields and the scale s on top.
+	signsAndScale := func(ib int, aux uint32) {
+		for l := 0; l < 4; l++ {
+			b.gs[4*ib+l] = parity(uint8(aux >> (7 * l) & 127))
+		}
+		b.sc[ib] = int8(2*(aux>>28) + 1)
+	}
+	nibbles := func(ib int, sc uint8) { b.sc[2*ib], b.sc[2*ib+1] = int8(2*(sc&15)+1), int8(2*(sc>>4)+1) }
+	switch t {
+	case quant.IQ2_XXS: // per 32 elements 4 index bytes, then aux
+		var x quant.BlockIQ2_XXS
+		x.Load(p)
+		b.d = x.D.Bits()
+		for ib := 0; ib < 8; ib++ {
+			q := x.Qs[4*ib : 4*ib+4]
 			for l := 0; l < 4; l++ {
-				b.gi[4*ib+l], b.gs[4*ib+l] = uint16(q[l]), parity(uint8(aux>>(7*l)&127))
+				b.gi[4*ib+l] = q[l/2] >> (8 * (l % 2)) & 255
 			}
-			b.sc[ib] = int8(2*(aux>>28) + 1)
-		case quant.IQ2_XS: // 9-bit index and 7 sign bits per run
+			signsAndScale(ib, uint32(q[2])|uint32(q[3])<<16)
+		}
+	case quant.IQ2_XS: // a 9-bit index and 7 sign bits per 8 elements
+		var x quant.BlockIQ2_XS
+		x.Load(p)
+		b.d = x.D.Bits()
+		for i, q := range x.Qs {
+			b.gi[i], b.gs[i] = q&511, parity(uint8(q>>9))
+		}
+		for ib, sc := range x.Scales {
+			nibbles(ib, sc)
+		}
+	case quant.IQ2_S: // low index bytes, sign bytes, 2 high bits per run
+		var x quant.BlockIQ2_S
+		x.Load(p)
+		b.d = x.D.Bits()
+		for ib, sc := range x.Scales {
 			for l := 0; l < 4; l++ {
-				q := le16(p[2+2*(4*ib+l):])
-				b.gi[4*ib+l], b.gs[4*ib+l] = q&511, parity(uint8(q>>9))
+				b.gi[4*ib+l] = uint16(x.Qs[4*ib+l]) | uint16(x.Qh[ib])<<(8-2*l)&0x300
+				b.gs[4*ib+l] = x.Qs[32+4*ib+l]
 			}
-			sc := p[66+ib]
-			b.sc[2*ib], b.sc[2*ib+1] = int8(2*(sc&15)+1), int8(2*(sc>>4)+1)
-		case quant.IQ3_XXS: // 8 index bytes (one per quad), then signs and s
-			aux := le32(p[66+4*ib:])
-			for q := 0; q < 8; q++ {
-				b.gi[8*ib+q] = uint16(p[2+8*ib+q])
-			}
-			for l := 0; l < 4; l++ {
-				b.gs[4*ib+l] = parity(uint8(aux >> (7 * l) & 127))
-			}
-			b.sc[ib] = int8(2*(aux>>28) + 1)
-		case quant.IQ2_S: // low index bytes, sign bytes, 2 high bits per run
-			qs, qh, sc := p[2:66], p[66+ib], p[74+ib]
-			for l := 0; l < 4; l++ {
-				b.gi[4*ib+l] = uint16(qs[4*ib+l]) | uint16(qh)<<(8-2*l)&0x300
-				b.gs[4*ib+l] = qs[32+4*ib+l]
-			}
-			b.sc[2*ib], b.sc[2*ib+1] = int8(2*(sc&15)+1), int8(2*(sc>>4)+1)
+			nibbles(ib, sc)
+		}
+	case quant.IQ3_XXS: // 64 index bytes (one per quad), then 8 aux words
+		var x quant.BlockIQ3_XXS
+		x.Load(p)
+		b.d = x.D.Bits()
+		for i := range 64 {
+			b.gi[i] = uint16(x.Qs[i])
+		}
+		for ib := 0; ib < 8; ib++ {
+			signsAndScale(ib, binary.LittleEndian.Uint32(x.Qs[64+4*ib:]))
 		}
 	}
 }
