@@ -118,18 +118,24 @@ func TestGGMLDequantize(t *testing.T) {
 			k = 7 * 32
 		}
 		data := randGGML(rng, typ, n, k)
-		m := packRows(t, typ, n, k, data)
-		rb, _ := typ.RowBytes(k)
-		got, want := make([]float32, k), make([]float32, k)
-		for j := 0; j < n; j++ {
-			if err := quant.Dequantize(typ, want, data[j*rb:(j+1)*rb]); err != nil {
-				t.Fatal(err)
-			}
-			m.DequantizeRow(j, got)
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v row %d [%d]: got %v, want %v", typ, j, i, got[i], want[i])
-				}
+		checkDequantize(t, typ.String(), packRows(t, typ, n, k, data), typ, data)
+	}
+}
+
+// checkDequantize fails t unless every row of m decodes bit-identically
+// to ggml's decoder on data (m's rows, of type typ).
+func checkDequantize(t *testing.T, name string, m *GGML, typ quant.Type, data []byte) {
+	t.Helper()
+	rb, _ := typ.RowBytes(m.K)
+	got, want := make([]float32, m.K), make([]float32, m.K)
+	for j := 0; j < m.N; j++ {
+		if err := quant.Dequantize(typ, want, data[j*rb:(j+1)*rb]); err != nil {
+			t.Fatal(err)
+		}
+		m.DequantizeRow(j, got)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s row %d [%d]: got %v, ggml %v", name, j, i, got[i], want[i])
 			}
 		}
 	}
@@ -469,22 +475,13 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.grid != nil && m.Footprint() != int(GGMLBytes(typ, n, k)) && formats[typ].grid != nil {
-			t.Errorf("grid: footprint %d, GGMLBytes %d", m.Footprint(), GGMLBytes(typ, n, k))
+		// The grid tiles' size (docs/README): bits per weight of the
+		// tiles, which hold whole groups of 16 rows.
+		bpw := map[quant.Type]float64{quant.IQ2_XXS: 2.3125, quant.IQ2_XS: 2.6875, quant.IQ2_S: 2.8125, quant.IQ3_XXS: 3.3125}
+		if got := float64(8*m.Footprint()) / float64(m.Groups*GroupCols*k); f.grid != nil && got != bpw[typ] {
+			t.Errorf("%s: tiles of %v bits per weight, want %v", name, got, bpw[typ])
 		}
-		want := make([]float32, k)
-		got := make([]float32, k)
-		for j := 0; j < n; j++ {
-			if err := quant.Dequantize(typ, want, data[j*rb:(j+1)*rb]); err != nil {
-				t.Fatal(err)
-			}
-			m.DequantizeRow(j, got)
-			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%s: row %d [%d] = %v, ggml %v", name, j, i, got[i], want[i])
-				}
-			}
-		}
+		checkDequantize(t, name, m, typ, data)
 		for _, rows := range []int{1, 5, 9} {
 			a := randA(rng, rows*k)
 			ref, mag := refGGML(m, a, rows)
@@ -582,17 +579,5 @@ func testGridExpand(t *testing.T, f *format) {
 		}
 	}
 	w := &GGML{N: n, K: k, Groups: m.Groups, f: f.grid.wide, tiles: want}
-	ref := make([]float32, k)
-	got := make([]float32, k)
-	for j := 0; j < n; j++ {
-		if err := quant.Dequantize(typ, ref, data[j*rb:(j+1)*rb]); err != nil {
-			t.Fatal(err)
-		}
-		w.DequantizeRow(j, got)
-		for i := range ref {
-			if math.Float32bits(got[i]) != math.Float32bits(ref[i]) {
-				t.Fatalf("%v: wide row %d [%d] = %v, ggml %v", typ, j, i, got[i], ref[i])
-			}
-		}
-	}
+	checkDequantize(t, typ.String()+"/wide", w, typ, data)
 }

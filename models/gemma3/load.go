@@ -485,9 +485,9 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 	}
 	if tiles > raw+raw/8 {
 		// Tiles much larger than the file's blocks (the types held as
-		// table codes: 1.25–2.8 times): where they do not fit, the
-		// blocks stay the (slow) reference path rather than fail the
-		// load.
+		// table codes: 1.25–2.8 times; IQ2_XS's grid tiles, 1.16): where
+		// they do not fit, the blocks stay the (slow) reference path
+		// rather than fail the load.
 		if !l.fits(name, blocks[0].Type, tiles) {
 			return nil
 		}
