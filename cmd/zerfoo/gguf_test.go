@@ -29,7 +29,7 @@ func TestGGUFInspectSplit(t *testing.T) {
 func TestRunsAs(t *testing.T) {
 	for typ, want := range map[quant.Type]string{
 		quant.Q4_K:  "int8 kernels, repacked at 4.62 bits per weight",
-		quant.IQ3_S: "int8 kernels, repacked at 4.31 bits per weight (1.3× the file's) where the memory budget allows",
+		quant.IQ1_S: "int8 kernels, repacked at 4.31 bits per weight (2.8× the file's) where the memory budget allows",
 		quant.MXFP4: "rewritten exactly as Q8_0",
 		quant.NVFP4: "the reference path",
 		quant.BF16:  "16-bit kernels",

@@ -166,26 +166,20 @@ func kernel(name string, f format, mr int) {
 			}
 		}
 		u := 0
-		if f.quad {
+		if f.quad || f.split {
 			if mr == 1 {
 				for o := 0; o < f.gridStep(); o += 64 {
 					p("PREFETCHT0 %d(R14)", o)
 				}
 				p("ADDQ $%d, R14", f.gridStep())
 			}
-			for h := 0; h < 2; h++ {
-				outs := gridLookup3(f, fmt.Sprintf("%d(DI)", 64*h))
-				for g, o := range outs {
-					q := 4*h + g
-					p("KMOVQ %d(DI), K1", gridSigns(f)+8*q)
-					p("VPSUBB %s, Z31, K1, %s", o, o)
-					for r := 0; r < mr; r++ {
-						p("VPDPBUSD.BCST %s, %s, %s", row("SI", "R10", r, 4*q), o, dotR(r, 0))
-					}
+			gridQuads(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) }, func(q int, zv string) {
+				for r := 0; r < mr; r++ {
+					p("VPDPBUSD.BCST %s, %s, %s", row("SI", "R10", r, 4*q), zv, dotR(r, 0))
 				}
-			}
+			})
 		}
-		if f.grid && !f.quad {
+		if f.grid && !f.quad && !f.split {
 			if rep == 0 {
 				gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) })
 				if mr == 1 {
@@ -398,7 +392,7 @@ func kernelGroups(name string, f format, ng int) {
 				p("VPXORD %s, %s, %s", dotR(g), dotR(g), dotR(g))
 			}
 		}
-		if f.quad {
+		if f.quad || f.split {
 			if groupsPF {
 				for g := 0; g < ng; g++ {
 					for o := 0; o < f.gridStep(); o += 64 {
@@ -409,18 +403,12 @@ func kernelGroups(name string, f format, ng int) {
 			}
 			for g := 0; g < ng; g++ {
 				p("VPXORD %s, %s, %s", dotR(g), dotR(g), dotR(g))
-				for h := 0; h < 2; h++ {
-					outs := gridLookup3(f, at("DI", g, 64*h))
-					for k, o := range outs {
-						q := 4*h + k
-						p("KMOVQ %s, K1", at("DI", g, gridSigns(f)+8*q))
-						p("VPSUBB %s, Z31, K1, %s", o, o)
-						p("VPDPBUSD.BCST %d(SI), %s, %s", 4*q, o, dotR(g))
-					}
-				}
+				gridQuads(f, func(d int) string { return at("DI", g, d) }, func(q int, zv string) {
+					p("VPDPBUSD.BCST %d(SI), %s, %s", 4*q, zv, dotR(g))
+				})
 			}
 		}
-		if f.grid && !f.quad && rep == 0 {
+		if f.grid && !f.quad && !f.split && rep == 0 {
 			// Every sub-block of the 32 elements at once, group by group
 			// (one lookup each): their dot registers are Z16 + rep·ng + g.
 			if groupsPF {
@@ -623,6 +611,9 @@ func gridSigns(f format) int {
 	if f.quad {
 		return 128
 	}
+	if f.split {
+		return 2 * (64 + 8)
+	}
 	return 64 + 8*(f.bits-8)
 }
 
@@ -645,6 +636,10 @@ var (
 func gridConstants(f format, off int) {
 	p("MOVQ %d(AX), BX", off)
 	p("VPXORD Z31, Z31, Z31")
+	if f.split { // gridQuad's merge of the second half: bytes 2–3 of each dword
+		p("MOVQ $0x%x, DX", uint64(0xcccccccccccccccc))
+		p("KMOVQ DX, K5")
+	}
 	if !gridRegs {
 		return
 	}
@@ -658,7 +653,7 @@ func gridConstants(f format, off int) {
 		p("VMOVDQU64 %d(BX), Z%d", gridCtrl(f)+64*g, 4+g)
 	}
 	p("VMOVDQU64 %d(BX), Z12", gridLvl(f))
-	if f.bits == 8 {
+	if f.bits == 8 || f.split {
 		for i, z := range gridQuarters {
 			p("VMOVDQU64 %d(BX), Z%d", 64*i, z)
 		}
@@ -678,7 +673,7 @@ func gridLookup(f format, at func(disp int) string) {
 	}
 	n := 1 << f.bits
 	quarter := func(i int) string { // 64 table bytes as an operand
-		if gridRegs && f.bits == 8 && i < len(gridQuarters) {
+		if gridRegs && (f.bits == 8 || f.split) && i < len(gridQuarters) {
 			return fmt.Sprintf("Z%d", gridQuarters[i])
 		}
 		return fmt.Sprintf("%d(BX)", i*64)
@@ -711,6 +706,10 @@ func gridLookup(f format, at func(disp int) string) {
 // levels by VPERMB, and the negative ones (the 64-bit mask at signs)
 // negated, 256 − (128 + l) being 128 − l. Z31 is zero.
 func gridQuad(f format, zv string, q int, signs string) {
+	if f.split {
+		gridQuadSplit(f, zv, q, signs)
+		return
+	}
 	src := []string{"Z28", "Z29"}[q%2]
 	if gridRegs {
 		p("VPMULTISHIFTQB %s, Z%d, %s", src, 4+q/2, zv)
@@ -718,6 +717,55 @@ func gridQuad(f format, zv string, q int, signs string) {
 	} else {
 		p("VMOVDQU64 %d(BX), %s", gridCtrl(f)+64*(q/2), zv)
 		p("VPMULTISHIFTQB %s, %s, %s", src, zv, zv)
+		p("VPERMB %d(BX), %s, %s", gridLvl(f), zv, zv)
+	}
+	p("KMOVQ %s, K1", signs)
+	p("VPSUBB %s, Z31, K1, %s", zv, zv)
+}
+
+// gridQuads decodes 32 elements of a tile with an index per quad (IQ3_XXS,
+// IQ3_S; at(disp) addresses their bytes) and calls dot with each quad q
+// and the register that holds its 16 columns' unsigned codes.
+func gridQuads(f format, at func(disp int) string, dot func(q int, zv string)) {
+	for h := 0; h < 2; h++ {
+		if f.quad {
+			for k, o := range gridLookup3(f, at(64*h)) {
+				q := 4*h + k
+				p("KMOVQ %s, K1", at(gridSigns(f)+8*q))
+				p("VPSUBB %s, Z31, K1, %s", o, o)
+				dot(q, o)
+			}
+			continue
+		}
+		blk := 64 + 8*(f.bits-8) // a block's index bytes and its ninth bits
+		gridLookup(f, func(d int) string { return at(blk*h + d) })
+		for k := 0; k < 4; k++ {
+			q := 4*h + k
+			zv := []string{"Z26", "Z27"}[k%2]
+			gridQuad(f, zv, k, at(gridSigns(f)+8*q))
+			dot(q, zv)
+		}
+	}
+}
+
+// gridQuadSplit is gridQuad for a split format (IQ3_S): quad g of the 64
+// indices that gridLookup looked up (Z28 their entries' codes 0–1, Z29
+// codes 2–3; byte 4c + g column c's) into zv: each half's codes moved into
+// bytes by one control (bytes 0–1 of every dword from Z28, 2–3 from Z29
+// under K5), their levels by VPERMB (which reads a byte's low six bits: the
+// levels repeat every 8), the negative ones negated. Z30 holds the
+// control where the kernel keeps it in memory.
+func gridQuadSplit(f format, zv string, g int, signs string) {
+	ctrl := fmt.Sprintf("Z%d", 4+g)
+	if !gridRegs {
+		ctrl = "Z30"
+		p("VMOVDQU64 %d(BX), Z30", gridCtrl(f)+64*g)
+	}
+	p("VPMULTISHIFTQB Z28, %s, %s", ctrl, zv)
+	p("VPMULTISHIFTQB Z29, %s, K5, %s", ctrl, zv)
+	if gridRegs {
+		p("VPERMB Z12, %s, %s", zv, zv)
+	} else {
 		p("VPERMB %d(BX), %s, %s", gridLvl(f), zv, zv)
 	}
 	p("KMOVQ %s, K1", signs)
@@ -808,7 +856,7 @@ func expandKernel(name string, f format) {
 	p("MOVQ 16(AX), CX")
 	gridConstants(f, 24)                // gexpand.tab
 	mask, neg := 0x03030303, 0x04040404 // a code's bits, and what a sign adds
-	if f.quad {
+	if f.quad || f.split {
 		mask, neg = 0x07070707, 0x08080808
 	}
 	p("MOVL $0x%x, DX", mask)
@@ -835,10 +883,27 @@ func expandKernel(name string, f format) {
 			p("VMOVDQU64 %s, %d(SI)", outs[2*pr], 64*(2*h+pr))
 		}
 	}
-	if !f.quad {
+	for h := 0; h < 2 && f.split; h++ {
+		blk := 64 + 8*(f.bits-8)
+		gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", blk*h+d) })
+		for pr := 0; pr < 2; pr++ {
+			for k, z := range []string{"Z26", "Z27"} {
+				g := 2*pr + k
+				p("VPMULTISHIFTQB Z28, Z%d, %s", 4+g, z)
+				p("VPMULTISHIFTQB Z29, Z%d, K5, %s", 4+g, z)
+				p("VPANDD Z10, %s, %s", z, z)
+				p("KMOVQ %d(DI), K1", gridSigns(f)+8*(4*h+g))
+				p("VPADDB Z11, %s, K1, %s", z, z)
+			}
+			p("VPSLLW $4, Z27, Z27")
+			p("VPORD Z27, Z26, Z26")
+			p("VMOVDQU64 Z26, %d(SI)", 64*(2*h+pr))
+		}
+	}
+	if !f.quad && !f.split {
 		gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", d) })
 	}
-	for st := 0; st < 4 && !f.quad; st++ {
+	for st := 0; st < 4 && !f.quad && !f.split; st++ {
 		for h, z := range []string{"Z26", "Z27"} {
 			p("VPMULTISHIFTQB %s, Z%d, %s", []string{"Z28", "Z29"}[h], 4+st, z)
 			p("VPANDD Z10, %s, %s", z, z)

@@ -26,6 +26,10 @@ type format struct {
 	// quad: a grid index per 4 elements, 8 magnitudes (IQ3_XXS; ggml.go's
 	// gridFormat3).
 	quad bool
+	// split: a 9-bit grid index per 4 elements whose entry's four 3-bit
+	// codes the tables give as two 6-bit halves (IQ3_S; ggml.go's
+	// gridFormat3S).
+	split bool
 }
 
 // gridStep is the bytes of 32 elements of a grid tile: the index bytes,
@@ -33,6 +37,9 @@ type format struct {
 func (f format) gridStep() int {
 	if f.quad {
 		return 192 // two blocks of 64 indices, the sign masks
+	}
+	if f.split {
+		return 2*(64+8) + 64 // two blocks of 64 indices and their ninth bits, the sign masks
 	}
 	return 128 + 8*(f.bits-8)
 }
@@ -58,6 +65,7 @@ var formats = []format{
 	{name: "IQ2_XS", grid: true, bits: 9, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
 	{name: "IQ2_S", grid: true, bits: 10, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
 	{name: "IQ3_XXS", grid: true, quad: true, bits: 8, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
+	{name: "IQ3_S", grid: true, split: true, bits: 9, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 }
 
 func (f format) nsub() int { return f.sb / f.sub }

@@ -80,9 +80,10 @@ var ErrInexact = errors.New("qgemm: block not representable exactly")
 // bits per weight) or, where a type has a scale per 16 elements, of the
 // same layout with 16 sub-blocks (the kernels named for IQ1_M, 4.56 bits per
 // weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but the
-// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS, IQ2_XS, IQ2_S and
-// IQ3_XXS keep their grid indices instead (gridFormat, gridFormat3:
-// 2.31–3.31 bits per weight, 1.08–1.16 times the files').
+// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS, IQ2_XS, IQ2_S,
+// IQ3_XXS and IQ3_S keep their grid indices instead (gridFormat,
+// gridFormat3, gridFormat3S: 2.31–3.56 bits per weight, 1.04–1.16 times
+// the files').
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -107,6 +108,7 @@ var formats = func() map[quant.Type]*format {
 			fs[t] = gridFormat(t)
 		}
 		fs[quant.IQ3_XXS] = gridFormat3(quant.IQ3_XXS)
+		fs[quant.IQ3_S] = gridFormat3S(quant.IQ3_S)
 	}
 	for t, f := range fs {
 		f.t = t
@@ -129,6 +131,10 @@ type gridTable struct {
 	// quad: an index per 4 elements whose entries are 4 of the 8
 	// magnitudes grid3Levels, as 3-bit codes in words (IQ3_XXS; gridFormat3).
 	quad bool
+	// split: an index per 4 elements whose entry is 4 odd magnitudes
+	// 2c+1, as 3-bit codes c in words, which the kernels look up as two
+	// 6-bit halves (IQ3_S; gridFormat3S).
+	split bool
 	// step is the bytes of 32 elements of the 16 columns in a tile: the
 	// indices' low bytes (64), bits−8 masks of their higher bits (8
 	// each), the sign masks (64).
@@ -202,6 +208,63 @@ func gridFormat3(t quant.Type) *format {
 	}
 	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
 		lut: newLUT(levels[:]), dscale: 0.25}
+	g.wide = &format{t: t, kern: quant.IQ4_XS, low: 4, lut: f.lut, zp: 128, sb: 256, sub: 32, subScales: true,
+		act: actQ8_K, dscale: f.dscale}
+	return f
+}
+
+// gridFormat3S returns the format that keeps IQ3_S's 9-bit grid indices
+// (an index per 4 elements, whose entry is 4 odd magnitudes 1…15) where
+// this CPU has kernels that look them up (ggmlGridKernels). A tile holds,
+// per 32 elements of the 16 columns, two blocks of 64 index bytes (block h:
+// byte 4c + g is column c's index for quad 4h + g), each followed by a
+// 64-bit mask of the indices' ninth bits (bit 4c + g), then one 64-bit sign
+// mask per quad (the file's sign bits), then as the table-code tiles the
+// int8 scales 2s+1 and d: 3.56 bits per weight against the file's 3.44
+// (the table codes take 4.31). The weights are d·(2s+1)·grid·sign, as ggml
+// computes them.
+//
+// The kernels' table (gridTable.kern) is laid out as gridFormat's: codes 0
+// and 1 of each entry (its low 6 bits) at 0, codes 2 and 3 at 512; at 1024
+// + 64·g the VPMULTISHIFTQB control that moves the codes of byte g of
+// every dword (column c's entry for quad g, after the lookups) to bytes
+// 0–3 of that dword: the two halves' bytes share it, bytes 0–1 taken from
+// the first and 2–3 from the second; 256 bytes later the unsigned level 128
+// + 2c + 1 by a byte's low three bits (VPERMB).
+func gridFormat3S(t quant.Type) *format {
+	entries := quant.Grid4(t)
+	const n = 512
+	if len(entries) != n {
+		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
+	}
+	g := &gridTable{words: make([]uint16, n), bits: 9, split: true, step: 2*(64+8) + 64}
+	for i, e := range entries {
+		for j := 0; j < 4; j++ {
+			m := uint8(e >> (8 * j))
+			if m%2 == 0 || m > 15 {
+				panic(fmt.Sprintf("qgemm: %v: grid entry %d holds %d", t, i, m))
+			}
+			g.words[i] |= uint16(m/2) << (3 * j)
+		}
+	}
+	g.kern = aligned64(2*n + 320)
+	for i, w := range g.words {
+		g.kern[i], g.kern[n+i] = uint8(w&63), uint8(w>>6)
+	}
+	for grp := 0; grp < 4; grp++ {
+		for b := 0; b < 64; b++ {
+			g.kern[2*n+64*grp+b] = uint8(32*(b%8/4) + 8*grp + 3*(b%2))
+		}
+	}
+	var levels [16]int8
+	for c := 0; c < 8; c++ {
+		levels[c], levels[8+c] = int8(2*c+1), -int8(2*c+1)
+	}
+	for i := 0; i < 64; i++ {
+		g.kern[2*n+256+i] = uint8(128 + int(levels[i%8]))
+	}
+	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
+		lut: newLUT(levels[:]), dscale: 1}
 	g.wide = &format{t: t, kern: quant.IQ4_XS, low: 4, lut: f.lut, zp: 128, sb: 256, sub: 32, subScales: true,
 		act: actQ8_K, dscale: f.dscale}
 	return f
@@ -292,6 +355,15 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 	g := f.grid
 	e := j % 32
 	blk := tile[j/32*g.step:][:g.step]
+	if g.split { // the index's code, plus 8 when negative
+		q := e / 4
+		pos := 72*(q/4) + 4*c + q%4
+		idx := int(blk[pos]) | int(blk[72*(q/4)+64+(4*c+q%4)/8]>>((4*c+q%4)%8)&1)<<8
+		code := uint8(g.words[idx]>>(3*(e%4))) & 7
+		bit := 4*c + e%4
+		neg := blk[144+8*q+bit/8] >> (bit % 8) & 1
+		return code | neg<<3
+	}
 	if g.quad { // the magnitude's index in grid3Levels, plus 8 when negative
 		q := e / 4
 		idx := blk[64*(q/4)+16*(c/4)+4*(q%4)+c%4]
@@ -312,9 +384,9 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 }
 
 // decodeGrid decodes a super-block of grid type t (p: its bytes) into b's
-// grid fields: per 8 elements (per 4 for IQ3_XXS) the index, per 8 the
-// sign bits (ggml's 7 and their parity, or IQ2_S's 8), and the scales
-// 2s+1.
+// grid fields: per 8 elements (per 4 for IQ3_XXS and IQ3_S) the index,
+// per 8 the sign bits (ggml's 7 and their parity, or IQ2_S's and IQ3_S's
+// 8), and the scales 2s+1.
 func decodeGrid(t quant.Type, p []byte, b *superBlock) {
 	parity := func(s uint8) uint8 { // ggml's ksigns_iq2xs: even parity over 8
 		if bits.OnesCount8(s)%2 == 1 {
@@ -373,6 +445,17 @@ func decodeGrid(t quant.Type, p []byte, b *superBlock) {
 		for ib := 0; ib < 8; ib++ {
 			signsAndScale(ib, binary.LittleEndian.Uint32(x.Qs[64+4*ib:]))
 		}
+	case quant.IQ3_S: // low index bytes, a ninth bit per quad, sign bytes
+		var x quant.BlockIQ3_S
+		x.Load(p)
+		b.d = x.D.Bits()
+		for i, q := range x.Qs {
+			b.gi[i] = uint16(q) | uint16(x.Qh[i/8]>>(i%8)&1)<<8
+		}
+		b.gs = x.Signs
+		for ib := range 8 {
+			b.sc[ib] = int8(2*(x.Scales[ib/2]>>(4*(ib%2))&15) + 1)
+		}
 	}
 }
 
@@ -384,7 +467,12 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 		for q := 0; q < 8 && g.quad; q++ { // gridFormat3's index order
 			blk[64*(q/4)+16*(c/4)+4*(q%4)+c%4] = uint8(b.gi[8*ch+q])
 		}
-		for r := 0; r < 4 && !g.quad; r++ { // run r: elements 8r…8r+7
+		for q := 0; q < 8 && g.split; q++ { // gridFormat3S's
+			idx, h, pos := b.gi[8*ch+q], q/4, 4*c+q%4
+			blk[72*h+pos] = uint8(idx)
+			blk[72*h+64+pos/8] |= uint8(idx>>8&1) << (pos % 8)
+		}
+		for r := 0; r < 4 && !g.quad && !g.split; r++ { // run r: elements 8r…8r+7
 			idx, pos := b.gi[4*ch+r], 4*c+r
 			blk[pos] = uint8(idx)
 			for hb := 0; hb < g.bits-8; hb++ {
@@ -392,8 +480,11 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 			}
 		}
 		signs := blk[64+8*(g.bits-8):]
-		if g.quad {
+		switch {
+		case g.quad:
 			signs = blk[128:]
+		case g.split:
+			signs = blk[144:]
 		}
 		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
 			nib := b.gs[4*ch+q/2] >> (4 * (q % 2)) & 15
@@ -646,7 +737,7 @@ type superBlock struct {
 	d, dm uint16 // float16 bits: d, and dmin (K) or m (Q4_1/Q5_1)
 	// gi, gs: a grid format's index and sign bits per 8 elements
 	// (decodeGrid).
-	gi [64]uint16 // per 8 elements, or per 4 (IQ3_XXS)
+	gi [64]uint16 // per 8 elements, or per 4 (IQ3_XXS, IQ3_S)
 	gs [32]uint8
 }
 

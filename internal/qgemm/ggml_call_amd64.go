@@ -686,6 +686,46 @@ func gIQ3_XXSm7AVX512(p *gargs)
 //go:noescape
 func gIQ3_XXSm8AVX512(p *gargs)
 
+// gIQ3_Sm1AVX512 is ggmlKernelGeneric for IQ3_S, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm1AVX512(p *gargs)
+
+// gIQ3_Sm2AVX512 is ggmlKernelGeneric for IQ3_S, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm2AVX512(p *gargs)
+
+// gIQ3_Sm3AVX512 is ggmlKernelGeneric for IQ3_S, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm3AVX512(p *gargs)
+
+// gIQ3_Sm4AVX512 is ggmlKernelGeneric for IQ3_S, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm4AVX512(p *gargs)
+
+// gIQ3_Sm5AVX512 is ggmlKernelGeneric for IQ3_S, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm5AVX512(p *gargs)
+
+// gIQ3_Sm6AVX512 is ggmlKernelGeneric for IQ3_S, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm6AVX512(p *gargs)
+
+// gIQ3_Sm7AVX512 is ggmlKernelGeneric for IQ3_S, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm7AVX512(p *gargs)
+
+// gIQ3_Sm8AVX512 is ggmlKernelGeneric for IQ3_S, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sm8AVX512(p *gargs)
+
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
 func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
@@ -1050,6 +1090,27 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
+	case quant.IQ3_S:
+		switch mr {
+		case 1:
+			gIQ3_Sm1AVX512(p)
+		case 2:
+			gIQ3_Sm2AVX512(p)
+		case 3:
+			gIQ3_Sm3AVX512(p)
+		case 4:
+			gIQ3_Sm4AVX512(p)
+		case 5:
+			gIQ3_Sm5AVX512(p)
+		case 6:
+			gIQ3_Sm6AVX512(p)
+		case 7:
+			gIQ3_Sm7AVX512(p)
+		case 8:
+			gIQ3_Sm8AVX512(p)
+		default:
+			return false
+		}
 	default:
 		return false
 	}
@@ -1175,6 +1236,13 @@ func gIQ2_Sx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ3_XXSx4AVX512(p *gargsGroups)
 
+// gIQ3_Sx4AVX512 is ggmlKernelGeneric for IQ3_S, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ3_Sx4AVX512(p *gargsGroups)
+
 // gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
 //
 //go:noescape
@@ -1260,6 +1328,11 @@ func gIQ2_Sx4npAVX512(p *gargsGroups)
 //go:noescape
 func gIQ3_XXSx4npAVX512(p *gargsGroups)
 
+// gIQ3_Sx4npAVX512 is gIQ3_Sx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ3_Sx4npAVX512(p *gargsGroups)
+
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
 const ggmlGroupsAVX512 = 4
@@ -1307,6 +1380,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gIQ2_Sx4npAVX512(p)
 		case quant.IQ3_XXS:
 			gIQ3_XXSx4npAVX512(p)
+		case quant.IQ3_S:
+			gIQ3_Sx4npAVX512(p)
 		default:
 			return false
 		}
@@ -1347,6 +1422,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gIQ2_Sx4AVX512(p)
 	case quant.IQ3_XXS:
 		gIQ3_XXSx4AVX512(p)
+	case quant.IQ3_S:
+		gIQ3_Sx4AVX512(p)
 	default:
 		return false
 	}
@@ -1373,6 +1450,11 @@ func gIQ2_SexpandAVX512(p *gexpand)
 //go:noescape
 func gIQ3_XXSexpandAVX512(p *gexpand)
 
+// gIQ3_SexpandAVX512 is expandGridGeneric for IQ3_S (AVX-512 VBMI).
+//
+//go:noescape
+func gIQ3_SexpandAVX512(p *gexpand)
+
 // ggmlExpandAVX512 runs the grid expansion kernel for f; it reports false
 // when there is none.
 func ggmlExpandAVX512(f *format, p *gexpand) bool {
@@ -1388,6 +1470,8 @@ func ggmlExpandAVX512(f *format, p *gexpand) bool {
 		gIQ2_SexpandAVX512(p)
 	case quant.IQ3_XXS:
 		gIQ3_XXSexpandAVX512(p)
+	case quant.IQ3_S:
+		gIQ3_SexpandAVX512(p)
 	default:
 		return false
 	}

@@ -446,7 +446,7 @@ func TestGGMLBytes(t *testing.T) {
 	}
 }
 
-// TestGGMLIQ2Formats runs both forms of the IQ2 and IQ3_XXS tiles on every CPU,
+// TestGGMLIQ2Formats runs both forms of the IQ2 and IQ3 tiles on every CPU,
 // whichever formats holds: the grid indices (gridFormat, which CPUs with
 // AVX-512 VBMI run) and the table codes (codeFormat, the others). Each
 // must decode bit-identically to ggml's decoder and multiply as the
@@ -462,6 +462,7 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		gridFormat(quant.IQ2_XS), codeFormat(formats[quant.IQ4_XS], quant.IQ2_XS),
 		gridFormat(quant.IQ2_S), codeFormat(formats[quant.IQ4_XS], quant.IQ2_S),
 		gridFormat3(quant.IQ3_XXS), codeFormat(formats[quant.IQ4_XS], quant.IQ3_XXS),
+		gridFormat3S(quant.IQ3_S), codeFormat(formats[quant.IQ4_XS], quant.IQ3_S),
 	} {
 		typ := f.t
 		name := typ.String() + "/codes"
@@ -477,7 +478,7 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		}
 		// The grid tiles' size (docs/README): bits per weight of the
 		// tiles, which hold whole groups of 16 rows.
-		bpw := map[quant.Type]float64{quant.IQ2_XXS: 2.3125, quant.IQ2_XS: 2.6875, quant.IQ2_S: 2.8125, quant.IQ3_XXS: 3.3125}
+		bpw := map[quant.Type]float64{quant.IQ2_XXS: 2.3125, quant.IQ2_XS: 2.6875, quant.IQ2_S: 2.8125, quant.IQ3_XXS: 3.3125, quant.IQ3_S: 3.5625}
 		if got := float64(8*m.Footprint()) / float64(m.Groups*GroupCols*k); f.grid != nil && got != bpw[typ] {
 			t.Errorf("%s: tiles of %v bits per weight, want %v", name, got, bpw[typ])
 		}
@@ -539,6 +540,19 @@ func TestGridTable(t *testing.T) {
 			}
 		}
 	}
+	f = gridFormat3S(quant.IQ3_S)
+	g = f.grid
+	if uintptr(unsafe.Pointer(&g.kern[0]))%64 != 0 {
+		t.Error("IQ3_S: grid table not 64-byte aligned")
+	}
+	for i, e := range quant.Grid4(quant.IQ3_S) {
+		w := uint16(g.kern[i]) | uint16(g.kern[512+i])<<6
+		for j := 0; j < 4; j++ {
+			if m, c := uint8(e>>(8*j)), w>>(3*j)&7; int(m) != int(f.lut.s[c]) || g.kern[1280+int(c)+8*j] != 128+m {
+				t.Fatalf("IQ3_S: entry %d element %d: code %d (level %d, table %d), grid %d", i, j, c, f.lut.s[c], g.kern[1280+int(c)+8*j], m)
+			}
+		}
+	}
 }
 
 // TestGridExpand checks the expansion of grid tiles into wide tiles: the
@@ -549,7 +563,7 @@ func TestGridExpand(t *testing.T) {
 		t.Skip("the kernels' arithmetic: the plain run covers it")
 	}
 	for _, f := range []*format{gridFormat(quant.IQ2_XXS), gridFormat(quant.IQ2_XS), gridFormat(quant.IQ2_S),
-		gridFormat3(quant.IQ3_XXS)} {
+		gridFormat3(quant.IQ3_XXS), gridFormat3S(quant.IQ3_S)} {
 		testGridExpand(t, f)
 	}
 }

@@ -265,12 +265,12 @@ func TestMetadataUnsupportedKeys(t *testing.T) {
 	}
 }
 
-// TestLoadCodesOverBudget: matrices held as table codes (IQ3_S: tiles of
-// 4.31 bits per weight for the file's 3.44) that would not fit the memory
+// TestLoadCodesOverBudget: matrices held as table codes (IQ1_S: tiles of
+// 4.31 bits per weight for the file's 1.56) that would not fit the memory
 // budget stay on the reference path, with a notice, instead of failing
 // the load.
 func TestLoadCodesOverBudget(t *testing.T) {
-	path := writeTiny(t, quant.IQ3_S)
+	path := writeTiny(t, quant.IQ1_S)
 	st, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -293,11 +293,11 @@ func TestLoadCodesOverBudget(t *testing.T) {
 		m.Close()
 	}
 	if !found {
-		t.Error("no budget left the IQ3_S matrices on the reference path with a notice")
+		t.Error("no budget left the IQ1_S matrices on the reference path with a notice")
 	}
 }
 
-// TestLoadNonFiniteScale: an IQ3_S matrix with one block whose scale is
+// TestLoadNonFiniteScale: an IQ1_S matrix with one block whose scale is
 // infinite cannot be held as table codes, nor an MXFP4 one whose scale
 // 2^127 is no float16 rewritten as Q8_0: each stays on the reference path
 // with a notice naming it, and the other matrices are packed.
@@ -307,7 +307,7 @@ func TestLoadNonFiniteScale(t *testing.T) {
 		bytes []byte // at the start of the tensor's first block
 		note  string
 	}{
-		{quant.IQ3_S, []byte{0x00, 0x7c}, "not finite"}, // d = +Inf
+		{quant.IQ1_S, []byte{0x00, 0x7c}, "not finite"}, // d = +Inf
 		{quant.MXFP4, []byte{255, 0x77}, "no exact Q8_0 counterpart"},
 	} {
 		path := writeTiny(t, tc.typ)
