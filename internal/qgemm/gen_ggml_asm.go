@@ -602,9 +602,13 @@ func constants(f format) {
 // The grid kernels' tables (ggml.go's gridTable.kern), 64-byte aligned at
 // BX: for n = 2^bits entries, the entries' low code bytes at 0, the high
 // ones at n, the VPMULTISHIFTQB controls at 2n + 64·g, the unsigned levels
-// at 2n + 256 (IQ3_XXS's are gridLookup3's instead).
-func gridCtrl(f format) int { return 2 << f.bits }
-func gridLvl(f format) int  { return 2<<f.bits + 256 }
+// at 2n + 256 (IQ3_XXS's are gridLookup3's instead); for IQ3_S (split)
+// the nibble halves at 0 and n, two controls, then 64 bytes of 0x0f
+// (splitMask) and of 0x80 (splitTop).
+func gridCtrl(f format) int  { return 2 << f.bits }
+func gridLvl(f format) int   { return 2<<f.bits + 256 }
+func splitMask(f format) int { return 2<<f.bits + 128 }
+func splitTop(f format) int  { return 2<<f.bits + 192 }
 
 // gridSigns is the offset of the sign masks in 32 elements of a grid tile.
 func gridSigns(f format) int {
@@ -618,9 +622,10 @@ func gridSigns(f format) int {
 }
 
 // gridRegs: the one-row groups kernels and the expansion keep the grid's
-// controls (Z4–Z7) and levels (Z12) in registers, and for 8-bit indices
-// seven of the eight lookup quarters (Z13–Z15, Z20–Z23); the row kernels,
-// whose registers hold rows, read them from BX.
+// controls (Z4–Z7) and levels (Z12) in registers (IQ3_S: its controls in
+// Z4–Z5, 0x80 bytes in Z6, 0x0f bytes in Z12), and for 8-bit indices and
+// IQ3_S seven lookup quarters (Z13–Z15, Z20–Z23); the row kernels, whose
+// registers hold rows, read them from BX.
 var gridRegs bool
 
 // gridQuarters are the registers of the lookup quarters under gridRegs;
@@ -636,10 +641,6 @@ var (
 func gridConstants(f format, off int) {
 	p("MOVQ %d(AX), BX", off)
 	p("VPXORD Z31, Z31, Z31")
-	if f.split { // gridQuad's merge of the second half: bytes 2–3 of each dword
-		p("MOVQ $0x%x, DX", uint64(0xcccccccccccccccc))
-		p("KMOVQ DX, K5")
-	}
 	if !gridRegs {
 		return
 	}
@@ -649,10 +650,17 @@ func gridConstants(f format, off int) {
 		}
 		return
 	}
-	for g := 0; g < 4; g++ {
-		p("VMOVDQU64 %d(BX), Z%d", gridCtrl(f)+64*g, 4+g)
+	if f.split {
+		p("VMOVDQU64 %d(BX), Z4", gridCtrl(f))
+		p("VMOVDQU64 %d(BX), Z5", gridCtrl(f)+64)
+		p("VMOVDQU64 %d(BX), Z6", splitTop(f))
+		p("VMOVDQU64 %d(BX), Z12", splitMask(f))
+	} else {
+		for g := 0; g < 4; g++ {
+			p("VMOVDQU64 %d(BX), Z%d", gridCtrl(f)+64*g, 4+g)
+		}
+		p("VMOVDQU64 %d(BX), Z12", gridLvl(f))
 	}
-	p("VMOVDQU64 %d(BX), Z12", gridLvl(f))
 	if f.bits == 8 || f.split {
 		for i, z := range gridQuarters {
 			p("VMOVDQU64 %d(BX), Z%d", 64*i, z)
@@ -706,10 +714,6 @@ func gridLookup(f format, at func(disp int) string) {
 // levels by VPERMB, and the negative ones (the 64-bit mask at signs)
 // negated, 256 − (128 + l) being 128 − l. Z31 is zero.
 func gridQuad(f format, zv string, q int, signs string) {
-	if f.split {
-		gridQuadSplit(f, zv, q, signs)
-		return
-	}
 	src := []string{"Z28", "Z29"}[q%2]
 	if gridRegs {
 		p("VPMULTISHIFTQB %s, Z%d, %s", src, 4+q/2, zv)
@@ -739,6 +743,21 @@ func gridQuads(f format, at func(disp int) string, dot func(q int, zv string)) {
 		}
 		blk := 64 + 8*(f.bits-8) // a block's index bytes and its ninth bits
 		gridLookup(f, func(d int) string { return at(blk*h + d) })
+		if f.split {
+			ws := splitWords()
+			if !gridRegs {
+				p("VMOVDQU64 %d(BX), Z30", splitMask(f))
+			}
+			for k, zv := range []string{"Z28", "Z29", "Z30", "Z25"} {
+				q := 4*h + k
+				if !gridRegs && k == 2 { // Z30 is the next output
+					p("VMOVDQU64 %d(BX), Z24", splitMask(f))
+				}
+				gridQuadSplit(f, zv, ws[k/2], k%2, at(gridSigns(f)+8*q), k)
+				dot(q, zv)
+			}
+			continue
+		}
 		for k := 0; k < 4; k++ {
 			q := 4*h + k
 			zv := []string{"Z26", "Z27"}[k%2]
@@ -748,25 +767,33 @@ func gridQuads(f format, at func(disp int) string, dot func(q int, zv string)) {
 	}
 }
 
-// gridQuadSplit is gridQuad for a split format (IQ3_S): quad g of the 64
-// indices that gridLookup looked up (Z28 their entries' codes 0–1, Z29
-// codes 2–3; byte 4c + g column c's) into zv: each half's codes moved into
-// bytes by one control (bytes 0–1 of every dword from Z28, 2–3 from Z29
-// under K5), their levels by VPERMB (which reads a byte's low six bits: the
-// levels repeat every 8), the negative ones negated. Z30 holds the
-// control where the kernel keeps it in memory.
-func gridQuadSplit(f format, zv string, g int, signs string) {
-	ctrl := fmt.Sprintf("Z%d", 4+g)
-	if !gridRegs {
-		ctrl = "Z30"
-		p("VMOVDQU64 %d(BX), Z30", gridCtrl(f)+64*g)
-	}
-	p("VPMULTISHIFTQB Z28, %s, %s", ctrl, zv)
-	p("VPMULTISHIFTQB Z29, %s, K5, %s", ctrl, zv)
+// splitWords interleaves the two nibble halves that gridLookup looked up
+// for a split format (IQ3_S; Z28 elements 0–1 of each entry, Z29 2–3)
+// into words: Z26 from the low bytes of each 128-bit lane (quads 0 and 1
+// of the block), Z27 from the high ones (quads 2 and 3).
+func splitWords() [2]string {
+	p("VPUNPCKLBW Z29, Z28, Z26")
+	p("VPUNPCKHBW Z29, Z28, Z27")
+	return [2]string{"Z26", "Z27"}
+}
+
+// gridQuadSplit decodes into zv the quad of a split format's block that
+// control s takes from the words w (splitWords): VPMULTISHIFTQB moves its
+// 4 nibbles into each column's dword, one VPTERNLOGD keeps the low nibble
+// (the magnitude l) and sets bit 7 (128 + l), and the negative ones (the
+// 64-bit mask at signs) are negated, 256 − (128 + l) being 128 − l. Z31 is
+// zero. Without gridRegs the control is loaded into zv, the 0x0f bytes
+// are in Z30 for the quads k = 0, 1 and in Z24 for 2, 3, and 0x80 comes
+// from memory.
+func gridQuadSplit(f format, zv, w string, s int, signs string, k int) {
 	if gridRegs {
-		p("VPERMB Z12, %s, %s", zv, zv)
+		p("VPMULTISHIFTQB %s, Z%d, %s", w, 4+s, zv)
+		p("VPTERNLOGD $0xea, Z6, Z12, %s", zv) // zv & 0x0f | 0x80
 	} else {
-		p("VPERMB %d(BX), %s, %s", gridLvl(f), zv, zv)
+		mask := []string{"Z30", "Z24"}[k/2]
+		p("VMOVDQU64 %d(BX), %s", gridCtrl(f)+64*s, zv)
+		p("VPMULTISHIFTQB %s, %s, %s", w, zv, zv)
+		p("VPTERNLOGD $0xea, %d(BX), %s, %s", splitTop(f), mask, zv)
 	}
 	p("KMOVQ %s, K1", signs)
 	p("VPSUBB %s, Z31, K1, %s", zv, zv)
@@ -884,20 +911,23 @@ func expandKernel(name string, f format) {
 		}
 	}
 	for h := 0; h < 2 && f.split; h++ {
+		// The codes are the magnitudes' bits 1–3: shifted down, masked
+		// (Z10 = 7), + 8 where negative.
 		blk := 64 + 8*(f.bits-8)
 		gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", blk*h+d) })
+		ws := splitWords()
+		outs := []string{"Z28", "Z29", "Z30", "Z25"}
+		for k, z := range outs {
+			p("VPMULTISHIFTQB %s, Z%d, %s", ws[k/2], 4+k%2, z)
+			p("VPSRLW $1, %s, %s", z, z)
+			p("VPANDD Z10, %s, %s", z, z)
+			p("KMOVQ %d(DI), K1", gridSigns(f)+8*(4*h+k))
+			p("VPADDB Z11, %s, K1, %s", z, z)
+		}
 		for pr := 0; pr < 2; pr++ {
-			for k, z := range []string{"Z26", "Z27"} {
-				g := 2*pr + k
-				p("VPMULTISHIFTQB Z28, Z%d, %s", 4+g, z)
-				p("VPMULTISHIFTQB Z29, Z%d, K5, %s", 4+g, z)
-				p("VPANDD Z10, %s, %s", z, z)
-				p("KMOVQ %d(DI), K1", gridSigns(f)+8*(4*h+g))
-				p("VPADDB Z11, %s, K1, %s", z, z)
-			}
-			p("VPSLLW $4, Z27, Z27")
-			p("VPORD Z27, Z26, Z26")
-			p("VMOVDQU64 Z26, %d(SI)", 64*(2*h+pr))
+			p("VPSLLW $4, %s, %s", outs[2*pr+1], outs[2*pr+1])
+			p("VPORD %s, %s, %s", outs[2*pr+1], outs[2*pr], outs[2*pr])
+			p("VMOVDQU64 %s, %d(SI)", outs[2*pr], 64*(2*h+pr))
 		}
 	}
 	if !f.quad && !f.split {

@@ -133,7 +133,7 @@ type gridTable struct {
 	quad bool
 	// split: an index per 4 elements whose entry is 4 odd magnitudes
 	// 2c+1, as 3-bit codes c in words, which the kernels look up as two
-	// 6-bit halves (IQ3_S; gridFormat3S).
+	// halves of two nibbles (IQ3_S; gridFormat3S).
 	split bool
 	// step is the bytes of 32 elements of the 16 columns in a tile: the
 	// indices' low bytes (64), bits−8 masks of their higher bits (8
@@ -216,21 +216,19 @@ func gridFormat3(t quant.Type) *format {
 // gridFormat3S returns the format that keeps IQ3_S's 9-bit grid indices
 // (an index per 4 elements, whose entry is 4 odd magnitudes 1…15) where
 // this CPU has kernels that look them up (ggmlGridKernels). A tile holds,
-// per 32 elements of the 16 columns, two blocks of 64 index bytes (block h:
-// byte 4c + g is column c's index for quad 4h + g), each followed by a
-// 64-bit mask of the indices' ninth bits (bit 4c + g), then one 64-bit sign
-// mask per quad (the file's sign bits), then as the table-code tiles the
-// int8 scales 2s+1 and d: 3.56 bits per weight against the file's 3.44
-// (the table codes take 4.31). The weights are d·(2s+1)·grid·sign, as ggml
-// computes them.
+// per 32 elements of the 16 columns, two blocks of 64 index bytes (block h
+// holds quads 4h…4h+3: byte splitPos(c, g) is column c's index for quad
+// 4h + g), each followed by a 64-bit mask of the indices' ninth bits (bit
+// splitPos(c, g)), then one 64-bit sign mask per quad (bit 4c + t: element
+// t of column c is negative), then as the table-code tiles the int8 scales
+// 2s+1 and d: 3.56 bits per weight against the file's 3.44 (the table
+// codes take 4.31). The weights are d·(2s+1)·grid·sign, as ggml computes
+// them.
 //
-// The kernels' table (gridTable.kern) is laid out as gridFormat's: codes 0
-// and 1 of each entry (its low 6 bits) at 0, codes 2 and 3 at 512; at 1024
-// + 64·g the VPMULTISHIFTQB control that moves the codes of byte g of
-// every dword (column c's entry for quad g, after the lookups) to bytes
-// 0–3 of that dword: the two halves' bytes share it, bytes 0–1 taken from
-// the first and 2–3 from the second; 256 bytes later the unsigned level 128
-// + 2c + 1 by a byte's low three bits (VPERMB).
+// The kernels' table (gridTable.kern) holds each entry's magnitudes as
+// nibbles, elements 0 and 1 at 0 (low nibble first), 2 and 3 at 512; the
+// two VPMULTISHIFTQB controls at 1024 and 1088 (splitCtrl); 64 bytes of
+// 0x0f at 1152 and of 0x80 at 1216.
 func gridFormat3S(t quant.Type) *format {
 	entries := quant.Grid4(t)
 	const n = 512
@@ -238,6 +236,7 @@ func gridFormat3S(t quant.Type) *format {
 		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
 	}
 	g := &gridTable{words: make([]uint16, n), bits: 9, split: true, step: 2*(64+8) + 64}
+	g.kern = aligned64(2*n + 256)
 	for i, e := range entries {
 		for j := 0; j < 4; j++ {
 			m := uint8(e >> (8 * j))
@@ -245,29 +244,45 @@ func gridFormat3S(t quant.Type) *format {
 				panic(fmt.Sprintf("qgemm: %v: grid entry %d holds %d", t, i, m))
 			}
 			g.words[i] |= uint16(m/2) << (3 * j)
+			g.kern[n*(j/2)+i] |= m << (4 * (j % 2))
 		}
 	}
-	g.kern = aligned64(2*n + 320)
-	for i, w := range g.words {
-		g.kern[i], g.kern[n+i] = uint8(w&63), uint8(w>>6)
-	}
-	for grp := 0; grp < 4; grp++ {
+	for s := 0; s < 2; s++ {
 		for b := 0; b < 64; b++ {
-			g.kern[2*n+64*grp+b] = uint8(32*(b%8/4) + 8*grp + 3*(b%2))
+			g.kern[2*n+64*s+b] = splitCtrl(s, b)
 		}
+	}
+	for b := 0; b < 64; b++ {
+		g.kern[2*n+128+b], g.kern[2*n+192+b] = 0x0f, 0x80
 	}
 	var levels [16]int8
 	for c := 0; c < 8; c++ {
 		levels[c], levels[8+c] = int8(2*c+1), -int8(2*c+1)
-	}
-	for i := 0; i < 64; i++ {
-		g.kern[2*n+256+i] = uint8(128 + int(levels[i%8]))
 	}
 	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K,
 		lut: newLUT(levels[:]), dscale: 1}
 	g.wide = &format{t: t, kern: quant.IQ4_XS, low: 4, lut: f.lut, zp: 128, sb: 256, sub: 32, subScales: true,
 		act: actQ8_K, dscale: f.dscale}
 	return f
+}
+
+// splitPos is the byte of gridFormat3S's block of 64 indices that holds
+// column c's index for quad g of the block. The kernels look up both
+// halves of the 64 entries (A: elements 0–1, B: 2–3, as nibbles) and
+// interleave them (VPUNPCKLBW, VPUNPCKHBW of A and B: words A | B<<8), so
+// that qword i of the 128-bit lane l of either result holds columns 4l +
+// 2i and 4l + 2i + 1 of two quads; a VPMULTISHIFTQB control (splitCtrl)
+// then moves one quad's 4 nibbles into each column's dword. Quads 0 and 1
+// come from the low interleave, 2 and 3 from the high one.
+func splitPos(c, g int) int {
+	return 16*(c/4) + 8*(g/2) + 4*(c/2%2) + 2*(g%2) + c%2
+}
+
+// splitCtrl is byte b of the VPMULTISHIFTQB control that takes quad 2h +
+// s's nibbles (words 2s and 2s+1 of each qword; splitPos): byte j of dword
+// p of a qword starts at bit 16·(2s + p) + 4j.
+func splitCtrl(s, b int) uint8 {
+	return uint8(16*(2*s+b%8/4) + 4*(b%4))
 }
 
 // gridFormat returns the format that keeps type t's grid indices (IQ2_XXS,
@@ -357,8 +372,8 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 	blk := tile[j/32*g.step:][:g.step]
 	if g.split { // the index's code, plus 8 when negative
 		q := e / 4
-		pos := 72*(q/4) + 4*c + q%4
-		idx := int(blk[pos]) | int(blk[72*(q/4)+64+(4*c+q%4)/8]>>((4*c+q%4)%8)&1)<<8
+		hb, pos := 72*(q/4), splitPos(c, q%4)
+		idx := int(blk[hb+pos]) | int(blk[hb+64+pos/8]>>(pos%8)&1)<<8
 		code := uint8(g.words[idx]>>(3*(e%4))) & 7
 		bit := 4*c + e%4
 		neg := blk[144+8*q+bit/8] >> (bit % 8) & 1
@@ -468,9 +483,9 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 			blk[64*(q/4)+16*(c/4)+4*(q%4)+c%4] = uint8(b.gi[8*ch+q])
 		}
 		for q := 0; q < 8 && g.split; q++ { // gridFormat3S's
-			idx, h, pos := b.gi[8*ch+q], q/4, 4*c+q%4
-			blk[72*h+pos] = uint8(idx)
-			blk[72*h+64+pos/8] |= uint8(idx>>8&1) << (pos % 8)
+			idx, hb, pos := b.gi[8*ch+q], 72*(q/4), splitPos(c, q%4)
+			blk[hb+pos] = uint8(idx)
+			blk[hb+64+pos/8] |= uint8(idx>>8&1) << (pos % 8)
 		}
 		for r := 0; r < 4 && !g.quad && !g.split; r++ { // run r: elements 8r…8r+7
 			idx, pos := b.gi[4*ch+r], 4*c+r

@@ -546,11 +546,37 @@ func TestGridTable(t *testing.T) {
 		t.Error("IQ3_S: grid table not 64-byte aligned")
 	}
 	for i, e := range quant.Grid4(quant.IQ3_S) {
-		w := uint16(g.kern[i]) | uint16(g.kern[512+i])<<6
 		for j := 0; j < 4; j++ {
-			if m, c := uint8(e>>(8*j)), w>>(3*j)&7; int(m) != int(f.lut.s[c]) || g.kern[1280+int(c)+8*j] != 128+m {
-				t.Fatalf("IQ3_S: entry %d element %d: code %d (level %d, table %d), grid %d", i, j, c, f.lut.s[c], g.kern[1280+int(c)+8*j], m)
+			m, c := uint8(e>>(8*j)), g.words[i]>>(3*j)&7
+			if nib := g.kern[512*(j/2)+i] >> (4 * (j % 2)) & 15; nib != m || int(f.lut.s[c]) != int(m) {
+				t.Fatalf("IQ3_S: entry %d element %d: nibble %d, code %d (level %d), grid %d", i, j, nib, c, f.lut.s[c], m)
 			}
+		}
+	}
+	// splitPos and splitCtrl: quad g of column c, after the two
+	// interleaves, lands in dword c of output g (nibble j at bit 4j).
+	for c := 0; c < GroupCols; c++ {
+		for gq := 0; gq < 4; gq++ {
+			pos := splitPos(c, gq)
+			lane, o := pos/16, pos%16
+			if o/8 != gq/2 { // the interleave the quad's words come from
+				t.Fatalf("IQ3_S: column %d quad %d at byte %d: in the wrong interleave", c, gq, pos)
+			}
+			qw := 2*lane + o%8/4 // its word's qword
+			if qw != c/2 {
+				t.Fatalf("IQ3_S: column %d quad %d: in qword %d, output dword in qword %d", c, gq, qw, c/2)
+			}
+			for j := 0; j < 4; j++ {
+				b := 4*c + j
+				if want := 16*(o%4) + 4*j; int(g.kern[1024+64*(gq%2)+b]) != want {
+					t.Fatalf("IQ3_S: control %d byte %d = %d, want %d", gq%2, b, g.kern[1024+64*(gq%2)+b], want)
+				}
+			}
+		}
+	}
+	for b := 0; b < 64; b++ {
+		if g.kern[1152+b] != 0x0f || g.kern[1216+b] != 0x80 {
+			t.Fatalf("IQ3_S: constant byte %d: %#x, %#x", b, g.kern[1152+b], g.kern[1216+b])
 		}
 	}
 }
