@@ -23,6 +23,7 @@ type loadConfig struct {
 	budget   budget.Limit
 	exact    bool
 	mapped   bool
+	speed    bool
 }
 
 // WithThreads bounds the kernels' parallelism of every generation and
@@ -53,6 +54,11 @@ func WithBudget(l budget.Limit) LoadOption { return func(c *loadConfig) { c.budg
 // WithMapped reads F16, BF16 and F32 matrices in place from the
 // memory-mapped file instead of copying them (gemma3.LoadOptions.Mapped).
 func WithMapped(mapped bool) LoadOption { return func(c *loadConfig) { c.mapped = mapped } }
+
+// WithPreferSpeed holds IQ2_S and IQ3_S matrices in their faster form
+// where the CPU would keep their grid indices, at 1.2–1.6× the memory
+// (gemma3.LoadOptions.PreferSpeed).
+func WithPreferSpeed(speed bool) LoadOption { return func(c *loadConfig) { c.speed = speed } }
 
 // WithExact keeps every quantized matrix in its file layout and runs it
 // through the scalar llama.cpp-exact reference kernels (slow; for
@@ -118,7 +124,8 @@ func Load(ctx context.Context, path string, opts ...LoadOption) (*Model, error) 
 			return nil, err
 		}
 	}
-	lo := gemma3.LoadOptions{Exact: c.exact, Mapped: c.mapped, Budget: c.budget, Progress: c.progress, Notice: c.notice}
+	lo := gemma3.LoadOptions{Exact: c.exact, Mapped: c.mapped, Budget: c.budget, Progress: c.progress, Notice: c.notice,
+		PreferSpeed: c.speed}
 	m, err := build(ctx, f, path, lo)
 	if err != nil {
 		f.Close()

@@ -26,7 +26,7 @@ type chatCmd struct {
 	Seed        uint64  `default:"0" help:"Sampling seed."`
 	Context     int     `default:"4096" help:"Most tokens kept in the conversation (0: 4096; at most the model's context); older turns are dropped to stay within it."`
 	Threads     int     `default:"0" help:"Worker threads (0: all cores)."`
-	Mmap        bool    `help:"Read F16/BF16/F32 weights in place from the memory-mapped file (shared, but the OS may drop the pages under memory pressure) instead of copying them."`
+	weightFlags `embed:""`
 
 	penalty float64 // the model's repetition_penalty (no flag)
 }
@@ -63,7 +63,7 @@ func (c *chatCmd) Validate() error {
 // cancels it as in every command; after the load the chat takes Ctrl-C
 // over.
 func (c *chatCmd) Run(ctx context.Context, k *kong.Context, s *streams) error {
-	m, err := loadModel(ctx, s, c.Model, c.Threads, false, c.Mmap)
+	m, err := loadModel(ctx, s, c.Model, c.Threads, false, c.weightFlags)
 	if err != nil {
 		return err
 	}

@@ -144,6 +144,12 @@ func TestTextArguments(t *testing.T) {
 	if code != exitOK || fromStdin != fromArg {
 		t.Errorf("generate --prompt - with the prompt on stdin: exit %d, stdout %q (stderr %q), want %q", code, fromStdin, errs, fromArg)
 	}
+	// --prefer-speed changes no result (the built-in model has no type with
+	// two forms; TestLoadPreferSpeed checks one that has).
+	code, fast, errs := zerfoo(t, context.Background(), "", "generate", "--prompt", "A goroutine is", "--max-tokens", "6", "-q", "--prefer-speed")
+	if code != exitOK || fast != fromArg {
+		t.Errorf("generate --prefer-speed: exit %d, stdout %q (stderr %q), want %q", code, fast, errs, fromArg)
+	}
 }
 
 func TestGenerateStreams(t *testing.T) {

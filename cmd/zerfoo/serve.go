@@ -21,16 +21,16 @@ import (
 )
 
 type serveCmd struct {
-	Model           string        `required:"" help:"GGUF model file (Gemma 3)."`
-	Addr            string        `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
-	Parallel        int           `default:"2" help:"Requests generating at once, each with its own KV cache."`
-	MaxQueue        int           `default:"16" help:"Requests that may wait for a slot; more get 429."`
-	CtxSize         int           `default:"4096" help:"KV cache positions of all slots together, as llama-server's: each request (prompt plus generation) gets --ctx-size/--parallel (0: the model's context, shared)."`
-	CacheType       string        `default:"f16" enum:"f32,f16,q8_0" help:"KV cache element type: f32, f16 (llama.cpp's default) or q8_0."`
-	APIKey          string        `env:"ZERFOO_API_KEY" help:"Require \"Authorization: Bearer KEY\" on every path but /health and /metrics."`
-	Name            string        `help:"Model id served by /v1/models (default: the file name without .gguf)."`
-	Threads         int           `default:"0" help:"Kernel parallelism of each batched step, which runs every active request at once (0: all cores)."`
-	Mmap            bool          `help:"Read F16/BF16/F32 weights in place from the memory-mapped file (shared, but the OS may drop the pages under memory pressure) instead of copying them."`
+	Model           string `required:"" help:"GGUF model file (Gemma 3)."`
+	Addr            string `default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
+	Parallel        int    `default:"2" help:"Requests generating at once, each with its own KV cache."`
+	MaxQueue        int    `default:"16" help:"Requests that may wait for a slot; more get 429."`
+	CtxSize         int    `default:"4096" help:"KV cache positions of all slots together, as llama-server's: each request (prompt plus generation) gets --ctx-size/--parallel (0: the model's context, shared)."`
+	CacheType       string `default:"f16" enum:"f32,f16,q8_0" help:"KV cache element type: f32, f16 (llama.cpp's default) or q8_0."`
+	APIKey          string `env:"ZERFOO_API_KEY" help:"Require \"Authorization: Bearer KEY\" on every path but /health and /metrics."`
+	Name            string `help:"Model id served by /v1/models (default: the file name without .gguf)."`
+	Threads         int    `default:"0" help:"Kernel parallelism of each batched step, which runs every active request at once (0: all cores)."`
+	weightFlags     `embed:""`
 	MaxTokens       int           `default:"-1" help:"Most tokens a request generates, whatever its max_tokens asks (-1: no cap but the context; llama-server's --n-predict)."`
 	ParseSpecial    bool          `default:"true" negatable:"" help:"Parse control-token text such as <start_of_turn> in /v1/completions prompts into control tokens (a request's parse_special overrides; chat message contents are always text)."`
 	Pooling         string        `default:"mean" enum:"mean,last,cls" help:"How /v1/embeddings pools an input's final hidden states: mean, last (token) or cls (first token), as llama-server's --pooling."`
@@ -107,7 +107,8 @@ func (c *serveCmd) Run(ctx context.Context, st *streams) error {
 	go func() {
 		t0 := time.Now()
 		var err error
-		m, err = generate.Load(ctx, c.Model, generate.WithThreads(c.Threads), generate.WithMapped(c.Mmap), generate.WithNotice(func(msg string) { log.Info(msg) }))
+		opts := append(c.options(), generate.WithThreads(c.Threads), generate.WithNotice(func(msg string) { log.Info(msg) }))
+		m, err = generate.Load(ctx, c.Model, opts...)
 		if err == nil {
 			log.Info("loaded", "file", c.Model, "duration", time.Since(t0).Round(time.Millisecond))
 			s.SetModel(m)

@@ -639,7 +639,7 @@ func (f *format) bsumOff() int {
 // Tiles hold the file's information and nothing else: the repacked
 // matrix is the size of the GGUF tensor (to within 3 % for Q4_K and Q5_K,
 // whose 6-bit scales and mins take a byte each, and 19 % for Q2_K's
-// nibble scales, 8–16 % for the grid tiles of IQ2 and IQ3_XXS), except for the
+// nibble scales, 4–16 % for the grid tiles of IQ2 and IQ3), except for the
 // types held as table codes, whose grids of 8-element patterns (1.56–3.44
 // bits per weight) become 4-bit codes (1.25–2.8 times the bytes). It is
 // read-only after PackGGML and safe for concurrent use.
@@ -656,10 +656,43 @@ type GGML struct {
 // GGMLSupported reports whether PackGGML takes type t.
 func GGMLSupported(t quant.Type) bool { return formats[t] != nil }
 
+// PackOptions choose between the forms a type can be packed in.
+type PackOptions struct {
+	// Speed holds IQ2_S and IQ3_S as table codes (4.56 and 4.31 bits per
+	// weight) where this CPU would keep their grid indices (2.81 and 3.56:
+	// about the file's size): their grid kernels decode at 0.8–0.9× the
+	// table codes' speed (docs/PERFORMANCE.md, sixteenth and seventeenth
+	// sessions). The other grid types are as fast or faster as grids, and
+	// every other type has one form.
+	Speed bool
+}
+
+// speedFormats are the forms PackOptions.Speed picks instead of formats'.
+var speedFormats = func() map[quant.Type]*format {
+	fs := map[quant.Type]*format{}
+	if ggmlGridKernels {
+		for _, t := range []quant.Type{quant.IQ2_S, quant.IQ3_S} {
+			fs[t] = codeFormat(formats[quant.IQ4_XS], t)
+		}
+	}
+	return fs
+}()
+
+// format returns the form o holds type t in (nil: none).
+func (o PackOptions) format(t quant.Type) *format {
+	if f := speedFormats[t]; o.Speed && f != nil {
+		return f
+	}
+	return formats[t]
+}
+
 // GGMLBytes returns the bytes PackGGML's tiles of an N×K matrix of type t
 // take (0 for a type it does not take or a K that does not fit).
-func GGMLBytes(t quant.Type, n, k int) int64 {
-	f := formats[t]
+func GGMLBytes(t quant.Type, n, k int) int64 { return PackOptions{}.Bytes(t, n, k) }
+
+// Bytes is GGMLBytes for PackGGMLWith(t, n, k, row, o).
+func (o PackOptions) Bytes(t quant.Type, n, k int) int64 {
+	f := o.format(t)
 	if f == nil || n <= 0 || k <= 0 || k%f.sb != 0 {
 		return 0
 	}
@@ -684,7 +717,12 @@ const PackChunkRows = 1024
 // an error wrapping ErrArgs if t has no super-block kernel, K is not a
 // multiple of t's block size or a row has the wrong length.
 func PackGGML(t quant.Type, n, k int, row func(n int) []byte) (*GGML, error) {
-	f := formats[t]
+	return PackGGMLWith(t, n, k, row, PackOptions{})
+}
+
+// PackGGMLWith is PackGGML in the form o chooses.
+func PackGGMLWith(t quant.Type, n, k int, row func(n int) []byte, o PackOptions) (*GGML, error) {
+	f := o.format(t)
 	if f == nil {
 		return nil, fmt.Errorf("qgemm: PackGGML: no super-block kernel for %v: %w", t, ErrArgs)
 	}

@@ -621,3 +621,49 @@ func testGridExpand(t *testing.T, f *format) {
 	w := &GGML{N: n, K: k, Groups: m.Groups, f: f.grid.wide, tiles: want}
 	checkDequantize(t, typ.String()+"/wide", w, typ, data)
 }
+
+// TestPackOptionsSpeed: PackOptions.Speed holds IQ2_S and IQ3_S as table
+// codes where this CPU keeps their grid indices; both forms give the same
+// integer sums, so the same products to the bit, and Bytes predicts each
+// footprint.
+func TestPackOptionsSpeed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	ctx := context.Background()
+	for _, typ := range []quant.Type{quant.IQ2_S, quant.IQ3_S, quant.Q4_K} {
+		n, k := 40, 2*formats[typ].sb
+		data := randGGML(rng, typ, n, k)
+		rb, _ := typ.RowBytes(k)
+		row := func(j int) []byte { return data[j*rb : (j+1)*rb] }
+		def, err := PackGGML(typ, n, k, row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := PackGGMLWith(typ, n, k, row, PackOptions{Speed: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := int64(fast.Footprint()), (PackOptions{Speed: true}).Bytes(typ, n, k); got != want {
+			t.Errorf("%v: Speed footprint %d, Bytes %d", typ, got, want)
+		}
+		grid := def.f.grid != nil
+		if fast.f.grid != nil || (fast.f != def.f) != grid {
+			t.Errorf("%v: Speed form %v (grid %v), default grid %v", typ, fast.f.kern, fast.f.grid != nil, grid)
+		}
+		if grid && fast.Footprint() <= def.Footprint() {
+			t.Errorf("%v: table codes %d bytes, grid tiles %d: want more", typ, fast.Footprint(), def.Footprint())
+		}
+		for _, rows := range []int{1, 3, 12} {
+			a := randA(rng, rows*k)
+			y0, y1 := make([]float32, rows*n), make([]float32, rows*n)
+			if err := def.MatMul(ctx, y0, a, rows, 2); err != nil {
+				t.Fatal(err)
+			}
+			if err := fast.MatMul(ctx, y1, a, rows, 2); err != nil {
+				t.Fatal(err)
+			}
+			if i := slices.Compare(y0, y1); i != 0 {
+				t.Fatalf("%v rows=%d: the two forms' products differ", typ, rows)
+			}
+		}
+	}
+}

@@ -6,10 +6,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/models/gemma3"
 	"github.com/zerfoo/zerfoo/models/gemma3/gemma3test"
 )
@@ -144,5 +146,38 @@ func TestLoadContext(t *testing.T) {
 	}})
 	if !errors.Is(err, context.Canceled) || tensors != 3 {
 		t.Errorf("cancelled after 3 tensors: err %v after %d tensors, want context.Canceled after 3", err, tensors)
+	}
+}
+
+// TestLoadPreferSpeed: LoadOptions.PreferSpeed holds IQ3_S in its faster
+// form where the CPU keeps grid indices (more bytes), with the same
+// logits to the bit: both forms sum the same integers.
+func TestLoadPreferSpeed(t *testing.T) {
+	path := writeTiny(t, quant.IQ3_S)
+	var ms [2]*gemma3.Model
+	for i, speed := range []bool{false, true} {
+		m, err := gemma3.Load(path, gemma3.LoadOptions{PreferSpeed: speed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		ms[i] = m
+	}
+	var bytes [2]int64
+	for i, m := range ms {
+		p, ok := m.Weights.Layers[0].Down.(*gemma3.Packed)
+		if !ok {
+			t.Fatalf("PreferSpeed %v: ffn_down is %T, want *gemma3.Packed", i == 1, m.Weights.Layers[0].Down)
+		}
+		bytes[i] = p.Bytes()
+	}
+	n, k := ms[0].Weights.Layers[0].Down.Dims()
+	want := qgemm.PackOptions{Speed: true}.Bytes(quant.IQ3_S, n, k)
+	if bytes[1] != want || (bytes[1] > bytes[0]) != (qgemm.GGMLBytes(quant.IQ3_S, n, k) < want) {
+		t.Errorf("ffn_down bytes: %d default, %d PreferSpeed (want %d)", bytes[0], bytes[1], want)
+	}
+	toks := []int32{2, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100}
+	if a, b := lastLogits(t, ms[0], toks), lastLogits(t, ms[1], toks); !slices.Equal(a, b) {
+		t.Error("PreferSpeed changed the logits")
 	}
 }

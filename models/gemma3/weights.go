@@ -310,18 +310,22 @@ type Packed struct {
 func PackedType(t quant.Type) bool { return qgemm.GGMLSupported(t) }
 
 // NewPacked repacks a matrix of a PackedType.
-func NewPacked(b *Blocks) (*Packed, error) { return newPacked([]*Blocks{b}, false) }
+func NewPacked(b *Blocks) (*Packed, error) {
+	return newPacked([]*Blocks{b}, false, qgemm.PackOptions{})
+}
 
 // NewPackedStack repacks matrices of one PackedType and K stacked
 // row-wise: row j of the result is row j of parts[0], then the rows of
 // parts[1], and so on.
-func NewPackedStack(parts ...*Blocks) (*Packed, error) { return newPacked(parts, false) }
+func NewPackedStack(parts ...*Blocks) (*Packed, error) {
+	return newPacked(parts, false, qgemm.PackOptions{})
+}
 
 // newPacked repacks parts; with release, their data is part of a read-only
 // file mapping whose pages are handed back to the kernel as they are
 // packed (see releasePages), so that the file and its repacked copy are
-// never resident together.
-func newPacked(parts []*Blocks, release bool) (*Packed, error) {
+// never resident together. o chooses the form of types that have two.
+func newPacked(parts []*Blocks, release bool, o qgemm.PackOptions) (*Packed, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("gemma3: packing no matrices: %w", ErrConfig)
 	}
@@ -338,7 +342,7 @@ func newPacked(parts []*Blocks, release bool) (*Packed, error) {
 		p.n += b.N
 	}
 	t := parts[0].Type
-	g, err := qgemm.PackGGML(t, p.n, p.k, src.row)
+	g, err := qgemm.PackGGMLWith(t, p.n, p.k, src.row, o)
 	if release {
 		for _, b := range parts {
 			releasePages(b.Data)
