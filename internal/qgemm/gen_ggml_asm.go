@@ -746,14 +746,11 @@ func gridQuads(f format, at func(disp int) string, dot func(q int, zv string)) {
 		if f.split {
 			ws := splitWords()
 			if !gridRegs {
-				p("VMOVDQU64 %d(BX), Z30", splitMask(f))
+				p("VMOVDQU64 %d(BX), Z24", splitMask(f)) // the indices are spent
 			}
 			for k, zv := range []string{"Z28", "Z29", "Z30", "Z25"} {
 				q := 4*h + k
-				if !gridRegs && k == 2 { // Z30 is the next output
-					p("VMOVDQU64 %d(BX), Z24", splitMask(f))
-				}
-				gridQuadSplit(f, zv, ws[k/2], k%2, at(gridSigns(f)+8*q), k)
+				gridQuadSplit(f, zv, ws[k/2], k%2, at(gridSigns(f)+8*q))
 				dot(q, zv)
 			}
 			continue
@@ -783,17 +780,15 @@ func splitWords() [2]string {
 // (the magnitude l) and sets bit 7 (128 + l), and the negative ones (the
 // 64-bit mask at signs) are negated, 256 − (128 + l) being 128 − l. Z31 is
 // zero. Without gridRegs the control is loaded into zv, the 0x0f bytes
-// are in Z30 for the quads k = 0, 1 and in Z24 for 2, 3, and 0x80 comes
-// from memory.
-func gridQuadSplit(f format, zv, w string, s int, signs string, k int) {
+// are in Z24 and 0x80 comes from memory.
+func gridQuadSplit(f format, zv, w string, s int, signs string) {
 	if gridRegs {
 		p("VPMULTISHIFTQB %s, Z%d, %s", w, 4+s, zv)
 		p("VPTERNLOGD $0xea, Z6, Z12, %s", zv) // zv & 0x0f | 0x80
 	} else {
-		mask := []string{"Z30", "Z24"}[k/2]
 		p("VMOVDQU64 %d(BX), %s", gridCtrl(f)+64*s, zv)
 		p("VPMULTISHIFTQB %s, %s, %s", w, zv, zv)
-		p("VPTERNLOGD $0xea, %d(BX), %s, %s", splitTop(f), mask, zv)
+		p("VPTERNLOGD $0xea, %d(BX), Z24, %s", splitTop(f), zv)
 	}
 	p("KMOVQ %s, K1", signs)
 	p("VPSUBB %s, Z31, K1, %s", zv, zv)

@@ -235,7 +235,7 @@ func gridFormat3S(t quant.Type) *format {
 	if len(entries) != n {
 		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
 	}
-	g := &gridTable{words: make([]uint16, n), bits: 9, split: true, step: 2*(64+8) + 64}
+	g := &gridTable{words: make([]uint16, n), bits: 9, split: true, step: splitSigns + 64}
 	g.kern = aligned64(2*n + 256)
 	for i, e := range entries {
 		for j := 0; j < 4; j++ {
@@ -266,6 +266,13 @@ func gridFormat3S(t quant.Type) *format {
 	return f
 }
 
+// The bytes of a gridFormat3S tile per 32 elements: two blocks of
+// splitBlock (64 index bytes and their ninth bits), then the sign masks.
+const (
+	splitBlock = 64 + 8
+	splitSigns = 2 * splitBlock
+)
+
 // splitPos is the byte of gridFormat3S's block of 64 indices that holds
 // column c's index for quad g of the block. The kernels look up both
 // halves of the 64 entries (A: elements 0–1, B: 2–3, as nibbles) and
@@ -278,9 +285,10 @@ func splitPos(c, g int) int {
 	return 16*(c/4) + 8*(g/2) + 4*(c/2%2) + 2*(g%2) + c%2
 }
 
-// splitCtrl is byte b of the VPMULTISHIFTQB control that takes quad 2h +
-// s's nibbles (words 2s and 2s+1 of each qword; splitPos): byte j of dword
-// p of a qword starts at bit 16·(2s + p) + 4j.
+// splitCtrl is byte b of the VPMULTISHIFTQB control that takes the
+// nibbles of a block's quads g with g%2 = s from their interleave (words
+// 2s and 2s+1 of each qword; splitPos): byte j of dword p of a qword
+// starts at bit 16·(2s + p) + 4j.
 func splitCtrl(s, b int) uint8 {
 	return uint8(16*(2*s+b%8/4) + 4*(b%4))
 }
@@ -372,11 +380,11 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 	blk := tile[j/32*g.step:][:g.step]
 	if g.split { // the index's code, plus 8 when negative
 		q := e / 4
-		hb, pos := 72*(q/4), splitPos(c, q%4)
+		hb, pos := splitBlock*(q/4), splitPos(c, q%4)
 		idx := int(blk[hb+pos]) | int(blk[hb+64+pos/8]>>(pos%8)&1)<<8
 		code := uint8(g.words[idx]>>(3*(e%4))) & 7
 		bit := 4*c + e%4
-		neg := blk[144+8*q+bit/8] >> (bit % 8) & 1
+		neg := blk[splitSigns+8*q+bit/8] >> (bit % 8) & 1
 		return code | neg<<3
 	}
 	if g.quad { // the magnitude's index in grid3Levels, plus 8 when negative
@@ -483,7 +491,7 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 			blk[64*(q/4)+16*(c/4)+4*(q%4)+c%4] = uint8(b.gi[8*ch+q])
 		}
 		for q := 0; q < 8 && g.split; q++ { // gridFormat3S's
-			idx, hb, pos := b.gi[8*ch+q], 72*(q/4), splitPos(c, q%4)
+			idx, hb, pos := b.gi[8*ch+q], splitBlock*(q/4), splitPos(c, q%4)
 			blk[hb+pos] = uint8(idx)
 			blk[hb+64+pos/8] |= uint8(idx>>8&1) << (pos % 8)
 		}
@@ -499,7 +507,7 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 		case g.quad:
 			signs = blk[128:]
 		case g.split:
-			signs = blk[144:]
+			signs = blk[splitSigns:]
 		}
 		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
 			nib := b.gs[4*ch+q/2] >> (4 * (q % 2)) & 15
@@ -662,7 +670,7 @@ type PackOptions struct {
 	// weight) where this CPU would keep their grid indices (2.81 and 3.56:
 	// about the file's size): their grid kernels decode at 0.8–0.9× the
 	// table codes' speed (docs/PERFORMANCE.md, sixteenth and seventeenth
-	// sessions). The other grid types are as fast or faster as grids, and
+	// sessions). The other grid types are at least as fast as grids, and
 	// every other type has one form.
 	Speed bool
 }
