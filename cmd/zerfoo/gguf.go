@@ -60,12 +60,19 @@ func runsAs(t quant.Type) string {
 		return "16-bit kernels, as stored"
 	case qgemm.GGMLSupported(t):
 		const k = 256
-		tiles := float64(8*qgemm.GGMLBytes(t, qgemm.GroupCols, k)) / (qgemm.GroupCols * k)
-		file := float64(8*t.BlockBytes()) / float64(t.BlockSize())
-		if tiles > 1.125*file {
-			return fmt.Sprintf("int8 kernels, repacked at %.2f bits per weight (%.1f× the file's) where the memory budget allows, else the reference path (slow)", tiles, tiles/file)
+		bpw := func(o qgemm.PackOptions) float64 {
+			return float64(8*o.Bytes(t, qgemm.GroupCols, k)) / (qgemm.GroupCols * k)
 		}
-		return fmt.Sprintf("int8 kernels, repacked at %.2f bits per weight", tiles)
+		tiles, fast := bpw(qgemm.PackOptions{}), bpw(qgemm.PackOptions{Speed: true})
+		file := float64(8*t.BlockBytes()) / float64(t.BlockSize())
+		also := ""
+		if fast != tiles {
+			also = fmt.Sprintf("; --prefer-speed: %.2f bits per weight, faster", fast)
+		}
+		if tiles > 1.125*file {
+			return fmt.Sprintf("int8 kernels, repacked at %.2f bits per weight (%.1f× the file's) where the memory budget allows, else the reference path (slow)%s", tiles, tiles/file, also)
+		}
+		return fmt.Sprintf("int8 kernels, repacked at %.2f bits per weight%s", tiles, also)
 	}
 	if to, ok := quant.Reencoded(t); ok {
 		return fmt.Sprintf("rewritten exactly as %v, then its int8 kernels", to)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/qgemm"
 )
 
 // TestGGUFInspectSplit inspects the model llama-gguf-split cut into three
@@ -37,6 +38,11 @@ func TestRunsAs(t *testing.T) {
 		if got := runsAs(typ); !strings.HasPrefix(got, want) {
 			t.Errorf("%v: %q, want it to start %q", typ, got, want)
 		}
+	}
+	// IQ3_S names its faster form where the CPU keeps its grid indices.
+	fast := qgemm.PackOptions{Speed: true}.Bytes(quant.IQ3_S, 16, 256) != qgemm.GGMLBytes(quant.IQ3_S, 16, 256)
+	if got := runsAs(quant.IQ3_S); strings.Contains(got, "--prefer-speed: 4.31 bits per weight") != fast {
+		t.Errorf("IQ3_S: %q (faster form on this CPU: %v)", got, fast)
 	}
 	dir := filepath.Join("..", "..", "testdata", "gguf", "split")
 	code, out, _ := zerfoo(t, context.Background(), "", "gguf", "inspect", filepath.Join(dir, "tiny-00001-of-00003.gguf"))
