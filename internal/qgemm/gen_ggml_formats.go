@@ -61,6 +61,9 @@ var formats = []format{
 	// types held as table codes with such scales (IQ1_M, and IQ2_XS and
 	// IQ2_S without grid kernels; ggml.go's formats), named for IQ1_M.
 	{name: "IQ1_M", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
+	// The ternary types, TQ2_0's 2-bit codes q (y = d·(q − 1)) and TQ1_0's
+	// base-3 digits, as one plane of 2-bit codes (ggml.go's formats).
+	{name: "TQ2_0", low: 2, zp: 1, sb: 256, sub: 256},
 	{name: "IQ2_XXS", grid: true, bits: 8, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 	{name: "IQ2_XS", grid: true, bits: 9, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
 	{name: "IQ2_S", grid: true, bits: 10, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},

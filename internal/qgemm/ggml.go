@@ -74,16 +74,17 @@ type format struct {
 // scale that is not finite): such a matrix needs another path.
 var ErrInexact = errors.New("qgemm: block not representable exactly")
 
-// The types without kernels of their own whose values are small integer
-// codes times scales (quant.Codes) are held as 4-bit indices into a table
-// of their levels, in the tiles of IQ4_XS (a scale per 32 elements, 4.31
-// bits per weight) or, where a type has a scale per 16 elements, of the
-// same layout with 16 sub-blocks (the kernels named for IQ1_M, 4.56 bits per
-// weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but the
-// kernels of IQ4_XS. On CPUs with AVX-512 VBMI, IQ2_XXS, IQ2_XS, IQ2_S,
-// IQ3_XXS and IQ3_S keep their grid indices instead (gridFormat,
-// gridFormat3, gridFormat3S: 2.31–3.56 bits per weight, 1.04–1.16 times
-// the files').
+// The i-quants without kernels of their own, whose values are small
+// integer codes times scales (quant.Codes), are held as 4-bit indices into
+// a table of their levels, in the tiles of IQ4_XS (a scale per 32
+// elements, 4.31 bits per weight) or, where a type has a scale per 16
+// elements, of the same layout with 16 sub-blocks (the kernels named for
+// IQ1_M, 4.56 bits per weight): 1.25–2.8 times the files' 1.56–3.44, not
+// their size, but the kernels of IQ4_XS. On CPUs with AVX-512 VBMI,
+// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S keep their grid indices
+// instead (gridFormat, gridFormat3, gridFormat3S: 2.31–3.56 bits per
+// weight, 1.04–1.16 times the files'), so that only IQ1_S and IQ1_M stay
+// table codes there.
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -98,9 +99,14 @@ var formats = func() map[quant.Type]*format {
 		quant.Q5_K:   {low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: minsSub, act: actQ8_K},
 		quant.Q6_K:   {low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true, act: actQ8_K},
 		quant.IQ4_XS: {low: 4, lut: lutIQ4, zp: 128, sb: 256, sub: 32, subScales: true, act: actQ8_K},
+		// The ternary types as 2-bit codes q, y = d·(q − 1): TQ2_0's own
+		// (2.06 bits per weight, the file's), TQ1_0's base-3 digits in the
+		// same tiles (2.06 for the file's 1.69).
+		quant.TQ2_0: {low: 2, zp: 1, sb: 256, sub: 256, act: actQ8_K},
+		quant.TQ1_0: {kern: quant.TQ2_0, low: 2, zp: 1, sb: 256, sub: 256, act: actQ8_K},
 	}
 	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
-		quant.IQ1_S, quant.IQ1_M, quant.TQ1_0, quant.TQ2_0} {
+		quant.IQ1_S, quant.IQ1_M} {
 		fs[t] = codeFormat(fs[quant.IQ4_XS], t)
 	}
 	if ggmlGridKernels {
@@ -790,6 +796,9 @@ func packGGML(f *format, n, k int, row func(n int) []byte) (*GGML, error) {
 	return m, nil
 }
 
+// pow3 are the powers of 3 that TQ1_0's digits are read with.
+var pow3 = [5]uint8{1, 3, 9, 27, 81}
+
 // superBlock is one super-block of one row in kernel terms.
 type superBlock struct {
 	u     [256]uint8 // unsigned codes (or table indices)
@@ -894,6 +903,32 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 			lo := qs[32*n+l] >> (2 * j) & 3
 			h := hm[l] >> (4*n + j) & 1
 			b.u[e] = lo | h<<2
+		}
+	case quant.TQ2_0: // Q2_K's code layout, then d
+		qs := p[:64]
+		b.d = le16(p[64:])
+		for e := 0; e < 256; e++ {
+			n, j, l := e/128, e%128/32, e%32
+			b.u[e] = qs[32*n+l] >> (2 * j) & 3
+		}
+	case quant.TQ1_0: // base-3 digits: 5 per byte of qs, 4 per byte of qh
+		qs, qh := p[:48], p[48:52]
+		b.d = le16(p[52:])
+		trit := func(q uint8, n int) uint8 { // ggml's digit n of q
+			return uint8(uint16(q*pow3[n]) * 3 >> 8)
+		}
+		for n := 0; n < 5; n++ {
+			for m := 0; m < 32; m++ {
+				b.u[32*n+m] = trit(qs[m], n)
+			}
+			for m := 0; m < 16; m++ {
+				b.u[160+16*n+m] = trit(qs[32+m], n)
+			}
+		}
+		for n := 0; n < 4; n++ {
+			for j := 0; j < 4; j++ {
+				b.u[240+4*n+j] = trit(qh[j], n)
+			}
 		}
 	case quant.Q2_K:
 		sc, qs := p[:16], p[16:80]

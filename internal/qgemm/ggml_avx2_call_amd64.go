@@ -386,6 +386,26 @@ func gIQ1_Mm7hAVX2(p *gargsAVX2)
 //go:noescape
 func gIQ1_Mm8hAVX2(p *gargsAVX2)
 
+// gTQ2_0m1AVX2 is ggmlKernelGeneric for TQ2_0, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gTQ2_0m1AVX2(p *gargsAVX2)
+
+// gTQ2_0m2AVX2 is ggmlKernelGeneric for TQ2_0, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gTQ2_0m2AVX2(p *gargsAVX2)
+
+// gTQ2_0m3hAVX2 is ggmlKernelGeneric for TQ2_0, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gTQ2_0m3hAVX2(p *gargsAVX2)
+
+// gTQ2_0m4hAVX2 is ggmlKernelGeneric for TQ2_0, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gTQ2_0m4hAVX2(p *gargsAVX2)
+
 // ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both
 // halves) and half kernels; 0, 0 when t has none.
 func ggmlAVX2Rows(t quant.Type) (group, half int) {
@@ -412,6 +432,8 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 		return 2, 8
 	case quant.IQ1_M:
 		return 2, 8
+	case quant.TQ2_0:
+		return 2, 4
 	}
 	return 0, 0
 }
@@ -516,6 +538,15 @@ func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 			gIQ1_Mm1AVX2(p)
 		case 2:
 			gIQ1_Mm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.TQ2_0:
+		switch mr {
+		case 1:
+			gTQ2_0m1AVX2(p)
+		case 2:
+			gTQ2_0m2AVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -688,6 +719,15 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gIQ1_Mm7hAVX2(p)
 		case 8:
 			gIQ1_Mm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.TQ2_0:
+		switch mr {
+		case 3:
+			gTQ2_0m3hAVX2(p)
+		case 4:
+			gTQ2_0m4hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}

@@ -526,6 +526,46 @@ func gIQ1_Mm7AVX512(p *gargs)
 //go:noescape
 func gIQ1_Mm8AVX512(p *gargs)
 
+// gTQ2_0m1AVX512 is ggmlKernelGeneric for TQ2_0, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m1AVX512(p *gargs)
+
+// gTQ2_0m2AVX512 is ggmlKernelGeneric for TQ2_0, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m2AVX512(p *gargs)
+
+// gTQ2_0m3AVX512 is ggmlKernelGeneric for TQ2_0, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m3AVX512(p *gargs)
+
+// gTQ2_0m4AVX512 is ggmlKernelGeneric for TQ2_0, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m4AVX512(p *gargs)
+
+// gTQ2_0m5AVX512 is ggmlKernelGeneric for TQ2_0, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m5AVX512(p *gargs)
+
+// gTQ2_0m6AVX512 is ggmlKernelGeneric for TQ2_0, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m6AVX512(p *gargs)
+
+// gTQ2_0m7AVX512 is ggmlKernelGeneric for TQ2_0, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m7AVX512(p *gargs)
+
+// gTQ2_0m8AVX512 is ggmlKernelGeneric for TQ2_0, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0m8AVX512(p *gargs)
+
 // gIQ2_XXSm1AVX512 is ggmlKernelGeneric for IQ2_XXS, mr 1 (AVX-512 VNNI).
 //
 //go:noescape
@@ -1006,6 +1046,27 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
+	case quant.TQ2_0:
+		switch mr {
+		case 1:
+			gTQ2_0m1AVX512(p)
+		case 2:
+			gTQ2_0m2AVX512(p)
+		case 3:
+			gTQ2_0m3AVX512(p)
+		case 4:
+			gTQ2_0m4AVX512(p)
+		case 5:
+			gTQ2_0m5AVX512(p)
+		case 6:
+			gTQ2_0m6AVX512(p)
+		case 7:
+			gTQ2_0m7AVX512(p)
+		case 8:
+			gTQ2_0m8AVX512(p)
+		default:
+			return false
+		}
 	case quant.IQ2_XXS:
 		switch mr {
 		case 1:
@@ -1208,6 +1269,13 @@ func gIQ4_XSx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ1_Mx4AVX512(p *gargsGroups)
 
+// gTQ2_0x4AVX512 is ggmlKernelGeneric for TQ2_0, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gTQ2_0x4AVX512(p *gargsGroups)
+
 // gIQ2_XXSx4AVX512 is ggmlKernelGeneric for IQ2_XXS, one row, against 4 groups
 // p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
 // consecutive groups (AVX-512 VNNI).
@@ -1308,6 +1376,11 @@ func gIQ4_XSx4npAVX512(p *gargsGroups)
 //go:noescape
 func gIQ1_Mx4npAVX512(p *gargsGroups)
 
+// gTQ2_0x4npAVX512 is gTQ2_0x4AVX512 without software prefetch.
+//
+//go:noescape
+func gTQ2_0x4npAVX512(p *gargsGroups)
+
 // gIQ2_XXSx4npAVX512 is gIQ2_XXSx4AVX512 without software prefetch.
 //
 //go:noescape
@@ -1372,6 +1445,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gIQ4_XSx4npAVX512(p)
 		case quant.IQ1_M:
 			gIQ1_Mx4npAVX512(p)
+		case quant.TQ2_0:
+			gTQ2_0x4npAVX512(p)
 		case quant.IQ2_XXS:
 			gIQ2_XXSx4npAVX512(p)
 		case quant.IQ2_XS:
@@ -1414,6 +1489,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gIQ4_XSx4AVX512(p)
 	case quant.IQ1_M:
 		gIQ1_Mx4AVX512(p)
+	case quant.TQ2_0:
+		gTQ2_0x4AVX512(p)
 	case quant.IQ2_XXS:
 		gIQ2_XXSx4AVX512(p)
 	case quant.IQ2_XS:

@@ -526,6 +526,46 @@ func gIQ1_Mm3c8NEONDot(p *gargsNEON)
 //go:noescape
 func gIQ1_Mm4c8NEONDot(p *gargsNEON)
 
+// gTQ2_0m1c16NEON is ggmlKernelGeneric for TQ2_0, mr 1, 16 columns (ARMv8.0 NEON).
+//
+//go:noescape
+func gTQ2_0m1c16NEON(p *gargsNEON)
+
+// gTQ2_0m2c16NEON is ggmlKernelGeneric for TQ2_0, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
+//
+//go:noescape
+func gTQ2_0m2c16NEON(p *gargsNEON)
+
+// gTQ2_0m3c16NEON is ggmlKernelGeneric for TQ2_0, mr 3, 16 columns (ARMv8.0 NEON, float sums in the frame).
+//
+//go:noescape
+func gTQ2_0m3c16NEON(p *gargsNEON)
+
+// gTQ2_0m4c8NEON is ggmlKernelGeneric for TQ2_0, mr 4, 8 columns (ARMv8.0 NEON).
+//
+//go:noescape
+func gTQ2_0m4c8NEON(p *gargsNEON)
+
+// gTQ2_0m1c16NEONDot is ggmlKernelGeneric for TQ2_0, mr 1, 16 columns (NEON with SDOT).
+//
+//go:noescape
+func gTQ2_0m1c16NEONDot(p *gargsNEON)
+
+// gTQ2_0m2c16NEONDot is ggmlKernelGeneric for TQ2_0, mr 2, 16 columns (NEON with SDOT).
+//
+//go:noescape
+func gTQ2_0m2c16NEONDot(p *gargsNEON)
+
+// gTQ2_0m3c16NEONDot is ggmlKernelGeneric for TQ2_0, mr 3, 16 columns (NEON with SDOT, float sums in the frame).
+//
+//go:noescape
+func gTQ2_0m3c16NEONDot(p *gargsNEON)
+
+// gTQ2_0m4c16NEONDot is ggmlKernelGeneric for TQ2_0, mr 4, 16 columns (NEON with SDOT, float sums in the frame).
+//
+//go:noescape
+func gTQ2_0m4c16NEONDot(p *gargsNEON)
+
 // ggmlNEONFormat returns the index of t's kernels, or −1 when it has none:
 // kernel (index·2 + dot)·4 + mr − 1 computes mr rows (1–4), dot selecting
 // the SDOT kernels.
@@ -557,6 +597,8 @@ func ggmlNEONFormat(t quant.Type) int {
 		return 11
 	case quant.IQ1_M:
 		return 12
+	case quant.TQ2_0:
+		return 13
 	}
 	return -1
 }
@@ -590,6 +632,8 @@ var ggmlNEONCols = [...]uint8{
 	4, 4, 2, 2,
 	4, 4, 2, 2,
 	4, 4, 2, 2,
+	4, 4, 4, 2,
+	4, 4, 4, 4,
 }
 
 // ggmlNEONKernel runs kernel i.
@@ -803,6 +847,22 @@ func ggmlNEONKernel(i int, p *gargsNEON) {
 		gIQ1_Mm3c8NEONDot(p)
 	case 103:
 		gIQ1_Mm4c8NEONDot(p)
+	case 104:
+		gTQ2_0m1c16NEON(p)
+	case 105:
+		gTQ2_0m2c16NEON(p)
+	case 106:
+		gTQ2_0m3c16NEON(p)
+	case 107:
+		gTQ2_0m4c8NEON(p)
+	case 108:
+		gTQ2_0m1c16NEONDot(p)
+	case 109:
+		gTQ2_0m2c16NEONDot(p)
+	case 110:
+		gTQ2_0m3c16NEONDot(p)
+	case 111:
+		gTQ2_0m4c16NEONDot(p)
 	default:
 		panic("qgemm: no NEON super-block kernel")
 	}

@@ -35,14 +35,14 @@
 // (F16/BF16 multiplied at 16 bits), Packed (Q4_0, Q8_0, Q4_1, Q5_0, Q5_1,
 // IQ4_NL, Q2_K … Q6_K and IQ4_XS repacked into the tiles of
 // internal/qgemm's int8 kernels; Load stacks Q|K|V and Gate|Up into one
-// Packed each; IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS and IQ2_S as the file's
-// grid indices where the CPU has AVX-512 VBMI, 2.3–3.6 bits per weight,
-// and elsewhere, like IQ1_S, IQ1_M, TQ1_0 and TQ2_0, as 4-bit indices into
-// a table of their levels (quant.Codes) in IQ4_XS's tiles, 4.3–4.6 bits
-// per weight; Q1_0, Q2_0 and MXFP4 matrices are first rewritten as Q4_0
-// or Q8_0 blocks that decode to the same floats, quant.Reencode) or NBits
-// (ONNX MatMulNBits weights, from FromONNX). Packings larger than the
-// file's blocks are
+// Packed each; TQ1_0 and TQ2_0 as 2-bit codes, 2.06 bits per weight;
+// IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS and IQ2_S as the file's grid indices
+// where the CPU has AVX-512 VBMI, 2.3–3.6 bits per weight, and elsewhere,
+// like IQ1_S and IQ1_M, as 4-bit indices into a table of their levels
+// (quant.Codes) in IQ4_XS's tiles, 4.3–4.6 bits per weight; Q1_0, Q2_0
+// and MXFP4 matrices are first rewritten as Q4_0 or Q8_0 blocks that
+// decode to the same floats, quant.Reencode) or NBits (ONNX MatMulNBits
+// weights, from FromONNX). Packings larger than the file's blocks are
 // made only where they fit the memory budget. NVFP4 stays Blocks: slow.
 // So does a matrix with a block that has no exact counterpart (a scale
 // that is not finite) or whose packing does not fit.
