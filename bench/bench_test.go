@@ -63,6 +63,19 @@ func TestGGUFChecksAndTimes(t *testing.T) {
 			t.Fatalf("%v: result %+v: want ≥5 timed repetitions, positive rates and about the file's bytes", typ, r)
 		}
 	}
+	// PreferSpeed's form of IQ3_S: checked against float64 like the other,
+	// and never smaller.
+	var bytes [2]int
+	for i, speed := range []bool{false, true} {
+		r, err := GGUF(context.Background(), GGUFConfig{Type: quant.IQ3_S, M: 1, K: 512, N: 40, Threads: 1, PreferSpeed: speed})
+		if err != nil || r.Checked == "" {
+			t.Fatalf("IQ3_S PreferSpeed %v: %+v, %v", speed, r, err)
+		}
+		bytes[i] = r.Bytes
+	}
+	if bytes[1] < bytes[0] {
+		t.Errorf("IQ3_S: PreferSpeed packs %d bytes, the default %d", bytes[1], bytes[0])
+	}
 	if _, err := GGUF(context.Background(), GGUFConfig{Type: quant.Q4_K, M: 1, K: 100, N: 16}); err == nil {
 		t.Fatal("Q4_K with K=100: got nil error, want one")
 	}

@@ -25,6 +25,10 @@ type GGUFConfig struct {
 	MinTime time.Duration // repeat for at least this long (and 5 times)
 	// Stream and Cold are as in NBitsConfig.
 	Stream, Cold bool
+	// PreferSpeed packs the type in its faster form where it has two
+	// (qgemm.PackOptions.Speed: IQ2_S and IQ3_S as table codes on CPUs
+	// with AVX-512 VBMI).
+	PreferSpeed bool
 }
 
 // GGUFResult is the outcome of GGUF.
@@ -172,7 +176,8 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 		m = halfMatrix{hm}
 		row = hm.Row
 	default: // the super-block tiles Gemma 3 models are packed into
-		g, err := qgemm.PackGGML(c.Type, c.N, c.K, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+		g, err := qgemm.PackGGMLWith(c.Type, c.N, c.K, func(j int) []byte { return data[j*rb : (j+1)*rb] },
+			qgemm.PackOptions{Speed: c.PreferSpeed})
 		if err != nil {
 			return GGUFResult{}, fmt.Errorf("bench: %w", err)
 		}
@@ -188,6 +193,9 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 	}
 	if c.Cold {
 		r.Name += " cold"
+	}
+	if c.PreferSpeed {
+		r.Name += " prefer-speed"
 	}
 	stream := 0
 	if c.Stream {

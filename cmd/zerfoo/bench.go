@@ -22,7 +22,7 @@ type benchCmd struct {
 }
 
 type ggufBenchCmd struct {
-	Type    string        `help:"ggml weight type: F16, BF16, Q4_0, Q8_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS." required:""`
+	Type    string        `help:"ggml weight type: F16, BF16, Q4_0, Q8_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M, TQ1_0, TQ2_0." required:""`
 	M       int           `help:"Rows of A (1 = decode, >1 = prefill)." default:"1"`
 	K       int           `help:"Input features (a multiple of the type's block size)." default:"14336"`
 	N       int           `help:"Output features." default:"4096"`
@@ -31,6 +31,8 @@ type ggufBenchCmd struct {
 	JSON    bool          `name:"json" help:"Print one JSON object (keys include median_ns, gflops, gbps)."`
 	Stream  bool          `help:"Alternate each repetition with a streaming read of the same bytes and report the weights' share of its bandwidth."`
 	Cold    bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches."`
+	// PreferSpeed is the load flag of generate, chat and serve.
+	PreferSpeed bool `help:"Pack the type in its faster form where it has two (IQ2_S and IQ3_S as table codes on CPUs with AVX-512 VBMI), as --prefer-speed loads models."`
 }
 
 // Validate checks the flags before anything is allocated or printed.
@@ -60,7 +62,7 @@ func (c *ggufBenchCmd) Run(ctx context.Context, s *streams) error {
 		runtime.GOMAXPROCS(c.Threads)
 	}
 	r, err := bench.GGUF(ctx, bench.GGUFConfig{Type: t, M: c.M, K: c.K, N: c.N, Threads: c.Threads,
-		MinTime: c.MinTime, Stream: c.Stream, Cold: c.Cold})
+		MinTime: c.MinTime, Stream: c.Stream, Cold: c.Cold, PreferSpeed: c.PreferSpeed})
 	if err != nil {
 		return err
 	}
