@@ -796,6 +796,16 @@ func packGGML(f *format, n, k int, row func(n int) []byte) (*GGML, error) {
 	return m, nil
 }
 
+// codes2 unpacks the 2-bit codes of a 256-element super-block laid out as
+// Q2_K, Q3_K (their low bits) and TQ2_0 lay them out: element 128n + 32j
+// + l in bits 2j of byte 32n + l of qs.
+func codes2(qs []byte, u *[256]uint8) {
+	for e := range u {
+		n, j, l := e/128, e%128/32, e%32
+		u[e] = qs[32*n+l] >> (2 * j) & 3
+	}
+}
+
 // pow3 are the powers of 3 that TQ1_0's digits are read with.
 var pow3 = [5]uint8{1, 3, 9, 27, 81}
 
@@ -898,19 +908,14 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 		for i := range 16 {
 			b.sc[i] = int8(quant.Q3KScale(i, raw) - 32)
 		}
+		codes2(qs, &b.u)
 		for e := 0; e < 256; e++ {
 			n, j, l := e/128, e%128/32, e%32
-			lo := qs[32*n+l] >> (2 * j) & 3
-			h := hm[l] >> (4*n + j) & 1
-			b.u[e] = lo | h<<2
+			b.u[e] |= (hm[l] >> (4*n + j) & 1) << 2
 		}
 	case quant.TQ2_0: // Q2_K's code layout, then d
-		qs := p[:64]
 		b.d = le16(p[64:])
-		for e := 0; e < 256; e++ {
-			n, j, l := e/128, e%128/32, e%32
-			b.u[e] = qs[32*n+l] >> (2 * j) & 3
-		}
+		codes2(p[:64], &b.u)
 	case quant.TQ1_0: // base-3 digits: 5 per byte of qs, 4 per byte of qh
 		qs, qh := p[:48], p[48:52]
 		b.d = le16(p[52:])
@@ -936,10 +941,7 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 		for i := range 16 {
 			b.sc[i], b.m[i] = int8(sc[i]&15), sc[i]>>4
 		}
-		for e := 0; e < 256; e++ {
-			n, j, l := e/128, e%128/32, e%32
-			b.u[e] = qs[32*n+l] >> (2 * j) & 3
-		}
+		codes2(qs, &b.u)
 	case quant.IQ4_XS:
 		var x quant.BlockIQ4_XS
 		x.Load(p)

@@ -495,7 +495,8 @@ func (l *loader) pack(name string, blocks []*Blocks) *Packed {
 	}
 	if tiles > raw+raw/8 {
 		// Tiles much larger than the file's blocks (the types held as
-		// table codes: 1.25–2.8 times; IQ2_XS's grid tiles, 1.16): where
+		// table codes: 1.25–2.8 times; TQ1_0's 2-bit codes, 1.22; IQ2_XS's
+		// grid tiles, 1.16; PreferSpeed's forms): where
 		// they do not fit, the blocks stay the (slow) reference path
 		// rather than fail the load.
 		if !l.fits(name, blocks[0].Type, tiles) {
