@@ -610,16 +610,9 @@ func gridLvl(f format) int   { return 2<<f.bits + 256 }
 func splitMask(f format) int { return 2<<f.bits + 128 }
 func splitTop(f format) int  { return 2<<f.bits + 192 }
 
-// gridSigns is the offset of the sign masks in 32 elements of a grid tile.
-func gridSigns(f format) int {
-	if f.quad {
-		return 128
-	}
-	if f.split {
-		return 2 * (64 + 8)
-	}
-	return 64 + 8*(f.bits-8)
-}
+// gridSigns is the offset of the sign masks in 32 elements of a grid
+// tile: its last 64 bytes.
+func gridSigns(f format) int { return f.gridStep() - 64 }
 
 // gridRegs: the one-row groups kernels and the expansion keep the grid's
 // controls (Z4–Z7) and levels (Z12) in registers (IQ3_S: its controls in
@@ -741,8 +734,7 @@ func gridQuads(f format, at func(disp int) string, dot func(q int, zv string)) {
 			}
 			continue
 		}
-		blk := 64 + 8*(f.bits-8) // a block's index bytes and its ninth bits
-		gridLookup(f, func(d int) string { return at(blk*h + d) })
+		gridLookup(f, func(d int) string { return at(f.gridBlock()*h + d) })
 		if f.split {
 			ws := splitWords()
 			if !gridRegs {
@@ -864,8 +856,8 @@ func nextSubBlocks(f format, unroll, lowStep, highStep int) {
 // expandKernel emits the kernel that expands a grid format's tiles into
 // its wide format's (ggml.go's gridTable.wide, expandGridGeneric): per 32
 // elements the indices looked up once, each pair of quads' codes (+ 4,
-// or + 8 for IQ3_XXS, where negative) packed as the nibbles of one 64-byte
-// step, then the scales and d copied. Arguments (gexpand): SI the wide
+// or + 8 for IQ3_XXS and IQ3_S, where negative) packed as the nibbles of
+// one 64-byte step, then the scales and d copied. Arguments (gexpand): SI the wide
 // tiles, DI the grid tiles, CX their count, BX the grid's table.
 func expandKernel(name string, f format) {
 	gridRegs = true
@@ -908,8 +900,7 @@ func expandKernel(name string, f format) {
 	for h := 0; h < 2 && f.split; h++ {
 		// The codes are the magnitudes' bits 1–3: shifted down, masked
 		// (Z10 = 7), + 8 where negative.
-		blk := 64 + 8*(f.bits-8)
-		gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", blk*h+d) })
+		gridLookup(f, func(d int) string { return fmt.Sprintf("%d(DI)", f.gridBlock()*h+d) })
 		ws := splitWords()
 		outs := []string{"Z28", "Z29", "Z30", "Z25"}
 		for k, z := range outs {

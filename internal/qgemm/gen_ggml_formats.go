@@ -32,16 +32,19 @@ type format struct {
 	split bool
 }
 
-// gridStep is the bytes of 32 elements of a grid tile: the index bytes,
-// a mask per higher index bit, the sign masks.
+// gridBlock is the bytes of one block of 64 grid indices in a tile: the
+// index bytes and a mask per index bit above 8 (IQ3_XXS's blocks have no
+// masks).
+func (f format) gridBlock() int { return 64 + 8*(f.bits-8) }
+
+// gridStep is the bytes of 32 elements of a grid tile: its blocks of
+// indices (two for the formats with an index per quad, IQ3_XXS and IQ3_S),
+// then 8 sign masks.
 func (f format) gridStep() int {
-	if f.quad {
-		return 192 // two blocks of 64 indices, the sign masks
+	if f.quad || f.split {
+		return 2*f.gridBlock() + 64
 	}
-	if f.split {
-		return 2*(64+8) + 64 // two blocks of 64 indices and their ninth bits, the sign masks
-	}
-	return 128 + 8*(f.bits-8)
+	return f.gridBlock() + 64
 }
 
 var formats = []format{

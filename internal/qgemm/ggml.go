@@ -141,9 +141,10 @@ type gridTable struct {
 	// 2c+1, as 3-bit codes c in words, which the kernels look up as two
 	// halves of two nibbles (IQ3_S; gridFormat3S).
 	split bool
-	// step is the bytes of 32 elements of the 16 columns in a tile: the
-	// indices' low bytes (64), bits−8 masks of their higher bits (8
-	// each), the sign masks (64).
+	// step is the bytes of 32 elements of the 16 columns in a tile: one
+	// block (two for the formats with an index per quad) of 64 index
+	// bytes and bits−8 masks of their higher bits (8 each; none for
+	// IQ3_XXS), then the 8 sign masks (64: signs).
 	step int
 	// kern is what the kernels look up, 64-byte aligned: the words' low
 	// bytes at 0 and high bytes at 2^bits; at 2^(bits+1) + 64·g the
@@ -160,6 +161,10 @@ type gridTable struct {
 	// floats.
 	wide *format
 }
+
+// signs is the offset of the 8 sign masks (one per quad) in 32 elements
+// of a grid tile: every grid format ends its step with them.
+func (g *gridTable) signs() int { return g.step - 64 }
 
 // aligned64 returns n zero bytes that start on a 64-byte boundary (the
 // kernels' tables: a 64-byte load from them never splits a cache line).
@@ -241,7 +246,7 @@ func gridFormat3S(t quant.Type) *format {
 	if len(entries) != n {
 		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
 	}
-	g := &gridTable{words: make([]uint16, n), bits: 9, split: true, step: splitSigns + 64}
+	g := &gridTable{words: make([]uint16, n), bits: 9, split: true, step: 2*splitBlock + 64}
 	g.kern = aligned64(2*n + 256)
 	for i, e := range entries {
 		for j := 0; j < 4; j++ {
@@ -272,12 +277,9 @@ func gridFormat3S(t quant.Type) *format {
 	return f
 }
 
-// The bytes of a gridFormat3S tile per 32 elements: two blocks of
-// splitBlock (64 index bytes and their ninth bits), then the sign masks.
-const (
-	splitBlock = 64 + 8
-	splitSigns = 2 * splitBlock
-)
+// splitBlock is the bytes of one of gridFormat3S's two blocks per 32
+// elements: 64 index bytes and the mask of their ninth bits.
+const splitBlock = 64 + 8
 
 // splitPos is the byte of gridFormat3S's block of 64 indices that holds
 // column c's index for quad g of the block. The kernels look up both
@@ -390,7 +392,7 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 		idx := int(blk[hb+pos]) | int(blk[hb+64+pos/8]>>(pos%8)&1)<<8
 		code := uint8(g.words[idx]>>(3*(e%4))) & 7
 		bit := 4*c + e%4
-		neg := blk[splitSigns+8*q+bit/8] >> (bit % 8) & 1
+		neg := blk[g.signs()+8*q+bit/8] >> (bit % 8) & 1
 		return code | neg<<3
 	}
 	if g.quad { // the magnitude's index in grid3Levels, plus 8 when negative
@@ -398,7 +400,7 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 		idx := blk[64*(q/4)+16*(c/4)+4*(q%4)+c%4]
 		code := uint8(g.words[idx]>>(3*(e%4))) & 7
 		bit := 4*c + e%4
-		neg := blk[128+8*q+bit/8] >> (bit % 8) & 1
+		neg := blk[g.signs()+8*q+bit/8] >> (bit % 8) & 1
 		return code | neg<<3
 	}
 	pos := 4*c + e/8 // the index's byte, and its bit in the masks
@@ -408,7 +410,7 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 	}
 	code := uint8(g.words[idx]>>(2*(e%8))) & 3
 	bit := 4*c + e%4
-	neg := blk[64+8*(g.bits-8)+8*(e/4)+bit/8] >> (bit % 8) & 1
+	neg := blk[g.signs()+8*(e/4)+bit/8] >> (bit % 8) & 1
 	return code | neg<<2
 }
 
@@ -508,13 +510,7 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 				blk[64+8*hb+pos/8] |= uint8(idx>>(8+hb)&1) << (pos % 8)
 			}
 		}
-		signs := blk[64+8*(g.bits-8):]
-		switch {
-		case g.quad:
-			signs = blk[128:]
-		case g.split:
-			signs = blk[splitSigns:]
-		}
+		signs := blk[g.signs():]
 		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
 			nib := b.gs[4*ch+q/2] >> (4 * (q % 2)) & 15
 			signs[8*q+c/2] |= nib << (4 * (c % 2))
