@@ -28,9 +28,15 @@ func TestGGUFInspectSplit(t *testing.T) {
 // TestRunsAs: inspect says which path each type takes, with the tiles'
 // bits per weight where they outgrow the file's.
 func TestRunsAs(t *testing.T) {
+	// IQ1_S: its grid indices where the CPU has their kernels (AVX-512
+	// VBMI), else table codes.
+	iq1s := "int8 kernels, repacked at 4.31 bits per weight (2.8× the file's) where the memory budget allows"
+	if qgemm.GGMLBytes(quant.IQ1_S, 16, 256) != (qgemm.PackOptions{Speed: true}).Bytes(quant.IQ1_S, 16, 256) {
+		iq1s = "int8 kernels, repacked at 1.72 bits per weight; --prefer-speed: 4.31 bits per weight, faster"
+	}
 	for typ, want := range map[quant.Type]string{
 		quant.Q4_K:  "int8 kernels, repacked at 4.62 bits per weight",
-		quant.IQ1_S: "int8 kernels, repacked at 4.31 bits per weight (2.8× the file's) where the memory budget allows",
+		quant.IQ1_S: iq1s,
 		quant.MXFP4: "rewritten exactly as Q8_0",
 		quant.NVFP4: "the reference path",
 		quant.BF16:  "16-bit kernels",

@@ -100,7 +100,7 @@ func main() {
 		if f.grid {
 			continue // AVX-512 VBMI only (listed last: fi stays each kernel's index)
 		}
-		fmt.Fprintf(&idx, "\tcase quant.%s:\n\t\treturn %d\n", f.name, fi)
+		fmt.Fprintf(&idx, "\tcase %s:\n\t\treturn %d\n", f.kernConst(), fi)
 		for _, dot := range []bool{false, true} {
 			for mr := 1; mr <= 4; mr++ {
 				s := fit(f, dot, mr)

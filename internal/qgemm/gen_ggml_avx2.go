@@ -183,9 +183,9 @@ func main() {
 			continue // AVX-512 VBMI only
 		}
 		group, half := f.rows()
-		fmt.Fprintf(&rows, "\tcase quant.%s:\n\t\treturn %d, %d\n", f.name, group, half)
+		fmt.Fprintf(&rows, "\tcase %s:\n\t\treturn %d, %d\n", f.kernConst(), group, half)
 		for hi, halves := range []int{2, 1} {
-			fmt.Fprintf(&sw[hi], "\tcase quant.%s:\n\t\tswitch mr {\n", f.name)
+			fmt.Fprintf(&sw[hi], "\tcase %s:\n\t\tswitch mr {\n", f.kernConst())
 			lo, hi2 := 1, group
 			if halves == 1 {
 				lo, hi2 = group+1, half // the group kernels serve fewer rows

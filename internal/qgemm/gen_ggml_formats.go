@@ -10,7 +10,10 @@ const groupCols = 16
 
 // format mirrors ggml.go's format.
 type format struct {
-	name      string // quant.Type constant: the kernels' format.kern
+	name string // the kernels' names, and the quant.Type constant of format.kern
+	// kern: the Go constant of format.kern where it is not quant.<name>
+	// (kernCodes16).
+	kern      string
 	low, high int
 	plane2    bool // the two extra bits as a 2-bit code plane (ggml.go)
 	lut       bool
@@ -30,6 +33,18 @@ type format struct {
 	// codes the tables give as two 6-bit halves (IQ3_S; ggml.go's
 	// gridFormat3S).
 	split bool
+	// deltas: the IQ1 grids' 16-bit masks of negative shifts per 32
+	// elements (1: IQ1_S, 4: IQ1_M, one per 8), in place of sign masks
+	// (ggml.go's gridTable.deltas).
+	deltas int
+}
+
+// kernConst is the Go constant the dispatch switches take for f.
+func (f format) kernConst() string {
+	if f.kern != "" {
+		return f.kern
+	}
+	return "quant." + f.name
 }
 
 // gridBlock is the bytes of one block of 64 grid indices in a tile: the
@@ -39,10 +54,13 @@ func (f format) gridBlock() int { return 64 + 8*(f.bits-8) }
 
 // gridStep is the bytes of 32 elements of a grid tile: its blocks of
 // indices (two for the formats with an index per quad, IQ3_XXS and IQ3_S),
-// then 8 sign masks.
+// then 8 sign masks (the IQ1 grids: their delta masks).
 func (f format) gridStep() int {
-	if f.quad || f.split {
+	switch {
+	case f.quad || f.split:
 		return 2*f.gridBlock() + 64
+	case f.deltas > 0:
+		return f.gridBlock() + 2*f.deltas
 	}
 	return f.gridBlock() + 64
 }
@@ -61,9 +79,10 @@ var formats = []format{
 	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true},
 	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
 	// IQ4_XS's layout with a scale per 16 elements: the kernels of the
-	// types held as table codes with such scales (IQ1_M, and IQ2_XS and
-	// IQ2_S without grid kernels; ggml.go's formats), named for IQ1_M.
-	{name: "IQ1_M", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
+	// types held as table codes with such scales (IQ2_XS, IQ2_S and IQ1_M
+	// without grid kernels, and their grids' expansions; ggml.go's
+	// kernCodes16).
+	{name: "Codes16", kern: "kernCodes16", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
 	// The ternary types, TQ2_0's 2-bit codes q (y = d·(q − 1)) and TQ1_0's
 	// base-3 digits, as one plane of 2-bit codes (ggml.go's formats).
 	{name: "TQ2_0", low: 2, zp: 1, sb: 256, sub: 256},
@@ -72,6 +91,8 @@ var formats = []format{
 	{name: "IQ2_S", grid: true, bits: 10, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
 	{name: "IQ3_XXS", grid: true, quad: true, bits: 8, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 	{name: "IQ3_S", grid: true, split: true, bits: 9, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
+	{name: "IQ1_S", grid: true, bits: 11, deltas: 1, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
+	{name: "IQ1_M", grid: true, bits: 11, deltas: 4, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
 }
 
 func (f format) nsub() int { return f.sb / f.sub }

@@ -78,13 +78,13 @@ var ErrInexact = errors.New("qgemm: block not representable exactly")
 // integer codes times scales (quant.Codes), are held as 4-bit indices into
 // a table of their levels, in the tiles of IQ4_XS (a scale per 32
 // elements, 4.31 bits per weight) or, where a type has a scale per 16
-// elements, of the same layout with 16 sub-blocks (the kernels named for
-// IQ1_M, 4.56 bits per weight): 1.25–2.8 times the files' 1.56–3.44, not
-// their size, but the kernels of IQ4_XS. On CPUs with AVX-512 VBMI,
-// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S keep their grid indices
-// instead (gridFormat, gridFormat3, gridFormat3S: 2.31–3.56 bits per
-// weight, 1.04–1.16 times the files'), so that only IQ1_S and IQ1_M stay
-// table codes there.
+// elements, of the same layout with 16 sub-blocks (kernCodes16, 4.56 bits
+// per weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but
+// the kernels of IQ4_XS. On CPUs with AVX-512 VBMI, every one of them
+// keeps its grid indices instead (gridFormat, gridFormat3, gridFormat3S:
+// 1.72–3.56 bits per weight, 1.04–1.18 times the files'), and the table
+// codes are PackOptions.Speed's form of the types whose grid kernels are
+// slower.
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -110,7 +110,7 @@ var formats = func() map[quant.Type]*format {
 		fs[t] = codeFormat(fs[quant.IQ4_XS], t)
 	}
 	if ggmlGridKernels {
-		for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S} {
+		for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
 			fs[t] = gridFormat(t)
 		}
 		fs[quant.IQ3_XXS] = gridFormat3(quant.IQ3_XXS)
@@ -128,12 +128,24 @@ var formats = func() map[quant.Type]*format {
 	return fs
 }()
 
-// gridTable is a grid of 8-element patterns (quant.Grid) whose magnitudes
-// are gridLevels, as 2-bit codes: bits 2j–2j+1 of words[i] are element j
-// of entry i's magnitude's index in gridLevels.
+// kernCodes16 names the kernels of the table-code tiles with a scale per
+// 16 elements (IQ4_XS's layout with 16 sub-blocks), which IQ2_XS, IQ2_S
+// and IQ1_M take as table codes and their grid tiles expand into. It is
+// no ggml type: format.kern only tells kernels apart, and IQ1_M's grid
+// kernels carry IQ1_M.
+const kernCodes16 quant.Type = 1 << 16
+
+// gridTable is a grid of 8-element patterns (quant.Grid) as 2-bit codes:
+// bits 2j–2j+1 of words[i] are element j of entry i's magnitude's index in
+// gridLevels (IQ2 grids), or its value + 1 (IQ1 grids: −1, 0, 1).
 type gridTable struct {
 	words []uint16
-	bits  int // of an index: 8 (IQ2_XXS), 9 (IQ2_XS) or 10 (IQ2_S)
+	bits  int // of an index: 8 (IQ2_XXS), 9 (IQ2_XS), 10 (IQ2_S) or 11 (IQ1_S, IQ1_M)
+	// deltas: the IQ1 grids have no signs but a shift δ = ±1/8 per 32
+	// (IQ1_S) or 8 (IQ1_M) elements of a column: 32 elements of a tile
+	// hold, after their index block, deltas (1 or 4) 16-bit masks of the
+	// columns whose δ is negative (bit c), instead of sign masks.
+	deltas int
 	// quad: an index per 4 elements whose entries are 4 of the 8
 	// magnitudes grid3Levels, as 3-bit codes in words (IQ3_XXS; gridFormat3).
 	quad bool
@@ -163,8 +175,12 @@ type gridTable struct {
 }
 
 // signs is the offset of the 8 sign masks (one per quad) in 32 elements
-// of a grid tile: every grid format ends its step with them.
+// of a grid tile: every grid format with signs ends its step with them.
 func (g *gridTable) signs() int { return g.step - 64 }
+
+// deltaOff is the offset of an IQ1 grid's delta masks in 32 elements of
+// a tile: after the index block.
+func (g *gridTable) deltaOff() int { return 64 + 8*(g.bits-8) }
 
 // aligned64 returns n zero bytes that start on a 64-byte boundary (the
 // kernels' tables: a 64-byte load from them never splits a cache line).
@@ -302,27 +318,51 @@ func splitCtrl(s, b int) uint8 {
 }
 
 // gridFormat returns the format that keeps type t's grid indices (IQ2_XXS,
-// IQ2_XS, IQ2_S) where this CPU has kernels that look them up
-// (ggmlGridKernels). A tile holds, per 32 elements of the 16 columns, the
-// indices' low bytes (64 bytes: byte 4c+g is column c's for elements
+// IQ2_XS, IQ2_S, IQ1_S, IQ1_M) where this CPU has kernels that look them
+// up (ggmlGridKernels). A tile holds, per 32 elements of the 16 columns,
+// the indices' low bytes (64 bytes: byte 4c+g is column c's for elements
 // 8g…8g+7), a 64-bit mask per higher index bit (bit 4c+g), then one
 // 64-bit sign mask per quad of 4 elements (bit 4c+t: element t of column
 // c is negative; IQ2_XXS's and IQ2_XS's 7 sign bits and their parity, or
-// IQ2_S's 8), then as the table-code tiles the int8 scales 2s+1 (per 32
-// or 16 elements) and d: 2.31, 2.69 and 2.81 bits per weight against the
-// files' 2.06, 2.31 and 2.56, where the table codes take 4.31–4.56. The
-// weights are d·(2s+1)·grid·sign/8 (quant.CodeScale), as ggml computes
-// them.
+// IQ2_S's 8) or, for the IQ1 types, their delta masks (gridTable.deltas),
+// then as the table-code tiles the int8 scales 2s+1 (per 32 or 16
+// elements) and d: 2.31, 2.69, 2.81, 1.72 and 2.06 bits per weight
+// against the files' 2.06, 2.31, 2.56, 1.56 and 1.75, where the table
+// codes take 4.31–4.56. The weights are d·(2s+1)·grid·sign/8 (IQ2) and
+// d·(2s+1)·(8·grid + 8δ)/8 (IQ1; quant.CodeScale), as ggml computes them.
+//
+// The kernels' table (gridTable.kern) holds the entries' low code bytes
+// at 0 and high ones at n = 2^bits, the four VPMULTISHIFTQB controls at
+// 2n, the unsigned levels 128 + level by a byte's low two bits at 2n +
+// 256 (IQ1: the levels of δ = +1/8, 8·(c − 1) + 1), and for IQ1 the dword
+// 0x02020202 at 2n + 320 (what a negative δ takes off every level).
 func gridFormat(t quant.Type) *format {
 	entries := quant.Grid(t)
+	iq1 := t == quant.IQ1_S || t == quant.IQ1_M
 	g := &gridTable{words: make([]uint16, len(entries)), bits: bits.Len(uint(len(entries) - 1))}
-	if len(entries) != 1<<g.bits || g.bits < 8 || g.bits > 10 {
+	maxBits := 10
+	if iq1 {
+		maxBits = 11
+	}
+	if len(entries) != 1<<g.bits || g.bits < 8 || g.bits > maxBits {
 		panic(fmt.Sprintf("qgemm: %v: grid of %d entries", t, len(entries)))
 	}
 	g.step = 128 + 8*(g.bits-8)
+	if iq1 {
+		g.deltas = 1
+		if t == quant.IQ1_M {
+			g.deltas = 4
+		}
+		g.step = g.deltaOff() + 2*g.deltas
+	}
 	for i, e := range entries {
 		for j := 0; j < 8; j++ {
 			c := slices.Index(gridLevels[:], int8(e>>(8*j)))
+			if iq1 {
+				if c = int(int8(e>>(8*j))) + 1; c > 2 {
+					c = -1
+				}
+			}
 			if c < 0 {
 				panic(fmt.Sprintf("qgemm: %v: grid entry %d holds %d", t, i, uint8(e>>(8*j))))
 			}
@@ -330,7 +370,7 @@ func gridFormat(t quant.Type) *format {
 		}
 	}
 	n := len(entries)
-	g.kern = aligned64(2*n + 320)
+	g.kern = aligned64(2*n + 384)
 	for i, w := range g.words {
 		g.kern[i], g.kern[n+i] = uint8(w), uint8(w>>8)
 	}
@@ -339,22 +379,27 @@ func gridFormat(t quant.Type) *format {
 			g.kern[2*n+64*grp+b] = uint8(32*(b%8/4) + 8*grp + 2*(b%4))
 		}
 	}
+	l := gridLevels
+	levels := []int8{l[0], l[1], l[2], 0, -l[0], -l[1], -l[2], 0} // code | 4 if negative
+	if iq1 {
+		levels = []int8{-7, 1, 9, 0, -9, -1, 7, 0} // code | 4 if δ < 0
+		binary.LittleEndian.PutUint32(g.kern[2*n+320:], 0x02020202)
+	}
 	for i := 0; i < 64; i++ {
 		g.kern[2*n+256+i] = 128
 		if i%4 < len(gridLevels) {
-			g.kern[2*n+256+i] += uint8(gridLevels[i%4])
+			g.kern[2*n+256+i] += uint8(levels[i%4])
 		}
 	}
 	sub := 32
-	if t != quant.IQ2_XXS {
+	if t != quant.IQ2_XXS && t != quant.IQ1_S {
 		sub = 16
 	}
-	l := gridLevels
 	f := &format{t: t, kern: t, low: 2, grid: g, zp: 128, sb: 256, sub: sub, subScales: true, act: actQ8_K,
-		lut: newLUT([]int8{l[0], l[1], l[2], 0, -l[0], -l[1], -l[2], 0}), dscale: quant.CodeScale(t)}
+		lut: newLUT(levels), dscale: quant.CodeScale(t)}
 	wk := quant.IQ4_XS
 	if sub == 16 {
-		wk = quant.IQ1_M // the table codes' kernels with a scale per 16
+		wk = kernCodes16
 	}
 	g.wide = &format{t: t, kern: wk, low: 4, lut: f.lut, zp: 128, sb: 256, sub: sub, subScales: true,
 		act: actQ8_K, dscale: f.dscale}
@@ -409,6 +454,10 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 		idx |= int(blk[64+8*b+pos/8]>>(pos%8)&1) << (8 + b)
 	}
 	code := uint8(g.words[idx]>>(2*(e%8))) & 3
+	if g.deltas > 0 { // plus 4 where the column's δ is negative
+		m := e / 8 * g.deltas / 4
+		return code | blk[g.deltaOff()+2*m+c/8]>>(c%8)&1<<2
+	}
 	bit := 4*c + e%4
 	neg := blk[g.signs()+8*(e/4)+bit/8] >> (bit % 8) & 1
 	return code | neg<<2
@@ -417,7 +466,7 @@ func (f *format) gridCode(tile []uint8, c, j int) uint8 {
 // decodeGrid decodes a super-block of grid type t (p: its bytes) into b's
 // grid fields: per 8 elements (per 4 for IQ3_XXS and IQ3_S) the index,
 // per 8 the sign bits (ggml's 7 and their parity, or IQ2_S's and IQ3_S's
-// 8), and the scales 2s+1.
+// 8; for IQ1_S and IQ1_M 1 where δ is negative), and the scales 2s+1.
 func decodeGrid(t quant.Type, p []byte, b *superBlock) {
 	parity := func(s uint8) uint8 { // ggml's ksigns_iq2xs: even parity over 8
 		if bits.OnesCount8(s)%2 == 1 {
@@ -476,6 +525,32 @@ func decodeGrid(t quant.Type, p []byte, b *superBlock) {
 		for ib := 0; ib < 8; ib++ {
 			signsAndScale(ib, binary.LittleEndian.Uint32(x.Qs[64+4*ib:]))
 		}
+	case quant.IQ1_S: // per 32 elements 4 index bytes; their top 3 bits, s and δ in a word
+		var x quant.BlockIQ1_S
+		x.Load(p)
+		b.d = x.D.Bits()
+		for ib, qh := range x.Qh {
+			for l := 0; l < 4; l++ {
+				b.gi[4*ib+l] = uint16(x.Qs[4*ib+l]) | qh>>(3*l)&7<<8
+				b.gs[4*ib+l] = uint8(qh >> 15)
+			}
+			b.sc[ib] = int8(2*(qh>>12&7) + 1)
+		}
+	case quant.IQ1_M: // index bytes; a nibble per 8 (top bits, δ); 3-bit scales per 16
+		var x quant.BlockIQ1_M
+		x.Load(p)
+		b.d = x.Scale().Bits()
+		for ib := 0; ib < 8; ib++ {
+			sc := binary.LittleEndian.Uint16(x.Scales[2*(ib/2):])
+			for h := 0; h < 2; h++ {
+				b.sc[2*ib+h] = int8(2*(sc>>(6*(ib%2)+3*h)&7) + 1)
+			}
+			for l := 0; l < 4; l++ {
+				qh := x.Qh[2*ib+l/2] >> (4 * (l % 2))
+				b.gi[4*ib+l] = uint16(x.Qs[4*ib+l]) | uint16(qh&7)<<8
+				b.gs[4*ib+l] = qh >> 3 & 1
+			}
+		}
 	case quant.IQ3_S: // low index bytes, a ninth bit per quad, sign bytes
 		var x quant.BlockIQ3_S
 		x.Load(p)
@@ -510,6 +585,12 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 				blk[64+8*hb+pos/8] |= uint8(idx>>(8+hb)&1) << (pos % 8)
 			}
 		}
+		if g.deltas > 0 { // bit c of each mask: IQ1_S's one δ, IQ1_M's per run
+			for m := 0; m < g.deltas; m++ {
+				blk[g.deltaOff()+2*m+c/8] |= b.gs[4*ch+4*m/g.deltas] << (c % 8)
+			}
+			continue
+		}
 		signs := blk[g.signs():]
 		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
 			nib := b.gs[4*ch+q/2] >> (4 * (q % 2)) & 15
@@ -526,7 +607,7 @@ func codeFormat(iq4xs *format, t quant.Type) *format {
 	f.t, f.kern, f.lut, f.dscale = t, quant.IQ4_XS, newLUT(quant.CodeLevels(t)), quant.CodeScale(t)
 	switch t {
 	case quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M: // a scale per 16
-		f.kern, f.sub = quant.IQ1_M, 16
+		f.kern, f.sub = kernCodes16, 16
 	}
 	return &f
 }
@@ -668,10 +749,11 @@ func GGMLSupported(t quant.Type) bool { return formats[t] != nil }
 
 // PackOptions choose between the forms a type can be packed in.
 type PackOptions struct {
-	// Speed holds IQ2_S and IQ3_S as table codes (4.56 and 4.31 bits per
-	// weight) where this CPU would keep their grid indices (2.81 and 3.56:
-	// about the file's size): their grid kernels decode at 0.8–0.9× the
-	// table codes' speed (docs/PERFORMANCE.md, sixteenth and seventeenth
+	// Speed holds IQ2_S, IQ3_S, IQ1_S and IQ1_M as table codes (4.31–4.56
+	// bits per weight) where this CPU would keep their grid indices (1.72–
+	// 3.56: about the file's size): their grid kernels decode slower than
+	// the table codes' (IQ2_S, IQ3_S 0.8–0.9×, the IQ1 types' 11-bit
+	// lookups more; docs/PERFORMANCE.md, sixteenth to eighteenth
 	// sessions). The other grid types are at least as fast as grids, and
 	// every other type has one form.
 	Speed bool
@@ -681,7 +763,7 @@ type PackOptions struct {
 var speedFormats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{}
 	if ggmlGridKernels {
-		for _, t := range []quant.Type{quant.IQ2_S, quant.IQ3_S} {
+		for _, t := range []quant.Type{quant.IQ2_S, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
 			fs[t] = codeFormat(formats[quant.IQ4_XS], t)
 		}
 	}

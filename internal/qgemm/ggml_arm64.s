@@ -35761,8 +35761,8 @@ store:
 	VST1 [V6.S4, V7.S4], (R8)
 	RET
 
-// func gIQ1_Mm1c16NEON(p *gargsNEON)
-TEXT ·gIQ1_Mm1c16NEON(SB), NOSPLIT, $0-8
+// func gCodes16m1c16NEON(p *gargsNEON)
+TEXT ·gCodes16m1c16NEON(SB), NOSPLIT, $0-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5
@@ -35950,8 +35950,8 @@ store:
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R5)
 	RET
 
-// func gIQ1_Mm2c16NEON(p *gargsNEON)
-TEXT ·gIQ1_Mm2c16NEON(SB), NOSPLIT, $128-8
+// func gCodes16m2c16NEON(p *gargsNEON)
+TEXT ·gCodes16m2c16NEON(SB), NOSPLIT, $128-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5
@@ -36271,8 +36271,8 @@ store:
 	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R6)
 	RET
 
-// func gIQ1_Mm3c8NEON(p *gargsNEON)
-TEXT ·gIQ1_Mm3c8NEON(SB), NOSPLIT, $0-8
+// func gCodes16m3c8NEON(p *gargsNEON)
+TEXT ·gCodes16m3c8NEON(SB), NOSPLIT, $0-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5
@@ -36509,8 +36509,8 @@ store:
 	VST1 [V12.S4, V13.S4], (R7)
 	RET
 
-// func gIQ1_Mm4c8NEON(p *gargsNEON)
-TEXT ·gIQ1_Mm4c8NEON(SB), NOSPLIT, $128-8
+// func gCodes16m4c8NEON(p *gargsNEON)
+TEXT ·gCodes16m4c8NEON(SB), NOSPLIT, $128-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5
@@ -36831,8 +36831,8 @@ store:
 	VST1 [V6.S4, V7.S4], (R8)
 	RET
 
-// func gIQ1_Mm1c16NEONDot(p *gargsNEON)
-TEXT ·gIQ1_Mm1c16NEONDot(SB), NOSPLIT, $0-8
+// func gCodes16m1c16NEONDot(p *gargsNEON)
+TEXT ·gCodes16m1c16NEONDot(SB), NOSPLIT, $0-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5
@@ -36969,8 +36969,8 @@ store:
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R5)
 	RET
 
-// func gIQ1_Mm2c16NEONDot(p *gargsNEON)
-TEXT ·gIQ1_Mm2c16NEONDot(SB), NOSPLIT, $128-8
+// func gCodes16m2c16NEONDot(p *gargsNEON)
+TEXT ·gCodes16m2c16NEONDot(SB), NOSPLIT, $128-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5
@@ -37188,8 +37188,8 @@ store:
 	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R6)
 	RET
 
-// func gIQ1_Mm3c8NEONDot(p *gargsNEON)
-TEXT ·gIQ1_Mm3c8NEONDot(SB), NOSPLIT, $0-8
+// func gCodes16m3c8NEONDot(p *gargsNEON)
+TEXT ·gCodes16m3c8NEONDot(SB), NOSPLIT, $0-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5
@@ -37345,8 +37345,8 @@ store:
 	VST1 [V12.S4, V13.S4], (R7)
 	RET
 
-// func gIQ1_Mm4c8NEONDot(p *gargsNEON)
-TEXT ·gIQ1_Mm4c8NEONDot(SB), NOSPLIT, $128-8
+// func gCodes16m4c8NEONDot(p *gargsNEON)
+TEXT ·gCodes16m4c8NEONDot(SB), NOSPLIT, $128-8
 	MOVD p+0(FP), R0
 	MOVD 0(R0), R1
 	MOVD 8(R0), R5

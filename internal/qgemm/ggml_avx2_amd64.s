@@ -19217,8 +19217,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm1AVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm1AVX2(SB), NOSPLIT, $0-8
+// func gCodes16m1AVX2(p *gargsAVX2)
+TEXT ·gCodes16m1AVX2(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI
@@ -19361,8 +19361,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm2AVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm2AVX2(SB), NOSPLIT, $0-8
+// func gCodes16m2AVX2(p *gargsAVX2)
+TEXT ·gCodes16m2AVX2(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI
@@ -19551,8 +19551,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm3hAVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm3hAVX2(SB), NOSPLIT, $0-8
+// func gCodes16m3hAVX2(p *gargsAVX2)
+TEXT ·gCodes16m3hAVX2(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI
@@ -19694,8 +19694,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm4hAVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm4hAVX2(SB), NOSPLIT, $0-8
+// func gCodes16m4hAVX2(p *gargsAVX2)
+TEXT ·gCodes16m4hAVX2(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI
@@ -19865,8 +19865,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm5hAVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm5hAVX2(SB), NOSPLIT, $0-8
+// func gCodes16m5hAVX2(p *gargsAVX2)
+TEXT ·gCodes16m5hAVX2(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI
@@ -20064,8 +20064,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm6hAVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm6hAVX2(SB), NOSPLIT, $192-8
+// func gCodes16m6hAVX2(p *gargsAVX2)
+TEXT ·gCodes16m6hAVX2(SB), NOSPLIT, $192-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI
@@ -20305,8 +20305,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm7hAVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm7hAVX2(SB), NOSPLIT, $224-8
+// func gCodes16m7hAVX2(p *gargsAVX2)
+TEXT ·gCodes16m7hAVX2(SB), NOSPLIT, $224-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI
@@ -20576,8 +20576,8 @@ store:
 	VZEROUPPER
 	RET
 
-// func gIQ1_Mm8hAVX2(p *gargsAVX2)
-TEXT ·gIQ1_Mm8hAVX2(SB), NOSPLIT, $256-8
+// func gCodes16m8hAVX2(p *gargsAVX2)
+TEXT ·gCodes16m8hAVX2(SB), NOSPLIT, $256-8
 	MOVQ p+0(FP), AX
 	MOVQ 0(AX), R15
 	MOVQ 8(AX), SI

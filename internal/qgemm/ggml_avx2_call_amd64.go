@@ -346,45 +346,45 @@ func gIQ4_XSm7hAVX2(p *gargsAVX2)
 //go:noescape
 func gIQ4_XSm8hAVX2(p *gargsAVX2)
 
-// gIQ1_Mm1AVX2 is ggmlKernelGeneric for IQ1_M, 16 columns, mr 1 (AVX2).
+// gCodes16m1AVX2 is ggmlKernelGeneric for Codes16, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm1AVX2(p *gargsAVX2)
+func gCodes16m1AVX2(p *gargsAVX2)
 
-// gIQ1_Mm2AVX2 is ggmlKernelGeneric for IQ1_M, 16 columns, mr 2 (AVX2).
+// gCodes16m2AVX2 is ggmlKernelGeneric for Codes16, 16 columns, mr 2 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm2AVX2(p *gargsAVX2)
+func gCodes16m2AVX2(p *gargsAVX2)
 
-// gIQ1_Mm3hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 3 (AVX2).
+// gCodes16m3hAVX2 is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 3 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm3hAVX2(p *gargsAVX2)
+func gCodes16m3hAVX2(p *gargsAVX2)
 
-// gIQ1_Mm4hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 4 (AVX2).
+// gCodes16m4hAVX2 is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 4 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm4hAVX2(p *gargsAVX2)
+func gCodes16m4hAVX2(p *gargsAVX2)
 
-// gIQ1_Mm5hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 5 (AVX2).
+// gCodes16m5hAVX2 is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 5 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm5hAVX2(p *gargsAVX2)
+func gCodes16m5hAVX2(p *gargsAVX2)
 
-// gIQ1_Mm6hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 6 (AVX2).
+// gCodes16m6hAVX2 is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 6 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm6hAVX2(p *gargsAVX2)
+func gCodes16m6hAVX2(p *gargsAVX2)
 
-// gIQ1_Mm7hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 7 (AVX2).
+// gCodes16m7hAVX2 is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 7 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm7hAVX2(p *gargsAVX2)
+func gCodes16m7hAVX2(p *gargsAVX2)
 
-// gIQ1_Mm8hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 8 (AVX2).
+// gCodes16m8hAVX2 is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 8 (AVX2).
 //
 //go:noescape
-func gIQ1_Mm8hAVX2(p *gargsAVX2)
+func gCodes16m8hAVX2(p *gargsAVX2)
 
 // gTQ2_0m1AVX2 is ggmlKernelGeneric for TQ2_0, 16 columns, mr 1 (AVX2).
 //
@@ -430,7 +430,7 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 		return 2, 8
 	case quant.IQ4_XS:
 		return 2, 8
-	case quant.IQ1_M:
+	case kernCodes16:
 		return 2, 8
 	case quant.TQ2_0:
 		return 2, 4
@@ -532,12 +532,12 @@ func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
-	case quant.IQ1_M:
+	case kernCodes16:
 		switch mr {
 		case 1:
-			gIQ1_Mm1AVX2(p)
+			gCodes16m1AVX2(p)
 		case 2:
-			gIQ1_Mm2AVX2(p)
+			gCodes16m2AVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -705,20 +705,20 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
-	case quant.IQ1_M:
+	case kernCodes16:
 		switch mr {
 		case 3:
-			gIQ1_Mm3hAVX2(p)
+			gCodes16m3hAVX2(p)
 		case 4:
-			gIQ1_Mm4hAVX2(p)
+			gCodes16m4hAVX2(p)
 		case 5:
-			gIQ1_Mm5hAVX2(p)
+			gCodes16m5hAVX2(p)
 		case 6:
-			gIQ1_Mm6hAVX2(p)
+			gCodes16m6hAVX2(p)
 		case 7:
-			gIQ1_Mm7hAVX2(p)
+			gCodes16m7hAVX2(p)
 		case 8:
-			gIQ1_Mm8hAVX2(p)
+			gCodes16m8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}

@@ -486,45 +486,45 @@ func gIQ4_XSm7AVX512(p *gargs)
 //go:noescape
 func gIQ4_XSm8AVX512(p *gargs)
 
-// gIQ1_Mm1AVX512 is ggmlKernelGeneric for IQ1_M, mr 1 (AVX-512 VNNI).
+// gCodes16m1AVX512 is ggmlKernelGeneric for Codes16, mr 1 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm1AVX512(p *gargs)
+func gCodes16m1AVX512(p *gargs)
 
-// gIQ1_Mm2AVX512 is ggmlKernelGeneric for IQ1_M, mr 2 (AVX-512 VNNI).
+// gCodes16m2AVX512 is ggmlKernelGeneric for Codes16, mr 2 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm2AVX512(p *gargs)
+func gCodes16m2AVX512(p *gargs)
 
-// gIQ1_Mm3AVX512 is ggmlKernelGeneric for IQ1_M, mr 3 (AVX-512 VNNI).
+// gCodes16m3AVX512 is ggmlKernelGeneric for Codes16, mr 3 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm3AVX512(p *gargs)
+func gCodes16m3AVX512(p *gargs)
 
-// gIQ1_Mm4AVX512 is ggmlKernelGeneric for IQ1_M, mr 4 (AVX-512 VNNI).
+// gCodes16m4AVX512 is ggmlKernelGeneric for Codes16, mr 4 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm4AVX512(p *gargs)
+func gCodes16m4AVX512(p *gargs)
 
-// gIQ1_Mm5AVX512 is ggmlKernelGeneric for IQ1_M, mr 5 (AVX-512 VNNI).
+// gCodes16m5AVX512 is ggmlKernelGeneric for Codes16, mr 5 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm5AVX512(p *gargs)
+func gCodes16m5AVX512(p *gargs)
 
-// gIQ1_Mm6AVX512 is ggmlKernelGeneric for IQ1_M, mr 6 (AVX-512 VNNI).
+// gCodes16m6AVX512 is ggmlKernelGeneric for Codes16, mr 6 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm6AVX512(p *gargs)
+func gCodes16m6AVX512(p *gargs)
 
-// gIQ1_Mm7AVX512 is ggmlKernelGeneric for IQ1_M, mr 7 (AVX-512 VNNI).
+// gCodes16m7AVX512 is ggmlKernelGeneric for Codes16, mr 7 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm7AVX512(p *gargs)
+func gCodes16m7AVX512(p *gargs)
 
-// gIQ1_Mm8AVX512 is ggmlKernelGeneric for IQ1_M, mr 8 (AVX-512 VNNI).
+// gCodes16m8AVX512 is ggmlKernelGeneric for Codes16, mr 8 (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mm8AVX512(p *gargs)
+func gCodes16m8AVX512(p *gargs)
 
 // gTQ2_0m1AVX512 is ggmlKernelGeneric for TQ2_0, mr 1 (AVX-512 VNNI).
 //
@@ -765,6 +765,86 @@ func gIQ3_Sm7AVX512(p *gargs)
 //
 //go:noescape
 func gIQ3_Sm8AVX512(p *gargs)
+
+// gIQ1_Sm1AVX512 is ggmlKernelGeneric for IQ1_S, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm1AVX512(p *gargs)
+
+// gIQ1_Sm2AVX512 is ggmlKernelGeneric for IQ1_S, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm2AVX512(p *gargs)
+
+// gIQ1_Sm3AVX512 is ggmlKernelGeneric for IQ1_S, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm3AVX512(p *gargs)
+
+// gIQ1_Sm4AVX512 is ggmlKernelGeneric for IQ1_S, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm4AVX512(p *gargs)
+
+// gIQ1_Sm5AVX512 is ggmlKernelGeneric for IQ1_S, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm5AVX512(p *gargs)
+
+// gIQ1_Sm6AVX512 is ggmlKernelGeneric for IQ1_S, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm6AVX512(p *gargs)
+
+// gIQ1_Sm7AVX512 is ggmlKernelGeneric for IQ1_S, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm7AVX512(p *gargs)
+
+// gIQ1_Sm8AVX512 is ggmlKernelGeneric for IQ1_S, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sm8AVX512(p *gargs)
+
+// gIQ1_Mm1AVX512 is ggmlKernelGeneric for IQ1_M, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm1AVX512(p *gargs)
+
+// gIQ1_Mm2AVX512 is ggmlKernelGeneric for IQ1_M, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm2AVX512(p *gargs)
+
+// gIQ1_Mm3AVX512 is ggmlKernelGeneric for IQ1_M, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm3AVX512(p *gargs)
+
+// gIQ1_Mm4AVX512 is ggmlKernelGeneric for IQ1_M, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm4AVX512(p *gargs)
+
+// gIQ1_Mm5AVX512 is ggmlKernelGeneric for IQ1_M, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm5AVX512(p *gargs)
+
+// gIQ1_Mm6AVX512 is ggmlKernelGeneric for IQ1_M, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm6AVX512(p *gargs)
+
+// gIQ1_Mm7AVX512 is ggmlKernelGeneric for IQ1_M, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm7AVX512(p *gargs)
+
+// gIQ1_Mm8AVX512 is ggmlKernelGeneric for IQ1_M, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mm8AVX512(p *gargs)
 
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
@@ -1025,24 +1105,24 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
-	case quant.IQ1_M:
+	case kernCodes16:
 		switch mr {
 		case 1:
-			gIQ1_Mm1AVX512(p)
+			gCodes16m1AVX512(p)
 		case 2:
-			gIQ1_Mm2AVX512(p)
+			gCodes16m2AVX512(p)
 		case 3:
-			gIQ1_Mm3AVX512(p)
+			gCodes16m3AVX512(p)
 		case 4:
-			gIQ1_Mm4AVX512(p)
+			gCodes16m4AVX512(p)
 		case 5:
-			gIQ1_Mm5AVX512(p)
+			gCodes16m5AVX512(p)
 		case 6:
-			gIQ1_Mm6AVX512(p)
+			gCodes16m6AVX512(p)
 		case 7:
-			gIQ1_Mm7AVX512(p)
+			gCodes16m7AVX512(p)
 		case 8:
-			gIQ1_Mm8AVX512(p)
+			gCodes16m8AVX512(p)
 		default:
 			return false
 		}
@@ -1172,6 +1252,48 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
+	case quant.IQ1_S:
+		switch mr {
+		case 1:
+			gIQ1_Sm1AVX512(p)
+		case 2:
+			gIQ1_Sm2AVX512(p)
+		case 3:
+			gIQ1_Sm3AVX512(p)
+		case 4:
+			gIQ1_Sm4AVX512(p)
+		case 5:
+			gIQ1_Sm5AVX512(p)
+		case 6:
+			gIQ1_Sm6AVX512(p)
+		case 7:
+			gIQ1_Sm7AVX512(p)
+		case 8:
+			gIQ1_Sm8AVX512(p)
+		default:
+			return false
+		}
+	case quant.IQ1_M:
+		switch mr {
+		case 1:
+			gIQ1_Mm1AVX512(p)
+		case 2:
+			gIQ1_Mm2AVX512(p)
+		case 3:
+			gIQ1_Mm3AVX512(p)
+		case 4:
+			gIQ1_Mm4AVX512(p)
+		case 5:
+			gIQ1_Mm5AVX512(p)
+		case 6:
+			gIQ1_Mm6AVX512(p)
+		case 7:
+			gIQ1_Mm7AVX512(p)
+		case 8:
+			gIQ1_Mm8AVX512(p)
+		default:
+			return false
+		}
 	default:
 		return false
 	}
@@ -1262,12 +1384,12 @@ func gQ6_Kx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ4_XSx4AVX512(p *gargsGroups)
 
-// gIQ1_Mx4AVX512 is ggmlKernelGeneric for IQ1_M, one row, against 4 groups
+// gCodes16x4AVX512 is ggmlKernelGeneric for Codes16, one row, against 4 groups
 // p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
 // consecutive groups (AVX-512 VNNI).
 //
 //go:noescape
-func gIQ1_Mx4AVX512(p *gargsGroups)
+func gCodes16x4AVX512(p *gargsGroups)
 
 // gTQ2_0x4AVX512 is ggmlKernelGeneric for TQ2_0, one row, against 4 groups
 // p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
@@ -1310,6 +1432,20 @@ func gIQ3_XXSx4AVX512(p *gargsGroups)
 //
 //go:noescape
 func gIQ3_Sx4AVX512(p *gargsGroups)
+
+// gIQ1_Sx4AVX512 is ggmlKernelGeneric for IQ1_S, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Sx4AVX512(p *gargsGroups)
+
+// gIQ1_Mx4AVX512 is ggmlKernelGeneric for IQ1_M, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gIQ1_Mx4AVX512(p *gargsGroups)
 
 // gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
 //
@@ -1371,10 +1507,10 @@ func gQ6_Kx4npAVX512(p *gargsGroups)
 //go:noescape
 func gIQ4_XSx4npAVX512(p *gargsGroups)
 
-// gIQ1_Mx4npAVX512 is gIQ1_Mx4AVX512 without software prefetch.
+// gCodes16x4npAVX512 is gCodes16x4AVX512 without software prefetch.
 //
 //go:noescape
-func gIQ1_Mx4npAVX512(p *gargsGroups)
+func gCodes16x4npAVX512(p *gargsGroups)
 
 // gTQ2_0x4npAVX512 is gTQ2_0x4AVX512 without software prefetch.
 //
@@ -1405,6 +1541,16 @@ func gIQ3_XXSx4npAVX512(p *gargsGroups)
 //
 //go:noescape
 func gIQ3_Sx4npAVX512(p *gargsGroups)
+
+// gIQ1_Sx4npAVX512 is gIQ1_Sx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ1_Sx4npAVX512(p *gargsGroups)
+
+// gIQ1_Mx4npAVX512 is gIQ1_Mx4AVX512 without software prefetch.
+//
+//go:noescape
+func gIQ1_Mx4npAVX512(p *gargsGroups)
 
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
@@ -1443,8 +1589,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gQ6_Kx4npAVX512(p)
 		case quant.IQ4_XS:
 			gIQ4_XSx4npAVX512(p)
-		case quant.IQ1_M:
-			gIQ1_Mx4npAVX512(p)
+		case kernCodes16:
+			gCodes16x4npAVX512(p)
 		case quant.TQ2_0:
 			gTQ2_0x4npAVX512(p)
 		case quant.IQ2_XXS:
@@ -1457,6 +1603,10 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gIQ3_XXSx4npAVX512(p)
 		case quant.IQ3_S:
 			gIQ3_Sx4npAVX512(p)
+		case quant.IQ1_S:
+			gIQ1_Sx4npAVX512(p)
+		case quant.IQ1_M:
+			gIQ1_Mx4npAVX512(p)
 		default:
 			return false
 		}
@@ -1487,8 +1637,8 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gQ6_Kx4AVX512(p)
 	case quant.IQ4_XS:
 		gIQ4_XSx4AVX512(p)
-	case quant.IQ1_M:
-		gIQ1_Mx4AVX512(p)
+	case kernCodes16:
+		gCodes16x4AVX512(p)
 	case quant.TQ2_0:
 		gTQ2_0x4AVX512(p)
 	case quant.IQ2_XXS:
@@ -1501,6 +1651,10 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gIQ3_XXSx4AVX512(p)
 	case quant.IQ3_S:
 		gIQ3_Sx4AVX512(p)
+	case quant.IQ1_S:
+		gIQ1_Sx4AVX512(p)
+	case quant.IQ1_M:
+		gIQ1_Mx4AVX512(p)
 	default:
 		return false
 	}
@@ -1532,6 +1686,16 @@ func gIQ3_XXSexpandAVX512(p *gexpand)
 //go:noescape
 func gIQ3_SexpandAVX512(p *gexpand)
 
+// gIQ1_SexpandAVX512 is expandGridGeneric for IQ1_S (AVX-512 VBMI).
+//
+//go:noescape
+func gIQ1_SexpandAVX512(p *gexpand)
+
+// gIQ1_MexpandAVX512 is expandGridGeneric for IQ1_M (AVX-512 VBMI).
+//
+//go:noescape
+func gIQ1_MexpandAVX512(p *gexpand)
+
 // ggmlExpandAVX512 runs the grid expansion kernel for f; it reports false
 // when there is none.
 func ggmlExpandAVX512(f *format, p *gexpand) bool {
@@ -1549,6 +1713,10 @@ func ggmlExpandAVX512(f *format, p *gexpand) bool {
 		gIQ3_XXSexpandAVX512(p)
 	case quant.IQ3_S:
 		gIQ3_SexpandAVX512(p)
+	case quant.IQ1_S:
+		gIQ1_SexpandAVX512(p)
+	case quant.IQ1_M:
+		gIQ1_MexpandAVX512(p)
 	default:
 		return false
 	}

@@ -486,45 +486,45 @@ func gIQ4_XSm3c8NEONDot(p *gargsNEON)
 //go:noescape
 func gIQ4_XSm4c8NEONDot(p *gargsNEON)
 
-// gIQ1_Mm1c16NEON is ggmlKernelGeneric for IQ1_M, mr 1, 16 columns (ARMv8.0 NEON).
+// gCodes16m1c16NEON is ggmlKernelGeneric for Codes16, mr 1, 16 columns (ARMv8.0 NEON).
 //
 //go:noescape
-func gIQ1_Mm1c16NEON(p *gargsNEON)
+func gCodes16m1c16NEON(p *gargsNEON)
 
-// gIQ1_Mm2c16NEON is ggmlKernelGeneric for IQ1_M, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
+// gCodes16m2c16NEON is ggmlKernelGeneric for Codes16, mr 2, 16 columns (ARMv8.0 NEON, float sums in the frame).
 //
 //go:noescape
-func gIQ1_Mm2c16NEON(p *gargsNEON)
+func gCodes16m2c16NEON(p *gargsNEON)
 
-// gIQ1_Mm3c8NEON is ggmlKernelGeneric for IQ1_M, mr 3, 8 columns (ARMv8.0 NEON).
+// gCodes16m3c8NEON is ggmlKernelGeneric for Codes16, mr 3, 8 columns (ARMv8.0 NEON).
 //
 //go:noescape
-func gIQ1_Mm3c8NEON(p *gargsNEON)
+func gCodes16m3c8NEON(p *gargsNEON)
 
-// gIQ1_Mm4c8NEON is ggmlKernelGeneric for IQ1_M, mr 4, 8 columns (ARMv8.0 NEON, float sums in the frame).
+// gCodes16m4c8NEON is ggmlKernelGeneric for Codes16, mr 4, 8 columns (ARMv8.0 NEON, float sums in the frame).
 //
 //go:noescape
-func gIQ1_Mm4c8NEON(p *gargsNEON)
+func gCodes16m4c8NEON(p *gargsNEON)
 
-// gIQ1_Mm1c16NEONDot is ggmlKernelGeneric for IQ1_M, mr 1, 16 columns (NEON with SDOT).
+// gCodes16m1c16NEONDot is ggmlKernelGeneric for Codes16, mr 1, 16 columns (NEON with SDOT).
 //
 //go:noescape
-func gIQ1_Mm1c16NEONDot(p *gargsNEON)
+func gCodes16m1c16NEONDot(p *gargsNEON)
 
-// gIQ1_Mm2c16NEONDot is ggmlKernelGeneric for IQ1_M, mr 2, 16 columns (NEON with SDOT, float sums in the frame).
+// gCodes16m2c16NEONDot is ggmlKernelGeneric for Codes16, mr 2, 16 columns (NEON with SDOT, float sums in the frame).
 //
 //go:noescape
-func gIQ1_Mm2c16NEONDot(p *gargsNEON)
+func gCodes16m2c16NEONDot(p *gargsNEON)
 
-// gIQ1_Mm3c8NEONDot is ggmlKernelGeneric for IQ1_M, mr 3, 8 columns (NEON with SDOT).
+// gCodes16m3c8NEONDot is ggmlKernelGeneric for Codes16, mr 3, 8 columns (NEON with SDOT).
 //
 //go:noescape
-func gIQ1_Mm3c8NEONDot(p *gargsNEON)
+func gCodes16m3c8NEONDot(p *gargsNEON)
 
-// gIQ1_Mm4c8NEONDot is ggmlKernelGeneric for IQ1_M, mr 4, 8 columns (NEON with SDOT, float sums in the frame).
+// gCodes16m4c8NEONDot is ggmlKernelGeneric for Codes16, mr 4, 8 columns (NEON with SDOT, float sums in the frame).
 //
 //go:noescape
-func gIQ1_Mm4c8NEONDot(p *gargsNEON)
+func gCodes16m4c8NEONDot(p *gargsNEON)
 
 // gTQ2_0m1c16NEON is ggmlKernelGeneric for TQ2_0, mr 1, 16 columns (ARMv8.0 NEON).
 //
@@ -595,7 +595,7 @@ func ggmlNEONFormat(t quant.Type) int {
 		return 10
 	case quant.IQ4_XS:
 		return 11
-	case quant.IQ1_M:
+	case kernCodes16:
 		return 12
 	case quant.TQ2_0:
 		return 13
@@ -832,21 +832,21 @@ func ggmlNEONKernel(i int, p *gargsNEON) {
 	case 95:
 		gIQ4_XSm4c8NEONDot(p)
 	case 96:
-		gIQ1_Mm1c16NEON(p)
+		gCodes16m1c16NEON(p)
 	case 97:
-		gIQ1_Mm2c16NEON(p)
+		gCodes16m2c16NEON(p)
 	case 98:
-		gIQ1_Mm3c8NEON(p)
+		gCodes16m3c8NEON(p)
 	case 99:
-		gIQ1_Mm4c8NEON(p)
+		gCodes16m4c8NEON(p)
 	case 100:
-		gIQ1_Mm1c16NEONDot(p)
+		gCodes16m1c16NEONDot(p)
 	case 101:
-		gIQ1_Mm2c16NEONDot(p)
+		gCodes16m2c16NEONDot(p)
 	case 102:
-		gIQ1_Mm3c8NEONDot(p)
+		gCodes16m3c8NEONDot(p)
 	case 103:
-		gIQ1_Mm4c8NEONDot(p)
+		gCodes16m4c8NEONDot(p)
 	case 104:
 		gTQ2_0m1c16NEON(p)
 	case 105:

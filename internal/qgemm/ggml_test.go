@@ -446,7 +446,7 @@ func TestGGMLBytes(t *testing.T) {
 	}
 }
 
-// TestGGMLIQ2Formats runs both forms of the IQ2 and IQ3 tiles on every CPU,
+// TestGGMLIQ2Formats runs both forms of the IQ1, IQ2 and IQ3 tiles on every CPU,
 // whichever formats holds: the grid indices (gridFormat, which CPUs with
 // AVX-512 VBMI run) and the table codes (codeFormat, the others). Each
 // must decode bit-identically to ggml's decoder and multiply as the
@@ -463,6 +463,8 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		gridFormat(quant.IQ2_S), codeFormat(formats[quant.IQ4_XS], quant.IQ2_S),
 		gridFormat3(quant.IQ3_XXS), codeFormat(formats[quant.IQ4_XS], quant.IQ3_XXS),
 		gridFormat3S(quant.IQ3_S), codeFormat(formats[quant.IQ4_XS], quant.IQ3_S),
+		gridFormat(quant.IQ1_S), codeFormat(formats[quant.IQ4_XS], quant.IQ1_S),
+		gridFormat(quant.IQ1_M), codeFormat(formats[quant.IQ4_XS], quant.IQ1_M),
 	} {
 		typ := f.t
 		name := typ.String() + "/codes"
@@ -478,7 +480,8 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		}
 		// The grid tiles' size (docs/README): bits per weight of the
 		// tiles, which hold whole groups of 16 rows.
-		bpw := map[quant.Type]float64{quant.IQ2_XXS: 2.3125, quant.IQ2_XS: 2.6875, quant.IQ2_S: 2.8125, quant.IQ3_XXS: 3.3125, quant.IQ3_S: 3.5625}
+		bpw := map[quant.Type]float64{quant.IQ2_XXS: 2.3125, quant.IQ2_XS: 2.6875, quant.IQ2_S: 2.8125, quant.IQ3_XXS: 3.3125, quant.IQ3_S: 3.5625,
+			quant.IQ1_S: 1.71875, quant.IQ1_M: 2.0625}
 		if got := float64(8*m.Footprint()) / float64(m.Groups*GroupCols*k); f.grid != nil && got != bpw[typ] {
 			t.Errorf("%s: tiles of %v bits per weight, want %v", name, got, bpw[typ])
 		}
@@ -502,12 +505,13 @@ func TestGGMLIQ2Formats(t *testing.T) {
 }
 
 // TestGridTable checks the kernels' grid table against the grid: every
-// entry's low and high code bytes name its magnitudes, the controls and
-// levels are in place, and the table is 64-byte aligned.
+// entry's low and high code bytes name its magnitudes (IQ1: values), the
+// controls and levels are in place, and the table is 64-byte aligned.
 func TestGridTable(t *testing.T) {
-	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S} {
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
 		f := gridFormat(typ)
 		g := f.grid
+		iq1 := g.deltas > 0
 		if uintptr(unsafe.Pointer(&g.kern[0]))%64 != 0 {
 			t.Errorf("%v: grid table not 64-byte aligned", typ)
 		}
@@ -516,8 +520,20 @@ func TestGridTable(t *testing.T) {
 		for i, e := range grid {
 			w := uint16(g.kern[i]) | uint16(g.kern[n+i])<<8
 			for j := 0; j < 8; j++ {
-				if m := gridLevels[w>>(2*j)&3]; uint8(m) != uint8(e>>(8*j)) {
+				c := w >> (2 * j) & 3
+				m := int8(-9) // no IQ2 magnitude, no IQ1 value
+				switch {
+				case iq1 && c < 3:
+					m = int8(c) - 1
+				case !iq1:
+					m = gridLevels[c]
+				}
+				if uint8(m) != uint8(e>>(8*j)) {
 					t.Fatalf("%v: entry %d element %d: %d, grid %d", typ, i, j, m, uint8(e>>(8*j)))
+				}
+				// the level of code c (and for IQ1 of a negative shift)
+				if want := int8(8*c) - 7; iq1 && (f.lut.s[c] != want || f.lut.s[c|4] != want-2) {
+					t.Fatalf("%v: levels of code %d: %d, %d", typ, c, f.lut.s[c], f.lut.s[c|4])
 				}
 			}
 		}
@@ -525,6 +541,9 @@ func TestGridTable(t *testing.T) {
 			if want := 128 + int(f.lut.s[i%4]); i%4 < 3 && int(g.kern[2*n+256+i]) != want {
 				t.Errorf("%v: level %d: %d, want %d", typ, i, g.kern[2*n+256+i], want)
 			}
+		}
+		if iq1 && binary.LittleEndian.Uint32(g.kern[2*n+320:]) != 0x02020202 {
+			t.Errorf("%v: no 0x02020202 at %d", typ, 2*n+320)
 		}
 	}
 	f := gridFormat3(quant.IQ3_XXS)
@@ -589,7 +608,7 @@ func TestGridExpand(t *testing.T) {
 		t.Skip("the kernels' arithmetic: the plain run covers it")
 	}
 	for _, f := range []*format{gridFormat(quant.IQ2_XXS), gridFormat(quant.IQ2_XS), gridFormat(quant.IQ2_S),
-		gridFormat3(quant.IQ3_XXS), gridFormat3S(quant.IQ3_S)} {
+		gridFormat3(quant.IQ3_XXS), gridFormat3S(quant.IQ3_S), gridFormat(quant.IQ1_S), gridFormat(quant.IQ1_M)} {
 		testGridExpand(t, f)
 	}
 }
@@ -622,14 +641,14 @@ func testGridExpand(t *testing.T, f *format) {
 	checkDequantize(t, typ.String()+"/wide", w, typ, data)
 }
 
-// TestPackOptionsSpeed: PackOptions.Speed holds IQ2_S and IQ3_S as table
-// codes where this CPU keeps their grid indices; both forms give the same
+// TestPackOptionsSpeed: PackOptions.Speed holds IQ2_S, IQ3_S, IQ1_S and
+// IQ1_M as table codes where this CPU keeps their grid indices; both forms give the same
 // integer sums, so the same products to the bit, and Bytes predicts each
 // footprint.
 func TestPackOptionsSpeed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	ctx := context.Background()
-	for _, typ := range []quant.Type{quant.IQ2_S, quant.IQ3_S, quant.Q4_K} {
+	for _, typ := range []quant.Type{quant.IQ2_S, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M, quant.Q4_K} {
 		n, k := 40, 2*formats[typ].sb
 		data := randGGML(rng, typ, n, k)
 		rb, _ := typ.RowBytes(k)

@@ -266,9 +266,10 @@ func TestMetadataUnsupportedKeys(t *testing.T) {
 }
 
 // TestLoadCodesOverBudget: matrices held as table codes (IQ1_S: tiles of
-// 4.31 bits per weight for the file's 1.56) that would not fit the memory
-// budget stay on the reference path, with a notice, instead of failing
-// the load.
+// 4.31 bits per weight for the file's 1.56; PreferSpeed, as CPUs with the
+// IQ1 grid kernels keep the grid indices otherwise) that would not fit the
+// memory budget stay on the reference path, with a notice, instead of
+// failing the load.
 func TestLoadCodesOverBudget(t *testing.T) {
 	path := writeTiny(t, quant.IQ1_S)
 	st, err := os.Stat(path)
@@ -278,7 +279,7 @@ func TestLoadCodesOverBudget(t *testing.T) {
 	found := false
 	for b := 4 * st.Size(); b > st.Size()/4 && !found; b = b * 15 / 16 {
 		var notes []string
-		m, err := gemma3.Load(path, gemma3.LoadOptions{Budget: budget.Limit(b), Notice: func(s string) { notes = append(notes, s) }})
+		m, err := gemma3.Load(path, gemma3.LoadOptions{Budget: budget.Limit(b), PreferSpeed: true, Notice: func(s string) { notes = append(notes, s) }})
 		if err != nil {
 			continue
 		}
@@ -298,7 +299,8 @@ func TestLoadCodesOverBudget(t *testing.T) {
 }
 
 // TestLoadNonFiniteScale: an IQ1_S matrix with one block whose scale is
-// infinite cannot be held as table codes, nor an MXFP4 one whose scale
+// infinite cannot be held as table codes (PreferSpeed: the form where the
+// CPU has IQ1 grid kernels, whose tiles keep the file's scales), nor an MXFP4 one whose scale
 // 2^127 is no float16 rewritten as Q8_0: each stays on the reference path
 // with a notice naming it, and the other matrices are packed.
 func TestLoadNonFiniteScale(t *testing.T) {
@@ -333,7 +335,7 @@ func TestLoadNonFiniteScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		var notes []string
-		m, err := gemma3.Load(path, gemma3.LoadOptions{Notice: func(s string) { notes = append(notes, s) }})
+		m, err := gemma3.Load(path, gemma3.LoadOptions{PreferSpeed: true, Notice: func(s string) { notes = append(notes, s) }})
 		if err != nil {
 			t.Fatal(err)
 		}
