@@ -26,8 +26,8 @@ type GGUFConfig struct {
 	// Stream and Cold are as in NBitsConfig.
 	Stream, Cold bool
 	// PreferSpeed packs the type in its faster form where it has two
-	// (qgemm.PackOptions.Speed: IQ2_S and IQ3_S as table codes on CPUs
-	// with AVX-512 VBMI).
+	// (qgemm.PackOptions.Speed: IQ2_S, IQ3_S, IQ1_S and IQ1_M as table
+	// codes on CPUs with AVX-512 VBMI).
 	PreferSpeed bool
 }
 

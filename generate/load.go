@@ -55,9 +55,9 @@ func WithBudget(l budget.Limit) LoadOption { return func(c *loadConfig) { c.budg
 // memory-mapped file instead of copying them (gemma3.LoadOptions.Mapped).
 func WithMapped(mapped bool) LoadOption { return func(c *loadConfig) { c.mapped = mapped } }
 
-// WithPreferSpeed holds IQ2_S and IQ3_S matrices in their faster form
-// where the CPU would keep their grid indices, at 1.2–1.6× the memory
-// (gemma3.LoadOptions.PreferSpeed).
+// WithPreferSpeed holds IQ2_S, IQ3_S, IQ1_S and IQ1_M matrices in their
+// faster form where the CPU would keep their grid indices, at 1.2–2.5×
+// the memory (gemma3.LoadOptions.PreferSpeed).
 func WithPreferSpeed(speed bool) LoadOption { return func(c *loadConfig) { c.speed = speed } }
 
 // WithExact keeps every quantized matrix in its file layout and runs it

@@ -40,11 +40,11 @@
 //
 // GGML (ggml.go) holds the ggml block types — Q4_0, Q8_0, Q4_1, Q5_0,
 // Q5_1, IQ4_NL and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, and
-// the ternary TQ1_0 and TQ2_0 (both as TQ2_0's 2-bit codes), and the
-// i-quants IQ1_S, IQ1_M (and, on CPUs without AVX-512 VBMI, IQ3_S,
-// IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, which keep their grid indices where
-// the CPU has it: ggml.go's gridFormat) as 4-bit indices into a table of
-// their levels in IQ4_XS's tiles (quant.Codes: d, 2s+1 per 32 or 16
+// the ternary TQ1_0 and TQ2_0 (both as TQ2_0's 2-bit codes), and, on
+// CPUs without AVX-512 VBMI (or with PackOptions.Speed), the i-quants
+// IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M (which keep
+// their grid indices where the CPU has it: ggml.go's gridFormat) as 4-bit
+// indices into a table of their levels in IQ4_XS's tiles (quant.Codes: d, 2s+1 per 32 or 16
 // elements and a power of two, 1/2 or 1/8, applied to the activations'
 // scale; PackGGML fails with ErrInexact for a block whose scale is not
 // finite) —
