@@ -29,11 +29,14 @@ func TestGGUFInspectSplit(t *testing.T) {
 // bits per weight where they outgrow the file's.
 func TestRunsAs(t *testing.T) {
 	// IQ1_S: its grid indices where the CPU has their kernels (AVX-512
-	// VBMI), else table codes.
-	iq1s := "int8 kernels, repacked at 4.31 bits per weight (2.8× the file's) where the memory budget allows"
-	if qgemm.GGMLBytes(quant.IQ1_S, 16, 256) != (qgemm.PackOptions{Speed: true}).Bytes(quant.IQ1_S, 16, 256) {
-		iq1s = "int8 kernels, repacked at 1.72 bits per weight; --prefer-speed: 4.31 bits per weight, faster"
-	}
+	// VBMI), else table codes: 3-bit ones on the other AVX-512 CPUs (and
+	// as the VBMI ones' faster form), 4-bit elsewhere: 1.71875, 3.3125 or
+	// 4.3125 bits per weight, by the bytes of 16 rows of 256.
+	iq1s := map[int64]string{
+		880:  "int8 kernels, repacked at 1.72 bits per weight; --prefer-speed: 3.31 bits per weight, faster",
+		1696: "int8 kernels, repacked at 3.31 bits per weight (2.1× the file's) where the memory budget allows",
+		2208: "int8 kernels, repacked at 4.31 bits per weight (2.8× the file's) where the memory budget allows",
+	}[qgemm.GGMLBytes(quant.IQ1_S, 16, 256)]
 	for typ, want := range map[quant.Type]string{
 		quant.Q4_K:  "int8 kernels, repacked at 4.62 bits per weight",
 		quant.IQ1_S: iq1s,

@@ -422,21 +422,12 @@ func kernelGroups(name string, f format, ng int) {
 				gridLookup(f, func(d int) string { return at("DI", g, d) })
 				for q := 0; q < 8; q++ {
 					d := fmt.Sprintf("Z%d", 16+q/(f.sub/4)*ng+g)
-					if f.deltas > 0 {
-						d = fmt.Sprintf("Z%d", 16+q/(f.sub/4))
-					}
 					if q%(f.sub/4) == 0 {
 						p("VPXORD %s, %s, %s", d, d, d)
 					}
 					zv := []string{"Z26", "Z27"}[q%2]
 					gridQuad(f, zv, q, at("DI", g, gridQuadMask(f, q)))
 					p("VPDPBUSD.BCST %d(SI), %s, %s", 4*q, zv, d)
-				}
-				// The IQ1 grids fold each group's sub-blocks at once, so that
-				// their dot products take one register per sub-block and the
-				// others hold lookup quarters (regQuarters).
-				for r := 0; r < unroll && f.deltas > 0; r++ {
-					subEpilogue(f, g, r, fmt.Sprintf("Z%d", 16+r), at, isum)
 				}
 			}
 		}
@@ -476,8 +467,18 @@ func kernelGroups(name string, f format, ng int) {
 				}
 			}
 		}
-		for g := 0; g < ng && f.deltas == 0; g++ {
-			subEpilogue(f, g, rep, dotR(g), at, isum)
+		for g := 0; g < ng; g++ {
+			d0 := dotR(g)
+			if f.subScales {
+				p("VPMOVSXBD %s, Z25", at("R11", g, rep*groupCols))
+			}
+			if f.zp != 0 {
+				p("VPSUBD.BCST %d(R13), %s, %s", 4*rep, d0, d0)
+			}
+			if f.subScales {
+				p("VPMULLD Z25, %s, %s", d0, d0)
+			}
+			p("VPADDD %s, %s, %s", d0, isum(g), isum(g))
 		}
 	}
 	if f.nsub() > 1 {
@@ -546,22 +547,6 @@ func kernelGroups(name string, f format, ng int) {
 	p("JNZ col")
 	p("VZEROUPPER")
 	p("RET")
-}
-
-// subEpilogue writes the end of sub-block rep of group g in a groups
-// kernel: its dot products d less zp·Σqa, times its scales, into the
-// group's super-block sums.
-func subEpilogue(f format, g, rep int, d string, at func(base string, g, disp int) string, isum func(int) string) {
-	if f.subScales {
-		p("VPMOVSXBD %s, Z25", at("R11", g, rep*groupCols))
-	}
-	if f.zp != 0 {
-		p("VPSUBD.BCST %d(R13), %s, %s", 4*rep, d, d)
-	}
-	if f.subScales {
-		p("VPMULLD Z25, %s, %s", d, d)
-	}
-	p("VPADDD %s, %s, %s", d, isum(g), isum(g))
 }
 
 // pfDist returns how far ahead of the tile being read (bytes, in each
@@ -695,9 +680,12 @@ func gridConstants(f format, off int) {
 
 // regQuarters are the registers that hold the first quarters of f's
 // lookup table under gridRegs: gridQuarters for 8-bit indices and IQ3_S;
-// for the IQ1 grids those of Z14, Z15 and Z17–Z23 that their dot products
-// leave free (one register per sub-block of 32 elements: Z16, or Z16–Z17;
-// Z13 holds the 2s of a negative shift); none for IQ2_XS and IQ2_S.
+// for the IQ1 grids those of Z14, Z15 and Z20–Z23 that their dot products
+// leave free (Z13 holds the 2s of a negative shift; IQ1_M's products take
+// Z16–Z23). None for IQ2_XS and IQ2_S: with more quarters in registers
+// (up to nine) neither they nor the IQ1 grids ran faster, being bound by
+// the byte permutes rather than the table's loads (docs/PERFORMANCE.md,
+// eighteenth session).
 func regQuarters(f format) []int {
 	switch {
 	case !gridRegs:
@@ -705,9 +693,9 @@ func regQuarters(f format) []int {
 	case f.bits == 8 || f.split:
 		return gridQuarters
 	case f.deltas > 0 && f.sub == 32:
-		return []int{14, 15, 17, 18, 19, 20, 21, 22, 23}
+		return []int{14, 15, 20, 21, 22, 23}
 	case f.deltas > 0:
-		return []int{14, 15, 18, 19, 20, 21, 22, 23}
+		return []int{14, 15}
 	}
 	return nil
 }

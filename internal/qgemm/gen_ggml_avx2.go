@@ -179,8 +179,8 @@ func main() {
 		if f.name == "Q4_0" || f.name == "Q8_0" {
 			continue // qgemm.Matrix runs them on AVX2
 		}
-		if f.grid {
-			continue // AVX-512 VBMI only
+		if f.avx512Only() {
+			continue
 		}
 		group, half := f.rows()
 		fmt.Fprintf(&rows, "\tcase %s:\n\t\treturn %d, %d\n", f.kernConst(), group, half)

@@ -25,7 +25,9 @@ type format struct {
 	// (ggml.go's gridFormat); AVX-512 VBMI kernels only, listed last so
 	// that the other generators, which skip them, keep their indices.
 	grid bool
-	bits int // grid formats: bits of an index (8–10)
+	// avx512: AVX-512 kernels only (listed last, as the grids).
+	avx512 bool
+	bits   int // grid formats: bits of an index (8–11)
 	// quad: a grid index per 4 elements, 8 magnitudes (IQ3_XXS; ggml.go's
 	// gridFormat3).
 	quad bool
@@ -38,6 +40,9 @@ type format struct {
 	// (ggml.go's gridTable.deltas).
 	deltas int
 }
+
+// avx512Only reports a format only gen_ggml_asm.go writes kernels for.
+func (f format) avx512Only() bool { return f.grid || f.avx512 }
 
 // kernConst is the Go constant the dispatch switches take for f.
 func (f format) kernConst() string {
@@ -93,6 +98,12 @@ var formats = []format{
 	{name: "IQ3_S", grid: true, split: true, bits: 9, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 	{name: "IQ1_S", grid: true, bits: 11, deltas: 1, low: 2, zp: 128, sb: 256, sub: 32, subScales: true},
 	{name: "IQ1_M", grid: true, bits: 11, deltas: 4, low: 2, zp: 128, sb: 256, sub: 16, subScales: true},
+	// The i-quants of at most 8 levels (IQ2_*, IQ1_*) held as 3-bit table
+	// codes, Q3_K's planes, with a scale per 32 or 16 elements (ggml.go's
+	// kernCodes3, kernCodes3x16); AVX-512 only, as the grids: the AVX2
+	// kernels' extra-bit decode made them 0.6× the 4-bit codes' speed.
+	{name: "Codes3", kern: "kernCodes3", avx512: true, low: 2, high: 1, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
+	{name: "Codes3x16", kern: "kernCodes3x16", avx512: true, low: 2, high: 1, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
 }
 
 func (f format) nsub() int { return f.sb / f.sub }

@@ -107,7 +107,7 @@ var formats = func() map[quant.Type]*format {
 	}
 	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
 		quant.IQ1_S, quant.IQ1_M} {
-		fs[t] = codeFormat(fs[quant.IQ4_XS], t)
+		fs[t] = codeFormat(fs[quant.IQ4_XS], t, ggmlCodes3)
 	}
 	if ggmlGridKernels {
 		for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
@@ -129,11 +129,16 @@ var formats = func() map[quant.Type]*format {
 }()
 
 // kernCodes16 names the kernels of the table-code tiles with a scale per
-// 16 elements (IQ4_XS's layout with 16 sub-blocks), which IQ2_XS, IQ2_S
-// and IQ1_M take as table codes and their grid tiles expand into. It is
-// no ggml type: format.kern only tells kernels apart, and IQ1_M's grid
-// kernels carry IQ1_M.
-const kernCodes16 quant.Type = 1 << 16
+// 16 elements (IQ4_XS's layout with 16 sub-blocks), which the grid tiles
+// of IQ2_XS, IQ2_S and IQ1_M expand into; kernCodes3 and kernCodes3x16
+// those of 3-bit table codes (Q3_K's planes, a scale per 32 or 16
+// elements: codeFormat). They are no ggml types: format.kern only tells
+// kernels apart, and IQ1_M's grid kernels carry IQ1_M.
+const (
+	kernCodes16 quant.Type = 1<<16 + iota
+	kernCodes3
+	kernCodes3x16
+)
 
 // gridTable is a grid of 8-element patterns (quant.Grid) as 2-bit codes:
 // bits 2j–2j+1 of words[i] are element j of entry i's magnitude's index in
@@ -601,13 +606,23 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 
 // codeFormat returns the format of type t held as table codes in the
 // tiles of iq4xs (the IQ4_XS format) or, for a scale per 16 elements, of
-// the same layout with 16 sub-blocks.
-func codeFormat(iq4xs *format, t quant.Type) *format {
+// the same layout with 16 sub-blocks; with bits3, a type of at most 8
+// levels (the IQ2 and IQ1 types: 6) takes 3-bit codes instead, a 2-bit
+// plane and a bit plane as Q3_K's tiles hold them (kernCodes3,
+// kernCodes3x16): 3.31 or 3.56 bits per weight instead of 4.31 or 4.56.
+func codeFormat(iq4xs *format, t quant.Type, bits3 bool) *format {
 	f := *iq4xs
 	f.t, f.kern, f.lut, f.dscale = t, quant.IQ4_XS, newLUT(quant.CodeLevels(t)), quant.CodeScale(t)
+	bits3 = bits3 && len(quant.CodeLevels(t)) <= 8
+	if bits3 {
+		f.low, f.high, f.kern = 2, 1, kernCodes3
+	}
 	switch t {
 	case quant.IQ2_XS, quant.IQ2_S, quant.IQ1_M: // a scale per 16
 		f.kern, f.sub = kernCodes16, 16
+		if bits3 {
+			f.kern = kernCodes3x16
+		}
 	}
 	return &f
 }
@@ -764,7 +779,7 @@ var speedFormats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{}
 	if ggmlGridKernels {
 		for _, t := range []quant.Type{quant.IQ2_S, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
-			fs[t] = codeFormat(formats[quant.IQ4_XS], t)
+			fs[t] = codeFormat(formats[quant.IQ4_XS], t, ggmlCodes3)
 		}
 	}
 	return fs

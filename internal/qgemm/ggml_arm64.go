@@ -67,4 +67,8 @@ func ggmlCallNEON(f *format, p *gargs, mr int, dot bool) bool {
 // IQ2 types run as table codes.
 const ggmlGridKernels = false
 
+// ggmlCodes3: the table codes stay 4-bit (codeFormat); the 3-bit ones have
+// AVX-512 kernels only.
+const ggmlCodes3 = false
+
 func ggmlExpandAVX512(*format, *gexpand) bool { return false }

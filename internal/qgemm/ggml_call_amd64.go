@@ -846,6 +846,86 @@ func gIQ1_Mm7AVX512(p *gargs)
 //go:noescape
 func gIQ1_Mm8AVX512(p *gargs)
 
+// gCodes3m1AVX512 is ggmlKernelGeneric for Codes3, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m1AVX512(p *gargs)
+
+// gCodes3m2AVX512 is ggmlKernelGeneric for Codes3, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m2AVX512(p *gargs)
+
+// gCodes3m3AVX512 is ggmlKernelGeneric for Codes3, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m3AVX512(p *gargs)
+
+// gCodes3m4AVX512 is ggmlKernelGeneric for Codes3, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m4AVX512(p *gargs)
+
+// gCodes3m5AVX512 is ggmlKernelGeneric for Codes3, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m5AVX512(p *gargs)
+
+// gCodes3m6AVX512 is ggmlKernelGeneric for Codes3, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m6AVX512(p *gargs)
+
+// gCodes3m7AVX512 is ggmlKernelGeneric for Codes3, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m7AVX512(p *gargs)
+
+// gCodes3m8AVX512 is ggmlKernelGeneric for Codes3, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3m8AVX512(p *gargs)
+
+// gCodes3x16m1AVX512 is ggmlKernelGeneric for Codes3x16, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m1AVX512(p *gargs)
+
+// gCodes3x16m2AVX512 is ggmlKernelGeneric for Codes3x16, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m2AVX512(p *gargs)
+
+// gCodes3x16m3AVX512 is ggmlKernelGeneric for Codes3x16, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m3AVX512(p *gargs)
+
+// gCodes3x16m4AVX512 is ggmlKernelGeneric for Codes3x16, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m4AVX512(p *gargs)
+
+// gCodes3x16m5AVX512 is ggmlKernelGeneric for Codes3x16, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m5AVX512(p *gargs)
+
+// gCodes3x16m6AVX512 is ggmlKernelGeneric for Codes3x16, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m6AVX512(p *gargs)
+
+// gCodes3x16m7AVX512 is ggmlKernelGeneric for Codes3x16, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m7AVX512(p *gargs)
+
+// gCodes3x16m8AVX512 is ggmlKernelGeneric for Codes3x16, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16m8AVX512(p *gargs)
+
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
 func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
@@ -1294,6 +1374,48 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
+	case kernCodes3:
+		switch mr {
+		case 1:
+			gCodes3m1AVX512(p)
+		case 2:
+			gCodes3m2AVX512(p)
+		case 3:
+			gCodes3m3AVX512(p)
+		case 4:
+			gCodes3m4AVX512(p)
+		case 5:
+			gCodes3m5AVX512(p)
+		case 6:
+			gCodes3m6AVX512(p)
+		case 7:
+			gCodes3m7AVX512(p)
+		case 8:
+			gCodes3m8AVX512(p)
+		default:
+			return false
+		}
+	case kernCodes3x16:
+		switch mr {
+		case 1:
+			gCodes3x16m1AVX512(p)
+		case 2:
+			gCodes3x16m2AVX512(p)
+		case 3:
+			gCodes3x16m3AVX512(p)
+		case 4:
+			gCodes3x16m4AVX512(p)
+		case 5:
+			gCodes3x16m5AVX512(p)
+		case 6:
+			gCodes3x16m6AVX512(p)
+		case 7:
+			gCodes3x16m7AVX512(p)
+		case 8:
+			gCodes3x16m8AVX512(p)
+		default:
+			return false
+		}
 	default:
 		return false
 	}
@@ -1447,6 +1569,20 @@ func gIQ1_Sx4AVX512(p *gargsGroups)
 //go:noescape
 func gIQ1_Mx4AVX512(p *gargsGroups)
 
+// gCodes3x4AVX512 is ggmlKernelGeneric for Codes3, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x4AVX512(p *gargsGroups)
+
+// gCodes3x16x4AVX512 is ggmlKernelGeneric for Codes3x16, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gCodes3x16x4AVX512(p *gargsGroups)
+
 // gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
 //
 //go:noescape
@@ -1552,6 +1688,16 @@ func gIQ1_Sx4npAVX512(p *gargsGroups)
 //go:noescape
 func gIQ1_Mx4npAVX512(p *gargsGroups)
 
+// gCodes3x4npAVX512 is gCodes3x4AVX512 without software prefetch.
+//
+//go:noescape
+func gCodes3x4npAVX512(p *gargsGroups)
+
+// gCodes3x16x4npAVX512 is gCodes3x16x4AVX512 without software prefetch.
+//
+//go:noescape
+func gCodes3x16x4npAVX512(p *gargsGroups)
+
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
 const ggmlGroupsAVX512 = 4
@@ -1607,6 +1753,10 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gIQ1_Sx4npAVX512(p)
 		case quant.IQ1_M:
 			gIQ1_Mx4npAVX512(p)
+		case kernCodes3:
+			gCodes3x4npAVX512(p)
+		case kernCodes3x16:
+			gCodes3x16x4npAVX512(p)
 		default:
 			return false
 		}
@@ -1655,6 +1805,10 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gIQ1_Sx4AVX512(p)
 	case quant.IQ1_M:
 		gIQ1_Mx4AVX512(p)
+	case kernCodes3:
+		gCodes3x4AVX512(p)
+	case kernCodes3x16:
+		gCodes3x16x4AVX512(p)
 	default:
 		return false
 	}

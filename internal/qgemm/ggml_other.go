@@ -18,4 +18,7 @@ func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return 
 // ggmlGridKernels: no kernels look up grid indices here (gridFormat).
 const ggmlGridKernels = false
 
+// ggmlCodes3: the table codes stay 4-bit here (codeFormat).
+const ggmlCodes3 = false
+
 func ggmlExpandAVX512(*format, *gexpand) bool { return false }

@@ -446,28 +446,34 @@ func TestGGMLBytes(t *testing.T) {
 	}
 }
 
-// TestGGMLIQ2Formats runs both forms of the IQ1, IQ2 and IQ3 tiles on every CPU,
-// whichever formats holds: the grid indices (gridFormat, which CPUs with
-// AVX-512 VBMI run) and the table codes (codeFormat, the others). Each
-// must decode bit-identically to ggml's decoder and multiply as the
-// float64 product does, through every kernel variant that takes it.
+// TestGGMLIQ2Formats runs every form of the IQ1, IQ2 and IQ3 tiles on
+// every CPU, whichever formats holds: the grid indices (gridFormat, which
+// CPUs with AVX-512 VBMI run) and the table codes (codeFormat: 3-bit for
+// the types of at most 8 levels, which the other CPUs run, and 4-bit).
+// Each must decode bit-identically to ggml's decoder, take the documented
+// bits per weight and multiply as the float64 product does, through every
+// kernel variant that takes it.
 func TestGGMLIQ2Formats(t *testing.T) {
 	if raceEnabled {
 		t.Skip("one thread per kernel call, the kernels' arithmetic: the plain run covers it")
 	}
 	rng := rand.New(rand.NewPCG(21, 22))
 	ctx := context.Background()
-	for _, f := range []*format{
-		gridFormat(quant.IQ2_XXS), codeFormat(formats[quant.IQ4_XS], quant.IQ2_XXS),
-		gridFormat(quant.IQ2_XS), codeFormat(formats[quant.IQ4_XS], quant.IQ2_XS),
-		gridFormat(quant.IQ2_S), codeFormat(formats[quant.IQ4_XS], quant.IQ2_S),
-		gridFormat3(quant.IQ3_XXS), codeFormat(formats[quant.IQ4_XS], quant.IQ3_XXS),
-		gridFormat3S(quant.IQ3_S), codeFormat(formats[quant.IQ4_XS], quant.IQ3_S),
-		gridFormat(quant.IQ1_S), codeFormat(formats[quant.IQ4_XS], quant.IQ1_S),
-		gridFormat(quant.IQ1_M), codeFormat(formats[quant.IQ4_XS], quant.IQ1_M),
-	} {
+	var fs []*format
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
+		switch typ {
+		case quant.IQ3_XXS:
+			fs = append(fs, gridFormat3(typ))
+		case quant.IQ3_S:
+			fs = append(fs, gridFormat3S(typ))
+		default:
+			fs = append(fs, gridFormat(typ), codeFormat(formats[quant.IQ4_XS], typ, true))
+		}
+		fs = append(fs, codeFormat(formats[quant.IQ4_XS], typ, false))
+	}
+	for _, f := range fs {
 		typ := f.t
-		name := typ.String() + "/codes"
+		name := fmt.Sprintf("%v/codes%d", typ, f.low+f.high)
 		if f.grid != nil {
 			name = typ.String() + "/grid"
 		}
@@ -482,8 +488,12 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		// tiles, which hold whole groups of 16 rows.
 		bpw := map[quant.Type]float64{quant.IQ2_XXS: 2.3125, quant.IQ2_XS: 2.6875, quant.IQ2_S: 2.8125, quant.IQ3_XXS: 3.3125, quant.IQ3_S: 3.5625,
 			quant.IQ1_S: 1.71875, quant.IQ1_M: 2.0625}
-		if got := float64(8*m.Footprint()) / float64(m.Groups*GroupCols*k); f.grid != nil && got != bpw[typ] {
-			t.Errorf("%s: tiles of %v bits per weight, want %v", name, got, bpw[typ])
+		want := bpw[typ]
+		if f.grid == nil { // table codes: 4 or 3 bits, an int8 scale per 32 or 16, d per 256
+			want = float64(f.low+f.high) + 8/float64(f.sub) + 16.0/256
+		}
+		if got := float64(8*m.Footprint()) / float64(m.Groups*GroupCols*k); got != want {
+			t.Errorf("%s: tiles of %v bits per weight, want %v", name, got, want)
 		}
 		checkDequantize(t, name, m, typ, data)
 		for _, rows := range []int{1, 5, 9} {

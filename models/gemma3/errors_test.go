@@ -266,7 +266,7 @@ func TestMetadataUnsupportedKeys(t *testing.T) {
 }
 
 // TestLoadCodesOverBudget: matrices held as table codes (IQ1_S: tiles of
-// 4.31 bits per weight for the file's 1.56; PreferSpeed, as CPUs with the
+// 3.31 or 4.31 bits per weight for the file's 1.56; PreferSpeed, as CPUs with the
 // IQ1 grid kernels keep the grid indices otherwise) that would not fit the
 // memory budget stay on the reference path, with a notice, instead of
 // failing the load.
