@@ -764,13 +764,14 @@ func GGMLSupported(t quant.Type) bool { return formats[t] != nil }
 
 // PackOptions choose between the forms a type can be packed in.
 type PackOptions struct {
-	// Speed holds IQ2_S, IQ3_S, IQ1_S and IQ1_M as table codes (4.31–4.56
-	// bits per weight) where this CPU would keep their grid indices (1.72–
-	// 3.56: about the file's size): their grid kernels decode slower than
-	// the table codes' (IQ2_S, IQ3_S 0.8–0.9×, the IQ1 types' 11-bit
-	// lookups more; docs/PERFORMANCE.md, sixteenth to eighteenth
-	// sessions). The other grid types are at least as fast as grids, and
-	// every other type has one form.
+	// Speed holds IQ2_S, IQ1_S and IQ1_M as 3-bit table codes (3.31–3.56
+	// bits per weight) and IQ3_S as 4-bit ones (4.31) where this CPU would
+	// keep their grid indices (1.72–3.56: about the file's size): on the
+	// 4b-shaped files of docs/PERFORMANCE.md (eighteenth session) they
+	// decode 1.3–1.7× (IQ2_S), about 2× (IQ1_S, IQ1_M) and 1.2× (IQ3_S)
+	// as fast as the grids, at 1.25×, 1.7–1.8× and 1.2× their memory.
+	// IQ2_XXS's and IQ2_XS's grids are as fast as their codes, and every
+	// other type has one form.
 	Speed bool
 }
 

@@ -50,9 +50,8 @@ type LoadOptions struct {
 	Budget budget.Limit
 	// PreferSpeed holds IQ2_S, IQ3_S, IQ1_S and IQ1_M matrices in the
 	// faster of their forms where the CPU keeps their grid indices
-	// (qgemm.PackOptions.Speed: decode about 1.2× faster for IQ2_S and
-	// IQ3_S at 1.2–1.6× the memory, about 1.6× for the IQ1 types at
-	// 2.2–2.5×), where the budget allows.
+	// (qgemm.PackOptions.Speed: decode 1.2–2× faster at 1.2–1.8× the
+	// memory), where the budget allows.
 	PreferSpeed bool
 }
 
