@@ -75,16 +75,17 @@ type format struct {
 var ErrInexact = errors.New("qgemm: block not representable exactly")
 
 // The i-quants without kernels of their own, whose values are small
-// integer codes times scales (quant.Codes), are held as 4-bit indices into
-// a table of their levels, in the tiles of IQ4_XS (a scale per 32
-// elements, 4.31 bits per weight) or, where a type has a scale per 16
-// elements, of the same layout with 16 sub-blocks (kernCodes16, 4.56 bits
-// per weight): 1.25–2.8 times the files' 1.56–3.44, not their size, but
-// the kernels of IQ4_XS. On CPUs with AVX-512 VBMI, every one of them
-// keeps its grid indices instead (gridFormat, gridFormat3, gridFormat3S:
-// 1.72–3.56 bits per weight, 1.04–1.18 times the files'), and the table
-// codes are PackOptions.Speed's form of the types whose grid kernels are
-// slower.
+// integer codes times scales (quant.Codes), are held as indices into a
+// table of their levels (codeFormat): 4-bit ones in the tiles of IQ4_XS
+// (a scale per 32 elements, 4.31 bits per weight) or, where a type has a
+// scale per 16 elements, of the same layout with 16 sub-blocks
+// (kernCodes16, 4.56), and on AVX-512 CPUs, for the types of at most 8
+// levels, 3-bit ones in Q3_K's planes (3.31 or 3.56): 1.25–2.8 times the
+// files' 1.56–3.44, not their size, but the kernels of IQ4_XS and Q3_K.
+// On CPUs with AVX-512 VBMI, every one of them keeps its grid indices
+// instead (gridFormat, gridFormat3, gridFormat3S: 1.72–3.56 bits per
+// weight, 1.04–1.18 times the files'), and the table codes are
+// PackOptions.Speed's form of the types whose grid kernels are slower.
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -333,8 +334,9 @@ func splitCtrl(s, b int) uint8 {
 // then as the table-code tiles the int8 scales 2s+1 (per 32 or 16
 // elements) and d: 2.31, 2.69, 2.81, 1.72 and 2.06 bits per weight
 // against the files' 2.06, 2.31, 2.56, 1.56 and 1.75, where the table
-// codes take 4.31–4.56. The weights are d·(2s+1)·grid·sign/8 (IQ2) and
-// d·(2s+1)·(8·grid + 8δ)/8 (IQ1; quant.CodeScale), as ggml computes them.
+// codes take 3.31–4.56. The weights are d·(2s+1)·grid·sign/8 (IQ2) and
+// d·(2s+1)·(8·grid ± 1)/8 (IQ1, whose δ is ±1/8; quant.CodeScale), as ggml
+// computes them.
 //
 // The kernels' table (gridTable.kern) holds the entries' low code bytes
 // at 0 and high ones at n = 2^bits, the four VPMULTISHIFTQB controls at
@@ -390,9 +392,9 @@ func gridFormat(t quant.Type) *format {
 		levels = []int8{-7, 1, 9, 0, -9, -1, 7, 0} // code | 4 if δ < 0
 		binary.LittleEndian.PutUint32(g.kern[2*n+320:], 0x02020202)
 	}
-	for i := 0; i < 64; i++ {
+	for i := 0; i < 64; i++ { // by the byte's low two bits: codes 0–2
 		g.kern[2*n+256+i] = 128
-		if i%4 < len(gridLevels) {
+		if i%4 < 3 {
 			g.kern[2*n+256+i] += uint8(levels[i%4])
 		}
 	}

@@ -30,7 +30,7 @@ var (
 	benchTypes = flag.String("gemma3.types", "Q4_0,Q8_0", "weight types of BenchmarkGemma270m")
 	benchFiles = flag.String("gemma3.files", "", "comma-separated GGUF files BenchmarkGemma270m measures instead of -gemma3.types (e.g. llama-quantize mixes; named by file name)")
 	benchThr   = flag.String("gemma3.threads", "1,2", "thread counts of BenchmarkGemma270m")
-	benchSpeed = flag.Bool("gemma3.prefer-speed", false, "load BenchmarkGemma270m's models with LoadOptions.PreferSpeed")
+	benchSpeed = flag.Bool("gemma3.prefer-speed", false, "load BenchmarkGemma270m's and TestLlamaCppFiles' models with LoadOptions.PreferSpeed")
 	benchDepth = flag.Int("gemma3.depth", 0, "cached tokens before each generated one in BenchmarkGemma270m's decode (llama-bench -d): its sequences restart at this depth after every 64 tokens")
 )
 

@@ -74,14 +74,15 @@ var checkFiles = flag.String("gemma3.check", "", "comma-separated GGUF files tha
 // TestLlamaCppFiles compares Zerfoo's last-position log-probs with
 // llama.cpp's on the GGUF files of -gemma3.check (any size; not committed,
 // so not run by default): max |Δ log p| relative to the standard deviation
-// of llama.cpp's log-probs, and the top-1 token.
+// of llama.cpp's log-probs, and the top-1 token. -gemma3.prefer-speed
+// loads them with LoadOptions.PreferSpeed.
 func TestLlamaCppFiles(t *testing.T) {
 	if *checkFiles == "" {
 		t.Skip("no -gemma3.check files")
 	}
 	for _, path := range strings.Split(*checkFiles, ",") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			m, err := gemma3.Load(path, gemma3.LoadOptions{})
+			m, err := gemma3.Load(path, gemma3.LoadOptions{PreferSpeed: *benchSpeed})
 			if err != nil {
 				t.Fatal(err)
 			}
