@@ -618,6 +618,12 @@ func gridSigns(f format) int { return f.gridStep() - 64 }
 // (what a negative shift takes off each level).
 func gridTwos(f format) int { return 2<<f.bits + 320 }
 
+// gridHigh1 is the offset in an IQ1 grid's table of its high-byte tables
+// (ggml.go's iq1High): the first and last high bytes and the steps of the
+// 128 runs of 16 entries, then 64 bytes each of 0x10, 0x20 and 0x40 and
+// the dword 0x0f0f0f0f.
+func gridHigh1(f format) int { return 2<<f.bits + 384 }
+
 // gridQuadMask is the offset in 32 elements of a grid tile (gridFormat's
 // layout) of quad q's mask: its 64-bit sign mask, or for the IQ1 grids
 // the 16-bit mask of the columns whose shift is negative (IQ1_S one for
@@ -705,7 +711,7 @@ func regQuarters(f format) []int {
 // high ones. Each 128 entries take one VPERMI2B (or VPERMT2B); the
 // results are merged by index bit 7 (K2), 8, 9 and 10 (K3–K5: the masks
 // after the index bytes). Z25, Z26, Z30 and, for 11-bit indices, Z27 are
-// temporaries.
+// temporaries. The IQ1 grids' high bytes take gridLookupHigh1 instead.
 func gridLookup(f format, at func(disp int) string) {
 	p("VMOVDQU64 %s, Z24", at(0))
 	p("VPMOVB2M Z24, K2")
@@ -736,9 +742,37 @@ func gridLookup(f format, at func(disp int) string) {
 		}
 		p("VMOVDQU8 %s, K%d, %s", free[0], 2+level, d)
 	}
-	for h, dst := range []string{"Z28", "Z29"} {
+	planes := []string{"Z28", "Z29"}
+	if f.deltas > 0 {
+		gridLookupHigh1(f)
+		planes = planes[:1]
+	}
+	for h, dst := range planes {
 		tree(h*n, 0, n/128, dst, []string{"Z30", "Z25", "Z26", "Z27"})
 	}
+}
+
+// gridLookupHigh1 looks up the high code bytes of the 11-bit IQ1 indices
+// in Z24 (bits 8–10 in K3–K5) into Z29 by the sorted grid's runs
+// (ggml.go's iq1High): r = i>>4 (the byte shifted, masked, plus 16, 32
+// and 64 where bits 8–10 are set) indexes the runs' first and last high
+// bytes and steps, and i&15 ≥ step picks the last. Three 128-entry
+// lookups and a compare in place of 16 lookups and 15 merges. Z25–Z27
+// and Z30 are temporaries, K6 the compare's mask.
+func gridLookupHigh1(f format) {
+	t := gridHigh1(f)
+	p("VPSRLW $4, Z24, Z25")
+	p("VPANDD.BCST %d(BX), Z25, Z25", t+576)
+	for b := 0; b < 3; b++ {
+		p("VPADDB %d(BX), Z25, K%d, Z25", t+384+64*b, 3+b)
+	}
+	p("VPANDD.BCST %d(BX), Z24, Z26", t+576)
+	for k, d := range []string{"Z29", "Z30", "Z27"} { // first, last, step
+		p("VMOVDQU64 %d(BX), %s", t+128*k, d)
+		p("VPERMT2B %d(BX), Z25, %s", t+128*k+64, d)
+	}
+	p("VPCMPUB $5, Z27, Z26, K6") // i&15 ≥ step
+	p("VPBLENDMB Z30, Z29, K6, Z29")
 }
 
 // gridQuad decodes quad q (elements 4q…4q+3 of each column) of the 32

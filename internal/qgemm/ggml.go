@@ -299,6 +299,36 @@ func gridFormat3S(t quant.Type) *format {
 	return f
 }
 
+// iq1High writes the tables by which the IQ1 kernels look up an entry's
+// high code byte (elements 4–7) in three 128-entry lookups instead of 16:
+// the grid is sorted by its entries read as base-3 numbers, element 7
+// first, so the high elements change at most once within any 16
+// consecutive entries 16g…16g+15 (checked here). For each g, t[g] is the
+// first entry's high byte, t[128 + g] the last's and t[256 + g] the first
+// n ≥ 0 whose entry 16g + n has the last's (16 if all have the first's);
+// an index i takes t[128 + i>>4] where i&15 ≥ t[256 + i>>4], else t[i>>4].
+// Then come the byte constants the kernels build i>>4 and i&15 with.
+func iq1High(typ quant.Type, words []uint16, t []uint8) {
+	for g := 0; g < len(words)/16; g++ {
+		run := words[16*g : 16*g+16]
+		first, last := uint8(run[0]>>8), uint8(run[15]>>8)
+		step := 16
+		for n, w := range run {
+			if h := uint8(w >> 8); h != first && step == 16 {
+				step = n
+			}
+			if h := uint8(w >> 8); (n < step && h != first) || (n >= step && h != last) {
+				panic(fmt.Sprintf("qgemm: %v: grid entries %d…%d change their high elements twice", typ, 16*g, 16*g+15))
+			}
+		}
+		t[g], t[128+g], t[256+g] = first, last, uint8(step)
+	}
+	for b := 0; b < 64; b++ {
+		t[384+b], t[448+b], t[512+b] = 0x10, 0x20, 0x40
+	}
+	binary.LittleEndian.PutUint32(t[576:], 0x0f0f0f0f)
+}
+
 // splitBlock is the bytes of one of gridFormat3S's two blocks per 32
 // elements: 64 index bytes and the mask of their ninth bits.
 const splitBlock = 64 + 8
@@ -342,7 +372,13 @@ func splitCtrl(s, b int) uint8 {
 // at 0 and high ones at n = 2^bits, the four VPMULTISHIFTQB controls at
 // 2n, the unsigned levels 128 + level by a byte's low two bits at 2n +
 // 256 (IQ1: the levels of δ = +1/8, 8·(c − 1) + 1), and for IQ1 the dword
-// 0x02020202 at 2n + 320 (what a negative δ takes off every level).
+// 0x02020202 at 2n + 320 (what a negative δ takes off every level), then
+// what its kernels look the high code bytes up by instead of the 2048 at
+// n (iq1High): per 16 entries 16g…16g+15 the high byte of the first
+// (2n + 384 + g) and of the last (2n + 512 + g), and the first n whose
+// entry 16g + n has the last's (2n + 640 + g; 16 for none); then 64
+// bytes each of 0x10, 0x20 and 0x40 (2n + 768, 832, 896) and the dword
+// 0x0f0f0f0f (2n + 960).
 func gridFormat(t quant.Type) *format {
 	entries := quant.Grid(t)
 	iq1 := t == quant.IQ1_S || t == quant.IQ1_M
@@ -377,7 +413,7 @@ func gridFormat(t quant.Type) *format {
 		}
 	}
 	n := len(entries)
-	g.kern = aligned64(2*n + 384)
+	g.kern = aligned64(2*n + 1024)
 	for i, w := range g.words {
 		g.kern[i], g.kern[n+i] = uint8(w), uint8(w>>8)
 	}
@@ -391,6 +427,7 @@ func gridFormat(t quant.Type) *format {
 	if iq1 {
 		levels = []int8{-7, 1, 9, 0, -9, -1, 7, 0} // code | 4 if δ < 0
 		binary.LittleEndian.PutUint32(g.kern[2*n+320:], 0x02020202)
+		iq1High(t, g.words, g.kern[2*n+384:])
 	}
 	for i := 0; i < 64; i++ { // by the byte's low two bits: codes 0–2
 		g.kern[2*n+256+i] = 128

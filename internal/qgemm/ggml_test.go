@@ -561,6 +561,18 @@ func TestGridTable(t *testing.T) {
 		if iq1 && binary.LittleEndian.Uint32(g.kern[2*n+320:]) != 0x02020202 {
 			t.Errorf("%v: no 0x02020202 at %d", typ, 2*n+320)
 		}
+		// iq1High: every entry's high code byte by its run of 16.
+		for i := 0; iq1 && i < n; i++ {
+			h := g.kern[2*n+384:]
+			r := i >> 4
+			got := h[r]
+			if i&15 >= int(h[256+r]) {
+				got = h[128+r]
+			}
+			if want := uint8(g.words[i] >> 8); got != want {
+				t.Fatalf("%v: entry %d: high byte %#x by its run, %#x", typ, i, got, want)
+			}
+		}
 	}
 	f := gridFormat3(quant.IQ3_XXS)
 	g := f.grid
