@@ -807,8 +807,8 @@ type PackOptions struct {
 	// bits per weight) and IQ3_S as 4-bit ones (4.31) where this CPU would
 	// keep their grid indices (1.72–3.56: about the file's size): on the
 	// 4b-shaped files of docs/PERFORMANCE.md (eighteenth session) they
-	// decode 1.3–1.7× (IQ2_S), about 2× (IQ1_S, IQ1_M) and 1.2× (IQ3_S)
-	// as fast as the grids, at 1.25×, 1.7–1.8× and 1.2× their memory.
+	// decode 1.3–1.7× (IQ2_S), 1.5–2× (IQ1_S, IQ1_M) and 1.2× (IQ3_S) as
+	// fast as the grids, at 1.25×, 1.7–1.8× and 1.2× their memory.
 	// IQ2_XXS's and IQ2_XS's grids are as fast as their codes, and every
 	// other type has one form.
 	Speed bool
