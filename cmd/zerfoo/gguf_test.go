@@ -37,6 +37,9 @@ func TestRunsAs(t *testing.T) {
 		1696: "int8 kernels, repacked at 3.31 bits per weight (2.1× the file's) where the memory budget allows",
 		2208: "int8 kernels, repacked at 4.31 bits per weight (2.8× the file's) where the memory budget allows",
 	}[qgemm.GGMLBytes(quant.IQ1_S, 16, 256)]
+	if iq1s == "" {
+		t.Fatalf("IQ1_S tiles of %d bytes per 16×256: no known form", qgemm.GGMLBytes(quant.IQ1_S, 16, 256))
+	}
 	for typ, want := range map[quant.Type]string{
 		quant.Q4_K:  "int8 kernels, repacked at 4.62 bits per weight",
 		quant.IQ1_S: iq1s,
