@@ -38,8 +38,10 @@
 // Packed each; TQ1_0 and TQ2_0 as 2-bit codes, 2.06 bits per weight;
 // IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M as the file's
 // grid indices where the CPU has AVX-512 VBMI, 1.7–3.6 bits per weight,
-// and elsewhere (or with PreferSpeed) as 4-bit indices into a table of
-// their levels (quant.Codes) in IQ4_XS's tiles, 4.3–4.6 bits per weight; Q1_0, Q2_0
+// and elsewhere (or with PreferSpeed) as indices into a table of their
+// levels (quant.Codes): 3-bit ones in Q3_K's planes on AVX-512 CPUs for
+// the types of at most 8 levels (IQ2_*, IQ1_*), 3.3–3.6 bits per weight,
+// else 4-bit ones in IQ4_XS's tiles, 4.3–4.6; Q1_0, Q2_0
 // and MXFP4 matrices are first rewritten as Q4_0 or Q8_0 blocks that
 // decode to the same floats, quant.Reencode) or NBits (ONNX MatMulNBits
 // weights, from FromONNX). Packings larger than the file's blocks are
