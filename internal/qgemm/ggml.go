@@ -169,7 +169,9 @@ type gridTable struct {
 	// VPMULTISHIFTQB control that moves the codes in byte g of every
 	// dword (column c's index for elements 8g…8g+7, after the lookup) to
 	// bytes 0–3 of that dword, two bits per byte; 256 bytes later the
-	// unsigned level 128 + magnitude by a byte's low two bits (VPERMB).
+	// unsigned level 128 + magnitude by a byte's low two bits (VPERMB);
+	// the IQ1 grids' further tables follow (gridFormat), and their kernels
+	// take the high bytes from those (iq1High), not from 2^bits.
 	kern []uint8
 	// wide is the format the tiles expand into for products of several
 	// row tiles (expandGrid): IQ4_XS's layout (with f.sub-element scale
@@ -314,10 +316,11 @@ func iq1High(typ quant.Type, words []uint16, t []uint8) {
 		first, last := uint8(run[0]>>8), uint8(run[15]>>8)
 		step := 16
 		for n, w := range run {
-			if h := uint8(w >> 8); h != first && step == 16 {
+			h := uint8(w >> 8)
+			if h != first && step == 16 {
 				step = n
 			}
-			if h := uint8(w >> 8); (n < step && h != first) || (n >= step && h != last) {
+			if (n < step && h != first) || (n >= step && h != last) {
 				panic(fmt.Sprintf("qgemm: %v: grid entries %d…%d change their high elements twice", typ, 16*g, 16*g+15))
 			}
 		}
