@@ -31,6 +31,9 @@ func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 // codes, the loaded code step, the sub-block scale pairs (sub-scales),
 // the table and the absolute values (IQ4).
 func (f format) temps() int {
+	if f.grid {
+		return 6 // gridKernel's
+	}
 	n := 3
 	if f.subScales {
 		n++
@@ -49,7 +52,11 @@ func (f format) span() int {
 	if f.lut {
 		return 1
 	}
-	n := (1<<15 - 1) / (2 * (1<<(f.low+f.high) - 1) * 127)
+	top := 1<<(f.low+f.high) - 1
+	if f.grid {
+		top = f.gridTop()
+	}
+	n := (1<<15 - 1) / (2 * top * 127)
 	n = min(n, f.sub/4)
 	for f.sub/4%n != 0 {
 		n--
@@ -107,7 +114,7 @@ func (f format) rows() (group, half int) {
 	for fits(2, group+1, false) {
 		group++
 	}
-	decode := f.high > 0 || f.lut
+	decode := f.high > 0 || f.lut || f.grid
 	for half < 8 && fits(1, half+1, decode) {
 		half++
 	}
@@ -123,7 +130,14 @@ const (
 	cBitSel = 128 // 1 << (i%8) at byte i
 	cVal    = 160 // 1<<2, 1<<4, 1<<5 bytes (extra-bit values), 32 bytes each
 	cMask30 = 256 // 0x30 bytes (plane2: the two extra bits at bits 4–5)
-	cSize   = 288
+	// The grid kernels' (gridKernel):
+	cFF      = 288 // 0xff dwords
+	cShift   = 320 // per run r (32 bytes each) 4c + r in dword c
+	cHigh    = 448 // per index bit 8 + b (32 bytes each) 1 << (8 + b) dwords
+	c7F      = 544 // 0x7f bytes (the IQ2 signs: VPADDUSB to the sign bit)
+	cLaneBit = 576 // per half h (32 bytes each) 1 << (8h + c) in dword c
+	cTwos    = 640 // 0x02 bytes
+	cSize    = 672
 )
 
 func constTable() {
@@ -140,6 +154,25 @@ func constTable() {
 		t[cVal+32+i] = 1 << 4
 		t[cVal+64+i] = 1 << 5
 		t[cMask30+i] = 0x30
+		t[cTwos+i] = 2
+		t[c7F+i] = 0x7f
+	}
+	put32 := func(off, i int, v uint32) {
+		for b := 0; b < 4; b++ {
+			t[off+4*i+b] = byte(v >> (8 * b))
+		}
+	}
+	for c := 0; c < 8; c++ {
+		put32(cFF, c, 0xff)
+		for r := 0; r < 4; r++ {
+			put32(cShift+32*r, c, uint32(4*c+r))
+		}
+		for b := 0; b < 3; b++ {
+			put32(cHigh+32*b, c, 1<<(8+b))
+		}
+		for h := 0; h < 2; h++ {
+			put32(cLaneBit+32*h, c, 1<<(8*h+c))
+		}
 	}
 	out.WriteString("\n// ggmlAVX2Const<> holds the kernels' constants (see gen_ggml_avx2.go).\n")
 	for o := 0; o < cSize; o += 8 {
@@ -179,7 +212,7 @@ func main() {
 		if f.name == "Q4_0" || f.name == "Q8_0" {
 			continue // qgemm.Matrix runs them on AVX2
 		}
-		if f.avx512Only() {
+		if f.avx512Only() && !f.avx2Grid() {
 			continue
 		}
 		group, half := f.rows()
@@ -193,7 +226,11 @@ func main() {
 			for mr := lo; mr <= hi2; mr++ {
 				sh, _ := f.shapeFor(halves, mr)
 				name := fmt.Sprintf("g%sm%d%sAVX2", f.name, mr, map[int]string{2: "", 1: "h"}[halves])
-				kernel(name, f, sh)
+				if f.grid {
+					gridKernel(name, f, sh)
+				} else {
+					kernel(name, f, sh)
+				}
 				what := map[int]string{2: "16 columns", 1: "the 8 columns of half p.h4/4"}[halves]
 				fmt.Fprintf(&call, "// %s is ggmlKernelGeneric for %s, %s, mr %d (AVX2).\n//\n//go:noescape\nfunc %s(p *gargsAVX2)\n\n", name, f.name, what, mr, name)
 				fmt.Fprintf(&sw[hi], "\t\tcase %d:\n\t\t\t%s(p)\n", mr, name)
@@ -571,6 +608,379 @@ func kernel(name string, f format, sh shape) {
 			}
 			if sh.spill {
 				p("VMOVUPS %s, %s", a, slot(hh, r))
+			}
+		}
+	}
+	p("ADDQ $%d, R15", f.tileBytes())
+	p("ADDQ 32(AX), R12")
+	p("DECQ CX")
+	p("JNZ sb")
+
+	// Store (or add) the rows.
+	if sh.spill {
+		for hh := 0; hh < halves; hh++ {
+			for r := 0; r < mr; r++ {
+				p("VMOVUPS %s, %s", slot(hh, r), acc(hh, r))
+			}
+		}
+	}
+	p("MOVQ 40(AX), SI")
+	p("MOVQ 48(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (SI)(R8*4), R10")
+	p("MOVQ 64(AX), DX")
+	p("TESTQ DX, DX")
+	p("JZ store")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VADDPS %s, %s, %s", row("SI", "R10", r, 32*hh), acc(hh, r), acc(hh, r))
+		}
+	}
+	label("store")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VMOVUPS %s, %s", acc(hh, r), row("SI", "R10", r, 32*hh))
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gridTop is the largest unsigned weight gridKernel multiplies: an IQ2
+// magnitude (43), or an IQ1 weight 8·g ± 1 plus 16 (25).
+func (f format) gridTop() int {
+	if f.deltas > 0 {
+		return 25
+	}
+	return 43
+}
+
+// gridKernel emits the kernel of a grid format with an index per 8
+// elements (IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M; ggml.go's gridFormat)
+// of layout sh: the tiles keep the file's indices, and each 8-element
+// entry is read from the grid's table of 8-byte entries (gridEntries,
+// in L1: 2–16 KiB), one scalar load per column and 8 elements, as
+// llama.cpp's AVX2 kernels read their grids. A tile's 32 elements
+// (chunk) of 8 columns are four runs of 8; a run's entries, loaded as
+// qwords [c0 c1 | c4 c5] and [c2 c3 | c6 c7], are split by VSHUFPS into
+// its two quads (the dwords of elements 0–3 and 4–7), the layout the
+// other kernels multiply. The IQ2 entries are the magnitudes 8, 25, 43,
+// multiplied with VPMADDUBSW by the activations with the weights' signs
+// (VPSIGNB: no zp term); the IQ1 entries are 8·g + 1 + 16 (g = −1, 0,
+// 1), less 2 in the columns whose δ is negative, and the zp term 16·Σqa
+// is the activation record's 128·Σqa shifted right by 3.
+//
+// General registers as kernel's, but BX the entry table, DX the index of
+// the entry being loaded, and the chunk count in the frame; indices of
+// more than 8 bits are assembled in a vector (the byte, and each higher
+// bit from its mask: VPSRLVD by 4c + r) and read back from the frame.
+// Vector registers: Y15 the broadcast activations, Y14 the first qwords
+// and the signs (IQ2), Y13 and Y12 the two quads, Y11 the scale pairs,
+// Y10 the IQ1 δ mask.
+func gridKernel(name string, f format, sh shape) {
+	halves, mr := sh.halves, sh.mr
+	reg := func(i int) string { return fmt.Sprintf("Y%d", i) }
+	xr := func(y string) string { return "X" + y[1:] }
+	isum := func(hh, r int) string { return reg(hh*mr + r) }
+	acc := func(hh, r int) string { return reg(halves*mr + hh*mr + r) }
+	if sh.spill {
+		acc = isum
+	}
+	w := func(r int) string { return reg(sh.regs() - mr + r) }
+	yb, ya, yB, yT, ysc, yx := "Y15", "Y14", "Y13", "Y12", "Y11", "Y10"
+	if sh.regs() > 10 {
+		log.Fatalf("%s: out of registers", name)
+	}
+	iq1 := f.deltas > 0
+	// The most used constants go into the registers left (below Y10, and
+	// Y10 itself without δ masks).
+	var free []string
+	for i := sh.regs(); i < 10; i++ {
+		free = append(free, reg(i))
+	}
+	if !iq1 {
+		free = append(free, yx)
+	}
+	konst := map[int]string{}
+	var want []int
+	if !iq1 {
+		want = append(want, cBitSel, cSpread, c7F)
+	}
+	if f.bits > 8 {
+		want = append(want, cFF)
+		for b := 0; b < f.bits-8; b++ {
+			want = append(want, cHigh+32*b)
+		}
+	}
+	for _, c := range want {
+		if len(free) > 0 {
+			konst[c], free = free[len(free)-1], free[:len(free)-1]
+		}
+	}
+	k := func(c int) string {
+		if r, ok := konst[c]; ok {
+			return r
+		}
+		return cst(c)
+	}
+	spill := 0
+	if sh.spill {
+		spill = 32 * halves * mr
+	}
+	// pre: the indices of more than 8 bits of a whole super-block are
+	// assembled before its products (R10, free below 5 rows, walks them),
+	// so that their loads find them in L1, not in flight in the store
+	// queue (forwarding from these stores cost IQ2_XS, IQ1_S about a
+	// third of their speed); with more rows, per half ahead of its runs.
+	pre := f.bits > 8 && mr <= 4
+	idxBytes := 128
+	if pre {
+		idxBytes = f.sb / 32 * halves * 128
+	}
+	cntSlot, idxSlot := spill, spill+8
+	frame := idxSlot + idxBytes
+	split := "NOSPLIT, "
+	if frame > 512 {
+		split = "" // beyond the nosplit limit: a stack check
+	}
+	slot := func(hh, r int) string { return fmt.Sprintf("%d(SP)", 32*(hh*mr+r)) }
+	ab := f.auxBytes()
+	step := f.gridStep()
+	subs := 32 / f.sub // sub-blocks per chunk
+	qsub := f.sub / 4  // quads per sub-block
+	span := f.span()
+	prefetch := halves == 2 && mr == 1
+	ta := func(base string, disp, scale int) string {
+		if halves == 1 {
+			return fmt.Sprintf("%d(%s)(R14*%d)", disp, base, scale)
+		}
+		return fmt.Sprintf("%d(%s)", disp, base)
+	}
+	fmt.Fprintf(&out, "\n// func %s(p *gargsAVX2)\n", name)
+	// indices stores the four runs' indices of half hh of the chunk at DI
+	// at dst + 32·r: the byte, and each higher bit b from its mask (bit
+	// 4c + r).
+	indices := func(hh int, dst func(r int) string) {
+		hm := []string{yb, ysc, yx}[:f.bits-8] // yx: IQ1's, before its δ
+		p("VMOVDQU %s, %s", ta("DI", 32*hh, 8), yB)
+		for b, m := range hm {
+			p("VPBROADCASTD %s, %s", ta("DI", 64+8*b+4*hh, 1), m)
+		}
+		for r := 0; r < 4; r++ {
+			p("VPSRLD $%d, %s, %s", 8*r, yB, yT)
+			p("VPAND %s, %s, %s", k(cFF), yT, yT)
+			for b, m := range hm {
+				p("VPSRLVD %s, %s, %s", cst(cShift+32*r), m, ya)
+				p("VPSLLD $%d, %s, %s", 8+b, ya, ya)
+				p("VPAND %s, %s, %s", k(cHigh+32*b), ya, ya)
+				p("VPOR %s, %s, %s", ya, yT, yT)
+			}
+			p("VMOVDQU %s, %s", yT, dst(r))
+		}
+	}
+	fmt.Fprintf(&out, "TEXT ·%s(SB), %s$%d-8\n", name, split, frame)
+	p("MOVQ p+0(FP), AX")
+	p("MOVQ 0(AX), R15")
+	p("MOVQ 8(AX), SI")
+	p("MOVQ 16(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	if !pre {
+		p("LEAQ (SI)(R8*4), R10")
+	}
+	p("MOVQ 24(AX), R12")
+	p("MOVQ 56(AX), CX")
+	p("MOVQ 72(AX), BX")
+	p("ADDQ $%d, BX", f.gridEntries())
+	if halves == 1 {
+		p("MOVQ 80(AX), R14")
+	}
+	if sh.spill {
+		p("VPXOR %s, %s, %s", yb, yb, yb)
+	}
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			if sh.spill {
+				p("VMOVUPS %s, %s", yb, slot(hh, r))
+			} else {
+				p("VPXOR %s, %s, %s", acc(hh, r), acc(hh, r), acc(hh, r))
+			}
+		}
+	}
+
+	for _, c := range want {
+		if r, ok := konst[c]; ok {
+			p("VMOVDQU %s, %s", cst(c), r)
+		}
+	}
+
+	label("sb")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VPXOR %s, %s, %s", isum(hh, r), isum(hh, r), isum(hh, r))
+		}
+	}
+	p("MOVQ R15, DI")
+	p("LEAQ %d(R15), R11", f.scOff())
+	if iq1 {
+		p("LEAQ 8(R12), R13")
+	}
+	if pre {
+		p("MOVQ $%d, %d(SP)", f.sb/32, cntSlot)
+		p("LEAQ %d(SP), R10", idxSlot)
+		label("pre")
+		for hh := 0; hh < halves; hh++ {
+			indices(hh, func(r int) string { return fmt.Sprintf("%d(R10)", 128*hh+32*r) })
+		}
+		p("ADDQ $%d, DI", step)
+		p("ADDQ $%d, R10", 128*halves)
+		p("DECQ %d(SP)", cntSlot)
+		p("JNZ pre")
+		p("MOVQ R15, DI")
+		p("LEAQ %d(SP), R10", idxSlot)
+	}
+	p("MOVQ $%d, %d(SP)", f.sb/32, cntSlot)
+	label("chunk")
+	if prefetch {
+		for o := 0; o < step; o += 64 {
+			p("PREFETCHT0 %d(DI)", 4096+o)
+		}
+		p("PREFETCHT0 %d(DI)", 4096+step-1)
+	}
+	// delta loads the IQ1 δ mask m of the chunk into yx: 0x02 bytes in
+	// the columns whose δ is negative.
+	delta := func(hh, m int) {
+		p("VPBROADCASTW %d(DI), %s", f.gridBlock()+2*m, yx)
+		lb := cst(cLaneBit + 32*hh)
+		if halves == 1 {
+			p("LEAQ %s, DX", cst(cLaneBit))
+			lb = "(DX)(R14*8)"
+		}
+		p("VPAND %s, %s, %s", lb, yx, yx)
+		p("VPCMPEQD %s, %s, %s", lb, yx, yx)
+		p("VPAND %s, %s, %s", cst(cTwos), yx, yx)
+	}
+	for hh := 0; hh < halves; hh++ {
+		if f.bits > 8 && !pre {
+			indices(hh, func(r int) string { return fmt.Sprintf("%d(SP)", idxSlot+32*r) })
+		}
+		if f.deltas == 1 {
+			delta(hh, 0)
+		}
+		for r := 0; r < 4; r++ {
+			if 8*r%f.sub == 0 { // a sub-block starts: its (sc, sc) pairs
+				p("VPMOVSXBD %s, %s", ta("R11", 16*(8*r/f.sub)+8*hh, 2), ysc)
+				p("VPSLLD $16, %s, %s", ysc, yT)
+				p("VPBLENDW $0xaa, %s, %s, %s", yT, ysc, ysc)
+			}
+			if f.deltas == 4 {
+				delta(hh, r)
+			}
+			// The run's indices, column c's into DX.
+			index := func(c int) {
+				if f.bits == 8 {
+					p("MOVBLZX %s, DX", ta("DI", 32*hh+4*c+r, 8))
+				} else if pre {
+					p("MOVL %d(R10), DX", 128*hh+32*r+4*c)
+				} else {
+					p("MOVL %d(SP), DX", idxSlot+32*r+4*c)
+				}
+			}
+			pair := func(c0, c1 int, y string) {
+				index(c0)
+				p("VMOVQ (BX)(DX*8), %s", xr(y))
+				index(c1)
+				p("VPINSRQ $1, (BX)(DX*8), %s, %s", xr(y), xr(y))
+			}
+			pair(0, 1, ya)
+			pair(4, 5, yT)
+			p("VINSERTI128 $1, %s, %s, %s", xr(yT), ya, ya)
+			pair(2, 3, yB)
+			pair(6, 7, yT)
+			p("VINSERTI128 $1, %s, %s, %s", xr(yT), yB, yB)
+			p("VSHUFPS $0x88, %s, %s, %s", yB, ya, yT)
+			p("VSHUFPS $0xdd, %s, %s, %s", yB, ya, yB)
+			if iq1 {
+				p("VPSUBB %s, %s, %s", yx, yT, yT)
+				p("VPSUBB %s, %s, %s", yx, yB, yB)
+			}
+			for i, u := range []string{yT, yB} {
+				vq := 2*r + i
+				vs := vq % qsub
+				if !iq1 { // the quad's signs: ≥ 0x80 where negative, else 0x7f
+					p("VPBROADCASTD %s, %s", ta("DI", step-64+8*vq+4*hh, 1), ya)
+					p("VPSHUFB %s, %s, %s", k(cSpread), ya, ya)
+					p("VPAND %s, %s, %s", k(cBitSel), ya, ya)
+					p("VPADDUSB %s, %s, %s", k(c7F), ya, ya)
+				}
+				for rr := 0; rr < mr; rr++ {
+					p("VPBROADCASTD %s, %s", row("SI", "R10", rr, 4*vq), yb)
+					if !iq1 {
+						p("VPSIGNB %s, %s, %s", ya, yb, yb)
+					}
+					switch {
+					case !sh.acc16:
+						p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+						p("VPMADDWD %s, %s, %s", ysc, yb, yb)
+						p("VPADDD %s, %s, %s", yb, isum(hh, rr), isum(hh, rr))
+					case vs%span == 0:
+						p("VPMADDUBSW %s, %s, %s", yb, u, w(rr))
+					default:
+						p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+						p("VPADDW %s, %s, %s", yb, w(rr), w(rr))
+					}
+				}
+				if sh.acc16 && (vs+1)%span == 0 {
+					for rr := 0; rr < mr; rr++ {
+						p("VPMADDWD %s, %s, %s", ysc, w(rr), w(rr))
+						p("VPADDD %s, %s, %s", w(rr), isum(hh, rr), isum(hh, rr))
+					}
+				}
+			}
+			if iq1 && (8*r+8)%f.sub == 0 { // a sub-block ends: isum −= sc·16·Σqa
+				j := 8 * r / f.sub
+				p("VPMOVSXBD %s, %s", ta("R11", 16*j+8*hh, 2), ya)
+				for rr := 0; rr < mr; rr++ {
+					p("VPBROADCASTD %d(R13), %s", rr*ab+4*j, yb)
+					p("VPSRAD $3, %s, %s", yb, yb)
+					p("VPMULLD %s, %s, %s", ya, yb, yb)
+					p("VPSUBD %s, %s, %s", yb, isum(hh, rr), isum(hh, rr))
+				}
+			}
+		}
+	}
+	p("ADDQ $%d, DI", step)
+	p("ADDQ $%d, R11", 16*subs)
+	if iq1 {
+		p("ADDQ $%d, R13", 4*subs)
+	}
+	p("ADDQ $32, SI")
+	if mr > 4 {
+		p("ADDQ $32, R10")
+	}
+	if pre {
+		p("ADDQ $%d, R10", 128*halves)
+	}
+	p("DECQ %d(SP)", cntSlot)
+	p("JNZ chunk")
+
+	// Super-block epilogue: acc += float(isum)·(d·da).
+	if prefetch {
+		for o := f.lowBytes(); o < f.tileBytes(); o += 64 {
+			p("PREFETCHT0 %d(R15)", 4096+o)
+		}
+	}
+	for hh := 0; hh < halves; hh++ {
+		p("VCVTPH2PS %s, %s", ta("R15", f.dOff()+16*hh, 4), yT)
+		for r := 0; r < mr; r++ {
+			s, a := isum(hh, r), acc(hh, r)
+			p("VCVTDQ2PS %s, %s", s, s)
+			p("VBROADCASTSS %d(R12), %s", r*ab, yb)
+			p("VMULPS %s, %s, %s", yb, yT, yb)
+			if sh.spill {
+				p("VFMADD213PS %s, %s, %s", slot(hh, r), yb, s)
+				p("VMOVUPS %s, %s", s, slot(hh, r))
+			} else {
+				p("VFMADD231PS %s, %s, %s", yb, s, a)
 			}
 		}
 	}

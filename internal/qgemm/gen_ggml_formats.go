@@ -44,6 +44,14 @@ type format struct {
 // avx512Only reports a format only gen_ggml_asm.go writes kernels for.
 func (f format) avx512Only() bool { return f.grid || f.avx512 }
 
+// avx2Grid reports a grid format gen_ggml_avx2.go writes kernels for: an
+// index per 8 elements (not IQ3_XXS's or IQ3_S's per 4).
+func (f format) avx2Grid() bool { return f.grid && !f.quad && !f.split }
+
+// gridEntries is the offset of the AVX2 grid kernels' table of 8-byte
+// entries in the grid's kernel table (ggml.go's gridTable.kern).
+func (f format) gridEntries() int { return 2<<f.bits + 1024 }
+
 // kernConst is the Go constant the dispatch switches take for f.
 func (f format) kernConst() string {
 	if f.kern != "" {

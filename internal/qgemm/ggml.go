@@ -110,10 +110,12 @@ var formats = func() map[quant.Type]*format {
 		quant.IQ1_S, quant.IQ1_M} {
 		fs[t] = codeFormat(fs[quant.IQ4_XS], t, ggmlCodes3)
 	}
-	if ggmlGridKernels {
+	if ggmlGridKernels || ggmlGridAVX2 {
 		for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
 			fs[t] = gridFormat(t)
 		}
+	}
+	if ggmlGridKernels {
 		fs[quant.IQ3_XXS] = gridFormat3(quant.IQ3_XXS)
 		fs[quant.IQ3_S] = gridFormat3S(quant.IQ3_S)
 	}
@@ -173,6 +175,10 @@ type gridTable struct {
 	// the IQ1 grids' further tables follow (gridFormat), and their kernels
 	// take the high bytes from those (iq1High), not from 2^bits.
 	kern []uint8
+	// nib is, for the grids with an index per 8 elements, entry i's 4-bit
+	// codes as the wide tiles hold 8 elements of a column (byte t: element
+	// t, and element t + 4 in the high nibble; expandGrid8).
+	nib []uint32
 	// wide is the format the tiles expand into for products of several
 	// row tiles (expandGrid): IQ4_XS's layout (with f.sub-element scale
 	// blocks), whose 4-bit codes index the grid format's lut (gridCode's
@@ -381,7 +387,8 @@ func splitCtrl(s, b int) uint8 {
 // (2n + 384 + g) and of the last (2n + 512 + g), and the first n whose
 // entry 16g + n has the last's (2n + 640 + g; 16 for none); then 64
 // bytes each of 0x10, 0x20 and 0x40 (2n + 768, 832, 896) and the dword
-// 0x0f0f0f0f (2n + 960).
+// 0x0f0f0f0f (2n + 960). The AVX2 kernels (CPUs without VBMI) read each
+// entry whole, as 8 bytes, from 2n + 1024 (gridEntries).
 func gridFormat(t quant.Type) *format {
 	entries := quant.Grid(t)
 	iq1 := t == quant.IQ1_S || t == quant.IQ1_M
@@ -416,9 +423,22 @@ func gridFormat(t quant.Type) *format {
 		}
 	}
 	n := len(entries)
-	g.kern = aligned64(2*n + 1024)
+	g.kern = aligned64(gridEntries(n) + 8*n)
+	g.nib = make([]uint32, n)
 	for i, w := range g.words {
+		for t := 0; t < 4; t++ {
+			c := uint32(w>>(2*t)&3) | uint32(w>>(2*t+8)&3)<<4
+			g.nib[i] |= c << (8 * t)
+		}
 		g.kern[i], g.kern[n+i] = uint8(w), uint8(w>>8)
+		for j := 0; j < 8; j++ { // the AVX2 kernels' unsigned entries
+			c := uint8(w >> (2 * j) & 3)
+			u := uint8(gridLevels[min(c, 2)])
+			if iq1 {
+				u = 8*c + 9
+			}
+			g.kern[gridEntries(n)+8*i+j] = u
+		}
 	}
 	for grp := 0; grp < 4; grp++ {
 		for b := 0; b < 64; b++ {
@@ -453,6 +473,12 @@ func gridFormat(t quant.Type) *format {
 	return f
 }
 
+// gridEntries is the offset of the AVX2 kernels' table in the kernel
+// table of a grid of n entries (gridFormat): entry i as 8 unsigned bytes,
+// element j's magnitude (IQ2) or, for its value g, 8·g + 1 + 16 (IQ1: the
+// weight for a positive δ, plus 16).
+func gridEntries(n int) int { return 2*n + 1024 }
+
 // expandGridGeneric writes the wide tiles (gridTable.wide) of the n grid
 // tiles at src to dst.
 func expandGridGeneric(f *format, dst, src []uint8, n int) {
@@ -466,6 +492,63 @@ func expandGridGeneric(f *format, dst, src []uint8, n int) {
 				codes[j] = f.gridCode(t, c, j)
 			}
 			putCodes(d, w.low, c, codes[:])
+		}
+		copy(d[w.scOff():], t[f.scOff():]) // the scales and d, laid out alike
+	}
+}
+
+// spread4 spreads the four bits of a nibble to bit 0 of four bytes.
+var spread4 = func() (t [16]uint32) {
+	for n := range t {
+		for b := 0; b < 4; b++ {
+			t[n] |= uint32(n>>b&1) << (8 * b)
+		}
+	}
+	return t
+}()
+
+// expandGrid8 is expandGridGeneric for the grids with an index per 8
+// elements (gridTable.nib): per column and 8 elements one table entry,
+// with the signs (bit 2 of each code: from the two quads' sign masks) or
+// the IQ1 δ.
+func expandGrid8(f *format, dst, src []uint8, n int) {
+	g, w := f.grid, f.grid.wide
+	tb, wb := f.tileBytes(), w.tileBytes()
+	for i := 0; i < n; i++ {
+		t, d := src[i*tb:(i+1)*tb], dst[i*wb:(i+1)*wb]
+		for ch := 0; ch < f.sb/32; ch++ {
+			blk := t[ch*g.step:][:g.step]
+			out := d[ch*256:][:256]
+			var high [3]uint64 // the index bits above 8 (bit 4c + r)
+			for b := 0; b < g.bits-8; b++ {
+				high[b] = binary.LittleEndian.Uint64(blk[64+8*b:])
+			}
+			var delta [4]uint16 // IQ1: columns of negative δ per run (m = r·deltas/4)
+			for m := 0; m < g.deltas; m++ {
+				delta[m] = binary.LittleEndian.Uint16(blk[g.deltaOff()+2*m:])
+			}
+			for r := 0; r < 4; r++ {
+				var s0, s1 uint64
+				if g.deltas == 0 {
+					s0 = binary.LittleEndian.Uint64(blk[g.signs()+16*r:])
+					s1 = binary.LittleEndian.Uint64(blk[g.signs()+16*r+8:])
+				}
+				dm := delta[r*g.deltas/4]
+				for c := 0; c < GroupCols; c++ {
+					pos := uint(4*c + r)
+					idx := uint32(blk[pos])
+					for b := 0; b < g.bits-8; b++ {
+						idx |= uint32(high[b]>>pos&1) << (8 + b)
+					}
+					v := g.nib[idx]
+					if g.deltas > 0 {
+						v |= 0x44444444 * uint32(dm>>c&1)
+					} else {
+						v |= spread4[s0>>(4*c)&15]<<2 | spread4[s1>>(4*c)&15]<<6
+					}
+					binary.LittleEndian.PutUint32(out[64*r+4*c:], v)
+				}
+			}
 		}
 		copy(d[w.scOff():], t[f.scOff():]) // the scales and d, laid out alike
 	}
@@ -822,6 +905,11 @@ var speedFormats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{}
 	if ggmlGridKernels {
 		for _, t := range []quant.Type{quant.IQ2_S, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
+			fs[t] = codeFormat(formats[quant.IQ4_XS], t, ggmlCodes3)
+		}
+	}
+	if ggmlGridAVX2 {
+		for _, t := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
 			fs[t] = codeFormat(formats[quant.IQ4_XS], t, ggmlCodes3)
 		}
 	}

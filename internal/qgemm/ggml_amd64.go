@@ -107,6 +107,12 @@ func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
 // VPMULTISHIFTQB).
 var ggmlGridKernels = hasAVX512 && cpu.X86.HasAVX512VBMI
 
+// ggmlGridAVX2: this CPU keeps the grid indices of the types with an
+// index per 8 elements (IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M) without
+// VBMI, for the AVX2 kernels that read each entry from the grid's table
+// with a scalar load (gen_ggml_avx2.go's gridKernel).
+var ggmlGridAVX2 = hasAVX2 && !ggmlGridKernels
+
 // ggmlCodes3: this CPU holds the table-code types of at most 8 levels as
 // 3-bit codes (codeFormat; AVX-512 kernels: 1.1–1.3× the 4-bit codes'
 // speed in a quarter less memory, where the AVX2 ones ran at 0.6×).

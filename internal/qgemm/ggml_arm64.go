@@ -67,6 +67,9 @@ func ggmlCallNEON(f *format, p *gargs, mr int, dot bool) bool {
 // IQ2 types run as table codes.
 const ggmlGridKernels = false
 
+// ggmlGridAVX2: no AVX2 grid kernels here (gridFormat).
+const ggmlGridAVX2 = false
+
 // ggmlCodes3: the table codes stay 4-bit (codeFormat); the 3-bit ones have
 // AVX-512 kernels only.
 const ggmlCodes3 = false

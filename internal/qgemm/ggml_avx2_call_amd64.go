@@ -406,6 +406,206 @@ func gTQ2_0m3hAVX2(p *gargsAVX2)
 //go:noescape
 func gTQ2_0m4hAVX2(p *gargsAVX2)
 
+// gIQ2_XXSm1AVX2 is ggmlKernelGeneric for IQ2_XXS, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm1AVX2(p *gargsAVX2)
+
+// gIQ2_XXSm2AVX2 is ggmlKernelGeneric for IQ2_XXS, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm2AVX2(p *gargsAVX2)
+
+// gIQ2_XXSm3hAVX2 is ggmlKernelGeneric for IQ2_XXS, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm3hAVX2(p *gargsAVX2)
+
+// gIQ2_XXSm4hAVX2 is ggmlKernelGeneric for IQ2_XXS, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm4hAVX2(p *gargsAVX2)
+
+// gIQ2_XXSm5hAVX2 is ggmlKernelGeneric for IQ2_XXS, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm5hAVX2(p *gargsAVX2)
+
+// gIQ2_XXSm6hAVX2 is ggmlKernelGeneric for IQ2_XXS, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm6hAVX2(p *gargsAVX2)
+
+// gIQ2_XXSm7hAVX2 is ggmlKernelGeneric for IQ2_XXS, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm7hAVX2(p *gargsAVX2)
+
+// gIQ2_XXSm8hAVX2 is ggmlKernelGeneric for IQ2_XXS, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gIQ2_XXSm8hAVX2(p *gargsAVX2)
+
+// gIQ2_XSm1AVX2 is ggmlKernelGeneric for IQ2_XS, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm1AVX2(p *gargsAVX2)
+
+// gIQ2_XSm2AVX2 is ggmlKernelGeneric for IQ2_XS, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm2AVX2(p *gargsAVX2)
+
+// gIQ2_XSm3hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm3hAVX2(p *gargsAVX2)
+
+// gIQ2_XSm4hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm4hAVX2(p *gargsAVX2)
+
+// gIQ2_XSm5hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm5hAVX2(p *gargsAVX2)
+
+// gIQ2_XSm6hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm6hAVX2(p *gargsAVX2)
+
+// gIQ2_XSm7hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm7hAVX2(p *gargsAVX2)
+
+// gIQ2_XSm8hAVX2 is ggmlKernelGeneric for IQ2_XS, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gIQ2_XSm8hAVX2(p *gargsAVX2)
+
+// gIQ2_Sm1AVX2 is ggmlKernelGeneric for IQ2_S, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm1AVX2(p *gargsAVX2)
+
+// gIQ2_Sm2AVX2 is ggmlKernelGeneric for IQ2_S, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm2AVX2(p *gargsAVX2)
+
+// gIQ2_Sm3hAVX2 is ggmlKernelGeneric for IQ2_S, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm3hAVX2(p *gargsAVX2)
+
+// gIQ2_Sm4hAVX2 is ggmlKernelGeneric for IQ2_S, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm4hAVX2(p *gargsAVX2)
+
+// gIQ2_Sm5hAVX2 is ggmlKernelGeneric for IQ2_S, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm5hAVX2(p *gargsAVX2)
+
+// gIQ2_Sm6hAVX2 is ggmlKernelGeneric for IQ2_S, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm6hAVX2(p *gargsAVX2)
+
+// gIQ2_Sm7hAVX2 is ggmlKernelGeneric for IQ2_S, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm7hAVX2(p *gargsAVX2)
+
+// gIQ2_Sm8hAVX2 is ggmlKernelGeneric for IQ2_S, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gIQ2_Sm8hAVX2(p *gargsAVX2)
+
+// gIQ1_Sm1AVX2 is ggmlKernelGeneric for IQ1_S, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm1AVX2(p *gargsAVX2)
+
+// gIQ1_Sm2AVX2 is ggmlKernelGeneric for IQ1_S, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm2AVX2(p *gargsAVX2)
+
+// gIQ1_Sm3hAVX2 is ggmlKernelGeneric for IQ1_S, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm3hAVX2(p *gargsAVX2)
+
+// gIQ1_Sm4hAVX2 is ggmlKernelGeneric for IQ1_S, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm4hAVX2(p *gargsAVX2)
+
+// gIQ1_Sm5hAVX2 is ggmlKernelGeneric for IQ1_S, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm5hAVX2(p *gargsAVX2)
+
+// gIQ1_Sm6hAVX2 is ggmlKernelGeneric for IQ1_S, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm6hAVX2(p *gargsAVX2)
+
+// gIQ1_Sm7hAVX2 is ggmlKernelGeneric for IQ1_S, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm7hAVX2(p *gargsAVX2)
+
+// gIQ1_Sm8hAVX2 is ggmlKernelGeneric for IQ1_S, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gIQ1_Sm8hAVX2(p *gargsAVX2)
+
+// gIQ1_Mm1AVX2 is ggmlKernelGeneric for IQ1_M, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm1AVX2(p *gargsAVX2)
+
+// gIQ1_Mm2AVX2 is ggmlKernelGeneric for IQ1_M, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm2AVX2(p *gargsAVX2)
+
+// gIQ1_Mm3hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm3hAVX2(p *gargsAVX2)
+
+// gIQ1_Mm4hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm4hAVX2(p *gargsAVX2)
+
+// gIQ1_Mm5hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm5hAVX2(p *gargsAVX2)
+
+// gIQ1_Mm6hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm6hAVX2(p *gargsAVX2)
+
+// gIQ1_Mm7hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm7hAVX2(p *gargsAVX2)
+
+// gIQ1_Mm8hAVX2 is ggmlKernelGeneric for IQ1_M, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gIQ1_Mm8hAVX2(p *gargsAVX2)
+
 // ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both
 // halves) and half kernels; 0, 0 when t has none.
 func ggmlAVX2Rows(t quant.Type) (group, half int) {
@@ -434,6 +634,16 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 		return 2, 8
 	case quant.TQ2_0:
 		return 2, 4
+	case quant.IQ2_XXS:
+		return 2, 8
+	case quant.IQ2_XS:
+		return 2, 8
+	case quant.IQ2_S:
+		return 2, 8
+	case quant.IQ1_S:
+		return 2, 8
+	case quant.IQ1_M:
+		return 2, 8
 	}
 	return 0, 0
 }
@@ -547,6 +757,51 @@ func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 			gTQ2_0m1AVX2(p)
 		case 2:
 			gTQ2_0m2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ2_XXS:
+		switch mr {
+		case 1:
+			gIQ2_XXSm1AVX2(p)
+		case 2:
+			gIQ2_XXSm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ2_XS:
+		switch mr {
+		case 1:
+			gIQ2_XSm1AVX2(p)
+		case 2:
+			gIQ2_XSm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ2_S:
+		switch mr {
+		case 1:
+			gIQ2_Sm1AVX2(p)
+		case 2:
+			gIQ2_Sm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ1_S:
+		switch mr {
+		case 1:
+			gIQ1_Sm1AVX2(p)
+		case 2:
+			gIQ1_Sm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ1_M:
+		switch mr {
+		case 1:
+			gIQ1_Mm1AVX2(p)
+		case 2:
+			gIQ1_Mm2AVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -728,6 +983,91 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 			gTQ2_0m3hAVX2(p)
 		case 4:
 			gTQ2_0m4hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ2_XXS:
+		switch mr {
+		case 3:
+			gIQ2_XXSm3hAVX2(p)
+		case 4:
+			gIQ2_XXSm4hAVX2(p)
+		case 5:
+			gIQ2_XXSm5hAVX2(p)
+		case 6:
+			gIQ2_XXSm6hAVX2(p)
+		case 7:
+			gIQ2_XXSm7hAVX2(p)
+		case 8:
+			gIQ2_XXSm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ2_XS:
+		switch mr {
+		case 3:
+			gIQ2_XSm3hAVX2(p)
+		case 4:
+			gIQ2_XSm4hAVX2(p)
+		case 5:
+			gIQ2_XSm5hAVX2(p)
+		case 6:
+			gIQ2_XSm6hAVX2(p)
+		case 7:
+			gIQ2_XSm7hAVX2(p)
+		case 8:
+			gIQ2_XSm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ2_S:
+		switch mr {
+		case 3:
+			gIQ2_Sm3hAVX2(p)
+		case 4:
+			gIQ2_Sm4hAVX2(p)
+		case 5:
+			gIQ2_Sm5hAVX2(p)
+		case 6:
+			gIQ2_Sm6hAVX2(p)
+		case 7:
+			gIQ2_Sm7hAVX2(p)
+		case 8:
+			gIQ2_Sm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ1_S:
+		switch mr {
+		case 3:
+			gIQ1_Sm3hAVX2(p)
+		case 4:
+			gIQ1_Sm4hAVX2(p)
+		case 5:
+			gIQ1_Sm5hAVX2(p)
+		case 6:
+			gIQ1_Sm6hAVX2(p)
+		case 7:
+			gIQ1_Sm7hAVX2(p)
+		case 8:
+			gIQ1_Sm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.IQ1_M:
+		switch mr {
+		case 3:
+			gIQ1_Mm3hAVX2(p)
+		case 4:
+			gIQ1_Mm4hAVX2(p)
+		case 5:
+			gIQ1_Mm5hAVX2(p)
+		case 6:
+			gIQ1_Mm6hAVX2(p)
+		case 7:
+			gIQ1_Mm7hAVX2(p)
+		case 8:
+			gIQ1_Mm8hAVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}

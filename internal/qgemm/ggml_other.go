@@ -18,6 +18,9 @@ func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return 
 // ggmlGridKernels: no kernels look up grid indices here (gridFormat).
 const ggmlGridKernels = false
 
+// ggmlGridAVX2: no AVX2 grid kernels here (gridFormat).
+const ggmlGridAVX2 = false
+
 // ggmlCodes3: the table codes stay 4-bit here (codeFormat).
 const ggmlCodes3 = false
 

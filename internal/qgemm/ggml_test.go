@@ -502,7 +502,9 @@ func TestGGMLIQ2Formats(t *testing.T) {
 			t.Errorf("%s: tiles of %v bits per weight, want %v", name, got, want)
 		}
 		checkDequantize(t, name, m, typ, data)
-		for _, rows := range []int{1, 5, 9} {
+		// 1–3: the AVX2 grid kernels' group kernels and half kernels, 8 their
+		// widest, 9 the expansion into table codes.
+		for _, rows := range []int{1, 2, 3, 5, 8, 9} {
 			a := randA(rng, rows*k)
 			ref, mag := refGGML(m, a, rows)
 			for _, v := range ggmlVariants {
