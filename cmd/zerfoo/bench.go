@@ -32,7 +32,7 @@ type ggufBenchCmd struct {
 	Stream  bool          `help:"Alternate each repetition with a streaming read of the same bytes and report the weights' share of its bandwidth."`
 	Cold    bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches."`
 	// PreferSpeed is the load flag of generate, chat and serve.
-	PreferSpeed bool `help:"Pack the type in its faster form where it has two (IQ2_S, IQ3_S, IQ1_S and IQ1_M as table codes on CPUs with AVX-512 VBMI), as --prefer-speed loads models."`
+	PreferSpeed bool `help:"Pack the type in its faster form where it has two (IQ2_S, IQ3_S, IQ1_S and IQ1_M as table codes on CPUs with AVX-512 VBMI; IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M on the other AVX2 CPUs), as --prefer-speed loads models."`
 }
 
 // Validate checks the flags before anything is allocated or printed.

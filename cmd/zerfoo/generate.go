@@ -61,7 +61,7 @@ func (g *generateCmd) options() generate.Options {
 // weights (generate, chat and serve).
 type weightFlags struct {
 	Mmap        bool `help:"Read F16/BF16/F32 weights in place from the memory-mapped file (shared, but the OS may drop the pages under memory pressure) instead of copying them."`
-	PreferSpeed bool `help:"Hold IQ2_S, IQ3_S, IQ1_S and IQ1_M weights in their faster form (on CPUs with AVX-512 VBMI decode 1.2–2× faster at 1.2–1.8× their memory) where the memory budget allows; by default they stay near the file's size."`
+	PreferSpeed bool `help:"Hold IQ2_S, IQ3_S, IQ1_S and IQ1_M weights (on AVX2 CPUs without AVX-512 VBMI also IQ2_XXS and IQ2_XS) in their faster form, table codes (decode 1.2–2× faster at 1.2–2.5× their memory), where the memory budget allows; by default they stay near the file's size."`
 }
 
 // options are the generate.Load options of the flags.

@@ -29,12 +29,12 @@ func TestGGUFInspectSplit(t *testing.T) {
 // bits per weight where they outgrow the file's.
 func TestRunsAs(t *testing.T) {
 	// IQ1_S: its grid indices where the CPU has their kernels (AVX-512
-	// VBMI), else table codes: 3-bit ones on the other AVX-512 CPUs (and
-	// as the VBMI ones' faster form), 4-bit elsewhere: 1.71875, 3.3125 or
-	// 4.3125 bits per weight, by the bytes of 16 rows of 256.
+	// VBMI, AVX2), with table codes as the faster form (3-bit ones on
+	// AVX-512 CPUs, 4-bit on the others), else 4-bit table codes (NEON,
+	// the generic kernels): 1.71875 or 4.3125 bits per weight, by the
+	// bytes of 16 rows of 256.
 	iq1s := map[int64]string{
-		880:  "int8 kernels, repacked at 1.72 bits per weight; --prefer-speed: 3.31 bits per weight, faster",
-		1696: "int8 kernels, repacked at 3.31 bits per weight (2.1× the file's) where the memory budget allows",
+		880:  "int8 kernels, repacked at 1.72 bits per weight; --prefer-speed: ",
 		2208: "int8 kernels, repacked at 4.31 bits per weight (2.8× the file's) where the memory budget allows",
 	}[qgemm.GGMLBytes(quant.IQ1_S, 16, 256)]
 	if iq1s == "" {

@@ -43,7 +43,9 @@
 // the ternary TQ1_0 and TQ2_0 (both as TQ2_0's 2-bit codes), and, on
 // CPUs without AVX-512 VBMI (or with PackOptions.Speed), the i-quants
 // IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M (which keep
-// their grid indices where the CPU has it: ggml.go's gridFormat) as 4-bit
+// their grid indices where the CPU has it: ggml.go's gridFormat; on AVX2
+// CPUs without VBMI the five with an index per 8 elements do, for AVX2
+// kernels that read each entry from the grid's table) as 4-bit
 // indices into a table of their levels in IQ4_XS's tiles (on AVX-512
 // CPUs, the types of at most 8 levels as 3-bit indices, Q3_K's planes) (quant.Codes: d, 2s+1 per 32 or 16
 // elements and a power of two, 1/2 or 1/8, applied to the activations'

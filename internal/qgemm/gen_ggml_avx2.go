@@ -12,6 +12,8 @@
 // for few rows (a tile is read once), "half" kernels run one half (4h in
 // gargsAVX2.h4) for more rows (the codes are decoded once per more rows);
 // format.rows says how many and shapeFor how each lays out its registers.
+// The grid formats with an index per 8 elements have kernels of their own
+// (gridKernel), which read each entry from the grid's table.
 package main
 
 import (
@@ -137,7 +139,14 @@ const (
 	c7F      = 544 // 0x7f bytes (the IQ2 signs: VPADDUSB to the sign bit)
 	cLaneBit = 576 // per half h (32 bytes each) 1 << (8h + c) in dword c
 	cTwos    = 640 // 0x02 bytes
-	cSize    = 672
+	// Indices of 10 and 11 bits (gridKernel's indices): per count of
+	// higher bits nb = 2, 3 (32 bytes each, nb − 2 first) the dwords
+	// Σ_b 1 << 4b, Σ_b 1 << (8 − 3b) and Σ_b 1 << (8 + b), b < nb.
+	cNib    = 672 // 0x0f dwords
+	cGridM1 = 704
+	cGridK  = 768
+	cGridM2 = 832
+	cSize   = 896
 )
 
 func constTable() {
@@ -172,6 +181,18 @@ func constTable() {
 		}
 		for h := 0; h < 2; h++ {
 			put32(cLaneBit+32*h, c, 1<<(8*h+c))
+		}
+		put32(cNib, c, 0x0f)
+		for nb := 2; nb <= 3; nb++ {
+			var m1, k, m2 uint32
+			for b := 0; b < nb; b++ {
+				m1 |= 1 << (4 * b)
+				k |= 1 << (8 - 3*b)
+				m2 |= 1 << (8 + b)
+			}
+			put32(cGridM1+32*(nb-2), c, m1)
+			put32(cGridK+32*(nb-2), c, k)
+			put32(cGridM2+32*(nb-2), c, m2)
 		}
 	}
 	out.WriteString("\n// ggmlAVX2Const<> holds the kernels' constants (see gen_ggml_avx2.go).\n")
@@ -708,8 +729,8 @@ func gridKernel(name string, f format, sh shape) {
 	}
 	if f.bits > 8 {
 		want = append(want, cFF)
-		for b := 0; b < f.bits-8; b++ {
-			want = append(want, cHigh+32*b)
+		if f.bits == 9 {
+			want = append(want, cHigh)
 		}
 	}
 	for _, c := range want {
@@ -761,15 +782,44 @@ func gridKernel(name string, f format, sh shape) {
 	// at dst + 32·r: the byte, and each higher bit b from its mask (bit
 	// 4c + r).
 	indices := func(hh int, dst func(r int) string) {
-		hm := []string{yb, ysc, yx}[:f.bits-8] // yx: IQ1's, before its δ
+		nb := f.bits - 8
+		hm := []string{yb, ysc, yx}[:nb] // yx: IQ1's, before its δ
 		p("VMOVDQU %s, %s", ta("DI", 32*hh, 8), yB)
 		for b, m := range hm {
 			p("VPBROADCASTD %s, %s", ta("DI", 64+8*b+4*hh, 1), m)
 		}
+		if nb > 1 {
+			// Two or three bits: column c's four runs' bits b, from bit
+			// 4c of mask b, as bits 4b + r of one dword (in yb); run r's
+			// then move to 8 + b by one multiplication (the products'
+			// other bits fall outside 8…8+nb−1).
+			for b, m := range hm {
+				p("VPSRLVD %s, %s, %s", cst(cShift), m, m)
+				p("VPAND %s, %s, %s", cst(cNib), m, m)
+				if b > 0 {
+					p("VPSLLD $%d, %s, %s", 4*b, m, m)
+					p("VPOR %s, %s, %s", m, yb, yb)
+				}
+			}
+		}
 		for r := 0; r < 4; r++ {
 			p("VPSRLD $%d, %s, %s", 8*r, yB, yT)
 			p("VPAND %s, %s, %s", k(cFF), yT, yT)
+			if nb > 1 {
+				src := yb
+				if r > 0 {
+					p("VPSRLD $%d, %s, %s", r, yb, ya)
+					src = ya
+				}
+				p("VPAND %s, %s, %s", cst(cGridM1+32*(nb-2)), src, ya)
+				p("VPMULLD %s, %s, %s", cst(cGridK+32*(nb-2)), ya, ya)
+				p("VPAND %s, %s, %s", cst(cGridM2+32*(nb-2)), ya, ya)
+				p("VPOR %s, %s, %s", ya, yT, yT)
+			}
 			for b, m := range hm {
+				if nb > 1 {
+					break
+				}
 				p("VPSRLVD %s, %s, %s", cst(cShift+32*r), m, ya)
 				p("VPSLLD $%d, %s, %s", 8+b, ya, ya)
 				p("VPAND %s, %s, %s", k(cHigh+32*b), ya, ya)

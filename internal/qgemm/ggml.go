@@ -85,7 +85,10 @@ var ErrInexact = errors.New("qgemm: block not representable exactly")
 // On CPUs with AVX-512 VBMI, every one of them keeps its grid indices
 // instead (gridFormat, gridFormat3, gridFormat3S: 1.72–3.56 bits per
 // weight, 1.04–1.18 times the files'), and the table codes are
-// PackOptions.Speed's form of the types whose grid kernels are slower.
+// PackOptions.Speed's form of the types whose grid kernels are slower; on
+// the other AVX2 CPUs the types with an index per 8 elements (IQ2_XXS,
+// IQ2_XS, IQ2_S, IQ1_S, IQ1_M) keep theirs for the AVX2 grid kernels,
+// with the table codes as the faster form of all five.
 var formats = func() map[quant.Type]*format {
 	fs := map[quant.Type]*format{
 		quant.Q4_0:   {low: 4, zp: 8, sb: 32, sub: 32, act: actQ8_0},
@@ -895,7 +898,10 @@ type PackOptions struct {
 	// 4b-shaped files of docs/PERFORMANCE.md (eighteenth session) they
 	// decode 1.3–1.7× (IQ2_S), 1.5–2× (IQ1_S, IQ1_M) and 1.2× (IQ3_S) as
 	// fast as the grids, at 1.25×, 1.7–1.8× and 1.2× their memory.
-	// IQ2_XXS's and IQ2_XS's grids are as fast as their codes, and every
+	// IQ2_XXS's and IQ2_XS's grids are as fast as their codes there. On
+	// AVX2 CPUs without VBMI (ggmlGridAVX2) it holds all five types with an
+	// index per 8 elements as table codes (4-bit, 3-bit on AVX-512), whose
+	// one-row kernels run 1.3–2.2× the grids' (nineteenth session). Every
 	// other type has one form.
 	Speed bool
 }

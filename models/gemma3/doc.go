@@ -37,8 +37,9 @@
 // internal/qgemm's int8 kernels; Load stacks Q|K|V and Gate|Up into one
 // Packed each; TQ1_0 and TQ2_0 as 2-bit codes, 2.06 bits per weight;
 // IQ3_S, IQ3_XXS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M as the file's
-// grid indices where the CPU has AVX-512 VBMI, 1.7–3.6 bits per weight,
-// and elsewhere (or with PreferSpeed) as indices into a table of their
+// grid indices where the CPU has AVX-512 VBMI, 1.7–3.6 bits per weight
+// (on the other AVX2 CPUs those with an index per 8 elements: IQ2_*,
+// IQ1_*), and elsewhere (or with PreferSpeed) as indices into a table of their
 // levels (quant.Codes): 3-bit ones in Q3_K's planes on AVX-512 CPUs for
 // the types of at most 8 levels (IQ2_*, IQ1_*), 3.3–3.6 bits per weight,
 // else 4-bit ones in IQ4_XS's tiles, 4.3–4.6; Q1_0, Q2_0

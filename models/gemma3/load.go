@@ -48,9 +48,10 @@ type LoadOptions struct {
 	// budget.ErrExceeded that names the tensor (or metadata key) and the
 	// size.
 	Budget budget.Limit
-	// PreferSpeed holds IQ2_S, IQ3_S, IQ1_S and IQ1_M matrices in the
-	// faster of their forms where the CPU keeps their grid indices
-	// (qgemm.PackOptions.Speed: decode 1.2–2× faster at 1.2–1.8× the
+	// PreferSpeed holds IQ2_S, IQ3_S, IQ1_S and IQ1_M matrices (on AVX2
+	// CPUs without AVX-512 VBMI also IQ2_XXS and IQ2_XS) in the faster of
+	// their forms where the CPU keeps their grid indices
+	// (qgemm.PackOptions.Speed: decode 1.2–2× faster at 1.2–2.5× the
 	// memory), where the budget allows.
 	PreferSpeed bool
 }
