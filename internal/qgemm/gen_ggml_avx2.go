@@ -51,12 +51,17 @@ func (f format) temps() int {
 // cannot overflow (span·2·(2^bits−1)·127 < 2^15), at most a sub-block's.
 // IQ4 pair sums (up to 2·127·127) take one vector each.
 func (f format) span() int {
-	if f.lut {
-		return 1
-	}
 	top := 1<<(f.low+f.high) - 1
-	if f.grid {
+	switch {
+	case f.grid:
 		top = f.gridTop()
+	case f.lut && f.kern == "kernCodes16":
+		// Only the i-quants' table codes take these tiles, whose levels
+		// are at most 43 in magnitude: ggml.go's codes16Top, which
+		// TestCodes16Levels checks for every format of this kernel.
+		top = 64
+	case f.lut:
+		return 1
 	}
 	n := (1<<15 - 1) / (2 * top * 127)
 	n = min(n, f.sub/4)
@@ -693,11 +698,14 @@ func (f format) gridTop() int {
 //
 // General registers as kernel's, but BX the entry table, DX the index of
 // the entry being loaded, and the chunk count in the frame; indices of
-// more than 8 bits are assembled in a vector (the byte, and each higher
-// bit from its mask: VPSRLVD by 4c + r) and read back from the frame.
-// Vector registers: Y15 the broadcast activations, Y14 the first qwords
-// and the signs (IQ2), Y13 and Y12 the two quads, Y11 the scale pairs,
-// Y10 the IQ1 δ mask.
+// more than 8 bits are assembled in vectors (the byte, and the higher
+// bits from their masks, bit 4c + r: by VPSRLVD, or for two or three
+// bits one VPMULLD per run) and read back from the frame — a whole
+// super-block's ahead of its products below 5 rows (R10 walks them),
+// else a half's ahead of its runs. Vector registers: Y15 the broadcast
+// activations, Y14 the first qwords and the signs (IQ2), Y13 and Y12 the
+// two quads, Y11 the scale pairs, Y10 the IQ1 δ mask; the constants used
+// most go into the registers left below them.
 func gridKernel(name string, f format, sh shape) {
 	halves, mr := sh.halves, sh.mr
 	reg := func(i int) string { return fmt.Sprintf("Y%d", i) }

@@ -94,7 +94,8 @@ var formats = []format{
 	// IQ4_XS's layout with a scale per 16 elements: the kernels of the
 	// types held as table codes with such scales (IQ2_XS, IQ2_S and IQ1_M
 	// without grid kernels, and their grids' expansions; ggml.go's
-	// kernCodes16).
+	// kernCodes16), whose levels are small enough (codes16Top) for the
+	// AVX2 kernels to add two vectors' pair sums in int16.
 	{name: "Codes16", kern: "kernCodes16", low: 4, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
 	// The ternary types, TQ2_0's 2-bit codes q (y = d·(q − 1)) and TQ1_0's
 	// base-3 digits, as one plane of 2-bit codes (ggml.go's formats).

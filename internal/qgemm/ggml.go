@@ -140,6 +140,12 @@ var formats = func() map[quant.Type]*format {
 // those of 3-bit table codes (Q3_K's planes, a scale per 32 or 16
 // elements: codeFormat). They are no ggml types: format.kern only tells
 // kernels apart, and IQ1_M's grid kernels carry IQ1_M.
+//
+// codes16Top bounds the levels of every format of kernCodes16 (the
+// i-quants' at most 43 in magnitude): the AVX2 kernels add two vectors'
+// VPMADDUBSW pair sums in int16, 2·2·64·127 < 2^15 (TestCodes16Levels).
+const codes16Top = 64
+
 const (
 	kernCodes16 quant.Type = 1<<16 + iota
 	kernCodes3

@@ -719,3 +719,40 @@ func TestPackOptionsSpeed(t *testing.T) {
 		}
 	}
 }
+
+// TestCodes16Levels: every format multiplied by the kernCodes16 kernels
+// (the i-quants' table codes with a scale per 16, and the grids'
+// expansions) has levels within codes16Top, which the AVX2 kernels' int16
+// sums over two vectors rely on.
+func TestCodes16Levels(t *testing.T) {
+	var fs []*format
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
+		fs = append(fs, gridFormat(typ).grid.wide)
+	}
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S, quant.IQ3_XXS, quant.IQ3_S, quant.IQ1_S, quant.IQ1_M} {
+		fs = append(fs, codeFormat(formats[quant.IQ4_XS], typ, false), codeFormat(formats[quant.IQ4_XS], typ, true))
+	}
+	for _, m := range []map[quant.Type]*format{formats, speedFormats} {
+		for _, f := range m {
+			fs = append(fs, f)
+			if f.grid != nil {
+				fs = append(fs, f.grid.wide)
+			}
+		}
+	}
+	n := 0
+	for _, f := range fs {
+		if f.kern != kernCodes16 {
+			continue
+		}
+		n++
+		for _, l := range f.lut.s {
+			if l > codes16Top || l < -codes16Top {
+				t.Errorf("%v: level %d beyond ±%d", f.t, l, codes16Top)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no kernCodes16 format found")
+	}
+}
