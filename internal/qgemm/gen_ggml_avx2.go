@@ -151,7 +151,10 @@ const (
 	cGridM1 = 704
 	cGridK  = 768
 	cGridM2 = 832
-	cSize   = 896
+	c04     = 896 // 0x04 bytes (gridExpand: a low code's sign bit)
+	c40     = 928 // 0x40 bytes (a high code's)
+	c44     = 960 // 0x44 bytes (an IQ1 δ's, both codes)
+	cSize   = 992
 )
 
 func constTable() {
@@ -188,6 +191,9 @@ func constTable() {
 			put32(cLaneBit+32*h, c, 1<<(8*h+c))
 		}
 		put32(cNib, c, 0x0f)
+		put32(c04, c, 0x04040404)
+		put32(c40, c, 0x40404040)
+		put32(c44, c, 0x44444444)
 		for nb := 2; nb <= 3; nb++ {
 			var m1, k, m2 uint32
 			for b := 0; b < nb; b++ {
@@ -264,6 +270,19 @@ func main() {
 			sw[hi].WriteString("\t\tdefault:\n\t\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t\t}\n")
 		}
 	}
+	var ex bytes.Buffer
+	for _, f := range formats {
+		if !f.avx2Grid() {
+			continue
+		}
+		name := fmt.Sprintf("g%sexpandAVX2", f.name)
+		gridExpand(name, f)
+		fmt.Fprintf(&call, "// %s is expandGridGeneric for %s (AVX2).\n//\n//go:noescape\nfunc %s(p *gexpand)\n\n", name, f.name, name)
+		fmt.Fprintf(&ex, "\tcase %s:\n\t\t%s(p)\n", f.kernConst(), name)
+	}
+	call.WriteString("// ggmlExpandAVX2 runs the AVX2 grid expansion kernel for f; it reports\n// false when there is none.\nfunc ggmlExpandAVX2(f *format, p *gexpand) bool {\n\tswitch f.kern {\n")
+	call.Write(ex.Bytes())
+	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n\n")
 	call.WriteString("// ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both\n// halves) and half kernels; 0, 0 when t has none.\nfunc ggmlAVX2Rows(t quant.Type) (group, half int) {\n\tswitch t {\n")
 	call.Write(rows.Bytes())
 	call.WriteString("\t}\n\treturn 0, 0\n}\n\n")
@@ -786,55 +805,9 @@ func gridKernel(name string, f format, sh shape) {
 		return fmt.Sprintf("%d(%s)", disp, base)
 	}
 	fmt.Fprintf(&out, "\n// func %s(p *gargsAVX2)\n", name)
-	// indices stores the four runs' indices of half hh of the chunk at DI
-	// at dst + 32·r: the byte, and each higher bit b from its mask (bit
-	// 4c + r).
 	indices := func(hh int, dst func(r int) string) {
-		nb := f.bits - 8
-		hm := []string{yb, ysc, yx}[:nb] // yx: IQ1's, before its δ
-		p("VMOVDQU %s, %s", ta("DI", 32*hh, 8), yB)
-		for b, m := range hm {
-			p("VPBROADCASTD %s, %s", ta("DI", 64+8*b+4*hh, 1), m)
-		}
-		if nb > 1 {
-			// Two or three bits: column c's four runs' bits b, from bit
-			// 4c of mask b, as bits 4b + r of one dword (in yb); run r's
-			// then move to 8 + b by one multiplication (the products'
-			// other bits fall outside 8…8+nb−1).
-			for b, m := range hm {
-				p("VPSRLVD %s, %s, %s", cst(cShift), m, m)
-				p("VPAND %s, %s, %s", cst(cNib), m, m)
-				if b > 0 {
-					p("VPSLLD $%d, %s, %s", 4*b, m, m)
-					p("VPOR %s, %s, %s", m, yb, yb)
-				}
-			}
-		}
-		for r := 0; r < 4; r++ {
-			p("VPSRLD $%d, %s, %s", 8*r, yB, yT)
-			p("VPAND %s, %s, %s", k(cFF), yT, yT)
-			if nb > 1 {
-				src := yb
-				if r > 0 {
-					p("VPSRLD $%d, %s, %s", r, yb, ya)
-					src = ya
-				}
-				p("VPAND %s, %s, %s", cst(cGridM1+32*(nb-2)), src, ya)
-				p("VPMULLD %s, %s, %s", cst(cGridK+32*(nb-2)), ya, ya)
-				p("VPAND %s, %s, %s", cst(cGridM2+32*(nb-2)), ya, ya)
-				p("VPOR %s, %s, %s", ya, yT, yT)
-			}
-			for b, m := range hm {
-				if nb > 1 {
-					break
-				}
-				p("VPSRLVD %s, %s, %s", cst(cShift+32*r), m, ya)
-				p("VPSLLD $%d, %s, %s", 8+b, ya, ya)
-				p("VPAND %s, %s, %s", k(cHigh+32*b), ya, ya)
-				p("VPOR %s, %s, %s", ya, yT, yT)
-			}
-			p("VMOVDQU %s, %s", yT, dst(r))
-		}
+		at := func(disp, scale int) string { return ta("DI", disp, scale) }
+		emitIndices(f, hh, at, k, [3]string{yb, ysc, yx}, yB, yT, ya, dst)
 	}
 	fmt.Fprintf(&out, "TEXT ·%s(SB), %s$%d-8\n", name, split, frame)
 	p("MOVQ p+0(FP), AX")
@@ -1073,6 +1046,153 @@ func gridKernel(name string, f format, sh shape) {
 			p("VMOVUPS %s, %s", acc(hh, r), row("SI", "R10", r, 32*hh))
 		}
 	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// emitIndices stores the four runs' indices of half hh of a grid chunk
+// (at(disp, scale): the chunk's field at disp, a half's further by scale·4h)
+// at dst(r): the byte, and each higher bit b from its mask (bit 4c + r).
+// hm holds the masks (as many as the higher bits; hm[0] the bits
+// combined), yB the index bytes, yT the indices, ya a temporary.
+func emitIndices(f format, hh int, at func(disp, scale int) string, k func(int) string, hmr [3]string, yB, yT, ya string, dst func(r int) string) {
+	{
+		nb := f.bits - 8
+		hm := hmr[:nb]
+		yb := hm[0]
+		p("VMOVDQU %s, %s", at(32*hh, 8), yB)
+		for b, m := range hm {
+			p("VPBROADCASTD %s, %s", at(64+8*b+4*hh, 1), m)
+		}
+		if nb > 1 {
+			// Two or three bits: column c's four runs' bits b, from bit
+			// 4c of mask b, as bits 4b + r of one dword (in yb); run r's
+			// then move to 8 + b by one multiplication (the products'
+			// other bits fall outside 8…8+nb−1).
+			for b, m := range hm {
+				p("VPSRLVD %s, %s, %s", cst(cShift), m, m)
+				p("VPAND %s, %s, %s", cst(cNib), m, m)
+				if b > 0 {
+					p("VPSLLD $%d, %s, %s", 4*b, m, m)
+					p("VPOR %s, %s, %s", m, yb, yb)
+				}
+			}
+		}
+		for r := 0; r < 4; r++ {
+			p("VPSRLD $%d, %s, %s", 8*r, yB, yT)
+			p("VPAND %s, %s, %s", k(cFF), yT, yT)
+			if nb > 1 {
+				src := yb
+				if r > 0 {
+					p("VPSRLD $%d, %s, %s", r, yb, ya)
+					src = ya
+				}
+				p("VPAND %s, %s, %s", cst(cGridM1+32*(nb-2)), src, ya)
+				p("VPMULLD %s, %s, %s", cst(cGridK+32*(nb-2)), ya, ya)
+				p("VPAND %s, %s, %s", cst(cGridM2+32*(nb-2)), ya, ya)
+				p("VPOR %s, %s, %s", ya, yT, yT)
+			}
+			for b, m := range hm {
+				if nb > 1 {
+					break
+				}
+				p("VPSRLVD %s, %s, %s", cst(cShift+32*r), m, ya)
+				p("VPSLLD $%d, %s, %s", 8+b, ya, ya)
+				p("VPAND %s, %s, %s", k(cHigh+32*b), ya, ya)
+				p("VPOR %s, %s, %s", ya, yT, yT)
+			}
+			p("VMOVDQU %s, %s", yT, dst(r))
+		}
+	}
+}
+
+// gridExpand emits the expansion of n grid tiles (gexpand) of a format
+// with an index per 8 elements into its wide tiles (ggml.go's
+// expandGridGeneric): per run of 8 elements and half of 8 columns, the
+// entries' 4-bit codes (gridNibs: 4 bytes each, low code t and high code
+// t + 4) gathered by scalar loads into a ymm, which is the wide tile's
+// 32 bytes of that step and half, with the signs (bit 2 of each code,
+// from the quad masks) or the IQ1 δ ORed in; then the scales and d,
+// laid out alike.
+//
+// Registers: DI the source tile, R8 the destination tile, CX tiles left,
+// R9 the chunk, R10 its 256 bytes of wide codes, R11 chunks left, BX the
+// code table, DX the entry's index.
+func gridExpand(name string, f format) {
+	const yA, yB, yT, ya, yb, ysc, yx = "Y0", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6"
+	step := f.gridStep()
+	frame := 128
+	fmt.Fprintf(&out, "\n// func %s(p *gexpand)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $%d-8\n", name, frame)
+	p("MOVQ p+0(FP), AX")
+	p("MOVQ 0(AX), R8")
+	p("MOVQ 8(AX), DI")
+	p("MOVQ 16(AX), CX")
+	p("MOVQ 24(AX), BX")
+	p("ADDQ $%d, BX", f.gridNibs())
+	label("tile")
+	p("MOVQ DI, R9")
+	p("MOVQ R8, R10")
+	p("MOVQ $%d, R11", f.sb/32)
+	label("chunk")
+	at := func(disp, scale int) string { return fmt.Sprintf("%d(R9)", disp) }
+	for hh := 0; hh < 2; hh++ {
+		if f.bits > 8 {
+			emitIndices(f, hh, at, cst, [3]string{yb, ysc, yx}, yB, yT, ya, func(r int) string { return fmt.Sprintf("%d(SP)", 32*r) })
+		}
+		for r := 0; r < 4; r++ {
+			index := func(c int) {
+				if f.bits == 8 {
+					p("MOVBLZX %d(R9), DX", 32*hh+4*c+r)
+				} else {
+					p("MOVL %d(SP), DX", 32*r+4*c)
+				}
+			}
+			for h, y := range []string{yA, yT} {
+				for c := 0; c < 4; c++ {
+					index(4*h + c)
+					if c == 0 {
+						p("VMOVD (BX)(DX*4), X%s", y[1:])
+					} else {
+						p("VPINSRD $%d, (BX)(DX*4), X%s, X%s", c, y[1:], y[1:])
+					}
+				}
+			}
+			p("VINSERTI128 $1, X%s, %s, %s", yT[1:], yA, yA)
+			if f.deltas > 0 { // 0x44 in the columns of negative δ
+				m := r * f.deltas / 4
+				p("VPBROADCASTW %d(R9), %s", f.gridBlock()+2*m, yx)
+				p("VPAND %s, %s, %s", cst(cLaneBit+32*hh), yx, yx)
+				p("VPCMPEQD %s, %s, %s", cst(cLaneBit+32*hh), yx, yx)
+				p("VPAND %s, %s, %s", cst(c44), yx, yx)
+				p("VPOR %s, %s, %s", yx, yA, yA)
+			} else {
+				for i, bit := range []int{c04, c40} { // quads 2r and 2r + 1
+					p("VPBROADCASTD %d(R9), %s", step-64+8*(2*r+i)+4*hh, yx)
+					p("VPSHUFB %s, %s, %s", cst(cSpread), yx, yx)
+					p("VPAND %s, %s, %s", cst(cBitSel), yx, yx)
+					p("VPCMPEQB %s, %s, %s", cst(cBitSel), yx, yx)
+					p("VPAND %s, %s, %s", cst(bit), yx, yx)
+					p("VPOR %s, %s, %s", yx, yA, yA)
+				}
+			}
+			p("VMOVDQU %s, %d(R10)", yA, 64*r+32*hh)
+		}
+	}
+	p("ADDQ $%d, R9", step)
+	p("ADDQ $256, R10")
+	p("DECQ R11")
+	p("JNZ chunk")
+	// The scales and d: the rest of the tile, after the codes.
+	wideSc := f.sb * groupCols * 4 / 8
+	for o := 0; o < f.tileBytes()-f.scOff(); o += 32 {
+		p("VMOVDQU %d(DI), %s", f.scOff()+o, yA)
+		p("VMOVDQU %s, %d(R8)", yA, wideSc+o)
+	}
+	p("ADDQ $%d, DI", f.tileBytes())
+	p("ADDQ $%d, R8", wideSc+f.tileBytes()-f.scOff())
+	p("DECQ CX")
+	p("JNZ tile")
 	p("VZEROUPPER")
 	p("RET")
 }

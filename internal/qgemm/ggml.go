@@ -432,13 +432,14 @@ func gridFormat(t quant.Type) *format {
 		}
 	}
 	n := len(entries)
-	g.kern = aligned64(gridEntries(n) + 8*n)
+	g.kern = aligned64(gridEntries(n) + 12*n)
 	g.nib = make([]uint32, n)
 	for i, w := range g.words {
 		for t := 0; t < 4; t++ {
 			c := uint32(w>>(2*t)&3) | uint32(w>>(2*t+8)&3)<<4
 			g.nib[i] |= c << (8 * t)
 		}
+		binary.LittleEndian.PutUint32(g.kern[gridEntries(n)+8*n+4*i:], g.nib[i])
 		g.kern[i], g.kern[n+i] = uint8(w), uint8(w>>8)
 		for j := 0; j < 8; j++ { // the AVX2 kernels' unsigned entries
 			c := uint8(w >> (2 * j) & 3)
@@ -487,6 +488,9 @@ func gridFormat(t quant.Type) *format {
 // element j's magnitude (IQ2) or, for its value g, 8·g + 1 + 16 (IQ1: the
 // weight for a positive δ, plus 16).
 func gridEntries(n int) int { return 2*n + 1024 }
+
+// The AVX2 expansion (gridTable.wide) reads gridTable.nib from the kernel
+// table, 8n bytes after gridEntries.
 
 // expandGridGeneric writes the wide tiles (gridTable.wide) of the n grid
 // tiles at src to dst.

@@ -606,6 +606,51 @@ func gIQ1_Mm7hAVX2(p *gargsAVX2)
 //go:noescape
 func gIQ1_Mm8hAVX2(p *gargsAVX2)
 
+// gIQ2_XXSexpandAVX2 is expandGridGeneric for IQ2_XXS (AVX2).
+//
+//go:noescape
+func gIQ2_XXSexpandAVX2(p *gexpand)
+
+// gIQ2_XSexpandAVX2 is expandGridGeneric for IQ2_XS (AVX2).
+//
+//go:noescape
+func gIQ2_XSexpandAVX2(p *gexpand)
+
+// gIQ2_SexpandAVX2 is expandGridGeneric for IQ2_S (AVX2).
+//
+//go:noescape
+func gIQ2_SexpandAVX2(p *gexpand)
+
+// gIQ1_SexpandAVX2 is expandGridGeneric for IQ1_S (AVX2).
+//
+//go:noescape
+func gIQ1_SexpandAVX2(p *gexpand)
+
+// gIQ1_MexpandAVX2 is expandGridGeneric for IQ1_M (AVX2).
+//
+//go:noescape
+func gIQ1_MexpandAVX2(p *gexpand)
+
+// ggmlExpandAVX2 runs the AVX2 grid expansion kernel for f; it reports
+// false when there is none.
+func ggmlExpandAVX2(f *format, p *gexpand) bool {
+	switch f.kern {
+	case quant.IQ2_XXS:
+		gIQ2_XXSexpandAVX2(p)
+	case quant.IQ2_XS:
+		gIQ2_XSexpandAVX2(p)
+	case quant.IQ2_S:
+		gIQ2_SexpandAVX2(p)
+	case quant.IQ1_S:
+		gIQ1_SexpandAVX2(p)
+	case quant.IQ1_M:
+		gIQ1_MexpandAVX2(p)
+	default:
+		return false
+	}
+	return true
+}
+
 // ggmlAVX2Rows returns the most rows of t's AVX2 group kernels (both
 // halves) and half kernels; 0, 0 when t has none.
 func ggmlAVX2Rows(t quant.Type) (group, half int) {

@@ -209,3 +209,31 @@ func BenchmarkOneRowGroups(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGridExpand measures the expansion of grid tiles into the
+// table-code tiles that prompts multiply (expandGrid; GB/s of grid tiles
+// read, ns per weight), per variant of this CPU.
+func BenchmarkGridExpand(b *testing.B) {
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
+		f := gridFormat(typ)
+		rng := rand.New(rand.NewPCG(5, uint64(typ)))
+		n, k := 256, 4096
+		data := randGGML(rng, typ, n, k)
+		rb, _ := typ.RowBytes(k)
+		m, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+		if err != nil {
+			b.Fatal(err)
+		}
+		tiles := m.Groups * k / f.sb
+		dst := make([]uint8, tiles*f.grid.wide.tileBytes())
+		for _, v := range ggmlVariants {
+			b.Run(fmt.Sprintf("%v/%s", typ, v.name), func(b *testing.B) {
+				b.SetBytes(int64(len(m.tiles)))
+				for b.Loop() {
+					expandGrid(v, f, dst, m.tiles, tiles)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/weight")
+			})
+		}
+	}
+}

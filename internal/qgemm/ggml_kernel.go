@@ -272,9 +272,9 @@ type gexpand struct {
 // expandGrid writes the wide tiles of grid format f's n tiles at src to
 // dst, with v's kernel where it has one.
 func expandGrid(v ggmlVariant, f *format, dst, src []uint8, n int) {
-	if v.id == idAVX512 && n > 0 {
+	if (v.id == idAVX512 || v.id == idAVX2) && n > 0 && len(dst) >= n*f.grid.wide.tileBytes() && len(src) >= n*f.tileBytes() {
 		p := gexpand{dst: &dst[0], src: &src[0], n: n, tab: f.lutArg()}
-		if len(dst) >= n*f.grid.wide.tileBytes() && len(src) >= n*f.tileBytes() && ggmlExpandAVX512(f, &p) {
+		if v.id == idAVX512 && ggmlExpandAVX512(f, &p) || ggmlExpandAVX2(f, &p) {
 			return
 		}
 	}

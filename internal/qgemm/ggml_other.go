@@ -25,3 +25,4 @@ const ggmlGridAVX2 = false
 const ggmlCodes3 = false
 
 func ggmlExpandAVX512(*format, *gexpand) bool { return false }
+func ggmlExpandAVX2(*format, *gexpand) bool   { return false }
