@@ -94,6 +94,57 @@ func (s shape) regs() int {
 	return n
 }
 
+// initAccs zeroes the float accumulators of s, or with spill their frame
+// slots (yz: a register to zero them from).
+func (s shape) initAccs(acc, slot func(hh, r int) string, yz string) {
+	if s.spill {
+		p("VPXOR %s, %s, %s", yz, yz, yz)
+	}
+	for hh := 0; hh < s.halves; hh++ {
+		for r := 0; r < s.mr; r++ {
+			if s.spill {
+				p("VMOVUPS %s, %s", yz, slot(hh, r))
+			} else {
+				p("VPXOR %s, %s, %s", acc(hh, r), acc(hh, r), acc(hh, r))
+			}
+		}
+	}
+}
+
+// storeRows ends a kernel of layout s: the accumulators (from their frame
+// slots with spill) stored to the output rows, or added to them where
+// gargs.accum is set.
+func (s shape) storeRows(acc, slot func(hh, r int) string) {
+	halves, mr := s.halves, s.mr
+	if s.spill {
+		for hh := 0; hh < halves; hh++ {
+			for r := 0; r < mr; r++ {
+				p("VMOVUPS %s, %s", slot(hh, r), acc(hh, r))
+			}
+		}
+	}
+	p("MOVQ 40(AX), SI")
+	p("MOVQ 48(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (SI)(R8*4), R10")
+	p("MOVQ 64(AX), DX")
+	p("TESTQ DX, DX")
+	p("JZ store")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VADDPS %s, %s, %s", row("SI", "R10", r, 32*hh), acc(hh, r), acc(hh, r))
+		}
+	}
+	label("store")
+	for hh := 0; hh < halves; hh++ {
+		for r := 0; r < mr; r++ {
+			p("VMOVUPS %s, %s", acc(hh, r), row("SI", "R10", r, 32*hh))
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
 // shapeFor returns the layout of f's kernel over halves and mr rows: int16
 // sums where f allows them, accumulators in registers where they fit;
 // false when nothing fits.
@@ -431,18 +482,7 @@ func kernel(name string, f format, sh shape) {
 	if halves == 1 {
 		p("MOVQ 80(AX), R14")
 	}
-	if sh.spill {
-		p("VPXOR %s, %s, %s", yb, yb, yb)
-	}
-	for hh := 0; hh < halves; hh++ {
-		for r := 0; r < mr; r++ {
-			if sh.spill {
-				p("VMOVUPS %s, %s", yb, slot(hh, r))
-			} else {
-				p("VPXOR %s, %s, %s", acc(hh, r), acc(hh, r), acc(hh, r))
-			}
-		}
-	}
+	sh.initAccs(acc, slot, yb)
 	for _, c := range want {
 		if r, ok := konst[c]; ok {
 			p("VMOVDQU %s, %s", cst(c), r)
@@ -661,34 +701,7 @@ func kernel(name string, f format, sh shape) {
 	p("DECQ CX")
 	p("JNZ sb")
 
-	// Store (or add) the rows.
-	if sh.spill {
-		for hh := 0; hh < halves; hh++ {
-			for r := 0; r < mr; r++ {
-				p("VMOVUPS %s, %s", slot(hh, r), acc(hh, r))
-			}
-		}
-	}
-	p("MOVQ 40(AX), SI")
-	p("MOVQ 48(AX), R8")
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (SI)(R8*4), R10")
-	p("MOVQ 64(AX), DX")
-	p("TESTQ DX, DX")
-	p("JZ store")
-	for hh := 0; hh < halves; hh++ {
-		for r := 0; r < mr; r++ {
-			p("VADDPS %s, %s, %s", row("SI", "R10", r, 32*hh), acc(hh, r), acc(hh, r))
-		}
-	}
-	label("store")
-	for hh := 0; hh < halves; hh++ {
-		for r := 0; r < mr; r++ {
-			p("VMOVUPS %s, %s", acc(hh, r), row("SI", "R10", r, 32*hh))
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	sh.storeRows(acc, slot)
 }
 
 // gridTop is the largest unsigned weight gridKernel multiplies: an IQ2
@@ -825,18 +838,7 @@ func gridKernel(name string, f format, sh shape) {
 	if halves == 1 {
 		p("MOVQ 80(AX), R14")
 	}
-	if sh.spill {
-		p("VPXOR %s, %s, %s", yb, yb, yb)
-	}
-	for hh := 0; hh < halves; hh++ {
-		for r := 0; r < mr; r++ {
-			if sh.spill {
-				p("VMOVUPS %s, %s", yb, slot(hh, r))
-			} else {
-				p("VPXOR %s, %s, %s", acc(hh, r), acc(hh, r), acc(hh, r))
-			}
-		}
-	}
+	sh.initAccs(acc, slot, yb)
 
 	for _, c := range want {
 		if r, ok := konst[c]; ok {
@@ -1020,34 +1022,7 @@ func gridKernel(name string, f format, sh shape) {
 	p("DECQ CX")
 	p("JNZ sb")
 
-	// Store (or add) the rows.
-	if sh.spill {
-		for hh := 0; hh < halves; hh++ {
-			for r := 0; r < mr; r++ {
-				p("VMOVUPS %s, %s", slot(hh, r), acc(hh, r))
-			}
-		}
-	}
-	p("MOVQ 40(AX), SI")
-	p("MOVQ 48(AX), R8")
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (SI)(R8*4), R10")
-	p("MOVQ 64(AX), DX")
-	p("TESTQ DX, DX")
-	p("JZ store")
-	for hh := 0; hh < halves; hh++ {
-		for r := 0; r < mr; r++ {
-			p("VADDPS %s, %s, %s", row("SI", "R10", r, 32*hh), acc(hh, r), acc(hh, r))
-		}
-	}
-	label("store")
-	for hh := 0; hh < halves; hh++ {
-		for r := 0; r < mr; r++ {
-			p("VMOVUPS %s, %s", acc(hh, r), row("SI", "R10", r, 32*hh))
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	sh.storeRows(acc, slot)
 }
 
 // emitIndices stores the four runs' indices of half hh of a grid chunk
