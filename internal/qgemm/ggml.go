@@ -711,6 +711,10 @@ func decodeGrid(t quant.Type, p []byte, b *superBlock) {
 // putGrid stores column c's grid fields of b into a grid tile's index,
 // index bit and sign planes (gridFormat).
 func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
+	if !g.quad && !g.split {
+		putGrid8(g, tile, c, b)
+		return
+	}
 	for ch := 0; ch < 8; ch++ {
 		blk := tile[ch*g.step:][:g.step]
 		for q := 0; q < 8 && g.quad; q++ { // gridFormat3's index order
@@ -738,6 +742,38 @@ func putGrid(g *gridTable, tile []uint8, c int, b *superBlock) {
 		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
 			nib := b.gs[4*ch+q/2] >> (4 * (q % 2)) & 15
 			signs[8*q+c/2] |= nib << (4 * (c % 2))
+		}
+	}
+}
+
+// putGrid8 is putGrid for the grids with an index per 8 elements: per 32
+// elements the 4 index bytes, the set higher index bits, and the two
+// signs nibbles of each run (or the δ bits).
+func putGrid8(g *gridTable, tile []uint8, c int, b *superBlock) {
+	step, nb := g.step, uint(g.bits-8)
+	pos0 := uint(4 * c)
+	half, nibShift := c/2, uint(4*(c%2))
+	dOff, dBit := g.deltaOff()+c/8, uint(c%8)
+	for ch := 0; ch < 8; ch++ {
+		blk := tile[ch*step : ch*step+step]
+		gi := b.gi[4*ch : 4*ch+4]
+		copy(blk[pos0:pos0+4], []uint8{uint8(gi[0]), uint8(gi[1]), uint8(gi[2]), uint8(gi[3])})
+		for r, idx := range gi {
+			for hi, hb := uint(idx>>8), uint(0); hi != 0 && hb < nb; hi, hb = hi>>1, hb+1 {
+				pos := pos0 + uint(r)
+				blk[64+8*hb+pos/8] |= uint8(hi&1) << (pos % 8)
+			}
+		}
+		gs := b.gs[4*ch : 4*ch+4]
+		if g.deltas > 0 { // bit c of each mask: IQ1_S's one δ, IQ1_M's per run
+			for m := 0; m < g.deltas; m++ {
+				blk[dOff+2*m] |= gs[4*m/g.deltas] << dBit
+			}
+			continue
+		}
+		signs := blk[step-64 : step]
+		for q := 0; q < 8; q++ { // bits 4c…4c+3 of quad q's mask
+			signs[8*q+half] |= (gs[q/2] >> (4 * (q % 2)) & 15) << nibShift
 		}
 	}
 }

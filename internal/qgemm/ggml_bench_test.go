@@ -237,3 +237,23 @@ func BenchmarkGridExpand(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPackGrid measures PackGGML of grid types (the load's repacking;
+// ns per weight), with whatever form this CPU packs them in.
+func BenchmarkPackGrid(b *testing.B) {
+	for _, typ := range []quant.Type{quant.IQ2_XXS, quant.IQ2_S, quant.IQ1_S, quant.IQ1_M} {
+		rng := rand.New(rand.NewPCG(6, uint64(typ)))
+		n, k := 512, 4096
+		data := randGGML(rng, typ, n, k)
+		rb, _ := typ.RowBytes(k)
+		f := gridFormat(typ)
+		b.Run(typ.String(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/weight")
+		})
+	}
+}
