@@ -397,7 +397,8 @@ func splitCtrl(s, b int) uint8 {
 // entry 16g + n has the last's (2n + 640 + g; 16 for none); then 64
 // bytes each of 0x10, 0x20 and 0x40 (2n + 768, 832, 896) and the dword
 // 0x0f0f0f0f (2n + 960). The AVX2 kernels (CPUs without VBMI) read each
-// entry whole, as 8 bytes, from 2n + 1024 (gridEntries).
+// entry whole, as 8 bytes, from 2n + 1024 (gridEntries), and the AVX2
+// expansion its 4-bit codes (gridTable.nib, 4 bytes) from 10n + 1024.
 func gridFormat(t quant.Type) *format {
 	entries := quant.Grid(t)
 	iq1 := t == quant.IQ1_S || t == quant.IQ1_M
@@ -488,9 +489,6 @@ func gridFormat(t quant.Type) *format {
 // element j's magnitude (IQ2) or, for its value g, 8·g + 1 + 16 (IQ1: the
 // weight for a positive δ, plus 16).
 func gridEntries(n int) int { return 2*n + 1024 }
-
-// The AVX2 expansion (gridTable.wide) reads gridTable.nib from the kernel
-// table, 8n bytes after gridEntries.
 
 // expandGridGeneric writes the wide tiles (gridTable.wide) of the n grid
 // tiles at src to dst.
