@@ -475,7 +475,8 @@ func TestGGMLIQ2Formats(t *testing.T) {
 		// -short (the qemu run of .ci/run): only the forms this CPU has
 		// kernels for; the others run the generic kernel alone, which the
 		// plain runs cover.
-		if testing.Short() && ((f.grid != nil && !ggmlGridKernels) || (f.high > 0 && !ggmlCodes3)) {
+		gridKernels := ggmlGridKernels || ggmlGridAVX2 && f.grid != nil && !f.grid.quad && !f.grid.split
+		if testing.Short() && ((f.grid != nil && !gridKernels) || (f.high > 0 && !ggmlCodes3)) {
 			continue
 		}
 		typ := f.t
