@@ -179,6 +179,41 @@ func (f format) rows() (group, half int) {
 	return group, half
 }
 
+// consts are the constants a kernel keeps in registers (the others stay
+// memory operands of ggmlAVX2Const<>), in the order they were placed.
+type consts struct {
+	order []int
+	reg   map[int]string
+}
+
+// placeConsts gives the constants of want, most used first, the
+// registers of free from its end, as far as they go.
+func placeConsts(want []int, free []string) consts {
+	m := consts{reg: map[int]string{}}
+	for _, c := range want {
+		if len(free) > 0 {
+			m.reg[c], free = free[len(free)-1], free[:len(free)-1]
+			m.order = append(m.order, c)
+		}
+	}
+	return m
+}
+
+// at is constant c's operand: its register, or its place in the table.
+func (m consts) at(c int) string {
+	if r, ok := m.reg[c]; ok {
+		return r
+	}
+	return cst(c)
+}
+
+// load fills the registers.
+func (m consts) load() {
+	for _, c := range m.order {
+		p("VMOVDQU %s, %s", cst(c), m.reg[c])
+	}
+}
+
 // Constant table (ggmlAVX2Const<>), 32-byte entries.
 const (
 	cMask4  = 0   // 0x0f bytes
@@ -421,7 +456,6 @@ func kernel(name string, f format, sh shape) {
 		msum, free = free[0], free[1:]
 	}
 	// Constants go into the registers left, the most used first.
-	konst := map[int]string{}
 	var want []int
 	if !f.subScales {
 		want = append(want, cOnes)
@@ -440,17 +474,8 @@ func kernel(name string, f format, sh shape) {
 		mask = cMask2
 	}
 	want = append(want, mask)
-	for _, c := range want {
-		if len(free) > 0 {
-			konst[c], free = free[len(free)-1], free[:len(free)-1]
-		}
-	}
-	k := func(c int) string {
-		if r, ok := konst[c]; ok {
-			return r
-		}
-		return cst(c)
-	}
+	konst := placeConsts(want, free)
+	k := konst.at
 	ones := k(cOnes)
 	slot := func(hh, r int) string { return fmt.Sprintf("%d(SP)", 32*(hh*mr+r)) }
 	frame := 0
@@ -483,11 +508,7 @@ func kernel(name string, f format, sh shape) {
 		p("MOVQ 80(AX), R14")
 	}
 	sh.initAccs(acc, slot, yb)
-	for _, c := range want {
-		if r, ok := konst[c]; ok {
-			p("VMOVDQU %s, %s", cst(c), r)
-		}
-	}
+	konst.load()
 	if f.lut {
 		// The signed levels of the format's table (gargs.lut + 64).
 		p("MOVQ 72(AX), DX")
@@ -762,7 +783,6 @@ func gridKernel(name string, f format, sh shape) {
 	if !iq1 {
 		free = append(free, yx)
 	}
-	konst := map[int]string{}
 	var want []int
 	if !iq1 {
 		want = append(want, cBitSel, cSpread, c7F)
@@ -773,17 +793,8 @@ func gridKernel(name string, f format, sh shape) {
 			want = append(want, cHigh)
 		}
 	}
-	for _, c := range want {
-		if len(free) > 0 {
-			konst[c], free = free[len(free)-1], free[:len(free)-1]
-		}
-	}
-	k := func(c int) string {
-		if r, ok := konst[c]; ok {
-			return r
-		}
-		return cst(c)
-	}
+	konst := placeConsts(want, free)
+	k := konst.at
 	spill := 0
 	if sh.spill {
 		spill = 32 * halves * mr
@@ -840,11 +851,7 @@ func gridKernel(name string, f format, sh shape) {
 	}
 	sh.initAccs(acc, slot, yb)
 
-	for _, c := range want {
-		if r, ok := konst[c]; ok {
-			p("VMOVDQU %s, %s", cst(c), r)
-		}
-	}
+	konst.load()
 
 	label("sb")
 	for hh := 0; hh < halves; hh++ {
