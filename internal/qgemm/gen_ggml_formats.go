@@ -52,8 +52,9 @@ func (f format) avx2Grid() bool { return f.grid && !f.quad && !f.split }
 // entries in the grid's kernel table (ggml.go's gridTable.kern).
 func (f format) gridEntries() int { return 2<<f.bits + 1024 }
 
-// gridNibs is the offset of the AVX2 expansion's table (ggml.go's
-// gridTable.nib: per entry its 4-bit codes as 4 bytes of the wide tiles).
+// gridNibs is the offset of the AVX2 expansion's table in the grid's
+// kernel table (ggml.go's gridFormat: per entry its 4-bit codes as 4
+// bytes of the wide tiles).
 func (f format) gridNibs() int { return f.gridEntries() + 8<<f.bits }
 
 // kernConst is the Go constant the dispatch switches take for f.

@@ -184,10 +184,6 @@ type gridTable struct {
 	// the IQ1 grids' further tables follow (gridFormat), and their kernels
 	// take the high bytes from those (iq1High), not from 2^bits.
 	kern []uint8
-	// nib is, for the grids with an index per 8 elements, entry i's 4-bit
-	// codes as the wide tiles hold 8 elements of a column (byte t: element
-	// t, and element t + 4 in the high nibble; expandGrid8).
-	nib []uint32
 	// wide is the format the tiles expand into for products of several
 	// row tiles (expandGrid): IQ4_XS's layout (with f.sub-element scale
 	// blocks), whose 4-bit codes index the grid format's lut (gridCode's
@@ -398,7 +394,8 @@ func splitCtrl(s, b int) uint8 {
 // bytes each of 0x10, 0x20 and 0x40 (2n + 768, 832, 896) and the dword
 // 0x0f0f0f0f (2n + 960). The AVX2 kernels (CPUs without VBMI) read each
 // entry whole, as 8 bytes, from 2n + 1024 (gridEntries), and the AVX2
-// expansion its 4-bit codes (gridTable.nib, 4 bytes) from 10n + 1024.
+// expansion its 4-bit codes as the wide tiles hold them (byte t: element
+// t, and element t + 4 in the high nibble) from 10n + 1024.
 func gridFormat(t quant.Type) *format {
 	entries := quant.Grid(t)
 	iq1 := t == quant.IQ1_S || t == quant.IQ1_M
@@ -434,13 +431,10 @@ func gridFormat(t quant.Type) *format {
 	}
 	n := len(entries)
 	g.kern = aligned64(gridEntries(n) + 12*n)
-	g.nib = make([]uint32, n)
 	for i, w := range g.words {
-		for t := 0; t < 4; t++ {
-			c := uint32(w>>(2*t)&3) | uint32(w>>(2*t+8)&3)<<4
-			g.nib[i] |= c << (8 * t)
+		for t := 0; t < 4; t++ { // the AVX2 expansion's 4-bit codes
+			g.kern[gridEntries(n)+8*n+4*i+t] = uint8(w>>(2*t)&3) | uint8(w>>(2*t+8)&3)<<4
 		}
-		binary.LittleEndian.PutUint32(g.kern[gridEntries(n)+8*n+4*i:], g.nib[i])
 		g.kern[i], g.kern[n+i] = uint8(w), uint8(w>>8)
 		for j := 0; j < 8; j++ { // the AVX2 kernels' unsigned entries
 			c := uint8(w >> (2 * j) & 3)
@@ -503,63 +497,6 @@ func expandGridGeneric(f *format, dst, src []uint8, n int) {
 				codes[j] = f.gridCode(t, c, j)
 			}
 			putCodes(d, w.low, c, codes[:])
-		}
-		copy(d[w.scOff():], t[f.scOff():]) // the scales and d, laid out alike
-	}
-}
-
-// spread4 spreads the four bits of a nibble to bit 0 of four bytes.
-var spread4 = func() (t [16]uint32) {
-	for n := range t {
-		for b := 0; b < 4; b++ {
-			t[n] |= uint32(n>>b&1) << (8 * b)
-		}
-	}
-	return t
-}()
-
-// expandGrid8 is expandGridGeneric for the grids with an index per 8
-// elements (gridTable.nib): per column and 8 elements one table entry,
-// with the signs (bit 2 of each code: from the two quads' sign masks) or
-// the IQ1 δ.
-func expandGrid8(f *format, dst, src []uint8, n int) {
-	g, w := f.grid, f.grid.wide
-	tb, wb := f.tileBytes(), w.tileBytes()
-	for i := 0; i < n; i++ {
-		t, d := src[i*tb:(i+1)*tb], dst[i*wb:(i+1)*wb]
-		for ch := 0; ch < f.sb/32; ch++ {
-			blk := t[ch*g.step:][:g.step]
-			out := d[ch*256:][:256]
-			var high [3]uint64 // the index bits above 8 (bit 4c + r)
-			for b := 0; b < g.bits-8; b++ {
-				high[b] = binary.LittleEndian.Uint64(blk[64+8*b:])
-			}
-			var delta [4]uint16 // IQ1: columns of negative δ per run (m = r·deltas/4)
-			for m := 0; m < g.deltas; m++ {
-				delta[m] = binary.LittleEndian.Uint16(blk[g.deltaOff()+2*m:])
-			}
-			for r := 0; r < 4; r++ {
-				var s0, s1 uint64
-				if g.deltas == 0 {
-					s0 = binary.LittleEndian.Uint64(blk[g.signs()+16*r:])
-					s1 = binary.LittleEndian.Uint64(blk[g.signs()+16*r+8:])
-				}
-				dm := delta[r*g.deltas/4]
-				for c := 0; c < GroupCols; c++ {
-					pos := uint(4*c + r)
-					idx := uint32(blk[pos])
-					for b := 0; b < g.bits-8; b++ {
-						idx |= uint32(high[b]>>pos&1) << (8 + b)
-					}
-					v := g.nib[idx]
-					if g.deltas > 0 {
-						v |= 0x44444444 * uint32(dm>>c&1)
-					} else {
-						v |= spread4[s0>>(4*c)&15]<<2 | spread4[s1>>(4*c)&15]<<6
-					}
-					binary.LittleEndian.PutUint32(out[64*r+4*c:], v)
-				}
-			}
 		}
 		copy(d[w.scOff():], t[f.scOff():]) // the scales and d, laid out alike
 	}

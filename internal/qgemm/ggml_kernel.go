@@ -278,10 +278,6 @@ func expandGrid(v ggmlVariant, f *format, dst, src []uint8, n int) {
 			return
 		}
 	}
-	if f.grid.nib != nil {
-		expandGrid8(f, dst, src, n)
-		return
-	}
 	expandGridGeneric(f, dst, src, n)
 }
 
