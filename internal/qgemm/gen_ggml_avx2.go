@@ -40,11 +40,19 @@ func (f format) temps() int {
 	if f.subScales {
 		n++
 	}
-	if f.lut {
+	switch {
+	case f.lut:
 		n += 2
+	case f.signed8():
+		n++ // the absolute values
 	}
 	return n
 }
+
+// signed8 reports Q8_0, whose 8-bit codes the AVX2 kernels multiply as
+// signed values q = code − 128, |q|·(qa·sign q) as IQ4's levels: the
+// unsigned codes' pair sums (up to 2·255·127) would saturate VPMADDUBSW.
+func (f format) signed8() bool { return f.low == 8 }
 
 // span returns how many code vectors' VPMADDUBSW pair sums a kernel may
 // add in int16 (VPADDW) before widening them with VPMADDWD: as many as
@@ -60,7 +68,7 @@ func (f format) span() int {
 		// are at most 43 in magnitude: ggml.go's codes16Top, which
 		// TestCodes16Levels checks for every format of this kernel.
 		top = 64
-	case f.lut:
+	case f.lut, f.signed8():
 		return 1
 	}
 	n := (1<<15 - 1) / (2 * top * 127)
@@ -240,7 +248,8 @@ const (
 	c04     = 896 // 0x04 bytes (gridExpand: a low code's sign bit)
 	c40     = 928 // 0x40 bytes (a high code's)
 	c44     = 960 // 0x44 bytes (an IQ1 δ's, both codes)
-	cSize   = 992
+	c80     = 992 // 0x80 bytes (Q8_0: code − 128 by XOR)
+	cSize   = 1024
 )
 
 func constTable() {
@@ -280,6 +289,7 @@ func constTable() {
 		put32(c04, c, 0x04040404)
 		put32(c40, c, 0x40404040)
 		put32(c44, c, 0x44444444)
+		put32(c80, c, 0x80808080)
 		for nb := 2; nb <= 3; nb++ {
 			var m1, k, m2 uint32
 			for b := 0; b < nb; b++ {
@@ -327,9 +337,6 @@ func main() {
 	var sw [2]bytes.Buffer
 	var rows bytes.Buffer
 	for _, f := range formats {
-		if f.name == "Q4_0" || f.name == "Q8_0" {
-			continue // qgemm.Matrix runs them on AVX2
-		}
 		if f.avx512Only() && !f.avx2Grid() {
 			continue
 		}
@@ -419,9 +426,10 @@ func row(b0, b4 string, r, disp int) string {
 // activations with VPMADDUBSW: codes below 64 keep every pair sum below
 // 2·63·127 < 2^15, and with acc16 span vectors' pair sums are added with
 // VPADDW before VPMADDWD widens (and scales) them into the int32 sums.
-// IQ4 codes are looked up as signed table values v and multiplied as
-// |v|·(qa·sign v), which stays below 2·127·127; the zp·Σqa term is then
-// skipped (Σ qa·v = Σ qa·(v+128) − 128·Σqa). An extra bit plane's 32 mask
+// IQ4 codes are looked up as signed table values v, and Q8_0 codes taken
+// as v = code − 128 (XOR 0x80), and multiplied as |v|·(qa·sign v), which
+// stays below 2·128·127; the zp·Σqa term is then skipped (Σ qa·v =
+// Σ qa·(v+128) − 128·Σqa). An extra bit plane's 32 mask
 // bits are broadcast, spread to one byte each (VPSHUFB), tested against
 // their bit (VPAND, VPCMPEQB) and its value ORed into the codes; Q6_K's
 // two extra bits (plane2) are shifted into place, masked and ORed.
@@ -441,8 +449,11 @@ func kernel(name string, f format, sh shape) {
 	if f.subScales {
 		ysc = take()
 	}
-	if f.lut {
+	switch {
+	case f.lut:
 		ylut, yabs = take(), take()
+	case f.signed8():
+		yabs = take()
 	}
 	if sh.regs() > top+1 {
 		log.Fatalf("%s: out of registers", name)
@@ -470,8 +481,11 @@ func kernel(name string, f format, sh shape) {
 		}
 	}
 	mask := cMask4
-	if f.low == 2 {
+	switch f.low {
+	case 2:
 		mask = cMask2
+	case 8:
+		mask = c80
 	}
 	want = append(want, mask)
 	konst := placeConsts(want, free)
@@ -531,7 +545,7 @@ func kernel(name string, f format, sh shape) {
 	if f.subScales {
 		p("LEAQ %d(R15), R11", f.scOff())
 	}
-	if f.zp != 0 && !f.lut {
+	if f.zp != 0 && !f.lut && !f.signed8() {
 		p("LEAQ 8(R12), R13")
 	}
 	if prefetch {
@@ -558,9 +572,12 @@ func kernel(name string, f format, sh shape) {
 			}
 			for i := 0; i < qps; i++ {
 				v := s*qps + i
-				if i == 0 {
+				switch {
+				case f.signed8():
+					p("VPXOR %s, %s, %s", k(mask), yraw, yd)
+				case i == 0:
 					p("VPAND %s, %s, %s", k(mask), yraw, yd)
-				} else {
+				default:
 					p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
 					p("VPAND %s, %s, %s", k(mask), yd, yd)
 				}
@@ -586,14 +603,17 @@ func kernel(name string, f format, sh shape) {
 					p("VPOR %s, %s, %s", yb, yd, yd)
 				}
 				u := yd
+				signed := f.lut || f.signed8()
 				if f.lut {
 					p("VPSHUFB %s, %s, %s", yd, ylut, yd)
+				}
+				if signed {
 					p("VPABSB %s, %s", yd, yabs)
 					u = yabs
 				}
 				for r := 0; r < mr; r++ {
 					p("VPBROADCASTD %s, %s", row("SI", "R10", r, 4*v), yb)
-					if f.lut {
+					if signed {
 						p("VPSIGNB %s, %s, %s", yd, yb, yb)
 					}
 					switch {
@@ -623,8 +643,8 @@ func kernel(name string, f format, sh shape) {
 				}
 			}
 		}
-		// isum −= sc·zp·Σqa (IQ4: already signed).
-		if f.zp != 0 && !f.lut {
+		// isum −= sc·zp·Σqa (IQ4, Q8_0: already signed).
+		if f.zp != 0 && !f.lut && !f.signed8() {
 			if f.subScales {
 				p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), yd)
 			}
@@ -645,7 +665,7 @@ func kernel(name string, f format, sh shape) {
 		if f.subScales {
 			p("ADDQ $%d, R11", groupCols)
 		}
-		if f.zp != 0 && !f.lut {
+		if f.zp != 0 && !f.lut && !f.signed8() {
 			p("ADDQ $4, R13")
 		}
 	}

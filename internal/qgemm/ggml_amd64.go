@@ -19,6 +19,20 @@ func ggmlAVX512Takes(f *format) bool {
 	return (!f.plane2 || hasGFNI) && (f.grid == nil || ggmlGridKernels)
 }
 
+// ggmlHasKernel reports whether variant v multiplies f in assembly, as
+// ggmlVariant.call does (the AVX-512 variant takes the AVX2 kernels of
+// the formats it has none for); false: the generic Go kernel.
+func ggmlHasKernel(v ggmlVariant, f *format) bool {
+	_, half := ggmlAVX2Rows(f.kern)
+	switch v.id {
+	case idAVX512:
+		return ggmlAVX512Takes(f) || half > 0
+	case idAVX2:
+		return half > 0
+	}
+	return false
+}
+
 //go:generate go run gen_ggml_asm.go gen_ggml_formats.go
 //go:generate go run gen_ggml_avx2.go gen_ggml_formats.go
 

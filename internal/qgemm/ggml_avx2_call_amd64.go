@@ -6,6 +6,56 @@ package qgemm
 
 import "github.com/zerfoo/zerfoo/gguf/quant"
 
+// gQ4_0m1AVX2 is ggmlKernelGeneric for Q4_0, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gQ4_0m1AVX2(p *gargsAVX2)
+
+// gQ4_0m2AVX2 is ggmlKernelGeneric for Q4_0, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gQ4_0m2AVX2(p *gargsAVX2)
+
+// gQ4_0m3hAVX2 is ggmlKernelGeneric for Q4_0, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gQ4_0m3hAVX2(p *gargsAVX2)
+
+// gQ4_0m4hAVX2 is ggmlKernelGeneric for Q4_0, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gQ4_0m4hAVX2(p *gargsAVX2)
+
+// gQ8_0m1AVX2 is ggmlKernelGeneric for Q8_0, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gQ8_0m1AVX2(p *gargsAVX2)
+
+// gQ8_0m2AVX2 is ggmlKernelGeneric for Q8_0, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gQ8_0m2AVX2(p *gargsAVX2)
+
+// gQ8_0m3AVX2 is ggmlKernelGeneric for Q8_0, 16 columns, mr 3 (AVX2).
+//
+//go:noescape
+func gQ8_0m3AVX2(p *gargsAVX2)
+
+// gQ8_0m4hAVX2 is ggmlKernelGeneric for Q8_0, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gQ8_0m4hAVX2(p *gargsAVX2)
+
+// gQ8_0m5hAVX2 is ggmlKernelGeneric for Q8_0, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ8_0m5hAVX2(p *gargsAVX2)
+
+// gQ8_0m6hAVX2 is ggmlKernelGeneric for Q8_0, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ8_0m6hAVX2(p *gargsAVX2)
+
 // gQ4_1m1AVX2 is ggmlKernelGeneric for Q4_1, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -655,6 +705,10 @@ func ggmlExpandAVX2(f *format, p *gexpand) bool {
 // halves) and half kernels; 0, 0 when t has none.
 func ggmlAVX2Rows(t quant.Type) (group, half int) {
 	switch t {
+	case quant.Q4_0:
+		return 2, 4
+	case quant.Q8_0:
+		return 3, 6
 	case quant.Q4_1:
 		return 2, 4
 	case quant.Q5_0:
@@ -697,6 +751,26 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 // mr rows (1 ≤ mr ≤ the group row count of ggmlAVX2Rows).
 func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 	switch f.kern {
+	case quant.Q4_0:
+		switch mr {
+		case 1:
+			gQ4_0m1AVX2(p)
+		case 2:
+			gQ4_0m2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.Q8_0:
+		switch mr {
+		case 1:
+			gQ8_0m1AVX2(p)
+		case 2:
+			gQ8_0m2AVX2(p)
+		case 3:
+			gQ8_0m3AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
 	case quant.Q4_1:
 		switch mr {
 		case 1:
@@ -859,6 +933,26 @@ func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 // rows (group rows < mr ≤ half rows of ggmlAVX2Rows).
 func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 	switch f.kern {
+	case quant.Q4_0:
+		switch mr {
+		case 3:
+			gQ4_0m3hAVX2(p)
+		case 4:
+			gQ4_0m4hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case quant.Q8_0:
+		switch mr {
+		case 4:
+			gQ8_0m4hAVX2(p)
+		case 5:
+			gQ8_0m5hAVX2(p)
+		case 6:
+			gQ8_0m6hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
 	case quant.Q4_1:
 		switch mr {
 		case 3:

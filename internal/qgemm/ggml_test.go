@@ -757,3 +757,28 @@ func TestCodes16Levels(t *testing.T) {
 		t.Fatal("no kernCodes16 format found")
 	}
 }
+
+// TestGGMLBestHasKernel checks that on a CPU with an assembly tier every
+// type, in each form PackGGMLWith gives it here, runs assembly in the
+// variant MatMul uses, never the generic Go kernel: Q4_0 and Q8_0 once
+// had no AVX2 kernels, and every AVX2 CPU multiplied them at 0.4 GFLOP/s.
+func TestGGMLBestHasKernel(t *testing.T) {
+	if ggmlBest == ggmlGeneric {
+		t.Skip("no assembly tier on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, typ := range ggmlTypes {
+		sb := formats[typ].sb
+		data := randGGML(rng, typ, 16, sb)
+		rb, _ := typ.RowBytes(sb)
+		for _, o := range []PackOptions{{}, {Speed: true}} {
+			m, err := PackGGMLWith(typ, 16, sb, func(j int) []byte { return data[j*rb : (j+1)*rb] }, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ggmlHasKernel(ggmlBest, m.f) {
+				t.Errorf("%v (%+v): the %s variant has no kernel for its form %v: it runs the generic Go kernel", typ, o, ggmlBest.name, m.f.kern)
+			}
+		}
+	}
+}
