@@ -62,6 +62,7 @@ func main() {
 	call.Write(sw2.Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n\n")
 	streamRead()
+	streamReadAVX2()
 	for _, f16 := range []bool{false, true} {
 		for _, bits := range []int{4, 8} {
 			name := groupsName(bits, f16)
@@ -94,6 +95,7 @@ func main() {
 	}
 	call.WriteString("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n\n")
 	call.WriteString("// xorWordsAVX512 returns the XOR of n 64-byte vectors at p (n a multiple\n// of 4), read as four concurrent sequential streams (its quarters): the\n// streaming read that bounds M=1 MatMul in the benchmarks.\n//\n//go:noescape\nfunc xorWordsAVX512(p *uint64, n int) uint64\n\n")
+	call.WriteString("// xorWordsAVX2 is xorWordsAVX512 for CPUs without AVX-512: each 64-byte\n// vector read as two 32-byte loads.\n//\n//go:noescape\nfunc xorWordsAVX2(p *uint64, n int) uint64\n\n")
 	call.WriteString("// callAVX512 runs the AVX-512 kernel for (i8, bits, mr).\nfunc callAVX512(p *kargs, i8 bool, bits, mr int) {\n")
 	call.WriteString("\ti := 0\n\tswitch {\n\tcase i8:\n\t\ti = 6\n\tcase p.zps != nil:\n\t\ti = 3\n\t}\n\tswitch bits {\n\tcase 4:\n\t\ti++\n\tcase 8:\n\t\ti += 2\n\t}\n")
 	call.WriteString("\tswitch i*8 + mr - 1 {\n")
@@ -403,6 +405,44 @@ func streamRead() {
 	p("VPXORQ Y1, Y0, Y0")
 	p("VEXTRACTI128 $1, Y0, X1")
 	p("VPXORQ X1, X0, X0")
+	p("VPEXTRQ $1, X0, AX")
+	p("VMOVQ X0, DX")
+	p("XORQ DX, AX")
+	p("MOVQ AX, ret+16(FP)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// streamReadAVX2 emits xorWordsAVX2: xorWordsAVX512's four quarters, each
+// 64-byte step as two 32-byte loads (the bound of the AVX2 kernels, which
+// the Go loop understated by up to a sixth).
+func streamReadAVX2() {
+	fmt.Fprintf(&out, "\n// func xorWordsAVX2(p *uint64, n int) uint64\n")
+	fmt.Fprintf(&out, "TEXT ·xorWordsAVX2(SB), NOSPLIT, $0-24\n")
+	p("MOVQ p+0(FP), SI")
+	p("MOVQ n+8(FP), CX")
+	for i := 0; i < 8; i++ {
+		p("VPXOR Y%d, Y%d, Y%d", i, i, i)
+	}
+	p("SHRQ $2, CX")
+	p("JZ done")
+	p("MOVQ CX, R8")
+	p("SHLQ $6, R8") // bytes of a quarter
+	p("LEAQ (R8)(R8*2), R9")
+	label("loop")
+	for q, at := range []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R9*1)"} {
+		p("VPXOR %s, Y%d, Y%d", at, 2*q, 2*q)
+		p("VPXOR 32%s, Y%d, Y%d", at, 2*q+1, 2*q+1)
+	}
+	p("ADDQ $64, SI")
+	p("DECQ CX")
+	p("JNZ loop")
+	label("done")
+	for i := 1; i < 8; i++ {
+		p("VPXOR Y%d, Y0, Y0", i)
+	}
+	p("VEXTRACTI128 $1, Y0, X1")
+	p("VPXOR X1, X0, X0")
 	p("VPEXTRQ $1, X0, AX")
 	p("VMOVQ X0, DX")
 	p("XORQ DX, AX")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"unsafe"
 )
 
 // TestGGMLBestHasKernelAVX2 runs TestGGMLBestHasKernel again in a child
@@ -23,4 +24,21 @@ func TestGGMLBestHasKernelAVX2(t *testing.T) {
 		t.Fatalf("AVX2-only child: %v\n%s", err, out)
 	}
 	t.Logf("AVX2-only child:\n%s", out)
+}
+
+// TestXorWordsAVX2 checks the AVX2 streaming read, which only CPUs without
+// AVX-512 dispatch to, against the Go loop.
+func TestXorWordsAVX2(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	for _, q := range []int{0, 1, 2, 7, 1000} {
+		buf := make([]uint64, 32*q)
+		for i := range buf {
+			buf[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+		}
+		if got, want := xorWordsAVX2(unsafe.SliceData(buf), 4*q), xorWordsGo(buf); got != want {
+			t.Errorf("xorWordsAVX2(%d vectors) = %#x, want %#x", 4*q, got, want)
+		}
+	}
 }

@@ -68,10 +68,14 @@ var best = func() variant {
 // of up to streamBlock words, each read as four concurrent streams.
 func xorWords(buf []uint64) uint64 {
 	var x uint64
-	if hasAVX512 {
+	if hasAVX2 {
 		for len(buf) >= 32 {
 			q := min(len(buf), streamBlock) / 32 // 64-byte vectors per quarter
-			x ^= xorWordsAVX512(&buf[0], 4*q)
+			if hasAVX512 {
+				x ^= xorWordsAVX512(&buf[0], 4*q)
+			} else {
+				x ^= xorWordsAVX2(&buf[0], 4*q)
+			}
 			buf = buf[32*q:]
 		}
 	}

@@ -591,6 +591,12 @@ func callAVX512Groups(p *kargsGroups, bits int, f16, prefetch bool) bool {
 //go:noescape
 func xorWordsAVX512(p *uint64, n int) uint64
 
+// xorWordsAVX2 is xorWordsAVX512 for CPUs without AVX-512: each 64-byte
+// vector read as two 32-byte loads.
+//
+//go:noescape
+func xorWordsAVX2(p *uint64, n int) uint64
+
 // callAVX512 runs the AVX-512 kernel for (i8, bits, mr).
 func callAVX512(p *kargs, i8 bool, bits, mr int) {
 	i := 0
