@@ -26,7 +26,7 @@ ns=${NS:-"1 512"}
 nre=$(echo "$ns" | tr ' ' '|')
 for round in $(seq "$rounds"); do
 for t in $types; do
-	lt=$(echo "$t" | tr 'A-Z' 'a-z') # ggml's type names
+	lt=$(echo "$t" | tr 'A-Z' 'a-z' | sed 's/_k$/_K/') # ggml's type names (q4_K)
 	echo "round $round $t: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 	"$bin/test-backend-ops" perf -o MUL_MAT -b CPU -p "type_a=$lt,type_b=f32,m=4096,n=($nre),k=14336," 2>&1 |
 		sed -n "s/.*type_a=$lt,type_b=f32,m=4096,n=\([0-9]*\),k=14336,.*[m ]\([0-9.][0-9.]*\) \(G\|T\)FLOPS.*/llama $t \1 \2 \3/p" >>"$tmp/llama.txt"
