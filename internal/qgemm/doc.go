@@ -104,7 +104,9 @@
 // multiplies the unsigned codes by the broadcast activations, VPADDW adds
 // as many of its pair sums as cannot overflow int16, and VPMADDWD widens
 // them with the sub-block scale as its second operand; IQ4 codes are
-// looked up as signed levels v and multiplied as |v|·(qa·sign v); an extra
+// looked up as signed levels v, and Q8_0 codes taken as v = code − 128,
+// and multiplied as |v|·(qa·sign v) (the unsigned Q8_0 codes' pair sums
+// would saturate); an extra
 // bit plane is spread to bytes with VPSHUFB and VPCMPEQB. Up to 2 rows one
 // kernel covers both halves of a group (the tile is read once); more rows
 // run per half, 4 at a time for Q4_1, Q2_K and Q4_K, and 8 (the float
