@@ -107,7 +107,14 @@
 // looked up as signed levels v, and Q8_0 codes taken as v = code − 128,
 // and multiplied as |v|·(qa·sign v) (the unsigned Q8_0 codes' pair sums
 // would saturate); an extra
-// bit plane is spread to bytes with VPSHUFB and VPCMPEQB. Up to 2 rows one
+// bit plane is spread to bytes with VPSHUFB and VPCMPEQB. On CPUs with
+// AVX-VNNI (Intel's client cores since Alder Lake; the "avxvnni"
+// variant) the block types without sub-block scales (Q4_0, Q8_0, Q4_1,
+// Q5_0, Q5_1, IQ4_NL, TQ2_0) take kernels of the same layout whose ymm
+// VPDPBUSD (VEX-encoded by the generator: Go's assembler writes only the
+// EVEX form) sums each block in int32 directly — unsigned Q8_0 codes with
+// their zero point, two chains of sums where registers allow — and the
+// other types the AVX2 kernels. Up to 2 rows one
 // kernel covers both halves of a group (the tile is read once); more rows
 // run per half, 4 at a time for Q4_1, Q2_K and Q4_K, and 8 (the float
 // accumulators then live in the stack frame) for the types whose bit

@@ -24,9 +24,12 @@ func ggmlAVX512Takes(f *format) bool {
 // the formats it has none for); false: the generic Go kernel.
 func ggmlHasKernel(v ggmlVariant, f *format) bool {
 	_, half := ggmlAVX2Rows(f.kern)
+	_, vhalf := ggmlVNNIRows(f.kern)
 	switch v.id {
 	case idAVX512:
 		return ggmlAVX512Takes(f) || half > 0
+	case idAVXVNNI:
+		return vhalf > 0 || half > 0
 	case idAVX2:
 		return half > 0
 	}
@@ -42,6 +45,9 @@ var ggmlVariants = func() []ggmlVariant {
 	vs := []ggmlVariant{ggmlGeneric}
 	if hasAVX2 {
 		vs = append(vs, ggmlVariant{name: "avx2", id: idAVX2})
+	}
+	if hasAVX2 && cpu.X86.HasAVXVNNI {
+		vs = append(vs, ggmlVariant{name: "avxvnni", id: idAVXVNNI})
 	}
 	if hasAVX512 {
 		vs = append(vs, ggmlVariant{name: "avx512", id: idAVX512},
@@ -89,12 +95,32 @@ type gargsAVX2 struct {
 // each as two half kernels (or one group kernel for a short last chunk).
 func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
 	group, half := ggmlAVX2Rows(f.kern)
+	return ggmlCallTier(f, p, mr, group, half, false)
+}
+
+// ggmlCallVNNI runs the AVX-VNNI kernels for f and mr rows as
+// ggmlCallAVX2 runs the AVX2 ones; it reports false when f has none (the
+// formats with sub-block scales: the AVX2 kernels then).
+func ggmlCallVNNI(f *format, p *gargs, mr int) bool {
+	group, half := ggmlVNNIRows(f.kern)
+	return ggmlCallTier(f, p, mr, group, half, true)
+}
+
+// ggmlCallTier runs the group kernels (up to group rows) and half kernels
+// (chunks of up to half rows) of the AVX2 or, with vnni, the AVX-VNNI tier
+// for f and mr rows; false when half is 0 (no kernels). Static calls, so
+// that the arguments do not escape.
+func ggmlCallTier(f *format, p *gargs, mr, group, half int, vnni bool) bool {
 	if half == 0 {
 		return false
 	}
 	q := gargsAVX2{gargs: *p}
 	if mr <= group {
-		ggmlAVX2Group(f, &q, mr)
+		if vnni {
+			ggmlVNNIGroup(f, &q, mr)
+		} else {
+			ggmlAVX2Group(f, &q, mr)
+		}
 		return true
 	}
 	ab := f.auxBytes()
@@ -105,12 +131,20 @@ func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
 		out := unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo)
 		if n <= group {
 			q.out, q.h4 = (*float32)(out), 0
-			ggmlAVX2Group(f, &q, n)
+			if vnni {
+				ggmlVNNIGroup(f, &q, n)
+			} else {
+				ggmlAVX2Group(f, &q, n)
+			}
 			continue
 		}
 		for h := 0; h < 2; h++ {
 			q.out, q.h4 = (*float32)(unsafe.Add(out, 32*h)), 4*h
-			ggmlAVX2Half(f, &q, n)
+			if vnni {
+				ggmlVNNIHalf(f, &q, n)
+			} else {
+				ggmlAVX2Half(f, &q, n)
+			}
 		}
 	}
 	return true

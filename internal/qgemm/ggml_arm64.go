@@ -30,6 +30,8 @@ func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }
 
+func ggmlCallVNNI(*format, *gargs, int) bool { return false }
+
 func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return false }
 
 // gargsNEON are the arguments of a NEON super-block kernel: gargs, with

@@ -656,6 +656,246 @@ func gIQ1_Mm7hAVX2(p *gargsAVX2)
 //go:noescape
 func gIQ1_Mm8hAVX2(p *gargsAVX2)
 
+// gQ4_0m1VNNI is ggmlKernelGeneric for Q4_0, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0m1VNNI(p *gargsAVX2)
+
+// gQ4_0m2VNNI is ggmlKernelGeneric for Q4_0, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0m2VNNI(p *gargsAVX2)
+
+// gQ4_0m3VNNI is ggmlKernelGeneric for Q4_0, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0m3VNNI(p *gargsAVX2)
+
+// gQ4_0m4hVNNI is ggmlKernelGeneric for Q4_0, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0m4hVNNI(p *gargsAVX2)
+
+// gQ4_0m5hVNNI is ggmlKernelGeneric for Q4_0, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0m5hVNNI(p *gargsAVX2)
+
+// gQ4_0m6hVNNI is ggmlKernelGeneric for Q4_0, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0m6hVNNI(p *gargsAVX2)
+
+// gQ8_0m1VNNI is ggmlKernelGeneric for Q8_0, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0m1VNNI(p *gargsAVX2)
+
+// gQ8_0m2VNNI is ggmlKernelGeneric for Q8_0, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0m2VNNI(p *gargsAVX2)
+
+// gQ8_0m3VNNI is ggmlKernelGeneric for Q8_0, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0m3VNNI(p *gargsAVX2)
+
+// gQ8_0m4hVNNI is ggmlKernelGeneric for Q8_0, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0m4hVNNI(p *gargsAVX2)
+
+// gQ8_0m5hVNNI is ggmlKernelGeneric for Q8_0, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0m5hVNNI(p *gargsAVX2)
+
+// gQ8_0m6hVNNI is ggmlKernelGeneric for Q8_0, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0m6hVNNI(p *gargsAVX2)
+
+// gQ4_1m1VNNI is ggmlKernelGeneric for Q4_1, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1m1VNNI(p *gargsAVX2)
+
+// gQ4_1m2VNNI is ggmlKernelGeneric for Q4_1, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1m2VNNI(p *gargsAVX2)
+
+// gQ4_1m3VNNI is ggmlKernelGeneric for Q4_1, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1m3VNNI(p *gargsAVX2)
+
+// gQ4_1m4hVNNI is ggmlKernelGeneric for Q4_1, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1m4hVNNI(p *gargsAVX2)
+
+// gQ4_1m5hVNNI is ggmlKernelGeneric for Q4_1, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1m5hVNNI(p *gargsAVX2)
+
+// gQ4_1m6hVNNI is ggmlKernelGeneric for Q4_1, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1m6hVNNI(p *gargsAVX2)
+
+// gQ5_0m1VNNI is ggmlKernelGeneric for Q5_0, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m1VNNI(p *gargsAVX2)
+
+// gQ5_0m2VNNI is ggmlKernelGeneric for Q5_0, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m2VNNI(p *gargsAVX2)
+
+// gQ5_0m3VNNI is ggmlKernelGeneric for Q5_0, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m3VNNI(p *gargsAVX2)
+
+// gQ5_0m4hVNNI is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m4hVNNI(p *gargsAVX2)
+
+// gQ5_0m5hVNNI is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m5hVNNI(p *gargsAVX2)
+
+// gQ5_0m6hVNNI is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m6hVNNI(p *gargsAVX2)
+
+// gQ5_0m7hVNNI is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 7 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m7hVNNI(p *gargsAVX2)
+
+// gQ5_0m8hVNNI is ggmlKernelGeneric for Q5_0, the 8 columns of half p.h4/4, mr 8 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0m8hVNNI(p *gargsAVX2)
+
+// gQ5_1m1VNNI is ggmlKernelGeneric for Q5_1, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m1VNNI(p *gargsAVX2)
+
+// gQ5_1m2VNNI is ggmlKernelGeneric for Q5_1, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m2VNNI(p *gargsAVX2)
+
+// gQ5_1m3VNNI is ggmlKernelGeneric for Q5_1, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m3VNNI(p *gargsAVX2)
+
+// gQ5_1m4hVNNI is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m4hVNNI(p *gargsAVX2)
+
+// gQ5_1m5hVNNI is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m5hVNNI(p *gargsAVX2)
+
+// gQ5_1m6hVNNI is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m6hVNNI(p *gargsAVX2)
+
+// gQ5_1m7hVNNI is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 7 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m7hVNNI(p *gargsAVX2)
+
+// gQ5_1m8hVNNI is ggmlKernelGeneric for Q5_1, the 8 columns of half p.h4/4, mr 8 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1m8hVNNI(p *gargsAVX2)
+
+// gIQ4_NLm1VNNI is ggmlKernelGeneric for IQ4_NL, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm1VNNI(p *gargsAVX2)
+
+// gIQ4_NLm2VNNI is ggmlKernelGeneric for IQ4_NL, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm2VNNI(p *gargsAVX2)
+
+// gIQ4_NLm3hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm3hVNNI(p *gargsAVX2)
+
+// gIQ4_NLm4hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm4hVNNI(p *gargsAVX2)
+
+// gIQ4_NLm5hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm5hVNNI(p *gargsAVX2)
+
+// gIQ4_NLm6hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm6hVNNI(p *gargsAVX2)
+
+// gIQ4_NLm7hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 7 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm7hVNNI(p *gargsAVX2)
+
+// gIQ4_NLm8hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 8 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLm8hVNNI(p *gargsAVX2)
+
+// gTQ2_0m1VNNI is ggmlKernelGeneric for TQ2_0, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gTQ2_0m1VNNI(p *gargsAVX2)
+
+// gTQ2_0m2VNNI is ggmlKernelGeneric for TQ2_0, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gTQ2_0m2VNNI(p *gargsAVX2)
+
+// gTQ2_0m3VNNI is ggmlKernelGeneric for TQ2_0, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gTQ2_0m3VNNI(p *gargsAVX2)
+
+// gTQ2_0m4hVNNI is ggmlKernelGeneric for TQ2_0, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gTQ2_0m4hVNNI(p *gargsAVX2)
+
+// gTQ2_0m5hVNNI is ggmlKernelGeneric for TQ2_0, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gTQ2_0m5hVNNI(p *gargsAVX2)
+
+// gTQ2_0m6hVNNI is ggmlKernelGeneric for TQ2_0, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gTQ2_0m6hVNNI(p *gargsAVX2)
+
 // gIQ2_XXSexpandAVX2 is expandGridGeneric for IQ2_XXS (AVX2).
 //
 //go:noescape
@@ -1212,5 +1452,211 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 		}
 	default:
 		panic("qgemm: no AVX2 kernel")
+	}
+}
+
+// ggmlVNNIRows returns the most rows of t's AVX-VNNI group kernels (both
+// halves) and half kernels; 0, 0 when t has none.
+func ggmlVNNIRows(t quant.Type) (group, half int) {
+	switch t {
+	case quant.Q4_0:
+		return 3, 6
+	case quant.Q8_0:
+		return 3, 6
+	case quant.Q4_1:
+		return 3, 6
+	case quant.Q5_0:
+		return 3, 8
+	case quant.Q5_1:
+		return 3, 8
+	case quant.IQ4_NL:
+		return 2, 8
+	case quant.TQ2_0:
+		return 3, 6
+	}
+	return 0, 0
+}
+
+// ggmlVNNIGroup runs f's AVX-VNNI kernel over both halves of a group for
+// mr rows (1 ≤ mr ≤ the group row count of ggmlVNNIRows).
+func ggmlVNNIGroup(f *format, p *gargsAVX2, mr int) {
+	switch f.kern {
+	case quant.Q4_0:
+		switch mr {
+		case 1:
+			gQ4_0m1VNNI(p)
+		case 2:
+			gQ4_0m2VNNI(p)
+		case 3:
+			gQ4_0m3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q8_0:
+		switch mr {
+		case 1:
+			gQ8_0m1VNNI(p)
+		case 2:
+			gQ8_0m2VNNI(p)
+		case 3:
+			gQ8_0m3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q4_1:
+		switch mr {
+		case 1:
+			gQ4_1m1VNNI(p)
+		case 2:
+			gQ4_1m2VNNI(p)
+		case 3:
+			gQ4_1m3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q5_0:
+		switch mr {
+		case 1:
+			gQ5_0m1VNNI(p)
+		case 2:
+			gQ5_0m2VNNI(p)
+		case 3:
+			gQ5_0m3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q5_1:
+		switch mr {
+		case 1:
+			gQ5_1m1VNNI(p)
+		case 2:
+			gQ5_1m2VNNI(p)
+		case 3:
+			gQ5_1m3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.IQ4_NL:
+		switch mr {
+		case 1:
+			gIQ4_NLm1VNNI(p)
+		case 2:
+			gIQ4_NLm2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.TQ2_0:
+		switch mr {
+		case 1:
+			gTQ2_0m1VNNI(p)
+		case 2:
+			gTQ2_0m2VNNI(p)
+		case 3:
+			gTQ2_0m3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	default:
+		panic("qgemm: no AVX-VNNI kernel")
+	}
+}
+
+// ggmlVNNIHalf runs f's AVX-VNNI kernel over half p.h4/4 of a group for mr
+// rows (group rows < mr ≤ half rows of ggmlVNNIRows).
+func ggmlVNNIHalf(f *format, p *gargsAVX2, mr int) {
+	switch f.kern {
+	case quant.Q4_0:
+		switch mr {
+		case 4:
+			gQ4_0m4hVNNI(p)
+		case 5:
+			gQ4_0m5hVNNI(p)
+		case 6:
+			gQ4_0m6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q8_0:
+		switch mr {
+		case 4:
+			gQ8_0m4hVNNI(p)
+		case 5:
+			gQ8_0m5hVNNI(p)
+		case 6:
+			gQ8_0m6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q4_1:
+		switch mr {
+		case 4:
+			gQ4_1m4hVNNI(p)
+		case 5:
+			gQ4_1m5hVNNI(p)
+		case 6:
+			gQ4_1m6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q5_0:
+		switch mr {
+		case 4:
+			gQ5_0m4hVNNI(p)
+		case 5:
+			gQ5_0m5hVNNI(p)
+		case 6:
+			gQ5_0m6hVNNI(p)
+		case 7:
+			gQ5_0m7hVNNI(p)
+		case 8:
+			gQ5_0m8hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q5_1:
+		switch mr {
+		case 4:
+			gQ5_1m4hVNNI(p)
+		case 5:
+			gQ5_1m5hVNNI(p)
+		case 6:
+			gQ5_1m6hVNNI(p)
+		case 7:
+			gQ5_1m7hVNNI(p)
+		case 8:
+			gQ5_1m8hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.IQ4_NL:
+		switch mr {
+		case 3:
+			gIQ4_NLm3hVNNI(p)
+		case 4:
+			gIQ4_NLm4hVNNI(p)
+		case 5:
+			gIQ4_NLm5hVNNI(p)
+		case 6:
+			gIQ4_NLm6hVNNI(p)
+		case 7:
+			gIQ4_NLm7hVNNI(p)
+		case 8:
+			gIQ4_NLm8hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.TQ2_0:
+		switch mr {
+		case 4:
+			gTQ2_0m4hVNNI(p)
+		case 5:
+			gTQ2_0m5hVNNI(p)
+		case 6:
+			gTQ2_0m6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	default:
+		panic("qgemm: no AVX-VNNI kernel")
 	}
 }

@@ -272,7 +272,7 @@ type gexpand struct {
 // expandGrid writes the wide tiles of grid format f's n tiles at src to
 // dst, with v's kernel where it has one.
 func expandGrid(v ggmlVariant, f *format, dst, src []uint8, n int) {
-	if (v.id == idAVX512 || v.id == idAVX2) && n > 0 && len(dst) >= n*f.grid.wide.tileBytes() && len(src) >= n*f.tileBytes() {
+	if (v.id == idAVX512 || v.id == idAVX2 || v.id == idAVXVNNI) && n > 0 && len(dst) >= n*f.grid.wide.tileBytes() && len(src) >= n*f.tileBytes() {
 		p := gexpand{dst: &dst[0], src: &src[0], n: n, tab: f.lutArg()}
 		if v.id == idAVX512 && ggmlExpandAVX512(f, &p) || ggmlExpandAVX2(f, &p) {
 			return
@@ -350,7 +350,8 @@ var ggmlGeneric = ggmlVariant{name: "generic", id: idGeneric}
 func (v ggmlVariant) call(f *format, p *gargs, mr int) {
 	switch {
 	case v.id == idAVX512 && ggmlCallAVX512(f, p, mr):
-	case (v.id == idAVX2 || v.id == idAVX512) && ggmlCallAVX2(f, p, mr):
+	case v.id == idAVXVNNI && ggmlCallVNNI(f, p, mr):
+	case (v.id == idAVX2 || v.id == idAVX512 || v.id == idAVXVNNI) && ggmlCallAVX2(f, p, mr):
 	case (v.id == idNEON || v.id == idNEONDot) && ggmlCallNEON(f, p, mr, v.id == idNEONDot):
 	default:
 		ggmlKernelGeneric(f, p, mr)

@@ -16,6 +16,8 @@ func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }
 
+func ggmlCallVNNI(*format, *gargs, int) bool { return false }
+
 func ggmlCallGroups(ggmlVariant, *format, *gargs, int, int, bool) bool { return false }
 
 // ggmlGridKernels: no kernels look up grid indices here (gridFormat).

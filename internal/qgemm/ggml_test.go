@@ -766,6 +766,7 @@ func TestGGMLBestHasKernel(t *testing.T) {
 	if ggmlBest == ggmlGeneric {
 		t.Skip("no assembly tier on this CPU or build")
 	}
+	t.Logf("the variant MatMul uses: %s", ggmlBest.name)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, typ := range ggmlTypes {
 		sb := formats[typ].sb

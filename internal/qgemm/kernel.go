@@ -122,6 +122,9 @@ const (
 	idAVX512
 	idNEON
 	idNEONDot
+	// idAVXVNNI: the GGML tiles' AVX2 tier with AVX-VNNI's ymm VPDPBUSD
+	// (ggmlVariants only).
+	idAVXVNNI
 )
 
 // generic is the pure-Go variant.
