@@ -481,7 +481,11 @@ func row(b0, b4 string, r, disp int) string {
 // IQ4 codes are looked up as signed table values v, and Q8_0 codes taken
 // as v = code − 128 (XOR 0x80), and multiplied as |v|·(qa·sign v), which
 // stays below 2·128·127; the zp·Σqa term is then skipped (Σ qa·v =
-// Σ qa·(v+128) − 128·Σqa). An extra bit plane's 32 mask
+// Σ qa·(v+128) − 128·Σqa). In the AVX-VNNI tier (vnni) VPDPBUSD adds
+// each code vector's products to the int32 sums instead of VPMADDUBSW,
+// VPMADDWD and VPADDD, Q8_0's codes unsigned with the zp term (and, with
+// registers left, the odd vectors to second sums, dual, added in at the
+// end of the block). An extra bit plane's 32 mask
 // bits are broadcast, spread to one byte each (VPSHUFB), tested against
 // their bit (VPAND, VPCMPEQB) and its value ORed into the codes; Q6_K's
 // two extra bits (plane2) are shifted into place, masked and ORed.
