@@ -61,8 +61,8 @@ func main() {
 	call.WriteString("\tswitch i*4 + mr - 1 {\n")
 	call.Write(sw2.Bytes())
 	call.WriteString("\tdefault:\n\t\tpanic(\"qgemm: no AVX2 kernel\")\n\t}\n}\n\n")
-	streamRead()
-	streamReadAVX2()
+	streamRead(true)
+	streamRead(false)
 	for _, f16 := range []bool{false, true} {
 		for _, bits := range []int{4, 8} {
 			name := groupsName(bits, f16)
@@ -372,57 +372,23 @@ func storeOut(mr int, prefix, r10 string) {
 	p("RET")
 }
 
-// streamRead emits xorWordsAVX512: the n vectors read as four quarters at
-// once, one 64-byte load from each per iteration folded with VPXORQ (four
-// concurrent sequential streams read memory 10–25 % faster here than one;
-// software prefetch added nothing to them).
-func streamRead() {
-	fmt.Fprintf(&out, "\n// func xorWordsAVX512(p *uint64, n int) uint64\n")
-	fmt.Fprintf(&out, "TEXT ·xorWordsAVX512(SB), NOSPLIT, $0-24\n")
-	p("MOVQ p+0(FP), SI")
-	p("MOVQ n+8(FP), CX")
-	for i := 0; i < 4; i++ {
-		p("VPXORQ Z%d, Z%d, Z%d", i, i, i)
+// streamRead emits xorWordsAVX512 (wide) or xorWordsAVX2: the n vectors
+// read as four quarters at once, each iteration one 64-byte step from
+// each (one zmm load, or two ymm loads) folded with VPXOR (four concurrent
+// sequential streams read memory 10–25 % faster here than one; software
+// prefetch added nothing to them; the AVX2 form is the bound of the AVX2
+// kernels, which a Go loop understated by up to a sixth).
+func streamRead(wide bool) {
+	name, xor, reg, loads := "xorWordsAVX2", "VPXOR", "Y", 2
+	if wide {
+		name, xor, reg, loads = "xorWordsAVX512", "VPXORQ", "Z", 1
 	}
-	p("SHRQ $2, CX")
-	p("JZ done")
-	p("MOVQ CX, R8")
-	p("SHLQ $6, R8") // bytes of a quarter
-	p("LEAQ (R8)(R8*2), R9")
-	label("loop")
-	p("VPXORQ (SI), Z0, Z0")
-	p("VPXORQ (SI)(R8*1), Z1, Z1")
-	p("VPXORQ (SI)(R8*2), Z2, Z2")
-	p("VPXORQ (SI)(R9*1), Z3, Z3")
-	p("ADDQ $64, SI")
-	p("DECQ CX")
-	p("JNZ loop")
-	label("done")
-	p("VPXORQ Z1, Z0, Z0")
-	p("VPXORQ Z3, Z2, Z2")
-	p("VPXORQ Z2, Z0, Z0")
-	p("VEXTRACTI64X4 $1, Z0, Y1")
-	p("VPXORQ Y1, Y0, Y0")
-	p("VEXTRACTI128 $1, Y0, X1")
-	p("VPXORQ X1, X0, X0")
-	p("VPEXTRQ $1, X0, AX")
-	p("VMOVQ X0, DX")
-	p("XORQ DX, AX")
-	p("MOVQ AX, ret+16(FP)")
-	p("VZEROUPPER")
-	p("RET")
-}
-
-// streamReadAVX2 emits xorWordsAVX2: xorWordsAVX512's four quarters, each
-// 64-byte step as two 32-byte loads (the bound of the AVX2 kernels, which
-// the Go loop understated by up to a sixth).
-func streamReadAVX2() {
-	fmt.Fprintf(&out, "\n// func xorWordsAVX2(p *uint64, n int) uint64\n")
-	fmt.Fprintf(&out, "TEXT ·xorWordsAVX2(SB), NOSPLIT, $0-24\n")
+	fmt.Fprintf(&out, "\n// func %s(p *uint64, n int) uint64\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-24\n", name)
 	p("MOVQ p+0(FP), SI")
 	p("MOVQ n+8(FP), CX")
-	for i := 0; i < 8; i++ {
-		p("VPXOR Y%d, Y%d, Y%d", i, i, i)
+	for i := 0; i < 4*loads; i++ {
+		p("%s %s%d, %s%d, %s%d", xor, reg, i, reg, i, reg, i)
 	}
 	p("SHRQ $2, CX")
 	p("JZ done")
@@ -431,15 +397,25 @@ func streamReadAVX2() {
 	p("LEAQ (R8)(R8*2), R9")
 	label("loop")
 	for q, at := range []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R9*1)"} {
-		p("VPXOR %s, Y%d, Y%d", at, 2*q, 2*q)
-		p("VPXOR 32%s, Y%d, Y%d", at, 2*q+1, 2*q+1)
+		for l := 0; l < loads; l++ {
+			disp := ""
+			if l > 0 {
+				disp = "32"
+			}
+			r := q*loads + l
+			p("%s %s%s, %s%d, %s%d", xor, disp, at, reg, r, reg, r)
+		}
 	}
 	p("ADDQ $64, SI")
 	p("DECQ CX")
 	p("JNZ loop")
 	label("done")
-	for i := 1; i < 8; i++ {
-		p("VPXOR Y%d, Y0, Y0", i)
+	for i := 1; i < 4*loads; i++ {
+		p("%s %s%d, %s0, %s0", xor, reg, i, reg, reg)
+	}
+	if wide {
+		p("VEXTRACTI64X4 $1, Z0, Y1")
+		p("VPXORQ Y1, Y0, Y0")
 	}
 	p("VEXTRACTI128 $1, Y0, X1")
 	p("VPXOR X1, X0, X0")
