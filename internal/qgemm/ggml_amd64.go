@@ -19,23 +19,6 @@ func ggmlAVX512Takes(f *format) bool {
 	return (!f.plane2 || hasGFNI) && (f.grid == nil || ggmlGridKernels)
 }
 
-// ggmlHasKernel reports whether variant v multiplies f in assembly, as
-// ggmlVariant.call does (the AVX-512 variant takes the AVX2 kernels of
-// the formats it has none for); false: the generic Go kernel.
-func ggmlHasKernel(v ggmlVariant, f *format) bool {
-	_, half := ggmlAVX2Rows(f.kern)
-	_, vhalf := ggmlVNNIRows(f.kern)
-	switch v.id {
-	case idAVX512:
-		return ggmlAVX512Takes(f) || half > 0
-	case idAVXVNNI:
-		return vhalf > 0 || half > 0
-	case idAVX2:
-		return half > 0
-	}
-	return false
-}
-
 //go:generate go run gen_ggml_asm.go gen_ggml_formats.go
 //go:generate go run gen_ggml_avx2.go gen_ggml_formats.go
 
@@ -116,11 +99,7 @@ func ggmlCallTier(f *format, p *gargs, mr, group, half int, vnni bool) bool {
 	}
 	q := gargsAVX2{gargs: *p}
 	if mr <= group {
-		if vnni {
-			ggmlVNNIGroup(f, &q, mr)
-		} else {
-			ggmlAVX2Group(f, &q, mr)
-		}
+		tierGroup(vnni, f, &q, mr)
 		return true
 	}
 	ab := f.auxBytes()
@@ -131,11 +110,7 @@ func ggmlCallTier(f *format, p *gargs, mr, group, half int, vnni bool) bool {
 		out := unsafe.Add(unsafe.Pointer(p.out), r0*p.ldo)
 		if n <= group {
 			q.out, q.h4 = (*float32)(out), 0
-			if vnni {
-				ggmlVNNIGroup(f, &q, n)
-			} else {
-				ggmlAVX2Group(f, &q, n)
-			}
+			tierGroup(vnni, f, &q, n)
 			continue
 		}
 		for h := 0; h < 2; h++ {
@@ -148,6 +123,15 @@ func ggmlCallTier(f *format, p *gargs, mr, group, half int, vnni bool) bool {
 		}
 	}
 	return true
+}
+
+// tierGroup runs the group kernel of the AVX-VNNI (vnni) or AVX2 tier.
+func tierGroup(vnni bool, f *format, q *gargsAVX2, mr int) {
+	if vnni {
+		ggmlVNNIGroup(f, q, mr)
+		return
+	}
+	ggmlAVX2Group(f, q, mr)
 }
 
 // ggmlGridKernels: this CPU runs the kernels that look up IQ2_XXS's grid

@@ -20,12 +20,6 @@ var ggmlVariants = func() []ggmlVariant {
 // ggmlBest is the variant GGML.MatMul uses.
 var ggmlBest = ggmlVariants[len(ggmlVariants)-1]
 
-// ggmlHasKernel reports whether variant v multiplies f in assembly, as
-// ggmlVariant.call does; false: the generic Go kernel.
-func ggmlHasKernel(v ggmlVariant, f *format) bool {
-	return (v.id == idNEON || v.id == idNEONDot) && ggmlNEONFormat(f.kern) >= 0
-}
-
 func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }

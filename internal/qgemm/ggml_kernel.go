@@ -272,7 +272,7 @@ type gexpand struct {
 // expandGrid writes the wide tiles of grid format f's n tiles at src to
 // dst, with v's kernel where it has one.
 func expandGrid(v ggmlVariant, f *format, dst, src []uint8, n int) {
-	if (v.id == idAVX512 || v.id == idAVX2 || v.id == idAVXVNNI) && n > 0 && len(dst) >= n*f.grid.wide.tileBytes() && len(src) >= n*f.tileBytes() {
+	if v.id != idGeneric && n > 0 && len(dst) >= n*f.grid.wide.tileBytes() && len(src) >= n*f.tileBytes() {
 		p := gexpand{dst: &dst[0], src: &src[0], n: n, tab: f.lutArg()}
 		if v.id == idAVX512 && ggmlExpandAVX512(f, &p) || ggmlExpandAVX2(f, &p) {
 			return
@@ -347,6 +347,14 @@ type ggmlVariant struct {
 
 var ggmlGeneric = ggmlVariant{name: "generic", id: idGeneric}
 
+// ggmlFallbacks counts the calls in which an assembly variant had no
+// kernel for the format and ran the generic one (the slow path, where an
+// atomic add costs nothing): TestGGMLBestHasKernel checks that the variant
+// MatMul uses never does.
+var ggmlFallbacks atomic.Int64
+
+// call runs v's kernel for f and mr rows, or the generic one where v has
+// none (counted in ggmlFallbacks).
 func (v ggmlVariant) call(f *format, p *gargs, mr int) {
 	switch {
 	case v.id == idAVX512 && ggmlCallAVX512(f, p, mr):
@@ -354,6 +362,9 @@ func (v ggmlVariant) call(f *format, p *gargs, mr int) {
 	case (v.id == idAVX2 || v.id == idAVX512 || v.id == idAVXVNNI) && ggmlCallAVX2(f, p, mr):
 	case (v.id == idNEON || v.id == idNEONDot) && ggmlCallNEON(f, p, mr, v.id == idNEONDot):
 	default:
+		if v.id != idGeneric {
+			ggmlFallbacks.Add(1)
+		}
 		ggmlKernelGeneric(f, p, mr)
 	}
 }

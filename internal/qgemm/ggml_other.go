@@ -9,9 +9,6 @@ var ggmlVariants = []ggmlVariant{ggmlGeneric}
 // ggmlBest is the variant GGML.MatMul uses.
 var ggmlBest = ggmlGeneric
 
-// ggmlHasKernel reports false: no assembly here.
-func ggmlHasKernel(ggmlVariant, *format) bool { return false }
-
 func ggmlCallAVX512(*format, *gargs, int) bool { return false }
 
 func ggmlCallAVX2(*format, *gargs, int) bool { return false }

@@ -768,6 +768,7 @@ func TestGGMLBestHasKernel(t *testing.T) {
 	}
 	t.Logf("the variant MatMul uses: %s", ggmlBest.name)
 	rng := rand.New(rand.NewPCG(5, 6))
+	ctx := context.Background()
 	for _, typ := range ggmlTypes {
 		sb := formats[typ].sb
 		data := randGGML(rng, typ, 16, sb)
@@ -777,8 +778,17 @@ func TestGGMLBestHasKernel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !ggmlHasKernel(ggmlBest, m.f) {
-				t.Errorf("%v (%+v): the %s variant has no kernel for its form %v: it runs the generic Go kernel", typ, o, ggmlBest.name, m.f.kern)
+			// One row, and 9 (the group and half kernels, the grids'
+			// expansions).
+			for _, rows := range []int{1, 9} {
+				before := ggmlFallbacks.Load()
+				y := make([]float32, rows*16)
+				if err := m.matmul(ctx, y, randA(rng, rows*sb), rows, 1, ggmlBest); err != nil {
+					t.Fatal(err)
+				}
+				if n := ggmlFallbacks.Load() - before; n > 0 {
+					t.Errorf("%v (%+v), %d rows: the %s variant ran the generic Go kernel %d times (form %v)", typ, o, rows, ggmlBest.name, n, m.f.kern)
+				}
 			}
 		}
 	}
