@@ -135,7 +135,12 @@
 // (and the type), so every matrix times both on its first one-row products
 // of at least 1 MiB and keeps the faster (internal/tune.Prefetch, one
 // choice for one thread and one for several). docs/PERFORMANCE.md has the
-// figures.
+// figures. The AVX2 and AVX-VNNI tiers have such variants too (avx2x4,
+// avxvnnix4) for the types whose decoding is cheap enough to wait on
+// memory (Q4_0, Q8_0, Q4_1, Q4_K, Q5_K, Q6_K): one group's super-block
+// after another's, their float accumulators in the stack frame, 1.1–1.4
+// times the bytes per second of one group at a time; the other types
+// there are bound by their decoding and keep the one-group kernels.
 //
 // On arm64, ggml_arm64.s (gen_ggml_arm64.go) holds the NEON tier: an
 // ARMv8.0 variant and, where the CPU has the dot-product extension, one

@@ -121,12 +121,7 @@ func kernel(name string, f format, mr int) {
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-8\n", name)
 	p("MOVQ p+0(FP), AX")
 	p("MOVQ 0(AX), R15")
-	p("MOVQ 8(AX), SI")
-	p("MOVQ 16(AX), R8")
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (SI)(R8*4), R10")
-	p("MOVQ 24(AX), R12")
-	p("MOVQ 56(AX), CX")
+	loadGargs()
 	for r := 0; r < mr; r++ {
 		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
 	}

@@ -164,3 +164,15 @@ func (f format) bsumOff() int {
 	}
 	return 8
 }
+
+// loadGargs loads a super-block kernel's pointers from its gargs (AX):
+// the activation rows SI and R10 (rows 0 and 4, stride R8, R9 = 3·R8),
+// their records R12 and the super-block count CX. The amd64 generators'.
+func loadGargs() {
+	p("MOVQ 8(AX), SI")
+	p("MOVQ 16(AX), R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (SI)(R8*4), R10")
+	p("MOVQ 24(AX), R12")
+	p("MOVQ 56(AX), CX")
+}

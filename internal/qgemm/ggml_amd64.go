@@ -27,10 +27,12 @@ func ggmlAVX512Takes(f *format) bool {
 var ggmlVariants = func() []ggmlVariant {
 	vs := []ggmlVariant{ggmlGeneric}
 	if hasAVX2 {
-		vs = append(vs, ggmlVariant{name: "avx2", id: idAVX2})
+		vs = append(vs, ggmlVariant{name: "avx2", id: idAVX2},
+			ggmlVariant{name: "avx2x4", id: idAVX2, groups: ggmlGroupsAVX2})
 	}
 	if hasAVX2 && cpu.X86.HasAVXVNNI {
-		vs = append(vs, ggmlVariant{name: "avxvnni", id: idAVXVNNI})
+		vs = append(vs, ggmlVariant{name: "avxvnni", id: idAVXVNNI},
+			ggmlVariant{name: "avxvnnix4", id: idAVXVNNI, groups: ggmlGroupsAVX2})
 	}
 	if hasAVX512 {
 		vs = append(vs, ggmlVariant{name: "avx512", id: idAVX512},
@@ -39,8 +41,8 @@ var ggmlVariants = func() []ggmlVariant {
 	return vs
 }()
 
-// gargsGroups are the arguments of a one-row AVX-512 kernel that reads
-// several groups at once: gargs for group 0 (out, ldo: its 16 outputs and
+// gargsGroups are the arguments of a one-row kernel that reads several
+// groups at once: gargs for group 0 (out, ldo: its 16 outputs and
 // the bytes to the next group's), the bytes between the groups' first
 // tiles, and how many consecutive groups of each it multiplies.
 type gargsGroups struct {
@@ -54,12 +56,26 @@ type gargsGroups struct {
 // each for cols ≥ 1 consecutive groups; it reports false when v has none
 // for f; prefetch picks the kernel with or without software prefetch.
 func ggmlCallGroups(v ggmlVariant, f *format, p *gargs, gstride, cols int, prefetch bool) bool {
-	if v.id != idAVX512 || v.groups != ggmlGroupsAVX512 {
-		return false
-	}
 	q := gargsGroups{gargs: *p, gstride: gstride, cols: cols}
-	return ggmlCallAVX512Groups(f, &q, prefetch)
+	switch {
+	case v.id == idAVX512 && v.groups == ggmlGroupsAVX512:
+		return ggmlCallAVX512Groups(f, &q, prefetch)
+	case v.groups != ggmlGroupsAVX2:
+		return false
+	case v.id == idAVXVNNI && ggmlVNNIGroups(f, &q, prefetch):
+		return true
+	case v.id == idAVX2 || v.id == idAVXVNNI:
+		return ggmlAVX2Groups(f, &q, prefetch)
+	}
+	return false
 }
+
+// ggmlGroupsAVX2 is how many groups the one-row kernels of the AVX2 and
+// AVX-VNNI tiers read at once: four streams of tiles, as the AVX-512
+// tier's, each group's float accumulators in the stack frame (they change
+// once per super-block) so that the 16 ymm registers hold one group's
+// sums and the decoding at a time.
+const ggmlGroupsAVX2 = 4
 
 // ggmlBest is the variant GGML.MatMul uses.
 var ggmlBest = ggmlVariants[len(ggmlVariants)-1]

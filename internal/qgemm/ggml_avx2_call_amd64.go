@@ -26,6 +26,18 @@ func gQ4_0m3hAVX2(p *gargsAVX2)
 //go:noescape
 func gQ4_0m4hAVX2(p *gargsAVX2)
 
+// gQ4_0x4AVX2 is ggmlKernelGeneric for Q4_0, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ4_0x4AVX2(p *gargsGroups)
+
+// gQ4_0x4npAVX2 is ggmlKernelGeneric for Q4_0, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ4_0x4npAVX2(p *gargsGroups)
+
 // gQ8_0m1AVX2 is ggmlKernelGeneric for Q8_0, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -56,6 +68,18 @@ func gQ8_0m5hAVX2(p *gargsAVX2)
 //go:noescape
 func gQ8_0m6hAVX2(p *gargsAVX2)
 
+// gQ8_0x4AVX2 is ggmlKernelGeneric for Q8_0, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ8_0x4AVX2(p *gargsGroups)
+
+// gQ8_0x4npAVX2 is ggmlKernelGeneric for Q8_0, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ8_0x4npAVX2(p *gargsGroups)
+
 // gQ4_1m1AVX2 is ggmlKernelGeneric for Q4_1, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -75,6 +99,18 @@ func gQ4_1m3hAVX2(p *gargsAVX2)
 //
 //go:noescape
 func gQ4_1m4hAVX2(p *gargsAVX2)
+
+// gQ4_1x4AVX2 is ggmlKernelGeneric for Q4_1, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ4_1x4AVX2(p *gargsGroups)
+
+// gQ4_1x4npAVX2 is ggmlKernelGeneric for Q4_1, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ4_1x4npAVX2(p *gargsGroups)
 
 // gQ5_0m1AVX2 is ggmlKernelGeneric for Q5_0, 16 columns, mr 1 (AVX2).
 //
@@ -276,6 +312,18 @@ func gQ4_Km3hAVX2(p *gargsAVX2)
 //go:noescape
 func gQ4_Km4hAVX2(p *gargsAVX2)
 
+// gQ4_Kx4AVX2 is ggmlKernelGeneric for Q4_K, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ4_Kx4AVX2(p *gargsGroups)
+
+// gQ4_Kx4npAVX2 is ggmlKernelGeneric for Q4_K, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ4_Kx4npAVX2(p *gargsGroups)
+
 // gQ5_Km1AVX2 is ggmlKernelGeneric for Q5_K, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -316,6 +364,18 @@ func gQ5_Km7hAVX2(p *gargsAVX2)
 //go:noescape
 func gQ5_Km8hAVX2(p *gargsAVX2)
 
+// gQ5_Kx4AVX2 is ggmlKernelGeneric for Q5_K, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ5_Kx4AVX2(p *gargsGroups)
+
+// gQ5_Kx4npAVX2 is ggmlKernelGeneric for Q5_K, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ5_Kx4npAVX2(p *gargsGroups)
+
 // gQ6_Km1AVX2 is ggmlKernelGeneric for Q6_K, 16 columns, mr 1 (AVX2).
 //
 //go:noescape
@@ -355,6 +415,18 @@ func gQ6_Km7hAVX2(p *gargsAVX2)
 //
 //go:noescape
 func gQ6_Km8hAVX2(p *gargsAVX2)
+
+// gQ6_Kx4AVX2 is ggmlKernelGeneric for Q6_K, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ6_Kx4AVX2(p *gargsGroups)
+
+// gQ6_Kx4npAVX2 is ggmlKernelGeneric for Q6_K, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ6_Kx4npAVX2(p *gargsGroups)
 
 // gIQ4_XSm1AVX2 is ggmlKernelGeneric for IQ4_XS, 16 columns, mr 1 (AVX2).
 //
@@ -686,6 +758,18 @@ func gQ4_0m5hVNNI(p *gargsAVX2)
 //go:noescape
 func gQ4_0m6hVNNI(p *gargsAVX2)
 
+// gQ4_0x4VNNI is ggmlKernelGeneric for Q4_0, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0x4VNNI(p *gargsGroups)
+
+// gQ4_0x4npVNNI is ggmlKernelGeneric for Q4_0, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ4_0x4npVNNI(p *gargsGroups)
+
 // gQ8_0m1VNNI is ggmlKernelGeneric for Q8_0, 16 columns, mr 1 (AVX-VNNI).
 //
 //go:noescape
@@ -716,6 +800,18 @@ func gQ8_0m5hVNNI(p *gargsAVX2)
 //go:noescape
 func gQ8_0m6hVNNI(p *gargsAVX2)
 
+// gQ8_0x4VNNI is ggmlKernelGeneric for Q8_0, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0x4VNNI(p *gargsGroups)
+
+// gQ8_0x4npVNNI is ggmlKernelGeneric for Q8_0, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ8_0x4npVNNI(p *gargsGroups)
+
 // gQ4_1m1VNNI is ggmlKernelGeneric for Q4_1, 16 columns, mr 1 (AVX-VNNI).
 //
 //go:noescape
@@ -745,6 +841,18 @@ func gQ4_1m5hVNNI(p *gargsAVX2)
 //
 //go:noescape
 func gQ4_1m6hVNNI(p *gargsAVX2)
+
+// gQ4_1x4VNNI is ggmlKernelGeneric for Q4_1, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1x4VNNI(p *gargsGroups)
+
+// gQ4_1x4npVNNI is ggmlKernelGeneric for Q4_1, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ4_1x4npVNNI(p *gargsGroups)
 
 // gQ5_0m1VNNI is ggmlKernelGeneric for Q5_0, 16 columns, mr 1 (AVX-VNNI).
 //
@@ -1455,6 +1563,58 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 	}
 }
 
+// ggmlAVX2Groups runs f's one-row AVX2 kernel over ggmlGroupsAVX2
+// groups at once, with or without software prefetch; it reports false
+// when f has none.
+func ggmlAVX2Groups(f *format, p *gargsGroups, prefetch bool) bool {
+	if !prefetch {
+		switch f.kern {
+		case quant.Q4_0:
+			gQ4_0x4npAVX2(p)
+		case quant.Q8_0:
+			gQ8_0x4npAVX2(p)
+		case quant.Q4_1:
+			gQ4_1x4npAVX2(p)
+		case quant.Q4_K:
+			gQ4_Kx4npAVX2(p)
+		case quant.Q5_K:
+			gQ5_Kx4npAVX2(p)
+		case quant.Q6_K:
+			gQ6_Kx4npAVX2(p)
+		default:
+			return false
+		}
+		return true
+	}
+	switch f.kern {
+	case quant.Q4_0:
+		gQ4_0x4AVX2(p)
+	case quant.Q8_0:
+		gQ8_0x4AVX2(p)
+	case quant.Q4_1:
+		gQ4_1x4AVX2(p)
+	case quant.Q4_K:
+		gQ4_Kx4AVX2(p)
+	case quant.Q5_K:
+		gQ5_Kx4AVX2(p)
+	case quant.Q6_K:
+		gQ6_Kx4AVX2(p)
+	default:
+		return false
+	}
+	return true
+}
+
+// ggmlAVX2HasGroups reports whether t has one-row AVX2 kernels over
+// several groups (ggmlAVX2Groups).
+func ggmlAVX2HasGroups(t quant.Type) bool {
+	switch t {
+	case quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q4_K, quant.Q5_K, quant.Q6_K:
+		return true
+	}
+	return false
+}
+
 // ggmlVNNIRows returns the most rows of t's AVX-VNNI group kernels (both
 // halves) and half kernels; 0, 0 when t has none.
 func ggmlVNNIRows(t quant.Type) (group, half int) {
@@ -1659,4 +1819,44 @@ func ggmlVNNIHalf(f *format, p *gargsAVX2, mr int) {
 	default:
 		panic("qgemm: no AVX-VNNI kernel")
 	}
+}
+
+// ggmlVNNIGroups runs f's one-row AVX-VNNI kernel over ggmlGroupsAVX2
+// groups at once, with or without software prefetch; it reports false
+// when f has none.
+func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
+	if !prefetch {
+		switch f.kern {
+		case quant.Q4_0:
+			gQ4_0x4npVNNI(p)
+		case quant.Q8_0:
+			gQ8_0x4npVNNI(p)
+		case quant.Q4_1:
+			gQ4_1x4npVNNI(p)
+		default:
+			return false
+		}
+		return true
+	}
+	switch f.kern {
+	case quant.Q4_0:
+		gQ4_0x4VNNI(p)
+	case quant.Q8_0:
+		gQ8_0x4VNNI(p)
+	case quant.Q4_1:
+		gQ4_1x4VNNI(p)
+	default:
+		return false
+	}
+	return true
+}
+
+// ggmlVNNIHasGroups reports whether t has one-row AVX-VNNI kernels over
+// several groups (ggmlVNNIGroups).
+func ggmlVNNIHasGroups(t quant.Type) bool {
+	switch t {
+	case quant.Q4_0, quant.Q8_0, quant.Q4_1:
+		return true
+	}
+	return false
 }

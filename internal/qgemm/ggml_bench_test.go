@@ -109,10 +109,11 @@ func BenchmarkGGMLVariants(b *testing.B) {
 
 // BenchmarkOneRowGroups alternates, iteration by iteration, the one-row
 // product of the BenchmarkGGML matrix (test-backend-ops' 4096×14336) by
-// the AVX-512 kernels that read one group per call and by those that read
-// 4 groups at once (variants avx512 and avx512x4; for Q4_0 and Q8_0 also
-// the GGUF Matrix kernels), and a streaming read of as many bytes, so that all
-// three see the same machine load. It reports each one's weight bytes per
+// the kernels of this CPU's best tier that read one group per call and by
+// those that read 4 groups at once (variants avx512 and avx512x4, or
+// without AVX-512 avxvnni/avxvnnix4 or avx2/avx2x4; with AVX-512, for
+// Q4_0 and Q8_0 also the GGUF Matrix kernels), and a streaming read of as
+// many bytes, so that all three see the same machine load. It reports each one's weight bytes per
 // second from the median iteration, x4/x1 (the ratio of the two) and the
 // x4 product's share of the streaming read (%stream).
 // Example: go test -run - -bench 'OneRowGroups/Q6_K/T1' -benchtime 40x ./internal/qgemm
@@ -121,11 +122,13 @@ func BenchmarkOneRowGroups(b *testing.B) {
 	var v1, v4 ggmlVariant
 	var m1, m4 variant
 	for _, v := range ggmlVariants {
-		switch {
-		case v.id == idAVX512 && v.groups <= 1:
-			v1 = v
-		case v.id == idAVX512:
+		if v.groups > 1 {
 			v4 = v
+		}
+	}
+	for _, v := range ggmlVariants {
+		if v.id == v4.id && v.groups <= 1 {
+			v1 = v
 		}
 	}
 	for _, v := range archVariants {
@@ -136,14 +139,17 @@ func BenchmarkOneRowGroups(b *testing.B) {
 			m4 = v
 		}
 	}
-	if v4.groups <= 1 || m4.groups <= 1 {
-		b.Skip("no AVX-512 kernels that read several groups")
+	if v4.groups <= 1 {
+		b.Skip("no kernels that read several groups")
 	}
-	// Q4_0 and Q8_0 twice: as GGUF tensors run them (Matrix, named
-	// "-Matrix") and as GGML super-block tiles.
-	types := append([]quant.Type{quant.Q4_0, quant.Q8_0}, ggmlTypes...)
+	// With AVX-512, Q4_0 and Q8_0 twice: as the GGUF Matrix kernels run
+	// them (named "-Matrix") and as GGML super-block tiles.
+	types := ggmlTypes
+	if m4.groups > 1 {
+		types = append([]quant.Type{quant.Q4_0, quant.Q8_0}, ggmlTypes...)
+	}
 	for i, t := range types {
-		matrix := i < 2
+		matrix := m4.groups > 1 && i < 2
 		name := t.String()
 		if matrix {
 			name += "-Matrix"

@@ -415,7 +415,7 @@ func TestGGMLGroupsAccumulate(t *testing.T) {
 					got := slices.Clone(start)
 					p.tile, p.out, p.ldo = &m.tiles[0], &got[0], 4*2*GroupCols
 					if !ggmlCallGroups(v, f, &p, 2*nsb*tb, cols, prefetch) {
-						if ggmlGroupsLack(f) {
+						if ggmlGroupsLack(v, f) {
 							continue
 						}
 						t.Fatalf("%v/%s: no kernel", typ, v.name)

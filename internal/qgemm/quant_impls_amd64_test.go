@@ -19,6 +19,13 @@ func quantizeRowImpls() []rowQuantizer {
 	return impls
 }
 
-// ggmlGroupsLack reports whether this CPU's AVX-512 group kernels leave f
-// out: the Q6_K (plane2) kernels need GFNI.
-func ggmlGroupsLack(f *format) bool { return !ggmlAVX512Takes(f) }
+// ggmlGroupsLack reports whether variant v's one-row kernels over several
+// groups leave f out: the AVX-512 Q6_K (plane2) kernels need GFNI, and
+// the AVX2 and AVX-VNNI tiers have them for the formats the generator's
+// groupsAVX2 picks.
+func ggmlGroupsLack(v ggmlVariant, f *format) bool {
+	if v.id == idAVX512 {
+		return !ggmlAVX512Takes(f)
+	}
+	return f.grid != nil || !ggmlAVX2HasGroups(f.kern) && !(v.id == idAVXVNNI && ggmlVNNIHasGroups(f.kern))
+}

@@ -12,4 +12,4 @@ func quantizeRowImpls() []rowQuantizer { return []rowQuantizer{{"dispatched", qu
 
 // ggmlGroupsLack reports whether this build's group kernels leave f out:
 // it has none.
-func ggmlGroupsLack(*format) bool { return true }
+func ggmlGroupsLack(ggmlVariant, *format) bool { return true }
