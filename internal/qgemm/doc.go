@@ -137,10 +137,15 @@
 // choice for one thread and one for several). docs/PERFORMANCE.md has the
 // figures. The AVX2 and AVX-VNNI tiers have such variants too (avx2x4,
 // avxvnnix4) for the types whose decoding is cheap enough to wait on
-// memory (Q4_0, Q8_0, Q4_1, Q4_K, Q5_K, Q6_K): one group's super-block
-// after another's, their float accumulators in the stack frame, 1.1–1.4
-// times the bytes per second of one group at a time; the other types
-// there are bound by their decoding and keep the one-group kernels.
+// memory (Q4_0, Q8_0, Q4_1, Q4_K, Q5_K, Q6_K, and Q5_0 and Q5_1 in their
+// plane1 form): one group's super-block after another's, their float
+// accumulators in the stack frame, 1.1–1.4 times the bytes per second of
+// one group at a time; the other types there are bound by their decoding
+// and keep the one-group kernels. CPUs that run these tiers (AVX2 without
+// AVX-512) hold Q5_0, Q5_1 and Q5_K with the extra bit as a plane of
+// 1-bit codes (plane1Format) rather than a mask per vector: a shift and a
+// mask put it in place, where spreading a mask's bits to bytes took a
+// broadcast, a shuffle, a test and a mask.
 //
 // On arm64, ggml_arm64.s (gen_ggml_arm64.go) holds the NEON tier: an
 // ARMv8.0 variant and, where the CPU has the dot-product extension, one

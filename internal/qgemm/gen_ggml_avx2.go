@@ -406,14 +406,14 @@ const ggmlGroupsAVX2 = 4
 // groupsAVX2 reports a format that gets one-row kernels over several
 // groups in the AVX2 and AVX-VNNI tiers: those whose one-group kernel
 // decodes fast enough to wait on memory (Q4_0, Q8_0, Q4_1, Q4_K, Q5_K,
-// Q6_K), which read 1.10–1.42 times as fast over 4 groups (AVX2, one
-// thread, 4096×14336, twenty-first session). The others are bound by
-// their decoding (extra bits per 32-element block as Q5_0/Q5_1, 2-bit
-// codes, tables, grids: 37–67 % of the streaming read with one group) and
-// ran 0.78–1.05 times as fast over 4 groups, the accumulators' frame
-// slots costing more than the streams gain.
+// Q6_K, and the plane1 forms of Q5_0, Q5_1, Q5_K), which read 1.09–1.42
+// times as fast over 4 groups (AVX2, one thread, 4096×14336, twenty-first
+// session). The others are bound by their decoding (Q5_0/Q5_1's extra-bit
+// masks, 2-bit codes, tables, grids: 37–67 % of the streaming read with
+// one group) and ran 0.78–1.05 times as fast over 4 groups, the
+// accumulators' frame slots costing more than the streams gain.
 func (f format) groupsAVX2() bool {
-	return !f.grid && !f.lut && f.low >= 4 && (f.high == 0 || f.subScales || f.plane2)
+	return !f.grid && !f.lut && f.low >= 4 && (f.high == 0 || f.subScales || f.plane1 || f.plane2)
 }
 
 // tierName names a kernel tier in comments and panics.
@@ -603,9 +603,13 @@ func kernel(name string, f format, sh shape) {
 	if !f.subScales && !vnni {
 		want = append(want, cOnes)
 	}
+	planeMask := cMask30 // plane2's bits 4–5; plane1's bit 4:
+	if f.plane1 {
+		planeMask = valOff(f, 0)
+	}
 	switch {
-	case f.plane2:
-		want = append(want, cMask30)
+	case f.plane1 || f.plane2:
+		want = append(want, planeMask)
 	case f.high > 0:
 		want = append(want, cBitSel, cSpread)
 		for h := 0; h < f.high; h++ {
@@ -757,20 +761,22 @@ func kernel(name string, f format, sh shape) {
 						p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
 						p("VPAND %s, %s, %s", k(mask), yd, yd)
 					}
-					if f.plane2 {
-						// Quad v's two extra bits, bits 2v and 2v+1 of the
-						// sub-block's 2-bit step, moved to bits 4–5.
+					if f.plane1 || f.plane2 {
+						// Quad v's extra bits, bits high·v and up of the
+						// sub-block's step of high-bit codes, moved to
+						// bit low and up (Q6_K: 2v, 2v+1 to 4–5; plane1:
+						// v to 4).
 						p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
-						switch {
-						case v < 2:
-							p("VPSLLW $%d, %s, %s", 4-2*v, yb, yb)
-						case v == 3:
-							p("VPSRLW $2, %s, %s", yb, yb)
+						switch sh := f.low - f.high*v; {
+						case sh > 0:
+							p("VPSLLW $%d, %s, %s", sh, yb, yb)
+						case sh < 0:
+							p("VPSRLW $%d, %s, %s", -sh, yb, yb)
 						}
-						p("VPAND %s, %s, %s", k(cMask30), yb, yb)
+						p("VPAND %s, %s, %s", k(planeMask), yb, yb)
 						p("VPOR %s, %s, %s", yb, yd, yd)
 					}
-					for h := 0; h < f.high && !f.plane2; h++ {
+					for h := 0; h < f.high && !f.plane1 && !f.plane2; h++ {
 						p("VPBROADCASTD %s, %s", ta("BX", (v*f.high+h)*8+4*hh, 1), yb)
 						p("VPSHUFB %s, %s, %s", k(cSpread), yb, yb)
 						p("VPAND %s, %s, %s", k(cBitSel), yb, yb)

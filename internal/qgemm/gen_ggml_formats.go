@@ -16,6 +16,9 @@ type format struct {
 	kern      string
 	low, high int
 	plane2    bool // the two extra bits as a 2-bit code plane (ggml.go)
+	// plane1: the extra bit as a 1-bit code plane (ggml.go's
+	// plane1Format); AVX2 and AVX-VNNI kernels only, listed last.
+	plane1    bool
 	lut       bool
 	zp        int
 	sb, sub   int
@@ -43,6 +46,9 @@ type format struct {
 
 // avx512Only reports a format only gen_ggml_asm.go writes kernels for.
 func (f format) avx512Only() bool { return f.grid || f.avx512 }
+
+// avx2Only reports a format only gen_ggml_avx2.go writes kernels for.
+func (f format) avx2Only() bool { return f.plane1 }
 
 // avx2Grid reports a grid format gen_ggml_avx2.go writes kernels for: an
 // index per 8 elements (not IQ3_XXS's or IQ3_S's per 4).
@@ -118,6 +124,11 @@ var formats = []format{
 	// kernels' extra-bit decode made them 0.6× the 4-bit codes' speed.
 	{name: "Codes3", kern: "kernCodes3", avx512: true, low: 2, high: 1, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
 	{name: "Codes3x16", kern: "kernCodes3x16", avx512: true, low: 2, high: 1, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
+	// Q5_0, Q5_1 and Q5_K with the extra bit as 1-bit codes (ggml.go's
+	// plane1Format), the form AVX2 CPUs without AVX-512 hold them in.
+	{name: "Q5_0P", kern: "kernQ5_0P", plane1: true, low: 4, high: 1, zp: 16, sb: 32, sub: 32},
+	{name: "Q5_1P", kern: "kernQ5_1P", plane1: true, low: 4, high: 1, sb: 32, sub: 32, mins: 1},
+	{name: "Q5_KP", kern: "kernQ5_KP", plane1: true, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
 }
 
 func (f format) nsub() int { return f.sb / f.sub }

@@ -50,7 +50,13 @@ type format struct {
 	// 2-bit fields (as a 2-bit low plane is laid out) instead of two
 	// 64-bit masks per vector, so that a kernel moves them into place
 	// with a shift or an affine bit transform (Q6_K).
-	plane2    bool
+	plane2 bool
+	// plane1: the extra bit is a second interleaved code plane of 1-bit
+	// fields (one 64-byte step per 32 elements, quad i of it in bit i)
+	// instead of a 64-bit mask per vector, so that an AVX2 kernel moves
+	// it into place with a shift and a mask (plane1Format: Q5_0, Q5_1 and
+	// Q5_K on AVX2 CPUs without AVX-512).
+	plane1    bool
 	lut       *lutTable // codes index this table of levels (then zp is 128)
 	zp        int32
 	sb, sub   int  // super-block size (elements per d) and sub-block size
@@ -122,6 +128,11 @@ var formats = func() map[quant.Type]*format {
 		fs[quant.IQ3_XXS] = gridFormat3(quant.IQ3_XXS)
 		fs[quant.IQ3_S] = gridFormat3S(quant.IQ3_S)
 	}
+	if ggmlPlane1 {
+		for _, t := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K} {
+			fs[t] = plane1Format(t, fs[t])
+		}
+	}
 	for t, f := range fs {
 		f.t = t
 		if f.kern == 0 {
@@ -150,7 +161,31 @@ const (
 	kernCodes16 quant.Type = 1<<16 + iota
 	kernCodes3
 	kernCodes3x16
+	kernQ5_0P
+	kernQ5_1P
+	kernQ5_KP
 )
+
+// plane1Format returns f, the format of t (Q5_0, Q5_1 or Q5_K, the types
+// with one extra bit per 32-element sub-block), with that bit as a 1-bit code plane
+// (format.plane1; kernels kernQ5_0P, kernQ5_1P, kernQ5_KP), the form the
+// AVX2 and AVX-VNNI kernels decode with a shift and a mask per vector
+// instead of spreading a mask's bits to bytes (a broadcast, a shuffle, a
+// test and a mask): their one-row products are bound by that decoding.
+// The tiles are as large as f's.
+func plane1Format(t quant.Type, f *format) *format {
+	g := *f
+	g.t, g.plane1 = t, true
+	switch t {
+	case quant.Q5_0:
+		g.kern = kernQ5_0P
+	case quant.Q5_1:
+		g.kern = kernQ5_1P
+	default:
+		g.kern = kernQ5_KP
+	}
+	return &g
+}
 
 // gridTable is a grid of 8-element patterns (quant.Grid) as 2-bit codes:
 // bits 2j–2j+1 of words[i] are element j of entry i's magnitude's index in
@@ -846,7 +881,10 @@ func (f *format) bsumOff() int {
 //	        4c+t is that bit of column c's code at k = 4q+t); for
 //	        Q6_K (plane2) its two extra bits instead, as 2-bit codes
 //	        interleaved like a 2-bit low plane (one 64-byte step per
-//	        16-element sub-block, quad i of it in bits 2i and 2i+1)
+//	        16-element sub-block, quad i of it in bits 2i and 2i+1),
+//	        and for the plane1 forms of Q5_0, Q5_1 and Q5_K their extra
+//	        bit as 1-bit codes (one 64-byte step per 32 elements, quad i
+//	        in bit i)
 //	sc      int8 sub-block scales [sub][16] (K-quants)
 //	m       uint8 sub-block mins, [sub/2][16][2] (K-quants with mins)
 //	d       float16 [16], then dmin or m float16 [16] (types with mins)
@@ -1217,14 +1255,14 @@ func putPlanes(f *format, tile []uint8, c int, b *superBlock) {
 		low[j] = u & mask
 	}
 	putCodes(tile, f.low, c, low[:f.sb])
-	if f.plane2 {
+	if f.plane1 || f.plane2 {
 		var hi [256]uint8
 		for j, u := range b.u[:f.sb] {
 			hi[j] = u >> f.low
 		}
-		putCodes(tile[f.lowBytes():], 2, c, hi[:f.sb])
+		putCodes(tile[f.lowBytes():], f.high, c, hi[:f.sb])
 	}
-	for h := 0; h < f.high && !f.plane2; h++ {
+	for h := 0; h < f.high && !f.plane1 && !f.plane2; h++ {
 		sh := uint(f.low + h)
 		for v := 0; v < f.sb/4; v++ {
 			u := b.u[4*v : 4*v+4]
@@ -1250,8 +1288,8 @@ func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 		return f.gridCode(tile, c, j)
 	}
 	u := code(tile, f.low, c, j)
-	if f.plane2 {
-		return u | code(tile[f.lowBytes():], 2, c, j)<<f.low
+	if f.plane1 || f.plane2 {
+		return u | code(tile[f.lowBytes():], f.high, c, j)<<f.low
 	}
 	for h := 0; h < f.high; h++ {
 		off, bit := planeBit(f, h, c, j)

@@ -161,6 +161,11 @@ var ggmlGridKernels = hasAVX512 && cpu.X86.HasAVX512VBMI
 // with a scalar load (gen_ggml_avx2.go's gridKernel).
 var ggmlGridAVX2 = hasAVX2 && !ggmlGridKernels
 
+// ggmlPlane1: this CPU runs the AVX2 or AVX-VNNI tier's kernels, and
+// holds Q5_0, Q5_1 and Q5_K in the tiles they decode fastest
+// (plane1Format); the AVX-512 kernels take the masks.
+var ggmlPlane1 = hasAVX2 && !hasAVX512
+
 // ggmlCodes3: this CPU holds the table-code types of at most 8 levels as
 // 3-bit codes (codeFormat; AVX-512 kernels: 1.1–1.3× the 4-bit codes'
 // speed in a quarter less memory, where the AVX2 ones ran at 0.6×).

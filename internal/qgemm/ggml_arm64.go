@@ -72,6 +72,9 @@ const ggmlGridKernels = false
 // ggmlGridAVX2: no AVX2 grid kernels here (gridFormat).
 const ggmlGridAVX2 = false
 
+// ggmlPlane1: the NEON kernels take the masks (plane1Format).
+const ggmlPlane1 = false
+
 // ggmlCodes3: the table codes stay 4-bit (codeFormat); the 3-bit ones have
 // AVX-512 kernels only.
 const ggmlCodes3 = false

@@ -728,6 +728,162 @@ func gIQ1_Mm7hAVX2(p *gargsAVX2)
 //go:noescape
 func gIQ1_Mm8hAVX2(p *gargsAVX2)
 
+// gQ5_0Pm1AVX2 is ggmlKernelGeneric for Q5_0P, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm1AVX2(p *gargsAVX2)
+
+// gQ5_0Pm2AVX2 is ggmlKernelGeneric for Q5_0P, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm2AVX2(p *gargsAVX2)
+
+// gQ5_0Pm3hAVX2 is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm3hAVX2(p *gargsAVX2)
+
+// gQ5_0Pm4hAVX2 is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm4hAVX2(p *gargsAVX2)
+
+// gQ5_0Pm5hAVX2 is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm5hAVX2(p *gargsAVX2)
+
+// gQ5_0Pm6hAVX2 is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm6hAVX2(p *gargsAVX2)
+
+// gQ5_0Pm7hAVX2 is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm7hAVX2(p *gargsAVX2)
+
+// gQ5_0Pm8hAVX2 is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ5_0Pm8hAVX2(p *gargsAVX2)
+
+// gQ5_0Px4AVX2 is ggmlKernelGeneric for Q5_0P, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ5_0Px4AVX2(p *gargsGroups)
+
+// gQ5_0Px4npAVX2 is ggmlKernelGeneric for Q5_0P, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ5_0Px4npAVX2(p *gargsGroups)
+
+// gQ5_1Pm1AVX2 is ggmlKernelGeneric for Q5_1P, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm1AVX2(p *gargsAVX2)
+
+// gQ5_1Pm2AVX2 is ggmlKernelGeneric for Q5_1P, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm2AVX2(p *gargsAVX2)
+
+// gQ5_1Pm3hAVX2 is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm3hAVX2(p *gargsAVX2)
+
+// gQ5_1Pm4hAVX2 is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm4hAVX2(p *gargsAVX2)
+
+// gQ5_1Pm5hAVX2 is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm5hAVX2(p *gargsAVX2)
+
+// gQ5_1Pm6hAVX2 is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm6hAVX2(p *gargsAVX2)
+
+// gQ5_1Pm7hAVX2 is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm7hAVX2(p *gargsAVX2)
+
+// gQ5_1Pm8hAVX2 is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ5_1Pm8hAVX2(p *gargsAVX2)
+
+// gQ5_1Px4AVX2 is ggmlKernelGeneric for Q5_1P, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ5_1Px4AVX2(p *gargsGroups)
+
+// gQ5_1Px4npAVX2 is ggmlKernelGeneric for Q5_1P, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ5_1Px4npAVX2(p *gargsGroups)
+
+// gQ5_KPm1AVX2 is ggmlKernelGeneric for Q5_KP, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gQ5_KPm1AVX2(p *gargsAVX2)
+
+// gQ5_KPm2AVX2 is ggmlKernelGeneric for Q5_KP, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gQ5_KPm2AVX2(p *gargsAVX2)
+
+// gQ5_KPm3hAVX2 is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gQ5_KPm3hAVX2(p *gargsAVX2)
+
+// gQ5_KPm4hAVX2 is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gQ5_KPm4hAVX2(p *gargsAVX2)
+
+// gQ5_KPm5hAVX2 is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ5_KPm5hAVX2(p *gargsAVX2)
+
+// gQ5_KPm6hAVX2 is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ5_KPm6hAVX2(p *gargsAVX2)
+
+// gQ5_KPm7hAVX2 is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ5_KPm7hAVX2(p *gargsAVX2)
+
+// gQ5_KPm8hAVX2 is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ5_KPm8hAVX2(p *gargsAVX2)
+
+// gQ5_KPx4AVX2 is ggmlKernelGeneric for Q5_KP, one row, over 4 groups
+// (gargsGroups) (AVX2).
+//
+//go:noescape
+func gQ5_KPx4AVX2(p *gargsGroups)
+
+// gQ5_KPx4npAVX2 is ggmlKernelGeneric for Q5_KP, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX2).
+//
+//go:noescape
+func gQ5_KPx4npAVX2(p *gargsGroups)
+
 // gQ4_0m1VNNI is ggmlKernelGeneric for Q4_0, 16 columns, mr 1 (AVX-VNNI).
 //
 //go:noescape
@@ -1004,6 +1160,110 @@ func gTQ2_0m5hVNNI(p *gargsAVX2)
 //go:noescape
 func gTQ2_0m6hVNNI(p *gargsAVX2)
 
+// gQ5_0Pm1VNNI is ggmlKernelGeneric for Q5_0P, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm1VNNI(p *gargsAVX2)
+
+// gQ5_0Pm2VNNI is ggmlKernelGeneric for Q5_0P, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm2VNNI(p *gargsAVX2)
+
+// gQ5_0Pm3VNNI is ggmlKernelGeneric for Q5_0P, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm3VNNI(p *gargsAVX2)
+
+// gQ5_0Pm4hVNNI is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm4hVNNI(p *gargsAVX2)
+
+// gQ5_0Pm5hVNNI is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm5hVNNI(p *gargsAVX2)
+
+// gQ5_0Pm6hVNNI is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm6hVNNI(p *gargsAVX2)
+
+// gQ5_0Pm7hVNNI is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 7 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm7hVNNI(p *gargsAVX2)
+
+// gQ5_0Pm8hVNNI is ggmlKernelGeneric for Q5_0P, the 8 columns of half p.h4/4, mr 8 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Pm8hVNNI(p *gargsAVX2)
+
+// gQ5_0Px4VNNI is ggmlKernelGeneric for Q5_0P, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Px4VNNI(p *gargsGroups)
+
+// gQ5_0Px4npVNNI is ggmlKernelGeneric for Q5_0P, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ5_0Px4npVNNI(p *gargsGroups)
+
+// gQ5_1Pm1VNNI is ggmlKernelGeneric for Q5_1P, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm1VNNI(p *gargsAVX2)
+
+// gQ5_1Pm2VNNI is ggmlKernelGeneric for Q5_1P, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm2VNNI(p *gargsAVX2)
+
+// gQ5_1Pm3VNNI is ggmlKernelGeneric for Q5_1P, 16 columns, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm3VNNI(p *gargsAVX2)
+
+// gQ5_1Pm4hVNNI is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm4hVNNI(p *gargsAVX2)
+
+// gQ5_1Pm5hVNNI is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm5hVNNI(p *gargsAVX2)
+
+// gQ5_1Pm6hVNNI is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm6hVNNI(p *gargsAVX2)
+
+// gQ5_1Pm7hVNNI is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 7 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm7hVNNI(p *gargsAVX2)
+
+// gQ5_1Pm8hVNNI is ggmlKernelGeneric for Q5_1P, the 8 columns of half p.h4/4, mr 8 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Pm8hVNNI(p *gargsAVX2)
+
+// gQ5_1Px4VNNI is ggmlKernelGeneric for Q5_1P, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Px4VNNI(p *gargsGroups)
+
+// gQ5_1Px4npVNNI is ggmlKernelGeneric for Q5_1P, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ5_1Px4npVNNI(p *gargsGroups)
+
 // gIQ2_XXSexpandAVX2 is expandGridGeneric for IQ2_XXS (AVX2).
 //
 //go:noescape
@@ -1090,6 +1350,12 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 	case quant.IQ1_S:
 		return 2, 8
 	case quant.IQ1_M:
+		return 2, 8
+	case kernQ5_0P:
+		return 2, 8
+	case kernQ5_1P:
+		return 2, 8
+	case kernQ5_KP:
 		return 2, 8
 	}
 	return 0, 0
@@ -1269,6 +1535,33 @@ func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 			gIQ1_Mm1AVX2(p)
 		case 2:
 			gIQ1_Mm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case kernQ5_0P:
+		switch mr {
+		case 1:
+			gQ5_0Pm1AVX2(p)
+		case 2:
+			gQ5_0Pm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case kernQ5_1P:
+		switch mr {
+		case 1:
+			gQ5_1Pm1AVX2(p)
+		case 2:
+			gQ5_1Pm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case kernQ5_KP:
+		switch mr {
+		case 1:
+			gQ5_KPm1AVX2(p)
+		case 2:
+			gQ5_KPm2AVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -1558,6 +1851,57 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
+	case kernQ5_0P:
+		switch mr {
+		case 3:
+			gQ5_0Pm3hAVX2(p)
+		case 4:
+			gQ5_0Pm4hAVX2(p)
+		case 5:
+			gQ5_0Pm5hAVX2(p)
+		case 6:
+			gQ5_0Pm6hAVX2(p)
+		case 7:
+			gQ5_0Pm7hAVX2(p)
+		case 8:
+			gQ5_0Pm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case kernQ5_1P:
+		switch mr {
+		case 3:
+			gQ5_1Pm3hAVX2(p)
+		case 4:
+			gQ5_1Pm4hAVX2(p)
+		case 5:
+			gQ5_1Pm5hAVX2(p)
+		case 6:
+			gQ5_1Pm6hAVX2(p)
+		case 7:
+			gQ5_1Pm7hAVX2(p)
+		case 8:
+			gQ5_1Pm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case kernQ5_KP:
+		switch mr {
+		case 3:
+			gQ5_KPm3hAVX2(p)
+		case 4:
+			gQ5_KPm4hAVX2(p)
+		case 5:
+			gQ5_KPm5hAVX2(p)
+		case 6:
+			gQ5_KPm6hAVX2(p)
+		case 7:
+			gQ5_KPm7hAVX2(p)
+		case 8:
+			gQ5_KPm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
 	default:
 		panic("qgemm: no AVX2 kernel")
 	}
@@ -1581,6 +1925,12 @@ func ggmlAVX2Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gQ5_Kx4npAVX2(p)
 		case quant.Q6_K:
 			gQ6_Kx4npAVX2(p)
+		case kernQ5_0P:
+			gQ5_0Px4npAVX2(p)
+		case kernQ5_1P:
+			gQ5_1Px4npAVX2(p)
+		case kernQ5_KP:
+			gQ5_KPx4npAVX2(p)
 		default:
 			return false
 		}
@@ -1599,6 +1949,12 @@ func ggmlAVX2Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gQ5_Kx4AVX2(p)
 	case quant.Q6_K:
 		gQ6_Kx4AVX2(p)
+	case kernQ5_0P:
+		gQ5_0Px4AVX2(p)
+	case kernQ5_1P:
+		gQ5_1Px4AVX2(p)
+	case kernQ5_KP:
+		gQ5_KPx4AVX2(p)
 	default:
 		return false
 	}
@@ -1609,7 +1965,7 @@ func ggmlAVX2Groups(f *format, p *gargsGroups, prefetch bool) bool {
 // several groups (ggmlAVX2Groups).
 func ggmlAVX2HasGroups(t quant.Type) bool {
 	switch t {
-	case quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q4_K, quant.Q5_K, quant.Q6_K:
+	case quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.Q4_K, quant.Q5_K, quant.Q6_K, kernQ5_0P, kernQ5_1P, kernQ5_KP:
 		return true
 	}
 	return false
@@ -1633,6 +1989,10 @@ func ggmlVNNIRows(t quant.Type) (group, half int) {
 		return 2, 8
 	case quant.TQ2_0:
 		return 3, 6
+	case kernQ5_0P:
+		return 3, 8
+	case kernQ5_1P:
+		return 3, 8
 	}
 	return 0, 0
 }
@@ -1713,6 +2073,28 @@ func ggmlVNNIGroup(f *format, p *gargsAVX2, mr int) {
 			gTQ2_0m2VNNI(p)
 		case 3:
 			gTQ2_0m3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernQ5_0P:
+		switch mr {
+		case 1:
+			gQ5_0Pm1VNNI(p)
+		case 2:
+			gQ5_0Pm2VNNI(p)
+		case 3:
+			gQ5_0Pm3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernQ5_1P:
+		switch mr {
+		case 1:
+			gQ5_1Pm1VNNI(p)
+		case 2:
+			gQ5_1Pm2VNNI(p)
+		case 3:
+			gQ5_1Pm3VNNI(p)
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
@@ -1816,6 +2198,36 @@ func ggmlVNNIHalf(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
+	case kernQ5_0P:
+		switch mr {
+		case 4:
+			gQ5_0Pm4hVNNI(p)
+		case 5:
+			gQ5_0Pm5hVNNI(p)
+		case 6:
+			gQ5_0Pm6hVNNI(p)
+		case 7:
+			gQ5_0Pm7hVNNI(p)
+		case 8:
+			gQ5_0Pm8hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernQ5_1P:
+		switch mr {
+		case 4:
+			gQ5_1Pm4hVNNI(p)
+		case 5:
+			gQ5_1Pm5hVNNI(p)
+		case 6:
+			gQ5_1Pm6hVNNI(p)
+		case 7:
+			gQ5_1Pm7hVNNI(p)
+		case 8:
+			gQ5_1Pm8hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
 	default:
 		panic("qgemm: no AVX-VNNI kernel")
 	}
@@ -1833,6 +2245,10 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 			gQ8_0x4npVNNI(p)
 		case quant.Q4_1:
 			gQ4_1x4npVNNI(p)
+		case kernQ5_0P:
+			gQ5_0Px4npVNNI(p)
+		case kernQ5_1P:
+			gQ5_1Px4npVNNI(p)
 		default:
 			return false
 		}
@@ -1845,6 +2261,10 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 		gQ8_0x4VNNI(p)
 	case quant.Q4_1:
 		gQ4_1x4VNNI(p)
+	case kernQ5_0P:
+		gQ5_0Px4VNNI(p)
+	case kernQ5_1P:
+		gQ5_1Px4VNNI(p)
 	default:
 		return false
 	}
@@ -1855,7 +2275,7 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 // several groups (ggmlVNNIGroups).
 func ggmlVNNIHasGroups(t quant.Type) bool {
 	switch t {
-	case quant.Q4_0, quant.Q8_0, quant.Q4_1:
+	case quant.Q4_0, quant.Q8_0, quant.Q4_1, kernQ5_0P, kernQ5_1P:
 		return true
 	}
 	return false

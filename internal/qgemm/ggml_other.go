@@ -23,6 +23,9 @@ const ggmlGridKernels = false
 // ggmlGridAVX2: no AVX2 grid kernels here (gridFormat).
 const ggmlGridAVX2 = false
 
+// ggmlPlane1: no AVX2 kernels here (plane1Format).
+const ggmlPlane1 = false
+
 // ggmlCodes3: the table codes stay 4-bit here (codeFormat).
 const ggmlCodes3 = false
 

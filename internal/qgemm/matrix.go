@@ -299,6 +299,21 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 		for j := 16 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << (2 * uint(j%16/4))
 		}
+	case 1:
+		s := 0
+		for ; 32*s+32 <= len(codes); s++ {
+			d, v := blk[s*64+4*c:][:4:4], codes[32*s:][:32:32]
+			for t := range 4 {
+				var b uint8
+				for i := range 8 {
+					b |= v[4*i+t] << i
+				}
+				d[t] = b
+			}
+		}
+		for j := 32 * s; j < len(codes); j++ {
+			blk[s*64+4*c+j%4] |= codes[j] << uint(j%32/4)
+		}
 	default:
 		for j, code := range codes {
 			setCode(blk, bits, c, j, code)

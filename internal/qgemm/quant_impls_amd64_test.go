@@ -19,6 +19,10 @@ func quantizeRowImpls() []rowQuantizer {
 	return impls
 }
 
+// plane1Kernels: this CPU has kernels for the plane1 forms (the AVX2
+// tier's, which the AVX-512 variants run for them too).
+var plane1Kernels = hasAVX2
+
 // ggmlGroupsLack reports whether variant v's one-row kernels over several
 // groups leave f out: the AVX-512 Q6_K (plane2) kernels need GFNI, and
 // the AVX2 and AVX-VNNI tiers have them for the formats the generator's

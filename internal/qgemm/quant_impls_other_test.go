@@ -10,6 +10,9 @@ type rowQuantizer struct {
 // quantizeRowImpls lists the row quantizers this build has.
 func quantizeRowImpls() []rowQuantizer { return []rowQuantizer{{"dispatched", quantizeRowFn}} }
 
+// plane1Kernels: no kernels for the plane1 forms here.
+const plane1Kernels = false
+
 // ggmlGroupsLack reports whether this build's group kernels leave f out:
 // it has none.
 func ggmlGroupsLack(ggmlVariant, *format) bool { return true }
