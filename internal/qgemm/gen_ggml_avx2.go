@@ -41,6 +41,8 @@ func (f format) temps() int {
 		n++
 	}
 	switch {
+	case f.lut && vnni:
+		n++ // the table (of levels + 128)
 	case f.lut:
 		n += 2
 	case f.signed8():
@@ -404,16 +406,18 @@ func writeDispatch(call *bytes.Buffer, tier string, rows *bytes.Buffer, sw *[5]b
 const ggmlGroupsAVX2 = 4
 
 // groupsAVX2 reports a format that gets one-row kernels over several
-// groups in the AVX2 and AVX-VNNI tiers: those whose one-group kernel
-// decodes fast enough to wait on memory (Q4_0, Q8_0, Q4_1, Q4_K, Q5_K,
-// Q6_K, and the plane1 forms of Q5_0, Q5_1, Q5_K), which read 1.09–1.42
-// times as fast over 4 groups (AVX2, one thread, 4096×14336, twenty-first
-// session). The others are bound by their decoding (Q5_0/Q5_1's extra-bit
-// masks, 2-bit codes, tables, grids: 37–67 % of the streaming read with
-// one group) and ran 0.78–1.05 times as fast over 4 groups, the
-// accumulators' frame slots costing more than the streams gain.
+// groups in the AVX2 (or, with vnni, the AVX-VNNI) tier: those whose
+// one-group kernel decodes fast enough to wait on memory (Q4_0, Q8_0,
+// Q4_1, Q4_K, Q5_K, Q6_K, the plane1 forms of Q5_0, Q5_1 and Q5_K, and in
+// the AVX-VNNI tier IQ4_NL, whose levels + 128 VPDPBUSD takes directly),
+// which read 1.1–1.4 times as fast over 4 groups (one thread, 4096×14336,
+// BenchmarkOneRowGroups, twenty-first session). The others are bound by
+// their decoding (Q5_0/Q5_1's extra-bit masks, IQ4's signed levels on
+// AVX2, 2-bit codes: 37–67 % of the streaming read with one group) and
+// ran 0.77–1.06 times as fast over 4 groups, the accumulators' frame
+// slots costing about what the streams gain.
 func (f format) groupsAVX2() bool {
-	return !f.grid && !f.lut && f.low >= 4 && (f.high == 0 || f.subScales || f.plane1 || f.plane2)
+	return !f.grid && (!f.lut || vnni) && f.low >= 4 && (f.high == 0 || f.subScales || f.plane1 || f.plane2)
 }
 
 // tierName names a kernel tier in comments and panics.
@@ -565,10 +569,16 @@ func kernel(name string, f format, sh shape) {
 	// s8: Q8_0's codes multiplied as signed values (VPMADDUBSW would
 	// saturate); VPDPBUSD takes them unsigned, with the zero point.
 	s8 := f.signed8() && !vnni
+	// zpTerm: the sums less zp·Σqa; not for the signed values VPMADDUBSW
+	// multiplies (Q8_0's, and IQ4's levels), but for VPDPBUSD's unsigned
+	// codes and IQ4 levels + 128.
+	zpTerm := f.zp != 0 && !s8 && (!f.lut || vnni)
 	if f.subScales {
 		ysc = take()
 	}
 	switch {
+	case f.lut && vnni:
+		ylut = take()
 	case f.lut:
 		ylut, yabs = take(), take()
 	case s8:
@@ -679,9 +689,10 @@ func kernel(name string, f format, sh shape) {
 	}
 	konst.load()
 	if f.lut {
-		// The signed levels of the format's table (gargs.lut + 64).
+		// The signed levels of the format's table (gargs.lut + 64); for
+		// VPDPBUSD the unsigned ones (levels + 128, at gargs.lut).
 		p("MOVQ 72(AX), DX")
-		p("VBROADCASTI128 64(DX), %s", ylut)
+		p("VBROADCASTI128 %d(DX), %s", map[bool]int{false: 64, true: 0}[vnni], ylut)
 	}
 	if ng > 1 {
 		// Each column: the activations from the start, the groups'
@@ -724,7 +735,7 @@ func kernel(name string, f format, sh shape) {
 		if f.subScales {
 			p("LEAQ %s, R11", tile(f.scOff()))
 		}
-		if f.zp != 0 && !f.lut && !s8 {
+		if zpTerm {
 			p("LEAQ 8(R12), R13")
 		}
 		if prefetch {
@@ -788,7 +799,7 @@ func kernel(name string, f format, sh shape) {
 					if f.low == 8 && !s8 {
 						u = yraw
 					}
-					signed := f.lut || s8
+					signed := f.lut && !vnni || s8
 					if f.lut {
 						p("VPSHUFB %s, %s, %s", yd, ylut, yd)
 					}
@@ -836,7 +847,7 @@ func kernel(name string, f format, sh shape) {
 				}
 			}
 			// isum −= sc·zp·Σqa (IQ4, Q8_0: already signed).
-			if f.zp != 0 && !f.lut && !s8 {
+			if zpTerm {
 				if f.subScales {
 					p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), yd)
 				}
@@ -857,7 +868,7 @@ func kernel(name string, f format, sh shape) {
 			if f.subScales {
 				p("ADDQ $%d, R11", groupCols)
 			}
-			if f.zp != 0 && !f.lut && !s8 {
+			if zpTerm {
 				p("ADDQ $4, R13")
 			}
 		}

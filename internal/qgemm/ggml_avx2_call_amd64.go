@@ -1100,10 +1100,10 @@ func gIQ4_NLm1VNNI(p *gargsAVX2)
 //go:noescape
 func gIQ4_NLm2VNNI(p *gargsAVX2)
 
-// gIQ4_NLm3hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+// gIQ4_NLm3VNNI is ggmlKernelGeneric for IQ4_NL, 16 columns, mr 3 (AVX-VNNI).
 //
 //go:noescape
-func gIQ4_NLm3hVNNI(p *gargsAVX2)
+func gIQ4_NLm3VNNI(p *gargsAVX2)
 
 // gIQ4_NLm4hVNNI is ggmlKernelGeneric for IQ4_NL, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
 //
@@ -1129,6 +1129,18 @@ func gIQ4_NLm7hVNNI(p *gargsAVX2)
 //
 //go:noescape
 func gIQ4_NLm8hVNNI(p *gargsAVX2)
+
+// gIQ4_NLx4VNNI is ggmlKernelGeneric for IQ4_NL, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLx4VNNI(p *gargsGroups)
+
+// gIQ4_NLx4npVNNI is ggmlKernelGeneric for IQ4_NL, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_NLx4npVNNI(p *gargsGroups)
 
 // gTQ2_0m1VNNI is ggmlKernelGeneric for TQ2_0, 16 columns, mr 1 (AVX-VNNI).
 //
@@ -1986,7 +1998,7 @@ func ggmlVNNIRows(t quant.Type) (group, half int) {
 	case quant.Q5_1:
 		return 3, 8
 	case quant.IQ4_NL:
-		return 2, 8
+		return 3, 8
 	case quant.TQ2_0:
 		return 3, 6
 	case kernQ5_0P:
@@ -2062,6 +2074,8 @@ func ggmlVNNIGroup(f *format, p *gargsAVX2, mr int) {
 			gIQ4_NLm1VNNI(p)
 		case 2:
 			gIQ4_NLm2VNNI(p)
+		case 3:
+			gIQ4_NLm3VNNI(p)
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
@@ -2172,8 +2186,6 @@ func ggmlVNNIHalf(f *format, p *gargsAVX2, mr int) {
 		}
 	case quant.IQ4_NL:
 		switch mr {
-		case 3:
-			gIQ4_NLm3hVNNI(p)
 		case 4:
 			gIQ4_NLm4hVNNI(p)
 		case 5:
@@ -2245,6 +2257,8 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 			gQ8_0x4npVNNI(p)
 		case quant.Q4_1:
 			gQ4_1x4npVNNI(p)
+		case quant.IQ4_NL:
+			gIQ4_NLx4npVNNI(p)
 		case kernQ5_0P:
 			gQ5_0Px4npVNNI(p)
 		case kernQ5_1P:
@@ -2261,6 +2275,8 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 		gQ8_0x4VNNI(p)
 	case quant.Q4_1:
 		gQ4_1x4VNNI(p)
+	case quant.IQ4_NL:
+		gIQ4_NLx4VNNI(p)
 	case kernQ5_0P:
 		gQ5_0Px4VNNI(p)
 	case kernQ5_1P:
@@ -2275,7 +2291,7 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 // several groups (ggmlVNNIGroups).
 func ggmlVNNIHasGroups(t quant.Type) bool {
 	switch t {
-	case quant.Q4_0, quant.Q8_0, quant.Q4_1, kernQ5_0P, kernQ5_1P:
+	case quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.IQ4_NL, kernQ5_0P, kernQ5_1P:
 		return true
 	}
 	return false
