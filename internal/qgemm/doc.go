@@ -109,12 +109,13 @@
 // would saturate); an extra
 // bit plane is spread to bytes with VPSHUFB and VPCMPEQB. On CPUs with
 // AVX-VNNI (Intel's client cores since Alder Lake; the "avxvnni"
-// variant) the block types without sub-block scales (Q4_0, Q8_0, Q4_1,
-// Q5_0, Q5_1, IQ4_NL, TQ2_0) take kernels of the same layout whose ymm
-// VPDPBUSD (VEX-encoded by the generator: Go's assembler writes only the
-// EVEX form) sums each block in int32 directly — unsigned Q8_0 codes with
-// their zero point, two chains of sums where registers allow — and the
-// other types the AVX2 kernels. Up to 2 rows one
+// variant) every type but the grids takes kernels of the same layout whose
+// ymm VPDPBUSD (VEX-encoded by the generator: Go's assembler writes only
+// the EVEX form) sums in int32 directly — unsigned Q8_0 codes and IQ4
+// levels + 128 with their zero point, two chains of sums where registers
+// allow; the K-quants' and IQ4_XS's sub-block sums per row, less the zero
+// point's term and multiplied by the sub-block scales (VPMULLD), once per
+// sub-block. Up to 2 rows one
 // kernel covers both halves of a group (the tile is read once); more rows
 // run per half, 4 at a time for Q4_1, Q2_K and Q4_K, and 8 (the float
 // accumulators then live in the stack frame) for the types whose bit

@@ -1142,6 +1142,246 @@ func gIQ4_NLx4VNNI(p *gargsGroups)
 //go:noescape
 func gIQ4_NLx4npVNNI(p *gargsGroups)
 
+// gQ2_Km1VNNI is ggmlKernelGeneric for Q2_K, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ2_Km1VNNI(p *gargsAVX2)
+
+// gQ2_Km2VNNI is ggmlKernelGeneric for Q2_K, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ2_Km2VNNI(p *gargsAVX2)
+
+// gQ2_Km3hVNNI is ggmlKernelGeneric for Q2_K, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ2_Km3hVNNI(p *gargsAVX2)
+
+// gQ2_Km4hVNNI is ggmlKernelGeneric for Q2_K, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ2_Km4hVNNI(p *gargsAVX2)
+
+// gQ3_Km1VNNI is ggmlKernelGeneric for Q3_K, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_Km1VNNI(p *gargsAVX2)
+
+// gQ3_Km2VNNI is ggmlKernelGeneric for Q3_K, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_Km2VNNI(p *gargsAVX2)
+
+// gQ3_Km3hVNNI is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_Km3hVNNI(p *gargsAVX2)
+
+// gQ3_Km4hVNNI is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_Km4hVNNI(p *gargsAVX2)
+
+// gQ3_Km5hVNNI is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_Km5hVNNI(p *gargsAVX2)
+
+// gQ3_Km6hVNNI is ggmlKernelGeneric for Q3_K, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_Km6hVNNI(p *gargsAVX2)
+
+// gQ4_Km1VNNI is ggmlKernelGeneric for Q4_K, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_Km1VNNI(p *gargsAVX2)
+
+// gQ4_Km2VNNI is ggmlKernelGeneric for Q4_K, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_Km2VNNI(p *gargsAVX2)
+
+// gQ4_Km3hVNNI is ggmlKernelGeneric for Q4_K, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_Km3hVNNI(p *gargsAVX2)
+
+// gQ4_Km4hVNNI is ggmlKernelGeneric for Q4_K, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ4_Km4hVNNI(p *gargsAVX2)
+
+// gQ4_Kx4VNNI is ggmlKernelGeneric for Q4_K, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ4_Kx4VNNI(p *gargsGroups)
+
+// gQ4_Kx4npVNNI is ggmlKernelGeneric for Q4_K, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ4_Kx4npVNNI(p *gargsGroups)
+
+// gQ5_Km1VNNI is ggmlKernelGeneric for Q5_K, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Km1VNNI(p *gargsAVX2)
+
+// gQ5_Km2VNNI is ggmlKernelGeneric for Q5_K, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Km2VNNI(p *gargsAVX2)
+
+// gQ5_Km3hVNNI is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Km3hVNNI(p *gargsAVX2)
+
+// gQ5_Km4hVNNI is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Km4hVNNI(p *gargsAVX2)
+
+// gQ5_Km5hVNNI is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Km5hVNNI(p *gargsAVX2)
+
+// gQ5_Km6hVNNI is ggmlKernelGeneric for Q5_K, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Km6hVNNI(p *gargsAVX2)
+
+// gQ5_Kx4VNNI is ggmlKernelGeneric for Q5_K, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Kx4VNNI(p *gargsGroups)
+
+// gQ5_Kx4npVNNI is ggmlKernelGeneric for Q5_K, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ5_Kx4npVNNI(p *gargsGroups)
+
+// gQ6_Km1VNNI is ggmlKernelGeneric for Q6_K, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Km1VNNI(p *gargsAVX2)
+
+// gQ6_Km2VNNI is ggmlKernelGeneric for Q6_K, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Km2VNNI(p *gargsAVX2)
+
+// gQ6_Km3hVNNI is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Km3hVNNI(p *gargsAVX2)
+
+// gQ6_Km4hVNNI is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Km4hVNNI(p *gargsAVX2)
+
+// gQ6_Km5hVNNI is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Km5hVNNI(p *gargsAVX2)
+
+// gQ6_Km6hVNNI is ggmlKernelGeneric for Q6_K, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Km6hVNNI(p *gargsAVX2)
+
+// gQ6_Kx4VNNI is ggmlKernelGeneric for Q6_K, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Kx4VNNI(p *gargsGroups)
+
+// gQ6_Kx4npVNNI is ggmlKernelGeneric for Q6_K, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ6_Kx4npVNNI(p *gargsGroups)
+
+// gIQ4_XSm1VNNI is ggmlKernelGeneric for IQ4_XS, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_XSm1VNNI(p *gargsAVX2)
+
+// gIQ4_XSm2VNNI is ggmlKernelGeneric for IQ4_XS, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_XSm2VNNI(p *gargsAVX2)
+
+// gIQ4_XSm3hVNNI is ggmlKernelGeneric for IQ4_XS, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_XSm3hVNNI(p *gargsAVX2)
+
+// gIQ4_XSm4hVNNI is ggmlKernelGeneric for IQ4_XS, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_XSm4hVNNI(p *gargsAVX2)
+
+// gIQ4_XSm5hVNNI is ggmlKernelGeneric for IQ4_XS, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_XSm5hVNNI(p *gargsAVX2)
+
+// gIQ4_XSx4VNNI is ggmlKernelGeneric for IQ4_XS, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_XSx4VNNI(p *gargsGroups)
+
+// gIQ4_XSx4npVNNI is ggmlKernelGeneric for IQ4_XS, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gIQ4_XSx4npVNNI(p *gargsGroups)
+
+// gCodes16m1VNNI is ggmlKernelGeneric for Codes16, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gCodes16m1VNNI(p *gargsAVX2)
+
+// gCodes16m2VNNI is ggmlKernelGeneric for Codes16, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gCodes16m2VNNI(p *gargsAVX2)
+
+// gCodes16m3hVNNI is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gCodes16m3hVNNI(p *gargsAVX2)
+
+// gCodes16m4hVNNI is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gCodes16m4hVNNI(p *gargsAVX2)
+
+// gCodes16m5hVNNI is ggmlKernelGeneric for Codes16, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gCodes16m5hVNNI(p *gargsAVX2)
+
+// gCodes16x4VNNI is ggmlKernelGeneric for Codes16, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gCodes16x4VNNI(p *gargsGroups)
+
+// gCodes16x4npVNNI is ggmlKernelGeneric for Codes16, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gCodes16x4npVNNI(p *gargsGroups)
+
 // gTQ2_0m1VNNI is ggmlKernelGeneric for TQ2_0, 16 columns, mr 1 (AVX-VNNI).
 //
 //go:noescape
@@ -1275,6 +1515,48 @@ func gQ5_1Px4VNNI(p *gargsGroups)
 //
 //go:noescape
 func gQ5_1Px4npVNNI(p *gargsGroups)
+
+// gQ5_KPm1VNNI is ggmlKernelGeneric for Q5_KP, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPm1VNNI(p *gargsAVX2)
+
+// gQ5_KPm2VNNI is ggmlKernelGeneric for Q5_KP, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPm2VNNI(p *gargsAVX2)
+
+// gQ5_KPm3hVNNI is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPm3hVNNI(p *gargsAVX2)
+
+// gQ5_KPm4hVNNI is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPm4hVNNI(p *gargsAVX2)
+
+// gQ5_KPm5hVNNI is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPm5hVNNI(p *gargsAVX2)
+
+// gQ5_KPm6hVNNI is ggmlKernelGeneric for Q5_KP, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPm6hVNNI(p *gargsAVX2)
+
+// gQ5_KPx4VNNI is ggmlKernelGeneric for Q5_KP, one row, over 4 groups
+// (gargsGroups) (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPx4VNNI(p *gargsGroups)
+
+// gQ5_KPx4npVNNI is ggmlKernelGeneric for Q5_KP, one row, over 4 groups
+// (gargsGroups), without software prefetch (AVX-VNNI).
+//
+//go:noescape
+func gQ5_KPx4npVNNI(p *gargsGroups)
 
 // gIQ2_XXSexpandAVX2 is expandGridGeneric for IQ2_XXS (AVX2).
 //
@@ -1999,12 +2281,28 @@ func ggmlVNNIRows(t quant.Type) (group, half int) {
 		return 3, 8
 	case quant.IQ4_NL:
 		return 3, 8
+	case quant.Q2_K:
+		return 2, 4
+	case quant.Q3_K:
+		return 2, 6
+	case quant.Q4_K:
+		return 2, 4
+	case quant.Q5_K:
+		return 2, 6
+	case quant.Q6_K:
+		return 2, 6
+	case quant.IQ4_XS:
+		return 2, 5
+	case kernCodes16:
+		return 2, 5
 	case quant.TQ2_0:
 		return 3, 6
 	case kernQ5_0P:
 		return 3, 8
 	case kernQ5_1P:
 		return 3, 8
+	case kernQ5_KP:
+		return 2, 6
 	}
 	return 0, 0
 }
@@ -2079,6 +2377,69 @@ func ggmlVNNIGroup(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
+	case quant.Q2_K:
+		switch mr {
+		case 1:
+			gQ2_Km1VNNI(p)
+		case 2:
+			gQ2_Km2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q3_K:
+		switch mr {
+		case 1:
+			gQ3_Km1VNNI(p)
+		case 2:
+			gQ3_Km2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q4_K:
+		switch mr {
+		case 1:
+			gQ4_Km1VNNI(p)
+		case 2:
+			gQ4_Km2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q5_K:
+		switch mr {
+		case 1:
+			gQ5_Km1VNNI(p)
+		case 2:
+			gQ5_Km2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q6_K:
+		switch mr {
+		case 1:
+			gQ6_Km1VNNI(p)
+		case 2:
+			gQ6_Km2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.IQ4_XS:
+		switch mr {
+		case 1:
+			gIQ4_XSm1VNNI(p)
+		case 2:
+			gIQ4_XSm2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernCodes16:
+		switch mr {
+		case 1:
+			gCodes16m1VNNI(p)
+		case 2:
+			gCodes16m2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
 	case quant.TQ2_0:
 		switch mr {
 		case 1:
@@ -2109,6 +2470,15 @@ func ggmlVNNIGroup(f *format, p *gargsAVX2, mr int) {
 			gQ5_1Pm2VNNI(p)
 		case 3:
 			gQ5_1Pm3VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernQ5_KP:
+		switch mr {
+		case 1:
+			gQ5_KPm1VNNI(p)
+		case 2:
+			gQ5_KPm2VNNI(p)
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
@@ -2199,6 +2569,85 @@ func ggmlVNNIHalf(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
+	case quant.Q2_K:
+		switch mr {
+		case 3:
+			gQ2_Km3hVNNI(p)
+		case 4:
+			gQ2_Km4hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q3_K:
+		switch mr {
+		case 3:
+			gQ3_Km3hVNNI(p)
+		case 4:
+			gQ3_Km4hVNNI(p)
+		case 5:
+			gQ3_Km5hVNNI(p)
+		case 6:
+			gQ3_Km6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q4_K:
+		switch mr {
+		case 3:
+			gQ4_Km3hVNNI(p)
+		case 4:
+			gQ4_Km4hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q5_K:
+		switch mr {
+		case 3:
+			gQ5_Km3hVNNI(p)
+		case 4:
+			gQ5_Km4hVNNI(p)
+		case 5:
+			gQ5_Km5hVNNI(p)
+		case 6:
+			gQ5_Km6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.Q6_K:
+		switch mr {
+		case 3:
+			gQ6_Km3hVNNI(p)
+		case 4:
+			gQ6_Km4hVNNI(p)
+		case 5:
+			gQ6_Km5hVNNI(p)
+		case 6:
+			gQ6_Km6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case quant.IQ4_XS:
+		switch mr {
+		case 3:
+			gIQ4_XSm3hVNNI(p)
+		case 4:
+			gIQ4_XSm4hVNNI(p)
+		case 5:
+			gIQ4_XSm5hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernCodes16:
+		switch mr {
+		case 3:
+			gCodes16m3hVNNI(p)
+		case 4:
+			gCodes16m4hVNNI(p)
+		case 5:
+			gCodes16m5hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
 	case quant.TQ2_0:
 		switch mr {
 		case 4:
@@ -2240,6 +2689,19 @@ func ggmlVNNIHalf(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
+	case kernQ5_KP:
+		switch mr {
+		case 3:
+			gQ5_KPm3hVNNI(p)
+		case 4:
+			gQ5_KPm4hVNNI(p)
+		case 5:
+			gQ5_KPm5hVNNI(p)
+		case 6:
+			gQ5_KPm6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
 	default:
 		panic("qgemm: no AVX-VNNI kernel")
 	}
@@ -2259,10 +2721,22 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 			gQ4_1x4npVNNI(p)
 		case quant.IQ4_NL:
 			gIQ4_NLx4npVNNI(p)
+		case quant.Q4_K:
+			gQ4_Kx4npVNNI(p)
+		case quant.Q5_K:
+			gQ5_Kx4npVNNI(p)
+		case quant.Q6_K:
+			gQ6_Kx4npVNNI(p)
+		case quant.IQ4_XS:
+			gIQ4_XSx4npVNNI(p)
+		case kernCodes16:
+			gCodes16x4npVNNI(p)
 		case kernQ5_0P:
 			gQ5_0Px4npVNNI(p)
 		case kernQ5_1P:
 			gQ5_1Px4npVNNI(p)
+		case kernQ5_KP:
+			gQ5_KPx4npVNNI(p)
 		default:
 			return false
 		}
@@ -2277,10 +2751,22 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 		gQ4_1x4VNNI(p)
 	case quant.IQ4_NL:
 		gIQ4_NLx4VNNI(p)
+	case quant.Q4_K:
+		gQ4_Kx4VNNI(p)
+	case quant.Q5_K:
+		gQ5_Kx4VNNI(p)
+	case quant.Q6_K:
+		gQ6_Kx4VNNI(p)
+	case quant.IQ4_XS:
+		gIQ4_XSx4VNNI(p)
+	case kernCodes16:
+		gCodes16x4VNNI(p)
 	case kernQ5_0P:
 		gQ5_0Px4VNNI(p)
 	case kernQ5_1P:
 		gQ5_1Px4VNNI(p)
+	case kernQ5_KP:
+		gQ5_KPx4VNNI(p)
 	default:
 		return false
 	}
@@ -2291,7 +2777,7 @@ func ggmlVNNIGroups(f *format, p *gargsGroups, prefetch bool) bool {
 // several groups (ggmlVNNIGroups).
 func ggmlVNNIHasGroups(t quant.Type) bool {
 	switch t {
-	case quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.IQ4_NL, kernQ5_0P, kernQ5_1P:
+	case quant.Q4_0, quant.Q8_0, quant.Q4_1, quant.IQ4_NL, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.IQ4_XS, kernCodes16, kernQ5_0P, kernQ5_1P, kernQ5_KP:
 		return true
 	}
 	return false
