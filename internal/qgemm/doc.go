@@ -139,9 +139,10 @@
 // figures. The AVX2 and AVX-VNNI tiers have such variants too (avx2x4,
 // avxvnnix4) for the types whose decoding is cheap enough to wait on
 // memory (Q4_0, Q8_0, Q4_1, Q4_K, Q5_K, Q6_K, Q5_0 and Q5_1 in their
-// plane1 form, and on the AVX-VNNI tier IQ4_NL, whose levels + 128
-// VPDPBUSD multiplies directly): one group's super-block after another's, their float
-// accumulators in the stack frame, 1.1–1.4 times the bytes per second of
+// plane1 form, and on the AVX-VNNI tier IQ4_NL and IQ4_XS, whose levels +
+// 128 VPDPBUSD multiplies directly): one group's super-block after
+// another's, their float accumulators in the stack frame, 1.02–1.48 times
+// the bytes per second of
 // one group at a time; the other types there are bound by their decoding
 // and keep the one-group kernels. CPUs that run these tiers (AVX2 without
 // AVX-512) hold Q5_0, Q5_1 and Q5_K with the extra bit as a plane of

@@ -421,8 +421,9 @@ const ggmlGroupsAVX2 = 4
 // groups in the AVX2 (or, with vnni, the AVX-VNNI) tier: those whose
 // one-group kernel decodes fast enough to wait on memory (Q4_0, Q8_0,
 // Q4_1, Q4_K, Q5_K, Q6_K, the plane1 forms of Q5_0, Q5_1 and Q5_K, and in
-// the AVX-VNNI tier IQ4_NL, whose levels + 128 VPDPBUSD takes directly),
-// which read 1.1–1.4 times as fast over 4 groups (one thread, 4096×14336,
+// the AVX-VNNI tier IQ4_NL, IQ4_XS and the 16-scale table codes, whose
+// levels + 128 VPDPBUSD takes directly),
+// which read 1.02–1.48 times as fast over 4 groups (one thread, 4096×14336,
 // BenchmarkOneRowGroups, twenty-first session). The others are bound by
 // their decoding (Q5_0/Q5_1's extra-bit masks, IQ4's signed levels on
 // AVX2, 2-bit codes: 37–67 % of the streaming read with one group) and
@@ -982,7 +983,7 @@ func kernel(name string, f format, sh shape) {
 	p("ADDQ 32(AX), R12")
 	p("DECQ CX")
 	p("JNZ sb")
-	cur = 0
+	cur = 0 // slot names group 0's slots again (storeRows)
 
 	if ng > 1 {
 		storeGroups(ng, func(hh, g int) string { return fmt.Sprintf("%d(SP)", 32*(hh*ng+g)) })
