@@ -145,7 +145,7 @@
 // the bytes per second of
 // one group at a time; the other types there are bound by their decoding
 // and keep the one-group kernels. CPUs that run these tiers (AVX2 without
-// AVX-512) hold Q5_0, Q5_1 and Q5_K with the extra bit as a plane of
+// AVX-512) hold Q5_0, Q5_1, Q5_K and Q3_K with the extra bit as a plane of
 // 1-bit codes (plane1Format) rather than a mask per vector: a shift and a
 // mask put it in place, where spreading a mask's bits to bytes took a
 // broadcast, a shuffle, a test and a mask.

@@ -670,6 +670,13 @@ func kernel(name string, f format, sh shape) {
 	ab := f.auxBytes()
 	qps := 8 / f.low                            // quads (vectors) per 64-byte step
 	steps := f.sub * groupCols * f.low / 8 / 64 // steps per sub-block
+	// unroll: sub-blocks per pass of the sub-block loop; two for a plane1
+	// format of 16-element sub-blocks (Q3_K), whose 1-bit step holds two
+	// sub-blocks' bits (the second's at bits 4–7).
+	unroll := 1
+	if f.plane1 && f.sub == 16 {
+		unroll = 2
+	}
 	prefetch := halves == 2 && mr == 1 && (ng == 1 || sh.pf)
 	// tile returns the address of the current group's tile at disp.
 	tile := func(disp int) string {
@@ -761,158 +768,160 @@ func kernel(name string, f format, sh shape) {
 			p("LEAQ %s, R14", tile(4096))
 		}
 		if !one {
-			p("MOVQ $%d, DX", f.nsub())
+			p("MOVQ $%d, DX", f.nsub()/unroll)
 			label(subLabel)
 		}
-		for hh := 0; hh < halves; hh++ {
-			scale := ones
-			switch {
-			case f.subScales && vnni:
-				// The sub-block scales, for VPMULLD; the rows' sub-block
-				// sums from zero.
-				p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), ysc)
-				for r := 0; r < mr; r++ {
-					p("VPXOR %s, %s, %s", w(r), w(r), w(r))
-				}
-			case f.subScales:
-				// (sc, sc) int16 pairs: VPMADDWD scales the pair sums.
-				p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), ysc)
-				p("VPSLLD $16, %s, %s", ysc, yd)
-				p("VPBLENDW $0xaa, %s, %s, %s", yd, ysc, ysc)
-				scale = ysc
-			}
-			for s := 0; s < steps; s++ {
-				p("VMOVDQU %s, %s", ta("DI", 64*s+32*hh, 8), yraw)
-				if prefetch && hh == 0 {
-					p("PREFETCHT0 (R14)")
-					p("ADDQ $64, R14")
-				}
-				for i := 0; i < qps; i++ {
-					v := s*qps + i
-					switch {
-					case s8:
-						p("VPXOR %s, %s, %s", k(mask), yraw, yd)
-					case f.low == 8: // VNNI: the codes as loaded (u = yraw)
-					case i == 0:
-						p("VPAND %s, %s, %s", k(mask), yraw, yd)
-					default:
-						p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
-						p("VPAND %s, %s, %s", k(mask), yd, yd)
+		for rep := 0; rep < unroll; rep++ {
+			for hh := 0; hh < halves; hh++ {
+				scale := ones
+				switch {
+				case f.subScales && vnni:
+					// The sub-block scales, for VPMULLD; the rows' sub-block
+					// sums from zero.
+					p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), ysc)
+					for r := 0; r < mr; r++ {
+						p("VPXOR %s, %s, %s", w(r), w(r), w(r))
 					}
-					if f.plane1 || f.plane2 {
-						// Quad v's extra bits, bits high·v and up of the
-						// sub-block's step of high-bit codes, moved to
-						// bit low and up (Q6_K: 2v, 2v+1 to 4–5; plane1:
-						// v to 4).
-						p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
-						switch sh := f.low - f.high*v; {
-						case sh > 0:
-							p("VPSLLW $%d, %s, %s", sh, yb, yb)
-						case sh < 0:
-							p("VPSRLW $%d, %s, %s", -sh, yb, yb)
+				case f.subScales:
+					// (sc, sc) int16 pairs: VPMADDWD scales the pair sums.
+					p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), ysc)
+					p("VPSLLD $16, %s, %s", ysc, yd)
+					p("VPBLENDW $0xaa, %s, %s, %s", yd, ysc, ysc)
+					scale = ysc
+				}
+				for s := 0; s < steps; s++ {
+					p("VMOVDQU %s, %s", ta("DI", 64*s+32*hh, 8), yraw)
+					if prefetch && hh == 0 {
+						p("PREFETCHT0 (R14)")
+						p("ADDQ $64, R14")
+					}
+					for i := 0; i < qps; i++ {
+						v := s*qps + i
+						switch {
+						case s8:
+							p("VPXOR %s, %s, %s", k(mask), yraw, yd)
+						case f.low == 8: // VNNI: the codes as loaded (u = yraw)
+						case i == 0:
+							p("VPAND %s, %s, %s", k(mask), yraw, yd)
+						default:
+							p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
+							p("VPAND %s, %s, %s", k(mask), yd, yd)
 						}
-						p("VPAND %s, %s, %s", k(planeMask), yb, yb)
-						p("VPOR %s, %s, %s", yb, yd, yd)
+						if f.plane1 || f.plane2 {
+							// Quad v's extra bits, bits high·v and up of the
+							// sub-block's step of high-bit codes, moved to
+							// bit low and up (Q6_K: 2v, 2v+1 to 4–5; plane1:
+							// v to 4).
+							p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
+							switch sh := f.low - f.high*(v+rep*f.sub/4); {
+							case sh > 0:
+								p("VPSLLW $%d, %s, %s", sh, yb, yb)
+							case sh < 0:
+								p("VPSRLW $%d, %s, %s", -sh, yb, yb)
+							}
+							p("VPAND %s, %s, %s", k(planeMask), yb, yb)
+							p("VPOR %s, %s, %s", yb, yd, yd)
+						}
+						for h := 0; h < f.high && !f.plane1 && !f.plane2; h++ {
+							p("VPBROADCASTD %s, %s", ta("BX", (v*f.high+h)*8+4*hh, 1), yb)
+							p("VPSHUFB %s, %s, %s", k(cSpread), yb, yb)
+							p("VPAND %s, %s, %s", k(cBitSel), yb, yb)
+							p("VPCMPEQB %s, %s, %s", k(cBitSel), yb, yb)
+							p("VPAND %s, %s, %s", k(valOff(f, h)), yb, yb)
+							p("VPOR %s, %s, %s", yb, yd, yd)
+						}
+						u := yd
+						if f.low == 8 && !s8 {
+							u = yraw
+						}
+						signed := f.lut && !vnni || s8
+						if f.lut {
+							p("VPSHUFB %s, %s, %s", yd, ylut, yd)
+						}
+						if signed {
+							p("VPABSB %s, %s", yd, yabs)
+							u = yabs
+						}
+						for r := 0; r < mr; r++ {
+							p("VPBROADCASTD %s, %s", row("SI", "R10", r, 4*v), yb)
+							if signed {
+								p("VPSIGNB %s, %s, %s", yd, yb, yb)
+							}
+							switch {
+							case vnni && sh.acc16:
+								vpdpbusd(w(r), u, yb)
+							case vnni:
+								vpdpbusd(sum2(hh, r, v), u, yb)
+							case !sh.acc16 && one && v == 0:
+								p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+								p("VPMADDWD %s, %s, %s", scale, yb, isum(hh, r))
+							case !sh.acc16:
+								p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+								p("VPMADDWD %s, %s, %s", scale, yb, yb)
+								p("VPADDD %s, %s, %s", yb, isum(hh, r), isum(hh, r))
+							case v%f.span() == 0:
+								p("VPMADDUBSW %s, %s, %s", yb, u, w(r))
+							default:
+								p("VPMADDUBSW %s, %s, %s", yb, u, yb)
+								p("VPADDW %s, %s, %s", yb, w(r), w(r))
+							}
+						}
+						if sh.acc16 && !vnni && (v+1)%f.span() == 0 {
+							for r := 0; r < mr; r++ {
+								if one && v+1 == f.span() {
+									p("VPMADDWD %s, %s, %s", scale, w(r), isum(hh, r))
+									continue
+								}
+								p("VPMADDWD %s, %s, %s", scale, w(r), w(r))
+								p("VPADDD %s, %s, %s", w(r), isum(hh, r), isum(hh, r))
+							}
+						}
 					}
-					for h := 0; h < f.high && !f.plane1 && !f.plane2; h++ {
-						p("VPBROADCASTD %s, %s", ta("BX", (v*f.high+h)*8+4*hh, 1), yb)
-						p("VPSHUFB %s, %s, %s", k(cSpread), yb, yb)
-						p("VPAND %s, %s, %s", k(cBitSel), yb, yb)
-						p("VPCMPEQB %s, %s, %s", k(cBitSel), yb, yb)
-						p("VPAND %s, %s, %s", k(valOff(f, h)), yb, yb)
-						p("VPOR %s, %s, %s", yb, yd, yd)
+				}
+				if dual != nil && one {
+					for r := 0; r < mr; r++ {
+						p("VPADDD %s, %s, %s", dual[hh*mr+r], isum(hh, r), isum(hh, r))
 					}
-					u := yd
-					if f.low == 8 && !s8 {
-						u = yraw
+				}
+				// VNNI: isum += sc·(dot − zp·Σqa) per row.
+				for r := 0; r < mr && vnni && sh.acc16; r++ {
+					if zpTerm {
+						p("VPBROADCASTD %d(R13), %s", r*ab, yb)
+						p("VPSUBD %s, %s, %s", yb, w(r), w(r))
 					}
-					signed := f.lut && !vnni || s8
-					if f.lut {
-						p("VPSHUFB %s, %s, %s", yd, ylut, yd)
-					}
-					if signed {
-						p("VPABSB %s, %s", yd, yabs)
-						u = yabs
+					p("VPMULLD %s, %s, %s", ysc, w(r), w(r))
+					p("VPADDD %s, %s, %s", w(r), isum(hh, r), isum(hh, r))
+				}
+				// isum −= sc·zp·Σqa (IQ4, Q8_0: already signed).
+				if zpTerm && !(vnni && sh.acc16) {
+					if f.subScales {
+						p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), yd)
 					}
 					for r := 0; r < mr; r++ {
-						p("VPBROADCASTD %s, %s", row("SI", "R10", r, 4*v), yb)
-						if signed {
-							p("VPSIGNB %s, %s, %s", yd, yb, yb)
+						p("VPBROADCASTD %d(R13), %s", r*ab, yb)
+						if f.subScales {
+							p("VPMULLD %s, %s, %s", yd, yb, yb)
 						}
-						switch {
-						case vnni && sh.acc16:
-							vpdpbusd(w(r), u, yb)
-						case vnni:
-							vpdpbusd(sum2(hh, r, v), u, yb)
-						case !sh.acc16 && one && v == 0:
-							p("VPMADDUBSW %s, %s, %s", yb, u, yb)
-							p("VPMADDWD %s, %s, %s", scale, yb, isum(hh, r))
-						case !sh.acc16:
-							p("VPMADDUBSW %s, %s, %s", yb, u, yb)
-							p("VPMADDWD %s, %s, %s", scale, yb, yb)
-							p("VPADDD %s, %s, %s", yb, isum(hh, r), isum(hh, r))
-						case v%f.span() == 0:
-							p("VPMADDUBSW %s, %s, %s", yb, u, w(r))
-						default:
-							p("VPMADDUBSW %s, %s, %s", yb, u, yb)
-							p("VPADDW %s, %s, %s", yb, w(r), w(r))
-						}
-					}
-					if sh.acc16 && !vnni && (v+1)%f.span() == 0 {
-						for r := 0; r < mr; r++ {
-							if one && v+1 == f.span() {
-								p("VPMADDWD %s, %s, %s", scale, w(r), isum(hh, r))
-								continue
-							}
-							p("VPMADDWD %s, %s, %s", scale, w(r), w(r))
-							p("VPADDD %s, %s, %s", w(r), isum(hh, r), isum(hh, r))
-						}
+						p("VPSUBD %s, %s, %s", yb, isum(hh, r), isum(hh, r))
 					}
 				}
 			}
-			if dual != nil && one {
-				for r := 0; r < mr; r++ {
-					p("VPADDD %s, %s, %s", dual[hh*mr+r], isum(hh, r), isum(hh, r))
+			if !one {
+				p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
+				if f.high > 0 && rep == unroll-1 {
+					p("ADDQ $%d, BX", unroll*f.sub/4*f.high*8)
 				}
-			}
-			// VNNI: isum += sc·(dot − zp·Σqa) per row.
-			for r := 0; r < mr && vnni && sh.acc16; r++ {
-				if zpTerm {
-					p("VPBROADCASTD %d(R13), %s", r*ab, yb)
-					p("VPSUBD %s, %s, %s", yb, w(r), w(r))
-				}
-				p("VPMULLD %s, %s, %s", ysc, w(r), w(r))
-				p("VPADDD %s, %s, %s", w(r), isum(hh, r), isum(hh, r))
-			}
-			// isum −= sc·zp·Σqa (IQ4, Q8_0: already signed).
-			if zpTerm && !(vnni && sh.acc16) {
 				if f.subScales {
-					p("VPMOVSXBD %s, %s", ta("R11", 8*hh, 2), yd)
+					p("ADDQ $%d, R11", groupCols)
 				}
-				for r := 0; r < mr; r++ {
-					p("VPBROADCASTD %d(R13), %s", r*ab, yb)
-					if f.subScales {
-						p("VPMULLD %s, %s, %s", yd, yb, yb)
-					}
-					p("VPSUBD %s, %s, %s", yb, isum(hh, r), isum(hh, r))
+				if zpTerm {
+					p("ADDQ $4, R13")
 				}
 			}
-		}
-		if !one {
-			p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
-			if f.high > 0 {
-				p("ADDQ $%d, BX", f.sub/4*f.high*8)
+			p("ADDQ $%d, SI", f.sub)
+			if mr > 4 {
+				p("ADDQ $%d, R10", f.sub)
 			}
-			if f.subScales {
-				p("ADDQ $%d, R11", groupCols)
-			}
-			if zpTerm {
-				p("ADDQ $4, R13")
-			}
-		}
-		p("ADDQ $%d, SI", f.sub)
-		if mr > 4 {
-			p("ADDQ $%d, R10", f.sub)
 		}
 		if !one {
 			p("DECQ DX")

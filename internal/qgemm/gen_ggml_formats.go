@@ -124,11 +124,13 @@ var formats = []format{
 	// kernels' extra-bit decode made them 0.6× the 4-bit codes' speed.
 	{name: "Codes3", kern: "kernCodes3", avx512: true, low: 2, high: 1, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
 	{name: "Codes3x16", kern: "kernCodes3x16", avx512: true, low: 2, high: 1, lut: true, zp: 128, sb: 256, sub: 16, subScales: true},
-	// Q5_0, Q5_1 and Q5_K with the extra bit as 1-bit codes (ggml.go's
-	// plane1Format), the form AVX2 CPUs without AVX-512 hold them in.
+	// Q5_0, Q5_1, Q5_K and Q3_K with the extra bit as 1-bit codes
+	// (ggml.go's plane1Format), the form AVX2 CPUs without AVX-512 hold
+	// them in.
 	{name: "Q5_0P", kern: "kernQ5_0P", plane1: true, low: 4, high: 1, zp: 16, sb: 32, sub: 32},
 	{name: "Q5_1P", kern: "kernQ5_1P", plane1: true, low: 4, high: 1, sb: 32, sub: 32, mins: 1},
 	{name: "Q5_KP", kern: "kernQ5_KP", plane1: true, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
+	{name: "Q3_KP", kern: "kernQ3_KP", plane1: true, low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true},
 }
 
 func (f format) nsub() int { return f.sb / f.sub }

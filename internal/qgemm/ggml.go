@@ -129,7 +129,7 @@ var formats = func() map[quant.Type]*format {
 		fs[quant.IQ3_S] = gridFormat3S(quant.IQ3_S)
 	}
 	if ggmlPlane1 {
-		for _, t := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K} {
+		for _, t := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K, quant.Q3_K} {
 			fs[t] = plane1Format(t, fs[t])
 		}
 	}
@@ -164,15 +164,16 @@ const (
 	kernQ5_0P
 	kernQ5_1P
 	kernQ5_KP
+	kernQ3_KP
 )
 
-// plane1Format returns f, the format of t (Q5_0, Q5_1 or Q5_K, the types
-// with one extra bit per 32-element sub-block), with that bit as a 1-bit code plane
-// (format.plane1; kernels kernQ5_0P, kernQ5_1P, kernQ5_KP), the form the
-// AVX2 and AVX-VNNI kernels decode with a shift and a mask per vector
-// instead of spreading a mask's bits to bytes (a broadcast, a shuffle, a
-// test and a mask): their one-row products are bound by that decoding.
-// The tiles are as large as f's.
+// plane1Format returns f, the format of t (Q5_0, Q5_1, Q5_K or Q3_K, the
+// types with one extra bit per element), with that bit as a 1-bit code
+// plane (format.plane1; kernels kernQ5_0P, kernQ5_1P, kernQ5_KP,
+// kernQ3_KP), the form the AVX2 and AVX-VNNI kernels decode with a shift
+// and a mask per vector instead of spreading a mask's bits to bytes (a
+// broadcast, a shuffle, a test and a mask): their one-row products are
+// bound by that decoding. The tiles are as large as f's.
 func plane1Format(t quant.Type, f *format) *format {
 	g := *f
 	g.t, g.plane1 = t, true
@@ -181,6 +182,8 @@ func plane1Format(t quant.Type, f *format) *format {
 		g.kern = kernQ5_0P
 	case quant.Q5_1:
 		g.kern = kernQ5_1P
+	case quant.Q3_K:
+		g.kern = kernQ3_KP
 	default:
 		g.kern = kernQ5_KP
 	}

@@ -884,6 +884,46 @@ func gQ5_KPx4AVX2(p *gargsGroups)
 //go:noescape
 func gQ5_KPx4npAVX2(p *gargsGroups)
 
+// gQ3_KPm1AVX2 is ggmlKernelGeneric for Q3_KP, 16 columns, mr 1 (AVX2).
+//
+//go:noescape
+func gQ3_KPm1AVX2(p *gargsAVX2)
+
+// gQ3_KPm2AVX2 is ggmlKernelGeneric for Q3_KP, 16 columns, mr 2 (AVX2).
+//
+//go:noescape
+func gQ3_KPm2AVX2(p *gargsAVX2)
+
+// gQ3_KPm3hAVX2 is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 3 (AVX2).
+//
+//go:noescape
+func gQ3_KPm3hAVX2(p *gargsAVX2)
+
+// gQ3_KPm4hAVX2 is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 4 (AVX2).
+//
+//go:noescape
+func gQ3_KPm4hAVX2(p *gargsAVX2)
+
+// gQ3_KPm5hAVX2 is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 5 (AVX2).
+//
+//go:noescape
+func gQ3_KPm5hAVX2(p *gargsAVX2)
+
+// gQ3_KPm6hAVX2 is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 6 (AVX2).
+//
+//go:noescape
+func gQ3_KPm6hAVX2(p *gargsAVX2)
+
+// gQ3_KPm7hAVX2 is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 7 (AVX2).
+//
+//go:noescape
+func gQ3_KPm7hAVX2(p *gargsAVX2)
+
+// gQ3_KPm8hAVX2 is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 8 (AVX2).
+//
+//go:noescape
+func gQ3_KPm8hAVX2(p *gargsAVX2)
+
 // gQ4_0m1VNNI is ggmlKernelGeneric for Q4_0, 16 columns, mr 1 (AVX-VNNI).
 //
 //go:noescape
@@ -1558,6 +1598,36 @@ func gQ5_KPx4VNNI(p *gargsGroups)
 //go:noescape
 func gQ5_KPx4npVNNI(p *gargsGroups)
 
+// gQ3_KPm1VNNI is ggmlKernelGeneric for Q3_KP, 16 columns, mr 1 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_KPm1VNNI(p *gargsAVX2)
+
+// gQ3_KPm2VNNI is ggmlKernelGeneric for Q3_KP, 16 columns, mr 2 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_KPm2VNNI(p *gargsAVX2)
+
+// gQ3_KPm3hVNNI is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 3 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_KPm3hVNNI(p *gargsAVX2)
+
+// gQ3_KPm4hVNNI is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 4 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_KPm4hVNNI(p *gargsAVX2)
+
+// gQ3_KPm5hVNNI is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 5 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_KPm5hVNNI(p *gargsAVX2)
+
+// gQ3_KPm6hVNNI is ggmlKernelGeneric for Q3_KP, the 8 columns of half p.h4/4, mr 6 (AVX-VNNI).
+//
+//go:noescape
+func gQ3_KPm6hVNNI(p *gargsAVX2)
+
 // gIQ2_XXSexpandAVX2 is expandGridGeneric for IQ2_XXS (AVX2).
 //
 //go:noescape
@@ -1650,6 +1720,8 @@ func ggmlAVX2Rows(t quant.Type) (group, half int) {
 	case kernQ5_1P:
 		return 2, 8
 	case kernQ5_KP:
+		return 2, 8
+	case kernQ3_KP:
 		return 2, 8
 	}
 	return 0, 0
@@ -1856,6 +1928,15 @@ func ggmlAVX2Group(f *format, p *gargsAVX2, mr int) {
 			gQ5_KPm1AVX2(p)
 		case 2:
 			gQ5_KPm2AVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
+	case kernQ3_KP:
+		switch mr {
+		case 1:
+			gQ3_KPm1AVX2(p)
+		case 2:
+			gQ3_KPm2AVX2(p)
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
@@ -2196,6 +2277,23 @@ func ggmlAVX2Half(f *format, p *gargsAVX2, mr int) {
 		default:
 			panic("qgemm: no AVX2 kernel")
 		}
+	case kernQ3_KP:
+		switch mr {
+		case 3:
+			gQ3_KPm3hAVX2(p)
+		case 4:
+			gQ3_KPm4hAVX2(p)
+		case 5:
+			gQ3_KPm5hAVX2(p)
+		case 6:
+			gQ3_KPm6hAVX2(p)
+		case 7:
+			gQ3_KPm7hAVX2(p)
+		case 8:
+			gQ3_KPm8hAVX2(p)
+		default:
+			panic("qgemm: no AVX2 kernel")
+		}
 	default:
 		panic("qgemm: no AVX2 kernel")
 	}
@@ -2302,6 +2400,8 @@ func ggmlVNNIRows(t quant.Type) (group, half int) {
 	case kernQ5_1P:
 		return 3, 8
 	case kernQ5_KP:
+		return 2, 6
+	case kernQ3_KP:
 		return 2, 6
 	}
 	return 0, 0
@@ -2479,6 +2579,15 @@ func ggmlVNNIGroup(f *format, p *gargsAVX2, mr int) {
 			gQ5_KPm1VNNI(p)
 		case 2:
 			gQ5_KPm2VNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernQ3_KP:
+		switch mr {
+		case 1:
+			gQ3_KPm1VNNI(p)
+		case 2:
+			gQ3_KPm2VNNI(p)
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}
@@ -2699,6 +2808,19 @@ func ggmlVNNIHalf(f *format, p *gargsAVX2, mr int) {
 			gQ5_KPm5hVNNI(p)
 		case 6:
 			gQ5_KPm6hVNNI(p)
+		default:
+			panic("qgemm: no AVX-VNNI kernel")
+		}
+	case kernQ3_KP:
+		switch mr {
+		case 3:
+			gQ3_KPm3hVNNI(p)
+		case 4:
+			gQ3_KPm4hVNNI(p)
+		case 5:
+			gQ3_KPm5hVNNI(p)
+		case 6:
+			gQ3_KPm6hVNNI(p)
 		default:
 			panic("qgemm: no AVX-VNNI kernel")
 		}

@@ -523,7 +523,7 @@ func TestGGMLIQ2Formats(t *testing.T) {
 	}
 }
 
-// TestGGMLPlane1Formats runs the plane1 forms of Q5_0, Q5_1 and Q5_K
+// TestGGMLPlane1Formats runs the plane1 forms of Q5_0, Q5_1, Q5_K and Q3_K
 // (plane1Format, which AVX2 CPUs without AVX-512 hold) on every CPU: each
 // must decode bit-identically to ggml's decoder, take the masks' bytes and
 // multiply as the float64 product does through every kernel variant (the
@@ -532,7 +532,7 @@ func TestGGMLIQ2Formats(t *testing.T) {
 func TestGGMLPlane1Formats(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	ctx := context.Background()
-	for _, typ := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K} {
+	for _, typ := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K, quant.Q3_K} {
 		masks := *formats[typ]
 		masks.plane1, masks.kern = false, typ
 		f := plane1Format(typ, &masks)
