@@ -54,8 +54,8 @@ type format struct {
 	// plane1: the extra bit is a second interleaved code plane of 1-bit
 	// fields (one 64-byte step per 32 elements, quad i of it in bit i)
 	// instead of a 64-bit mask per vector, so that an AVX2 kernel moves
-	// it into place with a shift and a mask (plane1Format: Q5_0, Q5_1 and
-	// Q5_K on AVX2 CPUs without AVX-512).
+	// it into place with a shift and a mask (plane1Format: Q5_0, Q5_1,
+	// Q5_K and Q3_K on AVX2 CPUs without AVX-512).
 	plane1    bool
 	lut       *lutTable // codes index this table of levels (then zp is 128)
 	zp        int32
@@ -182,10 +182,12 @@ func plane1Format(t quant.Type, f *format) *format {
 		g.kern = kernQ5_0P
 	case quant.Q5_1:
 		g.kern = kernQ5_1P
+	case quant.Q5_K:
+		g.kern = kernQ5_KP
 	case quant.Q3_K:
 		g.kern = kernQ3_KP
 	default:
-		g.kern = kernQ5_KP
+		panic("qgemm: no plane1 form of " + t.String())
 	}
 	return &g
 }
@@ -885,7 +887,7 @@ func (f *format) bsumOff() int {
 //	        Q6_K (plane2) its two extra bits instead, as 2-bit codes
 //	        interleaved like a 2-bit low plane (one 64-byte step per
 //	        16-element sub-block, quad i of it in bits 2i and 2i+1),
-//	        and for the plane1 forms of Q5_0, Q5_1 and Q5_K their extra
+//	        and for the plane1 forms of Q5_0, Q5_1, Q5_K and Q3_K their extra
 //	        bit as 1-bit codes (one 64-byte step per 32 elements, quad i
 //	        in bit i)
 //	sc      int8 sub-block scales [sub][16] (K-quants)

@@ -99,7 +99,7 @@ func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
 
 // ggmlCallVNNI runs the AVX-VNNI kernels for f and mr rows as
 // ggmlCallAVX2 runs the AVX2 ones; it reports false when f has none (the
-// formats with sub-block scales: the AVX2 kernels then).
+// grid formats: the AVX2 kernels then).
 func ggmlCallVNNI(f *format, p *gargs, mr int) bool {
 	group, half := ggmlVNNIRows(f.kern)
 	return ggmlCallTier(f, p, mr, group, half, true)
@@ -162,7 +162,7 @@ var ggmlGridKernels = hasAVX512 && cpu.X86.HasAVX512VBMI
 var ggmlGridAVX2 = hasAVX2 && !ggmlGridKernels
 
 // ggmlPlane1: this CPU runs the AVX2 or AVX-VNNI tier's kernels, and
-// holds Q5_0, Q5_1 and Q5_K in the tiles they decode fastest
+// holds Q5_0, Q5_1, Q5_K and Q3_K in the tiles they decode fastest
 // (plane1Format); the AVX-512 kernels take the masks.
 var ggmlPlane1 = hasAVX2 && !hasAVX512
 
