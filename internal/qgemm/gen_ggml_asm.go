@@ -554,16 +554,23 @@ func kernelGroups(name string, f format, ng int) {
 }
 
 // pfDist returns how far ahead of the tile being read (bytes, in each
-// group's stream) a one-row kernel of format f prefetches. The 32-element
-// formats (Q4_1, Q5_0, Q5_1, IQ4_NL) do best at 2 KiB, the super-block
-// ones at 4 KiB: one thread, cold caches, alternated in one run on the
-// 2-vCPU EPYC of docs/PERFORMANCE.md, Q5_0 at 1152×13824 read 41.6 and
-// 47.1 GB/s at 2 KiB against 38.1 and 42.7 at 4 KiB (Q5_1 and IQ4_NL
-// alike, 640-wide rows too), while at 6912×1152 Q6_K lost 23 %, Q5_K 9 %
-// and Q3_K 5 % at 2 KiB, and 3 KiB did no better than 4 KiB.
+// group's stream) a one-row kernel of format f prefetches: 1 KiB for the
+// 32-element formats (Q4_0, Q8_0, Q4_1, Q5_0, Q5_1, IQ4_NL), 4 KiB for
+// the super-block ones. With four streams read at once the 32-element
+// kernels fed faster 1 KiB ahead than 2 KiB (the distance chosen when
+// the kernels read one stream): on the 2-vCPU EPYC of
+// docs/PERFORMANCE.md, one thread, a 262144 × 640 product (the tied
+// output of gemma-3-270m) against a paired streaming read, Q8_0 at
+// 97–103 % of the read instead of 91–95 %, Q4_0, Q4_1 and Q5_0 at 95 %
+// instead of 90–91 %; decoding gemma-3-270m- and 1b-shaped Q4_0 files at
+// one thread went from 86–88 % of the bound to 90–93 %. 512 bytes and
+// 1.5 KiB did no better than 1 KiB. The super-block kernels at 2, 3 and
+// 4 KiB (2560 × 65536, Q2_K–Q6_K and IQ4_XS) differed by no more than
+// the pairs' noise; earlier, with one stream, Q6_K lost 23 %, Q5_K 9 %
+// and Q3_K 5 % at 2 KiB.
 func (f format) pfDist() int {
 	if f.sb == 32 {
-		return 2048
+		return 1024
 	}
 	return 4096
 }
