@@ -71,8 +71,9 @@
 // from 4 runs of consecutive rows, so the weights stream from memory in 4
 // sequential streams: at rows = 1 (decoding) the product runs at about the
 // speed of a plain streaming read of W. Every kernel exists with software
-// prefetch (2 KiB ahead in each stream) and without: which runs faster
-// depends on the CPU, so every Matrix times both on its first products of
+// prefetch (1 KiB ahead in each stream with AVX-512, 2 KiB with AVX2) and
+// without: which runs faster depends on the CPU, so every Matrix times
+// both on its first products of
 // at least 1 MiB of weights (times rows) and keeps the faster
 // (internal/tune.Prefetch; one choice each for one row and for more, on
 // one thread and on several). With
