@@ -73,11 +73,10 @@
 // speed of a plain streaming read of W. Every kernel exists with software
 // prefetch (1 KiB ahead in each stream with AVX-512, 2 KiB with AVX2) and
 // without: which runs faster depends on the CPU, so every Matrix times
-// both on its first products of
-// at least 1 MiB of weights (times rows) and keeps the faster
-// (internal/tune.Prefetch; one choice each for one row and for more, on
-// one thread and on several). With
-// more rows than one call takes, K is cut into blocks so that one call's
+// both on its first products of at least 1 MiB of weights (times rows)
+// and keeps the faster (internal/tune.Prefetch; one choice each for one
+// row and for more, on one thread and on several). With more rows than
+// one call takes, K is cut into blocks so that one call's
 // activation rows (at most 24 KiB) stay in L1 while the weight tiles of a
 // piece (at most 256 KiB) stay in L2 for all row tiles: each weight comes
 // from memory once, then from L2 once per row tile, and the kernels run

@@ -1191,9 +1191,9 @@ func gridKernel(name string, f format, sh shape) {
 	label("chunk")
 	if prefetch {
 		for o := 0; o < step; o += 64 {
-			p("PREFETCHT0 %d(DI)", 4096+o)
+			p("PREFETCHT0 %d(DI)", pfDistAVX2(f)+o)
 		}
-		p("PREFETCHT0 %d(DI)", 4096+step-1)
+		p("PREFETCHT0 %d(DI)", pfDistAVX2(f)+step-1)
 	}
 	// delta loads the IQ1 δ mask m of the chunk into yx: 0x02 bytes in
 	// the columns whose δ is negative.
