@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -538,6 +539,15 @@ func (b *Batcher) loop() {
 			continue
 		}
 		active = b.step(active)
+		// Let the goroutines this step readied run now: a Run's
+		// goroutine woken by its token (its callbacks write the stream)
+		// waits in this goroutine's run queue, and the loop neither
+		// blocks nor yields while sequences are active (the pool's
+		// caller polls), so without this it ran only when the runtime
+		// preempted the loop, every 10 ms: streamed tokens came in
+		// bursts, and a turn's first token waited up to that long
+		// after its step.
+		runtime.Gosched()
 	}
 }
 

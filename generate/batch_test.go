@@ -174,6 +174,54 @@ func TestBatcherConcurrent(t *testing.T) {
 	t.Logf("%d steps, up to %d sequences", steps, most)
 }
 
+// TestBatcherStreamsEachStep checks that a Run's callbacks get each token
+// right after the step that sampled it, not in bursts: the engine
+// goroutine, which never blocks while a sequence is active, yields after
+// each step to the goroutines it woke. Without that, a Run's goroutine
+// waited in the engine's run queue until the runtime preempted the engine
+// (after 10 ms), and its callbacks then ran for every step since at once.
+// Each step here is made to take 0.5 ms, as a model's would (the tiny
+// model's take microseconds), so that a burst spans about 20 steps.
+func TestBatcherStreamsEachStep(t *testing.T) {
+	m := builtinModel(t)
+	b := newBatcher(t, m, generate.BatcherOptions{Slots: 1})
+	generate.SetBatcherHook(b, func([]gemma3.Seq) {
+		for t0 := time.Now(); time.Since(t0) < 500*time.Microsecond; {
+		}
+	})
+	ids, _ := m.Encode("Once upon a time", false)
+	bias := map[int32]float64{}
+	for _, id := range generate.StopTokens(m) {
+		bias[id] = -100 // so that it generates all MaxTokens
+	}
+	before := b.Stats().Steps
+	var lags []int64
+	opt := generate.Options{MaxTokens: 64, Sampling: generate.Sampling{LogitBias: bias}}
+	opt.OnToken = func(generate.Token) error {
+		// Token k (from 0) was sampled after step k+1 (one prefill
+		// step); the steps run since are its lag.
+		lags = append(lags, b.Stats().Steps-before-int64(len(lags)+1))
+		return nil
+	}
+	res, err := b.Run(context.Background(), ids, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tokens) != 64 || len(lags) != 64 {
+		t.Fatalf("%d tokens, %d callbacks, want 64", len(res.Tokens), len(lags))
+	}
+	// The median, not the largest: where the machine is loaded, the
+	// thread running a callback may lose its core for a few
+	// milliseconds while the engine goes on on another (a yield cannot
+	// prevent that), and the tokens of those steps then come together.
+	// In bursts half the tokens wait ten steps or more.
+	sorted := slices.Clone(lags)
+	slices.Sort(sorted)
+	if med := sorted[len(sorted)/2]; med > 2 {
+		t.Errorf("a token's callback ran a median %d steps after the step that sampled it (lags %v)", med, lags)
+	}
+}
+
 // TestBatcherPromptCache checks that a second request sharing a prefix
 // with the first prefills only its new tokens and generates what it
 // generates alone.
