@@ -25,13 +25,15 @@ import (
 )
 
 var (
-	benchDir   = flag.String("gemma3.dir", "", "directory for the 270m-shaped benchmark GGUF files, written if absent and kept (default: a temporary directory)")
-	benchVocab = flag.Int("gemma3.vocab", 262144, "vocabulary size of the 270m-shaped benchmark model")
-	benchTypes = flag.String("gemma3.types", "Q4_0,Q8_0", "weight types of BenchmarkGemma270m")
-	benchFiles = flag.String("gemma3.files", "", "comma-separated GGUF files BenchmarkGemma270m measures instead of -gemma3.types (e.g. llama-quantize mixes; named by file name)")
-	benchThr   = flag.String("gemma3.threads", "1,2", "thread counts of BenchmarkGemma270m")
-	benchSpeed = flag.Bool("gemma3.prefer-speed", false, "load BenchmarkGemma270m's and TestLlamaCppFiles' models with LoadOptions.PreferSpeed")
-	benchDepth = flag.Int("gemma3.depth", 0, "cached tokens before each generated one in BenchmarkGemma270m's decode (llama-bench -d): its sequences restart at this depth after every 64 tokens")
+	benchDir     = flag.String("gemma3.dir", "", "directory for the 270m-shaped benchmark GGUF files, written if absent and kept (default: a temporary directory)")
+	benchVocab   = flag.Int("gemma3.vocab", 262144, "vocabulary size of the 270m-shaped benchmark model")
+	benchTypes   = flag.String("gemma3.types", "Q4_0,Q8_0", "weight types of BenchmarkGemma270m")
+	benchFiles   = flag.String("gemma3.files", "", "comma-separated GGUF files BenchmarkGemma270m measures instead of -gemma3.types (e.g. llama-quantize mixes; named by file name)")
+	benchThr     = flag.String("gemma3.threads", "1,2", "thread counts of BenchmarkGemma270m")
+	benchSpeed   = flag.Bool("gemma3.prefer-speed", false, "load BenchmarkGemma270m's and TestLlamaCppFiles' models with LoadOptions.PreferSpeed")
+	benchPromptN = flag.Int("gemma3.prompt", benchPrompt, "prompt tokens of BenchmarkGemma270m's prompt sub-benchmark (llama-bench -p)")
+	benchBatch   = flag.Int("gemma3.batch", 0, "most prompt tokens per prefill step of the prompt sub-benchmark (StateOptions.Batch; 0: the whole prompt up to 512, llama-bench's -ub)")
+	benchDepth   = flag.Int("gemma3.depth", 0, "cached tokens before each generated one in BenchmarkGemma270m's decode (llama-bench -d): its sequences restart at this depth after every 64 tokens")
 )
 
 // Sizes of the speed measurement, mirrored by tools/llamacpp/bench_gemma3.mjs.
@@ -153,7 +155,8 @@ func kvBytes(c gemma3.Config, maxLen, batch int) int64 {
 
 // BenchmarkGemma270m measures the random gemma-3-270m-shaped model (vocab
 // -gemma3.vocab) at Q4_0 and Q8_0 on 1 and 2 threads: prompt tokens/s (a
-// 128-token prompt in one batch, logits of its last position) and decode
+// 128-token prompt in one batch, logits of its last position; with
+// -gemma3.prompt N, N tokens in steps of up to 512) and decode
 // tokens/s (one token per step with greedy argmax over the logits, as
 // llama.cpp's sampler does; positions 16 to 79, then the sequence restarts
 // untimed), its weight bytes per second against a streaming read of as
@@ -199,6 +202,10 @@ func BenchmarkGemma270m(b *testing.B) {
 			b.Fatal(err)
 		}
 		prompt := benchPromptTokens(benchPrompt)
+		longPrompt := prompt // the prompt sub-benchmark's (-gemma3.prompt)
+		if *benchPromptN != benchPrompt {
+			longPrompt = benchPromptTokens(*benchPromptN)
+		}
 		logits := make([]float32, m.Config.Vocab)
 		b.Run(mod.name+"/memory", func(b *testing.B) {
 			s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: 1})
@@ -226,16 +233,20 @@ func BenchmarkGemma270m(b *testing.B) {
 		for _, threads := range threadList {
 			pre := fmt.Sprintf("%s/threads=%d/", mod.name, threads)
 			b.Run(pre+"prompt", func(b *testing.B) {
-				s := m.NewState(gemma3.StateOptions{MaxLen: benchCtx, Batch: benchPrompt, Threads: threads})
+				batch := *benchBatch
+				if batch <= 0 {
+					batch = min(len(longPrompt), 512)
+				}
+				s := m.NewState(gemma3.StateOptions{MaxLen: max(benchCtx, len(longPrompt)), Batch: batch, Threads: threads})
 				cpu0 := cpuSeconds()
 				for b.Loop() {
 					s.Reset()
-					if err := s.Forward(ctx, prompt, logits); err != nil {
+					if err := s.Forward(ctx, longPrompt, logits); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
-				b.ReportMetric(float64(b.N*len(prompt))/(cpuSeconds()-cpu0), "tokens/cpu-s")
+				b.ReportMetric(float64(b.N*len(longPrompt))/b.Elapsed().Seconds(), "tokens/s")
+				b.ReportMetric(float64(b.N*len(longPrompt))/(cpuSeconds()-cpu0), "tokens/cpu-s")
 			})
 			decode := "decode"
 			if *benchDepth > 0 {

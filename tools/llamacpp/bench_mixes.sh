@@ -18,7 +18,9 @@
 # handful of steps, all inside tune.Prefetch's trial of both kernels),
 # REPS (llama-bench repetitions, default 5), PASSES (default 1),
 # DEPTH (default 0: with N > 0 only generation runs, each token after N
-# cached ones: -gemma3.depth and llama-bench -d, the table's tg columns).
+# cached ones: -gemma3.depth and llama-bench -d, the table's tg columns),
+# PROMPT (default 128: prompt tokens, -gemma3.prompt and llama-bench -p;
+# above 512 Zerfoo prefills in steps of 512, llama-bench's default -ub).
 # LLAMA_ARGS adds llama-bench flags (e.g. "-mmp 0": weights read into memory
 # rather than mapped, as Zerfoo's loader copies them).
 set -eu
@@ -31,7 +33,7 @@ presets=${PRESETS:-"270m 1b"}
 mixes=${MIXES:-"Q4_0 Q4_K_M Q5_K_M Q6_K Q3_K_M IQ4_XS Q8_0 F16 BF16"}
 threads=${THREADS:-1,2}
 depth=${DEPTH:-0}
-lprompt=128
+lprompt=${PROMPT:-128}
 if [ "$depth" -gt 0 ]; then
 	lprompt=0
 fi
@@ -64,7 +66,7 @@ while [ "$pass" -lt "${PASSES:-1}" ]; do
 		# benchtime.
 		if [ "$depth" -eq 0 ]; then
 			"$dir/gemma3.test" -test.run '^$' -test.bench Gemma270m -test.skip 'Gemma270m/.*/threads=.*/decode' \
-				-test.benchtime "${BENCHTIME:-3s}" -gemma3.files "$f" -gemma3.threads "$threads" | tee -a "$dir/zerfoo.txt"
+				-test.benchtime "${BENCHTIME:-3s}" -gemma3.files "$f" -gemma3.threads "$threads" -gemma3.prompt "$lprompt" | tee -a "$dir/zerfoo.txt"
 		fi
 		"$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m/.*/threads=.*/decode' \
 			-test.benchtime "${DECODE_BENCHTIME:-${BENCHTIME:-3s}}" -gemma3.files "$f" -gemma3.threads "$threads" \
@@ -74,4 +76,4 @@ while [ "$pass" -lt "${PASSES:-1}" ]; do
 	done
 	pass=$((pass + 1))
 done
-node "$root/tools/llamacpp/compare_mixes.mjs" "$dir/zerfoo.txt" "$dir/llama.jsonl"
+PROMPT=$lprompt node "$root/tools/llamacpp/compare_mixes.mjs" "$dir/zerfoo.txt" "$dir/llama.jsonl"

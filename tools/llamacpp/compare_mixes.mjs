@@ -1,6 +1,6 @@
 // Joins Zerfoo's BenchmarkGemma270m output (-gemma3.files) and llama-bench's
 // JSON lines on the same files (several passes: each side's best) into one
-// Markdown table: prompt (pp128) and
+// Markdown table: prompt (pp128, or ppN with PROMPT=N) and
 // generation (tg64) tokens/s at each thread count, their ratios, Zerfoo's
 // decode weight bytes per second against a streaming read of as many bytes
 // (the bound; in parentheses the decode's share of a read of the same bytes
@@ -58,7 +58,7 @@ const ratio = (a, b) => (a === undefined || b === undefined ? "–" : `**${(a / 
 let head = "| model |";
 let sep = "|---|";
 for (const t of threads) {
-    head += ` tg T${t} Zerfoo | llama.cpp | ratio | Zerfoo GB/s ÷ stream GB/s (÷ pieces) | pp128 T${t} Zerfoo | llama.cpp | ratio |`;
+    head += ` tg T${t} Zerfoo | llama.cpp | ratio | Zerfoo GB/s ÷ stream GB/s (÷ pieces) | pp${process.env.PROMPT || 128} T${t} Zerfoo | llama.cpp | ratio |`;
     sep += "---:|---:|---:|---:|---:|---:|---:|";
 }
 head += " peak RSS MiB | file MiB | peak ÷ (file + KV) |";
