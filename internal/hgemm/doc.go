@@ -76,11 +76,12 @@
 // both on its first products of at least 1 MiB of weights (times rows)
 // and keeps the faster (internal/tune.Prefetch; one choice each for one
 // row and for more, on one thread and on several). With more rows than
-// one call takes, K is cut into blocks so that one call's
-// activation rows (at most 24 KiB) stay in L1 while the weight tiles of a
-// piece (at most 256 KiB) stay in L2 for all row tiles: each weight comes
-// from memory once, then from L2 once per row tile, and the kernels run
-// near the FMA (or VDPBF16PS) peak. The blocks are of equal size, and K up
+// one call takes, K is cut into blocks so that one call's activation rows
+// (at most 24 KiB) stay in L1 while the weight tiles of a piece (at most
+// half the L2: 512 KiB on a 1 MiB L2, as internal/cpucache reads it) stay
+// in L2 for all row tiles: each weight comes from memory once, then from
+// L2 once per row tile, and the kernels run near the FMA (or VDPBF16PS)
+// peak. The blocks are of equal size, and K up
 // to 5/4 of the bound stays one block. The kernels add each K block's sums
 // of a piece's full tiles into a buffer of the participant (L2-resident,
 // in the kernels' tile order), which reaches Y once at the end of the

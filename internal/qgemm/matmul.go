@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/internal/cpucache"
 	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 )
@@ -337,8 +338,8 @@ func (s *scratch) cols(lo, run, c0, c1 int) {
 func (s *scratch) groups(lo, hi int) { s.tiles(lo, hi) }
 
 // pieceBytes bounds the weight bytes of one piece of groups when several
-// row tiles share it (half of a 1 MiB L2, leaving room for activations).
-const pieceBytes = 512 << 10
+// row tiles share it: half of this CPU's L2, leaving room for activations.
+var pieceBytes = cpucache.L2() / 2
 
 // chunkBytes bounds the activation bytes of one row tile per K chunk (a
 // variable only so that tests can force several chunks).
