@@ -81,9 +81,9 @@
 // half the L2: 512 KiB on a 1 MiB L2, as internal/cpucache reads it) stay
 // in L2 for all row tiles: each weight comes from memory once, then from
 // L2 once per row tile, and the kernels run near the FMA (or VDPBF16PS)
-// peak. The blocks are of equal size, and K up
-// to 5/4 of the bound stays one block. The kernels add each K block's sums
-// of a piece's full tiles into a buffer of the participant (L2-resident,
-// in the kernels' tile order), which reaches Y once at the end of the
-// piece. Measured figures are in bench_test.go.
+// peak. The blocks are of equal size, and K up to 5/4 of the bound stays
+// one block. The kernels add each K block's sums of a piece's full tiles
+// into a buffer of the participant (L2-resident, in the kernels' tile
+// order), which reaches Y once at the end of the piece. Measured figures
+// are in bench_test.go.
 package hgemm

@@ -94,7 +94,8 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 		// otherwise make pieces large (each piece reads all activations
 		// again), in a number of pieces that is a multiple of parts, at
 		// least minPieces per participant when parts > 1 (so that one
-		// that starts late leaves pieces to the others).
+		// that starts late leaves pieces to the others), and no more
+		// than one per tile.
 		most := max(1, pieceBytes/(nr*2*s.kc))
 		per := (s.tiles + parts*most - 1) / (parts * most)
 		if parts > 1 {
