@@ -75,7 +75,9 @@
 // without: which runs faster depends on the CPU, so every Matrix times
 // both on its first products of at least 1 MiB of weights (times rows)
 // and keeps the faster (internal/tune.Prefetch; one choice each for one
-// row and for more, on one thread and on several). With more rows than
+// row and for more, on one thread and on several), except that products
+// whose K is cut into several blocks (below) never prefetch: the
+// prefetches would run past each block's end. With more rows than
 // one call takes, K is cut into blocks so that one call's activation rows
 // (at most 24 KiB) stay in L1 while the weight tiles of a piece (at most
 // half the L2: 512 KiB on a 1 MiB L2, as internal/cpucache reads it) stay
