@@ -11,9 +11,8 @@
 //     --threads 2 --parallel 16 --slot-ctx 1024 /work/mixes/gemma3-270m-Q4_0.gguf ...
 //
 // Prints a Markdown table per model file.
-import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from '../client/node_modules/openai/index.mjs';
+import { startServer, stopServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const opt = { zerfoo: '/tmp/zerfoo', llama: '/work/llama/bin/llama-server', threads: 2, parallel: 16, 'slot-ctx': 1024,
@@ -35,25 +34,12 @@ function prompt(i) { // distinct, about 64 tokens with the chat template
   return `Story ${i}: continue this list of words forever: ${w.join(' ')}`;
 }
 
-async function start(kind, model) {
-  const port = Number(opt.port);
-  const a = kind === 'zerfoo'
-    ? ['serve', '--model', model, '--addr', `127.0.0.1:${port}`, '--parallel', opt.parallel, '--ctx-size', ctx, '--threads', opt.threads, '--max-queue', 64]
-    : ['-m', model, '--host', '127.0.0.1', '--port', port, '-t', opt.threads, '-tb', opt.threads, '-np', opt.parallel, '-c', ctx, '--no-webui'];
-  const p = spawn(kind === 'zerfoo' ? opt.zerfoo : opt.llama, a.map(String), { stdio: ['ignore', 'ignore', 'ignore'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let t = 0; t < 600; t++) {
-    try { if ((await fetch(`${url}/health`)).ok) return { p, url }; } catch {}
-    await sleep(200);
-  }
-  p.kill();
-  throw new Error(`${kind} did not become healthy`);
+function start(kind, model) {
+  return startServer(kind, kind === 'zerfoo' ? opt.zerfoo : opt.llama, model, { port: opt.port, threads: opt.threads,
+    parallel: opt.parallel, ctx, extra: kind === 'zerfoo' ? ['--max-queue', 64] : [] });
 }
 
-async function stop(s) {
-  s.p.kill('SIGTERM');
-  await new Promise((r) => (s.p.exitCode !== null ? r() : s.p.on('exit', r)));
-}
+const stop = stopServer;
 
 function pct(xs, q) {
   const s = [...xs].sort((a, b) => a - b);

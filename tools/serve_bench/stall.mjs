@@ -19,8 +19,7 @@
 //     [--only zerfoo|llama] [--threads 2] [--parallel 4] [--slot-ctx 8192] MODEL.gguf
 //
 // Prints a Markdown table.
-import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer, stopServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const opt = { zerfoo: '/tmp/zerfoo', llama: '/work/llama/bin/llama-server', threads: 2, parallel: 4, 'slot-ctx': 8192,
@@ -34,25 +33,12 @@ if (!model) throw new Error('usage: stall.mjs [--zerfoo BIN] [--llama BIN] [--on
 const ctx = Number(opt.parallel) * Number(opt['slot-ctx']);
 const ban = { 1: -100, 106: -100 }; // Gemma 3: <eos>, <end_of_turn>
 
-async function start(kind) {
-  const port = Number(opt.port);
-  const a = kind === 'zerfoo'
-    ? ['serve', '--model', model, '--addr', `127.0.0.1:${port}`, '--parallel', opt.parallel, '--ctx-size', ctx, '--threads', opt.threads, '--quiet']
-    : ['-m', model, '--host', '127.0.0.1', '--port', port, '-t', opt.threads, '-tb', opt.threads, '-np', opt.parallel, '-c', ctx, '--no-webui'];
-  const p = spawn(kind === 'zerfoo' ? opt.zerfoo : opt.llama, a.map(String), { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let t = 0; t < 600; t++) {
-    try { if ((await fetch(`${url}/health`)).ok) return { p, url }; } catch {}
-    await sleep(200);
-  }
-  p.kill();
-  throw new Error(`${kind} did not become healthy`);
+function start(kind) {
+  return startServer(kind, kind === 'zerfoo' ? opt.zerfoo : opt.llama, model, { port: opt.port, threads: opt.threads,
+    parallel: opt.parallel, ctx, extra: kind === 'zerfoo' ? ['--quiet'] : [] });
 }
 
-async function stop(s) {
-  s.p.kill('SIGTERM');
-  await new Promise((r) => (s.p.exitCode !== null ? r() : s.p.on('exit', r)));
-}
+const stop = stopServer;
 
 // stream runs one streaming chat and pushes the arrival time of each chunk
 // that carries text into times; onWarm runs once it has warm chunks.
