@@ -84,8 +84,9 @@
 // in L2 for all row tiles: each weight comes from memory once, then from
 // L2 once per row tile, and the kernels run near the FMA (or VDPBF16PS)
 // peak. The blocks are of equal size, and K up to 5/4 of the bound stays
-// one block. The kernels add each K block's sums of a piece's full tiles
-// into a buffer of the participant (L2-resident, in the kernels' tile
-// order), which reaches Y once at the end of the piece. Measured figures
-// are in bench_test.go.
+// one block. There a tile is 4 adjacent weight rows and the kernels add
+// each K block's sums straight into Y; with one row tile (decoding), a
+// piece's tiles take their rows from its 4 runs, and their sums go to a
+// buffer of the participant (in the kernels' tile order) that reaches Y
+// once at the end of the piece. Measured figures are in bench_test.go.
 package hgemm
