@@ -272,6 +272,12 @@ func (s *scratch) computePart(pt *part, lo, hi int, sums []float32) []float32 {
 	// took 5 % of a 270m F16 prompt at one thread.
 	runs := s.rows <= v.mr
 	full := max(0, min(hi, N/nr)-lo)
+	// Row j of full tile lo+c (also its output feature) is
+	// nr·lo + j·js + c·cs.
+	js, cs := 1, nr
+	if runs {
+		js, cs = full, 1
+	}
 	if runs && full > 0 {
 		sums = grow(sums, s.rows*nr*full)
 	}
@@ -301,20 +307,16 @@ func (s *scratch) computePart(pt *part, lo, hi int, sums []float32) []float32 {
 		for r := 0; r < s.rows; r += v.mr {
 			mr := min(v.mr, s.rows-r)
 			p.x = unsafe.Add(xbase, r*s.ldx+k0*elem)
-			if rem == 0 && full > 0 && runs {
+			if rem == 0 && full > 0 {
 				for j := range nr {
-					p.w[j] = unsafe.Pointer(&data[2*((nr*lo+j*full)*K+k0)])
+					p.w[j] = unsafe.Pointer(&data[2*((nr*lo+j*js)*K+k0)])
 				}
-				p.y, p.ldy, p.accum = &sums[r*nr*full], 4*nr*full, accum
-				p.tiles, p.tileBytes = full, 2*K
-				v.callPF(&p, f, mr, s.prefetch)
-				inSums = true
-			} else if rem == 0 && full > 0 {
-				for j := range nr {
-					p.w[j] = unsafe.Pointer(&data[2*((nr*lo+j)*K+k0)])
+				p.tiles, p.tileBytes, p.accum = full, 2*K*cs, accum
+				p.y, p.ldy = &y[r*ldy+nr*lo], 4*ldy
+				if runs {
+					p.y, p.ldy = &sums[r*nr*full], 4*nr*full
+					inSums = true
 				}
-				p.y, p.ldy, p.accum = &y[r*ldy+nr*lo], 4*ldy, accum
-				p.tiles, p.tileBytes = full, 2*K*nr
 				v.callPF(&p, f, mr, s.prefetch)
 			}
 			for t := t0; t < hi; t++ {
@@ -323,8 +325,8 @@ func (s *scratch) computePart(pt *part, lo, hi int, sums []float32) []float32 {
 				for j := range nr {
 					// A partial tile repeats its last row (the extra sums are dropped).
 					row := n0 + min(j, nn-1)
-					if t < lo+full && runs {
-						row = nr*lo + j*full + t - lo // a full tile: its rows as above
+					if t < lo+full {
+						row = nr*lo + j*js + (t-lo)*cs // a full tile: its rows as above
 					}
 					p.w[j] = unsafe.Pointer(&data[2*(row*K+k0)])
 					if rem > 0 {
@@ -346,8 +348,8 @@ func (s *scratch) computePart(pt *part, lo, hi int, sums []float32) []float32 {
 				for i := range mr {
 					for j := range nn {
 						n := n0 + j
-						if t < lo+full && runs {
-							n = nr*lo + j*full + t - lo
+						if t < lo+full {
+							n = nr*lo + j*js + (t-lo)*cs
 						}
 						if accum != 0 {
 							y[(r+i)*ldy+n] += tmp[i*nr+j]
