@@ -67,26 +67,27 @@
 // # Work split and cache blocking
 //
 // The 4-row tiles are split over the worker pool (internal/workerpool) in
-// pieces taken from a shared counter. One call reads its 4 weight rows
-// from 4 runs of consecutive rows, so the weights stream from memory in 4
-// sequential streams: at rows = 1 (decoding) the product runs at about the
-// speed of a plain streaming read of W. Every kernel exists with software
-// prefetch (1 KiB ahead in each stream with AVX-512, 2 KiB with AVX2) and
-// without: which runs faster depends on the CPU, so every Matrix times
-// both on its first products of at least 1 MiB of weights (times rows)
-// and keeps the faster (internal/tune.Prefetch; one choice each for one
-// row and for more, on one thread and on several), except that products
-// whose K is cut into several blocks (below) never prefetch: the
-// prefetches would run past each block's end. With more rows than
-// one call takes, K is cut into blocks so that one call's activation rows
-// (at most 24 KiB) stay in L1 while the weight tiles of a piece (at most
-// half the L2: 512 KiB on a 1 MiB L2, as internal/cpucache reads it) stay
-// in L2 for all row tiles: each weight comes from memory once, then from
-// L2 once per row tile, and the kernels run near the FMA (or VDPBF16PS)
-// peak. The blocks are of equal size, and K up to 5/4 of the bound stays
-// one block. There a tile is 4 adjacent weight rows and the kernels add
-// each K block's sums straight into Y; with one row tile (decoding), a
-// piece's tiles take their rows from its 4 runs, and their sums go to a
-// buffer of the participant (in the kernels' tile order) that reaches Y
-// once at the end of the piece. Measured figures are in bench_test.go.
+// pieces taken from a shared counter. With one row tile (decoding, up to
+// mr activation rows) a call takes its tiles' 4 weight rows from 4 runs
+// of consecutive rows, so the weights stream from memory in 4 sequential
+// streams and the product runs at about the speed of a plain streaming
+// read of W; their sums go to a buffer of the participant (in the
+// kernels' tile order) that reaches Y once at the end of the piece. Every
+// kernel exists with software prefetch (1 KiB ahead in each stream with
+// AVX-512, 2 KiB with AVX2) and without: which runs faster depends on the
+// CPU, so every Matrix times both on its first products of at least 1 MiB
+// of weights (times rows) and keeps the faster (internal/tune.Prefetch;
+// one choice each for one row and for more, on one thread and on
+// several), except that products whose K is cut into several blocks
+// (below) never prefetch: the prefetches would run past each block's end.
+//
+// With several row tiles (prompts), a tile is 4 adjacent weight rows and
+// the kernels add their sums straight into Y, and K is cut into blocks so
+// that one call's activation rows (at most 24 KiB) stay in L1 while the
+// weight tiles of a piece (at most half the L2: 512 KiB on a 1 MiB L2, as
+// internal/cpucache reads it) stay in L2 for all row tiles: each weight
+// comes from memory once, then from L2 once per row tile, and the kernels
+// run near the FMA (or VDPBF16PS) peak. The blocks are of equal size, and
+// K up to 5/4 of the bound stays one block. Measured figures are in
+// bench_test.go.
 package hgemm
