@@ -26,10 +26,11 @@ type NBitsConfig struct {
 	// reports its rate and the ratio (both then see the same machine load
 	// and, for matrices larger than the cache, cold caches).
 	Stream bool
-	// Cold reads 64 MiB before every repetition (untimed), so that each
-	// starts with the weights evicted from the caches, as in a decoder where
-	// the other layers' weights pass through the caches between two uses of
-	// this one.
+	// Cold reads 64 MiB (untimed) before every repetition, warm-up
+	// included, and before every Stream read, so that each starts with
+	// its bytes evicted from the caches, as in a decoder where the other
+	// layers' weights pass through the caches between two uses of this
+	// one.
 	Cold bool
 }
 

@@ -53,17 +53,16 @@ func (r runs) ratio(bytes int) float64 {
 
 // repeat runs fn to warm up — 1 + 2·tune.Samples times, so that the
 // kernels' run-time choices (tune.Prefetch) are made before any run is
-// timed — then at least 5 times and for at least minTime. With streamBytes > 0 each repetition is followed by a streaming
-// read of that many bytes with the same threads (so both see the same
-// machine load); with cold, 64 MiB are read before each repetition,
-// untimed, so that it starts with the weights evicted from the caches.
+// timed — then at least 5 times and for at least minTime. With
+// streamBytes > 0 each repetition is followed by a streaming read of that
+// many bytes with the same threads (so both see the same machine load).
+// With cold, 64 MiB are read (untimed) before every run of fn, warm-up
+// included, and before every streaming read, so that each starts with
+// its bytes evicted from the caches: the prefetch choice is then made on
+// the runs it is timed for (decode reads each matrix once per token, cold),
+// and the read it is paired with is not served from a warm cache either.
 func repeat(ctx context.Context, minTime time.Duration, threads, streamBytes int, cold bool, fn func() error) (runs, error) {
 	var r runs
-	for range 1 + 2*tune.Samples {
-		if err := fn(); err != nil {
-			return r, err
-		}
-	}
 	fill := func(n int) []uint64 {
 		b := make([]uint64, n)
 		for i := range b {
@@ -80,17 +79,27 @@ func repeat(ctx context.Context, minTime time.Duration, threads, streamBytes int
 		flush = fill(8 << 20)
 	}
 	var sink uint64 // the reads' checksum
-	start := time.Now()
-	for len(r.times) < 5 || time.Since(start) < minTime {
+	evict := func() {
 		if cold {
 			sink += qgemm.StreamRead(flush, threads)
 		}
+	}
+	for range 1 + 2*tune.Samples {
+		evict()
+		if err := fn(); err != nil {
+			return r, err
+		}
+	}
+	start := time.Now()
+	for len(r.times) < 5 || time.Since(start) < minTime {
+		evict()
 		t0 := time.Now()
 		if err := fn(); err != nil {
 			return r, err
 		}
 		r.times = append(r.times, time.Since(t0))
 		if buf != nil {
+			evict()
 			t1 := time.Now()
 			sink += qgemm.StreamRead(buf, threads)
 			st := time.Since(t1)

@@ -30,7 +30,7 @@ type ggufBenchCmd struct {
 	MinTime time.Duration `help:"Minimum time to repeat the workload (at least 5 repetitions)." default:"1s"`
 	JSON    bool          `name:"json" help:"Print one JSON object (keys include median_ns, gflops, gbps)."`
 	Stream  bool          `help:"Alternate each repetition with a streaming read of the same bytes and report the weights' share of its bandwidth."`
-	Cold    bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches."`
+	Cold    bool          `help:"Read 64 MiB (untimed) before each repetition, warm-up included, and before each --stream read, so that each starts with cold caches."`
 	// PreferSpeed is the load flag of generate, chat and serve.
 	PreferSpeed bool `help:"Pack the type in its faster form where it has two (IQ2_S, IQ3_S, IQ1_S and IQ1_M as table codes on CPUs with AVX-512 VBMI; IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M on the other AVX2 CPUs), as --prefer-speed loads models."`
 }
@@ -147,7 +147,7 @@ type matmulNBitsCmd struct {
 	MinTime       time.Duration `help:"Minimum time to repeat the workload (at least 5 repetitions)." default:"1s"`
 	JSON          bool          `name:"json" help:"Print one JSON object (keys include median_ns, gflops, gbps)."`
 	Stream        bool          `help:"Alternate each repetition with a streaming read of the same bytes and report the weights' share of its bandwidth (stream_gbps, stream_ratio)."`
-	Cold          bool          `help:"Read 64 MiB before each repetition (untimed) so that it starts with cold caches, as when a decoder's other layers pass through."`
+	Cold          bool          `help:"Read 64 MiB (untimed) before each repetition, warm-up included, and before each --stream read, so that each starts with cold caches, as when a decoder's other layers pass through."`
 }
 
 // Validate checks the flags before anything is allocated or printed.
