@@ -83,7 +83,8 @@
 //
 // With several row tiles (prompts), a tile is 4 adjacent weight rows and
 // the kernels add their sums straight into Y, and K is cut into blocks so
-// that one call's activation rows (at most 24 KiB) stay in L1 while the
+// that one call's activation rows (at most 4 KiB each: 24 KiB for the
+// 6-row kernels, 12 KiB for the 3-row AVX2 ones) stay in L1 while the
 // weight tiles of a piece (at most half the L2: 512 KiB on a 1 MiB L2, as
 // internal/cpucache reads it) stay in L2 for all row tiles: each weight
 // comes from memory once, then from L2 once per row tile, and the kernels

@@ -176,8 +176,8 @@ func TestMatMulReal(t *testing.T) {
 // TestMatMulBlocks forces small K blocks (each added to y) and compares
 // with the exact reference.
 func TestMatMulBlocks(t *testing.T) {
-	defer func(b, k int) { panelBytes, minKC = b, k }(panelBytes, minKC)
-	panelBytes, minKC = 1<<10, 32
+	defer func(b, k int) { rowPanelBytes, minKC = b, k }(rowPanelBytes, minKC)
+	rowPanelBytes, minKC = 128, 32
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, f := range formats {
 		for _, sh := range [][3]int{{64, 33, 1152}, {100, 17, 100}, {13, 15, 640}, {3, 16, 1000}} {
@@ -463,11 +463,11 @@ func roundImpls() []roundImpl {
 // one and several K blocks) by every variant and compares with the exact
 // reference of the stacked rows; Row reads each part's rows.
 func TestStack(t *testing.T) {
-	defer func(b, k int) { panelBytes, minKC = b, k }(panelBytes, minKC)
+	defer func(b, k int) { rowPanelBytes, minKC = b, k }(rowPanelBytes, minKC)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, blocks := range []bool{false, true} {
 		if blocks {
-			panelBytes, minKC = 1<<10, 32
+			rowPanelBytes, minKC = 128, 32
 		}
 		for _, f := range formats {
 			for _, sh := range []struct {

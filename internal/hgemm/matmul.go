@@ -67,8 +67,9 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	}
 	s.ldx = kp * elem
 	// Cache blocking: with several row tiles, K is cut into blocks of kc
-	// columns so that a panel of v.mr activation rows (≤ panelBytes) stays
-	// in L1 while a piece of weight tiles, kept in L2, passes over it.
+	// columns so that a panel of v.mr activation rows (≤ rowPanelBytes
+	// each) stays in L1 while a piece of weight tiles, kept in L2, passes
+	// over it.
 	// The blocks are of equal size (to a multiple of tailStride): a short
 	// last block would cost the kernels' horizontal sums for little work.
 	// K up to a quarter over the bound stays one block (a 1152-wide
@@ -76,7 +77,7 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	// L1): two blocks would cost more in sums than they save in L1 misses.
 	s.kc = kp
 	if rows > v.mr {
-		most := min(kp, max(minKC, panelBytes/(v.mr*elem))&^(tailStride-1))
+		most := min(kp, max(minKC, rowPanelBytes/elem)&^(tailStride-1))
 		blocks := (kp + most - 1) / most
 		if 4*kp <= 5*most {
 			blocks = 1
@@ -135,11 +136,16 @@ func (m *Matrix) matmul(ctx context.Context, y, x []float32, rows, threads int, 
 	return m.pf[class].Run(2*m.n*m.k*rows, run)
 }
 
-// panelBytes bounds the rounded activations of one row tile in a K block,
-// so that they stay in a 32 KiB L1 data cache while the weight tiles of a
-// piece pass from L2 (a variable only so that tests can force several
-// blocks).
-var panelBytes = 24 << 10
+// rowPanelBytes bounds the rounded activations of one row in a K block: a
+// row tile's panel (v.mr rows, 24 KiB for the 6-row kernels, 12 KiB for
+// the 3-row AVX2 ones) stays in a 32 KiB L1 data cache while the weight
+// tiles of a piece pass from L2. The bound is per row, not per panel: the
+// 3-row AVX2 kernels ran 512 × 14336 × 4096 (F16, one and two threads)
+// 1.03–1.05× faster with 1024-column blocks than with 2048 (a 24 KiB
+// panel), and equal on the Gemma 3 prompt shapes, on the 2-vCPU EPYC of
+// docs/PERFORMANCE.md, where the 6-row AVX-512 kernels are slower with
+// 512 columns. A variable only so that tests can force several blocks.
+var rowPanelBytes = 4 << 10
 
 // minKC is the fewest columns of a K block (below, the horizontal sums at
 // the end of each kernel call would cost more than the block; a variable
