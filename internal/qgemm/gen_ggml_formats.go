@@ -134,6 +134,36 @@ var formats = []format{
 }
 
 func (f format) nsub() int { return f.sb / f.sub }
+
+// interleavePlane2 is set by the amd64 generators, whose kernels read
+// plane2 tiles with each sub-block's codes and extra bits together
+// (ggml.go's plane2Interleaved).
+var interleavePlane2 bool
+
+// subLow and subHigh are the bytes of one sub-block's low codes and
+// extra-bit codes.
+func (f format) subLow() int  { return f.sub * groupCols * f.low / 8 }
+func (f format) subHigh() int { return f.sub / 4 * f.high * 8 }
+
+// chunk is subLow + subHigh where a tile interleaves the two sub-block by
+// sub-block (plane2 with interleavePlane2; ggml.go's format.chunk), else 0.
+func (f format) chunk() int {
+	if f.plane2 && interleavePlane2 {
+		return f.subLow() + f.subHigh()
+	}
+	return 0
+}
+
+// restOff is where the tile's data after the codes and extra bits starts:
+// what the kernels prefetch at the end of a super-block (all of the extra
+// bits too where they are not interleaved with the codes).
+func (f format) restOff() int {
+	if f.chunk() > 0 {
+		return f.scOff()
+	}
+	return f.lowBytes()
+}
+
 func (f format) lowBytes() int {
 	if f.grid {
 		return f.sb / 32 * f.gridStep()
