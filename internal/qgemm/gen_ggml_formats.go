@@ -16,6 +16,7 @@ type format struct {
 	kern      string
 	low, high int
 	plane2    bool // the two extra bits as a 2-bit code plane (ggml.go)
+	chunked   bool // with interleavePlanes: chunk (ggml.go's format.chunked)
 	// plane1: the extra bit as a 1-bit code plane (ggml.go's
 	// plane1Format); AVX2 and AVX-VNNI kernels only, listed last.
 	plane1    bool
@@ -99,8 +100,8 @@ var formats = []format{
 	{name: "Q2_K", low: 2, sb: 256, sub: 16, subScales: true, mins: 2},
 	{name: "Q3_K", low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true},
 	{name: "Q4_K", low: 4, sb: 256, sub: 32, subScales: true, mins: 2},
-	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
-	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true},
+	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2, chunked: true},
+	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true, chunked: true},
 	{name: "IQ4_XS", low: 4, lut: true, zp: 128, sb: 256, sub: 32, subScales: true},
 	// IQ4_XS's layout with a scale per 16 elements: the kernels of the
 	// types held as table codes with such scales (IQ2_XS, IQ2_S and IQ1_M
@@ -129,16 +130,16 @@ var formats = []format{
 	// them in.
 	{name: "Q5_0P", kern: "kernQ5_0P", plane1: true, low: 4, high: 1, zp: 16, sb: 32, sub: 32},
 	{name: "Q5_1P", kern: "kernQ5_1P", plane1: true, low: 4, high: 1, sb: 32, sub: 32, mins: 1},
-	{name: "Q5_KP", kern: "kernQ5_KP", plane1: true, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2},
+	{name: "Q5_KP", kern: "kernQ5_KP", plane1: true, low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2, chunked: true},
 	{name: "Q3_KP", kern: "kernQ3_KP", plane1: true, low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true},
 }
 
 func (f format) nsub() int { return f.sb / f.sub }
 
-// interleavePlane2 is set by the amd64 generators, whose kernels read
-// plane2 tiles with each sub-block's codes and extra bits together
-// (ggml.go's plane2Interleaved).
-var interleavePlane2 bool
+// interleavePlanes is set by the amd64 generators, whose kernels read the
+// chunked formats' tiles with each sub-block's codes and extra bits
+// together (ggml.go's chunkedTiles).
+var interleavePlanes bool
 
 // subLow and subHigh are the bytes of one sub-block's low codes and
 // extra-bit codes.
@@ -146,9 +147,9 @@ func (f format) subLow() int  { return f.sub * groupCols * f.low / 8 }
 func (f format) subHigh() int { return f.sub / 4 * f.high * 8 }
 
 // chunk is subLow + subHigh where a tile interleaves the two sub-block by
-// sub-block (plane2 with interleavePlane2; ggml.go's format.chunk), else 0.
+// sub-block (chunked with interleavePlanes; ggml.go's format.chunk), else 0.
 func (f format) chunk() int {
-	if f.plane2 && interleavePlane2 {
+	if f.chunked && interleavePlanes {
 		return f.subLow() + f.subHigh()
 	}
 	return 0

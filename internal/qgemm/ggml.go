@@ -52,6 +52,9 @@ type format struct {
 	// 64-bit masks per vector, so that a kernel moves them into place
 	// with a shift or an affine bit transform (Q6_K).
 	plane2 bool
+	// chunked: each sub-block's low codes are followed by its extra bits
+	// (chunk; Q5_K, its plane1 form and Q6_K on amd64: chunkedTiles).
+	chunked bool
 	// plane1: the extra bit is a second interleaved code plane of 1-bit
 	// fields (one 64-byte step per 32 elements, quad i of it in bit i)
 	// instead of a 64-bit mask per vector, so that an AVX2 kernel moves
@@ -115,6 +118,9 @@ var formats = func() map[quant.Type]*format {
 		// same tiles (2.06 for the file's 1.69).
 		quant.TQ2_0: {low: 2, zp: 1, sb: 256, sub: 256, act: actQ8_K},
 		quant.TQ1_0: {kern: quant.TQ2_0, low: 2, zp: 1, sb: 256, sub: 256, act: actQ8_K},
+	}
+	if chunkedTiles {
+		fs[quant.Q5_K].chunked, fs[quant.Q6_K].chunked = true, true
 	}
 	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
 		quant.IQ1_S, quant.IQ1_M} {
@@ -825,21 +831,23 @@ var lutIQ4 = func() *lutTable {
 
 func (f *format) nsub() int { return f.sb / f.sub }
 
-// plane2Interleaved: on amd64 a plane2 tile (Q6_K) keeps each 16-element
-// sub-block's low codes (128 bytes) and extra-bit codes (64) together, so
-// that a one-row kernel reads each group's tiles as one sequential stream
-// instead of two (codes and extra bits 2 KiB apart, both advancing): on the
-// 2-vCPU EPYC of docs/PERFORMANCE.md the AVX-512 Q6_K one-row kernel went
-// from 79–85 % of a cold streaming read to 89–103 % (one thread) and from
-// 85–94 % to 101–107 % (two; 6912 × 32768, alternated). The arm64
-// kernels, not measured on hardware here, keep the two regions.
-const plane2Interleaved = runtime.GOARCH == "amd64"
+// chunkedTiles: on amd64 the Q5_K and Q6_K tiles (and Q5_K's plane1 form)
+// keep each sub-block's low codes and extra bits together (chunk): Q6_K's
+// 128 bytes of codes per 16 elements, then their 64 bytes of 2-bit codes;
+// Q5_K's 256 bytes per 32 elements, then their 64 bytes of masks or 1-bit
+// codes. A one-row kernel then reads each group's tiles as one sequential
+// stream instead of two (codes and extra bits 2 KiB apart, both
+// advancing): on the 2-vCPU EPYC of docs/PERFORMANCE.md the AVX-512 Q6_K
+// one-row kernel went from 79–85 % of a cold streaming read to 89–103 %
+// (one thread) and from 85–94 % to 101–107 % (two; 6912 × 32768,
+// alternated). The arm64 kernels, not measured on hardware here, keep the
+// two regions.
+const chunkedTiles = runtime.GOARCH == "amd64"
 
-// chunk is the bytes of one sub-block's low codes and extra-bit codes
-// where a tile interleaves them sub-block by sub-block (plane2 with
-// plane2Interleaved), else 0.
+// chunk is the bytes of one sub-block's low codes and extra bits where a
+// tile interleaves them sub-block by sub-block (chunked), else 0.
 func (f *format) chunk() int {
-	if f.plane2 && plane2Interleaved {
+	if f.chunked {
 		return f.sub * GroupCols * (f.low + f.high) / 8
 	}
 	return 0
@@ -909,7 +917,7 @@ func (f *format) bsumOff() int {
 //	        interleaved like a 2-bit low plane (one 64-byte step per
 //	        16-element sub-block, quad i of it in bits 2i and 2i+1;
 //	        on amd64 each sub-block's step follows its 128 bytes of
-//	        low codes instead of a region of its own: plane2Interleaved),
+//	        low codes instead of a region of its own: chunkedTiles),
 //	        and for the plane1 forms of Q5_0, Q5_1, Q5_K and Q3_K their extra
 //	        bit as 1-bit codes (one 64-byte step per 32 elements, quad i
 //	        in bit i)
@@ -1290,7 +1298,11 @@ func putPlanes(f *format, tile []uint8, c int, b *superBlock) {
 		}
 		for s := 0; s < f.nsub(); s++ {
 			putCodes(tile[s*ch:], f.low, c, low[s*f.sub:(s+1)*f.sub])
-			putCodes(tile[s*ch+sl:], f.high, c, hi[s*f.sub:(s+1)*f.sub])
+			if f.plane1 || f.plane2 {
+				putCodes(tile[s*ch+sl:], f.high, c, hi[s*f.sub:(s+1)*f.sub])
+				continue
+			}
+			putMasks(f, tile[s*ch+sl:], c, b.u[s*f.sub:(s+1)*f.sub])
 		}
 		return
 	}
@@ -1302,23 +1314,37 @@ func putPlanes(f *format, tile []uint8, c int, b *superBlock) {
 		}
 		putCodes(tile[f.lowBytes():], f.high, c, hi[:f.sb])
 	}
-	for h := 0; h < f.high && !f.plane1 && !f.plane2; h++ {
+	if !f.plane1 && !f.plane2 {
+		putMasks(f, tile[f.lowBytes():], c, b.u[:f.sb])
+	}
+}
+
+// putMasks ORs the extra bits of column c's codes u into the 64-bit masks
+// at planes (one per extra bit and quad of u, planeBit).
+func putMasks(f *format, planes []uint8, c int, u []uint8) {
+	for h := 0; h < f.high; h++ {
 		sh := uint(f.low + h)
-		for v := 0; v < f.sb/4; v++ {
-			u := b.u[4*v : 4*v+4]
-			nib := u[0]>>sh&1 | (u[1]>>sh&1)<<1 | (u[2]>>sh&1)<<2 | (u[3]>>sh&1)<<3
-			// Bits 4c..4c+3 of the vector's 64-bit mask (planeBit).
-			tile[f.lowBytes()+(v*f.high+h)*8+c/2] |= nib << (4 * uint(c%2))
+		for v := 0; v < len(u)/4; v++ {
+			q := u[4*v : 4*v+4]
+			nib := q[0]>>sh&1 | (q[1]>>sh&1)<<1 | (q[2]>>sh&1)<<2 | (q[3]>>sh&1)<<3
+			// Bits 4c..4c+3 of the vector's 64-bit mask.
+			planes[(v*f.high+h)*8+c/2] |= nib << (4 * uint(c%2))
 		}
 	}
 }
 
 // planeBit returns where extra bit h of code j of column c lives in a
-// tile: vector v = j/4 (the quad), byte v·high·8 + h·8 + (4c+t)/8.
+// tile: vector v = j/4 (the quad), byte v·high·8 + h·8 + (4c+t)/8 of the
+// masks (after the low codes; in a chunked tile after the sub-block's low
+// codes, v then counted within the sub-block).
 func planeBit(f *format, h, c, j int) (off int, bit uint) {
 	v, t := j/4, j%4
 	i := 4*c + t
-	return f.lowBytes() + (v*f.high+h)*8 + i/8, uint(i % 8)
+	base := f.lowBytes()
+	if ch := f.chunk(); ch > 0 {
+		base, v = j/f.sub*ch+f.sub*GroupCols*f.low/8, (j%f.sub)/4
+	}
+	return base + (v*f.high+h)*8 + i/8, uint(i % 8)
 }
 
 // tileCode returns the full unsigned code of column c, element j of a
@@ -1327,11 +1353,15 @@ func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 	if f.grid != nil {
 		return f.gridCode(tile, c, j)
 	}
-	if ch := f.chunk(); ch > 0 {
+	ch := f.chunk()
+	if ch > 0 && (f.plane1 || f.plane2) {
 		s, sl := j/f.sub, f.sub*GroupCols*f.low/8
 		return code(tile[s*ch:], f.low, c, j%f.sub) | code(tile[s*ch+sl:], f.high, c, j%f.sub)<<f.low
 	}
 	u := code(tile, f.low, c, j)
+	if ch > 0 {
+		u = code(tile[j/f.sub*ch:], f.low, c, j%f.sub)
+	}
 	if f.plane1 || f.plane2 {
 		return u | code(tile[f.lowBytes():], f.high, c, j)<<f.low
 	}
