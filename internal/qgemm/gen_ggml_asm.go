@@ -242,7 +242,7 @@ func kernel(name string, f format, mr int) {
 				u++
 			}
 		}
-		for o := 0; o < f.subHigh() && f.chunk() > 0 && mr == 1; o += 64 {
+		for i := 0; i < f.chunkLines(rep) && mr == 1; i++ {
 			p("PREFETCHT0 (R14)") // an interleaved chunk's extra bits
 			p("ADDQ $64, R14")
 		}
@@ -482,7 +482,7 @@ func kernelGroups(name string, f format, ng int) {
 				}
 			}
 		}
-		for o := 0; o < f.subHigh() && f.chunk() > 0 && groupsPF; o += 64 {
+		for i := 0; i < f.chunkLines(rep) && groupsPF; i++ {
 			for g := 0; g < ng; g++ {
 				p("PREFETCHT0 %s", at("R14", g, 0)) // an interleaved chunk's extra bits
 			}

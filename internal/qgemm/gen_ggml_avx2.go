@@ -882,7 +882,7 @@ func kernel(name string, f format, sh shape) {
 					}
 				}
 				if prefetch && hh == 0 {
-					for o := 0; o < f.subHigh() && f.chunk() > 0; o += 64 {
+					for i := 0; i < f.chunkLines(rep); i++ {
 						p("PREFETCHT0 (R14)") // an interleaved chunk's extra bits
 						p("ADDQ $64, R14")
 					}

@@ -98,7 +98,7 @@ var formats = []format{
 	{name: "Q5_1", low: 4, high: 1, sb: 32, sub: 32, mins: 1},
 	{name: "IQ4_NL", low: 4, lut: true, zp: 128, sb: 32, sub: 32},
 	{name: "Q2_K", low: 2, sb: 256, sub: 16, subScales: true, mins: 2},
-	{name: "Q3_K", low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true},
+	{name: "Q3_K", low: 2, high: 1, zp: 4, sb: 256, sub: 16, subScales: true, chunked: true},
 	{name: "Q4_K", low: 4, sb: 256, sub: 32, subScales: true, mins: 2},
 	{name: "Q5_K", low: 4, high: 1, sb: 256, sub: 32, subScales: true, mins: 2, chunked: true},
 	{name: "Q6_K", low: 4, high: 2, plane2: true, zp: 32, sb: 256, sub: 16, subScales: true, chunked: true},
@@ -153,6 +153,20 @@ func (f format) chunk() int {
 		return f.subLow() + f.subHigh()
 	}
 	return 0
+}
+
+// chunkLines is how many lines a one-row kernel prefetches after the low
+// codes' lines (one per 64-byte step) of sub-block rep of a loop
+// iteration, so that its prefetch pointer keeps up with the chunks (rounded
+// up: with one sub-block per iteration and chunks that are not whole lines
+// it runs ahead within the super-block). 0 without chunks.
+func (f format) chunkLines(rep int) int {
+	c := f.chunk()
+	if c == 0 {
+		return 0
+	}
+	up := func(n int) int { return (n + 63) / 64 }
+	return up((rep+1)*c) - up(rep*c) - f.subLow()/64
 }
 
 // restOff is where the tile's data after the codes and extra bits starts:

@@ -53,7 +53,8 @@ type format struct {
 	// with a shift or an affine bit transform (Q6_K).
 	plane2 bool
 	// chunked: each sub-block's low codes are followed by its extra bits
-	// (chunk; Q5_K, its plane1 form and Q6_K on amd64: chunkedTiles).
+	// (chunk; Q3_K, Q5_K, Q5_K's plane1 form and Q6_K on amd64:
+	// chunkedTiles).
 	chunked bool
 	// plane1: the extra bit is a second interleaved code plane of 1-bit
 	// fields (one 64-byte step per 32 elements, quad i of it in bit i)
@@ -120,7 +121,9 @@ var formats = func() map[quant.Type]*format {
 		quant.TQ1_0: {kern: quant.TQ2_0, low: 2, zp: 1, sb: 256, sub: 256, act: actQ8_K},
 	}
 	if chunkedTiles {
-		fs[quant.Q5_K].chunked, fs[quant.Q6_K].chunked = true, true
+		for _, t := range []quant.Type{quant.Q3_K, quant.Q5_K, quant.Q6_K} {
+			fs[t].chunked = true
+		}
 	}
 	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
 		quant.IQ1_S, quant.IQ1_M} {
@@ -184,6 +187,8 @@ const (
 func plane1Format(t quant.Type, f *format) *format {
 	g := *f
 	g.t, g.plane1 = t, true
+	// Q3_K's 1-bit steps hold two 16-element sub-blocks' bits: not chunked.
+	g.chunked = g.chunked && f.sub >= 32
 	switch t {
 	case quant.Q5_0:
 		g.kern = kernQ5_0P
@@ -831,11 +836,12 @@ var lutIQ4 = func() *lutTable {
 
 func (f *format) nsub() int { return f.sb / f.sub }
 
-// chunkedTiles: on amd64 the Q5_K and Q6_K tiles (and Q5_K's plane1 form)
-// keep each sub-block's low codes and extra bits together (chunk): Q6_K's
-// 128 bytes of codes per 16 elements, then their 64 bytes of 2-bit codes;
-// Q5_K's 256 bytes per 32 elements, then their 64 bytes of masks or 1-bit
-// codes. A one-row kernel then reads each group's tiles as one sequential
+// chunkedTiles: on amd64 the Q3_K, Q5_K and Q6_K tiles (and Q5_K's plane1
+// form) keep each sub-block's low codes and extra bits together (chunk):
+// Q6_K's 128 bytes of codes per 16 elements, then their 64 bytes of 2-bit
+// codes; Q5_K's 256 bytes per 32 elements, then their 64 bytes of masks or
+// 1-bit codes; Q3_K's 64 bytes per 16 elements, then their 32 bytes of
+// masks. A one-row kernel then reads each group's tiles as one sequential
 // stream instead of two (codes and extra bits 2 KiB apart, both
 // advancing): on the 2-vCPU EPYC of docs/PERFORMANCE.md the AVX-512 Q6_K
 // one-row kernel went from 79–85 % of a cold streaming read to 89–103 %
