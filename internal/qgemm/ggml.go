@@ -1364,9 +1364,11 @@ func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 		s, sl := j/f.sub, f.sub*GroupCols*f.low/8
 		return code(tile[s*ch:], f.low, c, j%f.sub) | code(tile[s*ch+sl:], f.high, c, j%f.sub)<<f.low
 	}
-	u := code(tile, f.low, c, j)
+	var u uint8
 	if ch > 0 {
 		u = code(tile[j/f.sub*ch:], f.low, c, j%f.sub)
+	} else {
+		u = code(tile, f.low, c, j)
 	}
 	if f.plane1 || f.plane2 {
 		return u | code(tile[f.lowBytes():], f.high, c, j)<<f.low
