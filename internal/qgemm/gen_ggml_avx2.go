@@ -678,6 +678,10 @@ func kernel(name string, f format, sh shape) {
 	if f.plane1 && f.sub == 16 {
 		unroll = 2
 	}
+	if unroll > 1 && f.chunk() > 0 {
+		// The extra bits' displacements below do not step by chunks.
+		log.Fatalf("%s: chunked tiles with %d sub-blocks per pass", name, unroll)
+	}
 	prefetch := halves == 2 && mr == 1 && (ng == 1 || sh.pf)
 	// tile returns the address of the current group's tile at disp.
 	tile := func(disp int) string {
@@ -920,9 +924,9 @@ func kernel(name string, f format, sh shape) {
 					p("ADDQ $%d, DI", c)
 					p("ADDQ $%d, BX", c)
 				} else {
-					p("ADDQ $%d, DI", f.sub*groupCols*f.low/8)
+					p("ADDQ $%d, DI", f.subLow())
 					if f.high > 0 && rep == unroll-1 {
-						p("ADDQ $%d, BX", unroll*f.sub/4*f.high*8)
+						p("ADDQ $%d, BX", unroll*f.subHigh())
 					}
 				}
 				if f.subScales {

@@ -850,6 +850,9 @@ func (f *format) nsub() int { return f.sb / f.sub }
 // two regions.
 const chunkedTiles = runtime.GOARCH == "amd64"
 
+// subLow is the bytes of one sub-block's low codes.
+func (f *format) subLow() int { return f.sub * GroupCols * f.low / 8 }
+
 // chunk is the bytes of one sub-block's low codes and extra bits where a
 // tile interleaves them sub-block by sub-block (chunked), else 0.
 func (f *format) chunk() int {
@@ -1297,7 +1300,7 @@ func putPlanes(f *format, tile []uint8, c int, b *superBlock) {
 		low[j] = u & mask
 	}
 	if ch := f.chunk(); ch > 0 {
-		sl := f.sub * GroupCols * f.low / 8
+		sl := f.subLow()
 		var hi [256]uint8
 		for j, u := range b.u[:f.sb] {
 			hi[j] = u >> f.low
@@ -1348,7 +1351,7 @@ func planeBit(f *format, h, c, j int) (off int, bit uint) {
 	i := 4*c + t
 	base := f.lowBytes()
 	if ch := f.chunk(); ch > 0 {
-		base, v = j/f.sub*ch+f.sub*GroupCols*f.low/8, (j%f.sub)/4
+		base, v = j/f.sub*ch+f.subLow(), (j%f.sub)/4
 	}
 	return base + (v*f.high+h)*8 + i/8, uint(i % 8)
 }
@@ -1361,8 +1364,8 @@ func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 	}
 	ch := f.chunk()
 	if ch > 0 && (f.plane1 || f.plane2) {
-		s, sl := j/f.sub, f.sub*GroupCols*f.low/8
-		return code(tile[s*ch:], f.low, c, j%f.sub) | code(tile[s*ch+sl:], f.high, c, j%f.sub)<<f.low
+		s := j / f.sub
+		return code(tile[s*ch:], f.low, c, j%f.sub) | code(tile[s*ch+f.subLow():], f.high, c, j%f.sub)<<f.low
 	}
 	var u uint8
 	if ch > 0 {
