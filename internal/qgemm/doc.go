@@ -59,7 +59,10 @@
 // instead as a second, 2-bit plane interleaved like the codes, which the
 // kernels shift into place: GF2P8AFFINEQB on AVX-512, so the AVX-512
 // Q6_K kernels need GFNI and run on AVX2 without it), int8 sub-block scales,
-// uint8 sub-block mins and the float16 d and dmin. A tile holds exactly the
+// uint8 sub-block mins and the float16 d and dmin. On amd64 the Q3_K, Q5_K
+// and Q6_K tiles put each sub-block's higher bits right after its codes,
+// so that a one-row kernel reads a group's tiles as one sequential stream
+// (ggml.go's chunkedTiles). A tile holds exactly the
 // file's information, so the packed tensor is the size of the GGUF one
 // (2–3 % more for Q4_K/Q5_K, whose 6-bit scales take a byte; 1.25–2.8
 // times for the types held as table codes, whose grid indices the tiles
