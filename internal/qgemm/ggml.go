@@ -1295,41 +1295,36 @@ func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
 // bit planes.
 func putPlanes(f *format, tile []uint8, c int, b *superBlock) {
 	mask := uint8(1)<<f.low - 1
-	var low [256]uint8
+	var low, hi [256]uint8
 	for j, u := range b.u[:f.sb] {
-		low[j] = u & mask
+		low[j], hi[j] = u&mask, u>>f.low
 	}
-	if ch := f.chunk(); ch > 0 {
-		sl := f.subLow()
-		var hi [256]uint8
-		for j, u := range b.u[:f.sb] {
-			hi[j] = u >> f.low
+	for j := 0; j < f.sb; {
+		lowAt, highAt, _, n := f.codeRun(tile, j)
+		putCodes(lowAt, f.low, c, low[j:j+n])
+		if f.plane1 || f.plane2 {
+			putCodes(highAt, f.high, c, hi[j:j+n])
+		} else {
+			putMasks(f, highAt, c, b.u[j:j+n])
 		}
-		for s := 0; s < f.nsub(); s++ {
-			putCodes(tile[s*ch:], f.low, c, low[s*f.sub:(s+1)*f.sub])
-			if f.plane1 || f.plane2 {
-				putCodes(tile[s*ch+sl:], f.high, c, hi[s*f.sub:(s+1)*f.sub])
-				continue
-			}
-			putMasks(f, tile[s*ch+sl:], c, b.u[s*f.sub:(s+1)*f.sub])
-		}
-		return
-	}
-	putCodes(tile, f.low, c, low[:f.sb])
-	if f.plane1 || f.plane2 {
-		var hi [256]uint8
-		for j, u := range b.u[:f.sb] {
-			hi[j] = u >> f.low
-		}
-		putCodes(tile[f.lowBytes():], f.high, c, hi[:f.sb])
-	}
-	if !f.plane1 && !f.plane2 {
-		putMasks(f, tile[f.lowBytes():], c, b.u[:f.sb])
+		j += n
 	}
 }
 
-// putMasks ORs the extra bits of column c's codes u into the 64-bit masks
-// at planes (one per extra bit and quad of u, planeBit).
+// codeRun returns where the run of elements that holds element j lies in
+// a tile: the low codes and the extra bits from the run's first element
+// on, j's index in the run, and the run's length. The run is the whole
+// super-block, or in a chunked tile j's sub-block.
+func (f *format) codeRun(tile []uint8, j int) (low, high []uint8, jr, n int) {
+	if ch := f.chunk(); ch > 0 {
+		s := j / f.sub
+		return tile[s*ch:], tile[s*ch+f.subLow():], j % f.sub, f.sub
+	}
+	return tile, tile[f.lowBytes():], j, f.sb
+}
+
+// putMasks ORs the extra bits of column c's codes u (a run's) into the
+// 64-bit masks at planes (one per extra bit and quad of u, maskBit).
 func putMasks(f *format, planes []uint8, c int, u []uint8) {
 	for h := 0; h < f.high; h++ {
 		sh := uint(f.low + h)
@@ -1342,18 +1337,13 @@ func putMasks(f *format, planes []uint8, c int, u []uint8) {
 	}
 }
 
-// planeBit returns where extra bit h of code j of column c lives in a
-// tile: vector v = j/4 (the quad), byte v·high·8 + h·8 + (4c+t)/8 of the
-// masks (after the low codes; in a chunked tile after the sub-block's low
-// codes, v then counted within the sub-block).
-func planeBit(f *format, h, c, j int) (off int, bit uint) {
+// maskBit returns where extra bit h of code j of column c (j counted in
+// its run, codeRun) lives in the run's masks: vector v = j/4 (the quad),
+// byte v·high·8 + h·8 + (4c+t)/8.
+func maskBit(f *format, h, c, j int) (off int, bit uint) {
 	v, t := j/4, j%4
 	i := 4*c + t
-	base := f.lowBytes()
-	if ch := f.chunk(); ch > 0 {
-		base, v = j/f.sub*ch+f.subLow(), (j%f.sub)/4
-	}
-	return base + (v*f.high+h)*8 + i/8, uint(i % 8)
+	return (v*f.high+h)*8 + i/8, uint(i % 8)
 }
 
 // tileCode returns the full unsigned code of column c, element j of a
@@ -1362,23 +1352,14 @@ func (f *format) tileCode(tile []uint8, c, j int) uint8 {
 	if f.grid != nil {
 		return f.gridCode(tile, c, j)
 	}
-	ch := f.chunk()
-	if ch > 0 && (f.plane1 || f.plane2) {
-		s := j / f.sub
-		return code(tile[s*ch:], f.low, c, j%f.sub) | code(tile[s*ch+f.subLow():], f.high, c, j%f.sub)<<f.low
-	}
-	var u uint8
-	if ch > 0 {
-		u = code(tile[j/f.sub*ch:], f.low, c, j%f.sub)
-	} else {
-		u = code(tile, f.low, c, j)
-	}
+	low, high, jr, _ := f.codeRun(tile, j)
+	u := code(low, f.low, c, jr)
 	if f.plane1 || f.plane2 {
-		return u | code(tile[f.lowBytes():], f.high, c, j)<<f.low
+		return u | code(high, f.high, c, jr)<<f.low
 	}
 	for h := 0; h < f.high; h++ {
-		off, bit := planeBit(f, h, c, j)
-		u |= (tile[off] >> bit & 1) << (f.low + h)
+		off, bit := maskBit(f, h, c, jr)
+		u |= (high[off] >> bit & 1) << (f.low + h)
 	}
 	return u
 }
