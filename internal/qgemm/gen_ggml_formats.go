@@ -18,7 +18,8 @@ type format struct {
 	plane2    bool // the two extra bits as a 2-bit code plane (ggml.go)
 	chunked   bool // with interleavePlanes: chunk (ggml.go's format.chunked)
 	// plane1: the extra bit as a 1-bit code plane (ggml.go's
-	// plane1Format); AVX2 and AVX-VNNI kernels only, listed last.
+	// plane1Format), listed last; no NEON kernels, and Q3_K's only on
+	// AVX2 and AVX-VNNI (avx2Only).
 	plane1    bool
 	lut       bool
 	zp        int
@@ -48,8 +49,12 @@ type format struct {
 // avx512Only reports a format only gen_ggml_asm.go writes kernels for.
 func (f format) avx512Only() bool { return f.grid || f.avx512 }
 
-// avx2Only reports a format only gen_ggml_avx2.go writes kernels for.
-func (f format) avx2Only() bool { return f.plane1 }
+// avx2Only reports a format only gen_ggml_avx2.go writes kernels for:
+// Q3_K's plane1 form, whose 1-bit steps hold two sub-blocks.
+func (f format) avx2Only() bool { return f.plane1 && f.sub < 32 }
+
+// hasAVX512 reports a format gen_ggml_asm.go writes kernels for.
+func (f format) hasAVX512() bool { return !f.avx2Only() }
 
 // avx2Grid reports a grid format gen_ggml_avx2.go writes kernels for: an
 // index per 8 elements (not IQ3_XXS's or IQ3_S's per 4).

@@ -58,9 +58,9 @@ type format struct {
 	chunked bool
 	// plane1: the extra bit is a second interleaved code plane of 1-bit
 	// fields (one 64-byte step per 32 elements, quad i of it in bit i)
-	// instead of a 64-bit mask per vector, so that an AVX2 kernel moves
-	// it into place with a shift and a mask (plane1Format: Q5_0, Q5_1,
-	// Q5_K and Q3_K on AVX2 CPUs without AVX-512).
+	// instead of a 64-bit mask per vector, so that a kernel moves it into
+	// place with a shift and a mask (AVX2) or one GF2P8AFFINEQB (AVX-512)
+	// (plane1Format, ggmlPlane1Types).
 	plane1    bool
 	lut       *lutTable // codes index this table of levels (then zp is 128)
 	zp        int32
@@ -138,10 +138,8 @@ var formats = func() map[quant.Type]*format {
 		fs[quant.IQ3_XXS] = gridFormat3(quant.IQ3_XXS)
 		fs[quant.IQ3_S] = gridFormat3S(quant.IQ3_S)
 	}
-	if ggmlPlane1 {
-		for _, t := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K, quant.Q3_K} {
-			fs[t] = plane1Format(t, fs[t])
-		}
+	for _, t := range ggmlPlane1Types {
+		fs[t] = plane1Format(t, fs[t])
 	}
 	for t, f := range fs {
 		f.t = t
@@ -183,7 +181,9 @@ const (
 // kernQ3_KP), the form the AVX2 and AVX-VNNI kernels decode with a shift
 // and a mask per vector instead of spreading a mask's bits to bytes (a
 // broadcast, a shuffle, a test and a mask): their one-row products are
-// bound by that decoding. The tiles are as large as f's.
+// bound by that decoding. The AVX-512 kernels (Q5_0, Q5_1, Q5_K; they
+// need GFNI) move a vector's bit into place with one GF2P8AFFINEQB instead
+// of a mask load and a masked add. The tiles are as large as f's.
 func plane1Format(t quant.Type, f *format) *format {
 	g := *f
 	g.t, g.plane1 = t, true

@@ -5,18 +5,21 @@ package qgemm
 import (
 	"unsafe"
 
+	"github.com/zerfoo/zerfoo/gguf/quant"
+
 	"golang.org/x/sys/cpu"
 )
 
-// hasGFNI reports the AVX-512 GFNI instructions, which the Q6_K (plane2)
-// AVX-512 kernels use; without them Q6_K runs the AVX2 kernels.
+// hasGFNI reports the AVX-512 GFNI instructions, which the AVX-512 kernels
+// of Q6_K (plane2) and of the plane1 forms use; without them Q6_K runs the
+// AVX2 kernels.
 var hasGFNI = cpu.X86.HasAVX512GFNI
 
 // ggmlAVX512Takes reports whether this CPU runs f's AVX-512 kernels (the
-// plane2 ones need GFNI, the grid ones VBMI); ggmlCallAVX512 and ggmlCallAVX512Groups report
-// false for the others.
+// plane1 and plane2 ones need GFNI, the grid ones VBMI); ggmlCallAVX512
+// and ggmlCallAVX512Groups report false for the others.
 func ggmlAVX512Takes(f *format) bool {
-	return (!f.plane2 || hasGFNI) && (f.grid == nil || ggmlGridKernels)
+	return (!f.plane1 && !f.plane2 || hasGFNI) && (f.grid == nil || ggmlGridKernels)
 }
 
 //go:generate go run gen_ggml_asm.go gen_ggml_formats.go
@@ -161,10 +164,25 @@ var ggmlGridKernels = hasAVX512 && cpu.X86.HasAVX512VBMI
 // with a scalar load (gen_ggml_avx2.go's gridKernel).
 var ggmlGridAVX2 = hasAVX2 && !ggmlGridKernels
 
-// ggmlPlane1: this CPU runs the AVX2 or AVX-VNNI tier's kernels, and
-// holds Q5_0, Q5_1, Q5_K and Q3_K in the tiles they decode fastest
-// (plane1Format); the AVX-512 kernels take the masks.
-var ggmlPlane1 = hasAVX2 && !hasAVX512
+// ggmlPlane1Types are the types this CPU holds in their plane1 form
+// (plane1Format), where its kernels decode that faster than the masks:
+// Q5_0, Q5_1, Q5_K and Q3_K on the AVX2 and AVX-VNNI tiers; Q5_0, Q5_1 and
+// Q5_K on AVX-512 with GFNI, whose plane1 kernels take three instructions
+// per 64 codes (a GF2P8AFFINEQB, a VPTERNLOGD, every other time a shift)
+// where the masks take four (a mask load, a masked add, one or two for
+// the nibble). In L2, one row, that made Q5_K 1.19×, Q5_1 1.09× and Q5_0
+// 1.07× as fast on the 2-vCPU EPYC of docs/PERFORMANCE.md; from memory Q5_K
+// read 88–101 % of a streaming read instead of 86–90 %, Q5_0 and Q5_1 as
+// before. Q3_K keeps the masks there: its 1-bit steps hold two sub-blocks.
+var ggmlPlane1Types = func() []quant.Type {
+	switch {
+	case hasAVX2 && !hasAVX512:
+		return []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K, quant.Q3_K}
+	case hasAVX512 && hasGFNI:
+		return []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K}
+	}
+	return nil
+}()
 
 // ggmlCodes3: this CPU holds the table-code types of at most 8 levels as
 // 3-bit codes (codeFormat; AVX-512 kernels: 1.1–1.3× the 4-bit codes'

@@ -2,7 +2,11 @@
 
 package qgemm
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
+)
 
 //go:generate env -u GOOS -u GOARCH go run gen_ggml_arm64.go gen_ggml_formats.go
 
@@ -72,8 +76,8 @@ const ggmlGridKernels = false
 // ggmlGridAVX2: no AVX2 grid kernels here (gridFormat).
 const ggmlGridAVX2 = false
 
-// ggmlPlane1: the NEON kernels take the masks (plane1Format).
-const ggmlPlane1 = false
+// ggmlPlane1Types: the NEON kernels take the masks (plane1Format).
+var ggmlPlane1Types []quant.Type
 
 // ggmlCodes3: the table codes stay 4-bit (codeFormat); the 3-bit ones have
 // AVX-512 kernels only.

@@ -926,6 +926,126 @@ func gCodes3x16m7AVX512(p *gargs)
 //go:noescape
 func gCodes3x16m8AVX512(p *gargs)
 
+// gQ5_0Pm1AVX512 is ggmlKernelGeneric for Q5_0P, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm1AVX512(p *gargs)
+
+// gQ5_0Pm2AVX512 is ggmlKernelGeneric for Q5_0P, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm2AVX512(p *gargs)
+
+// gQ5_0Pm3AVX512 is ggmlKernelGeneric for Q5_0P, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm3AVX512(p *gargs)
+
+// gQ5_0Pm4AVX512 is ggmlKernelGeneric for Q5_0P, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm4AVX512(p *gargs)
+
+// gQ5_0Pm5AVX512 is ggmlKernelGeneric for Q5_0P, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm5AVX512(p *gargs)
+
+// gQ5_0Pm6AVX512 is ggmlKernelGeneric for Q5_0P, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm6AVX512(p *gargs)
+
+// gQ5_0Pm7AVX512 is ggmlKernelGeneric for Q5_0P, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm7AVX512(p *gargs)
+
+// gQ5_0Pm8AVX512 is ggmlKernelGeneric for Q5_0P, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Pm8AVX512(p *gargs)
+
+// gQ5_1Pm1AVX512 is ggmlKernelGeneric for Q5_1P, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm1AVX512(p *gargs)
+
+// gQ5_1Pm2AVX512 is ggmlKernelGeneric for Q5_1P, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm2AVX512(p *gargs)
+
+// gQ5_1Pm3AVX512 is ggmlKernelGeneric for Q5_1P, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm3AVX512(p *gargs)
+
+// gQ5_1Pm4AVX512 is ggmlKernelGeneric for Q5_1P, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm4AVX512(p *gargs)
+
+// gQ5_1Pm5AVX512 is ggmlKernelGeneric for Q5_1P, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm5AVX512(p *gargs)
+
+// gQ5_1Pm6AVX512 is ggmlKernelGeneric for Q5_1P, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm6AVX512(p *gargs)
+
+// gQ5_1Pm7AVX512 is ggmlKernelGeneric for Q5_1P, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm7AVX512(p *gargs)
+
+// gQ5_1Pm8AVX512 is ggmlKernelGeneric for Q5_1P, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Pm8AVX512(p *gargs)
+
+// gQ5_KPm1AVX512 is ggmlKernelGeneric for Q5_KP, mr 1 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm1AVX512(p *gargs)
+
+// gQ5_KPm2AVX512 is ggmlKernelGeneric for Q5_KP, mr 2 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm2AVX512(p *gargs)
+
+// gQ5_KPm3AVX512 is ggmlKernelGeneric for Q5_KP, mr 3 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm3AVX512(p *gargs)
+
+// gQ5_KPm4AVX512 is ggmlKernelGeneric for Q5_KP, mr 4 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm4AVX512(p *gargs)
+
+// gQ5_KPm5AVX512 is ggmlKernelGeneric for Q5_KP, mr 5 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm5AVX512(p *gargs)
+
+// gQ5_KPm6AVX512 is ggmlKernelGeneric for Q5_KP, mr 6 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm6AVX512(p *gargs)
+
+// gQ5_KPm7AVX512 is ggmlKernelGeneric for Q5_KP, mr 7 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm7AVX512(p *gargs)
+
+// gQ5_KPm8AVX512 is ggmlKernelGeneric for Q5_KP, mr 8 (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPm8AVX512(p *gargs)
+
 // ggmlCallAVX512 runs the AVX-512 kernel for f and mr rows; it reports
 // false when there is none.
 func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
@@ -1416,6 +1536,69 @@ func ggmlCallAVX512(f *format, p *gargs, mr int) bool {
 		default:
 			return false
 		}
+	case kernQ5_0P:
+		switch mr {
+		case 1:
+			gQ5_0Pm1AVX512(p)
+		case 2:
+			gQ5_0Pm2AVX512(p)
+		case 3:
+			gQ5_0Pm3AVX512(p)
+		case 4:
+			gQ5_0Pm4AVX512(p)
+		case 5:
+			gQ5_0Pm5AVX512(p)
+		case 6:
+			gQ5_0Pm6AVX512(p)
+		case 7:
+			gQ5_0Pm7AVX512(p)
+		case 8:
+			gQ5_0Pm8AVX512(p)
+		default:
+			return false
+		}
+	case kernQ5_1P:
+		switch mr {
+		case 1:
+			gQ5_1Pm1AVX512(p)
+		case 2:
+			gQ5_1Pm2AVX512(p)
+		case 3:
+			gQ5_1Pm3AVX512(p)
+		case 4:
+			gQ5_1Pm4AVX512(p)
+		case 5:
+			gQ5_1Pm5AVX512(p)
+		case 6:
+			gQ5_1Pm6AVX512(p)
+		case 7:
+			gQ5_1Pm7AVX512(p)
+		case 8:
+			gQ5_1Pm8AVX512(p)
+		default:
+			return false
+		}
+	case kernQ5_KP:
+		switch mr {
+		case 1:
+			gQ5_KPm1AVX512(p)
+		case 2:
+			gQ5_KPm2AVX512(p)
+		case 3:
+			gQ5_KPm3AVX512(p)
+		case 4:
+			gQ5_KPm4AVX512(p)
+		case 5:
+			gQ5_KPm5AVX512(p)
+		case 6:
+			gQ5_KPm6AVX512(p)
+		case 7:
+			gQ5_KPm7AVX512(p)
+		case 8:
+			gQ5_KPm8AVX512(p)
+		default:
+			return false
+		}
 	default:
 		return false
 	}
@@ -1583,6 +1766,27 @@ func gCodes3x4AVX512(p *gargsGroups)
 //go:noescape
 func gCodes3x16x4AVX512(p *gargsGroups)
 
+// gQ5_0Px4AVX512 is ggmlKernelGeneric for Q5_0P, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_0Px4AVX512(p *gargsGroups)
+
+// gQ5_1Px4AVX512 is ggmlKernelGeneric for Q5_1P, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_1Px4AVX512(p *gargsGroups)
+
+// gQ5_KPx4AVX512 is ggmlKernelGeneric for Q5_KP, one row, against 4 groups
+// p.gstride bytes of tiles apart, read at once, each for p.cols ≥ 1
+// consecutive groups (AVX-512 VNNI).
+//
+//go:noescape
+func gQ5_KPx4AVX512(p *gargsGroups)
+
 // gQ4_0x4npAVX512 is gQ4_0x4AVX512 without software prefetch.
 //
 //go:noescape
@@ -1698,6 +1902,21 @@ func gCodes3x4npAVX512(p *gargsGroups)
 //go:noescape
 func gCodes3x16x4npAVX512(p *gargsGroups)
 
+// gQ5_0Px4npAVX512 is gQ5_0Px4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ5_0Px4npAVX512(p *gargsGroups)
+
+// gQ5_1Px4npAVX512 is gQ5_1Px4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ5_1Px4npAVX512(p *gargsGroups)
+
+// gQ5_KPx4npAVX512 is gQ5_KPx4AVX512 without software prefetch.
+//
+//go:noescape
+func gQ5_KPx4npAVX512(p *gargsGroups)
+
 // ggmlGroupsAVX512 is the number of groups the one-row kernels of
 // ggmlCallAVX512Groups read at once.
 const ggmlGroupsAVX512 = 4
@@ -1757,6 +1976,12 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 			gCodes3x4npAVX512(p)
 		case kernCodes3x16:
 			gCodes3x16x4npAVX512(p)
+		case kernQ5_0P:
+			gQ5_0Px4npAVX512(p)
+		case kernQ5_1P:
+			gQ5_1Px4npAVX512(p)
+		case kernQ5_KP:
+			gQ5_KPx4npAVX512(p)
 		default:
 			return false
 		}
@@ -1809,6 +2034,12 @@ func ggmlCallAVX512Groups(f *format, p *gargsGroups, prefetch bool) bool {
 		gCodes3x4AVX512(p)
 	case kernCodes3x16:
 		gCodes3x16x4AVX512(p)
+	case kernQ5_0P:
+		gQ5_0Px4AVX512(p)
+	case kernQ5_1P:
+		gQ5_1Px4AVX512(p)
+	case kernQ5_KP:
+		gQ5_KPx4AVX512(p)
 	default:
 		return false
 	}

@@ -2,6 +2,8 @@
 
 package qgemm
 
+import "github.com/zerfoo/zerfoo/gguf/quant"
+
 // ggmlVariants holds the generic kernel only: the super-block kernels have
 // no assembly for this architecture (or the purego tag forbids it).
 var ggmlVariants = []ggmlVariant{ggmlGeneric}
@@ -23,8 +25,8 @@ const ggmlGridKernels = false
 // ggmlGridAVX2: no AVX2 grid kernels here (gridFormat).
 const ggmlGridAVX2 = false
 
-// ggmlPlane1: no AVX2 kernels here (plane1Format).
-const ggmlPlane1 = false
+// ggmlPlane1Types: no AVX2 kernels here (plane1Format).
+var ggmlPlane1Types []quant.Type
 
 // ggmlCodes3: the table codes stay 4-bit here (codeFormat).
 const ggmlCodes3 = false

@@ -20,7 +20,8 @@ func quantizeRowImpls() []rowQuantizer {
 }
 
 // plane1Kernels: this CPU has kernels for the plane1 forms (the AVX2
-// tier's, which the AVX-512 variants run for them too).
+// tier's, which the AVX-512 variants run for Q3_K's, and without GFNI for
+// all four).
 var plane1Kernels = hasAVX2
 
 // ggmlGroupsLack reports whether variant v's one-row kernels over several
