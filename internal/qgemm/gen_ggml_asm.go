@@ -958,13 +958,6 @@ func plane2(zv string, v, i int, load bool, hi string) {
 	p("VPTERNLOGD $0xf8, Z31, Z24, %s", zv)
 }
 
-// plane1Matrix is the GF2P8AFFINEQB bit matrix that moves bit q of every
-// byte (quad q's extra bit in a plane1 step) to bit low and clears the
-// others (see plane2Matrix).
-func plane1Matrix(q, low int) uint64 {
-	return uint64(1) << q << (8 * (7 - low))
-}
-
 // plane1Mat returns the operand of quad q's plane1 matrix: Z28–Z30 for
 // quads 0–2 and, in the kernels over several groups (groups), Z4–Z7 for
 // quads 3–6 (constants), else a broadcast from ggmlPlane1<>.

@@ -251,6 +251,17 @@ func (m consts) load() {
 	}
 }
 
+// reload fills again the registers below Yn: those a one-row kernel over
+// groups stores the groups' outputs from at the end of each column.
+func (m consts) reload(n int) {
+	for _, c := range m.order {
+		var i int
+		if _, err := fmt.Sscanf(m.reg[c], "Y%d", &i); err == nil && i < n {
+			p("VMOVDQU %s, %s", cst(c), m.reg[c])
+		}
+	}
+}
+
 // Constant table (ggmlAVX2Const<>), 32-byte entries.
 const (
 	cMask4  = 0   // 0x0f bytes
@@ -278,7 +289,11 @@ const (
 	c40     = 928 // 0x40 bytes (a high code's)
 	c44     = 960 // 0x44 bytes (an IQ1 δ's, both codes)
 	c80     = 992 // 0x80 bytes (Q8_0: code − 128 by XOR)
-	cSize   = 1024
+	// The AVX-VNNI plane1 kernels' GF2P8AFFINEQB matrices (plane1Matrix),
+	// per quad q (32 bytes each): bit q to bit 4 (Q5), then to bit 2 (Q3_K).
+	cP1   = 1024
+	cP1Q3 = 1280
+	cSize = 1536
 )
 
 func constTable() {
@@ -301,6 +316,16 @@ func constTable() {
 	put32 := func(off, i int, v uint32) {
 		for b := 0; b < 4; b++ {
 			t[off+4*i+b] = byte(v >> (8 * b))
+		}
+	}
+	for q := 0; q < 8; q++ {
+		for i := 0; i < 4; i++ {
+			for j, m := range []uint64{plane1Matrix(q, 4), plane1Matrix(q, 2)} {
+				off := []int{cP1, cP1Q3}[j] + 32*q + 8*i
+				for b := 0; b < 8; b++ {
+					t[off+b] = byte(m >> (8 * b))
+				}
+			}
 		}
 	}
 	for c := 0; c < 8; c++ {
@@ -343,6 +368,19 @@ func constTable() {
 }
 
 func cst(off int) string { return fmt.Sprintf("ggmlAVX2Const<>+%d(SB)", off) }
+
+// plane1Const is the constant of the GF2P8AFFINEQB matrix that moves quad
+// q's extra bit of a plane1 step to bit f.low (cP1, cP1Q3), for the
+// AVX-VNNI tier's plane1 kernels where their registers hold all eight: one
+// VEX GF2P8AFFINEQB instead of a shift and a mask. ggml_amd64.go runs
+// those kernels only on CPUs with GFNI (every AVX-VNNI CPU so far: Alder
+// Lake and later, Zen 4 and later).
+func plane1Const(f format, q int) int {
+	if f.low == 2 {
+		return cP1Q3 + 32*q
+	}
+	return cP1 + 32*q
+}
 
 // valOff returns the constant of extra bit h's value 1 << (low+h).
 func valOff(f format, h int) int {
@@ -637,7 +675,16 @@ func kernel(name string, f format, sh shape) {
 	if f.plane1 {
 		planeMask = valOff(f, 0)
 	}
+	// gfni: the AVX-VNNI tier's plane1 kernels move a quad's extra bit
+	// into place with one GF2P8AFFINEQB (plane1GFNI) where its 8 matrices
+	// and the low-bit mask all fit in registers (as a memory operand the
+	// matrix made a one-row product slower than the shift and mask).
+	gfni := f.plane1 && vnni && len(want)+9 <= len(free)
 	switch {
+	case gfni:
+		for q := 0; q < 8; q++ {
+			want = append(want, plane1Const(f, q))
+		}
 	case f.plane1 || f.plane2:
 		want = append(want, planeMask)
 	case f.high > 0:
@@ -729,6 +776,7 @@ func kernel(name string, f format, sh shape) {
 		// Each column: the activations from the start, the groups'
 		// accumulators zeroed.
 		label("col")
+		konst.reload(2 * ng) // the last column's outputs were stored from Y0–Y(2ng−1)
 		p("MOVQ 8(AX), SI")
 		p("MOVQ 24(AX), R12")
 		p("MOVQ 56(AX), CX")
@@ -820,13 +868,18 @@ func kernel(name string, f format, sh shape) {
 							// bit low and up (Q6_K: 2v, 2v+1 to 4–5; plane1:
 							// v to 4).
 							p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
-							switch sh := f.low - f.high*(v+rep*f.sub/4); {
-							case sh > 0:
-								p("VPSLLW $%d, %s, %s", sh, yb, yb)
-							case sh < 0:
-								p("VPSRLW $%d, %s, %s", -sh, yb, yb)
+							if gfni {
+								// Quad v's bit to bit low, the others cleared.
+								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(plane1Const(f, v+rep*f.sub/4)), yb, yb)
+							} else {
+								switch sh := f.low - f.high*(v+rep*f.sub/4); {
+								case sh > 0:
+									p("VPSLLW $%d, %s, %s", sh, yb, yb)
+								case sh < 0:
+									p("VPSRLW $%d, %s, %s", -sh, yb, yb)
+								}
+								p("VPAND %s, %s, %s", k(planeMask), yb, yb)
 							}
-							p("VPAND %s, %s, %s", k(planeMask), yb, yb)
 							p("VPOR %s, %s, %s", yb, yd, yd)
 						}
 						for h := 0; h < f.high && !f.plane1 && !f.plane2; h++ {

@@ -141,6 +141,14 @@ var formats = []format{
 
 func (f format) nsub() int { return f.sb / f.sub }
 
+// plane1Matrix is the GF2P8AFFINEQB bit matrix that moves bit q of every
+// byte (quad q's extra bit in a plane1 step) to bit low and clears the
+// others: output bit o takes the parity of the input masked by byte 7−o
+// of the matrix.
+func plane1Matrix(q, low int) uint64 {
+	return uint64(1) << q << (8 * (7 - low))
+}
+
 // interleavePlanes is set by the amd64 generators, whose kernels read the
 // chunked formats' tiles with each sub-block's codes and extra bits
 // together (ggml.go's chunkedTiles).

@@ -5,15 +5,26 @@ package qgemm
 import (
 	"unsafe"
 
-	"github.com/zerfoo/zerfoo/gguf/quant"
-
+	"github.com/klauspost/cpuid/v2"
 	"golang.org/x/sys/cpu"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
 // hasGFNI reports the AVX-512 GFNI instructions, which the AVX-512 kernels
 // of Q6_K (plane2) and of the plane1 forms use; without them Q6_K runs the
 // AVX2 kernels.
 var hasGFNI = cpu.X86.HasAVX512GFNI
+
+// hasGFNIVEX reports GFNI with AVX (the VEX-encoded GF2P8AFFINEQB), which
+// the AVX-VNNI tier's plane1 kernels use (gen_ggml_avx2.go's plane1GFNI);
+// without it those formats run the AVX2 tier's. x/sys/cpu reports GFNI
+// only with AVX-512 enabled.
+var hasGFNIVEX = cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX)
+
+// vnniTakes reports whether this CPU runs f's AVX-VNNI kernels: the plane1
+// ones need GFNI.
+func vnniTakes(f *format) bool { return !f.plane1 || hasGFNIVEX }
 
 // ggmlAVX512Takes reports whether this CPU runs f's AVX-512 kernels (the
 // plane1 and plane2 ones need GFNI, the grid ones VBMI); ggmlCallAVX512
@@ -65,7 +76,7 @@ func ggmlCallGroups(v ggmlVariant, f *format, p *gargs, gstride, cols int, prefe
 		return ggmlCallAVX512Groups(f, &q, prefetch)
 	case v.groups != ggmlGroupsAVX2:
 		return false
-	case v.id == idAVXVNNI && ggmlVNNIGroups(f, &q, prefetch):
+	case v.id == idAVXVNNI && vnniTakes(f) && ggmlVNNIGroups(f, &q, prefetch):
 		return true
 	case v.id == idAVX2 || v.id == idAVXVNNI:
 		return ggmlAVX2Groups(f, &q, prefetch)
@@ -104,6 +115,9 @@ func ggmlCallAVX2(f *format, p *gargs, mr int) bool {
 // ggmlCallAVX2 runs the AVX2 ones; it reports false when f has none (the
 // grid formats: the AVX2 kernels then).
 func ggmlCallVNNI(f *format, p *gargs, mr int) bool {
+	if !vnniTakes(f) {
+		return false
+	}
 	group, half := ggmlVNNIRows(f.kern)
 	return ggmlCallTier(f, p, mr, group, half, true)
 }

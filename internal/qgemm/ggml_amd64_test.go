@@ -3,10 +3,17 @@
 package qgemm
 
 import (
+	"context"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/zerfoo/zerfoo/gguf/quant"
 )
 
 // TestGGMLBestHasKernelAVX2 runs TestGGMLBestHasKernel again in child
@@ -44,6 +51,57 @@ func TestXorWordsAVX2(t *testing.T) {
 		}
 		if got, want := xorWordsAVX2(unsafe.SliceData(buf), 4*q), xorWordsGo(buf); got != want {
 			t.Errorf("xorWordsAVX2(%d vectors) = %#x, want %#x", 4*q, got, want)
+		}
+	}
+}
+
+// TestPlane1WithoutGFNI runs the plane1 forms of Q5_0, Q5_1, Q5_K and Q3_K
+// through the AVX-VNNI variants as a CPU without GFNI would (hasGFNIVEX
+// false): they must take the AVX2 tier's kernels (no generic fallback) and
+// multiply as the float64 product does.
+func TestPlane1WithoutGFNI(t *testing.T) {
+	if !hasAVX2 || !cpu.X86.HasAVXVNNI {
+		t.Skip("needs AVX-VNNI")
+	}
+	defer func(v bool) { hasGFNIVEX = v }(hasGFNIVEX)
+	hasGFNIVEX = false
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, typ := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K, quant.Q3_K} {
+		masks := *formats[typ]
+		masks.plane1, masks.kern = false, typ
+		f := plane1Format(typ, &masks)
+		n, k := 100, 2*max(f.sb, 64)
+		data := randGGML(rng, typ, n, k)
+		rb, _ := typ.RowBytes(k)
+		m, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		tol := 1e-5
+		if f.mins == minsHalf {
+			tol = 1.0 / 1024 // the activations' sum sa as ggml rounds it (TestGGMLMatMul)
+		}
+		for _, rows := range []int{1, 3, 9} {
+			a := randA(rng, rows*k)
+			ref, mag := refGGML(m, a, rows)
+			for _, v := range ggmlVariants {
+				if v.id != idAVXVNNI {
+					continue
+				}
+				fallbacks := ggmlFallbacks.Load()
+				y := make([]float32, rows*n)
+				if err := m.matmul(context.Background(), y, a, rows, 0, v); err != nil {
+					t.Fatal(err)
+				}
+				if ggmlFallbacks.Load() != fallbacks {
+					t.Fatalf("%v/%s rows=%d: the generic kernel ran", typ, v.name, rows)
+				}
+				for i := range y {
+					if d := math.Abs(float64(y[i]) - ref[i]); d > tol*mag[i]+1e-6 {
+						t.Fatalf("%v/%s rows=%d: y[%d] = %v, want %v", typ, v.name, rows, i, y[i], ref[i])
+					}
+				}
+			}
 		}
 	}
 }
