@@ -154,9 +154,9 @@
 // broadcast, a shuffle, a test and a mask; the AVX-VNNI tier's one-row
 // kernels over groups move it with one GF2P8AFFINEQB instead (their eight
 // matrices in registers; CPUs without GFNI run the AVX2 tier's kernels for
-// these formats). AVX-512 CPUs with GFNI hold
-// Q5_0, Q5_1 and Q5_K so too: one GF2P8AFFINEQB moves a quad's bit into
-// place, where the masks took a mask load and a masked add.
+// these formats). AVX-512 CPUs with GFNI hold Q5_0, Q5_1 and Q5_K so too:
+// one GF2P8AFFINEQB moves a quad's bit into place, where the masks took a
+// mask load and a masked add.
 //
 // On arm64, ggml_arm64.s (gen_ggml_arm64.go) holds the NEON tier: an
 // ARMv8.0 variant and, where the CPU has the dot-product extension, one

@@ -676,7 +676,7 @@ func kernel(name string, f format, sh shape) {
 		planeMask = valOff(f, 0)
 	}
 	// gfni: the AVX-VNNI tier's plane1 kernels move a quad's extra bit
-	// into place with one GF2P8AFFINEQB (plane1GFNI) where its 8 matrices
+	// into place with one GF2P8AFFINEQB (plane1Const) where its 8 matrices
 	// and the low-bit mask all fit in registers (as a memory operand the
 	// matrix made a one-row product slower than the shift and mask).
 	gfni := f.plane1 && vnni && len(want)+9 <= len(free)

@@ -53,8 +53,8 @@ func (f format) avx512Only() bool { return f.grid || f.avx512 }
 // Q3_K's plane1 form, whose 1-bit steps hold two sub-blocks.
 func (f format) avx2Only() bool { return f.plane1 && f.sub < 32 }
 
-// hasAVX512 reports a format gen_ggml_asm.go writes kernels for.
-func (f format) hasAVX512() bool { return !f.avx2Only() }
+// hasAVX512Kernels reports a format gen_ggml_asm.go writes kernels for.
+func (f format) hasAVX512Kernels() bool { return !f.avx2Only() }
 
 // avx2Grid reports a grid format gen_ggml_avx2.go writes kernels for: an
 // index per 8 elements (not IQ3_XXS's or IQ3_S's per 4).
