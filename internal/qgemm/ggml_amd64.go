@@ -17,7 +17,7 @@ import (
 var hasGFNI = cpu.X86.HasAVX512GFNI
 
 // hasGFNIVEX reports GFNI with AVX (the VEX-encoded GF2P8AFFINEQB), which
-// the AVX-VNNI tier's plane1 kernels use (gen_ggml_avx2.go's plane1GFNI);
+// the AVX-VNNI tier's plane1 kernels use (gen_ggml_avx2.go's plane1Const);
 // without it those formats run the AVX2 tier's. x/sys/cpu reports GFNI
 // only with AVX-512 enabled.
 var hasGFNIVEX = cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX)
@@ -181,10 +181,10 @@ var ggmlGridAVX2 = hasAVX2 && !ggmlGridKernels
 // ggmlPlane1Types are the types this CPU holds in their plane1 form
 // (plane1Format), where its kernels decode that faster than the masks:
 // Q5_0, Q5_1, Q5_K and Q3_K on the AVX2 and AVX-VNNI tiers; Q5_0, Q5_1 and
-// Q5_K on AVX-512 with GFNI, whose plane1 kernels take three instructions
-// per 64 codes (a GF2P8AFFINEQB, a VPTERNLOGD, every other time a shift)
-// where the masks take four (a mask load, a masked add, one or two for
-// the nibble). In L2, one row, that made Q5_K 1.19×, Q5_1 1.09× and Q5_0
+// Q5_K on AVX-512 with GFNI, whose plane1 kernels take two or three
+// instructions per 64 codes (a GF2P8AFFINEQB, a VPTERNLOGD, every other
+// time a shift) where the masks take three or four (a mask load, a masked
+// add, one or two for the nibble). In L2, one row, that made Q5_K 1.19×, Q5_1 1.09× and Q5_0
 // 1.07× as fast on the 2-vCPU EPYC of docs/PERFORMANCE.md; from memory Q5_K
 // read 88–101 % of a streaming read instead of 86–90 %, Q5_0 and Q5_1 as
 // before. Q3_K keeps the masks there: its 1-bit steps hold two sub-blocks.

@@ -70,6 +70,9 @@ func TestPlane1WithoutGFNI(t *testing.T) {
 		masks := *formats[typ]
 		masks.plane1, masks.kern = false, typ
 		f := plane1Format(typ, &masks)
+		if vnniTakes(f) || !vnniTakes(&masks) {
+			t.Fatalf("%v: without GFNI the AVX-VNNI kernels must leave the plane1 form (only) to the AVX2 ones", typ)
+		}
 		n, k := 100, 2*max(f.sb, 64)
 		data := randGGML(rng, typ, n, k)
 		rb, _ := typ.RowBytes(k)
