@@ -291,9 +291,10 @@ const (
 	c80     = 992 // 0x80 bytes (Q8_0: code − 128 by XOR)
 	// The AVX-VNNI plane1 kernels' GF2P8AFFINEQB matrices (plane1Matrix),
 	// per quad q (32 bytes each): bit q to bit 4 (Q5), then to bit 2 (Q3_K).
-	cP1   = 1024
-	cP1Q3 = 1280
-	cSize = 1536
+	cP1    = 1024
+	cP1Q3  = 1280
+	cMaskF = 1536 // 0xf0 bytes (hiNib: a high nibble masked in place)
+	cSize  = 1568
 )
 
 func constTable() {
@@ -310,6 +311,7 @@ func constTable() {
 		t[cVal+32+i] = 1 << 4
 		t[cVal+64+i] = 1 << 5
 		t[cMask30+i] = 0x30
+		t[cMaskF+i] = 0xf0
 		t[cTwos+i] = 2
 		t[c7F+i] = 0x7f
 	}
@@ -660,6 +662,13 @@ func kernel(name string, f format, sh shape) {
 	if vnni && f.nsub() == 1 && len(free) >= halves*mr+1 {
 		dual, free = free[:halves*mr], free[halves*mr:]
 	}
+	// hiNib: the odd code vectors of a 4-bit format without extra bits
+	// (Q4_0, Q4_1), whose VNNI sums are the dual ones, keep their high
+	// nibble in place (one VPAND with 0xf0 instead of a shift and a
+	// mask): their codes are 16 times the nibble (at most 240, still
+	// unsigned bytes for VPDPBUSD), and the dual sums, exact multiples of
+	// 16, are shifted down once per block (VPSRAD) before they are added.
+	hiNib := dual != nil && f.low == 4 && f.high == 0 && !f.lut
 	sum2 := func(hh, r, v int) string {
 		if dual != nil && v%2 == 1 {
 			return dual[hh*mr+r]
@@ -702,6 +711,9 @@ func kernel(name string, f format, sh shape) {
 	}
 	if f.low < 8 || s8 {
 		want = append(want, mask)
+	}
+	if hiNib {
+		want = append(want, cMaskF)
 	}
 	konst := placeConsts(want, free)
 	k := konst.at
@@ -858,6 +870,8 @@ func kernel(name string, f format, sh shape) {
 						case f.low == 8: // VNNI: the codes as loaded (u = yraw)
 						case i == 0:
 							p("VPAND %s, %s, %s", k(mask), yraw, yd)
+						case hiNib:
+							p("VPAND %s, %s, %s", k(cMaskF), yraw, yd)
 						default:
 							p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
 							p("VPAND %s, %s, %s", k(mask), yd, yd)
@@ -946,6 +960,9 @@ func kernel(name string, f format, sh shape) {
 				}
 				if dual != nil && one {
 					for r := 0; r < mr; r++ {
+						if hiNib {
+							p("VPSRAD $4, %s, %s", dual[hh*mr+r], dual[hh*mr+r])
+						}
 						p("VPADDD %s, %s, %s", dual[hh*mr+r], isum(hh, r), isum(hh, r))
 					}
 				}
