@@ -152,9 +152,9 @@
 // 1-bit codes (plane1Format) rather than a mask per vector: a shift and a
 // mask put it in place, where spreading a mask's bits to bytes took a
 // broadcast, a shuffle, a test and a mask; the AVX-VNNI tier's one-row
-// kernels over groups move it with one GF2P8AFFINEQB instead (their eight
-// matrices in registers; CPUs without GFNI run the AVX2 tier's kernels for
-// these formats). AVX-512 CPUs with GFNI hold Q5_0, Q5_1 and Q5_K so too:
+// kernels over groups move it with one GF2P8AFFINEQB instead (the step of
+// bits and 7 of the 8 matrices in registers; CPUs without GFNI run the
+// AVX2 tier's kernels for these formats). AVX-512 CPUs with GFNI hold Q5_0, Q5_1 and Q5_K so too:
 // one GF2P8AFFINEQB moves a quad's bit into place, where the masks took a
 // mask load and a masked add.
 //

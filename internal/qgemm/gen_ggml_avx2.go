@@ -680,17 +680,29 @@ func kernel(name string, f format, sh shape) {
 	if !f.subScales && !vnni {
 		want = append(want, cOnes)
 	}
+	mask := cMask4
+	switch f.low {
+	case 2:
+		mask = cMask2
+	case 8:
+		mask = c80
+	}
 	planeMask := cMask30 // plane2's bits 4–5; plane1's bit 4:
 	if f.plane1 {
 		planeMask = valOff(f, 0)
 	}
 	// gfni: the AVX-VNNI tier's plane1 kernels move a quad's extra bit
-	// into place with one GF2P8AFFINEQB (plane1Const) where its 8 matrices
-	// and the low-bit mask all fit in registers (as a memory operand the
-	// matrix made a one-row product slower than the shift and mask).
+	// into place with one GF2P8AFFINEQB (plane1Const) where 9 registers
+	// are left: the half's step of extra bits (yP, loaded once per
+	// sub-block instead of once per quad), the low-bit mask and 7 of the
+	// 8 matrices (with every matrix a memory operand a one-row product
+	// was slower than with the shift and mask).
 	gfni := f.plane1 && vnni && len(want)+9 <= len(free)
+	var yP string // gfni: the half's step of extra bits, loaded once per sub-block
 	switch {
 	case gfni:
+		yP, free = free[0], free[1:]
+		want = append(want, mask)
 		for q := 0; q < 8; q++ {
 			want = append(want, plane1Const(f, q))
 		}
@@ -702,14 +714,7 @@ func kernel(name string, f format, sh shape) {
 			want = append(want, valOff(f, h))
 		}
 	}
-	mask := cMask4
-	switch f.low {
-	case 2:
-		mask = cMask2
-	case 8:
-		mask = c80
-	}
-	if f.low < 8 || s8 {
+	if (f.low < 8 || s8) && !gfni {
 		want = append(want, mask)
 	}
 	if hiNib {
@@ -881,11 +886,14 @@ func kernel(name string, f format, sh shape) {
 							// sub-block's step of high-bit codes, moved to
 							// bit low and up (Q6_K: 2v, 2v+1 to 4–5; plane1:
 							// v to 4).
-							p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
 							if gfni {
 								// Quad v's bit to bit low, the others cleared.
-								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(plane1Const(f, v+rep*f.sub/4)), yb, yb)
+								if v == 0 {
+									p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yP)
+								}
+								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(plane1Const(f, v+rep*f.sub/4)), yP, yb)
 							} else {
+								p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
 								switch sh := f.low - f.high*(v+rep*f.sub/4); {
 								case sh > 0:
 									p("VPSLLW $%d, %s, %s", sh, yb, yb)
