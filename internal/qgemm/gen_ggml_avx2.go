@@ -294,7 +294,8 @@ const (
 	cP1    = 1024
 	cP1Q3  = 1280
 	cMaskF = 1536 // 0xf0 bytes (hiNib: a high nibble masked in place)
-	cSize  = 1568
+	cNibDn = 1568 // GF2P8AFFINEQB matrix: bits 4–7 to 0–3, the others cleared
+	cSize  = 1600
 )
 
 func constTable() {
@@ -318,6 +319,15 @@ func constTable() {
 	put32 := func(off, i int, v uint32) {
 		for b := 0; b < 4; b++ {
 			t[off+4*i+b] = byte(v >> (8 * b))
+		}
+	}
+	var nibDn uint64 // output bit o < 4 takes input bit o + 4 (byte 7 − o)
+	for o := 0; o < 4; o++ {
+		nibDn |= uint64(1) << (o + 4) << (8 * (7 - o))
+	}
+	for i := 0; i < 4; i++ {
+		for b := 0; b < 8; b++ {
+			t[cNibDn+8*i+b] = byte(nibDn >> (8 * b))
 		}
 	}
 	for q := 0; q < 8; q++ {
@@ -877,6 +887,9 @@ func kernel(name string, f format, sh shape) {
 							p("VPAND %s, %s, %s", k(mask), yraw, yd)
 						case hiNib:
 							p("VPAND %s, %s, %s", k(cMaskF), yraw, yd)
+						case gfni && f.low == 4:
+							// The high nibble down, cleared above, in one.
+							p("VGF2P8AFFINEQB $0, %s, %s, %s", k(cNibDn), yraw, yd)
 						default:
 							p("VPSRLW $%d, %s, %s", i*f.low, yraw, yd)
 							p("VPAND %s, %s, %s", k(mask), yd, yd)
