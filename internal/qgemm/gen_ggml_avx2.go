@@ -708,7 +708,7 @@ func kernel(name string, f format, sh shape) {
 	// 8 matrices (with every matrix a memory operand a one-row product
 	// was slower than with the shift and mask).
 	gfni := f.plane1 && vnni && len(want)+9 <= len(free)
-	var yP string // gfni: the half's step of extra bits, loaded once per sub-block
+	var yP string // the half's step of extra bits, loaded once per sub-block (gfni, or a register left)
 	switch {
 	case gfni:
 		yP, free = free[0], free[1:]
@@ -729,6 +729,11 @@ func kernel(name string, f format, sh shape) {
 	}
 	if hiNib {
 		want = append(want, cMaskF)
+	}
+	if (f.plane1 || f.plane2) && !gfni && len(free) > len(want) {
+		// A register left: the step of extra bits is loaded once per
+		// sub-block and half, not once per quad.
+		yP, free = free[0], free[1:]
 	}
 	konst := placeConsts(want, free)
 	k := konst.at
@@ -906,14 +911,25 @@ func kernel(name string, f format, sh shape) {
 								}
 								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(plane1Const(f, v+rep*f.sub/4)), yP, yb)
 							} else {
-								p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
+								src := yb
+								switch {
+								case yP == "":
+									p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
+								case v == 0:
+									p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yP)
+									src = yP
+								default:
+									src = yP
+								}
 								switch sh := f.low - f.high*(v+rep*f.sub/4); {
 								case sh > 0:
-									p("VPSLLW $%d, %s, %s", sh, yb, yb)
+									p("VPSLLW $%d, %s, %s", sh, src, yb)
+									src = yb
 								case sh < 0:
-									p("VPSRLW $%d, %s, %s", -sh, yb, yb)
+									p("VPSRLW $%d, %s, %s", -sh, src, yb)
+									src = yb
 								}
-								p("VPAND %s, %s, %s", k(planeMask), yb, yb)
+								p("VPAND %s, %s, %s", k(planeMask), src, yb)
 							}
 							p("VPOR %s, %s, %s", yb, yd, yd)
 						}
