@@ -904,23 +904,20 @@ func kernel(name string, f format, sh shape) {
 							// sub-block's step of high-bit codes, moved to
 							// bit low and up (Q6_K: 2v, 2v+1 to 4–5; plane1:
 							// v to 4).
+							// The step: in yP from the half's first quad on,
+							// else loaded for each quad.
+							src := yP
+							switch {
+							case yP == "":
+								src = yb
+								p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
+							case v == 0:
+								p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yP)
+							}
 							if gfni {
 								// Quad v's bit to bit low, the others cleared.
-								if v == 0 {
-									p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yP)
-								}
-								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(plane1Const(f, v+rep*f.sub/4)), yP, yb)
+								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(plane1Const(f, v+rep*f.sub/4)), src, yb)
 							} else {
-								src := yb
-								switch {
-								case yP == "":
-									p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yb)
-								case v == 0:
-									p("VMOVDQU %s, %s", ta("BX", 32*hh, 8), yP)
-									src = yP
-								default:
-									src = yP
-								}
 								switch sh := f.low - f.high*(v+rep*f.sub/4); {
 								case sh > 0:
 									p("VPSLLW $%d, %s, %s", sh, src, yb)
