@@ -120,10 +120,8 @@ var formats = func() map[quant.Type]*format {
 		quant.TQ2_0: {low: 2, zp: 1, sb: 256, sub: 256, act: actQ8_K},
 		quant.TQ1_0: {kern: quant.TQ2_0, low: 2, zp: 1, sb: 256, sub: 256, act: actQ8_K},
 	}
-	if chunkedTiles {
-		for _, t := range []quant.Type{quant.Q3_K, quant.Q5_K, quant.Q6_K} {
-			fs[t].chunked = true
-		}
+	for _, t := range []quant.Type{quant.Q3_K, quant.Q5_K, quant.Q6_K} {
+		fs[t].chunked = chunkedType(t)
 	}
 	for _, t := range []quant.Type{quant.IQ3_S, quant.IQ3_XXS, quant.IQ2_XXS, quant.IQ2_XS, quant.IQ2_S,
 		quant.IQ1_S, quant.IQ1_M} {
@@ -849,6 +847,11 @@ func (f *format) nsub() int { return f.sb / f.sub }
 // alternated). The arm64 kernels, not measured on hardware here, keep the
 // two regions.
 const chunkedTiles = runtime.GOARCH == "amd64"
+
+// chunkedType reports whether t's masks form is chunked (chunkedTiles).
+func chunkedType(t quant.Type) bool {
+	return chunkedTiles && (t == quant.Q3_K || t == quant.Q5_K || t == quant.Q6_K)
+}
 
 // subLow is the bytes of one sub-block's low codes.
 func (f *format) subLow() int { return f.sub * GroupCols * f.low / 8 }

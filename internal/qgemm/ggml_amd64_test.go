@@ -3,8 +3,6 @@
 package qgemm
 
 import (
-	"context"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -67,44 +65,11 @@ func TestPlane1WithoutGFNI(t *testing.T) {
 	hasGFNIVEX = false
 	rng := rand.New(rand.NewPCG(31, 32))
 	for _, typ := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K, quant.Q3_K} {
-		masks := *formats[typ]
-		masks.plane1, masks.kern = false, typ
-		f := plane1Format(typ, &masks)
-		if vnniTakes(f) || !vnniTakes(&masks) {
+		masks := masksFormat(typ)
+		f := plane1Format(typ, masks)
+		if vnniTakes(f) || !vnniTakes(masks) {
 			t.Fatalf("%v: without GFNI the AVX-VNNI kernels must leave the plane1 form (only) to the AVX2 ones", typ)
 		}
-		n, k := 100, 2*max(f.sb, 64)
-		data := randGGML(rng, typ, n, k)
-		rb, _ := typ.RowBytes(k)
-		m, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
-		if err != nil {
-			t.Fatal(err)
-		}
-		tol := 1e-5
-		if f.mins == minsHalf {
-			tol = 1.0 / 1024 // the activations' sum sa as ggml rounds it (TestGGMLMatMul)
-		}
-		for _, rows := range []int{1, 3, 9} {
-			a := randA(rng, rows*k)
-			ref, mag := refGGML(m, a, rows)
-			for _, v := range ggmlVariants {
-				if v.id != idAVXVNNI {
-					continue
-				}
-				fallbacks := ggmlFallbacks.Load()
-				y := make([]float32, rows*n)
-				if err := m.matmul(context.Background(), y, a, rows, 0, v); err != nil {
-					t.Fatal(err)
-				}
-				if ggmlFallbacks.Load() != fallbacks {
-					t.Fatalf("%v/%s rows=%d: the generic kernel ran", typ, v.name, rows)
-				}
-				for i := range y {
-					if d := math.Abs(float64(y[i]) - ref[i]); d > tol*mag[i]+1e-6 {
-						t.Fatalf("%v/%s rows=%d: y[%d] = %v, want %v", typ, v.name, rows, i, y[i], ref[i])
-					}
-				}
-			}
-		}
+		checkFormVariants(t, rng, f, 2, []int{1, 3, 9}, func(v ggmlVariant) bool { return v.id == idAVXVNNI })
 	}
 }

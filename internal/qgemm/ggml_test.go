@@ -532,49 +532,67 @@ func TestGGMLIQ2Formats(t *testing.T) {
 // for Q3_K's plane1 form), at 1 row (the kernels over several groups) to 9.
 func TestGGMLPlane1Formats(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	ctx := context.Background()
 	for _, typ := range []quant.Type{quant.Q5_0, quant.Q5_1, quant.Q5_K, quant.Q3_K} {
-		masks := *formats[typ]
-		masks.plane1, masks.kern = false, typ
-		// As ggml.go's formats chunk them (plane1Format leaves Q3_K whole).
-		masks.chunked = chunkedTiles && (typ == quant.Q3_K || typ == quant.Q5_K)
-		n, k := 100, 3*max(masks.sb, 64)
-		data := randGGML(rng, typ, n, k)
-		rb, _ := typ.RowBytes(k)
-		for _, f := range []*format{&masks, plane1Format(typ, &masks)} {
-			name := typ.String() + "/masks"
-			if f.plane1 {
-				name = typ.String() + "/plane1"
+		masks := masksFormat(typ)
+		for _, f := range []*format{masks, plane1Format(typ, masks)} {
+			checkFormVariants(t, rng, f, 3, []int{1, 2, 3, 5, 8, 9}, func(ggmlVariant) bool { return true })
+		}
+	}
+}
+
+// masksFormat returns t's format (Q5_0, Q5_1, Q5_K or Q3_K) with its extra
+// bit as masks, whichever form this CPU holds t in.
+func masksFormat(t quant.Type) *format {
+	f := *formats[t]
+	f.plane1, f.kern, f.chunked = false, t, chunkedType(t)
+	return &f
+}
+
+// checkFormVariants packs a random matrix of f's type in form f (k =
+// blocks·max(sb, 64)); it must decode as ggml does, take GGMLBytes, and
+// multiply as the float64 product does at each row count through every
+// variant that use picks, without falling back to the generic kernel
+// where the CPU has plane1 kernels.
+func checkFormVariants(t *testing.T, rng *rand.Rand, f *format, blocks int, rowList []int, use func(ggmlVariant) bool) {
+	t.Helper()
+	typ := f.t
+	name := typ.String() + "/masks"
+	if f.plane1 {
+		name = typ.String() + "/plane1"
+	}
+	n, k := 100, blocks*max(f.sb, 64)
+	data := randGGML(rng, typ, n, k)
+	rb, _ := typ.RowBytes(k)
+	m, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.Footprint(), int(GGMLBytes(typ, n, k)); got != want {
+		t.Errorf("%s: %d bytes of tiles, the masks' form %d", name, got, want)
+	}
+	checkDequantize(t, name, m, typ, data)
+	tol := 1e-5
+	if f.mins == minsHalf {
+		tol = 1.0 / 1024 // the activations' sum sa as ggml rounds it (TestGGMLMatMul)
+	}
+	for _, rows := range rowList {
+		a := randA(rng, rows*k)
+		ref, mag := refGGML(m, a, rows)
+		for _, v := range ggmlVariants {
+			if !use(v) {
+				continue
 			}
-			m, err := packGGML(f, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] })
-			if err != nil {
+			fallbacks := ggmlFallbacks.Load()
+			y := make([]float32, rows*n)
+			if err := m.matmul(context.Background(), y, a, rows, 0, v); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := m.Footprint(), int(GGMLBytes(typ, n, k)); got != want {
-				t.Errorf("%s: %d bytes of tiles, the masks' form %d", name, got, want)
+			if plane1Kernels && v.id != idGeneric && ggmlFallbacks.Load() != fallbacks {
+				t.Fatalf("%s/%s rows=%d: the generic kernel ran", name, v.name, rows)
 			}
-			checkDequantize(t, name, m, typ, data)
-			tol := 1e-5
-			if f.mins == minsHalf {
-				tol = 1.0 / 1024 // the activations' sum sa as ggml rounds it (TestGGMLMatMul)
-			}
-			for _, rows := range []int{1, 2, 3, 5, 8, 9} {
-				a := randA(rng, rows*k)
-				ref, mag := refGGML(m, a, rows)
-				for _, v := range ggmlVariants {
-					fallbacks := ggmlFallbacks.Load()
-					y := make([]float32, rows*n)
-					if err := m.matmul(ctx, y, a, rows, 0, v); err != nil {
-						t.Fatal(err)
-					}
-					if plane1Kernels && v.id != idGeneric && ggmlFallbacks.Load() != fallbacks {
-						t.Fatalf("%s/%s rows=%d: the generic kernel ran", name, v.name, rows)
-					}
-					for i := range y {
-						if d := math.Abs(float64(y[i]) - ref[i]); d > tol*mag[i]+1e-6 {
-							t.Fatalf("%s/%s rows=%d: y[%d] = %v, want %v", name, v.name, rows, i, y[i], ref[i])
-						}
-					}
+			for i := range y {
+				if d := math.Abs(float64(y[i]) - ref[i]); d > tol*mag[i]+1e-6 {
+					t.Fatalf("%s/%s rows=%d: y[%d] = %v, want %v", name, v.name, rows, i, y[i], ref[i])
 				}
 			}
 		}
