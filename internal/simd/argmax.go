@@ -19,19 +19,42 @@ func argmaxGeneric(x []float32) (i int, nan bool) {
 
 // Argmax returns the index of the first largest value of x — greedy
 // decoding's token — or, with nan true, the index of the first NaN (which
-// no ranking can place). On AVX-512 it takes the maximum of the whole
-// vectors of 16 and then finds its first occurrence (two passes, about
-// 15 µs for a 262144-token vocabulary against 200 µs for the scalar
-// loop); a NaN among them sends it to argmaxGeneric.
-func Argmax(x []float32) (i int, nan bool) {
+// no ranking can place). On AVX-512 (vectors of 16) and AVX2 (of 8) it
+// takes the maximum of the whole vectors and then finds its first
+// occurrence (two passes, about 15 µs for a 262144-token vocabulary on
+// AVX-512 against 200 µs for the scalar loop); a NaN among them sends it
+// to argmaxGeneric.
+func Argmax(x []float32) (i int, nan bool) { return argmaxWidth(x, argmaxVector()) }
+
+// argmaxVector returns the widest vector Argmax has a kernel for on this
+// CPU: 16 (AVX-512), 8 (AVX2) or 0 (none).
+func argmaxVector() int {
+	switch {
+	case hasAVX512:
+		return 16
+	case hasAVX2:
+		return 8
+	}
+	return 0
+}
+
+// argmaxWidth is Argmax with the kernels for vectors of w (16, 8, or 0 for
+// argmaxGeneric alone); the CPU must have them.
+func argmaxWidth(x []float32, w int) (i int, nan bool) {
 	n := 0
-	if hasAVX512 {
-		n = len(x) &^ 15
+	if w > 0 {
+		n = len(x) / w * w
 	}
 	if n == 0 {
 		return argmaxGeneric(x)
 	}
-	m, ok := maxOrNaNAVX512(&x[0], n/16)
+	var m float32
+	var ok bool
+	if w == 16 {
+		m, ok = maxOrNaNAVX512(&x[0], n/w)
+	} else {
+		m, ok = maxOrNaNAVX2(&x[0], n/w)
+	}
 	if !ok {
 		return argmaxGeneric(x)
 	}
@@ -42,5 +65,8 @@ func Argmax(x []float32) (i int, nan bool) {
 	if n < len(x) && x[n+t] > m {
 		return n + t, false
 	}
-	return firstEqAVX512(&x[0], n/16, m), false
+	if w == 16 {
+		return firstEqAVX512(&x[0], n/w, m), false
+	}
+	return firstEqAVX2(&x[0], n/w, m), false
 }

@@ -13,3 +13,13 @@ func maxOrNaNAVX512(x *float32, blocks int) (m float32, ok bool)
 //
 //go:noescape
 func firstEqAVX512(x *float32, blocks int, m float32) int
+
+// maxOrNaNAVX2 is maxOrNaNAVX512 for blocks·8 values (AVX).
+//
+//go:noescape
+func maxOrNaNAVX2(x *float32, blocks int) (m float32, ok bool)
+
+// firstEqAVX2 is firstEqAVX512 for blocks·8 values (AVX).
+//
+//go:noescape
+func firstEqAVX2(x *float32, blocks int, m float32) int

@@ -88,3 +88,89 @@ found:
 	MOVQ DX, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func maxOrNaNAVX2(x *float32, blocks int) (m float32, ok bool)
+//
+// maxOrNaNAVX512 for vectors of 8: four running maxima (VMAXPS) and the
+// OR of every vector's unordered self-compare; blocks ≥ 1.
+TEXT ·maxOrNaNAVX2(SB), NOSPLIT, $0-21
+	MOVQ x+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+max4:
+	CMPQ CX, $4
+	JL max1
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VCMPPS $3, Y4, Y4, Y10
+	VCMPPS $3, Y5, Y5, Y11
+	VCMPPS $3, Y6, Y6, Y12
+	VCMPPS $3, Y7, Y7, Y13
+	VORPS Y10, Y8, Y8
+	VORPS Y11, Y9, Y9
+	VORPS Y12, Y8, Y8
+	VORPS Y13, Y9, Y9
+	VMAXPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VMAXPS Y6, Y2, Y2
+	VMAXPS Y7, Y3, Y3
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP max4
+max1:
+	TESTQ CX, CX
+	JZ reduce
+	VMOVUPS (SI), Y4
+	VCMPPS $3, Y4, Y4, Y10
+	VORPS Y10, Y8, Y8
+	VMAXPS Y4, Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JMP max1
+reduce:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, m+16(FP)
+	VORPS Y9, Y8, Y8
+	VPTEST Y8, Y8
+	SETEQ ok+20(FP)
+	VZEROUPPER
+	RET
+
+// func firstEqAVX2(x *float32, blocks int, m float32) int
+TEXT ·firstEqAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	VBROADCASTSS m+16(FP), Y0
+	XORQ DX, DX
+find:
+	VCMPPS $0, (SI)(DX*4), Y0, Y1
+	VMOVMSKPS Y1, AX
+	TESTL AX, AX
+	JNZ found
+	ADDQ $8, DX
+	DECQ CX
+	JNZ find
+	MOVQ $-1, ret+24(FP)
+	VZEROUPPER
+	RET
+found:
+	BSFL AX, AX
+	ADDQ AX, DX
+	MOVQ DX, ret+24(FP)
+	VZEROUPPER
+	RET

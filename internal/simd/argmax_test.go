@@ -10,7 +10,8 @@ import (
 // TestArgmax checks Argmax against argmaxGeneric at every length of
 // lengths and at offsets into a longer slice: random values without NaN
 // (the maximum placed in the vectors, in the tail, repeated, as ±0 or
-// −Inf only), and with one or two NaNs at random places.
+// −Inf only), and with one or two NaNs at random places; with every
+// vector width whose kernels this CPU runs.
 func TestArgmax(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	inf := float32(math.Inf(1))
@@ -35,6 +36,10 @@ func TestArgmax(t *testing.T) {
 			x[r.IntN(len(x))] = float32(math.NaN())
 		},
 	}
+	widths := []int{argmaxVector()} // and every narrower kernel this CPU runs
+	if hasAVX512 && hasAVX2 {
+		widths = append(widths, 8)
+	}
 	for name, fill := range cases {
 		for _, n := range append(lengths, 262144) {
 			for _, off := range []int{0, 3} {
@@ -46,10 +51,12 @@ func TestArgmax(t *testing.T) {
 				if n > 0 {
 					fill(x)
 				}
-				gi, gn := Argmax(x)
 				wi, wn := argmaxGeneric(x)
-				if gi != wi || gn != wn {
-					t.Fatalf("%s n=%d off=%d: Argmax = %d, %v; want %d, %v", name, n, off, gi, gn, wi, wn)
+				for _, w := range widths {
+					gi, gn := argmaxWidth(x, w)
+					if gi != wi || gn != wn {
+						t.Fatalf("%s n=%d off=%d width %d: Argmax = %d, %v; want %d, %v", name, n, off, w, gi, gn, wi, wn)
+					}
 				}
 			}
 		}
@@ -67,18 +74,25 @@ func repeatMax(r *rand.Rand, x []float32, k int) {
 	}
 }
 
-// BenchmarkArgmax runs Argmax and argmaxGeneric over a 262144-value row
-// (Gemma 3's vocabulary).
+// BenchmarkArgmax runs Argmax, argmaxGeneric and (on AVX-512 CPUs) the
+// AVX2 kernels over a 262144-value row (Gemma 3's vocabulary).
 func BenchmarkArgmax(b *testing.B) {
 	x := make([]float32, 262144)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
 	}
-	for _, f := range []struct {
+	fns := []struct {
 		name string
 		fn   func([]float32) (int, bool)
-	}{{"Argmax", Argmax}, {"generic", argmaxGeneric}} {
+	}{{"Argmax", Argmax}, {"generic", argmaxGeneric}}
+	if hasAVX512 && hasAVX2 {
+		fns = append(fns, struct {
+			name string
+			fn   func([]float32) (int, bool)
+		}{"AVX2", func(x []float32) (int, bool) { return argmaxWidth(x, 8) }})
+	}
+	for _, f := range fns {
 		b.Run(fmt.Sprint(f.name), func(b *testing.B) {
 			b.SetBytes(int64(4 * len(x)))
 			for b.Loop() {

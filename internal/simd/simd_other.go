@@ -5,6 +5,9 @@ package simd
 // hasAVX512 is false: the kernels have assembly for amd64 alone.
 const hasAVX512 = false
 
+// hasAVX2 is false likewise.
+const hasAVX2 = false
+
 func biasGeluAVX512(dst, x, bias *float32, blocks int)                { panic("simd: no assembly") }
 func minMaxAVX512(x *float32, blocks int, out *[32]float32)           { panic("simd: no assembly") }
 func quantizeAVX512(dst *uint8, x *float32, blocks int, p *quantArgs) { panic("simd: no assembly") }
