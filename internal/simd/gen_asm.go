@@ -427,6 +427,138 @@ func softmax() {
 	p("RET")
 }
 
+// expConsts are the constants of softmaxAVX2's kernels, each in a
+// 32-byte vector of expConstAVX2 at its index·32.
+var expConsts = []uint32{
+	math.Float32bits(float32(1.44269504088896341)), // 0 log2e
+	math.Float32bits(12582912),                     // 1 magic
+	math.Float32bits(0.693359375),                  // 2 ln2hi
+	math.Float32bits(-2.12194440e-4),               // 3 ln2lo
+	math.Float32bits(1.9875691500e-4),              // 4 c5
+	math.Float32bits(1.3981999507e-3),              // 5
+	math.Float32bits(8.3334519073e-3),              // 6
+	math.Float32bits(4.1665795894e-2),              // 7
+	math.Float32bits(1.6666665459e-1),              // 8
+	math.Float32bits(5.0000001201e-1),              // 9
+	math.Float32bits(1),                            // 10
+	math.Float32bits(-87.33654),                    // 11
+	math.Float32bits(-104),                         // 12
+	127,                                            // 13
+}
+
+// ec is expConstAVX2's vector i as a memory operand.
+func ec(i int) string { return fmt.Sprintf("expConstAVX2<>+%d(SB)", 32*i) }
+
+// softmaxAVX2 writes maxAVX2, expSubAVX2 and scaleAVX2: softmax's
+// kernels for AVX2 CPUs without AVX-512, over the same blocks of 16
+// elements as two 8-wide halves, with the same 16 lanes (the float64
+// sums of expSubAVX2 are expSubAVX512's, bit for bit).
+func softmaxAVX2() {
+	for i, c := range expConsts {
+		for j := 0; j < 8; j++ {
+			fmt.Fprintf(&out, "DATA expConstAVX2<>+%d(SB)/4, $0x%08x\n", 32*i+4*j, c)
+		}
+	}
+	fmt.Fprintf(&out, "GLOBL expConstAVX2<>(SB), RODATA|NOPTR, $%d\n", 32*len(expConsts))
+
+	fn("maxAVX2", "(x *float32, blocks int, out *[16]float32)", "is maxAVX512 for CPUs with AVX2.", 24)
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ blocks+8(FP), CX")
+	p("MOVQ out+16(FP), DI")
+	p("VMOVUPS (SI), Y1")
+	p("VMOVUPS 32(SI), Y2")
+	label("max_loop")
+	for h, acc := range []string{"Y1", "Y2"} {
+		p("VMOVUPS %d(SI), Y0", 32*h)
+		p("VMAXPS %s, Y0, %s", acc, acc)          // (x > m) ? x : m
+		p("VCMPPS $0x%02x, Y0, Y0, Y3", cmpUnord) // x is NaN
+		p("VBLENDVPS Y3, Y0, %s, %s", acc, acc)   // keep the NaN
+	}
+	p("ADDQ $64, SI")
+	p("DECQ CX")
+	p("JNZ max_loop")
+	p("VMOVUPS Y1, (DI)")
+	p("VMOVUPS Y2, 32(DI)")
+	p("VZEROUPPER")
+	p("RET")
+
+	fn("expSubAVX2", "(y, x *float32, blocks int, m float32, sums *[16]float64) int", "is expSubAVX512 for CPUs with AVX2.", 48)
+	p("MOVQ y+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ blocks+16(FP), CX")
+	p("VBROADCASTSS m+24(FP), Y8")
+	p("MOVQ sums+32(FP), DX")
+	p("XORQ BX, BX")
+	for i := 0; i < 4; i++ {
+		p("VMOVUPD %d(DX), Y%d", 32*i, 12+i)
+	}
+	label("exp_loop")
+	for h := 0; h < 2; h++ {
+		p("VMOVUPS %d(SI), Y0", 32*h)
+		p("VSUBPS Y8, Y0, Y0")        // x − m
+		p("VMULPS %s, Y0, Y1", ec(0)) // x·log2e
+		p("VADDPS %s, Y1, Y1", ec(1)) // + magic
+		p("VSUBPS %s, Y1, Y1", ec(1)) // − magic: fn
+		p("VMULPS %s, Y1, Y2", ec(2)) // fn·ln2hi
+		p("VSUBPS Y2, Y0, Y2")        // x − ·
+		p("VMULPS %s, Y1, Y3", ec(3)) // fn·ln2lo
+		p("VSUBPS Y3, Y2, Y2")        // r
+		p("VMULPS %s, Y2, Y3", ec(4)) // c5·r
+		for c := 5; c <= 8; c++ {
+			p("VADDPS %s, Y3, Y3", ec(c))
+			p("VMULPS Y2, Y3, Y3")
+		}
+		p("VADDPS %s, Y3, Y3", ec(9))  // y
+		p("VMULPS Y2, Y3, Y3")         // y·r
+		p("VMULPS Y2, Y3, Y3")         // ·r
+		p("VADDPS Y2, Y3, Y3")         // + r
+		p("VADDPS %s, Y3, Y3", ec(10)) // + 1
+		p("VCVTTPS2DQ Y1, Y4")         // n
+		p("VPADDD %s, Y4, Y4", ec(13))
+		p("VPSLLD $23, Y4, Y4")                          // 2^n
+		p("VCMPPS $0x%02x, %s, Y0, Y5", cmpGEOQ, ec(11)) // in range
+		p("VMULPS Y4, Y3, Y3")
+		p("VANDPS Y5, Y3, Y3")                           // out of range: 0
+		p("VCMPPS $0x%02x, %s, Y0, Y6", cmpGEOQ, ec(12)) // ≥ −104
+		p("VANDNPS Y6, Y5, Y6")                          // below range but not 0
+		p("VBLENDVPS Y6, Y0, Y3, Y7")                    // those keep x − m, summed as 0
+		p("VMOVUPS Y7, %d(DI)", 32*h)
+		p("VMOVMSKPS Y6, AX")
+		p("POPCNTL AX, AX")
+		p("ADDQ AX, BX")
+		p("VCVTPS2PD X3, Y6")
+		p("VADDPD Y6, Y%d, Y%d", 12+2*h, 12+2*h)
+		p("VEXTRACTF128 $1, Y3, X7")
+		p("VCVTPS2PD X7, Y7")
+		p("VADDPD Y7, Y%d, Y%d", 13+2*h, 13+2*h)
+	}
+	p("ADDQ $64, SI")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ exp_loop")
+	for i := 0; i < 4; i++ {
+		p("VMOVUPD Y%d, %d(DX)", 12+i, 32*i)
+	}
+	p("MOVQ BX, ret+40(FP)")
+	p("VZEROUPPER")
+	p("RET")
+
+	fn("scaleAVX2", "(y *float32, blocks int, s float32)", "is scaleAVX512 for CPUs with AVX2.", 20)
+	p("MOVQ y+0(FP), DI")
+	p("MOVQ blocks+8(FP), CX")
+	p("VBROADCASTSS s+16(FP), Y1")
+	label("scale_loop")
+	for h := 0; h < 2; h++ {
+		p("VMULPS %d(DI), Y1, Y0", 32*h)
+		p("VMOVUPS Y0, %d(DI)", 32*h)
+	}
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ scale_loop")
+	p("VZEROUPPER")
+	p("RET")
+}
+
 func addNorm() {
 	fn("addAVX512", "(dst, x, y *float32, blocks int)", "is addGeneric on blocks·16 elements.", 32)
 	p("MOVQ dst+0(FP), DI")
@@ -685,6 +817,7 @@ func main() {
 	accF32()
 	requant()
 	softmax()
+	softmaxAVX2()
 	addNorm()
 	requantDequant()
 	epilogueRows()

@@ -344,8 +344,12 @@ func Softmax(y, x []float32) {
 	}
 	n := len(x) &^ 15
 	inv := float32(1 / s)
-	if n > 0 {
+	switch {
+	case n == 0:
+	case hasAVX512:
 		scaleAVX512(&y[0], n/16, inv)
+	default:
+		scaleAVX2(&y[0], n/16, inv)
 	}
 	for i := n; i < len(x); i++ {
 		y[i] *= inv
@@ -392,16 +396,27 @@ func ExpSub(y, x []float32) (m float32, sum float64) {
 }
 
 // expSum sets y_i = Exp(x_i − m), m = max x, and returns m and Σ y_i in
-// float64, by the vector kernels; ok is false (and y unset) without
-// AVX-512, for rows shorter than 16 or with a NaN or infinite maximum.
+// float64, by the vector kernels (AVX-512, or AVX2: the same 16 lanes and
+// sums); ok is false (and y unset) without either, for rows shorter than
+// 16 or with a NaN or infinite maximum.
 func expSum(y, x []float32) (m float32, s float64, ok bool) {
+	return expSumWith(y, x, hasAVX512)
+}
+
+// expSumWith is expSum with the AVX-512 kernels (avx512) or the AVX2 ones;
+// the CPU must have them.
+func expSumWith(y, x []float32, avx512 bool) (m float32, s float64, ok bool) {
 	n := len(x) &^ 15
-	if !hasAVX512 || n == 0 {
+	if !(avx512 || hasAVX2) || n == 0 {
 		return 0, 0, false
 	}
 	_ = y[len(x)-1]
 	var lanes [16]float32
-	maxAVX512(&x[0], n/16, &lanes)
+	if avx512 {
+		maxAVX512(&x[0], n/16, &lanes)
+	} else {
+		maxAVX2(&x[0], n/16, &lanes)
+	}
 	m = x[n-1]
 	for _, v := range lanes {
 		if v > m || v != v {
@@ -417,7 +432,12 @@ func expSum(y, x []float32) (m float32, s float64, ok bool) {
 		return m, 0, false
 	}
 	var sums [16]float64
-	slow := expSubAVX512(&y[0], &x[0], n/16, m, &sums)
+	var slow int
+	if avx512 {
+		slow = expSubAVX512(&y[0], &x[0], n/16, m, &sums)
+	} else {
+		slow = expSubAVX2(&y[0], &x[0], n/16, m, &sums)
+	}
 	for _, v := range sums {
 		s += v
 	}

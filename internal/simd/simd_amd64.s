@@ -433,6 +433,266 @@ scale_loop:
 	JNZ scale_loop
 	VZEROUPPER
 	RET
+DATA expConstAVX2<>+0(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+4(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+8(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+12(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+16(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+20(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+24(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+28(SB)/4, $0x3fb8aa3b
+DATA expConstAVX2<>+32(SB)/4, $0x4b400000
+DATA expConstAVX2<>+36(SB)/4, $0x4b400000
+DATA expConstAVX2<>+40(SB)/4, $0x4b400000
+DATA expConstAVX2<>+44(SB)/4, $0x4b400000
+DATA expConstAVX2<>+48(SB)/4, $0x4b400000
+DATA expConstAVX2<>+52(SB)/4, $0x4b400000
+DATA expConstAVX2<>+56(SB)/4, $0x4b400000
+DATA expConstAVX2<>+60(SB)/4, $0x4b400000
+DATA expConstAVX2<>+64(SB)/4, $0x3f318000
+DATA expConstAVX2<>+68(SB)/4, $0x3f318000
+DATA expConstAVX2<>+72(SB)/4, $0x3f318000
+DATA expConstAVX2<>+76(SB)/4, $0x3f318000
+DATA expConstAVX2<>+80(SB)/4, $0x3f318000
+DATA expConstAVX2<>+84(SB)/4, $0x3f318000
+DATA expConstAVX2<>+88(SB)/4, $0x3f318000
+DATA expConstAVX2<>+92(SB)/4, $0x3f318000
+DATA expConstAVX2<>+96(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+100(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+104(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+108(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+112(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+116(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+120(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+124(SB)/4, $0xb95e8083
+DATA expConstAVX2<>+128(SB)/4, $0x39506967
+DATA expConstAVX2<>+132(SB)/4, $0x39506967
+DATA expConstAVX2<>+136(SB)/4, $0x39506967
+DATA expConstAVX2<>+140(SB)/4, $0x39506967
+DATA expConstAVX2<>+144(SB)/4, $0x39506967
+DATA expConstAVX2<>+148(SB)/4, $0x39506967
+DATA expConstAVX2<>+152(SB)/4, $0x39506967
+DATA expConstAVX2<>+156(SB)/4, $0x39506967
+DATA expConstAVX2<>+160(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+164(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+168(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+172(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+176(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+180(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+184(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+188(SB)/4, $0x3ab743ce
+DATA expConstAVX2<>+192(SB)/4, $0x3c088908
+DATA expConstAVX2<>+196(SB)/4, $0x3c088908
+DATA expConstAVX2<>+200(SB)/4, $0x3c088908
+DATA expConstAVX2<>+204(SB)/4, $0x3c088908
+DATA expConstAVX2<>+208(SB)/4, $0x3c088908
+DATA expConstAVX2<>+212(SB)/4, $0x3c088908
+DATA expConstAVX2<>+216(SB)/4, $0x3c088908
+DATA expConstAVX2<>+220(SB)/4, $0x3c088908
+DATA expConstAVX2<>+224(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+228(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+232(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+236(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+240(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+244(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+248(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+252(SB)/4, $0x3d2aa9c1
+DATA expConstAVX2<>+256(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+260(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+264(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+268(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+272(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+276(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+280(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+284(SB)/4, $0x3e2aaaaa
+DATA expConstAVX2<>+288(SB)/4, $0x3f000000
+DATA expConstAVX2<>+292(SB)/4, $0x3f000000
+DATA expConstAVX2<>+296(SB)/4, $0x3f000000
+DATA expConstAVX2<>+300(SB)/4, $0x3f000000
+DATA expConstAVX2<>+304(SB)/4, $0x3f000000
+DATA expConstAVX2<>+308(SB)/4, $0x3f000000
+DATA expConstAVX2<>+312(SB)/4, $0x3f000000
+DATA expConstAVX2<>+316(SB)/4, $0x3f000000
+DATA expConstAVX2<>+320(SB)/4, $0x3f800000
+DATA expConstAVX2<>+324(SB)/4, $0x3f800000
+DATA expConstAVX2<>+328(SB)/4, $0x3f800000
+DATA expConstAVX2<>+332(SB)/4, $0x3f800000
+DATA expConstAVX2<>+336(SB)/4, $0x3f800000
+DATA expConstAVX2<>+340(SB)/4, $0x3f800000
+DATA expConstAVX2<>+344(SB)/4, $0x3f800000
+DATA expConstAVX2<>+348(SB)/4, $0x3f800000
+DATA expConstAVX2<>+352(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+356(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+360(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+364(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+368(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+372(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+376(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+380(SB)/4, $0xc2aeac4f
+DATA expConstAVX2<>+384(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+388(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+392(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+396(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+400(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+404(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+408(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+412(SB)/4, $0xc2d00000
+DATA expConstAVX2<>+416(SB)/4, $0x0000007f
+DATA expConstAVX2<>+420(SB)/4, $0x0000007f
+DATA expConstAVX2<>+424(SB)/4, $0x0000007f
+DATA expConstAVX2<>+428(SB)/4, $0x0000007f
+DATA expConstAVX2<>+432(SB)/4, $0x0000007f
+DATA expConstAVX2<>+436(SB)/4, $0x0000007f
+DATA expConstAVX2<>+440(SB)/4, $0x0000007f
+DATA expConstAVX2<>+444(SB)/4, $0x0000007f
+GLOBL expConstAVX2<>(SB), RODATA|NOPTR, $448
+
+// func maxAVX2(x *float32, blocks int, out *[16]float32)
+TEXT ·maxAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	MOVQ out+16(FP), DI
+	VMOVUPS (SI), Y1
+	VMOVUPS 32(SI), Y2
+max_loop:
+	VMOVUPS 0(SI), Y0
+	VMAXPS Y1, Y0, Y1
+	VCMPPS $0x03, Y0, Y0, Y3
+	VBLENDVPS Y3, Y0, Y1, Y1
+	VMOVUPS 32(SI), Y0
+	VMAXPS Y2, Y0, Y2
+	VCMPPS $0x03, Y0, Y0, Y3
+	VBLENDVPS Y3, Y0, Y2, Y2
+	ADDQ $64, SI
+	DECQ CX
+	JNZ max_loop
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VZEROUPPER
+	RET
+
+// func expSubAVX2(y, x *float32, blocks int, m float32, sums *[16]float64) int
+TEXT ·expSubAVX2(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	VBROADCASTSS m+24(FP), Y8
+	MOVQ sums+32(FP), DX
+	XORQ BX, BX
+	VMOVUPD 0(DX), Y12
+	VMOVUPD 32(DX), Y13
+	VMOVUPD 64(DX), Y14
+	VMOVUPD 96(DX), Y15
+exp_loop:
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y8, Y0, Y0
+	VMULPS expConstAVX2<>+0(SB), Y0, Y1
+	VADDPS expConstAVX2<>+32(SB), Y1, Y1
+	VSUBPS expConstAVX2<>+32(SB), Y1, Y1
+	VMULPS expConstAVX2<>+64(SB), Y1, Y2
+	VSUBPS Y2, Y0, Y2
+	VMULPS expConstAVX2<>+96(SB), Y1, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS expConstAVX2<>+128(SB), Y2, Y3
+	VADDPS expConstAVX2<>+160(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+192(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+224(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+256(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+288(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+320(SB), Y3, Y3
+	VCVTTPS2DQ Y1, Y4
+	VPADDD expConstAVX2<>+416(SB), Y4, Y4
+	VPSLLD $23, Y4, Y4
+	VCMPPS $0x1d, expConstAVX2<>+352(SB), Y0, Y5
+	VMULPS Y4, Y3, Y3
+	VANDPS Y5, Y3, Y3
+	VCMPPS $0x1d, expConstAVX2<>+384(SB), Y0, Y6
+	VANDNPS Y6, Y5, Y6
+	VBLENDVPS Y6, Y0, Y3, Y7
+	VMOVUPS Y7, 0(DI)
+	VMOVMSKPS Y6, AX
+	POPCNTL AX, AX
+	ADDQ AX, BX
+	VCVTPS2PD X3, Y6
+	VADDPD Y6, Y12, Y12
+	VEXTRACTF128 $1, Y3, X7
+	VCVTPS2PD X7, Y7
+	VADDPD Y7, Y13, Y13
+	VMOVUPS 32(SI), Y0
+	VSUBPS Y8, Y0, Y0
+	VMULPS expConstAVX2<>+0(SB), Y0, Y1
+	VADDPS expConstAVX2<>+32(SB), Y1, Y1
+	VSUBPS expConstAVX2<>+32(SB), Y1, Y1
+	VMULPS expConstAVX2<>+64(SB), Y1, Y2
+	VSUBPS Y2, Y0, Y2
+	VMULPS expConstAVX2<>+96(SB), Y1, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS expConstAVX2<>+128(SB), Y2, Y3
+	VADDPS expConstAVX2<>+160(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+192(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+224(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+256(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+288(SB), Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VADDPS Y2, Y3, Y3
+	VADDPS expConstAVX2<>+320(SB), Y3, Y3
+	VCVTTPS2DQ Y1, Y4
+	VPADDD expConstAVX2<>+416(SB), Y4, Y4
+	VPSLLD $23, Y4, Y4
+	VCMPPS $0x1d, expConstAVX2<>+352(SB), Y0, Y5
+	VMULPS Y4, Y3, Y3
+	VANDPS Y5, Y3, Y3
+	VCMPPS $0x1d, expConstAVX2<>+384(SB), Y0, Y6
+	VANDNPS Y6, Y5, Y6
+	VBLENDVPS Y6, Y0, Y3, Y7
+	VMOVUPS Y7, 32(DI)
+	VMOVMSKPS Y6, AX
+	POPCNTL AX, AX
+	ADDQ AX, BX
+	VCVTPS2PD X3, Y6
+	VADDPD Y6, Y14, Y14
+	VEXTRACTF128 $1, Y3, X7
+	VCVTPS2PD X7, Y7
+	VADDPD Y7, Y15, Y15
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ exp_loop
+	VMOVUPD Y12, 0(DX)
+	VMOVUPD Y13, 32(DX)
+	VMOVUPD Y14, 64(DX)
+	VMOVUPD Y15, 96(DX)
+	MOVQ BX, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(y *float32, blocks int, s float32)
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ y+0(FP), DI
+	MOVQ blocks+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+scale_loop:
+	VMULPS 0(DI), Y1, Y0
+	VMOVUPS Y0, 0(DI)
+	VMULPS 32(DI), Y1, Y0
+	VMOVUPS Y0, 32(DI)
+	ADDQ $64, DI
+	DECQ CX
+	JNZ scale_loop
+	VZEROUPPER
+	RET
 
 // func addAVX512(dst, x, y *float32, blocks int)
 TEXT ·addAVX512(SB), NOSPLIT, $0-32

@@ -59,6 +59,21 @@ func expSubAVX512(y, x *float32, blocks int, m float32, sums *[16]float64) int
 //go:noescape
 func scaleAVX512(y *float32, blocks int, s float32)
 
+// maxAVX2 is maxAVX512 for CPUs with AVX2.
+//
+//go:noescape
+func maxAVX2(x *float32, blocks int, out *[16]float32)
+
+// expSubAVX2 is expSubAVX512 for CPUs with AVX2.
+//
+//go:noescape
+func expSubAVX2(y, x *float32, blocks int, m float32, sums *[16]float64) int
+
+// scaleAVX2 is scaleAVX512 for CPUs with AVX2.
+//
+//go:noescape
+func scaleAVX2(y *float32, blocks int, s float32)
+
 // addAVX512 is addGeneric on blocks·16 elements.
 //
 //go:noescape

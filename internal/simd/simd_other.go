@@ -38,5 +38,10 @@ func normF64AVX512(y, x, scale, bias *float32, blocks int, mu, is float64) {
 func requantDequantAVX512(dst *float32, acc *int32, blocks int, sub *int32, mult *float32, p *requantArgs) {
 	panic("simd: no assembly")
 }
-func requantDequantRowsAVX512(p *rowsArgs) { panic("simd: no assembly") }
-func accF32RowsAVX512(p *rowsArgs)         { panic("simd: no assembly") }
+func requantDequantRowsAVX512(p *rowsArgs)             { panic("simd: no assembly") }
+func accF32RowsAVX512(p *rowsArgs)                     { panic("simd: no assembly") }
+func maxAVX2(x *float32, blocks int, out *[16]float32) { panic("simd: no assembly") }
+func expSubAVX2(y, x *float32, blocks int, m float32, sums *[16]float64) int {
+	panic("simd: no assembly")
+}
+func scaleAVX2(y *float32, blocks int, s float32) { panic("simd: no assembly") }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -540,6 +541,74 @@ func TestTap3(t *testing.T) {
 							t.Fatalf("s %d dw %d n %d extra %d, i %d: got %g, want %g", s, dw, n, extra, i, got[i], want[i])
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestExpSumAVX2 checks the AVX2 kernels of ExpSub and Softmax (maxAVX2,
+// expSubAVX2, scaleAVX2) where the CPU has AVX2: against Exp in float64
+// on rows with masked, out-of-range, -Inf and NaN entries, and where it
+// also has AVX-512, against the AVX-512 kernels bit for bit (the same 16
+// lanes and float64 sums).
+func TestExpSumAVX2(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, n := range append(lengths, 128, 129, 262144) {
+		for _, kind := range []string{"normal", "masked", "edge", "-inf", "nan"} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * 4)
+				switch {
+				case kind == "masked" && i%3 == 0:
+					x[i] -= 10000
+				case kind == "edge" && i%5 == 0:
+					x[i] -= 88 + float32(r.IntN(20)) // around Exp's range and −104
+				case kind == "-inf" && i%7 == 0:
+					x[i] = float32(math.Inf(-1))
+				}
+			}
+			if kind == "nan" && n > 0 {
+				x[r.IntN(n)] = float32(math.NaN())
+			}
+			y := make([]float32, n)
+			m, s, ok := expSumWith(y, x, false)
+			if n < 16 {
+				continue // no kernel
+			}
+			if kind == "nan" {
+				if ok && !math.IsNaN(float64(m)) {
+					t.Fatalf("n %d: a NaN row gave max %v, ok", n, m)
+				}
+				continue // the NaN sends the row to the reference
+			}
+			if !ok {
+				t.Fatalf("n %d %s: AVX2 kernels declined a row", n, kind)
+			}
+			var ys float64
+			for i, v := range y {
+				ys += float64(v)
+				if e := math.Exp(float64(x[i]) - float64(m)); math.Abs(float64(v)-e) > 5e-6*e+1e-30 {
+					t.Fatalf("n %d %s: y[%d] = %v, want %v", n, kind, i, v, e)
+				}
+			}
+			if math.Abs(s-ys) > 1e-9*ys {
+				t.Fatalf("n %d %s: sum %v, Σy %v", n, kind, s, ys)
+			}
+			if hasAVX512 {
+				y5 := make([]float32, n)
+				m5, s5, ok5 := expSumWith(y5, x, true)
+				if !ok5 || m5 != m || s5 != s || !slices.Equal(y5, y) {
+					t.Fatalf("n %d %s: AVX2 max %v sum %v, AVX-512 max %v sum %v (or y differs)", n, kind, m, s, m5, s5)
+				}
+				z, z5 := slices.Clone(y), slices.Clone(y)
+				scaleAVX2(&z[0], n/16, float32(1/s))
+				scaleAVX512(&z5[0], n/16, float32(1/s))
+				if !slices.Equal(z, z5) {
+					t.Fatalf("n %d %s: scaleAVX2 and scaleAVX512 differ", n, kind)
 				}
 			}
 		}
