@@ -17,7 +17,7 @@ func refCandidates(o Sampling, logits []float32) []int32 {
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	rank(idx, logits)
+	rankRef(idx, logits)
 	if o.TopK > 0 && o.TopK < len(idx) {
 		idx = idx[:o.TopK]
 	}
@@ -43,6 +43,54 @@ func refCandidates(o Sampling, logits []float32) []int32 {
 		}
 	}
 	return idx
+}
+
+// rankRef is the specification of rank: idx sorted by before.
+func rankRef(idx []int32, logits []float32) {
+	slices.SortFunc(idx, func(a, b int32) int {
+		switch {
+		case before(logits, a, b):
+			return -1
+		case before(logits, b, a):
+			return 1
+		}
+		return 0
+	})
+}
+
+// TestRank compares rank with rankRef on logits with many ties, ±0,
+// ±Inf, subnormals and the extremes of float32.
+func TestRank(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, 1, -1}
+	var keys []uint64
+	for _, n := range []int{0, 1, 2, 3, 17, 100, 5000} {
+		for range 20 {
+			logits := make([]float32, n)
+			for i := range logits {
+				switch r.IntN(3) {
+				case 0:
+					logits[i] = special[r.IntN(len(special))]
+				case 1:
+					logits[i] = float32(r.IntN(5) - 2) // ties
+				default:
+					logits[i] = float32(r.NormFloat64() * 10)
+				}
+			}
+			idx := make([]int32, n)
+			for i := range idx {
+				idx[i] = int32(n - 1 - i)
+			}
+			r.Shuffle(n, func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+			want := slices.Clone(idx)
+			rankRef(want, logits)
+			keys = rank(idx, logits, keys)
+			if !slices.Equal(idx, want) {
+				t.Fatalf("n %d: rank %v, want %v (logits %v)", n, idx[:min(n, 10)], want[:min(n, 10)], logits[:min(n, 10)])
+			}
+		}
+	}
 }
 
 // refProbs returns the probability of drawing each token: the tempered
@@ -107,7 +155,7 @@ func TestSamplerCandidates(t *testing.T) {
 				ranked := o.TopK > 0 || o.TopP > 0
 				if !ranked {
 					got = slices.Clone(got)
-					rank(got, logits)
+					rankRef(got, logits)
 				}
 				if !slices.Equal(got, want) {
 					t.Errorf("%s: candidates %v…(%d), want %v…(%d)", name, got[:min(8, len(got))], len(got), want[:min(8, len(want))], len(want))
