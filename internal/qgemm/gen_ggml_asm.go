@@ -928,14 +928,6 @@ func gridQuadSplit(f format, zv, w string, s int, signs string) {
 	p("VPSUBB %s, Z31, K1, %s", zv, zv)
 }
 
-// plane2Matrix is the GF2P8AFFINEQB bit matrix that moves bits 2i and
-// 2i+1 of every byte (quad i's extra bits in a plane2 step) to bits 4 and
-// 5 and clears the others: output bit o takes the parity of the input
-// masked by byte 7−o of the matrix.
-func plane2Matrix(i int) uint64 {
-	return uint64(1)<<(2*i)<<(8*(7-4)) | uint64(1)<<(2*i+1)<<(8*(7-5))
-}
-
 // plane2 decodes quad v (quad i of its 64-byte step of low codes in Z24)
 // of a plane2 format into zv: the sub-block's extra-bit step (hi, 64
 // bytes) is loaded into Z25 when load is set, GF2P8AFFINEQB moves quad

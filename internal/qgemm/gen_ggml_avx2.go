@@ -295,7 +295,10 @@ const (
 	cP1Q3  = 1280
 	cMaskF = 1536 // 0xf0 bytes (hiNib: a high nibble masked in place)
 	cNibDn = 1568 // GF2P8AFFINEQB matrix: bits 4–7 to 0–3, the others cleared
-	cSize  = 1600
+	// The AVX-VNNI Q6_K kernels' GF2P8AFFINEQB matrices (plane2Matrix), per
+	// quad q < 4 (32 bytes each): bits 2q, 2q+1 to bits 4, 5.
+	cP2   = 1600
+	cSize = 1728
 )
 
 func constTable() {
@@ -328,6 +331,14 @@ func constTable() {
 	for i := 0; i < 4; i++ {
 		for b := 0; b < 8; b++ {
 			t[cNibDn+8*i+b] = byte(nibDn >> (8 * b))
+		}
+	}
+	for q := 0; q < 4; q++ {
+		for i := 0; i < 4; i++ {
+			m := plane2Matrix(q)
+			for b := 0; b < 8; b++ {
+				t[cP2+32*q+8*i+b] = byte(m >> (8 * b))
+			}
 		}
 	}
 	for q := 0; q < 8; q++ {
@@ -381,13 +392,17 @@ func constTable() {
 
 func cst(off int) string { return fmt.Sprintf("ggmlAVX2Const<>+%d(SB)", off) }
 
-// plane1Const is the constant of the GF2P8AFFINEQB matrix that moves quad
-// q's extra bit of a plane1 step to bit f.low (cP1, cP1Q3), for the
-// AVX-VNNI tier's plane1 kernels where their registers hold all eight: one
-// VEX GF2P8AFFINEQB instead of a shift and a mask. ggml_amd64.go runs
-// those kernels only on CPUs with GFNI (every AVX-VNNI CPU so far: Alder
-// Lake and later, Zen 4 and later).
-func plane1Const(f format, q int) int {
+// planeConst is the constant of the GF2P8AFFINEQB matrix that moves quad
+// q's extra bits of a plane1 step to bit f.low (cP1, cP1Q3), or of a
+// plane2 step (Q6_K) to bits 4–5 (cP2), for the AVX-VNNI tier's plane
+// kernels where their registers hold the matrices: one VEX
+// GF2P8AFFINEQB instead of a shift and a mask. ggml_amd64.go runs those
+// kernels only on CPUs with GFNI (every AVX-VNNI CPU so far: Alder Lake
+// and later, Zen 4 and later).
+func planeConst(f format, q int) int {
+	if f.plane2 {
+		return cP2 + 32*q
+	}
 	if f.low == 2 {
 		return cP1Q3 + 32*q
 	}
@@ -701,20 +716,28 @@ func kernel(name string, f format, sh shape) {
 	if f.plane1 {
 		planeMask = valOff(f, 0)
 	}
-	// gfni: the AVX-VNNI tier's plane1 kernels move a quad's extra bit
-	// into place with one GF2P8AFFINEQB (plane1Const) where 9 registers
-	// are left: the half's step of extra bits (yP, loaded once per
-	// sub-block instead of once per quad), the low-bit mask and 7 of the
-	// 8 matrices (with every matrix a memory operand a one-row product
-	// was slower than with the shift and mask).
-	gfni := f.plane1 && vnni && len(want)+9 <= len(free)
+	// gfni: the AVX-VNNI tier's plane kernels move a quad's extra bits
+	// into place with one GF2P8AFFINEQB (planeConst) where registers are
+	// left for the half's step of extra bits (yP, loaded once per
+	// sub-block instead of once per quad), the low-bit mask and the
+	// matrices: plane1 with 9 registers (7 of its 8 matrices, the 8th a
+	// memory operand; with every matrix one, a one-row product was slower
+	// than with the shift and mask), Q6_K's plane2 with 7 (its 4 matrices
+	// and the odd quads' nibble matrix, cNibDn).
+	gfni := vnni && (f.plane1 && len(want)+9 <= len(free) || f.plane2 && len(want)+7 <= len(free))
 	var yP string // the half's step of extra bits, loaded once per sub-block (gfni, or a register left)
 	switch {
+	case gfni && f.plane2:
+		yP, free = free[0], free[1:]
+		want = append(want, mask, cNibDn)
+		for q := 0; q < 4; q++ {
+			want = append(want, planeConst(f, q))
+		}
 	case gfni:
 		yP, free = free[0], free[1:]
 		want = append(want, mask)
 		for q := 0; q < 8; q++ {
-			want = append(want, plane1Const(f, q))
+			want = append(want, planeConst(f, q))
 		}
 	case f.plane1 || f.plane2:
 		want = append(want, planeMask)
@@ -916,7 +939,7 @@ func kernel(name string, f format, sh shape) {
 							}
 							if gfni {
 								// Quad v's bit to bit low, the others cleared.
-								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(plane1Const(f, v+rep*f.sub/4)), src, yb)
+								p("VGF2P8AFFINEQB $0, %s, %s, %s", k(planeConst(f, v+rep*f.sub/4)), src, yb)
 							} else {
 								switch sh := f.low - f.high*(v+rep*f.sub/4); {
 								case sh > 0:

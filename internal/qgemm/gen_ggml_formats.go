@@ -149,6 +149,11 @@ func plane1Matrix(q, low int) uint64 {
 	return uint64(1) << q << (8 * (7 - low))
 }
 
+// plane2Matrix is the GF2P8AFFINEQB bit matrix that moves bits 2q and
+// 2q+1 of every byte (quad q's extra bits in a plane2 step, Q6_K) to bits
+// 4 and 5 and clears the others (both amd64 generators).
+func plane2Matrix(q int) uint64 { return plane1Matrix(2*q, 4) | plane1Matrix(2*q+1, 5) }
+
 // interleavePlanes is set by the amd64 generators, whose kernels read the
 // chunked formats' tiles with each sub-block's codes and extra bits
 // together (ggml.go's chunkedTiles).

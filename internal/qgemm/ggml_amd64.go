@@ -17,14 +17,14 @@ import (
 var hasGFNI = cpu.X86.HasAVX512GFNI
 
 // hasGFNIVEX reports GFNI with AVX (the VEX-encoded GF2P8AFFINEQB), which
-// the AVX-VNNI tier's plane1 kernels use (gen_ggml_avx2.go's plane1Const);
-// without it those formats run the AVX2 tier's. x/sys/cpu reports GFNI
-// only with AVX-512 enabled.
+// the AVX-VNNI tier's plane1 and Q6_K kernels use (gen_ggml_avx2.go's
+// planeConst); without it those formats run the AVX2 tier's. x/sys/cpu
+// reports GFNI only with AVX-512 enabled.
 var hasGFNIVEX = cpuid.CPU.Supports(cpuid.GFNI, cpuid.AVX)
 
 // vnniTakes reports whether this CPU runs f's AVX-VNNI kernels: the plane1
-// ones need GFNI.
-func vnniTakes(f *format) bool { return !f.plane1 || hasGFNIVEX }
+// and plane2 (Q6_K) ones need GFNI.
+func vnniTakes(f *format) bool { return !(f.plane1 || f.plane2) || hasGFNIVEX }
 
 // ggmlAVX512Takes reports whether this CPU runs f's AVX-512 kernels (the
 // plane1 and plane2 ones need GFNI, the grid ones VBMI); ggmlCallAVX512

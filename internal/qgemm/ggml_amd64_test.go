@@ -53,11 +53,11 @@ func TestXorWordsAVX2(t *testing.T) {
 	}
 }
 
-// TestPlane1WithoutGFNI runs the plane1 forms of Q5_0, Q5_1, Q5_K and Q3_K
-// through the AVX-VNNI variants as a CPU without GFNI would (hasGFNIVEX
-// false): they must take the AVX2 tier's kernels (no generic fallback) and
-// multiply as the float64 product does.
-func TestPlane1WithoutGFNI(t *testing.T) {
+// TestPlanesWithoutGFNI runs the plane1 forms of Q5_0, Q5_1, Q5_K and Q3_K
+// and Q6_K's plane2 through the AVX-VNNI variants as a CPU without GFNI
+// would (hasGFNIVEX false): they must take the AVX2 tier's kernels (no
+// generic fallback) and multiply as the float64 product does.
+func TestPlanesWithoutGFNI(t *testing.T) {
 	if !hasAVX2 || !cpu.X86.HasAVXVNNI {
 		t.Skip("needs AVX-VNNI")
 	}
@@ -72,4 +72,9 @@ func TestPlane1WithoutGFNI(t *testing.T) {
 		}
 		checkFormVariants(t, rng, f, 2, []int{1, 3, 9}, func(v ggmlVariant) bool { return v.id == idAVXVNNI })
 	}
+	q6 := formats[quant.Q6_K]
+	if vnniTakes(q6) {
+		t.Fatal("Q6_K: without GFNI the AVX-VNNI kernels must leave it to the AVX2 ones")
+	}
+	checkFormVariants(t, rng, q6, 2, []int{1, 3, 9}, func(v ggmlVariant) bool { return v.id == idAVXVNNI })
 }
