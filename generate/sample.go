@@ -286,7 +286,8 @@ func before(logits []float32, a, b int32) bool {
 // and returns keys, its scratch of sort keys (grown to len(idx)). Each
 // key holds the logit's order (orderKey, inverted) above the id, so that
 // one sort of integers gives the order without a comparison function:
-// 60 K candidates ranked in about a fifth of the time.
+// the tens of thousands of candidates top-p keeps on a flat distribution
+// ranked in about half the time.
 func rank(idx []int32, logits []float32, keys []uint64) []uint64 {
 	keys = slices.Grow(keys[:0], len(idx))[:len(idx)]
 	for i, t := range idx {

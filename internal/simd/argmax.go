@@ -21,9 +21,9 @@ func argmaxGeneric(x []float32) (i int, nan bool) {
 // decoding's token — or, with nan true, the index of the first NaN (which
 // no ranking can place). On AVX-512 (vectors of 16) and AVX2 (of 8) it
 // takes the maximum of the whole vectors and then finds its first
-// occurrence (two passes, about 15 µs for a 262144-token vocabulary on
-// AVX-512 against 200 µs for the scalar loop); a NaN among them sends it
-// to argmaxGeneric.
+// occurrence (two passes: for a 262144-token vocabulary about 15 µs on
+// AVX-512 and 16 µs on AVX2, against 220 µs for the scalar loop); a NaN
+// among them sends it to argmaxGeneric.
 func Argmax(x []float32) (i int, nan bool) { return argmaxWidth(x, argmaxVector()) }
 
 // argmaxVector returns the widest vector Argmax has a kernel for on this
