@@ -16,7 +16,7 @@ dir=${1:-$(mktemp -d)}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cd "$root"
-go test -c -o "$dir/gemma3.test" ./models/gemma3
+env -u GODEBUG go test -c -o "$dir/gemma3.test" ./models/gemma3 # GODEBUG is for the runs (see bench_mixes.sh)
 "$dir/gemma3.test" -test.run '^$' -test.bench 'Gemma270m' -test.benchtime "${BENCHTIME:-3s}" \
 	-gemma3.dir "$dir" | tee "$dir/zerfoo.txt"
 cd tools/llamacpp
