@@ -345,53 +345,18 @@ func softmax() {
 	p("VBROADCASTSS m+24(FP), Z20")
 	p("MOVQ sums+32(FP), DX")
 	p("XORQ BX, BX")
-	f32("Z21", float32(1.44269504088896341))
-	f32("Z22", 12582912)
-	f32("Z23", 0.693359375)
-	f32("Z24", -2.12194440e-4)
-	f32("Z25", 1.9875691500e-4)
-	f32("Z26", 1.3981999507e-3)
-	f32("Z27", 8.3334519073e-3)
-	f32("Z28", 4.1665795894e-2)
-	f32("Z29", 1.6666665459e-1)
-	f32("Z30", 5.0000001201e-1)
-	f32("Z31", 1)
-	f32("Z19", -87.33654)
-	f32("Z18", -104)
-	bcast("Z17", 127)
+	for i, c := range expConsts {
+		bcast(expZ(i), c)
+	}
 	p("VMOVUPD (DX), Z10")
 	p("VMOVUPD 64(DX), Z11")
 	label("exp_loop")
 	p("VMOVUPS (SI), Z0")
-	p("VSUBPS Z20, Z0, Z0") // x − m
-	p("VMULPS Z21, Z0, Z1") // x·log2e
-	p("VADDPS Z22, Z1, Z1") // + magic
-	p("VSUBPS Z22, Z1, Z1") // − magic: fn
-	p("VMULPS Z23, Z1, Z2") // fn·ln2hi
-	p("VSUBPS Z2, Z0, Z2")  // x − ·
-	p("VMULPS Z24, Z1, Z3") // fn·ln2lo
-	p("VSUBPS Z3, Z2, Z2")  // r
-	p("VMULPS Z25, Z2, Z3") // c5·r
-	p("VADDPS Z26, Z3, Z3")
-	p("VMULPS Z2, Z3, Z3")
-	p("VADDPS Z27, Z3, Z3")
-	p("VMULPS Z2, Z3, Z3")
-	p("VADDPS Z28, Z3, Z3")
-	p("VMULPS Z2, Z3, Z3")
-	p("VADDPS Z29, Z3, Z3")
-	p("VMULPS Z2, Z3, Z3")
-	p("VADDPS Z30, Z3, Z3") // y
-	p("VMULPS Z2, Z3, Z3")  // y·r
-	p("VMULPS Z2, Z3, Z3")  // ·r
-	p("VADDPS Z2, Z3, Z3")  // + r
-	p("VADDPS Z31, Z3, Z3") // + 1
-	p("VCVTTPS2DQ Z1, Z4")  // n
-	p("VPADDD Z17, Z4, Z4")
-	p("VPSLLD $23, Z4, Z4")                   // 2^n
-	p("VCMPPS $0x%02x, Z19, Z0, K1", cmpGEOQ) // in range
+	expPoly("Z", "Z20", expZ)
+	p("VCMPPS $0x%02x, %s, Z0, K1", cmpGEOQ, expZ(11)) // in range
 	p("VMULPS.Z Z4, Z3, K1, Z3")
 	p("KNOTW K1, K2")
-	p("VCMPPS $0x%02x, Z18, Z0, K2, K2", cmpGEOQ) // below range but not 0
+	p("VCMPPS $0x%02x, %s, Z0, K2, K2", cmpGEOQ, expZ(12)) // below range but not 0
 	p("VMOVAPS Z3, Z7")
 	p("VMOVAPS Z0, K2, Z7") // those keep x − m (negative), summed as 0
 	p("VMOVUPS Z7, (DI)")
@@ -427,8 +392,9 @@ func softmax() {
 	p("RET")
 }
 
-// expConsts are the constants of softmaxAVX2's kernels, each in a
-// 32-byte vector of expConstAVX2 at its index·32.
+// expConsts are the constants of the expSub kernels: in registers in
+// expSubAVX512 (expZ), in 32-byte vectors of expConstAVX2 at index·32 in
+// expSubAVX2 (ec).
 var expConsts = []uint32{
 	math.Float32bits(float32(1.44269504088896341)), // 0 log2e
 	math.Float32bits(12582912),                     // 1 magic
@@ -446,8 +412,43 @@ var expConsts = []uint32{
 	127,                                            // 13
 }
 
+// expZ is the register of expConsts[i] in expSubAVX512.
+func expZ(i int) string {
+	return fmt.Sprintf("Z%d", []int{21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 19, 18, 17}[i])
+}
+
 // ec is expConstAVX2's vector i as a memory operand.
 func ec(i int) string { return fmt.Sprintf("expConstAVX2<>+%d(SB)", 32*i) }
+
+// expPoly emits Exp's float32 steps (simd.go's Exp, in its order, no FMA)
+// on the vector x in v0 (v "Z" or "Y"): v0 = x − m (m the register of the
+// maximum), v1 = fn, v2 = r, v3 = the polynomial's y·… + 1 and v4 = 2^n
+// as an integer shift; c(i) is the operand of expConsts[i] (a register,
+// or a memory operand).
+func expPoly(v, m string, c func(i int) string) {
+	r := func(i int) string { return fmt.Sprintf("%s%d", v, i) }
+	p("VSUBPS %s, %s, %s", m, r(0), r(0))    // x − m
+	p("VMULPS %s, %s, %s", c(0), r(0), r(1)) // x·log2e
+	p("VADDPS %s, %s, %s", c(1), r(1), r(1)) // + magic
+	p("VSUBPS %s, %s, %s", c(1), r(1), r(1)) // − magic: fn
+	p("VMULPS %s, %s, %s", c(2), r(1), r(2)) // fn·ln2hi
+	p("VSUBPS %s, %s, %s", r(2), r(0), r(2)) // x − ·
+	p("VMULPS %s, %s, %s", c(3), r(1), r(3)) // fn·ln2lo
+	p("VSUBPS %s, %s, %s", r(3), r(2), r(2)) // r
+	p("VMULPS %s, %s, %s", c(4), r(2), r(3)) // c5·r
+	for i := 5; i <= 8; i++ {
+		p("VADDPS %s, %s, %s", c(i), r(3), r(3))
+		p("VMULPS %s, %s, %s", r(2), r(3), r(3))
+	}
+	p("VADDPS %s, %s, %s", c(9), r(3), r(3))  // y
+	p("VMULPS %s, %s, %s", r(2), r(3), r(3))  // y·r
+	p("VMULPS %s, %s, %s", r(2), r(3), r(3))  // ·r
+	p("VADDPS %s, %s, %s", r(2), r(3), r(3))  // + r
+	p("VADDPS %s, %s, %s", c(10), r(3), r(3)) // + 1
+	p("VCVTTPS2DQ %s, %s", r(1), r(4))        // n
+	p("VPADDD %s, %s, %s", c(13), r(4), r(4))
+	p("VPSLLD $23, %s, %s", r(4), r(4)) // 2^n
+}
 
 // softmaxAVX2 writes maxAVX2, expSubAVX2 and scaleAVX2: softmax's
 // kernels for AVX2 CPUs without AVX-512, over the same blocks of 16
@@ -495,27 +496,7 @@ func softmaxAVX2() {
 	label("exp_loop")
 	for h := 0; h < 2; h++ {
 		p("VMOVUPS %d(SI), Y0", 32*h)
-		p("VSUBPS Y8, Y0, Y0")        // x − m
-		p("VMULPS %s, Y0, Y1", ec(0)) // x·log2e
-		p("VADDPS %s, Y1, Y1", ec(1)) // + magic
-		p("VSUBPS %s, Y1, Y1", ec(1)) // − magic: fn
-		p("VMULPS %s, Y1, Y2", ec(2)) // fn·ln2hi
-		p("VSUBPS Y2, Y0, Y2")        // x − ·
-		p("VMULPS %s, Y1, Y3", ec(3)) // fn·ln2lo
-		p("VSUBPS Y3, Y2, Y2")        // r
-		p("VMULPS %s, Y2, Y3", ec(4)) // c5·r
-		for c := 5; c <= 8; c++ {
-			p("VADDPS %s, Y3, Y3", ec(c))
-			p("VMULPS Y2, Y3, Y3")
-		}
-		p("VADDPS %s, Y3, Y3", ec(9))  // y
-		p("VMULPS Y2, Y3, Y3")         // y·r
-		p("VMULPS Y2, Y3, Y3")         // ·r
-		p("VADDPS Y2, Y3, Y3")         // + r
-		p("VADDPS %s, Y3, Y3", ec(10)) // + 1
-		p("VCVTTPS2DQ Y1, Y4")         // n
-		p("VPADDD %s, Y4, Y4", ec(13))
-		p("VPSLLD $23, Y4, Y4")                          // 2^n
+		expPoly("Y", "Y8", ec)
 		p("VCMPPS $0x%02x, %s, Y0, Y5", cmpGEOQ, ec(11)) // in range
 		p("VMULPS Y4, Y3, Y3")
 		p("VANDPS Y5, Y3, Y3")                           // out of range: 0
