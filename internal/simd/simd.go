@@ -6,7 +6,8 @@
 // Each kernel has a pure-Go reference in this file (the *Generic
 // functions) that is its specification; the exported functions run the
 // AVX-512 assembly on whole vectors of 16 elements where the CPU has it
-// and the reference on the rest. The assembly performs the reference's
+// (and, for Argmax, ExpSub, Softmax and LogSumExp, AVX2 assembly on CPUs
+// without it) and the reference on the rest. The assembly performs the reference's
 // float32 operations in the same order with the same rounding (no fused
 // multiply-add), so both give bit-identical results; the tests check that
 // on random data with extremes, infinities and NaNs.

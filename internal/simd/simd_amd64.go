@@ -11,5 +11,5 @@ import "golang.org/x/sys/cpu"
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
 
 // hasAVX2 reports AVX2, for the kernels that have an AVX2 form where
-// AVX-512 is absent (Argmax).
+// AVX-512 is absent (Argmax; ExpSub, Softmax and LogSumExp).
 var hasAVX2 = cpu.X86.HasAVX2
