@@ -34,7 +34,7 @@ coldflag=""
 [[ "${COLD:-0}" == 1 ]] && coldflag="--cold"
 
 bin=$(mktemp -d)/zerfoo
-go build -o "$bin" ./cmd/zerfoo
+env -u GODEBUG go build -o "$bin" ./cmd/zerfoo # GODEBUG is for the runs (see tools/llamacpp/bench_mixes.sh)
 field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
 maxf() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 

@@ -19,7 +19,7 @@ types=${2:-"F16 BF16 Q4_0 Q8_0 Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K IQ
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$root"
-go build -o "$tmp/zerfoo" ./cmd/zerfoo
+env -u GODEBUG go build -o "$tmp/zerfoo" ./cmd/zerfoo # GODEBUG (a tier's cpu.* settings) is for the runs: see bench_mixes.sh
 all=$(nproc)
 rounds=${ROUNDS:-1}
 ns=${NS:-"1 512"}

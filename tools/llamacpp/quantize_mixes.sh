@@ -33,8 +33,8 @@ cd "$root"
 [ -x "$lq" ] || { echo "no llama-quantize at $lq (set LLAMA_QUANTIZE)" >&2; exit 1; }
 
 mixes="Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16 F32"
-go build -o "$dir/zerfoo" ./cmd/zerfoo
-go test -c -o "$dir/quantize.test" ./quantize
+env -u GODEBUG go build -o "$dir/zerfoo" ./cmd/zerfoo
+env -u GODEBUG go test -c -o "$dir/quantize.test" ./quantize # GODEBUG is for the runs (see bench_mixes.sh)
 (cd quantize && "$dir/quantize.test" -test.run '^TestLlamaQuantizeMixes$' -mixes.dir "$dir" -mixes.write)
 
 : >"$dir/cmp.txt"

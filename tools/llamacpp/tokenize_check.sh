@@ -16,7 +16,7 @@ if [[ -z ${2:-} ]]; then
 	(cd "$root" && cat docs/*.md README.md && find . -name '*.go' -not -path './tools/*' | LC_ALL=C sort | head -150 | xargs cat) | head -c 2000000 >"$text"
 fi
 (cd "$root" && go test -count=1 -run TestHFGemma3GGUFPath ./tokenizer -args -hf-gguf "$work/vocab.gguf" >/dev/null)
-(cd "$root" && go build -o "$work/zerfoo" ./cmd/zerfoo)
+(cd "$root" && env -u GODEBUG go build -o "$work/zerfoo" ./cmd/zerfoo)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 t0=$(date +%s.%N)
 "$bin/llama-tokenize" -m "$work/vocab.gguf" -f "$text" --ids --no-escape --log-disable 2>/dev/null | tail -1 | tr -d '[] ' | tr ',' '\n' >"$work/llama.ids"

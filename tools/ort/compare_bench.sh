@@ -25,7 +25,7 @@ runs="${RUNS:-20}"
 warmup="${WARMUP:-3}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-(cd "$root" && go build -o "$tmp/zerfoo" ./cmd/zerfoo)
+(cd "$root" && env -u GODEBUG go build -o "$tmp/zerfoo" ./cmd/zerfoo)
 echo "| model | threads | Zerfoo p50 ms | ORT p50 ms | Zerfoo p90 ms | ORT p90 ms | speed ÷ ORT | Zerfoo CPU ms/run | ORT CPU ms/run | CPU ÷ ORT |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for t in "${threads[@]}"; do
