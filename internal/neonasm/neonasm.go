@@ -186,3 +186,111 @@ func (a Writer) ST1S4(t, n int) {
 
 // ST1S stores Vt (4 words) to Xn, Xn += 16.
 func (a Writer) ST1S(t, n int) { a.Word(rdn(0x4c9f7800, t, n), "ST1 {V%d.4S}, [X%d], #16", t, n) }
+
+// FSUB subtracts float32 lanes: Vd = Vn − Vm.
+func (a Writer) FSUB(d, n, m int) {
+	a.Word(rdnm(0x4ea0d400, d, n, m), "FSUB V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FMAX is the larger of each pair of float32 lanes, NaN if either is NaN.
+func (a Writer) FMAX(d, n, m int) {
+	a.Word(rdnm(0x4e20f400, d, n, m), "FMAX V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FMAXV is the largest of Vn's 4 float32 lanes (NaN if one is) in Sd.
+func (a Writer) FMAXV(d, n int) { a.Word(rdn(0x6e30f800, d, n), "FMAXV S%d, V%d.4S", d, n) }
+
+// FCMEQ sets each word of Vd to all ones where Vn's float32 lane equals
+// Vm's, else zero.
+func (a Writer) FCMEQ(d, n, m int) {
+	a.Word(rdnm(0x4e20e400, d, n, m), "FCMEQ V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FCMGE sets each word of Vd to all ones where Vn's float32 lane is at
+// least Vm's (false for NaN), else zero.
+func (a Writer) FCMGE(d, n, m int) {
+	a.Word(rdnm(0x6e20e400, d, n, m), "FCMGE V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FCVTZS converts float32 lanes to signed words, rounding toward zero.
+func (a Writer) FCVTZS(d, n int) { a.Word(rdn(0x4ea1b800, d, n), "FCVTZS V%d.4S, V%d.4S", d, n) }
+
+// FCVTL2D widens the low (hi: high) 2 float32 lanes of Vn to float64.
+func (a Writer) FCVTL2D(d, n int, hi bool) {
+	if hi {
+		a.Word(rdn(0x4e617800, d, n), "FCVTL2 V%d.2D, V%d.4S", d, n)
+	} else {
+		a.Word(rdn(0x0e617800, d, n), "FCVTL V%d.2D, V%d.2S", d, n)
+	}
+}
+
+// FADD2D adds float64 lanes.
+func (a Writer) FADD2D(d, n, m int) {
+	a.Word(rdnm(0x4e60d400, d, n, m), "FADD V%d.2D, V%d.2D, V%d.2D", d, n, m)
+}
+
+// ADD adds 32-bit integer lanes.
+func (a Writer) ADD(d, n, m int) {
+	a.Word(rdnm(0x4ea08400, d, n, m), "ADD V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// SUB subtracts 32-bit integer lanes: Vd = Vn − Vm.
+func (a Writer) SUB(d, n, m int) {
+	a.Word(rdnm(0x6ea08400, d, n, m), "SUB V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// SHL shifts words left by sh (0–31).
+func (a Writer) SHL(d, n, sh int) {
+	a.Word(rdn(0x4f205400, d, n)|uint32(sh)<<16, "SHL V%d.4S, V%d.4S, #%d", d, n, sh)
+}
+
+// AND is the bitwise and of Vn and Vm.
+func (a Writer) AND(d, n, m int) {
+	a.Word(rdnm(0x4e201c00, d, n, m), "AND V%d.16B, V%d.16B, V%d.16B", d, n, m)
+}
+
+// ORR is the bitwise or of Vn and Vm.
+func (a Writer) ORR(d, n, m int) {
+	a.Word(rdnm(0x4ea01c00, d, n, m), "ORR V%d.16B, V%d.16B, V%d.16B", d, n, m)
+}
+
+// BIC is Vn and not Vm.
+func (a Writer) BIC(d, n, m int) {
+	a.Word(rdnm(0x4e601c00, d, n, m), "BIC V%d.16B, V%d.16B, V%d.16B", d, n, m)
+}
+
+// BIT inserts into Vd the bits of Vn where Vm's are set.
+func (a Writer) BIT(d, n, m int) {
+	a.Word(rdnm(0x6ea01c00, d, n, m), "BIT V%d.16B, V%d.16B, V%d.16B", d, n, m)
+}
+
+// DUPS sets every word of Vd to Wn.
+func (a Writer) DUPS(d, n int) { a.Word(rdn(0x4e040c00, d, n), "DUP V%d.4S, W%d", d, n) }
+
+// UMOVD moves doubleword idx (0 or 1) of Vn to Xd.
+func (a Writer) UMOVD(d, n, idx int) {
+	a.Word(rdn(0x4e083c00, d, n)|uint32(idx)<<20, "UMOV X%d, V%d.D[%d]", d, n, idx)
+}
+
+// LD1S4P loads 16 words from Xn into Vt..Vt+3, Xn += 64.
+func (a Writer) LD1S4P(t, n int) {
+	a.Word(rdn(0x4cdf2800, t, n), "LD1 {V%d.4S, V%d.4S, V%d.4S, V%d.4S}, [X%d], #64", t, t+1, t+2, t+3, n)
+}
+
+// ST1S4P stores Vt..Vt+3 (16 words) to Xn, Xn += 64.
+func (a Writer) ST1S4P(t, n int) {
+	a.Word(rdn(0x4c9f2800, t, n), "ST1 {V%d.4S, V%d.4S, V%d.4S, V%d.4S}, [X%d], #64", t, t+1, t+2, t+3, n)
+}
+
+// ST1D4 stores Vt..Vt+3 (8 doublewords) to Xn, Xn += 64.
+func (a Writer) ST1D4(t, n int) {
+	a.Word(rdn(0x4c9f2c00, t, n), "ST1 {V%d.2D, V%d.2D, V%d.2D, V%d.2D}, [X%d], #64", t, t+1, t+2, t+3, n)
+}
+
+// LD1D4 loads 8 doublewords from Xn into Vt..Vt+3, Xn += 64.
+func (a Writer) LD1D4(t, n int) {
+	a.Word(rdn(0x4cdf2c00, t, n), "LD1 {V%d.2D, V%d.2D, V%d.2D, V%d.2D}, [X%d], #64", t, t+1, t+2, t+3, n)
+}
+
+// ADDV sums Vn's 4 words into Sd (the rest of Vd cleared).
+func (a Writer) ADDV(d, n int) { a.Word(rdn(0x4eb1b800, d, n), "ADDV S%d, V%d.4S", d, n) }

@@ -51,6 +51,31 @@ func every(a Writer) {
 	a.LD1S4(28, 11)
 	a.ST1S(31, 29)
 	a.ST1S4(4, 6)
+	a.FSUB(1, 18, 31)
+	a.FMAX(30, 3, 12)
+	a.FMAXV(5, 22)
+	a.FCMEQ(7, 26, 9)
+	a.FCMGE(8, 27, 17)
+	a.FCVTZS(29, 14)
+	a.FCVTL2D(11, 20, false)
+	a.FCVTL2D(19, 6, true)
+	a.FADD2D(23, 24, 2)
+	a.ADD(4, 13, 28)
+	a.SUB(25, 10, 15)
+	a.SHL(16, 21, 23)
+	a.SHL(3, 1, 1)
+	a.AND(2, 30, 7)
+	a.ORR(9, 12, 31)
+	a.BIC(14, 3, 20)
+	a.BIT(26, 8, 17)
+	a.DUPS(18, 5)
+	a.UMOVD(22, 23, 1)
+	a.UMOVD(27, 28, 0)
+	a.LD1S4P(24, 2)
+	a.ST1S4P(12, 30)
+	a.ST1D4(0, 17)
+	a.LD1D4(20, 11)
+	a.ADDV(13, 29)
 }
 
 // want holds the words GNU as (binutils 2.40, -march=armv8.2-a+dotprod)
@@ -62,6 +87,10 @@ var want = []uint32{
 	0x4ebf9589, 0x6eb4946e, 0x6e31951a, 0x4f8b13a3, 0x4f8ce326, 0x4fac13a3, 0x4fade326,
 	0x4f8d1ba3, 0x4f8eeb26, 0x4fae1ba3, 0x4fafeb26, 0x4f3f04b2, 0x4f2006f6, 0x6f00e41b,
 	0x4cdf7458, 0x4cc9a7cc, 0x4cdf7a20, 0x4cdfa8b4, 0x4c40297c, 0x4c9f7bbf, 0x4c0028c4,
+	0x4ebfd641, 0x4e2cf47e, 0x6e30fac5, 0x4e29e747, 0x6e31e768, 0x4ea1b9dd, 0x0e617a8b,
+	0x4e6178d3, 0x4e62d717, 0x4ebc85a4, 0x6eaf8559, 0x4f3756b0, 0x4f215423, 0x4e271fc2,
+	0x4ebf1d89, 0x4e741c6e, 0x6eb11d1a, 0x4e040cb2, 0x4e183ef6, 0x4e083f9b, 0x4cdf2858,
+	0x4c9f2bcc, 0x4c9f2e20, 0x4cdf2d74, 0x4eb1bbad,
 }
 
 var wordLine = regexp.MustCompile(`^\tWORD \$0x([0-9a-f]{8}) // (.*)$`)

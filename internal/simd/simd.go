@@ -7,10 +7,11 @@
 // functions) that is its specification; the exported functions run the
 // AVX-512 assembly on whole vectors of 16 elements where the CPU has it
 // (and, for Argmax, ExpSub, Softmax and LogSumExp, AVX2 assembly on CPUs
-// without it) and the reference on the rest. The assembly performs the reference's
-// float32 operations in the same order with the same rounding (no fused
-// multiply-add), so both give bit-identical results; the tests check that
-// on random data with extremes, infinities and NaNs.
+// without it and NEON assembly on arm64) and the reference on the rest.
+// The assembly performs the reference's float32 operations in the same
+// order with the same rounding (no fused multiply-add), so both give
+// bit-identical results; the tests check that on random data with
+// extremes, infinities and NaNs.
 package simd
 
 import "math"
@@ -292,10 +293,18 @@ func Exp(x float32) float32 {
 	if !(x >= -87.33654 && x <= 88.72283) {
 		return float32(math.Exp(float64(x)))
 	}
-	fn := (x*log2e + magic) - magic
-	r := x - fn*ln2hi - fn*ln2lo
-	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
-	y = y*r*r + r + 1
+	// Each product is rounded to float32 before the next step (the
+	// conversions keep arm64 from fusing multiply and add), so that Exp
+	// gives the same bits on every CPU, the vector kernels' included.
+	fn := (float32(x*log2e) + magic) - magic
+	r := x - float32(fn*ln2hi) - float32(fn*ln2lo)
+	y := float32(1.9875691500e-4 * r)
+	y = float32((y + 1.3981999507e-3) * r)
+	y = float32((y + 8.3334519073e-3) * r)
+	y = float32((y + 4.1665795894e-2) * r)
+	y = float32((y + 1.6666665459e-1) * r)
+	y += 5.0000001201e-1
+	y = float32(float32(y*r)*r) + r + 1
 	n := int32(fn)
 	if n > 127 { // 2^128 is not a float32: scale in two steps
 		return y * 2 * math.Float32frombits(uint32(n+126)<<23)
@@ -349,6 +358,8 @@ func Softmax(y, x []float32) {
 	case n == 0:
 	case hasAVX512:
 		scaleAVX512(&y[0], n/16, inv)
+	case hasNEON:
+		scaleNEON(&y[0], n/16, inv)
 	default:
 		scaleAVX2(&y[0], n/16, inv)
 	}
@@ -397,25 +408,28 @@ func ExpSub(y, x []float32) (m float32, sum float64) {
 }
 
 // expSum sets y_i = Exp(x_i − m), m = max x, and returns m and Σ y_i in
-// float64, by the vector kernels (AVX-512, or AVX2: the same 16 lanes and
-// sums); ok is false (and y unset) without either, for rows shorter than
+// float64, by the vector kernels (AVX-512, AVX2 or NEON: the same 16 lanes
+// and sums); ok is false (and y unset) without them, for rows shorter than
 // 16 or with a NaN or infinite maximum.
 func expSum(y, x []float32) (m float32, s float64, ok bool) {
 	return expSumWith(y, x, hasAVX512)
 }
 
-// expSumWith is expSum with the AVX-512 kernels (avx512) or the AVX2 ones;
-// the CPU must have them.
+// expSumWith is expSum with the AVX-512 kernels (avx512) or else the NEON
+// or AVX2 ones; the CPU must have them.
 func expSumWith(y, x []float32, avx512 bool) (m float32, s float64, ok bool) {
 	n := len(x) &^ 15
-	if !(avx512 || hasAVX2) || n == 0 {
+	if !(avx512 || hasAVX2 || hasNEON) || n == 0 {
 		return 0, 0, false
 	}
 	_ = y[len(x)-1]
 	var lanes [16]float32
-	if avx512 {
+	switch {
+	case avx512:
 		maxAVX512(&x[0], n/16, &lanes)
-	} else {
+	case hasNEON:
+		maxNEON(&x[0], n/16, &lanes)
+	default:
 		maxAVX2(&x[0], n/16, &lanes)
 	}
 	m = x[n-1]
@@ -434,9 +448,12 @@ func expSumWith(y, x []float32, avx512 bool) (m float32, s float64, ok bool) {
 	}
 	var sums [16]float64
 	var slow int
-	if avx512 {
+	switch {
+	case avx512:
 		slow = expSubAVX512(&y[0], &x[0], n/16, m, &sums)
-	} else {
+	case hasNEON:
+		slow = expSubNEON(&y[0], &x[0], n/16, m, &sums)
+	default:
 		slow = expSubAVX2(&y[0], &x[0], n/16, m, &sums)
 	}
 	for _, v := range sums {

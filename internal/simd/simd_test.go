@@ -547,18 +547,62 @@ func TestTap3(t *testing.T) {
 	}
 }
 
-// TestExpSumAVX2 checks the AVX2 kernels of ExpSub and Softmax (maxAVX2,
-// expSubAVX2, scaleAVX2) where the CPU has AVX2: against Exp in float64
-// on rows with masked, out-of-range, -Inf and NaN entries, and where it
-// also has AVX-512, against the AVX-512 kernels bit for bit (the same 16
-// lanes and float64 sums).
-func TestExpSumAVX2(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("no AVX2")
+// expSumLanes is expSumWith's specification for rows without a NaN or
+// infinite maximum: Exp(x_i − m) added in float64 by lane (i mod 16) over
+// the blocks of 16, the lanes summed in order, then the values of the
+// blocks below Exp's polynomial range (x − m in [−104, −87.33654)) and
+// the tail in index order; lanes below −104 give 0.
+func expSumLanes(y, x []float32) (m float32, s float64) {
+	n := len(x) &^ 15
+	m = x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	var lanes [16]float64
+	for i, v := range x[:n] {
+		y[i] = 0
+		if d := v - m; d >= -87.33654 {
+			y[i] = Exp(d)
+			lanes[i%16] += float64(y[i])
+		}
+	}
+	for _, v := range lanes {
+		s += v
+	}
+	for i, v := range x[:n] {
+		if d := v - m; d < -87.33654 && d >= -104 {
+			y[i] = Exp(d)
+			s += float64(y[i])
+		}
+	}
+	for i, v := range x[n:] {
+		y[n+i] = Exp(v - m)
+		s += float64(y[n+i])
+	}
+	return m, s
+}
+
+// TestExpSumKernels checks the vector kernels of ExpSub and Softmax
+// (max, expSub and scale in their AVX-512, AVX2 and NEON forms, each
+// that this CPU runs) on rows with masked, out-of-range, −Inf and NaN
+// entries: against Exp in float64, and bit for bit against expSumLanes
+// (Exp's float32 steps, the same 16 lanes and float64 sums), so that
+// every kernel set gives the same values and sums, and so the same drawn
+// tokens.
+func TestExpSumKernels(t *testing.T) {
+	var sets []bool // expSumWith's avx512 argument
+	if hasAVX512 {
+		sets = append(sets, true)
+	}
+	if hasAVX2 || hasNEON {
+		sets = append(sets, false)
+	}
+	if len(sets) == 0 {
+		t.Skip("no vector kernels on this CPU")
 	}
 	r := rand.New(rand.NewPCG(17, 18))
 	for _, n := range append(lengths, 128, 129, 262144) {
-		for _, kind := range []string{"normal", "masked", "edge", "-inf", "nan"} {
+		for _, kind := range []string{"normal", "masked", "edge", "-inf", "zeros", "nan"} {
 			x := make([]float32, n)
 			for i := range x {
 				x[i] = float32(r.NormFloat64() * 4)
@@ -569,46 +613,65 @@ func TestExpSumAVX2(t *testing.T) {
 					x[i] -= 88 + float32(r.IntN(20)) // around Exp's range and −104
 				case kind == "-inf" && i%7 == 0:
 					x[i] = float32(math.Inf(-1))
+				case kind == "zeros":
+					x[i] = float32(math.Copysign(0, float64(r.IntN(2)*2-1))) - float32(r.IntN(2))
 				}
 			}
 			if kind == "nan" && n > 0 {
 				x[r.IntN(n)] = float32(math.NaN())
 			}
-			y := make([]float32, n)
-			m, s, ok := expSumWith(y, x, false)
 			if n < 16 {
 				continue // no kernel
 			}
-			if kind == "nan" {
-				if ok && !math.IsNaN(float64(m)) {
-					t.Fatalf("n %d: a NaN row gave max %v, ok", n, m)
+			var wy []float32
+			var wm float32
+			var ws float64
+			if kind != "nan" {
+				wy = make([]float32, n)
+				wm, ws = expSumLanes(wy, x)
+			}
+			for _, avx512 := range sets {
+				y := make([]float32, n)
+				m, s, ok := expSumWith(y, x, avx512)
+				if kind == "nan" {
+					if ok && !math.IsNaN(float64(m)) {
+						t.Fatalf("n %d avx512 %v: a NaN row gave max %v, ok", n, avx512, m)
+					}
+					continue // the NaN sends the row to the reference
 				}
-				continue // the NaN sends the row to the reference
-			}
-			if !ok {
-				t.Fatalf("n %d %s: AVX2 kernels declined a row", n, kind)
-			}
-			var ys float64
-			for i, v := range y {
-				ys += float64(v)
-				if e := math.Exp(float64(x[i]) - float64(m)); math.Abs(float64(v)-e) > 5e-6*e+1e-30 {
-					t.Fatalf("n %d %s: y[%d] = %v, want %v", n, kind, i, v, e)
+				if !ok {
+					t.Fatalf("n %d %s avx512 %v: the kernels declined a row", n, kind, avx512)
 				}
-			}
-			if math.Abs(s-ys) > 1e-9*ys {
-				t.Fatalf("n %d %s: sum %v, Σy %v", n, kind, s, ys)
-			}
-			if hasAVX512 {
-				y5 := make([]float32, n)
-				m5, s5, ok5 := expSumWith(y5, x, true)
-				if !ok5 || m5 != m || s5 != s || !slices.Equal(y5, y) {
-					t.Fatalf("n %d %s: AVX2 max %v sum %v, AVX-512 max %v sum %v (or y differs)", n, kind, m, s, m5, s5)
+				var ys float64
+				for i, v := range y {
+					ys += float64(v)
+					if e := math.Exp(float64(x[i]) - float64(m)); math.Abs(float64(v)-e) > 5e-6*e+1e-30 {
+						t.Fatalf("n %d %s avx512 %v: y[%d] = %v, want %v", n, kind, avx512, i, v, e)
+					}
+					if math.Float32bits(v) != math.Float32bits(wy[i]) {
+						t.Fatalf("n %d %s avx512 %v: y[%d] = %v, the lanes' reference %v", n, kind, avx512, i, v, wy[i])
+					}
 				}
-				z, z5 := slices.Clone(y), slices.Clone(y)
-				scaleAVX2(&z[0], n/16, float32(1/s))
-				scaleAVX512(&z5[0], n/16, float32(1/s))
-				if !slices.Equal(z, z5) {
-					t.Fatalf("n %d %s: scaleAVX2 and scaleAVX512 differ", n, kind)
+				if m != wm || s != ws {
+					t.Fatalf("n %d %s avx512 %v: max %v sum %v, the lanes' reference %v, %v", n, kind, avx512, m, s, wm, ws)
+				}
+				if math.Abs(s-ys) > 1e-9*ys {
+					t.Fatalf("n %d %s avx512 %v: sum %v, Σy %v", n, kind, avx512, s, ys)
+				}
+				z := slices.Clone(y)
+				inv := float32(1 / s)
+				switch {
+				case avx512:
+					scaleAVX512(&z[0], n/16, inv)
+				case hasNEON:
+					scaleNEON(&z[0], n/16, inv)
+				default:
+					scaleAVX2(&z[0], n/16, inv)
+				}
+				for i := range n &^ 15 {
+					if z[i] != y[i]*inv {
+						t.Fatalf("n %d %s avx512 %v: scaled y[%d] = %v, want %v", n, kind, avx512, i, z[i], y[i]*inv)
+					}
 				}
 			}
 		}
