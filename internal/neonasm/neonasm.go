@@ -294,3 +294,7 @@ func (a Writer) LD1D4(t, n int) {
 
 // ADDV sums Vn's 4 words into Sd (the rest of Vd cleared).
 func (a Writer) ADDV(d, n int) { a.Word(rdn(0x4eb1b800, d, n), "ADDV S%d, V%d.4S", d, n) }
+
+// FCVTN narrows Vn's 4 float32 lanes to float16 in the low half of Vd
+// (rounding by FPCR: to nearest, ties to even, under Go).
+func (a Writer) FCVTN(d, n int) { a.Word(rdn(0x0e216800, d, n), "FCVTN V%d.4H, V%d.4S", d, n) }

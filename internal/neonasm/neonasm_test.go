@@ -76,6 +76,7 @@ func every(a Writer) {
 	a.ST1D4(0, 17)
 	a.LD1D4(20, 11)
 	a.ADDV(13, 29)
+	a.FCVTN(21, 10)
 }
 
 // want holds the words GNU as (binutils 2.40, -march=armv8.2-a+dotprod)
@@ -90,7 +91,7 @@ var want = []uint32{
 	0x4ebfd641, 0x4e2cf47e, 0x6e30fac5, 0x4e29e747, 0x6e31e768, 0x4ea1b9dd, 0x0e617a8b,
 	0x4e6178d3, 0x4e62d717, 0x4ebc85a4, 0x6eaf8559, 0x4f3756b0, 0x4f215423, 0x4e271fc2,
 	0x4ebf1d89, 0x4e741c6e, 0x6eb11d1a, 0x4e040cb2, 0x4e183ef6, 0x4e083f9b, 0x4cdf2858,
-	0x4c9f2bcc, 0x4c9f2e20, 0x4cdf2d74, 0x4eb1bbad,
+	0x4c9f2bcc, 0x4c9f2e20, 0x4cdf2d74, 0x4eb1bbad, 0x0e216955,
 }
 
 var wordLine = regexp.MustCompile(`^\tWORD \$0x([0-9a-f]{8}) // (.*)$`)

@@ -42,3 +42,22 @@ func scores4F16NEON(q0, q1, q2, q3 *float32, k *uint16, ldk, hd, n int, out *flo
 //
 //go:noescape
 func values4F16NEON(p *float32, v *uint16, ldv, hd, n int, out *float32)
+
+// geglu sets out[i] = gelu(g[i])·u[i] (see gegluGeneric), out may be g:
+// gegluNEON on whole vectors of 4 (binary16 rounding by FCVTN instead of
+// numeric.Float16FromFloat32 in Go, the table loaded by scalar loads),
+// gegluGeneric on the rest.
+func geglu(out, g, u []float32) {
+	u, out = u[:len(g)], out[:len(g)]
+	if n := len(g) &^ 3; n > 0 {
+		gegluNEON(&out[0], &g[0], &u[0], n, &geluTable[0])
+		g, u, out = g[n:], u[n:], out[n:]
+	}
+	gegluGeneric(out, g, u)
+}
+
+// gegluNEON is geglu on n values, n a multiple of 4 and ≥ 4 (NEON,
+// vec_arm64.s).
+//
+//go:noescape
+func gegluNEON(out, gate, u *float32, n int, table *float32)

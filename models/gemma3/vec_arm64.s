@@ -120,3 +120,40 @@ key:
 	SUBS $16, R4, R4
 	BNE col
 	RET
+
+// func gegluNEON(out, gate, u *float32, n int, table *float32)
+TEXT ·gegluNEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD gate+8(FP), R1
+	MOVD u+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVD table+32(FP), R10
+	MOVW $0x41200000, R4
+	WORD $0x4e040c9c // DUP V28.4S, W4
+	MOVW $0xc1200000, R4
+	WORD $0x4e040c9d // DUP V29.4S, W4
+geglu:
+	WORD $0x4cdf7820 // LD1 {V0.4S}, [X1], #16
+	WORD $0x0e216801 // FCVTN V1.4H, V0.4S
+	VMOV V1.H[0], R4
+	VMOV V1.H[1], R5
+	VMOV V1.H[2], R6
+	VMOV V1.H[3], R7
+	MOVWU (R10)(R4<<2), R4
+	MOVWU (R10)(R5<<2), R5
+	MOVWU (R10)(R6<<2), R6
+	MOVWU (R10)(R7<<2), R7
+	VMOV R4, V2.S[0]
+	VMOV R5, V2.S[1]
+	VMOV R6, V2.S[2]
+	VMOV R7, V2.S[3]
+	WORD $0x6e3ce403 // FCMGE V3.4S, V0.4S, V28.4S
+	WORD $0x6ea31c02 // BIT V2.16B, V0.16B, V3.16B
+	WORD $0x6e20e7a4 // FCMGE V4.4S, V29.4S, V0.4S
+	WORD $0x4e641c42 // BIC V2.16B, V2.16B, V4.16B
+	WORD $0x4cdf7845 // LD1 {V5.4S}, [X2], #16
+	WORD $0x6e25dc42 // FMUL V2.4S, V2.4S, V5.4S
+	WORD $0x4c9f7802 // ST1 {V2.4S}, [X0], #16
+	SUBS $4, R3, R3
+	BNE geglu
+	RET

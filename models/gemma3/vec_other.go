@@ -18,9 +18,6 @@ func values4(p, v []float32, ldv, hd, n int, out []float32) {
 	values4Generic(p, v, ldv, hd, n, out)
 }
 
-// geglu sets out[i] = gelu(g[i])·u[i] (see gegluGeneric). out may be g.
-func geglu(out, g, u []float32) { gegluGeneric(out, g, u) }
-
 // sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32.
 func sumSquares(x []float32) float64 { return sumSquaresGeneric(x) }
 

@@ -142,6 +142,46 @@ func TestScoresValues4(t *testing.T) {
 	}
 }
 
+// TestGeluExhaustive runs geglu (assembly where the CPU has it: the AVX2
+// and NEON kernels round to binary16 in hardware) on every binary16
+// value, each also nudged up and down by a float32 ulp (inputs that round
+// to it or to a neighbour), times 1 and times a random factor, and
+// requires gegluGeneric's result bit for bit (NaN for NaN).
+func TestGeluExhaustive(t *testing.T) {
+	geluOnce.Do(initGelu)
+	r := rand.New(rand.NewPCG(11, 12))
+	const n = 3 << 16
+	g, u := make([]float32, n), make([]float32, n)
+	for i := range 1 << 16 {
+		h := numeric.Float16FromBits(uint16(i)).Float32()
+		g[3*i] = h
+		g[3*i+1] = math.Nextafter32(h, float32(math.Inf(1)))
+		g[3*i+2] = math.Nextafter32(h, float32(math.Inf(-1)))
+	}
+	for _, random := range []bool{false, true} {
+		for i := range u {
+			u[i] = 1
+			if random {
+				u[i] = float32(r.NormFloat64())
+			}
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		geglu(got, g, u)
+		gegluGeneric(want, g, u)
+		bad := 0
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				if bad++; bad <= 5 {
+					t.Errorf("geglu: g=%v (%#08x) u=%v: got %v, want %v", g[i], math.Float32bits(g[i]), u[i], got[i], want[i])
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%d of %d values differ (random factors %v)", bad, n, random)
+		}
+	}
+}
+
 // TestGegluNorm checks geglu and scaleMul (assembly where the CPU has it)
 // bit for bit against their generic versions, and sumSquares against a
 // float64 loop, for lengths 0..40 and values around GELU's ±10 cut-offs.
