@@ -72,13 +72,11 @@ func argmaxWidth(x []float32, w int) (i int, nan bool) {
 	}
 	switch {
 	case w == 16 && hasNEON:
+		// The block holding m first; its first largest value is m's first
+		// occurrence.
 		b := 16 * firstEqNEON(&x[0], n/w, m)
-		for i, v := range x[b : b+16] {
-			if v == m {
-				return b + i, false
-			}
-		}
-		panic("simd: firstEqNEON found no block holding the maximum")
+		t, _ := argmaxGeneric(x[b : b+16])
+		return b + t, false
 	case w == 16:
 		return firstEqAVX512(&x[0], n/w, m), false
 	}
