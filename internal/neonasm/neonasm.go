@@ -298,3 +298,54 @@ func (a Writer) ADDV(d, n int) { a.Word(rdn(0x4eb1b800, d, n), "ADDV S%d, V%d.4S
 // FCVTN narrows Vn's 4 float32 lanes to float16 in the low half of Vd
 // (rounding by FPCR: to nearest, ties to even, under Go).
 func (a Writer) FCVTN(d, n int) { a.Word(rdn(0x0e216800, d, n), "FCVTN V%d.4H, V%d.4S", d, n) }
+
+// UMAX is the larger of each pair of unsigned 32-bit lanes.
+func (a Writer) UMAX(d, n, m int) {
+	a.Word(rdnm(0x6ea06400, d, n, m), "UMAX V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// UMAXV is the largest of Vn's 4 unsigned words, in Sd.
+func (a Writer) UMAXV(d, n int) { a.Word(rdn(0x6eb0a800, d, n), "UMAXV S%d, V%d.4S", d, n) }
+
+// CMEQ sets each word of Vd to all ones where Vn's word equals Vm's, else
+// zero.
+func (a Writer) CMEQ(d, n, m int) {
+	a.Word(rdnm(0x6ea08c00, d, n, m), "CMEQ V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FCVTNS converts float32 lanes to signed words, rounding to nearest with
+// ties to even (saturating; NaN gives 0).
+func (a Writer) FCVTNS(d, n int) { a.Word(rdn(0x4e21a800, d, n), "FCVTNS V%d.4S, V%d.4S", d, n) }
+
+// SQXTN narrows Vn's lanes to half their width with signed saturation:
+// words to halfwords (bytes: halfwords to bytes) into the low half of Vd,
+// the rest cleared, or (hi, SQXTN2) into its high half, the low half
+// kept.
+func (a Writer) SQXTN(d, n int, bytes, hi bool) {
+	enc, from, to := uint32(0x0e614800), "4S", "4H"
+	if bytes {
+		enc, from, to = 0x0e214800, "8H", "8B"
+	}
+	op := "SQXTN"
+	if hi {
+		enc |= 1 << 30
+		op = "SQXTN2"
+		to = map[string]string{"4H": "8H", "8B": "16B"}[to]
+	}
+	a.Word(rdn(enc, d, n), "%s V%d.%s, V%d.%s", op, d, to, n, from)
+}
+
+// SADDLPB adds adjacent pairs of Vn's 16 signed bytes into 8 halfwords.
+func (a Writer) SADDLPB(d, n int) { a.Word(rdn(0x4e202800, d, n), "SADDLP V%d.8H, V%d.16B", d, n) }
+
+// ADDPH adds adjacent pairs of halfwords of Vn (the low 4 results) and of
+// Vm (the high 4).
+func (a Writer) ADDPH(d, n, m int) {
+	a.Word(rdnm(0x4e60bc00, d, n, m), "ADDP V%d.8H, V%d.8H, V%d.8H", d, n, m)
+}
+
+// ST1B stores Vt's 16 bytes to Xn, Xn += 16.
+func (a Writer) ST1B(t, n int) { a.Word(rdn(0x4c9f7000, t, n), "ST1 {V%d.16B}, [X%d], #16", t, n) }
+
+// ST1H4 stores Vt's low 4 halfwords to Xn, Xn += 8.
+func (a Writer) ST1H4(t, n int) { a.Word(rdn(0x0c9f7400, t, n), "ST1 {V%d.4H}, [X%d], #8", t, n) }

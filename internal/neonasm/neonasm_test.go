@@ -77,6 +77,18 @@ func every(a Writer) {
 	a.LD1D4(20, 11)
 	a.ADDV(13, 29)
 	a.FCVTN(21, 10)
+	a.UMAX(30, 3, 12)
+	a.UMAXV(5, 22)
+	a.CMEQ(7, 26, 9)
+	a.FCVTNS(8, 27)
+	for _, b := range []bool{false, true} {
+		a.SQXTN(29, 14, b, false)
+		a.SQXTN(11, 20, b, true)
+	}
+	a.SADDLPB(19, 6)
+	a.ADDPH(23, 24, 2)
+	a.ST1B(4, 13)
+	a.ST1H4(25, 10)
 }
 
 // want holds the words GNU as (binutils 2.40, -march=armv8.2-a+dotprod)
@@ -91,7 +103,9 @@ var want = []uint32{
 	0x4ebfd641, 0x4e2cf47e, 0x6e30fac5, 0x4e29e747, 0x6e31e768, 0x4ea1b9dd, 0x0e617a8b,
 	0x4e6178d3, 0x4e62d717, 0x4ebc85a4, 0x6eaf8559, 0x4f3756b0, 0x4f215423, 0x4e271fc2,
 	0x4ebf1d89, 0x4e741c6e, 0x6eb11d1a, 0x4e040cb2, 0x4e183ef6, 0x4e083f9b, 0x4cdf2858,
-	0x4c9f2bcc, 0x4c9f2e20, 0x4cdf2d74, 0x4eb1bbad, 0x0e216955,
+	0x4c9f2bcc, 0x4c9f2e20, 0x4cdf2d74, 0x4eb1bbad, 0x0e216955, 0x6eac647e, 0x6eb0aac5,
+	0x6ea98f47, 0x4e21ab68, 0x0e6149dd, 0x4e614a8b, 0x0e2149dd, 0x4e214a8b, 0x4e2028d3,
+	0x4e62bf17, 0x4c9f71a4, 0x0c9f7559,
 }
 
 var wordLine = regexp.MustCompile(`^\tWORD \$0x([0-9a-f]{8}) // (.*)$`)

@@ -141,8 +141,8 @@ func quantizeRowQ8(f *format, x []float32, qa []int8, aux []byte, r, rows int, d
 
 // quantizeRowQ8K is quantizeActRowsRef for Q8_K: quantizeQ8KFn gives each
 // 256-block's codes, d and 16-code sums, from which the records take the
-// sub-block sums; a block it leaves (an infinity or a NaN in x) goes
-// through the reference. d and bsums are scratch of rowChunk and
+// sub-block sums; a block it leaves (an infinity or a NaN in x, or for
+// NEON a scale that overflows) goes through the reference. d and bsums are scratch of rowChunk and
 // rowChunk·16 values.
 func quantizeRowQ8K(f *format, x []float32, qa []int8, aux []byte, r, rows int, d []float32, bsums []int16) {
 	const chunk = rowChunk // super-blocks per quantizeQ8KFn call
@@ -182,7 +182,8 @@ func quantizeRowQ8K(f *format, x []float32, qa []int8, aux []byte, r, rows int, 
 // quantizeQ8KGo quantizes the 256-blocks of x to Q8_K (quantizeQ8K) into
 // qa, their scales into d and the sums of each 16 codes into bsums
 // (quantizeQ8KFn's contract: it may stop early at a block whose max|x| is
-// not finite and returns the blocks done; this one does them all).
+// not finite, or so small that −127/vmax overflows, and returns the
+// blocks done; this one does them all).
 func quantizeQ8KGo(x []float32, qa []int8, d []float32, bsums []int16) int {
 	n := len(x) / quant.QKK
 	for b := 0; b < n; b++ {
@@ -195,8 +196,8 @@ func quantizeQ8KGo(x []float32, qa []int8, d []float32, bsums []int16) int {
 	return n
 }
 
-// quantizeQ8KFn is quantizeQ8KGo, or its AVX-512 version where the CPU
-// has it (bit-identical on the blocks it does).
+// quantizeQ8KFn is quantizeQ8KGo, or its AVX-512 or NEON version where
+// the CPU has it (bit-identical on the blocks it does).
 var quantizeQ8KFn = quantizeQ8KGo
 
 // quantizeQ8_0 rounds one 32-block as ggml's x86 quantize_row_q8_0/q8_1

@@ -74,3 +74,28 @@ func mismatch[T comparable](a, b []T) int {
 	}
 	return -1
 }
+
+// BenchmarkQuantizeQ8K times quantizeQ8KFn (the vector quantizer where the
+// CPU has one) against quantizeQ8KGo on one row of 6912 values (27
+// super-blocks, gemma-3-1b's feed-forward width).
+func BenchmarkQuantizeQ8K(b *testing.B) {
+	const k = 6912
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, k)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	qa := make([]int8, k)
+	d, bsums := make([]float32, k/256), make([]int16, k/16)
+	for _, impl := range []struct {
+		name string
+		fn   func([]float32, []int8, []float32, []int16) int
+	}{{"dispatched", quantizeQ8KFn}, {"go", quantizeQ8KGo}} {
+		b.Run(impl.name, func(b *testing.B) {
+			for b.Loop() {
+				impl.fn(x, qa, d, bsums)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/k, "ns/element")
+		})
+	}
+}

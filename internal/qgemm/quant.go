@@ -18,9 +18,9 @@ func quantizeRows(a []float32, rows, k, bs int, qa []int8, sa []float32, suma []
 	}
 }
 
-// quantizeRowFn quantizes one row (quantizeRowGo, or its AVX-512 version
-// where the CPU has it: bit-identical). sa and suma advance by stride per
-// block.
+// quantizeRowFn quantizes one row (quantizeRowGo, or its AVX-512, AVX2 or
+// NEON version where the CPU has it: bit-identical). sa and suma advance
+// by stride per block.
 var quantizeRowFn = quantizeRowGo
 
 // quantizeRowGo quantizes row into dst ([kb·bs]) block by block, writing
