@@ -349,3 +349,22 @@ func (a Writer) ST1B(t, n int) { a.Word(rdn(0x4c9f7000, t, n), "ST1 {V%d.16B}, [
 
 // ST1H4 stores Vt's low 4 halfwords to Xn, Xn += 8.
 func (a Writer) ST1H4(t, n int) { a.Word(rdn(0x0c9f7400, t, n), "ST1 {V%d.4H}, [X%d], #8", t, n) }
+
+// FMLS is Vd −= Vn·Vm on float32 lanes (fused: one rounding).
+func (a Writer) FMLS(d, n, m int) {
+	a.Word(rdnm(0x4ea0cc00, d, n, m), "FMLS V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FDIV divides float32 lanes: Vd = Vn / Vm.
+func (a Writer) FDIV(d, n, m int) {
+	a.Word(rdnm(0x6e20fc00, d, n, m), "FDIV V%d.4S, V%d.4S, V%d.4S", d, n, m)
+}
+
+// FCVTN2 narrows Vn's 4 float32 lanes to float16 in the high half of Vd,
+// its low half kept.
+func (a Writer) FCVTN2(d, n int) { a.Word(rdn(0x4e216800, d, n), "FCVTN2 V%d.8H, V%d.4S", d, n) }
+
+// ST1S2 stores Vt, Vt+1 (8 words) to Xn, Xn += 32.
+func (a Writer) ST1S2(t, n int) {
+	a.Word(rdn(0x4c9fa800, t, n), "ST1 {V%d.4S, V%d.4S}, [X%d], #32", t, t+1, n)
+}

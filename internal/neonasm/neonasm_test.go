@@ -89,6 +89,10 @@ func every(a Writer) {
 	a.ADDPH(23, 24, 2)
 	a.ST1B(4, 13)
 	a.ST1H4(25, 10)
+	a.FMLS(16, 21, 1)
+	a.FDIV(2, 30, 7)
+	a.FCVTN2(9, 12)
+	a.ST1S2(14, 3)
 }
 
 // want holds the words GNU as (binutils 2.40, -march=armv8.2-a+dotprod)
@@ -105,7 +109,7 @@ var want = []uint32{
 	0x4ebf1d89, 0x4e741c6e, 0x6eb11d1a, 0x4e040cb2, 0x4e183ef6, 0x4e083f9b, 0x4cdf2858,
 	0x4c9f2bcc, 0x4c9f2e20, 0x4cdf2d74, 0x4eb1bbad, 0x0e216955, 0x6eac647e, 0x6eb0aac5,
 	0x6ea98f47, 0x4e21ab68, 0x0e6149dd, 0x4e614a8b, 0x0e2149dd, 0x4e214a8b, 0x4e2028d3,
-	0x4e62bf17, 0x4c9f71a4, 0x0c9f7559,
+	0x4e62bf17, 0x4c9f71a4, 0x0c9f7559, 0x4ea1ceb0, 0x6e27ffc2, 0x4e216989, 0x4c9fa86e,
 }
 
 var wordLine = regexp.MustCompile(`^\tWORD \$0x([0-9a-f]{8}) // (.*)$`)

@@ -10,14 +10,15 @@ import (
 	"github.com/zerfoo/zerfoo/numeric"
 )
 
-// TestToF16 checks toF16 (F16C where the CPU has it) against
-// numeric.Float16FromFloat32 on random values of every magnitude, ties,
-// subnormals, infinities and NaN, for every length up to 40 with a guard
-// element.
+// TestToF16 checks toF16 and roundF16 (F16C or NEON where the CPU has it)
+// against numeric.Float16FromFloat32 on random values of every magnitude,
+// ties, subnormals, infinities and NaNs (quiet and signalling, with
+// payloads), for every length up to 40 with a guard element.
 func TestToF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	special := []float32{0, float32(math.Copysign(0, -1)), 65504, 65519.99, 65520, -1e6, 6e-8, 3e-8, 1e-40,
-		float32(math.Inf(1)), float32(math.Inf(-1)), 1 + 1.0/2048, 1 + 3.0/2048, 2049}
+		float32(math.Inf(1)), float32(math.Inf(-1)), 1 + 1.0/2048, 1 + 3.0/2048, 2049,
+		float32(math.NaN()), math.Float32frombits(0xffc0a000), math.Float32frombits(0x7f812345), math.Float32frombits(0x7f800001)}
 	for n := 0; n <= 40; n++ {
 		src := make([]float32, n)
 		for i := range src {
@@ -37,6 +38,17 @@ func TestToF16(t *testing.T) {
 		}
 		if dst[n] != 0xbeef {
 			t.Errorf("toF16(n=%d) wrote the guard element", n)
+		}
+		rounded := make([]float32, n+1)
+		rounded[n] = 7
+		roundF16(rounded[:n], src)
+		for i, v := range src {
+			if want := numeric.Float16FromFloat32(v).Float32(); math.Float32bits(rounded[i]) != math.Float32bits(want) {
+				t.Errorf("roundF16(n=%d)[%d] = %v: got %#08x, want %#08x", n, i, v, math.Float32bits(rounded[i]), math.Float32bits(want))
+			}
+		}
+		if rounded[n] != 7 {
+			t.Errorf("roundF16(n=%d) wrote the guard element", n)
 		}
 	}
 }

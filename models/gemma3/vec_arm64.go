@@ -61,3 +61,88 @@ func geglu(out, g, u []float32) {
 //
 //go:noescape
 func gegluNEON(out, gate, u *float32, n int, table *float32)
+
+// softmaxCephes reports that softmax4 runs the Cephes-exp kernel of
+// softmax4AVX2 (TestSoftmax4Bits pins its bits).
+const softmaxCephes = true
+
+// softmax4 normalizes the four interleaved score rows p[4j+h], j < n (see
+// softmax4Generic): softmax4NEON, the AVX2 kernel's steps (its exp a
+// polynomial within a few units in the last place of math.Exp's, its sums
+// in float32), so the same bits as on AVX2.
+func softmax4(p []float32, n int) {
+	if n == 0 {
+		return
+	}
+	_ = p[4*n-1]
+	softmax4NEON(&p[0], n)
+}
+
+// softmax4NEON is softmax4 for n ≥ 1 (NEON, vec_arm64.s).
+//
+//go:noescape
+func softmax4NEON(p *float32, n int)
+
+// toF16 rounds src to binary16 into dst (see toF16Generic).
+func toF16(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	if n := len(src) &^ 3; n > 0 {
+		toF16NEON(&dst[0], &src[0], n)
+		dst, src = dst[n:], src[n:]
+	}
+	toF16Generic(dst, src)
+}
+
+// roundF16 rounds src to binary16 values into dst (see roundF16Generic);
+// dst may be src.
+func roundF16(dst, src []float32) {
+	dst = dst[:len(src)]
+	if n := len(src) &^ 3; n > 0 {
+		roundF16NEON(&dst[0], &src[0], n)
+		dst, src = dst[n:], src[n:]
+	}
+	roundF16Generic(dst, src)
+}
+
+// toF16NEON is toF16 for n a multiple of 4, n ≥ 4 (NEON, vec_arm64.s).
+//
+//go:noescape
+func toF16NEON(dst *uint16, src *float32, n int)
+
+// roundF16NEON is roundF16 for n a multiple of 4, n ≥ 4 (NEON,
+// vec_arm64.s).
+//
+//go:noescape
+func roundF16NEON(dst, src *float32, n int)
+
+// sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32
+// (summed over four lanes, so not in sumSquaresGeneric's order).
+func sumSquares(x []float32) float64 {
+	n := len(x) &^ 3
+	if n == 0 {
+		return sumSquaresGeneric(x)
+	}
+	return sumSquaresNEON(&x[0], n) + sumSquaresGeneric(x[n:])
+}
+
+// scaleMul sets y[i] = (x[i]·scale)·w[i]; y may be x.
+func scaleMul(y, x, w []float32, scale float32) {
+	y, w = y[:len(x)], w[:len(x)]
+	if n := len(x) &^ 3; n > 0 {
+		scaleMulNEON(&y[0], &x[0], &w[0], scale, n)
+		y, x, w = y[n:], x[n:], w[n:]
+	}
+	scaleMulGeneric(y, x, w, scale)
+}
+
+// sumSquaresNEON is sumSquares for n a multiple of 4, n ≥ 4 (NEON,
+// vec_arm64.s).
+//
+//go:noescape
+func sumSquaresNEON(x *float32, n int) float64
+
+// scaleMulNEON is scaleMul for n a multiple of 4, n ≥ 4 (NEON,
+// vec_arm64.s).
+//
+//go:noescape
+func scaleMulNEON(y, x, w *float32, scale float32, n int)

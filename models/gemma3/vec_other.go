@@ -18,17 +18,8 @@ func values4(p, v []float32, ldv, hd, n int, out []float32) {
 	values4Generic(p, v, ldv, hd, n, out)
 }
 
-// sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32.
-func sumSquares(x []float32) float64 { return sumSquaresGeneric(x) }
-
-// scaleMul sets y[i] = (x[i]·scale)·w[i]; y may be x.
-func scaleMul(y, x, w []float32, scale float32) { scaleMulGeneric(y, x, w, scale) }
-
 // roundQ8_0 rounds x to Q8_0 values (see roundQ8_0Generic).
 func roundQ8_0(dst, x []float32) { roundQ8_0Generic(dst, x) }
-
-// toF16 rounds src to binary16 into dst (see toF16Generic).
-func toF16(dst []uint16, src []float32) { toF16Generic(dst, src) }
 
 // scores4Q8 is scores4 over Q8_0 keys (see scores4Q8Generic).
 func scores4Q8(q *[4][]float32, k []byte, ldk, n int, out []float32) {
@@ -39,10 +30,3 @@ func scores4Q8(q *[4][]float32, k []byte, ldk, n int, out []float32) {
 func values4Q8(p []float32, v []byte, ldv, hd, n int, out []float32) {
 	values4Q8Generic(p, v, ldv, hd, n, out)
 }
-
-// roundF16 rounds src to binary16 values into dst (see roundF16Generic).
-func roundF16(dst, src []float32) { roundF16Generic(dst, src) }
-
-// softmax4 normalizes the four interleaved score rows p[4j+h], j < n (see
-// softmax4Generic).
-func softmax4(p []float32, n int) { softmax4Generic(p, n) }

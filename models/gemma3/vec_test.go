@@ -1,6 +1,8 @@
 package gemma3
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -252,6 +254,45 @@ func TestSoftmax4(t *testing.T) {
 	softmax4(p, 3)
 	if !math.IsNaN(float64(p[0])) || math.IsNaN(float64(p[1])) {
 		t.Errorf("softmax4 with a NaN in row 0: got %v, want row 0 NaN and row 1 not", p)
+	}
+}
+
+// TestSoftmax4Bits pins the bits of the Cephes-exp softmax4 kernels
+// (AVX2, and NEON, which repeats its steps) by a hash of their outputs on
+// fixed scores, ±∞ and a NaN among them, so that a seed samples the same
+// tokens on both architectures; the hash was taken from the AVX2 kernel.
+func TestSoftmax4Bits(t *testing.T) {
+	if !softmaxCephes {
+		t.Skip("softmax4 is the generic kernel here")
+	}
+	r := rand.New(rand.NewPCG(31, 41))
+	h := fnv.New64a()
+	var b [4]byte
+	for _, n := range []int{1, 2, 3, 7, 40, 333} {
+		for _, scale := range []float64{0.01, 5, 60} {
+			p := make([]float32, 4*n)
+			for i := range p {
+				p[i] = float32(scale * r.NormFloat64())
+			}
+			if n > 3 {
+				p[5], p[6] = float32(math.Inf(-1)), float32(math.Copysign(0, -1))
+			}
+			if n == 40 {
+				p[9] = float32(math.NaN())
+			}
+			softmax4(p, n)
+			for i, v := range p {
+				if i%4 == 1 && n == 40 {
+					continue // row 1 is NaN: its payload is the architecture's
+				}
+				binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+				h.Write(b[:])
+			}
+		}
+	}
+	const want = 0xe1636c3e4a20c1c6
+	if got := h.Sum64(); got != want {
+		t.Errorf("softmax4 outputs hash to %#x, want %#x", got, uint64(want))
 	}
 }
 
