@@ -69,15 +69,17 @@ func (r rope) table(cs, sn []float32, pos int) {
 }
 
 // applyRope rotates one head vector in place, NeoX style: element i pairs
-// with element i + d/2.
+// with element i + d/2. Each product is rounded before the sum (explicit
+// conversions), so that no architecture fuses them: arm64 (and amd64 with
+// GOAMD64=v3) would otherwise give other last bits.
 func applyRope(x, cs, sn []float32) {
 	h := len(cs)
 	lo, hi := x[:h], x[h:2*h]
 	for i, c := range cs {
 		s := sn[i]
 		a, b := lo[i], hi[i]
-		lo[i] = a*c - b*s
-		hi[i] = a*s + b*c
+		lo[i] = float32(a*c) - float32(b*s)
+		hi[i] = float32(a*s) + float32(b*c)
 	}
 }
 
