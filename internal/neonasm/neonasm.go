@@ -368,3 +368,16 @@ func (a Writer) FCVTN2(d, n int) { a.Word(rdn(0x4e216800, d, n), "FCVTN2 V%d.8H,
 func (a Writer) ST1S2(t, n int) {
 	a.Word(rdn(0x4c9fa800, t, n), "ST1 {V%d.4S, V%d.4S}, [X%d], #32", t, t+1, n)
 }
+
+// DUPElemS sets every word of Vd to word idx (0–3) of Vn.
+func (a Writer) DUPElemS(d, n, idx int) {
+	a.Word(rdn(0x4e040400, d, n)|uint32(idx)<<19, "DUP V%d.4S, V%d.S[%d]", d, n, idx)
+}
+
+// LD1B loads 16 bytes from Xn into Vt.
+func (a Writer) LD1B(t, n int) { a.Word(rdn(0x4c407000, t, n), "LD1 {V%d.16B}, [X%d]", t, n) }
+
+// LD1B2P loads 32 bytes from Xn into Vt, Vt+1, Xn += 32.
+func (a Writer) LD1B2P(t, n int) {
+	a.Word(rdn(0x4cdfa000, t, n), "LD1 {V%d.16B, V%d.16B}, [X%d], #32", t, t+1, n)
+}

@@ -93,6 +93,10 @@ func every(a Writer) {
 	a.FDIV(2, 30, 7)
 	a.FCVTN2(9, 12)
 	a.ST1S2(14, 3)
+	a.DUPElemS(26, 8, 0)
+	a.DUPElemS(17, 27, 3)
+	a.LD1B(29, 14)
+	a.LD1B2P(11, 20)
 }
 
 // want holds the words GNU as (binutils 2.40, -march=armv8.2-a+dotprod)
@@ -110,6 +114,7 @@ var want = []uint32{
 	0x4c9f2bcc, 0x4c9f2e20, 0x4cdf2d74, 0x4eb1bbad, 0x0e216955, 0x6eac647e, 0x6eb0aac5,
 	0x6ea98f47, 0x4e21ab68, 0x0e6149dd, 0x4e614a8b, 0x0e2149dd, 0x4e214a8b, 0x4e2028d3,
 	0x4e62bf17, 0x4c9f71a4, 0x0c9f7559, 0x4ea1ceb0, 0x6e27ffc2, 0x4e216989, 0x4c9fa86e,
+	0x4e04051a, 0x4e1c0771, 0x4c4071dd, 0x4cdfa28b,
 }
 
 var wordLine = regexp.MustCompile(`^\tWORD \$0x([0-9a-f]{8}) // (.*)$`)

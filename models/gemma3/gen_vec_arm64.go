@@ -2,7 +2,9 @@
 
 // gen_vec_arm64 writes vec_arm64.s: the NEON kernels of decode attention
 // over the default binary16 KV cache, scores4F16NEON and values4F16NEON
-// (see scores4F16Generic and values4F16Generic), its softmax4NEON (the
+// (see scores4F16Generic and values4F16Generic) and over the float32 and
+// Q8_0 caches (scores4NEON, values4NEON, scores4Q8NEON, values4Q8NEON),
+// its softmax4NEON (the
 // AVX2 kernel's exp and sums, softmax_amd64.s), the binary16 roundings
 // toF16NEON and roundF16NEON, RMSNorm's sumSquaresNEON and scaleMulNEON,
 // and GeGLU's gegluNEON (see gegluGeneric). Run `GOARCH=arm64 go
@@ -41,6 +43,10 @@ func main() {
 	norm()
 	f16Rounding()
 	softmax()
+	scoresF32Q8(false)
+	scoresF32Q8(true)
+	valuesF32Q8(false)
+	valuesF32Q8(true)
 	if err := os.WriteFile("vec_arm64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -404,5 +410,180 @@ func softmax() {
 	asm.ST1S(0, 0)
 	p("SUBS $1, R5, R5")
 	p("BNE smscaleloop")
+	p("RET")
+}
+
+// scoresF32Q8 emits scores4NEON(q0, q1, q2, q3 *float32, k *float32, ldk,
+// hd, n int, out *float32) (hd a multiple of 16), or with q8
+// scores4Q8NEON(…, k *byte, …) over Q8_0 blocks (ldk in bytes, hd a
+// multiple of 32): per key and head the four lane sums of
+// scores4Generic/scores4Q8Generic (lane i%4 takes dimension i, in order,
+// by fused multiply-adds), summed (s0+s1)+(s2+s3) by two FADDPs. A Q8_0
+// key is widened block by block: d to float32 in every lane of V4, the 32
+// codes to V16–V23 as float32(code)·d (rounded, as the generic code).
+//
+// R10–R13 the query rows (R0–R3 per key), R14 the next key row, R4 the
+// key, R5 ldk in bytes, R6 hd, R7 keys left, R8 out, R9 dimensions left;
+// V0–V3 the heads' sums.
+func scoresF32Q8(q8 bool) {
+	name, kt, loop := "scores4NEON", "*float32", "f32"
+	if q8 {
+		name, kt, loop = "scores4Q8NEON", "*byte", "q8"
+	}
+	fmt.Fprintf(&out, "\n// func %s(q0, q1, q2, q3 *float32, k %s, ldk, hd, n int, out *float32)\n", name, kt)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	p("MOVD q0+0(FP), R10")
+	p("MOVD q1+8(FP), R11")
+	p("MOVD q2+16(FP), R12")
+	p("MOVD q3+24(FP), R13")
+	p("MOVD k+32(FP), R14")
+	p("MOVD ldk+40(FP), R5")
+	if !q8 {
+		p("LSL $2, R5, R5")
+	}
+	p("MOVD hd+48(FP), R6")
+	p("MOVD n+56(FP), R7")
+	p("MOVD out+64(FP), R8")
+	label(loop + "key")
+	for h := range 4 {
+		p("MOVD R%d, R%d", 10+h, h)
+	}
+	p("MOVD R14, R4")
+	p("ADD R5, R14, R14")
+	for h := range 4 {
+		asm.MOVI0(h)
+	}
+	p("MOVD R6, R9")
+	label(loop + "dim")
+	x := 16 // the key's values: V16–V19 (float32) or V16–V23 (Q8_0)
+	if q8 {
+		p("MOVHU.P 2(R4), R15")
+		p("VMOV R15, V4.H[0]")
+		asm.FCVTL(4, 4, false)
+		asm.DUPElemS(4, 4, 0)
+		asm.LD1B2P(5, 4)
+		asm.SXTL(7, 5, true, false)
+		asm.SXTL(8, 5, true, true)
+		asm.SXTL(9, 6, true, false)
+		asm.SXTL(10, 6, true, true)
+		for i := range 4 {
+			asm.SXTL(x+2*i, 7+i, false, false)
+			asm.SXTL(x+2*i+1, 7+i, false, true)
+		}
+		for i := range 8 {
+			asm.SCVTF(x+i, x+i)
+			asm.FMUL(x+i, x+i, 4)
+		}
+	} else {
+		asm.LD1S4P(x, 4)
+	}
+	nv := 4 // vectors of the key per pass
+	if q8 {
+		nv = 8
+	}
+	for h := range 4 {
+		for c := 0; c < nv; c += 4 {
+			asm.LD1S4P(24, h)
+			for i := range 4 {
+				asm.FMLA(h, 24+i, x+c+i)
+			}
+		}
+	}
+	p("SUBS $%d, R9, R9", 4*nv)
+	p("BNE %sdim", loop)
+	asm.FADDP(26, 0, 1)
+	asm.FADDP(27, 2, 3)
+	asm.FADDP(26, 26, 27)
+	asm.ST1S(26, 8)
+	p("SUBS $1, R7, R7")
+	p("BNE %skey", loop)
+	p("RET")
+}
+
+// valuesF32Q8 emits values4NEON(p, v *float32, ldv, hd, n int, out
+// *float32) (hd a multiple of 16), or with q8 values4Q8NEON(p *float32, v
+// *byte, …) over Q8_0 blocks (ldv in bytes, hd a multiple of 32): as
+// values4F16NEON, 16 dimensions at a time, the 4 heads' outputs in V0–V15
+// while every key adds its 16 values (V20–V23) times its 4 weights (V24,
+// by element) in key order, fused, as values4Generic/values4Q8Generic
+// add them. A Q8_0 half-block's values are float32(code)·d (rounded).
+//
+// R12 p (R0 per column), R11 the column's first key (R1 per key), R2 ldv
+// in bytes, R3 hd·4, R4 dimensions left, R5 n, R6 keys left, R7–R10 the 4
+// heads' outputs; with q8, R13 the half-block (0 or 16 bytes of codes).
+func valuesF32Q8(q8 bool) {
+	name, vt, loop := "values4NEON", "*float32", "vf32"
+	if q8 {
+		name, vt, loop = "values4Q8NEON", "*byte", "vq8"
+	}
+	fmt.Fprintf(&out, "\n// func %s(p *float32, v %s, ldv, hd, n int, out *float32)\n", name, vt)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	p("MOVD p+0(FP), R12")
+	p("MOVD v+8(FP), R11")
+	p("MOVD ldv+16(FP), R2")
+	if !q8 {
+		p("LSL $2, R2, R2")
+	}
+	p("MOVD hd+24(FP), R4")
+	p("LSL $2, R4, R3")
+	p("MOVD n+32(FP), R5")
+	p("MOVD out+40(FP), R7")
+	p("ADD R3, R7, R8")
+	p("ADD R3, R8, R9")
+	p("ADD R3, R9, R10")
+	p("MOVD ZR, R13")
+	label(loop + "col")
+	for h := range 4 {
+		asm.LD1S4(4*h, 7+h)
+	}
+	p("MOVD R12, R0")
+	p("MOVD R11, R1")
+	p("MOVD R5, R6")
+	label(loop + "key")
+	if q8 {
+		p("MOVHU (R1), R15")
+		p("VMOV R15, V16.H[0]")
+		asm.FCVTL(16, 16, false)
+		asm.DUPElemS(16, 16, 0)
+		p("ADD R13, R1, R15")
+		p("ADD $2, R15, R15")
+		asm.LD1B(17, 15)
+		asm.SXTL(18, 17, true, false)
+		asm.SXTL(19, 17, true, true)
+		for i := range 2 {
+			asm.SXTL(20+2*i, 18+i, false, false)
+			asm.SXTL(21+2*i, 18+i, false, true)
+		}
+		for i := range 4 {
+			asm.SCVTF(20+i, 20+i)
+			asm.FMUL(20+i, 20+i, 16)
+		}
+	} else {
+		asm.LD1S4(20, 1)
+	}
+	p("ADD R2, R1, R1")
+	asm.LD1S(24, 0)
+	for h := range 4 {
+		for c := range 4 {
+			asm.FMLAElem(4*h+c, 20+c, 24, h)
+		}
+	}
+	p("SUBS $1, R6, R6")
+	p("BNE %skey", loop)
+	for h := range 4 {
+		asm.ST1S4(4*h, 7+h)
+		p("ADD $64, R%d, R%d", 7+h, 7+h)
+	}
+	if q8 {
+		// The next half-block, or the next block's first half.
+		p("EOR $16, R13, R13")
+		p("CBNZ R13, %snext", loop)
+		p("ADD $34, R11, R11")
+		label(loop + "next")
+	} else {
+		p("ADD $64, R11, R11")
+	}
+	p("SUBS $16, R4, R4")
+	p("BNE %scol", loop)
 	p("RET")
 }

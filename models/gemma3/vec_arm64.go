@@ -146,3 +146,88 @@ func sumSquaresNEON(x *float32, n int) float64
 //
 //go:noescape
 func scaleMulNEON(y, x, w *float32, scale float32, n int)
+
+// scores4 sets out[4j+h] = q[h]·k[j·ldk : j·ldk+hd] for j < n, h < 4, where
+// hd = len(q[0]) (all four the same length): scores4NEON where hd is a
+// multiple of 16.
+func scores4(q *[4][]float32, k []float32, ldk, n int, out []float32) {
+	hd := len(q[0])
+	if n == 0 {
+		return
+	}
+	_, _, _ = k[(n-1)*ldk+hd-1], out[4*n-1], q[3][hd-1]
+	_, _, _ = q[0][hd-1], q[1][hd-1], q[2][hd-1]
+	if hd%16 != 0 {
+		scores4Generic(q, k, ldk, n, out)
+		return
+	}
+	scores4NEON(&q[0][0], &q[1][0], &q[2][0], &q[3][0], &k[0], ldk, hd, n, &out[0])
+}
+
+// values4 adds Σ_{j<n} p[4j+h]·v[j·ldv : j·ldv+hd] to out[h·hd : (h+1)·hd]
+// for h < 4: values4NEON where hd is a multiple of 16.
+func values4(p, v []float32, ldv, hd, n int, out []float32) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = p[4*n-1], v[(n-1)*ldv+hd-1], out[4*hd-1]
+	if hd%16 != 0 {
+		values4Generic(p, v, ldv, hd, n, out)
+		return
+	}
+	values4NEON(&p[0], &v[0], ldv, hd, n, &out[0])
+}
+
+// scores4Q8 is scores4 over Q8_0 keys (see scores4Q8Generic):
+// scores4Q8NEON where hd is a multiple of 32.
+func scores4Q8(q *[4][]float32, k []byte, ldk, n int, out []float32) {
+	hd := len(q[0])
+	if n == 0 {
+		return
+	}
+	_, _, _ = k[(n-1)*ldk+hd/32*34-1], out[4*n-1], q[3][hd-1]
+	_, _, _ = q[0][hd-1], q[1][hd-1], q[2][hd-1]
+	if hd%32 != 0 {
+		scores4Q8Generic(q, k, ldk, n, out)
+		return
+	}
+	scores4Q8NEON(&q[0][0], &q[1][0], &q[2][0], &q[3][0], &k[0], ldk, hd, n, &out[0])
+}
+
+// values4Q8 is values4 over Q8_0 values (see values4Q8Generic):
+// values4Q8NEON where hd is a multiple of 32.
+func values4Q8(p []float32, v []byte, ldv, hd, n int, out []float32) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = p[4*n-1], v[(n-1)*ldv+hd/32*34-1], out[4*hd-1]
+	if hd%32 != 0 {
+		values4Q8Generic(p, v, ldv, hd, n, out)
+		return
+	}
+	values4Q8NEON(&p[0], &v[0], ldv, hd, n, &out[0])
+}
+
+// scores4NEON is scores4 for hd a multiple of 16 and n ≥ 1 (NEON,
+// vec_arm64.s).
+//
+//go:noescape
+func scores4NEON(q0, q1, q2, q3, k *float32, ldk, hd, n int, out *float32)
+
+// values4NEON is values4 for hd a multiple of 16 and n ≥ 1 (NEON,
+// vec_arm64.s).
+//
+//go:noescape
+func values4NEON(p, v *float32, ldv, hd, n int, out *float32)
+
+// scores4Q8NEON is scores4Q8 for hd a multiple of 32 and n ≥ 1 (NEON,
+// vec_arm64.s; ldk in bytes).
+//
+//go:noescape
+func scores4Q8NEON(q0, q1, q2, q3 *float32, k *byte, ldk, hd, n int, out *float32)
+
+// values4Q8NEON is values4Q8 for hd a multiple of 32 and n ≥ 1 (NEON,
+// vec_arm64.s; ldv in bytes).
+//
+//go:noescape
+func values4Q8NEON(p *float32, v *byte, ldv, hd, n int, out *float32)

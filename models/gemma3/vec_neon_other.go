@@ -3,8 +3,28 @@
 package gemma3
 
 // The kernels that arm64 has in NEON (vec_arm64.go), without vector
-// assembly: binary16 attention, the softmax, the binary16 roundings,
-// RMSNorm's and GeGLU's.
+// assembly: decode attention over every cache type, the softmax, the
+// binary16 roundings, RMSNorm's and GeGLU's.
+
+// scores4 sets out[4j+h] = q[h]·k[j·ldk : j·ldk+hd] for j < n, h < 4.
+func scores4(q *[4][]float32, k []float32, ldk, n int, out []float32) {
+	scores4Generic(q, k, ldk, n, out)
+}
+
+// values4 adds Σ_{j<n} p[4j+h]·v[j·ldv : j·ldv+hd] to out[h·hd : (h+1)·hd].
+func values4(p, v []float32, ldv, hd, n int, out []float32) {
+	values4Generic(p, v, ldv, hd, n, out)
+}
+
+// scores4Q8 is scores4 over Q8_0 keys (see scores4Q8Generic).
+func scores4Q8(q *[4][]float32, k []byte, ldk, n int, out []float32) {
+	scores4Q8Generic(q, k, ldk, n, out)
+}
+
+// values4Q8 is values4 over Q8_0 values (see values4Q8Generic).
+func values4Q8(p []float32, v []byte, ldv, hd, n int, out []float32) {
+	values4Q8Generic(p, v, ldv, hd, n, out)
+}
 
 // scores4F16 is scores4 over binary16 keys (see scores4F16Generic).
 func scores4F16(q *[4][]float32, k []uint16, ldk, n int, out []float32) {

@@ -344,3 +344,59 @@ func TestScoresValues4F16(t *testing.T) {
 		}
 	}
 }
+
+// TestScoresValues4Q8 checks scores4Q8 and values4Q8 (assembly where the
+// CPU has it) against their generic versions over Q8_0 keys and values
+// (blocks of scales from e^-2 to e^5, a zero block among them), within
+// float32 rounding of the sums, and that values4Q8 writes nothing past the tile.
+func TestScoresValues4Q8(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	randn := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	for _, hd := range []int{32, 64, 256, 96} {
+		for _, n := range []int{0, 1, 5, 33} {
+			ld := hd/32*34 + 6 // bytes per cache row
+			rows := func() []byte {
+				b := make([]byte, (n+1)*ld)
+				for j := 0; j <= n; j++ {
+					x := randn(hd)
+					for i := range x {
+						x[i] *= float32(math.Exp(float64(i/32) - 2))
+					}
+					if j == 2 {
+						clear(x[:32])
+					}
+					quantizeQ8_0(b[j*ld:], x)
+				}
+				return b
+			}
+			var q [4][]float32
+			for h := range q {
+				q[h] = randn(hd)
+			}
+			k, v, p := rows(), rows(), randn(4*n)
+			got, want := make([]float32, 4*n), make([]float32, 4*n)
+			scores4Q8(&q, k, ld, n, got)
+			scores4Q8Generic(&q, k, ld, n, want)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*float64(hd)*(1+math.Abs(float64(want[i]))) {
+					t.Errorf("scores4Q8(hd=%d, n=%d)[%d] = %v, want %v", hd, n, i, got[i], want[i])
+				}
+			}
+			tile := randn(4*hd + 4)
+			ref := append([]float32(nil), tile...)
+			values4Q8(p, v, ld, hd, n, tile)
+			values4Q8Generic(p, v, ld, hd, n, ref[:4*hd])
+			for i := range tile {
+				if math.Abs(float64(tile[i]-ref[i])) > 1e-6*float64(n+1)*(1+math.Abs(float64(ref[i]))) {
+					t.Errorf("values4Q8(hd=%d, n=%d)[%d] = %v, want %v", hd, n, i, tile[i], ref[i])
+				}
+			}
+		}
+	}
+}
