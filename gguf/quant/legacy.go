@@ -73,8 +73,23 @@ func inv(d float32) float32 {
 	return 0
 }
 
-// trunc8 converts like C's (int8_t)f for f in int8 range: toward zero.
-func trunc8(f float32) int { return int(int8(int32(f))) }
+// trunc8 converts like C's (int8_t)f on x86: toward zero, and for f out of
+// int32's range or NaN the low byte of the integer indefinite (see cvtt).
+func trunc8(f float32) int { return int(int8(cvtt(float64(f)))) }
+
+// cvtt converts f toward zero as x86's CVTTSS2SI/CVTTSD2SI do, which is
+// what ggml's float-to-integer casts compile to on the machines whose
+// llama-quantize output the goldens hold: NaN and values out of int32's
+// range give math.MinInt32, on every architecture. Go's conversion is
+// that on amd64, but arm64's FCVTZS saturates (and gives 0 for NaN), so a
+// block of subnormal values, whose inverse scale overflows to infinity,
+// would quantize to other bytes there.
+func cvtt(f float64) int32 {
+	if !(f > -2147483649 && f < 2147483648) {
+		return math.MinInt32
+	}
+	return int32(f)
+}
 
 // BlockQ4_0 is a Q4_0 block (18 bytes): 32 elements y[j] = (q[j] − 8)·D with
 // 4-bit codes; Qs[j] holds q[j] in its low nibble and q[j+16] in its high
@@ -278,8 +293,8 @@ func (b *BlockQ5_1) Quantize(x []float32) {
 	b.D, b.M = toF16(d), toF16(lo)
 	var qh uint32
 	for j := range b.Qs {
-		q0 := int(uint8(int32(float32((x[j]-lo)*id) + 0.5)))
-		q1 := int(uint8(int32(float32((x[j+QK/2]-lo)*id) + 0.5)))
+		q0 := int(uint8(cvtt(float64(float32((x[j]-lo)*id) + 0.5))))
+		q1 := int(uint8(cvtt(float64(float32((x[j+QK/2]-lo)*id) + 0.5))))
 		var h uint32
 		b.Qs[j], h = pack5(q0, q1, j)
 		qh |= h
@@ -332,6 +347,6 @@ func (b *BlockQ8_0) Quantize(x []float32) {
 	id := inv(d)
 	b.D = toF16(d)
 	for j := range b.Qs {
-		b.Qs[j] = int8(int32(math.Round(float64(x[j] * id))))
+		b.Qs[j] = int8(cvtt(math.Round(float64(x[j] * id))))
 	}
 }
