@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -69,6 +70,12 @@ func startServeModel(t *testing.T, opt gemma3test.Options, args ...string) *serv
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.ENOEXEC) {
+			// The test binary of another architecture run through an
+			// emulator (go test -exec qemu-aarch64-static) cannot start
+			// itself without binfmt_misc.
+			t.Skipf("cannot run the test binary as a server process: %v", err)
+		}
 		t.Fatal(err)
 	}
 	s := &server{cmd: cmd, logs: make(chan string, 1024), done: make(chan error, 1)}
