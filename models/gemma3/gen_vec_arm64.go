@@ -207,31 +207,41 @@ func geglu() {
 	p("RET")
 }
 
-// norm emits RMSNorm's kernels, 4 values per step (n a multiple of 4,
-// n ≥ 4):
+// norm emits RMSNorm's kernels:
 //
-// sumSquaresNEON(x *float32, n int) float64: each square rounded to
-// float32, widened and summed in float64 over 4 lanes (V4, V5), which
-// are added at the end.
+// sumSquaresNEON(x *float32, n int) float64 (n a multiple of 8, n ≥ 8):
+// each square rounded to float32, widened and summed in float64 in
+// sumSquaresAVX2's eight lanes (V4–V7: elements 8i+0…1, 2…3, 4…5,
+// 6…7), which are added as that kernel adds them: lanes l and l+4, then
+// the two halves, then the pair.
 //
-// scaleMulNEON(y, x, w *float32, scale float32, n int): y = (x·scale)·w,
-// rounded after each product as scaleMulGeneric.
+// scaleMulNEON(y, x, w *float32, scale float32, n int) (n a multiple of
+// 4, n ≥ 4): y = (x·scale)·w, rounded after each product as
+// scaleMulGeneric.
 func norm() {
 	out.WriteString("\n// func sumSquaresNEON(x *float32, n int) float64\n")
 	out.WriteString("TEXT ·sumSquaresNEON(SB), NOSPLIT, $0-24\n")
 	p("MOVD x+0(FP), R0")
 	p("MOVD n+8(FP), R1")
-	asm.MOVI0(4)
-	asm.MOVI0(5)
+	for i := range 4 {
+		asm.MOVI0(4 + i)
+	}
 	label("sumsq")
-	asm.LD1S(0, 0)
+	asm.LD1S2(0, 0)
 	asm.FMUL(0, 0, 0)
-	asm.FCVTL2D(1, 0, false)
-	asm.FCVTL2D(2, 0, true)
-	asm.FADD2D(4, 4, 1)
-	asm.FADD2D(5, 5, 2)
-	p("SUBS $4, R1, R1")
+	asm.FMUL(1, 1, 1)
+	asm.FCVTL2D(2, 0, false)
+	asm.FCVTL2D(3, 0, true)
+	asm.FADD2D(4, 4, 2)
+	asm.FADD2D(5, 5, 3)
+	asm.FCVTL2D(2, 1, false)
+	asm.FCVTL2D(3, 1, true)
+	asm.FADD2D(6, 6, 2)
+	asm.FADD2D(7, 7, 3)
+	p("SUBS $8, R1, R1")
 	p("BNE sumsq")
+	asm.FADD2D(4, 4, 6) // lanes 0+4, 1+5
+	asm.FADD2D(5, 5, 7) // lanes 2+6, 3+7
 	asm.FADD2D(4, 4, 5)
 	p("VMOV V4.D[1], R2")
 	p("FMOVD R2, F5")

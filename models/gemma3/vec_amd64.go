@@ -7,9 +7,10 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the AVX2+FMA dot and axpy kernels, once at init.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// softmaxCephes reports whether softmax4 runs the Cephes-exp kernel whose
-// bits arm64's NEON kernel gives too (TestSoftmax4Bits pins them).
-var softmaxCephes = useAVX2
+// avx2Bits reports whether softmax4 and sumSquares run the AVX2 kernels,
+// whose bits arm64's NEON kernels give too (TestSoftmax4Bits and
+// TestSumSquaresBits pin them).
+var avx2Bits = useAVX2
 
 // dotAVX2 returns Σ a[i]·b[i] for i < n (n a multiple of 8), with FMA.
 //

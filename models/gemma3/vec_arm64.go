@@ -62,9 +62,10 @@ func geglu(out, g, u []float32) {
 //go:noescape
 func gegluNEON(out, gate, u *float32, n int, table *float32)
 
-// softmaxCephes reports that softmax4 runs the Cephes-exp kernel of
-// softmax4AVX2 (TestSoftmax4Bits pins its bits).
-const softmaxCephes = true
+// avx2Bits reports that softmax4 and sumSquares give the bits of
+// softmax4AVX2 and sumSquaresAVX2 (TestSoftmax4Bits and
+// TestSumSquaresBits pin them).
+const avx2Bits = true
 
 // softmax4 normalizes the four interleaved score rows p[4j+h], j < n (see
 // softmax4Generic): softmax4NEON, the AVX2 kernel's steps (its exp a
@@ -115,10 +116,11 @@ func toF16NEON(dst *uint16, src *float32, n int)
 //go:noescape
 func roundF16NEON(dst, src *float32, n int)
 
-// sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32
-// (summed over four lanes, so not in sumSquaresGeneric's order).
+// sumSquares returns Σ float64(x[i]·x[i]), each square rounded to float32,
+// summed in sumSquaresAVX2's order (eight float64 lanes, then the rest by
+// sumSquaresGeneric): the same bits as on AVX2.
 func sumSquares(x []float32) float64 {
-	n := len(x) &^ 3
+	n := len(x) &^ 7
 	if n == 0 {
 		return sumSquaresGeneric(x)
 	}
@@ -135,7 +137,7 @@ func scaleMul(y, x, w []float32, scale float32) {
 	scaleMulGeneric(y, x, w, scale)
 }
 
-// sumSquaresNEON is sumSquares for n a multiple of 4, n ≥ 4 (NEON,
+// sumSquaresNEON is sumSquares for n a multiple of 8, n ≥ 8 (NEON,
 // vec_arm64.s).
 //
 //go:noescape

@@ -36,8 +36,8 @@ func values4F16(p []float32, v []uint16, ldv, hd, n int, out []float32) {
 	values4F16Generic(p, v, ldv, hd, n, out)
 }
 
-// softmaxCephes is false: softmax4 is softmax4Generic.
-const softmaxCephes = false
+// avx2Bits is false: softmax4 and sumSquares are the generic kernels.
+const avx2Bits = false
 
 // softmax4 normalizes the four interleaved score rows p[4j+h], j < n (see
 // softmax4Generic).

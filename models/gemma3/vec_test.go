@@ -262,7 +262,7 @@ func TestSoftmax4(t *testing.T) {
 // fixed scores, ±∞ and a NaN among them, so that a seed samples the same
 // tokens on both architectures; the hash was taken from the AVX2 kernel.
 func TestSoftmax4Bits(t *testing.T) {
-	if !softmaxCephes {
+	if !avx2Bits {
 		t.Skip("softmax4 is the generic kernel here")
 	}
 	r := rand.New(rand.NewPCG(31, 41))
@@ -293,6 +293,34 @@ func TestSoftmax4Bits(t *testing.T) {
 	const want = 0xe1636c3e4a20c1c6
 	if got := h.Sum64(); got != want {
 		t.Errorf("softmax4 outputs hash to %#x, want %#x", got, uint64(want))
+	}
+}
+
+// TestSumSquaresBits checks sumSquares bit for bit against a Go model of
+// sumSquaresAVX2's order (float64 lane l sums the squares of elements
+// 8i+l; then lanes l and l+4, the halves and the pair are added; the last
+// n%8 squares follow in order), where the kernels claim it (AVX2, NEON),
+// so that RMSNorm scales are the same on both.
+func TestSumSquaresBits(t *testing.T) {
+	if !avx2Bits {
+		t.Skip("sumSquares is the generic kernel here")
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for n := 0; n <= 70; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * math.Exp(r.Float64()*20-10))
+		}
+		var lane [8]float64
+		m := n &^ 7
+		for i := 0; i < m; i++ {
+			lane[i%8] += float64(x[i] * x[i])
+		}
+		want := ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]))
+		want += sumSquaresGeneric(x[m:])
+		if got := sumSquares(x); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("sumSquares(n=%d) = %v, want %v", n, got, want)
+		}
 	}
 }
 
