@@ -167,7 +167,10 @@ func (s *sampler) pick(logits []float32, history []int32) int32 {
 		}
 	}
 	for t, c := range s.seen {
-		logits[t] -= float32(o.PresencePenalty + float64(c)*o.FrequencyPenalty)
+		// The product rounded on its own (an explicit conversion), so
+		// that arm64 cannot fuse it into the sum: the same bits on every
+		// architecture.
+		logits[t] -= float32(o.PresencePenalty + float64(float64(c)*o.FrequencyPenalty))
 	}
 	if o.RepetitionPenalty > 0 && o.RepetitionPenalty != 1 {
 		p := float32(o.RepetitionPenalty)
