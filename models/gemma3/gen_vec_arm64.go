@@ -53,14 +53,17 @@ func main() {
 }
 
 // scores emits scores4F16NEON(q0, q1, q2, q3 *float32, k *uint16, ldk, hd,
-// n int, out *float32): per key, 8 dimensions per step (one binary16 load
-// widened to V16/V17, then two multiply-adds per head into V0–V7), then
-// the 4 sums of the key summed across lanes and stored. hd a multiple of 8,
-// n ≥ 1.
+// n int, out *float32): two keys at a time, 8 dimensions per step (each
+// key's binary16 load widened to two vectors, then two multiply-adds per
+// head and key: V0–V7 for the first key, V8–V15 for the second), so that
+// each load of the queries serves 16 multiply-adds instead of 8; then
+// each key's 4 sums are summed across lanes and stored. A last odd key
+// goes alone, with the same sums in the same order (so a key's scores do
+// not depend on its neighbours). hd a multiple of 8, n ≥ 1.
 //
-// R0–R3 the query rows (reset per key from R10–R13), R4 the key row, R5
-// ldk in bytes, R6 hd, R7 keys left, R8 out, R9 dimensions left, R14 the
-// next key row.
+// R0–R3 the query rows (reset per key from R10–R13), R4 the key row (R15
+// the second key's), R5 ldk in bytes, R6 hd, R7 keys left, R8 out, R9
+// dimensions left, R14 the next key row.
 func scores() {
 	out.WriteString("\n// func scores4F16NEON(q0, q1, q2, q3 *float32, k *uint16, ldk, hd, n int, out *float32)\n")
 	out.WriteString("TEXT ·scores4F16NEON(SB), NOSPLIT, $0-72\n")
@@ -74,6 +77,51 @@ func scores() {
 	p("MOVD hd+48(FP), R6")
 	p("MOVD n+56(FP), R7")
 	p("MOVD out+64(FP), R8")
+	p("CMP $2, R7")
+	p("BLT key")
+	label("pair")
+	for h := range 4 {
+		p("MOVD R%d, R%d", 10+h, h)
+	}
+	p("MOVD R14, R4")
+	p("ADD R5, R14, R15")
+	p("ADD R5, R15, R14")
+	for a := range 16 {
+		asm.MOVI0(a)
+	}
+	p("MOVD R6, R9")
+	label("pairdim")
+	asm.LD1H(16, 4)
+	asm.LD1H(17, 15)
+	asm.FCVTL(19, 16, true)
+	asm.FCVTL(18, 16, false)
+	asm.FCVTL(21, 17, true)
+	asm.FCVTL(20, 17, false)
+	for h := range 4 {
+		asm.LD1S2(22+2*h, h)
+	}
+	for h := range 4 {
+		asm.FMLA(2*h, 18, 22+2*h)
+		asm.FMLA(2*h+1, 19, 23+2*h)
+		asm.FMLA(8+2*h, 20, 22+2*h)
+		asm.FMLA(9+2*h, 21, 23+2*h)
+	}
+	p("SUBS $8, R9, R9")
+	p("BNE pairdim")
+	for key := range 2 {
+		a := 8 * key
+		for h := range 4 {
+			asm.FADD(a+2*h, a+2*h, a+2*h+1)
+		}
+		asm.FADDP(30, a, a+2)
+		asm.FADDP(31, a+4, a+6)
+		asm.FADDP(30, 30, 31)
+		asm.ST1S(30, 8)
+	}
+	p("SUB $2, R7, R7")
+	p("CMP $2, R7")
+	p("BGE pair")
+	p("CBZ R7, s4done")
 	label("key")
 	p("MOVD R10, R0")
 	p("MOVD R11, R1")
@@ -107,6 +155,7 @@ func scores() {
 	asm.ST1S(26, 8)
 	p("SUBS $1, R7, R7")
 	p("BNE key")
+	label("s4done")
 	p("RET")
 }
 
