@@ -517,22 +517,9 @@ func scoresF32Q8(q8 bool) {
 	x := 16 // the key's values: V16–V19 (float32) or V16–V23 (Q8_0)
 	if q8 {
 		p("MOVHU.P 2(R4), R15")
-		p("VMOV R15, V4.H[0]")
-		asm.FCVTL(4, 4, false)
-		asm.DUPElemS(4, 4, 0)
+		scaleF16(4)
 		asm.LD1B2P(5, 4)
-		asm.SXTL(7, 5, true, false)
-		asm.SXTL(8, 5, true, true)
-		asm.SXTL(9, 6, true, false)
-		asm.SXTL(10, 6, true, true)
-		for i := range 4 {
-			asm.SXTL(x+2*i, 7+i, false, false)
-			asm.SXTL(x+2*i+1, 7+i, false, true)
-		}
-		for i := range 8 {
-			asm.SCVTF(x+i, x+i)
-			asm.FMUL(x+i, x+i, 4)
-		}
+		q8Values([]int{5, 6}, 7, x, 4)
 	} else {
 		asm.LD1S4P(x, 4)
 	}
@@ -601,22 +588,11 @@ func valuesF32Q8(q8 bool) {
 	label(loop + "key")
 	if q8 {
 		p("MOVHU (R1), R15")
-		p("VMOV R15, V16.H[0]")
-		asm.FCVTL(16, 16, false)
-		asm.DUPElemS(16, 16, 0)
+		scaleF16(16)
 		p("ADD R13, R1, R15")
 		p("ADD $2, R15, R15")
 		asm.LD1B(17, 15)
-		asm.SXTL(18, 17, true, false)
-		asm.SXTL(19, 17, true, true)
-		for i := range 2 {
-			asm.SXTL(20+2*i, 18+i, false, false)
-			asm.SXTL(21+2*i, 18+i, false, true)
-		}
-		for i := range 4 {
-			asm.SCVTF(20+i, 20+i)
-			asm.FMUL(20+i, 20+i, 16)
-		}
+		q8Values([]int{17}, 18, 20, 16)
 	} else {
 		asm.LD1S4(20, 1)
 	}
@@ -645,4 +621,30 @@ func valuesF32Q8(q8 bool) {
 	p("SUBS $16, R4, R4")
 	p("BNE %scol", loop)
 	p("RET")
+}
+
+// scaleF16 sets every lane of V(d) to the binary16 value in the low
+// halfword of R15, widened to float32 (a Q8_0 block's d).
+func scaleF16(d int) {
+	p("VMOV R15, V%d.H[0]", d)
+	asm.FCVTL(d, d, false)
+	asm.DUPElemS(d, d, 0)
+}
+
+// q8Values widens the 16·len(raw) Q8_0 codes in V(raw[i]) to
+// float32(code)·d, d in every lane of V(d), into V(dst)… (4 registers per
+// register of codes, in order), by way of halfwords in V(half)….
+func q8Values(raw []int, half, dst, d int) {
+	for i, r := range raw {
+		asm.SXTL(half+2*i, r, true, false)
+		asm.SXTL(half+2*i+1, r, true, true)
+	}
+	for i := range 2 * len(raw) {
+		asm.SXTL(dst+2*i, half+i, false, false)
+		asm.SXTL(dst+2*i+1, half+i, false, true)
+	}
+	for i := range 4 * len(raw) {
+		asm.SCVTF(dst+i, dst+i)
+		asm.FMUL(dst+i, dst+i, d)
+	}
 }
