@@ -28,7 +28,10 @@ func WithBudget(l budget.Limit) CompileOption { return func(c *compileConfig) { 
 type meter struct {
 	limit int64
 	live  int64
-	refs  map[unsafe.Pointer]*held
+	// out, when positive, bounds each checked output by itself, its
+	// scratch not counted (constant folding's foldLimit).
+	out  int64
+	refs map[unsafe.Pointer]*held
 	// The run's arena (arena.go; nil: no recycling), the buffers it gave
 	// this run, and whether recycling stopped.
 	arena     *arena
@@ -63,9 +66,14 @@ func checkOut(ctx context.Context, dt numeric.DType, shape []int) error {
 // were 1, so that no loop over its other dims can run for long. Without a
 // meter in ctx (a kernel called outside Run) the default budget applies.
 func checkWork(ctx context.Context, perElem int, dt numeric.DType, shape []int) error {
-	limit, live := budget.Default(), int64(0)
+	limit, live, out := budget.Default(), int64(0), int64(0)
 	if m, ok := ctx.Value(meterKey{}).(*meter); ok {
-		limit, live = m.limit, m.live
+		limit, live, out = m.limit, m.live, m.out
+	}
+	if out > 0 {
+		if n, ok := budget.Product(max(dt.Size(), 1), shape...); !ok || n > out {
+			return &budget.Error{What: fmt.Sprintf("folded output %s%v", dt, shape), Bytes: size(n, ok), Limit: out}
+		}
 	}
 	if slices.Contains(shape, 0) {
 		ext := make([]int, len(shape))

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"errors"
+	"math"
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/onnx/onnxpb"
@@ -31,8 +32,9 @@ var nondeterministic = map[string]bool{
 //
 // A node is not folded when it has subgraphs, is nondeterministic, writes
 // a graph output (a caller may modify what Run returns), produces
-// something other than tensors, or fails (the error then comes from the
-// run, as it would unfolded). What it computes counts against the budget
+// something other than tensors, fails (the error then comes from the
+// run, as it would unfolded), or would compute more than foldLimit of its
+// inputs' bytes (see foldMin). What it computes counts against the budget
 // of the compile, with the constants decoded from typed fields.
 func (c *compiler) fold(g *graph, st step, n *onnxpb.NodeProto, graphOutputs map[string]bool) bool {
 	if (n.GetDomain() == "" || n.GetDomain() == "ai.onnx") && nondeterministic[n.GetOpType()] {
@@ -47,6 +49,7 @@ func (c *compiler) fold(g *graph, st step, n *onnxpb.NodeProto, graphOutputs map
 		}
 	}
 	in := make([]tensor.Any, len(st.inputs))
+	var inBytes int64
 	for i, s := range st.inputs {
 		if s < 0 {
 			continue
@@ -56,12 +59,20 @@ func (c *compiler) fold(g *graph, st step, n *onnxpb.NodeProto, graphOutputs map
 			return false
 		}
 		in[i] = v
+		_, b := storage(v)
+		inBytes += b
 	}
-	limit := c.cfg.budget.Bytes() - c.decoded
+	limit := min(c.cfg.budget.Bytes()-c.decoded, foldLimit(inBytes))
 	if limit <= 0 {
 		return false
 	}
-	ctx := withMeter(context.Background(), &meter{limit: limit, refs: map[unsafe.Pointer]*held{}})
+	// The kernel's checks count its scratch too (a Cast widens through
+	// float64): it may use foldScratch times what its outputs may hold.
+	work := limit
+	if limit <= math.MaxInt64/foldScratch {
+		work = min(foldScratch*limit, c.cfg.budget.Bytes()-c.decoded)
+	}
+	ctx := withMeter(context.Background(), &meter{limit: work, out: limit, refs: map[unsafe.Pointer]*held{}})
 	outs, err := safeKernel(ctx, st.kernel, in)
 	if err != nil || len(outs) < len(st.outputs) {
 		return false
@@ -87,6 +98,31 @@ func (c *compiler) fold(g *graph, st step, n *onnxpb.NodeProto, graphOutputs map
 		}
 	}
 	return true
+}
+
+// foldMin and foldGrowth bound what one folded node may compute: at most
+// foldMin bytes plus foldGrowth times its inputs' bytes. Folding a node
+// that converts a constant (a Cast, Transpose or DequantizeLinear of
+// weights, up to 4 times their bytes for int8 to float32) saves work on
+// every run; a node that makes a large tensor out of a small one
+// (ConstantOfShape, Expand, Tile, Range) would only move that tensor
+// from the run, which frees it, into the program, which holds it for
+// its whole life, and a shape of a few bytes could make a compile take
+// the whole memory budget and minutes. Such a node stays a step of the
+// run, where the budget checks it against the request's other work.
+const (
+	foldMin     = 16 << 20
+	foldGrowth  = 4
+	foldScratch = 4
+)
+
+// foldLimit returns the most bytes a folded node may compute from
+// constant inputs of inBytes bytes.
+func foldLimit(inBytes int64) int64 {
+	if inBytes > (math.MaxInt64-foldMin)/foldGrowth {
+		return math.MaxInt64
+	}
+	return foldMin + foldGrowth*inBytes
 }
 
 // safeKernel runs k, turning a panic into an error (folding must never

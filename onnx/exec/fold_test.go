@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/zerfoo/zerfoo/onnx"
@@ -77,6 +78,42 @@ func TestConstantFolding(t *testing.T) {
 		if c := out["c"].(*tensor.Tensor[int64]).Data(); c[0] != 2 || c[1] != 3 {
 			t.Errorf("c = %v", c)
 		}
+	}
+}
+
+// Folding computes at most foldLimit of a node's constant inputs: a
+// ConstantOfShape whose shape of 8 bytes asks for 40 MiB stays a step of
+// the run (a hostile shape once made Compile fill 17 GB), while a Cast of
+// an 8 MiB int8 initializer to 32 MiB of float32 is folded.
+func TestConstantFoldingLimit(t *testing.T) {
+	b := onnx.NewBuilder("limit", onnx.Opset{Domain: "", Version: 21})
+	b.Input("x", onnx.Float32, 1)
+	b.Output("y", onnx.Float32, nil)
+	b.Output("z", onnx.Float32, nil)
+	const big = 5 << 20 // int64 values: 40 MiB
+	onnx.Initializer(b, "shape", onnx.Int64, []int64{1}, []int64{big})
+	const n8 = 8 << 20
+	onnx.Initializer(b, "w8", onnx.Int8, []int64{n8}, make([]int8, n8))
+	b.AddNode(onnx.Node{Name: "cos", Op: "ConstantOfShape", Inputs: []string{"shape"}, Outputs: []string{"c"}})
+	b.AddNode(onnx.Node{Name: "cast", Op: "Cast", Inputs: []string{"w8"}, Outputs: []string{"w"}, Attrs: []onnx.Attr{{Name: "to", Value: int64(onnx.Float32)}}})
+	b.AddNode(onnx.Node{Name: "add", Op: "Add", Inputs: []string{"x", "c"}, Outputs: []string{"y"}})
+	b.AddNode(onnx.Node{Name: "addw", Op: "Add", Inputs: []string{"x", "w"}, Outputs: []string{"z"}})
+	p, err := compileBuilder(t, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]bool{}
+	for _, st := range p.main.steps {
+		steps[st.name] = true
+	}
+	if !steps["cos"] {
+		t.Errorf("the 40 MiB ConstantOfShape was folded (steps %v)", steps)
+	}
+	if steps["cast"] {
+		t.Errorf("the Cast of 8 MiB to 32 MiB was not folded (steps %v)", steps)
+	}
+	if got := foldLimit(1 << 62); got != math.MaxInt64 {
+		t.Errorf("foldLimit(2^62) = %d, want MaxInt64 (no overflow)", got)
 	}
 }
 

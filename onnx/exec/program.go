@@ -147,7 +147,9 @@ func ExactScales() CompileOption { return func(c *compileConfig) { c.exactScales
 // Nodes whose inputs are all constants are evaluated once, at compile time
 // (constant folding, as ONNX Runtime does; see NoConstantFolding): a
 // ConstantOfShape, Cast or Reshape of weights then costs nothing per run,
-// and the kernels after it see constants they can prepare. The
+// and the kernels after it see constants they can prepare. A node that
+// would compute more than 16 MiB plus four times its inputs' bytes (a
+// ConstantOfShape or Expand of a large shape) is left to the run. The
 // BatchNormalization, per-channel Mul and Add, residual Add and Relu that
 // alone read a Conv's output are fused into it (its weights, bias and last
 // pass; fuse.go), and so are the per-channel ops and Relu after a
