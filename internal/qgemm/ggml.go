@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -1052,6 +1053,7 @@ func packGGML(f *format, n, k int, row func(n int) []byte) (*GGML, error) {
 	nsb := k / f.sb
 	tb := f.tileBytes()
 	m.tiles = make([]uint8, m.Groups*nsb*tb)
+	mmap.HugePages(m.tiles)
 	// Rows are fetched in order, a chunk at a time, and the chunk's groups
 	// are packed over the worker pool (each group's tiles by one worker).
 	bb := t.BlockBytes() * f.sb / t.BlockSize()

@@ -9,6 +9,7 @@ import (
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/gemm"
 	"github.com/zerfoo/zerfoo/internal/hgemm"
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -409,6 +410,10 @@ func (s *packSource) row(n int) []byte {
 	b := s.parts[i]
 	r := n - s.start[i]
 	s.release1(i, r)
+	if s.release && r%qgemm.PackChunkRows == 0 {
+		// Map the chunk PackGGML is about to read in one call.
+		mmap.Populate(b.Data[r*b.rowBytes : min(r+qgemm.PackChunkRows, b.N)*b.rowBytes])
+	}
 	return b.Data[r*b.rowBytes : (r+1)*b.rowBytes]
 }
 
