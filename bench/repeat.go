@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/tune"
 )
@@ -65,6 +66,7 @@ func repeat(ctx context.Context, minTime time.Duration, threads, streamBytes int
 	var r runs
 	fill := func(n int) []uint64 {
 		b := make([]uint64, n)
+		mmap.HugePages(b) // as the weights' copies and tiles are
 		for i := range b {
 			b[i] = uint64(i)
 		}

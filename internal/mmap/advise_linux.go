@@ -11,13 +11,15 @@ import (
 // huge page.
 const hugePage = 2 << 20
 
-// HugePages asks the kernel to back the whole 2 MiB pages inside b, a new
+// HugePages asks the kernel to back the whole 2 MiB pages inside s, a new
 // allocation not yet touched, with transparent huge pages where the system
 // leaves that to the program (THP "madvise" mode, the common default).
 // Filling a copy of a model's weights then takes one page fault per 2 MiB
 // instead of one per 4 KiB, and reading it fewer TLB misses. It is
 // advice: nothing changes where the kernel declines.
-func HugePages(b []byte) {
+func HugePages[T any](s []T) {
+	var zero T
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), uintptr(len(s))*unsafe.Sizeof(zero))
 	if len(b) < 2*hugePage {
 		return
 	}

@@ -3,7 +3,7 @@
 package mmap
 
 // HugePages does nothing here (see advise_linux.go).
-func HugePages([]byte) {}
+func HugePages[T any]([]T) {}
 
 // Populate does nothing here (see advise_linux.go).
 func Populate([]byte) {}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/internal/simd"
 	"github.com/zerfoo/zerfoo/internal/tune"
@@ -288,6 +289,7 @@ func BenchmarkGemma270m(b *testing.B) {
 				pieces := m.DecodePieces()
 				words := min(wb, max(streamCap, slices.Max(pieces))) / 8
 				buf := make([]uint64, words)
+				mmap.HugePages(buf) // as the weights' copies and tiles are
 				for i := range buf {
 					buf[i] = uint64(i)
 				}
