@@ -20,7 +20,7 @@ const hugePage = 2 << 20
 func HugePages[T any](s []T) {
 	var zero T
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), uintptr(len(s))*unsafe.Sizeof(zero))
-	if len(b) < 2*hugePage {
+	if len(b) < hugePage {
 		return
 	}
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))

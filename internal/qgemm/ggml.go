@@ -1071,6 +1071,7 @@ func packGGML(f *format, n, k int, row func(n int) []byte) (*GGML, error) {
 		var inexact atomic.Bool
 		err := workerpool.ForN(context.Background(), g1-g0, 4, 0, func(lo, hi int) {
 			var blk superBlock
+			o := f.offs()
 			for g := g0 + lo; g < g0+hi; g++ {
 				for j := g * GroupCols; j < min(c1, (g+1)*GroupCols); j++ {
 					r := rows[j-c0]
@@ -1079,7 +1080,7 @@ func packGGML(f *format, n, k int, row func(n int) []byte) (*GGML, error) {
 							inexact.Store(true)
 							return
 						}
-						m.putTile(m.tiles[(g*nsb+s)*tb:(g*nsb+s+1)*tb], j%GroupCols, &blk)
+						m.putTile(m.tiles[(g*nsb+s)*tb:(g*nsb+s+1)*tb], j%GroupCols, &blk, o)
 					}
 				}
 			}
@@ -1100,14 +1101,49 @@ func packGGML(f *format, n, k int, row func(n int) []byte) (*GGML, error) {
 // Q2_K, Q3_K (their low bits) and TQ2_0 lay them out: element 128n + 32j
 // + l in bits 2j of byte 32n + l of qs.
 func codes2(qs []byte, u *[256]uint8) {
-	for e := range u {
+	for e := 0; e < 256; e += 8 {
 		n, j, l := e/128, e%128/32, e%32
-		u[e] = qs[32*n+l] >> (2 * j) & 3
+		le64.PutUint64(u[e:], le64.Uint64(qs[32*n+l:])>>(2*j)&lo2)
 	}
 }
 
 // pow3 are the powers of 3 that TQ1_0's digits are read with.
 var pow3 = [5]uint8{1, 3, 9, 27, 81}
+
+var le64 = binary.LittleEndian
+
+// le16 reads a little-endian uint16 (a function, unlike a method value
+// of binary.LittleEndian, that the compiler inlines).
+func le16(p []byte) uint16 { return binary.LittleEndian.Uint16(p) }
+
+// nibbles32 unpacks the 16 bytes of 4-bit codes of a 32-element block
+// (element j in the low nibble of byte j, j+16 in its high nibble) into
+// u[:32].
+func nibbles32(qs []byte, u []uint8) {
+	for j := 0; j < 16; j += 8 {
+		v := le64.Uint64(qs[j:])
+		le64.PutUint64(u[j:], v&lo4)
+		le64.PutUint64(u[16+j:], v>>4&lo4)
+	}
+}
+
+// Byte masks of eight codes at a time.
+const (
+	lo1 = 0x0101010101010101
+	lo2 = 0x0303030303030303
+	lo4 = 0x0F0F0F0F0F0F0F0F
+)
+
+// spread8[x] has bit 4 of byte i set where bit i of x is: eight extra
+// code bits added to eight codes at once.
+var spread8 = func() (t [256]uint64) {
+	for x := range t {
+		for i := range 8 {
+			t[x] |= uint64(x>>i&1) << (8*i + 4)
+		}
+	}
+	return t
+}()
 
 // superBlock is one super-block of one row in kernel terms.
 type superBlock struct {
@@ -1119,6 +1155,8 @@ type superBlock struct {
 	// (decodeGrid).
 	gi [64]uint16 // per 8 elements, or per 4 (IQ3_XXS, IQ3_S)
 	gs [32]uint8
+	// low, hi: putPlanes' scratch (u split into low codes and extra bits).
+	low, hi [256]uint8
 }
 
 // decodeSuper decodes one super-block of f's type from p (exactly its
@@ -1130,23 +1168,18 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 		decodeGrid(f.t, p, b)
 		return true
 	}
-	le16 := binary.LittleEndian.Uint16
 	switch f.t {
-	case quant.Q4_0:
+	case quant.Q4_0, quant.IQ4_NL:
 		b.d = le16(p)
-		for j := 0; j < 16; j++ {
-			b.u[j], b.u[j+16] = p[2+j]&15, p[2+j]>>4
-		}
+		nibbles32(p[2:], b.u[:])
 	case quant.Q8_0:
 		b.d = le16(p)
-		for j := 0; j < 32; j++ {
-			b.u[j] = p[2+j] ^ 0x80 // int8 + 128
+		for j := 0; j < 32; j += 8 { // int8 + 128
+			le64.PutUint64(b.u[j:], le64.Uint64(p[2+j:])^0x8080808080808080)
 		}
 	case quant.Q4_1:
 		b.d, b.dm = le16(p), le16(p[2:])
-		for j := 0; j < 16; j++ {
-			b.u[j], b.u[j+16] = p[4+j]&15, p[4+j]>>4
-		}
+		nibbles32(p[4:], b.u[:])
 	case quant.Q5_0, quant.Q5_1:
 		o := 2
 		b.d = le16(p)
@@ -1154,15 +1187,9 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 			b.dm, o = le16(p[2:]), 4
 		}
 		qh := binary.LittleEndian.Uint32(p[o:])
-		qs := p[o+4:]
-		for j := 0; j < 16; j++ {
-			b.u[j] = qs[j]&15 | uint8(qh>>j&1)<<4
-			b.u[j+16] = qs[j]>>4 | uint8(qh>>(j+16)&1)<<4
-		}
-	case quant.IQ4_NL:
-		b.d = le16(p)
-		for j := 0; j < 16; j++ {
-			b.u[j], b.u[j+16] = p[2+j]&15, p[2+j]>>4
+		nibbles32(p[o+4:], b.u[:])
+		for j := 0; j < 32; j += 8 { // bit j of qh is bit 4 of code j
+			le64.PutUint64(b.u[j:], le64.Uint64(b.u[j:])|spread8[uint8(qh>>j)])
 		}
 	case quant.Q4_K, quant.Q5_K:
 		b.d, b.dm = le16(p), le16(p[2:])
@@ -1177,13 +1204,16 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 			qh, qs = p[16:48], p[48:]
 		}
 		for j := 0; j < 4; j++ {
-			for l := 0; l < 32; l++ {
-				lo, hi := qs[32*j+l]&15, qs[32*j+l]>>4
+			for l := 0; l < 32; l += 8 {
+				q := le64.Uint64(qs[32*j+l:])
+				lo, hi := q&lo4, q>>4&lo4
 				if qh != nil {
-					lo |= (qh[l] >> (2 * j) & 1) << 4
-					hi |= (qh[l] >> (2*j + 1) & 1) << 4
+					h := le64.Uint64(qh[l:])
+					lo |= h >> (2 * j) & lo1 << 4
+					hi |= h >> (2*j + 1) & lo1 << 4
 				}
-				b.u[64*j+l], b.u[64*j+32+l] = lo, hi
+				le64.PutUint64(b.u[64*j+l:], lo)
+				le64.PutUint64(b.u[64*j+32+l:], hi)
 			}
 		}
 	case quant.Q6_K:
@@ -1194,12 +1224,13 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 		}
 		for h := 0; h < 2; h++ {
 			l0, h0 := ql[64*h:], qh[32*h:]
-			for l := 0; l < 32; l++ {
+			for l := 0; l < 32; l += 8 {
 				e := 128 * h
-				b.u[e+l] = l0[l]&15 | (h0[l]>>0&3)<<4
-				b.u[e+l+32] = l0[l+32]&15 | (h0[l]>>2&3)<<4
-				b.u[e+l+64] = l0[l]>>4 | (h0[l]>>4&3)<<4
-				b.u[e+l+96] = l0[l+32]>>4 | (h0[l]>>6&3)<<4
+				a, c, q := le64.Uint64(l0[l:]), le64.Uint64(l0[l+32:]), le64.Uint64(h0[l:])
+				le64.PutUint64(b.u[e+l:], a&lo4|q&lo2<<4)
+				le64.PutUint64(b.u[e+l+32:], c&lo4|q>>2&lo2<<4)
+				le64.PutUint64(b.u[e+l+64:], a>>4&lo4|q>>4&lo2<<4)
+				le64.PutUint64(b.u[e+l+96:], c>>4&lo4|q>>6&lo2<<4)
 			}
 		}
 	case quant.Q3_K:
@@ -1209,9 +1240,10 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 			b.sc[i] = int8(quant.Q3KScale(i, raw) - 32)
 		}
 		codes2(qs, &b.u)
-		for e := 0; e < 256; e++ {
+		for e := 0; e < 256; e += 8 {
 			n, j, l := e/128, e%128/32, e%32
-			b.u[e] |= (hm[l] >> (4*n + j) & 1) << 2
+			h := le64.Uint64(hm[l:])
+			le64.PutUint64(b.u[e:], le64.Uint64(b.u[e:])|h>>(4*n+j)&lo1<<2)
 		}
 	case quant.TQ2_0: // Q2_K's code layout, then d
 		b.d = le16(p[64:])
@@ -1249,9 +1281,7 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 		qs := p[8:136]
 		for ib := 0; ib < 8; ib++ {
 			b.sc[ib] = int8(x.Scale(ib) - 32)
-			for j := 0; j < 16; j++ {
-				b.u[32*ib+j], b.u[32*ib+16+j] = qs[16*ib+j]&15, qs[16*ib+j]>>4
-			}
+			nibbles32(qs[16*ib:], b.u[32*ib:])
 		}
 	default: // the types held as codes (quant.Codes)
 		var codes [256]int8
@@ -1272,8 +1302,14 @@ func decodeSuper(f *format, p []byte, b *superBlock) bool {
 	return true
 }
 
-// putTile stores column c's super-block b into tile.
-func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
+// tileOffs are the offsets of a tile's scales, mins and d (format's
+// scOff, minOff and dOff), computed once per packing.
+type tileOffs struct{ sc, min, d int }
+
+func (f *format) offs() tileOffs { return tileOffs{f.scOff(), f.minOff(), f.dOff()} }
+
+// putTile stores column c's super-block b into tile, whose offsets are o.
+func (m *GGML) putTile(tile []uint8, c int, b *superBlock, o tileOffs) {
 	f := m.f
 	if f.grid != nil {
 		putGrid(f.grid, tile, c, b)
@@ -1282,27 +1318,37 @@ func (m *GGML) putTile(tile []uint8, c int, b *superBlock) {
 	}
 	if f.subScales {
 		for s := 0; s < f.nsub(); s++ {
-			tile[f.scOff()+s*GroupCols+c] = uint8(b.sc[s])
+			tile[o.sc+s*GroupCols+c] = uint8(b.sc[s])
 		}
 	}
 	if f.mins == minsSub {
 		for s := 0; s < f.nsub(); s++ {
-			tile[f.minOff()+(s/2)*2*GroupCols+2*c+s%2] = b.m[s]
+			tile[o.min+(s/2)*2*GroupCols+2*c+s%2] = b.m[s]
 		}
 	}
-	binary.LittleEndian.PutUint16(tile[f.dOff()+2*c:], b.d)
+	binary.LittleEndian.PutUint16(tile[o.d+2*c:], b.d)
 	if f.mins != minsNone {
-		binary.LittleEndian.PutUint16(tile[f.dOff()+2*GroupCols+2*c:], b.dm)
+		binary.LittleEndian.PutUint16(tile[o.d+2*GroupCols+2*c:], b.dm)
 	}
 }
 
 // putPlanes stores column c's codes of b into tile's code plane and extra
 // bit planes.
 func putPlanes(f *format, tile []uint8, c int, b *superBlock) {
-	mask := uint8(1)<<f.low - 1
-	var low, hi [256]uint8
-	for j, u := range b.u[:f.sb] {
-		low[j], hi[j] = u&mask, u>>f.low
+	if f.high == 0 && !f.chunked { // the codes are the low codes
+		putCodes(tile, f.low, c, b.u[:f.sb])
+		return
+	}
+	// Eight codes at a time: the low bits of each byte, and the bits
+	// above them shifted down (the mask drops what the shift brings in
+	// from the next byte). f.sb is a multiple of 8.
+	const ones = 0x0101010101010101
+	lowMask, hiMask := uint64(uint8(1)<<f.low-1)*ones, uint64(0xFF>>f.low)*ones
+	low, hi := &b.low, &b.hi
+	for j := 0; j < f.sb; j += 8 {
+		v := le64.Uint64(b.u[j:])
+		le64.PutUint64(low[j:], v&lowMask)
+		le64.PutUint64(hi[j:], v>>f.low&hiMask)
 	}
 	for j := 0; j < f.sb; {
 		lowAt, highAt, _, n := f.codeRun(tile, j)

@@ -267,3 +267,23 @@ func BenchmarkPackGrid(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPack measures PackGGML of the types of the standard mixes (the
+// load's repacking; ns per weight; -cpu 1 for one thread), in the form
+// this CPU packs them in.
+func BenchmarkPack(b *testing.B) {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q5_1, quant.IQ4_NL, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q3_K, quant.IQ4_XS} {
+		rng := rand.New(rand.NewPCG(7, uint64(typ)))
+		n, k := 512, 4096
+		data := randGGML(rng, typ, n, k)
+		rb, _ := typ.RowBytes(k)
+		b.Run(typ.String(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := PackGGML(typ, n, k, func(j int) []byte { return data[j*rb : (j+1)*rb] }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*k), "ns/weight")
+		})
+	}
+}

@@ -2,6 +2,7 @@ package qgemm
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -267,23 +268,24 @@ func codeOffset(bits, c, j int) (off int, shift uint) {
 // putCodes ORs the codes of column c (codes[j] for k = j, every code
 // below 2^bits) into a zeroed packed block: setCode for all j at once.
 func putCodes(blk []uint8, bits, c int, codes []uint8) {
+	le := binary.LittleEndian
 	switch bits {
 	case 8:
 		q := 0
 		for ; 4*q+4 <= len(codes); q++ {
-			d, s := blk[q*64+4*c:][:4:4], codes[4*q:][:4:4]
-			d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+			le.PutUint32(blk[q*64+4*c:], le.Uint32(codes[4*q:]))
 		}
 		for j := 4 * q; j < len(codes); j++ {
 			blk[q*64+4*c+j-4*q] = codes[j]
 		}
 	case 4:
 		// A byte holds quads 2s (low nibble) and 2s+1 of the column: whole
-		// 8-code runs are assigned directly.
+		// 8-code runs are assigned directly, four bytes at a time (every
+		// code is below 16, so no nibble carries into the next byte).
 		s := 0
 		for ; 8*s+8 <= len(codes); s++ {
-			d, v := blk[s*64+4*c:][:4:4], codes[8*s:][:8:8]
-			d[0], d[1], d[2], d[3] = v[0]|v[4]<<4, v[1]|v[5]<<4, v[2]|v[6]<<4, v[3]|v[7]<<4
+			v := le.Uint64(codes[8*s:])
+			le.PutUint32(blk[s*64+4*c:], uint32(v)|uint32(v>>32)<<4)
 		}
 		for j := 8 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << (4 * uint(j%8/4))
@@ -291,10 +293,8 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 	case 2:
 		s := 0
 		for ; 16*s+16 <= len(codes); s++ {
-			d, v := blk[s*64+4*c:][:4:4], codes[16*s:][:16:16]
-			for t := range 4 {
-				d[t] = v[t] | v[4+t]<<2 | v[8+t]<<4 | v[12+t]<<6
-			}
+			v := codes[16*s:][:16:16]
+			le.PutUint32(blk[s*64+4*c:], le.Uint32(v)|le.Uint32(v[4:])<<2|le.Uint32(v[8:])<<4|le.Uint32(v[12:])<<6)
 		}
 		for j := 16 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << (2 * uint(j%16/4))
@@ -302,14 +302,12 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 	case 1:
 		s := 0
 		for ; 32*s+32 <= len(codes); s++ {
-			d, v := blk[s*64+4*c:][:4:4], codes[32*s:][:32:32]
-			for t := range 4 {
-				var b uint8
-				for i := range 8 {
-					b |= v[4*i+t] << i
-				}
-				d[t] = b
+			v := codes[32*s:][:32:32]
+			var w uint32
+			for i := range 8 {
+				w |= le.Uint32(v[4*i:]) << i
 			}
+			le.PutUint32(blk[s*64+4*c:], w)
 		}
 		for j := 32 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << uint(j%32/4)
