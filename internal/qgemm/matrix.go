@@ -2,7 +2,6 @@ package qgemm
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -268,12 +267,11 @@ func codeOffset(bits, c, j int) (off int, shift uint) {
 // putCodes ORs the codes of column c (codes[j] for k = j, every code
 // below 2^bits) into a zeroed packed block: setCode for all j at once.
 func putCodes(blk []uint8, bits, c int, codes []uint8) {
-	le := binary.LittleEndian
 	switch bits {
 	case 8:
 		q := 0
 		for ; 4*q+4 <= len(codes); q++ {
-			le.PutUint32(blk[q*64+4*c:], le.Uint32(codes[4*q:]))
+			le64.PutUint32(blk[q*64+4*c:], le64.Uint32(codes[4*q:]))
 		}
 		for j := 4 * q; j < len(codes); j++ {
 			blk[q*64+4*c+j-4*q] = codes[j]
@@ -284,8 +282,8 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 		// code is below 16, so no nibble carries into the next byte).
 		s := 0
 		for ; 8*s+8 <= len(codes); s++ {
-			v := le.Uint64(codes[8*s:])
-			le.PutUint32(blk[s*64+4*c:], uint32(v)|uint32(v>>32)<<4)
+			v := le64.Uint64(codes[8*s:])
+			le64.PutUint32(blk[s*64+4*c:], uint32(v)|uint32(v>>32)<<4)
 		}
 		for j := 8 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << (4 * uint(j%8/4))
@@ -294,7 +292,7 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 		s := 0
 		for ; 16*s+16 <= len(codes); s++ {
 			v := codes[16*s:][:16:16]
-			le.PutUint32(blk[s*64+4*c:], le.Uint32(v)|le.Uint32(v[4:])<<2|le.Uint32(v[8:])<<4|le.Uint32(v[12:])<<6)
+			le64.PutUint32(blk[s*64+4*c:], le64.Uint32(v)|le64.Uint32(v[4:])<<2|le64.Uint32(v[8:])<<4|le64.Uint32(v[12:])<<6)
 		}
 		for j := 16 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << (2 * uint(j%16/4))
@@ -305,9 +303,9 @@ func putCodes(blk []uint8, bits, c int, codes []uint8) {
 			v := codes[32*s:][:32:32]
 			var w uint32
 			for i := range 8 {
-				w |= le.Uint32(v[4*i:]) << i
+				w |= le64.Uint32(v[4*i:]) << i
 			}
-			le.PutUint32(blk[s*64+4*c:], w)
+			le64.PutUint32(blk[s*64+4*c:], w)
 		}
 		for j := 32 * s; j < len(codes); j++ {
 			blk[s*64+4*c+j%4] |= codes[j] << uint(j%32/4)
