@@ -10,6 +10,7 @@ import (
 
 	"github.com/zerfoo/zerfoo/gguf/quant"
 	"github.com/zerfoo/zerfoo/internal/hgemm"
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/internal/qgemm"
 	"github.com/zerfoo/zerfoo/numeric"
 )
@@ -134,6 +135,7 @@ func GGUF(ctx context.Context, c GGUFConfig) (GGUFResult, error) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	data := make([]byte, c.N*rb)
+	mmap.HugePages(data) // as a model's F16/BF16 copies are (and the streaming read's buffer)
 	for i := range data {
 		data[i] = uint8(rng.Uint32())
 	}
