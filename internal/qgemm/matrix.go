@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/zerfoo/zerfoo/internal/mmap"
 	"github.com/zerfoo/zerfoo/internal/tune"
 	"github.com/zerfoo/zerfoo/internal/workerpool"
 	"github.com/zerfoo/zerfoo/numeric"
@@ -120,6 +121,7 @@ func Pack(src Source, opts ...PackOption) (*Matrix, error) {
 	m.Groups = (n + GroupCols - 1) / GroupCols
 	nb := m.Groups * m.KBlocks
 	m.Codes = make([]uint8, nb*m.BlockBytes())
+	mmap.HugePages(m.Codes) // as GGML's tiles
 	m.Scales = make([]float32, nb*GroupCols)
 	if src.HasZeroPoints() {
 		m.ZeroPoints = make([]uint8, nb*GroupCols)
