@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -52,15 +51,7 @@ func smapsField(t *testing.T, b []byte, field string) int {
 // mapFile maps a new file of size bytes of 7s.
 func mapFile(t *testing.T, size int) *File {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(p, bytes.Repeat([]byte{7}, size), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
+	f := openFile(t, bytes.Repeat([]byte{7}, size))
 	if !f.Mapped() {
 		t.Skip("the file was read, not mapped")
 	}

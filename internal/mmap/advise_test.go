@@ -12,16 +12,7 @@ import (
 // allocations too small for a huge page, unaligned, and large.
 func TestAdvice(t *testing.T) {
 	want := bytes.Repeat([]byte("advice!"), 5000) // 35000 bytes: 9 pages
-	p := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(p, want, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	d := f.Data()
+	d := openFile(t, want).Data()
 	for _, r := range [][2]int{{0, 0}, {0, len(d)}, {100, 5000}, {4095, 4097}, {len(d) - 1, len(d)}} {
 		Populate(d[r[0]:r[1]])
 		if !bytes.Equal(d[r[0]:r[1]], want[r[0]:r[1]]) {
@@ -40,4 +31,19 @@ func TestAdvice(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openFile opens a new file holding content, closed when the test ends.
+func openFile(t *testing.T, content []byte) *File {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

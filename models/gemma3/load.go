@@ -466,8 +466,9 @@ func (l *loader) packReencoded(name string, b *Blocks) Matrix {
 // once copied, so that the file's pages and the copy are not both resident
 // (LoadOptions.Mapped). The copy asks for huge pages and maps each chunk
 // of the file in one call: on a 2-vCPU VM a 1.9 GB F16 model loaded in
-// 7.1–7.9 s with 4 KiB page faults on both sides and one thread, 2.3–2.6
-// with huge pages and populated chunks (docs/PERFORMANCE.md). It returns
+// 8.3–9.5 s with 4 KiB page faults on both sides and one thread, 2.7–3.9
+// with huge pages, populated chunks and both threads (docs/PERFORMANCE.md,
+// thirtieth session). It returns
 // nil, with l.err set, when the copy does not fit the budget.
 func (l *loader) own(name string, data []byte) []byte {
 	if !l.charge(name, int64(len(data))) {

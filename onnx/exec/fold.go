@@ -62,15 +62,16 @@ func (c *compiler) fold(g *graph, st step, n *onnxpb.NodeProto, graphOutputs map
 		_, b := storage(v)
 		inBytes += b
 	}
-	limit := min(c.cfg.budget.Bytes()-c.decoded, foldLimit(inBytes))
+	room := c.cfg.budget.Bytes() - c.decoded
+	limit := min(room, foldLimit(inBytes))
 	if limit <= 0 {
 		return false
 	}
 	// The kernel's checks count its scratch too (a Cast widens through
 	// float64): it may use foldScratch times what its outputs may hold.
-	work := limit
-	if limit <= math.MaxInt64/foldScratch {
-		work = min(foldScratch*limit, c.cfg.budget.Bytes()-c.decoded)
+	work := room
+	if limit <= room/foldScratch {
+		work = foldScratch * limit
 	}
 	ctx := withMeter(context.Background(), &meter{limit: work, out: limit, refs: map[unsafe.Pointer]*held{}})
 	outs, err := safeKernel(ctx, st.kernel, in)
